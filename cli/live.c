@@ -1,0 +1,354 @@
+#include "live.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "client.h"
+#include "output.h"
+
+#define ITEMS_LINE_WIDTH 80  /* PUBLISHED, FEED and TITLE fit in this; the URL follows */
+#define ITEMS_FEED_MAX 20
+#define ITEMS_TITLE_MIN 20
+#define NUM_LEN 24
+
+/* The string member key of obj, or NULL when absent or not a string. */
+static const char *
+get_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* Writes the integer member key of obj into buf, or "-" when absent or not an integer. */
+static const char *
+fmt_int(const json_t *obj, const char *key, char buf[NUM_LEN])
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (json_is_integer(v))
+        (void)snprintf(buf, NUM_LEN, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else
+        (void)snprintf(buf, NUM_LEN, "-");
+    return buf;
+}
+
+/* True with *ret_v set when member key of obj is a non-negative integer. */
+static bool
+get_uint(const json_t *obj, const char *key, uint64_t *ret_v)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
+    *ret_v = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static json_t *
+build_request(const struct live_args *a)
+{
+    static const char *const names[] = {
+        [LIVE_STATUS] = "status", [LIVE_FEEDS] = "feeds", [LIVE_ITEMS] = "items",
+        [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload",
+    };
+    json_t *req = json_object();
+    int r = 0;
+
+    if (!req)
+        return NULL;
+    r |= json_object_set_new(req, "cmd", json_string(names[a->cmd]));
+    if (a->cmd == LIVE_ITEMS) {
+        if (a->feed)
+            r |= json_object_set_new(req, "feed", json_string(a->feed));
+        if (a->limit > 0)
+            r |= json_object_set_new(req, "limit", json_integer(a->limit));
+        if (a->text)
+            r |= json_object_set_new(req, "text", json_true());
+    } else if (a->cmd == LIVE_POLL) {
+        if (a->feed)
+            r |= json_object_set_new(req, "feed", json_string(a->feed));
+        r |= json_object_set_new(req, "wait", json_boolean(a->wait));
+    }
+    if (r != 0) {
+        /* json_string() fails on invalid UTF-8 too; that reaches the user as a failure. */
+        json_decref(req);
+        return NULL;
+    }
+    return req;
+}
+
+/* One "key: value" line with the values aligned after the longest key. */
+static void
+print_kv(const char *key, size_t key_width, const char *value)
+{
+    char *v = output_scrub(value, strlen(value), false);
+    size_t pad = key_width - strlen(key);
+
+    (void)printf("%s:", key);
+    for (size_t i = 0; i <= pad; i++)
+        (void)putchar(' ');
+    (void)printf("%s\n", v ? v : "-");
+    free(v);
+}
+
+static int
+render_status(const json_t *resp)
+{
+    const json_t *feeds = json_object_get(resp, "feeds");
+    const json_t *items = json_object_get(resp, "items");
+    const json_t *alerts = json_object_get(resp, "alerts");
+    const char *version = get_str(resp, "version");
+    char n1[NUM_LEN], n2[NUM_LEN], n3[NUM_LEN], n4[NUM_LEN], n5[NUM_LEN];
+    char dur[OUTPUT_DURATION_LEN], when[OUTPUT_TIME_LEN], size[OUTPUT_SIZE_LEN];
+    char line[256];
+    const size_t kw = strlen("polls in flight");
+    uint64_t v;
+
+    print_kv("version", kw, version ? version : "-");
+
+    if (get_uint(resp, "uptime_s", &v))
+        output_duration(v, dur);
+    else
+        (void)snprintf(dur, sizeof(dur), "-");
+    print_kv("uptime", kw, dur);
+
+    (void)snprintf(line, sizeof(line), "%s (ok %s, failing %s, disabled %s, paused %s)",
+                   fmt_int(feeds, "total", n1), fmt_int(feeds, "ok", n2),
+                   fmt_int(feeds, "failing", n3), fmt_int(feeds, "disabled", n4),
+                   fmt_int(feeds, "paused", n5));
+    print_kv("feeds", kw, line);
+
+    print_kv("items", kw, fmt_int(items, "total", n1));
+
+    (void)snprintf(line, sizeof(line), "delivered %s, pending %s, failed %s",
+                   fmt_int(alerts, "delivered", n1), fmt_int(alerts, "pending", n2),
+                   fmt_int(alerts, "failed", n3));
+    print_kv("alerts", kw, line);
+
+    print_kv("polls in flight", kw, fmt_int(resp, "polls_in_flight", n1));
+
+    output_time_local(get_str(resp, "next_poll"), when);
+    print_kv("next poll", kw, when);
+
+    if (get_uint(resp, "database_bytes", &v))
+        output_size(v, size);
+    else
+        (void)snprintf(size, sizeof(size), "-");
+    print_kv("database size", kw, size);
+
+    if (json_object_get(resp, "search_lag_items")) {
+        (void)snprintf(line, sizeof(line), "%s items", fmt_int(resp, "search_lag_items", n1));
+        print_kv("search lag", kw, line);
+    }
+    return 0;
+}
+
+static int
+render_feeds(const json_t *resp)
+{
+    static const char *const headers[] = {"NAME",  "STATE",     "LAST-POLL", "HTTP",
+                                          "ITEMS", "NEXT-POLL", "ERROR"};
+    const json_t *feeds = json_object_get(resp, "feeds");
+    struct output_table *t;
+    size_t i;
+    json_t *f;
+    int r = 0;
+
+    if (!json_is_array(feeds)) {
+        output_message("invalid response from the daemon: no \"feeds\" array");
+        return 1;
+    }
+    if (json_array_size(feeds) == 0) {
+        (void)printf("no feeds\n");
+        return 0;
+    }
+    t = output_table_new(7, headers);
+    if (!t)
+        return -ENOMEM;
+    output_table_align_right(t, 3);
+    output_table_align_right(t, 4);
+    json_array_foreach(feeds, i, f) {
+        char last[OUTPUT_TIME_LEN], next[OUTPUT_TIME_LEN], http[NUM_LEN], items[NUM_LEN];
+        const char *err = get_str(f, "last_error");
+        if (!err)
+            err = get_str(f, "reason");
+        output_time_local(get_str(f, "last_poll"), last);
+        output_time_local(get_str(f, "next_poll"), next);
+        const char *cells[] = {get_str(f, "name"), get_str(f, "state"), last,
+                               fmt_int(f, "last_status", http), fmt_int(f, "items", items),
+                               next, err};
+        r = output_table_add_row(t, cells, NULL);
+        if (r < 0)
+            break;
+    }
+    if (r == 0)
+        r = output_table_print(t, stdout);
+    output_table_free(t);
+    return r;
+}
+
+static int
+render_items(const json_t *resp, bool text)
+{
+    static const char *const headers[] = {"PUBLISHED", "FEED", "TITLE", "URL"};
+    const json_t *items = json_object_get(resp, "items");
+    struct output_table *t;
+    size_t i;
+    json_t *it;
+    int r = 0;
+
+    if (!json_is_array(items)) {
+        output_message("invalid response from the daemon: no \"items\" array");
+        return 1;
+    }
+    if (json_array_size(items) == 0) {
+        (void)printf("no items\n");
+        return 0;
+    }
+    t = output_table_new(4, headers);
+    if (!t)
+        return -ENOMEM;
+    json_array_foreach(items, i, it) {
+        char when[OUTPUT_TIME_LEN];
+        const char *published = get_str(it, "published");
+        if (!published)
+            published = get_str(it, "updated");
+        output_time_local(published, when);
+        const char *cells[] = {when, get_str(it, "feed"), get_str(it, "title"),
+                               get_str(it, "url")};
+        r = output_table_add_row(t, cells, text ? get_str(it, "text") : NULL);
+        if (r < 0)
+            break;
+    }
+    if (r == 0) {
+        /* Keep the title within the line width left by the published and feed columns. */
+        size_t feed_w = output_table_width(t, 1);
+        if (feed_w > ITEMS_FEED_MAX) {
+            feed_w = ITEMS_FEED_MAX;
+            output_table_limit(t, 1, ITEMS_FEED_MAX);
+        }
+        size_t used = output_table_width(t, 0) + 2 + feed_w + 2;
+        size_t title_w = used + ITEMS_TITLE_MIN < ITEMS_LINE_WIDTH ? ITEMS_LINE_WIDTH - used
+                                                                   : ITEMS_TITLE_MIN;
+        output_table_limit(t, 2, title_w);
+        r = output_table_print(t, stdout);
+    }
+    output_table_free(t);
+    return r;
+}
+
+static int
+render_poll(const json_t *resp, bool wait)
+{
+    char n[6][NUM_LEN];
+
+    if (!wait) {
+        const json_t *q = json_object_get(resp, "queued");
+        if (!json_is_integer(q)) {
+            output_message("invalid response from the daemon: no \"queued\" count");
+            return 1;
+        }
+        json_int_t count = json_integer_value(q);
+        (void)printf("queued %" JSON_INTEGER_FORMAT " feed%s\n", count, count == 1 ? "" : "s");
+        return 0;
+    }
+    const json_t *cycle = json_object_get(resp, "cycle");
+    if (!json_is_object(cycle)) {
+        output_message("invalid response from the daemon: no \"cycle\" object");
+        return 1;
+    }
+    (void)printf("polled %s: %s ok, %s not modified, %s errors, %s new items, %s alerts\n",
+                 fmt_int(cycle, "polled", n[0]), fmt_int(cycle, "ok", n[1]),
+                 fmt_int(cycle, "not_modified", n[2]), fmt_int(cycle, "errors", n[3]),
+                 fmt_int(cycle, "new_items", n[4]), fmt_int(cycle, "alerts", n[5]));
+    return 0;
+}
+
+static int
+render_reload(const json_t *resp)
+{
+    char n[NUM_LEN];
+
+    (void)printf("reloaded: %s feeds\n", fmt_int(resp, "feeds", n));
+    return 0;
+}
+
+/* Prints a human rendering of a successful response; 0, 1 (bad answer) or -errno. */
+static int
+render(const struct live_args *a, const json_t *resp)
+{
+    switch (a->cmd) {
+    case LIVE_STATUS:
+        return render_status(resp);
+    case LIVE_FEEDS:
+        return render_feeds(resp);
+    case LIVE_ITEMS:
+        return render_items(resp, a->text);
+    case LIVE_POLL:
+        return render_poll(resp, a->wait);
+    case LIVE_RELOAD:
+        return render_reload(resp);
+    }
+    return 1;
+}
+
+int
+live_run(const struct live_args *a)
+{
+    struct client *c = NULL;
+    char *err = NULL, *line = NULL;
+    json_t *req, *resp = NULL;
+    size_t len = 0;
+    int r, status;
+
+    req = build_request(a);
+    if (!req) {
+        output_message("cannot build the request (invalid UTF-8 in an argument?)");
+        return 1;
+    }
+
+    r = client_connect(a->socket, CLIENT_TIMEOUT_MS, &c, &err);
+    if (r == 0) {
+        int timeout = a->cmd == LIVE_POLL && a->wait ? CLIENT_NO_TIMEOUT : CLIENT_TIMEOUT_MS;
+        r = client_call(c, req, timeout, &line, &len, &resp, &err);
+    }
+    json_decref(req);
+    client_free(c);
+    if (r < 0) {
+        if (client_error_unreachable(r))
+            output_message("cannot reach feedwatchd at %s: %s", a->socket,
+                           err ? err : strerror(-r));
+        else
+            output_message("%s", err ? err : strerror(-r));
+        free(err);
+        return client_error_unreachable(r) ? 3 : 1;
+    }
+
+    bool ok = json_is_true(json_object_get(resp, "ok"));
+    if (a->json) {
+        (void)fwrite(line, 1, len, stdout);
+        (void)putchar('\n');
+    }
+    if (!ok) {
+        const char *why = get_str(resp, "error");
+        output_message("%s", why ? why : "the daemon reported an error");
+        status = 1;
+    } else if (a->json) {
+        status = 0;
+    } else {
+        r = render(a, resp);
+        if (r < 0) {
+            output_message("%s", strerror(-r));
+            status = 1;
+        } else {
+            status = r;
+        }
+    }
+    json_decref(resp);
+    free(line);
+    return status;
+}

@@ -1,0 +1,38 @@
+/*
+ * live.h — the CLI's live commands (status, feeds, items, poll, reload): build the request
+ * of notes/protocol.md, send it through client.h, and print the answer, either the response
+ * line as received (--json) or aligned human output with every daemon string scrubbed.
+ * Messages go to stderr as "feedwatch: ...". Single-threaded.
+ */
+#ifndef FEEDWATCH_LIVE_H
+#define FEEDWATCH_LIVE_H
+
+#include <stdbool.h>
+
+enum live_cmd {
+    LIVE_STATUS,
+    LIVE_FEEDS,
+    LIVE_ITEMS,
+    LIVE_POLL,
+    LIVE_RELOAD,
+};
+
+/* One live command and its options, as parsed from the command line. */
+struct live_args {
+    enum live_cmd cmd;
+    const char *socket; /* resolved socket path */
+    bool json;          /* print the response line as received */
+    const char *feed;   /* items --feed F, poll FEED; NULL when not given */
+    long limit;         /* items --limit N; 0 when not given */
+    bool text;          /* items --text */
+    bool wait;          /* poll --wait */
+};
+
+/*
+ * Runs one live command against the daemon and prints its result. Returns the process exit
+ * status: 0 success, 1 failure (error response, bad answer, output error), 3 daemon not
+ * reachable.
+ */
+int live_run(const struct live_args *args);
+
+#endif

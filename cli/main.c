@@ -1,0 +1,375 @@
+/*
+ * feedwatch — the CLI: command table, global options (--json, --socket, --config, --help,
+ * --version, before or after the command), socket path resolution and exit codes
+ * (0 success, 1 failure, 2 usage, 3 daemon not reachable).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "conf.h"
+#include "live.h"
+#include "offline.h"
+#include "output.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_CONFIG "/etc/feedwatch/feedwatch.conf"
+#define DEFAULT_SOCKET "/run/feedwatch/feedwatch.sock"
+#define MAX_POSITIONAL 8
+#define MAX_LIMIT 10000
+
+/* Command options, each allowed only by the commands whose table entry names it. */
+enum {
+    OPT_FEED = 1 << 0,
+    OPT_LIMIT = 1 << 1,
+    OPT_TEXT = 1 << 2,
+    OPT_WAIT = 1 << 3,
+};
+
+static bool arg_json;
+static bool arg_help;
+static bool arg_version;
+static const char *arg_socket;
+static const char *arg_config;
+static const char *arg_feed;
+static long arg_limit;
+static bool arg_text;
+static bool arg_wait;
+static unsigned arg_opts_seen;
+static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
+static size_t arg_n_positional;
+
+struct command {
+    const char *name;
+    int (*run)(const struct command *cmd);
+    int live; /* enum live_cmd for live commands, -1 for offline ones */
+    unsigned opts;
+    size_t min_args;
+    size_t max_args;
+    const char *synopsis;
+    const char *help;
+};
+
+static int run_live(const struct command *cmd);
+static int run_parse(const struct command *cmd);
+
+static const struct command commands[] = {
+    {"status", run_live, LIVE_STATUS, 0, 0, 0, "status",
+     "version, uptime, counts, next poll"},
+    {"feeds", run_live, LIVE_FEEDS, 0, 0, 0, "feeds",
+     "each feed's state, last poll and error"},
+    {"items", run_live, LIVE_ITEMS, OPT_FEED | OPT_LIMIT | OPT_TEXT, 0, 0,
+     "items [--feed F] [--limit N] [--text]", "newest items; --text adds their text"},
+    {"poll", run_live, LIVE_POLL, OPT_WAIT, 0, 1, "poll [--wait] [FEED]",
+     "poll now; --wait reports the result"},
+    {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload",
+     "make the daemon re-read its config"},
+    {"parse", run_parse, -1, 0, 1, 1, "parse FILE|URL|-",
+     "parse one feed, print it as JSON"},
+};
+
+static const char *const option_names[] = {"--feed", "--limit", "--text", "--wait"};
+
+static void
+usage_line(FILE *f)
+{
+    (void)fputs("usage: feedwatch [--json] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
+                f);
+}
+
+/* Reports a usage error and returns the usage exit status. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    output_message("%s", n < 0 ? "usage error" : msg);
+    free(msg);
+    usage_line(stderr);
+    (void)fputs("Try 'feedwatch --help' for more information.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static void
+print_help(void)
+{
+    usage_line(stdout);
+    (void)fputs("\nLive commands (talk to feedwatchd over its socket):\n", stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (commands[i].live < 0)
+            continue;
+        (void)printf("  %-37s  %s\n", commands[i].synopsis, commands[i].help);
+    }
+    (void)fputs("\nOffline tools (no daemon needed):\n", stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (commands[i].live >= 0)
+            continue;
+        (void)printf("  %-37s  %s\n", commands[i].synopsis, commands[i].help);
+    }
+    (void)fputs("\nOptions (before or after the command):\n"
+                "  --json           machine output: the daemon's JSON response as received\n"
+                "  --socket PATH    the daemon's socket (default: `socket` of the config, else\n"
+                "                   " DEFAULT_SOCKET ")\n"
+                "  --config FILE    take the socket from this config (default " DEFAULT_CONFIG
+                ")\n"
+                "  --help           show this help\n"
+                "  --version        show the version\n"
+                "\nExit status: 0 success, 1 failure, 2 usage error, 3 daemon not reachable.\n",
+                stdout);
+}
+
+/* Parses --limit's value: a whole number from 1 to MAX_LIMIT. */
+static bool
+parse_limit(const char *s, long *ret_limit)
+{
+    char *end;
+    long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > MAX_LIMIT)
+        return false;
+    *ret_limit = v;
+    return true;
+}
+
+/*
+ * Reads argv into the arg_* globals. Options may come before or after the command; "--"
+ * ends them. Returns 0 or EXIT_USAGE (after reporting why).
+ */
+static int
+parse_argv(int argc, char **argv, const char **ret_command)
+{
+    const char *command = NULL;
+    bool options_done = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (!command)
+                command = a;
+            else if (arg_n_positional == MAX_POSITIONAL)
+                return usage_error("too many arguments");
+            else
+                arg_positional[arg_n_positional++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0) {
+            arg_help = true;
+            continue;
+        }
+
+        /* --name or --name=value */
+        const char *eq = strchr(a, '=');
+        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
+        const char *value = eq ? eq + 1 : NULL;
+        char name[32];
+        if (name_len >= sizeof(name))
+            return usage_error("unknown option '%s'", a);
+        memcpy(name, a, name_len);
+        name[name_len] = '\0';
+
+        bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
+                           strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0;
+        bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--help") == 0 ||
+                       strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
+                       strcmp(name, "--wait") == 0;
+        if (!takes_value && !is_flag)
+            return usage_error("unknown option '%s'", a);
+        if (is_flag && value)
+            return usage_error("option '%s' takes no value", name);
+        if (takes_value && !value) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", name);
+            value = argv[++i];
+        }
+
+        if (strcmp(name, "--json") == 0) {
+            arg_json = true;
+        } else if (strcmp(name, "--help") == 0) {
+            arg_help = true;
+        } else if (strcmp(name, "--version") == 0) {
+            arg_version = true;
+        } else if (strcmp(name, "--socket") == 0) {
+            arg_socket = value;
+        } else if (strcmp(name, "--config") == 0) {
+            arg_config = value;
+        } else if (strcmp(name, "--feed") == 0) {
+            arg_feed = value;
+            arg_opts_seen |= OPT_FEED;
+        } else if (strcmp(name, "--limit") == 0) {
+            if (!parse_limit(value, &arg_limit))
+                return usage_error("invalid --limit '%s' (a number from 1 to 10000)", value);
+            arg_opts_seen |= OPT_LIMIT;
+        } else if (strcmp(name, "--text") == 0) {
+            arg_text = true;
+            arg_opts_seen |= OPT_TEXT;
+        } else if (strcmp(name, "--wait") == 0) {
+            arg_wait = true;
+            arg_opts_seen |= OPT_WAIT;
+        }
+    }
+    *ret_command = command;
+    return 0;
+}
+
+/*
+ * The socket path: --socket, else the `socket` of --config FILE, else that of the default
+ * config if it exists and loads, else the default. Returns 0 with *ret_path owning the path,
+ * or an exit status (2 for a bad --config, 1 for OOM) after reporting why.
+ */
+static int
+resolve_socket(char **ret_path)
+{
+    struct conf *conf = NULL;
+    char *err = NULL;
+    const char *path = arg_socket;
+    int r;
+
+    if (path) {
+        *ret_path = strdup(path);
+        return *ret_path ? 0 : 1;
+    }
+    if (arg_config) {
+        r = conf_load(arg_config, &conf, &err);
+        if (r < 0) {
+            if (err && *err)
+                output_message("%s", err);
+            else
+                output_message("%s: %s", arg_config, strerror(-r));
+            free(err);
+            return EXIT_USAGE;
+        }
+    } else if (access(DEFAULT_CONFIG, F_OK) == 0) {
+        if (conf_load(DEFAULT_CONFIG, &conf, &err) < 0)
+            conf = NULL; /* unreadable or broken: the default socket may still answer */
+        free(err);
+    }
+    if (conf && conf->daemon.socket && conf->daemon.socket[0])
+        path = conf->daemon.socket;
+    else
+        path = DEFAULT_SOCKET;
+    *ret_path = strdup(path);
+    conf_free(conf);
+    if (!*ret_path) {
+        output_message("out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+static int
+run_live(const struct command *cmd)
+{
+    struct live_args a = {
+        .cmd = (enum live_cmd)cmd->live,
+        .json = arg_json,
+        .feed = arg_feed,
+        .limit = arg_limit,
+        .text = arg_text,
+        .wait = arg_wait,
+    };
+    char *socket_path = NULL;
+    int r;
+
+    if (cmd->live == LIVE_POLL)
+        a.feed = arg_n_positional > 0 ? arg_positional[0] : NULL;
+    r = resolve_socket(&socket_path);
+    if (r != 0)
+        return r;
+    a.socket = socket_path;
+    r = live_run(&a);
+    free(socket_path);
+    return r;
+}
+
+static int
+run_parse(const struct command *cmd)
+{
+    const char *source = arg_positional[0];
+    char *err = NULL;
+    int r;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        output_message("cannot initialise libcurl");
+        return 1;
+    }
+    r = offline_parse(source, arg_json, &err);
+    curl_global_cleanup();
+    if (r < 0) {
+        output_message("%s: %s", strcmp(source, "-") == 0 ? "standard input" : source,
+                       err ? err : strerror(-r));
+        free(err);
+        return 1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct command *cmd = NULL;
+    const char *name = NULL;
+    int status;
+
+    tzset();
+    status = parse_argv(argc, argv, &name);
+    if (status != 0)
+        return status;
+    if (arg_help) {
+        print_help();
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (arg_version) {
+        (void)printf("feedwatch %s\n", FW_VERSION);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (!name)
+        return usage_error("missing command");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            cmd = &commands[i];
+    if (!cmd)
+        return usage_error("unknown command '%s'", name);
+
+    unsigned bad = arg_opts_seen & ~cmd->opts;
+    for (size_t i = 0; bad && i < sizeof(option_names) / sizeof(option_names[0]); i++) {
+        if (bad & (1u << i)) {
+            return usage_error("option '%s' does not apply to '%s'", option_names[i],
+                               cmd->name);
+        }
+    }
+    if (arg_n_positional < cmd->min_args)
+        return usage_error("missing argument: %s", cmd->synopsis);
+    if (arg_n_positional > cmd->max_args)
+        return usage_error("too many arguments: %s", cmd->synopsis);
+
+    status = cmd->run(cmd);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        output_message("cannot write the output: %s", strerror(errno));
+        return 1;
+    }
+    return status;
+}

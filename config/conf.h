@@ -1,0 +1,123 @@
+/*
+ * conf.h — the config file: INI reader and validator, and the immutable struct conf.
+ *
+ * conf_load() reads a file (and the files its `include = GLOB` lines name), checks every
+ * key and value, and either returns a complete struct conf or every error found, one per
+ * line, each as "file:line: key: why". Relative paths are resolved against the folder of
+ * the file that holds them. A struct conf is never changed after load; a reload builds a
+ * new one beside it. Never logs; any thread.
+ */
+#ifndef FEEDWATCH_CONF_H
+#define FEEDWATCH_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conf_log_level {
+    CONF_LOG_ERROR = 3,
+    CONF_LOG_WARNING = 4,
+    CONF_LOG_NOTICE = 5,
+    CONF_LOG_INFO = 6,
+    CONF_LOG_DEBUG = 7,
+};
+
+/* Where a setting came from, for messages. */
+struct conf_origin {
+    char *file;
+    unsigned line;
+};
+
+struct conf_daemon {
+    char *database;          /* absolute; default /var/lib/feedwatch/feedwatch.db */
+    char *socket;            /* absolute; default /run/feedwatch/feedwatch.sock */
+    uint64_t interval_s;     /* default poll interval; 15m */
+    unsigned max_connections; /* 64 */
+    unsigned max_per_host;   /* 4 */
+    char *user_agent;        /* "feedwatch/VERSION (+https://example.org/feedwatch)" */
+    uint64_t max_feed_size;  /* bytes after decompression; 8M */
+    uint64_t retention_s;    /* 90d */
+    uint64_t min_interval_s; /* 5m */
+    uint64_t max_interval_s; /* 6h */
+    bool respect_feed_hints; /* yes */
+    unsigned max_failures;   /* 10 */
+    uint64_t story_window_s; /* 48h */
+    unsigned max_hooks;      /* 4 */
+    enum conf_log_level log_level; /* notice */
+    char *proxy;             /* NULL unless set */
+    uint64_t fetch_timeout_s; /* whole transfer; 60s (connect and low-speed: min(this, 30s)) */
+};
+
+struct conf_feed {
+    char *name;
+    char *url;               /* http://, https:// or file:// (file URLs made absolute) */
+    uint64_t interval_s;     /* the daemon's interval unless set */
+    char **tags;
+    size_t n_tags;
+    bool fetch_article;      /* no */
+    bool enabled;            /* yes */
+    char *header;            /* "Name: value" with @FILE already read; NULL unless set */
+    char *user;              /* NULL unless set */
+    char *password_file;     /* absolute; NULL unless set */
+    struct conf_origin origin;
+};
+
+struct conf_topic {
+    char *name;
+    char *match;             /* the query text, checked by the query module later */
+    char **hooks;            /* names of [hook] sections, each checked to exist */
+    size_t n_hooks;
+    char **feeds;            /* names of [feed] sections, each checked to exist; none = all */
+    size_t n_feeds;
+    struct conf_origin origin;
+};
+
+struct conf_hook {
+    char *name;
+    char **exec_argv;        /* NULL-terminated argv split like a shell would; NULL for url hooks */
+    char *url;               /* webhook; NULL for exec hooks (exactly one of exec/url) */
+    uint64_t timeout_s;      /* 30s */
+    unsigned retries;        /* 5 */
+    char *secret_file;       /* absolute; NULL unless set */
+    struct conf_origin origin;
+};
+
+struct conf {
+    char *path;              /* absolute path of the main file */
+    struct conf_daemon daemon;
+    struct conf_feed *feeds;
+    size_t n_feeds;
+    struct conf_topic *topics;
+    size_t n_topics;
+    struct conf_hook *hooks;
+    size_t n_hooks;
+};
+
+/*
+ * Loads and validates path. On success *ret_conf owns a new struct conf and 0 is returned.
+ * On failure returns -EINVAL (or -ENOENT/-EACCES/... when the main file cannot be read) and
+ * *reterr_msg owns every error, "file:line: key: why" lines joined by '\n'.
+ */
+int conf_load(const char *path, struct conf **ret_conf, char **reterr_msg);
+
+/* Releases a config; accepts NULL. */
+void conf_free(struct conf *conf);
+
+/* The feed, topic or hook of that name, or NULL. */
+const struct conf_feed *conf_feed_find(const struct conf *conf, const char *name);
+const struct conf_topic *conf_topic_find(const struct conf *conf, const char *name);
+const struct conf_hook *conf_hook_find(const struct conf *conf, const char *name);
+
+/* "90s", "15m", "2h", "1d", "1w" (or bare seconds) to seconds; -EINVAL or -ERANGE. */
+int conf_parse_duration(const char *s, uint64_t *ret_s);
+
+/* "512", "512k", "8M", "1G" (binary multiples, optional trailing B) to bytes. */
+int conf_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* "yes/no/true/false/on/off/1/0". */
+int conf_parse_bool(const char *s, bool *ret_b);
+
+/* True when the feed's settings that a poll uses differ (url, interval, header, auth, ...). */
+bool conf_feed_changed(const struct conf_feed *a, const struct conf_feed *b);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * control.h — the control socket server: line-delimited JSON over a Unix stream socket.
+ *
+ * struct control owns the listening socket (mode 0660) and every connection. Each connection
+ * reads requests into a capped buffer (CTL_MAX_LINE); an over-long line gets an error and the
+ * input is skipped to the next newline. A malformed request gets {"ok":false,"error":...} and
+ * the connection stays usable. Requests go to ctlcmd_dispatch(); a handler may defer its
+ * answer (poll --wait), and the connection reads nothing more until ctl_conn_reply() sends it,
+ * so answers keep the order of requests. Peer credentials are read at accept. Loop thread.
+ */
+#ifndef FEEDWATCH_CONTROL_H
+#define FEEDWATCH_CONTROL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define CTL_MAX_LINE (64 * 1024)
+#define CTL_MAX_CONNS 256
+#define CTL_MAX_QUEUED (64u * 1024 * 1024) /* unsent answer bytes per connection */
+#define CTL_PROTOCOL_VERSION 1
+
+struct daemon;
+struct control;
+struct ctl_conn;
+struct poll_wait;
+
+/* Binds and listens on path (a stale socket file is replaced; a live one is an error). */
+int control_new(struct daemon *d, const char *path, struct control **ret_control,
+                char **reterr_msg);
+
+/* Stops listening, closes every connection, unlinks the socket; frees after the closes. */
+void control_close(struct control *c);
+
+/* Sends a deferred answer (takes the reference) and resumes reading requests. */
+void ctl_conn_reply(struct ctl_conn *conn, json_t *resp);
+
+/* The peer's uid as read at accept. */
+uid_t ctl_conn_uid(const struct ctl_conn *conn);
+
+/* Remembers the poll --wait that the connection waits for, so a close can detach it. */
+void ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w);
+
+/* Number of open connections. */
+unsigned control_conns(const struct control *c);
+
+/*
+ * ctlcmd.c: runs one request. Returns the answer (a new reference), or NULL when the answer
+ * is deferred and will come through ctl_conn_reply().
+ */
+json_t *ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, json_t *req);
+
+/* Builds {"ok":false,"error":msg}. */
+json_t *ctlcmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * ctlcmd.c — one handler per control command, and the table that says which commands are
+ * read-only (open to the socket's group) and which change state (root or the daemon's user).
+ * Request members are named like the CLI's flags (PRODUCT.md "Socket protocol").
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "date.h"
+#include "fetch.h"
+#include "log.h"
+
+#define CTL_READONLY 0x1
+#define CTL_PRIVILEGED 0x2
+#define CTL_ITEMS_DEFAULT 20
+#define CTL_ITEMS_MAX 10000
+
+typedef json_t *(*ctlcmd_handler_cb)(struct daemon *d, struct ctl_conn *conn, json_t *req);
+
+struct ctlcmd {
+    const char *name;
+    ctlcmd_handler_cb handler;
+    unsigned flags;
+};
+
+/* Builds {"ok":false,"error":msg}. */
+json_t *
+ctlcmd_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+/* A time as RFC 3339, or JSON null when absent. */
+static json_t *
+json_time(int64_t at)
+{
+    if (at == FEED_TIME_NONE)
+        return json_null();
+    char buf[DATE_RFC3339_LEN];
+    date_format(at, buf);
+    return json_string(buf);
+}
+
+static json_t *
+json_str(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    /* Stored text is valid UTF-8; should a byte slip through, say so rather than drop it. */
+    return j ? j : json_string("(invalid UTF-8)");
+}
+
+static json_t *
+cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    unsigned counts[4] = {0};
+    for (size_t i = 0; i < d->n_feeds; i++)
+        counts[daemon_feed_state(d->feeds[i])]++;
+    uint64_t bytes = 0;
+    (void)store_disk_bytes(d->store, &bytes);
+    int64_t next = sched_next_due(d->sched);
+    uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
+    return json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
+                     "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+                     "ok", 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION,
+                     "uptime_s", (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds,
+                     "ok", (json_int_t)counts[DFEED_OK], "failing",
+                     (json_int_t)counts[DFEED_FAILING], "disabled",
+                     (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED],
+                     "items", "total", (json_int_t)d->items_total, "alerts", "delivered",
+                     (json_int_t)0, "pending", (json_int_t)0, "failed", (json_int_t)0,
+                     "polls_in_flight", (json_int_t)fetch_in_flight(d->fetcher), "next_poll",
+                     next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
+                     (json_int_t)bytes, "search_lag_items", (json_int_t)0);
+}
+
+/* One entry of `feeds`; also the shape of a `watch` feed event later. */
+static json_t *
+feed_json(const struct dfeed *f)
+{
+    enum daemon_feed_state s = daemon_feed_state(f);
+    const char *reason = f->st.disabled_reason;
+    if (s == DFEED_DISABLED && !reason)
+        reason = "disabled in the config";
+    bool armed = sched_entry_armed(&f->sched);
+    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
+                     f->cfg->name, "url", json_str(f->st.url ? f->st.url : f->cfg->url),
+                     "configured_url", f->cfg->url, "state", daemon_feed_state_name(s), "reason",
+                     json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
+                     json_time(f->st.last_poll_at), "last_status",
+                     f->st.last_status ? json_integer(f->st.last_status) : json_null(),
+                     "last_error", json_str(f->st.last_error), "failures",
+                     (json_int_t)f->st.failures, "recovered", f->st.recovered, "items",
+                     (json_int_t)f->st.items, "next_poll",
+                     armed ? json_time((f->sched.due_wall_ms + 999) / 1000) : json_null());
+}
+
+static json_t *
+cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        if (json_array_append_new(arr, feed_json(d->feeds[i])) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "feeds", arr);
+}
+
+struct items_ctx {
+    json_t *arr;
+    bool text;
+};
+
+static int
+on_item_row(void *userdata, const struct store_item_row *row)
+{
+    struct items_ctx *c = userdata;
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                          (json_int_t)row->id, "feed", json_str(row->feed), "key",
+                          json_str(row->key), "title", json_str(row->title), "url",
+                          json_str(row->url), "published", json_time(row->published_at),
+                          "updated", json_time(row->updated_at), "author", json_str(row->author),
+                          "language", json_str(row->language), "summary", json_str(row->summary));
+    if (!o)
+        return -ENOMEM;
+    if (c->text && json_object_set_new(o, "text", json_str(row->text)) < 0) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    return json_array_append_new(c->arr, o) < 0 ? -ENOMEM : 0;
+}
+
+static json_t *
+cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *jfeed = json_object_get(req, "feed");
+    json_t *jlimit = json_object_get(req, "limit");
+    json_t *jtext = json_object_get(req, "text");
+    const char *feed = NULL;
+    json_int_t limit = CTL_ITEMS_DEFAULT;
+
+    if (jfeed && !json_is_null(jfeed)) {
+        if (!json_is_string(jfeed))
+            return ctlcmd_error("items: \"feed\" must be a string");
+        feed = json_string_value(jfeed);
+        if (!daemon_feed_find(d, feed))
+            return ctlcmd_error("no feed '%.200s'", feed);
+    }
+    if (jlimit && !json_is_null(jlimit)) {
+        if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
+            json_integer_value(jlimit) > CTL_ITEMS_MAX)
+            return ctlcmd_error("items: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
+        limit = json_integer_value(jlimit);
+    }
+    if (jtext && !json_is_boolean(jtext) && !json_is_null(jtext))
+        return ctlcmd_error("items: \"text\" must be true or false");
+    struct items_ctx c = {.arr = json_array(), .text = jtext && json_is_true(jtext)};
+    if (!c.arr)
+        return NULL;
+    int r = store_items_list(d->store, feed, (unsigned)limit, c.text, on_item_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctlcmd_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "items", c.arr);
+}
+
+static json_t *
+cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *jfeed = json_object_get(req, "feed");
+    json_t *jwait = json_object_get(req, "wait");
+    struct dfeed *only = NULL;
+    if (jfeed && !json_is_null(jfeed)) {
+        if (!json_is_string(jfeed))
+            return ctlcmd_error("poll: \"feed\" must be a string");
+        only = daemon_feed_find(d, json_string_value(jfeed));
+        if (!only)
+            return ctlcmd_error("no feed '%.200s'", json_string_value(jfeed));
+    }
+    if (jwait && !json_is_boolean(jwait) && !json_is_null(jwait))
+        return ctlcmd_error("poll: \"wait\" must be true or false");
+    bool wait = jwait && json_is_true(jwait);
+    struct poll_wait *w = NULL;
+    if (wait) {
+        w = calloc(1, sizeof(*w));
+        if (!w)
+            return NULL;
+        w->conn = conn;
+        w->remaining = 1; /* held until every feed is started */
+    }
+    unsigned queued = 0;
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        struct dfeed *f = d->feeds[i];
+        if (only ? f != only : (daemon_feed_state(f) == DFEED_PAUSED ||
+                                daemon_feed_state(f) == DFEED_DISABLED))
+            continue;
+        if (daemon_feed_poll_now(d, f, w) == 0)
+            queued++;
+    }
+    if (!wait)
+        return json_pack("{s:b, s:I}", "ok", 1, "queued", (json_int_t)queued);
+    if (--w->remaining == 0) {
+        /* Nothing to wait for (every poll failed to start, or none was asked). */
+        json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "cycle",
+                                 "polled", (json_int_t)w->polled, "ok", (json_int_t)w->ok,
+                                 "not_modified", (json_int_t)w->not_modified, "errors",
+                                 (json_int_t)w->errors, "new_items", (json_int_t)w->new_items,
+                                 "alerts", (json_int_t)w->alerts);
+        free(w);
+        return resp;
+    }
+    ctl_conn_set_wait(conn, w);
+    return NULL;
+}
+
+static json_t *
+cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    char *err = NULL;
+    log_notice("config: reload requested over the control socket");
+    int r = daemon_reload(d, &err);
+    if (r < 0) {
+        json_t *resp = json_pack("{s:b, s:s}", "ok", 0, "error",
+                                 err ? err : "reload failed");
+        free(err);
+        return resp;
+    }
+    return json_pack("{s:b, s:I}", "ok", 1, "feeds", (json_int_t)d->n_feeds);
+}
+
+static const struct ctlcmd ctlcmds[] = {
+    {"status", cmd_status, CTL_READONLY},
+    {"feeds", cmd_feeds, CTL_READONLY},
+    {"items", cmd_items, CTL_READONLY},
+    {"poll", cmd_poll, CTL_PRIVILEGED},
+    {"reload", cmd_reload, CTL_PRIVILEGED},
+};
+
+/* Runs one request; NULL when the answer is deferred (or, on OOM, an error is built here). */
+json_t *
+ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *jcmd = json_object_get(req, "cmd");
+    if (!json_is_string(jcmd))
+        return ctlcmd_error("request has no \"cmd\" string");
+    const char *name = json_string_value(jcmd);
+    for (size_t i = 0; i < sizeof(ctlcmds) / sizeof(ctlcmds[0]); i++) {
+        const struct ctlcmd *c = &ctlcmds[i];
+        if (strcmp(c->name, name) != 0)
+            continue;
+        if (c->flags & CTL_PRIVILEGED) {
+            uid_t uid = ctl_conn_uid(conn);
+            if (uid != 0 && uid != geteuid())
+                return ctlcmd_error("%s: permission denied (root or the daemon's user only)",
+                                    name);
+        }
+        if (d->stopping)
+            return ctlcmd_error("the daemon is stopping");
+        json_t *resp = c->handler(d, conn, req);
+        return resp;
+    }
+    return ctlcmd_error("unknown command '%.64s'", name);
+}

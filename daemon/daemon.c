@@ -1,0 +1,671 @@
+#include "daemon.h"
+
+#include <assert.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libxml/parser.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "control.h"
+#include "fetch.h"
+#include "feedpoll.h"
+#include "log.h"
+#include "notify.h"
+
+#define DAEMON_STATUS_PERIOD_MS 5000
+#define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
+
+/* Wall-clock now in Unix seconds. */
+int64_t
+daemon_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Wall-clock now in Unix milliseconds. */
+int64_t
+daemon_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+sched_clock(void *userdata)
+{
+    (void)userdata;
+    return daemon_now_ms();
+}
+
+static int
+feed_cmp(const void *a, const void *b)
+{
+    const struct dfeed *const *x = a, *const *y = b;
+    return strcmp((*x)->cfg->name, (*y)->cfg->name);
+}
+
+/* The feed called name, or NULL. */
+struct dfeed *
+daemon_feed_find(struct daemon *d, const char *name)
+{
+    size_t lo = 0, hi = d->n_feeds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, d->feeds[mid]->cfg->name);
+        if (c == 0)
+            return d->feeds[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* The state a user sees: paused and disabled win over failing. */
+enum daemon_feed_state
+daemon_feed_state(const struct dfeed *f)
+{
+    if (f->st.paused)
+        return DFEED_PAUSED;
+    if (f->st.disabled_reason || !f->cfg->enabled)
+        return DFEED_DISABLED;
+    if (f->st.failures > 0)
+        return DFEED_FAILING;
+    return DFEED_OK;
+}
+
+/* The JSON name of a state. */
+const char *
+daemon_feed_state_name(enum daemon_feed_state s)
+{
+    switch (s) {
+    case DFEED_OK:
+        return "ok";
+    case DFEED_FAILING:
+        return "failing";
+    case DFEED_DISABLED:
+        return "disabled";
+    case DFEED_PAUSED:
+        return "paused";
+    }
+    return "ok";
+}
+
+static bool
+feed_pollable(const struct dfeed *f)
+{
+    return daemon_feed_state(f) == DFEED_OK || daemon_feed_state(f) == DFEED_FAILING;
+}
+
+static uint64_t
+rng_next(struct daemon *d)
+{
+    uint64_t x = d->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    d->rng = x;
+    return x * 2685821657736338717ULL;
+}
+
+/*
+ * Puts a feed on the schedule from its persisted state: a feed never polled is due now; a
+ * feed whose next poll passed while the daemon was down is due soon, spread over up to 30 s
+ * (a tenth of its interval at most) so a restart does not poll everything in one instant; a
+ * future next poll is kept.
+ */
+static void
+feed_schedule_initial(struct daemon *d, struct dfeed *f)
+{
+    if (!feed_pollable(f) || f->poll) {
+        sched_disarm(d->sched, &f->sched);
+        return;
+    }
+    int64_t now_ms = daemon_now_ms();
+    int64_t due = now_ms;
+    if (f->st.last_poll_at != FEED_TIME_NONE && f->st.next_poll_at != FEED_TIME_NONE) {
+        int64_t next_ms = f->st.next_poll_at * 1000;
+        if (next_ms > now_ms) {
+            due = next_ms;
+        } else {
+            int64_t spread = (int64_t)f->cfg->interval_s * 100;
+            if (spread > DAEMON_OVERDUE_SPREAD_MAX_MS)
+                spread = DAEMON_OVERDUE_SPREAD_MAX_MS;
+            if (spread > 0)
+                due += (int64_t)(rng_next(d) % (uint64_t)spread);
+        }
+    }
+    (void)sched_arm(d->sched, &f->sched, due);
+}
+
+static void
+dfeed_free(struct dfeed *f)
+{
+    if (!f)
+        return;
+    assert(!f->poll);
+    store_feed_done(&f->st);
+    free(f->waiters);
+    free(f);
+}
+
+/* Creates the run-time feed for cfg, loading (or creating) its row. */
+static int
+dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret)
+{
+    struct dfeed *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->d = d;
+    f->cfg = cfg;
+    sched_entry_init(&f->sched);
+    int r = store_feed_ensure(d->store, cfg->name, cfg->url, &f->st);
+    if (r < 0) {
+        free(f);
+        return r;
+    }
+    *ret = f;
+    return 0;
+}
+
+/* scheduler: a feed is due. */
+static void
+on_sched_due(void *userdata, struct sched_entry *e)
+{
+    struct daemon *d = userdata;
+    struct dfeed *f = (struct dfeed *)((char *)e - offsetof(struct dfeed, sched));
+    (void)daemon_feed_poll_now(d, f, NULL);
+}
+
+/* Polls f now (unless it is in flight already); w, if not NULL, is told when it is done. */
+int
+daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
+{
+    if (d->stopping)
+        return -ECANCELED;
+    if (w) {
+        struct poll_wait **nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
+        if (!nw)
+            return -ENOMEM;
+        f->waiters = nw;
+        f->waiters[f->n_waiters++] = w;
+        w->remaining++;
+    }
+    if (f->poll)
+        return 0;
+    sched_disarm(d->sched, &f->sched);
+    int r = feedpoll_start(d, f);
+    if (r < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
+                  strerror(-r));
+        daemon_poll_done(d, f, POLL_FAILED, 0);
+        return r;
+    }
+    return 0;
+}
+
+/* Builds the one-line summary for STATUS= and the log. */
+static void
+status_line(struct daemon *d, char *buf, size_t n)
+{
+    unsigned ok = 0, failing = 0, off = 0;
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        switch (daemon_feed_state(d->feeds[i])) {
+        case DFEED_OK:
+            ok++;
+            break;
+        case DFEED_FAILING:
+            failing++;
+            break;
+        default:
+            off++;
+        }
+    }
+    snprintf(buf, n,
+             "%zu feeds (%u ok, %u failing, %u off), %" PRId64 " items, %u polls in flight",
+             d->n_feeds, ok, failing, off, d->items_total, fetch_in_flight(d->fetcher));
+}
+
+static void
+on_status_timer(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    char line[256];
+    status_line(d, line, sizeof(line));
+    notify_status(line);
+}
+
+static void
+on_watchdog_timer(uv_timer_t *t)
+{
+    (void)t;
+    notify_watchdog();
+}
+
+/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
+void
+daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items)
+{
+    if (outcome == POLL_OK)
+        d->items_total += (int64_t)new_items;
+    for (size_t i = 0; i < f->n_waiters; i++) {
+        struct poll_wait *w = f->waiters[i];
+        w->polled++;
+        if (outcome == POLL_OK)
+            w->ok++;
+        else if (outcome == POLL_NOT_MODIFIED)
+            w->not_modified++;
+        else
+            w->errors++;
+        w->new_items += new_items;
+        if (--w->remaining == 0) {
+            if (w->conn) {
+                json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1,
+                                         "cycle", "polled", (json_int_t)w->polled, "ok",
+                                         (json_int_t)w->ok, "not_modified",
+                                         (json_int_t)w->not_modified, "errors",
+                                         (json_int_t)w->errors, "new_items",
+                                         (json_int_t)w->new_items, "alerts",
+                                         (json_int_t)w->alerts);
+                struct ctl_conn *conn = w->conn;
+                ctl_conn_set_wait(conn, NULL);
+                ctl_conn_reply(conn, resp ? resp : ctlcmd_error("out of memory"));
+            }
+            free(w);
+        }
+    }
+    f->n_waiters = 0;
+
+    if (d->once && outcome != POLL_ABORTED && d->once_remaining > 0) {
+        if (outcome == POLL_FAILED)
+            d->once_failed = true;
+        if (--d->once_remaining == 0)
+            daemon_stop(d, d->once_failed ? 1 : 0);
+        return;
+    }
+    if (f->removed) {
+        dfeed_free(f);
+        return;
+    }
+    if (d->stopping || d->once || outcome == POLL_ABORTED)
+        return;
+    if (feed_pollable(f) && f->st.next_poll_at != FEED_TIME_NONE)
+        (void)sched_arm(d->sched, &f->sched, f->st.next_poll_at * 1000);
+}
+
+/* A waiter's client went away: it keeps counting, then frees itself without answering. */
+void
+poll_wait_detach(struct poll_wait *w)
+{
+    if (w)
+        w->conn = NULL;
+}
+
+/* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
+static int
+feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds,
+            size_t *ret_n, char **reterr_msg)
+{
+    struct dfeed **feeds = calloc(conf->n_feeds ? conf->n_feeds : 1, sizeof(*feeds));
+    if (!feeds)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < conf->n_feeds; i++) {
+        const struct conf_feed *cfg = &conf->feeds[i];
+        struct dfeed *old = d->feeds ? daemon_feed_find(d, cfg->name) : NULL;
+        if (old) {
+            feeds[n++] = old;
+            continue;
+        }
+        int r = dfeed_new(d, cfg, &feeds[n]);
+        if (r < 0) {
+            if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name,
+                                       store_errmsg(d->store)) < 0)
+                *reterr_msg = NULL;
+            for (size_t j = 0; j < n; j++)
+                if (!d->feeds || !daemon_feed_find(d, feeds[j]->cfg->name))
+                    dfeed_free(feeds[j]);
+            free(feeds);
+            return r;
+        }
+        n++;
+    }
+    *ret_feeds = feeds;
+    *ret_n = n;
+    return 0;
+}
+
+static void
+fetch_settings_from(const struct conf *conf, struct fetch_settings *s)
+{
+    *s = (struct fetch_settings){
+        .max_connections = conf->daemon.max_connections,
+        .max_per_host = conf->daemon.max_per_host,
+        .user_agent = conf->daemon.user_agent,
+        .proxy = conf->daemon.proxy,
+        .timeout_ms = conf->daemon.fetch_timeout_s * 1000,
+    };
+}
+
+/* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
+int
+daemon_reload(struct daemon *d, char **reterr_msg)
+{
+    struct conf *nc = NULL;
+    char *err = NULL;
+    notify_reloading();
+    int r = conf_load(d->config_path, &nc, &err);
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration:\n%s",
+                  err ? err : strerror(-r));
+        *reterr_msg = err ? err : strdup(strerror(-r));
+        notify_ready("reload failed; running the previous configuration");
+        return r;
+    }
+    struct dfeed **feeds = NULL;
+    size_t n = 0;
+    r = feeds_build(d, nc, &feeds, &n, reterr_msg);
+    if (r < 0) {
+        log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
+        conf_free(nc);
+        notify_ready("reload failed; running the previous configuration");
+        return r;
+    }
+
+    /* Feeds that are gone: stop them (an in-flight poll is aborted and frees the feed). */
+    struct conf *old = d->conf;
+    size_t added = 0, removed = 0, changed = 0;
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        struct dfeed *f = d->feeds[i];
+        if (conf_feed_find(nc, f->cfg->name))
+            continue;
+        removed++;
+        f->removed = true;
+        sched_disarm(d->sched, &f->sched);
+        if (f->poll)
+            feedpoll_cancel(f->poll);
+        else
+            dfeed_free(f);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dfeed *f = feeds[i];
+        const struct conf_feed *cfg = conf_feed_find(nc, f->cfg->name);
+        if (f->cfg == cfg) {
+            added++; /* built on nc just now */
+            continue;
+        }
+        bool url_changed = strcmp(f->cfg->url, cfg->url) != 0;
+        bool differs = conf_feed_changed(f->cfg, cfg);
+        f->cfg = cfg;
+        if (!differs)
+            continue;
+        changed++;
+        if (url_changed) {
+            /* A new source: forget the old one's validators and poll it now. */
+            if (f->poll)
+                feedpoll_cancel(f->poll);
+            struct store_feed st = {0};
+            if (store_feed_ensure(d->store, cfg->name, cfg->url, &st) == 0) {
+                store_feed_done(&f->st);
+                f->st = st;
+            }
+            f->st.next_poll_at = FEED_TIME_NONE;
+            f->st.last_poll_at = FEED_TIME_NONE;
+        } else if (f->st.last_poll_at != FEED_TIME_NONE) {
+            f->st.next_poll_at = f->st.last_poll_at + (int64_t)cfg->interval_s;
+        }
+    }
+    free(d->feeds);
+    d->feeds = feeds;
+    d->n_feeds = n;
+    qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
+    d->conf = nc;
+    for (size_t i = 0; i < n; i++)
+        feed_schedule_initial(d, d->feeds[i]);
+    struct fetch_settings fs;
+    fetch_settings_from(nc, &fs);
+    (void)fetch_configure(d->fetcher, &fs);
+    log_set_level((enum log_level)nc->daemon.log_level);
+    conf_free(old);
+    log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed)",
+               d->config_path, d->n_feeds, added, removed, changed);
+    char line[256];
+    status_line(d, line, sizeof(line));
+    notify_ready(line);
+    return 0;
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (signum == SIGHUP) {
+        char *err = NULL;
+        log_notice("config: SIGHUP, reloading");
+        (void)daemon_reload(d, &err);
+        free(err);
+        return;
+    }
+    log_notice("daemon: %s, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    daemon_stop(d, 0);
+}
+
+static void
+on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* The teardown itself, on a fresh loop turn so that no curl or libuv callback is below us. */
+static void
+on_stop_timer(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    notify_stopping();
+    if (d->control) {
+        control_close(d->control);
+        d->control = NULL;
+    }
+    if (d->sched) {
+        sched_close(d->sched);
+        d->sched = NULL;
+    }
+    if (d->fetcher) {
+        fetch_close(d->fetcher); /* aborts in-flight polls through their done path */
+        d->fetcher = NULL;
+    }
+    uv_walk(&d->loop, on_walk_close, NULL);
+}
+
+/* Begins a clean stop with the given exit code. */
+void
+daemon_stop(struct daemon *d, int exit_code)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    d->exit_code = exit_code;
+    (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
+}
+
+/* Creates the folder that will hold path when it is missing (one level, mode 0750). */
+static int
+ensure_parent_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -ENOMEM;
+    char *slash = strrchr(dir, '/');
+    int r = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+            r = -errno;
+    }
+    free(dir);
+    return r;
+}
+
+static void
+daemon_free_state(struct daemon *d)
+{
+    for (size_t i = 0; i < d->n_feeds; i++)
+        dfeed_free(d->feeds[i]);
+    free(d->feeds);
+    d->feeds = NULL;
+    d->n_feeds = 0;
+    store_free(d->store);
+    d->store = NULL;
+    conf_free(d->conf);
+    d->conf = NULL;
+}
+
+/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
+int
+daemon_run(const char *config_path, bool once)
+{
+    struct daemon *d = calloc(1, sizeof(*d));
+    char *err = NULL;
+    int r;
+    if (!d)
+        return 1;
+    d->once = once;
+    d->config_path = strdup(config_path);
+    if (getrandom(&d->rng, sizeof(d->rng), 0) != (ssize_t)sizeof(d->rng) || d->rng == 0)
+        d->rng = (uint64_t)daemon_now_ms() | 1;
+
+    r = conf_load(config_path, &d->conf, &err);
+    if (r < 0) {
+        fprintf(stderr, "%s\n", err ? err : strerror(-r));
+        free(err);
+        free(d->config_path);
+        free(d);
+        return 2;
+    }
+    log_set_level((enum log_level)d->conf->daemon.log_level);
+    (void)signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("daemon: curl_global_init failed");
+        goto fail_early;
+    }
+    xmlInitParser();
+
+    const char *db = d->conf->daemon.database;
+    if ((r = ensure_parent_dir(db)) < 0) {
+        log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
+        goto fail_early;
+    }
+    if ((r = store_open(db, &d->store, &err)) < 0) {
+        log_error("store: %s", err ? err : strerror(-r));
+        goto fail_early;
+    }
+    r = store_count_items(d->store, &d->items_total);
+    if (r < 0) {
+        log_error("store: cannot count items: %s", store_errmsg(d->store));
+        goto fail_early;
+    }
+
+    if ((r = uv_loop_init(&d->loop)) < 0) {
+        log_error("daemon: uv_loop_init: %s", uv_strerror(r));
+        goto fail_early;
+    }
+    uv_timer_init(&d->loop, &d->stop_timer);
+    d->stop_timer.data = d;
+    struct fetch_settings fs;
+    fetch_settings_from(d->conf, &fs);
+    d->fetcher = fetch_new(&d->loop, &fs, &err);
+    d->sched = sched_new(&d->loop, on_sched_due, sched_clock, d);
+    if (!d->fetcher || !d->sched) {
+        log_error("daemon: cannot start: %s", err ? err : "out of memory");
+        goto fail_loop;
+    }
+    if ((r = feeds_build(d, d->conf, &d->feeds, &d->n_feeds, &err)) < 0) {
+        log_error("daemon: %s", err ? err : strerror(-r));
+        goto fail_loop;
+    }
+    qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
+
+    if (!once) {
+        const char *sock = d->conf->daemon.socket;
+        if ((r = ensure_parent_dir(sock)) < 0 ||
+            (r = control_new(d, sock, &d->control, &err)) < 0) {
+            log_error("control: %s", err ? err : strerror(-r));
+            goto fail_loop;
+        }
+        uv_signal_init(&d->loop, &d->sig_hup);
+        d->sig_hup.data = d;
+        uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    }
+    uv_signal_init(&d->loop, &d->sig_term);
+    uv_signal_init(&d->loop, &d->sig_int);
+    d->sig_term.data = d->sig_int.data = d;
+    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&d->sig_int, on_signal, SIGINT);
+    uv_timer_init(&d->loop, &d->status_timer);
+    d->status_timer.data = d;
+    uv_timer_start(&d->status_timer, on_status_timer, DAEMON_STATUS_PERIOD_MS,
+                   DAEMON_STATUS_PERIOD_MS);
+    d->watchdog_usec = notify_watchdog_usec();
+    if (d->watchdog_usec) {
+        uint64_t period = d->watchdog_usec / 2000;
+        uv_timer_init(&d->loop, &d->watchdog);
+        uv_timer_start(&d->watchdog, on_watchdog_timer, period ? period : 1, period ? period : 1);
+        notify_watchdog();
+    }
+    d->started_ms = uv_now(&d->loop);
+
+    if (once) {
+        for (size_t i = 0; i < d->n_feeds; i++)
+            if (feed_pollable(d->feeds[i]))
+                d->once_remaining++;
+        if (d->once_remaining == 0)
+            daemon_stop(d, 0);
+        for (size_t i = 0; i < d->n_feeds && !d->stopping; i++)
+            if (feed_pollable(d->feeds[i]))
+                (void)daemon_feed_poll_now(d, d->feeds[i], NULL);
+    } else {
+        for (size_t i = 0; i < d->n_feeds; i++)
+            feed_schedule_initial(d, d->feeds[i]);
+    }
+    char line[256];
+    status_line(d, line, sizeof(line));
+    log_notice("daemon: feedwatchd %s started: %s%s", FW_VERSION, line, once ? " (once)" : "");
+    notify_ready(line);
+
+    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
+    r = uv_loop_close(&d->loop);
+    assert(r == 0);
+    int code = d->exit_code;
+    daemon_free_state(d);
+    log_notice("daemon: stopped");
+    free(d->config_path);
+    free(d);
+    xmlCleanupParser();
+    curl_global_cleanup();
+    return code;
+
+fail_loop:
+    daemon_stop(d, 1);
+    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(&d->loop);
+fail_early:
+    free(err);
+    daemon_free_state(d);
+    free(d->config_path);
+    free(d);
+    curl_global_cleanup();
+    return 1;
+}

@@ -1,0 +1,115 @@
+/*
+ * daemon.h — struct daemon owns the loop and every subsystem: config, store, scheduler,
+ * fetcher, control server, signals and the systemd glue. This header is shared by the
+ * daemon's own modules (daemon.c, feedpoll.c, ctlcmd.c); nothing outside daemon/ includes it.
+ *
+ * Startup order: config → store → fetcher → scheduler → control socket → READY=1.
+ * Shutdown order: STOPPING=1 → control listener → scheduler → transfers → multi handle →
+ * remaining handles (uv_walk) → loop closed → store closed → socket unlinked.
+ * Loop thread only.
+ */
+#ifndef FEEDWATCH_DAEMON_H
+#define FEEDWATCH_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "scheduler.h"
+#include "store.h"
+
+struct control;
+struct ctl_conn;
+struct fetcher;
+struct feedpoll;
+
+/* Tallies of one `poll --wait` request, answered when remaining reaches 0. */
+struct poll_wait {
+    struct ctl_conn *conn;  /* NULL once the client went away */
+    unsigned remaining;
+    unsigned polled, ok, not_modified, errors;
+    uint64_t new_items, alerts;
+};
+
+/* A configured feed at run time. */
+struct dfeed {
+    struct daemon *d;
+    const struct conf_feed *cfg; /* points into d->conf; re-pointed on reload */
+    struct store_feed st;        /* persisted state, saved after every poll */
+    struct sched_entry sched;
+    struct feedpoll *poll;       /* the poll in flight, or NULL */
+    struct poll_wait **waiters;  /* `poll --wait` requests waiting for the current poll */
+    size_t n_waiters;
+    bool removed;                /* dropped from the config while a poll was in flight */
+};
+
+enum daemon_feed_state {
+    DFEED_OK,
+    DFEED_FAILING,
+    DFEED_DISABLED,
+    DFEED_PAUSED,
+};
+
+struct daemon {
+    uv_loop_t loop;
+    char *config_path;
+    struct conf *conf;
+    struct store *store;
+    struct fetcher *fetcher;
+    struct sched *sched;
+    struct control *control;
+    struct dfeed **feeds;        /* sorted by name */
+    size_t n_feeds;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    uv_timer_t status_timer;
+    uv_timer_t stop_timer;
+    uint64_t watchdog_usec;
+    uint64_t started_ms;         /* uv_now at start, for uptime */
+    uint64_t rng;                /* jitter */
+    bool once;                   /* --once: poll everything once, then stop */
+    unsigned once_remaining;
+    bool once_failed;
+    int64_t items_total;         /* rows in items, kept current without count(*) */
+    bool stopping;
+    int exit_code;
+};
+
+/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
+int daemon_run(const char *config_path, bool once);
+
+/* Wall-clock now in Unix seconds / milliseconds. */
+int64_t daemon_now(void);
+int64_t daemon_now_ms(void);
+
+/* The feed called name, or NULL. */
+struct dfeed *daemon_feed_find(struct daemon *d, const char *name);
+
+enum daemon_feed_state daemon_feed_state(const struct dfeed *f);
+const char *daemon_feed_state_name(enum daemon_feed_state s);
+
+/* Polls f now (unless it is in flight already); w, if not NULL, is told when it is done. */
+int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w);
+
+/* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
+int daemon_reload(struct daemon *d, char **reterr_msg);
+
+/* Begins a clean stop with the given exit code. */
+void daemon_stop(struct daemon *d, int exit_code);
+
+enum poll_outcome {
+    POLL_OK,           /* fetched (200 or a file) and stored */
+    POLL_NOT_MODIFIED, /* 304: state saved, nothing parsed */
+    POLL_FAILED,       /* failure saved in the feed's state; backoff scheduled */
+    POLL_ABORTED,      /* cancelled (reload, removal, shutdown): nothing saved */
+};
+
+/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
+void daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                      uint64_t new_items);
+
+/* A waiter lost its client or got its answer: detach/free helpers (control.c calls these). */
+void poll_wait_detach(struct poll_wait *w);
+
+#endif

@@ -1,0 +1,295 @@
+#include "feedpoll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "feedparse.h"
+#include "log.h"
+
+#define FEEDPOLL_MAX_PASSWORD 4096
+
+struct feedpoll {
+    struct daemon *d;
+    struct dfeed *f;
+    struct fetch_xfer *xfer;
+    struct feedparse *parser;
+};
+
+/* xorshift64*: jitter needs spread, not secrecy. */
+static uint64_t
+rng_next(struct daemon *d)
+{
+    uint64_t x = d->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    d->rng = x;
+    return x * 2685821657736338717ULL;
+}
+
+/* base ± 10%, never below 1 s. */
+static int64_t
+jitter_ms(struct daemon *d, int64_t base_ms)
+{
+    int64_t spread = base_ms / 10;
+    if (spread > 0)
+        base_ms += (int64_t)(rng_next(d) % (uint64_t)(2 * spread + 1)) - spread;
+    return base_ms < 1000 ? 1000 : base_ms;
+}
+
+/* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
+int64_t
+feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t now_ms)
+{
+    uint64_t interval = f->cfg->interval_s;
+    if (!failed)
+        return now_ms + jitter_ms(d, (int64_t)interval * 1000);
+    /* Exponential backoff from the interval, capped at max(max_interval, interval). */
+    uint64_t cap = d->conf->daemon.max_interval_s;
+    if (cap < interval)
+        cap = interval;
+    uint64_t delay = interval;
+    for (unsigned i = 1; i < f->st.failures && delay < cap; i++)
+        delay *= 2;
+    if (delay > cap)
+        delay = cap;
+    return now_ms + jitter_ms(d, (int64_t)delay * 1000);
+}
+
+/* Reads a password file (bounded, trailing newline stripped); NULL when unreadable. */
+static char *
+read_secret(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return NULL;
+    char *buf = malloc(FEEDPOLL_MAX_PASSWORD + 1);
+    ssize_t n = buf ? read(fd, buf, FEEDPOLL_MAX_PASSWORD) : -1;
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* fetch: body bytes of a 2xx response go straight into the push parser. */
+static int
+on_fetch_data(void *userdata, const char *effective_url, const char *buf, size_t len,
+              char **reterr_msg)
+{
+    struct feedpoll *p = userdata;
+    if (!p->parser) {
+        p->parser = feedparse_new(effective_url, NULL);
+        if (!p->parser)
+            return -ENOMEM;
+    }
+    int r = feedparse_push(p->parser, buf, len);
+    if (r < 0) {
+        const char *why = feedparse_error(p->parser);
+        *reterr_msg = strdup(why ? why : strerror(-r));
+    }
+    return r;
+}
+
+/* Replaces *dst with a copy of src (NULL allowed); -ENOMEM keeps *dst. */
+static int
+set_str(char **dst, const char *src)
+{
+    char *c = NULL;
+    if (src && !(c = strdup(src)))
+        return -ENOMEM;
+    free(*dst);
+    *dst = c;
+    return 0;
+}
+
+/* Stores the document's items and the feed's state in one transaction; new items counted. */
+static int
+store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_t now,
+           uint64_t *ret_new)
+{
+    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
+    uint64_t fresh = 0;
+    int r = store_begin(d->store);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; doc && i < doc->n_items; i++) {
+        r = store_item_add(d->store, f->st.id, &doc->items[i], now);
+        if (r < 0)
+            goto fail;
+        if (r == 1) {
+            fresh++;
+            log_info("item: feed '%s': '%s' %s", log_quote(f->cfg->name, q1, sizeof(q1)),
+                     log_quote(doc->items[i].title ? doc->items[i].title : "", q2, sizeof(q2)),
+                     log_quote(doc->items[i].link ? doc->items[i].link : "-", q3, sizeof(q3)));
+        }
+    }
+    r = store_feed_save(d->store, &f->st);
+    if (r < 0)
+        goto fail;
+    r = store_commit(d->store);
+    if (r < 0)
+        goto fail;
+    *ret_new = fresh;
+    return 0;
+fail:
+    store_rollback(d->store);
+    return r;
+}
+
+static void
+feedpoll_free(struct feedpoll *p)
+{
+    if (!p)
+        return;
+    feedparse_free(p->parser);
+    free(p);
+}
+
+/* fetch: the transfer ended; parse what arrived, store it, schedule the next poll. */
+static void
+on_fetch_done(void *userdata, const struct fetch_result *res)
+{
+    struct feedpoll *p = userdata;
+    struct daemon *d = p->d;
+    struct dfeed *f = p->f;
+    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
+    int64_t now_ms = daemon_now_ms();
+    int64_t now = now_ms / 1000;
+    struct feed_doc *doc = NULL;
+    char *error = NULL;
+    uint64_t fresh = 0;
+    bool failed;
+
+    p->xfer = NULL;
+    f->poll = NULL;
+    if (res->status == FETCH_ABORTED) {
+        log_debug("poll: feed '%s': aborted", name);
+        feedpoll_free(p);
+        daemon_poll_done(d, f, POLL_ABORTED, 0);
+        return;
+    }
+
+    if (res->status == FETCH_OK) {
+        if (!p->parser) {
+            error = strdup("empty document");
+        } else if (feedparse_finish(p->parser, &doc) < 0) {
+            const char *why = feedparse_error(p->parser);
+            error = strdup(why ? why : "cannot parse the document");
+        }
+    } else if (res->status != FETCH_NOT_MODIFIED) {
+        error = strdup(res->error ? res->error : "failed");
+    }
+    failed = error != NULL || (res->status == FETCH_OK && !doc);
+
+    f->st.last_poll_at = now;
+    f->st.last_status = (int)res->http_status;
+    if (!failed) {
+        f->st.failures = 0;
+        (void)set_str(&f->st.last_error, NULL);
+        if (res->etag || res->last_modified || res->status == FETCH_OK) {
+            (void)set_str(&f->st.etag, res->etag);
+            (void)set_str(&f->st.last_modified, res->last_modified);
+        }
+        if (doc)
+            f->st.recovered = doc->recovered;
+        if (res->permanent_url && strcmp(res->permanent_url, f->cfg->url) != 0) {
+            log_notice("fetch: feed '%s': moved permanently to '%s'", name,
+                       log_quote(res->permanent_url, qe, sizeof(qe)));
+            (void)set_str(&f->st.url, res->permanent_url);
+        }
+    } else {
+        f->st.failures++;
+        (void)set_str(&f->st.last_error, error ? error : "not a feed");
+    }
+    int64_t next_ms = feedpoll_next_ms(d, f, failed, now_ms);
+    f->st.next_poll_at = (next_ms + 999) / 1000;
+
+    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh);
+    if (r < 0) {
+        log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
+                  store_errmsg(d->store));
+        failed = true;
+        fresh = 0;
+    } else if (failed) {
+        log_warn("fetch: feed '%s': %s, retrying in %" PRId64 "s", name,
+                 log_quote(f->st.last_error, qe, sizeof(qe)), (next_ms - now_ms + 999) / 1000);
+    } else if (res->status == FETCH_NOT_MODIFIED) {
+        log_info("poll: feed '%s': not modified", name);
+    } else {
+        f->st.items += (int64_t)fresh;
+        char how[16];
+        if (res->http_status)
+            snprintf(how, sizeof(how), "HTTP %ld", res->http_status);
+        else
+            snprintf(how, sizeof(how), "read");
+        log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how, doc->n_items,
+                 fresh, doc->recovered ? ", recovered from malformed XML" : "");
+    }
+    feed_doc_free(doc);
+    free(error);
+    feedpoll_free(p);
+    daemon_poll_done(d, f,
+                     failed                                ? POLL_FAILED
+                     : res->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
+                                                           : POLL_OK,
+                     fresh);
+}
+
+/* Starts polling f (f->poll is set); negative errno when the transfer could not start. */
+int
+feedpoll_start(struct daemon *d, struct dfeed *f)
+{
+    const struct conf_feed *c = f->cfg;
+    struct feedpoll *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->d = d;
+    p->f = f;
+    char *password = NULL;
+    if (c->user && c->password_file && !(password = read_secret(c->password_file))) {
+        char q[LOG_QUOTE_MAX];
+        log_warn("poll: feed '%s': cannot read password_file, trying without",
+                 log_quote(c->name, q, sizeof(q)));
+    }
+    struct fetch_req req = {
+        .url = f->st.url ? f->st.url : c->url,
+        .etag = f->st.etag,
+        .last_modified = f->st.last_modified,
+        .header = c->header,
+        .user = c->user,
+        .password = password,
+        .max_size = d->conf->daemon.max_feed_size,
+    };
+    f->poll = p;
+    p->xfer = fetch_start(d->fetcher, &req, on_fetch_data, on_fetch_done, p);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+    }
+    if (!p->xfer) {
+        f->poll = NULL;
+        free(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Aborts the poll; it ends through the normal completion path before this returns. */
+void
+feedpoll_cancel(struct feedpoll *p)
+{
+    if (p && p->xfer)
+        fetch_cancel(p->xfer);
+}

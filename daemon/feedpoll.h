@@ -1,0 +1,23 @@
+/*
+ * feedpoll.h — one poll of one feed: fetch, streaming parse, then one store transaction that
+ * holds the new items and the feed's new state (a poll either happened or did not).
+ *
+ * The poll owns its parser and parsed items until the transaction commits; nothing of them
+ * outlives it but rows. When it ends it tells the daemon (daemon_poll_done) and frees itself.
+ * Loop thread only.
+ */
+#ifndef FEEDWATCH_FEEDPOLL_H
+#define FEEDWATCH_FEEDPOLL_H
+
+#include "daemon.h"
+
+/* Starts polling f (f->poll is set); negative errno when the transfer could not start. */
+int feedpoll_start(struct daemon *d, struct dfeed *f);
+
+/* Aborts the poll; it ends through the normal completion path before this returns. */
+void feedpoll_cancel(struct feedpoll *p);
+
+/* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
+int64_t feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t now_ms);
+
+#endif

@@ -1,0 +1,688 @@
+#include "fetch.h"
+
+#include <assert.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "date.h"
+
+#define FETCH_MAX_REDIRS 5L
+#define FETCH_MAX_HEADER 8192 /* longest validator we keep */
+#define FETCH_CONNECT_TIMEOUT_MS 30000
+#define FETCH_LOW_SPEED_TIME_S 30L
+
+/* One socket curl asked us to watch; attached to curl with curl_multi_assign. */
+struct fetch_sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct fetcher *f;
+};
+
+struct fetch_xfer {
+    struct fetcher *f;
+    CURL *easy;
+    struct curl_slist *headers;
+    fetch_data_cb data_cb;
+    fetch_done_cb done_cb;
+    void *userdata;
+    uint64_t max_size;
+    uint64_t body_bytes;
+    bool is_file;
+    bool in_multi;
+    bool in_list;           /* on the active list */
+    char *error;            /* why we ended it ourselves (cap, data callback) */
+    char *etag;
+    char *last_modified;
+    bool all_permanent;     /* every redirect so far was 301/308 */
+    unsigned redirects;
+    long last_status;       /* status of the response whose headers we are reading */
+    struct fetch_xfer *next; /* queue or active list */
+    struct fetch_xfer *prev;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct fetcher {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct fetch_settings settings;
+    char *user_agent;
+    char *proxy;
+    unsigned limit;          /* transfers added to curl at once */
+    unsigned active;         /* in curl */
+    unsigned queued;
+    struct fetch_xfer *active_head;
+    struct fetch_xfer *queue_head;
+    struct fetch_xfer *queue_tail;
+    unsigned pending_closes;
+    bool closing;
+};
+
+static void check_multi_info(struct fetcher *f);
+static void fetch_finish(struct fetch_xfer *x, CURLcode code);
+
+static char *
+xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Unlinks x from the doubly linked active list. */
+static void
+active_unlink(struct fetcher *f, struct fetch_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        f->active_head = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->next = x->prev = NULL;
+}
+
+/* Removes x from the wait queue (singly linked; O(n) only on cancel of a queued transfer). */
+static bool
+queue_unlink(struct fetcher *f, struct fetch_xfer *x)
+{
+    struct fetch_xfer *p = NULL;
+    for (struct fetch_xfer *q = f->queue_head; q; p = q, q = q->next) {
+        if (q != x)
+            continue;
+        if (p)
+            p->next = q->next;
+        else
+            f->queue_head = q->next;
+        if (f->queue_tail == q)
+            f->queue_tail = p;
+        q->next = NULL;
+        f->queued--;
+        return true;
+    }
+    return false;
+}
+
+static void
+on_sock_closed(uv_handle_t *h)
+{
+    struct fetch_sock *s = h->data;
+    struct fetcher *f = s->f;
+    free(s);
+    f->pending_closes--;
+    if (f->closing && f->pending_closes == 0)
+        free(f);
+}
+
+/* libuv: a watched socket is ready (or failed); tell curl, then collect finished transfers. */
+static void
+on_uv_poll(uv_poll_t *h, int status, int events)
+{
+    struct fetch_sock *s = h->data;
+    struct fetcher *f = s->f;
+    int flags = 0;
+    int running;
+
+    if (status < 0) {
+        flags = CURL_CSELECT_ERR;
+    } else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    if (status == UV_EBADF)
+        (void)uv_poll_stop(h);
+    (void)curl_multi_socket_action(f->multi, s->fd, flags, &running);
+    check_multi_info(f);
+}
+
+/* libuv: curl's timeout expired. */
+static void
+on_uv_timer(uv_timer_t *t)
+{
+    struct fetcher *f = t->data;
+    int running;
+    (void)curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_multi_info(f);
+}
+
+/* curl: watch (or stop watching) a socket. Only arms libuv handles; never calls back into curl. */
+static int
+on_curl_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
+{
+    struct fetcher *f = userp;
+    struct fetch_sock *s = socketp;
+    (void)easy;
+
+    if (action == CURL_POLL_REMOVE) {
+        if (s) {
+            (void)uv_poll_stop(&s->poll);
+            (void)curl_multi_assign(f->multi, fd, NULL);
+            uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -1;
+        s->fd = fd;
+        s->f = f;
+        if (uv_poll_init_socket(f->loop, &s->poll, fd) < 0) {
+            free(s);
+            return -1;
+        }
+        s->poll.data = s;
+        f->pending_closes++;
+        (void)curl_multi_assign(f->multi, fd, s);
+    }
+    int events = 0;
+    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+        events |= UV_READABLE;
+    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+        events |= UV_WRITABLE;
+    return uv_poll_start(&s->poll, events, on_uv_poll) < 0 ? -1 : 0;
+}
+
+/* curl: arm (or stop) our one timer. */
+static int
+on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct fetcher *f = userp;
+    (void)multi;
+    if (timeout_ms < 0)
+        return uv_timer_stop(&f->timer) < 0 ? -1 : 0;
+    return uv_timer_start(&f->timer, on_uv_timer, (uint64_t)timeout_ms, 0) < 0 ? -1 : 0;
+}
+
+/* Copies a header value without surrounding whitespace, bounded. */
+static char *
+header_value(const char *v, size_t len)
+{
+    while (len && (*v == ' ' || *v == '\t')) {
+        v++;
+        len--;
+    }
+    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' ||
+                   v[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len > FETCH_MAX_HEADER)
+        return NULL;
+    return strndup(v, len);
+}
+
+/*
+ * curl: one header line. A status line starts a new response: we note whether each redirect
+ * is permanent and keep only the final response's validators.
+ */
+static size_t
+on_curl_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    struct fetch_xfer *x = userdata;
+    size_t n = size * nitems;
+
+    if (n > 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', n);
+        long code = 0;
+        if (sp && (size_t)(sp - buf) + 4 <= n && sp[1] >= '0' && sp[1] <= '9')
+            code = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+        if (code >= 300 && code < 400 && code != 304) {
+            x->redirects++;
+            if (code != 301 && code != 308)
+                x->all_permanent = false;
+        }
+        x->last_status = code;
+        free(x->etag);
+        free(x->last_modified);
+        x->etag = x->last_modified = NULL;
+        return n;
+    }
+    if (n > 5 && strncasecmp(buf, "etag:", 5) == 0) {
+        free(x->etag);
+        x->etag = header_value(buf + 5, n - 5);
+    } else if (n > 14 && strncasecmp(buf, "last-modified:", 14) == 0) {
+        free(x->last_modified);
+        x->last_modified = header_value(buf + 14, n - 14);
+    }
+    return n;
+}
+
+/* curl: body bytes (decompressed). Enforces the size cap, then hands 2xx bodies on. */
+static size_t
+on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
+{
+    struct fetch_xfer *x = userdata;
+    size_t n = size * nmemb;
+    long code = 0;
+
+    x->body_bytes += n;
+    if (x->body_bytes > x->max_size) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "feed exceeds max_feed_size (%" PRIu64 " bytes)", x->max_size);
+        free(x->error);
+        x->error = strdup(msg);
+        return CURL_WRITEFUNC_ERROR;
+    }
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (!x->is_file && (code < 200 || code > 299))
+        return n; /* an error page: counted against the cap, not parsed */
+    const char *eff = NULL;
+    (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    char *why = NULL;
+    int r = x->data_cb(x->userdata, eff, buf, n, &why);
+    if (r < 0) {
+        free(x->error);
+        x->error = why ? why : strdup(strerror(-r));
+        return CURL_WRITEFUNC_ERROR;
+    }
+    return n;
+}
+
+/* Formats a Unix time as an HTTP date (IMF-fixdate). */
+static void
+http_date(time_t t, char *buf, size_t n)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* Adds a transfer to curl and to the active list; negative errno when curl refuses it. */
+static int
+xfer_activate(struct fetch_xfer *x)
+{
+    struct fetcher *f = x->f;
+    CURLMcode mc = curl_multi_add_handle(f->multi, x->easy);
+    if (mc != CURLM_OK) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "curl: %s", curl_multi_strerror(mc));
+        return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+    }
+    x->in_multi = true;
+    x->in_list = true;
+    x->next = f->active_head;
+    x->prev = NULL;
+    if (f->active_head)
+        f->active_head->prev = x;
+    f->active_head = x;
+    f->active++;
+    return 0;
+}
+
+/* Moves queued transfers into curl while there is room. */
+static void
+fetch_dequeue(struct fetcher *f)
+{
+    while (!f->closing && f->queue_head && f->active < f->limit) {
+        struct fetch_xfer *x = f->queue_head;
+        f->queue_head = x->next;
+        if (!f->queue_head)
+            f->queue_tail = NULL;
+        x->next = NULL;
+        f->queued--;
+        if (xfer_activate(x) < 0)
+            fetch_finish(x, CURLE_FAILED_INIT);
+    }
+}
+
+static void
+xfer_free(struct fetch_xfer *x)
+{
+    if (!x)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->error);
+    free(x->etag);
+    free(x->last_modified);
+    free(x);
+}
+
+/*
+ * The one completion path: builds the result, calls the owner's done callback exactly once,
+ * frees the transfer and lets the next queued one in.
+ */
+static void
+fetch_finish(struct fetch_xfer *x, CURLcode code)
+{
+    struct fetcher *f = x->f;
+    struct fetch_result res = {0};
+    char msg[CURL_ERROR_SIZE + 64];
+    char lm[64];
+
+    if (x->in_multi) {
+        (void)curl_multi_remove_handle(f->multi, x->easy);
+        x->in_multi = false;
+    }
+    if (x->in_list) {
+        active_unlink(f, x);
+        x->in_list = false;
+        f->active--;
+    }
+
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &res.effective_url);
+    res.body_bytes = x->body_bytes;
+    res.etag = x->etag;
+    res.last_modified = x->last_modified;
+    if (x->redirects > 0 && x->all_permanent)
+        res.permanent_url = res.effective_url;
+
+    if (code == CURLE_ABORTED_BY_CALLBACK && !x->error) {
+        res.status = FETCH_ABORTED;
+        res.error = "aborted";
+    } else if (x->error) {
+        res.status = FETCH_ERROR;
+        res.error = x->error;
+    } else if (code != CURLE_OK) {
+        res.status = FETCH_ERROR;
+        if (code == CURLE_FILESIZE_EXCEEDED) {
+            snprintf(msg, sizeof(msg), "feed exceeds max_feed_size (%" PRIu64 " bytes)",
+                     x->max_size);
+        } else if (code == CURLE_TOO_MANY_REDIRECTS) {
+            snprintf(msg, sizeof(msg), "more than %ld redirects", FETCH_MAX_REDIRS);
+        } else {
+            snprintf(msg, sizeof(msg), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
+        }
+        res.error = msg;
+        if (!x->is_file && res.http_status >= 400)
+            res.status = FETCH_HTTP_ERROR;
+    } else if (x->is_file) {
+        long unmet = 0;
+        (void)curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
+        curl_off_t ft = -1;
+        (void)curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &ft);
+        if (ft >= 0) {
+            http_date((time_t)ft, lm, sizeof(lm));
+            res.last_modified = lm;
+        }
+        res.status = unmet ? FETCH_NOT_MODIFIED : FETCH_OK;
+        res.http_status = 0;
+    } else if (res.http_status == 304) {
+        res.status = FETCH_NOT_MODIFIED;
+    } else if (res.http_status >= 200 && res.http_status <= 299) {
+        res.status = FETCH_OK;
+    } else {
+        res.status = FETCH_HTTP_ERROR;
+        snprintf(msg, sizeof(msg), "HTTP %ld", res.http_status);
+        res.error = msg;
+    }
+    if (res.status == FETCH_HTTP_ERROR && res.error != msg) {
+        snprintf(msg, sizeof(msg), "HTTP %ld", res.http_status);
+        res.error = msg;
+    }
+
+    x->done_cb(x->userdata, &res);
+    xfer_free(x);
+    fetch_dequeue(f);
+}
+
+/* Drains curl's finished transfers; called after every curl_multi_socket_action. */
+static void
+check_multi_info(struct fetcher *f)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(f->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct fetch_xfer *x = NULL;
+        (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode code = m->data.result;
+        assert(x);
+        fetch_finish(x, code);
+    }
+}
+
+/* Copies settings and derives the in-flight limit. */
+static int
+apply_settings(struct fetcher *f, const struct fetch_settings *s)
+{
+    char *ua = xstrdup(s->user_agent);
+    char *proxy = xstrdup(s->proxy);
+    if ((s->user_agent && !ua) || (s->proxy && !proxy)) {
+        free(ua);
+        free(proxy);
+        return -ENOMEM;
+    }
+    free(f->user_agent);
+    free(f->proxy);
+    f->user_agent = ua;
+    f->proxy = proxy;
+    f->settings = *s;
+    f->settings.user_agent = f->user_agent;
+    f->settings.proxy = f->proxy;
+    /*
+     * curl enforces both connection limits itself and keeps excess transfers pending; we hand
+     * it a bounded multiple of the total so that per-host waits do not starve other hosts, and
+     * keep the rest in our queue (a queued transfer costs a few hundred bytes, no parser).
+     */
+    f->limit = s->max_connections * 4u;
+    if (f->limit < 4)
+        f->limit = 4;
+    (void)curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->max_connections);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->max_per_host);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)s->max_connections);
+    return 0;
+}
+
+/* Creates a fetcher on loop; NULL with *reterr_msg on failure. */
+struct fetcher *
+fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_msg)
+{
+    struct fetcher *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->loop = loop;
+    f->multi = curl_multi_init();
+    if (!f->multi) {
+        free(f);
+        if (reterr_msg)
+            *reterr_msg = strdup("curl_multi_init failed");
+        return NULL;
+    }
+    if (uv_timer_init(loop, &f->timer) < 0) {
+        curl_multi_cleanup(f->multi);
+        free(f);
+        return NULL;
+    }
+    f->timer.data = f;
+    f->pending_closes = 1; /* the timer */
+    (void)curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+    (void)curl_multi_setopt(f->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    if (apply_settings(f, settings) < 0) {
+        fetch_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Applies new settings (after a reload) to transfers started from now on. */
+int
+fetch_configure(struct fetcher *f, const struct fetch_settings *settings)
+{
+    int r = apply_settings(f, settings);
+    if (r == 0)
+        fetch_dequeue(f);
+    return r;
+}
+
+/* Sets the options every transfer shares. */
+static int
+xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
+{
+    struct fetcher *f = x->f;
+    CURL *e = x->easy;
+    uint64_t timeout = f->settings.timeout_ms ? f->settings.timeout_ms : 60000;
+    uint64_t connect = timeout < FETCH_CONNECT_TIMEOUT_MS ? timeout : FETCH_CONNECT_TIMEOUT_MS;
+    long low_speed = (long)(timeout / 1000) < FETCH_LOW_SPEED_TIME_S ? (long)(timeout / 1000)
+                                                                     : FETCH_LOW_SPEED_TIME_S;
+    if (low_speed < 1)
+        low_speed = 1;
+
+    if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK)
+        return -EINVAL;
+    (void)curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    (void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
+    (void)curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+    (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    (void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed);
+    (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+    (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
+    (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    (void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
+    (void)curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    if (f->settings.user_agent)
+        (void)curl_easy_setopt(e, CURLOPT_USERAGENT, f->settings.user_agent);
+    if (f->settings.proxy)
+        (void)curl_easy_setopt(e, CURLOPT_PROXY, f->settings.proxy);
+
+    if (x->is_file) {
+        /* file: has no validators; its modification time stands in for Last-Modified. */
+        (void)curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
+        int64_t at;
+        if (req->last_modified && date_parse_http(req->last_modified, &at) == 0) {
+            (void)curl_easy_setopt(e, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
+            (void)curl_easy_setopt(e, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)at);
+        }
+        return 0;
+    }
+
+    char line[FETCH_MAX_HEADER + 32];
+    struct curl_slist *h = NULL, *t;
+    if (req->etag && strlen(req->etag) <= FETCH_MAX_HEADER) {
+        snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
+        if (!(t = curl_slist_append(h, line)))
+            goto oom;
+        h = t;
+    }
+    if (req->last_modified && strlen(req->last_modified) <= FETCH_MAX_HEADER) {
+        snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
+        if (!(t = curl_slist_append(h, line)))
+            goto oom;
+        h = t;
+    }
+    if (req->header) {
+        if (!(t = curl_slist_append(h, req->header)))
+            goto oom;
+        h = t;
+    }
+    x->headers = h;
+    if (h)
+        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    if (req->user) {
+        (void)curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
+        (void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->password ? req->password : "");
+        (void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    }
+    return 0;
+oom:
+    curl_slist_free_all(h);
+    return -ENOMEM;
+}
+
+/* Starts (or queues) a transfer. NULL on OOM or a bad URL (done_cb is then not called). */
+struct fetch_xfer *
+fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_cb,
+            fetch_done_cb done_cb, void *userdata)
+{
+    assert(!f->closing);
+    struct fetch_xfer *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->f = f;
+    x->data_cb = data_cb;
+    x->done_cb = done_cb;
+    x->userdata = userdata;
+    x->max_size = req->max_size;
+    x->all_permanent = true;
+    x->is_file = strncasecmp(req->url, "file:", 5) == 0;
+    x->easy = curl_easy_init();
+    if (!x->easy || xfer_setup(x, req) < 0) {
+        xfer_free(x);
+        return NULL;
+    }
+    /* Never calls done_cb from here: a transfer curl refuses is simply not started. */
+    if (!f->queue_head && f->active < f->limit) {
+        if (xfer_activate(x) < 0) {
+            xfer_free(x);
+            return NULL;
+        }
+        return x;
+    }
+    if (f->queue_tail)
+        f->queue_tail->next = x;
+    else
+        f->queue_head = x;
+    f->queue_tail = x;
+    f->queued++;
+    return x;
+}
+
+/* Ends a transfer now; its done callback runs (FETCH_ABORTED) before this returns. */
+void
+fetch_cancel(struct fetch_xfer *x)
+{
+    struct fetcher *f = x->f;
+    if (queue_unlink(f, x)) {
+        x->next = NULL;
+        fetch_finish(x, CURLE_ABORTED_BY_CALLBACK);
+        return;
+    }
+    fetch_finish(x, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/* Transfers running in curl plus queued ones. */
+unsigned
+fetch_in_flight(const struct fetcher *f)
+{
+    return f->active + f->queued;
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    struct fetcher *f = h->data;
+    f->pending_closes--;
+    if (f->pending_closes == 0)
+        free(f);
+}
+
+/*
+ * Aborts every transfer, cleans up the multi handle and starts closing the libuv handles;
+ * the struct is freed from the last close callback.
+ */
+void
+fetch_close(struct fetcher *f)
+{
+    if (!f)
+        return;
+    f->closing = true;
+    while (f->queue_head)
+        fetch_cancel(f->queue_head);
+    while (f->active_head)
+        fetch_cancel(f->active_head);
+    /* Removing the handles made curl report CURL_POLL_REMOVE for their sockets already. */
+    curl_multi_cleanup(f->multi);
+    f->multi = NULL;
+    free(f->user_agent);
+    free(f->proxy);
+    f->user_agent = f->proxy = NULL;
+    (void)uv_timer_stop(&f->timer);
+    uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+}

@@ -1,0 +1,88 @@
+/*
+ * fetch.h — the fetcher: libcurl's multi socket API driven by the libuv loop.
+ *
+ * One struct fetcher owns the CURLM handle, one uv_timer_t for curl's timeout, one uv_poll_t
+ * per socket curl asks to watch, and every transfer. A transfer's body goes, as it arrives
+ * and after decompression, to the owner's data callback (2xx responses only); every way a
+ * transfer ends (success, 304, HTTP error, size cap, timeout, abort) reaches the owner's done
+ * callback exactly once, through fetch_finish(). Transfers beyond the in-flight limit wait in
+ * a FIFO queue. Loop thread only.
+ */
+#ifndef FEEDWATCH_FETCH_H
+#define FEEDWATCH_FETCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct fetcher;
+struct fetch_xfer;
+
+enum fetch_status {
+    FETCH_OK = 0,        /* 2xx (or a file that was read): the body went to the data callback */
+    FETCH_NOT_MODIFIED,  /* 304, or a file not changed since last_modified */
+    FETCH_HTTP_ERROR,    /* a final HTTP status >= 400 (or an unexpected 1xx/3xx) */
+    FETCH_ERROR,         /* transport error, timeout, size cap, data callback refused */
+    FETCH_ABORTED,       /* fetch_cancel() or shutdown */
+};
+
+struct fetch_settings {
+    unsigned max_connections;
+    unsigned max_per_host;
+    const char *user_agent;
+    const char *proxy;      /* NULL: curl's *_proxy environment variables apply */
+    uint64_t timeout_ms;    /* whole transfer */
+};
+
+/* What to fetch. Strings are borrowed for the call (copied). */
+struct fetch_req {
+    const char *url;
+    const char *etag;          /* sent as If-None-Match, may be NULL */
+    const char *last_modified; /* sent as If-Modified-Since, may be NULL */
+    const char *header;        /* one extra "Name: value" header, may be NULL */
+    const char *user;          /* HTTP basic auth, may be NULL */
+    const char *password;
+    uint64_t max_size;         /* cap on the decompressed body */
+};
+
+/* How a transfer ended. Strings are valid during the done callback only. */
+struct fetch_result {
+    enum fetch_status status;
+    long http_status;          /* 0 when there was no HTTP response (file:, transport error) */
+    const char *error;         /* set unless FETCH_OK / FETCH_NOT_MODIFIED */
+    const char *effective_url; /* after redirects */
+    const char *permanent_url; /* the URL to use from now on when every redirect was 301/308 */
+    const char *etag;          /* validators of the response, NULL when absent */
+    const char *last_modified;
+    uint64_t body_bytes;       /* decompressed bytes received */
+};
+
+/* Returns 0 to go on, or a negative errno with *reterr_msg (malloc'd) to end the transfer. */
+typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const char *buf,
+                             size_t len, char **reterr_msg);
+typedef void (*fetch_done_cb)(void *userdata, const struct fetch_result *result);
+
+/* Creates a fetcher on loop; NULL with *reterr_msg on failure. */
+struct fetcher *fetch_new(uv_loop_t *loop, const struct fetch_settings *settings,
+                          char **reterr_msg);
+
+/* Applies new settings (after a reload) to transfers started from now on. */
+int fetch_configure(struct fetcher *f, const struct fetch_settings *settings);
+
+/* Starts (or queues) a transfer. NULL on OOM or a bad URL (done_cb is then not called). */
+struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_cb,
+                               fetch_done_cb done_cb, void *userdata);
+
+/* Ends a transfer now; its done callback runs (FETCH_ABORTED) before this returns. */
+void fetch_cancel(struct fetch_xfer *x);
+
+/* Transfers running in curl plus queued ones. */
+unsigned fetch_in_flight(const struct fetcher *f);
+
+/*
+ * Aborts every transfer (done callbacks run with FETCH_ABORTED), cleans up the multi handle
+ * and starts closing the libuv handles; the struct is freed from the last close callback.
+ */
+void fetch_close(struct fetcher *f);
+
+#endif

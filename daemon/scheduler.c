@@ -1,0 +1,214 @@
+#include "scheduler.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+
+/* Fire at most this many entries per timer callback, so a cold start never stalls the loop. */
+#define SCHED_FIRE_BATCH 512
+
+struct sched {
+    uv_timer_t timer;
+    struct sched_entry **heap;
+    size_t n;
+    size_t cap;
+    sched_due_cb due_cb;
+    sched_clock_cb clock_cb;
+    void *userdata;
+    int64_t armed_for; /* due time the uv timer is set for, INT64_MAX when stopped */
+};
+
+static void rearm(struct sched *s);
+
+static void
+heap_set(struct sched *s, size_t i, struct sched_entry *e)
+{
+    s->heap[i] = e;
+    e->heap_index = i;
+}
+
+static void
+sift_up(struct sched *s, size_t i)
+{
+    struct sched_entry *e = s->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (s->heap[parent]->due_wall_ms <= e->due_wall_ms)
+            break;
+        heap_set(s, i, s->heap[parent]);
+        i = parent;
+    }
+    heap_set(s, i, e);
+}
+
+static void
+sift_down(struct sched *s, size_t i)
+{
+    struct sched_entry *e = s->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        int64_t best = e->due_wall_ms;
+        if (l < s->n && s->heap[l]->due_wall_ms < best) {
+            m = l;
+            best = s->heap[l]->due_wall_ms;
+        }
+        if (r < s->n && s->heap[r]->due_wall_ms < best)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(s, i, s->heap[m]);
+        i = m;
+    }
+    heap_set(s, i, e);
+}
+
+/* Removes the entry at index i. */
+static void
+heap_remove(struct sched *s, size_t i)
+{
+    struct sched_entry *e = s->heap[i];
+    s->n--;
+    if (i != s->n) {
+        struct sched_entry *moved = s->heap[s->n];
+        heap_set(s, i, moved);
+        sift_down(s, i);
+        sift_up(s, moved->heap_index);
+    }
+    e->heap_index = SCHED_NOT_QUEUED;
+}
+
+/* libuv: the earliest entry may be due; fire what is due and re-arm. */
+static void
+on_sched_timer(uv_timer_t *t)
+{
+    struct sched *s = t->data;
+    s->armed_for = INT64_MAX;
+    int64_t now = s->clock_cb(s->userdata);
+    for (unsigned fired = 0; s->n > 0 && fired < SCHED_FIRE_BATCH; fired++) {
+        struct sched_entry *e = s->heap[0];
+        if (e->due_wall_ms > now)
+            break;
+        heap_remove(s, 0);
+        s->due_cb(s->userdata, e);
+    }
+    rearm(s);
+}
+
+/* Points the uv timer at the earliest entry. */
+static void
+rearm(struct sched *s)
+{
+    if (s->n == 0) {
+        (void)uv_timer_stop(&s->timer);
+        s->armed_for = INT64_MAX;
+        return;
+    }
+    int64_t due = s->heap[0]->due_wall_ms;
+    if (due == s->armed_for)
+        return;
+    int64_t now = s->clock_cb(s->userdata);
+    uint64_t wait = due > now ? (uint64_t)(due - now) : 0;
+    s->armed_for = due;
+    (void)uv_timer_start(&s->timer, on_sched_timer, wait, 0);
+}
+
+/* Creates a scheduler on loop; NULL on OOM. */
+struct sched *
+sched_new(uv_loop_t *loop, sched_due_cb due_cb, sched_clock_cb clock_cb, void *userdata)
+{
+    struct sched *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (uv_timer_init(loop, &s->timer) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->timer.data = s;
+    s->due_cb = due_cb;
+    s->clock_cb = clock_cb;
+    s->userdata = userdata;
+    s->armed_for = INT64_MAX;
+    return s;
+}
+
+/* Initialises an entry as not queued. */
+void
+sched_entry_init(struct sched_entry *e)
+{
+    e->due_wall_ms = INT64_MAX;
+    e->heap_index = SCHED_NOT_QUEUED;
+}
+
+/* Queues e (or moves it) to fire at due_wall_ms. */
+int
+sched_arm(struct sched *s, struct sched_entry *e, int64_t due_wall_ms)
+{
+    if (e->heap_index != SCHED_NOT_QUEUED) {
+        int64_t old = e->due_wall_ms;
+        e->due_wall_ms = due_wall_ms;
+        if (due_wall_ms < old)
+            sift_up(s, e->heap_index);
+        else
+            sift_down(s, e->heap_index);
+    } else {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 64;
+            struct sched_entry **h = realloc(s->heap, cap * sizeof(*h));
+            if (!h)
+                return -ENOMEM;
+            s->heap = h;
+            s->cap = cap;
+        }
+        e->due_wall_ms = due_wall_ms;
+        heap_set(s, s->n++, e);
+        sift_up(s, s->n - 1);
+    }
+    rearm(s);
+    return 0;
+}
+
+/* Removes e if it is queued. */
+void
+sched_disarm(struct sched *s, struct sched_entry *e)
+{
+    if (e->heap_index == SCHED_NOT_QUEUED)
+        return;
+    assert(e->heap_index < s->n && s->heap[e->heap_index] == e);
+    heap_remove(s, e->heap_index);
+    rearm(s);
+}
+
+/* The earliest due time, or INT64_MAX when nothing is queued. */
+int64_t
+sched_next_due(const struct sched *s)
+{
+    return s->n ? s->heap[0]->due_wall_ms : INT64_MAX;
+}
+
+/* Number of queued entries. */
+size_t
+sched_count(const struct sched *s)
+{
+    return s->n;
+}
+
+static void
+on_sched_closed(uv_handle_t *h)
+{
+    struct sched *s = h->data;
+    free(s->heap);
+    free(s);
+}
+
+/* Stops the timer and starts closing it; frees the scheduler from the close callback. */
+void
+sched_close(struct sched *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        s->heap[i]->heap_index = SCHED_NOT_QUEUED;
+    s->n = 0;
+    (void)uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, on_sched_closed);
+}

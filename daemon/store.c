@@ -1,0 +1,1109 @@
+/*
+ * store.c — the SQLite store: open, WAL, migrations, prepared statements, transactions.
+ *
+ * The schema lives in store_migrations[] below; migration N brings PRAGMA user_version from
+ * N-1 to N in its own transaction. Every statement the store runs more than once is in
+ * store_sql[], prepared once at open and reset (with its bindings cleared) after each use,
+ * so no read transaction stays open between calls. Nothing here calls into feeds/: only the
+ * struct feed_item definition and FEED_TIME_NONE are used.
+ */
+#include "store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+/* How long a statement waits for another connection's lock before failing with -EBUSY. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Mode of a database file the store creates; SQLite gives -wal and -shm the same mode. */
+#define STORE_FILE_MODE 0640
+
+/* PRAGMA application_id of a feedwatch database ("FWDB"), set by migration 1. */
+#define STORE_APPLICATION_ID 0x46574442
+
+/* Ceiling of the categories JSON of one item; categories past it are not stored. */
+#define STORE_CATEGORIES_MAX 65536
+
+/* Room for a copy of the last error message. */
+#define STORE_ERRMSG_MAX 512
+
+/*
+ * Schema migrations. Entry N-1 brings a database from user_version N-1 to N; store_migrate()
+ * runs it inside BEGIN IMMEDIATE, then sets user_version = N and commits. Applied entries
+ * are never edited: a schema change is a new entry and a bump of STORE_SCHEMA_VERSION.
+ * The comments are part of the CREATE text, so `sqlite3 feedwatch.db .schema` shows them.
+ * Instants are Unix seconds (UTC); NULL means absent (FEED_TIME_NONE in C).
+ */
+static const char *const store_migrations[] = {
+    /* 1: feeds and items. */
+    "PRAGMA application_id = 1180124226;\n" /* STORE_APPLICATION_ID, "FWDB" */
+    "CREATE TABLE feeds ( -- one row per configured or added feed, with its poll state\n"
+    "    id INTEGER PRIMARY KEY,       -- stable row id, referenced by items.feed_id\n"
+    "    name TEXT NOT NULL UNIQUE,    -- the feed's name in the config or `feedwatch add`\n"
+    "    configured_url TEXT NOT NULL, -- the URL as configured\n"
+    "    url TEXT,                     -- URL in use after permanent redirects; NULL = configured_url\n"
+    "    etag TEXT,                    -- ETag of the last 200 response, for If-None-Match\n"
+    "    last_modified TEXT,           -- Last-Modified of the last 200, for If-Modified-Since\n"
+    "    last_status INTEGER NOT NULL DEFAULT 0, -- HTTP status of the last poll; 0 none or non-HTTP\n"
+    "    last_error TEXT,              -- why the last poll failed; NULL after a good poll\n"
+    "    failures INTEGER NOT NULL DEFAULT 0,    -- consecutive failed polls\n"
+    "    last_poll_at INTEGER,         -- when the last poll finished\n"
+    "    next_poll_at INTEGER,         -- when the next poll is due\n"
+    "    recovered INTEGER NOT NULL DEFAULT 0,   -- 1: the last document needed XML recovery\n"
+    "    paused INTEGER NOT NULL DEFAULT 0,      -- 1: paused at run time (`feedwatch pause`)\n"
+    "    disabled_reason TEXT,         -- why it was disabled after too many failures; NULL if not\n"
+    "    created_at INTEGER NOT NULL   -- when the row was created\n"
+    ");\n"
+    "CREATE TABLE items ( -- one row per (feed, key) ever seen; retention clears, never deletes\n"
+    "    id INTEGER PRIMARY KEY,       -- stable item id shown by the CLI and in alerts\n"
+    "    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE, -- the feed that carried it\n"
+    "    key TEXT NOT NULL,            -- identity within the feed: guid/id, else link, else a hash\n"
+    "    guid TEXT,                    -- guid / atom:id as published\n"
+    "    title TEXT,                   -- plain text\n"
+    "    url TEXT,                     -- the item's link, absolute when it could be resolved\n"
+    "    published_at INTEGER,         -- publication time given by the feed\n"
+    "    updated_at INTEGER,           -- last update time given by the feed\n"
+    "    author TEXT,                  -- author as given by the feed\n"
+    "    language TEXT,                -- xml:lang of the item or the feed's language\n"
+    "    summary TEXT,                 -- summary/description as HTML\n"
+    "    content TEXT,                 -- full content as HTML\n"
+    "    categories TEXT,              -- JSON array of strings; NULL when none\n"
+    "    text TEXT,                    -- cleaned main text from the content stage; NULL until then\n"
+    "    first_seen_at INTEGER NOT NULL, -- when this store first stored the item\n"
+    "    UNIQUE (feed_id, key)         -- an item is stored once per feed\n"
+    ");\n"
+    "-- store_items_list of all feeds: newest first, by publication time else first seen.\n"
+    "CREATE INDEX items_newest ON items (COALESCE(published_at, first_seen_at));\n"
+    "-- store_items_list of one feed, same order.\n"
+    "CREATE INDEX items_feed_newest ON items (feed_id, COALESCE(published_at, first_seen_at));\n",
+};
+
+#define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+_Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+_Static_assert(STORE_APPLICATION_ID == 1180124226, "application_id in migration 1");
+
+/* The statements prepared at open, by index into store_sql[]. */
+enum store_stmt {
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_FEED_INSERT,
+    STMT_FEED_GET,
+    STMT_FEED_RESET_SOURCE,
+    STMT_FEED_SAVE,
+    STMT_FEED_LIST,
+    STMT_ITEM_ADD,
+    STMT_ITEMS_ALL,
+    STMT_ITEMS_FEED,
+    STMT_COUNT_ITEMS,
+    STMT__COUNT,
+};
+
+/* The columns of a feed row, in the order feed_from_row() reads them. */
+#define STORE_FEED_COLUMNS                                                                        \
+    "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "            \
+    "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "          \
+    "f.disabled_reason"
+
+/*
+ * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
+ * The ORDER BY expression must stay the one of the items_newest and items_feed_newest indexes,
+ * so the newest rows come straight off an index without a sort.
+ */
+#define STORE_ITEM_COLUMNS                                                                        \
+    "i.id, f.name, i.key, i.title, i.url, i.published_at, i.updated_at, i.author, i.language, "  \
+    "i.summary, CASE WHEN ?2 THEN i.text END, i.first_seen_at"
+#define STORE_ITEM_ORDER                                                                          \
+    " ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC LIMIT ?1"
+
+static const char *const store_sql[STMT__COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_FEED_INSERT] = "INSERT INTO feeds (name, configured_url, created_at) VALUES (?1, ?2, ?3)"
+                         " ON CONFLICT (name) DO NOTHING",
+    [STMT_FEED_GET] = "SELECT " STORE_FEED_COLUMNS ","
+                      " (SELECT count(*) FROM items WHERE feed_id = f.id)"
+                      " FROM feeds AS f WHERE f.name = ?1",
+    [STMT_FEED_RESET_SOURCE] = "UPDATE feeds SET configured_url = ?2, url = NULL, etag = NULL,"
+                               " last_modified = NULL, failures = 0, last_error = NULL,"
+                               " disabled_reason = NULL WHERE id = ?1",
+    [STMT_FEED_SAVE] = "UPDATE feeds SET url = ?2, etag = ?3, last_modified = ?4,"
+                       " last_status = ?5, last_error = ?6, failures = ?7, last_poll_at = ?8,"
+                       " next_poll_at = ?9, recovered = ?10, paused = ?11,"
+                       " disabled_reason = ?12 WHERE id = ?1",
+    [STMT_FEED_LIST] = "SELECT " STORE_FEED_COLUMNS ", COALESCE(c.n, 0) FROM feeds AS f"
+                       " LEFT JOIN (SELECT feed_id, count(*) AS n FROM items GROUP BY feed_id)"
+                       " AS c ON c.feed_id = f.id ORDER BY f.name",
+    [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
+                      " updated_at, author, language, summary, content, categories,"
+                      " first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                      " ?12, ?13) ON CONFLICT (feed_id, key) DO NOTHING",
+    [STMT_ITEMS_ALL] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
+                       " JOIN feeds AS f ON f.id = i.feed_id" STORE_ITEM_ORDER,
+    [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
+                        " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3" STORE_ITEM_ORDER,
+    [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[STMT__COUNT];
+    char errmsg[STORE_ERRMSG_MAX];
+};
+
+/* Maps a (possibly extended) SQLite result code to a negative errno. */
+static int
+store_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return -EEXIST;
+        return -EINVAL;
+    case SQLITE_TOOBIG:
+        return -EMSGSIZE;
+    case SQLITE_READONLY:
+        return -EROFS;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return -EACCES;
+    case SQLITE_INTERRUPT:
+        return -EINTR;
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+        return -EINVAL;
+    default:
+        return -EIO;
+    }
+}
+
+/* Records a message of our own as the last error and returns r. */
+static int __attribute__((format(printf, 3, 4)))
+store_set_error(struct store *store, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(store->errmsg, sizeof(store->errmsg), fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Records SQLite's message for rc right after the failing call and returns the errno. */
+static int
+store_fail(struct store *store, int rc)
+{
+    const char *msg = store->db ? sqlite3_errmsg(store->db) : NULL;
+
+    if (!msg || !*msg)
+        msg = sqlite3_errstr(rc);
+    return store_set_error(store, store_errno(rc), "%s", msg);
+}
+
+/* Resets a statement after use and drops its bindings, so it holds no lock or borrowed text. */
+static void
+stmt_done(sqlite3_stmt *st)
+{
+    (void)sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows, then resets it. */
+static int
+stmt_run(struct store *store, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int r = 0;
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Binds text, or NULL for a NULL pointer; does nothing once *rc holds an error. */
+static void
+bind_str(sqlite3_stmt *st, int idx, const char *s, int *rc)
+{
+    if (*rc != SQLITE_OK)
+        return;
+    if (s)
+        *rc = sqlite3_bind_text64(st, idx, s, strlen(s), SQLITE_STATIC, SQLITE_UTF8);
+    else
+        *rc = sqlite3_bind_null(st, idx);
+}
+
+/* Binds an integer; does nothing once *rc holds an error. */
+static void
+bind_int(sqlite3_stmt *st, int idx, int64_t v, int *rc)
+{
+    if (*rc != SQLITE_OK)
+        return;
+    *rc = sqlite3_bind_int64(st, idx, v);
+}
+
+/* Binds an instant, FEED_TIME_NONE as NULL; does nothing once *rc holds an error. */
+static void
+bind_time(sqlite3_stmt *st, int idx, int64_t at, int *rc)
+{
+    if (*rc != SQLITE_OK)
+        return;
+    if (at == FEED_TIME_NONE)
+        *rc = sqlite3_bind_null(st, idx);
+    else
+        *rc = sqlite3_bind_int64(st, idx, at);
+}
+
+/* Reads an instant column, NULL as FEED_TIME_NONE. */
+static int64_t
+col_time(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return FEED_TIME_NONE;
+    return sqlite3_column_int64(st, col);
+}
+
+/*
+ * Reads a text column as a borrowed string (NULL for SQL NULL) into *ret; -ENOMEM when SQLite
+ * could not convert a non-NULL value.
+ */
+static int
+col_text(struct store *store, sqlite3_stmt *st, int col, const char **ret)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+
+    if (!s && sqlite3_column_type(st, col) != SQLITE_NULL)
+        return store_set_error(store, -ENOMEM, "out of memory");
+    *ret = s;
+    return 0;
+}
+
+/* Reads a text column as a malloc'd copy (NULL for SQL NULL) into *ret. */
+static int
+col_strdup(struct store *store, sqlite3_stmt *st, int col, char **ret)
+{
+    const char *s = NULL;
+    char *copy = NULL;
+    int r;
+
+    r = col_text(store, st, col, &s);
+    if (r < 0)
+        return r;
+    if (s) {
+        copy = strdup(s);
+        if (!copy)
+            return store_set_error(store, -ENOMEM, "out of memory");
+    }
+    *ret = copy;
+    return 0;
+}
+
+/* Fills *ret (zeroed by the caller) from the current row of a STORE_FEED_COLUMNS statement. */
+static int
+feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
+{
+    int64_t failures;
+    int r;
+
+    ret->id = sqlite3_column_int64(st, 0);
+    if ((r = col_strdup(store, st, 1, &ret->name)) < 0 ||
+        (r = col_strdup(store, st, 2, &ret->configured_url)) < 0 ||
+        (r = col_strdup(store, st, 3, &ret->url)) < 0 ||
+        (r = col_strdup(store, st, 4, &ret->etag)) < 0 ||
+        (r = col_strdup(store, st, 5, &ret->last_modified)) < 0 ||
+        (r = col_strdup(store, st, 7, &ret->last_error)) < 0 ||
+        (r = col_strdup(store, st, 13, &ret->disabled_reason)) < 0)
+        return r;
+    /* NOT NULL columns, but a hand-edited file might still hold NULL. */
+    if (!ret->name || !ret->configured_url)
+        return store_set_error(store, -EIO, "feed row %lld has no name or URL",
+                               (long long)ret->id);
+    ret->last_status = sqlite3_column_int(st, 6);
+    failures = sqlite3_column_int64(st, 8);
+    ret->failures = failures < 0 ? 0 : failures > UINT_MAX ? UINT_MAX : (unsigned)failures;
+    ret->last_poll_at = col_time(st, 9);
+    ret->next_poll_at = col_time(st, 10);
+    ret->recovered = sqlite3_column_int64(st, 11) != 0;
+    ret->paused = sqlite3_column_int64(st, 12) != 0;
+    ret->items = sqlite3_column_int64(st, 14);
+    return 0;
+}
+
+/* Writes c at out[*n] unless out is NULL (measuring), and counts it. */
+static void
+put(char *out, size_t *n, unsigned char c)
+{
+    if (out)
+        out[*n] = (char)c;
+    (*n)++;
+}
+
+/*
+ * Writes the JSON string for s (quotes included) to out, or only measures it when out is
+ * NULL, and returns its length. Control characters, quotes and backslashes are escaped;
+ * UTF-8 passes through, and each byte that is not part of a valid UTF-8 sequence becomes
+ * U+FFFD, so the result is always valid JSON.
+ */
+static size_t
+json_string(const char *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+
+    put(out, &n, '"');
+    while (*p) {
+        unsigned char c = *p;
+        size_t len = 0;
+
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') {
+                put(out, &n, '\\');
+                put(out, &n, c);
+            } else if (c < 0x20) {
+                const char *short_esc = c == '\b' ? "b" : c == '\f' ? "f" : c == '\n' ? "n"
+                                      : c == '\r' ? "r" : c == '\t' ? "t" : NULL;
+
+                put(out, &n, '\\');
+                if (short_esc) {
+                    put(out, &n, (unsigned char)short_esc[0]);
+                } else {
+                    put(out, &n, 'u');
+                    put(out, &n, '0');
+                    put(out, &n, '0');
+                    put(out, &n, (unsigned char)hex[c >> 4]);
+                    put(out, &n, (unsigned char)hex[c & 0xf]);
+                }
+            } else {
+                put(out, &n, c);
+            }
+            p++;
+            continue;
+        }
+        /* RFC 3629 section 4: the well-formed multi-byte sequences. */
+        if (c >= 0xc2 && c <= 0xdf && (p[1] & 0xc0) == 0x80)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] > 0x9f))
+            len = 3;
+        else if (c >= 0xf0 && c <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 (p[3] & 0xc0) == 0x80 && !(c == 0xf0 && p[1] < 0x90) &&
+                 !(c == 0xf4 && p[1] > 0x8f))
+            len = 4;
+        if (len == 0) {
+            /* U+FFFD REPLACEMENT CHARACTER */
+            put(out, &n, 0xef);
+            put(out, &n, 0xbf);
+            put(out, &n, 0xbd);
+            p++;
+            continue;
+        }
+        for (size_t i = 0; i < len; i++)
+            put(out, &n, p[i]);
+        p += len;
+    }
+    put(out, &n, '"');
+    return n;
+}
+
+/*
+ * Builds the JSON array text of an item's categories into *ret_json (malloc'd), or NULL when
+ * it has none. From the first category that would take the array past STORE_CATEGORIES_MAX on,
+ * the rest are left out (parsers cap their input; this only bounds a hostile worst case).
+ */
+static int
+categories_json(char *const *categories, size_t n_categories, char **ret_json)
+{
+    size_t len = 1, used = 0, keep = 0;
+    char *json;
+
+    for (size_t i = 0; i < n_categories; i++) {
+        size_t add;
+
+        if (!categories[i])
+            continue;
+        /* Each escaped byte takes at most 6 bytes, so measure only what could fit. */
+        if (strnlen(categories[i], STORE_CATEGORIES_MAX) >= STORE_CATEGORIES_MAX)
+            break;
+        add = json_string(categories[i], NULL) + (used > 0);
+        if (add > STORE_CATEGORIES_MAX - 1 - len)
+            break;
+        len += add;
+        used++;
+        keep = i + 1;
+    }
+    if (used == 0) {
+        *ret_json = NULL;
+        return 0;
+    }
+    json = malloc(len + 2);
+    if (!json)
+        return -ENOMEM;
+    len = 0;
+    json[len++] = '[';
+    for (size_t i = 0; i < keep; i++) {
+        if (!categories[i])
+            continue;
+        if (len > 1)
+            json[len++] = ',';
+        len += json_string(categories[i], json + len);
+    }
+    json[len++] = ']';
+    json[len] = '\0';
+    *ret_json = json;
+    return 0;
+}
+
+/* Reads one integer PRAGMA (user_version, application_id) into *ret. */
+static int
+pragma_int(struct store *store, const char *sql, int *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, r = 0;
+
+    rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(store, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_int(st, 0);
+    else
+        r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    (void)sqlite3_finalize(st);
+    return r;
+}
+
+/* Runs constant SQL (pragmas, migrations, transaction control) with no bound data. */
+static int
+store_exec(struct store *store, const char *sql)
+{
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        return store_fail(store, rc);
+    return 0;
+}
+
+/* Switches the database to WAL and checks that it took (it cannot on some file systems). */
+static int
+store_enable_wal(struct store *store)
+{
+    sqlite3_stmt *st = NULL;
+    const char *mode;
+    int rc, r = 0;
+
+    rc = sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(store, rc);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    } else {
+        mode = (const char *)sqlite3_column_text(st, 0);
+        if (!mode || strcmp(mode, "wal") != 0)
+            r = store_set_error(store, -ENOTSUP, "cannot enable WAL mode (journal mode is '%s')",
+                                mode ? mode : "unknown");
+    }
+    (void)sqlite3_finalize(st);
+    return r;
+}
+
+/* Refuses a database another program made, or one of a newer feedwatch. */
+static int
+store_check_version(struct store *store, int version)
+{
+    int app_id = 0, r;
+
+    if (version > STORE_SCHEMA_VERSION)
+        return store_set_error(store, -EPROTONOSUPPORT,
+                               "database schema %d is newer than this feedwatch (%d)", version,
+                               STORE_SCHEMA_VERSION);
+    if (version < 0)
+        return store_set_error(store, -EPROTONOSUPPORT, "database schema %d is not valid",
+                               version);
+    r = pragma_int(store, "PRAGMA application_id", &app_id);
+    if (r < 0)
+        return r;
+    if ((version > 0 || app_id != 0) && app_id != STORE_APPLICATION_ID)
+        return store_set_error(store, -EPROTONOSUPPORT,
+                               "not a feedwatch database (application_id %d)", app_id);
+    return 0;
+}
+
+/*
+ * Applies the migrations the database lacks, each in its own BEGIN IMMEDIATE transaction.
+ * The version is read again under the write lock, so two processes opening a new database
+ * at once do not both apply a migration.
+ */
+static int
+store_migrate(struct store *store)
+{
+    char sql[64];
+    int version = 0, r;
+
+    r = pragma_int(store, "PRAGMA user_version", &version);
+    if (r < 0)
+        return r;
+    r = store_check_version(store, version);
+    if (r < 0)
+        return r;
+    while (version < STORE_SCHEMA_VERSION) {
+        r = store_exec(store, "BEGIN IMMEDIATE");
+        if (r < 0)
+            return r;
+        if ((r = pragma_int(store, "PRAGMA user_version", &version)) < 0 ||
+            (r = store_check_version(store, version)) < 0)
+            goto rollback;
+        if (version == STORE_SCHEMA_VERSION) {
+            r = store_exec(store, "COMMIT");
+            if (r < 0)
+                goto rollback;
+            break;
+        }
+        /* The version is our own integer: PRAGMA takes no bound parameters. */
+        (void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+        if ((r = store_exec(store, store_migrations[version])) < 0 ||
+            (r = store_exec(store, sql)) < 0 || (r = store_exec(store, "COMMIT")) < 0)
+            goto rollback;
+        version++;
+    }
+    return 0;
+
+rollback:
+    if (!sqlite3_get_autocommit(store->db))
+        (void)sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return r;
+}
+
+/* Prepares every statement of store_sql[] for the life of the connection. */
+static int
+store_prepare(struct store *store)
+{
+    for (size_t i = 0; i < STMT__COUNT; i++) {
+        int rc = sqlite3_prepare_v3(store->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &store->stmt[i], NULL);
+        if (rc != SQLITE_OK)
+            return store_fail(store, rc);
+    }
+    return 0;
+}
+
+/*
+ * Creates the database file with STORE_FILE_MODE if it does not exist yet; SQLite would use
+ * 0644. A failure is left for sqlite3_open_v2() to report in its own words.
+ */
+static void
+store_create_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, STORE_FILE_MODE);
+
+    if (fd >= 0)
+        (void)close(fd);
+}
+
+/* Sets up a freshly opened connection: pragmas, WAL, migrations, statements. */
+static int
+store_setup(struct store *store)
+{
+    int r;
+
+#ifndef SQLITE_OPEN_EXRESCODE
+    (void)sqlite3_extended_result_codes(store->db, 1);
+#endif
+    (void)sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+#ifdef SQLITE_DBCONFIG_DEFENSIVE
+    (void)sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+#endif
+    if (sqlite3_db_readonly(store->db, "main") == 1)
+        return store_set_error(store, -EROFS, "database file is read-only");
+    r = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+    if (r < 0)
+        return r;
+    r = store_enable_wal(store);
+    if (r < 0)
+        return r;
+    r = store_migrate(store);
+    if (r < 0)
+        return r;
+    return store_prepare(store);
+}
+
+/* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
+int
+store_open(const char *path, struct store **ret_store, char **reterr_msg)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    struct store *store;
+    int rc, r;
+
+    assert(path);
+    assert(ret_store);
+#ifdef SQLITE_OPEN_EXRESCODE
+    flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+    store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = strdup(path))) {
+        free(store);
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
+                                   path) < 0)
+            *reterr_msg = NULL;
+        return -ENOMEM;
+    }
+    store_create_file(path);
+    rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        int sys = store->db ? sqlite3_system_errno(store->db) : 0;
+
+        r = store_fail(store, rc);
+        if (sys > 0) {
+            r = -sys;
+            (void)snprintf(store->errmsg + strlen(store->errmsg),
+                           sizeof(store->errmsg) - strlen(store->errmsg), " (%s)",
+                           strerror(sys));
+        }
+    } else {
+        r = store_setup(store);
+    }
+    if (r < 0) {
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': %s", path,
+                                   store->errmsg) < 0)
+            *reterr_msg = NULL;
+        store_free(store);
+        return r;
+    }
+    *ret_store = store;
+    return 0;
+}
+
+/* Finalizes every statement and closes the connection; accepts NULL. */
+void
+store_free(struct store *store)
+{
+    if (!store)
+        return;
+    for (size_t i = 0; i < STMT__COUNT; i++)
+        (void)sqlite3_finalize(store->stmt[i]);
+    /* Closing rolls back a transaction left open; the last connection checkpoints the WAL. */
+    (void)sqlite3_close_v2(store->db);
+    free(store->path);
+    free(store);
+}
+
+/* The last SQLite error message of this connection. */
+const char *
+store_errmsg(const struct store *store)
+{
+    assert(store);
+    return store->errmsg;
+}
+
+/* Starts the write transaction of a poll (IMMEDIATE: the write lock is taken up front). */
+int
+store_begin(struct store *store)
+{
+    assert(store);
+    if (!sqlite3_get_autocommit(store->db))
+        return store_set_error(store, -EALREADY, "a transaction is already open");
+    return stmt_run(store, store->stmt[STMT_BEGIN]);
+}
+
+/* Commits the transaction opened by store_begin(); on failure it stays open for rollback. */
+int
+store_commit(struct store *store)
+{
+    assert(store);
+    if (sqlite3_get_autocommit(store->db))
+        return store_set_error(store, -EINVAL, "no transaction is open");
+    return stmt_run(store, store->stmt[STMT_COMMIT]);
+}
+
+/*
+ * Rolls back the open transaction, if any. The error that made the caller roll back stays
+ * in store_errmsg(): a failing ROLLBACK only leaves SQLite to roll back at close.
+ */
+void
+store_rollback(struct store *store)
+{
+    sqlite3_stmt *st;
+
+    assert(store);
+    if (sqlite3_get_autocommit(store->db))
+        return;
+    st = store->stmt[STMT_ROLLBACK];
+    (void)sqlite3_step(st);
+    stmt_done(st);
+}
+
+/* Loads the feed called name into *ret (zeroed by the caller); -ENOENT when there is none. */
+static int
+feed_get(struct store *store, const char *name, struct store_feed *ret)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_GET];
+    int rc = SQLITE_OK, r;
+
+    bind_str(st, 1, name, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = feed_from_row(store, st, ret);
+    else if (rc == SQLITE_DONE)
+        r = store_set_error(store, -ENOENT, "no feed named '%s'", name);
+    else
+        r = store_fail(store, rc);
+out:
+    stmt_done(st);
+    return r;
+}
+
+/* Loads the feed called name, creating its row if it is new; resets it on a new URL. */
+int
+store_feed_ensure(struct store *store, const char *name, const char *configured_url,
+                  struct store_feed *ret_feed)
+{
+    struct store_feed feed = {0};
+    sqlite3_stmt *st;
+    char *url_copy;
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    assert(ret_feed);
+    if (!name || !configured_url)
+        return store_set_error(store, -EINVAL, "feed without a name or URL");
+
+    st = store->stmt[STMT_FEED_INSERT];
+    bind_str(st, 1, name, &rc);
+    bind_str(st, 2, configured_url, &rc);
+    bind_int(st, 3, (int64_t)time(NULL), &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    r = stmt_run(store, st);
+    if (r < 0)
+        return r;
+
+    r = feed_get(store, name, &feed);
+    if (r < 0)
+        goto fail;
+    if (strcmp(feed.configured_url, configured_url) != 0) {
+        url_copy = strdup(configured_url);
+        if (!url_copy) {
+            r = store_set_error(store, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        st = store->stmt[STMT_FEED_RESET_SOURCE];
+        rc = SQLITE_OK;
+        bind_int(st, 1, feed.id, &rc);
+        bind_str(st, 2, configured_url, &rc);
+        if (rc != SQLITE_OK) {
+            r = store_fail(store, rc);
+            stmt_done(st);
+        } else {
+            r = stmt_run(store, st);
+        }
+        if (r < 0) {
+            free(url_copy);
+            goto fail;
+        }
+        free(feed.configured_url);
+        feed.configured_url = url_copy;
+        free(feed.url);
+        free(feed.etag);
+        free(feed.last_modified);
+        free(feed.last_error);
+        free(feed.disabled_reason);
+        feed.url = feed.etag = feed.last_modified = feed.last_error = NULL;
+        feed.disabled_reason = NULL;
+        feed.failures = 0;
+    }
+    *ret_feed = feed;
+    return 0;
+
+fail:
+    store_feed_done(&feed);
+    return r;
+}
+
+/* Writes every state column of the feed with feed->id (not name, configured_url or items). */
+int
+store_feed_save(struct store *store, const struct store_feed *feed)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_SAVE];
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    assert(feed);
+    bind_int(st, 1, feed->id, &rc);
+    bind_str(st, 2, feed->url, &rc);
+    bind_str(st, 3, feed->etag, &rc);
+    bind_str(st, 4, feed->last_modified, &rc);
+    bind_int(st, 5, feed->last_status, &rc);
+    bind_str(st, 6, feed->last_error, &rc);
+    bind_int(st, 7, feed->failures, &rc);
+    bind_time(st, 8, feed->last_poll_at, &rc);
+    bind_time(st, 9, feed->next_poll_at, &rc);
+    bind_int(st, 10, feed->recovered, &rc);
+    bind_int(st, 11, feed->paused, &rc);
+    bind_str(st, 12, feed->disabled_reason, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    r = stmt_run(store, st);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(store->db) != 1)
+        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)feed->id);
+    return 0;
+}
+
+/* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
+void
+store_feed_done(struct store_feed *feed)
+{
+    if (!feed)
+        return;
+    free(feed->name);
+    free(feed->configured_url);
+    free(feed->url);
+    free(feed->etag);
+    free(feed->last_modified);
+    free(feed->last_error);
+    free(feed->disabled_reason);
+    *feed = (struct store_feed){0};
+}
+
+/* Copies s into *ret, NULL staying NULL; false when out of memory. */
+static bool
+dup_or_null(const char *s, char **ret)
+{
+    *ret = s ? strdup(s) : NULL;
+    return !s || *ret;
+}
+
+/* Copies src into *dst (deep); -ENOMEM on failure. */
+int
+store_feed_copy(struct store_feed *dst, const struct store_feed *src)
+{
+    struct store_feed copy = *src;
+
+    assert(dst);
+    assert(src);
+    copy.name = copy.configured_url = copy.url = copy.etag = NULL;
+    copy.last_modified = copy.last_error = copy.disabled_reason = NULL;
+    if (!dup_or_null(src->name, &copy.name) ||
+        !dup_or_null(src->configured_url, &copy.configured_url) ||
+        !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
+        !dup_or_null(src->last_modified, &copy.last_modified) ||
+        !dup_or_null(src->last_error, &copy.last_error) ||
+        !dup_or_null(src->disabled_reason, &copy.disabled_reason)) {
+        store_feed_done(&copy);
+        return -ENOMEM;
+    }
+    *dst = copy;
+    return 0;
+}
+
+/* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
+int
+store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
+               int64_t now_at)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_ADD];
+    char *categories = NULL;
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    assert(item);
+    if (!item->key)
+        return store_set_error(store, -EINVAL, "item without a key");
+    if (now_at == FEED_TIME_NONE)
+        return store_set_error(store, -EINVAL, "item without a first-seen time");
+    if (item->n_categories > 0 && item->categories) {
+        r = categories_json(item->categories, item->n_categories, &categories);
+        if (r < 0)
+            return store_set_error(store, r, "out of memory");
+    }
+    bind_int(st, 1, feed_id, &rc);
+    bind_str(st, 2, item->key, &rc);
+    bind_str(st, 3, item->id, &rc);
+    bind_str(st, 4, item->title, &rc);
+    bind_str(st, 5, item->link, &rc);
+    bind_time(st, 6, item->published_at, &rc);
+    bind_time(st, 7, item->updated_at, &rc);
+    bind_str(st, 8, item->author, &rc);
+    bind_str(st, 9, item->language, &rc);
+    bind_str(st, 10, item->summary, &rc);
+    bind_str(st, 11, item->content, &rc);
+    bind_str(st, 12, categories, &rc);
+    bind_int(st, 13, now_at, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+    } else {
+        r = stmt_run(store, st);
+    }
+    /* The bindings were SQLITE_STATIC: free only after the statement was reset. */
+    free(categories);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(store->db) == 1 ? 1 : 0;
+}
+
+/* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
+int
+store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_LIST];
+    int rc, r = 0;
+
+    assert(store);
+    assert(cb);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_feed feed = {0};
+
+        r = feed_from_row(store, st, &feed);
+        if (r >= 0)
+            r = cb(userdata, &feed);
+        store_feed_done(&feed);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Calls cb for the newest items first, of one feed when feed_name is set, at most limit. */
+int
+store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
+                 store_item_cb cb, void *userdata)
+{
+    sqlite3_stmt *st;
+    int rc = SQLITE_OK, r = 0;
+
+    assert(store);
+    assert(cb);
+    st = store->stmt[feed_name ? STMT_ITEMS_FEED : STMT_ITEMS_ALL];
+    /* A limit of 0 means no limit: SQLite reads a negative LIMIT that way. */
+    bind_int(st, 1, limit > 0 ? (int64_t)limit : -1, &rc);
+    bind_int(st, 2, with_text, &rc);
+    if (feed_name)
+        bind_str(st, 3, feed_name, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_item_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .published_at = col_time(st, 5),
+            .updated_at = col_time(st, 6),
+            .first_seen_at = col_time(st, 11),
+        };
+
+        if ((r = col_text(store, st, 1, &row.feed)) < 0 ||
+            (r = col_text(store, st, 2, &row.key)) < 0 ||
+            (r = col_text(store, st, 3, &row.title)) < 0 ||
+            (r = col_text(store, st, 4, &row.url)) < 0 ||
+            (r = col_text(store, st, 7, &row.author)) < 0 ||
+            (r = col_text(store, st, 8, &row.language)) < 0 ||
+            (r = col_text(store, st, 9, &row.summary)) < 0 ||
+            (r = col_text(store, st, 10, &row.text)) < 0)
+            break;
+        r = cb(userdata, &row);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Number of stored items, of all feeds. */
+int
+store_count_items(struct store *store, int64_t *ret_count)
+{
+    sqlite3_stmt *st = store->stmt[STMT_COUNT_ITEMS];
+    int rc, r = 0;
+
+    assert(store);
+    assert(ret_count);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret_count = sqlite3_column_int64(st, 0);
+    else
+        r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
+int
+store_disk_bytes(struct store *store, uint64_t *ret_bytes)
+{
+    /* Every file SQLite keeps beside the database; -journal only outside WAL mode. */
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    size_t len;
+    uint64_t total = 0;
+    char *name;
+
+    assert(store);
+    assert(ret_bytes);
+    len = strlen(store->path) + sizeof("-journal");
+    name = malloc(len);
+    if (!name)
+        return store_set_error(store, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        struct stat stbuf;
+
+        (void)snprintf(name, len, "%s%s", store->path, suffixes[i]);
+        if (stat(name, &stbuf) < 0) {
+            int err = errno;
+
+            if (err == ENOENT)
+                continue;
+            (void)store_set_error(store, -err, "cannot stat '%s': %s", name, strerror(err));
+            free(name);
+            return -err;
+        }
+        if (stbuf.st_size > 0)
+            total += (uint64_t)stbuf.st_size;
+    }
+    free(name);
+    *ret_bytes = total;
+    return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * store.h — the SQLite store: feeds' poll state and items, in WAL mode.
+ *
+ * One struct store is one connection, owned by the daemon and used only on the loop thread
+ * (the only writer). The schema is versioned (PRAGMA user_version) and migrated forward at
+ * open, each migration in its own transaction. Every statement is prepared once with bound
+ * parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
+ * no-op that returns 0. Everything written for one poll goes between store_begin() and
+ * store_commit(); on any error the caller calls store_rollback() and nothing of it remains.
+ *
+ * Returns: 0 (or a count) on success, negative errno on failure; the SQLite message of the
+ * last failure is in store_errmsg(). Instants are Unix seconds, FEED_TIME_NONE when absent.
+ */
+#ifndef FEEDWATCH_STORE_H
+#define FEEDWATCH_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "feed.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* A feed's persisted state (one row of `feeds`). Strings owned; see store_feed_done(). */
+struct store_feed {
+    int64_t id;
+    char *name;
+    char *configured_url;
+    char *url;              /* in use, after permanent redirects; NULL = configured_url */
+    char *etag;
+    char *last_modified;
+    int last_status;        /* HTTP status of the last poll, 0 when none (or a non-HTTP error) */
+    char *last_error;       /* NULL after a good poll */
+    unsigned failures;      /* consecutive */
+    int64_t last_poll_at;
+    int64_t next_poll_at;
+    bool recovered;         /* the last document needed XML recovery */
+    bool paused;
+    char *disabled_reason;  /* NULL unless disabled */
+    int64_t items;          /* number of stored items; filled by loads and lists, ignored by save */
+};
+
+/* One stored item as the CLI lists it. Borrowed by the callback for the call only. */
+struct store_item_row {
+    int64_t id;
+    const char *feed;
+    const char *key;
+    const char *title;
+    const char *url;
+    int64_t published_at;
+    int64_t updated_at;
+    const char *author;
+    const char *language;
+    const char *summary;
+    const char *text;       /* NULL unless asked for (and known) */
+    int64_t first_seen_at;
+};
+
+typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
+typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
+
+/* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
+int store_open(const char *path, struct store **ret_store, char **reterr_msg);
+
+/* Finalizes every statement and closes the connection; accepts NULL. */
+void store_free(struct store *store);
+
+/* The last SQLite error message of this connection. */
+const char *store_errmsg(const struct store *store);
+
+int store_begin(struct store *store);
+int store_commit(struct store *store);
+void store_rollback(struct store *store);
+
+/*
+ * Loads the feed called name, creating its row if it is new. When the stored configured_url
+ * differs from configured_url, the row takes the new one and forgets the URL in use, the
+ * validators (ETag, Last-Modified) and the failure count: it is a different feed source now.
+ * *ret_feed is filled (the caller frees it with store_feed_done).
+ */
+int store_feed_ensure(struct store *store, const char *name, const char *configured_url,
+                      struct store_feed *ret_feed);
+
+/* Writes every state column of the feed with feed->id (not name, configured_url or items). */
+int store_feed_save(struct store *store, const struct store_feed *feed);
+
+/* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
+void store_feed_done(struct store_feed *feed);
+
+/* Copies src into *dst (deep); -ENOMEM on failure. */
+int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
+
+/* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
+int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
+                   int64_t now_at);
+
+/* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
+int store_feed_list(struct store *store, store_feed_cb cb, void *userdata);
+
+/*
+ * Calls cb for the newest items first (published, else first seen), of one feed when
+ * feed_name is not NULL, at most limit of them; with_text also reads the cleaned text.
+ */
+int store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
+                     store_item_cb cb, void *userdata);
+
+/* Number of stored items, of all feeds. */
+int store_count_items(struct store *store, int64_t *ret_count);
+
+/* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
+int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * atom.c — Atom 1.0 (RFC 4287): SAX handlers for feedparse.c.
+ *
+ * Text constructs (§3.1) come out by type: a title is always plain text; summary and
+ * content keep HTML (type="html" as published, type="xhtml" re-serialised without its div
+ * wrapper, type="text" as the text). The link of an entry or the feed is the first
+ * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else
+ * the first other link; rel="enclosure" links are enclosures. An entry without an author
+ * takes the feed's (§4.2.1).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "feedparse-internal.h"
+
+#define ATOM_REL_PREFIX "http://www.iana.org/assignments/relation/"
+
+static bool
+is_atom(const struct fp_elem *el, const char *name)
+{
+    return el->ns == FP_NS_ATOM && strcmp(el->name, name) == 0;
+}
+
+/* Chooses capture mode and cleaning for a text construct from its type attribute. */
+static void
+text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    const char *type = fp_attr(el, FP_NS_NONE, "type");
+
+    st->cap_ignore = false;
+    if (!type || strcasecmp(type, "text") == 0 || strcasecmp(type, "text/plain") == 0) {
+        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+        fp_capture(p, FP_CAPTURE_TEXT);
+    } else if (strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0) {
+        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML;
+        fp_capture(p, FP_CAPTURE_HTML);
+    } else if (strcasecmp(type, "xhtml") == 0 || strcasecmp(type, "application/xhtml+xml") == 0) {
+        /* A title keeps only the text of the markup; content keeps the markup. */
+        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+        fp_capture(p, title ? FP_CAPTURE_TEXT : FP_CAPTURE_XHTML);
+    } else if (strncasecmp(type, "text/", 5) == 0) {
+        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+        fp_capture(p, FP_CAPTURE_TEXT);
+    } else {
+        /* Other media types (base64 images, XML vocabularies) are not text to show. */
+        st->cap_ignore = true;
+        fp_capture(p, FP_CAPTURE_TEXT);
+    }
+}
+
+/* Ranks a link for the role of "the" link: 0 best; -1 when it is an enclosure. */
+static int
+link_rank(const char *rel, const char *type)
+{
+    bool html_type = !type || strncasecmp(type, "text/html", 9) == 0 ||
+                     strncasecmp(type, "application/xhtml+xml", 21) == 0;
+
+    if (rel && strncmp(rel, ATOM_REL_PREFIX, strlen(ATOM_REL_PREFIX)) == 0)
+        rel += strlen(ATOM_REL_PREFIX);
+    if (rel && strcasecmp(rel, "enclosure") == 0)
+        return -1;
+    if (!rel || *rel == '\0' || strcasecmp(rel, "alternate") == 0)
+        return html_type ? 0 : 1;
+    return 2;
+}
+
+static int
+atom_link(struct feedparse *p, const struct fp_elem *el, char **link, int *best)
+{
+    const char *href = fp_attr(el, FP_NS_NONE, "href");
+    const char *rel = fp_attr(el, FP_NS_NONE, "rel");
+    const char *type = fp_attr(el, FP_NS_NONE, "type");
+    int rank = link_rank(rel, type);
+    char *url = NULL;
+    int r;
+
+    if (!href)
+        return 0;
+    if (rank < 0) {
+        if (!fp_item(p))
+            return 0;
+        return fp_item_add_enclosure(p, href, type, fp_attr(el, FP_NS_NONE, "length"));
+    }
+    if (*link && rank >= *best)
+        return 0;
+    r = fp_url(p, href, strlen(href), &url);
+    if (r < 0)
+        return r;
+    if (!url)
+        return 0;
+    free(*link);
+    *link = url;
+    *best = rank;
+    return 0;
+}
+
+static int
+atom_category(struct feedparse *p, const struct fp_elem *el)
+{
+    const char *term = fp_attr(el, FP_NS_NONE, "term");
+    const char *label = fp_attr(el, FP_NS_NONE, "label");
+    const char *v = term && *term ? term : label;
+
+    if (!v)
+        return 0;
+    return fp_item_add_category(p, v, strlen(v));
+}
+
+static int
+atom_start(struct feedparse *p, const struct fp_elem *el)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    size_t item_depth = fp_item_depth(p);
+
+    if (el->depth == 1)
+        return 0;
+    if (st->author_depth && el->depth == st->author_depth + 1) {
+        if (is_atom(el, "name") || is_atom(el, "email"))
+            fp_capture(p, FP_CAPTURE_TEXT);
+        return 0;
+    }
+    if (el->depth == 2 && is_atom(el, "entry")) {
+        st->link_rank = INT_MAX;
+        return fp_item_begin(p, el->depth);
+    }
+    if (item_depth && el->depth == item_depth + 1) {
+        struct feed_item *it = fp_item(p);
+
+        if (is_atom(el, "title")) {
+            text_construct(p, el, true);
+        } else if (is_atom(el, "summary")) {
+            text_construct(p, el, false);
+        } else if (is_atom(el, "content")) {
+            /* Out-of-line content (src=...) has no text here. */
+            if (!fp_attr(el, FP_NS_NONE, "src"))
+                text_construct(p, el, false);
+        } else if (is_atom(el, "id") || is_atom(el, "published") || is_atom(el, "updated")) {
+            fp_capture(p, FP_CAPTURE_TEXT);
+        } else if (is_atom(el, "link")) {
+            return atom_link(p, el, &it->link, &st->link_rank);
+        } else if (is_atom(el, "category")) {
+            return atom_category(p, el);
+        } else if (is_atom(el, "author")) {
+            st->author_depth = el->depth;
+            st->author_is_feed = false;
+        }
+        return 0;
+    }
+    if (!item_depth && el->depth == 2) {
+        struct feed_doc *doc = fp_doc(p);
+
+        if (is_atom(el, "title")) {
+            text_construct(p, el, true);
+        } else if (is_atom(el, "updated")) {
+            fp_capture(p, FP_CAPTURE_TEXT);
+        } else if (is_atom(el, "link")) {
+            return atom_link(p, el, &doc->link, &st->feed_link_rank);
+        } else if (is_atom(el, "author")) {
+            st->author_depth = el->depth;
+            st->author_is_feed = true;
+        }
+    }
+    return 0;
+}
+
+static int
+atom_author_end(struct feedparse *p)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    struct feed_item *it = fp_item(p);
+    char **who = st->author_name ? &st->author_name : &st->author_email;
+    char **dst = st->author_is_feed ? &st->feed_author : (it ? &it->author : NULL);
+
+    st->author_depth = 0;
+    if (dst && !*dst && *who) {
+        *dst = *who;
+        *who = NULL;
+    }
+    free(st->author_name);
+    free(st->author_email);
+    st->author_name = NULL;
+    st->author_email = NULL;
+    return 0;
+}
+
+static int
+atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    size_t item_depth = fp_item_depth(p);
+    struct feed_doc *doc = fp_doc(p);
+    struct feed_item *it = fp_item(p);
+
+    if (item_depth && el->depth == item_depth)
+        return fp_item_end(p);
+    if (st->author_depth && el->depth == st->author_depth)
+        return atom_author_end(p);
+    if (!text)
+        return 0;
+    if (st->author_depth && el->depth == st->author_depth + 1) {
+        if (is_atom(el, "name"))
+            return fp_set_text(&st->author_name, text, len, FEEDTEXT_LINE);
+        if (is_atom(el, "email"))
+            return fp_set_text(&st->author_email, text, len, FEEDTEXT_LINE);
+        return 0;
+    }
+    if (item_depth && el->depth == item_depth + 1) {
+        if (is_atom(el, "title"))
+            return st->cap_ignore ? 0 : fp_set_text(&it->title, text, len, st->cap_kind);
+        if (is_atom(el, "summary"))
+            return st->cap_ignore ? 0 : fp_set_text(&it->summary, text, len, st->cap_kind);
+        if (is_atom(el, "content"))
+            return st->cap_ignore ? 0 : fp_set_text(&it->content, text, len, st->cap_kind);
+        if (is_atom(el, "id"))
+            return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
+        if (is_atom(el, "published") && it->published_at == FEED_TIME_NONE)
+            it->published_at = fp_date(text);
+        else if (is_atom(el, "updated") && it->updated_at == FEED_TIME_NONE)
+            it->updated_at = fp_date(text);
+        return 0;
+    }
+    if (!item_depth && el->depth == 2) {
+        if (is_atom(el, "title"))
+            return st->cap_ignore ? 0 : fp_set_text(&doc->title, text, len, st->cap_kind);
+        if (is_atom(el, "updated") && doc->updated_at == FEED_TIME_NONE)
+            doc->updated_at = fp_date(text);
+    }
+    return 0;
+}
+
+static void
+atom_init(struct feedparse *p)
+{
+    struct fp_atom_state *st = fp_atom(p);
+
+    st->link_rank = INT_MAX;
+    st->feed_link_rank = INT_MAX;
+}
+
+static int
+atom_finish(struct feedparse *p)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    struct feed_doc *doc = fp_doc(p);
+
+    if (!st->feed_author)
+        return 0;
+    for (size_t i = 0; i < doc->n_items; i++) {
+        if (!doc->items[i].author && !(doc->items[i].author = strdup(st->feed_author)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+const struct feedparse_format fp_format_atom = {
+    .format = FEED_FORMAT_ATOM,
+    .init = atom_init,
+    .start = atom_start,
+    .end = atom_end,
+    .finish = atom_finish,
+};

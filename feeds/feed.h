@@ -1,0 +1,69 @@
+/*
+ * feed.h — the model every stage shares: one parsed feed document and its items.
+ *
+ * A struct feed_doc owns everything it points to; feed_doc_free() releases it all.
+ * Strings are NUL-terminated UTF-8 (never containing NUL), or NULL when absent.
+ * Instants are Unix seconds (int64_t, *_at); FEED_TIME_NONE marks "absent or unreadable".
+ * Pure data: no I/O, callable from any thread.
+ */
+#ifndef FEEDWATCH_FEED_H
+#define FEEDWATCH_FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEED_TIME_NONE INT64_MIN
+
+enum feed_format {
+    FEED_FORMAT_UNKNOWN = 0,
+    FEED_FORMAT_RSS,  /* RSS 0.9x / 2.0 (<rss>) */
+    FEED_FORMAT_RDF,  /* RSS 0.90 / 1.0 (<rdf:RDF>) */
+    FEED_FORMAT_ATOM, /* Atom 1.0 (and 0.3) */
+    FEED_FORMAT_JSON, /* JSON Feed */
+};
+
+struct feed_enclosure {
+    char *url;
+    char *type;
+    int64_t length; /* bytes, -1 when unknown */
+};
+
+struct feed_item {
+    char *key;       /* identity within the feed: id, else link, else "sha1-like" hash; never NULL */
+    char *id;        /* guid / atom:id as published */
+    char *title;     /* plain text */
+    char *link;      /* absolute when it could be resolved */
+    char *author;
+    char *summary;   /* HTML kept for the content stage */
+    char *content;   /* HTML kept for the content stage */
+    char *language;  /* xml:lang or the feed's language */
+    int64_t published_at;
+    int64_t updated_at;
+    char **categories;
+    size_t n_categories;
+    struct feed_enclosure *enclosures;
+    size_t n_enclosures;
+};
+
+struct feed_doc {
+    enum feed_format format;
+    char *title;
+    char *link;
+    char *language;
+    int64_t updated_at;
+    bool recovered; /* the document was malformed and recovered */
+    struct feed_item *items;
+    size_t n_items;
+};
+
+/* Releases a document and everything it owns; accepts NULL. */
+void feed_doc_free(struct feed_doc *doc);
+
+/* Cleans an item embedded elsewhere (frees its members, not the struct). */
+void feed_item_done(struct feed_item *item);
+
+/* Name of a format for messages and JSON ("rss", "rdf", "atom", "json", "unknown"). */
+const char *feed_format_name(enum feed_format format);
+
+#endif

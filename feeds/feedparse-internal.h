@@ -1,0 +1,177 @@
+/*
+ * feedparse-internal.h — what feedparse.c shares with the per-format SAX handlers
+ * (rss.c, atom.c; later rdf.c, jsonfeed.c ...). Not for use outside feeds/.
+ *
+ * feedparse.c owns the libxml2 push parser, the element stack (xml:base, xml:lang), text
+ * capture and the item being built; a format only says, element by element, which texts it
+ * wants and where they go. A format is a struct feedparse_format found by the root element:
+ * to add one, write its handlers and add a row to the root table in feedparse.c.
+ */
+#ifndef FEEDWATCH_FEEDPARSE_INTERNAL_H
+#define FEEDWATCH_FEEDPARSE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feed.h"
+#include "feedparse.h"
+#include "feedtext.h"
+
+/* Namespaces the handlers care about; anything else is FP_NS_OTHER. */
+enum fp_ns {
+    FP_NS_NONE = 0, /* no namespace (RSS 2.0 elements) */
+    FP_NS_OTHER,
+    FP_NS_ATOM,     /* http://www.w3.org/2005/Atom */
+    FP_NS_ATOM03,   /* http://purl.org/atom/ns# */
+    FP_NS_CONTENT,  /* http://purl.org/rss/1.0/modules/content/ */
+    FP_NS_DC,       /* http://purl.org/dc/elements/1.1/ */
+    FP_NS_DCTERMS,  /* http://purl.org/dc/terms/ */
+    FP_NS_XHTML,    /* http://www.w3.org/1999/xhtml */
+    FP_NS_RDF,      /* http://www.w3.org/1999/02/22-rdf-syntax-ns# */
+    FP_NS_RSS10,    /* http://purl.org/rss/1.0/ */
+    FP_NS_MEDIA,    /* http://search.yahoo.com/mrss/ */
+    FP_NS_XML,      /* http://www.w3.org/XML/1998/namespace */
+};
+
+/* How the text of a captured element is collected. */
+enum fp_capture {
+    FP_CAPTURE_NONE = 0,
+    FP_CAPTURE_TEXT,  /* character data only; child elements contribute their text */
+    FP_CAPTURE_HTML,  /* character data is HTML source; child elements are re-serialised */
+    FP_CAPTURE_XHTML, /* XHTML children serialised as HTML, text escaped (Atom type="xhtml") */
+};
+
+struct fp_attr {
+    const char *name; /* local name */
+    enum fp_ns ns;
+    const char *value; /* decoded, NUL-terminated */
+};
+
+/* One element as the handlers see it, at its start or its end. */
+struct fp_elem {
+    const char *name; /* local name */
+    enum fp_ns ns;
+    size_t depth;     /* 1 for the root */
+    const struct fp_attr *attrs; /* at start only */
+    size_t n_attrs;
+};
+
+struct feedparse;
+
+struct feedparse_format {
+    enum feed_format format;
+    /* The root element was recognised: set up the format state (zeroed before). */
+    void (*init)(struct feedparse *p);
+    /* An element starts (outside any capture). Returns 0 or a negative errno. */
+    int (*start)(struct feedparse *p, const struct fp_elem *el);
+    /*
+     * An element ends. text is the captured text (NUL-terminated, len bytes) when the
+     * handler asked for a capture at its start, else NULL.
+     */
+    int (*end)(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len);
+    /* The document ended; last checks and fix-ups on p->doc. */
+    int (*finish)(struct feedparse *p);
+};
+
+extern const struct feedparse_format fp_format_rss;
+extern const struct feedparse_format fp_format_atom;
+
+/* Per-format state; one document has one format. */
+struct fp_rss_state {
+    size_t channel_depth;  /* 0 outside <channel> */
+    bool seen_channel;
+    int64_t channel_pubdate_at;
+    int64_t channel_dcdate_at;
+    int64_t channel_lastbuild_at;
+    /* Item scope. */
+    bool guid_permalink;
+    char *creator;         /* dc:creator, used when <author> is absent */
+    int64_t dcdate_at;
+    int64_t pubdate_at;
+};
+
+struct fp_atom_state {
+    size_t author_depth;   /* depth of the open <author>, 0 if none */
+    bool author_is_feed;
+    char *author_name;
+    char *author_email;
+    char *feed_author;     /* inherited by entries without an author (RFC 4287 §4.2.1) */
+    int link_rank;         /* rank of the entry link chosen so far, lower is better */
+    int feed_link_rank;
+    enum feedtext_kind cap_kind; /* how the text being captured is to be cleaned */
+    bool cap_ignore;       /* the element being captured has a type we do not read */
+};
+
+/* The item being built. */
+struct fp_item {
+    bool active;
+    size_t depth;
+    struct feed_item item;
+    size_t alloc_categories;
+    size_t alloc_enclosures;
+};
+
+/* Limits on lists inside one item; extras are ignored. */
+#define FP_MAX_CATEGORIES 256
+#define FP_MAX_ENCLOSURES 64
+#define FP_MAX_ATTRS 64
+
+/* Records an error (the first one wins), stops the XML parser and returns err. */
+int fp_fail(struct feedparse *p, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Current line of the input, for messages. */
+int fp_line(const struct feedparse *p);
+
+/* Asks for the text of the element that is starting; it arrives at its end. */
+void fp_capture(struct feedparse *p, enum fp_capture mode);
+
+/* The value of attribute name in namespace ns, or NULL. */
+const char *fp_attr(const struct fp_elem *el, enum fp_ns ns, const char *name);
+
+/* The document being built. */
+struct feed_doc *fp_doc(struct feedparse *p);
+
+/* The format state. */
+struct fp_rss_state *fp_rss(struct feedparse *p);
+struct fp_atom_state *fp_atom(struct feedparse *p);
+
+/* The item being built, or NULL outside an item (or past max_items). */
+struct feed_item *fp_item(struct feedparse *p);
+
+/* Depth of the open item (0 when none). */
+size_t fp_item_depth(const struct feedparse *p);
+
+/* Opens an item at depth (the element that starts now). */
+int fp_item_begin(struct feedparse *p, size_t depth);
+
+/* Closes the open item: link fallback, key, then appends it to the document. */
+int fp_item_end(struct feedparse *p);
+
+/*
+ * Sets *field to the cleaned text when *field is still NULL (the first value wins).
+ * 0 or -ENOMEM.
+ */
+int fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind kind);
+
+/* Replaces *field with the cleaned text (the last value wins), unless it cleans to NULL. */
+int fp_replace_text(char **field, const char *text, size_t len, enum feedtext_kind kind);
+
+/*
+ * Cleans and resolves a URL against the xml:base in scope (else the document URL, else the
+ * feed link) into *ret; NULL when empty or of a scheme we do not keep. 0 or -ENOMEM.
+ */
+int fp_url(struct feedparse *p, const char *text, size_t len, char **ret);
+
+/* Parses a date; FEED_TIME_NONE when it is absent or unreadable. */
+int64_t fp_date(const char *text);
+
+/* Appends a category (cleaned) to the open item. */
+int fp_item_add_category(struct feedparse *p, const char *text, size_t len);
+
+/* Appends an enclosure to the open item; url is resolved, length may be NULL. */
+int fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type,
+                          const char *length);
+
+#endif

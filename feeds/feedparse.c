@@ -1,0 +1,1351 @@
+/*
+ * feedparse.c — the streaming feed parser: a libxml2 SAX2 push parser, hardened, feeding
+ * per-format handlers (rss.c, atom.c) through the element stack and text capture below.
+ *
+ * Hardening (DESIGN.md §9): no XML_PARSE_NOENT, no DTD loading, XML_PARSE_NONET, never
+ * XML_PARSE_HUGE. Entities declared in the document are never expanded: the getEntity
+ * handler knows only the XML and HTML 4 named entities, so billion-laughs and external
+ * entities (file:///etc/passwd) have nothing to expand into. Depth, one text value and the
+ * item count are bounded by struct feedparse_limits; items past max_items are ignored
+ * (parsing goes on, the document is not an error), so a huge feed still gives its first
+ * max_items items.
+ *
+ * Malformed XML is recovered (XML_PARSE_RECOVER): once the root was recognised as a feed,
+ * any libxml2 error sets doc->recovered and the complete items are kept; an item cut off
+ * by the end of the input is dropped. The result does not depend on how the input was split
+ * into pushes: the first bytes are held until libxml2 can sniff the encoding, leading
+ * whitespace (and a UTF-8 BOM before it) is skipped, and every text is collected whole.
+ */
+#include "feedparse.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
+#include <libxml/entities.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+#include <utf8proc.h>
+
+#include "buf.h"
+#include "date.h"
+#include "feedparse-internal.h"
+#include "feedtext.h"
+#include "hash.h"
+#include "url.h"
+
+#define FP_DEFAULT_MAX_DEPTH 256
+#define FP_DEFAULT_MAX_TEXT (4u << 20)
+#define FP_DEFAULT_MAX_ITEMS 10000
+#define FP_MAX_ERROR 512
+
+struct fp_frame {
+    const char *name; /* local name, from libxml2's dictionary */
+    enum fp_ns ns;
+    char *base;       /* xml:base in scope (owned when base_owned) */
+    char *lang;       /* xml:lang in scope (owned when lang_owned) */
+    bool base_owned;
+    bool lang_owned;
+};
+
+/* An HTML named entity handed to libxml2 as if it were predefined. */
+struct fp_entity {
+    xmlEntity ent;
+    struct fp_entity *next;
+};
+
+struct feedparse {
+    xmlParserCtxtPtr ctxt;
+    struct feedparse_limits limits;
+    char *base_url;
+    bool allow_file; /* file: links only in documents that are local files themselves */
+
+    /* Bytes held before the parser exists (encoding sniffing needs four). */
+    unsigned char head[4];
+    size_t head_len;
+    size_t bom_len; /* bytes of a UTF-8 BOM seen so far at the very start */
+    bool started;   /* a non-whitespace byte was seen */
+
+    int err;
+    char *errmsg;
+    char *xml_error; /* the first libxml2 error, "line N: ..." */
+    size_t n_xml_errors;
+    bool finished;
+
+    struct feed_doc *doc;
+    const struct feedparse_format *fmt;
+    bool root_seen;
+    bool root_closed;  /* the feed root ended: whatever follows is ignored */
+    bool wrapper;      /* the feed sits inside an XHTML <html><body> wrapper */
+    size_t root_depth; /* absolute depth of the feed root */
+    char root_name[128];
+
+    size_t depth;
+    struct fp_frame *frames; /* frames[0] is the document level */
+    size_t alloc_frames;
+
+    enum fp_capture cap_mode;
+    size_t cap_depth;
+    size_t cap_wrapper_depth; /* the Atom xhtml <div> wrapper, not serialised */
+    bool cap_wrapper_done;
+    struct buf text;
+
+    struct fp_attr attrs[FP_MAX_ATTRS];
+    struct buf attr_buf;
+
+    struct fp_item item;
+    size_t alloc_items;
+
+    struct fp_entity *entities;
+
+    union {
+        struct fp_rss_state rss;
+        struct fp_atom_state atom;
+    } st;
+};
+
+static const struct {
+    const char *uri;
+    enum fp_ns ns;
+} fp_namespaces[] = {
+    {"http://www.w3.org/2005/Atom", FP_NS_ATOM},
+    {"http://purl.org/atom/ns#", FP_NS_ATOM03},
+    {"http://purl.org/rss/1.0/modules/content/", FP_NS_CONTENT},
+    {"http://purl.org/dc/elements/1.1/", FP_NS_DC},
+    {"http://purl.org/dc/terms/", FP_NS_DCTERMS},
+    {"http://www.w3.org/1999/xhtml", FP_NS_XHTML},
+    {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FP_NS_RDF},
+    {"http://purl.org/rss/1.0/", FP_NS_RSS10},
+    {"http://search.yahoo.com/mrss/", FP_NS_MEDIA},
+    {"http://www.w3.org/XML/1998/namespace", FP_NS_XML},
+    /* UserLand's RSS 2.0 namespaces: some feeds put <rss> and its elements in them. */
+    {"http://backend.userland.com/rss2", FP_NS_NONE},
+    {"http://backend.userland.com/rss", FP_NS_NONE},
+};
+
+/*
+ * Root elements. A row with a format is parsed; a row without one is a feed we recognise
+ * but do not read yet, which gets its own message.
+ */
+static const struct {
+    const char *name;
+    enum fp_ns ns;
+    const struct feedparse_format *fmt;
+    const char *what;
+} fp_roots[] = {
+    {"rss", FP_NS_NONE, &fp_format_rss, NULL},
+    {"feed", FP_NS_ATOM, &fp_format_atom, NULL},
+    {"RDF", FP_NS_RDF, NULL, "RSS 1.0 (<rdf:RDF>)"},
+    {"feed", FP_NS_ATOM03, NULL, "Atom 0.3"},
+    {"entry", FP_NS_ATOM, NULL, "an Atom entry document"},
+};
+
+static enum fp_ns
+ns_lookup(const xmlChar *uri)
+{
+    if (!uri || !*uri)
+        return FP_NS_NONE;
+    for (size_t i = 0; i < sizeof(fp_namespaces) / sizeof(fp_namespaces[0]); i++) {
+        if (strcmp((const char *)uri, fp_namespaces[i].uri) == 0)
+            return fp_namespaces[i].ns;
+    }
+    return FP_NS_OTHER;
+}
+
+/* Current line of the input, for messages. */
+int
+fp_line(const struct feedparse *p)
+{
+    if (!p->ctxt || !p->ctxt->input)
+        return 0;
+    return p->ctxt->input->line;
+}
+
+/* Records an error (the first one wins), stops the XML parser and returns err. */
+int
+fp_fail(struct feedparse *p, int err, const char *fmt, ...)
+{
+    char msg[FP_MAX_ERROR];
+    va_list ap;
+
+    if (p->err)
+        return p->err;
+    p->err = err;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    p->errmsg = strdup(msg); /* NULL on OOM: feedparse_error() then gives a fixed text */
+    if (p->ctxt)
+        xmlStopParser(p->ctxt);
+    return err;
+}
+
+static int
+fail_oom(struct feedparse *p)
+{
+    return fp_fail(p, -ENOMEM, "out of memory");
+}
+
+/* Asks for the text of the element that is starting; it arrives at its end. */
+void
+fp_capture(struct feedparse *p, enum fp_capture mode)
+{
+    p->cap_mode = mode;
+    p->cap_depth = p->depth;
+    p->cap_wrapper_depth = 0;
+    p->cap_wrapper_done = false;
+    buf_reset(&p->text);
+}
+
+/* The value of attribute name in namespace ns, or NULL. */
+const char *
+fp_attr(const struct fp_elem *el, enum fp_ns ns, const char *name)
+{
+    for (size_t i = 0; i < el->n_attrs; i++) {
+        if (el->attrs[i].ns == ns && strcmp(el->attrs[i].name, name) == 0)
+            return el->attrs[i].value;
+    }
+    return NULL;
+}
+
+/* The document being built. */
+struct feed_doc *
+fp_doc(struct feedparse *p)
+{
+    return p->doc;
+}
+
+/* The RSS state. */
+struct fp_rss_state *
+fp_rss(struct feedparse *p)
+{
+    return &p->st.rss;
+}
+
+/* The Atom state. */
+struct fp_atom_state *
+fp_atom(struct feedparse *p)
+{
+    return &p->st.atom;
+}
+
+/* The item being built, or NULL outside an item (or past max_items). */
+struct feed_item *
+fp_item(struct feedparse *p)
+{
+    return p->item.active ? &p->item.item : NULL;
+}
+
+/* Depth of the open item (0 when none). */
+size_t
+fp_item_depth(const struct feedparse *p)
+{
+    return p->item.active ? p->item.depth : 0;
+}
+
+/* Sets *field to the cleaned text when *field is still NULL (the first value wins). */
+int
+fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind kind)
+{
+    if (*field || !text)
+        return 0;
+    return feedtext_clean(text, len, kind, field);
+}
+
+/* Replaces *field with the cleaned text (the last value wins), unless it cleans to NULL. */
+int
+fp_replace_text(char **field, const char *text, size_t len, enum feedtext_kind kind)
+{
+    char *s = NULL;
+    int r;
+
+    if (!text)
+        return 0;
+    r = feedtext_clean(text, len, kind, &s);
+    if (r < 0)
+        return r;
+    if (s) {
+        free(*field);
+        *field = s;
+    }
+    return 0;
+}
+
+/* Keeps a resolved URL only if its scheme is one we follow; *url is freed otherwise. */
+static void
+url_filter(struct feedparse *p, char **url)
+{
+    char scheme[16];
+
+    if (!*url)
+        return;
+    if (!url_scheme(*url, scheme, sizeof(scheme))) {
+        /* Still relative: no base could resolve it. Kept as published. */
+        return;
+    }
+    if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 ||
+        (p->allow_file && strcmp(scheme, "file") == 0))
+        return;
+    free(*url);
+    *url = NULL;
+}
+
+/* Cleans and resolves a URL against the base in scope into *ret. */
+int
+fp_url(struct feedparse *p, const char *text, size_t len, char **ret)
+{
+    const char *base = p->frames[p->depth].base;
+    char *clean = NULL, *res = NULL;
+    int r;
+
+    r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &clean);
+    if (r < 0 || !clean) {
+        if (r == 0)
+            *ret = NULL;
+        return r;
+    }
+    if (!base && p->doc->link)
+        base = p->doc->link;
+    r = url_resolve(base, clean, &res);
+    free(clean);
+    if (r < 0)
+        return r;
+    url_filter(p, &res);
+    *ret = res;
+    return 0;
+}
+
+/* Parses a date; FEED_TIME_NONE when it is absent or unreadable. */
+int64_t
+fp_date(const char *text)
+{
+    int64_t at;
+
+    if (!text || date_parse(text, &at) < 0)
+        return FEED_TIME_NONE;
+    return at;
+}
+
+/* Opens an item at depth (the element that starts now). */
+int
+fp_item_begin(struct feedparse *p, size_t depth)
+{
+    const char *lang = p->frames[p->depth].lang;
+
+    if (p->item.active)
+        return 0; /* an item inside an item: the inner one is part of the outer */
+    if (p->doc->n_items >= p->limits.max_items)
+        return 0; /* past max_items: ignored, see the top of this file */
+    p->item = (struct fp_item){.active = true, .depth = depth};
+    p->item.item.published_at = FEED_TIME_NONE;
+    p->item.item.updated_at = FEED_TIME_NONE;
+    if (lang && !(p->item.item.language = strdup(lang)))
+        return fail_oom(p);
+    return 0;
+}
+
+static int
+item_make_key(struct feed_item *it)
+{
+    char date[DATE_RFC3339_LEN] = "";
+    const char *body = it->content ? it->content : it->summary;
+    const char *fields[3];
+    uint64_t h = HASH_SEED;
+    char key[5 + 16 + 1];
+
+    if (it->id) {
+        it->key = strdup(it->id);
+        return it->key ? 0 : -ENOMEM;
+    }
+    if (it->link) {
+        it->key = strdup(it->link);
+        return it->key ? 0 : -ENOMEM;
+    }
+    /*
+     * No id and no link: a hash of title, date and text, each preceded by its presence so
+     * that (title "", no body) and (no title, body "") differ.
+     */
+    if (it->published_at != FEED_TIME_NONE)
+        date_format(it->published_at, date);
+    fields[0] = it->title;
+    fields[1] = it->published_at != FEED_TIME_NONE ? date : NULL;
+    fields[2] = body;
+    for (size_t i = 0; i < 3; i++) {
+        unsigned char tag = fields[i] ? 1 : 0;
+
+        h = hash_update(h, &tag, 1);
+        if (fields[i])
+            h = hash_update(h, fields[i], strlen(fields[i]) + 1);
+    }
+    (void)snprintf(key, sizeof(key), "hash:%016llx", (unsigned long long)hash_final(h));
+    it->key = strdup(key);
+    return it->key ? 0 : -ENOMEM;
+}
+
+/* Closes the open item: link fallback, key, then appends it to the document. */
+int
+fp_item_end(struct feedparse *p)
+{
+    struct feed_item *it = &p->item.item;
+    struct feed_doc *doc = p->doc;
+    int r;
+
+    if (!p->item.active)
+        return 0;
+    p->item.active = false;
+    r = item_make_key(it);
+    if (r < 0)
+        goto fail;
+    if (doc->n_items == p->alloc_items) {
+        size_t n = p->alloc_items ? p->alloc_items * 2 : 16;
+        struct feed_item *items;
+
+        if (n > p->limits.max_items)
+            n = p->limits.max_items;
+        items = realloc(doc->items, n * sizeof(*items));
+        if (!items) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        doc->items = items;
+        p->alloc_items = n;
+    }
+    doc->items[doc->n_items++] = *it;
+    p->item.item = (struct feed_item){0};
+    return 0;
+
+fail:
+    feed_item_done(it);
+    return fail_oom(p);
+}
+
+/* Appends a category (cleaned) to the open item. */
+int
+fp_item_add_category(struct feedparse *p, const char *text, size_t len)
+{
+    struct feed_item *it = fp_item(p);
+    char *s = NULL;
+    int r;
+
+    if (!it || it->n_categories >= FP_MAX_CATEGORIES)
+        return 0;
+    r = feedtext_clean(text, len, FEEDTEXT_LINE, &s);
+    if (r < 0)
+        return fail_oom(p);
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < it->n_categories; i++) {
+        if (strcmp(it->categories[i], s) == 0) {
+            free(s);
+            return 0;
+        }
+    }
+    if (it->n_categories == p->item.alloc_categories) {
+        size_t n = p->item.alloc_categories ? p->item.alloc_categories * 2 : 4;
+        char **c = realloc(it->categories, n * sizeof(*c));
+
+        if (!c) {
+            free(s);
+            return fail_oom(p);
+        }
+        it->categories = c;
+        p->item.alloc_categories = n;
+    }
+    it->categories[it->n_categories++] = s;
+    return 0;
+}
+
+/* Reads an enclosure length: a plain non-negative decimal, else -1 (unknown). */
+static int64_t
+parse_length(const char *s)
+{
+    int64_t v = 0;
+    size_t i = 0;
+
+    if (!s)
+        return -1;
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    if (s[i] < '0' || s[i] > '9')
+        return -1;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    return s[i] == '\0' ? v : -1;
+}
+
+/* Appends an enclosure to the open item; url is resolved, length may be NULL. */
+int
+fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type,
+                      const char *length)
+{
+    struct feed_item *it = fp_item(p);
+    struct feed_enclosure e = {.length = parse_length(length)};
+    int r;
+
+    if (!it || !url || it->n_enclosures >= FP_MAX_ENCLOSURES)
+        return 0;
+    r = fp_url(p, url, strlen(url), &e.url);
+    if (r < 0)
+        return fail_oom(p);
+    if (!e.url)
+        return 0;
+    for (size_t i = 0; i < it->n_enclosures; i++) {
+        if (strcmp(it->enclosures[i].url, e.url) == 0) {
+            free(e.url);
+            return 0;
+        }
+    }
+    if (type && feedtext_clean(type, strlen(type), FEEDTEXT_TOKEN, &e.type) < 0) {
+        free(e.url);
+        return fail_oom(p);
+    }
+    if (it->n_enclosures == p->item.alloc_enclosures) {
+        size_t n = p->item.alloc_enclosures ? p->item.alloc_enclosures * 2 : 2;
+        struct feed_enclosure *v = realloc(it->enclosures, n * sizeof(*v));
+
+        if (!v) {
+            free(e.url);
+            free(e.type);
+            return fail_oom(p);
+        }
+        it->enclosures = v;
+        p->item.alloc_enclosures = n;
+    }
+    it->enclosures[it->n_enclosures++] = e;
+    return 0;
+}
+
+/* ---- text capture ---- */
+
+static int
+text_append(struct feedparse *p, const char *s, size_t len)
+{
+    int r = buf_append(&p->text, s, len);
+
+    if (r == -EMSGSIZE)
+        return fp_fail(p, -EMSGSIZE, "line %d: text too long (over %zu bytes)", fp_line(p),
+                       p->limits.max_text);
+    if (r < 0)
+        return fail_oom(p);
+    return 0;
+}
+
+/* Appends s escaped for HTML text (attr: also for a double-quoted attribute value). */
+static int
+text_append_escaped(struct feedparse *p, const char *s, size_t len, bool attr)
+{
+    size_t start = 0;
+    int r;
+
+    for (size_t i = 0; i < len; i++) {
+        const char *rep = NULL;
+
+        switch (s[i]) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = attr ? "&quot;" : NULL;
+            break;
+        default:
+            break;
+        }
+        if (!rep)
+            continue;
+        if ((r = text_append(p, s + start, i - start)) < 0 ||
+            (r = text_append(p, rep, strlen(rep))) < 0)
+            return r;
+        start = i + 1;
+    }
+    return text_append(p, s + start, len - start);
+}
+
+static bool
+html_void_element(const char *name)
+{
+    static const char *const v[] = {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+        "param", "source", "track", "wbr",
+    };
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (strcmp(name, v[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+serialize_name(struct feedparse *p, const xmlChar *prefix, const xmlChar *localname)
+{
+    int r;
+
+    if (prefix && (r = text_append(p, (const char *)prefix, strlen((const char *)prefix))) < 0)
+        return r;
+    if (prefix && (r = text_append(p, ":", 1)) < 0)
+        return r;
+    return text_append(p, (const char *)localname, strlen((const char *)localname));
+}
+
+/* ---- attributes ---- */
+
+/*
+ * Copies the SAX2 attributes into p->attrs with decoded, NUL-terminated values. Without
+ * entity substitution libxml2 hands "&amp;" in attribute values over as "&#38;"; that one
+ * reference is decoded here.
+ */
+static int
+attrs_load(struct feedparse *p, int nb, const xmlChar **attributes, size_t *ret_n)
+{
+    size_t n = 0;
+    size_t offsets[FP_MAX_ATTRS];
+    int r;
+
+    buf_reset(&p->attr_buf);
+    for (int i = 0; i < nb && n < FP_MAX_ATTRS; i++) {
+        const char *v = (const char *)attributes[i * 5 + 3];
+        const char *end = (const char *)attributes[i * 5 + 4];
+
+        offsets[n] = p->attr_buf.len;
+        while (v < end) {
+            const char *amp = memchr(v, '&', (size_t)(end - v));
+            size_t chunk = amp ? (size_t)(amp - v) : (size_t)(end - v);
+
+            if ((r = buf_append(&p->attr_buf, v, chunk)) < 0)
+                goto fail;
+            v += chunk;
+            if (!amp)
+                break;
+            if (end - v >= 5 && memcmp(v, "&#38;", 5) == 0) {
+                r = buf_append_char(&p->attr_buf, '&');
+                v += 5;
+            } else {
+                r = buf_append_char(&p->attr_buf, '&');
+                v++;
+            }
+            if (r < 0)
+                goto fail;
+        }
+        if ((r = buf_append_char(&p->attr_buf, '\0')) < 0)
+            goto fail;
+        p->attrs[n].name = (const char *)attributes[i * 5];
+        p->attrs[n].ns = ns_lookup(attributes[i * 5 + 2]);
+        n++;
+    }
+    /* The buffer may have moved while growing: take the pointers at the end. */
+    for (size_t i = 0; i < n; i++)
+        p->attrs[i].value = p->attr_buf.data + offsets[i];
+    *ret_n = n;
+    return 0;
+
+fail:
+    if (r == -EMSGSIZE)
+        return fp_fail(p, -EMSGSIZE, "line %d: attributes too long (over %zu bytes)",
+                       fp_line(p), p->limits.max_text);
+    return fail_oom(p);
+}
+
+/* ---- element stack ---- */
+
+static int
+frame_push(struct feedparse *p, const xmlChar *localname, enum fp_ns ns)
+{
+    struct fp_frame *f;
+
+    if (p->depth + 1 >= p->alloc_frames) {
+        size_t n = p->alloc_frames * 2;
+        struct fp_frame *v;
+
+        if (n > p->limits.max_depth + 2)
+            n = p->limits.max_depth + 2;
+        v = realloc(p->frames, n * sizeof(*v));
+        if (!v)
+            return fail_oom(p);
+        p->frames = v;
+        p->alloc_frames = n;
+    }
+    p->depth++;
+    f = &p->frames[p->depth];
+    *f = (struct fp_frame){
+        .name = (const char *)localname,
+        .ns = ns,
+        .base = p->frames[p->depth - 1].base,
+        .lang = p->frames[p->depth - 1].lang,
+    };
+    return 0;
+}
+
+static void
+frame_pop(struct feedparse *p)
+{
+    struct fp_frame *f = &p->frames[p->depth];
+
+    if (f->base_owned)
+        free(f->base);
+    if (f->lang_owned)
+        free(f->lang);
+    p->depth--;
+}
+
+/* Applies xml:base and xml:lang of the element that starts to its frame. */
+static int
+frame_scope(struct feedparse *p, const struct fp_elem *el)
+{
+    struct fp_frame *f = &p->frames[p->depth];
+    const char *base = fp_attr(el, FP_NS_XML, "base");
+    const char *lang = fp_attr(el, FP_NS_XML, "lang");
+    char *s = NULL;
+    int r;
+
+    if (base) {
+        r = feedtext_clean(base, strlen(base), FEEDTEXT_TOKEN, &s);
+        if (r < 0)
+            return fail_oom(p);
+        if (!s) {
+            /* xml:base="": the base of the parent stays (RFC 3986 §5.2.2 on ""). */
+        } else {
+            char *res = NULL;
+
+            r = url_resolve(f->base, s, &res);
+            free(s);
+            if (r < 0)
+                return fail_oom(p);
+            if (res) {
+                f->base = res;
+                f->base_owned = true;
+            }
+        }
+    }
+    if (lang) {
+        s = NULL;
+        r = feedtext_clean(lang, strlen(lang), FEEDTEXT_TOKEN, &s);
+        if (r < 0)
+            return fail_oom(p);
+        if (s) {
+            f->lang = s;
+            f->lang_owned = true;
+        }
+    }
+    return 0;
+}
+
+/* ---- libxml2 SAX2 handlers ---- */
+
+static int
+fail_not_feed(struct feedparse *p)
+{
+    return fp_fail(p, -EPROTO, "line %d: not a feed: root element <%s>", fp_line(p),
+                   p->root_name);
+}
+
+/* Matches a feed root; fails unless wrapped, where a non-match returns 1. */
+static int
+root_detect(struct feedparse *p, const xmlChar *localname, enum fp_ns ns)
+{
+    for (size_t i = 0; i < sizeof(fp_roots) / sizeof(fp_roots[0]); i++) {
+        if (fp_roots[i].ns != ns || strcmp(fp_roots[i].name, (const char *)localname) != 0)
+            continue;
+        if (!fp_roots[i].fmt)
+            return fp_fail(p, -EPROTO, "line %d: unsupported feed format: %s", fp_line(p),
+                           fp_roots[i].what);
+        p->fmt = fp_roots[i].fmt;
+        p->root_depth = p->depth;
+        p->doc->format = p->fmt->format;
+        if (p->fmt->init)
+            p->fmt->init(p);
+        return 0;
+    }
+    return fail_not_feed(p);
+}
+
+/*
+ * Finds the feed root. Some servers wrap a feed in an XHTML page (<html><body><feed>):
+ * such a wrapper is looked into, two levels deep, and anything else in <body> ends it.
+ * Returns 1 when the element is to be skipped, 0 when it is to be dispatched.
+ */
+static int
+root_find(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix, enum fp_ns ns)
+{
+    const char *name = (const char *)localname;
+
+    if (!p->root_seen) {
+        p->root_seen = true;
+        (void)snprintf(p->root_name, sizeof(p->root_name), "%s%s%s",
+                       prefix ? (const char *)prefix : "", prefix ? ":" : "", name);
+        if ((ns == FP_NS_XHTML || ns == FP_NS_NONE) && strcmp(name, "html") == 0) {
+            p->wrapper = true;
+            return 1;
+        }
+        return root_detect(p, localname, ns) < 0 ? -1 : 0;
+    }
+    if (!p->wrapper)
+        return 1;
+    if (p->depth == 2)
+        return strcmp(name, "head") == 0 || strcmp(name, "body") == 0 ? 1 : fail_not_feed(p);
+    if (strcmp(p->frames[2].name, "body") != 0)
+        return 1;
+    if (p->depth == 3)
+        return root_detect(p, localname, ns) < 0 ? -1 : 0;
+    return 1;
+}
+
+/*
+ * In recovery mode libxml2 2.9 drops every entity reference (even &amp;) once the
+ * document is known not to be well-formed (xmlParseReference checks ctxt->wellFormed).
+ * One stray "&" would then eat the "&amp;" of every later item. We count errors ourselves
+ * (on_xml_error), so the flag is set back at each SAX event.
+ */
+static void
+keep_references(struct feedparse *p)
+{
+    if (p->ctxt && !p->ctxt->wellFormed)
+        p->ctxt->wellFormed = 1;
+}
+
+static void
+on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    struct feedparse *p = ctx;
+    enum fp_ns ns = ns_lookup(uri);
+    struct fp_elem el = {.name = (const char *)localname, .ns = ns};
+    size_t n_attrs = 0;
+
+    keep_references(p);
+
+    if (p->err)
+        return;
+    if (p->depth >= p->limits.max_depth) {
+        (void)fp_fail(p, -EMSGSIZE, "line %d: elements nested deeper than %zu", fp_line(p),
+                      p->limits.max_depth);
+        return;
+    }
+    if (frame_push(p, localname, ns) < 0)
+        return;
+    el.depth = p->depth;
+
+    if (p->cap_mode != FP_CAPTURE_NONE) {
+        bool markup = p->cap_mode == FP_CAPTURE_HTML || p->cap_mode == FP_CAPTURE_XHTML;
+
+        if (!markup)
+            return;
+        if (p->cap_mode == FP_CAPTURE_XHTML && !p->cap_wrapper_done &&
+            p->depth == p->cap_depth + 1 && ns == FP_NS_XHTML &&
+            strcmp((const char *)localname, "div") == 0) {
+            /* RFC 4287 §3.1.1.3: the xhtml:div wrapper is not part of the content. */
+            p->cap_wrapper_done = true;
+            p->cap_wrapper_depth = p->depth;
+            return;
+        }
+        p->cap_wrapper_done = true;
+        if (attrs_load(p, nb_attributes, attributes, &n_attrs) < 0)
+            return;
+        if (text_append(p, "<", 1) < 0 ||
+            serialize_name(p, ns == FP_NS_XHTML ? NULL : prefix, localname) < 0)
+            return;
+        for (size_t i = 0; i < n_attrs; i++) {
+            const xmlChar *aprefix = attributes[i * 5 + 1];
+
+            if (text_append(p, " ", 1) < 0 ||
+                serialize_name(p, aprefix, (const xmlChar *)p->attrs[i].name) < 0 ||
+                text_append(p, "=\"", 2) < 0 ||
+                text_append_escaped(p, p->attrs[i].value, strlen(p->attrs[i].value), true) < 0 ||
+                text_append(p, "\"", 1) < 0)
+                return;
+        }
+        (void)text_append(p, ">", 1);
+        return;
+    }
+
+    if (attrs_load(p, nb_attributes, attributes, &n_attrs) < 0)
+        return;
+    el.attrs = p->attrs;
+    el.n_attrs = n_attrs;
+    if (frame_scope(p, &el) < 0)
+        return;
+    if (!p->fmt) {
+        if (root_find(p, localname, prefix, ns) != 0)
+            return;
+        if (p->frames[p->depth].lang && !p->doc->language &&
+            !(p->doc->language = strdup(p->frames[p->depth].lang))) {
+            (void)fail_oom(p);
+            return;
+        }
+    }
+    if (p->root_closed)
+        return;
+    el.depth = p->depth - p->root_depth + 1;
+    if (p->fmt->start(p, &el) < 0 && !p->err)
+        (void)fail_oom(p);
+}
+
+static void
+on_sax_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                   const xmlChar *uri)
+{
+    struct feedparse *p = ctx;
+    struct fp_frame *f;
+    struct fp_elem el;
+    int r = 0;
+
+    keep_references(p);
+
+    if (p->err || p->depth == 0)
+        return;
+    f = &p->frames[p->depth];
+    el = (struct fp_elem){.name = f->name, .ns = f->ns, .depth = p->depth};
+    if (p->cap_mode != FP_CAPTURE_NONE && p->depth > p->cap_depth) {
+        bool markup = p->cap_mode == FP_CAPTURE_HTML || p->cap_mode == FP_CAPTURE_XHTML;
+
+        if (markup && p->depth != p->cap_wrapper_depth &&
+            !(f->ns == FP_NS_XHTML || f->ns == FP_NS_NONE ? html_void_element(f->name) : false)) {
+            if (text_append(p, "</", 2) < 0 ||
+                serialize_name(p, f->ns == FP_NS_XHTML ? NULL : prefix, localname) < 0 ||
+                text_append(p, ">", 1) < 0)
+                return;
+        }
+        if (p->depth == p->cap_wrapper_depth)
+            p->cap_wrapper_depth = 0;
+        frame_pop(p);
+        return;
+    }
+    if (!p->fmt || p->root_closed || p->depth < p->root_depth) {
+        frame_pop(p);
+        return;
+    }
+    el.depth = p->depth - p->root_depth + 1;
+    if (p->cap_mode != FP_CAPTURE_NONE && p->depth == p->cap_depth) {
+        p->cap_mode = FP_CAPTURE_NONE;
+        r = p->fmt->end(p, &el, buf_str(&p->text), p->text.len);
+        buf_reset(&p->text);
+    } else {
+        r = p->fmt->end(p, &el, NULL, 0);
+    }
+    if (p->depth == p->root_depth)
+        p->root_closed = true;
+    if (r < 0 && !p->err)
+        (void)fail_oom(p);
+    frame_pop(p);
+}
+
+static void
+on_sax_characters(void *ctx, const xmlChar *ch, int len)
+{
+    struct feedparse *p = ctx;
+
+    keep_references(p);
+
+    if (p->err || p->cap_mode == FP_CAPTURE_NONE || len <= 0)
+        return;
+    if (p->cap_mode == FP_CAPTURE_XHTML)
+        (void)text_append_escaped(p, (const char *)ch, (size_t)len, false);
+    else
+        (void)text_append(p, (const char *)ch, (size_t)len);
+}
+
+/*
+ * Hands libxml2 an HTML 4 named entity (&nbsp;, &eacute; ...) as if it were predefined, so
+ * that feeds using them without a DTD keep their text. Anything else, notably entities
+ * declared in the document's own DTD, is unknown: never expanded.
+ */
+static xmlEntityPtr
+on_sax_get_entity(void *ctx, const xmlChar *name)
+{
+    struct feedparse *p = ctx;
+    const htmlEntityDesc *desc;
+    struct fp_entity *e;
+    utf8proc_uint8_t enc[5];
+    utf8proc_ssize_t n;
+
+    xmlEntityPtr pre = xmlGetPredefinedEntity(name);
+
+    if (pre)
+        return pre;
+    for (e = p->entities; e; e = e->next) {
+        if (strcmp((const char *)e->ent.name, (const char *)name) == 0)
+            return &e->ent;
+    }
+    desc = htmlEntityLookup(name);
+    if (!desc)
+        return NULL;
+    n = utf8proc_encode_char((utf8proc_int32_t)desc->value, enc);
+    if (n <= 0)
+        return NULL;
+    enc[n] = '\0';
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->ent.type = XML_ENTITY_DECL;
+    e->ent.etype = XML_INTERNAL_PREDEFINED_ENTITY;
+    e->ent.name = (const xmlChar *)strdup(desc->name);
+    e->ent.content = (xmlChar *)strdup((const char *)enc);
+    e->ent.orig = NULL;
+    e->ent.length = (int)n;
+    if (!e->ent.name || !e->ent.content) {
+        free((char *)e->ent.name);
+        free(e->ent.content);
+        free(e);
+        return NULL;
+    }
+    e->next = p->entities;
+    p->entities = e;
+    return &e->ent;
+}
+
+static xmlEntityPtr
+on_sax_get_parameter_entity(void *ctx, const xmlChar *name)
+{
+    return NULL;
+}
+
+static xmlParserInputPtr
+on_sax_resolve_entity(void *ctx, const xmlChar *public_id, const xmlChar *system_id)
+{
+    return NULL;
+}
+
+static void
+on_sax_reference(void *ctx, const xmlChar *name)
+{
+    /* An undeclared entity in a document with an external DTD: dropped, as if empty. */
+}
+
+static void
+on_xml_error(void *ctx, xmlErrorPtr error)
+{
+    struct feedparse *p = ctx;
+    char msg[FP_MAX_ERROR];
+    size_t n;
+
+    /*
+     * Warnings lose nothing; namespace errors (an undeclared prefix, a relative namespace
+     * URI) break no XML 1.0 rule and lose no text, so neither marks the document recovered.
+     */
+    if (!error || error->level == XML_ERR_WARNING || error->domain == XML_FROM_NAMESPACE)
+        return;
+    p->n_xml_errors++;
+    if (p->xml_error)
+        return;
+    (void)snprintf(msg, sizeof(msg), "line %d: %s", error->line,
+                   error->message ? error->message : "XML error");
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    p->xml_error = strdup(msg);
+}
+
+/* ---- public API ---- */
+
+/* Creates a parser; NULL on OOM. */
+struct feedparse *
+feedparse_new(const char *base_url, const struct feedparse_limits *limits)
+{
+    struct feedparse *p = calloc(1, sizeof(*p));
+    char scheme[16];
+
+    if (!p)
+        return NULL;
+    xmlInitParser();
+    p->limits = (struct feedparse_limits){
+        .max_depth = FP_DEFAULT_MAX_DEPTH,
+        .max_text = FP_DEFAULT_MAX_TEXT,
+        .max_items = FP_DEFAULT_MAX_ITEMS,
+    };
+    if (limits) {
+        if (limits->max_depth)
+            p->limits.max_depth = limits->max_depth;
+        if (limits->max_text)
+            p->limits.max_text = limits->max_text;
+        p->limits.max_items = limits->max_items;
+    }
+    buf_init(&p->text, p->limits.max_text);
+    buf_init(&p->attr_buf, p->limits.max_text);
+    p->doc = calloc(1, sizeof(*p->doc));
+    p->alloc_frames = 16;
+    p->frames = calloc(p->alloc_frames, sizeof(*p->frames));
+    if (!p->doc || !p->frames)
+        goto fail;
+    p->doc->updated_at = FEED_TIME_NONE;
+    if (base_url) {
+        p->base_url = strdup(base_url);
+        if (!p->base_url)
+            goto fail;
+        p->frames[0].base = p->base_url;
+    }
+    p->allow_file = !base_url || (url_scheme(base_url, scheme, sizeof(scheme)) &&
+                                  strcmp(scheme, "file") == 0);
+    return p;
+
+fail:
+    feedparse_free(p);
+    return NULL;
+}
+
+/*
+ * Looks at the first bytes before libxml2 does. Formats that are not XML get a clear
+ * message, and UTF-16 without a byte order mark or an XML declaration, which libxml2
+ * does not detect, is recognised by its "<" (RFC 7303 §8.5, XML 1.0 appendix F).
+ */
+static int
+head_sniff(struct feedparse *p, xmlCharEncoding *ret_enc)
+{
+    const unsigned char *h = p->head;
+
+    *ret_enc = XML_CHAR_ENCODING_NONE;
+    if (p->head_len >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        return fp_fail(p, -EPROTO, "gzip-compressed data: not a feed until inflated");
+    if (h[0] == '{' || h[0] == '[')
+        return fp_fail(p, -EPROTO, "unsupported feed format: JSON");
+    if (p->head_len == 4 && h[0] == 0 && h[1] == '<' && h[2] == 0 && h[3] != 0)
+        *ret_enc = XML_CHAR_ENCODING_UTF16BE;
+    else if (p->head_len == 4 && h[0] == '<' && h[1] == 0 && h[2] != 0 && h[3] == 0)
+        *ret_enc = XML_CHAR_ENCODING_UTF16LE;
+    return 0;
+}
+
+static int
+ctxt_create(struct feedparse *p)
+{
+    xmlSAXHandler sax;
+    xmlCharEncoding enc;
+
+    if (head_sniff(p, &enc) < 0)
+        return p->err;
+
+    memset(&sax, 0, sizeof(sax));
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = on_sax_start_element;
+    sax.endElementNs = on_sax_end_element;
+    sax.characters = on_sax_characters;
+    sax.ignorableWhitespace = on_sax_characters;
+    sax.cdataBlock = on_sax_characters;
+    sax.getEntity = on_sax_get_entity;
+    sax.getParameterEntity = on_sax_get_parameter_entity;
+    sax.resolveEntity = on_sax_resolve_entity;
+    sax.reference = on_sax_reference;
+    sax.serror = on_xml_error;
+    /*
+     * No internalSubset/externalSubset/entityDecl handlers: the DTD is read for syntax
+     * only, nothing is loaded from outside and nothing declared in it is used.
+     */
+    p->ctxt = xmlCreatePushParserCtxt(&sax, p, (const char *)p->head, (int)p->head_len, NULL);
+    if (!p->ctxt)
+        return fail_oom(p);
+    (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET);
+    if (enc != XML_CHAR_ENCODING_NONE && xmlSwitchEncoding(p->ctxt, enc) < 0)
+        return fp_fail(p, -EPROTO, "cannot decode UTF-16 input");
+    return 0;
+}
+
+static int
+parse_chunk(struct feedparse *p, const char *buf, size_t len, bool terminate)
+{
+    while (!p->err) {
+        int n = len > (1u << 20) ? (1 << 20) : (int)len;
+
+        (void)xmlParseChunk(p->ctxt, buf, n, terminate && (size_t)n == len);
+        buf += n;
+        len -= (size_t)n;
+        if (len == 0)
+            break;
+    }
+    if (!p->err && !p->root_seen && p->ctxt->instate == XML_PARSER_EOF) {
+        /* libxml2 gave up before any element: nothing here is a feed. */
+        return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "not an XML document");
+    }
+    return p->err;
+}
+
+/* Pushes the next bytes of the document. */
+int
+feedparse_push(struct feedparse *p, const char *buf, size_t len)
+{
+    if (p->err)
+        return p->err;
+    if (p->finished)
+        return fp_fail(p, -EINVAL, "push after finish");
+    while (!p->ctxt && len > 0) {
+        unsigned char c = (unsigned char)*buf;
+        static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+
+        /* Whitespace before the XML declaration (and a UTF-8 BOM before it) is skipped. */
+        if (!p->started && p->bom_len < 3 && p->head_len == p->bom_len &&
+            c == bom[p->bom_len]) {
+            p->head[p->head_len++] = c;
+            p->bom_len++;
+            if (p->bom_len == 3)
+                p->head_len = 0; /* the whole BOM seen: dropped, UTF-8 is the default */
+        } else if (!p->started && p->head_len == 0 &&
+                   (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            /* skipped */
+        } else {
+            p->started = true;
+            p->head[p->head_len++] = c;
+        }
+        buf++;
+        len--;
+        if (p->head_len == sizeof(p->head)) {
+            if (ctxt_create(p) < 0)
+                return p->err;
+        }
+    }
+    if (!p->ctxt || len == 0)
+        return 0;
+    if (p->ctxt->instate == XML_PARSER_EOF)
+        return 0; /* libxml2 stopped on a fatal error; finish() decides what it means */
+    return parse_chunk(p, buf, len, false);
+}
+
+static int
+doc_finish(struct feedparse *p)
+{
+    struct feed_doc *doc = p->doc;
+
+    for (size_t i = 0; i < doc->n_items; i++) {
+        struct feed_item *it = &doc->items[i];
+
+        if (!it->language && doc->language && !(it->language = strdup(doc->language)))
+            return fail_oom(p);
+    }
+    return 0;
+}
+
+/* Ends the document and hands the parsed document to *ret_doc. */
+int
+feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
+{
+    int r;
+
+    if (p->err)
+        return p->err;
+    if (p->finished)
+        return fp_fail(p, -EINVAL, "finish called twice");
+    p->finished = true;
+    if (!p->ctxt) {
+        if (p->head_len == 0)
+            return fp_fail(p, -EPROTO, "empty document");
+        if (ctxt_create(p) < 0)
+            return p->err;
+    }
+    if (p->ctxt->instate != XML_PARSER_EOF) {
+        r = parse_chunk(p, NULL, 0, true);
+        if (r < 0)
+            return r;
+    }
+    if (!p->root_seen)
+        return fp_fail(p, -EPROTO, "%s",
+                       p->xml_error ? p->xml_error : "no root element: not a feed");
+    if (!p->fmt)
+        return fail_not_feed(p);
+    if (p->n_xml_errors > 0)
+        p->doc->recovered = true;
+    /* An item still open was cut off by the end of the input: dropped. */
+    if (p->item.active) {
+        feed_item_done(&p->item.item);
+        p->item.active = false;
+    }
+    if (p->fmt->finish && (r = p->fmt->finish(p)) < 0)
+        return p->err ? p->err : fail_oom(p);
+    if (p->doc->recovered && p->doc->n_items == 0 && !p->doc->title)
+        return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "malformed feed");
+    if (doc_finish(p) < 0)
+        return p->err;
+    *ret_doc = p->doc;
+    p->doc = NULL;
+    return 0;
+}
+
+/* Human-readable reason of the last error ("line 12: ..."), or NULL. */
+const char *
+feedparse_error(const struct feedparse *p)
+{
+    if (!p || !p->err)
+        return NULL;
+    return p->errmsg ? p->errmsg : "out of memory";
+}
+
+/* Releases the parser; accepts NULL. */
+void
+feedparse_free(struct feedparse *p)
+{
+    struct fp_entity *e, *next;
+
+    if (!p)
+        return;
+    if (p->ctxt) {
+        if (p->ctxt->myDoc)
+            xmlFreeDoc(p->ctxt->myDoc);
+        p->ctxt->myDoc = NULL;
+        xmlFreeParserCtxt(p->ctxt);
+    }
+    for (e = p->entities; e; e = next) {
+        next = e->next;
+        free((char *)e->ent.name);
+        free(e->ent.content);
+        free(e);
+    }
+    while (p->depth > 0)
+        frame_pop(p);
+    if (p->item.active)
+        feed_item_done(&p->item.item);
+    if (p->fmt == &fp_format_rss) {
+        free(p->st.rss.creator);
+    } else if (p->fmt == &fp_format_atom) {
+        free(p->st.atom.author_name);
+        free(p->st.atom.author_email);
+        free(p->st.atom.feed_author);
+    }
+    buf_done(&p->text);
+    buf_done(&p->attr_buf);
+    free(p->frames);
+    free(p->base_url);
+    free(p->errmsg);
+    free(p->xml_error);
+    feed_doc_free(p->doc);
+    free(p);
+}
+
+/* Convenience for tests and the offline tools: parses a whole buffer. */
+int
+feedparse_buffer(const char *buf, size_t len, const char *base_url,
+                 struct feed_doc **ret_doc, char **reterr_msg)
+{
+    struct feedparse *p = feedparse_new(base_url, NULL);
+    struct feed_doc *doc = NULL;
+    int r;
+
+    if (!p)
+        return -ENOMEM;
+    r = feedparse_push(p, buf, len);
+    if (r == 0)
+        r = feedparse_finish(p, &doc);
+    if (r < 0) {
+        if (reterr_msg) {
+            const char *m = feedparse_error(p);
+
+            *reterr_msg = strdup(m ? m : "parse error");
+        }
+        feedparse_free(p);
+        return r;
+    }
+    feedparse_free(p);
+    *ret_doc = doc;
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * url.h — URL helpers for the pure core: scheme sniffing and resolution of a reference
+ * against a base (RFC 3986 §5, through libxml2's xmlBuildURI).
+ *
+ * Results are malloc'ed and owned by the caller. Pure; any thread.
+ */
+#ifndef FEEDWATCH_URL_H
+#define FEEDWATCH_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Writes the scheme of s in lower case into buf (size bytes) and returns true; false when
+ * s has no scheme (a relative reference) or the scheme does not fit.
+ */
+bool url_scheme(const char *s, char *buf, size_t size);
+
+/*
+ * Resolves ref against base (which may be NULL or relative itself). An absolute ref is
+ * returned as it is; a relative one that cannot be resolved (no absolute base) is returned
+ * unchanged. *ret is NULL when ref is not a usable URL even after escaping. 0 or -ENOMEM.
+ */
+int url_resolve(const char *base, const char *ref, char **ret);
+
+#endif

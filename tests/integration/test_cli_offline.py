@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""The feedwatch CLI without a real daemon.
+
+A fake feedwatchd on a private Unix socket answers canned lines, so the test checks what
+the CLI sends (notes/protocol.md), how it prints answers (aligned columns, --json as
+received, control characters scrubbed) and its exit codes (0, 1, 2, 3). The offline `parse`
+command runs on files, standard input, file:// URLs and a loopback HTTP server.
+
+Environment: FEEDWATCH (the CLI binary), FW_FIXTURES and FW_SHARED_DATA (optional).
+"""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FEEDWATCH = os.environ.get("FEEDWATCH") or os.path.join(HERE, "../../build-cli/cli/feedwatch")
+FIXTURES = os.environ.get("FW_FIXTURES") or os.path.join(HERE, "../fixtures")
+SHARED_DATA = os.environ.get("FW_SHARED_DATA") or os.path.join(HERE, "../../../shared/data")
+TIMEOUT = 30
+
+RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel>
+<title>Test &#x202E;feed&#x9B;31m</title>
+<link>http://example.org/</link>
+<item><title>First item</title><link>a/first.html</link><guid>id-1</guid>
+<pubDate>Wed, 09 Feb 2022 21:49:00 GMT</pubDate><description>One</description></item>
+<item><title>Second</title><link>http://example.org/second</link><guid>id-2</guid></item>
+</channel></rss>
+"""
+
+
+class FakeDaemon:
+    """Answers each request line on a Unix socket with the next canned reply."""
+
+    def __init__(self, path):
+        self.path = path
+        self.replies = []     # bytes to send (newline included), or None to close silently
+        self.requests = []    # parsed request objects
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(TIMEOUT)
+                buf = b""
+                try:
+                    while b"\n" not in buf:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        buf += chunk
+                except OSError:
+                    continue
+                if b"\n" not in buf:
+                    continue
+                self.requests.append(json.loads(buf.split(b"\n", 1)[0]))
+                reply = self.replies.pop(0) if self.replies else None
+                if reply is not None:
+                    try:
+                        conn.sendall(reply)
+                    except OSError:
+                        pass
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(TIMEOUT)
+        self.sock.close()
+
+
+def run(args, stdin=None, env=None):
+    e = dict(os.environ, TZ="UTC")
+    if env:
+        e.update(env)
+    return subprocess.run([FEEDWATCH] + args, input=stdin, capture_output=True,
+                          timeout=TIMEOUT, env=e)
+
+
+class LiveTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fwcli-")
+        self.sock_path = os.path.join(self.dir, "fw.sock")
+        self.daemon = FakeDaemon(self.sock_path)
+
+    def tearDown(self):
+        self.daemon.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def answer(self, obj_or_bytes):
+        if isinstance(obj_or_bytes, (bytes, type(None))):
+            self.daemon.replies.append(obj_or_bytes)
+        else:
+            self.daemon.replies.append(json.dumps(obj_or_bytes).encode() + b"\n")
+
+    def cli(self, *args, **kw):
+        return run(["--socket", self.sock_path] + list(args), **kw)
+
+    # --- reaching the daemon -------------------------------------------------------------
+
+    def test_no_socket_exits_3(self):
+        p = run(["--socket", os.path.join(self.dir, "missing.sock"), "status"])
+        self.assertEqual(p.returncode, 3)
+        self.assertIn(b"feedwatch: cannot reach feedwatchd at", p.stderr)
+        self.assertIn(b"missing.sock", p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    def test_not_a_socket_exits_3(self):
+        path = os.path.join(self.dir, "plain")
+        open(path, "w").close()
+        p = run(["status", "--socket", path])
+        self.assertEqual(p.returncode, 3)
+        self.assertIn(b"cannot reach feedwatchd", p.stderr)
+
+    def test_closed_without_answer_exits_3(self):
+        self.answer(None)
+        p = self.cli("status")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn(b"connection closed before an answer", p.stderr)
+
+    def test_partial_answer_exits_3(self):
+        self.answer(b'{"ok":true,"ver')
+        p = self.cli("feeds")
+        self.assertEqual(p.returncode, 3)
+
+    # --- status --------------------------------------------------------------------------
+
+    def test_status_human(self):
+        self.answer({"ok": True, "version": "0.1.0", "protocol": 1, "uptime_s": 3 * 3600 + 125,
+                     "feeds": {"total": 12, "ok": 10, "failing": 1, "disabled": 0, "paused": 1},
+                     "items": {"total": 40}, "alerts": {"delivered": 5, "pending": 1, "failed": 2},
+                     "polls_in_flight": 3, "next_poll": "2026-11-24T23:59:00Z",
+                     "database_bytes": 123456, "search_lag_items": 0})
+        p = self.cli("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.daemon.requests, [{"cmd": "status"}])
+        lines = p.stdout.decode().splitlines()
+        kv = {}
+        for line in lines:
+            key, _, value = line.partition(":")
+            kv[key] = value.strip()
+        self.assertEqual(kv["version"], "0.1.0")
+        self.assertEqual(kv["uptime"], "3h 2m")
+        self.assertEqual(kv["feeds"], "12 (ok 10, failing 1, disabled 0, paused 1)")
+        self.assertEqual(kv["items"], "40")
+        self.assertEqual(kv["alerts"], "delivered 5, pending 1, failed 2")
+        self.assertEqual(kv["polls in flight"], "3")
+        self.assertEqual(kv["next poll"], "2026-11-24 23:59:00")
+        self.assertEqual(kv["database size"], "120.6 KiB")
+        # values start in one column
+        cols = {line.index(kv[line.partition(":")[0]]) for line in lines}
+        self.assertEqual(len(cols), 1, lines)
+
+    def test_status_missing_members_show_dash(self):
+        self.answer({"ok": True, "next_poll": None, "uptime_s": "x"})
+        p = self.cli("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertIn("next poll:", out)
+        self.assertRegex(out, r"uptime:\s+-\n")
+        self.assertRegex(out, r"next poll:\s+-\n")
+
+    def test_json_passthrough_exact(self):
+        line = b'{"ok": true,  "version":"0.1.0", "uptime_s":1, "x":"\\u001b[2J\\u202e"}'
+        self.answer(line + b"\n")
+        p = self.cli("--json", "status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, line + b"\n")
+
+    def test_global_options_after_command(self):
+        self.answer({"ok": True, "queued": 1})
+        p = run(["poll", "--json", "--socket", self.sock_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), {"ok": True, "queued": 1})
+        self.answer({"ok": True, "queued": 1})
+        p = run(["poll", "--socket=" + self.sock_path])
+        self.assertEqual(p.stdout, b"queued 1 feed\n")
+
+    # --- errors from the daemon ----------------------------------------------------------
+
+    def test_error_response_exits_1(self):
+        self.answer({"ok": False, "error": "no feed 'x'"})
+        p = self.cli("poll", "x")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr, b"feedwatch: no feed 'x'\n")
+        self.assertEqual(p.stdout, b"")
+
+    def test_error_response_json(self):
+        self.answer(b'{"ok":false,"error":"nope"}\n')
+        p = self.cli("--json", "reload")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, b'{"ok":false,"error":"nope"}\n')
+
+    def test_reload_error_lines_scrubbed(self):
+        self.answer({"ok": False, "error": "a.conf:3: interval: bad\x1b[31m\na.conf:9: url: missing"})
+        p = self.cli("reload")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.decode().splitlines(),
+                         ["feedwatch: a.conf:3: interval: bad?[31m",
+                          "feedwatch: a.conf:9: url: missing"])
+
+    def test_invalid_json_exits_1(self):
+        for bad in (b"hello\n", b"[1,2]\n", b'{"version":"x"}\n', b'{"ok":true,\xff}\n',
+                    b'{"ok":true,"t":"\xff"}\n', b'{"ok":true}{"ok":true}\n'):
+            self.answer(bad)
+            p = self.cli("--json", "status")
+            self.assertEqual(p.returncode, 1, bad)
+            self.assertEqual(p.stdout, b"", bad)
+            self.assertIn(b"invalid response", p.stderr)
+
+    def test_huge_response_exits_1(self):
+        self.answer(b'{"ok":true,"x":"' + b"a" * (64 * 1024 * 1024 + 10) + b'"}\n')
+        p = self.cli("--json", "status")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"longer than 64 MiB", p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    # --- feeds ---------------------------------------------------------------------------
+
+    def test_feeds_columns_and_scrubbing(self):
+        self.answer({"ok": True, "feeds": [
+            {"name": "afp-world", "url": "https://example.org/a.xml", "state": "ok",
+             "reason": None, "last_poll": "2026-11-24T10:00:00Z", "last_status": 200,
+             "last_error": None, "failures": 0, "recovered": False, "items": 1234,
+             "next_poll": "2026-11-24T10:15:00Z"},
+            {"name": "evil\x1b]0;title\x07\u202egnp.exe\u009b", "url": "x", "state": "failing",
+             "reason": None, "last_poll": None, "last_status": None,
+             "last_error": "HTTP 503\r\nretry\u2066", "failures": 2, "recovered": False,
+             "items": 7, "next_poll": None},
+            {"name": "日本語", "state": "disabled", "reason": "404 twice", "items": 0},
+        ]})
+        p = self.cli("feeds")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        raw = p.stdout
+        for bad in (b"\x1b", b"\x07", b"\r", "\u202e".encode(), "\u2066".encode(),
+                    "\u009b".encode()):
+            self.assertNotIn(bad, raw)
+        lines = raw.decode().splitlines()
+        self.assertEqual(len(lines), 4)
+        header = lines[0]
+        self.assertRegex(header, r"^NAME +STATE +LAST-POLL +HTTP +ITEMS +NEXT-POLL +ERROR$")
+        self.assertIn("evil?]0;title?gnp.exe?", lines[2])
+        self.assertIn("HTTP 503 retry", lines[2])
+        self.assertIn("2026-11-24 10:00:00", lines[1])
+        self.assertIn("404 twice", lines[3])
+
+        def display_width(s):
+            import unicodedata
+            return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+        # STATE starts in the same terminal column on every line (the CJK name counts 2 each)
+        starts = []
+        for line, state in zip(lines, ("STATE", "ok", "failing", "disabled")):
+            starts.append(display_width(line[:line.index(state)]))
+        self.assertEqual(len(set(starts)), 1, lines)
+        # HTTP and ITEMS are right-aligned: their ends line up
+        ends = []
+        for line, value in zip(lines, ("ITEMS", "1234", None, None)):
+            if value:
+                ends.append(line.index(value) + len(value))
+        self.assertEqual(len(set(ends)), 1, lines)
+
+    def test_feeds_empty(self):
+        self.answer({"ok": True, "feeds": []})
+        p = self.cli("feeds")
+        self.assertEqual((p.returncode, p.stdout), (0, b"no feeds\n"))
+
+    def test_feeds_bad_shape_exits_1(self):
+        self.answer({"ok": True, "feeds": {"a": 1}})
+        p = self.cli("feeds")
+        self.assertEqual(p.returncode, 1)
+
+    # --- items ---------------------------------------------------------------------------
+
+    def test_items_request_and_text(self):
+        long_title = "A very long title " * 10
+        self.answer({"ok": True, "items": [
+            {"id": 1, "feed": "afp", "key": "k", "title": long_title,
+             "url": "https://example.org/1", "published": "2026-11-24T09:00:00Z",
+             "text": "First paragraph.\n\nSecond\x1b[1m line.\r\nThird."},
+            {"id": 2, "feed": "bbc", "key": "k2", "title": "Short", "url": None,
+             "published": None, "updated": "2026-11-23T08:00:00Z", "text": None},
+        ]})
+        p = self.cli("items", "--feed", "afp", "--limit", "5", "--text")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.daemon.requests,
+                         [{"cmd": "items", "feed": "afp", "limit": 5, "text": True}])
+        out = p.stdout.decode()
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^PUBLISHED +FEED +TITLE +URL$")
+        self.assertTrue(lines[1].startswith("2026-11-24 09:00:00  afp "), lines[1])
+        self.assertIn("…", lines[1])
+        self.assertTrue(lines[1].endswith("https://example.org/1"))
+        # published, feed and title fit in 80 columns
+        self.assertLessEqual(lines[1].index("https://") - 2, 80)
+        self.assertEqual(lines[2:6], ["    First paragraph.", "", "    Second?[1m line.",
+                                      "    Third."])
+        self.assertTrue(lines[6].startswith("2026-11-23 08:00:00  bbc "), lines[6])
+        self.assertTrue(lines[6].rstrip().endswith("-"))
+        self.assertNotIn("\x1b", out)
+
+    def test_items_default_request(self):
+        self.answer({"ok": True, "items": []})
+        p = self.cli("items")
+        self.assertEqual((p.returncode, p.stdout), (0, b"no items\n"))
+        self.assertEqual(self.daemon.requests, [{"cmd": "items"}])
+
+    # --- poll and reload -----------------------------------------------------------------
+
+    def test_poll_wait(self):
+        self.answer({"ok": True, "cycle": {"polled": 3, "ok": 2, "not_modified": 1, "errors": 0,
+                                           "new_items": 17, "alerts": 0}})
+        p = self.cli("poll", "--wait", "afp-world")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout,
+                         b"polled 3: 2 ok, 1 not modified, 0 errors, 17 new items, 0 alerts\n")
+        self.assertEqual(self.daemon.requests, [{"cmd": "poll", "feed": "afp-world", "wait": True}])
+
+    def test_poll_queue(self):
+        self.answer({"ok": True, "queued": 3})
+        p = self.cli("poll")
+        self.assertEqual((p.returncode, p.stdout), (0, b"queued 3 feeds\n"))
+        self.assertEqual(self.daemon.requests, [{"cmd": "poll", "wait": False}])
+
+    def test_reload(self):
+        self.answer({"ok": True, "feeds": 4})
+        p = self.cli("reload")
+        self.assertEqual((p.returncode, p.stdout), (0, b"reloaded: 4 feeds\n"))
+        self.assertEqual(self.daemon.requests, [{"cmd": "reload"}])
+
+    # --- socket from the config ----------------------------------------------------------
+
+    def test_socket_from_config(self):
+        conf = os.path.join(self.dir, "fw.conf")
+        with open(conf, "w") as f:
+            f.write("[daemon]\nsocket = fw.sock\ndatabase = fw.db\n")
+        self.answer({"ok": True, "feeds": 0})
+        p = run(["--config", conf, "reload"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"reloaded: 0 feeds\n")
+
+    def test_bad_config_exits_2(self):
+        conf = os.path.join(self.dir, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("[daemon]\nno_such_key = 1\n")
+        p = run(["--config", conf, "status"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"feedwatch: ", p.stderr)
+        self.assertIn(b"no_such_key", p.stderr)
+        p = run(["--config", os.path.join(self.dir, "missing.conf"), "status"])
+        self.assertEqual(p.returncode, 2)
+
+
+class UsageTest(unittest.TestCase):
+    def test_usage_errors_exit_2(self):
+        for args in (["frobnicate"], ["status", "--bogus"], ["items", "--limit", "abc"],
+                     ["items", "--limit", "0"], ["items", "--limit", "10001"],
+                     ["items", "--limit", " 5"], ["items", "--limit"], ["--socket"],
+                     ["status", "extra"], ["feeds", "--wait"], ["poll", "a", "b"], ["parse"],
+                     ["--json=yes", "status"], []):
+            p = run(args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(b"usage: feedwatch", p.stderr, args)
+            self.assertEqual(p.stdout, b"", args)
+
+    def test_help_and_version(self):
+        p = run(["--help"])
+        self.assertEqual(p.returncode, 0)
+        for cmd in (b"status", b"feeds", b"items", b"poll", b"reload", b"parse"):
+            self.assertIn(b"\n  " + cmd, p.stdout)
+        p = run(["--version"])
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout.decode(), r"^feedwatch \d+\.\d+\.\d+\n$")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    body = RSS
+    user_agents = []
+
+    def do_GET(self):
+        Handler.user_agents.append(self.headers.get("User-Agent"))
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/dir/feed.xml")
+            self.end_headers()
+        elif self.path == "/dir/feed.xml":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(self.body)))
+            self.end_headers()
+            self.wfile.write(self.body)
+        else:
+            self.send_response(404)
+            self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class ParseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="fwparse-")
+        cls.feed = os.path.join(cls.dir, "my feed.xml")
+        with open(cls.feed, "wb") as f:
+            f.write(RSS)
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread.start()
+        cls.base = "http://127.0.0.1:%d" % cls.server.server_address[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def parse(self, *args, **kw):
+        p = run(["parse"] + list(args), **kw)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def test_file_pretty_and_json(self):
+        pretty = self.parse(self.feed).stdout
+        compact = self.parse("--json", self.feed).stdout
+        self.assertGreater(pretty.count(b"\n"), 10)
+        self.assertIn(b'\n  "feed": {', pretty)
+        self.assertEqual(compact.count(b"\n"), 1)
+        doc = json.loads(compact)
+        self.assertEqual(doc, json.loads(pretty))
+        self.assertEqual(list(doc), ["feed", "items"])
+        self.assertEqual(len(doc["items"]), 2)
+        self.assertEqual(doc["items"][0]["published"], "2022-02-09T21:49:00Z")
+        # the relative link resolves against file:// + absolute path
+        self.assertEqual(doc["items"][0]["link"],
+                         "file://" + os.path.realpath(self.dir).replace(" ", "%20") +
+                         "/a/first.html")
+        # bidi override and C1 control are escaped, never raw, in both forms
+        self.assertEqual(doc["feed"]["title"], "Test \u202efeed\u009b31m")
+        for out in (pretty, compact):
+            self.assertNotIn("\u202e".encode(), out)
+            self.assertNotIn("\u009b".encode(), out)
+            self.assertIn(b"\\u202e", out)
+
+    def test_stdin_and_file_url(self):
+        from_file = json.loads(self.parse("--json", self.feed).stdout)
+        url = "file://" + os.path.realpath(self.feed).replace(" ", "%20")
+        from_url = json.loads(self.parse("--json", url).stdout)
+        self.assertEqual(from_file, from_url)
+        with open(self.feed, "rb") as f:
+            from_stdin = json.loads(self.parse("--json", "-", stdin=f.read()).stdout)
+        self.assertEqual(from_stdin["feed"], from_file["feed"])
+        self.assertEqual(from_stdin["items"][0]["title"], "First item")
+
+    def test_http_redirect(self):
+        doc = json.loads(self.parse("--json", self.base + "/redirect").stdout)
+        self.assertEqual(doc["items"][0]["link"], self.base + "/dir/a/first.html")
+        self.assertTrue(Handler.user_agents[-1].startswith("feedwatch/"), Handler.user_agents)
+
+    def test_errors_exit_1(self):
+        p = run(["parse", os.path.join(self.dir, "missing.xml")])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"missing.xml: No such file or directory", p.stderr)
+        p = run(["parse", self.base + "/nothing"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"404", p.stderr)
+        p = run(["parse", "-"], stdin=b"this is not a feed\x1b[2J")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith(b"feedwatch: standard input: "), p.stderr)
+        self.assertNotIn(b"\x1b", p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    def test_real_feeds(self):
+        root = os.path.join(SHARED_DATA, "feeds-real")
+        manifest = os.path.join(root, "manifest.json")
+        if not os.path.exists(manifest):
+            self.skipTest("no shared feeds-real data")
+        with open(manifest) as f:
+            records = json.load(f)
+        if isinstance(records, dict):
+            records = records.get("files", [])
+        checked = 0
+        for rec in records:
+            if rec.get("format") not in ("rss-2.0", "atom-1.0", "rss-1.0") or \
+                    not rec.get("checks", {}).get("well_formed") or \
+                    rec.get("checks", {}).get("leading_whitespace_before_xml_decl"):
+                continue
+            path = os.path.join(root, rec["file"])
+            p = run(["parse", "--json", path])
+            self.assertEqual(p.returncode, 0, (path, p.stderr))
+            doc = json.loads(p.stdout)
+            self.assertIsInstance(doc["items"], list)
+            checked += 1
+            if checked == 25:
+                break
+        self.assertGreater(checked, 0)
+
+
+if __name__ == "__main__":
+    if not os.access(FEEDWATCH, os.X_OK):
+        sys.exit("FEEDWATCH=%s is not an executable" % FEEDWATCH)
+    unittest.main(verbosity=2)

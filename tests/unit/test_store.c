@@ -1,0 +1,1295 @@
+/*
+ * test_store.c — the SQLite store against real files, one temporary directory per test.
+ *
+ * The test reads the rows back through its own sqlite3 connection where the store's API
+ * does not show a column (schema, NULLs, categories JSON).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "feed.h"
+#include "store.h"
+
+struct fixture {
+    char dir[64];
+    char db[128];
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    assert_non_null(fx);
+    (void)snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    (void)snprintf(fx->db, sizeof(fx->db), "%s/feedwatch.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *fx = *state;
+    struct dirent *de;
+    DIR *d = opendir(fx->dir);
+
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        char path[400];
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        (void)snprintf(path, sizeof(path), "%s/%s", fx->dir, de->d_name);
+        assert_int_equal(unlink(path), 0);
+    }
+    (void)closedir(d);
+    assert_int_equal(rmdir(fx->dir), 0);
+    free(fx);
+    return 0;
+}
+
+static struct store *
+open_store(const struct fixture *fx)
+{
+    struct store *store = NULL;
+    char *msg = NULL;
+    int r = store_open(fx->db, &store, &msg);
+
+    if (r < 0)
+        fail_msg("store_open: %d %s", r, msg ? msg : "(no message)");
+    assert_null(msg);
+    assert_non_null(store);
+    return store;
+}
+
+static sqlite3 *
+open_raw(const struct fixture *fx)
+{
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    (void)sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static void
+raw_exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+}
+
+/* Runs a query with one optional text parameter and returns its first column as an integer. */
+static int64_t
+raw_int(sqlite3 *db, const char *sql, const char *param)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (param)
+        assert_int_equal(sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    return v;
+}
+
+/* Same, for a text (or NULL) result; the caller frees it. */
+static char *
+raw_text(sqlite3 *db, const char *sql, const char *param)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *s;
+    char *v = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (param)
+        assert_int_equal(sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    s = sqlite3_column_text(st, 0);
+    if (s) {
+        v = strdup((const char *)s);
+        assert_non_null(v);
+    }
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    return v;
+}
+
+static struct feed_item
+mkitem(const char *key, int64_t published_at)
+{
+    return (struct feed_item){
+        .key = (char *)key,
+        .published_at = published_at,
+        .updated_at = FEED_TIME_NONE,
+    };
+}
+
+static int64_t
+ensure_feed(struct store *store, const char *name, const char *url)
+{
+    struct store_feed feed = {0};
+    int64_t id;
+
+    assert_int_equal(store_feed_ensure(store, name, url, &feed), 0);
+    id = feed.id;
+    assert_true(id > 0);
+    store_feed_done(&feed);
+    return id;
+}
+
+static void
+add_item(struct store *store, int64_t feed_id, const char *key, int64_t published_at,
+         int64_t now_at, int expect)
+{
+    struct feed_item item = mkitem(key, published_at);
+
+    assert_int_equal(store_item_add(store, feed_id, &item, now_at), expect);
+}
+
+static int64_t
+count_items(struct store *store)
+{
+    int64_t n = -1;
+
+    assert_int_equal(store_count_items(store, &n), 0);
+    return n;
+}
+
+static void
+test_store_open_creates_schema_v1_in_wal_mode(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    char wal[160];
+    struct stat st;
+    sqlite3 *db;
+    char *mode;
+
+    /* A write makes the WAL file exist, so its mode can be checked too. */
+    (void)ensure_feed(store, "a", "https://example.org/a.xml");
+
+    assert_int_equal(stat(fx->db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    (void)snprintf(wal, sizeof(wal), "%s-wal", fx->db);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+    assert_int_equal(STORE_SCHEMA_VERSION, 1);
+    mode = raw_text(db, "PRAGMA journal_mode", NULL);
+    assert_string_equal(mode, "wal");
+    free(mode);
+    assert_int_equal(raw_int(db, "PRAGMA application_id", NULL), 0x46574442);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
+                             " name IN ('feeds', 'items')",
+                             NULL),
+                     2);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
+                             " name IN ('items_newest', 'items_feed_newest')",
+                             NULL),
+                     2);
+    /* Every column of schema v1 is there. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 15);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 15);
+    /* The CREATE text keeps the column comments. */
+    assert_int_equal(raw_int(db,
+                             "SELECT instr(sql, '-- identity within the feed') > 0"
+                             " FROM sqlite_schema WHERE name = 'items'",
+                             NULL),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+static void
+test_store_reopen_is_idempotent(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0};
+    int64_t id, objects;
+    sqlite3 *db;
+
+    id = ensure_feed(store, "a", "https://example.org/a.xml");
+    add_item(store, id, "k1", 1000, 2000, 1);
+    store_free(store);
+
+    db = open_raw(fx);
+    objects = raw_int(db, "SELECT count(*) FROM sqlite_schema", NULL);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    store = open_store(fx);
+    store_free(store);
+    store = open_store(fx);
+    assert_int_equal(count_items(store), 1);
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    assert_int_equal(feed.id, id);
+    assert_int_equal(feed.items, 1);
+    store_feed_done(&feed);
+    store_free(store);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema", NULL), objects);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+test_store_two_connections_share_the_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *one = open_store(fx);
+    struct store *two = open_store(fx);
+    int64_t a;
+
+    /* The second open finds schema v1 and migrates nothing; both see each other's rows. */
+    a = ensure_feed(one, "a", "https://example.org/a.xml");
+    assert_int_equal(ensure_feed(two, "a", "https://example.org/a.xml"), a);
+    add_item(one, a, "k1", 100, 1000, 1);
+    add_item(two, a, "k1", 100, 1000, 0);
+    assert_int_equal(count_items(two), 1);
+
+    /* A reader sees the last commit, not the open transaction of the writer. */
+    assert_int_equal(store_begin(one), 0);
+    add_item(one, a, "k2", 100, 1000, 1);
+    assert_int_equal(count_items(two), 1);
+    assert_int_equal(store_commit(one), 0);
+    assert_int_equal(count_items(two), 2);
+    store_free(one);
+    store_free(two);
+}
+
+static void
+test_store_newer_schema_refused(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store *sentinel = (struct store *)&sentinel;
+    struct store *got = sentinel;
+    char *msg = NULL;
+    sqlite3 *db;
+    int r;
+
+    store_free(store);
+    db = open_raw(fx);
+    raw_exec(db, "PRAGMA user_version = 7");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    r = store_open(fx->db, &got, &msg);
+    assert_true(r < 0);
+    assert_ptr_equal(got, sentinel);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (1)"));
+    assert_non_null(strstr(msg, fx->db));
+    free(msg);
+
+    /* Refused without touching it. */
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 7);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+test_store_foreign_database_refused(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *got = NULL;
+    char *msg = NULL;
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    raw_exec(db, "PRAGMA application_id = 42; CREATE TABLE t (x)");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_true(store_open(fx->db, &got, &msg) < 0);
+    assert_null(got);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "not a feedwatch database"));
+    free(msg);
+}
+
+static void
+test_store_open_error_names_the_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *got = NULL;
+    char path[200], expect[300];
+    char *msg = NULL;
+    int r;
+
+    (void)snprintf(path, sizeof(path), "%s/missing/feedwatch.db", fx->dir);
+    r = store_open(path, &got, &msg);
+    assert_int_equal(r, -ENOENT);
+    assert_null(got);
+    assert_non_null(msg);
+    (void)snprintf(expect, sizeof(expect),
+                   "cannot open database '%s': unable to open database file", path);
+    assert_memory_equal(msg, expect, strlen(expect));
+    free(msg);
+
+    /* A file that is not a database at all. */
+    {
+        FILE *f = fopen(fx->db, "w");
+
+        assert_non_null(f);
+        assert_int_equal(fputs("this is not an SQLite database, but it is long enough to "
+                               "have a header of one hundred bytes, which it does not match\n",
+                               f) >= 0,
+                         1);
+        assert_int_equal(fclose(f), 0);
+    }
+    r = store_open(fx->db, &got, &msg);
+    assert_true(r < 0);
+    assert_null(got);
+    assert_non_null(strstr(msg, "file is not a database"));
+    free(msg);
+}
+
+static void
+test_store_item_dedup_per_feed_key(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a, b;
+    const char *order[] = {"k3", "k2", "k1"};
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    b = ensure_feed(store, "b", "https://example.org/b.xml");
+    add_item(store, a, "k1", 100, 1000, 1);
+    add_item(store, a, "k1", 100, 1000, 0);
+    add_item(store, a, "k1", 999, 5000, 0); /* other data, same key: still known */
+    add_item(store, b, "k1", 100, 1000, 1);
+    add_item(store, a, "k2", 200, 1000, 1);
+    add_item(store, a, "k3", 300, 1000, 1);
+    assert_int_equal(count_items(store), 4);
+
+    /* The feed reorders its items: nothing is new. */
+    for (size_t i = 0; i < 3; i++)
+        add_item(store, a, order[i], 100, 2000, 0);
+    assert_int_equal(count_items(store), 4);
+    store_free(store);
+}
+
+static void
+test_store_item_keys_survive_reopen(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a;
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    assert_int_equal(store_begin(store), 0);
+    add_item(store, a, "k1", 100, 1000, 1);
+    add_item(store, a, "k2", FEED_TIME_NONE, 1000, 1);
+    assert_int_equal(store_commit(store), 0);
+    store_free(store);
+
+    store = open_store(fx);
+    add_item(store, a, "k1", 100, 3000, 0);
+    add_item(store, a, "k2", FEED_TIME_NONE, 3000, 0);
+    add_item(store, a, "k3", FEED_TIME_NONE, 3000, 1);
+    assert_int_equal(count_items(store), 3);
+    store_free(store);
+}
+
+static void
+test_store_rollback_leaves_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0};
+    int64_t a;
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    a = feed.id;
+
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_begin(store), -EALREADY);
+    add_item(store, a, "k1", 100, 1000, 1);
+    add_item(store, a, "k2", 200, 1000, 1);
+    free(feed.etag);
+    feed.etag = strdup("\"v2\"");
+    assert_non_null(feed.etag);
+    feed.failures = 3;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_rollback(store);
+    store_feed_done(&feed);
+
+    assert_int_equal(count_items(store), 0);
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    assert_null(feed.etag);
+    assert_int_equal(feed.failures, 0);
+    assert_int_equal(feed.items, 0);
+    store_feed_done(&feed);
+
+    /* Without a transaction: rollback is a no-op, commit an error. */
+    store_rollback(store);
+    assert_int_equal(store_commit(store), -EINVAL);
+    assert_true(strlen(store_errmsg(store)) > 0);
+
+    /* The same keys are new after the rollback, and a commit keeps them. */
+    assert_int_equal(store_begin(store), 0);
+    add_item(store, a, "k1", 100, 1000, 1);
+    add_item(store, a, "k2", 200, 1000, 1);
+    assert_int_equal(store_commit(store), 0);
+    store_free(store);
+
+    store = open_store(fx);
+    assert_int_equal(count_items(store), 2);
+    store_free(store);
+}
+
+static void
+test_store_rollback_of_a_failed_poll(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct feed_item item = mkitem("k1", 100);
+    int64_t a;
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    assert_int_equal(store_begin(store), 0);
+    add_item(store, a, "k0", 100, 1000, 1);
+    /* An unknown feed id breaks the foreign key: the error, then the caller rolls back. */
+    assert_int_equal(store_item_add(store, a + 100, &item, 1000), -EINVAL);
+    assert_non_null(strstr(store_errmsg(store), "FOREIGN KEY"));
+    store_rollback(store);
+    assert_int_equal(count_items(store), 0);
+    /* The message of the failure survives the rollback. */
+    assert_non_null(strstr(store_errmsg(store), "FOREIGN KEY"));
+
+    item.key = NULL;
+    assert_int_equal(store_item_add(store, a, &item, 1000), -EINVAL);
+    item.key = (char *)"k1";
+    assert_int_equal(store_item_add(store, a, &item, FEED_TIME_NONE), -EINVAL);
+    assert_int_equal(count_items(store), 0);
+    store_free(store);
+}
+
+static void
+set_str(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+    if (value)
+        assert_non_null(*field);
+}
+
+static void
+test_store_feed_ensure_creates_and_loads(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0}, again = {0};
+    sqlite3 *db;
+
+    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &feed),
+                     0);
+    assert_true(feed.id > 0);
+    assert_string_equal(feed.name, "afp-world");
+    assert_string_equal(feed.configured_url, "https://example.org/w.xml");
+    assert_null(feed.url);
+    assert_null(feed.etag);
+    assert_null(feed.last_modified);
+    assert_int_equal(feed.last_status, 0);
+    assert_null(feed.last_error);
+    assert_int_equal(feed.failures, 0);
+    assert_true(feed.last_poll_at == FEED_TIME_NONE);
+    assert_true(feed.next_poll_at == FEED_TIME_NONE);
+    assert_false(feed.recovered);
+    assert_false(feed.paused);
+    assert_null(feed.disabled_reason);
+    assert_int_equal(feed.items, 0);
+
+    set_str(&feed.etag, "W/\"abc\"");
+    feed.last_status = 200;
+    feed.next_poll_at = 1700000900;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    add_item(store, feed.id, "k1", 100, 1000, 1);
+
+    /* Same URL: the state is loaded as saved. */
+    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &again),
+                     0);
+    assert_int_equal(again.id, feed.id);
+    assert_string_equal(again.etag, "W/\"abc\"");
+    assert_int_equal(again.last_status, 200);
+    assert_true(again.next_poll_at == 1700000900);
+    assert_int_equal(again.items, 1);
+    store_feed_done(&again);
+    assert_null(again.name);
+    store_feed_done(&again);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM feeds", NULL), 1);
+    assert_true(raw_int(db, "SELECT created_at FROM feeds", NULL) > 1600000000);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(store_feed_ensure(store, NULL, "x", &again), -EINVAL);
+    store_feed_done(&feed);
+    store_free(store);
+}
+
+static void
+test_store_feed_ensure_url_change_resets_source(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0};
+    sqlite3 *db;
+    char *s;
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://old.example.org/a.xml", &feed), 0);
+    add_item(store, feed.id, "k1", 100, 1000, 1);
+    set_str(&feed.url, "https://new-home.example.org/a.xml");
+    set_str(&feed.etag, "\"e1\"");
+    set_str(&feed.last_modified, "Tue, 14 Nov 2023 10:00:00 GMT");
+    set_str(&feed.last_error, "HTTP 404");
+    set_str(&feed.disabled_reason, "too many failures");
+    feed.last_status = 404;
+    feed.failures = 12;
+    feed.paused = true;
+    feed.last_poll_at = 1700000000;
+    feed.next_poll_at = 1700003600;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_feed_done(&feed);
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a2.xml", &feed), 0);
+    assert_string_equal(feed.configured_url, "https://example.org/a2.xml");
+    assert_null(feed.url);
+    assert_null(feed.etag);
+    assert_null(feed.last_modified);
+    assert_null(feed.last_error);
+    assert_null(feed.disabled_reason);
+    assert_int_equal(feed.failures, 0);
+    /* A run-time pause, the schedule and the items stay. */
+    assert_true(feed.paused);
+    assert_true(feed.last_poll_at == 1700000000);
+    assert_true(feed.next_poll_at == 1700003600);
+    assert_int_equal(feed.items, 1);
+    store_feed_done(&feed);
+
+    /* The reset is in the database, not only in the returned struct. */
+    db = open_raw(fx);
+    s = raw_text(db, "SELECT configured_url FROM feeds WHERE name = ?", "a");
+    assert_string_equal(s, "https://example.org/a2.xml");
+    free(s);
+    assert_int_equal(raw_int(db,
+                             "SELECT url IS NULL AND etag IS NULL AND last_modified IS NULL AND"
+                             " last_error IS NULL AND disabled_reason IS NULL AND failures = 0"
+                             " FROM feeds WHERE name = ?",
+                             "a"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+static void
+test_store_feed_save_round_trip(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0}, back = {0};
+    sqlite3 *db;
+
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &feed), 0);
+    set_str(&feed.url, "https://example.org/moved.xml");
+    set_str(&feed.etag, "\"etag-1\"");
+    set_str(&feed.last_modified, "Wed, 15 Nov 2023 08:00:00 GMT");
+    set_str(&feed.last_error, "timeout after 30s: 'quoted' \"text\"");
+    set_str(&feed.disabled_reason, "gone (410)");
+    feed.last_status = 410;
+    feed.failures = UINT_MAX;
+    feed.last_poll_at = -86400; /* before 1970 is still an instant */
+    feed.next_poll_at = INT64_MAX;
+    feed.recovered = true;
+    feed.paused = true;
+    feed.items = 12345; /* ignored by save */
+    assert_int_equal(store_feed_save(store, &feed), 0);
+
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &back), 0);
+    assert_int_equal(back.id, feed.id);
+    assert_string_equal(back.name, "rt");
+    assert_string_equal(back.configured_url, "https://example.org/rt.xml");
+    assert_string_equal(back.url, feed.url);
+    assert_string_equal(back.etag, feed.etag);
+    assert_string_equal(back.last_modified, feed.last_modified);
+    assert_string_equal(back.last_error, feed.last_error);
+    assert_string_equal(back.disabled_reason, feed.disabled_reason);
+    assert_int_equal(back.last_status, 410);
+    assert_int_equal(back.failures, UINT_MAX);
+    assert_true(back.last_poll_at == -86400);
+    assert_true(back.next_poll_at == INT64_MAX);
+    assert_true(back.recovered);
+    assert_true(back.paused);
+    assert_int_equal(back.items, 0);
+    store_feed_done(&back);
+
+    /* Back to absent: NULL strings and FEED_TIME_NONE are SQL NULL. */
+    set_str(&feed.url, NULL);
+    set_str(&feed.etag, NULL);
+    set_str(&feed.last_modified, NULL);
+    set_str(&feed.last_error, NULL);
+    set_str(&feed.disabled_reason, NULL);
+    feed.last_status = 0;
+    feed.failures = 0;
+    feed.last_poll_at = FEED_TIME_NONE;
+    feed.next_poll_at = FEED_TIME_NONE;
+    feed.recovered = false;
+    feed.paused = false;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db,
+                             "SELECT last_poll_at IS NULL AND next_poll_at IS NULL AND"
+                             " url IS NULL AND etag IS NULL AND last_modified IS NULL AND"
+                             " last_error IS NULL AND disabled_reason IS NULL AND"
+                             " last_status = 0 AND failures = 0 AND recovered = 0 AND"
+                             " paused = 0 FROM feeds WHERE name = ?",
+                             "rt"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &back), 0);
+    assert_null(back.url);
+    assert_null(back.etag);
+    assert_true(back.last_poll_at == FEED_TIME_NONE);
+    assert_true(back.next_poll_at == FEED_TIME_NONE);
+    assert_false(back.recovered);
+    assert_false(back.paused);
+    store_feed_done(&back);
+
+    /* An id that is not there. */
+    feed.id += 1000;
+    assert_int_equal(store_feed_save(store, &feed), -ENOENT);
+    assert_non_null(strstr(store_errmsg(store), "no feed with id"));
+    store_feed_done(&feed);
+    store_free(store);
+}
+
+static void
+test_store_feed_copy_is_deep(void **state)
+{
+    struct store_feed src = {0}, dst = {0};
+
+    (void)state;
+    src.id = 7;
+    set_str(&src.name, "n");
+    set_str(&src.configured_url, "https://example.org/");
+    set_str(&src.etag, "\"e\"");
+    src.failures = 3;
+    src.next_poll_at = FEED_TIME_NONE;
+    src.items = 9;
+    assert_int_equal(store_feed_copy(&dst, &src), 0);
+    assert_ptr_not_equal(dst.name, src.name);
+    assert_ptr_not_equal(dst.etag, src.etag);
+    store_feed_done(&src);
+    assert_int_equal(dst.id, 7);
+    assert_string_equal(dst.name, "n");
+    assert_string_equal(dst.configured_url, "https://example.org/");
+    assert_string_equal(dst.etag, "\"e\"");
+    assert_null(dst.url);
+    assert_int_equal(dst.failures, 3);
+    assert_true(dst.next_poll_at == FEED_TIME_NONE);
+    assert_int_equal(dst.items, 9);
+    store_feed_done(&dst);
+}
+
+struct feed_seen {
+    size_t n;
+    size_t stop_at; /* return an error from this call on (0: never) */
+    char names[8][16];
+    int64_t items[8];
+    unsigned failures[8];
+};
+
+static int
+on_feed(void *userdata, const struct store_feed *feed)
+{
+    struct feed_seen *seen = userdata;
+
+    assert_true(seen->n < 8);
+    (void)snprintf(seen->names[seen->n], sizeof(seen->names[0]), "%s", feed->name);
+    seen->items[seen->n] = feed->items;
+    seen->failures[seen->n] = feed->failures;
+    seen->n++;
+    if (seen->stop_at && seen->n >= seen->stop_at)
+        return -ECANCELED;
+    return 0;
+}
+
+static void
+test_store_feed_list_orders_by_name_with_counts(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct feed_seen seen = {0};
+    struct store_feed feed = {0};
+    int64_t b, c;
+
+    assert_int_equal(store_feed_list(store, on_feed, &seen), 0);
+    assert_int_equal(seen.n, 0);
+
+    b = ensure_feed(store, "beta", "https://example.org/b.xml");
+    (void)ensure_feed(store, "alpha", "https://example.org/a.xml");
+    c = ensure_feed(store, "gamma", "https://example.org/c.xml");
+    add_item(store, b, "1", 1, 10, 1);
+    add_item(store, b, "2", 2, 10, 1);
+    add_item(store, c, "1", 1, 10, 1);
+    add_item(store, c, "2", 2, 10, 1);
+    add_item(store, c, "3", 3, 10, 1);
+    assert_int_equal(store_feed_ensure(store, "gamma", "https://example.org/c.xml", &feed), 0);
+    feed.failures = 4;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_feed_done(&feed);
+
+    assert_int_equal(store_feed_list(store, on_feed, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.names[0], "alpha");
+    assert_string_equal(seen.names[1], "beta");
+    assert_string_equal(seen.names[2], "gamma");
+    assert_int_equal(seen.items[0], 0);
+    assert_int_equal(seen.items[1], 2);
+    assert_int_equal(seen.items[2], 3);
+    assert_int_equal(seen.failures[2], 4);
+
+    /* The callback's error stops the walk and is returned; the store stays usable. */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 2;
+    assert_int_equal(store_feed_list(store, on_feed, &seen), -ECANCELED);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_commit(store), 0);
+    store_free(store);
+}
+
+struct item_seen {
+    size_t n;
+    size_t stop_at;
+    char keys[16][16];
+    char feeds[16][16];
+    int64_t published[16];
+    int64_t first_seen[16];
+    bool has_text[16];
+    char text[16][32];
+    char title[16][48];
+    char url[16][64];
+    char author[16][16];
+    char language[16][8];
+    char summary[16][32];
+    bool has_title[16];
+};
+
+static int
+on_item(void *userdata, const struct store_item_row *row)
+{
+    struct item_seen *seen = userdata;
+    size_t i = seen->n;
+
+    assert_true(i < 16);
+    assert_true(row->id > 0);
+    (void)snprintf(seen->keys[i], sizeof(seen->keys[0]), "%s", row->key);
+    (void)snprintf(seen->feeds[i], sizeof(seen->feeds[0]), "%s", row->feed);
+    seen->published[i] = row->published_at;
+    seen->first_seen[i] = row->first_seen_at;
+    seen->has_text[i] = row->text != NULL;
+    (void)snprintf(seen->text[i], sizeof(seen->text[0]), "%s", row->text ? row->text : "");
+    seen->has_title[i] = row->title != NULL;
+    (void)snprintf(seen->title[i], sizeof(seen->title[0]), "%s", row->title ? row->title : "");
+    (void)snprintf(seen->url[i], sizeof(seen->url[0]), "%s", row->url ? row->url : "");
+    (void)snprintf(seen->author[i], sizeof(seen->author[0]), "%s",
+                   row->author ? row->author : "");
+    (void)snprintf(seen->language[i], sizeof(seen->language[0]), "%s",
+                   row->language ? row->language : "");
+    (void)snprintf(seen->summary[i], sizeof(seen->summary[0]), "%s",
+                   row->summary ? row->summary : "");
+    assert_true(row->updated_at == FEED_TIME_NONE || row->updated_at == 1500);
+    seen->n++;
+    if (seen->stop_at && seen->n >= seen->stop_at)
+        return -ECANCELED;
+    return 0;
+}
+
+static void
+assert_keys(const struct item_seen *seen, size_t n, const char *const *keys)
+{
+    assert_int_equal(seen->n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(seen->keys[i], keys[i]);
+}
+
+static void
+test_store_items_list_newest_first(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct item_seen seen;
+    struct feed_item full = mkitem("full", 1200);
+    int64_t a, b;
+    sqlite3 *db;
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    b = ensure_feed(store, "b", "https://example.org/b.xml");
+    /* Order key: published, else first seen; ties by id, newest row first. */
+    add_item(store, a, "a-pub-1000", 1000, 5000, 1);
+    add_item(store, a, "a-seen-1100", FEED_TIME_NONE, 1100, 1);
+    add_item(store, b, "b-pub-1100", 1100, 5000, 1);
+    add_item(store, b, "b-pub-900", 900, 5000, 1);
+    add_item(store, a, "a-seen-3000", FEED_TIME_NONE, 3000, 1);
+    full.title = (char *)"Grenzgespräche — “OSCE”";
+    full.link = (char *)"https://example.org/full";
+    full.author = (char *)"Jane";
+    full.language = (char *)"de";
+    full.summary = (char *)"<p>sum</p>";
+    full.content = (char *)"<p>content</p>";
+    full.id = (char *)"urn:full";
+    full.updated_at = 1500;
+    assert_int_equal(store_item_add(store, b, &full, 5000), 1);
+
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, NULL, 0, false, on_item, &seen), 0);
+    {
+        static const char *const keys[] = {"a-seen-3000", "full", "b-pub-1100", "a-seen-1100",
+                                           "a-pub-1000", "b-pub-900"};
+        assert_keys(&seen, 6, keys);
+    }
+    assert_string_equal(seen.feeds[0], "a");
+    assert_string_equal(seen.feeds[1], "b");
+    assert_true(seen.published[0] == FEED_TIME_NONE);
+    assert_int_equal(seen.first_seen[0], 3000);
+    assert_int_equal(seen.published[1], 1200);
+    assert_string_equal(seen.title[1], "Grenzgespräche — “OSCE”");
+    assert_string_equal(seen.url[1], "https://example.org/full");
+    assert_string_equal(seen.author[1], "Jane");
+    assert_string_equal(seen.language[1], "de");
+    assert_string_equal(seen.summary[1], "<p>sum</p>");
+    assert_false(seen.has_title[0]);
+    for (size_t i = 0; i < seen.n; i++)
+        assert_false(seen.has_text[i]);
+
+    /* One feed. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, "b", 0, false, on_item, &seen), 0);
+    {
+        static const char *const keys[] = {"full", "b-pub-1100", "b-pub-900"};
+        assert_keys(&seen, 3, keys);
+    }
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, "nope", 0, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 0);
+
+    /* A limit, alone and with a feed. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, NULL, 2, false, on_item, &seen), 0);
+    {
+        static const char *const keys[] = {"a-seen-3000", "full"};
+        assert_keys(&seen, 2, keys);
+    }
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, "a", 1, false, on_item, &seen), 0);
+    {
+        static const char *const keys[] = {"a-seen-3000"};
+        assert_keys(&seen, 1, keys);
+    }
+
+    /* The text, once the content stage has written one, only with with_text. */
+    db = open_raw(fx);
+    raw_exec(db, "UPDATE items SET text = 'clean text' WHERE key = 'full'");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, "b", 0, false, on_item, &seen), 0);
+    assert_false(seen.has_text[0]);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, "b", 0, true, on_item, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_true(seen.has_text[0]);
+    assert_string_equal(seen.text[0], "clean text");
+    assert_false(seen.has_text[1]);
+
+    /* The callback's error stops the walk. */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 1;
+    assert_int_equal(store_items_list(store, NULL, 0, true, on_item, &seen), -ECANCELED);
+    assert_int_equal(seen.n, 1);
+
+    /* Columns the list does not show are stored too. */
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db,
+                             "SELECT guid = 'urn:full' AND content = '<p>content</p>' AND"
+                             " updated_at = 1500 AND first_seen_at = 5000 AND"
+                             " categories IS NULL FROM items WHERE key = 'full'",
+                             NULL),
+                     1);
+    assert_int_equal(raw_int(db,
+                             "SELECT published_at IS NULL AND updated_at IS NULL AND"
+                             " title IS NULL AND guid IS NULL FROM items"
+                             " WHERE key = 'a-seen-3000'",
+                             NULL),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+static void
+test_store_count_items(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a, b;
+
+    assert_int_equal(count_items(store), 0);
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    b = ensure_feed(store, "b", "https://example.org/b.xml");
+    add_item(store, a, "1", 1, 10, 1);
+    add_item(store, a, "2", 1, 10, 1);
+    add_item(store, b, "1", 1, 10, 1);
+    add_item(store, b, "1", 1, 10, 0);
+    assert_int_equal(count_items(store), 3);
+    store_free(store);
+}
+
+static void
+test_store_disk_bytes(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    uint64_t bytes = 0, sum = 0;
+    const char *suffix[] = {"", "-wal", "-shm"};
+    int64_t a;
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    add_item(store, a, "1", 1, 10, 1);
+    assert_int_equal(store_disk_bytes(store, &bytes), 0);
+    assert_true(bytes > 0);
+    for (size_t i = 0; i < 3; i++) {
+        char path[160];
+        struct stat st;
+
+        (void)snprintf(path, sizeof(path), "%s%s", fx->db, suffix[i]);
+        if (stat(path, &st) == 0)
+            sum += (uint64_t)st.st_size;
+    }
+    assert_true(bytes == sum);
+    store_free(store);
+}
+
+static void
+test_store_categories_json_escaping(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    char *cats[] = {
+        (char *)"say \"hi\"",
+        (char *)"back\\slash",
+        NULL, /* skipped */
+        (char *)"ctl\x01\n\t\x1f\b\f\r",
+        (char *)"Đà Nẵng ОБСЕ 😀",
+        (char *)"bad\xff\xc3(\xed\xa0\x80",
+        (char *)"",
+    };
+    struct feed_item item = mkitem("cats", 100);
+    struct feed_item none = mkitem("none", 100);
+    struct feed_item nulls = mkitem("nulls", 100);
+    char *only_null[] = {NULL};
+    int64_t a;
+    sqlite3 *db;
+    char *s;
+
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    item.categories = cats;
+    item.n_categories = sizeof(cats) / sizeof(cats[0]);
+    assert_int_equal(store_item_add(store, a, &item, 1000), 1);
+    assert_int_equal(store_item_add(store, a, &none, 1000), 1);
+    nulls.categories = only_null;
+    nulls.n_categories = 1;
+    assert_int_equal(store_item_add(store, a, &nulls, 1000), 1);
+
+    db = open_raw(fx);
+    s = raw_text(db, "SELECT categories FROM items WHERE key = ?", "cats");
+    assert_string_equal(s, "[\"say \\\"hi\\\"\",\"back\\\\slash\","
+                           "\"ctl\\u0001\\n\\t\\u001f\\b\\f\\r\","
+                           "\"Đà Nẵng ОБСЕ 😀\","
+                           "\"bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
+                           "\"\"]");
+    free(s);
+    assert_int_equal(raw_int(db, "SELECT json_valid(categories) FROM items WHERE key = ?",
+                             "cats"),
+                     1);
+    assert_int_equal(raw_int(db, "SELECT json_array_length(categories) FROM items"
+                                 " WHERE key = ?",
+                             "cats"),
+                     6);
+    /* SQLite's JSON reader gives back the original strings. */
+    s = raw_text(db, "SELECT json_extract(categories, '$[0]') FROM items WHERE key = ?", "cats");
+    assert_string_equal(s, "say \"hi\"");
+    free(s);
+    s = raw_text(db, "SELECT json_extract(categories, '$[1]') FROM items WHERE key = ?", "cats");
+    assert_string_equal(s, "back\\slash");
+    free(s);
+    s = raw_text(db, "SELECT json_extract(categories, '$[2]') FROM items WHERE key = ?", "cats");
+    assert_string_equal(s, "ctl\x01\n\t\x1f\b\f\r");
+    free(s);
+    s = raw_text(db, "SELECT json_extract(categories, '$[3]') FROM items WHERE key = ?", "cats");
+    assert_string_equal(s, "Đà Nẵng ОБСЕ 😀");
+    free(s);
+    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "none"),
+                     1);
+    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "nulls"),
+                     1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+static void
+test_store_categories_json_is_bounded(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    enum { N = 3000 };
+    char **cats = calloc(N, sizeof(*cats));
+    struct feed_item item = mkitem("many", 100);
+    int64_t a, len, n;
+    sqlite3 *db;
+
+    assert_non_null(cats);
+    for (size_t i = 0; i < N; i++) {
+        cats[i] = malloc(40);
+        assert_non_null(cats[i]);
+        (void)snprintf(cats[i], 40, "category-%zu-\"x\"-padding-padding", i);
+    }
+    a = ensure_feed(store, "a", "https://example.org/a.xml");
+    item.categories = cats;
+    item.n_categories = N;
+    assert_int_equal(store_item_add(store, a, &item, 1000), 1);
+
+    db = open_raw(fx);
+    len = raw_int(db, "SELECT length(CAST(categories AS BLOB)) FROM items", NULL);
+    n = raw_int(db, "SELECT json_array_length(categories) FROM items", NULL);
+    assert_true(len < 65536);
+    assert_true(n > 100 && n < N);
+    assert_int_equal(raw_int(db, "SELECT json_valid(categories) FROM items", NULL), 1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    for (size_t i = 0; i < N; i++)
+        free(cats[i]);
+    free(cats);
+    store_free(store);
+}
+
+/* SQLite's allocator, wrapped to fail the Nth allocation from the start of a round. */
+static sqlite3_mem_methods fault_orig;
+static long fault_count, fault_at = -1;
+static bool fault_hit;
+
+static bool
+fault_now(void)
+{
+    if (fault_at >= 0 && fault_count++ == fault_at) {
+        fault_hit = true;
+        return true;
+    }
+    return false;
+}
+
+static void *
+fault_malloc(int n)
+{
+    return fault_now() ? NULL : fault_orig.xMalloc(n);
+}
+
+static void *
+fault_realloc(void *p, int n)
+{
+    return fault_now() ? NULL : fault_orig.xRealloc(p, n);
+}
+
+static void
+fault_install(bool on)
+{
+    sqlite3_mem_methods methods;
+
+    assert_int_equal(sqlite3_shutdown(), SQLITE_OK);
+    if (on) {
+        assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &fault_orig), SQLITE_OK);
+        methods = fault_orig;
+        methods.xMalloc = fault_malloc;
+        methods.xRealloc = fault_realloc;
+        assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &methods), SQLITE_OK);
+    } else {
+        assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &fault_orig), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_initialize(), SQLITE_OK);
+}
+
+static int
+on_item_count(void *userdata, const struct store_item_row *row)
+{
+    (void)row;
+    (*(int *)userdata)++;
+    return 0;
+}
+
+static int
+on_feed_count(void *userdata, const struct store_feed *feed)
+{
+    (void)feed;
+    (*(int *)userdata)++;
+    return 0;
+}
+
+/* One poll's worth of work; returns the first error, after rolling back. */
+static int
+fault_round(const struct fixture *fx)
+{
+    struct store *store = NULL;
+    struct store_feed feed = {0};
+    char *cats[] = {(char *)"a\"b", (char *)"c"};
+    struct feed_item item = mkitem("k", 100);
+    int64_t n = 0;
+    char *msg = NULL;
+    int r, seen = 0;
+
+    item.title = (char *)"title";
+    item.categories = cats;
+    item.n_categories = 2;
+    r = store_open(fx->db, &store, &msg);
+    if (r < 0) {
+        assert_null(store);
+        assert_non_null(msg);
+        assert_non_null(strstr(msg, "cannot open database"));
+        free(msg);
+        return r;
+    }
+    if ((r = store_feed_ensure(store, "f", "https://example.org/f.xml", &feed)) < 0)
+        goto out;
+    if ((r = store_begin(store)) < 0)
+        goto out;
+    if ((r = store_item_add(store, feed.id, &item, 1000)) < 0 ||
+        (r = store_feed_save(store, &feed)) < 0 || (r = store_commit(store)) < 0) {
+        assert_true(strlen(store_errmsg(store)) > 0);
+        store_rollback(store);
+        goto out;
+    }
+    if ((r = store_items_list(store, NULL, 10, true, on_item_count, &seen)) < 0 ||
+        (r = store_feed_list(store, on_feed_count, &seen)) < 0 ||
+        (r = store_count_items(store, &n)) < 0)
+        goto out;
+    assert_int_equal(n, 1);
+out:
+    if (r < 0)
+        assert_true(strlen(store_errmsg(store)) > 0);
+    store_feed_done(&feed);
+    store_free(store);
+    return r;
+}
+
+static void
+remove_db(const struct fixture *fx)
+{
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+
+    for (size_t i = 0; i < 4; i++) {
+        char path[160];
+
+        (void)snprintf(path, sizeof(path), "%s%s", fx->db, suffix[i]);
+        (void)unlink(path);
+    }
+}
+
+static void
+test_store_allocation_failures_are_clean(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store;
+    sqlite3 *db;
+    char *ok;
+    long failed = 0;
+    bool completed = false;
+
+    fault_install(true);
+    for (fault_at = 0; fault_at < 20000; fault_at++) {
+        int r;
+
+        remove_db(fx);
+        fault_count = 0;
+        fault_hit = false;
+        r = fault_round(fx);
+        if (!fault_hit) {
+            assert_int_equal(r, 0);
+            completed = true;
+            break;
+        }
+        if (r < 0)
+            failed++;
+    }
+    fault_at = -1;
+    fault_install(false);
+    /* Every allocation of a whole round was failed once, and most of those failed the round. */
+    assert_true(completed);
+    assert_true(failed > 10);
+
+    /* Whatever failed before, the store opens and works afterwards. */
+    store = open_store(fx);
+    store_free(store);
+    db = open_raw(fx);
+    ok = raw_text(db, "PRAGMA integrity_check", NULL);
+    assert_string_equal(ok, "ok");
+    free(ok);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+#define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        STORE_TEST(test_store_open_creates_schema_v1_in_wal_mode),
+        STORE_TEST(test_store_reopen_is_idempotent),
+        STORE_TEST(test_store_two_connections_share_the_file),
+        STORE_TEST(test_store_newer_schema_refused),
+        STORE_TEST(test_store_foreign_database_refused),
+        STORE_TEST(test_store_open_error_names_the_file),
+        STORE_TEST(test_store_item_dedup_per_feed_key),
+        STORE_TEST(test_store_item_keys_survive_reopen),
+        STORE_TEST(test_store_rollback_leaves_nothing),
+        STORE_TEST(test_store_rollback_of_a_failed_poll),
+        STORE_TEST(test_store_feed_ensure_creates_and_loads),
+        STORE_TEST(test_store_feed_ensure_url_change_resets_source),
+        STORE_TEST(test_store_feed_save_round_trip),
+        cmocka_unit_test(test_store_feed_copy_is_deep),
+        STORE_TEST(test_store_feed_list_orders_by_name_with_counts),
+        STORE_TEST(test_store_items_list_newest_first),
+        STORE_TEST(test_store_count_items),
+        STORE_TEST(test_store_disk_bytes),
+        STORE_TEST(test_store_categories_json_escaping),
+        STORE_TEST(test_store_categories_json_is_bounded),
+        STORE_TEST(test_store_allocation_failures_are_clean),
+    };
+
+    /* The file mode test expects the usual service umask. */
+    (void)umask(022);
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
