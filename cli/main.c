@@ -124,8 +124,8 @@ print_help(void)
                 "  --json           machine output: the daemon's JSON response as received\n"
                 "  --socket PATH    the daemon's socket (default: `socket` of the config, else\n"
                 "                   " DEFAULT_SOCKET ")\n"
-                "  --config FILE    take the socket from this config (default " DEFAULT_CONFIG
-                ")\n"
+                "  --config FILE    take the socket from this config (default:\n"
+                "                   " DEFAULT_CONFIG ")\n"
                 "  --help           show this help\n"
                 "  --version        show the version\n"
                 "\nExit status: 0 success, 1 failure, 2 usage error, 3 daemon not reachable.\n",
@@ -204,6 +204,9 @@ parse_argv(int argc, char **argv, const char **ret_command)
                 return usage_error("option '%s' needs a value", name);
             value = argv[++i];
         }
+        if (value && value[0] == '\0' &&
+            (strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0))
+            return usage_error("option '%s' needs a non-empty value", name);
 
         if (strcmp(name, "--json") == 0) {
             arg_json = true;
@@ -361,9 +364,9 @@ main(int argc, char **argv)
         }
     }
     if (arg_n_positional < cmd->min_args)
-        return usage_error("missing argument: %s", cmd->synopsis);
+        return usage_error("missing argument; usage: feedwatch %s", cmd->synopsis);
     if (arg_n_positional > cmd->max_args)
-        return usage_error("too many arguments: %s", cmd->synopsis);
+        return usage_error("too many arguments; usage: feedwatch %s", cmd->synopsis);
 
     status = cmd->run(cmd);
 

@@ -19,6 +19,10 @@
 
 #define READ_CHUNK (64u * 1024u)
 
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0 /* before curl 7.87: any short count aborts the transfer */
+#endif
+
 /* Where the bytes of one source go: the parser, created once the base URL is known. */
 struct parse_sink {
     struct feedparse *parser;

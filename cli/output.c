@@ -429,7 +429,7 @@ output_table_width(const struct output_table *t, size_t col)
     return col < t->n_cols ? t->widths[col] : 0;
 }
 
-/* The width a column is printed at: its widest cell, cut to its limit but never below its header. */
+/* The width a column is printed at: its widest cell, cut to its limit but not below its header. */
 static size_t
 column_width(const struct output_table *t, size_t col)
 {

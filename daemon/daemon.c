@@ -501,7 +501,7 @@ daemon_stop(struct daemon *d, int exit_code)
     (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
 }
 
-/* Creates the folder that will hold path when it is missing (one level, mode 0750). */
+/* Creates the folders that will hold path when they are missing (as mkdir -p, mode 0750). */
 static int
 ensure_parent_dir(const char *path)
 {
@@ -512,8 +512,17 @@ ensure_parent_dir(const char *path)
     int r = 0;
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-            r = -errno;
+        for (char *p = dir + 1; r == 0; p++) {
+            if (*p != '/' && *p != '\0')
+                continue;
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+                r = -errno;
+            *p = c;
+            if (c == '\0')
+                break;
+        }
     }
     free(dir);
     return r;

@@ -123,7 +123,8 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
             fp_capture(p, FP_CAPTURE_TEXT);
         return 0;
     }
-    if (el->depth == 2 && is_atom(el, "entry")) {
+    /* An entry is normally a child of the feed; a broken feed may nest it deeper. */
+    if (!item_depth && is_atom(el, "entry")) {
         st->link_rank = INT_MAX;
         return fp_item_begin(p, el->depth);
     }

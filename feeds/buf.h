@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct buf {
-    char *data;     /* NUL-terminated when non-NULL */
-    size_t len;     /* bytes used, without the NUL */
-    size_t alloc;   /* bytes allocated */
-    size_t max;     /* ceiling on len */
+    char *data;   /* NUL-terminated when non-NULL */
+    size_t len;   /* bytes used, without the NUL */
+    size_t alloc; /* bytes allocated */
+    size_t max;   /* ceiling on len */
 };
 
 /* Prepares an empty buffer that may grow up to max bytes. */

@@ -18,8 +18,8 @@
 
 struct date_fields {
     int year;
-    int mon;   /* 1..12 */
-    int day;   /* 1..31 */
+    int mon; /* 1..12 */
+    int day; /* 1..31 */
     int hour;
     int min;
     int sec;
@@ -200,8 +200,8 @@ static int
 word_month(const char *w, size_t n)
 {
     static const char *const months[12] = {
-        "january", "february", "march", "april", "may", "june",
-        "july", "august", "september", "october", "november", "december",
+        "january", "february", "march",     "april",   "may",      "june",
+        "july",    "august",   "september", "october", "november", "december",
     };
 
     for (int i = 0; i < 12; i++) {
@@ -237,13 +237,12 @@ word_zone(const char *w, size_t n, int *ret_offset)
         const char *name;
         int hours_x4; /* quarter hours east of UTC */
     } zones[] = {
-        {"gmt", 0}, {"ut", 0}, {"utc", 0}, {"z", 0},
-        {"est", -20}, {"edt", -16}, {"cst", -24}, {"cdt", -20},
-        {"mst", -28}, {"mdt", -24}, {"pst", -32}, {"pdt", -28},
-        {"ast", -16}, {"adt", -12}, {"akst", -36}, {"akdt", -32}, {"hst", -40},
-        {"wet", 0}, {"west", 4}, {"cet", 4}, {"cest", 8}, {"met", 4}, {"mest", 8},
-        {"eet", 8}, {"eest", 12}, {"msk", 12}, {"jst", 36}, {"kst", 36},
-        {"aest", 40}, {"aedt", 44}, {"nzst", 48}, {"nzdt", 52},
+        {"gmt", 0},   {"ut", 0},    {"utc", 0},    {"z", 0},      {"est", -20}, {"edt", -16},
+        {"cst", -24}, {"cdt", -20}, {"mst", -28},  {"mdt", -24},  {"pst", -32}, {"pdt", -28},
+        {"ast", -16}, {"adt", -12}, {"akst", -36}, {"akdt", -32}, {"hst", -40}, {"wet", 0},
+        {"west", 4},  {"cet", 4},   {"cest", 8},   {"met", 4},    {"mest", 8},  {"eet", 8},
+        {"eest", 12}, {"msk", 12},  {"jst", 36},   {"kst", 36},   {"aest", 40}, {"aedt", 44},
+        {"nzst", 48}, {"nzdt", 52},
     };
     char c;
 

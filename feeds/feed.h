@@ -30,7 +30,7 @@ struct feed_enclosure {
 };
 
 struct feed_item {
-    char *key;       /* identity within the feed: id, else link, else "sha1-like" hash; never NULL */
+    char *key;       /* id, else link, else "hash:" + 16 hex digits; never NULL */
     char *id;        /* guid / atom:id as published */
     char *title;     /* plain text */
     char *link;      /* absolute when it could be resolved */

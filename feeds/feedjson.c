@@ -36,8 +36,7 @@ enclosure_json(const struct feed_enclosure *e)
 
     if (!o)
         return NULL;
-    if (!set_new(o, "url", str_or_null(e->url)) ||
-        !set_new(o, "type", str_or_null(e->type)) ||
+    if (!set_new(o, "url", str_or_null(e->url)) || !set_new(o, "type", str_or_null(e->type)) ||
         !set_new(o, "length", e->length >= 0 ? json_integer(e->length) : json_null())) {
         json_decref(o);
         return NULL;
@@ -61,8 +60,7 @@ feedjson_item(const struct feed_item *item)
         if (json_array_append_new(encs, enclosure_json(&item->enclosures[i])) < 0)
             goto fail;
     }
-    if (!set_new(o, "id", str_or_null(item->id)) ||
-        !set_new(o, "key", str_or_null(item->key)) ||
+    if (!set_new(o, "id", str_or_null(item->id)) || !set_new(o, "key", str_or_null(item->key)) ||
         !set_new(o, "title", str_or_null(item->title)) ||
         !set_new(o, "link", str_or_null(item->link)) ||
         !set_new(o, "published", time_or_null(item->published_at)) ||

@@ -22,16 +22,16 @@
 enum fp_ns {
     FP_NS_NONE = 0, /* no namespace (RSS 2.0 elements) */
     FP_NS_OTHER,
-    FP_NS_ATOM,     /* http://www.w3.org/2005/Atom */
-    FP_NS_ATOM03,   /* http://purl.org/atom/ns# */
-    FP_NS_CONTENT,  /* http://purl.org/rss/1.0/modules/content/ */
-    FP_NS_DC,       /* http://purl.org/dc/elements/1.1/ */
-    FP_NS_DCTERMS,  /* http://purl.org/dc/terms/ */
-    FP_NS_XHTML,    /* http://www.w3.org/1999/xhtml */
-    FP_NS_RDF,      /* http://www.w3.org/1999/02/22-rdf-syntax-ns# */
-    FP_NS_RSS10,    /* http://purl.org/rss/1.0/ */
-    FP_NS_MEDIA,    /* http://search.yahoo.com/mrss/ */
-    FP_NS_XML,      /* http://www.w3.org/XML/1998/namespace */
+    FP_NS_ATOM,    /* http://www.w3.org/2005/Atom */
+    FP_NS_ATOM03,  /* http://purl.org/atom/ns# */
+    FP_NS_CONTENT, /* http://purl.org/rss/1.0/modules/content/ */
+    FP_NS_DC,      /* http://purl.org/dc/elements/1.1/ */
+    FP_NS_DCTERMS, /* http://purl.org/dc/terms/ */
+    FP_NS_XHTML,   /* http://www.w3.org/1999/xhtml */
+    FP_NS_RDF,     /* http://www.w3.org/1999/02/22-rdf-syntax-ns# */
+    FP_NS_RSS10,   /* http://purl.org/rss/1.0/ */
+    FP_NS_MEDIA,   /* http://search.yahoo.com/mrss/ */
+    FP_NS_XML,     /* http://www.w3.org/XML/1998/namespace */
 };
 
 /* How the text of a captured element is collected. */
@@ -52,7 +52,7 @@ struct fp_attr {
 struct fp_elem {
     const char *name; /* local name */
     enum fp_ns ns;
-    size_t depth;     /* 1 for the root */
+    size_t depth;                /* 1 for the root */
     const struct fp_attr *attrs; /* at start only */
     size_t n_attrs;
 };
@@ -79,28 +79,28 @@ extern const struct feedparse_format fp_format_atom;
 
 /* Per-format state; one document has one format. */
 struct fp_rss_state {
-    size_t channel_depth;  /* 0 outside <channel> */
+    size_t channel_depth; /* 0 outside <channel> */
     bool seen_channel;
     int64_t channel_pubdate_at;
     int64_t channel_dcdate_at;
     int64_t channel_lastbuild_at;
     /* Item scope. */
     bool guid_permalink;
-    char *creator;         /* dc:creator, used when <author> is absent */
+    char *creator; /* dc:creator, used when <author> is absent */
     int64_t dcdate_at;
     int64_t pubdate_at;
 };
 
 struct fp_atom_state {
-    size_t author_depth;   /* depth of the open <author>, 0 if none */
+    size_t author_depth; /* depth of the open <author>, 0 if none */
     bool author_is_feed;
     char *author_name;
     char *author_email;
-    char *feed_author;     /* inherited by entries without an author (RFC 4287 §4.2.1) */
-    int link_rank;         /* rank of the entry link chosen so far, lower is better */
+    char *feed_author; /* inherited by entries without an author (RFC 4287 §4.2.1) */
+    int link_rank;     /* rank of the entry link chosen so far, lower is better */
     int feed_link_rank;
     enum feedtext_kind cap_kind; /* how the text being captured is to be cleaned */
-    bool cap_ignore;       /* the element being captured has a type we do not read */
+    bool cap_ignore;             /* the element being captured has a type we do not read */
 };
 
 /* The item being built. */
@@ -154,9 +154,6 @@ int fp_item_end(struct feedparse *p);
  * 0 or -ENOMEM.
  */
 int fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind kind);
-
-/* Replaces *field with the cleaned text (the last value wins), unless it cleans to NULL. */
-int fp_replace_text(char **field, const char *text, size_t len, enum feedtext_kind kind);
 
 /*
  * Cleans and resolves a URL against the xml:base in scope (else the document URL, else the

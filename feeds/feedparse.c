@@ -43,12 +43,15 @@
 #define FP_DEFAULT_MAX_TEXT (4u << 20)
 #define FP_DEFAULT_MAX_ITEMS 10000
 #define FP_MAX_ERROR 512
+#define FP_AMP_MAX 40             /* longest "&name;" the repair looks at */
+#define FP_FEED_BLOCK (64u << 10) /* repaired bytes handed to libxml2 at a time */
 
 struct fp_frame {
     const char *name; /* local name, from libxml2's dictionary */
+    const xmlChar *prefix;
     enum fp_ns ns;
-    char *base;       /* xml:base in scope (owned when base_owned) */
-    char *lang;       /* xml:lang in scope (owned when lang_owned) */
+    char *base; /* xml:base in scope (owned when base_owned) */
+    char *lang; /* xml:lang in scope (owned when lang_owned) */
     bool base_owned;
     bool lang_owned;
 };
@@ -88,6 +91,10 @@ struct feedparse {
     size_t depth;
     struct fp_frame *frames; /* frames[0] is the document level */
     size_t alloc_frames;
+    bool *xstack; /* libxml2's open elements: true for a zombie */
+    size_t xdepth;
+    size_t alloc_xstack;
+    char want_close[128]; /* end tag named by the last mismatch error */
 
     enum fp_capture cap_mode;
     size_t cap_depth;
@@ -102,6 +109,15 @@ struct feedparse {
     size_t alloc_items;
 
     struct fp_entity *entities;
+
+    /* Repair of bare '&' (see amp_filter). */
+    bool amp_fix;
+    bool amp_cdata;
+    size_t amp_match;
+    char amp_pending[FP_AMP_MAX + 1];
+    size_t amp_pending_len;
+    size_t n_repairs;
+    struct buf fixed;
 
     union {
         struct fp_rss_state rss;
@@ -255,25 +271,6 @@ fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind kind)
     if (*field || !text)
         return 0;
     return feedtext_clean(text, len, kind, field);
-}
-
-/* Replaces *field with the cleaned text (the last value wins), unless it cleans to NULL. */
-int
-fp_replace_text(char **field, const char *text, size_t len, enum feedtext_kind kind)
-{
-    char *s = NULL;
-    int r;
-
-    if (!text)
-        return 0;
-    r = feedtext_clean(text, len, kind, &s);
-    if (r < 0)
-        return r;
-    if (s) {
-        free(*field);
-        *field = s;
-    }
-    return 0;
 }
 
 /* Keeps a resolved URL only if its scheme is one we follow; *url is freed otherwise. */
@@ -485,8 +482,7 @@ parse_length(const char *s)
 
 /* Appends an enclosure to the open item; url is resolved, length may be NULL. */
 int
-fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type,
-                      const char *length)
+fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type, const char *length)
 {
     struct feed_item *it = fp_item(p);
     struct feed_enclosure e = {.length = parse_length(length)};
@@ -580,8 +576,8 @@ static bool
 html_void_element(const char *name)
 {
     static const char *const v[] = {
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-        "param", "source", "track", "wbr",
+        "area",  "base", "br",   "col",   "embed",  "hr",    "img",
+        "input", "link", "meta", "param", "source", "track", "wbr",
     };
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -656,15 +652,34 @@ attrs_load(struct feedparse *p, int nb, const xmlChar **attributes, size_t *ret_
 
 fail:
     if (r == -EMSGSIZE)
-        return fp_fail(p, -EMSGSIZE, "line %d: attributes too long (over %zu bytes)",
-                       fp_line(p), p->limits.max_text);
+        return fp_fail(p, -EMSGSIZE, "line %d: attributes too long (over %zu bytes)", fp_line(p),
+                       p->limits.max_text);
     return fail_oom(p);
 }
 
 /* ---- element stack ---- */
 
 static int
-frame_push(struct feedparse *p, const xmlChar *localname, enum fp_ns ns)
+xstack_push(struct feedparse *p)
+{
+    if (p->xdepth == p->alloc_xstack) {
+        size_t n = p->alloc_xstack ? p->alloc_xstack * 2 : 32;
+        bool *v;
+
+        if (n > 2 * p->limits.max_depth)
+            n = 2 * p->limits.max_depth;
+        v = realloc(p->xstack, n * sizeof(*v));
+        if (!v)
+            return fail_oom(p);
+        p->xstack = v;
+        p->alloc_xstack = n;
+    }
+    p->xstack[p->xdepth++] = false;
+    return 0;
+}
+
+static int
+frame_push(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix, enum fp_ns ns)
 {
     struct fp_frame *f;
 
@@ -684,6 +699,7 @@ frame_push(struct feedparse *p, const xmlChar *localname, enum fp_ns ns)
     f = &p->frames[p->depth];
     *f = (struct fp_frame){
         .name = (const char *)localname,
+        .prefix = prefix,
         .ns = ns,
         .base = p->frames[p->depth - 1].base,
         .lang = p->frames[p->depth - 1].lang,
@@ -750,8 +766,7 @@ frame_scope(struct feedparse *p, const struct fp_elem *el)
 static int
 fail_not_feed(struct feedparse *p)
 {
-    return fp_fail(p, -EPROTO, "line %d: not a feed: root element <%s>", fp_line(p),
-                   p->root_name);
+    return fp_fail(p, -EPROTO, "line %d: not a feed: root element <%s>", fp_line(p), p->root_name);
 }
 
 /* Matches a feed root; fails unless wrapped, where a non-match returns 1. */
@@ -819,9 +834,9 @@ keep_references(struct feedparse *p)
 }
 
 static void
-on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
     struct feedparse *p = ctx;
     enum fp_ns ns = ns_lookup(uri);
@@ -830,14 +845,15 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
     keep_references(p);
 
+    p->want_close[0] = '\0';
     if (p->err)
         return;
-    if (p->depth >= p->limits.max_depth) {
+    if (p->depth >= p->limits.max_depth || p->xdepth >= 2 * p->limits.max_depth) {
         (void)fp_fail(p, -EMSGSIZE, "line %d: elements nested deeper than %zu", fp_line(p),
                       p->limits.max_depth);
         return;
     }
-    if (frame_push(p, localname, ns) < 0)
+    if (xstack_push(p) < 0 || frame_push(p, localname, prefix, ns) < 0)
         return;
     el.depth = p->depth;
 
@@ -896,28 +912,23 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         (void)fail_oom(p);
 }
 
+/* Ends the innermost open element of our stack: serialises it or dispatches it, pops it. */
 static void
-on_sax_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                   const xmlChar *uri)
+element_end(struct feedparse *p)
 {
-    struct feedparse *p = ctx;
-    struct fp_frame *f;
-    struct fp_elem el;
+    struct fp_frame *f = &p->frames[p->depth];
+    struct fp_elem el = {.name = f->name, .ns = f->ns, .depth = p->depth};
     int r = 0;
 
-    keep_references(p);
-
-    if (p->err || p->depth == 0)
-        return;
-    f = &p->frames[p->depth];
-    el = (struct fp_elem){.name = f->name, .ns = f->ns, .depth = p->depth};
     if (p->cap_mode != FP_CAPTURE_NONE && p->depth > p->cap_depth) {
         bool markup = p->cap_mode == FP_CAPTURE_HTML || p->cap_mode == FP_CAPTURE_XHTML;
+        bool html_ns = f->ns == FP_NS_XHTML || f->ns == FP_NS_NONE;
 
         if (markup && p->depth != p->cap_wrapper_depth &&
-            !(f->ns == FP_NS_XHTML || f->ns == FP_NS_NONE ? html_void_element(f->name) : false)) {
+            !(html_ns && html_void_element(f->name))) {
             if (text_append(p, "</", 2) < 0 ||
-                serialize_name(p, f->ns == FP_NS_XHTML ? NULL : prefix, localname) < 0 ||
+                serialize_name(p, f->ns == FP_NS_XHTML ? NULL : f->prefix,
+                               (const xmlChar *)f->name) < 0 ||
                 text_append(p, ">", 1) < 0)
                 return;
         }
@@ -945,13 +956,63 @@ on_sax_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     frame_pop(p);
 }
 
+/*
+ * Mismatched end tags. libxml2 recovers from "<title>Bad <b>bold</title>" by letting
+ * </title> close <b>, leaving <title> open, and every later element one level too deep:
+ * the rest of the feed would vanish into that title. We keep our own stack right instead.
+ * The error names the end tag actually written (want_close); after libxml2 has popped its
+ * innermost element, we also close our elements up to the one of that name. The elements
+ * closed that way are still open for libxml2: they become "zombies" in p->xstack, the
+ * mirror of libxml2's stack, and their later end events are ignored.
+ */
+static void
+mismatch_recover(struct feedparse *p)
+{
+    size_t d, x;
+
+    if (!p->want_close[0])
+        return;
+    for (d = p->depth; d > 0; d--) {
+        if (strcmp(p->frames[d].name, p->want_close) == 0)
+            break;
+    }
+    p->want_close[0] = '\0';
+    if (d == 0)
+        return; /* no such element open: libxml2 and we closed the same one */
+    x = p->xdepth;
+    while (p->depth >= d && !p->err) {
+        while (x > 0 && p->xstack[x - 1])
+            x--;
+        if (x == 0)
+            break;
+        p->xstack[--x] = true;
+        element_end(p);
+    }
+}
+
+static void
+on_sax_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    struct feedparse *p = ctx;
+    bool zombie;
+
+    keep_references(p);
+
+    if (p->err || p->xdepth == 0)
+        return;
+    zombie = p->xstack[--p->xdepth];
+    if (!zombie && p->depth > 0)
+        element_end(p);
+    mismatch_recover(p);
+}
+
 static void
 on_sax_characters(void *ctx, const xmlChar *ch, int len)
 {
     struct feedparse *p = ctx;
 
     keep_references(p);
-
+    p->want_close[0] = '\0';
     if (p->err || p->cap_mode == FP_CAPTURE_NONE || len <= 0)
         return;
     if (p->cap_mode == FP_CAPTURE_XHTML)
@@ -1041,6 +1102,9 @@ on_xml_error(void *ctx, xmlErrorPtr error)
     if (!error || error->level == XML_ERR_WARNING || error->domain == XML_FROM_NAMESPACE)
         return;
     p->n_xml_errors++;
+    if (error->code == XML_ERR_TAG_NAME_MISMATCH && error->str2 &&
+        strlen(error->str2) < sizeof(p->want_close))
+        memcpy(p->want_close, error->str2, strlen(error->str2) + 1);
     if (p->xml_error)
         return;
     (void)snprintf(msg, sizeof(msg), "line %d: %s", error->line,
@@ -1063,6 +1127,7 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
     if (!p)
         return NULL;
     xmlInitParser();
+    /* A zero in limits means the default for that limit. */
     p->limits = (struct feedparse_limits){
         .max_depth = FP_DEFAULT_MAX_DEPTH,
         .max_text = FP_DEFAULT_MAX_TEXT,
@@ -1073,10 +1138,12 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
             p->limits.max_depth = limits->max_depth;
         if (limits->max_text)
             p->limits.max_text = limits->max_text;
-        p->limits.max_items = limits->max_items;
+        if (limits->max_items)
+            p->limits.max_items = limits->max_items;
     }
     buf_init(&p->text, p->limits.max_text);
     buf_init(&p->attr_buf, p->limits.max_text);
+    buf_init(&p->fixed, SIZE_MAX);
     p->doc = calloc(1, sizeof(*p->doc));
     p->alloc_frames = 16;
     p->frames = calloc(p->alloc_frames, sizeof(*p->frames));
@@ -1089,8 +1156,8 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
             goto fail;
         p->frames[0].base = p->base_url;
     }
-    p->allow_file = !base_url || (url_scheme(base_url, scheme, sizeof(scheme)) &&
-                                  strcmp(scheme, "file") == 0);
+    p->allow_file =
+        !base_url || (url_scheme(base_url, scheme, sizeof(scheme)) && strcmp(scheme, "file") == 0);
     return p;
 
 fail:
@@ -1120,11 +1187,210 @@ head_sniff(struct feedparse *p, xmlCharEncoding *ret_enc)
     return 0;
 }
 
+/*
+ * Some libxml2 errors (encoding conversion, I/O) are raised without the parser context and
+ * would go to the thread's default handler, stderr. While our parser runs, this thread's
+ * structured handler is ours (libxml2 keeps these per thread); it is restored afterwards.
+ */
+struct xml_errors_saved {
+    xmlStructuredErrorFunc func;
+    void *ctx;
+};
+
+static struct xml_errors_saved
+xml_errors_capture(struct feedparse *p)
+{
+    struct xml_errors_saved saved = {xmlStructuredError, xmlStructuredErrorContext};
+
+    xmlSetStructuredErrorFunc(p, on_xml_error);
+    return saved;
+}
+
+static void
+xml_errors_restore(struct xml_errors_saved saved)
+{
+    xmlSetStructuredErrorFunc(saved.ctx, saved.func);
+}
+
+static int
+xml_chunk(struct feedparse *p, const char *buf, size_t len, bool terminate)
+{
+    struct xml_errors_saved saved = xml_errors_capture(p);
+
+    while (!p->err) {
+        int n = len > (1u << 20) ? (1 << 20) : (int)len;
+
+        (void)xmlParseChunk(p->ctxt, buf, n, terminate && (size_t)n == len);
+        buf += n;
+        len -= (size_t)n;
+        if (len == 0)
+            break;
+    }
+    xml_errors_restore(saved);
+    if (!p->err && !p->root_seen && p->ctxt->instate == XML_PARSER_EOF) {
+        /* libxml2 gave up before any element: nothing here is a feed. */
+        return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "not an XML document");
+    }
+    return p->err;
+}
+
+static int
+fixed_flush(struct feedparse *p)
+{
+    int r = 0;
+
+    if (p->fixed.len > 0)
+        r = xml_chunk(p, p->fixed.data, p->fixed.len, false);
+    buf_reset(&p->fixed);
+    return r;
+}
+
+static int
+fixed_emit(struct feedparse *p, const char *s, size_t n)
+{
+    if (buf_append(&p->fixed, s, n) < 0)
+        return fail_oom(p);
+    if (p->fixed.len >= FP_FEED_BLOCK)
+        return fixed_flush(p);
+    return 0;
+}
+
+static bool
+amp_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '#' ||
+           c == '_' || c == ':' || c == '-' || c == '.';
+}
+
+/* Whether "&...;" (s, n bytes, both ends included) is a reference libxml2 can resolve. */
+static bool
+amp_ref_known(const char *s, size_t n)
+{
+    char name[FP_AMP_MAX + 1];
+    size_t k = n - 2;
+    static const char *const predefined[] = {"amp", "lt", "gt", "quot", "apos"};
+
+    if (k == 0 || k > FP_AMP_MAX)
+        return false;
+    memcpy(name, s + 1, k);
+    name[k] = '\0';
+    if (name[0] == '#') {
+        bool hex = name[1] == 'x';
+        size_t i = hex ? 2 : 1;
+
+        if (name[i] == '\0')
+            return false;
+        for (; name[i]; i++) {
+            char c = name[i];
+
+            if (!((c >= '0' && c <= '9') ||
+                  (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))))
+                return false;
+        }
+        return true;
+    }
+    if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+          name[0] == '_' || name[0] == ':'))
+        return false;
+    for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++) {
+        if (strcmp(name, predefined[i]) == 0)
+            return true;
+    }
+    return htmlEntityLookup((const xmlChar *)name) != NULL;
+}
+
+/* Emits the held "&..." as literal text: "&amp;" and the rest. */
+static int
+amp_release(struct feedparse *p)
+{
+    int r;
+
+    p->n_repairs++;
+    r = fixed_emit(p, "&amp;", 5);
+    if (r == 0 && p->amp_pending_len > 1)
+        r = fixed_emit(p, p->amp_pending + 1, p->amp_pending_len - 1);
+    p->amp_pending_len = 0;
+    return r;
+}
+
+/*
+ * Feeds wild-caught "Salt & Pepper" and "?a=1&b=2" safely: libxml2's recovery drops a bare
+ * '&' together with the name after it, so each '&' outside CDATA that does not start a
+ * reference libxml2 can resolve (a character reference, one of the five XML entities or an
+ * HTML 4 entity, see on_sax_get_entity) is rewritten "&amp;" before libxml2 sees it. Such a
+ * repair marks the document recovered. Runs only on ASCII-compatible input; its state
+ * crosses pushes, so the result does not depend on the splits.
+ */
+static int
+amp_filter(struct feedparse *p, const char *buf, size_t len)
+{
+    static const char cdata_open[] = "<![CDATA[";
+    int r = 0;
+
+    for (size_t i = 0; i < len && r == 0; i++) {
+        char c = buf[i];
+
+        if (p->amp_pending_len > 0) {
+            if (c == ';' && p->amp_pending_len < FP_AMP_MAX) {
+                p->amp_pending[p->amp_pending_len++] = c;
+                if (amp_ref_known(p->amp_pending, p->amp_pending_len)) {
+                    r = fixed_emit(p, p->amp_pending, p->amp_pending_len);
+                    p->amp_pending_len = 0;
+                } else {
+                    r = amp_release(p);
+                }
+                continue;
+            }
+            if (amp_name_char((unsigned char)c) && p->amp_pending_len < FP_AMP_MAX) {
+                p->amp_pending[p->amp_pending_len++] = c;
+                continue;
+            }
+            if ((r = amp_release(p)) < 0)
+                break;
+            /* c itself is read again below. */
+        }
+        if (!p->amp_cdata) {
+            if (c == cdata_open[p->amp_match])
+                p->amp_match++;
+            else
+                p->amp_match = c == '<' ? 1 : 0;
+            if (p->amp_match == sizeof(cdata_open) - 1) {
+                p->amp_cdata = true;
+                p->amp_match = 0;
+            }
+            if (c == '&') {
+                p->amp_pending[0] = c;
+                p->amp_pending_len = 1;
+                continue;
+            }
+        } else if (c == ']') {
+            p->amp_match = p->amp_match < 2 ? p->amp_match + 1 : 2;
+        } else {
+            if (c == '>' && p->amp_match == 2)
+                p->amp_cdata = false;
+            p->amp_match = 0;
+        }
+        r = fixed_emit(p, &c, 1);
+    }
+    if (r == 0)
+        r = fixed_flush(p);
+    return r;
+}
+
+static int
+feed_bytes(struct feedparse *p, const char *buf, size_t len)
+{
+    if (p->amp_fix)
+        return amp_filter(p, buf, len);
+    return xml_chunk(p, buf, len, false);
+}
+
 static int
 ctxt_create(struct feedparse *p)
 {
     xmlSAXHandler sax;
     xmlCharEncoding enc;
+    const unsigned char *h = p->head;
 
     if (head_sniff(p, &enc) < 0)
         return p->err;
@@ -1143,34 +1409,26 @@ ctxt_create(struct feedparse *p)
     sax.serror = on_xml_error;
     /*
      * No internalSubset/externalSubset/entityDecl handlers: the DTD is read for syntax
-     * only, nothing is loaded from outside and nothing declared in it is used.
+     * only, nothing is loaded from outside and nothing declared in it is used. Created
+     * without a first chunk, libxml2 sniffs the encoding once four bytes have arrived.
      */
-    p->ctxt = xmlCreatePushParserCtxt(&sax, p, (const char *)p->head, (int)p->head_len, NULL);
+    p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
     if (!p->ctxt)
         return fail_oom(p);
     (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET);
-    if (enc != XML_CHAR_ENCODING_NONE && xmlSwitchEncoding(p->ctxt, enc) < 0)
-        return fp_fail(p, -EPROTO, "cannot decode UTF-16 input");
-    return 0;
-}
+    if (enc != XML_CHAR_ENCODING_NONE) {
+        struct xml_errors_saved saved = xml_errors_capture(p);
+        int r = xmlSwitchEncoding(p->ctxt, enc);
 
-static int
-parse_chunk(struct feedparse *p, const char *buf, size_t len, bool terminate)
-{
-    while (!p->err) {
-        int n = len > (1u << 20) ? (1 << 20) : (int)len;
-
-        (void)xmlParseChunk(p->ctxt, buf, n, terminate && (size_t)n == len);
-        buf += n;
-        len -= (size_t)n;
-        if (len == 0)
-            break;
+        xml_errors_restore(saved);
+        if (r < 0)
+            return fp_fail(p, -EPROTO, "cannot decode UTF-16 input");
     }
-    if (!p->err && !p->root_seen && p->ctxt->instate == XML_PARSER_EOF) {
-        /* libxml2 gave up before any element: nothing here is a feed. */
-        return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "not an XML document");
-    }
-    return p->err;
+    /* The '&' repair works on bytes: only for encodings where '&' is the byte 0x26. */
+    p->amp_fix =
+        enc == XML_CHAR_ENCODING_NONE && memchr(h, 0, p->head_len) == NULL &&
+        !(p->head_len >= 2 && ((h[0] == 0xfe && h[1] == 0xff) || (h[0] == 0xff && h[1] == 0xfe)));
+    return feed_bytes(p, (const char *)p->head, p->head_len);
 }
 
 /* Pushes the next bytes of the document. */
@@ -1186,8 +1444,7 @@ feedparse_push(struct feedparse *p, const char *buf, size_t len)
         static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
 
         /* Whitespace before the XML declaration (and a UTF-8 BOM before it) is skipped. */
-        if (!p->started && p->bom_len < 3 && p->head_len == p->bom_len &&
-            c == bom[p->bom_len]) {
+        if (!p->started && p->bom_len < 3 && p->head_len == p->bom_len && c == bom[p->bom_len]) {
             p->head[p->head_len++] = c;
             p->bom_len++;
             if (p->bom_len == 3)
@@ -1210,7 +1467,7 @@ feedparse_push(struct feedparse *p, const char *buf, size_t len)
         return 0;
     if (p->ctxt->instate == XML_PARSER_EOF)
         return 0; /* libxml2 stopped on a fatal error; finish() decides what it means */
-    return parse_chunk(p, buf, len, false);
+    return feed_bytes(p, buf, len);
 }
 
 static int
@@ -1244,8 +1501,10 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
         if (ctxt_create(p) < 0)
             return p->err;
     }
+    if (p->amp_pending_len > 0 && (amp_release(p) < 0 || fixed_flush(p) < 0))
+        return p->err;
     if (p->ctxt->instate != XML_PARSER_EOF) {
-        r = parse_chunk(p, NULL, 0, true);
+        r = xml_chunk(p, NULL, 0, true);
         if (r < 0)
             return r;
     }
@@ -1254,7 +1513,7 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
                        p->xml_error ? p->xml_error : "no root element: not a feed");
     if (!p->fmt)
         return fail_not_feed(p);
-    if (p->n_xml_errors > 0)
+    if (p->n_xml_errors > 0 || p->n_repairs > 0)
         p->doc->recovered = true;
     /* An item still open was cut off by the end of the input: dropped. */
     if (p->item.active) {
@@ -1314,7 +1573,9 @@ feedparse_free(struct feedparse *p)
     }
     buf_done(&p->text);
     buf_done(&p->attr_buf);
+    buf_done(&p->fixed);
     free(p->frames);
+    free(p->xstack);
     free(p->base_url);
     free(p->errmsg);
     free(p->xml_error);
@@ -1324,8 +1585,8 @@ feedparse_free(struct feedparse *p)
 
 /* Convenience for tests and the offline tools: parses a whole buffer. */
 int
-feedparse_buffer(const char *buf, size_t len, const char *base_url,
-                 struct feed_doc **ret_doc, char **reterr_msg)
+feedparse_buffer(const char *buf, size_t len, const char *base_url, struct feed_doc **ret_doc,
+                 char **reterr_msg)
 {
     struct feedparse *p = feedparse_new(base_url, NULL);
     struct feed_doc *doc = NULL;

@@ -34,10 +34,9 @@ static int32_t
 cp1252_c1(int32_t c)
 {
     static const uint16_t map[32] = {
-        0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-        0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
-        0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-        0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+        0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+        0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
     };
     int32_t m = map[c - 0x80];
 
@@ -111,8 +110,9 @@ static bool
 tag_is_inline(const char *s, size_t len)
 {
     static const char *const inl[] = {
-        "a", "abbr", "b", "big", "cite", "code", "em", "font", "i", "kbd", "mark", "q", "s",
-        "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var",
+        "a",      "abbr",   "b",    "big", "cite", "code", "em",    "font",
+        "i",      "kbd",    "mark", "q",   "s",    "samp", "small", "span",
+        "strike", "strong", "sub",  "sup", "time", "tt",   "u",     "var",
     };
     char name[16];
     size_t n = 0;
@@ -187,8 +187,8 @@ html_to_text(const char *s, size_t len, struct buf *out)
             i = (size_t)(end - s) + 1;
         } else if (c == '&') {
             int32_t cp;
-            size_t n = feedtext_entity(s + i, len - i < FEEDTEXT_MAX_ENTITY + 2
-                                                  ? len - i : FEEDTEXT_MAX_ENTITY + 2, &cp);
+            size_t n = feedtext_entity(
+                s + i, len - i < FEEDTEXT_MAX_ENTITY + 2 ? len - i : FEEDTEXT_MAX_ENTITY + 2, &cp);
 
             if (n > 0) {
                 r = append_cp(out, cp);

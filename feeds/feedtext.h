@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 enum feedtext_kind {
-    FEEDTEXT_HTML,       /* markup kept; \t \n \r kept; outer whitespace trimmed */
-    FEEDTEXT_LINE,       /* one line of plain text: whitespace runs become one space */
-    FEEDTEXT_HTML_LINE,  /* HTML turned into one line of plain text (RSS and html titles) */
-    FEEDTEXT_TOKEN,      /* ids, URLs, types: outer whitespace and any \t \n \r removed */
+    FEEDTEXT_HTML,      /* markup kept; \t \n \r kept; outer whitespace trimmed */
+    FEEDTEXT_LINE,      /* one line of plain text: whitespace runs become one space */
+    FEEDTEXT_HTML_LINE, /* HTML turned into one line of plain text (RSS and html titles) */
+    FEEDTEXT_TOKEN,     /* ids, URLs, types: outer whitespace and any \t \n \r removed */
 };
 
 /*

@@ -2,8 +2,8 @@
  * rss.c — RSS 2.0 (and the <rss> 0.9x it grew from): SAX handlers for feedparse.c.
  *
  * Only un-namespaced elements are RSS; content:encoded, dc:creator, dc:date and
- * atom:updated are the extensions read. An <item> counts as a direct child of <channel>
- * or, as some old feeds write it, of <rss>.
+ * atom:updated are the extensions read. An <item> counts wherever it appears outside
+ * another item (normally a child of <channel>; of <rss> in old feeds).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,8 +31,11 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
         st->seen_channel = true;
         return 0;
     }
-    if (is(el, FP_NS_NONE, "item") && !item_depth &&
-        (el->depth == 2 || (st->channel_depth && el->depth == st->channel_depth + 1))) {
+    /*
+     * An <item> is taken wherever it is, once no item is open: RSS 0.9x put items beside
+     * the channel, and a broken feed may leave an element around its items unclosed.
+     */
+    if (is(el, FP_NS_NONE, "item") && !item_depth) {
         free(st->creator);
         st->creator = NULL;
         st->guid_permalink = false;

@@ -56,7 +56,8 @@ url_resolve(const char *base, const char *ref, char **ret)
     xmlChar *built, *escaped;
     char *s;
 
-    if (url_scheme(ref, scheme, sizeof(scheme)) || !base || !url_scheme(base, scheme, sizeof(scheme))) {
+    if (url_scheme(ref, scheme, sizeof(scheme)) || !base ||
+        !url_scheme(base, scheme, sizeof(scheme))) {
         s = strdup(ref);
         if (!s)
             return -ENOMEM;

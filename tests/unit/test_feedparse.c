@@ -1,0 +1,842 @@
+/*
+ * test_feedparse.c — the streaming feed parser: data-driven fixtures pushed whole, byte by
+ * byte, 7 bytes at a time and in random splits; hostile input (entities, depth, sizes);
+ * key and link rules; and every RSS 2.0 / Atom 1.0 capture of shared/data/feeds-real.
+ *
+ * FW_REGEN_FIXTURES=1 rewrites tests/fixtures/feeds/<case>.expected.json from the whole-
+ * buffer parse (then read every file by hand before committing it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "feedjson.h"
+#include "feedparse.h"
+
+#define FIXTURE_DIR FW_FIXTURES "/feeds"
+#define FIXTURE_BASE "https://fixtures.example/feeds/"
+#define CORPUS_DIR FW_SHARED_DATA "/feeds-real"
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+
+enum split {
+    SPLIT_WHOLE,
+    SPLIT_ONE,
+    SPLIT_SEVEN,
+    SPLIT_RANDOM,
+};
+
+static const char *const split_names[] = {"whole", "1 byte", "7 bytes", "random"};
+
+struct result {
+    int r;
+    char *errmsg;
+    struct feed_doc *doc;
+};
+
+static void
+result_done(struct result *res)
+{
+    free(res->errmsg);
+    feed_doc_free(res->doc);
+    *res = (struct result){0};
+}
+
+static char *
+read_file(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, alloc = 0, n;
+
+    if (!f)
+        return NULL;
+    do {
+        if (len + 65536 > alloc) {
+            alloc = alloc ? alloc * 2 : 131072;
+            buf = realloc(buf, alloc + 1);
+            assert_non_null(buf);
+        }
+        n = fread(buf + len, 1, alloc - len, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    buf[len] = '\0';
+    *ret_len = len;
+    return buf;
+}
+
+/* xorshift64*: a fixed-seed source of split points, the same on every run. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static struct result
+parse_split(const char *buf, size_t len, const char *base_url,
+            const struct feedparse_limits *limits, enum split how, uint64_t seed)
+{
+    struct feedparse *p = feedparse_new(base_url, limits);
+    struct result res = {0};
+    size_t off = 0;
+    uint64_t rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+
+    assert_non_null(p);
+    while (off < len && res.r == 0) {
+        size_t n;
+
+        switch (how) {
+        case SPLIT_ONE:
+            n = 1;
+            break;
+        case SPLIT_SEVEN:
+            n = 7;
+            break;
+        case SPLIT_RANDOM:
+            n = 1 + (size_t)(rng_next(&rng) % 97);
+            break;
+        default:
+            n = len;
+            break;
+        }
+        if (n > len - off)
+            n = len - off;
+        res.r = feedparse_push(p, buf + off, n);
+        off += n;
+    }
+    if (res.r == 0)
+        res.r = feedparse_finish(p, &res.doc);
+    if (res.r < 0) {
+        assert_non_null(feedparse_error(p));
+        res.errmsg = strdup(feedparse_error(p));
+        /* After an error, pushes keep returning it. */
+        assert_int_equal(feedparse_push(p, "x", 1), res.r);
+    }
+    feedparse_free(p);
+    return res;
+}
+
+static json_t *
+result_json(const struct result *res)
+{
+    if (res->r < 0) {
+        const char *name = res->r == -EPROTO     ? "EPROTO"
+                           : res->r == -EMSGSIZE ? "EMSGSIZE"
+                           : res->r == -ENOMEM   ? "ENOMEM"
+                                                 : "other";
+
+        return json_pack("{s:s, s:s}", "error", name, "message", res->errmsg);
+    }
+    return feedjson_doc(res->doc);
+}
+
+static struct result
+parse_text(const char *xml, const char *base_url, const struct feedparse_limits *limits)
+{
+    return parse_split(xml, strlen(xml), base_url, limits, SPLIT_WHOLE, 0);
+}
+
+static char *
+dump(const struct result *res)
+{
+    json_t *j = result_json(res);
+    char *s;
+
+    assert_non_null(j);
+    s = json_dumps(j, DUMP_FLAGS);
+    json_decref(j);
+    assert_non_null(s);
+    return s;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- data-driven fixtures ---- */
+
+static void
+check_fixture(const char *name)
+{
+    char path[1024], exp_path[1024], base[1024];
+    const char *dot = strrchr(name, '.');
+    size_t len;
+    char *buf;
+    json_t *expected = NULL;
+    json_error_t jerr;
+    bool regen = getenv("FW_REGEN_FIXTURES") != NULL;
+
+    (void)snprintf(path, sizeof(path), "%s/%s", FIXTURE_DIR, name);
+    (void)snprintf(exp_path, sizeof(exp_path), "%s/%.*s.expected.json", FIXTURE_DIR,
+                   (int)(dot - name), name);
+    (void)snprintf(base, sizeof(base), "%s%s", FIXTURE_BASE, name);
+    buf = read_file(path, &len);
+    assert_non_null(buf);
+
+    if (regen) {
+        struct result res = parse_split(buf, len, base, NULL, SPLIT_WHOLE, 0);
+        json_t *j = result_json(&res);
+
+        assert_int_equal(json_dump_file(j, exp_path, DUMP_FLAGS), 0);
+        json_decref(j);
+        result_done(&res);
+    }
+    expected = json_load_file(exp_path, 0, &jerr);
+    if (!expected)
+        fail_msg("%s: cannot load %s: %s", name, exp_path, jerr.text);
+
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        int rounds = how == SPLIT_RANDOM ? 8 : 1;
+
+        for (int k = 0; k < rounds; k++) {
+            struct result res =
+                parse_split(buf, len, base, NULL, (enum split)how, (uint64_t)k * 7919 + 1);
+            json_t *got = result_json(&res);
+
+            assert_non_null(got);
+            if (!json_equal(got, expected)) {
+                char *g = json_dumps(got, DUMP_FLAGS), *e = json_dumps(expected, DUMP_FLAGS);
+
+                print_error("%s (%s split, round %d): got\n%s\nexpected\n%s\n", name,
+                            split_names[how], k, g, e);
+                free(g);
+                free(e);
+                fail();
+            }
+            json_decref(got);
+            result_done(&res);
+        }
+    }
+    json_decref(expected);
+    free(buf);
+}
+
+static void
+test_feedparse_fixtures(void **state)
+{
+    DIR *d = opendir(FIXTURE_DIR);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || has_suffix(de->d_name, ".json"))
+            continue;
+        names = realloc(names, (n + 1) * sizeof(*names));
+        assert_non_null(names);
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    assert_true(n >= 10);
+    qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        check_fixture(names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* ---- hostile input ---- */
+
+static const char billion_laughs[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE rss [\n"
+    " <!ENTITY lol \"lol\">\n"
+    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+    "]>\n"
+    "<rss version=\"2.0\"><channel><title>Laughs &lol9;</title>\n"
+    "<item><title>a &lol9; b</title><guid>1</guid><description>&lol9;&lol9;&lol9;</description>"
+    "</item>\n"
+    "<item><title>Fish &amp; Chips</title><guid>2</guid></item>\n"
+    "</channel></rss>\n";
+
+static void
+test_feedparse_billion_laughs(void **state)
+{
+    struct result res = parse_text(billion_laughs, NULL, NULL);
+    char *s;
+
+    (void)state;
+    /* Declared entities are never expanded: the references stay literal text. */
+    assert_int_equal(res.r, 0);
+    assert_true(res.doc->recovered);
+    assert_int_equal(res.doc->n_items, 2);
+    assert_string_equal(res.doc->items[0].title, "a &lol9; b");
+    assert_string_equal(res.doc->items[1].title, "Fish & Chips");
+    s = dump(&res);
+    assert_null(strstr(s, "lollol"));
+    assert_true(strlen(s) < 4096);
+    free(s);
+    result_done(&res);
+}
+
+static void
+test_feedparse_external_entity(void **state)
+{
+    static const char *const docs[] = {
+        /* an external general entity */
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE rss [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+        "<rss version=\"2.0\"><channel><title>T &xxe;</title>"
+        "<item><title>x</title><description>&xxe;</description><guid>1</guid></item>"
+        "</channel></rss>\n",
+        /* an external parameter entity */
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE rss [<!ENTITY % pe SYSTEM \"file:///etc/passwd\"> %pe;]>\n"
+        "<rss version=\"2.0\"><channel><title>T</title>"
+        "<item><title>x</title><guid>1</guid></item></channel></rss>\n",
+        /* an external DTD */
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE rss SYSTEM \"file:///etc/passwd\">\n"
+        "<rss version=\"2.0\"><channel><title>T</title>"
+        "<item><title>x</title><guid>1</guid></item></channel></rss>\n",
+        /* an entity in an attribute */
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE rss [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+        "<rss version=\"2.0\"><channel><title>T</title>"
+        "<item><title>x</title><guid>1</guid><enclosure url=\"http://x/&xxe;\"/></item>"
+        "</channel></rss>\n",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct result res = parse_text(docs[i], NULL, NULL);
+        char *s = dump(&res);
+
+        assert_null(strstr(s, "root:"));
+        assert_null(strstr(s, "/bin/"));
+        if (res.r == 0) {
+            assert_int_equal(res.doc->n_items, 1);
+            assert_string_equal(res.doc->items[0].title, "x");
+        }
+        free(s);
+        result_done(&res);
+    }
+}
+
+static char *
+nested_doc(size_t depth)
+{
+    size_t cap = depth * 8 + 256, len = 0;
+    char *s = malloc(cap);
+
+    assert_non_null(s);
+    len += (size_t)snprintf(s + len, cap - len, "<rss version=\"2.0\"><channel><title>T</title>");
+    for (size_t i = 0; i < depth; i++)
+        len += (size_t)snprintf(s + len, cap - len, "<a>");
+    for (size_t i = 0; i < depth; i++)
+        len += (size_t)snprintf(s + len, cap - len, "</a>");
+    (void)snprintf(s + len, cap - len, "</channel></rss>");
+    return s;
+}
+
+static void
+test_feedparse_depth_limit(void **state)
+{
+    char *deep = nested_doc(10000), *ok = nested_doc(200);
+    struct result res;
+
+    (void)state;
+    res = parse_text(deep, NULL, NULL);
+    assert_int_equal(res.r, -EMSGSIZE);
+    assert_non_null(strstr(res.errmsg, "nested deeper than 256"));
+    result_done(&res);
+
+    res = parse_split(deep, strlen(deep), NULL, NULL, SPLIT_SEVEN, 0);
+    assert_int_equal(res.r, -EMSGSIZE);
+    result_done(&res);
+
+    res = parse_text(ok, NULL, NULL);
+    assert_int_equal(res.r, 0);
+    assert_string_equal(res.doc->title, "T");
+    result_done(&res);
+
+    res = parse_text(ok, NULL, &(struct feedparse_limits){.max_depth = 100});
+    assert_int_equal(res.r, -EMSGSIZE);
+    assert_non_null(strstr(res.errmsg, "nested deeper than 100"));
+    result_done(&res);
+    free(deep);
+    free(ok);
+}
+
+static void
+test_feedparse_text_limit(void **state)
+{
+    struct feedparse_limits lim = {.max_text = 1000};
+    char doc[4096];
+    char big[2001];
+    struct result res;
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    (void)snprintf(doc, sizeof(doc),
+                   "<rss version=\"2.0\"><channel><title>T</title>\n<item><guid>1</guid>\n"
+                   "<description>%s</description></item></channel></rss>",
+                   big);
+    res = parse_text(doc, NULL, &lim);
+    assert_int_equal(res.r, -EMSGSIZE);
+    assert_string_equal(res.errmsg, "line 3: text too long (over 1000 bytes)");
+    result_done(&res);
+
+    /* Text nobody asked for is not collected, so it is not limited either. */
+    (void)snprintf(doc, sizeof(doc),
+                   "<rss version=\"2.0\"><channel><title>T</title>\n<item><guid>1</guid>\n"
+                   "<comments>%s</comments></item></channel></rss>",
+                   big);
+    res = parse_text(doc, NULL, &lim);
+    if (res.r != 0)
+        fail_msg("%s", res.errmsg);
+    assert_int_equal(res.doc->n_items, 1);
+    result_done(&res);
+}
+
+static void
+test_feedparse_not_a_feed(void **state)
+{
+    static const struct {
+        const char *doc;
+        size_t len;
+        const char *message;
+    } cases[] = {
+        {"<!DOCTYPE html>\n<html><head><title>x</title></head><body><p>hi</p></body></html>", 0,
+         "line 2: not a feed: root element <html>"},
+        {"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>", 0,
+         "line 2: not a feed: root element <svg>"},
+        {"<feed><title>no namespace</title></feed>", 0, "line 1: not a feed: root element <feed>"},
+        {"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/>", 0,
+         "line 1: unsupported feed format: RSS 1.0 (<rdf:RDF>)"},
+        {"{\"version\": \"https://jsonfeed.org/version/1.1\"}", 0, "unsupported feed format: JSON"},
+        {"\x1f\x8b\x08\x00\x00\x00\x00\x00", 8, "gzip-compressed data: not a feed until inflated"},
+        {"", 0, "empty document"},
+        {"  \n\t ", 0, "empty document"},
+        {"hello, world", 0, "line 1: Document is empty"},
+        {"<?xml version=\"1.0\"?>\n<rss version=\"2.0\">\n</rss>\n", 0,
+         "not a feed: <rss> without <channel>"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].doc);
+
+        for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how++) {
+            struct result res = parse_split(cases[i].doc, len, NULL, NULL, (enum split)how, 0);
+
+            if (res.r != -EPROTO || strcmp(res.errmsg, cases[i].message) != 0)
+                fail_msg("case %zu (%s): r=%d '%s', expected '%s'", i, split_names[how], res.r,
+                         res.errmsg ? res.errmsg : "", cases[i].message);
+            result_done(&res);
+        }
+    }
+}
+
+static void
+test_feedparse_html_wrapper(void **state)
+{
+    static const char doc[] =
+        "<?xml version=\"1.0\"?>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>Page</title></head><body>\n"
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Wrapped</title>"
+        "<entry><id>e1</id><title>One</title></entry></feed>\n"
+        "<p>trailing</p></body></html>\n";
+    struct result res = parse_text(doc, NULL, NULL);
+
+    (void)state;
+    assert_int_equal(res.r, 0);
+    assert_int_equal(res.doc->format, FEED_FORMAT_ATOM);
+    assert_string_equal(res.doc->title, "Wrapped");
+    assert_int_equal(res.doc->n_items, 1);
+    assert_string_equal(res.doc->items[0].key, "e1");
+    result_done(&res);
+}
+
+static char *
+many_items(size_t n)
+{
+    size_t cap = n * 96 + 256, len = 0;
+    char *s = malloc(cap);
+
+    assert_non_null(s);
+    len += (size_t)snprintf(s + len, cap - len, "<rss version=\"2.0\"><channel><title>T</title>");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len,
+                                "<item><title>Item %zu</title><guid>g%zu</guid></item>", i, i);
+    (void)snprintf(s + len, cap - len, "</channel></rss>");
+    return s;
+}
+
+static void
+test_feedparse_max_items(void **state)
+{
+    char *doc = many_items(50);
+    struct result res;
+
+    (void)state;
+    res = parse_text(doc, NULL, &(struct feedparse_limits){.max_items = 10});
+    /* Items past max_items are ignored, not an error. */
+    assert_int_equal(res.r, 0);
+    assert_false(res.doc->recovered);
+    assert_int_equal(res.doc->n_items, 10);
+    assert_string_equal(res.doc->items[0].key, "g0");
+    assert_string_equal(res.doc->items[9].key, "g9");
+    result_done(&res);
+
+    res = parse_text(doc, NULL, NULL);
+    assert_int_equal(res.r, 0);
+    assert_int_equal(res.doc->n_items, 50);
+    assert_string_equal(res.doc->items[49].title, "Item 49");
+    result_done(&res);
+    free(doc);
+}
+
+static bool
+is_hash_key(const char *k)
+{
+    if (strncmp(k, "hash:", 5) != 0 || strlen(k) != 21)
+        return false;
+    for (size_t i = 5; i < 21; i++) {
+        if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+static void
+test_feedparse_keys(void **state)
+{
+    static const char doc[] =
+        "<rss version=\"2.0\"><channel><title>T</title><link>https://k.example/</link>"
+        "<item><guid isPermaLink=\"false\">\n  id-1 "
+        "\n</guid><link>https://k.example/1</link></item>"
+        "<item><link>https://k.example/2</link></item>"
+        "<item><title>Same</title><pubDate>Wed, 09 Feb 2022 21:49:00 GMT</pubDate>"
+        "<description>Body</description></item>"
+        "<item><title>Same</title><pubDate>Wed, 09 Feb 2022 21:49:00 GMT</pubDate>"
+        "<description>Body</description></item>"
+        "<item><title>Same</title><pubDate>Wed, 09 Feb 2022 21:49:01 GMT</pubDate>"
+        "<description>Body</description></item>"
+        "<item><title>Same</title><pubDate>Wed, 09 Feb 2022 21:49:00 GMT</pubDate>"
+        "<description>Other body</description></item>"
+        "<item><description>Body</description></item>"
+        "<item><title>Body</title></item>"
+        "</channel></rss>";
+    struct result res = parse_text(doc, NULL, NULL);
+    struct feed_item *it;
+
+    (void)state;
+    assert_int_equal(res.r, 0);
+    assert_int_equal(res.doc->n_items, 8);
+    it = res.doc->items;
+    assert_string_equal(it[0].id, "id-1");
+    assert_string_equal(it[0].key, "id-1");
+    assert_null(it[1].id);
+    assert_string_equal(it[1].key, "https://k.example/2");
+    for (size_t i = 2; i < 8; i++) {
+        assert_non_null(it[i].key);
+        assert_true(is_hash_key(it[i].key));
+    }
+    /* The same title, date and text give the same key; any difference changes it. */
+    assert_string_equal(it[2].key, it[3].key);
+    assert_string_not_equal(it[2].key, it[4].key);
+    assert_string_not_equal(it[2].key, it[5].key);
+    assert_string_not_equal(it[6].key, it[7].key);
+    result_done(&res);
+}
+
+static void
+test_feedparse_link_fallback(void **state)
+{
+    static const char doc[] =
+        "<rss version=\"2.0\"><channel><title>T</title><link>https://site.example/news/</link>"
+        "<item><guid>1</guid><link>story.html</link>"
+        "<enclosure url=\"../a.mp3\" type=\"audio/mpeg\" length=\"12\"/></item>"
+        "<item><guid>2</guid><link>file:///etc/passwd</link></item>"
+        "<item><guid>3</guid><link>mailto:someone@example.org</link></item>"
+        "</channel></rss>";
+    struct result res;
+
+    (void)state;
+    /* No document URL: the channel link is the base. */
+    res = parse_text(doc, NULL, NULL);
+    assert_int_equal(res.r, 0);
+    assert_string_equal(res.doc->items[0].link, "https://site.example/news/story.html");
+    assert_int_equal(res.doc->items[0].n_enclosures, 1);
+    assert_string_equal(res.doc->items[0].enclosures[0].url, "https://site.example/a.mp3");
+    assert_int_equal(res.doc->items[0].enclosures[0].length, 12);
+    /* A local document (no URL) may link to local files; mailto: is never a link. */
+    assert_string_equal(res.doc->items[1].link, "file:///etc/passwd");
+    assert_null(res.doc->items[2].link);
+    result_done(&res);
+
+    /* A document fetched over HTTP: its URL is the base, file: links are dropped. */
+    res = parse_text(doc, "https://feeds.example/x/feed.xml", NULL);
+    assert_int_equal(res.r, 0);
+    assert_string_equal(res.doc->link, "https://site.example/news/");
+    assert_string_equal(res.doc->items[0].link, "https://feeds.example/x/story.html");
+    assert_null(res.doc->items[1].link);
+    assert_string_equal(res.doc->items[1].key, "2");
+    result_done(&res);
+}
+
+static void
+test_feedparse_leading_bytes(void **state)
+{
+    static const char *const docs[] = {
+        "\n\n   <?xml version=\"1.0\"?>\n<rss "
+        "version=\"2.0\"><channel><title>T</title></channel></rss>",
+        "\xef\xbb\xbf<?xml version=\"1.0\"?><rss "
+        "version=\"2.0\"><channel><title>T</title></channel></rss>",
+        "\xef\xbb\xbf\r\n<rss version=\"2.0\"><channel><title>T</title></channel></rss>",
+        "<rss version=\"2.0\"><channel><title>T</title></channel></rss>",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how++) {
+            struct result res =
+                parse_split(docs[i], strlen(docs[i]), NULL, NULL, (enum split)how, 0);
+
+            if (res.r != 0)
+                fail_msg("doc %zu (%s): %s", i, split_names[how], res.errmsg);
+            assert_string_equal(res.doc->title, "T");
+            assert_false(res.doc->recovered);
+            result_done(&res);
+        }
+    }
+}
+
+static void
+test_feedparse_utf16(void **state)
+{
+    static const char doc[] = "<rss version=\"2.0\"><channel><title>Caf\xc3\xa9</title>"
+                              "<item><guid>1</guid><title>\xe1\xbb\x87</title></item>"
+                              "</channel></rss>";
+    /* UTF-16 without a byte order mark or declaration; the code points are all < 0x10000. */
+    char le[sizeof(doc) * 2], be[sizeof(doc) * 2];
+    size_t n = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(doc) - 1;) {
+        unsigned char c = (unsigned char)doc[i];
+        unsigned cp;
+
+        if (c < 0x80) {
+            cp = c;
+            i += 1;
+        } else if (c < 0xe0) {
+            cp = (c & 0x1fu) << 6 | ((unsigned char)doc[i + 1] & 0x3fu);
+            i += 2;
+        } else {
+            cp = (c & 0x0fu) << 12 | ((unsigned char)doc[i + 1] & 0x3fu) << 6 |
+                 ((unsigned char)doc[i + 2] & 0x3fu);
+            i += 3;
+        }
+        le[n] = (char)(cp & 0xff);
+        le[n + 1] = (char)(cp >> 8);
+        be[n] = (char)(cp >> 8);
+        be[n + 1] = (char)(cp & 0xff);
+        n += 2;
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how++) {
+            struct result res = parse_split(k ? be : le, n, NULL, NULL, (enum split)how, 0);
+
+            if (res.r != 0)
+                fail_msg("%s (%s): %s", k ? "BE" : "LE", split_names[how], res.errmsg);
+            assert_string_equal(res.doc->title, "Caf\xc3\xa9");
+            assert_int_equal(res.doc->n_items, 1);
+            assert_string_equal(res.doc->items[0].title, "\xe1\xbb\x87");
+            result_done(&res);
+        }
+    }
+}
+
+static void
+test_feedparse_control_chars(void **state)
+{
+    /* XML 1.0 allows C1 controls as references; XML 1.1-style C0 references are errors. */
+    static const char doc[] =
+        "<rss version=\"2.0\"><channel><title>A&#x85;B&#x9F;C\xc2\x80</title>"
+        "<item><guid>1</guid><author>Jo&#x7F;e\tSmith</author>"
+        "<description>line1\r\nline2\tend&#x1B;</description></item></channel></rss>";
+    struct result res = parse_text(doc, NULL, NULL);
+
+    (void)state;
+    assert_int_equal(res.r, 0);
+    assert_string_equal(res.doc->title, "ABC");
+    assert_string_equal(res.doc->items[0].author, "Joe Smith");
+    assert_string_equal(res.doc->items[0].summary, "line1\nline2\tend");
+    result_done(&res);
+}
+
+static void
+test_feedparse_buffer_api(void **state)
+{
+    static const char doc[] = "<rss version=\"2.0\"><channel><title>T</title></channel></rss>";
+    struct feed_doc *d = NULL;
+    char *msg = NULL;
+
+    (void)state;
+    assert_int_equal(feedparse_buffer(doc, strlen(doc), NULL, &d, &msg), 0);
+    assert_null(msg);
+    assert_non_null(d);
+    assert_int_equal(d->format, FEED_FORMAT_RSS);
+    assert_string_equal(feed_format_name(d->format), "rss");
+    feed_doc_free(d);
+    d = NULL;
+    assert_int_equal(feedparse_buffer("<html/>", 7, NULL, &d, &msg), -EPROTO);
+    assert_null(d);
+    assert_string_equal(msg, "line 1: not a feed: root element <html>");
+    free(msg);
+    feed_doc_free(NULL);
+    feedparse_free(NULL);
+}
+
+/* ---- the real-world corpus ---- */
+
+struct corpus_count {
+    const char *format;
+    size_t files, ok, errors, recovered, items;
+};
+
+static void
+test_feedparse_real_feeds(void **state)
+{
+    /*
+     * shared/data/feeds-real/README.md: a well-formed <rss> without <channel> must give a
+     * clear error; it is the one RSS 2.0 / Atom 1.0 file that may fail.
+     */
+    static const char *const must_fail[] = {"atoma/broken-no-channel.xml"};
+    struct corpus_count counts[] = {
+        {.format = "rss-2.0"},
+        {.format = "atom-1.0"},
+        {.format = "other"},
+    };
+    json_error_t jerr;
+    json_t *manifest = json_load_file(CORPUS_DIR "/manifest.json", 0, &jerr);
+    size_t i;
+    json_t *rec;
+
+    (void)state;
+    if (!manifest)
+        fail_msg("cannot load the manifest: %s", jerr.text);
+    assert_true(json_array_size(manifest) > 200);
+    json_array_foreach(manifest, i, rec)
+    {
+        const char *file = json_string_value(json_object_get(rec, "file"));
+        const char *format = json_string_value(json_object_get(rec, "format"));
+        json_t *wf = json_object_get(json_object_get(rec, "checks"), "well_formed");
+        bool well_formed = json_is_true(wf);
+        bool main_format = strcmp(format, "rss-2.0") == 0 || strcmp(format, "atom-1.0") == 0;
+        bool expect_fail = false;
+        struct corpus_count *c = &counts[strcmp(format, "rss-2.0") == 0    ? 0
+                                         : strcmp(format, "atom-1.0") == 0 ? 1
+                                                                           : 2];
+        char path[1024], url[1100];
+        size_t len;
+        char *buf;
+        struct result whole, chunked;
+
+        for (size_t k = 0; k < sizeof(must_fail) / sizeof(must_fail[0]); k++)
+            expect_fail |= strcmp(file, must_fail[k]) == 0;
+        (void)snprintf(path, sizeof(path), "%s/%s", CORPUS_DIR, file);
+        (void)snprintf(url, sizeof(url), "https://corpus.example/%s", file);
+        buf = read_file(path, &len);
+        assert_non_null(buf);
+        whole = parse_split(buf, len, url, NULL, SPLIT_WHOLE, 0);
+        c->files++;
+        if (whole.r == 0) {
+            c->ok++;
+            c->items += whole.doc->n_items;
+            c->recovered += whole.doc->recovered;
+            for (size_t k = 0; k < whole.doc->n_items; k++)
+                assert_non_null(whole.doc->items[k].key);
+        } else {
+            c->errors++;
+            if (main_format)
+                print_message("feeds-real: %s (%s): %s\n", file, format, whole.errmsg);
+        }
+        if (main_format && expect_fail)
+            assert_int_equal(whole.r, -EPROTO);
+        else if (main_format && well_formed && whole.r != 0)
+            fail_msg("%s is a well-formed %s feed but failed: %s", file, format, whole.errmsg);
+
+        /* Streaming gives the same document as the whole buffer. */
+        if (main_format) {
+            json_t *a, *b;
+
+            chunked = parse_split(buf, len, url, NULL, SPLIT_RANDOM, i + 1);
+            a = result_json(&whole);
+            b = result_json(&chunked);
+            if (!json_equal(a, b))
+                fail_msg("%s: random splits give a different result", file);
+            json_decref(a);
+            json_decref(b);
+            result_done(&chunked);
+        }
+        result_done(&whole);
+        free(buf);
+    }
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
+        print_message("feeds-real %-8s files %3zu  ok %3zu  errors %3zu  recovered %3zu  "
+                      "items %5zu\n",
+                      counts[k].format, counts[k].files, counts[k].ok, counts[k].errors,
+                      counts[k].recovered, counts[k].items);
+    json_decref(manifest);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feedparse_fixtures),
+        cmocka_unit_test(test_feedparse_billion_laughs),
+        cmocka_unit_test(test_feedparse_external_entity),
+        cmocka_unit_test(test_feedparse_depth_limit),
+        cmocka_unit_test(test_feedparse_text_limit),
+        cmocka_unit_test(test_feedparse_not_a_feed),
+        cmocka_unit_test(test_feedparse_html_wrapper),
+        cmocka_unit_test(test_feedparse_max_items),
+        cmocka_unit_test(test_feedparse_keys),
+        cmocka_unit_test(test_feedparse_link_fallback),
+        cmocka_unit_test(test_feedparse_leading_bytes),
+        cmocka_unit_test(test_feedparse_utf16),
+        cmocka_unit_test(test_feedparse_control_chars),
+        cmocka_unit_test(test_feedparse_buffer_api),
+        cmocka_unit_test(test_feedparse_real_feeds),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
