@@ -234,7 +234,7 @@ client_call(struct client *c, const json_t *request, int timeout_ms, char **ret_
 {
     uint64_t deadline = deadline_after(timeout_ms);
     char *req, *line;
-    size_t req_len, end;
+    size_t req_len, end = 0;
     json_error_t jerr;
     json_t *resp;
     int r;

@@ -562,6 +562,19 @@ date_format(int64_t at, char buf[DATE_RFC3339_LEN])
         days--;
     }
     civil_from_days(days, &y, &m, &d);
-    (void)snprintf(buf, DATE_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d,
-                   (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+    /* Fixed-width digits written by hand: every field is in range after the clamp above. */
+    const int fields[6] = {y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60)};
+    static const char seps[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    size_t o = 0;
+    for (int i = 0; i < 6; i++) {
+        int v = fields[i];
+        if (i == 0) {
+            buf[o++] = (char)('0' + v / 1000 % 10);
+            buf[o++] = (char)('0' + v / 100 % 10);
+        }
+        buf[o++] = (char)('0' + v / 10 % 10);
+        buf[o++] = (char)('0' + v % 10);
+        buf[o++] = seps[i];
+    }
+    buf[o] = '\0';
 }
