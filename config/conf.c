@@ -1043,7 +1043,8 @@ argv_split(const char *s, const char **ret_why)
                 if (!na)
                     goto oom;
                 argv = na;
-                argv[n] = strndup(word, w);
+                word[w] = '\0';
+                argv[n] = strdup(word);
                 if (!argv[n])
                     goto oom;
                 argv[++n] = NULL;

@@ -213,7 +213,13 @@ header_value(const char *v, size_t len)
         len--;
     if (len == 0 || len > FETCH_MAX_HEADER)
         return NULL;
-    return strndup(v, len);
+    /* curl's header buffer is not NUL-terminated: copy exactly len bytes. */
+    char *c = malloc(len + 1);
+    if (c) {
+        memcpy(c, v, len);
+        c[len] = '\0';
+    }
+    return c;
 }
 
 /*
