@@ -50,6 +50,9 @@ unsigned control_conns(const struct control *c);
  */
 json_t *ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, json_t *req);
 
+/* The answer to a finished `poll --wait` (a new reference). */
+json_t *ctlcmd_poll_answer(const struct poll_wait *w);
+
 /* Builds {"ok":false,"error":msg}. */
 json_t *ctlcmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -182,6 +182,18 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
     return json_pack("{s:b, s:o}", "ok", 1, "items", c.arr);
 }
 
+/* The answer to `poll --wait`; the counts sit in "cycle" beside the answer's own "ok". */
+json_t *
+ctlcmd_poll_answer(const struct poll_wait *w)
+{
+    json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "cycle",
+                             "polled", (json_int_t)w->polled, "ok", (json_int_t)w->ok,
+                             "not_modified", (json_int_t)w->not_modified, "errors",
+                             (json_int_t)w->errors, "new_items", (json_int_t)w->new_items,
+                             "alerts", (json_int_t)w->alerts);
+    return resp ? resp : ctlcmd_error("out of memory");
+}
+
 static json_t *
 cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
 {
@@ -219,11 +231,7 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
         return json_pack("{s:b, s:I}", "ok", 1, "queued", (json_int_t)queued);
     if (--w->remaining == 0) {
         /* Nothing to wait for (every poll failed to start, or none was asked). */
-        json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "cycle",
-                                 "polled", (json_int_t)w->polled, "ok", (json_int_t)w->ok,
-                                 "not_modified", (json_int_t)w->not_modified, "errors",
-                                 (json_int_t)w->errors, "new_items", (json_int_t)w->new_items,
-                                 "alerts", (json_int_t)w->alerts);
+        json_t *resp = ctlcmd_poll_answer(w);
         free(w);
         return resp;
     }

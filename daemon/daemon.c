@@ -107,8 +107,9 @@ feed_pollable(const struct dfeed *f)
     return daemon_feed_state(f) == DFEED_OK || daemon_feed_state(f) == DFEED_FAILING;
 }
 
-static uint64_t
-rng_next(struct daemon *d)
+/* xorshift64*: jitter needs spread, not secrecy. */
+uint64_t
+daemon_random(struct daemon *d)
 {
     uint64_t x = d->rng;
     x ^= x >> 12;
@@ -142,7 +143,7 @@ feed_schedule_initial(struct daemon *d, struct dfeed *f)
             if (spread > DAEMON_OVERDUE_SPREAD_MAX_MS)
                 spread = DAEMON_OVERDUE_SPREAD_MAX_MS;
             if (spread > 0)
-                due += (int64_t)(rng_next(d) % (uint64_t)spread);
+                due += (int64_t)(daemon_random(d) % (uint64_t)spread);
         }
     }
     (void)sched_arm(d->sched, &f->sched, due);
@@ -271,16 +272,9 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
         w->new_items += new_items;
         if (--w->remaining == 0) {
             if (w->conn) {
-                json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1,
-                                         "cycle", "polled", (json_int_t)w->polled, "ok",
-                                         (json_int_t)w->ok, "not_modified",
-                                         (json_int_t)w->not_modified, "errors",
-                                         (json_int_t)w->errors, "new_items",
-                                         (json_int_t)w->new_items, "alerts",
-                                         (json_int_t)w->alerts);
                 struct ctl_conn *conn = w->conn;
                 ctl_conn_set_wait(conn, NULL);
-                ctl_conn_reply(conn, resp ? resp : ctlcmd_error("out of memory"));
+                ctl_conn_reply(conn, ctlcmd_poll_answer(w));
             }
             free(w);
         }
@@ -325,6 +319,7 @@ feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds
         const struct conf_feed *cfg = &conf->feeds[i];
         struct dfeed *old = d->feeds ? daemon_feed_find(d, cfg->name) : NULL;
         if (old) {
+            old->kept = true;
             feeds[n++] = old;
             continue;
         }
@@ -375,6 +370,8 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     }
     struct dfeed **feeds = NULL;
     size_t n = 0;
+    for (size_t i = 0; i < d->n_feeds; i++)
+        d->feeds[i]->kept = false;
     r = feeds_build(d, nc, &feeds, &n, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
@@ -388,7 +385,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     size_t added = 0, removed = 0, changed = 0;
     for (size_t i = 0; i < d->n_feeds; i++) {
         struct dfeed *f = d->feeds[i];
-        if (conf_feed_find(nc, f->cfg->name))
+        if (f->kept)
             continue;
         removed++;
         f->removed = true;
@@ -400,7 +397,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     }
     for (size_t i = 0; i < n; i++) {
         struct dfeed *f = feeds[i];
-        const struct conf_feed *cfg = conf_feed_find(nc, f->cfg->name);
+        const struct conf_feed *cfg = &nc->feeds[i]; /* feeds_build keeps the config's order */
         if (f->cfg == cfg) {
             added++; /* built on nc just now */
             continue;

@@ -42,6 +42,7 @@ struct dfeed {
     struct poll_wait **waiters;  /* `poll --wait` requests waiting for the current poll */
     size_t n_waiters;
     bool removed;                /* dropped from the config while a poll was in flight */
+    bool kept;                   /* scratch of a reload: still in the new config */
 };
 
 enum daemon_feed_state {
@@ -82,6 +83,9 @@ int daemon_run(const char *config_path, bool once);
 /* Wall-clock now in Unix seconds / milliseconds. */
 int64_t daemon_now(void);
 int64_t daemon_now_ms(void);
+
+/* The next number of the daemon's jitter generator (xorshift64*: spread, not secrecy). */
+uint64_t daemon_random(struct daemon *d);
 
 /* The feed called name, or NULL. */
 struct dfeed *daemon_feed_find(struct daemon *d, const char *name);

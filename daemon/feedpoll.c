@@ -21,25 +21,13 @@ struct feedpoll {
     struct feedparse *parser;
 };
 
-/* xorshift64*: jitter needs spread, not secrecy. */
-static uint64_t
-rng_next(struct daemon *d)
-{
-    uint64_t x = d->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    d->rng = x;
-    return x * 2685821657736338717ULL;
-}
-
 /* base ± 10%, never below 1 s. */
 static int64_t
 jitter_ms(struct daemon *d, int64_t base_ms)
 {
     int64_t spread = base_ms / 10;
     if (spread > 0)
-        base_ms += (int64_t)(rng_next(d) % (uint64_t)(2 * spread + 1)) - spread;
+        base_ms += (int64_t)(daemon_random(d) % (uint64_t)(2 * spread + 1)) - spread;
     return base_ms < 1000 ? 1000 : base_ms;
 }
 
