@@ -233,10 +233,8 @@ client_call(struct client *c, const json_t *request, int timeout_ms, char **ret_
             size_t *ret_len, json_t **ret_response, char **reterr_msg)
 {
     uint64_t deadline = deadline_after(timeout_ms);
-    char *req, *line;
-    size_t req_len, end = 0;
-    json_error_t jerr;
-    json_t *resp;
+    char *req;
+    size_t req_len;
     int r;
 
     req = json_dumps(request, JSON_COMPACT);
@@ -252,6 +250,20 @@ client_call(struct client *c, const json_t *request, int timeout_ms, char **ret_
     free(req);
     if (r < 0)
         return r;
+
+    return client_next(c, timeout_ms, ret_line, ret_len, ret_response, reterr_msg);
+}
+
+int
+client_next(struct client *c, int timeout_ms, char **ret_line, size_t *ret_len,
+            json_t **ret_response, char **reterr_msg)
+{
+    uint64_t deadline = deadline_after(timeout_ms);
+    char *line;
+    size_t end = 0;
+    json_error_t jerr;
+    json_t *resp;
+    int r;
 
     r = read_line(c, deadline, timeout_ms, &end, reterr_msg);
     if (r < 0)
@@ -272,7 +284,8 @@ client_call(struct client *c, const json_t *request, int timeout_ms, char **ret_
         free(line);
         return fail(-EPROTO, msg, reterr_msg);
     }
-    if (!json_is_object(resp) || !json_is_boolean(json_object_get(resp, "ok"))) {
+    if (!json_is_object(resp) || (!json_is_boolean(json_object_get(resp, "ok")) &&
+                                  !json_is_string(json_object_get(resp, "event")))) {
         json_decref(resp);
         free(line);
         return fail(-EPROTO, "invalid response from the daemon: not an object with \"ok\"",

@@ -39,6 +39,13 @@ int client_call(struct client *c, const json_t *request, int timeout_ms, char **
                 size_t *ret_len, json_t **ret_response, char **reterr_msg);
 
 /* True when error r of client_connect or client_call means "daemon not reachable". */
+/*
+ * Reads the next line the daemon sends on this connection (a `watch` event), as client_call
+ * reads an answer: an object with "ok" or "event".
+ */
+int client_next(struct client *c, int timeout_ms, char **ret_line, size_t *ret_len,
+                json_t **ret_response, char **reterr_msg);
+
 bool client_error_unreachable(int r);
 
 /* Closes the connection and frees the client; accepts NULL. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -53,7 +54,8 @@ build_request(const struct live_args *a)
 {
     static const char *const names[] = {
         [LIVE_STATUS] = "status", [LIVE_FEEDS] = "feeds", [LIVE_ITEMS] = "items",
-        [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload",
+        [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload", [LIVE_ALERTS] = "alerts",
+        [LIVE_WATCH] = "watch",
     };
     json_t *req = json_object();
     int r = 0;
@@ -68,6 +70,13 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, "limit", json_integer(a->limit));
         if (a->text)
             r |= json_object_set_new(req, "text", json_true());
+    } else if (a->cmd == LIVE_ALERTS) {
+        if (a->topic)
+            r |= json_object_set_new(req, "topic", json_string(a->topic));
+        if (a->failed)
+            r |= json_object_set_new(req, "failed", json_true());
+        if (a->limit > 0)
+            r |= json_object_set_new(req, "limit", json_integer(a->limit));
     } else if (a->cmd == LIVE_POLL) {
         if (a->feed)
             r |= json_object_set_new(req, "feed", json_string(a->feed));
@@ -277,6 +286,81 @@ render_reload(const json_t *resp)
     return 0;
 }
 
+static int
+render_alerts(const json_t *resp)
+{
+    static const char *const headers[] = {"ID", "RAISED", "TOPIC", "STATE", "TRIES", "FEED",
+                                          "TITLE", "SOURCES"};
+    const json_t *alerts = json_object_get(resp, "alerts");
+    size_t i;
+    json_t *al;
+    int r = 0;
+
+    if (!json_is_array(alerts)) {
+        output_message("invalid response from the daemon: no \"alerts\" array");
+        return 1;
+    }
+    if (json_array_size(alerts) == 0) {
+        (void)printf("no alerts\n");
+        return 0;
+    }
+    struct output_table *t = output_table_new(8, headers);
+    if (!t)
+        return -ENOMEM;
+    json_array_foreach(alerts, i, al) {
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN], tries[NUM_LEN], sources[NUM_LEN];
+        output_time_local(get_str(al, "raised"), when);
+        (void)snprintf(sources, sizeof(sources), "%zu",
+                       json_array_size(json_object_get(al, "sources")));
+        const char *cells[] = {fmt_int(al, "id", id),       when,
+                               get_str(al, "topic"),         get_str(al, "state"),
+                               fmt_int(al, "attempts", tries), get_str(al, "feed"),
+                               get_str(al, "title"),         sources};
+        r = output_table_add_row(t, cells, NULL);
+        if (r < 0)
+            break;
+    }
+    if (r == 0) {
+        output_table_limit(t, 6, ITEMS_TITLE_MIN * 2);
+        r = output_table_print(t, stdout);
+    }
+    output_table_free(t);
+    return r;
+}
+
+/* One `watch` event as a readable line: time, kind, then what happened. */
+static void
+render_event(const json_t *ev)
+{
+    const char *kind = get_str(ev, "event");
+    char line[2048];
+    time_t now = time(NULL);
+    struct tm tm;
+    char when[16];
+    localtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    if (kind && strcmp(kind, "item") == 0) {
+        (void)snprintf(line, sizeof(line), "%s item   %s: %s  %s", when, get_str(ev, "feed"),
+                       get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
+                       get_str(ev, "url") ? get_str(ev, "url") : "");
+    } else if (kind && strcmp(kind, "alert") == 0) {
+        (void)snprintf(line, sizeof(line), "%s ALERT  %s: %s: %s  %s", when,
+                       get_str(ev, "topic"), get_str(ev, "feed"),
+                       get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
+                       get_str(ev, "url") ? get_str(ev, "url") : "");
+    } else if (kind && strcmp(kind, "feed") == 0) {
+        const char *err = get_str(ev, "last_error");
+        (void)snprintf(line, sizeof(line), "%s feed   %s: %s%s%s", when, get_str(ev, "name"),
+                       get_str(ev, "state"), err ? ": " : "", err ? err : "");
+    } else {
+        return;
+    }
+    char *clean = output_scrub(line, strlen(line), false);
+    (void)printf("%s\n", clean ? clean : "");
+    free(clean);
+    (void)fflush(stdout);
+}
+
 /* Prints a human rendering of a successful response; 0, 1 (bad answer) or -errno. */
 static int
 render(const struct live_args *a, const json_t *resp)
@@ -292,8 +376,46 @@ render(const struct live_args *a, const json_t *resp)
         return render_poll(resp, a->wait);
     case LIVE_RELOAD:
         return render_reload(resp);
+    case LIVE_ALERTS:
+        return render_alerts(resp);
+    case LIVE_WATCH:
+        (void)printf("watching for new items and alerts (Ctrl-C to stop)\n");
+        (void)fflush(stdout);
+        return 0;
     }
     return 1;
+}
+
+/*
+ * `watch`: prints the answer, then every event line until the daemon closes the connection
+ * (exit 1: the stream ended) or the user interrupts. Takes line and resp.
+ */
+static int
+watch_stream(const struct live_args *a, struct client *c, char *line, size_t len, json_t *resp)
+{
+    char *err = NULL;
+    int r = 0;
+    for (;;) {
+        if (a->json) {
+            (void)fwrite(line, 1, len, stdout);
+            (void)putchar('\n');
+            (void)fflush(stdout);
+        } else if (json_object_get(resp, "event")) {
+            render_event(resp);
+        } else {
+            (void)render(a, resp);
+        }
+        json_decref(resp);
+        free(line);
+        line = NULL;
+        resp = NULL;
+        r = client_next(c, CLIENT_NO_TIMEOUT, &line, &len, &resp, &err);
+        if (r < 0)
+            break;
+    }
+    output_message("the event stream ended: %s", err ? err : strerror(-r));
+    free(err);
+    return client_error_unreachable(r) ? 3 : 1;
 }
 
 int
@@ -317,6 +439,11 @@ live_run(const struct live_args *a)
         r = client_call(c, req, timeout, &line, &len, &resp, &err);
     }
     json_decref(req);
+    if (r == 0 && a->cmd == LIVE_WATCH && json_is_true(json_object_get(resp, "ok"))) {
+        status = watch_stream(a, c, line, len, resp);
+        client_free(c);
+        return status;
+    }
     client_free(c);
     if (r < 0) {
         if (client_error_unreachable(r))

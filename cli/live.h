@@ -1,5 +1,5 @@
 /*
- * live.h — the CLI's live commands (status, feeds, items, poll, reload): build the request
+ * live.h — the CLI's live commands (status, feeds, items, poll, reload, alerts, watch): build the request
  * of notes/protocol.md, send it through client.h, and print the answer, either the response
  * line as received (--json) or aligned human output with every daemon string scrubbed.
  * Messages go to stderr as "feedwatch: ...". Single-threaded.
@@ -15,6 +15,8 @@ enum live_cmd {
     LIVE_ITEMS,
     LIVE_POLL,
     LIVE_RELOAD,
+    LIVE_ALERTS,
+    LIVE_WATCH,
 };
 
 /* One live command and its options, as parsed from the command line. */
@@ -26,6 +28,8 @@ struct live_args {
     long limit;         /* items --limit N; 0 when not given */
     bool text;          /* items --text */
     bool wait;          /* poll --wait */
+    const char *topic;  /* alerts --topic T */
+    bool failed;        /* alerts --failed */
 };
 
 /*

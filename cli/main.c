@@ -16,14 +16,16 @@
 #include <curl/curl.h>
 
 #include "conf.h"
+#include "extract.h"
 #include "live.h"
+#include "match.h"
 #include "offline.h"
 #include "output.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_CONFIG "/etc/feedwatch/feedwatch.conf"
 #define DEFAULT_SOCKET "/run/feedwatch/feedwatch.sock"
-#define MAX_POSITIONAL 8
+#define MAX_POSITIONAL 4096 /* `extract FILE…` and `match QUERY FILE…` take many files */
 #define MAX_LIMIT 10000
 
 /* Command options, each allowed only by the commands whose table entry names it. */
@@ -32,6 +34,8 @@ enum {
     OPT_LIMIT = 1 << 1,
     OPT_TEXT = 1 << 2,
     OPT_WAIT = 1 << 3,
+    OPT_TOPIC = 1 << 4,
+    OPT_FAILED = 1 << 5,
 };
 
 static bool arg_json;
@@ -43,6 +47,8 @@ static const char *arg_feed;
 static long arg_limit;
 static bool arg_text;
 static bool arg_wait;
+static const char *arg_topic;
+static bool arg_failed;
 static unsigned arg_opts_seen;
 static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
 static size_t arg_n_positional;
@@ -60,6 +66,8 @@ struct command {
 
 static int run_live(const struct command *cmd);
 static int run_parse(const struct command *cmd);
+static int run_match(const struct command *cmd);
+static int run_extract(const struct command *cmd);
 
 static const struct command commands[] = {
     {"status", run_live, LIVE_STATUS, 0, 0, 0, "status",
@@ -72,11 +80,20 @@ static const struct command commands[] = {
      "poll now; --wait reports the result"},
     {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload",
      "make the daemon re-read its config"},
+    {"alerts", run_live, LIVE_ALERTS, OPT_TOPIC | OPT_LIMIT | OPT_FAILED, 0, 0,
+     "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
+    {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch",
+     "stream new items, alerts and feed changes"},
     {"parse", run_parse, -1, 0, 1, 1, "parse FILE|URL|-",
      "parse one feed, print it as JSON"},
+    {"extract", run_extract, -1, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
+     "main text of article pages or item HTML, boilerplate removed"},
+    {"match", run_match, -1, 0, 2, MAX_POSITIONAL, "match QUERY FILE...",
+     "which items of feed or text files match a query (exit 1: none)"},
 };
 
-static const char *const option_names[] = {"--feed", "--limit", "--text", "--wait"};
+static const char *const option_names[] = {"--feed", "--limit", "--text", "--wait", "--topic",
+                                           "--failed"};
 
 static void
 usage_line(FILE *f)
@@ -191,10 +208,11 @@ parse_argv(int argc, char **argv, const char **ret_command)
         name[name_len] = '\0';
 
         bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
-                           strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0;
+                           strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0 ||
+                           strcmp(name, "--topic") == 0;
         bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--help") == 0 ||
                        strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
-                       strcmp(name, "--wait") == 0;
+                       strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0;
         if (!takes_value && !is_flag)
             return usage_error("unknown option '%s'", a);
         if (is_flag && value)
@@ -231,6 +249,12 @@ parse_argv(int argc, char **argv, const char **ret_command)
         } else if (strcmp(name, "--wait") == 0) {
             arg_wait = true;
             arg_opts_seen |= OPT_WAIT;
+        } else if (strcmp(name, "--topic") == 0) {
+            arg_topic = value;
+            arg_opts_seen |= OPT_TOPIC;
+        } else if (strcmp(name, "--failed") == 0) {
+            arg_failed = true;
+            arg_opts_seen |= OPT_FAILED;
         }
     }
     *ret_command = command;
@@ -292,6 +316,8 @@ run_live(const struct command *cmd)
         .limit = arg_limit,
         .text = arg_text,
         .wait = arg_wait,
+        .topic = arg_topic,
+        .failed = arg_failed,
     };
     char *socket_path = NULL;
     int r;
@@ -327,6 +353,30 @@ run_parse(const struct command *cmd)
         return 1;
     }
     return 0;
+}
+
+/* `extract FILE…|URL`: the article text of each source (exit 1 if any failed). */
+static int
+run_extract(const struct command *cmd)
+{
+    int r;
+
+    (void)cmd;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        output_message("cannot initialise libcurl");
+        return 1;
+    }
+    r = extract_run(arg_positional, arg_n_positional, arg_json);
+    curl_global_cleanup();
+    return r;
+}
+
+/* `match QUERY FILE…`: exits like grep (0 matched, 1 nothing matched, 2 bad query or file). */
+static int
+run_match(const struct command *cmd)
+{
+    (void)cmd;
+    return match_cli(arg_positional[0], arg_positional + 1, arg_n_positional - 1, arg_json);
 }
 
 int

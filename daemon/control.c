@@ -26,6 +26,7 @@ struct ctl_conn {
     bool closing;
     bool eof;
     struct poll_wait *wait;  /* the deferred answer this connection waits for */
+    bool watching;           /* gets events (`watch`) */
     size_t queued;           /* answer bytes not yet written */
     uid_t uid;
     pid_t pid;
@@ -37,6 +38,7 @@ struct control {
     char *path;
     struct ctl_conn *conns;
     unsigned n_conns;
+    unsigned n_watchers;
     unsigned pending_closes;
     bool closing;
 };
@@ -49,6 +51,7 @@ struct ctl_write {
 };
 
 static void conn_process(struct ctl_conn *conn);
+static void conn_send_text(struct ctl_conn *conn, const char *text, size_t len);
 static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
@@ -91,6 +94,8 @@ conn_close(struct ctl_conn *conn)
     if (conn->next)
         conn->next->prev = conn->prev;
     c->n_conns--;
+    if (conn->watching)
+        c->n_watchers--;
     uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
 }
 
@@ -129,15 +134,21 @@ conn_send(struct ctl_conn *conn, json_t *resp)
         conn_close(conn);
         return;
     }
+    conn_send_text(conn, text, len);
+    free(text);
+}
+
+/* Queues one line (text plus a newline) for the client. */
+static void
+conn_send_text(struct ctl_conn *conn, const char *text, size_t len)
+{
     struct ctl_write *w = malloc(sizeof(*w) + len + 1);
     if (!w) {
-        free(text);
         conn_close(conn);
         return;
     }
     memcpy(w->data, text, len);
     w->data[len] = '\n';
-    free(text);
     w->len = len + 1;
     w->conn = conn;
     w->req.data = w;
@@ -172,6 +183,59 @@ void
 ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w)
 {
     conn->wait = w;
+}
+
+/* Makes the connection a `watch` subscriber: it gets every event from now on. */
+void
+ctl_conn_watch(struct ctl_conn *conn)
+{
+    if (!conn->watching) {
+        conn->watching = true;
+        conn->c->n_watchers++;
+    }
+}
+
+/* True when some client watches (so events are worth building). */
+bool
+control_has_watchers(const struct control *c)
+{
+    return c && c->n_watchers > 0;
+}
+
+/* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
+void
+control_broadcast(struct control *c, const char *event, json_t *body)
+{
+    if (!c || !body || c->n_watchers == 0) {
+        json_decref(body);
+        return;
+    }
+    json_t *ev = json_pack("{s:s}", "event", event);
+    if (!ev || json_object_update(ev, body) < 0) {
+        json_decref(ev);
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(ev);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    struct ctl_conn *next;
+    for (struct ctl_conn *conn = c->conns; conn; conn = next) {
+        next = conn->next;
+        if (!conn->watching || conn->closing)
+            continue;
+        if (conn->queued + len + 1 > CTL_MAX_WATCH_QUEUED) {
+            log_warn("control: watcher pid %d fell %zu bytes behind, dropped", (int)conn->pid,
+                     conn->queued);
+            conn_close(conn);
+            continue;
+        }
+        conn_send_text(conn, text, len);
+    }
+    free(text);
 }
 
 /* Number of open connections. */

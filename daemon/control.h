@@ -18,9 +18,13 @@
 #define CTL_MAX_LINE (64 * 1024)
 #define CTL_MAX_CONNS 256
 #define CTL_MAX_QUEUED (64u * 1024 * 1024) /* unsent answer bytes per connection */
+#define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
 #define CTL_PROTOCOL_VERSION 1
 
 struct daemon;
+struct dfeed;
+struct store_alert_row;
+struct store_item_row;
 struct control;
 struct ctl_conn;
 struct poll_wait;
@@ -43,6 +47,20 @@ void ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w);
 
 /* Number of open connections. */
 unsigned control_conns(const struct control *c);
+
+/* Makes the connection a `watch` subscriber: it gets every event from now on. */
+void ctl_conn_watch(struct ctl_conn *conn);
+
+/* True when some client watches (so events are worth building). */
+bool control_has_watchers(const struct control *c);
+
+/* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
+void control_broadcast(struct control *c, const char *event, json_t *body);
+
+/* The JSON shapes shared by answers and events (ctlcmd.c). */
+json_t *ctlcmd_feed_json(const struct dfeed *f);
+json_t *ctlcmd_item_json(const struct store_item_row *row);
+json_t *ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row);
 
 /*
  * ctlcmd.c: runs one request. Returns the answer (a new reference), or NULL when the answer

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "store.h"
 #include "date.h"
 #include "fetch.h"
 #include "log.h"
@@ -71,6 +72,9 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
         counts[daemon_feed_state(d->feeds[i])]++;
     uint64_t bytes = 0;
     (void)store_disk_bytes(d->store, &bytes);
+    int64_t delivered = 0, pending = 0, failed = 0;
+    if (store_alert_counts(d->store, &delivered, &pending, &failed) < 0)
+        return ctlcmd_error("status: %s", store_errmsg(d->store));
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
     return json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
@@ -81,15 +85,16 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
                      (json_int_t)counts[DFEED_FAILING], "disabled",
                      (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED],
                      "items", "total", (json_int_t)d->items_total, "alerts", "delivered",
-                     (json_int_t)0, "pending", (json_int_t)0, "failed", (json_int_t)0,
+                     (json_int_t)delivered, "pending", (json_int_t)pending, "failed",
+                     (json_int_t)failed,
                      "polls_in_flight", (json_int_t)fetch_in_flight(d->fetcher), "next_poll",
                      next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
                      (json_int_t)bytes, "search_lag_items", (json_int_t)0);
 }
 
-/* One entry of `feeds`; also the shape of a `watch` feed event later. */
-static json_t *
-feed_json(const struct dfeed *f)
+/* One entry of `feeds`; also the body of a `watch` feed event. */
+json_t *
+ctlcmd_feed_json(const struct dfeed *f)
 {
     enum daemon_feed_state s = daemon_feed_state(f);
     const char *reason = f->st.disabled_reason;
@@ -115,7 +120,7 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req)
     if (!arr)
         return NULL;
     for (size_t i = 0; i < d->n_feeds; i++) {
-        if (json_array_append_new(arr, feed_json(d->feeds[i])) < 0) {
+        if (json_array_append_new(arr, ctlcmd_feed_json(d->feeds[i])) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -128,16 +133,23 @@ struct items_ctx {
     bool text;
 };
 
-static int
-on_item_row(void *userdata, const struct store_item_row *row)
+/* One entry of `items`; also the body of a `watch` item event. */
+json_t *
+ctlcmd_item_json(const struct store_item_row *row)
 {
-    struct items_ctx *c = userdata;
-    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
                           (json_int_t)row->id, "feed", json_str(row->feed), "key",
                           json_str(row->key), "title", json_str(row->title), "url",
                           json_str(row->url), "published", json_time(row->published_at),
                           "updated", json_time(row->updated_at), "author", json_str(row->author),
                           "language", json_str(row->language), "summary", json_str(row->summary));
+}
+
+static int
+on_item_row(void *userdata, const struct store_item_row *row)
+{
+    struct items_ctx *c = userdata;
+    json_t *o = ctlcmd_item_json(row);
     if (!o)
         return -ENOMEM;
     if (c->text && json_object_set_new(o, "text", json_str(row->text)) < 0) {
@@ -239,6 +251,90 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
     return NULL;
 }
 
+struct alerts_ctx {
+    struct daemon *d;
+    json_t *arr;
+};
+
+static int
+on_source_name(void *userdata, const char *feed, const char *url, const char *title,
+               int64_t item_id)
+{
+    json_t *sources = userdata;
+    (void)title;
+    json_t *o = json_pack("{s:o, s:o, s:I}", "feed", json_str(feed), "url", json_str(url), "item",
+                          (json_int_t)item_id);
+    return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* One entry of `alerts`; also the body of a `watch` alert event. */
+json_t *
+ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
+{
+    json_t *sources = json_array();
+    if (!sources || store_alert_sources(d->store, row->id, on_source_name, sources) < 0) {
+        json_decref(sources);
+        return NULL;
+    }
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "id",
+                     (json_int_t)row->id, "topic", json_str(row->topic), "item",
+                     (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
+                     json_str(row->title), "url", json_str(row->url), "state",
+                     json_str(row->state), "attempts", row->attempts, "raised",
+                     json_time(row->raised_at), "sources", sources);
+}
+
+static int
+on_alert_row(void *userdata, const struct store_alert_row *row)
+{
+    struct alerts_ctx *c = userdata;
+    json_t *o = ctlcmd_alert_json(c->d, row);
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *
+cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *jtopic = json_object_get(req, "topic");
+    json_t *jfailed = json_object_get(req, "failed");
+    json_t *jlimit = json_object_get(req, "limit");
+    const char *topic = NULL;
+    json_int_t limit = 100;
+    if (jtopic && !json_is_null(jtopic)) {
+        if (!json_is_string(jtopic))
+            return ctlcmd_error("alerts: \"topic\" must be a string");
+        topic = json_string_value(jtopic);
+        if (!conf_topic_find(d->conf, topic))
+            return ctlcmd_error("no topic '%.200s'", topic);
+    }
+    if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
+        return ctlcmd_error("alerts: \"failed\" must be true or false");
+    if (jlimit && !json_is_null(jlimit)) {
+        if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
+            json_integer_value(jlimit) > CTL_ITEMS_MAX)
+            return ctlcmd_error("alerts: \"limit\" must be an integer from 1 to %d",
+                                CTL_ITEMS_MAX);
+        limit = json_integer_value(jlimit);
+    }
+    struct alerts_ctx c = {.d = d, .arr = json_array()};
+    if (!c.arr)
+        return NULL;
+    int r = store_alerts_list(d->store, topic, jfailed && json_is_true(jfailed), (unsigned)limit,
+                              on_alert_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctlcmd_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "alerts", c.arr);
+}
+
+static json_t *
+cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    ctl_conn_watch(conn);
+    return json_pack("{s:b, s:b}", "ok", 1, "watching", 1);
+}
+
 static json_t *
 cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req)
 {
@@ -258,6 +354,8 @@ static const struct ctlcmd ctlcmds[] = {
     {"status", cmd_status, CTL_READONLY},
     {"feeds", cmd_feeds, CTL_READONLY},
     {"items", cmd_items, CTL_READONLY},
+    {"alerts", cmd_alerts, CTL_READONLY},
+    {"watch", cmd_watch, CTL_READONLY},
     {"poll", cmd_poll, CTL_PRIVILEGED},
     {"reload", cmd_reload, CTL_PRIVILEGED},
 };

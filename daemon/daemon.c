@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "control.h"
 #include "fetch.h"
 #include "feedpoll.h"
+#include "hook.h"
 #include "log.h"
 #include "notify.h"
 
@@ -210,7 +212,7 @@ daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
         char q[LOG_QUOTE_MAX];
         log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
                   strerror(-r));
-        daemon_poll_done(d, f, POLL_FAILED, 0);
+        daemon_poll_done(d, f, POLL_FAILED, 0, 0);
         return r;
     }
     return 0;
@@ -234,8 +236,10 @@ status_line(struct daemon *d, char *buf, size_t n)
         }
     }
     snprintf(buf, n,
-             "%zu feeds (%u ok, %u failing, %u off), %" PRId64 " items, %u polls in flight",
-             d->n_feeds, ok, failing, off, d->items_total, fetch_in_flight(d->fetcher));
+             "%zu feeds (%u ok, %u failing, %u off), %" PRId64 " items, %u polls in flight, "
+             "%u hooks running",
+             d->n_feeds, ok, failing, off, d->items_total, fetch_in_flight(d->fetcher),
+             d->hooks ? hooks_running(d->hooks) : 0);
 }
 
 static void
@@ -256,7 +260,8 @@ on_watchdog_timer(uv_timer_t *t)
 
 /* Called by feedpoll when a poll of f has ended (its results are stored by then). */
 void
-daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items)
+daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+                 uint64_t new_alerts)
 {
     if (outcome == POLL_OK)
         d->items_total += (int64_t)new_items;
@@ -270,6 +275,7 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
         else
             w->errors++;
         w->new_items += new_items;
+        w->alerts += new_alerts;
         if (--w->remaining == 0) {
             if (w->conn) {
                 struct ctl_conn *conn = w->conn;
@@ -285,7 +291,7 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
         if (outcome == POLL_FAILED)
             d->once_failed = true;
         if (--d->once_remaining == 0)
-            daemon_stop(d, d->once_failed ? 1 : 0);
+            daemon_hooks_progress(d);
         return;
     }
     if (f->removed) {
@@ -296,6 +302,14 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
         return;
     if (feed_pollable(f) && f->st.next_poll_at != FEED_TIME_NONE)
         (void)sched_arm(d->sched, &f->sched, f->st.next_poll_at * 1000);
+}
+
+/* --once ends when every feed was polled and no hook runs or is due now. */
+void
+daemon_hooks_progress(struct daemon *d)
+{
+    if (d->once && d->once_remaining == 0 && !d->stopping && hooks_idle(d->hooks))
+        daemon_stop(d, d->once_failed ? 1 : 0);
 }
 
 /* A waiter's client went away: it keeps counting, then frees itself without answering. */
@@ -368,6 +382,15 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         notify_ready("reload failed; running the previous configuration");
         return r;
     }
+    struct alerting *na = NULL;
+    r = alerting_new(nc, &na, reterr_msg);
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration:\n%s",
+                  *reterr_msg ? *reterr_msg : strerror(-r));
+        conf_free(nc);
+        notify_ready("reload failed; running the previous configuration");
+        return r;
+    }
     struct dfeed **feeds = NULL;
     size_t n = 0;
     for (size_t i = 0; i < d->n_feeds; i++)
@@ -375,6 +398,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     r = feeds_build(d, nc, &feeds, &n, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
+        alerting_free(na);
         conf_free(nc);
         notify_ready("reload failed; running the previous configuration");
         return r;
@@ -428,6 +452,8 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     d->n_feeds = n;
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
     d->conf = nc;
+    alerting_free(d->alerting);
+    d->alerting = na;
     for (size_t i = 0; i < n; i++)
         feed_schedule_initial(d, d->feeds[i]);
     struct fetch_settings fs;
@@ -435,8 +461,10 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     (void)fetch_configure(d->fetcher, &fs);
     log_set_level((enum log_level)nc->daemon.log_level);
     conf_free(old);
-    log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed)",
-               d->config_path, d->n_feeds, added, removed, changed);
+    log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
+               "%zu topics",
+               d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
+    hooks_kick(d->hooks);
     char line[256];
     status_line(d, line, sizeof(line));
     notify_ready(line);
@@ -479,6 +507,10 @@ on_stop_timer(uv_timer_t *t)
     if (d->sched) {
         sched_close(d->sched);
         d->sched = NULL;
+    }
+    if (d->hooks) {
+        hooks_close(d->hooks); /* running deliveries stay "running": they run again at start */
+        d->hooks = NULL;
     }
     if (d->fetcher) {
         fetch_close(d->fetcher); /* aborts in-flight polls through their done path */
@@ -535,6 +567,8 @@ daemon_free_state(struct daemon *d)
     d->n_feeds = 0;
     store_free(d->store);
     d->store = NULL;
+    alerting_free(d->alerting);
+    d->alerting = NULL;
     conf_free(d->conf);
     d->conf = NULL;
 }
@@ -557,6 +591,15 @@ daemon_run(const char *config_path, bool once)
     if (r < 0) {
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
+        free(d->config_path);
+        free(d);
+        return 2;
+    }
+    r = alerting_new(d->conf, &d->alerting, &err);
+    if (r < 0) {
+        fprintf(stderr, "%s\n", err ? err : strerror(-r));
+        free(err);
+        conf_free(d->conf);
         free(d->config_path);
         free(d);
         return 2;
@@ -598,6 +641,10 @@ daemon_run(const char *config_path, bool once)
         log_error("daemon: cannot start: %s", err ? err : "out of memory");
         goto fail_loop;
     }
+    if ((r = hooks_new(d, &d->hooks)) < 0) {
+        log_error("store: cannot reset running deliveries: %s", store_errmsg(d->store));
+        goto fail_loop;
+    }
     if ((r = feeds_build(d, d->conf, &d->feeds, &d->n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
@@ -633,12 +680,13 @@ daemon_run(const char *config_path, bool once)
     }
     d->started_ms = uv_now(&d->loop);
 
+    hooks_kick(d->hooks);
     if (once) {
         for (size_t i = 0; i < d->n_feeds; i++)
             if (feed_pollable(d->feeds[i]))
                 d->once_remaining++;
         if (d->once_remaining == 0)
-            daemon_stop(d, 0);
+            daemon_hooks_progress(d);
         for (size_t i = 0; i < d->n_feeds && !d->stopping; i++)
             if (feed_pollable(d->feeds[i]))
                 (void)daemon_feed_poll_now(d, d->feeds[i], NULL);

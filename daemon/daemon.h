@@ -19,8 +19,10 @@
 #include "scheduler.h"
 #include "store.h"
 
+struct alerting;
 struct control;
 struct ctl_conn;
+struct hooks;
 struct fetcher;
 struct feedpoll;
 
@@ -60,6 +62,8 @@ struct daemon {
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;
+    struct alerting *alerting;   /* the topics of conf, compiled */
+    struct hooks *hooks;
     struct dfeed **feeds;        /* sorted by name */
     size_t n_feeds;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -111,7 +115,10 @@ enum poll_outcome {
 
 /* Called by feedpoll when a poll of f has ended (its results are stored by then). */
 void daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
-                      uint64_t new_items);
+                      uint64_t new_items, uint64_t new_alerts);
+
+/* The hook runner finished a run: --once may be done now. */
+void daemon_hooks_progress(struct daemon *d);
 
 /* A waiter lost its client or got its answer: detach/free helpers (control.c calls these). */
 void poll_wait_detach(struct poll_wait *w);

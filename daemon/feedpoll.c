@@ -8,9 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts.h"
+#include "control.h"
 #include "fetch.h"
 #include "feedparse.h"
+#include "hook.h"
+#include "html.h"
 #include "log.h"
+#include "simhash.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 
@@ -70,16 +75,41 @@ read_secret(const char *path)
     return buf;
 }
 
+/*
+ * The charset parameter of a Content-Type ("text/xml; charset=ISO-8859-1"), copied into buf;
+ * NULL when there is none. The parser decides what wins over it (feedparse.h).
+ */
+static const char *
+content_type_charset(const char *ctype, char *buf, size_t n)
+{
+    const char *p = ctype ? strcasestr(ctype, "charset=") : NULL;
+    if (!p)
+        return NULL;
+    p += 8;
+    if (*p == '"')
+        p++;
+    size_t len = strcspn(p, "\"; \t");
+    if (len == 0 || len >= n)
+        return NULL;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* fetch: body bytes of a 2xx response go straight into the push parser. */
 static int
-on_fetch_data(void *userdata, const char *effective_url, const char *buf, size_t len,
-              char **reterr_msg)
+on_fetch_data(void *userdata, const char *effective_url, const char *content_type,
+              const char *buf, size_t len, char **reterr_msg)
 {
     struct feedpoll *p = userdata;
     if (!p->parser) {
+        char cs[64];
         p->parser = feedparse_new(effective_url, NULL);
         if (!p->parser)
             return -ENOMEM;
+        const char *charset = content_type_charset(content_type, cs, sizeof(cs));
+        if (charset)
+            (void)feedparse_set_charset(p->parser, charset);
     }
     int r = feedparse_push(p->parser, buf, len);
     if (r < 0) {
@@ -101,26 +131,60 @@ set_str(char **dst, const char *src)
     return 0;
 }
 
-/* Stores the document's items and the feed's state in one transaction; new items counted. */
+/*
+ * The text topics and readers see: the item's content (else its summary) as plain text.
+ * NULL when the item has neither or the HTML cannot be read.
+ */
+static char *
+item_text(const struct feed_item *item)
+{
+    const char *html = item->content ? item->content : item->summary;
+    char *text = NULL;
+    if (!html || html_to_text(html, strlen(html), &text) < 0)
+        return NULL;
+    return text;
+}
+
+/*
+ * Stores the document's items, their alerts and the feed's state in one transaction (a poll
+ * happened or it did not); new items and alerts are counted.
+ */
 static int
 store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_t now,
-           uint64_t *ret_new)
+           uint64_t *ret_new, struct alerting_outcome *ret_alerts, json_t *events)
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     uint64_t fresh = 0;
+    struct alerting_outcome alerts = {0};
     int r = store_begin(d->store);
     if (r < 0)
         return r;
     for (size_t i = 0; doc && i < doc->n_items; i++) {
-        r = store_item_add(d->store, f->st.id, &doc->items[i], now);
-        if (r < 0)
-            goto fail;
+        const struct feed_item *item = &doc->items[i];
+        char *text = item_text(item);
+        uint64_t simhash = text ? simhash_text(text) : 0;
+        int64_t item_id = 0;
+        r = store_item_add(d->store, f->st.id, item, text, simhash, now, &item_id);
         if (r == 1) {
             fresh++;
             log_info("item: feed '%s': '%s' %s", log_quote(f->cfg->name, q1, sizeof(q1)),
-                     log_quote(doc->items[i].title ? doc->items[i].title : "", q2, sizeof(q2)),
-                     log_quote(doc->items[i].link ? doc->items[i].link : "-", q3, sizeof(q3)));
+                     log_quote(item->title ? item->title : "", q2, sizeof(q2)),
+                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)));
+            r = alerting_item(d->alerting, d->store, f->cfg->name, f->st.id, item_id, item, text,
+                              simhash, now, &alerts);
+            if (events) {
+                struct store_item_row row = {
+                    .id = item_id, .feed = f->cfg->name, .key = item->key,
+                    .title = item->title, .url = item->link, .published_at = item->published_at,
+                    .updated_at = item->updated_at, .author = item->author,
+                    .language = item->language, .summary = item->summary,
+                };
+                (void)json_array_append_new(events, ctlcmd_item_json(&row));
+            }
         }
+        free(text);
+        if (r < 0)
+            goto fail;
     }
     r = store_feed_save(d->store, &f->st);
     if (r < 0)
@@ -129,10 +193,31 @@ store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_
     if (r < 0)
         goto fail;
     *ret_new = fresh;
+    *ret_alerts = alerts;
     return 0;
 fail:
     store_rollback(d->store);
     return r;
+}
+
+static int
+on_event_alert(void *userdata, const struct store_alert_row *row)
+{
+    struct daemon *d = userdata;
+    control_broadcast(d->control, "alert", ctlcmd_alert_json(d, row));
+    return 0;
+}
+
+/* Tells `watch` clients what a committed poll did: new items, alerts, the feed's state. */
+static void
+poll_events(struct daemon *d, struct dfeed *f, json_t *items, const struct alerting_outcome *a)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) control_broadcast(d->control, "item", json_incref(item));
+    for (unsigned k = 0; k < a->n_ids; k++)
+        (void)store_alert_get(d->store, a->ids[k], on_event_alert, d);
+    control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
 }
 
 static void
@@ -165,7 +250,7 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     if (res->status == FETCH_ABORTED) {
         log_debug("poll: feed '%s': aborted", name);
         feedpoll_free(p);
-        daemon_poll_done(d, f, POLL_ABORTED, 0);
+        daemon_poll_done(d, f, POLL_ABORTED, 0, 0);
         return;
     }
 
@@ -204,7 +289,14 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     int64_t next_ms = feedpoll_next_ms(d, f, failed, now_ms);
     f->st.next_poll_at = (next_ms + 999) / 1000;
 
-    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh);
+    struct alerting_outcome alerts = {0};
+    json_t *events = control_has_watchers(d->control) ? json_array() : NULL;
+    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh, &alerts, events);
+    if (r == 0 && alerts.raised > 0)
+        hooks_kick(d->hooks);
+    if (r == 0 && events)
+        poll_events(d, f, events, &alerts);
+    json_decref(events);
     if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
                   store_errmsg(d->store));
@@ -232,7 +324,7 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
                      failed                                ? POLL_FAILED
                      : res->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
                                                            : POLL_OK,
-                     fresh);
+                     fresh, alerts.raised);
 }
 
 /* Starts polling f (f->poll is set); negative errno when the transfer could not start. */

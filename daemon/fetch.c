@@ -277,10 +277,13 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
     (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (!x->is_file && (code < 200 || code > 299))
         return n; /* an error page: counted against the cap, not parsed */
-    const char *eff = NULL;
+    if (!x->data_cb)
+        return n; /* the caller wants the status only (a webhook) */
+    const char *eff = NULL, *ctype = NULL;
     (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
     char *why = NULL;
-    int r = x->data_cb(x->userdata, eff, buf, n, &why);
+    int r = x->data_cb(x->userdata, eff, ctype, buf, n, &why);
     if (r < 0) {
         free(x->error);
         x->error = why ? why : strdup(strerror(-r));
@@ -587,6 +590,17 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
         if (!(t = curl_slist_append(h, req->header)))
             goto oom;
         h = t;
+    }
+    for (size_t i = 0; req->post_headers && req->post_headers[i]; i++) {
+        if (!(t = curl_slist_append(h, req->post_headers[i])))
+            goto oom;
+        h = t;
+    }
+    if (req->post_body) {
+        /* curl copies the body: the caller's buffer may go once fetch_start returns. */
+        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->post_len);
+        (void)curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->post_body);
+        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     }
     x->headers = h;
     if (h)

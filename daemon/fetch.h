@@ -43,6 +43,9 @@ struct fetch_req {
     const char *user;          /* HTTP basic auth, may be NULL */
     const char *password;
     uint64_t max_size;         /* cap on the decompressed body */
+    const char *post_body;     /* POST this body (a webhook) instead of a GET; NULL for GET */
+    size_t post_len;
+    const char *const *post_headers; /* NULL-terminated extra "Name: value" lines for a POST */
 };
 
 /* How a transfer ended. Strings are valid during the done callback only. */
@@ -57,9 +60,13 @@ struct fetch_result {
     uint64_t body_bytes;       /* decompressed bytes received */
 };
 
-/* Returns 0 to go on, or a negative errno with *reterr_msg (malloc'd) to end the transfer. */
-typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const char *buf,
-                             size_t len, char **reterr_msg);
+/*
+ * Body bytes; effective_url and content_type (NULL when the server sent none) describe the
+ * response. Returns 0 to go on, or a negative errno with *reterr_msg (malloc'd) to end the
+ * transfer.
+ */
+typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const char *content_type,
+                             const char *buf, size_t len, char **reterr_msg);
 typedef void (*fetch_done_cb)(void *userdata, const struct fetch_result *result);
 
 /* Creates a fetcher on loop; NULL with *reterr_msg on failure. */

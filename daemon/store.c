@@ -87,6 +87,37 @@ static const char *const store_migrations[] = {
     "CREATE INDEX items_newest ON items (COALESCE(published_at, first_seen_at));\n"
     "-- store_items_list of one feed, same order.\n"
     "CREATE INDEX items_feed_newest ON items (feed_id, COALESCE(published_at, first_seen_at));\n",
+
+    /* 2: alerts, their sources and their deliveries; story signatures of items. */
+    "ALTER TABLE items ADD COLUMN simhash INTEGER; -- 64-bit story signature (simhash.h); NULL: none\n"
+    "CREATE TABLE alerts ( -- one row per (topic, item) ever raised: an alert is raised once\n"
+    "    id INTEGER PRIMARY KEY,       -- the alert id given to hooks (FEEDWATCH_ALERT_ID)\n"
+    "    topic TEXT NOT NULL,          -- the [topic] name\n"
+    "    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, -- the first item\n"
+    "    state TEXT NOT NULL DEFAULT 'pending', -- pending, running, delivered or failed: the\n"
+    "                                  -- worst state of its deliveries (delivered when none)\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0,   -- the most attempts of any of its deliveries\n"
+    "    matched TEXT,                 -- JSON [{\"term\",\"field\",\"snippet\"}]: why it matched\n"
+    "    raised_at INTEGER NOT NULL,   -- when it was raised\n"
+    "    UNIQUE (topic, item_id)\n"
+    ");\n"
+    "CREATE INDEX alerts_topic_raised ON alerts (topic, raised_at); -- story window lookups\n"
+    "CREATE INDEX alerts_state ON alerts (state);\n"
+    "CREATE TABLE alert_sources ( -- the same story from other feeds, attached to the first alert\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,\n"
+    "    PRIMARY KEY (alert_id, item_id)\n"
+    ");\n"
+    "CREATE TABLE deliveries ( -- one row per (alert, hook): the hook runner works from these\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    hook TEXT NOT NULL,           -- the [hook] name\n"
+    "    state TEXT NOT NULL DEFAULT 'pending', -- pending, running, delivered, failed\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0,   -- runs started so far\n"
+    "    next_attempt_at INTEGER,      -- when pending: not before this\n"
+    "    last_error TEXT,              -- why the last attempt failed\n"
+    "    PRIMARY KEY (alert_id, hook)\n"
+    ");\n"
+    "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -109,6 +140,20 @@ enum store_stmt {
     STMT_ITEMS_ALL,
     STMT_ITEMS_FEED,
     STMT_COUNT_ITEMS,
+    STMT_ALERT_ADD,
+    STMT_DELIVERY_ADD,
+    STMT_STORY_CANDIDATES,
+    STMT_SOURCE_ADD,
+    STMT_DELIVERIES_DUE,
+    STMT_DELIVERY_NEXT,
+    STMT_DELIVERY_SET,
+    STMT_ALERT_REFRESH,
+    STMT_DELIVERIES_RESET,
+    STMT_ALERTS_RESET,
+    STMT_ALERT_GET,
+    STMT_ALERT_SOURCES,
+    STMT_ALERTS_LIST,
+    STMT_ALERT_COUNTS,
     STMT__COUNT,
 };
 
@@ -128,6 +173,10 @@ enum store_stmt {
     "i.summary, CASE WHEN ?2 THEN i.text END, i.first_seen_at"
 #define STORE_ITEM_ORDER                                                                          \
     " ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC LIMIT ?1"
+
+/* The columns of an alert row, in the order alert_from_row() reads them. */
+#define STORE_ALERT_COLUMNS                                                                       \
+    "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -150,13 +199,51 @@ static const char *const store_sql[STMT__COUNT] = {
                        " AS c ON c.feed_id = f.id ORDER BY f.name",
     [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
                       " updated_at, author, language, summary, content, categories,"
-                      " first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                      " ?12, ?13) ON CONFLICT (feed_id, key) DO NOTHING",
+                      " first_seen_at, text, simhash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                      " ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (feed_id, key) DO NOTHING",
     [STMT_ITEMS_ALL] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                        " JOIN feeds AS f ON f.id = i.feed_id" STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                         " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3" STORE_ITEM_ORDER,
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
+    [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
+    [STMT_DELIVERY_ADD] = "INSERT INTO deliveries (alert_id, hook, next_attempt_at)"
+                          " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO NOTHING",
+    [STMT_STORY_CANDIDATES] = "SELECT a.id, i.simhash, i.feed_id FROM alerts AS a"
+                              " JOIN items AS i ON i.id = a.item_id"
+                              " WHERE a.topic = ?1 AND a.raised_at >= ?2"
+                              " AND i.simhash IS NOT NULL ORDER BY a.id",
+    [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
+                        " ON CONFLICT (alert_id, item_id) DO NOTHING",
+    [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"
+                            " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?1"
+                            " ORDER BY next_attempt_at, alert_id LIMIT ?2",
+    [STMT_DELIVERY_NEXT] = "SELECT min(COALESCE(next_attempt_at, 0)) FROM deliveries"
+                           " WHERE state = 'pending'",
+    [STMT_DELIVERY_SET] = "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt_at = ?5,"
+                          " last_error = ?6 WHERE alert_id = ?1 AND hook = ?2",
+    [STMT_ALERT_REFRESH] = "UPDATE alerts SET (state, attempts) = (SELECT CASE"
+                           " WHEN sum(state = 'failed') > 0 THEN 'failed'"
+                           " WHEN sum(state = 'running') > 0 THEN 'running'"
+                           " WHEN sum(state = 'pending') > 0 THEN 'pending'"
+                           " ELSE 'delivered' END, COALESCE(max(attempts), 0)"
+                           " FROM deliveries WHERE alert_id = ?1) WHERE id = ?1",
+    [STMT_DELIVERIES_RESET] = "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
+    [STMT_ALERTS_RESET] = "UPDATE alerts SET state = 'pending' WHERE state = 'running'",
+    [STMT_ALERT_GET] = "SELECT " STORE_ALERT_COLUMNS ", i.published_at, i.author, i.language,"
+                       " COALESCE(i.text, i.summary, i.content), a.matched FROM alerts AS a"
+                       " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
+                       " WHERE a.id = ?1",
+    [STMT_ALERT_SOURCES] = "SELECT f.name, i.url, i.title, i.id FROM alert_sources AS s"
+                           " JOIN items AS i ON i.id = s.item_id"
+                           " JOIN feeds AS f ON f.id = i.feed_id WHERE s.alert_id = ?1"
+                           " ORDER BY i.id",
+    [STMT_ALERTS_LIST] = "SELECT " STORE_ALERT_COLUMNS " FROM alerts AS a"
+                         " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
+                         " WHERE (?1 IS NULL OR a.topic = ?1) AND (?2 = 0 OR a.state = 'failed')"
+                         " ORDER BY a.id DESC LIMIT ?3",
+    [STMT_ALERT_COUNTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
 };
 
 struct store {
@@ -935,7 +1022,7 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
 /* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
 int
 store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
-               int64_t now_at)
+               const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id)
 {
     sqlite3_stmt *st = store->stmt[STMT_ITEM_ADD];
     char *categories = NULL;
@@ -965,6 +1052,11 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
     bind_str(st, 11, item->content, &rc);
     bind_str(st, 12, categories, &rc);
     bind_int(st, 13, now_at, &rc);
+    bind_str(st, 14, text, &rc);
+    if (simhash)
+        bind_int(st, 15, (int64_t)simhash, &rc);
+    else if (rc == SQLITE_OK)
+        rc = sqlite3_bind_null(st, 15);
     if (rc != SQLITE_OK) {
         r = store_fail(store, rc);
         stmt_done(st);
@@ -975,7 +1067,11 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
     free(categories);
     if (r < 0)
         return r;
-    return sqlite3_changes(store->db) == 1 ? 1 : 0;
+    if (sqlite3_changes(store->db) != 1)
+        return 0;
+    if (ret_id)
+        *ret_id = sqlite3_last_insert_rowid(store->db);
+    return 1;
 }
 
 /* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
@@ -1105,5 +1201,325 @@ store_disk_bytes(struct store *store, uint64_t *ret_bytes)
     }
     free(name);
     *ret_bytes = total;
+    return 0;
+}
+
+/* Reads the common alert columns (STORE_ALERT_COLUMNS) of the current row. */
+static int
+alert_from_row(struct store *store, sqlite3_stmt *st, struct store_alert_row *row)
+{
+    int r;
+    row->id = sqlite3_column_int64(st, 0);
+    row->item_id = sqlite3_column_int64(st, 2);
+    row->attempts = sqlite3_column_int(st, 7);
+    row->raised_at = col_time(st, 8);
+    if ((r = col_text(store, st, 1, &row->topic)) < 0 ||
+        (r = col_text(store, st, 3, &row->feed)) < 0 ||
+        (r = col_text(store, st, 4, &row->title)) < 0 ||
+        (r = col_text(store, st, 5, &row->url)) < 0 ||
+        (r = col_text(store, st, 6, &row->state)) < 0)
+        return r;
+    return 0;
+}
+
+/*
+ * Raises the alert (topic, item_id) with one pending delivery per hook, due at raised_at.
+ * 1 raised (*ret_id set), 0 when that (topic, item) was raised before, <0 error.
+ */
+int
+store_alert_add(struct store *store, const char *topic, int64_t item_id, const char *matched_json,
+                char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_ADD];
+    int rc = SQLITE_OK, r;
+
+    bind_str(st, 1, topic, &rc);
+    bind_int(st, 2, item_id, &rc);
+    bind_str(st, 3, n_hooks ? "pending" : "delivered", &rc);
+    bind_str(st, 4, matched_json, &rc);
+    bind_int(st, 5, raised_at, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    if (sqlite3_changes(store->db) != 1)
+        return 0;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_DELIVERY_ADD];
+    for (size_t i = 0; i < n_hooks; i++) {
+        bind_int(st, 1, id, &rc);
+        bind_str(st, 2, hooks[i], &rc);
+        bind_int(st, 3, raised_at, &rc);
+        if (rc != SQLITE_OK) {
+            r = store_fail(store, rc);
+            stmt_done(st);
+            return r;
+        }
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 1;
+}
+
+/*
+ * Calls cb(alert_id, simhash, feed_id) for every alert of topic raised at or after since_at
+ * whose item has a story signature: the candidates a new item may be the same story as.
+ */
+int
+store_story_candidates(struct store *store, const char *topic, int64_t since_at,
+                       store_story_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
+    int rc = SQLITE_OK, r = 0;
+    bind_str(st, 1, topic, &rc);
+    bind_int(st, 2, since_at, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = cb(userdata, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+               sqlite3_column_int64(st, 2));
+        if (r != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r < 0 ? r : 0;
+}
+
+/* Attaches item_id to alert_id as another source of the same story. */
+int
+store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
+{
+    sqlite3_stmt *st = store->stmt[STMT_SOURCE_ADD];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, alert_id, &rc);
+    bind_int(st, 2, item_id, &rc);
+    if (rc != SQLITE_OK) {
+        int r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    return stmt_run(store, st);
+}
+
+/* Calls cb for up to limit pending deliveries due at now_at, oldest first. */
+int
+store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
+                     void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_DUE];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, now_at, &rc);
+    bind_int(st, 2, limit, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hook;
+        if ((r = col_text(store, st, 1, &hook)) < 0)
+            break;
+        r = cb(userdata, sqlite3_column_int64(st, 0), hook, (unsigned)sqlite3_column_int(st, 2));
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* When the earliest pending delivery is due: 1 with *ret_at, 0 when none is pending. */
+int
+store_delivery_next_due(struct store *store, int64_t *ret_at)
+{
+    sqlite3_stmt *st = store->stmt[STMT_DELIVERY_NEXT];
+    int rc = sqlite3_step(st), r = 0;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *ret_at = sqlite3_column_int64(st, 0);
+            r = 1;
+        }
+    } else {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* Writes a delivery's new state and refreshes its alert's aggregate state. */
+int
+store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
+                   unsigned attempts, int64_t next_attempt_at, const char *last_error)
+{
+    sqlite3_stmt *st = store->stmt[STMT_DELIVERY_SET];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, alert_id, &rc);
+    bind_str(st, 2, hook, &rc);
+    bind_str(st, 3, state, &rc);
+    bind_int(st, 4, attempts, &rc);
+    bind_time(st, 5, next_attempt_at, &rc);
+    bind_str(st, 6, last_error, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    st = store->stmt[STMT_ALERT_REFRESH];
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    return stmt_run(store, st);
+}
+
+/*
+ * After a crash or kill, deliveries left running never finished: they become pending again
+ * (at-least-once delivery). Returns the number reset.
+ */
+int
+store_deliveries_reset_running(struct store *store)
+{
+    int r = stmt_run(store, store->stmt[STMT_DELIVERIES_RESET]);
+    if (r < 0)
+        return r;
+    int n = sqlite3_changes(store->db);
+    r = stmt_run(store, store->stmt[STMT_ALERTS_RESET]);
+    return r < 0 ? r : n;
+}
+
+/* Calls cb once with everything a hook needs about alert_id; -ENOENT when there is none. */
+int
+store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_GET];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct store_alert_row row = {0};
+        row.published_at = col_time(st, 9);
+        if ((r = alert_from_row(store, st, &row)) >= 0 &&
+            (r = col_text(store, st, 10, &row.author)) >= 0 &&
+            (r = col_text(store, st, 11, &row.language)) >= 0 &&
+            (r = col_text(store, st, 12, &row.text)) >= 0 &&
+            (r = col_text(store, st, 13, &row.matched)) >= 0)
+            r = cb(userdata, &row);
+    } else if (rc == SQLITE_DONE) {
+        r = store_set_error(store, -ENOENT, "no alert %lld", (long long)alert_id);
+    } else {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* Calls cb(feed, url, title, item_id) for each other source of alert_id. */
+int
+store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_SOURCES];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *feed, *url, *title;
+        if ((r = col_text(store, st, 0, &feed)) < 0 || (r = col_text(store, st, 1, &url)) < 0 ||
+            (r = col_text(store, st, 2, &title)) < 0)
+            break;
+        r = cb(userdata, feed, url, title, sqlite3_column_int64(st, 3));
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Calls cb for the newest alerts first (of one topic, or only failed ones), at most limit. */
+int
+store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
+                  store_alert_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERTS_LIST];
+    int rc = SQLITE_OK, r = 0;
+    bind_str(st, 1, topic, &rc);
+    bind_int(st, 2, failed_only, &rc);
+    bind_int(st, 3, limit > 0 ? (int64_t)limit : -1, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_alert_row row = {0};
+        row.published_at = FEED_TIME_NONE;
+        if ((r = alert_from_row(store, st, &row)) < 0)
+            break;
+        r = cb(userdata, &row);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Alerts by state: delivered, pending (pending or running) and failed. */
+int
+store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
+                   int64_t *ret_failed)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_COUNTS];
+    int64_t delivered = 0, pending = 0, failed = 0;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (!state)
+            continue;
+        if (strcmp(state, "delivered") == 0)
+            delivered += n;
+        else if (strcmp(state, "failed") == 0)
+            failed += n;
+        else
+            pending += n;
+    }
+    if (rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    if (r < 0)
+        return r;
+    *ret_delivered = delivered;
+    *ret_pending = pending;
+    *ret_failed = failed;
     return 0;
 }

@@ -15,11 +15,12 @@
 #define FEEDWATCH_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "feed.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -58,8 +59,34 @@ struct store_item_row {
     int64_t first_seen_at;
 };
 
+/* One alert as listed, or (store_alert_get) with everything a hook needs. Borrowed. */
+struct store_alert_row {
+    int64_t id;
+    const char *topic;
+    int64_t item_id;
+    const char *feed;
+    const char *title;
+    const char *url;
+    const char *state;      /* pending, running, delivered, failed */
+    int attempts;
+    int64_t raised_at;
+    /* store_alert_get only (NULL / FEED_TIME_NONE in lists): */
+    int64_t published_at;
+    const char *author;
+    const char *language;
+    const char *text;       /* the cleaned text, else the summary or content */
+    const char *matched;    /* JSON array [{"term","field","snippet"}] */
+};
+
 typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
 typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
+typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
+/* Returns 0 to go on, 1 to stop (found), <0 on error. */
+typedef int (*store_story_cb)(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id);
+typedef int (*store_delivery_cb)(void *userdata, int64_t alert_id, const char *hook,
+                                 unsigned attempts);
+typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url,
+                               const char *title, int64_t item_id);
 
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int store_open(const char *path, struct store **ret_store, char **reterr_msg);
@@ -92,9 +119,12 @@ void store_feed_done(struct store_feed *feed);
 /* Copies src into *dst (deep); -ENOMEM on failure. */
 int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
 
-/* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
+/*
+ * Stores item under feed_id, with its cleaned text and story signature (NULL / 0 when none),
+ * unless (feed_id, item->key) is known: 1 stored (*ret_id set if not NULL), 0 known, <0 error.
+ */
 int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
-                   int64_t now_at);
+                   const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
 
 /* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
 int store_feed_list(struct store *store, store_feed_cb cb, void *userdata);
@@ -111,5 +141,31 @@ int store_count_items(struct store *store, int64_t *ret_count);
 
 /* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
 int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
+
+/*
+ * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook
+ * of its topic, and its state is the worst of theirs (delivered when it has none). Deliveries
+ * go pending -> running -> delivered, or back to pending with a later next_attempt_at, or
+ * failed after the hook's retries.
+ */
+int store_alert_add(struct store *store, const char *topic, int64_t item_id,
+                    const char *matched_json, char *const *hooks, size_t n_hooks,
+                    int64_t raised_at, int64_t *ret_id);
+int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
+                           store_story_cb cb, void *userdata);
+int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
+int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
+                         store_delivery_cb cb, void *userdata);
+int store_delivery_next_due(struct store *store, int64_t *ret_at);
+int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
+                       unsigned attempts, int64_t next_attempt_at, const char *last_error);
+int store_deliveries_reset_running(struct store *store);
+int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
+int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb,
+                        void *userdata);
+int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
+                      store_alert_cb cb, void *userdata);
+int store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
+                       int64_t *ret_failed);
 
 #endif

@@ -1,12 +1,16 @@
 /*
- * atom.c — Atom 1.0 (RFC 4287): SAX handlers for feedparse.c.
+ * atom.c — Atom 1.0 (RFC 4287), Atom 0.3, Atom without its namespace, and Atom entry
+ * documents: SAX handlers for feedparse.c.
  *
- * Text constructs (§3.1) come out by type: a title is always plain text; summary and
- * content keep HTML (type="html" as published, type="xhtml" re-serialised without its div
- * wrapper, type="text" as the text). The link of an entry or the feed is the first
- * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else
- * the first other link; rel="enclosure" links are enclosures. An entry without an author
- * takes the feed's (§4.2.1).
+ * The Atom elements are those in the root's namespace. Text constructs (§3.1) come out by
+ * type: a title is always plain text; summary and content keep HTML (type="html" as
+ * published, unescaped once more when double-escaped; type="xhtml" re-serialised without
+ * its div wrapper; type="text" escaped into HTML). Atom 0.3 puts a media type in "type" and
+ * says how the content is carried in "mode" (xml, escaped, base64), and names its dates
+ * issued, modified and created. The link of an entry or the feed is the first
+ * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else the
+ * first other link; rel="enclosure" links are enclosures. An entry without an author takes
+ * the feed's (§4.2.1). The extension elements of feedext.c are read in entries.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,32 +23,41 @@
 #define ATOM_REL_PREFIX "http://www.iana.org/assignments/relation/"
 
 static bool
-is_atom(const struct fp_elem *el, const char *name)
+is_atom(struct feedparse *p, const struct fp_elem *el, const char *name)
 {
-    return el->ns == FP_NS_ATOM && strcmp(el->name, name) == 0;
+    return el->ns == fp_atom(p)->ns && strcmp(el->name, name) == 0;
 }
 
-/* Chooses capture mode and cleaning for a text construct from its type attribute. */
+/* Chooses capture mode and cleaning for a text construct from its type (and 0.3 mode). */
 static void
 text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
 {
     struct fp_atom_state *st = fp_atom(p);
     const char *type = fp_attr(el, FP_NS_NONE, "type");
+    const char *mode = st->ns == FP_NS_ATOM03 ? fp_attr(el, FP_NS_NONE, "mode") : NULL;
+    bool plain = !type || strcasecmp(type, "text") == 0 || strcasecmp(type, "text/plain") == 0;
+    bool html = type && (strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0);
+    bool xhtml = type && (strcasecmp(type, "xhtml") == 0 ||
+                          strcasecmp(type, "application/xhtml+xml") == 0);
 
     st->cap_ignore = false;
-    if (!type || strcasecmp(type, "text") == 0 || strcasecmp(type, "text/plain") == 0) {
-        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+    if (mode && strcasecmp(mode, "base64") == 0) {
+        st->cap_ignore = true;
         fp_capture(p, FP_CAPTURE_TEXT);
-    } else if (strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0) {
-        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML;
+    } else if (mode && strcasecmp(mode, "escaped") == 0 && !plain) {
+        /* Atom 0.3: markup escaped as text, whatever the media type names. */
+        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
         fp_capture(p, FP_CAPTURE_HTML);
-    } else if (strcasecmp(type, "xhtml") == 0 || strcasecmp(type, "application/xhtml+xml") == 0) {
+    } else if (plain || (type && strncasecmp(type, "text/", 5) == 0 && !html)) {
+        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML;
+        fp_capture(p, FP_CAPTURE_TEXT);
+    } else if (html && !(st->ns == FP_NS_ATOM03 && mode && strcasecmp(mode, "xml") == 0)) {
+        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
+        fp_capture(p, FP_CAPTURE_HTML);
+    } else if (xhtml || html) {
         /* A title keeps only the text of the markup; content keeps the markup. */
         st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
         fp_capture(p, title ? FP_CAPTURE_TEXT : FP_CAPTURE_XHTML);
-    } else if (strncasecmp(type, "text/", 5) == 0) {
-        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
-        fp_capture(p, FP_CAPTURE_TEXT);
     } else {
         /* Other media types (base64 images, XML vocabularies) are not text to show. */
         st->cap_ignore = true;
@@ -111,41 +124,56 @@ atom_category(struct feedparse *p, const struct fp_elem *el)
 }
 
 static int
+entry_begin(struct feedparse *p, size_t depth)
+{
+    struct fp_atom_state *st = fp_atom(p);
+
+    st->link_rank = INT_MAX;
+    st->created_at = FEED_TIME_NONE;
+    return fp_item_begin(p, depth);
+}
+
+static int
 atom_start(struct feedparse *p, const struct fp_elem *el)
 {
     struct fp_atom_state *st = fp_atom(p);
     size_t item_depth = fp_item_depth(p);
+    int r;
 
     if (el->depth == 1)
-        return 0;
+        return is_atom(p, el, "entry") ? entry_begin(p, 1) : 0;
     if (st->author_depth && el->depth == st->author_depth + 1) {
-        if (is_atom(el, "name") || is_atom(el, "email"))
+        if (is_atom(p, el, "name") || is_atom(p, el, "email"))
             fp_capture(p, FP_CAPTURE_TEXT);
         return 0;
     }
     /* An entry is normally a child of the feed; a broken feed may nest it deeper. */
-    if (!item_depth && is_atom(el, "entry")) {
-        st->link_rank = INT_MAX;
-        return fp_item_begin(p, el->depth);
-    }
+    if (!item_depth && is_atom(p, el, "entry"))
+        return entry_begin(p, el->depth);
+    if (item_depth && (r = fp_ext_start(p, el)) != 0)
+        return r < 0 ? r : 0;
     if (item_depth && el->depth == item_depth + 1) {
         struct feed_item *it = fp_item(p);
 
-        if (is_atom(el, "title")) {
+        if (!it)
+            return 0;
+        if (is_atom(p, el, "title")) {
             text_construct(p, el, true);
-        } else if (is_atom(el, "summary")) {
+        } else if (is_atom(p, el, "summary")) {
             text_construct(p, el, false);
-        } else if (is_atom(el, "content")) {
+        } else if (is_atom(p, el, "content")) {
             /* Out-of-line content (src=...) has no text here. */
             if (!fp_attr(el, FP_NS_NONE, "src"))
                 text_construct(p, el, false);
-        } else if (is_atom(el, "id") || is_atom(el, "published") || is_atom(el, "updated")) {
+        } else if (is_atom(p, el, "id") || is_atom(p, el, "published") ||
+                   is_atom(p, el, "updated") || is_atom(p, el, "issued") ||
+                   is_atom(p, el, "modified") || is_atom(p, el, "created")) {
             fp_capture(p, FP_CAPTURE_TEXT);
-        } else if (is_atom(el, "link")) {
+        } else if (is_atom(p, el, "link")) {
             return atom_link(p, el, &it->link, &st->link_rank);
-        } else if (is_atom(el, "category")) {
+        } else if (is_atom(p, el, "category")) {
             return atom_category(p, el);
-        } else if (is_atom(el, "author")) {
+        } else if (is_atom(p, el, "author")) {
             st->author_depth = el->depth;
             st->author_is_feed = false;
         }
@@ -154,13 +182,13 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
     if (!item_depth && el->depth == 2) {
         struct feed_doc *doc = fp_doc(p);
 
-        if (is_atom(el, "title")) {
+        if (is_atom(p, el, "title")) {
             text_construct(p, el, true);
-        } else if (is_atom(el, "updated")) {
+        } else if (is_atom(p, el, "updated") || is_atom(p, el, "modified")) {
             fp_capture(p, FP_CAPTURE_TEXT);
-        } else if (is_atom(el, "link")) {
+        } else if (is_atom(p, el, "link")) {
             return atom_link(p, el, &doc->link, &st->feed_link_rank);
-        } else if (is_atom(el, "author")) {
+        } else if (is_atom(p, el, "author")) {
             st->author_depth = el->depth;
             st->author_is_feed = true;
         }
@@ -189,6 +217,17 @@ atom_author_end(struct feedparse *p)
 }
 
 static int
+entry_end(struct feedparse *p)
+{
+    struct fp_atom_state *st = fp_atom(p);
+    struct feed_item *it = fp_item(p);
+
+    if (it && it->published_at == FEED_TIME_NONE)
+        it->published_at = st->created_at;
+    return fp_item_end(p);
+}
+
+static int
 atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len)
 {
     struct fp_atom_state *st = fp_atom(p);
@@ -197,37 +236,45 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
     struct feed_item *it = fp_item(p);
 
     if (item_depth && el->depth == item_depth)
-        return fp_item_end(p);
+        return entry_end(p);
     if (st->author_depth && el->depth == st->author_depth)
         return atom_author_end(p);
     if (!text)
         return 0;
     if (st->author_depth && el->depth == st->author_depth + 1) {
-        if (is_atom(el, "name"))
+        if (is_atom(p, el, "name"))
             return fp_set_text(&st->author_name, text, len, FEEDTEXT_LINE);
-        if (is_atom(el, "email"))
+        if (is_atom(p, el, "email"))
             return fp_set_text(&st->author_email, text, len, FEEDTEXT_LINE);
         return 0;
     }
-    if (item_depth && el->depth == item_depth + 1) {
-        if (is_atom(el, "title"))
+    if (it && (el->ns == FP_NS_MEDIA || el->ns == FP_NS_DC || el->ns == FP_NS_DCTERMS ||
+               el->ns == FP_NS_ITUNES) && el->ns != st->ns)
+        return fp_ext_end(p, el, text, len);
+    if (it && el->depth == item_depth + 1) {
+        if (is_atom(p, el, "title"))
             return st->cap_ignore ? 0 : fp_set_text(&it->title, text, len, st->cap_kind);
-        if (is_atom(el, "summary"))
+        if (is_atom(p, el, "summary"))
             return st->cap_ignore ? 0 : fp_set_text(&it->summary, text, len, st->cap_kind);
-        if (is_atom(el, "content"))
+        if (is_atom(p, el, "content"))
             return st->cap_ignore ? 0 : fp_set_text(&it->content, text, len, st->cap_kind);
-        if (is_atom(el, "id"))
+        if (is_atom(p, el, "id"))
             return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
-        if (is_atom(el, "published") && it->published_at == FEED_TIME_NONE)
+        if ((is_atom(p, el, "published") || is_atom(p, el, "issued")) &&
+            it->published_at == FEED_TIME_NONE)
             it->published_at = fp_date(text);
-        else if (is_atom(el, "updated") && it->updated_at == FEED_TIME_NONE)
+        else if ((is_atom(p, el, "updated") || is_atom(p, el, "modified")) &&
+                 it->updated_at == FEED_TIME_NONE)
             it->updated_at = fp_date(text);
+        else if (is_atom(p, el, "created") && st->created_at == FEED_TIME_NONE)
+            st->created_at = fp_date(text);
         return 0;
     }
     if (!item_depth && el->depth == 2) {
-        if (is_atom(el, "title"))
+        if (is_atom(p, el, "title"))
             return st->cap_ignore ? 0 : fp_set_text(&doc->title, text, len, st->cap_kind);
-        if (is_atom(el, "updated") && doc->updated_at == FEED_TIME_NONE)
+        if ((is_atom(p, el, "updated") || is_atom(p, el, "modified")) &&
+            doc->updated_at == FEED_TIME_NONE)
             doc->updated_at = fp_date(text);
     }
     return 0;
@@ -238,8 +285,10 @@ atom_init(struct feedparse *p)
 {
     struct fp_atom_state *st = fp_atom(p);
 
+    st->ns = fp_root_ns(p);
     st->link_rank = INT_MAX;
     st->feed_link_rank = INT_MAX;
+    st->created_at = FEED_TIME_NONE;
 }
 
 static int

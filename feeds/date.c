@@ -203,10 +203,29 @@ word_month(const char *w, size_t n)
         "january", "february", "march",     "april",   "may",      "june",
         "july",    "august",   "september", "october", "november", "december",
     };
+    /*
+     * Abbreviations feeds use in German, Dutch, French, Spanish, Portuguese and Italian
+     * (ASCII spellings). Each names the same month in every language that has it, so
+     * none is a guess: "mar" is March in English, Spanish and French alike.
+     */
+    static const struct {
+        const char *name;
+        int mon;
+    } foreign[] = {
+        {"jan", 1},  {"janv", 1}, {"ene", 1},  {"gen", 1},  {"fev", 2},  {"fevr", 2},
+        {"feb", 2},  {"mrz", 3},  {"mrt", 3},  {"mars", 3}, {"abr", 4},  {"avr", 4},
+        {"mai", 5},  {"mei", 5},  {"mag", 5},  {"juin", 6}, {"giu", 6},  {"juil", 7},
+        {"lug", 7},  {"ago", 8},  {"aout", 8}, {"set", 9},  {"sept", 9}, {"okt", 10},
+        {"out", 10}, {"ott", 10}, {"dez", 12}, {"dic", 12},
+    };
 
     for (int i = 0; i < 12; i++) {
         if (word_abbrev(w, n, months[i]))
             return i + 1;
+    }
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        if (word_eq(w, n, foreign[i].name))
+            return foreign[i].mon;
     }
     return 0;
 }
@@ -275,27 +294,99 @@ word_zone(const char *w, size_t n, int *ret_offset)
     return false;
 }
 
-/* ISO 8601 / RFC 3339: "2022-02-09T21:49:00.5+01:00", "20220209T214900Z", "2022-02-09". */
+/* Counts the digits at p. */
+static int
+digit_run(const char *p)
+{
+    int n = 0;
+
+    while (is_digit(p[n]))
+        n++;
+    return n;
+}
+
+/* Sets f's date to day number doy (1-based) of year f->year; false when out of range. */
+static bool
+set_ordinal(struct date_fields *f, int doy)
+{
+    if (doy < 1 || doy > (is_leap(f->year) ? 366 : 365))
+        return false;
+    civil_from_days(days_from_civil(f->year, 1, 1) + doy - 1, &f->year, &f->mon, &f->day);
+    return true;
+}
+
+/* Sets f's date to ISO week date f->year-Wweek-wday; false when there is no such day. */
+static bool
+set_week(struct date_fields *f, int week, int wday)
+{
+    int64_t jan4 = days_from_civil(f->year, 1, 4), next_jan4 = days_from_civil(f->year + 1, 1, 4);
+    int64_t monday1 = jan4 - ((jan4 % 7 + 7 + 3) % 7);
+    int64_t next_monday1 = next_jan4 - ((next_jan4 % 7 + 7 + 3) % 7);
+    int64_t day;
+
+    if (week < 1 || week > 53 || wday < 1 || wday > 7)
+        return false;
+    day = monday1 + (int64_t)(week - 1) * 7 + (wday - 1);
+    if (day >= next_monday1)
+        return false; /* week 53 of a year that has 52 */
+    civil_from_days(day, &f->year, &f->mon, &f->day);
+    return true;
+}
+
+/*
+ * ISO 8601 / RFC 3339 / W3C-DTF: "2022-02-09T21:49:00.5+01:00", "20220209T214900Z",
+ * "2022-02-09", partial "2022-02" and "2022", ordinal "2022-040" / "2022040", week dates
+ * "2022-W06-3" / "2022W063" (Monday when the day is absent).
+ */
 static int
 parse_iso(const char *p, int64_t *ret_at)
 {
     struct date_fields f = {0};
     bool extended;
+    int week, wday = 1, doy;
 
     if (!read_digits(&p, 4, &f.year))
         return -EINVAL;
+    f.mon = 1;
+    f.day = 1;
     extended = *p == '-';
     if (extended)
         p++;
-    if (!read_digits(&p, 2, &f.mon))
-        return -EINVAL;
-    if (extended) {
-        if (*p != '-')
-            return -EINVAL;
+    if (!extended && (*p == '\0' || is_space(*p))) {
+        /* "2022": the year alone. */
+    } else if (*p == 'W') {
         p++;
+        if (!read_digits(&p, 2, &week))
+            return -EINVAL;
+        if (extended && *p == '-') {
+            p++;
+            if (!read_digits(&p, 1, &wday))
+                return -EINVAL;
+        } else if (!extended && is_digit(*p) && !read_digits(&p, 1, &wday)) {
+            return -EINVAL;
+        }
+        if (is_digit(*p) || !set_week(&f, week, wday))
+            return -EINVAL;
+    } else if (digit_run(p) == 3) {
+        if (!read_digits(&p, 3, &doy) || !set_ordinal(&f, doy))
+            return -EINVAL;
+    } else {
+        if (!read_digits(&p, 2, &f.mon))
+            return -EINVAL;
+        if (extended && *p == '-') {
+            p++;
+            if (!read_digits(&p, 2, &f.day))
+                return -EINVAL;
+        } else if (extended) {
+            /* "2022-02": year and month only; nothing may follow. */
+            while (is_space(*p))
+                p++;
+            if (*p != '\0')
+                return -EINVAL;
+        } else if (!read_digits(&p, 2, &f.day)) {
+            return -EINVAL;
+        }
     }
-    if (!read_digits(&p, 2, &f.day))
-        return -EINVAL;
 
     if (*p == 'T' || *p == 't' || (*p == ' ' && is_digit(p[1]))) {
         p++;
@@ -480,6 +571,31 @@ parse_rfc822(const char *p, int64_t *ret_at)
     return fields_to_time(&f, ret_at);
 }
 
+/*
+ * "2020/1/10 14:16:00": year first, so the order is not in doubt (unlike 01/02/2020, which
+ * is rejected). Rewritten as ISO 8601 and read by parse_iso.
+ */
+static int
+parse_slashed(const char *p, int64_t *ret_at)
+{
+    char iso[DATE_MAX_INPUT + 16];
+    int y, m = 0, d = 0, k;
+
+    if (!read_digits(&p, 4, &y) || *p++ != '/')
+        return -EINVAL;
+    for (k = 0; k < 2 && is_digit(*p); k++)
+        m = m * 10 + (*p++ - '0');
+    if (k == 0 || *p++ != '/')
+        return -EINVAL;
+    for (k = 0; k < 2 && is_digit(*p); k++)
+        d = d * 10 + (*p++ - '0');
+    if (k == 0 || is_digit(*p))
+        return -EINVAL;
+    if (snprintf(iso, sizeof(iso), "%04d-%02d-%02d%s", y, m, d, p) >= (int)sizeof(iso))
+        return -EINVAL;
+    return parse_iso(iso, ret_at);
+}
+
 static const char *
 skip_space(const char *s, size_t *ret_len)
 {
@@ -505,8 +621,10 @@ date_parse(const char *s, int64_t *ret_at)
     s = skip_space(s, &n);
     if (n == 0 || n > DATE_MAX_INPUT)
         return -EINVAL;
-    if (is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) &&
-        (s[4] == '-' || is_digit(s[4])))
+    if (is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '/')
+        r = parse_slashed(s, &at);
+    else if (is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) &&
+             (s[4] == '-' || s[4] == 'W' || s[4] == '\0' || is_space(s[4]) || is_digit(s[4])))
         r = parse_iso(s, &at);
     else
         r = parse_rfc822(s, &at);
@@ -537,6 +655,14 @@ date_parse_http(const char *s, int64_t *ret_at)
     r = parse_rfc822(s, &at);
     if (r < 0)
         return r;
+    /*
+     * The RFC 822 reader alone is lenient about field order; an HTTP date must also be one that
+     * date_parse() reads the same way, so that no garbage becomes a wrong date (found by
+     * fuzz_date: "9929 Feb 04:23b 9").
+     */
+    int64_t check;
+    if (date_parse(s, &check) < 0 || check != at)
+        return -EINVAL;
     *ret_at = at;
     return 0;
 }

@@ -25,6 +25,7 @@ feed_item_done(struct feed_item *item)
         free(item->enclosures[i].type);
     }
     free(item->enclosures);
+    free(item->image);
     *item = (struct feed_item){
         .published_at = FEED_TIME_NONE,
         .updated_at = FEED_TIME_NONE,

@@ -17,10 +17,10 @@
 
 enum feed_format {
     FEED_FORMAT_UNKNOWN = 0,
-    FEED_FORMAT_RSS,  /* RSS 0.9x / 2.0 (<rss>) */
+    FEED_FORMAT_RSS,  /* RSS 0.91-0.94 / 2.0 (<rss>) */
     FEED_FORMAT_RDF,  /* RSS 0.90 / 1.0 (<rdf:RDF>) */
-    FEED_FORMAT_ATOM, /* Atom 1.0 (and 0.3) */
-    FEED_FORMAT_JSON, /* JSON Feed */
+    FEED_FORMAT_ATOM, /* Atom 1.0 and 0.3, feed or entry document */
+    FEED_FORMAT_JSON, /* JSON Feed 1.0 / 1.1 */
 };
 
 struct feed_enclosure {
@@ -44,6 +44,9 @@ struct feed_item {
     size_t n_categories;
     struct feed_enclosure *enclosures;
     size_t n_enclosures;
+    /* Added for issue 3 (kept at the end: older initialisers stay valid). */
+    char *image;      /* thumbnail or illustration URL (media:thumbnail, itunes:image ...) */
+    int64_t duration; /* seconds of the item's audio or video (itunes:duration ...); 0 unknown */
 };
 
 struct feed_doc {

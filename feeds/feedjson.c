@@ -78,6 +78,11 @@ feedjson_item(const struct feed_item *item)
         encs = NULL;
         goto fail;
     }
+    encs = NULL;
+    if (!set_new(o, "image", str_or_null(item->image)) ||
+        !set_new(o, "duration", item->duration > 0 ? json_integer(item->duration) : json_null()) ||
+        !set_new(o, "language", str_or_null(item->language)))
+        goto fail;
     return o;
 
 fail:

@@ -1,6 +1,6 @@
 /*
  * feedparse-internal.h — what feedparse.c shares with the per-format SAX handlers
- * (rss.c, atom.c; later rdf.c, jsonfeed.c ...). Not for use outside feeds/.
+ * (rss.c for <rss> and <rdf:RDF>, atom.c, jsonfeed.c). Not for use outside feeds/.
  *
  * feedparse.c owns the libxml2 push parser, the element stack (xml:base, xml:lang), text
  * capture and the item being built; a format only says, element by element, which texts it
@@ -32,6 +32,8 @@ enum fp_ns {
     FP_NS_RSS10,   /* http://purl.org/rss/1.0/ */
     FP_NS_MEDIA,   /* http://search.yahoo.com/mrss/ */
     FP_NS_XML,     /* http://www.w3.org/XML/1998/namespace */
+    FP_NS_RSS090,  /* http://my.netscape.com/rdf/simple/0.9/ */
+    FP_NS_ITUNES,  /* http://www.itunes.com/dtds/podcast-1.0.dtd */
 };
 
 /* How the text of a captured element is collected. */
@@ -75,23 +77,37 @@ struct feedparse_format {
 };
 
 extern const struct feedparse_format fp_format_rss;
+extern const struct feedparse_format fp_format_rdf;
 extern const struct feedparse_format fp_format_atom;
+
+/* Extension elements of the open item (feedext.c), common to every XML format. */
+struct fp_ext_state {
+    char *creator;       /* dc:creator */
+    char *itunes_author;
+    char *alt_summary;   /* itunes:summary or media:description, as HTML */
+    bool media_html;     /* the media:description being captured is type="html" */
+    int64_t dcdate_at;
+    int64_t dcmodified_at;
+    int64_t dccreated_at;
+};
 
 /* Per-format state; one document has one format. */
 struct fp_rss_state {
     size_t channel_depth; /* 0 outside <channel> */
     bool seen_channel;
+    bool channel_link_set; /* <link> was read (it wins over atom:link) */
     int64_t channel_pubdate_at;
     int64_t channel_dcdate_at;
     int64_t channel_lastbuild_at;
     /* Item scope. */
     bool guid_permalink;
-    char *creator; /* dc:creator, used when <author> is absent */
-    int64_t dcdate_at;
+    char *alt_link; /* atom:link rel=alternate, else rdf:about: when <link> is absent */
+    int alt_rank;
     int64_t pubdate_at;
 };
 
 struct fp_atom_state {
+    enum fp_ns ns;       /* the namespace of the document's Atom elements (1.0, 0.3, none) */
     size_t author_depth; /* depth of the open <author>, 0 if none */
     bool author_is_feed;
     char *author_name;
@@ -101,6 +117,7 @@ struct fp_atom_state {
     int feed_link_rank;
     enum feedtext_kind cap_kind; /* how the text being captured is to be cleaned */
     bool cap_ignore;             /* the element being captured has a type we do not read */
+    int64_t created_at;          /* Atom 0.3 <created>, when <issued> is absent */
 };
 
 /* The item being built. */
@@ -134,6 +151,7 @@ const char *fp_attr(const struct fp_elem *el, enum fp_ns ns, const char *name);
 struct feed_doc *fp_doc(struct feedparse *p);
 
 /* The format state. */
+struct fp_ext_state *fp_ext(struct feedparse *p);
 struct fp_rss_state *fp_rss(struct feedparse *p);
 struct fp_atom_state *fp_atom(struct feedparse *p);
 
@@ -170,5 +188,29 @@ int fp_item_add_category(struct feedparse *p, const char *text, size_t len);
 /* Appends an enclosure to the open item; url is resolved, length may be NULL. */
 int fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type,
                           const char *length);
+
+/* Sets the open item's image (the first one wins); url is resolved. */
+int fp_item_set_image(struct feedparse *p, const char *url);
+
+/* Reads a duration ("3600", "1:02:03", "62:03", "PT1H2M3S"...) in seconds; 0 when unreadable. */
+int64_t fp_duration(const char *text);
+
+/* The namespace of the document's root element. */
+enum fp_ns fp_root_ns(const struct feedparse *p);
+
+/* Clears the extension state as an item opens (called by fp_item_begin). */
+void fp_ext_item_begin(struct feedparse *p);
+
+/* An element starts inside the open item: 1 when it is an extension handled here, else 0. */
+int fp_ext_start(struct feedparse *p, const struct fp_elem *el);
+
+/* The end of an element fp_ext_start took, with its captured text (or NULL). */
+int fp_ext_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len);
+
+/* Fills what the format left empty from the extensions (called by fp_item_end). */
+void fp_ext_item_end(struct feedparse *p);
+
+/* Parses a whole JSON document as a JSON Feed into the document being built (jsonfeed.c). */
+int fp_jsonfeed_parse(struct feedparse *p, const char *buf, size_t len);
 
 #endif

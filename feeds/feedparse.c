@@ -13,13 +13,17 @@
  * Malformed XML is recovered (XML_PARSE_RECOVER): once the root was recognised as a feed,
  * any libxml2 error sets doc->recovered and the complete items are kept; an item cut off
  * by the end of the input is dropped. The result does not depend on how the input was split
- * into pushes: the first bytes are held until libxml2 can sniff the encoding, leading
- * whitespace (and a UTF-8 BOM before it) is skipped, and every text is collected whole.
+ * into pushes: feedprep.c sniffs the document from its first bytes (BOM, XML declaration,
+ * JSON), turns it into UTF-8 and repairs bare '&'s before libxml2 sees it, with its state
+ * carried across pushes, and every text is collected whole. JSON Feed is buffered and read
+ * by jsonfeed.c at finish; extension elements (Dublin Core, Media RSS, iTunes) are read by
+ * feedext.c for every XML format.
  */
 #include "feedparse.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +39,19 @@
 #include "buf.h"
 #include "date.h"
 #include "feedparse-internal.h"
+#include "feedprep.h"
 #include "feedtext.h"
 #include "hash.h"
 #include "url.h"
 
+#define FP_MAX_ENTITY_VALUE 1024 /* bytes of a document-declared entity's value */
 #define FP_DEFAULT_MAX_DEPTH 256
 #define FP_DEFAULT_MAX_TEXT (4u << 20)
 #define FP_DEFAULT_MAX_ITEMS 10000
 #define FP_MAX_ERROR 512
-#define FP_AMP_MAX 40             /* longest "&name;" the repair looks at */
-#define FP_FEED_BLOCK (64u << 10) /* repaired bytes handed to libxml2 at a time */
+#define FP_DEFAULT_MAX_TAG (1u << 20)
+#define FP_NS_CACHE 16
+#define FP_DEFAULT_MAX_JSON (16u << 20)
 
 struct fp_frame {
     const char *name; /* local name, from libxml2's dictionary */
@@ -68,11 +75,9 @@ struct feedparse {
     char *base_url;
     bool allow_file; /* file: links only in documents that are local files themselves */
 
-    /* Bytes held before the parser exists (encoding sniffing needs four). */
-    unsigned char head[4];
-    size_t head_len;
-    size_t bom_len; /* bytes of a UTF-8 BOM seen so far at the very start */
-    bool started;   /* a non-whitespace byte was seen */
+    /* The byte stage: sniffing, decoding to UTF-8, '&' repair, markup limits. */
+    struct feedprep prep;
+    struct buf json; /* a JSON document, parsed whole at finish */
 
     int err;
     char *errmsg;
@@ -86,6 +91,7 @@ struct feedparse {
     bool root_closed;  /* the feed root ended: whatever follows is ignored */
     bool wrapper;      /* the feed sits inside an XHTML <html><body> wrapper */
     size_t root_depth; /* absolute depth of the feed root */
+    enum fp_ns root_ns;
     char root_name[128];
 
     size_t depth;
@@ -110,15 +116,12 @@ struct feedparse {
 
     struct fp_entity *entities;
 
-    /* Repair of bare '&' (see amp_filter). */
-    bool amp_fix;
-    bool amp_cdata;
-    size_t amp_match;
-    char amp_pending[FP_AMP_MAX + 1];
-    size_t amp_pending_len;
-    size_t n_repairs;
-    struct buf fixed;
+    struct {
+        const xmlChar *uri;
+        enum fp_ns ns;
+    } ns_cache[FP_NS_CACHE];
 
+    struct fp_ext_state ext;
     union {
         struct fp_rss_state rss;
         struct fp_atom_state atom;
@@ -138,6 +141,10 @@ static const struct {
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FP_NS_RDF},
     {"http://purl.org/rss/1.0/", FP_NS_RSS10},
     {"http://search.yahoo.com/mrss/", FP_NS_MEDIA},
+    {"http://search.yahoo.com/mrss", FP_NS_MEDIA},
+    {"http://my.netscape.com/rdf/simple/0.9/", FP_NS_RSS090},
+    {"http://www.itunes.com/dtds/podcast-1.0.dtd", FP_NS_ITUNES},
+    {"http://www.itunes.com/DTDs/Podcast-1.0.dtd", FP_NS_ITUNES},
     {"http://www.w3.org/XML/1998/namespace", FP_NS_XML},
     /* UserLand's RSS 2.0 namespaces: some feeds put <rss> and its elements in them. */
     {"http://backend.userland.com/rss2", FP_NS_NONE},
@@ -145,32 +152,50 @@ static const struct {
 };
 
 /*
- * Root elements. A row with a format is parsed; a row without one is a feed we recognise
- * but do not read yet, which gets its own message.
+ * Root elements. Atom without its namespace (a bare <feed>) is still Atom: real servers
+ * send it. An Atom entry document is a feed of one item.
  */
 static const struct {
     const char *name;
     enum fp_ns ns;
     const struct feedparse_format *fmt;
-    const char *what;
 } fp_roots[] = {
-    {"rss", FP_NS_NONE, &fp_format_rss, NULL},
-    {"feed", FP_NS_ATOM, &fp_format_atom, NULL},
-    {"RDF", FP_NS_RDF, NULL, "RSS 1.0 (<rdf:RDF>)"},
-    {"feed", FP_NS_ATOM03, NULL, "Atom 0.3"},
-    {"entry", FP_NS_ATOM, NULL, "an Atom entry document"},
+    {"rss", FP_NS_NONE, &fp_format_rss},
+    {"RDF", FP_NS_RDF, &fp_format_rdf},
+    {"feed", FP_NS_ATOM, &fp_format_atom},
+    {"feed", FP_NS_ATOM03, &fp_format_atom},
+    {"feed", FP_NS_NONE, &fp_format_atom},
+    {"entry", FP_NS_ATOM, &fp_format_atom},
+    {"entry", FP_NS_ATOM03, &fp_format_atom},
 };
 
 static enum fp_ns
-ns_lookup(const xmlChar *uri)
+ns_lookup_slow(const xmlChar *uri)
 {
-    if (!uri || !*uri)
-        return FP_NS_NONE;
     for (size_t i = 0; i < sizeof(fp_namespaces) / sizeof(fp_namespaces[0]); i++) {
         if (strcmp((const char *)uri, fp_namespaces[i].uri) == 0)
             return fp_namespaces[i].ns;
     }
     return FP_NS_OTHER;
+}
+
+/*
+ * Namespace URIs come from libxml2's dictionary, so one URI is one pointer for the life
+ * of the parser: a small cache keyed by the pointer spares the string comparisons.
+ */
+static enum fp_ns
+ns_lookup(struct feedparse *p, const xmlChar *uri)
+{
+    size_t slot;
+
+    if (!uri || !*uri)
+        return FP_NS_NONE;
+    slot = ((uintptr_t)uri >> 4) % FP_NS_CACHE;
+    if (p->ns_cache[slot].uri != uri) {
+        p->ns_cache[slot].uri = uri;
+        p->ns_cache[slot].ns = ns_lookup_slow(uri);
+    }
+    return p->ns_cache[slot].ns;
 }
 
 /* Current line of the input, for messages. */
@@ -180,6 +205,28 @@ fp_line(const struct feedparse *p)
     if (!p->ctxt || !p->ctxt->input)
         return 0;
     return p->ctxt->input->line;
+}
+
+/*
+ * Messages quote the input (libxml2's and jansson's do): bytes that are not valid UTF-8,
+ * and control characters, become '?' so that the message is safe text.
+ */
+static void
+utf8_sanitize(char *s)
+{
+    size_t i = 0, n = strlen(s);
+
+    while (i < n) {
+        int32_t cp;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+
+        if (k < 1 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+            s[i++] = '?';
+            continue;
+        }
+        i += (size_t)k;
+    }
 }
 
 /* Records an error (the first one wins), stops the XML parser and returns err. */
@@ -195,6 +242,7 @@ fp_fail(struct feedparse *p, int err, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_sanitize(msg);
     p->errmsg = strdup(msg); /* NULL on OOM: feedparse_error() then gives a fixed text */
     if (p->ctxt)
         xmlStopParser(p->ctxt);
@@ -234,6 +282,13 @@ struct feed_doc *
 fp_doc(struct feedparse *p)
 {
     return p->doc;
+}
+
+/* The extension state of the open item. */
+struct fp_ext_state *
+fp_ext(struct feedparse *p)
+{
+    return &p->ext;
 }
 
 /* The RSS state. */
@@ -341,6 +396,7 @@ fp_item_begin(struct feedparse *p, size_t depth)
     p->item = (struct fp_item){.active = true, .depth = depth};
     p->item.item.published_at = FEED_TIME_NONE;
     p->item.item.updated_at = FEED_TIME_NONE;
+    fp_ext_item_begin(p);
     if (lang && !(p->item.item.language = strdup(lang)))
         return fail_oom(p);
     return 0;
@@ -394,6 +450,7 @@ fp_item_end(struct feedparse *p)
 
     if (!p->item.active)
         return 0;
+    fp_ext_item_end(p);
     p->item.active = false;
     r = item_make_key(it);
     if (r < 0)
@@ -521,6 +578,94 @@ fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type, co
     return 0;
 }
 
+/* Sets the open item's image (the first one wins); url is resolved. */
+int
+fp_item_set_image(struct feedparse *p, const char *url)
+{
+    struct feed_item *it = fp_item(p);
+
+    if (!it || !url || it->image)
+        return 0;
+    return fp_url(p, url, strlen(url), &it->image) < 0 ? fail_oom(p) : 0;
+}
+
+/* Reads a duration in seconds ("3600", "1:02:03", "62:03", "PT1H2M3S"); 0 when unreadable. */
+int64_t
+fp_duration(const char *text)
+{
+    int64_t parts[3] = {0, 0, 0}, total = 0;
+    size_t n = 0, i = 0;
+    bool digits = false;
+
+    if (!text)
+        return 0;
+    while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
+        i++;
+    if (text[i] == 'P' || text[i] == 'p') {
+        /* ISO 8601 duration, time part only: PT#H#M#S. */
+        int64_t v = 0;
+
+        if (text[i + 1] != 'T' && text[i + 1] != 't')
+            return 0;
+        for (i += 2; text[i]; i++) {
+            char c = text[i];
+
+            if (c >= '0' && c <= '9') {
+                if (v > 100000000)
+                    return 0;
+                v = v * 10 + (c - '0');
+                digits = true;
+            } else if (digits && (c == 'H' || c == 'M' || c == 'S' || c == '.')) {
+                total += v * (c == 'H' ? 3600 : c == 'M' ? 60 : 1);
+                v = 0;
+                digits = false;
+                if (c == '.') {
+                    while (text[i + 1] >= '0' && text[i + 1] <= '9')
+                        i++;
+                    if (text[i + 1] != 'S')
+                        return 0;
+                    i++;
+                }
+            } else {
+                break;
+            }
+        }
+        return total;
+    }
+    for (; text[i]; i++) {
+        char c = text[i];
+
+        if (c >= '0' && c <= '9') {
+            if (parts[n] > 100000000)
+                return 0;
+            parts[n] = parts[n] * 10 + (c - '0');
+            digits = true;
+        } else if (c == ':' && digits && n < 2) {
+            n++;
+            digits = false;
+        } else if (c == '.' && digits) {
+            while (text[i + 1] >= '0' && text[i + 1] <= '9')
+                i++;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            break;
+        } else {
+            return 0;
+        }
+    }
+    if (!digits)
+        return 0;
+    for (size_t k = 0; k <= n; k++)
+        total = total * 60 + parts[k];
+    return total;
+}
+
+/* The namespace of the document's root element. */
+enum fp_ns
+fp_root_ns(const struct feedparse *p)
+{
+    return p->root_ns;
+}
+
 /* ---- text capture ---- */
 
 static int
@@ -641,7 +786,7 @@ attrs_load(struct feedparse *p, int nb, const xmlChar **attributes, size_t *ret_
         if ((r = buf_append_char(&p->attr_buf, '\0')) < 0)
             goto fail;
         p->attrs[n].name = (const char *)attributes[i * 5];
-        p->attrs[n].ns = ns_lookup(attributes[i * 5 + 2]);
+        p->attrs[n].ns = ns_lookup(p, attributes[i * 5 + 2]);
         n++;
     }
     /* The buffer may have moved while growing: take the pointers at the end. */
@@ -776,10 +921,8 @@ root_detect(struct feedparse *p, const xmlChar *localname, enum fp_ns ns)
     for (size_t i = 0; i < sizeof(fp_roots) / sizeof(fp_roots[0]); i++) {
         if (fp_roots[i].ns != ns || strcmp(fp_roots[i].name, (const char *)localname) != 0)
             continue;
-        if (!fp_roots[i].fmt)
-            return fp_fail(p, -EPROTO, "line %d: unsupported feed format: %s", fp_line(p),
-                           fp_roots[i].what);
         p->fmt = fp_roots[i].fmt;
+        p->root_ns = ns;
         p->root_depth = p->depth;
         p->doc->format = p->fmt->format;
         if (p->fmt->init)
@@ -839,7 +982,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                      int nb_defaulted, const xmlChar **attributes)
 {
     struct feedparse *p = ctx;
-    enum fp_ns ns = ns_lookup(uri);
+    enum fp_ns ns = ns_lookup(p, uri);
     struct fp_elem el = {.name = (const char *)localname, .ns = ns};
     size_t n_attrs = 0;
 
@@ -1082,6 +1225,46 @@ on_sax_resolve_entity(void *ctx, const xmlChar *public_id, const xmlChar *system
     return NULL;
 }
 
+/*
+ * The document declares an entity. Nothing declared in a document is ever expanded, but a
+ * declaration that could only serve an attack ends the parse with a clear error rather than
+ * quietly: an external entity (XXE: a local file or a URL), an entity whose value refers to
+ * other entities (billion laughs), or a large value (quadratic blowup). Small self-contained
+ * declarations, such as <!ENTITY nbsp "&#160;"> in some old feeds, are let through.
+ */
+static void
+on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+                   const xmlChar *system_id, xmlChar *content)
+{
+    struct feedparse *p = ctx;
+    const char *v = (const char *)content;
+    (void)public_id;
+    if (p->err)
+        return;
+    if (system_id || type == XML_EXTERNAL_GENERAL_PARSED_ENTITY ||
+        type == XML_EXTERNAL_GENERAL_UNPARSED_ENTITY || type == XML_EXTERNAL_PARAMETER_ENTITY) {
+        (void)fp_fail(p, -EPROTO,
+                      "line %d: the document declares an external entity '%.64s': refused "
+                      "(external entities are never loaded)",
+                      fp_line(p), (const char *)name);
+        return;
+    }
+    if (!v)
+        return;
+    for (const char *c = v; *c; c++) {
+        if ((c[0] == '&' && c[1] != '#') || c[0] == '%') {
+            (void)fp_fail(p, -EPROTO,
+                          "line %d: entity '%.64s' refers to other entities: refused "
+                          "(entity expansion is not done)",
+                          fp_line(p), (const char *)name);
+            return;
+        }
+    }
+    if (strlen(v) > FP_MAX_ENTITY_VALUE)
+        (void)fp_fail(p, -EPROTO, "line %d: entity '%.64s' is longer than %d bytes: refused",
+                      fp_line(p), (const char *)name, FP_MAX_ENTITY_VALUE);
+}
+
 static void
 on_sax_reference(void *ctx, const xmlChar *name)
 {
@@ -1115,6 +1298,8 @@ on_xml_error(void *ctx, xmlErrorPtr error)
     p->xml_error = strdup(msg);
 }
 
+static int on_prep_out(void *ctx, const char *buf, size_t len);
+
 /* ---- public API ---- */
 
 /* Creates a parser; NULL on OOM. */
@@ -1132,6 +1317,8 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
         .max_depth = FP_DEFAULT_MAX_DEPTH,
         .max_text = FP_DEFAULT_MAX_TEXT,
         .max_items = FP_DEFAULT_MAX_ITEMS,
+        .max_tag = FP_DEFAULT_MAX_TAG,
+        .max_json = FP_DEFAULT_MAX_JSON,
     };
     if (limits) {
         if (limits->max_depth)
@@ -1140,10 +1327,16 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
             p->limits.max_text = limits->max_text;
         if (limits->max_items)
             p->limits.max_items = limits->max_items;
+        if (limits->max_tag)
+            p->limits.max_tag = limits->max_tag;
+        if (limits->max_json)
+            p->limits.max_json = limits->max_json;
     }
+    if (feedprep_init(&p->prep, p->limits.max_tag, p->limits.max_text, NULL, on_prep_out, p) < 0)
+        goto fail;
     buf_init(&p->text, p->limits.max_text);
     buf_init(&p->attr_buf, p->limits.max_text);
-    buf_init(&p->fixed, SIZE_MAX);
+    buf_init(&p->json, p->limits.max_json);
     p->doc = calloc(1, sizeof(*p->doc));
     p->alloc_frames = 16;
     p->frames = calloc(p->alloc_frames, sizeof(*p->frames));
@@ -1163,28 +1356,6 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
 fail:
     feedparse_free(p);
     return NULL;
-}
-
-/*
- * Looks at the first bytes before libxml2 does. Formats that are not XML get a clear
- * message, and UTF-16 without a byte order mark or an XML declaration, which libxml2
- * does not detect, is recognised by its "<" (RFC 7303 §8.5, XML 1.0 appendix F).
- */
-static int
-head_sniff(struct feedparse *p, xmlCharEncoding *ret_enc)
-{
-    const unsigned char *h = p->head;
-
-    *ret_enc = XML_CHAR_ENCODING_NONE;
-    if (p->head_len >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-        return fp_fail(p, -EPROTO, "gzip-compressed data: not a feed until inflated");
-    if (h[0] == '{' || h[0] == '[')
-        return fp_fail(p, -EPROTO, "unsupported feed format: JSON");
-    if (p->head_len == 4 && h[0] == 0 && h[1] == '<' && h[2] == 0 && h[3] != 0)
-        *ret_enc = XML_CHAR_ENCODING_UTF16BE;
-    else if (p->head_len == 4 && h[0] == '<' && h[1] == 0 && h[2] != 0 && h[3] == 0)
-        *ret_enc = XML_CHAR_ENCODING_UTF16LE;
-    return 0;
 }
 
 /*
@@ -1221,10 +1392,10 @@ xml_chunk(struct feedparse *p, const char *buf, size_t len, bool terminate)
         int n = len > (1u << 20) ? (1 << 20) : (int)len;
 
         (void)xmlParseChunk(p->ctxt, buf, n, terminate && (size_t)n == len);
-        buf += n;
         len -= (size_t)n;
         if (len == 0)
-            break;
+            break; /* before advancing: buf is NULL when finish terminates with no bytes */
+        buf += n;
     }
     xml_errors_restore(saved);
     if (!p->err && !p->root_seen && p->ctxt->instate == XML_PARSER_EOF) {
@@ -1235,165 +1406,9 @@ xml_chunk(struct feedparse *p, const char *buf, size_t len, bool terminate)
 }
 
 static int
-fixed_flush(struct feedparse *p)
-{
-    int r = 0;
-
-    if (p->fixed.len > 0)
-        r = xml_chunk(p, p->fixed.data, p->fixed.len, false);
-    buf_reset(&p->fixed);
-    return r;
-}
-
-static int
-fixed_emit(struct feedparse *p, const char *s, size_t n)
-{
-    if (buf_append(&p->fixed, s, n) < 0)
-        return fail_oom(p);
-    if (p->fixed.len >= FP_FEED_BLOCK)
-        return fixed_flush(p);
-    return 0;
-}
-
-static bool
-amp_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '#' ||
-           c == '_' || c == ':' || c == '-' || c == '.';
-}
-
-/* Whether "&...;" (s, n bytes, both ends included) is a reference libxml2 can resolve. */
-static bool
-amp_ref_known(const char *s, size_t n)
-{
-    char name[FP_AMP_MAX + 1];
-    size_t k = n - 2;
-    static const char *const predefined[] = {"amp", "lt", "gt", "quot", "apos"};
-
-    if (k == 0 || k > FP_AMP_MAX)
-        return false;
-    memcpy(name, s + 1, k);
-    name[k] = '\0';
-    if (name[0] == '#') {
-        bool hex = name[1] == 'x';
-        size_t i = hex ? 2 : 1;
-
-        if (name[i] == '\0')
-            return false;
-        for (; name[i]; i++) {
-            char c = name[i];
-
-            if (!((c >= '0' && c <= '9') ||
-                  (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))))
-                return false;
-        }
-        return true;
-    }
-    if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
-          name[0] == '_' || name[0] == ':'))
-        return false;
-    for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++) {
-        if (strcmp(name, predefined[i]) == 0)
-            return true;
-    }
-    return htmlEntityLookup((const xmlChar *)name) != NULL;
-}
-
-/* Emits the held "&..." as literal text: "&amp;" and the rest. */
-static int
-amp_release(struct feedparse *p)
-{
-    int r;
-
-    p->n_repairs++;
-    r = fixed_emit(p, "&amp;", 5);
-    if (r == 0 && p->amp_pending_len > 1)
-        r = fixed_emit(p, p->amp_pending + 1, p->amp_pending_len - 1);
-    p->amp_pending_len = 0;
-    return r;
-}
-
-/*
- * Feeds wild-caught "Salt & Pepper" and "?a=1&b=2" safely: libxml2's recovery drops a bare
- * '&' together with the name after it, so each '&' outside CDATA that does not start a
- * reference libxml2 can resolve (a character reference, one of the five XML entities or an
- * HTML 4 entity, see on_sax_get_entity) is rewritten "&amp;" before libxml2 sees it. Such a
- * repair marks the document recovered. Runs only on ASCII-compatible input; its state
- * crosses pushes, so the result does not depend on the splits.
- */
-static int
-amp_filter(struct feedparse *p, const char *buf, size_t len)
-{
-    static const char cdata_open[] = "<![CDATA[";
-    int r = 0;
-
-    for (size_t i = 0; i < len && r == 0; i++) {
-        char c = buf[i];
-
-        if (p->amp_pending_len > 0) {
-            if (c == ';' && p->amp_pending_len < FP_AMP_MAX) {
-                p->amp_pending[p->amp_pending_len++] = c;
-                if (amp_ref_known(p->amp_pending, p->amp_pending_len)) {
-                    r = fixed_emit(p, p->amp_pending, p->amp_pending_len);
-                    p->amp_pending_len = 0;
-                } else {
-                    r = amp_release(p);
-                }
-                continue;
-            }
-            if (amp_name_char((unsigned char)c) && p->amp_pending_len < FP_AMP_MAX) {
-                p->amp_pending[p->amp_pending_len++] = c;
-                continue;
-            }
-            if ((r = amp_release(p)) < 0)
-                break;
-            /* c itself is read again below. */
-        }
-        if (!p->amp_cdata) {
-            if (c == cdata_open[p->amp_match])
-                p->amp_match++;
-            else
-                p->amp_match = c == '<' ? 1 : 0;
-            if (p->amp_match == sizeof(cdata_open) - 1) {
-                p->amp_cdata = true;
-                p->amp_match = 0;
-            }
-            if (c == '&') {
-                p->amp_pending[0] = c;
-                p->amp_pending_len = 1;
-                continue;
-            }
-        } else if (c == ']') {
-            p->amp_match = p->amp_match < 2 ? p->amp_match + 1 : 2;
-        } else {
-            if (c == '>' && p->amp_match == 2)
-                p->amp_cdata = false;
-            p->amp_match = 0;
-        }
-        r = fixed_emit(p, &c, 1);
-    }
-    if (r == 0)
-        r = fixed_flush(p);
-    return r;
-}
-
-static int
-feed_bytes(struct feedparse *p, const char *buf, size_t len)
-{
-    if (p->amp_fix)
-        return amp_filter(p, buf, len);
-    return xml_chunk(p, buf, len, false);
-}
-
-static int
 ctxt_create(struct feedparse *p)
 {
     xmlSAXHandler sax;
-    xmlCharEncoding enc;
-    const unsigned char *h = p->head;
-
-    if (head_sniff(p, &enc) < 0)
-        return p->err;
 
     memset(&sax, 0, sizeof(sax));
     sax.initialized = XML_SAX2_MAGIC;
@@ -1406,70 +1421,93 @@ ctxt_create(struct feedparse *p)
     sax.getParameterEntity = on_sax_get_parameter_entity;
     sax.resolveEntity = on_sax_resolve_entity;
     sax.reference = on_sax_reference;
+    sax.entityDecl = on_sax_entity_decl;
     sax.serror = on_xml_error;
     /*
-     * No internalSubset/externalSubset/entityDecl handlers: the DTD is read for syntax
-     * only, nothing is loaded from outside and nothing declared in it is used. Created
-     * without a first chunk, libxml2 sniffs the encoding once four bytes have arrived.
+     * No internalSubset/externalSubset handlers: the DTD is read for syntax only, nothing is
+     * loaded from outside and nothing declared in it is used (on_sax_entity_decl refuses the
+     * declarations that only serve attacks). The byte
+     * stage hands over UTF-8 whatever the document says, so its declared encoding is
+     * ignored (XML_PARSE_IGNORE_ENC).
      */
     p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
     if (!p->ctxt)
         return fail_oom(p);
-    (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET);
-    if (enc != XML_CHAR_ENCODING_NONE) {
-        struct xml_errors_saved saved = xml_errors_capture(p);
-        int r = xmlSwitchEncoding(p->ctxt, enc);
+    (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+    return 0;
+}
 
-        xml_errors_restore(saved);
-        if (r < 0)
-            return fp_fail(p, -EPROTO, "cannot decode UTF-16 input");
+/* The byte stage's output: UTF-8, to libxml2 or into the JSON buffer. */
+static int
+on_prep_out(void *ctx, const char *buf, size_t len)
+{
+    struct feedparse *p = ctx;
+    int r;
+
+    if (p->err)
+        return p->err;
+    if (p->prep.kind == FEEDPREP_JSON) {
+        r = buf_append(&p->json, buf, len);
+        if (r == -EMSGSIZE)
+            return fp_fail(p, -EMSGSIZE, "JSON document larger than %zu bytes",
+                           p->limits.max_json);
+        return r < 0 ? fail_oom(p) : 0;
     }
-    /* The '&' repair works on bytes: only for encodings where '&' is the byte 0x26. */
-    p->amp_fix =
-        enc == XML_CHAR_ENCODING_NONE && memchr(h, 0, p->head_len) == NULL &&
-        !(p->head_len >= 2 && ((h[0] == 0xfe && h[1] == 0xff) || (h[0] == 0xff && h[1] == 0xfe)));
-    return feed_bytes(p, (const char *)p->head, p->head_len);
+    if (!p->ctxt && ctxt_create(p) < 0)
+        return p->err;
+    if (p->ctxt->instate == XML_PARSER_EOF)
+        return 0; /* libxml2 stopped on a fatal error; finish() decides what it means */
+    return xml_chunk(p, buf, len, false);
+}
+
+/* Turns an error of the byte stage into the parser's error. */
+static int
+prep_fail(struct feedparse *p, int r)
+{
+    if (p->err)
+        return p->err;
+    switch (p->prep.error) {
+    case FEEDPREP_ERR_GZIP:
+        return fp_fail(p, -EPROTO, "gzip-compressed data: not a feed until inflated");
+    case FEEDPREP_ERR_EMPTY:
+        return fp_fail(p, -EPROTO, "empty document");
+    case FEEDPREP_ERR_TAG:
+        return fp_fail(p, -EMSGSIZE, "line %d: tag or declaration longer than %zu bytes",
+                       fp_line(p), p->limits.max_tag);
+    case FEEDPREP_ERR_COMMENT:
+        return fp_fail(p, -EMSGSIZE,
+                       "line %d: comment or processing instruction longer than %zu bytes",
+                       fp_line(p), p->limits.max_text);
+    default:
+        break;
+    }
+    return r == -ENOMEM ? fail_oom(p) : fp_fail(p, r, "%s", strerror(-r));
+}
+
+/* Sets the charset the transport announced (HTTP Content-Type), before the first push. */
+int
+feedparse_set_charset(struct feedparse *p, const char *charset)
+{
+    if (p->err)
+        return p->err;
+    return feedprep_set_charset(&p->prep, charset);
 }
 
 /* Pushes the next bytes of the document. */
 int
 feedparse_push(struct feedparse *p, const char *buf, size_t len)
 {
+    int r;
+
     if (p->err)
         return p->err;
     if (p->finished)
         return fp_fail(p, -EINVAL, "push after finish");
-    while (!p->ctxt && len > 0) {
-        unsigned char c = (unsigned char)*buf;
-        static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
-
-        /* Whitespace before the XML declaration (and a UTF-8 BOM before it) is skipped. */
-        if (!p->started && p->bom_len < 3 && p->head_len == p->bom_len && c == bom[p->bom_len]) {
-            p->head[p->head_len++] = c;
-            p->bom_len++;
-            if (p->bom_len == 3)
-                p->head_len = 0; /* the whole BOM seen: dropped, UTF-8 is the default */
-        } else if (!p->started && p->head_len == 0 &&
-                   (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            /* skipped */
-        } else {
-            p->started = true;
-            p->head[p->head_len++] = c;
-        }
-        buf++;
-        len--;
-        if (p->head_len == sizeof(p->head)) {
-            if (ctxt_create(p) < 0)
-                return p->err;
-        }
-    }
-    if (!p->ctxt || len == 0)
+    if (len == 0)
         return 0;
-    if (p->ctxt->instate == XML_PARSER_EOF)
-        return 0; /* libxml2 stopped on a fatal error; finish() decides what it means */
-    return feed_bytes(p, buf, len);
+    r = feedprep_push(&p->prep, buf, len);
+    return r < 0 ? prep_fail(p, r) : 0;
 }
-
 static int
 doc_finish(struct feedparse *p)
 {
@@ -1495,13 +1533,16 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
     if (p->finished)
         return fp_fail(p, -EINVAL, "finish called twice");
     p->finished = true;
-    if (!p->ctxt) {
-        if (p->head_len == 0)
-            return fp_fail(p, -EPROTO, "empty document");
-        if (ctxt_create(p) < 0)
-            return p->err;
+    r = feedprep_finish(&p->prep);
+    if (r < 0)
+        return prep_fail(p, r);
+    if (p->prep.kind == FEEDPREP_JSON) {
+        r = fp_jsonfeed_parse(p, buf_str(&p->json), p->json.len);
+        if (r < 0)
+            return p->err ? p->err : fail_oom(p);
+        goto done;
     }
-    if (p->amp_pending_len > 0 && (amp_release(p) < 0 || fixed_flush(p) < 0))
+    if (!p->ctxt && ctxt_create(p) < 0)
         return p->err;
     if (p->ctxt->instate != XML_PARSER_EOF) {
         r = xml_chunk(p, NULL, 0, true);
@@ -1513,7 +1554,7 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
                        p->xml_error ? p->xml_error : "no root element: not a feed");
     if (!p->fmt)
         return fail_not_feed(p);
-    if (p->n_xml_errors > 0 || p->n_repairs > 0)
+    if (p->n_xml_errors > 0 || p->prep.n_repairs > 0)
         p->doc->recovered = true;
     /* An item still open was cut off by the end of the input: dropped. */
     if (p->item.active) {
@@ -1524,6 +1565,10 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
         return p->err ? p->err : fail_oom(p);
     if (p->doc->recovered && p->doc->n_items == 0 && !p->doc->title)
         return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "malformed feed");
+done:
+    /* Bytes invalid in their encoding, or an unknown charset, were read as best we could. */
+    if (p->prep.n_invalid > 0 || p->prep.unknown_charset)
+        p->doc->recovered = true;
     if (doc_finish(p) < 0)
         return p->err;
     *ret_doc = p->doc;
@@ -1564,8 +1609,11 @@ feedparse_free(struct feedparse *p)
         frame_pop(p);
     if (p->item.active)
         feed_item_done(&p->item.item);
-    if (p->fmt == &fp_format_rss) {
-        free(p->st.rss.creator);
+    free(p->ext.creator);
+    free(p->ext.itunes_author);
+    free(p->ext.alt_summary);
+    if (p->fmt == &fp_format_rss || p->fmt == &fp_format_rdf) {
+        free(p->st.rss.alt_link);
     } else if (p->fmt == &fp_format_atom) {
         free(p->st.atom.author_name);
         free(p->st.atom.author_email);
@@ -1573,7 +1621,8 @@ feedparse_free(struct feedparse *p)
     }
     buf_done(&p->text);
     buf_done(&p->attr_buf);
-    buf_done(&p->fixed);
+    buf_done(&p->json);
+    feedprep_done(&p->prep);
     free(p->frames);
     free(p->xstack);
     free(p->base_url);

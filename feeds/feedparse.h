@@ -3,9 +3,22 @@
  *
  * Bytes are pushed as they arrive (any split, down to one byte at a time) into a libxml2
  * SAX2 push parser; the result does not depend on how the input was split. The format is
- * sniffed from the content (root element and namespace). The parser never loads a DTD or an
- * external entity, never touches the network, and bounds depth, text sizes and item count.
- * A struct feedparse is used from one thread at a time; it holds no globals.
+ * sniffed from the content, never from a URL or a media type: RSS 0.90-0.94 and 2.0 (<rss>),
+ * RSS 0.90 / 1.0 (<rdf:RDF>), Atom 1.0 and 0.3 (<feed>, also without its namespace, and an
+ * Atom entry document), JSON Feed 1.0 / 1.1 (a document starting with '{', buffered up to
+ * max_json and parsed at finish: jansson has no push parser). The parser never loads a DTD
+ * or an external entity, never touches the network, and bounds depth, tag, text and JSON
+ * sizes and the item count. One thread at a time per struct feedparse; no globals.
+ *
+ * Encoding, first match wins: a byte order mark; the encoding of the XML declaration; the
+ * charset the transport announced (feedparse_set_charset); UTF-8. The document's own
+ * statement wins over HTTP's (unlike RFC 7303 §3.2) because servers' default charsets
+ * (Apache's AddDefaultCharset, "text/xml" meaning US-ASCII) are wrong far more often than
+ * feeds' declarations. Any encoding iconv knows is read (ISO-8859-x, windows-125x, KOI8-R,
+ * Shift_JIS, GB18030, Big5, UTF-16/32 with or without BOM...); invalid bytes become U+FFFD,
+ * and in UTF-8 each invalid byte is read as windows-1252 (an undeclared Latin-1 feed). Such
+ * a document parses, with doc->recovered set. Raw gzip bytes (magic 1f 8b) are an error:
+ * inflating is the transport's job (Content-Encoding).
  *
  * Errors: push and finish return 0 or a negative errno: -EPROTO (not a feed / fatal XML
  * error), -EMSGSIZE (a limit was hit), -ENOMEM. After an error, the reason is in
@@ -22,6 +35,8 @@ struct feedparse_limits {
     size_t max_depth;     /* element nesting; default 256 */
     size_t max_text;      /* one text value (title, content ...); default 4 MiB */
     size_t max_items;     /* items kept per document; default 10000 */
+    size_t max_tag;       /* one tag with its attributes, or a declaration; default 1 MiB */
+    size_t max_json;      /* a JSON Feed document; default 16 MiB */
 };
 
 struct feedparse;
@@ -31,6 +46,14 @@ struct feedparse;
  * used to resolve relative links. limits may be NULL for the defaults. NULL on OOM.
  */
 struct feedparse *feedparse_new(const char *base_url, const struct feedparse_limits *limits);
+
+/*
+ * Sets the charset the transport announced (the charset parameter of HTTP's Content-Type,
+ * NULL for none); it applies when the document has neither a byte order mark nor an
+ * encoding in its XML declaration. Call before the first push: 0, or -EINVAL afterwards
+ * or when the name is longer than 63 bytes.
+ */
+int feedparse_set_charset(struct feedparse *p, const char *charset);
 
 /* Pushes the next bytes of the document. */
 int feedparse_push(struct feedparse *p, const char *buf, size_t len);

@@ -155,30 +155,30 @@ html_to_text(const char *s, size_t len, struct buf *out)
     int r;
 
     while (i < len) {
-        char c = s[i];
+        size_t j = i;
+        char c;
 
+        while (j < len && s[j] != '<' && s[j] != '&')
+            j++;
+        if (j > i && (r = buf_append(out, s + i, j - i)) < 0)
+            return r;
+        i = j;
+        if (i >= len)
+            break;
+        c = s[i];
         if (c == '<' && i + 1 < len &&
             ((s[i + 1] >= 'a' && s[i + 1] <= 'z') || (s[i + 1] >= 'A' && s[i + 1] <= 'Z') ||
              s[i + 1] == '/' || s[i + 1] == '!' || s[i + 1] == '?')) {
             const char *end;
 
             if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
-                const char *p = s + i + 4;
-                size_t left = len - i - 4;
-
-                end = NULL;
-                for (size_t k = 0; k + 2 < left + 0 && !end; k++) {
-                    if (p[k] == '-' && p[k + 1] == '-' && p[k + 2] == '>')
-                        end = p + k + 2;
-                }
-                i = end ? (size_t)(end - s) + 1 : len;
+                end = memmem(s + i + 4, len - i - 4, "-->", 3);
+                i = end ? (size_t)(end - s) + 3 : len;
                 continue;
             }
             end = memchr(s + i, '>', len - i);
-            if (!end) {
-                r = buf_append(out, s + i, len - i);
-                return r;
-            }
+            if (!end)
+                return buf_append(out, s + i, len - i);
             if (!tag_is_inline(s + i + 1, (size_t)(end - s) - i - 1)) {
                 r = buf_append_char(out, ' ');
                 if (r < 0)
@@ -209,81 +209,267 @@ html_to_text(const char *s, size_t len, struct buf *out)
     return 0;
 }
 
+/* Whether s is escaped markup as a whole: no '<' at all, and "&lt;tag" with "&gt;". */
+static bool
+double_escaped(const char *s, size_t len)
+{
+    const char *p;
+    size_t left = len;
+
+    if (memchr(s, '<', len))
+        return false;
+    for (p = s; (p = memmem(p, left, "&lt;", 4)) != NULL; p += 4, left = len - (size_t)(p - s)) {
+        char c = (size_t)(p - s) + 4 < len ? p[4] : '\0';
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' || c == '!')
+            return memmem(s, len, "&gt;", 4) != NULL;
+        if ((size_t)(p - s) + 4 >= len)
+            break;
+    }
+    return false;
+}
+
+/* Decodes every character reference of s once. */
+static int
+html_unescape(const char *s, size_t len, struct buf *out)
+{
+    size_t i = 0;
+    int r;
+
+    while (i < len) {
+        const char *amp = memchr(s + i, '&', len - i);
+        size_t j = amp ? (size_t)(amp - s) : len, n;
+        int32_t cp;
+
+        if (j > i && (r = buf_append(out, s + i, j - i)) < 0)
+            return r;
+        i = j;
+        if (i >= len)
+            break;
+        n = feedtext_entity(s + i,
+                            len - i < FEEDTEXT_MAX_ENTITY + 2 ? len - i : FEEDTEXT_MAX_ENTITY + 2,
+                            &cp);
+        if (n > 0) {
+            r = append_cp(out, cp);
+            i += n;
+        } else {
+            r = buf_append_char(out, '&');
+            i++;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Decodes one UTF-8 sequence (strict); its length, or -1 when invalid or cut. */
+static int
+utf8_decode(const unsigned char *s, size_t n, int32_t *ret_cp)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+    int need;
+    int32_t cp;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return -1;
+    }
+    if ((size_t)need > n)
+        return -1;
+    for (int k = 1; k < need; k++) {
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
+            return -1;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    *ret_cp = cp;
+    return need;
+}
+
+/*
+ * Bytes copied as they are, per kind: printable ASCII always (but & < > for TEXT_HTML), the
+ * space for all but the LINE kinds, \t \n \r for the HTML kinds.
+ */
+static bool
+plain_byte(unsigned char c, enum feedtext_kind kind)
+{
+    if (c > 0x20 && c < 0x7f)
+        return !(kind == FEEDTEXT_TEXT_HTML && (c == '&' || c == '<' || c == '>'));
+    if (c == ' ')
+        return kind != FEEDTEXT_LINE && kind != FEEDTEXT_HTML_LINE;
+    if (c == '\t' || c == '\n' || c == '\r')
+        return kind == FEEDTEXT_HTML || kind == FEEDTEXT_TEXT_HTML;
+    return false;
+}
+
 /* Cleans len bytes of s as kind into *ret (NULL when nothing is left). */
 int
 feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
 {
-    struct buf tmp, out;
-    const utf8proc_uint8_t *p;
-    size_t n, i = 0;
-    bool pending_space = false;
+    static bool plain[5][256];
+    static bool plain_ready;
+    struct buf tmp;
+    const unsigned char *u;
+    const bool *tab;
+    bool line, pending_space = false;
+    size_t i = 0, o = 0, cap, start, end;
+    char *out;
     int r = 0;
 
+    /* Written with the same values by any thread: a benign first-use race. */
+    if (!plain_ready) {
+        for (int k = 0; k < 5; k++) {
+            for (int c = 0; c < 256; c++)
+                plain[k][c] = plain_byte((unsigned char)c, (enum feedtext_kind)k);
+        }
+        plain_ready = true;
+    }
     buf_init(&tmp, SIZE_MAX);
-    buf_init(&out, SIZE_MAX);
-    if (kind == FEEDTEXT_HTML_LINE) {
-        r = html_to_text(s, len, &tmp);
-        if (r < 0)
+    if (kind == FEEDTEXT_HTML_AUTO) {
+        kind = FEEDTEXT_HTML;
+        if (double_escaped(s, len)) {
+            if ((r = html_unescape(s, len, &tmp)) < 0)
+                goto done;
+            s = buf_str(&tmp);
+            len = tmp.len;
+        }
+    } else if (kind == FEEDTEXT_HTML_LINE) {
+        if ((r = html_to_text(s, len, &tmp)) < 0)
             goto done;
         s = buf_str(&tmp);
         len = tmp.len;
     }
-    p = (const utf8proc_uint8_t *)s;
-    n = len;
-    while (i < n) {
+    line = kind == FEEDTEXT_LINE || kind == FEEDTEXT_HTML_LINE;
+    tab = plain[kind];
+    if (len > SIZE_MAX / 5 - 1) {
+        r = -ENOMEM;
+        goto done;
+    }
+    /*
+     * The output is about as long as the input: start there and grow only for what
+     * lengthens it (an invalid byte becomes U+FFFD, 3 bytes; an escaped '&' 5). Invariant:
+     * o + (len - i) + 1 <= cap, so copying the rest as it is always fits.
+     */
+    cap = len + 16;
+    out = malloc(cap);
+    if (!out) {
+        r = -ENOMEM;
+        goto done;
+    }
+    u = (const unsigned char *)s;
+    while (i < len) {
+        size_t j = i;
+        unsigned char c;
         int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        int k;
 
-        if (k < 1) {
+        while (j < len && tab[u[j]])
+            j++;
+        if (j > i) {
+            if (pending_space && o > 0)
+                out[o++] = ' ';
+            pending_space = false;
+            memcpy(out + o, s + i, j - i);
+            o += j - i;
+            i = j;
+            if (i >= len)
+                break;
+        }
+        c = u[i];
+        if (o + (len - i) + 8 > cap) {
+            char *bigger;
+
+            cap = cap * 2 + 8;
+            bigger = realloc(out, cap);
+            if (!bigger) {
+                free(out);
+                r = -ENOMEM;
+                goto done;
+            }
+            out = bigger;
+        }
+        if (c < 0x80) {
+            const char *rep = NULL;
+
+            i++;
+            if (ascii_space(c) && line) {
+                pending_space = true;
+                continue;
+            }
+            if (c == '&')
+                rep = "&amp;";
+            else if (c == '<')
+                rep = "&lt;";
+            else if (c == '>')
+                rep = "&gt;";
+            if (!rep || kind != FEEDTEXT_TEXT_HTML)
+                continue; /* a control character (or \t \n \r in a token) */
+            if (pending_space && o > 0)
+                out[o++] = ' ';
+            pending_space = false;
+            memcpy(out + o, rep, strlen(rep));
+            o += strlen(rep);
+            continue;
+        }
+        k = utf8_decode(u + i, len - i, &cp);
+        if (k < 0) {
             /* One invalid byte becomes one U+FFFD, then decoding resumes. */
             cp = 0xfffd;
             k = 1;
         }
         i += (size_t)k;
-        if (kind == FEEDTEXT_LINE || kind == FEEDTEXT_HTML_LINE) {
-            if (ascii_space(cp) || cp == 0xa0) {
-                pending_space = true;
-                continue;
-            }
-        } else if (kind == FEEDTEXT_TOKEN) {
-            if (cp == '\t' || cp == '\n' || cp == '\r')
-                continue;
-        }
-        if (is_control(cp) && !(kind == FEEDTEXT_HTML && (cp == '\t' || cp == '\n' || cp == '\r')))
+        if (line && cp == 0xa0) {
+            pending_space = true;
             continue;
-        if (pending_space) {
-            pending_space = false;
-            if (out.len > 0 && (r = buf_append_char(&out, ' ')) < 0)
-                goto done;
         }
-        if ((r = append_cp(&out, cp)) < 0)
-            goto done;
+        if (is_control(cp))
+            continue;
+        if (pending_space && o > 0)
+            out[o++] = ' ';
+        pending_space = false;
+        if (cp == 0xfffd && k == 1) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+        } else {
+            memcpy(out + o, s + i - (size_t)k, (size_t)k);
+            o += (size_t)k;
+        }
     }
     /* Trim what is left at both ends (LINE kinds never start or end with a space). */
-    {
-        size_t start = 0, end = out.len;
-        const char *d = buf_str(&out);
+    start = 0;
+    end = o;
+    while (start < end && ascii_space((unsigned char)out[start]))
+        start++;
+    while (end > start && ascii_space((unsigned char)out[end - 1]))
+        end--;
+    if (start == end) {
+        free(out);
+        *ret = NULL;
+    } else {
+        char *res;
 
-        while (start < end && ascii_space((unsigned char)d[start]))
-            start++;
-        while (end > start && ascii_space((unsigned char)d[end - 1]))
-            end--;
-        if (start == end) {
-            *ret = NULL;
-        } else {
-            char *res = malloc(end - start + 1);
-
-            if (!res) {
-                r = -ENOMEM;
-                goto done;
-            }
-            memcpy(res, d + start, end - start);
-            res[end - start] = '\0';
-            *ret = res;
-        }
+        if (start > 0)
+            memmove(out, out + start, end - start);
+        out[end - start] = '\0';
+        res = realloc(out, end - start + 1);
+        *ret = res ? res : out;
     }
 done:
     buf_done(&tmp);
-    buf_done(&out);
     return r;
 }

@@ -17,6 +17,9 @@ enum feedtext_kind {
     FEEDTEXT_LINE,      /* one line of plain text: whitespace runs become one space */
     FEEDTEXT_HTML_LINE, /* HTML turned into one line of plain text (RSS and html titles) */
     FEEDTEXT_TOKEN,     /* ids, URLs, types: outer whitespace and any \t \n \r removed */
+    FEEDTEXT_TEXT_HTML, /* plain text kept in an HTML field: cleaned as HTML, & < > escaped */
+    FEEDTEXT_HTML_AUTO, /* HTML; when the whole text is escaped markup ("&lt;p&gt;" with no
+                           '<', a double-escaped feed), it is unescaped once first */
 };
 
 /*

@@ -1,11 +1,17 @@
 /*
- * rss.c — RSS 2.0 (and the <rss> 0.9x it grew from): SAX handlers for feedparse.c.
+ * rss.c — every RSS: 0.91-0.94 and 2.0 (<rss>), 0.90 and 1.0 (<rdf:RDF>): SAX handlers for
+ * feedparse.c.
  *
- * Only un-namespaced elements are RSS; content:encoded, dc:creator, dc:date and
- * atom:updated are the extensions read. An <item> counts wherever it appears outside
- * another item (normally a child of <channel>; of <rss> in old feeds).
+ * RSS elements are un-namespaced in <rss>, and in the RSS 1.0 or 0.90 namespace in
+ * <rdf:RDF>; the same rules read both. An <item> counts wherever it appears outside another
+ * item (a child of <channel> in 2.0, beside it in 0.90 / 1.0, and wherever a broken feed
+ * leaves it). Read besides the RSS elements: content:encoded, atom:link (the item's link when
+ * it has no <link>), atom:updated, an RSS 1.0 item's rdf:about (its link as a last resort),
+ * and the extensions of feedext.c. A guid is the item's link only when it is a permalink
+ * (isPermaLink absent or "true") and an http(s) URL.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,9 +19,65 @@
 #include "feedparse-internal.h"
 
 static bool
+rss_ns(enum fp_ns ns)
+{
+    return ns == FP_NS_NONE || ns == FP_NS_RSS10 || ns == FP_NS_RSS090;
+}
+
+static bool
 is(const struct fp_elem *el, enum fp_ns ns, const char *name)
 {
     return el->ns == ns && strcmp(el->name, name) == 0;
+}
+
+static bool
+is_rss(const struct fp_elem *el, const char *name)
+{
+    return rss_ns(el->ns) && strcmp(el->name, name) == 0;
+}
+
+/* atom:link inside RSS: rel="alternate" (or none) is a candidate for the missing <link>. */
+static int
+atom_link(struct feedparse *p, const struct fp_elem *el)
+{
+    struct fp_rss_state *st = fp_rss(p);
+    const char *href = fp_attr(el, FP_NS_NONE, "href");
+    const char *rel = fp_attr(el, FP_NS_NONE, "rel");
+    int rank = !rel || !*rel || strcasecmp(rel, "alternate") == 0 ? 0 : INT_MAX;
+    char *url = NULL;
+    int r;
+
+    if (!href || rank == INT_MAX || (st->alt_link && st->alt_rank <= rank))
+        return 0;
+    if ((r = fp_url(p, href, strlen(href), &url)) < 0 || !url)
+        return r;
+    free(st->alt_link);
+    st->alt_link = url;
+    st->alt_rank = rank;
+    return 0;
+}
+
+static int
+item_begin(struct feedparse *p, const struct fp_elem *el)
+{
+    struct fp_rss_state *st = fp_rss(p);
+    const char *about = fp_attr(el, FP_NS_RDF, "about");
+    int r;
+
+    free(st->alt_link);
+    st->alt_link = NULL;
+    st->alt_rank = INT_MAX;
+    st->guid_permalink = false;
+    st->pubdate_at = FEED_TIME_NONE;
+    if ((r = fp_item_begin(p, el->depth)) < 0)
+        return r;
+    /* RSS 1.0: rdf:about names the item, normally by its URL; the last choice for a link. */
+    if (about && fp_item(p)) {
+        if ((r = fp_url(p, about, strlen(about), &st->alt_link)) < 0)
+            return r;
+        st->alt_rank = INT_MAX - 1;
+    }
+    return 0;
 }
 
 static int
@@ -23,10 +85,11 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
 {
     struct fp_rss_state *st = fp_rss(p);
     size_t item_depth = fp_item_depth(p);
+    int r;
 
     if (el->depth == 1)
         return 0;
-    if (el->depth == 2 && is(el, FP_NS_NONE, "channel") && !st->channel_depth) {
+    if (el->depth == 2 && is_rss(el, "channel") && !st->channel_depth) {
         st->channel_depth = el->depth;
         st->seen_channel = true;
         return 0;
@@ -35,46 +98,49 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
      * An <item> is taken wherever it is, once no item is open: RSS 0.9x put items beside
      * the channel, and a broken feed may leave an element around its items unclosed.
      */
-    if (is(el, FP_NS_NONE, "item") && !item_depth) {
-        free(st->creator);
-        st->creator = NULL;
-        st->guid_permalink = false;
-        st->dcdate_at = FEED_TIME_NONE;
-        st->pubdate_at = FEED_TIME_NONE;
-        return fp_item_begin(p, el->depth);
-    }
+    if (is_rss(el, "item") && !item_depth)
+        return item_begin(p, el);
+    if (item_depth && (r = fp_ext_start(p, el)) != 0)
+        return r < 0 ? r : 0;
     if (item_depth && el->depth == item_depth + 1) {
-        if (el->ns == FP_NS_NONE) {
-            if (is(el, FP_NS_NONE, "enclosure"))
+        if (rss_ns(el->ns)) {
+            if (is_rss(el, "enclosure"))
                 return fp_item_add_enclosure(p, fp_attr(el, FP_NS_NONE, "url"),
                                              fp_attr(el, FP_NS_NONE, "type"),
                                              fp_attr(el, FP_NS_NONE, "length"));
-            if (is(el, FP_NS_NONE, "description")) {
+            if (is_rss(el, "description")) {
                 fp_capture(p, FP_CAPTURE_HTML);
-            } else if (is(el, FP_NS_NONE, "guid")) {
+            } else if (is_rss(el, "guid")) {
                 const char *perma = fp_attr(el, FP_NS_NONE, "isPermaLink");
 
                 st->guid_permalink = !perma || strcasecmp(perma, "true") == 0;
                 fp_capture(p, FP_CAPTURE_TEXT);
-            } else if (is(el, FP_NS_NONE, "title") || is(el, FP_NS_NONE, "link") ||
-                       is(el, FP_NS_NONE, "pubDate") || is(el, FP_NS_NONE, "author") ||
-                       is(el, FP_NS_NONE, "category")) {
+            } else if (is_rss(el, "title") || is_rss(el, "link") || is_rss(el, "pubDate") ||
+                       is_rss(el, "author") || is_rss(el, "category")) {
                 fp_capture(p, FP_CAPTURE_TEXT);
             }
         } else if (is(el, FP_NS_CONTENT, "encoded")) {
             fp_capture(p, FP_CAPTURE_HTML);
-        } else if (is(el, FP_NS_DC, "creator") || is(el, FP_NS_DC, "date") ||
-                   is(el, FP_NS_ATOM, "updated")) {
+        } else if (is(el, FP_NS_ATOM, "updated")) {
             fp_capture(p, FP_CAPTURE_TEXT);
+        } else if (is(el, FP_NS_ATOM, "link")) {
+            return atom_link(p, el);
         }
         return 0;
     }
     if (!item_depth && st->channel_depth && el->depth == st->channel_depth + 1) {
-        if (is(el, FP_NS_NONE, "title") || is(el, FP_NS_NONE, "link") ||
-            is(el, FP_NS_NONE, "language") || is(el, FP_NS_NONE, "lastBuildDate") ||
-            is(el, FP_NS_NONE, "pubDate") || is(el, FP_NS_DC, "date") ||
+        if (is_rss(el, "title") || is_rss(el, "link") || is_rss(el, "language") ||
+            is_rss(el, "lastBuildDate") || is_rss(el, "pubDate") || is(el, FP_NS_DC, "date") ||
             is(el, FP_NS_DC, "language"))
             fp_capture(p, FP_CAPTURE_TEXT);
+        else if (is(el, FP_NS_ATOM, "link") && !fp_doc(p)->link) {
+            /* The site's page, when <link> is missing (rel="self" is the feed itself). */
+            const char *rel = fp_attr(el, FP_NS_NONE, "rel");
+            const char *href = fp_attr(el, FP_NS_NONE, "href");
+
+            if (href && (!rel || strcasecmp(rel, "alternate") == 0))
+                return fp_url(p, href, strlen(href), &fp_doc(p)->link);
+        }
     }
     return 0;
 }
@@ -92,16 +158,18 @@ rss_item_end(struct feedparse *p)
     struct feed_item *it = fp_item(p);
     int r;
 
-    if (!it->author && st->creator) {
-        it->author = st->creator;
-        st->creator = NULL;
-    }
-    it->published_at = st->pubdate_at != FEED_TIME_NONE ? st->pubdate_at : st->dcdate_at;
+    if (!it)
+        return 0;
+    it->published_at = st->pubdate_at;
     /* RSS 2.0: a permalink guid is the item's URL when it has no <link>. */
     if (!it->link && st->guid_permalink && looks_like_http_url(it->id)) {
         r = fp_url(p, it->id, strlen(it->id), &it->link);
         if (r < 0)
             return r;
+    }
+    if (!it->link && st->alt_link) {
+        it->link = st->alt_link;
+        st->alt_link = NULL;
     }
     return fp_item_end(p);
 }
@@ -112,40 +180,34 @@ rss_item_field(struct feedparse *p, const struct fp_elem *el, const char *text, 
     struct fp_rss_state *st = fp_rss(p);
     struct feed_item *it = fp_item(p);
 
-    if (is(el, FP_NS_NONE, "title"))
-        return fp_set_text(&it->title, text, len, FEEDTEXT_HTML_LINE);
-    if (is(el, FP_NS_NONE, "link")) {
-        if (it->link)
-            return 0;
-        return fp_url(p, text, len, &it->link);
-    }
-    if (is(el, FP_NS_NONE, "guid"))
-        return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
-    if (is(el, FP_NS_NONE, "description"))
-        return fp_set_text(&it->summary, text, len, FEEDTEXT_HTML);
+    if (!it)
+        return 0;
     if (is(el, FP_NS_CONTENT, "encoded"))
-        return fp_set_text(&it->content, text, len, FEEDTEXT_HTML);
-    if (is(el, FP_NS_NONE, "author"))
-        return fp_set_text(&it->author, text, len, FEEDTEXT_LINE);
-    if (is(el, FP_NS_DC, "creator"))
-        return fp_set_text(&st->creator, text, len, FEEDTEXT_LINE);
-    if (is(el, FP_NS_NONE, "category"))
-        return fp_item_add_category(p, text, len);
-    if (is(el, FP_NS_NONE, "pubDate")) {
-        if (st->pubdate_at == FEED_TIME_NONE)
-            st->pubdate_at = fp_date(text);
-        return 0;
-    }
-    if (is(el, FP_NS_DC, "date")) {
-        if (st->dcdate_at == FEED_TIME_NONE)
-            st->dcdate_at = fp_date(text);
-        return 0;
-    }
+        return fp_set_text(&it->content, text, len, FEEDTEXT_HTML_AUTO);
     if (is(el, FP_NS_ATOM, "updated")) {
         if (it->updated_at == FEED_TIME_NONE)
             it->updated_at = fp_date(text);
         return 0;
     }
+    if (!rss_ns(el->ns))
+        return 0;
+    if (is_rss(el, "title"))
+        return fp_set_text(&it->title, text, len, FEEDTEXT_HTML_LINE);
+    if (is_rss(el, "link")) {
+        if (it->link)
+            return 0;
+        return fp_url(p, text, len, &it->link);
+    }
+    if (is_rss(el, "guid"))
+        return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
+    if (is_rss(el, "description"))
+        return fp_set_text(&it->summary, text, len, FEEDTEXT_HTML_AUTO);
+    if (is_rss(el, "author"))
+        return fp_set_text(&it->author, text, len, FEEDTEXT_LINE);
+    if (is_rss(el, "category"))
+        return fp_item_add_category(p, text, len);
+    if (is_rss(el, "pubDate") && st->pubdate_at == FEED_TIME_NONE)
+        st->pubdate_at = fp_date(text);
     return 0;
 }
 
@@ -155,18 +217,27 @@ rss_channel_field(struct feedparse *p, const struct fp_elem *el, const char *tex
     struct fp_rss_state *st = fp_rss(p);
     struct feed_doc *doc = fp_doc(p);
 
-    if (is(el, FP_NS_NONE, "title"))
+    if (is_rss(el, "title"))
         return fp_set_text(&doc->title, text, len, FEEDTEXT_HTML_LINE);
-    if (is(el, FP_NS_NONE, "link")) {
-        if (doc->link)
+    if (is_rss(el, "link")) {
+        char *url = NULL;
+        int r;
+
+        /* <link> wins over an atom:link read before it. */
+        if (st->channel_link_set)
             return 0;
-        return fp_url(p, text, len, &doc->link);
+        if ((r = fp_url(p, text, len, &url)) < 0 || !url)
+            return r;
+        free(doc->link);
+        doc->link = url;
+        st->channel_link_set = true;
+        return 0;
     }
-    if (is(el, FP_NS_NONE, "language") || is(el, FP_NS_DC, "language"))
+    if (is_rss(el, "language") || is(el, FP_NS_DC, "language"))
         return fp_set_text(&doc->language, text, len, FEEDTEXT_TOKEN);
-    if (is(el, FP_NS_NONE, "lastBuildDate") && st->channel_lastbuild_at == FEED_TIME_NONE)
+    if (is_rss(el, "lastBuildDate") && st->channel_lastbuild_at == FEED_TIME_NONE)
         st->channel_lastbuild_at = fp_date(text);
-    else if (is(el, FP_NS_NONE, "pubDate") && st->channel_pubdate_at == FEED_TIME_NONE)
+    else if (is_rss(el, "pubDate") && st->channel_pubdate_at == FEED_TIME_NONE)
         st->channel_pubdate_at = fp_date(text);
     else if (is(el, FP_NS_DC, "date") && st->channel_dcdate_at == FEED_TIME_NONE)
         st->channel_dcdate_at = fp_date(text);
@@ -187,6 +258,9 @@ rss_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t 
     }
     if (!text)
         return 0;
+    if (item_depth && (el->ns == FP_NS_MEDIA || el->ns == FP_NS_DC || el->ns == FP_NS_DCTERMS ||
+                       el->ns == FP_NS_ITUNES))
+        return fp_ext_end(p, el, text, len);
     if (item_depth && el->depth == item_depth + 1)
         return rss_item_field(p, el, text, len);
     if (!item_depth && st->channel_depth && el->depth == st->channel_depth + 1)
@@ -202,7 +276,6 @@ rss_init(struct feedparse *p)
     st->channel_pubdate_at = FEED_TIME_NONE;
     st->channel_dcdate_at = FEED_TIME_NONE;
     st->channel_lastbuild_at = FEED_TIME_NONE;
-    st->dcdate_at = FEED_TIME_NONE;
     st->pubdate_at = FEED_TIME_NONE;
 }
 
@@ -213,7 +286,8 @@ rss_finish(struct feedparse *p)
     struct feed_doc *doc = fp_doc(p);
 
     if (!st->seen_channel && doc->n_items == 0)
-        return fp_fail(p, -EPROTO, "not a feed: <rss> without <channel>");
+        return fp_fail(p, -EPROTO, "not a feed: <%s> without <channel>",
+                       doc->format == FEED_FORMAT_RDF ? "rdf:RDF" : "rss");
     if (st->channel_lastbuild_at != FEED_TIME_NONE)
         doc->updated_at = st->channel_lastbuild_at;
     else if (st->channel_pubdate_at != FEED_TIME_NONE)
@@ -225,6 +299,14 @@ rss_finish(struct feedparse *p)
 
 const struct feedparse_format fp_format_rss = {
     .format = FEED_FORMAT_RSS,
+    .init = rss_init,
+    .start = rss_start,
+    .end = rss_end,
+    .finish = rss_finish,
+};
+
+const struct feedparse_format fp_format_rdf = {
+    .format = FEED_FORMAT_RDF,
     .init = rss_init,
     .start = rss_start,
     .end = rss_end,

@@ -15,6 +15,12 @@ Routes:
   add_status(path, 404)         a fixed status with a small body
   add_stall(path)               headers and part of the body, then nothing until shutdown
   add_large(path, n, gzip)      a valid RSS document of at least n bytes, generated here
+  add_raw(path, body, headers)  200 with exactly this body and these extra headers (say a
+                                Content-Encoding the body really has), no validators
+  add_stream(path, chunks, ...) 200 with a body generated at request time: chunks() yields
+                                bytes, sent as they come (Content-Length when given, else
+                                chunked), so a huge body is never held whole
+  add_custom(path, fn)          fn(handler) answers the request itself
 Every request is recorded (path, headers, the status and encoding answered).
 Standard library only; the threads are daemon threads and shutdown() returns within a second.
 """
@@ -136,6 +142,27 @@ class Server:
             body = gzip.compress(body, compresslevel=9, mtime=0)
         self.routes[path] = ("large", (body, gzip_body))
         return len(body)
+
+    def add_custom(self, path, fn):
+        """fn(handler) answers requests for path (a _Handler: use its _record, send_response,
+        send_header, end_headers, wfile). Switches this server to _CustomHandler, which
+        answers every other route as before."""
+        if not issubclass(self.httpd.RequestHandlerClass, _CustomHandler):
+            self.httpd.RequestHandlerClass = type("Handler", (_CustomHandler,), {"srv": self})
+        self.routes[path] = ("custom", fn)
+
+    def add_raw(self, path, body, headers=(), content_type="application/rss+xml"):
+        """200 with body as is plus headers (a list of (name, value)); body is bytes."""
+        hdrs = [("Content-Type", content_type)] + list(headers)
+        encoding = next((v for k, v in hdrs if k.lower() == "content-encoding"), None)
+        self.add_custom(path, lambda h: h._send(200, body, hdrs, encoding))
+
+    def add_stream(self, path, chunks, length=None, headers=(),
+                   content_type="application/rss+xml"):
+        """200 whose body is what chunks() yields, written as it is generated: with a
+        Content-Length of length when given, else with chunked transfer encoding."""
+        hdrs = [("Content-Type", content_type)] + list(headers)
+        self.add_custom(path, lambda h: h._stream(chunks, length, hdrs))
 
     # -- life --------------------------------------------------------------------------
     def url(self, path):
@@ -269,6 +296,44 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         self.srv.stopping.wait()
         self.close_connection = True
+
+
+class _CustomHandler(_Handler):
+    """_Handler plus the routes of add_custom (and add_raw, add_stream built on it)."""
+
+    def _dispatch(self):
+        kind, arg = self.srv.routes.get(self.path.split("?", 1)[0], (None, None))
+        if kind == "custom":
+            arg(self)
+        else:
+            super()._dispatch()
+
+    def _stream(self, chunks, length, headers):
+        encoding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+        self._record(200, encoding)
+        self.send_response(200)
+        for k, v in headers:
+            self.send_header(k, v)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        for chunk in chunks():
+            if self.srv.stopping.is_set():
+                self.close_connection = True
+                return
+            if not chunk:
+                continue
+            if length is None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            else:
+                self.wfile.write(chunk)
+        if length is None:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
 
 def demo_routes(server, root):

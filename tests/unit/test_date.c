@@ -183,7 +183,7 @@ test_date_invalid(void **state)
         "2022-02-09T21:49:00Zjunk",
         "2022-02-09X21:49:00Z",
         "2022-2-9",
-        "2022/02/09",
+        "02/09/2022", /* month or day first: unknowable */
         "0000-01-01T00:00:00Z",
         "Wed, 32 Feb 2022 21:49:00 GMT",
         "Wed, 30 Feb 2022 21:49:00 GMT",
@@ -206,9 +206,22 @@ test_date_invalid(void **state)
         "Wed, 09 Feb 2022 21:49:00 +0000 (UTC",
         "09/02/2022",
         "1644443340",
-        "Wed, 09 mrt 2022 21:49:00 +0100", /* Dutch month: not guessed */
-        "2022-02-09T21:49:00Z but a very long trailing text that goes on and on and on and on "
-        "and on and on and on and on beyond any date",
+        "Wed, 09 Foo 2022 21:49:00 +0100", /* not a month in any language we read */
+        "2021-W53-1",                      /* 2021 has 52 ISO weeks */
+        "2022-W00-1",
+        "2022-W10-8",
+        "2022-366", /* not a leap year */
+        "2022-000",
+        "2022-02T10:00", /* a partial date takes no time */
+        "2022-1",
+        "20220",
+        "2020/13/10 14:16:00",
+        "2020/1/10/5",
+        "03 Apr 02 1500 GMT",                /* a time without colons is not read */
+        "Fri, 11 Mar 2016 01:15:00 +3000",   /* offset out of range */
+        "2017-06-13T03:18:00+00:0",          /* cut offset */
+        ("2022-02-09T21:49:00Z but a very long trailing text that goes on and on and on and on "
+         "and on and on and on and on beyond any date"),
     };
 
     (void)state;
@@ -232,6 +245,7 @@ test_date_http(void **state)
         "2015-10-21T07:28:00Z",
         "Wed, 21 Oct 2015 07:28:00 XYZ",
         "Wed, 31 Sep 2015 07:28:00 GMT",
+        "9929 Feb 04:23b 9", /* fuzz_date: fields in no known order were read as a date */
     };
 
     (void)state;
@@ -275,6 +289,67 @@ test_date_roundtrip(void **state)
     }
 }
 
+/* Forms found in real feeds (shared/data/feeds-real) and the ISO 8601 variants. */
+static void
+test_date_wild(void **state)
+{
+    static const struct date_case cases[] = {
+        /* ISO 8601 partial, ordinal and week dates; W3C-DTF */
+        {"2022", "2022-01-01T00:00:00Z"},
+        {"2022-02", "2022-02-01T00:00:00Z"},
+        {"2022-040", "2022-02-09T00:00:00Z"},
+        {"2022040", "2022-02-09T00:00:00Z"},
+        {"2022-040T21:49:00Z", "2022-02-09T21:49:00Z"},
+        {"2024-366", "2024-12-31T00:00:00Z"},
+        {"2022-W06-3", "2022-02-09T00:00:00Z"},
+        {"2022W063", "2022-02-09T00:00:00Z"},
+        {"2022-W06", "2022-02-07T00:00:00Z"},
+        {"2022-W06-3T21:49:00+00:00", "2022-02-09T21:49:00Z"},
+        {"2020-W53-5", "2021-01-01T00:00:00Z"},
+        {"2019-W01-1", "2018-12-31T00:00:00Z"},
+        {"1997-07-16T19:20+01:00", "1997-07-16T18:20:00Z"},
+        {"1997-07-16T19:20:30.45+01:00", "1997-07-16T18:20:30Z"},
+        {"20220209T2149Z", "2022-02-09T21:49:00Z"},
+        {"2022-02-09T21:49:00.000000000Z", "2022-02-09T21:49:00Z"},
+        {"2022-02-09T21:49:00-00:00", "2022-02-09T21:49:00Z"},
+        {"2022-02-09T21:49:00 GMT", "2022-02-09T21:49:00Z"},
+        /* year-first slashes */
+        {"2020/1/10 14:16:00", "2020-01-10T14:16:00Z"},
+        {"2020/01/10", "2020-01-10T00:00:00Z"},
+        {"2020/1/10 14:16:00 +0800", "2020-01-10T06:16:00Z"},
+        /* month and weekday names of other languages */
+        {"Seg, 24 Set 2018 19:22:00 -0300", "2018-09-24T22:22:00Z"},
+        {"Do, 22 Dez 2016 17:36:00 +0000", "2016-12-22T17:36:00Z"},
+        {"Wed, 09 mrt 2022 21:49:00 +0100", "2022-03-09T20:49:00Z"},
+        {"ma, 09 mei 2022 21:49:00 +0200", "2022-05-09T19:49:00Z"},
+        {"mer., 09 fevr. 2022 21:49:00 +0100", "2022-02-09T20:49:00Z"},
+        {"Mi, 09 Okt 2022 21:49:00 +0200", "2022-10-09T19:49:00Z"},
+        {"jue, 09 ene 2022 21:49:00 +0100", "2022-01-09T20:49:00Z"},
+        {"09 ago 2022 21:49:00 GMT", "2022-08-09T21:49:00Z"},
+        {"09 dic 2022 21:49:00 GMT", "2022-12-09T21:49:00Z"},
+        {"09 Out 2022 21:49:00 GMT", "2022-10-09T21:49:00Z"},
+        /* what the wild does to RFC 822 */
+        {"Wed, 9 Feb 2022 9:49:00 +0000", "2022-02-09T09:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 -0000", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 +00:00", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 EST", "2022-02-10T02:49:00Z"},
+        {"Wed,  09  Feb  2022  21:49:00  GMT", "2022-02-09T21:49:00Z"},
+        {"09 Feb 2022 21:49 GMT", "2022-02-09T21:49:00Z"},
+        {"February 9, 2022 21:49:00 GMT", "2022-02-09T21:49:00Z"},
+        {"Wednesday, February 9, 2022", "2022-02-09T00:00:00Z"},
+        {"Wed, 09 Feb 2022 09:49:00 pm +0000", "2022-02-09T21:49:00Z"},
+        {"Wed Feb 09 2022 21:49:00 GMT+0000 (Coordinated Universal Time)",
+         "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 UTC+01:00", "2022-02-09T20:49:00Z"},
+        {"Thu, 10 Feb 2022 06:49:00 KST", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 MSK", "2022-02-09T18:49:00Z"},
+        {"Thu, 10 Feb 2022 08:49:00 AEDT", "2022-02-09T21:49:00Z"},
+    };
+
+    (void)state;
+    check_cases(cases, sizeof(cases) / sizeof(cases[0]), date_parse);
+}
+
 int
 main(void)
 {
@@ -282,6 +357,7 @@ main(void)
         cmocka_unit_test(test_date_rfc822),  cmocka_unit_test(test_date_iso8601),
         cmocka_unit_test(test_date_invalid), cmocka_unit_test(test_date_http),
         cmocka_unit_test(test_date_format),  cmocka_unit_test(test_date_roundtrip),
+        cmocka_unit_test(test_date_wild),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,7 +163,7 @@ add_item(struct store *store, int64_t feed_id, const char *key, int64_t publishe
 {
     struct feed_item item = mkitem(key, published_at);
 
-    assert_int_equal(store_item_add(store, feed_id, &item, now_at), expect);
+    assert_int_equal(store_item_add(store, feed_id, &item, NULL, 0, now_at, NULL), expect);
 }
 
 static int64_t
@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 1);
+    assert_int_equal(STORE_SCHEMA_VERSION, 2);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -213,7 +213,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                      2);
     /* Every column of schema v1 is there. */
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 15);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 15);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
                              "SELECT instr(sql, '-- identity within the feed') > 0"
@@ -302,7 +302,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (1)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (2)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
@@ -474,7 +474,7 @@ test_store_rollback_of_a_failed_poll(void **state)
     assert_int_equal(store_begin(store), 0);
     add_item(store, a, "k0", 100, 1000, 1);
     /* An unknown feed id breaks the foreign key: the error, then the caller rolls back. */
-    assert_int_equal(store_item_add(store, a + 100, &item, 1000), -EINVAL);
+    assert_int_equal(store_item_add(store, a + 100, &item, NULL, 0, 1000, NULL), -EINVAL);
     assert_non_null(strstr(store_errmsg(store), "FOREIGN KEY"));
     store_rollback(store);
     assert_int_equal(count_items(store), 0);
@@ -482,9 +482,9 @@ test_store_rollback_of_a_failed_poll(void **state)
     assert_non_null(strstr(store_errmsg(store), "FOREIGN KEY"));
 
     item.key = NULL;
-    assert_int_equal(store_item_add(store, a, &item, 1000), -EINVAL);
+    assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000, NULL), -EINVAL);
     item.key = (char *)"k1";
-    assert_int_equal(store_item_add(store, a, &item, FEED_TIME_NONE), -EINVAL);
+    assert_int_equal(store_item_add(store, a, &item, NULL, 0, FEED_TIME_NONE, NULL), -EINVAL);
     assert_int_equal(count_items(store), 0);
     store_free(store);
 }
@@ -866,7 +866,7 @@ test_store_items_list_newest_first(void **state)
     full.content = (char *)"<p>content</p>";
     full.id = (char *)"urn:full";
     full.updated_at = 1500;
-    assert_int_equal(store_item_add(store, b, &full, 5000), 1);
+    assert_int_equal(store_item_add(store, b, &full, NULL, 0, 5000, NULL), 1);
 
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_items_list(store, NULL, 0, false, on_item, &seen), 0);
@@ -1020,11 +1020,11 @@ test_store_categories_json_escaping(void **state)
     a = ensure_feed(store, "a", "https://example.org/a.xml");
     item.categories = cats;
     item.n_categories = sizeof(cats) / sizeof(cats[0]);
-    assert_int_equal(store_item_add(store, a, &item, 1000), 1);
-    assert_int_equal(store_item_add(store, a, &none, 1000), 1);
+    assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000, NULL), 1);
+    assert_int_equal(store_item_add(store, a, &none, NULL, 0, 1000, NULL), 1);
     nulls.categories = only_null;
     nulls.n_categories = 1;
-    assert_int_equal(store_item_add(store, a, &nulls, 1000), 1);
+    assert_int_equal(store_item_add(store, a, &nulls, NULL, 0, 1000, NULL), 1);
 
     db = open_raw(fx);
     s = raw_text(db, "SELECT categories FROM items WHERE key = ?", "cats");
@@ -1082,7 +1082,7 @@ test_store_categories_json_is_bounded(void **state)
     a = ensure_feed(store, "a", "https://example.org/a.xml");
     item.categories = cats;
     item.n_categories = N;
-    assert_int_equal(store_item_add(store, a, &item, 1000), 1);
+    assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000, NULL), 1);
 
     db = open_raw(fx);
     len = raw_int(db, "SELECT length(CAST(categories AS BLOB)) FROM items", NULL);
@@ -1186,7 +1186,7 @@ fault_round(const struct fixture *fx)
         goto out;
     if ((r = store_begin(store)) < 0)
         goto out;
-    if ((r = store_item_add(store, feed.id, &item, 1000)) < 0 ||
+    if ((r = store_item_add(store, feed.id, &item, NULL, 0, 1000, NULL)) < 0 ||
         (r = store_feed_save(store, &feed)) < 0 || (r = store_commit(store)) < 0) {
         assert_true(strlen(store_errmsg(store)) > 0);
         store_rollback(store);
@@ -1260,6 +1260,187 @@ test_store_allocation_failures_are_clean(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+struct alert_seen {
+    int n;
+    int64_t ids[8];
+    char states[8][16];
+    char topic[32];
+    char text[64];
+    char matched[64];
+};
+
+static int
+on_alert(void *userdata, const struct store_alert_row *row)
+{
+    struct alert_seen *a = userdata;
+    if (a->n < 8) {
+        a->ids[a->n] = row->id;
+        (void)snprintf(a->states[a->n], sizeof(a->states[0]), "%s", row->state);
+    }
+    (void)snprintf(a->topic, sizeof(a->topic), "%s", row->topic);
+    (void)snprintf(a->text, sizeof(a->text), "%s", row->text ? row->text : "");
+    (void)snprintf(a->matched, sizeof(a->matched), "%s", row->matched ? row->matched : "");
+    a->n++;
+    return 0;
+}
+
+static int
+on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    int *n = userdata;
+    (void)alert_id;
+    (void)hook;
+    (void)attempts;
+    (*n)++;
+    return 0;
+}
+
+struct story_seen {
+    int64_t alert;
+    uint64_t simhash;
+};
+
+static int
+on_story(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
+{
+    struct story_seen *s = userdata;
+    (void)feed_id;
+    s->alert = alert_id;
+    s->simhash = simhash;
+    return 1;
+}
+
+/* An alert is raised once per (topic, item); deliveries drive its state; running resets. */
+static void
+test_store_alerts_lifecycle(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item item = mkitem("k1", 100);
+    int64_t item_id = 0, item2 = 0, alert = 0, again = 0, at = 0;
+    char *hooks[] = {"notify", "webhook"};
+
+    assert_int_equal(store_item_add(store, a, &item, "cleaned text", 0xfeedULL, 1000, &item_id),
+                     1);
+    assert_true(item_id > 0);
+    assert_int_equal(store_item_add(store, b, &item, NULL, 0xfeefULL, 1001, &item2), 1);
+    assert_int_equal(store_alert_add(store, "osce", item_id, "[{\"term\":\"OSCE\"}]", hooks, 2,
+                                     1000, &alert),
+                     1);
+    assert_true(alert > 0);
+    /* Never twice for the same (topic, item). */
+    assert_int_equal(store_alert_add(store, "osce", item_id, NULL, hooks, 2, 2000, &again), 0);
+    assert_int_equal(again, 0);
+    /* A topic without hooks: delivered at once. */
+    assert_int_equal(store_alert_add(store, "quiet", item_id, NULL, NULL, 0, 1000, &again), 1);
+
+    /* Story candidates of the topic within the window; the other feed's item becomes a source. */
+    struct story_seen story = {0};
+    assert_int_equal(store_story_candidates(store, "osce", 900, on_story, &story), 0);
+    assert_int_equal(story.alert, alert);
+    assert_int_equal(story.simhash, 0xfeedULL);
+    memset(&story, 0, sizeof(story));
+    assert_int_equal(store_story_candidates(store, "osce", 1001, on_story, &story), 0);
+    assert_int_equal(story.alert, 0);
+    assert_int_equal(store_alert_add_source(store, alert, item2), 0);
+    assert_int_equal(store_alert_add_source(store, alert, item2), 0);
+
+    int due = 0;
+    assert_int_equal(store_deliveries_due(store, 999, 10, on_due, &due), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(store_deliveries_due(store, 1000, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1000);
+
+    int64_t delivered, pending, failed;
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed), 0);
+    assert_int_equal(delivered, 1);
+    assert_int_equal(pending, 1);
+    assert_int_equal(failed, 0);
+
+    /* One hook running, then delivered; the other fails: the alert is failed. */
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL),
+                     0);
+    struct alert_seen seen = {0};
+    assert_int_equal(store_alerts_list(store, "osce", false, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.states[0], "running");
+    /* A crash now: the running delivery is pending again after the restart. */
+    store_free(store);
+    store = open_store(fx);
+    assert_int_equal(store_deliveries_reset_running(store), 1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, false, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.states[0], "delivered"); /* quiet: newest first */
+    assert_string_equal(seen.states[1], "pending");
+
+    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL),
+                     0);
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE,
+                                        "HTTP 500"),
+                     0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], alert);
+    assert_string_equal(seen.states[0], "failed");
+    assert_int_equal(store_delivery_next_due(store, &at), 0);
+
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alert_get(store, alert, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.topic, "osce");
+    assert_string_equal(seen.text, "cleaned text");
+    assert_string_equal(seen.matched, "[{\"term\":\"OSCE\"}]");
+    assert_int_equal(store_alert_get(store, alert + 100, on_alert, &seen), -ENOENT);
+    store_free(store);
+}
+
+/* A schema 1 database (from the first release) is migrated to 2 with its rows kept. */
+static void
+test_store_migrates_schema_1(void **state)
+{
+    struct fixture *fx = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    raw_exec(db, "PRAGMA application_id = 1180124226;"
+                 "CREATE TABLE feeds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                 " configured_url TEXT NOT NULL, url TEXT, etag TEXT, last_modified TEXT,"
+                 " last_status INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+                 " failures INTEGER NOT NULL DEFAULT 0, last_poll_at INTEGER, next_poll_at INTEGER,"
+                 " recovered INTEGER NOT NULL DEFAULT 0, paused INTEGER NOT NULL DEFAULT 0,"
+                 " disabled_reason TEXT, created_at INTEGER NOT NULL);"
+                 "CREATE TABLE items (id INTEGER PRIMARY KEY, feed_id INTEGER NOT NULL REFERENCES"
+                 " feeds(id) ON DELETE CASCADE, key TEXT NOT NULL, guid TEXT, title TEXT, url TEXT,"
+                 " published_at INTEGER, updated_at INTEGER, author TEXT, language TEXT, summary"
+                 " TEXT, content TEXT, categories TEXT, text TEXT, first_seen_at INTEGER NOT NULL,"
+                 " UNIQUE (feed_id, key));"
+                 "CREATE INDEX items_newest ON items (COALESCE(published_at, first_seen_at));"
+                 "CREATE INDEX items_feed_newest ON items (feed_id,"
+                 " COALESCE(published_at, first_seen_at));"
+                 "INSERT INTO feeds (name, configured_url, created_at) VALUES ('a', 'u', 1);"
+                 "INSERT INTO items (feed_id, key, first_seen_at) VALUES (1, 'k1', 1);"
+                 "PRAGMA user_version = 1;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    struct store *store = open_store(fx);
+    int64_t n = 0;
+    assert_int_equal(store_count_items(store, &n), 0);
+    assert_int_equal(n, 1);
+    add_item(store, 1, "k1", 100, 1000, 0); /* still known after the migration */
+    add_item(store, 1, "k2", 100, 1000, 1);
+    store_free(store);
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 2);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                                 " ('alerts', 'deliveries', 'alert_sources')", NULL), 3);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1287,6 +1468,8 @@ main(void)
         STORE_TEST(test_store_categories_json_escaping),
         STORE_TEST(test_store_categories_json_is_bounded),
         STORE_TEST(test_store_allocation_failures_are_clean),
+        STORE_TEST(test_store_alerts_lifecycle),
+        STORE_TEST(test_store_migrates_schema_1),
     };
 
     /* The file mode test expects the usual service umask. */

@@ -1,0 +1,295 @@
+#include "match.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "../feeds/match.h" /* the matcher; "match.h" here is this file's own header */
+#include "buf.h"
+#include "feed.h"
+#include "feedparse.h"
+#include "output.h"
+
+#define READ_CHUNK (64u * 1024u)
+#define MAX_HTML_DEPTH 256
+
+/* Reads a whole file ("-": standard input) into a NUL-terminated buffer. */
+static int
+read_all(const char *path, struct buf *b, char **reterr_msg)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char chunk[READ_CHUNK];
+    int r = 0;
+
+    if (fd < 0) {
+        *reterr_msg = strdup(strerror(errno));
+        return -errno;
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            *reterr_msg = strdup(strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        r = buf_append(b, chunk, (size_t)n);
+        if (r < 0) {
+            *reterr_msg = strdup(r == -EMSGSIZE ? "larger than 64 MiB" : strerror(-r));
+            break;
+        }
+    }
+    if (fd != STDIN_FILENO)
+        (void)close(fd);
+    return r;
+}
+
+static bool
+is_block(const char *name)
+{
+    static const char *const blocks[] = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3",
+                                         "h4", "h5", "h6", "tr", "table", "blockquote", "pre",
+                                         "section", "article", "header", "footer", "figure",
+                                         "figcaption", "hr", "dd", "dt"};
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+        if (strcmp(name, blocks[i]) == 0)
+            return true;
+    return false;
+}
+
+static int
+walk_text(const xmlNode *n, struct buf *out, int depth)
+{
+    int r = 0;
+    for (; n && r == 0; n = n->next) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->content)
+                r = buf_append_str(out, (const char *)n->content);
+        } else if (n->type == XML_ELEMENT_NODE && depth < MAX_HTML_DEPTH) {
+            const char *name = (const char *)n->name;
+            if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
+                continue;
+            bool block = is_block(name);
+            if (block)
+                r = buf_append_char(out, '\n');
+            if (r == 0)
+                r = walk_text(n->children, out, depth + 1);
+            if (r == 0 && block)
+                r = buf_append_char(out, '\n');
+        }
+    }
+    return r;
+}
+
+/*
+ * Plain text of an item's HTML: libxml2's HTML parser (no network, errors ignored) and a
+ * walk over the text nodes, skipping scripts and styles, with line breaks at blocks.
+ */
+static char *
+html_to_text(const char *html)
+{
+    size_t len = strlen(html);
+    struct buf out;
+    htmlDocPtr doc;
+
+    if (len > INT32_MAX)
+        return NULL;
+    doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
+                         HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                             HTML_PARSE_NONET);
+    if (!doc)
+        return strdup("");
+    buf_init(&out, len + 1024);
+    int r = walk_text(xmlDocGetRootElement(doc), &out, 0);
+    xmlFreeDoc(doc);
+    if (r < 0 && r != -EMSGSIZE) {
+        buf_done(&out);
+        return NULL;
+    }
+    return out.len ? buf_steal(&out) : (buf_done(&out), strdup(""));
+}
+
+static int
+print_json(const char *file, const char *item, const char *title, const struct match_hit *h)
+{
+    json_t *matched = json_array();
+    json_t *o = NULL;
+    char *line = NULL, *safe = NULL;
+    int r = -ENOMEM;
+
+    if (!matched)
+        return -ENOMEM;
+    for (size_t i = 0; i < h->n_terms; i++) {
+        json_t *t = json_pack("{s:s, s:s, s:s}", "term", h->terms[i].term, "field",
+                              h->terms[i].field, "snippet", h->terms[i].snippet);
+        if (!t || json_array_append_new(matched, t) < 0) {
+            json_decref(matched);
+            return -ENOMEM;
+        }
+    }
+    o = json_pack("{s:s, s:s?, s:s?, s:o}", "file", file, "item", item, "title", title,
+                  "matched", matched);
+    if (!o)
+        return -ENOMEM;
+    line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line)
+        safe = output_json_safe(line);
+    if (safe) {
+        (void)printf("%s\n", safe);
+        r = 0;
+    }
+    free(safe);
+    free(line);
+    json_decref(o);
+    return r;
+}
+
+static int
+print_human(const char *file, const char *title, bool is_feed, const struct match_hit *h)
+{
+    char *f = output_scrub(file, strlen(file), false);
+    char *t = title ? output_scrub(title, strlen(title), false) : NULL;
+    int r = -ENOMEM;
+
+    if (!f || (title && !t))
+        goto out;
+    if (is_feed)
+        (void)printf("%s: %s\n", f, t ? t : "(no title)");
+    else
+        (void)printf("%s\n", f);
+    for (size_t i = 0; i < h->n_terms; i++) {
+        const struct match_term *m = &h->terms[i];
+        char *term = output_scrub(m->term, strlen(m->term), false);
+        char *snip = output_scrub(m->snippet, strlen(m->snippet), false);
+        if (term && snip)
+            (void)printf("    %s (%s): %s\n", term, m->field, snip);
+        free(term);
+        free(snip);
+        if (!term || !snip)
+            goto out;
+    }
+    r = 0;
+out:
+    free(f);
+    free(t);
+    return r;
+}
+
+/* Matches one document; 1 if it matched, 0 if not, or a negative errno. */
+static int
+match_doc_print(const struct matcher *m, const char *file, const char *item, const char *title,
+                const char *text, bool is_feed, bool json)
+{
+    struct match_doc doc = {.title = title, .text = text};
+    struct match_result res;
+    int r = matcher_match(m, &doc, &res);
+
+    if (r < 0)
+        return r;
+    if (res.n_hits == 0) {
+        match_result_done(&res);
+        return 0;
+    }
+    r = json ? print_json(file, item, title, &res.hits[0])
+             : print_human(file, title, is_feed, &res.hits[0]);
+    match_result_done(&res);
+    return r < 0 ? r : 1;
+}
+
+/* Matches every item of a feed, or the file as one text. */
+static int
+match_file(const struct matcher *m, const char *file, bool json, bool *io_matched)
+{
+    struct buf data;
+    struct feed_doc *doc = NULL;
+    char *err = NULL;
+    int r;
+
+    buf_init(&data, MATCH_CLI_MAX_INPUT);
+    r = read_all(file, &data, &err);
+    if (r < 0) {
+        output_message("%s: %s", strcmp(file, "-") == 0 ? "standard input" : file,
+                       err ? err : strerror(-r));
+        free(err);
+        buf_done(&data);
+        return r;
+    }
+    r = feedparse_buffer(buf_str(&data), data.len, NULL, &doc, &err);
+    free(err);
+    if (r == -ENOMEM) {
+        buf_done(&data);
+        return r;
+    }
+    if (r < 0) {
+        /* Not a feed: the whole file is the text. */
+        r = match_doc_print(m, file, NULL, NULL, buf_str(&data), false, json);
+        if (r > 0)
+            *io_matched = true;
+        buf_done(&data);
+        return r < 0 ? r : 0;
+    }
+    buf_done(&data);
+    for (size_t i = 0; i < doc->n_items && r >= 0; i++) {
+        const struct feed_item *it = &doc->items[i];
+        const char *html = it->content && it->content[0] ? it->content : it->summary;
+        char *text = html ? html_to_text(html) : NULL;
+        if (html && !text) {
+            r = -ENOMEM;
+            break;
+        }
+        r = match_doc_print(m, file, it->key, it->title, text, true, json);
+        if (r > 0)
+            *io_matched = true;
+        free(text);
+    }
+    feed_doc_free(doc);
+    return r < 0 ? r : 0;
+}
+
+/* Runs `feedwatch match QUERY FILE…`. */
+int
+match_cli(const char *query, const char *const *files, size_t n_files, bool json)
+{
+    struct matcher *m = matcher_new();
+    char *err = NULL;
+    bool matched = false, failed = false;
+    int r;
+
+    if (!m) {
+        output_message("out of memory");
+        return 2;
+    }
+    r = matcher_add(m, 0, NULL, query, &err);
+    if (r == 0)
+        r = matcher_build(m);
+    if (r < 0) {
+        output_message("%s", err ? err : strerror(-r));
+        free(err);
+        matcher_free(m);
+        return 2;
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        r = match_file(m, files[i], json, &matched);
+        if (r == -ENOMEM) {
+            output_message("%s: out of memory", files[i]);
+            failed = true;
+            break;
+        }
+        if (r < 0)
+            failed = true;
+    }
+    matcher_free(m);
+    if (fflush(stdout) != 0)
+        failed = true;
+    return failed ? 2 : matched ? 0 : 1;
+}

@@ -1,0 +1,174 @@
+#include "alerts.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "match.h"
+#include "simhash.h"
+
+struct alerting {
+    const struct conf *conf; /* borrowed: replaced together with the conf on reload */
+    struct matcher *matcher;
+    uint64_t story_window_s;
+};
+
+/* Compiles the topics of conf. */
+int
+alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **reterr_msg)
+{
+    struct alerting *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->conf = conf;
+    a->story_window_s = conf->daemon.story_window_s;
+    a->matcher = matcher_new();
+    if (!a->matcher) {
+        free(a);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < conf->n_topics; i++) {
+        const struct conf_topic *t = &conf->topics[i];
+        char *why = NULL;
+        int r = matcher_add(a->matcher, i, t->name, t->match, &why);
+        if (r < 0) {
+            if (asprintf(reterr_msg, "%s:%u: match: %s", t->origin.file, t->origin.line,
+                         why ? why : strerror(-r)) < 0)
+                *reterr_msg = NULL;
+            free(why);
+            alerting_free(a);
+            return r;
+        }
+    }
+    int r = matcher_build(a->matcher);
+    if (r < 0) {
+        alerting_free(a);
+        return r;
+    }
+    *ret_alerting = a;
+    return 0;
+}
+
+/* Releases the matcher; accepts NULL. */
+void
+alerting_free(struct alerting *a)
+{
+    if (!a)
+        return;
+    matcher_free(a->matcher);
+    free(a);
+}
+
+/* Number of topics compiled. */
+size_t
+alerting_topics(const struct alerting *a)
+{
+    return a->conf->n_topics;
+}
+
+static bool
+topic_covers_feed(const struct conf_topic *t, const char *feed_name)
+{
+    if (t->n_feeds == 0)
+        return true;
+    for (size_t i = 0; i < t->n_feeds; i++)
+        if (strcmp(t->feeds[i], feed_name) == 0)
+            return true;
+    return false;
+}
+
+/* The matched terms as stored with the alert and handed to hooks. */
+static char *
+matched_json(const struct match_hit *hit)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < hit->n_terms; i++) {
+        const struct match_term *m = &hit->terms[i];
+        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field,
+                              "snippet", m->snippet);
+        if (!o || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    char *s = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    return s;
+}
+
+struct story_find {
+    uint64_t simhash;
+    int64_t feed_id;
+    int64_t alert_id;
+};
+
+static int
+on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
+{
+    struct story_find *s = userdata;
+    /* Another feed's copy of the same story; the same feed repeating itself is a new item. */
+    if (feed_id != s->feed_id && simhash_same_story(s->simhash, simhash)) {
+        s->alert_id = alert_id;
+        return 1;
+    }
+    return 0;
+}
+
+/* Matches an item that was just stored and raises or attaches its alerts. */
+int
+alerting_item(struct alerting *a, struct store *store, const char *feed_name, int64_t feed_id,
+              int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
+              int64_t now, struct alerting_outcome *out)
+{
+    struct match_doc doc = {.title = item->title, .text = text};
+    struct match_result res = {0};
+    char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
+    int r = matcher_match(a->matcher, &doc, &res);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
+        const struct match_hit *hit = &res.hits[i];
+        const struct conf_topic *t = &a->conf->topics[hit->topic];
+        if (!topic_covers_feed(t, feed_name))
+            continue;
+        if (simhash) {
+            struct story_find s = {.simhash = simhash, .feed_id = feed_id};
+            r = store_story_candidates(store, t->name, now - (int64_t)a->story_window_s,
+                                       on_story_candidate, &s);
+            if (r < 0)
+                break;
+            if (s.alert_id) {
+                r = store_alert_add_source(store, s.alert_id, item_id);
+                if (r < 0)
+                    break;
+                out->attached++;
+                log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
+                           ", added as a source",
+                           log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                           log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
+                continue;
+            }
+        }
+        char *matched = matched_json(hit);
+        int64_t alert_id = 0;
+        r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,
+                            &alert_id);
+        free(matched);
+        if (r == 1) {
+            out->raised++;
+            if (out->n_ids < ALERTING_IDS_MAX)
+                out->ids[out->n_ids++] = alert_id;
+            log_notice("alert: topic '%s': feed '%s': '%s' (alert %" PRId64 ")",
+                       log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                       log_quote(item->title ? item->title : "", qi, sizeof(qi)), alert_id);
+        }
+        if (r > 0)
+            r = 0;
+    }
+    match_result_done(&res);
+    return r;
+}

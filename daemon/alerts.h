@@ -1,0 +1,50 @@
+/*
+ * alerts.h — raising alerts: every topic of the config compiled into one matcher
+ * (feeds/match.h), new items matched against it inside their poll's transaction, and story
+ * grouping (feeds/simhash.h): an item that carries the same story as an alert of the same
+ * topic raised from another feed within story_window becomes a source of that alert instead
+ * of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
+ * struct alerting is built from one struct conf and replaced whole on reload. Loop thread.
+ */
+#ifndef FEEDWATCH_ALERTS_H
+#define FEEDWATCH_ALERTS_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "feed.h"
+#include "store.h"
+
+struct alerting;
+
+/*
+ * Compiles the topics of conf. A query error is returned as -EINVAL with *reterr_msg in the
+ * config's form: "FILE:LINE: match: topic \"x\": expected ')' at column 17".
+ */
+int alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **reterr_msg);
+
+void alerting_free(struct alerting *a);
+
+/* What alerting_item did. */
+#define ALERTING_IDS_MAX 64
+
+struct alerting_outcome {
+    unsigned raised;      /* new alerts */
+    unsigned attached;    /* items attached to an earlier alert as another source */
+    int64_t ids[ALERTING_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
+    unsigned n_ids;
+};
+
+/*
+ * Matches an item that was just stored (item_id) from the feed called feed_name (feed_id),
+ * within the open transaction, and raises or attaches its alerts. text is its cleaned text
+ * (may be NULL); simhash its story signature (0: none). Returns 0 or a store error.
+ */
+int alerting_item(struct alerting *a, struct store *store, const char *feed_name, int64_t feed_id,
+                  int64_t item_id, const struct feed_item *item, const char *text,
+                  uint64_t simhash, int64_t now, struct alerting_outcome *out);
+
+/* Number of topics compiled. */
+size_t alerting_topics(const struct alerting *a);
+
+#endif

@@ -1,0 +1,714 @@
+#include "hook.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "daemon.h"
+#include "date.h"
+#include "fetch.h"
+#include "log.h"
+
+extern char **environ;
+
+#define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
+#define HOOK_LINE_MAX 1024 /* a child's output is logged a line at a time, lines cut here */
+
+enum hook_stream { HOOK_OUT, HOOK_ERR };
+
+struct hook_pipe {
+    uv_pipe_t pipe;
+    struct hook_run *run;
+    enum hook_stream which;
+    char line[HOOK_LINE_MAX];
+    size_t len;
+    size_t logged;   /* bytes logged so far, capped at HOOK_MAX_OUTPUT */
+    bool eof;
+};
+
+/* One attempt of one delivery. */
+struct hook_run {
+    struct hooks *h;
+    struct hook_run *next;
+    int64_t alert_id;
+    char *hook;
+    unsigned attempts;      /* including this one */
+    unsigned retries;
+    uint64_t timeout_ms;
+    char *payload;
+    size_t payload_len;
+    bool is_url;
+    /* exec */
+    uv_process_t proc;
+    struct hook_pipe in_pipe, out, err;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    unsigned open_handles;
+    bool spawned;
+    bool exited;
+    int64_t exit_status;
+    int term_signal;
+    bool timed_out;
+    bool killed;
+    /* url */
+    struct fetch_xfer *xfer;
+    bool ok;
+    char *error;
+};
+
+struct hooks {
+    struct daemon *d;
+    uv_timer_t timer;        /* the next due delivery */
+    struct hook_run *runs;
+    unsigned running;
+    bool closing;
+    bool timer_closed;
+};
+
+static void run_finish(struct hook_run *run);
+
+/* Exponential backoff after the attempts-th failed attempt. */
+static int64_t
+backoff_s(unsigned attempts)
+{
+    int64_t d = HOOK_BACKOFF_BASE_S;
+    for (unsigned i = 1; i < attempts && d < HOOK_BACKOFF_MAX_S; i++)
+        d *= 2;
+    return d < HOOK_BACKOFF_MAX_S ? d : HOOK_BACKOFF_MAX_S;
+}
+
+static json_t *
+jstr(const char *s)
+{
+    json_t *j = s ? json_string(s) : json_null();
+    return j ? j : json_null();
+}
+
+static json_t *
+jtime(int64_t at)
+{
+    if (at == FEED_TIME_NONE)
+        return json_null();
+    char buf[DATE_RFC3339_LEN];
+    date_format(at, buf);
+    return json_string(buf);
+}
+
+struct alert_json_ctx {
+    json_t *doc;
+};
+
+static int
+on_alert_row(void *userdata, const struct store_alert_row *row)
+{
+    struct alert_json_ctx *c = userdata;
+    json_t *matched = NULL;
+    if (row->matched)
+        matched = json_loads(row->matched, 0, NULL);
+    c->doc = json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}",
+                       "alert_id", (json_int_t)row->id, "topic", jstr(row->topic), "matched",
+                       matched ? matched : json_array(), "item", "id", (json_int_t)row->item_id,
+                       "feed", jstr(row->feed), "title", jstr(row->title), "url", jstr(row->url),
+                       "published", jtime(row->published_at), "author", jstr(row->author),
+                       "language", jstr(row->language), "text", jstr(row->text), "sources");
+    return c->doc ? 0 : -ENOMEM;
+}
+
+static int
+on_source_row(void *userdata, const char *feed, const char *url, const char *title,
+              int64_t item_id)
+{
+    json_t *sources = userdata;
+    json_t *s = json_pack("{s:o, s:o, s:o, s:I}", "feed", jstr(feed), "url", jstr(url), "title",
+                          jstr(title), "item", (json_int_t)item_id);
+    return s && json_array_append_new(sources, s) == 0 ? 0 : -ENOMEM;
+}
+
+/* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
+json_t *
+hooks_alert_json(struct daemon *d, int64_t alert_id)
+{
+    struct alert_json_ctx c = {0};
+    if (store_alert_get(d->store, alert_id, on_alert_row, &c) < 0 || !c.doc) {
+        json_decref(c.doc);
+        return NULL;
+    }
+    if (store_alert_sources(d->store, alert_id, on_source_row,
+                            json_object_get(c.doc, "sources")) < 0) {
+        json_decref(c.doc);
+        return NULL;
+    }
+    return c.doc;
+}
+
+/* Writes the outcome of a run to its delivery row and logs it once. */
+static void
+run_record(struct hook_run *run)
+{
+    struct daemon *d = run->h->d;
+    char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(run->hook, qh, sizeof(qh));
+    int64_t now = daemon_now();
+    int r;
+
+    if (run->ok) {
+        r = store_delivery_set(d->store, run->alert_id, run->hook, "delivered", run->attempts,
+                               FEED_TIME_NONE, NULL);
+        log_notice("hook: '%s': alert %" PRId64 " delivered (attempt %u)", name, run->alert_id,
+                   run->attempts);
+    } else if (run->attempts > run->retries) {
+        r = store_delivery_set(d->store, run->alert_id, run->hook, "failed", run->attempts,
+                               FEED_TIME_NONE, run->error);
+        log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), run->attempts);
+    } else {
+        int64_t wait = backoff_s(run->attempts);
+        r = store_delivery_set(d->store, run->alert_id, run->hook, "pending", run->attempts,
+                               now + wait, run->error);
+        log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), wait);
+    }
+    if (r < 0)
+        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s", name,
+                  run->alert_id, store_errmsg(d->store));
+}
+
+static void
+run_free(struct hook_run *run)
+{
+    free(run->hook);
+    free(run->payload);
+    free(run->error);
+    free(run);
+}
+
+/* Unlinks a finished run, records it (unless stopping) and looks for more work. */
+static void
+run_finish(struct hook_run *run)
+{
+    struct hooks *h = run->h;
+    for (struct hook_run **p = &h->runs; *p; p = &(*p)->next) {
+        if (*p == run) {
+            *p = run->next;
+            break;
+        }
+    }
+    h->running--;
+    /* When stopping, the delivery stays "running": a restart runs it again (at least once). */
+    if (!h->closing)
+        run_record(run);
+    run_free(run);
+    if (h->closing) {
+        if (h->timer_closed && h->running == 0)
+            free(h);
+        return;
+    }
+    hooks_kick(h);
+    daemon_hooks_progress(h->d);
+}
+
+static void
+run_fail(struct hook_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets the reason a run failed (the first one wins). */
+static void
+run_fail(struct hook_run *run, const char *fmt, ...)
+{
+    if (run->error)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&run->error, fmt, ap) < 0)
+        run->error = NULL;
+    va_end(ap);
+}
+
+static void
+on_run_handle_closed(uv_handle_t *handle)
+{
+    struct hook_run *run = handle->data;
+    if (--run->open_handles == 0)
+        run_finish(run);
+}
+
+static void
+on_pipe_closed(uv_handle_t *handle)
+{
+    struct hook_pipe *p = handle->data;
+    if (--p->run->open_handles == 0)
+        run_finish(p->run);
+}
+
+/* Closes every handle of an exec run that is not closing yet; the last close finishes it. */
+static void
+run_close_handles(struct hook_run *run)
+{
+    (void)uv_timer_stop(&run->timer);
+    if (!uv_is_closing((uv_handle_t *)&run->timer))
+        uv_close((uv_handle_t *)&run->timer, on_run_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&run->proc))
+        uv_close((uv_handle_t *)&run->proc, on_run_handle_closed);
+    struct hook_pipe *pipes[] = {&run->in_pipe, &run->out, &run->err};
+    for (size_t i = 0; i < 3; i++)
+        if (!uv_is_closing((uv_handle_t *)&pipes[i]->pipe))
+            uv_close((uv_handle_t *)&pipes[i]->pipe, on_pipe_closed);
+}
+
+/* The child exited and both outputs reached EOF: the run is complete. */
+static void
+run_maybe_complete(struct hook_run *run)
+{
+    if (!run->exited || !run->out.eof || !run->err.eof)
+        return;
+    (void)uv_timer_stop(&run->timer);
+    if (run->timed_out) {
+        run_fail(run, "timed out after %" PRIu64 "s", run->timeout_ms / 1000);
+    } else if (run->term_signal) {
+        run_fail(run, "killed by signal %d", run->term_signal);
+    } else if (run->exit_status != 0) {
+        run_fail(run, "exit status %" PRId64, run->exit_status);
+    }
+    run->ok = !run->error;
+    run_close_handles(run);
+}
+
+static void
+on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+    struct hook_run *run = proc->data;
+    run->exited = true;
+    run->exit_status = exit_status;
+    run->term_signal = term_signal;
+    run_maybe_complete(run);
+}
+
+/* Logs one line of a child's output, quoted and bounded. */
+static void
+pipe_log_line(struct hook_pipe *p)
+{
+    struct hook_run *run = p->run;
+    char qh[LOG_QUOTE_MAX], ql[LOG_QUOTE_MAX];
+    if (p->len == 0)
+        return;
+    p->line[p->len] = '\0';
+    if (p->logged < HOOK_MAX_OUTPUT) {
+        const char *name = log_quote(run->hook, qh, sizeof(qh));
+        const char *line = log_quote(p->line, ql, sizeof(ql));
+        if (p->which == HOOK_OUT)
+            log_info("hook: '%s': alert %" PRId64 ": stdout: '%s'", name, run->alert_id, line);
+        else
+            log_warn("hook: '%s': alert %" PRId64 ": stderr: '%s'", name, run->alert_id, line);
+    }
+    p->logged += p->len;
+    p->len = 0;
+}
+
+static void
+on_pipe_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    static char scratch[4096]; /* loop thread only; consumed before the next read */
+    (void)handle;
+    (void)suggested;
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void
+on_pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct hook_pipe *p = s->data;
+    if (nread < 0) {
+        pipe_log_line(p);
+        p->eof = true;
+        (void)uv_read_stop(s);
+        run_maybe_complete(p->run);
+        return;
+    }
+    for (ssize_t i = 0; i < nread; i++) {
+        char c = buf->base[i];
+        if (c == '\n') {
+            pipe_log_line(p);
+            continue;
+        }
+        if (p->len < sizeof(p->line) - 1)
+            p->line[p->len++] = c;
+    }
+}
+
+static void
+on_stdin_written(uv_write_t *req, int status)
+{
+    struct hook_run *run = req->data;
+    (void)status; /* a child that does not read its stdin is its own business */
+    if (!uv_is_closing((uv_handle_t *)&run->in_pipe.pipe))
+        uv_close((uv_handle_t *)&run->in_pipe.pipe, on_pipe_closed);
+}
+
+/* The timeout: SIGTERM to the hook's process group, then SIGKILL after a grace period. */
+static void
+on_run_timer(uv_timer_t *t)
+{
+    struct hook_run *run = t->data;
+    if (run->exited)
+        return;
+    int sig = run->timed_out ? SIGKILL : SIGTERM;
+    if (!run->timed_out) {
+        char q[LOG_QUOTE_MAX];
+        log_warn("hook: '%s': alert %" PRId64 ": still running after %" PRIu64 "s, terminating",
+                 log_quote(run->hook, q, sizeof(q)), run->alert_id, run->timeout_ms / 1000);
+    }
+    run->timed_out = true;
+    /* The child leads its own session (UV_PROCESS_DETACHED): end its children too. */
+    (void)kill(-run->proc.pid, sig);
+    if (sig == SIGTERM)
+        (void)uv_timer_start(&run->timer, on_run_timer, HOOK_KILL_GRACE_MS, 0);
+}
+
+/* Builds the child's environment: ours (minus the service manager's) plus FEEDWATCH_*. */
+static char **
+run_env(struct hook_run *run, json_t *doc)
+{
+    json_t *item = json_object_get(doc, "item");
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRId64, run->alert_id);
+    const char *vars[][2] = {
+        {"FEEDWATCH_EVENT", "alert"},
+        {"FEEDWATCH_TOPIC", json_string_value(json_object_get(doc, "topic"))},
+        {"FEEDWATCH_FEED", json_string_value(json_object_get(item, "feed"))},
+        {"FEEDWATCH_TITLE", json_string_value(json_object_get(item, "title"))},
+        {"FEEDWATCH_URL", json_string_value(json_object_get(item, "url"))},
+        {"FEEDWATCH_PUBLISHED", json_string_value(json_object_get(item, "published"))},
+        {"FEEDWATCH_ALERT_ID", id},
+    };
+    size_t n_env = 0;
+    while (environ && environ[n_env])
+        n_env++;
+    size_t n_vars = sizeof(vars) / sizeof(vars[0]);
+    char **env = calloc(n_env + n_vars + 1, sizeof(*env));
+    if (!env)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n_env; i++) {
+        const char *e = environ[i];
+        if (strncmp(e, "FEEDWATCH_", 10) == 0 || strncmp(e, "NOTIFY_SOCKET=", 14) == 0 ||
+            strncmp(e, "WATCHDOG_", 9) == 0 || strncmp(e, "LISTEN_", 7) == 0)
+            continue;
+        env[o++] = (char *)e; /* borrowed: only the FEEDWATCH_ entries are ours to free */
+    }
+    size_t first_own = o;
+    for (size_t i = 0; i < n_vars; i++) {
+        if (asprintf(&env[o], "%s=%s", vars[i][0], vars[i][1] ? vars[i][1] : "") < 0) {
+            for (size_t j = first_own; j < o; j++)
+                free(env[j]);
+            free(env);
+            return NULL;
+        }
+        o++;
+    }
+    env[o] = NULL;
+    return env;
+}
+
+static void
+env_free(char **env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        if (strncmp(env[i], "FEEDWATCH_", 10) == 0)
+            free(env[i]);
+    free(env);
+}
+
+/* Starts the hook's program with the alert on stdin. */
+static int
+run_spawn(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
+{
+    uv_loop_t *loop = &run->h->d->loop;
+    char **env = run_env(run, doc);
+    if (!env)
+        return -ENOMEM;
+    struct hook_pipe *pipes[] = {&run->in_pipe, &run->out, &run->err};
+    for (size_t i = 0; i < 3; i++) {
+        (void)uv_pipe_init(loop, &pipes[i]->pipe, 0);
+        pipes[i]->pipe.data = pipes[i];
+        pipes[i]->run = run;
+    }
+    run->out.which = HOOK_OUT;
+    run->err.which = HOOK_ERR;
+    (void)uv_timer_init(loop, &run->timer);
+    run->timer.data = run;
+    run->proc.data = run;
+    run->open_handles = 5; /* timer, process, three pipes: the last close finishes the run */
+
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE,
+         .data.stream = (uv_stream_t *)&run->in_pipe.pipe},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&run->out.pipe},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&run->err.pipe},
+    };
+    uv_process_options_t opts = {
+        .exit_cb = on_proc_exit,
+        .file = cfg->exec_argv[0],
+        .args = cfg->exec_argv,
+        .env = env,
+        /* Its own session, so a timeout can end the hook's children too. */
+        .flags = UV_PROCESS_DETACHED,
+        .stdio_count = 3,
+        .stdio = stdio,
+    };
+    int r = uv_spawn(loop, &run->proc, &opts);
+    env_free(env);
+    if (r < 0) {
+        /* The process handle must be closed even though nothing was spawned. */
+        run_fail(run, "cannot run '%s': %s", cfg->exec_argv[0], uv_strerror(r));
+        run->exited = run->out.eof = run->err.eof = true;
+        run_close_handles(run);
+        return 0;
+    }
+    run->spawned = true;
+    (void)uv_read_start((uv_stream_t *)&run->out.pipe, on_pipe_alloc, on_pipe_read);
+    (void)uv_read_start((uv_stream_t *)&run->err.pipe, on_pipe_alloc, on_pipe_read);
+    run->wreq.data = run;
+    uv_buf_t b = uv_buf_init(run->payload, (unsigned)run->payload_len);
+    if (uv_write(&run->wreq, (uv_stream_t *)&run->in_pipe.pipe, &b, 1, on_stdin_written) < 0)
+        uv_close((uv_handle_t *)&run->in_pipe.pipe, on_pipe_closed);
+    (void)uv_timer_start(&run->timer, on_run_timer, run->timeout_ms ? run->timeout_ms : 1, 0);
+    return 0;
+}
+
+/* fetch: the webhook's answer; 2xx is delivered. */
+static void
+on_webhook_done(void *userdata, const struct fetch_result *res)
+{
+    struct hook_run *run = userdata;
+    run->xfer = NULL;
+    if (res->status == FETCH_OK) {
+        run->ok = true;
+    } else if (res->status == FETCH_ABORTED) {
+        run_fail(run, "aborted");
+    } else {
+        run_fail(run, "%s", res->error ? res->error : "failed");
+    }
+    run_finish(run);
+}
+
+/* POSTs the alert to the hook's URL through the daemon's fetcher. */
+static int
+run_post(struct hook_run *run, const struct conf_hook *cfg)
+{
+    static const char *const headers[] = {"Content-Type: application/json",
+                                          "X-Feedwatch-Event: alert", NULL};
+    struct fetch_req req = {
+        .url = cfg->url,
+        .max_size = 1024 * 1024,
+        .post_body = run->payload,
+        .post_len = run->payload_len,
+        .post_headers = headers,
+    };
+    run->xfer = fetch_start(run->h->d->fetcher, &req, NULL, on_webhook_done, run);
+    return run->xfer ? 0 : -ENOMEM;
+}
+
+/* Starts one attempt of a due delivery. */
+static int
+run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    struct daemon *d = h->d;
+    char q[LOG_QUOTE_MAX];
+    const struct conf_hook *cfg = conf_hook_find(d->conf, hook);
+    if (!cfg) {
+        log_warn("hook: '%s': alert %" PRId64 ": no such hook in the config any more, failed",
+                 log_quote(hook, q, sizeof(q)), alert_id);
+        return store_delivery_set(d->store, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
+                                  "the hook is no longer configured");
+    }
+    struct hook_run *run = calloc(1, sizeof(*run));
+    if (!run || !(run->hook = strdup(hook))) {
+        free(run);
+        return -ENOMEM;
+    }
+    run->h = h;
+    run->alert_id = alert_id;
+    run->attempts = attempts + 1;
+    run->retries = cfg->retries;
+    run->timeout_ms = cfg->timeout_s * 1000;
+    run->is_url = cfg->url != NULL;
+
+    json_t *doc = hooks_alert_json(d, alert_id);
+    if (doc)
+        run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {
+        log_error("hook: '%s': alert %" PRId64 ": cannot build its JSON: %s",
+                  log_quote(hook, q, sizeof(q)), alert_id,
+                  doc ? "out of memory or too large" : store_errmsg(d->store));
+        json_decref(doc);
+        run_free(run);
+        return store_delivery_set(d->store, alert_id, hook, "failed", attempts + 1,
+                                  FEED_TIME_NONE, "cannot build the alert's JSON");
+    }
+    run->payload_len = strlen(run->payload);
+    int r = store_delivery_set(d->store, alert_id, hook, "running", run->attempts, FEED_TIME_NONE,
+                               NULL);
+    if (r < 0) {
+        json_decref(doc);
+        run_free(run);
+        return r;
+    }
+    run->next = h->runs;
+    h->runs = run;
+    h->running++;
+    log_info("hook: '%s': alert %" PRId64 ": attempt %u", log_quote(hook, q, sizeof(q)),
+             alert_id, run->attempts);
+    r = run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
+    json_decref(doc);
+    if (r < 0) {
+        run_fail(run, "cannot start: %s", strerror(-r));
+        run_finish(run);
+    }
+    return 0;
+}
+
+struct due_list {
+    size_t n;
+    struct {
+        int64_t alert_id;
+        char *hook;
+        unsigned attempts;
+    } e[256];
+};
+
+static int
+on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    struct due_list *l = userdata;
+    if (l->n >= sizeof(l->e) / sizeof(l->e[0]))
+        return 0;
+    l->e[l->n].hook = strdup(hook);
+    if (!l->e[l->n].hook)
+        return -ENOMEM;
+    l->e[l->n].alert_id = alert_id;
+    l->e[l->n].attempts = attempts;
+    l->n++;
+    return 0;
+}
+
+static void
+on_hooks_timer(uv_timer_t *t)
+{
+    hooks_kick(t->data);
+}
+
+/* Looks for due deliveries now (after new alerts were committed, at start, after reload). */
+void
+hooks_kick(struct hooks *h)
+{
+    struct daemon *d = h->d;
+    if (h->closing || d->stopping)
+        return;
+    unsigned max = d->conf->daemon.max_hooks;
+    int64_t now = daemon_now();
+    if (h->running < max) {
+        struct due_list *l = calloc(1, sizeof(*l));
+        if (!l)
+            return;
+        unsigned want = max - h->running;
+        if (want > 256)
+            want = 256;
+        if (store_deliveries_due(d->store, now, want, on_due, l) < 0)
+            log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
+        for (size_t i = 0; i < l->n; i++) {
+            if (run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts) < 0)
+                log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
+                          l->e[i].alert_id, store_errmsg(d->store));
+            free(l->e[i].hook);
+        }
+        free(l);
+    }
+    /* Wake up for the next pending delivery that is not due yet. */
+    int64_t at;
+    if (h->running < max && store_delivery_next_due(d->store, &at) == 1) {
+        uint64_t wait = at > now ? (uint64_t)(at - now) * 1000 : 1000;
+        (void)uv_timer_start(&h->timer, on_hooks_timer, wait, 0);
+    } else {
+        (void)uv_timer_stop(&h->timer);
+    }
+}
+
+/* Hook runs in progress. */
+unsigned
+hooks_running(const struct hooks *h)
+{
+    return h->running;
+}
+
+/* True when nothing runs and nothing is due now (--once waits for this). */
+bool
+hooks_idle(struct hooks *h)
+{
+    int64_t at;
+    if (h->running > 0)
+        return false;
+    int r = store_delivery_next_due(h->d->store, &at);
+    return r != 1 || at > daemon_now();
+}
+
+/* Creates the runner; deliveries left running by a crash become pending again. */
+int
+hooks_new(struct daemon *d, struct hooks **ret_hooks)
+{
+    struct hooks *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->d = d;
+    int r = store_deliveries_reset_running(d->store);
+    if (r < 0) {
+        free(h);
+        return r;
+    }
+    if (r > 0)
+        log_notice("hook: %d deliveries were running when feedwatchd stopped; running them again",
+                   r);
+    uv_timer_init(&d->loop, &h->timer);
+    h->timer.data = h;
+    *ret_hooks = h;
+    return 0;
+}
+
+static void
+on_hooks_timer_closed(uv_handle_t *handle)
+{
+    struct hooks *h = handle->data;
+    h->timer_closed = true;
+    if (h->running == 0)
+        free(h);
+}
+
+/*
+ * Stops the runner: running children get SIGTERM (their deliveries stay "running" and run
+ * again after a restart), handles are closed; freed from the last close callback.
+ */
+void
+hooks_close(struct hooks *h)
+{
+    if (!h)
+        return;
+    h->closing = true;
+    struct hook_run *next;
+    for (struct hook_run *run = h->runs; run; run = next) {
+        next = run->next; /* a close may finish (and free) the run */
+        if (run->is_url)
+            continue; /* the fetcher's close aborts it */
+        if (run->spawned && !run->exited) {
+            (void)kill(-run->proc.pid, SIGTERM);
+            run->killed = true;
+        }
+        run_close_handles(run);
+    }
+    (void)uv_timer_stop(&h->timer);
+    uv_close((uv_handle_t *)&h->timer, on_hooks_timer_closed);
+}

@@ -1,0 +1,201 @@
+/*
+ * feedext.c — extension elements that carry content inside an item, for every XML format:
+ * Dublin Core (dc:creator, dc:date, dc:subject, dc:language, dcterms:modified / created /
+ * issued), Media RSS (media:content and media:thumbnail anywhere in the item, media:group
+ * included; media:description), and the iTunes podcast basics (itunes:author,
+ * itunes:summary, itunes:duration, itunes:image).
+ *
+ * They fill what the format's own elements left empty, at the end of the item: the author
+ * comes from <author>, else dc:creator, else itunes:author; the summary from <description>
+ * or <summary>, else itunes:summary or media:description; the publication date from the
+ * format's date, else dc:date. media:content becomes an enclosure; the first
+ * media:thumbnail, itunes:image, or image enclosure becomes the item's image.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "feedparse-internal.h"
+
+static bool
+is(const struct fp_elem *el, enum fp_ns ns, const char *name)
+{
+    return el->ns == ns && strcmp(el->name, name) == 0;
+}
+
+static bool
+image_type(const char *type, const char *medium)
+{
+    return (type && strncasecmp(type, "image/", 6) == 0) ||
+           (medium && strcasecmp(medium, "image") == 0);
+}
+
+/* Clears the per-item state as an item opens. */
+void
+fp_ext_item_begin(struct feedparse *p)
+{
+    struct fp_ext_state *st = fp_ext(p);
+
+    free(st->creator);
+    free(st->itunes_author);
+    free(st->alt_summary);
+    *st = (struct fp_ext_state){
+        .dcdate_at = FEED_TIME_NONE,
+        .dcmodified_at = FEED_TIME_NONE,
+        .dccreated_at = FEED_TIME_NONE,
+    };
+}
+
+static int
+media_content(struct feedparse *p, const struct fp_elem *el)
+{
+    const char *url = fp_attr(el, FP_NS_NONE, "url");
+    const char *type = fp_attr(el, FP_NS_NONE, "type");
+    const char *medium = fp_attr(el, FP_NS_NONE, "medium");
+    const char *duration = fp_attr(el, FP_NS_NONE, "duration");
+    struct feed_item *it = fp_item(p);
+    int r;
+
+    if (!url)
+        return 0;
+    if ((r = fp_item_add_enclosure(p, url, type, fp_attr(el, FP_NS_NONE, "fileSize"))) < 0)
+        return r;
+    if (image_type(type, medium) && (r = fp_item_set_image(p, url)) < 0)
+        return r;
+    if (duration && it->duration == 0)
+        it->duration = fp_duration(duration);
+    return 0;
+}
+
+/*
+ * An element starts inside the open item (depth relative to the feed root). Returns 1 when
+ * it is an extension element this file handles, 0 when not, or a negative errno.
+ */
+int
+fp_ext_start(struct feedparse *p, const struct fp_elem *el)
+{
+    size_t item_depth = fp_item_depth(p);
+    int r;
+
+    if (!item_depth || el->depth <= item_depth)
+        return 0;
+    if (el->ns == FP_NS_MEDIA) {
+        /* Media RSS nests freely: media:group > media:content > media:thumbnail ... */
+        if (strcmp(el->name, "content") == 0)
+            return (r = media_content(p, el)) < 0 ? r : 1;
+        if (strcmp(el->name, "thumbnail") == 0)
+            return (r = fp_item_set_image(p, fp_attr(el, FP_NS_NONE, "url"))) < 0 ? r : 1;
+        if (strcmp(el->name, "description") == 0) {
+            const char *type = fp_attr(el, FP_NS_NONE, "type");
+
+            fp_ext(p)->media_html = type && strcasecmp(type, "html") == 0;
+            fp_capture(p, FP_CAPTURE_TEXT);
+            return 1;
+        }
+        return 0;
+    }
+    if (el->depth != item_depth + 1)
+        return 0;
+    if (el->ns == FP_NS_DC) {
+        if (is(el, FP_NS_DC, "creator") || is(el, FP_NS_DC, "date") ||
+            is(el, FP_NS_DC, "subject") || is(el, FP_NS_DC, "language")) {
+            fp_capture(p, FP_CAPTURE_TEXT);
+            return 1;
+        }
+        return 0;
+    }
+    if (el->ns == FP_NS_DCTERMS) {
+        if (is(el, FP_NS_DCTERMS, "modified") || is(el, FP_NS_DCTERMS, "created") ||
+            is(el, FP_NS_DCTERMS, "issued")) {
+            fp_capture(p, FP_CAPTURE_TEXT);
+            return 1;
+        }
+        return 0;
+    }
+    if (el->ns == FP_NS_ITUNES) {
+        if (is(el, FP_NS_ITUNES, "image"))
+            return (r = fp_item_set_image(p, fp_attr(el, FP_NS_NONE, "href"))) < 0 ? r : 1;
+        if (is(el, FP_NS_ITUNES, "author") || is(el, FP_NS_ITUNES, "summary") ||
+            is(el, FP_NS_ITUNES, "duration")) {
+            fp_capture(p, FP_CAPTURE_TEXT);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The end of an element fp_ext_start took, with its captured text (or NULL). */
+int
+fp_ext_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len)
+{
+    struct fp_ext_state *st = fp_ext(p);
+    struct feed_item *it = fp_item(p);
+
+    if (!it || !text)
+        return 0;
+    if (is(el, FP_NS_MEDIA, "description"))
+        return fp_set_text(&st->alt_summary, text, len,
+                           st->media_html ? FEEDTEXT_HTML_AUTO : FEEDTEXT_TEXT_HTML);
+    if (el->depth != fp_item_depth(p) + 1)
+        return 0;
+    if (is(el, FP_NS_DC, "creator"))
+        return fp_set_text(&st->creator, text, len, FEEDTEXT_LINE);
+    if (is(el, FP_NS_DC, "subject"))
+        return fp_item_add_category(p, text, len);
+    if (is(el, FP_NS_DC, "language")) {
+        char *lang = NULL;
+        int r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &lang);
+
+        if (r < 0 || !lang)
+            return r;
+        free(it->language);
+        it->language = lang;
+        return 0;
+    }
+    if (is(el, FP_NS_DC, "date") && st->dcdate_at == FEED_TIME_NONE)
+        st->dcdate_at = fp_date(text);
+    else if (is(el, FP_NS_DCTERMS, "modified") && st->dcmodified_at == FEED_TIME_NONE)
+        st->dcmodified_at = fp_date(text);
+    else if ((is(el, FP_NS_DCTERMS, "created") || is(el, FP_NS_DCTERMS, "issued")) &&
+             st->dccreated_at == FEED_TIME_NONE)
+        st->dccreated_at = fp_date(text);
+    else if (is(el, FP_NS_ITUNES, "author"))
+        return fp_set_text(&st->itunes_author, text, len, FEEDTEXT_LINE);
+    else if (is(el, FP_NS_ITUNES, "summary") && !st->alt_summary)
+        return fp_set_text(&st->alt_summary, text, len, FEEDTEXT_TEXT_HTML);
+    else if (is(el, FP_NS_ITUNES, "duration") && it->duration == 0)
+        it->duration = fp_duration(text);
+    return 0;
+}
+
+static void
+take(char **dst, char **src)
+{
+    if (!*dst && *src) {
+        *dst = *src;
+        *src = NULL;
+    }
+}
+
+/* Fills what the format left empty from the extensions, before the item closes. */
+void
+fp_ext_item_end(struct feedparse *p)
+{
+    struct fp_ext_state *st = fp_ext(p);
+    struct feed_item *it = fp_item(p);
+
+    if (!it)
+        return;
+    take(&it->author, &st->creator);
+    take(&it->author, &st->itunes_author);
+    if (!it->summary && !it->content)
+        take(&it->summary, &st->alt_summary);
+    if (it->published_at == FEED_TIME_NONE)
+        it->published_at = st->dcdate_at != FEED_TIME_NONE ? st->dcdate_at : st->dccreated_at;
+    if (it->updated_at == FEED_TIME_NONE)
+        it->updated_at = st->dcmodified_at;
+    for (size_t i = 0; !it->image && i < it->n_enclosures; i++) {
+        if (image_type(it->enclosures[i].type, NULL) && !(it->image = strdup(it->enclosures[i].url)))
+            return; /* OOM: the item simply has no image */
+    }
+}

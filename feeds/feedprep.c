@@ -1,0 +1,1004 @@
+/*
+ * feedprep.c — sniffing, decoding to UTF-8 and the markup filter in front of libxml2.
+ *
+ * Why a byte stage at all: libxml2 2.9's push parser stalls for good after the first byte
+ * that is invalid in the document's encoding (an undeclared Latin-1 feed gives nothing past
+ * its first accented letter), its recovery drops a bare '&' with the word after it, it
+ * copies only the first byte of an HTML entity inside an attribute value, and it rescans a
+ * start tag from its beginning at every push, so an endless attribute costs quadratic time.
+ * Here the input becomes valid UTF-8 before libxml2 sees it (which is then told to ignore
+ * the declared encoding), and a small state machine over the ASCII bytes of the markup
+ * repairs the '&'s and bounds each tag. The hot path (UTF-8 text without '&' or '<')
+ * is a table lookup per byte and one memcpy per run.
+ */
+#include "feedprep.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+
+#define FEEDPREP_OBUF (64u << 10)
+#define FEEDPREP_ISTAGE (16u << 10)
+
+enum {
+    S_TEXT = 0,
+    S_LT,      /* after '<' */
+    S_BANG,    /* after "<!": a comment, CDATA or a declaration */
+    S_TAG,     /* a start or end tag, outside quotes */
+    S_TAG_Q,   /* inside a quoted attribute value */
+    S_COMMENT, /* "<!--" up to "-->" */
+    S_CDATA,   /* "<![CDATA[" up to "]]>" */
+    S_PI,      /* "<?" up to "?>" */
+    S_DECL,    /* "<!DOCTYPE" and the like, up to '>' outside quotes and brackets */
+    S_DECL_Q,
+};
+
+/* Bytes that end a run of plain text in each state (besides the run's end). */
+static bool text_stop[256], tag_stop[256], decl_stop[256];
+static bool tables_ready;
+
+static void
+tables_init(void)
+{
+    /* Idempotent and written with the same values by any thread: a benign first-use race. */
+    if (tables_ready)
+        return;
+    text_stop['&'] = text_stop['<'] = true;
+    tag_stop['"'] = tag_stop['\''] = tag_stop['>'] = true;
+    decl_stop['"'] = decl_stop['\''] = decl_stop['>'] = decl_stop['['] = decl_stop[']'] = true;
+    tables_ready = true;
+}
+
+/* windows-1252 for 0x80..0x9F (WHATWG); 0 marks the five unassigned bytes. */
+static const uint16_t cp1252_high[32] = {
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+};
+
+static size_t
+utf8_encode(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/*
+ * Length of the UTF-8 sequence at s (Unicode table 3-7: no overlong forms, no surrogates,
+ * nothing past U+10FFFF): > 0 when valid, 0 when s ends inside a sequence that is valid so
+ * far, -1 when the first byte does not start a valid sequence.
+ */
+static int
+utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+    int need;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return -1;
+    }
+    for (int k = 1; k < need; k++) {
+        if ((size_t)k >= n)
+            return 0;
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
+            return -1;
+    }
+    return need;
+}
+
+/* ---- output ---- */
+
+static int
+sink_fail(struct feedprep *pp, int r)
+{
+    pp->error = FEEDPREP_ERR_SINK;
+    return r;
+}
+
+static int
+flush(struct feedprep *pp)
+{
+    int r;
+
+    if (pp->olen == 0)
+        return 0;
+    r = pp->out(pp->out_ctx, pp->obuf, pp->olen);
+    pp->olen = 0;
+    return r < 0 ? sink_fail(pp, r) : 0;
+}
+
+static int
+emit(struct feedprep *pp, const char *s, size_t n)
+{
+    int r;
+
+    if (n == 0)
+        return 0;
+    if (pp->olen + n > FEEDPREP_OBUF) {
+        if ((r = flush(pp)) < 0)
+            return r;
+        if (n > FEEDPREP_OBUF) {
+            r = pp->out(pp->out_ctx, s, n);
+            return r < 0 ? sink_fail(pp, r) : 0;
+        }
+    }
+    memcpy(pp->obuf + pp->olen, s, n);
+    pp->olen += n;
+    return 0;
+}
+
+/* ---- the markup filter ---- */
+
+static bool
+amp_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '#' ||
+           c == '_' || c == ':' || c == '-' || c == '.';
+}
+
+/*
+ * What to do with a complete "&...;" (s, n bytes): 1 keep it, 2 replace it by the
+ * character reference written into rep, 0 it is no reference libxml2 can resolve.
+ */
+static int
+amp_classify(const char *s, size_t n, char rep[16])
+{
+    char name[FEEDPREP_AMP_MAX + 1];
+    size_t k = n - 2;
+    const htmlEntityDesc *e;
+    static const char *const predefined[] = {"amp", "lt", "gt", "quot", "apos"};
+
+    if (k == 0 || k > FEEDPREP_AMP_MAX)
+        return 0;
+    memcpy(name, s + 1, k);
+    name[k] = '\0';
+    if (name[0] == '#') {
+        bool hex = name[1] == 'x';
+        size_t i = hex ? 2 : 1;
+
+        if (name[i] == '\0')
+            return 0;
+        for (; name[i]; i++) {
+            char c = name[i];
+
+            if (!((c >= '0' && c <= '9') ||
+                  (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))))
+                return 0;
+        }
+        return 1;
+    }
+    if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+          name[0] == '_' || name[0] == ':'))
+        return 0;
+    for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++) {
+        if (strcmp(name, predefined[i]) == 0)
+            return 1;
+    }
+    e = htmlEntityLookup((const xmlChar *)name);
+    if (!e)
+        return 0;
+    /* HTML 4 named entity: as a character reference it works in text and attributes alike. */
+    {
+        static const char digits[] = "0123456789";
+        char tmp[12];
+        size_t m = 0, o = 0;
+        unsigned v = e->value;
+
+        do {
+            tmp[m++] = digits[v % 10];
+            v /= 10;
+        } while (v && m < sizeof(tmp));
+        rep[o++] = '&';
+        rep[o++] = '#';
+        while (m > 0)
+            rep[o++] = tmp[--m];
+        rep[o++] = ';';
+        rep[o] = '\0';
+    }
+    return 2;
+}
+
+/* Emits the held "&..." as literal text: "&amp;" and the rest. */
+static int
+amp_release(struct feedprep *pp)
+{
+    int r;
+
+    pp->n_repairs++;
+    r = emit(pp, "&amp;", 5);
+    if (r == 0 && pp->amp_len > 1)
+        r = emit(pp, pp->amp + 1, pp->amp_len - 1);
+    pp->amp_len = 0;
+    return r;
+}
+
+/* Takes byte c into the held reference; returns 1 when c was consumed, 0 when not, or < 0. */
+static int
+amp_step(struct feedprep *pp, unsigned char c)
+{
+    char rep[16];
+    int r, k;
+
+    if (c == ';' && pp->amp_len <= FEEDPREP_AMP_MAX) {
+        pp->amp[pp->amp_len++] = ';';
+        k = amp_classify(pp->amp, pp->amp_len, rep);
+        if (k == 1)
+            r = emit(pp, pp->amp, pp->amp_len);
+        else if (k == 2)
+            r = emit(pp, rep, strlen(rep));
+        else
+            return amp_release(pp) < 0 ? -1 : 1;
+        pp->amp_len = 0;
+        return r < 0 ? r : 1;
+    }
+    if (amp_name_char(c) && pp->amp_len < FEEDPREP_AMP_MAX) {
+        pp->amp[pp->amp_len++] = (char)c;
+        return 1;
+    }
+    r = amp_release(pp);
+    return r < 0 ? r : 0;
+}
+
+static int
+markup_grow(struct feedprep *pp, size_t n, bool comment)
+{
+    size_t max = comment ? pp->max_text : pp->max_tag;
+
+    pp->markup_len += n;
+    if (pp->markup_len > max) {
+        pp->error = comment ? FEEDPREP_ERR_COMMENT : FEEDPREP_ERR_TAG;
+        return -EMSGSIZE;
+    }
+    return 0;
+}
+
+/* Scans a run of bytes that stop[] does not flag; returns the index of the stop or n. */
+static size_t
+scan(const bool *stop, const unsigned char *s, size_t i, size_t n)
+{
+    while (i < n && !stop[s[i]])
+        i++;
+    return i;
+}
+
+/* Finds c from i on (memchr), or n. */
+static size_t
+find(const unsigned char *s, size_t i, size_t n, unsigned char c)
+{
+    const unsigned char *q = memchr(s + i, c, n - i);
+
+    return q ? (size_t)(q - s) : n;
+}
+
+/* Runs UTF-8 bytes through the markup filter into the output. */
+static int
+filter(struct feedprep *pp, const char *buf, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0, start = 0, j;
+    int r;
+
+    if (pp->kind != FEEDPREP_XML)
+        return emit(pp, buf, n);
+    while (i < n) {
+        unsigned char c;
+
+        if (pp->amp_len > 0) {
+            r = amp_step(pp, s[i]);
+            if (r < 0)
+                return r;
+            i += (size_t)r;
+            start = i;
+            continue;
+        }
+        switch (pp->state) {
+        case S_TEXT:
+            /* Eight bytes at a time while none is '<' or '&' (SWAR zero-byte test). */
+            while (i + 8 <= n) {
+                uint64_t w, lt, amp;
+                const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+
+                memcpy(&w, s + i, 8);
+                lt = w ^ (ones * '<');
+                amp = w ^ (ones * '&');
+                if ((((lt - ones) & ~lt) | ((amp - ones) & ~amp)) & high)
+                    break;
+                i += 8;
+            }
+            i = scan(text_stop, s, i, n);
+            if (i == n)
+                break;
+            if (s[i] == '&') {
+                if ((r = emit(pp, buf + start, i - start)) < 0)
+                    return r;
+                pp->amp[0] = '&';
+                pp->amp_len = 1;
+                i++;
+                start = i;
+            } else {
+                pp->state = S_LT;
+                pp->markup_len = 1;
+                i++;
+            }
+            break;
+        case S_LT:
+            c = s[i];
+            if (c == '!') {
+                pp->state = S_BANG;
+                pp->match = 0;
+                i++;
+            } else if (c == '?') {
+                pp->state = S_PI;
+                pp->match = 0;
+                i++;
+            } else {
+                pp->state = S_TAG;
+            }
+            if ((r = markup_grow(pp, 1, false)) < 0)
+                return r;
+            break;
+        case S_BANG:
+            c = s[i];
+            if (pp->match == 0 && c == '-') {
+                pp->quote = '-';
+                pp->match = 1;
+                i++;
+            } else if (pp->match == 0 && c == '[') {
+                pp->quote = '[';
+                pp->match = 1;
+                i++;
+            } else if (pp->match == 1 && pp->quote == '-' && c == '-') {
+                pp->state = S_COMMENT;
+                pp->match = 0;
+                pp->markup_len = 4;
+                i++;
+            } else if (pp->quote == '[' && pp->match > 0 && c == "[CDATA["[pp->match]) {
+                pp->match++;
+                i++;
+                if (pp->match == 7) {
+                    pp->state = S_CDATA;
+                    pp->match = 0;
+                }
+            } else {
+                pp->state = S_DECL;
+                pp->bracket = 0;
+            }
+            break;
+        case S_TAG:
+            j = scan(tag_stop, s, i, n);
+            if ((r = markup_grow(pp, j - i, false)) < 0)
+                return r;
+            i = j;
+            if (i == n)
+                break;
+            c = s[i++];
+            if (c == '>') {
+                pp->state = S_TEXT;
+            } else {
+                pp->state = S_TAG_Q;
+                pp->quote = (char)c;
+            }
+            break;
+        case S_TAG_Q:
+            for (j = i; j < n && s[j] != (unsigned char)pp->quote && s[j] != '&'; j++)
+                ;
+            if ((r = markup_grow(pp, j - i, false)) < 0)
+                return r;
+            i = j;
+            if (i == n)
+                break;
+            if (s[i] == '&') {
+                if ((r = emit(pp, buf + start, i - start)) < 0)
+                    return r;
+                pp->amp[0] = '&';
+                pp->amp_len = 1;
+                i++;
+                start = i;
+            } else {
+                pp->state = S_TAG;
+                i++;
+            }
+            break;
+        case S_COMMENT:
+        case S_CDATA:
+        case S_PI: {
+            int st0 = pp->state;
+            unsigned char body = st0 == S_COMMENT ? '-' : st0 == S_CDATA ? ']' : '?';
+            size_t need = st0 == S_PI ? 1 : 2;
+
+            j = i;
+            while (j < n) {
+                c = s[j];
+                if (c == '>' && pp->match >= need) {
+                    j++;
+                    pp->state = S_TEXT;
+                    pp->match = 0;
+                    break;
+                }
+                if (c == body) {
+                    pp->match++;
+                    j++;
+                } else {
+                    pp->match = 0;
+                    j = find(s, j + 1, n, body);
+                }
+            }
+            /* CDATA is text, streamed by libxml2: not bounded here. */
+            if (st0 != S_CDATA && (r = markup_grow(pp, j - i, true)) < 0)
+                return r;
+            i = j;
+            break;
+        }
+        case S_DECL:
+            j = scan(decl_stop, s, i, n);
+            if ((r = markup_grow(pp, j - i, false)) < 0)
+                return r;
+            i = j;
+            if (i == n)
+                break;
+            c = s[i++];
+            if (c == '[') {
+                pp->bracket++;
+            } else if (c == ']') {
+                if (pp->bracket > 0)
+                    pp->bracket--;
+            } else if (c == '>') {
+                if (pp->bracket == 0)
+                    pp->state = S_TEXT;
+            } else {
+                pp->state = S_DECL_Q;
+                pp->quote = (char)c;
+            }
+            break;
+        case S_DECL_Q:
+            j = find(s, i, n, (unsigned char)pp->quote);
+            if ((r = markup_grow(pp, j - i, false)) < 0)
+                return r;
+            i = j;
+            if (i < n) {
+                pp->state = S_DECL;
+                i++;
+            }
+            break;
+        default:
+            i = n;
+            break;
+        }
+    }
+    return emit(pp, buf + start, n - start);
+}
+
+/* ---- decoding ---- */
+
+static int
+emit_cp1252(struct feedprep *pp, unsigned char b)
+{
+    uint32_t cp = b;
+    char enc[4];
+
+    pp->n_invalid++;
+    if (b >= 0x80 && b <= 0x9f)
+        cp = cp1252_high[b - 0x80] ? cp1252_high[b - 0x80] : 0xfffd;
+    return filter(pp, enc, utf8_encode(cp, enc));
+}
+
+static int
+decode_utf8(struct feedprep *pp, const char *buf, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0, start = 0;
+    int r;
+
+    if (pp->pend_len > 0) {
+        unsigned char tmp[8];
+        size_t take = n < 4 ? n : 4, m = pp->pend_len + take, j = 0, old = pp->pend_len;
+
+        memcpy(tmp, pp->pend, pp->pend_len);
+        memcpy(tmp + pp->pend_len, s, take);
+        while (j < old) {
+            int k = utf8_seq(tmp + j, m - j);
+
+            if (k > 0) {
+                if ((r = filter(pp, (const char *)tmp + j, (size_t)k)) < 0)
+                    return r;
+                j += (size_t)k;
+            } else if (k == 0) {
+                /* Still incomplete: every new byte went into it (n < 4). */
+                memmove(pp->pend, tmp + j, m - j);
+                pp->pend_len = m - j;
+                return 0;
+            } else {
+                if ((r = emit_cp1252(pp, tmp[j])) < 0)
+                    return r;
+                j++;
+            }
+        }
+        pp->pend_len = 0;
+        s += j - old;
+        buf += j - old;
+        n -= j - old;
+    }
+    while (i < n) {
+        int k;
+
+        while (i + 8 <= n) {
+            uint64_t w;
+
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        while (i < n && s[i] < 0x80)
+            i++;
+        if (i == n)
+            break;
+        k = utf8_seq(s + i, n - i);
+        if (k > 0) {
+            i += (size_t)k;
+            continue;
+        }
+        if ((r = filter(pp, buf + start, i - start)) < 0)
+            return r;
+        if (k == 0) {
+            memcpy(pp->pend, s + i, n - i);
+            pp->pend_len = n - i;
+            return 0;
+        }
+        if ((r = emit_cp1252(pp, s[i])) < 0)
+            return r;
+        i++;
+        start = i;
+    }
+    return filter(pp, buf + start, n - start);
+}
+
+static int
+decode_iconv_block(struct feedprep *pp, char *in, size_t inleft, bool final)
+{
+    char ubuf[FEEDPREP_ISTAGE];
+    int r;
+
+    while (inleft > 0) {
+        char *out = ubuf;
+        size_t outleft = sizeof(ubuf);
+        size_t rc = iconv(pp->cd, &in, &inleft, &out, &outleft);
+        int e = errno;
+
+        if ((r = filter(pp, ubuf, sizeof(ubuf) - outleft)) < 0)
+            return r;
+        if (rc != (size_t)-1)
+            break;
+        if (e == E2BIG)
+            continue;
+        if (e == EINVAL && !final && inleft <= sizeof(pp->pend)) {
+            memcpy(pp->pend, in, inleft);
+            pp->pend_len = inleft;
+            return 0;
+        }
+        /* EILSEQ, or a sequence cut by the end of the input: one U+FFFD, then go on. */
+        pp->n_invalid++;
+        if ((r = filter(pp, "\xef\xbf\xbd", 3)) < 0)
+            return r;
+        in++;
+        inleft--;
+    }
+    return 0;
+}
+
+static int
+decode_iconv(struct feedprep *pp, const char *buf, size_t n, bool final)
+{
+    char stage[FEEDPREP_ISTAGE + sizeof(pp->pend)];
+    int r;
+
+    do {
+        size_t take = n < FEEDPREP_ISTAGE ? n : FEEDPREP_ISTAGE, m = pp->pend_len;
+
+        memcpy(stage, pp->pend, m);
+        memcpy(stage + m, buf, take);
+        pp->pend_len = 0;
+        buf += take;
+        n -= take;
+        if ((r = decode_iconv_block(pp, stage, m + take, final && n == 0)) < 0)
+            return r;
+    } while (n > 0);
+    return 0;
+}
+
+static int
+decode(struct feedprep *pp, const char *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    return pp->use_iconv ? decode_iconv(pp, buf, n, false) : decode_utf8(pp, buf, n);
+}
+
+/* ---- sniffing ---- */
+
+static bool
+is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Copies the encoding pseudo-attribute of the XML declaration h[0..n) into out. */
+static bool
+decl_encoding(const unsigned char *h, size_t n, char *out, size_t size)
+{
+    size_t i = 5, k = 0;
+    char q;
+
+    for (; i + 8 < n; i++) {
+        if (h[i] == '?' && h[i + 1] == '>')
+            return false;
+        if (memcmp(h + i, "encoding", 8) == 0 && is_ws(h[i - 1]))
+            break;
+    }
+    if (i + 8 >= n)
+        return false;
+    i += 8;
+    while (i < n && is_ws(h[i]))
+        i++;
+    if (i >= n || h[i] != '=')
+        return false;
+    i++;
+    while (i < n && is_ws(h[i]))
+        i++;
+    if (i >= n || (h[i] != '"' && h[i] != '\''))
+        return false;
+    q = (char)h[i++];
+    for (; i < n && h[i] != (unsigned char)q; i++) {
+        char c = (char)h[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':') ||
+            k + 1 >= size)
+            return false;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return i < n && k > 0;
+}
+
+/*
+ * The iconv name for a charset label, following the WHATWG Encoding Standard where labels
+ * are known to be used loosely (ISO-8859-1 and US-ASCII are read as windows-1252, GB2312
+ * as GB18030, Shift_JIS as windows-31J...). NULL for UTF-8, "" for UTF-16/32 labels.
+ */
+static const char *
+charset_iconv_name(const char *label)
+{
+    static const struct {
+        const char *label, *name;
+    } map[] = {
+        {"utf-8", NULL},
+        {"utf8", NULL},
+        {"unicode-1-1-utf-8", NULL},
+        {"us-ascii", "WINDOWS-1252"},
+        {"ascii", "WINDOWS-1252"},
+        {"iso-8859-1", "WINDOWS-1252"},
+        {"iso8859-1", "WINDOWS-1252"},
+        {"iso_8859-1", "WINDOWS-1252"},
+        {"latin1", "WINDOWS-1252"},
+        {"l1", "WINDOWS-1252"},
+        {"cp819", "WINDOWS-1252"},
+        {"iso-8859-9", "WINDOWS-1254"},
+        {"latin5", "WINDOWS-1254"},
+        {"iso-8859-11", "CP874"},
+        {"tis-620", "CP874"},
+        {"gb2312", "GB18030"},
+        {"gbk", "GB18030"},
+        {"x-gbk", "GB18030"},
+        {"gb_2312-80", "GB18030"},
+        {"chinese", "GB18030"},
+        {"shift_jis", "CP932"},
+        {"shift-jis", "CP932"},
+        {"sjis", "CP932"},
+        {"x-sjis", "CP932"},
+        {"ms_kanji", "CP932"},
+        {"windows-31j", "CP932"},
+        {"euc-kr", "CP949"},
+        {"ks_c_5601-1987", "CP949"},
+        {"big5", "BIG5-HKSCS"},
+        {"x-mac-roman", "MACINTOSH"},
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcasecmp(label, map[i].label) == 0)
+            return map[i].name;
+    }
+    if (strncasecmp(label, "utf-16", 6) == 0 || strncasecmp(label, "utf-32", 6) == 0 ||
+        strncasecmp(label, "ucs-", 4) == 0 || strcasecmp(label, "unicode") == 0)
+        return "";
+    return label;
+}
+
+/* Opens the converter for label; false when it is UTF-8 (or unusable here). */
+static bool
+open_label(struct feedprep *pp, const char *label, bool *ret_known)
+{
+    const char *name = charset_iconv_name(label);
+
+    *ret_known = true;
+    if (!name || !*name)
+        return false; /* UTF-8, or a UTF-16/32 label on ASCII-compatible bytes: a lie */
+    pp->cd = iconv_open("UTF-8", name);
+    if (pp->cd == (iconv_t)-1) {
+        *ret_known = false;
+        return false;
+    }
+    pp->use_iconv = true;
+    return true;
+}
+
+static void
+set_encoding_name(struct feedprep *pp, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n >= sizeof(pp->encoding))
+        n = sizeof(pp->encoding) - 1;
+    memcpy(pp->encoding, name, n);
+    pp->encoding[n] = '\0';
+}
+
+/*
+ * Decides kind and encoding from the held head. Returns 1 when decided (and the held bytes
+ * were run through), 0 when more bytes are needed, < 0 on an error.
+ */
+static int
+sniff(struct feedprep *pp, bool final)
+{
+    const unsigned char *h = pp->head;
+    size_t n = pp->head_len, off = 0;
+    const char *fixed = NULL; /* an encoding fixed by a BOM or the NUL pattern */
+    char label[FEEDPREP_CHARSET_MAX] = "";
+    bool known = true;
+    int r;
+
+    if (n >= 3 && h[0] == 0xef && h[1] == 0xbb && h[2] == 0xbf) {
+        pp->bom_seen = true;
+        off = 3;
+    } else if (n >= 4 && h[0] == 0 && h[1] == 0 && h[2] == 0xfe && h[3] == 0xff) {
+        fixed = "UTF-32BE";
+        off = 4;
+    } else if (n >= 4 && h[0] == 0xff && h[1] == 0xfe && h[2] == 0 && h[3] == 0) {
+        fixed = "UTF-32LE";
+        off = 4;
+    } else if (n >= 2 && h[0] == 0xfe && h[1] == 0xff) {
+        fixed = "UTF-16BE";
+        off = 2;
+    } else if (n >= 2 && h[0] == 0xff && h[1] == 0xfe && (n >= 4 || final)) {
+        fixed = "UTF-16LE";
+        off = 2;
+    } else if (n < 4 && !final) {
+        return 0;
+    } else if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
+        pp->error = FEEDPREP_ERR_GZIP;
+        return -EPROTO;
+    } else if (n >= 4 && h[0] == 0 && h[1] == 0 && h[2] == 0 && h[3] == '<') {
+        fixed = "UTF-32BE";
+    } else if (n >= 4 && h[0] == '<' && h[1] == 0 && h[2] == 0 && h[3] == 0) {
+        fixed = "UTF-32LE";
+    } else if (n >= 4 && h[0] == 0 && h[1] == '<' && h[2] == 0) {
+        fixed = "UTF-16BE";
+    } else if (n >= 4 && h[0] == '<' && h[1] == 0 && h[3] == 0) {
+        fixed = "UTF-16LE";
+    }
+
+    if (fixed) {
+        pp->kind = FEEDPREP_XML;
+        set_encoding_name(pp, fixed);
+        pp->cd = iconv_open("UTF-8", fixed);
+        if (pp->cd == (iconv_t)-1) {
+            pp->error = FEEDPREP_ERR_NOMEM;
+            return -ENOMEM;
+        }
+        pp->use_iconv = true;
+    } else {
+        /* ASCII-compatible: whitespace before the first markup is dropped. */
+        while (off < n && is_ws(h[off]))
+            off++;
+        if (off == n && final) {
+            pp->error = FEEDPREP_ERR_EMPTY;
+            return -EPROTO;
+        }
+        if (off > 0) {
+            /* Forget the BOM and the whitespace (the BOM stays remembered). */
+            memmove(pp->head, h + off, n - off);
+            n -= off;
+            pp->head_len = n;
+            off = 0;
+            if (n == 0)
+                return 0;
+        }
+        if (h[off] == '{' || h[off] == '[') {
+            pp->kind = FEEDPREP_JSON;
+        } else {
+            pp->kind = FEEDPREP_XML;
+            if (n - off < 6 && !final)
+                return 0;
+            if (n - off >= 6 && memcmp(h + off, "<?xml", 5) == 0 && is_ws(h[off + 5])) {
+                bool closed = memmem(h + off, n - off, "?>", 2) != NULL;
+
+                if (!closed && !final && n < sizeof(pp->head))
+                    return 0;
+                if (!pp->bom_seen)
+                    (void)decl_encoding(h + off, n - off, label, sizeof(label));
+            }
+        }
+        /* BOM > XML declaration > HTTP charset > UTF-8. */
+        if (pp->bom_seen) {
+            set_encoding_name(pp, "UTF-8");
+        } else if (label[0] && open_label(pp, label, &known)) {
+            set_encoding_name(pp, label);
+        } else if (!label[0] && pp->http_charset[0] && open_label(pp, pp->http_charset, &known)) {
+            set_encoding_name(pp, pp->http_charset);
+        } else {
+            set_encoding_name(pp, "UTF-8");
+            if (!known)
+                pp->unknown_charset = true;
+        }
+    }
+    pp->decided = true;
+    r = decode(pp, (const char *)h + off, n - off);
+    return r < 0 ? r : 1;
+}
+
+/* ---- public ---- */
+
+/* Prepares the stage; 0 or -ENOMEM. */
+int
+feedprep_init(struct feedprep *pp, size_t max_tag, size_t max_text, const char *http_charset,
+              feedprep_out_cb out, void *out_ctx)
+{
+    tables_init();
+    *pp = (struct feedprep){
+        .out = out,
+        .out_ctx = out_ctx,
+        .max_tag = max_tag,
+        .max_text = max_text,
+        .cd = (iconv_t)-1,
+    };
+    pp->obuf = malloc(FEEDPREP_OBUF);
+    if (!pp->obuf)
+        return -ENOMEM;
+    return http_charset ? feedprep_set_charset(pp, http_charset) : 0;
+}
+
+/* Sets the HTTP charset (before the first push). */
+int
+feedprep_set_charset(struct feedprep *pp, const char *charset)
+{
+    size_t n;
+
+    if (pp->decided || pp->head_len > 0)
+        return -EINVAL;
+    if (!charset) {
+        pp->http_charset[0] = '\0';
+        return 0;
+    }
+    while (is_ws((unsigned char)*charset) || *charset == '"')
+        charset++;
+    n = strlen(charset);
+    while (n > 0 && (is_ws((unsigned char)charset[n - 1]) || charset[n - 1] == '"'))
+        n--;
+    if (n >= sizeof(pp->http_charset))
+        return -EINVAL;
+    memcpy(pp->http_charset, charset, n);
+    pp->http_charset[n] = '\0';
+    return 0;
+}
+
+/* Runs len more input bytes through the stage. */
+int
+feedprep_push(struct feedprep *pp, const char *buf, size_t len)
+{
+    int r;
+
+    while (!pp->decided && len > 0) {
+        size_t take = sizeof(pp->head) - pp->head_len;
+
+        if (take > len)
+            take = len;
+        memcpy(pp->head + pp->head_len, buf, take);
+        pp->head_len += take;
+        buf += take;
+        len -= take;
+        r = sniff(pp, false);
+        if (r < 0)
+            return r;
+    }
+    if (len > 0 && (r = decode(pp, buf, len)) < 0)
+        return r;
+    /*
+     * A declaration (<!DOCTYPE ...>) is handed over whole: libxml2's push parser reads one
+     * whose quoted literal runs past a '>' differently when it arrives in pieces. It is
+     * bounded by max_tag, and flushed anyway when the block fills.
+     */
+    if (pp->kind == FEEDPREP_XML && (pp->state == S_DECL || pp->state == S_DECL_Q ||
+                                     pp->state == S_BANG || pp->state == S_LT))
+        return 0;
+    return flush(pp);
+}
+
+/* Ends the input. */
+int
+feedprep_finish(struct feedprep *pp)
+{
+    int r;
+
+    if (!pp->decided) {
+        r = sniff(pp, true);
+        if (r < 0)
+            return r;
+    }
+    if (pp->pend_len > 0) {
+        if (pp->use_iconv) {
+            r = decode_iconv(pp, "", 0, true);
+        } else {
+            size_t k = pp->pend_len;
+
+            pp->pend_len = 0;
+            r = 0;
+            for (size_t i = 0; i < k && r == 0; i++)
+                r = emit_cp1252(pp, pp->pend[i]);
+        }
+        if (r < 0)
+            return r;
+    }
+    if (pp->amp_len > 0 && (r = amp_release(pp)) < 0)
+        return r;
+    return flush(pp);
+}
+
+/* Releases what the stage holds. */
+void
+feedprep_done(struct feedprep *pp)
+{
+    if (pp->use_iconv)
+        (void)iconv_close(pp->cd);
+    pp->use_iconv = false;
+    pp->cd = (iconv_t)-1;
+    free(pp->obuf);
+    pp->obuf = NULL;
+}

@@ -1,0 +1,103 @@
+/*
+ * feedprep.h — the byte stage in front of the XML and JSON parsers: sniffs what the
+ * document is and which encoding it is in, turns it into valid UTF-8, and (for XML) repairs
+ * what libxml2's recovery would lose and bounds the size of markup.
+ *
+ * Encoding precedence (documented in feedparse.h): byte order mark, then the encoding of the
+ * XML declaration, then the HTTP charset given with feedprep_init, then UTF-8. Whatever the
+ * source encoding, the output is UTF-8: iconv converts (invalid input becomes U+FFFD), and
+ * UTF-8 input with invalid bytes has each such byte read as windows-1252, which is what an
+ * undeclared or mislabelled Latin-1 feed means. For XML the output is also filtered: a bare
+ * '&' becomes "&amp;", an HTML named entity becomes a character reference, and a start tag,
+ * declaration, comment or processing instruction longer than the limit is an error.
+ *
+ * State crosses pushes, so the output does not depend on how the input was split. Owned by
+ * one struct feedparse; no globals; any thread, one at a time.
+ */
+#ifndef FEEDWATCH_FEEDPREP_H
+#define FEEDWATCH_FEEDPREP_H
+
+#include <iconv.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FEEDPREP_HEAD_MAX 1024 /* bytes held to read the XML declaration */
+#define FEEDPREP_AMP_MAX 40    /* longest "&name;" the '&' repair looks at */
+#define FEEDPREP_CHARSET_MAX 64
+
+enum feedprep_kind {
+    FEEDPREP_UNDECIDED = 0,
+    FEEDPREP_XML,
+    FEEDPREP_JSON,
+};
+
+/* Why feedprep_push or feedprep_finish failed. */
+enum feedprep_error {
+    FEEDPREP_OK = 0,
+    FEEDPREP_ERR_GZIP,    /* -EPROTO: gzip magic */
+    FEEDPREP_ERR_EMPTY,   /* -EPROTO: nothing but whitespace */
+    FEEDPREP_ERR_TAG,     /* -EMSGSIZE: a tag or declaration longer than max_tag */
+    FEEDPREP_ERR_COMMENT, /* -EMSGSIZE: a comment or processing instruction longer than max_text */
+    FEEDPREP_ERR_SINK,    /* the output callback failed: its code is returned */
+    FEEDPREP_ERR_NOMEM,   /* -ENOMEM */
+};
+
+/* Receives UTF-8 output; returns 0 or a negative errno (which stops the stage). */
+typedef int (*feedprep_out_cb)(void *ctx, const char *buf, size_t len);
+
+struct feedprep {
+    feedprep_out_cb out;
+    void *out_ctx;
+    size_t max_tag;
+    size_t max_text;
+    char http_charset[FEEDPREP_CHARSET_MAX];
+
+    enum feedprep_kind kind;
+    enum feedprep_error error;
+    char encoding[FEEDPREP_CHARSET_MAX]; /* what the input was read as, for messages */
+    bool decided;
+    bool bom_seen;
+    unsigned char head[FEEDPREP_HEAD_MAX];
+    size_t head_len;
+
+    /* Decoding. */
+    bool use_iconv;
+    iconv_t cd;
+    unsigned char pend[8]; /* an incomplete input sequence held for the next push */
+    size_t pend_len;
+    size_t n_invalid;   /* input bytes that were not valid in their encoding */
+    bool unknown_charset; /* the declared charset is unknown: read as UTF-8 */
+
+    /* Markup filter (XML only). */
+    int state;
+    char quote;
+    size_t match;
+    size_t bracket;
+    size_t markup_len;
+    char amp[FEEDPREP_AMP_MAX + 2];
+    size_t amp_len;
+    bool amp_in_attr;
+    size_t n_repairs; /* bare '&' rewritten */
+
+    /* Output block. */
+    char *obuf;
+    size_t olen;
+};
+
+/* Prepares the stage. http_charset may be NULL. 0 or -ENOMEM. */
+int feedprep_init(struct feedprep *pp, size_t max_tag, size_t max_text, const char *http_charset,
+                  feedprep_out_cb out, void *out_ctx);
+
+/* Sets the HTTP charset (before the first push); -EINVAL when too long or after the start. */
+int feedprep_set_charset(struct feedprep *pp, const char *charset);
+
+/* Runs len more input bytes through the stage. 0 or a negative errno (see pp->error). */
+int feedprep_push(struct feedprep *pp, const char *buf, size_t len);
+
+/* Ends the input: decides on what is held, flushes partial sequences. 0 or a negative errno. */
+int feedprep_finish(struct feedprep *pp);
+
+/* Releases what the stage holds (not the struct). */
+void feedprep_done(struct feedprep *pp);
+
+#endif

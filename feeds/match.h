@@ -1,0 +1,65 @@
+/*
+ * match.h — topics against items: a percolator that compiles every topic's query into one
+ * index from normalized terms to the query leaves that use them.
+ *
+ * An item is tokenized and normalized once (normalize.h), each token is looked up once, and
+ * only the topics whose terms occur are evaluated, with token positions for phrases and
+ * proximity. A struct matcher is immutable once built: matcher_match() may run on several
+ * threads at once. Pure: no I/O, no clock, no globals.
+ *
+ * Errors: negative errno; query errors carry "topic \"NAME\": expected ')' at column 17".
+ */
+#ifndef FEEDWATCH_MATCH_H
+#define FEEDWATCH_MATCH_H
+
+#include <stddef.h>
+
+struct matcher;
+
+/* The fields of an item that topics read. NULL fields are empty. */
+struct match_doc {
+    const char *title;  /* plain text */
+    const char *text;   /* plain text: the cleaned text, else summary/content as text */
+};
+
+/* Why a topic matched: one entry per distinct matched term (or phrase). */
+struct match_term {
+    char *term;         /* the query term or phrase as the user wrote it */
+    char *field;        /* "title" or "text" */
+    char *snippet;      /* about 160 bytes of the original text around the first occurrence */
+};
+
+struct match_hit {
+    size_t topic;       /* index given to matcher_add() */
+    struct match_term *terms;
+    size_t n_terms;
+};
+
+struct match_result {
+    struct match_hit *hits; /* in increasing topic order */
+    size_t n_hits;
+};
+
+/* A new, empty matcher; NULL on OOM. */
+struct matcher *matcher_new(void);
+
+/*
+ * Adds a topic with the caller's index and its query text. name is used in error messages.
+ * 0, or -EINVAL with *reterr_msg ("topic \"osce\": expected ')' at column 17").
+ */
+int matcher_add(struct matcher *m, size_t topic, const char *name, const char *query,
+                char **reterr_msg);
+
+/* Freezes the matcher after the last matcher_add(); 0 or -ENOMEM. */
+int matcher_build(struct matcher *m);
+
+/* Matches one document; *ret_result is filled (free with match_result_done). 0 or -ENOMEM. */
+int matcher_match(const struct matcher *m, const struct match_doc *doc,
+                  struct match_result *ret_result);
+
+void match_result_done(struct match_result *r);
+
+/* Releases the matcher; accepts NULL. */
+void matcher_free(struct matcher *m);
+
+#endif

@@ -1,0 +1,143 @@
+/* Unit tests for feeds/lang.c: language detection and stopword density. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lang.h"
+
+static char *
+read_seed(const char *name, size_t *ret_len)
+{
+    char path[512];
+    FILE *f;
+    char *buf;
+    long n;
+
+    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_SHARED_DATA, name);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    (void)fclose(f);
+    *ret_len = (size_t)n;
+    return buf;
+}
+
+static void
+expect_lang(const char *text, const char *want)
+{
+    const char *got = lang_detect(text, strlen(text));
+    if (!want) {
+        if (got)
+            fail_msg("lang_detect(%s) = %s, want NULL", text, got);
+        return;
+    }
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("lang_detect(%s) = %s, want %s", text, got ? got : "NULL", want);
+}
+
+static void
+test_lang_seeds(void **state)
+{
+    static const struct {
+        const char *file, *lang;
+    } seeds[] = {
+        {"000_b1d9be76c26ba483.txt", "nl"}, {"001_c3de49d25fb89459.txt", "en"},
+        {"002_86e90aea73c19656.txt", "vi"}, {"003_0dca9f2e86cd725b.txt", "nl"},
+        {"004_76fb76036a12c196.txt", "en"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        size_t len;
+        char *text = read_seed(seeds[i].file, &len);
+        const char *got = lang_detect(text, len);
+        if (!got || strcmp(got, seeds[i].lang) != 0)
+            fail_msg("%s: got %s, want %s", seeds[i].file, got ? got : "NULL", seeds[i].lang);
+        free(text);
+    }
+}
+
+static void
+test_lang_short_samples(void **state)
+{
+    (void)state;
+    expect_lang("The minister said that the talks with the government would continue next week.",
+                "en");
+    expect_lang("De minister zei dat de gesprekken met de regering volgende week worden "
+                "voortgezet.", "nl");
+    expect_lang("Der Minister sagte, dass die Gespräche mit der Regierung in der nächsten Woche "
+                "fortgesetzt werden.", "de");
+    expect_lang("Le ministre a déclaré que les discussions avec le gouvernement se poursuivront "
+                "la semaine prochaine.", "fr");
+    expect_lang("El ministro dijo que las conversaciones con el gobierno continuarán la próxima "
+                "semana.", "es");
+    expect_lang("O ministro disse que as conversas com o governo vão continuar na próxima "
+                "semana e que não há pressa.", "pt");
+    expect_lang("Il ministro ha detto che i colloqui con il governo continueranno la prossima "
+                "settimana.", "it");
+    expect_lang("Bộ trưởng cho biết các cuộc đàm phán với chính phủ sẽ được tiếp tục vào tuần "
+                "tới.", "vi");
+    expect_lang("Министр сказал, что переговоры с правительством будут продолжены на "
+                "следующей неделе и что это очень важно.", "ru");
+    expect_lang("Міністр сказав, що переговори з урядом будуть продовжені наступного тижня і "
+                "що це дуже важливо.", "uk");
+    expect_lang("Minister powiedział, że rozmowy z rządem będą kontynuowane w przyszłym "
+                "tygodniu i że to jest ważne.", "pl");
+    expect_lang("東京都は新しい計画を発表しました。", "ja");
+    expect_lang("国务院今天发布了新的经济政策和措施。", "zh");
+}
+
+static void
+test_lang_unsure(void **state)
+{
+    (void)state;
+    expect_lang("", NULL);
+    expect_lang("12345 67890 !!!", NULL);
+    expect_lang("OSCE NATO EU", NULL);
+    expect_lang("Xyzzy plugh frobnicate quux wibble wobble.", NULL);
+    assert_null(lang_detect(NULL, 0));
+}
+
+static void
+test_lang_stopword_density(void **state)
+{
+    static const char en[] = "The cat sat on the mat and it was happy.";
+    size_t words, stop;
+    (void)state;
+    lang_stopwords(en, sizeof(en) - 1, "en", &words, &stop);
+    assert_int_equal(words, 10);
+    assert_int_equal(stop, 6); /* the on the and it was */
+    lang_stopwords(en, sizeof(en) - 1, "en-GB", &words, &stop);
+    assert_int_equal(stop, 6);
+    lang_stopwords("Get it on Google Play", 21, "nl", &words, &stop);
+    assert_int_equal(words, 5);
+    assert_int_equal(stop, 0);
+    assert_true(lang_has_stopwords("uk"));
+    assert_true(lang_has_stopwords("PT-br"));
+    assert_false(lang_has_stopwords("zh"));
+    assert_false(lang_has_stopwords(NULL));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lang_seeds),
+        cmocka_unit_test(test_lang_short_samples),
+        cmocka_unit_test(test_lang_unsure),
+        cmocka_unit_test(test_lang_stopword_density),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
