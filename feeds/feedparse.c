@@ -229,24 +229,54 @@ utf8_sanitize(char *s)
     }
 }
 
-/* Records an error (the first one wins), stops the XML parser and returns err. */
-int
-fp_fail(struct feedparse *p, int err, const char *fmt, ...)
+/* Records an error (the first one wins) with its message; does not stop the XML parser. */
+static int
+fp_record(struct feedparse *p, int err, const char *fmt, va_list ap)
 {
     char msg[FP_MAX_ERROR];
-    va_list ap;
 
     if (p->err)
         return p->err;
     p->err = err;
-    va_start(ap, fmt);
     (void)vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     utf8_sanitize(msg);
     p->errmsg = strdup(msg); /* NULL on OOM: feedparse_error() then gives a fixed text */
+    return err;
+}
+
+/* Records an error (the first one wins), stops the XML parser and returns err. */
+int
+fp_fail(struct feedparse *p, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p->err)
+        return p->err;
+    va_start(ap, fmt);
+    (void)fp_record(p, err, fmt, ap);
+    va_end(ap);
     if (p->ctxt)
         xmlStopParser(p->ctxt);
     return err;
+}
+
+/*
+ * Records an error without stopping the parser, for SAX callbacks after which libxml2 still
+ * has memory to free (xmlParseEntityDecl leaks its value when stopped from entityDecl): the
+ * chunk loop sees p->err when libxml2 returns and pushes nothing more.
+ */
+static int fp_fail_later(struct feedparse *p, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fp_fail_later(struct feedparse *p, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int r = fp_record(p, err, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static int
@@ -1243,7 +1273,7 @@ on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publ
         return;
     if (system_id || type == XML_EXTERNAL_GENERAL_PARSED_ENTITY ||
         type == XML_EXTERNAL_GENERAL_UNPARSED_ENTITY || type == XML_EXTERNAL_PARAMETER_ENTITY) {
-        (void)fp_fail(p, -EPROTO,
+        (void)fp_fail_later(p, -EPROTO,
                       "line %d: the document declares an external entity '%.64s': refused "
                       "(external entities are never loaded)",
                       fp_line(p), (const char *)name);
@@ -1253,7 +1283,7 @@ on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publ
         return;
     for (const char *c = v; *c; c++) {
         if ((c[0] == '&' && c[1] != '#') || c[0] == '%') {
-            (void)fp_fail(p, -EPROTO,
+            (void)fp_fail_later(p, -EPROTO,
                           "line %d: entity '%.64s' refers to other entities: refused "
                           "(entity expansion is not done)",
                           fp_line(p), (const char *)name);
@@ -1261,7 +1291,7 @@ on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publ
         }
     }
     if (strlen(v) > FP_MAX_ENTITY_VALUE)
-        (void)fp_fail(p, -EPROTO, "line %d: entity '%.64s' is longer than %d bytes: refused",
+        (void)fp_fail_later(p, -EPROTO, "line %d: entity '%.64s' is longer than %d bytes: refused",
                       fp_line(p), (const char *)name, FP_MAX_ENTITY_VALUE);
 }
 
@@ -1603,6 +1633,11 @@ feedparse_free(struct feedparse *p)
         next = e->next;
         free((char *)e->ent.name);
         free(e->ent.content);
+        /*
+         * When a document declares an entity with the name of one of ours (<!ENTITY nbsp
+         * "&#160;">), xmlParseEntityDecl hands the raw value to our entity as orig.
+         */
+        xmlFree(e->ent.orig);
         free(e);
     }
     while (p->depth > 0)

@@ -287,7 +287,12 @@ on_query_token(const struct normalize_token *tok, void *userdata)
     } else {
         u = &b->units[b->n_units - 1];
     }
-    char *s = strndup(tok->norm, tok->norm_len);
+    /* The token's bytes are not NUL-terminated: copy exactly norm_len of them. */
+    char *s = malloc(tok->norm_len + 1);
+    if (s) {
+        memcpy(s, tok->norm, tok->norm_len);
+        s[tok->norm_len] = '\0';
+    }
     if (!s) {
         b->err = -ENOMEM;
         return -ENOMEM;

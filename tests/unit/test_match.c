@@ -385,8 +385,12 @@ on_naive_token(const struct normalize_token *tok, void *userdata)
         d->t = realloc(d->t, d->cap * sizeof(*d->t));
         assert_non_null(d->t);
     }
-    d->t[d->n++] = (struct ntoken){strndup(tok->norm, tok->norm_len), tok->pos, tok->span,
-                                   d->field};
+    /* A token's bytes are not NUL-terminated: copy exactly norm_len of them. */
+    char *norm = malloc(tok->norm_len + 1);
+    assert_non_null(norm);
+    memcpy(norm, tok->norm, tok->norm_len);
+    norm[tok->norm_len] = '\0';
+    d->t[d->n++] = (struct ntoken){norm, tok->pos, tok->span, d->field};
     return 0;
 }
 
