@@ -1326,7 +1326,7 @@ store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_
         return r;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *hook;
+        const char *hook = NULL;
         if ((r = col_text(store, st, 1, &hook)) < 0)
             break;
         r = cb(userdata, sqlite3_column_int64(st, 0), hook, (unsigned)sqlite3_column_int(st, 2));
@@ -1447,7 +1447,7 @@ store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, v
         return r;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *feed, *url, *title;
+        const char *feed = NULL, *url = NULL, *title = NULL;
         if ((r = col_text(store, st, 0, &feed)) < 0 || (r = col_text(store, st, 1, &url)) < 0 ||
             (r = col_text(store, st, 2, &title)) < 0)
             break;

@@ -1103,8 +1103,10 @@ static void
 mkdirs(const char *path)
 {
     char tmp[1024];
+    size_t len = strlen(path);
 
-    (void)snprintf(tmp, sizeof(tmp), "%s", path);
+    assert_true(len < sizeof(tmp));
+    memcpy(tmp, path, len + 1);
     for (char *q = tmp + 1; *q; q++) {
         if (*q == '/') {
             *q = '\0';
