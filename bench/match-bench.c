@@ -2,7 +2,9 @@
  * match-bench — topic matching throughput: the percolator (feeds/match.c) beside a naive
  * matcher (every topic's query evaluated against every item) in the same run.
  *
- * usage: match-bench [-s SECONDS] [-S SEED] [-P] CORPUS_DIR N...   (-P: no naive run)
+ * usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] CORPUS_DIR N...
+ *   -P: no naive run; -D FILE: write every hit of one pass (topic, term, field, snippet) to
+ *   FILE, to compare two builds of the matcher byte for byte.
  *
  * Items: every item of every feed under CORPUS_DIR (feedparse_buffer), its document = title +
  * content (else summary) with tags stripped and a few entities decoded. Topics: generated from
@@ -519,6 +521,7 @@ main(int argc, char **argv)
 {
     double seconds = 2.0;
     bool with_naive = true;
+    const char *dump_path = NULL;
     int a = 1;
 
     while (a < argc && argv[a][0] == '-') {
@@ -528,6 +531,9 @@ main(int argc, char **argv)
         } else if (strcmp(argv[a], "-P") == 0) { /* percolator only (profiling) */
             with_naive = false;
             a++;
+        } else if (strcmp(argv[a], "-D") == 0 && a + 1 < argc) {
+            dump_path = argv[a + 1];
+            a += 2;
         } else if (strcmp(argv[a], "-S") == 0 && a + 1 < argc) {
             rng = strtoull(argv[a + 1], NULL, 10) | 1;
             a += 2;
@@ -536,7 +542,7 @@ main(int argc, char **argv)
         }
     }
     if (a + 1 >= argc || !(seconds > 0)) {
-        fprintf(stderr, "usage: match-bench [-s SECONDS] [-S SEED] CORPUS_DIR N...\n");
+        fprintf(stderr, "usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] CORPUS_DIR N...\n");
         return 2;
     }
     if (nftw(argv[a], on_file, 16, FTW_PHYS) != 0 || n_items == 0) {
@@ -589,6 +595,30 @@ main(int argc, char **argv)
         if (matcher_build(m) != 0)
             return 1;
         double build_s = now() - t0;
+
+        if (dump_path) {
+            FILE *f = fopen(dump_path, ai == a + 1 ? "w" : "a");
+            if (!f) {
+                fprintf(stderr, "match-bench: %s: %s\n", dump_path, strerror(errno));
+                return 1;
+            }
+            for (size_t i = 0; i < n_items; i++) {
+                struct match_doc doc = {.title = items[i].title, .text = items[i].text};
+                struct match_result res;
+                if (matcher_match(m, &doc, &res) != 0)
+                    return 1;
+                for (size_t h = 0; h < res.n_hits; h++) {
+                    const struct match_hit *hit = &res.hits[h];
+                    fprintf(f, "%zu/%zu item %zu topic %zu terms %zu\n", n_topics, i, i,
+                            hit->topic, hit->n_terms);
+                    for (size_t k = 0; k < hit->n_terms; k++)
+                        fprintf(f, "  %s | %s | %s\n", hit->terms[k].term, hit->terms[k].field,
+                                hit->terms[k].snippet);
+                }
+                match_result_done(&res);
+            }
+            fclose(f);
+        }
 
         /* Percolator: whole passes over the corpus for at least `seconds`. */
         size_t done = 0, hits = 0;

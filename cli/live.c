@@ -55,7 +55,8 @@ build_request(const struct live_args *a)
     static const char *const names[] = {
         [LIVE_STATUS] = "status", [LIVE_FEEDS] = "feeds", [LIVE_ITEMS] = "items",
         [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload", [LIVE_ALERTS] = "alerts",
-        [LIVE_WATCH] = "watch",
+        [LIVE_WATCH] = "watch",   [LIVE_ADD] = "add",       [LIVE_REMOVE] = "remove",
+        [LIVE_PAUSE] = "pause",   [LIVE_RESUME] = "resume",   [LIVE_SEARCH] = "search",
     };
     json_t *req = json_object();
     int r = 0;
@@ -77,10 +78,19 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, "failed", json_true());
         if (a->limit > 0)
             r |= json_object_set_new(req, "limit", json_integer(a->limit));
+    } else if (a->cmd == LIVE_SEARCH) {
+        r |= json_object_set_new(req, "query", json_string(a->query));
+        if (a->limit > 0)
+            r |= json_object_set_new(req, "limit", json_integer(a->limit));
     } else if (a->cmd == LIVE_POLL) {
         if (a->feed)
             r |= json_object_set_new(req, "feed", json_string(a->feed));
         r |= json_object_set_new(req, "wait", json_boolean(a->wait));
+    } else if (a->cmd == LIVE_ADD || a->cmd == LIVE_REMOVE || a->cmd == LIVE_PAUSE ||
+               a->cmd == LIVE_RESUME) {
+        r |= json_object_set_new(req, "name", json_string(a->name));
+        if (a->cmd == LIVE_ADD)
+            r |= json_object_set_new(req, "url", json_string(a->url));
     }
     if (r != 0) {
         /* json_string() fails on invalid UTF-8 too; that reaches the user as a failure. */
@@ -182,9 +192,10 @@ render_feeds(const json_t *resp)
     output_table_align_right(t, 4);
     json_array_foreach(feeds, i, f) {
         char last[OUTPUT_TIME_LEN], next[OUTPUT_TIME_LEN], http[NUM_LEN], items[NUM_LEN];
-        const char *err = get_str(f, "last_error");
+        /* A disabled feed shows why it was disabled; the others their last error. */
+        const char *err = get_str(f, "reason");
         if (!err)
-            err = get_str(f, "reason");
+            err = get_str(f, "last_error");
         output_time_local(get_str(f, "last_poll"), last);
         output_time_local(get_str(f, "next_poll"), next);
         const char *cells[] = {get_str(f, "name"), get_str(f, "state"), last,
@@ -328,6 +339,28 @@ render_alerts(const json_t *resp)
     return r;
 }
 
+/* add, remove, pause, resume: one line saying what the feed is now. */
+static int
+render_change(const struct live_args *a, const json_t *resp)
+{
+    static const char *const done[] = {
+        [LIVE_ADD] = "added", [LIVE_REMOVE] = "removed", [LIVE_PAUSE] = "paused",
+        [LIVE_RESUME] = "resumed",
+    };
+    const json_t *feed = json_object_get(resp, "feed");
+    const char *state = get_str(feed, "state");
+    char line[512];
+    if (state)
+        (void)snprintf(line, sizeof(line), "%s feed '%s' (state: %s)", done[a->cmd], a->name,
+                       state);
+    else
+        (void)snprintf(line, sizeof(line), "%s feed '%s'", done[a->cmd], a->name);
+    char *clean = output_scrub(line, strlen(line), false);
+    (void)printf("%s\n", clean ? clean : "");
+    free(clean);
+    return 0;
+}
+
 /* One `watch` event as a readable line: time, kind, then what happened. */
 static void
 render_event(const json_t *ev)
@@ -370,6 +403,7 @@ render(const struct live_args *a, const json_t *resp)
         return render_status(resp);
     case LIVE_FEEDS:
         return render_feeds(resp);
+    case LIVE_SEARCH:
     case LIVE_ITEMS:
         return render_items(resp, a->text);
     case LIVE_POLL:
@@ -378,6 +412,11 @@ render(const struct live_args *a, const json_t *resp)
         return render_reload(resp);
     case LIVE_ALERTS:
         return render_alerts(resp);
+    case LIVE_ADD:
+    case LIVE_REMOVE:
+    case LIVE_PAUSE:
+    case LIVE_RESUME:
+        return render_change(a, resp);
     case LIVE_WATCH:
         (void)printf("watching for new items and alerts (Ctrl-C to stop)\n");
         (void)fflush(stdout);

@@ -1,5 +1,6 @@
 /*
- * live.h — the CLI's live commands (status, feeds, items, poll, reload, alerts, watch): build the request
+ * live.h — the CLI's live commands (status, feeds, items, poll, reload, alerts, watch, add,
+ * remove, pause, resume): build the request
  * of notes/protocol.md, send it through client.h, and print the answer, either the response
  * line as received (--json) or aligned human output with every daemon string scrubbed.
  * Messages go to stderr as "feedwatch: ...". Single-threaded.
@@ -17,6 +18,11 @@ enum live_cmd {
     LIVE_RELOAD,
     LIVE_ALERTS,
     LIVE_WATCH,
+    LIVE_ADD,
+    LIVE_REMOVE,
+    LIVE_PAUSE,
+    LIVE_RESUME,
+    LIVE_SEARCH,
 };
 
 /* One live command and its options, as parsed from the command line. */
@@ -30,6 +36,9 @@ struct live_args {
     bool wait;          /* poll --wait */
     const char *topic;  /* alerts --topic T */
     bool failed;        /* alerts --failed */
+    const char *name;   /* add/remove/pause/resume NAME */
+    const char *url;    /* add NAME URL */
+    const char *query;  /* search QUERY */
 };
 
 /*

@@ -84,6 +84,16 @@ static const struct command commands[] = {
      "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
     {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch",
      "stream new items, alerts and feed changes"},
+    {"add", run_live, LIVE_ADD, 0, 2, 2, "add NAME URL",
+     "add a feed at run time (persisted; http or https)"},
+    {"remove", run_live, LIVE_REMOVE, 0, 1, 1, "remove NAME",
+     "remove a feed added at run time"},
+    {"pause", run_live, LIVE_PAUSE, 0, 1, 1, "pause NAME",
+     "stop polling a feed until resume (persisted)"},
+    {"resume", run_live, LIVE_RESUME, 0, 1, 1, "resume NAME",
+     "resume a paused or disabled feed and poll it now"},
+    {"search", run_live, LIVE_SEARCH, OPT_LIMIT, 1, 1, "search [--limit N] QUERY",
+     "stored items matching a query, newest first"},
     {"parse", run_parse, -1, 0, 1, 1, "parse FILE|URL|-",
      "parse one feed, print it as JSON"},
     {"extract", run_extract, -1, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
@@ -324,6 +334,13 @@ run_live(const struct command *cmd)
 
     if (cmd->live == LIVE_POLL)
         a.feed = arg_n_positional > 0 ? arg_positional[0] : NULL;
+    if (cmd->live == LIVE_SEARCH)
+        a.query = arg_positional[0];
+    if (cmd->live == LIVE_ADD || cmd->live == LIVE_REMOVE || cmd->live == LIVE_PAUSE ||
+        cmd->live == LIVE_RESUME) {
+        a.name = arg_positional[0];
+        a.url = arg_n_positional > 1 ? arg_positional[1] : NULL;
+    }
     r = resolve_socket(&socket_path);
     if (r != 0)
         return r;

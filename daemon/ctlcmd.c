@@ -17,6 +17,7 @@
 #include "date.h"
 #include "fetch.h"
 #include "log.h"
+#include "search.h"
 
 #define CTL_READONLY 0x1
 #define CTL_PRIVILEGED 0x2
@@ -89,7 +90,7 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
                      (json_int_t)failed,
                      "polls_in_flight", (json_int_t)fetch_in_flight(d->fetcher), "next_poll",
                      next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-                     (json_int_t)bytes, "search_lag_items", (json_int_t)0);
+                     (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
 }
 
 /* One entry of `feeds`; also the body of a `watch` feed event. */
@@ -335,6 +336,55 @@ cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req)
     return json_pack("{s:b, s:b}", "ok", 1, "watching", 1);
 }
 
+struct search_ctx {
+    json_t *arr;
+};
+
+static int
+on_search_hit(void *userdata, const struct search_hit *hit)
+{
+    struct search_ctx *c = userdata;
+    json_t *matched = json_loads(hit->matched_json, 0, NULL);
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)hit->item_id,
+                          "feed", json_str(hit->feed), "title", json_str(hit->title), "url",
+                          json_str(hit->url), "published", json_time(hit->published_at),
+                          "matched", matched ? matched : json_array());
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *
+cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *jquery = json_object_get(req, "query");
+    json_t *jlimit = json_object_get(req, "limit");
+    json_int_t limit = CTL_ITEMS_DEFAULT;
+    if (!json_is_string(jquery))
+        return ctlcmd_error("search: \"query\" must be a string");
+    if (jlimit && !json_is_null(jlimit)) {
+        if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
+            json_integer_value(jlimit) > CTL_ITEMS_MAX)
+            return ctlcmd_error("search: \"limit\" must be an integer from 1 to %d",
+                                CTL_ITEMS_MAX);
+        limit = json_integer_value(jlimit);
+    }
+    if (!d->search)
+        return ctlcmd_error("search: the index could not be opened (see the log)");
+    struct search_ctx c = {.arr = json_array()};
+    char *err = NULL;
+    if (!c.arr)
+        return NULL;
+    int r = search_run(d->search, json_string_value(jquery), (unsigned)limit, on_search_hit, &c,
+                       &err);
+    if (r < 0) {
+        json_t *resp = ctlcmd_error("%s", err ? err : strerror(-r));
+        free(err);
+        json_decref(c.arr);
+        return resp;
+    }
+    return json_pack("{s:b, s:o, s:I}", "ok", 1, "items", c.arr, "lag_items",
+                     (json_int_t)search_lag(d->search));
+}
+
 static json_t *
 cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req)
 {
@@ -350,14 +400,108 @@ cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req)
     return json_pack("{s:b, s:I}", "ok", 1, "feeds", (json_int_t)d->n_feeds);
 }
 
+/* The string member key of a run-time change request, or NULL with *ret_err built. */
+static const char *
+req_string(json_t *req, const char *cmd, const char *key, json_t **ret_err)
+{
+    json_t *v = json_object_get(req, key);
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        *ret_err = ctlcmd_error("%s: \"%s\" must be a non-empty string", cmd, key);
+        return NULL;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        *ret_err = ctlcmd_error("%s: \"%s\" contains a NUL character", cmd, key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/*
+ * The answer to add, pause and resume: the feed as `feeds` shows it (also sent to `watch`
+ * clients as a feed event), or the error.
+ */
+static json_t *
+change_answer(struct daemon *d, int r, struct dfeed *f, char *err)
+{
+    json_t *resp;
+    if (r < 0) {
+        resp = ctlcmd_error("%s", err ? err : strerror(-r));
+    } else {
+        resp = json_pack("{s:b, s:o}", "ok", 1, "feed", ctlcmd_feed_json(f));
+        if (control_has_watchers(d->control))
+            control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
+    }
+    free(err);
+    return resp;
+}
+
+static json_t *
+cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *bad = NULL;
+    const char *name = req_string(req, "add", "name", &bad);
+    const char *url = name ? req_string(req, "add", "url", &bad) : NULL;
+    if (!url)
+        return bad;
+    struct dfeed *f = NULL;
+    char *err = NULL;
+    int r = daemon_feed_add(d, name, url, &f, &err);
+    return change_answer(d, r, f, err);
+}
+
+static json_t *
+cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *bad = NULL;
+    const char *name = req_string(req, "remove", "name", &bad);
+    if (!name)
+        return bad;
+    char *err = NULL;
+    int r = daemon_feed_remove(d, name, &err);
+    if (r < 0)
+        return change_answer(d, r, NULL, err);
+    return json_pack("{s:b, s:s}", "ok", 1, "removed", name);
+}
+
+static json_t *
+cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *bad = NULL;
+    const char *name = req_string(req, "pause", "name", &bad);
+    if (!name)
+        return bad;
+    struct dfeed *f = NULL;
+    char *err = NULL;
+    int r = daemon_feed_pause(d, name, &f, &err);
+    return change_answer(d, r, f, err);
+}
+
+static json_t *
+cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    json_t *bad = NULL;
+    const char *name = req_string(req, "resume", "name", &bad);
+    if (!name)
+        return bad;
+    struct dfeed *f = NULL;
+    char *err = NULL;
+    int r = daemon_feed_resume(d, name, &f, &err);
+    return change_answer(d, r, f, err);
+}
+
 static const struct ctlcmd ctlcmds[] = {
     {"status", cmd_status, CTL_READONLY},
     {"feeds", cmd_feeds, CTL_READONLY},
     {"items", cmd_items, CTL_READONLY},
     {"alerts", cmd_alerts, CTL_READONLY},
+    {"search", cmd_search, CTL_READONLY},
     {"watch", cmd_watch, CTL_READONLY},
     {"poll", cmd_poll, CTL_PRIVILEGED},
     {"reload", cmd_reload, CTL_PRIVILEGED},
+    {"add", cmd_add, CTL_PRIVILEGED},
+    {"remove", cmd_remove, CTL_PRIVILEGED},
+    {"pause", cmd_pause, CTL_PRIVILEGED},
+    {"resume", cmd_resume, CTL_PRIVILEGED},
 };
 
 /* Runs one request; NULL when the answer is deferred (or, on OOM, an error is built here). */

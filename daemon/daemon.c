@@ -6,10 +6,12 @@
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,9 +23,12 @@
 #include "hook.h"
 #include "log.h"
 #include "notify.h"
+#include "search.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
 #define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
+#define DAEMON_FEED_NAME_MAX 128   /* a feed added at run time: name length */
+#define DAEMON_FEED_URL_MAX 4096   /* and URL length */
 
 /* Wall-clock now in Unix seconds. */
 int64_t
@@ -151,6 +156,35 @@ feed_schedule_initial(struct daemon *d, struct dfeed *f)
     (void)sched_arm(d->sched, &f->sched, due);
 }
 
+/* Frees the owned settings of a run-time feed; accepts NULL. */
+static void
+runtime_cfg_free(struct conf_feed *c)
+{
+    if (!c)
+        return;
+    free(c->name);
+    free(c->url);
+    free(c);
+}
+
+/* The settings of a feed added at run time: its name and URL, the daemon's interval. */
+static struct conf_feed *
+runtime_cfg_new(const struct daemon *d, const char *name, const char *url)
+{
+    struct conf_feed *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->name = strdup(name);
+    c->url = strdup(url);
+    c->interval_s = d->conf->daemon.interval_s;
+    c->enabled = true;
+    if (!c->name || !c->url) {
+        runtime_cfg_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static void
 dfeed_free(struct dfeed *f)
 {
@@ -158,6 +192,7 @@ dfeed_free(struct dfeed *f)
         return;
     assert(!f->poll);
     store_feed_done(&f->st);
+    runtime_cfg_free(f->runtime_cfg);
     free(f->waiters);
     free(f);
 }
@@ -177,8 +212,88 @@ dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret)
         free(f);
         return r;
     }
+    /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
+    if (f->st.runtime_url || f->st.removed) {
+        r = store_feed_set_runtime(d->store, f->st.id, NULL, false);
+        if (r < 0) {
+            store_feed_done(&f->st);
+            free(f);
+            return r;
+        }
+        free(f->st.runtime_url);
+        f->st.runtime_url = NULL;
+        f->st.removed = false;
+    }
     *ret = f;
     return 0;
+}
+
+/* Creates the run-time feed of a feed added with `feedwatch add` (its row exists). */
+static int
+dfeed_new_runtime(struct daemon *d, const char *name, const char *url, struct dfeed **ret)
+{
+    struct dfeed *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->d = d;
+    f->runtime_cfg = runtime_cfg_new(d, name, url);
+    if (!f->runtime_cfg) {
+        free(f);
+        return -ENOMEM;
+    }
+    f->cfg = f->runtime_cfg;
+    sched_entry_init(&f->sched);
+    int r = store_feed_ensure(d->store, name, url, &f->st);
+    if (r < 0) {
+        runtime_cfg_free(f->runtime_cfg);
+        free(f);
+        return r;
+    }
+    *ret = f;
+    return 0;
+}
+
+/* Inserts f into d->feeds, keeping the array sorted by name. */
+static int
+feeds_insert(struct daemon *d, struct dfeed *f)
+{
+    struct dfeed **nf = realloc(d->feeds, (d->n_feeds + 1) * sizeof(*nf));
+    if (!nf)
+        return -ENOMEM;
+    d->feeds = nf;
+    size_t i = d->n_feeds;
+    while (i > 0 && strcmp(d->feeds[i - 1]->cfg->name, f->cfg->name) > 0) {
+        d->feeds[i] = d->feeds[i - 1];
+        i--;
+    }
+    d->feeds[i] = f;
+    d->n_feeds++;
+    return 0;
+}
+
+/* Takes f out of d->feeds (it stays allocated). */
+static void
+feeds_unlink(struct daemon *d, struct dfeed *f)
+{
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        if (d->feeds[i] != f)
+            continue;
+        memmove(&d->feeds[i], &d->feeds[i + 1], (d->n_feeds - i - 1) * sizeof(*d->feeds));
+        d->n_feeds--;
+        return;
+    }
+}
+
+/* Drops f: an in-flight poll is aborted and frees it, else it is freed now. */
+static void
+dfeed_drop(struct daemon *d, struct dfeed *f)
+{
+    f->removed = true;
+    sched_disarm(d->sched, &f->sched);
+    if (f->poll)
+        feedpoll_cancel(f->poll);
+    else
+        dfeed_free(f);
 }
 
 /* scheduler: a feed is due. */
@@ -325,7 +440,8 @@ static int
 feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds,
             size_t *ret_n, char **reterr_msg)
 {
-    struct dfeed **feeds = calloc(conf->n_feeds ? conf->n_feeds : 1, sizeof(*feeds));
+    /* The config's feeds in its order, then the run-time feeds it does not name. */
+    struct dfeed **feeds = calloc(conf->n_feeds + d->n_feeds + 1, sizeof(*feeds));
     if (!feeds)
         return -ENOMEM;
     size_t n = 0;
@@ -350,8 +466,249 @@ feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds
         }
         n++;
     }
+    for (size_t i = 0; d->feeds && i < d->n_feeds; i++) {
+        struct dfeed *f = d->feeds[i];
+        if (f->runtime_cfg && !conf_feed_find(conf, f->cfg->name)) {
+            f->kept = true;
+            feeds[n++] = f;
+        }
+    }
     *ret_feeds = feeds;
     *ret_n = n;
+    return 0;
+}
+
+struct runtime_rows {
+    char **names;
+    char **urls;
+    size_t n;
+};
+
+static int
+on_runtime_row(void *userdata, const struct store_feed *feed)
+{
+    struct runtime_rows *rows = userdata;
+    if (!feed->runtime_url || feed->removed)
+        return 0;
+    char **nn = realloc(rows->names, (rows->n + 1) * sizeof(*nn));
+    if (!nn)
+        return -ENOMEM;
+    rows->names = nn;
+    char **nu = realloc(rows->urls, (rows->n + 1) * sizeof(*nu));
+    if (!nu)
+        return -ENOMEM;
+    rows->urls = nu;
+    rows->names[rows->n] = strdup(feed->name);
+    rows->urls[rows->n] = strdup(feed->runtime_url);
+    rows->n++;
+    if (!rows->names[rows->n - 1] || !rows->urls[rows->n - 1])
+        return -ENOMEM;
+    return 0;
+}
+
+/* Adds the feeds of `feedwatch add` that the config does not name (at start; d->feeds sorted). */
+static int
+feeds_load_runtime(struct daemon *d, char **reterr_msg)
+{
+    struct runtime_rows rows = {0};
+    int r = store_feed_list(d->store, on_runtime_row, &rows);
+    for (size_t i = 0; r >= 0 && i < rows.n; i++) {
+        if (daemon_feed_find(d, rows.names[i]))
+            continue; /* the config names it; dfeed_new cleared its marker */
+        struct dfeed *f = NULL;
+        r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &f);
+        if (r == 0 && (r = feeds_insert(d, f)) < 0)
+            dfeed_free(f);
+    }
+    if (r < 0 && reterr_msg &&
+        asprintf(reterr_msg, "store: cannot load the feeds added at run time: %s",
+                 r == -ENOMEM ? "out of memory" : store_errmsg(d->store)) < 0)
+        *reterr_msg = NULL;
+    for (size_t i = 0; i < rows.n; i++) {
+        free(rows.names[i]);
+        free(rows.urls[i]);
+    }
+    free(rows.names);
+    free(rows.urls);
+    return r < 0 ? r : 0;
+}
+
+/* Sets *reterr_msg to a formatted message (NULL when out of memory) and returns r. */
+static int errmsg(char **reterr_msg, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+errmsg(char **reterr_msg, int r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(reterr_msg, fmt, ap) < 0)
+        *reterr_msg = NULL;
+    va_end(ap);
+    return r;
+}
+
+/* A run-time feed name: 1 to 128 of [A-Za-z0-9._-], as safe in a log line as in a shell. */
+static bool
+feed_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > DAEMON_FEED_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* A run-time feed URL: http or https, bounded, no spaces or control characters. */
+static bool
+feed_url_valid(const char *url)
+{
+    size_t n = strlen(url);
+    if (n > DAEMON_FEED_URL_MAX ||
+        !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
+        return false;
+    size_t host = url[4] == ':' ? 7 : 8;
+    if (n <= host || url[host] == '/')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+            return false;
+    /* No user:password@ : `feeds` and the log would show it (config feeds have user=). */
+    size_t authority = strcspn(url + host, "/?#");
+    return memchr(url + host, '@', authority) == NULL;
+}
+
+/* Adds a feed at run time: stored with its marker, polled now. */
+int
+daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfeed **ret_feed,
+                char **reterr_msg)
+{
+    if (!feed_name_valid(name))
+        return errmsg(reterr_msg, -EINVAL,
+                      "add: a feed name is 1 to %d letters, digits, '.', '_' or '-'",
+                      DAEMON_FEED_NAME_MAX);
+    if (!feed_url_valid(url))
+        return errmsg(reterr_msg, -EINVAL,
+                      "add: the URL must be http:// or https:// with a host, at most %d bytes, "
+                      "without spaces or credentials", DAEMON_FEED_URL_MAX);
+    if (daemon_feed_find(d, name))
+        return errmsg(reterr_msg, -EEXIST, "feed '%s' exists", name);
+    struct dfeed *f = NULL;
+    int r = dfeed_new_runtime(d, name, url, &f);
+    if (r == 0) {
+        /* A name used before (and removed) starts afresh. */
+        f->st.paused = false;
+        f->st.failures = 0;
+        free(f->st.disabled_reason);
+        f->st.disabled_reason = NULL;
+        f->st.next_poll_at = FEED_TIME_NONE;
+        if ((r = store_feed_set_runtime(d->store, f->st.id, url, false)) == 0)
+            r = store_feed_save(d->store, &f->st);
+        free(f->st.runtime_url);
+        f->st.runtime_url = NULL;
+        f->st.removed = false;
+        if (r == 0 && !(f->st.runtime_url = strdup(url)))
+            r = -ENOMEM;
+        if (r < 0) {
+            int e = errmsg(reterr_msg, r, "add: store: %s",
+                           r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+            dfeed_free(f);
+            return e;
+        }
+        if ((r = feeds_insert(d, f)) < 0) {
+            dfeed_free(f);
+            return errmsg(reterr_msg, r, "add: out of memory");
+        }
+    } else {
+        return errmsg(reterr_msg, r, "add: store: %s",
+                      r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+    }
+    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+    log_notice("control: feed '%s': added at run time, url '%s'", log_quote(name, q1, sizeof(q1)),
+               log_quote(url, q2, sizeof(q2)));
+    if (!d->once)
+        (void)sched_arm(d->sched, &f->sched, daemon_now_ms());
+    *ret_feed = f;
+    return 0;
+}
+
+/* Removes a feed added at run time; its items stay, so they are never new again. */
+int
+daemon_feed_remove(struct daemon *d, const char *name, char **reterr_msg)
+{
+    struct dfeed *f = daemon_feed_find(d, name);
+    if (!f)
+        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
+    if (!f->runtime_cfg)
+        return errmsg(reterr_msg, -EPERM, "feed '%s' is in the config; remove it there", name);
+    int r = store_feed_set_runtime(d->store, f->st.id, f->runtime_cfg->url, true);
+    if (r < 0)
+        return errmsg(reterr_msg, r, "remove: store: %s", store_errmsg(d->store));
+    char q[LOG_QUOTE_MAX];
+    log_notice("control: feed '%s': removed at run time", log_quote(name, q, sizeof(q)));
+    feeds_unlink(d, f);
+    dfeed_drop(d, f);
+    return 0;
+}
+
+/* Pauses a feed: no polls until `resume`, also across restarts and reloads. */
+int
+daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed, char **reterr_msg)
+{
+    struct dfeed *f = daemon_feed_find(d, name);
+    if (!f)
+        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
+    if (!f->st.paused) {
+        f->st.paused = true;
+        int r = store_feed_save(d->store, &f->st);
+        if (r < 0) {
+            f->st.paused = false;
+            return errmsg(reterr_msg, r, "pause: store: %s", store_errmsg(d->store));
+        }
+        char q[LOG_QUOTE_MAX];
+        log_notice("control: feed '%s': paused", log_quote(name, q, sizeof(q)));
+    }
+    sched_disarm(d->sched, &f->sched);
+    *ret_feed = f;
+    return 0;
+}
+
+/* Resumes a paused feed or one disabled by its errors (failures reset) and polls it now. */
+int
+daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
+                   char **reterr_msg)
+{
+    struct dfeed *f = daemon_feed_find(d, name);
+    if (!f)
+        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
+    if (!f->cfg->enabled)
+        return errmsg(reterr_msg, -EPERM,
+                      "feed '%s' is disabled in the config (enabled = no); change it there", name);
+    bool was_paused = f->st.paused;
+    unsigned was_failures = f->st.failures;
+    char *was_reason = f->st.disabled_reason;
+    f->st.paused = false;
+    f->st.failures = 0;
+    f->st.disabled_reason = NULL;
+    int r = store_feed_save(d->store, &f->st);
+    if (r < 0) {
+        f->st.paused = was_paused;
+        f->st.failures = was_failures;
+        f->st.disabled_reason = was_reason;
+        return errmsg(reterr_msg, r, "resume: store: %s", store_errmsg(d->store));
+    }
+    char q[LOG_QUOTE_MAX];
+    if (was_paused || was_reason)
+        log_notice("control: feed '%s': resumed", log_quote(name, q, sizeof(q)));
+    free(was_reason);
+    if (!d->once && !f->poll)
+        (void)sched_arm(d->sched, &f->sched, daemon_now_ms());
+    *ret_feed = f;
     return 0;
 }
 
@@ -412,23 +769,35 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         if (f->kept)
             continue;
         removed++;
-        f->removed = true;
-        sched_disarm(d->sched, &f->sched);
-        if (f->poll)
-            feedpoll_cancel(f->poll);
-        else
-            dfeed_free(f);
+        dfeed_drop(d, f);
     }
     for (size_t i = 0; i < n; i++) {
         struct dfeed *f = feeds[i];
+        if (i >= nc->n_feeds) {
+            /* A run-time feed the config does not name: it polls at the daemon's interval. */
+            f->runtime_cfg->interval_s = nc->daemon.interval_s;
+            continue;
+        }
         const struct conf_feed *cfg = &nc->feeds[i]; /* feeds_build keeps the config's order */
         if (f->cfg == cfg) {
             added++; /* built on nc just now */
             continue;
         }
+        if (f->runtime_cfg) {
+            /* The config names a feed added at run time: the config wins from now on. */
+            if (store_feed_set_runtime(d->store, f->st.id, NULL, false) < 0) {
+                char q[LOG_QUOTE_MAX];
+                log_error("store: feed '%s': cannot clear the run-time marker: %s",
+                          log_quote(cfg->name, q, sizeof(q)), store_errmsg(d->store));
+            }
+            free(f->st.runtime_url);
+            f->st.runtime_url = NULL;
+        }
         bool url_changed = strcmp(f->cfg->url, cfg->url) != 0;
         bool differs = conf_feed_changed(f->cfg, cfg);
         f->cfg = cfg;
+        runtime_cfg_free(f->runtime_cfg);
+        f->runtime_cfg = NULL;
         if (!differs)
             continue;
         changed++;
@@ -565,6 +934,8 @@ daemon_free_state(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    search_free(d->search); /* joins the indexer after its batch */
+    d->search = NULL;
     store_free(d->store);
     d->store = NULL;
     alerting_free(d->alerting);
@@ -626,6 +997,16 @@ daemon_run(const char *config_path, bool once)
         log_error("store: cannot count items: %s", store_errmsg(d->store));
         goto fail_early;
     }
+    /* --once does not wait for the index: it catches up at the next start (PRODUCT.md). */
+    if (!once) {
+        char *serr = NULL;
+        r = search_new(db, &d->search, &serr);
+        if (r < 0)
+            log_warn("search: %s, search is off until the next start",
+                     serr ? serr : strerror(-r));
+        free(serr);
+        search_kick(d->search);
+    }
 
     if ((r = uv_loop_init(&d->loop)) < 0) {
         log_error("daemon: uv_loop_init: %s", uv_strerror(r));
@@ -650,6 +1031,10 @@ daemon_run(const char *config_path, bool once)
         goto fail_loop;
     }
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
+    if ((r = feeds_load_runtime(d, &err)) < 0) {
+        log_error("daemon: %s", err ? err : strerror(-r));
+        goto fail_loop;
+    }
 
     if (!once) {
         const char *sock = d->conf->daemon.socket;

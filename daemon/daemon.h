@@ -23,6 +23,7 @@ struct alerting;
 struct control;
 struct ctl_conn;
 struct hooks;
+struct search;
 struct fetcher;
 struct feedpoll;
 
@@ -37,13 +38,14 @@ struct poll_wait {
 /* A configured feed at run time. */
 struct dfeed {
     struct daemon *d;
-    const struct conf_feed *cfg; /* points into d->conf; re-pointed on reload */
+    const struct conf_feed *cfg; /* points into d->conf (re-pointed on reload), or runtime_cfg */
+    struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
     struct store_feed st;        /* persisted state, saved after every poll */
     struct sched_entry sched;
     struct feedpoll *poll;       /* the poll in flight, or NULL */
     struct poll_wait **waiters;  /* `poll --wait` requests waiting for the current poll */
     size_t n_waiters;
-    bool removed;                /* dropped from the config while a poll was in flight */
+    bool removed;                /* dropped (config or `remove`) while a poll was in flight */
     bool kept;                   /* scratch of a reload: still in the new config */
 };
 
@@ -64,6 +66,7 @@ struct daemon {
     struct control *control;
     struct alerting *alerting;   /* the topics of conf, compiled */
     struct hooks *hooks;
+    struct search *search;       /* full-text index; NULL with --once or when it failed */
     struct dfeed **feeds;        /* sorted by name */
     size_t n_feeds;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -99,6 +102,20 @@ const char *daemon_feed_state_name(enum daemon_feed_state s);
 
 /* Polls f now (unless it is in flight already); w, if not NULL, is told when it is done. */
 int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w);
+
+/*
+ * Run-time changes (`feedwatch add/remove/pause/resume`), stored in the database at once.
+ * Each returns 0, or a negative errno with *reterr_msg (malloc'd) saying why for the user.
+ * A feed added at run time polls at the daemon's interval; a config feed cannot be removed at
+ * run time (-EPERM). resume also re-enables a feed disabled by its errors and polls it now.
+ */
+int daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfeed **ret_feed,
+                    char **reterr_msg);
+int daemon_feed_remove(struct daemon *d, const char *name, char **reterr_msg);
+int daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed,
+                      char **reterr_msg);
+int daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
+                       char **reterr_msg);
 
 /* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
 int daemon_reload(struct daemon *d, char **reterr_msg);

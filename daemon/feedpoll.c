@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,23 @@
 #include "hook.h"
 #include "html.h"
 #include "log.h"
+#include "search.h"
 #include "simhash.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
+#define FEEDPOLL_RETRY_AFTER_MAX_S (7 * 24 * 3600) /* a longer Retry-After is cut to this */
+
+/* What a finished poll tells the schedule; filled before its transaction, used inside it. */
+struct poll_next {
+    bool failed;
+    bool disabled;            /* disabled by this poll (410, or max_failures reached) */
+    bool prev_ok;             /* the previous poll succeeded: elapsed time is evidence */
+    int64_t prev_poll_at;     /* when the previous poll ended, FEED_TIME_NONE if never */
+    int64_t now_ms;
+    int64_t retry_after_at;   /* honoured (429/503), 0 when none */
+    int64_t fresh_until_at;   /* Cache-Control/Expires when respected, 0 when none */
+    int64_t next_ms;          /* out: the next poll, 0 when none (disabled) */
+};
 
 struct feedpoll {
     struct daemon *d;
@@ -36,13 +51,22 @@ jitter_ms(struct daemon *d, int64_t base_ms)
     return base_ms < 1000 ? 1000 : base_ms;
 }
 
+/* The interval the feed's item rate asks for, within [min_interval, max_interval]. */
+uint64_t
+feedpoll_interval_s(const struct daemon *d, const struct dfeed *f)
+{
+    return sched_adaptive_interval(f->st.item_rate, f->cfg->interval_s,
+                                   d->conf->daemon.min_interval_s,
+                                   d->conf->daemon.max_interval_s);
+}
+
 /* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
 int64_t
 feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t now_ms)
 {
     uint64_t interval = f->cfg->interval_s;
     if (!failed)
-        return now_ms + jitter_ms(d, (int64_t)interval * 1000);
+        return now_ms + jitter_ms(d, (int64_t)feedpoll_interval_s(d, f) * 1000);
     /* Exponential backoff from the interval, capped at max(max_interval, interval). */
     uint64_t cap = d->conf->daemon.max_interval_s;
     if (cap < interval)
@@ -146,12 +170,55 @@ item_text(const struct feed_item *item)
 }
 
 /*
+ * Sets the feed's item rate (from the fresh items a good poll found) and its next poll: the
+ * adaptive interval (or backoff), then Retry-After and the freshness hints as lower bounds.
+ */
+static void
+plan_next(struct daemon *d, struct dfeed *f, struct poll_next *pn, uint64_t fresh)
+{
+    const struct conf_daemon *dc = &d->conf->daemon;
+    if (pn->disabled) {
+        pn->next_ms = 0;
+        f->st.next_poll_at = FEED_TIME_NONE;
+        return;
+    }
+    if (!pn->failed && pn->prev_ok && pn->prev_poll_at != FEED_TIME_NONE) {
+        double prior = f->cfg->interval_s ? 3600.0 / (double)f->cfg->interval_s : 0.0;
+        f->st.item_rate = sched_rate_update(f->st.item_rate, prior,
+                                            pn->now_ms / 1000 - pn->prev_poll_at, fresh);
+    }
+    int64_t next_ms = feedpoll_next_ms(d, f, pn->failed, pn->now_ms);
+    /* Hints are lower bounds, but never beyond max_interval (or the feed's own interval). */
+    uint64_t cap_s = dc->max_interval_s > f->cfg->interval_s ? dc->max_interval_s
+                                                              : f->cfg->interval_s;
+    int64_t hint_cap_ms = pn->now_ms + (int64_t)cap_s * 1000;
+    if (pn->fresh_until_at > 0) {
+        int64_t hint_ms = pn->fresh_until_at * 1000;
+        if (hint_ms > hint_cap_ms)
+            hint_ms = hint_cap_ms;
+        if (hint_ms > next_ms)
+            next_ms = hint_ms;
+    }
+    if (pn->retry_after_at > 0) {
+        int64_t ra_ms = pn->retry_after_at * 1000;
+        int64_t ra_cap_ms = pn->now_ms + (int64_t)FEEDPOLL_RETRY_AFTER_MAX_S * 1000;
+        if (ra_ms > ra_cap_ms)
+            ra_ms = ra_cap_ms;
+        if (ra_ms > next_ms)
+            next_ms = ra_ms;
+    }
+    pn->next_ms = next_ms;
+    f->st.next_poll_at = (next_ms + 999) / 1000;
+}
+
+/*
  * Stores the document's items, their alerts and the feed's state in one transaction (a poll
  * happened or it did not); new items and alerts are counted.
  */
 static int
 store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_t now,
-           uint64_t *ret_new, struct alerting_outcome *ret_alerts, json_t *events)
+           uint64_t *ret_new, struct alerting_outcome *ret_alerts, json_t *events,
+           struct poll_next *pn)
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     uint64_t fresh = 0;
@@ -186,6 +253,7 @@ store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_
         if (r < 0)
             goto fail;
     }
+    plan_next(d, f, pn, fresh);
     r = store_feed_save(d->store, &f->st);
     if (r < 0)
         goto fail;
@@ -266,6 +334,16 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     }
     failed = error != NULL || (res->status == FETCH_OK && !doc);
 
+    struct poll_next pn = {
+        .failed = failed,
+        .prev_ok = f->st.failures == 0 && f->st.last_error == NULL,
+        .prev_poll_at = f->st.last_poll_at,
+        .now_ms = now_ms,
+    };
+    if (res->status == FETCH_HTTP_ERROR && (res->http_status == 429 || res->http_status == 503))
+        pn.retry_after_at = res->retry_after_at;
+    if (!failed && d->conf->daemon.respect_feed_hints)
+        pn.fresh_until_at = res->fresh_until_at;
     f->st.last_poll_at = now;
     f->st.last_status = (int)res->http_status;
     if (!failed) {
@@ -283,17 +361,37 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
             (void)set_str(&f->st.url, res->permanent_url);
         }
     } else {
-        f->st.failures++;
+        /* A 404 counts double: a feed that is not there is rarely back tomorrow. */
+        unsigned step = res->status == FETCH_HTTP_ERROR && res->http_status == 404 ? 2 : 1;
+        f->st.failures = f->st.failures > UINT_MAX - step ? UINT_MAX : f->st.failures + step;
         (void)set_str(&f->st.last_error, error ? error : "not a feed");
+        unsigned max = d->conf->daemon.max_failures;
+        char reason[256];
+        if (res->status == FETCH_HTTP_ERROR && res->http_status == 410) {
+            snprintf(reason, sizeof(reason), "HTTP 410 Gone");
+            pn.disabled = true;
+        } else if (max > 0 && f->st.failures >= max) {
+            snprintf(reason, sizeof(reason), "%u consecutive failures (max_failures %u), last: %s",
+                     f->st.failures, max, f->st.last_error ? f->st.last_error : "error");
+            pn.disabled = true;
+        }
+        if (pn.disabled)
+            (void)set_str(&f->st.disabled_reason, reason);
     }
-    int64_t next_ms = feedpoll_next_ms(d, f, failed, now_ms);
-    f->st.next_poll_at = (next_ms + 999) / 1000;
 
     struct alerting_outcome alerts = {0};
     json_t *events = control_has_watchers(d->control) ? json_array() : NULL;
-    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh, &alerts, events);
+    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh, &alerts, events, &pn);
+    if (r < 0 && pn.next_ms == 0 && !pn.disabled) {
+        /* The transaction never reached plan_next: back off rather than poll again at once. */
+        pn.next_ms = feedpoll_next_ms(d, f, true, now_ms);
+        f->st.next_poll_at = (pn.next_ms + 999) / 1000;
+    }
+    int64_t next_ms = pn.next_ms;
     if (r == 0 && alerts.raised > 0)
         hooks_kick(d->hooks);
+    if (r == 0 && fresh > 0)
+        search_kick(d->search);
     if (r == 0 && events)
         poll_events(d, f, events, &alerts);
     json_decref(events);
@@ -302,6 +400,9 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
                   store_errmsg(d->store));
         failed = true;
         fresh = 0;
+    } else if (pn.disabled) {
+        log_notice("fetch: feed '%s': %s, feed disabled until `feedwatch resume`", name,
+                   log_quote(f->st.disabled_reason, qe, sizeof(qe)));
     } else if (failed) {
         log_warn("fetch: feed '%s': %s, retrying in %" PRId64 "s", name,
                  log_quote(f->st.last_error, qe, sizeof(qe)), (next_ms - now_ms + 999) / 1000);

@@ -42,6 +42,10 @@ struct fetch_xfer {
     bool all_permanent;     /* every redirect so far was 301/308 */
     unsigned redirects;
     long last_status;       /* status of the response whose headers we are reading */
+    int64_t retry_after_at; /* Retry-After of the final response, 0 when none */
+    int64_t max_age_at;     /* now + Cache-Control max-age, 0 when none */
+    int64_t expires_at;     /* Expires, 0 when none */
+    bool no_cache;          /* Cache-Control no-cache / no-store: no freshness hint */
     struct fetch_xfer *next; /* queue or active list */
     struct fetch_xfer *prev;
     char errbuf[CURL_ERROR_SIZE];
@@ -50,6 +54,7 @@ struct fetch_xfer {
 struct fetcher {
     uv_loop_t *loop;
     CURLM *multi;
+    CURLSH *share;           /* DNS cache, TLS sessions and connections of every transfer */
     uv_timer_t timer;
     struct fetch_settings settings;
     char *user_agent;
@@ -223,8 +228,80 @@ header_value(const char *v, size_t len)
 }
 
 /*
+ * A delay in whole seconds ("120") as an instant from now, bounded; false for anything else
+ * (Retry-After and max-age values, RFC 9110 10.2.3 and RFC 9111 5.2.2.1).
+ */
+static bool
+delta_seconds(const char *v, int64_t *ret_at)
+{
+    int64_t secs = 0;
+    size_t i = 0;
+    for (; v[i] >= '0' && v[i] <= '9'; i++) {
+        if (i >= 10)
+            return false; /* beyond 300 years: not a delay we honour */
+        secs = secs * 10 + (v[i] - '0');
+    }
+    if (i == 0 || (v[i] != '\0' && v[i] != ',' && v[i] != ' ' && v[i] != ';'))
+        return false;
+    *ret_at = (int64_t)time(NULL) + secs;
+    return true;
+}
+
+/* The Cache-Control directives we use: max-age, and no-cache / no-store that void hints. */
+static void
+parse_cache_control(struct fetch_xfer *x, const char *v)
+{
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        if (len >= 8 && strncasecmp(p, "max-age=", 8) == 0) {
+            const char *val = p + 8;
+            if (*val == '"')
+                val++;
+            int64_t at;
+            if (delta_seconds(val, &at))
+                x->max_age_at = at;
+        } else if ((len >= 8 && strncasecmp(p, "no-cache", 8) == 0) ||
+                   (len >= 8 && strncasecmp(p, "no-store", 8) == 0)) {
+            x->no_cache = true;
+        }
+        p += len;
+    }
+}
+
+/* Parses the politeness headers of a response: Retry-After, Cache-Control, Expires. */
+static void
+parse_hint_header(struct fetch_xfer *x, const char *buf, size_t n)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } names[] = {{"retry-after:", 12}, {"cache-control:", 14}, {"expires:", 8}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (n <= names[i].len || strncasecmp(buf, names[i].name, names[i].len) != 0)
+            continue;
+        char *v = header_value(buf + names[i].len, n - names[i].len);
+        if (!v)
+            return;
+        int64_t at;
+        if (i == 0) {
+            if (delta_seconds(v, &at) || date_parse_http(v, &at) == 0)
+                x->retry_after_at = at > 0 ? at : 1;
+        } else if (i == 1) {
+            parse_cache_control(x, v);
+        } else if (date_parse_http(v, &at) == 0 && at > 0) {
+            x->expires_at = at;
+        }
+        free(v);
+        return;
+    }
+}
+
+/*
  * curl: one header line. A status line starts a new response: we note whether each redirect
- * is permanent and keep only the final response's validators.
+ * is permanent and keep only the final response's validators and hints.
  */
 static size_t
 on_curl_header(char *buf, size_t size, size_t nitems, void *userdata)
@@ -246,8 +323,11 @@ on_curl_header(char *buf, size_t size, size_t nitems, void *userdata)
         free(x->etag);
         free(x->last_modified);
         x->etag = x->last_modified = NULL;
+        x->retry_after_at = x->max_age_at = x->expires_at = 0;
+        x->no_cache = false;
         return n;
     }
+    parse_hint_header(x, buf, n);
     if (n > 5 && strncasecmp(buf, "etag:", 5) == 0) {
         free(x->etag);
         x->etag = header_value(buf + 5, n - 5);
@@ -381,6 +461,10 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
     res.last_modified = x->last_modified;
     if (x->redirects > 0 && x->all_permanent)
         res.permanent_url = res.effective_url;
+    res.retry_after_at = x->retry_after_at;
+    /* RFC 9111 5.3: max-age wins over Expires. */
+    if (!x->no_cache)
+        res.fresh_until_at = x->max_age_at ? x->max_age_at : x->expires_at;
 
     if (code == CURLE_ABORTED_BY_CALLBACK && !x->error) {
         res.status = FETCH_ABORTED;
@@ -502,6 +586,17 @@ fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_
     }
     f->timer.data = f;
     f->pending_closes = 1; /* the timer */
+    /*
+     * One share handle for every transfer: the loop thread is the only user, so no lock
+     * callbacks are needed. Sharing connections keeps keep-alive connections to a host across
+     * transfers (and within max_per_host, which the multi handle enforces).
+     */
+    f->share = curl_share_init();
+    if (f->share) {
+        (void)curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        (void)curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        (void)curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
     (void)curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     (void)curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
     (void)curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -540,6 +635,8 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
     if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK)
         return -EINVAL;
     (void)curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    if (f->share)
+        (void)curl_easy_setopt(e, CURLOPT_SHARE, f->share);
     (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
@@ -700,6 +797,10 @@ fetch_close(struct fetcher *f)
     /* Removing the handles made curl report CURL_POLL_REMOVE for their sockets already. */
     curl_multi_cleanup(f->multi);
     f->multi = NULL;
+    /* Every easy handle that used the share is cleaned up by now. */
+    if (f->share)
+        (void)curl_share_cleanup(f->share);
+    f->share = NULL;
     free(f->user_agent);
     free(f->proxy);
     f->user_agent = f->proxy = NULL;

@@ -58,6 +58,8 @@ struct fetch_result {
     const char *etag;          /* validators of the response, NULL when absent */
     const char *last_modified;
     uint64_t body_bytes;       /* decompressed bytes received */
+    int64_t retry_after_at;    /* Retry-After of the final response (Unix s), 0 when none */
+    int64_t fresh_until_at;    /* Cache-Control max-age, else Expires (Unix s), 0 when none */
 };
 
 /*

@@ -212,3 +212,39 @@ sched_close(struct sched *s)
     (void)uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, on_sched_closed);
 }
+
+/* The item rate after one more successful poll; rate itself when elapsed_s <= 0. */
+double
+sched_rate_update(double rate, double prior_rate, int64_t elapsed_s, uint64_t new_items)
+{
+    if (!(rate >= 0.0))
+        rate = prior_rate >= 0.0 ? prior_rate : 0.0;
+    if (elapsed_s <= 0)
+        return rate;
+    double dt = (double)elapsed_s;
+    double w = (double)SCHED_RATE_TAU_S / ((double)SCHED_RATE_TAU_S + dt);
+    double observed = (double)new_items * 3600.0 / dt;
+    double next = w * rate + (1.0 - w) * observed;
+    /* Bounded so that a hostile feed cannot push it to infinity (or below zero). */
+    if (!(next >= 0.0))
+        next = 0.0;
+    if (next > 1e6)
+        next = 1e6;
+    return next;
+}
+
+/* The poll interval for an item rate, within [min_s, max_s] (see scheduler.h). */
+uint64_t
+sched_adaptive_interval(double rate, uint64_t start_s, uint64_t min_s, uint64_t max_s)
+{
+    if (start_s < min_s || !(rate >= 0.0) || max_s == 0)
+        return start_s;
+    if (max_s < min_s)
+        max_s = min_s;
+    if (rate <= 3600.0 / (double)max_s)
+        return max_s;
+    double interval = 3600.0 / rate;
+    if (interval <= (double)min_s)
+        return min_s;
+    return (uint64_t)(interval + 0.5);
+}

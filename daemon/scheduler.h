@@ -55,4 +55,23 @@ size_t sched_count(const struct sched *s);
 /* Stops the timer and starts closing it; frees the scheduler from the close callback. */
 void sched_close(struct sched *s);
 
+/*
+ * Adaptive intervals (pure functions, no clock). A feed's item rate is a decaying average of
+ * new items per hour, weighted by time: a poll elapsed_s after the previous one that found
+ * new_items moves the rate towards new_items / elapsed by elapsed / (SCHED_RATE_TAU_S +
+ * elapsed), so a poll seconds after the last one changes almost nothing. A rate < 0 means no
+ * evidence yet; it starts from prior_rate (the rate that the configured interval implies).
+ */
+#define SCHED_RATE_TAU_S (6 * 3600)
+
+/* The item rate after one more successful poll; rate itself when elapsed_s <= 0. */
+double sched_rate_update(double rate, double prior_rate, int64_t elapsed_s, uint64_t new_items);
+
+/*
+ * The poll interval for an item rate: about one new item per poll, 3600 / rate seconds,
+ * within [min_s, max_s]; start_s (the configured interval) when rate < 0, and start_s as
+ * given when it is below min_s (the user asked for it).
+ */
+uint64_t sched_adaptive_interval(double rate, uint64_t start_s, uint64_t min_s, uint64_t max_s);
+
 #endif

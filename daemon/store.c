@@ -118,6 +118,11 @@ static const char *const store_migrations[] = {
     "    PRIMARY KEY (alert_id, hook)\n"
     ");\n"
     "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);\n",
+
+    /* 3: feeds added at run time, their removal, and each feed's observed item rate. */
+    "ALTER TABLE feeds ADD COLUMN runtime_url TEXT; -- URL given to `feedwatch add`; NULL: a config feed\n"
+    "ALTER TABLE feeds ADD COLUMN removed INTEGER; -- 1: removed with `feedwatch remove`; NULL or 0: not\n"
+    "ALTER TABLE feeds ADD COLUMN item_rate REAL; -- new items per hour (decaying average); NULL: none yet\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -136,6 +141,7 @@ enum store_stmt {
     STMT_FEED_RESET_SOURCE,
     STMT_FEED_SAVE,
     STMT_FEED_LIST,
+    STMT_FEED_SET_RUNTIME,
     STMT_ITEM_ADD,
     STMT_ITEMS_ALL,
     STMT_ITEMS_FEED,
@@ -161,7 +167,7 @@ enum store_stmt {
 #define STORE_FEED_COLUMNS                                                                        \
     "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "            \
     "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "          \
-    "f.disabled_reason"
+    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -189,14 +195,15 @@ static const char *const store_sql[STMT__COUNT] = {
                       " FROM feeds AS f WHERE f.name = ?1",
     [STMT_FEED_RESET_SOURCE] = "UPDATE feeds SET configured_url = ?2, url = NULL, etag = NULL,"
                                " last_modified = NULL, failures = 0, last_error = NULL,"
-                               " disabled_reason = NULL WHERE id = ?1",
+                               " disabled_reason = NULL, item_rate = NULL WHERE id = ?1",
     [STMT_FEED_SAVE] = "UPDATE feeds SET url = ?2, etag = ?3, last_modified = ?4,"
                        " last_status = ?5, last_error = ?6, failures = ?7, last_poll_at = ?8,"
                        " next_poll_at = ?9, recovered = ?10, paused = ?11,"
-                       " disabled_reason = ?12 WHERE id = ?1",
+                       " disabled_reason = ?12, item_rate = ?13 WHERE id = ?1",
     [STMT_FEED_LIST] = "SELECT " STORE_FEED_COLUMNS ", COALESCE(c.n, 0) FROM feeds AS f"
                        " LEFT JOIN (SELECT feed_id, count(*) AS n FROM items GROUP BY feed_id)"
                        " AS c ON c.feed_id = f.id ORDER BY f.name",
+    [STMT_FEED_SET_RUNTIME] = "UPDATE feeds SET runtime_url = ?2, removed = ?3 WHERE id = ?1",
     [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
                       " updated_at, author, language, summary, content, categories,"
                       " first_seen_at, text, simhash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
@@ -422,7 +429,8 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
         (r = col_strdup(store, st, 4, &ret->etag)) < 0 ||
         (r = col_strdup(store, st, 5, &ret->last_modified)) < 0 ||
         (r = col_strdup(store, st, 7, &ret->last_error)) < 0 ||
-        (r = col_strdup(store, st, 13, &ret->disabled_reason)) < 0)
+        (r = col_strdup(store, st, 13, &ret->disabled_reason)) < 0 ||
+        (r = col_strdup(store, st, 14, &ret->runtime_url)) < 0)
         return r;
     /* NOT NULL columns, but a hand-edited file might still hold NULL. */
     if (!ret->name || !ret->configured_url)
@@ -435,7 +443,15 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
     ret->next_poll_at = col_time(st, 10);
     ret->recovered = sqlite3_column_int64(st, 11) != 0;
     ret->paused = sqlite3_column_int64(st, 12) != 0;
-    ret->items = sqlite3_column_int64(st, 14);
+    ret->removed = sqlite3_column_int64(st, 15) != 0;
+    /* A rate that is absent, negative or not a number is no evidence. */
+    ret->item_rate = -1.0;
+    if (sqlite3_column_type(st, 16) != SQLITE_NULL) {
+        double rate = sqlite3_column_double(st, 16);
+        if (rate >= 0.0 && rate < 1e9)
+            ret->item_rate = rate;
+    }
+    ret->items = sqlite3_column_int64(st, 17);
     return 0;
 }
 
@@ -929,6 +945,7 @@ store_feed_ensure(struct store *store, const char *name, const char *configured_
         feed.url = feed.etag = feed.last_modified = feed.last_error = NULL;
         feed.disabled_reason = NULL;
         feed.failures = 0;
+        feed.item_rate = -1.0;
     }
     *ret_feed = feed;
     return 0;
@@ -959,6 +976,9 @@ store_feed_save(struct store *store, const struct store_feed *feed)
     bind_int(st, 10, feed->recovered, &rc);
     bind_int(st, 11, feed->paused, &rc);
     bind_str(st, 12, feed->disabled_reason, &rc);
+    if (rc == SQLITE_OK)
+        rc = feed->item_rate >= 0.0 ? sqlite3_bind_double(st, 13, feed->item_rate)
+                                    : sqlite3_bind_null(st, 13);
     if (rc != SQLITE_OK) {
         r = store_fail(store, rc);
         stmt_done(st);
@@ -969,6 +989,30 @@ store_feed_save(struct store *store, const struct store_feed *feed)
         return r;
     if (sqlite3_changes(store->db) != 1)
         return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)feed->id);
+    return 0;
+}
+
+/* Marks the feed with id as added at run time (runtime_url) or not (NULL), removed or not. */
+int
+store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url, bool removed)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_SET_RUNTIME];
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    bind_int(st, 1, id, &rc);
+    bind_str(st, 2, runtime_url, &rc);
+    bind_int(st, 3, removed, &rc);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+        stmt_done(st);
+        return r;
+    }
+    r = stmt_run(store, st);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(store->db) != 1)
+        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)id);
     return 0;
 }
 
@@ -985,6 +1029,7 @@ store_feed_done(struct store_feed *feed)
     free(feed->last_modified);
     free(feed->last_error);
     free(feed->disabled_reason);
+    free(feed->runtime_url);
     *feed = (struct store_feed){0};
 }
 
@@ -1005,13 +1050,14 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
     assert(dst);
     assert(src);
     copy.name = copy.configured_url = copy.url = copy.etag = NULL;
-    copy.last_modified = copy.last_error = copy.disabled_reason = NULL;
+    copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
     if (!dup_or_null(src->name, &copy.name) ||
         !dup_or_null(src->configured_url, &copy.configured_url) ||
         !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
         !dup_or_null(src->last_modified, &copy.last_modified) ||
         !dup_or_null(src->last_error, &copy.last_error) ||
-        !dup_or_null(src->disabled_reason, &copy.disabled_reason)) {
+        !dup_or_null(src->disabled_reason, &copy.disabled_reason) ||
+        !dup_or_null(src->runtime_url, &copy.runtime_url)) {
         store_feed_done(&copy);
         return -ENOMEM;
     }

@@ -20,7 +20,7 @@
 
 #include "feed.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -40,6 +40,9 @@ struct store_feed {
     bool recovered;         /* the last document needed XML recovery */
     bool paused;
     char *disabled_reason;  /* NULL unless disabled */
+    char *runtime_url;      /* the URL given to `feedwatch add`; NULL for a config feed */
+    bool removed;           /* removed at run time (`feedwatch remove`) */
+    double item_rate;       /* new items per hour, decaying average; < 0: no evidence yet */
     int64_t items;          /* number of stored items; filled by loads and lists, ignored by save */
 };
 
@@ -112,6 +115,13 @@ int store_feed_ensure(struct store *store, const char *name, const char *configu
 
 /* Writes every state column of the feed with feed->id (not name, configured_url or items). */
 int store_feed_save(struct store *store, const struct store_feed *feed);
+
+/*
+ * Marks the feed with id as added at run time (runtime_url, the URL given to `feedwatch add`)
+ * or as a config feed (NULL), and as removed at run time or not. Not part of store_feed_save.
+ */
+int store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
+                           bool removed);
 
 /* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
 void store_feed_done(struct store_feed *feed);

@@ -72,24 +72,7 @@ ni(const struct page *p, const xmlNode *n)
 static void
 class_id(const xmlNode *n, char *buf, size_t cap)
 {
-    size_t k = 0;
-
-    buf[0] = '\0';
-    for (const xmlAttr *a = n->properties; a; a = a->next) {
-        if (!a->name || (strcasecmp((const char *)a->name, "class") != 0 &&
-                         strcasecmp((const char *)a->name, "id") != 0))
-            continue;
-        if (!a->children || a->children->type != XML_TEXT_NODE || !a->children->content)
-            continue;
-        if (k + 2 >= cap)
-            break;
-        for (const char *s = (const char *)a->children->content; *s && k + 2 < cap; s++) {
-            unsigned char c = (unsigned char)*s;
-            buf[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        }
-        buf[k++] = ' ';
-        buf[k] = '\0';
-    }
+    (void)html_class_words(n, buf, cap);
 }
 
 static bool
@@ -142,7 +125,18 @@ class_weight(const xmlNode *n)
     return w;
 }
 
-static bool
+/* How likely an element is to be no part of the article, by its role, tag, class and id. */
+enum unlikely {
+    UNLIKELY_NO = 0,
+    UNLIKELY_CLASS, /* by class or id words alone: a box holding the article may say "share" */
+    UNLIKELY_HARD,  /* by role or tag (navigation, dialog, aside) */
+};
+
+static const char *const discussion_words[] = {
+    "comment", "disqus", "replies", "remark", "shoutbox", "community",
+};
+
+static enum unlikely
 is_unlikely(const xmlNode *n)
 {
     char buf[512];
@@ -156,16 +150,28 @@ is_unlikely(const xmlNode *n)
                  strcasecmp(role, "complementary") == 0 || strcasecmp(role, "navigation") == 0 ||
                  strcasecmp(role, "alert") == 0 || strcasecmp(role, "alertdialog") == 0 ||
                  strcasecmp(role, "dialog") == 0))
-        return true;
+        return UNLIKELY_HARD;
     if (is_name(n, "nav") || is_name(n, "aside"))
-        return true;
+        return UNLIKELY_HARD;
     if (is_name(n, "body") || is_name(n, "a") || is_name(n, "html") || is_name(n, "article") ||
         is_name(n, "main"))
-        return false;
+        return UNLIKELY_NO;
     class_id(n, buf, sizeof(buf));
     if (!buf[0])
-        return false;
-    return HAS_WORD(buf, unlikely_words) && !HAS_WORD(buf, maybe_words);
+        return UNLIKELY_NO;
+    if (!HAS_WORD(buf, unlikely_words) || HAS_WORD(buf, maybe_words))
+        return UNLIKELY_NO;
+    return HAS_WORD(buf, discussion_words) ? UNLIKELY_HARD : UNLIKELY_CLASS;
+}
+
+/*
+ * Whether a box whose class alone calls it unlikely holds running prose (several
+ * paragraphs, few links): a page wrapper or a text column named after its share buttons.
+ */
+static bool
+holds_prose(const struct ninfo *i)
+{
+    return i->chars >= 1000 && i->n_p >= 3 && (double)i->link_chars / i->chars < 0.2;
 }
 
 /* Counts non-space characters and commas of a text node. */
@@ -221,7 +227,10 @@ index_tree(struct page *p, xmlNode *n, unsigned depth, bool hidden_ctx, bool in_
 
     enum html_kind kind = html_kind_of(n);
     bool dropped = hidden_ctx || html_gives_no_text(n);
-    if (!dropped && (p->pass & PASS_STRIP_UNLIKELY) && is_unlikely(n))
+    enum unlikely unlikely = UNLIKELY_NO;
+    if (!dropped && (p->pass & PASS_STRIP_UNLIKELY))
+        unlikely = is_unlikely(n);
+    if (unlikely == UNLIKELY_HARD)
         dropped = true;
     me->dropped = dropped;
     me->weight = (p->pass & PASS_WEIGHT_CLASSES) ? class_weight(n) : 0;
@@ -270,6 +279,13 @@ index_tree(struct page *p, xmlNode *n, unsigned depth, bool hidden_ctx, bool in_
         }
     }
     me = &p->info[idx];
+    if (unlikely == UNLIKELY_CLASS) {
+        /* decided on the subtree: prose stays, anything else goes (propagate_dropped) */
+        struct ninfo probe = {.chars = chars, .link_chars = link_chars, .n_p = n_p};
+        bool list = is_name(n, "ul") || is_name(n, "ol") || is_name(n, "li") || is_name(n, "dl");
+        dropped = list || !holds_prose(&probe);
+        me->dropped = dropped;
+    }
     if (dropped)
         chars = link_chars = commas = 0;
     me->chars = chars;
@@ -282,6 +298,19 @@ index_tree(struct page *p, xmlNode *n, unsigned depth, bool hidden_ctx, bool in_
     me->n_embed = n_embed;
     me->n_h = n_h;
     return 0;
+}
+
+/* Marks the subtrees of elements dropped after their children were indexed. */
+static void
+propagate_dropped(struct page *p)
+{
+    /* p->info is in document order: a parent's slot comes before its children's */
+    for (size_t k = 0; k < p->n; k++) {
+        struct ninfo *i = &p->info[k];
+        const struct ninfo *pi = i->dropped ? NULL : ni(p, i->node->parent);
+        if (pi && pi->dropped)
+            i->dropped = true;
+    }
 }
 
 static double
@@ -326,7 +355,7 @@ scorable(const struct ninfo *i)
            strcmp(name, "div") == 0 || strcmp(name, "section") == 0 ||
            strcmp(name, "article") == 0 || strcmp(name, "blockquote") == 0 ||
            strcmp(name, "main") == 0 || strcmp(name, "font") == 0 || strcmp(name, "span") == 0 ||
-           strcmp(name, "center") == 0 || strcmp(name, "dd") == 0;
+           strcmp(name, "center") == 0 || strcmp(name, "dd") == 0 || strcmp(name, "li") == 0;
 }
 
 static bool
@@ -359,11 +388,109 @@ score_paragraphs(struct page *p)
             a = a->parent;
         }
         /* a div or section with text of its own is a candidate for itself too */
-        if (!is_name(i->node, "p") && !is_name(i->node, "td") && !is_name(i->node, "pre")) {
+        if (!is_name(i->node, "p") && !is_name(i->node, "td") && !is_name(i->node, "pre") &&
+            !is_name(i->node, "li")) {
             init_candidate(i);
             i->score += s;
         }
     }
+}
+
+/* The first word of an element's class attribute into buf ("" when none). */
+static void
+first_class(const xmlNode *n, char *buf, size_t cap)
+{
+    size_t k = 0;
+
+    buf[0] = '\0';
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        if (!a->name || strcasecmp((const char *)a->name, "class") != 0 || !a->children ||
+            a->children->type != XML_TEXT_NODE || !a->children->content)
+            continue;
+        const char *c = (const char *)a->children->content;
+        while (*c == ' ' || *c == '\t' || *c == '\n')
+            c++;
+        while (*c && *c != ' ' && *c != '\t' && *c != '\n' && k + 1 < cap)
+            buf[k++] = *c++;
+        buf[k] = '\0';
+        return;
+    }
+}
+
+static bool
+is_ancestor(const xmlNode *a, const xmlNode *n)
+{
+    for (; n; n = n->parent)
+        if (n == a)
+            return true;
+    return false;
+}
+
+static const char *attr_v(const xmlNode *n, const char *name);
+
+/* Whether an element wraps one whole entry of a listing (a post, an article, an item). */
+static bool
+is_entry_box(const xmlNode *n)
+{
+    char buf[256];
+
+    if (is_name(n, "article") || attr_v(n, "itemtype"))
+        return true;
+    class_id(n, buf, sizeof(buf));
+    return strstr(buf, "hentry") || strstr(buf, "type-post");
+}
+
+/* Whether the path from n up to (not including) top crosses a whole-entry wrapper. */
+static bool
+crosses_entry(const xmlNode *n, const xmlNode *top)
+{
+    for (; n && n != top; n = n->parent)
+        if (is_entry_box(n))
+            return true;
+    return false;
+}
+
+#define SPLIT_SHARE 0.3 /* score, relative to the best, of a box that continues the article */
+#define SPLIT_MAX_UP 6  /* levels a common ancestor may sit above the best box */
+
+static xmlNode *
+join_split_boxes(const struct page *p, xmlNode *best)
+{
+    const struct ninfo *bi = ni(p, best);
+    char want[128], cls[128];
+    xmlNode *common = best;
+
+    if (!bi || !bi->scored || bi->score <= 0)
+        return best;
+    first_class(best, want, sizeof(want));
+    if (!want[0])
+        return best;
+    for (size_t k = 0; k < p->n; k++) {
+        const struct ninfo *i = &p->info[k];
+        if (!i->scored || i->dropped || i == bi || i->score < bi->score * SPLIT_SHARE ||
+            !is_name(i->node, (const char *)best->name))
+            continue;
+        first_class(i->node, cls, sizeof(cls));
+        if (strcmp(cls, want) != 0 || is_ancestor(i->node, best) || is_ancestor(best, i->node))
+            continue;
+        if (is_ancestor(common, i->node))
+            continue;
+        xmlNode *a = common->parent;
+        while (a && a->type == XML_ELEMENT_NODE && !is_ancestor(a, i->node))
+            a = a->parent;
+        if (!a || a->type != XML_ELEMENT_NODE || is_name(a, "body") || is_name(a, "html"))
+            continue;
+        /* boxes of two posts of a listing are not one article */
+        if (crosses_entry(best, a) || crosses_entry(i->node, a))
+            continue;
+        int depth = 0;
+        for (const xmlNode *q = best; q && q != a; q = q->parent)
+            depth++;
+        if (depth > SPLIT_MAX_UP)
+            continue;
+        common = a;
+    }
+    return common;
 }
 
 /* The element whose subtree best holds the article. */
@@ -411,6 +538,12 @@ top_candidate(struct page *p)
             }
         }
     }
+
+    /*
+     * The article split into boxes of one kind (first class word alike) at different depths,
+     * ads between them: their nearest common ancestor holds it all.
+     */
+    best = join_split_boxes(p, best);
 
     /* Climb while the parent scores better (the article is split among siblings). */
     struct ninfo *bi = ni(p, best);
@@ -483,7 +616,8 @@ clean_conditionally(const struct page *p, const struct ninfo *i)
           is_name(n, "header") || is_name(n, "footer")))
         return false;
     int weight = i->weight;
-    double score = i->scored ? i->score : 0;
+    /* a list's score is mostly its own items' (its tag starts it at -3): not a verdict */
+    double score = i->scored && !is_list ? i->score : 0;
     if (weight + score < 0)
         return true;
     if (i->commas >= 10)
@@ -557,6 +691,7 @@ article_pass(struct page *p, unsigned pass, struct html_blocks *blocks)
     for (xmlNode *n = root; n; n = n->next)
         if (n->type == XML_ELEMENT_NODE && (r = index_tree(p, n, 0, false, false, NO_OWNER)) < 0)
             return r;
+    propagate_dropped(p);
     score_paragraphs(p);
     xmlNode *best = top_candidate(p);
     if (!best)
@@ -605,10 +740,154 @@ article_pass(struct page *p, unsigned pass, struct html_blocks *blocks)
     return 0;
 }
 
+/* ---- the lead ---- */
+
+#define LEAD_MIN 60    /* bytes of a description worth looking for */
+#define LEAD_PREFIX 80 /* bytes of it compared (descriptions are often cut short) */
+#define LEAD_MAX 2000  /* chars of an element taken as the lead */
+
+/* s with runs of white space collapsed to one space and trimmed (malloc'ed), or NULL. */
+static char *
+collapse_ws(const char *s)
+{
+    size_t len = strlen(s), k = 0;
+    char *out = malloc(len + 1);
+    bool space = true;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r' ||
+            (c == 0xc2 && (unsigned char)s[i + 1] == 0xa0)) {
+            if (c == 0xc2)
+                i++;
+            if (!space)
+                out[k++] = ' ';
+            space = true;
+            continue;
+        }
+        out[k++] = (char)c;
+        space = false;
+    }
+    while (k > 0 && out[k - 1] == ' ')
+        k--;
+    out[k] = '\0';
+    return out;
+}
+
+static bool
+skip_dropped(const xmlNode *elem, void *userdata)
+{
+    const struct ninfo *i = ni(userdata, elem);
+
+    return i && i->dropped;
+}
+
+/*
+ * The page's description is the article's lead when the page shows it: if the extracted
+ * text lacks it, the visible element that carries it (a standfirst above the article body,
+ * a question above its answers) is put in front. *text may be replaced; -ENOMEM only.
+ */
+static int
+add_lead(struct page *p, const char *description, char **text)
+{
+    char *desc, *body = NULL, *lead = NULL;
+    size_t dl;
+    int r = 0;
+
+    if (!description || strlen(description) < LEAD_MIN)
+        return 0;
+    desc = collapse_ws(description);
+    if (!desc)
+        return -ENOMEM;
+    dl = strlen(desc);
+    /* the element holding it is about as long as the description (whole, not cut) */
+    uint32_t full = 0;
+    for (const char *c = desc; *c; c++)
+        full += *c != ' ' && ((unsigned char)*c & 0xc0) != 0x80;
+    uint32_t most = full * 3 + 300 < LEAD_MAX ? full * 3 + 300 : LEAD_MAX;
+    if (dl > LEAD_PREFIX) {
+        dl = LEAD_PREFIX;
+        while (dl > 0 && ((unsigned char)desc[dl] & 0xc0) == 0x80)
+            dl--; /* cut at a character boundary */
+        desc[dl] = '\0';
+    }
+    body = collapse_ws(*text);
+    if (!body) {
+        free(desc);
+        return -ENOMEM;
+    }
+    if (dl < LEAD_MIN / 2 || strstr(body, desc)) {
+        free(desc);
+        free(body);
+        return 0;
+    }
+    /* the smallest visible block element whose text holds the description */
+    uint32_t want = 0;
+    for (const char *c = desc; *c; c++)
+        want += *c != ' ' && ((unsigned char)*c & 0xc0) != 0x80;
+    const struct ninfo *found = NULL;
+    for (size_t k = 0; k < p->n; k++) {
+        const struct ninfo *i = &p->info[k];
+        if (i->dropped || i->chars < want || i->chars > most || i->link_chars * 2 > i->chars ||
+            html_kind_of(i->node) != HTML_KIND_BLOCK || ancestor_dropped(p, i->node))
+            continue;
+        if (found && i->chars >= found->chars)
+            continue;
+        /* visible text only: a script's JSON may repeat the description too */
+        struct html_blocks bl = {0};
+        char *t = NULL;
+        r = html_blocks_collect(i->node, 0, skip_dropped, p, &bl);
+        if (r == 0)
+            r = html_blocks_join(&bl, NULL, &t);
+        html_blocks_done(&bl);
+        if (r < 0)
+            break;
+        char *ct = collapse_ws(t);
+        free(t);
+        if (!ct) {
+            r = -ENOMEM;
+            break;
+        }
+        if (strstr(ct, desc)) {
+            found = i;
+            free(lead);
+            lead = ct;
+        } else {
+            free(ct);
+        }
+    }
+    if (r == 0 && lead && lead[0]) {
+        size_t ll = strlen(lead), tl = strlen(*text);
+        char *joined = malloc(ll + 2 + tl + 1);
+        if (!joined) {
+            r = -ENOMEM;
+        } else {
+            memcpy(joined, lead, ll);
+            size_t k = ll;
+            if (tl) {
+                memcpy(joined + k, "\n\n", 2);
+                k += 2;
+                memcpy(joined + k, *text, tl);
+                k += tl;
+            }
+            joined[k] = '\0';
+            free(*text);
+            *text = joined;
+        }
+    }
+    free(lead);
+    free(desc);
+    free(body);
+    return r;
+}
+
 /* ---- metadata ---- */
 
 struct meta {
     char *title, *og_title, *ld_title, *h1;
+    char *description; /* og:description, else description: often the article's lead */
     char *author, *ld_author;
     char *published, *ld_published, *time_published;
     char *lang, *ld_lang;
@@ -619,6 +898,7 @@ meta_done(struct meta *m)
 {
     free(m->title);
     free(m->og_title);
+    free(m->description);
     free(m->ld_title);
     free(m->h1);
     free(m->author);
@@ -778,6 +1058,9 @@ read_meta_tag(const xmlNode *n, struct meta *m)
         return;
     if (strcasecmp(key, "og:title") == 0 || strcasecmp(key, "twitter:title") == 0)
         set_once(&m->og_title, content);
+    else if (strcasecmp(key, "og:description") == 0 || strcasecmp(key, "description") == 0 ||
+             strcasecmp(key, "twitter:description") == 0)
+        set_once(&m->description, content);
     else if (strcasecmp(key, "author") == 0 || strcasecmp(key, "byl") == 0 ||
              strcasecmp(key, "dc.creator") == 0 || strcasecmp(key, "parsely-author") == 0 ||
              strcasecmp(key, "sailthru.author") == 0 ||
@@ -1085,6 +1368,9 @@ article_extract(const char *html, size_t len, const char *encoding,
         r = -ENOMEM;
         goto fail;
     }
+    r = add_lead(&p, m.description, &res->text);
+    if (r < 0)
+        goto fail;
 
     res->author = m.author ? strdup(m.author) : m.ld_author ? strdup(m.ld_author) : NULL;
     res->published = norm_date(m.published);

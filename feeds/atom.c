@@ -25,7 +25,7 @@
 static bool
 is_atom(struct feedparse *p, const struct fp_elem *el, const char *name)
 {
-    return el->ns == fp_atom(p)->ns && strcmp(el->name, name) == 0;
+    return el->ns == fp_atom(p)->ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
 }
 
 /* Chooses capture mode and cleaning for a text construct from its type (and 0.3 mode). */

@@ -43,9 +43,9 @@ buf_grow(struct buf *b, size_t need)
     return 0;
 }
 
-/* Appends len bytes; -EMSGSIZE past the ceiling, -ENOMEM on OOM. */
+/* Appends len bytes the slow way (growing the buffer): what buf_append falls back to. */
 int
-buf_append(struct buf *b, const void *data, size_t len)
+buf_append_grow(struct buf *b, const void *data, size_t len)
 {
     int r;
 

@@ -9,6 +9,7 @@
 #define FEEDWATCH_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data;   /* NUL-terminated when non-NULL */
@@ -20,8 +21,25 @@ struct buf {
 /* Prepares an empty buffer that may grow up to max bytes. */
 void buf_init(struct buf *b, size_t max);
 
-/* Appends len bytes; -EMSGSIZE past the ceiling, -ENOMEM on OOM. */
-int buf_append(struct buf *b, const void *data, size_t len);
+/* Appends len bytes the slow way (growing the buffer): what buf_append falls back to. */
+int buf_append_grow(struct buf *b, const void *data, size_t len);
+
+/*
+ * Appends len bytes; -EMSGSIZE past the ceiling, -ENOMEM on OOM. Inline: the common case
+ * (the bytes fit in what is allocated) is one memcpy without a call.
+ */
+static inline int
+buf_append(struct buf *b, const void *data, size_t len)
+{
+    if (len < b->alloc - b->len && len <= b->max - b->len) {
+        if (len > 0)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, data, len);
+}
 
 /* Appends a NUL-terminated string. */
 int buf_append_str(struct buf *b, const char *s);

@@ -20,7 +20,7 @@
 static bool
 is(const struct fp_elem *el, enum fp_ns ns, const char *name)
 {
-    return el->ns == ns && strcmp(el->name, name) == 0;
+    return el->ns == ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
 }
 
 static bool

@@ -301,7 +301,8 @@ const char *
 fp_attr(const struct fp_elem *el, enum fp_ns ns, const char *name)
 {
     for (size_t i = 0; i < el->n_attrs; i++) {
-        if (el->attrs[i].ns == ns && strcmp(el->attrs[i].name, name) == 0)
+        if (el->attrs[i].ns == ns && el->attrs[i].name[0] == name[0] &&
+            strcmp(el->attrs[i].name, name) == 0)
             return el->attrs[i].value;
     }
     return NULL;
@@ -755,6 +756,9 @@ html_void_element(const char *name)
         "input", "link", "meta", "param", "source", "track", "wbr",
     };
 
+    /* Every void element starts with one of these letters: most names need no comparison. */
+    if (!strchr("abcehilmpstw", name[0]) || name[0] == '\0')
+        return false;
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         if (strcmp(name, v[i]) == 0)
             return true;

@@ -9,7 +9,8 @@
  * Here the input becomes valid UTF-8 before libxml2 sees it (which is then told to ignore
  * the declared encoding), and a small state machine over the ASCII bytes of the markup
  * repairs the '&'s and bounds each tag. The hot path (UTF-8 text without '&' or '<')
- * is a table lookup per byte and one memcpy per run.
+ * is scanned 16 bytes at a time (SSE2), a reference such as "&lt;" that needs no repair
+ * stays in the run, and a block that needed no change goes to libxml2 without a copy.
  */
 #include "feedprep.h"
 
@@ -20,6 +21,10 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define FEEDPREP_OBUF (64u << 10)
 #define FEEDPREP_ISTAGE (16u << 10)
@@ -38,7 +43,7 @@ enum {
 };
 
 /* Bytes that end a run of plain text in each state (besides the run's end). */
-static bool text_stop[256], tag_stop[256], decl_stop[256];
+static bool text_stop[256], decl_stop[256];
 static bool tables_ready;
 
 static void
@@ -48,7 +53,6 @@ tables_init(void)
     if (tables_ready)
         return;
     text_stop['&'] = text_stop['<'] = true;
-    tag_stop['"'] = tag_stop['\''] = tag_stop['>'] = true;
     decl_stop['"'] = decl_stop['\''] = decl_stop['>'] = decl_stop['['] = decl_stop[']'] = true;
     tables_ready = true;
 }
@@ -165,6 +169,24 @@ emit(struct feedprep *pp, const char *s, size_t n)
     return 0;
 }
 
+/*
+ * Emits the run that ends a filtered block. When nothing is buffered, the run is long and
+ * the filter is not inside markup that feedprep_push holds back (a declaration), it goes
+ * to the sink as it is, without the copy into the output block.
+ */
+static int
+emit_run(struct feedprep *pp, const char *s, size_t n)
+{
+    int r;
+
+    if (pp->olen == 0 && n >= 512 && pp->kind == FEEDPREP_XML && pp->state != S_DECL &&
+        pp->state != S_DECL_Q && pp->state != S_BANG && pp->state != S_LT) {
+        r = pp->out(pp->out_ctx, s, n);
+        return r < 0 ? sink_fail(pp, r) : 0;
+    }
+    return emit(pp, s, n);
+}
+
 /* ---- the markup filter ---- */
 
 static bool
@@ -188,6 +210,11 @@ amp_classify(const char *s, size_t n, char rep[16])
 
     if (k == 0 || k > FEEDPREP_AMP_MAX)
         return 0;
+    /* The XML predefined entities, by far the most common, without the copy. */
+    if ((k == 2 && (memcmp(s + 1, "lt", 2) == 0 || memcmp(s + 1, "gt", 2) == 0)) ||
+        (k == 3 && memcmp(s + 1, "amp", 3) == 0) ||
+        (k == 4 && (memcmp(s + 1, "quot", 4) == 0 || memcmp(s + 1, "apos", 4) == 0)))
+        return 1;
     memcpy(name, s + 1, k);
     name[k] = '\0';
     if (name[0] == '#') {
@@ -277,6 +304,53 @@ amp_step(struct feedprep *pp, unsigned char c)
     return r < 0 ? r : 0;
 }
 
+/*
+ * The '&' at s[*i] whose reference ends before n, decided at once as amp_step would decide
+ * it byte by byte: a reference kept stays in the run being copied (from *start), one that is
+ * replaced or released ends it. Returns 1 when done (*i and *start moved on), 0 when the
+ * reference runs past n (the caller then holds it byte by byte), or < 0.
+ */
+static int
+amp_fast(struct feedprep *pp, const char *buf, size_t n, size_t *i, size_t *start)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t held = 1, j, at = *i;
+    char rep[16];
+    int k = -1, r;
+
+    for (j = at + 1; j < n; j++) {
+        unsigned char c = s[j];
+
+        if (c == ';' && held <= FEEDPREP_AMP_MAX) {
+            k = amp_classify(buf + at, held + 1, rep);
+            j++;
+            break;
+        }
+        if (!amp_name_char(c) || held >= FEEDPREP_AMP_MAX)
+            break; /* released; c is not part of it */
+        held++;
+    }
+    if (j == n && k < 0)
+        return 0;
+    if (k == 1) {
+        *i = j;
+        return 1;
+    }
+    if ((r = emit(pp, buf + *start, at - *start)) < 0)
+        return r;
+    if (k == 2) {
+        r = emit(pp, rep, strlen(rep));
+        *start = j;
+    } else {
+        /* "&amp;" for the '&'; the bytes after it stay in the run. */
+        pp->n_repairs++;
+        r = emit(pp, "&amp;", 5);
+        *start = at + 1;
+    }
+    *i = j;
+    return r < 0 ? r : 1;
+}
+
 static int
 markup_grow(struct feedprep *pp, size_t n, bool comment)
 {
@@ -295,6 +369,61 @@ static size_t
 scan(const bool *stop, const unsigned char *s, size_t i, size_t n)
 {
     while (i < n && !stop[s[i]])
+        i++;
+    return i;
+}
+
+/*
+ * Index of the first of a, b or c in s[i..n), or n (b and c may repeat a). 16 bytes at a
+ * time where SSE2 is there.
+ */
+static size_t
+find3(const unsigned char *s, size_t i, size_t n, unsigned char a, unsigned char b,
+      unsigned char c)
+{
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b),
+                  vc = _mm_set1_epi8((char)c);
+
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)), _mm_cmpeq_epi8(v, vc)));
+
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && s[i] != a && s[i] != b && s[i] != c)
+        i++;
+    return i;
+}
+
+/* Index of the first byte of s[i..n) that is not ASCII, or n. */
+static size_t
+skip_ascii(const unsigned char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    while (i + 16 <= n) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#else
+    while (i + 8 <= n) {
+        uint64_t w;
+
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+        i += 8;
+    }
+#endif
+    while (i < n && s[i] < 0x80)
         i++;
     return i;
 }
@@ -331,6 +460,9 @@ filter(struct feedprep *pp, const char *buf, size_t n)
         }
         switch (pp->state) {
         case S_TEXT:
+#if defined(__SSE2__)
+            i = find3(s, i, n, '<', '&', '&');
+#else
             /* Eight bytes at a time while none is '<' or '&' (SWAR zero-byte test). */
             while (i + 8 <= n) {
                 uint64_t w, lt, amp;
@@ -344,9 +476,15 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 i += 8;
             }
             i = scan(text_stop, s, i, n);
+#endif
             if (i == n)
                 break;
             if (s[i] == '&') {
+                if ((r = amp_fast(pp, buf, n, &i, &start)) != 0) {
+                    if (r < 0)
+                        return r;
+                    break;
+                }
                 if ((r = emit(pp, buf + start, i - start)) < 0)
                     return r;
                 pp->amp[0] = '&';
@@ -403,7 +541,7 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             }
             break;
         case S_TAG:
-            j = scan(tag_stop, s, i, n);
+            j = find3(s, i, n, '"', '\'', '>');
             if ((r = markup_grow(pp, j - i, false)) < 0)
                 return r;
             i = j;
@@ -418,14 +556,18 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             }
             break;
         case S_TAG_Q:
-            for (j = i; j < n && s[j] != (unsigned char)pp->quote && s[j] != '&'; j++)
-                ;
+            j = find3(s, i, n, (unsigned char)pp->quote, '&', '&');
             if ((r = markup_grow(pp, j - i, false)) < 0)
                 return r;
             i = j;
             if (i == n)
                 break;
             if (s[i] == '&') {
+                if ((r = amp_fast(pp, buf, n, &i, &start)) != 0) {
+                    if (r < 0)
+                        return r;
+                    break;
+                }
                 if ((r = emit(pp, buf + start, i - start)) < 0)
                     return r;
                 pp->amp[0] = '&';
@@ -503,7 +645,7 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             break;
         }
     }
-    return emit(pp, buf + start, n - start);
+    return emit_run(pp, buf + start, n - start);
 }
 
 /* ---- decoding ---- */
@@ -557,20 +699,30 @@ decode_utf8(struct feedprep *pp, const char *buf, size_t n)
         n -= j - old;
     }
     while (i < n) {
+        unsigned char c = s[i];
         int k;
 
-        while (i + 8 <= n) {
-            uint64_t w;
-
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ULL)
+        if (c < 0x80) {
+            /* A lone ASCII byte between letters of another script; else a run of them. */
+            if (i + 1 < n && s[i + 1] >= 0x80) {
+                i++;
+                continue;
+            }
+            i = skip_ascii(s, i, n);
+            if (i == n)
                 break;
-            i += 8;
+            c = s[i];
         }
-        while (i < n && s[i] < 0x80)
-            i++;
-        if (i == n)
-            break;
+        /* Two- and three-byte sequences inline (table 3-7), the rest by utf8_seq. */
+        if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
+            i += 2;
+            continue;
+        }
+        if (c >= 0xe1 && c <= 0xef && c != 0xed && i + 2 < n && (s[i + 1] & 0xc0) == 0x80 &&
+            (s[i + 2] & 0xc0) == 0x80) {
+            i += 3;
+            continue;
+        }
         k = utf8_seq(s + i, n - i);
         if (k > 0) {
             i += (size_t)k;
@@ -649,6 +801,7 @@ decode(struct feedprep *pp, const char *buf, size_t n)
 {
     if (n == 0)
         return 0;
+
     return pp->use_iconv ? decode_iconv(pp, buf, n, false) : decode_utf8(pp, buf, n);
 }
 

@@ -9,6 +9,10 @@
 #include <libxml/HTMLparser.h>
 #include <utf8proc.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 
 #define FEEDTEXT_MAX_ENTITY 40 /* longest reference we look at, "&" to ";" */
@@ -317,6 +321,95 @@ plain_byte(unsigned char c, enum feedtext_kind kind)
     return false;
 }
 
+/* Index of the first byte of u[i..len) that is not printable ASCII (0x20..0x7e), or len. */
+static size_t
+skip_printable(const unsigned char *u, size_t i, size_t len)
+{
+#if defined(__SSE2__)
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+        /* Signed: bytes 0x80..0xff are negative, so below 0x20 as well. */
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(v, low), _mm_cmpeq_epi8(v, del)));
+
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+
+    while (i + 8 <= len) {
+        uint64_t w;
+
+        memcpy(&w, u + i, 8);
+        if ((((w - ones * 0x20) & ~w) | ((w + ones) | w)) & high)
+            break;
+        i += 8;
+    }
+#endif
+    while (i < len && u[i] >= 0x20 && u[i] < 0x7f)
+        i++;
+    return i;
+}
+
+/*
+ * End of the run of s[i..len) that is copied as it is: plain bytes of kind (tab), and valid
+ * UTF-8 sequences that are neither controls nor (line kinds) U+00A0. wide: every printable
+ * ASCII byte is plain for kind, so they are skipped 16 at a time. Sequences the inline
+ * checks below do not take end the run; the caller's per-character path decides on them.
+ */
+static size_t
+plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool line, bool wide)
+{
+    for (;;) {
+        unsigned char c;
+        int32_t cp;
+        int k;
+
+        if (wide && i < len && u[i] < 0x80)
+            i = skip_printable(u, i, len);
+        if (i >= len)
+            return len;
+        c = u[i];
+        if (tab[c]) {
+            i++;
+            if (!wide) {
+                while (i < len && tab[u[i]])
+                    i++;
+            }
+            continue;
+        }
+        if (c < 0x80)
+            return i;
+        if (c >= 0xc2 && c <= 0xdf && i + 1 < len) {
+            /* Two bytes: U+0080..U+009F are controls, U+00A0 a space on a line. */
+            unsigned char b = u[i + 1];
+
+            if ((b & 0xc0) != 0x80 || (c == 0xc2 && b <= (line ? 0xa0 : 0x9f)))
+                return i;
+            i += 2;
+            continue;
+        }
+        if (c >= 0xe0 && c <= 0xef && i + 2 < len) {
+            /* Three bytes: no overlong form, no surrogate, not U+FFFE / U+FFFF. */
+            unsigned char b1 = u[i + 1], b2 = u[i + 2];
+            unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+            if (b1 < lo || b1 > hi || (b2 & 0xc0) != 0x80 || (c == 0xef && b1 == 0xbf && b2 >= 0xbe))
+                return i;
+            i += 3;
+            continue;
+        }
+        k = utf8_decode(u + i, len - i, &cp);
+        if (k < 0 || is_control(cp) || (line && cp == 0xa0))
+            return i;
+        i += (size_t)k;
+    }
+}
+
 /* Cleans len bytes of s as kind into *ret (NULL when nothing is left). */
 int
 feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
@@ -326,7 +419,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     struct buf tmp;
     const unsigned char *u;
     const bool *tab;
-    bool line, pending_space = false;
+    bool line, wide, pending_space = false;
     size_t i = 0, o = 0, cap, start, end;
     char *out;
     int r = 0;
@@ -356,6 +449,17 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     }
     line = kind == FEEDTEXT_LINE || kind == FEEDTEXT_HTML_LINE;
     tab = plain[kind];
+    wide = kind == FEEDTEXT_HTML || kind == FEEDTEXT_TOKEN;
+    /*
+     * ASCII whitespace at either end of the input can only give whitespace at the ends of the
+     * output, which is trimmed below (or a pending space that is never written): skip it.
+     */
+    while (len > 0 && ascii_space((unsigned char)s[0])) {
+        s++;
+        len--;
+    }
+    while (len > 0 && ascii_space((unsigned char)s[len - 1]))
+        len--;
     if (len > SIZE_MAX / 5 - 1) {
         r = -ENOMEM;
         goto done;
@@ -378,8 +482,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
         int32_t cp;
         int k;
 
-        while (j < len && tab[u[j]])
-            j++;
+        j = plain_run(u, i, len, tab, line, wide);
         if (j > i) {
             if (pending_space && o > 0)
                 out[o++] = ' ';
@@ -466,8 +569,12 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
         if (start > 0)
             memmove(out, out + start, end - start);
         out[end - start] = '\0';
-        res = realloc(out, end - start + 1);
-        *ret = res ? res : out;
+        /* Give back what was reserved only when it is worth a realloc. */
+        if (cap - (end - start + 1) > 64) {
+            res = realloc(out, end - start + 1);
+            out = res ? res : out;
+        }
+        *ret = out;
     }
 done:
     buf_done(&tmp);

@@ -209,6 +209,69 @@ lower_into(char *buf, size_t n, size_t cap, const char *v)
     return n;
 }
 
+/* Whether a lower-cased class token (len bytes) starts with prefix. */
+static bool
+token_starts(const char *tok, size_t len, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+
+    return len > pl && strncmp(tok, prefix, pl) == 0;
+}
+
+size_t
+html_class_words(const xmlNode *elem, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    if (cap < 3)
+        return 0;
+    buf[0] = '\0';
+    if (!elem || elem->type != XML_ELEMENT_NODE || !elem->properties)
+        return 0;
+    const char *cls = attr_peek(elem, "class");
+    const char *id = attr_peek(elem, "id");
+    if (cls) {
+        /*
+         * A blog post's wrapper lists its taxonomy ("post-123 hentry category-newsletter
+         * tag-social"): those tokens name the subject, not the box, and are left out.
+         */
+        bool post = false;
+        for (const char *t = cls; *t;) {
+            while (*t == ' ' || *t == '\t' || *t == '\n')
+                t++;
+            size_t len = strcspn(t, " \t\n");
+            if ((len == 6 && strncasecmp(t, "hentry", 6) == 0) ||
+                (len == 14 && strncasecmp(t, "status-publish", 14) == 0) ||
+                (len == 9 && strncasecmp(t, "type-post", 9) == 0))
+                post = true;
+            t += len;
+        }
+        for (const char *t = cls; *t && n + 2 < cap;) {
+            while (*t == ' ' || *t == '\t' || *t == '\n')
+                t++;
+            size_t len = strcspn(t, " \t\n");
+            char low[24];
+            size_t ll = len < sizeof(low) - 1 ? len : sizeof(low) - 1;
+            for (size_t k = 0; k < ll; k++)
+                low[k] = (char)((unsigned char)t[k] >= 'A' && (unsigned char)t[k] <= 'Z' ? t[k] + 32 : t[k]);
+            low[ll] = '\0';
+            bool taxonomy = post && (token_starts(low, ll, "category-") ||
+                                     token_starts(low, ll, "tag-"));
+            for (size_t k = 0; k < len && !taxonomy && n + 2 < cap; k++) {
+                unsigned char c = (unsigned char)t[k];
+                buf[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            if (len && !taxonomy)
+                buf[n++] = ' ';
+            buf[n] = '\0';
+            t += len;
+        }
+    }
+    if (id)
+        n = lower_into(buf, n, cap, id);
+    return n;
+}
+
 uint32_t
 html_evidence(const xmlNode *elem)
 {
@@ -234,10 +297,8 @@ html_evidence(const xmlNode *elem)
     const char *role = attr_peek(elem, "role");
     const char *rel = attr_peek(elem, "rel");
     const char *itemprop = attr_peek(elem, "itemprop");
-    if (cls)
-        n = lower_into(buf, n, sizeof(buf), cls);
-    if (id)
-        n = lower_into(buf, n, sizeof(buf), id);
+    if (cls || id)
+        n = html_class_words(elem, buf, sizeof(buf));
     if (itemprop)
         n = lower_into(buf, n, sizeof(buf), itemprop);
     if (rel && strcasecmp(rel, "author") == 0)

@@ -107,6 +107,13 @@ bool html_is_hidden(const xmlNode *elem);
  */
 bool html_gives_no_text(const xmlNode *elem);
 
+/*
+ * The lower-cased class and id of an element into buf (cap bytes, NUL-terminated), each
+ * followed by a space; a blog post's taxonomy classes (category-…, tag-… beside hentry,
+ * type-post or status-publish) are left out. Returns the bytes written.
+ */
+size_t html_class_words(const xmlNode *elem, char *buf, size_t cap);
+
 /* HTML_EV_* evidence from one element's own tag, class, id and role. */
 uint32_t html_evidence(const xmlNode *elem);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ struct mleaf {
     int32_t slop;   /* -1: exact (or one unit) */
     bool title_only;
     char *label;
+    uint32_t label_len; /* strlen(label), <= QUERY_MAX_LEN */
 };
 
 enum { MN_AND, MN_OR, MN_NOT, MN_LEAF };
@@ -70,6 +72,8 @@ struct mtable {
     uint64_t *slots; /* SLOT(hash, key), 0 = empty */
     size_t cap;      /* power of two */
     size_t n;
+    uint64_t *bloom; /* built: bit hash >> bloom_shift set for each key (most misses stop here) */
+    unsigned bloom_shift;
 };
 
 struct matcher {
@@ -77,6 +81,7 @@ struct matcher {
     size_t n_keys, cap_keys;
     struct mtable exact, prefix;
     bool prefix_len[MAX_PREFIX_LEN + 1];
+    size_t max_prefix_len; /* the largest len with prefix_len[len] */
     uint32_t *part_keys;
     size_t n_part_keys, cap_part_keys;
     struct munit *units;
@@ -138,12 +143,17 @@ slot_of(uint64_t h, size_t cap)
 #define SLOT(h, key) ((((h) >> 32) << 32) | ((uint64_t)(key) + 1))
 #define SLOT_KEY(v) ((uint32_t)((v) & 0xffffffffu) - 1)
 
-static uint32_t
+static inline __attribute__((always_inline)) uint32_t
 table_find(const struct matcher *m, const struct mtable *t, uint64_t h, const char *s,
            size_t len)
 {
     if (t->cap == 0)
         return NO_KEY;
+    if (t->bloom) {
+        uint64_t b = h >> t->bloom_shift;
+        if (!((t->bloom[b / 64] >> (b % 64)) & 1))
+            return NO_KEY;
+    }
     uint64_t hi = h >> 32;
     for (size_t i = slot_of(h, t->cap);; i = (i + 1) & (t->cap - 1)) {
         uint64_t v = t->slots[i];
@@ -187,6 +197,27 @@ table_insert(struct matcher *m, struct mtable *t, uint32_t key)
     return 0;
 }
 
+/* Fills the table's Bloom bits: 8 to 16 bits a key, one bit each. */
+static int
+table_bloom(struct matcher *m, struct mtable *t)
+{
+    unsigned log2 = 6;
+    while (log2 < 40 && ((size_t)1 << log2) < t->n * 8)
+        log2++;
+    t->bloom = calloc(((size_t)1 << log2) / 64, sizeof(*t->bloom));
+    if (!t->bloom)
+        return -ENOMEM;
+    t->bloom_shift = 64 - log2;
+    for (size_t i = 0; i < t->cap; i++) {
+        uint64_t v = t->slots[i];
+        if (v == 0)
+            continue;
+        uint64_t b = m->keys[SLOT_KEY(v)].hash >> t->bloom_shift;
+        t->bloom[b / 64] |= 1ULL << (b % 64);
+    }
+    return 0;
+}
+
 /* The key of a normalized string, added if new. */
 static int
 intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
@@ -220,8 +251,11 @@ intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
         m->n_keys--;
         return r;
     }
-    if (prefix && len <= MAX_PREFIX_LEN)
+    if (prefix && len <= MAX_PREFIX_LEN) {
         m->prefix_len[len] = true;
+        if (len > m->max_prefix_len)
+            m->max_prefix_len = len;
+    }
     *ret_key = k;
     return 0;
 }
@@ -299,6 +333,7 @@ compile_leaf(struct matcher *m, const struct query_node *q, uint32_t topic, uint
     l->label = strdup(q->text);
     if (!l->label)
         return -ENOMEM;
+    l->label_len = (uint32_t)strlen(l->label);
     m->n_leaves++;
     *ret_leaf = leaf;
     return 0;
@@ -402,24 +437,27 @@ matcher_add(struct matcher *m, size_t topic, const char *name, const char *query
     return 0;
 }
 
-/* One occurrence of a key in the item. */
-struct mocc {
-    uint32_t key;
-    uint32_t pos, span;
-    uint32_t field;
-    size_t off, len;
-};
-
-/* One occurrence of a word (unit) or phrase: positions and source bytes. */
+/*
+ * One occurrence of a key in the item (key set), or of a word (unit) or phrase: positions
+ * [start, end] and source bytes [off, end_off). The same layout for both, so that the
+ * intervals of a one-part word are its key's occurrences, read in place.
+ */
 struct mival {
     uint32_t start, end;
     uint32_t field;
+    uint32_t key;
     size_t off, end_off;
 };
 
 struct mivec {
     struct mival *v;
     size_t n, cap;
+};
+
+/* The intervals of one unit of the leaf being computed: in occ, or in a struct mivec. */
+struct miview {
+    const struct mival *v;
+    size_t n;
 };
 
 struct mkeyrange {
@@ -433,37 +471,74 @@ struct mleafstate {
     struct mival where;
 };
 
+struct mwin {
+    uint32_t start;
+    uint32_t unit;
+    uint32_t field;
+    size_t off, end_off;
+};
+
+/* A hit being built: its terms are rterms[first_term ..]. */
+struct rhit {
+    size_t topic;
+    size_t first_term, n_terms;
+};
+
+/* A term being built: its snippet is bytes[snip ..] (NUL-terminated). */
+struct rterm {
+    const char *label;
+    uint32_t label_len;
+    uint32_t field;
+    size_t off, end_off; /* the occurrence the snippet is about */
+    size_t snip;
+};
+
+/*
+ * Per-call scratch. Everything up to leafs is cleared at the start of a call; leafs (10 KB)
+ * is cleared per topic, for its own leaves only.
+ */
 struct mctx {
     const struct matcher *m;
     const struct match_doc *doc;
     size_t title_len, text_len;
     uint32_t field;
     int err;
-    struct mocc *occ;
+    struct mival *occ;
     size_t n_occ, cap_occ;
     struct mkeyrange *ranges;
     size_t n_ranges;
     uint32_t *map; /* key -> range + 1, open addressing */
     size_t map_cap;
-    struct mivec units[QUERY_MAX_UNITS];
-    struct mleafstate leafs[QUERY_MAX_LEAVES];
+    struct mivec units[QUERY_MAX_UNITS]; /* storage for the units that need it */
+    struct miview uv[QUERY_MAX_UNITS];    /* the intervals of each unit */
     const struct mtopic *topic;
     bool all_false; /* evaluate with every leaf false (the NOT-only test) */
+    struct mwin *win; /* proximity scratch */
+    size_t cap_win;
+    struct rhit *rhits;
+    size_t n_rhits, cap_rhits;
+    struct rterm *rterms;
+    size_t n_rterms, cap_rterms;
+    char *bytes; /* the snippets of the result */
+    size_t n_bytes, cap_bytes;
+    struct mleafstate leafs[QUERY_MAX_LEAVES]; /* last: not cleared as a whole */
 };
 
-static int
+static inline int
 push_occ(struct mctx *c, uint32_t key, const struct normalize_token *tok)
 {
-    int r = grow(&c->occ, &c->cap_occ, c->n_occ + 1, sizeof(*c->occ));
-    if (r < 0)
-        return r;
-    c->occ[c->n_occ++] = (struct mocc){
-        .key = key,
-        .pos = tok->pos,
-        .span = tok->span,
+    if (c->n_occ == c->cap_occ) {
+        int r = grow(&c->occ, &c->cap_occ, c->n_occ + 1, sizeof(*c->occ));
+        if (r < 0)
+            return r;
+    }
+    c->occ[c->n_occ++] = (struct mival){
+        .start = tok->pos,
+        .end = tok->pos + tok->span,
         .field = c->field,
+        .key = key,
         .off = tok->off,
-        .len = tok->len,
+        .end_off = tok->off + tok->len,
     };
     return 0;
 }
@@ -479,10 +554,13 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
     uint32_t k;
     int r;
 
-    for (size_t i = 0; i < len; i++) {
+    /* The prefix keys of every length some prefix has (<= MAX_PREFIX_LEN), then the rest. */
+    size_t plen = len < m->max_prefix_len ? len : m->max_prefix_len;
+    size_t i = 0;
+    for (; i < plen; i++) {
         h ^= (unsigned char)s[i];
         h *= FNV_PRIME;
-        if (i + 1 <= MAX_PREFIX_LEN && m->prefix_len[i + 1]) {
+        if (m->prefix_len[i + 1]) {
             k = table_find(m, &m->prefix, h, s, i + 1);
             if (k != NO_KEY) {
                 r = push_occ(c, k, tok);
@@ -490,6 +568,10 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
                     return r;
             }
         }
+    }
+    for (; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= FNV_PRIME;
     }
     k = table_find(m, &m->exact, h, s, len);
     if (k != NO_KEY)
@@ -517,7 +599,7 @@ group_occ(struct mctx *c)
         cap *= 2;
     c->map = calloc(cap, sizeof(*c->map));
     c->ranges = malloc((c->n_occ ? c->n_occ : 1) * sizeof(*c->ranges));
-    struct mocc *sorted = malloc((c->n_occ ? c->n_occ : 1) * sizeof(*sorted));
+    struct mival *sorted = malloc((c->n_occ ? c->n_occ : 1) * sizeof(*sorted));
     if (!c->map || !c->ranges || !sorted) {
         free(sorted);
         return -ENOMEM;
@@ -546,10 +628,10 @@ group_occ(struct mctx *c)
         while (c->ranges[c->map[j] - 1].key != key)
             j = (j + 1) & (cap - 1);
         struct mkeyrange *g = &c->ranges[c->map[j] - 1];
-        struct mocc o = c->occ[i];
+        struct mival o = c->occ[i];
         size_t k = g->first + g->n++;
-        while (k > g->first && (sorted[k - 1].pos > o.pos ||
-                                (sorted[k - 1].pos == o.pos && sorted[k - 1].span > o.span))) {
+        while (k > g->first && (sorted[k - 1].start > o.start ||
+                                (sorted[k - 1].start == o.start && sorted[k - 1].end > o.end))) {
             sorted[k] = sorted[k - 1];
             k--;
         }
@@ -562,7 +644,7 @@ group_occ(struct mctx *c)
 }
 
 /* The occurrences of a key, sorted by position (n = 0 when it does not occur). */
-static const struct mocc *
+static const struct mival *
 key_occ(const struct mctx *c, uint32_t key, size_t *ret_n)
 {
     if (c->map_cap) {
@@ -581,10 +663,12 @@ key_occ(const struct mctx *c, uint32_t key, size_t *ret_n)
 static int
 ivec_push(struct mctx *c, struct mivec *v, const struct mival *iv)
 {
-    int r = grow(&v->v, &v->cap, v->n + 1, sizeof(*v->v));
-    if (r < 0) {
-        c->err = r;
-        return r;
+    if (v->n == v->cap) {
+        int r = grow(&v->v, &v->cap, v->n + 1, sizeof(*v->v));
+        if (r < 0) {
+            c->err = r;
+            return r;
+        }
     }
     v->v[v->n++] = *iv;
     return 0;
@@ -592,12 +676,12 @@ ivec_push(struct mctx *c, struct mivec *v, const struct mival *iv)
 
 /* First occurrence at or after pos in a position-sorted list. */
 static size_t
-occ_lower(const struct mocc *o, size_t n, uint32_t pos)
+occ_lower(const struct mival *o, size_t n, uint32_t pos)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (o[mid].pos < pos)
+        if (o[mid].start < pos)
             lo = mid + 1;
         else
             hi = mid;
@@ -611,11 +695,11 @@ chain_parts(struct mctx *c, const struct munit *u, uint32_t j, uint32_t pos,
             const struct mival *sofar, struct mivec *out)
 {
     size_t n;
-    const struct mocc *o = key_occ(c, c->m->part_keys[u->first_part + j], &n);
-    for (size_t i = occ_lower(o, n, pos); i < n && o[i].pos == pos; i++) {
+    const struct mival *o = key_occ(c, c->m->part_keys[u->first_part + j], &n);
+    for (size_t i = occ_lower(o, n, pos); i < n && o[i].start == pos; i++) {
         struct mival iv = *sofar;
-        iv.end = o[i].pos + o[i].span;
-        iv.end_off = o[i].off + o[i].len;
+        iv.end = o[i].end;
+        iv.end_off = o[i].end_off;
         int r = j + 1 == u->n_parts ? ivec_push(c, out, &iv)
                                     : chain_parts(c, u, j + 1, iv.end + 1, &iv, out);
         if (r < 0)
@@ -633,30 +717,44 @@ cmp_ival(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* Every occurrence of a unit (joined form, or its parts in a row), sorted by start. */
+/*
+ * Every occurrence of unit i of a leaf (joined form, or its parts in a row), sorted by start,
+ * into c->uv[i]: a one-part word without a joined form is its key's occurrence list itself
+ * (the title's first, so title_only keeps a prefix of it); others are built in c->units[i].
+ */
 static int
-unit_intervals(struct mctx *c, const struct munit *u, bool title_only, struct mivec *out)
+unit_intervals(struct mctx *c, const struct munit *u, bool title_only, size_t i_unit)
 {
+    struct mivec *out = &c->units[i_unit];
+    struct miview *view = &c->uv[i_unit];
     size_t n;
-    const struct mocc *o;
+    const struct mival *o;
     int r;
 
+    if (u->n_parts == 1 && u->joined == NO_KEY) {
+        o = key_occ(c, c->m->part_keys[u->first_part], &n);
+        if (title_only) {
+            size_t k = 0;
+            while (k < n && o[k].field == FIELD_TITLE)
+                k++;
+            n = k;
+        }
+        *view = (struct miview){o, n};
+        return 0;
+    }
     out->n = 0;
     if (u->joined != NO_KEY) {
         o = key_occ(c, u->joined, &n);
         for (size_t i = 0; i < n; i++) {
-            struct mival iv = {o[i].pos, o[i].pos + o[i].span, o[i].field, o[i].off,
-                               o[i].off + o[i].len};
-            r = ivec_push(c, out, &iv);
+            r = ivec_push(c, out, &o[i]);
             if (r < 0)
                 return r;
         }
     }
     o = key_occ(c, c->m->part_keys[u->first_part], &n);
     for (size_t i = 0; i < n; i++) {
-        struct mival iv = {o[i].pos, o[i].pos + o[i].span, o[i].field, o[i].off,
-                           o[i].off + o[i].len};
-        r = u->n_parts == 1 ? ivec_push(c, out, &iv) : chain_parts(c, u, 1, iv.end + 1, &iv, out);
+        r = u->n_parts == 1 ? ivec_push(c, out, &o[i])
+                            : chain_parts(c, u, 1, o[i].end + 1, &o[i], out);
         if (r < 0)
             return r;
     }
@@ -667,8 +765,9 @@ unit_intervals(struct mctx *c, const struct munit *u, bool title_only, struct mi
                 out->v[k++] = out->v[i];
         out->n = k;
     }
-    if ((u->joined != NO_KEY || u->n_parts > 1) && out->n > 1)
+    if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cmp_ival);
+    *view = (struct miview){out->v, out->n};
     return 0;
 }
 
@@ -676,7 +775,7 @@ unit_intervals(struct mctx *c, const struct munit *u, bool title_only, struct mi
 static bool
 chain_units(struct mctx *c, size_t n_units, size_t i, uint32_t start, struct mival *io)
 {
-    const struct mivec *v = &c->units[i];
+    const struct miview *v = &c->uv[i];
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -697,39 +796,34 @@ chain_units(struct mctx *c, size_t n_units, size_t i, uint32_t start, struct miv
     return false;
 }
 
-struct mwin {
-    uint32_t start;
-    uint32_t unit;
-    uint32_t field;
-    size_t off, end_off;
-};
-
 /* Proximity: the smallest window holding every unit, any order, start to start <= slop. */
 static bool
 proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
 {
+    const struct miview *uv = c->uv;
     size_t total = 0;
     for (size_t i = 0; i < n_units; i++)
-        total += c->units[i].n;
-    struct mwin *w = malloc(total * sizeof(*w));
+        total += uv[i].n;
     uint32_t count[QUERY_MAX_UNITS] = {0};
     size_t k = 0, covered = 0, left = 0;
     bool found = false;
 
-    if (!w) {
-        c->err = -ENOMEM;
+    int err = grow(&c->win, &c->cap_win, total, sizeof(*c->win));
+    if (err < 0) {
+        c->err = err;
         return false;
     }
+    struct mwin *w = c->win;
     /* Merge the sorted lists. */
     size_t idx[QUERY_MAX_UNITS] = {0};
     while (k < total) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < n_units; i++) {
-            if (idx[i] < c->units[i].n &&
-                (best == SIZE_MAX || c->units[i].v[idx[i]].start < c->units[best].v[idx[best]].start))
+            if (idx[i] < uv[i].n &&
+                (best == SIZE_MAX || uv[i].v[idx[i]].start < uv[best].v[idx[best]].start))
                 best = i;
         }
-        const struct mival *iv = &c->units[best].v[idx[best]++];
+        const struct mival *iv = &uv[best].v[idx[best]++];
         w[k++] = (struct mwin){iv->start, (uint32_t)best, iv->field, iv->off, iv->end_off};
     }
     for (size_t r = 0; r < total && !found; r++) {
@@ -744,11 +838,16 @@ proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
             for (size_t i = left; i <= r; i++)
                 if (w[i].end_off > end_off)
                     end_off = w[i].end_off;
-            *ret = (struct mival){w[left].start, w[r].start, w[left].field, w[left].off, end_off};
+            *ret = (struct mival){
+                .start = w[left].start,
+                .end = w[r].start,
+                .field = w[left].field,
+                .off = w[left].off,
+                .end_off = end_off,
+            };
             found = true;
         }
     }
-    free(w);
     return found;
 }
 
@@ -758,18 +857,18 @@ leaf_compute(struct mctx *c, const struct mleaf *l, struct mival *ret)
     const struct matcher *m = c->m;
 
     for (uint32_t i = 0; i < l->n_units; i++) {
-        if (unit_intervals(c, &m->units[l->first_unit + i], l->title_only, &c->units[i]) < 0)
+        if (unit_intervals(c, &m->units[l->first_unit + i], l->title_only, i) < 0)
             return false;
-        if (c->units[i].n == 0)
+        if (c->uv[i].n == 0)
             return false;
     }
     if (l->n_units == 1) {
-        *ret = c->units[0].v[0];
+        *ret = c->uv[0].v[0];
         return true;
     }
     if (l->slop < 0) {
-        for (size_t k = 0; k < c->units[0].n; k++) {
-            struct mival iv = c->units[0].v[k];
+        for (size_t k = 0; k < c->uv[0].n; k++) {
+            struct mival iv = c->uv[0].v[k];
             if (chain_units(c, l->n_units, 1, iv.end + 1, &iv)) {
                 *ret = iv;
                 return true;
@@ -827,10 +926,13 @@ matcher_build(struct matcher *m)
     m->n_words = (m->n_topics + 63) / 64;
     m->always = calloc(m->n_words ? m->n_words : 1, sizeof(*m->always));
     c = calloc(1, sizeof(*c));
-    if (!m->always || !c) {
+    if (!m->always || !c || table_bloom(m, &m->exact) < 0 || table_bloom(m, &m->prefix) < 0) {
         free(c);
         free(m->always);
         m->always = NULL;
+        free(m->exact.bloom);
+        free(m->prefix.bloom);
+        m->exact.bloom = m->prefix.bloom = NULL;
         return -ENOMEM;
     }
     c->m = m;
@@ -845,9 +947,54 @@ matcher_build(struct matcher *m)
     return 0;
 }
 
-/* About SNIPPET_LEN bytes of text around [off, end), whitespace collapsed, "…" at cuts. */
-static char *
-make_snippet(const char *s, size_t slen, size_t off, size_t end)
+/* Bytes a snippet collapses into one space: controls, DEL and the space. */
+static const bool snip_space[256] = {
+    [0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true, [0x04] = true, [0x05] = true,
+    [0x06] = true, [0x07] = true, [0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
+    [0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true, [0x10] = true, [0x11] = true,
+    [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
+    [0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
+    [0x1e] = true, [0x1f] = true, [' '] = true, [0x7f] = true,
+};
+
+/*
+ * Which of 8 bytes of text are controls or DEL (*ret_ctl) and which are spaces (*ret_sp): the
+ * high bit of each such byte, the first byte in the lowest bits. Exact per byte (no carry
+ * crosses a byte: each sum stays below 0x100).
+ */
+static void
+snip_masks(const char *s, uint64_t *ret_ctl, uint64_t *ret_sp)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t low7 = ~highs;
+    uint64_t x;
+    memcpy(&x, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    uint64_t ge20 = (x & low7) + ones * (0x80 - 0x20); /* high bit: low 7 bits >= 0x20 */
+    uint64_t lt20 = ~(ge20 | x) & highs;
+    uint64_t y = x ^ (ones * 0x7f);
+    uint64_t eq7f = ~(((y & low7) + low7) | y) & highs;
+    uint64_t z = x ^ (ones * 0x20);
+    *ret_sp = ~(((z & low7) + low7) | z) & highs;
+    *ret_ctl = lt20 | eq7f;
+}
+
+static int
+bytes_reserve(struct mctx *c, size_t more)
+{
+    if (more > SIZE_MAX - c->n_bytes)
+        return -ENOMEM;
+    return grow(&c->bytes, &c->cap_bytes, c->n_bytes + more, 1);
+}
+
+/*
+ * Appends about SNIPPET_LEN bytes of text around [off, end), whitespace collapsed, "…" at
+ * cuts, and a NUL to c->bytes.
+ */
+static int
+make_snippet(struct mctx *c, const char *s, size_t slen, size_t off, size_t end)
 {
     size_t mlen = end > off ? end - off : 0;
     size_t ctx = mlen < SNIPPET_LEN ? (SNIPPET_LEN - mlen) / 2 : 0;
@@ -879,54 +1026,72 @@ make_snippet(const char *s, size_t slen, size_t off, size_t end)
             }
         }
     }
-    char *out = malloc((b - a) + 8);
-    if (!out)
-        return NULL;
+    /* "…" + at most b - a bytes + "…" + NUL; an 8-byte store never passes b - a + 3. */
+    int r = bytes_reserve(c, (b > a ? b - a : 0) + 8);
+    if (r < 0)
+        return r;
+    char *out = c->bytes + c->n_bytes;
     size_t k = 0;
-    bool space = false;
     if (a > 0) {
         memcpy(out, "\xe2\x80\xa6", 3);
         k = 3;
     }
-    for (size_t i = a; i < b; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f || ch == ' ') {
-            space = true;
+    /*
+     * Runs of spaces and controls become one space, none at the start or the end. Text with
+     * single spaces is copied 8 bytes at a time, a space included as it comes (so out[k - 1]
+     * may be a space, and then the next run adds none); anything else a byte at a time, a run
+     * leaving a space pending until the next other byte. out has room for 8-byte stores: at
+     * most one byte out per byte in, and i + 8 <= b.
+     */
+    size_t first = k;
+    size_t i = a;
+    bool pending = false;
+    while (i < b) {
+        if (b - i >= 8 && !pending && k > first) {
+            uint64_t ctl, sp;
+            snip_masks(s + i, &ctl, &sp);
+            uint64_t prev_sp = (sp << 8) | (out[k - 1] == ' ' ? 0x80u : 0u);
+            if ((ctl | (sp & prev_sp)) == 0) {
+                memcpy(out + k, s + i, 8);
+                i += 8;
+                k += 8;
+                continue;
+            }
+        }
+        unsigned char ch = (unsigned char)s[i++];
+        if (snip_space[ch]) {
+            if (k > first && out[k - 1] != ' ')
+                pending = true;
             continue;
         }
-        if (space && k > 0 && !(k == 3 && a > 0))
+        if (pending)
             out[k++] = ' ';
-        space = false;
+        pending = false;
         out[k++] = (char)ch;
     }
+    if (k > first && out[k - 1] == ' ')
+        k--; /* copied with the last 8 bytes */
     if (b < slen) {
         memcpy(out + k, "\xe2\x80\xa6", 3);
         k += 3;
     }
     out[k] = '\0';
-    return out;
-}
-
-static void
-term_done(struct match_term *t)
-{
-    free(t->term);
-    free(t->field);
-    free(t->snippet);
+    c->n_bytes += k + 1;
+    return 0;
 }
 
 /* Adds the true leaves that make the topic true (under an even number of NOTs). */
 static int
-collect(struct mctx *c, uint32_t idx, bool positive, struct match_hit *hit)
+collect(struct mctx *c, uint32_t idx, bool positive, size_t first_term)
 {
     const struct mnode *n = &c->m->nodes[idx];
     int r;
 
     if (n->op == MN_NOT)
-        return collect(c, c->m->kids[n->first], !positive, hit);
+        return collect(c, c->m->kids[n->first], !positive, first_term);
     if (n->op != MN_LEAF) {
         for (uint32_t i = 0; i < n->n; i++) {
-            r = collect(c, c->m->kids[n->first + i], positive, hit);
+            r = collect(c, c->m->kids[n->first + i], positive, first_term);
             if (r < 0)
                 return r;
         }
@@ -936,25 +1101,49 @@ collect(struct mctx *c, uint32_t idx, bool positive, struct match_hit *hit)
         return 0;
     const struct mleaf *l = &c->m->leaves[n->first];
     const struct mival *w = &c->leafs[n->first - c->topic->first_leaf].where;
-    const char *field = w->field == FIELD_TITLE ? "title" : "text";
-    for (size_t i = 0; i < hit->n_terms; i++)
-        if (strcmp(hit->terms[i].term, l->label) == 0 && strcmp(hit->terms[i].field, field) == 0)
+    /* One entry per distinct (term, field) of the hit. */
+    for (size_t i = first_term; i < c->n_rterms; i++) {
+        const struct rterm *t = &c->rterms[i];
+        if (t->field == w->field && t->label_len == l->label_len &&
+            (t->label == l->label || memcmp(t->label, l->label, l->label_len) == 0))
             return 0;
-    struct match_term *t = realloc(hit->terms, (hit->n_terms + 1) * sizeof(*t));
-    if (!t)
-        return -ENOMEM;
-    hit->terms = t;
-    t = &hit->terms[hit->n_terms];
+    }
+    if (c->n_rterms == c->cap_rterms) {
+        r = grow(&c->rterms, &c->cap_rterms, c->n_rterms + 1, sizeof(*c->rterms));
+        if (r < 0)
+            return r;
+    }
+    struct rterm *t = &c->rterms[c->n_rterms];
+    *t = (struct rterm){
+        .label = l->label,
+        .label_len = l->label_len,
+        .field = w->field,
+        .off = w->off,
+        .end_off = w->end_off,
+    };
+    /* Another topic's term at the same occurrence of this item has the same snippet. */
+    size_t stop = c->n_rterms > 64 ? c->n_rterms - 64 : 0;
+    for (size_t i = c->n_rterms; i > stop; i--) {
+        const struct rterm *o = &c->rterms[i - 1];
+        if (o->off == t->off && o->end_off == t->end_off && o->field == t->field) {
+            t->snip = o->snip;
+            c->n_rterms++;
+            return 0;
+        }
+    }
     const char *src = w->field == FIELD_TITLE ? c->doc->title : c->doc->text;
     size_t src_len = w->field == FIELD_TITLE ? c->title_len : c->text_len;
-    t->term = strdup(l->label);
-    t->field = strdup(field);
-    t->snippet = src ? make_snippet(src, src_len, w->off, w->end_off) : strdup("");
-    if (!t->term || !t->field || !t->snippet) {
-        term_done(t);
-        return -ENOMEM;
+    t->snip = c->n_bytes;
+    if (src) {
+        r = make_snippet(c, src, src_len, w->off, w->end_off);
+    } else {
+        r = bytes_reserve(c, 1);
+        if (r == 0)
+            c->bytes[c->n_bytes++] = '\0';
     }
-    hit->n_terms++;
+    if (r < 0)
+        return r;
+    c->n_rterms++;
     return 0;
 }
 
@@ -965,6 +1154,71 @@ cmp_hit(const void *a, const void *b)
     return x->topic < y->topic ? -1 : x->topic > y->topic;
 }
 
+/* a += b, false on overflow. */
+static bool
+size_add(size_t *a, size_t b)
+{
+    if (b > SIZE_MAX - *a)
+        return false;
+    *a += b;
+    return true;
+}
+
+/*
+ * The result in one allocation: the hits, then their terms, then the strings ("title",
+ * "text", the labels, the snippets). match_result_done() frees just res->hits.
+ */
+static int
+result_build(const struct mctx *c, struct match_result *res)
+{
+    static const char fields[] = "title\0text";
+    size_t size = 0;
+    bool ok = c->n_rhits <= SIZE_MAX / sizeof(struct match_hit) &&
+              c->n_rterms <= SIZE_MAX / sizeof(struct match_term) &&
+              size_add(&size, c->n_rhits * sizeof(struct match_hit)) &&
+              size_add(&size, c->n_rterms * sizeof(struct match_term)) &&
+              size_add(&size, sizeof(fields)) && size_add(&size, c->n_bytes);
+    for (size_t i = 0; ok && i < c->n_rterms; i++)
+        ok = size_add(&size, (size_t)c->rterms[i].label_len + 1);
+    if (!ok)
+        return -ENOMEM;
+    char *block = malloc(size);
+    if (!block)
+        return -ENOMEM;
+    struct match_hit *hits = (struct match_hit *)(void *)block;
+    struct match_term *terms = (struct match_term *)(void *)(hits + c->n_rhits);
+    char *str = (char *)(terms + c->n_rterms);
+    memcpy(str, fields, sizeof(fields));
+    char *title = str, *text = str + 6;
+    str += sizeof(fields);
+    char *snips = str;
+    if (c->n_bytes > 0)
+        memcpy(snips, c->bytes, c->n_bytes);
+    str += c->n_bytes;
+    for (size_t i = 0; i < c->n_rterms; i++) {
+        const struct rterm *t = &c->rterms[i];
+        memcpy(str, t->label, t->label_len);
+        str[t->label_len] = '\0';
+        terms[i] = (struct match_term){
+            .term = str,
+            .field = t->field == FIELD_TITLE ? title : text,
+            .snippet = snips + t->snip,
+        };
+        str += t->label_len + 1;
+    }
+    for (size_t i = 0; i < c->n_rhits; i++) {
+        const struct rhit *h = &c->rhits[i];
+        hits[i] = (struct match_hit){
+            .topic = h->topic,
+            .terms = h->n_terms ? terms + h->first_term : NULL,
+            .n_terms = h->n_terms,
+        };
+    }
+    res->hits = hits;
+    res->n_hits = c->n_rhits;
+    return 0;
+}
+
 static void
 ctx_done(struct mctx *c)
 {
@@ -973,6 +1227,10 @@ ctx_done(struct mctx *c)
     free(c->map);
     for (size_t i = 0; i < QUERY_MAX_UNITS; i++)
         free(c->units[i].v);
+    free(c->win);
+    free(c->rhits);
+    free(c->rterms);
+    free(c->bytes);
     free(c);
 }
 
@@ -982,25 +1240,34 @@ matcher_match(const struct matcher *m, const struct match_doc *doc,
               struct match_result *ret_result)
 {
     struct match_result res = {0};
-    struct mctx *c = calloc(1, sizeof(*c));
+    struct mctx *c = malloc(sizeof(*c));
     uint64_t *cand = NULL;
     uint32_t next = 0;
     int r;
 
     if (!c)
         return -ENOMEM;
+    memset(c, 0, offsetof(struct mctx, leafs));
     c->m = m;
     c->doc = doc;
+    c->title_len = doc->title ? strlen(doc->title) : 0;
+    c->text_len = doc->text ? strlen(doc->text) : 0;
+    /*
+     * About one occurrence for every 8 bytes of text in the feeds measured: few regrowths.
+     * Capped (a huge text may hold few keys): beyond that the list grows as it fills.
+     */
+    size_t guess = c->title_len / 8 + c->text_len / 8;
+    r = grow(&c->occ, &c->cap_occ, 64 + (guess < 8192 ? guess : 8192), sizeof(*c->occ));
+    if (r < 0)
+        goto fail;
     if (doc->title) {
         c->field = FIELD_TITLE;
-        c->title_len = strlen(doc->title);
         r = normalize_tokenize(doc->title, c->title_len, 0, on_doc_token, c, &next);
         if (r < 0)
             goto fail;
     }
     if (doc->text) {
         c->field = FIELD_TEXT;
-        c->text_len = strlen(doc->text);
         r = normalize_tokenize(doc->text, c->text_len, next + FIELD_GAP, on_doc_token, c, NULL);
         if (r < 0)
             goto fail;
@@ -1042,20 +1309,28 @@ matcher_match(const struct matcher *m, const struct match_doc *doc,
             }
             if (!ok)
                 continue;
-            struct match_hit *h = realloc(res.hits, (res.n_hits + 1) * sizeof(*h));
-            if (!h) {
-                r = -ENOMEM;
-                goto fail;
+            if (c->n_rhits == c->cap_rhits) {
+                r = grow(&c->rhits, &c->cap_rhits, c->n_rhits + 1, sizeof(*c->rhits));
+                if (r < 0)
+                    goto fail;
             }
-            res.hits = h;
-            h = &res.hits[res.n_hits++];
-            *h = (struct match_hit){.topic = tp->id};
-            r = collect(c, tp->root, true, h);
+            size_t first_term = c->n_rterms;
+            r = collect(c, tp->root, true, first_term);
             if (r == 0 && c->err)
                 r = c->err;
             if (r < 0)
                 goto fail;
+            c->rhits[c->n_rhits++] = (struct rhit){
+                .topic = tp->id,
+                .first_term = first_term,
+                .n_terms = c->n_rterms - first_term,
+            };
         }
+    }
+    if (c->n_rhits > 0) {
+        r = result_build(c, &res);
+        if (r < 0)
+            goto fail;
     }
     for (size_t i = 1; i < res.n_hits; i++) {
         if (res.hits[i - 1].topic > res.hits[i].topic) {
@@ -1074,17 +1349,12 @@ fail:
     return r;
 }
 
-/* Releases what a match result holds. */
+/* Releases what a match result holds: one block (see result_build). */
 void
 match_result_done(struct match_result *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_hits; i++) {
-        for (size_t j = 0; j < r->hits[i].n_terms; j++)
-            term_done(&r->hits[i].terms[j]);
-        free(r->hits[i].terms);
-    }
     free(r->hits);
     r->hits = NULL;
     r->n_hits = 0;
@@ -1102,6 +1372,8 @@ matcher_free(struct matcher *m)
     }
     free(m->keys);
     free(m->exact.slots);
+    free(m->exact.bloom);
+    free(m->prefix.bloom);
     free(m->prefix.slots);
     free(m->part_keys);
     free(m->units);

@@ -11,6 +11,7 @@
 #define MAX_PARTS 16                        /* parts of one hyphenated word */
 #define POS_LIMIT (UINT32_MAX / 2)          /* tokenizing stops there (hostile input) */
 #define NORMALIZE_MAX_TEXT (64u * 1024u * 1024u)
+#define OUT_INLINE 512                      /* bytes of normalized word kept on the stack */
 
 /* Options of the word normalization: NFKC, case folding, marks and ignorables dropped. */
 #define NORM_OPTS                                                                             \
@@ -37,22 +38,49 @@ struct ntok {
     const char *text;
     uint32_t pos;
     uint32_t run;
-    utf8proc_int32_t *cps; /* utf8proc scratch */
+    utf8proc_int32_t *cps; /* utf8proc scratch, allocated at the first non-ASCII piece */
     size_t cps_cap;
-    char *out; /* normalized bytes of the current word or run */
+    char *out; /* normalized bytes of the current word or run: out_inline, else the heap */
     size_t out_len, out_cap;
     struct npiece parts[MAX_PARTS];
     struct npiece chars[NORMALIZE_MAX_WORD];
+    char out_inline[OUT_INLINE];
+};
+
+/* The class of each ASCII byte (N_SEP for bytes >= 0x80, which take the slow path). */
+static const unsigned char ascii_cls[256] = {
+    ['0'] = N_WORD, ['1'] = N_WORD, ['2'] = N_WORD, ['3'] = N_WORD, ['4'] = N_WORD,
+    ['5'] = N_WORD, ['6'] = N_WORD, ['7'] = N_WORD, ['8'] = N_WORD, ['9'] = N_WORD,
+    ['A'] = N_WORD, ['B'] = N_WORD, ['C'] = N_WORD, ['D'] = N_WORD, ['E'] = N_WORD,
+    ['F'] = N_WORD, ['G'] = N_WORD, ['H'] = N_WORD, ['I'] = N_WORD, ['J'] = N_WORD,
+    ['K'] = N_WORD, ['L'] = N_WORD, ['M'] = N_WORD, ['N'] = N_WORD, ['O'] = N_WORD,
+    ['P'] = N_WORD, ['Q'] = N_WORD, ['R'] = N_WORD, ['S'] = N_WORD, ['T'] = N_WORD,
+    ['U'] = N_WORD, ['V'] = N_WORD, ['W'] = N_WORD, ['X'] = N_WORD, ['Y'] = N_WORD,
+    ['Z'] = N_WORD, ['a'] = N_WORD, ['b'] = N_WORD, ['c'] = N_WORD, ['d'] = N_WORD,
+    ['e'] = N_WORD, ['f'] = N_WORD, ['g'] = N_WORD, ['h'] = N_WORD, ['i'] = N_WORD,
+    ['j'] = N_WORD, ['k'] = N_WORD, ['l'] = N_WORD, ['m'] = N_WORD, ['n'] = N_WORD,
+    ['o'] = N_WORD, ['p'] = N_WORD, ['q'] = N_WORD, ['r'] = N_WORD, ['s'] = N_WORD,
+    ['t'] = N_WORD, ['u'] = N_WORD, ['v'] = N_WORD, ['w'] = N_WORD, ['x'] = N_WORD,
+    ['y'] = N_WORD, ['z'] = N_WORD, ['-'] = N_JOIN, ['\''] = N_JOIN,
+};
+
+/* An ASCII word character folded to lower case; 0 for anything else. */
+static const char ascii_fold[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['A'] = 'a', ['a'] = 'a', ['B'] = 'b', ['b'] = 'b',
+    ['C'] = 'c', ['c'] = 'c', ['D'] = 'd', ['d'] = 'd', ['E'] = 'e', ['e'] = 'e', ['F'] = 'f',
+    ['f'] = 'f', ['G'] = 'g', ['g'] = 'g', ['H'] = 'h', ['h'] = 'h', ['I'] = 'i', ['i'] = 'i',
+    ['J'] = 'j', ['j'] = 'j', ['K'] = 'k', ['k'] = 'k', ['L'] = 'l', ['l'] = 'l', ['M'] = 'm',
+    ['m'] = 'm', ['N'] = 'n', ['n'] = 'n', ['O'] = 'o', ['o'] = 'o', ['P'] = 'p', ['p'] = 'p',
+    ['Q'] = 'q', ['q'] = 'q', ['R'] = 'r', ['r'] = 'r', ['S'] = 's', ['s'] = 's', ['T'] = 't',
+    ['t'] = 't', ['U'] = 'u', ['u'] = 'u', ['V'] = 'v', ['v'] = 'v', ['W'] = 'w', ['w'] = 'w',
+    ['X'] = 'x', ['x'] = 'x', ['Y'] = 'y', ['y'] = 'y', ['Z'] = 'z', ['z'] = 'z',
 };
 
 static enum ncls
 ascii_class(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return N_WORD;
-    if (c == '-' || c == '\'')
-        return N_JOIN;
-    return N_SEP;
+    return (enum ncls)ascii_cls[c];
 }
 
 static bool
@@ -152,7 +180,14 @@ out_reserve(struct ntok *st, size_t more)
             return -ENOMEM;
         cap *= 2;
     }
-    char *p = realloc(st->out, cap);
+    char *p;
+    if (st->out == st->out_inline) {
+        p = malloc(cap);
+        if (p)
+            memcpy(p, st->out, st->out_len);
+    } else {
+        p = realloc(st->out, cap);
+    }
     if (!p)
         return -ENOMEM;
     st->out = p;
@@ -187,38 +222,30 @@ keep_category(utf8proc_int32_t cp)
 
 /*
  * Appends the normalized form of a piece (word characters and ignorables only) to st->out
- * and records where it went.
+ * and records where it went. ascii: the piece is pure ASCII and scan_word() has already
+ * written it, lowered, at st->out + st->out_len.
  */
 static int
-norm_piece(struct ntok *st, size_t off, size_t len, struct npiece *p)
+norm_piece(struct ntok *st, size_t off, size_t len, bool ascii, struct npiece *p)
 {
     const char *s = st->text + off;
-    bool ascii = true;
     int r;
 
     p->off = off;
     p->len = len;
     p->noff = st->out_len;
     p->nlen = 0;
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)s[i] >= 0x80) {
-            ascii = false;
-            break;
-        }
-    }
     if (ascii) {
-        r = out_reserve(st, len);
-        if (r < 0)
-            return r;
-        for (size_t i = 0; i < len; i++) {
-            char c = s[i];
-            st->out[st->out_len + i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-        }
         st->out_len += len;
         p->nlen = len;
         return 0;
     }
 
+    if (st->cps_cap == 0) {
+        r = cps_reserve(st, 4 * NORMALIZE_MAX_WORD + 1);
+        if (r < 0)
+            return r;
+    }
     utf8proc_ssize_t n;
     for (;;) {
         n = utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
@@ -361,21 +388,59 @@ scan_word(struct ntok *st, size_t len, size_t *io)
 
     st->out_len = 0;
     for (;;) {
-        size_t start = i, n_cps = 0;
+        size_t start = i, n_cps;
+        bool ascii = true;
+        /* Fast path: ASCII word characters lowered straight into st->out, one lookup each. */
+        if (NORMALIZE_MAX_WORD > st->out_cap - st->out_len) {
+            r = out_reserve(st, NORMALIZE_MAX_WORD);
+            if (r < 0)
+                return r;
+        }
+        /* locals: a store through o may alias anything in *st, not a local */
+        char *o = st->out + st->out_len;
+        const unsigned char *in = (const unsigned char *)st->text + start;
+        size_t n_max = len - start < NORMALIZE_MAX_WORD ? len - start : NORMALIZE_MAX_WORD;
+        size_t j = 0;
+        while (j < n_max) {
+            char f = ascii_fold[in[j]];
+            if (!f)
+                break;
+            o[j] = f;
+            j++;
+        }
+        i = start + j;
+        n_cps = j;
         while (i < len && n_cps < NORMALIZE_MAX_WORD) {
+            unsigned char b = (unsigned char)st->text[i];
+            if (b < 0x80) {
+                if (ascii_cls[b] != N_WORD)
+                    break;
+                i++;
+                n_cps++;
+                continue;
+            }
             size_t n = decode(st->text, len, i, &cp);
             enum ncls c = cp < 0 ? N_SEP : classify(cp);
             if (c != N_WORD && c != N_IGNORE)
                 break;
+            ascii = false;
             i += n;
             n_cps++;
         }
-        r = norm_piece(st, start, i - start, &st->parts[n_parts++]);
-        if (r < 0)
-            return r;
+        if (ascii) { /* norm_piece() for an ASCII piece, inline */
+            st->parts[n_parts++] = (struct npiece){start, i - start, st->out_len, i - start};
+            st->out_len += i - start;
+        } else {
+            r = norm_piece(st, start, i - start, false, &st->parts[n_parts++]);
+            if (r < 0)
+                return r;
+        }
         if (n_cps >= NORMALIZE_MAX_WORD || n_parts == MAX_PARTS || i >= len)
             break;
         /* A joiner continues the word only when a word character follows it. */
+        unsigned char b = (unsigned char)st->text[i];
+        if (b < 0x80 && ascii_cls[b] != N_JOIN)
+            break;
         size_t jn = decode(st->text, len, i, &cp);
         if (cp < 0 || classify(cp) != N_JOIN || i + jn >= len)
             break;
@@ -403,7 +468,7 @@ scan_cjk(struct ntok *st, size_t len, size_t *io)
             break;
         enum ncls c = classify(cp);
         if (c == N_CJK) {
-            r = norm_piece(st, i, n, &st->chars[n_chars++]);
+            r = norm_piece(st, i, n, false, &st->chars[n_chars++]);
             if (r < 0)
                 return r;
         } else if (c == N_IGNORE || (c == N_WORD && utf8proc_category(cp) >= UTF8PROC_CATEGORY_MN &&
@@ -423,23 +488,55 @@ int
 normalize_tokenize(const char *text, size_t len, uint32_t first_pos, normalize_token_cb cb,
                    void *userdata, uint32_t *ret_next_pos)
 {
-    struct ntok *st = calloc(1, sizeof(*st));
+    /* On the stack (about 5 KB, nothing of it cleared but the header): two calls per item. */
+    struct ntok state;
+    struct ntok *st = &state;
     int r = 0;
 
-    if (!st)
-        return -ENOMEM;
     st->cb = cb;
     st->userdata = userdata;
     st->text = text;
     st->pos = first_pos;
-    r = cps_reserve(st, 4 * NORMALIZE_MAX_WORD + 1);
+    st->run = 0;
+    st->cps = NULL;
+    st->cps_cap = 0;
+    st->out = st->out_inline;
+    st->out_len = 0;
+    st->out_cap = sizeof(st->out_inline);
     size_t i = 0;
+    const unsigned char *in = (const unsigned char *)text;
     while (r == 0 && i < len && st->pos < POS_LIMIT) {
-        unsigned char c = (unsigned char)text[i];
+        unsigned char c = in[i];
         if (c < 0x80) {
-            enum ncls k = ascii_class(c);
-            if (k != N_WORD) {
+            if (ascii_cls[c] != N_WORD) {
+                /* ASCII separators up to the next word (or non-ASCII byte) */
                 i++;
+                while (i < len && in[i] < 0x80 && ascii_cls[in[i]] != N_WORD)
+                    i++;
+                continue;
+            }
+            /*
+             * Fast path: an ASCII word that ends at an ASCII separator, the end of the text
+             * or its NORMALIZE_MAX_WORD-th character is one token, as scan_word() would make
+             * it; anything else (a joiner, a non-ASCII byte next) goes to scan_word().
+             */
+            size_t n_max = len - i < NORMALIZE_MAX_WORD ? len - i : NORMALIZE_MAX_WORD;
+            size_t j = 0;
+            char *o = st->out; /* out_cap >= OUT_INLINE >= NORMALIZE_MAX_WORD */
+            while (j < n_max) {
+                char f = ascii_fold[in[i + j]];
+                if (!f)
+                    break;
+                o[j] = f;
+                j++;
+            }
+            size_t e = i + j;
+            if (j == n_max || (in[e] < 0x80 && ascii_cls[in[e]] == N_SEP)) {
+                st->out_len = j;
+                r = emit(st, o, j, st->pos, 0, i, j, false, false);
+                st->pos++;
+                st->run++;
+                i = e;
                 continue;
             }
             r = scan_word(st, len, &i);
@@ -458,8 +555,8 @@ normalize_tokenize(const char *text, size_t len, uint32_t first_pos, normalize_t
     if (r == 0 && ret_next_pos)
         *ret_next_pos = st->pos;
     free(st->cps);
-    free(st->out);
-    free(st);
+    if (st->out != st->out_inline)
+        free(st->out);
     return r;
 }
 

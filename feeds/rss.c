@@ -27,13 +27,13 @@ rss_ns(enum fp_ns ns)
 static bool
 is(const struct fp_elem *el, enum fp_ns ns, const char *name)
 {
-    return el->ns == ns && strcmp(el->name, name) == 0;
+    return el->ns == ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
 }
 
 static bool
 is_rss(const struct fp_elem *el, const char *name)
 {
-    return rss_ns(el->ns) && strcmp(el->name, name) == 0;
+    return rss_ns(el->ns) && el->name[0] == name[0] && strcmp(el->name, name) == 0;
 }
 
 /* atom:link inside RSS: rel="alternate" (or none) is a candidate for the missing <link>. */

@@ -21,6 +21,11 @@ Routes:
                                 bytes, sent as they come (Content-Length when given, else
                                 chunked), so a huge body is never held whole
   add_custom(path, fn)          fn(handler) answers the request itself
+  add_slow(path, body, delay)   200 with body after sleeping delay seconds; the server counts
+                                requests in progress and open connections (max_active,
+                                max_connections) from then on
+  add_headers(path, status, headers)  a fixed status with these extra headers (Retry-After,
+                                Cache-Control, ...) and a small body
 Every request is recorded (path, headers, the status and encoding answered).
 Standard library only; the threads are daemon threads and shutdown() returns within a second.
 """
@@ -163,6 +168,24 @@ class Server:
         Content-Length of length when given, else with chunked transfer encoding."""
         hdrs = [("Content-Type", content_type)] + list(headers)
         self.add_custom(path, lambda h: h._stream(chunks, length, hdrs))
+
+    def add_slow(self, path, body, delay=0.05, content_type="application/rss+xml"):
+        """200 with body (bytes) after sleeping delay seconds. Switches the server to
+        counting: max_active is the most requests in progress at once, max_connections the
+        most connections open at once."""
+        if not hasattr(self, "max_active"):
+            self.active = self.max_active = 0
+            self.connections = self.max_connections = 0
+        self.add_custom(path, lambda h: h._slow(body, delay, content_type))
+        if self.httpd.RequestHandlerClass.__name__ != "CountingHandler":
+            self.httpd.RequestHandlerClass = type("CountingHandler", (_CountingHandler,),
+                                                  {"srv": self})
+
+    def add_headers(self, path, status, headers, body=None):
+        """status with headers (a list of (name, value)) and a small text body."""
+        body = body if body is not None else f"status {status} from httpd.py\n".encode()
+        hdrs = [("Content-Type", "text/plain")] + list(headers)
+        self.add_custom(path, lambda h: h._send(status, body, hdrs))
 
     # -- life --------------------------------------------------------------------------
     def url(self, path):
@@ -334,6 +357,34 @@ class _CustomHandler(_Handler):
         if length is None:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+class _CountingHandler(_CustomHandler):
+    """_CustomHandler that counts open connections (add_slow switches a server to it)."""
+
+    def setup(self):
+        super().setup()
+        with self.srv.lock:
+            self.srv.connections += 1
+            self.srv.max_connections = max(self.srv.max_connections, self.srv.connections)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.srv.lock:
+                self.srv.connections -= 1
+
+    def _slow(self, body, delay, content_type):
+        with self.srv.lock:
+            self.srv.active += 1
+            self.srv.max_active = max(self.srv.max_active, self.srv.active)
+        try:
+            time.sleep(delay)
+            self._send(200, body, [("Content-Type", content_type)])
+        finally:
+            with self.srv.lock:
+                self.srv.active -= 1
 
 
 def demo_routes(server, root):

@@ -276,5 +276,21 @@ def test_watch_streams_items_and_alerts(t):
     assert d.stop() == 0
 
 
+def test_search_over_stored_items(t):
+    d = start(t, TOPICS.format(osce_hooks=""))
+    d.wait_polled(list(seed_feeds()))
+    fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 20, "the index caught up")
+    got = d.cli_ok("search", "OVSE OR ОБСЕ")
+    titles = [i["title"] for i in got["items"]]
+    assert titles == ["EU nodigt Rusland uit voor gesprekken binnen de OVSE"], titles
+    assert got["items"][0]["matched"][0]["term"] == "OVSE", got["items"][0]
+    got = d.cli_ok("search", '"ukraine border"~4 OR "oekraïne grens"~4 OR "ukraine biên giới"~6')
+    assert len(got["items"]) == 4, [i["title"] for i in got["items"]]
+    assert d.cli_ok("search", "title:lavrov")["items"][0]["feed"] == "nl-nieuws"
+    rc, doc = d.cli("search", "(osce")
+    assert rc == 1 and "column" in doc["error"], doc
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

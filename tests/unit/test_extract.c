@@ -299,6 +299,157 @@ test_extract_encoding(void **state)
     article_free(a);
 }
 
+static const char more_text[] =
+    "<p>Residents who spoke at the meeting asked for more street lights near the station, and "
+    "the council promised a report by the end of the year.</p>"
+    "<p>The budget will be published on the town's website next week, together with the "
+    "minutes of the meeting and the results of the vote.</p>";
+
+static const char long_text[] =
+    "<p>Several members argued that the cuts to the parks service would cost more in the long "
+    "run, because neglected paths and benches are dearer to repair than to maintain, and "
+    "because the volunteers who help the gardeners would leave if the service shrank.</p>"
+    "<p>The finance officer replied that the parks budget had grown faster than any other in "
+    "the last five years, that the savings were small, and that a review in the autumn would "
+    "show whether the service could keep its standards with the money it has left.</p>"
+    "<p>In the end the amendment to restore the parks money failed by one vote, and the chair "
+    "thanked the members, the staff and the public for a debate she called long but civil, "
+    "before closing the meeting a little after eleven o'clock.</p>";
+
+static void
+test_extract_regressions(void **state)
+{
+    char html[8192];
+    struct article *a;
+    (void)state;
+
+    /*
+     * The whole page sits in a box whose class alone says "header": its prose stays, and a
+     * long notice elsewhere on the page is not taken for the article.
+     */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><div class='top'><div class='site-nav menu'><a href='/'>Home"
+                   "</a> <a href='/news'>News</a></div><div class='layer'><div class='overlay-box'>"
+                   "<p>This site and "
+                   "its partners would like to store data about your visit, such as the pages "
+                   "you read, the device you use, and the ads you see, in order to measure "
+                   "the audience, to show offers that suit you, and to improve the service; "
+                   "you can change your choices at any time from the settings page, and you "
+                   "can also refuse, in which case only the data needed for the site to work "
+                   "will be kept, as the law requires, for thirteen months at most.</p><p>Our "
+                   "partners may also use the data, with your consent, to build a profile of "
+                   "your interests, to measure how well their campaigns work, and to develop "
+                   "new products; a full list of them, with their addresses, is shown in the "
+                   "second tab of this window.</p></div>"
+                   "</div></div><div class='row site_header'><article>"
+                   "<div class='article-body'>%s%s%s</div></article></div>"
+                   "<div class='share-tools'><a href='/s'>Facebook</a></div></body></html>",
+                   body_text, more_text, long_text);
+    a = extract(html);
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    assert_non_null(strstr(a->text, "more street lights"));
+    assert_null(strstr(a->text, "partners would like to store data"));
+    assert_null(strstr(a->text, "Facebook"));
+    assert_null(strstr(a->text, "Home"));
+    article_free(a);
+
+    /* a post wrapper listing its taxonomy (category-newsletter, tag-social): short
+       paragraphs inside are not a newsletter box */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><article class='post-12 post type-post status-publish hentry "
+                   "category-newsletter tag-social'><div class='entry-content'>"
+                   "<p>Ticket prices rise by twelve per cent in January.</p>%s%s</div>"
+                   "</article></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_non_null(strstr(a->text, "Ticket prices rise by twelve per cent in January."));
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    article_free(a);
+
+    /* the description names the standfirst above the article body: it leads the text */
+    (void)snprintf(html, sizeof(html),
+                   "<html><head><meta name='description' content='The town council approved "
+                   "its budget for next year after a long debate on Tuesday.'></head><body>"
+                   "<div class='top'><h1>Budget approved</h1><p class='standfirst'>The town "
+                   "council approved its budget for next year after a long debate on Tuesday."
+                   "</p></div><div class='related'><a href='/a'>Other news today</a></div>"
+                   "<div class='story-body'>%s%s</div></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_true(strncmp(a->text, "The town council approved its budget", 36) == 0);
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    assert_null(strstr(a->text, "Other news"));
+    article_free(a);
+
+    /* a post written as list items, with a short link list in the sidebar */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><div class='entry-content'><h2>Highlights</h2><ul>"
+                   "<li>We landed the new updater, which stops an update while another "
+                   "instance of the browser is running, so the restart page is gone.</li>"
+                   "<li>Users who run several profiles at once will see fewer prompts, and the "
+                   "ones they see will explain what to do next.</li>"
+                   "<li>The download panel now shows the speed of each file, and it remembers "
+                   "where you saved the last one, which testers had asked for.</li>"
+                   "<li>Screenshots can be copied to the clipboard in one step, without saving "
+                   "them to disk first, on every platform we support.</li>"
+                   "<li>Thanks to all the volunteers who fixed bugs this week, especially the "
+                   "ones who fixed the oldest open bug in the tracker.</li></ul></div>"
+                   "<div class='widget'><ul><li><a href='/a'>Archives</a></li>"
+                   "<li><a href='/b'>Categories</a></li></ul></div></body></html>");
+    a = extract(html);
+    assert_non_null(strstr(a->text, "We landed the new updater"));
+    assert_non_null(strstr(a->text, "oldest open bug"));
+    assert_null(strstr(a->text, "Archives"));
+    article_free(a);
+
+    /* a list inside the article with one short item is not cleaned out as a box */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><div class='story-body'>%s<ul><li>The park near the station "
+                   "keeps its gardener.</li></ul>%s</div></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_non_null(strstr(a->text, "keeps its gardener"));
+    article_free(a);
+
+    /* the article in two boxes of one kind at different depths, an ad between them */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><div class='wrap'><div class='section'><div class='post-text "
+                   "first'>%s</div></div><div class='ad'><a href='/ad'>Buy now</a></div>"
+                   "<div class='section'><div class='inner'><div class='post-text second'>%s"
+                   "</div></div></div></div><div class='foot'>Site map</div></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    assert_non_null(strstr(a->text, "more street lights"));
+    assert_null(strstr(a->text, "Buy now"));
+    article_free(a);
+
+    /* ... but two posts of a listing are not one article */
+    (void)snprintf(html, sizeof(html),
+                   "<html><body><div class='posts'><div class='post-1 hentry'><h2>One</h2>"
+                   "<div class='entry-content'>%s%s</div></div><div class='post-2 hentry'>"
+                   "<h2>Two</h2><div class='entry-content'><p>An older post about the "
+                   "weather, which was fine, and about the harvest, which was late.</p><p>It "
+                   "rained in the afternoon, and the fair was moved indoors, to the hall."
+                   "</p></div></div></div></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    assert_null(strstr(a->text, "older post about the weather"));
+    article_free(a);
+
+    /* a description that the page does not show is not added */
+    (void)snprintf(html, sizeof(html),
+                   "<html><head><meta property='og:description' content='Read all about the "
+                   "budget and much more on our website, the best in town.'></head><body>"
+                   "<div class='story-body'>%s%s</div></body></html>",
+                   body_text, more_text);
+    a = extract(html);
+    assert_null(strstr(a->text, "Read all about"));
+    assert_non_null(strstr(a->text, "voted to approve the plan"));
+    article_free(a);
+}
+
 static void
 test_extract_is_page(void **state)
 {
@@ -352,6 +503,7 @@ main(void)
         cmocka_unit_test(test_extract_metadata_sources),
         cmocka_unit_test(test_extract_picks_article_over_chrome),
         cmocka_unit_test(test_extract_encoding),
+        cmocka_unit_test(test_extract_regressions),
         cmocka_unit_test(test_extract_is_page),
         cmocka_unit_test(test_extract_hostile),
     };

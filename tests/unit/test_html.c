@@ -187,6 +187,42 @@ test_html_blocks_carry_evidence(void **state)
     xmlFreeDoc(doc);
 }
 
+static void
+test_html_post_taxonomy_is_not_evidence(void **state)
+{
+    (void)state;
+    /* a blog post's wrapper lists its categories and tags: they do not name the box */
+    static const char html[] =
+        "<article class='post-12 post type-post status-publish hentry category-newsletter "
+        "tag-social' id='post-12'><p>Prices rise in January.</p></article>"
+        "<div class='newsletter-signup category-list'><p>Sign up</p></div>"
+        "<div class='Tag-Cloud'><p>Tags</p></div>";
+    struct html_blocks b = {0};
+    xmlDoc *doc = NULL;
+    char buf[256];
+
+    assert_int_equal(html_parse(html, sizeof(html) - 1, "UTF-8", &doc), 0);
+    assert_int_equal(html_blocks_collect((xmlNode *)doc, 0, NULL, NULL, &b), 0);
+    assert_int_equal(b.n, 3);
+    assert_false(b.v[0].flags & (HTML_EV_SHARE | HTML_EV_TAGS));
+    assert_true(b.v[0].flags & HTML_EV_POSITIVE);
+    /* outside a post wrapper the same words still count */
+    assert_true(b.v[1].flags & HTML_EV_SHARE);
+    assert_true(b.v[1].flags & HTML_EV_TAGS);
+
+    const xmlNode *article = b.v[0].elem->parent;
+    size_t n = html_class_words(article, buf, sizeof(buf));
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf, "post-12 post type-post status-publish hentry post-12 ");
+    assert_int_equal(html_class_words(b.v[2].elem->parent, buf, sizeof(buf)), 10);
+    assert_string_equal(buf, "tag-cloud ");
+    /* a tiny buffer stays NUL-terminated */
+    assert_true(html_class_words(article, buf, 8) < 8);
+    assert_true(strlen(buf) < 8);
+    html_blocks_done(&b);
+    xmlFreeDoc(doc);
+}
+
 int
 main(void)
 {
@@ -201,6 +237,7 @@ main(void)
         cmocka_unit_test(test_html_no_control_chars),
         cmocka_unit_test(test_html_limits),
         cmocka_unit_test(test_html_blocks_carry_evidence),
+        cmocka_unit_test(test_html_post_taxonomy_is_not_evidence),
     };
     xmlInitParser();
     int r = cmocka_run_group_tests(tests, NULL, NULL);

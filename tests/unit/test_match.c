@@ -305,6 +305,110 @@ test_match_errors_name_topic(void **state)
     matcher_free(m);
 }
 
+/* The text with each run of spaces, controls and DEL made one space, none at either end. */
+static void
+collapse_ref(const char *s, char *out)
+{
+    size_t k = 0;
+    bool space = false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+            space = k > 0;
+            continue;
+        }
+        if (space)
+            out[k++] = ' ';
+        space = false;
+        out[k++] = (char)*p;
+    }
+    out[k] = '\0';
+}
+
+static uint64_t snip_rng = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+snip_rnd(uint32_t n)
+{
+    snip_rng ^= snip_rng << 13;
+    snip_rng ^= snip_rng >> 7;
+    snip_rng ^= snip_rng << 17;
+    return (uint32_t)(snip_rng % n);
+}
+
+/* Random text of pieces (words, runs of whitespace and controls) with " zq " at a random place. */
+static void
+snip_text(char *out, size_t max_len)
+{
+    static const char *const pieces[] = {
+        "ab", "c", "defghijk", " ", " ", " ", "  ", "\n", "\t", " \n ", "\x01", "\x7f",
+        "\xc3\xa9", "lmnopqrstuvw", ".", "x y",
+    };
+    size_t target = 8 + snip_rnd((uint32_t)(max_len - 16)), at = snip_rnd((uint32_t)target);
+    size_t k = 0;
+    bool placed = false;
+    while (k < target) {
+        const char *p = pieces[snip_rnd(sizeof(pieces) / sizeof(pieces[0]))];
+        if (!placed && k >= at) {
+            p = " zq ";
+            placed = true;
+        }
+        size_t n = strlen(p);
+        if (k + n + 5 > max_len)
+            break;
+        memcpy(out + k, p, n);
+        k += n;
+    }
+    if (!placed) {
+        memcpy(out + k, " zq ", 4);
+        k += 4;
+    }
+    out[k] = '\0';
+}
+
+static void
+test_match_snippets_collapse_whitespace(void **state)
+{
+    char text[512], want[512];
+    (void)state;
+
+    struct matcher *m = matcher_new();
+    char *err = NULL;
+    assert_int_equal(matcher_add(m, 0, "t", "zq", &err), 0);
+    assert_int_equal(matcher_add(m, 1, "u", "zq OR nothing", &err), 0);
+    assert_int_equal(matcher_build(m), 0);
+    for (int round = 0; round < 3000; round++) {
+        bool whole = round % 2 == 0; /* <= 80 bytes: the snippet is the whole text */
+        snip_text(text, whole ? 81 : sizeof(text));
+        struct match_doc doc = {.text = text};
+        struct match_result res;
+        assert_int_equal(matcher_match(m, &doc, &res), 0);
+        assert_int_equal(res.n_hits, 2);
+        const char *s = res.hits[0].terms[0].snippet;
+        assert_string_equal(res.hits[1].terms[0].snippet, s);
+        if (whole) {
+            collapse_ref(text, want);
+            if (strcmp(s, want) != 0)
+                fail_msg("text '%s': snippet '%s', want '%s'", text, s, want);
+        } else {
+            assert_non_null(strstr(s, "zq"));
+            assert_null(strstr(s, "  "));
+            for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                assert_true(*p >= 0x20 && *p != 0x7f);
+            size_t n = strlen(s);
+            const char *core = s, *end = s + n;
+            if (n >= 3 && memcmp(s, "\xe2\x80\xa6", 3) == 0)
+                core += 3;
+            if (end - core >= 3 && memcmp(end - 3, "\xe2\x80\xa6", 3) == 0)
+                end -= 3;
+            assert_true(end > core);
+            assert_true(core[0] != ' ' && end[-1] != ' ');
+            assert_true(n <= 160 + 6 + 8);
+        }
+        match_result_done(&res);
+    }
+    matcher_free(m);
+}
+
 static void
 test_match_snippets_point_at_match(void **state)
 {
@@ -719,6 +823,7 @@ main(void)
         cmocka_unit_test(test_match_not_only_topics),
         cmocka_unit_test(test_match_errors_name_topic),
         cmocka_unit_test(test_match_snippets_point_at_match),
+        cmocka_unit_test(test_match_snippets_collapse_whitespace),
         cmocka_unit_test(test_match_many_topics_same_as_naive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 2);
+    assert_int_equal(STORE_SCHEMA_VERSION, 3);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -211,8 +211,8 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                              " name IN ('items_newest', 'items_feed_newest')",
                              NULL),
                      2);
-    /* Every column of schema v1 is there. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 15);
+    /* Every column of schema v1 is there, and the three feed columns of v3. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 18);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -302,7 +302,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (2)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (3)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
@@ -1222,11 +1222,22 @@ static void
 test_store_allocation_failures_are_clean(void **state)
 {
     struct fixture *fx = *state;
+    struct fixture shm = {0};
     struct store *store;
     sqlite3 *db;
     char *ok;
     long failed = 0;
     bool completed = false;
+
+    /*
+     * Thousands of rounds each create a database and commit its migrations: on tmpfs when
+     * there is one, so the rounds cost CPU rather than fsyncs (the test is about allocations).
+     */
+    (void)snprintf(shm.dir, sizeof(shm.dir), "/dev/shm/test_store.XXXXXX");
+    if (mkdtemp(shm.dir)) {
+        (void)snprintf(shm.db, sizeof(shm.db), "%s/feedwatch.db", shm.dir);
+        fx = &shm;
+    }
 
     fault_install(true);
     for (fault_at = 0; fault_at < 20000; fault_at++) {
@@ -1258,6 +1269,10 @@ test_store_allocation_failures_are_clean(void **state)
     assert_string_equal(ok, "ok");
     free(ok);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    if (fx == &shm) {
+        remove_db(fx);
+        assert_int_equal(rmdir(shm.dir), 0);
+    }
 }
 
 struct alert_seen {
@@ -1435,10 +1450,78 @@ test_store_migrates_schema_1(void **state)
     add_item(store, 1, "k2", 100, 1000, 1);
     store_free(store);
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 2);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
                                  " ('alerts', 'deliveries', 'alert_sources')", NULL), 3);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds') WHERE name IN"
+                                 " ('runtime_url', 'removed', 'item_rate')", NULL), 3);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+struct runtime_seen {
+    unsigned n;
+    bool a_runtime, a_removed;
+    double a_rate;
+};
+
+static int
+on_runtime_feed(void *userdata, const struct store_feed *feed)
+{
+    struct runtime_seen *seen = userdata;
+    seen->n++;
+    if (strcmp(feed->name, "a") == 0) {
+        seen->a_runtime = feed->runtime_url && strcmp(feed->runtime_url, "https://r/a") == 0;
+        seen->a_removed = feed->removed;
+        seen->a_rate = feed->item_rate;
+    }
+    return 0;
+}
+
+/* Run-time feeds: the marker, the removal and the item rate persist; no rate reads as < 0. */
+static void
+test_store_feed_runtime_marker_and_rate_persist(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed feed = {0};
+    struct runtime_seen seen = {0};
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://r/a", &feed), 0);
+    assert_null(feed.runtime_url);
+    assert_false(feed.removed);
+    assert_true(feed.item_rate < 0.0);
+    assert_int_equal(store_feed_set_runtime(store, feed.id, "https://r/a", false), 0);
+    feed.item_rate = 6.5;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_set_runtime(store, 9999, NULL, true), -ENOENT);
+    store_feed_done(&feed);
+    store_free(store);
+
+    store = open_store(fx);
+    assert_int_equal(store_feed_list(store, on_runtime_feed, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_true(seen.a_runtime);
+    assert_false(seen.a_removed);
+    assert_true(seen.a_rate > 6.49 && seen.a_rate < 6.51);
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://r/a", &feed), 0);
+    assert_int_equal(store_feed_set_runtime(store, feed.id, NULL, true), 0);
+    feed.item_rate = -1.0;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_feed_done(&feed);
+    assert_int_equal(store_feed_ensure(store, "a", "https://r/a", &feed), 0);
+    assert_null(feed.runtime_url);
+    assert_true(feed.removed);
+    assert_true(feed.item_rate < 0.0);
+
+    /* A new source forgets the rate observed on the old one. */
+    feed.item_rate = 3.0;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_feed_done(&feed);
+    assert_int_equal(store_feed_ensure(store, "a", "https://r/other", &feed), 0);
+    assert_true(feed.item_rate < 0.0);
+    store_feed_done(&feed);
+    store_free(store);
 }
 
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1461,6 +1544,7 @@ main(void)
         STORE_TEST(test_store_feed_ensure_url_change_resets_source),
         STORE_TEST(test_store_feed_save_round_trip),
         cmocka_unit_test(test_store_feed_copy_is_deep),
+        STORE_TEST(test_store_feed_runtime_marker_and_rate_persist),
         STORE_TEST(test_store_feed_list_orders_by_name_with_counts),
         STORE_TEST(test_store_items_list_newest_first),
         STORE_TEST(test_store_count_items),

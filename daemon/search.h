@@ -1,0 +1,62 @@
+/*
+ * search.h — full-text search over stored items, kept off the poll's critical path.
+ *
+ * The index is an FTS5 table in its own file beside the database (`<database>-search`), fed
+ * by one indexer thread with its own connections: it reads items above its high-water mark
+ * from the store in batches (the store's WAL lets it read while the loop thread writes) and
+ * indexes their normalized title and text (normalize.h), so FTS5's tokens are the matcher's
+ * tokens. Search may lag polling by seconds; the index can always be rebuilt from the store
+ * (a missing or unreadable index file is rebuilt from item 1).
+ *
+ * A query in the topic language (query.h) runs in two steps: FTS5 finds candidates with a
+ * query that matches a superset (every positive word; NOT, phrases and proximity left to the
+ * second step), newest first, and the matcher (match.h) keeps those that really match and
+ * says why. A query FTS5 cannot narrow (only NOTs) scans the newest items instead, bounded.
+ *
+ * search_new/search_kick/search_lag/search_run/search_free are called from the loop thread;
+ * the indexer thread is private to search.c.
+ */
+#ifndef FEEDWATCH_SEARCH_H
+#define FEEDWATCH_SEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SEARCH_BATCH 2000        /* items indexed per transaction */
+#define SEARCH_SCAN_MAX 20000    /* items scanned for a query FTS5 cannot narrow */
+#define SEARCH_CANDIDATES_MAX 100000 /* candidates verified for one query */
+
+struct search;
+
+/* One hit: borrowed by the callback for the call only. */
+struct search_hit {
+    int64_t item_id;
+    const char *feed;
+    const char *title;
+    const char *url;
+    int64_t published_at;       /* FEED_TIME_NONE when absent */
+    const char *matched_json;   /* [{"term","field","snippet"}] */
+};
+
+typedef int (*search_hit_cb)(void *userdata, const struct search_hit *hit);
+
+/* Opens (creating or rebuilding) the index beside db_path and starts the indexer thread. */
+int search_new(const char *db_path, struct search **ret_search, char **reterr_msg);
+
+/* Tells the indexer that items were committed (wakes it; cheap, never blocks for long). */
+void search_kick(struct search *s);
+
+/* Items stored but not indexed yet (0 when the indexer has caught up). */
+int64_t search_lag(struct search *s);
+
+/*
+ * Runs a query (topic language) over the index, newest items first, at most limit hits.
+ * 0, -EINVAL with *reterr_msg for a bad query, or another negative errno.
+ */
+int search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb,
+               void *userdata, char **reterr_msg);
+
+/* Stops the indexer (finishing its batch), joins it and closes everything; accepts NULL. */
+void search_free(struct search *s);
+
+#endif

@@ -1,0 +1,165 @@
+/* Unit tests of the search index: the indexer catches up, queries find exactly what the
+ * matcher would, newest first, also for words the index has not reached yet. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "search.h"
+#include "store.h"
+
+struct hits {
+    int n;
+    int64_t ids[32];
+    char matched[32][256];
+};
+
+static int
+on_hit(void *userdata, const struct search_hit *hit)
+{
+    struct hits *h = userdata;
+    if (h->n < 32) {
+        h->ids[h->n] = hit->item_id;
+        snprintf(h->matched[h->n], sizeof(h->matched[0]), "%s", hit->matched_json);
+    }
+    h->n++;
+    return 0;
+}
+
+static int64_t
+add(struct store *st, int64_t feed, const char *key, const char *title, const char *text)
+{
+    struct feed_item it = {.key = (char *)key, .title = (char *)title,
+                           .published_at = FEED_TIME_NONE, .updated_at = FEED_TIME_NONE};
+    int64_t id = 0;
+    assert_int_equal(store_item_add(st, feed, &it, text, 0, 1000, &id), 1);
+    return id;
+}
+
+static void
+wait_caught_up(struct search *s)
+{
+    for (int i = 0; i < 1000 && search_lag(s) > 0; i++) {
+        search_kick(s);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(search_lag(s), 0);
+}
+
+static struct hits
+run(struct search *s, const char *q)
+{
+    struct hits h = {0};
+    char *err = NULL;
+    assert_int_equal(search_run(s, q, 20, on_hit, &h, &err), 0);
+    assert_null(err);
+    return h;
+}
+
+static void
+test_daemon_search_finds_what_the_matcher_matches(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_search.XXXXXX", db[256], cmd[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/feedwatch.db", dir);
+    struct store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(db, &st, &err), 0);
+    struct store_feed f = {0};
+    assert_int_equal(store_feed_ensure(st, "a", "file:///a.xml", &f), 0);
+    int64_t a = add(st, f.id, "1", "EU invites Russia to OSCE talks",
+                    "The Organization for Security and Co-operation in Europe meets in Vienna.");
+    int64_t b = add(st, f.id, "2", "Oekraïne en de grens",
+                    "Troepen aan de grens met Oekraïne, zegt de OVSE.");
+    int64_t c = add(st, f.id, "3", "Weather", "Snow closes the mountain pass.");
+
+    struct search *s = NULL;
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+
+    struct hits h = run(s, "OSCE OR OVSE");
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.ids[0], b); /* newest first */
+    assert_int_equal(h.ids[1], a);
+    assert_non_null(strstr(h.matched[0], "OVSE"));
+    h = run(s, "oekraine"); /* accents folded on both sides */
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], b);
+    h = run(s, "\"grens oekraïne\"~3");
+    assert_int_equal(h.n, 1);
+    h = run(s, "\"grens oekraïne\""); /* not in this order */
+    assert_int_equal(h.n, 0);
+    h = run(s, "cooperation");
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], a);
+    h = run(s, "moun*");
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], c);
+    h = run(s, "title:vienna");
+    assert_int_equal(h.n, 0);
+    h = run(s, "NOT snow"); /* no positive word: the newest items are scanned */
+    assert_int_equal(h.n, 2);
+
+    /* An item the indexer has not seen yet is found too (read from the store directly). */
+    int64_t d = add(st, f.id, "4", "Late OSCE news", "More from Vienna.");
+    h = run(s, "osce");
+    assert_true(h.n >= 2);
+    assert_int_equal(h.ids[0], d);
+
+    char *bad = NULL;
+    struct hits none = {0};
+    assert_int_equal(search_run(s, "(osce", 20, on_hit, &none, &bad), -EINVAL);
+    assert_non_null(bad);
+    assert_non_null(strstr(bad, "column"));
+    free(bad);
+
+    search_free(s);
+    /* A broken index file is rebuilt from the store. */
+    char idx[300];
+    snprintf(idx, sizeof(idx), "%s-search", db);
+    FILE *fp = fopen(idx, "w");
+    assert_non_null(fp);
+    fputs("not an sqlite database, not at all", fp);
+    fclose(fp);
+    char wal[320];
+    snprintf(wal, sizeof(wal), "%s-wal", idx);
+    (void)unlink(wal);
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+    h = run(s, "osce");
+    assert_int_equal(h.n, 2);
+    search_free(s);
+
+    store_feed_done(&f);
+    store_free(st);
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    for (struct dirent *de; (de = readdir(dp));) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(cmd, sizeof(cmd), "%s/%s", dir, de->d_name);
+        assert_int_equal(unlink(cmd), 0);
+    }
+    closedir(dp);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_daemon_search_finds_what_the_matcher_matches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
