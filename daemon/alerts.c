@@ -81,25 +81,6 @@ topic_covers_feed(const struct conf_topic *t, const char *feed_name)
     return false;
 }
 
-/* The matched terms as stored with the alert and handed to hooks. */
-static char *
-matched_json(const struct match_hit *hit)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < hit->n_terms; i++) {
-        const struct match_term *m = &hit->terms[i];
-        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field,
-                              "snippet", m->snippet);
-        if (!o || json_array_append_new(arr, o) < 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    char *s = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(arr);
-    return s;
-}
-
 struct story_find {
     uint64_t simhash;
     int64_t feed_id;
@@ -153,7 +134,7 @@ alerting_item(struct alerting *a, struct store *store, const char *feed_name, in
                 continue;
             }
         }
-        char *matched = matched_json(hit);
+        char *matched = match_terms_json(hit);
         int64_t alert_id = 0;
         r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,
                             &alert_id);

@@ -444,23 +444,6 @@ struct verify {
     void *userdata;
 };
 
-static char *
-matched_json(const struct match_hit *hit)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < hit->n_terms; i++) {
-        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", hit->terms[i].term, "field",
-                              hit->terms[i].field, "snippet", hit->terms[i].snippet);
-        if (!o || json_array_append_new(arr, o) < 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
-    return s;
-}
-
 /* Reads one candidate from the store and keeps it when the matcher agrees; 1 = limit reached. */
 static int
 verify_one(struct verify *v, int64_t id)
@@ -476,7 +459,7 @@ verify_one(struct verify *v, int64_t id)
         struct match_result res = {0};
         r = matcher_match(v->m, &doc, &res);
         if (r == 0 && res.n_hits > 0) {
-            char *mj = matched_json(&res.hits[0]);
+            char *mj = match_terms_json(&res.hits[0]);
             struct search_hit hit = {
                 .item_id = id,
                 .title = doc.title,

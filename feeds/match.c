@@ -1,6 +1,7 @@
 #include "match.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -1385,4 +1386,23 @@ matcher_free(struct matcher *m)
     free(m->topics);
     free(m->always);
     free(m);
+}
+
+/* Why a hit matched as compact JSON, [{"term","field","snippet"}]; NULL on OOM. */
+char *
+match_terms_json(const struct match_hit *hit)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < hit->n_terms; i++) {
+        const struct match_term *m = &hit->terms[i];
+        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field,
+                              "snippet", m->snippet);
+        if (!o || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    char *s = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    return s;
 }

@@ -59,6 +59,12 @@ int matcher_match(const struct matcher *m, const struct match_doc *doc,
 
 void match_result_done(struct match_result *r);
 
+/*
+ * Why a hit matched as compact JSON, [{"term","field","snippet"}], as alerts store it and
+ * hooks and `search` show it: a new string (free it), or NULL on OOM.
+ */
+char *match_terms_json(const struct match_hit *hit);
+
 /* Releases the matcher; accepts NULL. */
 void matcher_free(struct matcher *m);
 
