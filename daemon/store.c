@@ -326,6 +326,15 @@ stmt_done(sqlite3_stmt *st)
 }
 
 /* Runs a statement that returns no rows, then resets it. */
+/* A binding failed: records why, resets the statement and returns the error. */
+static int
+bind_failed(struct store *store, sqlite3_stmt *st, int rc)
+{
+    int r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
 static int
 stmt_run(struct store *store, sqlite3_stmt *st)
 {
@@ -903,11 +912,8 @@ store_feed_ensure(struct store *store, const char *name, const char *configured_
     bind_str(st, 1, name, &rc);
     bind_str(st, 2, configured_url, &rc);
     bind_int(st, 3, (int64_t)time(NULL), &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     r = stmt_run(store, st);
     if (r < 0)
         return r;
@@ -979,11 +985,8 @@ store_feed_save(struct store *store, const struct store_feed *feed)
     if (rc == SQLITE_OK)
         rc = feed->item_rate >= 0.0 ? sqlite3_bind_double(st, 13, feed->item_rate)
                                     : sqlite3_bind_null(st, 13);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     r = stmt_run(store, st);
     if (r < 0)
         return r;
@@ -1003,11 +1006,8 @@ store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
     bind_int(st, 1, id, &rc);
     bind_str(st, 2, runtime_url, &rc);
     bind_int(st, 3, removed, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     r = stmt_run(store, st);
     if (r < 0)
         return r;
@@ -1162,11 +1162,8 @@ store_items_list(struct store *store, const char *feed_name, unsigned limit, boo
     bind_int(st, 2, with_text, &rc);
     if (feed_name)
         bind_str(st, 3, feed_name, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_item_row row = {
             .id = sqlite3_column_int64(st, 0),
@@ -1284,11 +1281,8 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
     bind_str(st, 3, n_hooks ? "pending" : "delivered", &rc);
     bind_str(st, 4, matched_json, &rc);
     bind_int(st, 5, raised_at, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
         return r;
     if (sqlite3_changes(store->db) != 1)
@@ -1299,11 +1293,8 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
         bind_int(st, 1, id, &rc);
         bind_str(st, 2, hooks[i], &rc);
         bind_int(st, 3, raised_at, &rc);
-        if (rc != SQLITE_OK) {
-            r = store_fail(store, rc);
-            stmt_done(st);
-            return r;
-        }
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
         if ((r = stmt_run(store, st)) < 0)
             return r;
     }
@@ -1324,11 +1315,8 @@ store_story_candidates(struct store *store, const char *topic, int64_t since_at,
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, since_at, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         r = cb(userdata, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
                sqlite3_column_int64(st, 2));
@@ -1349,11 +1337,8 @@ store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
     int rc = SQLITE_OK;
     bind_int(st, 1, alert_id, &rc);
     bind_int(st, 2, item_id, &rc);
-    if (rc != SQLITE_OK) {
-        int r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     return stmt_run(store, st);
 }
 
@@ -1366,11 +1351,8 @@ store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, now_at, &rc);
     bind_int(st, 2, limit, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *hook = NULL;
         if ((r = col_text(store, st, 1, &hook)) < 0)
@@ -1417,20 +1399,14 @@ store_delivery_set(struct store *store, int64_t alert_id, const char *hook, cons
     bind_int(st, 4, attempts, &rc);
     bind_time(st, 5, next_attempt_at, &rc);
     bind_str(st, 6, last_error, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
         return r;
     st = store->stmt[STMT_ALERT_REFRESH];
     bind_int(st, 1, alert_id, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     return stmt_run(store, st);
 }
 
@@ -1456,11 +1432,8 @@ store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *
     sqlite3_stmt *st = store->stmt[STMT_ALERT_GET];
     int rc = SQLITE_OK, r;
     bind_int(st, 1, alert_id, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         struct store_alert_row row = {0};
@@ -1487,11 +1460,8 @@ store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, v
     sqlite3_stmt *st = store->stmt[STMT_ALERT_SOURCES];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, alert_id, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *feed = NULL, *url = NULL, *title = NULL;
         if ((r = col_text(store, st, 0, &feed)) < 0 || (r = col_text(store, st, 1, &url)) < 0 ||
@@ -1518,11 +1488,8 @@ store_alerts_list(struct store *store, const char *topic, bool failed_only, unsi
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, failed_only, &rc);
     bind_int(st, 3, limit > 0 ? (int64_t)limit : -1, &rc);
-    if (rc != SQLITE_OK) {
-        r = store_fail(store, rc);
-        stmt_done(st);
-        return r;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_alert_row row = {0};
         row.published_at = FEED_TIME_NONE;
