@@ -416,7 +416,9 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
     if (d->stopping || d->once || outcome == POLL_ABORTED)
         return;
     if (feed_pollable(f) && f->st.next_poll_at != FEED_TIME_NONE)
-        (void)sched_arm(d->sched, &f->sched, f->st.next_poll_at * 1000);
+        /* To the ms: the row's whole seconds would round a 1 s backoff up to 2 s. */
+        (void)sched_arm(d->sched, &f->sched,
+                        f->next_poll_ms > 0 ? f->next_poll_ms : f->st.next_poll_at * 1000);
 }
 
 /* --once ends when every feed was polled and no hook runs or is due now. */

@@ -47,6 +47,7 @@ struct dfeed {
     size_t n_waiters;
     bool removed;                /* dropped (config or `remove`) while a poll was in flight */
     bool kept;                   /* scratch of a reload: still in the new config */
+    int64_t next_poll_ms;        /* the last poll's next poll to the ms (the row keeps seconds) */
 };
 
 enum daemon_feed_state {

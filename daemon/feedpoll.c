@@ -388,6 +388,7 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
         f->st.next_poll_at = (pn.next_ms + 999) / 1000;
     }
     int64_t next_ms = pn.next_ms;
+    f->next_poll_ms = next_ms;
     if (r == 0 && alerts.raised > 0)
         hooks_kick(d->hooks);
     if (r == 0 && fresh > 0)
