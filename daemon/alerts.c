@@ -108,6 +108,8 @@ alerting_item(struct alerting *a, struct store *store, const char *feed_name, in
     struct match_doc doc = {.title = item->title, .text = text};
     struct match_result res = {0};
     char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
+    if (a->conf->n_topics == 0)
+        return 0; /* nothing to match: no need to read the text */
     int r = matcher_match(a->matcher, &doc, &res);
     if (r < 0)
         return r;

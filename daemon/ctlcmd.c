@@ -88,7 +88,7 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
                      "items", "total", (json_int_t)d->items_total, "alerts", "delivered",
                      (json_int_t)delivered, "pending", (json_int_t)pending, "failed",
                      (json_int_t)failed,
-                     "polls_in_flight", (json_int_t)fetch_in_flight(d->fetcher), "next_poll",
+                     "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
                      next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
                      (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
 }

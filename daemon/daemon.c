@@ -114,6 +114,9 @@ feed_pollable(const struct dfeed *f)
     return daemon_feed_state(f) == DFEED_OK || daemon_feed_state(f) == DFEED_FAILING;
 }
 
+static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                     uint64_t new_items, uint64_t new_alerts);
+
 /* xorshift64*: jitter needs spread, not secrecy. */
 uint64_t
 daemon_random(struct daemon *d)
@@ -135,7 +138,7 @@ daemon_random(struct daemon *d)
 static void
 feed_schedule_initial(struct daemon *d, struct dfeed *f)
 {
-    if (!feed_pollable(f) || f->poll) {
+    if (!feed_pollable(f) || f->poll || f->ready) {
         sched_disarm(d->sched, &f->sched);
         return;
     }
@@ -284,12 +287,60 @@ feeds_unlink(struct daemon *d, struct dfeed *f)
     }
 }
 
+/* Takes f out of the ready queue (it must be in it). */
+static void
+ready_unlink(struct daemon *d, struct dfeed *f)
+{
+    assert(f->ready);
+    if (f->ready_prev)
+        f->ready_prev->ready_next = f->ready_next;
+    else
+        d->ready_head = f->ready_next;
+    if (f->ready_next)
+        f->ready_next->ready_prev = f->ready_prev;
+    else
+        d->ready_tail = f->ready_prev;
+    f->ready_prev = f->ready_next = NULL;
+    f->ready = false;
+    d->n_ready--;
+}
+
+/* Appends f to the ready queue. */
+static void
+ready_push(struct daemon *d, struct dfeed *f)
+{
+    assert(!f->ready);
+    f->ready = true;
+    f->ready_next = NULL;
+    f->ready_prev = d->ready_tail;
+    if (d->ready_tail)
+        d->ready_tail->ready_next = f;
+    else
+        d->ready_head = f;
+    d->ready_tail = f;
+    d->n_ready++;
+}
+
+/* Polls in progress at once: the fetcher's connections, and as many again being processed. */
+unsigned
+daemon_poll_slots(const struct daemon *d)
+{
+    unsigned n = d->conf->daemon.max_connections;
+    return n < 4 ? 8 : 2 * n;
+}
+
 /* Drops f: an in-flight poll is aborted and frees it, else it is freed now. */
 static void
 dfeed_drop(struct daemon *d, struct dfeed *f)
 {
     f->removed = true;
     sched_disarm(d->sched, &f->sched);
+    if (f->ready) {
+        /* It waited for a slot: its waiters hear it was not polled, and it is freed. */
+        ready_unlink(d, f);
+        poll_end(d, f, POLL_ABORTED, 0, 0);
+        return;
+    }
     if (f->poll)
         feedpoll_cancel(f->poll);
     else
@@ -305,7 +356,44 @@ on_sched_due(void *userdata, struct sched_entry *e)
     (void)daemon_feed_poll_now(d, f, NULL);
 }
 
-/* Polls f now (unless it is in flight already); w, if not NULL, is told when it is done. */
+/* Starts f's poll in a free slot; a poll that cannot start ends as failed at once. */
+static int
+poll_start(struct daemon *d, struct dfeed *f)
+{
+    d->polls_active++;
+    int r = feedpoll_start(d, f);
+    if (r < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
+                  strerror(-r));
+        daemon_poll_done(d, f, POLL_FAILED, 0, 0);
+        return r;
+    }
+    return 0;
+}
+
+/*
+ * Starts waiting feeds while slots are free. A feed paused, disabled or stopped while it
+ * waited is not polled: its waiters hear so, and it is scheduled as its state says.
+ */
+static void
+start_ready(struct daemon *d)
+{
+    if (d->starting_ready)
+        return; /* the outer call goes on */
+    d->starting_ready = true;
+    while (d->ready_head && d->polls_active < daemon_poll_slots(d) && !d->stopping) {
+        struct dfeed *f = d->ready_head;
+        ready_unlink(d, f);
+        if (feed_pollable(f))
+            (void)poll_start(d, f);
+        else
+            poll_end(d, f, POLL_ABORTED, 0, 0);
+    }
+    d->starting_ready = false;
+}
+
+/* Polls f now, or queues it; w, if not NULL, is told when it is done. */
 int
 daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
 {
@@ -319,18 +407,14 @@ daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
         f->waiters[f->n_waiters++] = w;
         w->remaining++;
     }
-    if (f->poll)
+    if (f->poll || f->ready)
         return 0;
     sched_disarm(d->sched, &f->sched);
-    int r = feedpoll_start(d, f);
-    if (r < 0) {
-        char q[LOG_QUOTE_MAX];
-        log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
-                  strerror(-r));
-        daemon_poll_done(d, f, POLL_FAILED, 0, 0);
-        return r;
+    if (d->polls_active >= daemon_poll_slots(d)) {
+        ready_push(d, f);
+        return 0;
     }
-    return 0;
+    return poll_start(d, f);
 }
 
 /* Builds the one-line summary for STATUS= and the log. */
@@ -352,8 +436,9 @@ status_line(struct daemon *d, char *buf, size_t n)
     }
     snprintf(buf, n,
              "%zu feeds (%u ok, %u failing, %u off), %" PRId64 " items, %u polls in flight, "
+             "%u waiting, "
              "%u hooks running",
-             d->n_feeds, ok, failing, off, d->items_total, fetch_in_flight(d->fetcher),
+             d->n_feeds, ok, failing, off, d->items_total, d->polls_active, d->n_ready,
              d->hooks ? hooks_running(d->hooks) : 0);
 }
 
@@ -377,6 +462,17 @@ on_watchdog_timer(uv_timer_t *t)
 void
 daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
                  uint64_t new_alerts)
+{
+    assert(d->polls_active > 0);
+    d->polls_active--;
+    poll_end(d, f, outcome, new_items, new_alerts);
+    start_ready(d);
+}
+
+/* What follows a poll of f (or a wait that ended without one): waiters, --once, schedule. */
+static void
+poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+         uint64_t new_alerts)
 {
     if (outcome == POLL_OK)
         d->items_total += (int64_t)new_items;
@@ -402,19 +498,23 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
     }
     f->n_waiters = 0;
 
-    if (d->once && outcome != POLL_ABORTED && d->once_remaining > 0) {
-        if (outcome == POLL_FAILED)
+    if (d->once && d->once_remaining > 0) {
+        if (outcome == POLL_FAILED || outcome == POLL_ABORTED)
             d->once_failed = true;
         if (--d->once_remaining == 0)
             daemon_hooks_progress(d);
-        return;
     }
     if (f->removed) {
         dfeed_free(f);
         return;
     }
-    if (d->stopping || d->once || outcome == POLL_ABORTED)
+    if (d->stopping || d->once)
         return;
+    if (outcome == POLL_ABORTED) {
+        /* Cancelled by a reload (a new URL) or not started: due again as its state says. */
+        feed_schedule_initial(d, f);
+        return;
+    }
     if (feed_pollable(f) && f->st.next_poll_at != FEED_TIME_NONE)
         /* To the ms: the row's whole seconds would round a 1 s backoff up to 2 s. */
         (void)sched_arm(d->sched, &f->sched,
@@ -871,10 +971,13 @@ on_stop_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     notify_stopping();
+    feedpoll_flush(d); /* polls that finished are kept; the others are aborted below */
     if (d->control) {
         control_close(d->control);
         d->control = NULL;
     }
+    while (d->ready_head)
+        ready_unlink(d, d->ready_head);
     if (d->sched) {
         sched_close(d->sched);
         d->sched = NULL;
@@ -1016,6 +1119,7 @@ daemon_run(const char *config_path, bool once)
     }
     uv_timer_init(&d->loop, &d->stop_timer);
     d->stop_timer.data = d;
+    (void)feedpoll_init(d);
     struct fetch_settings fs;
     fetch_settings_from(d->conf, &fs);
     d->fetcher = fetch_new(&d->loop, &fs, &err);

@@ -48,6 +48,8 @@ struct dfeed {
     bool removed;                /* dropped (config or `remove`) while a poll was in flight */
     bool kept;                   /* scratch of a reload: still in the new config */
     int64_t next_poll_ms;        /* the last poll's next poll to the ms (the row keeps seconds) */
+    bool ready;                  /* due, waiting in d's ready queue for a free poll slot */
+    struct dfeed *ready_prev, *ready_next;
 };
 
 enum daemon_feed_state {
@@ -81,6 +83,18 @@ struct daemon {
     unsigned once_remaining;
     bool once_failed;
     int64_t items_total;         /* rows in items, kept current without count(*) */
+    /*
+     * Polls started and not ended, at most daemon_poll_slots(): a parsed document waits in
+     * memory for the thread pool, so due feeds beyond that wait in the ready queue (FIFO).
+     */
+    unsigned polls_active;
+    struct dfeed *ready_head, *ready_tail;
+    unsigned n_ready;
+    bool starting_ready;         /* start_ready() is on the stack */
+    /* Finished polls waiting to be written together (feedpoll_flush), and their timer. */
+    struct feedpoll *store_head, *store_tail;
+    unsigned n_store;
+    uv_timer_t store_timer;
     bool stopping;
     int exit_code;
 };
@@ -101,7 +115,13 @@ struct dfeed *daemon_feed_find(struct daemon *d, const char *name);
 enum daemon_feed_state daemon_feed_state(const struct dfeed *f);
 const char *daemon_feed_state_name(enum daemon_feed_state s);
 
-/* Polls f now (unless it is in flight already); w, if not NULL, is told when it is done. */
+/* Polls in progress at once: the fetcher's connections, and as many again being processed. */
+unsigned daemon_poll_slots(const struct daemon *d);
+
+/*
+ * Polls f now (unless it is in flight or waiting already), or queues it until a poll slot
+ * frees; w, if not NULL, is told when it is done.
+ */
 int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w);
 
 /*

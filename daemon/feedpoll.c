@@ -1,5 +1,6 @@
 #include "feedpoll.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -7,19 +8,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include <libxml/xmlerror.h>
+
 #include "alerts.h"
+#include "article.h"
+#include "boilerplate.h"
+#include "content.h"
 #include "control.h"
 #include "fetch.h"
 #include "feedparse.h"
 #include "hook.h"
-#include "html.h"
 #include "log.h"
 #include "search.h"
-#include "simhash.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
+#define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
+#define FEEDPOLL_BATCH_DELAY_MS 20   /* how long a finished poll waits for others to join it */
 #define FEEDPOLL_RETRY_AFTER_MAX_S (7 * 24 * 3600) /* a longer Retry-After is cut to this */
 
 /* What a finished poll tells the schedule; filled before its transaction, used inside it. */
@@ -34,12 +41,65 @@ struct poll_next {
     int64_t next_ms;          /* out: the next poll, 0 when none (disabled) */
 };
 
+/* One article page of a new item, downloaded and extracted (fetch_article = yes). */
+struct article_fetch {
+    struct feedpoll *p;
+    size_t idx;              /* in p->news */
+    struct fetch_xfer *xfer; /* the download in flight, or NULL */
+    char *body;              /* the page as it arrived (bounded by max_feed_size) */
+    size_t len, cap;
+    char charset[64];        /* from Content-Type, "" when none */
+    struct article *art;     /* the extraction's result (thread pool), NULL when none */
+    uv_work_t work;
+    bool in_work;
+};
+
+/*
+ * A poll goes fetch (streaming parse) -> content (thread pool: clean text, language,
+ * signature of each new item) -> articles (optional downloads, extracted in the thread pool)
+ * -> store (one transaction, loop thread). Each stage runs only when the one before produced
+ * something for it.
+ */
 struct feedpoll {
     struct daemon *d;
     struct dfeed *f;
     struct fetch_xfer *xfer;
     struct feedparse *parser;
+    bool cancelled;            /* feedpoll_cancel() came while work was in the thread pool */
+    /* What the fetch said, kept past its callback. */
+    enum fetch_status status;
+    long http_status;
+    char *fetch_error;
+    char *etag, *last_modified, *permanent_url;
+    int64_t retry_after_at, fresh_until_at;
+    struct feed_doc *doc;
+    char *error;               /* why the poll failed, NULL when it did not */
+    /* The items not stored before, and the content stage's work on them. */
+    struct content_item *news;
+    size_t n_news;
+    char *model;               /* the feed's boilerplate model as saved; then as to save */
+    size_t model_len;
+    bool model_dirty;          /* model holds a new version to save */
+    int content_r;             /* the content stage's result */
+    uv_work_t work;
+    bool in_work;
+    /* The article stage. */
+    struct article_fetch *arts;
+    size_t n_arts;
+    unsigned arts_pending;     /* downloads or extractions not settled yet */
+    /* The store stage: the batch it waits in, and what its part of the transaction did. */
+    struct feedpoll *store_next;
+    struct poll_next pn;
+    int store_r;
+    char *store_error;
+    uint64_t fresh;
+    struct alerting_outcome alerts;
+    json_t *events;            /* for `watch` clients, NULL when none listen */
 };
+
+static void poll_store(struct feedpoll *p);
+static void poll_abort(struct feedpoll *p);
+static void on_store_timer(uv_timer_t *t);
 
 /* base ± 10%, never below 1 s. */
 static int64_t
@@ -156,20 +216,6 @@ set_str(char **dst, const char *src)
 }
 
 /*
- * The text topics and readers see: the item's content (else its summary) as plain text.
- * NULL when the item has neither or the HTML cannot be read.
- */
-static char *
-item_text(const struct feed_item *item)
-{
-    const char *html = item->content ? item->content : item->summary;
-    char *text = NULL;
-    if (!html || html_to_text(html, strlen(html), &text) < 0)
-        return NULL;
-    return text;
-}
-
-/*
  * Sets the feed's item rate (from the fresh items a good poll found) and its next poll: the
  * adaptive interval (or backoff), then Retry-After and the freshness hints as lower bounds.
  */
@@ -211,34 +257,37 @@ plan_next(struct daemon *d, struct dfeed *f, struct poll_next *pn, uint64_t fres
     f->st.next_poll_at = (next_ms + 999) / 1000;
 }
 
+
 /*
- * Stores the document's items, their alerts and the feed's state in one transaction (a poll
- * happened or it did not); new items and alerts are counted.
+ * Stores the poll's new items, their alerts, the feed's boilerplate model and its state as
+ * one part of the open transaction (a poll happened or it did not); new items and alerts are
+ * counted.
  */
 static int
-store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_t now,
-           uint64_t *ret_new, struct alerting_outcome *ret_alerts, json_t *events,
-           struct poll_next *pn)
+store_poll(struct feedpoll *p, int64_t now, uint64_t *ret_new, struct alerting_outcome *ret_alerts,
+           json_t *events, struct poll_next *pn)
 {
+    struct daemon *d = p->d;
+    struct dfeed *f = p->f;
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     uint64_t fresh = 0;
     struct alerting_outcome alerts = {0};
-    int r = store_begin(d->store);
+    int r = store_part_begin(d->store);
     if (r < 0)
         return r;
-    for (size_t i = 0; doc && i < doc->n_items; i++) {
-        const struct feed_item *item = &doc->items[i];
-        char *text = item_text(item);
-        uint64_t simhash = text ? simhash_text(text) : 0;
+    for (size_t i = 0; i < p->n_news; i++) {
+        const struct content_item *ci = &p->news[i];
+        const struct feed_item *item = ci->item;
         int64_t item_id = 0;
-        r = store_item_add(d->store, f->st.id, item, text, simhash, now, &item_id);
+        r = store_item_add(d->store, f->st.id, item, ci->text, ci->simhash, now, &item_id);
         if (r == 1) {
             fresh++;
-            log_info("item: feed '%s': '%s' %s", log_quote(f->cfg->name, q1, sizeof(q1)),
+            log_info("item: feed '%s': '%s' %s%s", log_quote(f->cfg->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
-                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)));
-            r = alerting_item(d->alerting, d->store, f->cfg->name, f->st.id, item_id, item, text,
-                              simhash, now, &alerts);
+                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
+                     ci->from_page ? " (article text from the page)" : "");
+            r = alerting_item(d->alerting, d->store, f->cfg->name, f->st.id, item_id, item,
+                              ci->text, ci->simhash, now, &alerts);
             if (events) {
                 struct store_item_row row = {
                     .id = item_id, .feed = f->cfg->name, .key = item->key,
@@ -249,7 +298,11 @@ store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_
                 (void)json_array_append_new(events, ctlcmd_item_json(&row));
             }
         }
-        free(text);
+        if (r < 0)
+            goto fail;
+    }
+    if (p->model_dirty) {
+        r = store_feed_model_set(d->store, f->st.id, p->model, p->model_len);
         if (r < 0)
             goto fail;
     }
@@ -257,14 +310,14 @@ store_poll(struct daemon *d, struct dfeed *f, const struct feed_doc *doc, int64_
     r = store_feed_save(d->store, &f->st);
     if (r < 0)
         goto fail;
-    r = store_commit(d->store);
+    r = store_part_end(d->store);
     if (r < 0)
         goto fail;
     *ret_new = fresh;
     *ret_alerts = alerts;
     return 0;
 fail:
-    store_rollback(d->store);
+    store_part_rollback(d->store);
     return r;
 }
 
@@ -293,140 +346,525 @@ feedpoll_free(struct feedpoll *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->n_arts; i++) {
+        free(p->arts[i].body);
+        article_free(p->arts[i].art);
+    }
+    free(p->arts);
+    content_items_done(p->news, p->n_news);
+    free(p->news);
+    free(p->model);
+    feed_doc_free(p->doc);
     feedparse_free(p->parser);
+    free(p->fetch_error);
+    free(p->etag);
+    free(p->last_modified);
+    free(p->permanent_url);
+    free(p->error);
+    free(p->store_error);
+    json_decref(p->events);
     free(p);
 }
 
-/* fetch: the transfer ended; parse what arrived, store it, schedule the next poll. */
+/* Ends a poll that was cancelled: nothing is saved. */
+static void
+poll_abort(struct feedpoll *p)
+{
+    struct daemon *d = p->d;
+    struct dfeed *f = p->f;
+    char qn[LOG_QUOTE_MAX];
+    log_debug("poll: feed '%s': aborted", log_quote(f->cfg->name, qn, sizeof(qn)));
+    f->poll = NULL;
+    feedpoll_free(p);
+    daemon_poll_done(d, f, POLL_ABORTED, 0, 0);
+}
+
+/* Whether the poll must stop where it is (cancelled, or the daemon is stopping). */
+static bool
+poll_stopped(const struct feedpoll *p)
+{
+    return p->cancelled || p->d->stopping;
+}
+
+/* Swallows libxml2's generic error messages in a pool thread (they go to stderr otherwise). */
+static void
+on_xml_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+/* Thread pool: the content stage over the new items, with the feed's model. */
+static void
+content_work(uv_work_t *w)
+{
+    struct feedpoll *p = w->data;
+    struct boilerplate_model *model = NULL;
+    char *why = NULL;
+
+    xmlSetGenericErrorFunc(NULL, on_xml_generic_error);
+    if (p->model && boilerplate_model_load(p->model, p->model_len, &model, &why) < 0)
+        model = NULL; /* a model that cannot be read is relearnt: it is only a hint */
+    free(why);
+    if (!model)
+        model = boilerplate_model_new();
+    p->content_r = content_clean_items(p->news, p->n_news, model);
+    if (p->content_r == 0 && model) {
+        char *blob = NULL;
+        size_t len = 0;
+        if (boilerplate_model_save(model, &blob, &len) == 0) {
+            free(p->model);
+            p->model = blob;
+            p->model_len = len;
+            p->model_dirty = true;
+        }
+    }
+    boilerplate_model_free(model);
+}
+
+/* Whether the item's link may be downloaded: http(s), or file: for a feed read from a file. */
+static bool
+article_url_ok(const struct feedpoll *p, const char *link)
+{
+    if (!link)
+        return false;
+    if (strncasecmp(link, "http://", 7) == 0 || strncasecmp(link, "https://", 8) == 0)
+        return true;
+    const char *feed_url = p->f->st.url ? p->f->st.url : p->f->cfg->url;
+    return strncasecmp(link, "file:", 5) == 0 && strncasecmp(feed_url, "file:", 5) == 0;
+}
+
+/* One article settled (downloaded and extracted, or given up): the last one stores the poll. */
+static void
+article_settled(struct feedpoll *p)
+{
+    assert(p->arts_pending > 0);
+    if (--p->arts_pending > 0)
+        return;
+    if (poll_stopped(p))
+        poll_abort(p);
+    else
+        poll_store(p);
+}
+
+/* Thread pool: the main text and metadata of one downloaded page. */
+static void
+article_work(uv_work_t *w)
+{
+    struct article_fetch *af = w->data;
+    xmlSetGenericErrorFunc(NULL, on_xml_generic_error);
+    if (article_extract(af->body, af->len, af->charset[0] ? af->charset : NULL, &af->art) < 0)
+        af->art = NULL;
+}
+
+/* Loop: an extraction came back; its text and metadata go into the item. */
+static void
+article_work_done(uv_work_t *w, int status)
+{
+    struct article_fetch *af = w->data;
+    struct feedpoll *p = af->p;
+    af->in_work = false;
+    free(af->body);
+    af->body = NULL;
+    if (status == 0 && af->art && !poll_stopped(p)) {
+        struct content_item *ci = &p->news[af->idx];
+        if (content_apply_article(ci, af->art) < 0) {
+            char qn[LOG_QUOTE_MAX];
+            log_warn("poll: feed '%s': out of memory taking an article, the feed's text stays",
+                     log_quote(p->f->cfg->name, qn, sizeof(qn)));
+        }
+    }
+    article_free(af->art);
+    af->art = NULL;
+    article_settled(p);
+}
+
+/* fetch: bytes of an article page, kept up to the transfer's own cap. */
+static int
+on_article_data(void *userdata, const char *effective_url, const char *content_type,
+                const char *buf, size_t len, char **reterr_msg)
+{
+    struct article_fetch *af = userdata;
+    (void)effective_url;
+    if (af->len == 0 && !af->charset[0] &&
+        !content_type_charset(content_type, af->charset, sizeof(af->charset)))
+        af->charset[0] = '\0';
+    if (len > af->cap - af->len) {
+        size_t cap = af->cap ? af->cap : 64 * 1024;
+        while (cap - af->len < len) {
+            if (cap > SIZE_MAX / 2) {
+                *reterr_msg = strdup("page too large");
+                return -EMSGSIZE;
+            }
+            cap *= 2;
+        }
+        char *nb = realloc(af->body, cap);
+        if (!nb)
+            return -ENOMEM;
+        af->body = nb;
+        af->cap = cap;
+    }
+    memcpy(af->body + af->len, buf, len);
+    af->len += len;
+    return 0;
+}
+
+/* fetch: an article download ended; a page goes to the thread pool, anything else stays. */
+static void
+on_article_done(void *userdata, const struct fetch_result *res)
+{
+    struct article_fetch *af = userdata;
+    struct feedpoll *p = af->p;
+    char qn[LOG_QUOTE_MAX], qu[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    af->xfer = NULL;
+    if (res->status == FETCH_OK && af->len > 0 && !poll_stopped(p)) {
+        af->work.data = af;
+        if (uv_queue_work(&p->d->loop, &af->work, article_work, article_work_done) == 0) {
+            af->in_work = true;
+            return;
+        }
+    }
+    if (res->status != FETCH_OK && res->status != FETCH_ABORTED)
+        log_warn("poll: feed '%s': article %s: %s, keeping the feed's text",
+                 log_quote(p->f->cfg->name, qn, sizeof(qn)),
+                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)),
+                 log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)));
+    free(af->body);
+    af->body = NULL;
+    article_settled(p);
+}
+
+/*
+ * Starts downloading the page of every new item with a link (fetch_article = yes). Returns
+ * false when there is nothing to download (the poll goes straight to the store).
+ */
+static bool
+articles_start(struct feedpoll *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_news; i++)
+        if (article_url_ok(p, p->news[i].item->link))
+            n++;
+    if (n == 0 || !(p->arts = calloc(n, sizeof(*p->arts))))
+        return false;
+    /* Held while starting: a download that ends at once must not store the poll early. */
+    p->arts_pending = 1;
+    for (size_t i = 0; i < p->n_news && !poll_stopped(p); i++) {
+        if (!article_url_ok(p, p->news[i].item->link))
+            continue;
+        struct article_fetch *af = &p->arts[p->n_arts++];
+        af->p = p;
+        af->idx = i;
+        struct fetch_req req = {
+            .url = p->news[i].item->link,
+            .max_size = p->d->conf->daemon.max_feed_size,
+        };
+        p->arts_pending++;
+        af->xfer = fetch_start(p->d->fetcher, &req, on_article_data, on_article_done, af);
+        if (!af->xfer)
+            p->arts_pending--;
+    }
+    article_settled(p);
+    return true;
+}
+
+/* Loop: the content stage is back; articles next (if asked for), then the store. */
+static void
+content_work_done(uv_work_t *w, int status)
+{
+    struct feedpoll *p = w->data;
+    p->in_work = false;
+    if (status != 0 || poll_stopped(p)) {
+        poll_abort(p);
+        return;
+    }
+    if (p->content_r < 0) {
+        char qn[LOG_QUOTE_MAX];
+        log_warn("poll: feed '%s': cannot clean the items' text: %s, storing them without",
+                 log_quote(p->f->cfg->name, qn, sizeof(qn)), strerror(-p->content_r));
+        content_items_done(p->news, p->n_news);
+    }
+    if (p->f->cfg->fetch_article && articles_start(p))
+        return;
+    poll_store(p);
+}
+
+/*
+ * The items of the document not stored before. A lookup that fails counts the item as new:
+ * the store's (feed, key) constraint still keeps it once.
+ */
+static int
+collect_news(struct feedpoll *p)
+{
+    struct feed_doc *doc = p->doc;
+    if (!doc || doc->n_items == 0)
+        return 0;
+    p->news = calloc(doc->n_items, sizeof(*p->news));
+    if (!p->news)
+        return -ENOMEM;
+    for (size_t i = 0; i < doc->n_items; i++)
+        if (store_item_known(p->d->store, p->f->st.id, doc->items[i].key) != 1)
+            p->news[p->n_news++].item = &doc->items[i];
+    return 0;
+}
+
+/* fetch: the transfer ended; finish the parse, then the new items' content stage. */
 static void
 on_fetch_done(void *userdata, const struct fetch_result *res)
 {
     struct feedpoll *p = userdata;
+    p->xfer = NULL;
+    if (res->status == FETCH_ABORTED) {
+        poll_abort(p);
+        return;
+    }
+    p->status = res->status;
+    p->http_status = res->http_status;
+    p->retry_after_at = res->retry_after_at;
+    p->fresh_until_at = res->fresh_until_at;
+    if ((res->error && !(p->fetch_error = strdup(res->error))) ||
+        (res->etag && !(p->etag = strdup(res->etag))) ||
+        (res->last_modified && !(p->last_modified = strdup(res->last_modified))) ||
+        (res->permanent_url && !(p->permanent_url = strdup(res->permanent_url))))
+        p->error = strdup("out of memory");
+
+    if (p->error) {
+        /* nothing more to do */
+    } else if (res->status == FETCH_OK) {
+        if (!p->parser) {
+            p->error = strdup("empty document");
+        } else if (feedparse_finish(p->parser, &p->doc) < 0) {
+            const char *why = feedparse_error(p->parser);
+            p->error = strdup(why ? why : "cannot parse the document");
+        } else if (!p->doc) {
+            p->error = strdup("not a feed");
+        }
+        feedparse_free(p->parser);
+        p->parser = NULL;
+    } else if (res->status != FETCH_NOT_MODIFIED) {
+        p->error = strdup(res->error ? res->error : "failed");
+    }
+
+    if (!p->error && p->doc && collect_news(p) == 0 && p->n_news > 0) {
+        (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
+        p->work.data = p;
+        if (uv_queue_work(&p->d->loop, &p->work, content_work, content_work_done) == 0) {
+            p->in_work = true;
+            return;
+        }
+    }
+    poll_store(p);
+}
+
+/*
+ * The last stage. A finished poll joins the store batch: the polls that finish within
+ * FEEDPOLL_BATCH_DELAY_MS of each other (at most FEEDPOLL_BATCH_MAX) are written in one
+ * transaction, each as a part of its own, so that the pages every commit rewrites (the items'
+ * indexes) are written once for the batch rather than once a poll.
+ */
+static void
+poll_store(struct feedpoll *p)
+{
+    struct daemon *d = p->d;
+    p->store_next = NULL;
+    if (d->store_tail)
+        d->store_tail->store_next = p;
+    else
+        d->store_head = p;
+    d->store_tail = p;
+    if (++d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping)
+        feedpoll_flush(d);
+    else if (!uv_is_active((uv_handle_t *)&d->store_timer))
+        (void)uv_timer_start(&d->store_timer, on_store_timer, FEEDPOLL_BATCH_DELAY_MS, 0);
+}
+
+/* Sets the feed's new state from what the poll found (in memory; saved by store_poll). */
+static void
+poll_settle(struct feedpoll *p, int64_t now_ms)
+{
     struct daemon *d = p->d;
     struct dfeed *f = p->f;
     char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
-    int64_t now_ms = daemon_now_ms();
-    int64_t now = now_ms / 1000;
-    struct feed_doc *doc = NULL;
-    char *error = NULL;
-    uint64_t fresh = 0;
-    bool failed;
+    bool failed = p->error != NULL;
 
-    p->xfer = NULL;
-    f->poll = NULL;
-    if (res->status == FETCH_ABORTED) {
-        log_debug("poll: feed '%s': aborted", name);
-        feedpoll_free(p);
-        daemon_poll_done(d, f, POLL_ABORTED, 0, 0);
-        return;
-    }
-
-    if (res->status == FETCH_OK) {
-        if (!p->parser) {
-            error = strdup("empty document");
-        } else if (feedparse_finish(p->parser, &doc) < 0) {
-            const char *why = feedparse_error(p->parser);
-            error = strdup(why ? why : "cannot parse the document");
-        }
-    } else if (res->status != FETCH_NOT_MODIFIED) {
-        error = strdup(res->error ? res->error : "failed");
-    }
-    failed = error != NULL || (res->status == FETCH_OK && !doc);
-
-    struct poll_next pn = {
+    p->pn = (struct poll_next){
         .failed = failed,
         .prev_ok = f->st.failures == 0 && f->st.last_error == NULL,
         .prev_poll_at = f->st.last_poll_at,
         .now_ms = now_ms,
     };
-    if (res->status == FETCH_HTTP_ERROR && (res->http_status == 429 || res->http_status == 503))
-        pn.retry_after_at = res->retry_after_at;
+    struct poll_next *pn = &p->pn;
+    if (p->status == FETCH_HTTP_ERROR && (p->http_status == 429 || p->http_status == 503))
+        pn->retry_after_at = p->retry_after_at;
     if (!failed && d->conf->daemon.respect_feed_hints)
-        pn.fresh_until_at = res->fresh_until_at;
-    f->st.last_poll_at = now;
-    f->st.last_status = (int)res->http_status;
+        pn->fresh_until_at = p->fresh_until_at;
+    f->st.last_poll_at = now_ms / 1000;
+    f->st.last_status = (int)p->http_status;
     if (!failed) {
         f->st.failures = 0;
         (void)set_str(&f->st.last_error, NULL);
-        if (res->etag || res->last_modified || res->status == FETCH_OK) {
-            (void)set_str(&f->st.etag, res->etag);
-            (void)set_str(&f->st.last_modified, res->last_modified);
+        if (p->etag || p->last_modified || p->status == FETCH_OK) {
+            (void)set_str(&f->st.etag, p->etag);
+            (void)set_str(&f->st.last_modified, p->last_modified);
         }
-        if (doc)
-            f->st.recovered = doc->recovered;
-        if (res->permanent_url && strcmp(res->permanent_url, f->cfg->url) != 0) {
+        if (p->doc)
+            f->st.recovered = p->doc->recovered;
+        if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(res->permanent_url, qe, sizeof(qe)));
-            (void)set_str(&f->st.url, res->permanent_url);
+                       log_quote(p->permanent_url, qe, sizeof(qe)));
+            (void)set_str(&f->st.url, p->permanent_url);
         }
-    } else {
-        /* A 404 counts double: a feed that is not there is rarely back tomorrow. */
-        unsigned step = res->status == FETCH_HTTP_ERROR && res->http_status == 404 ? 2 : 1;
-        f->st.failures = f->st.failures > UINT_MAX - step ? UINT_MAX : f->st.failures + step;
-        (void)set_str(&f->st.last_error, error ? error : "not a feed");
-        unsigned max = d->conf->daemon.max_failures;
-        char reason[256];
-        if (res->status == FETCH_HTTP_ERROR && res->http_status == 410) {
-            snprintf(reason, sizeof(reason), "HTTP 410 Gone");
-            pn.disabled = true;
-        } else if (max > 0 && f->st.failures >= max) {
-            snprintf(reason, sizeof(reason), "%u consecutive failures (max_failures %u), last: %s",
-                     f->st.failures, max, f->st.last_error ? f->st.last_error : "error");
-            pn.disabled = true;
-        }
-        if (pn.disabled)
-            (void)set_str(&f->st.disabled_reason, reason);
+        return;
     }
+    /* A 404 counts double: a feed that is not there is rarely back tomorrow. */
+    unsigned step = p->status == FETCH_HTTP_ERROR && p->http_status == 404 ? 2 : 1;
+    f->st.failures = f->st.failures > UINT_MAX - step ? UINT_MAX : f->st.failures + step;
+    (void)set_str(&f->st.last_error, p->error);
+    unsigned max = d->conf->daemon.max_failures;
+    char reason[256];
+    if (p->status == FETCH_HTTP_ERROR && p->http_status == 410) {
+        snprintf(reason, sizeof(reason), "HTTP 410 Gone");
+        pn->disabled = true;
+    } else if (max > 0 && f->st.failures >= max) {
+        snprintf(reason, sizeof(reason), "%u consecutive failures (max_failures %u), last: %s",
+                 f->st.failures, max, f->st.last_error ? f->st.last_error : "error");
+        pn->disabled = true;
+    }
+    if (pn->disabled)
+        (void)set_str(&f->st.disabled_reason, reason);
+    content_items_done(p->news, p->n_news);
+    p->n_news = 0;
+    p->model_dirty = false;
+}
 
-    struct alerting_outcome alerts = {0};
-    json_t *events = control_has_watchers(d->control) ? json_array() : NULL;
-    int r = store_poll(d, f, failed ? NULL : doc, now, &fresh, &alerts, events, &pn);
-    if (r < 0 && pn.next_ms == 0 && !pn.disabled) {
+/* After the batch's commit (r: the poll's own result, or the commit's): events and logs. */
+static void
+poll_finish(struct feedpoll *p, int r)
+{
+    struct daemon *d = p->d;
+    struct dfeed *f = p->f;
+    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
+    int64_t now_ms = p->pn.now_ms;
+    struct poll_next *pn = &p->pn;
+    bool failed = p->error != NULL;
+    uint64_t fresh = r == 0 ? p->fresh : 0;
+
+    if (r < 0 && pn->next_ms == 0 && !pn->disabled) {
         /* The transaction never reached plan_next: back off rather than poll again at once. */
-        pn.next_ms = feedpoll_next_ms(d, f, true, now_ms);
-        f->st.next_poll_at = (pn.next_ms + 999) / 1000;
+        pn->next_ms = feedpoll_next_ms(d, f, true, now_ms);
+        f->st.next_poll_at = (pn->next_ms + 999) / 1000;
     }
-    int64_t next_ms = pn.next_ms;
+    int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;
-    if (r == 0 && alerts.raised > 0)
+    if (r == 0 && p->alerts.raised > 0)
         hooks_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
-    if (r == 0 && events)
-        poll_events(d, f, events, &alerts);
-    json_decref(events);
+    if (r == 0 && p->events)
+        poll_events(d, f, p->events, &p->alerts);
     if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
-                  store_errmsg(d->store));
+                  p->store_error ? p->store_error : "error");
         failed = true;
-        fresh = 0;
-    } else if (pn.disabled) {
+    } else if (pn->disabled) {
         log_notice("fetch: feed '%s': %s, feed disabled until `feedwatch resume`", name,
                    log_quote(f->st.disabled_reason, qe, sizeof(qe)));
     } else if (failed) {
         log_warn("fetch: feed '%s': %s, retrying in %" PRId64 "s", name,
                  log_quote(f->st.last_error, qe, sizeof(qe)), (next_ms - now_ms + 999) / 1000);
-    } else if (res->status == FETCH_NOT_MODIFIED) {
+    } else if (p->status == FETCH_NOT_MODIFIED) {
         log_info("poll: feed '%s': not modified", name);
     } else {
         f->st.items += (int64_t)fresh;
         char how[16];
-        if (res->http_status)
-            snprintf(how, sizeof(how), "HTTP %ld", res->http_status);
+        if (p->http_status)
+            snprintf(how, sizeof(how), "HTTP %ld", p->http_status);
         else
             snprintf(how, sizeof(how), "read");
-        log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how, doc->n_items,
-                 fresh, doc->recovered ? ", recovered from malformed XML" : "");
+        log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how,
+                 p->doc->n_items, fresh,
+                 p->doc->recovered ? ", recovered from malformed XML" : "");
     }
-    feed_doc_free(doc);
-    free(error);
+    enum poll_outcome outcome = failed                               ? POLL_FAILED
+                                : p->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
+                                                                     : POLL_OK;
+    unsigned raised = r == 0 ? p->alerts.raised : 0;
+    f->poll = NULL;
     feedpoll_free(p);
-    daemon_poll_done(d, f,
-                     failed                                ? POLL_FAILED
-                     : res->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
-                                                           : POLL_OK,
-                     fresh, alerts.raised);
+    daemon_poll_done(d, f, outcome, fresh, raised);
+}
+
+/* Records the store's message for a poll whose part (or whose batch) failed. */
+static void
+note_store_error(struct feedpoll *p)
+{
+    free(p->store_error);
+    p->store_error = strdup(store_errmsg(p->d->store));
+}
+
+/* Writes every poll waiting in the store batch in one transaction, then ends each of them. */
+void
+feedpoll_flush(struct daemon *d)
+{
+    struct feedpoll *batch = d->store_head;
+    d->store_head = d->store_tail = NULL;
+    d->n_store = 0;
+    if (uv_is_active((uv_handle_t *)&d->store_timer))
+        (void)uv_timer_stop(&d->store_timer);
+    if (!batch)
+        return;
+
+    int64_t now_ms = daemon_now_ms();
+    int r = store_begin(d->store);
+    for (struct feedpoll *p = batch; p; p = p->store_next) {
+        if (p->cancelled)
+            continue;
+        poll_settle(p, now_ms);
+        if (r < 0) {
+            p->store_r = r;
+            note_store_error(p);
+            continue;
+        }
+        p->events = control_has_watchers(d->control) ? json_array() : NULL;
+        p->store_r = store_poll(p, now_ms / 1000, &p->fresh, &p->alerts, p->events, &p->pn);
+        if (p->store_r < 0)
+            note_store_error(p);
+    }
+    if (r == 0 && (r = store_commit(d->store)) < 0) {
+        /* Nothing of the batch was kept: every poll of it failed to save. */
+        for (struct feedpoll *p = batch; p; p = p->store_next) {
+            if (p->cancelled)
+                continue;
+            p->store_r = r;
+            note_store_error(p);
+        }
+        store_rollback(d->store);
+    }
+    for (struct feedpoll *p = batch, *next; p; p = next) {
+        next = p->store_next;
+        if (p->cancelled)
+            poll_abort(p);
+        else
+            poll_finish(p, p->store_r);
+    }
+}
+
+/* The batch's delay passed: write it. */
+static void
+on_store_timer(uv_timer_t *t)
+{
+    feedpoll_flush(t->data);
+}
+
+/* Prepares the store batch of d (its timer); called once at start. */
+int
+feedpoll_init(struct daemon *d)
+{
+    int r = uv_timer_init(&d->loop, &d->store_timer);
+    d->store_timer.data = d;
+    return r;
 }
 
 /* Starts polling f (f->poll is set); negative errno when the transfer could not start. */
@@ -468,10 +906,31 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     return 0;
 }
 
-/* Aborts the poll; it ends through the normal completion path before this returns. */
+/*
+ * Aborts the poll. A transfer ends through the normal completion path before this returns;
+ * work in the thread pool cannot be stopped midway, so a poll there ends when it returns.
+ */
 void
 feedpoll_cancel(struct feedpoll *p)
 {
-    if (p && p->xfer)
+    if (!p || p->cancelled)
+        return;
+    if (p->xfer) {
         fetch_cancel(p->xfer);
+        return;
+    }
+    p->cancelled = true;
+    if (p->in_work)
+        (void)uv_cancel((uv_req_t *)&p->work);
+    if (p->arts_pending == 0)
+        return;
+    /* Held while cancelling: the last download to end must not free p under this loop. */
+    p->arts_pending++;
+    for (size_t i = 0; i < p->n_arts; i++) {
+        if (p->arts[i].xfer)
+            fetch_cancel(p->arts[i].xfer);
+        else if (p->arts[i].in_work)
+            (void)uv_cancel((uv_req_t *)&p->arts[i].work);
+    }
+    article_settled(p);
 }

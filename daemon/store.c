@@ -123,6 +123,9 @@ static const char *const store_migrations[] = {
     "ALTER TABLE feeds ADD COLUMN runtime_url TEXT; -- URL given to `feedwatch add`; NULL: a config feed\n"
     "ALTER TABLE feeds ADD COLUMN removed INTEGER; -- 1: removed with `feedwatch remove`; NULL or 0: not\n"
     "ALTER TABLE feeds ADD COLUMN item_rate REAL; -- new items per hour (decaying average); NULL: none yet\n",
+
+    /* 4: each feed's boilerplate model (blocks seen across its items, boilerplate.h). */
+    "ALTER TABLE feeds ADD COLUMN boilerplate BLOB; -- boilerplate_model_save() text; NULL: none yet\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -136,6 +139,9 @@ enum store_stmt {
     STMT_BEGIN,
     STMT_COMMIT,
     STMT_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_RELEASE,
+    STMT_ROLLBACK_TO,
     STMT_FEED_INSERT,
     STMT_FEED_GET,
     STMT_FEED_RESET_SOURCE,
@@ -143,6 +149,9 @@ enum store_stmt {
     STMT_FEED_LIST,
     STMT_FEED_SET_RUNTIME,
     STMT_ITEM_ADD,
+    STMT_ITEM_KNOWN,
+    STMT_FEED_MODEL_GET,
+    STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
     STMT_ITEMS_FEED,
     STMT_COUNT_ITEMS,
@@ -188,6 +197,9 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SAVEPOINT] = "SAVEPOINT part",
+    [STMT_RELEASE] = "RELEASE part",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO part",
     [STMT_FEED_INSERT] = "INSERT INTO feeds (name, configured_url, created_at) VALUES (?1, ?2, ?3)"
                          " ON CONFLICT (name) DO NOTHING",
     [STMT_FEED_GET] = "SELECT " STORE_FEED_COLUMNS ","
@@ -208,6 +220,9 @@ static const char *const store_sql[STMT__COUNT] = {
                       " updated_at, author, language, summary, content, categories,"
                       " first_seen_at, text, simhash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                       " ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (feed_id, key) DO NOTHING",
+    [STMT_ITEM_KNOWN] = "SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2",
+    [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = ?1",
+    [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = ?2 WHERE id = ?1",
     [STMT_ITEMS_ALL] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                        " JOIN feeds AS f ON f.id = i.feed_id" STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
@@ -869,6 +884,45 @@ store_rollback(struct store *store)
     stmt_done(st);
 }
 
+/* Opens a savepoint inside the open transaction: one part of a batch (one poll). */
+int
+store_part_begin(struct store *store)
+{
+    assert(store);
+    if (sqlite3_get_autocommit(store->db))
+        return store_set_error(store, -EINVAL, "no transaction is open");
+    return stmt_run(store, store->stmt[STMT_SAVEPOINT]);
+}
+
+/* Keeps what the part wrote (it commits with the transaction). */
+int
+store_part_end(struct store *store)
+{
+    assert(store);
+    return stmt_run(store, store->stmt[STMT_RELEASE]);
+}
+
+/*
+ * Undoes what the part wrote and closes it; the transaction stays open. The error that made
+ * the caller roll back stays in store_errmsg().
+ */
+void
+store_part_rollback(struct store *store)
+{
+    char saved[STORE_ERRMSG_MAX];
+    assert(store);
+    if (sqlite3_get_autocommit(store->db))
+        return;
+    memcpy(saved, store->errmsg, sizeof(saved));
+    sqlite3_stmt *st = store->stmt[STMT_ROLLBACK_TO];
+    (void)sqlite3_step(st);
+    stmt_done(st);
+    st = store->stmt[STMT_RELEASE];
+    (void)sqlite3_step(st);
+    stmt_done(st);
+    memcpy(store->errmsg, saved, sizeof(saved));
+}
+
 /* Loads the feed called name into *ret (zeroed by the caller); -ENOENT when there is none. */
 static int
 feed_get(struct store *store, const char *name, struct store_feed *ret)
@@ -1118,6 +1172,85 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
     if (ret_id)
         *ret_id = sqlite3_last_insert_rowid(store->db);
     return 1;
+}
+
+/* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
+int
+store_item_known(struct store *store, int64_t feed_id, const char *key)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_KNOWN];
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    assert(key);
+    bind_int(st, 1, feed_id, &rc);
+    bind_str(st, 2, key, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = 1;
+    else if (rc == SQLITE_DONE)
+        r = 0;
+    else
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* The feed's saved boilerplate model: 0 with *ret_data (malloc'ed, NULL when none). */
+int
+store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_MODEL_GET];
+    int rc = SQLITE_OK, r = 0;
+
+    assert(store);
+    assert(ret_data);
+    assert(ret_len);
+    *ret_data = NULL;
+    *ret_len = 0;
+    bind_int(st, 1, feed_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        const void *blob = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        if (blob && n > 0) {
+            char *copy = malloc((size_t)n + 1);
+            if (!copy) {
+                r = store_set_error(store, -ENOMEM, "out of memory");
+            } else {
+                memcpy(copy, blob, (size_t)n);
+                copy[n] = '\0';
+                *ret_data = copy;
+                *ret_len = (size_t)n;
+            }
+        }
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* Saves the feed's boilerplate model (len bytes of data; NULL forgets it). */
+int
+store_feed_model_set(struct store *store, int64_t feed_id, const char *data, size_t len)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_MODEL_SET];
+    int rc = SQLITE_OK;
+
+    assert(store);
+    if (len > INT_MAX)
+        return store_set_error(store, -EMSGSIZE, "boilerplate model too large");
+    bind_int(st, 1, feed_id, &rc);
+    if (rc == SQLITE_OK)
+        rc = data ? sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC) : sqlite3_bind_null(st, 2);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return stmt_run(store, st);
 }
 
 /* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */

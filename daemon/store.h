@@ -20,7 +20,7 @@
 
 #include "feed.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -105,6 +105,14 @@ int store_commit(struct store *store);
 void store_rollback(struct store *store);
 
 /*
+ * Parts of a transaction (savepoints): a batch of polls commits together, and a poll whose
+ * writes fail is undone alone (store_part_rollback) while the others go on.
+ */
+int store_part_begin(struct store *store);
+int store_part_end(struct store *store);
+void store_part_rollback(struct store *store);
+
+/*
  * Loads the feed called name, creating its row if it is new. When the stored configured_url
  * differs from configured_url, the row takes the new one and forgets the URL in use, the
  * validators (ETag, Last-Modified) and the failure count: it is a different feed source now.
@@ -135,6 +143,18 @@ int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
  */
 int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
                    const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
+
+/* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
+int store_item_known(struct store *store, int64_t feed_id, const char *key);
+
+/*
+ * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
+ * (malloc'ed and NUL-terminated, NULL when none) and *ret_len, or a negative errno.
+ */
+int store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);
+
+/* Saves the feed's boilerplate model (len bytes of data; NULL forgets it). */
+int store_feed_model_set(struct store *store, int64_t feed_id, const char *data, size_t len);
 
 /* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
 int store_feed_list(struct store *store, store_feed_cb cb, void *userdata);

@@ -129,37 +129,34 @@ model_bump(struct boilerplate_model *m, uint64_t fp)
 
 /*
  * Fingerprint of a block: its text lower-cased (ASCII), digits as '0', whitespace collapsed,
- * so that "© 2024" and "© 2025" or a changing date in a footer are the same block.
+ * so that "© 2024" and "© 2025" or a changing date in a footer are the same block. The
+ * hash is hash.h's (FNV-1a, then hash_final), run byte by byte here without a copy: saved
+ * models hold these values, so they must not change.
  */
 static uint64_t
 block_fp(const char *s, size_t len)
 {
+    const uint64_t prime = 0x100000001b3ULL; /* the FNV 64-bit prime, as hash.c */
     uint64_t h = HASH_SEED;
-    char chunk[256];
-    size_t n = 0;
-    bool space = false;
+    bool any = false, space = false;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == ' ' || c == '\n') {
-            space = n > 0 || h != HASH_SEED;
+            space = any;
             continue;
         }
         if (space) {
-            chunk[n++] = ' ';
+            h = (h ^ ' ') * prime;
             space = false;
         }
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + 32);
         else if (c >= '0' && c <= '9')
             c = '0';
-        chunk[n++] = (char)c;
-        if (n >= sizeof(chunk) - 2) {
-            h = hash_update(h, chunk, n);
-            n = 0;
-        }
+        h = (h ^ c) * prime;
+        any = true;
     }
-    h = hash_update(h, chunk, n);
     return hash_final(h);
 }
 
@@ -320,16 +317,50 @@ lower_copy(char *dst, size_t cap, const char *s, size_t len)
     dst[n] = '\0';
 }
 
+/*
+ * The pairs of adjacent bytes of a string, hashed into 1024 bits: a phrase whose first two
+ * bytes are not among them cannot be in the string, which spares most strstr() calls.
+ */
+struct pairs {
+    uint64_t bits[16];
+};
+
+static unsigned
+pair_key(unsigned char a, unsigned char b)
+{
+    return ((unsigned)a * 37u ^ b) & 1023u;
+}
+
+static void
+pairs_of(struct pairs *p, const char *s)
+{
+    memset(p, 0, sizeof(*p));
+    for (; s[0] && s[1]; s++) {
+        unsigned k = pair_key((unsigned char)s[0], (unsigned char)s[1]);
+        p->bits[k >> 6] |= 1ULL << (k & 63);
+    }
+}
+
+/* False when the phrase is surely not in the string the pairs were taken from. */
 static bool
-has_any(const char *hay, const char *const *phrases, size_t n)
+pairs_may_have(const struct pairs *p, const char *phrase)
+{
+    if (!phrase[0] || !phrase[1])
+        return true;
+    unsigned k = pair_key((unsigned char)phrase[0], (unsigned char)phrase[1]);
+    return (p->bits[k >> 6] >> (k & 63)) & 1;
+}
+
+static bool
+has_any(const char *hay, const struct pairs *pairs, const char *const *phrases, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (strstr(hay, phrases[i]))
+        if (pairs_may_have(pairs, phrases[i]) && strstr(hay, phrases[i]))
             return true;
     return false;
 }
 
-#define HAS_ANY(hay, list) has_any(hay, list, sizeof(list) / sizeof(list[0]))
+#define HAS_ANY(hay, pairs, list) has_any(hay, pairs, list, sizeof(list) / sizeof(list[0]))
 
 static const char *const promo_phrases[] = {
     "share this", "share on ", "follow us", "google play", "app store", "android app",
@@ -405,7 +436,7 @@ is_digit(char c)
 
 /* How much a text looks like a date or time: hh:mm, d/m/y, y-m-d, a month name by a number. */
 static unsigned
-date_tokens(const char *s)
+date_tokens(const char *s, const struct pairs *pairs)
 {
     unsigned n = 0;
     size_t len = strlen(s);
@@ -436,7 +467,8 @@ date_tokens(const char *s)
     }
     /* a month name (or its first letters) next to a number */
     for (size_t i = 0; i < sizeof(month_prefixes) / sizeof(month_prefixes[0]); i++) {
-        const char *hit = strstr(s, month_prefixes[i]);
+        const char *hit = pairs_may_have(pairs, month_prefixes[i]) ? strstr(s, month_prefixes[i])
+                                                                   : NULL;
         if (!hit)
             continue;
         bool start = hit == s || !((unsigned char)hit[-1] >= 'a' && (unsigned char)hit[-1] <= 'z');
@@ -613,13 +645,15 @@ block_is_boilerplate(const struct bctx *c, size_t i)
         return false; /* long paragraphs: phrases do not decide */
 
     lower_copy(low, sizeof(low), b->text, b->len);
-    if (HAS_ANY(low, appeared_phrases))
+    struct pairs pairs;
+    pairs_of(&pairs, low);
+    if (HAS_ANY(low, &pairs, appeared_phrases))
         return true;
     if (chars < SHORT_PHRASE_BLOCK &&
-        (HAS_ANY(low, promo_phrases) || HAS_ANY(low, more_phrases)) &&
+        (HAS_ANY(low, &pairs, promo_phrases) || HAS_ANY(low, &pairs, more_phrases)) &&
         (chars < 80 || ld > 0.2))
         return true;
-    if (chars < SHORT_PHRASE_BLOCK && HAS_ANY(low, copyright_phrases) && !ends_sentence(low, strlen(low)))
+    if (chars < SHORT_PHRASE_BLOCK && HAS_ANY(low, &pairs, copyright_phrases) && !ends_sentence(low, strlen(low)))
         return true;
     if (chars < 160 && (low[0] == '\xc2' && (unsigned char)low[1] == 0xa9))
         return true;
@@ -632,7 +666,7 @@ block_is_boilerplate(const struct bctx *c, size_t i)
         size_t w, sw;
         lang_stopwords(b->text, b->len, c->lang, &w, &sw);
         bool few_stop = w == 0 || sw * 5 <= w;
-        unsigned dt = date_tokens(low);
+        unsigned dt = date_tokens(low, &pairs);
         if (dt >= 2 && few_stop)
             return true; /* a timestamp or byline-and-time line */
         if (dt >= 1 && few_stop && words <= 6 && !ends_sentence(low, strlen(low)))
@@ -656,13 +690,16 @@ is_source_note(const struct html_block *b)
     lower_copy(low, sizeof(low), b->text, b->len);
     if (low[0] == '(' && low[b->len - 1] == ')' && b->chars <= 60)
         return true;
-    return HAS_ANY(low, source_phrases) || HAS_ANY(low, copyright_phrases);
+    struct pairs pairs;
+    pairs_of(&pairs, low);
+    return HAS_ANY(low, &pairs, source_phrases) || HAS_ANY(low, &pairs, copyright_phrases);
 }
 
-void
-boilerplate_filter(struct html_blocks *blocks, enum boilerplate_mode mode,
-                   const struct boilerplate_opts *opts, const struct boilerplate_model *model,
-                   bool *keep)
+/* boilerplate_filter() with the blocks' fingerprints already taken (fps may be NULL). */
+static void
+filter_blocks(struct html_blocks *blocks, enum boilerplate_mode mode,
+              const struct boilerplate_opts *opts, const struct boilerplate_model *model,
+              const uint64_t *fps, bool *keep)
 {
     struct bctx c = {.blocks = blocks, .mode = mode, .keep = keep};
     size_t n = blocks->n;
@@ -685,8 +722,8 @@ boilerplate_filter(struct html_blocks *blocks, enum boilerplate_mode mode,
     /* A block that recurs across the feed's items (looked up before any trimming). */
     if (model && model->items >= min_repeats) {
         for (size_t i = 0; i < n; i++) {
-            const struct bp_entry *e = model_find(model, block_fp(blocks->v[i].text,
-                                                                  blocks->v[i].len));
+            uint64_t fp = fps ? fps[i] : block_fp(blocks->v[i].text, blocks->v[i].len);
+            const struct bp_entry *e = model_find(model, fp);
             if (e && e->count >= min_repeats) {
                 blocks->v[i].flags |= REPEATED;
                 repeated_any = true;
@@ -782,6 +819,16 @@ boilerplate_filter(struct html_blocks *blocks, enum boilerplate_mode mode,
         blocks->v[i].flags &= ~(REPEATED);
 }
 
+/* Decides for each block whether it is article or boilerplate. */
+void
+boilerplate_filter(struct html_blocks *blocks, enum boilerplate_mode mode,
+                   const struct boilerplate_opts *opts, const struct boilerplate_model *model,
+                   bool *keep)
+{
+    filter_blocks(blocks, mode, opts, model, NULL, keep);
+}
+
+/* The article text of an item's HTML, the item counted into the model when asked. */
 int
 boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *opts,
                   struct boilerplate_model *model, char **ret_text)
@@ -804,7 +851,7 @@ boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *o
     }
     uint64_t *fps = NULL;
     bool learn = r == 0 && model && opts && opts->learn;
-    if (learn && blocks.n > 0) {
+    if ((learn || model) && r == 0 && blocks.n > 0) {
         /* fingerprints of the blocks as published: boilerplate_filter() may trim a text */
         fps = malloc(blocks.n * sizeof(*fps));
         if (!fps)
@@ -813,7 +860,7 @@ boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *o
             fps[i] = block_fp(blocks.v[i].text, blocks.v[i].len);
     }
     if (r == 0) {
-        boilerplate_filter(&blocks, BOILERPLATE_ITEM, opts, model, keep);
+        filter_blocks(&blocks, BOILERPLATE_ITEM, opts, model, fps, keep);
         r = html_blocks_join(&blocks, keep, &text);
     }
     if (r == 0 && learn) {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,66 +15,176 @@
 
 #define BLOCK_TEXT_MAX (1024u * 1024u) /* bytes of one block */
 
+/* Elements the walk tells apart (TAG_OTHER: any other). */
+enum tag_id {
+    TAG_OTHER = 0,
+    TAG_A, TAG_ARTICLE, TAG_ASIDE, TAG_BLOCKQUOTE, TAG_CAPTION, TAG_DD, TAG_DIR, TAG_DL,
+    TAG_DT, TAG_FIGCAPTION, TAG_FIGURE, TAG_FOOTER, TAG_FORM, TAG_HR, TAG_LI, TAG_LISTING,
+    TAG_MAIN, TAG_MENU, TAG_NAV, TAG_NOSCRIPT, TAG_OL, TAG_PLAINTEXT, TAG_PRE, TAG_TABLE,
+    TAG_TD, TAG_TH, TAG_TIME, TAG_TR, TAG_UL, TAG_XMP,
+};
+
 struct kind_entry {
     const char *name;
     enum html_kind kind;
+    enum tag_id id;
 };
 
-/* Sorted by name (bsearch). Elements not listed are inline. */
+/* Elements not listed are inline. */
 static const struct kind_entry kind_table[] = {
-    {"address", HTML_KIND_BLOCK},  {"applet", HTML_KIND_SKIP},     {"area", HTML_KIND_SKIP},
-    {"article", HTML_KIND_BLOCK},  {"aside", HTML_KIND_BLOCK},     {"audio", HTML_KIND_SKIP},
-    {"base", HTML_KIND_SKIP},      {"blockquote", HTML_KIND_BLOCK}, {"body", HTML_KIND_BLOCK},
-    {"br", HTML_KIND_BREAK},       {"button", HTML_KIND_SKIP},     {"canvas", HTML_KIND_SKIP},
-    {"caption", HTML_KIND_BLOCK},  {"center", HTML_KIND_BLOCK},    {"datalist", HTML_KIND_SKIP},
-    {"dd", HTML_KIND_BLOCK},       {"details", HTML_KIND_BLOCK},   {"dialog", HTML_KIND_SKIP},
-    {"dir", HTML_KIND_BLOCK},      {"div", HTML_KIND_BLOCK},       {"dl", HTML_KIND_BLOCK},
-    {"dt", HTML_KIND_BLOCK},       {"embed", HTML_KIND_SKIP},      {"fieldset", HTML_KIND_BLOCK},
-    {"figcaption", HTML_KIND_BLOCK}, {"figure", HTML_KIND_BLOCK},  {"footer", HTML_KIND_BLOCK},
-    {"form", HTML_KIND_BLOCK},     {"frame", HTML_KIND_SKIP},      {"frameset", HTML_KIND_SKIP},
-    {"h1", HTML_KIND_BLOCK},       {"h2", HTML_KIND_BLOCK},        {"h3", HTML_KIND_BLOCK},
-    {"h4", HTML_KIND_BLOCK},       {"h5", HTML_KIND_BLOCK},        {"h6", HTML_KIND_BLOCK},
-    {"head", HTML_KIND_SKIP},      {"header", HTML_KIND_BLOCK},    {"hgroup", HTML_KIND_BLOCK},
-    {"hr", HTML_KIND_BLOCK},       {"html", HTML_KIND_BLOCK},      {"iframe", HTML_KIND_SKIP},
-    {"img", HTML_KIND_SKIP},       {"input", HTML_KIND_SKIP},      {"legend", HTML_KIND_BLOCK},
-    {"li", HTML_KIND_BLOCK},       {"link", HTML_KIND_SKIP},       {"listing", HTML_KIND_BLOCK},
-    {"main", HTML_KIND_BLOCK},     {"map", HTML_KIND_SKIP},        {"math", HTML_KIND_SKIP},
-    {"menu", HTML_KIND_BLOCK},     {"meta", HTML_KIND_SKIP},       {"nav", HTML_KIND_BLOCK},
-    {"noembed", HTML_KIND_SKIP},   {"noframes", HTML_KIND_SKIP},   {"noscript", HTML_KIND_SKIP},
-    {"object", HTML_KIND_SKIP},    {"ol", HTML_KIND_BLOCK},        {"optgroup", HTML_KIND_SKIP},
-    {"option", HTML_KIND_SKIP},    {"p", HTML_KIND_BLOCK},         {"param", HTML_KIND_SKIP},
-    {"picture", HTML_KIND_SKIP},   {"plaintext", HTML_KIND_BLOCK}, {"pre", HTML_KIND_BLOCK},
-    {"script", HTML_KIND_SKIP},    {"section", HTML_KIND_BLOCK},   {"select", HTML_KIND_SKIP},
-    {"source", HTML_KIND_SKIP},    {"style", HTML_KIND_SKIP},      {"summary", HTML_KIND_BLOCK},
-    {"svg", HTML_KIND_SKIP},       {"table", HTML_KIND_BLOCK},     {"tbody", HTML_KIND_BLOCK},
-    {"td", HTML_KIND_BLOCK},       {"template", HTML_KIND_SKIP},   {"textarea", HTML_KIND_SKIP},
-    {"tfoot", HTML_KIND_BLOCK},    {"th", HTML_KIND_BLOCK},        {"thead", HTML_KIND_BLOCK},
-    {"title", HTML_KIND_SKIP},     {"tr", HTML_KIND_BLOCK},        {"track", HTML_KIND_SKIP},
-    {"ul", HTML_KIND_BLOCK},       {"video", HTML_KIND_SKIP},      {"xmp", HTML_KIND_BLOCK},
+    {"a", HTML_KIND_INLINE, TAG_A},
+    {"address", HTML_KIND_BLOCK, TAG_OTHER},
+    {"applet", HTML_KIND_SKIP, TAG_OTHER},
+    {"area", HTML_KIND_SKIP, TAG_OTHER},
+    {"article", HTML_KIND_BLOCK, TAG_ARTICLE},
+    {"aside", HTML_KIND_BLOCK, TAG_ASIDE},
+    {"audio", HTML_KIND_SKIP, TAG_OTHER},
+    {"base", HTML_KIND_SKIP, TAG_OTHER},
+    {"blockquote", HTML_KIND_BLOCK, TAG_BLOCKQUOTE},
+    {"body", HTML_KIND_BLOCK, TAG_OTHER},
+    {"br", HTML_KIND_BREAK, TAG_OTHER},
+    {"button", HTML_KIND_SKIP, TAG_OTHER},
+    {"canvas", HTML_KIND_SKIP, TAG_OTHER},
+    {"caption", HTML_KIND_BLOCK, TAG_CAPTION},
+    {"center", HTML_KIND_BLOCK, TAG_OTHER},
+    {"datalist", HTML_KIND_SKIP, TAG_OTHER},
+    {"dd", HTML_KIND_BLOCK, TAG_DD},
+    {"details", HTML_KIND_BLOCK, TAG_OTHER},
+    {"dialog", HTML_KIND_SKIP, TAG_OTHER},
+    {"dir", HTML_KIND_BLOCK, TAG_DIR},
+    {"div", HTML_KIND_BLOCK, TAG_OTHER},
+    {"dl", HTML_KIND_BLOCK, TAG_DL},
+    {"dt", HTML_KIND_BLOCK, TAG_DT},
+    {"embed", HTML_KIND_SKIP, TAG_OTHER},
+    {"fieldset", HTML_KIND_BLOCK, TAG_OTHER},
+    {"figcaption", HTML_KIND_BLOCK, TAG_FIGCAPTION},
+    {"figure", HTML_KIND_BLOCK, TAG_FIGURE},
+    {"footer", HTML_KIND_BLOCK, TAG_FOOTER},
+    {"form", HTML_KIND_BLOCK, TAG_FORM},
+    {"frame", HTML_KIND_SKIP, TAG_OTHER},
+    {"frameset", HTML_KIND_SKIP, TAG_OTHER},
+    {"h1", HTML_KIND_BLOCK, TAG_OTHER},
+    {"h2", HTML_KIND_BLOCK, TAG_OTHER},
+    {"h3", HTML_KIND_BLOCK, TAG_OTHER},
+    {"h4", HTML_KIND_BLOCK, TAG_OTHER},
+    {"h5", HTML_KIND_BLOCK, TAG_OTHER},
+    {"h6", HTML_KIND_BLOCK, TAG_OTHER},
+    {"head", HTML_KIND_SKIP, TAG_OTHER},
+    {"header", HTML_KIND_BLOCK, TAG_OTHER},
+    {"hgroup", HTML_KIND_BLOCK, TAG_OTHER},
+    {"hr", HTML_KIND_BLOCK, TAG_HR},
+    {"html", HTML_KIND_BLOCK, TAG_OTHER},
+    {"iframe", HTML_KIND_SKIP, TAG_OTHER},
+    {"img", HTML_KIND_SKIP, TAG_OTHER},
+    {"input", HTML_KIND_SKIP, TAG_OTHER},
+    {"legend", HTML_KIND_BLOCK, TAG_OTHER},
+    {"li", HTML_KIND_BLOCK, TAG_LI},
+    {"link", HTML_KIND_SKIP, TAG_OTHER},
+    {"listing", HTML_KIND_BLOCK, TAG_LISTING},
+    {"main", HTML_KIND_BLOCK, TAG_MAIN},
+    {"map", HTML_KIND_SKIP, TAG_OTHER},
+    {"math", HTML_KIND_SKIP, TAG_OTHER},
+    {"menu", HTML_KIND_BLOCK, TAG_MENU},
+    {"meta", HTML_KIND_SKIP, TAG_OTHER},
+    {"nav", HTML_KIND_BLOCK, TAG_NAV},
+    {"noembed", HTML_KIND_SKIP, TAG_OTHER},
+    {"noframes", HTML_KIND_SKIP, TAG_OTHER},
+    {"noscript", HTML_KIND_SKIP, TAG_NOSCRIPT},
+    {"object", HTML_KIND_SKIP, TAG_OTHER},
+    {"ol", HTML_KIND_BLOCK, TAG_OL},
+    {"optgroup", HTML_KIND_SKIP, TAG_OTHER},
+    {"option", HTML_KIND_SKIP, TAG_OTHER},
+    {"p", HTML_KIND_BLOCK, TAG_OTHER},
+    {"param", HTML_KIND_SKIP, TAG_OTHER},
+    {"picture", HTML_KIND_SKIP, TAG_OTHER},
+    {"plaintext", HTML_KIND_BLOCK, TAG_PLAINTEXT},
+    {"pre", HTML_KIND_BLOCK, TAG_PRE},
+    {"script", HTML_KIND_SKIP, TAG_OTHER},
+    {"section", HTML_KIND_BLOCK, TAG_OTHER},
+    {"select", HTML_KIND_SKIP, TAG_OTHER},
+    {"source", HTML_KIND_SKIP, TAG_OTHER},
+    {"style", HTML_KIND_SKIP, TAG_OTHER},
+    {"summary", HTML_KIND_BLOCK, TAG_OTHER},
+    {"svg", HTML_KIND_SKIP, TAG_OTHER},
+    {"table", HTML_KIND_BLOCK, TAG_TABLE},
+    {"tbody", HTML_KIND_BLOCK, TAG_OTHER},
+    {"td", HTML_KIND_BLOCK, TAG_TD},
+    {"template", HTML_KIND_SKIP, TAG_OTHER},
+    {"textarea", HTML_KIND_SKIP, TAG_OTHER},
+    {"tfoot", HTML_KIND_BLOCK, TAG_OTHER},
+    {"th", HTML_KIND_BLOCK, TAG_TH},
+    {"thead", HTML_KIND_BLOCK, TAG_OTHER},
+    {"time", HTML_KIND_INLINE, TAG_TIME},
+    {"title", HTML_KIND_SKIP, TAG_OTHER},
+    {"tr", HTML_KIND_BLOCK, TAG_TR},
+    {"track", HTML_KIND_SKIP, TAG_OTHER},
+    {"ul", HTML_KIND_BLOCK, TAG_UL},
+    {"video", HTML_KIND_SKIP, TAG_OTHER},
+    {"xmp", HTML_KIND_BLOCK, TAG_XMP},
 };
 
-static int
-kind_cmp(const void *key, const void *entry)
+#define N_KINDS (sizeof(kind_table) / sizeof(kind_table[0]))
+#define TAG_SLOTS 256 /* a power of two, over twice N_KINDS */
+
+/*
+ * The table as an open-addressing hash of the element names (lower case, as libxml2's HTML
+ * parser writes them): one probe per element instead of a binary search. Built once
+ * (pthread_once), read-only afterwards; a slot holds 0 (empty) or a table index + 1.
+ */
+static uint8_t tag_slots[TAG_SLOTS];
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+static uint32_t
+tag_hash(const char *name)
 {
-    return strcmp(key, ((const struct kind_entry *)entry)->name);
+    uint32_t h = 2166136261u;
+    for (; *name; name++) {
+        h ^= (unsigned char)*name;
+        h *= 16777619u;
+    }
+    return h ^ (h >> 13);
+}
+
+static void
+on_tag_init(void)
+{
+    for (size_t k = 0; k < N_KINDS; k++) {
+        uint32_t i = tag_hash(kind_table[k].name);
+        while (tag_slots[i & (TAG_SLOTS - 1)])
+            i++;
+        tag_slots[i & (TAG_SLOTS - 1)] = (uint8_t)(k + 1);
+    }
+}
+
+/* The table entry of an element, or NULL (an inline element the walk does not tell apart). */
+static const struct kind_entry *
+tag_entry(const xmlNode *elem)
+{
+    if (!elem || elem->type != XML_ELEMENT_NODE || !elem->name)
+        return NULL;
+    (void)pthread_once(&tag_once, on_tag_init);
+    const char *name = (const char *)elem->name;
+    for (uint32_t i = tag_hash(name);; i++) {
+        unsigned k = tag_slots[i & (TAG_SLOTS - 1)];
+        if (k == 0)
+            return NULL;
+        if (strcmp(kind_table[k - 1].name, name) == 0)
+            return &kind_table[k - 1];
+    }
+}
+
+static enum tag_id
+tag_id_of(const xmlNode *elem)
+{
+    const struct kind_entry *e = tag_entry(elem);
+    return e ? e->id : TAG_OTHER;
 }
 
 enum html_kind
 html_kind_of(const xmlNode *elem)
 {
-    const struct kind_entry *e;
-
-    if (!elem || elem->type != XML_ELEMENT_NODE || !elem->name)
-        return HTML_KIND_INLINE;
-    e = bsearch(elem->name, kind_table, sizeof(kind_table) / sizeof(kind_table[0]),
-                sizeof(kind_table[0]), kind_cmp);
+    const struct kind_entry *e = tag_entry(elem);
     return e ? e->kind : HTML_KIND_INLINE;
-}
-
-static bool
-name_is(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
 }
 
 char *
@@ -281,14 +392,25 @@ html_evidence(const xmlNode *elem)
 
     if (!elem || elem->type != XML_ELEMENT_NODE)
         return 0;
-    if (name_is(elem, "nav") || name_is(elem, "aside") || name_is(elem, "menu"))
+    switch (tag_id_of(elem)) {
+    case TAG_NAV:
+    case TAG_ASIDE:
+    case TAG_MENU:
         ev |= HTML_EV_NAV;
-    else if (name_is(elem, "footer"))
+        break;
+    case TAG_FOOTER:
         ev |= HTML_EV_FOOTER;
-    else if (name_is(elem, "figcaption"))
+        break;
+    case TAG_FIGCAPTION:
         ev |= HTML_EV_CAPTION;
-    else if (name_is(elem, "article") || name_is(elem, "main"))
+        break;
+    case TAG_ARTICLE:
+    case TAG_MAIN:
         ev |= HTML_EV_POSITIVE;
+        break;
+    default:
+        break;
+    }
     if (!elem->properties)
         return ev;
     buf[0] = '\0';
@@ -394,7 +516,7 @@ html_gives_no_text(const xmlNode *elem)
      * <noscript><div></noscript>: libxml2 parses noscript as markup, so an element left open
      * in it swallows the rest of the page. A noscript with that much text is walked.
      */
-    if (name_is(elem, "noscript"))
+    if (tag_id_of(elem) == TAG_NOSCRIPT)
         return text_bytes_upto(elem, 512, 0) < 512;
     return true;
 }
@@ -456,12 +578,14 @@ flush(struct walk *w)
         b->cap = cap;
     }
     struct html_block *blk = &b->v[b->n];
+    /* An exact copy: w->cur keeps its memory for the next block. */
     blk->len = w->cur.len;
-    blk->text = buf_steal(&w->cur);
+    blk->text = malloc(w->cur.len + 1);
     if (!blk->text) {
         w->err = -ENOMEM;
         goto reset;
     }
+    memcpy(blk->text, w->cur.data, w->cur.len + 1);
     blk->chars = w->chars;
     blk->link_chars = w->link_chars;
     blk->flags = w->bflags | (w->lead_time_dropped ? HTML_BLOCK_LEAD_TIME : 0);
@@ -485,6 +609,27 @@ put(struct walk *w, const char *s, size_t n)
         if (w->cur.len + n <= w->cur.max)
             w->err = -ENOMEM;
     }
+}
+
+/*
+ * Bytes of the character at p when add_text() keeps it as it is with nothing to decide (not
+ * a space, control, invalid byte or one of the special characters below), else 0. p is
+ * NUL-terminated.
+ */
+static inline size_t
+plain_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+
+    if (c < 0x80)
+        return c > 0x20 && c < 0x7f;
+    if (c == 0xc2 || c == 0xe2 || c == 0xe3 || c == 0xef || c >= 0xf8 || (c & 0xc0) == 0x80)
+        return 0;
+    size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
 }
 
 /* Adds the text of a text node, collapsing whitespace and dropping control characters. */
@@ -588,11 +733,19 @@ add_text(struct walk *w, const unsigned char *s)
         w->cell_pending = false;
         w->space_pending = false;
         w->br_run = 0;
-        put(w, (const char *)s, n);
-        w->chars++;
+        /* the plain characters after it go in with it, up to where a block is cut */
+        const unsigned char *e = s + n;
+        uint32_t k = 1;
+        size_t m;
+        while (w->cur.len + (size_t)(e - s) + 8 < BLOCK_TEXT_MAX && (m = plain_len(e)) > 0) {
+            e += m;
+            k++;
+        }
+        put(w, (const char *)s, (size_t)(e - s));
+        w->chars += k;
         if (w->link_depth > 0)
-            w->link_chars++;
-        s += n;
+            w->link_chars += k;
+        s = e;
         if (w->cur.len + 8 >= BLOCK_TEXT_MAX)
             flush(w);
     }
@@ -613,15 +766,19 @@ heading_level(const xmlNode *n)
 static void
 walk_element(struct walk *w, const xmlNode *n, unsigned depth)
 {
-    enum html_kind kind;
-
     if (depth > HTML_MAX_DEPTH || w->full || w->err)
         return;
-    kind = html_kind_of(n);
-    if (html_gives_no_text(n))
+    const struct kind_entry *te = tag_entry(n);
+    enum html_kind kind = te ? te->kind : HTML_KIND_INLINE;
+    enum tag_id id = te ? te->id : TAG_OTHER;
+    if (html_is_hidden(n))
         return;
-    if (kind == HTML_KIND_SKIP)
-        kind = HTML_KIND_INLINE; /* a noscript that swallowed the page */
+    if (kind == HTML_KIND_SKIP) {
+        /* html_gives_no_text(): a noscript that swallowed the page is walked as inline */
+        if (id != TAG_NOSCRIPT || text_bytes_upto(n, 512, 0) < 512)
+            return;
+        kind = HTML_KIND_INLINE;
+    }
     if (w->skip && w->skip(n, w->userdata))
         return;
     if (kind == HTML_KIND_BREAK) {
@@ -634,8 +791,8 @@ walk_element(struct walk *w, const xmlNode *n, unsigned depth)
         return;
     }
     if (kind == HTML_KIND_INLINE) {
-        bool link = name_is(n, "a") && attr_present(n, "href");
-        if (name_is(n, "time") && (w->flags & HTML_WALK_DROP_LEAD_TIME) && w->cur.len == 0) {
+        bool link = id == TAG_A && attr_present(n, "href");
+        if (id == TAG_TIME && (w->flags & HTML_WALK_DROP_LEAD_TIME) && w->cur.len == 0) {
             w->lead_time_dropped = true;
             return;
         }
@@ -646,10 +803,9 @@ walk_element(struct walk *w, const xmlNode *n, unsigned depth)
     }
 
     /* a block element */
-    if (name_is(n, "form") && (w->flags & HTML_WALK_DROP_FORMS))
+    if (id == TAG_FORM && (w->flags & HTML_WALK_DROP_FORMS))
         return;
-    bool is_cell = name_is(n, "td") || name_is(n, "th");
-    if (is_cell) {
+    if (id == TAG_TD || id == TAG_TH) {
         /* A cell continues its row's line unless it holds blocks of its own. */
         if (w->cur.len > 0)
             w->cell_pending = true;
@@ -659,7 +815,7 @@ walk_element(struct walk *w, const xmlNode *n, unsigned depth)
         return;
     }
     flush(w);
-    if (name_is(n, "hr"))
+    if (id == TAG_HR)
         return;
 
     const xmlNode *save_elem = w->elem;
@@ -671,23 +827,42 @@ walk_element(struct walk *w, const xmlNode *n, unsigned depth)
     /* The root of a walk was chosen by the caller: its own class says nothing more. */
     w->bflags = (w->bflags & ~(HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW)) |
                 (depth > 0 ? html_evidence(n) : 0);
-    if (name_is(n, "li") || name_is(n, "dt") || name_is(n, "dd")) {
+    switch (id) {
+    case TAG_LI:
+    case TAG_DT:
+    case TAG_DD:
         w->bflags |= HTML_BLOCK_LIST_ITEM;
-    } else if (name_is(n, "tr")) {
+        break;
+    case TAG_TR:
         w->bflags |= HTML_BLOCK_ROW;
-    } else if (name_is(n, "ul") || name_is(n, "ol") || name_is(n, "dl") ||
-               name_is(n, "table") || name_is(n, "menu") || name_is(n, "dir")) {
+        break;
+    case TAG_UL:
+    case TAG_OL:
+    case TAG_DL:
+    case TAG_TABLE:
+    case TAG_MENU:
+    case TAG_DIR:
         w->group = ++w->next_group;
-    } else if (name_is(n, "figcaption") || name_is(n, "caption")) {
+        break;
+    case TAG_FIGCAPTION:
+    case TAG_CAPTION:
         w->bflags |= HTML_BLOCK_CAPTION;
-    } else if (name_is(n, "pre") || name_is(n, "xmp") || name_is(n, "listing") ||
-               name_is(n, "plaintext")) {
+        break;
+    case TAG_PRE:
+    case TAG_XMP:
+    case TAG_LISTING:
+    case TAG_PLAINTEXT:
         w->bflags |= HTML_BLOCK_PRE;
         w->pre_depth++;
-    } else if (name_is(n, "blockquote")) {
+        break;
+    case TAG_BLOCKQUOTE:
         w->bflags |= HTML_BLOCK_QUOTE;
-    } else if (name_is(n, "figure")) {
+        break;
+    case TAG_FIGURE:
         w->bflags |= HTML_BLOCK_FIGURE;
+        break;
+    default:
+        break;
     }
     uint8_t h = heading_level(n);
     if (h) {
@@ -751,37 +926,52 @@ html_blocks_done(struct html_blocks *blocks)
     blocks->text_bytes = 0;
 }
 
+/* Whether block b goes on prev's line group (a newline between them, not a blank line). */
+static bool
+same_group_line(const struct html_block *prev, const struct html_block *b)
+{
+    return b->group != 0 && b->group == prev->group &&
+           (b->flags & (HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW)) &&
+           (prev->flags & (HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW));
+}
+
+/* Joins the kept blocks into one text, sized first and allocated once. */
 int
 html_blocks_join(const struct html_blocks *blocks, const bool *keep, char **ret_text)
 {
-    struct buf out;
+    const size_t max = HTML_MAX_TEXT + 2 * HTML_MAX_BLOCKS + 16;
     const struct html_block *prev = NULL;
-    char *s;
-    int r = 0;
+    size_t total = 0;
 
-    buf_init(&out, HTML_MAX_TEXT + 2 * HTML_MAX_BLOCKS + 16);
-    for (size_t i = 0; i < blocks->n && r == 0; i++) {
+    for (size_t i = 0; i < blocks->n; i++) {
+        const struct html_block *b = &blocks->v[i];
+        if (keep && !keep[i])
+            continue;
+        size_t sep = prev ? (same_group_line(prev, b) ? 1 : 2) : 0;
+        if (b->len + sep > max - total)
+            return -EMSGSIZE;
+        total += sep + b->len;
+        prev = b;
+    }
+    char *s = malloc(total + 1);
+    if (!s)
+        return -ENOMEM;
+    size_t o = 0;
+    prev = NULL;
+    for (size_t i = 0; i < blocks->n; i++) {
         const struct html_block *b = &blocks->v[i];
         if (keep && !keep[i])
             continue;
         if (prev) {
-            bool line = b->group != 0 && b->group == prev->group &&
-                        (b->flags & (HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW)) &&
-                        (prev->flags & (HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW));
-            r = buf_append(&out, line ? "\n" : "\n\n", line ? 1 : 2);
+            bool line = same_group_line(prev, b);
+            memcpy(s + o, line ? "\n" : "\n\n", line ? 1 : 2);
+            o += line ? 1 : 2;
         }
-        if (r == 0)
-            r = buf_append(&out, b->text, b->len);
+        memcpy(s + o, b->text, b->len);
+        o += b->len;
         prev = b;
     }
-    if (r < 0) {
-        buf_done(&out);
-        return r;
-    }
-    s = out.data ? buf_steal(&out) : strdup("");
-    buf_done(&out);
-    if (!s)
-        return -ENOMEM;
+    s[o] = '\0';
     *ret_text = s;
     return 0;
 }

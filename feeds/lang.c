@@ -1,5 +1,7 @@
 #include "lang.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,16 +119,70 @@ static const struct lang_list lists[] = {
 #undef LIST
 #define N_LISTS (sizeof(lists) / sizeof(lists[0]))
 
-static int
-word_cmp(const void *key, const void *entry)
+/*
+ * Every stopword of every list in one open-addressing hash table, with the set of lists it
+ * is in: one probe per word instead of a binary search of each list. Built once from the
+ * lists above (pthread_once), read-only afterwards, so any thread may use it.
+ */
+#define STOP_SLOTS 2048 /* a power of two, over twice the words of all lists */
+#define STOP_WORD_MAX 16 /* bytes of the longest stopword, and more */
+
+struct stop_slot {
+    const char *word; /* NULL: empty */
+    uint8_t len;
+    uint16_t lists; /* bit i: in lists[i] */
+};
+
+static struct stop_slot stop_table[STOP_SLOTS];
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+static uint32_t
+stop_hash(const char *w, size_t len)
 {
-    return strcmp(key, *(const char *const *)entry);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)w[i];
+        h *= 16777619u;
+    }
+    return h ^ (h >> 15);
 }
 
-static bool
-in_list(const struct lang_list *l, const char *word)
+static void
+on_stop_init(void)
 {
-    return bsearch(word, l->words, l->n, sizeof(l->words[0]), word_cmp) != NULL;
+    for (size_t l = 0; l < N_LISTS; l++) {
+        for (size_t k = 0; k < lists[l].n; k++) {
+            const char *w = lists[l].words[k];
+            size_t len = strlen(w);
+            assert(len < STOP_WORD_MAX);
+            for (uint32_t i = stop_hash(w, len);; i++) {
+                struct stop_slot *s = &stop_table[i & (STOP_SLOTS - 1)];
+                if (!s->word) {
+                    *s = (struct stop_slot){.word = w, .len = (uint8_t)len};
+                } else if (s->len != len || memcmp(s->word, w, len) != 0) {
+                    continue;
+                }
+                s->lists |= (uint16_t)(1u << l);
+                break;
+            }
+        }
+    }
+}
+
+/* The lists a word (len bytes, lower case) is a stopword of, as bits; 0 for none. */
+static unsigned
+stop_lists(const char *word, size_t len)
+{
+    if (len == 0 || len >= STOP_WORD_MAX)
+        return 0;
+    (void)pthread_once(&stop_once, on_stop_init);
+    for (uint32_t i = stop_hash(word, len);; i++) {
+        const struct stop_slot *s = &stop_table[i & (STOP_SLOTS - 1)];
+        if (!s->word)
+            return 0;
+        if (s->len == len && memcmp(s->word, word, len) == 0)
+            return s->lists;
+    }
 }
 
 static const struct lang_list *
@@ -192,7 +248,7 @@ count_script(struct scripts *s, utf8proc_int32_t cp)
  * Calls fn for each lower-cased word of the text (at most max bytes looked at) and fills
  * *scripts when it is not NULL.
  */
-typedef void (*lang_word_cb)(const char *word, void *userdata);
+typedef void (*lang_word_cb)(const char *word, size_t len, void *userdata);
 
 static void
 for_each_word(const char *text, size_t len, struct scripts *scripts, lang_word_cb fn,
@@ -218,6 +274,16 @@ for_each_word(const char *text, size_t len, struct scripts *scripts, lang_word_c
         }
         p += n;
         len -= (size_t)n;
+        if (n == 1 && ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) {
+            /* an ASCII letter: lowered in place, as utf8proc would */
+            if (scripts)
+                scripts->letters++, scripts->latin++;
+            if (wn + 4 <= WORD_MAX)
+                word[wn++] = (char)(cp | 0x20);
+            else
+                too_long = true;
+            continue;
+        }
         bool letter;
         if (cp < 0x80) {
             letter = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
@@ -242,14 +308,14 @@ for_each_word(const char *text, size_t len, struct scripts *scripts, lang_word_c
         }
         if (wn > 0) {
             word[wn] = '\0';
-            fn(too_long ? "" : word, userdata);
+            fn(word, too_long ? 0 : wn, userdata);
         }
         wn = 0;
         too_long = false;
     }
     if (wn > 0) {
         word[wn] = '\0';
-        fn(too_long ? "" : word, userdata);
+        fn(word, too_long ? 0 : wn, userdata);
     }
 }
 
@@ -260,23 +326,19 @@ struct detect {
 };
 
 static void
-on_detect_word(const char *word, void *userdata)
+on_detect_word(const char *word, size_t len, void *userdata)
 {
     struct detect *d = userdata;
-    bool hit[N_LISTS];
-    unsigned n = 0;
 
     d->words++;
-    if (!word[0])
+    unsigned hit = stop_lists(word, len);
+    if (!hit)
         return;
-    for (size_t i = 0; i < N_LISTS; i++) {
-        hit[i] = in_list(&lists[i], word);
-        n += hit[i];
-    }
     /* A word common to several languages says less about each. */
-    for (size_t i = 0; n > 0 && i < N_LISTS; i++)
-        if (hit[i])
-            d->score[i] += 1.0 / n;
+    double share = 1.0 / __builtin_popcount(hit);
+    for (size_t i = 0; i < N_LISTS; i++)
+        if (hit & (1u << i))
+            d->score[i] += share;
 }
 
 const char *
@@ -348,23 +410,15 @@ struct density {
 };
 
 static void
-on_density_word(const char *word, void *userdata)
+on_density_word(const char *word, size_t len, void *userdata)
 {
     struct density *d = userdata;
 
     d->words++;
-    if (!word[0])
-        return;
-    if (d->list) {
-        d->stop += in_list(d->list, word);
-        return;
-    }
-    for (size_t i = 0; i < N_LISTS; i++) {
-        if (in_list(&lists[i], word)) {
-            d->stop++;
-            return;
-        }
-    }
+    unsigned hit = stop_lists(word, len);
+    if (d->list)
+        hit &= 1u << (d->list - lists);
+    d->stop += hit != 0;
 }
 
 void

@@ -130,11 +130,37 @@ test_lang_stopword_density(void **state)
     assert_false(lang_has_stopwords(NULL));
 }
 
+static void
+test_lang_stopwords_per_list(void **state)
+{
+    /* Words in one list, in several, upper case, long, non-ASCII: each looked up exactly. */
+    static const struct {
+        const char *text, *lang;
+        size_t words, stop;
+    } cases[] = {
+        {"the", "en", 1, 1},        {"the", "de", 1, 0},       {"de", "nl", 1, 1},
+        {"de", "fr", 1, 1},         {"de", "en", 1, 0},        {"DE", "es", 1, 1},
+        {"über für", "de", 2, 2},   {"которые", "ru", 1, 1},   {"которые", "uk", 1, 0},
+        {"також", "uk", 1, 1},      {"також", "ru", 1, 0},     {"được người", "vi", 2, 2},
+        {"również", "pl", 1, 1},    {"thee them", "en", 2, 1}, {"the", NULL, 1, 1},
+        {"xyzzy", NULL, 1, 0},      {"tiene", "xx", 1, 1},
+        {"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnop the", "en", 2, 1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t words = 99, stop = 99;
+        lang_stopwords(cases[i].text, strlen(cases[i].text), cases[i].lang, &words, &stop);
+        assert_int_equal(words, cases[i].words);
+        assert_int_equal(stop, cases[i].stop);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lang_seeds),
+        cmocka_unit_test(test_lang_stopwords_per_list),
         cmocka_unit_test(test_lang_short_samples),
         cmocka_unit_test(test_lang_unsure),
         cmocka_unit_test(test_lang_stopword_density),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "feedparse.h"
+#include "hash.h"
 #include "normalize.h"
 #include "simhash.h"
 
@@ -296,6 +297,57 @@ test_simhash_real_items_far_apart(void **state)
     assert_true(avg > 28.0 && avg < 36.0);
 }
 
+/* The signature by the definition: every shingle votes +1/-1 on each bit, one at a time. */
+struct ref_ctx {
+    uint64_t words[3];
+    size_t n;
+    int64_t votes[64];
+};
+
+static int
+on_ref_token(const struct normalize_token *tok, void *userdata)
+{
+    struct ref_ctx *c = userdata;
+
+    if (tok->joined)
+        return 0;
+    c->words[0] = c->words[1];
+    c->words[1] = c->words[2];
+    c->words[2] = hash_final(hash_update(HASH_SEED, tok->norm, tok->norm_len));
+    if (++c->n < 3)
+        return 0;
+    uint64_t h = hash_final(hash_update(HASH_SEED, c->words, sizeof(c->words)));
+    for (int b = 0; b < 64; b++)
+        c->votes[b] += (h >> b) & 1 ? 1 : -1;
+    return 0;
+}
+
+static void
+test_simhash_batched_votes_match_definition(void **state)
+{
+    (void)state;
+    /* Texts around and past the 255-shingle batch of simhash.c's counters. */
+    const size_t sizes[] = {8, 254, 257, 258, 600, 2000};
+    char *text = malloc(2000 * 12);
+    assert_non_null(text);
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t o = 0;
+        for (size_t i = 0; i < sizes[k]; i++)
+            o += (size_t)snprintf(text + o, 12, "w%zu%c ", (i * 7919) % 1009, (char)('a' + i % 26));
+        text[o] = '\0';
+        struct ref_ctx c;
+        memset(&c, 0, sizeof(c));
+        assert_int_equal(normalize_tokenize(text, o, 0, on_ref_token, &c, NULL), 0);
+        uint64_t want = 0;
+        for (int b = 0; b < 64; b++)
+            if (c.votes[b] > 0)
+                want |= 1ULL << b;
+        assert_true(want != 0);
+        assert_true(simhash_text(text) == want);
+    }
+    free(text);
+}
+
 int
 main(void)
 {
@@ -304,6 +356,7 @@ main(void)
         cmocka_unit_test(test_simhash_small_edits_few_bits),
         cmocka_unit_test(test_simhash_seeds),
         cmocka_unit_test(test_simhash_real_items_far_apart),
+        cmocka_unit_test(test_simhash_batched_votes_match_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

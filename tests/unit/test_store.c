@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 3);
+    assert_int_equal(STORE_SCHEMA_VERSION, 4);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -211,8 +211,8 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                              " name IN ('items_newest', 'items_feed_newest')",
                              NULL),
                      2);
-    /* Every column of schema v1 is there, and the three feed columns of v3. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 18);
+    /* Every column of schema v1 is there, the three feed columns of v3 and the model of v4. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 19);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -302,7 +302,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (3)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (4)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
@@ -412,6 +412,106 @@ test_store_item_keys_survive_reopen(void **state)
     add_item(store, a, "k2", FEED_TIME_NONE, 3000, 0);
     add_item(store, a, "k3", FEED_TIME_NONE, 3000, 1);
     assert_int_equal(count_items(store), 3);
+    store_free(store);
+}
+
+static void
+test_store_item_known_per_feed(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+
+    assert_int_equal(store_item_known(store, a, "k1"), 0);
+    add_item(store, a, "k1", 100, 1000, 1);
+    assert_int_equal(store_item_known(store, a, "k1"), 1);
+    assert_int_equal(store_item_known(store, b, "k1"), 0); /* another feed's key */
+    assert_int_equal(store_item_known(store, a, "K1"), 0); /* keys are exact */
+    store_free(store);
+}
+
+static void
+test_store_feed_model_round_trip(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    static const char blob[] = "feedwatch-boilerplate 1\n0123456789abcdef 3\n";
+    char *data = (char *)&data;
+    size_t len = 99;
+
+    /* None yet. */
+    assert_int_equal(store_feed_model_get(store, a, &data, &len), 0);
+    assert_null(data);
+    assert_int_equal(len, 0);
+
+    /* Saved inside a transaction, it survives a reopen, and belongs to its feed only. */
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_feed_model_set(store, a, blob, sizeof(blob) - 1), 0);
+    assert_int_equal(store_commit(store), 0);
+    store_free(store);
+    store = open_store(fx);
+    assert_int_equal(store_feed_model_get(store, a, &data, &len), 0);
+    assert_non_null(data);
+    assert_int_equal(len, sizeof(blob) - 1);
+    assert_memory_equal(data, blob, len);
+    assert_int_equal(data[len], '\0');
+    free(data);
+    assert_int_equal(store_feed_model_get(store, b, &data, &len), 0);
+    assert_null(data);
+
+    /* A rolled-back poll leaves the old model; NULL forgets it. */
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_feed_model_set(store, a, "x", 1), 0);
+    store_rollback(store);
+    assert_int_equal(store_feed_model_get(store, a, &data, &len), 0);
+    assert_int_equal(len, sizeof(blob) - 1);
+    free(data);
+    assert_int_equal(store_feed_model_set(store, a, NULL, 0), 0);
+    assert_int_equal(store_feed_model_get(store, a, &data, &len), 0);
+    assert_null(data);
+    store_free(store);
+}
+
+static void
+test_store_parts_of_one_transaction(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+
+    assert_true(store_part_begin(store) < 0); /* only inside a transaction */
+    assert_int_equal(store_begin(store), 0);
+    /* Poll of a: kept. */
+    assert_int_equal(store_part_begin(store), 0);
+    add_item(store, a, "k1", 100, 1000, 1);
+    assert_int_equal(store_part_end(store), 0);
+    /* Poll of b: undone alone, the transaction goes on. */
+    assert_int_equal(store_part_begin(store), 0);
+    add_item(store, b, "k1", 100, 1000, 1);
+    add_item(store, b, "k2", 100, 1000, 1);
+    store_part_rollback(store);
+    /* Another poll of a: kept. */
+    assert_int_equal(store_part_begin(store), 0);
+    add_item(store, a, "k2", 100, 1000, 1);
+    assert_int_equal(store_part_end(store), 0);
+    assert_int_equal(store_commit(store), 0);
+
+    assert_int_equal(store_item_known(store, a, "k1"), 1);
+    assert_int_equal(store_item_known(store, a, "k2"), 1);
+    assert_int_equal(store_item_known(store, b, "k1"), 0);
+    assert_int_equal(count_items(store), 2);
+
+    /* A rolled-back transaction takes every part with it. */
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_part_begin(store), 0);
+    add_item(store, b, "k3", 100, 1000, 1);
+    assert_int_equal(store_part_end(store), 0);
+    store_rollback(store);
+    assert_int_equal(count_items(store), 2);
     store_free(store);
 }
 
@@ -1538,6 +1638,9 @@ main(void)
         STORE_TEST(test_store_open_error_names_the_file),
         STORE_TEST(test_store_item_dedup_per_feed_key),
         STORE_TEST(test_store_item_keys_survive_reopen),
+        STORE_TEST(test_store_item_known_per_feed),
+        STORE_TEST(test_store_feed_model_round_trip),
+        STORE_TEST(test_store_parts_of_one_transaction),
         STORE_TEST(test_store_rollback_leaves_nothing),
         STORE_TEST(test_store_rollback_of_a_failed_poll),
         STORE_TEST(test_store_feed_ensure_creates_and_loads),
