@@ -602,9 +602,14 @@ collect_news(struct feedpoll *p)
     p->news = calloc(doc->n_items, sizeof(*p->news));
     if (!p->news)
         return -ENOMEM;
+    bool txn = store_begin_read(p->d->store) == 0;
     for (size_t i = 0; i < doc->n_items; i++)
         if (store_item_known(p->d->store, p->f->st.id, doc->items[i].key) != 1)
             p->news[p->n_news++].item = &doc->items[i];
+    if (p->n_news > 0)
+        (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
+    if (txn)
+        store_rollback(p->d->store); /* nothing was written */
     return 0;
 }
 
@@ -646,7 +651,6 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     }
 
     if (!p->error && p->doc && collect_news(p) == 0 && p->n_news > 0) {
-        (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
         p->work.data = p;
         if (uv_queue_work(&p->d->loop, &p->work, content_work, content_work_done) == 0) {
             p->in_work = true;
@@ -817,8 +821,10 @@ feedpoll_flush(struct daemon *d)
         return;
 
     int64_t now_ms = daemon_now_ms();
+    unsigned n = 0;
     int r = store_begin(d->store);
     for (struct feedpoll *p = batch; p; p = p->store_next) {
+        n++;
         if (p->cancelled)
             continue;
         poll_settle(p, now_ms);
@@ -832,6 +838,7 @@ feedpoll_flush(struct daemon *d)
         if (p->store_r < 0)
             note_store_error(p);
     }
+    log_debug("store: %u polls in one transaction", n);
     if (r == 0 && (r = store_commit(d->store)) < 0) {
         /* Nothing of the batch was kept: every poll of it failed to save. */
         for (struct feedpoll *p = batch; p; p = p->store_next) {

@@ -137,6 +137,7 @@ _Static_assert(STORE_APPLICATION_ID == 1180124226, "application_id in migration 
 /* The statements prepared at open, by index into store_sql[]. */
 enum store_stmt {
     STMT_BEGIN,
+    STMT_BEGIN_READ,
     STMT_COMMIT,
     STMT_ROLLBACK,
     STMT_SAVEPOINT,
@@ -195,6 +196,7 @@ enum store_stmt {
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_BEGIN_READ] = "BEGIN DEFERRED",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_SAVEPOINT] = "SAVEPOINT part",
@@ -766,7 +768,9 @@ store_setup(struct store *store)
 #endif
     if (sqlite3_db_readonly(store->db, "main") == 1)
         return store_set_error(store, -EROFS, "database file is read-only");
-    r = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+    r = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                          " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8192;"
+                          " PRAGMA temp_store = MEMORY");
     if (r < 0)
         return r;
     r = store_enable_wal(store);
@@ -855,6 +859,19 @@ store_begin(struct store *store)
     if (!sqlite3_get_autocommit(store->db))
         return store_set_error(store, -EALREADY, "a transaction is already open");
     return stmt_run(store, store->stmt[STMT_BEGIN]);
+}
+
+/*
+ * Opens a read transaction: the lookups that follow see one snapshot and take the file's
+ * locks once (end it with store_commit or store_rollback).
+ */
+int
+store_begin_read(struct store *store)
+{
+    assert(store);
+    if (!sqlite3_get_autocommit(store->db))
+        return store_set_error(store, -EALREADY, "a transaction is already open");
+    return stmt_run(store, store->stmt[STMT_BEGIN_READ]);
 }
 
 /* Commits the transaction opened by store_begin(); on failure it stays open for rollback. */

@@ -101,6 +101,8 @@ void store_free(struct store *store);
 const char *store_errmsg(const struct store *store);
 
 int store_begin(struct store *store);
+/* A read transaction (one snapshot, the file's locks taken once for many lookups). */
+int store_begin_read(struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
 
