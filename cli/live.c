@@ -12,8 +12,9 @@
 #include "client.h"
 #include "output.h"
 
-#define ITEMS_LINE_WIDTH 80  /* PUBLISHED, FEED and TITLE fit in this; the URL follows */
+#define ITEMS_LINE_WIDTH 80  /* PUBLISHED, FEED, LANG and TITLE fit in this; the URL follows */
 #define ITEMS_FEED_MAX 20
+#define ITEMS_LANG_MAX 8     /* "pt-BR", "zh-Hant": a longer tag is cut */
 #define ITEMS_TITLE_MIN 20
 #define NUM_LEN 24
 
@@ -214,7 +215,7 @@ render_feeds(const json_t *resp)
 static int
 render_items(const json_t *resp, bool text)
 {
-    static const char *const headers[] = {"PUBLISHED", "FEED", "TITLE", "URL"};
+    static const char *const headers[] = {"PUBLISHED", "FEED", "LANG", "TITLE", "URL"};
     const json_t *items = json_object_get(resp, "items");
     struct output_table *t;
     size_t i;
@@ -229,17 +230,18 @@ render_items(const json_t *resp, bool text)
         (void)printf("no items\n");
         return 0;
     }
-    t = output_table_new(4, headers);
+    t = output_table_new(5, headers);
     if (!t)
         return -ENOMEM;
     json_array_foreach(items, i, it) {
         char when[OUTPUT_TIME_LEN];
+        const char *lang = get_str(it, "language");
         const char *published = get_str(it, "published");
         if (!published)
             published = get_str(it, "updated");
         output_time_local(published, when);
-        const char *cells[] = {when, get_str(it, "feed"), get_str(it, "title"),
-                               get_str(it, "url")};
+        const char *cells[] = {when, get_str(it, "feed"), lang ? lang : "-",
+                               get_str(it, "title"), get_str(it, "url")};
         r = output_table_add_row(t, cells, text ? get_str(it, "text") : NULL);
         if (r < 0)
             break;
@@ -251,10 +253,11 @@ render_items(const json_t *resp, bool text)
             feed_w = ITEMS_FEED_MAX;
             output_table_limit(t, 1, ITEMS_FEED_MAX);
         }
-        size_t used = output_table_width(t, 0) + 2 + feed_w + 2;
+        output_table_limit(t, 2, ITEMS_LANG_MAX);
+        size_t used = output_table_width(t, 0) + 2 + feed_w + 2 + output_table_width(t, 2) + 2;
         size_t title_w = used + ITEMS_TITLE_MIN < ITEMS_LINE_WIDTH ? ITEMS_LINE_WIDTH - used
                                                                    : ITEMS_TITLE_MIN;
-        output_table_limit(t, 2, title_w);
+        output_table_limit(t, 3, title_w);
         r = output_table_print(t, stdout);
     }
     output_table_free(t);

@@ -296,7 +296,7 @@ class LiveTest(unittest.TestCase):
         self.answer({"ok": True, "items": [
             {"id": 1, "feed": "afp", "key": "k", "title": long_title,
              "url": "https://example.org/1", "published": "2026-11-24T09:00:00Z",
-             "text": "First paragraph.\n\nSecond\x1b[1m line.\r\nThird."},
+             "language": "en\x1b[31m", "text": "First paragraph.\n\nSecond\x1b[1m line.\r\nThird."},
             {"id": 2, "feed": "bbc", "key": "k2", "title": "Short", "url": None,
              "published": None, "updated": "2026-11-23T08:00:00Z", "text": None},
         ]})
@@ -306,15 +306,15 @@ class LiveTest(unittest.TestCase):
                          [{"cmd": "items", "feed": "afp", "limit": 5, "text": True}])
         out = p.stdout.decode()
         lines = out.splitlines()
-        self.assertRegex(lines[0], r"^PUBLISHED +FEED +TITLE +URL$")
-        self.assertTrue(lines[1].startswith("2026-11-24 09:00:00  afp "), lines[1])
+        self.assertRegex(lines[0], r"^PUBLISHED +FEED +LANG +TITLE +URL$")
+        self.assertTrue(lines[1].startswith("2026-11-24 09:00:00  afp   en?[31m  "), lines[1])
         self.assertIn("…", lines[1])
         self.assertTrue(lines[1].endswith("https://example.org/1"))
-        # published, feed and title fit in 80 columns
+        # published, feed, language and title fit in 80 columns
         self.assertLessEqual(lines[1].index("https://") - 2, 80)
         self.assertEqual(lines[2:6], ["    First paragraph.", "", "    Second?[1m line.",
                                       "    Third."])
-        self.assertTrue(lines[6].startswith("2026-11-23 08:00:00  bbc "), lines[6])
+        self.assertTrue(lines[6].startswith("2026-11-23 08:00:00  bbc   -        Short"), lines[6])
         self.assertTrue(lines[6].rstrip().endswith("-"))
         self.assertNotIn("\x1b", out)
 
