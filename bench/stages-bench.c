@@ -15,6 +15,10 @@
  *   normalize         normalize_tokenize() over the cleaned text, a counting callback
  *   matcher           matcher_match() of 8 topics against title + cleaned text
  *   clean+lang+simhash  the three per-item stages of the daemon, back to back per item
+ *   parse+collect     html_parse() + html_blocks_collect() of the item walk, the libxml2
+ *                     route to an item's blocks
+ *   fragment          html_fragment_blocks(): the same blocks, simple markup read directly
+ *                     (its digest equals parse+collect's: same blocks field by field)
  *
  * MB/s counts each stage's input bytes (HTML for the first two, cleaned text after; 1 MB =
  * 10^6 bytes). A digest of every stage's output (FNV-1a over texts, language codes,
@@ -310,6 +314,55 @@ run_match(struct set *s, const struct matcher *m)
     return h;
 }
 
+/* A digest of blocks: every field html_fragment_blocks() promises equal. */
+static uint64_t
+blocks_digest(uint64_t h, int r, const struct html_blocks *b)
+{
+    h = fnv(h, &r, sizeof(r));
+    for (size_t k = 0; k < b->n; k++) {
+        const struct html_block *x = &b->v[k];
+        uint32_t f[5] = {x->chars, x->link_chars, x->flags, x->group, x->heading};
+        h = fnv(h, x->text, x->len + 1);
+        h = fnv(h, f, sizeof(f));
+    }
+    return h;
+}
+
+#define ITEM_WALK (HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME)
+
+/* The libxml2 route to an item's blocks, as content.c's parse_item() runs it. */
+static uint64_t
+run_collect(struct set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        struct html_blocks b = {0};
+        xmlDoc *doc = NULL;
+        int r = html_parse(s->items[i].html, s->items[i].html_len, "UTF-8", &doc);
+        if (r == 0 && doc)
+            r = html_blocks_collect((const xmlNode *)doc, ITEM_WALK, NULL, NULL, &b);
+        xmlFreeDoc(doc);
+        h = blocks_digest(h, r, &b);
+        html_blocks_done(&b);
+    }
+    return h;
+}
+
+static uint64_t
+run_fragment(struct set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        struct html_blocks b = {0};
+        int r = html_fragment_blocks(s->items[i].html, s->items[i].html_len, ITEM_WALK, &b);
+        h = blocks_digest(h, r, &b);
+        html_blocks_done(&b);
+    }
+    return h;
+}
+
 /* The daemon's per-item chain: clean (per-feed model, learning), then language, signature. */
 static uint64_t
 run_chain(struct set *s)
@@ -348,10 +401,12 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-enum stage { S_HTML, S_CLEAN, S_LANG, S_SIMHASH, S_NORMALIZE, S_MATCH, S_CHAIN, S_N };
+enum stage {
+    S_HTML, S_CLEAN, S_LANG, S_SIMHASH, S_NORMALIZE, S_MATCH, S_CHAIN, S_COLLECT, S_FRAGMENT, S_N
+};
 static const char *const stage_names[S_N] = {
     "html_to_text", "boilerplate_clean", "lang_detect", "simhash_text", "normalize",
-    "matcher", "clean+lang+simhash",
+    "matcher", "clean+lang+simhash", "parse+collect", "fragment",
 };
 
 int
@@ -410,8 +465,11 @@ main(int argc, char **argv)
     if (matcher_build(m) < 0)
         return 1;
 
-    printf("feeds %zu items %zu html_bytes %zu clean_bytes %zu passes %d\n", s.n_docs,
-           s.n_items, s.html_bytes, s.clean_bytes, passes);
+    size_t simple = 0;
+    for (size_t i = 0; i < s.n_items; i++)
+        simple += html_fragment_is_simple(s.items[i].html, s.items[i].html_len);
+    printf("feeds %zu items %zu html_bytes %zu clean_bytes %zu passes %d fast_path_items %zu\n",
+           s.n_docs, s.n_items, s.html_bytes, s.clean_bytes, passes, simple);
     double *secs = calloc((size_t)passes, sizeof(*secs));
     if (!secs)
         return 1;
@@ -428,6 +486,8 @@ main(int argc, char **argv)
             case S_SIMHASH: digest = run_simhash(&s); break;
             case S_NORMALIZE: digest = run_normalize(&s); break;
             case S_MATCH: digest = run_match(&s, m); break;
+            case S_COLLECT: digest = run_collect(&s); break;
+            case S_FRAGMENT: digest = run_fragment(&s); break;
             default: digest = run_chain(&s); break;
             }
             secs[p] = now() - t0;
@@ -435,8 +495,10 @@ main(int argc, char **argv)
         qsort(secs, (size_t)passes, sizeof(*secs), cmp_double);
         double med = passes % 2 ? secs[passes / 2]
                                 : (secs[passes / 2 - 1] + secs[passes / 2]) / 2;
-        size_t bytes = st == S_HTML || st == S_CLEAN || st == S_CHAIN ? s.html_bytes
-                                                                       : s.clean_bytes;
+        size_t bytes = st == S_HTML || st == S_CLEAN || st == S_CHAIN || st == S_COLLECT ||
+                               st == S_FRAGMENT
+                           ? s.html_bytes
+                           : s.clean_bytes;
         printf("stage %s median_s %.4f min_s %.4f items/s %.0f MB/s %.1f us/item %.2f "
                "digest %016llx\n",
                stage_names[st], med, secs[0], (double)s.n_items / med, (double)bytes / 1e6 / med,

@@ -37,7 +37,7 @@ struct poll_next {
     int64_t prev_poll_at;     /* when the previous poll ended, FEED_TIME_NONE if never */
     int64_t now_ms;
     int64_t retry_after_at;   /* honoured (429/503), 0 when none */
-    int64_t fresh_until_at;   /* Cache-Control/Expires when respected, 0 when none */
+    int64_t fresh_until_at;   /* Cache-Control/Expires, <ttl>/sy:updatePeriod when respected; 0 none */
     int64_t next_ms;          /* out: the next poll, 0 when none (disabled) */
 };
 
@@ -191,6 +191,8 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
         p->parser = feedparse_new(effective_url, NULL);
         if (!p->parser)
             return -ENOMEM;
+        /* A raw gzip body (no Content-Encoding) inflates under the same cap as any other. */
+        (void)feedparse_set_max_size(p->parser, p->d->conf->daemon.max_feed_size);
         const char *charset = content_type_charset(content_type, cs, sizeof(cs));
         if (charset)
             (void)feedparse_set_charset(p->parser, charset);
@@ -701,8 +703,15 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     struct poll_next *pn = &p->pn;
     if (p->status == FETCH_HTTP_ERROR && (p->http_status == 429 || p->http_status == 503))
         pn->retry_after_at = p->retry_after_at;
-    if (!failed && d->conf->daemon.respect_feed_hints)
+    if (!failed && d->conf->daemon.respect_feed_hints) {
         pn->fresh_until_at = p->fresh_until_at;
+        /* The document's own <ttl> / sy:updatePeriod: not polled again sooner than that. */
+        if (p->doc && p->doc->refresh_s > 0) {
+            int64_t doc_until = now_ms / 1000 + p->doc->refresh_s;
+            if (doc_until > pn->fresh_until_at)
+                pn->fresh_until_at = doc_until;
+        }
+    }
     f->st.last_poll_at = now_ms / 1000;
     f->st.last_status = (int)p->http_status;
     if (!failed) {

@@ -191,6 +191,8 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
         } else if (is_atom(p, el, "author")) {
             st->author_depth = el->depth;
             st->author_is_feed = true;
+        } else if (el->ns == FP_NS_SY) {
+            fp_capture(p, FP_CAPTURE_TEXT); /* sy:updatePeriod / sy:updateFrequency */
         }
     }
     return 0;
@@ -276,6 +278,10 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
         if ((is_atom(p, el, "updated") || is_atom(p, el, "modified")) &&
             doc->updated_at == FEED_TIME_NONE)
             doc->updated_at = fp_date(text);
+        if (el->ns == FP_NS_SY && strcmp(el->name, "updatePeriod") == 0)
+            fp_refresh_period(p, text);
+        else if (el->ns == FP_NS_SY && strcmp(el->name, "updateFrequency") == 0)
+            fp_refresh_frequency(p, text);
     }
     return 0;
 }

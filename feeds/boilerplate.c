@@ -834,16 +834,13 @@ boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *o
                   struct boilerplate_model *model, char **ret_text)
 {
     struct html_blocks blocks = {0};
-    xmlDoc *doc = NULL;
     bool *keep = NULL;
     char *text = NULL;
     int r;
 
-    r = html_parse(html, len, "UTF-8", &doc);
-    if (r < 0)
-        return r;
-    r = html_blocks_collect((const xmlNode *)doc, HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
-                            NULL, NULL, &blocks);
+    /* item mode reads only the blocks' text and flags: the fast path's blocks suffice */
+    r = html_fragment_blocks(html, len, HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
+                             &blocks);
     if (r == 0 && blocks.n > 0) {
         keep = calloc(blocks.n, sizeof(*keep));
         if (!keep)
@@ -872,7 +869,6 @@ boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *o
     free(fps);
     free(keep);
     html_blocks_done(&blocks);
-    xmlFreeDoc(doc);
     if (r < 0) {
         free(text);
         return r;

@@ -27,28 +27,23 @@ item_html(const struct feed_item *item)
 }
 
 /*
- * Parses the item's HTML into blocks. The document is freed at once: in item mode the
- * filter reads only the blocks' own text and flags, so their element pointers are cleared.
+ * The item's HTML as blocks (html_fragment_blocks: simple markup read directly, the rest
+ * through libxml2; element pointers are NULL, which the item-mode filter never reads).
  */
 static int
 parse_item(const struct feed_item *item, struct parsed *p)
 {
     const char *html = item_html(item);
-    xmlDoc *doc = NULL;
     if (!html)
         return 0;
-    int r = html_parse(html, strlen(html), "UTF-8", &doc);
+    int r = html_fragment_blocks(html, strlen(html), HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
+                                 &p->blocks);
     if (r == -ENOMEM)
         return r;
-    if (r < 0 || !doc)
-        return 0; /* unreadable or empty markup: no text, the poll goes on */
-    r = html_blocks_collect((const xmlNode *)doc, HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
-                            NULL, NULL, &p->blocks);
-    xmlFreeDoc(doc);
-    for (size_t i = 0; i < p->blocks.n; i++)
-        p->blocks.v[i].elem = NULL;
-    if (r < 0)
-        return r;
+    if (r < 0) {
+        html_blocks_done(&p->blocks);
+        return 0; /* unreadable markup (too large): no text, the poll goes on */
+    }
     p->ok = true;
     return 0;
 }

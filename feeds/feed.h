@@ -58,6 +58,9 @@ struct feed_doc {
     bool recovered; /* the document was malformed and recovered */
     struct feed_item *items;
     size_t n_items;
+    /* Added for issue 3 (kept at the end: older initialisers stay valid). */
+    int64_t refresh_s; /* the feed's own minimum refresh in seconds (<ttl>, sy:updatePeriod /
+                          sy:updateFrequency), 0 when none */
 };
 
 /* Releases a document and everything it owns; accepts NULL. */

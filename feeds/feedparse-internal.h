@@ -34,6 +34,7 @@ enum fp_ns {
     FP_NS_XML,     /* http://www.w3.org/XML/1998/namespace */
     FP_NS_RSS090,  /* http://my.netscape.com/rdf/simple/0.9/ */
     FP_NS_ITUNES,  /* http://www.itunes.com/dtds/podcast-1.0.dtd */
+    FP_NS_SY,      /* http://purl.org/rss/1.0/modules/syndication/ */
 };
 
 /* How the text of a captured element is collected. */
@@ -194,6 +195,25 @@ int fp_item_set_image(struct feedparse *p, const char *url);
 
 /* Reads a duration ("3600", "1:02:03", "62:03", "PT1H2M3S"...) in seconds; 0 when unreadable. */
 int64_t fp_duration(const char *text);
+
+/* The longest refresh a feed may ask for (7 days); longer values are cut to it. */
+#define FP_REFRESH_MAX (7 * 86400)
+
+/* What the channel says about its refresh, combined into doc->refresh_s at finish. */
+struct fp_refresh_state {
+    int64_t ttl_s;     /* RSS <ttl> in seconds, 0 when absent or unreadable */
+    int64_t period_s;  /* sy:updatePeriod in seconds, 0 absent, -1 unreadable */
+    int64_t frequency; /* sy:updateFrequency, 0 absent, -1 unreadable */
+};
+
+/* Reads an RSS <ttl> (minutes) of the channel; garbage, zero and negatives are ignored. */
+void fp_refresh_ttl(struct feedparse *p, const char *text);
+
+/* Reads sy:updatePeriod ("hourly", "daily", "weekly", "monthly", "yearly") of the channel. */
+void fp_refresh_period(struct feedparse *p, const char *text);
+
+/* Reads sy:updateFrequency (a positive integer: updates per period) of the channel. */
+void fp_refresh_frequency(struct feedparse *p, const char *text);
 
 /* The namespace of the document's root element. */
 enum fp_ns fp_root_ns(const struct feedparse *p);

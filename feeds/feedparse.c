@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/HTMLparser.h>
 #include <libxml/SAX2.h>
@@ -122,6 +123,7 @@ struct feedparse {
     } ns_cache[FP_NS_CACHE];
 
     struct fp_ext_state ext;
+    struct fp_refresh_state refresh;
     union {
         struct fp_rss_state rss;
         struct fp_atom_state atom;
@@ -146,6 +148,7 @@ static const struct {
     {"http://www.itunes.com/dtds/podcast-1.0.dtd", FP_NS_ITUNES},
     {"http://www.itunes.com/DTDs/Podcast-1.0.dtd", FP_NS_ITUNES},
     {"http://www.w3.org/XML/1998/namespace", FP_NS_XML},
+    {"http://purl.org/rss/1.0/modules/syndication/", FP_NS_SY},
     /* UserLand's RSS 2.0 namespaces: some feeds put <rss> and its elements in them. */
     {"http://backend.userland.com/rss2", FP_NS_NONE},
     {"http://backend.userland.com/rss", FP_NS_NONE},
@@ -690,6 +693,113 @@ fp_duration(const char *text)
     return total;
 }
 
+/* ---- refresh hints ---- */
+
+/*
+ * A plain positive decimal with optional whitespace around it, at most max; else 0
+ * (absent, garbage, zero, negative or too large all read as "no hint").
+ */
+static int64_t
+refresh_number(const char *s, int64_t max)
+{
+    int64_t v = 0;
+    size_t i = 0;
+
+    if (!s)
+        return 0;
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    if (s[i] == '+')
+        i++;
+    if (s[i] < '0' || s[i] > '9')
+        return 0;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+        if (v > max)
+            return 0;
+    }
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    return s[i] == '\0' ? v : 0;
+}
+
+/* Reads an RSS <ttl> (minutes) of the channel. */
+void
+fp_refresh_ttl(struct feedparse *p, const char *text)
+{
+    /* Up to a year of minutes is read; the result is capped at FP_REFRESH_MAX at finish. */
+    int64_t min = refresh_number(text, 366 * 24 * 60);
+
+    if (min > 0 && p->refresh.ttl_s == 0)
+        p->refresh.ttl_s = min * 60;
+}
+
+/* Reads sy:updatePeriod of the channel. */
+void
+fp_refresh_period(struct feedparse *p, const char *text)
+{
+    static const struct {
+        const char *name;
+        int64_t seconds;
+    } periods[] = {
+        {"hourly", 3600},        {"daily", 86400},        {"weekly", 7 * 86400},
+        {"monthly", 30 * 86400}, {"yearly", 365 * 86400},
+    };
+    size_t i = 0, n;
+
+    if (!text || p->refresh.period_s != 0)
+        return;
+    p->refresh.period_s = -1;
+    while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
+        i++;
+    n = strlen(text + i);
+    while (n > 0 && (text[i + n - 1] == ' ' || text[i + n - 1] == '\t' || text[i + n - 1] == '\n' ||
+                     text[i + n - 1] == '\r'))
+        n--;
+    for (size_t k = 0; k < sizeof(periods) / sizeof(periods[0]); k++) {
+        if (strlen(periods[k].name) == n && strncasecmp(text + i, periods[k].name, n) == 0) {
+            p->refresh.period_s = periods[k].seconds;
+            return;
+        }
+    }
+}
+
+/* Reads sy:updateFrequency of the channel. */
+void
+fp_refresh_frequency(struct feedparse *p, const char *text)
+{
+    int64_t f;
+
+    if (!text || p->refresh.frequency != 0)
+        return;
+    f = refresh_number(text, 1000000000);
+    p->refresh.frequency = f > 0 ? f : -1;
+}
+
+/*
+ * The feed's minimum refresh: the larger of <ttl> and sy:updatePeriod / sy:updateFrequency
+ * (period daily when only a frequency is given, frequency 1 when only a period is), within
+ * 1 second .. FP_REFRESH_MAX; 0 when the feed says nothing readable. An unreadable period
+ * or frequency voids the sy: hint.
+ */
+static int64_t
+refresh_compute(const struct fp_refresh_state *st)
+{
+    int64_t best = st->ttl_s;
+
+    if ((st->period_s != 0 || st->frequency != 0) && st->period_s >= 0 && st->frequency >= 0) {
+        int64_t period = st->period_s ? st->period_s : 86400;
+        int64_t freq = st->frequency ? st->frequency : 1;
+        int64_t sy = period / freq;
+
+        if (sy > best)
+            best = sy;
+    }
+    if (best <= 0)
+        return 0;
+    return best > FP_REFRESH_MAX ? FP_REFRESH_MAX : best;
+}
+
 /* The namespace of the document's root element. */
 enum fp_ns
 fp_root_ns(const struct feedparse *p)
@@ -722,6 +832,11 @@ text_append_escaped(struct feedparse *p, const char *s, size_t len, bool attr)
     for (size_t i = 0; i < len; i++) {
         const char *rep = NULL;
 
+        /* Most bytes need nothing: skip them without the switch. */
+        while (i < len && (unsigned char)s[i] > '>')
+            i++;
+        if (i == len)
+            break;
         switch (s[i]) {
         case '&':
             rep = "&amp;";
@@ -1502,7 +1617,12 @@ prep_fail(struct feedparse *p, int r)
         return p->err;
     switch (p->prep.error) {
     case FEEDPREP_ERR_GZIP:
-        return fp_fail(p, -EPROTO, "gzip-compressed data: not a feed until inflated");
+        return fp_fail(p, -EPROTO, "gzip: compressed twice: not a feed until inflated again");
+    case FEEDPREP_ERR_GZIP_SIZE:
+        return fp_fail(p, -EMSGSIZE, "gzip: inflated document exceeds %zu bytes",
+                       p->prep.max_size);
+    case FEEDPREP_ERR_GZIP_DATA:
+        return fp_fail(p, -EPROTO, "gzip: %s", p->prep.gz_msg);
     case FEEDPREP_ERR_EMPTY:
         return fp_fail(p, -EPROTO, "empty document");
     case FEEDPREP_ERR_TAG:
@@ -1525,6 +1645,15 @@ feedparse_set_charset(struct feedparse *p, const char *charset)
     if (p->err)
         return p->err;
     return feedprep_set_charset(&p->prep, charset);
+}
+
+/* Sets the most bytes a raw gzip document may inflate to (0: the default). */
+int
+feedparse_set_max_size(struct feedparse *p, size_t max)
+{
+    if (p->err)
+        return p->err;
+    return feedprep_set_max_size(&p->prep, max);
 }
 
 /* Pushes the next bytes of the document. */
@@ -1600,8 +1729,9 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
     if (p->doc->recovered && p->doc->n_items == 0 && !p->doc->title)
         return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "malformed feed");
 done:
+    p->doc->refresh_s = refresh_compute(&p->refresh);
     /* Bytes invalid in their encoding, or an unknown charset, were read as best we could. */
-    if (p->prep.n_invalid > 0 || p->prep.unknown_charset)
+    if (p->prep.n_invalid > 0 || p->prep.unknown_charset || p->prep.gz_truncated)
         p->doc->recovered = true;
     if (doc_finish(p) < 0)
         return p->err;

@@ -17,11 +17,14 @@
  * feeds' declarations. Any encoding iconv knows is read (ISO-8859-x, windows-125x, KOI8-R,
  * Shift_JIS, GB18030, Big5, UTF-16/32 with or without BOM...); invalid bytes become U+FFFD,
  * and in UTF-8 each invalid byte is read as windows-1252 (an undeclared Latin-1 feed). Such
- * a document parses, with doc->recovered set. Raw gzip bytes (magic 1f 8b) are an error:
- * inflating is the transport's job (Content-Encoding).
+ * a document parses, with doc->recovered set. Raw gzip bytes (magic 1f 8b at the very start:
+ * a server that compressed the feed without a Content-Encoding) are inflated in the stream,
+ * up to feedparse_set_max_size bytes; a gzip stream cut short keeps what was inflated (the
+ * document is then recovered), corrupt gzip data is an -EPROTO error.
  *
  * Errors: push and finish return 0 or a negative errno: -EPROTO (not a feed / fatal XML
- * error), -EMSGSIZE (a limit was hit), -ENOMEM. After an error, the reason is in
+ * error, corrupt gzip), -EMSGSIZE (a limit was hit, such as "gzip: inflated document exceeds
+ * N bytes"), -ENOMEM. After an error, the reason is in
  * feedparse_error() and further pushes return the same error.
  */
 #ifndef FEEDWATCH_FEEDPARSE_H
@@ -54,6 +57,13 @@ struct feedparse *feedparse_new(const char *base_url, const struct feedparse_lim
  * or when the name is longer than 63 bytes.
  */
 int feedparse_set_charset(struct feedparse *p, const char *charset);
+
+/*
+ * Sets the most bytes a raw gzip document may inflate to (the daemon's max_feed_size); 0
+ * means the default, 16 MiB. Past it the parse ends with -EMSGSIZE. Call before the first
+ * push: 0, or -EINVAL afterwards.
+ */
+int feedparse_set_max_size(struct feedparse *p, size_t max);
 
 /* Pushes the next bytes of the document. */
 int feedparse_push(struct feedparse *p, const char *buf, size_t len);

@@ -9,18 +9,23 @@
  * Here the input becomes valid UTF-8 before libxml2 sees it (which is then told to ignore
  * the declared encoding), and a small state machine over the ASCII bytes of the markup
  * repairs the '&'s and bounds each tag. The hot path (UTF-8 text without '&' or '<')
- * is scanned 16 bytes at a time (SSE2), a reference such as "&lt;" that needs no repair
- * stays in the run, and a block that needed no change goes to libxml2 without a copy.
+ * is scanned 16 bytes at a time (SSE2), as is the UTF-8 check of two- and three-byte
+ * letters; a reference such as "&lt;" that needs no repair stays in the run, and a block
+ * that needed no change goes to libxml2 without a copy. A document that starts with the gzip
+ * magic (a server that compressed it without a Content-Encoding) is inflated in front of
+ * all this, and its inflated size is bounded (max_size).
  */
 #include "feedprep.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <zlib.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -164,6 +169,10 @@ emit(struct feedprep *pp, const char *s, size_t n)
             return r < 0 ? sink_fail(pp, r) : 0;
         }
     }
+    if (!pp->obuf && !(pp->obuf = malloc(FEEDPREP_OBUF))) {
+        pp->error = FEEDPREP_ERR_NOMEM;
+        return -ENOMEM;
+    }
     memcpy(pp->obuf + pp->olen, s, n);
     pp->olen += n;
     return 0;
@@ -304,6 +313,19 @@ amp_step(struct feedprep *pp, unsigned char c)
     return r < 0 ? r : 0;
 }
 
+/* Length of the "&lt;", "&gt;", "&amp;" or "&quot;" at s[i] (complete before n), else 0. */
+static inline __attribute__((always_inline)) size_t
+amp_common(const unsigned char *s, size_t i, size_t n)
+{
+    if (i + 4 <= n && s[i + 2] == 't' && s[i + 3] == ';' && (s[i + 1] == 'l' || s[i + 1] == 'g'))
+        return 4;
+    if (i + 5 <= n && s[i + 1] == 'a' && s[i + 2] == 'm' && s[i + 3] == 'p' && s[i + 4] == ';')
+        return 5;
+    if (i + 6 <= n && memcmp(s + i + 1, "quot;", 5) == 0)
+        return 6;
+    return 0;
+}
+
 /*
  * The '&' at s[*i] whose reference ends before n, decided at once as amp_step would decide
  * it byte by byte: a reference kept stays in the run being copied (from *start), one that is
@@ -377,7 +399,7 @@ scan(const bool *stop, const unsigned char *s, size_t i, size_t n)
  * Index of the first of a, b or c in s[i..n), or n (b and c may repeat a). 16 bytes at a
  * time where SSE2 is there.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 find3(const unsigned char *s, size_t i, size_t n, unsigned char a, unsigned char b,
       unsigned char c)
 {
@@ -427,6 +449,57 @@ skip_ascii(const unsigned char *s, size_t i, size_t n)
         i++;
     return i;
 }
+
+#if defined(__SSE2__)
+/*
+ * Index of the first byte of s[i..n) that is not ASCII nor part of a complete two-byte
+ * sequence (lead 0xc2..0xdf) or three-byte sequence led by 0xe1..0xec / 0xee..0xef, or n:
+ * those are valid UTF-8 whatever follows them; anything else (0xe0, 0xed, four bytes,
+ * invalid bytes, a sequence cut by the end) is left to the caller's byte-wise check. 16
+ * bytes at a time, without a branch per letter, for text in any script of two or three
+ * bytes a character.
+ */
+static size_t
+skip_valid_utf8(const unsigned char *s, size_t i, size_t n)
+{
+    /* Signed compares: 0x80..0xff are -128..-1. */
+    const __m128i c0 = _mm_set1_epi8((char)0xc0), c1 = _mm_set1_epi8((char)0xc1),
+                  e0 = _mm_set1_epi8((char)0xe0), ed = _mm_set1_epi8((char)0xed),
+                  f0 = _mm_set1_epi8((char)0xf0);
+
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned high = (unsigned)_mm_movemask_epi8(v);
+
+        if (high == 0) {
+            i += 16; /* all ASCII: the usual case in markup */
+            continue;
+        }
+        unsigned ascii = ~high & 0xffffu;
+        unsigned cont = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, c0));
+        unsigned l2 = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpgt_epi8(v, c1), _mm_cmplt_epi8(v, e0)));
+        unsigned l3 = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(
+            _mm_cmpeq_epi8(v, ed), _mm_and_si128(_mm_cmpgt_epi8(v, e0), _mm_cmplt_epi8(v, f0))));
+        unsigned expect = (l2 << 1) | (l3 << 1) | (l3 << 2);
+        unsigned bad = (~(ascii | cont | l2 | l3) & 0xffffu) | (cont ^ expect);
+        unsigned k;
+
+        if (bad == 0) {
+            i += 16;
+            continue;
+        }
+        k = (unsigned)__builtin_ctz(bad);
+        /* A sequence that starts before k but is not complete by then is not taken. */
+        if (k >= 1 && ((l2 | l3) >> (k - 1)) & 1)
+            k -= 1;
+        else if (k >= 2 && (l3 >> (k - 2)) & 1)
+            k -= 2;
+        return i + k;
+    }
+    return i;
+}
+#endif
 
 /* Finds c from i on (memchr), or n. */
 static size_t
@@ -480,6 +553,10 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             if (i == n)
                 break;
             if (s[i] == '&') {
+                if ((j = amp_common(s, i, n)) > 0) {
+                    i += j; /* kept as it is, in the run */
+                    break;
+                }
                 if ((r = amp_fast(pp, buf, n, &i, &start)) != 0) {
                     if (r < 0)
                         return r;
@@ -491,6 +568,13 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 pp->amp_len = 1;
                 i++;
                 start = i;
+            } else if (i + 1 < n && s[i + 1] != '!' && s[i + 1] != '?') {
+                /* A start or end tag: straight to S_TAG, as S_LT would decide. */
+                pp->state = S_TAG;
+                pp->markup_len = 1;
+                i++;
+                if ((r = markup_grow(pp, 1, false)) < 0)
+                    return r;
             } else {
                 pp->state = S_LT;
                 pp->markup_len = 1;
@@ -563,6 +647,10 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             if (i == n)
                 break;
             if (s[i] == '&') {
+                if ((j = amp_common(s, i, n)) > 0) {
+                    i += j; /* kept, and not counted, as amp_fast does */
+                    break;
+                }
                 if ((r = amp_fast(pp, buf, n, &i, &start)) != 0) {
                     if (r < 0)
                         return r;
@@ -699,9 +787,15 @@ decode_utf8(struct feedprep *pp, const char *buf, size_t n)
         n -= j - old;
     }
     while (i < n) {
-        unsigned char c = s[i];
+        unsigned char c;
         int k;
 
+#if defined(__SSE2__)
+        i = skip_valid_utf8(s, i, n);
+        if (i == n)
+            break;
+#endif
+        c = s[i];
         if (c < 0x80) {
             /* A lone ASCII byte between letters of another script; else a run of them. */
             if (i + 1 < n && s[i + 1] >= 0x80) {
@@ -1051,10 +1145,9 @@ feedprep_init(struct feedprep *pp, size_t max_tag, size_t max_text, const char *
         .max_tag = max_tag,
         .max_text = max_text,
         .cd = (iconv_t)-1,
+        .max_size = FEEDPREP_DEFAULT_MAX_SIZE,
     };
-    pp->obuf = malloc(FEEDPREP_OBUF);
-    if (!pp->obuf)
-        return -ENOMEM;
+    /* The output block is allocated when first needed: most blocks go out without a copy. */
     return http_charset ? feedprep_set_charset(pp, http_charset) : 0;
 }
 
@@ -1064,7 +1157,7 @@ feedprep_set_charset(struct feedprep *pp, const char *charset)
 {
     size_t n;
 
-    if (pp->decided || pp->head_len > 0)
+    if (pp->decided || pp->head_len > 0 || pp->gz != 0 || pp->gz_magic_len > 0)
         return -EINVAL;
     if (!charset) {
         pp->http_charset[0] = '\0';
@@ -1082,9 +1175,9 @@ feedprep_set_charset(struct feedprep *pp, const char *charset)
     return 0;
 }
 
-/* Runs len more input bytes through the stage. */
-int
-feedprep_push(struct feedprep *pp, const char *buf, size_t len)
+/* Runs len bytes of the (inflated) document through sniffing, decoding and the filter. */
+static int
+plain_push(struct feedprep *pp, const char *buf, size_t len)
 {
     int r;
 
@@ -1114,11 +1207,201 @@ feedprep_push(struct feedprep *pp, const char *buf, size_t len)
     return flush(pp);
 }
 
+/* ---- raw gzip ---- */
+
+static int
+gz_fail(struct feedprep *pp, const char *what)
+{
+    (void)snprintf(pp->gz_msg, sizeof(pp->gz_msg), "%s", what);
+    pp->error = FEEDPREP_ERR_GZIP_DATA;
+    return -EPROTO;
+}
+
+static int
+gz_start(struct feedprep *pp)
+{
+    z_stream *zs = calloc(1, sizeof(*zs));
+
+    if (!zs) {
+        pp->error = FEEDPREP_ERR_NOMEM;
+        return -ENOMEM;
+    }
+    /* 16 + MAX_WBITS: a gzip wrapper (header and CRC-32 trailer), nothing else. */
+    if (inflateInit2(zs, 16 + MAX_WBITS) != Z_OK) {
+        free(zs);
+        pp->error = FEEDPREP_ERR_NOMEM;
+        return -ENOMEM;
+    }
+    pp->zs = zs;
+    pp->gz = 2;
+    return 0;
+}
+
+/*
+ * Inflates compressed bytes into plain_push, 16 KB at a time, until the input is used up
+ * (*ret_used = len) or a gzip member ends (pp->gz_between, *ret_used = what it took). The
+ * inflated size is checked before each block goes on, so a bomb stops after max_size bytes
+ * of work and memory for one block.
+ */
+static int
+gz_inflate(struct feedprep *pp, const char *buf, size_t len, size_t *ret_used)
+{
+    z_stream *zs = pp->zs;
+    unsigned char out[FEEDPREP_ISTAGE];
+    size_t used = 0;
+    int r, zr;
+
+    while (used < len) {
+        uInt take = len - used > (1u << 30) ? (1u << 30) : (uInt)(len - used);
+
+        zs->next_in = (z_const Bytef *)(const void *)(buf + used);
+        zs->avail_in = take;
+        do {
+            size_t got;
+
+            zs->next_out = out;
+            zs->avail_out = sizeof(out);
+            zr = inflate(zs, Z_NO_FLUSH);
+            if (zr == Z_MEM_ERROR) {
+                pp->error = FEEDPREP_ERR_NOMEM;
+                return -ENOMEM;
+            }
+            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+                return gz_fail(pp, zs->msg ? zs->msg : "corrupt compressed data");
+            got = sizeof(out) - zs->avail_out;
+            if (got > pp->max_size - pp->gz_out) {
+                /* What fits goes on first, so the outcome does not depend on the split. */
+                size_t fit = pp->max_size - pp->gz_out;
+
+                pp->gz_out = pp->max_size;
+                if (fit > 0 && (r = plain_push(pp, (const char *)out, fit)) < 0)
+                    return r;
+                pp->error = FEEDPREP_ERR_GZIP_SIZE;
+                return -EMSGSIZE;
+            }
+            pp->gz_out += got;
+            if (got > 0 && (r = plain_push(pp, (const char *)out, got)) < 0)
+                return r;
+            if (zr == Z_STREAM_END) {
+                pp->gz_between = true;
+                *ret_used = used + (take - zs->avail_in);
+                return 0;
+            }
+            if (zr == Z_BUF_ERROR && got == 0)
+                break; /* no progress possible: every input byte is taken */
+        } while (zs->avail_in > 0 || zs->avail_out == 0);
+        used += take - zs->avail_in;
+        if (zs->avail_in > 0)
+            break; /* defensive: never spin */
+    }
+    *ret_used = len;
+    return 0;
+}
+
+/*
+ * Runs len more compressed bytes through the inflater. A member that ends may be followed by
+ * another (RFC 1952 §2.2: its magic restarts the inflater); anything else after the last
+ * member is ignored, as gunzip does.
+ */
+static int
+gz_push(struct feedprep *pp, const char *buf, size_t len)
+{
+    int r;
+
+    while (len > 0 && !pp->gz_end) {
+        size_t used;
+
+        if (pp->gz_between) {
+            unsigned char magic[2];
+
+            while (pp->gz_magic_len < 2 && len > 0) {
+                pp->gz_magic[pp->gz_magic_len++] = (unsigned char)*buf++;
+                len--;
+            }
+            if (pp->gz_magic_len < 2)
+                return 0;
+            pp->gz_magic_len = 0;
+            if (pp->gz_magic[0] != 0x1f || pp->gz_magic[1] != 0x8b) {
+                pp->gz_end = true;
+                return 0;
+            }
+            if (inflateReset(pp->zs) != Z_OK)
+                return gz_fail(pp, "cannot restart the inflater");
+            pp->gz_between = false;
+            memcpy(magic, pp->gz_magic, 2);
+            if ((r = gz_inflate(pp, (const char *)magic, 2, &used)) < 0)
+                return r;
+            continue;
+        }
+        if ((r = gz_inflate(pp, buf, len, &used)) < 0)
+            return r;
+        buf += used;
+        len -= used;
+    }
+    return 0;
+}
+
+/* Runs len more input bytes through the stage. */
+int
+feedprep_push(struct feedprep *pp, const char *buf, size_t len)
+{
+    int r;
+
+    if (pp->gz == 2)
+        return gz_push(pp, buf, len);
+    if (pp->gz == 0) {
+        /* The first two bytes decide: the gzip magic, or the document itself. */
+        while (pp->gz_magic_len < 2 && len > 0) {
+            pp->gz_magic[pp->gz_magic_len++] = (unsigned char)*buf++;
+            len--;
+            if (pp->gz_magic[0] != 0x1f)
+                break;
+        }
+        if (pp->gz_magic_len < 2 && pp->gz_magic[0] == 0x1f)
+            return 0;
+        if (pp->gz_magic[0] == 0x1f && pp->gz_magic[1] == 0x8b) {
+            static const char magic[2] = {0x1f, (char)0x8b};
+
+            pp->gz_magic_len = 0;
+            if ((r = gz_start(pp)) < 0 || (r = gz_push(pp, magic, 2)) < 0)
+                return r;
+            return gz_push(pp, buf, len);
+        }
+        pp->gz = 1;
+        if ((r = plain_push(pp, (const char *)pp->gz_magic, pp->gz_magic_len)) < 0)
+            return r;
+    }
+    return len > 0 ? plain_push(pp, buf, len) : 0;
+}
+
+/* Sets the most bytes a raw gzip document may inflate to, before the first push. */
+int
+feedprep_set_max_size(struct feedprep *pp, size_t max)
+{
+    if (pp->gz != 0 || pp->gz_magic_len > 0)
+        return -EINVAL;
+    pp->max_size = max ? max : FEEDPREP_DEFAULT_MAX_SIZE;
+    return 0;
+}
+
 /* Ends the input. */
 int
 feedprep_finish(struct feedprep *pp)
 {
     int r;
+
+    if (pp->gz == 0 && pp->gz_magic_len > 0) {
+        /* A lone first byte (0x1f): not gzip after all. */
+        pp->gz = 1;
+        if ((r = plain_push(pp, (const char *)pp->gz_magic, pp->gz_magic_len)) < 0)
+            return r;
+    }
+    if (pp->gz == 2 && !pp->gz_end && !pp->gz_between) {
+        /* Cut off: what was inflated is kept (the document is then recovered), if any. */
+        if (pp->gz_out == 0)
+            return gz_fail(pp, "compressed data cut short");
+        pp->gz_truncated = true;
+    }
 
     if (!pp->decided) {
         r = sniff(pp, true);
@@ -1148,6 +1431,11 @@ feedprep_finish(struct feedprep *pp)
 void
 feedprep_done(struct feedprep *pp)
 {
+    if (pp->zs) {
+        (void)inflateEnd(pp->zs);
+        free(pp->zs);
+        pp->zs = NULL;
+    }
     if (pp->use_iconv)
         (void)iconv_close(pp->cd);
     pp->use_iconv = false;

@@ -9,7 +9,9 @@
  * UTF-8 input with invalid bytes has each such byte read as windows-1252, which is what an
  * undeclared or mislabelled Latin-1 feed means. For XML the output is also filtered: a bare
  * '&' becomes "&amp;", an HTML named entity becomes a character reference, and a start tag,
- * declaration, comment or processing instruction longer than the limit is an error.
+ * declaration, comment or processing instruction longer than the limit is an error. A
+ * document that starts with the gzip magic (1f 8b) is inflated first (zlib, gzip members
+ * one after the other), up to max_size bytes.
  *
  * State crosses pushes, so the output does not depend on how the input was split. Owned by
  * one struct feedparse; no globals; any thread, one at a time.
@@ -40,7 +42,13 @@ enum feedprep_error {
     FEEDPREP_ERR_COMMENT, /* -EMSGSIZE: a comment or processing instruction longer than max_text */
     FEEDPREP_ERR_SINK,    /* the output callback failed: its code is returned */
     FEEDPREP_ERR_NOMEM,   /* -ENOMEM */
+    FEEDPREP_ERR_GZIP_SIZE, /* -EMSGSIZE: the inflated document is larger than max_size */
+    FEEDPREP_ERR_GZIP_DATA, /* -EPROTO: corrupt or truncated gzip data (see gz_msg) */
 };
+
+#define FEEDPREP_DEFAULT_MAX_SIZE (16u << 20) /* inflated bytes of a raw gzip document */
+
+struct z_stream_s;
 
 /* Receives UTF-8 output; returns 0 or a negative errno (which stops the stage). */
 typedef int (*feedprep_out_cb)(void *ctx, const char *buf, size_t len);
@@ -79,6 +87,21 @@ struct feedprep {
     bool amp_in_attr;
     size_t n_repairs; /* bare '&' rewritten */
 
+    /*
+     * Raw gzip (magic 1f 8b at the very start, a server that compressed without saying so):
+     * inflated in front of everything else, at most max_size bytes.
+     */
+    int gz;                    /* 0 undecided, 1 not gzip, 2 gzip */
+    unsigned char gz_magic[2]; /* first bytes (of a member) held until the magic is decided */
+    size_t gz_magic_len;
+    struct z_stream_s *zs;
+    bool gz_between;   /* a member ended: another may follow */
+    bool gz_end;       /* the data after the last member is ignored */
+    bool gz_truncated; /* the compressed data was cut short (after some output) */
+    size_t gz_out;     /* bytes inflated so far */
+    size_t max_size;
+    char gz_msg[96]; /* zlib's reason for FEEDPREP_ERR_GZIP_DATA */
+
     /* Output block. */
     char *obuf;
     size_t olen;
@@ -90,6 +113,12 @@ int feedprep_init(struct feedprep *pp, size_t max_tag, size_t max_text, const ch
 
 /* Sets the HTTP charset (before the first push); -EINVAL when too long or after the start. */
 int feedprep_set_charset(struct feedprep *pp, const char *charset);
+
+/*
+ * Sets the most bytes a raw gzip document may inflate to (0: the default,
+ * FEEDPREP_DEFAULT_MAX_SIZE); before the first push, else -EINVAL.
+ */
+int feedprep_set_max_size(struct feedprep *pp, size_t max);
 
 /* Runs len more input bytes through the stage. 0 or a negative errno (see pp->error). */
 int feedprep_push(struct feedprep *pp, const char *buf, size_t len);

@@ -213,6 +213,29 @@ html_to_text(const char *s, size_t len, struct buf *out)
     return 0;
 }
 
+/* Whether s holds a '<' or a '&' (what html_to_text changes). */
+static bool
+has_markup(const char *s, size_t len)
+{
+    size_t i = 0;
+
+#if defined(__SSE2__)
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp))))
+            return true;
+    }
+#endif
+    for (; i < len; i++) {
+        if (s[i] == '<' || s[i] == '&')
+            return true;
+    }
+    return false;
+}
+
 /* Whether s is escaped markup as a whole: no '<' at all, and "&lt;tag" with "&gt;". */
 static bool
 double_escaped(const char *s, size_t len)
@@ -355,20 +378,109 @@ skip_printable(const unsigned char *u, size_t i, size_t len)
     return i;
 }
 
+#if defined(__SSE2__)
+/* Which ASCII bytes skip_plain_utf8 copies as they are. */
+enum plain_mode {
+    PLAIN_TOKEN,     /* TOKEN: 0x20..0x7e */
+    PLAIN_HTML,      /* HTML: 0x20..0x7e, \t \n \r */
+    PLAIN_LINE,      /* LINE kinds: 0x21..0x7e, and a single space between two of them */
+    PLAIN_TEXT_HTML, /* TEXT_HTML: 0x20..0x7e but & < >, \t \n \r */
+};
+
+/*
+ * Index of the first byte of u[i..len) that is neither a plain ASCII byte of mode nor part
+ * of a complete two-byte sequence led by 0xc3..0xdf or three-byte sequence led by
+ * 0xe1..0xec / 0xee, or len. Those sequences are valid UTF-8 (no overlong form, no
+ * surrogate) and are never a control, U+00A0 or U+FFFE / U+FFFF, so they are copied as they
+ * are; anything else (0xc2, 0xe0, 0xed, 0xef, four bytes, invalid bytes) is left to the
+ * caller. In PLAIN_LINE a space is taken only between two letters (a run never starts or
+ * ends with one), which is what collapsing whitespace gives there. 16 bytes at a time: the
+ * text of most languages written in Latin, Greek or Cyrillic letters runs through without a
+ * stop.
+ */
+static size_t
+skip_plain_utf8(const unsigned char *u, size_t i, size_t len, enum plain_mode mode)
+{
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), sp = _mm_set1_epi8(' '),
+                  amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    const __m128i c0 = _mm_set1_epi8((char)0xc0), c2 = _mm_set1_epi8((char)0xc2),
+                  e0 = _mm_set1_epi8((char)0xe0), ed = _mm_set1_epi8((char)0xed),
+                  ee = _mm_set1_epi8((char)0xee);
+
+    while (i + 16 <= len) {
+        /* Signed compares: 0x80..0xff are -128..-1 (0x80..0xbf below 0xc0 = -64). */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+        __m128i prv = _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpgt_epi8(v, c1f));
+        unsigned cont = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, c0));
+        unsigned l2 = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpgt_epi8(v, c2), _mm_cmplt_epi8(v, e0)));
+        unsigned l3 = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_and_si128(_mm_cmpgt_epi8(v, e0), _mm_cmplt_epi8(v, ed)), _mm_cmpeq_epi8(v, ee)));
+        unsigned pr, expect, bad, k;
+
+        if ((mode == PLAIN_TOKEN || mode == PLAIN_HTML) && _mm_movemask_epi8(prv) == 0xffff) {
+            i += 16; /* printable ASCII only */
+            continue;
+        }
+        if (mode == PLAIN_HTML || mode == PLAIN_TEXT_HTML)
+            prv = _mm_or_si128(
+                prv, _mm_or_si128(_mm_cmpeq_epi8(v, tab),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr))));
+        if (mode == PLAIN_TEXT_HTML)
+            prv = _mm_andnot_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, amp),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt))),
+                prv);
+        pr = (unsigned)_mm_movemask_epi8(prv);
+        if (mode == PLAIN_LINE) {
+            unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp));
+            unsigned letter = (pr & ~spaces) | cont | l2 | l3; /* checked by bad below */
+            unsigned starts = (pr & ~spaces) | l2 | l3;
+
+            pr = (pr & ~spaces) | (spaces & (letter << 1) & (starts >> 1));
+        }
+        expect = (l2 << 1) | (l3 << 1) | (l3 << 2);
+        bad = (~(pr | cont | l2 | l3) & 0xffffu) | (cont ^ expect);
+        if (bad == 0) {
+            i += 16;
+            continue;
+        }
+        k = (unsigned)__builtin_ctz(bad);
+        /* A sequence that starts before k but is not complete by then is not taken. */
+        if (k >= 1 && ((l2 | l3) >> (k - 1)) & 1)
+            k -= 1;
+        else if (k >= 2 && (l3 >> (k - 2)) & 1)
+            k -= 2;
+        /* Nor a space that ends up last (the byte after it was not taken after all). */
+        if (mode == PLAIN_LINE && k >= 1 && u[i + k - 1] == ' ')
+            k -= 1;
+        return i + k;
+    }
+    return i;
+}
+#endif
+
 /*
  * End of the run of s[i..len) that is copied as it is: plain bytes of kind (tab), and valid
  * UTF-8 sequences that are neither controls nor (line kinds) U+00A0. wide: every printable
  * ASCII byte is plain for kind, so they are skipped 16 at a time. Sequences the inline
  * checks below do not take end the run; the caller's per-character path decides on them.
+ * mode (enum plain_mode, for kind) is what skip_plain_utf8 takes 16 bytes at a time.
  */
 static size_t
-plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool line, bool wide)
+plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool line, bool wide,
+          int mode)
 {
+    (void)mode; /* enum plain_mode, used where SSE2 is there */
     for (;;) {
         unsigned char c;
         int32_t cp;
         int k;
 
+#if defined(__SSE2__)
+        i = skip_plain_utf8(u, i, len, mode);
+#endif
         if (wide && i < len && u[i] < 0x80)
             i = skip_printable(u, i, len);
         if (i >= len)
@@ -420,6 +532,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     const unsigned char *u;
     const bool *tab;
     bool line, wide, pending_space = false;
+    int mode = 0; /* enum plain_mode where SSE2 is there */
     size_t i = 0, o = 0, cap, start, end;
     char *out;
     int r = 0;
@@ -441,7 +554,8 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
             s = buf_str(&tmp);
             len = tmp.len;
         }
-    } else if (kind == FEEDTEXT_HTML_LINE) {
+    } else if (kind == FEEDTEXT_HTML_LINE && has_markup(s, len)) {
+        /* Without '<' or '&' html_to_text would copy the text as it is. */
         if ((r = html_to_text(s, len, &tmp)) < 0)
             goto done;
         s = buf_str(&tmp);
@@ -450,6 +564,12 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     line = kind == FEEDTEXT_LINE || kind == FEEDTEXT_HTML_LINE;
     tab = plain[kind];
     wide = kind == FEEDTEXT_HTML || kind == FEEDTEXT_TOKEN;
+#if defined(__SSE2__)
+    mode = kind == FEEDTEXT_HTML    ? PLAIN_HTML
+           : kind == FEEDTEXT_TOKEN ? PLAIN_TOKEN
+           : line                   ? PLAIN_LINE
+                                    : PLAIN_TEXT_HTML;
+#endif
     /*
      * ASCII whitespace at either end of the input can only give whitespace at the ends of the
      * output, which is trimmed below (or a pending space that is never written): skip it.
@@ -482,7 +602,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
         int32_t cp;
         int k;
 
-        j = plain_run(u, i, len, tab, line, wide);
+        j = plain_run(u, i, len, tab, line, wide, mode);
         if (j > i) {
             if (pending_space && o > 0)
                 out[o++] = ' ';

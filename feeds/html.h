@@ -137,4 +137,15 @@ void html_blocks_done(struct html_blocks *blocks);
  */
 int html_blocks_join(const struct html_blocks *blocks, const bool *keep, char **ret_text);
 
+/*
+ * The blocks of an item's HTML fragment (UTF-8) for a walk with flags, as html_parse() +
+ * html_blocks_collect() would give them but with elem NULL: simple markup is read
+ * directly, anything else through libxml2. Appends to *blocks. 0, -EMSGSIZE, -ENOMEM.
+ */
+int html_fragment_blocks(const char *html, size_t len, unsigned flags,
+                         struct html_blocks *blocks);
+
+/* Whether html_fragment_blocks() reads a fragment directly, without libxml2. */
+bool html_fragment_is_simple(const char *html, size_t len);
+
 #endif

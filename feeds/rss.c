@@ -131,7 +131,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
     if (!item_depth && st->channel_depth && el->depth == st->channel_depth + 1) {
         if (is_rss(el, "title") || is_rss(el, "link") || is_rss(el, "language") ||
             is_rss(el, "lastBuildDate") || is_rss(el, "pubDate") || is(el, FP_NS_DC, "date") ||
-            is(el, FP_NS_DC, "language"))
+            is(el, FP_NS_DC, "language") || is_rss(el, "ttl") || el->ns == FP_NS_SY)
             fp_capture(p, FP_CAPTURE_TEXT);
         else if (is(el, FP_NS_ATOM, "link") && !fp_doc(p)->link) {
             /* The site's page, when <link> is missing (rel="self" is the feed itself). */
@@ -235,6 +235,18 @@ rss_channel_field(struct feedparse *p, const struct fp_elem *el, const char *tex
     }
     if (is_rss(el, "language") || is(el, FP_NS_DC, "language"))
         return fp_set_text(&doc->language, text, len, FEEDTEXT_TOKEN);
+    if (is_rss(el, "ttl")) {
+        fp_refresh_ttl(p, text);
+        return 0;
+    }
+    if (is(el, FP_NS_SY, "updatePeriod")) {
+        fp_refresh_period(p, text);
+        return 0;
+    }
+    if (is(el, FP_NS_SY, "updateFrequency")) {
+        fp_refresh_frequency(p, text);
+        return 0;
+    }
     if (is_rss(el, "lastBuildDate") && st->channel_lastbuild_at == FEED_TIME_NONE)
         st->channel_lastbuild_at = fp_date(text);
     else if (is_rss(el, "pubDate") && st->channel_pubdate_at == FEED_TIME_NONE)

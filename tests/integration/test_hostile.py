@@ -120,6 +120,10 @@ CASES = {
                  r"not a feed|root element", []),
     "bomb": (lambda s, p: s.add_raw(p, gzip_bomb(), [("Content-Encoding", "gzip")]),
              {}, r"max_feed_size", []),
+    # The same bomb as raw gzip bytes without Content-Encoding: the parser inflates it, under
+    # the same cap.
+    "rawbomb": (lambda s, p: s.add_raw(p, gzip_bomb()), {},
+                r"gzip: inflated document exceeds \d+ bytes", []),
 }
 
 
@@ -244,7 +248,18 @@ def test_invalid_utf8(t):
 
 
 def test_gzip_bomb(t):
-    run_cases(t, ["bomb"])
+    run_cases(t, ["bomb", "rawbomb"])
+
+
+def test_raw_gzip_feed_is_inflated(t):
+    """Some servers send a gzip-compressed feed without Content-Encoding: it still parses."""
+    s = t.httpd()
+    s.add_raw("/raw.xml", gzip.compress(open(NEWS, "rb").read()))
+    d = t.daemon({"raw": s.url("/raw.xml")}).start()
+    entry = d.wait_polled(["raw"])["raw"]
+    assert entry["state"] == "ok" and entry["last_error"] is None, entry
+    assert sorted(i["title"] for i in d.items("raw")) == sorted(feed_titles(NEWS))
+    assert d.stop() == 0
 
 
 def test_all_at_once(t):

@@ -88,6 +88,38 @@ def test_cache_headers_are_lower_bounds(t):
     assert d2.stop() == 0
 
 
+def hinted_rss(channel_extra, ns=""):
+    return (f'<?xml version="1.0"?><rss version="2.0"{ns}><channel><title>t</title>'
+            f"<link>http://127.0.0.1/</link><description>d</description>{channel_extra}"
+            "<item><title>one</title><guid>1</guid></item></channel></rss>").encode()
+
+
+def test_document_hints_are_lower_bounds(t):
+    s = t.httpd()
+    sy = ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+    s.add_raw("/ttl.xml", hinted_rss("<ttl>90</ttl>"))
+    s.add_raw("/sy.xml", hinted_rss("<sy:updatePeriod>daily</sy:updatePeriod>"
+                                    "<sy:updateFrequency>8</sy:updateFrequency>", sy))
+    s.add_raw("/week.xml", hinted_rss("<sy:updatePeriod>weekly</sy:updatePeriod>", sy))
+    s.add_raw("/junk.xml", hinted_rss("<ttl>soon</ttl>"))
+    feeds = {"ttl": s.url("/ttl.xml"), "sy": s.url("/sy.xml"), "week": s.url("/week.xml"),
+             "junk": s.url("/junk.xml")}
+    d = t.daemon(feeds, interval="1m").start()
+    state = d.wait_polled(list(feeds))
+    assert 5400 - 10 <= next_in(state["ttl"]) <= 5400 + 5, state["ttl"]        # 90 minutes
+    assert 3 * 3600 - 10 <= next_in(state["sy"]) <= 3 * 3600 + 5, state["sy"]  # a day / 8
+    # A week is beyond max_interval (6h): cut to it, as the HTTP hints are.
+    assert 6 * 3600 - 10 <= next_in(state["week"]) <= 6 * 3600 + 5, state["week"]
+    assert next_in(state["junk"]) <= 60 * 1.1 + 2, state["junk"]
+    assert d.stop() == 0
+
+    d2 = t.daemon({"ttl": s.url("/ttl.xml")}, name="nohints", interval="1m",
+                  respect_feed_hints="no").start()
+    entry = d2.wait_polled(["ttl"])["ttl"]
+    assert next_in(entry) <= 60 * 1.1 + 2, entry
+    assert d2.stop() == 0
+
+
 def test_redirects_308_updates_url_307_does_not(t):
     s = t.httpd()
     s.add_file("/news.xml", file=NEWS)
