@@ -767,6 +767,7 @@ daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed, c
         return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
     if (!f->st.paused) {
         f->st.paused = true;
+        f->st_gen++; /* a poll being saved must not write its older copy */
         int r = store_feed_save(d->store, &f->st);
         if (r < 0) {
             f->st.paused = false;
@@ -797,6 +798,7 @@ daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
     f->st.paused = false;
     f->st.failures = 0;
     f->st.disabled_reason = NULL;
+    f->st_gen++; /* a poll being saved must not write its older copy */
     int r = store_feed_save(d->store, &f->st);
     if (r < 0) {
         f->st.paused = was_paused;
@@ -923,7 +925,12 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     d->n_feeds = n;
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
     d->conf = nc;
-    alerting_free(d->alerting);
+    /* The writer thread matches with the old topics (and their config): both freed after. */
+    bool retire = d->store_busy && !d->alerting_retired;
+    if (retire)
+        d->alerting_retired = d->alerting;
+    else
+        alerting_free(d->alerting);
     d->alerting = na;
     for (size_t i = 0; i < n; i++)
         feed_schedule_initial(d, d->feeds[i]);
@@ -931,7 +938,10 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     fetch_settings_from(nc, &fs);
     (void)fetch_configure(d->fetcher, &fs);
     log_set_level((enum log_level)nc->daemon.log_level);
-    conf_free(old);
+    if (retire)
+        d->conf_retired = old;
+    else
+        conf_free(old);
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
                d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
@@ -1041,8 +1051,14 @@ daemon_free_state(struct daemon *d)
     d->n_feeds = 0;
     search_free(d->search); /* joins the indexer after its batch */
     d->search = NULL;
+    store_free(d->wstore);
+    d->wstore = NULL;
     store_free(d->store);
     d->store = NULL;
+    alerting_free(d->alerting_retired);
+    d->alerting_retired = NULL;
+    conf_free(d->conf_retired);
+    d->conf_retired = NULL;
     alerting_free(d->alerting);
     d->alerting = NULL;
     conf_free(d->conf);
@@ -1093,7 +1109,8 @@ daemon_run(const char *config_path, bool once)
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
-    if ((r = store_open(db, &d->store, &err)) < 0) {
+    if ((r = store_open(db, &d->store, &err)) < 0 ||
+        (r = store_open(db, &d->wstore, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         goto fail_early;
     }

@@ -49,6 +49,7 @@ struct dfeed {
     bool kept;                   /* scratch of a reload: still in the new config */
     int64_t next_poll_ms;        /* the last poll's next poll to the ms (the row keeps seconds) */
     bool ready;                  /* due, waiting in d's ready queue for a free poll slot */
+    uint64_t st_gen;             /* bumped when the loop saves st outside a poll */
     struct dfeed *ready_prev, *ready_next;
 };
 
@@ -63,7 +64,11 @@ struct daemon {
     uv_loop_t loop;
     char *config_path;
     struct conf *conf;
-    struct store *store;
+    struct store *store;         /* the loop thread's connection */
+    struct store *wstore;        /* the writer connection: poll batches, in the thread pool */
+    bool store_busy;             /* a batch is being written (one at a time) */
+    struct alerting *alerting_retired; /* replaced by a reload while a batch matched with it */
+    struct conf *conf_retired;   /* the config alerting_retired points into */
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;

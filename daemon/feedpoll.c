@@ -90,6 +90,9 @@ struct feedpoll {
     /* The store stage: the batch it waits in, and what its part of the transaction did. */
     struct feedpoll *store_next;
     struct poll_next pn;
+    char *name;                /* the feed's name, for the writer thread */
+    struct store_feed st;      /* the feed's state to save, copied on the loop */
+    uint64_t st_gen;           /* f->st_gen when it was copied */
     int store_r;
     char *store_error;
     uint64_t fresh;
@@ -262,64 +265,57 @@ plan_next(struct daemon *d, struct dfeed *f, struct poll_next *pn, uint64_t fres
 
 /*
  * Stores the poll's new items, their alerts, the feed's boilerplate model and its state as
- * one part of the open transaction (a poll happened or it did not); new items and alerts are
- * counted.
+ * one part of the open transaction of the writer connection (a poll happened or it did
+ * not); new items and alerts are counted. Runs in the thread pool (store_job_work): it
+ * reads only what the loop handed over (p->name, p->st, p->news, the pinned alerting).
  */
 static int
-store_poll(struct feedpoll *p, int64_t now, uint64_t *ret_new, struct alerting_outcome *ret_alerts,
-           json_t *events, struct poll_next *pn)
+store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, int64_t now)
 {
-    struct daemon *d = p->d;
-    struct dfeed *f = p->f;
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
-    uint64_t fresh = 0;
-    struct alerting_outcome alerts = {0};
-    int r = store_part_begin(d->store);
+    int r = store_part_begin(store);
     if (r < 0)
         return r;
     for (size_t i = 0; i < p->n_news; i++) {
         const struct content_item *ci = &p->news[i];
         const struct feed_item *item = ci->item;
         int64_t item_id = 0;
-        r = store_item_add(d->store, f->st.id, item, ci->text, ci->simhash, now, &item_id);
+        r = store_item_add(store, p->st.id, item, ci->text, ci->simhash, now, &item_id);
         if (r == 1) {
-            fresh++;
-            log_info("item: feed '%s': '%s' %s%s", log_quote(f->cfg->name, q1, sizeof(q1)),
+            p->fresh++;
+            log_info("item: feed '%s': '%s' %s%s", log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerting_item(d->alerting, d->store, f->cfg->name, f->st.id, item_id, item,
-                              ci->text, ci->simhash, now, &alerts);
-            if (events) {
+            r = alerting_item(alerting, store, p->name, p->st.id, item_id, item, ci->text,
+                              ci->simhash, now, &p->alerts);
+            if (p->events) {
                 struct store_item_row row = {
-                    .id = item_id, .feed = f->cfg->name, .key = item->key,
+                    .id = item_id, .feed = p->name, .key = item->key,
                     .title = item->title, .url = item->link, .published_at = item->published_at,
                     .updated_at = item->updated_at, .author = item->author,
                     .language = item->language, .summary = item->summary,
                 };
-                (void)json_array_append_new(events, ctlcmd_item_json(&row));
+                (void)json_array_append_new(p->events, ctlcmd_item_json(&row));
             }
         }
         if (r < 0)
             goto fail;
     }
     if (p->model_dirty) {
-        r = store_feed_model_set(d->store, f->st.id, p->model, p->model_len);
+        r = store_feed_model_set(store, p->st.id, p->model, p->model_len);
         if (r < 0)
             goto fail;
     }
-    plan_next(d, f, pn, fresh);
-    r = store_feed_save(d->store, &f->st);
+    r = store_feed_save(store, &p->st);
     if (r < 0)
         goto fail;
-    r = store_part_end(d->store);
+    r = store_part_end(store);
     if (r < 0)
         goto fail;
-    *ret_new = fresh;
-    *ret_alerts = alerts;
     return 0;
 fail:
-    store_part_rollback(d->store);
+    store_part_rollback(store);
     return r;
 }
 
@@ -365,6 +361,8 @@ feedpoll_free(struct feedpoll *p)
     free(p->error);
     free(p->store_error);
     json_decref(p->events);
+    free(p->name);
+    store_feed_done(&p->st);
     free(p);
 }
 
@@ -751,6 +749,23 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     p->model_dirty = false;
 }
 
+/*
+ * Settles the poll on the loop and copies what the writer thread needs: the next poll is
+ * planned here from the number of new items (they were looked up before the content stage),
+ * then the feed's state and name are copied. 0 or -ENOMEM.
+ */
+static int
+poll_prepare(struct feedpoll *p, int64_t now_ms)
+{
+    struct dfeed *f = p->f;
+    poll_settle(p, now_ms);
+    plan_next(p->d, f, &p->pn, p->error ? 0 : p->n_news);
+    p->st_gen = f->st_gen;
+    if (store_feed_copy(&p->st, &f->st) < 0 || !(p->name = strdup(f->cfg->name)))
+        return -ENOMEM;
+    return 0;
+}
+
 /* After the batch's commit (r: the poll's own result, or the commit's): events and logs. */
 static void
 poll_finish(struct feedpoll *p, int r)
@@ -764,10 +779,19 @@ poll_finish(struct feedpoll *p, int r)
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
-    if (r < 0 && pn->next_ms == 0 && !pn->disabled) {
-        /* The transaction never reached plan_next: back off rather than poll again at once. */
+    if (r < 0 && !pn->disabled) {
+        /* The poll could not be saved: back off rather than poll again at once. */
         pn->next_ms = feedpoll_next_ms(d, f, true, now_ms);
         f->st.next_poll_at = (pn->next_ms + 999) / 1000;
+    }
+    if (r == 0 && f->st_gen != p->st_gen) {
+        /*
+         * A run-time command (pause, resume...) changed the feed while the writer thread
+         * saved the state copied before it: save the current state again.
+         */
+        if (store_feed_save(d->store, &f->st) < 0)
+            log_error("store: feed '%s': cannot save its state: %s", name,
+                      store_errmsg(d->store));
     }
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;
@@ -809,62 +833,126 @@ poll_finish(struct feedpoll *p, int r)
     daemon_poll_done(d, f, outcome, fresh, raised);
 }
 
-/* Records the store's message for a poll whose part (or whose batch) failed. */
+/* The writer thread's work: one batch of polls, one transaction. */
+struct store_job {
+    uv_work_t work;
+    struct daemon *d;
+    struct feedpoll *batch;
+    struct alerting *alerting; /* pinned: a reload meanwhile retires it (d->alerting_retired) */
+    int64_t now;
+};
+
+/* Records the writer connection's message for a poll whose part (or batch) failed. */
 static void
-note_store_error(struct feedpoll *p)
+note_store_error(struct feedpoll *p, struct store *store)
 {
     free(p->store_error);
-    p->store_error = strdup(store_errmsg(p->d->store));
+    p->store_error = strdup(store_errmsg(store));
 }
 
-/* Writes every poll waiting in the store batch in one transaction, then ends each of them. */
+/* Thread pool: the batch's transaction on the writer connection. */
+static void
+store_job_work(uv_work_t *w)
+{
+    struct store_job *job = w->data;
+    struct store *store = job->d->wstore;
+    int r = store_begin(store);
+    for (struct feedpoll *p = job->batch; p; p = p->store_next) {
+        if (p->store_r < 0)
+            continue; /* could not be prepared */
+        if (r < 0) {
+            p->store_r = r;
+            note_store_error(p, store);
+            continue;
+        }
+        p->store_r = store_poll(p, store, job->alerting, job->now);
+        if (p->store_r < 0)
+            note_store_error(p, store);
+    }
+    if (r == 0 && (r = store_commit(store)) < 0) {
+        /* Nothing of the batch was kept: every poll of it failed to save. */
+        for (struct feedpoll *p = job->batch; p; p = p->store_next) {
+            p->store_r = r;
+            note_store_error(p, store);
+        }
+        store_rollback(store);
+    }
+}
+
+/* Loop: the batch is committed (or not); each poll ends, and the next batch may go. */
+static void
+store_job_done(uv_work_t *w, int status)
+{
+    struct store_job *job = w->data;
+    struct daemon *d = job->d;
+    (void)status; /* a store job is never cancelled */
+    d->store_busy = false;
+    alerting_free(d->alerting_retired);
+    d->alerting_retired = NULL;
+    conf_free(d->conf_retired);
+    d->conf_retired = NULL;
+    for (struct feedpoll *p = job->batch, *next; p; p = next) {
+        next = p->store_next;
+        poll_finish(p, p->store_r);
+    }
+    free(job);
+    if (d->store_head && (d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping ||
+                          !uv_is_active((uv_handle_t *)&d->store_timer)))
+        feedpoll_flush(d);
+}
+
+/*
+ * Hands every poll waiting in the store batch to the writer thread, as one transaction; a
+ * batch already being written is waited for (its end flushes again).
+ */
 void
 feedpoll_flush(struct daemon *d)
 {
-    struct feedpoll *batch = d->store_head;
+    if (d->store_busy || !d->store_head)
+        return;
+    struct feedpoll *batch = d->store_head, *kept = NULL, **tail = &kept;
     d->store_head = d->store_tail = NULL;
     d->n_store = 0;
     if (uv_is_active((uv_handle_t *)&d->store_timer))
         (void)uv_timer_stop(&d->store_timer);
-    if (!batch)
-        return;
 
     int64_t now_ms = daemon_now_ms();
     unsigned n = 0;
-    int r = store_begin(d->store);
-    for (struct feedpoll *p = batch; p; p = p->store_next) {
-        n++;
-        if (p->cancelled)
-            continue;
-        poll_settle(p, now_ms);
-        if (r < 0) {
-            p->store_r = r;
-            note_store_error(p);
-            continue;
-        }
-        p->events = control_has_watchers(d->control) ? json_array() : NULL;
-        p->store_r = store_poll(p, now_ms / 1000, &p->fresh, &p->alerts, p->events, &p->pn);
-        if (p->store_r < 0)
-            note_store_error(p);
-    }
-    log_debug("store: %u polls in one transaction", n);
-    if (r == 0 && (r = store_commit(d->store)) < 0) {
-        /* Nothing of the batch was kept: every poll of it failed to save. */
-        for (struct feedpoll *p = batch; p; p = p->store_next) {
-            if (p->cancelled)
-                continue;
-            p->store_r = r;
-            note_store_error(p);
-        }
-        store_rollback(d->store);
-    }
     for (struct feedpoll *p = batch, *next; p; p = next) {
         next = p->store_next;
-        if (p->cancelled)
+        if (p->cancelled) {
             poll_abort(p);
-        else
-            poll_finish(p, p->store_r);
+            continue;
+        }
+        p->store_r = poll_prepare(p, now_ms);
+        p->events = control_has_watchers(d->control) ? json_array() : NULL;
+        p->store_next = NULL;
+        *tail = p;
+        tail = &p->store_next;
+        n++;
     }
+    if (!kept)
+        return;
+    struct store_job *job = calloc(1, sizeof(*job));
+    if (job) {
+        job->d = d;
+        job->batch = kept;
+        job->alerting = d->alerting;
+        job->now = now_ms / 1000;
+        job->work.data = job;
+    }
+    if (!job || uv_queue_work(&d->loop, &job->work, store_job_work, store_job_done) < 0) {
+        for (struct feedpoll *p = kept, *next; p; p = next) {
+            next = p->store_next;
+            free(p->store_error);
+            p->store_error = strdup("cannot start the store's work");
+            poll_finish(p, -ENOMEM);
+        }
+        free(job);
+        return;
+    }
+    d->store_busy = true;
+    log_debug("store: %u polls in one transaction", n);
 }
 
 /* The batch's delay passed: write it. */

@@ -2,7 +2,8 @@
  * feedpoll.h — one poll of one feed: fetch with a streaming parse, the content stage of the
  * new items in the thread pool (and their article pages with fetch_article), then one part
  * of a store transaction that holds the new items and the feed's new state (a poll either
- * happened or did not); the polls that finish together commit together.
+ * happened or did not); the polls that finish together commit together, written by the
+ * daemon's writer connection in the thread pool (one batch at a time).
  *
  * The poll owns its parser and parsed items until the transaction commits; nothing of them
  * outlives it but rows. When it ends it tells the daemon (daemon_poll_done) and frees itself.
