@@ -23,9 +23,9 @@
 #define ATOM_REL_PREFIX "http://www.iana.org/assignments/relation/"
 
 static bool
-is_atom(struct feedparse *p, const struct fp_elem *el, const char *name)
+is_atom(struct feedparse *p, const struct fp_elem *el, enum fp_name id)
 {
-    return el->ns == fp_atom(p)->ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
+    return el->id == id && el->ns == fp_atom(p)->ns;
 }
 
 /* Chooses capture mode and cleaning for a text construct from its type (and 0.3 mode). */
@@ -141,14 +141,14 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
     int r;
 
     if (el->depth == 1)
-        return is_atom(p, el, "entry") ? entry_begin(p, 1) : 0;
+        return is_atom(p, el, FPN_ENTRY) ? entry_begin(p, 1) : 0;
     if (st->author_depth && el->depth == st->author_depth + 1) {
-        if (is_atom(p, el, "name") || is_atom(p, el, "email"))
+        if (is_atom(p, el, FPN_NAME) || is_atom(p, el, FPN_EMAIL))
             fp_capture(p, FP_CAPTURE_TEXT);
         return 0;
     }
     /* An entry is normally a child of the feed; a broken feed may nest it deeper. */
-    if (!item_depth && is_atom(p, el, "entry"))
+    if (!item_depth && is_atom(p, el, FPN_ENTRY))
         return entry_begin(p, el->depth);
     if (item_depth && (r = fp_ext_start(p, el)) != 0)
         return r < 0 ? r : 0;
@@ -157,23 +157,23 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
 
         if (!it)
             return 0;
-        if (is_atom(p, el, "title")) {
+        if (is_atom(p, el, FPN_TITLE)) {
             text_construct(p, el, true);
-        } else if (is_atom(p, el, "summary")) {
+        } else if (is_atom(p, el, FPN_SUMMARY)) {
             text_construct(p, el, false);
-        } else if (is_atom(p, el, "content")) {
+        } else if (is_atom(p, el, FPN_CONTENT)) {
             /* Out-of-line content (src=...) has no text here. */
             if (!fp_attr(el, FP_NS_NONE, "src"))
                 text_construct(p, el, false);
-        } else if (is_atom(p, el, "id") || is_atom(p, el, "published") ||
-                   is_atom(p, el, "updated") || is_atom(p, el, "issued") ||
-                   is_atom(p, el, "modified") || is_atom(p, el, "created")) {
+        } else if (is_atom(p, el, FPN_ID) || is_atom(p, el, FPN_PUBLISHED) ||
+                   is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_ISSUED) ||
+                   is_atom(p, el, FPN_MODIFIED) || is_atom(p, el, FPN_CREATED)) {
             fp_capture(p, FP_CAPTURE_TEXT);
-        } else if (is_atom(p, el, "link")) {
+        } else if (is_atom(p, el, FPN_LINK)) {
             return atom_link(p, el, &it->link, &st->link_rank);
-        } else if (is_atom(p, el, "category")) {
+        } else if (is_atom(p, el, FPN_CATEGORY)) {
             return atom_category(p, el);
-        } else if (is_atom(p, el, "author")) {
+        } else if (is_atom(p, el, FPN_AUTHOR)) {
             st->author_depth = el->depth;
             st->author_is_feed = false;
         }
@@ -182,13 +182,13 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
     if (!item_depth && el->depth == 2) {
         struct feed_doc *doc = fp_doc(p);
 
-        if (is_atom(p, el, "title")) {
+        if (is_atom(p, el, FPN_TITLE)) {
             text_construct(p, el, true);
-        } else if (is_atom(p, el, "updated") || is_atom(p, el, "modified")) {
+        } else if (is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_MODIFIED)) {
             fp_capture(p, FP_CAPTURE_TEXT);
-        } else if (is_atom(p, el, "link")) {
+        } else if (is_atom(p, el, FPN_LINK)) {
             return atom_link(p, el, &doc->link, &st->feed_link_rank);
-        } else if (is_atom(p, el, "author")) {
+        } else if (is_atom(p, el, FPN_AUTHOR)) {
             st->author_depth = el->depth;
             st->author_is_feed = true;
         } else if (el->ns == FP_NS_SY) {
@@ -244,9 +244,9 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
     if (!text)
         return 0;
     if (st->author_depth && el->depth == st->author_depth + 1) {
-        if (is_atom(p, el, "name"))
+        if (is_atom(p, el, FPN_NAME))
             return fp_set_text(&st->author_name, text, len, FEEDTEXT_LINE);
-        if (is_atom(p, el, "email"))
+        if (is_atom(p, el, FPN_EMAIL))
             return fp_set_text(&st->author_email, text, len, FEEDTEXT_LINE);
         return 0;
     }
@@ -254,33 +254,33 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
                el->ns == FP_NS_ITUNES) && el->ns != st->ns)
         return fp_ext_end(p, el, text, len);
     if (it && el->depth == item_depth + 1) {
-        if (is_atom(p, el, "title"))
+        if (is_atom(p, el, FPN_TITLE))
             return st->cap_ignore ? 0 : fp_set_text(&it->title, text, len, st->cap_kind);
-        if (is_atom(p, el, "summary"))
+        if (is_atom(p, el, FPN_SUMMARY))
             return st->cap_ignore ? 0 : fp_set_text(&it->summary, text, len, st->cap_kind);
-        if (is_atom(p, el, "content"))
+        if (is_atom(p, el, FPN_CONTENT))
             return st->cap_ignore ? 0 : fp_set_text(&it->content, text, len, st->cap_kind);
-        if (is_atom(p, el, "id"))
+        if (is_atom(p, el, FPN_ID))
             return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
-        if ((is_atom(p, el, "published") || is_atom(p, el, "issued")) &&
+        if ((is_atom(p, el, FPN_PUBLISHED) || is_atom(p, el, FPN_ISSUED)) &&
             it->published_at == FEED_TIME_NONE)
             it->published_at = fp_date(text);
-        else if ((is_atom(p, el, "updated") || is_atom(p, el, "modified")) &&
+        else if ((is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_MODIFIED)) &&
                  it->updated_at == FEED_TIME_NONE)
             it->updated_at = fp_date(text);
-        else if (is_atom(p, el, "created") && st->created_at == FEED_TIME_NONE)
+        else if (is_atom(p, el, FPN_CREATED) && st->created_at == FEED_TIME_NONE)
             st->created_at = fp_date(text);
         return 0;
     }
     if (!item_depth && el->depth == 2) {
-        if (is_atom(p, el, "title"))
+        if (is_atom(p, el, FPN_TITLE))
             return st->cap_ignore ? 0 : fp_set_text(&doc->title, text, len, st->cap_kind);
-        if ((is_atom(p, el, "updated") || is_atom(p, el, "modified")) &&
+        if ((is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_MODIFIED)) &&
             doc->updated_at == FEED_TIME_NONE)
             doc->updated_at = fp_date(text);
-        if (el->ns == FP_NS_SY && strcmp(el->name, "updatePeriod") == 0)
+        if (el->ns == FP_NS_SY && el->id == FPN_UPDATEPERIOD)
             fp_refresh_period(p, text);
-        else if (el->ns == FP_NS_SY && strcmp(el->name, "updateFrequency") == 0)
+        else if (el->ns == FP_NS_SY && el->id == FPN_UPDATEFREQUENCY)
             fp_refresh_frequency(p, text);
     }
     return 0;

@@ -37,6 +37,44 @@ enum fp_ns {
     FP_NS_SY,      /* http://purl.org/rss/1.0/modules/syndication/ */
 };
 
+/*
+ * The element names the handlers compare, as ids: libxml2 hands local names over from its
+ * dictionary, so feedparse.c interns these once per parser and finds an element's id by
+ * pointer, and a handler compares an int instead of a string. FPN_OTHER is any other name.
+ */
+enum fp_name {
+    FPN_OTHER = 0,
+    FPN_AUTHOR,
+    FPN_CATEGORY,
+    FPN_CHANNEL,
+    FPN_CONTENT,
+    FPN_CREATED,
+    FPN_DATE,
+    FPN_DESCRIPTION,
+    FPN_EMAIL,
+    FPN_ENCLOSURE,
+    FPN_ENCODED,
+    FPN_ENTRY,
+    FPN_GUID,
+    FPN_ID,
+    FPN_ISSUED,
+    FPN_ITEM,
+    FPN_LANGUAGE,
+    FPN_LASTBUILDDATE,
+    FPN_LINK,
+    FPN_MODIFIED,
+    FPN_NAME,
+    FPN_PUBDATE,
+    FPN_PUBLISHED,
+    FPN_SUMMARY,
+    FPN_TITLE,
+    FPN_TTL,
+    FPN_UPDATEFREQUENCY,
+    FPN_UPDATEPERIOD,
+    FPN_UPDATED,
+    FPN_COUNT,
+};
+
 /* How the text of a captured element is collected. */
 enum fp_capture {
     FP_CAPTURE_NONE = 0,
@@ -55,6 +93,7 @@ struct fp_attr {
 struct fp_elem {
     const char *name; /* local name */
     enum fp_ns ns;
+    enum fp_name id; /* the name as an id (FPN_OTHER when not one of enum fp_name) */
     size_t depth;                /* 1 for the root */
     const struct fp_attr *attrs; /* at start only */
     size_t n_attrs;

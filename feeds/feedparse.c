@@ -53,11 +53,13 @@
 #define FP_DEFAULT_MAX_TAG (1u << 20)
 #define FP_NS_CACHE 16
 #define FP_DEFAULT_MAX_JSON (16u << 20)
+#define FP_NAME_SLOTS 128 /* open-addressing table of interned names; > 2 * FPN_COUNT */
 
 struct fp_frame {
     const char *name; /* local name, from libxml2's dictionary */
     const xmlChar *prefix;
     enum fp_ns ns;
+    enum fp_name id;
     char *base; /* xml:base in scope (owned when base_owned) */
     char *lang; /* xml:lang in scope (owned when lang_owned) */
     bool base_owned;
@@ -111,6 +113,7 @@ struct feedparse {
 
     struct fp_attr attrs[FP_MAX_ATTRS];
     struct buf attr_buf;
+    bool attrs_xml; /* an attribute of attrs is in the xml: namespace (xml:base, xml:lang) */
 
     struct fp_item item;
     size_t alloc_items;
@@ -121,6 +124,12 @@ struct feedparse {
         const xmlChar *uri;
         enum fp_ns ns;
     } ns_cache[FP_NS_CACHE];
+
+    /* enum fp_name by the dictionary pointer of the name (a NULL key ends a probe). */
+    struct {
+        const xmlChar *name;
+        enum fp_name id;
+    } names[FP_NAME_SLOTS];
 
     struct fp_ext_state ext;
     struct fp_refresh_state refresh;
@@ -152,6 +161,39 @@ static const struct {
     /* UserLand's RSS 2.0 namespaces: some feeds put <rss> and its elements in them. */
     {"http://backend.userland.com/rss2", FP_NS_NONE},
     {"http://backend.userland.com/rss", FP_NS_NONE},
+};
+
+/* The text of each enum fp_name. */
+static const char *const fp_name_strings[FPN_COUNT] = {
+    [FPN_OTHER] = NULL,
+    [FPN_AUTHOR] = "author",
+    [FPN_CATEGORY] = "category",
+    [FPN_CHANNEL] = "channel",
+    [FPN_CONTENT] = "content",
+    [FPN_CREATED] = "created",
+    [FPN_DATE] = "date",
+    [FPN_DESCRIPTION] = "description",
+    [FPN_EMAIL] = "email",
+    [FPN_ENCLOSURE] = "enclosure",
+    [FPN_ENCODED] = "encoded",
+    [FPN_ENTRY] = "entry",
+    [FPN_GUID] = "guid",
+    [FPN_ID] = "id",
+    [FPN_ISSUED] = "issued",
+    [FPN_ITEM] = "item",
+    [FPN_LANGUAGE] = "language",
+    [FPN_LASTBUILDDATE] = "lastBuildDate",
+    [FPN_LINK] = "link",
+    [FPN_MODIFIED] = "modified",
+    [FPN_NAME] = "name",
+    [FPN_PUBDATE] = "pubDate",
+    [FPN_PUBLISHED] = "published",
+    [FPN_SUMMARY] = "summary",
+    [FPN_TITLE] = "title",
+    [FPN_TTL] = "ttl",
+    [FPN_UPDATEFREQUENCY] = "updateFrequency",
+    [FPN_UPDATEPERIOD] = "updatePeriod",
+    [FPN_UPDATED] = "updated",
 };
 
 /*
@@ -199,6 +241,48 @@ ns_lookup(struct feedparse *p, const xmlChar *uri)
         p->ns_cache[slot].ns = ns_lookup_slow(uri);
     }
     return p->ns_cache[slot].ns;
+}
+
+static size_t
+name_slot(const xmlChar *name)
+{
+    return ((uintptr_t)name >> 3) % FP_NAME_SLOTS;
+}
+
+/*
+ * Interns the names of enum fp_name in the parser's dictionary, where libxml2 puts every
+ * local name it hands over, and indexes them by pointer. 0 or -ENOMEM.
+ */
+static int
+names_intern(struct feedparse *p)
+{
+    for (int k = 1; k < FPN_COUNT; k++) {
+        const xmlChar *q = xmlDictLookup(p->ctxt->dict, (const xmlChar *)fp_name_strings[k], -1);
+        size_t slot;
+
+        if (!q)
+            return -ENOMEM;
+        for (slot = name_slot(q); p->names[slot].name && p->names[slot].name != q;
+             slot = (slot + 1) % FP_NAME_SLOTS)
+            ;
+        p->names[slot].name = q;
+        p->names[slot].id = (enum fp_name)k;
+    }
+    return 0;
+}
+
+/* The id of a local name from libxml2's dictionary (FPN_OTHER for any other name). */
+static enum fp_name
+name_id(const struct feedparse *p, const xmlChar *name)
+{
+    size_t slot = name_slot(name);
+
+    while (p->names[slot].name) {
+        if (p->names[slot].name == name)
+            return p->names[slot].id;
+        slot = (slot + 1) % FP_NAME_SLOTS;
+    }
+    return FPN_OTHER;
 }
 
 /* Current line of the input, for messages. */
@@ -907,6 +991,11 @@ attrs_load(struct feedparse *p, int nb, const xmlChar **attributes, size_t *ret_
     size_t offsets[FP_MAX_ATTRS];
     int r;
 
+    p->attrs_xml = false;
+    if (nb <= 0) {
+        *ret_n = 0;
+        return 0;
+    }
     buf_reset(&p->attr_buf);
     for (int i = 0; i < nb && n < FP_MAX_ATTRS; i++) {
         const char *v = (const char *)attributes[i * 5 + 3];
@@ -936,6 +1025,8 @@ attrs_load(struct feedparse *p, int nb, const xmlChar **attributes, size_t *ret_
             goto fail;
         p->attrs[n].name = (const char *)attributes[i * 5];
         p->attrs[n].ns = ns_lookup(p, attributes[i * 5 + 2]);
+        if (p->attrs[n].ns == FP_NS_XML)
+            p->attrs_xml = true;
         n++;
     }
     /* The buffer may have moved while growing: take the pointers at the end. */
@@ -973,7 +1064,8 @@ xstack_push(struct feedparse *p)
 }
 
 static int
-frame_push(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix, enum fp_ns ns)
+frame_push(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix, enum fp_ns ns,
+           enum fp_name id)
 {
     struct fp_frame *f;
 
@@ -995,6 +1087,7 @@ frame_push(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix,
         .name = (const char *)localname,
         .prefix = prefix,
         .ns = ns,
+        .id = id,
         .base = p->frames[p->depth - 1].base,
         .lang = p->frames[p->depth - 1].lang,
     };
@@ -1132,7 +1225,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 {
     struct feedparse *p = ctx;
     enum fp_ns ns = ns_lookup(p, uri);
-    struct fp_elem el = {.name = (const char *)localname, .ns = ns};
+    struct fp_elem el = {.name = (const char *)localname, .ns = ns, .id = name_id(p, localname)};
     size_t n_attrs = 0;
 
     keep_references(p);
@@ -1145,7 +1238,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                       p->limits.max_depth);
         return;
     }
-    if (xstack_push(p) < 0 || frame_push(p, localname, prefix, ns) < 0)
+    if (xstack_push(p) < 0 || frame_push(p, localname, prefix, ns, el.id) < 0)
         return;
     el.depth = p->depth;
 
@@ -1186,7 +1279,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     el.attrs = p->attrs;
     el.n_attrs = n_attrs;
-    if (frame_scope(p, &el) < 0)
+    if (p->attrs_xml && frame_scope(p, &el) < 0)
         return;
     if (!p->fmt) {
         if (root_find(p, localname, prefix, ns) != 0)
@@ -1209,7 +1302,7 @@ static void
 element_end(struct feedparse *p)
 {
     struct fp_frame *f = &p->frames[p->depth];
-    struct fp_elem el = {.name = f->name, .ns = f->ns, .depth = p->depth};
+    struct fp_elem el = {.name = f->name, .ns = f->ns, .id = f->id, .depth = p->depth};
     int r = 0;
 
     if (p->cap_mode != FP_CAPTURE_NONE && p->depth > p->cap_depth) {
@@ -1305,8 +1398,36 @@ on_sax_characters(void *ctx, const xmlChar *ch, int len)
 
     keep_references(p);
     p->want_close[0] = '\0';
-    if (p->err || p->cap_mode == FP_CAPTURE_NONE || len <= 0)
+    if (p->cap_mode == FP_CAPTURE_NONE || p->err || len <= 0)
         return;
+    if (p->cap_mode != FP_CAPTURE_XHTML && (size_t)len < 8) {
+        /*
+         * Escaped HTML ("&lt;p&gt;") arrives a character at a time, one call per reference:
+         * the bytes are copied here when they fit, without buf_append's call to memcpy.
+         */
+        struct buf *b = &p->text;
+        size_t n = (size_t)len;
+
+        if (n < b->alloc - b->len && n <= b->max - b->len) {
+            char *d = b->data + b->len;
+
+            if (n >= 4) {
+                uint32_t head, tail;
+
+                memcpy(&head, ch, 4);
+                memcpy(&tail, ch + n - 4, 4);
+                memcpy(d, &head, 4);
+                memcpy(d + n - 4, &tail, 4);
+            } else {
+                d[0] = (char)ch[0];
+                d[n / 2] = (char)ch[n / 2];
+                d[n - 1] = (char)ch[n - 1];
+            }
+            b->len += n;
+            d[n] = '\0';
+            return;
+        }
+    }
     if (p->cap_mode == FP_CAPTURE_XHTML)
         (void)text_append_escaped(p, (const char *)ch, (size_t)len, false);
     else
@@ -1583,6 +1704,8 @@ ctxt_create(struct feedparse *p)
     if (!p->ctxt)
         return fail_oom(p);
     (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+    if (!p->ctxt->dict || names_intern(p) < 0)
+        return fail_oom(p);
     return 0;
 }
 

@@ -25,15 +25,15 @@ rss_ns(enum fp_ns ns)
 }
 
 static bool
-is(const struct fp_elem *el, enum fp_ns ns, const char *name)
+is(const struct fp_elem *el, enum fp_ns ns, enum fp_name id)
 {
-    return el->ns == ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
+    return el->id == id && el->ns == ns;
 }
 
 static bool
-is_rss(const struct fp_elem *el, const char *name)
+is_rss(const struct fp_elem *el, enum fp_name id)
 {
-    return rss_ns(el->ns) && el->name[0] == name[0] && strcmp(el->name, name) == 0;
+    return el->id == id && rss_ns(el->ns);
 }
 
 /* atom:link inside RSS: rel="alternate" (or none) is a candidate for the missing <link>. */
@@ -89,7 +89,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
 
     if (el->depth == 1)
         return 0;
-    if (el->depth == 2 && is_rss(el, "channel") && !st->channel_depth) {
+    if (el->depth == 2 && is_rss(el, FPN_CHANNEL) && !st->channel_depth) {
         st->channel_depth = el->depth;
         st->seen_channel = true;
         return 0;
@@ -98,42 +98,42 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
      * An <item> is taken wherever it is, once no item is open: RSS 0.9x put items beside
      * the channel, and a broken feed may leave an element around its items unclosed.
      */
-    if (is_rss(el, "item") && !item_depth)
+    if (is_rss(el, FPN_ITEM) && !item_depth)
         return item_begin(p, el);
     if (item_depth && (r = fp_ext_start(p, el)) != 0)
         return r < 0 ? r : 0;
     if (item_depth && el->depth == item_depth + 1) {
         if (rss_ns(el->ns)) {
-            if (is_rss(el, "enclosure"))
+            if (is_rss(el, FPN_ENCLOSURE))
                 return fp_item_add_enclosure(p, fp_attr(el, FP_NS_NONE, "url"),
                                              fp_attr(el, FP_NS_NONE, "type"),
                                              fp_attr(el, FP_NS_NONE, "length"));
-            if (is_rss(el, "description")) {
+            if (is_rss(el, FPN_DESCRIPTION)) {
                 fp_capture(p, FP_CAPTURE_HTML);
-            } else if (is_rss(el, "guid")) {
+            } else if (is_rss(el, FPN_GUID)) {
                 const char *perma = fp_attr(el, FP_NS_NONE, "isPermaLink");
 
                 st->guid_permalink = !perma || strcasecmp(perma, "true") == 0;
                 fp_capture(p, FP_CAPTURE_TEXT);
-            } else if (is_rss(el, "title") || is_rss(el, "link") || is_rss(el, "pubDate") ||
-                       is_rss(el, "author") || is_rss(el, "category")) {
+            } else if (is_rss(el, FPN_TITLE) || is_rss(el, FPN_LINK) || is_rss(el, FPN_PUBDATE) ||
+                       is_rss(el, FPN_AUTHOR) || is_rss(el, FPN_CATEGORY)) {
                 fp_capture(p, FP_CAPTURE_TEXT);
             }
-        } else if (is(el, FP_NS_CONTENT, "encoded")) {
+        } else if (is(el, FP_NS_CONTENT, FPN_ENCODED)) {
             fp_capture(p, FP_CAPTURE_HTML);
-        } else if (is(el, FP_NS_ATOM, "updated")) {
+        } else if (is(el, FP_NS_ATOM, FPN_UPDATED)) {
             fp_capture(p, FP_CAPTURE_TEXT);
-        } else if (is(el, FP_NS_ATOM, "link")) {
+        } else if (is(el, FP_NS_ATOM, FPN_LINK)) {
             return atom_link(p, el);
         }
         return 0;
     }
     if (!item_depth && st->channel_depth && el->depth == st->channel_depth + 1) {
-        if (is_rss(el, "title") || is_rss(el, "link") || is_rss(el, "language") ||
-            is_rss(el, "lastBuildDate") || is_rss(el, "pubDate") || is(el, FP_NS_DC, "date") ||
-            is(el, FP_NS_DC, "language") || is_rss(el, "ttl") || el->ns == FP_NS_SY)
+        if (is_rss(el, FPN_TITLE) || is_rss(el, FPN_LINK) || is_rss(el, FPN_LANGUAGE) ||
+            is_rss(el, FPN_LASTBUILDDATE) || is_rss(el, FPN_PUBDATE) || is(el, FP_NS_DC, FPN_DATE) ||
+            is(el, FP_NS_DC, FPN_LANGUAGE) || is_rss(el, FPN_TTL) || el->ns == FP_NS_SY)
             fp_capture(p, FP_CAPTURE_TEXT);
-        else if (is(el, FP_NS_ATOM, "link") && !fp_doc(p)->link) {
+        else if (is(el, FP_NS_ATOM, FPN_LINK) && !fp_doc(p)->link) {
             /* The site's page, when <link> is missing (rel="self" is the feed itself). */
             const char *rel = fp_attr(el, FP_NS_NONE, "rel");
             const char *href = fp_attr(el, FP_NS_NONE, "href");
@@ -182,31 +182,31 @@ rss_item_field(struct feedparse *p, const struct fp_elem *el, const char *text, 
 
     if (!it)
         return 0;
-    if (is(el, FP_NS_CONTENT, "encoded"))
+    if (is(el, FP_NS_CONTENT, FPN_ENCODED))
         return fp_set_text(&it->content, text, len, FEEDTEXT_HTML_AUTO);
-    if (is(el, FP_NS_ATOM, "updated")) {
+    if (is(el, FP_NS_ATOM, FPN_UPDATED)) {
         if (it->updated_at == FEED_TIME_NONE)
             it->updated_at = fp_date(text);
         return 0;
     }
     if (!rss_ns(el->ns))
         return 0;
-    if (is_rss(el, "title"))
+    if (is_rss(el, FPN_TITLE))
         return fp_set_text(&it->title, text, len, FEEDTEXT_HTML_LINE);
-    if (is_rss(el, "link")) {
+    if (is_rss(el, FPN_LINK)) {
         if (it->link)
             return 0;
         return fp_url(p, text, len, &it->link);
     }
-    if (is_rss(el, "guid"))
+    if (is_rss(el, FPN_GUID))
         return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
-    if (is_rss(el, "description"))
+    if (is_rss(el, FPN_DESCRIPTION))
         return fp_set_text(&it->summary, text, len, FEEDTEXT_HTML_AUTO);
-    if (is_rss(el, "author"))
+    if (is_rss(el, FPN_AUTHOR))
         return fp_set_text(&it->author, text, len, FEEDTEXT_LINE);
-    if (is_rss(el, "category"))
+    if (is_rss(el, FPN_CATEGORY))
         return fp_item_add_category(p, text, len);
-    if (is_rss(el, "pubDate") && st->pubdate_at == FEED_TIME_NONE)
+    if (is_rss(el, FPN_PUBDATE) && st->pubdate_at == FEED_TIME_NONE)
         st->pubdate_at = fp_date(text);
     return 0;
 }
@@ -217,9 +217,9 @@ rss_channel_field(struct feedparse *p, const struct fp_elem *el, const char *tex
     struct fp_rss_state *st = fp_rss(p);
     struct feed_doc *doc = fp_doc(p);
 
-    if (is_rss(el, "title"))
+    if (is_rss(el, FPN_TITLE))
         return fp_set_text(&doc->title, text, len, FEEDTEXT_HTML_LINE);
-    if (is_rss(el, "link")) {
+    if (is_rss(el, FPN_LINK)) {
         char *url = NULL;
         int r;
 
@@ -233,25 +233,25 @@ rss_channel_field(struct feedparse *p, const struct fp_elem *el, const char *tex
         st->channel_link_set = true;
         return 0;
     }
-    if (is_rss(el, "language") || is(el, FP_NS_DC, "language"))
+    if (is_rss(el, FPN_LANGUAGE) || is(el, FP_NS_DC, FPN_LANGUAGE))
         return fp_set_text(&doc->language, text, len, FEEDTEXT_TOKEN);
-    if (is_rss(el, "ttl")) {
+    if (is_rss(el, FPN_TTL)) {
         fp_refresh_ttl(p, text);
         return 0;
     }
-    if (is(el, FP_NS_SY, "updatePeriod")) {
+    if (is(el, FP_NS_SY, FPN_UPDATEPERIOD)) {
         fp_refresh_period(p, text);
         return 0;
     }
-    if (is(el, FP_NS_SY, "updateFrequency")) {
+    if (is(el, FP_NS_SY, FPN_UPDATEFREQUENCY)) {
         fp_refresh_frequency(p, text);
         return 0;
     }
-    if (is_rss(el, "lastBuildDate") && st->channel_lastbuild_at == FEED_TIME_NONE)
+    if (is_rss(el, FPN_LASTBUILDDATE) && st->channel_lastbuild_at == FEED_TIME_NONE)
         st->channel_lastbuild_at = fp_date(text);
-    else if (is_rss(el, "pubDate") && st->channel_pubdate_at == FEED_TIME_NONE)
+    else if (is_rss(el, FPN_PUBDATE) && st->channel_pubdate_at == FEED_TIME_NONE)
         st->channel_pubdate_at = fp_date(text);
-    else if (is(el, FP_NS_DC, "date") && st->channel_dcdate_at == FEED_TIME_NONE)
+    else if (is(el, FP_NS_DC, FPN_DATE) && st->channel_dcdate_at == FEED_TIME_NONE)
         st->channel_dcdate_at = fp_date(text);
     return 0;
 }
