@@ -607,6 +607,8 @@ on_hooks_timer(uv_timer_t *t)
 void
 hooks_kick(struct hooks *h)
 {
+    if (!h)
+        return;
     struct daemon *d = h->d;
     if (h->closing || d->stopping)
         return;

@@ -29,7 +29,10 @@ struct hooks;
 /* Creates the runner; deliveries left running by a crash become pending again. */
 int hooks_new(struct daemon *d, struct hooks **ret_hooks);
 
-/* Looks for due deliveries now (after new alerts were committed, at start, after reload). */
+/*
+ * Looks for due deliveries now (after new alerts were committed, at start, after reload);
+ * accepts NULL (the runner was closed by a stop).
+ */
 void hooks_kick(struct hooks *h);
 
 /* Hook runs in progress. */
