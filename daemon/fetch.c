@@ -1,9 +1,12 @@
 #include "fetch.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,37 @@
 #define FETCH_MAX_HEADER 8192 /* longest validator we keep */
 #define FETCH_CONNECT_TIMEOUT_MS 30000
 #define FETCH_LOW_SPEED_TIME_S 30L
+#define FETCH_ADDR_MAX 64           /* a resolved address as text (INET6_ADDRSTRLEN is 46) */
+#define FETCH_HOST_MAX 256
+#define FETCH_DNS_TTL_MS (60 * 1000) /* how long a host's address is reused for counting */
+#define FETCH_DNS_CACHE_MAX 4096     /* hosts remembered */
+
+/*
+ * max_per_host is enforced twice: by curl per host name, and here per resolved address, so
+ * that many names served from one machine (a CDN edge, a blog farm, virtual hosts) get no
+ * more than max_per_host transfers at once either. The address is the host's first IPv4
+ * address (else IPv6), resolved with uv_getaddrinfo before the transfer may start and kept
+ * FETCH_DNS_TTL_MS; curl resolves again itself (its DNS cache is shared).
+ */
+struct fetch_addr {
+    char addr[FETCH_ADDR_MAX];
+    unsigned active;         /* transfers in curl counted against this address */
+};
+
+struct fetch_dns {
+    char *host;
+    char addr[FETCH_ADDR_MAX]; /* "" when it could not be resolved (no address limit) */
+    uint64_t until;          /* uv_now() after which it is resolved again */
+    bool pending;            /* a resolution is in flight */
+};
+
+/* One uv_getaddrinfo in flight; it finds its transfers by host name when it ends. */
+struct fetch_resolve {
+    uv_getaddrinfo_t req;
+    struct fetcher *f;
+    struct fetch_resolve *next; /* f->resolves */
+    char host[FETCH_HOST_MAX];
+};
 
 /* One socket curl asked us to watch; attached to curl with curl_multi_assign. */
 struct fetch_sock {
@@ -48,6 +82,9 @@ struct fetch_xfer {
     bool no_cache;          /* Cache-Control no-cache / no-store: no freshness hint */
     struct fetch_xfer *next; /* queue or active list */
     struct fetch_xfer *prev;
+    char host[FETCH_HOST_MAX]; /* waiting for this host's address ("" when not) */
+    char addr[FETCH_ADDR_MAX]; /* counted against this address ("" when not counted) */
+    bool counted;             /* the address's active count includes this transfer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -66,6 +103,12 @@ struct fetcher {
     struct fetch_xfer *queue_head;
     struct fetch_xfer *queue_tail;
     unsigned pending_closes;
+    unsigned resolving;      /* uv_getaddrinfo requests in flight */
+    struct fetch_resolve *resolves; /* ... and their list, to cancel them at close */
+    struct fetch_addr *addrs; /* addresses with counted transfers */
+    size_t n_addrs, cap_addrs;
+    struct fetch_dns *dns;   /* host -> address, FETCH_DNS_CACHE_MAX at most */
+    size_t n_dns;
     bool closing;
 };
 
@@ -112,6 +155,19 @@ queue_unlink(struct fetcher *f, struct fetch_xfer *x)
     return false;
 }
 
+/* Frees a closing fetcher once its last handle is closed and its last resolution is back. */
+static void
+fetcher_maybe_free(struct fetcher *f)
+{
+    if (!f->closing || f->pending_closes > 0 || f->resolving > 0)
+        return;
+    for (size_t i = 0; i < f->n_dns; i++)
+        free(f->dns[i].host);
+    free(f->dns);
+    free(f->addrs);
+    free(f);
+}
+
 static void
 on_sock_closed(uv_handle_t *h)
 {
@@ -119,8 +175,206 @@ on_sock_closed(uv_handle_t *h)
     struct fetcher *f = s->f;
     free(s);
     f->pending_closes--;
-    if (f->closing && f->pending_closes == 0)
-        free(f);
+    fetcher_maybe_free(f);
+}
+
+/* ---- per-address counting (see struct fetch_addr) ---- */
+
+/* The counted address, or NULL (created when create is true and memory allows). */
+static struct fetch_addr *
+addr_slot(struct fetcher *f, const char *addr, bool create)
+{
+    for (size_t i = 0; i < f->n_addrs; i++)
+        if (strcmp(f->addrs[i].addr, addr) == 0)
+            return &f->addrs[i];
+    if (!create)
+        return NULL;
+    if (f->n_addrs == f->cap_addrs) {
+        size_t cap = f->cap_addrs ? 2 * f->cap_addrs : 16;
+        struct fetch_addr *v = realloc(f->addrs, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        f->addrs = v;
+        f->cap_addrs = cap;
+    }
+    struct fetch_addr *a = &f->addrs[f->n_addrs++];
+    snprintf(a->addr, sizeof(a->addr), "%s", addr);
+    a->active = 0;
+    return a;
+}
+
+/* Whether x must wait: its address has max_per_host transfers in curl already. */
+static bool
+addr_full(struct fetcher *f, const struct fetch_xfer *x)
+{
+    if (!x->addr[0] || f->settings.max_per_host == 0)
+        return false;
+    const struct fetch_addr *a = addr_slot(f, x->addr, false);
+    return a && a->active >= f->settings.max_per_host;
+}
+
+/* Counts x against its address (it is going into curl). */
+static void
+addr_take(struct fetcher *f, struct fetch_xfer *x)
+{
+    struct fetch_addr *a = x->addr[0] ? addr_slot(f, x->addr, true) : NULL;
+    if (a) {
+        a->active++;
+        x->counted = true;
+    }
+}
+
+/* Stops counting x (it left curl); an address with nothing counted is forgotten. */
+static void
+addr_release(struct fetcher *f, struct fetch_xfer *x)
+{
+    if (!x->counted)
+        return;
+    x->counted = false;
+    struct fetch_addr *a = addr_slot(f, x->addr, false);
+    if (a && --a->active == 0)
+        *a = f->addrs[--f->n_addrs];
+}
+
+/* The cache entry of host (created when missing; the cache is emptied when full). */
+static struct fetch_dns *
+dns_entry(struct fetcher *f, const char *host)
+{
+    for (size_t i = 0; i < f->n_dns; i++)
+        if (strcmp(f->dns[i].host, host) == 0)
+            return &f->dns[i];
+    if (!f->dns && !(f->dns = calloc(FETCH_DNS_CACHE_MAX, sizeof(*f->dns))))
+        return NULL;
+    if (f->n_dns == FETCH_DNS_CACHE_MAX) {
+        for (size_t i = 0; i < f->n_dns; i++)
+            free(f->dns[i].host);
+        f->n_dns = 0;
+    }
+    char *copy = strdup(host);
+    if (!copy)
+        return NULL;
+    struct fetch_dns *e = &f->dns[f->n_dns++];
+    memset(e, 0, sizeof(*e));
+    e->host = copy;
+    return e;
+}
+
+static void fetch_dequeue(struct fetcher *f);
+
+/* The first IPv4 address of a getaddrinfo answer, else the first IPv6 one, as text. */
+static void
+pick_address(const struct addrinfo *res, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (int pass = 0; pass < 2 && !out[0]; pass++) {
+        for (const struct addrinfo *ai = res; ai && !out[0]; ai = ai->ai_next) {
+            if (pass == 0 && ai->ai_family == AF_INET)
+                (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
+                                out, (socklen_t)n);
+            else if (pass == 1 && ai->ai_family == AF_INET6)
+                (void)inet_ntop(AF_INET6,
+                                &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, out,
+                                (socklen_t)n);
+        }
+    }
+}
+
+/* libuv: a host's address is known (or not): its waiting transfers may go. */
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct fetch_resolve *r = req->data;
+    struct fetcher *f = r->f;
+    char addr[FETCH_ADDR_MAX] = "";
+    f->resolving--;
+    for (struct fetch_resolve **pp = &f->resolves; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    if (status == 0 && res)
+        pick_address(res, addr, sizeof(addr));
+    uv_freeaddrinfo(res);
+    if (f->closing) {
+        free(r);
+        fetcher_maybe_free(f);
+        return;
+    }
+    struct fetch_dns *e = dns_entry(f, r->host);
+    if (e) {
+        snprintf(e->addr, sizeof(e->addr), "%s", addr);
+        e->until = uv_now(f->loop) + FETCH_DNS_TTL_MS;
+        e->pending = false;
+    }
+    for (struct fetch_xfer *x = f->queue_head; x; x = x->next) {
+        if (!x->host[0] || strcmp(x->host, r->host) != 0)
+            continue;
+        snprintf(x->addr, sizeof(x->addr), "%s", addr);
+        x->host[0] = '\0';
+    }
+    free(r);
+    fetch_dequeue(f);
+}
+
+/*
+ * Finds the address x is counted against: an IP literal as it is, a cached host's address,
+ * or (x->host set) a resolution to wait for. A URL without a host (file:) or that cannot be
+ * resolved is not counted.
+ */
+static void
+xfer_address(struct fetcher *f, struct fetch_xfer *x, const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host) {
+        curl_url_cleanup(u);
+        return;
+    }
+    curl_url_cleanup(u);
+    char name[FETCH_HOST_MAX];
+    size_t len = strlen(host);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+        snprintf(name, sizeof(name), "%.*s", (int)(len - 2), host + 1);
+    else
+        snprintf(name, sizeof(name), "%s", host);
+    curl_free(host);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1) {
+        /* An address literal, in the form inet_ntop gives (as resolved ones are). */
+        (void)inet_ntop(strchr(name, ':') ? AF_INET6 : AF_INET, buf, x->addr,
+                        (socklen_t)sizeof(x->addr));
+        return;
+    }
+    if (strlen(name) >= FETCH_HOST_MAX - 1)
+        return;
+    struct fetch_dns *e = dns_entry(f, name);
+    if (!e)
+        return;
+    if (!e->pending && e->until > uv_now(f->loop)) {
+        snprintf(x->addr, sizeof(x->addr), "%s", e->addr);
+        return;
+    }
+    snprintf(x->host, sizeof(x->host), "%s", name);
+    if (e->pending)
+        return;
+    struct fetch_resolve *r = calloc(1, sizeof(*r));
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    if (r) {
+        r->f = f;
+        r->req.data = r;
+        snprintf(r->host, sizeof(r->host), "%s", name);
+    }
+    if (!r || uv_getaddrinfo(f->loop, &r->req, on_resolved, r->host, NULL, &hints) < 0) {
+        free(r);
+        x->host[0] = '\0'; /* not counted: curl resolves and limits per host name alone */
+        return;
+    }
+    e->pending = true;
+    f->resolving++;
+    r->next = f->resolves;
+    f->resolves = r;
 }
 
 /* libuv: a watched socket is ready (or failed); tell curl, then collect finished transfers. */
@@ -393,6 +647,7 @@ xfer_activate(struct fetch_xfer *x)
     }
     x->in_multi = true;
     x->in_list = true;
+    addr_take(f, x);
     x->next = f->active_head;
     x->prev = NULL;
     if (f->active_head)
@@ -402,19 +657,37 @@ xfer_activate(struct fetch_xfer *x)
     return 0;
 }
 
-/* Moves queued transfers into curl while there is room. */
+/*
+ * Moves queued transfers into curl while there is room, oldest first, passing over those
+ * whose host is being resolved or whose address is at max_per_host.
+ */
 static void
 fetch_dequeue(struct fetcher *f)
 {
-    while (!f->closing && f->queue_head && f->active < f->limit) {
-        struct fetch_xfer *x = f->queue_head;
-        f->queue_head = x->next;
-        if (!f->queue_head)
-            f->queue_tail = NULL;
+    struct fetch_xfer *prev = NULL, *x = f->queue_head;
+    while (!f->closing && x && f->active < f->limit) {
+        if (x->host[0] || addr_full(f, x)) {
+            prev = x;
+            x = x->next;
+            continue;
+        }
+        struct fetch_xfer *next = x->next;
+        if (prev)
+            prev->next = next;
+        else
+            f->queue_head = next;
+        if (f->queue_tail == x)
+            f->queue_tail = prev;
         x->next = NULL;
         f->queued--;
-        if (xfer_activate(x) < 0)
+        if (xfer_activate(x) < 0) {
             fetch_finish(x, CURLE_FAILED_INIT);
+            /* its owner may have cancelled others: start over from the head */
+            prev = NULL;
+            x = f->queue_head;
+            continue;
+        }
+        x = next;
     }
 }
 
@@ -453,6 +726,7 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
         x->in_list = false;
         f->active--;
     }
+    addr_release(f, x);
 
     (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
     (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &res.effective_url);
@@ -734,8 +1008,10 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
         xfer_free(x);
         return NULL;
     }
+    if (!x->is_file)
+        xfer_address(f, x, req->url);
     /* Never calls done_cb from here: a transfer curl refuses is simply not started. */
-    if (!f->queue_head && f->active < f->limit) {
+    if (!f->queue_head && f->active < f->limit && !x->host[0] && !addr_full(f, x)) {
         if (xfer_activate(x) < 0) {
             xfer_free(x);
             return NULL;
@@ -776,8 +1052,7 @@ on_timer_closed(uv_handle_t *h)
 {
     struct fetcher *f = h->data;
     f->pending_closes--;
-    if (f->pending_closes == 0)
-        free(f);
+    fetcher_maybe_free(f);
 }
 
 /*
@@ -790,6 +1065,9 @@ fetch_close(struct fetcher *f)
     if (!f)
         return;
     f->closing = true;
+    /* A lookup not started yet is dropped; one running ends on its own (on_resolved). */
+    for (struct fetch_resolve *r = f->resolves; r; r = r->next)
+        (void)uv_cancel((uv_req_t *)&r->req);
     while (f->queue_head)
         fetch_cancel(f->queue_head);
     while (f->active_head)

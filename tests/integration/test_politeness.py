@@ -37,6 +37,24 @@ def test_max_per_host_is_never_exceeded(t):
     assert d.stop() == 0
 
 
+def test_max_per_host_counts_addresses_too(t):
+    """Two host names of one machine (localhost and 127.0.0.1) share one max_per_host."""
+    s = t.httpd()
+    feeds = {}
+    for i in range(60):
+        for host, tag in (("127.0.0.1", "a"), ("localhost", "b")):
+            path = f"/{tag}{i:02d}.xml"
+            s.add_slow(path, make_rss(600, tag=f"{tag}{i}"), delay=0.05)
+            feeds[f"{tag}{i:02d}"] = f"http://{host}:{s.port}{path}"
+    d = t.daemon(feeds, max_per_host=4, max_connections=64, log_level="notice").start()
+    state = d.wait_polled(list(feeds), timeout=40)
+    assert all(state[n]["state"] == "ok" for n in feeds), \
+        [state[n] for n in feeds if state[n]["state"] != "ok"][:3]
+    # Each name alone would allow four; both resolve to one address, which gets four in all.
+    assert 2 <= s.max_active <= 4, f"max requests in progress: {s.max_active}"
+    assert d.stop() == 0
+
+
 def test_retry_after_is_honoured(t):
     s = t.httpd()
     s.add_headers("/busy.xml", 429, [("Retry-After", "7200")])
