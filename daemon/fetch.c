@@ -36,6 +36,18 @@ struct fetch_addr {
     unsigned active;         /* transfers in curl counted against this address */
 };
 
+/*
+ * An address that answered over HTTP/2 or HTTP/3: its transfers share multiplexed
+ * connections, so the per-address count (meant for HTTP/1.1, one request per connection) is
+ * not applied; a CDN edge serving thousands of unrelated sites is not throttled to one
+ * site's max_per_host. Remembered FETCH_DNS_TTL_MS.
+ */
+struct fetch_h2 {
+    char addr[FETCH_ADDR_MAX];
+    uint64_t until;
+};
+#define FETCH_H2_MAX 256
+
 struct fetch_dns {
     char *host;
     char addr[FETCH_ADDR_MAX]; /* "" when it could not be resolved (no address limit) */
@@ -107,6 +119,8 @@ struct fetcher {
     struct fetch_resolve *resolves; /* ... and their list, to cancel them at close */
     struct fetch_addr *addrs; /* addresses with counted transfers */
     size_t n_addrs, cap_addrs;
+    struct fetch_h2 h2[FETCH_H2_MAX]; /* addresses seen speaking HTTP/2 or 3 (a ring) */
+    size_t n_h2, next_h2;
     struct fetch_dns *dns;   /* host -> address, FETCH_DNS_CACHE_MAX at most */
     size_t n_dns;
     bool closing;
@@ -203,11 +217,48 @@ addr_slot(struct fetcher *f, const char *addr, bool create)
     return a;
 }
 
-/* Whether x must wait: its address has max_per_host transfers in curl already. */
+/* Whether addr answered over HTTP/2 or 3 within FETCH_DNS_TTL_MS. */
+static bool
+addr_is_h2(const struct fetcher *f, const char *addr)
+{
+    uint64_t now = uv_now(f->loop);
+    for (size_t i = 0; i < f->n_h2; i++)
+        if (f->h2[i].until > now && strcmp(f->h2[i].addr, addr) == 0)
+            return true;
+    return false;
+}
+
+/* Remembers that x's address answered over HTTP/2 or 3 (when it did). */
+static void
+addr_note_version(struct fetcher *f, const struct fetch_xfer *x)
+{
+    long version = 0;
+    if (!x->addr[0] || curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+        version < CURL_HTTP_VERSION_2_0)
+        return;
+    uint64_t until = uv_now(f->loop) + FETCH_DNS_TTL_MS;
+    for (size_t i = 0; i < f->n_h2; i++) {
+        if (strcmp(f->h2[i].addr, x->addr) == 0) {
+            f->h2[i].until = until;
+            return;
+        }
+    }
+    struct fetch_h2 *e = &f->h2[f->next_h2];
+    f->next_h2 = (f->next_h2 + 1) % FETCH_H2_MAX;
+    if (f->n_h2 < FETCH_H2_MAX)
+        f->n_h2++;
+    snprintf(e->addr, sizeof(e->addr), "%s", x->addr);
+    e->until = until;
+}
+
+/*
+ * Whether x must wait: its address has max_per_host transfers in curl already (HTTP/1.1
+ * servers; one that speaks HTTP/2 multiplexes them, and curl's per-host limit applies).
+ */
 static bool
 addr_full(struct fetcher *f, const struct fetch_xfer *x)
 {
-    if (!x->addr[0] || f->settings.max_per_host == 0)
+    if (!x->addr[0] || f->settings.max_per_host == 0 || addr_is_h2(f, x->addr))
         return false;
     const struct fetch_addr *a = addr_slot(f, x->addr, false);
     return a && a->active >= f->settings.max_per_host;
@@ -726,6 +777,8 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
         x->in_list = false;
         f->active--;
     }
+    if (x->counted)
+        addr_note_version(f, x);
     addr_release(f, x);
 
     (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
