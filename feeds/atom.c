@@ -16,7 +16,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "feedparse-internal.h"
 
@@ -35,23 +34,23 @@ text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
     struct fp_atom_state *st = fp_atom(p);
     const char *type = fp_attr(el, FP_NS_NONE, "type");
     const char *mode = st->ns == FP_NS_ATOM03 ? fp_attr(el, FP_NS_NONE, "mode") : NULL;
-    bool plain = !type || strcasecmp(type, "text") == 0 || strcasecmp(type, "text/plain") == 0;
-    bool html = type && (strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0);
-    bool xhtml = type && (strcasecmp(type, "xhtml") == 0 ||
-                          strcasecmp(type, "application/xhtml+xml") == 0);
+    bool plain = !type || fp_ascii_ieq(type, "text") || fp_ascii_ieq(type, "text/plain");
+    bool html = type && (fp_ascii_ieq(type, "html") || fp_ascii_ieq(type, "text/html"));
+    bool xhtml = type && (fp_ascii_ieq(type, "xhtml") ||
+                          fp_ascii_ieq(type, "application/xhtml+xml"));
 
     st->cap_ignore = false;
-    if (mode && strcasecmp(mode, "base64") == 0) {
+    if (mode && fp_ascii_ieq(mode, "base64")) {
         st->cap_ignore = true;
         fp_capture(p, FP_CAPTURE_TEXT);
-    } else if (mode && strcasecmp(mode, "escaped") == 0 && !plain) {
+    } else if (mode && fp_ascii_ieq(mode, "escaped") && !plain) {
         /* Atom 0.3: markup escaped as text, whatever the media type names. */
         st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
         fp_capture(p, FP_CAPTURE_HTML);
-    } else if (plain || (type && strncasecmp(type, "text/", 5) == 0 && !html)) {
+    } else if (plain || (type && fp_ascii_iprefix(type, "text/") && !html)) {
         st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML;
         fp_capture(p, FP_CAPTURE_TEXT);
-    } else if (html && !(st->ns == FP_NS_ATOM03 && mode && strcasecmp(mode, "xml") == 0)) {
+    } else if (html && !(st->ns == FP_NS_ATOM03 && mode && fp_ascii_ieq(mode, "xml"))) {
         st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
         fp_capture(p, FP_CAPTURE_HTML);
     } else if (xhtml || html) {
@@ -69,14 +68,14 @@ text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
 static int
 link_rank(const char *rel, const char *type)
 {
-    bool html_type = !type || strncasecmp(type, "text/html", 9) == 0 ||
-                     strncasecmp(type, "application/xhtml+xml", 21) == 0;
+    bool html_type = !type || fp_ascii_iprefix(type, "text/html") ||
+                     fp_ascii_iprefix(type, "application/xhtml+xml");
 
     if (rel && strncmp(rel, ATOM_REL_PREFIX, strlen(ATOM_REL_PREFIX)) == 0)
         rel += strlen(ATOM_REL_PREFIX);
-    if (rel && strcasecmp(rel, "enclosure") == 0)
+    if (rel && fp_ascii_ieq(rel, "enclosure"))
         return -1;
-    if (!rel || *rel == '\0' || strcasecmp(rel, "alternate") == 0)
+    if (!rel || *rel == '\0' || fp_ascii_ieq(rel, "alternate"))
         return html_type ? 0 : 1;
     return 2;
 }

@@ -13,21 +13,20 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "feedparse-internal.h"
 
 static bool
-is(const struct fp_elem *el, enum fp_ns ns, const char *name)
+is(const struct fp_elem *el, enum fp_ns ns, enum fp_name id)
 {
-    return el->ns == ns && el->name[0] == name[0] && strcmp(el->name, name) == 0;
+    return el->id == id && el->ns == ns;
 }
 
 static bool
 image_type(const char *type, const char *medium)
 {
-    return (type && strncasecmp(type, "image/", 6) == 0) ||
-           (medium && strcasecmp(medium, "image") == 0);
+    return (type && fp_ascii_iprefix(type, "image/")) ||
+           (medium && fp_ascii_ieq(medium, "image"));
 }
 
 /* Clears the per-item state as an item opens. */
@@ -81,14 +80,14 @@ fp_ext_start(struct feedparse *p, const struct fp_elem *el)
         return 0;
     if (el->ns == FP_NS_MEDIA) {
         /* Media RSS nests freely: media:group > media:content > media:thumbnail ... */
-        if (strcmp(el->name, "content") == 0)
+        if (el->id == FPN_CONTENT)
             return (r = media_content(p, el)) < 0 ? r : 1;
-        if (strcmp(el->name, "thumbnail") == 0)
+        if (el->id == FPN_THUMBNAIL)
             return (r = fp_item_set_image(p, fp_attr(el, FP_NS_NONE, "url"))) < 0 ? r : 1;
-        if (strcmp(el->name, "description") == 0) {
+        if (el->id == FPN_DESCRIPTION) {
             const char *type = fp_attr(el, FP_NS_NONE, "type");
 
-            fp_ext(p)->media_html = type && strcasecmp(type, "html") == 0;
+            fp_ext(p)->media_html = type && fp_ascii_ieq(type, "html");
             fp_capture(p, FP_CAPTURE_TEXT);
             return 1;
         }
@@ -97,26 +96,26 @@ fp_ext_start(struct feedparse *p, const struct fp_elem *el)
     if (el->depth != item_depth + 1)
         return 0;
     if (el->ns == FP_NS_DC) {
-        if (is(el, FP_NS_DC, "creator") || is(el, FP_NS_DC, "date") ||
-            is(el, FP_NS_DC, "subject") || is(el, FP_NS_DC, "language")) {
+        if (is(el, FP_NS_DC, FPN_CREATOR) || is(el, FP_NS_DC, FPN_DATE) ||
+            is(el, FP_NS_DC, FPN_SUBJECT) || is(el, FP_NS_DC, FPN_LANGUAGE)) {
             fp_capture(p, FP_CAPTURE_TEXT);
             return 1;
         }
         return 0;
     }
     if (el->ns == FP_NS_DCTERMS) {
-        if (is(el, FP_NS_DCTERMS, "modified") || is(el, FP_NS_DCTERMS, "created") ||
-            is(el, FP_NS_DCTERMS, "issued")) {
+        if (is(el, FP_NS_DCTERMS, FPN_MODIFIED) || is(el, FP_NS_DCTERMS, FPN_CREATED) ||
+            is(el, FP_NS_DCTERMS, FPN_ISSUED)) {
             fp_capture(p, FP_CAPTURE_TEXT);
             return 1;
         }
         return 0;
     }
     if (el->ns == FP_NS_ITUNES) {
-        if (is(el, FP_NS_ITUNES, "image"))
+        if (is(el, FP_NS_ITUNES, FPN_IMAGE))
             return (r = fp_item_set_image(p, fp_attr(el, FP_NS_NONE, "href"))) < 0 ? r : 1;
-        if (is(el, FP_NS_ITUNES, "author") || is(el, FP_NS_ITUNES, "summary") ||
-            is(el, FP_NS_ITUNES, "duration")) {
+        if (is(el, FP_NS_ITUNES, FPN_AUTHOR) || is(el, FP_NS_ITUNES, FPN_SUMMARY) ||
+            is(el, FP_NS_ITUNES, FPN_DURATION)) {
             fp_capture(p, FP_CAPTURE_TEXT);
             return 1;
         }
@@ -133,16 +132,16 @@ fp_ext_end(struct feedparse *p, const struct fp_elem *el, const char *text, size
 
     if (!it || !text)
         return 0;
-    if (is(el, FP_NS_MEDIA, "description"))
+    if (is(el, FP_NS_MEDIA, FPN_DESCRIPTION))
         return fp_set_text(&st->alt_summary, text, len,
                            st->media_html ? FEEDTEXT_HTML_AUTO : FEEDTEXT_TEXT_HTML);
     if (el->depth != fp_item_depth(p) + 1)
         return 0;
-    if (is(el, FP_NS_DC, "creator"))
+    if (is(el, FP_NS_DC, FPN_CREATOR))
         return fp_set_text(&st->creator, text, len, FEEDTEXT_LINE);
-    if (is(el, FP_NS_DC, "subject"))
+    if (is(el, FP_NS_DC, FPN_SUBJECT))
         return fp_item_add_category(p, text, len);
-    if (is(el, FP_NS_DC, "language")) {
+    if (is(el, FP_NS_DC, FPN_LANGUAGE)) {
         char *lang = NULL;
         int r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &lang);
 
@@ -152,18 +151,18 @@ fp_ext_end(struct feedparse *p, const struct fp_elem *el, const char *text, size
         it->language = lang;
         return 0;
     }
-    if (is(el, FP_NS_DC, "date") && st->dcdate_at == FEED_TIME_NONE)
+    if (is(el, FP_NS_DC, FPN_DATE) && st->dcdate_at == FEED_TIME_NONE)
         st->dcdate_at = fp_date(text);
-    else if (is(el, FP_NS_DCTERMS, "modified") && st->dcmodified_at == FEED_TIME_NONE)
+    else if (is(el, FP_NS_DCTERMS, FPN_MODIFIED) && st->dcmodified_at == FEED_TIME_NONE)
         st->dcmodified_at = fp_date(text);
-    else if ((is(el, FP_NS_DCTERMS, "created") || is(el, FP_NS_DCTERMS, "issued")) &&
+    else if ((is(el, FP_NS_DCTERMS, FPN_CREATED) || is(el, FP_NS_DCTERMS, FPN_ISSUED)) &&
              st->dccreated_at == FEED_TIME_NONE)
         st->dccreated_at = fp_date(text);
-    else if (is(el, FP_NS_ITUNES, "author"))
+    else if (is(el, FP_NS_ITUNES, FPN_AUTHOR))
         return fp_set_text(&st->itunes_author, text, len, FEEDTEXT_LINE);
-    else if (is(el, FP_NS_ITUNES, "summary") && !st->alt_summary)
+    else if (is(el, FP_NS_ITUNES, FPN_SUMMARY) && !st->alt_summary)
         return fp_set_text(&st->alt_summary, text, len, FEEDTEXT_TEXT_HTML);
-    else if (is(el, FP_NS_ITUNES, "duration") && it->duration == 0)
+    else if (is(el, FP_NS_ITUNES, FPN_DURATION) && it->duration == 0)
         it->duration = fp_duration(text);
     return 0;
 }

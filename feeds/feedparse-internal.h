@@ -38,7 +38,7 @@ enum fp_ns {
 };
 
 /*
- * The element names the handlers compare, as ids: libxml2 hands local names over from its
+ * The element names the handlers compare (rss.c, atom.c, feedext.c), as ids: libxml2 hands local names over from its
  * dictionary, so feedparse.c interns these once per parser and finds an element's id by
  * pointer, and a handler compares an int instead of a string. FPN_OTHER is any other name.
  */
@@ -49,14 +49,17 @@ enum fp_name {
     FPN_CHANNEL,
     FPN_CONTENT,
     FPN_CREATED,
+    FPN_CREATOR,
     FPN_DATE,
     FPN_DESCRIPTION,
+    FPN_DURATION,
     FPN_EMAIL,
     FPN_ENCLOSURE,
     FPN_ENCODED,
     FPN_ENTRY,
     FPN_GUID,
     FPN_ID,
+    FPN_IMAGE,
     FPN_ISSUED,
     FPN_ITEM,
     FPN_LANGUAGE,
@@ -66,7 +69,9 @@ enum fp_name {
     FPN_NAME,
     FPN_PUBDATE,
     FPN_PUBLISHED,
+    FPN_SUBJECT,
     FPN_SUMMARY,
+    FPN_THUMBNAIL,
     FPN_TITLE,
     FPN_TTL,
     FPN_UPDATEFREQUENCY,
@@ -173,6 +178,40 @@ struct fp_item {
 #define FP_MAX_CATEGORIES 256
 #define FP_MAX_ENCLOSURES 64
 #define FP_MAX_ATTRS 64
+
+/*
+ * Whether s equals lower (lower-case ASCII) ignoring ASCII case: strcasecmp in the C locale,
+ * inlined (attribute values such as type="html" are compared on every element that has one).
+ */
+static inline bool
+fp_ascii_ieq(const char *s, const char *lower)
+{
+    for (;; s++, lower++) {
+        char c = *s;
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + ('a' - 'A'));
+        if (c != *lower)
+            return false;
+        if (c == '\0')
+            return true;
+    }
+}
+
+/* Whether s starts with lower (lower-case ASCII) ignoring ASCII case, like strncasecmp. */
+static inline bool
+fp_ascii_iprefix(const char *s, const char *lower)
+{
+    for (; *lower; s++, lower++) {
+        char c = *s;
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + ('a' - 'A'));
+        if (c != *lower)
+            return false;
+    }
+    return true;
+}
 
 /* Records an error (the first one wins), stops the XML parser and returns err. */
 int fp_fail(struct feedparse *p, int err, const char *fmt, ...)

@@ -37,6 +37,10 @@
 #include <libxml/xmlerror.h>
 #include <utf8proc.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 #include "date.h"
 #include "feedparse-internal.h"
@@ -171,14 +175,17 @@ static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_CHANNEL] = "channel",
     [FPN_CONTENT] = "content",
     [FPN_CREATED] = "created",
+    [FPN_CREATOR] = "creator",
     [FPN_DATE] = "date",
     [FPN_DESCRIPTION] = "description",
+    [FPN_DURATION] = "duration",
     [FPN_EMAIL] = "email",
     [FPN_ENCLOSURE] = "enclosure",
     [FPN_ENCODED] = "encoded",
     [FPN_ENTRY] = "entry",
     [FPN_GUID] = "guid",
     [FPN_ID] = "id",
+    [FPN_IMAGE] = "image",
     [FPN_ISSUED] = "issued",
     [FPN_ITEM] = "item",
     [FPN_LANGUAGE] = "language",
@@ -188,7 +195,9 @@ static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_NAME] = "name",
     [FPN_PUBDATE] = "pubDate",
     [FPN_PUBLISHED] = "published",
+    [FPN_SUBJECT] = "subject",
     [FPN_SUMMARY] = "summary",
+    [FPN_THUMBNAIL] = "thumbnail",
     [FPN_TITLE] = "title",
     [FPN_TTL] = "ttl",
     [FPN_UPDATEFREQUENCY] = "updateFrequency",
@@ -471,6 +480,7 @@ fp_url(struct feedparse *p, const char *text, size_t len, char **ret)
 {
     const char *base = p->frames[p->depth].base;
     char *clean = NULL, *res = NULL;
+    char scheme[32]; /* as in url_resolve */
     int r;
 
     r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &clean);
@@ -479,12 +489,16 @@ fp_url(struct feedparse *p, const char *text, size_t len, char **ret)
             *ret = NULL;
         return r;
     }
-    if (!base && p->doc->link)
-        base = p->doc->link;
-    r = url_resolve(base, clean, &res);
-    free(clean);
-    if (r < 0)
-        return r;
+    if (url_scheme(clean, scheme, sizeof(scheme))) {
+        res = clean; /* absolute: url_resolve would return a copy of it as it is */
+    } else {
+        if (!base && p->doc->link)
+            base = p->doc->link;
+        r = url_resolve(base, clean, &res);
+        free(clean);
+        if (r < 0)
+            return r;
+    }
     url_filter(p, &res);
     *ret = res;
     return 0;
@@ -906,43 +920,45 @@ text_append(struct feedparse *p, const char *s, size_t len)
     return 0;
 }
 
+/* Index of the first '&', '<', '>' (and, attr, '"') of s[i..len), or len. */
+static size_t
+escape_stop(const char *s, size_t i, size_t len, bool attr)
+{
+#if defined(__SSE2__)
+    const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  quot = _mm_set1_epi8(attr ? '"' : '&');
+
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, quot))));
+
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < len && s[i] != '&' && s[i] != '<' && s[i] != '>' && !(attr && s[i] == '"'))
+        i++;
+    return i;
+}
+
 /* Appends s escaped for HTML text (attr: also for a double-quoted attribute value). */
 static int
 text_append_escaped(struct feedparse *p, const char *s, size_t len, bool attr)
 {
-    size_t start = 0;
+    size_t start = 0, i = 0;
     int r;
 
-    for (size_t i = 0; i < len; i++) {
-        const char *rep = NULL;
+    while ((i = escape_stop(s, i, len, attr)) < len) {
+        const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;"
+                                                                                   : "&quot;";
 
-        /* Most bytes need nothing: skip them without the switch. */
-        while (i < len && (unsigned char)s[i] > '>')
-            i++;
-        if (i == len)
-            break;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = attr ? "&quot;" : NULL;
-            break;
-        default:
-            break;
-        }
-        if (!rep)
-            continue;
         if ((r = text_append(p, s + start, i - start)) < 0 ||
             (r = text_append(p, rep, strlen(rep))) < 0)
             return r;
-        start = i + 1;
+        start = ++i;
     }
     return text_append(p, s + start, len - start);
 }

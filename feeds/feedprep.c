@@ -317,11 +317,24 @@ amp_step(struct feedprep *pp, unsigned char c)
 static inline __attribute__((always_inline)) size_t
 amp_common(const unsigned char *s, size_t i, size_t n)
 {
-    if (i + 4 <= n && s[i + 2] == 't' && s[i + 3] == ';' && (s[i + 1] == 'l' || s[i + 1] == 'g'))
+    uint32_t w, lt, gt, amp, quot;
+
+    /* Four bytes compared at once (constants folded): no branch per letter. */
+    memcpy(&lt, "&lt;", 4);
+    memcpy(&gt, "&gt;", 4);
+    memcpy(&amp, "amp;", 4);
+    memcpy(&quot, "quot", 4);
+    if (i + 4 > n)
+        return 0;
+    memcpy(&w, s + i, 4);
+    if ((w == lt) | (w == gt))
         return 4;
-    if (i + 5 <= n && s[i + 1] == 'a' && s[i + 2] == 'm' && s[i + 3] == 'p' && s[i + 4] == ';')
+    if (i + 5 > n)
+        return 0;
+    memcpy(&w, s + i + 1, 4);
+    if (w == amp)
         return 5;
-    if (i + 6 <= n && memcmp(s + i + 1, "quot;", 5) == 0)
+    if (w == quot && i + 6 <= n && s[i + 5] == ';')
         return 6;
     return 0;
 }

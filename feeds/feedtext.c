@@ -387,6 +387,82 @@ enum plain_mode {
     PLAIN_TEXT_HTML, /* TEXT_HTML: 0x20..0x7e but & < >, \t \n \r */
 };
 
+/* The byte classes of 16 bytes, one bit per byte (see skip_plain_utf8). */
+struct plain_masks {
+    unsigned pr;     /* plain ASCII of the mode (for PLAIN_LINE: 0x20..0x7e, space included) */
+    unsigned spaces; /* ' ' (PLAIN_LINE only) */
+    unsigned cont;   /* 0x80..0xbf */
+    unsigned l2;     /* 0xc3..0xdf */
+    unsigned l3;     /* 0xe1..0xec, 0xee */
+};
+
+static inline __attribute__((always_inline)) struct plain_masks
+plain_classify(__m128i v, enum plain_mode mode)
+{
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), sp = _mm_set1_epi8(' '),
+                  amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    const __m128i c0 = _mm_set1_epi8((char)0xc0), c2 = _mm_set1_epi8((char)0xc2),
+                  e0 = _mm_set1_epi8((char)0xe0), ed = _mm_set1_epi8((char)0xed),
+                  ee = _mm_set1_epi8((char)0xee);
+    /* Signed compares: 0x80..0xff are -128..-1 (0x80..0xbf below 0xc0 = -64). */
+    __m128i prv = _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpgt_epi8(v, c1f));
+    struct plain_masks m;
+
+    m.cont = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, c0));
+    m.l2 = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, c2), _mm_cmplt_epi8(v, e0)));
+    m.l3 = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_and_si128(_mm_cmpgt_epi8(v, e0), _mm_cmplt_epi8(v, ed)), _mm_cmpeq_epi8(v, ee)));
+    if (mode == PLAIN_HTML || mode == PLAIN_TEXT_HTML)
+        prv = _mm_or_si128(
+            prv, _mm_or_si128(_mm_cmpeq_epi8(v, tab),
+                              _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr))));
+    if (mode == PLAIN_TEXT_HTML)
+        prv = _mm_andnot_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, amp),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt))),
+            prv);
+    m.pr = (unsigned)_mm_movemask_epi8(prv);
+    m.spaces = mode == PLAIN_LINE ? (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) : 0;
+    return m;
+}
+
+/*
+ * Where the bytes of m stop being taken (m.pr of PLAIN_LINE already has its spaces
+ * settled): the index in the block of the first byte not taken, with a sequence cut by it
+ * left whole to the caller; or n when all n bytes are taken. Bits at n and above are zero.
+ */
+static inline __attribute__((always_inline)) unsigned
+plain_stop(const struct plain_masks *m, unsigned n)
+{
+    unsigned valid = n >= 32 ? ~0u : (1u << n) - 1;
+    unsigned expect = (m->l2 << 1) | (m->l3 << 1) | (m->l3 << 2);
+    unsigned any = m->pr | m->cont | m->l2 | m->l3;
+    /* A lead whose sequence runs past the block counts as a stop at n. */
+    unsigned bad = ((~any | (m->cont ^ expect)) & valid) | ((expect & ~valid) ? 1u << n : 0);
+    unsigned k;
+
+    if (bad == 0)
+        return n;
+    k = (unsigned)__builtin_ctz(bad);
+    /* A sequence that starts before k but is not complete by then is not taken. */
+    if (k >= 1 && ((m->l2 | m->l3) >> (k - 1)) & 1)
+        k -= 1;
+    else if (k >= 2 && (m->l3 >> (k - 2)) & 1)
+        k -= 2;
+    return k;
+}
+
+/* PLAIN_LINE: a space is taken only between a letter before it and one starting after it. */
+static inline __attribute__((always_inline)) void
+plain_line_spaces(struct plain_masks *m)
+{
+    unsigned letter = (m->pr & ~m->spaces) | m->cont | m->l2 | m->l3; /* checked by plain_stop */
+    unsigned starts = (m->pr & ~m->spaces) | m->l2 | m->l3;
+
+    m->pr = (m->pr & ~m->spaces) | (m->spaces & (letter << 1) & (starts >> 1));
+}
+
 /*
  * Index of the first byte of u[i..len) that is neither a plain ASCII byte of mode nor part
  * of a complete two-byte sequence led by 0xc3..0xdf or three-byte sequence led by
@@ -396,68 +472,54 @@ enum plain_mode {
  * caller. In PLAIN_LINE a space is taken only between two letters (a run never starts or
  * ends with one), which is what collapsing whitespace gives there. 16 bytes at a time: the
  * text of most languages written in Latin, Greek or Cyrillic letters runs through without a
- * stop.
+ * stop. u[0..len) is readable and i is at the start of a character: the last, partial block
+ * is read as the 16 bytes that end at len (when len >= 16), its bytes before i dropped.
  */
 static size_t
 skip_plain_utf8(const unsigned char *u, size_t i, size_t len, enum plain_mode mode)
 {
-    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), sp = _mm_set1_epi8(' '),
-                  amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
-                  tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
-    const __m128i c0 = _mm_set1_epi8((char)0xc0), c2 = _mm_set1_epi8((char)0xc2),
-                  e0 = _mm_set1_epi8((char)0xe0), ed = _mm_set1_epi8((char)0xed),
-                  ee = _mm_set1_epi8((char)0xee);
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+    struct plain_masks m;
+    unsigned k, sh;
 
     while (i + 16 <= len) {
-        /* Signed compares: 0x80..0xff are -128..-1 (0x80..0xbf below 0xc0 = -64). */
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-        __m128i prv = _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpgt_epi8(v, c1f));
-        unsigned cont = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, c0));
-        unsigned l2 = (unsigned)_mm_movemask_epi8(
-            _mm_and_si128(_mm_cmpgt_epi8(v, c2), _mm_cmplt_epi8(v, e0)));
-        unsigned l3 = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-            _mm_and_si128(_mm_cmpgt_epi8(v, e0), _mm_cmplt_epi8(v, ed)), _mm_cmpeq_epi8(v, ee)));
-        unsigned pr, expect, bad, k;
 
-        if ((mode == PLAIN_TOKEN || mode == PLAIN_HTML) && _mm_movemask_epi8(prv) == 0xffff) {
+        if ((mode == PLAIN_TOKEN || mode == PLAIN_HTML) &&
+            _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpgt_epi8(v, c1f))) ==
+                0xffff) {
             i += 16; /* printable ASCII only */
             continue;
         }
-        if (mode == PLAIN_HTML || mode == PLAIN_TEXT_HTML)
-            prv = _mm_or_si128(
-                prv, _mm_or_si128(_mm_cmpeq_epi8(v, tab),
-                                  _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr))));
-        if (mode == PLAIN_TEXT_HTML)
-            prv = _mm_andnot_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, amp),
-                             _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt))),
-                prv);
-        pr = (unsigned)_mm_movemask_epi8(prv);
-        if (mode == PLAIN_LINE) {
-            unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp));
-            unsigned letter = (pr & ~spaces) | cont | l2 | l3; /* checked by bad below */
-            unsigned starts = (pr & ~spaces) | l2 | l3;
-
-            pr = (pr & ~spaces) | (spaces & (letter << 1) & (starts >> 1));
-        }
-        expect = (l2 << 1) | (l3 << 1) | (l3 << 2);
-        bad = (~(pr | cont | l2 | l3) & 0xffffu) | (cont ^ expect);
-        if (bad == 0) {
+        m = plain_classify(v, mode);
+        if (mode == PLAIN_LINE)
+            plain_line_spaces(&m);
+        k = plain_stop(&m, 16);
+        if (k == 16) {
             i += 16;
             continue;
         }
-        k = (unsigned)__builtin_ctz(bad);
-        /* A sequence that starts before k but is not complete by then is not taken. */
-        if (k >= 1 && ((l2 | l3) >> (k - 1)) & 1)
-            k -= 1;
-        else if (k >= 2 && (l3 >> (k - 2)) & 1)
-            k -= 2;
         /* Nor a space that ends up last (the byte after it was not taken after all). */
         if (mode == PLAIN_LINE && k >= 1 && u[i + k - 1] == ' ')
             k -= 1;
         return i + k;
     }
-    return i;
+    if (i >= len || len < 16)
+        return i;
+    /* The rest, 1 to 15 bytes: the last 16 bytes of u, shifted so that bit 0 is byte i. */
+    sh = (unsigned)(i - (len - 16));
+    m = plain_classify(_mm_loadu_si128((const __m128i *)(const void *)(u + len - 16)), mode);
+    m.pr >>= sh;
+    m.spaces >>= sh;
+    m.cont >>= sh;
+    m.l2 >>= sh;
+    m.l3 >>= sh;
+    if (mode == PLAIN_LINE)
+        plain_line_spaces(&m);
+    k = plain_stop(&m, 16 - sh);
+    if (mode == PLAIN_LINE && k >= 1 && u[i + k - 1] == ' ')
+        k -= 1;
+    return i + k;
 }
 #endif
 
@@ -545,7 +607,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
         }
         plain_ready = true;
     }
-    buf_init(&tmp, SIZE_MAX);
+    tmp = (struct buf){.max = SIZE_MAX}; /* buf_init, inline: most fields never use it */
     if (kind == FEEDTEXT_HTML_AUTO) {
         kind = FEEDTEXT_HTML;
         if (double_escaped(s, len)) {
@@ -697,6 +759,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
         *ret = out;
     }
 done:
-    buf_done(&tmp);
+    if (tmp.data)
+        buf_done(&tmp);
     return r;
 }

@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "feedparse-internal.h"
 
@@ -43,7 +42,7 @@ atom_link(struct feedparse *p, const struct fp_elem *el)
     struct fp_rss_state *st = fp_rss(p);
     const char *href = fp_attr(el, FP_NS_NONE, "href");
     const char *rel = fp_attr(el, FP_NS_NONE, "rel");
-    int rank = !rel || !*rel || strcasecmp(rel, "alternate") == 0 ? 0 : INT_MAX;
+    int rank = !rel || !*rel || fp_ascii_ieq(rel, "alternate") ? 0 : INT_MAX;
     char *url = NULL;
     int r;
 
@@ -113,7 +112,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
             } else if (is_rss(el, FPN_GUID)) {
                 const char *perma = fp_attr(el, FP_NS_NONE, "isPermaLink");
 
-                st->guid_permalink = !perma || strcasecmp(perma, "true") == 0;
+                st->guid_permalink = !perma || fp_ascii_ieq(perma, "true");
                 fp_capture(p, FP_CAPTURE_TEXT);
             } else if (is_rss(el, FPN_TITLE) || is_rss(el, FPN_LINK) || is_rss(el, FPN_PUBDATE) ||
                        is_rss(el, FPN_AUTHOR) || is_rss(el, FPN_CATEGORY)) {
@@ -138,7 +137,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
             const char *rel = fp_attr(el, FP_NS_NONE, "rel");
             const char *href = fp_attr(el, FP_NS_NONE, "href");
 
-            if (href && (!rel || strcasecmp(rel, "alternate") == 0))
+            if (href && (!rel || fp_ascii_ieq(rel, "alternate")))
                 return fp_url(p, href, strlen(href), &fp_doc(p)->link);
         }
     }
@@ -148,7 +147,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
 static bool
 looks_like_http_url(const char *s)
 {
-    return s && (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0);
+    return s && (fp_ascii_iprefix(s, "http://") || fp_ascii_iprefix(s, "https://"));
 }
 
 static int

@@ -27,6 +27,7 @@
 
 #include "feedjson.h"
 #include "feedparse.h"
+#include "feedtext.h"
 
 #define FIXTURE_DIR FW_FIXTURES "/feeds"
 #define FIXTURE_BASE "https://fixtures.example/feeds/"
@@ -1366,6 +1367,85 @@ test_feedparse_garbage_after_root(void **state)
     result_done(&res);
 }
 
+/* ---- text cleaning at the edges of its 16-byte blocks ---- */
+
+/* feedtext_clean of the len bytes at s (an exact-size copy, for the sanitizers) as kind. */
+static void
+check_clean(const char *s, size_t len, enum feedtext_kind kind, const char *want)
+{
+    char *copy = malloc(len ? len : 1);
+    char *got = (char *)"unset";
+
+    assert_non_null(copy);
+    memcpy(copy, s, len);
+    assert_int_equal(feedtext_clean(copy, len, kind, &got), 0);
+    if (!want)
+        assert_null(got);
+    else
+        assert_string_equal(got, want);
+    free(got);
+    free(copy);
+}
+
+/*
+ * Every length from 1 to 40, so that the piece under test falls at each offset of the last,
+ * partial block and across the boundary of the full ones: a cut or invalid sequence becomes
+ * U+FFFD per byte, a complete one stays, C1 controls go, NBSP and doubled spaces collapse on
+ * a line, and & < > are escaped in plain text kept as HTML.
+ */
+static void
+test_feedparse_text_block_edges(void **state)
+{
+    char in[128], want[256];
+
+    (void)state;
+    for (size_t n = 0; n <= 40; n++) {
+        /* n letters, then the piece. */
+        memset(in, 'a', n);
+        memset(want, 'a', n);
+
+        memcpy(in + n, "\xc3\xa9", 2); /* é, complete */
+        memcpy(want + n, "\xc3\xa9", 3);
+        check_clean(in, n + 2, FEEDTEXT_TOKEN, want);
+        check_clean(in, n + 2, FEEDTEXT_LINE, want);
+
+        memcpy(in + n, "\xc3", 1); /* cut */
+        memcpy(want + n, "\xef\xbf\xbd", 4);
+        check_clean(in, n + 1, FEEDTEXT_HTML, want);
+        check_clean(in, n + 1, FEEDTEXT_LINE, want);
+
+        memcpy(in + n, "\xe2\x80", 2); /* cut three-byte sequence: two bytes, two U+FFFD */
+        memcpy(want + n, "\xef\xbf\xbd\xef\xbf\xbd", 7);
+        check_clean(in, n + 2, FEEDTEXT_TOKEN, want);
+
+        memcpy(in + n, "\xe2\x80\x94" "b", 4); /* em dash, then a letter */
+        memcpy(want + n, "\xe2\x80\x94" "b", 5);
+        check_clean(in, n + 4, FEEDTEXT_LINE, want);
+
+        memcpy(in + n, "\xc2\x85" "b", 3); /* C1 control: dropped */
+        memcpy(want + n, "b", 2);
+        check_clean(in, n + 3, FEEDTEXT_HTML, want);
+
+        memcpy(in + n, "\xc2\xa0", 2); /* NBSP at the end of a line: trimmed */
+        want[n] = '\0';
+        check_clean(in, n + 2, FEEDTEXT_LINE, n ? want : NULL);
+
+        memcpy(in + n, "  b", 3); /* doubled space on a line: one */
+        memcpy(want + n, " b", 3);
+        check_clean(in, n + 3, FEEDTEXT_LINE, n ? want : "b");
+        memcpy(want + n, "  b", 4); /* kept in HTML */
+        check_clean(in, n + 3, FEEDTEXT_HTML, n ? want : "b");
+
+        memcpy(in + n, " \x01 b", 4); /* spaces around a control: one */
+        memcpy(want + n, " b", 3);
+        check_clean(in, n + 4, FEEDTEXT_LINE, n ? want : "b");
+
+        memcpy(in + n, "<&>", 3); /* plain text kept as HTML */
+        memcpy(want + n, "&lt;&amp;&gt;", 14);
+        check_clean(in, n + 3, FEEDTEXT_TEXT_HTML, want);
+    }
+}
+
 /* ---- the real-world corpus ---- */
 
 #define REAL_FIXTURES FW_FIXTURES "/feeds-real"
@@ -1603,6 +1683,7 @@ main(void)
         cmocka_unit_test(test_feedparse_html_entities),
         cmocka_unit_test(test_feedparse_huge_attribute),
         cmocka_unit_test(test_feedparse_garbage_after_root),
+        cmocka_unit_test(test_feedparse_text_block_edges),
         cmocka_unit_test(test_feedparse_real_feeds),
     };
 
