@@ -2,6 +2,7 @@
 #include "feedtext.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,12 +585,25 @@ plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool li
     }
 }
 
+/*
+ * Which bytes each kind copies as they are, built once (pthread_once) and read-only after,
+ * so any thread may clean text (the parser on the loop, article extraction in the pool).
+ */
+static bool plain[5][256];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void
+on_plain_init(void)
+{
+    for (int k = 0; k < 5; k++)
+        for (int c = 0; c < 256; c++)
+            plain[k][c] = plain_byte((unsigned char)c, (enum feedtext_kind)k);
+}
+
 /* Cleans len bytes of s as kind into *ret (NULL when nothing is left). */
 int
 feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
 {
-    static bool plain[5][256];
-    static bool plain_ready;
     struct buf tmp;
     const unsigned char *u;
     const bool *tab;
@@ -599,14 +613,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     char *out;
     int r = 0;
 
-    /* Written with the same values by any thread: a benign first-use race. */
-    if (!plain_ready) {
-        for (int k = 0; k < 5; k++) {
-            for (int c = 0; c < 256; c++)
-                plain[k][c] = plain_byte((unsigned char)c, (enum feedtext_kind)k);
-        }
-        plain_ready = true;
-    }
+    (void)pthread_once(&plain_once, on_plain_init);
     tmp = (struct buf){.max = SIZE_MAX}; /* buf_init, inline: most fields never use it */
     if (kind == FEEDTEXT_HTML_AUTO) {
         kind = FEEDTEXT_HTML;
