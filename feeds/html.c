@@ -1512,21 +1512,35 @@ fast_pop(struct fast *f)
     f->links -= o->link;
 }
 
+/*
+ * Reads a tag name at *pp (letters and digits) lower-cased into name (FAST_NAME_MAX bytes)
+ * and moves *pp past it: its length, or SIZE_MAX when it is too long for the fast path.
+ */
+static size_t
+fast_tag_name(const unsigned char **pp, const unsigned char *end, char *name)
+{
+    const unsigned char *p = *pp;
+    size_t nl = 0;
+    while (p < end && (is_alpha(*p) || is_digit(*p))) {
+        if (nl == FAST_NAME_MAX - 1)
+            return SIZE_MAX;
+        name[nl++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        p++;
+    }
+    name[nl] = '\0';
+    *pp = p;
+    return nl;
+}
+
 /* A start tag at f->p ('<' and a letter). False to give up. */
 static bool
 fast_start_tag(struct fast *f)
 {
     const unsigned char *p = f->p + 1, *end = f->end;
     char name[FAST_NAME_MAX];
-    size_t nl = 0;
-
-    while (p < end && (is_alpha(*p) || is_digit(*p))) {
-        if (nl == sizeof(name) - 1)
-            return false;
-        name[nl++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        p++;
-    }
-    name[nl] = '\0';
+    size_t nl = fast_tag_name(&p, end, name);
+    if (nl == SIZE_MAX)
+        return false;
     if (p == end || (!is_blank(*p) && *p != '>' && *p != '/'))
         return false;
     enum fast_class cls = fast_class_of(name);
@@ -1564,15 +1578,9 @@ fast_end_tag(struct fast *f)
 {
     const unsigned char *p = f->p + 2, *end = f->end;
     char name[FAST_NAME_MAX];
-    size_t nl = 0;
-
-    while (p < end && (is_alpha(*p) || is_digit(*p))) {
-        if (nl == sizeof(name) - 1)
-            return false;
-        name[nl++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        p++;
-    }
-    name[nl] = '\0';
+    size_t nl = fast_tag_name(&p, end, name);
+    if (nl == SIZE_MAX)
+        return false;
     while (p < end && is_blank(*p))
         p++;
     if (nl == 0 || p == end || *p != '>' || f->n == 0 ||
