@@ -86,6 +86,8 @@ struct feedprep {
     size_t amp_len;
     bool amp_in_attr;
     size_t n_repairs; /* bare '&' rewritten */
+    bool root_seen;   /* a tag was read: text from here on is inside the document */
+    bool cdata_open;  /* the filter opened a CDATA section for the text being read */
 
     /*
      * Raw gzip (magic 1f 8b at the very start, a server that compressed without saying so):

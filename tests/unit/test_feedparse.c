@@ -1086,6 +1086,61 @@ test_feedparse_control_chars(void **state)
     result_done(&res);
 }
 
+/*
+ * Text inside the document that holds references or letters outside ASCII reaches libxml2
+ * as CDATA from the first of them on (feedprep.c): the same characters must come out, with
+ * line ends normalised, references resolved, controls dropped, and nothing marked recovered,
+ * wherever the pushes split the references and letters.
+ */
+static void
+test_feedparse_text_sections(void **state)
+{
+    static const char doc[] =
+        "<rss version=\"2.0\"><channel><title>T \xc3\xbc</title>\n<item><guid>1</guid>"
+        "<title>Gr\xc3\xb6\xc3\x9f" "e &amp; Gewicht \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 "
+        "&lt;b&gt;x&lt;/b&gt;</title>"
+        "<description>&lt;p&gt;Z\xc3\xbcrich\r\nBern\tGenf&lt;/p&gt; [1] a]b ]] &#233;t&#xE9; "
+        "&nbsp;x &apos;q&apos; &quot;z&quot; \xef\xbc\x81 \xc2\x85 &lt;![CDATA[c]]&gt;</description>"
+        "<category>\xc3\xa9t\xc3\xa9 &amp; hiver</category></item></channel></rss>";
+    /* A literal "]]>" after such a letter is still the error it is: recovered, and split-proof. */
+    static const char bad[] = "<rss version=\"2.0\"><channel><item><guid>1</guid>"
+                              "<title>\xc3\xbc ]]> x &lt;b&gt;</title></item></channel></rss>";
+
+    (void)state;
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        struct result res = parse_split(doc, strlen(doc), NULL, NULL, (enum split)how, 7);
+        const struct feed_item *it;
+        char *first, *again;
+
+        if (res.r != 0)
+            fail_msg("%s: %s", split_names[how], res.errmsg);
+        assert_false(res.doc->recovered);
+        assert_string_equal(res.doc->title, "T \xc3\xbc");
+        assert_int_equal(res.doc->n_items, 1);
+        it = &res.doc->items[0];
+        assert_string_equal(it->title, "Gr\xc3\xb6\xc3\x9f"
+                                       "e & Gewicht \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 x");
+        assert_string_equal(it->summary,
+                            "<p>Z\xc3\xbcrich\nBern\tGenf</p> [1] a]b ]] \xc3\xa9t\xc3\xa9 "
+                            "\xc2\xa0x 'q' \"z\" \xef\xbc\x81  <![CDATA[c]]>");
+        assert_int_equal(it->n_categories, 1);
+        assert_string_equal(it->categories[0], "\xc3\xa9t\xc3\xa9 & hiver");
+        result_done(&res);
+
+        res = parse_split(bad, strlen(bad), NULL, NULL, SPLIT_WHOLE, 0);
+        assert_int_equal(res.r, 0);
+        assert_true(res.doc->recovered);
+        first = dump(&res);
+        result_done(&res);
+        res = parse_split(bad, strlen(bad), NULL, NULL, (enum split)how, 11);
+        again = dump(&res);
+        assert_string_equal(first, again);
+        free(first);
+        free(again);
+        result_done(&res);
+    }
+}
+
 static void
 test_feedparse_buffer_api(void **state)
 {
@@ -1676,6 +1731,7 @@ main(void)
         cmocka_unit_test(test_feedparse_leading_bytes),
         cmocka_unit_test(test_feedparse_utf16),
         cmocka_unit_test(test_feedparse_control_chars),
+        cmocka_unit_test(test_feedparse_text_sections),
         cmocka_unit_test(test_feedparse_buffer_api),
         cmocka_unit_test(test_feedparse_charset_precedence),
         cmocka_unit_test(test_feedparse_undeclared_latin1_items),
