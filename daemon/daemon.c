@@ -15,6 +15,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "control.h"
@@ -116,6 +118,27 @@ feed_pollable(const struct dfeed *f)
 
 static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
                      uint64_t new_items, uint64_t new_alerts);
+
+char *
+daemon_read_secret(const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return NULL;
+    char *buf = malloc(max + 1);
+    ssize_t n = buf ? read(fd, buf, max) : -1;
+    int e = buf ? errno : ENOMEM;
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
 
 /* xorshift64*: jitter needs spread, not secrecy. */
 uint64_t

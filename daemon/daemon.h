@@ -111,6 +111,12 @@ int daemon_run(const char *config_path, bool once);
 int64_t daemon_now(void);
 int64_t daemon_now_ms(void);
 
+/*
+ * Reads a secret (a feed's password_file, a webhook's secret_file): at most max bytes,
+ * trailing CR/LF stripped, NUL-terminated; NULL with errno set when it cannot be read.
+ */
+char *daemon_read_secret(const char *path, size_t max);
+
 /* The next number of the daemon's jitter generator (xorshift64*: spread, not secrecy). */
 uint64_t daemon_random(struct daemon *d);
 

@@ -142,26 +142,6 @@ feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t n
     return now_ms + jitter_ms(d, (int64_t)delay * 1000);
 }
 
-/* Reads a password file (bounded, trailing newline stripped); NULL when unreadable. */
-static char *
-read_secret(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return NULL;
-    char *buf = malloc(FEEDPOLL_MAX_PASSWORD + 1);
-    ssize_t n = buf ? read(fd, buf, FEEDPOLL_MAX_PASSWORD) : -1;
-    close(fd);
-    if (n < 0) {
-        free(buf);
-        return NULL;
-    }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--;
-    buf[n] = '\0';
-    return buf;
-}
-
 /*
  * The charset parameter of a Content-Type ("text/xml; charset=ISO-8859-1"), copied into buf;
  * NULL when there is none. The parser decides what wins over it (feedparse.h).
@@ -982,7 +962,7 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     p->d = d;
     p->f = f;
     char *password = NULL;
-    if (c->user && c->password_file && !(password = read_secret(c->password_file))) {
+    if (c->user && c->password_file && !(password = daemon_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {
         char q[LOG_QUOTE_MAX];
         log_warn("poll: feed '%s': cannot read password_file, trying without",
                  log_quote(c->name, q, sizeof(q)));

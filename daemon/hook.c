@@ -9,6 +9,9 @@
 #include <string.h>
 #include <uv.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "daemon.h"
 #include "date.h"
 #include "fetch.h"
@@ -17,6 +20,7 @@
 extern char **environ;
 
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
+#define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */
 #define HOOK_LINE_MAX 1024 /* a child's output is logged a line at a time, lines cut here */
 
 enum hook_stream { HOOK_OUT, HOOK_ERR };
@@ -497,12 +501,39 @@ on_webhook_done(void *userdata, const struct fetch_result *res)
     run_finish(run);
 }
 
-/* POSTs the alert to the hook's URL through the daemon's fetcher. */
+/*
+ * The X-Feedwatch-Signature header of a payload: "sha256=" and the hex HMAC-SHA256 of the
+ * body's exact bytes keyed with the secret (as GitHub's X-Hub-Signature-256), so the
+ * receiver can tell the POST came from this daemon and was not altered.
+ */
+static int
+webhook_signature(const char *key, const char *body, size_t len, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    int n;
+
+    if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, len, md, &md_len))
+        return -EIO;
+    n = snprintf(out, size, "X-Feedwatch-Signature: sha256=");
+    if (n < 0 || (size_t)n + 2 * md_len + 1 > size)
+        return -ENAMETOOLONG;
+    for (unsigned i = 0; i < md_len; i++) {
+        out[n++] = hex[md[i] >> 4];
+        out[n++] = hex[md[i] & 15];
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* POSTs the alert to the hook's URL through the daemon's fetcher, signed with secret_file. */
 static int
 run_post(struct hook_run *run, const struct conf_hook *cfg)
 {
-    static const char *const headers[] = {"Content-Type: application/json",
-                                          "X-Feedwatch-Event: alert", NULL};
+    char sig[64 + 2 * EVP_MAX_MD_SIZE];
+    const char *headers[] = {"Content-Type: application/json", "X-Feedwatch-Event: alert", NULL,
+                             NULL};
     struct fetch_req req = {
         .url = cfg->url,
         .max_size = 1024 * 1024,
@@ -510,6 +541,27 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
         .post_len = run->payload_len,
         .post_headers = headers,
     };
+
+    if (cfg->secret_file) {
+        /* Read at each delivery: a rotated key is used from the next one on. */
+        char *key = daemon_read_secret(cfg->secret_file, HOOK_MAX_SECRET);
+        int r;
+
+        if (!key) {
+            r = -errno;
+            run_fail(run, "cannot read secret_file %s: %s", cfg->secret_file, strerror(-r));
+            return r;
+        }
+        r = key[0] ? webhook_signature(key, run->payload, run->payload_len, sig, sizeof(sig))
+                   : -ENODATA;
+        free(key);
+        if (r < 0) {
+            run_fail(run, "cannot sign with secret_file %s: %s", cfg->secret_file,
+                     r == -ENODATA ? "the file is empty" : strerror(-r));
+            return r;
+        }
+        headers[2] = sig;
+    }
     run->xfer = fetch_start(run->h->d->fetcher, &req, NULL, on_webhook_done, run);
     return run->xfer ? 0 : -ENOMEM;
 }

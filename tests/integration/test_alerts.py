@@ -206,6 +206,7 @@ def test_kill_9_during_hook_then_restart_delivers_once(t):
 class _WebhookHandler(http.server.BaseHTTPRequestHandler):
     answers = []
     bodies = []
+    raw = []
     lock = threading.Lock()
 
     def log_message(self, *args):
@@ -215,6 +216,7 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with self.lock:
             self.bodies.append((self.headers.get("Content-Type"), json.loads(body)))
+            self.raw.append((dict(self.headers), body))
             status = self.answers.pop(0) if self.answers else 200
         self.send_response(status)
         self.send_header("Content-Length", "0")
@@ -224,6 +226,7 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
 def test_webhook_500_retried_then_200_delivered(t):
     _WebhookHandler.answers = [500]
     _WebhookHandler.bodies = []
+    _WebhookHandler.raw = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
     srv.daemon_threads = True
     th = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -244,6 +247,58 @@ def test_webhook_500_retried_then_200_delivered(t):
         assert len(bodies) == 2, bodies
         ctype, doc = bodies[-1]
         assert ctype == "application/json" and doc["alert_id"] == a[0]["id"], bodies[-1]
+        assert d.stop() == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_webhook_signed_with_secret_file(t):
+    """secret_file: X-Feedwatch-Signature is sha256= the HMAC-SHA256 of the exact body; the
+    file is read at each delivery (an empty one fails that attempt with the reason, the
+    retry signs with the key written since)."""
+    import hashlib
+    import hmac
+    _WebhookHandler.answers = []
+    _WebhookHandler.bodies = []
+    _WebhookHandler.raw = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
+    srv.daemon_threads = True
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        key_path = os.path.join(t.dir, "webhook.key")
+        with open(key_path, "w") as f:
+            f.write("")                      # readable, so the config loads; empty for now
+        url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
+        conf = (TOPICS.format(osce_hooks="hooks = web")
+                + f'\n[hook "web"]\nurl = {url}\ntimeout = 5s\nretries = 3\n'
+                + f"secret_file = {key_path}\n")
+        d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
+        d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
+        d.start()
+        row = fwtest.wait_until(
+            lambda: (lambda r: r if r and r[0][1] >= 1 and r[0][0] == "pending" else None)(
+                d.query("SELECT state, attempts, last_error FROM deliveries")),
+            30, "the first, unsigned attempt to fail")
+        assert "secret_file" in row[0][2] and "empty" in row[0][2], row
+        with _WebhookHandler.lock:
+            assert _WebhookHandler.raw == [], "nothing is sent without a signature"
+        with open(key_path, "w") as f:
+            f.write("s3cr3t-key\n")          # the trailing newline is not part of the key
+        a = fwtest.wait_until(
+            lambda: (lambda x: x if x and x[0]["state"] == "delivered" else None)(
+                alerts(d, "--topic", "osce")), 30, "the signed delivery")
+        assert a[0]["attempts"] == 2, a
+        with _WebhookHandler.lock:
+            raw = list(_WebhookHandler.raw)
+        assert len(raw) == 1, raw
+        headers, body = raw[0]
+        want = "sha256=" + hmac.new(b"s3cr3t-key", body, hashlib.sha256).hexdigest()
+        got = headers.get("X-Feedwatch-Signature")
+        assert got is not None and hmac.compare_digest(got, want), (got, want)
+        assert headers.get("X-Feedwatch-Event") == "alert", headers
+        assert json.loads(body)["alert_id"] == a[0]["id"]
         assert d.stop() == 0
     finally:
         srv.shutdown()

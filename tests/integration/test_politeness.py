@@ -3,6 +3,7 @@
 feeds disabled by their errors (410, max_failures), and run-time add/remove/pause/resume."""
 
 import email.utils
+import json
 import os
 import time
 
@@ -216,6 +217,28 @@ def test_gone_and_repeated_failures_disable(t):
                     "disabled again by its 410")
     assert e["reason"] == "HTTP 410 Gone", e
     assert d.stop() == 0
+
+
+def test_basic_auth_password_from_file(t):
+    """user + password_file: Basic credentials on every request, the password read from its
+    file (trailing newline stripped) and never shown by `feeds` nor written to the log."""
+    import base64
+    s = t.httpd()
+    s.add_file("/private.xml", file=NEWS)
+    pw = os.path.join(t.dir, "feed.pass")
+    with open(pw, "w") as f:
+        f.write("pa55-w0rd:x\n")
+    d = t.daemon({"private": {"url": s.url("/private.xml"), "user": "reader",
+                              "password_file": pw}}).start()
+    state = d.wait_polled(["private"], timeout=20)
+    assert state["private"]["state"] == "ok", state["private"]
+    reqs = s.requests("/private.xml")
+    want = "Basic " + base64.b64encode(b"reader:pa55-w0rd:x").decode()
+    assert reqs and all(r["headers"].get("authorization") == want for r in reqs), reqs
+    assert "pa55-w0rd" not in json.dumps(d.cli_ok("feeds"))
+    assert d.stop() == 0
+    with open(d.log_path, encoding="utf-8", errors="replace") as f:
+        assert "pa55-w0rd" not in f.read()
 
 
 def test_add_remove_pause_resume_persist(t):
