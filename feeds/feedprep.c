@@ -60,20 +60,12 @@ enum {
     S_DECL_Q,
 };
 
-/* Bytes that end a run of plain text in each state (besides the run's end). */
-static bool text_stop[256], decl_stop[256];
-static bool tables_ready;
-
-static void
-tables_init(void)
-{
-    /* Idempotent and written with the same values by any thread: a benign first-use race. */
-    if (tables_ready)
-        return;
-    text_stop['&'] = text_stop['<'] = true;
-    decl_stop['"'] = decl_stop['\''] = decl_stop['>'] = decl_stop['['] = decl_stop[']'] = true;
-    tables_ready = true;
-}
+/* Bytes that end a run of plain text in each state (besides the run's end): constants. */
+#if !defined(__SSE2__)
+static const bool text_stop[256] = {['&'] = true, ['<'] = true};
+#endif
+static const bool decl_stop[256] = {['"'] = true, ['\''] = true, ['>'] = true, ['['] = true,
+                                    [']'] = true};
 
 /* windows-1252 for 0x80..0x9F (WHATWG); 0 marks the five unassigned bytes. */
 static const uint16_t cp1252_high[32] = {
@@ -1412,7 +1404,6 @@ int
 feedprep_init(struct feedprep *pp, size_t max_tag, size_t max_text, const char *http_charset,
               feedprep_out_cb out, void *out_ctx)
 {
-    tables_init();
     *pp = (struct feedprep){
         .out = out,
         .out_ctx = out_ctx,
