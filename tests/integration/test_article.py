@@ -111,6 +111,44 @@ def test_fetch_article_stores_the_page_text(t):
     assert d.stop() == 0
 
 
+def test_stop_during_article_downloads_then_restart_stores_once(t):
+    """SIGTERM while item pages are still downloading: a clean exit, no half-stored poll;
+    the next start fetches them and stores every item exactly once."""
+    import time
+    s = t.httpd()
+    items = []
+    for i, name in enumerate(SEED_FILES[:3]):
+        page = os.path.join(HTML, f"seed-{name[:3]}.page.html")
+        s.add_file(f"/story/{i}.html", file=page, content_type="text/html; charset=utf-8")
+        items.append((f"Story {i}", s.url(f"/story/{i}.html"), f"<p>Teaser {i}.</p>"))
+    for i in range(3):
+        s.add_stall(f"/slow/{i}.html", head=b"<html><body><p>Half a page")
+        items.append((f"Slow {i}", s.url(f"/slow/{i}.html"), f"<p>Slow teaser {i}.</p>"))
+    s.add_file("/wire.xml", rss(items))
+    d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes"}},
+                 fetch_timeout="60s")
+    d.start()
+    fwtest.wait_until(lambda: all(s.count(f"/slow/{i}.html") >= 1 for i in range(3)), 20,
+                      "the three stalling pages requested")
+    t0 = time.monotonic()
+    assert d.stop(timeout=15) == 0
+    assert time.monotonic() - t0 < 10, "stop waited for the stalled downloads"
+    stored = d.count_items("wire")
+    assert stored in (0, len(items)), f"a poll half stored: {stored} of {len(items)} items"
+
+    for i in range(3):                          # the pages answer now
+        s.add_file(f"/slow/{i}.html", file=os.path.join(HTML, "seed-000.page.html"),
+                   content_type="text/html; charset=utf-8")
+    d.start()
+    assert d.wait_polled(["wire"], timeout=30)["wire"]["state"] == "ok"
+    fwtest.wait_until(lambda: d.count_items("wire") == len(items), 20, "every item stored")
+    assert d.duplicates() == []
+    texts = {r[0]: r[1] for r in d.query("SELECT title, text FROM items")}
+    assert all(texts[f"Slow {i}"] and f"Slow teaser {i}" not in texts[f"Slow {i}"]
+               for i in range(3)), texts
+    assert d.stop() == 0
+
+
 def test_feed_text_is_cleaned_and_repeats_learnt(t):
     s = t.httpd()
     promo = "Readers in Vienna and Brussels follow this story with our team of correspondents."
