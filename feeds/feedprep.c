@@ -669,6 +669,23 @@ amp_common_char(const unsigned char *s, size_t i)
     }
 }
 
+/*
+ * Holds the '&' at buf[*i], whose reference runs past this block, for amp_step to decide
+ * byte by byte; the run before it goes out first.
+ */
+static int
+amp_hold(struct feedprep *pp, const char *buf, size_t *i, size_t *start)
+{
+    int r = emit(pp, buf + *start, *i - *start);
+
+    if (r < 0)
+        return r;
+    pp->amp[0] = '&';
+    pp->amp_len = 1;
+    *start = ++*i;
+    return 0;
+}
+
 /* Runs UTF-8 bytes through the markup filter into the output. */
 static int
 filter(struct feedprep *pp, const char *buf, size_t n)
@@ -763,12 +780,8 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                         goto l_text;
                     break;
                 }
-                if ((r = emit(pp, buf + start, i - start)) < 0)
+                if ((r = amp_hold(pp, buf, &i, &start)) < 0)
                     return r;
-                pp->amp[0] = '&';
-                pp->amp_len = 1;
-                i++;
-                start = i;
             } else if (i + 1 < n && s[i + 1] != '!' && s[i + 1] != '?') {
                 /*
                  * A start or end tag: straight to S_TAG, as S_LT would decide. The hot
@@ -808,12 +821,8 @@ filter(struct feedprep *pp, const char *buf, size_t n)
             }
             if (c == '&' && amp_runs_to_end(s, i, n)) {
                 /* Held in the section; amp_step decides it, as above, when it is whole. */
-                if ((r = emit(pp, buf + start, i - start)) < 0)
+                if ((r = amp_hold(pp, buf, &i, &start)) < 0)
                     return r;
-                pp->amp[0] = '&';
-                pp->amp_len = 1;
-                i++;
-                start = i;
                 break;
             }
             /* Input bytes are whole UTF-8 sequences: a lead 0xef has its two bytes here. */
@@ -920,12 +929,8 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                         goto l_tag_q;
                     break;
                 }
-                if ((r = emit(pp, buf + start, i - start)) < 0)
+                if ((r = amp_hold(pp, buf, &i, &start)) < 0)
                     return r;
-                pp->amp[0] = '&';
-                pp->amp_len = 1;
-                i++;
-                start = i;
             } else {
                 pp->state = S_TAG;
                 i++;

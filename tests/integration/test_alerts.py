@@ -223,14 +223,19 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def test_webhook_500_retried_then_200_delivered(t):
-    _WebhookHandler.answers = [500]
+def _webhook_server(answers):
+    """A loopback webhook receiver answering these statuses in turn (then 200)."""
+    _WebhookHandler.answers = list(answers)
     _WebhookHandler.bodies = []
     _WebhookHandler.raw = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
     srv.daemon_threads = True
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_webhook_500_retried_then_200_delivered(t):
+    srv = _webhook_server([500])
     try:
         url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
         conf = (TOPICS.format(osce_hooks="hooks = web")
@@ -259,13 +264,7 @@ def test_webhook_signed_with_secret_file(t):
     retry signs with the key written since)."""
     import hashlib
     import hmac
-    _WebhookHandler.answers = []
-    _WebhookHandler.bodies = []
-    _WebhookHandler.raw = []
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookHandler)
-    srv.daemon_threads = True
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
+    srv = _webhook_server([])
     try:
         key_path = os.path.join(t.dir, "webhook.key")
         with open(key_path, "w") as f:
