@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <signal.h>
@@ -15,7 +16,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "alerts.h"

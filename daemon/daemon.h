@@ -112,8 +112,9 @@ int64_t daemon_now(void);
 int64_t daemon_now_ms(void);
 
 /*
- * Reads a secret (a feed's password_file, a webhook's secret_file): at most max bytes,
- * trailing CR/LF stripped, NUL-terminated; NULL with errno set when it cannot be read.
+ * Reads a secret (a feed's password_file, a webhook's secret_file) as text: at most max
+ * bytes, trailing CR/LF stripped, NUL-terminated (the secret ends at a NUL byte); NULL with
+ * errno set when it cannot be read. The caller wipes it (explicit_bzero) before freeing.
  */
 char *daemon_read_secret(const char *path, size_t max);
 

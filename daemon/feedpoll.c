@@ -962,7 +962,8 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     p->d = d;
     p->f = f;
     char *password = NULL;
-    if (c->user && c->password_file && !(password = daemon_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {
+    if (c->user && c->password_file &&
+        !(password = daemon_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {
         char q[LOG_QUOTE_MAX];
         log_warn("poll: feed '%s': cannot read password_file, trying without",
                  log_quote(c->name, q, sizeof(q)));

@@ -554,6 +554,7 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
         }
         r = key[0] ? webhook_signature(key, run->payload, run->payload_len, sig, sizeof(sig))
                    : -ENODATA;
+        explicit_bzero(key, strlen(key));
         free(key);
         if (r < 0) {
             run_fail(run, "cannot sign with secret_file %s: %s", cfg->secret_file,
