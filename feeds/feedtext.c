@@ -2,7 +2,6 @@
 #include "feedtext.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,22 +328,6 @@ utf8_decode(const unsigned char *s, size_t n, int32_t *ret_cp)
     return need;
 }
 
-/*
- * Bytes copied as they are, per kind: printable ASCII always (but & < > for TEXT_HTML), the
- * space for all but the LINE kinds, \t \n \r for the HTML kinds.
- */
-static bool
-plain_byte(unsigned char c, enum feedtext_kind kind)
-{
-    if (c > 0x20 && c < 0x7f)
-        return !(kind == FEEDTEXT_TEXT_HTML && (c == '&' || c == '<' || c == '>'));
-    if (c == ' ')
-        return kind != FEEDTEXT_LINE && kind != FEEDTEXT_HTML_LINE;
-    if (c == '\t' || c == '\n' || c == '\r')
-        return kind == FEEDTEXT_HTML || kind == FEEDTEXT_TEXT_HTML;
-    return false;
-}
-
 /* Index of the first byte of u[i..len) that is not printable ASCII (0x20..0x7e), or len. */
 static size_t
 skip_printable(const unsigned char *u, size_t i, size_t len)
@@ -586,19 +569,28 @@ plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool li
 }
 
 /*
- * Which bytes each kind copies as they are, built once (pthread_once) and read-only after,
- * so any thread may clean text (the parser on the loop, article extraction in the pool).
+ * Bytes copied as they are, per kind: printable ASCII always (but & < > for TEXT_HTML), the
+ * space for all but the LINE kinds, \t \n \r for the HTML kinds. Constant tables, written
+ * by the preprocessor from that rule, so any thread may clean text with no first-use step.
  */
-static bool plain[5][256];
-static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+#define PLAIN_BYTE(c, k)                                                                       \
+    ((c) > 0x20 && (c) < 0x7f                                                                  \
+         ? !((k) == FEEDTEXT_TEXT_HTML && ((c) == '&' || (c) == '<' || (c) == '>'))            \
+     : (c) == ' ' ? ((k) != FEEDTEXT_LINE && (k) != FEEDTEXT_HTML_LINE)                        \
+     : ((c) == '\t' || (c) == '\n' || (c) == '\r')                                              \
+         ? ((k) == FEEDTEXT_HTML || (k) == FEEDTEXT_TEXT_HTML)                                 \
+         : false)
+#define PLAIN_4(c, k) PLAIN_BYTE(c, k), PLAIN_BYTE((c) + 1, k), PLAIN_BYTE((c) + 2, k),          \
+                      PLAIN_BYTE((c) + 3, k)
+#define PLAIN_16(c, k) PLAIN_4(c, k), PLAIN_4((c) + 4, k), PLAIN_4((c) + 8, k), PLAIN_4((c) + 12, k)
+#define PLAIN_64(c, k)                                                                         \
+    PLAIN_16(c, k), PLAIN_16((c) + 16, k), PLAIN_16((c) + 32, k), PLAIN_16((c) + 48, k)
+#define PLAIN_ROW(k) {PLAIN_64(0, k), PLAIN_64(64, k), PLAIN_64(128, k), PLAIN_64(192, k)}
 
-static void
-on_plain_init(void)
-{
-    for (int k = 0; k < 5; k++)
-        for (int c = 0; c < 256; c++)
-            plain[k][c] = plain_byte((unsigned char)c, (enum feedtext_kind)k);
-}
+static const bool plain[5][256] = {
+    PLAIN_ROW(FEEDTEXT_HTML),  PLAIN_ROW(FEEDTEXT_LINE),      PLAIN_ROW(FEEDTEXT_HTML_LINE),
+    PLAIN_ROW(FEEDTEXT_TOKEN), PLAIN_ROW(FEEDTEXT_TEXT_HTML),
+};
 
 /* Cleans len bytes of s as kind into *ret (NULL when nothing is left). */
 int
@@ -613,7 +605,6 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     char *out;
     int r = 0;
 
-    (void)pthread_once(&plain_once, on_plain_init);
     tmp = (struct buf){.max = SIZE_MAX}; /* buf_init, inline: most fields never use it */
     if (kind == FEEDTEXT_HTML_AUTO) {
         kind = FEEDTEXT_HTML;
