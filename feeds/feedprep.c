@@ -23,8 +23,11 @@
  * and is read as text, as it would have been: markup, other references, ']' (no "]]>" can
  * form), '\r' (text normalises line ends, CDATA does not), controls and U+FFFE/U+FFFF (not
  * XML characters). Every decision sees its whole reference or letter (a reference cut by a
- * push is decided by amp_step the same way), so the stream libxml2 reads does not depend
- * on where the pushes split the input. A document that starts with the gzip
+ * push is decided by amp_step the same way), so the characters libxml2 reads do not depend
+ * on where the pushes split the input. A section ends with each output block and the next
+ * block reopens it (see flush: libxml2 reads an unfinished section badly), and a document
+ * with an internal DTD subset gets none (this filter does not follow the subset's comments
+ * and PIs, so it could not tell where the document starts). A document that starts with the gzip
  * magic (a server that compressed it without a Content-Encoding) is inflated in front of
  * all this, and its inflated size is bounded (max_size).
  */
@@ -45,6 +48,7 @@
 #endif
 
 #define FEEDPREP_OBUF (64u << 10)
+#define FEEDPREP_OBUF_SPARE 32 /* after a block: "]]>" and "<![CDATA[" (see flush) */
 #define FEEDPREP_ISTAGE (16u << 10)
 
 enum {
@@ -147,16 +151,39 @@ sink_fail(struct feedprep *pp, int r)
     return r;
 }
 
+/*
+ * Hands the output block to the sink. A CDATA section the filter opened ends with the block
+ * and the next block opens it again: libxml2 2.9 reads a section whose end is not in what
+ * it has 300 bytes per push (a push without '>' not at all), rescanning it for "]]>" each
+ * time, so one left open across blocks piled up (past 10 MB it halts the parser) and cost
+ * quadratic time. A section is thus at most a block (FEEDPREP_OBUF) long.
+ */
 static int
 flush(struct feedprep *pp)
 {
     int r;
 
+    if (pp->cdata_open && !pp->cdata_reopen) {
+        memcpy(pp->obuf + pp->olen, "]]>", 3); /* the block's spare room */
+        pp->olen += 3;
+        pp->cdata_reopen = true;
+    }
     if (pp->olen == 0)
         return 0;
     r = pp->out(pp->out_ctx, pp->obuf, pp->olen);
     pp->olen = 0;
     return r < 0 ? sink_fail(pp, r) : 0;
+}
+
+/* The output block: FEEDPREP_OBUF bytes, and room for the section marks flush adds. */
+static int
+obuf_ready(struct feedprep *pp)
+{
+    if (!pp->obuf && !(pp->obuf = malloc(FEEDPREP_OBUF + FEEDPREP_OBUF_SPARE))) {
+        pp->error = FEEDPREP_ERR_NOMEM;
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static int
@@ -166,20 +193,73 @@ emit(struct feedprep *pp, const char *s, size_t n)
 
     if (n == 0)
         return 0;
-    if (pp->olen + n > FEEDPREP_OBUF) {
+    if (n > FEEDPREP_OBUF && !pp->cdata_open) {
+        /* A long run outside a section goes to the sink as it is, after what is buffered. */
         if ((r = flush(pp)) < 0)
             return r;
-        if (n > FEEDPREP_OBUF) {
-            r = pp->out(pp->out_ctx, s, n);
-            return r < 0 ? sink_fail(pp, r) : 0;
+        r = pp->out(pp->out_ctx, s, n);
+        return r < 0 ? sink_fail(pp, r) : 0;
+    }
+    if ((r = obuf_ready(pp)) < 0)
+        return r;
+    while (n > 0) {
+        size_t k;
+
+        if (pp->olen >= FEEDPREP_OBUF && (r = flush(pp)) < 0)
+            return r;
+        if (pp->cdata_open && pp->cdata_reopen) {
+            /* The section goes on in a new block (see flush). */
+            if (pp->olen + 9 > FEEDPREP_OBUF && (r = flush(pp)) < 0)
+                return r;
+            memcpy(pp->obuf + pp->olen, "<![CDATA[", 9);
+            pp->olen += 9;
+            pp->cdata_reopen = false;
         }
+        k = FEEDPREP_OBUF - pp->olen < n ? FEEDPREP_OBUF - pp->olen : n;
+        /* A block ends a section: never inside a letter (the section's "]]>" would split it). */
+        while (pp->cdata_open && k > 0 && k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+            k--;
+        if (k == 0) {
+            if ((r = flush(pp)) < 0)
+                return r;
+            continue;
+        }
+        memcpy(pp->obuf + pp->olen, s, k);
+        pp->olen += k;
+        s += k;
+        n -= k;
     }
-    if (!pp->obuf && !(pp->obuf = malloc(FEEDPREP_OBUF))) {
-        pp->error = FEEDPREP_ERR_NOMEM;
-        return -ENOMEM;
+    return 0;
+}
+
+/* Opens a CDATA section for the text being read (see filter). */
+static int
+cdata_begin(struct feedprep *pp)
+{
+    int r;
+
+    if ((r = obuf_ready(pp)) < 0 || (pp->olen + 9 > FEEDPREP_OBUF && (r = flush(pp)) < 0))
+        return r;
+    memcpy(pp->obuf + pp->olen, "<![CDATA[", 9);
+    pp->olen += 9;
+    pp->cdata_open = true;
+    pp->cdata_reopen = false;
+    return 0;
+}
+
+/* Ends the CDATA section the filter opened, if one is open. */
+static int
+cdata_close(struct feedprep *pp)
+{
+    if (!pp->cdata_open)
+        return 0;
+    pp->cdata_open = false;
+    if (pp->cdata_reopen) {
+        pp->cdata_reopen = false; /* it ended with the last block */
+        return 0;
     }
-    memcpy(pp->obuf + pp->olen, s, n);
-    pp->olen += n;
+    memcpy(pp->obuf + pp->olen, "]]>", 3); /* olen <= FEEDPREP_OBUF: in the spare room */
+    pp->olen += 3;
     return 0;
 }
 
@@ -193,8 +273,9 @@ emit_run(struct feedprep *pp, const char *s, size_t n)
 {
     int r;
 
-    if (pp->olen == 0 && n >= 512 && pp->kind == FEEDPREP_XML && pp->state != S_DECL &&
-        pp->state != S_DECL_Q && pp->state != S_BANG && pp->state != S_LT) {
+    if (pp->olen == 0 && n >= 512 && pp->kind == FEEDPREP_XML && !pp->cdata_open &&
+        pp->state != S_DECL && pp->state != S_DECL_Q && pp->state != S_BANG &&
+        pp->state != S_LT) {
         r = pp->out(pp->out_ctx, s, n);
         return r < 0 ? sink_fail(pp, r) : 0;
     }
@@ -277,16 +358,6 @@ amp_classify(const char *s, size_t n, char rep[16])
     return 2;
 }
 
-/* Ends the CDATA section the filter opened, if one is open. */
-static int
-cdata_close(struct feedprep *pp)
-{
-    if (!pp->cdata_open)
-        return 0;
-    pp->cdata_open = false;
-    return emit(pp, "]]>", 3);
-}
-
 /*
  * The character a held reference (pp->amp) stands for when it is "&lt;", "&gt;", "&amp;"
  * or "&quot;" in text inside the document, which goes into a CDATA section as that
@@ -295,7 +366,7 @@ cdata_close(struct feedprep *pp)
 static char
 amp_held_char(const struct feedprep *pp)
 {
-    if (!pp->root_seen || pp->state != S_TEXT)
+    if (!pp->root_seen || pp->dtd_subset || pp->state != S_TEXT)
         return 0;
     if (pp->amp_len == 4 && memcmp(pp->amp, "&lt;", 4) == 0)
         return '<';
@@ -338,11 +409,7 @@ amp_step(struct feedprep *pp, unsigned char c)
         k = amp_classify(pp->amp, pp->amp_len, rep);
         /* As filter decides a reference it sees whole: the stream is the same either way. */
         if (k == 1 && (ch = amp_held_char(pp)) != 0) {
-            r = 0;
-            if (!pp->cdata_open) {
-                pp->cdata_open = true;
-                r = emit(pp, "<![CDATA[", 9);
-            }
+            r = pp->cdata_open ? 0 : cdata_begin(pp);
             if (r == 0)
                 r = emit(pp, &ch, 1);
             pp->amp_len = 0;
@@ -712,7 +779,7 @@ filter(struct feedprep *pp, const char *buf, size_t n)
         l_text:
             if (pp->cdata_open)
                 goto l_cdata;
-            if (pp->root_seen) {
+            if (pp->root_seen && !pp->dtd_subset) {
                 /*
                  * Inside the document, text holding a reference or a letter outside ASCII
                  * goes to libxml2 as a CDATA section from there on: the same characters,
@@ -724,20 +791,17 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 if (i == n)
                     break;
                 if (s[i] >= 0x80) {
-                    if ((r = emit(pp, buf + start, i - start)) < 0 ||
-                        (r = emit(pp, "<![CDATA[", 9)) < 0)
+                    if ((r = emit(pp, buf + start, i - start)) < 0 || (r = cdata_begin(pp)) < 0)
                         return r;
-                    pp->cdata_open = true;
                     start = i;
                     goto l_cdata;
                 }
                 if (s[i] == '&' && (j = amp_common(s, i, n)) > 0) {
                     char ch = amp_common_char(s, i);
 
-                    if ((r = emit(pp, buf + start, i - start)) < 0 ||
-                        (r = emit(pp, "<![CDATA[", 9)) < 0 || (r = emit(pp, &ch, 1)) < 0)
+                    if ((r = emit(pp, buf + start, i - start)) < 0 || (r = cdata_begin(pp)) < 0 ||
+                        (r = emit(pp, &ch, 1)) < 0)
                         return r;
-                    pp->cdata_open = true;
                     i += j;
                     start = i;
                     if (i < n)
@@ -833,9 +897,8 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 break;
             }
             /* Anything else closes the section and is read as text, as it would be. */
-            if ((r = emit(pp, buf + start, i - start)) < 0 || (r = emit(pp, "]]>", 3)) < 0)
+            if ((r = emit(pp, buf + start, i - start)) < 0 || (r = cdata_close(pp)) < 0)
                 return r;
-            pp->cdata_open = false;
             start = i;
             if (c == '<' || c == '&')
                 goto l_text_stop;
@@ -977,6 +1040,12 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 break;
             c = s[i++];
             if (c == '[') {
+                /*
+                 * An internal subset: its comments and PIs are not followed here, so a "]>"
+                 * in one would end the declaration early; no CDATA section is ever opened
+                 * in such a document (see filter).
+                 */
+                pp->dtd_subset = true;
                 pp->bracket++;
             } else if (c == ']') {
                 if (pp->bracket > 0)
@@ -1694,12 +1763,9 @@ feedprep_finish(struct feedprep *pp)
     }
     if (pp->amp_len > 0 && (r = amp_release(pp)) < 0)
         return r;
-    if (pp->cdata_open) {
-        /* The document ends in text the filter put in a CDATA section: it ends there too. */
-        pp->cdata_open = false;
-        if ((r = emit(pp, "]]>", 3)) < 0)
-            return r;
-    }
+    /* The document ends in text the filter put in a CDATA section: it ends there too. */
+    if ((r = cdata_close(pp)) < 0)
+        return r;
     return flush(pp);
 }
 

@@ -88,6 +88,8 @@ struct feedprep {
     size_t n_repairs; /* bare '&' rewritten */
     bool root_seen;   /* a tag was read: text from here on is inside the document */
     bool cdata_open;  /* the filter opened a CDATA section for the text being read */
+    bool cdata_reopen; /* ... which ended with the last output block: the next reopens it */
+    bool dtd_subset;  /* a DOCTYPE with an internal subset: no CDATA sections (see filter) */
 
     /*
      * Raw gzip (magic 1f 8b at the very start, a server that compressed without saying so):

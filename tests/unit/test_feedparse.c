@@ -1141,6 +1141,61 @@ test_feedparse_text_sections(void **state)
     }
 }
 
+/*
+ * The CDATA sections of feedprep.c against the two ways libxml2 could stumble on them: a
+ * DOCTYPE whose internal subset holds a comment with "]>" and a tag (the filter does not
+ * follow the subset: no sections in such a document), and a text run far longer than an
+ * output block (a section left open across blocks piled up until libxml2 halted at 10 MB).
+ */
+static void
+test_feedparse_text_sections_bounded(void **state)
+{
+    static const char dtd[] = "<!DOCTYPE r [<!--]><x>\xc3\xa9-->]><rss version=\"2.0\"><channel>"
+                              "<title>T \xc3\xa9 &lt;b&gt;</title></channel></rss>";
+    static const char head[] = "<rss version=\"2.0\"><channel><title>T</title><x:notes "
+                               "xmlns:x=\"urn:x\">";
+    static const char tail[] = "</x:notes><item><title>after \xc3\xa9</title><guid>1</guid>"
+                               "</item></channel></rss>";
+    const size_t run = 12u << 20; /* bytes of "é" and "&gt;" in one text */
+    size_t len = strlen(head) + run + strlen(tail), off;
+    char *big = malloc(len + 1);
+
+    (void)state;
+    for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how += SPLIT_SEVEN - SPLIT_WHOLE) {
+        struct result res = parse_split(dtd, strlen(dtd), NULL, NULL, (enum split)how, 0);
+
+        if (res.r != 0)
+            fail_msg("DOCTYPE (%s): %s", split_names[how], res.errmsg);
+        assert_false(res.doc->recovered);
+        assert_string_equal(res.doc->title, "T \xc3\xa9"); /* an RSS title is plain text */
+        result_done(&res);
+    }
+
+    assert_non_null(big);
+    memcpy(big, head, strlen(head));
+    off = strlen(head);
+    while (off + 6 <= strlen(head) + run) {
+        memcpy(big + off, (off / 6) % 7 ? "\xc3\xa9\xc3\xa9\xc3\xa9" : "&gt;\xc3\xa9", 6);
+        off += 6;
+    }
+    memcpy(big + off, tail, strlen(tail));
+    len = off + strlen(tail);
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        struct result res;
+
+        if (how == SPLIT_ONE || how == SPLIT_SEVEN)
+            continue; /* 12 MB a byte at a time: too slow for the suite, and no other path */
+        res = parse_split(big, len, NULL, NULL, (enum split)how, 5);
+        if (res.r != 0)
+            fail_msg("long text (%s): %s", split_names[how], res.errmsg);
+        assert_false(res.doc->recovered);
+        assert_int_equal(res.doc->n_items, 1);
+        assert_string_equal(res.doc->items[0].title, "after \xc3\xa9");
+        result_done(&res);
+    }
+    free(big);
+}
+
 static void
 test_feedparse_buffer_api(void **state)
 {
@@ -1732,6 +1787,7 @@ main(void)
         cmocka_unit_test(test_feedparse_utf16),
         cmocka_unit_test(test_feedparse_control_chars),
         cmocka_unit_test(test_feedparse_text_sections),
+        cmocka_unit_test(test_feedparse_text_sections_bounded),
         cmocka_unit_test(test_feedparse_buffer_api),
         cmocka_unit_test(test_feedparse_charset_precedence),
         cmocka_unit_test(test_feedparse_undeclared_latin1_items),
