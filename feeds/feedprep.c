@@ -790,23 +790,12 @@ filter(struct feedprep *pp, const char *buf, size_t n)
                 i = find_text_stop(s, i, n);
                 if (i == n)
                     break;
-                if (s[i] >= 0x80) {
+                if (s[i] >= 0x80 || (s[i] == '&' && amp_common(s, i, n) > 0)) {
+                    /* The section opens here; l_cdata reads the letter or reference. */
                     if ((r = emit(pp, buf + start, i - start)) < 0 || (r = cdata_begin(pp)) < 0)
                         return r;
                     start = i;
                     goto l_cdata;
-                }
-                if (s[i] == '&' && (j = amp_common(s, i, n)) > 0) {
-                    char ch = amp_common_char(s, i);
-
-                    if ((r = emit(pp, buf + start, i - start)) < 0 || (r = cdata_begin(pp)) < 0 ||
-                        (r = emit(pp, &ch, 1)) < 0)
-                        return r;
-                    i += j;
-                    start = i;
-                    if (i < n)
-                        goto l_cdata;
-                    break;
                 }
                 goto l_text_stop;
             }
