@@ -148,23 +148,30 @@ active_unlink(struct fetcher *f, struct fetch_xfer *x)
     x->next = x->prev = NULL;
 }
 
-/* Removes x from the wait queue (singly linked; O(n) only on cancel of a queued transfer). */
+/* Removes x, which follows prev (NULL: x is the head), from the singly linked wait queue. */
+static void
+queue_remove(struct fetcher *f, struct fetch_xfer *prev, struct fetch_xfer *x)
+{
+    if (prev)
+        prev->next = x->next;
+    else
+        f->queue_head = x->next;
+    if (f->queue_tail == x)
+        f->queue_tail = prev;
+    x->next = NULL;
+    f->queued--;
+}
+
+/* Removes x from the wait queue (O(n): only on cancel of a queued transfer). */
 static bool
 queue_unlink(struct fetcher *f, struct fetch_xfer *x)
 {
     struct fetch_xfer *p = NULL;
     for (struct fetch_xfer *q = f->queue_head; q; p = q, q = q->next) {
-        if (q != x)
-            continue;
-        if (p)
-            p->next = q->next;
-        else
-            f->queue_head = q->next;
-        if (f->queue_tail == q)
-            f->queue_tail = p;
-        q->next = NULL;
-        f->queued--;
-        return true;
+        if (q == x) {
+            queue_remove(f, p, x);
+            return true;
+        }
     }
     return false;
 }
@@ -723,14 +730,7 @@ fetch_dequeue(struct fetcher *f)
             continue;
         }
         struct fetch_xfer *next = x->next;
-        if (prev)
-            prev->next = next;
-        else
-            f->queue_head = next;
-        if (f->queue_tail == x)
-            f->queue_tail = prev;
-        x->next = NULL;
-        f->queued--;
+        queue_remove(f, prev, x);
         if (xfer_activate(x) < 0) {
             fetch_finish(x, CURLE_FAILED_INIT);
             /* its owner may have cancelled others: start over from the head */

@@ -38,8 +38,8 @@ enum fp_ns {
 };
 
 /*
- * The element names the handlers compare (rss.c, atom.c, feedext.c), as ids: libxml2 hands local names over from its
- * dictionary, so feedparse.c interns these once per parser and finds an element's id by
+ * The element names the handlers compare (rss.c, atom.c, feedext.c), as ids: libxml2 hands
+ * local names over from its dictionary, so feedparse.c interns these once per parser and finds an element's id by
  * pointer, and a handler compares an int instead of a string. FPN_OTHER is any other name.
  */
 enum fp_name {

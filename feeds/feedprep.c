@@ -667,9 +667,8 @@ find_text_stop(const unsigned char *s, size_t i, size_t n)
 
     while (i + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned m =
-            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp))) |
-            (unsigned)_mm_movemask_epi8(v);
+        __m128i markup = _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp));
+        unsigned m = (unsigned)_mm_movemask_epi8(markup) | (unsigned)_mm_movemask_epi8(v);
 
         if (m)
             return i + (size_t)__builtin_ctz(m);
@@ -699,8 +698,9 @@ find_cdata_stop(const unsigned char *s, size_t i, size_t n)
     while (i + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
         /* Signed: 0x00..0x1f are the bytes above -1 and below 0x20. */
-        __m128i ctl = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, nl)),
-                                       _mm_and_si128(_mm_cmplt_epi8(v, sp), _mm_cmpgt_epi8(v, none)));
+        __m128i c0 = _mm_and_si128(_mm_cmplt_epi8(v, sp), _mm_cmpgt_epi8(v, none));
+        __m128i ctl =
+            _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, nl)), c0);
         __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)),
                                     _mm_or_si128(_mm_cmpeq_epi8(v, rb), _mm_cmpeq_epi8(v, ef)));
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(stop, ctl));

@@ -1100,7 +1100,8 @@ test_feedparse_text_sections(void **state)
         "<title>Gr\xc3\xb6\xc3\x9f" "e &amp; Gewicht \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 "
         "&lt;b&gt;x&lt;/b&gt;</title>"
         "<description>&lt;p&gt;Z\xc3\xbcrich\r\nBern\tGenf&lt;/p&gt; [1] a]b ]] &#233;t&#xE9; "
-        "&nbsp;x &apos;q&apos; &quot;z&quot; \xef\xbc\x81 \xc2\x85 &lt;![CDATA[c]]&gt;</description>"
+        "&nbsp;x &apos;q&apos; &quot;z&quot; \xef\xbc\x81 \xc2\x85 &lt;![CDATA[c]]&gt;"
+        "</description>"
         "<category>\xc3\xa9t\xc3\xa9 &amp; hiver</category></item></channel></rss>";
     /* A literal "]]>" after such a letter is still the error it is: recovered, and split-proof. */
     static const char bad[] = "<rss version=\"2.0\"><channel><item><guid>1</guid>"
