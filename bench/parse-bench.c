@@ -1,6 +1,6 @@
 /*
  * parse-bench.c — throughput of feedwatch's streaming parser, measured as sax-count
- * measures raw libxml2 (../shared/bench/sax-count.c), so the two compare directly.
+ * measures raw libxml2 (bench/peers/sax-count.c), so the two compare directly.
  *
  * Loads every file of the list into memory first, then parses each with feedparse_new /
  * feedparse_push in chunks of 16 KB / feedparse_finish, counting items, errors and

@@ -25,7 +25,7 @@ match = OSCE OR OVSE OR OSZE OR ОБСЕ OR "Organization for Security and Co-op
 match = "ukraine border"~4 OR "oekraïne grens"~4 OR "ukraine biên giới"~6
 """
 
-# The seed articles in config/feeds and whether each topic must fire (../shared/data/seeds).
+# The seed articles in config/feeds and whether each topic must fire (tests/fixtures/corpus/seeds).
 SEED_TITLES = {
     "EU nodigt Rusland uit voor gesprekken binnen de OVSE": True,                       # 000 nl
     "EU invites Russia to take security concerns to OSCE": True,                         # 001 en

@@ -14,7 +14,7 @@ import fwtest
 
 SRC = os.environ.get("FW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 HTML = os.path.join(SRC, "tests", "fixtures", "html")
-SEEDS = os.path.normpath(os.path.join(SRC, "..", "shared", "data", "seeds"))
+SEEDS = os.path.join(SRC, "tests", "fixtures", "corpus", "seeds")
 SEED_FILES = sorted(f for f in os.listdir(SEEDS) if re.match(r"\d{3}_.*\.txt$", f))
 
 TOPIC = """

@@ -6,7 +6,7 @@ the CLI sends (notes/protocol.md), how it prints answers (aligned columns, --jso
 received, control characters scrubbed) and its exit codes (0, 1, 2, 3). The offline `parse`
 command runs on files, standard input, file:// URLs and a loopback HTTP server.
 
-Environment: FEEDWATCH (the CLI binary), FW_FIXTURES and FW_SHARED_DATA (optional).
+Environment: FEEDWATCH (the CLI binary), FW_FIXTURES and FW_CORPUS (default: the folders of this checkout).
 """
 
 import http.server
@@ -23,7 +23,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 FEEDWATCH = os.environ.get("FEEDWATCH") or os.path.join(HERE, "../../build-cli/cli/feedwatch")
 FIXTURES = os.environ.get("FW_FIXTURES") or os.path.join(HERE, "../fixtures")
-SHARED_DATA = os.environ.get("FW_SHARED_DATA") or os.path.join(HERE, "../../../shared/data")
+CORPUS = os.environ.get("FW_CORPUS") or os.path.join(HERE, "..", "fixtures", "corpus")
 TIMEOUT = 30
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -490,10 +490,8 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(p.stdout, b"")
 
     def test_real_feeds(self):
-        root = os.path.join(SHARED_DATA, "feeds-real")
+        root = os.path.join(CORPUS, "feeds-real")
         manifest = os.path.join(root, "manifest.json")
-        if not os.path.exists(manifest):
-            self.skipTest("no shared feeds-real data")
         with open(manifest) as f:
             records = json.load(f)
         if isinstance(records, dict):

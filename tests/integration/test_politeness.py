@@ -25,10 +25,10 @@ def test_max_per_host_is_never_exceeded(t):
     s = t.httpd()
     names = [f"f{i:03d}" for i in range(200)]
     for name in names:
-        s.add_slow(f"/{name}.xml", make_rss(600, tag=name), delay=0.05)
+        s.add_slow(f"/{name}.xml", make_rss(600, tag=name), delay=0.1)
     d = t.daemon({n: s.url(f"/{n}.xml") for n in names}, max_per_host=4,
                  max_connections=64, log_level="notice").start()
-    state = d.wait_polled(names, timeout=40)
+    state = d.wait_polled(names, timeout=120)
     assert all(state[n]["state"] == "ok" for n in names), \
         [state[n] for n in names if state[n]["state"] != "ok"][:3]
     assert all(s.count(f"/{n}.xml") == 1 for n in names)
@@ -45,10 +45,10 @@ def test_max_per_host_counts_addresses_too(t):
     for i in range(60):
         for host, tag in (("127.0.0.1", "a"), ("localhost", "b")):
             path = f"/{tag}{i:02d}.xml"
-            s.add_slow(path, make_rss(600, tag=f"{tag}{i}"), delay=0.05)
+            s.add_slow(path, make_rss(600, tag=f"{tag}{i}"), delay=0.1)
             feeds[f"{tag}{i:02d}"] = f"http://{host}:{s.port}{path}"
     d = t.daemon(feeds, max_per_host=4, max_connections=64, log_level="notice").start()
-    state = d.wait_polled(list(feeds), timeout=40)
+    state = d.wait_polled(list(feeds), timeout=120)
     assert all(state[n]["state"] == "ok" for n in feeds), \
         [state[n] for n in feeds if state[n]["state"] != "ok"][:3]
     # Each name alone would allow four; both resolve to one address, which gets four in all.

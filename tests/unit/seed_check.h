@@ -1,5 +1,5 @@
 /*
- * seed_check.h — the seeds' annotations (../shared/data/seeds/annotations.json) as checks that
+ * seed_check.h — the seeds' annotations (tests/fixtures/corpus/seeds/annotations.json) as checks that
  * the extraction tests share: every boilerplate string gone, every article line kept. Static
  * functions for the unit tests that include it (test_boilerplate.c, test_extract.c).
  */
@@ -60,7 +60,7 @@ static json_t *
 seed_annotations(void)
 {
     json_error_t err;
-    json_t *a = json_load_file(FW_SHARED_DATA "/seeds/annotations.json", 0, &err);
+    json_t *a = json_load_file(FW_CORPUS "/seeds/annotations.json", 0, &err);
     if (!a)
         fail_msg("annotations.json: %s", err.text);
     return a;
@@ -92,7 +92,7 @@ seed_check_text(json_t *ann, const char *name, const char *text)
         free(nt);
     }
 
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_SHARED_DATA, name);
+    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
     seed = seed_read_file(path, NULL);
     int lineno = 0;
     for (char *line = seed, *next; line; line = next) {

@@ -289,7 +289,7 @@ test_date_roundtrip(void **state)
     }
 }
 
-/* Forms found in real feeds (shared/data/feeds-real) and the ISO 8601 variants. */
+/* Forms found in real feeds (tests/fixtures/corpus/feeds-real) and the ISO 8601 variants. */
 static void
 test_date_wild(void **state)
 {

@@ -2,7 +2,7 @@
  * test_feedparse.c — the streaming feed parser: data-driven fixtures pushed whole, byte by
  * byte, 7 bytes at a time and in random splits (.xml and .json cases); hostile input
  * (entities, depth, tag and comment sizes); key and link rules; encodings and the charset
- * precedence; and every file of shared/data/feeds-real against tests/fixtures/feeds-real.
+ * precedence; and every file of tests/fixtures/corpus/feeds-real against tests/fixtures/feeds-real.
  *
  * FW_REGEN_FIXTURES=1 rewrites tests/fixtures/feeds/<case>.expected.json and
  * tests/fixtures/feeds-real/<file>.json from the whole-buffer parse (then read the diff by
@@ -31,7 +31,7 @@
 
 #define FIXTURE_DIR FW_FIXTURES "/feeds"
 #define FIXTURE_BASE "https://fixtures.example/feeds/"
-#define CORPUS_DIR FW_SHARED_DATA "/feeds-real"
+#define CORPUS_DIR FW_CORPUS "/feeds-real"
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 
 enum split {
@@ -1563,7 +1563,7 @@ test_feedparse_text_block_edges(void **state)
 #define REAL_HEAD 160 /* bytes of summary / content kept in the expectations */
 
 /*
- * shared/data/feeds-real/README.md: these give a clear error, never items. (The two raw gzip
+ * tests/fixtures/corpus/feeds-real/README.md: these give a clear error, never items. (The two raw gzip
  * files, node-feedparser/compressed.xml and invalid-characters-gzipped.xml, are inflated in
  * the stream and parse.)
  */

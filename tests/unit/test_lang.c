@@ -19,7 +19,7 @@ read_seed(const char *name, size_t *ret_len)
     char *buf;
     long n;
 
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_SHARED_DATA, name);
+    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
     f = fopen(path, "rb");
     assert_non_null(f);
     assert_int_equal(fseek(f, 0, SEEK_END), 0);

@@ -148,7 +148,7 @@ static char *
 read_seed(const char *name)
 {
     char path[512];
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_SHARED_DATA, name);
+    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("cannot open %s", path);

@@ -39,7 +39,7 @@ static char *
 read_seed(const char *name)
 {
     char path[512];
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_SHARED_DATA, name);
+    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
     return read_file(path, NULL);
 }
 
@@ -257,7 +257,7 @@ test_simhash_real_items_far_apart(void **state)
         size_t len;
         struct feed_doc *doc = NULL;
         char *err = NULL;
-        (void)snprintf(path, sizeof(path), "%s/feeds-real/%s", FW_SHARED_DATA, files[f]);
+        (void)snprintf(path, sizeof(path), "%s/feeds-real/%s", FW_CORPUS, files[f]);
         char *data = read_file(path, &len);
         assert_int_equal(feedparse_buffer(data, len, NULL, &doc, &err), 0);
         uint64_t *sig = calloc(doc->n_items, sizeof(*sig));
