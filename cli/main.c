@@ -273,45 +273,42 @@ parse_argv(int argc, char **argv, const char **ret_command)
 
 /*
  * The socket path: --socket, else the `socket` of --config FILE, else that of the default
- * config if it exists and loads, else the default. Returns 0 with *ret_path owning the path,
- * or an exit status (2 for a bad --config, 1 for OOM) after reporting why.
+ * config if it exists and is readable, else the default. Only `socket` (and `include`) is
+ * read of a config: a CLI user who may not read the daemon's secrets, or a config mistake
+ * elsewhere, does not stop the CLI. Returns 0 with *ret_path owning the path, or an exit
+ * status (2 for a bad --config, 1 for OOM) after reporting why.
  */
 static int
 resolve_socket(char **ret_path)
 {
-    struct conf *conf = NULL;
     char *err = NULL;
-    const char *path = arg_socket;
     int r;
 
-    if (path) {
-        *ret_path = strdup(path);
+    if (arg_socket) {
+        *ret_path = strdup(arg_socket);
         return *ret_path ? 0 : 1;
     }
-    if (arg_config) {
-        r = conf_load(arg_config, &conf, &err);
-        if (r < 0) {
-            if (err && *err)
-                output_message("%s", err);
-            else
-                output_message("%s: %s", arg_config, strerror(-r));
-            free(err);
-            return EXIT_USAGE;
-        }
-    } else if (access(DEFAULT_CONFIG, F_OK) == 0) {
-        if (conf_load(DEFAULT_CONFIG, &conf, &err) < 0)
-            conf = NULL; /* unreadable or broken: the default socket may still answer */
-        free(err);
-    }
-    if (conf && conf->daemon.socket && conf->daemon.socket[0])
-        path = conf->daemon.socket;
-    else
-        path = DEFAULT_SOCKET;
-    *ret_path = strdup(path);
-    conf_free(conf);
-    if (!*ret_path) {
+    const char *config = arg_config ? arg_config : DEFAULT_CONFIG;
+    r = conf_load_socket(config, ret_path, &err);
+    if (r == -ENOMEM) {
         output_message("out of memory");
         return 1;
+    }
+    if (r < 0 && arg_config) {
+        if (err && *err)
+            output_message("%s", err);
+        else
+            output_message("%s: %s", arg_config, strerror(-r));
+        free(err);
+        return EXIT_USAGE;
+    }
+    free(err);
+    if (r < 0) { /* the default config is missing or unreadable: the default socket */
+        *ret_path = strdup(DEFAULT_SOCKET);
+        if (!*ret_path) {
+            output_message("out of memory");
+            return 1;
+        }
     }
     return 0;
 }

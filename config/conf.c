@@ -168,6 +168,8 @@ struct parser {
     struct name_index feed_ix;
     struct name_index topic_ix;
     struct name_index hook_ix;
+    bool socket_only; /* conf_load_socket: only [daemon] socket and include count */
+    bool socket_bad;  /* conf_load_socket: the socket value was refused */
 };
 
 struct file_ctx {
@@ -1792,19 +1794,67 @@ parse_keyline(struct parser *p, const struct file_ctx *f, unsigned line, char *s
     }
 }
 
+/*
+ * A line as conf_load_socket reads it: section headers only tell [daemon] from the rest,
+ * `include` is followed, `socket` in [daemon] is read, and anything else (other keys, other
+ * sections, lines that would be errors) is passed over without a word.
+ */
+static void
+parse_socket_line(struct parser *p, const struct file_ctx *f, unsigned line, char *s,
+                  struct section *cur)
+{
+    if (*s == '[') {
+        char *q = trim(s) + 1;
+        while (is_blank(*q))
+            q++;
+        bool daemon = strncmp(q, "daemon", 6) == 0;
+        q += daemon ? 6 : 0;
+        while (is_blank(*q))
+            q++;
+        cur->kind = daemon && strcmp(q, "]") == 0 ? SECT_DAEMON : SECT_SKIP;
+        cur->line = line;
+        return;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq)
+        return;
+    *eq = '\0';
+    char *key = trim(s);
+    char *val = eq + 1;
+    if (*val == '#' || *val == ';')
+        *val = '\0';
+    strip_comment(val);
+    val = trim(val);
+    if (!*val)
+        return;
+    if (strcmp(key, "include") == 0) {
+        parse_include(p, f, line, val);
+        return;
+    }
+    if (cur->kind == SECT_DAEMON && strcmp(key, "socket") == 0) {
+        struct loc at = {f, line, key};
+        unsigned before = p->n_errors;
+        set_daemon_key(p, &at, DK_SOCKET, val);
+        p->socket_bad = p->n_errors > before;
+    }
+}
+
 static void
 parse_line(struct parser *p, const struct file_ctx *f, unsigned line, char *s, size_t n,
            struct section *cur)
 {
     size_t bad = utf8_check((const unsigned char *)s, n);
     if (bad < n) {
-        perr(p, f->path, line, "line", "invalid UTF-8 at byte %zu", bad + 1);
+        if (!p->socket_only)
+            perr(p, f->path, line, "line", "invalid UTF-8 at byte %zu", bad + 1);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            perr(p, f->path, line, "line", "control character 0x%02x at byte %zu", c, i + 1);
+            if (!p->socket_only)
+                perr(p, f->path, line, "line", "control character 0x%02x at byte %zu", c,
+                     i + 1);
             return;
         }
     }
@@ -1812,6 +1862,10 @@ parse_line(struct parser *p, const struct file_ctx *f, unsigned line, char *s, s
         s++;
     if (*s == '\0' || *s == '#' || *s == ';')
         return;
+    if (p->socket_only) {
+        parse_socket_line(p, f, line, s, cur);
+        return;
+    }
     if (*s == '[') {
         parse_header(p, f, line, trim(s), cur);
         return;
@@ -2121,6 +2175,55 @@ fail:
     return r;
 }
 
+/* Reads only the socket path of a config (see conf.h). */
+int
+conf_load_socket(const char *path, char **ret_socket, char **reterr_msg)
+{
+    struct parser p = {.socket_only = true};
+    int r;
+    if (reterr_msg)
+        *reterr_msg = NULL;
+    if (!path || !*path)
+        return -EINVAL;
+    p.conf = calloc(1, sizeof *p.conf);
+    if (!p.conf || conf_defaults(p.conf) < 0)
+        goto oom;
+    p.conf->path = path_absolute(path);
+    if (!p.conf->path) {
+        r = errno == ENAMETOOLONG ? -ENAMETOOLONG : -ENOMEM;
+        if (r == -ENOMEM)
+            goto oom;
+        perr(&p, path, 0, "file", "path too long");
+        goto fail;
+    }
+    r = parse_file(&p, path, p.conf->path, 0, NULL);
+    if (p.oom)
+        goto oom;
+    if (r < 0 && p.n_names == 0)
+        goto fail; /* the main file itself could not be read */
+    if (p.socket_bad) {
+        r = -EINVAL;
+        goto fail;
+    }
+    *ret_socket = p.conf->daemon.socket;
+    p.conf->daemon.socket = NULL;
+    parser_done(&p);
+    conf_free(p.conf);
+    return 0;
+oom:
+    r = -ENOMEM;
+fail:
+    if (p.err && p.err_len > 0 && p.err[p.err_len - 1] == '\n')
+        p.err[--p.err_len] = '\0';
+    if (reterr_msg && r != -ENOMEM) {
+        *reterr_msg = p.err;
+        p.err = NULL;
+    }
+    parser_done(&p);
+    conf_free(p.conf);
+    return r;
+}
+
 /* Releases a config and everything it owns; accepts NULL and half-built configs. */
 void
 conf_free(struct conf *conf)
@@ -2203,4 +2306,18 @@ conf_feed_changed(const struct conf_feed *a, const struct conf_feed *b)
         if (str_differs(a->tags[i], b->tags[i]))
             return true;
     return false;
+}
+
+const char *const *
+conf_section_keys(const char *kind)
+{
+    if (strcmp(kind, "daemon") == 0)
+        return daemon_keys;
+    if (strcmp(kind, "feed") == 0)
+        return feed_keys;
+    if (strcmp(kind, "topic") == 0)
+        return topic_keys;
+    if (strcmp(kind, "hook") == 0)
+        return hook_keys;
+    return NULL;
 }

@@ -100,6 +100,15 @@ struct conf {
  */
 int conf_load(const char *path, struct conf **ret_conf, char **reterr_msg);
 
+/*
+ * What the CLI reads of a config: the `socket` of [daemon] (absolute; the default when
+ * unset), following `include` lines and passing over everything else unread and unchecked
+ * (no secret file is opened, no other key validated). 0 with *ret_socket owned by the
+ * caller; -ENOENT/-EACCES/... when the main file cannot be read, -EINVAL for a bad socket
+ * value, each with *reterr_msg ("file:line: key: why") when not NULL; -ENOMEM.
+ */
+int conf_load_socket(const char *path, char **ret_socket, char **reterr_msg);
+
 /* Releases a config; accepts NULL. */
 void conf_free(struct conf *conf);
 
@@ -116,6 +125,12 @@ int conf_parse_size(const char *s, uint64_t *ret_bytes);
 
 /* "yes/no/true/false/on/off/1/0". */
 int conf_parse_bool(const char *s, bool *ret_b);
+
+/*
+ * The keys a section kind accepts ("daemon", "feed", "topic", "hook"), NULL-terminated, or
+ * NULL for an unknown kind. For documentation checks and shell completion.
+ */
+const char *const *conf_section_keys(const char *kind);
 
 /* True when the feed's settings that a poll uses differ (url, interval, header, auth, ...). */
 bool conf_feed_changed(const struct conf_feed *a, const struct conf_feed *b);

@@ -1,24 +1,30 @@
 /*
- * main.c — feedwatchd: argv, then daemon_run. Exit codes: 0 clean stop, 1 runtime failure,
- * 2 bad config or usage. Never forks; --foreground is accepted and changes nothing.
+ * main.c — feedwatchd: argv, then daemon_run (or daemon_check). Exit codes: 0 clean stop,
+ * 1 runtime failure, 2 bad config or usage. Never forks; --foreground is accepted and
+ * changes nothing.
  */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "daemon.h"
 #include "log.h"
 
 static const char *arg_config = "/etc/feedwatch/feedwatch.conf";
 static bool arg_once;
+static bool arg_check;
 
 static void
 usage(FILE *out)
 {
     fprintf(out, "usage: feedwatchd [--config FILE] [--once] [--foreground]\n"
+                 "       feedwatchd --check [--config FILE]\n"
                  "  --config FILE  configuration (default /etc/feedwatch/feedwatch.conf)\n"
                  "  --once         poll every feed once, then exit (0: all fetched, 1: not)\n"
+                 "  --check        validate the configuration, then exit (0: good, 2: not);\n"
+                 "                 no polling, no database, no hooks\n"
                  "  --foreground   accepted for compatibility; feedwatchd never forks\n"
                  "  --version      print the version\n");
 }
@@ -29,7 +35,8 @@ main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
         {"foreground", no_argument, NULL, 'f'},   {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},      {"check", no_argument, NULL, 'C'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "c:ofhV", opts, NULL)) != -1) {
@@ -42,6 +49,9 @@ main(int argc, char **argv)
             break;
         case 'f':
             break;
+        case 'C':
+            arg_check = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -53,10 +63,12 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (arg_check && arg_once)) {
         usage(stderr);
         return 2;
     }
+    if (arg_check)
+        return daemon_check(arg_config, stdout);
     log_setup();
     return daemon_run(arg_config, arg_once);
 }

@@ -1496,6 +1496,59 @@ test_conf_free_null(void **state)
     assert_false(conf_feed_changed(NULL, NULL));
 }
 
+/* Every key the reader accepts is documented in feedwatch.conf(5), under its section. */
+static void
+test_conf_keys_in_man_page(void **state)
+{
+    (void)state;
+    FILE *f = fopen(FW_SOURCE_DIR "/docs/man/feedwatch.conf.5.scd", "r");
+    if (!f)
+        fail_msg("cannot open %s: %s", FW_SOURCE_DIR "/docs/man/feedwatch.conf.5.scd",
+                 strerror(errno));
+    char *page = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&page, &len);
+    assert_non_null(mem);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        assert_int_equal(fwrite(chunk, 1, n, mem), n);
+    (void)fclose(f);
+    assert_int_equal(fclose(mem), 0);
+
+    static const char *const kinds[] = {"daemon", "feed", "topic", "hook"};
+    size_t missing = 0;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        char head[64];
+        (void)snprintf(head, sizeof(head), "\n# [%s", kinds[k]);
+        const char *sec = strstr(page, head);
+        if (!sec)
+            fail_msg("feedwatch.conf(5) has no section %s", head + 1);
+        const char *end = strstr(sec + 1, "\n# ");
+        size_t sec_len = end ? (size_t)(end - sec) : strlen(sec);
+        const char *const *keys = conf_section_keys(kinds[k]);
+        assert_non_null(keys);
+        for (size_t i = 0; keys[i]; i++) {
+            char want[96];
+            (void)snprintf(want, sizeof(want), "\n*%s* =", keys[i]);
+            bool found = memmem(sec, sec_len, want, strlen(want)) != NULL;
+            if (!found) {
+                /* two keys on one line: "*min_interval* = _D_, *max_interval* = _D_" */
+                (void)snprintf(want, sizeof(want), ", *%s* =", keys[i]);
+                found = memmem(sec, sec_len, want, strlen(want)) != NULL;
+            }
+            if (!found) {
+                print_error("[%s] %s is not in docs/man/feedwatch.conf.5.scd\n", kinds[k],
+                            keys[i]);
+                missing++;
+            }
+        }
+    }
+    assert_null(conf_section_keys("nosuch"));
+    free(page);
+    assert_int_equal(missing, 0);
+}
+
 int
 main(void)
 {
@@ -1555,6 +1608,7 @@ main(void)
         T(test_conf_installed),
         T(test_conf_garbage_input),
         T(test_conf_free_null),
+        T(test_conf_keys_in_man_page),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,62 @@
+# bash completion for feedwatch(1) and feedwatchd(8).
+# Installed as /usr/share/bash-completion/completions/feedwatch (and feedwatchd, a link).
+
+_feedwatch_feeds()
+{
+    # Feed names from the running daemon, when it answers; nothing otherwise.
+    feedwatch --json feeds 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'
+}
+
+_feedwatch()
+{
+    local cur prev words cword
+    _init_completion || return
+    local commands="status feeds items poll reload alerts watch add remove pause resume search parse extract match"
+    local globals="--json --socket --config --help --version"
+    local cmd="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            --socket | --config | --feed | --limit | --topic) ((i++)) ;;
+            -*) ;;
+            *) cmd=${words[i]}; break ;;
+        esac
+    done
+    case $prev in
+        --socket) _filedir sock; return ;;
+        --config) _filedir conf; return ;;
+        --feed) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")); return ;;
+        --limit | --topic) return ;;
+    esac
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "$commands $globals" -- "$cur"))
+        return
+    fi
+    local opts=""
+    case $cmd in
+        items) opts="--feed --limit --text" ;;
+        alerts) opts="--topic --failed --limit" ;;
+        poll) opts="--wait" ;;
+        search) opts="--limit" ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts $globals" -- "$cur"))
+        return
+    fi
+    case $cmd in
+        poll | remove | pause | resume) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")) ;;
+        parse | extract) _filedir ;;
+        match) [[ $cword -gt $((i + 1)) ]] && _filedir ;;
+    esac
+}
+complete -F _feedwatch feedwatch
+
+_feedwatchd()
+{
+    local cur prev words cword
+    _init_completion || return
+    case $prev in
+        --config) _filedir conf; return ;;
+    esac
+    COMPREPLY=($(compgen -W "--config --once --check --foreground --help --version" -- "$cur"))
+}
+complete -F _feedwatchd feedwatchd
