@@ -12,11 +12,37 @@
 #include "client.h"
 #include "output.h"
 
-#define ITEMS_LINE_WIDTH 80  /* PUBLISHED, FEED, LANG and TITLE fit in this; the URL follows */
 #define ITEMS_FEED_MAX 20
 #define ITEMS_LANG_MAX 8     /* "pt-BR", "zh-Hant": a longer tag is cut */
 #define ITEMS_TITLE_MIN 20
+#define NAME_MIN 8           /* feed and topic names shrink to this on a narrow line */
+#define URL_MIN 12
+#define ERROR_MIN 12
 #define NUM_LEN 24
+/* The daemon's defaults for the number of rows (docs/PRODUCT.md): human output asks for one
+ * more row than it shows, to tell the user when more exist. */
+#define ITEMS_DEFAULT_LIMIT 20
+#define SEARCH_DEFAULT_LIMIT 100
+#define MAX_LIMIT 10000
+
+/* The rows to show: --limit, else the daemon's default for the command. */
+static long
+rows_wanted(const struct live_args *a)
+{
+    if (a->limit > 0)
+        return a->limit;
+    return a->cmd == LIVE_SEARCH ? SEARCH_DEFAULT_LIMIT : ITEMS_DEFAULT_LIMIT;
+}
+
+/* The limit sent: one more row than shown in human output, to know whether more exist. */
+static long
+limit_sent(const struct live_args *a)
+{
+    long n = rows_wanted(a);
+    if (!a->json && n < MAX_LIMIT)
+        n++;
+    return n;
+}
 
 /* The string member key of obj, or NULL when absent or not a string. */
 static const char *
@@ -68,8 +94,8 @@ build_request(const struct live_args *a)
     if (a->cmd == LIVE_ITEMS) {
         if (a->feed)
             r |= json_object_set_new(req, "feed", json_string(a->feed));
-        if (a->limit > 0)
-            r |= json_object_set_new(req, "limit", json_integer(a->limit));
+        if (a->limit > 0 || !a->json)
+            r |= json_object_set_new(req, "limit", json_integer(limit_sent(a)));
         if (a->text)
             r |= json_object_set_new(req, "text", json_true());
     } else if (a->cmd == LIVE_ALERTS) {
@@ -81,8 +107,8 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, "limit", json_integer(a->limit));
     } else if (a->cmd == LIVE_SEARCH) {
         r |= json_object_set_new(req, "query", json_string(a->query));
-        if (a->limit > 0)
-            r |= json_object_set_new(req, "limit", json_integer(a->limit));
+        if (a->limit > 0 || !a->json)
+            r |= json_object_set_new(req, "limit", json_integer(limit_sent(a)));
     } else if (a->cmd == LIVE_POLL) {
         if (a->feed)
             r |= json_object_set_new(req, "feed", json_string(a->feed));
@@ -152,7 +178,14 @@ render_status(const json_t *resp)
     print_kv("polls in flight", kw, fmt_int(resp, "polls_in_flight", n1));
 
     output_time_local(get_str(resp, "next_poll"), when);
-    print_kv("next poll", kw, when);
+    if (get_str(resp, "next_poll")) {
+        char rel[OUTPUT_TIME_LEN];
+        output_time_relative(get_str(resp, "next_poll"), (int64_t)time(NULL), rel);
+        (void)snprintf(line, sizeof(line), "%s (%s)", when, rel);
+        print_kv("next poll", kw, line);
+    } else {
+        print_kv("next poll", kw, when);
+    }
 
     if (get_uint(resp, "database_bytes", &v))
         output_size(v, size);
@@ -168,11 +201,12 @@ render_status(const json_t *resp)
 }
 
 static int
-render_feeds(const json_t *resp)
+render_feeds(const json_t *resp, size_t width)
 {
-    static const char *const headers[] = {"NAME",  "STATE",     "LAST-POLL", "HTTP",
-                                          "ITEMS", "NEXT-POLL", "ERROR"};
+    static const char *const headers[] = {"NAME", "STATE", "HTTP", "ITEMS",
+                                          "LAST",  "NEXT", "URL",  "ERROR"};
     const json_t *feeds = json_object_get(resp, "feeds");
+    int64_t now = (int64_t)time(NULL);
     struct output_table *t;
     size_t i;
     json_t *f;
@@ -186,37 +220,41 @@ render_feeds(const json_t *resp)
         (void)printf("no feeds\n");
         return 0;
     }
-    t = output_table_new(7, headers);
+    t = output_table_new(8, headers);
     if (!t)
         return -ENOMEM;
+    output_table_align_right(t, 2);
     output_table_align_right(t, 3);
-    output_table_align_right(t, 4);
+    output_table_flex(t, 0, NAME_MIN);
+    output_table_flex(t, 6, URL_MIN);
+    output_table_flex(t, 7, ERROR_MIN);
     json_array_foreach(feeds, i, f) {
         char last[OUTPUT_TIME_LEN], next[OUTPUT_TIME_LEN], http[NUM_LEN], items[NUM_LEN];
         /* A disabled feed shows why it was disabled; the others their last error. */
         const char *err = get_str(f, "reason");
         if (!err)
             err = get_str(f, "last_error");
-        output_time_local(get_str(f, "last_poll"), last);
-        output_time_local(get_str(f, "next_poll"), next);
-        const char *cells[] = {get_str(f, "name"), get_str(f, "state"), last,
+        output_time_relative(get_str(f, "last_poll"), now, last);
+        output_time_relative(get_str(f, "next_poll"), now, next);
+        const char *cells[] = {get_str(f, "name"),  get_str(f, "state"),
                                fmt_int(f, "last_status", http), fmt_int(f, "items", items),
-                               next, err};
+                               last, next, get_str(f, "url"), err};
         r = output_table_add_row(t, cells, NULL);
         if (r < 0)
             break;
     }
     if (r == 0)
-        r = output_table_print(t, stdout);
+        r = output_table_print(t, stdout, width);
     output_table_free(t);
     return r;
 }
 
 static int
-render_items(const json_t *resp, bool text)
+render_items(const struct live_args *a, const json_t *resp)
 {
     static const char *const headers[] = {"PUBLISHED", "FEED", "LANG", "TITLE", "URL"};
     const json_t *items = json_object_get(resp, "items");
+    long shown = rows_wanted(a);
     struct output_table *t;
     size_t i;
     json_t *it;
@@ -233,7 +271,14 @@ render_items(const json_t *resp, bool text)
     t = output_table_new(5, headers);
     if (!t)
         return -ENOMEM;
+    output_table_limit(t, 1, ITEMS_FEED_MAX);
+    output_table_limit(t, 2, ITEMS_LANG_MAX);
+    output_table_flex(t, 1, NAME_MIN);
+    output_table_flex(t, 3, ITEMS_TITLE_MIN);
+    output_table_flex(t, 4, URL_MIN);
     json_array_foreach(items, i, it) {
+        if ((long)i >= shown)
+            break;
         char when[OUTPUT_TIME_LEN];
         const char *lang = get_str(it, "language");
         const char *published = get_str(it, "published");
@@ -242,24 +287,15 @@ render_items(const json_t *resp, bool text)
         output_time_local(published, when);
         const char *cells[] = {when, get_str(it, "feed"), lang ? lang : "-",
                                get_str(it, "title"), get_str(it, "url")};
-        r = output_table_add_row(t, cells, text ? get_str(it, "text") : NULL);
+        r = output_table_add_row(t, cells, a->text ? get_str(it, "text") : NULL);
         if (r < 0)
             break;
     }
-    if (r == 0) {
-        /* Keep the title within the line width left by the published and feed columns. */
-        size_t feed_w = output_table_width(t, 1);
-        if (feed_w > ITEMS_FEED_MAX) {
-            feed_w = ITEMS_FEED_MAX;
-            output_table_limit(t, 1, ITEMS_FEED_MAX);
-        }
-        output_table_limit(t, 2, ITEMS_LANG_MAX);
-        size_t used = output_table_width(t, 0) + 2 + feed_w + 2 + output_table_width(t, 2) + 2;
-        size_t title_w = used + ITEMS_TITLE_MIN < ITEMS_LINE_WIDTH ? ITEMS_LINE_WIDTH - used
-                                                                   : ITEMS_TITLE_MIN;
-        output_table_limit(t, 3, title_w);
-        r = output_table_print(t, stdout);
-    }
+    if (r == 0)
+        r = output_table_print(t, stdout, a->width);
+    if (r == 0 && (long)json_array_size(items) > shown)
+        (void)printf("(the newest %ld shown; more exist: --limit N shows up to %d)\n", shown,
+                     MAX_LIMIT);
     output_table_free(t);
     return r;
 }
@@ -301,7 +337,7 @@ render_reload(const json_t *resp)
 }
 
 static int
-render_alerts(const json_t *resp)
+render_alerts(const json_t *resp, size_t width)
 {
     static const char *const headers[] = {"ID", "RAISED", "TOPIC", "STATE", "TRIES", "FEED",
                                           "TITLE", "SOURCES"};
@@ -321,6 +357,12 @@ render_alerts(const json_t *resp)
     struct output_table *t = output_table_new(8, headers);
     if (!t)
         return -ENOMEM;
+    output_table_align_right(t, 0);
+    output_table_align_right(t, 4);
+    output_table_align_right(t, 7);
+    output_table_flex(t, 2, NAME_MIN);
+    output_table_flex(t, 5, NAME_MIN);
+    output_table_flex(t, 6, ITEMS_TITLE_MIN);
     json_array_foreach(alerts, i, al) {
         char when[OUTPUT_TIME_LEN], id[NUM_LEN], tries[NUM_LEN], sources[NUM_LEN];
         output_time_local(get_str(al, "raised"), when);
@@ -334,10 +376,8 @@ render_alerts(const json_t *resp)
         if (r < 0)
             break;
     }
-    if (r == 0) {
-        output_table_limit(t, 6, ITEMS_TITLE_MIN * 2);
-        r = output_table_print(t, stdout);
-    }
+    if (r == 0)
+        r = output_table_print(t, stdout, width);
     output_table_free(t);
     return r;
 }
@@ -405,16 +445,16 @@ render(const struct live_args *a, const json_t *resp)
     case LIVE_STATUS:
         return render_status(resp);
     case LIVE_FEEDS:
-        return render_feeds(resp);
+        return render_feeds(resp, a->width);
     case LIVE_SEARCH:
     case LIVE_ITEMS:
-        return render_items(resp, a->text);
+        return render_items(a, resp);
     case LIVE_POLL:
         return render_poll(resp, a->wait);
     case LIVE_RELOAD:
         return render_reload(resp);
     case LIVE_ALERTS:
-        return render_alerts(resp);
+        return render_alerts(resp, a->width);
     case LIVE_ADD:
     case LIVE_REMOVE:
     case LIVE_PAUSE:

@@ -9,6 +9,7 @@
 #define FEEDWATCH_LIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum live_cmd {
     LIVE_STATUS,
@@ -39,6 +40,7 @@ struct live_args {
     const char *name;   /* add/remove/pause/resume NAME */
     const char *url;    /* add NAME URL */
     const char *query;  /* search QUERY */
+    size_t width;       /* human output fits this many columns; 0: no limit (--wide) */
 };
 
 /*

@@ -39,6 +39,7 @@ enum {
 };
 
 static bool arg_json;
+static bool arg_wide;
 static bool arg_help;
 static bool arg_version;
 static const char *arg_socket;
@@ -108,7 +109,7 @@ static const char *const option_names[] = {"--feed", "--limit", "--text", "--wai
 static void
 usage_line(FILE *f)
 {
-    (void)fputs("usage: feedwatch [--json] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
+    (void)fputs("usage: feedwatch [--json] [--wide] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
                 f);
 }
 
@@ -149,6 +150,8 @@ print_help(void)
     }
     (void)fputs("\nOptions (before or after the command):\n"
                 "  --json           machine output: the daemon's JSON response as received\n"
+                "  --wide           do not fit tables to the terminal (default: its width,\n"
+                "                   COLUMNS, or 80 columns when not a terminal)\n"
                 "  --socket PATH    the daemon's socket (default: `socket` of the config, else\n"
                 "                   " DEFAULT_SOCKET ")\n"
                 "  --config FILE    take the socket from this config (default:\n"
@@ -220,7 +223,8 @@ parse_argv(int argc, char **argv, const char **ret_command)
         bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
                            strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0 ||
                            strcmp(name, "--topic") == 0;
-        bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--help") == 0 ||
+        bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--wide") == 0 ||
+                       strcmp(name, "--help") == 0 ||
                        strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
                        strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0;
         if (!takes_value && !is_flag)
@@ -238,6 +242,8 @@ parse_argv(int argc, char **argv, const char **ret_command)
 
         if (strcmp(name, "--json") == 0) {
             arg_json = true;
+        } else if (strcmp(name, "--wide") == 0) {
+            arg_wide = true;
         } else if (strcmp(name, "--help") == 0) {
             arg_help = true;
         } else if (strcmp(name, "--version") == 0) {
@@ -321,6 +327,7 @@ run_live(const struct command *cmd)
         .json = arg_json,
         .feed = arg_feed,
         .limit = arg_limit,
+        .width = output_terminal_width(arg_wide),
         .text = arg_text,
         .wait = arg_wait,
         .topic = arg_topic,

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <utf8proc.h>
 
@@ -219,6 +221,20 @@ output_json_safe(const char *json)
     return sbuf_take(&b);
 }
 
+/* Shows a time value that could not be read: printable ASCII only, cut to a column's width. */
+static void
+time_unreadable(const char *text, char buf[OUTPUT_TIME_LEN])
+{
+    size_t j = 0;
+    for (size_t i = 0; text[i] && j < 19; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((c & 0xc0) == 0x80)
+            continue; /* one '?' per non-ASCII character, not per byte */
+        buf[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    buf[j] = '\0';
+}
+
 void
 output_time_local(const char *rfc3339, char buf[OUTPUT_TIME_LEN])
 {
@@ -231,19 +247,72 @@ output_time_local(const char *rfc3339, char buf[OUTPUT_TIME_LEN])
     }
     if (date_parse(rfc3339, &at) == 0) {
         time_t t = (time_t)at;
-        if ((int64_t)t == at && localtime_r(&t, &tm) &&
-            strftime(buf, OUTPUT_TIME_LEN, "%Y-%m-%d %H:%M:%S", &tm) > 0)
-            return;
+        if ((int64_t)t == at && localtime_r(&t, &tm)) {
+            size_t n = strftime(buf, OUTPUT_TIME_LEN, "%Y-%m-%d %H:%M", &tm);
+            if (n > 0) {
+                long off = tm.tm_gmtoff / 60;
+                if (off == 0)
+                    (void)snprintf(buf + n, OUTPUT_TIME_LEN - n, "Z");
+                else
+                    (void)snprintf(buf + n, OUTPUT_TIME_LEN - n, "%c%02ld:%02ld",
+                                   off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+                return;
+            }
+        }
     }
-    /* Not a time we can read: show it, printable ASCII only, cut to a column's width. */
-    size_t j = 0;
-    for (size_t i = 0; rfc3339[i] && j < 19; i++) {
-        unsigned char c = (unsigned char)rfc3339[i];
-        if ((c & 0xc0) == 0x80)
-            continue; /* one '?' per non-ASCII character, not per byte */
-        buf[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    time_unreadable(rfc3339, buf);
+}
+
+void
+output_time_relative(const char *rfc3339, int64_t now, char buf[OUTPUT_TIME_LEN])
+{
+    static const struct {
+        int64_t s;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    int64_t at;
+
+    if (!rfc3339) {
+        (void)snprintf(buf, OUTPUT_TIME_LEN, "-");
+        return;
     }
-    buf[j] = '\0';
+    if (date_parse(rfc3339, &at) != 0) {
+        time_unreadable(rfc3339, buf);
+        return;
+    }
+    bool past = at <= now;
+    uint64_t d = past ? (uint64_t)now - (uint64_t)at : (uint64_t)at - (uint64_t)now;
+    if (d == 0) {
+        (void)snprintf(buf, OUTPUT_TIME_LEN, "now");
+        return;
+    }
+    size_t u = 0;
+    while ((uint64_t)units[u].s > d)
+        u++;
+    uint64_t n = d / (uint64_t)units[u].s;
+    if (past)
+        (void)snprintf(buf, OUTPUT_TIME_LEN, "%" PRIu64 "%c ago", n, units[u].unit);
+    else
+        (void)snprintf(buf, OUTPUT_TIME_LEN, "in %" PRIu64 "%c", n, units[u].unit);
+}
+
+size_t
+output_terminal_width(bool wide)
+{
+    if (wide)
+        return 0;
+    const char *cols = getenv("COLUMNS");
+    if (cols && *cols) {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(cols, &end, 10);
+        if (errno == 0 && *end == '\0' && n >= 20 && n <= 100000)
+            return (size_t)n;
+    }
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
 }
 
 void
@@ -320,6 +389,7 @@ struct output_table {
     char **headers;     /* n_cols */
     size_t *widths;     /* n_cols: widest cell or header */
     size_t *limits;     /* n_cols: 0 = none */
+    size_t *flex_min;   /* n_cols: 0 = fixed, else the least width it may shrink to */
     bool *right;        /* n_cols */
     char **cells;       /* n_rows * n_cols, scrubbed */
     char **trailers;    /* n_rows, scrubbed, may be NULL */
@@ -342,7 +412,8 @@ output_table_new(size_t n_cols, const char *const *headers)
     t->widths = calloc(n_cols, sizeof(*t->widths));
     t->limits = calloc(n_cols, sizeof(*t->limits));
     t->right = calloc(n_cols, sizeof(*t->right));
-    if (!t->headers || !t->widths || !t->limits || !t->right) {
+    t->flex_min = calloc(n_cols, sizeof(*t->flex_min));
+    if (!t->headers || !t->widths || !t->limits || !t->right || !t->flex_min) {
         output_table_free(t);
         return NULL;
     }
@@ -369,6 +440,13 @@ output_table_limit(struct output_table *t, size_t col, size_t max_width)
 {
     if (col < t->n_cols)
         t->limits[col] = max_width;
+}
+
+void
+output_table_flex(struct output_table *t, size_t col, size_t min_width)
+{
+    if (col < t->n_cols)
+        t->flex_min[col] = min_width ? min_width : 1;
 }
 
 int
@@ -448,11 +526,43 @@ print_padding(FILE *f, size_t n)
         (void)fputc(' ', f);
 }
 
+/*
+ * The widths the columns are printed at within line_width (0: no limit): each column's own
+ * width, then the widest flexible column gives up a column at a time until the line fits or
+ * none can shrink further.
+ */
+static void
+fit_widths(const struct output_table *t, size_t line_width, size_t *w)
+{
+    size_t total = 2 * (t->n_cols - 1);
+    for (size_t i = 0; i < t->n_cols; i++) {
+        w[i] = column_width(t, i);
+        total += w[i];
+    }
+    while (line_width > 0 && total > line_width) {
+        size_t best = t->n_cols;
+        for (size_t i = 0; i < t->n_cols; i++) {
+            if (!t->flex_min[i])
+                continue;
+            size_t floor = t->flex_min[i];
+            size_t head = output_width(t->headers[i]);
+            if (head > floor)
+                floor = head;
+            if (w[i] > floor && (best == t->n_cols || w[i] > w[best]))
+                best = i;
+        }
+        if (best == t->n_cols)
+            break;
+        w[best]--;
+        total--;
+    }
+}
+
 static int
-print_line(const struct output_table *t, char *const *cells, FILE *f)
+print_line(const struct output_table *t, char *const *cells, const size_t *widths, FILE *f)
 {
     for (size_t i = 0; i < t->n_cols; i++) {
-        size_t width = column_width(t, i);
+        size_t width = widths[i];
         char *cut = NULL;
         const char *v = cells[i];
         if (output_width(v) > width) {
@@ -514,18 +624,21 @@ print_trailer(const char *text, FILE *f)
 }
 
 int
-output_table_print(const struct output_table *t, FILE *f)
+output_table_print(const struct output_table *t, FILE *f, size_t line_width)
 {
-    int r = print_line(t, t->headers, f);
-    if (r < 0)
-        return r;
-    for (size_t row = 0; row < t->n_rows; row++) {
-        r = print_line(t, t->cells + row * t->n_cols, f);
-        if (r < 0)
-            return r;
-        if (t->trailers[row])
+    size_t *widths = calloc(t->n_cols, sizeof(*widths));
+    if (!widths)
+        return -ENOMEM;
+    fit_widths(t, line_width, widths);
+    int r = print_line(t, t->headers, widths, f);
+    for (size_t row = 0; r == 0 && row < t->n_rows; row++) {
+        r = print_line(t, t->cells + row * t->n_cols, widths, f);
+        if (r == 0 && t->trailers[row])
             print_trailer(t->trailers[row], f);
     }
+    free(widths);
+    if (r < 0)
+        return r;
     return ferror(f) ? -EIO : 0;
 }
 
@@ -545,6 +658,7 @@ output_table_free(struct output_table *t)
     free(t->widths);
     free(t->limits);
     free(t->right);
+    free(t->flex_min);
     free(t->cells);
     free(t->trailers);
     free(t);

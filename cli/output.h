@@ -40,10 +40,24 @@ char *output_truncate(const char *s, size_t max_width);
 char *output_json_safe(const char *json);
 
 /*
- * Writes an RFC 3339 instant as local "YYYY-MM-DD HH:MM:SS"; NULL gives "-", and a value that
- * cannot be read is shown scrubbed and cut as it is.
+ * Writes an RFC 3339 instant as local time with its offset, "YYYY-MM-DD HH:MM+HH:MM", or
+ * "YYYY-MM-DD HH:MMZ" where local time is UTC; NULL gives "-", and a value that cannot be
+ * read is shown scrubbed and cut as it is.
  */
 void output_time_local(const char *rfc3339, char buf[OUTPUT_TIME_LEN]);
+
+/*
+ * Writes an RFC 3339 instant relative to now (Unix seconds): "45s ago", "3h ago", "in 12m",
+ * "in 2d", "now"; NULL gives "-", a value that cannot be read is shown as output_time_local
+ * shows it.
+ */
+void output_time_relative(const char *rfc3339, int64_t now, char buf[OUTPUT_TIME_LEN]);
+
+/*
+ * The width human output fits: 0 (no limit) with wide; else COLUMNS when it is a number;
+ * else the terminal's width when stdout is one; else 80.
+ */
+size_t output_terminal_width(bool wide);
 
 /* Writes a duration in seconds as its two largest units: "45s", "5m 3s", "3h 2m", "2d 4h". */
 void output_duration(uint64_t s, char buf[OUTPUT_DURATION_LEN]);
@@ -70,6 +84,13 @@ void output_table_align_right(struct output_table *t, size_t col);
 void output_table_limit(struct output_table *t, size_t col, size_t max_width);
 
 /*
+ * Lets a column give up width, down to min_width (never below its header), when the table
+ * would be wider than the line: the widest such column shrinks first. Columns not marked
+ * keep their width.
+ */
+void output_table_flex(struct output_table *t, size_t col, size_t min_width);
+
+/*
  * Adds a row: n_cols cells (NULL shows "-"), scrubbed to one line each, and an optional
  * trailer (may be NULL) printed below the row, scrubbed and indented by four spaces.
  * 0 or -ENOMEM.
@@ -82,8 +103,11 @@ size_t output_table_rows(const struct output_table *t);
 /* Width of a column as printed without limit (widest cell or header). */
 size_t output_table_width(const struct output_table *t, size_t col);
 
-/* Prints the header and every row to f. 0, or -EIO when f reports a write error. */
-int output_table_print(const struct output_table *t, FILE *f);
+/*
+ * Prints the header and every row to f, within line_width columns (0: no limit) as far as
+ * the flexible columns allow; cut cells end in "…". 0, or -EIO when f reports a write error.
+ */
+int output_table_print(const struct output_table *t, FILE *f, size_t line_width);
 
 /* Releases a table; accepts NULL. */
 void output_table_free(struct output_table *t);

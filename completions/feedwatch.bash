@@ -12,7 +12,7 @@ _feedwatch()
     local cur prev words cword
     _init_completion || return
     local commands="status feeds items poll reload alerts watch add remove pause resume search parse extract match"
-    local globals="--json --socket --config --help --version"
+    local globals="--json --wide --socket --config --help --version"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
