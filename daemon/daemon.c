@@ -522,6 +522,15 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
     f->n_waiters = 0;
 
     if (d->once && d->once_remaining > 0) {
+        d->once_tally.polled++;
+        if (outcome == POLL_OK)
+            d->once_tally.ok++;
+        else if (outcome == POLL_NOT_MODIFIED)
+            d->once_tally.not_modified++;
+        else
+            d->once_tally.errors++;
+        d->once_tally.new_items += new_items;
+        d->once_tally.alerts += new_alerts;
         if (outcome == POLL_FAILED || outcome == POLL_ABORTED)
             d->once_failed = true;
         if (--d->once_remaining == 0)
@@ -548,8 +557,15 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
 void
 daemon_hooks_progress(struct daemon *d)
 {
-    if (d->once && d->once_remaining == 0 && !d->stopping && hooks_idle(d->hooks))
+    if (d->once && d->once_remaining == 0 && !d->stopping && hooks_idle(d->hooks)) {
+        uint64_t ms = uv_now(&d->loop) - d->started_ms;
+        log_notice("once: %u feeds polled in %" PRIu64 ".%01" PRIu64 " s: %u ok, %u not modified, "
+                   "%u errors, %" PRIu64 " new items, %" PRIu64 " alerts",
+                   d->once_tally.polled, ms / 1000, ms % 1000 / 100, d->once_tally.ok,
+                   d->once_tally.not_modified, d->once_tally.errors, d->once_tally.new_items,
+                   d->once_tally.alerts);
         daemon_stop(d, d->once_failed ? 1 : 0);
+    }
 }
 
 /* A waiter's client went away: it keeps counting, then frees itself without answering. */

@@ -87,6 +87,10 @@ struct daemon {
     bool once;                   /* --once: poll everything once, then stop */
     unsigned once_remaining;
     bool once_failed;
+    struct {
+        unsigned polled, ok, not_modified, errors;
+        uint64_t new_items, alerts;
+    } once_tally; /* --once: what the cycle did, for its closing summary */
     int64_t items_total;         /* rows in items, kept current without count(*) */
     /*
      * Polls started and not ended, at most daemon_poll_slots(): a parsed document waits in

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum log_level log_max_level = LOG_LEVEL_NOTICE;
@@ -24,15 +25,28 @@ log_set_level(enum log_level level)
     log_max_level = level;
 }
 
-/* Formats one line and writes it with a single write(2), so lines never interleave. */
+/*
+ * Formats one line and writes it with a single write(2), so lines never interleave. Under the
+ * journal the line starts with its "<N>" priority (the journal stamps the time); elsewhere
+ * with the UTC time to the millisecond, "2026-12-06T11:16:04.123Z ".
+ */
 void
 log_emit(enum log_level level, const char *fmt, ...)
 {
     char line[4096];
     int saved = errno;
     size_t len = 0;
-    if (log_prefix)
+    if (log_prefix) {
         len = (size_t)snprintf(line, sizeof(line), "<%d>", (int)level);
+    } else {
+        struct timespec ts;
+        struct tm tm;
+        if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm)) {
+            len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+            len += (size_t)snprintf(line + len, sizeof(line) - len, ".%03ldZ ",
+                                    ts.tv_nsec / 1000000);
+        }
+    }
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
