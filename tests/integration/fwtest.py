@@ -242,15 +242,14 @@ class Daemon:
             raise AssertionError(f"{' '.join(argv)}: no answer after {timeout}s") from None
         out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
         self.last = (argv, p.returncode, out, err)
+        # --json answers are one JSON document: anything else (a second line, trailing text)
+        # is not parsed away but makes doc None, which the caller's checks then catch.
         doc = None
         if out.strip():
             try:
                 doc = json.loads(out)
             except ValueError:
-                try:
-                    doc = json.loads(out.splitlines()[0])
-                except ValueError:
-                    doc = None
+                doc = None
         return p.returncode, doc
 
     def describe_last(self):

@@ -15,7 +15,6 @@ daemon's peak RSS (VmHWM) is under the bound, and SIGTERM ends it with status 0.
 """
 
 import gzip
-import json
 import os
 import re
 import time
@@ -185,9 +184,13 @@ def check_daemon_ok(d, s, pid, good_polls_before):
     assert good["state"] == "ok" and good["failures"] == 0 and good["last_error"] is None, good
     assert d.count_items("good") == len(feed_titles(NEWS)) and d.duplicates() == []
     for args in (("feeds",), ("items", "--limit", "1000"), ("status",)):
+        # d.cli parses the whole answer strictly (json.loads: raw control characters in a
+        # string, a second document or trailing bytes make it None)
         rc, doc = d.cli(*args)
-        assert rc == 0 and isinstance(doc, dict), "invalid JSON answer:\n" + d.describe_last()
-        json.dumps(doc)
+        assert rc == 0 and isinstance(doc, dict) and doc.get("ok") is True, \
+            "invalid JSON answer:\n" + d.describe_last()
+        raw = d.last[2]
+        assert raw.count("\n") == 1 and raw.endswith("\n"), "not one line:\n" + d.describe_last()
     hwm, limit = vm_hwm_mb(pid), hwm_limit(pid)
     print(f"    VmHWM {hwm:.0f} MB (limit {limit} MB)")
     assert hwm < limit, f"daemon peak RSS {hwm:.0f} MB >= {limit} MB"

@@ -2,13 +2,14 @@
 """feedwatchd speaks the sd_notify protocol as a Type=notify service with a watchdog.
 
 The test plays the service manager: it binds its own NOTIFY_SOCKET (AF_UNIX, SOCK_DGRAM,
-SO_PASSCRED so every datagram carries the sender's pid), sets WATCHDOG_USEC=2000000,
+SO_PASSCRED so every datagram carries the sender's pid), sets WATCHDOG_USEC=6000000,
 starts the daemon on a temporary config with one file:// feed, and checks, each against a
 deadline:
 
 - READY=1 arrives, and only once the control socket exists (mode 0660) and answers;
 - a STATUS= line arrives, and another after the first poll cycle;
-- WATCHDOG=1 arrives within about 2 s, and keeps coming at less than the watchdog period;
+- WATCHDOG=1 arrives within the watchdog period (pings are due at half of it), and keeps
+  coming at less than the period: a 6 s period leaves a loaded machine 3 s of slack;
 - SIGHUP: RELOADING=1, then READY=1, and the new config is in force; a reload with a bad
   config also gives RELOADING=1, READY=1 and keeps the old config running;
 - SIGTERM: STOPPING=1, exit code 0, the socket file removed;
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 
-WATCHDOG_USEC = 2_000_000
+WATCHDOG_USEC = 6_000_000
 START_TIMEOUT = 15.0     # READY=1 after exec (database creation included)
 STATUS_TIMEOUT = 15.0    # the STATUS= after the first poll cycle
 RELOAD_TIMEOUT = 10.0
@@ -220,7 +221,7 @@ def main():
             check(later, "no STATUS= after READY=1")
             print(f"ok: STATUS={first_status!r}, then STATUS={later[-1]!r}")
 
-            # WATCHDOG=1 within ~2 s of start, then each within the watchdog period of the
+            # WATCHDOG=1 within the period of start, then each within the watchdog period of the
             # last (fresh pings only: one read late while the test was busy is not a gap).
             period = WATCHDOG_USEC / 1e6
             pings = [t for t, ps in notifier.log if ("WATCHDOG", "1") in ps]
