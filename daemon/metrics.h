@@ -1,0 +1,70 @@
+/*
+ * metrics.h — what the daemon counts for monitoring, and the Prometheus text format of it
+ * (version 0.0.4), served by `feedwatch metrics` and, with `[daemon] metrics_listen`, over
+ * HTTP at /metrics (metrics_http.h).
+ *
+ * Counters only grow (until a restart); gauges are read from the daemon at render time
+ * (struct metrics_gauges). Label values are bounded: topics and hooks are the config's
+ * names, HTTP statuses are counted by class, and hosts are the first METRICS_HOSTS_MAX hosts
+ * that had errors, the rest counted as host="other". Loop thread only; no I/O.
+ */
+#ifndef FEEDWATCH_METRICS_H
+#define FEEDWATCH_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_HOSTS_MAX 100
+
+struct metrics;
+
+enum metrics_poll {
+    METRICS_POLL_OK,           /* 200: a document parsed and stored */
+    METRICS_POLL_NOT_MODIFIED, /* 304 */
+    METRICS_POLL_ERROR,        /* anything else: HTTP error, network, parse, store */
+    METRICS_POLL__N
+};
+
+/* What the daemon is now, filled by the caller for each rendering. */
+struct metrics_gauges {
+    uint64_t feeds_ok, feeds_failing, feeds_disabled, feeds_paused;
+    uint64_t items_total;
+    uint64_t polls_active;   /* polls started and not ended */
+    uint64_t polls_waiting;  /* due feeds waiting for a poll slot (the FIFO) */
+    uint64_t store_queue;    /* finished polls waiting to be written */
+    uint64_t hooks_running;
+    int64_t alerts_delivered, alerts_pending, alerts_failed;
+    uint64_t search_lag_items;
+    uint64_t database_bytes;
+    uint64_t rss_bytes;      /* 0: unknown */
+    double uptime_s;
+};
+
+/* New, all counters at zero; NULL on OOM. */
+struct metrics *metrics_new(void);
+
+void metrics_free(struct metrics *m);
+
+/*
+ * One poll ended: its outcome, the HTTP status (0: none, e.g. a network error or file:),
+ * the feed URL's host (for per-host error counts; NULL or "" when none), the body bytes
+ * received, the new items stored, and how late the poll started after it was due (seconds,
+ * < 0 when unknown).
+ */
+void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status,
+                       const char *host, uint64_t bytes, uint64_t new_items, double lag_s);
+
+/* An alert was raised for topic. */
+void metrics_alert(struct metrics *m, const char *topic);
+
+/*
+ * A hook run or webhook POST ended: delivered or failed (a failure that will be retried
+ * counts too), and for a delivery the seconds from the alert's raise to its delivery.
+ */
+void metrics_delivery(struct metrics *m, const char *hook, bool delivered, double latency_s);
+
+/* The exposition text (new heap string), or NULL on OOM. */
+char *metrics_render(const struct metrics *m, const struct metrics_gauges *g);
+
+#endif
