@@ -119,13 +119,17 @@ def test_overdue_feeds_are_spread_after_a_restart(t):
         db.execute("UPDATE feeds SET next_poll_at = ?", (past,))
     d.start()
     start = time.time()
-    due = [parse_time(e["next_poll"]) for e in d.cli_ok("feeds")["feeds"]
-           if e["next_poll"] is not None]
-    # Each is due soon (within 30 s of the restart, a tenth of the interval at most), and
-    # not all at once: the restart spreads them.
-    assert len(due) >= 15, due   # a few may already be in their poll
-    assert all(start - 2 <= t_ <= start + 31 for t_ in due), [t_ - start for t_ in due]
-    assert max(due) - min(due) >= 10, sorted(t_ - start for t_ in due)
+    nexts = [parse_time(e["next_poll"]) - start for e in d.cli_ok("feeds")["feeds"]
+             if e["next_poll"] is not None]
+    # Each is due soon (within 30 s of the restart, a tenth of the interval at most); those
+    # due in its first seconds may already have been polled, and are due again in an hour.
+    soon = [x for x in nexts if x < 600]
+    assert len(soon) >= 12, nexts
+    assert all(-2 <= x <= 31 for x in soon), nexts
+    assert all(x > 3000 for x in nexts if x >= 600), nexts
+    due = soon
+    # Not all at once: the restart spreads them.
+    assert max(due) - min(due) >= 10, sorted(due)
     assert d.stop() == 0
 
 
