@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -115,8 +116,9 @@ static const char *const feed_keys[] = {
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS };
 static const char *const topic_keys[] = {"match", "hooks", "feeds", NULL};
 
-enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE };
-static const char *const hook_keys[] = {"exec", "url", "timeout", "retries", "secret_file", NULL};
+enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV };
+static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
+                                        "secret_file", "env", NULL};
 
 struct name_slot {
     const char *name; /* borrowed from the conf entry */
@@ -1005,6 +1007,31 @@ fail:
     return false;
 }
 
+/* A comma list of environment variable names ([A-Za-z_][A-Za-z0-9_]*), for a hook's env. */
+static bool
+val_env_names(struct parser *p, const struct loc *at, const char *v, char ***ret, size_t *ret_n)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (!val_list(p, at, v, false, "variable", &names, &n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = names[i];
+        bool ok = strlen(s) <= 128 && (isalpha((unsigned char)s[0]) || s[0] == '_');
+        for (const char *c = s; ok && *c; c++)
+            ok = isalnum((unsigned char)*c) || *c == '_';
+        if (!ok) {
+            perr_at(p, at, "invalid variable name '%s' (A-Z a-z 0-9 _, not starting with a digit)",
+                    QS(s));
+            strv_free(names, n);
+            return false;
+        }
+    }
+    *ret = names;
+    *ret_n = n;
+    return true;
+}
+
 static void
 argv_free(char **argv)
 {
@@ -1262,6 +1289,7 @@ conf_hook_done(struct conf_hook *h)
     argv_free(h->exec_argv);
     free(h->url);
     free(h->secret_file);
+    strv_free(h->env, h->n_env);
     free(h->origin.file);
 }
 
@@ -1390,6 +1418,8 @@ section_close(struct parser *p, const struct file_ctx *f, struct section *cur)
             perr(p, f->path, cur->line, d, "has both exec and url (exactly one is allowed)");
         else if (!e && !u)
             perr(p, f->path, cur->line, d, "missing exec or url");
+        else if (u && (cur->seen & (1u << HK_ENV)))
+            perr(p, f->path, cur->line, d, "env is for exec hooks only (a webhook runs nothing)");
         break;
     }
     default:
@@ -1673,6 +1703,12 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
         break;
     case HK_SECRET_FILE:
         (void)val_path(p, at, v, true, &h->secret_file);
+        break;
+    case HK_ENV:
+        strv_free(h->env, h->n_env);
+        h->env = NULL;
+        h->n_env = 0;
+        (void)val_env_names(p, at, v, &h->env, &h->n_env);
         break;
     default:
         break;

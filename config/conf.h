@@ -79,6 +79,8 @@ struct conf_hook {
     uint64_t timeout_s;      /* 30s */
     unsigned retries;        /* 5 */
     char *secret_file;       /* absolute; NULL unless set */
+    char **env;              /* names of the daemon's variables passed on to an exec hook */
+    size_t n_env;
     struct conf_origin origin;
 };
 

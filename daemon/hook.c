@@ -1,12 +1,15 @@
 #include "hook.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <openssl/evp.h>
@@ -17,11 +20,10 @@
 #include "fetch.h"
 #include "log.h"
 
-extern char **environ;
-
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
 #define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */
 #define HOOK_LINE_MAX 1024 /* a child's output is logged a line at a time, lines cut here */
+#define HOOK_GROUP_POLL_MS 100 /* how often a hook's leftover processes are looked for */
 
 enum hook_stream { HOOK_OUT, HOOK_ERR };
 
@@ -50,15 +52,19 @@ struct hook_run {
     /* exec */
     uv_process_t proc;
     struct hook_pipe in_pipe, out, err;
-    uv_timer_t timer;
+    uv_timer_t timer;       /* the timeout, the grace period, and polls of the group */
     uv_write_t wreq;
     unsigned open_handles;
+    uint64_t deadline_ms;   /* loop time of the timeout */
+    uint64_t kill_at_ms;    /* loop time of the SIGKILL, once timed out */
     bool spawned;
     bool exited;
     int64_t exit_status;
     int term_signal;
     bool timed_out;
-    bool killed;
+    bool group_lived;       /* at the timeout the first process had exited, its group had not */
+    bool killed;            /* the group got SIGKILL: done as soon as the first process is */
+    bool completed;
     /* url */
     struct fetch_xfer *xfer;
     bool ok;
@@ -263,14 +269,60 @@ run_close_handles(struct hook_run *run)
             uv_close((uv_handle_t *)&pipes[i]->pipe, on_pipe_closed);
 }
 
-/* The child exited and both outputs reached EOF: the run is complete. */
+/*
+ * True while a process of the hook's process group lives (the hook leads its own session
+ * and group, UV_PROCESS_DETACHED, so the group id is the first process's pid). EPERM means
+ * a member exists that we may not signal: alive too.
+ */
+static bool
+run_group_alive(struct hook_run *run)
+{
+    return run->spawned && (kill(-run->proc.pid, 0) == 0 || errno == EPERM);
+}
+
+static void on_run_timer(uv_timer_t *t);
+
+/* Stops waiting for EOF on an output (a process out of our reach may hold it). */
+static void
+pipe_give_up(struct hook_pipe *p)
+{
+    if (p->eof)
+        return;
+    p->eof = true;
+    (void)uv_read_stop((uv_stream_t *)&p->pipe);
+}
+
+/*
+ * A run is complete when its first process has exited, both outputs reached EOF, and no
+ * process of its group is left; or, past the timeout, once the group got SIGKILL and the
+ * first process is gone. Until then the timer is armed for whichever comes first: the next
+ * look at a lingering group, the timeout, or the end of the grace period.
+ */
 static void
 run_maybe_complete(struct hook_run *run)
 {
-    if (!run->exited || !run->out.eof || !run->err.eof)
+    if (run->completed)
         return;
+    uint64_t now = uv_now(run->timer.loop);
+    uint64_t due = run->timed_out ? run->kill_at_ms : run->deadline_ms;
+    if (!run->exited || !run->out.eof || !run->err.eof) {
+        (void)uv_timer_start(&run->timer, on_run_timer, due > now ? due - now : 0, 0);
+        return;
+    }
+    if (!run->killed && run_group_alive(run)) {
+        /* The first process is done, processes it started are not: look again shortly. */
+        uint64_t wait = due > now ? due - now : 0;
+        if (wait > HOOK_GROUP_POLL_MS)
+            wait = HOOK_GROUP_POLL_MS;
+        (void)uv_timer_start(&run->timer, on_run_timer, wait, 0);
+        return;
+    }
+    run->completed = true;
     (void)uv_timer_stop(&run->timer);
-    if (run->timed_out) {
+    if (run->timed_out && run->group_lived) {
+        run_fail(run, "timed out after %" PRIu64 "s: the hook exited but processes it started "
+                      "were still running", run->timeout_ms / 1000);
+    } else if (run->timed_out) {
         run_fail(run, "timed out after %" PRIu64 "s", run->timeout_ms / 1000);
     } else if (run->term_signal) {
         run_fail(run, "killed by signal %d", run->term_signal);
@@ -352,29 +404,94 @@ on_stdin_written(uv_write_t *req, int status)
         uv_close((uv_handle_t *)&run->in_pipe.pipe, on_pipe_closed);
 }
 
-/* The timeout: SIGTERM to the hook's process group, then SIGKILL after a grace period. */
+/*
+ * The timer: a look at a lingering group before the timeout; at the timeout SIGTERM to the
+ * hook's whole process group, whatever its first process did (it may have exited and left
+ * children behind); at the end of the grace period SIGKILL to the group, and the run ends
+ * (failed) without waiting for outputs that something out of the group may still hold.
+ */
 static void
 on_run_timer(uv_timer_t *t)
 {
     struct hook_run *run = t->data;
-    if (run->exited)
+    uint64_t now = uv_now(t->loop);
+    if (run->completed)
         return;
-    int sig = run->timed_out ? SIGKILL : SIGTERM;
+    if (!run->timed_out && now < run->deadline_ms) {
+        run_maybe_complete(run);
+        return;
+    }
     if (!run->timed_out) {
         char q[LOG_QUOTE_MAX];
-        log_warn("hook: '%s': alert %" PRId64 ": still running after %" PRIu64 "s, terminating",
-                 log_quote(run->hook, q, sizeof(q)), run->alert_id, run->timeout_ms / 1000);
+        run->timed_out = true;
+        run->group_lived = run->exited;
+        run->kill_at_ms = now + HOOK_KILL_GRACE_MS;
+        log_warn("hook: '%s': alert %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
+                 log_quote(run->hook, q, sizeof(q)), run->alert_id, run->timeout_ms / 1000,
+                 run->exited ? " (processes it started)" : "");
+        (void)kill(-run->proc.pid, SIGTERM);
+        run_maybe_complete(run);
+        return;
     }
-    run->timed_out = true;
-    /* The child leads its own session (UV_PROCESS_DETACHED): end its children too. */
-    (void)kill(-run->proc.pid, sig);
-    if (sig == SIGTERM)
-        (void)uv_timer_start(&run->timer, on_run_timer, HOOK_KILL_GRACE_MS, 0);
+    if (now < run->kill_at_ms) {
+        run_maybe_complete(run);
+        return;
+    }
+    if (!run->killed) {
+        run->killed = true;
+        (void)kill(-run->proc.pid, SIGKILL);
+        pipe_log_line(&run->out);
+        pipe_log_line(&run->err);
+        pipe_give_up(&run->out);
+        pipe_give_up(&run->err);
+    }
+    run_maybe_complete(run);
 }
 
-/* Builds the child's environment: ours (minus the service manager's) plus FEEDWATCH_*. */
+/* The length of s cut to at most max bytes, at a UTF-8 character boundary. */
+static size_t
+env_value_len(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len <= max)
+        return len;
+    len = max;
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--; /* s[len] continues a character that starts before the cut: drop it whole */
+    return len;
+}
+
+/* Appends NAME=value (value cut to HOOK_ENV_VALUE_MAX bytes) to env at *n; -ENOMEM. */
+static int
+env_add(char **env, size_t *n, const char *name, const char *value)
+{
+    size_t len = env_value_len(value ? value : "", HOOK_ENV_VALUE_MAX);
+    if (asprintf(&env[*n], "%s=%.*s", name, (int)len, value ? value : "") < 0)
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static void
+env_free(char **env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/*
+ * Builds the child's environment from nothing: the FEEDWATCH_* variables, PATH (the
+ * daemon's, or a default), LANG and TZ when the daemon has them, and the variables the hook
+ * names in `env`. Nothing else of the daemon's environment (proxy credentials, the service
+ * manager's variables) reaches a hook. Values are cut at HOOK_ENV_VALUE_MAX bytes, on a
+ * character boundary: the whole alert is on stdin, and exec fails with E2BIG on one string
+ * of 128 KiB.
+ */
 static char **
-run_env(struct hook_run *run, json_t *doc)
+run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     json_t *item = json_object_get(doc, "item");
     char id[32];
@@ -388,44 +505,67 @@ run_env(struct hook_run *run, json_t *doc)
         {"FEEDWATCH_PUBLISHED", json_string_value(json_object_get(item, "published"))},
         {"FEEDWATCH_ALERT_ID", id},
     };
-    size_t n_env = 0;
-    while (environ && environ[n_env])
-        n_env++;
+    static const char *const kept[] = {"PATH", "LANG", "TZ"};
     size_t n_vars = sizeof(vars) / sizeof(vars[0]);
-    char **env = calloc(n_env + n_vars + 1, sizeof(*env));
-    if (!env)
-        return NULL;
+    size_t n_kept = sizeof(kept) / sizeof(kept[0]);
+    char **env = calloc(n_vars + n_kept + cfg->n_env + 1, sizeof(*env));
     size_t o = 0;
-    for (size_t i = 0; i < n_env; i++) {
-        const char *e = environ[i];
-        if (strncmp(e, "FEEDWATCH_", 10) == 0 || strncmp(e, "NOTIFY_SOCKET=", 14) == 0 ||
-            strncmp(e, "WATCHDOG_", 9) == 0 || strncmp(e, "LISTEN_", 7) == 0)
-            continue;
-        env[o++] = (char *)e; /* borrowed: only the FEEDWATCH_ entries are ours to free */
+    int r = env ? 0 : -ENOMEM;
+
+    for (size_t i = 0; i < n_vars && r == 0; i++)
+        r = env_add(env, &o, vars[i][0], vars[i][1]);
+    for (size_t i = 0; i < n_kept && r == 0; i++) {
+        const char *v = getenv(kept[i]);
+        if (!v && strcmp(kept[i], "PATH") == 0)
+            v = "/usr/local/bin:/usr/bin:/bin";
+        if (v)
+            r = env_add(env, &o, kept[i], v);
     }
-    size_t first_own = o;
-    for (size_t i = 0; i < n_vars; i++) {
-        if (asprintf(&env[o], "%s=%s", vars[i][0], vars[i][1] ? vars[i][1] : "") < 0) {
-            for (size_t j = first_own; j < o; j++)
-                free(env[j]);
-            free(env);
-            return NULL;
-        }
-        o++;
+    for (size_t i = 0; i < cfg->n_env && r == 0; i++) {
+        const char *name = cfg->env[i];
+        bool dup = strncmp(name, "FEEDWATCH_", 10) == 0;
+        for (size_t k = 0; k < n_kept && !dup; k++)
+            dup = strcmp(name, kept[k]) == 0;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = strcmp(name, cfg->env[k]) == 0;
+        const char *v = dup ? NULL : getenv(name);
+        if (v)
+            r = env_add(env, &o, name, v);
     }
-    env[o] = NULL;
+    if (r < 0) {
+        env_free(env);
+        return NULL;
+    }
     return env;
 }
 
+/*
+ * Marks every descriptor of the daemon above stderr close-on-exec, so that only the three
+ * pipes reach a hook: libcurl's sockets, for one, are opened without it. One syscall on
+ * Linux 5.11 and later; older kernels get the same from a walk of /proc/self/fd.
+ */
 static void
-env_free(char **env)
+fds_cloexec(void)
 {
-    if (!env)
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
         return;
-    for (size_t i = 0; env[i]; i++)
-        if (strncmp(env[i], "FEEDWATCH_", 10) == 0)
-            free(env[i]);
-    free(env);
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) {
+        log_warn("hook: cannot list /proc/self/fd: %s; descriptors may leak to hooks",
+                 strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || fd < 3 || fd == dirfd(dir))
+            continue;
+        int fl = fcntl((int)fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            (void)fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC);
+    }
+    closedir(dir);
 }
 
 /* Starts the hook's program with the alert on stdin. */
@@ -433,7 +573,7 @@ static int
 run_spawn(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     uv_loop_t *loop = &run->h->d->loop;
-    char **env = run_env(run, doc);
+    char **env = run_env(run, cfg, doc);
     if (!env)
         return -ENOMEM;
     struct hook_pipe *pipes[] = {&run->in_pipe, &run->out, &run->err};
@@ -465,23 +605,25 @@ run_spawn(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
         .stdio_count = 3,
         .stdio = stdio,
     };
+    fds_cloexec();
     int r = uv_spawn(loop, &run->proc, &opts);
     env_free(env);
     if (r < 0) {
         /* The process handle must be closed even though nothing was spawned. */
         run_fail(run, "cannot run '%s': %s", cfg->exec_argv[0], uv_strerror(r));
-        run->exited = run->out.eof = run->err.eof = true;
+        run->exited = run->out.eof = run->err.eof = run->completed = true;
         run_close_handles(run);
         return 0;
     }
     run->spawned = true;
+    run->deadline_ms = uv_now(loop) + (run->timeout_ms ? run->timeout_ms : 1);
     (void)uv_read_start((uv_stream_t *)&run->out.pipe, on_pipe_alloc, on_pipe_read);
     (void)uv_read_start((uv_stream_t *)&run->err.pipe, on_pipe_alloc, on_pipe_read);
     run->wreq.data = run;
     uv_buf_t b = uv_buf_init(run->payload, (unsigned)run->payload_len);
     if (uv_write(&run->wreq, (uv_stream_t *)&run->in_pipe.pipe, &b, 1, on_stdin_written) < 0)
         uv_close((uv_handle_t *)&run->in_pipe.pipe, on_pipe_closed);
-    (void)uv_timer_start(&run->timer, on_run_timer, run->timeout_ms ? run->timeout_ms : 1, 0);
+    run_maybe_complete(run); /* arms the timer for the deadline */
     return 0;
 }
 
@@ -758,7 +900,8 @@ hooks_close(struct hooks *h)
         next = run->next; /* a close may finish (and free) the run */
         if (run->is_url)
             continue; /* the fetcher's close aborts it */
-        if (run->spawned && !run->exited) {
+        if (run->spawned && !run->completed) {
+            /* The whole group: the first process may be gone and its children not. */
             (void)kill(-run->proc.pid, SIGTERM);
             run->killed = true;
         }

@@ -8,8 +8,13 @@
  * bounded; killed at its timeout with SIGTERM, then SIGKILL) or the JSON is POSTed through
  * the daemon's fetcher. Exit 0 / a 2xx is delivered; anything else retries with exponential
  * backoff until the hook's retries are spent, then the delivery is failed. At most
- * max_hooks run at once. A run is complete only when the child has exited AND its stdout
- * and stderr have reached EOF. Loop thread only.
+ * max_hooks run at once. A program runs in a box: its own session and process group, an
+ * environment built from nothing (FEEDWATCH_*, PATH, LANG, TZ and the hook's `env` names,
+ * each value cut at HOOK_ENV_VALUE_MAX bytes), no descriptor but 0, 1 and 2. A run is
+ * complete when the first process has exited, stdout and stderr reached EOF and no process
+ * of the group is left; at the timeout the whole group gets SIGTERM, SIGKILL after a grace
+ * period, and the run ends there as failed (even when the first process had exited 0).
+ * Loop thread only.
  */
 #ifndef FEEDWATCH_HOOK_H
 #define FEEDWATCH_HOOK_H
@@ -25,6 +30,7 @@ struct hooks;
 #define HOOK_BACKOFF_MAX_S 3600
 #define HOOK_KILL_GRACE_MS 3000    /* SIGTERM at the timeout, SIGKILL this much later */
 #define HOOK_MAX_OUTPUT 16384      /* bytes of a child's stdout/stderr that reach the log */
+#define HOOK_ENV_VALUE_MAX 4096    /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
 
 /* Creates the runner; deliveries left running by a crash become pending again. */
 int hooks_new(struct daemon *d, struct hooks **ret_hooks);

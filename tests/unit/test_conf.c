@@ -491,6 +491,32 @@ test_conf_main_file_missing(void **state)
 }
 
 static void
+test_conf_hook_env(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("[hook \"h\"]\nexec = /bin/true\nenv = HOME, _X1 , http_proxy\n");
+    const struct conf_hook *h = conf_hook_find(c, "h");
+    assert_non_null(h);
+    assert_int_equal(h->n_env, 3);
+    assert_string_equal(h->env[0], "HOME");
+    assert_string_equal(h->env[1], "_X1");
+    assert_string_equal(h->env[2], "http_proxy");
+    conf_free(c);
+    c = load_ok("[hook \"h\"]\nexec = /bin/true\n");
+    assert_int_equal(conf_hook_find(c, "h")->n_env, 0);
+    assert_null(conf_hook_find(c, "h")->env);
+    conf_free(c);
+    expect_error_part("[hook \"h\"]\nexec = /bin/true\nenv = A, 1B\n",
+                      "{F}:3: env: invalid variable name '1B'");
+    expect_error_part("[hook \"h\"]\nexec = /bin/true\nenv = A=B\n",
+                      "{F}:3: env: invalid variable name 'A=B'");
+    expect_error_part("[hook \"h\"]\nexec = /bin/true\nenv = A,,B\n",
+                      "{F}:3: env: empty item in list");
+    expect_error_part("[hook \"h\"]\nurl = https://e.org/h\nenv = A\n",
+                      "env is for exec hooks only");
+}
+
+static void
 test_conf_unknown_section(void **state)
 {
     (void)state;
@@ -1564,6 +1590,7 @@ main(void)
         T(test_conf_crlf_and_bom),
         T(test_conf_error_format_relative_path),
         T(test_conf_main_file_missing),
+        T(test_conf_hook_env),
         T(test_conf_unknown_section),
         T(test_conf_unknown_key),
         T(test_conf_key_outside_section),
