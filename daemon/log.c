@@ -26,6 +26,46 @@ log_set_level(enum log_level level)
 }
 
 /*
+ * When s starts with a character that must not reach a log raw, writes its escape to esc
+ * and returns how many bytes of s it covers; 0 otherwise. Those characters are C0 controls
+ * and DEL (\xNN; tab and newline as \t and \n), C1 controls (U+0080-U+009F), the line and
+ * paragraph separators, and the bidirectional controls (U+200E/200F, U+202A-U+202E,
+ * U+2066-U+2069: U+202E would show a line's end reversed), as \uXXXX.
+ */
+static size_t
+log_escape_char(const unsigned char *s, char esc[16])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned cp;
+    size_t n;
+    if (s[0] == '\n' || s[0] == '\t') {
+        esc[0] = '\\';
+        esc[1] = s[0] == '\n' ? 'n' : 't';
+        esc[2] = '\0';
+        return 1;
+    }
+    if (s[0] < 0x20 || s[0] == 0x7f) {
+        snprintf(esc, 16, "\\x%c%c", hex[s[0] >> 4], hex[s[0] & 15]);
+        return 1;
+    }
+    if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+        cp = s[1];
+        n = 2;
+    } else if (s[0] == 0xe2 && s[1] == 0x80 &&
+               (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae))) {
+        cp = 0x2000u + (s[2] - 0x80u);
+        n = 3;
+    } else if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9) {
+        cp = 0x2040u + (s[2] - 0x80u);
+        n = 3;
+    } else {
+        return 0;
+    }
+    snprintf(esc, 16, "\\u%04x", cp);
+    return n;
+}
+
+/*
  * Formats one line and writes it with a single write(2), so lines never interleave. Under the
  * journal the line starts with its "<N>" priority (the journal stamps the time); elsewhere
  * with the UTC time to the millisecond, "2026-12-06T11:16:04.123Z ".
@@ -33,7 +73,7 @@ log_set_level(enum log_level level)
 void
 log_emit(enum log_level level, const char *fmt, ...)
 {
-    char line[4096];
+    char raw[4096], line[4096 + 16];
     int saved = errno;
     size_t len = 0;
     if (log_prefix) {
@@ -49,23 +89,45 @@ log_emit(enum log_level level, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+    int n = vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
     if (n < 0)
-        n = 0;
-    len += (size_t)n;
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
+        raw[0] = '\0';
+    /*
+     * Whatever the caller passed (log_quote() or not), no control or bidi character of a
+     * feed, a peer or a library message reaches the log raw.
+     */
+    for (const unsigned char *p = (const unsigned char *)raw; *p;) {
+        char esc[16];
+        size_t used = log_escape_char(p, esc);
+        if (*p == '\n') {
+            /* A message of several lines (the config's errors): each further line gets the
+             * priority and two spaces, so none can pass for a line of its own. */
+            if (log_prefix)
+                snprintf(esc, sizeof(esc), "\n<%d>  ", (int)level);
+            else
+                snprintf(esc, sizeof(esc), "\n  ");
+        }
+        size_t el = used ? strlen(esc) : 1;
+        if (len + el > sizeof(line) - 2)
+            break;
+        if (used) {
+            memcpy(line + len, esc, el);
+            p += used;
+        } else {
+            line[len] = (char)*p++;
+        }
+        len += el;
+    }
     line[len++] = '\n';
     (void)!write(STDERR_FILENO, line, len);
     errno = saved;
 }
 
-/* Escapes control characters, quotes and backslashes; cuts over-long input with "...". */
+/* Escapes control and bidi characters, quotes and backslashes; cuts long input with "...". */
 const char *
 log_quote(const char *s, char *buf, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (n < 8) {
         if (n)
@@ -74,26 +136,22 @@ log_quote(const char *s, char *buf, size_t n)
     }
     if (!s)
         s = "(null)";
-    for (; *s; s++) {
+    while (*s) {
         unsigned char c = (unsigned char)*s;
-        char esc[5];
-        size_t el = 0;
-        if (c == '\n') {
-            esc[el++] = '\\';
-            esc[el++] = 'n';
-        } else if (c == '\t') {
-            esc[el++] = '\\';
-            esc[el++] = 't';
+        char esc[16];
+        size_t used = log_escape_char((const unsigned char *)s, esc);
+        size_t el;
+        if (used) {
+            el = strlen(esc);
         } else if (c == '\'' || c == '\\') {
-            esc[el++] = '\\';
-            esc[el++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            esc[el++] = '\\';
-            esc[el++] = 'x';
-            esc[el++] = hex[c >> 4];
-            esc[el++] = hex[c & 15];
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            el = 2;
+            used = 1;
         } else {
-            esc[el++] = (char)c;
+            esc[0] = (char)c;
+            el = 1;
+            used = 1;
         }
         if (o + el + 4 >= n) {
             /* Do not cut inside a UTF-8 sequence. */
@@ -107,6 +165,7 @@ log_quote(const char *s, char *buf, size_t n)
         }
         memcpy(buf + o, esc, el);
         o += el;
+        s += used;
     }
     buf[o] = '\0';
     return buf;

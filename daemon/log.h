@@ -3,7 +3,9 @@
  *
  * With JOURNAL_STREAM set (stderr is the journal) each line starts with a "<N>" syslog
  * priority. Strings from feeds and users go through log_quote() first, which escapes control
- * characters so that no feed can forge a log line. The level is a process-wide setting (one of
+ * characters so that no feed can forge a log line. log_emit() escapes the C0, C1 and
+ * bidirectional controls of the whole line again (for strings nobody quoted) and indents the
+ * further lines of a message of several lines. The level is a process-wide setting (one of
  * the two globals STYLE.md allows). Loop thread, or any thread: each line is one write(2).
  */
 #ifndef FEEDWATCH_LOG_H

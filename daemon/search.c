@@ -1,12 +1,14 @@
 #include "search.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -220,12 +222,44 @@ out:
     sqlite3_close(idx);
 }
 
+/*
+ * Gives the index files the database file's mode (the store creates it 0640): the index
+ * holds the words of every item, so it must not be readable by more than the store. SQLite
+ * would create the file with 0644 and the umask; its -wal and -shm then take the mode of the
+ * file. Files of an older version are brought down to the mode too.
+ */
+static void
+index_files_mode(const struct search *s)
+{
+    struct stat st;
+    mode_t mode = 0640;
+    if (stat(s->db_path, &st) == 0)
+        mode = st.st_mode & 0660;
+    int fd = open(s->idx_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+                  mode);
+    if (fd >= 0) {
+        (void)fchmod(fd, mode);
+        (void)close(fd);
+    }
+    const char *suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s%s", s->idx_path, suffixes[i]);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd >= 0) {
+            (void)fchmod(fd, mode);
+            (void)close(fd);
+        }
+    }
+}
+
 /* Creates (or, when unreadable, rebuilds) the index file and its schema. */
 static int
 index_prepare(struct search *s, char **reterr_msg)
 {
     sqlite3 *db = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
+        index_files_mode(s);
         int r = open_db(s->idx_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
         if (r == 0 &&
             sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK &&

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,11 +156,66 @@ test_daemon_search_finds_what_the_matcher_matches(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void
+assert_mode(const char *path, mode_t want)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    if ((st.st_mode & 0777) != want)
+        print_error("%s: mode %o, want %o\n", path, (unsigned)(st.st_mode & 0777), (unsigned)want);
+    assert_int_equal(st.st_mode & 0777, want);
+}
+
+/* The index holds every item's words: its files get the store's mode, not SQLite's 0644. */
+static void
+test_daemon_search_index_files_get_the_store_mode(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_search_mode.XXXXXX", db[256], path[320];
+    const char *files[] = {"feedwatch.db", "feedwatch.db-wal", "feedwatch.db-shm",
+                           "feedwatch.db-search", "feedwatch.db-search-wal",
+                           "feedwatch.db-search-shm"};
+    mode_t old = umask(022);
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/feedwatch.db", dir);
+    struct store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(db, &st, &err), 0);
+    struct store_feed f = {0};
+    assert_int_equal(store_feed_ensure(st, "a", "file:///a.xml", &f), 0);
+    (void)add(st, f.id, "1", "OSCE", "Vienna");
+    struct search *s = NULL;
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+    snprintf(path, sizeof(path), "%s-search", db);
+    assert_mode(path, 0640);
+    snprintf(path, sizeof(path), "%s-search-wal", db);
+    assert_mode(path, 0640);
+    search_free(s);
+
+    /* An index left 0644 by an older version is brought down to the store's mode. */
+    snprintf(path, sizeof(path), "%s-search", db);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+    assert_mode(path, 0640);
+    search_free(s);
+    store_feed_done(&f);
+    store_free(st);
+    umask(old);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        (void)unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daemon_search_finds_what_the_matcher_matches),
+        cmocka_unit_test(test_daemon_search_index_files_get_the_store_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
