@@ -13,6 +13,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "search.h"
+#include "store.h"
 
 struct ctl_conn {
     uv_pipe_t pipe;
@@ -27,19 +29,43 @@ struct ctl_conn {
     bool eof;
     struct poll_wait *wait;  /* the deferred answer this connection waits for */
     bool watching;           /* gets events (`watch`) */
+    bool ready;              /* on the control's ready list: a request waits for its turn */
+    struct ctl_conn *ready_next;
+    struct ctl_job *job;     /* the query running for it in the thread pool */
     size_t queued;           /* answer bytes not yet written */
+    uint64_t active_ms;      /* loop time of the last byte read or written */
     uid_t uid;
     pid_t pid;
 };
 
+/* A query that runs in the thread pool on a reader of its own. */
+struct ctl_job {
+    uv_work_t work;
+    struct control *c;
+    struct ctl_conn *conn;   /* NULL once the client went away */
+    ctl_work_cb fn;
+    json_t *req;             /* the worker's alone until it is done */
+    json_t *resp;
+    struct ctl_reader *reader;
+    struct ctl_job *next;    /* in the control's queue of jobs waiting for a thread */
+};
+
 struct control {
     uv_pipe_t listener;
+    uv_idle_t turn;          /* runs one request of each ready connection per loop turn */
+    uv_timer_t sweep;        /* closes idle connections */
     struct daemon *d;
     char *path;
+    char *db_path;           /* for the readers' connections */
     struct ctl_conn *conns;
     unsigned n_conns;
     unsigned n_watchers;
-    unsigned pending_closes;
+    struct ctl_conn *ready_head, *ready_tail;
+    size_t queued;           /* answer bytes not yet written, all connections */
+    struct ctl_job *jobs_head, *jobs_tail; /* waiting for one of CTL_MAX_JOBS threads */
+    unsigned jobs_running;
+    struct ctl_reader *readers; /* idle readers */
+    unsigned pending_closes; /* handles not closed yet and jobs not done yet */
     bool closing;
 };
 
@@ -51,6 +77,8 @@ struct ctl_write {
 };
 
 static void conn_process(struct ctl_conn *conn);
+static void conn_ready(struct ctl_conn *conn);
+static void jobs_start(struct control *c);
 static void conn_send_text(struct ctl_conn *conn, const char *text, size_t len);
 static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -59,7 +87,13 @@ static void
 control_maybe_free(struct control *c)
 {
     if (c->closing && c->pending_closes == 0) {
+        while (c->readers) {
+            struct ctl_reader *r = c->readers;
+            c->readers = r->next;
+            ctl_reader_free(r);
+        }
         free(c->path);
+        free(c->db_path);
         free(c);
     }
 }
@@ -87,6 +121,22 @@ conn_close(struct ctl_conn *conn)
         poll_wait_detach(conn->wait);
         conn->wait = NULL;
     }
+    if (conn->job) {
+        conn->job->conn = NULL; /* it finishes in the pool and is dropped */
+        conn->job = NULL;
+    }
+    if (conn->ready) {
+        struct ctl_conn **pp = &c->ready_head, *last = NULL;
+        while (*pp && *pp != conn) {
+            last = *pp;
+            pp = &(*pp)->ready_next;
+        }
+        if (*pp)
+            *pp = conn->ready_next;
+        if (c->ready_tail == conn)
+            c->ready_tail = last;
+        conn->ready = false;
+    }
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -104,10 +154,20 @@ on_conn_write(uv_write_t *req, int status)
 {
     struct ctl_write *w = req->data;
     struct ctl_conn *conn = w->conn;
+    bool was_paused = conn->queued > CTL_PAUSE_QUEUED;
     conn->queued -= w->len;
+    conn->c->queued -= w->len;
     free(w);
-    if (status < 0 && !conn->closing)
+    if (conn->closing)
+        return;
+    if (status < 0) {
         conn_close(conn);
+        return;
+    }
+    conn->active_ms = uv_now(conn->pipe.loop);
+    /* The client read enough: take its requests again (or finish a half-closed one). */
+    if ((was_paused && conn->queued <= CTL_PAUSE_QUEUED) || (conn->eof && conn->queued == 0))
+        conn_process(conn);
 }
 
 /* Queues one answer line; a client that lets too much pile up is dropped. */
@@ -128,11 +188,25 @@ conn_send(struct ctl_conn *conn, json_t *resp)
         }
     }
     size_t len = strlen(text);
-    if (conn->queued + len + 1 > CTL_MAX_QUEUED) {
+    if (len + 1 > CTL_SMALL_ANSWER && conn->c->queued + len + 1 > CTL_MAX_QUEUED_TOTAL) {
+        /*
+         * The answers of every client together may not hold more than the budget: a big one
+         * that does not fit is refused, a small one (status, errors) always goes.
+         */
         free(text);
-        log_warn("control: client pid %d: too much unread output, dropped", (int)conn->pid);
-        conn_close(conn);
-        return;
+        log_warn("control: client pid %d: an answer of %zu bytes is over the output budget "
+                 "(%zu bytes unread by clients)", (int)conn->pid, len, conn->c->queued);
+        text = NULL;
+        json_t *err = ctlcmd_error("the answer (%zu bytes) does not fit in the daemon's output "
+                                   "budget now; ask for less (--limit) or try again", len);
+        if (err)
+            text = json_dumps(err, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(err);
+        if (!text) {
+            conn_close(conn);
+            return;
+        }
+        len = strlen(text);
     }
     conn_send_text(conn, text, len);
     free(text);
@@ -159,6 +233,7 @@ conn_send_text(struct ctl_conn *conn, const char *text, size_t len)
         return;
     }
     conn->queued += w->len;
+    conn->c->queued += w->len;
 }
 
 /* Sends a deferred answer (takes the reference) and resumes reading requests. */
@@ -168,7 +243,126 @@ ctl_conn_reply(struct ctl_conn *conn, json_t *resp)
     conn_send(conn, resp);
     if (conn->closing)
         return;
+    conn->active_ms = uv_now(conn->pipe.loop);
     conn_process(conn);
+}
+
+/* Closes a reader's connections; accepts NULL. */
+void
+ctl_reader_free(struct ctl_reader *r)
+{
+    if (!r)
+        return;
+    search_reader_free(r->search);
+    store_free(r->store);
+    free(r->db_path);
+    free(r);
+}
+
+/* Pool thread: runs the job's query with a reader that no other thread uses now. */
+static void
+on_job_work(uv_work_t *w)
+{
+    struct ctl_job *job = w->data;
+    job->resp = job->fn(job->c->d, job->reader, job->req);
+}
+
+/* Loop thread: the query is done; answers its client (if still there), starts the next. */
+static void
+on_job_done(uv_work_t *w, int status)
+{
+    struct ctl_job *job = w->data;
+    struct control *c = job->c;
+    (void)status;
+    c->jobs_running--;
+    job->reader->next = c->readers;
+    c->readers = job->reader;
+    json_decref(job->req);
+    struct ctl_conn *conn = job->conn;
+    json_t *resp = job->resp;
+    free(job);
+    if (conn) {
+        conn->job = NULL;
+        ctl_conn_reply(conn, resp ? resp : ctlcmd_error("out of memory"));
+    } else {
+        json_decref(resp);
+    }
+    c->pending_closes--;
+    if (c->closing) {
+        control_maybe_free(c);
+        return;
+    }
+    jobs_start(c);
+}
+
+/* Starts waiting jobs while fewer than CTL_MAX_JOBS run. */
+static void
+jobs_start(struct control *c)
+{
+    while (c->jobs_head && c->jobs_running < CTL_MAX_JOBS) {
+        struct ctl_job *job = c->jobs_head;
+        if (!job->conn) { /* its client left while it waited */
+            c->jobs_head = job->next;
+            if (!c->jobs_head)
+                c->jobs_tail = NULL;
+            json_decref(job->req);
+            free(job);
+            c->pending_closes--;
+            continue;
+        }
+        struct ctl_reader *r = c->readers;
+        if (!r) {
+            r = calloc(1, sizeof(*r));
+            if (r && !(r->db_path = strdup(c->db_path))) {
+                free(r);
+                r = NULL;
+            }
+            if (!r)
+                return; /* tried again when a running job is done */
+        } else {
+            c->readers = r->next;
+        }
+        r->next = NULL;
+        job->reader = r;
+        job->work.data = job;
+        if (uv_queue_work(&c->d->loop, &job->work, on_job_work, on_job_done) < 0) {
+            r->next = c->readers;
+            c->readers = r;
+            return;
+        }
+        c->jobs_head = job->next;
+        if (!c->jobs_head)
+            c->jobs_tail = NULL;
+        c->jobs_running++;
+    }
+}
+
+/*
+ * Runs fn(d, reader, req) in the thread pool (takes the reference to req); the connection
+ * reads nothing more until the answer is sent. 0, or -ENOMEM.
+ */
+int
+ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req)
+{
+    struct control *c = conn->c;
+    struct ctl_job *job = calloc(1, sizeof(*job));
+    if (!job) {
+        json_decref(req);
+        return -ENOMEM;
+    }
+    job->c = c;
+    job->conn = conn;
+    job->fn = fn;
+    job->req = req;
+    conn->job = job;
+    c->pending_closes++;
+    if (c->jobs_tail)
+        c->jobs_tail->next = job;
+    else
+        c->jobs_head = job;
+    c->jobs_tail = job;
+    jobs_start(c);
+    return 0;
 }
 
 /* The peer's uid as read at accept. */
@@ -265,54 +459,94 @@ conn_handle_line(struct ctl_conn *conn, const char *line, size_t len)
     json_decref(req);
     if (resp)
         conn_send(conn, resp);
-    else if (!conn->wait)
+    else if (!conn->wait && !conn->job)
         conn_send(conn, ctlcmd_error("out of memory"));
 }
 
+/* True while an answer is deferred: nothing more is read or run until it is sent. */
+static bool
+conn_busy(const struct ctl_conn *conn)
+{
+    return conn->wait || conn->job;
+}
+
+/* The length of the first complete line in the buffer plus its newline, or 0. */
+static size_t
+conn_line_len(const struct ctl_conn *conn)
+{
+    const char *nl = conn->len ? memchr(conn->buf, '\n', conn->len) : NULL;
+    return nl ? (size_t)(nl - conn->buf) + 1 : 0;
+}
+
+/* Runs the first complete line of the buffer, if any; true when one was consumed. */
+static bool
+conn_run_line(struct ctl_conn *conn)
+{
+    size_t take = conn_line_len(conn);
+    if (!take)
+        return false;
+    size_t l = take - 1;
+    if (conn->skipping) {
+        conn->skipping = false;
+    } else {
+        if (l > 0 && conn->buf[l - 1] == '\r')
+            l--;
+        bool blank = true;
+        for (size_t i = 0; i < l && blank; i++)
+            blank = conn->buf[i] == ' ' || conn->buf[i] == '\t';
+        if (!blank) {
+            /* The handler may read the line: consume it only afterwards. */
+            conn_handle_line(conn, conn->buf, l);
+            if (conn->closing)
+                return true;
+        }
+    }
+    memmove(conn->buf, conn->buf + take, conn->len - take);
+    conn->len -= take;
+    return true;
+}
+
 /*
- * Runs every complete line in the buffer, unless an answer is deferred: then reading stops
- * until ctl_conn_reply() comes back here.
+ * Runs at most one request of the connection, then decides what comes next: another turn
+ * on the ready list when more complete lines wait (so that one client's pipelined requests
+ * take turns with everybody else's), reading when the buffer has no complete line, and
+ * neither while an answer is deferred or more than CTL_PAUSE_QUEUED bytes of answers wait
+ * for the client to read them.
  */
 static void
 conn_process(struct ctl_conn *conn)
 {
-    size_t start = 0;
-    while (!conn->closing && !conn->wait && start < conn->len) {
-        char *nl = memchr(conn->buf + start, '\n', conn->len - start);
-        if (!nl)
-            break;
-        size_t llen = (size_t)(nl - (conn->buf + start));
-        if (conn->skipping) {
-            conn->skipping = false;
-        } else {
-            size_t l = llen;
-            if (l > 0 && conn->buf[start + l - 1] == '\r')
-                l--;
-            bool blank = true;
-            for (size_t i = 0; i < l && blank; i++)
-                blank = conn->buf[start + i] == ' ' || conn->buf[start + i] == '\t';
-            if (!blank)
-                conn_handle_line(conn, conn->buf + start, l);
-        }
-        start += llen + 1;
-    }
     if (conn->closing)
         return;
-    if (start > 0) {
-        memmove(conn->buf, conn->buf + start, conn->len - start);
-        conn->len -= start;
+    bool flowing = !conn_busy(conn) && conn->queued <= CTL_PAUSE_QUEUED;
+    if (flowing && !conn->ready) {
+        (void)conn_run_line(conn);
+        if (conn->closing)
+            return;
+        flowing = !conn_busy(conn) && conn->queued <= CTL_PAUSE_QUEUED;
     }
-    if (!conn->wait && conn->len == CTL_MAX_LINE) {
+    bool line = conn_line_len(conn) > 0;
+    if (flowing && !line && conn->len == CTL_MAX_LINE) {
         /* A full buffer without a newline: the line is too long. */
         conn_send(conn, ctlcmd_error("request longer than %d bytes", CTL_MAX_LINE));
+        if (conn->closing)
+            return;
         conn->len = 0;
         conn->skipping = true;
     }
-    if (conn->eof && !conn->wait) {
-        conn_close(conn);
+    if (conn->eof && !line && !conn_busy(conn)) {
+        /* Half-closed and nothing left to run: close once its answers are out. */
+        if (conn->queued == 0)
+            conn_close(conn);
+        else if (conn->reading) {
+            (void)uv_read_stop((uv_stream_t *)&conn->pipe);
+            conn->reading = false;
+        }
         return;
     }
-    bool want = !conn->wait && !conn->eof;
+    if (flowing && line)
+        conn_ready(conn);
+    bool want = flowing && !line && !conn->eof;
     if (want && !conn->reading) {
         if (uv_read_start((uv_stream_t *)&conn->pipe, on_conn_alloc, on_conn_read) == 0)
             conn->reading = true;
@@ -320,6 +554,41 @@ conn_process(struct ctl_conn *conn)
         (void)uv_read_stop((uv_stream_t *)&conn->pipe);
         conn->reading = false;
     }
+}
+
+static void
+on_turn_idle(uv_idle_t *idle)
+{
+    struct control *c = idle->data;
+    /* Only the connections ready now: one that gets ready again waits for the next turn. */
+    struct ctl_conn *list = c->ready_head, *end = c->ready_tail;
+    c->ready_head = c->ready_tail = NULL;
+    while (list) {
+        struct ctl_conn *conn = list;
+        list = conn == end ? NULL : conn->ready_next;
+        conn->ready = false;
+        conn->ready_next = NULL;
+        conn_process(conn);
+    }
+    if (!c->ready_head)
+        (void)uv_idle_stop(&c->turn);
+}
+
+/* Puts the connection at the end of the ready list: its next request runs next turn. */
+static void
+conn_ready(struct ctl_conn *conn)
+{
+    struct control *c = conn->c;
+    if (conn->ready || c->closing)
+        return;
+    conn->ready = true;
+    conn->ready_next = NULL;
+    if (c->ready_tail)
+        c->ready_tail->ready_next = conn;
+    else
+        c->ready_head = conn;
+    c->ready_tail = conn;
+    (void)uv_idle_start(&c->turn, on_turn_idle);
 }
 
 static void
@@ -347,6 +616,7 @@ on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(conn);
         return;
     }
+    conn->active_ms = uv_now(s->loop);
     conn->len += (size_t)nread;
     if (conn->skipping) {
         char *nl = memchr(conn->buf, '\n', conn->len);
@@ -376,6 +646,44 @@ conn_peercred(struct ctl_conn *conn)
     conn->uid = cred.uid;
     conn->pid = cred.pid;
     return 0;
+}
+
+/*
+ * Why a new connection (already counted) must be refused, or NULL. Root and the daemon's
+ * own user may use CTL_RESERVED_CONNS more than everybody else together, so a flood of
+ * connections from the socket's group never locks them out; any other uid holds at most
+ * CTL_MAX_CONNS_PER_UID. (Under PrivateUsers=yes every other peer is one uid, "nobody".)
+ */
+static const char *
+conn_over_cap(const struct control *c, const struct ctl_conn *conn)
+{
+    if (conn->uid == 0 || conn->uid == geteuid())
+        return c->n_conns > CTL_MAX_CONNS + CTL_RESERVED_CONNS ? "too many connections" : NULL;
+    if (c->n_conns > CTL_MAX_CONNS)
+        return "too many connections";
+    unsigned same = 0;
+    for (const struct ctl_conn *o = c->conns; o; o = o->next)
+        same += o->uid == conn->uid && !o->closing;
+    return same > CTL_MAX_CONNS_PER_UID ? "too many connections from this user" : NULL;
+}
+
+/* Closes connections with nothing going on for CTL_IDLE_MS (not `watch`, not waiting). */
+static void
+on_sweep_timer(uv_timer_t *t)
+{
+    struct control *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    struct ctl_conn *next;
+    for (struct ctl_conn *conn = c->conns; conn; conn = next) {
+        next = conn->next;
+        if (conn->closing || conn->watching || conn_busy(conn) || conn->ready)
+            continue;
+        if (now - conn->active_ms < CTL_IDLE_MS)
+            continue;
+        log_info("control: client pid %d idle for %ds%s, closed", (int)conn->pid,
+                 CTL_IDLE_MS / 1000, conn->queued ? " with unread answers" : "");
+        conn_close(conn);
+    }
 }
 
 static void
@@ -410,12 +718,18 @@ on_listener_connection(uv_stream_t *server, int status)
         conn_close(conn);
         return;
     }
-    if (c->n_conns > CTL_MAX_CONNS) {
-        log_warn("control: more than %d clients, refusing pid %d", CTL_MAX_CONNS,
-                 (int)conn->pid);
+    const char *why = conn_over_cap(c, conn);
+    if (why) {
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
+        uv_buf_t b = uv_buf_init(msg, (unsigned)n);
+        (void)uv_try_write((uv_stream_t *)&conn->pipe, &b, 1); /* best effort, never waits */
+        log_warn("control: %s: refusing pid %d (uid %u)", why, (int)conn->pid,
+                 (unsigned)conn->uid);
         conn_close(conn);
         return;
     }
+    conn->active_ms = uv_now(server->loop);
     conn_process(conn);
 }
 
@@ -472,14 +786,24 @@ control_new(struct daemon *d, const char *path, struct control **ret_control, ch
         return -ENOMEM;
     }
     c->d = d;
+    if (!(c->db_path = strdup(d->conf->daemon.database))) {
+        free(c->path);
+        free(c);
+        return -ENOMEM;
+    }
     int r = uv_pipe_init(&d->loop, &c->listener, 0);
     if (r < 0) {
+        free(c->db_path);
         free(c->path);
         free(c);
         return r;
     }
     c->listener.data = c;
-    c->pending_closes = 1;
+    (void)uv_idle_init(&d->loop, &c->turn);
+    c->turn.data = c;
+    (void)uv_timer_init(&d->loop, &c->sweep);
+    c->sweep.data = c;
+    c->pending_closes = 3;
     /* Bind with a umask that leaves the socket 0660 from its first instant. */
     mode_t old = umask(0117);
     r = uv_pipe_bind(&c->listener, path);
@@ -494,8 +818,11 @@ control_new(struct daemon *d, const char *path, struct control **ret_control, ch
         c->closing = true;
         (void)unlink(path);
         uv_close((uv_handle_t *)&c->listener, on_listener_closed);
+        uv_close((uv_handle_t *)&c->turn, on_listener_closed);
+        uv_close((uv_handle_t *)&c->sweep, on_listener_closed);
         return r;
     }
+    (void)uv_timer_start(&c->sweep, on_sweep_timer, 1000, 1000);
     *ret_control = c;
     return 0;
 }
@@ -509,6 +836,17 @@ control_close(struct control *c)
     c->closing = true;
     while (c->conns)
         conn_close(c->conns);
+    /* Jobs that wait for a thread are dropped; running ones finish and are dropped then. */
+    while (c->jobs_head) {
+        struct ctl_job *job = c->jobs_head;
+        c->jobs_head = job->next;
+        json_decref(job->req);
+        free(job);
+        c->pending_closes--;
+    }
+    c->jobs_tail = NULL;
     (void)unlink(c->path);
     uv_close((uv_handle_t *)&c->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&c->turn, on_listener_closed);
+    uv_close((uv_handle_t *)&c->sweep, on_listener_closed);
 }

@@ -5,8 +5,16 @@
  * reads requests into a capped buffer (CTL_MAX_LINE); an over-long line gets an error and the
  * input is skipped to the next newline. A malformed request gets {"ok":false,"error":...} and
  * the connection stays usable. Requests go to ctlcmd_dispatch(); a handler may defer its
- * answer (poll --wait), and the connection reads nothing more until ctl_conn_reply() sends it,
- * so answers keep the order of requests. Peer credentials are read at accept. Loop thread.
+ * answer (poll --wait, or a query run in the thread pool), and the connection reads nothing
+ * more until ctl_conn_reply() sends it, so answers keep the order of requests. Peer
+ * credentials are read at accept.
+ *
+ * Under abuse: one request per connection per loop turn (pipelined requests take turns with
+ * other clients'); no request is read while more than CTL_PAUSE_QUEUED bytes of a client's
+ * answers wait; all clients' unread answers share CTL_MAX_QUEUED_TOTAL (a big answer that
+ * does not fit becomes an error); a connection idle for CTL_IDLE_MS is closed; each uid but
+ * root's and the daemon's holds at most CTL_MAX_CONNS_PER_UID connections, and those two
+ * have CTL_RESERVED_CONNS that nobody else may take. Loop thread, but for the ctl_work_cb.
  */
 #ifndef FEEDWATCH_CONTROL_H
 #define FEEDWATCH_CONTROL_H
@@ -16,9 +24,15 @@
 #include <sys/types.h>
 
 #define CTL_MAX_LINE (64 * 1024)
-#define CTL_MAX_CONNS 256
-#define CTL_MAX_QUEUED (64u * 1024 * 1024) /* unsent answer bytes per connection */
+#define CTL_MAX_CONNS 256          /* connections of everybody but root and the daemon's user */
+#define CTL_RESERVED_CONNS 16      /* more that only root and the daemon's user may take */
+#define CTL_MAX_CONNS_PER_UID 32   /* connections of one other uid */
+#define CTL_IDLE_MS 30000          /* a connection with nothing going on this long is closed */
+#define CTL_PAUSE_QUEUED (1024u * 1024) /* no request is read while more answer bytes wait */
+#define CTL_SMALL_ANSWER (64u * 1024)   /* answers this small are never refused */
+#define CTL_MAX_QUEUED_TOTAL (64u * 1024 * 1024) /* unsent answer bytes of all connections */
 #define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
+#define CTL_MAX_JOBS 2             /* queries running in the thread pool at once */
 #define CTL_PROTOCOL_VERSION 1
 
 struct daemon;
@@ -47,6 +61,32 @@ void ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w);
 
 /* Number of open connections. */
 unsigned control_conns(const struct control *c);
+
+/*
+ * A pool thread's read-only view of the store and of the search index, opened on first use
+ * by the query that needs it (ctlcmd.c) and kept for the next one. Used by one thread at a
+ * time; the store connection is never written through.
+ */
+struct search_reader;
+struct store;
+struct ctl_reader {
+    char *db_path;
+    struct store *store;
+    struct search_reader *search;
+    struct ctl_reader *next;
+};
+
+void ctl_reader_free(struct ctl_reader *r);
+
+/* A query run in the thread pool: req is its own; returns the answer (NULL: out of memory). */
+typedef json_t *(*ctl_work_cb)(struct daemon *d, struct ctl_reader *r, json_t *req);
+
+/*
+ * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the store's writer always
+ * finds a thread (takes the reference to req, which the caller must not share); the answer
+ * is sent when it is done, and the connection reads nothing more until then. 0 or -ENOMEM.
+ */
+int ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req);
 
 /* Makes the connection a `watch` subscriber: it gets every event from now on. */
 void ctl_conn_watch(struct ctl_conn *conn);

@@ -160,6 +160,52 @@ on_item_row(void *userdata, const struct store_item_row *row)
     return json_array_append_new(c->arr, o) < 0 ? -ENOMEM : 0;
 }
 
+/* The reader's own connection to the store (opened on first use), or NULL with *ret_err. */
+static struct store *
+reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
+{
+    char *err = NULL;
+    if (!r->store && store_open(r->db_path, &r->store, &err) < 0) {
+        *ret_err = ctlcmd_error("%s: cannot open the database: %s", cmd,
+                                err ? err : "out of memory");
+        free(err);
+        return NULL;
+    }
+    return r->store;
+}
+
+/* Defers the answer to fn in the thread pool (takes job); NULL, or an error answer. */
+static json_t *
+queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job)
+{
+    if (!job || ctl_conn_queue_work(conn, fn, job) < 0)
+        return ctlcmd_error("out of memory");
+    return NULL;
+}
+
+/* Pool thread: `items` on the reader's connection. */
+static json_t *
+items_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "items", &bad);
+    (void)d;
+    if (!st)
+        return bad;
+    struct items_ctx c = {.arr = json_array(),
+                          .text = json_is_true(json_object_get(job, "text"))};
+    if (!c.arr)
+        return NULL;
+    int r = store_items_list(st, json_string_value(json_object_get(job, "feed")),
+                             (unsigned)json_integer_value(json_object_get(job, "limit")), c.text,
+                             on_item_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctlcmd_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "items", c.arr);
+}
+
 static json_t *
 cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
 {
@@ -184,15 +230,9 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
     }
     if (jtext && !json_is_boolean(jtext) && !json_is_null(jtext))
         return ctlcmd_error("items: \"text\" must be true or false");
-    struct items_ctx c = {.arr = json_array(), .text = jtext && json_is_true(jtext)};
-    if (!c.arr)
-        return NULL;
-    int r = store_items_list(d->store, feed, (unsigned)limit, c.text, on_item_row, &c);
-    if (r < 0) {
-        json_decref(c.arr);
-        return ctlcmd_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
-    }
-    return json_pack("{s:b, s:o}", "ok", 1, "items", c.arr);
+    json_t *job = json_pack("{s:o, s:I, s:b}", "feed", feed ? json_string(feed) : json_null(),
+                            "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext));
+    return queue_work(conn, items_work, job);
 }
 
 /* The answer to `poll --wait`; the counts sit in "cycle" beside the answer's own "ok". */
@@ -253,7 +293,7 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
 }
 
 struct alerts_ctx {
-    struct daemon *d;
+    struct store *store;
     json_t *arr;
 };
 
@@ -268,12 +308,12 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
     return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One entry of `alerts`; also the body of a `watch` alert event. */
-json_t *
-ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
+/* One entry of `alerts`, its sources read through st. */
+static json_t *
+alert_json(struct store *st, const struct store_alert_row *row)
 {
     json_t *sources = json_array();
-    if (!sources || store_alert_sources(d->store, row->id, on_source_name, sources) < 0) {
+    if (!sources || store_alert_sources(st, row->id, on_source_name, sources) < 0) {
         json_decref(sources);
         return NULL;
     }
@@ -285,12 +325,42 @@ ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
                      json_time(row->raised_at), "sources", sources);
 }
 
+/* One entry of `alerts`; also the body of a `watch` alert event. */
+json_t *
+ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
+{
+    return alert_json(d->store, row);
+}
+
 static int
 on_alert_row(void *userdata, const struct store_alert_row *row)
 {
     struct alerts_ctx *c = userdata;
-    json_t *o = ctlcmd_alert_json(c->d, row);
+    json_t *o = alert_json(c->store, row);
     return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* Pool thread: `alerts` on the reader's connection. */
+static json_t *
+alerts_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "alerts", &bad);
+    (void)d;
+    if (!st)
+        return bad;
+    struct alerts_ctx c = {.store = st, .arr = json_array()};
+    if (!c.arr)
+        return NULL;
+    int r = store_alerts_list(st, json_string_value(json_object_get(job, "topic")),
+                              json_is_true(json_object_get(job, "failed")),
+                              (unsigned)json_integer_value(json_object_get(job, "limit")),
+                              on_alert_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctlcmd_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "alerts", c.arr);
 }
 
 static json_t *
@@ -317,16 +387,10 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req)
                                 CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
-    struct alerts_ctx c = {.d = d, .arr = json_array()};
-    if (!c.arr)
-        return NULL;
-    int r = store_alerts_list(d->store, topic, jfailed && json_is_true(jfailed), (unsigned)limit,
-                              on_alert_row, &c);
-    if (r < 0) {
-        json_decref(c.arr);
-        return ctlcmd_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
-    }
-    return json_pack("{s:b, s:o}", "ok", 1, "alerts", c.arr);
+    json_t *job = json_pack("{s:o, s:b, s:I}", "topic", topic ? json_string(topic) : json_null(),
+                            "failed", jfailed && json_is_true(jfailed), "limit",
+                            (json_int_t)limit);
+    return queue_work(conn, alerts_work, job);
 }
 
 static json_t *
@@ -352,6 +416,29 @@ on_search_hit(void *userdata, const struct search_hit *hit)
     return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
+/* Pool thread: `search` on the reader's own read-only connections. */
+static json_t *
+search_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+{
+    if (!rd->search && search_reader_open(d->search, &rd->search) < 0)
+        return ctlcmd_error("search: cannot open the index for reading");
+    struct search_ctx c = {.arr = json_array()};
+    char *err = NULL;
+    if (!c.arr)
+        return NULL;
+    int r = search_reader_run(d->search, rd->search, json_string_value(json_object_get(job, "query")),
+                              (unsigned)json_integer_value(json_object_get(job, "limit")),
+                              on_search_hit, &c, &err);
+    if (r < 0) {
+        json_t *resp = ctlcmd_error("%s", err ? err : strerror(-r));
+        free(err);
+        json_decref(c.arr);
+        return resp;
+    }
+    return json_pack("{s:b, s:o, s:I}", "ok", 1, "items", c.arr, "lag_items",
+                     (json_int_t)search_reader_lag(d->search, rd->search));
+}
+
 static json_t *
 cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req)
 {
@@ -369,20 +456,9 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req)
     }
     if (!d->search)
         return ctlcmd_error("search: the index could not be opened (see the log)");
-    struct search_ctx c = {.arr = json_array()};
-    char *err = NULL;
-    if (!c.arr)
-        return NULL;
-    int r = search_run(d->search, json_string_value(jquery), (unsigned)limit, on_search_hit, &c,
-                       &err);
-    if (r < 0) {
-        json_t *resp = ctlcmd_error("%s", err ? err : strerror(-r));
-        free(err);
-        json_decref(c.arr);
-        return resp;
-    }
-    return json_pack("{s:b, s:o, s:I}", "ok", 1, "items", c.arr, "lag_items",
-                     (json_int_t)search_lag(d->search));
+    json_t *job = json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit",
+                            (json_int_t)limit);
+    return queue_work(conn, search_work, job);
 }
 
 static json_t *

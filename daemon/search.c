@@ -29,11 +29,16 @@ static const char search_schema[] =
     "CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(title, text, content='',"
     " columnsize=0, tokenize='unicode61 remove_diacritics 0');\n";
 
+/* Read-only connections to the store and the index, used by one thread at a time. */
+struct search_reader {
+    sqlite3 *rd;      /* items, read only */
+    sqlite3 *ird;     /* the index, read only */
+};
+
 struct search {
     char *db_path;
     char *idx_path;
-    sqlite3 *rd;      /* loop thread: items, read only */
-    sqlite3 *ird;     /* loop thread: the index, read only */
+    struct search_reader loop; /* the loop thread's: search_lag() and search_run() */
     uv_thread_t thread;
     bool thread_started;
     uv_mutex_t lock;
@@ -299,8 +304,8 @@ search_new(const char *db_path, struct search **ret_search, char **reterr_msg)
     uv_mutex_init(&s->lock);
     uv_cond_init(&s->cond);
     int r = index_prepare(s, reterr_msg);
-    if (r == 0 && (open_db(s->db_path, SQLITE_OPEN_READONLY, &s->rd) < 0 ||
-                   open_db(s->idx_path, SQLITE_OPEN_READONLY, &s->ird) < 0)) {
+    if (r == 0 && (open_db(s->db_path, SQLITE_OPEN_READONLY, &s->loop.rd) < 0 ||
+                   open_db(s->idx_path, SQLITE_OPEN_READONLY, &s->loop.ird) < 0)) {
         if (asprintf(reterr_msg, "cannot open '%s' for search", s->db_path) < 0)
             *reterr_msg = NULL;
         r = -EIO;
@@ -329,15 +334,42 @@ search_kick(struct search *s)
     uv_mutex_unlock(&s->lock);
 }
 
-/* Items stored but not indexed yet. */
+/* Opens read-only connections of its own for search_reader_run() on another thread. */
+int
+search_reader_open(struct search *s, struct search_reader **ret_reader)
+{
+    struct search_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    if (open_db(s->db_path, SQLITE_OPEN_READONLY, &r->rd) < 0 ||
+        open_db(s->idx_path, SQLITE_OPEN_READONLY, &r->ird) < 0) {
+        search_reader_free(r);
+        return -EIO;
+    }
+    *ret_reader = r;
+    return 0;
+}
+
+/* Closes a reader's connections; accepts NULL. */
+void
+search_reader_free(struct search_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_close(r->rd);
+    sqlite3_close(r->ird);
+    free(r);
+}
+
+/* Items stored but not indexed yet, read through r. */
 int64_t
-search_lag(struct search *s)
+search_reader_lag(struct search *s, struct search_reader *r)
 {
     sqlite3_stmt *st = NULL;
     int64_t lag = 0;
     if (!s)
         return 0;
-    if (sqlite3_prepare_v2(s->rd, "SELECT count(*) FROM items WHERE id > ?1", -1, &st, NULL) ==
+    if (sqlite3_prepare_v2(r->rd, "SELECT count(*) FROM items WHERE id > ?1", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_int64(st, 1, atomic_load(&s->hwm));
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -345,6 +377,13 @@ search_lag(struct search *s)
     }
     sqlite3_finalize(st);
     return lag;
+}
+
+/* Items stored but not indexed yet. */
+int64_t
+search_lag(struct search *s)
+{
+    return s ? search_reader_lag(s, &s->loop) : 0;
 }
 
 /* Appends an FTS5 string token ("..." with quotes doubled). */
@@ -520,6 +559,14 @@ int
 search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb, void *userdata,
            char **reterr_msg)
 {
+    return search_reader_run(s, &s->loop, query, limit, cb, userdata, reterr_msg);
+}
+
+/* search_run() through the reader's connections: any thread that owns rd. */
+int
+search_reader_run(struct search *s, struct search_reader *rd, const char *query, unsigned limit,
+                  search_hit_cb cb, void *userdata, char **reterr_msg)
+{
     struct query *q = NULL;
     int r = query_parse("search", query, &q, reterr_msg);
     if (r < 0)
@@ -538,7 +585,7 @@ search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb
     r = r ? r : fts_expr(&fts, &len, &cap, q->root, &narrows);
     if (r < 0)
         goto out;
-    if (sqlite3_prepare_v2(s->rd,
+    if (sqlite3_prepare_v2(rd->rd,
                            "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at"
                            " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id WHERE i.id = ?1",
                            -1, &v.item, NULL) != SQLITE_OK) {
@@ -549,14 +596,14 @@ search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb
         /* Items the indexer has not reached yet are read directly, newest first. */
         int64_t hwm = atomic_load(&s->hwm);
         sqlite3_stmt *tail = NULL;
-        if (sqlite3_prepare_v2(s->rd, "SELECT id FROM items WHERE id > ?1 ORDER BY id DESC", -1,
+        if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE id > ?1 ORDER BY id DESC", -1,
                                &tail, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(tail, 1, hwm);
             while (r == 0 && sqlite3_step(tail) == SQLITE_ROW)
                 r = verify_one(&v, sqlite3_column_int64(tail, 0));
         }
         sqlite3_finalize(tail);
-        if (r == 0 && sqlite3_prepare_v2(s->ird,
+        if (r == 0 && sqlite3_prepare_v2(rd->ird,
                                          "SELECT rowid FROM docs WHERE docs MATCH ?1"
                                          " AND rowid <= ?3 ORDER BY rowid DESC LIMIT ?2",
                                          -1, &cand, NULL) == SQLITE_OK) {
@@ -564,7 +611,7 @@ search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
         }
-    } else if (sqlite3_prepare_v2(s->rd, "SELECT id FROM items ORDER BY id DESC LIMIT ?1", -1,
+    } else if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items ORDER BY id DESC LIMIT ?1", -1,
                                   &cand, NULL) == SQLITE_OK) {
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
     }
@@ -594,8 +641,8 @@ search_free(struct search *s)
         uv_mutex_unlock(&s->lock);
         uv_thread_join(&s->thread);
     }
-    sqlite3_close(s->rd);
-    sqlite3_close(s->ird);
+    sqlite3_close(s->loop.rd);
+    sqlite3_close(s->loop.ird);
     uv_cond_destroy(&s->cond);
     uv_mutex_destroy(&s->lock);
     free(s->db_path);

@@ -14,7 +14,9 @@
  * says why. A query FTS5 cannot narrow (only NOTs) scans the newest items instead, bounded.
  *
  * search_new/search_kick/search_lag/search_run/search_free are called from the loop thread;
- * the indexer thread is private to search.c.
+ * the indexer thread is private to search.c. A search_reader has read-only connections of
+ * its own, so queries can run on a pool thread (one thread at a time per reader), never in
+ * the way of the store's writer or the loop; the struct search must outlive its readers.
  */
 #ifndef FEEDWATCH_SEARCH_H
 #define FEEDWATCH_SEARCH_H
@@ -55,6 +57,19 @@ int64_t search_lag(struct search *s);
  */
 int search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb,
                void *userdata, char **reterr_msg);
+
+struct search_reader;
+
+/* Opens read-only connections of its own (any thread): 0, -ENOMEM or -EIO. */
+int search_reader_open(struct search *s, struct search_reader **ret_reader);
+
+/* Closes a reader's connections; accepts NULL. */
+void search_reader_free(struct search_reader *r);
+
+/* search_run() and search_lag() through a reader, on the thread that uses it. */
+int search_reader_run(struct search *s, struct search_reader *r, const char *query,
+                      unsigned limit, search_hit_cb cb, void *userdata, char **reterr_msg);
+int64_t search_reader_lag(struct search *s, struct search_reader *r);
 
 /* Stops the indexer (finishing its batch), joins it and closes everything; accepts NULL. */
 void search_free(struct search *s);
