@@ -426,9 +426,9 @@ search_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
     char *err = NULL;
     if (!c.arr)
         return NULL;
-    int r = search_reader_run(d->search, rd->search, json_string_value(json_object_get(job, "query")),
-                              (unsigned)json_integer_value(json_object_get(job, "limit")),
-                              on_search_hit, &c, &err);
+    const char *query = json_string_value(json_object_get(job, "query"));
+    unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
+    int r = search_reader_run(d->search, rd->search, query, limit, on_search_hit, &c, &err);
     if (r < 0) {
         json_t *resp = ctlcmd_error("%s", err ? err : strerror(-r));
         free(err);
