@@ -45,7 +45,7 @@ struct ctl_job {
     struct ctl_conn *conn;   /* NULL once the client went away */
     ctl_work_cb fn;
     json_t *req;             /* the worker's alone until it is done */
-    json_t *resp;
+    char *text;              /* the answer, serialized in the pool too */
     struct ctl_reader *reader;
     struct ctl_job *next;    /* in the control's queue of jobs waiting for a thread */
 };
@@ -73,10 +73,12 @@ struct ctl_write {
     uv_write_t req;
     struct ctl_conn *conn;
     size_t len;
-    char data[];
+    char *owned;             /* the answer's text when it was handed over, else NULL */
+    char data[];             /* a copy of the text (or nothing), then the newline */
 };
 
 static void conn_process(struct ctl_conn *conn);
+static void conn_send_owned(struct ctl_conn *conn, char *text);
 static void conn_ready(struct ctl_conn *conn);
 static void jobs_start(struct control *c);
 static void conn_send_text(struct ctl_conn *conn, const char *text, size_t len);
@@ -157,6 +159,7 @@ on_conn_write(uv_write_t *req, int status)
     bool was_paused = conn->queued > CTL_PAUSE_QUEUED;
     conn->queued -= w->len;
     conn->c->queued -= w->len;
+    free(w->owned);
     free(w);
     if (conn->closing)
         return;
@@ -180,6 +183,20 @@ conn_send(struct ctl_conn *conn, json_t *resp)
     }
     char *text = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(resp);
+    conn_send_owned(conn, text);
+}
+
+/*
+ * Queues one answer line from its text (taken; NULL for out of memory). A big answer that
+ * does not fit in the output budget of all clients is replaced by an error.
+ */
+static void
+conn_send_owned(struct ctl_conn *conn, char *text)
+{
+    if (conn->closing) {
+        free(text);
+        return;
+    }
     if (!text) {
         text = strdup("{\"ok\": false, \"error\": \"out of memory\"}");
         if (!text) {
@@ -208,8 +225,26 @@ conn_send(struct ctl_conn *conn, json_t *resp)
         }
         len = strlen(text);
     }
-    conn_send_text(conn, text, len);
-    free(text);
+    struct ctl_write *w = malloc(sizeof(*w) + 1);
+    if (!w) {
+        free(text);
+        conn_close(conn);
+        return;
+    }
+    w->data[0] = '\n';
+    w->owned = text;
+    w->len = len + 1;
+    w->conn = conn;
+    w->req.data = w;
+    uv_buf_t b[2] = {uv_buf_init(text, (unsigned)len), uv_buf_init(w->data, 1)};
+    if (uv_write(&w->req, (uv_stream_t *)&conn->pipe, b, 2, on_conn_write) < 0) {
+        free(text);
+        free(w);
+        conn_close(conn);
+        return;
+    }
+    conn->queued += w->len;
+    conn->c->queued += w->len;
 }
 
 /* Queues one line (text plus a newline) for the client. */
@@ -223,6 +258,7 @@ conn_send_text(struct ctl_conn *conn, const char *text, size_t len)
     }
     memcpy(w->data, text, len);
     w->data[len] = '\n';
+    w->owned = NULL;
     w->len = len + 1;
     w->conn = conn;
     w->req.data = w;
@@ -264,7 +300,12 @@ static void
 on_job_work(uv_work_t *w)
 {
     struct ctl_job *job = w->data;
-    job->resp = job->fn(job->c->d, job->reader, job->req);
+    json_t *resp = job->fn(job->c->d, job->reader, job->req);
+    if (!resp)
+        resp = ctlcmd_error("out of memory");
+    /* A big answer is serialized (and its tree freed) here too, not on the loop. */
+    job->text = resp ? json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(resp);
 }
 
 /* Loop thread: the query is done; answers its client (if still there), starts the next. */
@@ -279,13 +320,17 @@ on_job_done(uv_work_t *w, int status)
     c->readers = job->reader;
     json_decref(job->req);
     struct ctl_conn *conn = job->conn;
-    json_t *resp = job->resp;
+    char *text = job->text;
     free(job);
     if (conn) {
         conn->job = NULL;
-        ctl_conn_reply(conn, resp ? resp : ctlcmd_error("out of memory"));
+        conn_send_owned(conn, text);
+        if (!conn->closing) {
+            conn->active_ms = uv_now(conn->pipe.loop);
+            conn_process(conn);
+        }
     } else {
-        json_decref(resp);
+        free(text);
     }
     c->pending_closes--;
     if (c->closing) {

@@ -142,7 +142,18 @@ def test_idle_connection_closed_but_not_a_watcher(t):
 
 
 def test_clients_that_do_not_read_big_answers_stay_bounded(t):
-    d = big_store(t)
+    # Under AddressSanitizer freed memory sits in a quarantine (256 MB by default) that would
+    # count as growth; a small one keeps the peak about live memory. Others ignore it.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
+        "quarantine_size_mb=8:thread_local_quarantine_size_kb=64"
+    try:
+        d = big_store(t)
+    finally:
+        if asan:
+            os.environ["ASAN_OPTIONS"] = asan
+        else:
+            del os.environ["ASAN_OPTIONS"]
     pid = d.proc.pid
     base = vm_hwm_kb(pid)
     req = (json.dumps({"cmd": "items", "limit": 10000, "text": True}) + "\n").encode()
@@ -155,9 +166,9 @@ def test_clients_that_do_not_read_big_answers_stay_bounded(t):
     for _ in range(4):
         c = fwtest.Control(d.sock)
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        c.send(req * 60)                    # 60 answers each, never read
+        c.send(req * 30)                    # 30 answers each, never read
         clients.append(c)
-    # Watch the peak for a while: the old daemon queued every answer (~250 MB here).
+    # Watch the peak for a while: the old daemon queued every answer (~150 MB here).
     worst = 0.0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -165,16 +176,17 @@ def test_clients_that_do_not_read_big_answers_stay_bounded(t):
         grown_mb = (vm_hwm_kb(pid) - base) / 1024
         assert grown_mb < 64, f"the daemon grew by {grown_mb:.0f} MB"
         time.sleep(0.2)
+    print(f"    peak growth {grown_mb:.1f} MB, status at worst {worst * 1000:.0f} ms")
     assert worst < 1.0, worst
     # The clients are served in turn once they read: every answer arrives, in order.
     got = 0
     c = clients[0]
     c.sock.settimeout(60)
-    for _ in range(60):
+    for _ in range(30):
         doc = c.recv_line()
         assert doc and doc["ok"] is True and len(doc["items"]) >= N_ITEMS, str(doc)[:200]
         got += 1
-    assert got == 60
+    assert got == 30
     for c in clients:
         c.close()
     assert d.stop() == 0
