@@ -306,7 +306,9 @@ run_maybe_complete(struct hook_run *run)
     uint64_t now = uv_now(run->timer.loop);
     uint64_t due = run->timed_out ? run->kill_at_ms : run->deadline_ms;
     if (!run->exited || !run->out.eof || !run->err.eof) {
-        (void)uv_timer_start(&run->timer, on_run_timer, due > now ? due - now : 0, 0);
+        /* After SIGKILL only the exit is left to wait for, and it comes as an event. */
+        if (!run->killed)
+            (void)uv_timer_start(&run->timer, on_run_timer, due > now ? due - now : 0, 0);
         return;
     }
     if (!run->killed && run_group_alive(run)) {
