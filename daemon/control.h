@@ -64,8 +64,8 @@ unsigned control_conns(const struct control *c);
 
 /*
  * A pool thread's read-only view of the store and of the search index, opened on first use
- * by the query that needs it (ctlcmd.c) and kept for the next one. Used by one thread at a
- * time; the store connection is never written through.
+ * by the query that needs it (ctlcmd.c: store_open_reader, search_reader_open) and kept for
+ * the next one. Used by one thread at a time.
  */
 struct search_reader;
 struct store;

@@ -165,7 +165,7 @@ static struct store *
 reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
 {
     char *err = NULL;
-    if (!r->store && store_open(r->db_path, &r->store, &err) < 0) {
+    if (!r->store && store_open_reader(r->db_path, &r->store, &err) < 0) {
         *ret_err = ctlcmd_error("%s: cannot open the database: %s", cmd,
                                 err ? err : "out of memory");
         free(err);

@@ -829,6 +829,56 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
     return 0;
 }
 
+/*
+ * Opens a read-only connection to an existing database of this schema version, for queries
+ * run off the loop thread (the control socket's): it never writes, never migrates, never
+ * takes the write lock, and works on a read-only database file too.
+ */
+int
+store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    struct store *store;
+    int version = 0, rc, r;
+
+#ifdef SQLITE_OPEN_EXRESCODE
+    flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+    store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = strdup(path))) {
+        free(store);
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
+                                   path) < 0)
+            *reterr_msg = NULL;
+        return -ENOMEM;
+    }
+    rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+    } else {
+        (void)sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+        r = store_exec(store, "PRAGMA query_only = ON; PRAGMA cache_size = -4096");
+        if (r == 0)
+            r = pragma_int(store, "PRAGMA user_version", &version);
+        if (r == 0 && version != STORE_SCHEMA_VERSION)
+            r = store_set_error(store, -EPROTONOSUPPORT, "database schema %d, not %d", version,
+                                STORE_SCHEMA_VERSION);
+        if (r == 0)
+            r = store_check_version(store, version);
+        if (r == 0)
+            r = store_prepare(store);
+    }
+    if (r < 0) {
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s' for reading: %s", path,
+                                   store->errmsg) < 0)
+            *reterr_msg = NULL;
+        store_free(store);
+        return r;
+    }
+    *ret_store = store;
+    return 0;
+}
+
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void
 store_free(struct store *store)

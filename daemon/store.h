@@ -94,6 +94,12 @@ typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int store_open(const char *path, struct store **ret_store, char **reterr_msg);
 
+/*
+ * A read-only connection to an existing database of this schema version, for queries run
+ * off the loop thread (one thread at a time): only the functions that read may be used.
+ */
+int store_open_reader(const char *path, struct store **ret_store, char **reterr_msg);
+
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void store_free(struct store *store);
 

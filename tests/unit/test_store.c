@@ -282,6 +282,48 @@ test_store_two_connections_share_the_file(void **state)
     store_free(two);
 }
 
+static int
+on_count_row(void *userdata, const struct store_item_row *row)
+{
+    (void)row;
+    ++*(int *)userdata;
+    return 0;
+}
+
+/* A reader opened off the loop reads what the writer committed and can never write. */
+static void
+test_store_reader_reads_and_never_writes(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *w = open_store(fx);
+    struct store *r = NULL;
+    char *msg = NULL;
+    int64_t a = ensure_feed(w, "a", "https://example.org/a.xml");
+    int n = 0;
+
+    add_item(w, a, "k1", 100, 1000, 1);
+    assert_int_equal(store_open_reader(fx->db, &r, &msg), 0);
+    assert_null(msg);
+    assert_int_equal(store_items_list(r, NULL, 10, true, on_count_row, &n), 0);
+    assert_int_equal(n, 1);
+    add_item(w, a, "k2", 100, 1000, 1);
+    assert_int_equal(count_items(r), 2);
+    /* A write through the reader fails and leaves nothing behind. */
+    struct feed_item item = mkitem("k3", 100);
+    assert_true(store_item_add(r, a, &item, NULL, 0, 1000, NULL) < 0);
+    assert_int_equal(count_items(w), 2);
+    store_free(r);
+    store_free(w);
+
+    /* A file that is not a database of this schema is refused, with the path named. */
+    char other[200];
+    (void)snprintf(other, sizeof(other), "%s/none.db", fx->dir);
+    assert_true(store_open_reader(other, &r, &msg) < 0);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "none.db"));
+    free(msg);
+}
+
 static void
 test_store_newer_schema_refused(void **state)
 {
@@ -1633,6 +1675,7 @@ main(void)
         STORE_TEST(test_store_open_creates_schema_v1_in_wal_mode),
         STORE_TEST(test_store_reopen_is_idempotent),
         STORE_TEST(test_store_two_connections_share_the_file),
+        STORE_TEST(test_store_reader_reads_and_never_writes),
         STORE_TEST(test_store_newer_schema_refused),
         STORE_TEST(test_store_foreign_database_refused),
         STORE_TEST(test_store_open_error_names_the_file),
