@@ -1,13 +1,11 @@
 #!/usr/bin/python3
 """The control socket under abuse from a read-only member of the socket's group (issue 14,
-hole 4): many idle connections do not lock root out, an idle connection is closed, a client
-that does not read its big answers does not grow the daemon's memory, and pipelined searches
-do not hold up root's `status`. Status latency is the assertion, with a bound (1 s) that the
-old code missed by seconds."""
+hole 4): many idle connections do not lock root out, an idle connection is closed, and
+pipelined searches do not hold up root's `status`. Status latency is the assertion, with a
+bound (1 s) that the old code missed by seconds. Unread answers: test_control_budget.py."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -31,15 +29,6 @@ def status_latency(d):
     took = time.monotonic() - start
     assert doc and doc.get("ok") is True, doc
     return took
-
-
-def vm_hwm_kb(pid):
-    """Peak resident set size of a process, in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM in /proc/%d/status" % pid)
 
 
 def big_store(t):
@@ -138,88 +127,6 @@ def test_idle_connection_closed_but_not_a_watcher(t):
     d.wait_log("idle for 30s, closed")
     idle.close()
     watcher.close()
-    assert d.stop() == 0
-
-
-def test_clients_that_do_not_read_big_answers_stay_bounded(t):
-    # Under AddressSanitizer freed memory sits in a quarantine (256 MB by default) that would
-    # count as growth; a small one keeps the peak about live memory. Others ignore it.
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
-        "quarantine_size_mb=8:thread_local_quarantine_size_kb=64"
-    try:
-        d = big_store(t)
-    finally:
-        if asan:
-            os.environ["ASAN_OPTIONS"] = asan
-        else:
-            del os.environ["ASAN_OPTIONS"]
-    pid = d.proc.pid
-    base = vm_hwm_kb(pid)
-    req = (json.dumps({"cmd": "items", "limit": 10000, "text": True}) + "\n").encode()
-    one = fwtest.Control(d.sock)
-    answer = len(json.dumps(one.request({"cmd": "items", "limit": 10000, "text": True})))
-    one.close()
-    assert answer > 1_000_000, answer      # each answer is over a megabyte
-    base = max(base, vm_hwm_kb(pid))
-    clients = []
-    for _ in range(4):
-        c = fwtest.Control(d.sock)
-        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        c.send(req * 30)                    # 30 answers each, never read
-        clients.append(c)
-    # Watch the peak for a while: the old daemon queued every answer (~150 MB here).
-    worst = 0.0
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        worst = max(worst, status_latency(d))
-        grown_mb = (vm_hwm_kb(pid) - base) / 1024
-        assert grown_mb < 64, f"the daemon grew by {grown_mb:.0f} MB"
-        time.sleep(0.2)
-    print(f"    peak growth {grown_mb:.1f} MB, status at worst {worst * 1000:.0f} ms")
-    assert worst < 1.0, worst
-    # The clients are served in turn once they read: every answer arrives, in order.
-    got = 0
-    c = clients[0]
-    c.sock.settimeout(60)
-    for _ in range(30):
-        doc = c.recv_line()
-        assert doc and doc["ok"] is True and len(doc["items"]) >= N_ITEMS, str(doc)[:200]
-        got += 1
-    assert got == 30
-    for c in clients:
-        c.close()
-    assert d.stop() == 0
-
-
-def test_unread_answers_of_all_clients_share_one_budget(t):
-    d = big_store(t)
-    req = (json.dumps({"cmd": "items", "limit": 10000, "text": True}) + "\n").encode()
-    # 72 clients, one big answer each, none read yet: more than the 64 MiB budget together.
-    clients = []
-    for _ in range(72):
-        c = fwtest.Control(d.sock, timeout=60)
-        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        c.send(req)
-        clients.append(c)
-    d.wait_log("is over the output budget", timeout=60)
-    assert status_latency(d) < 1.0
-    answers, refused = 0, 0
-    for c in clients:
-        doc = c.recv_line()
-        assert doc is not None
-        if doc["ok"]:
-            assert len(doc["items"]) >= N_ITEMS * 0.8
-            answers += 1
-        else:
-            assert "output budget" in doc["error"], doc
-            refused += 1
-        c.close()
-    assert refused >= 1 and answers >= 40, (answers, refused)
-    # With the budget free again, a big answer goes through.
-    c = fwtest.Control(d.sock, timeout=60)
-    assert c.request({"cmd": "items", "limit": 10000, "text": True})["ok"] is True
-    c.close()
     assert d.stop() == 0
 
 
