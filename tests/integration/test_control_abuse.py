@@ -160,9 +160,12 @@ def test_pipelined_searches_do_not_delay_status(t):
     th.join(120)
     total = time.monotonic() - began
     assert answered[0] == 200, answered[0]
+    print(f"    200 searches in {total:.1f} s; status at worst {max(latencies) * 1000:.0f} ms "
+          f"({len(latencies)} tries, {during} searches answered by the last)")
     assert latencies and max(latencies) < 1.0, (latencies, total)
-    # Meaningful only while searches were still queued: they take seconds together.
-    assert during < 200 and total > 1.5, (during, total)
+    # Meaningful only if the searches together take longer than the bound (the old daemon
+    # held status for all of them) and were still queued when status was asked.
+    assert during < 200 and total > 1.0, (during, total)
     c.close()
     assert d.stop() == 0
 
