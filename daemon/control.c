@@ -362,8 +362,21 @@ jobs_start(struct control *c)
                 free(r);
                 r = NULL;
             }
-            if (!r)
+            if (!r && c->jobs_running > 0)
                 return; /* tried again when a running job is done */
+            if (!r) {
+                /* Nothing runs that could free memory later: answer now. */
+                struct ctl_conn *conn = job->conn;
+                c->jobs_head = job->next;
+                if (!c->jobs_head)
+                    c->jobs_tail = NULL;
+                json_decref(job->req);
+                free(job);
+                c->pending_closes--;
+                conn->job = NULL;
+                ctl_conn_reply(conn, ctlcmd_error("out of memory"));
+                continue;
+            }
         } else {
             c->readers = r->next;
         }
