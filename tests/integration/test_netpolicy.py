@@ -34,7 +34,11 @@ def rss(items):
     return "\n".join(out).encode()
 
 
-def texts(d):
+def texts(d, n=None):
+    """{title: text} of the stored items, once n of them are there (`feeds` may show a poll
+    a moment before its transaction commits)."""
+    if n is not None:
+        fwtest.wait_until(lambda: d.count_items() >= n, 20, f"{n} items stored")
     return dict(d.query("SELECT title, text FROM items"))
 
 
@@ -58,7 +62,7 @@ def test_article_links_to_private_addresses_are_refused(t):
     d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes"}}).start()
     # The configured feed URL is on loopback: the operator's choice, fetched.
     assert d.wait_polled(["wire"], timeout=30)["wire"]["state"] == "ok"
-    stored = texts(d)
+    stored = texts(d, len(links))
     assert stored == {name: f"Teaser {name}." for name in links}, stored
     for name in links:
         assert s.count(f"/p/{name}.html") == 0, f"{name}: the page was requested"
@@ -89,7 +93,7 @@ def test_allow_private_addresses_per_feed_and_daemon(t):
                            "allow_private_addresses": "no"}},
                  allow_private_addresses="yes").start()
     d.wait_polled(["open", "shut"], timeout=30)
-    stored = texts(d)
+    stored = texts(d, 2)
     assert s.count("/page.html") == 1
     assert stored["open"] and stored["open"] != "Teaser." and len(stored["open"]) > 200, stored
     assert s.count("/page2.html") == 0
@@ -157,7 +161,7 @@ def test_file_feed_links_are_never_read_as_files(t):
     d = t.daemon({"local": {"url": "file://" + feed, "fetch_article": "yes",
                             "allow_private_addresses": "yes"}}).start()
     assert d.wait_polled(["local"], timeout=30)["local"]["state"] == "ok"
-    stored = texts(d)
+    stored = texts(d, 2)
     assert stored == {"local": "The teaser stays.", "local2": "The second teaser stays."}, stored
     assert d.stop() == 0
 
@@ -218,7 +222,7 @@ def test_through_a_proxy_the_daemon_checks_the_address(t):
                      proxy=f"http://127.0.0.1:{proxy.port}").start()
         assert d.wait_polled(["shut"], timeout=30)["shut"]["state"] == "ok"
         assert proxy.lines == [], proxy.lines
-        assert texts(d) == {"two": "Teaser two.", "num": "Teaser num."}
+        assert texts(d, 2) == {"two": "Teaser two.", "num": "Teaser num."}
         log = d.log()
         assert f"article: address 127.0.0.2 {REFUSED}: http://127.0.0.2:9/p/two.html" in log
         assert f"article: address 127.0.0.2 {REFUSED}: http://2130706434:9/p/num.html" in log
