@@ -23,6 +23,7 @@
 #include "hook.h"
 #include "log.h"
 #include "search.h"
+#include "url.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
@@ -833,8 +834,10 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         if (p->doc)
             f->st.recovered = p->doc->recovered;
         if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
+            char *shown = url_redact(p->permanent_url);
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(p->permanent_url, qe, sizeof(qe)));
+                       log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
+            free(shown);
             (void)set_str(&f->st.url, p->permanent_url);
         }
         return;

@@ -134,10 +134,17 @@ def test_secrets_stay_with_their_origin(t):
     s1.add_file("/b.xml", rss([("same", "", "x")]))
     secret = {"header": "X-Api-Key: s3cret-key", "user": "reader", "password_file": pw,
               "allow_private_addresses": "yes"}
+    # credentials in the URL itself stay behind too
+    s1.add_redirect("/moved2.xml", f"http://localhost:{s2.port}/feed2.xml")
+    s2.add_file("/feed2.xml", rss([("moved2", "", "x")]))
     d = t.daemon({"moved": dict(secret, url=s1.url("/moved.xml")),
-                  "same": dict(secret, url=s1.url("/a.xml"))}).start()
-    state = d.wait_polled(["moved", "same"], timeout=30)
-    assert state["moved"]["state"] == "ok" and state["same"]["state"] == "ok", state
+                  "same": dict(secret, url=s1.url("/a.xml")),
+                  "urlauth": {"url": f"http://reader:hunter2@127.0.0.1:{s1.port}/moved2.xml",
+                              "allow_private_addresses": "yes"}}).start()
+    state = d.wait_polled(["moved", "same", "urlauth"], timeout=30)
+    assert all(state[n]["state"] == "ok" for n in ("moved", "same", "urlauth")), state
+    assert s1.requests("/moved2.xml")[0]["headers"].get("authorization")
+    assert "authorization" not in s2.requests("/feed2.xml")[0]["headers"]
     first = s1.requests("/moved.xml")[0]["headers"]
     assert first.get("x-api-key") == "s3cret-key" and first.get("authorization"), first
     hop = s2.requests("/feed.xml")[0]["headers"]
@@ -163,6 +170,27 @@ def test_file_feed_links_are_never_read_as_files(t):
     assert d.wait_polled(["local"], timeout=30)["local"]["state"] == "ok"
     stored = texts(d, 2)
     assert stored == {"local": "The teaser stays.", "local2": "The second teaser stays."}, stored
+    assert d.stop() == 0
+
+
+def test_userinfo_of_a_feed_url_is_never_shown(t):
+    s = t.httpd()
+    s.add_file("/feed.xml", rss([("one", "", "x")]))
+    s.add_redirect("/old.xml", f"http://reader:hunter2@127.0.0.1:{s.port}/feed.xml", status=301)
+    url = f"http://reader:hunter2@127.0.0.1:{s.port}/old.xml"
+    d = t.daemon({"auth": url}).start()
+    assert d.wait_polled(["auth"], timeout=30)["auth"]["state"] == "ok"
+    # the server got the credentials: they are in use, not dropped
+    assert s.requests("/old.xml")[0]["headers"].get("authorization")
+    shown = d.feed("auth")
+    assert shown["configured_url"] == f"http://***@127.0.0.1:{s.port}/old.xml", shown
+    assert shown["url"] == f"http://***@127.0.0.1:{s.port}/feed.xml", shown
+    rc, _ = d.cli("feeds", json_out=False)
+    out = d.last[2]
+    assert rc == 0 and "auth" in out and "hunter2" not in out and "reader" not in out, out
+    log = d.log()
+    assert f"moved permanently to 'http://***@127.0.0.1:{s.port}/feed.xml'" in log, log
+    assert "hunter2" not in log, log
     assert d.stop() == 0
 
 
