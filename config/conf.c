@@ -1564,7 +1564,7 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
         (void)val_bool(p, at, v, &d->allow_private_addresses);
         break;
     case DK_MAX_ARTICLES:
-        (void)val_uint(p, at, v, 0, 100000, &d->max_articles_per_poll);
+        (void)val_uint(p, at, v, 1, 100000, &d->max_articles_per_poll);
         break;
     case DK_MAX_ARTICLE_SIZE:
         (void)val_size(p, at, v, 1024, 1024ull * 1024 * 1024, "1k..1G", &d->max_article_size);
