@@ -8,7 +8,7 @@ addresses only: loopback in every spelling (127.0.0.1, one number, hex, IPv4-map
 allow_private_addresses = yes (per feed, or in [daemon] with a feed's own value winning)
 lets them through. The configured feed URL and redirects on its host are the operator's
 choice. Through a proxy the daemon checks the address itself: the proxy is never asked for
-a non-public one. A feed's header and credentials go to its origin only, never along a
+a non-public one, and a public one is pinned (a CONNECT tunnel to that address). A feed's header and credentials go to its origin only, never along a
 redirect to another one. A file: feed's links are never read as files."""
 
 import os
@@ -242,28 +242,32 @@ def test_through_a_proxy_the_daemon_checks_the_address(t):
         feed = os.path.join(t.dir, "feed.xml")
         with open(feed, "wb") as f:
             f.write(rss([("two", "http://127.0.0.2:9/p/two.html", "Teaser two."),
-                         ("num", "http://2130706434:9/p/num.html", "Teaser num.")]))
+                         ("num", "http://2130706434:9/p/num.html", "Teaser num."),
+                         # public (a deprecated anycast block): pinned, tunnelled through
+                         # the proxy, which answers 502 (nothing leaves loopback)
+                         ("pub", "http://192.88.99.1:9/p/pub.html", "Teaser pub.")]))
         open_feed = os.path.join(t.dir, "open.xml")
         with open(open_feed, "wb") as f:
             f.write(rss([("open", "http://127.0.0.2:9/p/open.html", "Teaser open.")]))
         d = t.daemon({"shut": {"url": "file://" + feed, "fetch_article": "yes"}},
                      proxy=f"http://127.0.0.1:{proxy.port}").start()
         assert d.wait_polled(["shut"], timeout=30)["shut"]["state"] == "ok"
-        assert proxy.lines == [], proxy.lines
-        assert texts(d, 2) == {"two": "Teaser two.", "num": "Teaser num."}
+        assert proxy.lines == ["CONNECT 192.88.99.1:9 HTTP/1.1"], proxy.lines
+        assert texts(d, 3) == {"two": "Teaser two.", "num": "Teaser num.", "pub": "Teaser pub."}
         log = d.log()
         assert f"article: address 127.0.0.2 {REFUSED}: http://127.0.0.2:9/p/two.html" in log
         assert f"article: address 127.0.0.2 {REFUSED}: http://2130706434:9/p/num.html" in log
         assert d.stop() == 0
 
-        # Allowed, the same kind of link goes to the proxy: it is in use.
+        proxy.lines.clear()
+        # Allowed, the same kind of link goes to the proxy as it is (no pin, no tunnel).
         d.feeds = {"open": {"url": "file://" + open_feed, "fetch_article": "yes",
                             "allow_private_addresses": "yes"}}
         d.write_config()
         d.start()
         d.wait_polled(["open"], timeout=30)
         fwtest.wait_until(lambda: proxy.lines, 10, "a request through the proxy")
-        assert any("127.0.0.2:9/p/open.html" in line for line in proxy.lines), proxy.lines
+        assert proxy.lines == ["GET http://127.0.0.2:9/p/open.html HTTP/1.1"], proxy.lines
         assert d.stop() == 0
     finally:
         proxy.close()
