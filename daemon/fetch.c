@@ -869,6 +869,8 @@ xfer_hop(struct fetch_xfer *x, const char *url, bool first)
     x->pin = x->check_hop && x->f->proxy_possible;
     snprintf(x->hop_host, sizeof(x->hop_host), "%s", host ? host : "");
     x->hop_port = port;
+    free(x->refused); /* a refusal of the hop before says nothing of this one */
+    x->refused = NULL;
     free(scheme);
     free(host);
     if (x->pin && (!has_origin || strlen(x->hop_host) >= FETCH_HOST_MAX - 1)) {
@@ -922,7 +924,8 @@ xfer_pin(struct fetch_xfer *x)
     snprintf(line, sizeof(line), "%s:%ld:%s%s%s:%ld", x->hop_host, x->hop_port, v6 ? "[" : "",
              x->addr, v6 ? "]" : "", x->hop_port);
     x->connect_to = curl_slist_append(NULL, line);
-    if (!x->connect_to || curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to) != CURLE_OK ||
+    if (!x->connect_to ||
+        curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to) != CURLE_OK ||
         curl_easy_setopt(x->easy, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK) {
         xfer_fail(x, "cannot pin the transfer's address");
         return -ENOMEM;
@@ -1249,14 +1252,13 @@ fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_
      * The libcurl loaded at run time must take the options the allow-list and the address
      * policy rest on (a library older than the headers we were built with would not).
      */
-    CURL *probe = curl_easy_init();
-    bool probe_ok = probe &&
-                    curl_easy_setopt(probe, CURLOPT_PROTOCOLS_STR, "http,https,file") == CURLE_OK &&
-                    curl_easy_setopt(probe, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-                    curl_easy_setopt(probe, CURLOPT_PREREQFUNCTION, on_curl_prereq) == CURLE_OK &&
-                    curl_easy_setopt(probe, CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket) ==
-                        CURLE_OK;
-    curl_easy_cleanup(probe);
+    CURL *e = curl_easy_init();
+    bool probe_ok = e && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file") == 0 &&
+                    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == 0 &&
+                    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_curl_prereq) == 0 &&
+                    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket) == 0 &&
+                    curl_easy_setopt(e, CURLOPT_CONNECT_TO, NULL) == 0;
+    curl_easy_cleanup(e);
     if (!probe_ok) {
         if (reterr_msg && asprintf(reterr_msg,
                                    "libcurl %s lacks the protocol allow-list or the address "
