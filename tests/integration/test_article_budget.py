@@ -10,6 +10,7 @@ requests in progress at once; pages that stall until the transfer's timeout."""
 
 import gzip
 import os
+import signal
 import time
 from xml.sax.saxutils import escape
 
@@ -166,6 +167,45 @@ def test_stalled_pages_end_at_the_timeout(t):
     assert d.status()["ok"] is True
     print(f"    poll with 8 stalled pages ended after {took:.1f}s")
     assert d.stop() == 0
+
+
+def test_stop_and_reload_while_pages_wait_for_memory(t):
+    """Polls waiting in line for article memory: a reload that removes their feeds cancels
+    them, and a SIGTERM ends the rest cleanly; nothing is half stored."""
+    s = t.httpd()
+    feeds = {}
+    for k in range(4):
+        its = []
+        for i in range(3):
+            path = f"/w{k}/{i}.html"
+            s.add_stall(path, head=b"<html><body><p>Half a page")
+            its.append((f"w{k} {i}", s.url(path), f"Teaser w{k} {i}."))
+        s.add_file(f"/w{k}.xml", rss(its))
+        feeds[f"w{k}"] = {"url": s.url(f"/w{k}.xml"), "fetch_article": "yes",
+                          "allow_private_addresses": "yes"}
+    # one page in memory at a time: one download runs, the others wait in line
+    d = t.daemon(feeds, fetch_timeout="30s", max_article_size="1M",
+                 max_article_memory="1M").start()
+
+    def pages():
+        return [r["path"] for r in s.requests() if r["path"].endswith(".html")]
+    fwtest.wait_until(lambda: len(pages()) >= 1 and
+                      all(s.count(f"/w{k}.xml") == 1 for k in range(4)), 20,
+                      "the four feeds fetched and a page requested")
+    time.sleep(0.5)
+    assert len(pages()) == 1, pages()             # the rest wait for memory
+    # The reload removes three feeds: their polls, downloading or waiting, are cancelled.
+    d.feeds = {"w0": feeds["w0"]}
+    d.write_config()
+    d.signal(signal.SIGHUP)
+    fwtest.wait_until(lambda: "config: reloaded" in d.log(), 10, "the reload")
+    fwtest.wait_until(lambda: all(f"poll: feed 'w{k}': aborted" in d.log() for k in (1, 2, 3)),
+                      10, "the removed feeds' polls aborted")
+    assert d.status()["ok"] is True
+    t0 = time.monotonic()
+    assert d.stop(timeout=15) == 0
+    assert time.monotonic() - t0 < 10, "stop waited for the stalled downloads"
+    assert d.count_items() == 0, "a poll stored while its articles were cut short"
 
 
 if __name__ == "__main__":
