@@ -195,9 +195,12 @@ def test_userinfo_of_a_feed_url_is_never_shown(t):
 
 
 class Proxy:
-    """A loopback HTTP proxy that records each request line and answers 502."""
+    """A loopback HTTP proxy that records each request line and answers 502; with
+    redirect_to, a CONNECT is accepted and the request inside the tunnel is answered with a
+    302 to that URL (an outside server sending its client inside)."""
 
-    def __init__(self):
+    def __init__(self, redirect_to=None):
+        self.redirect_to = redirect_to
         self.lines = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -223,7 +226,21 @@ class Proxy:
                         if not chunk:
                             break
                         data += chunk
-                    self.lines.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+                    line = data.split(b"\r\n", 1)[0].decode("latin-1")
+                    self.lines.append(line)
+                    if self.redirect_to and line.startswith("CONNECT "):
+                        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        inner = b""
+                        while b"\r\n\r\n" not in inner and len(inner) < 65536:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                break
+                            inner += chunk
+                        self.lines.append("tunnel: " + inner.split(b"\r\n", 1)[0].decode())
+                        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: %s\r\n"
+                                     b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                                     % self.redirect_to.encode())
+                        continue
                     conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
                                  b"Connection: close\r\n\r\n")
                 except OSError:
@@ -268,6 +285,31 @@ def test_through_a_proxy_the_daemon_checks_the_address(t):
         d.wait_polled(["open"], timeout=30)
         fwtest.wait_until(lambda: proxy.lines, 10, "a request through the proxy")
         assert proxy.lines == ["GET http://127.0.0.2:9/p/open.html HTTP/1.1"], proxy.lines
+        assert d.stop() == 0
+    finally:
+        proxy.close()
+
+
+def test_a_redirect_from_outside_to_inside_is_refused(t):
+    """An item page on a public address that redirects to loopback: the hop is checked as the
+    first was (here through a proxy, whose tunnel stands in for the outside server)."""
+    s = t.httpd()
+    s.add_file("/p/inside.html", file=PAGE, content_type="text/html; charset=utf-8")
+    inside = f"http://127.0.0.2:{s.port}/p/inside.html"   # not in the tests' NO_PROXY
+    proxy = Proxy(redirect_to=inside)
+    try:
+        feed = os.path.join(t.dir, "feed.xml")
+        with open(feed, "wb") as f:
+            f.write(rss([("out", "http://192.88.99.1:9/p/out.html", "Teaser out.")]))
+        d = t.daemon({"f": {"url": "file://" + feed, "fetch_article": "yes"}},
+                     proxy=f"http://127.0.0.1:{proxy.port}").start()
+        assert d.wait_polled(["f"], timeout=30)["f"]["state"] == "ok"
+        assert texts(d, 1) == {"out": "Teaser out."}
+        assert proxy.lines == ["CONNECT 192.88.99.1:9 HTTP/1.1",
+                               "tunnel: GET /p/out.html HTTP/1.1"], proxy.lines
+        assert s.count("/p/inside.html") == 0
+        assert f"article: address 127.0.0.2 {REFUSED}: http://192.88.99.1:9/p/out.html" \
+            in d.log()
         assert d.stop() == 0
     finally:
         proxy.close()
