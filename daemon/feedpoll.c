@@ -471,8 +471,13 @@ articles_pump(struct feedpoll *p)
     }
     while (p->arts_next < p->n_arts && p->arts_running < FEEDPOLL_ARTICLES_AT_ONCE) {
         uint64_t need = dc->max_article_size;
-        /* Nothing held at all: one page goes whatever the limit (a reload may lower it). */
-        if (d->article_bytes > 0 && d->article_bytes + need > dc->max_article_memory) {
+        /*
+         * In line behind the polls already waiting (FIFO), or waiting when the page does not
+         * fit. Nothing held at all: one page goes whatever the limit (a reload may lower it).
+         */
+        bool behind = d->article_wait_head && !p->waiting;
+        if (d->article_bytes > 0 &&
+            (behind || d->article_bytes + need > dc->max_article_memory)) {
             if (!p->waiting) {
                 p->waiting = true;
                 p->wait_next = NULL;
