@@ -1121,14 +1121,16 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     };
     f->poll = p;
     p->xfer = fetch_start(d->fetcher, &req, on_fetch_data, on_fetch_done, p);
+    int start_errno = errno;
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);
     }
     if (!p->xfer) {
+        int r = start_errno == EINVAL ? -EINVAL : -ENOMEM;
         f->poll = NULL;
         free(p);
-        return -ENOMEM;
+        return r;
     }
     return 0;
 }

@@ -1448,8 +1448,10 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
 {
     assert(!f->closing);
     struct fetch_xfer *x = calloc(1, sizeof(*x));
-    if (!x)
+    if (!x) {
+        errno = ENOMEM;
         return NULL;
+    }
     x->f = f;
     x->data_cb = data_cb;
     x->done_cb = done_cb;
@@ -1461,8 +1463,12 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
     x->is_file = strncasecmp(req->url, "file:", 5) == 0;
     x->easy = curl_easy_init();
     x->origin = strdup(req->origin ? req->origin : req->url);
-    if (!x->easy || !x->origin || xfer_setup(x, req) < 0 || xfer_hop(x, req->url, true) < 0) {
+    int r = !x->easy || !x->origin ? -ENOMEM : xfer_setup(x, req);
+    if (r == 0)
+        r = xfer_hop(x, req->url, true);
+    if (r < 0) {
         xfer_free(x);
+        errno = -r;
         return NULL;
     }
     if (!x->is_file)
@@ -1472,8 +1478,10 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
      * pinned one (whose address may be refused) waits in the queue for the loop's next turn.
      */
     if (!f->queue_head && f->active < f->limit && !x->host[0] && !addr_full(f, x) && !x->pin) {
-        if (xfer_activate(x) < 0) {
+        r = xfer_activate(x);
+        if (r < 0) {
             xfer_free(x);
+            errno = -r;
             return NULL;
         }
         return x;

@@ -112,7 +112,10 @@ struct fetcher *fetch_new(uv_loop_t *loop, const struct fetch_settings *settings
 /* Applies new settings (after a reload) to transfers started from now on. */
 int fetch_configure(struct fetcher *f, const struct fetch_settings *settings);
 
-/* Starts (or queues) a transfer. NULL on OOM or a bad URL (done_cb is then not called). */
+/*
+ * Starts (or queues) a transfer. NULL with errno ENOMEM, or EINVAL for a bad URL or an option
+ * curl refused (a security option is never dropped silently); done_cb is then not called.
+ */
 struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_cb,
                                fetch_done_cb done_cb, void *userdata);
 
