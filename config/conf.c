@@ -88,6 +88,10 @@ enum {
     DK_LOG_LEVEL,
     DK_PROXY,
     DK_FETCH_TIMEOUT,
+    DK_ALLOW_PRIVATE,
+    DK_MAX_ARTICLES,
+    DK_MAX_ARTICLE_SIZE,
+    DK_MAX_ARTICLE_MEMORY,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -95,7 +99,8 @@ static const char *const daemon_keys[] = {
     "max_per_host", "user_agent",   "max_feed_size",      "retention",
     "min_interval", "max_interval", "respect_feed_hints", "max_failures",
     "story_window", "max_hooks",    "log_level",          "proxy",
-    "fetch_timeout",
+    "fetch_timeout", "allow_private_addresses", "max_articles_per_poll", "max_article_size",
+    "max_article_memory",
     NULL,
 };
 
@@ -107,10 +112,12 @@ enum {
     FK_ENABLED,
     FK_HEADER,
     FK_USER,
-    FK_PASSWORD_FILE
+    FK_PASSWORD_FILE,
+    FK_ALLOW_PRIVATE
 };
 static const char *const feed_keys[] = {
-    "url", "interval", "tags", "fetch_article", "enabled", "header", "user", "password_file", NULL,
+    "url",  "interval", "tags",          "fetch_article",           "enabled",
+    "header", "user",   "password_file", "allow_private_addresses", NULL,
 };
 
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS };
@@ -1583,6 +1590,19 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     case DK_FETCH_TIMEOUT:
         (void)val_duration(p, at, v, 1, &d->fetch_timeout_s);
         break;
+    case DK_ALLOW_PRIVATE:
+        (void)val_bool(p, at, v, &d->allow_private_addresses);
+        break;
+    case DK_MAX_ARTICLES:
+        (void)val_uint(p, at, v, 1, 100000, &d->max_articles_per_poll);
+        break;
+    case DK_MAX_ARTICLE_SIZE:
+        (void)val_size(p, at, v, 1024, 1024ull * 1024 * 1024, "1k..1G", &d->max_article_size);
+        break;
+    case DK_MAX_ARTICLE_MEMORY:
+        (void)val_size(p, at, v, 1024, 64ull * 1024 * 1024 * 1024, "1k..64G",
+                       &d->max_article_memory);
+        break;
     case DK_LOG_LEVEL: {
         static const struct {
             const char *name;
@@ -1658,6 +1678,10 @@ set_feed_key(struct parser *p, const struct loc *at, struct conf_feed *e, int k,
         break;
     case FK_PASSWORD_FILE:
         (void)val_path(p, at, v, true, &e->password_file);
+        break;
+    case FK_ALLOW_PRIVATE:
+        if (val_bool(p, at, v, &e->allow_private_addresses))
+            e->allow_private_set = true;
         break;
     default:
         break;
@@ -2083,9 +2107,19 @@ conf_finish(struct parser *p)
              "min_interval (%llus) is greater than max_interval (%llus)",
              (unsigned long long)d->min_interval_s, (unsigned long long)d->max_interval_s);
     }
-    for (size_t i = 0; i < c->n_feeds; i++)
+    if (d->max_article_memory < d->max_article_size) {
+        int k = (p->daemon_seen & (1u << DK_MAX_ARTICLE_MEMORY)) ? DK_MAX_ARTICLE_MEMORY
+                                                                 : DK_MAX_ARTICLE_SIZE;
+        perr(p, p->daemon_where[k].file, p->daemon_where[k].line, daemon_keys[k],
+             "max_article_memory (%llu bytes) is less than max_article_size (%llu bytes)",
+             (unsigned long long)d->max_article_memory, (unsigned long long)d->max_article_size);
+    }
+    for (size_t i = 0; i < c->n_feeds; i++) {
         if (c->feeds[i].interval_s == 0)
             c->feeds[i].interval_s = d->interval_s;
+        if (!c->feeds[i].allow_private_set)
+            c->feeds[i].allow_private_addresses = d->allow_private_addresses;
+    }
     for (size_t i = 0; i < c->n_topics; i++) {
         const struct conf_topic *t = &c->topics[i];
         size_t unused;
@@ -2152,6 +2186,9 @@ conf_defaults(struct conf *c)
     d->story_window_s = 48 * 3600;
     d->max_hooks = 4;
     d->fetch_timeout_s = 60;
+    d->max_articles_per_poll = 50;
+    d->max_article_size = 2u * 1024 * 1024;
+    d->max_article_memory = 64u * 1024 * 1024;
     d->log_level = CONF_LOG_NOTICE;
     return 0;
 }
@@ -2336,6 +2373,7 @@ conf_feed_changed(const struct conf_feed *a, const struct conf_feed *b)
     if (str_differs(a->url, b->url) || a->interval_s != b->interval_s ||
         str_differs(a->header, b->header) || str_differs(a->user, b->user) ||
         str_differs(a->password_file, b->password_file) || a->fetch_article != b->fetch_article ||
+        a->allow_private_addresses != b->allow_private_addresses ||
         a->enabled != b->enabled || a->n_tags != b->n_tags)
         return true;
     for (size_t i = 0; i < a->n_tags; i++)

@@ -46,6 +46,10 @@ struct conf_daemon {
     enum conf_log_level log_level; /* notice */
     char *proxy;             /* NULL unless set */
     uint64_t fetch_timeout_s; /* whole transfer; 60s (connect and low-speed: min(this, 30s)) */
+    bool allow_private_addresses; /* no: feed-chosen URLs reach public addresses only */
+    unsigned max_articles_per_poll; /* 50: article pages downloaded by one poll at most */
+    uint64_t max_article_size; /* bytes after decompression; 2M */
+    uint64_t max_article_memory; /* article pages held in memory at once, all feeds; 64M */
 };
 
 struct conf_feed {
@@ -59,6 +63,8 @@ struct conf_feed {
     char *header;            /* "Name: value" with @FILE already read; NULL unless set */
     char *user;              /* NULL unless set */
     char *password_file;     /* absolute; NULL unless set */
+    bool allow_private_addresses; /* the [daemon] value unless set */
+    bool allow_private_set;  /* set in the section (else taken from [daemon] after load) */
     struct conf_origin origin;
 };
 

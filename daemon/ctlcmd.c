@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "search.h"
+#include "url.h"
 
 #define CTL_READONLY 0x1
 #define CTL_PRIVILEGED 0x2
@@ -93,6 +94,16 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
                      (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
 }
 
+/* A feed's URL as the socket's group may see it: without its userinfo (user:password@). */
+static json_t *
+json_url_redacted(const char *url)
+{
+    char *r = url_redact(url);
+    json_t *v = json_str(r);
+    free(r);
+    return v;
+}
+
 /* One entry of `feeds`; also the body of a `watch` feed event. */
 json_t *
 ctlcmd_feed_json(const struct dfeed *f)
@@ -102,9 +113,10 @@ ctlcmd_feed_json(const struct dfeed *f)
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
     bool armed = sched_entry_armed(&f->sched);
-    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
-                     f->cfg->name, "url", json_str(f->st.url ? f->st.url : f->cfg->url),
-                     "configured_url", f->cfg->url, "state", daemon_feed_state_name(s), "reason",
+    return json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
+                     f->cfg->name, "url",
+                     json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
+                     json_url_redacted(f->cfg->url), "state", daemon_feed_state_name(s), "reason",
                      json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
                      json_time(f->st.last_poll_at), "last_status",
                      f->st.last_status ? json_integer(f->st.last_status) : json_null(),

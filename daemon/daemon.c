@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "search.h"
+#include "url.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
 #define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
@@ -770,8 +771,10 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfee
                       r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
     }
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+    char *shown = url_redact(url); /* no user:password@ in the log */
     log_notice("control: feed '%s': added at run time, url '%s'", log_quote(name, q1, sizeof(q1)),
-               log_quote(url, q2, sizeof(q2)));
+               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
+    free(shown);
     if (!d->once)
         (void)sched_arm(d->sched, &f->sched, daemon_now_ms());
     *ret_feed = f;

@@ -104,6 +104,12 @@ struct daemon {
     struct feedpoll *store_head, *store_tail;
     unsigned n_store;
     uv_timer_t store_timer;
+    /*
+     * Article pages held in memory, all polls: each download reserves max_article_size up to
+     * max_article_memory; polls with downloads that do not fit wait here (FIFO, feedpoll.c).
+     */
+    uint64_t article_bytes;
+    struct feedpoll *article_wait_head, *article_wait_tail;
     bool stopping;
     int exit_code;
 };

@@ -23,11 +23,13 @@
 #include "hook.h"
 #include "log.h"
 #include "search.h"
+#include "url.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
 #define FEEDPOLL_BATCH_DELAY_MS 20   /* how long a finished poll waits for others to join it */
 #define FEEDPOLL_RETRY_AFTER_MAX_S (7 * 24 * 3600) /* a longer Retry-After is cut to this */
+#define FEEDPOLL_ARTICLES_AT_ONCE 4  /* article downloads (and extractions) of one poll at once */
 
 /* What a finished poll tells the schedule; filled before its transaction, used inside it. */
 struct poll_next {
@@ -46,8 +48,9 @@ struct article_fetch {
     struct feedpoll *p;
     size_t idx;              /* in p->news */
     struct fetch_xfer *xfer; /* the download in flight, or NULL */
-    char *body;              /* the page as it arrived (bounded by max_feed_size) */
+    char *body;              /* the page as it arrived (bounded by max_article_size) */
     size_t len, cap;
+    uint64_t reserved;       /* bytes of d->article_bytes held for it (0 once released) */
     char charset[64];        /* from Content-Type, "" when none */
     struct article *art;     /* the extraction's result (thread pool), NULL when none */
     uv_work_t work;
@@ -86,7 +89,11 @@ struct feedpoll {
     /* The article stage. */
     struct article_fetch *arts;
     size_t n_arts;
-    unsigned arts_pending;     /* downloads or extractions not settled yet */
+    size_t arts_next;          /* the next of arts to start */
+    unsigned arts_running;     /* started and holding a reservation */
+    unsigned arts_pending;     /* articles not settled yet (started or not) */
+    struct feedpoll *wait_next; /* d->article_wait_head list: waiting for memory */
+    bool waiting;
     /* The store stage: the batch it waits in, and what its part of the transaction did. */
     struct feedpoll *store_next;
     struct poll_next pn;
@@ -101,6 +108,7 @@ struct feedpoll {
 };
 
 static void poll_store(struct feedpoll *p);
+static void article_settled(struct feedpoll *p);
 static void poll_abort(struct feedpoll *p);
 static void on_store_timer(uv_timer_t *t);
 
@@ -319,11 +327,14 @@ poll_events(struct daemon *d, struct dfeed *f, json_t *items, const struct alert
     control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
 }
 
+static void article_wait_remove(struct feedpoll *p);
+
 static void
 feedpoll_free(struct feedpoll *p)
 {
     if (!p)
         return;
+    article_wait_remove(p);
     for (size_t i = 0; i < p->n_arts; i++) {
         free(p->arts[i].body);
         article_free(p->arts[i].art);
@@ -402,16 +413,140 @@ content_work(uv_work_t *w)
     boilerplate_model_free(model);
 }
 
-/* Whether the item's link may be downloaded: http(s), or file: for a feed read from a file. */
+/*
+ * Whether the item's link may be downloaded: http(s) only, whatever the feed's own scheme (a
+ * file: feed's links are written by whoever writes the file, not by the operator).
+ */
 static bool
-article_url_ok(const struct feedpoll *p, const char *link)
+article_url_ok(const char *link)
 {
-    if (!link)
-        return false;
-    if (strncasecmp(link, "http://", 7) == 0 || strncasecmp(link, "https://", 8) == 0)
-        return true;
-    const char *feed_url = p->f->st.url ? p->f->st.url : p->f->cfg->url;
-    return strncasecmp(link, "file:", 5) == 0 && strncasecmp(feed_url, "file:", 5) == 0;
+    return link &&
+           (strncasecmp(link, "http://", 7) == 0 || strncasecmp(link, "https://", 8) == 0);
+}
+
+/* Takes p off the list of polls waiting for article memory (when it is on it). */
+static void
+article_wait_remove(struct feedpoll *p)
+{
+    if (!p->waiting)
+        return;
+    struct daemon *d = p->d;
+    struct feedpoll *prev = NULL;
+    for (struct feedpoll *q = d->article_wait_head; q; prev = q, q = q->wait_next) {
+        if (q != p)
+            continue;
+        if (prev)
+            prev->wait_next = p->wait_next;
+        else
+            d->article_wait_head = p->wait_next;
+        if (d->article_wait_tail == p)
+            d->article_wait_tail = prev;
+        break;
+    }
+    p->wait_next = NULL;
+    p->waiting = false;
+}
+
+static int on_article_data(void *userdata, const char *effective_url, const char *content_type,
+                           const char *buf, size_t len, char **reterr_msg);
+static void on_article_done(void *userdata, const struct fetch_result *res);
+
+/*
+ * Starts the poll's next article downloads while fewer than FEEDPOLL_ARTICLES_AT_ONCE run and
+ * the daemon's article memory has room for one more page (each reserves max_article_size);
+ * when it has not, the poll waits in line for a page of another poll to be released. A
+ * stopped poll drops the articles it has not started. The caller holds p (arts_pending).
+ */
+static void
+articles_pump(struct feedpoll *p)
+{
+    struct daemon *d = p->d;
+    const struct conf_daemon *dc = &d->conf->daemon;
+    if (poll_stopped(p)) {
+        article_wait_remove(p);
+        assert(p->arts_pending > p->n_arts - p->arts_next);
+        p->arts_pending -= (unsigned)(p->n_arts - p->arts_next);
+        p->arts_next = p->n_arts;
+        return;
+    }
+    while (p->arts_next < p->n_arts && p->arts_running < FEEDPOLL_ARTICLES_AT_ONCE) {
+        uint64_t need = dc->max_article_size;
+        /*
+         * In line behind the polls already waiting (FIFO), or waiting when the page does not
+         * fit. Nothing held at all: one page goes whatever the limit (a reload may lower it).
+         */
+        bool behind = d->article_wait_head && !p->waiting;
+        if (d->article_bytes > 0 &&
+            (behind || d->article_bytes + need > dc->max_article_memory)) {
+            if (!p->waiting) {
+                p->waiting = true;
+                p->wait_next = NULL;
+                if (d->article_wait_tail)
+                    d->article_wait_tail->wait_next = p;
+                else
+                    d->article_wait_head = p;
+                d->article_wait_tail = p;
+            }
+            return;
+        }
+        struct article_fetch *af = &p->arts[p->arts_next++];
+        bool allow = p->f->cfg->allow_private_addresses;
+        struct fetch_req req = {
+            .url = p->news[af->idx].item->link,
+            .max_size = dc->max_article_size,
+            .net = allow ? FETCH_NET_ANY : FETCH_NET_PUBLIC,
+            .http_only = true,
+            .size_name = "page exceeds max_article_size",
+        };
+        af->reserved = need;
+        d->article_bytes += need;
+        p->arts_running++;
+        af->xfer = fetch_start(d->fetcher, &req, on_article_data, on_article_done, af);
+        if (!af->xfer) {
+            d->article_bytes -= af->reserved;
+            af->reserved = 0;
+            p->arts_running--;
+            p->arts_pending--; /* the caller's hold keeps it above zero */
+        }
+    }
+    if (p->arts_next == p->n_arts)
+        article_wait_remove(p);
+}
+
+/*
+ * An article's page left memory: its reservation goes back, and the polls waiting for
+ * memory start what now fits, oldest first (each held while it does).
+ */
+static void
+article_release(struct article_fetch *af)
+{
+    struct feedpoll *p = af->p;
+    struct daemon *d = p->d;
+    free(af->body);
+    af->body = NULL;
+    af->len = af->cap = 0;
+    if (af->reserved == 0)
+        return;
+    assert(d->article_bytes >= af->reserved && p->arts_running > 0);
+    d->article_bytes -= af->reserved;
+    af->reserved = 0;
+    p->arts_running--;
+    /* Wake the waiting polls present now; one that cannot go on waits again at the end. */
+    struct feedpoll *q = d->article_wait_head;
+    d->article_wait_head = d->article_wait_tail = NULL;
+    while (q) {
+        struct feedpoll *next = q->wait_next;
+        q->wait_next = NULL;
+        q->waiting = false;
+        if (q != p) {
+            q->arts_pending++;
+            articles_pump(q);
+            article_settled(q);
+        } else {
+            articles_pump(p); /* held by the article being settled */
+        }
+        q = next;
+    }
 }
 
 /* One article settled (downloaded and extracted, or given up): the last one stores the poll. */
@@ -444,8 +579,6 @@ article_work_done(uv_work_t *w, int status)
     struct article_fetch *af = w->data;
     struct feedpoll *p = af->p;
     af->in_work = false;
-    free(af->body);
-    af->body = NULL;
     if (status == 0 && af->art && !poll_stopped(p)) {
         struct content_item *ci = &p->news[af->idx];
         if (content_apply_article(ci, af->art) < 0) {
@@ -456,6 +589,8 @@ article_work_done(uv_work_t *w, int status)
     }
     article_free(af->art);
     af->art = NULL;
+    article_release(af);
+    articles_pump(p);
     article_settled(p);
 }
 
@@ -470,14 +605,16 @@ on_article_data(void *userdata, const char *effective_url, const char *content_t
         !content_type_charset(content_type, af->charset, sizeof(af->charset)))
         af->charset[0] = '\0';
     if (len > af->cap - af->len) {
-        size_t cap = af->cap ? af->cap : 64 * 1024;
-        while (cap - af->len < len) {
-            if (cap > SIZE_MAX / 2) {
-                *reterr_msg = strdup("page too large");
-                return -EMSGSIZE;
-            }
-            cap *= 2;
+        /* Grows by doubling within the page's reservation (the fetcher caps it too). */
+        if (len > af->reserved || af->len > af->reserved - len) {
+            *reterr_msg = strdup("page exceeds max_article_size");
+            return -EMSGSIZE;
         }
+        size_t cap = af->cap ? af->cap : 64 * 1024;
+        while (cap - af->len < len)
+            cap *= 2;
+        if (cap > af->reserved)
+            cap = (size_t)af->reserved;
         char *nb = realloc(af->body, cap);
         if (!nb)
             return -ENOMEM;
@@ -505,12 +642,12 @@ on_article_done(void *userdata, const struct fetch_result *res)
         }
     }
     if (res->status != FETCH_OK && res->status != FETCH_ABORTED)
-        log_warn("poll: feed '%s': article %s: %s, keeping the feed's text",
+        log_warn("poll: feed '%s': article: %s: %s, keeping the feed's text",
                  log_quote(p->f->cfg->name, qn, sizeof(qn)),
-                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)),
-                 log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)));
-    free(af->body);
-    af->body = NULL;
+                 log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)),
+                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)));
+    article_release(af);
+    articles_pump(p);
     article_settled(p);
 }
 
@@ -521,29 +658,29 @@ on_article_done(void *userdata, const struct fetch_result *res)
 static bool
 articles_start(struct feedpoll *p)
 {
-    size_t n = 0;
+    size_t n = 0, max = p->d->conf->daemon.max_articles_per_poll;
     for (size_t i = 0; i < p->n_news; i++)
-        if (article_url_ok(p, p->news[i].item->link))
+        if (article_url_ok(p->news[i].item->link))
             n++;
+    if (n > max) {
+        char qn[LOG_QUOTE_MAX];
+        log_notice("poll: feed '%s': article: %zu new items with a page, downloading %zu "
+                   "(max_articles_per_poll), the others keep the feed's text",
+                   log_quote(p->f->cfg->name, qn, sizeof(qn)), n, max);
+        n = max;
+    }
     if (n == 0 || !(p->arts = calloc(n, sizeof(*p->arts))))
         return false;
-    /* Held while starting: a download that ends at once must not store the poll early. */
-    p->arts_pending = 1;
-    for (size_t i = 0; i < p->n_news && !poll_stopped(p); i++) {
-        if (!article_url_ok(p, p->news[i].item->link))
+    for (size_t i = 0; i < p->n_news && p->n_arts < n; i++) {
+        if (!article_url_ok(p->news[i].item->link))
             continue;
         struct article_fetch *af = &p->arts[p->n_arts++];
         af->p = p;
         af->idx = i;
-        struct fetch_req req = {
-            .url = p->news[i].item->link,
-            .max_size = p->d->conf->daemon.max_feed_size,
-        };
-        p->arts_pending++;
-        af->xfer = fetch_start(p->d->fetcher, &req, on_article_data, on_article_done, af);
-        if (!af->xfer)
-            p->arts_pending--;
     }
+    /* Held while starting: a download that ends at once must not store the poll early. */
+    p->arts_pending = (unsigned)p->n_arts + 1;
+    articles_pump(p);
     article_settled(p);
     return true;
 }
@@ -702,8 +839,10 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         if (p->doc)
             f->st.recovered = p->doc->recovered;
         if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
+            char *shown = url_redact(p->permanent_url);
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(p->permanent_url, qe, sizeof(qe)));
+                       log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
+            free(shown);
             (void)set_str(&f->st.url, p->permanent_url);
         }
         return;
@@ -976,17 +1115,22 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
         .user = c->user,
         .password = password,
         .max_size = d->conf->daemon.max_feed_size,
+        /* The configured URL's host is the operator's choice; other hosts must be public. */
+        .net = c->allow_private_addresses ? FETCH_NET_ANY : FETCH_NET_PUBLIC_OFF_HOST,
+        .origin = c->url,
     };
     f->poll = p;
     p->xfer = fetch_start(d->fetcher, &req, on_fetch_data, on_fetch_done, p);
+    int start_errno = errno;
     if (password) {
         explicit_bzero(password, strlen(password));
         free(password);
     }
     if (!p->xfer) {
+        int r = start_errno == EINVAL ? -EINVAL : -ENOMEM;
         f->poll = NULL;
         free(p);
-        return -ENOMEM;
+        return r;
     }
     return 0;
 }
@@ -1011,6 +1155,7 @@ feedpoll_cancel(struct feedpoll *p)
         return;
     /* Held while cancelling: the last download to end must not free p under this loop. */
     p->arts_pending++;
+    articles_pump(p); /* drops the articles not started */
     for (size_t i = 0; i < p->n_arts; i++) {
         if (p->arts[i].xfer)
             fetch_cancel(p->arts[i].xfer);

@@ -11,9 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "date.h"
+#include "netaddr.h"
+
+/*
+ * CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR (the allow-list) came in 7.85; an
+ * older libcurl would ignore them and allow every protocol it was built with.
+ */
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "feedwatch needs libcurl 7.85 or newer"
+#endif
 
 #define FETCH_MAX_REDIRS 5L
 #define FETCH_MAX_HEADER 8192 /* longest validator we keep */
@@ -97,6 +107,20 @@ struct fetch_xfer {
     char host[FETCH_HOST_MAX]; /* waiting for this host's address ("" when not) */
     char addr[FETCH_ADDR_MAX]; /* counted against this address ("" when not counted) */
     bool counted;             /* the address's active count includes this transfer */
+    /* Redirects, origins and the network policy (see fetch.h). */
+    struct curl_slist *headers_public; /* the headers without the request's own (other origins) */
+    char *user, *password;    /* credentials for hops to the origin */
+    char *origin;             /* the URL whose origin keeps the secrets (fetch_req.origin) */
+    enum fetch_net net;
+    bool follow;              /* redirects are followed (a GET) */
+    unsigned hops;            /* redirects followed */
+    bool check_hop;           /* this hop's address must be public */
+    bool pin;                 /* this hop goes to x->addr, checked here (a proxy may be in use) */
+    char hop_host[FETCH_HOST_MAX]; /* this hop's host as in its URL, and its port */
+    long hop_port;
+    struct curl_slist *connect_to;
+    char *refused;            /* an address opensocket refused (another one may still work) */
+    const char *size_error;   /* "feed exceeds max_feed_size" or the request's own */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -123,10 +147,13 @@ struct fetcher {
     size_t n_h2, next_h2;
     struct fetch_dns *dns;   /* host -> address, FETCH_DNS_CACHE_MAX at most */
     size_t n_dns;
+    uv_timer_t kick;         /* runs fetch_dequeue from the loop (pinned transfers) */
+    bool proxy_possible;     /* a proxy is set, here or in curl's *_proxy variables */
     bool closing;
 };
 
 static void check_multi_info(struct fetcher *f);
+static void on_timer_closed(uv_handle_t *h);
 static void fetch_finish(struct fetch_xfer *x, CURLcode code);
 
 static char *
@@ -319,20 +346,22 @@ dns_entry(struct fetcher *f, const char *host)
 
 static void fetch_dequeue(struct fetcher *f);
 
-/* The first IPv4 address of a getaddrinfo answer, else the first IPv6 one, as text. */
+/*
+ * The address of a getaddrinfo answer, as text: the first public IPv4 one, else the first
+ * public IPv6 one, else the first IPv4 one, else the first IPv6 one (a pinned transfer goes
+ * to a public address when the name has one).
+ */
 static void
 pick_address(const struct addrinfo *res, char *out, size_t n)
 {
     out[0] = '\0';
-    for (int pass = 0; pass < 2 && !out[0]; pass++) {
+    for (int pass = 0; pass < 4 && !out[0]; pass++) {
+        int family = pass % 2 == 0 ? AF_INET : AF_INET6;
         for (const struct addrinfo *ai = res; ai && !out[0]; ai = ai->ai_next) {
-            if (pass == 0 && ai->ai_family == AF_INET)
-                (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
-                                out, (socklen_t)n);
-            else if (pass == 1 && ai->ai_family == AF_INET6)
-                (void)inet_ntop(AF_INET6,
-                                &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, out,
-                                (socklen_t)n);
+            if (ai->ai_family != family ||
+                (pass < 2 && netaddr_sockaddr_kind(ai->ai_addr, ai->ai_addrlen)))
+                continue;
+            (void)netaddr_format(ai->ai_addr, ai->ai_addrlen, out, n);
         }
     }
 }
@@ -661,7 +690,7 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
     x->body_bytes += n;
     if (x->body_bytes > x->max_size) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "feed exceeds max_feed_size (%" PRIu64 " bytes)", x->max_size);
+        snprintf(msg, sizeof(msg), "%s (%" PRIu64 " bytes)", x->size_error, x->max_size);
         free(x->error);
         x->error = strdup(msg);
         return CURL_WRITEFUNC_ERROR;
@@ -693,11 +722,317 @@ http_date(time_t t, char *buf, size_t n)
     strftime(buf, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* Sets x->error to a copy of msg (the first reason wins). */
+static void
+xfer_fail(struct fetch_xfer *x, const char *msg)
+{
+    if (!x->error)
+        x->error = strdup(msg);
+}
+
+/* The refusal of a non-public address, as the transfer's error or (opensocket) its note. */
+static void
+xfer_refuse(struct fetch_xfer *x, const char *addr, bool note)
+{
+    char msg[FETCH_ADDR_MAX + 64];
+    snprintf(msg, sizeof(msg), "address %s is not public (allow_private_addresses)", addr);
+    if (!note) {
+        xfer_fail(x, msg);
+    } else if (!x->refused) {
+        x->refused = strdup(msg);
+    }
+}
+
+/*
+ * curl: open a socket for a connection to address. A hop whose address must be public and
+ * that is not pinned (no proxy) is checked here, after curl's resolution, for every address
+ * it tries and on every hop. Sockets are close-on-exec: hooks must not inherit them.
+ */
+static curl_socket_t
+on_curl_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch_xfer *x = clientp;
+    (void)purpose;
+    if (x->check_hop && !x->pin &&
+        netaddr_sockaddr_kind(&a->addr, (size_t)a->addrlen) != NULL) {
+        char text[FETCH_ADDR_MAX];
+        xfer_refuse(x, netaddr_format(&a->addr, (size_t)a->addrlen, text, sizeof(text)), true);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/*
+ * curl: a connection is ready for the request, new or reused (a reused one opened no
+ * socket): the same check on the address it is connected to.
+ */
+static int
+on_curl_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+               int local_port)
+{
+    struct fetch_xfer *x = clientp;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    if (x->check_hop && !x->pin && netaddr_text_kind(primary_ip) != NULL) {
+        xfer_refuse(x, primary_ip, false);
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
+/* Scheme, host and port (the scheme's default when none) of url; false when it has none. */
+static bool
+url_origin(const char *url, char **ret_scheme, char **ret_host, long *ret_port)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    bool ok = u && url && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    curl_url_cleanup(u);
+    if (ok) {
+        *ret_scheme = strdup(scheme);
+        *ret_host = strdup(host);
+        *ret_port = strtol(port, NULL, 10);
+        ok = *ret_scheme && *ret_host;
+        if (!ok) {
+            free(*ret_scheme);
+            free(*ret_host);
+            *ret_scheme = *ret_host = NULL;
+        }
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    return ok;
+}
+
+/*
+ * Whether url is on origin_url's origin (scheme, host, port), or on its https upgrade (the
+ * same host, http on 80 to https on 443); *ret_same_host tells whether the host is the same.
+ */
+bool
+fetch_same_origin(const char *origin_url, const char *url, bool *ret_same_host)
+{
+    char *os = NULL, *oh = NULL, *us = NULL, *uh = NULL;
+    long op = 0, up = 0;
+    bool same_host = false, same = false;
+    if (url_origin(origin_url, &os, &oh, &op) && url_origin(url, &us, &uh, &up)) {
+        same_host = strcasecmp(oh, uh) == 0;
+        same = same_host && ((strcasecmp(os, us) == 0 && op == up) ||
+                             (strcasecmp(os, "http") == 0 && op == 80 &&
+                              strcasecmp(us, "https") == 0 && up == 443));
+    }
+    free(os);
+    free(oh);
+    free(us);
+    free(uh);
+    if (ret_same_host)
+        *ret_same_host = same_host;
+    return same;
+}
+
+/*
+ * NULL when a redirect from from_url to to_url may be followed, else why not: only http and
+ * https, and never from https down to http.
+ */
+const char *
+fetch_redirect_refusal(const char *from_url, const char *to_url)
+{
+    bool to_https = strncasecmp(to_url, "https://", 8) == 0;
+    if (!to_https && strncasecmp(to_url, "http://", 7) != 0)
+        return "redirect to a URL that is not http or https refused";
+    if (!to_https && from_url && strncasecmp(from_url, "https://", 8) == 0)
+        return "redirect from https to http refused";
+    return NULL;
+}
+
+/*
+ * Points x at url (the first hop, or a redirect): the request's header and credentials go
+ * only to the origin (or to its https upgrade on the same host), and whether the hop's
+ * address must be public (and pinned, when a proxy may be in use) follows from the network
+ * policy. 0, or -ENOMEM / -EINVAL with x->error set.
+ */
+static int
+xfer_hop(struct fetch_xfer *x, const char *url, bool first)
+{
+    char *scheme = NULL, *host = NULL;
+    long port = 0;
+    bool has_origin = url_origin(url, &scheme, &host, &port);
+    bool same_host = false;
+    bool same_origin = !x->is_file && fetch_same_origin(x->origin, url, &same_host);
+    /* file: opens no connection (and curl calls the prereq callback without an address). */
+    x->check_hop = !x->is_file && (x->net == FETCH_NET_PUBLIC ||
+                                   (x->net == FETCH_NET_PUBLIC_OFF_HOST && !same_host));
+    x->pin = x->check_hop && x->f->proxy_possible;
+    snprintf(x->hop_host, sizeof(x->hop_host), "%s", host ? host : "");
+    x->hop_port = port;
+    free(x->refused); /* a refusal of the hop before says nothing of this one */
+    x->refused = NULL;
+    free(scheme);
+    free(host);
+    if (x->pin && (!has_origin || strlen(x->hop_host) >= FETCH_HOST_MAX - 1)) {
+        xfer_fail(x, "cannot pin a URL without a host");
+        return -EINVAL;
+    }
+    CURL *e = x->easy;
+    bool ok = true;
+    if (!first)
+        ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK;
+    if (!x->is_file && (x->headers || x->headers_public))
+        ok = ok && curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                                    same_origin ? x->headers : x->headers_public) == CURLE_OK;
+    if (x->user) {
+        ok = ok && curl_easy_setopt(e, CURLOPT_USERNAME, same_origin ? x->user : NULL) ==
+                       CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_PASSWORD, same_origin ? x->password : NULL) ==
+                       CURLE_OK;
+    }
+    /* A pin is set when the hop goes into curl (xfer_pin); none is left from a hop before. */
+    ok = ok && curl_easy_setopt(e, CURLOPT_CONNECT_TO, NULL) == CURLE_OK;
+    curl_slist_free_all(x->connect_to);
+    x->connect_to = NULL;
+    if (!ok) {
+        xfer_fail(x, "curl refused a security option of the transfer");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/*
+ * A pinned hop goes to the address resolved for it (x->addr), checked here: curl and the
+ * proxy connect to that address, never to what the name resolves to later. 0, or a negative
+ * errno with x->error set.
+ */
+static int
+xfer_pin(struct fetch_xfer *x)
+{
+    if (!x->addr[0]) {
+        char msg[FETCH_HOST_MAX + 32];
+        snprintf(msg, sizeof(msg), "cannot resolve %s", x->hop_host);
+        xfer_fail(x, msg);
+        return -EHOSTUNREACH;
+    }
+    if (netaddr_text_kind(x->addr) != NULL) {
+        xfer_refuse(x, x->addr, false);
+        return -EACCES;
+    }
+    char line[2 * FETCH_HOST_MAX + 64];
+    bool v6 = strchr(x->addr, ':') != NULL;
+    snprintf(line, sizeof(line), "%s:%ld:%s%s%s:%ld", x->hop_host, x->hop_port, v6 ? "[" : "",
+             x->addr, v6 ? "]" : "", x->hop_port);
+    x->connect_to = curl_slist_append(NULL, line);
+    if (!x->connect_to ||
+        curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to) != CURLE_OK ||
+        curl_easy_setopt(x->easy, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK) {
+        xfer_fail(x, "cannot pin the transfer's address");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void
+on_uv_kick(uv_timer_t *t)
+{
+    fetch_dequeue(t->data);
+}
+
+/* Has the loop run fetch_dequeue soon (never from inside fetch_start: no done callback there). */
+static void
+fetch_kick(struct fetcher *f)
+{
+    if (!f->closing)
+        (void)uv_timer_start(&f->kick, on_uv_kick, 0, 0);
+}
+
+/* Puts x at the head of the wait queue (a redirect hop waiting for its address). */
+static void
+queue_push_front(struct fetcher *f, struct fetch_xfer *x)
+{
+    x->next = f->queue_head;
+    x->prev = NULL;
+    f->queue_head = x;
+    if (!f->queue_tail)
+        f->queue_tail = x;
+    f->queued++;
+}
+
+static void xfer_address(struct fetcher *f, struct fetch_xfer *x, const char *url);
+
+/*
+ * A transfer curl finished: when its response is a redirect to follow, the next hop starts
+ * (true). False when the transfer ends here, x->error set when the redirect was refused.
+ */
+static bool
+xfer_redirect(struct fetch_xfer *x)
+{
+    struct fetcher *f = x->f;
+    long code = 0;
+    char *loc = NULL, *cur = NULL;
+    if (!x->follow || x->is_file ||
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+        (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) ||
+        curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc)
+        return false;
+    char msg[256];
+    if (++x->hops > FETCH_MAX_REDIRS) {
+        snprintf(msg, sizeof(msg), "more than %ld redirects", FETCH_MAX_REDIRS);
+        xfer_fail(x, msg);
+        return false;
+    }
+    (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &cur);
+    const char *why = fetch_redirect_refusal(cur, loc);
+    if (why) {
+        xfer_fail(x, why);
+        return false;
+    }
+    char *next = strdup(loc);
+    if (!next) {
+        xfer_fail(x, "out of memory");
+        return false;
+    }
+    (void)curl_multi_remove_handle(f->multi, x->easy);
+    x->in_multi = false;
+    if (xfer_hop(x, next, false) < 0) {
+        free(next);
+        return false;
+    }
+    if (x->pin) {
+        /* The hop waits for its own address at the head of the queue. */
+        active_unlink(f, x);
+        x->in_list = false;
+        f->active--;
+        addr_release(f, x);
+        x->addr[0] = x->host[0] = '\0';
+        xfer_address(f, x, next);
+        free(next);
+        queue_push_front(f, x);
+        fetch_kick(f);
+        return true;
+    }
+    free(next);
+    CURLMcode mc = curl_multi_add_handle(f->multi, x->easy);
+    if (mc != CURLM_OK) {
+        snprintf(msg, sizeof(msg), "curl: %s", curl_multi_strerror(mc));
+        xfer_fail(x, msg);
+        return false;
+    }
+    x->in_multi = true;
+    return true;
+}
+
 /* Adds a transfer to curl and to the active list; negative errno when curl refuses it. */
 static int
 xfer_activate(struct fetch_xfer *x)
 {
     struct fetcher *f = x->f;
+    if (x->pin) {
+        int r = xfer_pin(x);
+        if (r < 0)
+            return r;
+    }
     CURLMcode mc = curl_multi_add_handle(f->multi, x->easy);
     if (mc != CURLM_OK) {
         snprintf(x->errbuf, sizeof(x->errbuf), "curl: %s", curl_multi_strerror(mc));
@@ -750,6 +1085,15 @@ xfer_free(struct fetch_xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
+    curl_slist_free_all(x->headers_public);
+    curl_slist_free_all(x->connect_to);
+    free(x->user);
+    if (x->password) {
+        explicit_bzero(x->password, strlen(x->password));
+        free(x->password);
+    }
+    free(x->origin);
+    free(x->refused);
     free(x->error);
     free(x->etag);
     free(x->last_modified);
@@ -802,10 +1146,9 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
     } else if (code != CURLE_OK) {
         res.status = FETCH_ERROR;
         if (code == CURLE_FILESIZE_EXCEEDED) {
-            snprintf(msg, sizeof(msg), "feed exceeds max_feed_size (%" PRIu64 " bytes)",
-                     x->max_size);
-        } else if (code == CURLE_TOO_MANY_REDIRECTS) {
-            snprintf(msg, sizeof(msg), "more than %ld redirects", FETCH_MAX_REDIRS);
+            snprintf(msg, sizeof(msg), "%s (%" PRIu64 " bytes)", x->size_error, x->max_size);
+        } else if (code == CURLE_COULDNT_CONNECT && x->refused) {
+            snprintf(msg, sizeof(msg), "%s", x->refused);
         } else {
             snprintf(msg, sizeof(msg), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
         }
@@ -855,6 +1198,8 @@ check_multi_info(struct fetcher *f)
         (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         CURLcode code = m->data.result;
         assert(x);
+        if (code == CURLE_OK && !x->error && xfer_redirect(x))
+            continue;
         fetch_finish(x, code);
     }
 }
@@ -877,6 +1222,14 @@ apply_settings(struct fetcher *f, const struct fetch_settings *s)
     f->settings = *s;
     f->settings.user_agent = f->user_agent;
     f->settings.proxy = f->proxy;
+    /* curl reads these when no proxy is set (it ignores HTTP_PROXY in capitals). */
+    static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                             "all_proxy",  "ALL_PROXY",   NULL};
+    f->proxy_possible = s->proxy && *s->proxy;
+    for (size_t i = 0; proxy_vars[i] && !f->proxy_possible; i++) {
+        const char *v = getenv(proxy_vars[i]);
+        f->proxy_possible = v && *v;
+    }
     /*
      * curl enforces both connection limits itself and keeps excess transfers pending; we hand
      * it a bounded multiple of the total so that per-host waits do not starve other hosts, and
@@ -895,6 +1248,25 @@ apply_settings(struct fetcher *f, const struct fetch_settings *s)
 struct fetcher *
 fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_msg)
 {
+    /*
+     * The libcurl loaded at run time must take the options the allow-list and the address
+     * policy rest on (a library older than the headers we were built with would not).
+     */
+    CURL *e = curl_easy_init();
+    bool probe_ok = e && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file") == 0 &&
+                    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == 0 &&
+                    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_curl_prereq) == 0 &&
+                    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket) == 0 &&
+                    curl_easy_setopt(e, CURLOPT_CONNECT_TO, NULL) == 0;
+    curl_easy_cleanup(e);
+    if (!probe_ok) {
+        if (reterr_msg && asprintf(reterr_msg,
+                                   "libcurl %s lacks the protocol allow-list or the address "
+                                   "checks feedwatch needs (7.85 or newer)",
+                                   curl_version_info(CURLVERSION_NOW)->version) < 0)
+            *reterr_msg = NULL;
+        return NULL;
+    }
     struct fetcher *f = calloc(1, sizeof(*f));
     if (!f)
         return NULL;
@@ -913,6 +1285,15 @@ fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_
     }
     f->timer.data = f;
     f->pending_closes = 1; /* the timer */
+    if (uv_timer_init(loop, &f->kick) < 0) {
+        f->closing = true;
+        uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+        curl_multi_cleanup(f->multi);
+        f->multi = NULL;
+        return NULL;
+    }
+    f->kick.data = f;
+    f->pending_closes++;
     /*
      * One share handle for every transfer: the loop thread is the only user, so no lock
      * callbacks are needed. Sharing connections keeps keep-alive connections to a host across
@@ -961,83 +1342,103 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
 
     if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK)
         return -EINVAL;
+    /*
+     * Every option that bounds or protects a transfer must take: one curl refuses ends the
+     * transfer (a libcurl built without a feature must not silently drop an allow-list).
+     */
+    bool ok = true;
+#define SETOPT(opt, val) (ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK)
     (void)curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     if (f->share)
-        (void)curl_easy_setopt(e, CURLOPT_SHARE, f->share);
-    (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    (void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    (void)curl_easy_setopt(e, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
-    (void)curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-    (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
-    (void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    (void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed);
-    (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
-    (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
-    (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    (void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
-    (void)curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+        SETOPT(CURLOPT_SHARE, f->share);
+    SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_PROTOCOLS_STR, req->http_only ? "http,https" : "http,https,file");
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L); /* followed here, hop by hop (xfer_redirect) */
+    SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket);
+    SETOPT(CURLOPT_OPENSOCKETDATA, x);
+    SETOPT(CURLOPT_PREREQFUNCTION, on_curl_prereq);
+    SETOPT(CURLOPT_PREREQDATA, x);
+    SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+    SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
+    SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SETOPT(CURLOPT_LOW_SPEED_TIME, low_speed);
+    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_curl_write);
+    SETOPT(CURLOPT_WRITEDATA, x);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_curl_header);
+    SETOPT(CURLOPT_HEADERDATA, x);
     if (f->settings.user_agent)
-        (void)curl_easy_setopt(e, CURLOPT_USERAGENT, f->settings.user_agent);
+        SETOPT(CURLOPT_USERAGENT, f->settings.user_agent);
     if (f->settings.proxy)
-        (void)curl_easy_setopt(e, CURLOPT_PROXY, f->settings.proxy);
+        SETOPT(CURLOPT_PROXY, f->settings.proxy);
+    if (!ok)
+        return -EINVAL;
 
     if (x->is_file) {
         /* file: has no validators; its modification time stands in for Last-Modified. */
-        (void)curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
+        SETOPT(CURLOPT_FILETIME, 1L);
         int64_t at;
         if (req->last_modified && date_parse_http(req->last_modified, &at) == 0) {
-            (void)curl_easy_setopt(e, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
-            (void)curl_easy_setopt(e, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)at);
+            SETOPT(CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
+            SETOPT(CURLOPT_TIMEVALUE_LARGE, (curl_off_t)at);
         }
-        return 0;
+        return ok ? 0 : -EINVAL;
     }
 
+    /* Two lists: every header, and the same without the request's own (other origins). */
     char line[FETCH_MAX_HEADER + 32];
-    struct curl_slist *h = NULL, *t;
-    if (req->etag && strlen(req->etag) <= FETCH_MAX_HEADER) {
-        snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
-        if (!(t = curl_slist_append(h, line)))
-            goto oom;
-        h = t;
+    struct curl_slist *lists[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        struct curl_slist *h = NULL, *t;
+        if (req->etag && strlen(req->etag) <= FETCH_MAX_HEADER) {
+            snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
+            if (!(t = curl_slist_append(h, line)))
+                goto oom;
+            h = t;
+        }
+        if (req->last_modified && strlen(req->last_modified) <= FETCH_MAX_HEADER) {
+            snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
+            if (!(t = curl_slist_append(h, line)))
+                goto oom;
+            h = t;
+        }
+        if (req->header && k == 0) {
+            if (!(t = curl_slist_append(h, req->header)))
+                goto oom;
+            h = t;
+        }
+        for (size_t i = 0; req->post_headers && req->post_headers[i]; i++) {
+            if (!(t = curl_slist_append(h, req->post_headers[i])))
+                goto oom;
+            h = t;
+        }
+        lists[k] = h;
+        continue;
+    oom:
+        curl_slist_free_all(h);
+        curl_slist_free_all(lists[0]);
+        return -ENOMEM;
     }
-    if (req->last_modified && strlen(req->last_modified) <= FETCH_MAX_HEADER) {
-        snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
-        if (!(t = curl_slist_append(h, line)))
-            goto oom;
-        h = t;
-    }
-    if (req->header) {
-        if (!(t = curl_slist_append(h, req->header)))
-            goto oom;
-        h = t;
-    }
-    for (size_t i = 0; req->post_headers && req->post_headers[i]; i++) {
-        if (!(t = curl_slist_append(h, req->post_headers[i])))
-            goto oom;
-        h = t;
-    }
+    x->headers = lists[0];
+    x->headers_public = lists[1];
     if (req->post_body) {
         /* curl copies the body: the caller's buffer may go once fetch_start returns. */
-        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->post_len);
-        (void)curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->post_body);
-        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->post_len);
+        SETOPT(CURLOPT_COPYPOSTFIELDS, req->post_body);
     }
-    x->headers = h;
-    if (h)
-        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    x->follow = !req->post_body;
     if (req->user) {
-        (void)curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
-        (void)curl_easy_setopt(e, CURLOPT_PASSWORD, req->password ? req->password : "");
-        (void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        x->user = strdup(req->user);
+        x->password = strdup(req->password ? req->password : "");
+        if (!x->user || !x->password)
+            return -ENOMEM;
+        SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     }
-    return 0;
-oom:
-    curl_slist_free_all(h);
-    return -ENOMEM;
+#undef SETOPT
+    return ok ? 0 : -EINVAL;
 }
 
 /* Starts (or queues) a transfer. NULL on OOM or a bad URL (done_cb is then not called). */
@@ -1047,26 +1448,40 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
 {
     assert(!f->closing);
     struct fetch_xfer *x = calloc(1, sizeof(*x));
-    if (!x)
+    if (!x) {
+        errno = ENOMEM;
         return NULL;
+    }
     x->f = f;
     x->data_cb = data_cb;
     x->done_cb = done_cb;
     x->userdata = userdata;
     x->max_size = req->max_size;
+    x->size_error = req->size_name ? req->size_name : "feed exceeds max_feed_size";
+    x->net = req->net;
     x->all_permanent = true;
     x->is_file = strncasecmp(req->url, "file:", 5) == 0;
     x->easy = curl_easy_init();
-    if (!x->easy || xfer_setup(x, req) < 0) {
+    x->origin = strdup(req->origin ? req->origin : req->url);
+    int r = !x->easy || !x->origin ? -ENOMEM : xfer_setup(x, req);
+    if (r == 0)
+        r = xfer_hop(x, req->url, true);
+    if (r < 0) {
         xfer_free(x);
+        errno = -r;
         return NULL;
     }
     if (!x->is_file)
         xfer_address(f, x, req->url);
-    /* Never calls done_cb from here: a transfer curl refuses is simply not started. */
-    if (!f->queue_head && f->active < f->limit && !x->host[0] && !addr_full(f, x)) {
-        if (xfer_activate(x) < 0) {
+    /*
+     * Never calls done_cb from here: a transfer curl refuses is simply not started, and a
+     * pinned one (whose address may be refused) waits in the queue for the loop's next turn.
+     */
+    if (!f->queue_head && f->active < f->limit && !x->host[0] && !addr_full(f, x) && !x->pin) {
+        r = xfer_activate(x);
+        if (r < 0) {
             xfer_free(x);
+            errno = -r;
             return NULL;
         }
         return x;
@@ -1077,6 +1492,8 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
         f->queue_head = x;
     f->queue_tail = x;
     f->queued++;
+    if (x->pin)
+        fetch_kick(f);
     return x;
 }
 
@@ -1137,4 +1554,6 @@ fetch_close(struct fetcher *f)
     f->user_agent = f->proxy = NULL;
     (void)uv_timer_stop(&f->timer);
     uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+    (void)uv_timer_stop(&f->kick);
+    uv_close((uv_handle_t *)&f->kick, on_timer_closed);
 }

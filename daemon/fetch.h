@@ -7,6 +7,15 @@
  * transfer ends (success, 304, HTTP error, size cap, timeout, abort) reaches the owner's done
  * callback exactly once, through fetch_finish(). Transfers beyond the in-flight limit wait in
  * a FIFO queue. Loop thread only.
+ *
+ * Redirects are followed here, hop by hop, not by curl: a hop to another origin (scheme, host,
+ * port) goes without the request's header and credentials, a hop from https to http is
+ * refused, and a hop's address is checked against the request's network policy when its
+ * socket is opened (and again when curl reuses a connection), so that a URL that strangers
+ * choose (a feed item's link, a feed's redirect) reaches no loopback, private or other
+ * non-public address (feeds/netaddr.h). With a proxy the fetcher resolves such a hop itself,
+ * checks the address and pins the connection to it (CURLOPT_CONNECT_TO; through an HTTP
+ * proxy, as a CONNECT tunnel to that address), as the proxy would otherwise resolve the name.
  */
 #ifndef FEEDWATCH_FETCH_H
 #define FEEDWATCH_FETCH_H
@@ -24,6 +33,13 @@ enum fetch_status {
     FETCH_HTTP_ERROR,    /* a final HTTP status >= 400 (or an unexpected 1xx/3xx) */
     FETCH_ERROR,         /* transport error, timeout, size cap, data callback refused */
     FETCH_ABORTED,       /* fetch_cancel() or shutdown */
+};
+
+/* Which addresses a transfer may connect to (see the comment at the top). */
+enum fetch_net {
+    FETCH_NET_ANY = 0,         /* any: the operator's own URL (a webhook) */
+    FETCH_NET_PUBLIC_OFF_HOST, /* public only once a redirect leaves the origin's host (a feed) */
+    FETCH_NET_PUBLIC,          /* public only, every hop (an article page) */
 };
 
 struct fetch_settings {
@@ -46,6 +62,11 @@ struct fetch_req {
     const char *post_body;     /* POST this body (a webhook) instead of a GET; NULL for GET */
     size_t post_len;
     const char *const *post_headers; /* NULL-terminated extra "Name: value" lines for a POST */
+    enum fetch_net net;        /* which addresses the hops may reach */
+    const char *origin;        /* the URL whose origin header and credentials are bound to and
+                                * whose host FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
+    bool http_only;            /* http(s) only, no file: (a URL from a feed) */
+    const char *size_name;     /* the size cap's name in its error; NULL: "max_feed_size" */
 };
 
 /* How a transfer ended. Strings are valid during the done callback only. */
@@ -71,6 +92,19 @@ typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const ch
                              const char *buf, size_t len, char **reterr_msg);
 typedef void (*fetch_done_cb)(void *userdata, const struct fetch_result *result);
 
+/*
+ * Whether url is on origin_url's origin (scheme, host, port) or its https upgrade (same host,
+ * http on 80 to https on 443): only there go a request's header and credentials.
+ * *ret_same_host (may be NULL) tells whether the host is the same. Pure; any thread.
+ */
+bool fetch_same_origin(const char *origin_url, const char *url, bool *ret_same_host);
+
+/*
+ * NULL when a redirect from from_url to to_url may be followed, else why not (not http or
+ * https, or https down to http). Pure; any thread.
+ */
+const char *fetch_redirect_refusal(const char *from_url, const char *to_url);
+
 /* Creates a fetcher on loop; NULL with *reterr_msg on failure. */
 struct fetcher *fetch_new(uv_loop_t *loop, const struct fetch_settings *settings,
                           char **reterr_msg);
@@ -78,7 +112,10 @@ struct fetcher *fetch_new(uv_loop_t *loop, const struct fetch_settings *settings
 /* Applies new settings (after a reload) to transfers started from now on. */
 int fetch_configure(struct fetcher *f, const struct fetch_settings *settings);
 
-/* Starts (or queues) a transfer. NULL on OOM or a bad URL (done_cb is then not called). */
+/*
+ * Starts (or queues) a transfer. NULL with errno ENOMEM, or EINVAL for a bad URL or an option
+ * curl refused (a security option is never dropped silently); done_cb is then not called.
+ */
 struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_cb,
                                fetch_done_cb done_cb, void *userdata);
 

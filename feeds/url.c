@@ -78,3 +78,30 @@ url_resolve(const char *base, const char *ref, char **ret)
     }
     return dup_xml(built, ret);
 }
+
+/* url with the userinfo of its authority replaced by "***@"; url itself when it has none. */
+char *
+url_redact(const char *url)
+{
+    if (!url)
+        return NULL;
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
+    const char *at = NULL;
+    if (auth) {
+        size_t len = strcspn(auth, "/?#");
+        for (size_t i = 0; i < len; i++)
+            if (auth[i] == '@')
+                at = auth + i; /* the last '@' of the authority ends the userinfo */
+    }
+    if (!at)
+        return strdup(url);
+    size_t head = (size_t)(auth - url), tail = strlen(at);
+    char *out = malloc(head + 3 + tail + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, url, head);
+    memcpy(out + head, "***", 3);
+    memcpy(out + head + 3, at, tail + 1);
+    return out;
+}

@@ -23,4 +23,11 @@ bool url_scheme(const char *s, char *buf, size_t size);
  */
 int url_resolve(const char *base, const char *ref, char **ret);
 
+/*
+ * url with the userinfo of its authority ("user:password@") replaced by "***@", for showing
+ * it to others (the control socket's group, the log); url itself when it has none. Any
+ * string is taken (not only valid URLs). NULL when url is NULL or memory runs out.
+ */
+char *url_redact(const char *url);
+
 #endif

@@ -2,8 +2,10 @@
 """Full-article extraction end to end: with fetch_article = yes, each new item's page is
 downloaded from a loopback server, its main text (not the feed's teaser) is stored with the
 page's language, alerts read it, a page that cannot be had leaves the feed's text, a link to a
-local file is never read, and a page is downloaded once. Without fetch_article, the feed's own
-HTML is cleaned of boilerplate, including blocks that repeat across the feed's items."""
+local file is never read, and a page is downloaded once. The pages are on loopback, which
+only allow_private_addresses lets a feed's links reach (test_netpolicy.py tests the policy).
+Without fetch_article, the feed's own HTML is cleaned of boilerplate, including blocks that
+repeat across the feed's items."""
 
 import json
 import os
@@ -73,7 +75,8 @@ def test_fetch_article_stores_the_page_text(t):
                   "<p>The teaser of a page that is gone stays as the text.</p>"))
     items.append(("Local", "file://" + secret, "<p>A link to a local file is not followed.</p>"))
     s.add_file("/wire.xml", rss(items))
-    d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes"}})
+    d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes",
+                           "allow_private_addresses": "yes"}})
     d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPIC))
     d.start()
     assert d.wait_polled(["wire"])["wire"]["state"] == "ok"
@@ -125,7 +128,8 @@ def test_stop_during_article_downloads_then_restart_stores_once(t):
         s.add_stall(f"/slow/{i}.html", head=b"<html><body><p>Half a page")
         items.append((f"Slow {i}", s.url(f"/slow/{i}.html"), f"<p>Slow teaser {i}.</p>"))
     s.add_file("/wire.xml", rss(items))
-    d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes"}},
+    d = t.daemon({"wire": {"url": s.url("/wire.xml"), "fetch_article": "yes",
+                           "allow_private_addresses": "yes"}},
                  fetch_timeout="60s")
     d.start()
     fwtest.wait_until(lambda: all(s.count(f"/slow/{i}.html") >= 1 for i in range(3)), 20,

@@ -1488,6 +1488,58 @@ test_conf_feed_changed(void **state)
     conf_free(a);
 }
 
+/* allow_private_addresses and the article budgets (issue 14). */
+static void
+test_conf_network_policy(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("[feed \"a\"]\nurl = https://e.org/a\n");
+    assert_false(c->daemon.allow_private_addresses);
+    assert_false(conf_feed_find(c, "a")->allow_private_addresses);
+    assert_int_equal(c->daemon.max_articles_per_poll, 50);
+    assert_int_equal(c->daemon.max_article_size, 2ull * 1024 * 1024);
+    assert_int_equal(c->daemon.max_article_memory, 64ull * 1024 * 1024);
+    conf_free(c);
+
+    /* [daemon] sets every feed's default, wherever it stands; a feed's own value wins. */
+    c = load_ok("[feed \"a\"]\nurl = https://e.org/a\n"
+                "[feed \"b\"]\nurl = https://e.org/b\nallow_private_addresses = no\n"
+                "[daemon]\nallow_private_addresses = yes\nmax_articles_per_poll = 7\n"
+                "max_article_size = 512k\nmax_article_memory = 1M\n");
+    assert_true(c->daemon.allow_private_addresses);
+    assert_true(conf_feed_find(c, "a")->allow_private_addresses);
+    assert_false(conf_feed_find(c, "b")->allow_private_addresses);
+    assert_int_equal(c->daemon.max_articles_per_poll, 7);
+    assert_int_equal(c->daemon.max_article_size, 512 * 1024);
+    assert_int_equal(c->daemon.max_article_memory, 1024 * 1024);
+    conf_free(c);
+    c = load_ok("[feed \"a\"]\nurl = http://intranet/a\nallow_private_addresses = yes\n");
+    assert_false(c->daemon.allow_private_addresses);
+    assert_true(conf_feed_find(c, "a")->allow_private_addresses);
+    conf_free(c);
+
+    /* A reload that changes the policy of a feed changes the feed. */
+    struct conf *a = load_ok("[feed \"x\"]\nurl = https://e.org/x\n");
+    struct conf *b = load_ok("[daemon]\nallow_private_addresses = on\n"
+                             "[feed \"x\"]\nurl = https://e.org/x\n");
+    assert_true(conf_feed_changed(&a->feeds[0], &b->feeds[0]));
+    conf_free(b);
+    conf_free(a);
+
+    expect_errors("[feed \"x\"]\nurl = https://e.org/x\nallow_private_addresses = maybe\n",
+                  "{F}:3: allow_private_addresses: invalid boolean 'maybe' (use yes or no)");
+    expect_errors("[daemon]\nmax_articles_per_poll = 0\n",
+                  "{F}:2: max_articles_per_poll: '0' is out of range (1..100000)");
+    expect_errors("[daemon]\nmax_article_size = 2G\n",
+                  "{F}:2: max_article_size: '2G' is out of range (1k..1G)");
+    expect_errors("[daemon]\nmax_article_memory = 1M\n",
+                  "{F}:2: max_article_memory: max_article_memory (1048576 bytes) is less than "
+                  "max_article_size (2097152 bytes)");
+    expect_errors("[daemon]\nmax_article_size = 100M\n",
+                  "{F}:2: max_article_size: max_article_memory (67108864 bytes) is less than "
+                  "max_article_size (104857600 bytes)");
+}
+
 static void
 test_conf_installed(void **state)
 {
@@ -1632,6 +1684,7 @@ main(void)
         T(test_conf_parse_size),
         T(test_conf_parse_bool),
         T(test_conf_feed_changed),
+        T(test_conf_network_policy),
         T(test_conf_installed),
         T(test_conf_garbage_input),
         T(test_conf_free_null),
