@@ -555,9 +555,9 @@ static const struct date_name foreign_weekdays[] = {
 
 /* Words that carry nothing between the fields: "12 de junio de 2012", "28 июля 2004 г.". */
 static const struct date_name fillers[] = {
-    {"at", 1},  {"de", 1},   {"del", 1},   {"le", 1},   {"of", 1}, {"the", 1}, {"um", 1},
-    {"uhr", 1}, {"den", 1},  {"feira", 1}, {"alle", 1}, {"as", 1}, {"klo", 1}, {"kl", 1},
-    {"г", 1},   {"года", 1}, {"р", 1},     {"року", 1}, {"в", 1},  {"о", 1},   {"godz", 1},
+    {"at", 1},   {"de", 1},    {"del", 1},  {"le", 1}, {"of", 1},  {"um", 1},   {"uhr", 1},
+    {"den", 1},  {"feira", 1}, {"alle", 1}, {"as", 1}, {"klo", 1}, {"kl", 1},   {"г", 1},
+    {"года", 1}, {"р", 1},     {"року", 1}, {"в", 1},  {"о", 1},   {"godz", 1},
 };
 
 /* AM / PM: 1 and 2; 3 and 4 for the Korean words, which also mark the date as Korea's. */
@@ -805,7 +805,7 @@ static int
 parse_iso(const char *p, int64_t *ret_at)
 {
     struct date_fields f = {0};
-    bool extended, full_date = false;
+    bool extended, full_date = false, colon;
     int week, wday = 1, doy;
 
     if (!read_digits(&p, 4, &f.year))
@@ -884,12 +884,16 @@ parse_iso(const char *p, int64_t *ret_at)
         }
         if (!read_digits(&p, 2, &f.hour))
             return -EINVAL;
-        if (*p == ':')
+        colon = *p == ':';
+        if (colon)
             p++;
         if (!read_digits(&p, 2, &f.min))
             return -EINVAL;
-        if (*p == ':' && is_digit(p[1]))
+        /* Seconds written as the minutes were: "21:49:00" or "214900", not "2149:00". */
+        if (colon && *p == ':' && is_digit(p[1]))
             p++;
+        else if (colon && is_digit(*p))
+            return -EINVAL;
         if (is_digit(*p)) {
             if (!read_digits(&p, 2, &f.sec))
                 return -EINVAL;
@@ -1072,7 +1076,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             char fw[DATE_WORD_MAX];
             size_t n, fn;
             int m, off;
-            bool dst;
+            bool dst, glued;
 
             while (is_word_byte(*p))
                 p++;
@@ -1103,9 +1107,13 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 have_zone = true;
                 continue;
             }
+            glued = is_digit(*p);
             if (*p == '.')
                 p++;
             if ((fn = fold_word(w, n, fw)) == 0)
+                return -EINVAL;
+            /* A word run into a number ("Jan04", "pe9:48") is no field we know of. */
+            if (glued && !name_find(meridians, NAME_COUNT(meridians), fw, fn))
                 return -EINVAL;
             if (!have_zone && (have_time || (have_day && have_year && f.mon)) &&
                 word_zone(fw, fn, have_time && !http, &off, &dst) &&
@@ -1125,14 +1133,14 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             } else if ((m = word_month(fw, fn)) != 0) {
                 if (f.mon) {
                     /* "mar 16 nov": the first word was Tuesday (martes, mardi), not March. */
-                    if (!mon_maybe_wday)
+                    if (!mon_maybe_wday || have_year)
                         return -EINVAL;
                     mon_maybe_wday = false;
                 }
                 if (!f.mon)
                     mon_maybe_wday = !have_day && !have_year && !have_time && word_weekday(fw, fn);
                 f.mon = m;
-            } else if (word_weekday(fw, fn)) {
+            } else if (word_weekday(fw, fn) && !have_time) {
                 /* A wrong weekday is ignored: the date itself decides. */
             } else if ((m = name_find(meridians, NAME_COUNT(meridians), fw, fn)) != 0) {
                 /* "9:49 pm", and the Korean "오후 11:23:17" before the time. */
@@ -1143,7 +1151,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             } else if (!have_time && name_find(fillers, NAME_COUNT(fillers), fw, fn)) {
                 /* "12 de junio de 2012", "13 января 2015 г. в 13:34" */
             } else if (have_day && have_year && f.mon && have_time && have_zone &&
-                       !(flags & WORDS_NO_TRAILER)) {
+                       !(flags & WORDS_NO_TRAILER) && (is_space(w[-1]) || w[-1] == ')')) {
                 break; /* trailing words after a whole date */
             } else {
                 return -EINVAL;
@@ -1158,11 +1166,11 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             have_zone = true;
         } else if (*p == '-' || *p == '/' || *p == '.') {
             /* RFC 850 "09-Feb-22", "06/May/2008", "28. Juli" */
-            if (http && *p != '-')
+            if ((http && *p != '-') || ((*p == '-' || *p == '/') && p[1] == '\0'))
                 return -EINVAL;
             p++;
         } else if (*p == '\'' && is_digit(p[1]) && is_digit(p[2]) && !is_digit(p[3]) &&
-                   !have_year && !http) {
+                   !have_year && f.mon && !http) {
             /* "Oct 7, '70" */
             f.year = (p[1] - '0') * 10 + (p[2] - '0');
             year_digits = 2;
@@ -1179,14 +1187,15 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             n = (int)(p - d);
             if (is_digit(*p))
                 return -EINVAL;
-            if (*p == ':' && n == 4 && !have_year && !have_time && have_day && !http) {
+            if (*p == ':' && n == 4 && !have_year && !have_time && have_day && !http &&
+                is_digit(p[1]) && is_digit(p[2]) && p[3] == ':') {
                 /* "06/May/2008:08:11:17" (a server log's year glued to the time) */
                 f.year = v;
                 year_digits = 4;
                 have_year = true;
                 p++;
             } else if (*p == ':') {
-                if (have_time || n > 2)
+                if (have_time || have_zone || n > 2)
                     return -EINVAL;
                 f.hour = v;
                 p++;
@@ -1217,7 +1226,8 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 f.day = v;
                 have_day = true;
             } else if ((n == 2 || n == 4) && !have_year) {
-                if (http && !have_day)
+                /* The year comes after the month, or first of all (2006 January 02). */
+                if ((http && !have_day) || (!f.mon && (n != 4 || have_day)))
                     return -EINVAL;
                 f.year = v;
                 year_digits = n;
@@ -1266,7 +1276,7 @@ century_of(int yy)
 
 /*
  * ISO 8601's forms with the century left out (ISO 8601:1988 and :2000 §4.1.2, reduced
- * precision): "03-12-31", "031231", "03335", "03-335", "-0312", "-03-12", "-03". Rewritten
+ * precision): "03-12-31", "031231", "03335", "03-335", "-0312", "-03-12". Rewritten
  * with their century and read by parse_iso.
  */
 static int
@@ -1282,25 +1292,24 @@ parse_iso2(const char *s, int64_t *ret_at)
         yy = (s[1] - '0') * 10 + (s[2] - '0');
         if (*p == '-')
             p++;
-        if (is_digit(*p) && !read_digits(&p, 2, &mm))
-            return -EINVAL;
-        if (p == s + 4) /* a lone trailing '-' */
+        /* "-YY" alone, a year of the implied century, is too like a negative number. */
+        if (!read_digits(&p, 2, &mm))
             return -EINVAL;
         while (is_space(*p))
             p++;
         if (*p != '\0')
             return -EINVAL;
-        if (mm != 0)
-            (void)snprintf(iso, sizeof(iso), "%02d%02d-%02d", century_of(yy), yy, mm);
-        else
-            (void)snprintf(iso, sizeof(iso), "%02d%02d", century_of(yy), yy);
+        (void)snprintf(iso, sizeof(iso), "%02d%02d-%02d", century_of(yy), yy, mm);
         return parse_iso(iso, ret_at);
     }
     if (!is_digit(s[0]) || !is_digit(s[1]))
         return -EINVAL;
     yy = (s[0] - '0') * 10 + (s[1] - '0');
-    if (!(s[2] == '-' && (is_digit(s[3]) || s[3] == 'W')) && s[2] != 'W' && digit_run(s) != 5 &&
-        digit_run(s) != 6)
+    /* "YY-MM-DD", "YY-DDD", "YY-Www": never "YY-MM", which reads as a day and a month. */
+    if (s[2] == '-' &&
+        !(digit_run(s + 3) == 3 || (digit_run(s + 3) == 2 && s[5] == '-') || s[3] == 'W'))
+        return -EINVAL;
+    if (s[2] != '-' && s[2] != 'W' && digit_run(s) != 5 && digit_run(s) != 6)
         return -EINVAL;
     if (snprintf(iso, sizeof(iso), "%02d%s", century_of(yy), s) >= (int)sizeof(iso))
         return -EINVAL;
@@ -1562,7 +1571,8 @@ date_parse(const char *s, int64_t *ret_at)
     if (r < 0) {
         if (strstr(s, "年") || strstr(s, "년"))
             r = parse_cjk(s, &at);
-        else if ((r = parse_iso2(s, &at)) < 0 && (r = parse_numeric(s, &at)) < 0 && !words_tried)
+        else if ((r = parse_iso2(s, &at)) < 0 && s[0] != '-' && (r = parse_numeric(s, &at)) < 0 &&
+                 !words_tried)
             r = parse_words(s, 0, &at);
     }
     if (r < 0)
