@@ -1044,7 +1044,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
     struct date_fields f = {0};
     const char *start = p;
     bool have_day = false, have_year = false, have_time = false, have_zone = false;
-    bool korean = false, mon_maybe_wday = false, zone_named = false;
+    bool korean = false, mon_maybe_wday = false, zone_named = false, have_weekday = false;
     int ampm = 0; /* 1 = AM, 2 = PM */
     int year_digits = 0;
 
@@ -1061,8 +1061,10 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             q++;
         while (*q == ' ' || *q == '\t')
             q++;
-        if (q - p >= 2 && *q == ',' && is_word_byte(*p))
+        if (q - p >= 2 && *q == ',' && is_word_byte(*p)) {
             p = q + 1;
+            have_weekday = true;
+        }
     }
     while (*p) {
         if (is_space(*p) || *p == ',') {
@@ -1116,7 +1118,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             if (glued && !name_find(meridians, NAME_COUNT(meridians), fw, fn))
                 return -EINVAL;
             if (!have_zone && (have_time || (have_day && have_year && f.mon)) &&
-                word_zone(fw, fn, have_time && !http, &off, &dst) &&
+                word_zone(fw, fn, have_time && !http && w > start && is_space(w[-1]), &off, &dst) &&
                 (have_time || (off == 0 && !dst)) && (!http || (off == 0 && !dst))) {
                 /* A zone; without a time only a UTC name ("26 Sep 2022 GMT"). */
                 have_zone = zone_named = true;
@@ -1128,7 +1130,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                         return -EINVAL;
                     f.dst = DST_NONE;
                 }
-            } else if (have_zone && !http && word_zone(fw, fn, false, &off, &dst)) {
+            } else if (have_zone && !zone_named && !http && word_zone(fw, fn, false, &off, &dst)) {
                 /* "+0000 UTC", "-0700 MST": the numeric offset before the name stands. */
             } else if ((m = word_month(fw, fn)) != 0) {
                 if (f.mon) {
@@ -1140,8 +1142,10 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 if (!f.mon)
                     mon_maybe_wday = !have_day && !have_year && !have_time && word_weekday(fw, fn);
                 f.mon = m;
-            } else if (word_weekday(fw, fn) && !have_time) {
+            } else if (word_weekday(fw, fn) && !have_time && !have_weekday &&
+                       (w == start || !is_digit(w[-1]))) {
                 /* A wrong weekday is ignored: the date itself decides. */
+                have_weekday = true;
             } else if ((m = name_find(meridians, NAME_COUNT(meridians), fw, fn)) != 0) {
                 /* "9:49 pm", and the Korean "오후 11:23:17" before the time. */
                 if (ampm || (m < 3 && !have_time))
@@ -1187,8 +1191,8 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             n = (int)(p - d);
             if (is_digit(*p))
                 return -EINVAL;
-            if (*p == ':' && n == 4 && !have_year && !have_time && have_day && !http &&
-                is_digit(p[1]) && is_digit(p[2]) && p[3] == ':') {
+            if (*p == ':' && n == 4 && !have_year && !have_time && have_day && !http && d > start &&
+                d[-1] == '/' && is_digit(p[1]) && is_digit(p[2]) && p[3] == ':') {
                 /* "06/May/2008:08:11:17" (a server log's year glued to the time) */
                 f.year = v;
                 year_digits = 4;

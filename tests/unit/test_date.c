@@ -566,6 +566,10 @@ test_date_never_wrong(void **state)
         "8Mär 0209:Z",
         "2022-02-09T21:49:00.34-02-",
         "2008-8-05-",
+        "2Mär 0209:12:3Z 일",
+        "20fevr-02,PT-PT-PT,PT",
+        "9Feb 10pt",
+        "Thu May 04 17:5c+0200 1007",
     };
 
     (void)state;
