@@ -18,7 +18,10 @@
  *     M = -12, N = +1 … Y = +12, Z = UTC; J is no zone;
  *   - the generic US names AT/ET/CT/MT/PT follow the US daylight-saving rules of the date's
  *     year (from 1967; earlier years, the skipped and the repeated hour are rejected);
- *   - Etc/GMT+5 is five hours WEST of UTC (the POSIX sign), GMT+5 and UTC+5 east.
+ *   - Etc/GMT+5 is five hours WEST of UTC (the POSIX sign), GMT+5 and UTC+5 east;
+ *   - IANA names (America/New_York, Europe/Paris...) only where one rule gives their offset:
+ *     the US rules above, the EU rules since 1996, or a fixed offset since a given year;
+ *   - a reduced date (2003, 2003-12) is its first instant; a lone "-03" is no year.
  */
 #include "date.h"
 
@@ -1034,8 +1037,10 @@ read_tz_name(const char *w, const char **pp, struct date_fields *f)
  * "28. Juli 2004", "13 января 2015 г. в 13:34" and "2004-július-28T18:12:00+02:00" fall out of
  * the same rules. Once day, month, year, time and zone are all read, trailing words are
  * ignored ("... GMT (Coordinated Universal Time)", "... +0000 and more"); before that an
- * unknown word rejects the text (WORDS_NO_TRAILER: always). WORDS_HTTP: only what RFC 9110
- * dates can be, GMT-like zones or none, the day before the year.
+ * unknown word rejects the text (WORDS_NO_TRAILER: always). What the fuzzer taught: at most
+ * one weekday and never after the time, no word run into a number ("Jan04") but AM/PM, the
+ * year after the month or before everything, no time after the zone. WORDS_HTTP: only what
+ * RFC 9110 dates can be, GMT-like zones or none, the day before the year.
  */
 static int
 parse_words(const char *p, int flags, int64_t *ret_at)
