@@ -1039,8 +1039,10 @@ read_tz_name(const char *w, const char **pp, struct date_fields *f)
  * ignored ("... GMT (Coordinated Universal Time)", "... +0000 and more"); before that an
  * unknown word rejects the text (WORDS_NO_TRAILER: always). What the fuzzer taught: at most
  * one weekday and never after the time, no word run into a number ("Jan04") but AM/PM, the
- * year after the month or before everything, no time after the zone. WORDS_HTTP: only what
- * RFC 9110 dates can be, GMT-like zones or none, the day before the year.
+ * year after the month or before everything, no time after the zone. WORDS_HTTP: the day
+ * before the year, '-' the only separator, none of the extensions above (as date_parse_http
+ * always read: zone names and numeric offsets are still taken, RFC 9110 §5.6.7 asks for
+ * tolerance).
  */
 static int
 parse_words(const char *p, int flags, int64_t *ret_at)
@@ -1123,15 +1125,15 @@ parse_words(const char *p, int flags, int64_t *ret_at)
             if (glued && !name_find(meridians, NAME_COUNT(meridians), fw, fn))
                 return -EINVAL;
             if (!have_zone && (have_time || (have_day && have_year && f.mon)) &&
-                word_zone(fw, fn, have_time && !http && w > start && is_space(w[-1]), &off, &dst) &&
-                (have_time || (off == 0 && !dst)) && (!http || (off == 0 && !dst))) {
+                word_zone(fw, fn, have_time && w > start && is_space(w[-1]), &off, &dst) &&
+                (have_time || (off == 0 && !dst))) {
                 /* A zone; without a time only a UTC name ("26 Sep 2022 GMT"). */
                 have_zone = zone_named = true;
                 f.offset = off;
                 f.dst = dst ? DST_US : DST_NONE;
                 if ((*p == '+' || *p == '-') && is_digit(p[1])) {
                     /* "GMT+0100", "UTC-05", "PST-0700": the number is the offset. */
-                    if (http || !read_numeric_zone(&p, true, &f.offset))
+                    if (!read_numeric_zone(&p, true, &f.offset))
                         return -EINVAL;
                     f.dst = DST_NONE;
                 }
@@ -1166,7 +1168,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 return -EINVAL;
             }
         } else if ((*p == '+' || *p == '-') && is_digit(p[1]) && (!have_zone || zone_named) &&
-                   !http && (have_time || (have_day && have_year && f.mon))) {
+                   (have_time || (have_day && have_year && f.mon))) {
             /* A numeric offset; after a zone name ("MST -0700") it is the one that stands. */
             if (!read_numeric_zone(&p, false, &f.offset))
                 return -EINVAL;
@@ -1600,16 +1602,16 @@ date_parse_http(const char *s, int64_t *ret_at)
 
     /*
      * IMF-fixdate, RFC 850 and asctime are all forms of the token reader in its HTTP mode
-     * (GMT-like zones or none, the day before the year); RFC 9110 §5.6.7 asks recipients to
-     * be tolerant, so spacing, case and two-digit years are read as in date_parse (a pure
-     * function has no clock to compare a two-digit year with).
+     * (the day before the year, no trailing words); RFC 9110 §5.6.7 asks recipients to be
+     * tolerant, so spacing, case, zones and two-digit years are read as in date_parse (a
+     * pure function has no clock to compare a two-digit year with).
      */
     if (!s)
         return -EINVAL;
     s = skip_space(s, &n);
     if (n == 0 || n > DATE_MAX_INPUT)
         return -EINVAL;
-    r = parse_words(s, WORDS_HTTP, &at);
+    r = parse_words(s, WORDS_HTTP | WORDS_NO_TRAILER, &at);
     if (r < 0)
         return r;
     /* An HTTP date is also a feed date at the same instant (fuzz_date checks it). */

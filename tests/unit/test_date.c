@@ -237,6 +237,9 @@ test_date_http(void **state)
         {"Sun Nov  6 08:49:37 1994", "1994-11-06T08:49:37Z"},       /* asctime */
         {"Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z"},
         {"Wed, 21 Oct 2015 07:28:00 GMT", "2015-10-21T07:28:00Z"},
+        /* tolerated as before: numeric offsets and zone names (RFC 9110 §5.6.7) */
+        {"Wed, 21 Oct 2015 07:28:00 +0000", "2015-10-21T07:28:00Z"},
+        {"Wed, 21 Oct 2015 03:28:00 EDT", "2015-10-21T07:28:00Z"},
     };
     static const char *const invalid[] = {
         "",
@@ -246,6 +249,9 @@ test_date_http(void **state)
         "Wed, 21 Oct 2015 07:28:00 XYZ",
         "Wed, 31 Sep 2015 07:28:00 GMT",
         "9929 Feb 04:23b 9", /* fuzz_date: fields in no known order were read as a date */
+        "Wed, 21 Oct 2015 07:28:00 GMT trailing words",
+        "Wed, 21 Oct 2015 07:28:00 Etc/GMT+5",
+        "2015/10/21 07:28:00 GMT",
     };
 
     (void)state;
