@@ -1039,7 +1039,8 @@ read_tz_name(const char *w, const char **pp, struct date_fields *f)
  * ignored ("... GMT (Coordinated Universal Time)", "... +0000 and more"); before that an
  * unknown word rejects the text (WORDS_NO_TRAILER: always). What the fuzzer taught: at most
  * one weekday and never after the time, no word run into a number ("Jan04") but AM/PM, the
- * year after the month or before everything, no time after the zone. WORDS_HTTP: the day
+ * year after the month or before everything (after the time: four digits), no time after
+ * the zone, an unsigned two-digit offset only "00". WORDS_HTTP: the day
  * before the year, '-' the only separator, none of the extensions above (as date_parse_http
  * always read: zone names and numeric offsets are still taken, RFC 9110 §5.6.7 asks for
  * tolerance).
@@ -1238,7 +1239,8 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 have_day = true;
             } else if ((n == 2 || n == 4) && !have_year) {
                 /* The year comes after the month, or first of all (2006 January 02). */
-                if ((http && !have_day) || (!f.mon && (n != 4 || have_day)))
+                if ((http && !have_day) || (!f.mon && (n != 4 || have_day)) ||
+                    (have_time && n != 4))
                     return -EINVAL;
                 f.year = v;
                 year_digits = n;
@@ -1248,7 +1250,7 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 /* An offset without its sign: "15:04:05 00", "19:48:21 0500" (east). */
                 int hh = n == 2 ? v : v / 100, mm = n == 2 ? 0 : v % 100;
 
-                if (hh > 23 || mm > 59)
+                if (hh > 23 || mm > 59 || (n == 2 && v != 0))
                     return -EINVAL;
                 f.offset = hh * 3600 + mm * 60;
                 have_zone = true;

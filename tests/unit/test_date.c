@@ -576,6 +576,8 @@ test_date_never_wrong(void **state)
         "20fevr-02,PT-PT-PT,PT",
         "9Feb 10pt",
         "Thu May 04 17:5c+0200 1007",
+        "2 Mär 0:0 63Z",
+        "1янв 20 в 3:4 13",
     };
 
     (void)state;
