@@ -556,9 +556,10 @@ static const struct date_name foreign_weekdays[] = {
     {"jumat", 1},       {"sabtu", 1},     {"minggu", 1},
 };
 
-/* Words that carry nothing between the fields: "12 de junio de 2012", "28 июля 2004 г.". */
+/* Words that carry nothing between the fields: "12 de junio de 2012", "28 июля 2004 г."
+ * (2: also after the time). */
 static const struct date_name fillers[] = {
-    {"at", 1},   {"de", 1},    {"del", 1},  {"le", 1}, {"of", 1},  {"um", 1},   {"uhr", 1},
+    {"at", 1},   {"de", 1},    {"del", 1},  {"le", 1}, {"of", 1},  {"um", 1},   {"uhr", 2},
     {"den", 1},  {"feira", 1}, {"alle", 1}, {"as", 1}, {"klo", 1}, {"kl", 1},   {"г", 1},
     {"года", 1}, {"р", 1},     {"року", 1}, {"в", 1},  {"о", 1},   {"godz", 1},
 };
@@ -1160,8 +1161,9 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                     return -EINVAL;
                 korean |= m >= 3;
                 ampm = m >= 3 ? m - 2 : m;
-            } else if (!have_time && name_find(fillers, NAME_COUNT(fillers), fw, fn)) {
-                /* "12 de junio de 2012", "13 января 2015 г. в 13:34" */
+            } else if ((m = name_find(fillers, NAME_COUNT(fillers), fw, fn)) != 0 &&
+                       (!have_time || m == 2)) {
+                /* "12 de junio de 2012", "13 января 2015 г. в 13:34", "19:48 Uhr" */
             } else if (have_day && have_year && f.mon && have_time && have_zone &&
                        !(flags & WORDS_NO_TRAILER) && (is_space(w[-1]) || w[-1] == ')')) {
                 break; /* trailing words after a whole date */
