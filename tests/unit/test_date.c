@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -65,10 +66,11 @@ test_date_rfc822(void **state)
         {"Wed, 09 Feb 2022 15:49:00 MDT", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 13:49:00 PST", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 14:49:00 PDT", "2022-02-09T21:49:00Z"},
-        {"Wed, 09 Feb 2022 22:49:00 A", "2022-02-09T21:49:00Z"},
-        {"Thu, 10 Feb 2022 09:49:00 M", "2022-02-09T21:49:00Z"},
-        {"Wed, 09 Feb 2022 20:49:00 N", "2022-02-09T21:49:00Z"},
-        {"Wed, 09 Feb 2022 09:49:00 Y", "2022-02-09T21:49:00Z"},
+        /* military letters as RFC 822 §5 lists them: A = -1 … M = -12, N = +1 … Y = +12 */
+        {"Wed, 09 Feb 2022 20:49:00 A", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 09:49:00 M", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 22:49:00 N", "2022-02-09T21:49:00Z"},
+        {"Thu, 10 Feb 2022 09:49:00 Y", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 22:49:00 +0100", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 17:19:00 -0430", "2022-02-09T21:49:00Z"},
         {"Thu, 10 Feb 2022 03:19:00 +05:30", "2022-02-09T21:49:00Z"},
@@ -182,7 +184,6 @@ test_date_invalid(void **state)
         "2022-02-09T21:49:00+01:60",
         "2022-02-09T21:49:00Zjunk",
         "2022-02-09X21:49:00Z",
-        "2022-2-9",
         "02/09/2022", /* month or day first: unknowable */
         "0000-01-01T00:00:00Z",
         "Wed, 32 Feb 2022 21:49:00 GMT",
@@ -214,12 +215,11 @@ test_date_invalid(void **state)
         "2022-000",
         "2022-02T10:00", /* a partial date takes no time */
         "2022-1",
-        "20220",
         "2020/13/10 14:16:00",
         "2020/1/10/5",
-        "03 Apr 02 1500 GMT",                /* a time without colons is not read */
-        "Fri, 11 Mar 2016 01:15:00 +3000",   /* offset out of range */
-        "2017-06-13T03:18:00+00:0",          /* cut offset */
+        "03 Apr 02 1500 GMT",              /* a time without colons is not read */
+        "Fri, 11 Mar 2016 01:15:00 +3000", /* offset out of range */
+        "2017-06-13T03:18:00+00:0",        /* cut offset */
         ("2022-02-09T21:49:00Z but a very long trailing text that goes on and on and on and on "
          "and on and on and on and on beyond any date"),
     };
@@ -237,6 +237,9 @@ test_date_http(void **state)
         {"Sun Nov  6 08:49:37 1994", "1994-11-06T08:49:37Z"},       /* asctime */
         {"Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z"},
         {"Wed, 21 Oct 2015 07:28:00 GMT", "2015-10-21T07:28:00Z"},
+        /* tolerated as before: numeric offsets and zone names (RFC 9110 §5.6.7) */
+        {"Wed, 21 Oct 2015 07:28:00 +0000", "2015-10-21T07:28:00Z"},
+        {"Wed, 21 Oct 2015 03:28:00 EDT", "2015-10-21T07:28:00Z"},
     };
     static const char *const invalid[] = {
         "",
@@ -246,6 +249,9 @@ test_date_http(void **state)
         "Wed, 21 Oct 2015 07:28:00 XYZ",
         "Wed, 31 Sep 2015 07:28:00 GMT",
         "9929 Feb 04:23b 9", /* fuzz_date: fields in no known order were read as a date */
+        "Wed, 21 Oct 2015 07:28:00 GMT trailing words",
+        "Wed, 21 Oct 2015 07:28:00 Etc/GMT+5",
+        "2015/10/21 07:28:00 GMT",
     };
 
     (void)state;
@@ -338,8 +344,7 @@ test_date_wild(void **state)
         {"February 9, 2022 21:49:00 GMT", "2022-02-09T21:49:00Z"},
         {"Wednesday, February 9, 2022", "2022-02-09T00:00:00Z"},
         {"Wed, 09 Feb 2022 09:49:00 pm +0000", "2022-02-09T21:49:00Z"},
-        {"Wed Feb 09 2022 21:49:00 GMT+0000 (Coordinated Universal Time)",
-         "2022-02-09T21:49:00Z"},
+        {"Wed Feb 09 2022 21:49:00 GMT+0000 (Coordinated Universal Time)", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 21:49:00 UTC+01:00", "2022-02-09T20:49:00Z"},
         {"Thu, 10 Feb 2022 06:49:00 KST", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 21:49:00 MSK", "2022-02-09T18:49:00Z"},
@@ -350,6 +355,236 @@ test_date_wild(void **state)
     check_cases(cases, sizeof(cases) / sizeof(cases[0]), date_parse);
 }
 
+/* Unescapes \t, \n and \\ in place (the case table's input column). */
+static void
+unescape(char *s)
+{
+    char *o = s;
+
+    for (; *s; s++) {
+        if (*s == '\\' && s[1] != '\0') {
+            s++;
+            *o++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+/*
+ * Every case adopted from other parsers' suites (tests/fixtures/dates/cases.tsv, sources in
+ * its README): the exact Unix second, or null for text that must stay unparsed.
+ */
+static void
+test_date_adopted(void **state)
+{
+    char line[1024];
+    FILE *f = fopen(FW_FIXTURES "/dates/cases.tsv", "r");
+    int total = 0, failed = 0;
+
+    (void)state;
+    if (!f)
+        fail_msg("cannot open %s", FW_FIXTURES "/dates/cases.tsv");
+    while (fgets(line, sizeof(line), f)) {
+        char *exp, *in, *src, *save = NULL;
+        int64_t at = INT64_MIN;
+        int r;
+
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        exp = strtok_r(line, "\t", &save);
+        in = strtok_r(NULL, "\t", &save);
+        src = strtok_r(NULL, "\t", &save);
+        if (!exp || !in || !src)
+            fail_msg("malformed line %d of cases.tsv", total + 1);
+        unescape(in);
+        total++;
+        r = date_parse(in, &at);
+        if (strcmp(exp, "null") == 0) {
+            if (r != -EINVAL || at != INT64_MIN) {
+                print_error("[%s] '%s': expected null, got %d %lld\n", src, in, r, (long long)at);
+                failed++;
+            }
+        } else if (r != 0 || at != strtoll(exp, NULL, 10)) {
+            print_error("[%s] '%s': expected %s, got %d %lld\n", src, in, exp, r, (long long)at);
+            failed++;
+        }
+    }
+    fclose(f);
+    if (total < 500)
+        fail_msg("cases.tsv holds %d cases, expected at least 500", total);
+    if (failed)
+        fail_msg("%d of %d adopted date cases failed", failed, total);
+}
+
+/* The forms issue 13 names, one each (the table above has their variants). */
+static void
+test_date_forms(void **state)
+{
+    static const struct date_case cases[] = {
+        /* two-digit years and reduced / ordinal ISO 8601 (00-49 are 20xx) */
+        {"03-12-31", "2003-12-31T00:00:00Z"},
+        {"031231", "2003-12-31T00:00:00Z"},
+        {"-0312", "2003-12-01T00:00:00Z"},
+        {"-03-12", "2003-12-01T00:00:00Z"},
+        {"03335", "2003-12-01T00:00:00Z"},
+        {"2003-335", "2003-12-01T00:00:00Z"},
+        {"2003-335T10:00Z", "2003-12-01T10:00:00Z"},
+        {"99-12-31T23:59:59Z", "1999-12-31T23:59:59Z"},
+        {"03W011", "2002-12-30T00:00:00Z"},
+        {"20140722105203", "2014-07-22T10:52:03Z"},
+        {"2020-07-20+08:00", "2020-07-19T16:00:00Z"},
+        {"2003-07-01 T 01:55:07-05:00", "2003-07-01T06:55:07Z"},
+        /* numeric dates with one possible order */
+        {"2006/09/15", "2006-09-15T00:00:00Z"},
+        {"2014-4-2 04:08 PM", "2014-04-02T16:08:00Z"},
+        {"2018.09.30", "2018-09-30T00:00:00Z"},
+        {"13/03/2014", "2014-03-13T00:00:00Z"},
+        {"03/31/2014 10:00 PST", "2014-03-31T18:00:00Z"},
+        {"Fri, 26/06/2020", "2020-06-26T00:00:00Z"},
+        /* zone names */
+        {"Thu, 01 Jan 2004 19:48:21 AT", "2004-01-01T23:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 ET", "2004-01-02T00:48:21Z"},
+        {"Thu, 01 Jul 2004 19:48:21 ET", "2004-07-01T23:48:21Z"}, /* daylight time */
+        {"Thu, 01 Jan 2004 19:48:21 PT", "2004-01-02T03:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 Etc/GMT+5", "2004-01-02T00:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 Etc/GMT-9", "2004-01-01T10:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 GMT+5", "2004-01-01T14:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 Q", "2004-01-01T15:48:21Z"}, /* RFC 822: Q = +4 */
+        {"Thu, 01 Jan 2004 19:48:21 MESZ", "2004-01-01T17:48:21Z"},
+        {"Thu, 25 Feb 2016 00:00:00 Europe/Brussels", "2016-02-24T23:00:00Z"},
+        {"Fri, 31 Mar 2023 20:19:00 America/Los_Angeles", "2023-04-01T03:19:00Z"},
+        /* RFC 822 as written */
+        {"Thu(oh how I hate thursdays), 9(th) Feb(ruary) 2006 23:59:45 +0000(GMT r0x0rz)",
+         "2006-02-09T23:59:45Z"},
+        {"Thu, 09 (nested (comment) Mar)Feb(escaped comment\\) 2005) 2006()23:59:45 +0000",
+         "2006-02-09T23:59:45Z"},
+        {"Thu, 01 Jan 2004 19:48:21 0500", "2004-01-01T14:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 GMT trailing words", "2004-01-01T19:48:21Z"},
+        {"Mon, 02 Jan 2006 15:04:05 MST -0700", "2006-01-02T22:04:05Z"},
+        {"Mon Jan 2 15:04:05 MST 2006", "2006-01-02T22:04:05Z"},
+        {"Mon Jan 02 15:04:05 -0700 2006", "2006-01-02T22:04:05Z"},
+        {"Sun Jan  4 16:29:06 2004", "2004-01-04T16:29:06Z"},
+        {"September 17th, 2012 at 5:00 p.m.", "2012-09-17T17:00:00Z"},
+        {"Oct 7, '70", "1970-10-07T00:00:00Z"},
+        {"06/May/2008:08:11:17 -0700", "2008-05-06T15:11:17Z"},
+        /* other languages */
+        {"Κυρ, 11 Ιούλ 2004 12:00:00 EST", "2004-07-11T17:00:00Z"},
+        {"2004-július-28T18:12:00+02:00", "2004-07-28T16:12:00Z"},
+        {"Sa, 28 Mär 20 09:12:38 MEZ", "2020-03-28T08:12:38Z"},
+        {"mer, 16 nov 2022 00:38:15 +0100", "2022-11-15T23:38:15Z"},
+        {"Martes 21 de Octubre de 2014", "2014-10-21T00:00:00Z"},
+        {"mar 21 ott 2014 10:00", "2014-10-21T10:00:00Z"}, /* mar: martedì, not March */
+        {"Donnerstag, 1. Januar 2004, 19:48 Uhr", "2004-01-01T19:48:00Z"},
+        {"13 января 2015 г. в 13:34", "2015-01-13T13:34:00Z"},
+        {"śr., 28 lip 2004 18:12:00 +0200", "2004-07-28T16:12:00Z"},
+        {"středa 28. července 2004", "2004-07-28T00:00:00Z"},
+        {"2004년 05월 28일 01:31:15", "2004-05-27T16:31:15Z"}, /* Korea: +09:00 */
+        {"2004-05-25 오후 11:23:17", "2004-05-25T14:23:17Z"},
+        {"2016年3月20日(日) 21時40分", "2016-03-20T21:40:00Z"},
+    };
+
+    (void)state;
+    check_cases(cases, sizeof(cases) / sizeof(cases[0]), date_parse);
+}
+
+/* Whatever the reader, a value out of range or an order in doubt gives no date. */
+static void
+test_date_never_wrong(void **state)
+{
+    static const char *const cases[] = {
+        "03-02-29", /* 2003 is no leap year */
+        "03-13-01",
+        "-0313",
+        "-03",
+        "22-07",
+        "-22gru02",
+        "--9Mär 02",
+        "03366",
+        "03-W54-1",
+        "99-02-30",
+        "01/02/03",
+        "01/02/2003",
+        "01.02.2003",
+        "12-11-2003", /* day or month first? */
+        "31/31/2014",
+        "2014/13/01",
+        "2014/02/30",
+        "2014.02.30 10:00",
+        "Thu, 30 Feb 2004 19:48:21 GMT",
+        "Thu, 31 Apr 2004 19:48:21 GMT",
+        "Thu, 00 Jan 2004 19:48:21 GMT",
+        "Thu, 01 Jan 2004 24:48:21 GMT",
+        "Thu, 01 Jan 2004 19:60:21 GMT",
+        "Thu, 01 Jan 2004 19:48:61 GMT",
+        "Thu, 01 Jan 2004 13:48:21 PM GMT",
+        "Thu, 01 Jan 2004 00:48:21 AM GMT",
+        "30 février 2004",
+        "31 июня 2004",
+        "29 Φεβ 2003",
+        "2004-február-30",
+        "2004년 02월 30일",
+        "2004년 13월 01일",
+        "2004年02月30日",
+        "2004年2月",
+        "2004년 05월 28일 25:00",
+        "2004-05-25 오후 13:23:17",
+        "Thu, 01 Jan 2004 19:48:21 XYZ", /* unknown zone */
+        "Thu, 01 Jan 2004 19:48:21 BST", /* British or Bangladesh? */
+        "Thu, 01 Jan 2004 19:48:21 J",   /* J is no zone */
+        "Thu, 01 Jan 2004 19:48:21 Etc/GMT+13",
+        "Thu, 01 Jan 2004 19:48:21 GMT+24",
+        "Thu, 01 Jan 2004 19:48:21 Mars/Olympus_Mons",
+        "Sun, 14 Mar 2010 02:30:00 ET", /* the hour daylight saving skips */
+        "Sun, 07 Nov 2010 01:30:00 ET", /* the hour it repeats */
+        "Sun, 01 Jul 1960 12:00:00 ET", /* before the Uniform Time Act */
+        "Sun, 27 Oct 2019 02:30:00 Europe/Paris",
+        "Mon, 01 Jan 1990 10:00:00 Europe/Paris",
+        "Thu, 01 Foo 2004 19:48:21 GMT",
+        "Jan 2004",
+        "19:48:21 Thu 01 Jan",
+        "Thu, 01 Jan 2004 19:48:21 GMT 2005",
+        "Thu, 01 Jan 2004 19:48:21 +0000 +0100",
+        "Thu, 01 Jan 2004 19:48:21 0560",
+        "9929 Feb 04:23b 9",
+        "5 Jun 2017 24:05 PDT",
+        "1332151919",
+        "-1314",
+        "3",
+        "next tuesday",
+        "今天",
+        "2022-02-09T21:49:00Z junk",
+        "2014-4-2 04:08 junk",
+        /* fuzz_date: garbage that held a date-like reading */
+        "0:26 02 28 Mär",
+        " Mär 2Sa 29 Mär",
+        "FThu, 01 Jan04pe9:48:21 GMT tr|igA",
+        "5:0PT-UT-ndz4 Mär 02",
+        "01 Jan 20z19:4:21.2th}",
+        " 0:0Z-Wed9 Feb22GM",
+        "02the Jan 28fr",
+        "1Jan2004pe9:4GMT s",
+        "September1, 20 at at,PT",
+        "8fév00",
+        "Thu1 May 16 7:1 CEST+0215",
+        "20209 2149:00",
+        "8Mär 0209:Z",
+        "2022-02-09T21:49:00.34-02-",
+        "2008-8-05-",
+        "2Mär 0209:12:3Z 일",
+        "20fevr-02,PT-PT-PT,PT",
+        "9Feb 10pt",
+        "Thu May 04 17:5c+0200 1007",
+        "2 Mär 0:0 63Z",
+        "1янв 20 в 3:4 13",
+    };
+
+    (void)state;
+    check_invalid(cases, sizeof(cases) / sizeof(cases[0]), date_parse);
+}
+
 int
 main(void)
 {
@@ -357,7 +592,8 @@ main(void)
         cmocka_unit_test(test_date_rfc822),  cmocka_unit_test(test_date_iso8601),
         cmocka_unit_test(test_date_invalid), cmocka_unit_test(test_date_http),
         cmocka_unit_test(test_date_format),  cmocka_unit_test(test_date_roundtrip),
-        cmocka_unit_test(test_date_wild),
+        cmocka_unit_test(test_date_wild),    cmocka_unit_test(test_date_adopted),
+        cmocka_unit_test(test_date_forms),   cmocka_unit_test(test_date_never_wrong),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
