@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(STORE_SCHEMA_VERSION, 5);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -211,8 +211,9 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                              " name IN ('items_newest', 'items_feed_newest')",
                              NULL),
                      2);
-    /* Every column of schema v1 is there, the three feed columns of v3 and the model of v4. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 19);
+    /* Every column of schema v1 is there, the three feed columns of v3, the model of v4 and
+     * the options of `feedwatch add` of v5. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 20);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -302,7 +303,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (4)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (5)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
