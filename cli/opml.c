@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libxml/entities.h>
+#include <libxml/hash.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
@@ -430,6 +432,14 @@ opml_read(const char *file, struct opml_list *list)
         output_message("%s: not well-formed XML%s%s (line %d)", shown, why ? ": " : "",
                        why ? why : "", e ? e->line : 0);
         free(why);
+        return 2;
+    }
+    /* The same in an encoding the byte scan above cannot read (UTF-16): refused after all. */
+    if ((doc->intSubset && (xmlHashSize(doc->intSubset->entities) > 0 ||
+                            xmlHashSize(doc->intSubset->pentities) > 0)) ||
+        (doc->extSubset && xmlHashSize(doc->extSubset->entities) > 0)) {
+        output_message("%s: declares XML entities (<!ENTITY>); refused", shown);
+        xmlFreeDoc(doc);
         return 2;
     }
     const xmlNode *root = xmlDocGetRootElement(doc);
