@@ -94,6 +94,8 @@ build_request(const struct live_args *a)
     if (a->cmd == LIVE_ITEMS) {
         if (a->feed)
             r |= json_object_set_new(req, "feed", json_string(a->feed));
+        if (a->n_tags > 0)
+            r |= json_object_set_new(req, "tag", json_string(a->tags[0]));
         if (a->limit > 0 || !a->json)
             r |= json_object_set_new(req, "limit", json_integer(limit_sent(a)));
         if (a->text)
@@ -116,8 +118,19 @@ build_request(const struct live_args *a)
     } else if (a->cmd == LIVE_ADD || a->cmd == LIVE_REMOVE || a->cmd == LIVE_PAUSE ||
                a->cmd == LIVE_RESUME) {
         r |= json_object_set_new(req, "name", json_string(a->name));
-        if (a->cmd == LIVE_ADD)
+        if (a->cmd == LIVE_ADD) {
             r |= json_object_set_new(req, "url", json_string(a->url));
+            if (a->interval_s > 0)
+                r |= json_object_set_new(req, "interval", json_integer((json_int_t)a->interval_s));
+            if (a->n_tags > 0) {
+                json_t *tags = json_array();
+                for (size_t i = 0; tags && i < a->n_tags; i++)
+                    r |= json_array_append_new(tags, json_string(a->tags[i]));
+                r |= json_object_set_new(req, "tags", tags);
+            }
+            if (a->fetch_article)
+                r |= json_object_set_new(req, "fetch_article", json_true());
+        }
     }
     if (r != 0) {
         /* json_string() fails on invalid UTF-8 too; that reaches the user as a failure. */

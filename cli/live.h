@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum live_cmd {
     LIVE_STATUS,
@@ -40,6 +41,10 @@ struct live_args {
     const char *name;   /* add/remove/pause/resume NAME */
     const char *url;    /* add NAME URL */
     const char *query;  /* search QUERY */
+    uint64_t interval_s;      /* add --interval; 0 when not given */
+    const char *const *tags;  /* add --tag T..., items --tag T (the first) */
+    size_t n_tags;
+    bool fetch_article;       /* add --fetch-article */
     size_t width;       /* human output fits this many columns; 0: no limit (--wide) */
 };
 

@@ -20,6 +20,7 @@
 #include "live.h"
 #include "match.h"
 #include "offline.h"
+#include "opml.h"
 #include "output.h"
 
 #define EXIT_USAGE 2
@@ -27,6 +28,7 @@
 #define DEFAULT_SOCKET "/run/feedwatch/feedwatch.sock"
 #define MAX_POSITIONAL 4096 /* `extract FILE…` and `match QUERY FILE…` take many files */
 #define MAX_LIMIT 10000
+#define MAX_INTERVAL (100ull * 366 * 86400) /* the config's longest duration */
 
 /* Command options, each allowed only by the commands whose table entry names it. */
 enum {
@@ -36,7 +38,15 @@ enum {
     OPT_WAIT = 1 << 3,
     OPT_TOPIC = 1 << 4,
     OPT_FAILED = 1 << 5,
+    OPT_INTERVAL = 1 << 6,
+    OPT_TAG = 1 << 7,
+    OPT_FETCH_ARTICLE = 1 << 8,
+    OPT_DRY_RUN = 1 << 9,
+    OPT_INI = 1 << 10,
 };
+
+#define CMD_OFFLINE (-1) /* struct command's live: no daemon needed */
+#define CMD_DAEMON (-2)  /* talks to the daemon through its own runner (OPML) */
 
 static bool arg_json;
 static bool arg_wide;
@@ -50,6 +60,12 @@ static bool arg_text;
 static bool arg_wait;
 static const char *arg_topic;
 static bool arg_failed;
+static uint64_t arg_interval_s;
+static const char *arg_tags[OPML_TAGS_MAX];
+static size_t arg_n_tags;
+static bool arg_fetch_article;
+static bool arg_dry_run;
+static bool arg_ini;
 static unsigned arg_opts_seen;
 static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
 static size_t arg_n_positional;
@@ -69,14 +85,16 @@ static int run_live(const struct command *cmd);
 static int run_parse(const struct command *cmd);
 static int run_match(const struct command *cmd);
 static int run_extract(const struct command *cmd);
+static int run_export_opml(const struct command *cmd);
+static int run_import_opml(const struct command *cmd);
 
 static const struct command commands[] = {
     {"status", run_live, LIVE_STATUS, 0, 0, 0, "status",
      "version, uptime, counts, next poll"},
     {"feeds", run_live, LIVE_FEEDS, 0, 0, 0, "feeds",
      "each feed's state, last poll and error"},
-    {"items", run_live, LIVE_ITEMS, OPT_FEED | OPT_LIMIT | OPT_TEXT, 0, 0,
-     "items [--feed F] [--limit N] [--text]", "newest items; --text adds their text"},
+    {"items", run_live, LIVE_ITEMS, OPT_FEED | OPT_TAG | OPT_LIMIT | OPT_TEXT, 0, 0,
+     "items [--feed F] [--tag T] [--limit N] [--text]", "newest items; --text adds their text"},
     {"poll", run_live, LIVE_POLL, OPT_WAIT, 0, 1, "poll [--wait] [FEED]",
      "poll now; --wait reports the result"},
     {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload",
@@ -85,7 +103,8 @@ static const struct command commands[] = {
      "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
     {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch",
      "stream new items, alerts and feed changes"},
-    {"add", run_live, LIVE_ADD, 0, 2, 2, "add NAME URL",
+    {"add", run_live, LIVE_ADD, OPT_INTERVAL | OPT_TAG | OPT_FETCH_ARTICLE, 2, 2,
+     "add [--interval D] [--tag T]... [--fetch-article] NAME URL",
      "add a feed at run time (persisted; http or https)"},
     {"remove", run_live, LIVE_REMOVE, 0, 1, 1, "remove NAME",
      "remove a feed added at run time"},
@@ -95,16 +114,23 @@ static const struct command commands[] = {
      "resume a paused or disabled feed and poll it now"},
     {"search", run_live, LIVE_SEARCH, OPT_LIMIT, 1, 1, "search [--limit N] QUERY",
      "stored items matching a query, newest first"},
-    {"parse", run_parse, -1, 0, 1, 1, "parse FILE|URL|-",
+    {"export-opml", run_export_opml, CMD_DAEMON, 0, 0, 0, "export-opml",
+     "every feed as OPML 2.0, in folders by first tag"},
+    {"import-opml", run_import_opml, CMD_DAEMON, OPT_TAG | OPT_DRY_RUN | OPT_INI, 1, 1,
+     "import-opml [--tag T]... [--dry-run] [--ini] FILE",
+     "add the feeds of an OPML file (--ini: print config sections)"},
+    {"parse", run_parse, CMD_OFFLINE, 0, 1, 1, "parse FILE|URL|-",
      "parse one feed, print it as JSON"},
-    {"extract", run_extract, -1, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
+    {"extract", run_extract, CMD_OFFLINE, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
      "main text of article pages or item HTML, boilerplate removed"},
-    {"match", run_match, -1, 0, 2, MAX_POSITIONAL, "match QUERY FILE...",
+    {"match", run_match, CMD_OFFLINE, 0, 2, MAX_POSITIONAL, "match QUERY FILE...",
      "which items of feed or text files match a query (exit 1: none)"},
 };
 
-static const char *const option_names[] = {"--feed", "--limit", "--text", "--wait", "--topic",
-                                           "--failed"};
+static const char *const option_names[] = {"--feed",     "--limit", "--text",
+                                           "--wait",     "--topic", "--failed",
+                                           "--interval", "--tag",   "--fetch-article",
+                                           "--dry-run",  "--ini"};
 
 static void
 usage_line(FILE *f)
@@ -132,21 +158,31 @@ usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* One command of --help: its synopsis, then its help (on the next line when it is long). */
+static void
+print_command(const struct command *c)
+{
+    if (strlen(c->synopsis) > 37)
+        (void)printf("  %s\n  %-37s  %s\n", c->synopsis, "", c->help);
+    else
+        (void)printf("  %-37s  %s\n", c->synopsis, c->help);
+}
+
 static void
 print_help(void)
 {
     usage_line(stdout);
     (void)fputs("\nLive commands (talk to feedwatchd over its socket):\n", stdout);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (commands[i].live < 0)
+        if (commands[i].live == CMD_OFFLINE)
             continue;
-        (void)printf("  %-37s  %s\n", commands[i].synopsis, commands[i].help);
+        print_command(&commands[i]);
     }
     (void)fputs("\nOffline tools (no daemon needed):\n", stdout);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (commands[i].live >= 0)
+        if (commands[i].live != CMD_OFFLINE)
             continue;
-        (void)printf("  %-37s  %s\n", commands[i].synopsis, commands[i].help);
+        print_command(&commands[i]);
     }
     (void)fputs("\nOptions (before or after the command):\n"
                 "  --json           machine output: the daemon's JSON response as received\n"
@@ -222,11 +258,14 @@ parse_argv(int argc, char **argv, const char **ret_command)
 
         bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
                            strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0 ||
-                           strcmp(name, "--topic") == 0;
+                           strcmp(name, "--topic") == 0 || strcmp(name, "--interval") == 0 ||
+                           strcmp(name, "--tag") == 0;
         bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--wide") == 0 ||
                        strcmp(name, "--help") == 0 ||
                        strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
-                       strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0;
+                       strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0 ||
+                       strcmp(name, "--fetch-article") == 0 || strcmp(name, "--dry-run") == 0 ||
+                       strcmp(name, "--ini") == 0;
         if (!takes_value && !is_flag)
             return usage_error("unknown option '%s'", a);
         if (is_flag && value)
@@ -271,6 +310,29 @@ parse_argv(int argc, char **argv, const char **ret_command)
         } else if (strcmp(name, "--failed") == 0) {
             arg_failed = true;
             arg_opts_seen |= OPT_FAILED;
+        } else if (strcmp(name, "--interval") == 0) {
+            if (conf_parse_duration(value, &arg_interval_s) < 0 || arg_interval_s < 1 ||
+                arg_interval_s > MAX_INTERVAL)
+                return usage_error("invalid --interval '%s' (a duration of at least 1s, e.g. "
+                                   "90s, 15m, 2h, 1d)", value);
+            arg_opts_seen |= OPT_INTERVAL;
+        } else if (strcmp(name, "--tag") == 0) {
+            if (arg_n_tags == OPML_TAGS_MAX)
+                return usage_error("at most %d --tag options", OPML_TAGS_MAX);
+            if (!opml_tag_valid(value))
+                return usage_error("invalid --tag '%s' (1 to 256 bytes without commas or "
+                                   "control characters, no blank at either end)", value);
+            arg_tags[arg_n_tags++] = value;
+            arg_opts_seen |= OPT_TAG;
+        } else if (strcmp(name, "--fetch-article") == 0) {
+            arg_fetch_article = true;
+            arg_opts_seen |= OPT_FETCH_ARTICLE;
+        } else if (strcmp(name, "--dry-run") == 0) {
+            arg_dry_run = true;
+            arg_opts_seen |= OPT_DRY_RUN;
+        } else if (strcmp(name, "--ini") == 0) {
+            arg_ini = true;
+            arg_opts_seen |= OPT_INI;
         }
     }
     *ret_command = command;
@@ -332,10 +394,16 @@ run_live(const struct command *cmd)
         .wait = arg_wait,
         .topic = arg_topic,
         .failed = arg_failed,
+        .interval_s = arg_interval_s,
+        .tags = arg_tags,
+        .n_tags = arg_n_tags,
+        .fetch_article = arg_fetch_article,
     };
     char *socket_path = NULL;
     int r;
 
+    if (cmd->live == LIVE_ITEMS && arg_n_tags > 1)
+        return usage_error("items takes one --tag");
     if (cmd->live == LIVE_POLL)
         a.feed = arg_n_positional > 0 ? arg_positional[0] : NULL;
     if (cmd->live == LIVE_SEARCH)
@@ -350,6 +418,46 @@ run_live(const struct command *cmd)
         return r;
     a.socket = socket_path;
     r = live_run(&a);
+    free(socket_path);
+    return r;
+}
+
+/* `export-opml`: every feed of the daemon as OPML on stdout. */
+static int
+run_export_opml(const struct command *cmd)
+{
+    char *socket_path = NULL;
+    (void)cmd;
+    int r = resolve_socket(&socket_path);
+    if (r != 0)
+        return r;
+    r = opml_export(socket_path);
+    free(socket_path);
+    return r;
+}
+
+/* `import-opml FILE`: adds its feeds, or reports (--dry-run), or prints INI (--ini). */
+static int
+run_import_opml(const struct command *cmd)
+{
+    struct opml_import_args a = {
+        .file = arg_positional[0],
+        .tags = arg_tags,
+        .n_tags = arg_n_tags,
+        .dry_run = arg_dry_run,
+        .ini = arg_ini,
+    };
+    char *socket_path = NULL;
+    (void)cmd;
+    if (arg_dry_run && arg_ini)
+        return usage_error("--dry-run and --ini do not go together");
+    if (!arg_ini) {
+        int r = resolve_socket(&socket_path);
+        if (r != 0)
+            return r;
+    }
+    a.socket = socket_path;
+    int r = opml_import(&a);
     free(socket_path);
     return r;
 }

@@ -120,8 +120,8 @@ static const char *const feed_keys[] = {
     "header", "user",   "password_file", "allow_private_addresses", NULL,
 };
 
-enum { TK_MATCH, TK_HOOKS, TK_FEEDS };
-static const char *const topic_keys[] = {"match", "hooks", "feeds", NULL};
+enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
+static const char *const topic_keys[] = {"match", "hooks", "feeds", "tags", NULL};
 
 enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV };
 static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
@@ -1286,6 +1286,7 @@ conf_topic_done(struct conf_topic *t)
     free(t->match);
     strv_free(t->hooks, t->n_hooks);
     strv_free(t->feeds, t->n_feeds);
+    strv_free(t->tags, t->n_tags);
     free(t->origin.file);
 }
 
@@ -1703,6 +1704,9 @@ set_topic_key(struct parser *p, const struct loc *at, size_t idx, int k, const c
     case TK_FEEDS:
         if (val_list(p, at, v, true, "feed", &t->feeds, &t->n_feeds))
             p->topic_aux[idx].feeds_line = at->line;
+        break;
+    case TK_TAGS:
+        (void)val_list(p, at, v, false, "tag", &t->tags, &t->n_tags);
         break;
     default:
         break;

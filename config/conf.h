@@ -75,6 +75,8 @@ struct conf_topic {
     size_t n_hooks;
     char **feeds;            /* names of [feed] sections, each checked to exist; none = all */
     size_t n_feeds;
+    char **tags;             /* only feeds carrying one of these tags; none = all (and feeds) */
+    size_t n_tags;
     struct conf_origin origin;
 };
 

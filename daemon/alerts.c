@@ -70,15 +70,21 @@ alerting_topics(const struct alerting *a)
     return a->conf->n_topics;
 }
 
+/*
+ * A topic covers a feed named in its `feeds =` (none: every feed) that also carries one of
+ * its `tags =` (none: every feed): with both set, a feed must satisfy both.
+ */
 static bool
-topic_covers_feed(const struct conf_topic *t, const char *feed_name)
+topic_covers_feed(const struct conf_topic *t, const char *feed_name, char *const *tags,
+                  size_t n_tags)
 {
-    if (t->n_feeds == 0)
-        return true;
-    for (size_t i = 0; i < t->n_feeds; i++)
-        if (strcmp(t->feeds[i], feed_name) == 0)
-            return true;
-    return false;
+    bool named = t->n_feeds == 0, tagged = t->n_tags == 0;
+    for (size_t i = 0; !named && i < t->n_feeds; i++)
+        named = strcmp(t->feeds[i], feed_name) == 0;
+    for (size_t i = 0; named && !tagged && i < t->n_tags; i++)
+        for (size_t j = 0; !tagged && j < n_tags; j++)
+            tagged = strcmp(t->tags[i], tags[j]) == 0;
+    return named && tagged;
 }
 
 struct story_find {
@@ -101,8 +107,8 @@ on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t f
 
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
-alerting_item(struct alerting *a, struct store *store, const char *feed_name, int64_t feed_id,
-              int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
+alerting_item(struct alerting *a, struct store *store, const char *feed_name, char *const *tags,
+              size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
               int64_t now, struct alerting_outcome *out)
 {
     struct match_doc doc = {.title = item->title, .text = text};
@@ -116,7 +122,7 @@ alerting_item(struct alerting *a, struct store *store, const char *feed_name, in
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
         const struct match_hit *hit = &res.hits[i];
         const struct conf_topic *t = &a->conf->topics[hit->topic];
-        if (!topic_covers_feed(t, feed_name))
+        if (!topic_covers_feed(t, feed_name, tags, n_tags))
             continue;
         if (simhash) {
             struct story_find s = {.simhash = simhash, .feed_id = feed_id};

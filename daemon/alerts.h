@@ -36,12 +36,13 @@ struct alerting_outcome {
 };
 
 /*
- * Matches an item that was just stored (item_id) from the feed called feed_name (feed_id),
+ * Matches an item that was just stored (item_id) from the feed called feed_name (feed_id)
+ * carrying n_tags tags (a topic's `feeds =` and `tags =` say which feeds it covers),
  * within the open transaction, and raises or attaches its alerts. text is its cleaned text
  * (may be NULL); simhash its story signature (0: none). Returns 0 or a store error.
  */
-int alerting_item(struct alerting *a, struct store *store, const char *feed_name, int64_t feed_id,
-                  int64_t item_id, const struct feed_item *item, const char *text,
+int alerting_item(struct alerting *a, struct store *store, const char *feed_name,
+                  char *const *tags, size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text,
                   uint64_t simhash, int64_t now, struct alerting_outcome *out);
 
 /* Number of topics compiled. */

@@ -104,6 +104,8 @@ json_url_redacted(const char *url)
     return v;
 }
 
+static json_t *feed_json_settings(json_t *o, const struct conf_feed *cfg);
+
 /* One entry of `feeds`; also the body of a `watch` feed event. */
 json_t *
 ctlcmd_feed_json(const struct dfeed *f)
@@ -113,7 +115,7 @@ ctlcmd_feed_json(const struct dfeed *f)
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
     bool armed = sched_entry_armed(&f->sched);
-    return json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
                      f->cfg->name, "url",
                      json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
                      json_url_redacted(f->cfg->url), "state", daemon_feed_state_name(s), "reason",
@@ -124,6 +126,26 @@ ctlcmd_feed_json(const struct dfeed *f)
                      (json_int_t)f->st.failures, "recovered", f->st.recovered, "items",
                      (json_int_t)f->st.items, "next_poll",
                      armed ? json_time((f->sched.due_wall_ms + 999) / 1000) : json_null());
+    return feed_json_settings(o, f->cfg);
+}
+
+/* Adds what a feed's settings say of it to its `feeds` entry o: tags, interval, fetch_article. */
+static json_t *
+feed_json_settings(json_t *o, const struct conf_feed *cfg)
+{
+    json_t *tags = json_array();
+    for (size_t i = 0; tags && i < cfg->n_tags; i++)
+        if (json_array_append_new(tags, json_str(cfg->tags[i])) < 0) {
+            json_decref(tags);
+            tags = NULL;
+        }
+    if (!o || !tags || json_object_set_new(o, "tags", tags) < 0 ||
+        json_object_set_new(o, "interval_s", json_integer((json_int_t)cfg->interval_s)) < 0 ||
+        json_object_set_new(o, "fetch_article", json_boolean(cfg->fetch_article)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *
@@ -172,6 +194,35 @@ on_item_row(void *userdata, const struct store_item_row *row)
     return json_array_append_new(c->arr, o) < 0 ? -ENOMEM : 0;
 }
 
+/* True when the feed's settings carry tag. */
+static bool
+feed_has_tag(const struct conf_feed *cfg, const char *tag)
+{
+    for (size_t i = 0; i < cfg->n_tags; i++)
+        if (strcmp(cfg->tags[i], tag) == 0)
+            return true;
+    return false;
+}
+
+/* The names of the feeds carrying tag (only feed when set) as a JSON array text; NULL: OOM. */
+static char *
+tagged_feeds_json(struct daemon *d, const char *tag, const char *feed)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; names && i < d->n_feeds; i++) {
+        const struct conf_feed *cfg = d->feeds[i]->cfg;
+        if ((feed && strcmp(cfg->name, feed) != 0) || !feed_has_tag(cfg, tag))
+            continue;
+        if (json_array_append_new(names, json_string(cfg->name)) < 0) {
+            json_decref(names);
+            names = NULL;
+        }
+    }
+    char *text = names ? json_dumps(names, JSON_COMPACT) : NULL;
+    json_decref(names);
+    return text;
+}
+
 /* The reader's own connection to the store (opened on first use), or NULL with *ret_err. */
 static struct store *
 reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
@@ -208,9 +259,12 @@ items_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
                           .text = json_is_true(json_object_get(job, "text"))};
     if (!c.arr)
         return NULL;
-    int r = store_items_list(st, json_string_value(json_object_get(job, "feed")),
-                             (unsigned)json_integer_value(json_object_get(job, "limit")), c.text,
-                             on_item_row, &c);
+    /* with "tagged": the names of the feeds carrying the asked tag, a JSON array text */
+    const char *tagged = json_string_value(json_object_get(job, "tagged"));
+    unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
+    int r = tagged ? store_items_list_feeds(st, tagged, limit, c.text, on_item_row, &c)
+                   : store_items_list(st, json_string_value(json_object_get(job, "feed")), limit,
+                                      c.text, on_item_row, &c);
     if (r < 0) {
         json_decref(c.arr);
         return ctlcmd_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -224,6 +278,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
     json_t *jfeed = json_object_get(req, "feed");
     json_t *jlimit = json_object_get(req, "limit");
     json_t *jtext = json_object_get(req, "text");
+    json_t *jtag = json_object_get(req, "tag");
     const char *feed = NULL;
     json_int_t limit = CTL_ITEMS_DEFAULT;
 
@@ -242,8 +297,18 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
     }
     if (jtext && !json_is_boolean(jtext) && !json_is_null(jtext))
         return ctlcmd_error("items: \"text\" must be true or false");
-    json_t *job = json_pack("{s:o, s:I, s:b}", "feed", feed ? json_string(feed) : json_null(),
-                            "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext));
+    /* with "tag": the names of the feeds carrying it (read here, on the loop), a JSON array */
+    char *tagged = NULL;
+    if (jtag && !json_is_null(jtag)) {
+        if (!json_is_string(jtag))
+            return ctlcmd_error("items: \"tag\" must be a string");
+        if (!(tagged = tagged_feeds_json(d, json_string_value(jtag), feed)))
+            return ctlcmd_error("out of memory");
+    }
+    json_t *job = json_pack("{s:o, s:I, s:b, s:o}", "feed", feed ? json_string(feed) : json_null(),
+                            "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext),
+                            "tagged", tagged ? json_string(tagged) : json_null());
+    free(tagged);
     return queue_work(conn, items_work, job);
 }
 
@@ -531,9 +596,36 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req)
     const char *url = name ? req_string(req, "add", "url", &bad) : NULL;
     if (!url)
         return bad;
+    json_t *jinterval = json_object_get(req, "interval");
+    json_t *jtags = json_object_get(req, "tags");
+    json_t *jfetch = json_object_get(req, "fetch_article");
+    struct daemon_feed_opts opts = {0};
+    const char *tags[DAEMON_FEED_TAGS_MAX];
+    if (jinterval && !json_is_null(jinterval)) {
+        if (!json_is_integer(jinterval) || json_integer_value(jinterval) < 1)
+            return ctlcmd_error("add: \"interval\" must be a number of seconds, at least 1");
+        opts.interval_s = (uint64_t)json_integer_value(jinterval);
+    }
+    if (jtags && !json_is_null(jtags)) {
+        if (!json_is_array(jtags))
+            return ctlcmd_error("add: \"tags\" must be an array of strings");
+        if (json_array_size(jtags) > DAEMON_FEED_TAGS_MAX)
+            return ctlcmd_error("add: at most %d tags", DAEMON_FEED_TAGS_MAX);
+        for (size_t i = 0; i < json_array_size(jtags); i++) {
+            json_t *t = json_array_get(jtags, i);
+            if (!json_is_string(t) || strlen(json_string_value(t)) != json_string_length(t))
+                return ctlcmd_error("add: \"tags\" must be an array of strings");
+            tags[i] = json_string_value(t);
+        }
+        opts.tags = (char **)tags;
+        opts.n_tags = json_array_size(jtags);
+    }
+    if (jfetch && !json_is_boolean(jfetch) && !json_is_null(jfetch))
+        return ctlcmd_error("add: \"fetch_article\" must be true or false");
+    opts.fetch_article = jfetch && json_is_true(jfetch);
     struct dfeed *f = NULL;
     char *err = NULL;
-    int r = daemon_feed_add(d, name, url, &f, &err);
+    int r = daemon_feed_add(d, name, url, &opts, &f, &err);
     return change_answer(d, r, f, err);
 }
 

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "alerts.h"
 #include "control.h"
 #include "fetch.h"
@@ -32,6 +34,7 @@
 #define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
 #define DAEMON_FEED_NAME_MAX 128   /* a feed added at run time: name length */
 #define DAEMON_FEED_URL_MAX 4096   /* and URL length */
+#define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* and interval: the config's maximum */
 
 /* Wall-clock now in Unix seconds. */
 int64_t
@@ -191,25 +194,160 @@ runtime_cfg_free(struct conf_feed *c)
         return;
     free(c->name);
     free(c->url);
+    for (size_t i = 0; i < c->n_tags; i++)
+        free(c->tags[i]);
+    free(c->tags);
     free(c);
 }
 
-/* The settings of a feed added at run time: its name and URL, the daemon's interval. */
+/*
+ * The settings of a feed added at run time: its name and URL, and the options of `add`
+ * (opts may be NULL): its interval or the daemon's, its tags, fetch_article.
+ */
 static struct conf_feed *
-runtime_cfg_new(const struct daemon *d, const char *name, const char *url)
+runtime_cfg_new(const struct daemon *d, const char *name, const char *url,
+                const struct daemon_feed_opts *opts)
 {
     struct conf_feed *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->name = strdup(name);
     c->url = strdup(url);
-    c->interval_s = d->conf->daemon.interval_s;
+    c->interval_s = opts && opts->interval_s ? opts->interval_s : d->conf->daemon.interval_s;
+    c->fetch_article = opts && opts->fetch_article;
     c->enabled = true;
     if (!c->name || !c->url) {
         runtime_cfg_free(c);
         return NULL;
     }
+    if (opts && opts->n_tags > 0) {
+        c->tags = calloc(opts->n_tags, sizeof(*c->tags));
+        if (!c->tags) {
+            runtime_cfg_free(c);
+            return NULL;
+        }
+        for (; c->n_tags < opts->n_tags; c->n_tags++) {
+            if (!(c->tags[c->n_tags] = strdup(opts->tags[c->n_tags]))) {
+                runtime_cfg_free(c);
+                return NULL;
+            }
+        }
+    }
     return c;
+}
+
+/*
+ * A tag of `add`, by the config's rule for `tags =` items (conf.c val_list): not empty, no
+ * comma, no control character, no blank at either end; and at most DAEMON_FEED_TAG_MAX bytes.
+ */
+static bool
+feed_tag_valid(const char *tag)
+{
+    size_t n = strlen(tag);
+    if (n == 0 || n > DAEMON_FEED_TAG_MAX || tag[0] == ' ' || tag[0] == '\t' ||
+        tag[n - 1] == ' ' || tag[n - 1] == '\t')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f || tag[i] == ',')
+            return false;
+    return true;
+}
+
+/* Checks the options of `add`; 0, or -EINVAL with *reterr_msg (malloc'd, may be NULL). */
+static int
+runtime_opts_check(const struct daemon_feed_opts *o, char **reterr_msg)
+{
+    const char *why = NULL;
+    if (o->interval_s > DAEMON_FEED_INTERVAL_MAX)
+        why = "add: the interval is longer than 100 years";
+    else if (o->n_tags > DAEMON_FEED_TAGS_MAX)
+        why = "add: at most 32 tags";
+    for (size_t i = 0; !why && i < o->n_tags; i++)
+        for (size_t j = 0; !why && j < i; j++)
+            if (strcmp(o->tags[i], o->tags[j]) == 0)
+                why = "add: a tag is given twice";
+    for (size_t i = 0; !why && i < o->n_tags; i++)
+        if (!feed_tag_valid(o->tags[i]))
+            why = "add: a tag is 1 to 256 bytes without commas or control characters, "
+                  "and does not start or end with a blank";
+    if (!why)
+        return 0;
+    if (reterr_msg && !(*reterr_msg = strdup(why)))
+        *reterr_msg = NULL;
+    return -EINVAL;
+}
+
+/* The options of `add` as stored (runtime_opts), or NULL when out of memory. */
+static char *
+runtime_opts_json(const struct daemon_feed_opts *o)
+{
+    json_t *tags = json_array();
+    for (size_t i = 0; tags && i < o->n_tags; i++)
+        if (json_array_append_new(tags, json_string(o->tags[i])) < 0) {
+            json_decref(tags);
+            tags = NULL;
+        }
+    json_t *j = tags ? json_pack("{s:I, s:o, s:b}", "interval_s", (json_int_t)o->interval_s,
+                                 "tags", tags, "fetch_article", o->fetch_article)
+                     : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
+
+/* Frees the tags of options read by runtime_opts_parse. */
+static void
+runtime_opts_done(struct daemon_feed_opts *o)
+{
+    for (size_t i = 0; i < o->n_tags; i++)
+        free(o->tags[i]);
+    free(o->tags);
+    *o = (struct daemon_feed_opts){0};
+}
+
+/*
+ * Reads stored options (NULL text: none). 0, -ENOMEM, or -EINVAL when the text is not what
+ * runtime_opts_json wrote (a hand-edited database): *o is then zeroed (the defaults).
+ */
+static int
+runtime_opts_parse(const char *text, struct daemon_feed_opts *o)
+{
+    *o = (struct daemon_feed_opts){0};
+    if (!text)
+        return 0;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    json_t *ji = json_object_get(j, "interval_s"), *jt = json_object_get(j, "tags");
+    json_t *jf = json_object_get(j, "fetch_article");
+    int r = 0;
+    if (!json_is_integer(ji) || json_integer_value(ji) < 0 || !json_is_array(jt) ||
+        json_array_size(jt) > DAEMON_FEED_TAGS_MAX || !json_is_boolean(jf)) {
+        r = -EINVAL;
+        goto out;
+    }
+    o->interval_s = (uint64_t)json_integer_value(ji);
+    o->fetch_article = json_is_true(jf);
+    if (json_array_size(jt) > 0 && !(o->tags = calloc(json_array_size(jt), sizeof(*o->tags)))) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(jt); i++) {
+        const char *t = json_string_value(json_array_get(jt, i));
+        if (!t) {
+            r = -EINVAL;
+            goto out;
+        }
+        if (!(o->tags[o->n_tags] = strdup(t))) {
+            r = -ENOMEM;
+            goto out;
+        }
+        o->n_tags++;
+    }
+    r = runtime_opts_check(o, NULL);
+out:
+    json_decref(j);
+    if (r < 0)
+        runtime_opts_done(o);
+    return r;
 }
 
 static void
@@ -255,15 +393,17 @@ dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret)
     return 0;
 }
 
-/* Creates the run-time feed of a feed added with `feedwatch add` (its row exists). */
+/* Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL). */
 static int
-dfeed_new_runtime(struct daemon *d, const char *name, const char *url, struct dfeed **ret)
+dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
+                  const struct daemon_feed_opts *opts, struct dfeed **ret)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
     f->d = d;
-    f->runtime_cfg = runtime_cfg_new(d, name, url);
+    f->runtime_interval = opts && opts->interval_s;
+    f->runtime_cfg = runtime_cfg_new(d, name, url, opts);
     if (!f->runtime_cfg) {
         free(f);
         return -ENOMEM;
@@ -623,6 +763,7 @@ feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds
 struct runtime_rows {
     char **names;
     char **urls;
+    char **opts;
     size_t n;
 };
 
@@ -640,10 +781,16 @@ on_runtime_row(void *userdata, const struct store_feed *feed)
     if (!nu)
         return -ENOMEM;
     rows->urls = nu;
+    char **no = realloc(rows->opts, (rows->n + 1) * sizeof(*no));
+    if (!no)
+        return -ENOMEM;
+    rows->opts = no;
     rows->names[rows->n] = strdup(feed->name);
     rows->urls[rows->n] = strdup(feed->runtime_url);
+    rows->opts[rows->n] = feed->runtime_opts ? strdup(feed->runtime_opts) : NULL;
     rows->n++;
-    if (!rows->names[rows->n - 1] || !rows->urls[rows->n - 1])
+    if (!rows->names[rows->n - 1] || !rows->urls[rows->n - 1] ||
+        (feed->runtime_opts && !rows->opts[rows->n - 1]))
         return -ENOMEM;
     return 0;
 }
@@ -658,7 +805,17 @@ feeds_load_runtime(struct daemon *d, char **reterr_msg)
         if (daemon_feed_find(d, rows.names[i]))
             continue; /* the config names it; dfeed_new cleared its marker */
         struct dfeed *f = NULL;
-        r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &f);
+        struct daemon_feed_opts opts;
+        r = runtime_opts_parse(rows.opts[i], &opts);
+        if (r == -EINVAL) {
+            char q[LOG_QUOTE_MAX];
+            log_warn("store: feed '%s': its options of `feedwatch add` are not readable; "
+                        "the defaults apply", log_quote(rows.names[i], q, sizeof(q)));
+            r = 0;
+        }
+        if (r == 0)
+            r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &opts, &f);
+        runtime_opts_done(&opts);
         if (r == 0 && (r = feeds_insert(d, f)) < 0)
             dfeed_free(f);
     }
@@ -669,9 +826,11 @@ feeds_load_runtime(struct daemon *d, char **reterr_msg)
     for (size_t i = 0; i < rows.n; i++) {
         free(rows.names[i]);
         free(rows.urls[i]);
+        free(rows.opts[i]);
     }
     free(rows.names);
     free(rows.urls);
+    free(rows.opts);
     return r < 0 ? r : 0;
 }
 
@@ -727,9 +886,12 @@ feed_url_valid(const char *url)
 
 /* Adds a feed at run time: stored with its marker, polled now. */
 int
-daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfeed **ret_feed,
-                char **reterr_msg)
+daemon_feed_add(struct daemon *d, const char *name, const char *url,
+                const struct daemon_feed_opts *opts, struct dfeed **ret_feed, char **reterr_msg)
 {
+    static const struct daemon_feed_opts no_opts;
+    if (!opts)
+        opts = &no_opts;
     if (!feed_name_valid(name))
         return errmsg(reterr_msg, -EINVAL,
                       "add: a feed name is 1 to %d letters, digits, '.', '_' or '-'",
@@ -738,10 +900,15 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfee
         return errmsg(reterr_msg, -EINVAL,
                       "add: the URL must be http:// or https:// with a host, at most %d bytes, "
                       "without spaces or credentials", DAEMON_FEED_URL_MAX);
+    if (runtime_opts_check(opts, reterr_msg) < 0)
+        return -EINVAL;
     if (daemon_feed_find(d, name))
         return errmsg(reterr_msg, -EEXIST, "feed '%s' exists", name);
+    char *opts_json = runtime_opts_json(opts);
+    if (!opts_json)
+        return errmsg(reterr_msg, -ENOMEM, "add: out of memory");
     struct dfeed *f = NULL;
-    int r = dfeed_new_runtime(d, name, url, &f);
+    int r = dfeed_new_runtime(d, name, url, opts, &f);
     if (r == 0) {
         /* A name used before (and removed) starts afresh. */
         f->st.paused = false;
@@ -749,8 +916,12 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfee
         free(f->st.disabled_reason);
         f->st.disabled_reason = NULL;
         f->st.next_poll_at = FEED_TIME_NONE;
-        if ((r = store_feed_set_runtime(d->store, f->st.id, url, false)) == 0)
+        if ((r = store_feed_set_runtime(d->store, f->st.id, url, false)) == 0 &&
+            (r = store_feed_set_runtime_opts(d->store, f->st.id, opts_json)) == 0)
             r = store_feed_save(d->store, &f->st);
+        free(f->st.runtime_opts);
+        f->st.runtime_opts = opts_json;
+        opts_json = NULL;
         free(f->st.runtime_url);
         f->st.runtime_url = NULL;
         f->st.removed = false;
@@ -767,6 +938,7 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfee
             return errmsg(reterr_msg, r, "add: out of memory");
         }
     } else {
+        free(opts_json);
         return errmsg(reterr_msg, r, "add: store: %s",
                       r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
     }
@@ -920,8 +1092,9 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     for (size_t i = 0; i < n; i++) {
         struct dfeed *f = feeds[i];
         if (i >= nc->n_feeds) {
-            /* A run-time feed the config does not name: it polls at the daemon's interval. */
-            f->runtime_cfg->interval_s = nc->daemon.interval_s;
+            /* A run-time feed the config does not name: its own interval, else the daemon's. */
+            if (!f->runtime_interval)
+                f->runtime_cfg->interval_s = nc->daemon.interval_s;
             continue;
         }
         const struct conf_feed *cfg = &nc->feeds[i]; /* feeds_build keeps the config's order */
@@ -944,6 +1117,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         f->cfg = cfg;
         runtime_cfg_free(f->runtime_cfg);
         f->runtime_cfg = NULL;
+        f->runtime_interval = false;
         if (!differs)
             continue;
         changed++;

@@ -40,6 +40,7 @@ struct dfeed {
     struct daemon *d;
     const struct conf_feed *cfg; /* points into d->conf (re-pointed on reload), or runtime_cfg */
     struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
+    bool runtime_interval;       /* runtime_cfg's interval was given to `add`: reloads keep it */
     struct store_feed st;        /* persisted state, saved after every poll */
     struct sched_entry sched;
     struct feedpoll *poll;       /* the poll in flight, or NULL */
@@ -149,10 +150,23 @@ int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
 /*
  * Run-time changes (`feedwatch add/remove/pause/resume`), stored in the database at once.
  * Each returns 0, or a negative errno with *reterr_msg (malloc'd) saying why for the user.
- * A feed added at run time polls at the daemon's interval; a config feed cannot be removed at
+ * A feed added at run time polls at its own interval (opts) or the daemon's; a config feed
+ * cannot be removed at
  * run time (-EPERM). resume also re-enables a feed disabled by its errors and polls it now.
  */
-int daemon_feed_add(struct daemon *d, const char *name, const char *url, struct dfeed **ret_feed,
+#define DAEMON_FEED_TAGS_MAX 32   /* tags of a feed added at run time */
+#define DAEMON_FEED_TAG_MAX 256   /* bytes of one such tag */
+
+/* The options of `feedwatch add` (the socket's interval, tags and fetch_article). */
+struct daemon_feed_opts {
+    uint64_t interval_s;   /* seconds, >= 1; 0: the daemon's interval (also after reloads) */
+    char **tags;           /* each as a config tag: no comma, no control character, trimmed */
+    size_t n_tags;
+    bool fetch_article;
+};
+
+int daemon_feed_add(struct daemon *d, const char *name, const char *url,
+                    const struct daemon_feed_opts *opts, struct dfeed **ret_feed,
                     char **reterr_msg);
 int daemon_feed_remove(struct daemon *d, const char *name, char **reterr_msg);
 int daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed,

@@ -98,6 +98,8 @@ struct feedpoll {
     struct feedpoll *store_next;
     struct poll_next pn;
     char *name;                /* the feed's name, for the writer thread */
+    char **tags;               /* and its tags (topics' `tags =`) */
+    size_t n_tags;
     struct store_feed st;      /* the feed's state to save, copied on the loop */
     uint64_t st_gen;           /* f->st_gen when it was copied */
     int store_r;
@@ -275,8 +277,8 @@ store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, i
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerting_item(alerting, store, p->name, p->st.id, item_id, item, ci->text,
-                              ci->simhash, now, &p->alerts);
+            r = alerting_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
+                              item, ci->text, ci->simhash, now, &p->alerts);
             if (p->events) {
                 struct store_item_row row = {
                     .id = item_id, .feed = p->name, .key = item->key,
@@ -353,6 +355,9 @@ feedpoll_free(struct feedpoll *p)
     free(p->store_error);
     json_decref(p->events);
     free(p->name);
+    for (size_t i = 0; i < p->n_tags; i++)
+        free(p->tags[i]);
+    free(p->tags);
     store_feed_done(&p->st);
     free(p);
 }
@@ -882,6 +887,11 @@ poll_prepare(struct feedpoll *p, int64_t now_ms)
     p->st_gen = f->st_gen;
     if (store_feed_copy(&p->st, &f->st) < 0 || !(p->name = strdup(f->cfg->name)))
         return -ENOMEM;
+    if (f->cfg->n_tags > 0 && !(p->tags = calloc(f->cfg->n_tags, sizeof(*p->tags))))
+        return -ENOMEM;
+    for (; p->n_tags < f->cfg->n_tags; p->n_tags++)
+        if (!(p->tags[p->n_tags] = strdup(f->cfg->tags[p->n_tags])))
+            return -ENOMEM;
     return 0;
 }
 

@@ -126,6 +126,10 @@ static const char *const store_migrations[] = {
 
     /* 4: each feed's boilerplate model (blocks seen across its items, boilerplate.h). */
     "ALTER TABLE feeds ADD COLUMN boilerplate BLOB; -- boilerplate_model_save() text; NULL: none yet\n",
+
+    /* 5: the options given to `feedwatch add` (interval, tags, fetch_article). */
+    "ALTER TABLE feeds ADD COLUMN runtime_opts TEXT; -- JSON {interval_s, tags, fetch_article} of"
+    " `feedwatch add`; NULL: none\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -149,12 +153,14 @@ enum store_stmt {
     STMT_FEED_SAVE,
     STMT_FEED_LIST,
     STMT_FEED_SET_RUNTIME,
+    STMT_FEED_SET_RUNTIME_OPTS,
     STMT_ITEM_ADD,
     STMT_ITEM_KNOWN,
     STMT_FEED_MODEL_GET,
     STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
     STMT_ITEMS_FEED,
+    STMT_ITEMS_FEEDS,
     STMT_COUNT_ITEMS,
     STMT_ALERT_ADD,
     STMT_DELIVERY_ADD,
@@ -177,7 +183,7 @@ enum store_stmt {
 #define STORE_FEED_COLUMNS                                                                        \
     "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "            \
     "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "          \
-    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate"
+    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -218,6 +224,7 @@ static const char *const store_sql[STMT__COUNT] = {
                        " LEFT JOIN (SELECT feed_id, count(*) AS n FROM items GROUP BY feed_id)"
                        " AS c ON c.feed_id = f.id ORDER BY f.name",
     [STMT_FEED_SET_RUNTIME] = "UPDATE feeds SET runtime_url = ?2, removed = ?3 WHERE id = ?1",
+    [STMT_FEED_SET_RUNTIME_OPTS] = "UPDATE feeds SET runtime_opts = ?2 WHERE id = ?1",
     [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
                       " updated_at, author, language, summary, content, categories,"
                       " first_seen_at, text, simhash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
@@ -229,6 +236,9 @@ static const char *const store_sql[STMT__COUNT] = {
                        " JOIN feeds AS f ON f.id = i.feed_id" STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                         " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3" STORE_ITEM_ORDER,
+    [STMT_ITEMS_FEEDS] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
+                         " JOIN feeds AS f ON f.id = i.feed_id"
+                         " WHERE f.name IN (SELECT value FROM json_each(?3))" STORE_ITEM_ORDER,
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
     [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
@@ -456,7 +466,8 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
         (r = col_strdup(store, st, 5, &ret->last_modified)) < 0 ||
         (r = col_strdup(store, st, 7, &ret->last_error)) < 0 ||
         (r = col_strdup(store, st, 13, &ret->disabled_reason)) < 0 ||
-        (r = col_strdup(store, st, 14, &ret->runtime_url)) < 0)
+        (r = col_strdup(store, st, 14, &ret->runtime_url)) < 0 ||
+        (r = col_strdup(store, st, 17, &ret->runtime_opts)) < 0)
         return r;
     /* NOT NULL columns, but a hand-edited file might still hold NULL. */
     if (!ret->name || !ret->configured_url)
@@ -477,7 +488,7 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
         if (rate >= 0.0 && rate < 1e9)
             ret->item_rate = rate;
     }
-    ret->items = sqlite3_column_int64(st, 17);
+    ret->items = sqlite3_column_int64(st, 18);
     return 0;
 }
 
@@ -1137,6 +1148,26 @@ store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
     return 0;
 }
 
+/* Sets the options of a feed added at run time (JSON text, NULL: none). */
+int
+store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime_opts)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_SET_RUNTIME_OPTS];
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    bind_int(st, 1, id, &rc);
+    bind_str(st, 2, runtime_opts, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    r = stmt_run(store, st);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(store->db) != 1)
+        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)id);
+    return 0;
+}
+
 /* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
 void
 store_feed_done(struct store_feed *feed)
@@ -1151,6 +1182,7 @@ store_feed_done(struct store_feed *feed)
     free(feed->last_error);
     free(feed->disabled_reason);
     free(feed->runtime_url);
+    free(feed->runtime_opts);
     *feed = (struct store_feed){0};
 }
 
@@ -1172,13 +1204,15 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
     assert(src);
     copy.name = copy.configured_url = copy.url = copy.etag = NULL;
     copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
+    copy.runtime_opts = NULL;
     if (!dup_or_null(src->name, &copy.name) ||
         !dup_or_null(src->configured_url, &copy.configured_url) ||
         !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
         !dup_or_null(src->last_modified, &copy.last_modified) ||
         !dup_or_null(src->last_error, &copy.last_error) ||
         !dup_or_null(src->disabled_reason, &copy.disabled_reason) ||
-        !dup_or_null(src->runtime_url, &copy.runtime_url)) {
+        !dup_or_null(src->runtime_url, &copy.runtime_url) ||
+        !dup_or_null(src->runtime_opts, &copy.runtime_opts)) {
         store_feed_done(&copy);
         return -ENOMEM;
     }
@@ -1346,22 +1380,18 @@ store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
     return r;
 }
 
-/* Calls cb for the newest items first, of one feed when feed_name is set, at most limit. */
-int
-store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
-                 store_item_cb cb, void *userdata)
+/* Runs one of the item list statements; ?3 (a feed name or a JSON array of names) when set. */
+static int
+items_list_run(struct store *store, sqlite3_stmt *st, const char *arg3, unsigned limit,
+               bool with_text, store_item_cb cb, void *userdata)
 {
-    sqlite3_stmt *st;
     int rc = SQLITE_OK, r = 0;
 
-    assert(store);
-    assert(cb);
-    st = store->stmt[feed_name ? STMT_ITEMS_FEED : STMT_ITEMS_ALL];
     /* A limit of 0 means no limit: SQLite reads a negative LIMIT that way. */
     bind_int(st, 1, limit > 0 ? (int64_t)limit : -1, &rc);
     bind_int(st, 2, with_text, &rc);
-    if (feed_name)
-        bind_str(st, 3, feed_name, &rc);
+    if (arg3)
+        bind_str(st, 3, arg3, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1390,6 +1420,29 @@ store_items_list(struct store *store, const char *feed_name, unsigned limit, boo
         r = store_fail(store, rc);
     stmt_done(st);
     return r;
+}
+
+/* Calls cb for the newest items first, of one feed when feed_name is set, at most limit. */
+int
+store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
+                 store_item_cb cb, void *userdata)
+{
+    assert(store);
+    assert(cb);
+    return items_list_run(store, store->stmt[feed_name ? STMT_ITEMS_FEED : STMT_ITEMS_ALL],
+                          feed_name, limit, with_text, cb, userdata);
+}
+
+/* As store_items_list, of the feeds named in feeds_json (a JSON array of names). */
+int
+store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit,
+                       bool with_text, store_item_cb cb, void *userdata)
+{
+    assert(store);
+    assert(cb);
+    assert(feeds_json);
+    return items_list_run(store, store->stmt[STMT_ITEMS_FEEDS], feeds_json, limit, with_text,
+                          cb, userdata);
 }
 
 /* Number of stored items, of all feeds. */

@@ -20,7 +20,7 @@
 
 #include "feed.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -41,6 +41,7 @@ struct store_feed {
     bool paused;
     char *disabled_reason;  /* NULL unless disabled */
     char *runtime_url;      /* the URL given to `feedwatch add`; NULL for a config feed */
+    char *runtime_opts;     /* JSON of `feedwatch add`'s options; NULL: none (read only) */
     bool removed;           /* removed at run time (`feedwatch remove`) */
     double item_rate;       /* new items per hour, decaying average; < 0: no evidence yet */
     int64_t items;          /* number of stored items; filled by loads and lists, ignored by save */
@@ -139,6 +140,9 @@ int store_feed_save(struct store *store, const struct store_feed *feed);
 int store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
                            bool removed);
 
+/* Sets the options of a feed added at run time (JSON text, NULL: none). */
+int store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime_opts);
+
 /* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
 void store_feed_done(struct store_feed *feed);
 
@@ -173,6 +177,10 @@ int store_feed_list(struct store *store, store_feed_cb cb, void *userdata);
  */
 int store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
                      store_item_cb cb, void *userdata);
+
+/* As store_items_list, of the feeds named in feeds_json (a JSON array of feed names). */
+int store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit,
+                           bool with_text, store_item_cb cb, void *userdata);
 
 /* Number of stored items, of all feeds. */
 int store_count_items(struct store *store, int64_t *ret_count);

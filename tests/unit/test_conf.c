@@ -796,7 +796,17 @@ test_conf_topic_references(void **state)
                              "include = hooks.conf\n");
     assert_int_equal(c->topics[0].n_feeds, 2);
     assert_string_equal(c->topics[0].feeds[1], "f2");
+    assert_int_equal(c->topics[0].n_tags, 0);
     conf_free(c);
+    /* tags: any text but commas; they need no feed to carry them. */
+    c = load_ok("[topic \"t\"]\nmatch = a\ntags = world,  Ünï news , x/y\n");
+    assert_int_equal(c->topics[0].n_tags, 3);
+    assert_string_equal(c->topics[0].tags[0], "world");
+    assert_string_equal(c->topics[0].tags[1], "Ünï news");
+    assert_string_equal(c->topics[0].tags[2], "x/y");
+    conf_free(c);
+    expect_errors("[topic \"t\"]\nmatch = a\ntags = a,,b\n",
+                  "{F}:3: tags: empty item in list 'a,,b'");
 }
 
 static void

@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(STORE_SCHEMA_VERSION, 5);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -211,8 +211,9 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                              " name IN ('items_newest', 'items_feed_newest')",
                              NULL),
                      2);
-    /* Every column of schema v1 is there, the three feed columns of v3 and the model of v4. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 19);
+    /* Every column of schema v1 is there, the three feed columns of v3, the model of v4 and
+     * the options of `feedwatch add` of v5. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 20);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -344,7 +345,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (4)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (5)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
@@ -1042,6 +1043,22 @@ test_store_items_list_newest_first(void **state)
     assert_int_equal(store_items_list(store, "nope", 0, false, on_item, &seen), 0);
     assert_int_equal(seen.n, 0);
 
+    /* Several feeds by name (items --tag), a limit, and none. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list_feeds(store, "[\"b\", \"nope\"]", 2, false, on_item,
+                                            &seen), 0);
+    {
+        static const char *const keys[] = {"full", "b-pub-1100"};
+        assert_keys(&seen, 2, keys);
+    }
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list_feeds(store, "[\"a\", \"b\"]", 0, false, on_item, &seen),
+                     0);
+    assert_int_equal(seen.n, 6);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list_feeds(store, "[]", 0, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 0);
+
     /* A limit, alone and with a feed. */
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_items_list(store, NULL, 2, false, on_item, &seen), 0);
@@ -1636,6 +1653,9 @@ test_store_feed_runtime_marker_and_rate_persist(void **state)
     feed.item_rate = 6.5;
     assert_int_equal(store_feed_save(store, &feed), 0);
     assert_int_equal(store_feed_set_runtime(store, 9999, NULL, true), -ENOENT);
+    assert_null(feed.runtime_opts);
+    assert_int_equal(store_feed_set_runtime_opts(store, feed.id, "{\"interval_s\":900}"), 0);
+    assert_int_equal(store_feed_set_runtime_opts(store, 9999, NULL), -ENOENT);
     store_feed_done(&feed);
     store_free(store);
 
@@ -1647,6 +1667,14 @@ test_store_feed_runtime_marker_and_rate_persist(void **state)
     assert_true(seen.a_rate > 6.49 && seen.a_rate < 6.51);
 
     assert_int_equal(store_feed_ensure(store, "a", "https://r/a", &feed), 0);
+    assert_string_equal(feed.runtime_opts, "{\"interval_s\":900}");
+    {
+        struct store_feed copy = {0};
+        assert_int_equal(store_feed_copy(&copy, &feed), 0);
+        assert_string_equal(copy.runtime_opts, "{\"interval_s\":900}");
+        assert_ptr_not_equal(copy.runtime_opts, feed.runtime_opts);
+        store_feed_done(&copy);
+    }
     assert_int_equal(store_feed_set_runtime(store, feed.id, NULL, true), 0);
     feed.item_rate = -1.0;
     assert_int_equal(store_feed_save(store, &feed), 0);
