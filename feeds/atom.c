@@ -68,7 +68,8 @@ text_class(const char *type)
  * How a text construct is read. A title is always plain text; summary and content keep HTML:
  * type="html" as published (escaped markup in it stays escaped), type="xhtml" and XML media
  * types re-serialised (xhtml without its div wrapper), text escaped into HTML. Atom 1.0 says
- * any other media type is base64 (§4.1.3.3): decoded, and kept when it is text. Atom 0.3
+ * any other media type is base64 (§4.1.3.3): decoded, and kept when it is text (what is
+ * not base64 at all is text under a wrong type, kept as text). Atom 0.3
  * says how the content is carried in mode (xml, escaped, base64) apart from its media type.
  */
 struct fp_text_type
@@ -135,8 +136,10 @@ fp_set_text_construct(char **field, const char *text, size_t len, const struct f
     if (!tt->base64)
         return feedtext_clean(text, len, tt->kind, field);
     r = feedtext_base64(text, len, &dec, &n);
+    if (r == -EINVAL && !feedtext_base64_like(text, len))
+        return feedtext_clean(text, len, tt->kind, field); /* text under a wrong type */
     if (r == -EINVAL)
-        return 0; /* not base64, or not text: nothing to show */
+        return 0; /* base64 of a binary file (an image): nothing to show */
     if (r < 0)
         return r;
     r = feedtext_clean(dec, n, tt->kind, field);

@@ -30,6 +30,7 @@ enum fp_ns {
     FP_NS_XHTML,   /* http://www.w3.org/1999/xhtml */
     FP_NS_RDF,     /* http://www.w3.org/1999/02/22-rdf-syntax-ns# */
     FP_NS_RSS10,   /* http://purl.org/rss/1.0/ */
+    FP_NS_RSS11,   /* http://purl.org/net/rss1.1# */
     FP_NS_MEDIA,   /* http://search.yahoo.com/mrss/ */
     FP_NS_XML,     /* http://www.w3.org/XML/1998/namespace */
     FP_NS_RSS090,  /* http://my.netscape.com/rdf/simple/0.9/ */
@@ -48,6 +49,7 @@ enum fp_name {
     FPN_BODY,
     FPN_CATEGORY,
     FPN_CHANNEL,
+    FPN_CHANNEL11, /* RSS 1.1's root, <Channel> */
     FPN_CONTENT,
     FPN_CREATED,
     FPN_CREATOR,

@@ -156,6 +156,7 @@ static const struct {
     {"http://www.w3.org/1999/xhtml", FP_NS_XHTML},
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FP_NS_RDF},
     {"http://purl.org/rss/1.0/", FP_NS_RSS10},
+    {"http://purl.org/net/rss1.1#", FP_NS_RSS11},
     {"http://search.yahoo.com/mrss/", FP_NS_MEDIA},
     {"http://search.yahoo.com/mrss", FP_NS_MEDIA},
     {"http://my.netscape.com/rdf/simple/0.9/", FP_NS_RSS090},
@@ -175,6 +176,7 @@ static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_BODY] = "body",
     [FPN_CATEGORY] = "category",
     [FPN_CHANNEL] = "channel",
+    [FPN_CHANNEL11] = "Channel",
     [FPN_CONTENT] = "content",
     [FPN_CREATED] = "created",
     [FPN_CREATOR] = "creator",
@@ -220,6 +222,7 @@ static const struct {
 } fp_roots[] = {
     {"rss", FP_NS_NONE, &fp_format_rss},
     {"RDF", FP_NS_RDF, &fp_format_rdf},
+    {"Channel", FP_NS_RSS11, &fp_format_rdf},
     {"feed", FP_NS_ATOM, &fp_format_atom},
     {"feed", FP_NS_ATOM03, &fp_format_atom},
     {"feed", FP_NS_NONE, &fp_format_atom},

@@ -345,6 +345,19 @@ base64_digit(unsigned char c)
     return -1;
 }
 
+/* Whether s is made of base64 digits, '=' and whitespace only. */
+bool
+feedtext_base64_like(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!ascii_space(c) && c != '=' && base64_digit(c) < 0)
+            return false;
+    }
+    return true;
+}
+
 /* Decodes base64 text into *ret; -EINVAL unless it is base64 of UTF-8 text. */
 int
 feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len)

@@ -9,6 +9,7 @@
 #ifndef FEEDWATCH_FEEDTEXT_H
 #define FEEDWATCH_FEEDTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@ int feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **re
  * a binary file), or -ENOMEM; *ret is written only on success.
  */
 int feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len);
+
+/* Whether s is made of base64 digits, '=' and whitespace only (whether or not it decodes). */
+bool feedtext_base64_like(const char *s, size_t len);
 
 /*
  * Decodes one HTML character reference at s ("&amp;", "&#233;", "&#x1F600;"), of at most

@@ -2,8 +2,8 @@
  * rss.c — every RSS: 0.91-0.94 and 2.0 (<rss>), 0.90 and 1.0 (<rdf:RDF>): SAX handlers for
  * feedparse.c.
  *
- * RSS elements are un-namespaced in <rss>, and in the RSS 1.0 or 0.90 namespace in
- * <rdf:RDF>; the same rules read both. An <item> counts wherever it appears outside another
+ * RSS elements are un-namespaced in <rss>, in the RSS 1.0 or 0.90 namespace in <rdf:RDF>,
+ * and in RSS 1.1's in its root <Channel>; the same rules read all. An <item> counts wherever it appears outside another
  * item (a child of <channel> in 2.0, beside it in 0.90 / 1.0, and wherever a broken feed
  * leaves it). Read besides the RSS elements: content:encoded, xhtml:body and <fullitem> (the
  * content), the Atom elements an RSS feed borrows (atom:link, the item's link when it has no
@@ -25,7 +25,7 @@
 static bool
 rss_ns(enum fp_ns ns)
 {
-    return ns == FP_NS_NONE || ns == FP_NS_RSS10 || ns == FP_NS_RSS090;
+    return ns == FP_NS_NONE || ns == FP_NS_RSS10 || ns == FP_NS_RSS090 || ns == FP_NS_RSS11;
 }
 
 static bool
@@ -156,8 +156,14 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
     size_t item_depth = fp_item_depth(p);
     int r;
 
-    if (el->depth == 1)
+    if (el->depth == 1) {
+        /* RSS 1.1: the root is the channel, its items are in <items>. */
+        if (el->ns == FP_NS_RSS11) {
+            st->channel_depth = 1;
+            st->seen_channel = true;
+        }
         return 0;
+    }
     if (el->depth == 2 && is_rss(el, FPN_CHANNEL) && !st->channel_depth) {
         st->channel_depth = el->depth;
         st->seen_channel = true;
