@@ -13,8 +13,9 @@
  * <summary>, else dc:description, else (when the item has no content either)
  * itunes:summary or media:description; the publication date from the format's date, else
  * dc:date, else dcterms:issued, else dcterms:created; the update date from the format's,
- * else dcterms:modified. dc:subject is a category. media:content becomes an enclosure; the
- * first media:thumbnail, itunes:image, or image enclosure becomes the item's image. At the
+ * else dcterms:modified, else dc:date. dc:subject is a category. media:content becomes an
+ * enclosure; the first media:thumbnail, itunes:image, or image enclosure becomes the item's
+ * image. At the
  * feed level they stand in for the format's title, language and update date (struct
  * fp_feed_alt, applied when the document ends).
  */
@@ -228,8 +229,9 @@ fp_ext_item_end(struct feedparse *p)
         it->published_at = st->dcdate_at != FEED_TIME_NONE    ? st->dcdate_at
                            : st->dcissued_at != FEED_TIME_NONE ? st->dcissued_at
                                                                : st->dccreated_at;
+    /* dc:date is the item's date: its publication date and, lacking another, its update. */
     if (it->updated_at == FEED_TIME_NONE)
-        it->updated_at = st->dcmodified_at;
+        it->updated_at = st->dcmodified_at != FEED_TIME_NONE ? st->dcmodified_at : st->dcdate_at;
     for (size_t i = 0; !it->image && i < it->n_enclosures; i++) {
         if (image_type(it->enclosures[i].type, NULL) && !(it->image = strdup(it->enclosures[i].url)))
             return; /* OOM: the item simply has no image */

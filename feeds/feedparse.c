@@ -1342,6 +1342,23 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (text_append(p, "<", 1) < 0 ||
             serialize_name(p, ns == FP_NS_XHTML ? NULL : prefix, localname) < 0)
             return;
+        /*
+         * Inline XML keeps the namespaces it declares (<svg xmlns="http://www.w3.org/2000/svg">,
+         * MathML), but XHTML's own: its elements are written as HTML.
+         */
+        for (int i = 0; p->cap_mode != FP_CAPTURE_HTML && i < nb_namespaces; i++) {
+            const xmlChar *nprefix = namespaces[i * 2], *nuri = namespaces[i * 2 + 1];
+
+            if (!nuri || ns_lookup(p, nuri) == FP_NS_XHTML)
+                continue;
+            if (text_append(p, " xmlns", 6) < 0 ||
+                (nprefix && (text_append(p, ":", 1) < 0 ||
+                             text_append(p, (const char *)nprefix, strlen((const char *)nprefix)) < 0)) ||
+                text_append(p, "=\"", 2) < 0 ||
+                text_append_escaped(p, (const char *)nuri, strlen((const char *)nuri), true) < 0 ||
+                text_append(p, "\"", 1) < 0)
+                return;
+        }
         for (size_t i = 0; i < n_attrs; i++) {
             const xmlChar *aprefix = attributes[i * 5 + 1];
 

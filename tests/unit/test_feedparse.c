@@ -1661,8 +1661,10 @@ test_feedparse_atom_text_types(void **state)
     assert_string_equal(res.doc->items[2].content, "&lt;p&gt; as written");
     assert_string_equal(res.doc->items[2].summary, "a &gt; b");
     /* XML media types and MathML in XHTML keep their markup. */
-    assert_string_equal(res.doc->items[3].content, "<svg><rect width=\"1\"></rect>&lt;</svg>");
-    assert_string_equal(res.doc->items[4].content, "<math><mi>x</mi></math>");
+    assert_string_equal(res.doc->items[3].content,
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"1\"></rect>&lt;</svg>");
+    assert_string_equal(res.doc->items[4].content,
+                        "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math>");
     assert_string_equal(res.doc->items[4].summary, "1 &lt; 2");
     result_done(&res);
 }
