@@ -238,8 +238,9 @@ static const struct {
 
 /*
  * A namespace URI as the handlers know it. The URIs of the table match exactly, then
- * ignoring ASCII case and one trailing '/' (feeds write "http://www.w3.org/2005/atom" and
- * "http://www.w3.org/2005/Atom/"); the Atom drafts by their prefix.
+ * ignoring ASCII case, one trailing '/' and an https scheme (feeds write
+ * "http://www.w3.org/2005/atom", "http://www.w3.org/2005/Atom/" and
+ * "https://purl.org/dc/elements/1.1/"); the Atom drafts by their prefix.
  */
 static enum fp_ns
 ns_lookup_slow(const xmlChar *uri)
@@ -253,12 +254,24 @@ ns_lookup_slow(const xmlChar *uri)
     }
     if (strncmp(u, FP_ATOM_DRAFT_NS, strlen(FP_ATOM_DRAFT_NS)) == 0)
         return FP_NS_ATOM;
+    /* Every URI of the table is http://...: an https:// one names the same namespace. */
+    if (strncasecmp(u, "https://", 8) == 0) {
+        u += 8;
+        n -= 8;
+    } else if (strncasecmp(u, "http://", 7) == 0) {
+        u += 7;
+        n -= 7;
+    } else {
+        return FP_NS_OTHER;
+    }
     if (n > 1 && u[n - 1] == '/')
         n--;
     for (size_t i = 0; i < sizeof(fp_namespaces) / sizeof(fp_namespaces[0]); i++) {
-        const char *t = fp_namespaces[i].uri;
+        const char *t = fp_namespaces[i].uri + 7;
         size_t tn = strlen(t);
 
+        if (strncmp(fp_namespaces[i].uri, "http://", 7) != 0)
+            continue;
         if (tn > 1 && t[tn - 1] == '/')
             tn--;
         if (tn == n && strncasecmp(u, t, n) == 0)

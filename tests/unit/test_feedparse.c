@@ -1705,6 +1705,7 @@ test_feedparse_atom_namespaces(void **state)
         "http://purl.org/atom/ns#draft-ietf-atompub-format-11",
         "http://www.w3.org/2005/Atom/",
         "HTTP://WWW.W3.ORG/2005/ATOM",
+        "https://www.w3.org/2005/Atom",
     };
     char doc[1024];
 
