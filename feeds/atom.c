@@ -2,12 +2,14 @@
  * atom.c — Atom 1.0 (RFC 4287), Atom 0.3, Atom without its namespace, and Atom entry
  * documents: SAX handlers for feedparse.c.
  *
- * The Atom elements are those in the root's namespace. Text constructs (§3.1) come out by
- * type: a title is always plain text; summary and content keep HTML (type="html" as
- * published, unescaped once more when double-escaped; type="xhtml" re-serialised without
- * its div wrapper; type="text" escaped into HTML). Atom 0.3 puts a media type in "type" and
- * says how the content is carried in "mode" (xml, escaped, base64), and names its dates
- * issued, modified and created. The link of an entry or the feed is the first
+ * The Atom elements are those in the root's namespace (feedparse.c reads the pre-1.0 draft
+ * namespaces as 1.0's). Text constructs (§3.1) come out by type: a title is always plain
+ * text; summary and content keep HTML (type="html" as published; type="xhtml" and XML media
+ * types re-serialised, xhtml without its div wrapper; type="text", an empty or missing type
+ * and other text types escaped into HTML; any other media type decoded from base64 and kept
+ * when it is text). Atom 0.3 puts a media type in "type" and says how the content is carried
+ * in "mode" (xml, escaped, base64), and names its dates issued, modified and created.
+ * Dublin Core at the feed level stands in for a missing title, language or update date. The link of an entry or the feed is the first
  * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else the
  * first other link; rel="enclosure" links are enclosures. An entry without an author takes
  * the feed's (§4.2.1). The extension elements of feedext.c are read in entries.
@@ -27,41 +29,133 @@ is_atom(struct feedparse *p, const struct fp_elem *el, enum fp_name id)
     return el->id == id && el->ns == fp_atom(p)->ns;
 }
 
+enum text_class { TEXT_PLAIN, TEXT_HTML, TEXT_XHTML, TEXT_XML, TEXT_OTHER };
+
+/*
+ * The class of a text construct's type (RFC 4287 §3.1.1, §4.1.3.1): the three names, or a
+ * media type compared without its parameters. No type, or an empty one, is text.
+ */
+static enum text_class
+text_class(const char *type)
+{
+    size_t n;
+
+    if (!type)
+        return TEXT_PLAIN;
+    while (*type == ' ' || *type == '\t' || *type == '\n' || *type == '\r')
+        type++;
+    for (n = 0; type[n] && type[n] != ';' && type[n] != ' ' && type[n] != '\t' &&
+                type[n] != '\n' && type[n] != '\r';
+         n++)
+        ;
+    if (n == 0 || (n == 4 && fp_ascii_iprefix(type, "text")) ||
+        (n == 10 && fp_ascii_iprefix(type, "text/plain")))
+        return TEXT_PLAIN;
+    if ((n == 4 && fp_ascii_iprefix(type, "html")) || (n == 9 && fp_ascii_iprefix(type, "text/html")))
+        return TEXT_HTML;
+    if ((n == 5 && fp_ascii_iprefix(type, "xhtml")) ||
+        (n == 21 && fp_ascii_iprefix(type, "application/xhtml+xml")))
+        return TEXT_XHTML;
+    if (fp_ascii_iprefix(type, "text/"))
+        return TEXT_PLAIN; /* text/css, text/x-markdown: text, markup characters kept as text */
+    if ((n >= 4 && fp_ascii_iprefix(type + n - 4, "+xml")) ||
+        (n >= 4 && fp_ascii_iprefix(type + n - 4, "/xml")))
+        return TEXT_XML;
+    return TEXT_OTHER;
+}
+
+/*
+ * How a text construct is read. A title is always plain text; summary and content keep HTML:
+ * type="html" as published (escaped markup in it stays escaped), type="xhtml" and XML media
+ * types re-serialised (xhtml without its div wrapper), text escaped into HTML. Atom 1.0 says
+ * any other media type is base64 (§4.1.3.3): decoded, and kept when it is text (what is
+ * not base64 at all is text under a wrong type, kept as text). Atom 0.3
+ * says how the content is carried in mode (xml, escaped, base64) apart from its media type.
+ */
+struct fp_text_type
+fp_text_type(const char *type, const char *mode, bool title)
+{
+    enum text_class cls = text_class(type);
+    struct fp_text_type tt = {.capture = FP_CAPTURE_TEXT};
+    bool markup = cls == TEXT_HTML || cls == TEXT_XHTML;
+
+    if (mode && fp_ascii_ieq(mode, "base64")) {
+        tt.base64 = true;
+        tt.kind = markup ? (title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML)
+                         : (title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML);
+        return tt;
+    }
+    if (mode && fp_ascii_ieq(mode, "escaped") && cls != TEXT_PLAIN) {
+        /* Atom 0.3: markup escaped as text, whatever the media type names. */
+        tt.capture = FP_CAPTURE_HTML;
+        tt.kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML;
+        return tt;
+    }
+    switch (cls) {
+    case TEXT_PLAIN:
+        tt.kind = title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML;
+        break;
+    case TEXT_HTML:
+        if (mode && fp_ascii_ieq(mode, "xml")) {
+            tt.kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+            tt.capture = title ? FP_CAPTURE_TEXT : FP_CAPTURE_XHTML;
+        } else {
+            tt.kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML;
+            tt.capture = FP_CAPTURE_HTML;
+        }
+        break;
+    case TEXT_XHTML:
+    case TEXT_XML:
+        /* A title keeps only the text of the markup; content keeps the markup. */
+        tt.kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
+        if (!title)
+            tt.capture = cls == TEXT_XHTML ? FP_CAPTURE_XHTML : FP_CAPTURE_XML;
+        break;
+    case TEXT_OTHER:
+        if (mode) {
+            tt.ignore = true; /* Atom 0.3 in xml mode: an XML vocabulary we do not show */
+        } else {
+            tt.base64 = true;
+            tt.kind = title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML;
+        }
+        break;
+    }
+    return tt;
+}
+
+/* Stores a text construct's captured text into *field (first value wins). */
+int
+fp_set_text_construct(char **field, const char *text, size_t len, const struct fp_text_type *tt)
+{
+    char *dec = NULL;
+    size_t n = 0;
+    int r;
+
+    if (*field || !text || tt->ignore)
+        return 0;
+    if (!tt->base64)
+        return feedtext_clean(text, len, tt->kind, field);
+    r = feedtext_base64(text, len, &dec, &n);
+    if (r == -EINVAL && !feedtext_base64_like(text, len))
+        return feedtext_clean(text, len, tt->kind, field); /* text under a wrong type */
+    if (r == -EINVAL)
+        return 0; /* base64 of a binary file (an image): nothing to show */
+    if (r < 0)
+        return r;
+    r = feedtext_clean(dec, n, tt->kind, field);
+    free(dec);
+    return r;
+}
+
 /* Chooses capture mode and cleaning for a text construct from its type (and 0.3 mode). */
 static void
 text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
 {
     struct fp_atom_state *st = fp_atom(p);
-    const char *type = fp_attr(el, FP_NS_NONE, "type");
     const char *mode = st->ns == FP_NS_ATOM03 ? fp_attr(el, FP_NS_NONE, "mode") : NULL;
-    bool plain = !type || fp_ascii_ieq(type, "text") || fp_ascii_ieq(type, "text/plain");
-    bool html = type && (fp_ascii_ieq(type, "html") || fp_ascii_ieq(type, "text/html"));
-    bool xhtml = type && (fp_ascii_ieq(type, "xhtml") ||
-                          fp_ascii_ieq(type, "application/xhtml+xml"));
 
-    st->cap_ignore = false;
-    if (mode && fp_ascii_ieq(mode, "base64")) {
-        st->cap_ignore = true;
-        fp_capture(p, FP_CAPTURE_TEXT);
-    } else if (mode && fp_ascii_ieq(mode, "escaped") && !plain) {
-        /* Atom 0.3: markup escaped as text, whatever the media type names. */
-        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
-        fp_capture(p, FP_CAPTURE_HTML);
-    } else if (plain || (type && fp_ascii_iprefix(type, "text/") && !html)) {
-        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_TEXT_HTML;
-        fp_capture(p, FP_CAPTURE_TEXT);
-    } else if (html && !(st->ns == FP_NS_ATOM03 && mode && fp_ascii_ieq(mode, "xml"))) {
-        st->cap_kind = title ? FEEDTEXT_HTML_LINE : FEEDTEXT_HTML_AUTO;
-        fp_capture(p, FP_CAPTURE_HTML);
-    } else if (xhtml || html) {
-        /* A title keeps only the text of the markup; content keeps the markup. */
-        st->cap_kind = title ? FEEDTEXT_LINE : FEEDTEXT_HTML;
-        fp_capture(p, title ? FP_CAPTURE_TEXT : FP_CAPTURE_XHTML);
-    } else {
-        /* Other media types (base64 images, XML vocabularies) are not text to show. */
-        st->cap_ignore = true;
-        fp_capture(p, FP_CAPTURE_TEXT);
-    }
+    st->cap = fp_text_type(fp_attr(el, FP_NS_NONE, "type"), mode, title);
+    fp_capture(p, st->cap.capture);
 }
 
 /* Ranks a link for the role of "the" link: 0 best; -1 when it is an enclosure. */
@@ -192,6 +286,8 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
             st->author_is_feed = true;
         } else if (el->ns == FP_NS_SY) {
             fp_capture(p, FP_CAPTURE_TEXT); /* sy:updatePeriod / sy:updateFrequency */
+        } else if (el->ns != st->ns) {
+            (void)fp_ext_feed_start(p, el);
         }
     }
     return 0;
@@ -254,11 +350,11 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
         return fp_ext_end(p, el, text, len);
     if (it && el->depth == item_depth + 1) {
         if (is_atom(p, el, FPN_TITLE))
-            return st->cap_ignore ? 0 : fp_set_text(&it->title, text, len, st->cap_kind);
+            return fp_set_text_construct(&it->title, text, len, &st->cap);
         if (is_atom(p, el, FPN_SUMMARY))
-            return st->cap_ignore ? 0 : fp_set_text(&it->summary, text, len, st->cap_kind);
+            return fp_set_text_construct(&it->summary, text, len, &st->cap);
         if (is_atom(p, el, FPN_CONTENT))
-            return st->cap_ignore ? 0 : fp_set_text(&it->content, text, len, st->cap_kind);
+            return fp_set_text_construct(&it->content, text, len, &st->cap);
         if (is_atom(p, el, FPN_ID))
             return fp_set_text(&it->id, text, len, FEEDTEXT_TOKEN);
         if ((is_atom(p, el, FPN_PUBLISHED) || is_atom(p, el, FPN_ISSUED)) &&
@@ -273,7 +369,7 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
     }
     if (!item_depth && el->depth == 2) {
         if (is_atom(p, el, FPN_TITLE))
-            return st->cap_ignore ? 0 : fp_set_text(&doc->title, text, len, st->cap_kind);
+            return fp_set_text_construct(&doc->title, text, len, &st->cap);
         if ((is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_MODIFIED)) &&
             doc->updated_at == FEED_TIME_NONE)
             doc->updated_at = fp_date(text);
@@ -281,6 +377,8 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
             fp_refresh_period(p, text);
         else if (el->ns == FP_NS_SY && el->id == FPN_UPDATEFREQUENCY)
             fp_refresh_frequency(p, text);
+        else if (el->ns == FP_NS_DC || el->ns == FP_NS_DCTERMS)
+            return fp_ext_feed_end(p, el, text, len);
     }
     return 0;
 }

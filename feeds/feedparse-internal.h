@@ -30,6 +30,7 @@ enum fp_ns {
     FP_NS_XHTML,   /* http://www.w3.org/1999/xhtml */
     FP_NS_RDF,     /* http://www.w3.org/1999/02/22-rdf-syntax-ns# */
     FP_NS_RSS10,   /* http://purl.org/rss/1.0/ */
+    FP_NS_RSS11,   /* http://purl.org/net/rss1.1# */
     FP_NS_MEDIA,   /* http://search.yahoo.com/mrss/ */
     FP_NS_XML,     /* http://www.w3.org/XML/1998/namespace */
     FP_NS_RSS090,  /* http://my.netscape.com/rdf/simple/0.9/ */
@@ -45,8 +46,10 @@ enum fp_ns {
 enum fp_name {
     FPN_OTHER = 0,
     FPN_AUTHOR,
+    FPN_BODY,
     FPN_CATEGORY,
     FPN_CHANNEL,
+    FPN_CHANNEL11, /* RSS 1.1's root, <Channel> */
     FPN_CONTENT,
     FPN_CREATED,
     FPN_CREATOR,
@@ -57,6 +60,7 @@ enum fp_name {
     FPN_ENCLOSURE,
     FPN_ENCODED,
     FPN_ENTRY,
+    FPN_FULLITEM,
     FPN_GUID,
     FPN_ID,
     FPN_IMAGE,
@@ -69,6 +73,7 @@ enum fp_name {
     FPN_NAME,
     FPN_PUBDATE,
     FPN_PUBLISHED,
+    FPN_PUBLISHER,
     FPN_SUBJECT,
     FPN_SUMMARY,
     FPN_THUMBNAIL,
@@ -86,6 +91,19 @@ enum fp_capture {
     FP_CAPTURE_TEXT,  /* character data only; child elements contribute their text */
     FP_CAPTURE_HTML,  /* character data is HTML source; child elements are re-serialised */
     FP_CAPTURE_XHTML, /* XHTML children serialised as HTML, text escaped (Atom type="xhtml") */
+    FP_CAPTURE_XML,   /* the same without the xhtml:div wrapper rule (xhtml:body, type="image/svg+xml") */
+};
+
+/*
+ * How the text of an Atom text construct (RFC 4287 §3.1, §4.1.3) is read, as its type (and
+ * Atom 0.3's mode) says: captured how, cleaned as what, and whether it is base64 to decode
+ * first. ignore: a type whose content is not text to show (an image in base64...).
+ */
+struct fp_text_type {
+    enum fp_capture capture;
+    enum feedtext_kind kind;
+    bool base64;
+    bool ignore;
 };
 
 struct fp_attr {
@@ -128,12 +146,28 @@ extern const struct feedparse_format fp_format_atom;
 /* Extension elements of the open item (feedext.c), common to every XML format. */
 struct fp_ext_state {
     char *creator;       /* dc:creator */
+    char *dc_author;     /* dc:author, else dc:publisher */
+    char *dc_publisher;
     char *itunes_author;
+    char *dc_title;      /* dc:title */
+    char *dc_summary;    /* dc:description, as HTML */
     char *alt_summary;   /* itunes:summary or media:description, as HTML */
     bool media_html;     /* the media:description being captured is type="html" */
     int64_t dcdate_at;
     int64_t dcmodified_at;
+    int64_t dcissued_at;
     int64_t dccreated_at;
+};
+
+/*
+ * What stands in for a feed-level field the format's own elements left empty, applied at
+ * the end of the document: Dublin Core (dc:title, dc:language, dc:date, dcterms:modified)
+ * for every format, and Atom's title and updated inside RSS.
+ */
+struct fp_feed_alt {
+    char *title;
+    char *language;
+    int64_t updated_at;
 };
 
 /* Per-format state; one document has one format. */
@@ -149,6 +183,16 @@ struct fp_rss_state {
     char *alt_link; /* atom:link rel=alternate, else rdf:about: when <link> is absent */
     int alt_rank;
     int64_t pubdate_at;
+    char *about;     /* RSS 1.0 rdf:about: the item's id when it has no guid */
+    char *second_summary; /* a second summary element (description and summary): content */
+    /* Atom elements inside an RSS item, used when the RSS ones are absent. */
+    char *atom_id;
+    char *atom_title;
+    char *atom_author;
+    size_t atom_author_depth; /* depth of the open atom:author, 0 if none */
+    int64_t atom_published_at;
+    struct fp_text_type cap; /* the atom:summary / atom:content being captured */
+    bool lang_set;           /* the channel's <language> or dc:language was read */
 };
 
 struct fp_atom_state {
@@ -160,8 +204,7 @@ struct fp_atom_state {
     char *feed_author; /* inherited by entries without an author (RFC 4287 §4.2.1) */
     int link_rank;     /* rank of the entry link chosen so far, lower is better */
     int feed_link_rank;
-    enum feedtext_kind cap_kind; /* how the text being captured is to be cleaned */
-    bool cap_ignore;             /* the element being captured has a type we do not read */
+    struct fp_text_type cap;     /* how the text construct being captured is read */
     int64_t created_at;          /* Atom 0.3 <created>, when <issued> is absent */
 };
 
@@ -258,6 +301,9 @@ int fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind k
  */
 int fp_url(struct feedparse *p, const char *text, size_t len, char **ret);
 
+/* Cleans a language tag into *ret, '_' written '-' ("en_US" is en-US); 0 or -ENOMEM. */
+int fp_lang(const char *text, size_t len, char **ret);
+
 /* Parses a date; FEED_TIME_NONE when it is absent or unreadable. */
 int64_t fp_date(const char *text);
 
@@ -307,6 +353,30 @@ int fp_ext_end(struct feedparse *p, const struct fp_elem *el, const char *text, 
 
 /* Fills what the format left empty from the extensions (called by fp_item_end). */
 void fp_ext_item_end(struct feedparse *p);
+
+/* Releases what the extension state of an item holds and clears it. */
+void fp_ext_clear(struct fp_ext_state *st);
+
+/* The feed-level fallbacks of the document (struct fp_feed_alt). */
+struct fp_feed_alt *fp_feed_alt(struct feedparse *p);
+
+/*
+ * An element starts as a child of the channel or feed: 1 when it is a Dublin Core element
+ * read there (its text is captured), else 0.
+ */
+int fp_ext_feed_start(struct feedparse *p, const struct fp_elem *el);
+
+/* The end of an element fp_ext_feed_start took, with its captured text. 0 or -ENOMEM. */
+int fp_ext_feed_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len);
+
+/* How an Atom text construct of this type (and mode, for Atom 0.3) is read (atom.c). */
+struct fp_text_type fp_text_type(const char *type, const char *mode, bool title);
+
+/*
+ * Stores the captured text of a text construct read as tt into *field (first value wins):
+ * decoded from base64 first when tt says so. 0 or -ENOMEM.
+ */
+int fp_set_text_construct(char **field, const char *text, size_t len, const struct fp_text_type *tt);
 
 /* Parses a whole JSON document as a JSON Feed into the document being built (jsonfeed.c). */
 int fp_jsonfeed_parse(struct feedparse *p, const char *buf, size_t len);

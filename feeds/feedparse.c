@@ -136,6 +136,7 @@ struct feedparse {
     } names[FP_NAME_SLOTS];
 
     struct fp_ext_state ext;
+    struct fp_feed_alt alt;
     struct fp_refresh_state refresh;
     union {
         struct fp_rss_state rss;
@@ -155,6 +156,7 @@ static const struct {
     {"http://www.w3.org/1999/xhtml", FP_NS_XHTML},
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FP_NS_RDF},
     {"http://purl.org/rss/1.0/", FP_NS_RSS10},
+    {"http://purl.org/net/rss1.1#", FP_NS_RSS11},
     {"http://search.yahoo.com/mrss/", FP_NS_MEDIA},
     {"http://search.yahoo.com/mrss", FP_NS_MEDIA},
     {"http://my.netscape.com/rdf/simple/0.9/", FP_NS_RSS090},
@@ -171,8 +173,10 @@ static const struct {
 static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_OTHER] = NULL,
     [FPN_AUTHOR] = "author",
+    [FPN_BODY] = "body",
     [FPN_CATEGORY] = "category",
     [FPN_CHANNEL] = "channel",
+    [FPN_CHANNEL11] = "Channel",
     [FPN_CONTENT] = "content",
     [FPN_CREATED] = "created",
     [FPN_CREATOR] = "creator",
@@ -183,6 +187,7 @@ static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_ENCLOSURE] = "enclosure",
     [FPN_ENCODED] = "encoded",
     [FPN_ENTRY] = "entry",
+    [FPN_FULLITEM] = "fullitem",
     [FPN_GUID] = "guid",
     [FPN_ID] = "id",
     [FPN_IMAGE] = "image",
@@ -195,6 +200,7 @@ static const char *const fp_name_strings[FPN_COUNT] = {
     [FPN_NAME] = "name",
     [FPN_PUBDATE] = "pubDate",
     [FPN_PUBLISHED] = "published",
+    [FPN_PUBLISHER] = "publisher",
     [FPN_SUBJECT] = "subject",
     [FPN_SUMMARY] = "summary",
     [FPN_THUMBNAIL] = "thumbnail",
@@ -216,6 +222,7 @@ static const struct {
 } fp_roots[] = {
     {"rss", FP_NS_NONE, &fp_format_rss},
     {"RDF", FP_NS_RDF, &fp_format_rdf},
+    {"Channel", FP_NS_RSS11, &fp_format_rdf},
     {"feed", FP_NS_ATOM, &fp_format_atom},
     {"feed", FP_NS_ATOM03, &fp_format_atom},
     {"feed", FP_NS_NONE, &fp_format_atom},
@@ -223,11 +230,51 @@ static const struct {
     {"entry", FP_NS_ATOM03, &fp_format_atom},
 };
 
+/*
+ * Pre-1.0 Atom namespaces still served: the IETF drafts from 08 on, whose elements are those
+ * of RFC 4287 (drafts 01-07 used Atom 0.3's http://purl.org/atom/ns#).
+ */
+#define FP_ATOM_DRAFT_NS "http://purl.org/atom/ns#draft-ietf-atompub-format-"
+
+/*
+ * A namespace URI as the handlers know it. The URIs of the table match exactly, then
+ * ignoring ASCII case, one trailing '/' and an https scheme (feeds write
+ * "http://www.w3.org/2005/atom", "http://www.w3.org/2005/Atom/" and
+ * "https://purl.org/dc/elements/1.1/"); the Atom drafts by their prefix.
+ */
 static enum fp_ns
 ns_lookup_slow(const xmlChar *uri)
 {
+    const char *u = (const char *)uri;
+    size_t n = strlen(u);
+
     for (size_t i = 0; i < sizeof(fp_namespaces) / sizeof(fp_namespaces[0]); i++) {
-        if (strcmp((const char *)uri, fp_namespaces[i].uri) == 0)
+        if (strcmp(u, fp_namespaces[i].uri) == 0)
+            return fp_namespaces[i].ns;
+    }
+    if (strncmp(u, FP_ATOM_DRAFT_NS, strlen(FP_ATOM_DRAFT_NS)) == 0)
+        return FP_NS_ATOM;
+    /* Every URI of the table is http://...: an https:// one names the same namespace. */
+    if (strncasecmp(u, "https://", 8) == 0) {
+        u += 8;
+        n -= 8;
+    } else if (strncasecmp(u, "http://", 7) == 0) {
+        u += 7;
+        n -= 7;
+    } else {
+        return FP_NS_OTHER;
+    }
+    if (n > 1 && u[n - 1] == '/')
+        n--;
+    for (size_t i = 0; i < sizeof(fp_namespaces) / sizeof(fp_namespaces[0]); i++) {
+        const char *t = fp_namespaces[i].uri + 7;
+        size_t tn = strlen(t);
+
+        if (strncmp(fp_namespaces[i].uri, "http://", 7) != 0)
+            continue;
+        if (tn > 1 && t[tn - 1] == '/')
+            tn--;
+        if (tn == n && strncasecmp(u, t, n) == 0)
             return fp_namespaces[i].ns;
     }
     return FP_NS_OTHER;
@@ -418,6 +465,13 @@ fp_ext(struct feedparse *p)
     return &p->ext;
 }
 
+/* The feed-level fallbacks. */
+struct fp_feed_alt *
+fp_feed_alt(struct feedparse *p)
+{
+    return &p->alt;
+}
+
 /* The RSS state. */
 struct fp_rss_state *
 fp_rss(struct feedparse *p)
@@ -501,6 +555,30 @@ fp_url(struct feedparse *p, const char *text, size_t len, char **ret)
     }
     url_filter(p, &res);
     *ret = res;
+    return 0;
+}
+
+/*
+ * Cleans a language tag into *ret (NULL when blank): BCP 47 separates subtags with '-',
+ * where feeds often write the POSIX locale's '_' ("en_US"). The case is kept: BCP 47 tags
+ * are case-insensitive. A value that is no tag at all is kept as written. 0 or -ENOMEM.
+ */
+int
+fp_lang(const char *text, size_t len, char **ret)
+{
+    char *s = NULL;
+    int r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &s);
+
+    if (r < 0)
+        return r;
+    /* Only a tag is rewritten: letters, digits, '-' and '_'; anything else is kept as it is. */
+    if (s && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] == '\0') {
+        for (char *c = s; *c; c++) {
+            if (*c == '_')
+                *c = '-';
+        }
+    }
+    *ret = s;
     return 0;
 }
 
@@ -1153,7 +1231,7 @@ frame_scope(struct feedparse *p, const struct fp_elem *el)
     }
     if (lang) {
         s = NULL;
-        r = feedtext_clean(lang, strlen(lang), FEEDTEXT_TOKEN, &s);
+        r = fp_lang(lang, strlen(lang), &s);
         if (r < 0)
             return fail_oom(p);
         if (s) {
@@ -1259,7 +1337,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     el.depth = p->depth;
 
     if (p->cap_mode != FP_CAPTURE_NONE) {
-        bool markup = p->cap_mode == FP_CAPTURE_HTML || p->cap_mode == FP_CAPTURE_XHTML;
+        bool markup = p->cap_mode != FP_CAPTURE_TEXT;
 
         if (!markup)
             return;
@@ -1277,6 +1355,23 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (text_append(p, "<", 1) < 0 ||
             serialize_name(p, ns == FP_NS_XHTML ? NULL : prefix, localname) < 0)
             return;
+        /*
+         * Inline XML keeps the namespaces it declares (<svg xmlns="http://www.w3.org/2000/svg">,
+         * MathML), but XHTML's own: its elements are written as HTML.
+         */
+        for (int i = 0; p->cap_mode != FP_CAPTURE_HTML && i < nb_namespaces; i++) {
+            const xmlChar *nprefix = namespaces[i * 2], *nuri = namespaces[i * 2 + 1];
+
+            if (!nuri || ns_lookup(p, nuri) == FP_NS_XHTML)
+                continue;
+            if (text_append(p, " xmlns", 6) < 0 ||
+                (nprefix && (text_append(p, ":", 1) < 0 ||
+                             text_append(p, (const char *)nprefix, strlen((const char *)nprefix)) < 0)) ||
+                text_append(p, "=\"", 2) < 0 ||
+                text_append_escaped(p, (const char *)nuri, strlen((const char *)nuri), true) < 0 ||
+                text_append(p, "\"", 1) < 0)
+                return;
+        }
         for (size_t i = 0; i < n_attrs; i++) {
             const xmlChar *aprefix = attributes[i * 5 + 1];
 
@@ -1322,7 +1417,7 @@ element_end(struct feedparse *p)
     int r = 0;
 
     if (p->cap_mode != FP_CAPTURE_NONE && p->depth > p->cap_depth) {
-        bool markup = p->cap_mode == FP_CAPTURE_HTML || p->cap_mode == FP_CAPTURE_XHTML;
+        bool markup = p->cap_mode != FP_CAPTURE_TEXT;
         bool html_ns = f->ns == FP_NS_XHTML || f->ns == FP_NS_NONE;
 
         if (markup && p->depth != p->cap_wrapper_depth &&
@@ -1416,7 +1511,7 @@ on_sax_characters(void *ctx, const xmlChar *ch, int len)
     p->want_close[0] = '\0';
     if (p->cap_mode == FP_CAPTURE_NONE || p->err || len <= 0)
         return;
-    if (p->cap_mode != FP_CAPTURE_XHTML && (size_t)len < 8) {
+    if (p->cap_mode != FP_CAPTURE_XHTML && p->cap_mode != FP_CAPTURE_XML && (size_t)len < 8) {
         /*
          * Escaped HTML ("&lt;p&gt;") arrives a character at a time, one call per reference:
          * the bytes are copied here when they fit, without buf_append's call to memcpy.
@@ -1444,7 +1539,7 @@ on_sax_characters(void *ctx, const xmlChar *ch, int len)
             return;
         }
     }
-    if (p->cap_mode == FP_CAPTURE_XHTML)
+    if (p->cap_mode == FP_CAPTURE_XHTML || p->cap_mode == FP_CAPTURE_XML)
         (void)text_append_escaped(p, (const char *)ch, (size_t)len, false);
     else
         (void)text_append(p, (const char *)ch, (size_t)len);
@@ -1629,6 +1724,7 @@ feedparse_new(const char *base_url, const struct feedparse_limits *limits)
     if (!p->doc || !p->frames)
         goto fail;
     p->doc->updated_at = FEED_TIME_NONE;
+    p->alt.updated_at = FEED_TIME_NONE;
     if (base_url) {
         p->base_url = strdup(base_url);
         if (!p->base_url)
@@ -1810,11 +1906,23 @@ feedparse_push(struct feedparse *p, const char *buf, size_t len)
     r = feedprep_push(&p->prep, buf, len);
     return r < 0 ? prep_fail(p, r) : 0;
 }
+/* Fills the feed-level fields the format left empty from their fallbacks; items inherit
+ * the feed's language. */
 static int
 doc_finish(struct feedparse *p)
 {
     struct feed_doc *doc = p->doc;
 
+    if (!doc->title) {
+        doc->title = p->alt.title;
+        p->alt.title = NULL;
+    }
+    if (!doc->language) {
+        doc->language = p->alt.language;
+        p->alt.language = NULL;
+    }
+    if (doc->updated_at == FEED_TIME_NONE)
+        doc->updated_at = p->alt.updated_at;
     for (size_t i = 0; i < doc->n_items; i++) {
         struct feed_item *it = &doc->items[i];
 
@@ -1917,11 +2025,16 @@ feedparse_free(struct feedparse *p)
         frame_pop(p);
     if (p->item.active)
         feed_item_done(&p->item.item);
-    free(p->ext.creator);
-    free(p->ext.itunes_author);
-    free(p->ext.alt_summary);
+    fp_ext_clear(&p->ext);
+    free(p->alt.title);
+    free(p->alt.language);
     if (p->fmt == &fp_format_rss || p->fmt == &fp_format_rdf) {
         free(p->st.rss.alt_link);
+        free(p->st.rss.about);
+        free(p->st.rss.second_summary);
+        free(p->st.rss.atom_id);
+        free(p->st.rss.atom_title);
+        free(p->st.rss.atom_author);
     } else if (p->fmt == &fp_format_atom) {
         free(p->st.atom.author_name);
         free(p->st.atom.author_email);

@@ -328,6 +328,99 @@ utf8_decode(const unsigned char *s, size_t n, int32_t *ret_cp)
     return need;
 }
 
+/* The value of a base64 digit (RFC 4648 §4), or -1. */
+static int
+base64_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Whether s is made of base64 digits, '=' and whitespace only. */
+bool
+feedtext_base64_like(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!ascii_space(c) && c != '=' && base64_digit(c) < 0)
+            return false;
+    }
+    return true;
+}
+
+/* Decodes base64 text into *ret; -EINVAL unless it is base64 of UTF-8 text. */
+int
+feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char *out = malloc(len / 4 * 3 + 3 + 1);
+    uint32_t acc = 0;
+    size_t o = 0, n = 0, pad = 0;
+
+    if (!out)
+        return -ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        int d;
+
+        if (ascii_space(u[i]))
+            continue;
+        if (u[i] == '=') {
+            pad++;
+            continue;
+        }
+        if (pad > 0 || (d = base64_digit(u[i])) < 0)
+            goto invalid; /* a digit after padding, or not a digit */
+        acc = acc << 6 | (uint32_t)d;
+        if (++n % 4 == 0) {
+            out[o++] = (unsigned char)(acc >> 16);
+            out[o++] = (unsigned char)(acc >> 8);
+            out[o++] = (unsigned char)acc;
+            acc = 0;
+        }
+    }
+    /* A final group of 2 or 3 digits gives 1 or 2 bytes; of 1 digit, nothing whole. */
+    if (n % 4 == 1 || pad > 2)
+        goto invalid;
+    if (n % 4 == 2) {
+        out[o++] = (unsigned char)(acc >> 4);
+    } else if (n % 4 == 3) {
+        out[o++] = (unsigned char)(acc >> 10);
+        out[o++] = (unsigned char)(acc >> 2);
+    }
+    for (size_t i = 0; i < o;) {
+        int32_t cp;
+        int k;
+
+        if (out[i] < 0x80) {
+            if (out[i] < 0x20 && out[i] != '\t' && out[i] != '\n' && out[i] != '\r')
+                goto invalid;
+            i++;
+            continue;
+        }
+        if ((k = utf8_decode(out + i, o - i, &cp)) < 0 || is_control(cp))
+            goto invalid;
+        i += (size_t)k;
+    }
+    out[o] = '\0';
+    *ret = (char *)out;
+    *ret_len = o;
+    return 0;
+
+invalid:
+    free(out);
+    return -EINVAL;
+}
+
 /* Index of the first byte of u[i..len) that is not printable ASCII (0x20..0x7e), or len. */
 static size_t
 skip_printable(const unsigned char *u, size_t i, size_t len)

@@ -9,6 +9,7 @@
 #ifndef FEEDWATCH_FEEDTEXT_H
 #define FEEDWATCH_FEEDTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,18 @@ enum feedtext_kind {
  * -ENOMEM; *ret is written only on success.
  */
 int feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret);
+
+/*
+ * Decodes the base64 text of len bytes at s (RFC 4648 §4; whitespace anywhere is skipped,
+ * '=' padding optional) into *ret, NUL-terminated, its length in *ret_len: at most 3/4 of
+ * len, so the input's own bound bounds it. Returns 0, -EINVAL when s is not base64 or the
+ * result is not text (not UTF-8, or a control character other than tab and line breaks:
+ * a binary file), or -ENOMEM; *ret is written only on success.
+ */
+int feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len);
+
+/* Whether s is made of base64 digits, '=' and whitespace only (whether or not it decodes). */
+bool feedtext_base64_like(const char *s, size_t len);
 
 /*
  * Decodes one HTML character reference at s ("&amp;", "&#233;", "&#x1F600;"), of at most

@@ -1562,6 +1562,292 @@ test_feedparse_text_block_edges(void **state)
 #define REAL_FIXTURES FW_FIXTURES "/feeds-real"
 #define REAL_HEAD 160 /* bytes of summary / content kept in the expectations */
 
+/* ---- issue 13: what other suites read (tests/fixtures/conformance) ---- */
+
+/* Parses xml whole and in every split, checks the splits agree, returns the whole parse. */
+static struct result
+parse_all_splits(const char *xml)
+{
+    size_t len = strlen(xml);
+    struct result whole = parse_split(xml, len, NULL, NULL, SPLIT_WHOLE, 0);
+    char *want = dump(&whole);
+
+    for (int how = SPLIT_ONE; how <= SPLIT_RANDOM; how++) {
+        struct result res = parse_split(xml, len, NULL, NULL, (enum split)how, 17);
+        char *got = dump(&res);
+
+        assert_string_equal(got, want);
+        free(got);
+        result_done(&res);
+    }
+    free(want);
+    assert_int_equal(whole.r, 0);
+    return whole;
+}
+
+static void
+test_feedparse_dublin_core_fallbacks(void **state)
+{
+    static const char rss[] =
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\""
+        " xmlns:dcterms=\"http://purl.org/dc/terms/\"><channel>"
+        "<dc:title>DC feed</dc:title><dcterms:modified>2003-12-31T10:14:55Z</dcterms:modified>"
+        "<item><dc:title>A &amp;amp; B</dc:title><dc:description>&lt;b&gt;d&lt;/b&gt;</dc:description>"
+        "<dc:publisher>Pub</dc:publisher><dc:author>Auth</dc:author>"
+        "<dcterms:created>2001-01-01T00:00:00Z</dcterms:created>"
+        "<dcterms:issued>2002-02-02T00:00:00Z</dcterms:issued></item>"
+        "<item><title>RSS</title><dc:title>DC</dc:title><dc:creator>Creator</dc:creator>"
+        "<dc:publisher>Pub</dc:publisher><description>D</description>"
+        "<dc:description>DC D</dc:description></item>"
+        "</channel></rss>";
+    static const char atom[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<dc:title>DC atom</dc:title><dc:language>it_IT</dc:language>"
+        "<dc:date>2004-01-01T00:00:00Z</dc:date>"
+        "<entry><id>urn:x:1</id><dc:title>Entry</dc:title></entry></feed>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(rss);
+    assert_string_equal(res.doc->title, "DC feed");
+    assert_int_equal(res.doc->updated_at, 1072865695);
+    assert_string_equal(res.doc->items[0].title, "A & B");
+    assert_string_equal(res.doc->items[0].summary, "<b>d</b>");
+    assert_string_equal(res.doc->items[0].author, "Auth");
+    assert_int_equal(res.doc->items[0].published_at, 1012608000); /* issued before created */
+    /* The format's own elements win, and dc:creator wins over dc:publisher. */
+    assert_string_equal(res.doc->items[1].title, "RSS");
+    assert_string_equal(res.doc->items[1].author, "Creator");
+    assert_string_equal(res.doc->items[1].summary, "D");
+    result_done(&res);
+
+    res = parse_all_splits(atom);
+    assert_string_equal(res.doc->title, "DC atom");
+    assert_string_equal(res.doc->language, "it-IT");
+    assert_int_equal(res.doc->updated_at, 1072915200);
+    assert_string_equal(res.doc->items[0].title, "Entry");
+    assert_string_equal(res.doc->items[0].language, "it-IT");
+    result_done(&res);
+}
+
+static void
+test_feedparse_atom_text_types(void **state)
+{
+    static const char doc[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"\">T &lt;1&gt;</title>"
+        "<entry><id>1</id><title type=\"application/octet-stream\">VGl0bGU=</title>"
+        "<content type=\"application/octet-stream\">PGI+Ym9sZDwvYj4=</content></entry>"
+        "<entry><id>2</id><content type=\"image/png\">iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB</content>"
+        "<summary type=\"multipart/alternative\">Not base64.</summary></entry>"
+        "<entry><id>3</id><content type=\"html\">&amp;lt;p&amp;gt; as written</content>"
+        "<summary type=\"text/css\">a &gt; b</summary></entry>"
+        "<entry><id>4</id><content type=\"image/svg+xml\"><svg xmlns=\"http://www.w3.org/2000/svg\">"
+        "<rect width=\"1\"/>&lt;</svg></content></entry>"
+        "<entry><id>5</id><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">"
+        "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math></div></content>"
+        "<summary type=\"\">1 &lt; 2</summary></entry></feed>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(doc);
+    assert_string_equal(res.doc->title, "T <1>");
+    /* Any other media type is base64; its text is text, escaped into HTML. */
+    assert_string_equal(res.doc->items[0].title, "Title");
+    assert_string_equal(res.doc->items[0].content, "&lt;b&gt;bold&lt;/b&gt;");
+    /* A binary file is dropped; text that is not base64 is kept as text. */
+    assert_null(res.doc->items[1].content);
+    assert_string_equal(res.doc->items[1].summary, "Not base64.");
+    /* type="html" is kept as written: escaped markup stays escaped; text/css is text. */
+    assert_string_equal(res.doc->items[2].content, "&lt;p&gt; as written");
+    assert_string_equal(res.doc->items[2].summary, "a &gt; b");
+    /* XML media types and MathML in XHTML keep their markup. */
+    assert_string_equal(res.doc->items[3].content,
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"1\"></rect>&lt;</svg>");
+    assert_string_equal(res.doc->items[4].content,
+                        "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math>");
+    assert_string_equal(res.doc->items[4].summary, "1 &lt; 2");
+    result_done(&res);
+}
+
+static void
+test_feedparse_base64(void **state)
+{
+    char *out = NULL;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(feedtext_base64(" SGVs\nbG8= ", 11, &out, &n), 0);
+    assert_string_equal(out, "Hello");
+    assert_int_equal(n, 5);
+    free(out);
+    assert_int_equal(feedtext_base64("SGVsbG8", 7, &out, &n), 0); /* padding optional */
+    assert_string_equal(out, "Hello");
+    free(out);
+    assert_int_equal(feedtext_base64("", 0, &out, &n), 0);
+    assert_string_equal(out, "");
+    free(out);
+    out = NULL;
+    assert_int_equal(feedtext_base64("SGVsbG8=x", 9, &out, &n), -EINVAL); /* after padding */
+    assert_int_equal(feedtext_base64("SGVsb", 5, &out, &n), -EINVAL);     /* one digit over */
+    assert_int_equal(feedtext_base64("SGV$", 4, &out, &n), -EINVAL);
+    assert_int_equal(feedtext_base64("AAEC", 4, &out, &n), -EINVAL);      /* NUL: binary */
+    assert_int_equal(feedtext_base64("/w==", 4, &out, &n), -EINVAL);      /* 0xff: not UTF-8 */
+    assert_null(out);
+    assert_true(feedtext_base64_like("AAEC\n==", 7));
+    assert_false(feedtext_base64_like("AA EC!", 6));
+}
+
+static void
+test_feedparse_atom_namespaces(void **state)
+{
+    static const char *const ns[] = {
+        "http://purl.org/atom/ns#draft-ietf-atompub-format-08",
+        "http://purl.org/atom/ns#draft-ietf-atompub-format-11",
+        "http://www.w3.org/2005/Atom/",
+        "HTTP://WWW.W3.ORG/2005/ATOM",
+        "https://www.w3.org/2005/Atom",
+    };
+    char doc[1024];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        struct result res;
+
+        (void)snprintf(doc, sizeof(doc),
+                       "<feed xmlns=\"%s\"><title>F</title><link href=\"http://a.example/\"/>"
+                       "<entry><title>E</title><id>urn:e</id><updated>2003-12-31T10:14:55Z</updated>"
+                       "<updated>2009-01-01T00:00:00Z</updated></entry></feed>",
+                       ns[i]);
+        res = parse_all_splits(doc);
+        assert_int_equal(res.doc->format, FEED_FORMAT_ATOM);
+        assert_string_equal(res.doc->title, "F");
+        assert_string_equal(res.doc->link, "http://a.example/");
+        assert_int_equal(res.doc->n_items, 1);
+        assert_string_equal(res.doc->items[0].id, "urn:e");
+        assert_int_equal(res.doc->items[0].updated_at, 1072865695); /* the first one */
+        result_done(&res);
+    }
+}
+
+static void
+test_feedparse_atom_in_rss(void **state)
+{
+    static const char doc[] =
+        "<rss version=\"2.0\" xmlns:a=\"http://www.w3.org/2005/Atom\"><channel>"
+        "<a:title>Atom title</a:title><a:updated>2003-12-31T10:14:55Z</a:updated>"
+        "<item><a:title type=\"html\">x &amp;amp; y</a:title><a:id>urn:a</a:id>"
+        "<a:author><a:name>Ann</a:name></a:author><a:published>2003-12-31T10:14:55Z</a:published>"
+        "<a:link rel=\"alternate\"/><a:link href=\"http://a.example/1\"/>"
+        "<description>D</description><a:summary>S</a:summary></item>"
+        "<item><guid isPermaLink=\"false\">g</guid><a:id>urn:b</a:id><title>T</title>"
+        "<a:content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>C</p></div>"
+        "</a:content></item></channel></rss>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(doc);
+    assert_string_equal(res.doc->title, "Atom title");
+    assert_int_equal(res.doc->updated_at, 1072865695);
+    assert_string_equal(res.doc->items[0].title, "x & y");
+    assert_string_equal(res.doc->items[0].id, "urn:a");
+    assert_string_equal(res.doc->items[0].author, "Ann");
+    assert_int_equal(res.doc->items[0].published_at, 1072865695);
+    assert_string_equal(res.doc->items[0].link, "http://a.example/1");
+    /* description then atom:summary: the first is the summary, the second the content. */
+    assert_string_equal(res.doc->items[0].summary, "D");
+    assert_string_equal(res.doc->items[0].content, "S");
+    assert_string_equal(res.doc->items[1].id, "g");
+    assert_string_equal(res.doc->items[1].title, "T");
+    assert_string_equal(res.doc->items[1].content, "<p>C</p>");
+    result_done(&res);
+}
+
+static void
+test_feedparse_rss_content_elements(void **state)
+{
+    static const char doc[] =
+        "<rss version=\"2.0\" xmlns:x=\"http://www.w3.org/1999/xhtml\""
+        " xmlns:content=\"http://purl.org/rss/1.0/modules/content\"><channel><title>F</title>"
+        "<item><guid>1</guid><x:body><x:div><x:p>a &lt; b</x:p></x:div></x:body></item>"
+        "<item><guid>2</guid><description>S</description><fullitem>&lt;p&gt;F&lt;/p&gt;</fullitem>"
+        "</item>"
+        "<item><guid>3</guid><summary>Sum</summary><description>Desc</description>"
+        "<content:encoded>&lt;p&gt;E&lt;/p&gt;</content:encoded></item>"
+        "</channel></rss>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(doc);
+    /* xhtml:body keeps its markup, and a <div> in it is no Atom wrapper. */
+    assert_string_equal(res.doc->items[0].content, "<div><p>a &lt; b</p></div>");
+    assert_string_equal(res.doc->items[1].summary, "S");
+    assert_string_equal(res.doc->items[1].content, "<p>F</p>");
+    /* content:encoded (here in its slashless namespace) is the content over a 2nd summary. */
+    assert_string_equal(res.doc->items[2].summary, "Sum");
+    assert_string_equal(res.doc->items[2].content, "<p>E</p>");
+    result_done(&res);
+}
+
+static void
+test_feedparse_rdf_about_id(void **state)
+{
+    static const char doc[] =
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\""
+        " xmlns=\"http://purl.org/rss/1.0/\"><channel rdf:about=\"http://a.example/\">"
+        "<title>F</title><link>http://a.example/</link></channel>"
+        "<item rdf:about=\"urn:item:1\"><title>1</title><link>http://a.example/1</link></item>"
+        "<item rdf:about=\"http://a.example/2\"><title>2</title></item>"
+        "</rdf:RDF>";
+    static const char rss11[] =
+        "<Channel xmlns=\"http://purl.org/net/rss1.1#\""
+        " xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" rdf:about=\"http://a.example/\">"
+        "<title>R11</title><link>http://a.example/</link><description>d</description>"
+        "<items rdf:parseType=\"Collection\"><item rdf:about=\"http://a.example/3\"><title>3</title>"
+        "<link>http://a.example/3</link></item></items></Channel>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(doc);
+    assert_string_equal(res.doc->items[0].id, "urn:item:1");
+    assert_string_equal(res.doc->items[0].key, "urn:item:1");
+    assert_string_equal(res.doc->items[0].link, "http://a.example/1");
+    assert_string_equal(res.doc->items[1].id, "http://a.example/2");
+    assert_string_equal(res.doc->items[1].link, "http://a.example/2");
+    result_done(&res);
+
+    res = parse_all_splits(rss11);
+    assert_int_equal(res.doc->format, FEED_FORMAT_RDF);
+    assert_string_equal(res.doc->title, "R11");
+    assert_int_equal(res.doc->n_items, 1);
+    assert_string_equal(res.doc->items[0].title, "3");
+    assert_string_equal(res.doc->items[0].id, "http://a.example/3");
+    result_done(&res);
+}
+
+static void
+test_feedparse_language_tags(void **state)
+{
+    static const char rss[] =
+        "<rss version=\"2.0\" xml:lang=\"fr\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<channel><title>F</title><language> en_US </language>"
+        "<item><title>1</title></item>"
+        "<item><title>2</title><dc:language>zh_Hant_TW</dc:language></item></channel></rss>";
+    static const char atom[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"pt_BR\"><title>F</title>"
+        "<entry xml:lang=\"not a_tag\"><id>1</id></entry></feed>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(rss);
+    assert_string_equal(res.doc->language, "en-US"); /* <language> over the root's xml:lang */
+    assert_string_equal(res.doc->items[1].language, "zh-Hant-TW");
+    result_done(&res);
+    res = parse_all_splits(atom);
+    assert_string_equal(res.doc->language, "pt-BR");
+    assert_string_equal(res.doc->items[0].language, "not a_tag"); /* no tag: as written */
+    result_done(&res);
+}
+
 /*
  * tests/fixtures/corpus/feeds-real/README.md: these give a clear error, never items. (The two raw gzip
  * files, node-feedparser/compressed.xml and invalid-characters-gzipped.xml, are inflated in
@@ -1797,6 +2083,14 @@ main(void)
         cmocka_unit_test(test_feedparse_huge_attribute),
         cmocka_unit_test(test_feedparse_garbage_after_root),
         cmocka_unit_test(test_feedparse_text_block_edges),
+        cmocka_unit_test(test_feedparse_dublin_core_fallbacks),
+        cmocka_unit_test(test_feedparse_atom_text_types),
+        cmocka_unit_test(test_feedparse_base64),
+        cmocka_unit_test(test_feedparse_atom_namespaces),
+        cmocka_unit_test(test_feedparse_atom_in_rss),
+        cmocka_unit_test(test_feedparse_rss_content_elements),
+        cmocka_unit_test(test_feedparse_rdf_about_id),
+        cmocka_unit_test(test_feedparse_language_tags),
         cmocka_unit_test(test_feedparse_real_feeds),
     };
 
