@@ -84,6 +84,7 @@ build_request(const struct live_args *a)
         [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload", [LIVE_ALERTS] = "alerts",
         [LIVE_WATCH] = "watch",   [LIVE_ADD] = "add",       [LIVE_REMOVE] = "remove",
         [LIVE_PAUSE] = "pause",   [LIVE_RESUME] = "resume",   [LIVE_SEARCH] = "search",
+        [LIVE_METRICS] = "metrics",
     };
     json_t *req = json_object();
     int r = 0;
@@ -477,6 +478,16 @@ render(const struct live_args *a, const json_t *resp)
         (void)printf("watching for new items and alerts (Ctrl-C to stop)\n");
         (void)fflush(stdout);
         return 0;
+    case LIVE_METRICS: {
+        /* The Prometheus text as the daemon made it (names and numbers, no feed text). */
+        const char *text = get_str(resp, "text");
+        if (!text) {
+            output_message("invalid response from the daemon: no \"text\"");
+            return 1;
+        }
+        (void)fputs(text, stdout);
+        return 0;
+    }
     }
     return 1;
 }

@@ -25,6 +25,7 @@ enum live_cmd {
     LIVE_PAUSE,
     LIVE_RESUME,
     LIVE_SEARCH,
+    LIVE_METRICS,
 };
 
 /* One live command and its options, as parsed from the command line. */

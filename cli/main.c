@@ -114,6 +114,8 @@ static const struct command commands[] = {
      "resume a paused or disabled feed and poll it now"},
     {"search", run_live, LIVE_SEARCH, OPT_LIMIT, 1, 1, "search [--limit N] QUERY",
      "stored items matching a query, newest first"},
+    {"metrics", run_live, LIVE_METRICS, 0, 0, 0, "metrics",
+     "the daemon's metrics in the Prometheus text format"},
     {"export-opml", run_export_opml, CMD_DAEMON, 0, 0, 0, "export-opml",
      "every feed as OPML 2.0, in folders by first tag"},
     {"import-opml", run_import_opml, CMD_DAEMON, OPT_TAG | OPT_DRY_RUN | OPT_INI, 1, 1,

@@ -11,7 +11,7 @@ _feedwatch()
 {
     local cur prev words cword
     _init_completion || return
-    local commands="status feeds items poll reload alerts watch add remove pause resume search export-opml import-opml parse extract match"
+    local commands="status feeds items poll reload alerts watch add remove pause resume search metrics export-opml import-opml parse extract match"
     local globals="--json --wide --socket --config --help --version"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do

@@ -25,6 +25,7 @@
  */
 #include "conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ctype.h>
@@ -92,6 +93,7 @@ enum {
     DK_MAX_ARTICLES,
     DK_MAX_ARTICLE_SIZE,
     DK_MAX_ARTICLE_MEMORY,
+    DK_METRICS_LISTEN,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -100,7 +102,7 @@ static const char *const daemon_keys[] = {
     "min_interval", "max_interval", "respect_feed_hints", "max_failures",
     "story_window", "max_hooks",    "log_level",          "proxy",
     "fetch_timeout", "allow_private_addresses", "max_articles_per_poll", "max_article_size",
-    "max_article_memory",
+    "max_article_memory", "metrics_listen",
     NULL,
 };
 
@@ -1591,6 +1593,16 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     case DK_FETCH_TIMEOUT:
         (void)val_duration(p, at, v, 1, &d->fetch_timeout_s);
         break;
+    case DK_METRICS_LISTEN: {
+        struct sockaddr_storage addr;
+        if (conf_parse_listen(v, &addr) < 0) {
+            perr_at(p, at, "expected ADDRESS:PORT with a numeric address, e.g. 127.0.0.1:9464 "
+                           "or [::1]:9464, got '%s'", QS(v));
+            break;
+        }
+        (void)val_string(p, at, v, &d->metrics_listen);
+        break;
+    }
     case DK_ALLOW_PRIVATE:
         (void)val_bool(p, at, v, &d->allow_private_addresses);
         break;
@@ -2312,6 +2324,7 @@ conf_free(struct conf *conf)
     free(conf->daemon.socket);
     free(conf->daemon.user_agent);
     free(conf->daemon.proxy);
+    free(conf->daemon.metrics_listen);
     for (size_t i = 0; i < conf->n_feeds; i++)
         conf_feed_done(&conf->feeds[i]);
     free(conf->feeds);
@@ -2398,4 +2411,49 @@ conf_section_keys(const char *kind)
     if (strcmp(kind, "hook") == 0)
         return hook_keys;
     return NULL;
+}
+
+/* "127.0.0.1:9464" or "[::1]:9464" (numeric addresses only) to a socket address. */
+int
+conf_parse_listen(const char *listen, struct sockaddr_storage *ret_addr)
+{
+    char host[64];
+    const char *colon;
+    memset(ret_addr, 0, sizeof(*ret_addr));
+    if (!listen)
+        return -EINVAL;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, listen + 1, (size_t)(end - listen - 1));
+        host[end - listen - 1] = '\0';
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host) || colon == listen)
+            return -EINVAL;
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    if (colon[1] < '0' || colon[1] > '9')
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (errno || *end || port == 0 || port > 65535)
+        return -EINVAL;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ret_addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret_addr;
+    if (listen[0] != '[' && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (listen[0] == '[' && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        return 0;
+    }
+    return -EINVAL;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 enum conf_log_level {
     CONF_LOG_ERROR = 3,
@@ -50,6 +51,7 @@ struct conf_daemon {
     unsigned max_articles_per_poll; /* 50: article pages downloaded by one poll at most */
     uint64_t max_article_size; /* bytes after decompression; 2M */
     uint64_t max_article_memory; /* article pages held in memory at once, all feeds; 64M */
+    char *metrics_listen;    /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
 };
 
 struct conf_feed {
@@ -132,6 +134,12 @@ int conf_parse_duration(const char *s, uint64_t *ret_s);
 
 /* "512", "512k", "8M", "1G" (binary multiples, optional trailing B) to bytes. */
 int conf_parse_size(const char *s, uint64_t *ret_bytes);
+
+/*
+ * "ADDRESS:PORT" with a numeric IPv4 address or a bracketed IPv6 one ("127.0.0.1:9464",
+ * "[::1]:9464") to a socket address; -EINVAL otherwise. Used for metrics_listen.
+ */
+int conf_parse_listen(const char *listen, struct sockaddr_storage *ret_addr);
 
 /* "yes/no/true/false/on/off/1/0". */
 int conf_parse_bool(const char *s, bool *ret_b);

@@ -669,6 +669,20 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req)
     return change_answer(d, r, f, err);
 }
 
+/* The Prometheus text of the daemon's metrics (also served by metrics_listen). */
+static json_t *
+cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req)
+{
+    (void)conn;
+    (void)req;
+    char *text = daemon_metrics_text(d);
+    if (!text)
+        return ctlcmd_error("out of memory");
+    json_t *resp = json_pack("{s:b, s:s}", "ok", 1, "text", text);
+    free(text);
+    return resp;
+}
+
 static const struct ctlcmd ctlcmds[] = {
     {"status", cmd_status, CTL_READONLY},
     {"feeds", cmd_feeds, CTL_READONLY},
@@ -676,6 +690,7 @@ static const struct ctlcmd ctlcmds[] = {
     {"alerts", cmd_alerts, CTL_READONLY},
     {"search", cmd_search, CTL_READONLY},
     {"watch", cmd_watch, CTL_READONLY},
+    {"metrics", cmd_metrics, CTL_READONLY},
     {"poll", cmd_poll, CTL_PRIVILEGED},
     {"reload", cmd_reload, CTL_PRIVILEGED},
     {"add", cmd_add, CTL_PRIVILEGED},

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -26,6 +27,8 @@
 #include "feedpoll.h"
 #include "hook.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "search.h"
 #include "url.h"
@@ -524,6 +527,9 @@ on_sched_due(void *userdata, struct sched_entry *e)
 static int
 poll_start(struct daemon *d, struct dfeed *f)
 {
+    int64_t now_ms = daemon_now_ms(), due = f->sched.due_wall_ms;
+    f->poll_lag_ms = due != INT64_MAX && due <= now_ms ? now_ms - due : -1;
+    f->poll_bytes = 0;
     d->polls_active++;
     int r = feedpoll_start(d, f);
     if (r < 0) {
@@ -633,6 +639,38 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
     start_ready(d);
 }
 
+static int metrics_listen_apply(struct daemon *d, const char *old_listen);
+
+/* The host of an http(s) URL (no userinfo, no port), lower-cased, in buf; "" for others. */
+static const char *
+url_host(const char *url, char buf[256])
+{
+    buf[0] = '\0';
+    const char *p = strstr(url, "://");
+    if (!p || strncasecmp(url, "http", 4) != 0)
+        return buf;
+    p += 3;
+    size_t auth = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth);
+    if (at) {
+        auth -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    size_t n = 0;
+    if (*p == '[') {
+        const char *end = memchr(p, ']', auth);
+        n = end ? (size_t)(end - p) + 1 : auth;
+    } else {
+        n = strcspn(p, ":/?#");
+    }
+    if (n >= 256)
+        n = 255;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)tolower((unsigned char)p[i]);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* What follows a poll of f (or a wait that ended without one): waiters, --once, schedule. */
 static void
 poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
@@ -640,6 +678,16 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
 {
     if (outcome == POLL_OK)
         d->items_total += (int64_t)new_items;
+    if (outcome != POLL_ABORTED) {
+        char host[256];
+        metrics_poll_done(d->metrics,
+                          outcome == POLL_OK             ? METRICS_POLL_OK
+                          : outcome == POLL_NOT_MODIFIED ? METRICS_POLL_NOT_MODIFIED
+                                                         : METRICS_POLL_ERROR,
+                          f->st.last_status, url_host(f->st.url ? f->st.url : f->cfg->url, host),
+                          f->poll_bytes, new_items,
+                          f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
+    }
     for (size_t i = 0; i < f->n_waiters; i++) {
         struct poll_wait *w = f->waiters[i];
         w->polled++;
@@ -1154,6 +1202,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     fetch_settings_from(nc, &fs);
     (void)fetch_configure(d->fetcher, &fs);
     log_set_level((enum log_level)nc->daemon.log_level);
+    (void)metrics_listen_apply(d, old->daemon.metrics_listen); /* a failure keeps no listener */
     if (retire)
         d->conf_retired = old;
     else
@@ -1202,6 +1251,8 @@ on_stop_timer(uv_timer_t *t)
         control_close(d->control);
         d->control = NULL;
     }
+    metrics_http_stop(d->metrics_http);
+    d->metrics_http = NULL;
     while (d->ready_head)
         ready_unlink(d, d->ready_head);
     if (d->sched) {
@@ -1279,6 +1330,108 @@ daemon_free_state(struct daemon *d)
     d->alerting = NULL;
     conf_free(d->conf);
     d->conf = NULL;
+    metrics_free(d->metrics);
+    d->metrics = NULL;
+}
+
+struct topic_counts {
+    struct metrics_topic *v;
+    size_t n, cap;
+};
+
+static int
+on_topic_count(void *userdata, const char *topic, int64_t count)
+{
+    struct topic_counts *c = userdata;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        struct metrics_topic *v = realloc(c->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    char *name = strdup(topic);
+    if (!name)
+        return -ENOMEM;
+    c->v[c->n++] = (struct metrics_topic){.topic = name, .alerts = (uint64_t)count};
+    return 0;
+}
+
+/* The resident set size from /proc/self/statm, or 0. */
+static uint64_t
+rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    unsigned long pages = 0, resident = 0;
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%lu %lu", &pages, &resident);
+    (void)fclose(f);
+    long psz = sysconf(_SC_PAGESIZE);
+    return n == 2 && psz > 0 ? (uint64_t)resident * (uint64_t)psz : 0;
+}
+
+char *
+daemon_metrics_text(struct daemon *d)
+{
+    struct metrics_gauges g = {0};
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        switch (daemon_feed_state(d->feeds[i])) {
+        case DFEED_OK: g.feeds_ok++; break;
+        case DFEED_FAILING: g.feeds_failing++; break;
+        case DFEED_DISABLED: g.feeds_disabled++; break;
+        case DFEED_PAUSED: g.feeds_paused++; break;
+        }
+    }
+    struct topic_counts tc = {0};
+    if (store_alert_topic_counts(d->store, on_topic_count, &tc) < 0)
+        log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->store));
+    if (store_alert_counts(d->store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed) < 0)
+        log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->store));
+    (void)store_disk_bytes(d->store, &g.database_bytes);
+    g.topics = tc.v;
+    g.n_topics = tc.n;
+    g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
+    g.polls_active = d->polls_active;
+    g.polls_waiting = d->n_ready;
+    g.store_queue = d->n_store;
+    g.hooks_running = d->hooks ? hooks_running(d->hooks) : 0;
+    g.search_lag_items = d->search ? (uint64_t)search_lag(d->search) : 0;
+    g.rss_bytes = rss_bytes();
+    g.uptime_s = (double)(uv_now(&d->loop) - d->started_ms) / 1000;
+    char *text = metrics_render(d->metrics, &g);
+    for (size_t i = 0; i < tc.n; i++)
+        free((char *)tc.v[i].topic);
+    free(tc.v);
+    return text;
+}
+
+static char *
+render_metrics(void *userdata)
+{
+    return daemon_metrics_text(userdata);
+}
+
+/* Starts, moves or stops the /metrics listener as the config says; logs a failure. */
+static int
+metrics_listen_apply(struct daemon *d, const char *old_listen)
+{
+    const char *listen = d->conf->daemon.metrics_listen;
+    if (d->metrics_http && old_listen && listen && strcmp(old_listen, listen) == 0)
+        return 0;
+    metrics_http_stop(d->metrics_http);
+    d->metrics_http = NULL;
+    if (!listen || d->once)
+        return 0;
+    char *err = NULL;
+    int r = metrics_http_start(&d->loop, listen, render_metrics, d, &d->metrics_http, &err);
+    if (r < 0)
+        log_error("metrics: %s", err ? err : strerror(-r));
+    else
+        log_notice("metrics: serving http://%s/metrics", listen);
+    free(err);
+    return r;
 }
 
 /* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
@@ -1292,6 +1445,13 @@ daemon_run(const char *config_path, bool once)
         return 1;
     d->once = once;
     d->config_path = strdup(config_path);
+    d->metrics = metrics_new();
+    if (!d->config_path || !d->metrics) {
+        free(d->config_path);
+        metrics_free(d->metrics);
+        free(d);
+        return 1;
+    }
     if (getrandom(&d->rng, sizeof(d->rng), 0) != (ssize_t)sizeof(d->rng) || d->rng == 0)
         d->rng = (uint64_t)daemon_now_ms() | 1;
 
@@ -1300,6 +1460,7 @@ daemon_run(const char *config_path, bool once)
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
         free(d->config_path);
+        metrics_free(d->metrics);
         free(d);
         return 2;
     }
@@ -1309,6 +1470,7 @@ daemon_run(const char *config_path, bool once)
         free(err);
         conf_free(d->conf);
         free(d->config_path);
+        metrics_free(d->metrics);
         free(d);
         return 2;
     }
@@ -1385,6 +1547,8 @@ daemon_run(const char *config_path, bool once)
         uv_signal_init(&d->loop, &d->sig_hup);
         d->sig_hup.data = d;
         uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+        if ((r = metrics_listen_apply(d, NULL)) < 0)
+            goto fail_loop;
     }
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);

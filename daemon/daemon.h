@@ -26,6 +26,8 @@ struct hooks;
 struct search;
 struct fetcher;
 struct feedpoll;
+struct metrics;
+struct metrics_http;
 
 /* Tallies of one `poll --wait` request, answered when remaining reaches 0. */
 struct poll_wait {
@@ -50,6 +52,8 @@ struct dfeed {
     bool kept;                   /* scratch of a reload: still in the new config */
     int64_t next_poll_ms;        /* the last poll's next poll to the ms (the row keeps seconds) */
     bool ready;                  /* due, waiting in d's ready queue for a free poll slot */
+    uint64_t poll_bytes;         /* body bytes the poll in flight received (metrics) */
+    int64_t poll_lag_ms;         /* how late it started after it was due; -1: not known */
     uint64_t st_gen;             /* bumped when the loop saves st outside a poll */
     struct dfeed *ready_prev, *ready_next;
 };
@@ -76,6 +80,8 @@ struct daemon {
     struct alerting *alerting;   /* the topics of conf, compiled */
     struct hooks *hooks;
     struct search *search;       /* full-text index; NULL with --once or when it failed */
+    struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */
+    struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
     struct dfeed **feeds;        /* sorted by name */
     size_t n_feeds;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -134,6 +140,9 @@ uint64_t daemon_random(struct daemon *d);
 
 /* The feed called name, or NULL. */
 struct dfeed *daemon_feed_find(struct daemon *d, const char *name);
+
+/* The Prometheus text of the daemon's metrics now (a new heap string), or NULL on OOM. */
+char *daemon_metrics_text(struct daemon *d);
 
 enum daemon_feed_state daemon_feed_state(const struct dfeed *f);
 const char *daemon_feed_state_name(enum daemon_feed_state s);

@@ -179,6 +179,7 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
               const char *buf, size_t len, char **reterr_msg)
 {
     struct feedpoll *p = userdata;
+    p->f->poll_bytes += len;
     if (!p->parser) {
         char cs[64];
         p->parser = feedparse_new(effective_url, NULL);

@@ -19,6 +19,7 @@
 #include "date.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
 #define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */
@@ -42,6 +43,7 @@ struct hook_run {
     struct hooks *h;
     struct hook_run *next;
     int64_t alert_id;
+    int64_t raised_at;      /* the alert's, for the delivery latency metric */
     char *hook;
     unsigned attempts;      /* including this one */
     unsigned retries;
@@ -111,6 +113,7 @@ jtime(int64_t at)
 
 struct alert_json_ctx {
     json_t *doc;
+    int64_t raised_at;
 };
 
 static int
@@ -118,6 +121,7 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
 {
     struct alert_json_ctx *c = userdata;
     json_t *matched = NULL;
+    c->raised_at = row->raised_at;
     if (row->matched)
         matched = json_loads(row->matched, 0, NULL);
     c->doc = json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}",
@@ -139,11 +143,14 @@ on_source_row(void *userdata, const char *feed, const char *url, const char *tit
     return s && json_array_append_new(sources, s) == 0 ? 0 : -ENOMEM;
 }
 
-/* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
-json_t *
-hooks_alert_json(struct daemon *d, int64_t alert_id)
+/*
+ * The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error;
+ * *ret_raised_at (may be NULL) gets when the alert was raised.
+ */
+static json_t *
+alert_json(struct daemon *d, int64_t alert_id, int64_t *ret_raised_at)
 {
-    struct alert_json_ctx c = {0};
+    struct alert_json_ctx c = {.raised_at = FEED_TIME_NONE};
     if (store_alert_get(d->store, alert_id, on_alert_row, &c) < 0 || !c.doc) {
         json_decref(c.doc);
         return NULL;
@@ -153,7 +160,16 @@ hooks_alert_json(struct daemon *d, int64_t alert_id)
         json_decref(c.doc);
         return NULL;
     }
+    if (ret_raised_at)
+        *ret_raised_at = c.raised_at;
     return c.doc;
+}
+
+/* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
+json_t *
+hooks_alert_json(struct daemon *d, int64_t alert_id)
+{
+    return alert_json(d, alert_id, NULL);
 }
 
 /* Writes the outcome of a run to its delivery row and logs it once. */
@@ -166,6 +182,8 @@ run_record(struct hook_run *run)
     int64_t now = daemon_now();
     int r;
 
+    metrics_delivery(d->metrics, run->hook, run->ok,
+                     run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
     if (run->ok) {
         r = store_delivery_set(d->store, run->alert_id, run->hook, "delivered", run->attempts,
                                FEED_TIME_NONE, NULL);
@@ -736,7 +754,7 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     run->timeout_ms = cfg->timeout_s * 1000;
     run->is_url = cfg->url != NULL;
 
-    json_t *doc = hooks_alert_json(d, alert_id);
+    json_t *doc = alert_json(d, alert_id, &run->raised_at);
     if (doc)
         run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {

@@ -41,7 +41,6 @@ struct metrics {
     uint64_t bytes;
     uint64_t new_items;
     struct histogram lag;
-    struct named_set topics; /* n[0]: alerts */
     struct named_set hooks;  /* n[0]: delivered, n[1]: failed */
     struct named_set hosts;  /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
@@ -66,7 +65,6 @@ metrics_free(struct metrics *m)
 {
     if (!m)
         return;
-    named_set_free(&m->topics);
     named_set_free(&m->hooks);
     named_set_free(&m->hosts);
     free(m);
@@ -129,14 +127,6 @@ metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status
         else
             m->host_other_errors++;
     }
-}
-
-void
-metrics_alert(struct metrics *m, const char *topic)
-{
-    struct named *t = m && topic ? named_get(&m->topics, topic, SIZE_MAX) : NULL;
-    if (t)
-        t->n[0]++;
 }
 
 void
@@ -290,10 +280,10 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                 m->host_other_errors);
 
     family(&t, "alerts_total", "counter", "Alerts raised, by topic.");
-    for (size_t i = 0; i < m->topics.n; i++) {
+    for (size_t i = 0; i < g->n_topics; i++) {
         text_printf(&t, FW_METRIC_PREFIX "alerts_total{topic=\"");
-        text_label(&t, m->topics.v[i].name);
-        text_printf(&t, "\"} %" PRIu64 "\n", m->topics.v[i].n[0]);
+        text_label(&t, g->topics[i].topic);
+        text_printf(&t, "\"} %" PRIu64 "\n", g->topics[i].alerts);
     }
     family(&t, "hook_deliveries_total", "counter", "Hook runs and webhook posts ended, by outcome.");
     for (size_t i = 0; i < m->hooks.n; i++) {

@@ -3,9 +3,9 @@
  * (version 0.0.4), served by `feedwatch metrics` and, with `[daemon] metrics_listen`, over
  * HTTP at /metrics (metrics_http.h).
  *
- * Counters only grow (until a restart); gauges are read from the daemon at render time
- * (struct metrics_gauges). Label values are bounded: topics and hooks are the config's
- * names, HTTP statuses are counted by class, and hosts are the first METRICS_HOSTS_MAX hosts
+ * Counters only grow (until a restart; alerts by topic are read from the store and survive
+ * restarts); gauges are read from the daemon at render time (struct metrics_gauges). Label
+ * values are bounded: topics and hooks are the config's names, HTTP statuses are counted by class, and hosts are the first METRICS_HOSTS_MAX hosts
  * that had errors, the rest counted as host="other". Loop thread only; no I/O.
  */
 #ifndef FEEDWATCH_METRICS_H
@@ -26,8 +26,16 @@ enum metrics_poll {
     METRICS_POLL__N
 };
 
+/* Alerts ever raised for one topic (read from the store: alerts are never deleted). */
+struct metrics_topic {
+    const char *topic;
+    uint64_t alerts;
+};
+
 /* What the daemon is now, filled by the caller for each rendering. */
 struct metrics_gauges {
+    const struct metrics_topic *topics;
+    size_t n_topics;
     uint64_t feeds_ok, feeds_failing, feeds_disabled, feeds_paused;
     uint64_t items_total;
     uint64_t polls_active;   /* polls started and not ended */
@@ -54,9 +62,6 @@ void metrics_free(struct metrics *m);
  */
 void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status,
                        const char *host, uint64_t bytes, uint64_t new_items, double lag_s);
-
-/* An alert was raised for topic. */
-void metrics_alert(struct metrics *m, const char *topic);
 
 /*
  * A hook run or webhook POST ended: delivered or failed (a failure that will be retried

@@ -3,7 +3,8 @@
  */
 #include "metrics_http.h"
 
-#include <arpa/inet.h>
+#include "conf.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,48 +37,6 @@ struct metrics_http {
     bool stopping;
     bool listener_open;
 };
-
-int
-metrics_http_parse_listen(const char *listen, struct sockaddr_storage *ret_addr)
-{
-    char host[64];
-    const char *colon;
-    memset(ret_addr, 0, sizeof(*ret_addr));
-    if (!listen)
-        return -EINVAL;
-    if (listen[0] == '[') {
-        const char *end = strchr(listen, ']');
-        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof(host))
-            return -EINVAL;
-        memcpy(host, listen + 1, (size_t)(end - listen - 1));
-        host[end - listen - 1] = '\0';
-        colon = end + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon || (size_t)(colon - listen) >= sizeof(host) || colon == listen)
-            return -EINVAL;
-        memcpy(host, listen, (size_t)(colon - listen));
-        host[colon - listen] = '\0';
-    }
-    char *end;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (errno || *end || colon[1] < '0' || colon[1] > '9' || port == 0 || port > 65535)
-        return -EINVAL;
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ret_addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret_addr;
-    if (listen[0] != '[' && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        return 0;
-    }
-    if (listen[0] == '[' && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        return 0;
-    }
-    return -EINVAL;
-}
 
 static void
 conn_free_cb(uv_handle_t *handle)
@@ -231,7 +190,7 @@ metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render
                    void *userdata, struct metrics_http **ret, char **reterr_msg)
 {
     struct sockaddr_storage addr;
-    int r = metrics_http_parse_listen(listen, &addr);
+    int r = conf_parse_listen(listen, &addr);
     if (r < 0) {
         if (asprintf(reterr_msg, "metrics_listen %s: expected HOST:PORT", listen) < 0)
             *reterr_msg = NULL;

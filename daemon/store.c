@@ -176,6 +176,7 @@ enum store_stmt {
     STMT_ALERT_SOURCES,
     STMT_ALERTS_LIST,
     STMT_ALERT_COUNTS,
+    STMT_ALERT_TOPIC_COUNTS,
     STMT__COUNT,
 };
 
@@ -278,6 +279,8 @@ static const char *const store_sql[STMT__COUNT] = {
                          " WHERE (?1 IS NULL OR a.topic = ?1) AND (?2 = 0 OR a.state = 'failed')"
                          " ORDER BY a.id DESC LIMIT ?3",
     [STMT_ALERT_COUNTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
+    /* alerts_topic_raised's first column: a walk of the index, no table rows */
+    [STMT_ALERT_TOPIC_COUNTS] = "SELECT topic, count(*) FROM alerts GROUP BY topic",
 };
 
 struct store {
@@ -1760,6 +1763,23 @@ store_alerts_list(struct store *store, const char *topic, bool failed_only, unsi
 }
 
 /* Alerts by state: delivered, pending (pending or running) and failed. */
+/* Alerts ever raised per topic, in topic order (rows are never deleted: a counter). */
+int
+store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_TOPIC_COUNTS];
+    int rc, r = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *topic = (const char *)sqlite3_column_text(st, 0);
+        if (topic && (r = cb(userdata, topic, sqlite3_column_int64(st, 1))) < 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
 int
 store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
                    int64_t *ret_failed)

@@ -211,6 +211,9 @@ int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb c
                         void *userdata);
 int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
                       store_alert_cb cb, void *userdata);
+/* Alerts ever raised per topic (cb once per topic; a negative return stops with it). */
+typedef int (*store_topic_count_cb)(void *userdata, const char *topic, int64_t count);
+int store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata);
 int store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
                        int64_t *ret_failed);
 

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #include "metrics.h"
-#include "metrics_http.h"
+#include "conf.h"
 
 static bool
 has_line(const char *text, const char *line)
@@ -39,13 +39,11 @@ test_metrics_counts_and_renders(void **state)
     metrics_poll_done(m, METRICS_POLL_NOT_MODIFIED, 304, "a.example", 0, 0, 0.05);
     metrics_poll_done(m, METRICS_POLL_ERROR, 503, "b.example", 10, 0, -1);
     metrics_poll_done(m, METRICS_POLL_ERROR, 0, "c\"x\\y.example", 0, 0, 7000);
-    metrics_alert(m, "osce");
-    metrics_alert(m, "osce");
-    metrics_alert(m, "ukraine-border");
     metrics_delivery(m, "notify", true, 0.3);
     metrics_delivery(m, "notify", false, -1);
     metrics_delivery(m, "web", true, 120);
-    struct metrics_gauges g = {.feeds_ok = 3, .feeds_failing = 1, .items_total = 42,
+    static const struct metrics_topic topics[] = {{"osce", 2}, {"ukraine-border", 1}};
+    struct metrics_gauges g = {.topics = topics, .n_topics = 2, .feeds_ok = 3, .feeds_failing = 1, .items_total = 42,
                                .polls_active = 2, .polls_waiting = 7, .hooks_running = 1,
                                .alerts_pending = 4, .rss_bytes = 12345678, .uptime_s = 9.5};
     char *text = metrics_render(m, &g);
@@ -142,18 +140,18 @@ test_metrics_listen_parse(void **state)
 {
     (void)state;
     struct sockaddr_storage a;
-    assert_int_equal(metrics_http_parse_listen("127.0.0.1:9464", &a), 0);
+    assert_int_equal(conf_parse_listen("127.0.0.1:9464", &a), 0);
     assert_int_equal(a.ss_family, AF_INET);
     assert_int_equal(ntohs(((struct sockaddr_in *)&a)->sin_port), 9464);
-    assert_int_equal(metrics_http_parse_listen("[::1]:80", &a), 0);
+    assert_int_equal(conf_parse_listen("[::1]:80", &a), 0);
     assert_int_equal(a.ss_family, AF_INET6);
-    assert_int_equal(metrics_http_parse_listen("0.0.0.0:1", &a), 0);
+    assert_int_equal(conf_parse_listen("0.0.0.0:1", &a), 0);
     static const char *const bad[] = {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
                                       "127.0.0.1:65536", "localhost:9464", "::1:9464",
                                       "[::1]9464", "[::1]:", "127.0.0.1:94x", ":9464",
                                       "127.0.0.1:-1", "[127.0.0.1]:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (metrics_http_parse_listen(bad[i], &a) != -EINVAL)
+        if (conf_parse_listen(bad[i], &a) != -EINVAL)
             fail_msg("accepted '%s'", bad[i]);
 }
 
