@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "ctlreq.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -249,16 +250,10 @@ control_conns(const struct control *c)
 static void
 conn_handle_line(struct ctl_conn *conn, const char *line, size_t len)
 {
-    json_error_t jerr;
-    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    char err[CTLREQ_ERR_MAX];
+    json_t *req = ctlreq_decode(line, len, err);
     if (!req) {
-        conn_send(conn, ctlcmd_error("malformed request: %s at column %d", jerr.text,
-                                     jerr.column));
-        return;
-    }
-    if (!json_is_object(req)) {
-        json_decref(req);
-        conn_send(conn, ctlcmd_error("malformed request: not a JSON object"));
+        conn_send(conn, ctlcmd_error("%s", err));
         return;
     }
     json_t *resp = ctlcmd_dispatch(conn->c->d, conn, req);
@@ -288,10 +283,7 @@ conn_process(struct ctl_conn *conn)
             size_t l = llen;
             if (l > 0 && conn->buf[start + l - 1] == '\r')
                 l--;
-            bool blank = true;
-            for (size_t i = 0; i < l && blank; i++)
-                blank = conn->buf[start + i] == ' ' || conn->buf[start + i] == '\t';
-            if (!blank)
+            if (!ctlreq_blank(conn->buf + start, l))
                 conn_handle_line(conn, conn->buf + start, l);
         }
         start += llen + 1;
