@@ -25,6 +25,7 @@
 #include "hook.h"
 #include "log.h"
 #include "notify.h"
+#include "retention.h"
 #include "search.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
@@ -1088,6 +1089,8 @@ daemon_free_state(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    retention_free(d->retention);
+    d->retention = NULL;
     search_free(d->search); /* joins the indexer after its batch */
     d->search = NULL;
     store_free(d->wstore);
@@ -1195,6 +1198,11 @@ daemon_run(const char *config_path, bool once)
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
     if ((r = feeds_load_runtime(d, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
+        goto fail_loop;
+    }
+    if ((r = retention_new(d, &d->retention)) < 0) {
+        log_error("retention: cannot start: %s", r == -ENOMEM ? strerror(-r)
+                                                              : store_errmsg(d->store));
         goto fail_loop;
     }
 

@@ -22,6 +22,7 @@
 #include "feedparse.h"
 #include "hook.h"
 #include "log.h"
+#include "retention.h"
 #include "search.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
@@ -876,6 +877,15 @@ store_job_done(uv_work_t *w, int status)
         poll_finish(p, p->store_r);
     }
     free(job);
+    feedpoll_writer_free(d);
+    if (!d->store_busy)
+        retention_writer_free(d->retention);
+}
+
+/* The writer is free: writes the waiting polls when their batch is due. */
+void
+feedpoll_writer_free(struct daemon *d)
+{
     if (d->store_head && (d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping ||
                           !uv_is_active((uv_handle_t *)&d->store_timer)))
         feedpoll_flush(d);

@@ -126,6 +126,18 @@ static const char *const store_migrations[] = {
 
     /* 4: each feed's boilerplate model (blocks seen across its items, boilerplate.h). */
     "ALTER TABLE feeds ADD COLUMN boilerplate BLOB; -- boilerplate_model_save() text; NULL: none yet\n",
+
+    /* 5: retention: pruned items keep (feed, key, first seen), and the tally of pruning. */
+    "ALTER TABLE items ADD COLUMN pruned_at INTEGER; -- when retention cleared its text and\n"
+    "                                  -- metadata (the row stays: nothing is stored twice); NULL: not\n"
+    "-- store_prune_batch: the oldest items not pruned yet, straight off an index.\n"
+    "CREATE INDEX items_unpruned ON items (first_seen_at) WHERE pruned_at IS NULL;\n"
+    "CREATE TABLE retention ( -- one row: what retention has pruned so far\n"
+    "    id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "    pruned_items INTEGER NOT NULL DEFAULT 0, -- items whose text and metadata were cleared\n"
+    "    last_prune_at INTEGER         -- when the last batch was pruned; NULL: never\n"
+    ");\n"
+    "INSERT INTO retention (id) VALUES (1);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -170,6 +182,11 @@ enum store_stmt {
     STMT_ALERT_SOURCES,
     STMT_ALERTS_LIST,
     STMT_ALERT_COUNTS,
+    STMT_PRUNE_SELECT,
+    STMT_PRUNE_ITEM,
+    STMT_PRUNE_ALERTS,
+    STMT_PRUNE_TALLY,
+    STMT_RETENTION_GET,
     STMT__COUNT,
 };
 
@@ -225,10 +242,13 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_ITEM_KNOWN] = "SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = ?1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = ?2 WHERE id = ?1",
+    /* Pruned items (retention) are keys without text: lists leave them out. */
     [STMT_ITEMS_ALL] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
-                       " JOIN feeds AS f ON f.id = i.feed_id" STORE_ITEM_ORDER,
+                       " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL"
+                       STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
-                        " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3" STORE_ITEM_ORDER,
+                        " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3"
+                        " AND i.pruned_at IS NULL" STORE_ITEM_ORDER,
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
     [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
@@ -268,6 +288,21 @@ static const char *const store_sql[STMT__COUNT] = {
                          " WHERE (?1 IS NULL OR a.topic = ?1) AND (?2 = 0 OR a.state = 'failed')"
                          " ORDER BY a.id DESC LIMIT ?3",
     [STMT_ALERT_COUNTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
+    /* An item whose alert still waits for a hook keeps its text until it is delivered. */
+    [STMT_PRUNE_SELECT] = "SELECT i.id, i.title, COALESCE(i.text, i.summary, i.content)"
+                          " FROM items AS i INDEXED BY items_unpruned"
+                          " WHERE i.pruned_at IS NULL AND i.first_seen_at < ?1 AND i.id <= ?2"
+                          " AND NOT EXISTS (SELECT 1 FROM alerts AS a WHERE a.item_id = i.id"
+                          " AND a.state IN ('pending', 'running'))"
+                          " ORDER BY i.first_seen_at LIMIT ?3",
+    [STMT_PRUNE_ITEM] = "UPDATE items SET guid = NULL, title = NULL, url = NULL,"
+                        " published_at = NULL, updated_at = NULL, author = NULL, language = NULL,"
+                        " summary = NULL, content = NULL, categories = NULL, text = NULL,"
+                        " simhash = NULL, pruned_at = ?2 WHERE id = ?1 AND pruned_at IS NULL",
+    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL WHERE item_id = ?1",
+    [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + ?1,"
+                         " last_prune_at = ?2 WHERE id = 1",
+    [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
 };
 
 struct store {
@@ -1685,4 +1720,117 @@ store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pen
     *ret_pending = pending;
     *ret_failed = failed;
     return 0;
+}
+
+/* Prunes at most limit items first seen before cutoff_at, in one transaction of its own. */
+int
+store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsigned limit,
+                  size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
+                  unsigned *ret_pruned)
+{
+    sqlite3_stmt *st = store->stmt[STMT_PRUNE_SELECT];
+    int64_t *ids = NULL;
+    unsigned n = 0;
+    size_t bytes = 0;
+    int rc = SQLITE_OK, r;
+
+    assert(store);
+    assert(ret_pruned);
+    *ret_pruned = 0;
+    if (limit == 0)
+        return 0;
+    ids = malloc(limit * sizeof(*ids));
+    if (!ids)
+        return store_set_error(store, -ENOMEM, "out of memory");
+    r = store_begin(store);
+    if (r < 0) {
+        free(ids);
+        return r;
+    }
+    /* The rows are read first and changed after: a statement must not see its own writes. */
+    bind_int(st, 1, cutoff_at, &rc);
+    bind_int(st, 2, max_id, &rc);
+    bind_int(st, 3, limit, &rc);
+    if (rc != SQLITE_OK) {
+        r = bind_failed(store, st, rc);
+        goto fail;
+    }
+    while (n < limit && bytes < max_bytes && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *title = NULL, *body = NULL;
+
+        ids[n] = sqlite3_column_int64(st, 0);
+        if ((r = col_text(store, st, 1, &title)) < 0 || (r = col_text(store, st, 2, &body)) < 0)
+            break;
+        bytes += (title ? strlen(title) : 0) + (body ? strlen(body) : 0) + 1;
+        if (cb && (r = cb(userdata, ids[n], title, body)) < 0) {
+            (void)store_set_error(store, r, "cannot note a pruned item: %s", strerror(-r));
+            break;
+        }
+        n++;
+    }
+    if (r >= 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    for (unsigned i = 0; r >= 0 && i < n; i++) {
+        sqlite3_stmt *up = store->stmt[STMT_PRUNE_ITEM];
+        sqlite3_stmt *al = store->stmt[STMT_PRUNE_ALERTS];
+
+        rc = SQLITE_OK;
+        bind_int(up, 1, ids[i], &rc);
+        bind_int(up, 2, now_at, &rc);
+        if (rc != SQLITE_OK) {
+            r = bind_failed(store, up, rc);
+            break;
+        }
+        if ((r = stmt_run(store, up)) < 0)
+            break;
+        bind_int(al, 1, ids[i], &rc);
+        if (rc != SQLITE_OK) {
+            r = bind_failed(store, al, rc);
+            break;
+        }
+        r = stmt_run(store, al);
+    }
+    if (r >= 0 && n > 0) {
+        sqlite3_stmt *t = store->stmt[STMT_PRUNE_TALLY];
+
+        rc = SQLITE_OK;
+        bind_int(t, 1, n, &rc);
+        bind_int(t, 2, now_at, &rc);
+        r = rc != SQLITE_OK ? bind_failed(store, t, rc) : stmt_run(store, t);
+    }
+    if (r >= 0)
+        r = store_commit(store);
+    if (r < 0)
+        goto fail;
+    free(ids);
+    *ret_pruned = n;
+    return 0;
+
+fail:
+    store_rollback(store);
+    free(ids);
+    return r;
+}
+
+/* What retention has pruned so far, and when it last did. */
+int
+store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at)
+{
+    sqlite3_stmt *st = store->stmt[STMT_RETENTION_GET];
+    int rc, r = 0;
+
+    assert(store);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *ret_pruned_items = sqlite3_column_int64(st, 0);
+        *ret_last_at = col_time(st, 1);
+    } else if (rc == SQLITE_DONE) {
+        *ret_pruned_items = 0;
+        *ret_last_at = FEED_TIME_NONE;
+    } else {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
 }
