@@ -1151,7 +1151,8 @@ daemon_run(const char *config_path, bool once)
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
-    if ((r = store_open(db, &d->store, &err)) < 0 ||
+    /* A damaged file is refused at start, with what to do, rather than failing polls later. */
+    if ((r = store_open(db, &d->store, &err)) < 0 || (r = store_check(d->store, &err)) < 0 ||
         (r = store_open(db, &d->wstore, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         goto fail_early;

@@ -760,6 +760,16 @@ poll_finish(struct feedpoll *p, int r)
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
+    if (r < 0) {
+        /*
+         * The poll could not be saved (a full disk...): forget the validators it brought, or
+         * the next poll would get 304 Not Modified and the items it did not store would be
+         * lost for good. The next poll fetches the whole document again.
+         */
+        free(f->st.etag);
+        free(f->st.last_modified);
+        f->st.etag = f->st.last_modified = NULL;
+    }
     if (r < 0 && !pn->disabled) {
         /* The poll could not be saved: back off rather than poll again at once. */
         pn->next_ms = feedpoll_next_ms(d, f, true, now_ms);

@@ -35,6 +35,12 @@
 /* Ceiling of the categories JSON of one item; categories past it are not stored. */
 #define STORE_CATEGORIES_MAX 65536
 
+/* What to do about a damaged database file, after the error that says so. */
+#define STORE_DAMAGED_ADVICE                                                                     \
+    " (the file is damaged or is not a feedwatch database: stop feedwatch, move the file and"    \
+    " its -wal and -shm files aside and start again for a new, empty database, or put back a"  \
+    " backup; `sqlite3 FILE .recover` may save what it holds)"
+
 /* Room for a copy of the last error message. */
 #define STORE_ERRMSG_MAX 512
 
@@ -341,6 +347,9 @@ store_errno(int rc)
     case SQLITE_RANGE:
     case SQLITE_MISMATCH:
         return -EINVAL;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return -EBADMSG;
     default:
         return -EIO;
     }
@@ -854,8 +863,8 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
         r = store_setup(store);
     }
     if (r < 0) {
-        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': %s", path,
-                                   store->errmsg) < 0)
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': %s%s", path,
+                                   store->errmsg, r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
             *reterr_msg = NULL;
         store_free(store);
         return r;
@@ -1832,5 +1841,34 @@ store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret
         r = store_fail(store, rc);
     }
     stmt_done(st);
+    return r;
+}
+
+/* Checks the whole file's structure (PRAGMA quick_check): 0, or -EBADMSG with *reterr_msg. */
+int
+store_check(struct store *store, char **reterr_msg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, r = 0;
+
+    assert(store);
+    rc = sqlite3_prepare_v2(store->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        r = store_fail(store, rc);
+    } else {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *res = (const char *)sqlite3_column_text(st, 0);
+            if (!res || strcmp(res, "ok") != 0)
+                r = store_set_error(store, -EBADMSG, "%s", res ? res : "check failed");
+        } else {
+            r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+        }
+    }
+    (void)sqlite3_finalize(st);
+    if (r < 0 && reterr_msg &&
+        asprintf(reterr_msg, "database '%s' failed its check: %s%s", store->path, store->errmsg,
+                 r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
+        *reterr_msg = NULL;
     return r;
 }

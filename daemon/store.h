@@ -96,6 +96,13 @@ typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int store_open(const char *path, struct store **ret_store, char **reterr_msg);
 
+/*
+ * Checks the structure of the whole file (PRAGMA quick_check: it reads every page, about a
+ * second per GB). 0, or -EBADMSG (damaged) or another negative errno with *reterr_msg naming
+ * the file and what to do (malloc'd).
+ */
+int store_check(struct store *store, char **reterr_msg);
+
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void store_free(struct store *store);
 
