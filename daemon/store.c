@@ -811,7 +811,9 @@ store_setup(struct store *store)
     (void)sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 #endif
     if (sqlite3_db_readonly(store->db, "main") == 1)
-        return store_set_error(store, -EROFS, "database file is read-only");
+        return store_set_error(store, -EROFS,
+                               "database file is read-only (feedwatch writes the file, and the"
+                               " -wal and -shm files beside it: check the mount and the folder)");
     r = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
                           " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8192;"
                           " PRAGMA temp_store = MEMORY");

@@ -189,6 +189,63 @@ def test_read_only_database_refused_clearly(t):
         umount(ro)
 
 
+# -- kill -9 at random points -----------------------------------------------------------------
+
+WORDS = ("amber basalt cobalt dune ember fjord garnet harbor indigo juniper kelp lagoon mesa "
+         "nectar onyx prairie quartz reef sierra tundra umber velvet willow xenon yarrow zephyr "
+         "anchor beacon canyon delta estuary falcon glacier heron island jetty knoll").split()
+
+
+def test_kill_9_at_random_points(t):
+    kills = int(os.environ.get("FW_FAULT_KILLS", "30"))
+    rnd = random.Random(int(os.environ.get("FW_FAULT_SEED", "14")))
+    s = t.httpd()
+    names = ["f1", "f2", "f3"]
+    served = {n: [] for n in names}
+
+    def grow(k):
+        """Adds k items with distinct words (no two are one story) to every feed."""
+        for n in names:
+            for _ in range(k):
+                i = len(served[n])
+                title = f"item {n} {i} " + " ".join(rnd.sample(WORDS, 6))
+                served[n].append((f"{n}-{i}", title))
+            s.add_file(f"/{n}.xml", body=rss(served[n][-200:]))   # a feed lists its newest
+
+    grow(3)
+    d, out = hooked_daemon(t, {n: s.url(f"/{n}.xml") for n in names},
+                           os.path.join(t.dir, "fw.db"), interval="1s", min_interval="1s",
+                           story_window="1s")
+    for k in range(kills):
+        d.start(wait=False)
+        time.sleep(rnd.uniform(0.02, 1.2))
+        d.kill()
+        assert d.proc.returncode == -signal.SIGKILL, d.proc.returncode
+        grow(rnd.randrange(0, 3))
+    # A last run, left to finish: every item stored once, every alert delivered.
+    total = sum(len(v) for v in served.values())
+    d.start()
+    wait_until(lambda: d.count_items() == total, 120, f"all {total} items")
+    wait_until(lambda: (lambda a: a["pending"] == 0 and a["failed"] == 0 and
+                        a["delivered"] == total)(d.status()["alerts"]), 300,
+               "every alert delivered")
+    assert d.stop() == 0
+    assert d.query("PRAGMA integrity_check") == [("ok",)]
+    assert d.duplicates() == []
+    keys = {k for (k,) in d.query("SELECT key FROM items")}
+    assert keys == {g for v in served.values() for g, _ in v}, "items lost or invented"
+    # One alert per (topic, item), each delivered at least once.
+    assert d.query("SELECT topic, item_id FROM alerts GROUP BY topic, item_id"
+                   " HAVING count(*) > 1") == []
+    alert_ids = {str(a) for (a,) in d.query("SELECT id FROM alerts")}
+    assert len(alert_ids) == total
+    delivered = {r["env"]["FEEDWATCH_ALERT_ID"] for r in runs(out)}
+    assert alert_ids <= delivered, sorted(alert_ids - delivered)[:10]
+    print(f"    {kills} kills, {total} items, {len(runs(out))} hook runs for {total} alerts, "
+          f"{sum(1 for line in d.log().splitlines() if line.startswith('poll: feed'))} polls",
+          file=sys.stderr)
+
+
 if __name__ == "__main__":
     # The disk tests mount file systems: they run in a private mount namespace, as root.
     if os.environ.get("FW_FAULTS_NS") != "1":
