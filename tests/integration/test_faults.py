@@ -215,7 +215,7 @@ def test_kill_9_at_random_points(t):
     grow(3)
     d, out = hooked_daemon(t, {n: s.url(f"/{n}.xml") for n in names},
                            os.path.join(t.dir, "fw.db"), interval="1s", min_interval="1s",
-                           story_window="1s")
+                           story_window="1s", retention="3s")   # kills land in prunes too
     for k in range(kills):
         d.start(wait=False)
         time.sleep(rnd.uniform(0.02, 1.2))
@@ -229,6 +229,7 @@ def test_kill_9_at_random_points(t):
     wait_until(lambda: (lambda a: a["pending"] == 0 and a["failed"] == 0 and
                         a["delivered"] == total)(d.status()["alerts"]), 300,
                "every alert delivered")
+    wait_until(lambda: d.status()["pruned_items"] > 0, 30, "retention to prune")
     assert d.stop() == 0
     assert d.query("PRAGMA integrity_check") == [("ok",)]
     assert d.duplicates() == []
