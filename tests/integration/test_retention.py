@@ -115,10 +115,9 @@ def test_polls_go_on_while_a_large_prune_runs(t):
                                              for i in range(n)]))
     s.add_file("/small.xml", body=rss(OLD))
     d = t.daemon({"big1": s.url("/big1.xml"), "big2": s.url("/big2.xml"),
-                  "small": s.url("/small.xml")}, retention="5s")
+                  "small": s.url("/small.xml")}, retention="8s")
     d.start()
     fwtest.wait_until(lambda: d.count_items() == 2 * n + 3, 60, "the big feeds' items")
-    assert d.status()["pruned_items"] == 0
     # Poll the small feed without pause while the prune runs.
     cycles, stop = [], threading.Event()
 
