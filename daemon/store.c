@@ -1597,13 +1597,29 @@ store_delivery_set(struct store *store, int64_t alert_id, const char *hook, cons
     bind_str(st, 6, last_error, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
-    if ((r = stmt_run(store, st)) < 0)
+    /*
+     * The delivery and its alert's state change together: a kill between the two would leave
+     * the alert pending for good beside a delivered delivery (the kill -9 test found it).
+     */
+    if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0) {
+        stmt_done(st);
         return r;
+    }
+    if ((r = stmt_run(store, st)) < 0)
+        goto undo;
     st = store->stmt[STMT_ALERT_REFRESH];
     bind_int(st, 1, alert_id, &rc);
-    if (rc != SQLITE_OK)
-        return bind_failed(store, st, rc);
-    return stmt_run(store, st);
+    if (rc != SQLITE_OK) {
+        r = bind_failed(store, st, rc);
+        goto undo;
+    }
+    if ((r = stmt_run(store, st)) < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    return 0;
+
+undo:
+    store_part_rollback(store);
+    return r;
 }
 
 /*
@@ -1613,12 +1629,21 @@ store_delivery_set(struct store *store, int64_t alert_id, const char *hook, cons
 int
 store_deliveries_reset_running(struct store *store)
 {
-    int r = stmt_run(store, store->stmt[STMT_DELIVERIES_RESET]);
+    /* Both tables at once, for the same reason as store_delivery_set. */
+    int r = stmt_run(store, store->stmt[STMT_SAVEPOINT]);
     if (r < 0)
         return r;
+    if ((r = stmt_run(store, store->stmt[STMT_DELIVERIES_RESET])) < 0)
+        goto undo;
     int n = sqlite3_changes(store->db);
-    r = stmt_run(store, store->stmt[STMT_ALERTS_RESET]);
-    return r < 0 ? r : n;
+    if ((r = stmt_run(store, store->stmt[STMT_ALERTS_RESET])) < 0 ||
+        (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    return n;
+
+undo:
+    store_part_rollback(store);
+    return r;
 }
 
 /* Calls cb once with everything a hook needs about alert_id; -ENOENT when there is none. */

@@ -225,9 +225,9 @@ def test_kill_9_at_random_points(t):
     # A last run, left to finish: every item stored once, every alert delivered.
     total = sum(len(v) for v in served.values())
     d.start()
-    wait_until(lambda: d.count_items() == total, 120, f"all {total} items")
+    wait_until(lambda: d.count_items() == total, 60, f"all {total} items")
     wait_until(lambda: (lambda a: a["pending"] == 0 and a["failed"] == 0 and
-                        a["delivered"] == total)(d.status()["alerts"]), 300,
+                        a["delivered"] == total)(d.status()["alerts"]), 120,
                "every alert delivered")
     wait_until(lambda: d.status()["pruned_items"] > 0, 30, "retention to prune")
     assert d.stop() == 0

@@ -1731,6 +1731,54 @@ test_store_prune_batch(void **state)
     store_free(store);
 }
 
+/*
+ * A delivery and its alert's state change together or not at all: when the alert's refresh
+ * fails (a trigger makes it fail here; a kill -9 between the two did it in the fault test),
+ * the delivery keeps its old state, so the two never disagree.
+ */
+static void
+test_store_delivery_set_is_atomic(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    struct feed_item item = mkitem("k1", 100);
+    int64_t item_id = 0, alert = 0;
+    char *hooks[] = {"notify"};
+
+    assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &item_id), 1);
+    assert_int_equal(store_alert_add(store, "t", item_id, "[]", hooks, 1, 1000, &alert), 1);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE,
+                                        NULL),
+                     0);
+    sqlite3 *db = open_raw(fx);
+    raw_exec(db, "CREATE TRIGGER no_refresh BEFORE UPDATE ON alerts"
+                 " BEGIN SELECT RAISE(ABORT, 'refresh refused'); END");
+    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE,
+                                   NULL) < 0);
+    char *st = raw_text(db, "SELECT state FROM deliveries", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    st = raw_text(db, "SELECT state FROM alerts", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    /* Same for the reset at start. */
+    assert_true(store_deliveries_reset_running(store) < 0);
+    st = raw_text(db, "SELECT state FROM deliveries", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    raw_exec(db, "DROP TRIGGER no_refresh");
+    assert_int_equal(store_deliveries_reset_running(store), 1);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE,
+                                        NULL),
+                     0);
+    st = raw_text(db, "SELECT state FROM alerts", NULL);
+    assert_string_equal(st, "delivered");
+    free(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1765,6 +1813,7 @@ main(void)
         STORE_TEST(test_store_alerts_lifecycle),
         STORE_TEST(test_store_migrates_schema_1),
         STORE_TEST(test_store_prune_batch),
+        STORE_TEST(test_store_delivery_set_is_atomic),
     };
 
     /* The file mode test expects the usual service umask. */
