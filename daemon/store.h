@@ -97,8 +97,8 @@ typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url
 int store_open(const char *path, struct store **ret_store, char **reterr_msg);
 
 /*
- * Checks the structure of the whole file (PRAGMA quick_check: it reads every page, about a
- * second per GB). 0, or -EBADMSG (damaged) or another negative errno with *reterr_msg naming
+ * Checks the structure of the whole file (PRAGMA quick_check, after reading the file once
+ * in order so that its pages are cached: about 1.5 s for 200 MB on a cold cache). 0, or -EBADMSG (damaged) or another negative errno with *reterr_msg naming
  * the file and what to do (malloc'd).
  */
 int store_check(struct store *store, char **reterr_msg);
