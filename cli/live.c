@@ -211,6 +211,19 @@ render_status(const json_t *resp)
         (void)snprintf(line, sizeof(line), "%s items", fmt_int(resp, "search_lag_items", n1));
         print_kv("search lag", kw, line);
     }
+
+    if (json_object_get(resp, "pruned_items")) {
+        const char *err = get_str(resp, "prune_error");
+        if (get_uint(resp, "retention_s", &v))
+            output_duration(v, dur);
+        else
+            (void)snprintf(dur, sizeof(dur), "-");
+        output_time_local(get_str(resp, "last_prune"), when);
+        (void)snprintf(line, sizeof(line), "%s, %s items pruned, last %s%s%s", dur,
+                       fmt_int(resp, "pruned_items", n1), when, err ? ", failing: " : "",
+                       err ? err : "");
+        print_kv("retention", kw, line);
+    }
     return 0;
 }
 

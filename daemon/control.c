@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "ctlreq.h"
 #include "daemon.h"
 #include "log.h"
 #include "search.h"
@@ -501,16 +502,10 @@ control_conns(const struct control *c)
 static void
 conn_handle_line(struct ctl_conn *conn, const char *line, size_t len)
 {
-    json_error_t jerr;
-    json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    char err[CTLREQ_ERR_MAX];
+    json_t *req = ctlreq_decode(line, len, err);
     if (!req) {
-        conn_send(conn, ctlcmd_error("malformed request: %s at column %d", jerr.text,
-                                     jerr.column));
-        return;
-    }
-    if (!json_is_object(req)) {
-        json_decref(req);
-        conn_send(conn, ctlcmd_error("malformed request: not a JSON object"));
+        conn_send(conn, ctlcmd_error("%s", err));
         return;
     }
     json_t *resp = ctlcmd_dispatch(conn->c->d, conn, req);
@@ -549,10 +544,7 @@ conn_run_line(struct ctl_conn *conn)
     } else {
         if (l > 0 && conn->buf[l - 1] == '\r')
             l--;
-        bool blank = true;
-        for (size_t i = 0; i < l && blank; i++)
-            blank = conn->buf[i] == ' ' || conn->buf[i] == '\t';
-        if (!blank) {
+        if (!ctlreq_blank(conn->buf, l)) {
             /* The handler may read the line: consume it only afterwards. */
             conn_handle_line(conn, conn->buf, l);
             if (conn->closing)

@@ -17,6 +17,7 @@
 #include "date.h"
 #include "fetch.h"
 #include "log.h"
+#include "retention.h"
 #include "search.h"
 #include "url.h"
 
@@ -79,7 +80,7 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
         return ctlcmd_error("status: %s", store_errmsg(d->store));
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
-    return json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
+    json_t *resp = json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
                      "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
                      "ok", 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION,
                      "uptime_s", (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds,
@@ -92,6 +93,12 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
                      "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
                      next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
                      (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
+    /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
+    if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
+        json_decref(resp);
+        resp = NULL;
+    }
+    return resp;
 }
 
 /* A feed's URL as the socket's group may see it: without its userinfo (user:password@). */

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "notify.h"
+#include "retention.h"
 #include "search.h"
 #include "url.h"
 
@@ -1316,6 +1317,8 @@ daemon_free_state(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    retention_free(d->retention);
+    d->retention = NULL;
     search_free(d->search); /* joins the indexer after its batch */
     d->search = NULL;
     store_free(d->wstore);
@@ -1487,7 +1490,8 @@ daemon_run(const char *config_path, bool once)
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
-    if ((r = store_open(db, &d->store, &err)) < 0 ||
+    /* A damaged file is refused at start, with what to do, rather than failing polls later. */
+    if ((r = store_open(db, &d->store, &err)) < 0 || (r = store_check(d->store, &err)) < 0 ||
         (r = store_open(db, &d->wstore, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         goto fail_early;
@@ -1534,6 +1538,11 @@ daemon_run(const char *config_path, bool once)
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
     if ((r = feeds_load_runtime(d, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
+        goto fail_loop;
+    }
+    if ((r = retention_new(d, &d->retention)) < 0) {
+        log_error("retention: cannot start: %s", r == -ENOMEM ? strerror(-r)
+                                                              : store_errmsg(d->store));
         goto fail_loop;
     }
 

@@ -23,6 +23,7 @@ struct alerting;
 struct control;
 struct ctl_conn;
 struct hooks;
+struct retention;
 struct search;
 struct fetcher;
 struct feedpoll;
@@ -70,8 +71,9 @@ struct daemon {
     char *config_path;
     struct conf *conf;
     struct store *store;         /* the loop thread's connection */
-    struct store *wstore;        /* the writer connection: poll batches, in the thread pool */
-    bool store_busy;             /* a batch is being written (one at a time) */
+    struct store *wstore;        /* the writer connection: poll and retention batches, in the
+                                    thread pool */
+    bool store_busy;             /* a batch is being written (one at a time, of either kind) */
     struct alerting *alerting_retired; /* replaced by a reload while a batch matched with it */
     struct conf *conf_retired;   /* the config alerting_retired points into */
     struct fetcher *fetcher;
@@ -82,6 +84,7 @@ struct daemon {
     struct search *search;       /* full-text index; NULL with --once or when it failed */
     struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */
     struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
+    struct retention *retention; /* prunes old items through the writer (retention.h) */
     struct dfeed **feeds;        /* sorted by name */
     size_t n_feeds;
     uv_signal_t sig_term, sig_int, sig_hup;

@@ -22,6 +22,7 @@
 #include "feedparse.h"
 #include "hook.h"
 #include "log.h"
+#include "retention.h"
 #include "search.h"
 #include "url.h"
 
@@ -909,6 +910,16 @@ poll_finish(struct feedpoll *p, int r)
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
+    if (r < 0) {
+        /*
+         * The poll could not be saved (a full disk...): forget the validators it brought, or
+         * the next poll would get 304 Not Modified and the items it did not store would be
+         * lost for good. The next poll fetches the whole document again.
+         */
+        free(f->st.etag);
+        free(f->st.last_modified);
+        f->st.etag = f->st.last_modified = NULL;
+    }
     if (r < 0 && !pn->disabled) {
         /* The poll could not be saved: back off rather than poll again at once. */
         pn->next_ms = feedpoll_next_ms(d, f, true, now_ms);
@@ -1026,6 +1037,15 @@ store_job_done(uv_work_t *w, int status)
         poll_finish(p, p->store_r);
     }
     free(job);
+    feedpoll_writer_free(d);
+    if (!d->store_busy)
+        retention_writer_free(d->retention);
+}
+
+/* The writer is free: writes the waiting polls when their batch is due. */
+void
+feedpoll_writer_free(struct daemon *d)
+{
     if (d->store_head && (d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping ||
                           !uv_is_active((uv_handle_t *)&d->store_timer)))
         feedpoll_flush(d);

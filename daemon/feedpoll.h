@@ -23,6 +23,12 @@ int feedpoll_init(struct daemon *d);
  */
 void feedpoll_flush(struct daemon *d);
 
+/*
+ * The writer connection was given back by other work (retention): writes the finished polls
+ * waiting for it when their batch is due (full, stopping, or its delay passed).
+ */
+void feedpoll_writer_free(struct daemon *d);
+
 /* Starts polling f (f->poll is set); negative errno when the transfer could not start. */
 int feedpoll_start(struct daemon *d, struct dfeed *f);
 

@@ -29,6 +29,14 @@ static const char search_schema[] =
     "CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(title, text, content='',"
     " columnsize=0, tokenize='unicode61 remove_diacritics 0');\n";
 
+/* An item to take out of the index (search_forget), with the text it was indexed from. */
+struct forget {
+    struct forget *next;
+    int64_t id;
+    char *title;
+    char *body;
+};
+
 /* Read-only connections to the store and the index, used by one thread at a time. */
 struct search_reader {
     sqlite3 *rd;      /* items, read only */
@@ -45,6 +53,8 @@ struct search {
     uv_cond_t cond;
     bool stop;        /* under lock */
     bool kicked;      /* under lock */
+    struct forget *forget_head, *forget_tail; /* under lock */
+    size_t n_forget;  /* under lock: queued or being taken out */
     _Atomic int64_t hwm;
 };
 
@@ -179,13 +189,70 @@ index_batch(struct search *s, sqlite3 *main, sqlite3 *idx, sqlite3_stmt *sel, sq
     return n;
 }
 
+static void
+forget_free(struct forget *f)
+{
+    while (f) {
+        struct forget *next = f->next;
+        free(f->title);
+        free(f->body);
+        free(f);
+        f = next;
+    }
+}
+
+/*
+ * Takes the queued items out of the index, in one transaction: FTS5's 'delete' command with
+ * the words each was indexed with. An item above the high-water mark was never indexed (the
+ * store prunes none such): telling FTS5 to forget words it never had would corrupt it.
+ */
+static void
+forget_batch(struct search *s, sqlite3 *idx, sqlite3_stmt *del)
+{
+    uv_mutex_lock(&s->lock);
+    struct forget *list = s->forget_head;
+    s->forget_head = s->forget_tail = NULL;
+    uv_mutex_unlock(&s->lock);
+    if (!list)
+        return;
+    size_t n = 0;
+    int64_t hwm = atomic_load(&s->hwm);
+    bool ok = sqlite3_exec(idx, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    for (struct forget *f = list; f; f = f->next) {
+        n++;
+        if (!ok || f->id > hwm)
+            continue;
+        char *nt = index_words(f->title);
+        char *nx = index_words(f->body);
+        if (nt && nx) {
+            sqlite3_bind_int64(del, 1, f->id);
+            sqlite3_bind_text(del, 2, nt, -1, SQLITE_STATIC);
+            sqlite3_bind_text(del, 3, nx, -1, SQLITE_STATIC);
+            ok = sqlite3_step(del) == SQLITE_DONE;
+            sqlite3_reset(del);
+            sqlite3_clear_bindings(del);
+        }
+        free(nt);
+        free(nx);
+    }
+    if (ok && sqlite3_exec(idx, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        ok = false;
+    if (!ok)
+        (void)sqlite3_exec(idx, "ROLLBACK", NULL, NULL, NULL);
+    /* Words left behind point at pruned items, which search never shows: only a cost. */
+    forget_free(list);
+    uv_mutex_lock(&s->lock);
+    s->n_forget -= n;
+    uv_mutex_unlock(&s->lock);
+}
+
 /* The indexer thread: wakes on search_kick (or every few seconds) and catches up. */
 static void
 indexer_main(void *arg)
 {
     struct search *s = arg;
     sqlite3 *main = NULL, *idx = NULL;
-    sqlite3_stmt *sel = NULL, *ins = NULL, *upd = NULL;
+    sqlite3_stmt *sel = NULL, *ins = NULL, *upd = NULL, *del = NULL;
 
     if (open_db(s->db_path, SQLITE_OPEN_READONLY, &main) < 0 ||
         open_db(s->idx_path, SQLITE_OPEN_READWRITE, &idx) < 0)
@@ -199,7 +266,11 @@ indexer_main(void *arg)
         sqlite3_prepare_v2(idx, "INSERT INTO docs (rowid, title, text) VALUES (?1, ?2, ?3)", -1,
                            &ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(idx, "UPDATE meta SET value = ?1 WHERE key = 'hwm'", -1, &upd,
-                           NULL) != SQLITE_OK)
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(idx,
+                           "INSERT INTO docs (docs, rowid, title, text)"
+                           " VALUES ('delete', ?1, ?2, ?3)",
+                           -1, &del, NULL) != SQLITE_OK)
         goto out;
     for (;;) {
         uv_mutex_lock(&s->lock);
@@ -211,6 +282,7 @@ indexer_main(void *arg)
         uv_mutex_unlock(&s->lock);
         if (stop)
             break;
+        forget_batch(s, idx, del);
         int n;
         do {
             n = index_batch(s, main, idx, sel, ins, upd);
@@ -223,6 +295,7 @@ out:
     sqlite3_finalize(sel);
     sqlite3_finalize(ins);
     sqlite3_finalize(upd);
+    sqlite3_finalize(del);
     sqlite3_close(main);
     sqlite3_close(idx);
 }
@@ -332,6 +405,48 @@ search_kick(struct search *s)
     s->kicked = true;
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->lock);
+}
+
+/* The highest item id indexed. */
+int64_t
+search_hwm(struct search *s)
+{
+    return s ? atomic_load(&s->hwm) : 0;
+}
+
+/* Queues an item to take out of the index. */
+int
+search_forget(struct search *s, int64_t item_id, const char *title, const char *body)
+{
+    if (!s)
+        return 0;
+    struct forget *f = calloc(1, sizeof(*f));
+    if (!f || (title && !(f->title = strdup(title))) || (body && !(f->body = strdup(body)))) {
+        forget_free(f);
+        return -ENOMEM;
+    }
+    f->id = item_id;
+    uv_mutex_lock(&s->lock);
+    if (s->forget_tail)
+        s->forget_tail->next = f;
+    else
+        s->forget_head = f;
+    s->forget_tail = f;
+    s->n_forget++;
+    uv_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* Items queued by search_forget() and not taken out of the index yet. */
+size_t
+search_forget_pending(struct search *s)
+{
+    if (!s)
+        return 0;
+    uv_mutex_lock(&s->lock);
+    size_t n = s->n_forget;
+    uv_mutex_unlock(&s->lock);
+    return n;
 }
 
 /* Opens read-only connections of its own for search_reader_run() on another thread. */
@@ -587,7 +702,8 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
         goto out;
     if (sqlite3_prepare_v2(rd->rd,
                            "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at"
-                           " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id WHERE i.id = ?1",
+                           " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id"
+                           " WHERE i.id = ?1 AND i.pruned_at IS NULL",
                            -1, &v.item, NULL) != SQLITE_OK) {
         r = -EIO;
         goto out;
@@ -611,7 +727,8 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
         }
-    } else if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items ORDER BY id DESC LIMIT ?1", -1,
+    } else if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE pruned_at IS NULL"
+                                  " ORDER BY id DESC LIMIT ?1", -1,
                                   &cand, NULL) == SQLITE_OK) {
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
     }
@@ -643,6 +760,7 @@ search_free(struct search *s)
     }
     sqlite3_close(s->loop.rd);
     sqlite3_close(s->loop.ird);
+    forget_free(s->forget_head);
     uv_cond_destroy(&s->cond);
     uv_mutex_destroy(&s->lock);
     free(s->db_path);

@@ -13,15 +13,23 @@
  * second step), newest first, and the matcher (match.h) keeps those that really match and
  * says why. A query FTS5 cannot narrow (only NOTs) scans the newest items instead, bounded.
  *
- * search_new/search_kick/search_lag/search_run/search_free are called from the loop thread;
- * the indexer thread is private to search.c. A search_reader has read-only connections of
- * its own, so queries can run on a pool thread (one thread at a time per reader), never in
- * the way of the store's writer or the loop; the struct search must outlive its readers.
+ * Retention (store_prune_batch) prunes only items the indexer has reached (search_hwm), and
+ * hands each pruned item's title and body to search_forget() once its batch is committed:
+ * the indexer takes their words out of the index (a contentless FTS5 table forgets a row only
+ * when told the words it was given). A forget lost to a crash leaves words that point at a
+ * pruned item; search never shows a pruned item.
+ *
+ * search_new, search_kick, search_lag, search_hwm, search_forget_pending, search_run and
+ * search_free are called from the loop thread, search_forget from any thread; the indexer
+ * thread is private to search.c. A search_reader has read-only connections of its own, so
+ * queries can run on a pool thread (one thread at a time per reader), never in the way of
+ * the store's writer or the loop; the struct search must outlive its readers.
  */
 #ifndef FEEDWATCH_SEARCH_H
 #define FEEDWATCH_SEARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SEARCH_BATCH 2000        /* items indexed per transaction */
@@ -50,6 +58,19 @@ void search_kick(struct search *s);
 
 /* Items stored but not indexed yet (0 when the indexer has caught up). */
 int64_t search_lag(struct search *s);
+
+/* The highest item id indexed: retention prunes no item above it. */
+int64_t search_hwm(struct search *s);
+
+/*
+ * Queues an item to take out of the index: its id, title and body as they were indexed
+ * (copied). 0 or -ENOMEM. The indexer works through the queue before its next batch. Any
+ * thread (retention calls it in the thread pool, right after its batch commits).
+ */
+int search_forget(struct search *s, int64_t item_id, const char *title, const char *body);
+
+/* Items queued by search_forget() and not taken out of the index yet. */
+size_t search_forget_pending(struct search *s);
 
 /*
  * Runs a query (topic language) over the index, newest items first, at most limit hits.

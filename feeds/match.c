@@ -896,11 +896,14 @@ static bool
 node_eval(struct mctx *c, uint32_t idx)
 {
     const struct mnode *n = &c->m->nodes[idx];
-    const uint32_t *kids = c->m->kids + n->first;
 
+    if (n->op == MN_LEAF)
+        return leaf_eval(c, n->first);
+    /* Only now: a leaf's first is a leaf index, and kids is NULL when no topic has an operator. */
+    const uint32_t *kids = c->m->kids + n->first;
     switch (n->op) {
     case MN_LEAF:
-        return leaf_eval(c, n->first);
+        return false; /* handled above */
     case MN_NOT:
         return !node_eval(c, kids[0]);
     case MN_AND:

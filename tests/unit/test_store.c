@@ -196,7 +196,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 5);
+    assert_int_equal(STORE_SCHEMA_VERSION, 6);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -211,10 +211,12 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                              " name IN ('items_newest', 'items_feed_newest')",
                              NULL),
                      2);
-    /* Every column of schema v1 is there, the three feed columns of v3, the model of v4 and
-     * the options of `feedwatch add` of v5. */
+    /*
+     * Every column of schema v1 is there, the three feed columns of v3, the model of v4, the
+     * options of `feedwatch add` of v5 and pruned_at of v6 (retention).
+     */
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 20);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 16);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 17);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
                              "SELECT instr(sql, '-- identity within the feed') > 0"
@@ -345,7 +347,7 @@ test_store_newer_schema_refused(void **state)
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (5)"));
+    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (6)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
@@ -1694,6 +1696,158 @@ test_store_feed_runtime_marker_and_rate_persist(void **state)
     store_free(store);
 }
 
+
+struct pruned_seen {
+    int n;
+    int64_t ids[16];
+    char titles[16][32];
+};
+
+static int
+on_pruned(void *userdata, int64_t item_id, const char *title, const char *body)
+{
+    struct pruned_seen *p = userdata;
+
+    assert_true(p->n < 16);
+    assert_non_null(body); /* the summary stands in for a missing text */
+    p->ids[p->n] = item_id;
+    (void)snprintf(p->titles[p->n], sizeof(p->titles[0]), "%s", title ? title : "");
+    p->n++;
+    return 0;
+}
+
+/*
+ * Retention: items first seen before the cutoff lose text and metadata, oldest first, in
+ * batches of at most limit; their keys stay (a listed item is known, not stored again); items
+ * above max_id and items with an alert waiting for a hook are kept; the tally is kept.
+ */
+static void
+test_store_prune_batch(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t ids[6] = {0}, pruned = -1, last = 0, alert = 0;
+    char key[8];
+    char *hooks[] = {"notify"};
+    unsigned n = 99;
+
+    for (int i = 0; i < 6; i++) {
+        struct feed_item item = mkitem(NULL, 100);
+        (void)snprintf(key, sizeof(key), "k%d", i);
+        item.key = key;
+        item.title = key;
+        item.summary = "<p>summary</p>";
+        assert_int_equal(store_item_add(store, a, &item, "text", 0x1234, 1000 + i, &ids[i]), 1);
+    }
+    /* k4 has an alert waiting for its hook; k1 one that was delivered. */
+    assert_int_equal(store_alert_add(store, "t", ids[4], "[]", hooks, 1, 1000, &alert), 1);
+    assert_int_equal(store_alert_add(store, "t", ids[1], "[{\"term\":\"x\"}]", NULL, 0, 1000,
+                                     &alert),
+                     1);
+    assert_int_equal(store_retention_get(store, &pruned, &last), 0);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(last, FEED_TIME_NONE);
+
+    /* Nothing before the oldest first-seen time. */
+    assert_int_equal(store_prune_batch(store, 1000, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &n),
+                     0);
+    assert_int_equal(n, 0);
+
+    /* Two at a time, oldest first; the cutoff leaves k5 (first seen at 1005). */
+    struct pruned_seen seen = {0};
+    assert_int_equal(store_prune_batch(store, 1005, INT64_MAX, 2, 1 << 20, 5000, on_pruned, &seen,
+                                       &n),
+                     0);
+    assert_int_equal(n, 2);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], ids[0]);
+    assert_string_equal(seen.titles[1], "k1");
+    /* max_id: the search index has not reached k3, so it stays. */
+    assert_int_equal(store_prune_batch(store, 1005, ids[2], 10, 1 << 20, 6000, on_pruned, &seen,
+                                       &n),
+                     0);
+    assert_int_equal(n, 1);
+    assert_int_equal(seen.ids[2], ids[2]);
+    assert_int_equal(store_prune_batch(store, 1005, INT64_MAX, 10, 1 << 20, 7000, on_pruned,
+                                       &seen, &n),
+                     0);
+    assert_int_equal(n, 1); /* k3; k4 waits for its hook */
+    assert_int_equal(seen.ids[3], ids[3]);
+    assert_int_equal(store_retention_get(store, &pruned, &last), 0);
+    assert_int_equal(pruned, 4);
+    assert_int_equal(last, 7000);
+
+    sqlite3 *db = open_raw(fx);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM items WHERE pruned_at IS NOT NULL AND"
+                             " title IS NULL AND text IS NULL AND summary IS NULL AND"
+                             " url IS NULL AND simhash IS NULL AND published_at IS NULL",
+                             NULL),
+                     4);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM items WHERE text = 'text'", NULL), 2);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM alerts WHERE matched IS NULL", NULL), 1);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    /* The keys stay: a feed that still lists k0 does not store it again. */
+    assert_int_equal(store_item_known(store, a, "k0"), 1);
+    add_item(store, a, "k0", 100, 8000, 0);
+    assert_int_equal(count_items(store), 6);
+    /* Lists leave pruned items out. */
+    struct item_seen listed = {0};
+    assert_int_equal(store_items_list(store, NULL, 0, false, on_item, &listed), 0);
+    assert_int_equal(listed.n, 2);
+    store_free(store);
+}
+
+/*
+ * A delivery and its alert's state change together or not at all: when the alert's refresh
+ * fails (a trigger makes it fail here; a kill -9 between the two did it in the fault test),
+ * the delivery keeps its old state, so the two never disagree.
+ */
+static void
+test_store_delivery_set_is_atomic(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    struct feed_item item = mkitem("k1", 100);
+    int64_t item_id = 0, alert = 0;
+    char *hooks[] = {"notify"};
+
+    assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &item_id), 1);
+    assert_int_equal(store_alert_add(store, "t", item_id, "[]", hooks, 1, 1000, &alert), 1);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE,
+                                        NULL),
+                     0);
+    sqlite3 *db = open_raw(fx);
+    raw_exec(db, "CREATE TRIGGER no_refresh BEFORE UPDATE ON alerts"
+                 " BEGIN SELECT RAISE(ABORT, 'refresh refused'); END");
+    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE,
+                                   NULL) < 0);
+    char *st = raw_text(db, "SELECT state FROM deliveries", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    st = raw_text(db, "SELECT state FROM alerts", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    /* Same for the reset at start. */
+    assert_true(store_deliveries_reset_running(store) < 0);
+    st = raw_text(db, "SELECT state FROM deliveries", NULL);
+    assert_string_equal(st, "running");
+    free(st);
+    raw_exec(db, "DROP TRIGGER no_refresh");
+    assert_int_equal(store_deliveries_reset_running(store), 1);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE,
+                                        NULL),
+                     0);
+    st = raw_text(db, "SELECT state FROM alerts", NULL);
+    assert_string_equal(st, "delivered");
+    free(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1728,6 +1882,8 @@ main(void)
         STORE_TEST(test_store_allocation_failures_are_clean),
         STORE_TEST(test_store_alerts_lifecycle),
         STORE_TEST(test_store_migrates_schema_1),
+        STORE_TEST(test_store_prune_batch),
+        STORE_TEST(test_store_delivery_set_is_atomic),
     };
 
     /* The file mode test expects the usual service umask. */

@@ -1,0 +1,39 @@
+/*
+ * retention.h — prunes items older than `retention` (from first seen), in the background.
+ *
+ * A pass runs at start and then every RETENTION_PERIOD_MAX_S (an hour; half the retention
+ * when that is shorter). It prunes in batches of at most RETENTION_BATCH items, each its own
+ * transaction on the store's writer connection in the thread pool: it takes the writer only
+ * when no poll batch holds or waits for it, and gives it back after each batch, so a poll
+ * waits for one short batch at most. A pruned item keeps its (feed, key) row (store.h); the
+ * search index forgets its words (search.h). `status` shows the tallies (retention_json).
+ * Loop thread only.
+ */
+#ifndef FEEDWATCH_RETENTION_H
+#define FEEDWATCH_RETENTION_H
+
+#include <jansson.h>
+
+#define RETENTION_BATCH 500                      /* items pruned per transaction at most */
+#define RETENTION_BATCH_BYTES (8u * 1024 * 1024) /* text of a batch handed to the index */
+#define RETENTION_PERIOD_MAX_S 3600              /* a pass at least this often */
+
+struct daemon;
+struct retention;
+
+/* Starts pruning for d (a pass now, then periodically); reads the tallies from the store. */
+int retention_new(struct daemon *d, struct retention **ret);
+
+/* The store's writer is free (no poll batch holds or waits for it): a waiting batch may go. */
+void retention_writer_free(struct retention *r);
+
+/*
+ * {"retention_s", "pruned_items", "last_prune", "pruning", "prune_error"} for `status`
+ * (a new reference; NULL on OOM).
+ */
+json_t *retention_json(const struct retention *r);
+
+/* Frees r after the loop has ended (its timer is closed by then); accepts NULL. */
+void retention_free(struct retention *r);
+
+#endif
