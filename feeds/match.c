@@ -1121,6 +1121,8 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
     uint64_t h = FNV_OFFSET;
     uint32_t k;
     int r;
+    const struct mkey *stems[8]; /* prefix keys hit that have set entries (stems) */
+    size_t n_stems = 0;
 
     /* The prefix keys of every length some prefix has (<= MAX_PREFIX_LEN), then the rest. */
     size_t plen = len < m->max_prefix_len ? len : m->max_prefix_len;
@@ -1133,10 +1135,10 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
             if (k != NO_KEY) {
                 const struct mkey *key = &m->keys[k];
                 r = key->used ? push_occ(c, k, tok) : 0;
-                if (r == 0 && key->n_pents && !tok->joined)
-                    r = stem_entries(c, key, tok);
                 if (r < 0)
                     return r;
+                if (key->n_pents && !tok->joined && n_stems < sizeof(stems) / sizeof(*stems))
+                    stems[n_stems++] = key;
             }
         }
     }
@@ -1150,6 +1152,12 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
         r = key->used ? push_occ(c, k, tok) : 0;
         if (r == 0 && key->n_pents && !tok->joined)
             r = name_entries(c, key, tok);
+        if (r < 0)
+            return r;
+    }
+    /* Stems after names, so that a name written as it is says so in the explanation. */
+    for (size_t j = 0; j < n_stems; j++) {
+        r = stem_entries(c, stems[j], tok);
         if (r < 0)
             return r;
     }
