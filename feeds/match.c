@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <libstemmer.h>
+#include <pthread.h>
 #include <utf8proc.h>
 
 #include "normalize.h"
@@ -53,6 +54,10 @@
 #define MIN_STEM_BYTES 4      /* shorter stems are not used: too many words start so */
 #define MAX_STEM_WORD 256     /* bytes of a word that is stemmed */
 #define MAX_STEMMERS 8        /* languages stemmed in one item of unknown language */
+#define MAX_SUFFIX_CHARS 4    /* a word longer than a stem by more is not stemmed: no case
+                               * ending of the stemmed languages is longer */
+#define POOL_STEMMERS 32      /* stemmers kept between calls */
+#define STEM_START_BITS 14    /* bits of the filter of the stems' first bytes */
 #define SET_PLACE '\1'
 #define SET_ALIAS '\2'
 #define PE_STEM 0x80u         /* entry flag: matches by Snowball stem */
@@ -134,6 +139,14 @@ struct matcher {
     struct mtable exact, prefix;
     bool prefix_len[MAX_PREFIX_LEN + 1];
     size_t max_prefix_len; /* the largest len with prefix_len[len] */
+    /*
+     * Stems of place names: a table apart, probed only for tokens whose first
+     * MIN_STEM_BYTES bytes some stem starts with (stem_start: bits over their hash).
+     */
+    struct mtable stem;
+    bool stem_len[MAX_PREFIX_LEN + 1];
+    size_t max_stem_len;
+    uint64_t stem_start[(1u << STEM_START_BITS) / 64];
     uint32_t *part_keys;
     size_t n_part_keys, cap_part_keys;
     struct munit *units;
@@ -157,7 +170,16 @@ struct matcher {
     struct malias *aliases;
     size_t n_aliases, cap_aliases;
     int lang_en;      /* place_lang("en") */
+    struct stem_pool *pool; /* stemmers reused across matcher_match() calls and threads */
     bool built;
+};
+
+/* Snowball stemmers are not thread-safe and dear to create: a call borrows them from here. */
+struct stem_pool {
+    pthread_mutex_t lock;
+    int lang[POOL_STEMMERS];
+    struct sb_stemmer *st[POOL_STEMMERS];
+    size_t n;
 };
 
 /* Grows an array to hold at least n elements. */
@@ -279,11 +301,16 @@ table_bloom(struct matcher *m, struct mtable *t)
     return 0;
 }
 
-/* The key of a normalized string, added if new. */
+enum { TABLE_EXACT, TABLE_PREFIX, TABLE_STEM };
+
+/* The key of a normalized string in a table, added if new. */
 static int
-intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
+intern_in(struct matcher *m, int table, const char *s, uint32_t *ret_key)
 {
-    struct mtable *t = prefix ? &m->prefix : &m->exact;
+    struct mtable *t = table == TABLE_PREFIX ? &m->prefix
+                       : table == TABLE_STEM ? &m->stem
+                                             : &m->exact;
+    bool prefix = table == TABLE_PREFIX;
     size_t len = strlen(s);
     uint64_t h = fnv(s, len);
     uint32_t k = table_find(m, t, h, s, len);
@@ -317,8 +344,21 @@ intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
         if (len > m->max_prefix_len)
             m->max_prefix_len = len;
     }
+    if (table == TABLE_STEM && len <= MAX_PREFIX_LEN && len >= MIN_STEM_BYTES) {
+        m->stem_len[len] = true;
+        if (len > m->max_stem_len)
+            m->max_stem_len = len;
+        uint64_t h4 = fnv(s, MIN_STEM_BYTES) >> (64 - STEM_START_BITS);
+        m->stem_start[h4 / 64] |= 1ULL << (h4 % 64);
+    }
     *ret_key = k;
     return 0;
+}
+
+static int
+intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
+{
+    return intern_in(m, prefix ? TABLE_PREFIX : TABLE_EXACT, s, ret_key);
 }
 
 static int
@@ -480,8 +520,15 @@ struct matcher *
 matcher_new(void)
 {
     struct matcher *m = calloc(1, sizeof(struct matcher));
-    if (m)
-        m->lang_en = place_lang("en");
+    if (!m)
+        return NULL;
+    m->lang_en = place_lang("en");
+    m->pool = calloc(1, sizeof(*m->pool));
+    if (!m->pool || pthread_mutex_init(&m->pool->lock, NULL) != 0) {
+        free(m->pool);
+        free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -650,7 +697,7 @@ add_name(struct matcher *m, uint32_t set, const char *name, unsigned flags,
             free(stem);
             continue;
         }
-        r = intern(m, stem, true, &k);
+        r = intern_in(m, TABLE_STEM, stem, &k);
         free(stem);
         if (r < 0)
             return r;
@@ -1076,7 +1123,21 @@ ctx_stemmer(struct mctx *c, int lang)
             return c->stemmer[i];
     if (c->n_stemmers == MAX_STEMMERS)
         return NULL;
-    struct sb_stemmer *st = sb_stemmer_new(place_stemmer(lang), "UTF_8");
+    struct stem_pool *pool = c->m->pool;
+    struct sb_stemmer *st = NULL;
+    (void)pthread_mutex_lock(&pool->lock);
+    for (size_t i = pool->n; i > 0; i--) {
+        if (pool->lang[i - 1] == lang) {
+            st = pool->st[i - 1];
+            pool->lang[i - 1] = pool->lang[pool->n - 1];
+            pool->st[i - 1] = pool->st[pool->n - 1];
+            pool->n--;
+            break;
+        }
+    }
+    (void)pthread_mutex_unlock(&pool->lock);
+    if (!st)
+        st = sb_stemmer_new(place_stemmer(lang), "UTF_8");
     if (!st)
         return NULL;
     c->stem_lang[c->n_stemmers] = lang;
@@ -1089,6 +1150,11 @@ static int
 stem_entries(struct mctx *c, const struct mkey *key, const struct normalize_token *tok)
 {
     const struct matcher *m = c->m;
+    size_t more = 0; /* characters of the token after the stem */
+    for (size_t i = key->len; i < tok->norm_len && more <= MAX_SUFFIX_CHARS; i++)
+        more += ((unsigned char)tok->norm[i] & 0xc0) != 0x80;
+    if (more > MAX_SUFFIX_CHARS)
+        return 0;
 
     for (uint32_t i = 0; i < key->n_pents; i++) {
         uint32_t ei = key->pents[i];
@@ -1126,19 +1192,29 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
 
     /* The prefix keys of every length some prefix has (<= MAX_PREFIX_LEN), then the rest. */
     size_t plen = len < m->max_prefix_len ? len : m->max_prefix_len;
+    size_t slen = 0; /* and the stems, when a stem starts as this token does */
+    if (m->max_stem_len && len >= MIN_STEM_BYTES && !tok->joined) {
+        uint64_t h4 = fnv(s, MIN_STEM_BYTES) >> (64 - STEM_START_BITS);
+        if ((m->stem_start[h4 / 64] >> (h4 % 64)) & 1)
+            slen = len < m->max_stem_len ? len : m->max_stem_len;
+    }
+    size_t lim = plen > slen ? plen : slen;
     size_t i = 0;
-    for (; i < plen; i++) {
+    for (; i < lim; i++) {
         h ^= (unsigned char)s[i];
         h *= FNV_PRIME;
-        if (m->prefix_len[i + 1]) {
+        if (i < slen && m->stem_len[i + 1]) {
+            k = table_find(m, &m->stem, h, s, i + 1);
+            if (k != NO_KEY && n_stems < sizeof(stems) / sizeof(*stems))
+                stems[n_stems++] = &m->keys[k];
+        }
+        if (i < plen && m->prefix_len[i + 1]) {
             k = table_find(m, &m->prefix, h, s, i + 1);
             if (k != NO_KEY) {
                 const struct mkey *key = &m->keys[k];
                 r = key->used ? push_occ(c, k, tok) : 0;
                 if (r < 0)
                     return r;
-                if (key->n_pents && !tok->joined && n_stems < sizeof(stems) / sizeof(*stems))
-                    stems[n_stems++] = key;
             }
         }
     }
@@ -1522,13 +1598,15 @@ matcher_build(struct matcher *m)
     m->n_words = (m->n_topics + 63) / 64;
     m->always = calloc(m->n_words ? m->n_words : 1, sizeof(*m->always));
     c = calloc(1, sizeof(*c));
-    if (!m->always || !c || table_bloom(m, &m->exact) < 0 || table_bloom(m, &m->prefix) < 0) {
+    if (!m->always || !c || table_bloom(m, &m->exact) < 0 || table_bloom(m, &m->prefix) < 0 ||
+        table_bloom(m, &m->stem) < 0) {
         free(c);
         free(m->always);
         m->always = NULL;
         free(m->exact.bloom);
         free(m->prefix.bloom);
-        m->exact.bloom = m->prefix.bloom = NULL;
+        free(m->stem.bloom);
+        m->exact.bloom = m->prefix.bloom = m->stem.bloom = NULL;
         return -ENOMEM;
     }
     c->m = m;
@@ -1881,8 +1959,21 @@ ctx_done(struct mctx *c)
     free(c->rhits);
     free(c->rterms);
     free(c->bytes);
-    for (size_t i = 0; i < c->n_stemmers; i++)
-        sb_stemmer_delete(c->stemmer[i]);
+    if (c->n_stemmers) {
+        struct stem_pool *pool = c->m->pool;
+        (void)pthread_mutex_lock(&pool->lock);
+        for (size_t i = 0; i < c->n_stemmers; i++) {
+            if (pool->n < POOL_STEMMERS) {
+                pool->lang[pool->n] = c->stem_lang[i];
+                pool->st[pool->n++] = c->stemmer[i];
+                c->stemmer[i] = NULL;
+            }
+        }
+        (void)pthread_mutex_unlock(&pool->lock);
+        for (size_t i = 0; i < c->n_stemmers; i++)
+            if (c->stemmer[i])
+                sb_stemmer_delete(c->stemmer[i]);
+    }
     free(c);
 }
 
@@ -2027,6 +2118,12 @@ matcher_free(struct matcher *m)
         free(m->keys[i].leaves);
         free(m->keys[i].pents);
     }
+    if (m->pool) {
+        for (size_t i = 0; i < m->pool->n; i++)
+            sb_stemmer_delete(m->pool->st[i]);
+        (void)pthread_mutex_destroy(&m->pool->lock);
+        free(m->pool);
+    }
     free(m->pents);
     free(m->pwords);
     free(m->sets);
@@ -2042,6 +2139,8 @@ matcher_free(struct matcher *m)
     free(m->exact.bloom);
     free(m->prefix.bloom);
     free(m->prefix.slots);
+    free(m->stem.bloom);
+    free(m->stem.slots);
     free(m->part_keys);
     free(m->units);
     for (size_t i = 0; i < m->n_leaves; i++)
@@ -2076,3 +2175,4 @@ match_terms_json(const struct match_hit *hit)
     json_decref(arr);
     return s;
 }
+
