@@ -11,7 +11,8 @@
  *   is not run then. -L LANG: the items' language (default: unknown, so every locale's
  *   names and every stemmer's stems are tried: the dearest case). Also prints the place
  *   table's size and the cost of a place lookup by code and by name. -A: "AND place:CC"
- *   instead (fewer hits rather than more). -n PASSES: exactly that many passes over the
+ *   instead (fewer hits rather than more); -Z: "(QUERY) OR (place:CC AND a word that never
+ *   occurs)", the same hits as without: the cost of finding the places alone. -n PASSES: exactly that many passes over the
  *   items instead of SECONDS, for an instruction count under valgrind --tool=callgrind
  *   --toggle-collect=matcher_match (the machine's load does not move it).
  *
@@ -579,6 +580,7 @@ main(int argc, char **argv)
     const char *dump_path = NULL;
     unsigned place_pct = 0;
     bool place_and = false;
+    bool place_same = false; /* -Z: the place is looked for, the hits stay the same */
     unsigned passes = 0; /* -n: exactly this many passes (for valgrind --tool=callgrind) */
     const char *lang = NULL;
     int a = 1;
@@ -604,6 +606,9 @@ main(int argc, char **argv)
         } else if (strcmp(argv[a], "-n") == 0 && a + 1 < argc) {
             passes = (unsigned)strtoul(argv[a + 1], NULL, 10);
             a += 2;
+        } else if (strcmp(argv[a], "-Z") == 0) {
+            place_same = true;
+            a++;
         } else if (strcmp(argv[a], "-A") == 0) {
             place_and = true;
             a++;
@@ -658,7 +663,9 @@ main(int argc, char **argv)
             continue;
         const char *pl = bench_places[n_place++ % (sizeof(bench_places) / sizeof(*bench_places))];
         char *q = NULL;
-        if (asprintf(&q, "(%s) %s place:%s", qs[i], place_and ? "AND" : "OR", pl) < 0)
+        if ((place_same ? asprintf(&q, "(%s) OR (place:%s AND fwbenchneverword)", qs[i], pl)
+                        : asprintf(&q, "(%s) %s place:%s", qs[i], place_and ? "AND" : "OR",
+                                   pl)) < 0)
             return 1;
         free(qs[i]);
         qs[i] = q;

@@ -349,7 +349,7 @@ intern_in(struct matcher *m, int table, const char *s, uint32_t *ret_key)
         if (len > m->max_stem_len)
             m->max_stem_len = len;
         uint64_t h4 = fnv(s, MIN_STEM_BYTES) >> (64 - STEM_START_BITS);
-        m->stem_start[h4 / 64] |= 1ULL << (h4 % 64);
+        m->stem_start[h4 / 64] |= 1ULL << (h4 % 64); /* on_doc_token's h after 4 bytes */
     }
     *ret_key = k;
     return 0;
@@ -966,6 +966,7 @@ struct rterm {
     size_t off, end_off; /* the occurrence the snippet is about */
     size_t snip;
     size_t via;          /* in bytes: the set name that occurred, or SIZE_MAX */
+    uint32_t via_entry;  /* the set entry of via, or NO_KEY */
 };
 
 /*
@@ -1028,17 +1029,16 @@ push_occ(struct mctx *c, uint32_t key, const struct normalize_token *tok)
     return 0;
 }
 
+static bool set_occ_at(const struct mctx *c, uint32_t key, uint32_t start);
+
 /* The key of a set occurs at [start, end], bytes [off, end_off), by the name of entry via. */
 static int
 push_set_occ(struct mctx *c, uint32_t key, uint32_t start, uint32_t end, size_t off,
              size_t end_off, uint32_t via)
 {
     /* Once per set and place in the text, whichever of its names found it first. */
-    for (size_t i = c->n_occ, n = 0; i > 0 && n < 32; i--, n++) {
-        const struct mival *o = &c->occ[i - 1];
-        if (o->key == key && o->start == start && o->field == c->field)
-            return 0;
-    }
+    if (set_occ_at(c, key, start))
+        return 0;
     if (c->n_occ == c->cap_occ) {
         int r = grow(&c->occ, &c->cap_occ, c->n_occ + 1, sizeof(*c->occ));
         if (r < 0)
@@ -1054,6 +1054,18 @@ push_set_occ(struct mctx *c, uint32_t key, uint32_t start, uint32_t end, size_t 
         .end_off = end_off,
     };
     return 0;
+}
+
+/* Whether a set's key already occurs at position start (a name found it there). */
+static bool
+set_occ_at(const struct mctx *c, uint32_t key, uint32_t start)
+{
+    for (size_t i = c->n_occ, n = 0; i > 0 && n < 32; i--, n++) {
+        const struct mival *o = &c->occ[i - 1];
+        if (o->key == key && o->start == start && o->field == c->field)
+            return true;
+    }
+    return false;
 }
 
 static const char *
@@ -1159,7 +1171,8 @@ stem_entries(struct mctx *c, const struct mkey *key, const struct normalize_toke
     for (uint32_t i = 0; i < key->n_pents; i++) {
         uint32_t ei = key->pents[i];
         const struct mpent *e = &m->pents[ei];
-        if (!(e->flags & PE_STEM) || (c->lang_known && c->lang != e->stem_lang))
+        if (!(e->flags & PE_STEM) || (c->lang_known && c->lang != e->stem_lang) ||
+            set_occ_at(c, m->sets[e->set].key, tok->pos))
             continue;
         struct sb_stemmer *st = ctx_stemmer(c, e->stem_lang);
         if (!st)
@@ -1193,13 +1206,27 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
     /* The prefix keys of every length some prefix has (<= MAX_PREFIX_LEN), then the rest. */
     size_t plen = len < m->max_prefix_len ? len : m->max_prefix_len;
     size_t slen = 0; /* and the stems, when a stem starts as this token does */
-    if (m->max_stem_len && len >= MIN_STEM_BYTES && !tok->joined) {
-        uint64_t h4 = fnv(s, MIN_STEM_BYTES) >> (64 - STEM_START_BITS);
-        if ((m->stem_start[h4 / 64] >> (h4 % 64)) & 1)
-            slen = len < m->max_stem_len ? len : m->max_stem_len;
-    }
-    size_t lim = plen > slen ? plen : slen;
+    size_t lim = plen;
     size_t i = 0;
+    if (m->max_stem_len && len >= MIN_STEM_BYTES && !tok->joined) {
+        for (; i < MIN_STEM_BYTES; i++) {
+            h ^= (unsigned char)s[i];
+            h *= FNV_PRIME;
+            if (i < plen && m->prefix_len[i + 1]) {
+                k = table_find(m, &m->prefix, h, s, i + 1);
+                if (k != NO_KEY && m->keys[k].used) {
+                    r = push_occ(c, k, tok);
+                    if (r < 0)
+                        return r;
+                }
+            }
+        }
+        uint64_t h4 = h >> (64 - STEM_START_BITS); /* h is fnv(s, MIN_STEM_BYTES) here */
+        if ((m->stem_start[h4 / 64] >> (h4 % 64)) & 1) {
+            slen = len < m->max_stem_len ? len : m->max_stem_len;
+            lim = plen > slen ? plen : slen;
+        }
+    }
     for (; i < lim; i++) {
         h ^= (unsigned char)s[i];
         h *= FNV_PRIME;
@@ -1759,45 +1786,70 @@ make_snippet(struct mctx *c, const char *s, size_t slen, size_t off, size_t end)
  * (nl); place UA: "Украина" (ru), inflected (Snowball ru); place UA: "Україні" (uk), a form
  * of Hunspell's uk dictionary; alias acme: "ACME Corp". Returns the bytes appended.
  */
+/* Appends s to b (capacity cap, k used), cut when full; b stays NUL-terminated. */
+static void
+app(char *b, size_t *k, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - *k)
+        n = cap - 1 - *k;
+    memcpy(b + *k, s, n);
+    *k += n;
+    b[*k] = '\0';
+}
+
 static int
 format_via(struct mctx *c, uint32_t via)
 {
     const struct mpent *e = &c->m->pents[via];
     const struct mset *set = &c->m->sets[e->set];
-    char langs[64] = "";
+    char langs[96] = "";
     size_t k = 0;
 
+    /* By hand, not printf: one is formatted for every place: hit of every item. */
     if (e->flags & PE_STEM) {
-        (void)snprintf(langs, sizeof(langs), " (%s), inflected (Snowball %s)",
-                       place_lang_code(e->stem_lang), place_lang_code(e->stem_lang));
+        app(langs, &k, sizeof(langs), " (");
+        app(langs, &k, sizeof(langs), place_lang_code(e->stem_lang));
+        app(langs, &k, sizeof(langs), "), inflected (Snowball ");
+        app(langs, &k, sizeof(langs), place_lang_code(e->stem_lang));
+        app(langs, &k, sizeof(langs), ")");
     } else if (set->kind == SET_PLACE) {
-        k = (size_t)snprintf(langs, sizeof(langs), " (");
+        app(langs, &k, sizeof(langs), " (");
         if (e->n_langs == 0)
-            k += (size_t)snprintf(langs + k, sizeof(langs) - k, "every language");
-        for (uint32_t i = 0; i < e->n_langs && k < sizeof(langs); i++) {
-            if (i == 4) {
-                k += (size_t)snprintf(langs + k, sizeof(langs) - k, " +%u", e->n_langs - 4);
-                break;
-            }
-            k += (size_t)snprintf(langs + k, sizeof(langs) - k, "%s%s", i ? " " : "",
-                                  place_lang_code(e->langs[i]));
+            app(langs, &k, sizeof(langs), "every language");
+        for (uint32_t i = 0; i < e->n_langs && i < 4; i++) {
+            if (i)
+                app(langs, &k, sizeof(langs), " ");
+            app(langs, &k, sizeof(langs), place_lang_code(e->langs[i]));
         }
-        if (k < sizeof(langs))
-            k += (size_t)snprintf(langs + k, sizeof(langs) - k, ")%s",
-                                  e->flags & PLACE_FORM ? ", a Hunspell form" : "");
+        if (e->n_langs > 4) {
+            char num[16];
+            size_t d = sizeof(num) - 1;
+            num[d] = '\0';
+            for (uint32_t v = e->n_langs - 4; v > 0 || d == sizeof(num) - 1; v /= 10)
+                num[--d] = (char)('0' + v % 10);
+            app(langs, &k, sizeof(langs), " +");
+            app(langs, &k, sizeof(langs), num + d);
+        }
+        app(langs, &k, sizeof(langs), ")");
+        if (e->flags & PLACE_FORM)
+            app(langs, &k, sizeof(langs), ", a Hunspell form");
     }
-    char *s = NULL;
-    int n = asprintf(&s, "%s %s: \"%s\"%s", set->kind == SET_PLACE ? "place" : "alias",
-                     set->name, e->name, langs);
-    if (n < 0)
-        return -ENOMEM;
-    int r = bytes_reserve(c, (size_t)n + 1);
-    if (r == 0) {
-        memcpy(c->bytes + c->n_bytes, s, (size_t)n + 1);
-        c->n_bytes += (size_t)n + 1;
-    }
-    free(s);
-    return r < 0 ? r : n + 1;
+    const char *kind = set->kind == SET_PLACE ? "place " : "alias ";
+    size_t lk = strlen(kind), ls = strlen(set->name), ln = strlen(e->name);
+    size_t n = lk + ls + 3 + ln + 1 + k; /* kind name: "NAME"langs */
+    int r = bytes_reserve(c, n + 1);
+    if (r < 0)
+        return r;
+    char *out = c->bytes + c->n_bytes;
+    memcpy(out, kind, lk);
+    memcpy(out + lk, set->name, ls);
+    memcpy(out + lk + ls, ": \"", 3);
+    memcpy(out + lk + ls + 3, e->name, ln);
+    out[lk + ls + 3 + ln] = '"';
+    memcpy(out + lk + ls + 4 + ln, langs, k + 1);
+    c->n_bytes += n + 1;
+    return (int)(n + 1);
 }
 
 /* Adds the true leaves that make the topic true (under an even number of NOTs). */
@@ -1841,22 +1893,31 @@ collect(struct mctx *c, uint32_t idx, bool positive, size_t first_term)
         .off = w->off,
         .end_off = w->end_off,
         .via = SIZE_MAX,
+        .via_entry = w->via,
     };
-    if (w->via != NO_KEY) {
-        r = format_via(c, w->via);
-        if (r < 0)
-            return r;
-        t->via = c->n_bytes - (size_t)r;
-    }
     /* Another topic's term at the same occurrence of this item has the same snippet. */
     size_t stop = c->n_rterms > 64 ? c->n_rterms - 64 : 0;
     for (size_t i = c->n_rterms; i > stop; i--) {
         const struct rterm *o = &c->rterms[i - 1];
         if (o->off == t->off && o->end_off == t->end_off && o->field == t->field) {
             t->snip = o->snip;
+            if (w->via != NO_KEY && o->via_entry == w->via) {
+                t->via = o->via; /* and the same name */
+            } else if (w->via != NO_KEY) {
+                r = format_via(c, w->via);
+                if (r < 0)
+                    return r;
+                t->via = c->n_bytes - (size_t)r;
+            }
             c->n_rterms++;
             return 0;
         }
+    }
+    if (w->via != NO_KEY) {
+        r = format_via(c, w->via);
+        if (r < 0)
+            return r;
+        t->via = c->n_bytes - (size_t)r;
     }
     const char *src = w->field == FIELD_TITLE ? c->doc->title : c->doc->text;
     size_t src_len = w->field == FIELD_TITLE ? c->title_len : c->text_len;
