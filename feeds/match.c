@@ -37,7 +37,8 @@
  * Snowball stems, under its folded stem (prefix table). While an item is tokenized, a token
  * that hits a key with entries is checked against them (the item's language, the exact
  * writing of short names, the words before it for a name of several words — hashes of the
- * last MAX_NAME_WORDS tokens are kept — or its Snowball stem) and, when one holds, the set's
+ * last MAX_NAME_WORDS tokens are kept — or, in an item of a stemmed language, its Snowball
+ * stem in that language) and, when one holds, the set's
  * key occurs at the name's positions. Tokens that hit no entry cost nothing more, so topics
  * with place: terms cost about what topics with plain words do.
  */
@@ -51,7 +52,8 @@
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 #define MAX_NAME_WORDS 16     /* words of a place or alias name */
-#define MIN_STEM_BYTES 4      /* shorter stems are not used: too many words start so */
+#define MIN_STEM_BYTES 4      /* stems of this many bytes or fewer are not used: too many
+                               * words start so ("hell", "indi", "bras") */
 #define MAX_STEM_WORD 256     /* bytes of a word that is stemmed */
 #define MAX_STEMMERS 8        /* languages stemmed in one item of unknown language */
 #define MAX_SUFFIX_CHARS 4    /* a word longer than a stem by more is not stemmed: no case
@@ -693,7 +695,7 @@ add_name(struct matcher *m, uint32_t set, const char *name, unsigned flags,
         if (!st)
             return -ENOMEM;
         char *stem = stem_fold(st, name, strlen(name));
-        if (!stem || strlen(stem) < MIN_STEM_BYTES || strchr(stem, ' ')) {
+        if (!stem || strlen(stem) <= MIN_STEM_BYTES || strchr(stem, ' ')) {
             free(stem);
             continue;
         }
@@ -1171,7 +1173,7 @@ stem_entries(struct mctx *c, const struct mkey *key, const struct normalize_toke
     for (uint32_t i = 0; i < key->n_pents; i++) {
         uint32_t ei = key->pents[i];
         const struct mpent *e = &m->pents[ei];
-        if (!(e->flags & PE_STEM) || (c->lang_known && c->lang != e->stem_lang) ||
+        if (!(e->flags & PE_STEM) || c->lang != e->stem_lang ||
             set_occ_at(c, m->sets[e->set].key, tok->pos))
             continue;
         struct sb_stemmer *st = ctx_stemmer(c, e->stem_lang);
@@ -1208,7 +1210,7 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
     size_t slen = 0; /* and the stems, when a stem starts as this token does */
     size_t lim = plen;
     size_t i = 0;
-    if (m->max_stem_len && len >= MIN_STEM_BYTES && !tok->joined) {
+    if (m->max_stem_len && c->lang_known && len > MIN_STEM_BYTES && !tok->joined) {
         for (; i < MIN_STEM_BYTES; i++) {
             h ^= (unsigned char)s[i];
             h *= FNV_PRIME;

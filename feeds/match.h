@@ -65,8 +65,10 @@ int matcher_add(struct matcher *m, size_t topic, const char *name, const char *q
  * English names count in every item; an item of unknown language (lang NULL) takes every
  * locale's names; a name of three letters or fewer counts only as CLDR writes it (case
  * included). One-word names match their inflected forms: by Snowball stem in ru, de, nl,
- * pt, es, it, fr, sv, da, no, fi, hu, ro, tr, el, ca, lt (in items of that language or of
- * unknown language), by the forms Hunspell's dictionaries give in uk, pl, cs.
+ * pt, es, it, fr, sv, da, no, fi, hu, ro, tr, el, ca, lt (only in items of that language:
+ * stems are guesses, and in a text of unknown language too many words share them), by the
+ * forms Hunspell's dictionaries give in uk, pl, cs (names of those languages, so in items
+ * of unknown language too).
  */
 int matcher_alias(struct matcher *m, const char *name, const char *const *names, size_t n_names);
 

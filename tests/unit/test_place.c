@@ -206,9 +206,15 @@ test_place_inflected_forms(void **state)
     NO_MATCH("place:DE", "it", "Un germe nuovo.");
     MATCH("place:DE", "fr", "La réunification des deux Allemagnes.");
     NO_MATCH("place:DE", "fr", "Un vin allemand.");
-    /* Only in items of that language (or of unknown language). */
+    /* Stems only in items of that language; Hunspell's forms are names (unknown: all). */
     NO_MATCH("place:UA", "en", "Выборы в Украине прошли спокойно.");
-    MATCH("place:UA", NULL, "Выборы в Украине прошли спокойно.");
+    NO_MATCH("place:UA", NULL, "Выборы в Украине прошли спокойно.");
+    MATCH("place:UA", NULL, "Sytuacja na Ukrainie jest napięta.");
+    NO_MATCH("place:UA", "en", "Sytuacja na Ukrainie jest napięta.");
+    /* Short stems are not used, and none in unknown languages: "hell" is no Greece. */
+    NO_MATCH("place:GR", NULL, "a maintenance hell");
+    NO_MATCH("place:BR", "en", "Oscar Niemeyer, Brasília"); /* Finnish names Brazil so */
+    NO_MATCH("place:IN", NULL, "the Ininiw (Indian)");
 }
 
 static void
