@@ -2,9 +2,19 @@
  * match-bench — topic matching throughput: the percolator (feeds/match.c) beside a naive
  * matcher (every topic's query evaluated against every item) in the same run.
  *
- * usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] CORPUS_DIR N...
+ * usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] [-p PCT] [-L LANG] CORPUS_DIR N...
  *   -P: no naive run; -D FILE: write every hit of one pass (topic, term, field, snippet) to
  *   FILE, to compare two builds of the matcher byte for byte.
+ *   -p PCT: PCT% of the topics become "(QUERY) OR place:CC", CC going round 60 territories
+ *   (codes and names in several languages), the rest unchanged: the cost of place: terms
+ *   beside the same topics without them (run both). The naive matcher knows no places: it
+ *   is not run then. -L LANG: the items' language (default: unknown, so every locale's
+ *   names and every stemmer's stems are tried: the dearest case). Also prints the place
+ *   table's size and the cost of a place lookup by code and by name. -A: "AND place:CC"
+ *   instead (fewer hits rather than more); -Z: "(QUERY) OR (place:CC AND a word that never
+ *   occurs)", the same hits as without: the cost of finding the places alone. -n PASSES: exactly that many passes over the
+ *   items instead of SECONDS, for an instruction count under valgrind --tool=callgrind
+ *   --toggle-collect=matcher_match (the machine's load does not move it).
  *
  * Items: every item of every feed under CORPUS_DIR (feedparse_buffer), its document = title +
  * content (else summary) with tags stripped and a few entities decoded. Topics: generated from
@@ -26,6 +36,7 @@
 #include "feedparse.h"
 #include "match.h"
 #include "normalize.h"
+#include "place.h"
 #include "query.h"
 
 struct item {
@@ -37,11 +48,15 @@ static struct item *items;
 static size_t n_items, cap_items;
 static size_t corpus_bytes;
 
+/*
+ * CPU time of the process, not wall time: on a loaded machine (the bench shares it with
+ * builds) wall time counts the time the process waited for a core.
+ */
 static double
 now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -516,12 +531,58 @@ naive_match(struct query **topics, size_t n_topics, const struct item *it)
     return hits;
 }
 
+/* The places of -p: codes, and names in several languages and scripts. */
+static const char *const bench_places[] = {
+    "UA", "RU", "US", "DE", "FR", "GB", "CN", "JP", "IN", "BR", "Oekraïne", "Rusland",
+    "\"Hoa Kỳ\"", "Deutschland", "Frankreich", "España", "Italia", "Polska", "Česko",
+    "Украина", "Україна", "NL", "BE", "PL", "CZ", "IT", "ES", "PT", "SE", "NO", "FI", "DK",
+    "AT", "CH", "TR", "GR", "IL", "IR", "IQ", "SY", "EG", "ZA", "NG", "KE", "MX", "AR", "CA",
+    "AU", "NZ", "KR", "KP", "TW", "VN", "TH", "ID", "PK", "AF", "SA", "AE", "UA-14",
+};
+
+static void
+place_costs(void)
+{
+    size_t bytes = place_strings_size + place_n_names * sizeof(struct place_name) +
+                   place_n_recs * sizeof(struct place_rec) +
+                   place_n_index * sizeof(struct place_index);
+    printf("place table: %.2f MB (names %.2f MB of strings, %zu names of %zu places in %zu "
+           "languages from %zu CLDR locales; index of %zu names)\n",
+           (double)bytes / 1e6, (double)place_strings_size / 1e6, place_n_names, place_n_recs,
+           place_n_langs, place_n_locales, place_n_index);
+    static const char *const what[] = {"UA", "ua-14", "Ukraine", "Oekraïne", "Hoa Kỳ",
+                                       "Verenigde Staten", "Украина", "Deutschland"};
+    size_t n = 0, rec;
+    double t0 = now();
+    for (int rep = 0; rep < 20000; rep++) {
+        for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+            if (place_lookup(what[i], strlen(what[i]), &rec) != 0)
+                exit(1);
+            n++;
+        }
+    }
+    double el = now() - t0;
+    t0 = now();
+    size_t n_code = 0;
+    for (int rep = 0; rep < 200000; rep++, n_code++)
+        if (place_lookup("UA", 2, &rec) != 0)
+            exit(1);
+    double el_code = now() - t0;
+    printf("place lookup: %.0f ns by code, %.0f ns on average over codes and names (%zu)\n",
+           el_code / (double)n_code * 1e9, el / (double)n * 1e9, n);
+}
+
 int
 main(int argc, char **argv)
 {
     double seconds = 2.0;
     bool with_naive = true;
     const char *dump_path = NULL;
+    unsigned place_pct = 0;
+    bool place_and = false;
+    bool place_same = false; /* -Z: the place is looked for, the hits stay the same */
+    unsigned passes = 0; /* -n: exactly this many passes (for valgrind --tool=callgrind) */
+    const char *lang = NULL;
     int a = 1;
 
     while (a < argc && argv[a][0] == '-') {
@@ -534,6 +595,26 @@ main(int argc, char **argv)
         } else if (strcmp(argv[a], "-D") == 0 && a + 1 < argc) {
             dump_path = argv[a + 1];
             a += 2;
+        } else if (strcmp(argv[a], "-p") == 0 && a + 1 < argc) {
+            place_pct = (unsigned)strtoul(argv[a + 1], NULL, 10);
+            if (place_pct > 100) {
+                fprintf(stderr, "match-bench: -p takes 0..100\n");
+                return 2;
+            }
+            with_naive = place_pct == 0 && with_naive;
+            a += 2;
+        } else if (strcmp(argv[a], "-n") == 0 && a + 1 < argc) {
+            passes = (unsigned)strtoul(argv[a + 1], NULL, 10);
+            a += 2;
+        } else if (strcmp(argv[a], "-Z") == 0) {
+            place_same = true;
+            a++;
+        } else if (strcmp(argv[a], "-A") == 0) {
+            place_and = true;
+            a++;
+        } else if (strcmp(argv[a], "-L") == 0 && a + 1 < argc) {
+            lang = argv[a + 1];
+            a += 2;
         } else if (strcmp(argv[a], "-S") == 0 && a + 1 < argc) {
             rng = strtoull(argv[a + 1], NULL, 10) | 1;
             a += 2;
@@ -542,7 +623,8 @@ main(int argc, char **argv)
         }
     }
     if (a + 1 >= argc || !(seconds > 0)) {
-        fprintf(stderr, "usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] CORPUS_DIR N...\n");
+        fprintf(stderr, "usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] [-p PCT] "
+                        "[-L LANG] CORPUS_DIR N...\n");
         return 2;
     }
     if (nftw(argv[a], on_file, 16, FTW_PHYS) != 0 || n_items == 0) {
@@ -574,9 +656,27 @@ main(int argc, char **argv)
         }
         qs[i++] = q;
     }
+    /* -p: every (100 / PCT)-th topic gets "OR place:CC" (after parsing: naive is off). */
+    size_t n_place = 0;
+    for (size_t i = 0; place_pct > 0 && i < max_topics; i++) {
+        if ((i * place_pct) / 100 == ((i + 1) * place_pct) / 100)
+            continue;
+        const char *pl = bench_places[n_place++ % (sizeof(bench_places) / sizeof(*bench_places))];
+        char *q = NULL;
+        if ((place_same ? asprintf(&q, "(%s) OR (place:%s AND fwbenchneverword)", qs[i], pl)
+                        : asprintf(&q, "(%s) %s place:%s", qs[i], place_and ? "AND" : "OR",
+                                   pl)) < 0)
+            return 1;
+        free(qs[i]);
+        qs[i] = q;
+    }
+    if (place_pct > 0)
+        place_costs();
     printf("corpus: %zu items, %.1f MB of text, %zu distinct words; topics e.g. %s | %s | %s | %s\n", n_items,
            (double)corpus_bytes / 1e6, n_vocab, qs[0], qs[1 % max_topics], qs[2 % max_topics],
            qs[3 % max_topics]);
+    printf("place: terms in %u%% of the topics (%zu in the largest set); items' language: %s\n",
+           place_pct, n_place, lang ? lang : "unknown");
     printf("%8s  %14s  %10s  %14s  %10s  %8s\n", "topics", "percolator/s", "hits/item",
            "naive items/s", "naive n", "speedup");
 
@@ -603,7 +703,8 @@ main(int argc, char **argv)
                 return 1;
             }
             for (size_t i = 0; i < n_items; i++) {
-                struct match_doc doc = {.title = items[i].title, .text = items[i].text};
+                struct match_doc doc = {.title = items[i].title, .text = items[i].text,
+                                        .lang = lang};
                 struct match_result res;
                 if (matcher_match(m, &doc, &res) != 0)
                     return 1;
@@ -627,7 +728,8 @@ main(int argc, char **argv)
         double el;
         do {
             for (size_t i = 0; i < n_items; i++) {
-                struct match_doc doc = {.title = items[i].title, .text = items[i].text};
+                struct match_doc doc = {.title = items[i].title, .text = items[i].text,
+                                        .lang = lang};
                 struct match_result res;
                 if (matcher_match(m, &doc, &res) != 0)
                     return 1;
@@ -637,7 +739,7 @@ main(int argc, char **argv)
             }
             done += n_items;
             el = now() - t0;
-        } while (el < seconds);
+        } while (passes ? done < passes * n_items : el < seconds);
         double perc_rate = (double)done / el;
         double hits_per_item = (double)hits / (double)done;
 
@@ -645,6 +747,8 @@ main(int argc, char **argv)
         size_t nd = 0;
         t0 = now();
         do {
+            if (!with_naive)
+                break;
             size_t h = naive_match(parsed, n_topics, &items[nd]);
             if (h != per_item[nd]) {
                 fprintf(stderr, "match-bench: item %zu: percolator %zu hits, naive %zu\n", nd,

@@ -43,6 +43,7 @@ enum {
     OPT_FETCH_ARTICLE = 1 << 8,
     OPT_DRY_RUN = 1 << 9,
     OPT_INI = 1 << 10,
+    OPT_EXPLAIN = 1 << 11,
 };
 
 #define CMD_OFFLINE (-1) /* struct command's live: no daemon needed */
@@ -66,6 +67,7 @@ static size_t arg_n_tags;
 static bool arg_fetch_article;
 static bool arg_dry_run;
 static bool arg_ini;
+static bool arg_explain;
 static unsigned arg_opts_seen;
 static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
 static size_t arg_n_positional;
@@ -125,14 +127,15 @@ static const struct command commands[] = {
      "parse one feed, print it as JSON"},
     {"extract", run_extract, CMD_OFFLINE, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
      "main text of article pages or item HTML, boilerplate removed"},
-    {"match", run_match, CMD_OFFLINE, 0, 2, MAX_POSITIONAL, "match QUERY FILE...",
+    {"match", run_match, CMD_OFFLINE, OPT_EXPLAIN, 2, MAX_POSITIONAL,
+     "match [--explain] QUERY FILE...",
      "which items of feed or text files match a query (exit 1: none)"},
 };
 
 static const char *const option_names[] = {"--feed",     "--limit", "--text",
                                            "--wait",     "--topic", "--failed",
                                            "--interval", "--tag",   "--fetch-article",
-                                           "--dry-run",  "--ini"};
+                                           "--dry-run",  "--ini",   "--explain"};
 
 static void
 usage_line(FILE *f)
@@ -267,7 +270,7 @@ parse_argv(int argc, char **argv, const char **ret_command)
                        strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
                        strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0 ||
                        strcmp(name, "--fetch-article") == 0 || strcmp(name, "--dry-run") == 0 ||
-                       strcmp(name, "--ini") == 0;
+                       strcmp(name, "--ini") == 0 || strcmp(name, "--explain") == 0;
         if (!takes_value && !is_flag)
             return usage_error("unknown option '%s'", a);
         if (is_flag && value)
@@ -335,6 +338,9 @@ parse_argv(int argc, char **argv, const char **ret_command)
         } else if (strcmp(name, "--ini") == 0) {
             arg_ini = true;
             arg_opts_seen |= OPT_INI;
+        } else if (strcmp(name, "--explain") == 0) {
+            arg_explain = true;
+            arg_opts_seen |= OPT_EXPLAIN;
         }
     }
     *ret_command = command;
@@ -507,7 +513,8 @@ static int
 run_match(const struct command *cmd)
 {
     (void)cmd;
-    return match_cli(arg_positional[0], arg_positional + 1, arg_n_positional - 1, arg_json);
+    return match_cli(arg_positional[0], arg_positional + 1, arg_n_positional - 1, arg_json,
+                     arg_explain, arg_config ? arg_config : DEFAULT_CONFIG, arg_config != NULL);
 }
 
 int

@@ -13,8 +13,10 @@
 
 #include "../feeds/match.h" /* the matcher; "match.h" here is this file's own header */
 #include "buf.h"
+#include "conf.h"
 #include "feed.h"
 #include "feedparse.h"
+#include "lang.h"
 #include "output.h"
 
 #define READ_CHUNK (64u * 1024u)
@@ -132,6 +134,11 @@ print_json(const char *file, const char *item, const char *title, const struct m
     for (size_t i = 0; i < h->n_terms; i++) {
         json_t *t = json_pack("{s:s, s:s, s:s}", "term", h->terms[i].term, "field",
                               h->terms[i].field, "snippet", h->terms[i].snippet);
+        if (t && h->terms[i].via &&
+            json_object_set_new(t, "via", json_string(h->terms[i].via)) < 0) {
+            json_decref(t);
+            t = NULL;
+        }
         if (!t || json_array_append_new(matched, t) < 0) {
             json_decref(matched);
             return -ENOMEM;
@@ -155,7 +162,8 @@ print_json(const char *file, const char *item, const char *title, const struct m
 }
 
 static int
-print_human(const char *file, const char *title, bool is_feed, const struct match_hit *h)
+print_human(const char *file, const char *title, bool is_feed, bool explain,
+            const struct match_hit *h)
 {
     char *f = output_scrub(file, strlen(file), false);
     char *t = title ? output_scrub(title, strlen(title), false) : NULL;
@@ -177,6 +185,13 @@ print_human(const char *file, const char *title, bool is_feed, const struct matc
         free(snip);
         if (!term || !snip)
             goto out;
+        if (explain && m->via) {
+            char *via = output_scrub(m->via, strlen(m->via), false);
+            if (!via)
+                goto out;
+            (void)printf("        matched %s\n", via);
+            free(via);
+        }
     }
     r = 0;
 out:
@@ -188,9 +203,14 @@ out:
 /* Matches one document; 1 if it matched, 0 if not, or a negative errno. */
 static int
 match_doc_print(const struct matcher *m, const char *file, const char *item, const char *title,
-                const char *text, bool is_feed, bool json)
+                const char *text, const char *lang, bool is_feed, bool json, bool explain)
 {
-    struct match_doc doc = {.title = title, .text = text};
+    /* The language as the daemon takes it: the feed's, else detected from the words. */
+    if (!lang && text) {
+        size_t len = strlen(text);
+        lang = lang_detect(text, len < LANG_SAMPLE_MAX ? len : LANG_SAMPLE_MAX);
+    }
+    struct match_doc doc = {.title = title, .text = text, .lang = lang};
     struct match_result res;
     int r = matcher_match(m, &doc, &res);
 
@@ -201,14 +221,14 @@ match_doc_print(const struct matcher *m, const char *file, const char *item, con
         return 0;
     }
     r = json ? print_json(file, item, title, &res.hits[0])
-             : print_human(file, title, is_feed, &res.hits[0]);
+             : print_human(file, title, is_feed, explain, &res.hits[0]);
     match_result_done(&res);
     return r < 0 ? r : 1;
 }
 
 /* Matches every item of a feed, or the file as one text. */
 static int
-match_file(const struct matcher *m, const char *file, bool json, bool *io_matched)
+match_file(const struct matcher *m, const char *file, bool json, bool explain, bool *io_matched)
 {
     struct buf data;
     struct feed_doc *doc = NULL;
@@ -232,7 +252,7 @@ match_file(const struct matcher *m, const char *file, bool json, bool *io_matche
     }
     if (r < 0) {
         /* Not a feed: the whole file is the text. */
-        r = match_doc_print(m, file, NULL, NULL, buf_str(&data), false, json);
+        r = match_doc_print(m, file, NULL, NULL, buf_str(&data), NULL, false, json, explain);
         if (r > 0)
             *io_matched = true;
         buf_done(&data);
@@ -247,7 +267,8 @@ match_file(const struct matcher *m, const char *file, bool json, bool *io_matche
             r = -ENOMEM;
             break;
         }
-        r = match_doc_print(m, file, it->key, it->title, text, true, json);
+        r = match_doc_print(m, file, it->key, it->title, text,
+                            it->language ? it->language : doc->language, true, json, explain);
         if (r > 0)
             *io_matched = true;
         free(text);
@@ -258,9 +279,11 @@ match_file(const struct matcher *m, const char *file, bool json, bool *io_matche
 
 /* Runs `feedwatch match QUERY FILE…`. */
 int
-match_cli(const char *query, const char *const *files, size_t n_files, bool json)
+match_cli(const char *query, const char *const *files, size_t n_files, bool json, bool explain,
+          const char *config, bool config_given)
 {
     struct matcher *m = matcher_new();
+    struct conf *conf = NULL;
     char *err = NULL;
     bool matched = false, failed = false;
     int r;
@@ -269,6 +292,28 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
         output_message("out of memory");
         return 2;
     }
+    /* The [alias] sections of the config; a default config that is missing is no error. */
+    r = conf_load_aliases(config, &conf, &err);
+    if (r < 0 && (config_given || r == -EINVAL || r == -ENOMEM)) {
+        output_message("%s: %s", config, err ? err : strerror(-r));
+        free(err);
+        matcher_free(m);
+        return 2;
+    }
+    free(err);
+    err = NULL;
+    for (size_t i = 0; conf && i < conf->n_aliases; i++) {
+        const struct conf_alias *a = &conf->aliases[i];
+        r = matcher_alias(m, a->name, (const char *const *)a->names, a->n_names);
+        if (r < 0) {
+            output_message("%s:%u: alias \"%s\": %s", a->origin.file, a->origin.line, a->name,
+                           strerror(-r));
+            conf_free(conf);
+            matcher_free(m);
+            return 2;
+        }
+    }
+    conf_free(conf);
     r = matcher_add(m, 0, NULL, query, &err);
     if (r == 0)
         r = matcher_build(m);
@@ -279,7 +324,7 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
         return 2;
     }
     for (size_t i = 0; i < n_files; i++) {
-        r = match_file(m, files[i], json, &matched);
+        r = match_file(m, files[i], json, explain, &matched);
         if (r == -ENOMEM) {
             output_message("%s: out of memory", files[i]);
             failed = true;

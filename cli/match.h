@@ -8,6 +8,10 @@
  * the text and there is no title. Prints each matching item and why: human lines
  * ("FILE: TITLE", then "    term (field): snippet", scrubbed of control characters) or, with
  * json, one line per item {"file", "item", "title", "matched": [{"term", "field", "snippet"}]}.
+ * With explain, a place: or alias: term is followed by "        matched place UA: "Oekraïne"
+ * (nl)": which name of which set occurred (JSON: "via", always given). An item's language is
+ * its feed's, else detected from its text (as the daemon does). The [alias] sections come
+ * from config (conf_load_aliases): the default config may be missing, a given one may not.
  * Single-threaded; writes to stdout and stderr only.
  */
 #ifndef FEEDWATCH_CLI_MATCH_H
@@ -22,6 +26,7 @@
  * Runs the tool. Returns the exit status, as grep does: 0 when an item matched, 1 when none
  * did, 2 for a bad query or a file that could not be read (after saying why on stderr).
  */
-int match_cli(const char *query, const char *const *files, size_t n_files, bool json);
+int match_cli(const char *query, const char *const *files, size_t n_files, bool json, bool explain,
+              const char *config, bool config_given);
 
 #endif

@@ -39,6 +39,7 @@ _feedwatch()
         alerts) opts="--topic --failed --limit" ;;
         poll) opts="--wait" ;;
         search) opts="--limit" ;;
+        match) opts="--explain" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts $globals" -- "$cur"))

@@ -62,13 +62,14 @@
 #define CONF_DEFAULT_SOCKET "/run/feedwatch/feedwatch.sock"
 #define CONF_DEFAULT_USER_AGENT "feedwatch/" FW_VERSION " (+https://example.org/feedwatch)"
 
-enum sect_kind { SECT_NONE, SECT_DAEMON, SECT_FEED, SECT_TOPIC, SECT_HOOK, SECT_SKIP };
+enum sect_kind { SECT_NONE, SECT_DAEMON, SECT_FEED, SECT_TOPIC, SECT_HOOK, SECT_ALIAS, SECT_SKIP };
 
 static const char *const sect_names[] = {
     [SECT_DAEMON] = "daemon",
     [SECT_FEED] = "feed",
     [SECT_TOPIC] = "topic",
     [SECT_HOOK] = "hook",
+    [SECT_ALIAS] = "alias",
 };
 
 enum {
@@ -125,6 +126,11 @@ static const char *const feed_keys[] = {
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
 static const char *const topic_keys[] = {"match", "hooks", "feeds", "tags", NULL};
 
+/* [alias "NAME"]: names = A, B, "C D" */
+enum { AK_NAMES };
+static const char *const alias_keys[] = {"names", NULL};
+#define CONF_MAX_ALIAS_NAMES 1024u
+
 enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV };
 static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
                                         "secret_file", "env", NULL};
@@ -179,6 +185,9 @@ struct parser {
     struct name_index feed_ix;
     struct name_index topic_ix;
     struct name_index hook_ix;
+    struct name_index alias_ix;
+    size_t cap_aliases;
+    bool aliases_too; /* conf_load_aliases: [alias] sections read in socket_only mode */
     bool socket_only; /* conf_load_socket: only [daemon] socket and include count */
     bool socket_bad;  /* conf_load_socket: the socket value was refused */
 };
@@ -1327,12 +1336,14 @@ section_add(struct parser *p, const struct file_ctx *f, unsigned line, enum sect
     struct conf *c = p->conf;
     struct name_index *ix = kind == SECT_FEED    ? &p->feed_ix
                             : kind == SECT_TOPIC ? &p->topic_ix
+                            : kind == SECT_ALIAS ? &p->alias_ix
                                                  : &p->hook_ix;
     size_t old;
     char dz[96];
     if (nindex_find(ix, name, &old)) {
         const struct conf_origin *o = kind == SECT_FEED    ? &c->feeds[old].origin
                                       : kind == SECT_TOPIC ? &c->topics[old].origin
+                                      : kind == SECT_ALIAS ? &c->aliases[old].origin
                                                            : &c->hooks[old].origin;
         perr(p, f->path, line, designation(dz, sizeof dz, kind, name),
              "duplicate %s '%s' (first at %s:%u)", sect_names[kind], name, o->file, o->line);
@@ -1363,6 +1374,12 @@ section_add(struct parser *p, const struct file_ctx *f, unsigned line, enum sect
         idx = c->n_topics++;
         origin = &c->topics[idx].origin;
         namep = &c->topics[idx].name;
+    } else if (kind == SECT_ALIAS) {
+        if (!grow((void **)&c->aliases, c->n_aliases, &p->cap_aliases, sizeof *c->aliases))
+            goto oom;
+        idx = c->n_aliases++;
+        origin = &c->aliases[idx].origin;
+        namep = &c->aliases[idx].name;
     } else {
         if (!grow((void **)&c->hooks, c->n_hooks, &p->cap_hooks, sizeof *c->hooks))
             goto oom;
@@ -1398,6 +1415,8 @@ section_name(const struct parser *p, const struct section *cur)
         return p->conf->topics[cur->idx].name;
     case SECT_HOOK:
         return p->conf->hooks[cur->idx].name;
+    case SECT_ALIAS:
+        return p->conf->aliases[cur->idx].name;
     default:
         return "";
     }
@@ -1407,7 +1426,8 @@ section_name(const struct parser *p, const struct section *cur)
 static void
 section_close(struct parser *p, const struct file_ctx *f, struct section *cur)
 {
-    if (cur->kind != SECT_FEED && cur->kind != SECT_TOPIC && cur->kind != SECT_HOOK) {
+    if (cur->kind != SECT_FEED && cur->kind != SECT_TOPIC && cur->kind != SECT_HOOK &&
+        cur->kind != SECT_ALIAS) {
         cur->kind = SECT_NONE;
         return;
     }
@@ -1421,6 +1441,10 @@ section_close(struct parser *p, const struct file_ctx *f, struct section *cur)
     case SECT_TOPIC:
         if (!(cur->seen & (1u << TK_MATCH)))
             perr(p, f->path, cur->line, d, "missing match");
+        break;
+    case SECT_ALIAS:
+        if (!(cur->seen & (1u << AK_NAMES)))
+            perr(p, f->path, cur->line, d, "missing names");
         break;
     case SECT_HOOK: {
         bool e = cur->seen & (1u << HK_EXEC), u = cur->seen & (1u << HK_URL);
@@ -1455,7 +1479,7 @@ parse_header(struct parser *p, const struct file_ctx *f, unsigned line, char *s,
         q++;
     size_t kwlen = (size_t)(q - kw);
     enum sect_kind kind = SECT_NONE;
-    for (enum sect_kind k = SECT_DAEMON; k <= SECT_HOOK; k++)
+    for (enum sect_kind k = SECT_DAEMON; k <= SECT_ALIAS; k++)
         if (strlen(sect_names[k]) == kwlen && strncmp(kw, sect_names[k], kwlen) == 0)
             kind = k;
     if (kind == SECT_NONE) {
@@ -1465,7 +1489,7 @@ parse_header(struct parser *p, const struct file_ctx *f, unsigned line, char *s,
             char *tmp = xstrndup(p, kw, kwlen);
             if (tmp)
                 perr(p, f->path, line, "section",
-                     "unknown section '%s' (use daemon, feed, topic or hook)", QS(tmp));
+                     "unknown section '%s' (use daemon, feed, topic, hook or alias)", QS(tmp));
             free(tmp);
         }
         return;
@@ -1725,6 +1749,72 @@ set_topic_key(struct parser *p, const struct loc *at, size_t idx, int k, const c
     }
 }
 
+/*
+ * names = A, B, "C D": items split at commas outside double quotes, blanks around them
+ * trimmed, the quotes taken off (a quoted item may hold commas); none empty.
+ */
+static bool
+val_alias_names(struct parser *p, const struct loc *at, const char *v, struct conf_alias *a)
+{
+    char **items = NULL;
+    size_t n = 0;
+    const char *s = v;
+    for (;;) {
+        while (is_blank(*s))
+            s++;
+        const char *start = s, *end;
+        if (*s == '"') {
+            start = ++s;
+            while (*s && *s != '"')
+                s++;
+            if (!*s) {
+                perr_at(p, at, "unterminated quote in '%s'", QS(v));
+                goto fail;
+            }
+            end = s++;
+            while (is_blank(*s))
+                s++;
+            if (*s && *s != ',') {
+                perr_at(p, at, "expected ',' after a quoted name in '%s'", QS(v));
+                goto fail;
+            }
+        } else {
+            while (*s && *s != ',')
+                s++;
+            end = s;
+            while (end > start && is_blank(end[-1]))
+                end--;
+        }
+        if (end == start) {
+            perr_at(p, at, "empty name in list '%s'", QS(v));
+            goto fail;
+        }
+        if (n >= CONF_MAX_ALIAS_NAMES) {
+            perr_at(p, at, "too many names (max %u)", CONF_MAX_ALIAS_NAMES);
+            goto fail;
+        }
+        char **ni = realloc(items, (n + 1) * sizeof *ni);
+        if (!ni) {
+            set_oom(p);
+            goto fail;
+        }
+        items = ni;
+        items[n] = xstrndup(p, start, (size_t)(end - start));
+        if (!items[n])
+            goto fail;
+        n++;
+        if (!*s)
+            break;
+        s++; /* the comma */
+    }
+    a->names = items;
+    a->n_names = n;
+    return true;
+fail:
+    strv_free(items, n);
+    return false;
+}
+
 static void
 set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k, const char *v)
 {
@@ -1822,6 +1912,9 @@ parse_keyline(struct parser *p, const struct file_ctx *f, unsigned line, char *s
     case SECT_TOPIC:
         table = topic_keys;
         break;
+    case SECT_ALIAS:
+        table = alias_keys;
+        break;
     default:
         table = hook_keys;
         break;
@@ -1864,6 +1957,10 @@ parse_keyline(struct parser *p, const struct file_ctx *f, unsigned line, char *s
     case SECT_TOPIC:
         set_topic_key(p, &at, cur->idx, k, val);
         break;
+    case SECT_ALIAS:
+        if (k == AK_NAMES)
+            (void)val_alias_names(p, &at, val, &p->conf->aliases[cur->idx]);
+        break;
     default:
         set_hook_key(p, &at, &p->conf->hooks[cur->idx], k, val);
         break;
@@ -1883,12 +1980,23 @@ parse_socket_line(struct parser *p, const struct file_ctx *f, unsigned line, cha
         char *q = trim(s) + 1;
         while (is_blank(*q))
             q++;
+        if (p->aliases_too) {
+            section_close(p, f, cur);
+            if (strncmp(q, "alias", 5) == 0 && (is_blank(q[5]) || q[5] == '"')) {
+                parse_header(p, f, line, trim(s), cur);
+                return;
+            }
+        }
         bool daemon = strncmp(q, "daemon", 6) == 0;
         q += daemon ? 6 : 0;
         while (is_blank(*q))
             q++;
         cur->kind = daemon && strcmp(q, "]") == 0 ? SECT_DAEMON : SECT_SKIP;
         cur->line = line;
+        return;
+    }
+    if (cur->kind == SECT_ALIAS) {
+        parse_keyline(p, f, line, s, cur);
         return;
     }
     char *eq = strchr(s, '=');
@@ -2178,6 +2286,7 @@ parser_done(struct parser *p)
     free(p->feed_ix.slots);
     free(p->topic_ix.slots);
     free(p->hook_ix.slots);
+    free(p->alias_ix.slots);
     free(p->err);
 }
 
@@ -2313,6 +2422,53 @@ fail:
     return r;
 }
 
+/* Reads the socket path and the [alias] sections of a config (see conf.h). */
+int
+conf_load_aliases(const char *path, struct conf **ret_conf, char **reterr_msg)
+{
+    struct parser p = {.socket_only = true, .aliases_too = true};
+    int r;
+    if (reterr_msg)
+        *reterr_msg = NULL;
+    if (!path || !*path)
+        return -EINVAL;
+    p.conf = calloc(1, sizeof *p.conf);
+    if (!p.conf || conf_defaults(p.conf) < 0)
+        goto oom;
+    p.conf->path = path_absolute(path);
+    if (!p.conf->path) {
+        r = errno == ENAMETOOLONG ? -ENAMETOOLONG : -ENOMEM;
+        if (r == -ENOMEM)
+            goto oom;
+        perr(&p, path, 0, "file", "path too long");
+        goto fail;
+    }
+    r = parse_file(&p, path, p.conf->path, 0, NULL);
+    if (p.oom)
+        goto oom;
+    if (r < 0 && p.n_names == 0)
+        goto fail;
+    if (p.socket_bad || p.n_errors > 0) {
+        r = -EINVAL;
+        goto fail;
+    }
+    parser_done(&p);
+    *ret_conf = p.conf;
+    return 0;
+oom:
+    r = -ENOMEM;
+fail:
+    if (p.err && p.err_len > 0 && p.err[p.err_len - 1] == '\n')
+        p.err[--p.err_len] = '\0';
+    if (reterr_msg && r != -ENOMEM) {
+        *reterr_msg = p.err;
+        p.err = NULL;
+    }
+    parser_done(&p);
+    conf_free(p.conf);
+    return r;
+}
+
 /* Releases a config and everything it owns; accepts NULL and half-built configs. */
 void
 conf_free(struct conf *conf)
@@ -2334,6 +2490,12 @@ conf_free(struct conf *conf)
     for (size_t i = 0; i < conf->n_hooks; i++)
         conf_hook_done(&conf->hooks[i]);
     free(conf->hooks);
+    for (size_t i = 0; i < conf->n_aliases; i++) {
+        free(conf->aliases[i].name);
+        strv_free(conf->aliases[i].names, conf->aliases[i].n_names);
+        free(conf->aliases[i].origin.file);
+    }
+    free(conf->aliases);
     free(conf);
 }
 
@@ -2410,6 +2572,8 @@ conf_section_keys(const char *kind)
         return topic_keys;
     if (strcmp(kind, "hook") == 0)
         return hook_keys;
+    if (strcmp(kind, "alias") == 0)
+        return alias_keys;
     return NULL;
 }
 

@@ -94,6 +94,14 @@ struct conf_hook {
     struct conf_origin origin;
 };
 
+/* [alias "NAME"]: a set of synonyms that topics use as alias:NAME (PRODUCT.md queries). */
+struct conf_alias {
+    char *name;
+    char **names;            /* `names`: words or phrases, "quoted" when they hold a comma */
+    size_t n_names;
+    struct conf_origin origin;
+};
+
 struct conf {
     char *path;              /* absolute path of the main file */
     struct conf_daemon daemon;
@@ -103,6 +111,8 @@ struct conf {
     size_t n_topics;
     struct conf_hook *hooks;
     size_t n_hooks;
+    struct conf_alias *aliases;
+    size_t n_aliases;
 };
 
 /*
@@ -120,6 +130,13 @@ int conf_load(const char *path, struct conf **ret_conf, char **reterr_msg);
  * value, each with *reterr_msg ("file:line: key: why") when not NULL; -ENOMEM.
  */
 int conf_load_socket(const char *path, char **ret_socket, char **reterr_msg);
+
+/*
+ * What `feedwatch match` reads of a config: like conf_load_socket, and the [alias] sections
+ * too, checked as conf_load checks them. 0 with *ret_conf (only daemon.socket and aliases
+ * set; conf_free it), or the errors of conf_load_socket and of the [alias] sections.
+ */
+int conf_load_aliases(const char *path, struct conf **ret_conf, char **reterr_msg);
 
 /* Releases a config; accepts NULL. */
 void conf_free(struct conf *conf);

@@ -31,6 +31,18 @@ alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **ret
         free(a);
         return -ENOMEM;
     }
+    for (size_t i = 0; i < conf->n_aliases; i++) {
+        const struct conf_alias *al = &conf->aliases[i];
+        int r = matcher_alias(a->matcher, al->name, (const char *const *)al->names,
+                              al->n_names);
+        if (r < 0) {
+            if (asprintf(reterr_msg, "%s:%u: names: %s", al->origin.file, al->origin.line,
+                         strerror(-r)) < 0)
+                *reterr_msg = NULL;
+            alerting_free(a);
+            return r;
+        }
+    }
     for (size_t i = 0; i < conf->n_topics; i++) {
         const struct conf_topic *t = &conf->topics[i];
         char *why = NULL;
@@ -111,7 +123,7 @@ alerting_item(struct alerting *a, struct store *store, const char *feed_name, ch
               size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
               int64_t now, struct alerting_outcome *out)
 {
-    struct match_doc doc = {.title = item->title, .text = text};
+    struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
     struct match_result res = {0};
     char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
     if (a->conf->n_topics == 0)

@@ -5,10 +5,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <libstemmer.h>
+#include <pthread.h>
+#include <utf8proc.h>
 
 #include "normalize.h"
+#include "place.h"
 #include "query.h"
 
 /*
@@ -22,6 +29,18 @@
  * any term (NOT-only), are the only ones evaluated; a topic's leaves are computed lazily from
  * the occurrences. Work per item depends on the item and on how many topics its words touch,
  * not on the number of topics.
+ *
+ * Places and aliases (place:UA, alias:acme) are sets of names. A set is one synthetic key
+ * ("\1UA", "\2acme": no text normalizes to those bytes) that a topic's leaf is registered
+ * under like any word. Each name of a set that some topic uses is an entry registered under
+ * the key of its last word (exact table), or, for a one-word place name in a language that
+ * Snowball stems, under its folded stem (prefix table). While an item is tokenized, a token
+ * that hits a key with entries is checked against them (the item's language, the exact
+ * writing of short names, the words before it for a name of several words — hashes of the
+ * last MAX_NAME_WORDS tokens are kept — or, in an item of a stemmed language, its Snowball
+ * stem in that language) and, when one holds, the set's
+ * key occurs at the name's positions. Tokens that hit no entry cost nothing more, so topics
+ * with place: terms cost about what topics with plain words do.
  */
 
 #define FIELD_TITLE 0
@@ -32,6 +51,18 @@
 #define SNIPPET_LEN 160
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
+#define MAX_NAME_WORDS 16     /* words of a place or alias name */
+#define MIN_STEM_BYTES 4      /* stems of this many bytes or fewer are not used: too many
+                               * words start so ("hell", "indi", "bras") */
+#define MAX_STEM_WORD 256     /* bytes of a word that is stemmed */
+#define MAX_STEMMERS 8        /* languages stemmed in one item of unknown language */
+#define MAX_SUFFIX_CHARS 4    /* a word longer than a stem by more is not stemmed: no case
+                               * ending of the stemmed languages is longer */
+#define POOL_STEMMERS 32      /* stemmers kept between calls */
+#define STEM_START_BITS 14    /* bits of the filter of the stems' first bytes */
+#define SET_PLACE '\1'
+#define SET_ALIAS '\2'
+#define PE_STEM 0x80u         /* entry flag: matches by Snowball stem */
 
 struct mkey {
     char *s;
@@ -39,6 +70,33 @@ struct mkey {
     uint64_t hash;
     uint32_t *leaves; /* leaves registered under this key */
     uint32_t n_leaves, cap_leaves;
+    uint32_t *pents;  /* set entries registered under this key */
+    uint32_t n_pents, cap_pents;
+    bool used;        /* a word of some topic (else only a set name's: no occurrence kept) */
+};
+
+/* One name of a place or alias set that tokens are checked against. */
+struct mpent {
+    uint32_t set;        /* in sets */
+    uint32_t first_word; /* in pwords: FNV hashes of the words before the last */
+    uint32_t n_words;    /* words of the name, the last one included */
+    const uint16_t *langs; /* languages (place.h indices) whose items it counts in */
+    uint32_t n_langs;      /* 0: every item (an alias, or a name English gives) */
+    uint32_t flags;        /* PLACE_EXACT, PLACE_FORM, PE_STEM */
+    int stem_lang;         /* PE_STEM: the language stemmed */
+    const char *name;      /* as CLDR or the config writes it */
+};
+
+struct mset {
+    char kind;           /* SET_PLACE, SET_ALIAS */
+    uint32_t key;        /* the synthetic key */
+    const char *name;    /* code or alias name: the key's string after its first byte */
+};
+
+struct malias {
+    char *name;          /* lower case */
+    char **names;
+    size_t n_names;
 };
 
 struct munit {
@@ -83,6 +141,14 @@ struct matcher {
     struct mtable exact, prefix;
     bool prefix_len[MAX_PREFIX_LEN + 1];
     size_t max_prefix_len; /* the largest len with prefix_len[len] */
+    /*
+     * Stems of place names: a table apart, probed only for tokens whose first
+     * MIN_STEM_BYTES bytes some stem starts with (stem_start: bits over their hash).
+     */
+    struct mtable stem;
+    bool stem_len[MAX_PREFIX_LEN + 1];
+    size_t max_stem_len;
+    uint64_t stem_start[(1u << STEM_START_BITS) / 64];
     uint32_t *part_keys;
     size_t n_part_keys, cap_part_keys;
     struct munit *units;
@@ -97,7 +163,25 @@ struct matcher {
     size_t n_topics, cap_topics;
     uint64_t *always; /* bitmap over topics: true without any term */
     size_t n_words;   /* of the bitmaps */
+    struct mpent *pents;
+    size_t n_pents, cap_pents;
+    uint64_t *pwords;
+    size_t n_pwords, cap_pwords;
+    struct mset *sets;
+    size_t n_sets, cap_sets;
+    struct malias *aliases;
+    size_t n_aliases, cap_aliases;
+    int lang_en;      /* place_lang("en") */
+    struct stem_pool *pool; /* stemmers reused across matcher_match() calls and threads */
     bool built;
+};
+
+/* Snowball stemmers are not thread-safe and dear to create: a call borrows them from here. */
+struct stem_pool {
+    pthread_mutex_t lock;
+    int lang[POOL_STEMMERS];
+    struct sb_stemmer *st[POOL_STEMMERS];
+    size_t n;
 };
 
 /* Grows an array to hold at least n elements. */
@@ -219,11 +303,16 @@ table_bloom(struct matcher *m, struct mtable *t)
     return 0;
 }
 
-/* The key of a normalized string, added if new. */
+enum { TABLE_EXACT, TABLE_PREFIX, TABLE_STEM };
+
+/* The key of a normalized string in a table, added if new. */
 static int
-intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
+intern_in(struct matcher *m, int table, const char *s, uint32_t *ret_key)
 {
-    struct mtable *t = prefix ? &m->prefix : &m->exact;
+    struct mtable *t = table == TABLE_PREFIX ? &m->prefix
+                       : table == TABLE_STEM ? &m->stem
+                                             : &m->exact;
+    bool prefix = table == TABLE_PREFIX;
     size_t len = strlen(s);
     uint64_t h = fnv(s, len);
     uint32_t k = table_find(m, t, h, s, len);
@@ -257,8 +346,21 @@ intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
         if (len > m->max_prefix_len)
             m->max_prefix_len = len;
     }
+    if (table == TABLE_STEM && len <= MAX_PREFIX_LEN && len >= MIN_STEM_BYTES) {
+        m->stem_len[len] = true;
+        if (len > m->max_stem_len)
+            m->max_stem_len = len;
+        uint64_t h4 = fnv(s, MIN_STEM_BYTES) >> (64 - STEM_START_BITS);
+        m->stem_start[h4 / 64] |= 1ULL << (h4 % 64); /* on_doc_token's h after 4 bytes */
+    }
     *ret_key = k;
     return 0;
+}
+
+static int
+intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
+{
+    return intern_in(m, prefix ? TABLE_PREFIX : TABLE_EXACT, s, ret_key);
 }
 
 static int
@@ -276,9 +378,44 @@ key_add_leaf(struct matcher *m, uint32_t key, uint32_t leaf)
     return 0;
 }
 
+static int set_key(struct matcher *m, enum query_set kind, const char *name, uint32_t *ret_key);
+
 static int
 compile_leaf(struct matcher *m, const struct query_node *q, uint32_t topic, uint32_t *ret_leaf)
 {
+    if (q->set != QUERY_SET_NONE) {
+        uint32_t k;
+        int r = set_key(m, q->set, q->set_name, &k);
+        if (r == 0)
+            r = grow(&m->leaves, &m->cap_leaves, m->n_leaves + 1, sizeof(*m->leaves));
+        if (r == 0)
+            r = grow(&m->units, &m->cap_units, m->n_units + 1, sizeof(*m->units));
+        if (r == 0)
+            r = grow(&m->part_keys, &m->cap_part_keys, m->n_part_keys + 1, sizeof(*m->part_keys));
+        uint32_t leaf = (uint32_t)m->n_leaves;
+        if (r == 0)
+            r = key_add_leaf(m, k, leaf);
+        if (r < 0)
+            return r;
+        struct munit *u = &m->units[m->n_units];
+        *u = (struct munit){.first_part = (uint32_t)m->n_part_keys, .n_parts = 1, .joined = NO_KEY};
+        m->part_keys[m->n_part_keys++] = k;
+        struct mleaf *l = &m->leaves[leaf];
+        *l = (struct mleaf){
+            .topic = topic,
+            .first_unit = (uint32_t)m->n_units++,
+            .n_units = 1,
+            .slop = -1,
+            .title_only = q->title_only,
+            .label = strdup(q->text),
+        };
+        if (!l->label)
+            return -ENOMEM;
+        l->label_len = (uint32_t)strlen(l->label);
+        m->n_leaves++;
+        *ret_leaf = leaf;
+        return 0;
+    }
     int r = grow(&m->leaves, &m->cap_leaves, m->n_leaves + 1, sizeof(*m->leaves));
     if (r < 0)
         return r;
@@ -304,11 +441,13 @@ compile_leaf(struct matcher *m, const struct query_node *q, uint32_t topic, uint
             r = intern(m, qu->parts[j], prefix, &m->part_keys[m->n_part_keys + j]);
             if (r < 0)
                 return r;
+            m->keys[m->part_keys[m->n_part_keys + j]].used = true;
         }
         if (qu->joined) {
             r = intern(m, qu->joined, qu->prefix, &u->joined);
             if (r < 0)
                 return r;
+            m->keys[u->joined].used = true;
         }
         m->n_part_keys += qu->n_parts;
         m->n_units++;
@@ -382,7 +521,323 @@ compile_node(struct matcher *m, const struct query_node *q, uint32_t topic, uint
 struct matcher *
 matcher_new(void)
 {
-    return calloc(1, sizeof(struct matcher));
+    struct matcher *m = calloc(1, sizeof(struct matcher));
+    if (!m)
+        return NULL;
+    m->lang_en = place_lang("en");
+    m->pool = calloc(1, sizeof(*m->pool));
+    if (!m->pool || pthread_mutex_init(&m->pool->lock, NULL) != 0) {
+        free(m->pool);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- Sets: places and aliases ---- */
+
+static int
+key_add_pent(struct matcher *m, uint32_t key, uint32_t pent)
+{
+    struct mkey *k = &m->keys[key];
+    size_t cap = k->cap_pents;
+    int r = grow(&k->pents, &cap, (size_t)k->n_pents + 1, sizeof(*k->pents));
+    if (r < 0)
+        return r;
+    k->cap_pents = (uint32_t)cap;
+    k->pents[k->n_pents++] = pent;
+    return 0;
+}
+
+/* The words of a name being read: hashes, and the last word. */
+struct name_words {
+    uint64_t hash[MAX_NAME_WORDS];
+    size_t n;
+    char last[NORMALIZE_MAX_WORD * 4 + 1];
+    bool too_long;
+};
+
+static int
+on_name_token(const struct normalize_token *tok, void *userdata)
+{
+    struct name_words *w = userdata;
+    if (tok->joined)
+        return 0;
+    if (w->n == MAX_NAME_WORDS || tok->norm_len >= sizeof(w->last)) {
+        w->too_long = true;
+        return 1;
+    }
+    w->hash[w->n++] = fnv(tok->norm, tok->norm_len);
+    memcpy(w->last, tok->norm, tok->norm_len);
+    w->last[tok->norm_len] = '\0';
+    return 0;
+}
+
+/* The folded Snowball stem of len bytes of word (case folded first): a new string or NULL. */
+static char *
+stem_fold(struct sb_stemmer *st, const char *word, size_t len)
+{
+    utf8proc_uint8_t *lower = NULL;
+    if (len == 0 || len > MAX_STEM_WORD)
+        return NULL;
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)word, (utf8proc_ssize_t)len,
+                                      &lower, UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                  UTF8PROC_CASEFOLD);
+    if (n <= 0) {
+        free(lower);
+        return NULL;
+    }
+    const sb_symbol *stem = sb_stemmer_stem(st, lower, (int)n);
+    char *out = stem ? normalize_text((const char *)stem, (size_t)sb_stemmer_length(st)) : NULL;
+    free(lower);
+    return out;
+}
+
+static bool
+langs_have(const uint16_t *langs, size_t n, int lang)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (langs[mid] == lang)
+            return true;
+        if (langs[mid] < lang)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* A stemmer per language for one set's load. */
+struct stem_cache {
+    int lang[32];
+    struct sb_stemmer *st[32];
+    size_t n;
+};
+
+static struct sb_stemmer *
+stem_cache_get(struct stem_cache *sc, int lang)
+{
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->lang[i] == lang)
+            return sc->st[i];
+    if (sc->n == sizeof(sc->lang) / sizeof(sc->lang[0]))
+        return NULL;
+    struct sb_stemmer *st = sb_stemmer_new(place_stemmer(lang), "UTF_8");
+    if (!st)
+        return NULL;
+    sc->lang[sc->n] = lang;
+    sc->st[sc->n++] = st;
+    return st;
+}
+
+/* Adds one name of a set (and its stems): 0 or -ENOMEM. */
+static int
+add_name(struct matcher *m, uint32_t set, const char *name, unsigned flags,
+         const uint16_t *langs, size_t n_langs, struct stem_cache *sc)
+{
+    struct name_words w;
+    uint32_t k;
+    int r;
+
+    w.n = 0;
+    w.too_long = false;
+    r = normalize_tokenize(name, strlen(name), 0, on_name_token, &w, NULL);
+    if (r < 0)
+        return r;
+    if (w.n == 0 || w.too_long)
+        return 0;
+    bool every = n_langs == 0 || (m->lang_en >= 0 && langs_have(langs, n_langs, m->lang_en));
+    r = intern(m, w.last, false, &k);
+    if (r < 0)
+        return r;
+    /* The same words for every item already there: nothing to add. */
+    const struct mkey *key = &m->keys[k];
+    bool dup = false;
+    for (uint32_t i = 0; i < key->n_pents && every && !dup; i++) {
+        const struct mpent *o = &m->pents[key->pents[i]];
+        dup = o->set == set && o->n_langs == 0 && o->n_words == w.n &&
+              (o->flags & PLACE_EXACT) == (flags & PLACE_EXACT) && !(o->flags & PE_STEM) &&
+              memcmp(m->pwords + o->first_word, w.hash, (w.n - 1) * sizeof(uint64_t)) == 0;
+    }
+    if (!dup) {
+        r = grow(&m->pwords, &m->cap_pwords, m->n_pwords + w.n, sizeof(*m->pwords));
+        if (r == 0)
+            r = grow(&m->pents, &m->cap_pents, m->n_pents + 1, sizeof(*m->pents));
+        if (r < 0)
+            return r;
+        m->pents[m->n_pents] = (struct mpent){
+            .set = set,
+            .first_word = (uint32_t)m->n_pwords,
+            .n_words = (uint32_t)w.n,
+            .langs = every ? NULL : langs,
+            .n_langs = every ? 0 : (uint32_t)n_langs,
+            .flags = flags,
+            .stem_lang = -1,
+            .name = name,
+        };
+        memcpy(m->pwords + m->n_pwords, w.hash, (w.n - 1) * sizeof(uint64_t));
+        m->n_pwords += w.n - 1;
+        r = key_add_pent(m, k, (uint32_t)m->n_pents);
+        if (r < 0)
+            return r;
+        m->n_pents++;
+    }
+    if (w.n != 1 || (flags & (PLACE_EXACT | PLACE_FORM)) || !sc)
+        return 0;
+    /* One word in languages Snowball stems: its inflected forms by their stem. */
+    for (size_t i = 0; i < n_langs; i++) {
+        int lang = langs[i];
+        if (lang == m->lang_en || !place_stemmer(lang))
+            continue;
+        struct sb_stemmer *st = stem_cache_get(sc, lang);
+        if (!st)
+            return -ENOMEM;
+        char *stem = stem_fold(st, name, strlen(name));
+        if (!stem || strlen(stem) <= MIN_STEM_BYTES || strchr(stem, ' ')) {
+            free(stem);
+            continue;
+        }
+        r = intern_in(m, TABLE_STEM, stem, &k);
+        free(stem);
+        if (r < 0)
+            return r;
+        key = &m->keys[k];
+        dup = false;
+        for (uint32_t j = 0; j < key->n_pents && !dup; j++) {
+            const struct mpent *o = &m->pents[key->pents[j]];
+            dup = o->set == set && o->stem_lang == lang;
+        }
+        if (dup)
+            continue;
+        r = grow(&m->pents, &m->cap_pents, m->n_pents + 1, sizeof(*m->pents));
+        if (r < 0)
+            return r;
+        m->pents[m->n_pents] = (struct mpent){
+            .set = set,
+            .n_words = 1,
+            .flags = PE_STEM,
+            .stem_lang = lang,
+            .name = name,
+        };
+        r = key_add_pent(m, k, (uint32_t)m->n_pents);
+        if (r < 0)
+            return r;
+        m->n_pents++;
+    }
+    return 0;
+}
+
+static const struct malias *
+alias_find(const struct matcher *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_aliases; i++)
+        if (strcasecmp(m->aliases[i].name, name) == 0)
+            return &m->aliases[i];
+    return NULL;
+}
+
+/* The synthetic key of a set, its names loaded the first time: 0, -ENOENT or -ENOMEM. */
+static int
+set_key(struct matcher *m, enum query_set kind, const char *name, uint32_t *ret_key)
+{
+    char *s = NULL;
+    const struct malias *a = NULL;
+    size_t rec = 0;
+    uint32_t k;
+    int r;
+
+    if (kind == QUERY_SET_ALIAS) {
+        a = alias_find(m, name);
+        if (!a)
+            return -ENOENT;
+    } else {
+        r = place_lookup(name, strlen(name), &rec);
+        if (r < 0)
+            return r;
+    }
+    if (asprintf(&s, "%c%s", kind == QUERY_SET_PLACE ? SET_PLACE : SET_ALIAS, name) < 0)
+        return -ENOMEM;
+    size_t before = m->n_keys;
+    r = intern(m, s, false, &k);
+    free(s);
+    if (r < 0)
+        return r;
+    *ret_key = k;
+    if (m->n_keys == before)
+        return 0; /* loaded for an earlier topic */
+    m->keys[k].used = true;
+    r = grow(&m->sets, &m->cap_sets, m->n_sets + 1, sizeof(*m->sets));
+    if (r < 0)
+        return r;
+    uint32_t set = (uint32_t)m->n_sets++;
+    m->sets[set] = (struct mset){
+        .kind = kind == QUERY_SET_PLACE ? SET_PLACE : SET_ALIAS,
+        .key = k,
+        .name = m->keys[k].s + 1,
+    };
+    if (kind == QUERY_SET_ALIAS) {
+        for (size_t i = 0; i < a->n_names && r == 0; i++)
+            r = add_name(m, set, a->names[i], 0, NULL, 0, NULL);
+        return r;
+    }
+    struct stem_cache sc = {.n = 0};
+    for (size_t i = 0; i < place_n_names_of(rec) && r == 0; i++) {
+        struct place_name_view v;
+        place_name_get(rec, i, &v);
+        r = add_name(m, set, v.name, v.flags, v.langs, v.n_langs, &sc);
+    }
+    for (size_t i = 0; i < sc.n; i++)
+        sb_stemmer_delete(sc.st[i]);
+    return r;
+}
+
+/* Defines an alias set. */
+int
+matcher_alias(struct matcher *m, const char *name, const char *const *names, size_t n_names)
+{
+    if (m->built || !name || !name[0])
+        return -EINVAL;
+    if (alias_find(m, name))
+        return -EEXIST;
+    int r = grow(&m->aliases, &m->cap_aliases, m->n_aliases + 1, sizeof(*m->aliases));
+    if (r < 0)
+        return r;
+    struct malias *a = &m->aliases[m->n_aliases];
+    a->name = strdup(name);
+    a->names = calloc(n_names ? n_names : 1, sizeof(*a->names));
+    a->n_names = 0;
+    if (!a->name || !a->names) {
+        free(a->name);
+        free(a->names);
+        return -ENOMEM;
+    }
+    for (char *q = a->name; *q; q++)
+        if (*q >= 'A' && *q <= 'Z')
+            *q = (char)(*q - 'A' + 'a');
+    m->n_aliases++;
+    for (size_t i = 0; i < n_names; i++) {
+        a->names[i] = strdup(names[i]);
+        if (!a->names[i])
+            return -ENOMEM;
+        a->n_names++;
+    }
+    return 0;
+}
+
+/* The first alias: of the query that no [alias] defines, with its column; NULL if none. */
+static const struct query_node *
+unknown_alias(const struct matcher *m, const struct query_node *n)
+{
+    if (n->set == QUERY_SET_ALIAS && !alias_find(m, n->set_name))
+        return n;
+    for (size_t i = 0; i < n->n_children; i++) {
+        const struct query_node *u = unknown_alias(m, n->children[i]);
+        if (u)
+            return u;
+    }
+    return NULL;
 }
 
 /* Adds a topic. */
@@ -401,6 +856,24 @@ matcher_add(struct matcher *m, size_t topic, const char *name, const char *query
     r = query_parse(name, query, &q, reterr_msg);
     if (r < 0)
         return r;
+    const struct query_node *ua = unknown_alias(m, q->root);
+    if (ua) {
+        char *msg = NULL;
+        int n = name ? asprintf(&msg, "topic \"%s\": unknown alias '%s' at column %zu "
+                                "(no [alias \"%s\"] in the config)", name, ua->set_name,
+                                ua->column, ua->set_name)
+                     : asprintf(&msg, "query: unknown alias '%s' at column %zu (no "
+                                "[alias \"%s\"] in the config)", ua->set_name, ua->column,
+                                ua->set_name);
+        if (n < 0)
+            msg = NULL;
+        if (reterr_msg)
+            *reterr_msg = msg;
+        else
+            free(msg);
+        query_free(q);
+        return n < 0 ? -ENOMEM : -EINVAL;
+    }
     if (m->n_topics >= UINT32_MAX / 2) {
         query_free(q);
         return -ENOMEM;
@@ -447,6 +920,7 @@ struct mival {
     uint32_t start, end;
     uint32_t field;
     uint32_t key;
+    uint32_t via;   /* the set entry whose name occurred, or NO_KEY */
     size_t off, end_off;
 };
 
@@ -476,6 +950,7 @@ struct mwin {
     uint32_t start;
     uint32_t unit;
     uint32_t field;
+    uint32_t via;
     size_t off, end_off;
 };
 
@@ -492,6 +967,8 @@ struct rterm {
     uint32_t field;
     size_t off, end_off; /* the occurrence the snippet is about */
     size_t snip;
+    size_t via;          /* in bytes: the set name that occurred, or SIZE_MAX */
+    uint32_t via_entry;  /* the set entry of via, or NO_KEY */
 };
 
 /*
@@ -504,6 +981,15 @@ struct mctx {
     size_t title_len, text_len;
     uint32_t field;
     int err;
+    bool lang_known;  /* the item's language is given */
+    int lang;         /* its place.h index (-1: one without CLDR names) */
+    uint64_t ring_hash[MAX_NAME_WORDS]; /* the last tokens (not joined forms) of the field */
+    uint32_t ring_pos[MAX_NAME_WORDS];
+    size_t ring_off[MAX_NAME_WORDS];
+    uint32_t n_ring;
+    int stem_lang[MAX_STEMMERS];
+    struct sb_stemmer *stemmer[MAX_STEMMERS];
+    size_t n_stemmers;
     struct mival *occ;
     size_t n_occ, cap_occ;
     struct mkeyrange *ranges;
@@ -538,9 +1024,171 @@ push_occ(struct mctx *c, uint32_t key, const struct normalize_token *tok)
         .end = tok->pos + tok->span,
         .field = c->field,
         .key = key,
+        .via = NO_KEY,
         .off = tok->off,
         .end_off = tok->off + tok->len,
     };
+    return 0;
+}
+
+static bool set_occ_at(const struct mctx *c, uint32_t key, uint32_t start);
+
+/* The key of a set occurs at [start, end], bytes [off, end_off), by the name of entry via. */
+static int
+push_set_occ(struct mctx *c, uint32_t key, uint32_t start, uint32_t end, size_t off,
+             size_t end_off, uint32_t via)
+{
+    /* Once per set and place in the text, whichever of its names found it first. */
+    if (set_occ_at(c, key, start))
+        return 0;
+    if (c->n_occ == c->cap_occ) {
+        int r = grow(&c->occ, &c->cap_occ, c->n_occ + 1, sizeof(*c->occ));
+        if (r < 0)
+            return r;
+    }
+    c->occ[c->n_occ++] = (struct mival){
+        .start = start,
+        .end = end,
+        .field = c->field,
+        .key = key,
+        .via = via,
+        .off = off,
+        .end_off = end_off,
+    };
+    return 0;
+}
+
+/* Whether a set's key already occurs at position start (a name found it there). */
+static bool
+set_occ_at(const struct mctx *c, uint32_t key, uint32_t start)
+{
+    for (size_t i = c->n_occ, n = 0; i > 0 && n < 32; i--, n++) {
+        const struct mival *o = &c->occ[i - 1];
+        if (o->key == key && o->start == start && o->field == c->field)
+            return true;
+    }
+    return false;
+}
+
+static const char *
+field_text(const struct mctx *c)
+{
+    return c->field == FIELD_TITLE ? c->doc->title : c->doc->text;
+}
+
+/* Whether a name counts in this item's language. */
+static bool
+pent_lang_ok(const struct mctx *c, const struct mpent *e)
+{
+    if (e->n_langs == 0 || !c->lang_known)
+        return true;
+    return c->lang >= 0 && langs_have(e->langs, e->n_langs, c->lang);
+}
+
+/* The entries of the exact key a token hit: names that end with this word. */
+static int
+name_entries(struct mctx *c, const struct mkey *key, const struct normalize_token *tok)
+{
+    const struct matcher *m = c->m;
+
+    for (uint32_t i = 0; i < key->n_pents; i++) {
+        uint32_t ei = key->pents[i];
+        const struct mpent *e = &m->pents[ei];
+        if ((e->flags & PE_STEM) || !pent_lang_ok(c, e))
+            continue;
+        uint32_t start = tok->pos;
+        size_t off = tok->off;
+        if (e->n_words > 1) {
+            uint32_t before = e->n_words - 1;
+            if (c->n_ring < before)
+                continue;
+            bool ok = true;
+            for (uint32_t j = 0; j < before && ok; j++) {
+                uint32_t r = (c->n_ring - before + j) % MAX_NAME_WORDS;
+                ok = c->ring_hash[r] == m->pwords[e->first_word + j] &&
+                     c->ring_pos[r] + before - j == tok->pos;
+            }
+            if (!ok)
+                continue;
+            uint32_t r0 = (c->n_ring - before) % MAX_NAME_WORDS;
+            start = c->ring_pos[r0];
+            off = c->ring_off[r0];
+        }
+        if (e->flags & PLACE_EXACT) {
+            /* Short names only as CLDR writes them: "US", never "us"; "AS", never "as". */
+            size_t nlen = strlen(e->name);
+            if (tok->off + tok->len - off != nlen ||
+                memcmp(field_text(c) + off, e->name, nlen) != 0)
+                continue;
+        }
+        int r = push_set_occ(c, m->sets[e->set].key, start, tok->pos + tok->span, off,
+                             tok->off + tok->len, ei);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static struct sb_stemmer *
+ctx_stemmer(struct mctx *c, int lang)
+{
+    for (size_t i = 0; i < c->n_stemmers; i++)
+        if (c->stem_lang[i] == lang)
+            return c->stemmer[i];
+    if (c->n_stemmers == MAX_STEMMERS)
+        return NULL;
+    struct stem_pool *pool = c->m->pool;
+    struct sb_stemmer *st = NULL;
+    (void)pthread_mutex_lock(&pool->lock);
+    for (size_t i = pool->n; i > 0; i--) {
+        if (pool->lang[i - 1] == lang) {
+            st = pool->st[i - 1];
+            pool->lang[i - 1] = pool->lang[pool->n - 1];
+            pool->st[i - 1] = pool->st[pool->n - 1];
+            pool->n--;
+            break;
+        }
+    }
+    (void)pthread_mutex_unlock(&pool->lock);
+    if (!st)
+        st = sb_stemmer_new(place_stemmer(lang), "UTF_8");
+    if (!st)
+        return NULL;
+    c->stem_lang[c->n_stemmers] = lang;
+    c->stemmer[c->n_stemmers++] = st;
+    return st;
+}
+
+/* The entries of a prefix key a token hit: stems of one-word place names. */
+static int
+stem_entries(struct mctx *c, const struct mkey *key, const struct normalize_token *tok)
+{
+    const struct matcher *m = c->m;
+    size_t more = 0; /* characters of the token after the stem */
+    for (size_t i = key->len; i < tok->norm_len && more <= MAX_SUFFIX_CHARS; i++)
+        more += ((unsigned char)tok->norm[i] & 0xc0) != 0x80;
+    if (more > MAX_SUFFIX_CHARS)
+        return 0;
+
+    for (uint32_t i = 0; i < key->n_pents; i++) {
+        uint32_t ei = key->pents[i];
+        const struct mpent *e = &m->pents[ei];
+        if (!(e->flags & PE_STEM) || c->lang != e->stem_lang ||
+            set_occ_at(c, m->sets[e->set].key, tok->pos))
+            continue;
+        struct sb_stemmer *st = ctx_stemmer(c, e->stem_lang);
+        if (!st)
+            continue; /* more languages than stemmers kept: only in unknown languages */
+        char *stem = stem_fold(st, field_text(c) + tok->off, tok->len);
+        bool same = stem && strlen(stem) == key->len && memcmp(stem, key->s, key->len) == 0;
+        free(stem);
+        if (!same)
+            continue;
+        int r = push_set_occ(c, m->sets[e->set].key, tok->pos, tok->pos + tok->span, tok->off,
+                             tok->off + tok->len, ei);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -554,17 +1202,46 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
     uint64_t h = FNV_OFFSET;
     uint32_t k;
     int r;
+    const struct mkey *stems[8]; /* prefix keys hit that have set entries (stems) */
+    size_t n_stems = 0;
 
     /* The prefix keys of every length some prefix has (<= MAX_PREFIX_LEN), then the rest. */
     size_t plen = len < m->max_prefix_len ? len : m->max_prefix_len;
+    size_t slen = 0; /* and the stems, when a stem starts as this token does */
+    size_t lim = plen;
     size_t i = 0;
-    for (; i < plen; i++) {
+    if (m->max_stem_len && c->lang_known && len > MIN_STEM_BYTES && !tok->joined) {
+        for (; i < MIN_STEM_BYTES; i++) {
+            h ^= (unsigned char)s[i];
+            h *= FNV_PRIME;
+            if (i < plen && m->prefix_len[i + 1]) {
+                k = table_find(m, &m->prefix, h, s, i + 1);
+                if (k != NO_KEY && m->keys[k].used) {
+                    r = push_occ(c, k, tok);
+                    if (r < 0)
+                        return r;
+                }
+            }
+        }
+        uint64_t h4 = h >> (64 - STEM_START_BITS); /* h is fnv(s, MIN_STEM_BYTES) here */
+        if ((m->stem_start[h4 / 64] >> (h4 % 64)) & 1) {
+            slen = len < m->max_stem_len ? len : m->max_stem_len;
+            lim = plen > slen ? plen : slen;
+        }
+    }
+    for (; i < lim; i++) {
         h ^= (unsigned char)s[i];
         h *= FNV_PRIME;
-        if (m->prefix_len[i + 1]) {
+        if (i < slen && m->stem_len[i + 1]) {
+            k = table_find(m, &m->stem, h, s, i + 1);
+            if (k != NO_KEY && n_stems < sizeof(stems) / sizeof(*stems))
+                stems[n_stems++] = &m->keys[k];
+        }
+        if (i < plen && m->prefix_len[i + 1]) {
             k = table_find(m, &m->prefix, h, s, i + 1);
             if (k != NO_KEY) {
-                r = push_occ(c, k, tok);
+                const struct mkey *key = &m->keys[k];
+                r = key->used ? push_occ(c, k, tok) : 0;
                 if (r < 0)
                     return r;
             }
@@ -575,8 +1252,26 @@ on_doc_token(const struct normalize_token *tok, void *userdata)
         h *= FNV_PRIME;
     }
     k = table_find(m, &m->exact, h, s, len);
-    if (k != NO_KEY)
-        return push_occ(c, k, tok);
+    if (k != NO_KEY) {
+        const struct mkey *key = &m->keys[k];
+        r = key->used ? push_occ(c, k, tok) : 0;
+        if (r == 0 && key->n_pents && !tok->joined)
+            r = name_entries(c, key, tok);
+        if (r < 0)
+            return r;
+    }
+    /* Stems after names, so that a name written as it is says so in the explanation. */
+    for (size_t j = 0; j < n_stems; j++) {
+        r = stem_entries(c, stems[j], tok);
+        if (r < 0)
+            return r;
+    }
+    if (!tok->joined && m->n_pents) {
+        uint32_t slot = c->n_ring++ % MAX_NAME_WORDS;
+        c->ring_hash[slot] = h;
+        c->ring_pos[slot] = tok->pos;
+        c->ring_off[slot] = tok->off;
+    }
     return 0;
 }
 
@@ -825,7 +1520,8 @@ proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
                 best = i;
         }
         const struct mival *iv = &uv[best].v[idx[best]++];
-        w[k++] = (struct mwin){iv->start, (uint32_t)best, iv->field, iv->off, iv->end_off};
+        w[k++] = (struct mwin){iv->start, (uint32_t)best, iv->field, iv->via, iv->off,
+                               iv->end_off};
     }
     for (size_t r = 0; r < total && !found; r++) {
         if (count[w[r].unit]++ == 0)
@@ -843,6 +1539,7 @@ proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
                 .start = w[left].start,
                 .end = w[r].start,
                 .field = w[left].field,
+                .via = w[left].via,
                 .off = w[left].off,
                 .end_off = end_off,
             };
@@ -930,13 +1627,15 @@ matcher_build(struct matcher *m)
     m->n_words = (m->n_topics + 63) / 64;
     m->always = calloc(m->n_words ? m->n_words : 1, sizeof(*m->always));
     c = calloc(1, sizeof(*c));
-    if (!m->always || !c || table_bloom(m, &m->exact) < 0 || table_bloom(m, &m->prefix) < 0) {
+    if (!m->always || !c || table_bloom(m, &m->exact) < 0 || table_bloom(m, &m->prefix) < 0 ||
+        table_bloom(m, &m->stem) < 0) {
         free(c);
         free(m->always);
         m->always = NULL;
         free(m->exact.bloom);
         free(m->prefix.bloom);
-        m->exact.bloom = m->prefix.bloom = NULL;
+        free(m->stem.bloom);
+        m->exact.bloom = m->prefix.bloom = m->stem.bloom = NULL;
         return -ENOMEM;
     }
     c->m = m;
@@ -1084,6 +1783,77 @@ make_snippet(struct mctx *c, const char *s, size_t slen, size_t off, size_t end)
     return 0;
 }
 
+/*
+ * Appends which name of which set occurred, and a NUL, to c->bytes: place UA: "Oekraïne"
+ * (nl); place UA: "Украина" (ru), inflected (Snowball ru); place UA: "Україні" (uk), a form
+ * of Hunspell's uk dictionary; alias acme: "ACME Corp". Returns the bytes appended.
+ */
+/* Appends s to b (capacity cap, k used), cut when full; b stays NUL-terminated. */
+static void
+app(char *b, size_t *k, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - *k)
+        n = cap - 1 - *k;
+    memcpy(b + *k, s, n);
+    *k += n;
+    b[*k] = '\0';
+}
+
+static int
+format_via(struct mctx *c, uint32_t via)
+{
+    const struct mpent *e = &c->m->pents[via];
+    const struct mset *set = &c->m->sets[e->set];
+    char langs[96] = "";
+    size_t k = 0;
+
+    /* By hand, not printf: one is formatted for every place: hit of every item. */
+    if (e->flags & PE_STEM) {
+        app(langs, &k, sizeof(langs), " (");
+        app(langs, &k, sizeof(langs), place_lang_code(e->stem_lang));
+        app(langs, &k, sizeof(langs), "), inflected (Snowball ");
+        app(langs, &k, sizeof(langs), place_lang_code(e->stem_lang));
+        app(langs, &k, sizeof(langs), ")");
+    } else if (set->kind == SET_PLACE) {
+        app(langs, &k, sizeof(langs), " (");
+        if (e->n_langs == 0)
+            app(langs, &k, sizeof(langs), "every language");
+        for (uint32_t i = 0; i < e->n_langs && i < 4; i++) {
+            if (i)
+                app(langs, &k, sizeof(langs), " ");
+            app(langs, &k, sizeof(langs), place_lang_code(e->langs[i]));
+        }
+        if (e->n_langs > 4) {
+            char num[16];
+            size_t d = sizeof(num) - 1;
+            num[d] = '\0';
+            for (uint32_t v = e->n_langs - 4; v > 0 || d == sizeof(num) - 1; v /= 10)
+                num[--d] = (char)('0' + v % 10);
+            app(langs, &k, sizeof(langs), " +");
+            app(langs, &k, sizeof(langs), num + d);
+        }
+        app(langs, &k, sizeof(langs), ")");
+        if (e->flags & PLACE_FORM)
+            app(langs, &k, sizeof(langs), ", a Hunspell form");
+    }
+    const char *kind = set->kind == SET_PLACE ? "place " : "alias ";
+    size_t lk = strlen(kind), ls = strlen(set->name), ln = strlen(e->name);
+    size_t n = lk + ls + 3 + ln + 1 + k; /* kind name: "NAME"langs */
+    int r = bytes_reserve(c, n + 1);
+    if (r < 0)
+        return r;
+    char *out = c->bytes + c->n_bytes;
+    memcpy(out, kind, lk);
+    memcpy(out + lk, set->name, ls);
+    memcpy(out + lk + ls, ": \"", 3);
+    memcpy(out + lk + ls + 3, e->name, ln);
+    out[lk + ls + 3 + ln] = '"';
+    memcpy(out + lk + ls + 4 + ln, langs, k + 1);
+    c->n_bytes += n + 1;
+    return (int)(n + 1);
+}
+
 /* Adds the true leaves that make the topic true (under an even number of NOTs). */
 static int
 collect(struct mctx *c, uint32_t idx, bool positive, size_t first_term)
@@ -1124,6 +1894,8 @@ collect(struct mctx *c, uint32_t idx, bool positive, size_t first_term)
         .field = w->field,
         .off = w->off,
         .end_off = w->end_off,
+        .via = SIZE_MAX,
+        .via_entry = w->via,
     };
     /* Another topic's term at the same occurrence of this item has the same snippet. */
     size_t stop = c->n_rterms > 64 ? c->n_rterms - 64 : 0;
@@ -1131,9 +1903,23 @@ collect(struct mctx *c, uint32_t idx, bool positive, size_t first_term)
         const struct rterm *o = &c->rterms[i - 1];
         if (o->off == t->off && o->end_off == t->end_off && o->field == t->field) {
             t->snip = o->snip;
+            if (w->via != NO_KEY && o->via_entry == w->via) {
+                t->via = o->via; /* and the same name */
+            } else if (w->via != NO_KEY) {
+                r = format_via(c, w->via);
+                if (r < 0)
+                    return r;
+                t->via = c->n_bytes - (size_t)r;
+            }
             c->n_rterms++;
             return 0;
         }
+    }
+    if (w->via != NO_KEY) {
+        r = format_via(c, w->via);
+        if (r < 0)
+            return r;
+        t->via = c->n_bytes - (size_t)r;
     }
     const char *src = w->field == FIELD_TITLE ? c->doc->title : c->doc->text;
     size_t src_len = w->field == FIELD_TITLE ? c->title_len : c->text_len;
@@ -1207,6 +1993,7 @@ result_build(const struct mctx *c, struct match_result *res)
             .term = str,
             .field = t->field == FIELD_TITLE ? title : text,
             .snippet = snips + t->snip,
+            .via = t->via == SIZE_MAX ? NULL : snips + t->via,
         };
         str += t->label_len + 1;
     }
@@ -1235,6 +2022,21 @@ ctx_done(struct mctx *c)
     free(c->rhits);
     free(c->rterms);
     free(c->bytes);
+    if (c->n_stemmers) {
+        struct stem_pool *pool = c->m->pool;
+        (void)pthread_mutex_lock(&pool->lock);
+        for (size_t i = 0; i < c->n_stemmers; i++) {
+            if (pool->n < POOL_STEMMERS) {
+                pool->lang[pool->n] = c->stem_lang[i];
+                pool->st[pool->n++] = c->stemmer[i];
+                c->stemmer[i] = NULL;
+            }
+        }
+        (void)pthread_mutex_unlock(&pool->lock);
+        for (size_t i = 0; i < c->n_stemmers; i++)
+            if (c->stemmer[i])
+                sb_stemmer_delete(c->stemmer[i]);
+    }
     free(c);
 }
 
@@ -1264,14 +2066,18 @@ matcher_match(const struct matcher *m, const struct match_doc *doc,
     r = grow(&c->occ, &c->cap_occ, 64 + (guess < 8192 ? guess : 8192), sizeof(*c->occ));
     if (r < 0)
         goto fail;
+    c->lang_known = doc->lang && doc->lang[0];
+    c->lang = place_lang(doc->lang);
     if (doc->title) {
         c->field = FIELD_TITLE;
+        c->n_ring = 0;
         r = normalize_tokenize(doc->title, c->title_len, 0, on_doc_token, c, &next);
         if (r < 0)
             goto fail;
     }
     if (doc->text) {
         c->field = FIELD_TEXT;
+        c->n_ring = 0;
         r = normalize_tokenize(doc->text, c->text_len, next + FIELD_GAP, on_doc_token, c, NULL);
         if (r < 0)
             goto fail;
@@ -1373,12 +2179,31 @@ matcher_free(struct matcher *m)
     for (size_t i = 0; i < m->n_keys; i++) {
         free(m->keys[i].s);
         free(m->keys[i].leaves);
+        free(m->keys[i].pents);
     }
+    if (m->pool) {
+        for (size_t i = 0; i < m->pool->n; i++)
+            sb_stemmer_delete(m->pool->st[i]);
+        (void)pthread_mutex_destroy(&m->pool->lock);
+        free(m->pool);
+    }
+    free(m->pents);
+    free(m->pwords);
+    free(m->sets);
+    for (size_t i = 0; i < m->n_aliases; i++) {
+        for (size_t j = 0; j < m->aliases[i].n_names; j++)
+            free(m->aliases[i].names[j]);
+        free(m->aliases[i].names);
+        free(m->aliases[i].name);
+    }
+    free(m->aliases);
     free(m->keys);
     free(m->exact.slots);
     free(m->exact.bloom);
     free(m->prefix.bloom);
     free(m->prefix.slots);
+    free(m->stem.bloom);
+    free(m->stem.slots);
     free(m->part_keys);
     free(m->units);
     for (size_t i = 0; i < m->n_leaves; i++)
@@ -1400,6 +2225,10 @@ match_terms_json(const struct match_hit *hit)
         const struct match_term *m = &hit->terms[i];
         json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field,
                               "snippet", m->snippet);
+        if (o && m->via && json_object_set_new(o, "via", json_string(m->via)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
             return NULL;
@@ -1409,3 +2238,4 @@ match_terms_json(const struct match_hit *hit)
     json_decref(arr);
     return s;
 }
+

@@ -20,6 +20,8 @@ struct matcher;
 struct match_doc {
     const char *title;  /* plain text */
     const char *text;   /* plain text: the cleaned text, else summary/content as text */
+    const char *lang;   /* ISO 639 code ("nl", "pt-BR"), or NULL when unknown: which
+                         * languages' place names count (see matcher_alias, place:) */
 };
 
 /* Why a topic matched: one entry per distinct matched term (or phrase). */
@@ -27,6 +29,8 @@ struct match_term {
     char *term;         /* the query term or phrase as the user wrote it */
     char *field;        /* "title" or "text" */
     char *snippet;      /* about 160 bytes of the original text around the first occurrence */
+    char *via;          /* place: and alias: terms: which name of which set occurred, e.g.
+                         * place UA: "Oekraïne" (nl); else NULL */
 };
 
 struct match_hit {
@@ -50,6 +54,24 @@ struct matcher *matcher_new(void);
 int matcher_add(struct matcher *m, size_t topic, const char *name, const char *query,
                 char **reterr_msg);
 
+/*
+ * Defines the alias set NAME (case-insensitive) for `alias:NAME` in the topics added after
+ * it: each of names is a word or phrase, normalized like query words, matched in items of
+ * every language. 0, -EEXIST (defined twice), -EINVAL (after matcher_build, empty name) or
+ * -ENOMEM. A topic that uses an undefined alias is an error of matcher_add().
+ *
+ * place:X (query.h) needs no definition: its names come from the built-in CLDR table
+ * (place.h). A name from the CLDR locale of language L counts in items whose lang is L;
+ * English names count in every item; an item of unknown language (lang NULL) takes every
+ * locale's names; a name of three letters or fewer counts only as CLDR writes it (case
+ * included). One-word names match their inflected forms: by Snowball stem in ru, de, nl,
+ * pt, es, it, fr, sv, da, no, fi, hu, ro, tr, el, ca, lt (only in items of that language:
+ * stems are guesses, and in a text of unknown language too many words share them), by the
+ * forms Hunspell's dictionaries give in uk, pl, cs (names of those languages, so in items
+ * of unknown language too).
+ */
+int matcher_alias(struct matcher *m, const char *name, const char *const *names, size_t n_names);
+
 /* Freezes the matcher after the last matcher_add(); 0 or -ENOMEM. */
 int matcher_build(struct matcher *m);
 
@@ -60,7 +82,7 @@ int matcher_match(const struct matcher *m, const struct match_doc *doc,
 void match_result_done(struct match_result *r);
 
 /*
- * Why a hit matched as compact JSON, [{"term","field","snippet"}], as alerts store it and
+ * Why a hit matched as compact JSON, [{"term","field","snippet"[,"via"]}], as alerts store it and
  * hooks and `search` show it: a new string (free it), or NULL on OOM.
  */
 char *match_terms_json(const struct match_hit *hit);

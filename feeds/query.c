@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "normalize.h"
+#include "place.h"
 
 enum qtok_kind {
     T_END,
@@ -21,6 +22,7 @@ enum qtok_kind {
     T_NOT,
     T_MINUS,
     T_TITLE,
+    T_SET,   /* place:X or alias:X; inner_* is X without quotes */
 };
 
 struct qtok {
@@ -29,6 +31,7 @@ struct qtok {
     size_t inner_start, inner_end; /* T_PHRASE: between the quotes; T_WORD: without '*' */
     int slop;                      /* T_PHRASE: -1 or ~N */
     bool prefix;                   /* T_WORD ended with '*' */
+    enum query_set set;            /* T_SET */
 };
 
 struct qparser {
@@ -130,6 +133,7 @@ tok_name(const struct qtok *t)
     case T_NOT: return "NOT";
     case T_MINUS: return "'-'";
     case T_TITLE: return "'title:'";
+    case T_SET: return "a place: or alias: term";
     case T_LPAREN: return "'('";
     case T_RPAREN: return "')'";
     default: return "a term";
@@ -198,6 +202,31 @@ lex(struct qparser *p)
         t->end = p->pos;
         return 0;
     }
+    if (p->len - p->pos >= 6 && (strncasecmp(s + p->pos, "place:", 6) == 0 ||
+                                 strncasecmp(s + p->pos, "alias:", 6) == 0)) {
+        t->kind = T_SET;
+        t->set = (s[p->pos] | 0x20) == 'p' ? QUERY_SET_PLACE : QUERY_SET_ALIAS;
+        p->pos += 6;
+        if (p->pos < p->len && s[p->pos] == '"') {
+            const char *close = memchr(s + p->pos + 1, '"', p->len - p->pos - 1);
+            if (!close)
+                return perr(p, p->pos, "unterminated quote");
+            t->inner_start = p->pos + 1;
+            t->inner_end = (size_t)(close - s);
+            p->pos = t->inner_end + 1;
+            if (!is_delim(p, p->pos))
+                return perr(p, p->pos, "expected a space after the phrase");
+        } else {
+            t->inner_start = p->pos;
+            while (!is_delim(p, p->pos))
+                p->pos++;
+            t->inner_end = p->pos;
+        }
+        t->end = p->pos;
+        if (t->inner_end == t->inner_start)
+            return perr(p, t->start, "expected a name after '%.6s'", s + t->start);
+        return 0;
+    }
     size_t start = p->pos;
     while (!is_delim(p, p->pos))
         p->pos++;
@@ -235,7 +264,7 @@ static bool
 starts_term(enum qtok_kind k)
 {
     return k == T_WORD || k == T_PHRASE || k == T_LPAREN || k == T_NOT || k == T_MINUS ||
-           k == T_TITLE;
+           k == T_TITLE || k == T_SET;
 }
 
 static void
@@ -259,6 +288,7 @@ node_free(struct query_node *n)
         unit_done(&n->units[i]);
     free(n->units);
     free(n->text);
+    free(n->set_name);
     free(n);
 }
 
@@ -382,6 +412,77 @@ parse_leaf(struct qparser *p, bool title_only)
     return n;
 }
 
+/* A TERM of a set (place:X, alias:NAME) from the current T_SET token. */
+static struct query_node *
+parse_set(struct qparser *p, bool title_only)
+{
+    struct qtok *t = &p->tok;
+    const char *v = p->text + t->inner_start;
+    size_t vlen = t->inner_end - t->inner_start;
+
+    if (++p->n_leaves > QUERY_MAX_LEAVES) {
+        perr(p, t->start, "too many terms (at most %d)", QUERY_MAX_LEAVES);
+        return NULL;
+    }
+    struct query_node *n = calloc(1, sizeof(*n));
+    if (!n) {
+        oom(p);
+        return NULL;
+    }
+    n->op = QUERY_TERM;
+    n->slop = -1;
+    n->set = t->set;
+    n->title_only = title_only;
+    n->column = column_of(p->text, t->start);
+    n->text = strndup(p->text + t->start, t->end - t->start);
+    if (!n->text) {
+        node_free(n);
+        oom(p);
+        return NULL;
+    }
+    if (t->set == QUERY_SET_PLACE) {
+        size_t rec;
+        int r = place_lookup(v, vlen, &rec);
+        if (r == -ENOMEM) {
+            node_free(n);
+            oom(p);
+            return NULL;
+        }
+        if (r < 0) {
+            node_free(n);
+            perr(p, t->inner_start, "unknown place '%.*s' (an ISO 3166 code or a CLDR name)",
+                 (int)(vlen < 64 ? vlen : 64), v);
+            return NULL;
+        }
+        n->set_name = strdup(place_code(rec));
+    } else {
+        for (size_t i = 0; i < vlen; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) {
+                node_free(n);
+                perr(p, t->inner_start + i, "an alias name has letters, digits, '-', '_', '.'");
+                return NULL;
+            }
+        }
+        n->set_name = strndup(v, vlen);
+        if (n->set_name)
+            for (char *q = n->set_name; *q; q++)
+                if (*q >= 'A' && *q <= 'Z')
+                    *q = (char)(*q - 'A' + 'a');
+    }
+    if (!n->set_name) {
+        node_free(n);
+        oom(p);
+        return NULL;
+    }
+    if (lex(p) < 0) {
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
 static struct query_node *parse_or(struct qparser *p, bool title_only);
 static struct query_node *parse_unary(struct qparser *p, bool title_only);
 
@@ -421,12 +522,14 @@ parse_primary(struct qparser *p, bool title_only)
     case T_WORD:
     case T_PHRASE:
         return parse_leaf(p, title_only);
+    case T_SET:
+        return parse_set(p, title_only);
     case T_TITLE: {
         size_t after = t->end;
         if (lex(p) < 0)
             return NULL;
         if (t->start != after || (t->kind != T_WORD && t->kind != T_PHRASE &&
-                                   t->kind != T_LPAREN)) {
+                                   t->kind != T_LPAREN && t->kind != T_SET)) {
             perr(p, after, "expected a term after 'title:'");
             return NULL;
         }
@@ -696,6 +799,10 @@ format_node(struct buf *b, const struct query_node *n)
     case QUERY_TERM:
         if (n->title_only)
             r = buf_append_str(b, "title:");
+        if (r == 0 && n->set != QUERY_SET_NONE) {
+            r = buf_append_str(b, n->set == QUERY_SET_PLACE ? "place:" : "alias:");
+            return r ? r : buf_append_str(b, n->set_name);
+        }
         return r ? r : format_unit(b, &n->units[0]);
     case QUERY_PHRASE:
         r = buf_append_str(b, n->title_only ? "(title:phrase" : "(phrase");

@@ -3,6 +3,7 @@
  *
  *   word  ukrain*  "a phrase"  "a phrase"~N  a AND b  a b  a OR b  NOT a  -a  ( … )
  *   title:word  title:"a phrase"  title:( … )
+ *   place:UA  place:Oekraïne  place:"Hoa Kỳ"  place:UA-14  alias:NAME  title:place:UA
  *
  * OR binds loosest, then AND (explicit or implicit), then NOT / '-'. Operators are upper
  * case; "and", "or", "not" are words. Words are normalized with normalize.h, exactly as item
@@ -10,6 +11,11 @@
  * and a bare word that normalizes to several words ("U.S.") is a phrase. '*' at the end of a
  * bare word makes its last part a prefix. "…"~N matches all the words in any order with at
  * most N positions from the first of them to the last (N ≤ QUERY_MAX_SLOP).
+ *
+ * place:X names a territory or subdivision by ISO 3166 code or by any of its CLDR names
+ * (place.h); the leaf keeps the code and the matcher reads its names. alias:NAME names a set
+ * of synonyms from the config ([alias "NAME"]), which the matcher resolves. Both are one
+ * term each: they cannot stand inside a phrase.
  *
  * Errors name the topic and the column (in characters, from 1):
  * topic "x": expected ')' at column 17 (without a name: query: …). A struct query owns all
@@ -43,6 +49,12 @@ struct query_unit {
     bool prefix;        /* the last part (and the joined form) is a prefix */
 };
 
+enum query_set {
+    QUERY_SET_NONE,
+    QUERY_SET_PLACE, /* place:X */
+    QUERY_SET_ALIAS, /* alias:NAME */
+};
+
 struct query_node {
     enum query_op op;
     struct query_node **children; /* AND, OR (two or more), NOT (one) */
@@ -53,6 +65,8 @@ struct query_node {
     bool title_only;
     char *text;                   /* TERM, PHRASE: the term as written, without title: */
     size_t column;                /* where it starts, for messages */
+    enum query_set set;           /* TERM of a set: no units */
+    char *set_name;               /* PLACE: its ISO code ("UA"); ALIAS: the name, lower case */
 };
 
 struct query {

@@ -521,9 +521,10 @@ test_conf_unknown_section(void **state)
 {
     (void)state;
     expect_errors("[daemon]\n[feeds \"x\"]\nurl = https://e.org\n",
-                  "{F}:2: section: unknown section 'feeds' (use daemon, feed, topic or hook)");
+                  "{F}:2: section: unknown section 'feeds' (use daemon, feed, topic, hook or "
+                  "alias)");
     expect_errors("[Daemon]\n", "{F}:1: section: unknown section 'Daemon' (use daemon, feed, "
-                                "topic or hook)");
+                                "topic, hook or alias)");
 }
 
 static void
@@ -1585,6 +1586,68 @@ test_conf_free_null(void **state)
 }
 
 /* Every key the reader accepts is documented in feedwatch.conf(5), under its section. */
+/* [alias "NAME"] names = A, B, "C D": quoted names may hold commas; names is required. */
+static void
+test_conf_alias_sections(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("[alias \"osce\"]\n"
+                             "names = OSCE, OVSE ,ОБСЕ, \"Organization for Security and "
+                             "Co-operation in Europe\", \"a, b\"\n"
+                             "[alias \"acme\"]\nnames = ACME\n"
+                             "[topic \"t\"]\nmatch = alias:osce\n");
+    assert_int_equal(c->n_aliases, 2);
+    assert_string_equal(c->aliases[0].name, "osce");
+    assert_int_equal(c->aliases[0].n_names, 5);
+    assert_string_equal(c->aliases[0].names[0], "OSCE");
+    assert_string_equal(c->aliases[0].names[1], "OVSE");
+    assert_string_equal(c->aliases[0].names[2], "ОБСЕ");
+    assert_string_equal(c->aliases[0].names[3],
+                        "Organization for Security and Co-operation in Europe");
+    assert_string_equal(c->aliases[0].names[4], "a, b");
+    assert_int_equal(c->aliases[1].n_names, 1);
+    assert_int_equal(c->aliases[1].origin.line, 3);
+    conf_free(c);
+    expect_errors("[alias \"x\"]\n",
+                  "{F}:1: alias \"x\": missing names");
+    expect_errors("[alias \"x\"]\nnames = a,,b\n",
+                  "{F}:2: names: empty name in list 'a,,b'");
+    expect_errors("[alias \"x\"]\nnames = \"a\n",
+                  "{F}:2: names: unterminated quote in '\"a'");
+    expect_errors("[alias \"x\"]\nnames = \"a\" b\n",
+                  "{F}:2: names: expected ',' after a quoted name in '\"a\" b'");
+    expect_errors("[alias \"x\"]\nnames = a\nmatch = b\n",
+                  "{F}:3: match: unknown key in [alias \"x\"]");
+    expect_errors("[alias \"x\"]\nnames = a\n[alias \"x\"]\nnames = b\n",
+                  "{F}:3: alias \"x\": duplicate alias 'x' (first at {F}:1)");
+}
+
+/* The CLI reads [alias] sections and the socket, nothing else (no secret is opened). */
+static void
+test_conf_load_aliases_for_the_cli(void **state)
+{
+    (void)state;
+    write_file("feedwatch.conf", "[daemon]\nsocket = /run/x.sock\nbogus = 1\n"
+                                 "[feed \"f\"]\nurl = not a url\npassword_file = /nonexistent\n"
+                                 "[alias \"acme\"]\nnames = ACME Corp, \"Acme, Inc.\"\n"
+                                 "[topic \"t\"]\nmatch = (\n");
+    struct conf *c = NULL;
+    char *err = NULL;
+    assert_int_equal(conf_load_aliases(g_main, &c, &err), 0);
+    assert_null(err);
+    assert_string_equal(c->daemon.socket, "/run/x.sock");
+    assert_int_equal(c->n_aliases, 1);
+    assert_int_equal(c->aliases[0].n_names, 2);
+    assert_string_equal(c->aliases[0].names[1], "Acme, Inc.");
+    assert_int_equal(c->n_feeds, 0);
+    conf_free(c);
+    write_file("feedwatch.conf", "[alias \"acme\"]\nnames = \"ACME\n");
+    assert_int_equal(conf_load_aliases(g_main, &c, &err), -EINVAL);
+    assert_non_null(err);
+    assert_non_null(strstr(err, ":2: names: unterminated quote"));
+    free(err);
+}
+
 static void
 test_conf_keys_in_man_page(void **state)
 {
@@ -1604,7 +1667,7 @@ test_conf_keys_in_man_page(void **state)
     (void)fclose(f);
     assert_int_equal(fclose(mem), 0);
 
-    static const char *const kinds[] = {"daemon", "feed", "topic", "hook"};
+    static const char *const kinds[] = {"daemon", "feed", "topic", "hook", "alias"};
     size_t missing = 0;
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         char head[64];
@@ -1699,6 +1762,8 @@ main(void)
         T(test_conf_garbage_input),
         T(test_conf_free_null),
         T(test_conf_keys_in_man_page),
+        T(test_conf_alias_sections),
+        T(test_conf_load_aliases_for_the_cli),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
