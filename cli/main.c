@@ -368,6 +368,7 @@ resolve_socket(char **ret_path)
     r = conf_load_socket(config, ret_path, &err);
     if (r == -ENOMEM) {
         output_message("out of memory");
+        free(err);
         return 1;
     }
     if (r < 0 && arg_config) {

@@ -2318,59 +2318,74 @@ conf_defaults(struct conf *c)
     return 0;
 }
 
-/* Loads and validates a config file and everything it includes. */
-int
-conf_load(const char *path, struct conf **ret_conf, char **reterr_msg)
+/*
+ * Reads path and everything it includes into a new config: the whole of it, checked (the
+ * parser as given), or, with p->socket_only, what the CLI reads (the socket, and with
+ * p->aliases_too the [alias] sections). 0 with *ret_conf, or an error with *reterr_msg.
+ */
+static int
+load(struct parser *p, const char *path, struct conf **ret_conf, char **reterr_msg)
 {
-    struct parser p = {0};
     int r;
+    if (reterr_msg)
+        *reterr_msg = NULL;
     if (!path || !*path) {
         if (reterr_msg)
             *reterr_msg = strdup("(none):0: file: no config file given");
         return -EINVAL;
     }
-    p.conf = calloc(1, sizeof *p.conf);
-    if (!p.conf || conf_defaults(p.conf) < 0)
+    p->conf = calloc(1, sizeof *p->conf);
+    if (!p->conf || conf_defaults(p->conf) < 0)
         goto oom;
-    p.conf->path = path_absolute(path);
-    if (!p.conf->path) {
+    p->conf->path = path_absolute(path);
+    if (!p->conf->path) {
         r = errno == ENAMETOOLONG ? -ENAMETOOLONG : -ENOMEM;
         if (r == -ENOMEM)
             goto oom;
-        perr(&p, path, 0, "file", "path too long");
+        perr(p, path, 0, "file", "path too long");
         goto fail;
     }
-    r = parse_file(&p, path, p.conf->path, 0, NULL);
-    if (r < 0 && p.n_names == 0 && !p.oom)
+    r = parse_file(p, path, p->conf->path, 0, NULL);
+    if (r < 0 && p->n_names == 0 && !p->oom)
         goto fail; /* the main file itself could not be read */
-    if (p.oom)
+    if (p->oom)
         goto oom;
-    if (!p.stopped)
-        conf_finish(&p);
-    if (p.oom)
+    if (!p->socket_only && !p->stopped)
+        conf_finish(p);
+    if (p->oom)
         goto oom;
-    if (p.n_errors > 0 || p.stopped) {
+    bool bad = p->socket_only ? p->socket_bad || (p->aliases_too && p->n_errors > 0)
+                              : p->n_errors > 0 || p->stopped;
+    if (bad) {
         r = -EINVAL;
         goto fail;
     }
-    parser_done(&p);
-    *ret_conf = p.conf;
+    parser_done(p);
+    *ret_conf = p->conf;
     return 0;
 oom:
     r = -ENOMEM;
-    free(p.err);
-    p.err = strdup("out of memory");
-    p.err_len = p.err ? strlen(p.err) : 0;
+    free(p->err);
+    p->err = strdup("out of memory");
+    p->err_len = p->err ? strlen(p->err) : 0;
 fail:
-    if (p.err && p.err_len > 0 && p.err[p.err_len - 1] == '\n')
-        p.err[--p.err_len] = '\0';
+    if (p->err && p->err_len > 0 && p->err[p->err_len - 1] == '\n')
+        p->err[--p->err_len] = '\0';
     if (reterr_msg) {
-        *reterr_msg = p.err;
-        p.err = NULL;
+        *reterr_msg = p->err;
+        p->err = NULL;
     }
-    parser_done(&p);
-    conf_free(p.conf);
+    parser_done(p);
+    conf_free(p->conf);
     return r;
+}
+
+/* Loads and validates a config file and everything it includes. */
+int
+conf_load(const char *path, struct conf **ret_conf, char **reterr_msg)
+{
+    struct parser p = {0};
+    return load(&p, path, ret_conf, reterr_msg);
 }
 
 /* Reads only the socket path of a config (see conf.h). */
@@ -2378,48 +2393,14 @@ int
 conf_load_socket(const char *path, char **ret_socket, char **reterr_msg)
 {
     struct parser p = {.socket_only = true};
-    int r;
-    if (reterr_msg)
-        *reterr_msg = NULL;
-    if (!path || !*path)
-        return -EINVAL;
-    p.conf = calloc(1, sizeof *p.conf);
-    if (!p.conf || conf_defaults(p.conf) < 0)
-        goto oom;
-    p.conf->path = path_absolute(path);
-    if (!p.conf->path) {
-        r = errno == ENAMETOOLONG ? -ENAMETOOLONG : -ENOMEM;
-        if (r == -ENOMEM)
-            goto oom;
-        perr(&p, path, 0, "file", "path too long");
-        goto fail;
-    }
-    r = parse_file(&p, path, p.conf->path, 0, NULL);
-    if (p.oom)
-        goto oom;
-    if (r < 0 && p.n_names == 0)
-        goto fail; /* the main file itself could not be read */
-    if (p.socket_bad) {
-        r = -EINVAL;
-        goto fail;
-    }
-    *ret_socket = p.conf->daemon.socket;
-    p.conf->daemon.socket = NULL;
-    parser_done(&p);
-    conf_free(p.conf);
+    struct conf *conf = NULL;
+    int r = load(&p, path, &conf, reterr_msg);
+    if (r < 0)
+        return r;
+    *ret_socket = conf->daemon.socket;
+    conf->daemon.socket = NULL;
+    conf_free(conf);
     return 0;
-oom:
-    r = -ENOMEM;
-fail:
-    if (p.err && p.err_len > 0 && p.err[p.err_len - 1] == '\n')
-        p.err[--p.err_len] = '\0';
-    if (reterr_msg && r != -ENOMEM) {
-        *reterr_msg = p.err;
-        p.err = NULL;
-    }
-    parser_done(&p);
-    conf_free(p.conf);
-    return r;
 }
 
 /* Reads the socket path and the [alias] sections of a config (see conf.h). */
@@ -2427,46 +2408,7 @@ int
 conf_load_aliases(const char *path, struct conf **ret_conf, char **reterr_msg)
 {
     struct parser p = {.socket_only = true, .aliases_too = true};
-    int r;
-    if (reterr_msg)
-        *reterr_msg = NULL;
-    if (!path || !*path)
-        return -EINVAL;
-    p.conf = calloc(1, sizeof *p.conf);
-    if (!p.conf || conf_defaults(p.conf) < 0)
-        goto oom;
-    p.conf->path = path_absolute(path);
-    if (!p.conf->path) {
-        r = errno == ENAMETOOLONG ? -ENAMETOOLONG : -ENOMEM;
-        if (r == -ENOMEM)
-            goto oom;
-        perr(&p, path, 0, "file", "path too long");
-        goto fail;
-    }
-    r = parse_file(&p, path, p.conf->path, 0, NULL);
-    if (p.oom)
-        goto oom;
-    if (r < 0 && p.n_names == 0)
-        goto fail;
-    if (p.socket_bad || p.n_errors > 0) {
-        r = -EINVAL;
-        goto fail;
-    }
-    parser_done(&p);
-    *ret_conf = p.conf;
-    return 0;
-oom:
-    r = -ENOMEM;
-fail:
-    if (p.err && p.err_len > 0 && p.err[p.err_len - 1] == '\n')
-        p.err[--p.err_len] = '\0';
-    if (reterr_msg && r != -ENOMEM) {
-        *reterr_msg = p.err;
-        p.err = NULL;
-    }
-    parser_done(&p);
-    conf_free(p.conf);
-    return r;
+    return load(&p, path, ret_conf, reterr_msg);
 }
 
 /* Releases a config and everything it owns; accepts NULL and half-built configs. */
