@@ -843,6 +843,21 @@ store_setup(struct store *store)
     return store_prepare(store);
 }
 
+/* A new struct store for path, or NULL (out of memory, said in *reterr_msg when not NULL). */
+static struct store *
+store_alloc(const char *path, char **reterr_msg)
+{
+    struct store *store = calloc(1, sizeof(*store));
+    if (!store || !(store->path = strdup(path))) {
+        free(store);
+        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
+                                   path) < 0)
+            *reterr_msg = NULL;
+        return NULL;
+    }
+    return store;
+}
+
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int
 store_open(const char *path, struct store **ret_store, char **reterr_msg)
@@ -856,14 +871,9 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
 #ifdef SQLITE_OPEN_EXRESCODE
     flags |= SQLITE_OPEN_EXRESCODE;
 #endif
-    store = calloc(1, sizeof(*store));
-    if (!store || !(store->path = strdup(path))) {
-        free(store);
-        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
-                                   path) < 0)
-            *reterr_msg = NULL;
+    store = store_alloc(path, reterr_msg);
+    if (!store)
         return -ENOMEM;
-    }
     store_create_file(path);
     rc = sqlite3_open_v2(path, &store->db, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -905,14 +915,9 @@ store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
 #ifdef SQLITE_OPEN_EXRESCODE
     flags |= SQLITE_OPEN_EXRESCODE;
 #endif
-    store = calloc(1, sizeof(*store));
-    if (!store || !(store->path = strdup(path))) {
-        free(store);
-        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
-                                   path) < 0)
-            *reterr_msg = NULL;
+    store = store_alloc(path, reterr_msg);
+    if (!store)
         return -ENOMEM;
-    }
     rc = sqlite3_open_v2(path, &store->db, flags, NULL);
     if (rc != SQLITE_OK) {
         r = store_fail(store, rc);
