@@ -51,6 +51,45 @@ def feed_titles(path):
     return [i.findtext("title") for i in root.iter("item")]
 
 
+def vm_hwm_kb(pid):
+    """Peak resident set size (VmHWM) of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+
+
+def vm_hwm_mb(pid):
+    """Peak resident set size (VmHWM) of a process, in MiB."""
+    return vm_hwm_kb(pid) / 1024
+
+
+def status_latency(d):
+    """Seconds from connecting to the full answer of `status` on a fresh connection."""
+    start = time.monotonic()
+    c = Control(d.sock, timeout=30)
+    try:
+        doc = c.request({"cmd": "status"})
+    finally:
+        c.close()
+    took = time.monotonic() - start
+    assert doc and doc.get("ok") is True, doc
+    return took
+
+
+def big_store(t, n_items):
+    """A started daemon with about n_items stored items (text included), polled once."""
+    srv = t.httpd()
+    srv.add_file("/big.xml", httpd.make_rss(n_items * 400, tag="big"))
+    d = t.daemon({"big": srv.url("/big.xml")})
+    d.start()
+    d.poll_wait()
+    n = d.count_items()
+    assert n >= n_items * 0.8, n
+    return d
+
+
 def wait_until(predicate, timeout, what, interval=0.05):
     """Calls predicate every interval seconds until it returns a true value, which is
     returned; raises AssertionError naming `what` when timeout seconds pass first."""

@@ -33,12 +33,6 @@ def rss(items):
     return "\n".join(out).encode()
 
 
-def vm_hwm_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
 def hwm_limit(pid):
@@ -83,7 +77,7 @@ def test_many_links_big_pages_and_gzip_bombs(t):
     d.start()
     pid = d.proc.pid
     assert d.wait_polled(["wire"], timeout=120)["wire"]["state"] == "ok"
-    hwm, limit = vm_hwm_mb(pid), hwm_limit(pid)
+    hwm, limit = fwtest.vm_hwm_mb(pid), hwm_limit(pid)
     print(f"    VmHWM {hwm:.0f} MB (limit {limit} MB)")
     # `feeds` may show the poll a moment before its transaction commits
     fwtest.wait_until(lambda: d.count_items("wire") == 150, 20, "the 150 items stored")

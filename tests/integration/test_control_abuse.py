@@ -12,35 +12,13 @@ import threading
 import time
 
 import fwtest
-import httpd
 
 NOBODY = 65534
 N_ITEMS = 3000
 
 
-def status_latency(d):
-    """Seconds from connecting to the full answer of `status` on a fresh connection."""
-    start = time.monotonic()
-    c = fwtest.Control(d.sock, timeout=30)
-    try:
-        doc = c.request({"cmd": "status"})
-    finally:
-        c.close()
-    took = time.monotonic() - start
-    assert doc and doc.get("ok") is True, doc
-    return took
 
 
-def big_store(t):
-    """A daemon with N_ITEMS stored items (text included), polled once."""
-    srv = t.httpd()
-    srv.add_file("/big.xml", httpd.make_rss(N_ITEMS * 400, tag="big"))
-    d = t.daemon({"big": srv.url("/big.xml")})
-    d.start()
-    d.poll_wait()
-    n = d.count_items()
-    assert n >= N_ITEMS * 0.8, n
-    return d
 
 
 # The client of the first test: connects many times as uid `nobody` (with the socket's group
@@ -94,7 +72,7 @@ def test_many_idle_connections_do_not_lock_root_out(t):
         rc, doc = d.cli("status", timeout=10)
         assert rc == 0 and doc["ok"] is True, d.describe_last()
         for _ in range(5):
-            took = status_latency(d)
+            took = fwtest.status_latency(d)
             assert took < 1.0, took
         # One uid (under PrivateUsers=yes: the whole group) holds at most its share.
         assert 1 <= held <= 32, held
@@ -131,7 +109,7 @@ def test_idle_connection_closed_but_not_a_watcher(t):
 
 
 def test_pipelined_searches_do_not_delay_status(t):
-    d = big_store(t)
+    d = fwtest.big_store(t, N_ITEMS)
     # The indexer catches up first, so that each search costs the same.
     fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 60, "the index to catch up")
     # A query that scans every stored item and keeps none (all of them say "lorem").
@@ -154,7 +132,7 @@ def test_pipelined_searches_do_not_delay_status(t):
     time.sleep(0.3)
     latencies = []
     while answered[0] < 150 and len(latencies) < 10:
-        latencies.append(status_latency(d))
+        latencies.append(fwtest.status_latency(d))
         time.sleep(0.1)
     during = answered[0]
     th.join(120)

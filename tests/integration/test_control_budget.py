@@ -10,43 +10,14 @@ import socket
 import time
 
 import fwtest
-import httpd
 
 N_ITEMS = 3000
 
 
-def status_latency(d):
-    """Seconds from connecting to the full answer of `status` on a fresh connection."""
-    start = time.monotonic()
-    c = fwtest.Control(d.sock, timeout=30)
-    try:
-        doc = c.request({"cmd": "status"})
-    finally:
-        c.close()
-    took = time.monotonic() - start
-    assert doc and doc.get("ok") is True, doc
-    return took
 
 
-def vm_hwm_kb(pid):
-    """Peak resident set size of a process, in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM in /proc/%d/status" % pid)
 
 
-def big_store(t):
-    """A daemon with N_ITEMS stored items (text included), polled once."""
-    srv = t.httpd()
-    srv.add_file("/big.xml", httpd.make_rss(N_ITEMS * 400, tag="big"))
-    d = t.daemon({"big": srv.url("/big.xml")})
-    d.start()
-    d.poll_wait()
-    n = d.count_items()
-    assert n >= N_ITEMS * 0.8, n
-    return d
 
 
 def test_clients_that_do_not_read_big_answers_stay_bounded(t):
@@ -56,20 +27,20 @@ def test_clients_that_do_not_read_big_answers_stay_bounded(t):
     os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
         "quarantine_size_mb=8:thread_local_quarantine_size_kb=64"
     try:
-        d = big_store(t)
+        d = fwtest.big_store(t, N_ITEMS)
     finally:
         if asan:
             os.environ["ASAN_OPTIONS"] = asan
         else:
             del os.environ["ASAN_OPTIONS"]
     pid = d.proc.pid
-    base = vm_hwm_kb(pid)
+    base = fwtest.vm_hwm_kb(pid)
     req = (json.dumps({"cmd": "items", "limit": 10000, "text": True}) + "\n").encode()
     one = fwtest.Control(d.sock)
     answer = len(json.dumps(one.request({"cmd": "items", "limit": 10000, "text": True})))
     one.close()
     assert answer > 1_000_000, answer      # each answer is over a megabyte
-    base = max(base, vm_hwm_kb(pid))
+    base = max(base, fwtest.vm_hwm_kb(pid))
     clients = []
     for _ in range(4):
         c = fwtest.Control(d.sock)
@@ -80,8 +51,8 @@ def test_clients_that_do_not_read_big_answers_stay_bounded(t):
     worst = 0.0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        worst = max(worst, status_latency(d))
-        grown_mb = (vm_hwm_kb(pid) - base) / 1024
+        worst = max(worst, fwtest.status_latency(d))
+        grown_mb = (fwtest.vm_hwm_kb(pid) - base) / 1024
         assert grown_mb < 64, f"the daemon grew by {grown_mb:.0f} MB"
         time.sleep(0.2)
     print(f"    peak growth {grown_mb:.1f} MB, status at worst {worst * 1000:.0f} ms")
@@ -101,7 +72,7 @@ def test_clients_that_do_not_read_big_answers_stay_bounded(t):
 
 
 def test_unread_answers_of_all_clients_share_one_budget(t):
-    d = big_store(t)
+    d = fwtest.big_store(t, N_ITEMS)
     req = (json.dumps({"cmd": "items", "limit": 10000, "text": True}) + "\n").encode()
     # 72 clients, one big answer each, none read yet: more than the 64 MiB budget together.
     clients = []
@@ -111,7 +82,7 @@ def test_unread_answers_of_all_clients_share_one_budget(t):
         c.send(req)
         clients.append(c)
     d.wait_log("is over the output budget", timeout=60)
-    assert status_latency(d) < 1.0
+    assert fwtest.status_latency(d) < 1.0
     answers, refused = 0, 0
     for c in clients:
         doc = c.recv_line()

@@ -126,12 +126,6 @@ CASES = {
 }
 
 
-def vm_hwm_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
 def hwm_limit(pid):
@@ -191,7 +185,7 @@ def check_daemon_ok(d, s, pid, good_polls_before):
             "invalid JSON answer:\n" + d.describe_last()
         raw = d.last[2]
         assert raw.count("\n") == 1 and raw.endswith("\n"), "not one line:\n" + d.describe_last()
-    hwm, limit = vm_hwm_mb(pid), hwm_limit(pid)
+    hwm, limit = fwtest.vm_hwm_mb(pid), hwm_limit(pid)
     print(f"    VmHWM {hwm:.0f} MB (limit {limit} MB)")
     assert hwm < limit, f"daemon peak RSS {hwm:.0f} MB >= {limit} MB"
 
