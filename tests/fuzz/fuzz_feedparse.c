@@ -54,44 +54,6 @@ xorshift(uint64_t *s)
     return x;
 }
 
-/* True when s (may be NULL) is well-formed UTF-8: no overlongs, surrogates or > U+10FFFF. */
-static bool
-utf8_ok(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    if (!s)
-        return true;
-    while (*p) {
-        unsigned c = *p;
-        size_t n;
-        unsigned cp;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
-
 static bool
 str_eq(const char *a, const char *b)
 {
@@ -104,22 +66,23 @@ static void
 item_check(const struct feed_item *it)
 {
     assert(it->key && it->key[0]);
-    assert(utf8_ok(it->key) && utf8_ok(it->id) && utf8_ok(it->title) && utf8_ok(it->link));
-    assert(utf8_ok(it->author) && utf8_ok(it->summary) && utf8_ok(it->content));
-    assert(utf8_ok(it->language));
+    assert(fuzz_utf8_ok(it->key) && fuzz_utf8_ok(it->id) && fuzz_utf8_ok(it->title) &&
+           fuzz_utf8_ok(it->link));
+    assert(fuzz_utf8_ok(it->author) && fuzz_utf8_ok(it->summary) && fuzz_utf8_ok(it->content));
+    assert(fuzz_utf8_ok(it->language));
     assert(it->n_categories == 0 || it->categories);
     for (size_t i = 0; i < it->n_categories; i++)
-        assert(utf8_ok(it->categories[i]));
+        assert(fuzz_utf8_ok(it->categories[i]));
     assert(it->n_enclosures == 0 || it->enclosures);
     for (size_t i = 0; i < it->n_enclosures; i++)
-        assert(utf8_ok(it->enclosures[i].url) && utf8_ok(it->enclosures[i].type));
+        assert(fuzz_utf8_ok(it->enclosures[i].url) && fuzz_utf8_ok(it->enclosures[i].type));
 }
 
 static void
 doc_check(const struct feed_doc *doc, size_t max_items)
 {
     assert(doc);
-    assert(utf8_ok(doc->title) && utf8_ok(doc->link) && utf8_ok(doc->language));
+    assert(fuzz_utf8_ok(doc->title) && fuzz_utf8_ok(doc->link) && fuzz_utf8_ok(doc->language));
     assert(doc->n_items <= max_items);
     assert(doc->n_items == 0 || doc->items);
     for (size_t i = 0; i < doc->n_items; i++)
@@ -204,7 +167,7 @@ parse_chunked(const uint8_t *data, size_t size, const struct feedparse_limits *l
         const char *why = feedparse_error(p);
 
         assert(why && why[0]);
-        assert(utf8_ok(why) || r == -ENOMEM);
+        assert(fuzz_utf8_ok(why) || r == -ENOMEM);
         /* Sticky: a later push gives the same error. */
         assert(feedparse_push(p, "<", 1) == r);
     }
