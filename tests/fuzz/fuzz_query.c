@@ -64,7 +64,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int ra = matcher_add(m, 7, "fuzz", query, &err);
     assert(ra == 0 || ra == -EINVAL || ra == -ENOMEM);
-    assert(r == -ENOMEM || ra == -ENOMEM || (ra == 0) == (r == 0));
+    /* The matcher takes what the parser takes, but for aliases: no [alias] is defined here,
+     * so a query the parser reads may name an alias the matcher does not know. */
+    assert(r == -ENOMEM || ra == -ENOMEM || (ra == 0) == (r == 0) ||
+           (r == 0 && ra == -EINVAL && err && strstr(err, "unknown alias")));
     free(err);
     if (ra == 0 && matcher_build(m) == 0) {
         struct match_doc doc = {.title = title, .text = text};
