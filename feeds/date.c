@@ -14,8 +14,9 @@
  * or the C library's timegm. Fixed rules where a reader has to choose:
  *   - no zone: UTC, except the Korean forms (년/월/일, 오전/오후), which are Korea's +09:00;
  *   - two-digit years: 00-49 are 20xx, 50-99 are 19xx (RFC 2822 §4.3);
- *   - military letters as RFC 822 §5 (the reference of RSS 2.0) defines them: A = -1 …
- *     M = -12, N = +1 … Y = +12, Z = UTC; J is no zone;
+ *   - military letters: Z is UTC, and so are A-I and K-Y: RFC 822 §5 gave them signs that
+ *     military use reverses, RFC 1123 §5.2.14 says they carry no information and RFC 2822
+ *     §4.3 says to read them as -0000; J is no zone;
  *   - the generic US names AT/ET/CT/MT/PT follow the US daylight-saving rules of the date's
  *     year (from 1967; earlier years, the skipped and the repeated hour are rejected);
  *   - Etc/GMT+5 is five hours WEST of UTC (the POSIX sign), GMT+5 and UTC+5 east;
@@ -32,8 +33,10 @@
 
 #include <utf8proc.h>
 
-#define DATE_MAX_INPUT 128 /* longer strings are not dates */
-#define DATE_WORD_MAX 40   /* longest folded word looked up (UTF-8 bytes) */
+#define DATE_MAX_INPUT 128           /* longer strings are not dates */
+#define DATE_WORD_MAX 40             /* longest folded word looked up (UTF-8 bytes) */
+#define DATE_MIN_AT (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define DATE_MAX_AT 253402300799LL   /* 9999-12-31T23:59:59Z */
 
 struct date_fields {
     int year;
@@ -200,7 +203,7 @@ dst_adjust(struct date_fields *f)
 static int
 fields_to_time(struct date_fields *f, int64_t *ret_at)
 {
-    int64_t days;
+    int64_t days, at;
 
     if (f->year < 1 || f->year > 9999)
         return -EINVAL;
@@ -221,7 +224,11 @@ fields_to_time(struct date_fields *f, int64_t *ret_at)
     if (f->offset < -24 * 3600 || f->offset > 24 * 3600)
         return -EINVAL;
     days = days_from_civil(f->year, f->mon, f->day);
-    *ret_at = days * 86400 + f->hour * 3600 + f->min * 60 + f->sec - f->offset;
+    at = days * 86400 + f->hour * 3600 + f->min * 60 + f->sec - f->offset;
+    /* The instant itself must fall in years 0001-9999 (date_format would clamp it). */
+    if (at < DATE_MIN_AT || at > DATE_MAX_AT)
+        return -EINVAL;
+    *ret_at = at;
     return 0;
 }
 
@@ -408,96 +415,98 @@ name_find(const struct date_name *t, size_t n, const char *w, size_t wn)
 /*
  * Month names and abbreviations feeds write in other languages, folded. Each names the
  * same month in every language that has it ("mar" is March in English, Spanish, French,
- * Polish alike); a word that means different months in two languages is left out.
+ * Polish alike); a word that means different months in two languages is left out:
+ * "listopad" / "listopada" / "lis" (November in Polish and Czech, October in Croatian), "lip"
+ * (Polish lipiec, July; Croatian lipanj, June). Forms unique to one language stay
+ * ("listopadu", Czech; "lipca", Polish).
  * German, Dutch, French, Spanish, Catalan, Italian, Portuguese, Romanian, Swedish, Danish,
  * Norwegian, Finnish, Hungarian, Polish, Czech, Turkish, Indonesian, Greek, Russian,
  * Ukrainian, Bulgarian.
  */
 static const struct date_name foreign_months[] = {
-    {"jan", 1},         {"janv", 1},        {"janvier", 1},      {"januar", 1},
-    {"januari", 1},     {"janner", 1},      {"janeiro", 1},      {"enero", 1},
-    {"ene", 1},         {"gener", 1},       {"gennaio", 1},      {"gen", 1},
-    {"ianuarie", 1},    {"ian", 1},         {"tammikuu", 1},     {"tammikuuta", 1},
-    {"tammi", 1},       {"styczen", 1},     {"stycznia", 1},     {"sty", 1},
-    {"leden", 1},       {"ledna", 1},       {"ocak", 1},         {"январь", 1},
-    {"января", 1},      {"янв", 1},         {"січень", 1},       {"січня", 1},
-    {"січ", 1},         {"януари", 1},      {"ιανουαριος", 1},   {"ιανουαριου", 1},
-    {"ιαν", 1},         {"feb", 2},         {"febr", 2},         {"fev", 2},
-    {"fevr", 2},        {"fevrier", 2},     {"februar", 2},      {"februari", 2},
-    {"fevereiro", 2},   {"febrero", 2},     {"febrer", 2},       {"febbraio", 2},
-    {"februarie", 2},   {"helmikuu", 2},    {"helmikuuta", 2},   {"helmi", 2},
-    {"luty", 2},        {"lutego", 2},      {"lut", 2},          {"unor", 2},
-    {"unora", 2},       {"subat", 2},       {"pebruari", 2},     {"февраль", 2},
-    {"февраля", 2},     {"фев", 2},         {"февр", 2},         {"лютии", 2},
-    {"лютого", 2},      {"лют", 2},         {"февруари", 2},     {"φεβρουαριος", 2},
-    {"φεβρουαριου", 2}, {"φεβ", 2},         {"mars", 3},         {"marz", 3},
-    {"maerz", 3},       {"mrz", 3},         {"mrt", 3},          {"maart", 3},
-    {"marzo", 3},       {"marco", 3},       {"marc", 3},         {"martie", 3},
-    {"marcius", 3},     {"marts", 3},       {"maaliskuu", 3},    {"maaliskuuta", 3},
-    {"maalis", 3},      {"marzec", 3},      {"marca", 3},        {"brezen", 3},
-    {"brezna", 3},      {"mart", 3},        {"maret", 3},        {"март", 3},
-    {"марта", 3},       {"мар", 3},         {"березень", 3},     {"березня", 3},
-    {"бер", 3},         {"μαρτιος", 3},     {"μαρτιου", 3},      {"μαρ", 3},
-    {"avr", 4},         {"avril", 4},       {"abril", 4},        {"abr", 4},
-    {"aprile", 4},      {"aprilie", 4},     {"aprilis", 4},      {"huhtikuu", 4},
-    {"huhtikuuta", 4},  {"huhti", 4},       {"kwiecien", 4},     {"kwietnia", 4},
-    {"kwi", 4},         {"duben", 4},       {"dubna", 4},        {"nisan", 4},
-    {"апрель", 4},      {"апреля", 4},      {"апр", 4},          {"квітень", 4},
-    {"квітня", 4},      {"кві", 4},         {"квіт", 4},         {"април", 4},
-    {"απριλιος", 4},    {"απριλιου", 4},    {"απρ", 4},          {"mai", 5},
-    {"mei", 5},         {"mayo", 5},        {"maig", 5},         {"maggio", 5},
-    {"mag", 5},         {"maio", 5},        {"maj", 5},          {"majus", 5},
-    {"toukokuu", 5},    {"toukokuuta", 5},  {"touko", 5},        {"maja", 5},
-    {"kveten", 5},      {"kvetna", 5},      {"mayis", 5},        {"маи", 5},
-    {"мая", 5},         {"травень", 5},     {"травня", 5},       {"трав", 5},
-    {"μαιος", 5},       {"μαιου", 5},       {"μαι", 5},          {"juni", 6},
-    {"juin", 6},        {"junio", 6},       {"juny", 6},         {"giugno", 6},
-    {"giu", 6},         {"junho", 6},       {"iunie", 6},        {"iun", 6},
-    {"junius", 6},      {"kesakuu", 6},     {"kesakuuta", 6},    {"czerwiec", 6},
-    {"czerwca", 6},     {"cze", 6},         {"cerven", 6},       {"cervna", 6},
-    {"haziran", 6},     {"июнь", 6},        {"июня", 6},         {"июн", 6},
-    {"червень", 6},     {"червня", 6},      {"черв", 6},         {"юни", 6},
-    {"ιουνιος", 6},     {"ιουνιου", 6},     {"ιουν", 6},         {"ιον", 6},
-    {"juli", 7},        {"juil", 7},        {"juillet", 7},      {"julio", 7},
-    {"juliol", 7},      {"luglio", 7},      {"lug", 7},          {"julho", 7},
-    {"iulie", 7},       {"iul", 7},         {"julius", 7},       {"heinakuu", 7},
-    {"heinakuuta", 7},  {"lipiec", 7},      {"lipca", 7},        {"lip", 7},
-    {"cervenec", 7},    {"cervence", 7},    {"temmuz", 7},       {"июль", 7},
-    {"июля", 7},        {"июл", 7},         {"липень", 7},       {"липня", 7},
-    {"лип", 7},         {"юли", 7},         {"ιουλιος", 7},      {"ιουλιου", 7},
-    {"ιουλ", 7},        {"ιολ", 7},         {"aout", 8},         {"augustus", 8},
-    {"augusti", 8},     {"agosto", 8},      {"agost", 8},        {"ago", 8},
-    {"augusztus", 8},   {"elokuu", 8},      {"elokuuta", 8},     {"sierpien", 8},
-    {"sierpnia", 8},    {"sie", 8},         {"srpen", 8},        {"srpna", 8},
-    {"agustos", 8},     {"agustus", 8},     {"август", 8},       {"августа", 8},
-    {"авг", 8},         {"серпень", 8},     {"серпня", 8},       {"серп", 8},
-    {"αυγουστος", 8},   {"αυγουστου", 8},   {"αυγ", 8},          {"septembre", 9},
-    {"septiembre", 9},  {"setiembre", 9},   {"setembre", 9},     {"settembre", 9},
-    {"set", 9},         {"setembro", 9},    {"septembrie", 9},   {"szeptember", 9},
-    {"szept", 9},       {"syyskuu", 9},     {"syyskuuta", 9},    {"wrzesien", 9},
-    {"wrzesnia", 9},    {"wrz", 9},         {"zari", 9},         {"eylul", 9},
-    {"сентябрь", 9},    {"сентября", 9},    {"сен", 9},          {"сент", 9},
-    {"вересень", 9},    {"вересня", 9},     {"верес", 9},        {"септември", 9},
-    {"σεπτεμβριος", 9}, {"σεπτεμβριου", 9}, {"σεπ", 9},          {"okt", 10},
-    {"oktober", 10},    {"octobre", 10},    {"octubre", 10},     {"ottobre", 10},
-    {"ott", 10},        {"outubro", 10},    {"out", 10},         {"octombrie", 10},
-    {"lokakuu", 10},    {"lokakuuta", 10},  {"pazdziernik", 10}, {"pazdziernika", 10},
-    {"paz", 10},        {"rijen", 10},      {"rijna", 10},       {"ekim", 10},
-    {"октябрь", 10},    {"октября", 10},    {"окт", 10},         {"жовтень", 10},
-    {"жовтня", 10},     {"жовт", 10},       {"октомври", 10},    {"οκτωβριος", 10},
-    {"οκτωβριου", 10},  {"οκτ", 10},        {"novembre", 11},    {"noviembre", 11},
-    {"novembro", 11},   {"noiembrie", 11},  {"marraskuu", 11},   {"marraskuuta", 11},
-    {"listopad", 11},   {"listopada", 11},  {"listopadu", 11},   {"lis", 11},
-    {"kasim", 11},      {"nopember", 11},   {"ноябрь", 11},      {"ноября", 11},
-    {"ноя", 11},        {"нояб", 11},       {"листопад", 11},    {"листопада", 11},
-    {"ноември", 11},    {"νοεμβριος", 11},  {"νοεμβριου", 11},   {"νοε", 11},
-    {"dez", 12},        {"dezember", 12},   {"decembre", 12},    {"diciembre", 12},
-    {"dic", 12},        {"dicembre", 12},   {"desembre", 12},    {"dezembro", 12},
-    {"decembrie", 12},  {"desember", 12},   {"joulukuu", 12},    {"joulukuuta", 12},
-    {"grudzien", 12},   {"grudnia", 12},    {"gru", 12},         {"prosinec", 12},
-    {"prosince", 12},   {"aralik", 12},     {"декабрь", 12},     {"декабря", 12},
-    {"дек", 12},        {"грудень", 12},    {"грудня", 12},      {"груд", 12},
-    {"декември", 12},   {"δεκεμβριος", 12}, {"δεκεμβριου", 12},  {"δεκ", 12},
+    {"jan", 1},         {"janv", 1},         {"janvier", 1},       {"januar", 1},
+    {"januari", 1},     {"janner", 1},       {"janeiro", 1},       {"enero", 1},
+    {"ene", 1},         {"gener", 1},        {"gennaio", 1},       {"gen", 1},
+    {"ianuarie", 1},    {"ian", 1},          {"tammikuu", 1},      {"tammikuuta", 1},
+    {"tammi", 1},       {"styczen", 1},      {"stycznia", 1},      {"sty", 1},
+    {"leden", 1},       {"ledna", 1},        {"ocak", 1},          {"январь", 1},
+    {"января", 1},      {"янв", 1},          {"січень", 1},        {"січня", 1},
+    {"січ", 1},         {"януари", 1},       {"ιανουαριος", 1},    {"ιανουαριου", 1},
+    {"ιαν", 1},         {"feb", 2},          {"febr", 2},          {"fev", 2},
+    {"fevr", 2},        {"fevrier", 2},      {"februar", 2},       {"februari", 2},
+    {"fevereiro", 2},   {"febrero", 2},      {"febrer", 2},        {"febbraio", 2},
+    {"februarie", 2},   {"helmikuu", 2},     {"helmikuuta", 2},    {"helmi", 2},
+    {"luty", 2},        {"lutego", 2},       {"lut", 2},           {"unor", 2},
+    {"unora", 2},       {"subat", 2},        {"pebruari", 2},      {"февраль", 2},
+    {"февраля", 2},     {"фев", 2},          {"февр", 2},          {"лютии", 2},
+    {"лютого", 2},      {"лют", 2},          {"февруари", 2},      {"φεβρουαριος", 2},
+    {"φεβρουαριου", 2}, {"φεβ", 2},          {"mars", 3},          {"marz", 3},
+    {"maerz", 3},       {"mrz", 3},          {"mrt", 3},           {"maart", 3},
+    {"marzo", 3},       {"marco", 3},        {"marc", 3},          {"martie", 3},
+    {"marcius", 3},     {"marts", 3},        {"maaliskuu", 3},     {"maaliskuuta", 3},
+    {"maalis", 3},      {"marzec", 3},       {"marca", 3},         {"brezen", 3},
+    {"brezna", 3},      {"mart", 3},         {"maret", 3},         {"март", 3},
+    {"марта", 3},       {"мар", 3},          {"березень", 3},      {"березня", 3},
+    {"бер", 3},         {"μαρτιος", 3},      {"μαρτιου", 3},       {"μαρ", 3},
+    {"avr", 4},         {"avril", 4},        {"abril", 4},         {"abr", 4},
+    {"aprile", 4},      {"aprilie", 4},      {"aprilis", 4},       {"huhtikuu", 4},
+    {"huhtikuuta", 4},  {"huhti", 4},        {"kwiecien", 4},      {"kwietnia", 4},
+    {"kwi", 4},         {"duben", 4},        {"dubna", 4},         {"nisan", 4},
+    {"апрель", 4},      {"апреля", 4},       {"апр", 4},           {"квітень", 4},
+    {"квітня", 4},      {"кві", 4},          {"квіт", 4},          {"април", 4},
+    {"απριλιος", 4},    {"απριλιου", 4},     {"απρ", 4},           {"mai", 5},
+    {"mei", 5},         {"mayo", 5},         {"maig", 5},          {"maggio", 5},
+    {"mag", 5},         {"maio", 5},         {"maj", 5},           {"majus", 5},
+    {"toukokuu", 5},    {"toukokuuta", 5},   {"touko", 5},         {"maja", 5},
+    {"kveten", 5},      {"kvetna", 5},       {"mayis", 5},         {"маи", 5},
+    {"мая", 5},         {"травень", 5},      {"травня", 5},        {"трав", 5},
+    {"μαιος", 5},       {"μαιου", 5},        {"μαι", 5},           {"juni", 6},
+    {"juin", 6},        {"junio", 6},        {"juny", 6},          {"giugno", 6},
+    {"giu", 6},         {"junho", 6},        {"iunie", 6},         {"iun", 6},
+    {"junius", 6},      {"kesakuu", 6},      {"kesakuuta", 6},     {"czerwiec", 6},
+    {"czerwca", 6},     {"cze", 6},          {"cerven", 6},        {"cervna", 6},
+    {"haziran", 6},     {"июнь", 6},         {"июня", 6},          {"июн", 6},
+    {"червень", 6},     {"червня", 6},       {"черв", 6},          {"юни", 6},
+    {"ιουνιος", 6},     {"ιουνιου", 6},      {"ιουν", 6},          {"ιον", 6},
+    {"juli", 7},        {"juil", 7},         {"juillet", 7},       {"julio", 7},
+    {"juliol", 7},      {"luglio", 7},       {"lug", 7},           {"julho", 7},
+    {"iulie", 7},       {"iul", 7},          {"julius", 7},        {"heinakuu", 7},
+    {"heinakuuta", 7},  {"lipiec", 7},       {"lipca", 7},         {"cervenec", 7},
+    {"cervence", 7},    {"temmuz", 7},       {"июль", 7},          {"июля", 7},
+    {"июл", 7},         {"липень", 7},       {"липня", 7},         {"лип", 7},
+    {"юли", 7},         {"ιουλιος", 7},      {"ιουλιου", 7},       {"ιουλ", 7},
+    {"ιολ", 7},         {"aout", 8},         {"augustus", 8},      {"augusti", 8},
+    {"agosto", 8},      {"agost", 8},        {"ago", 8},           {"augusztus", 8},
+    {"elokuu", 8},      {"elokuuta", 8},     {"sierpien", 8},      {"sierpnia", 8},
+    {"sie", 8},         {"srpen", 8},        {"srpna", 8},         {"agustos", 8},
+    {"agustus", 8},     {"август", 8},       {"августа", 8},       {"авг", 8},
+    {"серпень", 8},     {"серпня", 8},       {"серп", 8},          {"αυγουστος", 8},
+    {"αυγουστου", 8},   {"αυγ", 8},          {"septembre", 9},     {"septiembre", 9},
+    {"setiembre", 9},   {"setembre", 9},     {"settembre", 9},     {"set", 9},
+    {"setembro", 9},    {"septembrie", 9},   {"szeptember", 9},    {"szept", 9},
+    {"syyskuu", 9},     {"syyskuuta", 9},    {"wrzesien", 9},      {"wrzesnia", 9},
+    {"wrz", 9},         {"zari", 9},         {"eylul", 9},         {"сентябрь", 9},
+    {"сентября", 9},    {"сен", 9},          {"сент", 9},          {"вересень", 9},
+    {"вересня", 9},     {"верес", 9},        {"септември", 9},     {"σεπτεμβριος", 9},
+    {"σεπτεμβριου", 9}, {"σεπ", 9},          {"okt", 10},          {"oktober", 10},
+    {"octobre", 10},    {"octubre", 10},     {"ottobre", 10},      {"ott", 10},
+    {"outubro", 10},    {"out", 10},         {"octombrie", 10},    {"lokakuu", 10},
+    {"lokakuuta", 10},  {"pazdziernik", 10}, {"pazdziernika", 10}, {"paz", 10},
+    {"rijen", 10},      {"rijna", 10},       {"ekim", 10},         {"октябрь", 10},
+    {"октября", 10},    {"окт", 10},         {"жовтень", 10},      {"жовтня", 10},
+    {"жовт", 10},       {"октомври", 10},    {"οκτωβριος", 10},    {"οκτωβριου", 10},
+    {"οκτ", 10},        {"novembre", 11},    {"noviembre", 11},    {"novembro", 11},
+    {"noiembrie", 11},  {"marraskuu", 11},   {"marraskuuta", 11},  {"listopadu", 11},
+    {"kasim", 11},      {"nopember", 11},    {"ноябрь", 11},       {"ноября", 11},
+    {"ноя", 11},        {"нояб", 11},        {"листопад", 11},     {"листопада", 11},
+    {"ноември", 11},    {"νοεμβριος", 11},   {"νοεμβριου", 11},    {"νοε", 11},
+    {"dez", 12},        {"dezember", 12},    {"decembre", 12},     {"diciembre", 12},
+    {"dic", 12},        {"dicembre", 12},    {"desembre", 12},     {"dezembro", 12},
+    {"decembrie", 12},  {"desember", 12},    {"joulukuu", 12},     {"joulukuuta", 12},
+    {"grudzien", 12},   {"grudnia", 12},     {"gru", 12},          {"prosinec", 12},
+    {"prosince", 12},   {"aralik", 12},      {"декабрь", 12},      {"декабря", 12},
+    {"дек", 12},        {"грудень", 12},     {"грудня", 12},       {"груд", 12},
+    {"декември", 12},   {"δεκεμβριος", 12},  {"δεκεμβριου", 12},   {"δεκ", 12},
 };
 
 /* Weekday names and abbreviations (their value is not checked: the date itself decides). */
@@ -637,6 +646,17 @@ static const struct date_name zones[] = {
     {"pt", US_DST - 32},
 };
 
+/*
+ * Zone names whose offset above holds only from a given year (folded name, first year): MSK
+ * was +04:00 from 2011-03-27 to 2014-10-26, SGT +07:30 before 1982, KST +08:30 in 1954-61.
+ * An earlier year is rejected rather than read with today's offset.
+ */
+static const struct date_name zone_from_years[] = {
+    {"msk", 2015},
+    {"sgt", 1982},
+    {"kst", 1962},
+};
+
 static int
 word_month(const char *w, size_t n)
 {
@@ -687,25 +707,39 @@ word_zone(const char *w, size_t n, bool letters_too, int *ret_offset, bool *ret_
     if (n != 1 || !letters_too)
         return false;
     /*
-     * Military letters as RFC 822 §5 lists them (A = -1 … M = -12, N = +1 … Y = +12). RFC 1123
-     * noted these signs are the reverse of military use and RFC 2822 gave up on them; RSS 2.0
-     * cites RFC 822, and the feeds that write them follow its table.
+     * Military letters other than Z: RFC 822 §5 gave them signs (A = -1 … Y = +12) that are
+     * the reverse of military use, so a writer's meaning is unknowable; RFC 1123 §5.2.14 says
+     * they carry no information and RFC 2822 §4.3 says to read them as -0000: UTC.
      */
     c = w[0];
     *ret_dst = false;
-    if (c >= 'a' && c <= 'i') {
-        *ret_offset = -(c - 'a' + 1) * 3600;
-        return true;
-    }
-    if (c >= 'k' && c <= 'm') {
-        *ret_offset = -(c - 'k' + 10) * 3600;
-        return true;
-    }
-    if (c >= 'n' && c <= 'y') {
-        *ret_offset = (c - 'n' + 1) * 3600;
+    if ((c >= 'a' && c <= 'i') || (c >= 'k' && c <= 'y')) {
+        *ret_offset = 0;
         return true;
     }
     return false;
+}
+
+/*
+ * A signed offset glued to zone name (offset name_off, standard time when dst) at *pp:
+ * "GMT+5", "UTC-05:00", "PST-0700". After a UTC name it is the offset. After any other name
+ * its meaning is unknown ("EST+1": one hour east of UTC, or of EST?) unless it has a two-digit
+ * hour and is the name's own offset or an hour more, its daylight time ("CEST+0200", "PST-0700");
+ * else false.
+ */
+static bool
+read_glued_offset(const char **pp, int name_off, bool dst, int *ret_offset)
+{
+    const char *p = *pp;
+    int off;
+
+    if (name_off == 0 && !dst)
+        return read_numeric_zone(pp, true, ret_offset);
+    if (!read_numeric_zone(&p, false, &off) || (off != name_off && off != name_off + 3600))
+        return false;
+    *ret_offset = off;
+    *pp = p;
+    return true;
 }
 
 /* Counts the digits at p. */
@@ -788,9 +822,10 @@ read_zone_word(const char **pp, bool letters_too, struct date_fields *f)
         return false;
     f->offset = off;
     f->dst = dst ? DST_US : DST_NONE;
+    f->zone_from = name_find(zone_from_years, NAME_COUNT(zone_from_years), fw, fn);
     /* "GMT+0100", "UTC-5", "PST-0800": a numeric offset right after the name is the offset. */
     if ((*p == '+' || *p == '-') && is_digit(p[1])) {
-        if (!read_numeric_zone(&p, true, &f->offset))
+        if (!read_glued_offset(&p, off, dst, &f->offset))
             return false;
         f->dst = DST_NONE;
     }
@@ -978,7 +1013,7 @@ static const struct {
     {"pacific/honolulu", -40, DST_NONE, 1948},  {"america/halifax", -16, DST_US, 1987},
     {"america/toronto", -20, DST_US, 1987},     {"america/vancouver", -32, DST_US, 1987},
     {"america/sao_paulo", -12, DST_NONE, 2020}, {"europe/london", 0, DST_EU, 1996},
-    {"europe/dublin", 0, DST_EU, 1996},         {"europe/lisbon", 0, DST_EU, 1996},
+    {"europe/dublin", 0, DST_EU, 1996},         {"europe/lisbon", 0, DST_EU, 1997},
     {"europe/paris", 4, DST_EU, 1996},          {"europe/berlin", 4, DST_EU, 1996},
     {"europe/brussels", 4, DST_EU, 1996},       {"europe/amsterdam", 4, DST_EU, 1996},
     {"europe/luxembourg", 4, DST_EU, 1996},     {"europe/madrid", 4, DST_EU, 1996},
@@ -995,7 +1030,7 @@ static const struct {
     {"asia/bangkok", 28, DST_NONE, 1921},       {"asia/jakarta", 28, DST_NONE, 1965},
     {"asia/shanghai", 32, DST_NONE, 1992},      {"asia/hong_kong", 32, DST_NONE, 1980},
     {"asia/singapore", 32, DST_NONE, 1982},     {"asia/taipei", 32, DST_NONE, 1980},
-    {"asia/manila", 32, DST_NONE, 1979},        {"asia/tokyo", 36, DST_NONE, 1952},
+    {"asia/manila", 32, DST_NONE, 1991},        {"asia/tokyo", 36, DST_NONE, 1952},
     {"asia/seoul", 36, DST_NONE, 1989},
 };
 
@@ -1041,7 +1076,7 @@ read_tz_name(const char *w, const char **pp, struct date_fields *f)
  * unknown word rejects the text (WORDS_NO_TRAILER: always). What the fuzzer taught: at most
  * one weekday and never after the time, no word run into a number ("Jan04") but AM/PM, the
  * year after the month or before everything (after the time: four digits), no time after
- * the zone, an unsigned two-digit offset only "00". WORDS_HTTP: the day
+ * the zone, an unsigned offset only "00" or "0000". WORDS_HTTP: the day
  * before the year, '-' the only separator, none of the extensions above (as date_parse_http
  * always read: zone names and numeric offsets are still taken, RFC 9110 §5.6.7 asks for
  * tolerance).
@@ -1133,9 +1168,10 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 have_zone = zone_named = true;
                 f.offset = off;
                 f.dst = dst ? DST_US : DST_NONE;
+                f.zone_from = name_find(zone_from_years, NAME_COUNT(zone_from_years), fw, fn);
                 if ((*p == '+' || *p == '-') && is_digit(p[1])) {
                     /* "GMT+0100", "UTC-05", "PST-0700": the number is the offset. */
-                    if (!read_numeric_zone(&p, true, &f.offset))
+                    if (!read_glued_offset(&p, off, dst, &f.offset))
                         return -EINVAL;
                     f.dst = DST_NONE;
                 }
@@ -1249,12 +1285,14 @@ parse_words(const char *p, int flags, int64_t *ret_at)
                 have_year = true;
             } else if ((n == 2 || n == 4) && have_time && have_day && !have_zone && !http &&
                        is_space(d[-1])) {
-                /* An offset without its sign: "15:04:05 00", "19:48:21 0500" (east). */
-                int hh = n == 2 ? v : v / 100, mm = n == 2 ? 0 : v % 100;
-
-                if (hh > 23 || mm > 59 || (n == 2 && v != 0))
+                /*
+                 * An offset without its sign: only "00" and "0000" ("15:04:05 00"). Any other
+                 * number has no known sign ("19:48:21 0500") or is no offset at all (a year
+                 * written twice: "04:00:00 2003"): rejected, not guessed.
+                 */
+                if (v != 0)
                     return -EINVAL;
-                f.offset = hh * 3600 + mm * 60;
+                f.offset = 0;
                 have_zone = true;
             } else {
                 return -EINVAL;
@@ -1325,6 +1363,13 @@ parse_iso2(const char *s, int64_t *ret_at)
         !(digit_run(s + 3) == 3 || (digit_run(s + 3) == 2 && s[5] == '-') || s[3] == 'W'))
         return -EINVAL;
     if (s[2] != '-' && s[2] != 'W' && digit_run(s) != 5 && digit_run(s) != 6)
+        return -EINVAL;
+    /*
+     * "200312" is YYMMDD (2020-03-12) or YYYYMM (December 2003): six digits whose first four
+     * are a plausible year (1900-2099) and last two a month have two readings. "031231" has one.
+     */
+    if (digit_run(s) == 6 && (yy == 19 || yy == 20) && (s[4] - '0') * 10 + (s[5] - '0') >= 1 &&
+        (s[4] - '0') * 10 + (s[5] - '0') <= 12)
         return -EINVAL;
     if (snprintf(iso, sizeof(iso), "%02d%s", century_of(yy), s) >= (int)sizeof(iso))
         return -EINVAL;
@@ -1541,16 +1586,26 @@ parse_cjk(const char *p, int64_t *ret_at)
     return fields_to_time(&f, ret_at);
 }
 
-static const char *
-skip_space(const char *s, size_t *ret_len)
+/*
+ * Copies s without its leading and trailing white space into buf (DATE_MAX_INPUT + 1 bytes);
+ * false when nothing is left or the rest is longer than DATE_MAX_INPUT. Trimming first, so
+ * that padding around a short date does not count against the limit.
+ */
+static bool
+trim_copy(const char *s, char buf[DATE_MAX_INPUT + 1])
 {
     size_t n;
 
     while (is_space(*s))
         s++;
     n = strlen(s);
-    *ret_len = n;
-    return s;
+    while (n > 0 && is_space(s[n - 1]))
+        n--;
+    if (n == 0 || n > DATE_MAX_INPUT)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return true;
 }
 
 static bool
@@ -1563,16 +1618,14 @@ is_year4(const char *s)
 int
 date_parse(const char *s, int64_t *ret_at)
 {
-    size_t n;
+    char buf[DATE_MAX_INPUT + 1];
     int64_t at;
     int r;
     bool words_tried = false;
 
-    if (!s)
+    if (!s || !trim_copy(s, buf))
         return -EINVAL;
-    s = skip_space(s, &n);
-    if (n == 0 || n > DATE_MAX_INPUT)
-        return -EINVAL;
+    s = buf;
     /* The fast paths: RFC 3339 / W3C-DTF and RFC 822 as feeds mostly write them. */
     if (is_year4(s) &&
         (s[4] == '-' || s[4] == 'W' || s[4] == '\0' || is_space(s[4]) || is_digit(s[4]))) {
@@ -1600,7 +1653,7 @@ date_parse(const char *s, int64_t *ret_at)
 int
 date_parse_http(const char *s, int64_t *ret_at)
 {
-    size_t n;
+    char buf[DATE_MAX_INPUT + 1];
     int64_t at, check;
     int r;
 
@@ -1610,11 +1663,9 @@ date_parse_http(const char *s, int64_t *ret_at)
      * tolerant, so spacing, case, zones and two-digit years are read as in date_parse (a
      * pure function has no clock to compare a two-digit year with).
      */
-    if (!s)
+    if (!s || !trim_copy(s, buf))
         return -EINVAL;
-    s = skip_space(s, &n);
-    if (n == 0 || n > DATE_MAX_INPUT)
-        return -EINVAL;
+    s = buf;
     r = parse_words(s, WORDS_HTTP | WORDS_NO_TRAILER, &at);
     if (r < 0)
         return r;

@@ -66,11 +66,12 @@ test_date_rfc822(void **state)
         {"Wed, 09 Feb 2022 15:49:00 MDT", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 13:49:00 PST", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 14:49:00 PDT", "2022-02-09T21:49:00Z"},
-        /* military letters as RFC 822 §5 lists them: A = -1 … M = -12, N = +1 … Y = +12 */
-        {"Wed, 09 Feb 2022 20:49:00 A", "2022-02-09T21:49:00Z"},
-        {"Wed, 09 Feb 2022 09:49:00 M", "2022-02-09T21:49:00Z"},
-        {"Wed, 09 Feb 2022 22:49:00 N", "2022-02-09T21:49:00Z"},
-        {"Thu, 10 Feb 2022 09:49:00 Y", "2022-02-09T21:49:00Z"},
+        /* military letters: their RFC 822 signs are reversed in use, so UTC (RFC 2822 §4.3) */
+        {"Wed, 09 Feb 2022 21:49:00 A", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 M", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 N", "2022-02-09T21:49:00Z"},
+        {"Wed, 09 Feb 2022 21:49:00 Y", "2022-02-09T21:49:00Z"},
+        {"Tue, 10 Jun 2003 04:00:00 A", "2003-06-10T04:00:00Z"},
         {"Wed, 09 Feb 2022 22:49:00 +0100", "2022-02-09T21:49:00Z"},
         {"Wed, 09 Feb 2022 17:19:00 -0430", "2022-02-09T21:49:00Z"},
         {"Thu, 10 Feb 2022 03:19:00 +05:30", "2022-02-09T21:49:00Z"},
@@ -452,7 +453,10 @@ test_date_forms(void **state)
         {"Thu, 01 Jan 2004 19:48:21 Etc/GMT+5", "2004-01-02T00:48:21Z"},
         {"Thu, 01 Jan 2004 19:48:21 Etc/GMT-9", "2004-01-01T10:48:21Z"},
         {"Thu, 01 Jan 2004 19:48:21 GMT+5", "2004-01-01T14:48:21Z"},
-        {"Thu, 01 Jan 2004 19:48:21 Q", "2004-01-01T15:48:21Z"}, /* RFC 822: Q = +4 */
+        {"Thu, 01 Jan 2004 19:48:21 Q", "2004-01-01T19:48:21Z"},        /* not RFC 822's +4 */
+        {"Mon, 10 Aug 2015 15:44:11 PST-0700", "2015-08-10T22:44:11Z"}, /* PST's daylight */
+        {"Fri, 10 Jan 1997 04:00:00 Europe/Lisbon", "1997-01-10T04:00:00Z"},
+        {"Wed, 10 Jan 2024 12:00:00 MSK", "2024-01-10T09:00:00Z"},
         {"Thu, 01 Jan 2004 19:48:21 MESZ", "2004-01-01T17:48:21Z"},
         {"Thu, 25 Feb 2016 00:00:00 Europe/Brussels", "2016-02-24T23:00:00Z"},
         {"Fri, 31 Mar 2023 20:19:00 America/Los_Angeles", "2023-04-01T03:19:00Z"},
@@ -461,7 +465,7 @@ test_date_forms(void **state)
          "2006-02-09T23:59:45Z"},
         {"Thu, 09 (nested (comment) Mar)Feb(escaped comment\\) 2005) 2006()23:59:45 +0000",
          "2006-02-09T23:59:45Z"},
-        {"Thu, 01 Jan 2004 19:48:21 0500", "2004-01-01T14:48:21Z"},
+        {"Thu, 01 Jan 2004 19:48:21 0000", "2004-01-01T19:48:21Z"},
         {"Thu, 01 Jan 2004 19:48:21 GMT trailing words", "2004-01-01T19:48:21Z"},
         {"Mon, 02 Jan 2006 15:04:05 MST -0700", "2006-01-02T22:04:05Z"},
         {"Mon Jan 2 15:04:05 MST 2006", "2006-01-02T22:04:05Z"},
@@ -479,7 +483,8 @@ test_date_forms(void **state)
         {"mar 21 ott 2014 10:00", "2014-10-21T10:00:00Z"}, /* mar: martedì, not March */
         {"Donnerstag, 1. Januar 2004, 19:48 Uhr", "2004-01-01T19:48:00Z"},
         {"13 января 2015 г. в 13:34", "2015-01-13T13:34:00Z"},
-        {"śr., 28 lip 2004 18:12:00 +0200", "2004-07-28T16:12:00Z"},
+        {"śr., 28 lipca 2004 18:12:00 +0200", "2004-07-28T16:12:00Z"},
+        {"28 listopadu 2004", "2004-11-28T00:00:00Z"}, /* Czech only */
         {"středa 28. července 2004", "2004-07-28T00:00:00Z"},
         {"2004년 05월 28일 01:31:15", "2004-05-27T16:31:15Z"}, /* Korea: +09:00 */
         {"2004-05-25 오후 11:23:17", "2004-05-25T14:23:17Z"},
@@ -548,6 +553,31 @@ test_date_never_wrong(void **state)
         "Thu, 01 Jan 2004 19:48:21 GMT 2005",
         "Thu, 01 Jan 2004 19:48:21 +0000 +0100",
         "Thu, 01 Jan 2004 19:48:21 0560",
+        /* an unsigned offset other than 0000: its sign unknown, or a year written twice */
+        "Thu, 01 Jan 2004 19:48:21 0500",
+        "Tue, 10 Jun 2003 04:00:00 2003",
+        "Jun 10 2003 10:00:00 2004",
+        /* YYMMDD or YYYYMM? */
+        "200312",
+        "201012",
+        /* month words of more than one language: listopad(a) is November in Polish and
+         * Czech, October in Croatian; lip is Polish July, Croatian June */
+        "28 listopad 2004",
+        "28 listopada 2004",
+        "28 lis 2004",
+        "śr., 28 lip 2004 18:12:00 +0200",
+        /* a zone name and an offset that is not its own */
+        "Tue, 10 Jun 2003 04:00:00 EST+1",
+        "Tue, 10 Jun 2003 04:00:00 EST+0100",
+        /* zone names before their rule held */
+        "Wed, 10 Jan 1996 04:00:00 Europe/Lisbon", /* CET until 1996-03-31 */
+        "Fri, 10 Jan 2014 12:00:00 MSK",           /* +04:00 in 2011-14 */
+        "Sun, 10 Jun 1990 12:00:00 Asia/Manila",   /* daylight time in 1990 */
+        "Sat, 10 Jan 1981 12:00:00 SGT",           /* +07:30 before 1982 */
+        /* an instant outside years 0001-9999 once the offset is applied */
+        "9999-12-31T23:00:00-05:00",
+        "0001-01-01T00:30:00+01:00",
+        "Fri, 31 Dec 9999 23:00:00 -0500",
         "9929 Feb 04:23b 9",
         "5 Jun 2017 24:05 PDT",
         "1332151919",
@@ -585,6 +615,36 @@ test_date_never_wrong(void **state)
     check_invalid(cases, sizeof(cases) / sizeof(cases[0]), date_parse);
 }
 
+/* White space around a date does not count against the length limit (128 bytes). */
+static void
+test_date_padding(void **state)
+{
+    char in[400], buf[DATE_RFC3339_LEN];
+    int64_t at = 0;
+
+    (void)state;
+    (void)snprintf(in, sizeof(in), "%*s2003-12-31T10:14:55Z%*s", 150, "", 200, "");
+    assert_int_equal(date_parse(in, &at), 0);
+    date_format(at, buf);
+    assert_string_equal(buf, "2003-12-31T10:14:55Z");
+    (void)snprintf(in, sizeof(in), "031231%*s", 150, "");
+    assert_int_equal(date_parse(in, &at), 0);
+    date_format(at, buf);
+    assert_string_equal(buf, "2003-12-31T00:00:00Z");
+    (void)snprintf(in, sizeof(in), " \tWed, 09 Feb 2022 21:49:00 GMT%*s\r\n", 120, "");
+    assert_int_equal(date_parse_http(in, &at), 0);
+    date_format(at, buf);
+    assert_string_equal(buf, "2022-02-09T21:49:00Z");
+    /* the date itself still may not pass the limit */
+    (void)snprintf(in, sizeof(in), "2003-12-31T10:14:55Z%*sGMT", 120, "");
+    assert_int_equal(date_parse(in, &at), -EINVAL);
+    /* edges of the range: accepted */
+    assert_int_equal(date_parse("0001-01-01T00:30:00+00:30", &at), 0);
+    assert_int_equal(at, -62135596800LL);
+    assert_int_equal(date_parse("9999-12-31T18:59:59-05:00", &at), 0);
+    assert_int_equal(at, 253402300799LL);
+}
+
 int
 main(void)
 {
@@ -594,6 +654,7 @@ main(void)
         cmocka_unit_test(test_date_format),  cmocka_unit_test(test_date_roundtrip),
         cmocka_unit_test(test_date_wild),    cmocka_unit_test(test_date_adopted),
         cmocka_unit_test(test_date_forms),   cmocka_unit_test(test_date_never_wrong),
+        cmocka_unit_test(test_date_padding),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
