@@ -290,6 +290,13 @@ int fp_item_begin(struct feedparse *p, size_t depth);
 int fp_item_end(struct feedparse *p);
 
 /*
+ * fp_item_end for an item whose id may come from a fallback (RSS 1.0 rdf:about, atom:id in
+ * RSS): when the item has no id of its own, *shown_id (if any) becomes its id after the key
+ * is made, so that it is shown but never changes the key (the store tells new items by key).
+ */
+int fp_item_end_shown_id(struct feedparse *p, char **shown_id);
+
+/*
  * Sets *field to the cleaned text when *field is still NULL (the first value wins).
  * 0 or -ENOMEM.
  */

@@ -650,9 +650,9 @@ item_make_key(struct feed_item *it)
     return it->key ? 0 : -ENOMEM;
 }
 
-/* Closes the open item: link fallback, key, then appends it to the document. */
+/* Closes the open item: key, the id shown in its place, then appends it to the document. */
 int
-fp_item_end(struct feedparse *p)
+fp_item_end_shown_id(struct feedparse *p, char **shown_id)
 {
     struct feed_item *it = &p->item.item;
     struct feed_doc *doc = p->doc;
@@ -665,6 +665,10 @@ fp_item_end(struct feedparse *p)
     r = item_make_key(it);
     if (r < 0)
         goto fail;
+    if (!it->id && shown_id && *shown_id) {
+        it->id = *shown_id;
+        *shown_id = NULL;
+    }
     if (doc->n_items == p->alloc_items) {
         size_t n = p->alloc_items ? p->alloc_items * 2 : 16;
         struct feed_item *items;
@@ -686,6 +690,13 @@ fp_item_end(struct feedparse *p)
 fail:
     feed_item_done(it);
     return fail_oom(p);
+}
+
+/* Closes the open item: key, then appends it to the document. */
+int
+fp_item_end(struct feedparse *p)
+{
+    return fp_item_end_shown_id(p, NULL);
 }
 
 /* Appends a category (cleaned) to the open item. */

@@ -263,12 +263,15 @@ rss_item_end(struct feedparse *p)
             return r;
     }
     take(&it->link, &st->alt_link);
-    take(&it->id, &st->atom_id);
-    take(&it->id, &st->about);
     take(&it->title, &st->atom_title);
     take(&it->author, &st->atom_author);
     take(&it->content, &st->second_summary);
-    return fp_item_end(p);
+    /*
+     * atom:id, else rdf:about, is the id shown when there is no guid, but the key stays the
+     * guid, else the link, else the hash, as it always was: a new key would make every item
+     * of the feed new again, and items sharing one rdf:about (the feed's URL) would share a key.
+     */
+    return fp_item_end_shown_id(p, st->atom_id ? &st->atom_id : &st->about);
 }
 
 /* A summary element: the item's summary, or its second summary when it has one. */

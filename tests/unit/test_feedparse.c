@@ -1809,7 +1809,7 @@ test_feedparse_rdf_about_id(void **state)
     (void)state;
     res = parse_all_splits(doc);
     assert_string_equal(res.doc->items[0].id, "urn:item:1");
-    assert_string_equal(res.doc->items[0].key, "urn:item:1");
+    assert_string_equal(res.doc->items[0].key, "http://a.example/1"); /* the key is the link */
     assert_string_equal(res.doc->items[0].link, "http://a.example/1");
     assert_string_equal(res.doc->items[1].id, "http://a.example/2");
     assert_string_equal(res.doc->items[1].link, "http://a.example/2");
@@ -1821,6 +1821,60 @@ test_feedparse_rdf_about_id(void **state)
     assert_int_equal(res.doc->n_items, 1);
     assert_string_equal(res.doc->items[0].title, "3");
     assert_string_equal(res.doc->items[0].id, "http://a.example/3");
+    result_done(&res);
+}
+
+/*
+ * The fallback ids (RSS 1.0 rdf:about, atom:id inside an RSS item) are shown as the id but
+ * never become the key: the key stays the guid, else the link, else the hash, as it was
+ * before they were read, so that an upgrade does not make every item of such feeds new
+ * again, and items sharing one rdf:about (the feed's own URL) keep keys of their own.
+ */
+static void
+test_feedparse_fallback_id_not_key(void **state)
+{
+    static const char rdf[] =
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\""
+        " xmlns=\"http://purl.org/rss/1.0/\" xml:base=\"http://a.example/blog/\">"
+        "<channel rdf:about=\"http://a.example/\"><title>F</title><link>http://a.example/</link></channel>"
+        "<item rdf:about=\"#\"><title>1</title><link>http://a.example/1</link></item>"
+        "<item rdf:about=\"#\"><title>2</title><link>http://a.example/2</link></item>"
+        "<item rdf:about=\"#\"><title>3</title><description>no link</description></item>"
+        "<item rdf:about=\"p/4\"><title>4</title></item>"
+        "</rdf:RDF>";
+    static const char rss[] =
+        "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>F</title>"
+        "<item><title>1</title><link>http://a.example/1</link><atom:id>urn:x:1</atom:id></item>"
+        "<item><title>2</title><atom:id>urn:x:2</atom:id></item>"
+        "<item><title>3</title><guid>g3</guid><atom:id>urn:x:3</atom:id></item>"
+        "</channel></rss>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(rdf);
+    assert_int_equal(res.doc->n_items, 4);
+    assert_string_equal(res.doc->items[0].id, "#");
+    assert_string_equal(res.doc->items[0].key, "http://a.example/1");
+    assert_string_equal(res.doc->items[1].key, "http://a.example/2");
+    /* rdf:about is the link when there is none, resolved against xml:base; the key follows it */
+    assert_string_equal(res.doc->items[2].link, "http://a.example/blog/#");
+    assert_string_equal(res.doc->items[2].key, "http://a.example/blog/#");
+    assert_string_equal(res.doc->items[3].link, "http://a.example/blog/p/4");
+    assert_string_equal(res.doc->items[3].key, "http://a.example/blog/p/4");
+    for (size_t i = 0; i < res.doc->n_items; i++) {
+        for (size_t j = i + 1; j < res.doc->n_items; j++)
+            assert_string_not_equal(res.doc->items[i].key, res.doc->items[j].key);
+    }
+    result_done(&res);
+
+    res = parse_all_splits(rss);
+    assert_int_equal(res.doc->n_items, 3);
+    assert_string_equal(res.doc->items[0].id, "urn:x:1");
+    assert_string_equal(res.doc->items[0].key, "http://a.example/1");
+    assert_string_equal(res.doc->items[1].id, "urn:x:2");
+    assert_true(strncmp(res.doc->items[1].key, "hash:", 5) == 0);
+    assert_string_equal(res.doc->items[2].id, "g3");
+    assert_string_equal(res.doc->items[2].key, "g3");
     result_done(&res);
 }
 
@@ -2090,6 +2144,7 @@ main(void)
         cmocka_unit_test(test_feedparse_atom_in_rss),
         cmocka_unit_test(test_feedparse_rss_content_elements),
         cmocka_unit_test(test_feedparse_rdf_about_id),
+        cmocka_unit_test(test_feedparse_fallback_id_not_key),
         cmocka_unit_test(test_feedparse_language_tags),
         cmocka_unit_test(test_feedparse_real_feeds),
     };
