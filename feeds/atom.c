@@ -6,8 +6,8 @@
  * namespaces as 1.0's). Text constructs (§3.1) come out by type: a title is always plain
  * text; summary and content keep HTML (type="html" as published; type="xhtml" and XML media
  * types re-serialised, xhtml without its div wrapper; type="text", an empty or missing type
- * and other text types escaped into HTML; any other media type decoded from base64 and kept
- * when it is text). Atom 0.3 puts a media type in "type" and says how the content is carried
+ * and other text types escaped into HTML; in content any other media type decoded from base64
+ * and kept when it is text, in a title or summary any other type read as text). Atom 0.3 puts a media type in "type" and says how the content is carried
  * in "mode" (xml, escaped, base64), and names its dates issued, modified and created.
  * Dublin Core at the feed level stands in for a missing title, language or update date. The link of an entry or the feed is the first
  * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else the
@@ -67,17 +67,24 @@ text_class(const char *type)
 /*
  * How a text construct is read. A title is always plain text; summary and content keep HTML:
  * type="html" as published (escaped markup in it stays escaped), type="xhtml" and XML media
- * types re-serialised (xhtml without its div wrapper), text escaped into HTML. Atom 1.0 says
- * any other media type is base64 (§4.1.3.3): decoded, and kept when it is text (what is
- * not base64 at all is text under a wrong type, kept as text). Atom 0.3
- * says how the content is carried in mode (xml, escaped, base64) apart from its media type.
+ * types re-serialised (xhtml without its div wrapper), text escaped into HTML. In atom:content
+ * Atom 1.0 says any other media type is base64 (§4.1.3.3): decoded, and kept when it is text
+ * (what is not base64 at all is text under a wrong type, kept as text). The other text
+ * constructs allow only text, html and xhtml (§3.1.1): another type there ("plain",
+ * "markdown", a media type) is read as text, never decoded. Atom 0.3 says how the content is
+ * carried in mode (xml, escaped, base64) apart from its media type, in every construct.
  */
 struct fp_text_type
-fp_text_type(const char *type, const char *mode, bool title)
+fp_text_type(const char *type, const char *mode, enum fp_construct which)
 {
     enum text_class cls = text_class(type);
     struct fp_text_type tt = {.capture = FP_CAPTURE_TEXT};
-    bool markup = cls == TEXT_HTML || cls == TEXT_XHTML;
+    bool title = which == FP_CONSTRUCT_TITLE;
+    bool markup;
+
+    if (!mode && which != FP_CONSTRUCT_CONTENT && (cls == TEXT_OTHER || cls == TEXT_XML))
+        cls = TEXT_PLAIN;
+    markup = cls == TEXT_HTML || cls == TEXT_XHTML;
 
     if (mode && fp_ascii_ieq(mode, "base64")) {
         tt.base64 = true;
@@ -149,12 +156,12 @@ fp_set_text_construct(char **field, const char *text, size_t len, const struct f
 
 /* Chooses capture mode and cleaning for a text construct from its type (and 0.3 mode). */
 static void
-text_construct(struct feedparse *p, const struct fp_elem *el, bool title)
+text_construct(struct feedparse *p, const struct fp_elem *el, enum fp_construct which)
 {
     struct fp_atom_state *st = fp_atom(p);
     const char *mode = st->ns == FP_NS_ATOM03 ? fp_attr(el, FP_NS_NONE, "mode") : NULL;
 
-    st->cap = fp_text_type(fp_attr(el, FP_NS_NONE, "type"), mode, title);
+    st->cap = fp_text_type(fp_attr(el, FP_NS_NONE, "type"), mode, which);
     fp_capture(p, st->cap.capture);
 }
 
@@ -251,13 +258,13 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
         if (!it)
             return 0;
         if (is_atom(p, el, FPN_TITLE)) {
-            text_construct(p, el, true);
+            text_construct(p, el, FP_CONSTRUCT_TITLE);
         } else if (is_atom(p, el, FPN_SUMMARY)) {
-            text_construct(p, el, false);
+            text_construct(p, el, FP_CONSTRUCT_TEXT);
         } else if (is_atom(p, el, FPN_CONTENT)) {
             /* Out-of-line content (src=...) has no text here. */
             if (!fp_attr(el, FP_NS_NONE, "src"))
-                text_construct(p, el, false);
+                text_construct(p, el, FP_CONSTRUCT_CONTENT);
         } else if (is_atom(p, el, FPN_ID) || is_atom(p, el, FPN_PUBLISHED) ||
                    is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_ISSUED) ||
                    is_atom(p, el, FPN_MODIFIED) || is_atom(p, el, FPN_CREATED)) {
@@ -276,7 +283,7 @@ atom_start(struct feedparse *p, const struct fp_elem *el)
         struct feed_doc *doc = fp_doc(p);
 
         if (is_atom(p, el, FPN_TITLE)) {
-            text_construct(p, el, true);
+            text_construct(p, el, FP_CONSTRUCT_TITLE);
         } else if (is_atom(p, el, FPN_UPDATED) || is_atom(p, el, FPN_MODIFIED)) {
             fp_capture(p, FP_CAPTURE_TEXT);
         } else if (is_atom(p, el, FPN_LINK)) {

@@ -376,8 +376,15 @@ int fp_ext_feed_start(struct feedparse *p, const struct fp_elem *el);
 /* The end of an element fp_ext_feed_start took, with its captured text. 0 or -ENOMEM. */
 int fp_ext_feed_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t len);
 
+/*
+ * Which Atom element a text construct is: a title (plain text), another text construct of
+ * RFC 4287 §3.1 (summary; its type is text, html or xhtml, anything else read as text), or
+ * atom:content (§4.1.3: any media type, base64 for those that are not text or XML).
+ */
+enum fp_construct { FP_CONSTRUCT_TITLE, FP_CONSTRUCT_TEXT, FP_CONSTRUCT_CONTENT };
+
 /* How an Atom text construct of this type (and mode, for Atom 0.3) is read (atom.c). */
-struct fp_text_type fp_text_type(const char *type, const char *mode, bool title);
+struct fp_text_type fp_text_type(const char *type, const char *mode, enum fp_construct which);
 
 /*
  * Stores the captured text of a text construct read as tt into *field (first value wins):

@@ -109,11 +109,11 @@ item_begin(struct feedparse *p, const struct fp_elem *el)
 
 /* An Atom text construct inside RSS (atom:title, atom:summary, atom:content) starts. */
 static void
-atom_text(struct feedparse *p, const struct fp_elem *el, bool title)
+atom_text(struct feedparse *p, const struct fp_elem *el, enum fp_construct which)
 {
     struct fp_rss_state *st = fp_rss(p);
 
-    st->cap = fp_text_type(fp_attr(el, FP_NS_NONE, "type"), NULL, title);
+    st->cap = fp_text_type(fp_attr(el, FP_NS_NONE, "type"), NULL, which);
     fp_capture(p, st->cap.capture);
 }
 
@@ -132,14 +132,14 @@ item_atom_start(struct feedparse *p, const struct fp_elem *el)
     case FPN_LINK:
         return atom_link(p, el);
     case FPN_TITLE:
-        atom_text(p, el, true);
+        atom_text(p, el, FP_CONSTRUCT_TITLE);
         return 0;
     case FPN_SUMMARY:
-        atom_text(p, el, false);
+        atom_text(p, el, FP_CONSTRUCT_TEXT);
         return 0;
     case FPN_CONTENT:
         if (!fp_attr(el, FP_NS_NONE, "src"))
-            atom_text(p, el, false);
+            atom_text(p, el, FP_CONSTRUCT_CONTENT);
         return 0;
     case FPN_AUTHOR:
         st->atom_author_depth = el->depth;
@@ -216,7 +216,7 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
             is(el, FP_NS_ATOM, FPN_UPDATED))
             fp_capture(p, FP_CAPTURE_TEXT);
         else if (is(el, FP_NS_ATOM, FPN_TITLE))
-            atom_text(p, el, true);
+            atom_text(p, el, FP_CONSTRUCT_TITLE);
         else if (fp_ext_feed_start(p, el))
             return 0;
         else if (is(el, FP_NS_ATOM, FPN_LINK) && !fp_doc(p)->link) {

@@ -1651,8 +1651,11 @@ test_feedparse_atom_text_types(void **state)
     (void)state;
     res = parse_all_splits(doc);
     assert_string_equal(res.doc->title, "T <1>");
-    /* Any other media type is base64; its text is text, escaped into HTML. */
-    assert_string_equal(res.doc->items[0].title, "Title");
+    /*
+     * In content any other media type is base64; its text is text, escaped into HTML. A title
+     * allows only text, html and xhtml (RFC 4287 §3.1.1): another type is read as text.
+     */
+    assert_string_equal(res.doc->items[0].title, "VGl0bGU=");
     assert_string_equal(res.doc->items[0].content, "&lt;b&gt;bold&lt;/b&gt;");
     /* A binary file is dropped; text that is not base64 is kept as text. */
     assert_null(res.doc->items[1].content);
@@ -1875,6 +1878,53 @@ test_feedparse_fallback_id_not_key(void **state)
     assert_true(strncmp(res.doc->items[1].key, "hash:", 5) == 0);
     assert_string_equal(res.doc->items[2].id, "g3");
     assert_string_equal(res.doc->items[2].key, "g3");
+    result_done(&res);
+}
+
+/*
+ * RFC 4287 §3.1.1: a text construct's type is text, html or xhtml; another one is read as
+ * text, not decoded as base64 (that is atom:content's rule for media types, §4.1.3.3).
+ */
+static void
+test_feedparse_text_construct_unknown_type(void **state)
+{
+    static const char atom[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"plain\">Feed Title</title>"
+        "<entry><id>urn:x:1</id><title type=\"plain\">Hello World</title>"
+        "<summary type=\"markdown\">Some text</summary>"
+        "<content type=\"application/octet-stream\">Q29udGVudA==</content></entry>"
+        "<entry><id>urn:x:2</id><title type=\"application/octet-stream\">VGl0bGU=</title>"
+        "<summary type=\"image/svg+xml\">A <b>bold</b> claim</summary></entry></feed>";
+    static const char rss[] =
+        "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>F</title>"
+        "<item><guid>1</guid><atom:title type=\"plain\">Hello World</atom:title>"
+        "<atom:summary type=\"markdown\">Some text</atom:summary></item></channel></rss>";
+    struct result res;
+
+    (void)state;
+    res = parse_all_splits(atom);
+    assert_int_equal(res.doc->n_items, 2);
+    assert_non_null(res.doc->title);
+    assert_string_equal(res.doc->title, "Feed Title");
+    assert_non_null(res.doc->items[0].title);
+    assert_string_equal(res.doc->items[0].title, "Hello World");
+    assert_non_null(res.doc->items[0].summary);
+    assert_non_null(strstr(res.doc->items[0].summary, "Some text"));
+    /* content keeps its media type rule: base64, decoded */
+    assert_non_null(res.doc->items[0].content);
+    assert_non_null(strstr(res.doc->items[0].content, "Content"));
+    assert_non_null(res.doc->items[1].title);
+    assert_string_equal(res.doc->items[1].title, "VGl0bGU=");
+    assert_non_null(res.doc->items[1].summary);
+    assert_non_null(strstr(res.doc->items[1].summary, "A bold claim"));
+    result_done(&res);
+
+    res = parse_all_splits(rss);
+    assert_int_equal(res.doc->n_items, 1);
+    assert_non_null(res.doc->items[0].title);
+    assert_string_equal(res.doc->items[0].title, "Hello World");
+    assert_non_null(res.doc->items[0].summary);
+    assert_non_null(strstr(res.doc->items[0].summary, "Some text"));
     result_done(&res);
 }
 
@@ -2145,6 +2195,7 @@ main(void)
         cmocka_unit_test(test_feedparse_rss_content_elements),
         cmocka_unit_test(test_feedparse_rdf_about_id),
         cmocka_unit_test(test_feedparse_fallback_id_not_key),
+        cmocka_unit_test(test_feedparse_text_construct_unknown_type),
         cmocka_unit_test(test_feedparse_language_tags),
         cmocka_unit_test(test_feedparse_real_feeds),
     };
