@@ -5,7 +5,7 @@
   /usr/sbin/feedwatchd, which is not installed on a build machine, so verify runs on a
   copy in a temporary folder whose ExecStart= names an executable that exists (the
   built daemon when FEEDWATCHD is set, else a stub); nothing else is changed.
-- `systemd-analyze security --offline=true` rates the unit's exposure at 2.5 or lower.
+- `systemd-analyze security --offline=true` rates the unit's exposure at 1.5 or lower (issue 14).
 - The directives the daemon relies on are present (Type=notify, the watchdog, reload by
   SIGHUP, the state/runtime/config directories, the static user) and the sandbox does
   not take away what the daemon needs (network, exec of hook programs).
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-MAX_EXPOSURE = 2.5
+MAX_EXPOSURE = 1.5  # issue 14: the unit stays at or under 1.5 (1.2 today)
 UNIT_NAME = "feedwatchd.service"
 
 
