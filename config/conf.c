@@ -21,7 +21,7 @@
  * - Limits: 65536 bytes per line, 16 MiB per file, 64 MiB and 1024 files in total, UTF-8
  *   text without control characters (tab aside). After 100 errors the reader stops.
  * - Every error is "file:line: key: why". Section-level errors use the header line and the
- *   section's designation (`feed "x"`) as key; errors about a whole file use line 0.
+ *   section's designation (`feed "x"`) as key; errors about a whole file are "FILE: message".
  */
 #include "conf.h"
 
@@ -234,8 +234,10 @@ err_append(struct parser *p, const char *file, unsigned line, const char *key, c
         p->err = n;
         p->err_cap = cap;
     }
-    int w = snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s:%u: %s: %s\n", file, line,
-                     key, msg);
+    /* An error about the whole file has no line: "FILE: cannot read: ..." (issue 15). */
+    int w = line ? snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s:%u: %s: %s\n",
+                            file, line, key, msg)
+                 : snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s: %s\n", file, msg);
     if (w > 0)
         p->err_len += (size_t)w;
 }
@@ -2331,7 +2333,7 @@ load(struct parser *p, const char *path, struct conf **ret_conf, char **reterr_m
         *reterr_msg = NULL;
     if (!path || !*path) {
         if (reterr_msg)
-            *reterr_msg = strdup("(none):0: file: no config file given");
+            *reterr_msg = strdup("(none): no config file given");
         return -EINVAL;
     }
     p->conf = calloc(1, sizeof *p->conf);

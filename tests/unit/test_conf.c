@@ -481,7 +481,7 @@ test_conf_main_file_missing(void **state)
     assert_int_equal(conf_load(path, &c, &err), -ENOENT);
     assert_null(c);
     char want[PATH_MAX + 64];
-    (void)snprintf(want, sizeof want, "%s:0: file: cannot read: No such file or directory", path);
+    (void)snprintf(want, sizeof want, "%s: cannot read: No such file or directory", path);
     assert_string_equal(err, want);
     free(err);
 
