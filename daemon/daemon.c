@@ -42,14 +42,14 @@
 
 /* Wall-clock now in Unix seconds. */
 int64_t
-daemon_now(void)
+util_now(void)
 {
     return (int64_t)time(NULL);
 }
 
 /* Wall-clock now in Unix milliseconds. */
 int64_t
-daemon_now_ms(void)
+util_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -60,7 +60,7 @@ static int64_t
 sched_clock(void *userdata)
 {
     (void)userdata;
-    return daemon_now_ms();
+    return util_now_ms();
 }
 
 static int
@@ -128,7 +128,7 @@ static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcom
                      uint64_t new_items, uint64_t new_alerts);
 
 char *
-daemon_read_secret(const char *path, size_t max)
+util_read_secret(const char *path, size_t max)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -173,7 +173,7 @@ feed_schedule_initial(struct daemon *d, struct dfeed *f)
         sched_disarm(d->sched, &f->sched);
         return;
     }
-    int64_t now_ms = daemon_now_ms();
+    int64_t now_ms = util_now_ms();
     int64_t due = now_ms;
     if (f->st.last_poll_at != FEED_TIME_NONE && f->st.next_poll_at != FEED_TIME_NONE) {
         int64_t next_ms = f->st.next_poll_at * 1000;
@@ -528,7 +528,7 @@ on_sched_due(void *userdata, struct sched_entry *e)
 static int
 poll_start(struct daemon *d, struct dfeed *f)
 {
-    int64_t now_ms = daemon_now_ms(), due = f->sched.due_wall_ms;
+    int64_t now_ms = util_now_ms(), due = f->sched.due_wall_ms;
     f->poll_lag_ms = due != INT64_MAX && due <= now_ms ? now_ms - due : -1;
     f->poll_bytes = 0;
     d->polls_active++;
@@ -997,7 +997,7 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url,
                log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
     free(shown);
     if (!d->once)
-        (void)sched_arm(d->sched, &f->sched, daemon_now_ms());
+        (void)sched_arm(d->sched, &f->sched, util_now_ms());
     *ret_feed = f;
     return 0;
 }
@@ -1074,7 +1074,7 @@ daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
         log_notice("control: feed '%s': resumed", log_quote(name, q, sizeof(q)));
     free(was_reason);
     if (!d->once && !f->poll)
-        (void)sched_arm(d->sched, &f->sched, daemon_now_ms());
+        (void)sched_arm(d->sched, &f->sched, util_now_ms());
     *ret_feed = f;
     return 0;
 }
@@ -1456,7 +1456,7 @@ daemon_run(const char *config_path, bool once)
         return 1;
     }
     if (getrandom(&d->rng, sizeof(d->rng), 0) != (ssize_t)sizeof(d->rng) || d->rng == 0)
-        d->rng = (uint64_t)daemon_now_ms() | 1;
+        d->rng = (uint64_t)util_now_ms() | 1;
 
     r = conf_load(config_path, &d->conf, &err);
     if (r < 0) {

@@ -128,15 +128,15 @@ struct daemon {
 int daemon_run(const char *config_path, bool once);
 
 /* Wall-clock now in Unix seconds / milliseconds. */
-int64_t daemon_now(void);
-int64_t daemon_now_ms(void);
+int64_t util_now(void);
+int64_t util_now_ms(void);
 
 /*
  * Reads a secret (a feed's password_file, a webhook's secret_file) as text: at most max
  * bytes, trailing CR/LF stripped, NUL-terminated (the secret ends at a NUL byte); NULL with
  * errno set when it cannot be read. The caller wipes it (explicit_bzero) before freeing.
  */
-char *daemon_read_secret(const char *path, size_t max);
+char *util_read_secret(const char *path, size_t max);
 
 /* The next number of the daemon's jitter generator (xorshift64*: spread, not secrecy). */
 uint64_t daemon_random(struct daemon *d);

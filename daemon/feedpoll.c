@@ -1066,7 +1066,7 @@ feedpoll_flush(struct daemon *d)
     if (uv_is_active((uv_handle_t *)&d->store_timer))
         (void)uv_timer_stop(&d->store_timer);
 
-    int64_t now_ms = daemon_now_ms();
+    int64_t now_ms = util_now_ms();
     unsigned n = 0;
     for (struct feedpoll *p = batch, *next; p; p = next) {
         next = p->store_next;
@@ -1133,7 +1133,7 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     p->f = f;
     char *password = NULL;
     if (c->user && c->password_file &&
-        !(password = daemon_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {
+        !(password = util_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {
         char q[LOG_QUOTE_MAX];
         log_warn("poll: feed '%s': cannot read password_file, trying without",
                  log_quote(c->name, q, sizeof(q)));

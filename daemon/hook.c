@@ -179,7 +179,7 @@ run_record(struct hook_run *run)
     struct daemon *d = run->h->d;
     char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(run->hook, qh, sizeof(qh));
-    int64_t now = daemon_now();
+    int64_t now = util_now();
     int r;
 
     metrics_delivery(d->metrics, run->hook, run->ok,
@@ -706,7 +706,7 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
 
     if (cfg->secret_file) {
         /* Read at each delivery: a rotated key is used from the next one on. */
-        char *key = daemon_read_secret(cfg->secret_file, HOOK_MAX_SECRET);
+        char *key = util_read_secret(cfg->secret_file, HOOK_MAX_SECRET);
         int r;
 
         if (!key) {
@@ -828,7 +828,7 @@ hooks_kick(struct hooks *h)
     if (h->closing || d->stopping)
         return;
     unsigned max = d->conf->daemon.max_hooks;
-    int64_t now = daemon_now();
+    int64_t now = util_now();
     if (h->running < max) {
         struct due_list *l = calloc(1, sizeof(*l));
         if (!l)
@@ -871,7 +871,7 @@ hooks_idle(struct hooks *h)
     if (h->running > 0)
         return false;
     int r = store_delivery_next_due(h->d->store, &at);
-    return r != 1 || at > daemon_now();
+    return r != 1 || at > util_now();
 }
 
 /* Creates the runner; deliveries left running by a crash become pending again. */

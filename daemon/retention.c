@@ -192,7 +192,7 @@ retention_next(struct retention *r)
     }
     r->waiting = false;
     r->max_id = d->search ? search_hwm(d->search) : INT64_MAX;
-    r->now_at = daemon_now();
+    r->now_at = util_now();
     r->work.data = r;
     if (uv_queue_work(&d->loop, &r->work, prune_work, prune_done) < 0) {
         r->pass = false;
@@ -213,7 +213,7 @@ on_timer(uv_timer_t *t)
     }
     r->pass = true;
     r->pass_pruned = 0;
-    r->cutoff_at = daemon_now() - (int64_t)r->d->conf->daemon.retention_s;
+    r->cutoff_at = util_now() - (int64_t)r->d->conf->daemon.retention_s;
     arm(r, period_ms(r)); /* the next pass; a retry re-arms it sooner meanwhile */
     retention_next(r);
 }
