@@ -3,7 +3,6 @@
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <signal.h>
@@ -14,9 +13,6 @@
 #include <string.h>
 #include <ctype.h>
 #include <strings.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -33,28 +29,13 @@
 #include "retention.h"
 #include "search.h"
 #include "url.h"
+#include "util.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
 #define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
 #define DAEMON_FEED_NAME_MAX 128   /* a feed added at run time: name length */
 #define DAEMON_FEED_URL_MAX 4096   /* and URL length */
 #define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* and interval: the config's maximum */
-
-/* Wall-clock now in Unix seconds. */
-int64_t
-util_now(void)
-{
-    return (int64_t)time(NULL);
-}
-
-/* Wall-clock now in Unix milliseconds. */
-int64_t
-util_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 sched_clock(void *userdata)
@@ -127,39 +108,6 @@ feed_pollable(const struct dfeed *f)
 static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
                      uint64_t new_items, uint64_t new_alerts);
 
-char *
-util_read_secret(const char *path, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return NULL;
-    char *buf = malloc(max + 1);
-    ssize_t n = buf ? read(fd, buf, max) : -1;
-    int e = buf ? errno : ENOMEM;
-    close(fd);
-    if (n < 0) {
-        free(buf);
-        errno = e;
-        return NULL;
-    }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--;
-    buf[n] = '\0';
-    return buf;
-}
-
-/* xorshift64*: jitter needs spread, not secrecy. */
-uint64_t
-daemon_random(struct daemon *d)
-{
-    uint64_t x = d->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    d->rng = x;
-    return x * 2685821657736338717ULL;
-}
-
 /*
  * Puts a feed on the schedule from its persisted state: a feed never polled is due now; a
  * feed whose next poll passed while the daemon was down is due soon, spread over up to 30 s
@@ -184,7 +132,7 @@ feed_schedule_initial(struct daemon *d, struct dfeed *f)
             if (spread > DAEMON_OVERDUE_SPREAD_MAX_MS)
                 spread = DAEMON_OVERDUE_SPREAD_MAX_MS;
             if (spread > 0)
-                due += (int64_t)(daemon_random(d) % (uint64_t)spread);
+                due += (int64_t)(util_rng_next(&d->rng) % (uint64_t)spread);
         }
     }
     (void)sched_arm(d->sched, &f->sched, due);
@@ -1282,33 +1230,6 @@ daemon_stop(struct daemon *d, int exit_code)
     (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
 }
 
-/* Creates the folders that will hold path when they are missing (as mkdir -p, mode 0750). */
-static int
-ensure_parent_dir(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -ENOMEM;
-    char *slash = strrchr(dir, '/');
-    int r = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; r == 0; p++) {
-            if (*p != '/' && *p != '\0')
-                continue;
-            char c = *p;
-            *p = '\0';
-            if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-                r = -errno;
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(dir);
-    return r;
-}
-
 static void
 daemon_free_state(struct daemon *d)
 {
@@ -1455,8 +1376,7 @@ daemon_run(const char *config_path, bool once)
         free(d);
         return 1;
     }
-    if (getrandom(&d->rng, sizeof(d->rng), 0) != (ssize_t)sizeof(d->rng) || d->rng == 0)
-        d->rng = (uint64_t)util_now_ms() | 1;
+    util_rng_seed(&d->rng);
 
     r = conf_load(config_path, &d->conf, &err);
     if (r < 0) {
@@ -1486,7 +1406,7 @@ daemon_run(const char *config_path, bool once)
     xmlInitParser();
 
     const char *db = d->conf->daemon.database;
-    if ((r = ensure_parent_dir(db)) < 0) {
+    if ((r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
@@ -1548,7 +1468,7 @@ daemon_run(const char *config_path, bool once)
 
     if (!once) {
         const char *sock = d->conf->daemon.socket;
-        if ((r = ensure_parent_dir(sock)) < 0 ||
+        if ((r = util_ensure_parent_dir(sock)) < 0 ||
             (r = control_new(d, sock, &d->control, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "scheduler.h"
 #include "store.h"
+#include "util.h"
 
 struct alerting;
 struct control;
@@ -93,7 +94,7 @@ struct daemon {
     uv_timer_t stop_timer;
     uint64_t watchdog_usec;
     uint64_t started_ms;         /* uv_now at start, for uptime */
-    uint64_t rng;                /* jitter */
+    struct util_rng rng;         /* jitter and the restart spread */
     bool once;                   /* --once: poll everything once, then stop */
     unsigned once_remaining;
     bool once_failed;
@@ -126,20 +127,6 @@ struct daemon {
 
 /* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int daemon_run(const char *config_path, bool once);
-
-/* Wall-clock now in Unix seconds / milliseconds. */
-int64_t util_now(void);
-int64_t util_now_ms(void);
-
-/*
- * Reads a secret (a feed's password_file, a webhook's secret_file) as text: at most max
- * bytes, trailing CR/LF stripped, NUL-terminated (the secret ends at a NUL byte); NULL with
- * errno set when it cannot be read. The caller wipes it (explicit_bzero) before freeing.
- */
-char *util_read_secret(const char *path, size_t max);
-
-/* The next number of the daemon's jitter generator (xorshift64*: spread, not secrecy). */
-uint64_t daemon_random(struct daemon *d);
 
 /* The feed called name, or NULL. */
 struct dfeed *daemon_feed_find(struct daemon *d, const char *name);

@@ -25,6 +25,7 @@
 #include "retention.h"
 #include "search.h"
 #include "url.h"
+#include "util.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
@@ -121,7 +122,7 @@ jitter_ms(struct daemon *d, int64_t base_ms)
 {
     int64_t spread = base_ms / 10;
     if (spread > 0)
-        base_ms += (int64_t)(daemon_random(d) % (uint64_t)(2 * spread + 1)) - spread;
+        base_ms += (int64_t)(util_rng_next(&d->rng) % (uint64_t)(2 * spread + 1)) - spread;
     return base_ms < 1000 ? 1000 : base_ms;
 }
 

@@ -20,6 +20,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
 #define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */

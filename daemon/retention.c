@@ -22,6 +22,7 @@
 #include "log.h"
 #include "search.h"
 #include "store.h"
+#include "util.h"
 
 #define RETENTION_RETRY_MS 100 /* the index has not taken the last batch's words out yet */
 
