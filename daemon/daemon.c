@@ -32,7 +32,6 @@
 #include "util.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
-#define DAEMON_OVERDUE_SPREAD_MAX_MS 30000
 #define DAEMON_FEED_NAME_MAX 128   /* a feed added at run time: name length */
 #define DAEMON_FEED_URL_MAX 4096   /* and URL length */
 #define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* and interval: the config's maximum */
@@ -112,7 +111,7 @@ static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcom
  * Puts a feed on the schedule from its persisted state: a feed never polled is due now; a
  * feed whose next poll passed while the daemon was down is due soon, spread over up to 30 s
  * (a tenth of its interval at most) so a restart does not poll everything in one instant; a
- * future next poll is kept.
+ * future next poll is kept (sched_initial_due_ms).
  */
 static void
 feed_schedule_initial(struct daemon *d, struct dfeed *f)
@@ -121,20 +120,8 @@ feed_schedule_initial(struct daemon *d, struct dfeed *f)
         sched_disarm(d->sched, &f->sched);
         return;
     }
-    int64_t now_ms = util_now_ms();
-    int64_t due = now_ms;
-    if (f->st.last_poll_at != FEED_TIME_NONE && f->st.next_poll_at != FEED_TIME_NONE) {
-        int64_t next_ms = f->st.next_poll_at * 1000;
-        if (next_ms > now_ms) {
-            due = next_ms;
-        } else {
-            int64_t spread = (int64_t)f->cfg->interval_s * 100;
-            if (spread > DAEMON_OVERDUE_SPREAD_MAX_MS)
-                spread = DAEMON_OVERDUE_SPREAD_MAX_MS;
-            if (spread > 0)
-                due += (int64_t)(util_rng_next(&d->rng) % (uint64_t)spread);
-        }
-    }
+    int64_t due = sched_initial_due_ms(util_now_ms(), f->st.last_poll_at, f->st.next_poll_at,
+                                       f->cfg->interval_s, util_rng_next(&d->rng));
     (void)sched_arm(d->sched, &f->sched, due);
 }
 

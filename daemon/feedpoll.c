@@ -30,20 +30,7 @@
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
 #define FEEDPOLL_BATCH_DELAY_MS 20   /* how long a finished poll waits for others to join it */
-#define FEEDPOLL_RETRY_AFTER_MAX_S (7 * 24 * 3600) /* a longer Retry-After is cut to this */
 #define FEEDPOLL_ARTICLES_AT_ONCE 4  /* article downloads (and extractions) of one poll at once */
-
-/* What a finished poll tells the schedule; filled before its transaction, used inside it. */
-struct poll_next {
-    bool failed;
-    bool disabled;            /* disabled by this poll (410, or max_failures reached) */
-    bool prev_ok;             /* the previous poll succeeded: elapsed time is evidence */
-    int64_t prev_poll_at;     /* when the previous poll ended, FEED_TIME_NONE if never */
-    int64_t now_ms;
-    int64_t retry_after_at;   /* honoured (429/503), 0 when none */
-    int64_t fresh_until_at;   /* Cache-Control/Expires, <ttl>/sy:updatePeriod when respected; 0 none */
-    int64_t next_ms;          /* out: the next poll, 0 when none (disabled) */
-};
 
 /* One article page of a new item, downloaded and extracted (fetch_article = yes). */
 struct article_fetch {
@@ -98,7 +85,7 @@ struct feedpoll {
     bool waiting;
     /* The store stage: the batch it waits in, and what its part of the transaction did. */
     struct feedpoll *store_next;
-    struct poll_next pn;
+    struct sched_poll pn;      /* what it tells the schedule (scheduler.h) */
     char *name;                /* the feed's name, for the writer thread */
     char **tags;               /* and its tags (topics' `tags =`) */
     size_t n_tags;
@@ -116,42 +103,17 @@ static void article_settled(struct feedpoll *p);
 static void poll_abort(struct feedpoll *p);
 static void on_store_timer(uv_timer_t *t);
 
-/* base ± 10%, never below 1 s. */
-static int64_t
-jitter_ms(struct daemon *d, int64_t base_ms)
-{
-    int64_t spread = base_ms / 10;
-    if (spread > 0)
-        base_ms += (int64_t)(util_rng_next(&d->rng) % (uint64_t)(2 * spread + 1)) - spread;
-    return base_ms < 1000 ? 1000 : base_ms;
-}
+_Static_assert(SCHED_TIME_NONE == FEED_TIME_NONE, "a feed's times are the schedule's");
 
-/* The interval the feed's item rate asks for, within [min_interval, max_interval]. */
-uint64_t
-feedpoll_interval_s(const struct daemon *d, const struct dfeed *f)
+/* The intervals that bound f's polls (scheduler.h's policy reads them). */
+static struct sched_intervals
+feed_intervals(const struct daemon *d, const struct dfeed *f)
 {
-    return sched_adaptive_interval(f->st.item_rate, f->cfg->interval_s,
-                                   d->conf->daemon.min_interval_s,
-                                   d->conf->daemon.max_interval_s);
-}
-
-/* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
-int64_t
-feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t now_ms)
-{
-    uint64_t interval = f->cfg->interval_s;
-    if (!failed)
-        return now_ms + jitter_ms(d, (int64_t)feedpoll_interval_s(d, f) * 1000);
-    /* Exponential backoff from the interval, capped at max(max_interval, interval). */
-    uint64_t cap = d->conf->daemon.max_interval_s;
-    if (cap < interval)
-        cap = interval;
-    uint64_t delay = interval;
-    for (unsigned i = 1; i < f->st.failures && delay < cap; i++)
-        delay *= 2;
-    if (delay > cap)
-        delay = cap;
-    return now_ms + jitter_ms(d, (int64_t)delay * 1000);
+    return (struct sched_intervals){
+        .interval_s = f->cfg->interval_s,
+        .min_interval_s = d->conf->daemon.min_interval_s,
+        .max_interval_s = d->conf->daemon.max_interval_s,
+    };
 }
 
 /*
@@ -218,41 +180,11 @@ set_str(char **dst, const char *src)
  * adaptive interval (or backoff), then Retry-After and the freshness hints as lower bounds.
  */
 static void
-plan_next(struct daemon *d, struct dfeed *f, struct poll_next *pn, uint64_t fresh)
+plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh)
 {
-    const struct conf_daemon *dc = &d->conf->daemon;
-    if (pn->disabled) {
-        pn->next_ms = 0;
-        f->st.next_poll_at = FEED_TIME_NONE;
-        return;
-    }
-    if (!pn->failed && pn->prev_ok && pn->prev_poll_at != FEED_TIME_NONE) {
-        double prior = f->cfg->interval_s ? 3600.0 / (double)f->cfg->interval_s : 0.0;
-        f->st.item_rate = sched_rate_update(f->st.item_rate, prior,
-                                            pn->now_ms / 1000 - pn->prev_poll_at, fresh);
-    }
-    int64_t next_ms = feedpoll_next_ms(d, f, pn->failed, pn->now_ms);
-    /* Hints are lower bounds, but never beyond max_interval (or the feed's own interval). */
-    uint64_t cap_s = dc->max_interval_s > f->cfg->interval_s ? dc->max_interval_s
-                                                              : f->cfg->interval_s;
-    int64_t hint_cap_ms = pn->now_ms + (int64_t)cap_s * 1000;
-    if (pn->fresh_until_at > 0) {
-        int64_t hint_ms = pn->fresh_until_at * 1000;
-        if (hint_ms > hint_cap_ms)
-            hint_ms = hint_cap_ms;
-        if (hint_ms > next_ms)
-            next_ms = hint_ms;
-    }
-    if (pn->retry_after_at > 0) {
-        int64_t ra_ms = pn->retry_after_at * 1000;
-        int64_t ra_cap_ms = pn->now_ms + (int64_t)FEEDPOLL_RETRY_AFTER_MAX_S * 1000;
-        if (ra_ms > ra_cap_ms)
-            ra_ms = ra_cap_ms;
-        if (ra_ms > next_ms)
-            next_ms = ra_ms;
-    }
-    pn->next_ms = next_ms;
-    f->st.next_poll_at = (next_ms + 999) / 1000;
+    struct sched_intervals iv = feed_intervals(d, f);
+    f->st.next_poll_at = sched_plan_next(&iv, pn, f->st.failures, fresh, &f->st.item_rate,
+                                         util_rng_next(&d->rng));
 }
 
 
@@ -817,13 +749,13 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
     bool failed = p->error != NULL;
 
-    p->pn = (struct poll_next){
+    p->pn = (struct sched_poll){
         .failed = failed,
         .prev_ok = f->st.failures == 0 && f->st.last_error == NULL,
         .prev_poll_at = f->st.last_poll_at,
         .now_ms = now_ms,
     };
-    struct poll_next *pn = &p->pn;
+    struct sched_poll *pn = &p->pn;
     if (p->status == FETCH_HTTP_ERROR && (p->http_status == 429 || p->http_status == 503))
         pn->retry_after_at = p->retry_after_at;
     if (!failed && d->conf->daemon.respect_feed_hints) {
@@ -855,19 +787,23 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         }
         return;
     }
-    /* A 404 counts double: a feed that is not there is rarely back tomorrow. */
-    unsigned step = p->status == FETCH_HTTP_ERROR && p->http_status == 404 ? 2 : 1;
-    f->st.failures = f->st.failures > UINT_MAX - step ? UINT_MAX : f->st.failures + step;
+    long http_status = p->status == FETCH_HTTP_ERROR ? p->http_status : 0;
+    f->st.failures = sched_failures_after(f->st.failures, http_status);
     (void)set_str(&f->st.last_error, p->error);
     unsigned max = d->conf->daemon.max_failures;
     char reason[256];
-    if (p->status == FETCH_HTTP_ERROR && p->http_status == 410) {
+    switch (sched_disable_after(f->st.failures, max, http_status)) {
+    case SCHED_DISABLE_GONE:
         snprintf(reason, sizeof(reason), "HTTP 410 Gone");
         pn->disabled = true;
-    } else if (max > 0 && f->st.failures >= max) {
+        break;
+    case SCHED_DISABLE_FAILURES:
         snprintf(reason, sizeof(reason), "%u consecutive failures (max_failures %u), last: %s",
                  f->st.failures, max, f->st.last_error ? f->st.last_error : "error");
         pn->disabled = true;
+        break;
+    case SCHED_KEEP:
+        break;
     }
     if (pn->disabled)
         (void)set_str(&f->st.disabled_reason, reason);
@@ -907,7 +843,7 @@ poll_finish(struct feedpoll *p, int r)
     char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
     int64_t now_ms = p->pn.now_ms;
-    struct poll_next *pn = &p->pn;
+    struct sched_poll *pn = &p->pn;
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
@@ -923,7 +859,9 @@ poll_finish(struct feedpoll *p, int r)
     }
     if (r < 0 && !pn->disabled) {
         /* The poll could not be saved: back off rather than poll again at once. */
-        pn->next_ms = feedpoll_next_ms(d, f, true, now_ms);
+        struct sched_intervals iv = feed_intervals(d, f);
+        pn->next_ms = sched_next_ms(&iv, f->st.item_rate, f->st.failures, true, now_ms,
+                                    util_rng_next(&d->rng));
         f->st.next_poll_at = (pn->next_ms + 999) / 1000;
     }
     if (r == 0 && f->st_gen != p->st_gen) {

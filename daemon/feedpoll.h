@@ -35,10 +35,4 @@ int feedpoll_start(struct daemon *d, struct dfeed *f);
 /* Aborts the poll; it ends through the normal completion path before this returns. */
 void feedpoll_cancel(struct feedpoll *p);
 
-/* The interval the feed's item rate asks for, within [min_interval, max_interval]. */
-uint64_t feedpoll_interval_s(const struct daemon *d, const struct dfeed *f);
-
-/* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
-int64_t feedpoll_next_ms(struct daemon *d, const struct dfeed *f, bool failed, int64_t now_ms);
-
 #endif

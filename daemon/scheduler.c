@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 /* Fire at most this many entries per timer callback, so a cold start never stalls the loop. */
@@ -247,4 +248,130 @@ sched_adaptive_interval(double rate, uint64_t start_s, uint64_t min_s, uint64_t 
     if (interval <= (double)min_s)
         return min_s;
     return (uint64_t)(interval + 0.5);
+}
+
+/* at (Unix seconds) in ms, saturating: a hostile header or row cannot overflow. */
+static int64_t
+ms_of_at(int64_t at)
+{
+    if (at > INT64_MAX / 1000)
+        return INT64_MAX;
+    if (at < INT64_MIN / 1000)
+        return INT64_MIN;
+    return at * 1000;
+}
+
+/* base ± 10%, never below 1 s. */
+int64_t
+sched_jitter_ms(int64_t base_ms, uint64_t r)
+{
+    int64_t spread = base_ms / 10;
+    if (spread > 0)
+        base_ms += (int64_t)(r % (uint64_t)(2 * spread + 1)) - spread;
+    return base_ms < SCHED_MIN_DELAY_MS ? SCHED_MIN_DELAY_MS : base_ms;
+}
+
+/* The interval the feed's item rate asks for, within [min_interval, max_interval]. */
+uint64_t
+sched_interval_s(const struct sched_intervals *iv, double item_rate)
+{
+    return sched_adaptive_interval(item_rate, iv->interval_s, iv->min_interval_s,
+                                   iv->max_interval_s);
+}
+
+/* max(max_interval, interval). */
+uint64_t
+sched_cap_s(const struct sched_intervals *iv)
+{
+    return iv->max_interval_s > iv->interval_s ? iv->max_interval_s : iv->interval_s;
+}
+
+/* Exponential backoff from the interval, capped at max(max_interval, interval). */
+uint64_t
+sched_backoff_s(const struct sched_intervals *iv, unsigned failures)
+{
+    uint64_t cap = sched_cap_s(iv);
+    uint64_t delay = iv->interval_s;
+    for (unsigned i = 1; i < failures && delay < cap; i++)
+        delay *= 2;
+    return delay > cap ? cap : delay;
+}
+
+/* The next poll time after a poll, in wall-clock ms: interval with jitter, or backoff. */
+int64_t
+sched_next_ms(const struct sched_intervals *iv, double item_rate, unsigned failures, bool failed,
+              int64_t now_ms, uint64_t r)
+{
+    uint64_t delay = failed ? sched_backoff_s(iv, failures) : sched_interval_s(iv, item_rate);
+    return now_ms + sched_jitter_ms((int64_t)delay * 1000, r);
+}
+
+/* The item rate, then the next poll: interval or backoff, then the hints as lower bounds. */
+int64_t
+sched_plan_next(const struct sched_intervals *iv, struct sched_poll *pn, unsigned failures,
+                uint64_t fresh, double *item_rate, uint64_t r)
+{
+    if (pn->disabled) {
+        pn->next_ms = 0;
+        return SCHED_TIME_NONE;
+    }
+    if (!pn->failed && pn->prev_ok && pn->prev_poll_at != SCHED_TIME_NONE) {
+        double prior = iv->interval_s ? 3600.0 / (double)iv->interval_s : 0.0;
+        *item_rate =
+            sched_rate_update(*item_rate, prior, pn->now_ms / 1000 - pn->prev_poll_at, fresh);
+    }
+    int64_t next_ms = sched_next_ms(iv, *item_rate, failures, pn->failed, pn->now_ms, r);
+    /* Hints are lower bounds, but never beyond max_interval (or the feed's own interval). */
+    int64_t hint_cap_ms = pn->now_ms + (int64_t)sched_cap_s(iv) * 1000;
+    if (pn->fresh_until_at > 0) {
+        int64_t hint_ms = ms_of_at(pn->fresh_until_at);
+        if (hint_ms > hint_cap_ms)
+            hint_ms = hint_cap_ms;
+        if (hint_ms > next_ms)
+            next_ms = hint_ms;
+    }
+    if (pn->retry_after_at > 0) {
+        int64_t ra_ms = ms_of_at(pn->retry_after_at);
+        int64_t ra_cap_ms = pn->now_ms + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000;
+        if (ra_ms > ra_cap_ms)
+            ra_ms = ra_cap_ms;
+        if (ra_ms > next_ms)
+            next_ms = ra_ms;
+    }
+    pn->next_ms = next_ms;
+    return (next_ms + 999) / 1000;
+}
+
+/* One more failure; a 404 counts double. */
+unsigned
+sched_failures_after(unsigned failures, long http_status)
+{
+    unsigned step = http_status == 404 ? 2 : 1;
+    return failures > UINT_MAX - step ? UINT_MAX : failures + step;
+}
+
+/* A 410 disables at once; else max_failures (0: never) consecutive failures do. */
+enum sched_disable
+sched_disable_after(unsigned failures, unsigned max_failures, long http_status)
+{
+    if (http_status == 410)
+        return SCHED_DISABLE_GONE;
+    if (max_failures > 0 && failures >= max_failures)
+        return SCHED_DISABLE_FAILURES;
+    return SCHED_KEEP;
+}
+
+/* Never polled: now; ahead: as persisted; overdue: now plus up to a tenth of the interval. */
+int64_t
+sched_initial_due_ms(int64_t now_ms, int64_t last_poll_at, int64_t next_poll_at,
+                     uint64_t interval_s, uint64_t r)
+{
+    if (last_poll_at == SCHED_TIME_NONE || next_poll_at == SCHED_TIME_NONE)
+        return now_ms;
+    int64_t next_ms = ms_of_at(next_poll_at);
+    if (next_ms > now_ms)
+        return next_ms;
+    uint64_t spread = interval_s < SCHED_RESTART_SPREAD_MAX_MS / 100 ? interval_s * 100
+                                                                     : SCHED_RESTART_SPREAD_MAX_MS;
+    return spread > 0 ? now_ms + (int64_t)(r % spread) : now_ms;
 }

@@ -1,4 +1,11 @@
-/* Unit tests of the scheduler's heap: order, moves, removal, and the timer firing in order. */
+/*
+ * test_scheduler.c — the scheduler's heap (order, moves, removal, the timer firing in order)
+ * and its policy, rule by rule, with table cases at the boundaries: jitter, adaptive
+ * intervals, backoff, hints, Retry-After, the failures that disable a feed, and the spread
+ * of overdue feeds at start. The policy takes time and random numbers as parameters: no
+ * clock is read here but the heap tests' fake one.
+ */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +15,7 @@
 #include <cmocka.h>
 
 #include "scheduler.h"
+#include "util.h"
 
 struct clockctx {
     int64_t now;
@@ -112,12 +120,422 @@ test_scheduler_random_heap(void **state)
     free(e);
 }
 
+
+#define NOW_MS 1800000000000LL /* 2027-01-15, a wall-clock instant in ms */
+
+/* A feed at a 15 min interval in the default range 5 min .. 6 h. */
+static const struct sched_intervals iv_default = {900, 300, 21600};
+
+/* base ± 10 %, r picking where: both ends, the middle, the wrap, and the 1 s floor. */
+static void
+test_scheduler_jitter_table(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t base_ms;
+        uint64_t r;
+        int64_t want_ms;
+    } cases[] = {
+        {900000, 0, 810000},           /* -10 % */
+        {900000, 90000, 900000},       /* the middle: no jitter */
+        {900000, 180000, 990000},      /* +10 % */
+        {900000, 180001, 810000},      /* the width is 2 * spread + 1: wraps */
+        {900000, UINT64_MAX, 941797},  /* UINT64_MAX % 180001 = 131797 */
+        {1111, 0, 1000},               /* 1111 - 111: just at the floor */
+        {1000, 0, 1000},               /* 900, floored */
+        {1000, 200, 1100},
+        {500, 100, 1000},              /* 550, floored */
+        {9, 5, 1000},                  /* no spread below 10 ms; floored */
+        {0, 12345, 1000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t got = sched_jitter_ms(cases[i].base_ms, cases[i].r);
+        if (got != cases[i].want_ms)
+            fail_msg("case %zu: jitter(%lld, %llu) = %lld, want %lld", i,
+                     (long long)cases[i].base_ms, (unsigned long long)cases[i].r,
+                     (long long)got, (long long)cases[i].want_ms);
+    }
+    /* Over the generator's numbers, every result stays in the ±10 % window and reaches both
+     * halves of it. */
+    struct util_rng g;
+    util_rng_init(&g, 7);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < 10000; i++) {
+        int64_t got = sched_jitter_ms(3600000, util_rng_next(&g));
+        assert_true(got >= 3240000 && got <= 3960000);
+        lo = got < lo ? got : lo;
+        hi = got > hi ? got : hi;
+    }
+    assert_true(lo < 3300000 && hi > 3900000);
+}
+
+/* The adaptive interval of a feed: its own without evidence, else the rate within bounds. */
+static void
+test_scheduler_interval_table(void **state)
+{
+    (void)state;
+    static const struct {
+        struct sched_intervals iv;
+        double rate;
+        uint64_t want_s;
+    } cases[] = {
+        {{900, 300, 21600}, -1.0, 900},     /* no evidence yet: the configured interval */
+        {{900, 300, 21600}, 6.0, 600},      /* 6 items an hour: every 10 min */
+        {{900, 300, 21600}, 12.0, 300},     /* 5 min: exactly min_interval */
+        {{900, 300, 21600}, 13.0, 300},     /* faster: min_interval */
+        {{900, 300, 21600}, 1e6, 300},
+        {{900, 300, 21600}, 0.0, 21600},    /* silent: max_interval */
+        {{900, 300, 21600}, 3600.0 / 21600, 21600}, /* exactly max_interval */
+        {{900, 300, 21600}, 0.1, 21600},    /* slower than max: max_interval */
+        {{900, 300, 21600}, 0.2, 18000},
+        {{60, 300, 21600}, 1e6, 60},        /* set below min_interval: used as given */
+        {{60, 300, 21600}, 0.0, 60},
+        {{900, 300, 0}, 0.0, 900},          /* max_interval 0: adaptation off */
+        {{4000, 3600, 600}, 0.0, 3600},     /* max below min: min wins */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t got = sched_interval_s(&cases[i].iv, cases[i].rate);
+        if (got != cases[i].want_s)
+            fail_msg("case %zu: interval = %llu, want %llu", i, (unsigned long long)got,
+                     (unsigned long long)cases[i].want_s);
+    }
+}
+
+/* Backoff doubles from the interval per failure after the first, to max(max, interval). */
+static void
+test_scheduler_backoff_table(void **state)
+{
+    (void)state;
+    static const struct {
+        struct sched_intervals iv;
+        unsigned failures;
+        uint64_t want_s;
+    } cases[] = {
+        {{60, 300, 3600}, 0, 60},
+        {{60, 300, 3600}, 1, 60},
+        {{60, 300, 3600}, 2, 120},
+        {{60, 300, 3600}, 3, 240},
+        {{60, 300, 3600}, 6, 1920},
+        {{60, 300, 3600}, 7, 3600},         /* 3840: capped at max_interval */
+        {{60, 300, 3600}, 100, 3600},
+        {{60, 300, 3600}, UINT_MAX, 3600},  /* stops doubling at the cap */
+        {{900, 300, 21600}, 5, 14400},
+        {{900, 300, 21600}, 6, 21600},      /* 28800: capped */
+        {{7200, 300, 3600}, 1, 7200},       /* interval above max_interval: the interval */
+        {{7200, 300, 3600}, 9, 7200},
+        {{1, 300, 0}, 40, 1},               /* max_interval 0: the interval is the cap */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t got = sched_backoff_s(&cases[i].iv, cases[i].failures);
+        if (got != cases[i].want_s)
+            fail_msg("case %zu: backoff = %llu, want %llu", i, (unsigned long long)got,
+                     (unsigned long long)cases[i].want_s);
+    }
+}
+
+/* The next poll: adaptive after a good poll, backoff (from the interval) after a failure. */
+static void
+test_scheduler_next_ms(void **state)
+{
+    (void)state;
+    /* r = the spread: no jitter, so the delay shows exactly. */
+    assert_int_equal(sched_next_ms(&iv_default, -1.0, 0, false, NOW_MS, 90000),
+                     NOW_MS + 900000);
+    assert_int_equal(sched_next_ms(&iv_default, 6.0, 0, false, NOW_MS, 60000),
+                     NOW_MS + 600000);
+    /* A busy feed that fails backs off from its interval, not from its fast rate. */
+    assert_int_equal(sched_next_ms(&iv_default, 1e6, 1, true, NOW_MS, 90000), NOW_MS + 900000);
+    assert_int_equal(sched_next_ms(&iv_default, 1e6, 3, true, NOW_MS, 360000),
+                     NOW_MS + 3600000);
+    /* With jitter: within ±10 % of the backoff. */
+    assert_int_equal(sched_next_ms(&iv_default, -1.0, 2, true, NOW_MS, 0), NOW_MS + 1620000);
+}
+
+/* A plan from a poll's outcome; r = 90000 (no jitter on 900 s) unless said. */
+struct plan_case {
+    const char *what;
+    struct sched_poll pn;
+    unsigned failures;
+    uint64_t fresh;
+    double rate_in;
+    int64_t want_next_ms; /* 0: disabled */
+    int64_t want_rate_changed; /* 1: rate moved, 0: kept */
+};
+
+static void
+test_scheduler_plan_next_table(void **state)
+{
+    (void)state;
+    const int64_t prev_at = NOW_MS / 1000 - 900;
+    const struct plan_case cases[] = {
+        {"disabled: no next poll", {.disabled = true, .failed = true, .now_ms = NOW_MS}, 10, 0,
+         -1.0, 0, 0},
+        {"first poll: no evidence, the interval",
+         {.prev_ok = false, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS}, 0, 50, -1.0,
+         NOW_MS + 900000, 0},
+        {"never polled before though marked ok: no evidence",
+         {.prev_ok = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS}, 0, 50, -1.0,
+         NOW_MS + 900000, 0},
+        {"good after failed: no evidence",
+         {.prev_ok = false, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 0, 3, -1.0,
+         NOW_MS + 900000, 0},
+        {"failed: the interval (first failure), rate kept",
+         {.failed = true, .prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 1, 0,
+         4.0, NOW_MS + 900000, 0},
+        {"good after good: the rate moves",
+         {.prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 0, 0, 4.0, -1, 1},
+        {"freshness hint later than the interval: the hint",
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .fresh_until_at = NOW_MS / 1000 + 7200}, 0, 0, -1.0, NOW_MS + 7200000, 0},
+        {"freshness hint sooner than the interval: the interval",
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .fresh_until_at = NOW_MS / 1000 + 60}, 0, 0, -1.0, NOW_MS + 900000, 0},
+        {"freshness hint beyond max_interval: cut to it",
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .fresh_until_at = NOW_MS / 1000 + 86400}, 0, 0, -1.0, NOW_MS + 21600000, 0},
+        {"hostile freshness hint: cut, no overflow",
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS, .fresh_until_at = INT64_MAX}, 0,
+         0, -1.0, NOW_MS + 21600000, 0},
+        {"Retry-After later than the backoff: honoured beyond max_interval",
+         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 86400}, 1, 0, -1.0, NOW_MS + 86400000, 0},
+        {"Retry-After sooner than the backoff: the backoff",
+         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 5}, 1, 0, -1.0, NOW_MS + 900000, 0},
+        {"Retry-After beyond 7 days: cut to 7 days",
+         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 30 * 86400}, 1, 0, -1.0,
+         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000, 0},
+        {"hostile Retry-After: cut, no overflow",
+         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
+          .retry_after_at = INT64_MAX}, 1, 0, -1.0,
+         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct plan_case *c = &cases[i];
+        struct sched_poll pn = c->pn;
+        double rate = c->rate_in;
+        uint64_t r = 90000;
+        int64_t at = sched_plan_next(&iv_default, &pn, c->failures, c->fresh, &rate, r);
+        int64_t want = c->want_next_ms;
+        if (want < 0) {
+            /* The moved rate decides the interval: 0 new items in 900 s lowers it. */
+            double moved = sched_rate_update(c->rate_in, 4.0, 900, c->fresh);
+            uint64_t iv_s = sched_interval_s(&iv_default, moved);
+            want = NOW_MS + sched_jitter_ms((int64_t)iv_s * 1000, r);
+            assert_true(iv_s > 900); /* slower than configured: it did move */
+        }
+        if (pn.next_ms != want)
+            fail_msg("%s: next %lld, want %lld", c->what, (long long)pn.next_ms,
+                     (long long)want);
+        if (want == 0)
+            assert_true(at == SCHED_TIME_NONE);
+        else
+            assert_true(at == (want + 999) / 1000);
+        if ((rate != c->rate_in) != (c->want_rate_changed != 0))
+            fail_msg("%s: rate %f from %f", c->what, rate, c->rate_in);
+    }
+    /* The second failure in a row: 1800 s, here with r 0 (-10 %). */
+    struct sched_poll pn = {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS};
+    double rate = -1.0;
+    (void)sched_plan_next(&iv_default, &pn, 2, 0, &rate, 0);
+    assert_int_equal(pn.next_ms, NOW_MS + 1620000);
+}
+
+/* The row keeps whole seconds, rounded up: never sooner than planned. */
+static void
+test_scheduler_plan_next_rounds_up(void **state)
+{
+    (void)state;
+    const struct sched_intervals iv = {60, 300, 21600};
+    struct sched_poll pn = {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS + 500};
+    double rate = -1.0;
+    int64_t at = sched_plan_next(&iv, &pn, 0, 0, &rate, 6000); /* r = spread: 60 s flat */
+    assert_int_equal(pn.next_ms, NOW_MS + 60500);
+    assert_int_equal(at, (NOW_MS + 61000) / 1000);
+    pn = (struct sched_poll){.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS};
+    at = sched_plan_next(&iv, &pn, 0, 0, &rate, 6000);
+    assert_int_equal(at, (NOW_MS + 60000) / 1000);
+}
+
+/* Failures count one each, a 404 two, saturating; a 410 or max_failures disables. */
+static void
+test_scheduler_failures_table(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned failures;
+        long http;
+        unsigned want;
+    } counts[] = {
+        {0, 0, 1},           {0, 500, 1},           {0, 404, 2},
+        {3, 503, 4},         {3, 404, 5},           {UINT_MAX - 1, 0, UINT_MAX},
+        {UINT_MAX - 1, 404, UINT_MAX}, {UINT_MAX, 0, UINT_MAX}, {UINT_MAX, 404, UINT_MAX},
+    };
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        if (sched_failures_after(counts[i].failures, counts[i].http) != counts[i].want)
+            fail_msg("count case %zu", i);
+    static const struct {
+        unsigned failures, max;
+        long http;
+        enum sched_disable want;
+    } disables[] = {
+        {1, 10, 410, SCHED_DISABLE_GONE},     /* at once */
+        {1, 0, 410, SCHED_DISABLE_GONE},      /* even with max_failures off */
+        {9, 10, 500, SCHED_KEEP},
+        {10, 10, 500, SCHED_DISABLE_FAILURES}, /* reached */
+        {11, 10, 0, SCHED_DISABLE_FAILURES},   /* passed (a 404 steps by 2) */
+        {1, 1, 0, SCHED_DISABLE_FAILURES},
+        {1000000, 0, 500, SCHED_KEEP},         /* max_failures 0: never */
+        {UINT_MAX, 0, 404, SCHED_KEEP},
+    };
+    for (size_t i = 0; i < sizeof(disables) / sizeof(disables[0]); i++)
+        if (sched_disable_after(disables[i].failures, disables[i].max, disables[i].http) !=
+            disables[i].want)
+            fail_msg("disable case %zu", i);
+}
+
+/*
+ * A feed that keeps failing, poll after poll as the daemon runs them: backoff grows to its
+ * cap, and at max_failures it is disabled with no next poll. A 404 every time gets there in
+ * half the polls.
+ */
+static unsigned
+polls_until_disabled(long http, unsigned max_failures, int64_t *ret_last_delay_ms)
+{
+    const struct sched_intervals iv = {60, 300, 3600};
+    unsigned failures = 0, polls = 0;
+    int64_t now = NOW_MS, prev_delay = 0;
+    double rate = -1.0;
+    for (;;) {
+        polls++;
+        failures = sched_failures_after(failures, http);
+        struct sched_poll pn = {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = now};
+        pn.disabled = sched_disable_after(failures, max_failures, http) != SCHED_KEEP;
+        uint64_t r = 6000; /* the middle of a 60 s jitter: other widths get some jitter */
+        int64_t at = sched_plan_next(&iv, &pn, failures, 0, &rate, r);
+        if (pn.disabled) {
+            assert_true(at == SCHED_TIME_NONE);
+            assert_int_equal(pn.next_ms, 0);
+            *ret_last_delay_ms = prev_delay;
+            return polls;
+        }
+        int64_t delay = pn.next_ms - now;
+        assert_true(delay >= prev_delay * 9 / 10); /* never much shorter than the last */
+        assert_true(delay <= 3600000 + 360000);    /* the cap, with jitter */
+        prev_delay = delay;
+        now = pn.next_ms;
+        assert_true(polls < 1000);
+    }
+}
+
+static void
+test_scheduler_feed_disabled_after_its_errors(void **state)
+{
+    (void)state;
+    int64_t last = 0;
+    assert_int_equal(polls_until_disabled(500, 10, &last), 10);
+    assert_true(last >= 3600000 * 9 / 10); /* backed off to the cap before the end */
+    assert_int_equal(polls_until_disabled(404, 10, &last), 5);
+    assert_int_equal(polls_until_disabled(404, 3, &last), 2);
+    assert_int_equal(polls_until_disabled(410, 10, &last), 1);
+    assert_int_equal(polls_until_disabled(0, 1, &last), 1);
+}
+
+/* Never polled: now. A next poll ahead: kept. Overdue: now + r mod a tenth of the interval,
+ * at most 30 s. */
+static void
+test_scheduler_initial_due_table(void **state)
+{
+    (void)state;
+    const int64_t now_at = NOW_MS / 1000;
+    static const int64_t NONE = SCHED_TIME_NONE;
+    const struct {
+        int64_t last_at, next_at;
+        uint64_t interval_s, r;
+        int64_t want_ms; /* relative to NOW_MS unless absolute below */
+    } cases[] = {
+        {NONE, NONE, 900, 12345, 0},              /* never polled: due now */
+        {NONE, now_at + 60, 900, 12345, 0},       /* no last poll: due now */
+        {now_at - 60, NONE, 900, 12345, 0},       /* no next poll (disabled once): now */
+        {now_at - 60, now_at + 60, 900, 12345, 60000}, /* ahead: kept to the ms */
+        {now_at - 60, now_at + 1, 900, 0, 1000},
+        {now_at - 900, now_at, 900, 0, 0},        /* due this very ms: overdue, r 0 */
+        {now_at - 900, now_at, 3600, 29999, 29999},  /* the window's last ms */
+        {now_at - 900, now_at, 3600, 30000, 0},      /* wraps */
+        {now_at - 900, now_at - 5000, 86400 * 7, 45000, 15000}, /* long interval: 30 s */
+        {now_at - 900, now_at - 5, 300, 29999, 29999},    /* 300 s: a tenth is 30 s */
+        {now_at - 900, now_at - 5, 299, 29899, 29899},    /* 299 s: 29.9 s */
+        {now_at - 900, now_at - 5, 299, 29900, 0},
+        {now_at - 900, now_at - 5, 60, 5999, 5999},       /* 60 s: 6 s */
+        {now_at - 900, now_at - 5, 60, 6000, 0},
+        {now_at - 900, now_at - 5, 1, 250, 50},           /* 1 s: 100 ms */
+        {now_at - 900, now_at - 5, 0, 250, 0},            /* no interval: no spread */
+        {now_at - 900, INT64_MIN + 1, 60, 7, 7},          /* hostile row: overdue, no overflow */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t got = sched_initial_due_ms(NOW_MS, cases[i].last_at, cases[i].next_at,
+                                           cases[i].interval_s, cases[i].r);
+        if (got != NOW_MS + cases[i].want_ms)
+            fail_msg("case %zu: due %+lld ms, want %+lld", i, (long long)(got - NOW_MS),
+                     (long long)cases[i].want_ms);
+    }
+    /* A hostile next poll far ahead saturates rather than overflowing. */
+    assert_true(sched_initial_due_ms(NOW_MS, now_at, INT64_MAX, 60, 0) == INT64_MAX);
+}
+
+/*
+ * N feeds overdue at a restart, with the daemon's generator: all due within the window, and
+ * spread over it (every second of it gets some, none gets a crowd).
+ */
+static void
+spread_overdue(unsigned n, uint64_t interval_s, int64_t window_ms)
+{
+    struct util_rng g;
+    util_rng_init(&g, 20261206);
+    unsigned per_s[30] = {0};
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t due = sched_initial_due_ms(NOW_MS, NOW_MS / 1000 - 86400,
+                                           NOW_MS / 1000 - 3600, interval_s, util_rng_next(&g));
+        assert_true(due >= NOW_MS && due < NOW_MS + window_ms);
+        per_s[(due - NOW_MS) / 1000]++;
+        lo = due < lo ? due : lo;
+        hi = due > hi ? due : hi;
+    }
+    unsigned seconds = (unsigned)(window_ms / 1000);
+    for (unsigned s = 0; s < seconds; s++)
+        if (per_s[s] == 0 || per_s[s] > 2 * n / seconds)
+            fail_msg("%u feeds over %lld ms: %u due in second %u", n, (long long)window_ms,
+                     per_s[s], s);
+    assert_true(lo < NOW_MS + window_ms / 20 && hi >= NOW_MS + window_ms * 19 / 20);
+}
+
+static void
+test_scheduler_restart_spreads_overdue_feeds(void **state)
+{
+    (void)state;
+    spread_overdue(1000, 3600, 30000); /* hourly feeds: over 30 s */
+    spread_overdue(3000, 86400, 30000); /* daily: 30 s still */
+    spread_overdue(600, 60, 6000);      /* every minute: over 6 s, a tenth of it */
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scheduler_fires_in_order),
         cmocka_unit_test(test_scheduler_random_heap),
+        cmocka_unit_test(test_scheduler_jitter_table),
+        cmocka_unit_test(test_scheduler_interval_table),
+        cmocka_unit_test(test_scheduler_backoff_table),
+        cmocka_unit_test(test_scheduler_next_ms),
+        cmocka_unit_test(test_scheduler_plan_next_table),
+        cmocka_unit_test(test_scheduler_plan_next_rounds_up),
+        cmocka_unit_test(test_scheduler_failures_table),
+        cmocka_unit_test(test_scheduler_feed_disabled_after_its_errors),
+        cmocka_unit_test(test_scheduler_initial_due_table),
+        cmocka_unit_test(test_scheduler_restart_spreads_overdue_feeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
