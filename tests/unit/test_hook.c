@@ -1,0 +1,464 @@
+/*
+ * Unit tests of daemon/hook.c, the hook runner, on a loop of the test's own: a program hook
+ * gets an environment built from nothing (FEEDWATCH_* and PATH, LANG, TZ) and no descriptor
+ * but 0, 1 and 2; the timeout kills the whole process group (SIGTERM, then SIGKILL for a hook
+ * that ignores SIGTERM) including a grandchild that ignores SIGTERM; a failed attempt is
+ * retried after 2 s, 4 s, 8 s ... at most 1 h apart; at most max_hooks run at once.
+ *
+ * The runner takes a struct daemon: the test fills the fields hook.c reads (the loop, the
+ * config, the store) and leaves the rest zero (no fetcher: no webhooks here; no metrics).
+ * Retry delays are read from the delivery rows the runner wrote, bracketed by the clock
+ * before and after the attempt, never from when runs happened. Bounds in time are hang
+ * guards only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "hook.h"
+#include "store.h"
+#include "util.h"
+
+#define HANG_GUARD_MS 60000
+
+struct fixture {
+    char dir[64];
+    char conf_path[128];
+    char db_path[128];
+    struct daemon d;
+    struct hooks *hooks;
+    uv_timer_t tick, guard;  /* run_until's turns and its hang guard */
+    bool hung;
+    int64_t feed_id;
+    unsigned items;
+};
+
+/*
+ * Writes the config in a new temporary folder: one feed, topic "t" with hook "h" running
+ * exec, in which each %s is that folder (timeout, retries, max_hooks as given).
+ */
+static void
+fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsigned retries,
+             unsigned max_hooks)
+{
+    char *err = NULL, exec[1024];
+    memset(fx, 0, sizeof(*fx));
+    (void)snprintf(fx->dir, sizeof(fx->dir), "/tmp/fw-test-hook-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    (void)snprintf(exec, sizeof(exec), exec_fmt, fx->dir, fx->dir);
+    (void)snprintf(fx->conf_path, sizeof(fx->conf_path), "%s/fw.conf", fx->dir);
+    (void)snprintf(fx->db_path, sizeof(fx->db_path), "%s/fw.db", fx->dir);
+    FILE *f = fopen(fx->conf_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "[daemon]\ndatabase = %s\nsocket = %s/fw.sock\nmax_hooks = %u\n"
+            "[feed \"f\"]\nurl = http://127.0.0.1:9/f.xml\n"
+            "[topic \"t\"]\nmatch = boxcar\nhooks = h\n"
+            "[hook \"h\"]\nexec = %s\ntimeout = %s\nretries = %u\n",
+            fx->db_path, fx->dir, max_hooks, exec, timeout, retries);
+    assert_int_equal(fclose(f), 0);
+    if (conf_load(fx->conf_path, &fx->d.conf, &err) < 0)
+        fail_msg("conf_load: %s", err ? err : "?");
+    if (store_open(fx->db_path, &fx->d.store, &err) < 0)
+        fail_msg("store_open: %s", err ? err : "?");
+    assert_int_equal(uv_loop_init(&fx->d.loop), 0);
+    assert_int_equal(uv_timer_init(&fx->d.loop, &fx->tick), 0);
+    assert_int_equal(uv_timer_init(&fx->d.loop, &fx->guard), 0);
+    fx->guard.data = &fx->hung;
+    struct store_feed st = {0};
+    assert_int_equal(store_feed_ensure(fx->d.store, "f", "http://127.0.0.1:9/f.xml", &st), 0);
+    fx->feed_id = st.id;
+    store_feed_done(&st);
+    assert_int_equal(hooks_new(&fx->d, &fx->hooks), 0);
+}
+
+/* Stores an item and raises its alert for hook "h"; returns the alert's id. */
+static int64_t
+fixture_alert(struct fixture *fx)
+{
+    char key[32], title[64];
+    int64_t item_id, alert_id;
+    char *hooks[] = {"h"};
+    (void)snprintf(key, sizeof(key), "urn:box:%u", fx->items);
+    (void)snprintf(title, sizeof(title), "boxcar story %u", fx->items++);
+    struct feed_item item = {.key = key, .id = key, .title = title,
+                             .link = "http://127.0.0.1:9/box", .published_at = 1700000000};
+    assert_int_equal(store_begin(fx->d.store), 0);
+    assert_int_equal(store_item_add(fx->d.store, fx->feed_id, &item, "the boxcar story", 0,
+                                    util_now(), &item_id),
+                     1);
+    assert_int_equal(store_alert_add(fx->d.store, "t", item_id, "[]", hooks, 1, util_now(),
+                                     &alert_id),
+                     1);
+    assert_int_equal(store_commit(fx->d.store), 0);
+    return alert_id;
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void
+fixture_close(struct fixture *fx)
+{
+    hooks_close(fx->hooks);
+    uv_close((uv_handle_t *)&fx->tick, on_closed);
+    uv_close((uv_handle_t *)&fx->guard, on_closed);
+    (void)uv_run(&fx->d.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&fx->d.loop), 0);
+    store_free(fx->d.store);
+    conf_free(fx->d.conf);
+    char cmd[128];
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+struct delivery {
+    char state[16];
+    unsigned attempts;
+    int64_t next_at;
+    char error[512];
+};
+
+/* The delivery row of alert_id as the runner last wrote it (a connection of its own). */
+static void
+delivery_get(struct fixture *fx, int64_t alert_id, struct delivery *out)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(sqlite3_open_v2(fx->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT state, attempts, coalesce(next_attempt_at, 0), "
+                                        "coalesce(last_error, '') FROM deliveries "
+                                        "WHERE alert_id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, alert_id);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    (void)snprintf(out->state, sizeof(out->state), "%s", sqlite3_column_text(st, 0));
+    out->attempts = (unsigned)sqlite3_column_int(st, 1);
+    out->next_at = sqlite3_column_int64(st, 2);
+    (void)snprintf(out->error, sizeof(out->error), "%s", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static void
+on_guard(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/*
+ * Runs the loop until alert_id's delivery is in state with at least attempts attempts;
+ * calls each(fx) after every turn (may be NULL).
+ */
+static void
+run_until(struct fixture *fx, int64_t alert_id, const char *state, unsigned attempts,
+          void (*each)(struct fixture *), struct delivery *out)
+{
+    fx->hung = false;
+    assert_int_equal(uv_timer_start(&fx->tick, on_tick, 20, 20), 0);
+    assert_int_equal(uv_timer_start(&fx->guard, on_guard, HANG_GUARD_MS, 0), 0);
+    for (;;) {
+        delivery_get(fx, alert_id, out);
+        if (strcmp(out->state, state) == 0 && out->attempts >= attempts)
+            break;
+        if (fx->hung)
+            fail_msg("alert %lld: still %s after %u attempts (%s), not %s", (long long)alert_id,
+                     out->state, out->attempts, out->error, state);
+        (void)uv_run(&fx->d.loop, UV_RUN_ONCE);
+        if (each)
+            each(fx);
+    }
+    (void)uv_timer_stop(&fx->tick);
+    (void)uv_timer_stop(&fx->guard);
+}
+
+/* True while pid exists and is not a zombie. */
+static bool
+alive(pid_t pid)
+{
+    char path[64], buf[512];
+    (void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    if (buf)
+        (void)fread(buf, 1, 65535, f);
+    fclose(f);
+    return buf;
+}
+
+static void
+test_hook_environment_and_descriptors(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    char envfile[160], fdfile[160];
+    /* The daemon's own environment and descriptors: none of it may reach the hook. */
+    assert_int_equal(setenv("SECRET_TOKEN", "s3cret", 1), 0);
+    assert_int_equal(setenv("http_proxy", "http://user:pw@proxy.invalid:3128/", 1), 0);
+    assert_int_equal(setenv("LANG", "C.UTF-8", 1), 0);
+    assert_int_equal(setenv("TZ", "UTC", 1), 0);
+    int leak[2];
+    assert_int_equal(pipe(leak), 0); /* no O_CLOEXEC: only the runner can keep it out */
+
+    /* ls of its own fd folder (its one descriptor on that folder aside), then env in place of
+     * the shell, so that the environment printed is the hook's and not the shell's. */
+    fixture_open(&fx, "/bin/sh -c 'ls -l /proc/self/fd/ > %s/fds; exec /usr/bin/env > %s/env'",
+                 "20s", 0, 4);
+    (void)snprintf(envfile, sizeof(envfile), "%s/env", fx.dir);
+    (void)snprintf(fdfile, sizeof(fdfile), "%s/fds", fx.dir);
+    int64_t id = fixture_alert(&fx);
+    hooks_kick(fx.hooks);
+    run_until(&fx, id, "delivered", 1, NULL, &dl);
+    assert_int_equal(dl.attempts, 1);
+
+    char *env = slurp(envfile);
+    assert_non_null(env);
+    char want[64];
+    (void)snprintf(want, sizeof(want), "FEEDWATCH_ALERT_ID=%lld\n", (long long)id);
+    assert_non_null(strstr(env, want));
+    assert_non_null(strstr(env, "FEEDWATCH_EVENT=alert\n"));
+    assert_non_null(strstr(env, "FEEDWATCH_TOPIC=t\n"));
+    assert_non_null(strstr(env, "FEEDWATCH_FEED=f\n"));
+    assert_non_null(strstr(env, "FEEDWATCH_TITLE=boxcar story 0\n"));
+    assert_non_null(strstr(env, "LANG=C.UTF-8\n"));
+    assert_non_null(strstr(env, "TZ=UTC\n"));
+    /* Nothing but FEEDWATCH_*, PATH, LANG, TZ (and PWD, which the shell adds itself). */
+    char *save = NULL;
+    for (char *line = strtok_r(env, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "FEEDWATCH_", 10) == 0 || strncmp(line, "PATH=", 5) == 0 ||
+            strncmp(line, "LANG=", 5) == 0 || strncmp(line, "TZ=", 3) == 0 ||
+            strncmp(line, "PWD=", 4) == 0)
+            continue;
+        fail_msg("the hook's environment has %s", line);
+    }
+    free(env);
+
+    char *fds = slurp(fdfile);
+    assert_non_null(fds);
+    unsigned low = 0;
+    for (char *line = strtok_r(fds, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *arrow = strstr(line, " -> ");
+        if (!arrow)
+            continue;
+        char *p = arrow;
+        while (p > line && p[-1] != ' ')
+            p--;
+        int fd = atoi(p);
+        if (fd <= 2) {
+            low++;
+            continue;
+        }
+        if (strstr(arrow, "/proc/") && strstr(arrow, "/fd"))
+            continue; /* ls reading the folder */
+        fail_msg("descriptor %d crossed exec: %s", fd, line);
+    }
+    assert_int_equal(low, 3);
+    free(fds);
+
+    close(leak[0]);
+    close(leak[1]);
+    unsetenv("SECRET_TOKEN");
+    unsetenv("http_proxy");
+    fixture_close(&fx);
+}
+
+static pid_t
+read_pid(const char *path)
+{
+    char *s = slurp(path);
+    pid_t pid = s ? (pid_t)atoi(s) : 0;
+    free(s);
+    return pid;
+}
+
+static void
+test_hook_timeout_kills_the_group_and_a_stubborn_grandchild(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    char pidfile[128];
+    /* The first process exits 0 at once; its child ignores SIGTERM, holds no pipe of the
+     * runner's and would live for a minute. */
+    fixture_open(&fx,
+                 "/bin/sh -c 'trap \"\" TERM; sleep 60 </dev/null >/dev/null 2>&1 & "
+                 "echo $! > %s/grandchild.pid; exit 0'",
+                 "1s", 0, 4);
+    (void)snprintf(pidfile, sizeof(pidfile), "%s/grandchild.pid", fx.dir);
+    int64_t id = fixture_alert(&fx);
+    hooks_kick(fx.hooks);
+    run_until(&fx, id, "failed", 1, NULL, &dl);
+    if (!strstr(dl.error, "timed out") || !strstr(dl.error, "still running"))
+        fail_msg("last_error: %s", dl.error);
+    pid_t gc = read_pid(pidfile);
+    assert_true(gc > 0);
+    /* The run ended after SIGKILL to the group: the grandchild is gone (its reaping is
+     * init's business, so wait for that a little). */
+    for (int i = 0; i < 200 && alive(gc); i++)
+        usleep(50 * 1000);
+    if (alive(gc)) {
+        (void)kill(gc, SIGKILL);
+        fail_msg("the grandchild %d that ignores SIGTERM outlived the hook's timeout", (int)gc);
+    }
+    fixture_close(&fx);
+}
+
+static void
+test_hook_that_ignores_sigterm_gets_sigkill(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    char pidfile[128];
+    /* The hook itself ignores SIGTERM (the disposition survives exec) and sleeps: only the
+     * SIGKILL after the grace period ends it. */
+    fixture_open(&fx, "/bin/sh -c 'trap \"\" TERM; echo $$ > %s/hook.pid; exec sleep 60'", "1s",
+                 0, 4);
+    (void)snprintf(pidfile, sizeof(pidfile), "%s/hook.pid", fx.dir);
+    int64_t id = fixture_alert(&fx);
+    hooks_kick(fx.hooks);
+    run_until(&fx, id, "failed", 1, NULL, &dl);
+    if (!strstr(dl.error, "timed out after 1s"))
+        fail_msg("last_error: %s", dl.error);
+    pid_t pid = read_pid(pidfile);
+    assert_true(pid > 0);
+    /* The runner reaped it: gone, neither alive nor a zombie. */
+    assert_false(alive(pid));
+    fixture_close(&fx);
+}
+
+static void
+test_hook_retries_back_off_to_one_hour(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    fixture_open(&fx, "/bin/false", "10s", 100, 4);
+    int64_t id = fixture_alert(&fx);
+    /* The n-th failed attempt waits 2^n s: 2, 4, 8 ... */
+    static const struct {
+        unsigned before;
+        int64_t delay;
+    } want[] = {{0, 2}, {1, 4}, {2, 8}, {5, 64}, {10, 2048}, {11, 3600}, {12, 3600}, {60, 3600}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", want[i].before,
+                                            util_now(), "set by the test"),
+                         0);
+        int64_t before = util_now();
+        hooks_kick(fx.hooks);
+        run_until(&fx, id, "pending", want[i].before + 1, NULL, &dl);
+        int64_t after = util_now();
+        assert_int_equal(dl.attempts, want[i].before + 1);
+        /* next_attempt_at = the runner's now + delay, its now within [before, after] */
+        if (dl.next_at < before + want[i].delay || dl.next_at > after + want[i].delay)
+            fail_msg("after attempt %u: next attempt at %lld, want %lld s after a time in "
+                     "[%lld, %lld]",
+                     want[i].before + 1, (long long)dl.next_at, (long long)want[i].delay,
+                     (long long)before, (long long)after);
+    }
+    /* Retries spent: failed, with the reason kept. */
+    assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL),
+                     0);
+    hooks_kick(fx.hooks);
+    run_until(&fx, id, "failed", 101, NULL, &dl);
+    assert_int_equal(dl.attempts, 101);
+    assert_true(strlen(dl.error) > 0);
+    fixture_close(&fx);
+}
+
+static unsigned most_running;
+
+static void
+note_running(struct fixture *fx)
+{
+    unsigned n = hooks_running(fx->hooks);
+    if (n > most_running)
+        most_running = n;
+}
+
+static void
+check_max_hooks(unsigned max_hooks, unsigned alerts, unsigned want_most)
+{
+    struct fixture fx;
+    struct delivery dl;
+    int64_t ids[8];
+    assert_true(alerts <= 8);
+    /* Each run lasts long enough that runs started together overlap. */
+    fixture_open(&fx, "/bin/sleep 0.3", "20s", 0, max_hooks);
+    for (unsigned i = 0; i < alerts; i++)
+        ids[i] = fixture_alert(&fx);
+    most_running = 0;
+    hooks_kick(fx.hooks);
+    note_running(&fx);
+    for (unsigned i = 0; i < alerts; i++)
+        run_until(&fx, ids[i], "delivered", 1, note_running, &dl);
+    assert_int_equal(most_running, want_most);
+    fixture_close(&fx);
+}
+
+static void
+test_hook_max_hooks_at_once(void **state)
+{
+    (void)state;
+    check_max_hooks(1, 4, 1);
+    check_max_hooks(2, 5, 2);
+    check_max_hooks(8, 3, 3); /* the limit is a limit, not a batch size */
+}
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hook_environment_and_descriptors),
+        cmocka_unit_test(test_hook_timeout_kills_the_group_and_a_stubborn_grandchild),
+        cmocka_unit_test(test_hook_that_ignores_sigterm_gets_sigkill),
+        cmocka_unit_test(test_hook_retries_back_off_to_one_hour),
+        cmocka_unit_test(test_hook_max_hooks_at_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
