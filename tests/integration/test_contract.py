@@ -2,11 +2,17 @@
 """Behaviours the README promises that no other test covered: state-changing socket commands
 refused to other users, fetch_timeout against a server that trickles, the global
 max_connections with its FIFO of due feeds, Cache-Control: no-store voiding a freshness
-hint, and overdue feeds spread after a restart instead of polled in one instant."""
+hint, overdue feeds spread after a restart instead of polled in one instant, adaptive
+intervals applied by the running daemon, max_hooks, the CLI's human `watch` output and the
+offline `extract` and `match` tools."""
 
+import json
 import os
+import re
+import stat
 import subprocess
 import time
+from xml.sax.saxutils import escape
 
 import fwtest
 from fwtest import fixture, parse_time
@@ -131,6 +137,199 @@ def test_overdue_feeds_are_spread_after_a_restart(t):
     # Not all at once: the restart spreads them.
     assert max(due) - min(due) >= 10, sorted(due)
     assert d.stop() == 0
+
+
+def test_adaptive_intervals_applied_by_the_running_daemon(t):
+    """The next poll follows the feed's item rate (3600 / rate, within [min_interval,
+    max_interval]), not the configured interval, and each good poll updates the rate."""
+    s = t.httpd()
+    for name in ("busy", "quiet", "fixed"):
+        s.add_file(f"/{name}.xml", body=fwtest.httpd.make_rss(300, tag=name))
+    d = t.daemon({n: s.url(f"/{n}.xml") for n in ("busy", "quiet", "fixed")},
+                 interval="1h", min_interval="2m", max_interval="5h")
+    # "fixed" asks for less than min_interval: used as given, never adapted.
+    d.feeds["fixed"] = {"url": s.url("/fixed.xml"), "interval": "60s"}
+    d.write_config(fwtest.conf_text(d.settings, d.feeds))
+    d.start()
+    d.wait_polled(["busy", "quiet", "fixed"])
+    assert d.stop() == 0
+    # As if observed for a while: busy posts every 20 s (180/h), quiet once in 20 h. The last
+    # poll was ten minutes ago, so the next one counts as evidence.
+    past = int(time.time()) - 600
+    with fwtest.sqlite3.connect(d.db) as db:
+        db.execute("UPDATE feeds SET item_rate = 180.0 WHERE name = 'busy'")
+        db.execute("UPDATE feeds SET item_rate = 0.05 WHERE name = 'quiet'")
+        db.execute("UPDATE feeds SET item_rate = 180.0 WHERE name = 'fixed'")
+        db.execute("UPDATE feeds SET last_poll_at = ?, next_poll_at = ?", (past, past + 60))
+    d.start()
+    fwtest.wait_until(lambda: all(parse_time(e["last_poll"]) > past + 300
+                                  for e in d.feeds_state().values()),
+                      60, "a poll of each feed after the restart")
+    state = d.feeds_state()
+    rates = dict(d.query("SELECT name, item_rate FROM feeds"))
+
+    def planned(name):
+        e = state[name]
+        return parse_time(e["next_poll"]) - parse_time(e["last_poll"])
+
+    # busy: 3600 / ~180 = 20 s, held at min_interval (2 min), jitter ±10 %.
+    assert 120 * 0.9 - 1 <= planned("busy") <= 120 * 1.1 + 1, (planned("busy"), state["busy"])
+    # quiet: 3600 / 0.05 = 20 h, held at max_interval (5 h).
+    assert 18000 * 0.9 - 1 <= planned("quiet") <= 18000 * 1.1 + 1, (planned("quiet"),
+                                                                    state["quiet"])
+    # fixed: its own 60 s, whatever its rate.
+    assert 60 * 0.9 - 1 <= planned("fixed") <= 60 * 1.1 + 1, (planned("fixed"), state["fixed"])
+    # The poll updated the rates (no new items in ten minutes: a little lower, not reset).
+    assert 100 < rates["busy"] < 180, rates
+    assert 0 < rates["quiet"] < 0.05, rates
+    assert d.stop() == 0
+
+
+def _script(t, name, body):
+    path = os.path.join(t.dir, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, stat.S_IRWXU)
+    return path
+
+
+def _box_feed(titles):
+    items = "".join(f"<item><title>{escape(title)}</title><link>http://example.org/box/{i}</link>"
+                    f"<guid>urn:box:{i}</guid><description>the boxcar story {i}</description>"
+                    "</item>" for i, title in enumerate(titles))
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>box</title><link>http://example.org/</link>{items}</channel></rss>").encode()
+
+
+def test_max_hooks_runs_at_most_that_many(t):
+    """max_hooks = 1: five alerts, each run half a second long, never two at once (each
+    run's start and end, written by the hook itself, do not interleave)."""
+    log = os.path.join(t.dir, "runs.log")
+    hook = _script(t, "one.sh", f"echo start $FEEDWATCH_ALERT_ID >> {log}\nsleep 0.5\n"
+                                f"echo end $FEEDWATCH_ALERT_ID >> {log}\n")
+    s = t.httpd()
+    s.add_file("/box.xml", _box_feed([f"boxcar {i}" for i in range(5)]))
+    d = t.daemon({"box": s.url("/box.xml")}, max_hooks=1)
+    d.write_config(fwtest.conf_text(
+        d.settings, d.feeds, '\n[topic "box"]\nmatch = boxcar\nhooks = h\n'
+        f'\n[hook "h"]\nexec = {hook}\ntimeout = 20s\nretries = 0\n'))
+    d.start()
+    fwtest.wait_until(lambda: [r[0] for r in d.query("SELECT state FROM deliveries")]
+                      == ["delivered"] * 5, 60, "five deliveries")
+    with open(log) as f:
+        lines = f.read().split()
+    events = list(zip(lines[0::2], lines[1::2]))
+    assert len(events) == 10, events
+    # start A, end A, start B, end B ...: one at a time.
+    for k in range(0, 10, 2):
+        assert events[k][0] == "start" and events[k + 1] == ("end", events[k][1]), events
+    assert len({e[1] for e in events}) == 5, events
+    assert d.stop() == 0
+
+
+def test_watch_human_output(t):
+    """`feedwatch watch` without --json: a header line, then one readable line per event
+    (item, ALERT, feed), control and bidi characters of feed text never raw; exit 3 when the
+    daemon stops."""
+    s = t.httpd()
+    # C1 CSI (XML allows it, unlike ESC) and a right-to-left override in a title.
+    s.add_file("/box.xml", _box_feed(["plain boxcar news", "evil \u009b31mboxcar\u202e title"]))
+    d = t.daemon({}, interval="1h")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds,
+                                    '\n[topic "box"]\nmatch = boxcar\n'))
+    d.start()
+    p = subprocess.Popen([fwtest.FEEDWATCH, "--socket", d.sock, "watch"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=fwtest._child_env())
+    try:
+        header = p.stdout.readline().decode()
+        assert header == "watching for new items and alerts (Ctrl-C to stop)\n", header
+        d.feeds = {"box": s.url("/box.xml")}
+        d.write_config(fwtest.conf_text(d.settings, d.feeds,
+                                        '\n[topic "box"]\nmatch = boxcar\n'))
+        d.cli_ok("reload")
+        lines = []
+        while not any(" feed   box: " in line for line in lines):
+            raw = p.stdout.readline()
+            assert raw, ("watch ended early", lines, p.stderr.read())
+            assert "\u009b".encode() not in raw and "\u202e".encode() not in raw, raw
+            lines.append(raw.decode())
+    finally:
+        assert d.stop() == 0
+        rest, err = p.communicate(timeout=30)
+    # The daemon went away: exit 3, "not reachable" (PRODUCT.md's exit codes).
+    assert p.returncode == 3, (p.returncode, err)
+    assert b"the event stream ended" in err, err
+    stamp = r"^\d\d:\d\d:\d\d "
+    items = [l for l in lines if re.match(stamp + "item   box: ", l)]
+    alerts = [l for l in lines if re.match(stamp + "ALERT  box: box: ", l)]
+    feeds = [l for l in lines if re.match(stamp + "feed   box: ok\n$", l)]
+    assert len(items) == 2 and len(alerts) == 2 and len(feeds) == 1, lines
+    assert any("plain boxcar news  http://example.org/box/0" in l for l in items), items
+    assert any("evil " in l and "title  http://example.org/box/1" in l for l in alerts), alerts
+    assert len(lines) == 5, lines
+
+
+SRC = os.environ.get("FW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+HTML = os.path.join(SRC, "tests", "fixtures", "html")
+SEEDS = os.path.join(SRC, "tests", "fixtures", "corpus", "seeds")
+
+
+def _cli(*args):
+    return subprocess.run([fwtest.FEEDWATCH] + list(args), capture_output=True, timeout=60,
+                          env=fwtest._child_env(), stdin=subprocess.DEVNULL)
+
+
+def test_offline_extract(t):
+    """`feedwatch extract`: the article's main text, boilerplate removed, paragraphs apart;
+    several files each under a `==> FILE <==` line; --json one line per file."""
+    page_en = os.path.join(HTML, "seed-001.page.html")
+    page_nl = os.path.join(HTML, "seed-000.page.html")
+    with open(os.path.join(SEEDS, "001_c3de49d25fb89459.txt"), encoding="utf-8") as f:
+        seed = [line.strip() for line in f if line.strip()]
+    p = _cli("extract", page_en)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    paras = [x for x in text.split("\n\n") if x.strip()]
+    assert not text.startswith("==>"), text[:200]
+    # The article's first paragraph first; the page's captions and datelines are not text.
+    first = next(x for x in seed if x.startswith("The European Union member states"))
+    assert paras[0].strip() == first, paras[:2]
+    assert "Caption:" not in text and "Published:" not in text, text[:400]
+    assert len(paras) >= 5, paras
+    p = _cli("extract", page_en, page_nl)
+    assert p.returncode == 0, p.stderr
+    heads = [l for l in p.stdout.decode().splitlines() if l.startswith("==> ")]
+    assert heads == [f"==> {page_en} <==", f"==> {page_nl} <=="], heads
+    p = _cli("--json", "extract", page_en, page_nl)
+    assert p.returncode == 0, p.stderr
+    docs = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    assert [list(x) for x in docs] == [["file", "title", "author", "published", "language",
+                                        "text"]] * 2, docs
+    assert [(x["file"], x["language"]) for x in docs] == [(page_en, "en"), (page_nl, "nl")]
+    assert docs[0]["title"] == "EU invites Russia to take security concerns to OSCE", docs[0]
+    assert docs[0]["text"].startswith(first), docs[0]["text"][:200]
+    p = _cli("extract", os.path.join(t.dir, "missing.html"))
+    assert p.returncode == 1 and b"missing.html" in p.stderr, p
+
+
+def test_offline_match(t):
+    """`feedwatch match QUERY FILE`: exit 0 and the matching items when something matched,
+    1 when nothing did, 2 on a bad query, as grep."""
+    feed = os.path.join(SRC, "config", "feeds", "afp-world.xml")
+    p = _cli("--json", "match", "OSCE", feed)
+    assert p.returncode == 0, p.stderr
+    got = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    titles = sorted(x["title"] for x in got)
+    assert titles == ["Borrell invites Russia to dialogue at the OSCE in letter on behalf "
+                      "of the 27", "EU invites Russia to take security concerns to OSCE"], titles
+    assert all(x["file"] == feed and x["matched"][0]["term"] == "OSCE" for x in got), got
+    p = _cli("match", "OSCE", feed)
+    assert p.returncode == 0 and b"EU invites Russia" in p.stdout, p
+    p = _cli("match", "zzyzx-nowhere", feed)
+    assert p.returncode == 1 and p.stdout == b"", p
+    p = _cli("match", "(OSCE", feed)
+    assert p.returncode == 2 and b"column" in p.stderr, p
 
 
 if __name__ == "__main__":
