@@ -85,12 +85,13 @@ def test_timeout_ends_a_run_whose_first_process_exited(t):
     d = start(t, hook, timeout="2s")
     bg = read_pid(pidfile)
     began = time.monotonic()
-    row = wait_delivery(d, ("failed", "delivered"), 15, "the delivery to end")
+    row = wait_delivery(d, ("failed", "delivered"), 35, "the delivery to end")
     took = time.monotonic() - began
     assert row[0] == "failed", row
     assert "timed out" in row[2], row
-    # Timeout 2 s plus the 3 s grace at most, with slack for a loaded machine; 40 s before.
-    assert took < 12, took
+    # Timeout 2 s plus the 3 s grace at most: well before the child's 40 s (a hang guard with
+    # room for a loaded machine, not a speed test).
+    assert took < 30, took
     fwtest.wait_until(lambda: not alive(bg), 10, "the background child killed")
     assert d.stop() == 0
 
