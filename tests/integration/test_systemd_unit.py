@@ -11,7 +11,8 @@
   not take away what the daemon needs (network, exec of hook programs).
 - `systemd-sysusers --root` creates the user and group the unit runs as.
 
-A missing systemd-analyze is a failure: the suite does not pass without checking the unit.
+A missing systemd-analyze or systemd-sysusers is a failure: the suite does not pass without
+checking the unit (the checks that need neither run first).
 """
 
 import os
@@ -220,9 +221,8 @@ def test_sysusers(source_dir, unit, tmp):
     path = os.path.join(source_dir, "systemd", "feedwatch.sysusers")
     check(os.path.isfile(path), f"{path} exists")
     sysusers = shutil.which("systemd-sysusers")
-    if not sysusers:
-        print("note: systemd-sysusers missing, sysusers snippet not applied")
-        return
+    # Like systemd-analyze, one of the suite's tools: not applying the snippet is a failure.
+    check(sysusers is not None, "systemd-sysusers is installed (apt install systemd)")
     root = os.path.join(tmp, "root")
     os.makedirs(os.path.join(root, "etc"))
     r = run([sysusers, "--root=" + root, path])
@@ -245,10 +245,6 @@ def test_sysusers(source_dir, unit, tmp):
 
 
 def main():
-    # systemd-analyze is part of the suite's tools (scripts/setup installs systemd): without
-    # it the unit is not checked, which is a failure, not a pass.
-    check(shutil.which("systemd-analyze") is not None,
-          "systemd-analyze is installed (apt install systemd)")
     source_dir = os.environ.get("FW_SOURCE_DIR") or os.path.dirname(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     unit_path = os.path.join(source_dir, "systemd", UNIT_NAME)
@@ -257,11 +253,16 @@ def main():
         text = f.read()
     unit = parse_unit(text)
 
+    # The checks that need no tool run first, so a missing tool costs only its own checks.
     test_directives(unit)
     with tempfile.TemporaryDirectory(prefix="fw-unit-") as tmp:
+        # systemd-sysusers and systemd-analyze are part of the suite's tools (scripts/setup
+        # installs systemd): without them the unit is not checked, a failure, not a pass.
+        test_sysusers(source_dir, unit, tmp)
+        check(shutil.which("systemd-analyze") is not None,
+              "systemd-analyze is installed (apt install systemd)")
         test_verify(unit_path, text, tmp)
         test_security(unit_path)
-        test_sysusers(source_dir, unit, tmp)
     print("PASS")
     return 0
 
