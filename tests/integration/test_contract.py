@@ -3,8 +3,8 @@
 refused to other users, fetch_timeout against a server that trickles, the global
 max_connections with its FIFO of due feeds, Cache-Control: no-store voiding a freshness
 hint, overdue feeds spread after a restart instead of polled in one instant, adaptive
-intervals applied by the running daemon, max_hooks, the CLI's human `watch` output and the
-offline `extract` and `match` tools."""
+intervals applied by the running daemon, max_hooks and the 1 h cap on hook retries, the
+CLI's human `watch` output and the offline `extract` and `match` tools."""
 
 import json
 import os
@@ -268,6 +268,37 @@ def test_watch_human_output(t):
     assert any("plain boxcar news  http://example.org/box/0" in l for l in items), items
     assert any("evil " in l and "title  http://example.org/box/1" in l for l in alerts), alerts
     assert len(lines) == 5, lines
+
+
+def test_hook_retries_are_at_most_an_hour_apart(t):
+    """2 s, 4 s, 8 s ... at most 1 h: a delivery on its 12th attempt (2^12 s would be over an
+    hour) is planned 3600 s after its failure, read from the row the runner wrote."""
+    s = t.httpd()
+    s.add_file("/box.xml", _box_feed(["boxcar"]))
+    d = t.daemon({"box": s.url("/box.xml")})
+    d.write_config(fwtest.conf_text(
+        d.settings, d.feeds, '\n[topic "box"]\nmatch = boxcar\nhooks = h\n'
+        '\n[hook "h"]\nexec = /bin/false\ntimeout = 10s\nretries = 30\n'))
+    d.start()
+    first = fwtest.wait_until(
+        lambda: (lambda r: r if r and r[0][1] == 1 else None)(
+            d.query("SELECT state, attempts, next_attempt_at FROM deliveries")),
+        30, "the first attempt")
+    assert first[0][0] == "pending", first
+    assert d.stop() == 0
+    # As if eleven attempts had failed: the next is the twelfth.
+    with fwtest.sqlite3.connect(d.db) as db:
+        db.execute("UPDATE deliveries SET attempts = 11, next_attempt_at = ?",
+                   (int(time.time()) - 1,))
+    before = int(time.time())
+    d.start()
+    row = fwtest.wait_until(
+        lambda: (lambda r: r if r and r[0][1] == 12 and r[0][0] == "pending" else None)(
+            d.query("SELECT state, attempts, next_attempt_at FROM deliveries")),
+        30, "the twelfth attempt")
+    after = time.time()
+    assert before + 3600 <= row[0][2] <= after + 3600, (row, before, after)
+    assert d.stop() == 0
 
 
 SRC = os.environ.get("FW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
