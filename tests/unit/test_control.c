@@ -72,7 +72,9 @@ setup(void **state)
     (void)snprintf(path, sizeof(path), "%s/fw.conf", fx.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "[daemon]\ndatabase = %s/fw.db\nsocket = %s\n[feed \"f\"]\nurl = http://127.0.0.1:9/f\n",
+    fprintf(f,
+            "[daemon]\ndatabase = %s/fw.db\nsocket = %s\n"
+            "[feed \"f\"]\nurl = http://127.0.0.1:9/f\n",
             fx.dir, fx.sock);
     assert_int_equal(fclose(f), 0);
     if (conf_load(path, &fx.d.conf, &err) < 0)
@@ -148,8 +150,8 @@ struct reader {
     char buf[1 << 16];
     size_t len;
     bool eof;
-    uint64_t bytes;   /* all bytes read */
-    unsigned lines;   /* all lines read */
+    uint64_t bytes; /* all bytes read */
+    unsigned lines; /* all lines read */
 };
 
 /* Reads what is there now; returns the number of whole lines that came. */

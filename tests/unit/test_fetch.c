@@ -102,14 +102,14 @@ struct srv {
     int port;
     pthread_t thread;
     atomic_bool stop;
-    atomic_int handlers;     /* connection threads still running */
+    atomic_int handlers; /* connection threads still running */
     atomic_int requests;
     atomic_int trickled;     /* bytes of /trickle sent */
     atomic_bool trickle_cut; /* the client closed /trickle before its end */
     pthread_mutex_t lock;
     char last_path[256];
-    char last_inm[256];      /* If-None-Match of the last request ("" when none) */
-    unsigned char *gz;       /* GZIP_PLAIN zero bytes, gzipped */
+    char last_inm[256]; /* If-None-Match of the last request ("" when none) */
+    unsigned char *gz;  /* GZIP_PLAIN zero bytes, gzipped */
     size_t gz_len;
 };
 
@@ -325,8 +325,8 @@ struct got {
     char *error, *effective_url, *permanent_url, *etag, *last_modified, *content_type;
     uint64_t body_bytes;
     char body[4096];
-    size_t len;        /* all data bytes, body[] holds the first of them */
-    size_t nonzero;    /* data bytes that are not 0 */
+    size_t len;     /* all data bytes, body[] holds the first of them */
+    size_t nonzero; /* data bytes that are not 0 */
     unsigned data_calls;
 };
 
@@ -402,11 +402,16 @@ fetch_path(const char *path, const char *etag, uint64_t max_size, uint64_t timeo
 {
     uv_loop_t loop;
     char url[128], *err = NULL;
-    struct fetch_settings set = {.max_connections = 4, .max_per_host = 4,
-                                 .user_agent = "feedwatch-test", .timeout_ms = timeout_ms};
+    struct fetch_settings set = {.max_connections = 4,
+                                 .max_per_host = 4,
+                                 .user_agent = "feedwatch-test",
+                                 .timeout_ms = timeout_ms};
     (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv.port, path);
-    struct fetch_req req = {.url = url, .etag = etag, .max_size = max_size,
-                            .net = FETCH_NET_PUBLIC_OFF_HOST, .http_only = true};
+    struct fetch_req req = {.url = url,
+                            .etag = etag,
+                            .max_size = max_size,
+                            .net = FETCH_NET_PUBLIC_OFF_HOST,
+                            .http_only = true};
     bool hung = false;
     uv_timer_t guard;
 
@@ -559,8 +564,8 @@ int
 main(void)
 {
     /* Hermetic: no proxy from the environment between the fetcher and the loopback server. */
-    static const char *const proxies[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
-                                          "all_proxy",  "ALL_PROXY",   "no_proxy", "NO_PROXY"};
+    static const char *const proxies[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                          "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
     for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
         (void)unsetenv(proxies[i]);
     const struct CMUnitTest pure[] = {

@@ -43,7 +43,7 @@ struct fixture {
     char db_path[128];
     struct daemon d;
     struct hooks *hooks;
-    uv_timer_t tick, guard;  /* run_until's turns and its hang guard */
+    uv_timer_t tick, guard; /* run_until's turns and its hang guard */
     bool hung;
     int64_t feed_id;
     unsigned items;
@@ -97,15 +97,17 @@ fixture_alert(struct fixture *fx)
     char *hooks[] = {"h"};
     (void)snprintf(key, sizeof(key), "urn:box:%u", fx->items);
     (void)snprintf(title, sizeof(title), "boxcar story %u", fx->items++);
-    struct feed_item item = {.key = key, .id = key, .title = title,
-                             .link = "http://127.0.0.1:9/box", .published_at = 1700000000};
+    struct feed_item item = {.key = key,
+                             .id = key,
+                             .title = title,
+                             .link = "http://127.0.0.1:9/box",
+                             .published_at = 1700000000};
     assert_int_equal(store_begin(fx->d.store), 0);
     assert_int_equal(store_item_add(fx->d.store, fx->feed_id, &item, "the boxcar story", 0,
                                     util_now(), &item_id),
                      1);
-    assert_int_equal(store_alert_add(fx->d.store, "t", item_id, "[]", hooks, 1, util_now(),
-                                     &alert_id),
-                     1);
+    assert_int_equal(
+        store_alert_add(fx->d.store, "t", item_id, "[]", hooks, 1, util_now(), &alert_id), 1);
     assert_int_equal(store_commit(fx->d.store), 0);
     return alert_id;
 }
@@ -356,8 +358,8 @@ test_hook_that_ignores_sigterm_gets_sigkill(void **state)
     char pidfile[128];
     /* The hook itself ignores SIGTERM (the disposition survives exec) and sleeps: only the
      * SIGKILL after the grace period ends it. */
-    fixture_open(&fx, "/bin/sh -c 'trap \"\" TERM; echo $$ > %s/hook.pid; exec sleep 60'", "1s",
-                 0, 4);
+    fixture_open(&fx, "/bin/sh -c 'trap \"\" TERM; echo $$ > %s/hook.pid; exec sleep 60'", "1s", 0,
+                 4);
     (void)snprintf(pidfile, sizeof(pidfile), "%s/hook.pid", fx.dir);
     int64_t id = fixture_alert(&fx);
     hooks_kick(fx.hooks);
