@@ -403,8 +403,7 @@ test_hook_retries_back_off_to_one_hour(void **state)
                      (long long)before, (long long)after);
     }
     /* Retries spent: failed, with the reason kept. */
-    assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL),
-                     0);
+    assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL), 0);
     hooks_kick(fx.hooks);
     run_until(&fx, id, "failed", 101, NULL, &dl);
     assert_int_equal(dl.attempts, 101);
