@@ -5,8 +5,8 @@
  * skipped, pipelined requests run one per connection per loop turn, in order), errors (bad
  * JSON, not an object, no "cmd", an unknown command; the connection stays usable), and
  * limits (a `watch` client that does not read is dropped past CTL_MAX_WATCH_QUEUED while one
- * that reads keeps everything; an idle connection is closed after CTL_IDLE_MS, a watcher is
- * not).
+ * that reads keeps everything; no request is read while more than CTL_PAUSE_QUEUED bytes of
+ * answers wait; an idle connection is closed after CTL_IDLE_MS, a watcher is not).
  *
  * control_new() takes a struct daemon; the test fills the two fields control.c and the
  * dispatcher's error paths read (the loop and the config) and leaves the rest zero, so only
@@ -152,6 +152,9 @@ struct reader {
     bool eof;
     uint64_t bytes; /* all bytes read */
     unsigned lines; /* all lines read */
+    char head[16];  /* the first bytes of the line being read */
+    size_t head_len;
+    unsigned first_error; /* the number of the first line that is an error answer, or 0 */
 };
 
 /* Reads what is there now; returns the number of whole lines that came. */
@@ -179,6 +182,12 @@ client_read(int fd, struct reader *r)
             if (chunk[i] == '\n') {
                 lines++;
                 r->lines++;
+                if (!r->first_error && r->head_len == sizeof(r->head) &&
+                    memcmp(r->head, "{\"ok\":false,\"err", sizeof(r->head)) == 0)
+                    r->first_error = r->lines;
+                r->head_len = 0;
+            } else if (r->head_len < sizeof(r->head)) {
+                r->head[r->head_len++] = chunk[i];
             }
             if (r->len < sizeof(r->buf) - 1)
                 r->buf[r->len++] = chunk[i];
@@ -401,6 +410,43 @@ test_control_watch_output_budget(void **state)
 }
 
 static void
+test_control_no_request_read_while_answers_wait(void **state)
+{
+    (void)state;
+    struct reader r = {0};
+    int fd = client();
+    int small = 4096;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    client_send_str(fd, "{\"cmd\":\"watch\"}\n");
+    json_decref(answer(fd, &r));
+    /* 2 MiB of events the client does not read: over CTL_PAUSE_QUEUED, under the drop. */
+    char *pad = malloc(64 * 1024);
+    assert_non_null(pad);
+    memset(pad, 'p', 64 * 1024 - 1);
+    pad[64 * 1024 - 1] = '\0';
+    unsigned events = 2 * CTL_PAUSE_QUEUED / (64 * 1024);
+    for (unsigned i = 0; i < events; i++) {
+        control_broadcast(fx.c, "item", json_pack("{s:I, s:s}", "n", (json_int_t)i, "pad", pad));
+        turn();
+    }
+    /* A request now is not read while those wait: an event broadcast after it still comes
+     * before its answer. Read at once, the answer would come first. */
+    client_send_str(fd, "{\"cmd\":\"late\"}\n");
+    for (int i = 0; i < 200; i++)
+        turn();
+    control_broadcast(fx.c, "item", json_pack("{s:s, s:s}", "n", "last", "pad", "x"));
+    free(pad);
+    for (int i = 0; i < 100000 && !r.first_error; i++) {
+        turn();
+        (void)client_read(fd, &r);
+    }
+    /* Lines: the answer to watch, the events, the last event, then the error answer. */
+    assert_int_equal(r.first_error, 1 + events + 1 + 1);
+    assert_int_equal(control_conns(fx.c), 1);
+    close(fd);
+}
+
+static void
 test_control_idle_connection_closed(void **state)
 {
     (void)state;
@@ -439,6 +485,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_control_pipelined_one_per_turn_in_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_control_watch_output_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_no_request_read_while_answers_wait, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_control_idle_connection_closed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
