@@ -9,6 +9,7 @@ CLI's human `watch` output and the offline `extract` and `match` tools."""
 import json
 import os
 import re
+import select
 import stat
 import subprocess
 import time
@@ -241,8 +242,24 @@ def test_watch_human_output(t):
     p = subprocess.Popen([fwtest.FEEDWATCH, "--socket", d.sock, "watch"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=fwtest._child_env())
+    pending = [b""]
+
+    def readline(timeout=30):
+        """The next line of watch's stdout (b"" at its end), within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in pending[0]:
+            left = deadline - time.monotonic()
+            assert left > 0, ("no line from watch", pending[0])
+            if select.select([p.stdout], [], [], left)[0]:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                pending[0] += chunk
+        line, nl, pending[0] = pending[0].partition(b"\n")
+        return line + nl
+
     try:
-        header = p.stdout.readline().decode()
+        header = readline().decode()
         assert header == "watching for new items and alerts (Ctrl-C to stop)\n", header
         d.feeds = {"box": s.url("/box.xml")}
         d.write_config(fwtest.conf_text(d.settings, d.feeds,
@@ -250,7 +267,7 @@ def test_watch_human_output(t):
         d.cli_ok("reload")
         lines = []
         while not any(" feed   box: " in line for line in lines):
-            raw = p.stdout.readline()
+            raw = readline()
             assert raw, ("watch ended early", lines, p.stderr.read())
             assert "\u009b".encode() not in raw and "\u202e".encode() not in raw, raw
             lines.append(raw.decode())
