@@ -1,5 +1,5 @@
 /*
- * match-bench — topic matching throughput: the percolator (feeds/match.c) beside a naive
+ * match-bench — topic matching throughput: the percolator (feeds/topics/match.c) beside a naive
  * matcher (every topic's query evaluated against every item) in the same run.
  *
  * usage: match-bench [-s SECONDS] [-S SEED] [-P] [-D FILE] [-p PCT] [-L LANG] CORPUS_DIR N...
@@ -33,11 +33,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "feedparse.h"
-#include "match.h"
-#include "normalize.h"
-#include "place.h"
-#include "query.h"
+#include "parse/feedparse.h"
+#include "topics/match.h"
+#include "text/normalize.h"
+#include "topics/place.h"
+#include "topics/query.h"
 
 struct item {
     char *title;

@@ -8,7 +8,7 @@
  * the median pass is reported as MB/s (1 MB = 10^6 bytes).
  *
  * usage: parse-bench [-c CHUNK_BYTES] [-p PASSES] -l LIST_FILE
- * build: bench/parse does it (cc -O2 against build/feeds/libfwfeeds.a + pkg-config libs).
+ * build: bench/parse does it (cc -O2 against build/feeds/libfwparse.a and libfwbase.a + pkg-config libs).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "feedparse.h"
+#include "parse/feedparse.h"
 
 #define BENCH_MAX_FILES 100000
 

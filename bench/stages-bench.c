@@ -26,7 +26,7 @@
  * results byte-identical.
  *
  * usage: stages-bench [-p PASSES] [-s STAGE] -l LIST_FILE [-l LIST_FILE ...]
- * build: bench/stages does it (cc -O2 against BUILD/feeds/libfwfeeds.a + pkg-config libs).
+ * build: bench/stages does it (cc -O2 against BUILD/feeds/libfwtext.a, libfwparse.a, libfwbase.a + pkg-config libs).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -39,13 +39,13 @@
 
 #include <libxml/parser.h>
 
-#include "boilerplate.h"
-#include "feedparse.h"
-#include "html.h"
-#include "lang.h"
-#include "match.h"
-#include "normalize.h"
-#include "simhash.h"
+#include "text/boilerplate.h"
+#include "parse/feedparse.h"
+#include "text/html.h"
+#include "text/lang.h"
+#include "topics/match.h"
+#include "text/normalize.h"
+#include "text/simhash.h"
 
 #define BENCH_MAX_FILES 100000
 #define BENCH_MAX_LISTS 8

@@ -12,11 +12,11 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 
-#include "article.h"
-#include "boilerplate.h"
-#include "buf.h"
-#include "html.h"
-#include "lang.h"
+#include "text/article.h"
+#include "text/boilerplate.h"
+#include "base/buf.h"
+#include "text/html.h"
+#include "text/lang.h"
 #include "output.h"
 
 #define READ_CHUNK (64u * 1024u)

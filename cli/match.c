@@ -11,12 +11,12 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
-#include "../feeds/match.h" /* the matcher; "match.h" here is this file's own header */
-#include "buf.h"
+#include "topics/match.h" /* the matcher (cli/match.h is this file's own header) */
+#include "base/buf.h"
 #include "conf.h"
-#include "feed.h"
-#include "feedparse.h"
-#include "lang.h"
+#include "parse/feed.h"
+#include "parse/feedparse.h"
+#include "text/lang.h"
 #include "output.h"
 
 #define READ_CHUNK (64u * 1024u)

@@ -13,9 +13,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "feed.h"
-#include "feedjson.h"
-#include "feedparse.h"
+#include "parse/feed.h"
+#include "parse/feedjson.h"
+#include "parse/feedparse.h"
 #include "output.h"
 
 #define READ_CHUNK (64u * 1024u)

@@ -11,7 +11,7 @@
 
 #include <utf8proc.h>
 
-#include "date.h"
+#include "parse/date.h"
 
 #define REPLACEMENT_UTF8 "\xef\xbf\xbd" /* U+FFFD */
 #define ELLIPSIS_UTF8 "\xe2\x80\xa6"    /* U+2026 */

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "log.h"
-#include "match.h"
-#include "simhash.h"
+#include "topics/match.h"
+#include "text/simhash.h"
 
 struct alerting {
     const struct conf *conf; /* borrowed: replaced together with the conf on reload */

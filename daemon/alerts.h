@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "feed.h"
+#include "parse/feed.h"
 #include "store.h"
 
 struct alerting;

@@ -14,12 +14,12 @@
 
 #include "daemon.h"
 #include "store.h"
-#include "date.h"
+#include "parse/date.h"
 #include "fetch.h"
 #include "log.h"
 #include "retention.h"
 #include "search.h"
-#include "url.h"
+#include "base/url.h"
 
 #define CTL_READONLY 0x1
 #define CTL_PRIVILEGED 0x2

@@ -28,7 +28,7 @@
 #include "notify.h"
 #include "retention.h"
 #include "search.h"
-#include "url.h"
+#include "base/url.h"
 #include "util.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000

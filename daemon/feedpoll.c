@@ -14,17 +14,17 @@
 #include <libxml/xmlerror.h>
 
 #include "alerts.h"
-#include "article.h"
-#include "boilerplate.h"
-#include "content.h"
+#include "text/article.h"
+#include "text/boilerplate.h"
+#include "text/content.h"
 #include "control.h"
 #include "fetch.h"
-#include "feedparse.h"
+#include "parse/feedparse.h"
 #include "hook.h"
 #include "log.h"
 #include "retention.h"
 #include "search.h"
-#include "url.h"
+#include "base/url.h"
 #include "util.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096

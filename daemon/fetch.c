@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "date.h"
-#include "netaddr.h"
+#include "parse/date.h"
+#include "base/netaddr.h"
 
 /*
  * CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR (the allow-list) came in 7.85; an

@@ -16,7 +16,7 @@
 #include <openssl/hmac.h>
 
 #include "daemon.h"
-#include "date.h"
+#include "parse/date.h"
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"

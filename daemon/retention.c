@@ -17,7 +17,7 @@
 
 #include "alerts.h"
 #include "daemon.h"
-#include "date.h"
+#include "parse/date.h"
 #include "feedpoll.h"
 #include "log.h"
 #include "search.h"

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "feed.h"
-#include "match.h"
-#include "normalize.h"
-#include "query.h"
+#include "parse/feed.h"
+#include "topics/match.h"
+#include "text/normalize.h"
+#include "topics/query.h"
 
 #define SEARCH_IDLE_WAKE_NS (5ull * 1000 * 1000 * 1000) /* the indexer looks anyway this often */
 

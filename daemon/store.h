@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "feed.h"
+#include "parse/feed.h"
 
 #define STORE_SCHEMA_VERSION 6
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "date.h"
+#include "parse/date.h"
 #include "fuzz.h"
 
 #define DATE_FUZZ_MAX 4096

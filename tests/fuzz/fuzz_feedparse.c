@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feedparse.h"
+#include "parse/feedparse.h"
 #include "fuzz.h"
 
 #define BASE_URL "http://fuzz.example.org/feeds/index.xml"

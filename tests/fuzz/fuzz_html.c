@@ -19,11 +19,11 @@
 
 #include <libxml/parser.h>
 
-#include "article.h"
-#include "boilerplate.h"
-#include "content.h"
+#include "text/article.h"
+#include "text/boilerplate.h"
+#include "text/content.h"
 #include "fuzz.h"
-#include "html.h"
+#include "text/html.h"
 
 #define HTML_FUZZ_MAX (512u * 1024)
 

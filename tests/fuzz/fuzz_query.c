@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "match.h"
-#include "query.h"
+#include "topics/match.h"
+#include "topics/query.h"
 
 #define QUERY_FUZZ_MAX 8192
 

@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "boilerplate.h"
-#include "lang.h"
+#include "text/boilerplate.h"
+#include "text/lang.h"
 
 /* ---- the seeds' annotations (the same checks as test_extract.c) ---- */
 #include <jansson.h>

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "content.h"
-#include "date.h"
+#include "text/content.h"
+#include "parse/date.h"
 
 /* A block no phrase list knows: only its repetition can tell it is not the article. */
 #define PROMO "Readers in Vienna and Brussels follow this story with our team of correspondents."

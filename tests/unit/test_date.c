@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "date.h"
+#include "parse/date.h"
 
 struct date_case {
     const char *in;

@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "article.h"
-#include "html.h"
+#include "text/article.h"
+#include "text/html.h"
 
 /* ---- the seeds' annotations (the same checks as test_boilerplate.c) ---- */
 #include <jansson.h>

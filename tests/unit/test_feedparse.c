@@ -25,9 +25,9 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "feedjson.h"
-#include "feedparse.h"
-#include "feedtext.h"
+#include "parse/feedjson.h"
+#include "parse/feedparse.h"
+#include "parse/feedtext.h"
 
 #define FIXTURE_DIR FW_FIXTURES "/feeds"
 #define FIXTURE_BASE "https://fixtures.example/feeds/"

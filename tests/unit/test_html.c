@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "feedparse.h"
-#include "html.h"
+#include "parse/feedparse.h"
+#include "text/html.h"
 
 static char *
 text_of(const char *html)

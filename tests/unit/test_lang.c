@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "lang.h"
+#include "text/lang.h"
 
 static char *
 read_seed(const char *name, size_t *ret_len)

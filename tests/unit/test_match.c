@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "match.h"
-#include "normalize.h"
-#include "query.h"
+#include "topics/match.h"
+#include "text/normalize.h"
+#include "topics/query.h"
 
 #define OSCE_QUERY                                                                            \
     "OSCE OR OVSE OR OSZE OR ОБСЕ OR \"Organization for Security and Co-operation in Europe\""

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "netaddr.h"
+#include "base/netaddr.h"
 
 static void
 expect_public(const char *text)

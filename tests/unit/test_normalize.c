@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "normalize.h"
+#include "text/normalize.h"
 
 static void
 assert_norm(const char *in, const char *want)

@@ -21,11 +21,11 @@
 
 #include <cmocka.h>
 
-#include "lang.h"
-#include "match.h"
-#include "normalize.h"
-#include "place.h"
-#include "query.h"
+#include "text/lang.h"
+#include "topics/match.h"
+#include "text/normalize.h"
+#include "topics/place.h"
+#include "topics/query.h"
 
 /*
  * Matches text (language lang, NULL: unknown) against query; the "via" of the first term, ""

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "query.h"
+#include "topics/query.h"
 
 struct parse_case {
     const char *query;

@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "feedparse.h"
-#include "hash.h"
-#include "normalize.h"
-#include "simhash.h"
+#include "parse/feedparse.h"
+#include "base/hash.h"
+#include "text/normalize.h"
+#include "text/simhash.h"
 
 static char *
 read_file(const char *path, size_t *ret_len)

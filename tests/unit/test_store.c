@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "feed.h"
+#include "parse/feed.h"
 #include "store.h"
 
 struct fixture {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "url.h"
+#include "base/url.h"
 
 static void
 expect_redacted(const char *url, const char *want)

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feedparse-internal.h"
+#include "parse/feedparse-internal.h"
 
 #define ATOM_REL_PREFIX "http://www.iana.org/assignments/relation/"
 

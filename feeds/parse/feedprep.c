@@ -31,7 +31,7 @@
  * magic (a server that compressed it without a Content-Encoding) is inflated in front of
  * all this, and its inflated size is bounded (max_size).
  */
-#include "feedprep.h"
+#include "parse/feedprep.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* hash.c — FNV-1a 64 with a murmur3-style finaliser, written for feedwatch. */
-#include "hash.h"
+#include "base/hash.h"
 
 /* Folds len bytes into the running state h and returns the new state. */
 uint64_t

@@ -1,4 +1,4 @@
-#include "lang.h"
+#include "text/lang.h"
 
 #include <assert.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include "normalize.h"
+#include "text/normalize.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include <utf8proc.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define MAX_PARTS 16                        /* parts of one hyphenated word */
 #define POS_LIMIT (UINT32_MAX / 2)          /* tokenizing stops there (hostile input) */

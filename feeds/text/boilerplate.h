@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "html.h"
+#include "text/html.h"
 
 #define BOILERPLATE_MODEL_MAX 4096    /* block fingerprints a model keeps */
 #define BOILERPLATE_MIN_REPEATS 3     /* default: earlier items a block must be seen in */

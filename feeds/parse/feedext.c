@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feedparse-internal.h"
+#include "parse/feedparse-internal.h"
 
 static bool
 is(const struct fp_elem *el, enum fp_ns ns, enum fp_name id)

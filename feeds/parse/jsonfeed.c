@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "feedparse-internal.h"
+#include "parse/feedparse-internal.h"
 
 static const char *
 jstr(const json_t *obj, const char *key)

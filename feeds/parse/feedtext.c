@@ -1,5 +1,5 @@
 /* feedtext.c — string cleaning for parsed feeds: UTF-8, control characters, plain titles. */
-#include "feedtext.h"
+#include "parse/feedtext.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,7 +13,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define FEEDTEXT_MAX_ENTITY 40 /* longest reference we look at, "&" to ";" */
 

@@ -1,5 +1,5 @@
 /* url.c — scheme sniffing and reference resolution. */
-#include "url.h"
+#include "base/url.h"
 
 #include <errno.h>
 #include <stdlib.h>

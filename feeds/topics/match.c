@@ -1,4 +1,4 @@
-#include "match.h"
+#include "topics/match.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,9 +14,9 @@
 #include <pthread.h>
 #include <utf8proc.h>
 
-#include "normalize.h"
-#include "place.h"
-#include "query.h"
+#include "text/normalize.h"
+#include "topics/place.h"
+#include "topics/query.h"
 
 /*
  * How it scales. Every distinct normalized string of every topic (a word part, a joined

@@ -1,4 +1,4 @@
-#include "boilerplate.h"
+#include "text/boilerplate.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -8,9 +8,9 @@
 
 #include <utf8proc.h>
 
-#include "buf.h"
-#include "hash.h"
-#include "lang.h"
+#include "base/buf.h"
+#include "base/hash.h"
+#include "text/lang.h"
 
 #define MODEL_MAGIC "feedwatch-boilerplate 1"
 #define SHORT_PHRASE_BLOCK 200 /* chars: a phrase only marks blocks shorter than this */

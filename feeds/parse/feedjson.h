@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "feed.h"
+#include "parse/feed.h"
 
 /* New JSON object for doc (a new reference), or NULL on OOM. */
 json_t *feedjson_doc(const struct feed_doc *doc);

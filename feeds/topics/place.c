@@ -1,11 +1,11 @@
-#include "place.h"
+#include "topics/place.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "normalize.h"
+#include "text/normalize.h"
 
 static const char *
 str_at(uint32_t off)

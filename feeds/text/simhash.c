@@ -1,11 +1,11 @@
-#include "simhash.h"
+#include "text/simhash.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "hash.h"
-#include "normalize.h"
+#include "base/hash.h"
+#include "text/normalize.h"
 
 /*
  * SimHash (Charikar) over 3-word shingles of the normalized words (normalize.h: case,

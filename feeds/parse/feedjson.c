@@ -1,9 +1,9 @@
 /* feedjson.c — a parsed feed as the JSON of `feedwatch parse`, members in a fixed order. */
-#include "feedjson.h"
+#include "parse/feedjson.h"
 
 #include <stdbool.h>
 
-#include "date.h"
+#include "parse/date.h"
 
 static json_t *
 str_or_null(const char *s)

@@ -24,7 +24,7 @@
  *     the US rules above, the EU rules since 1996, or a fixed offset since a given year;
  *   - a reduced date (2003, 2003-12) is its first instant; a lone "-03" is no year.
  */
-#include "date.h"
+#include "parse/date.h"
 
 #include <errno.h>
 #include <stdbool.h>

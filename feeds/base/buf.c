@@ -1,5 +1,5 @@
 /* buf.c — growable byte buffer with a hard ceiling. */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 
-#include "feed.h"
+#include "parse/feed.h"
 
 struct feedparse_limits {
     size_t max_depth;     /* element nesting; default 256 */

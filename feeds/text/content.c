@@ -1,13 +1,13 @@
-#include "content.h"
+#include "text/content.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "date.h"
-#include "html.h"
-#include "lang.h"
-#include "simhash.h"
+#include "parse/date.h"
+#include "text/html.h"
+#include "text/lang.h"
+#include "text/simhash.h"
 
 /* One item between the two passes: its blocks, or why it has none. */
 struct parsed {

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "feed.h"
-#include "feedparse.h"
-#include "feedtext.h"
+#include "parse/feed.h"
+#include "parse/feedparse.h"
+#include "parse/feedtext.h"
 
 /* Namespaces the handlers care about; anything else is FP_NS_OTHER. */
 enum fp_ns {

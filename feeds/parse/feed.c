@@ -1,5 +1,5 @@
 /* feed.c — the shared feed model: destructors and names. */
-#include "feed.h"
+#include "parse/feed.h"
 
 #include <stdlib.h>
 

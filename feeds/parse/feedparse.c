@@ -19,7 +19,7 @@
  * by jsonfeed.c at finish; extension elements (Dublin Core, Media RSS, iTunes) are read by
  * feedext.c for every XML format.
  */
-#include "feedparse.h"
+#include "parse/feedparse.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -41,13 +41,13 @@
 #include <emmintrin.h>
 #endif
 
-#include "buf.h"
-#include "date.h"
-#include "feedparse-internal.h"
-#include "feedprep.h"
-#include "feedtext.h"
-#include "hash.h"
-#include "url.h"
+#include "base/buf.h"
+#include "parse/date.h"
+#include "parse/feedparse-internal.h"
+#include "parse/feedprep.h"
+#include "parse/feedtext.h"
+#include "base/hash.h"
+#include "base/url.h"
 
 #define FP_MAX_ENTITY_VALUE 1024 /* bytes of a document-declared entity's value */
 #define FP_DEFAULT_MAX_DEPTH 256

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feedparse-internal.h"
+#include "parse/feedparse-internal.h"
 
 static bool
 rss_ns(enum fp_ns ns)

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "article.h"
-#include "boilerplate.h"
-#include "feed.h"
+#include "text/article.h"
+#include "text/boilerplate.h"
+#include "parse/feed.h"
 
 /* One new item of a poll and what the content stage made of it. */
 struct content_item {

@@ -1,4 +1,4 @@
-#include "query.h"
+#include "topics/query.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "normalize.h"
-#include "place.h"
+#include "base/buf.h"
+#include "text/normalize.h"
+#include "topics/place.h"
 
 enum qtok_kind {
     T_END,

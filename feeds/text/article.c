@@ -1,4 +1,4 @@
-#include "article.h"
+#include "text/article.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -8,12 +8,12 @@
 
 #include <jansson.h>
 
-#include "boilerplate.h"
-#include "buf.h"
-#include "date.h"
-#include "feedtext.h"
-#include "html.h"
-#include "lang.h"
+#include "text/boilerplate.h"
+#include "base/buf.h"
+#include "parse/date.h"
+#include "parse/feedtext.h"
+#include "text/html.h"
+#include "text/lang.h"
 
 #define MAX_NODES 2000000u   /* elements scored in one page */
 #define MIN_PARAGRAPH 25     /* chars of own text for an element to be scored */
