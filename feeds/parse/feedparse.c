@@ -1,6 +1,7 @@
 /*
  * feedparse.c — the streaming feed parser: a libxml2 SAX2 push parser, hardened, feeding
  * per-format handlers (rss.c, atom.c) through the element stack and text capture below.
+ * What the handlers read becomes items in feeditem.c (the item builder).
  *
  * Hardening (DESIGN.md §9): no XML_PARSE_NOENT, no DTD loading, XML_PARSE_NONET, never
  * XML_PARSE_HUGE. Entities declared in the document are never expanded: the getEntity
@@ -44,6 +45,7 @@
 #include "base/buf.h"
 #include "parse/date.h"
 #include "parse/feedparse-internal.h"
+#include "parse/feedparse-state.h"
 #include "parse/feedprep.h"
 #include "parse/feedtext.h"
 #include "base/hash.h"
@@ -55,94 +57,7 @@
 #define FP_DEFAULT_MAX_ITEMS 10000
 #define FP_MAX_ERROR 512
 #define FP_DEFAULT_MAX_TAG (1u << 20)
-#define FP_NS_CACHE 16
 #define FP_DEFAULT_MAX_JSON (16u << 20)
-#define FP_NAME_SLOTS 128 /* open-addressing table of interned names; > 2 * FPN_COUNT */
-
-struct fp_frame {
-    const char *name; /* local name, from libxml2's dictionary */
-    const xmlChar *prefix;
-    enum fp_ns ns;
-    enum fp_name id;
-    char *base; /* xml:base in scope (owned when base_owned) */
-    char *lang; /* xml:lang in scope (owned when lang_owned) */
-    bool base_owned;
-    bool lang_owned;
-};
-
-/* An HTML named entity handed to libxml2 as if it were predefined. */
-struct fp_entity {
-    xmlEntity ent;
-    struct fp_entity *next;
-};
-
-struct feedparse {
-    xmlParserCtxtPtr ctxt;
-    struct feedparse_limits limits;
-    char *base_url;
-    bool allow_file; /* file: links only in documents that are local files themselves */
-
-    /* The byte stage: sniffing, decoding to UTF-8, '&' repair, markup limits. */
-    struct feedprep prep;
-    struct buf json; /* a JSON document, parsed whole at finish */
-
-    int err;
-    char *errmsg;
-    char *xml_error; /* the first libxml2 error, "line N: ..." */
-    size_t n_xml_errors;
-    bool finished;
-
-    struct feed_doc *doc;
-    const struct feedparse_format *fmt;
-    bool root_seen;
-    bool root_closed;  /* the feed root ended: whatever follows is ignored */
-    bool wrapper;      /* the feed sits inside an XHTML <html><body> wrapper */
-    size_t root_depth; /* absolute depth of the feed root */
-    enum fp_ns root_ns;
-    char root_name[128];
-
-    size_t depth;
-    struct fp_frame *frames; /* frames[0] is the document level */
-    size_t alloc_frames;
-    bool *xstack; /* libxml2's open elements: true for a zombie */
-    size_t xdepth;
-    size_t alloc_xstack;
-    char want_close[128]; /* end tag named by the last mismatch error */
-
-    enum fp_capture cap_mode;
-    size_t cap_depth;
-    size_t cap_wrapper_depth; /* the Atom xhtml <div> wrapper, not serialised */
-    bool cap_wrapper_done;
-    struct buf text;
-
-    struct fp_attr attrs[FP_MAX_ATTRS];
-    struct buf attr_buf;
-    bool attrs_xml; /* an attribute of attrs is in the xml: namespace (xml:base, xml:lang) */
-
-    struct fp_item item;
-    size_t alloc_items;
-
-    struct fp_entity *entities;
-
-    struct {
-        const xmlChar *uri;
-        enum fp_ns ns;
-    } ns_cache[FP_NS_CACHE];
-
-    /* enum fp_name by the dictionary pointer of the name (a NULL key ends a probe). */
-    struct {
-        const xmlChar *name;
-        enum fp_name id;
-    } names[FP_NAME_SLOTS];
-
-    struct fp_ext_state ext;
-    struct fp_feed_alt alt;
-    struct fp_refresh_state refresh;
-    union {
-        struct fp_rss_state rss;
-        struct fp_atom_state atom;
-    } st;
-};
 
 static const struct {
     const char *uri;
@@ -422,8 +337,8 @@ fp_fail_later(struct feedparse *p, int err, const char *fmt, ...)
     return r;
 }
 
-static int
-fail_oom(struct feedparse *p)
+int
+fp_fail_oom(struct feedparse *p)
 {
     return fp_fail(p, -ENOMEM, "out of memory");
 }
@@ -500,493 +415,6 @@ fp_item_depth(const struct feedparse *p)
     return p->item.active ? p->item.depth : 0;
 }
 
-/* Sets *field to the cleaned text when *field is still NULL (the first value wins). */
-int
-fp_set_text(char **field, const char *text, size_t len, enum feedtext_kind kind)
-{
-    if (*field || !text)
-        return 0;
-    return feedtext_clean(text, len, kind, field);
-}
-
-/* Keeps a resolved URL only if its scheme is one we follow; *url is freed otherwise. */
-static void
-url_filter(struct feedparse *p, char **url)
-{
-    char scheme[16];
-
-    if (!*url)
-        return;
-    if (!url_scheme(*url, scheme, sizeof(scheme))) {
-        /* Still relative: no base could resolve it. Kept as published. */
-        return;
-    }
-    if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 ||
-        (p->allow_file && strcmp(scheme, "file") == 0))
-        return;
-    free(*url);
-    *url = NULL;
-}
-
-/* Cleans and resolves a URL against the base in scope into *ret. */
-int
-fp_url(struct feedparse *p, const char *text, size_t len, char **ret)
-{
-    const char *base = p->frames[p->depth].base;
-    char *clean = NULL, *res = NULL;
-    char scheme[32]; /* as in url_resolve */
-    int r;
-
-    r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &clean);
-    if (r < 0 || !clean) {
-        if (r == 0)
-            *ret = NULL;
-        return r;
-    }
-    if (url_scheme(clean, scheme, sizeof(scheme))) {
-        res = clean; /* absolute: url_resolve would return a copy of it as it is */
-    } else {
-        if (!base && p->doc->link)
-            base = p->doc->link;
-        r = url_resolve(base, clean, &res);
-        free(clean);
-        if (r < 0)
-            return r;
-    }
-    url_filter(p, &res);
-    *ret = res;
-    return 0;
-}
-
-/*
- * Cleans a language tag into *ret (NULL when blank): BCP 47 separates subtags with '-',
- * where feeds often write the POSIX locale's '_' ("en_US"). The case is kept: BCP 47 tags
- * are case-insensitive. A value that is no tag at all is kept as written. 0 or -ENOMEM.
- */
-int
-fp_lang(const char *text, size_t len, char **ret)
-{
-    char *s = NULL;
-    int r = feedtext_clean(text, len, FEEDTEXT_TOKEN, &s);
-
-    if (r < 0)
-        return r;
-    /* Only a tag is rewritten: letters, digits, '-' and '_'; anything else is kept as it is. */
-    if (s && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] == '\0') {
-        for (char *c = s; *c; c++) {
-            if (*c == '_')
-                *c = '-';
-        }
-    }
-    *ret = s;
-    return 0;
-}
-
-/* Parses a date; FEED_TIME_NONE when it is absent or unreadable. */
-int64_t
-fp_date(const char *text)
-{
-    int64_t at;
-
-    if (!text || date_parse(text, &at) < 0)
-        return FEED_TIME_NONE;
-    return at;
-}
-
-/* Opens an item at depth (the element that starts now). */
-int
-fp_item_begin(struct feedparse *p, size_t depth)
-{
-    const char *lang = p->frames[p->depth].lang;
-
-    if (p->item.active)
-        return 0; /* an item inside an item: the inner one is part of the outer */
-    if (p->doc->n_items >= p->limits.max_items)
-        return 0; /* past max_items: ignored, see the top of this file */
-    p->item = (struct fp_item){.active = true, .depth = depth};
-    p->item.item.published_at = FEED_TIME_NONE;
-    p->item.item.updated_at = FEED_TIME_NONE;
-    fp_ext_item_begin(p);
-    if (lang && !(p->item.item.language = strdup(lang)))
-        return fail_oom(p);
-    return 0;
-}
-
-static int
-item_make_key(struct feed_item *it)
-{
-    char date[DATE_RFC3339_LEN] = "";
-    const char *body = it->content ? it->content : it->summary;
-    const char *fields[3];
-    uint64_t h = HASH_SEED;
-    char key[5 + 16 + 1];
-
-    if (it->id) {
-        it->key = strdup(it->id);
-        return it->key ? 0 : -ENOMEM;
-    }
-    if (it->link) {
-        it->key = strdup(it->link);
-        return it->key ? 0 : -ENOMEM;
-    }
-    /*
-     * No id and no link: a hash of title, date and text, each preceded by its presence so
-     * that (title "", no body) and (no title, body "") differ.
-     */
-    if (it->published_at != FEED_TIME_NONE)
-        date_format(it->published_at, date);
-    fields[0] = it->title;
-    fields[1] = it->published_at != FEED_TIME_NONE ? date : NULL;
-    fields[2] = body;
-    for (size_t i = 0; i < 3; i++) {
-        unsigned char tag = fields[i] ? 1 : 0;
-
-        h = hash_update(h, &tag, 1);
-        if (fields[i])
-            h = hash_update(h, fields[i], strlen(fields[i]) + 1);
-    }
-    (void)snprintf(key, sizeof(key), "hash:%016llx", (unsigned long long)hash_final(h));
-    it->key = strdup(key);
-    return it->key ? 0 : -ENOMEM;
-}
-
-/* Closes the open item: key, the id shown in its place, then appends it to the document. */
-int
-fp_item_end_shown_id(struct feedparse *p, char **shown_id)
-{
-    struct feed_item *it = &p->item.item;
-    struct feed_doc *doc = p->doc;
-    int r;
-
-    if (!p->item.active)
-        return 0;
-    fp_ext_item_end(p);
-    p->item.active = false;
-    r = item_make_key(it);
-    if (r < 0)
-        goto fail;
-    if (!it->id && shown_id && *shown_id) {
-        it->id = *shown_id;
-        *shown_id = NULL;
-    }
-    if (doc->n_items == p->alloc_items) {
-        size_t n = p->alloc_items ? p->alloc_items * 2 : 16;
-        struct feed_item *items;
-
-        if (n > p->limits.max_items)
-            n = p->limits.max_items;
-        items = realloc(doc->items, n * sizeof(*items));
-        if (!items) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        doc->items = items;
-        p->alloc_items = n;
-    }
-    doc->items[doc->n_items++] = *it;
-    p->item.item = (struct feed_item){0};
-    return 0;
-
-fail:
-    feed_item_done(it);
-    return fail_oom(p);
-}
-
-/* Closes the open item: key, then appends it to the document. */
-int
-fp_item_end(struct feedparse *p)
-{
-    return fp_item_end_shown_id(p, NULL);
-}
-
-/* Appends a category (cleaned) to the open item. */
-int
-fp_item_add_category(struct feedparse *p, const char *text, size_t len)
-{
-    struct feed_item *it = fp_item(p);
-    char *s = NULL;
-    int r;
-
-    if (!it || it->n_categories >= FP_MAX_CATEGORIES)
-        return 0;
-    r = feedtext_clean(text, len, FEEDTEXT_LINE, &s);
-    if (r < 0)
-        return fail_oom(p);
-    if (!s)
-        return 0;
-    for (size_t i = 0; i < it->n_categories; i++) {
-        if (strcmp(it->categories[i], s) == 0) {
-            free(s);
-            return 0;
-        }
-    }
-    if (it->n_categories == p->item.alloc_categories) {
-        size_t n = p->item.alloc_categories ? p->item.alloc_categories * 2 : 4;
-        char **c = realloc(it->categories, n * sizeof(*c));
-
-        if (!c) {
-            free(s);
-            return fail_oom(p);
-        }
-        it->categories = c;
-        p->item.alloc_categories = n;
-    }
-    it->categories[it->n_categories++] = s;
-    return 0;
-}
-
-/* Reads an enclosure length: a plain non-negative decimal, else -1 (unknown). */
-static int64_t
-parse_length(const char *s)
-{
-    int64_t v = 0;
-    size_t i = 0;
-
-    if (!s)
-        return -1;
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
-        i++;
-    if (s[i] < '0' || s[i] > '9')
-        return -1;
-    for (; s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
-        i++;
-    return s[i] == '\0' ? v : -1;
-}
-
-/* Appends an enclosure to the open item; url is resolved, length may be NULL. */
-int
-fp_item_add_enclosure(struct feedparse *p, const char *url, const char *type, const char *length)
-{
-    struct feed_item *it = fp_item(p);
-    struct feed_enclosure e = {.length = parse_length(length)};
-    int r;
-
-    if (!it || !url || it->n_enclosures >= FP_MAX_ENCLOSURES)
-        return 0;
-    r = fp_url(p, url, strlen(url), &e.url);
-    if (r < 0)
-        return fail_oom(p);
-    if (!e.url)
-        return 0;
-    for (size_t i = 0; i < it->n_enclosures; i++) {
-        if (strcmp(it->enclosures[i].url, e.url) == 0) {
-            free(e.url);
-            return 0;
-        }
-    }
-    if (type && feedtext_clean(type, strlen(type), FEEDTEXT_TOKEN, &e.type) < 0) {
-        free(e.url);
-        return fail_oom(p);
-    }
-    if (it->n_enclosures == p->item.alloc_enclosures) {
-        size_t n = p->item.alloc_enclosures ? p->item.alloc_enclosures * 2 : 2;
-        struct feed_enclosure *v = realloc(it->enclosures, n * sizeof(*v));
-
-        if (!v) {
-            free(e.url);
-            free(e.type);
-            return fail_oom(p);
-        }
-        it->enclosures = v;
-        p->item.alloc_enclosures = n;
-    }
-    it->enclosures[it->n_enclosures++] = e;
-    return 0;
-}
-
-/* Sets the open item's image (the first one wins); url is resolved. */
-int
-fp_item_set_image(struct feedparse *p, const char *url)
-{
-    struct feed_item *it = fp_item(p);
-
-    if (!it || !url || it->image)
-        return 0;
-    return fp_url(p, url, strlen(url), &it->image) < 0 ? fail_oom(p) : 0;
-}
-
-/* Reads a duration in seconds ("3600", "1:02:03", "62:03", "PT1H2M3S"); 0 when unreadable. */
-int64_t
-fp_duration(const char *text)
-{
-    int64_t parts[3] = {0, 0, 0}, total = 0;
-    size_t n = 0, i = 0;
-    bool digits = false;
-
-    if (!text)
-        return 0;
-    while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
-        i++;
-    if (text[i] == 'P' || text[i] == 'p') {
-        /* ISO 8601 duration, time part only: PT#H#M#S. */
-        int64_t v = 0;
-
-        if (text[i + 1] != 'T' && text[i + 1] != 't')
-            return 0;
-        for (i += 2; text[i]; i++) {
-            char c = text[i];
-
-            if (c >= '0' && c <= '9') {
-                if (v > 100000000)
-                    return 0;
-                v = v * 10 + (c - '0');
-                digits = true;
-            } else if (digits && (c == 'H' || c == 'M' || c == 'S' || c == '.')) {
-                total += v * (c == 'H' ? 3600 : c == 'M' ? 60 : 1);
-                v = 0;
-                digits = false;
-                if (c == '.') {
-                    while (text[i + 1] >= '0' && text[i + 1] <= '9')
-                        i++;
-                    if (text[i + 1] != 'S')
-                        return 0;
-                    i++;
-                }
-            } else {
-                break;
-            }
-        }
-        return total;
-    }
-    for (; text[i]; i++) {
-        char c = text[i];
-
-        if (c >= '0' && c <= '9') {
-            if (parts[n] > 100000000)
-                return 0;
-            parts[n] = parts[n] * 10 + (c - '0');
-            digits = true;
-        } else if (c == ':' && digits && n < 2) {
-            n++;
-            digits = false;
-        } else if (c == '.' && digits) {
-            while (text[i + 1] >= '0' && text[i + 1] <= '9')
-                i++;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            break;
-        } else {
-            return 0;
-        }
-    }
-    if (!digits)
-        return 0;
-    for (size_t k = 0; k <= n; k++)
-        total = total * 60 + parts[k];
-    return total;
-}
-
-/* ---- refresh hints ---- */
-
-/*
- * A plain positive decimal with optional whitespace around it, at most max; else 0
- * (absent, garbage, zero, negative or too large all read as "no hint").
- */
-static int64_t
-refresh_number(const char *s, int64_t max)
-{
-    int64_t v = 0;
-    size_t i = 0;
-
-    if (!s)
-        return 0;
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
-        i++;
-    if (s[i] == '+')
-        i++;
-    if (s[i] < '0' || s[i] > '9')
-        return 0;
-    for (; s[i] >= '0' && s[i] <= '9'; i++) {
-        v = v * 10 + (s[i] - '0');
-        if (v > max)
-            return 0;
-    }
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
-        i++;
-    return s[i] == '\0' ? v : 0;
-}
-
-/* Reads an RSS <ttl> (minutes) of the channel. */
-void
-fp_refresh_ttl(struct feedparse *p, const char *text)
-{
-    /* Up to a year of minutes is read; the result is capped at FP_REFRESH_MAX at finish. */
-    int64_t min = refresh_number(text, 366 * 24 * 60);
-
-    if (min > 0 && p->refresh.ttl_s == 0)
-        p->refresh.ttl_s = min * 60;
-}
-
-/* Reads sy:updatePeriod of the channel. */
-void
-fp_refresh_period(struct feedparse *p, const char *text)
-{
-    static const struct {
-        const char *name;
-        int64_t seconds;
-    } periods[] = {
-        {"hourly", 3600},        {"daily", 86400},        {"weekly", 7 * 86400},
-        {"monthly", 30 * 86400}, {"yearly", 365 * 86400},
-    };
-    size_t i = 0, n;
-
-    if (!text || p->refresh.period_s != 0)
-        return;
-    p->refresh.period_s = -1;
-    while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
-        i++;
-    n = strlen(text + i);
-    while (n > 0 && (text[i + n - 1] == ' ' || text[i + n - 1] == '\t' || text[i + n - 1] == '\n' ||
-                     text[i + n - 1] == '\r'))
-        n--;
-    for (size_t k = 0; k < sizeof(periods) / sizeof(periods[0]); k++) {
-        if (strlen(periods[k].name) == n && strncasecmp(text + i, periods[k].name, n) == 0) {
-            p->refresh.period_s = periods[k].seconds;
-            return;
-        }
-    }
-}
-
-/* Reads sy:updateFrequency of the channel. */
-void
-fp_refresh_frequency(struct feedparse *p, const char *text)
-{
-    int64_t f;
-
-    if (!text || p->refresh.frequency != 0)
-        return;
-    f = refresh_number(text, 1000000000);
-    p->refresh.frequency = f > 0 ? f : -1;
-}
-
-/*
- * The feed's minimum refresh: the larger of <ttl> and sy:updatePeriod / sy:updateFrequency
- * (period daily when only a frequency is given, frequency 1 when only a period is), within
- * 1 second .. FP_REFRESH_MAX; 0 when the feed says nothing readable. An unreadable period
- * or frequency voids the sy: hint.
- */
-static int64_t
-refresh_compute(const struct fp_refresh_state *st)
-{
-    int64_t best = st->ttl_s;
-
-    if ((st->period_s != 0 || st->frequency != 0) && st->period_s >= 0 && st->frequency >= 0) {
-        int64_t period = st->period_s ? st->period_s : 86400;
-        int64_t freq = st->frequency ? st->frequency : 1;
-        int64_t sy = period / freq;
-
-        if (sy > best)
-            best = sy;
-    }
-    if (best <= 0)
-        return 0;
-    return best > FP_REFRESH_MAX ? FP_REFRESH_MAX : best;
-}
-
 /* The namespace of the document's root element. */
 enum fp_ns
 fp_root_ns(const struct feedparse *p)
@@ -1005,7 +433,7 @@ text_append(struct feedparse *p, const char *s, size_t len)
         return fp_fail(p, -EMSGSIZE, "line %d: text too long (over %zu bytes)", fp_line(p),
                        p->limits.max_text);
     if (r < 0)
-        return fail_oom(p);
+        return fp_fail_oom(p);
     return 0;
 }
 
@@ -1144,7 +572,7 @@ fail:
     if (r == -EMSGSIZE)
         return fp_fail(p, -EMSGSIZE, "line %d: attributes too long (over %zu bytes)", fp_line(p),
                        p->limits.max_text);
-    return fail_oom(p);
+    return fp_fail_oom(p);
 }
 
 /* ---- element stack ---- */
@@ -1160,7 +588,7 @@ xstack_push(struct feedparse *p)
             n = 2 * p->limits.max_depth;
         v = realloc(p->xstack, n * sizeof(*v));
         if (!v)
-            return fail_oom(p);
+            return fp_fail_oom(p);
         p->xstack = v;
         p->alloc_xstack = n;
     }
@@ -1182,7 +610,7 @@ frame_push(struct feedparse *p, const xmlChar *localname, const xmlChar *prefix,
             n = p->limits.max_depth + 2;
         v = realloc(p->frames, n * sizeof(*v));
         if (!v)
-            return fail_oom(p);
+            return fp_fail_oom(p);
         p->frames = v;
         p->alloc_frames = n;
     }
@@ -1224,7 +652,7 @@ frame_scope(struct feedparse *p, const struct fp_elem *el)
     if (base) {
         r = feedtext_clean(base, strlen(base), FEEDTEXT_TOKEN, &s);
         if (r < 0)
-            return fail_oom(p);
+            return fp_fail_oom(p);
         if (!s) {
             /* xml:base="": the base of the parent stays (RFC 3986 §5.2.2 on ""). */
         } else {
@@ -1233,7 +661,7 @@ frame_scope(struct feedparse *p, const struct fp_elem *el)
             r = url_resolve(f->base, s, &res);
             free(s);
             if (r < 0)
-                return fail_oom(p);
+                return fp_fail_oom(p);
             if (res) {
                 f->base = res;
                 f->base_owned = true;
@@ -1244,7 +672,7 @@ frame_scope(struct feedparse *p, const struct fp_elem *el)
         s = NULL;
         r = fp_lang(lang, strlen(lang), &s);
         if (r < 0)
-            return fail_oom(p);
+            return fp_fail_oom(p);
         if (s) {
             f->lang = s;
             f->lang_owned = true;
@@ -1408,7 +836,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             return;
         if (p->frames[p->depth].lang && !p->doc->language &&
             !(p->doc->language = strdup(p->frames[p->depth].lang))) {
-            (void)fail_oom(p);
+            (void)fp_fail_oom(p);
             return;
         }
     }
@@ -1416,7 +844,7 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     el.depth = p->depth - p->root_depth + 1;
     if (p->fmt->start(p, &el) < 0 && !p->err)
-        (void)fail_oom(p);
+        (void)fp_fail_oom(p);
 }
 
 /* Ends the innermost open element of our stack: serialises it or dispatches it, pops it. */
@@ -1459,7 +887,7 @@ element_end(struct feedparse *p)
     if (p->depth == p->root_depth)
         p->root_closed = true;
     if (r < 0 && !p->err)
-        (void)fail_oom(p);
+        (void)fp_fail_oom(p);
     frame_pop(p);
 }
 
@@ -1825,10 +1253,10 @@ ctxt_create(struct feedparse *p)
      */
     p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
     if (!p->ctxt)
-        return fail_oom(p);
+        return fp_fail_oom(p);
     (void)xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
     if (!p->ctxt->dict || names_intern(p) < 0)
-        return fail_oom(p);
+        return fp_fail_oom(p);
     return 0;
 }
 
@@ -1846,7 +1274,7 @@ on_prep_out(void *ctx, const char *buf, size_t len)
         if (r == -EMSGSIZE)
             return fp_fail(p, -EMSGSIZE, "JSON document larger than %zu bytes",
                            p->limits.max_json);
-        return r < 0 ? fail_oom(p) : 0;
+        return r < 0 ? fp_fail_oom(p) : 0;
     }
     if (!p->ctxt && ctxt_create(p) < 0)
         return p->err;
@@ -1881,7 +1309,7 @@ prep_fail(struct feedparse *p, int r)
     default:
         break;
     }
-    return r == -ENOMEM ? fail_oom(p) : fp_fail(p, r, "%s", strerror(-r));
+    return r == -ENOMEM ? fp_fail_oom(p) : fp_fail(p, r, "%s", strerror(-r));
 }
 
 /* Sets the charset the transport announced (HTTP Content-Type), before the first push. */
@@ -1938,7 +1366,7 @@ doc_finish(struct feedparse *p)
         struct feed_item *it = &doc->items[i];
 
         if (!it->language && doc->language && !(it->language = strdup(doc->language)))
-            return fail_oom(p);
+            return fp_fail_oom(p);
     }
     return 0;
 }
@@ -1960,7 +1388,7 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
     if (p->prep.kind == FEEDPREP_JSON) {
         r = fp_jsonfeed_parse(p, buf_str(&p->json), p->json.len);
         if (r < 0)
-            return p->err ? p->err : fail_oom(p);
+            return p->err ? p->err : fp_fail_oom(p);
         goto done;
     }
     if (!p->ctxt && ctxt_create(p) < 0)
@@ -1983,11 +1411,11 @@ feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc)
         p->item.active = false;
     }
     if (p->fmt->finish && (r = p->fmt->finish(p)) < 0)
-        return p->err ? p->err : fail_oom(p);
+        return p->err ? p->err : fp_fail_oom(p);
     if (p->doc->recovered && p->doc->n_items == 0 && !p->doc->title)
         return fp_fail(p, -EPROTO, "%s", p->xml_error ? p->xml_error : "malformed feed");
 done:
-    p->doc->refresh_s = refresh_compute(&p->refresh);
+    p->doc->refresh_s = fp_refresh_compute(&p->refresh);
     /* Bytes invalid in their encoding, or an unknown charset, were read as best we could. */
     if (p->prep.n_invalid > 0 || p->prep.unknown_charset || p->prep.gz_truncated)
         p->doc->recovered = true;

@@ -57,7 +57,8 @@ def test_each_wrong_include_fails_with_file_line_and_rule(t):
         ("parse/feed.c", '#include "config/conf.h"', "never includes the shell"),
         ("topics/match.c", '#include <cli/output.h>', "never includes the shell"),
         ("text/content.c", '#include "buf.h"', "qualified from feeds/"),
-        ("text/article.c", '#include "parse/feedparse-internal.h"', "internal header of parse"),
+        ("text/article.c", '#include "parse/feedparse-internal.h"', "private header of parse"),
+        ("topics/match.c", '#include "text/html-internal.h"', "private header of text"),
         ("topics/place.c", '#include "text/nosuch.h"', "no such header in feeds/text/"),
     ]
     for i, (rel, line, rule) in enumerate(cases):
