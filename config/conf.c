@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/utf8.h"
+
 #ifndef FW_VERSION
 #define FW_VERSION "0.0.0"
 #endif
@@ -282,9 +284,7 @@ qs(char *buf, size_t size, const char *s)
         memcpy(buf, s, n + 1);
         return buf;
     }
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
+    n = utf8_cut(s, n, max);
     memcpy(buf, s, n);
     memcpy(buf + n, "...", 4);
     return buf;
@@ -358,46 +358,6 @@ name_valid(const char *s, size_t n)
             return false;
     }
     return true;
-}
-
-/* Returns the byte offset of the first invalid UTF-8 sequence, or n when all is valid. */
-static size_t
-utf8_check(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n - i < len)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return i;
-        i += len;
-    }
-    return n;
 }
 
 /* ---- paths ---- */
@@ -1245,7 +1205,7 @@ val_header(struct parser *p, const struct loc *at, const char *v, char **out)
         if (len > 0 && content[len - 1] == '\r')
             content[--len] = '\0';
         bool bad =
-            len == 0 || strlen(content) != len || utf8_check((unsigned char *)content, len) != len;
+            len == 0 || strlen(content) != len || utf8_valid_prefix(content, len) != len;
         for (size_t i = 0; !bad && i < len; i++)
             bad = ((unsigned char)content[i] < 0x20 && content[i] != '\t') || content[i] == 0x7f;
         if (bad) {
@@ -2029,7 +1989,7 @@ static void
 parse_line(struct parser *p, const struct file_ctx *f, unsigned line, char *s, size_t n,
            struct section *cur)
 {
-    size_t bad = utf8_check((const unsigned char *)s, n);
+    size_t bad = utf8_valid_prefix(s, n);
     if (bad < n) {
         if (!p->socket_only)
             perr(p, f->path, line, "line", "invalid UTF-8 at byte %zu", bad + 1);

@@ -19,76 +19,14 @@
 #include <emmintrin.h>
 #endif
 
+#include "base/utf8.h"
+
 /* windows-1252 for 0x80..0x9F (WHATWG); 0 marks the five unassigned bytes. */
 static const uint16_t cp1252_high[32] = {
     0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
     0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
-
-static size_t
-utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/*
- * Length of the UTF-8 sequence at s (Unicode table 3-7: no overlong forms, no surrogates,
- * nothing past U+10FFFF): > 0 when valid, 0 when s ends inside a sequence that is valid so
- * far, -1 when the first byte does not start a valid sequence.
- */
-static int
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    int need;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return -1;
-    }
-    for (int k = 1; k < need; k++) {
-        if ((size_t)k >= n)
-            return 0;
-        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
-            return -1;
-    }
-    return need;
-}
 
 /* Index of the first byte of s[i..n) that is not ASCII, or n. */
 static size_t
@@ -169,17 +107,19 @@ skip_valid_utf8(const unsigned char *s, size_t i, size_t n)
 }
 #endif
 
+/* ---- decoding ---- */
 
+/* An invalid byte of UTF-8 input, read as windows-1252 (C1 controls as letters). */
 static int
 emit_cp1252(struct feedprep *pp, unsigned char b)
 {
     uint32_t cp = b;
-    char enc[4];
+    unsigned char enc[UTF8_MAX];
 
     pp->n_invalid++;
     if (b >= 0x80 && b <= 0x9f)
         cp = cp1252_high[b - 0x80] ? cp1252_high[b - 0x80] : 0xfffd;
-    return prep_filter(pp, enc, utf8_encode(cp, enc));
+    return prep_filter(pp, (const char *)enc, utf8_encode(cp, enc));
 }
 
 static int
@@ -196,7 +136,7 @@ decode_utf8(struct feedprep *pp, const char *buf, size_t n)
         memcpy(tmp, pp->pend, pp->pend_len);
         memcpy(tmp + pp->pend_len, s, take);
         while (j < old) {
-            int k = utf8_seq(tmp + j, m - j);
+            int k = utf8_len(tmp + j, m - j);
 
             if (k > 0) {
                 if ((r = prep_filter(pp, (const char *)tmp + j, (size_t)k)) < 0)
@@ -237,19 +177,9 @@ decode_utf8(struct feedprep *pp, const char *buf, size_t n)
             i = skip_ascii(s, i, n);
             if (i == n)
                 break;
-            c = s[i];
         }
-        /* Two- and three-byte sequences inline (table 3-7), the rest by utf8_seq. */
-        if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
-            i += 2;
-            continue;
-        }
-        if (c >= 0xe1 && c <= 0xef && c != 0xed && i + 2 < n && (s[i + 1] & 0xc0) == 0x80 &&
-            (s[i + 2] & 0xc0) == 0x80) {
-            i += 3;
-            continue;
-        }
-        k = utf8_seq(s + i, n - i);
+        /* A letter the SSE2 scan left to this check (or every letter without SSE2). */
+        k = utf8_len(s + i, n - i);
         if (k > 0) {
             i += (size_t)k;
             continue;

@@ -36,7 +36,6 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
-#include <utf8proc.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -50,6 +49,7 @@
 #include "parse/feedtext.h"
 #include "base/hash.h"
 #include "base/url.h"
+#include "base/utf8.h"
 
 #define FP_MAX_ENTITY_VALUE 1024 /* bytes of a document-declared entity's value */
 #define FP_DEFAULT_MAX_DEPTH 256
@@ -275,9 +275,8 @@ utf8_sanitize(char *s)
     size_t i = 0, n = strlen(s);
 
     while (i < n) {
-        int32_t cp;
-        utf8proc_ssize_t k =
-            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        uint32_t cp;
+        int k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
 
         if (k < 1 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
             s[i++] = '?';
@@ -995,8 +994,8 @@ on_sax_get_entity(void *ctx, const xmlChar *name)
     struct feedparse *p = ctx;
     const htmlEntityDesc *desc;
     struct fp_entity *e;
-    utf8proc_uint8_t enc[5];
-    utf8proc_ssize_t n;
+    unsigned char enc[UTF8_MAX + 1];
+    size_t n;
 
     xmlEntityPtr pre = xmlGetPredefinedEntity(name);
 
@@ -1009,9 +1008,9 @@ on_sax_get_entity(void *ctx, const xmlChar *name)
     desc = htmlEntityLookup(name);
     if (!desc)
         return NULL;
-    n = utf8proc_encode_char((utf8proc_int32_t)desc->value, enc);
-    if (n <= 0)
+    if (desc->value > 0x10ffff)
         return NULL;
+    n = utf8_encode(desc->value, enc);
     enc[n] = '\0';
     e = calloc(1, sizeof(*e));
     if (!e)

@@ -7,13 +7,13 @@
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
-#include <utf8proc.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #define FEEDTEXT_MAX_ENTITY 40 /* longest reference we look at, "&" to ";" */
 
@@ -138,13 +138,13 @@ tag_is_inline(const char *s, size_t len)
     return false;
 }
 
+/* Appends cp (a valid code point: feedtext_entity gives no other) as UTF-8. */
 static int
 append_cp(struct buf *b, int32_t cp)
 {
-    utf8proc_uint8_t enc[4];
-    utf8proc_ssize_t n = utf8proc_encode_char(cp, enc);
+    unsigned char enc[UTF8_MAX];
 
-    return buf_append(b, enc, (size_t)n);
+    return buf_append(b, enc, utf8_encode((uint32_t)cp, enc));
 }
 
 /*
@@ -289,45 +289,6 @@ html_unescape(const char *s, size_t len, struct buf *out)
     return 0;
 }
 
-/* Decodes one UTF-8 sequence (strict); its length, or -1 when invalid or cut. */
-static int
-utf8_decode(const unsigned char *s, size_t n, int32_t *ret_cp)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    int need;
-    int32_t cp;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        cp = c & 0x0f;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        cp = c & 0x07;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return -1;
-    }
-    if ((size_t)need > n)
-        return -1;
-    for (int k = 1; k < need; k++) {
-        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
-            return -1;
-        cp = (cp << 6) | (s[k] & 0x3f);
-    }
-    *ret_cp = cp;
-    return need;
-}
-
 /* The value of a base64 digit (RFC 4648 §4), or -1. */
 static int
 base64_digit(unsigned char c)
@@ -398,7 +359,7 @@ feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len)
         out[o++] = (unsigned char)(acc >> 2);
     }
     for (size_t i = 0; i < o;) {
-        int32_t cp;
+        uint32_t cp;
         int k;
 
         if (out[i] < 0x80) {
@@ -407,7 +368,7 @@ feedtext_base64(const char *s, size_t len, char **ret, size_t *ret_len)
             i++;
             continue;
         }
-        if ((k = utf8_decode(out + i, o - i, &cp)) < 0 || is_control(cp))
+        if ((k = utf8_decode(out + i, o - i, &cp)) <= 0 || is_control(cp))
             goto invalid;
         i += (size_t)k;
     }
@@ -614,7 +575,7 @@ plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool li
     (void)mode; /* enum plain_mode, used where SSE2 is there */
     for (;;) {
         unsigned char c;
-        int32_t cp;
+        uint32_t cp;
         int k;
 
 #if defined(__SSE2__)
@@ -635,27 +596,9 @@ plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool li
         }
         if (c < 0x80)
             return i;
-        if (c >= 0xc2 && c <= 0xdf && i + 1 < len) {
-            /* Two bytes: U+0080..U+009F are controls, U+00A0 a space on a line. */
-            unsigned char b = u[i + 1];
-
-            if ((b & 0xc0) != 0x80 || (c == 0xc2 && b <= (line ? 0xa0 : 0x9f)))
-                return i;
-            i += 2;
-            continue;
-        }
-        if (c >= 0xe0 && c <= 0xef && i + 2 < len) {
-            /* Three bytes: no overlong form, no surrogate, not U+FFFE / U+FFFF. */
-            unsigned char b1 = u[i + 1], b2 = u[i + 2];
-            unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-
-            if (b1 < lo || b1 > hi || (b2 & 0xc0) != 0x80 || (c == 0xef && b1 == 0xbf && b2 >= 0xbe))
-                return i;
-            i += 3;
-            continue;
-        }
+        /* A letter: not a control (C1, U+FFFE, U+FFFF), nor U+00A0 (a space) on a line. */
         k = utf8_decode(u + i, len - i, &cp);
-        if (k < 0 || is_control(cp) || (line && cp == 0xa0))
+        if (k <= 0 || is_control(cp) || (line && cp == 0xa0))
             return i;
         i += (size_t)k;
     }
@@ -752,7 +695,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
     while (i < len) {
         size_t j = i;
         unsigned char c;
-        int32_t cp;
+        uint32_t cp;
         int k;
 
         j = plain_run(u, i, len, tab, line, wide, mode);
@@ -803,7 +746,7 @@ feedtext_clean(const char *s, size_t len, enum feedtext_kind kind, char **ret)
             continue;
         }
         k = utf8_decode(u + i, len - i, &cp);
-        if (k < 0) {
+        if (k <= 0) {
             /* One invalid byte becomes one U+FFFD, then decoding resumes. */
             cp = 0xfffd;
             k = 1;

@@ -10,6 +10,7 @@
 
 #include "text/boilerplate.h"
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "parse/date.h"
 #include "parse/feedtext.h"
 #include "text/html.h"
@@ -1202,33 +1203,12 @@ article_free(struct article *r)
 static bool
 utf8_valid_nonascii(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    bool multi = false;
-
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        size_t n;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4;
-        else
-            return false;
-        if (i + n > len)
-            return false;
-        for (size_t k = 1; k < n; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-        multi = true;
-        i += n;
-    }
-    return multi;
+    if (utf8_valid_prefix(s, len) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return true;
+    return false;
 }
 
 bool

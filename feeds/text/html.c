@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #define HTML_PARSE_FLAGS                                                                     \
     (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |     \
@@ -636,15 +637,10 @@ plain_len(const unsigned char *p, const unsigned char *end)
 
     if (c < 0x80)
         return c > 0x20 && c < 0x7f;
-    if (c == 0xc2 || c == 0xe2 || c == 0xe3 || c == 0xef || c >= 0xf8 || (c & 0xc0) == 0x80)
+    if (c == 0xc2 || c == 0xe2 || c == 0xe3 || c == 0xef)
         return 0;
-    size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
-    if (n > (size_t)(end - p))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
+    int k = utf8_len(p, (size_t)(end - p));
+    return k > 0 ? (size_t)k : 0;
 }
 
 /*
@@ -688,24 +684,12 @@ html_walk_text(struct walk *w, const unsigned char *s, const unsigned char *end)
                 continue;
             }
         } else {
-            if ((c & 0xe0) == 0xc0)
-                n = 2;
-            else if ((c & 0xf0) == 0xe0)
-                n = 3;
-            else if ((c & 0xf8) == 0xf0)
-                n = 4;
-            if (n > (size_t)(end - s))
-                n = 0;
-            for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80) {
-                    n = 0;
-                    break;
-                }
-            }
-            if (n == 0 || (c & 0xc0) == 0x80 || c >= 0xf8) {
+            int k = utf8_len(s, (size_t)(end - s));
+            if (k <= 0) {
                 s++; /* invalid UTF-8 (libxml2 does not produce it): dropped */
                 continue;
             }
+            n = (size_t)k;
             if (c == 0xc2 && s[1] == 0xa0) { /* NO-BREAK SPACE */
                 w->space_pending = true;
                 s += 2;

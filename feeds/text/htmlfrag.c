@@ -18,6 +18,7 @@
 #include <libxml/HTMLparser.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #define FAST_MAX_INPUT (512u * 1024u) /* bytes: no block or document limit is reachable */
 #define FAST_MAX_DEPTH 64             /* open elements */
@@ -153,66 +154,14 @@ fast_plain_utf8(const unsigned char *p, size_t len)
                 continue;
             }
         }
-        unsigned char c = *p;
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return false;
-            p++;
-            continue;
-        }
-        size_t n;
         uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) < n)
-            return false;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3fu);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+        int n = utf8_decode(p, (size_t)(end - p), &cp);
+        if (n <= 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xfffe ||
+            cp == 0xffff)
             return false;
         p += n;
     }
     return true;
-}
-
-/* Encodes a code point as UTF-8 into out (4 bytes); returns the bytes. */
-static size_t
-utf8_put(uint32_t cp, unsigned char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xc0 | cp >> 6);
-        out[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xe0 | cp >> 12);
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xf0 | cp >> 18);
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 /*
@@ -256,7 +205,7 @@ fast_reference(struct fast *f, unsigned char *out)
               (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)))
             return 0;
         f->p = p + 1;
-        return utf8_put(cp, out);
+        return utf8_encode(cp, out);
     }
     char name[32];
     size_t n = 0;
@@ -282,7 +231,7 @@ fast_reference(struct fast *f, unsigned char *out)
         cp = ent->value;
     }
     f->p = p + 1;
-    return utf8_put(cp, out);
+    return utf8_encode(cp, out);
 }
 
 /* The attributes of enum attr_id a class of element needs the values of. */

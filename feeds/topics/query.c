@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "text/normalize.h"
 #include "topics/place.h"
 
@@ -691,28 +692,6 @@ fail:
     return NULL;
 }
 
-static bool
-valid_utf8(const char *s, size_t len, size_t *ret_bad)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > len || (c < 0x80 && c == 0)) {
-            *ret_bad = i;
-            return false;
-        }
-        for (size_t k = 1; k < n; k++) {
-            if (((unsigned char)s[i + k] & 0xc0) != 0x80) {
-                *ret_bad = i;
-                return false;
-            }
-        }
-        i += n;
-    }
-    return true;
-}
-
 /* Parses a query. */
 int
 query_parse(const char *name, const char *text, struct query **ret_query, char **reterr_msg)
@@ -726,7 +705,7 @@ query_parse(const char *name, const char *text, struct query **ret_query, char *
         perr(&p, QUERY_MAX_LEN, "query too long (at most %d bytes)", QUERY_MAX_LEN);
         goto fail;
     }
-    if (!valid_utf8(p.text, p.len, &bad)) {
+    if ((bad = utf8_valid_prefix(p.text, p.len)) != p.len) {
         perr(&p, bad, "invalid UTF-8");
         goto fail;
     }

@@ -130,6 +130,10 @@ static const struct error_case error_cases[] = {
     {"Oekraïne (grens", "topic \"x\": expected ')' at column 16"},
     {"ОБСЕ OR", "topic \"x\": expected a term after OR at column 8"},
     {"a \xff", "topic \"x\": invalid UTF-8 at column 3"},
+    /* Strict UTF-8 (base/utf8.h): an overlong '/', a surrogate, past U+10FFFF. */
+    {"a \xc0\xaf", "topic \"x\": invalid UTF-8 at column 3"},
+    {"ab \xed\xa0\x80", "topic \"x\": invalid UTF-8 at column 4"},
+    {"\xf4\x90\x80\x80 a", "topic \"x\": invalid UTF-8 at column 1"},
 };
 
 static void
