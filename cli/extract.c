@@ -15,6 +15,7 @@
 #include "text/article.h"
 #include "text/boilerplate.h"
 #include "base/buf.h"
+#include "parse/charset.h"
 #include "text/html.h"
 #include "text/lang.h"
 #include "output.h"
@@ -95,30 +96,6 @@ on_curl_write(char *data, size_t size, size_t nmemb, void *userdata)
     return len;
 }
 
-/* The charset parameter of a Content-Type value, or NULL. */
-static char *
-content_type_charset(const char *ct)
-{
-    const char *p;
-    char out[40];
-    size_t n = 0;
-
-    if (!ct)
-        return NULL;
-    for (p = ct; *p; p++)
-        if (strncasecmp(p, "charset=", 8) == 0)
-            break;
-    if (!*p)
-        return NULL;
-    p += 8;
-    if (*p == '"')
-        p++;
-    while (*p && *p != '"' && *p != ';' && *p != ' ' && n + 1 < sizeof(out))
-        out[n++] = *p++;
-    out[n] = '\0';
-    return n ? strdup(out) : NULL;
-}
-
 static int
 read_url(struct source *s, const char *url)
 {
@@ -145,9 +122,9 @@ read_url(struct source *s, const char *url)
     (void)curl_easy_setopt(easy, CURLOPT_WRITEDATA, s);
     rc = curl_easy_perform(easy);
     if (rc == CURLE_OK) {
-        char *ct = NULL;
+        char *ct = NULL, cs[64];
         (void)curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
-        s->charset = content_type_charset(ct);
+        s->charset = charset_from_content_type(ct, cs, sizeof(cs)) ? strdup(cs) : NULL;
     } else {
         bool too_big = rc == CURLE_FILESIZE_EXCEEDED ||
                        (rc == CURLE_WRITE_ERROR && s->body.len + READ_CHUNK > s->body.max);

@@ -15,6 +15,7 @@
 
 #include "parse/feed.h"
 #include "parse/feedjson.h"
+#include "parse/charset.h"
 #include "parse/feedparse.h"
 #include "output.h"
 
@@ -169,38 +170,6 @@ parse_file(struct parse_sink *s, const char *path)
     return r;
 }
 
-/*
- * Copies the charset parameter of a Content-Type value ("text/xml; charset=ISO-8859-1")
- * into buf; false when there is none or it does not fit.
- */
-static bool
-content_type_charset(const char *ct, char *buf, size_t size)
-{
-    const char *p = ct ? strchr(ct, ';') : NULL;
-
-    while (p && *p) {
-        size_t n = 0;
-
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncasecmp(p, "charset=", 8) == 0) {
-            p += 8;
-            if (*p == '"')
-                p++;
-            while (p[n] && p[n] != '"' && p[n] != ';' && p[n] != ' ' && p[n] != '\t')
-                n++;
-            if (n == 0 || n >= size)
-                return false;
-            memcpy(buf, p, n);
-            buf[n] = '\0';
-            return true;
-        }
-        p = strchr(p, ';');
-    }
-    return false;
-}
-
 /* curl's write callback: the first call, after any redirect, creates the parser. */
 static size_t
 on_curl_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -215,7 +184,7 @@ on_curl_write(char *data, size_t size, size_t nmemb, void *userdata)
         (void)curl_easy_getinfo(cs->easy, CURLINFO_EFFECTIVE_URL, &url);
         (void)curl_easy_getinfo(cs->easy, CURLINFO_CONTENT_TYPE, &ct);
         /* The HTTP charset counts when the document declares none (feedparse.h). */
-        if (sink_open(cs->sink, url) == 0 && content_type_charset(ct, charset, sizeof(charset)))
+        if (sink_open(cs->sink, url) == 0 && charset_from_content_type(ct, charset, sizeof(charset)))
             (void)feedparse_set_charset(cs->sink->parser, charset);
     }
     if (cs->sink->err || sink_push(cs->sink, data, len) < 0)

@@ -19,6 +19,7 @@
 #include "text/content.h"
 #include "control.h"
 #include "fetch.h"
+#include "parse/charset.h"
 #include "parse/feedparse.h"
 #include "hook.h"
 #include "log.h"
@@ -116,27 +117,6 @@ feed_intervals(const struct daemon *d, const struct dfeed *f)
     };
 }
 
-/*
- * The charset parameter of a Content-Type ("text/xml; charset=ISO-8859-1"), copied into buf;
- * NULL when there is none. The parser decides what wins over it (feedparse.h).
- */
-static const char *
-content_type_charset(const char *ctype, char *buf, size_t n)
-{
-    const char *p = ctype ? strcasestr(ctype, "charset=") : NULL;
-    if (!p)
-        return NULL;
-    p += 8;
-    if (*p == '"')
-        p++;
-    size_t len = strcspn(p, "\"; \t");
-    if (len == 0 || len >= n)
-        return NULL;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* fetch: body bytes of a 2xx response go straight into the push parser. */
 static int
 on_fetch_data(void *userdata, const char *effective_url, const char *content_type,
@@ -151,9 +131,8 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
             return -ENOMEM;
         /* A raw gzip body (no Content-Encoding) inflates under the same cap as any other. */
         (void)feedparse_set_max_size(p->parser, p->d->conf->daemon.max_feed_size);
-        const char *charset = content_type_charset(content_type, cs, sizeof(cs));
-        if (charset)
-            (void)feedparse_set_charset(p->parser, charset);
+        if (charset_from_content_type(content_type, cs, sizeof(cs)))
+            (void)feedparse_set_charset(p->parser, cs);
     }
     int r = feedparse_push(p->parser, buf, len);
     if (r < 0) {
@@ -542,7 +521,7 @@ on_article_data(void *userdata, const char *effective_url, const char *content_t
     struct article_fetch *af = userdata;
     (void)effective_url;
     if (af->len == 0 && !af->charset[0] &&
-        !content_type_charset(content_type, af->charset, sizeof(af->charset)))
+        !charset_from_content_type(content_type, af->charset, sizeof(af->charset)))
         af->charset[0] = '\0';
     if (len > af->cap - af->len) {
         /* Grows by doubling within the page's reservation (the fetcher caps it too). */

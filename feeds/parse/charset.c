@@ -3,8 +3,10 @@
  * of document this is (XML or JSON) and its encoding (BOM > XML declaration > HTTP charset >
  * UTF-8), then its bytes as UTF-8 for the markup filter. UTF-8 input is checked 16 bytes at a
  * time (SSE2) and its invalid bytes read as windows-1252; other encodings go through iconv,
- * an invalid sequence becoming U+FFFD.
+ * an invalid sequence becoming U+FFFD. Also the charset parameter of an HTTP Content-Type
+ * (charset.h), which the fetches of the daemon and the CLI hand to feedparse_set_charset.
  */
+#include "parse/charset.h"
 #include "parse/feedprep.h"
 #include "parse/feedprep-internal.h"
 
@@ -545,4 +547,37 @@ prep_charset_done(struct feedprep *pp)
         (void)iconv_close(pp->cd);
     pp->use_iconv = false;
     pp->cd = (iconv_t)-1;
+}
+
+/* ---- the HTTP charset (charset.h) ---- */
+
+bool
+charset_from_content_type(const char *content_type, char *buf, size_t size)
+{
+    const char *p = content_type ? strchr(content_type, ';') : NULL;
+
+    while (p) {
+        p++; /* past the ';' */
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t name = strcspn(p, "=;");
+        const char *v = p + name + (p[name] == '=');
+        if (p[name] == '=' && name == 7 && strncasecmp(p, "charset", 7) == 0) {
+            v += *v == '"';
+            size_t n = strcspn(v, "\"; \t");
+            if (n == 0 || n >= size)
+                return false;
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            return true;
+        }
+        /* another parameter: past its value (a quoted one may hold a ';') */
+        if (*v == '"') {
+            v = strchr(v + 1, '"');
+            if (!v)
+                return false;
+        }
+        p = strchr(v, ';');
+    }
+    return false;
 }
