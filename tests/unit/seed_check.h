@@ -1,33 +1,12 @@
 /*
  * seed_check.h — the seeds' annotations (tests/fixtures/corpus/seeds/annotations.json) as checks that
  * the extraction tests share: every boilerplate string gone, every article line kept. Static
- * functions for the unit tests that include it (test_boilerplate.c, test_extract.c).
+ * functions for the unit tests that include it after <cmocka.h> and <jansson.h> (test_boilerplate.c, test_extract.c).
  */
 #ifndef FEEDWATCH_TEST_SEED_CHECK_H
 #define FEEDWATCH_TEST_SEED_CHECK_H
 
-static char *
-seed_read_file(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    (void)fclose(f);
-    if (ret_len)
-        *ret_len = (size_t)n;
-    return buf;
-}
+#include "testfile.h"
 
 /* Copy of s with U+00A0 as a space, whitespace runs collapsed and the ends trimmed. */
 static char *
@@ -76,7 +55,6 @@ seed_check_text(json_t *ann, const char *name, const char *text)
     json_t *entry = json_object_get(ann, name);
     json_t *bp = json_object_get(entry, "boilerplate");
     const char *title = json_string_value(json_object_get(entry, "title"));
-    char path[512];
     char *seed, *ntext = seed_norm(text);
     size_t idx;
     json_t *b;
@@ -92,8 +70,7 @@ seed_check_text(json_t *ann, const char *name, const char *text)
         free(nt);
     }
 
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
-    seed = seed_read_file(path, NULL);
+    seed = test_read_seed(name, NULL);
     int lineno = 0;
     for (char *line = seed, *next; line; line = next) {
         next = strchr(line, '\n');

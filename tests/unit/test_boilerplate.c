@@ -40,7 +40,7 @@ test_boilerplate_seed_items(void **state)
         json_t *entry = json_object_get(ann, name);
         char path[512];
         (void)snprintf(path, sizeof(path), "%s/html/seed-%.3s.item.html", FW_FIXTURES, name);
-        char *html = seed_read_file(path, NULL);
+        char *html = test_read_file(path, NULL);
         struct boilerplate_opts opts = {
             .title = json_string_value(json_object_get(entry, "title")),
         };

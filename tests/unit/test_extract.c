@@ -43,7 +43,7 @@ test_extract_seed_pages(void **state)
         char path[512];
         size_t len;
         (void)snprintf(path, sizeof(path), "%s/html/seed-%.3s.page.html", FW_FIXTURES, name);
-        char *html = seed_read_file(path, &len);
+        char *html = test_read_file(path, &len);
         assert_true(article_is_page(html, len));
         struct article *a = extract(html);
         seed_check_text(ann, name, a->text);

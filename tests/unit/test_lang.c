@@ -9,31 +9,9 @@
 
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include "text/lang.h"
-
-static char *
-read_seed(const char *name, size_t *ret_len)
-{
-    char path[512];
-    FILE *f;
-    char *buf;
-    long n;
-
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    (void)fclose(f);
-    *ret_len = (size_t)n;
-    return buf;
-}
 
 static void
 expect_lang(const char *text, const char *want)
@@ -61,7 +39,7 @@ test_lang_seeds(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         size_t len;
-        char *text = read_seed(seeds[i].file, &len);
+        char *text = test_read_seed(seeds[i].file, &len);
         const char *got = lang_detect(text, len);
         if (!got || strcmp(got, seeds[i].lang) != 0)
             fail_msg("%s: got %s, want %s", seeds[i].file, got ? got : "NULL", seeds[i].lang);

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include "topics/match.h"
 #include "text/normalize.h"
 #include "topics/query.h"
@@ -144,22 +146,6 @@ test_match_table(void **state)
     }
 }
 
-static char *
-read_seed(const char *name)
-{
-    char path[512];
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char *data = malloc(1 << 16);
-    assert_non_null(data);
-    size_t n = fread(data, 1, (1 << 16) - 1, f);
-    data[n] = '\0';
-    (void)fclose(f);
-    return data;
-}
-
 static const char *const seeds[] = {
     "000_b1d9be76c26ba483.txt", "001_c3de49d25fb89459.txt", "002_86e90aea73c19656.txt",
     "003_0dca9f2e86cd725b.txt", "004_76fb76036a12c196.txt",
@@ -189,7 +175,7 @@ test_match_seeds(void **state)
         {true, true}, {true, true}, {true, true}, {false, false}, {true, true},
     };
     for (size_t i = 0; i < 5; i++) {
-        char *text = read_seed(seeds[i]);
+        char *text = test_read_seed(seeds[i], NULL);
         struct match_doc doc = {.title = NULL, .text = text};
         struct match_result res;
         assert_int_equal(matcher_match(m, &doc, &res), 0);

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include "text/lang.h"
 #include "topics/match.h"
 #include "text/normalize.h"
@@ -226,20 +228,6 @@ test_place_subdivisions(void **state)
     NO_MATCH("place:UA-14", "en", "Shelling was reported in Kharkiv overnight.");
 }
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("%s: %s", path, strerror(errno));
-    char *buf = malloc(1u << 20);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (1u << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void
 test_place_seeds(void **state)
 {
@@ -253,9 +241,7 @@ test_place_seeds(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        char path[4096];
-        (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, seeds[i].file);
-        char *text = read_file(path);
+        char *text = test_read_seed(seeds[i].file, NULL);
         /* The language the daemon gives a seed: detected from its words. */
         const char *lang = lang_detect(text, strlen(text));
         assert_non_null(lang);

@@ -13,35 +13,12 @@
 
 #include <cmocka.h>
 
+#include "testfile.h"
+
 #include "parse/feedparse.h"
 #include "base/hash.h"
 #include "text/normalize.h"
 #include "text/simhash.h"
-
-static char *
-read_file(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    size_t cap = 1 << 22;
-    char *data = malloc(cap);
-    assert_non_null(data);
-    size_t n = fread(data, 1, cap - 1, f);
-    data[n] = '\0';
-    (void)fclose(f);
-    if (ret_len)
-        *ret_len = n;
-    return data;
-}
-
-static char *
-read_seed(const char *name)
-{
-    char path[512];
-    (void)snprintf(path, sizeof(path), "%s/seeds/%s", FW_CORPUS, name);
-    return read_file(path, NULL);
-}
 
 /* Deletes the 1-based lines first..last of a text in place. */
 static void
@@ -60,7 +37,7 @@ delete_lines(char *s, int first, int last)
 static void
 test_simhash_identical_and_short(void **state)
 {
-    char *t = read_seed("001_c3de49d25fb89459.txt");
+    char *t = test_read_seed("001_c3de49d25fb89459.txt", NULL);
     (void)state;
 
     uint64_t a = simhash_text(t), b = simhash_text(t);
@@ -80,7 +57,7 @@ test_simhash_identical_and_short(void **state)
 static void
 test_simhash_small_edits_few_bits(void **state)
 {
-    char *orig = read_seed("001_c3de49d25fb89459.txt");
+    char *orig = test_read_seed("001_c3de49d25fb89459.txt", NULL);
     uint64_t base = simhash_text(orig);
     (void)state;
 
@@ -179,7 +156,7 @@ test_simhash_seeds(void **state)
     (void)state;
 
     for (size_t i = 0; i < 5; i++) {
-        text[i] = read_seed(seeds[i]);
+        text[i] = test_read_seed(seeds[i], NULL);
         sig[i] = simhash_text(text[i]);
         assert_int_not_equal(sig[i], 0);
     }
@@ -258,7 +235,7 @@ test_simhash_real_items_far_apart(void **state)
         struct feed_doc *doc = NULL;
         char *err = NULL;
         (void)snprintf(path, sizeof(path), "%s/feeds-real/%s", FW_CORPUS, files[f]);
-        char *data = read_file(path, &len);
+        char *data = test_read_file(path, &len);
         assert_int_equal(feedparse_buffer(data, len, NULL, &doc, &err), 0);
         uint64_t *sig = calloc(doc->n_items, sizeof(*sig));
         char **norm = calloc(doc->n_items, sizeof(*norm));
