@@ -62,7 +62,7 @@ static bool arg_wait;
 static const char *arg_topic;
 static bool arg_failed;
 static uint64_t arg_interval_s;
-static const char *arg_tags[OPML_TAGS_MAX];
+static const char *arg_tags[FEED_TAGS_MAX];
 static size_t arg_n_tags;
 static bool arg_fetch_article;
 static bool arg_dry_run;
@@ -322,9 +322,9 @@ parse_argv(int argc, char **argv, const char **ret_command)
                                    "90s, 15m, 2h, 1d)", value);
             arg_opts_seen |= OPT_INTERVAL;
         } else if (strcmp(name, "--tag") == 0) {
-            if (arg_n_tags == OPML_TAGS_MAX)
-                return usage_error("at most %d --tag options", OPML_TAGS_MAX);
-            if (!opml_tag_valid(value))
+            if (arg_n_tags == FEED_TAGS_MAX)
+                return usage_error("at most %d --tag options", FEED_TAGS_MAX);
+            if (!feed_tag_valid(value, strlen(value)))
                 return usage_error("invalid --tag '%s' (1 to 256 bytes without commas or "
                                    "control characters, no blank at either end)", value);
             arg_tags[arg_n_tags++] = value;

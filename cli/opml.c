@@ -33,6 +33,8 @@
 #include "client.h"
 #include "output.h"
 
+_Static_assert(OPML_NAME_MAX <= FEED_NAME_MAX, "a made name must be a valid feed name");
+
 #define OPML_MAX_DEPTH 64   /* folder outlines nested deeper are not looked into */
 #define OPML_MAX_FEEDS 100000
 
@@ -40,7 +42,7 @@
 struct opml_feed {
     char *url;
     char *label;     /* title, else text; NULL when neither */
-    char *tags[OPML_TAGS_MAX];
+    char *tags[FEED_TAGS_MAX];
     size_t n_tags;
 };
 
@@ -102,19 +104,6 @@ strset_free(struct strset *s)
     *s = (struct strset){0};
 }
 
-bool
-opml_tag_valid(const char *tag)
-{
-    size_t n = strlen(tag);
-    if (n == 0 || n > OPML_TAG_MAX || tag[0] == ' ' || tag[0] == '\t' || tag[n - 1] == ' ' ||
-        tag[n - 1] == '\t')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f || tag[i] == ',')
-            return false;
-    return true;
-}
-
 /* Length of the longest prefix of s, at most max bytes, that ends on a UTF-8 boundary. */
 static size_t
 utf8_cut(const char *s, size_t len, size_t max)
@@ -130,7 +119,7 @@ utf8_cut(const char *s, size_t len, size_t max)
 /*
  * A tag made of folder or category text: control characters and commas become blanks, runs
  * of blanks one space, a blank before '#' or ';' dropped (the config would read a comment),
- * trimmed, cut to OPML_TAG_MAX bytes. NULL when nothing is left (or out of memory).
+ * trimmed, cut to FEED_TAG_MAX bytes. NULL when nothing is left (or out of memory).
  */
 static char *
 tag_from_text(const char *text)
@@ -152,11 +141,11 @@ tag_from_text(const char *text)
     }
     while (n > 0 && out[n - 1] == ' ')
         n--;
-    n = utf8_cut(out, n, OPML_TAG_MAX);
+    n = utf8_cut(out, n, FEED_TAG_MAX);
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
-    if (n == 0 || !opml_tag_valid(out)) {
+    if (!feed_tag_valid(out, n)) {
         free(out);
         return NULL;
     }
@@ -175,7 +164,7 @@ feed_add_tag(struct opml_feed *f, char *tag)
             return;
         }
     }
-    if (f->n_tags == OPML_TAGS_MAX) {
+    if (f->n_tags == FEED_TAGS_MAX) {
         free(tag);
         return;
     }
@@ -271,7 +260,7 @@ collect(const xmlNode *parent, char **folders, size_t n_folders, unsigned depth,
             char *tag = label ? tag_from_text(label) : NULL;
             free(label);
             size_t k = n_folders;
-            if (tag && n_folders < OPML_TAGS_MAX)
+            if (tag && n_folders < FEED_TAGS_MAX)
                 folders[k++] = tag;
             int r = collect(n, folders, k, depth + 1, list);
             free(tag);
@@ -457,7 +446,7 @@ opml_read(const char *file, struct opml_list *list)
         xmlFreeDoc(doc);
         return 2;
     }
-    char *folders[OPML_TAGS_MAX];
+    char *folders[FEED_TAGS_MAX];
     r = collect(body, folders, 0, 0, list);
     xmlFreeDoc(doc);
     if (r < 0) {
@@ -668,13 +657,10 @@ print_ini(const struct opml_list *list)
             free(u);
             continue;
         }
-        bool url_ok = strlen(f->url) <= 8192;
-        for (const char *c = f->url; *c && url_ok; c++)
-            url_ok = (unsigned char)*c > 0x20 && *c != 0x7f;
-        if (!url_ok) {
+        if (!feed_url_valid(f->url)) {
             char *u = output_scrub(f->url, strlen(f->url), false);
-            (void)printf("# failed %s: not a usable URL (spaces, control characters or "
-                         "longer than 8192 bytes)\n", u ? u : "");
+            (void)printf("# failed %s: not a usable URL (no host, spaces, control characters or "
+                         "longer than %d bytes)\n", u ? u : "", FEED_URL_MAX);
             free(u);
             status = 1;
             continue;

@@ -14,10 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/feedrule.h" /* a feed's name, URL and tags: FEED_TAGS_MAX... */
+
 #define OPML_MAX_BYTES (16u * 1024u * 1024u) /* an OPML file larger than this is refused */
-#define OPML_TAGS_MAX 32                     /* tags of one feed (the daemon's limit) */
-#define OPML_TAG_MAX 256                     /* bytes of one tag (the daemon's limit) */
-#define OPML_NAME_MAX 64                     /* bytes of a name made for a feed */
+#define OPML_NAME_MAX 64 /* bytes of a name made for a feed (within FEED_NAME_MAX) */
 
 /* What `import-opml` was asked. */
 struct opml_import_args {
@@ -28,12 +28,6 @@ struct opml_import_args {
     bool dry_run;             /* only report what would be done */
     bool ini;                 /* print [feed] sections; no daemon */
 };
-
-/*
- * A feed tag as the daemon takes it (the config's rule for `tags =` items): 1 to
- * OPML_TAG_MAX bytes, no comma, no control character, no blank at either end.
- */
-bool opml_tag_valid(const char *tag);
 
 /* Prints every feed of the daemon at socket as OPML. Exit status: 0, 1, or 3 (unreachable). */
 int opml_export(const char *socket);

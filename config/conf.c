@@ -7,7 +7,8 @@
  *   A '#' or ';' preceded by a blank starts a trailing comment anywhere in a value, also
  *   inside quotes (`X-Api-Key: abc#1` keeps its '#'; `exec = a ';'` keeps its ';').
  * - Kinds: daemon (no name; may appear several times, but each key once in total), feed,
- *   topic, hook (a name in double quotes, 1-64 characters of A-Z a-z 0-9 . _ -).
+ *   topic, hook (a name in double quotes, 1-128 characters of A-Z a-z 0-9 . _ -: the feed
+ *   name rule of feeds/base/feedrule.h, for every kind).
  *   Keys are lowercase and case-sensitive. A duplicate section's keys are not checked.
  * - `include = GLOB` is allowed anywhere: at top level and inside any section. The glob is
  *   relative to the folder of the including file; matches are read in strcmp order. Each
@@ -39,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/feedrule.h"
 #include "base/utf8.h"
 
 #ifndef FW_VERSION
@@ -51,10 +53,8 @@
 #define CONF_MAX_FILES 1024u
 #define CONF_MAX_DEPTH 8u
 #define CONF_MAX_ERRORS 100u
-#define CONF_MAX_NAME 64u
 #define CONF_MAX_KEY 64u
 #define CONF_MAX_LIST 256u
-#define CONF_MAX_URL 8192u
 #define CONF_MAX_VALUE_FILE 8192u
 #define CONF_MAX_STRING 4096u
 #define CONF_MAX_SOCKET_PATH 107u
@@ -344,20 +344,6 @@ key_lookup(const char *const *table, const char *key)
         if (strcmp(table[i], key) == 0)
             return i;
     return -1;
-}
-
-static bool
-name_valid(const char *s, size_t n)
-{
-    if (n == 0 || n > CONF_MAX_NAME)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
 }
 
 /* ---- paths ---- */
@@ -805,6 +791,18 @@ val_bool(struct parser *p, const struct loc *at, const char *v, bool *out)
     return true;
 }
 
+/* Copies v into *out (replacing what was there). */
+static bool
+val_copy(struct parser *p, const char *v, char **out)
+{
+    char *d = xstrdup(p, v);
+    if (!d)
+        return false;
+    free(*out);
+    *out = d;
+    return true;
+}
+
 static bool
 val_string(struct parser *p, const struct loc *at, const char *v, char **out)
 {
@@ -812,12 +810,7 @@ val_string(struct parser *p, const struct loc *at, const char *v, char **out)
         perr_at(p, at, "value too long (max %u bytes)", CONF_MAX_STRING);
         return false;
     }
-    char *d = xstrdup(p, v);
-    if (!d)
-        return false;
-    free(*out);
-    *out = d;
-    return true;
+    return val_copy(p, v, out);
 }
 
 static bool
@@ -840,38 +833,21 @@ val_path(struct parser *p, const struct loc *at, const char *v, bool must_read, 
     return true;
 }
 
-/* http:// or https:// with a non-empty host part and no blanks. */
-static bool
-url_is_http(const char *s)
-{
-    size_t skip;
-    if (strncasecmp(s, "http://", 7) == 0)
-        skip = 7;
-    else if (strncasecmp(s, "https://", 8) == 0)
-        skip = 8;
-    else
-        return false;
-    char c = s[skip];
-    if (c == '\0' || c == '/' || c == '?' || c == '#')
-        return false;
-    return strpbrk(s, " \t") == NULL;
-}
-
 static bool
 val_http_url(struct parser *p, const struct loc *at, const char *v, char **out)
 {
-    if (strlen(v) > CONF_MAX_URL) {
-        perr_at(p, at, "URL too long (max %u bytes)", CONF_MAX_URL);
+    if (strlen(v) > FEED_URL_MAX) {
+        perr_at(p, at, "URL too long (max %u bytes)", FEED_URL_MAX);
         return false;
     }
-    if (!url_is_http(v)) {
+    if (!feed_url_valid(v)) {
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
             perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
         else
             perr_at(p, at, "unsupported URL '%s' (use http:// or https://)", QS(v));
         return false;
     }
-    return val_string(p, at, v, out);
+    return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
 }
 
 /*
@@ -882,13 +858,13 @@ val_http_url(struct parser *p, const struct loc *at, const char *v, char **out)
 static bool
 val_feed_url(struct parser *p, const struct loc *at, const char *v, char **out)
 {
-    if (strlen(v) > CONF_MAX_URL) {
-        perr_at(p, at, "URL too long (max %u bytes)", CONF_MAX_URL);
+    if (strlen(v) > FEED_URL_MAX) {
+        perr_at(p, at, "URL too long (max %u bytes)", FEED_URL_MAX);
         return false;
     }
     if (strncasecmp(v, "file:", 5) != 0) {
-        if (url_is_http(v))
-            return val_string(p, at, v, out);
+        if (feed_url_valid(v))
+            return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
             perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
         else
@@ -953,11 +929,11 @@ val_list(struct parser *p, const struct loc *at, const char *v, bool names, cons
             perr_at(p, at, "empty item in list '%s'", QS(v));
             goto fail;
         }
-        if (names && !name_valid(s, len)) {
+        if (names && !feed_name_valid(s, len)) {
             char *tmp = xstrndup(p, s, len);
             if (tmp)
-                perr_at(p, at, "invalid %s name '%s' (1-64 characters of A-Z a-z 0-9 . _ -)", what,
-                        QS(tmp));
+                perr_at(p, at, "invalid %s name '%s' (1-128 characters of A-Z a-z 0-9 . _ -)",
+                        what, QS(tmp));
             free(tmp);
             goto fail;
         }
@@ -985,6 +961,25 @@ val_list(struct parser *p, const struct loc *at, const char *v, bool names, cons
 fail:
     strv_free(items, n);
     return false;
+}
+
+/* A comma list of tags, each by the feed tag rule (feeds/base/feedrule.h), as `add` takes. */
+static bool
+val_tags(struct parser *p, const struct loc *at, const char *v, char ***ret, size_t *ret_n)
+{
+    if (!val_list(p, at, v, false, "tag", ret, ret_n))
+        return false;
+    for (size_t i = 0; i < *ret_n; i++) {
+        if (!feed_tag_valid((*ret)[i], strlen((*ret)[i]))) {
+            perr_at(p, at, "invalid tag '%s' (at most %u bytes, no control characters)",
+                    QS((*ret)[i]), FEED_TAG_MAX);
+            strv_free(*ret, *ret_n);
+            *ret = NULL;
+            *ret_n = 0;
+            return false;
+        }
+    }
+    return true;
 }
 
 /* A comma list of environment variable names ([A-Za-z_][A-Za-z0-9_]*), for a hook's env. */
@@ -1505,9 +1500,9 @@ parse_header(struct parser *p, const struct file_ctx *f, unsigned line, char *s,
         return;
     }
     name[nlen] = '\0';
-    if (!name_valid(name, nlen)) {
+    if (!feed_name_valid(name, nlen)) {
         perr(p, f->path, line, "section",
-             "invalid %s name '%s' (1-64 characters of A-Z a-z 0-9 . _ -)", sect_names[kind],
+             "invalid %s name '%s' (1-128 characters of A-Z a-z 0-9 . _ -)", sect_names[kind],
              QS(name));
         return;
     }
@@ -1657,7 +1652,7 @@ set_feed_key(struct parser *p, const struct loc *at, struct conf_feed *e, int k,
         (void)val_duration(p, at, v, 1, &e->interval_s);
         break;
     case FK_TAGS:
-        (void)val_list(p, at, v, false, "tag", &e->tags, &e->n_tags);
+        (void)val_tags(p, at, v, &e->tags, &e->n_tags);
         break;
     case FK_FETCH_ARTICLE:
         (void)val_bool(p, at, v, &e->fetch_article);
@@ -1704,7 +1699,7 @@ set_topic_key(struct parser *p, const struct loc *at, size_t idx, int k, const c
             p->topic_aux[idx].feeds_line = at->line;
         break;
     case TK_TAGS:
-        (void)val_list(p, at, v, false, "tag", &t->tags, &t->n_tags);
+        (void)val_tags(p, at, v, &t->tags, &t->n_tags);
         break;
     default:
         break;

@@ -28,13 +28,12 @@
 #include "notify.h"
 #include "retention.h"
 #include "search.h"
+#include "base/feedrule.h"
 #include "base/url.h"
 #include "util.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
-#define DAEMON_FEED_NAME_MAX 128   /* a feed added at run time: name length */
-#define DAEMON_FEED_URL_MAX 4096   /* and URL length */
-#define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* and interval: the config's maximum */
+#define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* run-time feeds: the config's maximum */
 
 static int64_t
 sched_clock(void *userdata)
@@ -175,23 +174,6 @@ runtime_cfg_new(const struct daemon *d, const char *name, const char *url,
     return c;
 }
 
-/*
- * A tag of `add`, by the config's rule for `tags =` items (conf.c val_list): not empty, no
- * comma, no control character, no blank at either end; and at most DAEMON_FEED_TAG_MAX bytes.
- */
-static bool
-feed_tag_valid(const char *tag)
-{
-    size_t n = strlen(tag);
-    if (n == 0 || n > DAEMON_FEED_TAG_MAX || tag[0] == ' ' || tag[0] == '\t' ||
-        tag[n - 1] == ' ' || tag[n - 1] == '\t')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f || tag[i] == ',')
-            return false;
-    return true;
-}
-
 /* Checks the options of `add`; 0, or -EINVAL with *reterr_msg (malloc'd, may be NULL). */
 static int
 runtime_opts_check(const struct daemon_feed_opts *o, char **reterr_msg)
@@ -206,7 +188,7 @@ runtime_opts_check(const struct daemon_feed_opts *o, char **reterr_msg)
             if (strcmp(o->tags[i], o->tags[j]) == 0)
                 why = "add: a tag is given twice";
     for (size_t i = 0; !why && i < o->n_tags; i++)
-        if (!feed_tag_valid(o->tags[i]))
+        if (!feed_tag_valid(o->tags[i], strlen(o->tags[i])))
             why = "add: a tag is 1 to 256 bytes without commas or control characters, "
                   "and does not start or end with a blank";
     if (!why)
@@ -833,39 +815,15 @@ errmsg(char **reterr_msg, int r, const char *fmt, ...)
     return r;
 }
 
-/* A run-time feed name: 1 to 128 of [A-Za-z0-9._-], as safe in a log line as in a shell. */
+/* `add` takes no user:password@ (feedrule.h leaves that to callers): `feeds` would show it. */
 static bool
-feed_name_valid(const char *name)
+url_has_userinfo(const char *url)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > DAEMON_FEED_NAME_MAX)
+    const char *host = strstr(url, "://");
+    if (!host)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* A run-time feed URL: http or https, bounded, no spaces or control characters. */
-static bool
-feed_url_valid(const char *url)
-{
-    size_t n = strlen(url);
-    if (n > DAEMON_FEED_URL_MAX ||
-        !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
-        return false;
-    size_t host = url[4] == ':' ? 7 : 8;
-    if (n <= host || url[host] == '/')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
-            return false;
-    /* No user:password@ : `feeds` and the log would show it (config feeds have user=). */
-    size_t authority = strcspn(url + host, "/?#");
-    return memchr(url + host, '@', authority) == NULL;
+    host += 3;
+    return memchr(host, '@', strcspn(host, "/?#")) != NULL;
 }
 
 /* Adds a feed at run time: stored with its marker, polled now. */
@@ -876,14 +834,14 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url,
     static const struct daemon_feed_opts no_opts;
     if (!opts)
         opts = &no_opts;
-    if (!feed_name_valid(name))
+    if (!feed_name_valid(name, strlen(name)))
         return errmsg(reterr_msg, -EINVAL,
                       "add: a feed name is 1 to %d letters, digits, '.', '_' or '-'",
-                      DAEMON_FEED_NAME_MAX);
-    if (!feed_url_valid(url))
+                      FEED_NAME_MAX);
+    if (!feed_url_valid(url) || url_has_userinfo(url))
         return errmsg(reterr_msg, -EINVAL,
                       "add: the URL must be http:// or https:// with a host, at most %d bytes, "
-                      "without spaces or credentials", DAEMON_FEED_URL_MAX);
+                      "without spaces or credentials", FEED_URL_MAX);
     if (runtime_opts_check(opts, reterr_msg) < 0)
         return -EINVAL;
     if (daemon_feed_find(d, name))

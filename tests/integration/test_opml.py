@@ -163,7 +163,7 @@ def test_already_watched_urls_are_skipped_and_failures_reported(t):
         "added Feed-1 http://example.org/feed/2",
         "added mine-2 http://example.org/feed/3",
         "failed http://user:pw@127.0.0.1:1/x: add: the URL must be http:// or https:// with a "
-        "host, at most 4096 bytes, without spaces or credentials",
+        "host, at most 8192 bytes, without spaces or credentials",
     ], out
     assert set(watched(d)) == {"mine", "Feed-1", "mine-2"}
 

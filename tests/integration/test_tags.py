@@ -124,5 +124,26 @@ def test_items_tag_lists_the_items_of_tagged_feeds(t):
     assert rc == 0 and "afp-world" in d.last[2] and "nl-nieuws" not in d.last[2], d.last
 
 
+
+def test_add_takes_what_the_config_takes(t):
+    """One rule for a feed's name and URL (feeds/base/feedrule.h): 128 characters and 8192
+    bytes at run time as in the config (test_conf checks the config side)."""
+    d = t.daemon().start()
+    name = "n" * 128
+    url = "http://127.0.0.1:1/" + "u" * (8192 - len("http://127.0.0.1:1/"))
+    c = d.connect()
+    try:
+        resp = c.request({"cmd": "add", "name": name, "url": url})
+        assert resp["ok"] is True, resp
+        for bad, why in (({"name": name + "n", "url": DEAD}, "name"),
+                         ({"name": "long-url", "url": url + "u"}, "8192 bytes"),
+                         ({"name": "creds", "url": "http://u:p@127.0.0.1:1/x"}, "credentials")):
+            resp = c.request({"cmd": "add", **bad})
+            assert resp["ok"] is False and why in resp["error"], (bad, resp)
+    finally:
+        c.close()
+    assert name in d.feeds_state() and "long-url" not in d.feeds_state()
+
+
 if __name__ == "__main__":
     fwtest.main()

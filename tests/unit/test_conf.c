@@ -693,6 +693,17 @@ test_conf_bad_url_scheme(void **state)
     struct conf *c = load_ok("[feed \"x\"]\nurl = HTTPS://E.org\n");
     assert_string_equal(c->feeds[0].url, "HTTPS://E.org");
     conf_free(c);
+    /* The feed URL rule of feeds/base/feedrule.h, as run-time `add` has it: 8192 bytes. */
+    static char text[8300];
+    int head = snprintf(text, sizeof text, "[feed \"x\"]\nurl = https://e.org/");
+    size_t len = strlen("https://e.org/");
+    memset(text + head, 'a', 8192 - len);
+    (void)snprintf(text + head + 8192 - len, sizeof text - (size_t)head - (8192 - len), "\n");
+    c = load_ok(text);
+    assert_int_equal(strlen(c->feeds[0].url), 8192);
+    conf_free(c);
+    (void)snprintf(text + head + 8192 - len, sizeof text - (size_t)head - (8192 - len), "b\n");
+    expect_errors(text, "{F}:2: url: URL too long (max 8192 bytes)");
 }
 
 static void
@@ -788,7 +799,7 @@ test_conf_topic_references(void **state)
     expect_errors("[topic \"t\"]\nmatch = a\nhooks = ,x\n",
                   "{F}:3: hooks: empty item in list ',x'");
     expect_errors("[topic \"t\"]\nmatch = a\nfeeds = a b\n",
-                  "{F}:3: feeds: invalid feed name 'a b' (1-64 characters of A-Z a-z 0-9 . _ -)");
+                  "{F}:3: feeds: invalid feed name 'a b' (1-128 characters of A-Z a-z 0-9 . _ -)");
     /* References may point forward, into included files. */
     write_file("hooks.conf", "[hook \"later\"]\nurl = https://e.org/hook\n");
     struct conf *c = load_ok("[topic \"t\"]\nmatch = a\nhooks = later\nfeeds = f1, f2\n"
@@ -808,6 +819,18 @@ test_conf_topic_references(void **state)
     conf_free(c);
     expect_errors("[topic \"t\"]\nmatch = a\ntags = a,,b\n",
                   "{F}:3: tags: empty item in list 'a,,b'");
+    /* The tag rule of feeds/base/feedrule.h, as run-time `add` has it: at most 256 bytes. */
+    char tag[300], text[400];
+    memset(tag, 't', 256);
+    tag[256] = '\0';
+    (void)snprintf(text, sizeof text, "[feed \"f\"]\nurl = https://e.org/\ntags = a, %s\n", tag);
+    c = load_ok(text);
+    assert_int_equal(c->feeds[0].n_tags, 2);
+    conf_free(c);
+    (void)snprintf(text, sizeof text, "[feed \"f\"]\nurl = https://e.org/\ntags = a, %st\n", tag);
+    expect_errors(text, "{F}:3: tags: invalid tag '" "tttttttttttttttttttttttttttttttttttttttt"
+                        "tttttttttttttttttttttttttttttttttttttttt...' (at most 256 bytes, no "
+                        "control characters)");
 }
 
 static void
@@ -1158,25 +1181,27 @@ test_conf_bad_name(void **state)
 {
     (void)state;
     expect_errors("[feed \"a b\"]\nurl = https://e.org/\n",
-                  "{F}:1: section: invalid feed name 'a b' (1-64 characters of A-Z a-z 0-9 . _ -)");
+                  "{F}:1: section: invalid feed name 'a b' (1-128 characters of A-Z a-z 0-9 . _ -)");
     expect_errors("[topic \"\"]\nmatch = a\n",
-                  "{F}:1: section: invalid topic name '' (1-64 characters of A-Z a-z 0-9 . _ -)");
+                  "{F}:1: section: invalid topic name '' (1-128 characters of A-Z a-z 0-9 . _ -)");
     expect_errors("[hook \"a/b\"]\nexec = /bin/true\n",
-                  "{F}:1: section: invalid hook name 'a/b' (1-64 characters of A-Z a-z 0-9 . _ "
+                  "{F}:1: section: invalid hook name 'a/b' (1-128 characters of A-Z a-z 0-9 . _ "
                   "-)");
-    char name65[66];
-    memset(name65, 'n', 65);
-    name65[65] = '\0';
-    char text[128], want[256];
-    (void)snprintf(text, sizeof text, "[feed \"%s\"]\nurl = https://e.org/\n", name65);
+    /* The feed name rule of feeds/base/feedrule.h, as run-time `add` has it: 128, not 129. */
+    char name129[130];
+    memset(name129, 'n', 129);
+    name129[129] = '\0';
+    char text[256], want[256];
+    (void)snprintf(text, sizeof text, "[feed \"%s\"]\nurl = https://e.org/\n", name129);
     (void)snprintf(want, sizeof want,
-                   "{F}:1: section: invalid feed name '%s' (1-64 characters of A-Z a-z 0-9 . _ -)",
-                   name65);
+                   "{F}:1: section: invalid feed name '%.80s...' (1-128 characters of A-Z a-z 0-9 "
+                   ". _ -)",
+                   name129);
     expect_errors(text, want);
-    name65[64] = '\0';
-    (void)snprintf(text, sizeof text, "[feed \"%s\"]\nurl = https://e.org/\n", name65);
+    name129[128] = '\0';
+    (void)snprintf(text, sizeof text, "[feed \"%s\"]\nurl = https://e.org/\n", name129);
     struct conf *c = load_ok(text);
-    assert_non_null(conf_feed_find(c, name65));
+    assert_non_null(conf_feed_find(c, name129));
     conf_free(c);
     c = load_ok("[feed \"A.b_c-9\"]\nurl = https://e.org/\n");
     conf_free(c);
