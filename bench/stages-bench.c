@@ -26,7 +26,8 @@
  * results byte-identical.
  *
  * usage: stages-bench [-p PASSES] [-s STAGE] -l LIST_FILE [-l LIST_FILE ...]
- * build: bench/stages does it (cc -O2 against BUILD/feeds/libfwtext.a, libfwparse.a, libfwbase.a + pkg-config libs).
+ * build: bench/stages does it (cc -O2 against the four BUILD/feeds/libfw*.a, -lstemmer and
+ * pkg-config libs).
  */
 #include <errno.h>
 #include <stdbool.h>
