@@ -31,6 +31,7 @@
 #include "base/feedrule.h"
 #include "base/url.h"
 #include "util.h"
+#include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
 #define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* run-time feeds: the config's maximum */
@@ -972,6 +973,62 @@ daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
     return 0;
 }
 
+/* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
+struct topics_pin {
+    struct alerting *alerting;
+    struct conf *conf;     /* the config they point into, once retired */
+    unsigned refs;
+    bool retired;
+};
+
+struct topics_pin *
+daemon_topics_pin(struct daemon *d)
+{
+    if (!d->topics_pin) {
+        d->topics_pin = calloc(1, sizeof(*d->topics_pin));
+        if (!d->topics_pin)
+            return NULL;
+        d->topics_pin->alerting = d->alerting;
+    }
+    d->topics_pin->refs++;
+    return d->topics_pin;
+}
+
+struct alerting *
+daemon_topics_alerting(const struct topics_pin *pin)
+{
+    return pin->alerting;
+}
+
+void
+daemon_topics_unpin(struct topics_pin *pin)
+{
+    if (!pin || --pin->refs > 0 || !pin->retired)
+        return;
+    alerting_free(pin->alerting);
+    conf_free(pin->conf);
+    free(pin);
+}
+
+/*
+ * A reload replaces the topics (and their config): freed now unless writer jobs still
+ * match with them, then by the last of those.
+ */
+static void
+topics_retire(struct daemon *d, struct conf *old_conf)
+{
+    struct topics_pin *pin = d->topics_pin;
+    d->topics_pin = NULL;
+    if (pin && pin->refs > 0) {
+        pin->retired = true;
+        pin->conf = old_conf;
+        return;
+    }
+    free(pin);
+    alerting_free(d->alerting);
+    conf_free(old_conf);
+}
+
 static void
 fetch_settings_from(const struct conf *conf, struct fetch_settings *s)
 {
@@ -1083,13 +1140,6 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     d->n_feeds = n;
     qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
     d->conf = nc;
-    /* The writer thread matches with the old topics (and their config): both freed after. */
-    bool retire = d->store_busy && !d->alerting_retired;
-    if (retire)
-        d->alerting_retired = d->alerting;
-    else
-        alerting_free(d->alerting);
-    d->alerting = na;
     for (size_t i = 0; i < n; i++)
         feed_schedule_initial(d, d->feeds[i]);
     struct fetch_settings fs;
@@ -1097,10 +1147,8 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     (void)fetch_configure(d->fetcher, &fs);
     log_set_level((enum log_level)nc->daemon.log_level);
     (void)metrics_listen_apply(d, old->daemon.metrics_listen); /* a failure keeps no listener */
-    if (retire)
-        d->conf_retired = old;
-    else
-        conf_free(old);
+    topics_retire(d, old); /* frees d->alerting and old, unless the writer matches with them */
+    d->alerting = na;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
                d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
@@ -1140,7 +1188,8 @@ on_stop_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     notify_stopping();
-    feedpoll_flush(d); /* polls that finished are kept; the others are aborted below */
+    /* Every write queued is done (finished polls are kept; the others are aborted below). */
+    writer_close(d->writer);
     if (d->control) {
         control_close(d->control);
         d->control = NULL;
@@ -1187,14 +1236,12 @@ daemon_free_state(struct daemon *d)
     d->retention = NULL;
     search_free(d->search); /* joins the indexer after its batch */
     d->search = NULL;
-    store_free(d->wstore);
-    d->wstore = NULL;
     store_free(d->store);
     d->store = NULL;
-    alerting_free(d->alerting_retired);
-    d->alerting_retired = NULL;
-    conf_free(d->conf_retired);
-    d->conf_retired = NULL;
+    writer_free(d->writer); /* closed last: the last connection checkpoints the WAL */
+    d->writer = NULL;
+    free(d->topics_pin);    /* no job is left to hold it */
+    d->topics_pin = NULL;
     alerting_free(d->alerting);
     d->alerting = NULL;
     conf_free(d->conf);
@@ -1264,7 +1311,7 @@ daemon_metrics_text(struct daemon *d)
     g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
     g.polls_active = d->polls_active;
     g.polls_waiting = d->n_ready;
-    g.store_queue = d->n_store;
+    g.store_queue = writer_queued(d->writer);
     g.hooks_running = d->hooks ? hooks_running(d->hooks) : 0;
     g.search_lag_items = d->search ? (uint64_t)search_lag(d->search) : 0;
     g.rss_bytes = rss_bytes();
@@ -1356,8 +1403,7 @@ daemon_run(const char *config_path, bool once)
         goto fail_early;
     }
     /* A damaged file is refused at start, with what to do, rather than failing polls later. */
-    if ((r = store_open(db, &d->store, &err)) < 0 || (r = store_check(d->store, &err)) < 0 ||
-        (r = store_open(db, &d->wstore, &err)) < 0) {
+    if ((r = store_open(db, &d->store, &err)) < 0 || (r = store_check(d->store, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         goto fail_early;
     }
@@ -1383,7 +1429,10 @@ daemon_run(const char *config_path, bool once)
     }
     uv_timer_init(&d->loop, &d->stop_timer);
     d->stop_timer.data = d;
-    (void)feedpoll_init(d);
+    if ((r = writer_open(&d->loop, db, &d->writer, &err)) < 0) {
+        log_error("store: %s", err ? err : strerror(-r));
+        goto fail_loop;
+    }
     struct fetch_settings fs;
     fetch_settings_from(d->conf, &fs);
     d->fetcher = fetch_new(&d->loop, &fs, &err);

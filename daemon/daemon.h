@@ -25,6 +25,8 @@ struct control;
 struct ctl_conn;
 struct hooks;
 struct retention;
+struct topics_pin;
+struct writer;
 struct search;
 struct fetcher;
 struct feedpoll;
@@ -72,11 +74,8 @@ struct daemon {
     char *config_path;
     struct conf *conf;
     struct store *store;         /* the loop thread's connection */
-    struct store *wstore;        /* the writer connection: poll and retention batches, in the
-                                    thread pool */
-    bool store_busy;             /* a batch is being written (one at a time, of either kind) */
-    struct alerting *alerting_retired; /* replaced by a reload while a batch matched with it */
-    struct conf *conf_retired;   /* the config alerting_retired points into */
+    struct writer *writer;       /* every write goes through it (writer.h) */
+    struct topics_pin *topics_pin; /* alerting as pinned by writer jobs; NULL when none is */
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;
@@ -111,10 +110,6 @@ struct daemon {
     struct dfeed *ready_head, *ready_tail;
     unsigned n_ready;
     bool starting_ready;         /* start_ready() is on the stack */
-    /* Finished polls waiting to be written together (feedpoll_flush), and their timer. */
-    struct feedpoll *store_head, *store_tail;
-    unsigned n_store;
-    uv_timer_t store_timer;
     /*
      * Article pages held in memory, all polls: each download reserves max_article_size up to
      * max_article_memory; polls with downloads that do not fit wait here (FIFO, feedpoll.c).
@@ -127,6 +122,15 @@ struct daemon {
 
 /* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int daemon_run(const char *config_path, bool once);
+
+/*
+ * The compiled topics (d->alerting) for a writer job that matches items on the writer thread:
+ * pinned until the job's done callback unpins them, so that a reload meanwhile retires them
+ * instead of freeing them (with the config they point into). NULL when out of memory.
+ */
+struct topics_pin *daemon_topics_pin(struct daemon *d);
+struct alerting *daemon_topics_alerting(const struct topics_pin *pin);
+void daemon_topics_unpin(struct topics_pin *pin);
 
 /* The feed called name, or NULL. */
 struct dfeed *daemon_feed_find(struct daemon *d, const char *name);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,9 @@
 #include "search.h"
 #include "base/url.h"
 #include "util.h"
+#include "writer.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
-#define FEEDPOLL_BATCH_MAX 64        /* polls written in one transaction at most */
-#define FEEDPOLL_BATCH_DELAY_MS 20   /* how long a finished poll waits for others to join it */
 #define FEEDPOLL_ARTICLES_AT_ONCE 4  /* article downloads (and extractions) of one poll at once */
 
 /* One article page of a new item, downloaded and extracted (fetch_article = yes). */
@@ -50,8 +50,8 @@ struct article_fetch {
 /*
  * A poll goes fetch (streaming parse) -> content (thread pool: clean text, language,
  * signature of each new item) -> articles (optional downloads, extracted in the thread pool)
- * -> store (one transaction, loop thread). Each stage runs only when the one before produced
- * something for it.
+ * -> store (a part of a writer transaction, writer.h). Each stage runs only when the one
+ * before produced something for it.
  */
 struct feedpoll {
     struct daemon *d;
@@ -84,8 +84,10 @@ struct feedpoll {
     unsigned arts_pending;     /* articles not settled yet (started or not) */
     struct feedpoll *wait_next; /* d->article_wait_head list: waiting for memory */
     bool waiting;
-    /* The store stage: the batch it waits in, and what its part of the transaction did. */
-    struct feedpoll *store_next;
+    /* The store stage: its writer job, and what its part of the transaction did. */
+    struct writer_job job;
+    struct topics_pin *pin;    /* the topics it matches with, kept until its write ends */
+    int64_t store_now;         /* Unix seconds the items are first seen at */
     struct sched_poll pn;      /* what it tells the schedule (scheduler.h) */
     char *name;                /* the feed's name, for the writer thread */
     char **tags;               /* and its tags (topics' `tags =`) */
@@ -102,7 +104,6 @@ struct feedpoll {
 static void poll_store(struct feedpoll *p);
 static void article_settled(struct feedpoll *p);
 static void poll_abort(struct feedpoll *p);
-static void on_store_timer(uv_timer_t *t);
 
 _Static_assert(SCHED_TIME_NONE == FEED_TIME_NONE, "a feed's times are the schedule's");
 
@@ -168,18 +169,17 @@ plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fre
 
 
 /*
- * Stores the poll's new items, their alerts, the feed's boilerplate model and its state as
- * one part of the open transaction of the writer connection (a poll happened or it did
- * not); new items and alerts are counted. Runs in the thread pool (store_job_work): it
- * reads only what the loop handed over (p->name, p->st, p->news, the pinned alerting).
+ * Stores the poll's new items, their alerts, the feed's boilerplate model and its state in
+ * the part of a writer transaction the writer opened for it (a poll happened or it did not:
+ * on an error the writer undoes the part); new items and alerts are counted. Runs on the
+ * writer thread: it reads only what the loop handed over (p->name, p->st, p->news, the
+ * pinned alerting).
  */
 static int
 store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, int64_t now)
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
-    int r = store_part_begin(store);
-    if (r < 0)
-        return r;
+    int r = 0;
     for (size_t i = 0; i < p->n_news; i++) {
         const struct content_item *ci = &p->news[i];
         const struct feed_item *item = ci->item;
@@ -204,23 +204,14 @@ store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, i
             }
         }
         if (r < 0)
-            goto fail;
+            return r;
     }
     if (p->model_dirty) {
         r = store_feed_model_set(store, p->st.id, p->model, p->model_len);
         if (r < 0)
-            goto fail;
+            return r;
     }
-    r = store_feed_save(store, &p->st);
-    if (r < 0)
-        goto fail;
-    r = store_part_end(store);
-    if (r < 0)
-        goto fail;
-    return 0;
-fail:
-    store_part_rollback(store);
-    return r;
+    return store_feed_save(store, &p->st);
 }
 
 static int
@@ -696,26 +687,44 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     poll_store(p);
 }
 
+static void poll_finish(struct feedpoll *p, int r);
+static int poll_prepare(struct feedpoll *p, int64_t now_ms);
+static int store_job_work(struct writer_job *job, struct store *store);
+static void store_job_done(struct writer_job *job, int result);
+
 /*
- * The last stage. A finished poll joins the store batch: the polls that finish within
- * FEEDPOLL_BATCH_DELAY_MS of each other (at most FEEDPOLL_BATCH_MAX) are written in one
- * transaction, each as a part of its own, so that the pages every commit rewrites (the items'
- * indexes) are written once for the batch rather than once a poll.
+ * The last stage. The poll is settled, and its writes go to the writer as a WRITER_BATCH
+ * job: the polls that finish together (writer.h: within WRITER_BATCH_DELAY_MS, at most
+ * WRITER_BATCH_MAX) are written in one transaction, each as a part of its own, so that the
+ * pages every commit rewrites (the items' indexes) are written once for the batch rather
+ * than once a poll. The poll ends in store_job_done, after the commit.
  */
 static void
 poll_store(struct feedpoll *p)
 {
     struct daemon *d = p->d;
-    p->store_next = NULL;
-    if (d->store_tail)
-        d->store_tail->store_next = p;
-    else
-        d->store_head = p;
-    d->store_tail = p;
-    if (++d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping)
-        feedpoll_flush(d);
-    else if (!uv_is_active((uv_handle_t *)&d->store_timer))
-        (void)uv_timer_start(&d->store_timer, on_store_timer, FEEDPOLL_BATCH_DELAY_MS, 0);
+    int64_t now_ms = util_now_ms();
+    int r = poll_prepare(p, now_ms);
+    p->events = control_has_watchers(d->control) ? json_array() : NULL;
+    if (r == 0 && !(p->pin = daemon_topics_pin(d)))
+        r = -ENOMEM;
+    if (r == 0) {
+        p->store_now = now_ms / 1000;
+        p->job = (struct writer_job){
+            .work = store_job_work, .done = store_job_done, .mode = WRITER_BATCH};
+        r = writer_submit(d->writer, &p->job);
+        if (r == 0)
+            return;
+        daemon_topics_unpin(p->pin);
+        p->pin = NULL;
+        if (r == -ESHUTDOWN) {
+            poll_abort(p); /* the daemon stops: nothing is saved, as for a cancelled poll */
+            return;
+        }
+    }
+    free(p->store_error);
+    p->store_error = strdup(r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+    poll_finish(p, r);
 }
 
 /* Sets the feed's new state from what the poll found (in memory; saved by store_poll). */
@@ -892,151 +901,26 @@ poll_finish(struct feedpoll *p, int r)
     daemon_poll_done(d, f, outcome, fresh, raised);
 }
 
-/* The writer thread's work: one batch of polls, one transaction. */
-struct store_job {
-    uv_work_t work;
-    struct daemon *d;
-    struct feedpoll *batch;
-    struct alerting *alerting; /* pinned: a reload meanwhile retires it (d->alerting_retired) */
-    int64_t now;
-};
+/* Writer thread: the poll's part of the batch's transaction. */
+static int
+store_job_work(struct writer_job *job, struct store *store)
+{
+    struct feedpoll *p = (struct feedpoll *)((char *)job - offsetof(struct feedpoll, job));
+    return store_poll(p, store, daemon_topics_alerting(p->pin), p->store_now);
+}
 
-/* Records the writer connection's message for a poll whose part (or batch) failed. */
+/* Loop: the batch is committed (or not); the poll ends. */
 static void
-note_store_error(struct feedpoll *p, struct store *store)
+store_job_done(struct writer_job *job, int result)
 {
-    free(p->store_error);
-    p->store_error = strdup(store_errmsg(store));
-}
-
-/* Thread pool: the batch's transaction on the writer connection. */
-static void
-store_job_work(uv_work_t *w)
-{
-    struct store_job *job = w->data;
-    struct store *store = job->d->wstore;
-    int r = store_begin(store);
-    for (struct feedpoll *p = job->batch; p; p = p->store_next) {
-        if (p->store_r < 0)
-            continue; /* could not be prepared */
-        if (r < 0) {
-            p->store_r = r;
-            note_store_error(p, store);
-            continue;
-        }
-        p->store_r = store_poll(p, store, job->alerting, job->now);
-        if (p->store_r < 0)
-            note_store_error(p, store);
+    struct feedpoll *p = (struct feedpoll *)((char *)job - offsetof(struct feedpoll, job));
+    daemon_topics_unpin(p->pin);
+    p->pin = NULL;
+    if (result < 0) {
+        free(p->store_error);
+        p->store_error = strdup(job->error);
     }
-    if (r == 0 && (r = store_commit(store)) < 0) {
-        /* Nothing of the batch was kept: every poll of it failed to save. */
-        for (struct feedpoll *p = job->batch; p; p = p->store_next) {
-            p->store_r = r;
-            note_store_error(p, store);
-        }
-        store_rollback(store);
-    }
-}
-
-/* Loop: the batch is committed (or not); each poll ends, and the next batch may go. */
-static void
-store_job_done(uv_work_t *w, int status)
-{
-    struct store_job *job = w->data;
-    struct daemon *d = job->d;
-    (void)status; /* a store job is never cancelled */
-    d->store_busy = false;
-    alerting_free(d->alerting_retired);
-    d->alerting_retired = NULL;
-    conf_free(d->conf_retired);
-    d->conf_retired = NULL;
-    for (struct feedpoll *p = job->batch, *next; p; p = next) {
-        next = p->store_next;
-        poll_finish(p, p->store_r);
-    }
-    free(job);
-    feedpoll_writer_free(d);
-    if (!d->store_busy)
-        retention_writer_free(d->retention);
-}
-
-/* The writer is free: writes the waiting polls when their batch is due. */
-void
-feedpoll_writer_free(struct daemon *d)
-{
-    if (d->store_head && (d->n_store >= FEEDPOLL_BATCH_MAX || d->stopping ||
-                          !uv_is_active((uv_handle_t *)&d->store_timer)))
-        feedpoll_flush(d);
-}
-
-/*
- * Hands every poll waiting in the store batch to the writer thread, as one transaction; a
- * batch already being written is waited for (its end flushes again).
- */
-void
-feedpoll_flush(struct daemon *d)
-{
-    if (d->store_busy || !d->store_head)
-        return;
-    struct feedpoll *batch = d->store_head, *kept = NULL, **tail = &kept;
-    d->store_head = d->store_tail = NULL;
-    d->n_store = 0;
-    if (uv_is_active((uv_handle_t *)&d->store_timer))
-        (void)uv_timer_stop(&d->store_timer);
-
-    int64_t now_ms = util_now_ms();
-    unsigned n = 0;
-    for (struct feedpoll *p = batch, *next; p; p = next) {
-        next = p->store_next;
-        if (p->cancelled) {
-            poll_abort(p);
-            continue;
-        }
-        p->store_r = poll_prepare(p, now_ms);
-        p->events = control_has_watchers(d->control) ? json_array() : NULL;
-        p->store_next = NULL;
-        *tail = p;
-        tail = &p->store_next;
-        n++;
-    }
-    if (!kept)
-        return;
-    struct store_job *job = calloc(1, sizeof(*job));
-    if (job) {
-        job->d = d;
-        job->batch = kept;
-        job->alerting = d->alerting;
-        job->now = now_ms / 1000;
-        job->work.data = job;
-    }
-    if (!job || uv_queue_work(&d->loop, &job->work, store_job_work, store_job_done) < 0) {
-        for (struct feedpoll *p = kept, *next; p; p = next) {
-            next = p->store_next;
-            free(p->store_error);
-            p->store_error = strdup("cannot start the store's work");
-            poll_finish(p, -ENOMEM);
-        }
-        free(job);
-        return;
-    }
-    d->store_busy = true;
-    log_debug("store: %u polls in one transaction", n);
-}
-
-/* The batch's delay passed: write it. */
-static void
-on_store_timer(uv_timer_t *t)
-{
-    feedpoll_flush(t->data);
-}
-
-/* Prepares the store batch of d (its timer); called once at start. */
-int
-feedpoll_init(struct daemon *d)
-{
-    int r = uv_timer_init(&d->loop, &d->store_timer);
-    d->store_timer.data = d;
-    return r;
+    poll_finish(p, result < 0 ? result : 0);
 }
 
 /* Starts polling f (f->poll is set); negative errno when the transfer could not start. */

@@ -320,8 +320,8 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                                  "alerts{state=\"failed\"} %" PRId64 "\n",
                 g->alerts_delivered, g->alerts_pending, g->alerts_failed);
     family(&t, "queue_length", "gauge",
-           "Work waiting: polls in progress, due feeds waiting for a slot, finished polls "
-           "waiting to be written, hooks running.");
+           "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
+           "for the store's writer, hooks running.");
     text_printf(&t,
                 FW_METRIC_PREFIX "queue_length{queue=\"polls_active\"} %" PRIu64 "\n" FW_METRIC_PREFIX
                                  "queue_length{queue=\"polls_waiting\"} %" PRIu64 "\n" FW_METRIC_PREFIX

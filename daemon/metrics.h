@@ -40,7 +40,7 @@ struct metrics_gauges {
     uint64_t items_total;
     uint64_t polls_active;   /* polls started and not ended */
     uint64_t polls_waiting;  /* due feeds waiting for a poll slot (the FIFO) */
-    uint64_t store_queue;    /* finished polls waiting to be written */
+    uint64_t store_queue;    /* writes queued in the store's writer, not done yet */
     uint64_t hooks_running;
     int64_t alerts_delivered, alerts_pending, alerts_failed;
     uint64_t search_lag_items;

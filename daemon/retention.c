@@ -2,27 +2,26 @@
  * retention.c — prunes items older than `retention` in small batches through the store's
  * writer (retention.h).
  *
- * The writer connection (d->wstore) is used by one piece of work at a time, marked by
- * d->store_busy: a poll batch (feedpoll.c) or a retention batch. Poll batches go first: a
- * retention batch starts only when the writer is free and no finished poll waits to be
- * written, and when it ends, waiting polls are flushed before the next batch is considered.
+ * One batch at a time is queued in the writer (writer.h, a WRITER_OWN job: the batch is its
+ * own transaction); the next is queued when it is done, behind the polls that finished
+ * meanwhile, so a poll waits for one short batch at most.
  */
 #include "retention.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "alerts.h"
 #include "daemon.h"
 #include "parse/date.h"
-#include "feedpoll.h"
 #include "log.h"
 #include "search.h"
 #include "store.h"
 #include "util.h"
+#include "writer.h"
 
 #define RETENTION_RETRY_MS 100 /* the index has not taken the last batch's words out yet */
 
@@ -38,22 +37,19 @@ struct retention {
     uv_timer_t timer; /* the next pass, or a retry of the next batch */
     bool timer_ready;
     bool pass;            /* a pass is under way */
-    bool waiting;         /* its next batch waits for the writer */
-    bool busy;            /* a batch is in the thread pool */
+    bool busy;            /* a batch is in the writer */
     int64_t cutoff_at;    /* of the pass: items first seen before it are pruned */
     uint64_t pass_pruned; /* items pruned by the pass so far */
     int64_t pruned_items; /* tallies, as stored */
     int64_t last_prune_at;
     char *last_error; /* why the last batch failed; NULL after a good one */
-    /* The batch in the thread pool. */
-    uv_work_t work;
+    /* The batch in the writer. */
+    struct writer_job job;
     int64_t max_id;
     int64_t now_at;
     struct pruned *v;
     size_t n, cap;
-    int job_r;
     unsigned job_pruned;
-    char *job_error;
 };
 
 static void retention_next(struct retention *r);
@@ -81,7 +77,7 @@ pruned_clear(struct retention *r)
     r->n = 0;
 }
 
-/* Thread pool: notes an item of the batch before the store clears it. */
+/* Writer thread: notes an item of the batch before the store clears it. */
 static int
 on_pruned(void *userdata, int64_t item_id, const char *title, const char *body)
 {
@@ -107,100 +103,86 @@ on_pruned(void *userdata, int64_t item_id, const char *title, const char *body)
     return 0;
 }
 
-/* Thread pool: one batch, one transaction on the writer connection. */
-static void
-prune_work(uv_work_t *w)
+/* Writer thread: one batch, one transaction of its own. */
+static int
+prune_work(struct writer_job *job, struct store *store)
 {
-    struct retention *r = w->data;
-    struct store *store = r->d->wstore;
+    struct retention *r = (struct retention *)((char *)job - offsetof(struct retention, job));
     bool index = r->d->search != NULL;
-    r->job_r =
-        store_prune_batch(store, r->cutoff_at, r->max_id, RETENTION_BATCH, RETENTION_BATCH_BYTES,
-                          r->now_at, index ? on_pruned : NULL, r, &r->job_pruned);
-    free(r->job_error);
-    r->job_error = r->job_r < 0 ? strdup(store_errmsg(store)) : NULL;
+    int e = store_prune_batch(store, r->cutoff_at, r->max_id, RETENTION_BATCH,
+                              RETENTION_BATCH_BYTES, r->now_at, index ? on_pruned : NULL, r,
+                              &r->job_pruned);
     /* Committed: the index may forget these items now (search_forget locks its queue). */
-    for (size_t i = 0; r->job_r == 0 && i < r->n; i++)
+    for (size_t i = 0; e == 0 && i < r->n; i++)
         if (search_forget(r->d->search, r->v[i].id, r->v[i].title, r->v[i].body) < 0)
             break; /* their words stay behind, pointing at pruned items: only a cost */
     pruned_clear(r);
+    return e;
 }
 
-/* Loop: the batch is committed (or not); polls waiting for the writer go first. */
+/* Loop: the batch is committed (or not); the next one goes behind the polls queued since. */
 static void
-prune_done(uv_work_t *w, int status)
+prune_done(struct writer_job *job, int result)
 {
-    struct retention *r = w->data;
+    struct retention *r = (struct retention *)((char *)job - offsetof(struct retention, job));
     struct daemon *d = r->d;
-    (void)status; /* never cancelled */
     r->busy = false;
-    d->store_busy = false;
-    /* No poll batch ran meanwhile: what a reload retired is no longer used by anyone. */
-    alerting_free(d->alerting_retired);
-    d->alerting_retired = NULL;
-    conf_free(d->conf_retired);
-    d->conf_retired = NULL;
-    if (r->job_r < 0) {
-        if (!r->last_error || !r->job_error || strcmp(r->last_error, r->job_error) != 0)
-            log_error("retention: cannot prune: %s, will retry in %" PRIu64 "s",
-                      r->job_error ? r->job_error : "error", period_ms(r) / 1000);
+    if (result < 0) {
+        if (!r->last_error || strcmp(r->last_error, job->error) != 0)
+            log_error("retention: cannot prune: %s, will retry in %" PRIu64 "s", job->error,
+                      period_ms(r) / 1000);
         free(r->last_error);
-        r->last_error = r->job_error;
-        r->job_error = NULL;
+        r->last_error = strdup(job->error);
         r->pass = false;
-    } else {
-        if (r->last_error)
-            log_notice("retention: pruning works again");
-        free(r->last_error);
-        r->last_error = NULL;
-        if (r->job_pruned > 0) {
-            r->pruned_items += r->job_pruned;
-            r->last_prune_at = r->now_at;
-            r->pass_pruned += r->job_pruned;
-            search_kick(d->search);
-            log_debug("retention: %u items pruned in one transaction", r->job_pruned);
-        }
-        if (r->job_pruned < RETENTION_BATCH) {
-            r->pass = false;
-            if (r->pass_pruned > 0)
-                log_info("retention: pruned %" PRIu64 " items first seen before %" PRId64,
-                         r->pass_pruned, r->cutoff_at);
-        } else {
-            r->waiting = true;
-        }
+        return;
     }
-    feedpoll_writer_free(d); /* finished polls first */
-    if (!d->store_busy)
-        retention_next(r);
+    if (r->last_error)
+        log_notice("retention: pruning works again");
+    free(r->last_error);
+    r->last_error = NULL;
+    if (r->job_pruned > 0) {
+        r->pruned_items += r->job_pruned;
+        r->last_prune_at = r->now_at;
+        r->pass_pruned += r->job_pruned;
+        search_kick(d->search);
+        log_debug("retention: %u items pruned in one transaction", r->job_pruned);
+    }
+    if (r->job_pruned < RETENTION_BATCH) {
+        r->pass = false;
+        if (r->pass_pruned > 0)
+            log_info("retention: pruned %" PRIu64 " items first seen before %" PRId64,
+                     r->pass_pruned, r->cutoff_at);
+        return;
+    }
+    retention_next(r);
 }
 
-/* Starts the next batch of the pass when the writer is free; else it waits for the writer. */
+/* Queues the next batch of the pass in the writer. */
 static void
 retention_next(struct retention *r)
 {
     struct daemon *d = r->d;
-    if (!r->pass || r->busy || d->stopping) {
-        r->waiting = false;
+    if (!r->pass || r->busy || d->stopping)
         return;
-    }
-    r->waiting = true;
-    if (d->store_busy || d->store_head)
-        return; /* retention_writer_free() comes back */
     if (search_forget_pending(d->search) > 0) {
         /* The index has not forgotten the last batch yet: its words would pile up. */
         arm(r, RETENTION_RETRY_MS);
         return;
     }
-    r->waiting = false;
     r->max_id = d->search ? search_hwm(d->search) : INT64_MAX;
     r->now_at = util_now();
-    r->work.data = r;
-    if (uv_queue_work(&d->loop, &r->work, prune_work, prune_done) < 0) {
+    r->job_pruned = 0;
+    r->job = (struct writer_job){.work = prune_work, .done = prune_done, .mode = WRITER_OWN};
+    int e = writer_submit(d->writer, &r->job);
+    if (e == -EAGAIN) {
+        arm(r, RETENTION_RETRY_MS); /* the writer's queue is full: later */
+        return;
+    }
+    if (e < 0) {
         r->pass = false;
         return;
     }
     r->busy = true;
-    d->store_busy = true;
 }
 
 /* The timer: a retry of a waiting batch, or the next pass. */
@@ -254,14 +236,6 @@ retention_new(struct daemon *d, struct retention **ret)
     return 0;
 }
 
-/* The writer is free: a waiting batch may go. */
-void
-retention_writer_free(struct retention *r)
-{
-    if (r && r->waiting)
-        retention_next(r);
-}
-
 json_t *
 retention_json(const struct retention *r)
 {
@@ -288,6 +262,5 @@ retention_free(struct retention *r)
     pruned_clear(r);
     free(r->v);
     free(r->last_error);
-    free(r->job_error);
     free(r);
 }

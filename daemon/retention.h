@@ -3,9 +3,8 @@
  *
  * A pass runs at start and then every RETENTION_PERIOD_MAX_S (an hour; half the retention
  * when that is shorter). It prunes in batches of at most RETENTION_BATCH items, each its own
- * transaction on the store's writer connection in the thread pool: it takes the writer only
- * when no poll batch holds or waits for it, and gives it back after each batch, so a poll
- * waits for one short batch at most. A pruned item keeps its (feed, key) row (store.h); the
+ * transaction in the store's writer (writer.h), one batch queued at a time: the next goes
+ * behind the polls that finished meanwhile, so a poll waits for one short batch at most. A pruned item keeps its (feed, key) row (store.h); the
  * search index forgets its words (search.h). `status` shows the tallies (retention_json).
  * Loop thread only.
  */
@@ -23,9 +22,6 @@ struct retention;
 
 /* Starts pruning for d (a pass now, then periodically); reads the tallies from the store. */
 int retention_new(struct daemon *d, struct retention **ret);
-
-/* The store's writer is free (no poll batch holds or waits for it): a waiting batch may go. */
-void retention_writer_free(struct retention *r);
 
 /*
  * {"retention_s", "pruned_items", "last_prune", "pruning", "prune_error"} for `status`
