@@ -528,7 +528,7 @@ status_line(struct daemon *d, char *buf, size_t n)
              "%u waiting, "
              "%u hooks running",
              d->n_feeds, ok, failing, off, d->items_total, d->polls_active, d->n_ready,
-             d->hooks ? hooks_running(d->hooks) : 0);
+             d->hooks ? hook_running(d->hooks) : 0);
 }
 
 static void
@@ -665,7 +665,7 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
 void
 daemon_hooks_progress(struct daemon *d)
 {
-    if (d->once && d->once_remaining == 0 && !d->stopping && hooks_idle(d->hooks)) {
+    if (d->once && d->once_remaining == 0 && !d->stopping && hook_idle(d->hooks)) {
         uint64_t ms = uv_now(&d->loop) - d->started_ms;
         log_notice("once: %u feeds polled in %" PRIu64 ".%01" PRIu64 " s: %u ok, %u not modified, "
                    "%u errors, %" PRIu64 " new items, %" PRIu64 " alerts",
@@ -1152,7 +1152,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
                d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
-    hooks_kick(d->hooks);
+    hook_kick(d->hooks);
     char line[256];
     status_line(d, line, sizeof(line));
     notify_ready(line);
@@ -1203,7 +1203,7 @@ on_stop_timer(uv_timer_t *t)
         d->sched = NULL;
     }
     if (d->hooks) {
-        hooks_close(d->hooks); /* running deliveries stay "running": they run again at start */
+        hook_close(d->hooks); /* running deliveries stay "running": they run again at start */
         d->hooks = NULL;
     }
     if (d->fetcher) {
@@ -1312,7 +1312,7 @@ daemon_metrics_text(struct daemon *d)
     g.polls_active = d->polls_active;
     g.polls_waiting = d->n_ready;
     g.store_queue = writer_queued(d->writer);
-    g.hooks_running = d->hooks ? hooks_running(d->hooks) : 0;
+    g.hooks_running = d->hooks ? hook_running(d->hooks) : 0;
     g.search_lag_items = d->search ? (uint64_t)search_lag(d->search) : 0;
     g.rss_bytes = rss_bytes();
     g.uptime_s = (double)(uv_now(&d->loop) - d->started_ms) / 1000;
@@ -1441,7 +1441,7 @@ daemon_run(const char *config_path, bool once)
         log_error("daemon: cannot start: %s", err ? err : "out of memory");
         goto fail_loop;
     }
-    if ((r = hooks_new(d, &d->hooks)) < 0) {
+    if ((r = hook_new(d, &d->hooks)) < 0) {
         log_error("store: cannot reset running deliveries: %s", store_errmsg(d->store));
         goto fail_loop;
     }
@@ -1491,7 +1491,7 @@ daemon_run(const char *config_path, bool once)
     }
     d->started_ms = uv_now(&d->loop);
 
-    hooks_kick(d->hooks);
+    hook_kick(d->hooks);
     if (once) {
         for (size_t i = 0; i < d->n_feeds; i++)
             if (feed_pollable(d->feeds[i]))

@@ -864,7 +864,7 @@ poll_finish(struct feedpoll *p, int r)
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;
     if (r == 0 && p->alerts.raised > 0 && d->hooks) /* a stop may have closed the runner */
-        hooks_kick(d->hooks);
+        hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
     if (r == 0 && p->events)

@@ -168,7 +168,7 @@ alert_json(struct daemon *d, int64_t alert_id, int64_t *ret_raised_at)
 
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *
-hooks_alert_json(struct daemon *d, int64_t alert_id)
+hook_alert_json(struct daemon *d, int64_t alert_id)
 {
     return alert_json(d, alert_id, NULL);
 }
@@ -237,7 +237,7 @@ run_finish(struct hook_run *run)
             free(h);
         return;
     }
-    hooks_kick(h);
+    hook_kick(h);
     daemon_hooks_progress(h->d);
 }
 
@@ -814,14 +814,14 @@ on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
 }
 
 static void
-on_hooks_timer(uv_timer_t *t)
+on_hook_timer(uv_timer_t *t)
 {
-    hooks_kick(t->data);
+    hook_kick(t->data);
 }
 
 /* Looks for due deliveries now (after new alerts were committed, at start, after reload). */
 void
-hooks_kick(struct hooks *h)
+hook_kick(struct hooks *h)
 {
     if (!h)
         return;
@@ -851,7 +851,7 @@ hooks_kick(struct hooks *h)
     int64_t at;
     if (h->running < max && store_delivery_next_due(d->store, &at) == 1) {
         uint64_t wait = at > now ? (uint64_t)(at - now) * 1000 : 1000;
-        (void)uv_timer_start(&h->timer, on_hooks_timer, wait, 0);
+        (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
     } else {
         (void)uv_timer_stop(&h->timer);
     }
@@ -859,14 +859,14 @@ hooks_kick(struct hooks *h)
 
 /* Hook runs in progress. */
 unsigned
-hooks_running(const struct hooks *h)
+hook_running(const struct hooks *h)
 {
     return h->running;
 }
 
 /* True when nothing runs and nothing is due now (--once waits for this). */
 bool
-hooks_idle(struct hooks *h)
+hook_idle(struct hooks *h)
 {
     int64_t at;
     if (h->running > 0)
@@ -877,7 +877,7 @@ hooks_idle(struct hooks *h)
 
 /* Creates the runner; deliveries left running by a crash become pending again. */
 int
-hooks_new(struct daemon *d, struct hooks **ret_hooks)
+hook_new(struct daemon *d, struct hooks **ret_hooks)
 {
     struct hooks *h = calloc(1, sizeof(*h));
     if (!h)
@@ -898,7 +898,7 @@ hooks_new(struct daemon *d, struct hooks **ret_hooks)
 }
 
 static void
-on_hooks_timer_closed(uv_handle_t *handle)
+on_hook_timer_closed(uv_handle_t *handle)
 {
     struct hooks *h = handle->data;
     h->timer_closed = true;
@@ -911,7 +911,7 @@ on_hooks_timer_closed(uv_handle_t *handle)
  * again after a restart), handles are closed; freed from the last close callback.
  */
 void
-hooks_close(struct hooks *h)
+hook_close(struct hooks *h)
 {
     if (!h)
         return;
@@ -929,5 +929,5 @@ hooks_close(struct hooks *h)
         run_close_handles(run);
     }
     (void)uv_timer_stop(&h->timer);
-    uv_close((uv_handle_t *)&h->timer, on_hooks_timer_closed);
+    uv_close((uv_handle_t *)&h->timer, on_hook_timer_closed);
 }

@@ -33,28 +33,28 @@ struct hooks;
 #define HOOK_ENV_VALUE_MAX 4096    /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
 
 /* Creates the runner; deliveries left running by a crash become pending again. */
-int hooks_new(struct daemon *d, struct hooks **ret_hooks);
+int hook_new(struct daemon *d, struct hooks **ret_hooks);
 
 /*
  * Looks for due deliveries now (after new alerts were committed, at start, after reload);
  * accepts NULL (the runner was closed by a stop).
  */
-void hooks_kick(struct hooks *h);
+void hook_kick(struct hooks *h);
 
 /* Hook runs in progress. */
-unsigned hooks_running(const struct hooks *h);
+unsigned hook_running(const struct hooks *h);
 
 /* True when nothing runs and nothing is due now (--once waits for this). */
-bool hooks_idle(struct hooks *h);
+bool hook_idle(struct hooks *h);
 
 /*
  * Stops the runner: running children get SIGTERM (their deliveries stay "running" in the
  * store and run again after a restart: at-least-once), handles are closed; freed from the
  * last close callback.
  */
-void hooks_close(struct hooks *h);
+void hook_close(struct hooks *h);
 
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
-json_t *hooks_alert_json(struct daemon *d, int64_t alert_id);
+json_t *hook_alert_json(struct daemon *d, int64_t alert_id);
 
 #endif

@@ -85,7 +85,7 @@ fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsi
     assert_int_equal(store_feed_ensure(fx->d.store, "f", "http://127.0.0.1:9/f.xml", &st), 0);
     fx->feed_id = st.id;
     store_feed_done(&st);
-    assert_int_equal(hooks_new(&fx->d, &fx->hooks), 0);
+    assert_int_equal(hook_new(&fx->d, &fx->hooks), 0);
 }
 
 /* Stores an item and raises its alert for hook "h"; returns the alert's id. */
@@ -121,7 +121,7 @@ on_closed(uv_handle_t *h)
 static void
 fixture_close(struct fixture *fx)
 {
-    hooks_close(fx->hooks);
+    hook_close(fx->hooks);
     uv_close((uv_handle_t *)&fx->tick, on_closed);
     uv_close((uv_handle_t *)&fx->guard, on_closed);
     (void)uv_run(&fx->d.loop, UV_RUN_DEFAULT);
@@ -253,7 +253,7 @@ test_hook_environment_and_descriptors(void **state)
     (void)snprintf(envfile, sizeof(envfile), "%s/env", fx.dir);
     (void)snprintf(fdfile, sizeof(fdfile), "%s/fds", fx.dir);
     int64_t id = fixture_alert(&fx);
-    hooks_kick(fx.hooks);
+    hook_kick(fx.hooks);
     run_until(&fx, id, "delivered", 1, NULL, &dl);
     assert_int_equal(dl.attempts, 1);
 
@@ -332,7 +332,7 @@ test_hook_timeout_kills_the_group_and_a_stubborn_grandchild(void **state)
                  "1s", 0, 4);
     (void)snprintf(pidfile, sizeof(pidfile), "%s/grandchild.pid", fx.dir);
     int64_t id = fixture_alert(&fx);
-    hooks_kick(fx.hooks);
+    hook_kick(fx.hooks);
     run_until(&fx, id, "failed", 1, NULL, &dl);
     if (!strstr(dl.error, "timed out") || !strstr(dl.error, "still running"))
         fail_msg("last_error: %s", dl.error);
@@ -362,7 +362,7 @@ test_hook_that_ignores_sigterm_gets_sigkill(void **state)
                  4);
     (void)snprintf(pidfile, sizeof(pidfile), "%s/hook.pid", fx.dir);
     int64_t id = fixture_alert(&fx);
-    hooks_kick(fx.hooks);
+    hook_kick(fx.hooks);
     run_until(&fx, id, "failed", 1, NULL, &dl);
     if (!strstr(dl.error, "timed out after 1s"))
         fail_msg("last_error: %s", dl.error);
@@ -391,7 +391,7 @@ test_hook_retries_back_off_to_one_hour(void **state)
                                             util_now(), "set by the test"),
                          0);
         int64_t before = util_now();
-        hooks_kick(fx.hooks);
+        hook_kick(fx.hooks);
         run_until(&fx, id, "pending", want[i].before + 1, NULL, &dl);
         int64_t after = util_now();
         assert_int_equal(dl.attempts, want[i].before + 1);
@@ -404,7 +404,7 @@ test_hook_retries_back_off_to_one_hour(void **state)
     }
     /* Retries spent: failed, with the reason kept. */
     assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL), 0);
-    hooks_kick(fx.hooks);
+    hook_kick(fx.hooks);
     run_until(&fx, id, "failed", 101, NULL, &dl);
     assert_int_equal(dl.attempts, 101);
     assert_true(strlen(dl.error) > 0);
@@ -416,7 +416,7 @@ static unsigned most_running;
 static void
 note_running(struct fixture *fx)
 {
-    unsigned n = hooks_running(fx->hooks);
+    unsigned n = hook_running(fx->hooks);
     if (n > most_running)
         most_running = n;
 }
@@ -433,7 +433,7 @@ check_max_hooks(unsigned max_hooks, unsigned alerts, unsigned want_most)
     for (unsigned i = 0; i < alerts; i++)
         ids[i] = fixture_alert(&fx);
     most_running = 0;
-    hooks_kick(fx.hooks);
+    hook_kick(fx.hooks);
     note_running(&fx);
     for (unsigned i = 0; i < alerts; i++)
         run_until(&fx, ids[i], "delivered", 1, note_running, &dl);
