@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1848,15 +1849,93 @@ test_store_delivery_set_is_atomic(void **state)
     store_free(store);
 }
 
+/*
+ * In another process (this test program run again, so that no SQLite state is inherited
+ * through fork): opens a read-write connection to db, counts the feeds, closes it. Returns
+ * the count.
+ */
+static int
+other_process_count_feeds(const char *db)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_store", "--count-feeds", db, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_true(WEXITSTATUS(status) < 100);
+    return WEXITSTATUS(status);
+}
+
+/* The child's side of other_process_count_feeds (exit status: the count, or 100+). */
+static int
+child_count_feeds(const char *db)
+{
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = 101;
+    if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c, "SELECT count(*) FROM feeds", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_close(c) != SQLITE_OK)
+        n = 102;
+    return n < 100 ? n : 100;
+}
+
+static int
+count_feed(void *userdata, const struct store_feed *feed)
+{
+    (void)feed;
+    (*(int *)userdata)++;
+    return 0;
+}
+
+/*
+ * The process keeps its SHARED lock on the file through store_check and a second open: else
+ * another process closing its connection finds itself the last one, checkpoints and deletes
+ * the WAL, and what this process commits afterwards goes to a deleted file.
+ */
+static void
+test_store_check_and_reopen_keep_the_file_locked(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    struct store_feed st = {0};
+    char *msg = NULL;
+
+    assert_int_equal(store_feed_ensure(store, "before", "http://127.0.0.1/a", &st), 0);
+    store_feed_done(&st);
+    assert_int_equal(store_check(store, &msg), 0);
+    struct store *second = open_store(fx);
+    assert_int_equal(other_process_count_feeds(fx->db), 1);
+    assert_int_equal(store_feed_ensure(store, "after", "http://127.0.0.1/b", &st), 0);
+    store_feed_done(&st);
+    /* Another connection sees both rows: the commit went to the live WAL. */
+    assert_int_equal(other_process_count_feeds(fx->db), 2);
+    int n = 0;
+    assert_int_equal(store_feed_list(second, count_feed, &n), 0);
+    assert_int_equal(n, 2);
+    store_free(second);
+    store_free(store);
+}
+
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--count-feeds") == 0)
+        return child_count_feeds(argv[2]);
     const struct CMUnitTest tests[] = {
         STORE_TEST(test_store_open_creates_schema_v1_in_wal_mode),
         STORE_TEST(test_store_reopen_is_idempotent),
         STORE_TEST(test_store_two_connections_share_the_file),
+        STORE_TEST(test_store_check_and_reopen_keep_the_file_locked),
         STORE_TEST(test_store_reader_reads_and_never_writes),
         STORE_TEST(test_store_newer_schema_refused),
         STORE_TEST(test_store_foreign_database_refused),
