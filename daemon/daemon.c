@@ -1441,10 +1441,8 @@ daemon_run(const char *config_path, bool once)
         log_error("daemon: cannot start: %s", err ? err : "out of memory");
         goto fail_loop;
     }
-    if ((r = hook_new(d, &d->hooks)) < 0) {
-        log_error("store: cannot reset running deliveries: %s", store_errmsg(d->store));
-        goto fail_loop;
-    }
+    if ((r = hook_new(d, &d->hooks)) < 0)
+        goto fail_loop; /* logged */
     if ((r = feeds_build(d, d->conf, &d->feeds, &d->n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
+#include "writer.h"
 
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
 #define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */
@@ -74,16 +76,39 @@ struct hook_run {
     char *error;
 };
 
+/*
+ * One delivery state on its way to the store through the writer. Until its done callback the
+ * loop's reads may still show the state before it, so the delivery counts as busy: a due
+ * read that returns it does not start it again (delivery_busy).
+ */
+struct hook_write {
+    struct writer_job job;
+    struct hooks *h;
+    struct hook_write *next;    /* in h->writes */
+    int64_t alert_id;
+    char *hook;
+    const char *state;          /* pending, running, delivered, failed */
+    unsigned attempts;
+    int64_t next_attempt_at;
+    char *error;
+    struct hook_run *run;       /* "running": the run that starts once it is stored */
+    json_t *doc;                /* and its alert, for the environment */
+};
+
 struct hooks {
     struct daemon *d;
     uv_timer_t timer;        /* the next due delivery */
-    struct hook_run *runs;
-    unsigned running;
+    struct hook_run *runs;   /* started (their "running" state is stored) */
+    unsigned running;        /* runs started or waiting for their "running" state */
+    struct hook_write *writes; /* delivery states queued in the writer */
+    unsigned n_writes;
     bool closing;
     bool timer_closed;
 };
 
 static void run_finish(struct hook_run *run);
+static void run_free(struct hook_run *run);
+static void run_begin(struct hooks *h, struct hook_run *run, json_t *doc);
 
 /* Exponential backoff after the attempts-th failed attempt. */
 static int64_t
@@ -173,7 +198,122 @@ hook_alert_json(struct daemon *d, int64_t alert_id)
     return alert_json(d, alert_id, NULL);
 }
 
-/* Writes the outcome of a run to its delivery row and logs it once. */
+/* Frees h once it is closed and nothing of it is left. */
+static void
+hooks_maybe_free(struct hooks *h)
+{
+    if (h->closing && h->timer_closed && h->running == 0 && !h->writes)
+        free(h);
+}
+
+static void
+write_free(struct hook_write *w)
+{
+    free(w->hook);
+    free(w->error);
+    json_decref(w->doc);
+    free(w);
+}
+
+/* Writer thread: the delivery's new state. */
+static int
+write_work(struct writer_job *job, struct store *store)
+{
+    struct hook_write *w = (struct hook_write *)((char *)job - offsetof(struct hook_write, job));
+    return store_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
+                              w->next_attempt_at, w->error);
+}
+
+/* Loop: the state is stored (or not); a "running" one starts its run now. */
+static void
+write_done(struct writer_job *job, int result)
+{
+    struct hook_write *w = (struct hook_write *)((char *)job - offsetof(struct hook_write, job));
+    struct hooks *h = w->h;
+    char qh[LOG_QUOTE_MAX];
+    for (struct hook_write **p = &h->writes; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    h->n_writes--;
+    if (result < 0)
+        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
+                  log_quote(w->hook, qh, sizeof(qh)), w->alert_id, job->error);
+    struct hook_run *run = w->run;
+    if (run && (result < 0 || h->closing || h->d->stopping)) {
+        /*
+         * Not started: without its "running" state the delivery stays due and is tried again;
+         * when stopping, its stored "running" state makes a restart run it (at least once).
+         */
+        h->running--;
+        run_free(run);
+    } else if (run) {
+        run_begin(h, run, w->doc);
+    }
+    write_free(w);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    hook_kick(h);
+    daemon_hooks_progress(h->d);
+}
+
+/*
+ * Queues the delivery's new state in the writer; with run, the run starts once the state
+ * ("running") is stored. 0, or a negative errno (logged; nothing is queued, run not freed).
+ */
+static int
+delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *state,
+               unsigned attempts, int64_t next_attempt_at, const char *error,
+               struct hook_run *run, json_t *doc)
+{
+    char qh[LOG_QUOTE_MAX];
+    struct hook_write *w = calloc(1, sizeof(*w));
+    int r = -ENOMEM;
+    if (w && (w->hook = strdup(hook)) && (!error || (w->error = strdup(error)))) {
+        w->h = h;
+        w->alert_id = alert_id;
+        w->state = state;
+        w->attempts = attempts;
+        w->next_attempt_at = next_attempt_at;
+        w->run = run;
+        w->doc = json_incref(doc);
+        w->job = (struct writer_job){.work = write_work, .done = write_done, .mode = WRITER_TXN};
+        r = writer_submit(h->d->writer, &w->job);
+    }
+    if (r < 0) {
+        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
+                  log_quote(hook, qh, sizeof(qh)), alert_id,
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        if (w) {
+            w->run = NULL;
+            write_free(w);
+        }
+        return r;
+    }
+    w->next = h->writes;
+    h->writes = w;
+    h->n_writes++;
+    return 0;
+}
+
+/* Whether the delivery is running or has a state on its way to the store. */
+static bool
+delivery_busy(const struct hooks *h, int64_t alert_id, const char *hook)
+{
+    for (const struct hook_run *run = h->runs; run; run = run->next)
+        if (run->alert_id == alert_id && strcmp(run->hook, hook) == 0)
+            return true;
+    for (const struct hook_write *w = h->writes; w; w = w->next)
+        if (w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
+            return true;
+    return false;
+}
+
+/* Writes the outcome of a run to its delivery row (through the writer) and logs it once. */
 static void
 run_record(struct hook_run *run)
 {
@@ -181,30 +321,26 @@ run_record(struct hook_run *run)
     char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(run->hook, qh, sizeof(qh));
     int64_t now = util_now();
-    int r;
 
     metrics_delivery(d->metrics, run->hook, run->ok,
                      run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
     if (run->ok) {
-        r = store_delivery_set(d->store, run->alert_id, run->hook, "delivered", run->attempts,
-                               FEED_TIME_NONE, NULL);
+        (void)delivery_write(run->h, run->alert_id, run->hook, "delivered", run->attempts,
+                             FEED_TIME_NONE, NULL, NULL, NULL);
         log_notice("hook: '%s': alert %" PRId64 " delivered (attempt %u)", name, run->alert_id,
                    run->attempts);
     } else if (run->attempts > run->retries) {
-        r = store_delivery_set(d->store, run->alert_id, run->hook, "failed", run->attempts,
-                               FEED_TIME_NONE, run->error);
+        (void)delivery_write(run->h, run->alert_id, run->hook, "failed", run->attempts,
+                             FEED_TIME_NONE, run->error, NULL, NULL);
         log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name,
                  run->alert_id, log_quote(run->error, qe, sizeof(qe)), run->attempts);
     } else {
         int64_t wait = backoff_s(run->attempts);
-        r = store_delivery_set(d->store, run->alert_id, run->hook, "pending", run->attempts,
-                               now + wait, run->error);
+        (void)delivery_write(run->h, run->alert_id, run->hook, "pending", run->attempts,
+                             now + wait, run->error, NULL, NULL);
         log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name,
                  run->alert_id, log_quote(run->error, qe, sizeof(qe)), wait);
     }
-    if (r < 0)
-        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s", name,
-                  run->alert_id, store_errmsg(d->store));
 }
 
 static void
@@ -233,8 +369,7 @@ run_finish(struct hook_run *run)
         run_record(run);
     run_free(run);
     if (h->closing) {
-        if (h->timer_closed && h->running == 0)
-            free(h);
+        hooks_maybe_free(h);
         return;
     }
     hook_kick(h);
@@ -740,8 +875,8 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     if (!cfg) {
         log_warn("hook: '%s': alert %" PRId64 ": no such hook in the config any more, failed",
                  log_quote(hook, q, sizeof(q)), alert_id);
-        return store_delivery_set(d->store, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
-                                  "the hook is no longer configured");
+        return delivery_write(h, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
+                              "the hook is no longer configured", NULL, NULL);
     }
     struct hook_run *run = calloc(1, sizeof(*run));
     if (!run || !(run->hook = strdup(hook))) {
@@ -764,29 +899,41 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
                   doc ? "out of memory or too large" : store_errmsg(d->store));
         json_decref(doc);
         run_free(run);
-        return store_delivery_set(d->store, alert_id, hook, "failed", attempts + 1,
-                                  FEED_TIME_NONE, "cannot build the alert's JSON");
+        return delivery_write(h, alert_id, hook, "failed", attempts + 1, FEED_TIME_NONE,
+                              "cannot build the alert's JSON", NULL, NULL);
     }
     run->payload_len = strlen(run->payload);
-    int r = store_delivery_set(d->store, alert_id, hook, "running", run->attempts, FEED_TIME_NONE,
-                               NULL);
-    if (r < 0) {
-        json_decref(doc);
-        run_free(run);
-        return r;
-    }
-    run->next = h->runs;
-    h->runs = run;
+    /* Counted from now on (max_hooks); it starts when its "running" state is stored. */
     h->running++;
-    log_info("hook: '%s': alert %" PRId64 ": attempt %u", log_quote(hook, q, sizeof(q)),
-             alert_id, run->attempts);
-    r = run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
+    int r = delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL,
+                           run, doc);
     json_decref(doc);
     if (r < 0) {
-        run_fail(run, "cannot start: %s", strerror(-r));
+        h->running--;
+        run_free(run);
+    }
+    return r;
+}
+
+/* The "running" state of run is stored: the program runs or the POST goes now. */
+static void
+run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
+{
+    char q[LOG_QUOTE_MAX];
+    run->next = h->runs;
+    h->runs = run;
+    log_info("hook: '%s': alert %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
+             run->alert_id, run->attempts);
+    /* The config of now: a reload may have come since the run was planned. */
+    const struct conf_hook *cfg = conf_hook_find(h->d->conf, run->hook);
+    int r = !cfg ? -ENOENT : run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
+    if (r < 0) {
+        if (!cfg)
+            run_fail(run, "the hook is no longer configured");
+        else
+            run_fail(run, "cannot start: %s", strerror(-r));
         run_finish(run);
     }
-    return 0;
 }
 
 struct due_list {
@@ -835,14 +982,20 @@ hook_kick(struct hooks *h)
         if (!l)
             return;
         unsigned want = max - h->running;
-        if (want > 256)
-            want = 256;
-        if (store_deliveries_due(d->store, now, want, on_due, l) < 0)
+        /* Busy deliveries may still read as due: read enough rows to skip them. */
+        unsigned ask = want + h->running + h->n_writes;
+        if (ask > 256)
+            ask = 256;
+        if (store_deliveries_due(d->store, now, ask, on_due, l) < 0)
             log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
         for (size_t i = 0; i < l->n; i++) {
-            if (run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts) < 0)
-                log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
-                          l->e[i].alert_id, store_errmsg(d->store));
+            if (want > 0 && !delivery_busy(h, l->e[i].alert_id, l->e[i].hook)) {
+                want--;
+                int r = run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts);
+                if (r < 0)
+                    log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
+                              l->e[i].alert_id, strerror(-r));
+            }
             free(l->e[i].hook);
         }
         free(l);
@@ -869,10 +1022,25 @@ bool
 hook_idle(struct hooks *h)
 {
     int64_t at;
-    if (h->running > 0)
+    if (h->running > 0 || h->n_writes > 0)
         return false;
     int r = store_delivery_next_due(h->d->store, &at);
     return r != 1 || at > util_now();
+}
+
+/* Writer thread: deliveries left running by a crash become pending again. */
+static int
+reset_work(struct writer_job *job, struct store *store)
+{
+    (void)job;
+    return store_deliveries_reset_running(store);
+}
+
+static void
+reset_done(struct writer_job *job, int result)
+{
+    (void)job;
+    (void)result;
 }
 
 /* Creates the runner; deliveries left running by a crash become pending again. */
@@ -880,11 +1048,16 @@ int
 hook_new(struct daemon *d, struct hooks **ret_hooks)
 {
     struct hooks *h = calloc(1, sizeof(*h));
-    if (!h)
+    if (!h) {
+        log_error("hook: cannot start the runner: out of memory");
         return -ENOMEM;
+    }
     h->d = d;
-    int r = store_deliveries_reset_running(d->store);
+    struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
+    int r = writer_call(d->writer, &job); /* at start, before the loop runs */
     if (r < 0) {
+        log_error("store: cannot reset running deliveries: %s",
+                  job.error[0] ? job.error : strerror(-r));
         free(h);
         return r;
     }
@@ -902,8 +1075,7 @@ on_hook_timer_closed(uv_handle_t *handle)
 {
     struct hooks *h = handle->data;
     h->timer_closed = true;
-    if (h->running == 0)
-        free(h);
+    hooks_maybe_free(h);
 }
 
 /*

@@ -2,8 +2,9 @@
  * hook.h — the hook runner: delivers alerts to the user's programs and webhooks.
  *
  * It works only from the `deliveries` rows of the store, so a restart loses nothing: a due
- * delivery is marked running (attempts + 1), its alert is read back from the store as the
- * JSON PRODUCT.md documents, and then either a program runs (uv_spawn of the hook's argv,
+ * delivery's alert is read back from the store as the JSON PRODUCT.md documents, the
+ * delivery is marked running (attempts + 1), and once that state is stored either a program
+ * runs (uv_spawn of the hook's argv,
  * never a shell, the FEEDWATCH_* environment, the JSON on stdin, stdout/stderr to the log,
  * bounded; killed at its timeout with SIGTERM, then SIGKILL) or the JSON is POSTed through
  * the daemon's fetcher. Exit 0 / a 2xx is delivered; anything else retries with exponential
@@ -14,6 +15,11 @@
  * complete when the first process has exited, stdout and stderr reached EOF and no process
  * of the group is left; at the timeout the whole group gets SIGTERM, SIGKILL after a grace
  * period, and the run ends there as failed (even when the first process had exited 0).
+ *
+ * Every state goes to the store through the writer (writer.h) and the loop reads the rows
+ * on its own connection, where a state on its way still shows the one before: a delivery is
+ * busy from the moment its state is queued until the writer is done with it (committed by
+ * then, so the next read shows it), and a due read never starts a busy delivery again.
  * Loop thread only.
  */
 #ifndef FEEDWATCH_HOOK_H
@@ -32,7 +38,10 @@ struct hooks;
 #define HOOK_MAX_OUTPUT 16384      /* bytes of a child's stdout/stderr that reach the log */
 #define HOOK_ENV_VALUE_MAX 4096    /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
 
-/* Creates the runner; deliveries left running by a crash become pending again. */
+/*
+ * Creates the runner; deliveries left running by a crash become pending again (written
+ * before the loop runs, writer_call). Logs its error.
+ */
 int hook_new(struct daemon *d, struct hooks **ret_hooks);
 
 /*

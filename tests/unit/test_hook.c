@@ -6,7 +6,9 @@
  * retried after 2 s, 4 s, 8 s ... at most 1 h apart; at most max_hooks run at once.
  *
  * The runner takes a struct daemon: the test fills the fields hook.c reads (the loop, the
- * config, the store) and leaves the rest zero (no fetcher: no webhooks here; no metrics).
+ * config, the store it reads, the writer its delivery states go through) and leaves the rest
+ * zero (no fetcher: no webhooks here; no metrics). The test writes its items and alerts
+ * through a connection of its own (d.store), as the daemon's poll jobs would.
  * Retry delays are read from the delivery rows the runner wrote, bracketed by the clock
  * before and after the attempt, never from when runs happened. Bounds in time are hang
  * guards only.
@@ -34,6 +36,7 @@
 #include "hook.h"
 #include "store.h"
 #include "util.h"
+#include "writer.h"
 
 #define HANG_GUARD_MS 60000
 
@@ -78,6 +81,8 @@ fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsi
     if (store_open(fx->db_path, &fx->d.store, &err) < 0)
         fail_msg("store_open: %s", err ? err : "?");
     assert_int_equal(uv_loop_init(&fx->d.loop), 0);
+    if (writer_open(&fx->d.loop, fx->db_path, &fx->d.writer, &err) < 0)
+        fail_msg("writer_open: %s", err ? err : "?");
     assert_int_equal(uv_timer_init(&fx->d.loop, &fx->tick), 0);
     assert_int_equal(uv_timer_init(&fx->d.loop, &fx->guard), 0);
     fx->guard.data = &fx->hung;
@@ -121,12 +126,15 @@ on_closed(uv_handle_t *h)
 static void
 fixture_close(struct fixture *fx)
 {
+    fx->d.stopping = true;      /* as the daemon's stop: the writer drains first */
+    writer_close(fx->d.writer);
     hook_close(fx->hooks);
     uv_close((uv_handle_t *)&fx->tick, on_closed);
     uv_close((uv_handle_t *)&fx->guard, on_closed);
     (void)uv_run(&fx->d.loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&fx->d.loop), 0);
     store_free(fx->d.store);
+    writer_free(fx->d.writer);
     conf_free(fx->d.conf);
     char cmd[128];
     (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);

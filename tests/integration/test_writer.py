@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""The store's single writer (issue 18): every write goes through the writer thread, so the
+loop never waits for SQLite's write lock. While another connection holds that lock, `status`
+answers within a second; a delivery whose "running" state is on its way to the store is not
+started a second time by the due reads meanwhile; finished polls and run-time commands wait
+for the lock in the writer and land once it is free."""
+
+import os
+import sqlite3
+import sys
+import time
+
+import fwtest
+from fwtest import wait_until
+
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+
+
+def rss(items):
+    """An RSS 2.0 document of (guid, title) items."""
+    body = "".join(f"<item><guid isPermaLink=\"false\">{g}</guid><title>{t}</title>"
+                   f"<link>http://example.org/{g}</link>"
+                   f"<description>{t} and some words about it.</description></item>\n"
+                   for g, t in items)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            "<title>t</title><link>http://example.org/</link><description>d</description>\n"
+            + body + "</channel></rss>\n").encode()
+
+
+def runs(outdir):
+    import json
+    path = os.path.join(outdir, "runs.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class WriteLock:
+    """SQLite's write lock on the daemon's database, held by a connection of the test."""
+
+    def __init__(self, db):
+        self.conn = sqlite3.connect(db, timeout=10, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self):
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def delivery(d):
+    rows = d.query("SELECT state, attempts FROM deliveries")
+    return rows[0] if len(rows) == 1 else None
+
+
+def test_delivery_not_started_twice_while_its_state_waits(t):
+    s = t.httpd()
+    s.add_file("/a.xml", body=rss([("a1", "first item")]))
+    out = os.path.join(t.dir, "hook")
+    os.makedirs(out)
+    d = t.daemon({"a": s.url("/a.xml")})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds,
+                                    '\n[topic "all"]\nmatch = item\nhooks = rec\n'
+                                    f'\n[hook "rec"]\nexec = {sys.executable} {HOOK} {out} '
+                                    "--fail 1\ntimeout = 20s\nretries = 5\n"))
+    d.start()
+    # The first attempt fails: the delivery is pending again, due 2 s later.
+    wait_until(lambda: delivery(d) == ("pending", 1), 30, "the first attempt to fail")
+    lock = WriteLock(d.db)
+    held = time.monotonic()
+    try:
+        # The retry falls due while the lock is held: its "running" state waits in the
+        # writer, the due read still shows it pending, and the hook timer reads it again
+        # every second. The loop answers meanwhile.
+        worst = 0.0
+        while time.monotonic() - held < 3.5:
+            worst = max(worst, fwtest.status_latency(d))
+            time.sleep(0.1)
+        assert len(runs(out)) == 1, runs(out)  # the retry has not run: its state waits
+    finally:
+        lock.release()
+    print(f"    status at worst {worst * 1000:.0f} ms while the write lock was held")
+    assert worst < 1.0, worst
+    wait_until(lambda: delivery(d) == ("delivered", 2), 30, "the retry to be delivered")
+    time.sleep(2.5)  # a second start would show by now
+    assert [r["run"] for r in runs(out)] == [1, 2], runs(out)
+    assert delivery(d) == ("delivered", 2)
+    assert d.stop() == 0
+
+
+def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
+    s = t.httpd()
+    s.add_file("/a.xml", body=rss([("a1", "first")]))
+    d = t.daemon({"a": s.url("/a.xml")})
+    d.start()
+    d.poll_wait()
+    assert d.count_items() == 1
+    lock = WriteLock(d.db)
+    try:
+        c = d.connect(timeout=30)
+        c.send(b'{"cmd": "poll", "wait": true}\n')
+        wait_until(lambda: s.count("/a.xml") >= 2, 10, "the poll to fetch")
+        worst = max(fwtest.status_latency(d) for _ in range(5))
+        assert worst < 1.0, worst
+        assert d.count_items() == 1  # nothing could be written yet
+    finally:
+        lock.release()
+    answer = c.recv_line()
+    c.close()
+    assert answer["ok"] is True, answer
+    s.add_file("/a.xml", body=rss([("a1", "first"), ("a2", "fourth")]))
+    d.poll_wait()
+    assert d.count_items() == 2
+    assert d.stop() == 0
+
+
+fwtest.main()
