@@ -4,7 +4,10 @@
  * grouping (feeds/simhash.h): an item that carries the same story as an alert of the same
  * topic raised from another feed within story_window becomes a source of that alert instead
  * of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
- * struct alerting is built from one struct conf and replaced whole on reload. Loop thread.
+ * struct alerting is built from one struct conf and replaced whole on reload. Built and freed
+ * on the loop thread; alerting_item runs on the store's writer thread (writer.h), inside a
+ * poll's part of a writer transaction, with the struct pinned until that write is done
+ * (daemon_topics_pin), one writer job at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H

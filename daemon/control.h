@@ -5,7 +5,8 @@
  * reads requests into a capped buffer (CTL_MAX_LINE); an over-long line gets an error and the
  * input is skipped to the next newline. A malformed request gets {"ok":false,"error":...} and
  * the connection stays usable. Requests go to ctlcmd_dispatch(); a handler may defer its
- * answer (poll --wait, or a query run in the thread pool), and the connection reads nothing
+ * answer (poll --wait, a query run in the thread pool, or a run-time change until the store's
+ * writer has stored it), and the connection reads nothing
  * more until ctl_conn_reply() sends it, so answers keep the order of requests. Peer
  * credentials are read at accept.
  *
@@ -82,8 +83,8 @@ void ctl_reader_free(struct ctl_reader *r);
 typedef json_t *(*ctl_work_cb)(struct daemon *d, struct ctl_reader *r, json_t *req);
 
 /*
- * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the store's writer always
- * finds a thread (takes the reference to req, which the caller must not share); the answer
+ * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the polls' content stage
+ * always finds a thread (takes the reference to req, which the caller must not share); the answer
  * is sent when it is done, and the connection reads nothing more until then. 0 or -ENOMEM.
  */
 int ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req);

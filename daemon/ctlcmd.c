@@ -581,7 +581,7 @@ req_string(json_t *req, const char *cmd, const char *key, json_t **ret_err)
  * clients as a feed event), or the error.
  */
 static json_t *
-change_answer(struct daemon *d, int r, struct dfeed *f, char *err)
+change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
 {
     json_t *resp;
     if (r < 0) {
@@ -591,8 +591,76 @@ change_answer(struct daemon *d, int r, struct dfeed *f, char *err)
         if (control_has_watchers(d->control))
             control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
     }
-    free(err);
     return resp;
+}
+
+/*
+ * A run-time change under way: its answer is built by the daemon's callback, at once (a
+ * refusal) or once the writer stored the change. A deferred answer holds the connection
+ * with the poll --wait token, which control.c detaches when the client goes away.
+ */
+struct change {
+    struct daemon *d;
+    struct poll_wait *w;
+    char *removed;    /* remove: the name for the answer */
+    json_t *answer;   /* built before the handler returned */
+    bool deferred;
+};
+
+static void
+on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+{
+    struct change *c = ctx;
+    json_t *resp = r == 0 && c->removed
+                       ? json_pack("{s:b, s:s}", "ok", 1, "removed", c->removed)
+                       : change_answer(c->d, r, f, err);
+    if (!resp)
+        resp = ctlcmd_error("out of memory");
+    if (!c->deferred) {
+        c->answer = resp;
+        return;
+    }
+    if (c->w->conn) {
+        struct ctl_conn *conn = c->w->conn;
+        ctl_conn_set_wait(conn, NULL);
+        ctl_conn_reply(conn, resp);
+    } else {
+        json_decref(resp);
+    }
+    free(c->w);
+    free(c->removed);
+    free(c);
+}
+
+static struct change *
+change_new(struct daemon *d, struct ctl_conn *conn, const char *removed)
+{
+    struct change *c = calloc(1, sizeof(*c));
+    if (!c || !(c->w = calloc(1, sizeof(*c->w))) || (removed && !(c->removed = strdup(removed)))) {
+        if (c)
+            free(c->w);
+        free(c);
+        return NULL;
+    }
+    c->d = d;
+    c->w->conn = conn;
+    return c;
+}
+
+/* After the daemon's call: the answer now, or NULL with the connection waiting for it. */
+static json_t *
+change_answer_or_wait(struct change *c, struct ctl_conn *conn)
+{
+    if (c->answer) {
+        json_t *resp = c->answer;
+        free(c->w);
+        free(c->removed);
+        free(c);
+        return resp;
+    }
+    c->deferred = true;
+    ctl_conn_set_wait(conn, c->w);
+    return NULL;
 }
 
 static json_t *
@@ -630,10 +698,11 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req)
     if (jfetch && !json_is_boolean(jfetch) && !json_is_null(jfetch))
         return ctlcmd_error("add: \"fetch_article\" must be true or false");
     opts.fetch_article = jfetch && json_is_true(jfetch);
-    struct dfeed *f = NULL;
-    char *err = NULL;
-    int r = daemon_feed_add(d, name, url, &opts, &f, &err);
-    return change_answer(d, r, f, err);
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_feed_add(d, name, url, &opts, on_change_done, c);
+    return change_answer_or_wait(c, conn);
 }
 
 static json_t *
@@ -643,11 +712,11 @@ cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req)
     const char *name = req_string(req, "remove", "name", &bad);
     if (!name)
         return bad;
-    char *err = NULL;
-    int r = daemon_feed_remove(d, name, &err);
-    if (r < 0)
-        return change_answer(d, r, NULL, err);
-    return json_pack("{s:b, s:s}", "ok", 1, "removed", name);
+    struct change *c = change_new(d, conn, name);
+    if (!c)
+        return NULL;
+    daemon_feed_remove(d, name, on_change_done, c);
+    return change_answer_or_wait(c, conn);
 }
 
 static json_t *
@@ -657,10 +726,11 @@ cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req)
     const char *name = req_string(req, "pause", "name", &bad);
     if (!name)
         return bad;
-    struct dfeed *f = NULL;
-    char *err = NULL;
-    int r = daemon_feed_pause(d, name, &f, &err);
-    return change_answer(d, r, f, err);
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_feed_pause(d, name, on_change_done, c);
+    return change_answer_or_wait(c, conn);
 }
 
 static json_t *
@@ -670,10 +740,11 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req)
     const char *name = req_string(req, "resume", "name", &bad);
     if (!name)
         return bad;
-    struct dfeed *f = NULL;
-    char *err = NULL;
-    int r = daemon_feed_resume(d, name, &f, &err);
-    return change_answer(d, r, f, err);
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_feed_resume(d, name, on_change_done, c);
+    return change_answer_or_wait(c, conn);
 }
 
 /* The Prometheus text of the daemon's metrics (also served by metrics_listen). */

@@ -272,6 +272,10 @@ out:
     return r;
 }
 
+static int feed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
+                         struct store_feed *ret, char *err, size_t err_size);
+static void feed_marker_clear(struct daemon *d, struct dfeed *f);
+
 static void
 dfeed_free(struct dfeed *f)
 {
@@ -284,9 +288,10 @@ dfeed_free(struct dfeed *f)
     free(f);
 }
 
-/* Creates the run-time feed for cfg, loading (or creating) its row. */
+/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
 static int
-dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret)
+dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
+          size_t err_size)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
@@ -294,31 +299,23 @@ dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret)
     f->d = d;
     f->cfg = cfg;
     sched_entry_init(&f->sched);
-    int r = store_feed_ensure(d->store, cfg->name, cfg->url, &f->st);
+    /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
+    int r = feed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
     if (r < 0) {
         free(f);
         return r;
-    }
-    /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
-    if (f->st.runtime_url || f->st.removed) {
-        r = store_feed_set_runtime(d->store, f->st.id, NULL, false);
-        if (r < 0) {
-            store_feed_done(&f->st);
-            free(f);
-            return r;
-        }
-        free(f->st.runtime_url);
-        f->st.runtime_url = NULL;
-        f->st.removed = false;
     }
     *ret = f;
     return 0;
 }
 
-/* Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL). */
+/*
+ * Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL), with its
+ * row loaded when load (at start), else with none (`add`: its row is written by the writer).
+ */
 static int
 dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
-                  const struct daemon_feed_opts *opts, struct dfeed **ret)
+                  const struct daemon_feed_opts *opts, bool load, struct dfeed **ret)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
@@ -332,7 +329,8 @@ dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
     }
     f->cfg = f->runtime_cfg;
     sched_entry_init(&f->sched);
-    int r = store_feed_ensure(d->store, name, url, &f->st);
+    char err[WRITER_ERROR_MAX];
+    int r = load ? feed_row_load(d, name, url, false, &f->st, err, sizeof(err)) : 0;
     if (r < 0) {
         runtime_cfg_free(f->runtime_cfg);
         free(f);
@@ -702,10 +700,10 @@ feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds
             feeds[n++] = old;
             continue;
         }
-        int r = dfeed_new(d, cfg, &feeds[n]);
+        char err[WRITER_ERROR_MAX];
+        int r = dfeed_new(d, cfg, &feeds[n], err, sizeof(err));
         if (r < 0) {
-            if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name,
-                                       store_errmsg(d->store)) < 0)
+            if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name, err) < 0)
                 *reterr_msg = NULL;
             for (size_t j = 0; j < n; j++)
                 if (!d->feeds || !daemon_feed_find(d, feeds[j]->cfg->name))
@@ -781,7 +779,7 @@ feeds_load_runtime(struct daemon *d, char **reterr_msg)
             r = 0;
         }
         if (r == 0)
-            r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &opts, &f);
+            r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &opts, true, &f);
         runtime_opts_done(&opts);
         if (r == 0 && (r = feeds_insert(d, f)) < 0)
             dfeed_free(f);
@@ -816,6 +814,21 @@ errmsg(char **reterr_msg, int r, const char *fmt, ...)
     return r;
 }
 
+/* A formatted message (malloc'd), or NULL when out of memory. */
+static char *msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+msgf(const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    return msg;
+}
+
 /* `add` takes no user:password@ (feedrule.h leaves that to callers): `feeds` would show it. */
 static bool
 url_has_userinfo(const char *url)
@@ -827,150 +840,524 @@ url_has_userinfo(const char *url)
     return memchr(host, '@', strcspn(host, "/?#")) != NULL;
 }
 
-/* Adds a feed at run time: stored with its marker, polled now. */
-int
+/*
+ * A feed row written through the writer (run-time changes, saves outside a poll). The feed
+ * is found again by name when it is done: it may have been removed or reloaded meanwhile.
+ */
+enum feed_write_kind {
+    FEED_WRITE_SAVE,    /* st, as copied */
+    FEED_WRITE_RUNTIME, /* the run-time marker: url (NULL: a config feed) and removed */
+    FEED_WRITE_ADD,     /* the row of `add`, created or taken over, with its marker */
+    FEED_WRITE_LOAD,    /* the row of a feed loaded (created if new); a config feed's unmarked */
+};
+
+struct feed_write {
+    struct writer_job job;
+    struct daemon *d;
+    enum feed_write_kind kind;
+    char *name;
+    char *url;
+    char *opts_json;
+    bool removed;
+    int64_t id;
+    struct store_feed st;        /* SAVE: to write; ADD: the row as stored */
+    struct dfeed *f;             /* ADD: the feed to insert once stored */
+    bool config_feed;            /* LOAD: clear the run-time marker */
+    /* pause, resume: undone when the store refuses them and nothing changed since */
+    uint64_t gen;
+    bool was_paused;
+    unsigned was_failures;
+    char *was_reason;
+    void (*finish)(struct feed_write *fw, int r);
+    daemon_change_cb cb;
+    void *ctx;
+    /* LOAD: where the row and the error go (writer_call) */
+    struct store_feed *out;
+    char *out_err;
+    size_t out_err_size;
+};
+
+static void
+feed_write_free(struct feed_write *fw)
+{
+    free(fw->name);
+    free(fw->url);
+    free(fw->opts_json);
+    free(fw->was_reason);
+    store_feed_done(&fw->st);
+    free(fw);
+}
+
+/* Writer thread. */
+static int
+feed_write_work(struct writer_job *job, struct store *store)
+{
+    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
+    int r;
+    switch (fw->kind) {
+    case FEED_WRITE_SAVE:
+        return store_feed_save(store, &fw->st);
+    case FEED_WRITE_RUNTIME:
+        return store_feed_set_runtime(store, fw->id, fw->url, fw->removed);
+    case FEED_WRITE_ADD:
+        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
+            return r;
+        /* A name used before (and removed) starts afresh. */
+        fw->st.paused = false;
+        fw->st.failures = 0;
+        free(fw->st.disabled_reason);
+        fw->st.disabled_reason = NULL;
+        fw->st.next_poll_at = FEED_TIME_NONE;
+        if ((r = store_feed_set_runtime(store, fw->st.id, fw->url, false)) < 0 ||
+            (r = store_feed_set_runtime_opts(store, fw->st.id, fw->opts_json)) < 0)
+            return r;
+        return store_feed_save(store, &fw->st);
+    case FEED_WRITE_LOAD:
+        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
+            return r;
+        if (fw->config_feed && (fw->st.runtime_url || fw->st.removed)) {
+            if ((r = store_feed_set_runtime(store, fw->st.id, NULL, false)) < 0)
+                return r;
+            free(fw->st.runtime_url);
+            fw->st.runtime_url = NULL;
+            fw->st.removed = false;
+        }
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* Loop: the write is done; the change finishes. */
+static void
+feed_write_done(struct writer_job *job, int r)
+{
+    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
+    fw->finish(fw, r);
+    feed_write_free(fw);
+}
+
+/* Loop (writer_call): hands the loaded row over, or the error. */
+static void
+load_done(struct writer_job *job, int r)
+{
+    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
+    if (r < 0) {
+        snprintf(fw->out_err, fw->out_err_size, "%s", job->error);
+    } else {
+        *fw->out = fw->st;
+        fw->st = (struct store_feed){0};
+    }
+}
+
+static struct feed_write *
+feed_write_new(struct daemon *d, enum feed_write_kind kind, const char *name,
+               void (*finish)(struct feed_write *, int), daemon_change_cb cb, void *ctx)
+{
+    struct feed_write *fw = calloc(1, sizeof(*fw));
+    if (!fw || !(fw->name = strdup(name))) {
+        free(fw);
+        return NULL;
+    }
+    fw->d = d;
+    fw->kind = kind;
+    fw->finish = finish;
+    fw->cb = cb;
+    fw->ctx = ctx;
+    fw->job = (struct writer_job){
+        .work = feed_write_work, .done = feed_write_done, .mode = WRITER_TXN};
+    return fw;
+}
+
+/* Queues fw in the writer; on failure frees it and returns the message for the user. */
+static int
+feed_write_submit(struct feed_write *fw, const char *what, char **reterr_msg)
+{
+    int r = writer_submit(fw->d->writer, &fw->job);
+    if (r < 0) {
+        feed_write_free(fw);
+        return errmsg(reterr_msg, r, "%s: store: %s", what,
+                      r == -EAGAIN ? "the store's writer is busy, try again" : strerror(-r));
+    }
+    return 0;
+}
+
+/* Calls cb with a refusal (r, *err) and frees the message. */
+static void
+change_refused(daemon_change_cb cb, void *ctx, int r, char *err)
+{
+    cb(ctx, r, NULL, err);
+    free(err);
+}
+
+static void
+save_finish(struct feed_write *fw, int r)
+{
+    char q[LOG_QUOTE_MAX];
+    if (r < 0)
+        log_error("store: feed '%s': cannot save its state: %s",
+                  log_quote(fw->name, q, sizeof(q)), fw->job.error);
+}
+
+/* Saves a copy of f's state as it is now through the writer; an error is logged. */
+void
+daemon_feed_save(struct daemon *d, struct dfeed *f)
+{
+    char *err = NULL;
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, save_finish, NULL,
+                                           NULL);
+    if (fw && store_feed_copy(&fw->st, &f->st) < 0) {
+        feed_write_free(fw);
+        fw = NULL;
+    }
+    int r = fw ? feed_write_submit(fw, "save", &err) : -ENOMEM;
+    if (r < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_error("store: feed '%s': cannot save its state: %s",
+                  log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
+    }
+    free(err);
+}
+
+/*
+ * Loads the row of the feed called name (creating it if new; a config feed loses its run-time
+ * marker) into *ret, waiting for the writer: at start, and at a reload for the feeds it
+ * brings. 0, or a negative errno with err saying why.
+ */
+static int
+feed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
+              struct store_feed *ret, char *err, size_t err_size)
+{
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_LOAD, name, NULL, NULL, NULL);
+    if (!fw || !(fw->url = strdup(url))) {
+        if (fw)
+            feed_write_free(fw);
+        snprintf(err, err_size, "out of memory");
+        return -ENOMEM;
+    }
+    fw->config_feed = config_feed;
+    fw->job.done = load_done; /* hands the row over; fw stays ours */
+    fw->out = ret;
+    fw->out_err = err;
+    fw->out_err_size = err_size;
+    snprintf(err, err_size, "the store's writer is not running");
+    int r = writer_call(d->writer, &fw->job);
+    feed_write_free(fw);
+    return r;
+}
+
+static void
+marker_finish(struct feed_write *fw, int r)
+{
+    char q[LOG_QUOTE_MAX];
+    if (r < 0)
+        log_error("store: feed '%s': cannot clear the run-time marker: %s",
+                  log_quote(fw->name, q, sizeof(q)), fw->job.error);
+}
+
+/* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
+static void
+feed_marker_clear(struct daemon *d, struct dfeed *f)
+{
+    char *err = NULL;
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_RUNTIME, f->cfg->name, marker_finish,
+                                           NULL, NULL);
+    int r = -ENOMEM;
+    if (fw) {
+        fw->id = f->st.id;
+        r = feed_write_submit(fw, "reload", &err);
+    }
+    if (r < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_error("store: feed '%s': cannot clear the run-time marker: %s",
+                  log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
+    }
+    free(err);
+}
+
+/* Whether a feed called name is being added. */
+static bool
+adding_find(const struct daemon *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_adding; i++)
+        if (strcmp(d->adding[i]->cfg->name, name) == 0)
+            return true;
+    return false;
+}
+
+static void
+adding_remove(struct daemon *d, struct dfeed *f)
+{
+    for (size_t i = 0; i < d->n_adding; i++) {
+        if (d->adding[i] != f)
+            continue;
+        memmove(&d->adding[i], &d->adding[i + 1], (d->n_adding - i - 1) * sizeof(*d->adding));
+        d->n_adding--;
+        return;
+    }
+}
+
+/* The row of `add` is stored (or not): the feed joins the table and polls now. */
+static void
+add_finish(struct feed_write *fw, int r)
+{
+    struct daemon *d = fw->d;
+    struct dfeed *f = fw->f;
+    adding_remove(d, f);
+    if (r < 0) {
+        dfeed_free(f);
+        change_refused(fw->cb, fw->ctx, r,
+                       msgf("add: store: %s", fw->job.error));
+        return;
+    }
+    if (daemon_feed_find(d, fw->name)) {
+        /* A reload named it meanwhile: the config's feed it is. */
+        dfeed_free(f);
+        change_refused(fw->cb, fw->ctx, -EEXIST,
+                       msgf("feed '%s' exists", fw->name));
+        return;
+    }
+    f->st = fw->st;
+    fw->st = (struct store_feed){0};
+    free(f->st.runtime_opts);
+    f->st.runtime_opts = fw->opts_json;
+    fw->opts_json = NULL;
+    f->st.removed = false;
+    if (f->st.runtime_url && strcmp(f->st.runtime_url, fw->url) != 0) {
+        free(f->st.runtime_url);
+        f->st.runtime_url = NULL;
+    }
+    if ((!f->st.runtime_url && !(f->st.runtime_url = strdup(fw->url))) ||
+        feeds_insert(d, f) < 0) {
+        dfeed_free(f);
+        change_refused(fw->cb, fw->ctx, -ENOMEM,
+                       msgf("add: out of memory"));
+        return;
+    }
+    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+    char *shown = url_redact(fw->url); /* no user:password@ in the log */
+    log_notice("control: feed '%s': added at run time, url '%s'",
+               log_quote(fw->name, q1, sizeof(q1)),
+               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
+    free(shown);
+    if (!d->once && !d->stopping)
+        (void)sched_arm(d->sched, &f->sched, util_now_ms());
+    fw->cb(fw->ctx, 0, f, NULL);
+}
+
+/* Adds a feed at run time: stored with its marker, then polled now. */
+void
 daemon_feed_add(struct daemon *d, const char *name, const char *url,
-                const struct daemon_feed_opts *opts, struct dfeed **ret_feed, char **reterr_msg)
+                const struct daemon_feed_opts *opts, daemon_change_cb cb, void *ctx)
 {
     static const struct daemon_feed_opts no_opts;
+    char *err = NULL;
     if (!opts)
         opts = &no_opts;
     if (!feed_name_valid(name, strlen(name)))
-        return errmsg(reterr_msg, -EINVAL,
-                      "add: a feed name is 1 to %d letters, digits, '.', '_' or '-'",
-                      FEED_NAME_MAX);
+        return change_refused(
+            cb, ctx, -EINVAL,
+            msgf("add: a feed name is 1 to %d letters, digits, '.', '_' or '-'", FEED_NAME_MAX));
     if (!feed_url_valid(url) || url_has_userinfo(url))
-        return errmsg(reterr_msg, -EINVAL,
-                      "add: the URL must be http:// or https:// with a host, at most %d bytes, "
-                      "without spaces or credentials", FEED_URL_MAX);
-    if (runtime_opts_check(opts, reterr_msg) < 0)
-        return -EINVAL;
-    if (daemon_feed_find(d, name))
-        return errmsg(reterr_msg, -EEXIST, "feed '%s' exists", name);
-    char *opts_json = runtime_opts_json(opts);
-    if (!opts_json)
-        return errmsg(reterr_msg, -ENOMEM, "add: out of memory");
-    struct dfeed *f = NULL;
-    int r = dfeed_new_runtime(d, name, url, opts, &f);
-    if (r == 0) {
-        /* A name used before (and removed) starts afresh. */
-        f->st.paused = false;
-        f->st.failures = 0;
-        free(f->st.disabled_reason);
-        f->st.disabled_reason = NULL;
-        f->st.next_poll_at = FEED_TIME_NONE;
-        if ((r = store_feed_set_runtime(d->store, f->st.id, url, false)) == 0 &&
-            (r = store_feed_set_runtime_opts(d->store, f->st.id, opts_json)) == 0)
-            r = store_feed_save(d->store, &f->st);
-        free(f->st.runtime_opts);
-        f->st.runtime_opts = opts_json;
-        opts_json = NULL;
-        free(f->st.runtime_url);
-        f->st.runtime_url = NULL;
-        f->st.removed = false;
-        if (r == 0 && !(f->st.runtime_url = strdup(url)))
-            r = -ENOMEM;
-        if (r < 0) {
-            int e = errmsg(reterr_msg, r, "add: store: %s",
-                           r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
-            dfeed_free(f);
-            return e;
-        }
-        if ((r = feeds_insert(d, f)) < 0) {
-            dfeed_free(f);
-            return errmsg(reterr_msg, r, "add: out of memory");
-        }
-    } else {
-        free(opts_json);
-        return errmsg(reterr_msg, r, "add: store: %s",
-                      r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+        return change_refused(
+            cb, ctx, -EINVAL,
+            msgf("add: the URL must be http:// or https:// with a host, at most %d bytes, "
+                 "without spaces or credentials", FEED_URL_MAX));
+    if (runtime_opts_check(opts, &err) < 0)
+        return change_refused(cb, ctx, -EINVAL, err);
+    if (daemon_feed_find(d, name) || adding_find(d, name))
+        return change_refused(cb, ctx, -EEXIST,
+                              msgf("feed '%s' exists", name));
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_ADD, name, add_finish, cb, ctx);
+    struct dfeed **na = realloc(d->adding, (d->n_adding + 1) * sizeof(*na));
+    if (na)
+        d->adding = na;
+    if (!fw || !na || !(fw->url = strdup(url)) || !(fw->opts_json = runtime_opts_json(opts)) ||
+        dfeed_new_runtime(d, name, url, opts, false, &fw->f) < 0) {
+        if (fw)
+            feed_write_free(fw);
+        return change_refused(cb, ctx, -ENOMEM,
+                              msgf("add: out of memory"));
     }
-    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
-    char *shown = url_redact(url); /* no user:password@ in the log */
-    log_notice("control: feed '%s': added at run time, url '%s'", log_quote(name, q1, sizeof(q1)),
-               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
-    free(shown);
-    if (!d->once)
-        (void)sched_arm(d->sched, &f->sched, util_now_ms());
-    *ret_feed = f;
-    return 0;
+    struct dfeed *f = fw->f;
+    if (feed_write_submit(fw, "add", &err) < 0) {
+        dfeed_free(f);
+        return change_refused(cb, ctx, -EAGAIN, err);
+    }
+    d->adding[d->n_adding++] = f;
+}
+
+static void
+remove_finish(struct feed_write *fw, int r)
+{
+    struct daemon *d = fw->d;
+    if (r < 0)
+        return change_refused(fw->cb, fw->ctx, r,
+                              msgf("remove: store: %s", fw->job.error));
+    struct dfeed *f = daemon_feed_find(d, fw->name);
+    if (f && f->runtime_cfg) { /* else removed meanwhile, or named by a reload: kept */
+        char q[LOG_QUOTE_MAX];
+        log_notice("control: feed '%s': removed at run time",
+                   log_quote(fw->name, q, sizeof(q)));
+        feeds_unlink(d, f);
+        dfeed_drop(d, f);
+    }
+    fw->cb(fw->ctx, 0, NULL, NULL);
 }
 
 /* Removes a feed added at run time; its items stay, so they are never new again. */
-int
-daemon_feed_remove(struct daemon *d, const char *name, char **reterr_msg)
+void
+daemon_feed_remove(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
 {
+    char *err = NULL;
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
+        return change_refused(cb, ctx, -ENOENT,
+                              msgf("no feed '%.200s'", name));
     if (!f->runtime_cfg)
-        return errmsg(reterr_msg, -EPERM, "feed '%s' is in the config; remove it there", name);
-    int r = store_feed_set_runtime(d->store, f->st.id, f->runtime_cfg->url, true);
-    if (r < 0)
-        return errmsg(reterr_msg, r, "remove: store: %s", store_errmsg(d->store));
+        return change_refused(
+            cb, ctx, -EPERM,
+            msgf("feed '%s' is in the config; remove it there", name));
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_RUNTIME, name, remove_finish, cb, ctx);
+    if (!fw || !(fw->url = strdup(f->runtime_cfg->url))) {
+        if (fw)
+            feed_write_free(fw);
+        return change_refused(cb, ctx, -ENOMEM,
+                              msgf("remove: out of memory"));
+    }
+    fw->id = f->st.id;
+    fw->removed = true;
+    if (feed_write_submit(fw, "remove", &err) < 0)
+        change_refused(cb, ctx, -EAGAIN, err);
+}
+
+/*
+ * Queues the save of f's state after pause or resume changed it (was_*: the fields before);
+ * on a refusal the change is undone at once and cb told.
+ */
+static void
+state_change_submit(struct daemon *d, struct dfeed *f, const char *what,
+                    void (*finish)(struct feed_write *, int), bool was_paused,
+                    unsigned was_failures, char *was_reason, daemon_change_cb cb, void *ctx)
+{
+    char *err = NULL;
+    f->st_gen++; /* a poll being saved must not write its older copy */
+    struct feed_write *fw = feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, finish, cb, ctx);
+    int r = fw && store_feed_copy(&fw->st, &f->st) == 0 ? 0 : -ENOMEM;
+    if (r == 0) {
+        r = feed_write_submit(fw, what, &err); /* its done callback runs later, on the loop */
+    } else {
+        if (fw)
+            feed_write_free(fw);
+        err = msgf("%s: out of memory", what);
+    }
+    if (r == 0) {
+        fw->gen = f->st_gen;
+        fw->was_paused = was_paused;
+        fw->was_failures = was_failures;
+        fw->was_reason = was_reason;
+        return;
+    }
+    f->st.paused = was_paused;
+    f->st.failures = was_failures;
+    free(f->st.disabled_reason);
+    f->st.disabled_reason = was_reason;
+    feed_schedule_initial(d, f);
+    change_refused(cb, ctx, r, err);
+}
+
+/* After pause or resume was stored (or not): undone when refused and nothing changed since. */
+static struct dfeed *
+state_change_finish(struct feed_write *fw, int r, const char *what)
+{
+    struct daemon *d = fw->d;
+    struct dfeed *f = daemon_feed_find(d, fw->name);
+    if (r < 0) {
+        if (f && f->st_gen == fw->gen) {
+            f->st.paused = fw->was_paused;
+            f->st.failures = fw->was_failures;
+            free(f->st.disabled_reason);
+            f->st.disabled_reason = fw->was_reason;
+            fw->was_reason = NULL;
+            if (!d->stopping && !d->once)
+                feed_schedule_initial(d, f);
+        }
+        change_refused(fw->cb, fw->ctx, r,
+                       msgf("%s: store: %s", what, fw->job.error));
+        return NULL;
+    }
+    if (!f)
+        change_refused(fw->cb, fw->ctx, -ENOENT,
+                       msgf("no feed '%.200s'", fw->name));
+    return f;
+}
+
+static void
+pause_finish(struct feed_write *fw, int r)
+{
+    struct dfeed *f = state_change_finish(fw, r, "pause");
+    if (!f)
+        return;
     char q[LOG_QUOTE_MAX];
-    log_notice("control: feed '%s': removed at run time", log_quote(name, q, sizeof(q)));
-    feeds_unlink(d, f);
-    dfeed_drop(d, f);
-    return 0;
+    log_notice("control: feed '%s': paused", log_quote(fw->name, q, sizeof(q)));
+    fw->cb(fw->ctx, 0, f, NULL);
 }
 
 /* Pauses a feed: no polls until `resume`, also across restarts and reloads. */
-int
-daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed, char **reterr_msg)
+void
+daemon_feed_pause(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
 {
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
-    if (!f->st.paused) {
-        f->st.paused = true;
-        f->st_gen++; /* a poll being saved must not write its older copy */
-        int r = store_feed_save(d->store, &f->st);
-        if (r < 0) {
-            f->st.paused = false;
-            return errmsg(reterr_msg, r, "pause: store: %s", store_errmsg(d->store));
-        }
-        char q[LOG_QUOTE_MAX];
-        log_notice("control: feed '%s': paused", log_quote(name, q, sizeof(q)));
-    }
+        return change_refused(cb, ctx, -ENOENT,
+                              msgf("no feed '%.200s'", name));
     sched_disarm(d->sched, &f->sched);
-    *ret_feed = f;
-    return 0;
+    if (f->st.paused) {
+        cb(ctx, 0, f, NULL);
+        return;
+    }
+    char *reason = NULL;
+    if (f->st.disabled_reason && !(reason = strdup(f->st.disabled_reason)))
+        return change_refused(cb, ctx, -ENOMEM,
+                              msgf("pause: out of memory"));
+    f->st.paused = true;
+    state_change_submit(d, f, "pause", pause_finish, false, f->st.failures, reason, cb, ctx);
+}
+
+static void
+resume_finish(struct feed_write *fw, int r)
+{
+    struct daemon *d = fw->d;
+    struct dfeed *f = state_change_finish(fw, r, "resume");
+    if (!f)
+        return;
+    char q[LOG_QUOTE_MAX];
+    if (fw->was_paused || fw->was_reason)
+        log_notice("control: feed '%s': resumed", log_quote(fw->name, q, sizeof(q)));
+    if (!d->once && !d->stopping && !f->poll && !f->st.paused)
+        (void)sched_arm(d->sched, &f->sched, util_now_ms());
+    fw->cb(fw->ctx, 0, f, NULL);
 }
 
 /* Resumes a paused feed or one disabled by its errors (failures reset) and polls it now. */
-int
-daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
-                   char **reterr_msg)
+void
+daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
 {
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return errmsg(reterr_msg, -ENOENT, "no feed '%.200s'", name);
+        return change_refused(cb, ctx, -ENOENT,
+                              msgf("no feed '%.200s'", name));
     if (!f->cfg->enabled)
-        return errmsg(reterr_msg, -EPERM,
-                      "feed '%s' is disabled in the config (enabled = no); change it there", name);
+        return change_refused(
+            cb, ctx, -EPERM,
+            msgf("feed '%s' is disabled in the config (enabled = no); change it there", name));
     bool was_paused = f->st.paused;
     unsigned was_failures = f->st.failures;
     char *was_reason = f->st.disabled_reason;
     f->st.paused = false;
     f->st.failures = 0;
     f->st.disabled_reason = NULL;
-    f->st_gen++; /* a poll being saved must not write its older copy */
-    int r = store_feed_save(d->store, &f->st);
-    if (r < 0) {
-        f->st.paused = was_paused;
-        f->st.failures = was_failures;
-        f->st.disabled_reason = was_reason;
-        return errmsg(reterr_msg, r, "resume: store: %s", store_errmsg(d->store));
-    }
-    char q[LOG_QUOTE_MAX];
-    if (was_paused || was_reason)
-        log_notice("control: feed '%s': resumed", log_quote(name, q, sizeof(q)));
-    free(was_reason);
-    if (!d->once && !f->poll)
-        (void)sched_arm(d->sched, &f->sched, util_now_ms());
-    *ret_feed = f;
-    return 0;
+    state_change_submit(d, f, "resume", resume_finish, was_paused, was_failures, was_reason, cb,
+                        ctx);
 }
 
 /* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
@@ -1103,11 +1490,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         }
         if (f->runtime_cfg) {
             /* The config names a feed added at run time: the config wins from now on. */
-            if (store_feed_set_runtime(d->store, f->st.id, NULL, false) < 0) {
-                char q[LOG_QUOTE_MAX];
-                log_error("store: feed '%s': cannot clear the run-time marker: %s",
-                          log_quote(cfg->name, q, sizeof(q)), store_errmsg(d->store));
-            }
+            feed_marker_clear(d, f);
             free(f->st.runtime_url);
             f->st.runtime_url = NULL;
         }
@@ -1125,9 +1508,14 @@ daemon_reload(struct daemon *d, char **reterr_msg)
             if (f->poll)
                 feedpoll_cancel(f->poll);
             struct store_feed st = {0};
-            if (store_feed_ensure(d->store, cfg->name, cfg->url, &st) == 0) {
+            char why[WRITER_ERROR_MAX];
+            if (feed_row_load(d, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
                 store_feed_done(&f->st);
                 f->st = st;
+            } else {
+                char q[LOG_QUOTE_MAX];
+                log_error("store: feed '%s': cannot load its new source: %s",
+                          log_quote(cfg->name, q, sizeof(q)), why);
             }
             f->st.next_poll_at = FEED_TIME_NONE;
             f->st.last_poll_at = FEED_TIME_NONE;
@@ -1402,11 +1790,20 @@ daemon_run(const char *config_path, bool once)
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
-    /* A damaged file is refused at start, with what to do, rather than failing polls later. */
-    if ((r = store_open(db, &d->store, &err)) < 0 || (r = store_check(d->store, &err)) < 0) {
+    /*
+     * Created and migrated by a read-write connection; the loop's own connection only reads
+     * (every write goes through the writer, opened with the loop), so a write forgotten on
+     * it fails at once. A damaged file is refused at start, with what to do, rather than
+     * failing polls later.
+     */
+    struct store *init = NULL;
+    if ((r = store_open(db, &init, &err)) < 0 || (r = store_open_reader(db, &d->store, &err)) < 0 ||
+        (r = store_check(d->store, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
+        store_free(init);
         goto fail_early;
     }
+    store_free(init);
     r = store_count_items(d->store, &d->items_total);
     if (r < 0) {
         log_error("store: cannot count items: %s", store_errmsg(d->store));

@@ -3,10 +3,13 @@
  * fetcher, control server, signals and the systemd glue. This header is shared by the
  * daemon's own modules (daemon.c, feedpoll.c, ctlcmd.c); nothing outside daemon/ includes it.
  *
- * Startup order: config → store → fetcher → scheduler → control socket → READY=1.
- * Shutdown order: STOPPING=1 → control listener → scheduler → transfers → multi handle →
- * remaining handles (uv_walk) → loop closed → store closed → socket unlinked.
- * Loop thread only.
+ * Startup order: config → store (created and migrated, then the loop's read-only connection)
+ * → store writer (writer.h; every write goes through it) → fetcher → scheduler → control
+ * socket → READY=1.
+ * Shutdown order: STOPPING=1 → the writer drained (its done callbacks run) → control listener
+ * → scheduler → transfers → multi handle → remaining handles (uv_walk) → loop closed → the
+ * loop's connection closed, then the writer's → socket unlinked.
+ * Loop thread only (the writer's jobs hand their results back through done callbacks).
  */
 #ifndef FEEDWATCH_DAEMON_H
 #define FEEDWATCH_DAEMON_H
@@ -58,7 +61,7 @@ struct dfeed {
     bool ready;                  /* due, waiting in d's ready queue for a free poll slot */
     uint64_t poll_bytes;         /* body bytes the poll in flight received (metrics) */
     int64_t poll_lag_ms;         /* how late it started after it was due; -1: not known */
-    uint64_t st_gen;             /* bumped when the loop saves st outside a poll */
+    uint64_t st_gen;             /* bumped when the loop changes st outside a poll */
     struct dfeed *ready_prev, *ready_next;
 };
 
@@ -87,6 +90,8 @@ struct daemon {
     struct retention *retention; /* prunes old items through the writer (retention.h) */
     struct dfeed **feeds;        /* sorted by name */
     size_t n_feeds;
+    struct dfeed **adding;       /* added at run time, being stored (not in feeds yet) */
+    size_t n_adding;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     uv_timer_t status_timer;
@@ -151,11 +156,15 @@ unsigned daemon_poll_slots(const struct daemon *d);
 int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w);
 
 /*
- * Run-time changes (`feedwatch add/remove/pause/resume`), stored in the database at once.
- * Each returns 0, or a negative errno with *reterr_msg (malloc'd) saying why for the user.
- * A feed added at run time polls at its own interval (opts) or the daemon's; a config feed
- * cannot be removed at
- * run time (-EPERM). resume also re-enables a feed disabled by its errors and polls it now.
+ * Run-time changes (`feedwatch add/remove/pause/resume`), stored through the writer: each
+ * calls cb exactly once, with 0 and the feed (NULL for remove) once the change is stored, or
+ * a negative errno and the message for the user (NULL when out of memory) when it was refused
+ * or could not be stored. cb may run before the function returns (a refusal) or later, from
+ * the writer's done callback on the loop thread. A feed added at run time polls at its own
+ * interval (opts) or the daemon's; a config feed cannot be removed at run time (-EPERM).
+ * resume also re-enables a feed disabled by its errors and polls it now. pause and resume
+ * take effect in memory at once (pause stops the feed's schedule), and are undone when the
+ * store refuses them.
  */
 #define DAEMON_FEED_TAGS_MAX 32   /* tags of a feed added at run time */
 #define DAEMON_FEED_TAG_MAX 256   /* bytes of one such tag */
@@ -168,14 +177,16 @@ struct daemon_feed_opts {
     bool fetch_article;
 };
 
-int daemon_feed_add(struct daemon *d, const char *name, const char *url,
-                    const struct daemon_feed_opts *opts, struct dfeed **ret_feed,
-                    char **reterr_msg);
-int daemon_feed_remove(struct daemon *d, const char *name, char **reterr_msg);
-int daemon_feed_pause(struct daemon *d, const char *name, struct dfeed **ret_feed,
-                      char **reterr_msg);
-int daemon_feed_resume(struct daemon *d, const char *name, struct dfeed **ret_feed,
-                       char **reterr_msg);
+typedef void (*daemon_change_cb)(void *ctx, int r, struct dfeed *f, const char *err);
+
+void daemon_feed_add(struct daemon *d, const char *name, const char *url,
+                     const struct daemon_feed_opts *opts, daemon_change_cb cb, void *ctx);
+void daemon_feed_remove(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx);
+void daemon_feed_pause(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx);
+void daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx);
+
+/* Saves a copy of f's state as it is now through the writer; an error is logged. */
+void daemon_feed_save(struct daemon *d, struct dfeed *f);
 
 /* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
 int daemon_reload(struct daemon *d, char **reterr_msg);

@@ -852,14 +852,13 @@ poll_finish(struct feedpoll *p, int r)
                                     util_rng_next(&d->rng));
         f->st.next_poll_at = (pn->next_ms + 999) / 1000;
     }
-    if (r == 0 && f->st_gen != p->st_gen) {
+    if (f->st_gen != p->st_gen) {
         /*
-         * A run-time command (pause, resume...) changed the feed while the writer thread
-         * saved the state copied before it: save the current state again.
+         * A run-time command (pause, resume...) saved the feed after the poll settled it, with
+         * what the poll brought: save the current state again (the validators forgotten above
+         * when the poll could not be saved).
          */
-        if (store_feed_save(d->store, &f->st) < 0)
-            log_error("store: feed '%s': cannot save its state: %s", name,
-                      store_errmsg(d->store));
+        daemon_feed_save(d, f);
     }
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;

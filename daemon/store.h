@@ -1,8 +1,11 @@
 /*
  * store.h — the SQLite store: feeds' poll state and items, in WAL mode.
  *
- * One struct store is one connection, owned by the daemon and used only on the loop thread
- * (the only writer). The schema is versioned (PRAGMA user_version) and migrated forward at
+ * One struct store is one connection, used by one thread at a time. The daemon writes through
+ * one connection only, its writer's (writer.h: one thread, one queue, in order); the loop
+ * thread and the control socket's queries read through connections of their own
+ * (store_open_reader; in WAL mode they read while the writer writes, and see a write once
+ * its commit is done). The schema is versioned (PRAGMA user_version) and migrated forward at
  * open, each migration in its own transaction. Every statement is prepared once with bound
  * parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
  * no-op that returns 0. Everything written for one poll goes between store_begin() and

@@ -89,6 +89,8 @@ def test_delivery_not_started_twice_while_its_state_waits(t):
 
 
 def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
+    """A poll and run-time commands wait in the writer while another connection holds the
+    write lock; the loop answers `status` meanwhile, and everything lands after."""
     s = t.httpd()
     s.add_file("/a.xml", body=rss([("a1", "first")]))
     d = t.daemon({"a": s.url("/a.xml")})
@@ -111,6 +113,45 @@ def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
     s.add_file("/a.xml", body=rss([("a1", "first"), ("a2", "fourth")]))
     d.poll_wait()
     assert d.count_items() == 2
+
+    # Run-time commands answer once their change is stored: after the lock, not before.
+    s.add_file("/b.xml", body=rss([("b1", "other")]))
+    lock = WriteLock(d.db)
+    try:
+        pause = d.connect(timeout=30)
+        pause.send({"cmd": "pause", "name": "a"})
+        add = d.connect(timeout=30)
+        add.send({"cmd": "add", "name": "b", "url": s.url("/b.xml")})
+        time.sleep(0.5)
+        for c in (pause, add):
+            c.sock.setblocking(False)
+            try:
+                early = c.sock.recv(1)
+            except BlockingIOError:
+                early = None
+            c.sock.setblocking(True)
+            assert early is None, "answered before the change was stored"
+        assert max(fwtest.status_latency(d) for _ in range(3)) < 1.0
+        # A name being added cannot be added again meanwhile: refused at once.
+        twice = d.connect().request({"cmd": "add", "name": "b", "url": s.url("/b.xml")})
+        assert twice["ok"] is False and "exists" in twice["error"], twice
+        assert d.query("SELECT paused FROM feeds WHERE name = 'a'") == [(0,)]
+    finally:
+        lock.release()
+    answer = pause.recv_line()
+    assert answer["ok"] is True and answer["feed"]["state"] == "paused", answer
+    answer = add.recv_line()
+    assert answer["ok"] is True and answer["feed"]["name"] == "b", answer
+    pause.close()
+    add.close()
+    assert d.query("SELECT paused FROM feeds WHERE name = 'a'") == [(1,)]
+    assert d.query("SELECT runtime_url FROM feeds WHERE name = 'b'") == [(s.url("/b.xml"),)]
+    wait_until(lambda: d.count_items("b") == 1, 30, "the added feed's first poll")
+    # A removed feed is gone for a second remove.
+    assert d.connect().request({"cmd": "remove", "name": "b"})["ok"] is True
+    again = d.connect().request({"cmd": "remove", "name": "b"})
+    assert again["ok"] is False and "no feed" in again["error"], again
+    assert d.query("SELECT removed FROM feeds WHERE name = 'b'") == [(1,)]
     assert d.stop() == 0
 
 
