@@ -1620,6 +1620,11 @@ daemon_free_state(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    for (size_t i = 0; i < d->n_adding; i++) /* their writes were drained: none is left */
+        dfeed_free(d->adding[i]);
+    free(d->adding);
+    d->adding = NULL;
+    d->n_adding = 0;
     retention_free(d->retention);
     d->retention = NULL;
     search_free(d->search); /* joins the indexer after its batch */
