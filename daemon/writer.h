@@ -17,8 +17,10 @@
  *
  * The queue holds at most WRITER_QUEUE_MAX jobs: beyond that writer_submit() refuses with
  * -EAGAIN and queues nothing, so the caller reports the write as failed (a poll is retried
- * with backoff, a delivery stays due, a command answers an error). Polls never get there in
- * practice: each holds a poll slot until its done callback ran.
+ * with backoff, a delivery stays due, a command answers an error). The bound is above what
+ * feeds the queue: each poll holds a poll slot until its done callback ran (at most 20,000
+ * slots), each hook run two states (max_hooks <= 256), each control connection one command,
+ * retention one batch.
  *
  * Loop thread only, but for the jobs' work functions (writer thread).
  */
@@ -28,7 +30,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define WRITER_QUEUE_MAX 4096      /* jobs queued and not done at most */
+#define WRITER_QUEUE_MAX 32768     /* jobs queued and not done at most */
 #define WRITER_BATCH_MAX 64        /* WRITER_BATCH jobs in one transaction at most */
 #define WRITER_BATCH_DELAY_MS 20   /* how long a batch's first job waits for others */
 #define WRITER_ERROR_MAX 512       /* bytes of a job's error message */

@@ -406,7 +406,8 @@ static void
 test_writer_queue_full(void **state)
 {
     struct fixture *fx = *state;
-    static struct writer_job jobs[WRITER_QUEUE_MAX + 1];
+    struct writer_job *jobs = calloc(WRITER_QUEUE_MAX + 1, sizeof(*jobs));
+    assert_non_null(jobs);
     for (int i = 0; i <= WRITER_QUEUE_MAX; i++)
         jobs[i] = (struct writer_job){.work = noop_work, .done = noop_done, .mode = WRITER_OWN};
     for (int i = 0; i < WRITER_QUEUE_MAX; i++)
@@ -416,6 +417,7 @@ test_writer_queue_full(void **state)
     run_until(fx, WRITER_QUEUE_MAX);
     assert_int_equal(writer_submit(fx->w, &jobs[WRITER_QUEUE_MAX]), 0);
     run_until(fx, WRITER_QUEUE_MAX + 1);
+    free(jobs);
 }
 
 /* The loop is never held by a write: a job waiting on a lock another connection holds. */
