@@ -18,7 +18,8 @@
 #include <jansson.h>
 
 #include "alerts.h"
-#include "control.h"
+#include "ctlcmd.h"
+#include "events.h"
 #include "fetch.h"
 #include "feedpoll.h"
 #include "hook.h"
@@ -438,7 +439,7 @@ on_sched_due(void *userdata, struct sched_entry *e)
 {
     struct daemon *d = userdata;
     struct dfeed *f = (struct dfeed *)((char *)e - offsetof(struct dfeed, sched));
-    (void)daemon_feed_poll_now(d, f, NULL);
+    (void)daemon_feed_poll_now(d, f, NULL, NULL);
 }
 
 /* Starts f's poll in a free slot; a poll that cannot start ends as failed at once. */
@@ -481,19 +482,24 @@ start_ready(struct daemon *d)
     d->starting_ready = false;
 }
 
-/* Polls f now, or queues it; w, if not NULL, is told when it is done. */
+/* Polls f now, or queues it; cb(ctx), if given, is told once when it is done. */
 int
-daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
+daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb cb, void *ctx)
 {
-    if (d->stopping)
-        return -ECANCELED;
-    if (w) {
-        struct poll_wait **nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
-        if (!nw)
-            return -ENOMEM;
-        f->waiters = nw;
-        f->waiters[f->n_waiters++] = w;
-        w->remaining++;
+    int r = d->stopping ? -ECANCELED : 0;
+    if (r == 0 && cb) {
+        struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
+        if (nw) {
+            f->waiters = nw;
+            f->waiters[f->n_waiters++] = (struct dfeed_waiter){.cb = cb, .ctx = ctx};
+        } else {
+            r = -ENOMEM;
+        }
+    }
+    if (r < 0) {
+        if (cb)
+            cb(ctx, POLL_ABORTED, 0, 0);
+        return r;
     }
     if (f->poll || f->ready)
         return 0;
@@ -606,27 +612,14 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
                           f->poll_bytes, new_items,
                           f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
     }
-    for (size_t i = 0; i < f->n_waiters; i++) {
-        struct poll_wait *w = f->waiters[i];
-        w->polled++;
-        if (outcome == POLL_OK)
-            w->ok++;
-        else if (outcome == POLL_NOT_MODIFIED)
-            w->not_modified++;
-        else
-            w->errors++;
-        w->new_items += new_items;
-        w->alerts += new_alerts;
-        if (--w->remaining == 0) {
-            if (w->conn) {
-                struct ctl_conn *conn = w->conn;
-                ctl_conn_set_wait(conn, NULL);
-                ctl_conn_reply(conn, ctlcmd_poll_answer(w));
-            }
-            free(w);
-        }
-    }
+    /* Taken first: a waiter's callback may ask for the next poll of f. */
+    struct dfeed_waiter *waiters = f->waiters;
+    size_t n_waiters = f->n_waiters;
+    f->waiters = NULL;
     f->n_waiters = 0;
+    for (size_t i = 0; i < n_waiters; i++)
+        waiters[i].cb(waiters[i].ctx, outcome, new_items, new_alerts);
+    free(waiters);
 
     if (d->once && d->once_remaining > 0) {
         d->once_tally.polled++;
@@ -673,14 +666,6 @@ daemon_hooks_progress(struct daemon *d)
                    d->once_tally.alerts);
         daemon_stop(d, d->once_failed ? 1 : 0);
     }
-}
-
-/* A waiter's client went away: it keeps counting, then frees itself without answering. */
-void
-poll_wait_detach(struct poll_wait *w)
-{
-    if (w)
-        w->conn = NULL;
 }
 
 /* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
@@ -1141,10 +1126,7 @@ on_stop_timer(uv_timer_t *t)
     struct daemon *d = t->data;
     notify_stopping();
     feedpoll_flush(d); /* polls that finished are kept; the others are aborted below */
-    if (d->control) {
-        control_close(d->control);
-        d->control = NULL;
-    }
+    ctlcmd_close(d);
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
     while (d->ready_head)
@@ -1200,6 +1182,8 @@ daemon_free_state(struct daemon *d)
     conf_free(d->conf);
     d->conf = NULL;
     metrics_free(d->metrics);
+    events_free(d->events);
+    d->events = NULL;
     d->metrics = NULL;
 }
 
@@ -1315,9 +1299,11 @@ daemon_run(const char *config_path, bool once)
     d->once = once;
     d->config_path = strdup(config_path);
     d->metrics = metrics_new();
-    if (!d->config_path || !d->metrics) {
+    d->events = events_new();
+    if (!d->config_path || !d->metrics || !d->events) {
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 1;
     }
@@ -1329,6 +1315,7 @@ daemon_run(const char *config_path, bool once)
         free(err);
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 2;
     }
@@ -1339,6 +1326,7 @@ daemon_run(const char *config_path, bool once)
         conf_free(d->conf);
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 2;
     }
@@ -1414,7 +1402,7 @@ daemon_run(const char *config_path, bool once)
     if (!once) {
         const char *sock = d->conf->daemon.socket;
         if ((r = util_ensure_parent_dir(sock)) < 0 ||
-            (r = control_new(d, sock, &d->control, &err)) < 0) {
+            (r = ctlcmd_listen(d, sock, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
@@ -1451,7 +1439,7 @@ daemon_run(const char *config_path, bool once)
             daemon_hooks_progress(d);
         for (size_t i = 0; i < d->n_feeds && !d->stopping; i++)
             if (feed_pollable(d->feeds[i]))
-                (void)daemon_feed_poll_now(d, d->feeds[i], NULL);
+                (void)daemon_feed_poll_now(d, d->feeds[i], NULL, NULL);
     } else {
         for (size_t i = 0; i < d->n_feeds; i++)
             feed_schedule_initial(d, d->feeds[i]);
