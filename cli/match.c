@@ -135,7 +135,7 @@ out:
 
 /* Matches one document; 1 if it matched, 0 if not, or a negative errno. */
 static int
-match_doc_print(const struct matcher *m, const char *file, const char *item, const char *title,
+match_doc_print(const struct match *m, const char *file, const char *item, const char *title,
                 const char *text, const char *lang, bool is_feed, bool json, bool explain)
 {
     /* The language as the daemon takes it: the feed's, else detected from the words. */
@@ -145,7 +145,7 @@ match_doc_print(const struct matcher *m, const char *file, const char *item, con
     }
     struct match_doc doc = {.title = title, .text = text, .lang = lang};
     struct match_result res;
-    int r = matcher_match(m, &doc, &res);
+    int r = match_run(m, &doc, &res);
 
     if (r < 0)
         return r;
@@ -161,7 +161,7 @@ match_doc_print(const struct matcher *m, const char *file, const char *item, con
 
 /* Matches every item of a feed, or the file as one text. */
 static int
-match_file(const struct matcher *m, const char *file, bool json, bool explain, bool *io_matched)
+match_file(const struct match *m, const char *file, bool json, bool explain, bool *io_matched)
 {
     struct buf data;
     struct feed_doc *doc = NULL;
@@ -225,7 +225,7 @@ int
 match_cli(const char *query, const char *const *files, size_t n_files, bool json, bool explain,
           const char *config, bool config_given)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     struct conf *conf = NULL;
     char *err = NULL;
     bool matched = false, failed = false;
@@ -242,30 +242,30 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
     if (r < 0 && (config_given || r == -EINVAL || r == -ENOMEM)) {
         output_message("%s: %s", config, err ? err : strerror(-r));
         free(err);
-        matcher_free(m);
+        match_free(m);
         return 2;
     }
     free(err);
     err = NULL;
     for (size_t i = 0; conf && i < conf->n_aliases; i++) {
         const struct conf_alias *a = &conf->aliases[i];
-        r = matcher_alias(m, a->name, (const char *const *)a->names, a->n_names);
+        r = match_alias(m, a->name, (const char *const *)a->names, a->n_names);
         if (r < 0) {
             output_message("%s:%u: alias \"%s\": %s", a->origin.file, a->origin.line, a->name,
                            strerror(-r));
             conf_free(conf);
-            matcher_free(m);
+            match_free(m);
             return 2;
         }
     }
     conf_free(conf);
-    r = matcher_add(m, 0, NULL, query, &err);
+    r = match_add(m, 0, NULL, query, &err);
     if (r == 0)
-        r = matcher_build(m);
+        r = match_build(m);
     if (r < 0) {
         output_message("%s", err ? err : strerror(-r));
         free(err);
-        matcher_free(m);
+        match_free(m);
         return 2;
     }
     for (size_t i = 0; i < n_files; i++) {
@@ -278,7 +278,7 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
         if (r < 0)
             failed = true;
     }
-    matcher_free(m);
+    match_free(m);
     if (fflush(stdout) != 0)
         failed = true;
     return failed ? 2 : matched ? 0 : 1;

@@ -984,8 +984,8 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         notify_ready("reload failed; running the previous configuration");
         return r;
     }
-    struct alerting *na = NULL;
-    r = alerting_new(nc, &na, reterr_msg);
+    struct alerts *na = NULL;
+    r = alerts_new(nc, &na, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed, keeping the running configuration:\n%s",
                   *reterr_msg ? *reterr_msg : strerror(-r));
@@ -1000,7 +1000,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     r = feeds_build(d, nc, &feeds, &n, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
-        alerting_free(na);
+        alerts_free(na);
         conf_free(nc);
         notify_ready("reload failed; running the previous configuration");
         return r;
@@ -1073,7 +1073,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     if (retire)
         d->alerting_retired = d->alerting;
     else
-        alerting_free(d->alerting);
+        alerts_free(d->alerting);
     d->alerting = na;
     for (size_t i = 0; i < n; i++)
         feed_schedule_initial(d, d->feeds[i]);
@@ -1088,7 +1088,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         conf_free(old);
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
-               d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
+               d->config_path, d->n_feeds, added, removed, changed, alerts_topics(na));
     hooks_kick(d->hooks);
     char line[256];
     status_line(d, line, sizeof(line));
@@ -1173,11 +1173,11 @@ daemon_free_state(struct daemon *d)
     d->wstore = NULL;
     store_free(d->store);
     d->store = NULL;
-    alerting_free(d->alerting_retired);
+    alerts_free(d->alerting_retired);
     d->alerting_retired = NULL;
     conf_free(d->conf_retired);
     d->conf_retired = NULL;
-    alerting_free(d->alerting);
+    alerts_free(d->alerting);
     d->alerting = NULL;
     conf_free(d->conf);
     d->conf = NULL;
@@ -1319,7 +1319,7 @@ daemon_run(const char *config_path, bool once)
         free(d);
         return 2;
     }
-    r = alerting_new(d->conf, &d->alerting, &err);
+    r = alerts_new(d->conf, &d->alerting, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);

@@ -20,7 +20,7 @@
 #include "store.h"
 #include "util.h"
 
-struct alerting;
+struct alerts;
 struct control;
 struct events;
 struct hooks;
@@ -84,13 +84,13 @@ struct daemon {
     struct store *wstore;        /* the writer connection: poll and retention batches, in the
                                     thread pool */
     bool store_busy;             /* a batch is being written (one at a time, of either kind) */
-    struct alerting *alerting_retired; /* replaced by a reload while a batch matched with it */
+    struct alerts *alerting_retired; /* replaced by a reload while a batch matched with it */
     struct conf *conf_retired;   /* the config alerting_retired points into */
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;
     struct events *events;       /* items, alerts and feed changes for who listens (events.h) */
-    struct alerting *alerting;   /* the topics of conf, compiled */
+    struct alerts *alerting;   /* the topics of conf, compiled */
     struct hooks *hooks;
     struct search *search;       /* full-text index; NULL with --once or when it failed */
     struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */

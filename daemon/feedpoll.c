@@ -95,7 +95,7 @@ struct feedpoll {
     int store_r;
     char *store_error;
     uint64_t fresh;
-    struct alerting_outcome alerts;
+    struct alerts_outcome alerts;
     int64_t *fresh_ids;        /* per new item: its row id when stored, else 0; NULL: OOM */
 };
 
@@ -174,7 +174,7 @@ plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fre
  * reads only what the loop handed over (p->name, p->st, p->news, the pinned alerting).
  */
 static int
-store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, int64_t now)
+store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int64_t now)
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     int r = store_part_begin(store);
@@ -191,7 +191,7 @@ store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, i
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerting_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
+            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
                               item, ci->text, ci->simhash, now, &p->alerts);
             if (p->fresh_ids)
                 p->fresh_ids[i] = item_id;
@@ -892,7 +892,7 @@ struct store_job {
     uv_work_t work;
     struct daemon *d;
     struct feedpoll *batch;
-    struct alerting *alerting; /* pinned: a reload meanwhile retires it (d->alerting_retired) */
+    struct alerts *alerting; /* pinned: a reload meanwhile retires it (d->alerting_retired) */
     int64_t now;
 };
 
@@ -941,7 +941,7 @@ store_job_done(uv_work_t *w, int status)
     struct daemon *d = job->d;
     (void)status; /* a store job is never cancelled */
     d->store_busy = false;
-    alerting_free(d->alerting_retired);
+    alerts_free(d->alerting_retired);
     d->alerting_retired = NULL;
     conf_free(d->conf_retired);
     d->conf_retired = NULL;

@@ -136,7 +136,7 @@ prune_done(uv_work_t *w, int status)
     r->busy = false;
     d->store_busy = false;
     /* No poll batch ran meanwhile: what a reload retired is no longer used by anyone. */
-    alerting_free(d->alerting_retired);
+    alerts_free(d->alerting_retired);
     d->alerting_retired = NULL;
     conf_free(d->conf_retired);
     d->conf_retired = NULL;
