@@ -1,6 +1,7 @@
 /*
- * ctlcmd.c — one handler per control command, and the table that says which commands are
- * read-only (open to the socket's group) and which change state (root or the daemon's user).
+ * ctlcmd.c — one handler per control command of proto/ctlproto.h, whose table says which
+ * commands are read-only (open to the socket's group) and which change state (root or the
+ * daemon's user); the `poll --wait` waiters; the `watch` lines built from events.h.
  * Request members are named like the CLI's flags (PRODUCT.md "Socket protocol").
  */
 #include "ctlcmd.h"
@@ -15,7 +16,6 @@
 #include "events.h"
 #include "store.h"
 #include "parse/date.h"
-#include "fetch.h"
 #include "log.h"
 #include "retention.h"
 #include "search.h"
