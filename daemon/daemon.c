@@ -595,6 +595,9 @@ url_host(const char *url, char buf[256])
     return buf;
 }
 
+static void feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                            uint64_t new_items, uint64_t new_alerts);
+
 /* What follows a poll of f (or a wait that ended without one): waiters, --once, schedule. */
 static void
 poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
@@ -612,15 +615,26 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
                           f->poll_bytes, new_items,
                           f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
     }
-    /* Taken first: a waiter's callback may ask for the next poll of f. */
+    /*
+     * Taken now, told last: a waiter's answer may run the client's next request at once
+     * (control.c), which may poll f again or remove it, so f is settled first and not
+     * touched after.
+     */
     struct dfeed_waiter *waiters = f->waiters;
     size_t n_waiters = f->n_waiters;
     f->waiters = NULL;
     f->n_waiters = 0;
+    feed_after_poll(d, f, outcome, new_items, new_alerts);
     for (size_t i = 0; i < n_waiters; i++)
         waiters[i].cb(waiters[i].ctx, outcome, new_items, new_alerts);
     free(waiters);
+}
 
+/* --once's tally and f's next schedule after a poll (f is freed if it was removed). */
+static void
+feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                uint64_t new_items, uint64_t new_alerts)
+{
     if (d->once && d->once_remaining > 0) {
         d->once_tally.polled++;
         if (outcome == POLL_OK)
