@@ -278,6 +278,9 @@ dfeed_free(struct dfeed *f)
     if (!f)
         return;
     assert(!f->poll);
+    /* Waiters of a feed still queued when the daemon stopped: told, as promised, once. */
+    for (size_t i = 0; i < f->n_waiters; i++)
+        f->waiters[i].cb(f->waiters[i].ctx, POLL_ABORTED, 0, 0);
     store_feed_done(&f->st);
     runtime_cfg_free(f->runtime_cfg);
     free(f->waiters);

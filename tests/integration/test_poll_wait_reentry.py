@@ -67,5 +67,25 @@ def test_poll_and_pause_pipelined_after_poll_wait(t):
     d.stop()
 
 
+def test_stop_while_poll_wait_waits_for_queued_feeds(t):
+    """Polls in flight and polls queued behind them when the daemon stops: the waiter of
+    `poll --wait` is told by both (no answer, the client is gone) and freed; the daemon
+    exits 0 (under ASan, with nothing leaked)."""
+    srv = t.httpd()
+    srv.add_stall("/stall.xml")
+    d = t.daemon(max_connections=1)  # 8 poll slots: 12 feeds leave 4 queued
+    d.start()
+    names = [f"s{i:02d}" for i in range(12)]
+    for name in names:
+        d.cli_ok("add", name, srv.url("/stall.xml"))
+    c = d.connect(timeout=30)
+    c.send({"cmd": "poll", "wait": True})
+    fwtest.wait_until(lambda: d.status()["polls_in_flight"] == 12, 15, "12 polls in flight")
+    assert d.stop(timeout=30) == 0, d.log()
+    assert c.recv_line() is None  # closed without an answer
+    c.close()
+    assert "LeakSanitizer" not in d.log() and "AddressSanitizer" not in d.log(), d.log()
+
+
 if __name__ == "__main__":
     fwtest.main()
