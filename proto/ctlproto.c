@@ -6,7 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
+
+#include "base/utf8.h"
 
 const struct ctlproto_cmd ctlproto_cmds[] = {
     {CTL_CMD_STATUS, CTLPROTO_READONLY},  {CTL_CMD_FEEDS, CTLPROTO_READONLY},
@@ -37,12 +38,11 @@ ctlproto_cmd_find(const char *name)
 static size_t
 utf8_repair(const char *s, size_t len, char *out)
 {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    utf8proc_ssize_t left = (utf8proc_ssize_t)len;
-    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = len, o = 0;
     while (left > 0) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+        uint32_t cp;
+        int n = utf8_decode(p, left, &cp); /* 0: a sequence cut by the end, invalid too */
         if (n > 0) {
             if (out)
                 memcpy(out + o, p, (size_t)n);
@@ -54,7 +54,7 @@ utf8_repair(const char *s, size_t len, char *out)
             n = 1;
         }
         p += n;
-        left -= n;
+        left -= (size_t)n;
     }
     return o;
 }
