@@ -14,7 +14,7 @@
  *   instead (fewer hits rather than more); -Z: "(QUERY) OR (place:CC AND a word that never
  *   occurs)", the same hits as without: the cost of finding the places alone. -n PASSES: exactly that many passes over the
  *   items instead of SECONDS, for an instruction count under valgrind --tool=callgrind
- *   --toggle-collect=matcher_match (the machine's load does not move it).
+ *   --toggle-collect=match_run (the machine's load does not move it).
  *
  * Items: every item of every feed under CORPUS_DIR (feedparse_buffer), its document = title +
  * content (else summary) with tags stripped and a few entities decoded. Topics: generated from
@@ -683,16 +683,16 @@ main(int argc, char **argv)
     int status = 0;
     for (int ai = a + 1; ai < argc; ai++) {
         size_t n_topics = strtoul(argv[ai], NULL, 10);
-        struct matcher *m = matcher_new();
+        struct match *m = match_new();
         char *err = NULL;
         double t0 = now();
         for (size_t i = 0; i < n_topics; i++) {
-            if (matcher_add(m, i, "gen", qs[i], &err) != 0) {
+            if (match_add(m, i, "gen", qs[i], &err) != 0) {
                 fprintf(stderr, "match-bench: %s\n", err);
                 return 1;
             }
         }
-        if (matcher_build(m) != 0)
+        if (match_build(m) != 0)
             return 1;
         double build_s = now() - t0;
 
@@ -706,7 +706,7 @@ main(int argc, char **argv)
                 struct match_doc doc = {.title = items[i].title, .text = items[i].text,
                                         .lang = lang};
                 struct match_result res;
-                if (matcher_match(m, &doc, &res) != 0)
+                if (match_run(m, &doc, &res) != 0)
                     return 1;
                 for (size_t h = 0; h < res.n_hits; h++) {
                     const struct match_hit *hit = &res.hits[h];
@@ -731,7 +731,7 @@ main(int argc, char **argv)
                 struct match_doc doc = {.title = items[i].title, .text = items[i].text,
                                         .lang = lang};
                 struct match_result res;
-                if (matcher_match(m, &doc, &res) != 0)
+                if (match_run(m, &doc, &res) != 0)
                     return 1;
                 per_item[i] = res.n_hits;
                 hits += res.n_hits;
@@ -763,7 +763,7 @@ main(int argc, char **argv)
                perc_rate, hits_per_item, naive_rate, nd, perc_rate / naive_rate, build_s);
         fflush(stdout);
         free(per_item);
-        matcher_free(m);
+        match_free(m);
     }
     for (size_t i = 0; i < max_topics; i++) {
         free(qs[i]);

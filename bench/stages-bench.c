@@ -13,7 +13,7 @@
  *   lang_detect       on the cleaned text
  *   simhash_text      on the cleaned text
  *   normalize         normalize_tokenize() over the cleaned text, a counting callback
- *   matcher           matcher_match() of 8 topics against title + cleaned text
+ *   matcher           match_run() of 8 topics against title + cleaned text
  *   clean+lang+simhash  the three per-item stages of the daemon, back to back per item
  *   parse+collect     html_parse() + html_blocks_collect() of the item walk, the libxml2
  *                     route to an item's blocks
@@ -293,14 +293,14 @@ static const char *const topics[] = {
 };
 
 static uint64_t
-run_match(struct set *s, const struct matcher *m)
+run_match(struct set *s, const struct match *m)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
 
     for (size_t i = 0; i < s->n_items; i++) {
         struct match_doc doc = {.title = s->items[i].title, .text = s->items[i].clean};
         struct match_result res = {0};
-        int r = matcher_match(m, &doc, &res);
+        int r = match_run(m, &doc, &res);
         h = fnv(h, &r, sizeof(r));
         for (size_t k = 0; r == 0 && k < res.n_hits; k++) {
             h = fnv(h, &res.hits[k].topic, sizeof(res.hits[k].topic));
@@ -453,17 +453,17 @@ main(int argc, char **argv)
     /* The cleaned texts the later stages read (untimed). */
     (void)run_clean(&s, true);
 
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     if (!m)
         return 1;
     for (size_t t = 0; t < sizeof(topics) / sizeof(topics[0]); t++) {
         char *err = NULL;
-        if (matcher_add(m, t, "bench", topics[t], &err) < 0) {
-            fprintf(stderr, "stages-bench: %s\n", err ? err : "matcher_add failed");
+        if (match_add(m, t, "bench", topics[t], &err) < 0) {
+            fprintf(stderr, "stages-bench: %s\n", err ? err : "match_add failed");
             return 1;
         }
     }
-    if (matcher_build(m) < 0)
+    if (match_build(m) < 0)
         return 1;
 
     size_t simple = 0;
@@ -507,7 +507,7 @@ main(int argc, char **argv)
         (void)fflush(stdout);
     }
     free(secs);
-    matcher_free(m);
+    match_free(m);
     for (size_t i = 0; i < s.n_items; i++)
         free(s.items[i].clean);
     free(s.items);

@@ -241,7 +241,7 @@ client_call(struct client *c, const json_t *request, int timeout_ms, char **ret_
     if (!req)
         return fail(-ENOMEM, strerror(ENOMEM), reterr_msg);
     req_len = strlen(req);
-    if (req_len + 1 > CLIENT_MAX_REQUEST) {
+    if (req_len + 1 > CTL_MAX_LINE) {
         free(req);
         return fail(-EMSGSIZE, "request longer than 64 KiB", reterr_msg);
     }
@@ -284,8 +284,8 @@ client_next(struct client *c, int timeout_ms, char **ret_line, size_t *ret_len,
         free(line);
         return fail(-EPROTO, msg, reterr_msg);
     }
-    if (!json_is_object(resp) || (!json_is_boolean(json_object_get(resp, "ok")) &&
-                                  !json_is_string(json_object_get(resp, "event")))) {
+    if (!json_is_object(resp) || (!json_is_boolean(json_object_get(resp, CTL_RESP_OK)) &&
+                                  !json_is_string(json_object_get(resp, CTL_RESP_EVENT)))) {
         json_decref(resp);
         free(line);
         return fail(-EPROTO, "invalid response from the daemon: not an object with \"ok\"",

@@ -19,7 +19,8 @@
 
 #include <jansson.h>
 
-#define CLIENT_MAX_REQUEST (64u * 1024u)         /* the daemon's line cap, newline included */
+#include "ctlproto.h" /* CTL_MAX_LINE: a request line, its newline included */
+
 #define CLIENT_MAX_RESPONSE (64u * 1024u * 1024u) /* one response line */
 #define CLIENT_TIMEOUT_MS 60000
 #define CLIENT_NO_TIMEOUT (-1)

@@ -8,7 +8,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <libxml/parser.h>
 
@@ -17,22 +16,16 @@
 #include "base/buf.h"
 #include "parse/charset.h"
 #include "text/html.h"
+#include "input.h"
 #include "text/lang.h"
 #include "output.h"
-
-#define READ_CHUNK (64u * 1024u)
-#define URL_TIMEOUT_S 30
-#define URL_MAX_REDIRECTS 5
-
-#ifndef CURL_WRITEFUNC_ERROR
-#define CURL_WRITEFUNC_ERROR 0 /* before curl 7.87: any short count aborts the transfer */
-#endif
 
 /* One source read whole: its bytes and, for a URL, the charset HTTP gave. */
 struct source {
     struct buf body;
     char *charset;
     char *errmsg;
+    bool started;    /* the first chunk came */
 };
 
 static int
@@ -43,108 +36,20 @@ source_fail(struct source *s, int r, const char *msg)
     return r;
 }
 
+/* input.h: keeps the bytes, and the charset HTTP gave with the first chunk. */
 static int
-read_fd(struct source *s, int fd)
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
+         size_t len)
 {
-    char *chunk = malloc(READ_CHUNK);
-
-    if (!chunk)
-        return source_fail(s, -ENOMEM, NULL);
-    for (;;) {
-        ssize_t n = read(fd, chunk, READ_CHUNK);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            free(chunk);
-            return source_fail(s, -errno, NULL);
-        }
-        int r = buf_append(&s->body, chunk, (size_t)n);
-        if (r < 0) {
-            free(chunk);
-            return source_fail(s, r, r == -EMSGSIZE ? "larger than 32 MiB" : NULL);
-        }
+    struct source *s = ctx;
+    (void)base_url;
+    if (!s->started) {
+        s->started = true;
+        char cs[64];
+        s->charset = charset_from_content_type(content_type, cs, sizeof(cs)) ? strdup(cs) : NULL;
     }
-    free(chunk);
-    return 0;
-}
-
-static int
-read_file(struct source *s, const char *path)
-{
-    int fd, r;
-
-    if (strcmp(path, "-") == 0)
-        return read_fd(s, STDIN_FILENO);
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return source_fail(s, -errno, NULL);
-    r = read_fd(s, fd);
-    (void)close(fd);
-    return r;
-}
-
-static size_t
-on_curl_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    struct source *s = userdata;
-    size_t len = size * nmemb;
-
-    if (buf_append(&s->body, data, len) < 0)
-        return CURL_WRITEFUNC_ERROR;
-    return len;
-}
-
-static int
-read_url(struct source *s, const char *url)
-{
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURL *easy = curl_easy_init();
-    CURLcode rc;
-    int r = 0;
-
-    if (!easy)
-        return source_fail(s, -ENOMEM, NULL);
-    (void)curl_easy_setopt(easy, CURLOPT_URL, url);
-    (void)curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    (void)curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
-    (void)curl_easy_setopt(easy, CURLOPT_MAXREDIRS, (long)URL_MAX_REDIRECTS);
-    (void)curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)URL_TIMEOUT_S);
-    (void)curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-    (void)curl_easy_setopt(easy, CURLOPT_USERAGENT, "feedwatch/" FW_VERSION);
-    (void)curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTML_MAX_INPUT);
-    (void)curl_easy_setopt(easy, CURLOPT_FAILONERROR, 1L);
-    (void)curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-    (void)curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_curl_write);
-    (void)curl_easy_setopt(easy, CURLOPT_WRITEDATA, s);
-    rc = curl_easy_perform(easy);
-    if (rc == CURLE_OK) {
-        char *ct = NULL, cs[64];
-        (void)curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
-        s->charset = charset_from_content_type(ct, cs, sizeof(cs)) ? strdup(cs) : NULL;
-    } else {
-        bool too_big = rc == CURLE_FILESIZE_EXCEEDED ||
-                       (rc == CURLE_WRITE_ERROR && s->body.len + READ_CHUNK > s->body.max);
-        r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-            : too_big                      ? -EMSGSIZE
-            : rc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
-                                           : -EIO;
-        (void)source_fail(s, r, too_big ? "larger than 32 MiB"
-                               : errbuf[0] ? errbuf
-                                           : curl_easy_strerror(rc));
-    }
-    curl_easy_cleanup(easy);
-    return r;
-}
-
-static bool
-is_url(const char *source)
-{
-    return strncasecmp(source, "http://", 7) == 0 || strncasecmp(source, "https://", 8) == 0 ||
-           strncasecmp(source, "file://", 7) == 0;
+    int r = buf_append(&s->body, data, len);
+    return r < 0 ? source_fail(s, r, r == -EMSGSIZE ? "larger than 32 MiB" : NULL) : 0;
 }
 
 /* A page's article, or an item fragment's cleaned text, as a struct article. */
@@ -257,7 +162,12 @@ extract_run(const char *const *sources, size_t n_sources, bool json)
         int r;
 
         buf_init(&s.body, HTML_MAX_INPUT);
-        r = is_url(name) ? read_url(&s, name) : read_file(&s, name);
+        char *err = NULL;
+        r = input_is_url(name) ? input_read_url(name, HTML_MAX_INPUT, on_input, &s, &err)
+                               : input_read_file(name, on_input, &s, &err);
+        if (r < 0) /* the reader's own failure (a callback's has its reason already) */
+            (void)source_fail(&s, r, r == -EMSGSIZE && !err ? "larger than 32 MiB" : err);
+        free(err);
         if (r == 0) {
             r = extract_source(&s, &a);
             if (r < 0)

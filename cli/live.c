@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "ctlproto.h"
 #include "output.h"
 
 #define ITEMS_FEED_MAX 20
@@ -21,9 +22,9 @@
 #define NUM_LEN 24
 /* The daemon's defaults for the number of rows (docs/PRODUCT.md): human output asks for one
  * more row than it shows, to tell the user when more exist. */
-#define ITEMS_DEFAULT_LIMIT 20
+#define ITEMS_DEFAULT_LIMIT CTL_ITEMS_DEFAULT
 #define SEARCH_DEFAULT_LIMIT 100
-#define MAX_LIMIT 10000
+#define MAX_LIMIT CTL_ITEMS_MAX
 
 /* The rows to show: --limit, else the daemon's default for the command. */
 static long
@@ -80,57 +81,59 @@ static json_t *
 build_request(const struct live_args *a)
 {
     static const char *const names[] = {
-        [LIVE_STATUS] = "status", [LIVE_FEEDS] = "feeds", [LIVE_ITEMS] = "items",
-        [LIVE_POLL] = "poll",     [LIVE_RELOAD] = "reload", [LIVE_ALERTS] = "alerts",
-        [LIVE_WATCH] = "watch",   [LIVE_ADD] = "add",       [LIVE_REMOVE] = "remove",
-        [LIVE_PAUSE] = "pause",   [LIVE_RESUME] = "resume",   [LIVE_SEARCH] = "search",
-        [LIVE_METRICS] = "metrics",
+        [LIVE_STATUS] = CTL_CMD_STATUS, [LIVE_FEEDS] = CTL_CMD_FEEDS,
+        [LIVE_ITEMS] = CTL_CMD_ITEMS,   [LIVE_POLL] = CTL_CMD_POLL,
+        [LIVE_RELOAD] = CTL_CMD_RELOAD, [LIVE_ALERTS] = CTL_CMD_ALERTS,
+        [LIVE_WATCH] = CTL_CMD_WATCH,   [LIVE_ADD] = CTL_CMD_ADD,
+        [LIVE_REMOVE] = CTL_CMD_REMOVE, [LIVE_PAUSE] = CTL_CMD_PAUSE,
+        [LIVE_RESUME] = CTL_CMD_RESUME, [LIVE_SEARCH] = CTL_CMD_SEARCH,
+        [LIVE_METRICS] = CTL_CMD_METRICS,
     };
     json_t *req = json_object();
     int r = 0;
 
     if (!req)
         return NULL;
-    r |= json_object_set_new(req, "cmd", json_string(names[a->cmd]));
+    r |= json_object_set_new(req, CTL_REQ_CMD, json_string(names[a->cmd]));
     if (a->cmd == LIVE_ITEMS) {
         if (a->feed)
-            r |= json_object_set_new(req, "feed", json_string(a->feed));
+            r |= json_object_set_new(req, CTL_REQ_FEED, json_string(a->feed));
         if (a->n_tags > 0)
-            r |= json_object_set_new(req, "tag", json_string(a->tags[0]));
+            r |= json_object_set_new(req, CTL_REQ_TAG, json_string(a->tags[0]));
         if (a->limit > 0 || !a->json)
-            r |= json_object_set_new(req, "limit", json_integer(limit_sent(a)));
+            r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(limit_sent(a)));
         if (a->text)
-            r |= json_object_set_new(req, "text", json_true());
+            r |= json_object_set_new(req, CTL_REQ_TEXT, json_true());
     } else if (a->cmd == LIVE_ALERTS) {
         if (a->topic)
-            r |= json_object_set_new(req, "topic", json_string(a->topic));
+            r |= json_object_set_new(req, CTL_REQ_TOPIC, json_string(a->topic));
         if (a->failed)
-            r |= json_object_set_new(req, "failed", json_true());
+            r |= json_object_set_new(req, CTL_REQ_FAILED, json_true());
         if (a->limit > 0)
-            r |= json_object_set_new(req, "limit", json_integer(a->limit));
+            r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(a->limit));
     } else if (a->cmd == LIVE_SEARCH) {
-        r |= json_object_set_new(req, "query", json_string(a->query));
+        r |= json_object_set_new(req, CTL_REQ_QUERY, json_string(a->query));
         if (a->limit > 0 || !a->json)
-            r |= json_object_set_new(req, "limit", json_integer(limit_sent(a)));
+            r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(limit_sent(a)));
     } else if (a->cmd == LIVE_POLL) {
         if (a->feed)
-            r |= json_object_set_new(req, "feed", json_string(a->feed));
-        r |= json_object_set_new(req, "wait", json_boolean(a->wait));
+            r |= json_object_set_new(req, CTL_REQ_FEED, json_string(a->feed));
+        r |= json_object_set_new(req, CTL_REQ_WAIT, json_boolean(a->wait));
     } else if (a->cmd == LIVE_ADD || a->cmd == LIVE_REMOVE || a->cmd == LIVE_PAUSE ||
                a->cmd == LIVE_RESUME) {
-        r |= json_object_set_new(req, "name", json_string(a->name));
+        r |= json_object_set_new(req, CTL_REQ_NAME, json_string(a->name));
         if (a->cmd == LIVE_ADD) {
-            r |= json_object_set_new(req, "url", json_string(a->url));
+            r |= json_object_set_new(req, CTL_REQ_URL, json_string(a->url));
             if (a->interval_s > 0)
-                r |= json_object_set_new(req, "interval", json_integer((json_int_t)a->interval_s));
+                r |= json_object_set_new(req, CTL_REQ_INTERVAL, json_integer((json_int_t)a->interval_s));
             if (a->n_tags > 0) {
                 json_t *tags = json_array();
                 for (size_t i = 0; tags && i < a->n_tags; i++)
                     r |= json_array_append_new(tags, json_string(a->tags[i]));
-                r |= json_object_set_new(req, "tags", tags);
+                r |= json_object_set_new(req, CTL_REQ_TAGS, tags);
             }
             if (a->fetch_article)
-                r |= json_object_set_new(req, "fetch_article", json_true());
+                r |= json_object_set_new(req, CTL_REQ_FETCH_ARTICLE, json_true());
         }
     }
     if (r != 0) {
@@ -158,9 +161,9 @@ print_kv(const char *key, size_t key_width, const char *value)
 static int
 render_status(const json_t *resp)
 {
-    const json_t *feeds = json_object_get(resp, "feeds");
-    const json_t *items = json_object_get(resp, "items");
-    const json_t *alerts = json_object_get(resp, "alerts");
+    const json_t *feeds = json_object_get(resp, CTL_RESP_FEEDS);
+    const json_t *items = json_object_get(resp, CTL_RESP_ITEMS);
+    const json_t *alerts = json_object_get(resp, CTL_RESP_ALERTS);
     const char *version = get_str(resp, "version");
     char n1[NUM_LEN], n2[NUM_LEN], n3[NUM_LEN], n4[NUM_LEN], n5[NUM_LEN];
     char dur[OUTPUT_DURATION_LEN], when[OUTPUT_TIME_LEN], size[OUTPUT_SIZE_LEN];
@@ -232,7 +235,7 @@ render_feeds(const json_t *resp, size_t width)
 {
     static const char *const headers[] = {"NAME", "STATE", "HTTP", "ITEMS",
                                           "LAST",  "NEXT", "URL",  "ERROR"};
-    const json_t *feeds = json_object_get(resp, "feeds");
+    const json_t *feeds = json_object_get(resp, CTL_RESP_FEEDS);
     int64_t now = (int64_t)time(NULL);
     struct output_table *t;
     size_t i;
@@ -280,7 +283,7 @@ static int
 render_items(const struct live_args *a, const json_t *resp)
 {
     static const char *const headers[] = {"PUBLISHED", "FEED", "LANG", "TITLE", "URL"};
-    const json_t *items = json_object_get(resp, "items");
+    const json_t *items = json_object_get(resp, CTL_RESP_ITEMS);
     long shown = rows_wanted(a);
     struct output_table *t;
     size_t i;
@@ -333,7 +336,7 @@ render_poll(const json_t *resp, bool wait)
     char n[6][NUM_LEN];
 
     if (!wait) {
-        const json_t *q = json_object_get(resp, "queued");
+        const json_t *q = json_object_get(resp, CTL_RESP_QUEUED);
         if (!json_is_integer(q)) {
             output_message("invalid response from the daemon: no \"queued\" count");
             return 1;
@@ -342,15 +345,16 @@ render_poll(const json_t *resp, bool wait)
         (void)printf("queued %" JSON_INTEGER_FORMAT " feed%s\n", count, count == 1 ? "" : "s");
         return 0;
     }
-    const json_t *cycle = json_object_get(resp, "cycle");
+    const json_t *cycle = json_object_get(resp, CTL_RESP_CYCLE);
     if (!json_is_object(cycle)) {
         output_message("invalid response from the daemon: no \"cycle\" object");
         return 1;
     }
     (void)printf("polled %s: %s ok, %s not modified, %s errors, %s new items, %s alerts\n",
-                 fmt_int(cycle, "polled", n[0]), fmt_int(cycle, "ok", n[1]),
-                 fmt_int(cycle, "not_modified", n[2]), fmt_int(cycle, "errors", n[3]),
-                 fmt_int(cycle, "new_items", n[4]), fmt_int(cycle, "alerts", n[5]));
+                 fmt_int(cycle, CTL_CYCLE_POLLED, n[0]), fmt_int(cycle, CTL_CYCLE_OK, n[1]),
+                 fmt_int(cycle, CTL_CYCLE_NOT_MODIFIED, n[2]),
+                 fmt_int(cycle, CTL_CYCLE_ERRORS, n[3]),
+                 fmt_int(cycle, CTL_CYCLE_NEW_ITEMS, n[4]), fmt_int(cycle, CTL_CYCLE_ALERTS, n[5]));
     return 0;
 }
 
@@ -368,7 +372,7 @@ render_alerts(const json_t *resp, size_t width)
 {
     static const char *const headers[] = {"ID", "RAISED", "TOPIC", "STATE", "TRIES", "FEED",
                                           "TITLE", "SOURCES"};
-    const json_t *alerts = json_object_get(resp, "alerts");
+    const json_t *alerts = json_object_get(resp, CTL_RESP_ALERTS);
     size_t i;
     json_t *al;
     int r = 0;
@@ -417,7 +421,7 @@ render_change(const struct live_args *a, const json_t *resp)
         [LIVE_ADD] = "added", [LIVE_REMOVE] = "removed", [LIVE_PAUSE] = "paused",
         [LIVE_RESUME] = "resumed",
     };
-    const json_t *feed = json_object_get(resp, "feed");
+    const json_t *feed = json_object_get(resp, CTL_RESP_FEED);
     const char *state = get_str(feed, "state");
     char line[512];
     if (state)
@@ -435,23 +439,23 @@ render_change(const struct live_args *a, const json_t *resp)
 static void
 render_event(const json_t *ev)
 {
-    const char *kind = get_str(ev, "event");
+    const char *kind = get_str(ev, CTL_RESP_EVENT);
     char line[2048];
     time_t now = time(NULL);
     struct tm tm;
     char when[16];
     localtime_r(&now, &tm);
     strftime(when, sizeof(when), "%H:%M:%S", &tm);
-    if (kind && strcmp(kind, "item") == 0) {
+    if (kind && strcmp(kind, CTL_EVENT_ITEM) == 0) {
         (void)snprintf(line, sizeof(line), "%s item   %s: %s  %s", when, get_str(ev, "feed"),
                        get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
                        get_str(ev, "url") ? get_str(ev, "url") : "");
-    } else if (kind && strcmp(kind, "alert") == 0) {
+    } else if (kind && strcmp(kind, CTL_EVENT_ALERT) == 0) {
         (void)snprintf(line, sizeof(line), "%s ALERT  %s: %s: %s  %s", when,
                        get_str(ev, "topic"), get_str(ev, "feed"),
                        get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
                        get_str(ev, "url") ? get_str(ev, "url") : "");
-    } else if (kind && strcmp(kind, "feed") == 0) {
+    } else if (kind && strcmp(kind, CTL_EVENT_FEED) == 0) {
         const char *err = get_str(ev, "last_error");
         (void)snprintf(line, sizeof(line), "%s feed   %s: %s%s%s", when, get_str(ev, "name"),
                        get_str(ev, "state"), err ? ": " : "", err ? err : "");
@@ -493,7 +497,7 @@ render(const struct live_args *a, const json_t *resp)
         return 0;
     case LIVE_METRICS: {
         /* The Prometheus text as the daemon made it (names and numbers, no feed text). */
-        const char *text = get_str(resp, "text");
+        const char *text = get_str(resp, CTL_RESP_TEXT);
         if (!text) {
             output_message("invalid response from the daemon: no \"text\"");
             return 1;
@@ -519,7 +523,7 @@ watch_stream(const struct live_args *a, struct client *c, char *line, size_t len
             (void)fwrite(line, 1, len, stdout);
             (void)putchar('\n');
             (void)fflush(stdout);
-        } else if (json_object_get(resp, "event")) {
+        } else if (json_object_get(resp, CTL_RESP_EVENT)) {
             render_event(resp);
         } else {
             (void)render(a, resp);
@@ -558,7 +562,7 @@ live_run(const struct live_args *a)
         r = client_call(c, req, timeout, &line, &len, &resp, &err);
     }
     json_decref(req);
-    if (r == 0 && a->cmd == LIVE_WATCH && json_is_true(json_object_get(resp, "ok"))) {
+    if (r == 0 && a->cmd == LIVE_WATCH && json_is_true(json_object_get(resp, CTL_RESP_OK))) {
         status = watch_stream(a, c, line, len, resp);
         client_free(c);
         return status;
@@ -574,13 +578,13 @@ live_run(const struct live_args *a)
         return client_error_unreachable(r) ? 3 : 1;
     }
 
-    bool ok = json_is_true(json_object_get(resp, "ok"));
+    bool ok = json_is_true(json_object_get(resp, CTL_RESP_OK));
     if (a->json) {
         (void)fwrite(line, 1, len, stdout);
         (void)putchar('\n');
     }
     if (!ok) {
-        const char *why = get_str(resp, "error");
+        const char *why = get_str(resp, CTL_RESP_ERROR);
         output_message("%s", why ? why : "the daemon reported an error");
         status = 1;
     } else if (a->json) {

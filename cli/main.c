@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "conf.h"
+#include "ctlproto.h"
 #include "extract.h"
 #include "live.h"
 #include "match.h"
@@ -27,7 +28,7 @@
 #define DEFAULT_CONFIG "/etc/feedwatch/feedwatch.conf"
 #define DEFAULT_SOCKET "/run/feedwatch/feedwatch.sock"
 #define MAX_POSITIONAL 4096 /* `extract FILE…` and `match QUERY FILE…` take many files */
-#define MAX_LIMIT 10000
+#define MAX_LIMIT CTL_ITEMS_MAX
 #define MAX_INTERVAL (100ull * 366 * 86400) /* the config's longest duration */
 
 /* Command options, each allowed only by the commands whose table entry names it. */

@@ -8,117 +8,50 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
+#include <libxml/parser.h>
 
 #include "topics/match.h" /* the matcher (cli/match.h is this file's own header) */
+#include "text/boilerplate.h"
 #include "base/buf.h"
 #include "conf.h"
+#include "text/content.h"
 #include "parse/feed.h"
 #include "parse/feedparse.h"
+#include "input.h"
 #include "text/lang.h"
 #include "output.h"
 
-#define READ_CHUNK (64u * 1024u)
-#define MAX_HTML_DEPTH 256
+/* input.h: keeps the bytes, up to the buffer's cap. */
+static int
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
+         size_t len)
+{
+    (void)base_url;
+    (void)content_type;
+    return buf_append(ctx, data, len);
+}
 
 /* Reads a whole file ("-": standard input) into a NUL-terminated buffer. */
 static int
 read_all(const char *path, struct buf *b, char **reterr_msg)
 {
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    char chunk[READ_CHUNK];
-    int r = 0;
-
-    if (fd < 0) {
-        *reterr_msg = strdup(strerror(errno));
-        return -errno;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            *reterr_msg = strdup(strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        r = buf_append(b, chunk, (size_t)n);
-        if (r < 0) {
-            *reterr_msg = strdup(r == -EMSGSIZE ? "larger than 64 MiB" : strerror(-r));
-            break;
-        }
-    }
-    if (fd != STDIN_FILENO)
-        (void)close(fd);
+    char *err = NULL;
+    int r = input_read_file(path, on_input, b, &err);
+    if (r < 0 && !err) /* the buffer's cap (or its memory) stopped the reading */
+        err = strdup(r == -EMSGSIZE ? "larger than 64 MiB" : strerror(-r));
+    if (r < 0)
+        *reterr_msg = err;
+    else
+        free(err);
     return r;
 }
 
-static bool
-is_block(const char *name)
+/* libxml2 reports encoding trouble outside the parser context: not for the terminal. */
+static void
+on_xml_generic_error(void *ctx, const char *msg, ...)
 {
-    static const char *const blocks[] = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3",
-                                         "h4", "h5", "h6", "tr", "table", "blockquote", "pre",
-                                         "section", "article", "header", "footer", "figure",
-                                         "figcaption", "hr", "dd", "dt"};
-    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-        if (strcmp(name, blocks[i]) == 0)
-            return true;
-    return false;
-}
-
-static int
-walk_text(const xmlNode *n, struct buf *out, int depth)
-{
-    int r = 0;
-    for (; n && r == 0; n = n->next) {
-        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-            if (n->content)
-                r = buf_append_str(out, (const char *)n->content);
-        } else if (n->type == XML_ELEMENT_NODE && depth < MAX_HTML_DEPTH) {
-            const char *name = (const char *)n->name;
-            if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
-                continue;
-            bool block = is_block(name);
-            if (block)
-                r = buf_append_char(out, '\n');
-            if (r == 0)
-                r = walk_text(n->children, out, depth + 1);
-            if (r == 0 && block)
-                r = buf_append_char(out, '\n');
-        }
-    }
-    return r;
-}
-
-/*
- * Plain text of an item's HTML: libxml2's HTML parser (no network, errors ignored) and a
- * walk over the text nodes, skipping scripts and styles, with line breaks at blocks.
- */
-static char *
-html_to_text(const char *html)
-{
-    size_t len = strlen(html);
-    struct buf out;
-    htmlDocPtr doc;
-
-    if (len > INT32_MAX)
-        return NULL;
-    doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-                         HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                             HTML_PARSE_NONET);
-    if (!doc)
-        return strdup("");
-    buf_init(&out, len + 1024);
-    int r = walk_text(xmlDocGetRootElement(doc), &out, 0);
-    xmlFreeDoc(doc);
-    if (r < 0 && r != -EMSGSIZE) {
-        buf_done(&out);
-        return NULL;
-    }
-    return out.len ? buf_steal(&out) : (buf_done(&out), strdup(""));
+    (void)ctx;
+    (void)msg;
 }
 
 static int
@@ -202,7 +135,7 @@ out:
 
 /* Matches one document; 1 if it matched, 0 if not, or a negative errno. */
 static int
-match_doc_print(const struct matcher *m, const char *file, const char *item, const char *title,
+match_doc_print(const struct match *m, const char *file, const char *item, const char *title,
                 const char *text, const char *lang, bool is_feed, bool json, bool explain)
 {
     /* The language as the daemon takes it: the feed's, else detected from the words. */
@@ -212,7 +145,7 @@ match_doc_print(const struct matcher *m, const char *file, const char *item, con
     }
     struct match_doc doc = {.title = title, .text = text, .lang = lang};
     struct match_result res;
-    int r = matcher_match(m, &doc, &res);
+    int r = match_run(m, &doc, &res);
 
     if (r < 0)
         return r;
@@ -228,7 +161,7 @@ match_doc_print(const struct matcher *m, const char *file, const char *item, con
 
 /* Matches every item of a feed, or the file as one text. */
 static int
-match_file(const struct matcher *m, const char *file, bool json, bool explain, bool *io_matched)
+match_file(const struct match *m, const char *file, bool json, bool explain, bool *io_matched)
 {
     struct buf data;
     struct feed_doc *doc = NULL;
@@ -259,20 +192,30 @@ match_file(const struct matcher *m, const char *file, bool json, bool explain, b
         return r < 0 ? r : 0;
     }
     buf_done(&data);
-    for (size_t i = 0; i < doc->n_items && r >= 0; i++) {
+    /*
+     * The text the daemon matches: content_clean_items over the feed's items together, as a
+     * first poll of the feed cleans them (boilerplate repeated across its items is dropped),
+     * with the language it detects when the feed gives none.
+     */
+    struct content_item *v = doc->n_items ? calloc(doc->n_items, sizeof(*v)) : NULL;
+    struct boilerplate_model *model = boilerplate_model_new();
+    if ((doc->n_items && !v) || !model)
+        r = -ENOMEM;
+    for (size_t i = 0; r >= 0 && i < doc->n_items; i++)
+        v[i].item = &doc->items[i];
+    if (r >= 0)
+        r = content_clean_items(v, doc->n_items, model);
+    for (size_t i = 0; r >= 0 && i < doc->n_items; i++) {
         const struct feed_item *it = &doc->items[i];
-        const char *html = it->content && it->content[0] ? it->content : it->summary;
-        char *text = html ? html_to_text(html) : NULL;
-        if (html && !text) {
-            r = -ENOMEM;
-            break;
-        }
-        r = match_doc_print(m, file, it->key, it->title, text,
+        r = match_doc_print(m, file, it->key, it->title, v[i].text,
                             it->language ? it->language : doc->language, true, json, explain);
         if (r > 0)
             *io_matched = true;
-        free(text);
     }
+    if (v)
+        content_items_done(v, doc->n_items);
+    free(v);
+    boilerplate_model_free(model);
     feed_doc_free(doc);
     return r < 0 ? r : 0;
 }
@@ -282,7 +225,7 @@ int
 match_cli(const char *query, const char *const *files, size_t n_files, bool json, bool explain,
           const char *config, bool config_given)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     struct conf *conf = NULL;
     char *err = NULL;
     bool matched = false, failed = false;
@@ -292,35 +235,37 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
         output_message("out of memory");
         return 2;
     }
+    xmlInitParser();
+    xmlSetGenericErrorFunc(NULL, on_xml_generic_error);
     /* The [alias] sections of the config; a default config that is missing is no error. */
     r = conf_load_aliases(config, &conf, &err);
     if (r < 0 && (config_given || r == -EINVAL || r == -ENOMEM)) {
         output_message("%s: %s", config, err ? err : strerror(-r));
         free(err);
-        matcher_free(m);
+        match_free(m);
         return 2;
     }
     free(err);
     err = NULL;
     for (size_t i = 0; conf && i < conf->n_aliases; i++) {
         const struct conf_alias *a = &conf->aliases[i];
-        r = matcher_alias(m, a->name, (const char *const *)a->names, a->n_names);
+        r = match_alias(m, a->name, (const char *const *)a->names, a->n_names);
         if (r < 0) {
             output_message("%s:%u: alias \"%s\": %s", a->origin.file, a->origin.line, a->name,
                            strerror(-r));
             conf_free(conf);
-            matcher_free(m);
+            match_free(m);
             return 2;
         }
     }
     conf_free(conf);
-    r = matcher_add(m, 0, NULL, query, &err);
+    r = match_add(m, 0, NULL, query, &err);
     if (r == 0)
-        r = matcher_build(m);
+        r = match_build(m);
     if (r < 0) {
         output_message("%s", err ? err : strerror(-r));
         free(err);
-        matcher_free(m);
+        match_free(m);
         return 2;
     }
     for (size_t i = 0; i < n_files; i++) {
@@ -333,7 +278,7 @@ match_cli(const char *query, const char *const *files, size_t n_files, bool json
         if (r < 0)
             failed = true;
     }
-    matcher_free(m);
+    match_free(m);
     if (fflush(stdout) != 0)
         failed = true;
     return failed ? 2 : matched ? 0 : 1;

@@ -10,20 +10,14 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "parse/feed.h"
 #include "parse/feedjson.h"
 #include "parse/charset.h"
 #include "parse/feedparse.h"
+#include "input.h"
 #include "output.h"
-
-#define READ_CHUNK (64u * 1024u)
-
-#ifndef CURL_WRITEFUNC_ERROR
-#define CURL_WRITEFUNC_ERROR 0 /* before curl 7.87: any short count aborts the transfer */
-#endif
 
 /* Where the bytes of one source go: the parser, created once the base URL is known. */
 struct parse_sink {
@@ -31,12 +25,6 @@ struct parse_sink {
     size_t total;
     int err;      /* first error, 0 if none */
     char *errmsg; /* its reason */
-};
-
-/* What curl's write callback needs: the sink and the transfer, for its effective URL. */
-struct curl_sink {
-    struct parse_sink *sink;
-    CURL *easy;
 };
 
 static int
@@ -88,161 +76,22 @@ sink_done(struct parse_sink *s)
     free(s->errmsg);
 }
 
-/* file:// URL of an absolute path, percent-encoding what a URL path may not hold; NULL on OOM. */
-static char *
-file_url(const char *path)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t len = strlen(path);
-    char *url, *q;
-
-    if (len > (SIZE_MAX - 8) / 3)
-        return NULL;
-    url = malloc(7 + len * 3 + 1);
-    if (!url)
-        return NULL;
-    memcpy(url, "file://", 7);
-    q = url + 7;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)path[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-            *q++ = (char)c;
-        } else {
-            *q++ = '%';
-            *q++ = hex[c >> 4];
-            *q++ = hex[c & 15];
-        }
-    }
-    *q = '\0';
-    return url;
-}
-
-/* Streams a file descriptor into the sink until EOF. */
+/* input.h: the first chunk creates the parser with the source's URL and HTTP charset. */
 static int
-read_fd(struct parse_sink *s, int fd)
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
+         size_t len)
 {
-    char *buf = malloc(READ_CHUNK);
-    int r = 0;
-
-    if (!buf)
-        return sink_fail(s, -ENOMEM, NULL);
-    for (;;) {
-        ssize_t n = read(fd, buf, READ_CHUNK);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = sink_fail(s, -errno, NULL);
-            break;
-        }
-        r = sink_push(s, buf, (size_t)n);
-        if (r < 0)
-            break;
-    }
-    free(buf);
-    return r;
-}
-
-static int
-parse_file(struct parse_sink *s, const char *path)
-{
-    int fd, r;
-
-    if (strcmp(path, "-") == 0) {
-        r = sink_open(s, NULL);
-        return r < 0 ? r : read_fd(s, STDIN_FILENO);
-    }
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return sink_fail(s, -errno, NULL);
-
-    char *abs = realpath(path, NULL);
-    char *url = abs ? file_url(abs) : NULL;
-    free(abs);
-    r = sink_open(s, url); /* without an absolute path, links stay relative */
-    free(url);
-    if (r == 0)
-        r = read_fd(s, fd);
-    (void)close(fd);
-    return r;
-}
-
-/* curl's write callback: the first call, after any redirect, creates the parser. */
-static size_t
-on_curl_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    struct curl_sink *cs = userdata;
-    size_t len = size * nmemb;
-
-    if (!cs->sink->parser && !cs->sink->err) {
-        char *url = NULL, *ct = NULL;
+    struct parse_sink *s = ctx;
+    if (!s->parser && !s->err) {
         char charset[64];
-
-        (void)curl_easy_getinfo(cs->easy, CURLINFO_EFFECTIVE_URL, &url);
-        (void)curl_easy_getinfo(cs->easy, CURLINFO_CONTENT_TYPE, &ct);
         /* The HTTP charset counts when the document declares none (feedparse.h). */
-        if (sink_open(cs->sink, url) == 0 && charset_from_content_type(ct, charset, sizeof(charset)))
-            (void)feedparse_set_charset(cs->sink->parser, charset);
+        if (sink_open(s, base_url) == 0 &&
+            charset_from_content_type(content_type, charset, sizeof(charset)))
+            (void)feedparse_set_charset(s->parser, charset);
     }
-    if (cs->sink->err || sink_push(cs->sink, data, len) < 0)
-        return CURL_WRITEFUNC_ERROR;
-    return len;
-}
-
-static int
-parse_url(struct parse_sink *s, const char *url)
-{
-    struct curl_sink cs = {.sink = s};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURLcode rc;
-
-    cs.easy = curl_easy_init();
-    if (!cs.easy)
-        return sink_fail(s, -ENOMEM, NULL);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_URL, url);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    (void)curl_easy_setopt(cs.easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(cs.easy, CURLOPT_FOLLOWLOCATION, 1L);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_MAXREDIRS, (long)OFFLINE_MAX_REDIRECTS);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_TIMEOUT, (long)OFFLINE_URL_TIMEOUT_S);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_ACCEPT_ENCODING, "");
-    (void)curl_easy_setopt(cs.easy, CURLOPT_USERAGENT, "feedwatch/" FW_VERSION);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OFFLINE_MAX_INPUT);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_FAILONERROR, 1L);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_ERRORBUFFER, errbuf);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_WRITEFUNCTION, on_curl_write);
-    (void)curl_easy_setopt(cs.easy, CURLOPT_WRITEDATA, &cs);
-
-    rc = curl_easy_perform(cs.easy);
-    if (rc == CURLE_OK && !s->parser && !s->err) {
-        /* An empty body: the parser still decides what an empty document is. */
-        char *eff = NULL;
-        (void)curl_easy_getinfo(cs.easy, CURLINFO_EFFECTIVE_URL, &eff);
-        (void)sink_open(s, eff);
-    }
-    if (rc != CURLE_OK && !s->err) {
-        int r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                : rc == CURLE_FILESIZE_EXCEEDED ? -EMSGSIZE
-                : rc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
-                                               : -EIO;
-        (void)sink_fail(s, r,
-                        rc == CURLE_FILESIZE_EXCEEDED ? "larger than 64 MiB"
-                        : errbuf[0]                   ? errbuf
-                                                      : curl_easy_strerror(rc));
-    }
-    curl_easy_cleanup(cs.easy);
-    return s->err;
-}
-
-static bool
-is_url(const char *source)
-{
-    return strncasecmp(source, "http://", 7) == 0 || strncasecmp(source, "https://", 8) == 0 ||
-           strncasecmp(source, "file://", 7) == 0;
+    if (s->err)
+        return s->err;
+    return len ? sink_push(s, data, len) : 0;
 }
 
 int
@@ -254,7 +103,13 @@ offline_parse(const char *source, bool compact, char **reterr_msg)
     char *text, *safe;
     int r;
 
-    r = is_url(source) ? parse_url(&s, source) : parse_file(&s, source);
+    char *err = NULL;
+    r = input_is_url(source)
+            ? input_read_url(source, OFFLINE_MAX_INPUT, on_input, &s, &err)
+            : input_read_file(source, on_input, &s, &err);
+    if (r < 0 && !s.err) /* the reader's own failure, not the sink's */
+        (void)sink_fail(&s, r, r == -EMSGSIZE && !err ? "larger than 64 MiB" : err);
+    free(err);
     if (r < 0) {
         r = fail(r, s.errmsg, reterr_msg);
         sink_done(&s);

@@ -13,8 +13,6 @@
 #include <stdbool.h>
 
 #define OFFLINE_MAX_INPUT (64u * 1024u * 1024u)
-#define OFFLINE_URL_TIMEOUT_S 30
-#define OFFLINE_MAX_REDIRECTS 5
 
 /*
  * Parses the feed at source and prints it as feedjson_doc: pretty (2-space indent) unless

@@ -11,54 +11,54 @@
 #include "topics/match.h"
 #include "text/simhash.h"
 
-struct alerting {
+struct alerts {
     const struct conf *conf; /* borrowed: replaced together with the conf on reload */
-    struct matcher *matcher;
+    struct match *matcher;
     uint64_t story_window_s;
 };
 
 /* Compiles the topics of conf. */
 int
-alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **reterr_msg)
+alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_msg)
 {
-    struct alerting *a = calloc(1, sizeof(*a));
+    struct alerts *a = calloc(1, sizeof(*a));
     if (!a)
         return -ENOMEM;
     a->conf = conf;
     a->story_window_s = conf->daemon.story_window_s;
-    a->matcher = matcher_new();
+    a->matcher = match_new();
     if (!a->matcher) {
         free(a);
         return -ENOMEM;
     }
     for (size_t i = 0; i < conf->n_aliases; i++) {
         const struct conf_alias *al = &conf->aliases[i];
-        int r = matcher_alias(a->matcher, al->name, (const char *const *)al->names,
+        int r = match_alias(a->matcher, al->name, (const char *const *)al->names,
                               al->n_names);
         if (r < 0) {
             if (asprintf(reterr_msg, "%s:%u: names: %s", al->origin.file, al->origin.line,
                          strerror(-r)) < 0)
                 *reterr_msg = NULL;
-            alerting_free(a);
+            alerts_free(a);
             return r;
         }
     }
     for (size_t i = 0; i < conf->n_topics; i++) {
         const struct conf_topic *t = &conf->topics[i];
         char *why = NULL;
-        int r = matcher_add(a->matcher, i, t->name, t->match, &why);
+        int r = match_add(a->matcher, i, t->name, t->match, &why);
         if (r < 0) {
             if (asprintf(reterr_msg, "%s:%u: match: %s", t->origin.file, t->origin.line,
                          why ? why : strerror(-r)) < 0)
                 *reterr_msg = NULL;
             free(why);
-            alerting_free(a);
+            alerts_free(a);
             return r;
         }
     }
-    int r = matcher_build(a->matcher);
+    int r = match_build(a->matcher);
     if (r < 0) {
-        alerting_free(a);
+        alerts_free(a);
         return r;
     }
     *ret_alerting = a;
@@ -67,17 +67,17 @@ alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **ret
 
 /* Releases the matcher; accepts NULL. */
 void
-alerting_free(struct alerting *a)
+alerts_free(struct alerts *a)
 {
     if (!a)
         return;
-    matcher_free(a->matcher);
+    match_free(a->matcher);
     free(a);
 }
 
 /* Number of topics compiled. */
 size_t
-alerting_topics(const struct alerting *a)
+alerts_topics(const struct alerts *a)
 {
     return a->conf->n_topics;
 }
@@ -119,16 +119,16 @@ on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t f
 
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
-alerting_item(struct alerting *a, struct store *store, const char *feed_name, char *const *tags,
+alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
               size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
-              int64_t now, struct alerting_outcome *out)
+              int64_t now, struct alerts_outcome *out)
 {
     struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
     struct match_result res = {0};
     char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
     if (a->conf->n_topics == 0)
         return 0; /* nothing to match: no need to read the text */
-    int r = matcher_match(a->matcher, &doc, &res);
+    int r = match_run(a->matcher, &doc, &res);
     if (r < 0)
         return r;
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
@@ -161,7 +161,7 @@ alerting_item(struct alerting *a, struct store *store, const char *feed_name, ch
         free(matched);
         if (r == 1) {
             out->raised++;
-            if (out->n_ids < ALERTING_IDS_MAX)
+            if (out->n_ids < ALERTS_IDS_MAX)
                 out->ids[out->n_ids++] = alert_id;
             log_notice("alert: topic '%s': feed '%s': '%s' (alert %" PRId64 ")",
                        log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),

@@ -4,10 +4,10 @@
  * grouping (feeds/simhash.h): an item that carries the same story as an alert of the same
  * topic raised from another feed within story_window becomes a source of that alert instead
  * of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
- * struct alerting is built from one struct conf and replaced whole on reload. Built and freed
- * on the loop thread; alerting_item runs on the store's writer thread (writer.h), inside a
- * poll's part of a writer transaction, with the struct pinned until that write is done
- * (daemon_topics_pin), one writer job at a time.
+ * struct alerts is built from one struct conf and replaced whole on reload (never changed).
+ * Threads: alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the
+ * store's writer thread (writer.h), inside a poll's part of a writer transaction, with the
+ * struct pinned until that write is done (daemon_topics_pin), one writer job at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H
@@ -18,23 +18,23 @@
 #include "parse/feed.h"
 #include "store.h"
 
-struct alerting;
+struct alerts;
 
 /*
  * Compiles the topics of conf. A query error is returned as -EINVAL with *reterr_msg in the
  * config's form: "FILE:LINE: match: topic \"x\": expected ')' at column 17".
  */
-int alerting_new(const struct conf *conf, struct alerting **ret_alerting, char **reterr_msg);
+int alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_msg);
 
-void alerting_free(struct alerting *a);
+void alerts_free(struct alerts *a);
 
-/* What alerting_item did. */
-#define ALERTING_IDS_MAX 64
+/* What alerts_item did. */
+#define ALERTS_IDS_MAX 64
 
-struct alerting_outcome {
+struct alerts_outcome {
     unsigned raised;      /* new alerts */
     unsigned attached;    /* items attached to an earlier alert as another source */
-    int64_t ids[ALERTING_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
+    int64_t ids[ALERTS_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
     unsigned n_ids;
 };
 
@@ -44,11 +44,11 @@ struct alerting_outcome {
  * within the open transaction, and raises or attaches its alerts. text is its cleaned text
  * (may be NULL); simhash its story signature (0: none). Returns 0 or a store error.
  */
-int alerting_item(struct alerting *a, struct store *store, const char *feed_name,
+int alerts_item(struct alerts *a, struct store *store, const char *feed_name,
                   char *const *tags, size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text,
-                  uint64_t simhash, int64_t now, struct alerting_outcome *out);
+                  uint64_t simhash, int64_t now, struct alerts_outcome *out);
 
 /* Number of topics compiled. */
-size_t alerting_topics(const struct alerting *a);
+size_t alerts_topics(const struct alerts *a);
 
 #endif

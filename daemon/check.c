@@ -141,13 +141,13 @@ check_as_self(const char *config_path, FILE *out)
         return 2;
     }
 
-    struct alerting *alerting = NULL;
-    r = alerting_new(conf, &alerting, &err);
+    struct alerts *alerting = NULL;
+    r = alerts_new(conf, &alerting, &err);
     if (r < 0) {
         problem(&c, NULL, "%s", err ? err : strerror(-r));
         free(err);
     }
-    alerting_free(alerting);
+    alerts_free(alerting);
 
     for (size_t i = 0; i < conf->n_feeds; i++) {
         const struct conf_feed *f = &conf->feeds[i];

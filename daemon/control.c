@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include <uv.h>
 
 #include "ctlreq.h"
-#include "daemon.h"
 #include "log.h"
 #include "search.h"
 #include "store.h"
@@ -28,7 +28,9 @@ struct ctl_conn {
     bool reading;
     bool closing;
     bool eof;
-    struct poll_wait *wait;  /* the deferred answer this connection waits for */
+    bool deferred;           /* its answer comes later (ctl_conn_defer) */
+    ctl_detach_cb detach;    /* told if the connection closes first */
+    void *waiter;
     bool watching;           /* gets events (`watch`) */
     bool ready;              /* on the control's ready list: a request waits for its turn */
     struct ctl_conn *ready_next;
@@ -55,7 +57,9 @@ struct control {
     uv_pipe_t listener;
     uv_idle_t turn;          /* runs one request of each ready connection per loop turn */
     uv_timer_t sweep;        /* closes idle connections */
-    struct daemon *d;
+    uv_loop_t *loop;
+    ctl_dispatch_cb dispatch;
+    void *ctx;               /* the dispatcher's, also given to queries in the pool */
     char *path;
     char *db_path;           /* for the readers' connections */
     struct ctl_conn *conns;
@@ -120,9 +124,12 @@ conn_close(struct ctl_conn *conn)
     if (conn->closing)
         return;
     conn->closing = true;
-    if (conn->wait) {
-        poll_wait_detach(conn->wait);
-        conn->wait = NULL;
+    if (conn->deferred) {
+        conn->deferred = false;
+        if (conn->detach)
+            conn->detach(conn->waiter);
+        conn->detach = NULL;
+        conn->waiter = NULL;
     }
     if (conn->job) {
         conn->job->conn = NULL; /* it finishes in the pool and is dropped */
@@ -215,7 +222,7 @@ conn_send_owned(struct ctl_conn *conn, char *text)
         log_warn("control: client pid %d: an answer of %zu bytes is over the output budget "
                  "(%zu bytes unread by clients)", (int)conn->pid, len, conn->c->queued);
         text = NULL;
-        json_t *err = ctlcmd_error("the answer (%zu bytes) does not fit in the daemon's output "
+        json_t *err = ctl_error("the answer (%zu bytes) does not fit in the daemon's output "
                                    "budget now; ask for less (--limit) or try again", len);
         if (err)
             text = json_dumps(err, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -273,11 +280,26 @@ conn_send_text(struct ctl_conn *conn, const char *text, size_t len)
     conn->c->queued += w->len;
 }
 
+/* Builds {"ok":false,"error":msg} (NULL on OOM). */
+json_t *
+ctl_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR, msg);
+}
+
 /* Sends a deferred answer (takes the reference) and resumes reading requests. */
 void
 ctl_conn_reply(struct ctl_conn *conn, json_t *resp)
 {
-    conn_send(conn, resp);
+    conn->deferred = false;
+    conn->detach = NULL;
+    conn->waiter = NULL;
+    conn_send(conn, resp ? resp : ctl_error("out of memory"));
     if (conn->closing)
         return;
     conn->active_ms = uv_now(conn->pipe.loop);
@@ -301,9 +323,9 @@ static void
 on_job_work(uv_work_t *w)
 {
     struct ctl_job *job = w->data;
-    json_t *resp = job->fn(job->c->d, job->reader, job->req);
+    json_t *resp = job->fn(job->c->ctx, job->reader, job->req);
     if (!resp)
-        resp = ctlcmd_error("out of memory");
+        resp = ctl_error("out of memory");
     /* A big answer is serialized (and its tree freed) here too, not on the loop. */
     job->text = resp ? json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(resp);
@@ -375,7 +397,7 @@ jobs_start(struct control *c)
                 free(job);
                 c->pending_closes--;
                 conn->job = NULL;
-                ctl_conn_reply(conn, ctlcmd_error("out of memory"));
+                ctl_conn_reply(conn, ctl_error("out of memory"));
                 continue;
             }
         } else {
@@ -384,7 +406,7 @@ jobs_start(struct control *c)
         r->next = NULL;
         job->reader = r;
         job->work.data = job;
-        if (uv_queue_work(&c->d->loop, &job->work, on_job_work, on_job_done) < 0) {
+        if (uv_queue_work(c->loop, &job->work, on_job_work, on_job_done) < 0) {
             r->next = c->readers;
             c->readers = r;
             return;
@@ -431,11 +453,13 @@ ctl_conn_uid(const struct ctl_conn *conn)
     return conn->uid;
 }
 
-/* Remembers the poll --wait that the connection waits for, so a close can detach it. */
+/* The answer of the current request comes later; detach(waiter) if the connection closes. */
 void
-ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w)
+ctl_conn_defer(struct ctl_conn *conn, ctl_detach_cb detach, void *waiter)
 {
-    conn->wait = w;
+    conn->deferred = true;
+    conn->detach = detach;
+    conn->waiter = waiter;
 }
 
 /* Makes the connection a `watch` subscriber: it gets every event from now on. */
@@ -463,7 +487,7 @@ control_broadcast(struct control *c, const char *event, json_t *body)
         json_decref(body);
         return;
     }
-    json_t *ev = json_pack("{s:s}", "event", event);
+    json_t *ev = json_pack("{s:s}", CTL_RESP_EVENT, event);
     if (!ev || json_object_update(ev, body) < 0) {
         json_decref(ev);
         json_decref(body);
@@ -505,22 +529,23 @@ conn_handle_line(struct ctl_conn *conn, const char *line, size_t len)
     char err[CTLREQ_ERR_MAX];
     json_t *req = ctlreq_decode(line, len, err);
     if (!req) {
-        conn_send(conn, ctlcmd_error("%s", err));
+        conn_send(conn, ctl_error("%s", err));
         return;
     }
-    json_t *resp = ctlcmd_dispatch(conn->c->d, conn, req);
+    json_t *resp = NULL;
+    enum ctl_dispatch how = conn->c->dispatch(conn->c->ctx, conn, conn->uid, req, &resp);
     json_decref(req);
-    if (resp)
+    if (how == CTL_ANSWERED)
         conn_send(conn, resp);
-    else if (!conn->wait && !conn->job)
-        conn_send(conn, ctlcmd_error("out of memory"));
+    else if (how == CTL_NOMEM)
+        conn_send(conn, ctl_error("out of memory"));
 }
 
 /* True while an answer is deferred: nothing more is read or run until it is sent. */
 static bool
 conn_busy(const struct ctl_conn *conn)
 {
-    return conn->wait || conn->job;
+    return conn->deferred || conn->job;
 }
 
 /* The length of the first complete line in the buffer plus its newline, or 0. */
@@ -578,7 +603,7 @@ conn_process(struct ctl_conn *conn)
     bool line = conn_line_len(conn) > 0;
     if (flowing && !line && conn->len == CTL_MAX_LINE) {
         /* A full buffer without a newline: the line is too long. */
-        conn_send(conn, ctlcmd_error("request longer than %d bytes", CTL_MAX_LINE));
+        conn_send(conn, ctl_error("request longer than %d bytes", CTL_MAX_LINE));
         if (conn->closing)
             return;
         conn->len = 0;
@@ -807,7 +832,8 @@ socket_alive(const char *path)
 
 /* Binds and listens on path (a stale socket file is replaced; a live one is an error). */
 int
-control_new(struct daemon *d, const char *path, struct control **ret_control, char **reterr_msg)
+control_new(uv_loop_t *loop, const char *path, const char *db_path, ctl_dispatch_cb dispatch,
+            void *ctx, struct control **ret_control, char **reterr_msg)
 {
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -835,13 +861,15 @@ control_new(struct daemon *d, const char *path, struct control **ret_control, ch
         free(c);
         return -ENOMEM;
     }
-    c->d = d;
-    if (!(c->db_path = strdup(d->conf->daemon.database))) {
+    c->loop = loop;
+    c->dispatch = dispatch;
+    c->ctx = ctx;
+    if (!(c->db_path = strdup(db_path))) {
         free(c->path);
         free(c);
         return -ENOMEM;
     }
-    int r = uv_pipe_init(&d->loop, &c->listener, 0);
+    int r = uv_pipe_init(loop, &c->listener, 0);
     if (r < 0) {
         free(c->db_path);
         free(c->path);
@@ -849,9 +877,9 @@ control_new(struct daemon *d, const char *path, struct control **ret_control, ch
         return r;
     }
     c->listener.data = c;
-    (void)uv_idle_init(&d->loop, &c->turn);
+    (void)uv_idle_init(loop, &c->turn);
     c->turn.data = c;
-    (void)uv_timer_init(&d->loop, &c->sweep);
+    (void)uv_timer_init(loop, &c->sweep);
     c->sweep.data = c;
     c->pending_closes = 3;
     /* Bind with a umask that leaves the socket 0660 from its first instant. */

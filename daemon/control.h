@@ -4,11 +4,11 @@
  * struct control owns the listening socket (mode 0660) and every connection. Each connection
  * reads requests into a capped buffer (CTL_MAX_LINE); an over-long line gets an error and the
  * input is skipped to the next newline. A malformed request gets {"ok":false,"error":...} and
- * the connection stays usable. Requests go to ctlcmd_dispatch(); a handler may defer its
- * answer (poll --wait, a query run in the thread pool, or a run-time change until the store's
- * writer has stored it), and the connection reads nothing
- * more until ctl_conn_reply() sends it, so answers keep the order of requests. Peer
- * credentials are read at accept.
+ * the connection stays usable. Requests go to the dispatcher given to control_new (ctlcmd.c
+ * for the daemon; control.c knows no command); it may defer its answer (poll --wait, a query
+ * run in the thread pool, or a run-time change until the store's writer has stored it), and
+ * the connection reads nothing more until ctl_conn_reply() sends it, so answers keep the
+ * order of requests. Peer credentials are read at accept.
  *
  * Under abuse: one request per connection per loop turn (pipelined requests take turns with
  * other clients'); no request is read while more than CTL_PAUSE_QUEUED bytes of a client's
@@ -23,8 +23,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <uv.h>
 
-#define CTL_MAX_LINE (64 * 1024)
+#include "ctlproto.h"
+
 #define CTL_MAX_CONNS 256          /* connections of everybody but root and the daemon's user */
 #define CTL_RESERVED_CONNS 16      /* more that only root and the daemon's user may take */
 #define CTL_MAX_CONNS_PER_UID 32   /* connections of one other uid */
@@ -34,31 +36,48 @@
 #define CTL_MAX_QUEUED_TOTAL (64u * 1024 * 1024) /* unsent answer bytes of all connections */
 #define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
 #define CTL_MAX_JOBS 2             /* queries running in the thread pool at once */
-#define CTL_PROTOCOL_VERSION 1
 
-struct daemon;
-struct dfeed;
-struct store_alert_row;
-struct store_item_row;
 struct control;
 struct ctl_conn;
-struct poll_wait;
 
-/* Binds and listens on path (a stale socket file is replaced; a live one is an error). */
-int control_new(struct daemon *d, const char *path, struct control **ret_control,
-                char **reterr_msg);
+/* What a dispatcher did with a request. */
+enum ctl_dispatch {
+    CTL_ANSWERED, /* *ret_resp holds the answer (a new reference) */
+    CTL_DEFERRED, /* the answer comes later through ctl_conn_reply() */
+    CTL_NOMEM,    /* no answer could be built: the client is told "out of memory" */
+};
+
+/* Runs one request of conn, whose peer is uid; ctx is control_new's. */
+typedef enum ctl_dispatch (*ctl_dispatch_cb)(void *ctx, struct ctl_conn *conn, uid_t uid,
+                                             json_t *req, json_t **ret_resp);
+
+/*
+ * Binds and listens on path (a stale socket file is replaced; a live one is an error).
+ * Requests go to dispatch(ctx, ...); queries run in the pool read db_path.
+ */
+int control_new(uv_loop_t *loop, const char *path, const char *db_path, ctl_dispatch_cb dispatch,
+                void *ctx, struct control **ret_control, char **reterr_msg);
 
 /* Stops listening, closes every connection, unlinks the socket; frees after the closes. */
 void control_close(struct control *c);
 
-/* Sends a deferred answer (takes the reference) and resumes reading requests. */
+/*
+ * Sends a deferred answer (takes the reference; NULL: "out of memory") and resumes reading
+ * requests.
+ */
 void ctl_conn_reply(struct ctl_conn *conn, json_t *resp);
 
 /* The peer's uid as read at accept. */
 uid_t ctl_conn_uid(const struct ctl_conn *conn);
 
-/* Remembers the poll --wait that the connection waits for, so a close can detach it. */
-void ctl_conn_set_wait(struct ctl_conn *conn, struct poll_wait *w);
+/* Told that the connection waiting for a deferred answer closed first. */
+typedef void (*ctl_detach_cb)(void *waiter);
+
+/*
+ * The dispatcher defers the answer of the current request to ctl_conn_reply(), which waiter
+ * will send; should the connection close first, detach(waiter) is called (once) instead.
+ */
+void ctl_conn_defer(struct ctl_conn *conn, ctl_detach_cb detach, void *waiter);
 
 /* Number of open connections. */
 unsigned control_conns(const struct control *c);
@@ -79,8 +98,11 @@ struct ctl_reader {
 
 void ctl_reader_free(struct ctl_reader *r);
 
-/* A query run in the thread pool: req is its own; returns the answer (NULL: out of memory). */
-typedef json_t *(*ctl_work_cb)(struct daemon *d, struct ctl_reader *r, json_t *req);
+/*
+ * A query run in the thread pool: req is its own, ctx is control_new's; returns the answer
+ * (NULL: out of memory).
+ */
+typedef json_t *(*ctl_work_cb)(void *ctx, struct ctl_reader *r, json_t *req);
 
 /*
  * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the polls' content stage
@@ -98,21 +120,7 @@ bool control_has_watchers(const struct control *c);
 /* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
 void control_broadcast(struct control *c, const char *event, json_t *body);
 
-/* The JSON shapes shared by answers and events (ctlcmd.c). */
-json_t *ctlcmd_feed_json(const struct dfeed *f);
-json_t *ctlcmd_item_json(const struct store_item_row *row);
-json_t *ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row);
-
-/*
- * ctlcmd.c: runs one request. Returns the answer (a new reference), or NULL when the answer
- * is deferred and will come through ctl_conn_reply().
- */
-json_t *ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, json_t *req);
-
-/* The answer to a finished `poll --wait` (a new reference). */
-json_t *ctlcmd_poll_answer(const struct poll_wait *w);
-
-/* Builds {"ok":false,"error":msg}. */
-json_t *ctlcmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Builds {"ok":false,"error":msg} (NULL on OOM). */
+json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

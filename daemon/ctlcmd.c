@@ -1,50 +1,37 @@
 /*
- * ctlcmd.c — one handler per control command, and the table that says which commands are
- * read-only (open to the socket's group) and which change state (root or the daemon's user).
+ * ctlcmd.c — one handler per control command of proto/ctlproto.h, whose table says which
+ * commands are read-only (open to the socket's group) and which change state (root or the
+ * daemon's user); the `poll --wait` waiters; the `watch` lines built from events.h.
  * Request members are named like the CLI's flags (PRODUCT.md "Socket protocol").
  */
-#include "control.h"
+#include "ctlcmd.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "store.h"
 #include "parse/date.h"
-#include "fetch.h"
 #include "log.h"
 #include "retention.h"
 #include "search.h"
 #include "base/url.h"
 
-#define CTL_READONLY 0x1
-#define CTL_PRIVILEGED 0x2
-#define CTL_ITEMS_DEFAULT 20
-#define CTL_ITEMS_MAX 10000
-
-typedef json_t *(*ctlcmd_handler_cb)(struct daemon *d, struct ctl_conn *conn, json_t *req);
+/*
+ * A command's handler: the answer (a new reference; NULL on OOM), or NULL with *deferred
+ * set when the answer will come through ctl_conn_reply().
+ */
+typedef json_t *(*ctlcmd_handler_cb)(struct daemon *d, struct ctl_conn *conn, json_t *req,
+                                     bool *deferred);
 
 struct ctlcmd {
     const char *name;
     ctlcmd_handler_cb handler;
-    unsigned flags;
 };
-
-/* Builds {"ok":false,"error":msg}. */
-json_t *
-ctlcmd_error(const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 /* A time as RFC 3339, or JSON null when absent. */
 static json_t *
@@ -57,18 +44,11 @@ json_time(int64_t at)
     return json_string(buf);
 }
 
-static json_t *
-json_str(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    /* Stored text is valid UTF-8; should a byte slip through, say so rather than drop it. */
-    return j ? j : json_string("(invalid UTF-8)");
-}
+/* Stored text is valid UTF-8; should a byte slip through, it shows as U+FFFD. */
+#define json_str ctlproto_json_string
 
 static json_t *
-cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     unsigned counts[4] = {0};
     for (size_t i = 0; i < d->n_feeds; i++)
@@ -77,12 +57,12 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req)
     (void)store_disk_bytes(d->store, &bytes);
     int64_t delivered = 0, pending = 0, failed = 0;
     if (store_alert_counts(d->store, &delivered, &pending, &failed) < 0)
-        return ctlcmd_error("status: %s", store_errmsg(d->store));
+        return ctl_error("status: %s", store_errmsg(d->store));
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
     json_t *resp = json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
                      "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
-                     "ok", 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION,
+                     CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION,
                      "uptime_s", (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds,
                      "ok", (json_int_t)counts[DFEED_OK], "failing",
                      (json_int_t)counts[DFEED_FAILING], "disabled",
@@ -156,7 +136,7 @@ feed_json_settings(json_t *o, const struct conf_feed *cfg)
 }
 
 static json_t *
-cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     json_t *arr = json_array();
     if (!arr)
@@ -167,7 +147,7 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req)
             return NULL;
         }
     }
-    return json_pack("{s:b, s:o}", "ok", 1, "feeds", arr);
+    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr);
 }
 
 struct items_ctx {
@@ -236,7 +216,7 @@ reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
 {
     char *err = NULL;
     if (!r->store && store_open_reader(r->db_path, &r->store, &err) < 0) {
-        *ret_err = ctlcmd_error("%s: cannot open the database: %s", cmd,
+        *ret_err = ctl_error("%s: cannot open the database: %s", cmd,
                                 err ? err : "out of memory");
         free(err);
         return NULL;
@@ -244,22 +224,23 @@ reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
     return r->store;
 }
 
-/* Defers the answer to fn in the thread pool (takes job); NULL, or an error answer. */
+/* Defers the answer to fn in the thread pool (takes job); NULL (deferred), or an error. */
 static json_t *
-queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job)
+queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job, bool *deferred)
 {
     if (!job || ctl_conn_queue_work(conn, fn, job) < 0)
-        return ctlcmd_error("out of memory");
+        return ctl_error("out of memory");
+    *deferred = true;
     return NULL;
 }
 
 /* Pool thread: `items` on the reader's connection. */
 static json_t *
-items_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+items_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
     json_t *bad = NULL;
     struct store *st = reader_store(rd, "items", &bad);
-    (void)d;
+    (void)ctx;
     if (!st)
         return bad;
     struct items_ctx c = {.arr = json_array(),
@@ -274,78 +255,117 @@ items_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
                                       c.text, on_item_row, &c);
     if (r < 0) {
         json_decref(c.arr);
-        return ctlcmd_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+        return ctl_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
     }
-    return json_pack("{s:b, s:o}", "ok", 1, "items", c.arr);
+    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr);
 }
 
 static json_t *
-cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
-    json_t *jfeed = json_object_get(req, "feed");
-    json_t *jlimit = json_object_get(req, "limit");
-    json_t *jtext = json_object_get(req, "text");
-    json_t *jtag = json_object_get(req, "tag");
+    json_t *jfeed = json_object_get(req, CTL_REQ_FEED);
+    json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
+    json_t *jtext = json_object_get(req, CTL_REQ_TEXT);
+    json_t *jtag = json_object_get(req, CTL_REQ_TAG);
     const char *feed = NULL;
     json_int_t limit = CTL_ITEMS_DEFAULT;
 
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
-            return ctlcmd_error("items: \"feed\" must be a string");
+            return ctl_error("items: \"feed\" must be a string");
         feed = json_string_value(jfeed);
         if (!daemon_feed_find(d, feed))
-            return ctlcmd_error("no feed '%.200s'", feed);
+            return ctl_error("no feed '%.200s'", feed);
     }
     if (jlimit && !json_is_null(jlimit)) {
         if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
             json_integer_value(jlimit) > CTL_ITEMS_MAX)
-            return ctlcmd_error("items: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
+            return ctl_error("items: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
     if (jtext && !json_is_boolean(jtext) && !json_is_null(jtext))
-        return ctlcmd_error("items: \"text\" must be true or false");
+        return ctl_error("items: \"text\" must be true or false");
     /* with "tag": the names of the feeds carrying it (read here, on the loop), a JSON array */
     char *tagged = NULL;
     if (jtag && !json_is_null(jtag)) {
         if (!json_is_string(jtag))
-            return ctlcmd_error("items: \"tag\" must be a string");
+            return ctl_error("items: \"tag\" must be a string");
         if (!(tagged = tagged_feeds_json(d, json_string_value(jtag), feed)))
-            return ctlcmd_error("out of memory");
+            return ctl_error("out of memory");
     }
     json_t *job = json_pack("{s:o, s:I, s:b, s:o}", "feed", feed ? json_string(feed) : json_null(),
                             "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext),
                             "tagged", tagged ? json_string(tagged) : json_null());
     free(tagged);
-    return queue_work(conn, items_work, job);
+    return queue_work(conn, items_work, job, deferred);
 }
 
+/*
+ * A `poll --wait` request: the tallies of its polls, answered when remaining reaches 0. It
+ * is freed then, whether its client is still there (conn) or went away (NULL).
+ */
+struct poll_wait {
+    struct ctl_conn *conn;
+    unsigned remaining;
+    unsigned polled, ok, not_modified, errors;
+    uint64_t new_items, alerts;
+};
+
 /* The answer to `poll --wait`; the counts sit in "cycle" beside the answer's own "ok". */
-json_t *
-ctlcmd_poll_answer(const struct poll_wait *w)
+static json_t *
+poll_answer(const struct poll_wait *w)
 {
-    json_t *resp = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "cycle",
-                             "polled", (json_int_t)w->polled, "ok", (json_int_t)w->ok,
-                             "not_modified", (json_int_t)w->not_modified, "errors",
-                             (json_int_t)w->errors, "new_items", (json_int_t)w->new_items,
-                             "alerts", (json_int_t)w->alerts);
-    return resp ? resp : ctlcmd_error("out of memory");
+    return json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", CTL_RESP_OK, 1, CTL_RESP_CYCLE,
+                     CTL_CYCLE_POLLED, (json_int_t)w->polled, CTL_CYCLE_OK, (json_int_t)w->ok,
+                     CTL_CYCLE_NOT_MODIFIED, (json_int_t)w->not_modified, CTL_CYCLE_ERRORS,
+                     (json_int_t)w->errors, CTL_CYCLE_NEW_ITEMS, (json_int_t)w->new_items,
+                     CTL_CYCLE_ALERTS, (json_int_t)w->alerts);
+}
+
+/* control.c: the client of a `poll --wait` went away; the polls go on, nobody is answered. */
+static void
+on_conn_detach(void *waiter)
+{
+    struct poll_wait *w = waiter;
+    w->conn = NULL;
+}
+
+/* daemon.c: one of the polls a `poll --wait` waits for has ended. */
+static void
+on_poll_done(void *ctx, enum poll_outcome outcome, uint64_t new_items, uint64_t new_alerts)
+{
+    struct poll_wait *w = ctx;
+    w->polled++;
+    if (outcome == POLL_OK)
+        w->ok++;
+    else if (outcome == POLL_NOT_MODIFIED)
+        w->not_modified++;
+    else
+        w->errors++;
+    w->new_items += new_items;
+    w->alerts += new_alerts;
+    if (--w->remaining > 0)
+        return;
+    if (w->conn)
+        ctl_conn_reply(w->conn, poll_answer(w)); /* NULL: "out of memory" */
+    free(w);
 }
 
 static json_t *
-cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
-    json_t *jfeed = json_object_get(req, "feed");
-    json_t *jwait = json_object_get(req, "wait");
+    json_t *jfeed = json_object_get(req, CTL_REQ_FEED);
+    json_t *jwait = json_object_get(req, CTL_REQ_WAIT);
     struct dfeed *only = NULL;
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
-            return ctlcmd_error("poll: \"feed\" must be a string");
+            return ctl_error("poll: \"feed\" must be a string");
         only = daemon_feed_find(d, json_string_value(jfeed));
         if (!only)
-            return ctlcmd_error("no feed '%.200s'", json_string_value(jfeed));
+            return ctl_error("no feed '%.200s'", json_string_value(jfeed));
     }
     if (jwait && !json_is_boolean(jwait) && !json_is_null(jwait))
-        return ctlcmd_error("poll: \"wait\" must be true or false");
+        return ctl_error("poll: \"wait\" must be true or false");
     bool wait = jwait && json_is_true(jwait);
     struct poll_wait *w = NULL;
     if (wait) {
@@ -361,18 +381,21 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req)
         if (only ? f != only : (daemon_feed_state(f) == DFEED_PAUSED ||
                                 daemon_feed_state(f) == DFEED_DISABLED))
             continue;
-        if (daemon_feed_poll_now(d, f, w) == 0)
+        if (w)
+            w->remaining++; /* on_poll_done is called once, whatever the return */
+        if (daemon_feed_poll_now(d, f, w ? on_poll_done : NULL, w) == 0)
             queued++;
     }
     if (!wait)
-        return json_pack("{s:b, s:I}", "ok", 1, "queued", (json_int_t)queued);
+        return json_pack("{s:b, s:I}", CTL_RESP_OK, 1, CTL_RESP_QUEUED, (json_int_t)queued);
     if (--w->remaining == 0) {
-        /* Nothing to wait for (every poll failed to start, or none was asked). */
-        json_t *resp = ctlcmd_poll_answer(w);
+        /* Nothing to wait for (every poll ended at once, or none was asked). */
+        json_t *resp = poll_answer(w);
         free(w);
         return resp;
     }
-    ctl_conn_set_wait(conn, w);
+    ctl_conn_defer(conn, on_conn_detach, w);
+    *deferred = true;
     return NULL;
 }
 
@@ -426,11 +449,11 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
 
 /* Pool thread: `alerts` on the reader's connection. */
 static json_t *
-alerts_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+alerts_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
     json_t *bad = NULL;
     struct store *st = reader_store(rd, "alerts", &bad);
-    (void)d;
+    (void)ctx;
     if (!st)
         return bad;
     struct alerts_ctx c = {.store = st, .arr = json_array()};
@@ -442,46 +465,46 @@ alerts_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
                               on_alert_row, &c);
     if (r < 0) {
         json_decref(c.arr);
-        return ctlcmd_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+        return ctl_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
     }
-    return json_pack("{s:b, s:o}", "ok", 1, "alerts", c.arr);
+    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_ALERTS, c.arr);
 }
 
 static json_t *
-cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
-    json_t *jtopic = json_object_get(req, "topic");
-    json_t *jfailed = json_object_get(req, "failed");
-    json_t *jlimit = json_object_get(req, "limit");
+    json_t *jtopic = json_object_get(req, CTL_REQ_TOPIC);
+    json_t *jfailed = json_object_get(req, CTL_REQ_FAILED);
+    json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
     const char *topic = NULL;
-    json_int_t limit = 100;
+    json_int_t limit = CTL_ALERTS_DEFAULT;
     if (jtopic && !json_is_null(jtopic)) {
         if (!json_is_string(jtopic))
-            return ctlcmd_error("alerts: \"topic\" must be a string");
+            return ctl_error("alerts: \"topic\" must be a string");
         topic = json_string_value(jtopic);
         if (!conf_topic_find(d->conf, topic))
-            return ctlcmd_error("no topic '%.200s'", topic);
+            return ctl_error("no topic '%.200s'", topic);
     }
     if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
-        return ctlcmd_error("alerts: \"failed\" must be true or false");
+        return ctl_error("alerts: \"failed\" must be true or false");
     if (jlimit && !json_is_null(jlimit)) {
         if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
             json_integer_value(jlimit) > CTL_ITEMS_MAX)
-            return ctlcmd_error("alerts: \"limit\" must be an integer from 1 to %d",
+            return ctl_error("alerts: \"limit\" must be an integer from 1 to %d",
                                 CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
     json_t *job = json_pack("{s:o, s:b, s:I}", "topic", topic ? json_string(topic) : json_null(),
                             "failed", jfailed && json_is_true(jfailed), "limit",
                             (json_int_t)limit);
-    return queue_work(conn, alerts_work, job);
+    return queue_work(conn, alerts_work, job, deferred);
 }
 
 static json_t *
-cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     ctl_conn_watch(conn);
-    return json_pack("{s:b, s:b}", "ok", 1, "watching", 1);
+    return json_pack("{s:b, s:b}", CTL_RESP_OK, 1, CTL_RESP_WATCHING, 1);
 }
 
 struct search_ctx {
@@ -502,10 +525,11 @@ on_search_hit(void *userdata, const struct search_hit *hit)
 
 /* Pool thread: `search` on the reader's own read-only connections. */
 static json_t *
-search_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
+search_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
+    struct daemon *d = ctx;
     if (!rd->search && search_reader_open(d->search, &rd->search) < 0)
-        return ctlcmd_error("search: cannot open the index for reading");
+        return ctl_error("search: cannot open the index for reading");
     struct search_ctx c = {.arr = json_array()};
     char *err = NULL;
     if (!c.arr)
@@ -514,50 +538,50 @@ search_work(struct daemon *d, struct ctl_reader *rd, json_t *job)
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
     int r = search_reader_run(d->search, rd->search, query, limit, on_search_hit, &c, &err);
     if (r < 0) {
-        json_t *resp = ctlcmd_error("%s", err ? err : strerror(-r));
+        json_t *resp = ctl_error("%s", err ? err : strerror(-r));
         free(err);
         json_decref(c.arr);
         return resp;
     }
-    return json_pack("{s:b, s:o, s:I}", "ok", 1, "items", c.arr, "lag_items",
+    return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, "lag_items",
                      (json_int_t)search_reader_lag(d->search, rd->search));
 }
 
 static json_t *
-cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
-    json_t *jquery = json_object_get(req, "query");
-    json_t *jlimit = json_object_get(req, "limit");
+    json_t *jquery = json_object_get(req, CTL_REQ_QUERY);
+    json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
     json_int_t limit = CTL_ITEMS_DEFAULT;
     if (!json_is_string(jquery))
-        return ctlcmd_error("search: \"query\" must be a string");
+        return ctl_error("search: \"query\" must be a string");
     if (jlimit && !json_is_null(jlimit)) {
         if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
             json_integer_value(jlimit) > CTL_ITEMS_MAX)
-            return ctlcmd_error("search: \"limit\" must be an integer from 1 to %d",
+            return ctl_error("search: \"limit\" must be an integer from 1 to %d",
                                 CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
     if (!d->search)
-        return ctlcmd_error("search: the index could not be opened (see the log)");
+        return ctl_error("search: the index could not be opened (see the log)");
     json_t *job = json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit",
                             (json_int_t)limit);
-    return queue_work(conn, search_work, job);
+    return queue_work(conn, search_work, job, deferred);
 }
 
 static json_t *
-cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     char *err = NULL;
     log_notice("config: reload requested over the control socket");
     int r = daemon_reload(d, &err);
     if (r < 0) {
-        json_t *resp = json_pack("{s:b, s:s}", "ok", 0, "error",
+        json_t *resp = json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR,
                                  err ? err : "reload failed");
         free(err);
         return resp;
     }
-    return json_pack("{s:b, s:I}", "ok", 1, "feeds", (json_int_t)d->n_feeds);
+    return json_pack("{s:b, s:I}", CTL_RESP_OK, 1, "feeds", (json_int_t)d->n_feeds);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -566,11 +590,11 @@ req_string(json_t *req, const char *cmd, const char *key, json_t **ret_err)
 {
     json_t *v = json_object_get(req, key);
     if (!json_is_string(v) || json_string_length(v) == 0) {
-        *ret_err = ctlcmd_error("%s: \"%s\" must be a non-empty string", cmd, key);
+        *ret_err = ctl_error("%s: \"%s\" must be a non-empty string", cmd, key);
         return NULL;
     }
     if (strlen(json_string_value(v)) != json_string_length(v)) {
-        *ret_err = ctlcmd_error("%s: \"%s\" contains a NUL character", cmd, key);
+        *ret_err = ctl_error("%s: \"%s\" contains a NUL character", cmd, key);
         return NULL;
     }
     return json_string_value(v);
@@ -585,11 +609,10 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
 {
     json_t *resp;
     if (r < 0) {
-        resp = ctlcmd_error("%s", err ? err : strerror(-r));
+        resp = ctl_error("%s", err ? err : strerror(-r));
     } else {
-        resp = json_pack("{s:b, s:o}", "ok", 1, "feed", ctlcmd_feed_json(f));
-        if (control_has_watchers(d->control))
-            control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
+        resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f));
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = f});
     }
     return resp;
 }
@@ -597,208 +620,272 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
 /*
  * A run-time change under way: its answer is built by the daemon's callback, at once (a
  * refusal) or once the writer stored the change. A deferred answer holds the connection
- * with the poll --wait token, which control.c detaches when the client goes away.
+ * (ctl_conn_defer), which control.c detaches when the client goes away.
  */
 struct change {
     struct daemon *d;
-    struct poll_wait *w;
-    char *removed;    /* remove: the name for the answer */
-    json_t *answer;   /* built before the handler returned */
+    struct ctl_conn *conn; /* NULL once the client went away */
+    char *removed;         /* remove: the name for the answer */
+    json_t *answer;        /* built before the handler returned (NULL: out of memory) */
+    bool answered;         /* the callback ran before the handler returned */
     bool deferred;
 };
+
+static void
+change_free(struct change *c)
+{
+    free(c->removed);
+    free(c);
+}
+
+/* control.c: the client of a deferred change went away; the change goes on, unanswered. */
+static void
+on_change_detach(void *waiter)
+{
+    struct change *c = waiter;
+    c->conn = NULL;
+}
 
 static void
 on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
 {
     struct change *c = ctx;
     json_t *resp = r == 0 && c->removed
-                       ? json_pack("{s:b, s:s}", "ok", 1, "removed", c->removed)
+                       ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
                        : change_answer(c->d, r, f, err);
-    if (!resp)
-        resp = ctlcmd_error("out of memory");
     if (!c->deferred) {
-        c->answer = resp;
+        c->answer = resp; /* NULL: out of memory, answered as such */
+        c->answered = true;
         return;
     }
-    if (c->w->conn) {
-        struct ctl_conn *conn = c->w->conn;
-        ctl_conn_set_wait(conn, NULL);
-        ctl_conn_reply(conn, resp);
-    } else {
+    if (c->conn)
+        ctl_conn_reply(c->conn, resp); /* NULL: "out of memory" */
+    else
         json_decref(resp);
-    }
-    free(c->w);
-    free(c->removed);
-    free(c);
+    change_free(c);
 }
 
 static struct change *
 change_new(struct daemon *d, struct ctl_conn *conn, const char *removed)
 {
     struct change *c = calloc(1, sizeof(*c));
-    if (!c || !(c->w = calloc(1, sizeof(*c->w))) || (removed && !(c->removed = strdup(removed)))) {
-        if (c)
-            free(c->w);
+    if (!c || (removed && !(c->removed = strdup(removed)))) {
         free(c);
         return NULL;
     }
     c->d = d;
-    c->w->conn = conn;
+    c->conn = conn;
     return c;
 }
 
-/* After the daemon's call: the answer now, or NULL with the connection waiting for it. */
+/* After the daemon's call: the answer now, or NULL with *deferred set and conn waiting. */
 static json_t *
-change_answer_or_wait(struct change *c, struct ctl_conn *conn)
+change_answer_or_wait(struct change *c, struct ctl_conn *conn, bool *deferred)
 {
-    if (c->answer) {
+    if (c->answered) {
         json_t *resp = c->answer;
-        free(c->w);
-        free(c->removed);
-        free(c);
+        change_free(c);
         return resp;
     }
     c->deferred = true;
-    ctl_conn_set_wait(conn, c->w);
+    ctl_conn_defer(conn, on_change_detach, c);
+    *deferred = true;
     return NULL;
 }
 
 static json_t *
-cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     json_t *bad = NULL;
-    const char *name = req_string(req, "add", "name", &bad);
-    const char *url = name ? req_string(req, "add", "url", &bad) : NULL;
+    const char *name = req_string(req, CTL_CMD_ADD, CTL_REQ_NAME, &bad);
+    const char *url = name ? req_string(req, CTL_CMD_ADD, CTL_REQ_URL, &bad) : NULL;
     if (!url)
         return bad;
-    json_t *jinterval = json_object_get(req, "interval");
-    json_t *jtags = json_object_get(req, "tags");
-    json_t *jfetch = json_object_get(req, "fetch_article");
+    json_t *jinterval = json_object_get(req, CTL_REQ_INTERVAL);
+    json_t *jtags = json_object_get(req, CTL_REQ_TAGS);
+    json_t *jfetch = json_object_get(req, CTL_REQ_FETCH_ARTICLE);
     struct daemon_feed_opts opts = {0};
     const char *tags[DAEMON_FEED_TAGS_MAX];
     if (jinterval && !json_is_null(jinterval)) {
         if (!json_is_integer(jinterval) || json_integer_value(jinterval) < 1)
-            return ctlcmd_error("add: \"interval\" must be a number of seconds, at least 1");
+            return ctl_error("add: \"interval\" must be a number of seconds, at least 1");
         opts.interval_s = (uint64_t)json_integer_value(jinterval);
     }
     if (jtags && !json_is_null(jtags)) {
         if (!json_is_array(jtags))
-            return ctlcmd_error("add: \"tags\" must be an array of strings");
+            return ctl_error("add: \"tags\" must be an array of strings");
         if (json_array_size(jtags) > DAEMON_FEED_TAGS_MAX)
-            return ctlcmd_error("add: at most %d tags", DAEMON_FEED_TAGS_MAX);
+            return ctl_error("add: at most %d tags", DAEMON_FEED_TAGS_MAX);
         for (size_t i = 0; i < json_array_size(jtags); i++) {
             json_t *t = json_array_get(jtags, i);
             if (!json_is_string(t) || strlen(json_string_value(t)) != json_string_length(t))
-                return ctlcmd_error("add: \"tags\" must be an array of strings");
+                return ctl_error("add: \"tags\" must be an array of strings");
             tags[i] = json_string_value(t);
         }
         opts.tags = (char **)tags;
         opts.n_tags = json_array_size(jtags);
     }
     if (jfetch && !json_is_boolean(jfetch) && !json_is_null(jfetch))
-        return ctlcmd_error("add: \"fetch_article\" must be true or false");
+        return ctl_error("add: \"fetch_article\" must be true or false");
     opts.fetch_article = jfetch && json_is_true(jfetch);
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
     daemon_feed_add(d, name, url, &opts, on_change_done, c);
-    return change_answer_or_wait(c, conn);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *
-cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     json_t *bad = NULL;
-    const char *name = req_string(req, "remove", "name", &bad);
+    const char *name = req_string(req, CTL_CMD_REMOVE, CTL_REQ_NAME, &bad);
     if (!name)
         return bad;
     struct change *c = change_new(d, conn, name);
     if (!c)
         return NULL;
     daemon_feed_remove(d, name, on_change_done, c);
-    return change_answer_or_wait(c, conn);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *
-cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     json_t *bad = NULL;
-    const char *name = req_string(req, "pause", "name", &bad);
+    const char *name = req_string(req, CTL_CMD_PAUSE, CTL_REQ_NAME, &bad);
     if (!name)
         return bad;
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
     daemon_feed_pause(d, name, on_change_done, c);
-    return change_answer_or_wait(c, conn);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *
-cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     json_t *bad = NULL;
-    const char *name = req_string(req, "resume", "name", &bad);
+    const char *name = req_string(req, CTL_CMD_RESUME, CTL_REQ_NAME, &bad);
     if (!name)
         return bad;
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
     daemon_feed_resume(d, name, on_change_done, c);
-    return change_answer_or_wait(c, conn);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 /* The Prometheus text of the daemon's metrics (also served by metrics_listen). */
 static json_t *
-cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req)
+cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     (void)conn;
     (void)req;
     char *text = daemon_metrics_text(d);
     if (!text)
-        return ctlcmd_error("out of memory");
-    json_t *resp = json_pack("{s:b, s:s}", "ok", 1, "text", text);
+        return ctl_error("out of memory");
+    json_t *resp = json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_TEXT, text);
     free(text);
     return resp;
 }
 
+/* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {"status", cmd_status, CTL_READONLY},
-    {"feeds", cmd_feeds, CTL_READONLY},
-    {"items", cmd_items, CTL_READONLY},
-    {"alerts", cmd_alerts, CTL_READONLY},
-    {"search", cmd_search, CTL_READONLY},
-    {"watch", cmd_watch, CTL_READONLY},
-    {"metrics", cmd_metrics, CTL_READONLY},
-    {"poll", cmd_poll, CTL_PRIVILEGED},
-    {"reload", cmd_reload, CTL_PRIVILEGED},
-    {"add", cmd_add, CTL_PRIVILEGED},
-    {"remove", cmd_remove, CTL_PRIVILEGED},
-    {"pause", cmd_pause, CTL_PRIVILEGED},
-    {"resume", cmd_resume, CTL_PRIVILEGED},
+    {CTL_CMD_STATUS, cmd_status}, {CTL_CMD_FEEDS, cmd_feeds},     {CTL_CMD_ITEMS, cmd_items},
+    {CTL_CMD_ALERTS, cmd_alerts}, {CTL_CMD_SEARCH, cmd_search},   {CTL_CMD_WATCH, cmd_watch},
+    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},     {CTL_CMD_RELOAD, cmd_reload},
+    {CTL_CMD_ADD, cmd_add},       {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_RESUME, cmd_resume},
 };
 
-/* Runs one request; NULL when the answer is deferred (or, on OOM, an error is built here). */
-json_t *
-ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, json_t *req)
+/* Runs one request of conn (peer uid): answered, deferred, or out of memory. */
+enum ctl_dispatch
+ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
+                json_t **ret_resp)
 {
-    json_t *jcmd = json_object_get(req, "cmd");
-    if (!json_is_string(jcmd))
-        return ctlcmd_error("request has no \"cmd\" string");
+    json_t *resp = NULL;
+    bool deferred = false;
+    json_t *jcmd = json_object_get(req, CTL_REQ_CMD);
     const char *name = json_string_value(jcmd);
-    for (size_t i = 0; i < sizeof(ctlcmds) / sizeof(ctlcmds[0]); i++) {
-        const struct ctlcmd *c = &ctlcmds[i];
-        if (strcmp(c->name, name) != 0)
-            continue;
-        if (c->flags & CTL_PRIVILEGED) {
-            uid_t uid = ctl_conn_uid(conn);
-            if (uid != 0 && uid != geteuid())
-                return ctlcmd_error("%s: permission denied (root or the daemon's user only)",
-                                    name);
-        }
-        if (d->stopping)
-            return ctlcmd_error("the daemon is stopping");
-        json_t *resp = c->handler(d, conn, req);
-        return resp;
+    const struct ctlproto_cmd *pc = ctlproto_cmd_find(name);
+    const struct ctlcmd *c = NULL;
+    for (size_t i = 0; pc && i < sizeof(ctlcmds) / sizeof(ctlcmds[0]); i++)
+        if (strcmp(ctlcmds[i].name, pc->name) == 0)
+            c = &ctlcmds[i];
+    if (!json_is_string(jcmd))
+        resp = ctl_error("request has no \"cmd\" string");
+    else if (!c)
+        resp = ctl_error("unknown command '%.64s'", name);
+    else if (pc->access == CTLPROTO_PRIVILEGED && uid != 0 && uid != geteuid())
+        resp = ctl_error("%s: permission denied (root or the daemon's user only)", name);
+    else if (d->stopping)
+        resp = ctl_error("the daemon is stopping");
+    else
+        resp = c->handler(d, conn, req, &deferred);
+    if (deferred)
+        return CTL_DEFERRED;
+    if (!resp)
+        return CTL_NOMEM;
+    *ret_resp = resp;
+    return CTL_ANSWERED;
+}
+
+static int
+on_event_alert(void *userdata, const struct store_alert_row *row)
+{
+    struct daemon *d = userdata;
+    control_broadcast(d->control, CTL_EVENT_ALERT, ctlcmd_alert_json(d, row));
+    return 0;
+}
+
+/* events.h: an event of the daemon becomes a `watch` line (built only when some client watches). */
+static void
+on_daemon_event(void *ctx, const struct events_event *ev)
+{
+    struct daemon *d = ctx;
+    if (!control_has_watchers(d->control))
+        return;
+    switch (ev->kind) {
+    case EVENTS_ITEM:
+        control_broadcast(d->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
+        break;
+    case EVENTS_ALERT:
+        (void)store_alert_get(d->store, ev->alert_id, on_event_alert, d);
+        break;
+    case EVENTS_FEED:
+        control_broadcast(d->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
+        break;
     }
-    return ctlcmd_error("unknown command '%.64s'", name);
+}
+
+/* control.c's dispatcher: ctx is the daemon. */
+static enum ctl_dispatch
+on_control_request(void *ctx, struct ctl_conn *conn, uid_t uid, json_t *req, json_t **ret_resp)
+{
+    return ctlcmd_dispatch(ctx, conn, uid, req, ret_resp);
+}
+
+/* Listens on path and subscribes the `watch` stream to d's events; sets d->control. */
+int
+ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
+{
+    int r = events_subscribe(d->events, EVENTS_ALL, on_daemon_event, d);
+    if (r < 0)
+        return r;
+    r = control_new(&d->loop, path, d->conf->daemon.database, on_control_request, d,
+                    &d->control, reterr_msg);
+    if (r < 0)
+        events_unsubscribe(d->events, on_daemon_event, d);
+    return r;
+}
+
+/* Unsubscribes the `watch` stream and closes d->control. */
+void
+ctlcmd_close(struct daemon *d)
+{
+    events_unsubscribe(d->events, on_daemon_event, d);
+    control_close(d->control);
+    d->control = NULL;
 }

@@ -18,7 +18,8 @@
 #include <jansson.h>
 
 #include "alerts.h"
-#include "control.h"
+#include "ctlcmd.h"
+#include "events.h"
 #include "fetch.h"
 #include "feedpoll.h"
 #include "hook.h"
@@ -282,6 +283,9 @@ dfeed_free(struct dfeed *f)
     if (!f)
         return;
     assert(!f->poll);
+    /* Waiters of a feed still queued when the daemon stopped: told, as promised, once. */
+    for (size_t i = 0; i < f->n_waiters; i++)
+        f->waiters[i].cb(f->waiters[i].ctx, POLL_ABORTED, 0, 0);
     store_feed_done(&f->st);
     runtime_cfg_free(f->runtime_cfg);
     free(f->waiters);
@@ -437,7 +441,7 @@ on_sched_due(void *userdata, struct sched_entry *e)
 {
     struct daemon *d = userdata;
     struct dfeed *f = (struct dfeed *)((char *)e - offsetof(struct dfeed, sched));
-    (void)daemon_feed_poll_now(d, f, NULL);
+    (void)daemon_feed_poll_now(d, f, NULL, NULL);
 }
 
 /* Starts f's poll in a free slot; a poll that cannot start ends as failed at once. */
@@ -480,19 +484,24 @@ start_ready(struct daemon *d)
     d->starting_ready = false;
 }
 
-/* Polls f now, or queues it; w, if not NULL, is told when it is done. */
+/* Polls f now, or queues it; cb(ctx), if given, is told once when it is done. */
 int
-daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w)
+daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb cb, void *ctx)
 {
-    if (d->stopping)
-        return -ECANCELED;
-    if (w) {
-        struct poll_wait **nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
-        if (!nw)
-            return -ENOMEM;
-        f->waiters = nw;
-        f->waiters[f->n_waiters++] = w;
-        w->remaining++;
+    int r = d->stopping ? -ECANCELED : 0;
+    if (r == 0 && cb) {
+        struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
+        if (nw) {
+            f->waiters = nw;
+            f->waiters[f->n_waiters++] = (struct dfeed_waiter){.cb = cb, .ctx = ctx};
+        } else {
+            r = -ENOMEM;
+        }
+    }
+    if (r < 0) {
+        if (cb)
+            cb(ctx, POLL_ABORTED, 0, 0);
+        return r;
     }
     if (f->poll || f->ready)
         return 0;
@@ -588,6 +597,9 @@ url_host(const char *url, char buf[256])
     return buf;
 }
 
+static void feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                            uint64_t new_items, uint64_t new_alerts);
+
 /* What follows a poll of f (or a wait that ended without one): waiters, --once, schedule. */
 static void
 poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
@@ -605,28 +617,26 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
                           f->poll_bytes, new_items,
                           f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
     }
-    for (size_t i = 0; i < f->n_waiters; i++) {
-        struct poll_wait *w = f->waiters[i];
-        w->polled++;
-        if (outcome == POLL_OK)
-            w->ok++;
-        else if (outcome == POLL_NOT_MODIFIED)
-            w->not_modified++;
-        else
-            w->errors++;
-        w->new_items += new_items;
-        w->alerts += new_alerts;
-        if (--w->remaining == 0) {
-            if (w->conn) {
-                struct ctl_conn *conn = w->conn;
-                ctl_conn_set_wait(conn, NULL);
-                ctl_conn_reply(conn, ctlcmd_poll_answer(w));
-            }
-            free(w);
-        }
-    }
+    /*
+     * Taken now, told last: a waiter's answer may run the client's next request at once
+     * (control.c), which may poll f again or remove it, so f is settled first and not
+     * touched after.
+     */
+    struct dfeed_waiter *waiters = f->waiters;
+    size_t n_waiters = f->n_waiters;
+    f->waiters = NULL;
     f->n_waiters = 0;
+    feed_after_poll(d, f, outcome, new_items, new_alerts);
+    for (size_t i = 0; i < n_waiters; i++)
+        waiters[i].cb(waiters[i].ctx, outcome, new_items, new_alerts);
+    free(waiters);
+}
 
+/* --once's tally and f's next schedule after a poll (f is freed if it was removed). */
+static void
+feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
+                uint64_t new_items, uint64_t new_alerts)
+{
     if (d->once && d->once_remaining > 0) {
         d->once_tally.polled++;
         if (outcome == POLL_OK)
@@ -672,14 +682,6 @@ daemon_hooks_progress(struct daemon *d)
                    d->once_tally.alerts);
         daemon_stop(d, d->once_failed ? 1 : 0);
     }
-}
-
-/* A waiter's client went away: it keeps counting, then frees itself without answering. */
-void
-poll_wait_detach(struct poll_wait *w)
-{
-    if (w)
-        w->conn = NULL;
 }
 
 /* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
@@ -1362,7 +1364,7 @@ daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void
 
 /* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
 struct topics_pin {
-    struct alerting *alerting;
+    struct alerts *alerting;
     struct conf *conf;     /* the config they point into, once retired */
     unsigned refs;
     bool retired;
@@ -1381,7 +1383,7 @@ daemon_topics_pin(struct daemon *d)
     return d->topics_pin;
 }
 
-struct alerting *
+struct alerts *
 daemon_topics_alerting(const struct topics_pin *pin)
 {
     return pin->alerting;
@@ -1392,7 +1394,7 @@ daemon_topics_unpin(struct topics_pin *pin)
 {
     if (!pin || --pin->refs > 0 || !pin->retired)
         return;
-    alerting_free(pin->alerting);
+    alerts_free(pin->alerting);
     conf_free(pin->conf);
     free(pin);
 }
@@ -1412,7 +1414,7 @@ topics_retire(struct daemon *d, struct conf *old_conf)
         return;
     }
     free(pin);
-    alerting_free(d->alerting);
+    alerts_free(d->alerting);
     conf_free(old_conf);
 }
 
@@ -1443,8 +1445,8 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         notify_ready("reload failed; running the previous configuration");
         return r;
     }
-    struct alerting *na = NULL;
-    r = alerting_new(nc, &na, reterr_msg);
+    struct alerts *na = NULL;
+    r = alerts_new(nc, &na, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed, keeping the running configuration:\n%s",
                   *reterr_msg ? *reterr_msg : strerror(-r));
@@ -1459,7 +1461,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     r = feeds_build(d, nc, &feeds, &n, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
-        alerting_free(na);
+        alerts_free(na);
         conf_free(nc);
         notify_ready("reload failed; running the previous configuration");
         return r;
@@ -1539,7 +1541,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     d->alerting = na;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
-               d->config_path, d->n_feeds, added, removed, changed, alerting_topics(na));
+               d->config_path, d->n_feeds, added, removed, changed, alerts_topics(na));
     hook_kick(d->hooks);
     char line[256];
     status_line(d, line, sizeof(line));
@@ -1578,10 +1580,8 @@ on_stop_timer(uv_timer_t *t)
     notify_stopping();
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
     writer_close(d->writer);
-    if (d->control) {
-        control_close(d->control);
-        d->control = NULL;
-    }
+    if (d->control)
+        ctlcmd_close(d);
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
     while (d->ready_head)
@@ -1635,11 +1635,13 @@ daemon_free_state(struct daemon *d)
     d->writer = NULL;
     free(d->topics_pin);    /* no job is left to hold it */
     d->topics_pin = NULL;
-    alerting_free(d->alerting);
+    alerts_free(d->alerting);
     d->alerting = NULL;
     conf_free(d->conf);
     d->conf = NULL;
     metrics_free(d->metrics);
+    events_free(d->events);
+    d->events = NULL;
     d->metrics = NULL;
 }
 
@@ -1755,9 +1757,11 @@ daemon_run(const char *config_path, bool once)
     d->once = once;
     d->config_path = strdup(config_path);
     d->metrics = metrics_new();
-    if (!d->config_path || !d->metrics) {
+    d->events = events_new();
+    if (!d->config_path || !d->metrics || !d->events) {
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 1;
     }
@@ -1769,16 +1773,18 @@ daemon_run(const char *config_path, bool once)
         free(err);
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 2;
     }
-    r = alerting_new(d->conf, &d->alerting, &err);
+    r = alerts_new(d->conf, &d->alerting, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
         conf_free(d->conf);
         free(d->config_path);
         metrics_free(d->metrics);
+        events_free(d->events);
         free(d);
         return 2;
     }
@@ -1863,7 +1869,7 @@ daemon_run(const char *config_path, bool once)
     if (!once) {
         const char *sock = d->conf->daemon.socket;
         if ((r = util_ensure_parent_dir(sock)) < 0 ||
-            (r = control_new(d, sock, &d->control, &err)) < 0) {
+            (r = ctlcmd_listen(d, sock, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
@@ -1900,7 +1906,7 @@ daemon_run(const char *config_path, bool once)
             daemon_hooks_progress(d);
         for (size_t i = 0; i < d->n_feeds && !d->stopping; i++)
             if (feed_pollable(d->feeds[i]))
-                (void)daemon_feed_poll_now(d, d->feeds[i], NULL);
+                (void)daemon_feed_poll_now(d, d->feeds[i], NULL, NULL);
     } else {
         for (size_t i = 0; i < d->n_feeds; i++)
             feed_schedule_initial(d, d->feeds[i]);

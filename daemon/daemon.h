@@ -23,9 +23,9 @@
 #include "store.h"
 #include "util.h"
 
-struct alerting;
+struct alerts;
 struct control;
-struct ctl_conn;
+struct events;
 struct hooks;
 struct retention;
 struct topics_pin;
@@ -36,12 +36,21 @@ struct feedpoll;
 struct metrics;
 struct metrics_http;
 
-/* Tallies of one `poll --wait` request, answered when remaining reaches 0. */
-struct poll_wait {
-    struct ctl_conn *conn;  /* NULL once the client went away */
-    unsigned remaining;
-    unsigned polled, ok, not_modified, errors;
-    uint64_t new_items, alerts;
+enum poll_outcome {
+    POLL_OK,           /* fetched (200 or a file) and stored */
+    POLL_NOT_MODIFIED, /* 304: state saved, nothing parsed */
+    POLL_FAILED,       /* failure saved in the feed's state; backoff scheduled */
+    POLL_ABORTED,      /* cancelled (reload, removal, shutdown): nothing saved */
+};
+
+/* Told that a poll asked for with daemon_feed_poll_now has ended (ctx is the caller's). */
+typedef void (*daemon_poll_done_cb)(void *ctx, enum poll_outcome outcome, uint64_t new_items,
+                                    uint64_t new_alerts);
+
+/* Someone waiting for a feed's current poll to end (`poll --wait`). */
+struct dfeed_waiter {
+    daemon_poll_done_cb cb;
+    void *ctx;
 };
 
 /* A configured feed at run time. */
@@ -53,7 +62,7 @@ struct dfeed {
     struct store_feed st;        /* persisted state, saved after every poll */
     struct sched_entry sched;
     struct feedpoll *poll;       /* the poll in flight, or NULL */
-    struct poll_wait **waiters;  /* `poll --wait` requests waiting for the current poll */
+    struct dfeed_waiter *waiters; /* told when the current poll ends */
     size_t n_waiters;
     bool removed;                /* dropped (config or `remove`) while a poll was in flight */
     bool kept;                   /* scratch of a reload: still in the new config */
@@ -82,7 +91,8 @@ struct daemon {
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;
-    struct alerting *alerting;   /* the topics of conf, compiled */
+    struct events *events;       /* items, alerts and feed changes for who listens (events.h) */
+    struct alerts *alerting;   /* the topics of conf, compiled */
     struct hooks *hooks;
     struct search *search;       /* full-text index; NULL with --once or when it failed */
     struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */
@@ -134,7 +144,7 @@ int daemon_run(const char *config_path, bool once);
  * instead of freeing them (with the config they point into). NULL when out of memory.
  */
 struct topics_pin *daemon_topics_pin(struct daemon *d);
-struct alerting *daemon_topics_alerting(const struct topics_pin *pin);
+struct alerts *daemon_topics_alerting(const struct topics_pin *pin);
 void daemon_topics_unpin(struct topics_pin *pin);
 
 /* The feed called name, or NULL. */
@@ -151,9 +161,11 @@ unsigned daemon_poll_slots(const struct daemon *d);
 
 /*
  * Polls f now (unless it is in flight or waiting already), or queues it until a poll slot
- * frees; w, if not NULL, is told when it is done.
+ * frees: 0, or a negative errno when it could not be started or queued. cb, if not NULL, is
+ * called exactly once whatever the return: when the poll ends, or at once (POLL_ABORTED)
+ * when the daemon is stopping or cannot remember the waiter (-ECANCELED, -ENOMEM).
  */
-int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, struct poll_wait *w);
+int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb cb, void *ctx);
 
 /*
  * Run-time changes (`feedwatch add/remove/pause/resume`), stored through the writer: each
@@ -194,21 +206,11 @@ int daemon_reload(struct daemon *d, char **reterr_msg);
 /* Begins a clean stop with the given exit code. */
 void daemon_stop(struct daemon *d, int exit_code);
 
-enum poll_outcome {
-    POLL_OK,           /* fetched (200 or a file) and stored */
-    POLL_NOT_MODIFIED, /* 304: state saved, nothing parsed */
-    POLL_FAILED,       /* failure saved in the feed's state; backoff scheduled */
-    POLL_ABORTED,      /* cancelled (reload, removal, shutdown): nothing saved */
-};
-
 /* Called by feedpoll when a poll of f has ended (its results are stored by then). */
 void daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
                       uint64_t new_items, uint64_t new_alerts);
 
 /* The hook runner finished a run: --once may be done now. */
 void daemon_hooks_progress(struct daemon *d);
-
-/* A waiter lost its client or got its answer: detach/free helpers (control.c calls these). */
-void poll_wait_detach(struct poll_wait *w);
 
 #endif

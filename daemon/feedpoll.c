@@ -18,7 +18,7 @@
 #include "text/article.h"
 #include "text/boilerplate.h"
 #include "text/content.h"
-#include "control.h"
+#include "events.h"
 #include "fetch.h"
 #include "parse/charset.h"
 #include "parse/feedparse.h"
@@ -97,8 +97,8 @@ struct feedpoll {
     int store_r;
     char *store_error;
     uint64_t fresh;
-    struct alerting_outcome alerts;
-    json_t *events;            /* for `watch` clients, NULL when none listen */
+    struct alerts_outcome alerts;
+    int64_t *fresh_ids;        /* per new item: its row id when stored, else 0; NULL: OOM */
 };
 
 static void poll_store(struct feedpoll *p);
@@ -176,7 +176,7 @@ plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fre
  * pinned alerting).
  */
 static int
-store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, int64_t now)
+store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int64_t now)
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     int r = 0;
@@ -191,17 +191,10 @@ store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, i
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerting_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
+            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
                               item, ci->text, ci->simhash, now, &p->alerts);
-            if (p->events) {
-                struct store_item_row row = {
-                    .id = item_id, .feed = p->name, .key = item->key,
-                    .title = item->title, .url = item->link, .published_at = item->published_at,
-                    .updated_at = item->updated_at, .author = item->author,
-                    .language = item->language, .summary = item->summary,
-                };
-                (void)json_array_append_new(p->events, ctlcmd_item_json(&row));
-            }
+            if (p->fresh_ids)
+                p->fresh_ids[i] = item_id;
         }
         if (r < 0)
             return r;
@@ -214,24 +207,26 @@ store_poll(struct feedpoll *p, struct store *store, struct alerting *alerting, i
     return store_feed_save(store, &p->st);
 }
 
-static int
-on_event_alert(void *userdata, const struct store_alert_row *row)
-{
-    struct daemon *d = userdata;
-    control_broadcast(d->control, "alert", ctlcmd_alert_json(d, row));
-    return 0;
-}
-
-/* Tells `watch` clients what a committed poll did: new items, alerts, the feed's state. */
+/* Publishes what a committed poll did: new items, alerts, then the feed's state. */
 static void
-poll_events(struct daemon *d, struct dfeed *f, json_t *items, const struct alerting_outcome *a)
+poll_events(struct daemon *d, struct feedpoll *p)
 {
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item) control_broadcast(d->control, "item", json_incref(item));
-    for (unsigned k = 0; k < a->n_ids; k++)
-        (void)store_alert_get(d->store, a->ids[k], on_event_alert, d);
-    control_broadcast(d->control, "feed", ctlcmd_feed_json(f));
+    for (size_t i = 0; p->fresh_ids && i < p->n_news; i++) {
+        if (!p->fresh_ids[i])
+            continue;
+        const struct feed_item *item = p->news[i].item;
+        struct store_item_row row = {
+            .id = p->fresh_ids[i], .feed = p->name, .key = item->key,
+            .title = item->title, .url = item->link, .published_at = item->published_at,
+            .updated_at = item->updated_at, .author = item->author,
+            .language = item->language, .summary = item->summary,
+        };
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_ITEM, .item = &row});
+    }
+    for (unsigned k = 0; k < p->alerts.n_ids; k++)
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_ALERT,
+                                                         .alert_id = p->alerts.ids[k]});
+    events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
 }
 
 static void article_wait_remove(struct feedpoll *p);
@@ -258,7 +253,7 @@ feedpoll_free(struct feedpoll *p)
     free(p->permanent_url);
     free(p->error);
     free(p->store_error);
-    json_decref(p->events);
+    free(p->fresh_ids);
     free(p->name);
     for (size_t i = 0; i < p->n_tags; i++)
         free(p->tags[i]);
@@ -705,7 +700,9 @@ poll_store(struct feedpoll *p)
     struct daemon *d = p->d;
     int64_t now_ms = util_now_ms();
     int r = poll_prepare(p, now_ms);
-    p->events = control_has_watchers(d->control) ? json_array() : NULL;
+    /* Without memory for it, the poll is stored all the same, told to nobody. */
+    free(p->fresh_ids);
+    p->fresh_ids = r == 0 && p->n_news ? calloc(p->n_news, sizeof(*p->fresh_ids)) : NULL;
     if (r == 0 && !(p->pin = daemon_topics_pin(d)))
         r = -ENOMEM;
     if (r == 0) {
@@ -866,8 +863,8 @@ poll_finish(struct feedpoll *p, int r)
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
-    if (r == 0 && p->events)
-        poll_events(d, f, p->events, &p->alerts);
+    if (r == 0)
+        poll_events(d, p);
     if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
                   p->store_error ? p->store_error : "error");

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "ctlproto.h"
 #include "daemon.h"
 #include "parse/date.h"
 #include "fetch.h"
@@ -120,12 +121,8 @@ backoff_s(unsigned attempts)
     return d < HOOK_BACKOFF_MAX_S ? d : HOOK_BACKOFF_MAX_S;
 }
 
-static json_t *
-jstr(const char *s)
-{
-    json_t *j = s ? json_string(s) : json_null();
-    return j ? j : json_null();
-}
+/* Stored text is valid UTF-8; should a byte slip through, it shows as U+FFFD. */
+#define jstr ctlproto_json_string
 
 static json_t *
 jtime(int64_t at)

@@ -624,7 +624,7 @@ fts_expr(char **b, size_t *l, size_t *c, const struct query_node *node, bool *re
 
 struct verify {
     struct search *s;
-    struct matcher *m;
+    struct match *m;
     sqlite3_stmt *item;
     unsigned limit;
     unsigned found;
@@ -645,7 +645,7 @@ verify_one(struct verify *v, int64_t id)
             .text = (const char *)sqlite3_column_text(st, 1),
         };
         struct match_result res = {0};
-        r = matcher_match(v->m, &doc, &res);
+        r = match_run(v->m, &doc, &res);
         if (r == 0 && res.n_hits > 0) {
             char *mj = match_terms_json(&res.hits[0]);
             struct search_hit hit = {
@@ -692,9 +692,9 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
     bool narrows = false;
     sqlite3_stmt *cand = NULL;
 
-    v.m = matcher_new();
-    if (!v.m || (r = matcher_add(v.m, 0, "search", query, reterr_msg)) < 0 ||
-        (r = matcher_build(v.m)) < 0)
+    v.m = match_new();
+    if (!v.m || (r = match_add(v.m, 0, "search", query, reterr_msg)) < 0 ||
+        (r = match_build(v.m)) < 0)
         goto out;
     r = fts_raw(&fts, &len, &cap, "");
     r = r ? r : fts_expr(&fts, &len, &cap, q->root, &narrows);
@@ -739,7 +739,7 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
 out:
     sqlite3_finalize(cand);
     sqlite3_finalize(v.item);
-    matcher_free(v.m);
+    match_free(v.m);
     query_free(q);
     free(fts);
     return r;

@@ -135,7 +135,7 @@ struct mtable {
     unsigned bloom_shift;
 };
 
-struct matcher {
+struct match {
     struct mkey *keys;
     size_t n_keys, cap_keys;
     struct mtable exact, prefix;
@@ -172,7 +172,7 @@ struct matcher {
     struct malias *aliases;
     size_t n_aliases, cap_aliases;
     int lang_en;      /* place_lang("en") */
-    struct stem_pool *pool; /* stemmers reused across matcher_match() calls and threads */
+    struct stem_pool *pool; /* stemmers reused across match_run() calls and threads */
     bool built;
 };
 
@@ -229,7 +229,7 @@ slot_of(uint64_t h, size_t cap)
 #define SLOT_KEY(v) ((uint32_t)((v) & 0xffffffffu) - 1)
 
 static inline __attribute__((always_inline)) uint32_t
-table_find(const struct matcher *m, const struct mtable *t, uint64_t h, const char *s,
+table_find(const struct match *m, const struct mtable *t, uint64_t h, const char *s,
            size_t len)
 {
     if (t->cap == 0)
@@ -253,7 +253,7 @@ table_find(const struct matcher *m, const struct mtable *t, uint64_t h, const ch
 }
 
 static int
-table_insert(struct matcher *m, struct mtable *t, uint32_t key)
+table_insert(struct match *m, struct mtable *t, uint32_t key)
 {
     if ((t->n + 1) * 2 > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -284,7 +284,7 @@ table_insert(struct matcher *m, struct mtable *t, uint32_t key)
 
 /* Fills the table's Bloom bits: 8 to 16 bits a key, one bit each. */
 static int
-table_bloom(struct matcher *m, struct mtable *t)
+table_bloom(struct match *m, struct mtable *t)
 {
     unsigned log2 = 6;
     while (log2 < 40 && ((size_t)1 << log2) < t->n * 8)
@@ -307,7 +307,7 @@ enum { TABLE_EXACT, TABLE_PREFIX, TABLE_STEM };
 
 /* The key of a normalized string in a table, added if new. */
 static int
-intern_in(struct matcher *m, int table, const char *s, uint32_t *ret_key)
+intern_in(struct match *m, int table, const char *s, uint32_t *ret_key)
 {
     struct mtable *t = table == TABLE_PREFIX ? &m->prefix
                        : table == TABLE_STEM ? &m->stem
@@ -358,13 +358,13 @@ intern_in(struct matcher *m, int table, const char *s, uint32_t *ret_key)
 }
 
 static int
-intern(struct matcher *m, const char *s, bool prefix, uint32_t *ret_key)
+intern(struct match *m, const char *s, bool prefix, uint32_t *ret_key)
 {
     return intern_in(m, prefix ? TABLE_PREFIX : TABLE_EXACT, s, ret_key);
 }
 
 static int
-key_add_leaf(struct matcher *m, uint32_t key, uint32_t leaf)
+key_add_leaf(struct match *m, uint32_t key, uint32_t leaf)
 {
     struct mkey *k = &m->keys[key];
     if (k->n_leaves > 0 && k->leaves[k->n_leaves - 1] == leaf)
@@ -378,10 +378,10 @@ key_add_leaf(struct matcher *m, uint32_t key, uint32_t leaf)
     return 0;
 }
 
-static int set_key(struct matcher *m, enum query_set kind, const char *name, uint32_t *ret_key);
+static int set_key(struct match *m, enum query_set kind, const char *name, uint32_t *ret_key);
 
 static int
-compile_leaf(struct matcher *m, const struct query_node *q, uint32_t topic, uint32_t *ret_leaf)
+compile_leaf(struct match *m, const struct query_node *q, uint32_t topic, uint32_t *ret_leaf)
 {
     if (q->set != QUERY_SET_NONE) {
         uint32_t k;
@@ -480,7 +480,7 @@ compile_leaf(struct matcher *m, const struct query_node *q, uint32_t topic, uint
 }
 
 static int
-compile_node(struct matcher *m, const struct query_node *q, uint32_t topic, uint32_t *ret_node)
+compile_node(struct match *m, const struct query_node *q, uint32_t topic, uint32_t *ret_node)
 {
     int r = grow(&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof(*m->nodes));
     if (r < 0)
@@ -518,10 +518,10 @@ compile_node(struct matcher *m, const struct query_node *q, uint32_t topic, uint
 }
 
 /* A new, empty matcher. */
-struct matcher *
-matcher_new(void)
+struct match *
+match_new(void)
 {
-    struct matcher *m = calloc(1, sizeof(struct matcher));
+    struct match *m = calloc(1, sizeof(struct match));
     if (!m)
         return NULL;
     m->lang_en = place_lang("en");
@@ -537,7 +537,7 @@ matcher_new(void)
 /* ---- Sets: places and aliases ---- */
 
 static int
-key_add_pent(struct matcher *m, uint32_t key, uint32_t pent)
+key_add_pent(struct match *m, uint32_t key, uint32_t pent)
 {
     struct mkey *k = &m->keys[key];
     size_t cap = k->cap_pents;
@@ -634,7 +634,7 @@ stem_cache_get(struct stem_cache *sc, int lang)
 
 /* Adds one name of a set (and its stems): 0 or -ENOMEM. */
 static int
-add_name(struct matcher *m, uint32_t set, const char *name, unsigned flags,
+add_name(struct match *m, uint32_t set, const char *name, unsigned flags,
          const uint16_t *langs, size_t n_langs, struct stem_cache *sc)
 {
     struct name_words w;
@@ -730,7 +730,7 @@ add_name(struct matcher *m, uint32_t set, const char *name, unsigned flags,
 }
 
 static const struct malias *
-alias_find(const struct matcher *m, const char *name)
+alias_find(const struct match *m, const char *name)
 {
     for (size_t i = 0; i < m->n_aliases; i++)
         if (strcasecmp(m->aliases[i].name, name) == 0)
@@ -740,7 +740,7 @@ alias_find(const struct matcher *m, const char *name)
 
 /* The synthetic key of a set, its names loaded the first time: 0, -ENOENT or -ENOMEM. */
 static int
-set_key(struct matcher *m, enum query_set kind, const char *name, uint32_t *ret_key)
+set_key(struct match *m, enum query_set kind, const char *name, uint32_t *ret_key)
 {
     char *s = NULL;
     const struct malias *a = NULL;
@@ -795,7 +795,7 @@ set_key(struct matcher *m, enum query_set kind, const char *name, uint32_t *ret_
 
 /* Defines an alias set. */
 int
-matcher_alias(struct matcher *m, const char *name, const char *const *names, size_t n_names)
+match_alias(struct match *m, const char *name, const char *const *names, size_t n_names)
 {
     if (m->built || !name || !name[0])
         return -EINVAL;
@@ -828,7 +828,7 @@ matcher_alias(struct matcher *m, const char *name, const char *const *names, siz
 
 /* The first alias: of the query that no [alias] defines, with its column; NULL if none. */
 static const struct query_node *
-unknown_alias(const struct matcher *m, const struct query_node *n)
+unknown_alias(const struct match *m, const struct query_node *n)
 {
     if (n->set == QUERY_SET_ALIAS && !alias_find(m, n->set_name))
         return n;
@@ -842,7 +842,7 @@ unknown_alias(const struct matcher *m, const struct query_node *n)
 
 /* Adds a topic. */
 int
-matcher_add(struct matcher *m, size_t topic, const char *name, const char *query,
+match_add(struct match *m, size_t topic, const char *name, const char *query,
             char **reterr_msg)
 {
     struct query *q = NULL;
@@ -850,7 +850,7 @@ matcher_add(struct matcher *m, size_t topic, const char *name, const char *query
 
     if (m->built) {
         if (reterr_msg)
-            *reterr_msg = strdup("matcher: topics added after matcher_build()");
+            *reterr_msg = strdup("matcher: topics added after match_build()");
         return -EINVAL;
     }
     r = query_parse(name, query, &q, reterr_msg);
@@ -976,7 +976,7 @@ struct rterm {
  * is cleared per topic, for its own leaves only.
  */
 struct mctx {
-    const struct matcher *m;
+    const struct match *m;
     const struct match_doc *doc;
     size_t title_len, text_len;
     uint32_t field;
@@ -1089,7 +1089,7 @@ pent_lang_ok(const struct mctx *c, const struct mpent *e)
 static int
 name_entries(struct mctx *c, const struct mkey *key, const struct normalize_token *tok)
 {
-    const struct matcher *m = c->m;
+    const struct match *m = c->m;
 
     for (uint32_t i = 0; i < key->n_pents; i++) {
         uint32_t ei = key->pents[i];
@@ -1163,7 +1163,7 @@ ctx_stemmer(struct mctx *c, int lang)
 static int
 stem_entries(struct mctx *c, const struct mkey *key, const struct normalize_token *tok)
 {
-    const struct matcher *m = c->m;
+    const struct match *m = c->m;
     size_t more = 0; /* characters of the token after the stem */
     for (size_t i = key->len; i < tok->norm_len && more <= MAX_SUFFIX_CHARS; i++)
         more += ((unsigned char)tok->norm[i] & 0xc0) != 0x80;
@@ -1196,7 +1196,7 @@ static int
 on_doc_token(const struct normalize_token *tok, void *userdata)
 {
     struct mctx *c = userdata;
-    const struct matcher *m = c->m;
+    const struct match *m = c->m;
     const char *s = tok->norm;
     size_t len = tok->norm_len;
     uint64_t h = FNV_OFFSET;
@@ -1552,7 +1552,7 @@ proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
 static bool
 leaf_compute(struct mctx *c, const struct mleaf *l, struct mival *ret)
 {
-    const struct matcher *m = c->m;
+    const struct match *m = c->m;
 
     for (uint32_t i = 0; i < l->n_units; i++) {
         if (unit_intervals(c, &m->units[l->first_unit + i], l->title_only, i) < 0)
@@ -1618,7 +1618,7 @@ node_eval(struct mctx *c, uint32_t idx)
 
 /* Freezes the matcher. */
 int
-matcher_build(struct matcher *m)
+match_build(struct match *m)
 {
     struct mctx *c;
 
@@ -2042,7 +2042,7 @@ ctx_done(struct mctx *c)
 
 /* Matches one document. */
 int
-matcher_match(const struct matcher *m, const struct match_doc *doc,
+match_run(const struct match *m, const struct match_doc *doc,
               struct match_result *ret_result)
 {
     struct match_result res = {0};
@@ -2172,7 +2172,7 @@ match_result_done(struct match_result *r)
 
 /* Releases the matcher. */
 void
-matcher_free(struct matcher *m)
+match_free(struct match *m)
 {
     if (!m)
         return;

@@ -4,7 +4,7 @@
  *
  * An item is tokenized and normalized once (normalize.h), each token is looked up once, and
  * only the topics whose terms occur are evaluated, with token positions for phrases and
- * proximity. A struct matcher is immutable once built: matcher_match() may run on several
+ * proximity. A struct match is immutable once built: match_run() may run on several
  * threads at once. Pure: no I/O, no clock, no globals.
  *
  * Errors: negative errno; query errors carry "topic \"NAME\": expected ')' at column 17".
@@ -14,14 +14,14 @@
 
 #include <stddef.h>
 
-struct matcher;
+struct match;
 
 /* The fields of an item that topics read. NULL fields are empty. */
 struct match_doc {
     const char *title;  /* plain text */
     const char *text;   /* plain text: the cleaned text, else summary/content as text */
     const char *lang;   /* ISO 639 code ("nl", "pt-BR"), or NULL when unknown: which
-                         * languages' place names count (see matcher_alias, place:) */
+                         * languages' place names count (see match_alias, place:) */
 };
 
 /* Why a topic matched: one entry per distinct matched term (or phrase). */
@@ -34,7 +34,7 @@ struct match_term {
 };
 
 struct match_hit {
-    size_t topic;       /* index given to matcher_add() */
+    size_t topic;       /* index given to match_add() */
     struct match_term *terms;
     size_t n_terms;
 };
@@ -45,20 +45,20 @@ struct match_result {
 };
 
 /* A new, empty matcher; NULL on OOM. */
-struct matcher *matcher_new(void);
+struct match *match_new(void);
 
 /*
  * Adds a topic with the caller's index and its query text. name is used in error messages.
  * 0, or -EINVAL with *reterr_msg ("topic \"osce\": expected ')' at column 17").
  */
-int matcher_add(struct matcher *m, size_t topic, const char *name, const char *query,
+int match_add(struct match *m, size_t topic, const char *name, const char *query,
                 char **reterr_msg);
 
 /*
  * Defines the alias set NAME (case-insensitive) for `alias:NAME` in the topics added after
  * it: each of names is a word or phrase, normalized like query words, matched in items of
- * every language. 0, -EEXIST (defined twice), -EINVAL (after matcher_build, empty name) or
- * -ENOMEM. A topic that uses an undefined alias is an error of matcher_add().
+ * every language. 0, -EEXIST (defined twice), -EINVAL (after match_build, empty name) or
+ * -ENOMEM. A topic that uses an undefined alias is an error of match_add().
  *
  * place:X (query.h) needs no definition: its names come from the built-in CLDR table
  * (place.h). A name from the CLDR locale of language L counts in items whose lang is L;
@@ -70,13 +70,13 @@ int matcher_add(struct matcher *m, size_t topic, const char *name, const char *q
  * forms Hunspell's dictionaries give in uk, pl, cs (names of those languages, so in items
  * of unknown language too).
  */
-int matcher_alias(struct matcher *m, const char *name, const char *const *names, size_t n_names);
+int match_alias(struct match *m, const char *name, const char *const *names, size_t n_names);
 
-/* Freezes the matcher after the last matcher_add(); 0 or -ENOMEM. */
-int matcher_build(struct matcher *m);
+/* Freezes the matcher after the last match_add(); 0 or -ENOMEM. */
+int match_build(struct match *m);
 
 /* Matches one document; *ret_result is filled (free with match_result_done). 0 or -ENOMEM. */
-int matcher_match(const struct matcher *m, const struct match_doc *doc,
+int match_run(const struct match *m, const struct match_doc *doc,
                   struct match_result *ret_result);
 
 void match_result_done(struct match_result *r);
@@ -88,6 +88,6 @@ void match_result_done(struct match_result *r);
 char *match_terms_json(const struct match_hit *hit);
 
 /* Releases the matcher; accepts NULL. */
-void matcher_free(struct matcher *m);
+void match_free(struct match *m);
 
 #endif

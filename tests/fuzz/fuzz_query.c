@@ -59,20 +59,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(err);
     err = NULL;
 
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     if (!m)
         return 0;
-    int ra = matcher_add(m, 7, "fuzz", query, &err);
+    int ra = match_add(m, 7, "fuzz", query, &err);
     assert(ra == 0 || ra == -EINVAL || ra == -ENOMEM);
     /* The matcher takes what the parser takes, but for aliases: no [alias] is defined here,
      * so a query the parser reads may name an alias the matcher does not know. */
     assert(r == -ENOMEM || ra == -ENOMEM || (ra == 0) == (r == 0) ||
            (r == 0 && ra == -EINVAL && err && strstr(err, "unknown alias")));
     free(err);
-    if (ra == 0 && matcher_build(m) == 0) {
+    if (ra == 0 && match_build(m) == 0) {
         struct match_doc doc = {.title = title, .text = text};
         struct match_result res = {0};
-        int rm = matcher_match(m, &doc, &res);
+        int rm = match_run(m, &doc, &res);
         assert(rm == 0 || rm == -ENOMEM);
         for (size_t i = 0; rm == 0 && i < res.n_hits; i++) {
             assert(res.hits[i].topic == 7);
@@ -82,6 +82,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         match_result_done(&res);
     }
-    matcher_free(m);
+    match_free(m);
     return 0;
 }

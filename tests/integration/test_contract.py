@@ -298,9 +298,9 @@ def test_hook_retries_are_at_most_an_hour_apart(t):
         '\n[hook "h"]\nexec = /bin/false\ntimeout = 10s\nretries = 30\n'))
     d.start()
     first = fwtest.wait_until(
-        lambda: (lambda r: r if r and r[0][1] == 1 else None)(
+        lambda: (lambda r: r if r and r[0][1] == 1 and r[0][0] != "running" else None)(
             d.query("SELECT state, attempts, next_attempt_at FROM deliveries")),
-        30, "the first attempt")
+        30, "the first attempt's end")   # its "running" row is stored before it runs
     assert first[0][0] == "pending", first
     assert d.stop() == 0
     # As if eleven attempts had failed: the next is the twelfth.

@@ -8,8 +8,9 @@
  * that reads keeps everything; no request is read while more than CTL_PAUSE_QUEUED bytes of
  * answers wait; an idle connection is closed after CTL_IDLE_MS, a watcher is not).
  *
- * control_new() takes a struct daemon; the test fills the two fields control.c and the
- * dispatcher's error paths read (the loop and the config) and leaves the rest zero, so only
+ * control_new() takes a loop and a dispatcher; the test gives it the daemon's own
+ * (ctlcmd_dispatch) on a struct daemon with the two fields the dispatcher's error paths read
+ * (the loop and the config) and the rest zero, so only
  * requests that never reach a command handler (errors, unknown commands) and `watch` are
  * sent. The commands themselves need the whole daemon (tests/integration/test_control*.py).
  */
@@ -32,6 +33,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "ctlcmd.h"
 #include "daemon.h"
 
 #define HANG_GUARD_MS 90000
@@ -60,6 +62,13 @@ on_closed(uv_handle_t *h)
     (void)h;
 }
 
+/* The daemon's dispatcher on the test's mostly zero struct daemon. */
+static enum ctl_dispatch
+on_request(void *ctx, struct ctl_conn *conn, uid_t uid, json_t *req, json_t **ret_resp)
+{
+    return ctlcmd_dispatch(ctx, conn, uid, req, ret_resp);
+}
+
 static int
 setup(void **state)
 {
@@ -81,7 +90,8 @@ setup(void **state)
         fail_msg("conf_load: %s", err ? err : "?");
     assert_int_equal(uv_loop_init(&fx.d.loop), 0);
     assert_int_equal(uv_timer_init(&fx.d.loop, &fx.guard), 0);
-    if (control_new(&fx.d, fx.sock, &fx.c, &err) < 0)
+    if (control_new(&fx.d.loop, fx.sock, fx.d.conf->daemon.database, on_request, &fx.d,
+                    &fx.c, &err) < 0)
         fail_msg("control_new: %s", err ? err : "?");
     return 0;
 }

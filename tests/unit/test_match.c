@@ -30,19 +30,19 @@
 static char *
 match_one(const char *query, const char *title, const char *text)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     struct match_result res;
     char *err = NULL;
     char out[2048] = "";
     size_t k = 0;
 
     assert_non_null(m);
-    if (matcher_add(m, 7, "t", query, &err) != 0)
+    if (match_add(m, 7, "t", query, &err) != 0)
         fail_msg("query '%s': %s", query, err ? err : "?");
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_build(m), 0);
     struct match_doc doc = {.title = title, .text = text};
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
-    matcher_free(m);
+    assert_int_equal(match_run(m, &doc, &res), 0);
+    match_free(m);
     if (res.n_hits == 0)
         return NULL;
     assert_int_equal(res.n_hits, 1);
@@ -163,13 +163,13 @@ find_term(const struct match_hit *h, const char *term)
 static void
 test_match_seeds(void **state)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
     (void)state;
 
-    assert_int_equal(matcher_add(m, 0, "osce", OSCE_QUERY, &err), 0);
-    assert_int_equal(matcher_add(m, 1, "ukraine-border", BORDER_QUERY, &err), 0);
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_add(m, 0, "osce", OSCE_QUERY, &err), 0);
+    assert_int_equal(match_add(m, 1, "ukraine-border", BORDER_QUERY, &err), 0);
+    assert_int_equal(match_build(m), 0);
     /* osce: 000 (OVSE), 001, 002, 004; ukraine-border: 000, 001, 002, 004; 003: neither. */
     static const bool want[5][2] = {
         {true, true}, {true, true}, {true, true}, {false, false}, {true, true},
@@ -178,7 +178,7 @@ test_match_seeds(void **state)
         char *text = test_read_seed(seeds[i], NULL);
         struct match_doc doc = {.title = NULL, .text = text};
         struct match_result res;
-        assert_int_equal(matcher_match(m, &doc, &res), 0);
+        assert_int_equal(match_run(m, &doc, &res), 0);
         bool got[2] = {false, false};
         for (size_t h = 0; h < res.n_hits; h++)
             got[res.hits[h].topic] = true;
@@ -225,24 +225,24 @@ test_match_seeds(void **state)
         match_result_done(&res);
         free(text);
     }
-    matcher_free(m);
+    match_free(m);
 }
 
 static void
 test_match_not_only_topics(void **state)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
     struct match_result res;
     (void)state;
 
-    assert_int_equal(matcher_add(m, 3, "not-x", "NOT x", &err), 0);
-    assert_int_equal(matcher_add(m, 5, "y", "y", &err), 0);
-    assert_int_equal(matcher_add(m, 9, "y-or-not-z", "y OR -z", &err), 0);
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_add(m, 3, "not-x", "NOT x", &err), 0);
+    assert_int_equal(match_add(m, 5, "y", "y", &err), 0);
+    assert_int_equal(match_add(m, 9, "y-or-not-z", "y OR -z", &err), 0);
+    assert_int_equal(match_build(m), 0);
 
     struct match_doc doc = {.title = "nothing", .text = "at all"};
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     assert_int_equal(res.n_hits, 2);
     assert_int_equal(res.hits[0].topic, 3);
     assert_int_equal(res.hits[0].n_terms, 0);
@@ -250,7 +250,7 @@ test_match_not_only_topics(void **state)
     match_result_done(&res);
 
     doc.text = "x y z";
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     assert_int_equal(res.n_hits, 2);
     assert_int_equal(res.hits[0].topic, 5);
     assert_int_equal(res.hits[1].topic, 9);
@@ -260,35 +260,35 @@ test_match_not_only_topics(void **state)
 
     /* An empty document. */
     struct match_doc empty = {0};
-    assert_int_equal(matcher_match(m, &empty, &res), 0);
+    assert_int_equal(match_run(m, &empty, &res), 0);
     assert_int_equal(res.n_hits, 2);
     match_result_done(&res);
-    matcher_free(m);
-    matcher_free(NULL);
+    match_free(m);
+    match_free(NULL);
 }
 
 static void
 test_match_errors_name_topic(void **state)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
     (void)state;
 
-    assert_int_equal(matcher_add(m, 0, "osce", "(osce OR ukraine", &err), -EINVAL);
+    assert_int_equal(match_add(m, 0, "osce", "(osce OR ukraine", &err), -EINVAL);
     assert_string_equal(err, "topic \"osce\": expected ')' at column 17");
     free(err);
     err = NULL;
-    assert_int_equal(matcher_add(m, 1, "ok", "ok", &err), 0);
-    assert_int_equal(matcher_build(m), 0);
-    assert_int_equal(matcher_add(m, 2, "late", "late", &err), -EINVAL);
+    assert_int_equal(match_add(m, 1, "ok", "ok", &err), 0);
+    assert_int_equal(match_build(m), 0);
+    assert_int_equal(match_add(m, 2, "late", "late", &err), -EINVAL);
     free(err);
     struct match_doc doc = {.text = "ok osce"};
     struct match_result res;
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     assert_int_equal(res.n_hits, 1);
     assert_int_equal(res.hits[0].topic, 1);
     match_result_done(&res);
-    matcher_free(m);
+    match_free(m);
 }
 
 /* The text with each run of spaces, controls and DEL made one space, none at either end. */
@@ -357,17 +357,17 @@ test_match_snippets_collapse_whitespace(void **state)
     char text[512], want[512];
     (void)state;
 
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
-    assert_int_equal(matcher_add(m, 0, "t", "zq", &err), 0);
-    assert_int_equal(matcher_add(m, 1, "u", "zq OR nothing", &err), 0);
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_add(m, 0, "t", "zq", &err), 0);
+    assert_int_equal(match_add(m, 1, "u", "zq OR nothing", &err), 0);
+    assert_int_equal(match_build(m), 0);
     for (int round = 0; round < 3000; round++) {
         bool whole = round % 2 == 0; /* <= 80 bytes: the snippet is the whole text */
         snip_text(text, whole ? 81 : sizeof(text));
         struct match_doc doc = {.text = text};
         struct match_result res;
-        assert_int_equal(matcher_match(m, &doc, &res), 0);
+        assert_int_equal(match_run(m, &doc, &res), 0);
         assert_int_equal(res.n_hits, 2);
         const char *s = res.hits[0].terms[0].snippet;
         assert_string_equal(res.hits[1].terms[0].snippet, s);
@@ -392,7 +392,7 @@ test_match_snippets_collapse_whitespace(void **state)
         }
         match_result_done(&res);
     }
-    matcher_free(m);
+    match_free(m);
 }
 
 static void
@@ -408,13 +408,13 @@ test_match_snippets_point_at_match(void **state)
     for (int i = 40; i < 80; i++)
         k += (size_t)snprintf(text + k, sizeof(text) - k, "filler%02d ", i);
 
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
-    assert_int_equal(matcher_add(m, 0, "t", "osce", &err), 0);
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_add(m, 0, "t", "osce", &err), 0);
+    assert_int_equal(match_build(m), 0);
     struct match_doc doc = {.text = text};
     struct match_result res;
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     assert_int_equal(res.n_hits, 1);
     const char *s = res.hits[0].terms[0].snippet;
     assert_non_null(strstr(s, "The OSCE met in Vienna."));
@@ -430,7 +430,7 @@ test_match_snippets_point_at_match(void **state)
 
     /* A short text is the whole snippet, without ellipses. */
     doc.text = "OSCE";
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     assert_string_equal(res.hits[0].terms[0].snippet, "OSCE");
     match_result_done(&res);
 
@@ -443,13 +443,13 @@ test_match_snippets_point_at_match(void **state)
     for (int i = 0; i < 60; i++)
         k += (size_t)snprintf(cyr + k, sizeof(cyr) - k, "ыы");
     doc.text = cyr;
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
+    assert_int_equal(match_run(m, &doc, &res), 0);
     s = res.hits[0].terms[0].snippet;
     assert_non_null(strstr(s, " osce "));
     for (size_t i = 3; s[i + 3]; i++)
         assert_true(((unsigned char)s[i] & 0xc0) != 0x80 || (unsigned char)s[i - 1] >= 0x80);
     match_result_done(&res);
-    matcher_free(m);
+    match_free(m);
 }
 
 /* ---- naive evaluator: brute force over the token list ---- */
@@ -733,24 +733,24 @@ test_match_many_topics_same_as_naive(void **state)
 {
     static char queries[N_TOPICS][512];
     struct query *parsed[N_TOPICS];
-    struct matcher *m = matcher_new();
-    struct matcher *alone[N_ALONE];
+    struct match *m = match_new();
+    struct match *alone[N_ALONE];
     char *err = NULL;
     size_t total_hits = 0, not_only = 0;
     (void)state;
 
     for (size_t i = 0; i < N_TOPICS; i++) {
         (void)gen_query(queries[i], sizeof(queries[i]), 0);
-        if (matcher_add(m, i, "gen", queries[i], &err) != 0)
+        if (match_add(m, i, "gen", queries[i], &err) != 0)
             fail_msg("generated query '%s': %s", queries[i], err ? err : "?");
         assert_int_equal(query_parse("gen", queries[i], &parsed[i], &err), 0);
         if (i < N_ALONE) {
-            alone[i] = matcher_new();
-            assert_int_equal(matcher_add(alone[i], i, "gen", queries[i], &err), 0);
-            assert_int_equal(matcher_build(alone[i]), 0);
+            alone[i] = match_new();
+            assert_int_equal(match_add(alone[i], i, "gen", queries[i], &err), 0);
+            assert_int_equal(match_build(alone[i]), 0);
         }
     }
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_build(m), 0);
 
     for (size_t d = 0; d < N_DOCS; d++) {
         char *title = gen_text(6);
@@ -758,7 +758,7 @@ test_match_many_topics_same_as_naive(void **state)
         struct match_doc doc = {.title = title, .text = text};
         struct match_result res;
         struct ndoc nd;
-        assert_int_equal(matcher_match(m, &doc, &res), 0);
+        assert_int_equal(match_run(m, &doc, &res), 0);
         ndoc_load(&nd, title, text);
         size_t h = 0;
         for (size_t i = 0; i < N_TOPICS; i++) {
@@ -769,7 +769,7 @@ test_match_many_topics_same_as_naive(void **state)
                          queries[i], title, text, got, want);
             if (i < N_ALONE) {
                 struct match_result one;
-                assert_int_equal(matcher_match(alone[i], &doc, &one), 0);
+                assert_int_equal(match_run(alone[i], &doc, &one), 0);
                 assert_int_equal(one.n_hits, got ? 1 : 0);
                 if (got)
                     assert_int_equal(one.hits[0].n_terms, res.hits[h].n_terms);
@@ -796,8 +796,8 @@ test_match_many_topics_same_as_naive(void **state)
     for (size_t i = 0; i < N_TOPICS; i++)
         query_free(parsed[i]);
     for (size_t i = 0; i < N_ALONE; i++)
-        matcher_free(alone[i]);
-    matcher_free(m);
+        match_free(alone[i]);
+    match_free(m);
 }
 
 int

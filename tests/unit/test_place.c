@@ -36,19 +36,19 @@
 static char *
 via_of(const char *query, const char *lang, const char *text)
 {
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     struct match_result res;
     char *err = NULL;
     static const char *const acme[] = {"ACME Corp", "Acme Corporation", "Wile E. Coyote"};
 
     assert_non_null(m);
-    assert_int_equal(matcher_alias(m, "acme", acme, 3), 0);
-    if (matcher_add(m, 3, "t", query, &err) != 0)
+    assert_int_equal(match_alias(m, "acme", acme, 3), 0);
+    if (match_add(m, 3, "t", query, &err) != 0)
         fail_msg("query '%s': %s", query, err ? err : "?");
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_build(m), 0);
     struct match_doc doc = {.title = NULL, .text = text, .lang = lang};
-    assert_int_equal(matcher_match(m, &doc, &res), 0);
-    matcher_free(m);
+    assert_int_equal(match_run(m, &doc, &res), 0);
+    match_free(m);
     if (res.n_hits == 0)
         return NULL;
     assert_int_equal(res.n_hits, 1);
@@ -268,16 +268,16 @@ test_alias_sets(void **state)
     MATCH("alias:Acme", "de", "Die ACME Corp. hat Verluste gemeldet.");
     MATCH("alias:acme AND place:US", "en", "Wile E. Coyote sued in the United States.");
     NO_MATCH("alias:acme", "en", "Acme rose; Corp fell.");
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
-    assert_int_equal(matcher_add(m, 0, "cars", "tesla OR alias:bmw", &err), -EINVAL);
+    assert_int_equal(match_add(m, 0, "cars", "tesla OR alias:bmw", &err), -EINVAL);
     assert_string_equal(err, "topic \"cars\": unknown alias 'bmw' at column 10 (no "
                              "[alias \"bmw\"] in the config)");
     free(err);
     static const char *const one[] = {"x"};
-    assert_int_equal(matcher_alias(m, "bmw", one, 1), 0);
-    assert_int_equal(matcher_alias(m, "BMW", one, 1), -EEXIST);
-    matcher_free(m);
+    assert_int_equal(match_alias(m, "bmw", one, 1), 0);
+    assert_int_equal(match_alias(m, "BMW", one, 1), -EEXIST);
+    match_free(m);
 }
 
 static void
@@ -312,10 +312,10 @@ test_place_fifty_locales(void **state)
 
     (void)state;
     assert_int_equal(place_lookup("UA", 2, &rec), 0);
-    struct matcher *m = matcher_new();
+    struct match *m = match_new();
     char *err = NULL;
-    assert_int_equal(matcher_add(m, 0, "ua", "place:UA", &err), 0);
-    assert_int_equal(matcher_build(m), 0);
+    assert_int_equal(match_add(m, 0, "ua", "place:UA", &err), 0);
+    assert_int_equal(match_build(m), 0);
     for (size_t i = 0; i < place_n_names_of(rec); i++) {
         struct place_name_view v;
         place_name_get(rec, i, &v);
@@ -326,7 +326,7 @@ test_place_fifty_locales(void **state)
             (void)snprintf(text, sizeof(text), "«%s» — 2022.", v.name);
             struct match_doc doc = {.text = text, .lang = place_lang_code(v.langs[j])};
             struct match_result res;
-            assert_int_equal(matcher_match(m, &doc, &res), 0);
+            assert_int_equal(match_run(m, &doc, &res), 0);
             if (res.n_hits != 1)
                 fail_msg("'%s' [%s] does not match place:UA", v.name, doc.lang);
             match_result_done(&res);
@@ -337,7 +337,7 @@ test_place_fifty_locales(void **state)
             names++;
         }
     }
-    matcher_free(m);
+    match_free(m);
     print_message("place:UA: %zu names in %zu languages\n", names, langs);
     assert_true(langs >= 50);
 }

@@ -1,0 +1,47 @@
+/*
+ * ctlcmd.h — the daemon's control commands: one handler per command of proto/ctlproto.h,
+ * checked against the command's access before it runs; and the `watch` stream, built from
+ * the daemon's events (events.h) as the JSON lines of PRODUCT.md "Socket protocol".
+ *
+ * ctlcmd owns the dispatching (control.c only frames lines) and every deferred answer it
+ * makes: a query in the thread pool (control.c runs it), or a `poll --wait` whose tallies
+ * it keeps until the last of its polls ends (daemon_feed_poll_now's callback). Loop thread.
+ */
+#ifndef FEEDWATCH_CTLCMD_H
+#define FEEDWATCH_CTLCMD_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "control.h"
+
+struct daemon;
+struct dfeed;
+struct store_alert_row;
+struct store_item_row;
+
+/*
+ * Listens on path with ctlcmd_dispatch as the dispatcher and subscribes the `watch` stream
+ * to d's events; d->control is set on success. 0, or a negative errno with *reterr_msg.
+ */
+int ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg);
+
+/* Unsubscribes the `watch` stream and closes d->control (set to NULL); accepts none. */
+void ctlcmd_close(struct daemon *d);
+
+/*
+ * Runs one request of conn, whose peer is uid. CTL_ANSWERED: *ret_resp holds the answer (a
+ * new reference, maybe an error answer); CTL_DEFERRED: the answer comes through
+ * ctl_conn_reply(conn); CTL_NOMEM: no answer could be built. conn may be NULL for the
+ * commands that never defer (status, feeds, metrics, reload, add, remove, pause, resume,
+ * poll without wait).
+ */
+enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid,
+                                  json_t *req, json_t **ret_resp);
+
+/* The JSON shapes shared by answers and events: a new reference, or NULL on OOM. */
+json_t *ctlcmd_feed_json(const struct dfeed *f);
+json_t *ctlcmd_item_json(const struct store_item_row *row);
+json_t *ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row);
+
+#endif
