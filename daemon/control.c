@@ -68,6 +68,12 @@ struct control {
     struct ctl_reader *readers; /* idle readers */
     unsigned pending_closes; /* handles not closed yet and jobs not done yet */
     bool closing;
+    /* Refused connections: the first of each uid is logged, the rest summed (refusal_note). */
+    uid_t refused_uids[CTL_REFUSED_UIDS];
+    unsigned n_refused_uids;
+    unsigned long refused_unlogged; /* refusals since the last line */
+    uint64_t refused_line_ms;       /* loop time of the last summary line (or first refusal) */
+    uint64_t refused_last_ms;       /* loop time of the last refusal */
 };
 
 struct ctl_write {
@@ -717,12 +723,57 @@ conn_over_cap(const struct control *c, const struct ctl_conn *conn)
     return same > CTL_MAX_CONNS_PER_UID ? "too many connections from this user" : NULL;
 }
 
+/*
+ * Logs the refusals not logged yet as one line, when there are some and CTL_REFUSED_LOG_MS
+ * went by since the last line (or always, with force). After a quiet CTL_REFUSED_LOG_MS the
+ * uids are forgotten: the next flood's first refusal of each is logged again.
+ */
+static void
+refusal_summary(struct control *c, uint64_t now, bool force)
+{
+    if (c->refused_unlogged > 0 && (force || now - c->refused_line_ms >= CTL_REFUSED_LOG_MS)) {
+        log_warn("control: %lu more connection%s refused in the last %us (too many "
+                 "connections)",
+                 c->refused_unlogged, c->refused_unlogged == 1 ? "" : "s",
+                 (unsigned)((now - c->refused_line_ms + 999) / 1000));
+        c->refused_unlogged = 0;
+        c->refused_line_ms = now;
+    }
+    if (c->refused_unlogged == 0 && now - c->refused_last_ms >= CTL_REFUSED_LOG_MS)
+        c->n_refused_uids = 0;
+}
+
+/*
+ * A refused connection: a client looping on connect() must not flood the log with a line
+ * each. The first refusal of a uid is logged in full; the others are counted and summed up
+ * at most every CTL_REFUSED_LOG_MS.
+ */
+static void
+refusal_note(struct control *c, const struct ctl_conn *conn, const char *why)
+{
+    uint64_t now = uv_now(c->listener.loop);
+    refusal_summary(c, now, false);
+    c->refused_last_ms = now;
+    bool seen = c->n_refused_uids == CTL_REFUSED_UIDS; /* a full table: count the rest */
+    for (unsigned i = 0; i < c->n_refused_uids && !seen; i++)
+        seen = c->refused_uids[i] == conn->uid;
+    if (seen) {
+        if (c->refused_unlogged++ == 0)
+            c->refused_line_ms = now;
+        return;
+    }
+    c->refused_uids[c->n_refused_uids++] = conn->uid;
+    log_warn("control: %s: refusing pid %d (uid %u); more refusals are summed up every %ds",
+             why, (int)conn->pid, (unsigned)conn->uid, CTL_REFUSED_LOG_MS / 1000);
+}
+
 /* Closes connections with nothing going on for CTL_IDLE_MS (not `watch`, not waiting). */
 static void
 on_sweep_timer(uv_timer_t *t)
 {
     struct control *c = t->data;
     uint64_t now = uv_now(t->loop);
+    refusal_summary(c, now, false);
     struct ctl_conn *next;
     for (struct ctl_conn *conn = c->conns; conn; conn = next) {
         next = conn->next;
@@ -774,8 +825,7 @@ on_listener_connection(uv_stream_t *server, int status)
         int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
         uv_buf_t b = uv_buf_init(msg, (unsigned)n);
         (void)uv_try_write((uv_stream_t *)&conn->pipe, &b, 1); /* best effort, never waits */
-        log_warn("control: %s: refusing pid %d (uid %u)", why, (int)conn->pid,
-                 (unsigned)conn->uid);
+        refusal_note(c, conn, why);
         conn_close(conn);
         return;
     }
@@ -884,6 +934,7 @@ control_close(struct control *c)
     if (!c)
         return;
     c->closing = true;
+    refusal_summary(c, uv_now(c->listener.loop), true);
     while (c->conns)
         conn_close(c->conns);
     /* Jobs that wait for a thread are dropped; running ones finish and are dropped then. */

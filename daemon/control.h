@@ -33,6 +33,8 @@
 #define CTL_SMALL_ANSWER (64u * 1024)   /* answers this small are never refused */
 #define CTL_MAX_QUEUED_TOTAL (64u * 1024 * 1024) /* unsent answer bytes of all connections */
 #define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
+#define CTL_REFUSED_LOG_MS 10000  /* refused connections are summed up in a line this often */
+#define CTL_REFUSED_UIDS 16        /* uids whose first refusal is logged in full */
 #define CTL_MAX_JOBS 2             /* queries running in the thread pool at once */
 #define CTL_PROTOCOL_VERSION 1
 

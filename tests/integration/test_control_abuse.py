@@ -86,6 +86,55 @@ def test_many_idle_connections_do_not_lock_root_out(t):
     assert d.stop() == 0
 
 
+# Holds more connections than a uid may, then connects and closes n times: each is refused.
+FLOODER = r"""
+import socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+hold = []
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    hold.append(s)
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.recv(4096)     # the refusal (or the close)
+    except OSError:
+        pass
+    s.close()
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_refused_connections_do_not_flood_the_log(t):
+    d = t.daemon({})
+    d.start()
+    os.chmod(t.dir, 0o711)
+    flooder = subprocess.Popen(["/usr/bin/python3", "-c", FLOODER, d.sock, "2000"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               preexec_fn=as_nobody, text=True)
+    try:
+        assert flooder.stdout.readline().strip() == "done"
+        rc, doc = d.cli("status", timeout=10)
+        assert rc == 0 and doc["ok"] is True, d.describe_last()
+    finally:
+        flooder.stdin.close()
+        flooder.wait(10)
+    assert d.stop() == 0
+    lines = [line for line in d.log().splitlines() if "refus" in line]
+    # The first refusal in full; the rest in summary lines (one at most every 10 s, and one
+    # when the daemon stops), which together count every refusal.
+    first = [line for line in lines if "refusing pid" in line]
+    assert len(first) == 1 and "(uid 65534)" in first[0], lines[:5]
+    summed = [line for line in lines if "more connection" in line]
+    assert 1 <= len(summed) <= 1 + 60 // 10, lines[:10]
+    total = sum(int(line.split("control: ")[1].split()[0]) for line in summed)
+    assert total + 1 >= 2000, (total, summed)
+    assert len(lines) == len(first) + len(summed), lines[:10]
+
+
 def test_idle_connection_closed_but_not_a_watcher(t):
     d = t.daemon({})
     d.start()
