@@ -235,7 +235,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass        # the client went away: curl may reset an idle keep-alive connection
 
     def _record(self, status, encoding=None):
-        entry = {"path": self.path.split("?", 1)[0], "method": self.command,
+        entry = {"path": self.path.split("?", 1)[0], "target": self.path, "method": self.command,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "status": status, "encoding": encoding, "time": time.monotonic()}
         with self.srv.lock:
