@@ -49,6 +49,8 @@ struct ctl_job {
     char *text;              /* the answer, serialized in the pool too */
     struct ctl_reader *reader;
     struct ctl_job *next;    /* in the control's queue of jobs waiting for a thread */
+    uid_t uid;               /* its client's, for the turns (jobs_pick) */
+    bool privileged;         /* root's or the daemon's user's: may take the reserved slot */
 };
 
 struct control {
@@ -65,6 +67,8 @@ struct control {
     size_t queued;           /* answer bytes not yet written, all connections */
     struct ctl_job *jobs_head, *jobs_tail; /* waiting for one of CTL_MAX_JOBS threads */
     unsigned jobs_running;
+    unsigned jobs_running_others; /* of them, jobs of neither root nor the daemon's user */
+    uid_t jobs_last_uid;     /* the uid whose job started last among the others' */
     struct ctl_reader *readers; /* idle readers */
     unsigned pending_closes; /* handles not closed yet and jobs not done yet */
     bool closing;
@@ -323,6 +327,8 @@ on_job_done(uv_work_t *w, int status)
     struct control *c = job->c;
     (void)status;
     c->jobs_running--;
+    if (!job->privileged)
+        c->jobs_running_others--;
     job->reader->next = c->readers;
     c->readers = job->reader;
     json_decref(job->req);
@@ -347,21 +353,77 @@ on_job_done(uv_work_t *w, int status)
     jobs_start(c);
 }
 
-/* Starts waiting jobs while fewer than CTL_MAX_JOBS run. */
+/* Unlinks the waiting job *pp points to (pp: &c->jobs_head or &a waiting job's next). */
+static struct ctl_job *
+jobs_unlink(struct control *c, struct ctl_job **pp)
+{
+    struct ctl_job *job = *pp, *prev = NULL;
+    *pp = job->next;
+    if (c->jobs_tail == job) {
+        for (struct ctl_job *o = c->jobs_head; o; o = o->next)
+            prev = o;
+        c->jobs_tail = prev;
+    }
+    job->next = NULL;
+    return job;
+}
+
+/*
+ * The waiting job to start next, as the link that points to it; NULL when none may start.
+ * Root's and the daemon's user's jobs come first, oldest first, and may take every slot;
+ * everybody else's share CTL_MAX_JOBS - 1 slots (one stays free for root), and take turns
+ * by uid (the next uid after the last one served, each uid's jobs in order), so that one
+ * uid's many connections neither hold every slot nor make the others wait behind all of
+ * their queries. A connection has at most one job (it reads nothing until the answer).
+ */
+static struct ctl_job **
+jobs_pick(struct control *c)
+{
+    struct ctl_job **best = NULL, **wrap = NULL;
+    for (struct ctl_job **pp = &c->jobs_head; *pp; pp = &(*pp)->next) {
+        struct ctl_job *job = *pp;
+        if (job->privileged)
+            return pp;
+        if (c->jobs_running_others >= CTL_MAX_JOBS - 1)
+            continue;
+        /* the smallest uid after the last served, else the smallest of all (a new round) */
+        if (job->uid > c->jobs_last_uid) {
+            if (!best || job->uid < (*best)->uid)
+                best = pp;
+        } else if (!wrap || job->uid < (*wrap)->uid) {
+            wrap = pp;
+        }
+    }
+    return best ? best : wrap;
+}
+
+/* Drops the waiting jobs whose clients left. */
+static void
+jobs_drop_orphans(struct control *c)
+{
+    struct ctl_job **pp = &c->jobs_head;
+    while (*pp) {
+        if ((*pp)->conn) {
+            pp = &(*pp)->next;
+            continue;
+        }
+        struct ctl_job *job = jobs_unlink(c, pp);
+        json_decref(job->req);
+        free(job);
+        c->pending_closes--;
+    }
+}
+
+/* Starts waiting jobs while fewer than CTL_MAX_JOBS run, in the order jobs_pick gives. */
 static void
 jobs_start(struct control *c)
 {
+    jobs_drop_orphans(c);
     while (c->jobs_head && c->jobs_running < CTL_MAX_JOBS) {
-        struct ctl_job *job = c->jobs_head;
-        if (!job->conn) { /* its client left while it waited */
-            c->jobs_head = job->next;
-            if (!c->jobs_head)
-                c->jobs_tail = NULL;
-            json_decref(job->req);
-            free(job);
-            c->pending_closes--;
-            continue;
-        }
+        struct ctl_job **pp = jobs_pick(c);
+        if (!pp)
+            return; /* only others' jobs wait, and their slots are taken */
+        struct ctl_job *job = *pp;
         struct ctl_reader *r = c->readers;
         if (!r) {
             r = calloc(1, sizeof(*r));
@@ -374,14 +436,13 @@ jobs_start(struct control *c)
             if (!r) {
                 /* Nothing runs that could free memory later: answer now. */
                 struct ctl_conn *conn = job->conn;
-                c->jobs_head = job->next;
-                if (!c->jobs_head)
-                    c->jobs_tail = NULL;
+                jobs_unlink(c, pp);
                 json_decref(job->req);
                 free(job);
                 c->pending_closes--;
                 conn->job = NULL;
                 ctl_conn_reply(conn, ctlcmd_error("out of memory"));
+                jobs_drop_orphans(c); /* the reply may have closed connections */
                 continue;
             }
         } else {
@@ -395,10 +456,12 @@ jobs_start(struct control *c)
             c->readers = r;
             return;
         }
-        c->jobs_head = job->next;
-        if (!c->jobs_head)
-            c->jobs_tail = NULL;
+        jobs_unlink(c, pp);
         c->jobs_running++;
+        if (!job->privileged) {
+            c->jobs_running_others++;
+            c->jobs_last_uid = job->uid;
+        }
     }
 }
 
@@ -419,6 +482,8 @@ ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req)
     job->conn = conn;
     job->fn = fn;
     job->req = req;
+    job->uid = conn->uid;
+    job->privileged = conn->uid == 0 || conn->uid == geteuid();
     conn->job = job;
     c->pending_closes++;
     if (c->jobs_tail)

@@ -87,7 +87,9 @@ typedef json_t *(*ctl_work_cb)(struct daemon *d, struct ctl_reader *r, json_t *r
 /*
  * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the polls' content stage
  * always finds a thread (takes the reference to req, which the caller must not share); the answer
- * is sent when it is done, and the connection reads nothing more until then. 0 or -ENOMEM.
+ * is sent when it is done, and the connection reads nothing more until then. Root's and
+ * the daemon's user's jobs start first, and CTL_MAX_JOBS - 1 slots at most go to other uids,
+ * which take turns by uid. 0 or -ENOMEM.
  */
 int ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req);
 
