@@ -12,6 +12,7 @@
 #include <utf8proc.h>
 
 #include "parse/date.h"
+#include "termsafe.h"
 
 #define REPLACEMENT_UTF8 "\xef\xbf\xbd" /* U+FFFD */
 #define ELLIPSIS_UTF8 "\xe2\x80\xa6"    /* U+2026 */
@@ -84,13 +85,6 @@ chunk(size_t remaining)
     return remaining < 4 ? (utf8proc_ssize_t)remaining : 4;
 }
 
-/* Bidi embeddings, overrides and isolates: they can make text display in another order. */
-static bool
-is_bidi_control(utf8proc_int32_t c)
-{
-    return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-}
-
 char *
 output_scrub(const char *s, size_t len, bool keep_newlines)
 {
@@ -114,9 +108,11 @@ output_scrub(const char *s, size_t len, bool keep_newlines)
             sbuf_addc(&b, keep_newlines ? '\n' : ' ');
         } else if (c == '\t') {
             sbuf_addc(&b, keep_newlines ? '\t' : ' ');
-        } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f)) {
+        } else if (termsafe_class((uint32_t)c) == TERMSAFE_CONTROL) {
             sbuf_addc(&b, '?');
-        } else if (is_bidi_control(c)) {
+        } else if (termsafe_class((uint32_t)c) == TERMSAFE_SEPARATOR) {
+            sbuf_addc(&b, keep_newlines ? '\n' : ' ');
+        } else if (termsafe_class((uint32_t)c) == TERMSAFE_BIDI) {
             /* dropped */
         } else {
             sbuf_add(&b, s + i, (size_t)n);
@@ -192,25 +188,17 @@ output_json_safe(const char *json)
     char esc[8];
 
     for (size_t i = 0; i < len;) {
-        unsigned code = 0;
+        uint32_t code = 0;
+        enum termsafe_class cls;
         size_t n = 0;
         if (u[i] == 0x7f) {
             code = 0x7f;
             n = 1;
-        } else if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) {
-            code = u[i + 1];
-            n = 2;
-        } else if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 && u[i + 2] >= 0xaa &&
-                   u[i + 2] <= 0xae) {
-            code = 0x2000u + (u[i + 2] - 0x80u);
-            n = 3;
-        } else if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x81 && u[i + 2] >= 0xa6 &&
-                   u[i + 2] <= 0xa9) {
-            code = 0x2040u + (u[i + 2] - 0x80u);
-            n = 3;
+        } else {
+            n = termsafe_utf8(u + i, len - i, &code, &cls);
         }
         if (n > 0) {
-            (void)snprintf(esc, sizeof(esc), "\\u%04x", code);
+            (void)snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)code);
             sbuf_add(&b, esc, 6);
             i += n;
         } else {

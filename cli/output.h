@@ -4,8 +4,9 @@
  *
  * Every string that comes from the daemon or from a feed passes through output_scrub()
  * (directly or through a table) before it is printed in human mode: C0 controls, DEL and
- * C1 controls become '?', bidi embeddings/overrides/isolates are dropped and invalid UTF-8
- * becomes U+FFFD. Functions that return a string return a new heap string the caller frees,
+ * C1 controls become '?', the line and paragraph separators (U+2028/2029) line breaks, the
+ * bidi marks, embeddings, overrides and isolates are dropped (the set of config/termsafe.h,
+ * which the daemon's log escapes too) and invalid UTF-8 becomes U+FFFD. Functions that return a string return a new heap string the caller frees,
  * or NULL on OOM. Single-threaded use; no globals.
  */
 #ifndef FEEDWATCH_OUTPUT_H
@@ -34,8 +35,8 @@ size_t output_width(const char *s);
 char *output_truncate(const char *s, size_t max_width);
 
 /*
- * Copy of a JSON text with DEL, the C1 controls and the bidi controls inside its strings
- * written as \uXXXX escapes: the same JSON value, safe to show on a terminal.
+ * Copy of a JSON text with DEL and the other characters of config/termsafe.h above U+007F
+ * inside its strings written as \uXXXX escapes: the same JSON value, safe to show on a terminal.
  */
 char *output_json_safe(const char *json);
 

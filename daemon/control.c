@@ -51,6 +51,8 @@ struct ctl_job {
     char *text;              /* the answer, serialized in the pool too */
     struct ctl_reader *reader;
     struct ctl_job *next;    /* in the control's queue of jobs waiting for a thread */
+    uid_t uid;               /* its client's, for the turns (jobs_pick) */
+    bool privileged;         /* root's or the daemon's user's: may take the reserved slot */
 };
 
 struct control {
@@ -69,9 +71,17 @@ struct control {
     size_t queued;           /* answer bytes not yet written, all connections */
     struct ctl_job *jobs_head, *jobs_tail; /* waiting for one of CTL_MAX_JOBS threads */
     unsigned jobs_running;
+    unsigned jobs_running_others; /* of them, jobs of neither root nor the daemon's user */
+    uid_t jobs_last_uid;     /* the uid whose job started last among the others' */
     struct ctl_reader *readers; /* idle readers */
     unsigned pending_closes; /* handles not closed yet and jobs not done yet */
     bool closing;
+    /* Refused connections: the first of each uid is logged, the rest summed (refusal_note). */
+    uid_t refused_uids[CTL_REFUSED_UIDS];
+    unsigned n_refused_uids;
+    unsigned long refused_unlogged; /* refusals since the last line */
+    uint64_t refused_line_ms;       /* loop time of the last summary line (or first refusal) */
+    uint64_t refused_last_ms;       /* loop time of the last refusal */
 };
 
 struct ctl_write {
@@ -339,6 +349,8 @@ on_job_done(uv_work_t *w, int status)
     struct control *c = job->c;
     (void)status;
     c->jobs_running--;
+    if (!job->privileged)
+        c->jobs_running_others--;
     job->reader->next = c->readers;
     c->readers = job->reader;
     json_decref(job->req);
@@ -363,21 +375,77 @@ on_job_done(uv_work_t *w, int status)
     jobs_start(c);
 }
 
-/* Starts waiting jobs while fewer than CTL_MAX_JOBS run. */
+/* Unlinks the waiting job *pp points to (pp: &c->jobs_head or &a waiting job's next). */
+static struct ctl_job *
+jobs_unlink(struct control *c, struct ctl_job **pp)
+{
+    struct ctl_job *job = *pp, *prev = NULL;
+    *pp = job->next;
+    if (c->jobs_tail == job) {
+        for (struct ctl_job *o = c->jobs_head; o; o = o->next)
+            prev = o;
+        c->jobs_tail = prev;
+    }
+    job->next = NULL;
+    return job;
+}
+
+/*
+ * The waiting job to start next, as the link that points to it; NULL when none may start.
+ * Root's and the daemon's user's jobs come first, oldest first, and may take every slot;
+ * everybody else's share CTL_MAX_JOBS - 1 slots (one stays free for root), and take turns
+ * by uid (the next uid after the last one served, each uid's jobs in order), so that one
+ * uid's many connections neither hold every slot nor make the others wait behind all of
+ * their queries. A connection has at most one job (it reads nothing until the answer).
+ */
+static struct ctl_job **
+jobs_pick(struct control *c)
+{
+    struct ctl_job **best = NULL, **wrap = NULL;
+    for (struct ctl_job **pp = &c->jobs_head; *pp; pp = &(*pp)->next) {
+        struct ctl_job *job = *pp;
+        if (job->privileged)
+            return pp;
+        if (c->jobs_running_others >= CTL_MAX_JOBS - 1)
+            continue;
+        /* the smallest uid after the last served, else the smallest of all (a new round) */
+        if (job->uid > c->jobs_last_uid) {
+            if (!best || job->uid < (*best)->uid)
+                best = pp;
+        } else if (!wrap || job->uid < (*wrap)->uid) {
+            wrap = pp;
+        }
+    }
+    return best ? best : wrap;
+}
+
+/* Drops the waiting jobs whose clients left. */
+static void
+jobs_drop_orphans(struct control *c)
+{
+    struct ctl_job **pp = &c->jobs_head;
+    while (*pp) {
+        if ((*pp)->conn) {
+            pp = &(*pp)->next;
+            continue;
+        }
+        struct ctl_job *job = jobs_unlink(c, pp);
+        json_decref(job->req);
+        free(job);
+        c->pending_closes--;
+    }
+}
+
+/* Starts waiting jobs while fewer than CTL_MAX_JOBS run, in the order jobs_pick gives. */
 static void
 jobs_start(struct control *c)
 {
+    jobs_drop_orphans(c);
     while (c->jobs_head && c->jobs_running < CTL_MAX_JOBS) {
-        struct ctl_job *job = c->jobs_head;
-        if (!job->conn) { /* its client left while it waited */
-            c->jobs_head = job->next;
-            if (!c->jobs_head)
-                c->jobs_tail = NULL;
-            json_decref(job->req);
-            free(job);
-            c->pending_closes--;
-            continue;
-        }
+        struct ctl_job **pp = jobs_pick(c);
+        if (!pp)
+            return; /* only others' jobs wait, and their slots are taken */
+        struct ctl_job *job = *pp;
         struct ctl_reader *r = c->readers;
         if (!r) {
             r = calloc(1, sizeof(*r));
@@ -390,14 +458,13 @@ jobs_start(struct control *c)
             if (!r) {
                 /* Nothing runs that could free memory later: answer now. */
                 struct ctl_conn *conn = job->conn;
-                c->jobs_head = job->next;
-                if (!c->jobs_head)
-                    c->jobs_tail = NULL;
+                jobs_unlink(c, pp);
                 json_decref(job->req);
                 free(job);
                 c->pending_closes--;
                 conn->job = NULL;
                 ctl_conn_reply(conn, ctl_error("out of memory"));
+                jobs_drop_orphans(c); /* the reply may have closed connections */
                 continue;
             }
         } else {
@@ -411,10 +478,12 @@ jobs_start(struct control *c)
             c->readers = r;
             return;
         }
-        c->jobs_head = job->next;
-        if (!c->jobs_head)
-            c->jobs_tail = NULL;
+        jobs_unlink(c, pp);
         c->jobs_running++;
+        if (!job->privileged) {
+            c->jobs_running_others++;
+            c->jobs_last_uid = job->uid;
+        }
     }
 }
 
@@ -435,6 +504,8 @@ ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req)
     job->conn = conn;
     job->fn = fn;
     job->req = req;
+    job->uid = conn->uid;
+    job->privileged = conn->uid == 0 || conn->uid == geteuid();
     conn->job = job;
     c->pending_closes++;
     if (c->jobs_tail)
@@ -742,12 +813,57 @@ conn_over_cap(const struct control *c, const struct ctl_conn *conn)
     return same > CTL_MAX_CONNS_PER_UID ? "too many connections from this user" : NULL;
 }
 
+/*
+ * Logs the refusals not logged yet as one line, when there are some and CTL_REFUSED_LOG_MS
+ * went by since the last line (or always, with force). After a quiet CTL_REFUSED_LOG_MS the
+ * uids are forgotten: the next flood's first refusal of each is logged again.
+ */
+static void
+refusal_summary(struct control *c, uint64_t now, bool force)
+{
+    if (c->refused_unlogged > 0 && (force || now - c->refused_line_ms >= CTL_REFUSED_LOG_MS)) {
+        log_warn("control: %lu more connection%s refused in the last %us (too many "
+                 "connections)",
+                 c->refused_unlogged, c->refused_unlogged == 1 ? "" : "s",
+                 (unsigned)((now - c->refused_line_ms + 999) / 1000));
+        c->refused_unlogged = 0;
+        c->refused_line_ms = now;
+    }
+    if (c->refused_unlogged == 0 && now - c->refused_last_ms >= CTL_REFUSED_LOG_MS)
+        c->n_refused_uids = 0;
+}
+
+/*
+ * A refused connection: a client looping on connect() must not flood the log with a line
+ * each. The first refusal of a uid is logged in full; the others are counted and summed up
+ * at most every CTL_REFUSED_LOG_MS.
+ */
+static void
+refusal_note(struct control *c, const struct ctl_conn *conn, const char *why)
+{
+    uint64_t now = uv_now(c->listener.loop);
+    refusal_summary(c, now, false);
+    c->refused_last_ms = now;
+    bool seen = c->n_refused_uids == CTL_REFUSED_UIDS; /* a full table: count the rest */
+    for (unsigned i = 0; i < c->n_refused_uids && !seen; i++)
+        seen = c->refused_uids[i] == conn->uid;
+    if (seen) {
+        if (c->refused_unlogged++ == 0)
+            c->refused_line_ms = now;
+        return;
+    }
+    c->refused_uids[c->n_refused_uids++] = conn->uid;
+    log_warn("control: %s: refusing pid %d (uid %u); more refusals are summed up every %ds",
+             why, (int)conn->pid, (unsigned)conn->uid, CTL_REFUSED_LOG_MS / 1000);
+}
+
 /* Closes connections with nothing going on for CTL_IDLE_MS (not `watch`, not waiting). */
 static void
 on_sweep_timer(uv_timer_t *t)
 {
     struct control *c = t->data;
     uint64_t now = uv_now(t->loop);
+    refusal_summary(c, now, false);
     struct ctl_conn *next;
     for (struct ctl_conn *conn = c->conns; conn; conn = next) {
         next = conn->next;
@@ -799,8 +915,7 @@ on_listener_connection(uv_stream_t *server, int status)
         int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
         uv_buf_t b = uv_buf_init(msg, (unsigned)n);
         (void)uv_try_write((uv_stream_t *)&conn->pipe, &b, 1); /* best effort, never waits */
-        log_warn("control: %s: refusing pid %d (uid %u)", why, (int)conn->pid,
-                 (unsigned)conn->uid);
+        refusal_note(c, conn, why);
         conn_close(conn);
         return;
     }
@@ -912,6 +1027,7 @@ control_close(struct control *c)
     if (!c)
         return;
     c->closing = true;
+    refusal_summary(c, uv_now(c->listener.loop), true);
     while (c->conns)
         conn_close(c->conns);
     /* Jobs that wait for a thread are dropped; running ones finish and are dropped then. */

@@ -35,6 +35,8 @@
 #define CTL_SMALL_ANSWER (64u * 1024)   /* answers this small are never refused */
 #define CTL_MAX_QUEUED_TOTAL (64u * 1024 * 1024) /* unsent answer bytes of all connections */
 #define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
+#define CTL_REFUSED_LOG_MS 10000  /* refused connections are summed up in a line this often */
+#define CTL_REFUSED_UIDS 16        /* uids whose first refusal is logged in full */
 #define CTL_MAX_JOBS 2             /* queries running in the thread pool at once */
 
 struct control;
@@ -107,7 +109,9 @@ typedef json_t *(*ctl_work_cb)(void *ctx, struct ctl_reader *r, json_t *req);
 /*
  * Runs fn in the thread pool, at most CTL_MAX_JOBS at once so that the polls' content stage
  * always finds a thread (takes the reference to req, which the caller must not share); the answer
- * is sent when it is done, and the connection reads nothing more until then. 0 or -ENOMEM.
+ * is sent when it is done, and the connection reads nothing more until then. Root's and
+ * the daemon's user's jobs start first, and CTL_MAX_JOBS - 1 slots at most go to other uids,
+ * which take turns by uid. 0 or -ENOMEM.
  */
 int ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req);
 

@@ -115,6 +115,8 @@ struct fetch_xfer {
     bool follow;              /* redirects are followed (a GET) */
     unsigned hops;            /* redirects followed */
     bool check_hop;           /* this hop's address must be public */
+    bool origin_private;      /* the unchecked first hop (the configured URL) connected to a
+                               * non-public address: later hops on its origin are exempt */
     bool pin;                 /* this hop goes to x->addr, checked here (a proxy may be in use) */
     char hop_host[FETCH_HOST_MAX]; /* this hop's host as in its URL, and its port */
     long hop_port;
@@ -778,6 +780,15 @@ on_curl_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port
         xfer_refuse(x, primary_ip, false);
         return CURL_PREREQFUNC_ABORT;
     }
+    if (x->hops == 0 && !x->check_hop && !x->is_file) {
+        /*
+         * The configured URL, unchecked: whether its connection went to a non-public address
+         * (the operator's intranet host). Through a possible proxy curl's address may be the
+         * proxy's, so the address this fetcher resolved for the host decides.
+         */
+        const char *addr = x->f->proxy_possible ? x->addr : primary_ip;
+        x->origin_private = addr && addr[0] && netaddr_text_kind(addr) != NULL;
+    }
     return CURL_PREREQFUNC_OK;
 }
 
@@ -861,11 +872,17 @@ xfer_hop(struct fetch_xfer *x, const char *url, bool first)
     char *scheme = NULL, *host = NULL;
     long port = 0;
     bool has_origin = url_origin(url, &scheme, &host, &port);
-    bool same_host = false;
-    bool same_origin = !x->is_file && fetch_same_origin(x->origin, url, &same_host);
-    /* file: opens no connection (and curl calls the prereq callback without an address). */
-    x->check_hop = !x->is_file && (x->net == FETCH_NET_PUBLIC ||
-                                   (x->net == FETCH_NET_PUBLIC_OFF_HOST && !same_host));
+    bool same_origin = !x->is_file && fetch_same_origin(x->origin, url, NULL);
+    /*
+     * file: opens no connection (and curl calls the prereq callback without an address).
+     * FETCH_NET_PUBLIC_OFF_HOST exempts the first hop when it is on the origin (the operator's
+     * URL), and a later hop only when it stays on the origin (or its https upgrade) and the
+     * first hop's connection went to a non-public address: a name that resolves to a public
+     * and a private address cannot take a public feed's redirect inside.
+     */
+    bool exempt = x->net == FETCH_NET_PUBLIC_OFF_HOST && same_origin &&
+                  (first || x->origin_private);
+    x->check_hop = !x->is_file && x->net != FETCH_NET_ANY && !exempt;
     x->pin = x->check_hop && x->f->proxy_possible;
     snprintf(x->hop_host, sizeof(x->hop_host), "%s", host ? host : "");
     x->hop_port = port;

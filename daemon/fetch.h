@@ -38,7 +38,9 @@ enum fetch_status {
 /* Which addresses a transfer may connect to (see the comment at the top). */
 enum fetch_net {
     FETCH_NET_ANY = 0,         /* any: the operator's own URL (a webhook) */
-    FETCH_NET_PUBLIC_OFF_HOST, /* public only once a redirect leaves the origin's host (a feed) */
+    FETCH_NET_PUBLIC_OFF_HOST, /* a feed: the origin's first hop is the operator's choice; a
+                                * later hop is exempt only on the origin (or its https
+                                * upgrade) after a first hop to a non-public address */
     FETCH_NET_PUBLIC,          /* public only, every hop (an article page) */
 };
 
@@ -64,7 +66,7 @@ struct fetch_req {
     const char *const *post_headers; /* NULL-terminated extra "Name: value" lines for a POST */
     enum fetch_net net;        /* which addresses the hops may reach */
     const char *origin;        /* the URL whose origin header and credentials are bound to and
-                                * whose host FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
+                                * FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
     bool http_only;            /* http(s) only, no file: (a URL from a feed) */
     const char *size_name;     /* the size cap's name in its error; NULL: "max_feed_size" */
 };

@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "termsafe.h"
 
 enum log_level log_max_level = LOG_LEVEL_NOTICE;
 static bool log_prefix;
@@ -27,41 +30,33 @@ log_set_level(enum log_level level)
 
 /*
  * When s starts with a character that must not reach a log raw, writes its escape to esc
- * and returns how many bytes of s it covers; 0 otherwise. Those characters are C0 controls
- * and DEL (\xNN; tab and newline as \t and \n), C1 controls (U+0080-U+009F), the line and
- * paragraph separators, and the bidirectional controls (U+200E/200F, U+202A-U+202E,
- * U+2066-U+2069: U+202E would show a line's end reversed), as \uXXXX.
+ * and returns how many bytes of s it covers; 0 otherwise. Those characters are the ones
+ * config/termsafe.h names (the CLI scrubs the same): C0 controls and DEL (\xNN; tab and
+ * newline as \t and \n), and as \uXXXX the C1 controls, the line and paragraph separators
+ * and the bidirectional controls (U+202E would show a line's end reversed).
  */
 static size_t
 log_escape_char(const unsigned char *s, char esc[16])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned cp;
-    size_t n;
     if (s[0] == '\n' || s[0] == '\t') {
         esc[0] = '\\';
         esc[1] = s[0] == '\n' ? 'n' : 't';
         esc[2] = '\0';
         return 1;
     }
-    if (s[0] < 0x20 || s[0] == 0x7f) {
+    if (s[0] < 0x80) {
+        if (termsafe_class(s[0]) == TERMSAFE_TEXT)
+            return 0;
         snprintf(esc, 16, "\\x%c%c", hex[s[0] >> 4], hex[s[0] & 15]);
         return 1;
     }
-    if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
-        cp = s[1];
-        n = 2;
-    } else if (s[0] == 0xe2 && s[1] == 0x80 &&
-               (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae))) {
-        cp = 0x2000u + (s[2] - 0x80u);
-        n = 3;
-    } else if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9) {
-        cp = 0x2040u + (s[2] - 0x80u);
-        n = 3;
-    } else {
-        return 0;
-    }
-    snprintf(esc, 16, "\\u%04x", cp);
+    uint32_t cp;
+    enum termsafe_class cls;
+    size_t avail = !s[1] ? 1 : !s[2] ? 2 : 3;
+    size_t n = termsafe_utf8(s, avail, &cp, &cls);
+    if (n > 0)
+        snprintf(esc, 16, "\\u%04x", (unsigned)cp);
     return n;
 }
 

@@ -1,7 +1,10 @@
 /* url.c — scheme sniffing and reference resolution. */
 #include "base/url.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,28 +83,106 @@ url_resolve(const char *base, const char *ref, char **ret)
 }
 
 /* url with the userinfo of its authority replaced by "***@"; url itself when it has none. */
+/* Parameter names whose values are secrets (lower case; see url_secret_name). */
+static const char *const url_secret_words[] = {
+    "token", "access_token", "api_key", "apikey", "key",    "secret",  "password",
+    "passwd", "pass",        "auth",    "sig",    "signature", "session", "sid",
+};
+
+/*
+ * Whether a query parameter's name (n bytes, still percent-encoded) names a secret: one of
+ * url_secret_words, case-insensitive, alone or as its last word after '-', '_' or '.' or a
+ * camelCase capital ("x-api-key", "client_secret", "accessToken").
+ */
+static bool
+url_secret_name(const char *name, size_t n)
+{
+    char raw[64], low[64];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)name[i + 1]) &&
+            isxdigit((unsigned char)name[i + 2])) {
+            char hex[3] = {name[i + 1], name[i + 2], '\0'};
+            c = (unsigned char)strtoul(hex, NULL, 16);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (len == sizeof(raw))
+            return false; /* no secret's name is this long */
+        raw[len] = (char)c;
+        low[len++] = (char)tolower(c);
+    }
+    for (size_t w = 0; w < sizeof(url_secret_words) / sizeof(url_secret_words[0]); w++) {
+        size_t wl = strlen(url_secret_words[w]);
+        if (wl > len || memcmp(low + len - wl, url_secret_words[w], wl) != 0)
+            continue;
+        size_t at = len - wl;
+        if (at == 0 || low[at - 1] == '-' || low[at - 1] == '_' || low[at - 1] == '.' ||
+            (isupper((unsigned char)raw[at]) && !isupper((unsigned char)raw[at - 1])))
+            return true;
+    }
+    return false;
+}
+
 char *
 url_redact(const char *url)
 {
     if (!url)
         return NULL;
+    size_t len = strlen(url);
+    if (len > (SIZE_MAX - 4) / 3)
+        return NULL;
+    char *out = malloc(3 * len + 4); /* each value of 1 byte or more may become "***" */
+    if (!out)
+        return NULL;
+    /* The userinfo of the authority ("user:password@") becomes "***@". */
     const char *sep = strstr(url, "://");
     const char *auth = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
     const char *at = NULL;
     if (auth) {
-        size_t len = strcspn(auth, "/?#");
-        for (size_t i = 0; i < len; i++)
+        size_t alen = strcspn(auth, "/?#");
+        for (size_t i = 0; i < alen; i++)
             if (auth[i] == '@')
                 at = auth + i; /* the last '@' of the authority ends the userinfo */
     }
-    if (!at)
-        return strdup(url);
-    size_t head = (size_t)(auth - url), tail = strlen(at);
-    char *out = malloc(head + 3 + tail + 1);
-    if (!out)
-        return NULL;
-    memcpy(out, url, head);
-    memcpy(out + head, "***", 3);
-    memcpy(out + head + 3, at, tail + 1);
+    size_t o = 0;
+    const char *p = url;
+    if (at) {
+        memcpy(out, url, (size_t)(auth - url));
+        o = (size_t)(auth - url);
+        memcpy(out + o, "***", 3);
+        o += 3;
+        p = at;
+    }
+    /*
+     * The values of the query's (and the fragment's) parameters whose names name secrets
+     * ("?token=...", "&x-api-key=...") become "***".
+     */
+    const char *q = strpbrk(p, "?#");
+    if (!q) {
+        memcpy(out + o, p, strlen(p) + 1);
+        return out;
+    }
+    memcpy(out + o, p, (size_t)(q - p));
+    o += (size_t)(q - p);
+    p = q;
+    while (*p) {
+        out[o++] = *p++; /* '?', '#', '&' or ';' */
+        size_t plen = strcspn(p, "&;#");
+        const char *eq = memchr(p, '=', plen);
+        if (eq && eq + 1 < p + plen && url_secret_name(p, (size_t)(eq - p))) {
+            size_t nl = (size_t)(eq - p) + 1;
+            memcpy(out + o, p, nl);
+            memcpy(out + o + nl, "***", 3);
+            o += nl + 3;
+        } else {
+            memcpy(out + o, p, plen);
+            o += plen;
+        }
+        p += plen;
+    }
+    out[o] = '\0';
     return out;
 }

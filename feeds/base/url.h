@@ -24,9 +24,13 @@ bool url_scheme(const char *s, char *buf, size_t size);
 int url_resolve(const char *base, const char *ref, char **ret);
 
 /*
- * url with the userinfo of its authority ("user:password@") replaced by "***@", for showing
- * it to others (the control socket's group, the log); url itself when it has none. Any
- * string is taken (not only valid URLs). NULL when url is NULL or memory runs out.
+ * url with the userinfo of its authority ("user:password@") replaced by "***@", and the
+ * values of query (and fragment) parameters whose names name secrets — token, access_token,
+ * api_key, apikey, key, secret, password, passwd, pass, auth, sig, signature, session, sid,
+ * any case, alone or as the last word of a name ("x-api-key", "client_secret",
+ * "accessToken") — replaced by "***", for showing it to others (the control socket's group,
+ * the log); a copy of url when there is nothing to hide. Any string is taken (not only valid
+ * URLs). NULL when url is NULL or memory runs out.
  */
 char *url_redact(const char *url);
 

@@ -106,15 +106,16 @@ class Content:
 
 
 class Server:
-    """A ThreadingHTTPServer on 127.0.0.1 with an ephemeral port and scripted routes."""
+    """A ThreadingHTTPServer on 127.0.0.1 (or host) with an ephemeral port and scripted routes."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, host="127.0.0.1"):
+        self.host = host
         self.routes = {}
         self.log = []              # dicts: path, method, headers, status, encoding
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"srv": self})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd = http.server.ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self.port = self.httpd.server_address[1]
@@ -189,7 +190,7 @@ class Server:
 
     # -- life --------------------------------------------------------------------------
     def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def start(self):
         self.thread = threading.Thread(target=self.httpd.serve_forever,
@@ -234,7 +235,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass        # the client went away: curl may reset an idle keep-alive connection
 
     def _record(self, status, encoding=None):
-        entry = {"path": self.path.split("?", 1)[0], "method": self.command,
+        entry = {"path": self.path.split("?", 1)[0], "target": self.path, "method": self.command,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "status": status, "encoding": encoding, "time": time.monotonic()}
         with self.srv.lock:

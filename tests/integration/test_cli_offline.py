@@ -331,6 +331,28 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(len(lines), 7, lines)   # 2 rows of 5 asked: no "more" line
         self.assertNotIn("\x1b", out)
 
+    def test_items_scrub_every_bidi_and_separator(self):
+        """Each character the daemon's log escapes (config/termsafe.h) stays off the terminal,
+        in a title and in the text: bidi marks dropped, separators become breaks or spaces."""
+        marks = [0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+                 0x2066, 0x2067, 0x2068, 0x2069]
+        for cp in marks + [0x2028, 0x2029]:
+            ch = chr(cp)
+            self.answer({"ok": True, "items": [
+                {"id": 1, "feed": "f", "key": "k", "title": f"left{ch}right", "url": None,
+                 "published": "2026-11-24T09:00:00Z", "text": f"one{ch}two"}]})
+            p = self.cli("items", "--text")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            out = p.stdout.decode()
+            self.assertNotIn(ch, out, f"U+{cp:04X}")
+            lines = out.splitlines()
+            if cp in marks:
+                self.assertIn("leftright", lines[1], f"U+{cp:04X}")
+                self.assertEqual(lines[2], "    onetwo", f"U+{cp:04X}")
+            else:
+                self.assertIn("left right", lines[1], f"U+{cp:04X}")
+                self.assertEqual(lines[2:4], ["    one", "    two"], f"U+{cp:04X}")
+
     def test_items_width_follows_columns_and_wide(self):
         item = {"id": 1, "feed": "afp-world-service", "key": "k", "title": "T " * 60,
                 "url": "https://example.org/" + "p" * 60, "published": "2026-11-24T09:00:00Z",

@@ -86,6 +86,55 @@ def test_many_idle_connections_do_not_lock_root_out(t):
     assert d.stop() == 0
 
 
+# Holds more connections than a uid may, then connects and closes n times: each is refused.
+FLOODER = r"""
+import socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+hold = []
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    hold.append(s)
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.recv(4096)     # the refusal (or the close)
+    except OSError:
+        pass
+    s.close()
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_refused_connections_do_not_flood_the_log(t):
+    d = t.daemon({})
+    d.start()
+    os.chmod(t.dir, 0o711)
+    flooder = subprocess.Popen(["/usr/bin/python3", "-c", FLOODER, d.sock, "2000"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               preexec_fn=as_nobody, text=True)
+    try:
+        assert flooder.stdout.readline().strip() == "done"
+        rc, doc = d.cli("status", timeout=10)
+        assert rc == 0 and doc["ok"] is True, d.describe_last()
+    finally:
+        flooder.stdin.close()
+        flooder.wait(10)
+    assert d.stop() == 0
+    lines = [line for line in d.log().splitlines() if "refus" in line]
+    # The first refusal in full; the rest in summary lines (one at most every 10 s, and one
+    # when the daemon stops), which together count every refusal.
+    first = [line for line in lines if "refusing pid" in line]
+    assert len(first) == 1 and "(uid 65534)" in first[0], lines[:5]
+    summed = [line for line in lines if "more connection" in line]
+    assert 1 <= len(summed) <= 1 + 60 // 10, lines[:10]
+    total = sum(int(line.split("control: ")[1].split()[0]) for line in summed)
+    assert total + 1 >= 2000, (total, summed)
+    assert len(lines) == len(first) + len(summed), lines[:10]
+
+
 def test_idle_connection_closed_but_not_a_watcher(t):
     d = t.daemon({})
     d.start()
@@ -145,6 +194,106 @@ def test_pipelined_searches_do_not_delay_status(t):
     # held status for all of them) and were still queued when status was asked.
     assert during < 200 and total > 1.0, (during, total)
     c.close()
+    assert d.stop() == 0
+
+
+# Connections of one uid that pipeline slow searches: each answer is a line on stdout.
+SEARCHER = r"""
+import json, socket, sys, threading
+path, n_conns, per_conn, query = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+req = (json.dumps({"cmd": "search", "query": query, "limit": 5}) + "\n").encode()
+lock = threading.Lock()
+def run(s):
+    f = s.makefile("rb")
+    for _ in range(per_conn):
+        line = f.readline()
+        if not line:
+            return
+        with lock:
+            sys.stdout.write("ok\n" if json.loads(line).get("ok") else "err\n")
+            sys.stdout.flush()
+socks = []
+for i in range(n_conns):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+threads = [threading.Thread(target=run, args=(s,)) for s in socks]
+for th in threads:
+    th.start()
+for s in socks:
+    s.sendall(req * per_conn)
+if len(sys.argv) > 5:
+    sys.stdout.write("sent\n")
+    sys.stdout.flush()
+for th in threads:
+    th.join()
+"""
+
+# Prefix terms for every letter: a search that scans the index, slow on purpose.
+SLOW_QUERY = "NOT (" + " OR ".join(f"{c}*" for c in "abcdefghijklmnopqrstuvwxyz") + ")"
+
+
+def as_uid(uid):
+    def become():
+        os.setgroups([0])
+        os.setgid(uid)
+        os.setuid(uid)
+    return become
+
+
+def test_group_queries_do_not_starve_root_or_each_other(t):
+    """Root's `items` and another uid's search start as soon as a slot frees: the queries of
+    nobody's 32 connections (32 waiting at once) are not all answered first."""
+    d = fwtest.big_store(t, N_ITEMS)
+    fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 60, "the index to catch up")
+    os.chmod(t.dir, 0o711)
+    answered = [0]
+    flood = subprocess.Popen(["/usr/bin/python3", "-c", SEARCHER, d.sock, "32", "20",
+                              SLOW_QUERY], stdout=subprocess.PIPE, preexec_fn=as_nobody,
+                             text=True)
+
+    def count():
+        for line in flood.stdout:
+            assert line == "ok\n", line
+            answered[0] += 1
+
+    counter = threading.Thread(target=count, daemon=True)
+    counter.start()
+    try:
+        fwtest.wait_until(lambda: answered[0] >= 2, 120, "the flood's first answers")
+        passed, took = [], []
+        for i in range(5):
+            before = answered[0]
+            began = time.monotonic()
+            c = fwtest.Control(d.sock, timeout=120)
+            doc = c.request({"cmd": "items", "limit": 5})
+            c.close()
+            took.append(time.monotonic() - began)
+            passed.append(answered[0] - before)
+            assert doc.get("ok") is True and len(doc["items"]) == 5, doc
+            time.sleep(0.2)
+        # Another uid of the group (one connection) takes its turn after one of nobody's.
+        other = subprocess.Popen(["/usr/bin/python3", "-c", SEARCHER, d.sock, "1", "1",
+                                  SLOW_QUERY, "say-sent"], stdout=subprocess.PIPE, text=True,
+                                 preexec_fn=as_uid(4242))
+        assert other.stdout.readline() == "sent\n"
+        before = answered[0]
+        assert other.stdout.readline() == "ok\n"
+        behind = answered[0] - before
+        assert other.wait(60) == 0
+        still = 32 * 20 - answered[0]
+        print(f"    root's items: at worst {max(took):.2f} s, behind {max(passed)} of the "
+              f"group's searches; uid 4242's search behind {behind}; {still} still waiting",
+              file=sys.stderr)
+        # Meaningful only while the flood went on (the old daemon answered every queued
+        # search of the 32 connections before root's, and before uid 4242's).
+        assert still > 32, still
+        assert max(passed) <= 8, (passed, took)
+        assert behind <= 8, behind
+        assert max(took) < 10, took
+    finally:
+        flood.kill()
+        flood.wait(10)
     assert d.stop() == 0
 
 

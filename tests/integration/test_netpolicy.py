@@ -194,6 +194,36 @@ def test_userinfo_of_a_feed_url_is_never_shown(t):
     assert d.stop() == 0
 
 
+def test_secret_query_parameters_of_a_feed_url_are_never_shown(t):
+    s = t.httpd()
+    s.add_file("/feed.xml", rss([("one", "", "x")]))
+    s.add_redirect("/old.xml", f"http://127.0.0.1:{s.port}/feed.xml?X-Api-Key=MOVEDKEY&page=2",
+                   status=301)
+    url = f"http://127.0.0.1:{s.port}/old.xml?token=QUERYTOKEN&lang=en&Access_Token=ACCESS"
+    d = t.daemon({"q": url}).start()
+    assert d.wait_polled(["q"], timeout=30)["q"]["state"] == "ok"
+    # the server got them: in use, not dropped
+    assert s.requests("/old.xml")[0]["target"].endswith(
+        "?token=QUERYTOKEN&lang=en&Access_Token=ACCESS")
+    assert s.requests("/feed.xml")[0]["target"].endswith("?X-Api-Key=MOVEDKEY&page=2")
+    rc, doc = d.cli("feeds", "--json")
+    assert rc == 0, d.describe_last()
+    shown = next(f for f in doc["feeds"] if f["name"] == "q")
+    assert shown["configured_url"] == \
+        f"http://127.0.0.1:{s.port}/old.xml?token=***&lang=en&Access_Token=***", shown
+    assert shown["url"] == f"http://127.0.0.1:{s.port}/feed.xml?X-Api-Key=***&page=2", shown
+    out = d.last[2]
+    rc, _ = d.cli("feeds", json_out=False)
+    out += d.last[2]
+    log = d.log()
+    for secret in ("QUERYTOKEN", "ACCESS", "MOVEDKEY"):
+        assert secret not in out, out
+        assert secret not in log, log
+    assert f"moved permanently to 'http://127.0.0.1:{s.port}/feed.xml?X-Api-Key=***&page=2'" \
+        in log, log
+    assert d.stop() == 0
+
+
 class Proxy:
     """A loopback HTTP proxy that records each request line and answers 502; with
     redirect_to, a CONNECT is accepted and the request inside the tunnel is answered with a

@@ -3,6 +3,7 @@
  * not through log_quote(), and not through log_emit() when a caller forgot to quote.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +15,13 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "termsafe.h"
 
 /* Every character that must never reach a log line raw, as UTF-8. */
 static const char *const forbidden[] = {
     "\x01", "\x1b", "\r", "\x7f",                            /* C0, DEL */
     "\xc2\x80", "\xc2\x85", "\xc2\x9b", "\xc2\x9f",         /* C1 (NEL, CSI) */
-    "\xe2\x80\x8e", "\xe2\x80\x8f",                         /* LRM, RLM */
+    "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",             /* LRM, RLM, ALM */
     "\xe2\x80\xa8", "\xe2\x80\xa9",                         /* line, paragraph separators */
     "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae", /* LRE..RLO */
     "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", /* LRI..PDI */
@@ -120,6 +122,34 @@ test_log_emit_escapes_unquoted_strings(void **state)
     free(big);
 }
 
+/* The log escapes exactly what config/termsafe.h names, so it matches the CLI's scrub. */
+static void
+test_log_escapes_the_shared_set(void **state)
+{
+    (void)state;
+    char buf[LOG_QUOTE_MAX];
+    for (uint32_t cp = 0x01; cp < 0x10000; cp++) {
+        if ((cp >= 0xd800 && cp <= 0xdfff) || cp == '\'' || cp == '\\')
+            continue;
+        char in[8] = {0};
+        if (cp < 0x80) {
+            in[0] = (char)cp;
+        } else if (cp < 0x800) {
+            in[0] = (char)(0xc0 | (cp >> 6));
+            in[1] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            in[0] = (char)(0xe0 | (cp >> 12));
+            in[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            in[2] = (char)(0x80 | (cp & 0x3f));
+        }
+        bool raw = strcmp(log_quote(in, buf, sizeof(buf)), in) == 0;
+        if (raw != (termsafe_class(cp) == TERMSAFE_TEXT)) {
+            print_error("U+%04X: %s\n", (unsigned)cp, raw ? "raw" : "escaped");
+            fail();
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -128,6 +158,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_quote_escapes_bidi_and_controls),
         cmocka_unit_test(test_log_emit_escapes_unquoted_strings),
+        cmocka_unit_test(test_log_escapes_the_shared_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
