@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "base/hash.h"
 #include "parse/feedjson.h"
 #include "parse/feedparse.h"
 #include "parse/feedtext.h"
@@ -2329,6 +2330,72 @@ test_feedparse_many_attributes_linear(void **state)
     free(doc);
 }
 
+/*
+ * A guid or link longer than 1024 bytes is keyed by the SHA-256 of its bytes, so a feed that
+ * rotates 4 KB guids does not grow the store by its keys; shorter ones stay as they are.
+ */
+static void
+test_feedparse_long_keys(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *hex;
+    } vectors[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 55: one block */
+         "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 64: two */
+         "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+    };
+    size_t cap = 16384, len = 0;
+    char *doc = malloc(cap), *g1024 = malloc(1025), *g1025 = malloc(1026), *l2000 = malloc(2100);
+    char hex[HASH_SHA256_HEX];
+    struct result res;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        hash_sha256_hex(vectors[i].in, strlen(vectors[i].in), hex);
+        assert_string_equal(hex, vectors[i].hex);
+    }
+    assert_non_null(doc);
+    assert_non_null(g1024);
+    assert_non_null(g1025);
+    assert_non_null(l2000);
+    memset(g1024, 'g', 1024);
+    g1024[1024] = '\0';
+    memset(g1025, 'g', 1025);
+    g1025[1025] = '\0';
+    len = (size_t)snprintf(l2000, 2100, "https://k.example/");
+    memset(l2000 + len, 'l', 2000);
+    l2000[len + 2000] = '\0';
+    len = 0;
+    doc_add(doc, cap, &len, "<rss version=\"2.0\"><channel><title>T</title>");
+    doc_add(doc, cap, &len, "<item><guid isPermaLink=\"false\">%s</guid></item>", g1024);
+    doc_add(doc, cap, &len, "<item><guid isPermaLink=\"false\">%s</guid></item>", g1025);
+    doc_add(doc, cap, &len, "<item><link>%s</link></item>", l2000);
+    doc_add(doc, cap, &len, "</channel></rss>");
+    /* Twice, split differently: the same keys (a later poll finds the same items). */
+    for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how += 2) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 0);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(res.doc->n_items, 3);
+        assert_string_equal(res.doc->items[0].key, g1024);
+        assert_string_equal(res.doc->items[1].key, "sha256:66fe0c847a29ef060ea49fef22140a713e51"
+                                                   "c0df34229ae3954baa4d9782cb7b");
+        assert_string_equal(res.doc->items[1].id, g1025); /* the id itself is unchanged */
+        assert_string_equal(res.doc->items[2].key, "sha256:febf7bd97086632c690a81db8ec34e079b21"
+                                                   "26f6033fa005f78f7ef3083255ec");
+        result_done(&res);
+    }
+    free(doc);
+    free(g1024);
+    free(g1025);
+    free(l2000);
+}
+
 int
 main(void)
 {
@@ -2375,6 +2442,7 @@ main(void)
         cmocka_unit_test(test_feedparse_attribute_count),
         cmocka_unit_test(test_feedparse_namespace_scope),
         cmocka_unit_test(test_feedparse_many_attributes_linear),
+        cmocka_unit_test(test_feedparse_long_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
