@@ -133,6 +133,29 @@ fp_item_begin(struct feedparse *p, size_t depth)
     return 0;
 }
 
+/*
+ * An id or link as the key, as sent; one longer than FP_KEY_MAX bytes is keyed by the
+ * SHA-256 of its bytes instead ("sha256:" and 64 hex digits): the key is as stable across
+ * polls, and the store does not keep a feed's rotating 4 KB guids for good.
+ */
+#define FP_KEY_MAX 1024
+
+static int
+key_of(const char *s, char **ret)
+{
+    size_t len = strlen(s);
+    char key[7 + HASH_SHA256_HEX];
+
+    if (len <= FP_KEY_MAX) {
+        *ret = strdup(s);
+    } else {
+        memcpy(key, "sha256:", 7);
+        hash_sha256_hex(s, len, key + 7);
+        *ret = strdup(key);
+    }
+    return *ret ? 0 : -ENOMEM;
+}
+
 static int
 item_make_key(struct feed_item *it)
 {
@@ -142,14 +165,10 @@ item_make_key(struct feed_item *it)
     uint64_t h = HASH_SEED;
     char key[5 + 16 + 1];
 
-    if (it->id) {
-        it->key = strdup(it->id);
-        return it->key ? 0 : -ENOMEM;
-    }
-    if (it->link) {
-        it->key = strdup(it->link);
-        return it->key ? 0 : -ENOMEM;
-    }
+    if (it->id)
+        return key_of(it->id, &it->key);
+    if (it->link)
+        return key_of(it->link, &it->key);
     /*
      * No id and no link: a hash of title, date and text, each preceded by its presence so
      * that (title "", no body) and (no title, body "") differ.

@@ -1301,6 +1301,13 @@ prep_fail(struct feedparse *p, int r)
     case FEEDPREP_ERR_TAG:
         return fp_fail(p, -EMSGSIZE, "line %d: tag or declaration longer than %zu bytes",
                        fp_line(p), p->limits.max_tag);
+    case FEEDPREP_ERR_ATTRS:
+        return fp_fail(p, -EMSGSIZE, "line %d: too many attributes in a start tag (max %d)",
+                       fp_line(p), FEEDPREP_MAX_ATTRS);
+    case FEEDPREP_ERR_NS:
+        return fp_fail(p, -EMSGSIZE,
+                       "line %d: too many namespace declarations in scope (max %d)", fp_line(p),
+                       FEEDPREP_MAX_NS_SCOPE);
     case FEEDPREP_ERR_COMMENT:
         return fp_fail(p, -EMSGSIZE,
                        "line %d: comment or processing instruction longer than %zu bytes",

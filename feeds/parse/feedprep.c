@@ -464,6 +464,108 @@ markup_grow(struct feedprep *pp, size_t n, bool comment)
     return 0;
 }
 
+/* ---- attribute and namespace bounds (FEEDPREP_MAX_ATTRS) ---- */
+
+enum { AN_GAP = 0, AN_NAME, AN_AFTER, AN_EQ };
+
+/* A start or end tag begins; c is the byte after '<'. */
+static void
+tag_begin(struct feedprep *pp, unsigned char c)
+{
+    pp->tag_end = c == '/';
+    pp->tag_slash = false;
+    pp->tag_attrs = 0;
+    pp->tag_ns = 0;
+    pp->an_state = AN_GAP;
+}
+
+/*
+ * Follows the bytes of a tag outside quotes, s[i..j), far enough to tell whether the next
+ * quoted value belongs to an "xmlns" or "xmlns:..." name. Byte by byte and across pushes,
+ * so the answer does not depend on where the input was split; only the bytes before a
+ * quoted value or a push's end are followed (a tag's last bytes before '>' name nothing).
+ */
+static void
+attr_scan(struct feedprep *pp, const unsigned char *s, size_t i, size_t j)
+{
+    if (j == i)
+        return;
+    pp->tag_slash = s[j - 1] == '/';
+    for (; i < j; i++) {
+        unsigned char c = s[i];
+
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (pp->an_state == AN_NAME) {
+                pp->an_ns = (pp->an_len == 5 && pp->an_match == 5) || pp->an_match == 6;
+                pp->an_state = AN_AFTER;
+            }
+        } else if (c == '=') {
+            if (pp->an_state == AN_NAME)
+                pp->an_ns = (pp->an_len == 5 && pp->an_match == 5) || pp->an_match == 6;
+            pp->an_state = pp->an_state == AN_NAME || pp->an_state == AN_AFTER ? AN_EQ : AN_GAP;
+        } else if (pp->an_state == AN_NAME) {
+            if (pp->an_len < 7) {
+                if (pp->an_match == pp->an_len && pp->an_len < 6 &&
+                    c == (unsigned char)"xmlns:"[pp->an_len])
+                    pp->an_match++;
+                pp->an_len++;
+            }
+        } else if (pp->an_state == AN_EQ) {
+            pp->an_state = AN_GAP; /* an unquoted value: not XML */
+        } else {
+            pp->an_state = AN_NAME;
+            pp->an_len = 1;
+            pp->an_match = c == 'x';
+        }
+    }
+}
+
+/* A quoted value begins in a tag. */
+static int
+attr_begin(struct feedprep *pp)
+{
+    bool ns = pp->an_state == AN_EQ && pp->an_ns;
+
+    pp->an_state = AN_GAP;
+    pp->tag_slash = false;
+    if (++pp->tag_attrs > FEEDPREP_MAX_ATTRS) {
+        pp->error = FEEDPREP_ERR_ATTRS;
+        return -EMSGSIZE;
+    }
+    if (ns)
+        pp->tag_ns++;
+    return 0;
+}
+
+/* A tag ends at '>': the elements and namespaces in scope change as libxml2's do. */
+static int
+tag_end(struct feedprep *pp)
+{
+    if (pp->tag_end) {
+        if (pp->ns_top > 0 && pp->ns_stack[pp->ns_top - 1].depth == pp->depth) {
+            pp->ns_top--;
+            pp->ns_scope -= pp->ns_stack[pp->ns_top].n;
+        }
+        if (pp->depth > 0)
+            pp->depth--;
+        return 0;
+    }
+    if (pp->ns_scope + pp->tag_ns > FEEDPREP_MAX_NS_SCOPE) {
+        pp->error = FEEDPREP_ERR_NS;
+        return -EMSGSIZE;
+    }
+    if (pp->tag_slash)
+        return 0; /* an empty element: its declarations end with it */
+    pp->depth++;
+    if (pp->tag_ns > 0) {
+        pp->ns_stack[pp->ns_top].depth = pp->depth;
+        pp->ns_stack[pp->ns_top].n = pp->tag_ns;
+        pp->ns_top++;
+        pp->ns_scope += pp->tag_ns;
+    }
+    return 0;
+}
+
 /* Scans a run of bytes that stop[] does not flag; returns the index of the stop or n. */
 static size_t
 scan(const bool *stop, const unsigned char *s, size_t i, size_t n)
@@ -697,6 +799,7 @@ prep_filter(struct feedprep *pp, const char *buf, size_t n)
                 pp->root_seen = true;
                 pp->markup_len = 1;
                 i++;
+                tag_begin(pp, s[i]);
                 if ((r = markup_grow(pp, 1, false)) < 0)
                     return r;
                 goto l_tag; /* i < n here */
@@ -759,6 +862,7 @@ prep_filter(struct feedprep *pp, const char *buf, size_t n)
             } else {
                 pp->state = S_TAG;
                 pp->root_seen = true;
+                tag_begin(pp, c);
             }
             if ((r = markup_grow(pp, 1, false)) < 0)
                 return r;
@@ -795,15 +899,24 @@ prep_filter(struct feedprep *pp, const char *buf, size_t n)
             j = find3(s, i, n, '"', '\'', '>');
             if ((r = markup_grow(pp, j - i, false)) < 0)
                 return r;
+            /* Names matter only before a value (or a push's end); '>' just needs the '/'. */
+            if (j == n || s[j] != '>')
+                attr_scan(pp, s, i, j);
+            else if (j > i)
+                pp->tag_slash = s[j - 1] == '/';
             i = j;
             if (i == n)
                 break;
             c = s[i++];
             if (c == '>') {
+                if ((r = tag_end(pp)) < 0)
+                    return r;
                 pp->state = S_TEXT;
                 if (i < n)
                     goto l_text;
             } else {
+                if ((r = attr_begin(pp)) < 0)
+                    return r;
                 pp->state = S_TAG_Q;
                 pp->quote = (char)c;
                 if (i < n)

@@ -26,6 +26,14 @@
 #define FEEDPREP_HEAD_MAX 1024 /* bytes held to read the XML declaration */
 #define FEEDPREP_AMP_MAX 40    /* longest "&name;" the '&' repair looks at */
 #define FEEDPREP_CHARSET_MAX 64
+/*
+ * libxml2 2.9 checks each attribute of a start tag against all the ones before it, and
+ * looks a prefix up through every namespace declaration in scope: both cost quadratic time
+ * that a hostile feed controls (80k attributes in one tag: 10 s). The real feeds of the
+ * corpus have at most 11 attributes on a tag and 10 declarations in scope.
+ */
+#define FEEDPREP_MAX_ATTRS 256    /* attributes of one start tag */
+#define FEEDPREP_MAX_NS_SCOPE 256 /* namespace declarations in scope at once */
 
 enum feedprep_kind {
     FEEDPREP_UNDECIDED = 0,
@@ -44,6 +52,8 @@ enum feedprep_error {
     FEEDPREP_ERR_NOMEM,   /* -ENOMEM */
     FEEDPREP_ERR_GZIP_SIZE, /* -EMSGSIZE: the inflated document is larger than max_size */
     FEEDPREP_ERR_GZIP_DATA, /* -EPROTO: corrupt or truncated gzip data (see gz_msg) */
+    FEEDPREP_ERR_ATTRS,   /* -EMSGSIZE: a start tag with more than FEEDPREP_MAX_ATTRS attributes */
+    FEEDPREP_ERR_NS,      /* -EMSGSIZE: more than FEEDPREP_MAX_NS_SCOPE namespaces in scope */
 };
 
 #define FEEDPREP_DEFAULT_MAX_SIZE (16u << 20) /* inflated bytes of a raw gzip document */
@@ -90,6 +100,27 @@ struct feedprep {
     bool cdata_open;  /* the filter opened a CDATA section for the text being read */
     bool cdata_reopen; /* ... which ended with the last output block: the next reopens it */
     bool dtd_subset;  /* a DOCTYPE with an internal subset: no CDATA sections (see filter) */
+
+    /*
+     * Attribute and namespace bounds (see FEEDPREP_MAX_ATTRS). An element is counted by its
+     * tags, as libxml2 pops one element per end tag whatever its name; the elements that
+     * declare namespaces are kept with their depth, so at most FEEDPREP_MAX_NS_SCOPE.
+     */
+    bool tag_end;      /* the tag being read is an end tag */
+    bool tag_slash;    /* the last byte of the tag read outside quotes is '/' */
+    unsigned char an_state; /* where in "name = 'value'" the tag is (see attr_scan) */
+    unsigned char an_match; /* leading bytes of the name that match "xmlns:" */
+    size_t an_len;          /* bytes of the name (counted up to 7) */
+    bool an_ns;             /* the last name read declares a namespace */
+    size_t tag_attrs;  /* attributes (quoted values) of the tag being read */
+    size_t tag_ns;     /* namespace declarations among them */
+    size_t depth;      /* open elements */
+    size_t ns_scope;   /* namespace declarations in scope */
+    size_t ns_top;
+    struct {
+        size_t depth;
+        size_t n;
+    } ns_stack[FEEDPREP_MAX_NS_SCOPE];
 
     /*
      * Raw gzip (magic 1f 8b at the very start, a server that compressed without saying so):

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "base/hash.h"
 #include "parse/feedjson.h"
 #include "parse/feedparse.h"
 #include "parse/feedtext.h"
@@ -2155,6 +2156,246 @@ test_feedparse_real_feeds(void **state)
     json_decref(manifest);
 }
 
+/* Appends to a growing test document; aborts the test when it does not fit. */
+static void
+doc_add(char *doc, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(doc + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < cap - *len);
+    *len += (size_t)n;
+}
+
+/* An RSS item whose start tag has n_attrs attributes. */
+static char *
+attrs_doc(size_t n_attrs, size_t *len)
+{
+    size_t cap = n_attrs * 16 + 256;
+    char *doc = malloc(cap);
+
+    assert_non_null(doc);
+    *len = 0;
+    doc_add(doc, cap, len, "<rss version=\"2.0\"><channel><title>T</title><item");
+    for (size_t i = 0; i < n_attrs; i++)
+        doc_add(doc, cap, len, i % 2 ? " a%zu='1'" : " a%zu = \"1\"", i);
+    doc_add(doc, cap, len, "><title>I</title></item></channel></rss>");
+    return doc;
+}
+
+/*
+ * libxml2 checks every attribute of a start tag against those before it: 100k attributes
+ * on one tag cost it about 15 s. The byte stage refuses a tag past FEEDPREP_MAX_ATTRS
+ * before libxml2 sees it, whatever the splits; the real corpus has at most 11.
+ */
+static void
+test_feedparse_attribute_count(void **state)
+{
+    struct feedparse_limits big = {.max_tag = 8u << 20};
+    size_t len;
+    char *doc;
+    struct result res;
+
+    (void)state;
+    doc = attrs_doc(100000, &len);
+    res = parse_split(doc, len, NULL, &big, SPLIT_WHOLE, 0);
+    assert_int_equal(res.r, -EMSGSIZE);
+    assert_non_null(strstr(res.errmsg, "too many attributes in a start tag (max 256)"));
+    result_done(&res);
+    free(doc);
+
+    doc = attrs_doc(256, &len);
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 7);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(res.doc->n_items, 1);
+        assert_string_equal(res.doc->items[0].title, "I");
+        result_done(&res);
+    }
+    free(doc);
+    doc = attrs_doc(257, &len);
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 7);
+        assert_int_equal(res.r, -EMSGSIZE);
+        assert_non_null(strstr(res.errmsg, "too many attributes"));
+        result_done(&res);
+    }
+    free(doc);
+}
+
+/*
+ * libxml2 looks each prefix up through every namespace declaration in scope: 50k of them
+ * on <rss> and 200k prefixed elements cost it 13 s. Declarations in scope are bounded,
+ * counted as libxml2 does: an element's end tag (or an empty element) takes its own away.
+ */
+static void
+test_feedparse_namespace_scope(void **state)
+{
+    size_t cap = 1u << 20, len = 0;
+    char *doc = malloc(cap);
+    struct result res;
+
+    (void)state;
+    assert_non_null(doc);
+    /* 16 nested elements declaring 20 each: 320 in scope at the innermost. */
+    doc_add(doc, cap, &len, "<rss version=\"2.0\"><channel><title>T</title><item><title>I</title>");
+    for (int d = 0; d < 16; d++) {
+        doc_add(doc, cap, &len, "<x%d", d);
+        for (int k = 0; k < 20; k++)
+            doc_add(doc, cap, &len, " xmlns:p%d_%d='u:%d'", d, k, k);
+        doc_add(doc, cap, &len, ">");
+    }
+    for (int d = 15; d >= 0; d--)
+        doc_add(doc, cap, &len, "</x%d>", d);
+    doc_add(doc, cap, &len, "</item></channel></rss>");
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 11);
+        assert_int_equal(res.r, -EMSGSIZE);
+        assert_non_null(strstr(res.errmsg, "too many namespace declarations in scope (max 256)"));
+        result_done(&res);
+    }
+
+    /* The same 320 declarations on siblings, empty elements and a default namespace. */
+    len = 0;
+    doc_add(doc, cap, &len, "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+                            "<channel><title>T</title>");
+    for (int d = 0; d < 16; d++) {
+        doc_add(doc, cap, &len, "<item><title>I%d</title><x", d);
+        for (int k = 0; k < 20; k++)
+            doc_add(doc, cap, &len, " xmlns:p%d='u:%d'", k, k);
+        doc_add(doc, cap, &len, "><p3:y/></x><z xmlns='u:z'");
+        for (int k = 0; k < 20; k++)
+            doc_add(doc, cap, &len, " xmlns:q%d = 'u:%d'", k, k);
+        doc_add(doc, cap, &len, "/><dc:creator>C</dc:creator></item>");
+    }
+    doc_add(doc, cap, &len, "</channel></rss>");
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 13);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(res.doc->n_items, 16);
+        assert_string_equal(res.doc->items[15].title, "I15");
+        result_done(&res);
+    }
+
+    /* Attributes that merely look like declarations are attributes (two nested: 396). */
+    len = 0;
+    doc_add(doc, cap, &len, "<rss version=\"2.0\"><channel><title>T</title><item>");
+    for (int d = 0; d < 2; d++) {
+        doc_add(doc, cap, &len, "<x");
+        for (int k = 0; k < 66; k++)
+            doc_add(doc, cap, &len, " xmlnsx%d='1' xmln%d='1' a%d\n=\t'xmlns:a'", k, k, k);
+        doc_add(doc, cap, &len, ">");
+    }
+    doc_add(doc, cap, &len, "</x></x><title>I</title></item></channel></rss>");
+    for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 17);
+        assert_int_equal(res.r, 0);
+        assert_string_equal(res.doc->items[0].title, "I");
+        result_done(&res);
+    }
+    free(doc);
+}
+
+/*
+ * The bounds cost the byte stage a constant per byte: a 4 MB document of small tags with
+ * many attributes each still parses.
+ */
+static void
+test_feedparse_many_attributes_linear(void **state)
+{
+    size_t cap = 5u << 20, len = 0, n_tags = 0;
+    char *doc = malloc(cap);
+    struct result res;
+
+    (void)state;
+    assert_non_null(doc);
+    doc_add(doc, cap, &len, "<rss version=\"2.0\"><channel><title>T</title><item><title>I</title>");
+    while (len < (4u << 20)) {
+        doc_add(doc, cap, &len, "<x");
+        for (int k = 0; k < 64; k++)
+            doc_add(doc, cap, &len, " a%d='%d'", k, k);
+        doc_add(doc, cap, &len, "/>");
+        n_tags++;
+    }
+    doc_add(doc, cap, &len, "</item></channel></rss>");
+    res = parse_split(doc, len, NULL, NULL, SPLIT_WHOLE, 0);
+    assert_int_equal(res.r, 0);
+    assert_int_equal(res.doc->n_items, 1);
+    assert_string_equal(res.doc->items[0].title, "I");
+    assert_true(n_tags > 5000);
+    result_done(&res);
+    free(doc);
+}
+
+/*
+ * A guid or link longer than 1024 bytes is keyed by the SHA-256 of its bytes, so a feed that
+ * rotates 4 KB guids does not grow the store by its keys; shorter ones stay as they are.
+ */
+static void
+test_feedparse_long_keys(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *hex;
+    } vectors[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 55: one block */
+         "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 64: two */
+         "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+    };
+    size_t cap = 16384, len = 0;
+    char *doc = malloc(cap), *g1024 = malloc(1025), *g1025 = malloc(1026), *l2000 = malloc(2100);
+    char hex[HASH_SHA256_HEX];
+    struct result res;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        hash_sha256_hex(vectors[i].in, strlen(vectors[i].in), hex);
+        assert_string_equal(hex, vectors[i].hex);
+    }
+    assert_non_null(doc);
+    assert_non_null(g1024);
+    assert_non_null(g1025);
+    assert_non_null(l2000);
+    memset(g1024, 'g', 1024);
+    g1024[1024] = '\0';
+    memset(g1025, 'g', 1025);
+    g1025[1025] = '\0';
+    len = (size_t)snprintf(l2000, 2100, "https://k.example/");
+    memset(l2000 + len, 'l', 2000);
+    l2000[len + 2000] = '\0';
+    len = 0;
+    doc_add(doc, cap, &len, "<rss version=\"2.0\"><channel><title>T</title>");
+    doc_add(doc, cap, &len, "<item><guid isPermaLink=\"false\">%s</guid></item>", g1024);
+    doc_add(doc, cap, &len, "<item><guid isPermaLink=\"false\">%s</guid></item>", g1025);
+    doc_add(doc, cap, &len, "<item><link>%s</link></item>", l2000);
+    doc_add(doc, cap, &len, "</channel></rss>");
+    /* Twice, split differently: the same keys (a later poll finds the same items). */
+    for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how += 2) {
+        res = parse_split(doc, len, NULL, NULL, (enum split)how, 0);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(res.doc->n_items, 3);
+        assert_string_equal(res.doc->items[0].key, g1024);
+        assert_string_equal(res.doc->items[1].key, "sha256:66fe0c847a29ef060ea49fef22140a713e51"
+                                                   "c0df34229ae3954baa4d9782cb7b");
+        assert_string_equal(res.doc->items[1].id, g1025); /* the id itself is unchanged */
+        assert_string_equal(res.doc->items[2].key, "sha256:febf7bd97086632c690a81db8ec34e079b21"
+                                                   "26f6033fa005f78f7ef3083255ec");
+        result_done(&res);
+    }
+    free(doc);
+    free(g1024);
+    free(g1025);
+    free(l2000);
+}
+
 int
 main(void)
 {
@@ -2198,6 +2439,10 @@ main(void)
         cmocka_unit_test(test_feedparse_text_construct_unknown_type),
         cmocka_unit_test(test_feedparse_language_tags),
         cmocka_unit_test(test_feedparse_real_feeds),
+        cmocka_unit_test(test_feedparse_attribute_count),
+        cmocka_unit_test(test_feedparse_namespace_scope),
+        cmocka_unit_test(test_feedparse_many_attributes_linear),
+        cmocka_unit_test(test_feedparse_long_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
