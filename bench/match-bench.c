@@ -12,8 +12,9 @@
  *   names and every stemmer's stems are tried: the dearest case). Also prints the place
  *   table's size and the cost of a place lookup by code and by name. -A: "AND place:CC"
  *   instead (fewer hits rather than more); -Z: "(QUERY) OR (place:CC AND a word that never
- *   occurs)", the same hits as without: the cost of finding the places alone. -n PASSES: exactly that many passes over the
- *   items instead of SECONDS, for an instruction count under valgrind --tool=callgrind
+ *   occurs)", the same hits as without: the cost of finding the places alone. -n PASSES: exactly
+ * that many passes over the items instead of SECONDS, for an instruction count under valgrind
+ * --tool=callgrind
  *   --toggle-collect=match_run (the machine's load does not move it).
  *
  * Items: every item of every feed under CORPUS_DIR (feedparse_buffer), its document = title +
@@ -75,9 +76,12 @@ xmalloc(size_t n)
 static char *
 strip_tags(const char *s)
 {
-    static const struct { const char *e; const char *c; } ents[] = {
-        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
-        {"&nbsp;", " "}, {"&apos;", "'"},
+    static const struct {
+        const char *e;
+        const char *c;
+    } ents[] = {
+        {"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},   {"&quot;", "\""},
+        {"&#39;", "'"}, {"&nbsp;", " "}, {"&apos;", "'"},
     };
     size_t len = strlen(s);
     char *out = xmalloc(len + 1);
@@ -328,8 +332,8 @@ gen_topic(void)
         for (int j = 0; j < n; j++) {
             if (!pick_word(&l, &i))
                 return NULL;
-            k += (size_t)snprintf(q + k, sizeof(q) - k, "%s%.*s", j ? " OR " : "",
-                                  (int)l.w[i].len, l.w[i].src);
+            k += (size_t)snprintf(q + k, sizeof(q) - k, "%s%.*s", j ? " OR " : "", (int)l.w[i].len,
+                                  l.w[i].src);
         }
     } else if (kind < 70) { /* exact phrase of 2-3 running words */
         int n = 2 + (int)rnd(2);
@@ -337,22 +341,21 @@ gen_topic(void)
             return NULL;
         k += (size_t)snprintf(q + k, sizeof(q) - k, "\"");
         for (int j = 0; j < n; j++)
-            k += (size_t)snprintf(q + k, sizeof(q) - k, "%s%.*s", j ? " " : "",
-                                  (int)l.w[i + j].len, l.w[i + j].src);
+            k += (size_t)snprintf(q + k, sizeof(q) - k, "%s%.*s", j ? " " : "", (int)l.w[i + j].len,
+                                  l.w[i + j].src);
         k += (size_t)snprintf(q + k, sizeof(q) - k, "\"");
     } else if (kind < 80) { /* proximity: two words a few positions apart, reversed */
         if (!pick(&l, &i, 2))
             return NULL;
-        k = (size_t)snprintf(q, sizeof(q), "\"%.*s %.*s\"~%u", (int)l.w[i + 2].len,
-                             l.w[i + 2].src, (int)l.w[i].len, l.w[i].src, 2 + rnd(5));
+        k = (size_t)snprintf(q, sizeof(q), "\"%.*s %.*s\"~%u", (int)l.w[i + 2].len, l.w[i + 2].src,
+                             (int)l.w[i].len, l.w[i].src, 2 + rnd(5));
     } else if (kind < 90) { /* a word AND NOT another */
         if (!pick_word(&l, &i))
             return NULL;
         k = (size_t)snprintf(q, sizeof(q), "%.*s", (int)l.w[i].len, l.w[i].src);
         if (!pick_word(&l, &i))
             return NULL;
-        k += (size_t)snprintf(q + k, sizeof(q) - k, " AND NOT %.*s", (int)l.w[i].len,
-                              l.w[i].src);
+        k += (size_t)snprintf(q + k, sizeof(q) - k, " AND NOT %.*s", (int)l.w[i].len, l.w[i].src);
     } else if (kind < 95) { /* a stem: the first 5-7 letters of an ASCII word */
         for (int tries = 0; tries < 20; tries++) {
             if (!pick_word(&l, &i))
@@ -397,8 +400,7 @@ on_naive_token(const struct normalize_token *tok, void *userdata)
         if (!d->t)
             exit(1);
     }
-    d->t[d->n++] = (struct ntok){strndup(tok->norm, tok->norm_len), tok->pos, tok->span,
-                                 d->field};
+    d->t[d->n++] = (struct ntok){strndup(tok->norm, tok->norm_len), tok->pos, tok->span, d->field};
     return 0;
 }
 
@@ -521,8 +523,8 @@ naive_match(struct query **topics, size_t n_topics, const struct item *it)
         (void)normalize_tokenize(it->title, strlen(it->title), 0, on_naive_token, &d, &next);
     d.field = 1;
     if (it->text)
-        (void)normalize_tokenize(it->text, strlen(it->text), next + (1u << 20), on_naive_token,
-                                 &d, NULL);
+        (void)normalize_tokenize(it->text, strlen(it->text), next + (1u << 20), on_naive_token, &d,
+                                 NULL);
     for (size_t t = 0; t < n_topics; t++)
         hits += naive_eval(&d, topics[t]->root);
     for (size_t i = 0; i < d.n; i++)
@@ -533,11 +535,14 @@ naive_match(struct query **topics, size_t n_topics, const struct item *it)
 
 /* The places of -p: codes, and names in several languages and scripts. */
 static const char *const bench_places[] = {
-    "UA", "RU", "US", "DE", "FR", "GB", "CN", "JP", "IN", "BR", "Oekraïne", "Rusland",
-    "\"Hoa Kỳ\"", "Deutschland", "Frankreich", "España", "Italia", "Polska", "Česko",
-    "Украина", "Україна", "NL", "BE", "PL", "CZ", "IT", "ES", "PT", "SE", "NO", "FI", "DK",
-    "AT", "CH", "TR", "GR", "IL", "IR", "IQ", "SY", "EG", "ZA", "NG", "KE", "MX", "AR", "CA",
-    "AU", "NZ", "KR", "KP", "TW", "VN", "TH", "ID", "PK", "AF", "SA", "AE", "UA-14",
+    "UA",     "RU",     "US",       "DE",      "FR",         "GB",          "CN",         "JP",
+    "IN",     "BR",     "Oekraïne", "Rusland", "\"Hoa Kỳ\"", "Deutschland", "Frankreich", "España",
+    "Italia", "Polska", "Česko",    "Украина", "Україна",    "NL",          "BE",         "PL",
+    "CZ",     "IT",     "ES",       "PT",      "SE",         "NO",          "FI",         "DK",
+    "AT",     "CH",     "TR",       "GR",      "IL",         "IR",          "IQ",         "SY",
+    "EG",     "ZA",     "NG",       "KE",      "MX",         "AR",          "CA",         "AU",
+    "NZ",     "KR",     "KP",       "TW",      "VN",         "TH",          "ID",         "PK",
+    "AF",     "SA",     "AE",       "UA-14",
 };
 
 static void
@@ -550,8 +555,9 @@ place_costs(void)
            "languages from %zu CLDR locales; index of %zu names)\n",
            (double)bytes / 1e6, (double)place_strings_size / 1e6, place_n_names, place_n_recs,
            place_n_langs, place_n_locales, place_n_index);
-    static const char *const what[] = {"UA", "ua-14", "Ukraine", "Oekraïne", "Hoa Kỳ",
-                                       "Verenigde Staten", "Украина", "Deutschland"};
+    static const char *const what[] = {"UA",       "ua-14",      "Ukraine",
+                                       "Oekraïne", "Hoa Kỳ",     "Verenigde Staten",
+                                       "Украина",  "Deutschland"};
     size_t n = 0, rec;
     double t0 = now();
     for (int rep = 0; rep < 20000; rep++) {
@@ -581,7 +587,7 @@ main(int argc, char **argv)
     unsigned place_pct = 0;
     bool place_and = false;
     bool place_same = false; /* -Z: the place is looked for, the hits stay the same */
-    unsigned passes = 0; /* -n: exactly this many passes (for valgrind --tool=callgrind) */
+    unsigned passes = 0;     /* -n: exactly this many passes (for valgrind --tool=callgrind) */
     const char *lang = NULL;
     int a = 1;
 
@@ -663,18 +669,19 @@ main(int argc, char **argv)
             continue;
         const char *pl = bench_places[n_place++ % (sizeof(bench_places) / sizeof(*bench_places))];
         char *q = NULL;
-        if ((place_same ? asprintf(&q, "(%s) OR (place:%s AND fwbenchneverword)", qs[i], pl)
-                        : asprintf(&q, "(%s) %s place:%s", qs[i], place_and ? "AND" : "OR",
-                                   pl)) < 0)
+        if ((place_same
+                 ? asprintf(&q, "(%s) OR (place:%s AND fwbenchneverword)", qs[i], pl)
+                 : asprintf(&q, "(%s) %s place:%s", qs[i], place_and ? "AND" : "OR", pl)) < 0)
             return 1;
         free(qs[i]);
         qs[i] = q;
     }
     if (place_pct > 0)
         place_costs();
-    printf("corpus: %zu items, %.1f MB of text, %zu distinct words; topics e.g. %s | %s | %s | %s\n", n_items,
-           (double)corpus_bytes / 1e6, n_vocab, qs[0], qs[1 % max_topics], qs[2 % max_topics],
-           qs[3 % max_topics]);
+    printf(
+        "corpus: %zu items, %.1f MB of text, %zu distinct words; topics e.g. %s | %s | %s | %s\n",
+        n_items, (double)corpus_bytes / 1e6, n_vocab, qs[0], qs[1 % max_topics], qs[2 % max_topics],
+        qs[3 % max_topics]);
     printf("place: terms in %u%% of the topics (%zu in the largest set); items' language: %s\n",
            place_pct, n_place, lang ? lang : "unknown");
     printf("%8s  %14s  %10s  %14s  %10s  %8s\n", "topics", "percolator/s", "hits/item",
@@ -703,15 +710,15 @@ main(int argc, char **argv)
                 return 1;
             }
             for (size_t i = 0; i < n_items; i++) {
-                struct match_doc doc = {.title = items[i].title, .text = items[i].text,
-                                        .lang = lang};
+                struct match_doc doc = {
+                    .title = items[i].title, .text = items[i].text, .lang = lang};
                 struct match_result res;
                 if (match_run(m, &doc, &res) != 0)
                     return 1;
                 for (size_t h = 0; h < res.n_hits; h++) {
                     const struct match_hit *hit = &res.hits[h];
-                    fprintf(f, "%zu/%zu item %zu topic %zu terms %zu\n", n_topics, i, i,
-                            hit->topic, hit->n_terms);
+                    fprintf(f, "%zu/%zu item %zu topic %zu terms %zu\n", n_topics, i, i, hit->topic,
+                            hit->n_terms);
                     for (size_t k = 0; k < hit->n_terms; k++)
                         fprintf(f, "  %s | %s | %s\n", hit->terms[k].term, hit->terms[k].field,
                                 hit->terms[k].snippet);
@@ -728,8 +735,8 @@ main(int argc, char **argv)
         double el;
         do {
             for (size_t i = 0; i < n_items; i++) {
-                struct match_doc doc = {.title = items[i].title, .text = items[i].text,
-                                        .lang = lang};
+                struct match_doc doc = {
+                    .title = items[i].title, .text = items[i].text, .lang = lang};
                 struct match_result res;
                 if (match_run(m, &doc, &res) != 0)
                     return 1;

@@ -8,7 +8,8 @@
  * the median pass is reported as MB/s (1 MB = 10^6 bytes).
  *
  * usage: parse-bench [-c CHUNK_BYTES] [-p PASSES] -l LIST_FILE
- * build: bench/parse does it (cc -O2 against build/feeds/libfwparse.a and libfwbase.a + pkg-config libs).
+ * build: bench/parse does it (cc -O2 against build/feeds/libfwparse.a and libfwbase.a + pkg-config
+ * libs).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -56,8 +56,8 @@ struct item {
     size_t html_len;
     const char *title;
     const char *language;
-    size_t feed;  /* index of its feed */
-    char *clean;  /* boilerplate_clean() output of the first pass */
+    size_t feed; /* index of its feed */
+    char *clean; /* boilerplate_clean() output of the first pass */
     size_t clean_len;
 };
 
@@ -209,8 +209,8 @@ run_clean(struct set *s, bool keep)
         struct item *it = &s->items[i];
         if (!models[it->feed] && !(models[it->feed] = boilerplate_model_new()))
             exit(1);
-        struct boilerplate_opts opts = {.title = it->title, .language = it->language,
-                                        .learn = true};
+        struct boilerplate_opts opts = {
+            .title = it->title, .language = it->language, .learn = true};
         char *text = NULL;
         int r = boilerplate_clean(it->html, it->html_len, &opts, models[it->feed], &text);
         h = fnv(h, &r, sizeof(r));
@@ -236,8 +236,8 @@ run_lang(struct set *s)
     uint64_t h = 0xcbf29ce484222325ULL;
 
     for (size_t i = 0; i < s->n_items; i++) {
-        const char *l = lang_detect(s->items[i].clean ? s->items[i].clean : "",
-                                    s->items[i].clean_len);
+        const char *l =
+            lang_detect(s->items[i].clean ? s->items[i].clean : "", s->items[i].clean_len);
         h = fnv(h, l ? l : "-", l ? strlen(l) + 1 : 2);
     }
     return h;
@@ -287,8 +287,9 @@ run_normalize(struct set *s)
 }
 
 static const char *const topics[] = {
-    "ukrain* OR kyiv OR kiev", "\"climate change\" OR klimaat*", "osce AND (russia OR россия)",
-    "title:(election* OR wahl*)", "\"prime minister\"~3", "nato -sport",
+    "ukrain* OR kyiv OR kiev",     "\"climate change\" OR klimaat*",
+    "osce AND (russia OR россия)", "title:(election* OR wahl*)",
+    "\"prime minister\"~3",        "nato -sport",
     "co-operation OR cooperation", "europ* AND (crisis OR krise OR crise)",
 };
 
@@ -377,8 +378,8 @@ run_chain(struct set *s)
         struct item *it = &s->items[i];
         if (!models[it->feed] && !(models[it->feed] = boilerplate_model_new()))
             exit(1);
-        struct boilerplate_opts opts = {.title = it->title, .language = it->language,
-                                        .learn = true};
+        struct boilerplate_opts opts = {
+            .title = it->title, .language = it->language, .learn = true};
         char *text = NULL;
         if (boilerplate_clean(it->html, it->html_len, &opts, models[it->feed], &text) < 0)
             continue;
@@ -403,11 +404,20 @@ cmp_double(const void *a, const void *b)
 }
 
 enum stage {
-    S_HTML, S_CLEAN, S_LANG, S_SIMHASH, S_NORMALIZE, S_MATCH, S_CHAIN, S_COLLECT, S_FRAGMENT, S_N
+    S_HTML,
+    S_CLEAN,
+    S_LANG,
+    S_SIMHASH,
+    S_NORMALIZE,
+    S_MATCH,
+    S_CHAIN,
+    S_COLLECT,
+    S_FRAGMENT,
+    S_N
 };
 static const char *const stage_names[S_N] = {
-    "html_to_text", "boilerplate_clean", "lang_detect", "simhash_text", "normalize",
-    "matcher", "clean+lang+simhash", "parse+collect", "fragment",
+    "html_to_text", "boilerplate_clean",  "lang_detect",   "simhash_text", "normalize",
+    "matcher",      "clean+lang+simhash", "parse+collect", "fragment",
 };
 
 int
@@ -481,25 +491,42 @@ main(int argc, char **argv)
         for (int p = 0; p < passes; p++) {
             double t0 = now();
             switch (st) {
-            case S_HTML: digest = run_html(&s); break;
-            case S_CLEAN: digest = run_clean(&s, false); break;
-            case S_LANG: digest = run_lang(&s); break;
-            case S_SIMHASH: digest = run_simhash(&s); break;
-            case S_NORMALIZE: digest = run_normalize(&s); break;
-            case S_MATCH: digest = run_match(&s, m); break;
-            case S_COLLECT: digest = run_collect(&s); break;
-            case S_FRAGMENT: digest = run_fragment(&s); break;
-            default: digest = run_chain(&s); break;
+            case S_HTML:
+                digest = run_html(&s);
+                break;
+            case S_CLEAN:
+                digest = run_clean(&s, false);
+                break;
+            case S_LANG:
+                digest = run_lang(&s);
+                break;
+            case S_SIMHASH:
+                digest = run_simhash(&s);
+                break;
+            case S_NORMALIZE:
+                digest = run_normalize(&s);
+                break;
+            case S_MATCH:
+                digest = run_match(&s, m);
+                break;
+            case S_COLLECT:
+                digest = run_collect(&s);
+                break;
+            case S_FRAGMENT:
+                digest = run_fragment(&s);
+                break;
+            default:
+                digest = run_chain(&s);
+                break;
             }
             secs[p] = now() - t0;
         }
         qsort(secs, (size_t)passes, sizeof(*secs), cmp_double);
-        double med = passes % 2 ? secs[passes / 2]
-                                : (secs[passes / 2 - 1] + secs[passes / 2]) / 2;
-        size_t bytes = st == S_HTML || st == S_CLEAN || st == S_CHAIN || st == S_COLLECT ||
-                               st == S_FRAGMENT
-                           ? s.html_bytes
-                           : s.clean_bytes;
+        double med = passes % 2 ? secs[passes / 2] : (secs[passes / 2 - 1] + secs[passes / 2]) / 2;
+        size_t bytes =
+            st == S_HTML || st == S_CLEAN || st == S_CHAIN || st == S_COLLECT || st == S_FRAGMENT
+                ? s.html_bytes
+                : s.clean_bytes;
         printf("stage %s median_s %.4f min_s %.4f items/s %.0f MB/s %.1f us/item %.2f "
                "digest %016llx\n",
                stage_names[st], med, secs[0], (double)s.n_items / med, (double)bytes / 1e6 / med,

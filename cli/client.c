@@ -16,7 +16,7 @@
 
 struct client {
     int fd;
-    char *buf;  /* bytes read and not yet handed out as a line */
+    char *buf; /* bytes read and not yet handed out as a line */
     size_t len;
     size_t cap;
 };
@@ -176,8 +176,7 @@ write_all(struct client *c, const char *buf, size_t len, uint64_t deadline, int 
  * CLIENT_MAX_RESPONSE bytes; the buffer never grows past that plus one read.
  */
 static int
-read_line(struct client *c, uint64_t deadline, int timeout_ms, size_t *ret_end,
-          char **reterr_msg)
+read_line(struct client *c, uint64_t deadline, int timeout_ms, size_t *ret_end, char **reterr_msg)
 {
     size_t scanned = 0;
 

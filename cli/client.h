@@ -28,8 +28,7 @@
 struct client;
 
 /* Connects to the socket at path, waiting at most timeout_ms (or CLIENT_NO_TIMEOUT). */
-int client_connect(const char *path, int timeout_ms, struct client **ret_client,
-                   char **reterr_msg);
+int client_connect(const char *path, int timeout_ms, struct client **ret_client, char **reterr_msg);
 
 /*
  * Sends request as one line and reads the answer, waiting at most timeout_ms in all. On

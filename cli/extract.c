@@ -25,7 +25,7 @@ struct source {
     struct buf body;
     char *charset;
     char *errmsg;
-    bool started;    /* the first chunk came */
+    bool started; /* the first chunk came */
 };
 
 static int
@@ -38,8 +38,7 @@ source_fail(struct source *s, int r, const char *msg)
 
 /* input.h: keeps the bytes, and the charset HTTP gave with the first chunk. */
 static int
-on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
-         size_t len)
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data, size_t len)
 {
     struct source *s = ctx;
     (void)base_url;

@@ -184,7 +184,9 @@ input_read_url(const char *url, uint64_t max_size, input_data_cb on_data, void *
     } else if (rc == CURLE_FILESIZE_EXCEEDED) {
         r = -EMSGSIZE;
     } else {
-        r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+        r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+            : rc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
+                                           : -EIO;
         r = fail(r, errbuf[0] ? errbuf : curl_easy_strerror(rc), reterr_msg);
     }
     curl_easy_cleanup(x.easy);

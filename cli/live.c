@@ -14,9 +14,9 @@
 #include "output.h"
 
 #define ITEMS_FEED_MAX 20
-#define ITEMS_LANG_MAX 8     /* "pt-BR", "zh-Hant": a longer tag is cut */
+#define ITEMS_LANG_MAX 8 /* "pt-BR", "zh-Hant": a longer tag is cut */
 #define ITEMS_TITLE_MIN 20
-#define NAME_MIN 8           /* feed and topic names shrink to this on a narrow line */
+#define NAME_MIN 8 /* feed and topic names shrink to this on a narrow line */
 #define URL_MIN 12
 #define ERROR_MIN 12
 #define NUM_LEN 24
@@ -81,12 +81,12 @@ static json_t *
 build_request(const struct live_args *a)
 {
     static const char *const names[] = {
-        [LIVE_STATUS] = CTL_CMD_STATUS, [LIVE_FEEDS] = CTL_CMD_FEEDS,
-        [LIVE_ITEMS] = CTL_CMD_ITEMS,   [LIVE_POLL] = CTL_CMD_POLL,
-        [LIVE_RELOAD] = CTL_CMD_RELOAD, [LIVE_ALERTS] = CTL_CMD_ALERTS,
-        [LIVE_WATCH] = CTL_CMD_WATCH,   [LIVE_ADD] = CTL_CMD_ADD,
-        [LIVE_REMOVE] = CTL_CMD_REMOVE, [LIVE_PAUSE] = CTL_CMD_PAUSE,
-        [LIVE_RESUME] = CTL_CMD_RESUME, [LIVE_SEARCH] = CTL_CMD_SEARCH,
+        [LIVE_STATUS] = CTL_CMD_STATUS,   [LIVE_FEEDS] = CTL_CMD_FEEDS,
+        [LIVE_ITEMS] = CTL_CMD_ITEMS,     [LIVE_POLL] = CTL_CMD_POLL,
+        [LIVE_RELOAD] = CTL_CMD_RELOAD,   [LIVE_ALERTS] = CTL_CMD_ALERTS,
+        [LIVE_WATCH] = CTL_CMD_WATCH,     [LIVE_ADD] = CTL_CMD_ADD,
+        [LIVE_REMOVE] = CTL_CMD_REMOVE,   [LIVE_PAUSE] = CTL_CMD_PAUSE,
+        [LIVE_RESUME] = CTL_CMD_RESUME,   [LIVE_SEARCH] = CTL_CMD_SEARCH,
         [LIVE_METRICS] = CTL_CMD_METRICS,
     };
     json_t *req = json_object();
@@ -125,7 +125,8 @@ build_request(const struct live_args *a)
         if (a->cmd == LIVE_ADD) {
             r |= json_object_set_new(req, CTL_REQ_URL, json_string(a->url));
             if (a->interval_s > 0)
-                r |= json_object_set_new(req, CTL_REQ_INTERVAL, json_integer((json_int_t)a->interval_s));
+                r |= json_object_set_new(req, CTL_REQ_INTERVAL,
+                                         json_integer((json_int_t)a->interval_s));
             if (a->n_tags > 0) {
                 json_t *tags = json_array();
                 for (size_t i = 0; tags && i < a->n_tags; i++)
@@ -234,7 +235,7 @@ static int
 render_feeds(const json_t *resp, size_t width)
 {
     static const char *const headers[] = {"NAME", "STATE", "HTTP", "ITEMS",
-                                          "LAST",  "NEXT", "URL",  "ERROR"};
+                                          "LAST", "NEXT",  "URL",  "ERROR"};
     const json_t *feeds = json_object_get(resp, CTL_RESP_FEEDS);
     int64_t now = (int64_t)time(NULL);
     struct output_table *t;
@@ -258,7 +259,8 @@ render_feeds(const json_t *resp, size_t width)
     output_table_flex(t, 0, NAME_MIN);
     output_table_flex(t, 6, URL_MIN);
     output_table_flex(t, 7, ERROR_MIN);
-    json_array_foreach(feeds, i, f) {
+    json_array_foreach(feeds, i, f)
+    {
         char last[OUTPUT_TIME_LEN], next[OUTPUT_TIME_LEN], http[NUM_LEN], items[NUM_LEN];
         /* A disabled feed shows why it was disabled; the others their last error. */
         const char *err = get_str(f, "reason");
@@ -266,9 +268,14 @@ render_feeds(const json_t *resp, size_t width)
             err = get_str(f, "last_error");
         output_time_relative(get_str(f, "last_poll"), now, last);
         output_time_relative(get_str(f, "next_poll"), now, next);
-        const char *cells[] = {get_str(f, "name"),  get_str(f, "state"),
-                               fmt_int(f, "last_status", http), fmt_int(f, "items", items),
-                               last, next, get_str(f, "url"), err};
+        const char *cells[] = {get_str(f, "name"),
+                               get_str(f, "state"),
+                               fmt_int(f, "last_status", http),
+                               fmt_int(f, "items", items),
+                               last,
+                               next,
+                               get_str(f, "url"),
+                               err};
         r = output_table_add_row(t, cells, NULL);
         if (r < 0)
             break;
@@ -306,7 +313,8 @@ render_items(const struct live_args *a, const json_t *resp)
     output_table_flex(t, 1, NAME_MIN);
     output_table_flex(t, 3, ITEMS_TITLE_MIN);
     output_table_flex(t, 4, URL_MIN);
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if ((long)i >= shown)
             break;
         char when[OUTPUT_TIME_LEN];
@@ -315,8 +323,8 @@ render_items(const struct live_args *a, const json_t *resp)
         if (!published)
             published = get_str(it, "updated");
         output_time_local(published, when);
-        const char *cells[] = {when, get_str(it, "feed"), lang ? lang : "-",
-                               get_str(it, "title"), get_str(it, "url")};
+        const char *cells[] = {when, get_str(it, "feed"), lang ? lang : "-", get_str(it, "title"),
+                               get_str(it, "url")};
         r = output_table_add_row(t, cells, a->text ? get_str(it, "text") : NULL);
         if (r < 0)
             break;
@@ -353,8 +361,8 @@ render_poll(const json_t *resp, bool wait)
     (void)printf("polled %s: %s ok, %s not modified, %s errors, %s new items, %s alerts\n",
                  fmt_int(cycle, CTL_CYCLE_POLLED, n[0]), fmt_int(cycle, CTL_CYCLE_OK, n[1]),
                  fmt_int(cycle, CTL_CYCLE_NOT_MODIFIED, n[2]),
-                 fmt_int(cycle, CTL_CYCLE_ERRORS, n[3]),
-                 fmt_int(cycle, CTL_CYCLE_NEW_ITEMS, n[4]), fmt_int(cycle, CTL_CYCLE_ALERTS, n[5]));
+                 fmt_int(cycle, CTL_CYCLE_ERRORS, n[3]), fmt_int(cycle, CTL_CYCLE_NEW_ITEMS, n[4]),
+                 fmt_int(cycle, CTL_CYCLE_ALERTS, n[5]));
     return 0;
 }
 
@@ -370,8 +378,8 @@ render_reload(const json_t *resp)
 static int
 render_alerts(const json_t *resp, size_t width)
 {
-    static const char *const headers[] = {"ID", "RAISED", "TOPIC", "STATE", "TRIES", "FEED",
-                                          "TITLE", "SOURCES"};
+    static const char *const headers[] = {"ID",    "RAISED", "TOPIC", "STATE",
+                                          "TRIES", "FEED",   "TITLE", "SOURCES"};
     const json_t *alerts = json_object_get(resp, CTL_RESP_ALERTS);
     size_t i;
     json_t *al;
@@ -394,15 +402,16 @@ render_alerts(const json_t *resp, size_t width)
     output_table_flex(t, 2, NAME_MIN);
     output_table_flex(t, 5, NAME_MIN);
     output_table_flex(t, 6, ITEMS_TITLE_MIN);
-    json_array_foreach(alerts, i, al) {
+    json_array_foreach(alerts, i, al)
+    {
         char when[OUTPUT_TIME_LEN], id[NUM_LEN], tries[NUM_LEN], sources[NUM_LEN];
         output_time_local(get_str(al, "raised"), when);
         (void)snprintf(sources, sizeof(sources), "%zu",
                        json_array_size(json_object_get(al, "sources")));
-        const char *cells[] = {fmt_int(al, "id", id),       when,
-                               get_str(al, "topic"),         get_str(al, "state"),
+        const char *cells[] = {fmt_int(al, "id", id),          when,
+                               get_str(al, "topic"),           get_str(al, "state"),
                                fmt_int(al, "attempts", tries), get_str(al, "feed"),
-                               get_str(al, "title"),         sources};
+                               get_str(al, "title"),           sources};
         r = output_table_add_row(t, cells, NULL);
         if (r < 0)
             break;
@@ -418,7 +427,9 @@ static int
 render_change(const struct live_args *a, const json_t *resp)
 {
     static const char *const done[] = {
-        [LIVE_ADD] = "added", [LIVE_REMOVE] = "removed", [LIVE_PAUSE] = "paused",
+        [LIVE_ADD] = "added",
+        [LIVE_REMOVE] = "removed",
+        [LIVE_PAUSE] = "paused",
         [LIVE_RESUME] = "resumed",
     };
     const json_t *feed = json_object_get(resp, CTL_RESP_FEED);
@@ -451,8 +462,8 @@ render_event(const json_t *ev)
                        get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
                        get_str(ev, "url") ? get_str(ev, "url") : "");
     } else if (kind && strcmp(kind, CTL_EVENT_ALERT) == 0) {
-        (void)snprintf(line, sizeof(line), "%s ALERT  %s: %s: %s  %s", when,
-                       get_str(ev, "topic"), get_str(ev, "feed"),
+        (void)snprintf(line, sizeof(line), "%s ALERT  %s: %s: %s  %s", when, get_str(ev, "topic"),
+                       get_str(ev, "feed"),
                        get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
                        get_str(ev, "url") ? get_str(ev, "url") : "");
     } else if (kind && strcmp(kind, CTL_EVENT_FEED) == 0) {

@@ -31,21 +31,21 @@ enum live_cmd {
 /* One live command and its options, as parsed from the command line. */
 struct live_args {
     enum live_cmd cmd;
-    const char *socket; /* resolved socket path */
-    bool json;          /* print the response line as received */
-    const char *feed;   /* items --feed F, poll FEED; NULL when not given */
-    long limit;         /* items --limit N; 0 when not given */
-    bool text;          /* items --text */
-    bool wait;          /* poll --wait */
-    const char *topic;  /* alerts --topic T */
-    bool failed;        /* alerts --failed */
-    const char *name;   /* add/remove/pause/resume NAME */
-    const char *url;    /* add NAME URL */
-    const char *query;  /* search QUERY */
-    uint64_t interval_s;      /* add --interval; 0 when not given */
-    const char *const *tags;  /* add --tag T..., items --tag T (the first) */
+    const char *socket;      /* resolved socket path */
+    bool json;               /* print the response line as received */
+    const char *feed;        /* items --feed F, poll FEED; NULL when not given */
+    long limit;              /* items --limit N; 0 when not given */
+    bool text;               /* items --text */
+    bool wait;               /* poll --wait */
+    const char *topic;       /* alerts --topic T */
+    bool failed;             /* alerts --failed */
+    const char *name;        /* add/remove/pause/resume NAME */
+    const char *url;         /* add NAME URL */
+    const char *query;       /* search QUERY */
+    uint64_t interval_s;     /* add --interval; 0 when not given */
+    const char *const *tags; /* add --tag T..., items --tag T (the first) */
     size_t n_tags;
-    bool fetch_article;       /* add --fetch-article */
+    bool fetch_article; /* add --fetch-article */
     size_t width;       /* human output fits this many columns; 0: no limit (--wide) */
 };
 

@@ -92,25 +92,20 @@ static int run_export_opml(const struct command *cmd);
 static int run_import_opml(const struct command *cmd);
 
 static const struct command commands[] = {
-    {"status", run_live, LIVE_STATUS, 0, 0, 0, "status",
-     "version, uptime, counts, next poll"},
-    {"feeds", run_live, LIVE_FEEDS, 0, 0, 0, "feeds",
-     "each feed's state, last poll and error"},
+    {"status", run_live, LIVE_STATUS, 0, 0, 0, "status", "version, uptime, counts, next poll"},
+    {"feeds", run_live, LIVE_FEEDS, 0, 0, 0, "feeds", "each feed's state, last poll and error"},
     {"items", run_live, LIVE_ITEMS, OPT_FEED | OPT_TAG | OPT_LIMIT | OPT_TEXT, 0, 0,
      "items [--feed F] [--tag T] [--limit N] [--text]", "newest items; --text adds their text"},
     {"poll", run_live, LIVE_POLL, OPT_WAIT, 0, 1, "poll [--wait] [FEED]",
      "poll now; --wait reports the result"},
-    {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload",
-     "make the daemon re-read its config"},
+    {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload", "make the daemon re-read its config"},
     {"alerts", run_live, LIVE_ALERTS, OPT_TOPIC | OPT_LIMIT | OPT_FAILED, 0, 0,
      "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
-    {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch",
-     "stream new items, alerts and feed changes"},
+    {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch", "stream new items, alerts and feed changes"},
     {"add", run_live, LIVE_ADD, OPT_INTERVAL | OPT_TAG | OPT_FETCH_ARTICLE, 2, 2,
      "add [--interval D] [--tag T]... [--fetch-article] NAME URL",
      "add a feed at run time (persisted; http or https)"},
-    {"remove", run_live, LIVE_REMOVE, 0, 1, 1, "remove NAME",
-     "remove a feed added at run time"},
+    {"remove", run_live, LIVE_REMOVE, 0, 1, 1, "remove NAME", "remove a feed added at run time"},
     {"pause", run_live, LIVE_PAUSE, 0, 1, 1, "pause NAME",
      "stop polling a feed until resume (persisted)"},
     {"resume", run_live, LIVE_RESUME, 0, 1, 1, "resume NAME",
@@ -133,16 +128,16 @@ static const struct command commands[] = {
      "which items of feed or text files match a query (exit 1: none)"},
 };
 
-static const char *const option_names[] = {"--feed",     "--limit", "--text",
-                                           "--wait",     "--topic", "--failed",
-                                           "--interval", "--tag",   "--fetch-article",
-                                           "--dry-run",  "--ini",   "--explain"};
+static const char *const option_names[] = {
+    "--feed",     "--limit", "--text",          "--wait",    "--topic", "--failed",
+    "--interval", "--tag",   "--fetch-article", "--dry-run", "--ini",   "--explain"};
 
 static void
 usage_line(FILE *f)
 {
-    (void)fputs("usage: feedwatch [--json] [--wide] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
-                f);
+    (void)fputs(
+        "usage: feedwatch [--json] [--wide] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
+        f);
 }
 
 /* Reports a usage error and returns the usage exit status. */
@@ -267,11 +262,11 @@ parse_argv(int argc, char **argv, const char **ret_command)
                            strcmp(name, "--topic") == 0 || strcmp(name, "--interval") == 0 ||
                            strcmp(name, "--tag") == 0;
         bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--wide") == 0 ||
-                       strcmp(name, "--help") == 0 ||
-                       strcmp(name, "--version") == 0 || strcmp(name, "--text") == 0 ||
-                       strcmp(name, "--wait") == 0 || strcmp(name, "--failed") == 0 ||
-                       strcmp(name, "--fetch-article") == 0 || strcmp(name, "--dry-run") == 0 ||
-                       strcmp(name, "--ini") == 0 || strcmp(name, "--explain") == 0;
+                       strcmp(name, "--help") == 0 || strcmp(name, "--version") == 0 ||
+                       strcmp(name, "--text") == 0 || strcmp(name, "--wait") == 0 ||
+                       strcmp(name, "--failed") == 0 || strcmp(name, "--fetch-article") == 0 ||
+                       strcmp(name, "--dry-run") == 0 || strcmp(name, "--ini") == 0 ||
+                       strcmp(name, "--explain") == 0;
         if (!takes_value && !is_flag)
             return usage_error("unknown option '%s'", a);
         if (is_flag && value)
@@ -320,14 +315,16 @@ parse_argv(int argc, char **argv, const char **ret_command)
             if (conf_parse_duration(value, &arg_interval_s) < 0 || arg_interval_s < 1 ||
                 arg_interval_s > MAX_INTERVAL)
                 return usage_error("invalid --interval '%s' (a duration of at least 1s, e.g. "
-                                   "90s, 15m, 2h, 1d)", value);
+                                   "90s, 15m, 2h, 1d)",
+                                   value);
             arg_opts_seen |= OPT_INTERVAL;
         } else if (strcmp(name, "--tag") == 0) {
             if (arg_n_tags == FEED_TAGS_MAX)
                 return usage_error("at most %d --tag options", FEED_TAGS_MAX);
             if (!feed_tag_valid(value, strlen(value)))
                 return usage_error("invalid --tag '%s' (1 to 256 bytes without commas or "
-                                   "control characters, no blank at either end)", value);
+                                   "control characters, no blank at either end)",
+                                   value);
             arg_tags[arg_n_tags++] = value;
             arg_opts_seen |= OPT_TAG;
         } else if (strcmp(name, "--fetch-article") == 0) {
@@ -549,8 +546,7 @@ main(int argc, char **argv)
     unsigned bad = arg_opts_seen & ~cmd->opts;
     for (size_t i = 0; bad && i < sizeof(option_names) / sizeof(option_names[0]); i++) {
         if (bad & (1u << i)) {
-            return usage_error("option '%s' does not apply to '%s'", option_names[i],
-                               cmd->name);
+            return usage_error("option '%s' does not apply to '%s'", option_names[i], cmd->name);
         }
     }
     if (arg_n_positional < cmd->min_args)

@@ -23,8 +23,7 @@
 
 /* input.h: keeps the bytes, up to the buffer's cap. */
 static int
-on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
-         size_t len)
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data, size_t len)
 {
     (void)base_url;
     (void)content_type;
@@ -77,8 +76,8 @@ print_json(const char *file, const char *item, const char *title, const struct m
             return -ENOMEM;
         }
     }
-    o = json_pack("{s:s, s:s?, s:s?, s:o}", "file", file, "item", item, "title", title,
-                  "matched", matched);
+    o = json_pack("{s:s, s:s?, s:s?, s:o}", "file", file, "item", item, "title", title, "matched",
+                  matched);
     if (!o)
         return -ENOMEM;
     line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

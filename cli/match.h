@@ -5,8 +5,9 @@
  * Each FILE (or "-" for standard input, at most MATCH_CLI_MAX_INPUT bytes) is parsed as a
  * feed; each item's document is its title and its text as the daemon matches it: the
  * feed's items cleaned together by content_clean_items(), as on the feed's first poll
- * (boilerplate repeated across its items dropped). A file that does not parse as a feed is one document: the whole file is
- * the text and there is no title. Prints each matching item and why: human lines
+ * (boilerplate repeated across its items dropped). A file that does not parse as a feed is one
+ * document: the whole file is the text and there is no title. Prints each matching item and why:
+ * human lines
  * ("FILE: TITLE", then "    term (field): snippet", scrubbed of control characters) or, with
  * json, one line per item {"file", "item", "title", "matched": [{"term", "field", "snippet"}]}.
  * With explain, a place: or alias: term is followed by "        matched place UA: "Oekraïne"

@@ -78,8 +78,7 @@ sink_done(struct parse_sink *s)
 
 /* input.h: the first chunk creates the parser with the source's URL and HTTP charset. */
 static int
-on_input(void *ctx, const char *base_url, const char *content_type, const char *data,
-         size_t len)
+on_input(void *ctx, const char *base_url, const char *content_type, const char *data, size_t len)
 {
     struct parse_sink *s = ctx;
     if (!s->parser && !s->err) {
@@ -104,9 +103,8 @@ offline_parse(const char *source, bool compact, char **reterr_msg)
     int r;
 
     char *err = NULL;
-    r = input_is_url(source)
-            ? input_read_url(source, OFFLINE_MAX_INPUT, on_input, &s, &err)
-            : input_read_file(source, on_input, &s, &err);
+    r = input_is_url(source) ? input_read_url(source, OFFLINE_MAX_INPUT, on_input, &s, &err)
+                             : input_read_file(source, on_input, &s, &err);
     if (r < 0 && !s.err) /* the reader's own failure, not the sink's */
         (void)sink_fail(&s, r, r == -EMSGSIZE && !err ? "larger than 64 MiB" : err);
     free(err);

@@ -35,13 +35,13 @@
 
 _Static_assert(OPML_NAME_MAX <= FEED_NAME_MAX, "a made name must be a valid feed name");
 
-#define OPML_MAX_DEPTH 64   /* folder outlines nested deeper are not looked into */
+#define OPML_MAX_DEPTH 64 /* folder outlines nested deeper are not looked into */
 #define OPML_MAX_FEEDS 100000
 
 /* One feed found in an OPML file. */
 struct opml_feed {
     char *url;
-    char *label;     /* title, else text; NULL when neither */
+    char *label; /* title, else text; NULL when neither */
     char *tags[FEED_TAGS_MAX];
     size_t n_tags;
 };
@@ -56,7 +56,7 @@ struct opml_list {
 /* A set of strings (names taken, URLs watched): a plain array, searched linearly. */
 struct strset {
     char **v;
-    char **extra;  /* a value kept beside each string (the name of a watched URL) */
+    char **extra; /* a value kept beside each string (the name of a watched URL) */
     size_t n;
 };
 
@@ -509,10 +509,9 @@ static const struct {
     utf8proc_int32_t cp;
     const char *ascii;
 } translit[] = {
-    {0x00DF, "ss"}, {0x00C6, "AE"}, {0x00E6, "ae"}, {0x00D8, "O"},  {0x00F8, "o"},
-    {0x0110, "D"},  {0x0111, "d"},  {0x0141, "L"},  {0x0142, "l"},  {0x0152, "OE"},
-    {0x0153, "oe"}, {0x00DE, "TH"}, {0x00FE, "th"}, {0x00D0, "D"},  {0x00F0, "d"},
-    {0x0131, "i"},  {0x0126, "H"},  {0x0127, "h"},
+    {0x00DF, "ss"}, {0x00C6, "AE"}, {0x00E6, "ae"}, {0x00D8, "O"},  {0x00F8, "o"},  {0x0110, "D"},
+    {0x0111, "d"},  {0x0141, "L"},  {0x0142, "l"},  {0x0152, "OE"}, {0x0153, "oe"}, {0x00DE, "TH"},
+    {0x00FE, "th"}, {0x00D0, "D"},  {0x00F0, "d"},  {0x0131, "i"},  {0x0126, "H"},  {0x0127, "h"},
 };
 
 /*
@@ -526,8 +525,7 @@ name_from_text(const char *text)
     utf8proc_uint8_t *folded = NULL;
     utf8proc_ssize_t flen =
         utf8proc_map((const utf8proc_uint8_t *)text, 0, &folded,
-                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
-                         UTF8PROC_STRIPMARK);
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK);
     if (flen < 0) {
         /* Not valid UTF-8 (a libxml2 attribute always is, but be safe). */
         folded = (utf8proc_uint8_t *)strdup(text);
@@ -624,8 +622,7 @@ name_for(const struct opml_feed *f, const struct strset *taken)
 }
 
 /* Prints a line of import output, scrubbed of anything a terminal would act on. */
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 say(const char *fmt, ...)
@@ -660,7 +657,8 @@ print_ini(const struct opml_list *list)
         if (!feed_url_valid(f->url)) {
             char *u = output_scrub(f->url, strlen(f->url), false);
             (void)printf("# failed %s: not a usable URL (no host, spaces, control characters or "
-                         "longer than %d bytes)\n", u ? u : "", FEED_URL_MAX);
+                         "longer than %d bytes)\n",
+                         u ? u : "", FEED_URL_MAX);
             free(u);
             status = 1;
             continue;
@@ -752,7 +750,8 @@ opml_import(const struct opml_import_args *a)
     status = daemon_feeds(a->socket, &c, &resp, &feeds);
     size_t i;
     const json_t *jf;
-    json_array_foreach(status == 0 ? feeds : NULL, i, jf) {
+    json_array_foreach(status == 0 ? feeds : NULL, i, jf)
+    {
         const char *name = json_string_value(json_object_get(jf, "name"));
         const char *keys[] = {"url", "configured_url"};
         if (!name)
@@ -803,8 +802,8 @@ opml_import(const struct opml_import_args *a)
                 json_decref(tags);
                 tags = NULL;
             }
-        json_t *req = tags ? json_pack("{s:s, s:s, s:s, s:o}", "cmd", "add", "name", name,
-                                       "url", f->url, "tags", tags)
+        json_t *req = tags ? json_pack("{s:s, s:s, s:s, s:o}", "cmd", "add", "name", name, "url",
+                                       f->url, "tags", tags)
                            : NULL;
         json_t *answer = NULL;
         if (!req) {

@@ -21,12 +21,12 @@
 
 /* What `import-opml` was asked. */
 struct opml_import_args {
-    const char *socket;       /* the daemon's socket; NULL with ini */
-    const char *file;         /* the OPML file, "-" for standard input */
-    const char *const *tags;  /* --tag T...: added to every feed */
+    const char *socket;      /* the daemon's socket; NULL with ini */
+    const char *file;        /* the OPML file, "-" for standard input */
+    const char *const *tags; /* --tag T...: added to every feed */
     size_t n_tags;
-    bool dry_run;             /* only report what would be done */
-    bool ini;                 /* print [feed] sections; no daemon */
+    bool dry_run; /* only report what would be done */
+    bool ini;     /* print [feed] sections; no daemon */
 };
 
 /* Prints every feed of the daemon at socket as OPML. Exit status: 0, 1, or 3 (unreachable). */

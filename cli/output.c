@@ -320,8 +320,8 @@ output_duration(uint64_t s, char buf[OUTPUT_DURATION_LEN])
             return;
         }
         uint64_t small = (s % units[i].secs) / units[i + 1].secs;
-        (void)snprintf(buf, OUTPUT_DURATION_LEN, "%" PRIu64 "%s %" PRIu64 "%s", big,
-                       units[i].unit, small, units[i + 1].unit);
+        (void)snprintf(buf, OUTPUT_DURATION_LEN, "%" PRIu64 "%s %" PRIu64 "%s", big, units[i].unit,
+                       small, units[i + 1].unit);
         return;
     }
 }
@@ -374,13 +374,13 @@ output_message(const char *fmt, ...)
 
 struct output_table {
     size_t n_cols;
-    char **headers;     /* n_cols */
-    size_t *widths;     /* n_cols: widest cell or header */
-    size_t *limits;     /* n_cols: 0 = none */
-    size_t *flex_min;   /* n_cols: 0 = fixed, else the least width it may shrink to */
-    bool *right;        /* n_cols */
-    char **cells;       /* n_rows * n_cols, scrubbed */
-    char **trailers;    /* n_rows, scrubbed, may be NULL */
+    char **headers;   /* n_cols */
+    size_t *widths;   /* n_cols: widest cell or header */
+    size_t *limits;   /* n_cols: 0 = none */
+    size_t *flex_min; /* n_cols: 0 = fixed, else the least width it may shrink to */
+    bool *right;      /* n_cols */
+    char **cells;     /* n_rows * n_cols, scrubbed */
+    char **trailers;  /* n_rows, scrubbed, may be NULL */
     size_t n_rows;
     size_t cap_rows;
 };

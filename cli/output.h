@@ -6,8 +6,9 @@
  * (directly or through a table) before it is printed in human mode: C0 controls, DEL and
  * C1 controls become '?', the line and paragraph separators (U+2028/2029) line breaks, the
  * bidi marks, embeddings, overrides and isolates are dropped (the set of config/termsafe.h,
- * which the daemon's log escapes too) and invalid UTF-8 becomes U+FFFD. Functions that return a string return a new heap string the caller frees,
- * or NULL on OOM. Single-threaded use; no globals.
+ * which the daemon's log escapes too) and invalid UTF-8 becomes U+FFFD. Functions that return a
+ * string return a new heap string the caller frees, or NULL on OOM. Single-threaded use; no
+ * globals.
  */
 #ifndef FEEDWATCH_OUTPUT_H
 #define FEEDWATCH_OUTPUT_H

@@ -67,11 +67,8 @@
 enum sect_kind { SECT_NONE, SECT_DAEMON, SECT_FEED, SECT_TOPIC, SECT_HOOK, SECT_ALIAS, SECT_SKIP };
 
 static const char *const sect_names[] = {
-    [SECT_DAEMON] = "daemon",
-    [SECT_FEED] = "feed",
-    [SECT_TOPIC] = "topic",
-    [SECT_HOOK] = "hook",
-    [SECT_ALIAS] = "alias",
+    [SECT_DAEMON] = "daemon", [SECT_FEED] = "feed",   [SECT_TOPIC] = "topic",
+    [SECT_HOOK] = "hook",     [SECT_ALIAS] = "alias",
 };
 
 enum {
@@ -100,12 +97,28 @@ enum {
     DK__MAX
 };
 static const char *const daemon_keys[] = {
-    "database",     "socket",       "interval",           "max_connections",
-    "max_per_host", "user_agent",   "max_feed_size",      "retention",
-    "min_interval", "max_interval", "respect_feed_hints", "max_failures",
-    "story_window", "max_hooks",    "log_level",          "proxy",
-    "fetch_timeout", "allow_private_addresses", "max_articles_per_poll", "max_article_size",
-    "max_article_memory", "metrics_listen",
+    "database",
+    "socket",
+    "interval",
+    "max_connections",
+    "max_per_host",
+    "user_agent",
+    "max_feed_size",
+    "retention",
+    "min_interval",
+    "max_interval",
+    "respect_feed_hints",
+    "max_failures",
+    "story_window",
+    "max_hooks",
+    "log_level",
+    "proxy",
+    "fetch_timeout",
+    "allow_private_addresses",
+    "max_articles_per_poll",
+    "max_article_size",
+    "max_article_memory",
+    "metrics_listen",
     NULL,
 };
 
@@ -121,8 +134,8 @@ enum {
     FK_ALLOW_PRIVATE
 };
 static const char *const feed_keys[] = {
-    "url",  "interval", "tags",          "fetch_article",           "enabled",
-    "header", "user",   "password_file", "allow_private_addresses", NULL,
+    "url",    "interval", "tags",          "fetch_article",           "enabled",
+    "header", "user",     "password_file", "allow_private_addresses", NULL,
 };
 
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
@@ -237,8 +250,8 @@ err_append(struct parser *p, const char *file, unsigned line, const char *key, c
         p->err_cap = cap;
     }
     /* An error about the whole file has no line: "FILE: cannot read: ..." (issue 15). */
-    int w = line ? snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s:%u: %s: %s\n",
-                            file, line, key, msg)
+    int w = line ? snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s:%u: %s: %s\n", file,
+                            line, key, msg)
                  : snprintf(p->err + p->err_len, p->err_cap - p->err_len, "%s: %s\n", file, msg);
     if (w > 0)
         p->err_len += (size_t)w;
@@ -932,8 +945,8 @@ val_list(struct parser *p, const struct loc *at, const char *v, bool names, cons
         if (names && !feed_name_valid(s, len)) {
             char *tmp = xstrndup(p, s, len);
             if (tmp)
-                perr_at(p, at, "invalid %s name '%s' (1-128 characters of A-Z a-z 0-9 . _ -)",
-                        what, QS(tmp));
+                perr_at(p, at, "invalid %s name '%s' (1-128 characters of A-Z a-z 0-9 . _ -)", what,
+                        QS(tmp));
             free(tmp);
             goto fail;
         }
@@ -1199,8 +1212,7 @@ val_header(struct parser *p, const struct loc *at, const char *v, char **out)
             content[--len] = '\0';
         if (len > 0 && content[len - 1] == '\r')
             content[--len] = '\0';
-        bool bad =
-            len == 0 || strlen(content) != len || utf8_valid_prefix(content, len) != len;
+        bool bad = len == 0 || strlen(content) != len || utf8_valid_prefix(content, len) != len;
         for (size_t i = 0; !bad && i < len; i++)
             bad = ((unsigned char)content[i] < 0x20 && content[i] != '\t') || content[i] == 0x7f;
         if (bad) {
@@ -1577,8 +1589,10 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     case DK_METRICS_LISTEN: {
         struct sockaddr_storage addr;
         if (conf_parse_listen(v, &addr) < 0) {
-            perr_at(p, at, "expected ADDRESS:PORT with a numeric address, e.g. 127.0.0.1:9464 "
-                           "or [::1]:9464, got '%s'", QS(v));
+            perr_at(p, at,
+                    "expected ADDRESS:PORT with a numeric address, e.g. 127.0.0.1:9464 "
+                    "or [::1]:9464, got '%s'",
+                    QS(v));
             break;
         }
         (void)val_string(p, at, v, &d->metrics_listen);
@@ -1994,8 +2008,7 @@ parse_line(struct parser *p, const struct file_ctx *f, unsigned line, char *s, s
         unsigned char c = (unsigned char)s[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
             if (!p->socket_only)
-                perr(p, f->path, line, "line", "control character 0x%02x at byte %zu", c,
-                     i + 1);
+                perr(p, f->path, line, "line", "control character 0x%02x at byte %zu", c, i + 1);
             return;
         }
     }
@@ -2451,8 +2464,8 @@ conf_feed_changed(const struct conf_feed *a, const struct conf_feed *b)
     if (str_differs(a->url, b->url) || a->interval_s != b->interval_s ||
         str_differs(a->header, b->header) || str_differs(a->user, b->user) ||
         str_differs(a->password_file, b->password_file) || a->fetch_article != b->fetch_article ||
-        a->allow_private_addresses != b->allow_private_addresses ||
-        a->enabled != b->enabled || a->n_tags != b->n_tags)
+        a->allow_private_addresses != b->allow_private_addresses || a->enabled != b->enabled ||
+        a->n_tags != b->n_tags)
         return true;
     for (size_t i = 0; i < a->n_tags; i++)
         if (str_differs(a->tags[i], b->tags[i]))

@@ -30,66 +30,66 @@ struct conf_origin {
 };
 
 struct conf_daemon {
-    char *database;          /* absolute; default /var/lib/feedwatch/feedwatch.db */
-    char *socket;            /* absolute; default /run/feedwatch/feedwatch.sock */
-    uint64_t interval_s;     /* default poll interval; 15m */
-    unsigned max_connections; /* 64 */
-    unsigned max_per_host;   /* 4 */
-    char *user_agent;        /* "feedwatch/VERSION (+https://example.org/feedwatch)" */
-    uint64_t max_feed_size;  /* bytes after decompression; 8M */
-    uint64_t retention_s;    /* 90d */
-    uint64_t min_interval_s; /* 5m */
-    uint64_t max_interval_s; /* 6h */
-    bool respect_feed_hints; /* yes */
-    unsigned max_failures;   /* 10 */
-    uint64_t story_window_s; /* 48h */
-    unsigned max_hooks;      /* 4 */
+    char *database;                /* absolute; default /var/lib/feedwatch/feedwatch.db */
+    char *socket;                  /* absolute; default /run/feedwatch/feedwatch.sock */
+    uint64_t interval_s;           /* default poll interval; 15m */
+    unsigned max_connections;      /* 64 */
+    unsigned max_per_host;         /* 4 */
+    char *user_agent;              /* "feedwatch/VERSION (+https://example.org/feedwatch)" */
+    uint64_t max_feed_size;        /* bytes after decompression; 8M */
+    uint64_t retention_s;          /* 90d */
+    uint64_t min_interval_s;       /* 5m */
+    uint64_t max_interval_s;       /* 6h */
+    bool respect_feed_hints;       /* yes */
+    unsigned max_failures;         /* 10 */
+    uint64_t story_window_s;       /* 48h */
+    unsigned max_hooks;            /* 4 */
     enum conf_log_level log_level; /* notice */
-    char *proxy;             /* NULL unless set */
-    uint64_t fetch_timeout_s; /* whole transfer; 60s (connect and low-speed: min(this, 30s)) */
-    bool allow_private_addresses; /* no: feed-chosen URLs reach public addresses only */
+    char *proxy;                   /* NULL unless set */
+    uint64_t fetch_timeout_s;      /* whole transfer; 60s (connect and low-speed: min(this, 30s)) */
+    bool allow_private_addresses;  /* no: feed-chosen URLs reach public addresses only */
     unsigned max_articles_per_poll; /* 50: article pages downloaded by one poll at most */
-    uint64_t max_article_size; /* bytes after decompression; 2M */
-    uint64_t max_article_memory; /* article pages held in memory at once, all feeds; 64M */
-    char *metrics_listen;    /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
+    uint64_t max_article_size;      /* bytes after decompression; 2M */
+    uint64_t max_article_memory;    /* article pages held in memory at once, all feeds; 64M */
+    char *metrics_listen;           /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
 };
 
 struct conf_feed {
     char *name;
-    char *url;               /* http://, https:// or file:// (file URLs made absolute) */
-    uint64_t interval_s;     /* the daemon's interval unless set */
+    char *url;           /* http://, https:// or file:// (file URLs made absolute) */
+    uint64_t interval_s; /* the daemon's interval unless set */
     char **tags;
     size_t n_tags;
-    bool fetch_article;      /* no */
-    bool enabled;            /* yes */
-    char *header;            /* "Name: value" with @FILE already read; NULL unless set */
-    char *user;              /* NULL unless set */
-    char *password_file;     /* absolute; NULL unless set */
+    bool fetch_article;           /* no */
+    bool enabled;                 /* yes */
+    char *header;                 /* "Name: value" with @FILE already read; NULL unless set */
+    char *user;                   /* NULL unless set */
+    char *password_file;          /* absolute; NULL unless set */
     bool allow_private_addresses; /* the [daemon] value unless set */
-    bool allow_private_set;  /* set in the section (else taken from [daemon] after load) */
+    bool allow_private_set;       /* set in the section (else taken from [daemon] after load) */
     struct conf_origin origin;
 };
 
 struct conf_topic {
     char *name;
-    char *match;             /* the query text, checked by the query module later */
-    char **hooks;            /* names of [hook] sections, each checked to exist */
+    char *match;  /* the query text, checked by the query module later */
+    char **hooks; /* names of [hook] sections, each checked to exist */
     size_t n_hooks;
-    char **feeds;            /* names of [feed] sections, each checked to exist; none = all */
+    char **feeds; /* names of [feed] sections, each checked to exist; none = all */
     size_t n_feeds;
-    char **tags;             /* only feeds carrying one of these tags; none = all (and feeds) */
+    char **tags; /* only feeds carrying one of these tags; none = all (and feeds) */
     size_t n_tags;
     struct conf_origin origin;
 };
 
 struct conf_hook {
     char *name;
-    char **exec_argv;        /* NULL-terminated argv split like a shell would; NULL for url hooks */
-    char *url;               /* webhook; NULL for exec hooks (exactly one of exec/url) */
-    uint64_t timeout_s;      /* 30s */
-    unsigned retries;        /* 5 */
-    char *secret_file;       /* absolute; NULL unless set */
-    char **env;              /* names of the daemon's variables passed on to an exec hook */
+    char **exec_argv;   /* NULL-terminated argv split like a shell would; NULL for url hooks */
+    char *url;          /* webhook; NULL for exec hooks (exactly one of exec/url) */
+    uint64_t timeout_s; /* 30s */
+    unsigned retries;   /* 5 */
+    char *secret_file;  /* absolute; NULL unless set */
+    char **env;         /* names of the daemon's variables passed on to an exec hook */
     size_t n_env;
     struct conf_origin origin;
 };
@@ -97,13 +97,13 @@ struct conf_hook {
 /* [alias "NAME"]: a set of synonyms that topics use as alias:NAME (PRODUCT.md queries). */
 struct conf_alias {
     char *name;
-    char **names;            /* `names`: words or phrases, "quoted" when they hold a comma */
+    char **names; /* `names`: words or phrases, "quoted" when they hold a comma */
     size_t n_names;
     struct conf_origin origin;
 };
 
 struct conf {
-    char *path;              /* absolute path of the main file */
+    char *path; /* absolute path of the main file */
     struct conf_daemon daemon;
     struct conf_feed *feeds;
     size_t n_feeds;

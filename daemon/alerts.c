@@ -33,8 +33,7 @@ alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_
     }
     for (size_t i = 0; i < conf->n_aliases; i++) {
         const struct conf_alias *al = &conf->aliases[i];
-        int r = match_alias(a->matcher, al->name, (const char *const *)al->names,
-                              al->n_names);
+        int r = match_alias(a->matcher, al->name, (const char *const *)al->names, al->n_names);
         if (r < 0) {
             if (asprintf(reterr_msg, "%s:%u: names: %s", al->origin.file, al->origin.line,
                          strerror(-r)) < 0)
@@ -120,8 +119,8 @@ on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t f
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
 alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
-              size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text, uint64_t simhash,
-              int64_t now, struct alerts_outcome *out)
+            size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
+            const char *text, uint64_t simhash, int64_t now, struct alerts_outcome *out)
 {
     struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
     struct match_result res = {0};
@@ -156,8 +155,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         }
         char *matched = match_terms_json(hit);
         int64_t alert_id = 0;
-        r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,
-                            &alert_id);
+        r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now, &alert_id);
         free(matched);
         if (r == 1) {
             out->raised++;

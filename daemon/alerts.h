@@ -32,8 +32,8 @@ void alerts_free(struct alerts *a);
 #define ALERTS_IDS_MAX 64
 
 struct alerts_outcome {
-    unsigned raised;      /* new alerts */
-    unsigned attached;    /* items attached to an earlier alert as another source */
+    unsigned raised;             /* new alerts */
+    unsigned attached;           /* items attached to an earlier alert as another source */
     int64_t ids[ALERTS_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
     unsigned n_ids;
 };
@@ -44,9 +44,9 @@ struct alerts_outcome {
  * within the open transaction, and raises or attaches its alerts. text is its cleaned text
  * (may be NULL); simhash its story signature (0: none). Returns 0 or a store error.
  */
-int alerts_item(struct alerts *a, struct store *store, const char *feed_name,
-                  char *const *tags, size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item, const char *text,
-                  uint64_t simhash, int64_t now, struct alerts_outcome *out);
+int alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
+                size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
+                const char *text, uint64_t simhash, int64_t now, struct alerts_outcome *out);
 
 /* Number of topics compiled. */
 size_t alerts_topics(const struct alerts *a);

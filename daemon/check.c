@@ -107,8 +107,7 @@ check_database_dir(struct check *c, const char *database)
         }
         if (strcmp(dir, CHECK_DEFAULT_STATE_DIR) == 0) {
             /* The service's StateDirectory= creates it, owned by the service's user. */
-            (void)fprintf(c->out, "database: %s does not exist yet; the service creates it\n",
-                          dir);
+            (void)fprintf(c->out, "database: %s does not exist yet; the service creates it\n", dir);
             free(copy);
             return;
         }
@@ -119,8 +118,7 @@ check_database_dir(struct check *c, const char *database)
         problem(c, NULL, "database: %s is not a folder", dir);
     else if (access(dir, W_OK | X_OK) != 0)
         problem(c, NULL, "database: folder %s is not writable%s: %s", dir,
-                missing ? " (the database's folders would be made in it)" : "",
-                strerror(errno));
+                missing ? " (the database's folders would be made in it)" : "", strerror(errno));
     else if (!missing && access(database, F_OK) == 0 && access(database, R_OK | W_OK) != 0)
         problem(c, NULL, "database: %s is not readable and writable: %s", database,
                 strerror(errno));
@@ -168,8 +166,8 @@ check_as_self(const char *config_path, FILE *out)
     check_database_dir(&c, conf->daemon.database);
 
     if (c.problems == 0)
-        (void)fprintf(out, "%s: ok (%zu feeds, %zu topics, %zu hooks)\n", conf->path,
-                      conf->n_feeds, conf->n_topics, conf->n_hooks);
+        (void)fprintf(out, "%s: ok (%zu feeds, %zu topics, %zu hooks)\n", conf->path, conf->n_feeds,
+                      conf->n_topics, conf->n_hooks);
     conf_free(conf);
     return c.problems ? 2 : 0;
 }

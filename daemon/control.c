@@ -22,21 +22,21 @@ struct ctl_conn {
     struct control *c;
     struct ctl_conn *next;
     struct ctl_conn *prev;
-    char *buf;               /* unprocessed input, at most CTL_MAX_LINE bytes */
+    char *buf; /* unprocessed input, at most CTL_MAX_LINE bytes */
     size_t len;
-    bool skipping;           /* dropping an over-long line up to its newline */
+    bool skipping; /* dropping an over-long line up to its newline */
     bool reading;
     bool closing;
     bool eof;
-    bool deferred;           /* its answer comes later (ctl_conn_defer) */
-    ctl_detach_cb detach;    /* told if the connection closes first */
+    bool deferred;        /* its answer comes later (ctl_conn_defer) */
+    ctl_detach_cb detach; /* told if the connection closes first */
     void *waiter;
-    bool watching;           /* gets events (`watch`) */
-    bool ready;              /* on the control's ready list: a request waits for its turn */
+    bool watching; /* gets events (`watch`) */
+    bool ready;    /* on the control's ready list: a request waits for its turn */
     struct ctl_conn *ready_next;
-    struct ctl_job *job;     /* the query running for it in the thread pool */
-    size_t queued;           /* answer bytes not yet written */
-    uint64_t active_ms;      /* loop time of the last byte read or written */
+    struct ctl_job *job; /* the query running for it in the thread pool */
+    size_t queued;       /* answer bytes not yet written */
+    uint64_t active_ms;  /* loop time of the last byte read or written */
     uid_t uid;
     pid_t pid;
 };
@@ -45,36 +45,36 @@ struct ctl_conn {
 struct ctl_job {
     uv_work_t work;
     struct control *c;
-    struct ctl_conn *conn;   /* NULL once the client went away */
+    struct ctl_conn *conn; /* NULL once the client went away */
     ctl_work_cb fn;
-    json_t *req;             /* the worker's alone until it is done */
-    char *text;              /* the answer, serialized in the pool too */
+    json_t *req; /* the worker's alone until it is done */
+    char *text;  /* the answer, serialized in the pool too */
     struct ctl_reader *reader;
-    struct ctl_job *next;    /* in the control's queue of jobs waiting for a thread */
-    uid_t uid;               /* its client's, for the turns (jobs_pick) */
-    bool privileged;         /* root's or the daemon's user's: may take the reserved slot */
+    struct ctl_job *next; /* in the control's queue of jobs waiting for a thread */
+    uid_t uid;            /* its client's, for the turns (jobs_pick) */
+    bool privileged;      /* root's or the daemon's user's: may take the reserved slot */
 };
 
 struct control {
     uv_pipe_t listener;
-    uv_idle_t turn;          /* runs one request of each ready connection per loop turn */
-    uv_timer_t sweep;        /* closes idle connections */
+    uv_idle_t turn;   /* runs one request of each ready connection per loop turn */
+    uv_timer_t sweep; /* closes idle connections */
     uv_loop_t *loop;
     ctl_dispatch_cb dispatch;
-    void *ctx;               /* the dispatcher's, also given to queries in the pool */
+    void *ctx; /* the dispatcher's, also given to queries in the pool */
     char *path;
-    char *db_path;           /* for the readers' connections */
+    char *db_path; /* for the readers' connections */
     struct ctl_conn *conns;
     unsigned n_conns;
     unsigned n_watchers;
     struct ctl_conn *ready_head, *ready_tail;
-    size_t queued;           /* answer bytes not yet written, all connections */
+    size_t queued;                         /* answer bytes not yet written, all connections */
     struct ctl_job *jobs_head, *jobs_tail; /* waiting for one of CTL_MAX_JOBS threads */
     unsigned jobs_running;
     unsigned jobs_running_others; /* of them, jobs of neither root nor the daemon's user */
-    uid_t jobs_last_uid;     /* the uid whose job started last among the others' */
-    struct ctl_reader *readers; /* idle readers */
-    unsigned pending_closes; /* handles not closed yet and jobs not done yet */
+    uid_t jobs_last_uid;          /* the uid whose job started last among the others' */
+    struct ctl_reader *readers;   /* idle readers */
+    unsigned pending_closes;      /* handles not closed yet and jobs not done yet */
     bool closing;
     /* Refused connections: the first of each uid is logged, the rest summed (refusal_note). */
     uid_t refused_uids[CTL_REFUSED_UIDS];
@@ -88,8 +88,8 @@ struct ctl_write {
     uv_write_t req;
     struct ctl_conn *conn;
     size_t len;
-    char *owned;             /* the answer's text when it was handed over, else NULL */
-    char data[];             /* a copy of the text (or nothing), then the newline */
+    char *owned; /* the answer's text when it was handed over, else NULL */
+    char data[]; /* a copy of the text (or nothing), then the newline */
 };
 
 static void conn_process(struct ctl_conn *conn);
@@ -230,10 +230,12 @@ conn_send_owned(struct ctl_conn *conn, char *text)
          */
         free(text);
         log_warn("control: client pid %d: an answer of %zu bytes is over the output budget "
-                 "(%zu bytes unread by clients)", (int)conn->pid, len, conn->c->queued);
+                 "(%zu bytes unread by clients)",
+                 (int)conn->pid, len, conn->c->queued);
         text = NULL;
         json_t *err = ctl_error("the answer (%zu bytes) does not fit in the daemon's output "
-                                   "budget now; ask for less (--limit) or try again", len);
+                                "budget now; ask for less (--limit) or try again",
+                                len);
         if (err)
             text = json_dumps(err, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(err);
@@ -853,8 +855,8 @@ refusal_note(struct control *c, const struct ctl_conn *conn, const char *why)
         return;
     }
     c->refused_uids[c->n_refused_uids++] = conn->uid;
-    log_warn("control: %s: refusing pid %d (uid %u); more refusals are summed up every %ds",
-             why, (int)conn->pid, (unsigned)conn->uid, CTL_REFUSED_LOG_MS / 1000);
+    log_warn("control: %s: refusing pid %d (uid %u); more refusals are summed up every %ds", why,
+             (int)conn->pid, (unsigned)conn->uid, CTL_REFUSED_LOG_MS / 1000);
 }
 
 /* Closes connections with nothing going on for CTL_IDLE_MS (not `watch`, not waiting). */

@@ -27,17 +27,17 @@
 
 #include "ctlproto.h"
 
-#define CTL_MAX_CONNS 256          /* connections of everybody but root and the daemon's user */
-#define CTL_RESERVED_CONNS 16      /* more that only root and the daemon's user may take */
-#define CTL_MAX_CONNS_PER_UID 32   /* connections of one other uid */
-#define CTL_IDLE_MS 30000          /* a connection with nothing going on this long is closed */
+#define CTL_MAX_CONNS 256        /* connections of everybody but root and the daemon's user */
+#define CTL_RESERVED_CONNS 16    /* more that only root and the daemon's user may take */
+#define CTL_MAX_CONNS_PER_UID 32 /* connections of one other uid */
+#define CTL_IDLE_MS 30000        /* a connection with nothing going on this long is closed */
 #define CTL_PAUSE_QUEUED (1024u * 1024) /* no request is read while more answer bytes wait */
 #define CTL_SMALL_ANSWER (64u * 1024)   /* answers this small are never refused */
 #define CTL_MAX_QUEUED_TOTAL (64u * 1024 * 1024) /* unsent answer bytes of all connections */
-#define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024) /* a `watch` client this far behind is dropped */
-#define CTL_REFUSED_LOG_MS 10000  /* refused connections are summed up in a line this often */
-#define CTL_REFUSED_UIDS 16        /* uids whose first refusal is logged in full */
-#define CTL_MAX_JOBS 2             /* queries running in the thread pool at once */
+#define CTL_MAX_WATCH_QUEUED (4u * 1024 * 1024)  /* a `watch` client this far behind is dropped */
+#define CTL_REFUSED_LOG_MS 10000 /* refused connections are summed up in a line this often */
+#define CTL_REFUSED_UIDS 16      /* uids whose first refusal is logged in full */
+#define CTL_MAX_JOBS 2           /* queries running in the thread pool at once */
 
 struct control;
 struct ctl_conn;

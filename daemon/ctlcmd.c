@@ -60,19 +60,18 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         return ctl_error("status: %s", store_errmsg(d->store));
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
-    json_t *resp = json_pack("{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
-                     "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
-                     CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION,
-                     "uptime_s", (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds,
-                     "ok", (json_int_t)counts[DFEED_OK], "failing",
-                     (json_int_t)counts[DFEED_FAILING], "disabled",
-                     (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED],
-                     "items", "total", (json_int_t)d->items_total, "alerts", "delivered",
-                     (json_int_t)delivered, "pending", (json_int_t)pending, "failed",
-                     (json_int_t)failed,
-                     "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
-                     next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-                     (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
+    json_t *resp = json_pack(
+        "{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
+        "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+        CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
+        (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds, "ok",
+        (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING], "disabled",
+        (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED], "items",
+        "total", (json_int_t)d->items_total, "alerts", "delivered", (json_int_t)delivered,
+        "pending", (json_int_t)pending, "failed", (json_int_t)failed, "polls_in_flight",
+        (json_int_t)(d->polls_active + d->n_ready), "next_poll",
+        next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
+        (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
     if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
         json_decref(resp);
@@ -102,17 +101,15 @@ ctlcmd_feed_json(const struct dfeed *f)
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
     bool armed = sched_entry_armed(&f->sched);
-    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
-                     f->cfg->name, "url",
-                     json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
-                     json_url_redacted(f->cfg->url), "state", daemon_feed_state_name(s), "reason",
-                     json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
-                     json_time(f->st.last_poll_at), "last_status",
-                     f->st.last_status ? json_integer(f->st.last_status) : json_null(),
-                     "last_error", json_str(f->st.last_error), "failures",
-                     (json_int_t)f->st.failures, "recovered", f->st.recovered, "items",
-                     (json_int_t)f->st.items, "next_poll",
-                     armed ? json_time((f->sched.due_wall_ms + 999) / 1000) : json_null());
+    json_t *o = json_pack(
+        "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
+        json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
+        json_url_redacted(f->cfg->url), "state", daemon_feed_state_name(s), "reason",
+        json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll", json_time(f->st.last_poll_at),
+        "last_status", f->st.last_status ? json_integer(f->st.last_status) : json_null(),
+        "last_error", json_str(f->st.last_error), "failures", (json_int_t)f->st.failures,
+        "recovered", f->st.recovered, "items", (json_int_t)f->st.items, "next_poll",
+        armed ? json_time((f->sched.due_wall_ms + 999) / 1000) : json_null());
     return feed_json_settings(o, f->cfg);
 }
 
@@ -160,11 +157,11 @@ json_t *
 ctlcmd_item_json(const struct store_item_row *row)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                          (json_int_t)row->id, "feed", json_str(row->feed), "key",
-                          json_str(row->key), "title", json_str(row->title), "url",
-                          json_str(row->url), "published", json_time(row->published_at),
-                          "updated", json_time(row->updated_at), "author", json_str(row->author),
-                          "language", json_str(row->language), "summary", json_str(row->summary));
+                     (json_int_t)row->id, "feed", json_str(row->feed), "key", json_str(row->key),
+                     "title", json_str(row->title), "url", json_str(row->url), "published",
+                     json_time(row->published_at), "updated", json_time(row->updated_at), "author",
+                     json_str(row->author), "language", json_str(row->language), "summary",
+                     json_str(row->summary));
 }
 
 static int
@@ -216,8 +213,7 @@ reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err)
 {
     char *err = NULL;
     if (!r->store && store_open_reader(r->db_path, &r->store, &err) < 0) {
-        *ret_err = ctl_error("%s: cannot open the database: %s", cmd,
-                                err ? err : "out of memory");
+        *ret_err = ctl_error("%s: cannot open the database: %s", cmd, err ? err : "out of memory");
         free(err);
         return NULL;
     }
@@ -243,8 +239,7 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     (void)ctx;
     if (!st)
         return bad;
-    struct items_ctx c = {.arr = json_array(),
-                          .text = json_is_true(json_object_get(job, "text"))};
+    struct items_ctx c = {.arr = json_array(), .text = json_is_true(json_object_get(job, "text"))};
     if (!c.arr)
         return NULL;
     /* with "tagged": the names of the feeds carrying the asked tag, a JSON array text */
@@ -378,8 +373,8 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     unsigned queued = 0;
     for (size_t i = 0; i < d->n_feeds; i++) {
         struct dfeed *f = d->feeds[i];
-        if (only ? f != only : (daemon_feed_state(f) == DFEED_PAUSED ||
-                                daemon_feed_state(f) == DFEED_DISABLED))
+        if (only ? f != only
+                 : (daemon_feed_state(f) == DFEED_PAUSED || daemon_feed_state(f) == DFEED_DISABLED))
             continue;
         if (w)
             w->remaining++; /* on_poll_done is called once, whatever the return */
@@ -424,12 +419,11 @@ alert_json(struct store *st, const struct store_alert_row *row)
         json_decref(sources);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "id",
-                     (json_int_t)row->id, "topic", json_str(row->topic), "item",
-                     (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
-                     json_str(row->title), "url", json_str(row->url), "state",
-                     json_str(row->state), "attempts", row->attempts, "raised",
-                     json_time(row->raised_at), "sources", sources);
+    return json_pack(
+        "{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "topic",
+        json_str(row->topic), "item", (json_int_t)row->item_id, "feed", json_str(row->feed),
+        "title", json_str(row->title), "url", json_str(row->url), "state", json_str(row->state),
+        "attempts", row->attempts, "raised", json_time(row->raised_at), "sources", sources);
 }
 
 /* One entry of `alerts`; also the body of a `watch` alert event. */
@@ -490,13 +484,11 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (jlimit && !json_is_null(jlimit)) {
         if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
             json_integer_value(jlimit) > CTL_ITEMS_MAX)
-            return ctl_error("alerts: \"limit\" must be an integer from 1 to %d",
-                                CTL_ITEMS_MAX);
+            return ctl_error("alerts: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
     json_t *job = json_pack("{s:o, s:b, s:I}", "topic", topic ? json_string(topic) : json_null(),
-                            "failed", jfailed && json_is_true(jfailed), "limit",
-                            (json_int_t)limit);
+                            "failed", jfailed && json_is_true(jfailed), "limit", (json_int_t)limit);
     return queue_work(conn, alerts_work, job, deferred);
 }
 
@@ -516,10 +508,10 @@ on_search_hit(void *userdata, const struct search_hit *hit)
 {
     struct search_ctx *c = userdata;
     json_t *matched = json_loads(hit->matched_json, 0, NULL);
-    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)hit->item_id,
-                          "feed", json_str(hit->feed), "title", json_str(hit->title), "url",
-                          json_str(hit->url), "published", json_time(hit->published_at),
-                          "matched", matched ? matched : json_array());
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)hit->item_id, "feed",
+                          json_str(hit->feed), "title", json_str(hit->title), "url",
+                          json_str(hit->url), "published", json_time(hit->published_at), "matched",
+                          matched ? matched : json_array());
     return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -558,14 +550,13 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (jlimit && !json_is_null(jlimit)) {
         if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
             json_integer_value(jlimit) > CTL_ITEMS_MAX)
-            return ctl_error("search: \"limit\" must be an integer from 1 to %d",
-                                CTL_ITEMS_MAX);
+            return ctl_error("search: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
     if (!d->search)
         return ctl_error("search: the index could not be opened (see the log)");
-    json_t *job = json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit",
-                            (json_int_t)limit);
+    json_t *job =
+        json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit", (json_int_t)limit);
     return queue_work(conn, search_work, job, deferred);
 }
 
@@ -576,8 +567,8 @@ cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     log_notice("config: reload requested over the control socket");
     int r = daemon_reload(d, &err);
     if (r < 0) {
-        json_t *resp = json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR,
-                                 err ? err : "reload failed");
+        json_t *resp =
+            json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR, err ? err : "reload failed");
         free(err);
         return resp;
     }
@@ -793,17 +784,16 @@ cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred
 
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {CTL_CMD_STATUS, cmd_status}, {CTL_CMD_FEEDS, cmd_feeds},     {CTL_CMD_ITEMS, cmd_items},
-    {CTL_CMD_ALERTS, cmd_alerts}, {CTL_CMD_SEARCH, cmd_search},   {CTL_CMD_WATCH, cmd_watch},
+    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},   {CTL_CMD_ITEMS, cmd_items},
+    {CTL_CMD_ALERTS, cmd_alerts},   {CTL_CMD_SEARCH, cmd_search}, {CTL_CMD_WATCH, cmd_watch},
     {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},     {CTL_CMD_RELOAD, cmd_reload},
-    {CTL_CMD_ADD, cmd_add},       {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_ADD, cmd_add},         {CTL_CMD_REMOVE, cmd_remove}, {CTL_CMD_PAUSE, cmd_pause},
     {CTL_CMD_RESUME, cmd_resume},
 };
 
 /* Runs one request of conn (peer uid): answered, deferred, or out of memory. */
 enum ctl_dispatch
-ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
-                json_t **ret_resp)
+ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req, json_t **ret_resp)
 {
     json_t *resp = NULL;
     bool deferred = false;
@@ -874,8 +864,8 @@ ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
     int r = events_subscribe(d->events, EVENTS_ALL, on_daemon_event, d);
     if (r < 0)
         return r;
-    r = control_new(&d->loop, path, d->conf->daemon.database, on_control_request, d,
-                    &d->control, reterr_msg);
+    r = control_new(&d->loop, path, d->conf->daemon.database, on_control_request, d, &d->control,
+                    reterr_msg);
     if (r < 0)
         events_unsubscribe(d->events, on_daemon_event, d);
     return r;

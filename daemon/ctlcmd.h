@@ -36,8 +36,8 @@ void ctlcmd_close(struct daemon *d);
  * commands that never defer (status, feeds, metrics, reload, add, remove, pause, resume,
  * poll without wait).
  */
-enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid,
-                                  json_t *req, json_t **ret_resp);
+enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
+                                  json_t **ret_resp);
 
 /* The JSON shapes shared by answers and events: a new reference, or NULL on OOM. */
 json_t *ctlcmd_feed_json(const struct dfeed *f);

@@ -210,8 +210,8 @@ runtime_opts_json(const struct daemon_feed_opts *o)
             json_decref(tags);
             tags = NULL;
         }
-    json_t *j = tags ? json_pack("{s:I, s:o, s:b}", "interval_s", (json_int_t)o->interval_s,
-                                 "tags", tags, "fetch_article", o->fetch_article)
+    json_t *j = tags ? json_pack("{s:I, s:o, s:b}", "interval_s", (json_int_t)o->interval_s, "tags",
+                                 tags, "fetch_article", o->fetch_article)
                      : NULL;
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -634,8 +634,8 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
 
 /* --once's tally and f's next schedule after a poll (f is freed if it was removed). */
 static void
-feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
-                uint64_t new_items, uint64_t new_alerts)
+feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+                uint64_t new_alerts)
 {
     if (d->once && d->once_remaining > 0) {
         d->once_tally.polled++;
@@ -686,8 +686,8 @@ daemon_hooks_progress(struct daemon *d)
 
 /* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
 static int
-feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds,
-            size_t *ret_n, char **reterr_msg)
+feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds, size_t *ret_n,
+            char **reterr_msg)
 {
     /* The config's feeds in its order, then the run-time feeds it does not name. */
     struct dfeed **feeds = calloc(conf->n_feeds + d->n_feeds + 1, sizeof(*feeds));
@@ -777,7 +777,8 @@ feeds_load_runtime(struct daemon *d, char **reterr_msg)
         if (r == -EINVAL) {
             char q[LOG_QUOTE_MAX];
             log_warn("store: feed '%s': its options of `feedwatch add` are not readable; "
-                        "the defaults apply", log_quote(rows.names[i], q, sizeof(q)));
+                     "the defaults apply",
+                     log_quote(rows.names[i], q, sizeof(q)));
             r = 0;
         }
         if (r == 0)
@@ -862,9 +863,9 @@ struct feed_write {
     char *opts_json;
     bool removed;
     int64_t id;
-    struct store_feed st;        /* SAVE: to write; ADD: the row as stored */
-    struct dfeed *f;             /* ADD: the feed to insert once stored */
-    bool config_feed;            /* LOAD: clear the run-time marker */
+    struct store_feed st; /* SAVE: to write; ADD: the row as stored */
+    struct dfeed *f;      /* ADD: the feed to insert once stored */
+    bool config_feed;     /* LOAD: clear the run-time marker */
     /* pause, resume: undone when the store refuses them and nothing changed since */
     uint64_t gen;
     bool was_paused;
@@ -965,8 +966,8 @@ feed_write_new(struct daemon *d, enum feed_write_kind kind, const char *name,
     fw->finish = finish;
     fw->cb = cb;
     fw->ctx = ctx;
-    fw->job = (struct writer_job){
-        .work = feed_write_work, .done = feed_write_done, .mode = WRITER_TXN};
+    fw->job =
+        (struct writer_job){.work = feed_write_work, .done = feed_write_done, .mode = WRITER_TXN};
     return fw;
 }
 
@@ -996,8 +997,8 @@ save_finish(struct feed_write *fw, int r)
 {
     char q[LOG_QUOTE_MAX];
     if (r < 0)
-        log_error("store: feed '%s': cannot save its state: %s",
-                  log_quote(fw->name, q, sizeof(q)), fw->job.error);
+        log_error("store: feed '%s': cannot save its state: %s", log_quote(fw->name, q, sizeof(q)),
+                  fw->job.error);
 }
 
 /* Saves a copy of f's state as it is now through the writer; an error is logged. */
@@ -1005,8 +1006,8 @@ void
 daemon_feed_save(struct daemon *d, struct dfeed *f)
 {
     char *err = NULL;
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, save_finish, NULL,
-                                           NULL);
+    struct feed_write *fw =
+        feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, save_finish, NULL, NULL);
     if (fw && store_feed_copy(&fw->st, &f->st) < 0) {
         feed_write_free(fw);
         fw = NULL;
@@ -1061,8 +1062,8 @@ static void
 feed_marker_clear(struct daemon *d, struct dfeed *f)
 {
     char *err = NULL;
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_RUNTIME, f->cfg->name, marker_finish,
-                                           NULL, NULL);
+    struct feed_write *fw =
+        feed_write_new(d, FEED_WRITE_RUNTIME, f->cfg->name, marker_finish, NULL, NULL);
     int r = -ENOMEM;
     if (fw) {
         fw->id = f->st.id;
@@ -1107,15 +1108,13 @@ add_finish(struct feed_write *fw, int r)
     adding_remove(d, f);
     if (r < 0) {
         dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, r,
-                       msgf("add: store: %s", fw->job.error));
+        change_refused(fw->cb, fw->ctx, r, msgf("add: store: %s", fw->job.error));
         return;
     }
     if (daemon_feed_find(d, fw->name)) {
         /* A reload named it meanwhile: the config's feed it is. */
         dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, -EEXIST,
-                       msgf("feed '%s' exists", fw->name));
+        change_refused(fw->cb, fw->ctx, -EEXIST, msgf("feed '%s' exists", fw->name));
         return;
     }
     f->st = fw->st;
@@ -1128,11 +1127,9 @@ add_finish(struct feed_write *fw, int r)
         free(f->st.runtime_url);
         f->st.runtime_url = NULL;
     }
-    if ((!f->st.runtime_url && !(f->st.runtime_url = strdup(fw->url))) ||
-        feeds_insert(d, f) < 0) {
+    if ((!f->st.runtime_url && !(f->st.runtime_url = strdup(fw->url))) || feeds_insert(d, f) < 0) {
         dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, -ENOMEM,
-                       msgf("add: out of memory"));
+        change_refused(fw->cb, fw->ctx, -ENOMEM, msgf("add: out of memory"));
         return;
     }
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
@@ -1163,12 +1160,12 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url,
         return change_refused(
             cb, ctx, -EINVAL,
             msgf("add: the URL must be http:// or https:// with a host, at most %d bytes, "
-                 "without spaces or credentials", FEED_URL_MAX));
+                 "without spaces or credentials",
+                 FEED_URL_MAX));
     if (runtime_opts_check(opts, &err) < 0)
         return change_refused(cb, ctx, -EINVAL, err);
     if (daemon_feed_find(d, name) || adding_find(d, name))
-        return change_refused(cb, ctx, -EEXIST,
-                              msgf("feed '%s' exists", name));
+        return change_refused(cb, ctx, -EEXIST, msgf("feed '%s' exists", name));
     struct feed_write *fw = feed_write_new(d, FEED_WRITE_ADD, name, add_finish, cb, ctx);
     struct dfeed **na = realloc(d->adding, (d->n_adding + 1) * sizeof(*na));
     if (na)
@@ -1177,8 +1174,7 @@ daemon_feed_add(struct daemon *d, const char *name, const char *url,
         dfeed_new_runtime(d, name, url, opts, false, &fw->f) < 0) {
         if (fw)
             feed_write_free(fw);
-        return change_refused(cb, ctx, -ENOMEM,
-                              msgf("add: out of memory"));
+        return change_refused(cb, ctx, -ENOMEM, msgf("add: out of memory"));
     }
     struct dfeed *f = fw->f;
     if (feed_write_submit(fw, "add", &err) < 0) {
@@ -1193,13 +1189,11 @@ remove_finish(struct feed_write *fw, int r)
 {
     struct daemon *d = fw->d;
     if (r < 0)
-        return change_refused(fw->cb, fw->ctx, r,
-                              msgf("remove: store: %s", fw->job.error));
+        return change_refused(fw->cb, fw->ctx, r, msgf("remove: store: %s", fw->job.error));
     struct dfeed *f = daemon_feed_find(d, fw->name);
     if (f && f->runtime_cfg) { /* else removed meanwhile, or named by a reload: kept */
         char q[LOG_QUOTE_MAX];
-        log_notice("control: feed '%s': removed at run time",
-                   log_quote(fw->name, q, sizeof(q)));
+        log_notice("control: feed '%s': removed at run time", log_quote(fw->name, q, sizeof(q)));
         feeds_unlink(d, f);
         dfeed_drop(d, f);
     }
@@ -1213,18 +1207,15 @@ daemon_feed_remove(struct daemon *d, const char *name, daemon_change_cb cb, void
     char *err = NULL;
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return change_refused(cb, ctx, -ENOENT,
-                              msgf("no feed '%.200s'", name));
+        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
     if (!f->runtime_cfg)
-        return change_refused(
-            cb, ctx, -EPERM,
-            msgf("feed '%s' is in the config; remove it there", name));
+        return change_refused(cb, ctx, -EPERM,
+                              msgf("feed '%s' is in the config; remove it there", name));
     struct feed_write *fw = feed_write_new(d, FEED_WRITE_RUNTIME, name, remove_finish, cb, ctx);
     if (!fw || !(fw->url = strdup(f->runtime_cfg->url))) {
         if (fw)
             feed_write_free(fw);
-        return change_refused(cb, ctx, -ENOMEM,
-                              msgf("remove: out of memory"));
+        return change_refused(cb, ctx, -ENOMEM, msgf("remove: out of memory"));
     }
     fw->id = f->st.id;
     fw->removed = true;
@@ -1283,13 +1274,11 @@ state_change_finish(struct feed_write *fw, int r, const char *what)
             if (!d->stopping && !d->once)
                 feed_schedule_initial(d, f);
         }
-        change_refused(fw->cb, fw->ctx, r,
-                       msgf("%s: store: %s", what, fw->job.error));
+        change_refused(fw->cb, fw->ctx, r, msgf("%s: store: %s", what, fw->job.error));
         return NULL;
     }
     if (!f)
-        change_refused(fw->cb, fw->ctx, -ENOENT,
-                       msgf("no feed '%.200s'", fw->name));
+        change_refused(fw->cb, fw->ctx, -ENOENT, msgf("no feed '%.200s'", fw->name));
     return f;
 }
 
@@ -1310,8 +1299,7 @@ daemon_feed_pause(struct daemon *d, const char *name, daemon_change_cb cb, void 
 {
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return change_refused(cb, ctx, -ENOENT,
-                              msgf("no feed '%.200s'", name));
+        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
     sched_disarm(d->sched, &f->sched);
     if (f->st.paused) {
         cb(ctx, 0, f, NULL);
@@ -1319,8 +1307,7 @@ daemon_feed_pause(struct daemon *d, const char *name, daemon_change_cb cb, void 
     }
     char *reason = NULL;
     if (f->st.disabled_reason && !(reason = strdup(f->st.disabled_reason)))
-        return change_refused(cb, ctx, -ENOMEM,
-                              msgf("pause: out of memory"));
+        return change_refused(cb, ctx, -ENOMEM, msgf("pause: out of memory"));
     f->st.paused = true;
     state_change_submit(d, f, "pause", pause_finish, false, f->st.failures, reason, cb, ctx);
 }
@@ -1346,8 +1333,7 @@ daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void
 {
     struct dfeed *f = daemon_feed_find(d, name);
     if (!f)
-        return change_refused(cb, ctx, -ENOENT,
-                              msgf("no feed '%.200s'", name));
+        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
     if (!f->cfg->enabled)
         return change_refused(
             cb, ctx, -EPERM,
@@ -1365,7 +1351,7 @@ daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void
 /* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
 struct topics_pin {
     struct alerts *alerting;
-    struct conf *conf;     /* the config they point into, once retired */
+    struct conf *conf; /* the config they point into, once retired */
     unsigned refs;
     bool retired;
 };
@@ -1633,7 +1619,7 @@ daemon_free_state(struct daemon *d)
     d->store = NULL;
     writer_free(d->writer); /* closed last: the last connection checkpoints the WAL */
     d->writer = NULL;
-    free(d->topics_pin);    /* no job is left to hold it */
+    free(d->topics_pin); /* no job is left to hold it */
     d->topics_pin = NULL;
     alerts_free(d->alerting);
     d->alerting = NULL;
@@ -1689,10 +1675,18 @@ daemon_metrics_text(struct daemon *d)
     struct metrics_gauges g = {0};
     for (size_t i = 0; i < d->n_feeds; i++) {
         switch (daemon_feed_state(d->feeds[i])) {
-        case DFEED_OK: g.feeds_ok++; break;
-        case DFEED_FAILING: g.feeds_failing++; break;
-        case DFEED_DISABLED: g.feeds_disabled++; break;
-        case DFEED_PAUSED: g.feeds_paused++; break;
+        case DFEED_OK:
+            g.feeds_ok++;
+            break;
+        case DFEED_FAILING:
+            g.feeds_failing++;
+            break;
+        case DFEED_DISABLED:
+            g.feeds_disabled++;
+            break;
+        case DFEED_PAUSED:
+            g.feeds_paused++;
+            break;
         }
     }
     struct topic_counts tc = {0};
@@ -1825,8 +1819,7 @@ daemon_run(const char *config_path, bool once)
         char *serr = NULL;
         r = search_new(db, &d->search, &serr);
         if (r < 0)
-            log_warn("search: %s, search is off until the next start",
-                     serr ? serr : strerror(-r));
+            log_warn("search: %s, search is off until the next start", serr ? serr : strerror(-r));
         free(serr);
         search_kick(d->search);
     }
@@ -1861,15 +1854,14 @@ daemon_run(const char *config_path, bool once)
         goto fail_loop;
     }
     if ((r = retention_new(d, &d->retention)) < 0) {
-        log_error("retention: cannot start: %s", r == -ENOMEM ? strerror(-r)
-                                                              : store_errmsg(d->store));
+        log_error("retention: cannot start: %s",
+                  r == -ENOMEM ? strerror(-r) : store_errmsg(d->store));
         goto fail_loop;
     }
 
     if (!once) {
         const char *sock = d->conf->daemon.socket;
-        if ((r = util_ensure_parent_dir(sock)) < 0 ||
-            (r = ctlcmd_listen(d, sock, &err)) < 0) {
+        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = ctlcmd_listen(d, sock, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }

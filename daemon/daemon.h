@@ -56,21 +56,21 @@ struct dfeed_waiter {
 /* A configured feed at run time. */
 struct dfeed {
     struct daemon *d;
-    const struct conf_feed *cfg; /* points into d->conf (re-pointed on reload), or runtime_cfg */
+    const struct conf_feed *cfg;   /* points into d->conf (re-pointed on reload), or runtime_cfg */
     struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
-    bool runtime_interval;       /* runtime_cfg's interval was given to `add`: reloads keep it */
-    struct store_feed st;        /* persisted state, saved after every poll */
+    bool runtime_interval;         /* runtime_cfg's interval was given to `add`: reloads keep it */
+    struct store_feed st;          /* persisted state, saved after every poll */
     struct sched_entry sched;
-    struct feedpoll *poll;       /* the poll in flight, or NULL */
+    struct feedpoll *poll;        /* the poll in flight, or NULL */
     struct dfeed_waiter *waiters; /* told when the current poll ends */
     size_t n_waiters;
-    bool removed;                /* dropped (config or `remove`) while a poll was in flight */
-    bool kept;                   /* scratch of a reload: still in the new config */
-    int64_t next_poll_ms;        /* the last poll's next poll to the ms (the row keeps seconds) */
-    bool ready;                  /* due, waiting in d's ready queue for a free poll slot */
-    uint64_t poll_bytes;         /* body bytes the poll in flight received (metrics) */
-    int64_t poll_lag_ms;         /* how late it started after it was due; -1: not known */
-    uint64_t st_gen;             /* bumped when the loop changes st outside a poll */
+    bool removed;         /* dropped (config or `remove`) while a poll was in flight */
+    bool kept;            /* scratch of a reload: still in the new config */
+    int64_t next_poll_ms; /* the last poll's next poll to the ms (the row keeps seconds) */
+    bool ready;           /* due, waiting in d's ready queue for a free poll slot */
+    uint64_t poll_bytes;  /* body bytes the poll in flight received (metrics) */
+    int64_t poll_lag_ms;  /* how late it started after it was due; -1: not known */
+    uint64_t st_gen;      /* bumped when the loop changes st outside a poll */
     struct dfeed *ready_prev, *ready_next;
 };
 
@@ -85,38 +85,38 @@ struct daemon {
     uv_loop_t loop;
     char *config_path;
     struct conf *conf;
-    struct store *store;         /* the loop thread's connection */
-    struct writer *writer;       /* every write goes through it (writer.h) */
+    struct store *store;           /* the loop thread's connection */
+    struct writer *writer;         /* every write goes through it (writer.h) */
     struct topics_pin *topics_pin; /* alerting as pinned by writer jobs; NULL when none is */
     struct fetcher *fetcher;
     struct sched *sched;
     struct control *control;
-    struct events *events;       /* items, alerts and feed changes for who listens (events.h) */
-    struct alerts *alerting;   /* the topics of conf, compiled */
+    struct events *events;   /* items, alerts and feed changes for who listens (events.h) */
+    struct alerts *alerting; /* the topics of conf, compiled */
     struct hooks *hooks;
-    struct search *search;       /* full-text index; NULL with --once or when it failed */
-    struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */
+    struct search *search;             /* full-text index; NULL with --once or when it failed */
+    struct metrics *metrics;           /* counters for `feedwatch metrics` and metrics_listen */
     struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
-    struct retention *retention; /* prunes old items through the writer (retention.h) */
-    struct dfeed **feeds;        /* sorted by name */
+    struct retention *retention;       /* prunes old items through the writer (retention.h) */
+    struct dfeed **feeds;              /* sorted by name */
     size_t n_feeds;
-    struct dfeed **adding;       /* added at run time, being stored (not in feeds yet) */
+    struct dfeed **adding; /* added at run time, being stored (not in feeds yet) */
     size_t n_adding;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     uv_timer_t status_timer;
     uv_timer_t stop_timer;
     uint64_t watchdog_usec;
-    uint64_t started_ms;         /* uv_now at start, for uptime */
-    struct util_rng rng;         /* jitter and the restart spread */
-    bool once;                   /* --once: poll everything once, then stop */
+    uint64_t started_ms; /* uv_now at start, for uptime */
+    struct util_rng rng; /* jitter and the restart spread */
+    bool once;           /* --once: poll everything once, then stop */
     unsigned once_remaining;
     bool once_failed;
     struct {
         unsigned polled, ok, not_modified, errors;
         uint64_t new_items, alerts;
-    } once_tally; /* --once: what the cycle did, for its closing summary */
-    int64_t items_total;         /* rows in items, kept current without count(*) */
+    } once_tally;        /* --once: what the cycle did, for its closing summary */
+    int64_t items_total; /* rows in items, kept current without count(*) */
     /*
      * Polls started and not ended, at most daemon_poll_slots(): a parsed document waits in
      * memory for the thread pool, so due feeds beyond that wait in the ready queue (FIFO).
@@ -124,7 +124,7 @@ struct daemon {
     unsigned polls_active;
     struct dfeed *ready_head, *ready_tail;
     unsigned n_ready;
-    bool starting_ready;         /* start_ready() is on the stack */
+    bool starting_ready; /* start_ready() is on the stack */
     /*
      * Article pages held in memory, all polls: each download reserves max_article_size up to
      * max_article_memory; polls with downloads that do not fit wait here (FIFO, feedpoll.c).
@@ -178,13 +178,13 @@ int daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb 
  * take effect in memory at once (pause stops the feed's schedule), and are undone when the
  * store refuses them.
  */
-#define DAEMON_FEED_TAGS_MAX 32   /* tags of a feed added at run time */
-#define DAEMON_FEED_TAG_MAX 256   /* bytes of one such tag */
+#define DAEMON_FEED_TAGS_MAX 32 /* tags of a feed added at run time */
+#define DAEMON_FEED_TAG_MAX 256 /* bytes of one such tag */
 
 /* The options of `feedwatch add` (the socket's interval, tags and fetch_article). */
 struct daemon_feed_opts {
-    uint64_t interval_s;   /* seconds, >= 1; 0: the daemon's interval (also after reloads) */
-    char **tags;           /* each as a config tag: no comma, no control character, trimmed */
+    uint64_t interval_s; /* seconds, >= 1; 0: the daemon's interval (also after reloads) */
+    char **tags;         /* each as a config tag: no comma, no control character, trimmed */
     size_t n_tags;
     bool fetch_article;
 };

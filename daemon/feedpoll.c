@@ -31,7 +31,7 @@
 #include "writer.h"
 
 #define FEEDPOLL_MAX_PASSWORD 4096
-#define FEEDPOLL_ARTICLES_AT_ONCE 4  /* article downloads (and extractions) of one poll at once */
+#define FEEDPOLL_ARTICLES_AT_ONCE 4 /* article downloads (and extractions) of one poll at once */
 
 /* One article page of a new item, downloaded and extracted (fetch_article = yes). */
 struct article_fetch {
@@ -40,9 +40,9 @@ struct article_fetch {
     struct fetch_xfer *xfer; /* the download in flight, or NULL */
     char *body;              /* the page as it arrived (bounded by max_article_size) */
     size_t len, cap;
-    uint64_t reserved;       /* bytes of d->article_bytes held for it (0 once released) */
-    char charset[64];        /* from Content-Type, "" when none */
-    struct article *art;     /* the extraction's result (thread pool), NULL when none */
+    uint64_t reserved;   /* bytes of d->article_bytes held for it (0 once released) */
+    char charset[64];    /* from Content-Type, "" when none */
+    struct article *art; /* the extraction's result (thread pool), NULL when none */
     uv_work_t work;
     bool in_work;
 };
@@ -58,7 +58,7 @@ struct feedpoll {
     struct dfeed *f;
     struct fetch_xfer *xfer;
     struct feedparse *parser;
-    bool cancelled;            /* feedpoll_cancel() came while work was in the thread pool */
+    bool cancelled; /* feedpoll_cancel() came while work was in the thread pool */
     /* What the fetch said, kept past its callback. */
     enum fetch_status status;
     long http_status;
@@ -66,39 +66,39 @@ struct feedpoll {
     char *etag, *last_modified, *permanent_url;
     int64_t retry_after_at, fresh_until_at;
     struct feed_doc *doc;
-    char *error;               /* why the poll failed, NULL when it did not */
+    char *error; /* why the poll failed, NULL when it did not */
     /* The items not stored before, and the content stage's work on them. */
     struct content_item *news;
     size_t n_news;
-    char *model;               /* the feed's boilerplate model as saved; then as to save */
+    char *model; /* the feed's boilerplate model as saved; then as to save */
     size_t model_len;
-    bool model_dirty;          /* model holds a new version to save */
-    int content_r;             /* the content stage's result */
+    bool model_dirty; /* model holds a new version to save */
+    int content_r;    /* the content stage's result */
     uv_work_t work;
     bool in_work;
     /* The article stage. */
     struct article_fetch *arts;
     size_t n_arts;
-    size_t arts_next;          /* the next of arts to start */
-    unsigned arts_running;     /* started and holding a reservation */
-    unsigned arts_pending;     /* articles not settled yet (started or not) */
+    size_t arts_next;           /* the next of arts to start */
+    unsigned arts_running;      /* started and holding a reservation */
+    unsigned arts_pending;      /* articles not settled yet (started or not) */
     struct feedpoll *wait_next; /* d->article_wait_head list: waiting for memory */
     bool waiting;
     /* The store stage: its writer job, and what its part of the transaction did. */
     struct writer_job job;
-    struct topics_pin *pin;    /* the topics it matches with, kept until its write ends */
-    int64_t store_now;         /* Unix seconds the items are first seen at */
-    struct sched_poll pn;      /* what it tells the schedule (scheduler.h) */
-    char *name;                /* the feed's name, for the writer thread */
-    char **tags;               /* and its tags (topics' `tags =`) */
+    struct topics_pin *pin; /* the topics it matches with, kept until its write ends */
+    int64_t store_now;      /* Unix seconds the items are first seen at */
+    struct sched_poll pn;   /* what it tells the schedule (scheduler.h) */
+    char *name;             /* the feed's name, for the writer thread */
+    char **tags;            /* and its tags (topics' `tags =`) */
     size_t n_tags;
-    struct store_feed st;      /* the feed's state to save, copied on the loop */
-    uint64_t st_gen;           /* f->st_gen when it was copied */
+    struct store_feed st; /* the feed's state to save, copied on the loop */
+    uint64_t st_gen;      /* f->st_gen when it was copied */
     int store_r;
     char *store_error;
     uint64_t fresh;
     struct alerts_outcome alerts;
-    int64_t *fresh_ids;        /* per new item: its row id when stored, else 0; NULL: OOM */
+    int64_t *fresh_ids; /* per new item: its row id when stored, else 0; NULL: OOM */
 };
 
 static void poll_store(struct feedpoll *p);
@@ -120,8 +120,8 @@ feed_intervals(const struct daemon *d, const struct dfeed *f)
 
 /* fetch: body bytes of a 2xx response go straight into the push parser. */
 static int
-on_fetch_data(void *userdata, const char *effective_url, const char *content_type,
-              const char *buf, size_t len, char **reterr_msg)
+on_fetch_data(void *userdata, const char *effective_url, const char *content_type, const char *buf,
+              size_t len, char **reterr_msg)
 {
     struct feedpoll *p = userdata;
     p->f->poll_bytes += len;
@@ -163,10 +163,9 @@ static void
 plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh)
 {
     struct sched_intervals iv = feed_intervals(d, f);
-    f->st.next_poll_at = sched_plan_next(&iv, pn, f->st.failures, fresh, &f->st.item_rate,
-                                         util_rng_next(&d->rng));
+    f->st.next_poll_at =
+        sched_plan_next(&iv, pn, f->st.failures, fresh, &f->st.item_rate, util_rng_next(&d->rng));
 }
-
 
 /*
  * Stores the poll's new items, their alerts, the feed's boilerplate model and its state in
@@ -191,8 +190,8 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id,
-                              item, ci->text, ci->simhash, now, &p->alerts);
+            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id, item,
+                            ci->text, ci->simhash, now, &p->alerts);
             if (p->fresh_ids)
                 p->fresh_ids[i] = item_id;
         }
@@ -216,16 +215,22 @@ poll_events(struct daemon *d, struct feedpoll *p)
             continue;
         const struct feed_item *item = p->news[i].item;
         struct store_item_row row = {
-            .id = p->fresh_ids[i], .feed = p->name, .key = item->key,
-            .title = item->title, .url = item->link, .published_at = item->published_at,
-            .updated_at = item->updated_at, .author = item->author,
-            .language = item->language, .summary = item->summary,
+            .id = p->fresh_ids[i],
+            .feed = p->name,
+            .key = item->key,
+            .title = item->title,
+            .url = item->link,
+            .published_at = item->published_at,
+            .updated_at = item->updated_at,
+            .author = item->author,
+            .language = item->language,
+            .summary = item->summary,
         };
         events_publish(d->events, &(struct events_event){.kind = EVENTS_ITEM, .item = &row});
     }
     for (unsigned k = 0; k < p->alerts.n_ids; k++)
-        events_publish(d->events, &(struct events_event){.kind = EVENTS_ALERT,
-                                                         .alert_id = p->alerts.ids[k]});
+        events_publish(d->events,
+                       &(struct events_event){.kind = EVENTS_ALERT, .alert_id = p->alerts.ids[k]});
     events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
 }
 
@@ -325,8 +330,7 @@ content_work(uv_work_t *w)
 static bool
 article_url_ok(const char *link)
 {
-    return link &&
-           (strncasecmp(link, "http://", 7) == 0 || strncasecmp(link, "https://", 8) == 0);
+    return link && (strncasecmp(link, "http://", 7) == 0 || strncasecmp(link, "https://", 8) == 0);
 }
 
 /* Takes p off the list of polls waiting for article memory (when it is on it). */
@@ -381,8 +385,7 @@ articles_pump(struct feedpoll *p)
          * fit. Nothing held at all: one page goes whatever the limit (a reload may lower it).
          */
         bool behind = d->article_wait_head && !p->waiting;
-        if (d->article_bytes > 0 &&
-            (behind || d->article_bytes + need > dc->max_article_memory)) {
+        if (d->article_bytes > 0 && (behind || d->article_bytes + need > dc->max_article_memory)) {
             if (!p->waiting) {
                 p->waiting = true;
                 p->wait_next = NULL;
@@ -884,13 +887,12 @@ poll_finish(struct feedpoll *p, int r)
             snprintf(how, sizeof(how), "HTTP %ld", p->http_status);
         else
             snprintf(how, sizeof(how), "read");
-        log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how,
-                 p->doc->n_items, fresh,
-                 p->doc->recovered ? ", recovered from malformed XML" : "");
+        log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how, p->doc->n_items,
+                 fresh, p->doc->recovered ? ", recovered from malformed XML" : "");
     }
-    enum poll_outcome outcome = failed                               ? POLL_FAILED
+    enum poll_outcome outcome = failed                            ? POLL_FAILED
                                 : p->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
-                                                                     : POLL_OK;
+                                                                  : POLL_OK;
     unsigned raised = r == 0 ? p->alerts.raised : 0;
     f->poll = NULL;
     feedpoll_free(p);

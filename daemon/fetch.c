@@ -29,7 +29,7 @@
 #define FETCH_MAX_HEADER 8192 /* longest validator we keep */
 #define FETCH_CONNECT_TIMEOUT_MS 30000
 #define FETCH_LOW_SPEED_TIME_S 30L
-#define FETCH_ADDR_MAX 64           /* a resolved address as text (INET6_ADDRSTRLEN is 46) */
+#define FETCH_ADDR_MAX 64 /* a resolved address as text (INET6_ADDRSTRLEN is 46) */
 #define FETCH_HOST_MAX 256
 #define FETCH_DNS_TTL_MS (60 * 1000) /* how long a host's address is reused for counting */
 #define FETCH_DNS_CACHE_MAX 4096     /* hosts remembered */
@@ -43,7 +43,7 @@
  */
 struct fetch_addr {
     char addr[FETCH_ADDR_MAX];
-    unsigned active;         /* transfers in curl counted against this address */
+    unsigned active; /* transfers in curl counted against this address */
 };
 
 /*
@@ -61,8 +61,8 @@ struct fetch_h2 {
 struct fetch_dns {
     char *host;
     char addr[FETCH_ADDR_MAX]; /* "" when it could not be resolved (no address limit) */
-    uint64_t until;          /* uv_now() after which it is resolved again */
-    bool pending;            /* a resolution is in flight */
+    uint64_t until;            /* uv_now() after which it is resolved again */
+    bool pending;              /* a resolution is in flight */
 };
 
 /* One uv_getaddrinfo in flight; it finds its transfers by host name when it ends. */
@@ -91,66 +91,66 @@ struct fetch_xfer {
     uint64_t body_bytes;
     bool is_file;
     bool in_multi;
-    bool in_list;           /* on the active list */
-    char *error;            /* why we ended it ourselves (cap, data callback) */
+    bool in_list; /* on the active list */
+    char *error;  /* why we ended it ourselves (cap, data callback) */
     char *etag;
     char *last_modified;
-    bool all_permanent;     /* every redirect so far was 301/308 */
+    bool all_permanent; /* every redirect so far was 301/308 */
     unsigned redirects;
-    long last_status;       /* status of the response whose headers we are reading */
-    int64_t retry_after_at; /* Retry-After of the final response, 0 when none */
-    int64_t max_age_at;     /* now + Cache-Control max-age, 0 when none */
-    int64_t expires_at;     /* Expires, 0 when none */
-    bool no_cache;          /* Cache-Control no-cache / no-store: no freshness hint */
+    long last_status;        /* status of the response whose headers we are reading */
+    int64_t retry_after_at;  /* Retry-After of the final response, 0 when none */
+    int64_t max_age_at;      /* now + Cache-Control max-age, 0 when none */
+    int64_t expires_at;      /* Expires, 0 when none */
+    bool no_cache;           /* Cache-Control no-cache / no-store: no freshness hint */
     struct fetch_xfer *next; /* queue or active list */
     struct fetch_xfer *prev;
     char host[FETCH_HOST_MAX]; /* waiting for this host's address ("" when not) */
     char addr[FETCH_ADDR_MAX]; /* counted against this address ("" when not counted) */
-    bool counted;             /* the address's active count includes this transfer */
+    bool counted;              /* the address's active count includes this transfer */
     /* Redirects, origins and the network policy (see fetch.h). */
     struct curl_slist *headers_public; /* the headers without the request's own (other origins) */
-    char *user, *password;    /* credentials for hops to the origin */
-    char *origin;             /* the URL whose origin keeps the secrets (fetch_req.origin) */
+    char *user, *password;             /* credentials for hops to the origin */
+    char *origin; /* the URL whose origin keeps the secrets (fetch_req.origin) */
     enum fetch_net net;
-    bool follow;              /* redirects are followed (a GET) */
-    unsigned hops;            /* redirects followed */
-    bool check_hop;           /* this hop's address must be public */
-    bool origin_private;      /* the unchecked first hop (the configured URL) connected to a
-                               * non-public address: later hops on its origin are exempt */
-    bool pin;                 /* this hop goes to x->addr, checked here (a proxy may be in use) */
+    bool follow;         /* redirects are followed (a GET) */
+    unsigned hops;       /* redirects followed */
+    bool check_hop;      /* this hop's address must be public */
+    bool origin_private; /* the unchecked first hop (the configured URL) connected to a
+                          * non-public address: later hops on its origin are exempt */
+    bool pin;            /* this hop goes to x->addr, checked here (a proxy may be in use) */
     char hop_host[FETCH_HOST_MAX]; /* this hop's host as in its URL, and its port */
     long hop_port;
     struct curl_slist *connect_to;
-    char *refused;            /* an address opensocket refused (another one may still work) */
-    const char *size_error;   /* "feed exceeds max_feed_size" or the request's own */
+    char *refused;          /* an address opensocket refused (another one may still work) */
+    const char *size_error; /* "feed exceeds max_feed_size" or the request's own */
     char errbuf[CURL_ERROR_SIZE];
 };
 
 struct fetcher {
     uv_loop_t *loop;
     CURLM *multi;
-    CURLSH *share;           /* DNS cache, TLS sessions and connections of every transfer */
+    CURLSH *share; /* DNS cache, TLS sessions and connections of every transfer */
     uv_timer_t timer;
     struct fetch_settings settings;
     char *user_agent;
     char *proxy;
-    unsigned limit;          /* transfers added to curl at once */
-    unsigned active;         /* in curl */
+    unsigned limit;  /* transfers added to curl at once */
+    unsigned active; /* in curl */
     unsigned queued;
     struct fetch_xfer *active_head;
     struct fetch_xfer *queue_head;
     struct fetch_xfer *queue_tail;
     unsigned pending_closes;
-    unsigned resolving;      /* uv_getaddrinfo requests in flight */
+    unsigned resolving;             /* uv_getaddrinfo requests in flight */
     struct fetch_resolve *resolves; /* ... and their list, to cancel them at close */
-    struct fetch_addr *addrs; /* addresses with counted transfers */
+    struct fetch_addr *addrs;       /* addresses with counted transfers */
     size_t n_addrs, cap_addrs;
     struct fetch_h2 h2[FETCH_H2_MAX]; /* addresses seen speaking HTTP/2 or 3 (a ring) */
     size_t n_h2, next_h2;
-    struct fetch_dns *dns;   /* host -> address, FETCH_DNS_CACHE_MAX at most */
+    struct fetch_dns *dns; /* host -> address, FETCH_DNS_CACHE_MAX at most */
     size_t n_dns;
-    uv_timer_t kick;         /* runs fetch_dequeue from the loop (pinned transfers) */
-    bool proxy_possible;     /* a proxy is set, here or in curl's *_proxy variables */
+    uv_timer_t kick;     /* runs fetch_dequeue from the loop (pinned transfers) */
+    bool proxy_possible; /* a proxy is set, here or in curl's *_proxy variables */
     bool closing;
 };
 
@@ -556,8 +556,8 @@ header_value(const char *v, size_t len)
         v++;
         len--;
     }
-    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' ||
-                   v[len - 1] == '\t'))
+    while (len &&
+           (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
         len--;
     if (len == 0 || len > FETCH_MAX_HEADER)
         return NULL;
@@ -755,8 +755,7 @@ on_curl_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct fetch_xfer *x = clientp;
     (void)purpose;
-    if (x->check_hop && !x->pin &&
-        netaddr_sockaddr_kind(&a->addr, (size_t)a->addrlen) != NULL) {
+    if (x->check_hop && !x->pin && netaddr_sockaddr_kind(&a->addr, (size_t)a->addrlen) != NULL) {
         char text[FETCH_ADDR_MAX];
         xfer_refuse(x, netaddr_format(&a->addr, (size_t)a->addrlen, text, sizeof(text)), true);
         return CURL_SOCKET_BAD;
@@ -769,8 +768,7 @@ on_curl_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
  * socket): the same check on the address it is connected to.
  */
 static int
-on_curl_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
-               int local_port)
+on_curl_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
     struct fetch_xfer *x = clientp;
     (void)local_ip;
@@ -880,8 +878,8 @@ xfer_hop(struct fetch_xfer *x, const char *url, bool first)
      * first hop's connection went to a non-public address: a name that resolves to a public
      * and a private address cannot take a public feed's redirect inside.
      */
-    bool exempt = x->net == FETCH_NET_PUBLIC_OFF_HOST && same_origin &&
-                  (first || x->origin_private);
+    bool exempt =
+        x->net == FETCH_NET_PUBLIC_OFF_HOST && same_origin && (first || x->origin_private);
     x->check_hop = !x->is_file && x->net != FETCH_NET_ANY && !exempt;
     x->pin = x->check_hop && x->f->proxy_possible;
     snprintf(x->hop_host, sizeof(x->hop_host), "%s", host ? host : "");
@@ -902,10 +900,9 @@ xfer_hop(struct fetch_xfer *x, const char *url, bool first)
         ok = ok && curl_easy_setopt(e, CURLOPT_HTTPHEADER,
                                     same_origin ? x->headers : x->headers_public) == CURLE_OK;
     if (x->user) {
-        ok = ok && curl_easy_setopt(e, CURLOPT_USERNAME, same_origin ? x->user : NULL) ==
-                       CURLE_OK;
-        ok = ok && curl_easy_setopt(e, CURLOPT_PASSWORD, same_origin ? x->password : NULL) ==
-                       CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_USERNAME, same_origin ? x->user : NULL) == CURLE_OK;
+        ok = ok &&
+             curl_easy_setopt(e, CURLOPT_PASSWORD, same_origin ? x->password : NULL) == CURLE_OK;
     }
     /* A pin is set when the hop goes into curl (xfer_pin); none is left from a hop before. */
     ok = ok && curl_easy_setopt(e, CURLOPT_CONNECT_TO, NULL) == CURLE_OK;

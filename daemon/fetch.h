@@ -28,11 +28,11 @@ struct fetcher;
 struct fetch_xfer;
 
 enum fetch_status {
-    FETCH_OK = 0,        /* 2xx (or a file that was read): the body went to the data callback */
-    FETCH_NOT_MODIFIED,  /* 304, or a file not changed since last_modified */
-    FETCH_HTTP_ERROR,    /* a final HTTP status >= 400 (or an unexpected 1xx/3xx) */
-    FETCH_ERROR,         /* transport error, timeout, size cap, data callback refused */
-    FETCH_ABORTED,       /* fetch_cancel() or shutdown */
+    FETCH_OK = 0,       /* 2xx (or a file that was read): the body went to the data callback */
+    FETCH_NOT_MODIFIED, /* 304, or a file not changed since last_modified */
+    FETCH_HTTP_ERROR,   /* a final HTTP status >= 400 (or an unexpected 1xx/3xx) */
+    FETCH_ERROR,        /* transport error, timeout, size cap, data callback refused */
+    FETCH_ABORTED,      /* fetch_cancel() or shutdown */
 };
 
 /* Which addresses a transfer may connect to (see the comment at the top). */
@@ -48,8 +48,8 @@ struct fetch_settings {
     unsigned max_connections;
     unsigned max_per_host;
     const char *user_agent;
-    const char *proxy;      /* NULL: curl's *_proxy environment variables apply */
-    uint64_t timeout_ms;    /* whole transfer */
+    const char *proxy;   /* NULL: curl's *_proxy environment variables apply */
+    uint64_t timeout_ms; /* whole transfer */
 };
 
 /* What to fetch. Strings are borrowed for the call (copied). */
@@ -60,15 +60,15 @@ struct fetch_req {
     const char *header;        /* one extra "Name: value" header, may be NULL */
     const char *user;          /* HTTP basic auth, may be NULL */
     const char *password;
-    uint64_t max_size;         /* cap on the decompressed body */
-    const char *post_body;     /* POST this body (a webhook) instead of a GET; NULL for GET */
+    uint64_t max_size;     /* cap on the decompressed body */
+    const char *post_body; /* POST this body (a webhook) instead of a GET; NULL for GET */
     size_t post_len;
     const char *const *post_headers; /* NULL-terminated extra "Name: value" lines for a POST */
-    enum fetch_net net;        /* which addresses the hops may reach */
-    const char *origin;        /* the URL whose origin header and credentials are bound to and
-                                * FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
-    bool http_only;            /* http(s) only, no file: (a URL from a feed) */
-    const char *size_name;     /* the size cap's name in its error; NULL: "max_feed_size" */
+    enum fetch_net net;              /* which addresses the hops may reach */
+    const char *origin;              /* the URL whose origin header and credentials are bound to and
+                                      * FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
+    bool http_only;                  /* http(s) only, no file: (a URL from a feed) */
+    const char *size_name;           /* the size cap's name in its error; NULL: "max_feed_size" */
 };
 
 /* How a transfer ended. Strings are valid during the done callback only. */
@@ -80,9 +80,9 @@ struct fetch_result {
     const char *permanent_url; /* the URL to use from now on when every redirect was 301/308 */
     const char *etag;          /* validators of the response, NULL when absent */
     const char *last_modified;
-    uint64_t body_bytes;       /* decompressed bytes received */
-    int64_t retry_after_at;    /* Retry-After of the final response (Unix s), 0 when none */
-    int64_t fresh_until_at;    /* Cache-Control max-age, else Expires (Unix s), 0 when none */
+    uint64_t body_bytes;    /* decompressed bytes received */
+    int64_t retry_after_at; /* Retry-After of the final response (Unix s), 0 when none */
+    int64_t fresh_until_at; /* Cache-Control max-age, else Expires (Unix s), 0 when none */
 };
 
 /*
@@ -118,8 +118,8 @@ int fetch_configure(struct fetcher *f, const struct fetch_settings *settings);
  * Starts (or queues) a transfer. NULL with errno ENOMEM, or EINVAL for a bad URL or an option
  * curl refused (a security option is never dropped silently); done_cb is then not called.
  */
-struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_cb,
-                               fetch_done_cb done_cb, void *userdata);
+struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req,
+                               fetch_data_cb data_cb, fetch_done_cb done_cb, void *userdata);
 
 /* Ends a transfer now; its done callback runs (FETCH_ABORTED) before this returns. */
 void fetch_cancel(struct fetch_xfer *x);

@@ -26,8 +26,8 @@
 #include "writer.h"
 
 #define HOOK_MAX_PAYLOAD (8u * 1024 * 1024)
-#define HOOK_MAX_SECRET 4096 /* bytes of a webhook's secret_file */
-#define HOOK_LINE_MAX 1024 /* a child's output is logged a line at a time, lines cut here */
+#define HOOK_MAX_SECRET 4096   /* bytes of a webhook's secret_file */
+#define HOOK_LINE_MAX 1024     /* a child's output is logged a line at a time, lines cut here */
 #define HOOK_GROUP_POLL_MS 100 /* how often a hook's leftover processes are looked for */
 
 enum hook_stream { HOOK_OUT, HOOK_ERR };
@@ -38,7 +38,7 @@ struct hook_pipe {
     enum hook_stream which;
     char line[HOOK_LINE_MAX];
     size_t len;
-    size_t logged;   /* bytes logged so far, capped at HOOK_MAX_OUTPUT */
+    size_t logged; /* bytes logged so far, capped at HOOK_MAX_OUTPUT */
     bool eof;
 };
 
@@ -47,9 +47,9 @@ struct hook_run {
     struct hooks *h;
     struct hook_run *next;
     int64_t alert_id;
-    int64_t raised_at;      /* the alert's, for the delivery latency metric */
+    int64_t raised_at; /* the alert's, for the delivery latency metric */
     char *hook;
-    unsigned attempts;      /* including this one */
+    unsigned attempts; /* including this one */
     unsigned retries;
     uint64_t timeout_ms;
     char *payload;
@@ -58,18 +58,18 @@ struct hook_run {
     /* exec */
     uv_process_t proc;
     struct hook_pipe in_pipe, out, err;
-    uv_timer_t timer;       /* the timeout, the grace period, and polls of the group */
+    uv_timer_t timer; /* the timeout, the grace period, and polls of the group */
     uv_write_t wreq;
     unsigned open_handles;
-    uint64_t deadline_ms;   /* loop time of the timeout */
-    uint64_t kill_at_ms;    /* loop time of the SIGKILL, once timed out */
+    uint64_t deadline_ms; /* loop time of the timeout */
+    uint64_t kill_at_ms;  /* loop time of the SIGKILL, once timed out */
     bool spawned;
     bool exited;
     int64_t exit_status;
     int term_signal;
     bool timed_out;
-    bool group_lived;       /* at the timeout the first process had exited, its group had not */
-    bool killed;            /* the group got SIGKILL: done as soon as the first process is */
+    bool group_lived; /* at the timeout the first process had exited, its group had not */
+    bool killed;      /* the group got SIGKILL: done as soon as the first process is */
     bool completed;
     /* url */
     struct fetch_xfer *xfer;
@@ -85,22 +85,22 @@ struct hook_run {
 struct hook_write {
     struct writer_job job;
     struct hooks *h;
-    struct hook_write *next;    /* in h->writes */
+    struct hook_write *next; /* in h->writes */
     int64_t alert_id;
     char *hook;
-    const char *state;          /* pending, running, delivered, failed */
+    const char *state; /* pending, running, delivered, failed */
     unsigned attempts;
     int64_t next_attempt_at;
     char *error;
-    struct hook_run *run;       /* "running": the run that starts once it is stored */
-    json_t *doc;                /* and its alert, for the environment */
+    struct hook_run *run; /* "running": the run that starts once it is stored */
+    json_t *doc;          /* and its alert, for the environment */
 };
 
 struct hooks {
     struct daemon *d;
-    uv_timer_t timer;        /* the next due delivery */
-    struct hook_run *runs;   /* started (their "running" state is stored) */
-    unsigned running;        /* runs started or waiting for their "running" state */
+    uv_timer_t timer;          /* the next due delivery */
+    struct hook_run *runs;     /* started (their "running" state is stored) */
+    unsigned running;          /* runs started or waiting for their "running" state */
     struct hook_write *writes; /* delivery states queued in the writer */
     unsigned n_writes;
     bool closing;
@@ -157,8 +157,7 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
 }
 
 static int
-on_source_row(void *userdata, const char *feed, const char *url, const char *title,
-              int64_t item_id)
+on_source_row(void *userdata, const char *feed, const char *url, const char *title, int64_t item_id)
 {
     json_t *sources = userdata;
     json_t *s = json_pack("{s:o, s:o, s:o, s:I}", "feed", jstr(feed), "url", jstr(url), "title",
@@ -178,8 +177,8 @@ alert_json(struct daemon *d, int64_t alert_id, int64_t *ret_raised_at)
         json_decref(c.doc);
         return NULL;
     }
-    if (store_alert_sources(d->store, alert_id, on_source_row,
-                            json_object_get(c.doc, "sources")) < 0) {
+    if (store_alert_sources(d->store, alert_id, on_source_row, json_object_get(c.doc, "sources")) <
+        0) {
         json_decref(c.doc);
         return NULL;
     }
@@ -264,8 +263,8 @@ write_done(struct writer_job *job, int result)
  */
 static int
 delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *state,
-               unsigned attempts, int64_t next_attempt_at, const char *error,
-               struct hook_run *run, json_t *doc)
+               unsigned attempts, int64_t next_attempt_at, const char *error, struct hook_run *run,
+               json_t *doc)
 {
     char qh[LOG_QUOTE_MAX];
     struct hook_write *w = calloc(1, sizeof(*w));
@@ -329,14 +328,14 @@ run_record(struct hook_run *run)
     } else if (run->attempts > run->retries) {
         (void)delivery_write(run->h, run->alert_id, run->hook, "failed", run->attempts,
                              FEED_TIME_NONE, run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name,
-                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), run->attempts);
+        log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name, run->alert_id,
+                 log_quote(run->error, qe, sizeof(qe)), run->attempts);
     } else {
         int64_t wait = backoff_s(run->attempts);
-        (void)delivery_write(run->h, run->alert_id, run->hook, "pending", run->attempts,
-                             now + wait, run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name,
-                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), wait);
+        (void)delivery_write(run->h, run->alert_id, run->hook, "pending", run->attempts, now + wait,
+                             run->error, NULL, NULL);
+        log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name, run->alert_id,
+                 log_quote(run->error, qe, sizeof(qe)), wait);
     }
 }
 
@@ -373,8 +372,8 @@ run_finish(struct hook_run *run)
     daemon_hooks_progress(h->d);
 }
 
-static void
-run_fail(struct hook_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void run_fail(struct hook_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Sets the reason a run failed (the first one wins). */
 static void
@@ -473,8 +472,10 @@ run_maybe_complete(struct hook_run *run)
     run->completed = true;
     (void)uv_timer_stop(&run->timer);
     if (run->timed_out && run->group_lived) {
-        run_fail(run, "timed out after %" PRIu64 "s: the hook exited but processes it started "
-                      "were still running", run->timeout_ms / 1000);
+        run_fail(run,
+                 "timed out after %" PRIu64 "s: the hook exited but processes it started "
+                 "were still running",
+                 run->timeout_ms / 1000);
     } else if (run->timed_out) {
         run_fail(run, "timed out after %" PRIu64 "s", run->timeout_ms / 1000);
     } else if (run->term_signal) {
@@ -902,8 +903,8 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     run->payload_len = strlen(run->payload);
     /* Counted from now on (max_hooks); it starts when its "running" state is stored. */
     h->running++;
-    int r = delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL,
-                           run, doc);
+    int r =
+        delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL, run, doc);
     json_decref(doc);
     if (r < 0) {
         h->running--;

@@ -32,11 +32,11 @@
 struct daemon;
 struct hooks;
 
-#define HOOK_BACKOFF_BASE_S 2      /* first retry after 2 s, then 4, 8 ... */
+#define HOOK_BACKOFF_BASE_S 2 /* first retry after 2 s, then 4, 8 ... */
 #define HOOK_BACKOFF_MAX_S 3600
-#define HOOK_KILL_GRACE_MS 3000    /* SIGTERM at the timeout, SIGKILL this much later */
-#define HOOK_MAX_OUTPUT 16384      /* bytes of a child's stdout/stderr that reach the log */
-#define HOOK_ENV_VALUE_MAX 4096    /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
+#define HOOK_KILL_GRACE_MS 3000 /* SIGTERM at the timeout, SIGKILL this much later */
+#define HOOK_MAX_OUTPUT 16384   /* bytes of a child's stdout/stderr that reach the log */
+#define HOOK_ENV_VALUE_MAX 4096 /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
 
 /*
  * Creates the runner; deliveries left running by a crash become pending again (written

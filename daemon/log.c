@@ -78,8 +78,8 @@ log_emit(enum log_level level, const char *fmt, ...)
         struct tm tm;
         if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm)) {
             len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-            len += (size_t)snprintf(line + len, sizeof(line) - len, ".%03ldZ ",
-                                    ts.tv_nsec / 1000000);
+            len +=
+                (size_t)snprintf(line + len, sizeof(line) - len, ".%03ldZ ", ts.tv_nsec / 1000000);
         }
     }
     va_list ap;

@@ -38,10 +38,10 @@ void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(
  */
 const char *log_quote(const char *s, char *buf, size_t n);
 
-#define LOG_AT(level, ...)                                                                       \
-    do {                                                                                         \
-        if ((level) <= log_max_level)                                                            \
-            log_emit((level), __VA_ARGS__);                                                      \
+#define LOG_AT(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= log_max_level)                                                              \
+            log_emit((level), __VA_ARGS__);                                                        \
     } while (0)
 
 #define log_error(...) LOG_AT(LOG_LEVEL_ERROR, __VA_ARGS__)

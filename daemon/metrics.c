@@ -41,8 +41,8 @@ struct metrics {
     uint64_t bytes;
     uint64_t new_items;
     struct histogram lag;
-    struct named_set hooks;  /* n[0]: delivered, n[1]: failed */
-    struct named_set hosts;  /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
+    struct named_set hooks; /* n[0]: delivered, n[1]: failed */
+    struct named_set hosts; /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
 };
 
@@ -109,8 +109,8 @@ observe(struct histogram *h, const double *bounds, size_t n_bounds, double v)
 }
 
 void
-metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status,
-                  const char *host, uint64_t bytes, uint64_t new_items, double lag_s)
+metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status, const char *host,
+                  uint64_t bytes, uint64_t new_items, double lag_s)
 {
     if (!m || outcome < 0 || outcome >= METRICS_POLL__N)
         return;
@@ -285,7 +285,8 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
         text_label(&t, g->topics[i].topic);
         text_printf(&t, "\"} %" PRIu64 "\n", g->topics[i].alerts);
     }
-    family(&t, "hook_deliveries_total", "counter", "Hook runs and webhook posts ended, by outcome.");
+    family(&t, "hook_deliveries_total", "counter",
+           "Hook runs and webhook posts ended, by outcome.");
     for (size_t i = 0; i < m->hooks.n; i++) {
         for (size_t k = 0; k < 2; k++) {
             text_printf(&t, FW_METRIC_PREFIX "hook_deliveries_total{hook=\"");
@@ -323,10 +324,11 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
            "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
            "for the store's writer, hooks running.");
     text_printf(&t,
-                FW_METRIC_PREFIX "queue_length{queue=\"polls_active\"} %" PRIu64 "\n" FW_METRIC_PREFIX
-                                 "queue_length{queue=\"polls_waiting\"} %" PRIu64 "\n" FW_METRIC_PREFIX
-                                 "queue_length{queue=\"store\"} %" PRIu64 "\n" FW_METRIC_PREFIX
-                                 "queue_length{queue=\"hooks_running\"} %" PRIu64 "\n",
+                FW_METRIC_PREFIX
+                "queue_length{queue=\"polls_active\"} %" PRIu64 "\n" FW_METRIC_PREFIX
+                "queue_length{queue=\"polls_waiting\"} %" PRIu64 "\n" FW_METRIC_PREFIX
+                "queue_length{queue=\"store\"} %" PRIu64 "\n" FW_METRIC_PREFIX
+                "queue_length{queue=\"hooks_running\"} %" PRIu64 "\n",
                 g->polls_active, g->polls_waiting, g->store_queue, g->hooks_running);
     family(&t, "search_lag_items", "gauge", "Items stored but not yet in the search index.");
     text_printf(&t, FW_METRIC_PREFIX "search_lag_items %" PRIu64 "\n", g->search_lag_items);

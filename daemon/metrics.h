@@ -5,8 +5,9 @@
  *
  * Counters only grow (until a restart; alerts by topic are read from the store and survive
  * restarts); gauges are read from the daemon at render time (struct metrics_gauges). Label
- * values are bounded: topics and hooks are the config's names, HTTP statuses are counted by class, and hosts are the first METRICS_HOSTS_MAX hosts
- * that had errors, the rest counted as host="other". Loop thread only; no I/O.
+ * values are bounded: topics and hooks are the config's names, HTTP statuses are counted by class,
+ * and hosts are the first METRICS_HOSTS_MAX hosts that had errors, the rest counted as
+ * host="other". Loop thread only; no I/O.
  */
 #ifndef FEEDWATCH_METRICS_H
 #define FEEDWATCH_METRICS_H
@@ -38,14 +39,14 @@ struct metrics_gauges {
     size_t n_topics;
     uint64_t feeds_ok, feeds_failing, feeds_disabled, feeds_paused;
     uint64_t items_total;
-    uint64_t polls_active;   /* polls started and not ended */
-    uint64_t polls_waiting;  /* due feeds waiting for a poll slot (the FIFO) */
-    uint64_t store_queue;    /* writes queued in the store's writer, not done yet */
+    uint64_t polls_active;  /* polls started and not ended */
+    uint64_t polls_waiting; /* due feeds waiting for a poll slot (the FIFO) */
+    uint64_t store_queue;   /* writes queued in the store's writer, not done yet */
     uint64_t hooks_running;
     int64_t alerts_delivered, alerts_pending, alerts_failed;
     uint64_t search_lag_items;
     uint64_t database_bytes;
-    uint64_t rss_bytes;      /* 0: unknown */
+    uint64_t rss_bytes; /* 0: unknown */
     double uptime_s;
 };
 

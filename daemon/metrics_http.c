@@ -186,8 +186,8 @@ on_connection(uv_stream_t *listener, int status)
 }
 
 int
-metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render,
-                   void *userdata, struct metrics_http **ret, char **reterr_msg)
+metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render, void *userdata,
+                   struct metrics_http **ret, char **reterr_msg)
 {
     struct sockaddr_storage addr;
     int r = conf_parse_listen(listen, &addr);

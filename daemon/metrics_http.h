@@ -14,7 +14,8 @@ struct metrics_http;
 /* Renders the exposition text (a new heap string, or NULL on OOM). */
 typedef char *(*metrics_render_fn)(void *userdata);
 
-/* Listens on listen (conf_parse_listen's form); 0, or -errno with *reterr_msg ("metrics_listen 127.0.0.1:9464: ..."). */
+/* Listens on listen (conf_parse_listen's form); 0, or -errno with *reterr_msg ("metrics_listen
+ * 127.0.0.1:9464: ..."). */
 int metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render,
                        void *userdata, struct metrics_http **ret, char **reterr_msg);
 

@@ -109,9 +109,9 @@ prune_work(struct writer_job *job, struct store *store)
 {
     struct retention *r = (struct retention *)((char *)job - offsetof(struct retention, job));
     bool index = r->d->search != NULL;
-    int e = store_prune_batch(store, r->cutoff_at, r->max_id, RETENTION_BATCH,
-                              RETENTION_BATCH_BYTES, r->now_at, index ? on_pruned : NULL, r,
-                              &r->job_pruned);
+    int e =
+        store_prune_batch(store, r->cutoff_at, r->max_id, RETENTION_BATCH, RETENTION_BATCH_BYTES,
+                          r->now_at, index ? on_pruned : NULL, r, &r->job_pruned);
     /* Committed: the index may forget these items now (search_forget locks its queue). */
     for (size_t i = 0; e == 0 && i < r->n; i++)
         if (search_forget(r->d->search, r->v[i].id, r->v[i].title, r->v[i].body) < 0)

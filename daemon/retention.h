@@ -4,9 +4,9 @@
  * A pass runs at start and then every RETENTION_PERIOD_MAX_S (an hour; half the retention
  * when that is shorter). It prunes in batches of at most RETENTION_BATCH items, each its own
  * transaction in the store's writer (writer.h), one batch queued at a time: the next goes
- * behind the polls that finished meanwhile, so a poll waits for one short batch at most. A pruned item keeps its (feed, key) row (store.h); the
- * search index forgets its words (search.h). `status` shows the tallies (retention_json).
- * Loop thread only.
+ * behind the polls that finished meanwhile, so a poll waits for one short batch at most. A pruned
+ * item keeps its (feed, key) row (store.h); the search index forgets its words (search.h). `status`
+ * shows the tallies (retention_json). Loop thread only.
  */
 #ifndef FEEDWATCH_RETENTION_H
 #define FEEDWATCH_RETENTION_H

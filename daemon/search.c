@@ -39,8 +39,8 @@ struct forget {
 
 /* Read-only connections to the store and the index, used by one thread at a time. */
 struct search_reader {
-    sqlite3 *rd;      /* items, read only */
-    sqlite3 *ird;     /* the index, read only */
+    sqlite3 *rd;  /* items, read only */
+    sqlite3 *ird; /* the index, read only */
 };
 
 struct search {
@@ -51,10 +51,10 @@ struct search {
     bool thread_started;
     uv_mutex_t lock;
     uv_cond_t cond;
-    bool stop;        /* under lock */
-    bool kicked;      /* under lock */
+    bool stop;                                /* under lock */
+    bool kicked;                              /* under lock */
     struct forget *forget_head, *forget_tail; /* under lock */
-    size_t n_forget;  /* under lock: queued or being taken out */
+    size_t n_forget;                          /* under lock: queued or being taken out */
     _Atomic int64_t hwm;
 };
 
@@ -257,16 +257,15 @@ indexer_main(void *arg)
     if (open_db(s->db_path, SQLITE_OPEN_READONLY, &main) < 0 ||
         open_db(s->idx_path, SQLITE_OPEN_READWRITE, &idx) < 0)
         goto out;
-    (void)sqlite3_exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
-                       NULL);
+    (void)sqlite3_exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     if (sqlite3_prepare_v2(main,
                            "SELECT id, title, COALESCE(text, summary, content) FROM items"
                            " WHERE id > ?1 ORDER BY id LIMIT ?2",
                            -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(idx, "INSERT INTO docs (rowid, title, text) VALUES (?1, ?2, ?3)", -1,
                            &ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(idx, "UPDATE meta SET value = ?1 WHERE key = 'hwm'", -1, &upd,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(idx, "UPDATE meta SET value = ?1 WHERE key = 'hwm'", -1, &upd, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(idx,
                            "INSERT INTO docs (docs, rowid, title, text)"
                            " VALUES ('delete', ?1, ?2, ?3)",
@@ -313,8 +312,8 @@ index_files_mode(const struct search *s)
     mode_t mode = 0640;
     if (stat(s->db_path, &st) == 0)
         mode = st.st_mode & 0660;
-    int fd = open(s->idx_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
-                  mode);
+    int fd =
+        open(s->idx_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, mode);
     if (fd >= 0) {
         (void)fchmod(fd, mode);
         (void)close(fd);
@@ -339,8 +338,7 @@ index_prepare(struct search *s, char **reterr_msg)
     for (int attempt = 0; attempt < 2; attempt++) {
         index_files_mode(s);
         int r = open_db(s->idx_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db);
-        if (r == 0 &&
-            sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK &&
+        if (r == 0 && sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK &&
             sqlite3_exec(db, search_schema, NULL, NULL, NULL) == SQLITE_OK) {
             atomic_store(&s->hwm, read_hwm(db));
             sqlite3_close(db);
@@ -727,9 +725,10 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
         }
-    } else if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE pruned_at IS NULL"
-                                  " ORDER BY id DESC LIMIT ?1", -1,
-                                  &cand, NULL) == SQLITE_OK) {
+    } else if (sqlite3_prepare_v2(rd->rd,
+                                  "SELECT id FROM items WHERE pruned_at IS NULL"
+                                  " ORDER BY id DESC LIMIT ?1",
+                                  -1, &cand, NULL) == SQLITE_OK) {
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
     }
     while (r == 0 && cand && sqlite3_step(cand) == SQLITE_ROW)

@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEARCH_BATCH 2000        /* items indexed per transaction */
-#define SEARCH_SCAN_MAX 20000    /* items scanned for a query FTS5 cannot narrow */
+#define SEARCH_BATCH 2000            /* items indexed per transaction */
+#define SEARCH_SCAN_MAX 20000        /* items scanned for a query FTS5 cannot narrow */
 #define SEARCH_CANDIDATES_MAX 100000 /* candidates verified for one query */
 
 struct search;
@@ -44,8 +44,8 @@ struct search_hit {
     const char *feed;
     const char *title;
     const char *url;
-    int64_t published_at;       /* FEED_TIME_NONE when absent */
-    const char *matched_json;   /* [{"term","field","snippet"}] */
+    int64_t published_at;     /* FEED_TIME_NONE when absent */
+    const char *matched_json; /* [{"term","field","snippet"}] */
 };
 
 typedef int (*search_hit_cb)(void *userdata, const struct search_hit *hit);
@@ -88,8 +88,8 @@ int search_reader_open(struct search *s, struct search_reader **ret_reader);
 void search_reader_free(struct search_reader *r);
 
 /* search_run() and search_lag() through a reader, on the thread that uses it. */
-int search_reader_run(struct search *s, struct search_reader *r, const char *query,
-                      unsigned limit, search_hit_cb cb, void *userdata, char **reterr_msg);
+int search_reader_run(struct search *s, struct search_reader *r, const char *query, unsigned limit,
+                      search_hit_cb cb, void *userdata, char **reterr_msg);
 int64_t search_reader_lag(struct search *s, struct search_reader *r);
 
 /* Stops the indexer (finishing its batch), joins it and closes everything; accepts NULL. */

@@ -36,9 +36,9 @@
 #define STORE_CATEGORIES_MAX 65536
 
 /* What to do about a damaged database file, after the error that says so. */
-#define STORE_DAMAGED_ADVICE                                                                     \
-    " (the file is damaged or is not a feedwatch database: stop feedwatch, move the file and"    \
-    " its -wal and -shm files aside and start again for a new, empty database, or put back a"  \
+#define STORE_DAMAGED_ADVICE                                                                       \
+    " (the file is damaged or is not a feedwatch database: stop feedwatch, move the file and"      \
+    " its -wal and -shm files aside and start again for a new, empty database, or put back a"      \
     " backup; `sqlite3 FILE .recover` may save what it holds)"
 
 /* Room for a copy of the last error message. */
@@ -58,23 +58,28 @@ static const char *const store_migrations[] = {
     "    id INTEGER PRIMARY KEY,       -- stable row id, referenced by items.feed_id\n"
     "    name TEXT NOT NULL UNIQUE,    -- the feed's name in the config or `feedwatch add`\n"
     "    configured_url TEXT NOT NULL, -- the URL as configured\n"
-    "    url TEXT,                     -- URL in use after permanent redirects; NULL = configured_url\n"
+    "    url TEXT,                     -- URL in use after permanent redirects; NULL = "
+    "configured_url\n"
     "    etag TEXT,                    -- ETag of the last 200 response, for If-None-Match\n"
     "    last_modified TEXT,           -- Last-Modified of the last 200, for If-Modified-Since\n"
-    "    last_status INTEGER NOT NULL DEFAULT 0, -- HTTP status of the last poll; 0 none or non-HTTP\n"
+    "    last_status INTEGER NOT NULL DEFAULT 0, -- HTTP status of the last poll; 0 none or "
+    "non-HTTP\n"
     "    last_error TEXT,              -- why the last poll failed; NULL after a good poll\n"
     "    failures INTEGER NOT NULL DEFAULT 0,    -- consecutive failed polls\n"
     "    last_poll_at INTEGER,         -- when the last poll finished\n"
     "    next_poll_at INTEGER,         -- when the next poll is due\n"
     "    recovered INTEGER NOT NULL DEFAULT 0,   -- 1: the last document needed XML recovery\n"
     "    paused INTEGER NOT NULL DEFAULT 0,      -- 1: paused at run time (`feedwatch pause`)\n"
-    "    disabled_reason TEXT,         -- why it was disabled after too many failures; NULL if not\n"
+    "    disabled_reason TEXT,         -- why it was disabled after too many failures; NULL if "
+    "not\n"
     "    created_at INTEGER NOT NULL   -- when the row was created\n"
     ");\n"
     "CREATE TABLE items ( -- one row per (feed, key) ever seen; retention clears, never deletes\n"
     "    id INTEGER PRIMARY KEY,       -- stable item id shown by the CLI and in alerts\n"
-    "    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE, -- the feed that carried it\n"
-    "    key TEXT NOT NULL,            -- identity within the feed: guid/id, else link, else a hash\n"
+    "    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE, -- the feed that carried "
+    "it\n"
+    "    key TEXT NOT NULL,            -- identity within the feed: guid/id, else link, else a "
+    "hash\n"
     "    guid TEXT,                    -- guid / atom:id as published\n"
     "    title TEXT,                   -- plain text\n"
     "    url TEXT,                     -- the item's link, absolute when it could be resolved\n"
@@ -85,7 +90,8 @@ static const char *const store_migrations[] = {
     "    summary TEXT,                 -- summary/description as HTML\n"
     "    content TEXT,                 -- full content as HTML\n"
     "    categories TEXT,              -- JSON array of strings; NULL when none\n"
-    "    text TEXT,                    -- cleaned main text from the content stage; NULL until then\n"
+    "    text TEXT,                    -- cleaned main text from the content stage; NULL until "
+    "then\n"
     "    first_seen_at INTEGER NOT NULL, -- when this store first stored the item\n"
     "    UNIQUE (feed_id, key)         -- an item is stored once per feed\n"
     ");\n"
@@ -95,7 +101,8 @@ static const char *const store_migrations[] = {
     "CREATE INDEX items_feed_newest ON items (feed_id, COALESCE(published_at, first_seen_at));\n",
 
     /* 2: alerts, their sources and their deliveries; story signatures of items. */
-    "ALTER TABLE items ADD COLUMN simhash INTEGER; -- 64-bit story signature (simhash.h); NULL: none\n"
+    "ALTER TABLE items ADD COLUMN simhash INTEGER; -- 64-bit story signature (simhash.h); NULL: "
+    "none\n"
     "CREATE TABLE alerts ( -- one row per (topic, item) ever raised: an alert is raised once\n"
     "    id INTEGER PRIMARY KEY,       -- the alert id given to hooks (FEEDWATCH_ALERT_ID)\n"
     "    topic TEXT NOT NULL,          -- the [topic] name\n"
@@ -126,12 +133,16 @@ static const char *const store_migrations[] = {
     "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);\n",
 
     /* 3: feeds added at run time, their removal, and each feed's observed item rate. */
-    "ALTER TABLE feeds ADD COLUMN runtime_url TEXT; -- URL given to `feedwatch add`; NULL: a config feed\n"
-    "ALTER TABLE feeds ADD COLUMN removed INTEGER; -- 1: removed with `feedwatch remove`; NULL or 0: not\n"
-    "ALTER TABLE feeds ADD COLUMN item_rate REAL; -- new items per hour (decaying average); NULL: none yet\n",
+    "ALTER TABLE feeds ADD COLUMN runtime_url TEXT; -- URL given to `feedwatch add`; NULL: a "
+    "config feed\n"
+    "ALTER TABLE feeds ADD COLUMN removed INTEGER; -- 1: removed with `feedwatch remove`; NULL or "
+    "0: not\n"
+    "ALTER TABLE feeds ADD COLUMN item_rate REAL; -- new items per hour (decaying average); NULL: "
+    "none yet\n",
 
     /* 4: each feed's boilerplate model (blocks seen across its items, boilerplate.h). */
-    "ALTER TABLE feeds ADD COLUMN boilerplate BLOB; -- boilerplate_model_save() text; NULL: none yet\n",
+    "ALTER TABLE feeds ADD COLUMN boilerplate BLOB; -- boilerplate_model_save() text; NULL: none "
+    "yet\n",
 
     /* 5: the options given to `feedwatch add` (interval, tags, fetch_article). */
     "ALTER TABLE feeds ADD COLUMN runtime_opts TEXT; -- JSON {interval_s, tags, fetch_article} of"
@@ -139,7 +150,8 @@ static const char *const store_migrations[] = {
 
     /* 6: retention: pruned items keep (feed, key, first seen), and the tally of pruning. */
     "ALTER TABLE items ADD COLUMN pruned_at INTEGER; -- when retention cleared its text and\n"
-    "                                  -- metadata (the row stays: nothing is stored twice); NULL: not\n"
+    "                                  -- metadata (the row stays: nothing is stored twice); NULL: "
+    "not\n"
     "-- store_prune_batch: the oldest items not pruned yet, straight off an index.\n"
     "CREATE INDEX items_unpruned ON items (first_seen_at) WHERE pruned_at IS NULL;\n"
     "CREATE TABLE retention ( -- one row: what retention has pruned so far\n"
@@ -152,8 +164,7 @@ static const char *const store_migrations[] = {
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
-_Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
-               "one migration per schema version");
+_Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 _Static_assert(STORE_APPLICATION_ID == 1180124226, "application_id in migration 1");
 
 /* The statements prepared at open, by index into store_sql[]. */
@@ -204,9 +215,9 @@ enum store_stmt {
 };
 
 /* The columns of a feed row, in the order feed_from_row() reads them. */
-#define STORE_FEED_COLUMNS                                                                        \
-    "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "            \
-    "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "          \
+#define STORE_FEED_COLUMNS                                                                         \
+    "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "              \
+    "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "            \
     "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts"
 
 /*
@@ -214,14 +225,14 @@ enum store_stmt {
  * The ORDER BY expression must stay the one of the items_newest and items_feed_newest indexes,
  * so the newest rows come straight off an index without a sort.
  */
-#define STORE_ITEM_COLUMNS                                                                        \
-    "i.id, f.name, i.key, i.title, i.url, i.published_at, i.updated_at, i.author, i.language, "  \
+#define STORE_ITEM_COLUMNS                                                                         \
+    "i.id, f.name, i.key, i.title, i.url, i.published_at, i.updated_at, i.author, i.language, "    \
     "i.summary, CASE WHEN ?2 THEN i.text END, i.first_seen_at"
-#define STORE_ITEM_ORDER                                                                          \
+#define STORE_ITEM_ORDER                                                                           \
     " ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC LIMIT ?1"
 
 /* The columns of an alert row, in the order alert_from_row() reads them. */
-#define STORE_ALERT_COLUMNS                                                                       \
+#define STORE_ALERT_COLUMNS                                                                        \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
 static const char *const store_sql[STMT__COUNT] = {
@@ -257,9 +268,9 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = ?1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = ?2 WHERE id = ?1",
     /* Pruned items (retention) are keys without text: lists leave them out. */
-    [STMT_ITEMS_ALL] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
-                       " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL"
-                       STORE_ITEM_ORDER,
+    [STMT_ITEMS_ALL] =
+        "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
+        " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL" STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                         " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3"
                         " AND i.pruned_at IS NULL" STORE_ITEM_ORDER,
@@ -519,8 +530,7 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
         return r;
     /* NOT NULL columns, but a hand-edited file might still hold NULL. */
     if (!ret->name || !ret->configured_url)
-        return store_set_error(store, -EIO, "feed row %lld has no name or URL",
-                               (long long)ret->id);
+        return store_set_error(store, -EIO, "feed row %lld has no name or URL", (long long)ret->id);
     ret->last_status = sqlite3_column_int(st, 6);
     failures = sqlite3_column_int64(st, 8);
     ret->failures = failures < 0 ? 0 : failures > UINT_MAX ? UINT_MAX : (unsigned)failures;
@@ -572,8 +582,12 @@ json_string(const char *s, char *out)
                 put(out, &n, '\\');
                 put(out, &n, c);
             } else if (c < 0x20) {
-                const char *short_esc = c == '\b' ? "b" : c == '\f' ? "f" : c == '\n' ? "n"
-                                      : c == '\r' ? "r" : c == '\t' ? "t" : NULL;
+                const char *short_esc = c == '\b'   ? "b"
+                                        : c == '\f' ? "f"
+                                        : c == '\n' ? "n"
+                                        : c == '\r' ? "r"
+                                        : c == '\t' ? "t"
+                                                    : NULL;
 
                 put(out, &n, '\\');
                 if (short_esc) {
@@ -730,8 +744,7 @@ store_check_version(struct store *store, int version)
                                "database schema %d is newer than this feedwatch (%d)", version,
                                STORE_SCHEMA_VERSION);
     if (version < 0)
-        return store_set_error(store, -EPROTONOSUPPORT, "database schema %d is not valid",
-                               version);
+        return store_set_error(store, -EPROTONOSUPPORT, "database schema %d is not valid", version);
     r = pragma_int(store, "PRAGMA application_id", &app_id);
     if (r < 0)
         return r;
@@ -810,8 +823,8 @@ store_prepare(struct store *store)
 static void
 store_create_file(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                  STORE_FILE_MODE);
+    int fd =
+        open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, STORE_FILE_MODE);
 
     if (fd >= 0)
         (void)close(fd);
@@ -855,8 +868,8 @@ store_alloc(const char *path, char **reterr_msg)
     struct store *store = calloc(1, sizeof(*store));
     if (!store || !(store->path = strdup(path))) {
         free(store);
-        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': out of memory",
-                                   path) < 0)
+        if (reterr_msg &&
+            asprintf(reterr_msg, "cannot open database '%s': out of memory", path) < 0)
             *reterr_msg = NULL;
         return NULL;
     }
@@ -888,8 +901,7 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
         if (sys > 0) {
             r = -sys;
             (void)snprintf(store->errmsg + strlen(store->errmsg),
-                           sizeof(store->errmsg) - strlen(store->errmsg), " (%s)",
-                           strerror(sys));
+                           sizeof(store->errmsg) - strlen(store->errmsg), " (%s)", strerror(sys));
         }
     } else {
         r = store_setup(store);
@@ -1282,8 +1294,8 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
 
 /* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
 int
-store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
-               const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id)
+store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item, const char *text,
+               uint64_t simhash, int64_t now_at, int64_t *ret_id)
 {
     sqlite3_stmt *st = store->stmt[STMT_ITEM_ADD];
     char *categories = NULL;
@@ -1408,7 +1420,8 @@ store_feed_model_set(struct store *store, int64_t feed_id, const char *data, siz
         return store_set_error(store, -EMSGSIZE, "boilerplate model too large");
     bind_int(st, 1, feed_id, &rc);
     if (rc == SQLITE_OK)
-        rc = data ? sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC) : sqlite3_bind_null(st, 2);
+        rc = data ? sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC)
+                  : sqlite3_bind_null(st, 2);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     return stmt_run(store, st);
@@ -1495,14 +1508,14 @@ store_items_list(struct store *store, const char *feed_name, unsigned limit, boo
 
 /* As store_items_list, of the feeds named in feeds_json (a JSON array of names). */
 int
-store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit,
-                       bool with_text, store_item_cb cb, void *userdata)
+store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit, bool with_text,
+                       store_item_cb cb, void *userdata)
 {
     assert(store);
     assert(cb);
     assert(feeds_json);
-    return items_list_run(store, store->stmt[STMT_ITEMS_FEEDS], feeds_json, limit, with_text,
-                          cb, userdata);
+    return items_list_run(store, store->stmt[STMT_ITEMS_FEEDS], feeds_json, limit, with_text, cb,
+                          userdata);
 }
 
 /* Number of stored items, of all feeds. */
@@ -1621,8 +1634,8 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
  * whose item has a story signature: the candidates a new item may be the same story as.
  */
 int
-store_story_candidates(struct store *store, const char *topic, int64_t since_at,
-                       store_story_cb cb, void *userdata)
+store_story_candidates(struct store *store, const char *topic, int64_t since_at, store_story_cb cb,
+                       void *userdata)
 {
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
     int rc = SQLITE_OK, r = 0;

@@ -32,22 +32,22 @@ struct store_feed {
     int64_t id;
     char *name;
     char *configured_url;
-    char *url;              /* in use, after permanent redirects; NULL = configured_url */
+    char *url; /* in use, after permanent redirects; NULL = configured_url */
     char *etag;
     char *last_modified;
-    int last_status;        /* HTTP status of the last poll, 0 when none (or a non-HTTP error) */
-    char *last_error;       /* NULL after a good poll */
-    unsigned failures;      /* consecutive */
+    int last_status;   /* HTTP status of the last poll, 0 when none (or a non-HTTP error) */
+    char *last_error;  /* NULL after a good poll */
+    unsigned failures; /* consecutive */
     int64_t last_poll_at;
     int64_t next_poll_at;
-    bool recovered;         /* the last document needed XML recovery */
+    bool recovered; /* the last document needed XML recovery */
     bool paused;
-    char *disabled_reason;  /* NULL unless disabled */
-    char *runtime_url;      /* the URL given to `feedwatch add`; NULL for a config feed */
-    char *runtime_opts;     /* JSON of `feedwatch add`'s options; NULL: none (read only) */
-    bool removed;           /* removed at run time (`feedwatch remove`) */
-    double item_rate;       /* new items per hour, decaying average; < 0: no evidence yet */
-    int64_t items;          /* number of stored items; filled by loads and lists, ignored by save */
+    char *disabled_reason; /* NULL unless disabled */
+    char *runtime_url;     /* the URL given to `feedwatch add`; NULL for a config feed */
+    char *runtime_opts;    /* JSON of `feedwatch add`'s options; NULL: none (read only) */
+    bool removed;          /* removed at run time (`feedwatch remove`) */
+    double item_rate;      /* new items per hour, decaying average; < 0: no evidence yet */
+    int64_t items;         /* number of stored items; filled by loads and lists, ignored by save */
 };
 
 /* One stored item as the CLI lists it. Borrowed by the callback for the call only. */
@@ -62,7 +62,7 @@ struct store_item_row {
     const char *author;
     const char *language;
     const char *summary;
-    const char *text;       /* NULL unless asked for (and known) */
+    const char *text; /* NULL unless asked for (and known) */
     int64_t first_seen_at;
 };
 
@@ -74,15 +74,15 @@ struct store_alert_row {
     const char *feed;
     const char *title;
     const char *url;
-    const char *state;      /* pending, running, delivered, failed */
+    const char *state; /* pending, running, delivered, failed */
     int attempts;
     int64_t raised_at;
     /* store_alert_get only (NULL / FEED_TIME_NONE in lists): */
     int64_t published_at;
     const char *author;
     const char *language;
-    const char *text;       /* the cleaned text, else the summary or content */
-    const char *matched;    /* JSON array [{"term","field","snippet"}] */
+    const char *text;    /* the cleaned text, else the summary or content */
+    const char *matched; /* JSON array [{"term","field","snippet"}] */
 };
 
 typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
@@ -92,10 +92,9 @@ typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row)
 typedef int (*store_story_cb)(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id);
 typedef int (*store_delivery_cb)(void *userdata, int64_t alert_id, const char *hook,
                                  unsigned attempts);
-typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title,
-                              const char *body);
-typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url,
-                               const char *title, int64_t item_id);
+typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title, const char *body);
+typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url, const char *title,
+                               int64_t item_id);
 
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int store_open(const char *path, struct store **ret_store, char **reterr_msg);
@@ -150,8 +149,7 @@ int store_feed_save(struct store *store, const struct store_feed *feed);
  * Marks the feed with id as added at run time (runtime_url, the URL given to `feedwatch add`)
  * or as a config feed (NULL), and as removed at run time or not. Not part of store_feed_save.
  */
-int store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
-                           bool removed);
+int store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url, bool removed);
 
 /* Sets the options of a feed added at run time (JSON text, NULL: none). */
 int store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime_opts);
@@ -208,20 +206,19 @@ int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
  * failed after the hook's retries.
  */
 int store_alert_add(struct store *store, const char *topic, int64_t item_id,
-                    const char *matched_json, char *const *hooks, size_t n_hooks,
-                    int64_t raised_at, int64_t *ret_id);
+                    const char *matched_json, char *const *hooks, size_t n_hooks, int64_t raised_at,
+                    int64_t *ret_id);
 int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
                            store_story_cb cb, void *userdata);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
-int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
-                         store_delivery_cb cb, void *userdata);
+int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
+                         void *userdata);
 int store_delivery_next_due(struct store *store, int64_t *ret_at);
 int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
                        unsigned attempts, int64_t next_attempt_at, const char *last_error);
 int store_deliveries_reset_running(struct store *store);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
-int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb,
-                        void *userdata);
+int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
 int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
                       store_alert_cb cb, void *userdata);
 /* Alerts ever raised per topic (cb once per topic; a negative return stops with it). */

@@ -20,22 +20,22 @@
 
 struct writer {
     uv_loop_t *loop;
-    uv_async_t async;           /* wakes the loop for done callbacks */
-    struct store *store;        /* the writer thread's alone while it runs */
+    uv_async_t async;    /* wakes the loop for done callbacks */
+    struct store *store; /* the writer thread's alone while it runs */
     pthread_t thread;
     bool thread_started;
     pthread_mutex_t lock;
-    pthread_cond_t work_cond;   /* the thread: a job was queued, or stop */
-    pthread_cond_t done_cond;   /* writer_call and writer_close: a job finished */
+    pthread_cond_t work_cond; /* the thread: a job was queued, or stop */
+    pthread_cond_t done_cond; /* writer_call and writer_close: a job finished */
     /* Under lock: */
-    struct writer_job *head, *tail;          /* queued, not started */
+    struct writer_job *head, *tail;           /* queued, not started */
     struct writer_job *done_head, *done_tail; /* finished, done callback not run yet */
-    bool busy;                  /* the thread is running jobs taken off the queue */
-    bool flush;                 /* closing: batches do not wait for others */
-    bool stop;                  /* the thread ends once the queue is empty */
+    bool busy;                                /* the thread is running jobs taken off the queue */
+    bool flush;                               /* closing: batches do not wait for others */
+    bool stop;                                /* the thread ends once the queue is empty */
     /* Loop thread's: */
-    unsigned n_jobs;            /* submitted, done callback not run yet */
-    bool closed;                /* writer_close ran: nothing more is accepted */
+    unsigned n_jobs; /* submitted, done callback not run yet */
+    bool closed;     /* writer_close ran: nothing more is accepted */
 };
 
 static int64_t
@@ -256,8 +256,8 @@ writer_open(uv_loop_t *loop, const char *path, struct writer **ret_writer, char 
         }
     }
     if (r < 0) {
-        if (reterr_msg && asprintf(reterr_msg, "cannot start the store's writer: %s",
-                                   strerror(-r)) < 0)
+        if (reterr_msg &&
+            asprintf(reterr_msg, "cannot start the store's writer: %s", strerror(-r)) < 0)
             *reterr_msg = NULL;
         if (w)
             writer_free(w);

@@ -30,10 +30,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define WRITER_QUEUE_MAX 32768     /* jobs queued and not done at most */
-#define WRITER_BATCH_MAX 64        /* WRITER_BATCH jobs in one transaction at most */
-#define WRITER_BATCH_DELAY_MS 20   /* how long a batch's first job waits for others */
-#define WRITER_ERROR_MAX 512       /* bytes of a job's error message */
+#define WRITER_QUEUE_MAX 32768   /* jobs queued and not done at most */
+#define WRITER_BATCH_MAX 64      /* WRITER_BATCH jobs in one transaction at most */
+#define WRITER_BATCH_DELAY_MS 20 /* how long a batch's first job waits for others */
+#define WRITER_ERROR_MAX 512     /* bytes of a job's error message */
 
 struct store;
 struct writer;
@@ -64,7 +64,7 @@ struct writer_job {
     enum writer_mode mode;
     /* The writer's: */
     struct writer_job *next;
-    int64_t queued_ms;           /* monotonic, when submitted */
+    int64_t queued_ms; /* monotonic, when submitted */
     int result;
     char error[WRITER_ERROR_MAX]; /* the store's message when result < 0, else "" */
 };
@@ -74,8 +74,7 @@ struct writer_job {
  * store's open) and starts the thread; done callbacks run on loop. 0, or a negative errno
  * with *reterr_msg (malloc'd).
  */
-int writer_open(uv_loop_t *loop, const char *path, struct writer **ret_writer,
-                char **reterr_msg);
+int writer_open(uv_loop_t *loop, const char *path, struct writer **ret_writer, char **reterr_msg);
 
 /*
  * Queues job (FIFO). 0; -EAGAIN when the queue is full, -ESHUTDOWN after writer_close(): the

@@ -17,10 +17,10 @@
 #include <stddef.h>
 
 #define CTL_PROTOCOL_VERSION 1
-#define CTL_MAX_LINE (64 * 1024)   /* one request line, its newline included */
-#define CTL_ITEMS_DEFAULT 20       /* items and search without a limit */
-#define CTL_ITEMS_MAX 10000        /* the largest limit of items, alerts and search */
-#define CTL_ALERTS_DEFAULT 100     /* alerts without a limit */
+#define CTL_MAX_LINE (64 * 1024) /* one request line, its newline included */
+#define CTL_ITEMS_DEFAULT 20     /* items and search without a limit */
+#define CTL_ITEMS_MAX 10000      /* the largest limit of items, alerts and search */
+#define CTL_ALERTS_DEFAULT 100   /* alerts without a limit */
 
 /* Commands (the value of CTL_REQ_CMD). */
 #define CTL_CMD_STATUS "status"
@@ -56,16 +56,16 @@
 /* Members of an answer, and of an event. */
 #define CTL_RESP_OK "ok"
 #define CTL_RESP_ERROR "error"
-#define CTL_RESP_EVENT "event"        /* a `watch` event's kind: one of CTL_EVENT_* */
-#define CTL_RESP_FEEDS "feeds"        /* feeds: the entries; status: the counts */
-#define CTL_RESP_FEED "feed"          /* add, pause, resume: the feed as `feeds` shows it */
-#define CTL_RESP_ITEMS "items"        /* items, search: the entries; status: the count */
-#define CTL_RESP_ALERTS "alerts"      /* alerts: the entries; status: the counts */
-#define CTL_RESP_QUEUED "queued"      /* poll: feeds queued */
-#define CTL_RESP_CYCLE "cycle"        /* poll --wait: the counts below */
-#define CTL_RESP_REMOVED "removed"    /* remove: the name */
-#define CTL_RESP_WATCHING "watching"  /* watch */
-#define CTL_RESP_TEXT "text"          /* metrics: Prometheus text; items: an item's text */
+#define CTL_RESP_EVENT "event"       /* a `watch` event's kind: one of CTL_EVENT_* */
+#define CTL_RESP_FEEDS "feeds"       /* feeds: the entries; status: the counts */
+#define CTL_RESP_FEED "feed"         /* add, pause, resume: the feed as `feeds` shows it */
+#define CTL_RESP_ITEMS "items"       /* items, search: the entries; status: the count */
+#define CTL_RESP_ALERTS "alerts"     /* alerts: the entries; status: the counts */
+#define CTL_RESP_QUEUED "queued"     /* poll: feeds queued */
+#define CTL_RESP_CYCLE "cycle"       /* poll --wait: the counts below */
+#define CTL_RESP_REMOVED "removed"   /* remove: the name */
+#define CTL_RESP_WATCHING "watching" /* watch */
+#define CTL_RESP_TEXT "text"         /* metrics: Prometheus text; items: an item's text */
 
 /* Members of CTL_RESP_CYCLE. */
 #define CTL_CYCLE_POLLED "polled"

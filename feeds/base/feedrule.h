@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FEED_NAME_MAX 128  /* characters of a name (ASCII: bytes) */
-#define FEED_URL_MAX 8192  /* bytes of a URL */
-#define FEED_TAG_MAX 256   /* bytes of one tag */
-#define FEED_TAGS_MAX 32   /* tags of a feed added at run time or imported */
+#define FEED_NAME_MAX 128 /* characters of a name (ASCII: bytes) */
+#define FEED_URL_MAX 8192 /* bytes of a URL */
+#define FEED_TAG_MAX 256  /* bytes of one tag */
+#define FEED_TAGS_MAX 32  /* tags of a feed added at run time or imported */
 
 /*
  * A name: 1 to FEED_NAME_MAX of A-Z a-z 0-9 . _ - (as safe in a log line, a file name or a

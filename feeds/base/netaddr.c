@@ -21,20 +21,13 @@ struct v4_block {
  * they nest.
  */
 static const struct v4_block v4_blocks[] = {
-    {V4(255, 255, 255, 255), 32, "broadcast"},
-    {V4(0, 0, 0, 0), 8, "this network"},
-    {V4(10, 0, 0, 0), 8, "private"},
-    {V4(100, 64, 0, 0), 10, "shared (CGNAT)"},
-    {V4(127, 0, 0, 0), 8, "loopback"},
-    {V4(169, 254, 0, 0), 16, "link-local"},
-    {V4(172, 16, 0, 0), 12, "private"},
-    {V4(192, 0, 0, 0), 24, "IETF protocol assignments"},
-    {V4(192, 0, 2, 0), 24, "documentation"},
-    {V4(192, 168, 0, 0), 16, "private"},
-    {V4(198, 18, 0, 0), 15, "benchmarking"},
-    {V4(198, 51, 100, 0), 24, "documentation"},
-    {V4(203, 0, 113, 0), 24, "documentation"},
-    {V4(224, 0, 0, 0), 4, "multicast"},
+    {V4(255, 255, 255, 255), 32, "broadcast"}, {V4(0, 0, 0, 0), 8, "this network"},
+    {V4(10, 0, 0, 0), 8, "private"},           {V4(100, 64, 0, 0), 10, "shared (CGNAT)"},
+    {V4(127, 0, 0, 0), 8, "loopback"},         {V4(169, 254, 0, 0), 16, "link-local"},
+    {V4(172, 16, 0, 0), 12, "private"},        {V4(192, 0, 0, 0), 24, "IETF protocol assignments"},
+    {V4(192, 0, 2, 0), 24, "documentation"},   {V4(192, 168, 0, 0), 16, "private"},
+    {V4(198, 18, 0, 0), 15, "benchmarking"},   {V4(198, 51, 100, 0), 24, "documentation"},
+    {V4(203, 0, 113, 0), 24, "documentation"}, {V4(224, 0, 0, 0), 4, "multicast"},
     {V4(240, 0, 0, 0), 4, "reserved"},
 };
 

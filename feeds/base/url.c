@@ -85,8 +85,8 @@ url_resolve(const char *base, const char *ref, char **ret)
 /* url with the userinfo of its authority replaced by "***@"; url itself when it has none. */
 /* Parameter names whose values are secrets (lower case; see url_secret_name). */
 static const char *const url_secret_words[] = {
-    "token", "access_token", "api_key", "apikey", "key",    "secret",  "password",
-    "passwd", "pass",        "auth",    "sig",    "signature", "session", "sid",
+    "token",  "access_token", "api_key", "apikey", "key",       "secret",  "password",
+    "passwd", "pass",         "auth",    "sig",    "signature", "session", "sid",
 };
 
 /*

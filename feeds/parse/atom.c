@@ -7,9 +7,10 @@
  * text; summary and content keep HTML (type="html" as published; type="xhtml" and XML media
  * types re-serialised, xhtml without its div wrapper; type="text", an empty or missing type
  * and other text types escaped into HTML; in content any other media type decoded from base64
- * and kept when it is text, in a title or summary any other type read as text). Atom 0.3 puts a media type in "type" and says how the content is carried
- * in "mode" (xml, escaped, base64), and names its dates issued, modified and created.
- * Dublin Core at the feed level stands in for a missing title, language or update date. The link of an entry or the feed is the first
+ * and kept when it is text, in a title or summary any other type read as text). Atom 0.3 puts a
+ * media type in "type" and says how the content is carried in "mode" (xml, escaped, base64), and
+ * names its dates issued, modified and created. Dublin Core at the feed level stands in for a
+ * missing title, language or update date. The link of an entry or the feed is the first
  * rel="alternate" (or rel-less) link of an HTML-ish type, else the first alternate, else the
  * first other link; rel="enclosure" links are enclosures. An entry without an author takes
  * the feed's (§4.2.1). The extension elements of feedext.c are read in entries.
@@ -44,14 +45,15 @@ text_class(const char *type)
         return TEXT_PLAIN;
     while (*type == ' ' || *type == '\t' || *type == '\n' || *type == '\r')
         type++;
-    for (n = 0; type[n] && type[n] != ';' && type[n] != ' ' && type[n] != '\t' &&
-                type[n] != '\n' && type[n] != '\r';
+    for (n = 0; type[n] && type[n] != ';' && type[n] != ' ' && type[n] != '\t' && type[n] != '\n' &&
+                type[n] != '\r';
          n++)
         ;
     if (n == 0 || (n == 4 && fp_ascii_iprefix(type, "text")) ||
         (n == 10 && fp_ascii_iprefix(type, "text/plain")))
         return TEXT_PLAIN;
-    if ((n == 4 && fp_ascii_iprefix(type, "html")) || (n == 9 && fp_ascii_iprefix(type, "text/html")))
+    if ((n == 4 && fp_ascii_iprefix(type, "html")) ||
+        (n == 9 && fp_ascii_iprefix(type, "text/html")))
         return TEXT_HTML;
     if ((n == 5 && fp_ascii_iprefix(type, "xhtml")) ||
         (n == 21 && fp_ascii_iprefix(type, "application/xhtml+xml")))
@@ -352,8 +354,10 @@ atom_end(struct feedparse *p, const struct fp_elem *el, const char *text, size_t
             return fp_set_text(&st->author_email, text, len, FEEDTEXT_LINE);
         return 0;
     }
-    if (it && (el->ns == FP_NS_MEDIA || el->ns == FP_NS_DC || el->ns == FP_NS_DCTERMS ||
-               el->ns == FP_NS_ITUNES) && el->ns != st->ns)
+    if (it &&
+        (el->ns == FP_NS_MEDIA || el->ns == FP_NS_DC || el->ns == FP_NS_DCTERMS ||
+         el->ns == FP_NS_ITUNES) &&
+        el->ns != st->ns)
         return fp_ext_end(p, el, text, len);
     if (it && el->depth == item_depth + 1) {
         if (is_atom(p, el, FPN_TITLE))

@@ -36,8 +36,8 @@ skip_ascii(const unsigned char *s, size_t i, size_t n)
 {
 #if defined(__SSE2__)
     while (i + 16 <= n) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
 
         if (m)
             return i + (size_t)__builtin_ctz(m);

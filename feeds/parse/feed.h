@@ -30,14 +30,14 @@ struct feed_enclosure {
 };
 
 struct feed_item {
-    char *key;       /* id, else link, else "hash:" + 16 hex digits; never NULL */
-    char *id;        /* guid / atom:id as published */
-    char *title;     /* plain text */
-    char *link;      /* absolute when it could be resolved */
+    char *key;   /* id, else link, else "hash:" + 16 hex digits; never NULL */
+    char *id;    /* guid / atom:id as published */
+    char *title; /* plain text */
+    char *link;  /* absolute when it could be resolved */
     char *author;
-    char *summary;   /* HTML kept for the content stage */
-    char *content;   /* HTML kept for the content stage */
-    char *language;  /* xml:lang or the feed's language */
+    char *summary;  /* HTML kept for the content stage */
+    char *content;  /* HTML kept for the content stage */
+    char *language; /* xml:lang or the feed's language */
     int64_t published_at;
     int64_t updated_at;
     char **categories;

@@ -33,8 +33,7 @@ is(const struct fp_elem *el, enum fp_ns ns, enum fp_name id)
 static bool
 image_type(const char *type, const char *medium)
 {
-    return (type && fp_ascii_iprefix(type, "image/")) ||
-           (medium && fp_ascii_ieq(medium, "image"));
+    return (type && fp_ascii_iprefix(type, "image/")) || (medium && fp_ascii_ieq(medium, "image"));
 }
 
 /* Releases what the extension state of an item holds and clears it. */
@@ -226,14 +225,15 @@ fp_ext_item_end(struct feedparse *p)
     if (!it->summary && !it->content)
         take(&it->summary, &st->alt_summary);
     if (it->published_at == FEED_TIME_NONE)
-        it->published_at = st->dcdate_at != FEED_TIME_NONE    ? st->dcdate_at
+        it->published_at = st->dcdate_at != FEED_TIME_NONE     ? st->dcdate_at
                            : st->dcissued_at != FEED_TIME_NONE ? st->dcissued_at
                                                                : st->dccreated_at;
     /* dc:date is the item's date: its publication date and, lacking another, its update. */
     if (it->updated_at == FEED_TIME_NONE)
         it->updated_at = st->dcmodified_at != FEED_TIME_NONE ? st->dcmodified_at : st->dcdate_at;
     for (size_t i = 0; !it->image && i < it->n_enclosures; i++) {
-        if (image_type(it->enclosures[i].type, NULL) && !(it->image = strdup(it->enclosures[i].url)))
+        if (image_type(it->enclosures[i].type, NULL) &&
+            !(it->image = strdup(it->enclosures[i].url)))
             return; /* OOM: the item simply has no image */
     }
 }

@@ -93,7 +93,8 @@ fp_lang(const char *text, size_t len, char **ret)
     if (r < 0)
         return r;
     /* Only a tag is rewritten: letters, digits, '-' and '_'; anything else is kept as it is. */
-    if (s && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] == '\0') {
+    if (s &&
+        s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] == '\0') {
         for (char *c = s; *c; c++) {
             if (*c == '_')
                 *c = '-';

@@ -40,8 +40,9 @@ enum fp_ns {
 
 /*
  * The element names the handlers compare (rss.c, atom.c, feedext.c), as ids: libxml2 hands
- * local names over from its dictionary, so feedparse.c interns these once per parser and finds an element's id by
- * pointer, and a handler compares an int instead of a string. FPN_OTHER is any other name.
+ * local names over from its dictionary, so feedparse.c interns these once per parser and finds an
+ * element's id by pointer, and a handler compares an int instead of a string. FPN_OTHER is any
+ * other name.
  */
 enum fp_name {
     FPN_OTHER = 0,
@@ -91,7 +92,8 @@ enum fp_capture {
     FP_CAPTURE_TEXT,  /* character data only; child elements contribute their text */
     FP_CAPTURE_HTML,  /* character data is HTML source; child elements are re-serialised */
     FP_CAPTURE_XHTML, /* XHTML children serialised as HTML, text escaped (Atom type="xhtml") */
-    FP_CAPTURE_XML,   /* the same without the xhtml:div wrapper rule (xhtml:body, type="image/svg+xml") */
+    FP_CAPTURE_XML,   /* the same without the xhtml:div wrapper rule (xhtml:body,
+                         type="image/svg+xml") */
 };
 
 /*
@@ -116,7 +118,7 @@ struct fp_attr {
 struct fp_elem {
     const char *name; /* local name */
     enum fp_ns ns;
-    enum fp_name id; /* the name as an id (FPN_OTHER when not one of enum fp_name) */
+    enum fp_name id;             /* the name as an id (FPN_OTHER when not one of enum fp_name) */
     size_t depth;                /* 1 for the root */
     const struct fp_attr *attrs; /* at start only */
     size_t n_attrs;
@@ -145,14 +147,14 @@ extern const struct feedparse_format fp_format_atom;
 
 /* Extension elements of the open item (feedext.c), common to every XML format. */
 struct fp_ext_state {
-    char *creator;       /* dc:creator */
-    char *dc_author;     /* dc:author, else dc:publisher */
+    char *creator;   /* dc:creator */
+    char *dc_author; /* dc:author, else dc:publisher */
     char *dc_publisher;
     char *itunes_author;
-    char *dc_title;      /* dc:title */
-    char *dc_summary;    /* dc:description, as HTML */
-    char *alt_summary;   /* itunes:summary or media:description, as HTML */
-    bool media_html;     /* the media:description being captured is type="html" */
+    char *dc_title;    /* dc:title */
+    char *dc_summary;  /* dc:description, as HTML */
+    char *alt_summary; /* itunes:summary or media:description, as HTML */
+    bool media_html;   /* the media:description being captured is type="html" */
     int64_t dcdate_at;
     int64_t dcmodified_at;
     int64_t dcissued_at;
@@ -183,7 +185,7 @@ struct fp_rss_state {
     char *alt_link; /* atom:link rel=alternate, else rdf:about: when <link> is absent */
     int alt_rank;
     int64_t pubdate_at;
-    char *about;     /* RSS 1.0 rdf:about: the item's id when it has no guid */
+    char *about;          /* RSS 1.0 rdf:about: the item's id when it has no guid */
     char *second_summary; /* a second summary element (description and summary): content */
     /* Atom elements inside an RSS item, used when the RSS ones are absent. */
     char *atom_id;
@@ -204,8 +206,8 @@ struct fp_atom_state {
     char *feed_author; /* inherited by entries without an author (RFC 4287 §4.2.1) */
     int link_rank;     /* rank of the entry link chosen so far, lower is better */
     int feed_link_rank;
-    struct fp_text_type cap;     /* how the text construct being captured is read */
-    int64_t created_at;          /* Atom 0.3 <created>, when <issued> is absent */
+    struct fp_text_type cap; /* how the text construct being captured is read */
+    int64_t created_at;      /* Atom 0.3 <created>, when <issued> is absent */
 };
 
 /* The item being built. */
@@ -390,7 +392,8 @@ struct fp_text_type fp_text_type(const char *type, const char *mode, enum fp_con
  * Stores the captured text of a text construct read as tt into *field (first value wins):
  * decoded from base64 first when tt says so. 0 or -ENOMEM.
  */
-int fp_set_text_construct(char **field, const char *text, size_t len, const struct fp_text_type *tt);
+int fp_set_text_construct(char **field, const char *text, size_t len,
+                          const struct fp_text_type *tt);
 
 /* Parses a whole JSON document as a JSON Feed into the document being built (jsonfeed.c). */
 int fp_jsonfeed_parse(struct feedparse *p, const char *buf, size_t len);

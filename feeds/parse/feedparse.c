@@ -135,14 +135,10 @@ static const struct {
     enum fp_ns ns;
     const struct feedparse_format *fmt;
 } fp_roots[] = {
-    {"rss", FP_NS_NONE, &fp_format_rss},
-    {"RDF", FP_NS_RDF, &fp_format_rdf},
-    {"Channel", FP_NS_RSS11, &fp_format_rdf},
-    {"feed", FP_NS_ATOM, &fp_format_atom},
-    {"feed", FP_NS_ATOM03, &fp_format_atom},
-    {"feed", FP_NS_NONE, &fp_format_atom},
-    {"entry", FP_NS_ATOM, &fp_format_atom},
-    {"entry", FP_NS_ATOM03, &fp_format_atom},
+    {"rss", FP_NS_NONE, &fp_format_rss},      {"RDF", FP_NS_RDF, &fp_format_rdf},
+    {"Channel", FP_NS_RSS11, &fp_format_rdf}, {"feed", FP_NS_ATOM, &fp_format_atom},
+    {"feed", FP_NS_ATOM03, &fp_format_atom},  {"feed", FP_NS_NONE, &fp_format_atom},
+    {"entry", FP_NS_ATOM, &fp_format_atom},   {"entry", FP_NS_ATOM03, &fp_format_atom},
 };
 
 /*
@@ -468,8 +464,10 @@ text_append_escaped(struct feedparse *p, const char *s, size_t len, bool attr)
     int r;
 
     while ((i = escape_stop(s, i, len, attr)) < len) {
-        const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;"
-                                                                                   : "&quot;";
+        const char *rep = s[i] == '&'   ? "&amp;"
+                          : s[i] == '<' ? "&lt;"
+                          : s[i] == '>' ? "&gt;"
+                                        : "&quot;";
 
         if ((r = text_append(p, s + start, i - start)) < 0 ||
             (r = text_append(p, rep, strlen(rep))) < 0)
@@ -803,8 +801,9 @@ on_sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             if (!nuri || ns_lookup(p, nuri) == FP_NS_XHTML)
                 continue;
             if (text_append(p, " xmlns", 6) < 0 ||
-                (nprefix && (text_append(p, ":", 1) < 0 ||
-                             text_append(p, (const char *)nprefix, strlen((const char *)nprefix)) < 0)) ||
+                (nprefix &&
+                 (text_append(p, ":", 1) < 0 ||
+                  text_append(p, (const char *)nprefix, strlen((const char *)nprefix)) < 0)) ||
                 text_append(p, "=\"", 2) < 0 ||
                 text_append_escaped(p, (const char *)nuri, strlen((const char *)nuri), true) < 0 ||
                 text_append(p, "\"", 1) < 0)
@@ -1063,9 +1062,9 @@ on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publ
     if (system_id || type == XML_EXTERNAL_GENERAL_PARSED_ENTITY ||
         type == XML_EXTERNAL_GENERAL_UNPARSED_ENTITY || type == XML_EXTERNAL_PARAMETER_ENTITY) {
         (void)fp_fail_later(p, -EPROTO,
-                      "line %d: the document declares an external entity '%.64s': refused "
-                      "(external entities are never loaded)",
-                      fp_line(p), (const char *)name);
+                            "line %d: the document declares an external entity '%.64s': refused "
+                            "(external entities are never loaded)",
+                            fp_line(p), (const char *)name);
         return;
     }
     if (!v)
@@ -1073,15 +1072,15 @@ on_sax_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publ
     for (const char *c = v; *c; c++) {
         if ((c[0] == '&' && c[1] != '#') || c[0] == '%') {
             (void)fp_fail_later(p, -EPROTO,
-                          "line %d: entity '%.64s' refers to other entities: refused "
-                          "(entity expansion is not done)",
-                          fp_line(p), (const char *)name);
+                                "line %d: entity '%.64s' refers to other entities: refused "
+                                "(entity expansion is not done)",
+                                fp_line(p), (const char *)name);
             return;
         }
     }
     if (strlen(v) > FP_MAX_ENTITY_VALUE)
         (void)fp_fail_later(p, -EPROTO, "line %d: entity '%.64s' is longer than %d bytes: refused",
-                      fp_line(p), (const char *)name, FP_MAX_ENTITY_VALUE);
+                            fp_line(p), (const char *)name, FP_MAX_ENTITY_VALUE);
 }
 
 static void
@@ -1271,8 +1270,7 @@ on_prep_out(void *ctx, const char *buf, size_t len)
     if (p->prep.kind == FEEDPREP_JSON) {
         r = buf_append(&p->json, buf, len);
         if (r == -EMSGSIZE)
-            return fp_fail(p, -EMSGSIZE, "JSON document larger than %zu bytes",
-                           p->limits.max_json);
+            return fp_fail(p, -EMSGSIZE, "JSON document larger than %zu bytes", p->limits.max_json);
         return r < 0 ? fp_fail_oom(p) : 0;
     }
     if (!p->ctxt && ctxt_create(p) < 0)
@@ -1292,8 +1290,7 @@ prep_fail(struct feedparse *p, int r)
     case FEEDPREP_ERR_GZIP:
         return fp_fail(p, -EPROTO, "gzip: compressed twice: not a feed until inflated again");
     case FEEDPREP_ERR_GZIP_SIZE:
-        return fp_fail(p, -EMSGSIZE, "gzip: inflated document exceeds %zu bytes",
-                       p->prep.max_size);
+        return fp_fail(p, -EMSGSIZE, "gzip: inflated document exceeds %zu bytes", p->prep.max_size);
     case FEEDPREP_ERR_GZIP_DATA:
         return fp_fail(p, -EPROTO, "gzip: %s", p->prep.gz_msg);
     case FEEDPREP_ERR_EMPTY:
@@ -1305,9 +1302,8 @@ prep_fail(struct feedparse *p, int r)
         return fp_fail(p, -EMSGSIZE, "line %d: too many attributes in a start tag (max %d)",
                        fp_line(p), FEEDPREP_MAX_ATTRS);
     case FEEDPREP_ERR_NS:
-        return fp_fail(p, -EMSGSIZE,
-                       "line %d: too many namespace declarations in scope (max %d)", fp_line(p),
-                       FEEDPREP_MAX_NS_SCOPE);
+        return fp_fail(p, -EMSGSIZE, "line %d: too many namespace declarations in scope (max %d)",
+                       fp_line(p), FEEDPREP_MAX_NS_SCOPE);
     case FEEDPREP_ERR_COMMENT:
         return fp_fail(p, -EMSGSIZE,
                        "line %d: comment or processing instruction longer than %zu bytes",

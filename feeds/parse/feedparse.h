@@ -35,11 +35,11 @@
 #include "parse/feed.h"
 
 struct feedparse_limits {
-    size_t max_depth;     /* element nesting; default 256 */
-    size_t max_text;      /* one text value (title, content ...); default 4 MiB */
-    size_t max_items;     /* items kept per document; default 10000 */
-    size_t max_tag;       /* one tag with its attributes, or a declaration; default 1 MiB */
-    size_t max_json;      /* a JSON Feed document; default 16 MiB */
+    size_t max_depth; /* element nesting; default 256 */
+    size_t max_text;  /* one text value (title, content ...); default 4 MiB */
+    size_t max_items; /* items kept per document; default 10000 */
+    size_t max_tag;   /* one tag with its attributes, or a declaration; default 1 MiB */
+    size_t max_json;  /* a JSON Feed document; default 16 MiB */
 };
 
 struct feedparse;
@@ -82,7 +82,7 @@ const char *feedparse_error(const struct feedparse *p);
 void feedparse_free(struct feedparse *p);
 
 /* Convenience for tests and the offline tools: parses a whole buffer. */
-int feedparse_buffer(const char *buf, size_t len, const char *base_url,
-                     struct feed_doc **ret_doc, char **reterr_msg);
+int feedparse_buffer(const char *buf, size_t len, const char *base_url, struct feed_doc **ret_doc,
+                     char **reterr_msg);
 
 #endif

@@ -69,8 +69,8 @@ enum {
 #if !defined(__SSE2__)
 static const bool text_stop[256] = {['&'] = true, ['<'] = true};
 #endif
-static const bool decl_stop[256] = {['"'] = true, ['\''] = true, ['>'] = true, ['['] = true,
-                                    [']'] = true};
+static const bool decl_stop[256] = {
+    ['"'] = true, ['\''] = true, ['>'] = true, ['['] = true, [']'] = true};
 
 /* ---- output ---- */
 
@@ -204,8 +204,7 @@ emit_run(struct feedprep *pp, const char *s, size_t n)
     int r;
 
     if (pp->olen == 0 && n >= 512 && pp->kind == FEEDPREP_XML && !pp->cdata_open &&
-        pp->state != S_DECL && pp->state != S_DECL_Q && pp->state != S_BANG &&
-        pp->state != S_LT) {
+        pp->state != S_DECL && pp->state != S_DECL_Q && pp->state != S_BANG && pp->state != S_LT) {
         r = pp->out(pp->out_ctx, s, n);
         return r < 0 ? sink_fail(pp, r) : 0;
     }
@@ -580,8 +579,7 @@ scan(const bool *stop, const unsigned char *s, size_t i, size_t n)
  * time where SSE2 is there.
  */
 static inline __attribute__((always_inline)) size_t
-find3(const unsigned char *s, size_t i, size_t n, unsigned char a, unsigned char b,
-      unsigned char c)
+find3(const unsigned char *s, size_t i, size_t n, unsigned char a, unsigned char b, unsigned char c)
 {
 #if defined(__SSE2__)
     const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b),
@@ -1074,8 +1072,8 @@ prep_plain_push(struct feedprep *pp, const char *buf, size_t len)
      * whose quoted literal runs past a '>' differently when it arrives in pieces. It is
      * bounded by max_tag, and flushed anyway when the block fills.
      */
-    if (pp->kind == FEEDPREP_XML && (pp->state == S_DECL || pp->state == S_DECL_Q ||
-                                     pp->state == S_BANG || pp->state == S_LT))
+    if (pp->kind == FEEDPREP_XML &&
+        (pp->state == S_DECL || pp->state == S_DECL_Q || pp->state == S_BANG || pp->state == S_LT))
         return 0;
     return flush(pp);
 }

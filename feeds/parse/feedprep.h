@@ -52,8 +52,8 @@ enum feedprep_error {
     FEEDPREP_ERR_NOMEM,   /* -ENOMEM */
     FEEDPREP_ERR_GZIP_SIZE, /* -EMSGSIZE: the inflated document is larger than max_size */
     FEEDPREP_ERR_GZIP_DATA, /* -EPROTO: corrupt or truncated gzip data (see gz_msg) */
-    FEEDPREP_ERR_ATTRS,   /* -EMSGSIZE: a start tag with more than FEEDPREP_MAX_ATTRS attributes */
-    FEEDPREP_ERR_NS,      /* -EMSGSIZE: more than FEEDPREP_MAX_NS_SCOPE namespaces in scope */
+    FEEDPREP_ERR_ATTRS, /* -EMSGSIZE: a start tag with more than FEEDPREP_MAX_ATTRS attributes */
+    FEEDPREP_ERR_NS,    /* -EMSGSIZE: more than FEEDPREP_MAX_NS_SCOPE namespaces in scope */
 };
 
 #define FEEDPREP_DEFAULT_MAX_SIZE (16u << 20) /* inflated bytes of a raw gzip document */
@@ -83,7 +83,7 @@ struct feedprep {
     iconv_t cd;
     unsigned char pend[8]; /* an incomplete input sequence held for the next push */
     size_t pend_len;
-    size_t n_invalid;   /* input bytes that were not valid in their encoding */
+    size_t n_invalid;     /* input bytes that were not valid in their encoding */
     bool unknown_charset; /* the declared charset is unknown: read as UTF-8 */
 
     /* Markup filter (XML only). */
@@ -95,27 +95,27 @@ struct feedprep {
     char amp[FEEDPREP_AMP_MAX + 2];
     size_t amp_len;
     bool amp_in_attr;
-    size_t n_repairs; /* bare '&' rewritten */
-    bool root_seen;   /* a tag was read: text from here on is inside the document */
-    bool cdata_open;  /* the filter opened a CDATA section for the text being read */
+    size_t n_repairs;  /* bare '&' rewritten */
+    bool root_seen;    /* a tag was read: text from here on is inside the document */
+    bool cdata_open;   /* the filter opened a CDATA section for the text being read */
     bool cdata_reopen; /* ... which ended with the last output block: the next reopens it */
-    bool dtd_subset;  /* a DOCTYPE with an internal subset: no CDATA sections (see filter) */
+    bool dtd_subset;   /* a DOCTYPE with an internal subset: no CDATA sections (see filter) */
 
     /*
      * Attribute and namespace bounds (see FEEDPREP_MAX_ATTRS). An element is counted by its
      * tags, as libxml2 pops one element per end tag whatever its name; the elements that
      * declare namespaces are kept with their depth, so at most FEEDPREP_MAX_NS_SCOPE.
      */
-    bool tag_end;      /* the tag being read is an end tag */
-    bool tag_slash;    /* the last byte of the tag read outside quotes is '/' */
+    bool tag_end;           /* the tag being read is an end tag */
+    bool tag_slash;         /* the last byte of the tag read outside quotes is '/' */
     unsigned char an_state; /* where in "name = 'value'" the tag is (see attr_scan) */
     unsigned char an_match; /* leading bytes of the name that match "xmlns:" */
     size_t an_len;          /* bytes of the name (counted up to 7) */
     bool an_ns;             /* the last name read declares a namespace */
-    size_t tag_attrs;  /* attributes (quoted values) of the tag being read */
-    size_t tag_ns;     /* namespace declarations among them */
-    size_t depth;      /* open elements */
-    size_t ns_scope;   /* namespace declarations in scope */
+    size_t tag_attrs;       /* attributes (quoted values) of the tag being read */
+    size_t tag_ns;          /* namespace declarations among them */
+    size_t depth;           /* open elements */
+    size_t ns_scope;        /* namespace declarations in scope */
     size_t ns_top;
     struct {
         size_t depth;

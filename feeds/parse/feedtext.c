@@ -273,9 +273,8 @@ html_unescape(const char *s, size_t len, struct buf *out)
         i = j;
         if (i >= len)
             break;
-        n = feedtext_entity(s + i,
-                            len - i < FEEDTEXT_MAX_ENTITY + 2 ? len - i : FEEDTEXT_MAX_ENTITY + 2,
-                            &cp);
+        n = feedtext_entity(
+            s + i, len - i < FEEDTEXT_MAX_ENTITY + 2 ? len - i : FEEDTEXT_MAX_ENTITY + 2, &cp);
         if (n > 0) {
             r = append_cp(out, cp);
             i += n;
@@ -609,19 +608,22 @@ plain_run(const unsigned char *u, size_t i, size_t len, const bool *tab, bool li
  * space for all but the LINE kinds, \t \n \r for the HTML kinds. Constant tables, written
  * by the preprocessor from that rule, so any thread may clean text with no first-use step.
  */
-#define PLAIN_BYTE(c, k)                                                                       \
-    ((c) > 0x20 && (c) < 0x7f                                                                  \
-         ? !((k) == FEEDTEXT_TEXT_HTML && ((c) == '&' || (c) == '<' || (c) == '>'))            \
-     : (c) == ' ' ? ((k) != FEEDTEXT_LINE && (k) != FEEDTEXT_HTML_LINE)                        \
-     : ((c) == '\t' || (c) == '\n' || (c) == '\r')                                              \
-         ? ((k) == FEEDTEXT_HTML || (k) == FEEDTEXT_TEXT_HTML)                                 \
+#define PLAIN_BYTE(c, k)                                                                           \
+    ((c) > 0x20 && (c) < 0x7f                                                                      \
+         ? !((k) == FEEDTEXT_TEXT_HTML && ((c) == '&' || (c) == '<' || (c) == '>'))                \
+     : (c) == ' ' ? ((k) != FEEDTEXT_LINE && (k) != FEEDTEXT_HTML_LINE)                            \
+     : ((c) == '\t' || (c) == '\n' || (c) == '\r')                                                 \
+         ? ((k) == FEEDTEXT_HTML || (k) == FEEDTEXT_TEXT_HTML)                                     \
          : false)
-#define PLAIN_4(c, k) PLAIN_BYTE(c, k), PLAIN_BYTE((c) + 1, k), PLAIN_BYTE((c) + 2, k),          \
-                      PLAIN_BYTE((c) + 3, k)
+#define PLAIN_4(c, k)                                                                              \
+    PLAIN_BYTE(c, k), PLAIN_BYTE((c) + 1, k), PLAIN_BYTE((c) + 2, k), PLAIN_BYTE((c) + 3, k)
 #define PLAIN_16(c, k) PLAIN_4(c, k), PLAIN_4((c) + 4, k), PLAIN_4((c) + 8, k), PLAIN_4((c) + 12, k)
-#define PLAIN_64(c, k)                                                                         \
+#define PLAIN_64(c, k)                                                                             \
     PLAIN_16(c, k), PLAIN_16((c) + 16, k), PLAIN_16((c) + 32, k), PLAIN_16((c) + 48, k)
-#define PLAIN_ROW(k) {PLAIN_64(0, k), PLAIN_64(64, k), PLAIN_64(128, k), PLAIN_64(192, k)}
+#define PLAIN_ROW(k)                                                                               \
+    {                                                                                              \
+        PLAIN_64(0, k), PLAIN_64(64, k), PLAIN_64(128, k), PLAIN_64(192, k)                        \
+    }
 
 static const bool plain[5][256] = {
     PLAIN_ROW(FEEDTEXT_HTML),  PLAIN_ROW(FEEDTEXT_LINE),      PLAIN_ROW(FEEDTEXT_HTML_LINE),

@@ -81,8 +81,8 @@ item_attachments(struct feedparse *p, const json_t *item)
         r = fp_item_add_enclosure(p, jstr(a, "url"), jstr(a, "mime_type"), len[0] ? len : NULL);
         if (r < 0)
             return r;
-        if (json_is_number(dur) && json_number_value(dur) > 0 &&
-            json_number_value(dur) < 1e9 && fp_item(p)->duration == 0)
+        if (json_is_number(dur) && json_number_value(dur) > 0 && json_number_value(dur) < 1e9 &&
+            fp_item(p)->duration == 0)
             fp_item(p)->duration = (int64_t)json_number_value(dur);
     }
     return 0;
@@ -130,8 +130,8 @@ item_parse(struct feedparse *p, const json_t *item)
     if (json_is_array(tags)) {
         json_array_foreach(tags, i, t)
         {
-            if (json_is_string(t) &&
-                (r = fp_item_add_category(p, json_string_value(t), strlen(json_string_value(t)))) < 0)
+            if (json_is_string(t) && (r = fp_item_add_category(p, json_string_value(t),
+                                                               strlen(json_string_value(t)))) < 0)
                 return r;
         }
     }
@@ -154,8 +154,8 @@ fp_jsonfeed_parse(struct feedparse *p, const char *buf, size_t len)
         /* jansson counts the position of an unexpected end as the last byte. */
         if (jerr.position >= (int)len - 1 || strstr(jerr.text, "end of file"))
             return fp_fail(p, -EPROTO, "line %d: truncated JSON: %s", jerr.line, jerr.text);
-        return fp_fail(p, -EPROTO, "line %d, column %d: malformed JSON: %s", jerr.line,
-                       jerr.column, jerr.text);
+        return fp_fail(p, -EPROTO, "line %d, column %d: malformed JSON: %s", jerr.line, jerr.column,
+                       jerr.text);
     }
     version = jstr(root, "version");
     if (!json_is_object(root) || !version ||

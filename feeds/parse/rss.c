@@ -3,11 +3,11 @@
  * feedparse.c.
  *
  * RSS elements are un-namespaced in <rss>, in the RSS 1.0 or 0.90 namespace in <rdf:RDF>,
- * and in RSS 1.1's in its root <Channel>; the same rules read all. An <item> counts wherever it appears outside another
- * item (a child of <channel> in 2.0, beside it in 0.90 / 1.0, and wherever a broken feed
- * leaves it). Read besides the RSS elements: content:encoded, xhtml:body and <fullitem> (the
- * content), the Atom elements an RSS feed borrows (atom:link, the item's link when it has no
- * <link>; atom:title, atom:id, atom:author, atom:published, atom:updated, atom:summary,
+ * and in RSS 1.1's in its root <Channel>; the same rules read all. An <item> counts wherever it
+ * appears outside another item (a child of <channel> in 2.0, beside it in 0.90 / 1.0, and wherever
+ * a broken feed leaves it). Read besides the RSS elements: content:encoded, xhtml:body and
+ * <fullitem> (the content), the Atom elements an RSS feed borrows (atom:link, the item's link when
+ * it has no <link>; atom:title, atom:id, atom:author, atom:published, atom:updated, atom:summary,
  * atom:content, each when the RSS element is absent), an RSS 1.0 item's rdf:about (its id
  * when it has no guid, its link as a last resort), and the extensions of feedext.c. A guid
  * is the item's link only when it is a permalink (isPermaLink absent or "true") and an
@@ -211,9 +211,9 @@ rss_start(struct feedparse *p, const struct fp_elem *el)
     }
     if (!item_depth && st->channel_depth && el->depth == st->channel_depth + 1) {
         if (is_rss(el, FPN_TITLE) || is_rss(el, FPN_LINK) || is_rss(el, FPN_LANGUAGE) ||
-            is_rss(el, FPN_LASTBUILDDATE) || is_rss(el, FPN_PUBDATE) || is(el, FP_NS_DC, FPN_DATE) ||
-            is(el, FP_NS_DC, FPN_LANGUAGE) || is_rss(el, FPN_TTL) || el->ns == FP_NS_SY ||
-            is(el, FP_NS_ATOM, FPN_UPDATED))
+            is_rss(el, FPN_LASTBUILDDATE) || is_rss(el, FPN_PUBDATE) ||
+            is(el, FP_NS_DC, FPN_DATE) || is(el, FP_NS_DC, FPN_LANGUAGE) || is_rss(el, FPN_TTL) ||
+            el->ns == FP_NS_SY || is(el, FP_NS_ATOM, FPN_UPDATED))
             fp_capture(p, FP_CAPTURE_TEXT);
         else if (is(el, FP_NS_ATOM, FPN_TITLE))
             atom_text(p, el, FP_CONSTRUCT_TITLE);
@@ -280,8 +280,8 @@ summary_field(struct feedparse *p, const char *text, size_t len, const struct fp
 {
     struct feed_item *it = fp_item(p);
 
-    return fp_set_text_construct(it->summary ? &fp_rss(p)->second_summary : &it->summary, text,
-                                 len, tt);
+    return fp_set_text_construct(it->summary ? &fp_rss(p)->second_summary : &it->summary, text, len,
+                                 tt);
 }
 
 /* The end of an Atom element that is a child of an RSS item. */

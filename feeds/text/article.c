@@ -16,10 +16,10 @@
 #include "text/html.h"
 #include "text/lang.h"
 
-#define MAX_NODES 2000000u   /* elements scored in one page */
-#define MIN_PARAGRAPH 25     /* chars of own text for an element to be scored */
-#define MIN_ARTICLE 500      /* chars below which extraction retries with fewer removals */
-#define META_MAX 2048        /* bytes of one metadata value */
+#define MAX_NODES 2000000u /* elements scored in one page */
+#define MIN_PARAGRAPH 25   /* chars of own text for an element to be scored */
+#define MIN_ARTICLE 500    /* chars below which extraction retries with fewer removals */
+#define META_MAX 2048      /* bytes of one metadata value */
 
 /* Extraction passes, each more lenient (as Readability's flags). */
 #define PASS_STRIP_UNLIKELY (1u << 0)
@@ -36,10 +36,10 @@ struct ninfo {
     uint32_t own_commas;
     uint32_t commas;
     uint32_t n_p, n_img, n_li, n_input, n_embed, n_h;
-    int weight;          /* class/id weight */
-    bool scored;         /* initialised as a candidate */
-    bool dropped;        /* gives no text: skip kind, hidden, unlikely */
-    bool removed;        /* cleaned out of the article */
+    int weight;   /* class/id weight */
+    bool scored;  /* initialised as a candidate */
+    bool dropped; /* gives no text: skip kind, hidden, unlikely */
+    bool removed; /* cleaned out of the article */
 };
 
 struct page {
@@ -88,24 +88,26 @@ has_word(const char *hay, const char *const *words, size_t n)
 #define HAS_WORD(hay, list) has_word(hay, list, sizeof(list) / sizeof(list[0]))
 
 static const char *const unlikely_words[] = {
-    "-ad-", "ai2html", "banner", "breadcrumbs", "combx", "comment", "community", "cover-wrap",
-    "disqus", "extra", "footer", "gdpr", "header", "legends", "menu", "related", "remark",
-    "replies", "rss", "shoutbox", "sidebar", "skyscraper", "social", "sponsor", "supplemental",
-    "ad-break", "agegate", "pagination", "pager", "popup", "yom-remote", "cookie", "newsletter",
-    "share", "sharing", "navbar", "teaser", "outbrain", "taboola", "recommend",
+    "-ad-",       "ai2html", "banner",     "breadcrumbs",  "combx",      "comment",  "community",
+    "cover-wrap", "disqus",  "extra",      "footer",       "gdpr",       "header",   "legends",
+    "menu",       "related", "remark",     "replies",      "rss",        "shoutbox", "sidebar",
+    "skyscraper", "social",  "sponsor",    "supplemental", "ad-break",   "agegate",  "pagination",
+    "pager",      "popup",   "yom-remote", "cookie",       "newsletter", "share",    "sharing",
+    "navbar",     "teaser",  "outbrain",   "taboola",      "recommend",
 };
 static const char *const maybe_words[] = {
     "and", "article", "body", "column", "content", "main", "shadow",
 };
 static const char *const negative_words[] = {
-    "-ad-", "hidden", "banner", "combx", "comment", "com-", "contact", "footer", "gdpr",
-    "masthead", "media", "meta", "outbrain", "promo", "related", "scroll", "share", "shoutbox",
-    "sidebar", "skyscraper", "sponsor", "shopping", "tags", "widget", "byline", "author",
-    "caption", "social", "newsletter", "teaser", "recommend", "breadcrumb", "nav",
+    "-ad-",       "hidden", "banner",    "combx",      "comment", "com-",       "contact",
+    "footer",     "gdpr",   "masthead",  "media",      "meta",    "outbrain",   "promo",
+    "related",    "scroll", "share",     "shoutbox",   "sidebar", "skyscraper", "sponsor",
+    "shopping",   "tags",   "widget",    "byline",     "author",  "caption",    "social",
+    "newsletter", "teaser", "recommend", "breadcrumb", "nav",
 };
 static const char *const positive_words[] = {
-    "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post",
-    "text", "blog", "story", "paragraph", "prose",
+    "article", "body", "content", "entry", "hentry", "h-entry",   "main",
+    "page",    "post", "text",    "blog",  "story",  "paragraph", "prose",
 };
 
 static int
@@ -242,10 +244,10 @@ index_tree(struct page *p, xmlNode *n, unsigned depth, bool hidden_ctx, bool in_
     uint32_t n_p = is_name(n, "p"), n_img = is_name(n, "img"), n_li = is_name(n, "li");
     uint32_t n_input = is_name(n, "input") || is_name(n, "select") || is_name(n, "textarea") ||
                        is_name(n, "button");
-    uint32_t n_embed = is_name(n, "iframe") || is_name(n, "embed") || is_name(n, "object") ||
-                       is_name(n, "video");
-    uint32_t n_h = n->name && n->name[0] == 'h' && n->name[1] >= '1' && n->name[1] <= '6' &&
-                   !n->name[2];
+    uint32_t n_embed =
+        is_name(n, "iframe") || is_name(n, "embed") || is_name(n, "object") || is_name(n, "video");
+    uint32_t n_h =
+        n->name && n->name[0] == 'h' && n->name[1] >= '1' && n->name[1] <= '6' && !n->name[2];
 
     for (xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
@@ -265,8 +267,8 @@ index_tree(struct page *p, xmlNode *n, unsigned depth, bool hidden_ctx, bool in_
             n_input += ci_info->n_input;
             n_embed += ci_info->n_embed;
             n_h += ci_info->n_h;
-        } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-                   c->content && !dropped) {
+        } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content &&
+                   !dropped) {
             uint32_t tc, tm;
             text_stats(c->content, &tc, &tm);
             chars += tc;
@@ -332,12 +334,11 @@ init_candidate(struct ninfo *i)
     i->score = i->weight;
     if (strcmp(name, "div") == 0 || strcmp(name, "article") == 0 || strcmp(name, "main") == 0)
         i->score += 5;
-    else if (strcmp(name, "pre") == 0 || strcmp(name, "td") == 0 ||
-             strcmp(name, "blockquote") == 0)
+    else if (strcmp(name, "pre") == 0 || strcmp(name, "td") == 0 || strcmp(name, "blockquote") == 0)
         i->score += 3;
-    else if (strcmp(name, "address") == 0 || strcmp(name, "ol") == 0 ||
-             strcmp(name, "ul") == 0 || strcmp(name, "dl") == 0 || strcmp(name, "dd") == 0 ||
-             strcmp(name, "dt") == 0 || strcmp(name, "li") == 0 || strcmp(name, "form") == 0)
+    else if (strcmp(name, "address") == 0 || strcmp(name, "ol") == 0 || strcmp(name, "ul") == 0 ||
+             strcmp(name, "dl") == 0 || strcmp(name, "dd") == 0 || strcmp(name, "dt") == 0 ||
+             strcmp(name, "li") == 0 || strcmp(name, "form") == 0)
         i->score -= 3;
     else if ((name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !name[2]) ||
              strcmp(name, "th") == 0)
@@ -965,9 +966,20 @@ static bool
 is_article_type(json_t *t)
 {
     static const char *const types[] = {
-        "NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle",
-        "OpinionNewsArticle", "ReviewNewsArticle", "BackgroundNewsArticle", "TechArticle",
-        "ScholarlyArticle", "Report", "LiveBlogPosting", "SocialMediaPosting", "WebPage",
+        "NewsArticle",
+        "Article",
+        "BlogPosting",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "ReviewNewsArticle",
+        "BackgroundNewsArticle",
+        "TechArticle",
+        "ScholarlyArticle",
+        "Report",
+        "LiveBlogPosting",
+        "SocialMediaPosting",
+        "WebPage",
     };
     if (json_is_array(t)) {
         for (size_t i = 0; i < json_array_size(t); i++)
@@ -1242,8 +1254,7 @@ find_body(xmlNode *n, unsigned depth)
 }
 
 int
-article_extract(const char *html, size_t len, const char *encoding,
-                struct article **ret_result)
+article_extract(const char *html, size_t len, const char *encoding, struct article **ret_result)
 {
     struct page p = {0};
     struct meta m = {0};

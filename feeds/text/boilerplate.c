@@ -14,7 +14,7 @@
 
 #define MODEL_MAGIC "feedwatch-boilerplate 1"
 #define SHORT_PHRASE_BLOCK 200 /* chars: a phrase only marks blocks shorter than this */
-#define REPEATED (1u << 31) /* a struct html_block flag used inside boilerplate_filter() */
+#define REPEATED (1u << 31)    /* a struct html_block flag used inside boilerplate_filter() */
 #define TAIL_BLOCKS 3          /* source notes are looked for among the last kept blocks */
 
 struct bp_entry {
@@ -266,7 +266,7 @@ boilerplate_model_load(const char *data, size_t len, struct boilerplate_model **
             return load_fail(m, reterr_msg, lineno, "short fingerprint line");
         for (; i < 16; i++) {
             char c = s[i];
-            unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                          : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                                                 : 16;
             if (d == 16)
@@ -363,69 +363,111 @@ has_any(const char *hay, const struct pairs *pairs, const char *const *phrases, 
 #define HAS_ANY(hay, pairs, list) has_any(hay, pairs, list, sizeof(list) / sizeof(list[0]))
 
 static const char *const promo_phrases[] = {
-    "share this", "share on ", "follow us", "google play", "app store", "android app",
-    "ios app", "download our app", "download the app", "sign up for", "subscribe to",
-    "newsletter", "click here", "stay tuned with", "volg ons", "deel dit", "download de app",
-    "folgen sie uns", "jetzt teilen", "app herunterladen", "partager", "suivez-nous",
-    "téléchargez", "compartir", "síguenos", "descarga la app", "compartilhe", "siga-nos",
-    "baixe o app", "condividi", "seguici", "scarica l'app", "udostępnij", "obserwuj nas",
-    "pobierz aplikację", "tải ứng dụng", "theo dõi", "поделиться", "подписывайтесь",
-    "підписуйтесь", "завантажте",
+    "share this",       "share on ",       "follow us",         "google play",
+    "app store",        "android app",     "ios app",           "download our app",
+    "download the app", "sign up for",     "subscribe to",      "newsletter",
+    "click here",       "stay tuned with", "volg ons",          "deel dit",
+    "download de app",  "folgen sie uns",  "jetzt teilen",      "app herunterladen",
+    "partager",         "suivez-nous",     "téléchargez",       "compartir",
+    "síguenos",         "descarga la app", "compartilhe",       "siga-nos",
+    "baixe o app",      "condividi",       "seguici",           "scarica l'app",
+    "udostępnij",       "obserwuj nas",    "pobierz aplikację", "tải ứng dụng",
+    "theo dõi",         "поделиться",      "подписывайтесь",    "підписуйтесь",
+    "завантажте",
 };
 
 static const char *const more_phrases[] = {
-    "continue reading", "read more", "read the full", "read also", "see also", "related:",
-    "lees meer", "lees verder", "lees ook", "weiterlesen", "mehr lesen", "lesen sie auch",
-    "mehr zum thema", "lire la suite", "lire aussi", "à lire aussi", "leer más",
-    "seguir leyendo", "lea también", "leia mais", "leia também", "saiba mais", "know more",
-    "leggi anche", "leggi di più", "czytaj więcej", "czytaj także", "czytaj też", "xem thêm",
-    "đọc thêm", "читать далее", "читайте также", "читайте також", "більше новин",
+    "continue reading", "read more",      "read the full",  "read also",     "see also",
+    "related:",         "lees meer",      "lees verder",    "lees ook",      "weiterlesen",
+    "mehr lesen",       "lesen sie auch", "mehr zum thema", "lire la suite", "lire aussi",
+    "à lire aussi",     "leer más",       "seguir leyendo", "lea también",   "leia mais",
+    "leia também",      "saiba mais",     "know more",      "leggi anche",   "leggi di più",
+    "czytaj więcej",    "czytaj także",   "czytaj też",     "xem thêm",      "đọc thêm",
+    "читать далее",     "читайте также",  "читайте також",  "більше новин",
 };
 
 static const char *const copyright_phrases[] = {
-    "all rights reserved", "alle rechten voorbehouden", "alle rechte vorbehalten",
-    "tous droits réservés", "todos los derechos reservados", "todos os direitos reservados",
-    "tutti i diritti riservati", "wszelkie prawa zastrzeżone", "\xc2\xa9", "copyright",
-    "bản quyền", "все права защищены", "всі права захищені",
+    "all rights reserved",
+    "alle rechten voorbehouden",
+    "alle rechte vorbehalten",
+    "tous droits réservés",
+    "todos los derechos reservados",
+    "todos os direitos reservados",
+    "tutti i diritti riservati",
+    "wszelkie prawa zastrzeżone",
+    "\xc2\xa9",
+    "copyright",
+    "bản quyền",
+    "все права защищены",
+    "всі права захищені",
 };
 
 static const char *const appeared_phrases[] = {
-    "appeared first on", "first appeared on", "verscheen eerst op", "erschien zuerst auf",
-    "est apparu en premier sur", "apareció primero en", "apareceu primeiro em",
+    "appeared first on",    "first appeared on",         "verscheen eerst op",
+    "erschien zuerst auf",  "est apparu en premier sur", "apareció primero en",
+    "apareceu primeiro em",
 };
 
 static const char *const source_phrases[] = {
-    "news agency", "agence france-presse", "associated press", "reuters", "(afp)", "afp)",
-    "(ap)", "(dpa)", "(anp)", "(belga)", "(efe)", "(lusa)", "(ansa)", "(pap)", "nguồn:",
-    "source:", "sources:", "bron:", "quelle:", "fonte:", "fuente:", "with agencies",
-    "met agentschappen", "mit material von", "avec agences", "con agencias",
-    "persbureau", "nachrichtenagentur", "agencia de noticias", "agência de notícias",
-    "(theo ", "theo ", "according to",
+    "news agency",
+    "agence france-presse",
+    "associated press",
+    "reuters",
+    "(afp)",
+    "afp)",
+    "(ap)",
+    "(dpa)",
+    "(anp)",
+    "(belga)",
+    "(efe)",
+    "(lusa)",
+    "(ansa)",
+    "(pap)",
+    "nguồn:",
+    "source:",
+    "sources:",
+    "bron:",
+    "quelle:",
+    "fonte:",
+    "fuente:",
+    "with agencies",
+    "met agentschappen",
+    "mit material von",
+    "avec agences",
+    "con agencias",
+    "persbureau",
+    "nachrichtenagentur",
+    "agencia de noticias",
+    "agência de notícias",
+    "(theo ",
+    "theo ",
+    "according to",
 };
 
 static const char *const byline_starts[] = {
-    "by ", "door ", "von ", "par ", "por ", "di ", "przez ", "bởi ", "автор", "tekst: ",
+    "by ",    "door ",   "von ",        "par ",       "por ",
+    "di ",    "przez ",  "bởi ",        "автор",      "tekst: ",
     "text: ", "texte: ", "written by ", "posted by ", "geschreven door ",
 };
 
 static const char *const caption_starts[] = {
-    "caption:", "photo:", "image:", "foto:", "bild:", "ảnh:", "imagen:", "fotografia:",
-    "picture:", "pic:", "illustration:", "фото:",
+    "caption:", "photo:",      "image:",   "foto:", "bild:",         "ảnh:",
+    "imagen:",  "fotografia:", "picture:", "pic:",  "illustration:", "фото:",
 };
 
 static const char *const date_words[] = {
-    "published", "updated", "posted", "gepubliceerd", "bijgewerkt", "veröffentlicht",
-    "aktualisiert", "publié", "mis à jour", "publicado", "actualizado", "atualizado",
-    "pubblicato", "aggiornato", "opublikowano", "aktualizacja", "cập nhật", "опубликовано",
-    "обновлено", "опубліковано", "date",
+    "published",    "updated",      "posted",       "gepubliceerd", "bijgewerkt",  "veröffentlicht",
+    "aktualisiert", "publié",       "mis à jour",   "publicado",    "actualizado", "atualizado",
+    "pubblicato",   "aggiornato",   "opublikowano", "aktualizacja", "cập nhật",    "опубликовано",
+    "обновлено",    "опубліковано", "date",
 };
 
 static const char *const month_prefixes[] = {
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "mei",
-    "okt", "mrt", "mär", "dez", "janv", "févr", "fév", "avr", "mai", "juin", "juil", "août",
-    "déc", "ene", "abr", "ago", "dic", "fev", "out", "set", "dez", "gen", "giu", "lug", "ott",
-    "sty", "lut", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru", "tháng",
-    "янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек",
+    "jan", "feb", "mar", "apr", "may",  "jun",  "jul", "aug", "sep", "oct",  "nov",   "dec",  "mei",
+    "okt", "mrt", "mär", "dez", "janv", "févr", "fév", "avr", "mai", "juin", "juil",  "août", "déc",
+    "ene", "abr", "ago", "dic", "fev",  "out",  "set", "dez", "gen", "giu",  "lug",   "ott",  "sty",
+    "lut", "kwi", "maj", "cze", "lip",  "sie",  "wrz", "paź", "lis", "gru",  "tháng", "янв",  "фев",
+    "мар", "апр", "мая", "июн", "июл",  "авг",  "сен", "окт", "ноя", "дек",
 };
 
 static bool
@@ -467,8 +509,8 @@ date_tokens(const char *s, const struct pairs *pairs)
     }
     /* a month name (or its first letters) next to a number */
     for (size_t i = 0; i < sizeof(month_prefixes) / sizeof(month_prefixes[0]); i++) {
-        const char *hit = pairs_may_have(pairs, month_prefixes[i]) ? strstr(s, month_prefixes[i])
-                                                                   : NULL;
+        const char *hit =
+            pairs_may_have(pairs, month_prefixes[i]) ? strstr(s, month_prefixes[i]) : NULL;
         if (!hit)
             continue;
         bool start = hit == s || !((unsigned char)hit[-1] >= 'a' && (unsigned char)hit[-1] <= 'z');
@@ -653,7 +695,8 @@ block_is_boilerplate(const struct bctx *c, size_t i)
         (HAS_ANY(low, &pairs, promo_phrases) || HAS_ANY(low, &pairs, more_phrases)) &&
         (chars < 80 || ld > 0.2))
         return true;
-    if (chars < SHORT_PHRASE_BLOCK && HAS_ANY(low, &pairs, copyright_phrases) && !ends_sentence(low, strlen(low)))
+    if (chars < SHORT_PHRASE_BLOCK && HAS_ANY(low, &pairs, copyright_phrases) &&
+        !ends_sentence(low, strlen(low)))
         return true;
     if (chars < 160 && (low[0] == '\xc2' && (unsigned char)low[1] == 0xa9))
         return true;
@@ -839,8 +882,7 @@ boilerplate_clean(const char *html, size_t len, const struct boilerplate_opts *o
     int r;
 
     /* item mode reads only the blocks' text and flags: the fast path's blocks suffice */
-    r = html_fragment_blocks(html, len, HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
-                             &blocks);
+    r = html_fragment_blocks(html, len, HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME, &blocks);
     if (r == 0 && blocks.n > 0) {
         keep = calloc(blocks.n, sizeof(*keep));
         if (!keep)

@@ -19,8 +19,8 @@
 
 #include "text/html.h"
 
-#define BOILERPLATE_MODEL_MAX 4096    /* block fingerprints a model keeps */
-#define BOILERPLATE_MIN_REPEATS 3     /* default: earlier items a block must be seen in */
+#define BOILERPLATE_MODEL_MAX 4096          /* block fingerprints a model keeps */
+#define BOILERPLATE_MIN_REPEATS 3           /* default: earlier items a block must be seen in */
 #define BOILERPLATE_BLOB_MAX (256u * 1024u) /* bytes of a saved model */
 
 /* The per-feed repetition model: fingerprints of blocks and how many items carried each. */
@@ -51,8 +51,7 @@ uint32_t boilerplate_model_items(const struct boilerplate_model *model);
  * Serialises the model (text: a "feedwatch-boilerplate 1" line, then one fingerprint per
  * line) into *ret_data (malloc'ed, NUL-terminated) and *ret_len. 0 or -ENOMEM.
  */
-int boilerplate_model_save(const struct boilerplate_model *model, char **ret_data,
-                           size_t *ret_len);
+int boilerplate_model_save(const struct boilerplate_model *model, char **ret_data, size_t *ret_len);
 
 /*
  * Reads a blob written by boilerplate_model_save(). 0 with *ret_model, -EPROTO for a blob
@@ -73,8 +72,8 @@ int boilerplate_model_learn(struct boilerplate_model *model, const struct html_b
  * leading date stamp off a block's text. model may be NULL (no repetition signal).
  */
 void boilerplate_filter(struct html_blocks *blocks, enum boilerplate_mode mode,
-                        const struct boilerplate_opts *opts,
-                        const struct boilerplate_model *model, bool *keep);
+                        const struct boilerplate_opts *opts, const struct boilerplate_model *model,
+                        bool *keep);
 
 /*
  * The article text of an item's HTML (UTF-8): boilerplate removed, paragraphs separated by

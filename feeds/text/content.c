@@ -36,8 +36,8 @@ parse_item(const struct feed_item *item, struct parsed *p)
     const char *html = item_html(item);
     if (!html)
         return 0;
-    int r = html_fragment_blocks(html, strlen(html), HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME,
-                                 &p->blocks);
+    int r = html_fragment_blocks(html, strlen(html),
+                                 HTML_WALK_DROP_FORMS | HTML_WALK_DROP_LEAD_TIME, &p->blocks);
     if (r == -ENOMEM)
         return r;
     if (r < 0) {
@@ -159,7 +159,8 @@ content_apply_article(struct content_item *ci, const struct article *art)
         return -ENOMEM;
     }
     int64_t at;
-    if (item->published_at == FEED_TIME_NONE && art->published && date_parse(art->published, &at) == 0)
+    if (item->published_at == FEED_TIME_NONE && art->published &&
+        date_parse(art->published, &at) == 0)
         item->published_at = at;
     if (page_len > feed_len) {
         char *text = strdup(art->text);

@@ -18,8 +18,16 @@ struct kind_entry; /* an element the walk tells apart (html.c) */
 
 /* The attributes the walk reads (struct el). */
 enum attr_id {
-    ATTR_CLASS, ATTR_ID, ATTR_ROLE, ATTR_REL, ATTR_ITEMPROP, ATTR_STYLE, ATTR_ARIA_HIDDEN,
-    ATTR_HIDDEN, ATTR_HREF, N_ATTRS,
+    ATTR_CLASS,
+    ATTR_ID,
+    ATTR_ROLE,
+    ATTR_REL,
+    ATTR_ITEMPROP,
+    ATTR_STYLE,
+    ATTR_ARIA_HIDDEN,
+    ATTR_HIDDEN,
+    ATTR_HREF,
+    N_ATTRS,
 };
 
 extern const char *const html_attr_names[N_ATTRS]; /* their names */

@@ -11,17 +11,43 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 
-#define HTML_PARSE_FLAGS                                                                     \
-    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |     \
+#define HTML_PARSE_FLAGS                                                                           \
+    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |           \
      HTML_PARSE_COMPACT)
 
 /* Elements the walk tells apart (TAG_OTHER: any other). */
 enum tag_id {
     TAG_OTHER = 0,
-    TAG_A, TAG_ARTICLE, TAG_ASIDE, TAG_BLOCKQUOTE, TAG_CAPTION, TAG_DD, TAG_DIR, TAG_DL,
-    TAG_DT, TAG_FIGCAPTION, TAG_FIGURE, TAG_FOOTER, TAG_FORM, TAG_HR, TAG_LI, TAG_LISTING,
-    TAG_MAIN, TAG_MENU, TAG_NAV, TAG_NOSCRIPT, TAG_OL, TAG_PLAINTEXT, TAG_PRE, TAG_TABLE,
-    TAG_TD, TAG_TH, TAG_TIME, TAG_TR, TAG_UL, TAG_XMP,
+    TAG_A,
+    TAG_ARTICLE,
+    TAG_ASIDE,
+    TAG_BLOCKQUOTE,
+    TAG_CAPTION,
+    TAG_DD,
+    TAG_DIR,
+    TAG_DL,
+    TAG_DT,
+    TAG_FIGCAPTION,
+    TAG_FIGURE,
+    TAG_FOOTER,
+    TAG_FORM,
+    TAG_HR,
+    TAG_LI,
+    TAG_LISTING,
+    TAG_MAIN,
+    TAG_MENU,
+    TAG_NAV,
+    TAG_NOSCRIPT,
+    TAG_OL,
+    TAG_PLAINTEXT,
+    TAG_PRE,
+    TAG_TABLE,
+    TAG_TD,
+    TAG_TH,
+    TAG_TIME,
+    TAG_TR,
+    TAG_UL,
+    TAG_XMP,
 };
 
 struct kind_entry {
@@ -303,31 +329,81 @@ struct ev_word {
 
 /* Substrings of a lower-cased "class id role" string and the evidence they carry. */
 static const struct ev_word ev_words[] = {
-    {"share", HTML_EV_SHARE},       {"social", HTML_EV_SHARE},      {"follow", HTML_EV_SHARE},
-    {"newsletter", HTML_EV_SHARE},  {"subscri", HTML_EV_SHARE},     {"app-promo", HTML_EV_SHARE},
-    {"apppromo", HTML_EV_SHARE},    {"app-download", HTML_EV_SHARE}, {"sharing", HTML_EV_SHARE},
-    {"related", HTML_EV_RELATED},   {"recommend", HTML_EV_RELATED}, {"more-stor", HTML_EV_RELATED},
-    {"morestor", HTML_EV_RELATED},  {"read-more", HTML_EV_RELATED}, {"readmore", HTML_EV_RELATED},
-    {"read-also", HTML_EV_RELATED}, {"see-also", HTML_EV_RELATED},  {"outbrain", HTML_EV_RELATED},
-    {"taboola", HTML_EV_RELATED},   {"teaser", HTML_EV_RELATED},    {"saiba-mais", HTML_EV_RELATED},
-    {"know-more", HTML_EV_RELATED}, {"byline", HTML_EV_BYLINE},     {"author", HTML_EV_BYLINE},
-    {"dateline", HTML_EV_BYLINE},   {"timestamp", HTML_EV_BYLINE},  {"published", HTML_EV_BYLINE}, {"pubdate", HTML_EV_BYLINE},
-    {"post-date", HTML_EV_BYLINE}, {"entry-date", HTML_EV_BYLINE}, {"article-date", HTML_EV_BYLINE},
-    {"posted-on", HTML_EV_BYLINE},  {"post-meta", HTML_EV_BYLINE},  {"entry-meta", HTML_EV_BYLINE},
-    {"article-meta", HTML_EV_BYLINE}, {"caption", HTML_EV_CAPTION}, {"credit", HTML_EV_CAPTION},
-    {"footer", HTML_EV_FOOTER},     {"copyright", HTML_EV_FOOTER},  {"disclaimer", HTML_EV_FOOTER},
-    {"breadcrumb", HTML_EV_NAV},    {"menu", HTML_EV_NAV},          {"sidebar", HTML_EV_NAV},
-    {"pagination", HTML_EV_NAV},    {"pager", HTML_EV_NAV},         {"navbar", HTML_EV_NAV},
-    {"masthead", HTML_EV_NAV},      {"skip-link", HTML_EV_NAV},
-    {"advert", HTML_EV_AD},         {"sponsor", HTML_EV_AD},        {"promo", HTML_EV_AD},
-    {"banner", HTML_EV_AD},         {"cookie", HTML_EV_AD},         {"gdpr", HTML_EV_AD},
-    {"consent", HTML_EV_AD},        {"popup", HTML_EV_AD},          {"modal", HTML_EV_AD},
-    {"paywall", HTML_EV_AD},        {"comment", HTML_EV_COMMENT},   {"disqus", HTML_EV_COMMENT},
-    {"tags", HTML_EV_TAGS},         {"tag-list", HTML_EV_TAGS},     {"taglist", HTML_EV_TAGS},
-    {"categor", HTML_EV_TAGS},      {"keyword", HTML_EV_TAGS},      {"article", HTML_EV_POSITIVE},
-    {"content", HTML_EV_POSITIVE},  {"entry", HTML_EV_POSITIVE},    {"post-body", HTML_EV_POSITIVE},
-    {"postbody", HTML_EV_POSITIVE}, {"story", HTML_EV_POSITIVE},    {"main", HTML_EV_POSITIVE},
-    {"body", HTML_EV_POSITIVE},     {"text", HTML_EV_POSITIVE},     {"blog", HTML_EV_POSITIVE},
+    {"share", HTML_EV_SHARE},
+    {"social", HTML_EV_SHARE},
+    {"follow", HTML_EV_SHARE},
+    {"newsletter", HTML_EV_SHARE},
+    {"subscri", HTML_EV_SHARE},
+    {"app-promo", HTML_EV_SHARE},
+    {"apppromo", HTML_EV_SHARE},
+    {"app-download", HTML_EV_SHARE},
+    {"sharing", HTML_EV_SHARE},
+    {"related", HTML_EV_RELATED},
+    {"recommend", HTML_EV_RELATED},
+    {"more-stor", HTML_EV_RELATED},
+    {"morestor", HTML_EV_RELATED},
+    {"read-more", HTML_EV_RELATED},
+    {"readmore", HTML_EV_RELATED},
+    {"read-also", HTML_EV_RELATED},
+    {"see-also", HTML_EV_RELATED},
+    {"outbrain", HTML_EV_RELATED},
+    {"taboola", HTML_EV_RELATED},
+    {"teaser", HTML_EV_RELATED},
+    {"saiba-mais", HTML_EV_RELATED},
+    {"know-more", HTML_EV_RELATED},
+    {"byline", HTML_EV_BYLINE},
+    {"author", HTML_EV_BYLINE},
+    {"dateline", HTML_EV_BYLINE},
+    {"timestamp", HTML_EV_BYLINE},
+    {"published", HTML_EV_BYLINE},
+    {"pubdate", HTML_EV_BYLINE},
+    {"post-date", HTML_EV_BYLINE},
+    {"entry-date", HTML_EV_BYLINE},
+    {"article-date", HTML_EV_BYLINE},
+    {"posted-on", HTML_EV_BYLINE},
+    {"post-meta", HTML_EV_BYLINE},
+    {"entry-meta", HTML_EV_BYLINE},
+    {"article-meta", HTML_EV_BYLINE},
+    {"caption", HTML_EV_CAPTION},
+    {"credit", HTML_EV_CAPTION},
+    {"footer", HTML_EV_FOOTER},
+    {"copyright", HTML_EV_FOOTER},
+    {"disclaimer", HTML_EV_FOOTER},
+    {"breadcrumb", HTML_EV_NAV},
+    {"menu", HTML_EV_NAV},
+    {"sidebar", HTML_EV_NAV},
+    {"pagination", HTML_EV_NAV},
+    {"pager", HTML_EV_NAV},
+    {"navbar", HTML_EV_NAV},
+    {"masthead", HTML_EV_NAV},
+    {"skip-link", HTML_EV_NAV},
+    {"advert", HTML_EV_AD},
+    {"sponsor", HTML_EV_AD},
+    {"promo", HTML_EV_AD},
+    {"banner", HTML_EV_AD},
+    {"cookie", HTML_EV_AD},
+    {"gdpr", HTML_EV_AD},
+    {"consent", HTML_EV_AD},
+    {"popup", HTML_EV_AD},
+    {"modal", HTML_EV_AD},
+    {"paywall", HTML_EV_AD},
+    {"comment", HTML_EV_COMMENT},
+    {"disqus", HTML_EV_COMMENT},
+    {"tags", HTML_EV_TAGS},
+    {"tag-list", HTML_EV_TAGS},
+    {"taglist", HTML_EV_TAGS},
+    {"categor", HTML_EV_TAGS},
+    {"keyword", HTML_EV_TAGS},
+    {"article", HTML_EV_POSITIVE},
+    {"content", HTML_EV_POSITIVE},
+    {"entry", HTML_EV_POSITIVE},
+    {"post-body", HTML_EV_POSITIVE},
+    {"postbody", HTML_EV_POSITIVE},
+    {"story", HTML_EV_POSITIVE},
+    {"main", HTML_EV_POSITIVE},
+    {"body", HTML_EV_POSITIVE},
+    {"text", HTML_EV_POSITIVE},
+    {"blog", HTML_EV_POSITIVE},
 };
 
 /* Appends a lower-cased attribute value and a space to buf; returns the new length. */
@@ -386,10 +462,11 @@ class_words(const char *cls, const char *id, char *buf, size_t cap)
             char low[24];
             size_t ll = len < sizeof(low) - 1 ? len : sizeof(low) - 1;
             for (size_t k = 0; k < ll; k++)
-                low[k] = (char)((unsigned char)t[k] >= 'A' && (unsigned char)t[k] <= 'Z' ? t[k] + 32 : t[k]);
+                low[k] = (char)((unsigned char)t[k] >= 'A' && (unsigned char)t[k] <= 'Z' ? t[k] + 32
+                                                                                         : t[k]);
             low[ll] = '\0';
-            bool taxonomy = post && (token_starts(low, ll, "category-") ||
-                                     token_starts(low, ll, "tag-"));
+            bool taxonomy =
+                post && (token_starts(low, ll, "category-") || token_starts(low, ll, "tag-"));
             for (size_t k = 0; k < len && !taxonomy && n + 2 < cap; k++) {
                 unsigned char c = (unsigned char)t[k];
                 buf[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -831,8 +908,8 @@ html_builder_open(struct walk *w, const struct el *e, unsigned depth, struct fra
 
     w->elem = e->node;
     /* The root of a walk was chosen by the caller: its own class says nothing more. */
-    w->bflags = (w->bflags & ~(HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW)) |
-                (depth > 0 ? el_evidence(e) : 0);
+    w->bflags =
+        (w->bflags & ~(HTML_BLOCK_LIST_ITEM | HTML_BLOCK_ROW)) | (depth > 0 ? el_evidence(e) : 0);
     switch (id) {
     case TAG_LI:
     case TAG_DT:
@@ -921,8 +998,7 @@ walk_children(struct walk *w, const xmlNode *node, unsigned depth)
     for (const xmlNode *c = node->children; c && !w->full && !w->err; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
             walk_element(w, c, depth);
-        } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-                   c->content) {
+        } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content) {
             const unsigned char *t = c->content;
             html_walk_text(w, t, t + strlen((const char *)t));
         }

@@ -35,15 +35,15 @@
 #define HTML_BLOCK_FIGURE (1u << 6)    /* inside <figure> */
 #define HTML_BLOCK_LEAD_TIME (1u << 7) /* a leading <time> element was dropped from it */
 /* Evidence from the class, id, role or tag of the block's element or its ancestors. */
-#define HTML_EV_SHARE (1u << 8)    /* share, social, follow, app promo, newsletter */
-#define HTML_EV_RELATED (1u << 9)  /* related, recommended, more stories, read-also */
-#define HTML_EV_BYLINE (1u << 10)  /* byline, author, date, timestamp, meta */
-#define HTML_EV_CAPTION (1u << 11) /* caption, credit */
-#define HTML_EV_FOOTER (1u << 12)  /* footer, copyright, source note */
-#define HTML_EV_NAV (1u << 13)     /* nav, menu, breadcrumb, sidebar, aside, pagination */
-#define HTML_EV_AD (1u << 14)      /* ads, sponsors, promos, cookie banners */
-#define HTML_EV_COMMENT (1u << 15) /* comments */
-#define HTML_EV_TAGS (1u << 16)    /* tag and category lists */
+#define HTML_EV_SHARE (1u << 8)     /* share, social, follow, app promo, newsletter */
+#define HTML_EV_RELATED (1u << 9)   /* related, recommended, more stories, read-also */
+#define HTML_EV_BYLINE (1u << 10)   /* byline, author, date, timestamp, meta */
+#define HTML_EV_CAPTION (1u << 11)  /* caption, credit */
+#define HTML_EV_FOOTER (1u << 12)   /* footer, copyright, source note */
+#define HTML_EV_NAV (1u << 13)      /* nav, menu, breadcrumb, sidebar, aside, pagination */
+#define HTML_EV_AD (1u << 14)       /* ads, sponsors, promos, cookie banners */
+#define HTML_EV_COMMENT (1u << 15)  /* comments */
+#define HTML_EV_TAGS (1u << 16)     /* tag and category lists */
 #define HTML_EV_POSITIVE (1u << 17) /* article, content, entry, post body, story, text */
 
 /* The walk may drop these (html_blocks_collect flags). */
@@ -124,8 +124,8 @@ char *html_attr(const xmlNode *elem, const char *name);
  * Appends the blocks of the subtree at root to *blocks (HTML_WALK_* flags; skip may be NULL).
  * 0, or -ENOMEM (the blocks collected so far stay valid).
  */
-int html_blocks_collect(const xmlNode *root, unsigned flags, html_skip_cb skip,
-                        void *userdata, struct html_blocks *blocks);
+int html_blocks_collect(const xmlNode *root, unsigned flags, html_skip_cb skip, void *userdata,
+                        struct html_blocks *blocks);
 
 /* Releases the blocks' memory (the struct itself is the caller's). */
 void html_blocks_done(struct html_blocks *blocks);
@@ -142,8 +142,7 @@ int html_blocks_join(const struct html_blocks *blocks, const bool *keep, char **
  * html_blocks_collect() would give them but with elem NULL: simple markup is read
  * directly, anything else through libxml2. Appends to *blocks. 0, -EMSGSIZE, -ENOMEM.
  */
-int html_fragment_blocks(const char *html, size_t len, unsigned flags,
-                         struct html_blocks *blocks);
+int html_fragment_blocks(const char *html, size_t len, unsigned flags, struct html_blocks *blocks);
 
 /* Whether html_fragment_blocks() reads a fragment directly, without libxml2. */
 bool html_fragment_is_simple(const char *html, size_t len);

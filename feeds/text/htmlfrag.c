@@ -48,18 +48,18 @@ struct fast_tag {
 
 /* Sorted by name. */
 static const struct fast_tag fast_tags[] = {
-    {"a", FC_INLINE},        {"abbr", FC_INLINE},   {"article", FC_FLOW},  {"aside", FC_FLOW},
-    {"b", FC_INLINE},        {"big", FC_INLINE},    {"blockquote", FC_FLOW}, {"br", FC_BR},
-    {"cite", FC_INLINE},     {"code", FC_INLINE},   {"del", FC_INLINE},    {"dfn", FC_INLINE},
-    {"div", FC_FLOW},        {"em", FC_INLINE},     {"figcaption", FC_FLOW}, {"figure", FC_FLOW},
-    {"footer", FC_FLOW},     {"h1", FC_PHRASE},     {"h2", FC_PHRASE},     {"h3", FC_PHRASE},
-    {"h4", FC_PHRASE},       {"h5", FC_PHRASE},     {"h6", FC_PHRASE},     {"header", FC_FLOW},
-    {"hr", FC_HR},           {"i", FC_INLINE},      {"img", FC_IMG},       {"ins", FC_INLINE},
-    {"kbd", FC_INLINE},      {"li", FC_LI},         {"main", FC_FLOW},     {"mark", FC_INLINE},
-    {"nav", FC_FLOW},        {"ol", FC_LIST},       {"p", FC_PHRASE},      {"q", FC_INLINE},
-    {"s", FC_INLINE},        {"samp", FC_INLINE},   {"section", FC_FLOW},  {"small", FC_INLINE},
-    {"span", FC_INLINE},     {"strong", FC_INLINE}, {"sub", FC_INLINE},    {"sup", FC_INLINE},
-    {"time", FC_INLINE},     {"tt", FC_INLINE},     {"u", FC_INLINE},      {"ul", FC_LIST},
+    {"a", FC_INLINE},    {"abbr", FC_INLINE},   {"article", FC_FLOW},    {"aside", FC_FLOW},
+    {"b", FC_INLINE},    {"big", FC_INLINE},    {"blockquote", FC_FLOW}, {"br", FC_BR},
+    {"cite", FC_INLINE}, {"code", FC_INLINE},   {"del", FC_INLINE},      {"dfn", FC_INLINE},
+    {"div", FC_FLOW},    {"em", FC_INLINE},     {"figcaption", FC_FLOW}, {"figure", FC_FLOW},
+    {"footer", FC_FLOW}, {"h1", FC_PHRASE},     {"h2", FC_PHRASE},       {"h3", FC_PHRASE},
+    {"h4", FC_PHRASE},   {"h5", FC_PHRASE},     {"h6", FC_PHRASE},       {"header", FC_FLOW},
+    {"hr", FC_HR},       {"i", FC_INLINE},      {"img", FC_IMG},         {"ins", FC_INLINE},
+    {"kbd", FC_INLINE},  {"li", FC_LI},         {"main", FC_FLOW},       {"mark", FC_INLINE},
+    {"nav", FC_FLOW},    {"ol", FC_LIST},       {"p", FC_PHRASE},        {"q", FC_INLINE},
+    {"s", FC_INLINE},    {"samp", FC_INLINE},   {"section", FC_FLOW},    {"small", FC_INLINE},
+    {"span", FC_INLINE}, {"strong", FC_INLINE}, {"sub", FC_INLINE},      {"sup", FC_INLINE},
+    {"time", FC_INLINE}, {"tt", FC_INLINE},     {"u", FC_INLINE},        {"ul", FC_LIST},
     {"var", FC_INLINE},
 };
 
@@ -252,8 +252,7 @@ fast_value_needed(enum fast_class cls, enum attr_id a)
  * it, anything unusual.
  */
 static bool
-fast_attributes(struct fast *f, enum fast_class cls, const char **av, char *store,
-                bool *ret_empty)
+fast_attributes(struct fast *f, enum fast_class cls, const char **av, char *store, bool *ret_empty)
 {
     const unsigned char *p = f->p, *end = f->end;
     size_t used = 0;
@@ -286,8 +285,8 @@ fast_attributes(struct fast *f, enum fast_class cls, const char **av, char *stor
         size_t nl = 0;
         bool long_name = false;
         const unsigned char *ns = p;
-        while (p < end && (is_alpha(*p) || is_digit(*p) || *p == '-' || *p == '_' ||
-                           *p == ':' || *p == '.')) {
+        while (p < end &&
+               (is_alpha(*p) || is_digit(*p) || *p == '-' || *p == '_' || *p == ':' || *p == '.')) {
             if (nl < sizeof(name) - 1)
                 name[nl++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
             else
@@ -436,8 +435,7 @@ fast_end_tag(struct fast *f)
         return false;
     while (p < end && is_blank(*p))
         p++;
-    if (nl == 0 || p == end || *p != '>' || f->n == 0 ||
-        strcmp(f->open[f->n - 1].name, name) != 0)
+    if (nl == 0 || p == end || *p != '>' || f->n == 0 || strcmp(f->open[f->n - 1].name, name) != 0)
         return false;
     f->p = p + 1;
     fast_pop(f);

@@ -13,94 +13,106 @@
 
 /* The most common words of each language, sorted by bytes (bsearch). */
 static const char *const words_en[] = {
-    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "being", "between", "but", "by", "can", "could", "did", "do", "first",
-    "for", "from", "had", "has", "have", "he", "her", "his", "how", "if", "in", "into", "is",
-    "it", "its", "just", "like", "may", "more", "most", "my", "new", "no", "not", "of", "on",
-    "one", "only", "or", "other", "our", "out", "over", "said", "she", "should", "so", "some",
-    "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
-    "those", "through", "time", "to", "two", "up", "was", "we", "were", "what", "when",
-    "where", "which", "while", "who", "will", "with", "would", "you",
+    "a",    "about", "after",   "all",     "also",  "an",      "and",  "any",  "are",    "as",
+    "at",   "be",    "because", "been",    "being", "between", "but",  "by",   "can",    "could",
+    "did",  "do",    "first",   "for",     "from",  "had",     "has",  "have", "he",     "her",
+    "his",  "how",   "if",      "in",      "into",  "is",      "it",   "its",  "just",   "like",
+    "may",  "more",  "most",    "my",      "new",   "no",      "not",  "of",   "on",     "one",
+    "only", "or",    "other",   "our",     "out",   "over",    "said", "she",  "should", "so",
+    "some", "such",  "than",    "that",    "the",   "their",   "them", "then", "there",  "these",
+    "they", "this",  "those",   "through", "time",  "to",      "two",  "up",   "was",    "we",
+    "were", "what",  "when",    "where",   "which", "while",   "who",  "will", "with",   "would",
+    "you",
 };
 static const char *const words_nl[] = {
-    "aan", "al", "alle", "als", "andere", "bij", "daar", "dan", "dat", "de", "deze", "die",
-    "dit", "door", "een", "en", "er", "geen", "haar", "had", "hebben", "heeft", "hem", "het",
-    "hier", "hij", "hoe", "hun", "ik", "in", "is", "jaar", "je", "kan", "kunnen", "maar",
-    "meer", "met", "mijn", "moet", "na", "naar", "niet", "nog", "nu", "of", "om", "omdat",
-    "onder", "ons", "ook", "op", "over", "sinds", "te", "tegen", "toen", "tot", "tussen",
-    "uit", "van", "veel", "voor", "waar", "want", "was", "wat", "we", "wel", "werd", "wie",
-    "wij", "worden", "wordt", "zal", "ze", "zei", "zich", "zij", "zijn", "zo", "zou",
+    "aan",    "al",    "alle",   "als",   "andere", "bij",   "daar", "dan",   "dat",    "de",
+    "deze",   "die",   "dit",    "door",  "een",    "en",    "er",   "geen",  "haar",   "had",
+    "hebben", "heeft", "hem",    "het",   "hier",   "hij",   "hoe",  "hun",   "ik",     "in",
+    "is",     "jaar",  "je",     "kan",   "kunnen", "maar",  "meer", "met",   "mijn",   "moet",
+    "na",     "naar",  "niet",   "nog",   "nu",     "of",    "om",   "omdat", "onder",  "ons",
+    "ook",    "op",    "over",   "sinds", "te",     "tegen", "toen", "tot",   "tussen", "uit",
+    "van",    "veel",  "voor",   "waar",  "want",   "was",   "wat",  "we",    "wel",    "werd",
+    "wie",    "wij",   "worden", "wordt", "zal",    "ze",    "zei",  "zich",  "zij",    "zijn",
+    "zo",     "zou",
 };
 static const char *const words_de[] = {
-    "aber", "als", "am", "an", "auch", "auf", "aus", "bei", "bis", "dann", "das", "dass",
-    "dem", "den", "der", "des", "die", "diese", "dieser", "doch", "durch", "ein", "eine",
-    "einem", "einen", "einer", "eines", "er", "es", "für", "gegen", "habe", "haben", "hat",
-    "hatte", "ich", "ihr", "ihre", "im", "in", "ist", "jahr", "kann", "keine", "können", "man",
-    "mehr", "mit", "nach", "nicht", "noch", "nur", "oder", "sagte", "schon", "sei", "sein",
-    "seine", "seiner", "sich", "sie", "sind", "so", "soll", "um", "und", "uns", "unter", "vom",
-    "von", "vor", "war", "wenn", "werden", "wie", "wieder", "wir", "wird", "wurde", "zu",
-    "zum", "zur", "zwei", "über",
+    "aber",  "als",  "am",    "an",     "auch",   "auf",    "aus",   "bei",   "bis",    "dann",
+    "das",   "dass", "dem",   "den",    "der",    "des",    "die",   "diese", "dieser", "doch",
+    "durch", "ein",  "eine",  "einem",  "einen",  "einer",  "eines", "er",    "es",     "für",
+    "gegen", "habe", "haben", "hat",    "hatte",  "ich",    "ihr",   "ihre",  "im",     "in",
+    "ist",   "jahr", "kann",  "keine",  "können", "man",    "mehr",  "mit",   "nach",   "nicht",
+    "noch",  "nur",  "oder",  "sagte",  "schon",  "sei",    "sein",  "seine", "seiner", "sich",
+    "sie",   "sind", "so",    "soll",   "um",     "und",    "uns",   "unter", "vom",    "von",
+    "vor",   "war",  "wenn",  "werden", "wie",    "wieder", "wir",   "wird",  "wurde",  "zu",
+    "zum",   "zur",  "zwei",  "über",
 };
 static const char *const words_fr[] = {
-    "après", "au", "aussi", "aux", "avait", "avec", "bien", "c", "ce", "ces", "cette", "comme",
-    "contre", "d", "dans", "de", "des", "deux", "dont", "du", "elle", "en", "encore", "entre",
-    "est", "et", "fait", "il", "ils", "j", "l", "la", "le", "les", "leur", "leurs", "lui",
-    "mais", "même", "n", "ne", "nous", "on", "ont", "ou", "où", "par", "pas", "peut", "plus",
-    "pour", "qu", "que", "qui", "s", "sa", "sans", "se", "selon", "ses", "son", "sont", "sous",
-    "sur", "tout", "très", "un", "une", "vous", "y", "à", "était", "été", "être",
+    "après",  "au",     "aussi", "aux",   "avait", "avec",  "bien", "c",    "ce",   "ces",  "cette",
+    "comme",  "contre", "d",     "dans",  "de",    "des",   "deux", "dont", "du",   "elle", "en",
+    "encore", "entre",  "est",   "et",    "fait",  "il",    "ils",  "j",    "l",    "la",   "le",
+    "les",    "leur",   "leurs", "lui",   "mais",  "même",  "n",    "ne",   "nous", "on",   "ont",
+    "ou",     "où",     "par",   "pas",   "peut",  "plus",  "pour", "qu",   "que",  "qui",  "s",
+    "sa",     "sans",   "se",    "selon", "ses",   "son",   "sont", "sous", "sur",  "tout", "très",
+    "un",     "une",    "vous",  "y",     "à",     "était", "été",  "être",
 };
 static const char *const words_es[] = {
-    "a", "al", "años", "como", "con", "cuando", "de", "del", "desde", "donde", "dos",
-    "durante", "e", "el", "en", "entre", "era", "es", "esta", "este", "estos", "está", "están",
-    "fue", "ha", "han", "hasta", "hay", "la", "las", "le", "lo", "los", "muy", "más",
-    "ni", "no", "nos", "o", "otro", "otros", "para", "parte", "pero", "por", "porque", "puede",
-    "que", "se", "según", "ser", "sido", "sin", "sobre", "son", "su", "sus", "también",
-    "tiene", "todo", "todos", "un", "una", "uno", "y", "ya",
+    "a",     "al",      "años",  "como",  "con", "cuando", "de",    "del",     "desde", "donde",
+    "dos",   "durante", "e",     "el",    "en",  "entre",  "era",   "es",      "esta",  "este",
+    "estos", "está",    "están", "fue",   "ha",  "han",    "hasta", "hay",     "la",    "las",
+    "le",    "lo",      "los",   "muy",   "más", "ni",     "no",    "nos",     "o",     "otro",
+    "otros", "para",    "parte", "pero",  "por", "porque", "puede", "que",     "se",    "según",
+    "ser",   "sido",    "sin",   "sobre", "son", "su",     "sus",   "también", "tiene", "todo",
+    "todos", "un",      "una",   "uno",   "y",   "ya",
 };
 static const char *const words_pt[] = {
-    "a", "anos", "ao", "as", "até", "com", "como", "da", "das", "de", "depois", "disse", "do",
-    "dos", "e", "ela", "ele", "eles", "em", "entre", "esta", "este", "está", "foi", "foram",
-    "há", "isso", "já", "mais", "mas", "mesmo", "muito", "na", "nas", "nem", "no", "nos",
-    "num", "numa", "não", "o", "onde", "os", "ou", "para", "pela", "pelo", "pode", "por",
-    "quando", "que", "se", "sem", "ser", "seu", "seus", "sobre", "sua", "suas", "são",
-    "também", "tem", "ter", "um", "uma", "à", "às", "é",
+    "a",      "anos",  "ao",   "as",  "até",   "com",  "como",  "da",   "das",  "de",
+    "depois", "disse", "do",   "dos", "e",     "ela",  "ele",   "eles", "em",   "entre",
+    "esta",   "este",  "está", "foi", "foram", "há",   "isso",  "já",   "mais", "mas",
+    "mesmo",  "muito", "na",   "nas", "nem",   "no",   "nos",   "num",  "numa", "não",
+    "o",      "onde",  "os",   "ou",  "para",  "pela", "pelo",  "pode", "por",  "quando",
+    "que",    "se",    "sem",  "ser", "seu",   "seus", "sobre", "sua",  "suas", "são",
+    "também", "tem",   "ter",  "um",  "uma",   "à",    "às",    "é",
 };
 static const char *const words_it[] = {
-    "al", "alla", "anche", "ancora", "anni", "che", "ci", "come", "con", "così", "cui", "da",
-    "dal", "dalla", "degli", "dei", "del", "della", "delle", "di", "dopo", "due", "e", "ed",
-    "era", "essere", "fa", "già", "gli", "ha", "hanno", "i", "il", "in", "la", "le", "lo",
-    "loro", "ma", "molto", "nei", "nel", "nella", "non", "o", "per", "più", "quando", "questa",
-    "questo", "se", "si", "sono", "stato", "su", "sua", "sul", "suo", "tra", "tutti", "un",
-    "una", "è",
+    "al",  "alla", "anche", "ancora", "anni",   "che",    "ci",    "come",  "con",   "così",  "cui",
+    "da",  "dal",  "dalla", "degli",  "dei",    "del",    "della", "delle", "di",    "dopo",  "due",
+    "e",   "ed",   "era",   "essere", "fa",     "già",    "gli",   "ha",    "hanno", "i",     "il",
+    "in",  "la",   "le",    "lo",     "loro",   "ma",     "molto", "nei",   "nel",   "nella", "non",
+    "o",   "per",  "più",   "quando", "questa", "questo", "se",    "si",    "sono",  "stato", "su",
+    "sua", "sul",  "suo",   "tra",    "tutti",  "un",     "una",   "è",
 };
 static const char *const words_vi[] = {
-    "bị", "cho", "chỉ", "cuộc", "các", "còn", "có", "cùng", "cũng", "của", "hay", "hiện",
-    "hơn", "khi", "không", "là", "làm", "lại", "mà", "một", "người", "nhiều", "nhà", "như",
-    "nhưng", "những", "nào", "này", "nên", "nói", "năm", "nước", "nếu", "phải", "ra", "rất",
-    "sau", "sẽ", "sự", "theo", "thì", "trong", "trên", "tại", "từ", "việc", "và", "vào", "vẫn",
-    "về", "với", "ông", "đang", "đã", "đó", "được", "đến", "đều", "để", "ở",
+    "bị",    "cho",   "chỉ",  "cuộc", "các",   "còn",   "có",  "cùng", "cũng", "của",
+    "hay",   "hiện",  "hơn",  "khi",  "không", "là",    "làm", "lại",  "mà",   "một",
+    "người", "nhiều", "nhà",  "như",  "nhưng", "những", "nào", "này",  "nên",  "nói",
+    "năm",   "nước",  "nếu",  "phải", "ra",    "rất",   "sau", "sẽ",   "sự",   "theo",
+    "thì",   "trong", "trên", "tại",  "từ",    "việc",  "và",  "vào",  "vẫn",  "về",
+    "với",   "ông",   "đang", "đã",   "đó",    "được",  "đến", "đều",  "để",   "ở",
 };
 static const char *const words_ru[] = {
-    "а", "более", "будет", "бы", "был", "были", "было", "быть", "в", "во", "время", "все",
-    "вы", "где", "года", "даже", "для", "до", "его", "если", "есть", "еще", "ещё", "её", "же",
-    "за", "и", "из", "или", "их", "к", "как", "когда", "которая", "которые", "который", "ли",
-    "мне", "может", "мы", "на", "не", "нет", "ни", "них", "но", "о", "он", "она", "они", "от",
-    "очень", "по", "после", "при", "с", "себя", "сказал", "со", "так", "также", "то", "только",
-    "у", "уже", "что", "чтобы", "это", "этого", "этом",
+    "а",     "более", "будет",  "бы",      "был",     "были",    "было",  "быть",   "в",     "во",
+    "время", "все",   "вы",     "где",     "года",    "даже",    "для",   "до",     "его",   "если",
+    "есть",  "еще",   "ещё",    "её",      "же",      "за",      "и",     "из",     "или",   "их",
+    "к",     "как",   "когда",  "которая", "которые", "который", "ли",    "мне",    "может", "мы",
+    "на",    "не",    "нет",    "ни",      "них",     "но",      "о",     "он",     "она",   "они",
+    "от",    "очень", "по",     "после",   "при",     "с",       "себя",  "сказал", "со",    "так",
+    "также", "то",    "только", "у",       "уже",     "что",     "чтобы", "это",    "этого", "этом",
 };
 static const char *const words_uk[] = {
-    "або", "але", "був", "була", "було", "бути", "в", "вже", "вона", "вони", "від", "він",
-    "де", "для", "до", "дуже", "з", "за", "й", "його", "коли", "має", "ми", "може", "між",
-    "на", "нас", "не", "ні", "по", "про", "під", "після", "року", "свої", "своїх", "та", "так",
-    "також", "ти", "тільки", "у", "це", "цей", "цього", "через", "ще", "що", "щоб", "як",
-    "яка", "який", "якщо", "які", "є", "і", "із", "їх",
+    "або",    "але",  "був",   "була", "було",  "бути",  "в",   "вже", "вона",  "вони",
+    "від",    "він",  "де",    "для",  "до",    "дуже",  "з",   "за",  "й",     "його",
+    "коли",   "має",  "ми",    "може", "між",   "на",    "нас", "не",  "ні",    "по",
+    "про",    "під",  "після", "року", "свої",  "своїх", "та",  "так", "також", "ти",
+    "тільки", "у",    "це",    "цей",  "цього", "через", "ще",  "що",  "щоб",   "як",
+    "яка",    "який", "якщо",  "які",  "є",     "і",     "із",  "їх",
 };
 static const char *const words_pl[] = {
-    "a", "ale", "bardzo", "by", "być", "był", "była", "było", "co", "czy", "dla", "do", "gdy",
-    "go", "i", "ich", "jak", "jednak", "jego", "jej", "jest", "już", "która", "które", "który",
-    "lat", "może", "mu", "na", "nad", "nie", "o", "od", "oraz", "po", "pod", "przez", "przy",
-    "roku", "również", "się", "sobie", "są", "ta", "tak", "także", "te", "tego", "tej", "ten",
-    "teraz", "to", "tylko", "tym", "w", "we", "więc", "z", "za", "ze", "że",
+    "a",     "ale",   "bardzo", "by",    "być",  "był",  "była",    "było", "co",    "czy",  "dla",
+    "do",    "gdy",   "go",     "i",     "ich",  "jak",  "jednak",  "jego", "jej",   "jest", "już",
+    "która", "które", "który",  "lat",   "może", "mu",   "na",      "nad",  "nie",   "o",    "od",
+    "oraz",  "po",    "pod",    "przez", "przy", "roku", "również", "się",  "sobie", "są",   "ta",
+    "tak",   "także", "te",     "tego",  "tej",  "ten",  "teraz",   "to",   "tylko", "tym",  "w",
+    "we",    "więc",  "z",      "za",    "ze",   "że",
 };
 
 struct lang_list {
@@ -110,7 +122,10 @@ struct lang_list {
     bool cyrillic;
 };
 
-#define LIST(c, cyr) {#c, words_##c, sizeof(words_##c) / sizeof(words_##c[0]), cyr}
+#define LIST(c, cyr)                                                                               \
+    {                                                                                              \
+#c, words_##c, sizeof(words_##c) / sizeof(words_##c[0]), cyr                               \
+    }
 static const struct lang_list lists[] = {
     LIST(en, false), LIST(nl, false), LIST(de, false), LIST(fr, false),
     LIST(es, false), LIST(pt, false), LIST(it, false), LIST(vi, false),
@@ -124,7 +139,7 @@ static const struct lang_list lists[] = {
  * is in: one probe per word instead of a binary search of each list. Built once from the
  * lists above (pthread_once), read-only afterwards, so any thread may use it.
  */
-#define STOP_SLOTS 2048 /* a power of two, over twice the words of all lists */
+#define STOP_SLOTS 2048  /* a power of two, over twice the words of all lists */
 #define STOP_WORD_MAX 16 /* bytes of the longest stopword, and more */
 
 struct stop_slot {
@@ -235,8 +250,7 @@ count_script(struct scripts *s, utf8proc_int32_t cp)
     else if (cp >= 0xe00 && cp <= 0xe7f)
         s->thai++;
     /* ơ ư ă đ and the precomposed tone-marked vowels of Latin Extended Additional */
-    if (cp == 0x1a1 || cp == 0x1b0 || cp == 0x103 || cp == 0x111 ||
-        (cp >= 0x1ea0 && cp <= 0x1ef9))
+    if (cp == 0x1a1 || cp == 0x1b0 || cp == 0x103 || cp == 0x111 || (cp >= 0x1ea0 && cp <= 0x1ef9))
         s->viet++;
     if (cp == 0x456 || cp == 0x457 || cp == 0x454 || cp == 0x491)
         s->uk++;

@@ -8,15 +8,14 @@
 
 #include "base/buf.h"
 
-#define MAX_PARTS 16                        /* parts of one hyphenated word */
-#define POS_LIMIT (UINT32_MAX / 2)          /* tokenizing stops there (hostile input) */
+#define MAX_PARTS 16               /* parts of one hyphenated word */
+#define POS_LIMIT (UINT32_MAX / 2) /* tokenizing stops there (hostile input) */
 #define NORMALIZE_MAX_TEXT (64u * 1024u * 1024u)
-#define OUT_INLINE 512                      /* bytes of normalized word kept on the stack */
+#define OUT_INLINE 512 /* bytes of normalized word kept on the stack */
 
 /* Options of the word normalization: NFKC, case folding, marks and ignorables dropped. */
-#define NORM_OPTS                                                                             \
-    (UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |           \
-     UTF8PROC_IGNORE)
+#define NORM_OPTS                                                                                  \
+    (UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE)
 
 enum ncls {
     N_SEP,    /* separates words */
@@ -49,18 +48,16 @@ struct ntok {
 
 /* The class of each ASCII byte (N_SEP for bytes >= 0x80, which take the slow path). */
 static const unsigned char ascii_cls[256] = {
-    ['0'] = N_WORD, ['1'] = N_WORD, ['2'] = N_WORD, ['3'] = N_WORD, ['4'] = N_WORD,
-    ['5'] = N_WORD, ['6'] = N_WORD, ['7'] = N_WORD, ['8'] = N_WORD, ['9'] = N_WORD,
-    ['A'] = N_WORD, ['B'] = N_WORD, ['C'] = N_WORD, ['D'] = N_WORD, ['E'] = N_WORD,
-    ['F'] = N_WORD, ['G'] = N_WORD, ['H'] = N_WORD, ['I'] = N_WORD, ['J'] = N_WORD,
-    ['K'] = N_WORD, ['L'] = N_WORD, ['M'] = N_WORD, ['N'] = N_WORD, ['O'] = N_WORD,
-    ['P'] = N_WORD, ['Q'] = N_WORD, ['R'] = N_WORD, ['S'] = N_WORD, ['T'] = N_WORD,
-    ['U'] = N_WORD, ['V'] = N_WORD, ['W'] = N_WORD, ['X'] = N_WORD, ['Y'] = N_WORD,
-    ['Z'] = N_WORD, ['a'] = N_WORD, ['b'] = N_WORD, ['c'] = N_WORD, ['d'] = N_WORD,
-    ['e'] = N_WORD, ['f'] = N_WORD, ['g'] = N_WORD, ['h'] = N_WORD, ['i'] = N_WORD,
-    ['j'] = N_WORD, ['k'] = N_WORD, ['l'] = N_WORD, ['m'] = N_WORD, ['n'] = N_WORD,
-    ['o'] = N_WORD, ['p'] = N_WORD, ['q'] = N_WORD, ['r'] = N_WORD, ['s'] = N_WORD,
-    ['t'] = N_WORD, ['u'] = N_WORD, ['v'] = N_WORD, ['w'] = N_WORD, ['x'] = N_WORD,
+    ['0'] = N_WORD, ['1'] = N_WORD, ['2'] = N_WORD, ['3'] = N_WORD,  ['4'] = N_WORD, ['5'] = N_WORD,
+    ['6'] = N_WORD, ['7'] = N_WORD, ['8'] = N_WORD, ['9'] = N_WORD,  ['A'] = N_WORD, ['B'] = N_WORD,
+    ['C'] = N_WORD, ['D'] = N_WORD, ['E'] = N_WORD, ['F'] = N_WORD,  ['G'] = N_WORD, ['H'] = N_WORD,
+    ['I'] = N_WORD, ['J'] = N_WORD, ['K'] = N_WORD, ['L'] = N_WORD,  ['M'] = N_WORD, ['N'] = N_WORD,
+    ['O'] = N_WORD, ['P'] = N_WORD, ['Q'] = N_WORD, ['R'] = N_WORD,  ['S'] = N_WORD, ['T'] = N_WORD,
+    ['U'] = N_WORD, ['V'] = N_WORD, ['W'] = N_WORD, ['X'] = N_WORD,  ['Y'] = N_WORD, ['Z'] = N_WORD,
+    ['a'] = N_WORD, ['b'] = N_WORD, ['c'] = N_WORD, ['d'] = N_WORD,  ['e'] = N_WORD, ['f'] = N_WORD,
+    ['g'] = N_WORD, ['h'] = N_WORD, ['i'] = N_WORD, ['j'] = N_WORD,  ['k'] = N_WORD, ['l'] = N_WORD,
+    ['m'] = N_WORD, ['n'] = N_WORD, ['o'] = N_WORD, ['p'] = N_WORD,  ['q'] = N_WORD, ['r'] = N_WORD,
+    ['s'] = N_WORD, ['t'] = N_WORD, ['u'] = N_WORD, ['v'] = N_WORD,  ['w'] = N_WORD, ['x'] = N_WORD,
     ['y'] = N_WORD, ['z'] = N_WORD, ['-'] = N_JOIN, ['\''] = N_JOIN,
 };
 
@@ -86,13 +83,13 @@ ascii_class(unsigned char c)
 static bool
 is_cjk(utf8proc_int32_t cp)
 {
-    return (cp >= 0x3040 && cp <= 0x30ff) ||   /* hiragana, katakana */
-           (cp >= 0x31f0 && cp <= 0x31ff) ||   /* katakana phonetic extensions */
-           (cp >= 0x3400 && cp <= 0x4dbf) ||   /* Han extension A */
-           (cp >= 0x4e00 && cp <= 0x9fff) ||   /* Han */
-           (cp >= 0xf900 && cp <= 0xfaff) ||   /* Han compatibility */
-           (cp >= 0xff66 && cp <= 0xff9d) ||   /* half-width katakana */
-           (cp >= 0x20000 && cp <= 0x3134f);   /* Han extensions B.. */
+    return (cp >= 0x3040 && cp <= 0x30ff) || /* hiragana, katakana */
+           (cp >= 0x31f0 && cp <= 0x31ff) || /* katakana phonetic extensions */
+           (cp >= 0x3400 && cp <= 0x4dbf) || /* Han extension A */
+           (cp >= 0x4e00 && cp <= 0x9fff) || /* Han */
+           (cp >= 0xf900 && cp <= 0xfaff) || /* Han compatibility */
+           (cp >= 0xff66 && cp <= 0xff9d) || /* half-width katakana */
+           (cp >= 0x20000 && cp <= 0x3134f); /* Han extensions B.. */
 }
 
 static enum ncls
@@ -144,8 +141,8 @@ decode(const char *text, size_t len, size_t i, utf8proc_int32_t *cp)
         return 1;
     }
     size_t avail = len - i < 4 ? len - i : 4;
-    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                          (utf8proc_ssize_t)avail, cp);
+    utf8proc_ssize_t n =
+        utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)avail, cp);
     if (n <= 0) {
         *cp = -1;
         return 1;
@@ -159,13 +156,25 @@ on_utf8proc_fold(utf8proc_int32_t cp, void *data)
 {
     (void)data;
     switch (cp) {
-    case 0x0110: case 0x0111: return 'd'; /* Đ đ (Vietnamese, Croatian) */
-    case 0x0141: case 0x0142: return 'l'; /* Ł ł */
-    case 0x00d8: case 0x00f8: return 'o'; /* Ø ø */
-    case 0x0126: case 0x0127: return 'h'; /* Ħ ħ */
-    case 0x0131: return 'i';              /* dotless ı */
-    case 0x0166: case 0x0167: return 't'; /* Ŧ ŧ */
-    default: return cp;
+    case 0x0110:
+    case 0x0111:
+        return 'd'; /* Đ đ (Vietnamese, Croatian) */
+    case 0x0141:
+    case 0x0142:
+        return 'l'; /* Ł ł */
+    case 0x00d8:
+    case 0x00f8:
+        return 'o'; /* Ø ø */
+    case 0x0126:
+    case 0x0127:
+        return 'h'; /* Ħ ħ */
+    case 0x0131:
+        return 'i'; /* dotless ı */
+    case 0x0166:
+    case 0x0167:
+        return 't'; /* Ŧ ŧ */
+    default:
+        return cp;
     }
 }
 
@@ -248,9 +257,9 @@ norm_piece(struct ntok *st, size_t off, size_t len, bool ascii, struct npiece *p
     }
     utf8proc_ssize_t n;
     for (;;) {
-        n = utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len,
-                                      st->cps, (utf8proc_ssize_t)st->cps_cap, NORM_OPTS,
-                                      on_utf8proc_fold, NULL);
+        n = utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, st->cps,
+                                      (utf8proc_ssize_t)st->cps_cap, NORM_OPTS, on_utf8proc_fold,
+                                      NULL);
         if (n < 0)
             return n == UTF8PROC_ERROR_NOMEM ? -ENOMEM : 0; /* valid input: cannot happen */
         if ((size_t)n + 1 <= st->cps_cap)
@@ -368,8 +377,8 @@ emit_cjk(struct ntok *st, size_t n_chars)
         } else {
             continue; /* a pathological expansion: skip the pair, keep positions */
         }
-        r = emit(st, norm, plen, st->pos + (uint32_t)i, 0, a->off, b->off + b->len - a->off,
-                 false, true);
+        r = emit(st, norm, plen, st->pos + (uint32_t)i, 0, a->off, b->off + b->len - a->off, false,
+                 true);
         if (r != 0)
             return r;
     }

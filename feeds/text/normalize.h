@@ -26,15 +26,15 @@
 
 /* One token handed to a normalize_tokenize() callback; valid only during the call. */
 struct normalize_token {
-    const char *norm;   /* normalized UTF-8, not NUL-terminated */
+    const char *norm; /* normalized UTF-8, not NUL-terminated */
     size_t norm_len;
-    uint32_t pos;       /* position of the (first) word */
-    uint32_t span;      /* further positions it covers: 0, or parts - 1 for a joined form */
-    size_t off;         /* bytes of the source text it came from */
+    uint32_t pos;  /* position of the (first) word */
+    uint32_t span; /* further positions it covers: 0, or parts - 1 for a joined form */
+    size_t off;    /* bytes of the source text it came from */
     size_t len;
-    uint32_t run;       /* number of the word (or CJK run) it belongs to, from 0 */
-    bool joined;        /* the joined form of a hyphenated word */
-    bool cjk;           /* a bigram or unigram of a Han/kana run */
+    uint32_t run; /* number of the word (or CJK run) it belongs to, from 0 */
+    bool joined;  /* the joined form of a hyphenated word */
+    bool cjk;     /* a bigram or unigram of a Han/kana run */
 };
 
 /* Called for each token in text order (a joined form after its parts); nonzero stops. */

@@ -47,22 +47,24 @@
 #define FIELD_TEXT 1
 #define FIELD_GAP (1u << 20) /* between title and text positions: > QUERY_MAX_SLOP */
 #define NO_KEY UINT32_MAX
-#define MAX_PREFIX_LEN 512   /* bytes; longer prefixes never match */
+#define MAX_PREFIX_LEN 512 /* bytes; longer prefixes never match */
 #define SNIPPET_LEN 160
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
-#define MAX_NAME_WORDS 16     /* words of a place or alias name */
-#define MIN_STEM_BYTES 4      /* stems of this many bytes or fewer are not used: too many
-                               * words start so ("hell", "indi", "bras") */
-#define MAX_STEM_WORD 256     /* bytes of a word that is stemmed */
-#define MAX_STEMMERS 8        /* languages stemmed in one item of unknown language */
-#define MAX_SUFFIX_CHARS 4    /* a word longer than a stem by more is not stemmed: no case
-                               * ending of the stemmed languages is longer */
-#define POOL_STEMMERS 32      /* stemmers kept between calls */
-#define STEM_START_BITS 14    /* bits of the filter of the stems' first bytes */
+#define MAX_NAME_WORDS 16 /* words of a place or alias name */
+#define MIN_STEM_BYTES                                                                             \
+    4                     /* stems of this many bytes or fewer are not used: too many              \
+                           * words start so ("hell", "indi", "bras") */
+#define MAX_STEM_WORD 256 /* bytes of a word that is stemmed */
+#define MAX_STEMMERS 8    /* languages stemmed in one item of unknown language */
+#define MAX_SUFFIX_CHARS                                                                           \
+    4                      /* a word longer than a stem by more is not stemmed: no case            \
+                            * ending of the stemmed languages is longer */
+#define POOL_STEMMERS 32   /* stemmers kept between calls */
+#define STEM_START_BITS 14 /* bits of the filter of the stems' first bytes */
 #define SET_PLACE '\1'
 #define SET_ALIAS '\2'
-#define PE_STEM 0x80u         /* entry flag: matches by Snowball stem */
+#define PE_STEM 0x80u /* entry flag: matches by Snowball stem */
 
 struct mkey {
     char *s;
@@ -70,16 +72,16 @@ struct mkey {
     uint64_t hash;
     uint32_t *leaves; /* leaves registered under this key */
     uint32_t n_leaves, cap_leaves;
-    uint32_t *pents;  /* set entries registered under this key */
+    uint32_t *pents; /* set entries registered under this key */
     uint32_t n_pents, cap_pents;
-    bool used;        /* a word of some topic (else only a set name's: no occurrence kept) */
+    bool used; /* a word of some topic (else only a set name's: no occurrence kept) */
 };
 
 /* One name of a place or alias set that tokens are checked against. */
 struct mpent {
-    uint32_t set;        /* in sets */
-    uint32_t first_word; /* in pwords: FNV hashes of the words before the last */
-    uint32_t n_words;    /* words of the name, the last one included */
+    uint32_t set;          /* in sets */
+    uint32_t first_word;   /* in pwords: FNV hashes of the words before the last */
+    uint32_t n_words;      /* words of the name, the last one included */
     const uint16_t *langs; /* languages (place.h indices) whose items it counts in */
     uint32_t n_langs;      /* 0: every item (an alias, or a name English gives) */
     uint32_t flags;        /* PLACE_EXACT, PLACE_FORM, PE_STEM */
@@ -88,13 +90,13 @@ struct mpent {
 };
 
 struct mset {
-    char kind;           /* SET_PLACE, SET_ALIAS */
-    uint32_t key;        /* the synthetic key */
-    const char *name;    /* code or alias name: the key's string after its first byte */
+    char kind;        /* SET_PLACE, SET_ALIAS */
+    uint32_t key;     /* the synthetic key */
+    const char *name; /* code or alias name: the key's string after its first byte */
 };
 
 struct malias {
-    char *name;          /* lower case */
+    char *name; /* lower case */
     char **names;
     size_t n_names;
 };
@@ -107,7 +109,7 @@ struct munit {
 struct mleaf {
     uint32_t topic; /* internal topic index */
     uint32_t first_unit, n_units;
-    int32_t slop;   /* -1: exact (or one unit) */
+    int32_t slop; /* -1: exact (or one unit) */
     bool title_only;
     char *label;
     uint32_t label_len; /* strlen(label), <= QUERY_MAX_LEN */
@@ -171,7 +173,7 @@ struct match {
     size_t n_sets, cap_sets;
     struct malias *aliases;
     size_t n_aliases, cap_aliases;
-    int lang_en;      /* place_lang("en") */
+    int lang_en;            /* place_lang("en") */
     struct stem_pool *pool; /* stemmers reused across match_run() calls and threads */
     bool built;
 };
@@ -226,11 +228,10 @@ slot_of(uint64_t h, size_t cap)
 
 /* A slot holds the key + 1 (0: empty) and, above it, 32 bits of the key's hash. */
 #define SLOT(h, key) ((((h) >> 32) << 32) | ((uint64_t)(key) + 1))
-#define SLOT_KEY(v) ((uint32_t)((v) & 0xffffffffu) - 1)
+#define SLOT_KEY(v) ((uint32_t)((v)&0xffffffffu) - 1)
 
 static inline __attribute__((always_inline)) uint32_t
-table_find(const struct match *m, const struct mtable *t, uint64_t h, const char *s,
-           size_t len)
+table_find(const struct match *m, const struct mtable *t, uint64_t h, const char *s, size_t len)
 {
     if (t->cap == 0)
         return NO_KEY;
@@ -502,7 +503,9 @@ compile_node(struct match *m, const struct query_node *q, uint32_t topic, uint32
     uint32_t first = (uint32_t)m->n_kids;
     m->n_kids += q->n_children;
     m->nodes[idx] = (struct mnode){
-        .op = q->op == QUERY_AND ? MN_AND : q->op == QUERY_OR ? MN_OR : MN_NOT,
+        .op = q->op == QUERY_AND  ? MN_AND
+              : q->op == QUERY_OR ? MN_OR
+                                  : MN_NOT,
         .first = first,
         .n = (uint32_t)q->n_children,
     };
@@ -580,9 +583,8 @@ stem_fold(struct sb_stemmer *st, const char *word, size_t len)
     utf8proc_uint8_t *lower = NULL;
     if (len == 0 || len > MAX_STEM_WORD)
         return NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)word, (utf8proc_ssize_t)len,
-                                      &lower, UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                                                  UTF8PROC_CASEFOLD);
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)word, (utf8proc_ssize_t)len, &lower,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
     if (n <= 0) {
         free(lower);
         return NULL;
@@ -634,8 +636,8 @@ stem_cache_get(struct stem_cache *sc, int lang)
 
 /* Adds one name of a set (and its stems): 0 or -ENOMEM. */
 static int
-add_name(struct match *m, uint32_t set, const char *name, unsigned flags,
-         const uint16_t *langs, size_t n_langs, struct stem_cache *sc)
+add_name(struct match *m, uint32_t set, const char *name, unsigned flags, const uint16_t *langs,
+         size_t n_langs, struct stem_cache *sc)
 {
     struct name_words w;
     uint32_t k;
@@ -842,8 +844,7 @@ unknown_alias(const struct match *m, const struct query_node *n)
 
 /* Adds a topic. */
 int
-match_add(struct match *m, size_t topic, const char *name, const char *query,
-            char **reterr_msg)
+match_add(struct match *m, size_t topic, const char *name, const char *query, char **reterr_msg)
 {
     struct query *q = NULL;
     int r;
@@ -859,12 +860,14 @@ match_add(struct match *m, size_t topic, const char *name, const char *query,
     const struct query_node *ua = unknown_alias(m, q->root);
     if (ua) {
         char *msg = NULL;
-        int n = name ? asprintf(&msg, "topic \"%s\": unknown alias '%s' at column %zu "
-                                "(no [alias \"%s\"] in the config)", name, ua->set_name,
-                                ua->column, ua->set_name)
-                     : asprintf(&msg, "query: unknown alias '%s' at column %zu (no "
-                                "[alias \"%s\"] in the config)", ua->set_name, ua->column,
-                                ua->set_name);
+        int n = name ? asprintf(&msg,
+                                "topic \"%s\": unknown alias '%s' at column %zu "
+                                "(no [alias \"%s\"] in the config)",
+                                name, ua->set_name, ua->column, ua->set_name)
+                     : asprintf(&msg,
+                                "query: unknown alias '%s' at column %zu (no "
+                                "[alias \"%s\"] in the config)",
+                                ua->set_name, ua->column, ua->set_name);
         if (n < 0)
             msg = NULL;
         if (reterr_msg)
@@ -920,7 +923,7 @@ struct mival {
     uint32_t start, end;
     uint32_t field;
     uint32_t key;
-    uint32_t via;   /* the set entry whose name occurred, or NO_KEY */
+    uint32_t via; /* the set entry whose name occurred, or NO_KEY */
     size_t off, end_off;
 };
 
@@ -967,8 +970,8 @@ struct rterm {
     uint32_t field;
     size_t off, end_off; /* the occurrence the snippet is about */
     size_t snip;
-    size_t via;          /* in bytes: the set name that occurred, or SIZE_MAX */
-    uint32_t via_entry;  /* the set entry of via, or NO_KEY */
+    size_t via;         /* in bytes: the set name that occurred, or SIZE_MAX */
+    uint32_t via_entry; /* the set entry of via, or NO_KEY */
 };
 
 /*
@@ -981,8 +984,8 @@ struct mctx {
     size_t title_len, text_len;
     uint32_t field;
     int err;
-    bool lang_known;  /* the item's language is given */
-    int lang;         /* its place.h index (-1: one without CLDR names) */
+    bool lang_known;                    /* the item's language is given */
+    int lang;                           /* its place.h index (-1: one without CLDR names) */
     uint64_t ring_hash[MAX_NAME_WORDS]; /* the last tokens (not joined forms) of the field */
     uint32_t ring_pos[MAX_NAME_WORDS];
     size_t ring_off[MAX_NAME_WORDS];
@@ -997,9 +1000,9 @@ struct mctx {
     uint32_t *map; /* key -> range + 1, open addressing */
     size_t map_cap;
     struct mivec units[QUERY_MAX_UNITS]; /* storage for the units that need it */
-    struct miview uv[QUERY_MAX_UNITS];    /* the intervals of each unit */
+    struct miview uv[QUERY_MAX_UNITS];   /* the intervals of each unit */
     const struct mtopic *topic;
-    bool all_false; /* evaluate with every leaf false (the NOT-only test) */
+    bool all_false;   /* evaluate with every leaf false (the NOT-only test) */
     struct mwin *win; /* proximity scratch */
     size_t cap_win;
     struct rhit *rhits;
@@ -1035,8 +1038,8 @@ static bool set_occ_at(const struct mctx *c, uint32_t key, uint32_t start);
 
 /* The key of a set occurs at [start, end], bytes [off, end_off), by the name of entry via. */
 static int
-push_set_occ(struct mctx *c, uint32_t key, uint32_t start, uint32_t end, size_t off,
-             size_t end_off, uint32_t via)
+push_set_occ(struct mctx *c, uint32_t key, uint32_t start, uint32_t end, size_t off, size_t end_off,
+             uint32_t via)
 {
     /* Once per set and place in the text, whichever of its names found it first. */
     if (set_occ_at(c, key, start))
@@ -1520,8 +1523,7 @@ proximity(struct mctx *c, size_t n_units, uint32_t slop, struct mival *ret)
                 best = i;
         }
         const struct mival *iv = &uv[best].v[idx[best]++];
-        w[k++] = (struct mwin){iv->start, (uint32_t)best, iv->field, iv->via, iv->off,
-                               iv->end_off};
+        w[k++] = (struct mwin){iv->start, (uint32_t)best, iv->field, iv->via, iv->off, iv->end_off};
     }
     for (size_t r = 0; r < total && !found; r++) {
         if (count[w[r].unit]++ == 0)
@@ -1657,7 +1659,7 @@ static const bool snip_space[256] = {
     [0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true, [0x10] = true, [0x11] = true,
     [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
     [0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
-    [0x1e] = true, [0x1f] = true, [' '] = true, [0x7f] = true,
+    [0x1e] = true, [0x1f] = true, [' '] = true,  [0x7f] = true,
 };
 
 /*
@@ -2042,8 +2044,7 @@ ctx_done(struct mctx *c)
 
 /* Matches one document. */
 int
-match_run(const struct match *m, const struct match_doc *doc,
-              struct match_result *ret_result)
+match_run(const struct match *m, const struct match_doc *doc, struct match_result *ret_result)
 {
     struct match_result res = {0};
     struct mctx *c = malloc(sizeof(*c));
@@ -2223,8 +2224,8 @@ match_terms_json(const struct match_hit *hit)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < hit->n_terms; i++) {
         const struct match_term *m = &hit->terms[i];
-        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field,
-                              "snippet", m->snippet);
+        json_t *o = json_pack("{s:s?, s:s?, s:s?}", "term", m->term, "field", m->field, "snippet",
+                              m->snippet);
         if (o && m->via && json_object_set_new(o, "via", json_string(m->via)) < 0) {
             json_decref(o);
             o = NULL;
@@ -2238,4 +2239,3 @@ match_terms_json(const struct match_hit *hit)
     json_decref(arr);
     return s;
 }
-

@@ -18,23 +18,23 @@ struct match;
 
 /* The fields of an item that topics read. NULL fields are empty. */
 struct match_doc {
-    const char *title;  /* plain text */
-    const char *text;   /* plain text: the cleaned text, else summary/content as text */
-    const char *lang;   /* ISO 639 code ("nl", "pt-BR"), or NULL when unknown: which
-                         * languages' place names count (see match_alias, place:) */
+    const char *title; /* plain text */
+    const char *text;  /* plain text: the cleaned text, else summary/content as text */
+    const char *lang;  /* ISO 639 code ("nl", "pt-BR"), or NULL when unknown: which
+                        * languages' place names count (see match_alias, place:) */
 };
 
 /* Why a topic matched: one entry per distinct matched term (or phrase). */
 struct match_term {
-    char *term;         /* the query term or phrase as the user wrote it */
-    char *field;        /* "title" or "text" */
-    char *snippet;      /* about 160 bytes of the original text around the first occurrence */
-    char *via;          /* place: and alias: terms: which name of which set occurred, e.g.
-                         * place UA: "Oekraïne" (nl); else NULL */
+    char *term;    /* the query term or phrase as the user wrote it */
+    char *field;   /* "title" or "text" */
+    char *snippet; /* about 160 bytes of the original text around the first occurrence */
+    char *via;     /* place: and alias: terms: which name of which set occurred, e.g.
+                    * place UA: "Oekraïne" (nl); else NULL */
 };
 
 struct match_hit {
-    size_t topic;       /* index given to match_add() */
+    size_t topic; /* index given to match_add() */
     struct match_term *terms;
     size_t n_terms;
 };
@@ -52,7 +52,7 @@ struct match *match_new(void);
  * 0, or -EINVAL with *reterr_msg ("topic \"osce\": expected ')' at column 17").
  */
 int match_add(struct match *m, size_t topic, const char *name, const char *query,
-                char **reterr_msg);
+              char **reterr_msg);
 
 /*
  * Defines the alias set NAME (case-insensitive) for `alias:NAME` in the topics added after
@@ -76,8 +76,7 @@ int match_alias(struct match *m, const char *name, const char *const *names, siz
 int match_build(struct match *m);
 
 /* Matches one document; *ret_result is filled (free with match_result_done). 0 or -ENOMEM. */
-int match_run(const struct match *m, const struct match_doc *doc,
-                  struct match_result *ret_result);
+int match_run(const struct match *m, const struct match_doc *doc, struct match_result *ret_result);
 
 void match_result_done(struct match_result *r);
 

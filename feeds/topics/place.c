@@ -144,11 +144,11 @@ const char *
 place_stemmer(int idx)
 {
     static const char *const algo[][2] = {
-        {"ca", "catalan"}, {"da", "danish"},     {"de", "german"},     {"el", "greek"},
-        {"es", "spanish"}, {"fi", "finnish"},    {"fr", "french"},     {"hu", "hungarian"},
-        {"it", "italian"}, {"lt", "lithuanian"}, {"nb", "norwegian"},  {"nl", "dutch"},
-        {"nn", "norwegian"}, {"no", "norwegian"}, {"pt", "portuguese"}, {"ro", "romanian"},
-        {"ru", "russian"}, {"sv", "swedish"},    {"tr", "turkish"},
+        {"ca", "catalan"},   {"da", "danish"},     {"de", "german"},     {"el", "greek"},
+        {"es", "spanish"},   {"fi", "finnish"},    {"fr", "french"},     {"hu", "hungarian"},
+        {"it", "italian"},   {"lt", "lithuanian"}, {"nb", "norwegian"},  {"nl", "dutch"},
+        {"nn", "norwegian"}, {"no", "norwegian"},  {"pt", "portuguese"}, {"ro", "romanian"},
+        {"ru", "russian"},   {"sv", "swedish"},    {"tr", "turkish"},
     };
     const char *code = place_lang_code(idx);
     for (size_t i = 0; i < sizeof(algo) / sizeof(algo[0]); i++)

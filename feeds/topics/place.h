@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLACE_EXACT 1u        /* three letters or fewer: counts only as written in CLDR */
-#define PLACE_FORM 2u         /* an inflected form from Hunspell, not a CLDR name */
-#define PLACE_SUBDIVISION 4u  /* record kind: an ISO 3166-2 subdivision */
+#define PLACE_EXACT 1u       /* three letters or fewer: counts only as written in CLDR */
+#define PLACE_FORM 2u        /* an inflected form from Hunspell, not a CLDR name */
+#define PLACE_SUBDIVISION 4u /* record kind: an ISO 3166-2 subdivision */
 #define PLACE_FLAG_SHIFT 29
 
 /* The generated tables (offsets into place_strings; see scripts/gen-places.py). */
@@ -30,16 +30,16 @@ struct place_rec {
     uint32_t code;       /* "UA", "001", "UA-14" */
     uint32_t first_name; /* in place_names */
     uint32_t n_names;
-    uint32_t kind;       /* 0 or PLACE_SUBDIVISION */
+    uint32_t kind; /* 0 or PLACE_SUBDIVISION */
 };
 
 struct place_name {
     uint32_t str;
-    uint32_t langset;    /* offset in place_langsets (n, then n language indices), flags << 29 */
+    uint32_t langset; /* offset in place_langsets (n, then n language indices), flags << 29 */
 };
 
 struct place_index {
-    uint32_t folded;     /* the name as normalize_text() gives it */
+    uint32_t folded; /* the name as normalize_text() gives it */
     uint32_t rec;
 };
 
@@ -58,9 +58,9 @@ extern const size_t place_n_locales;
 
 /* One name of a place as the matcher reads it. */
 struct place_name_view {
-    const char *name;        /* as CLDR (or Hunspell) writes it */
-    unsigned flags;          /* PLACE_EXACT, PLACE_FORM */
-    const uint16_t *langs;   /* language indices (place_lang()) */
+    const char *name;      /* as CLDR (or Hunspell) writes it */
+    unsigned flags;        /* PLACE_EXACT, PLACE_FORM */
+    const uint16_t *langs; /* language indices (place_lang()) */
     size_t n_langs;
 };
 

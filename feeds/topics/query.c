@@ -23,7 +23,7 @@ enum qtok_kind {
     T_NOT,
     T_MINUS,
     T_TITLE,
-    T_SET,   /* place:X or alias:X; inner_* is X without quotes */
+    T_SET, /* place:X or alias:X; inner_* is X without quotes */
 };
 
 struct qtok {
@@ -39,8 +39,8 @@ struct qparser {
     const char *name;
     const char *text;
     size_t len;
-    size_t pos;       /* lexer position (bytes) */
-    struct qtok tok;  /* the current token */
+    size_t pos;      /* lexer position (bytes) */
+    struct qtok tok; /* the current token */
     size_t depth;
     size_t n_leaves;
     int err;
@@ -129,15 +129,24 @@ static const char *
 tok_name(const struct qtok *t)
 {
     switch (t->kind) {
-    case T_AND: return "AND";
-    case T_OR: return "OR";
-    case T_NOT: return "NOT";
-    case T_MINUS: return "'-'";
-    case T_TITLE: return "'title:'";
-    case T_SET: return "a place: or alias: term";
-    case T_LPAREN: return "'('";
-    case T_RPAREN: return "')'";
-    default: return "a term";
+    case T_AND:
+        return "AND";
+    case T_OR:
+        return "OR";
+    case T_NOT:
+        return "NOT";
+    case T_MINUS:
+        return "'-'";
+    case T_TITLE:
+        return "'title:'";
+    case T_SET:
+        return "a place: or alias: term";
+    case T_LPAREN:
+        return "'('";
+    case T_RPAREN:
+        return "')'";
+    default:
+        return "a term";
     }
 }
 
@@ -203,8 +212,8 @@ lex(struct qparser *p)
         t->end = p->pos;
         return 0;
     }
-    if (p->len - p->pos >= 6 && (strncasecmp(s + p->pos, "place:", 6) == 0 ||
-                                 strncasecmp(s + p->pos, "alias:", 6) == 0)) {
+    if (p->len - p->pos >= 6 &&
+        (strncasecmp(s + p->pos, "place:", 6) == 0 || strncasecmp(s + p->pos, "alias:", 6) == 0)) {
         t->kind = T_SET;
         t->set = (s[p->pos] | 0x20) == 'p' ? QUERY_SET_PLACE : QUERY_SET_ALIAS;
         p->pos += 6;
@@ -297,7 +306,7 @@ node_free(struct query_node *n)
 struct unit_builder {
     struct query_unit units[QUERY_MAX_UNITS];
     size_t n_units;
-    uint32_t run;     /* run of the last unit */
+    uint32_t run; /* run of the last unit */
     bool too_many;
     int err;
 };
@@ -529,8 +538,8 @@ parse_primary(struct qparser *p, bool title_only)
         size_t after = t->end;
         if (lex(p) < 0)
             return NULL;
-        if (t->start != after || (t->kind != T_WORD && t->kind != T_PHRASE &&
-                                   t->kind != T_LPAREN && t->kind != T_SET)) {
+        if (t->start != after ||
+            (t->kind != T_WORD && t->kind != T_PHRASE && t->kind != T_LPAREN && t->kind != T_SET)) {
             perr(p, after, "expected a term after 'title:'");
             return NULL;
         }

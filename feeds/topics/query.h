@@ -27,10 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define QUERY_MAX_LEN 4096  /* bytes of query text */
-#define QUERY_MAX_DEPTH 32  /* nesting of parentheses and NOTs */
+#define QUERY_MAX_LEN 4096 /* bytes of query text */
+#define QUERY_MAX_DEPTH 32 /* nesting of parentheses and NOTs */
 #define QUERY_MAX_LEAVES 256
-#define QUERY_MAX_UNITS 32  /* words of one phrase */
+#define QUERY_MAX_UNITS 32 /* words of one phrase */
 #define QUERY_MAX_SLOP 1000
 
 enum query_op {
@@ -45,8 +45,8 @@ enum query_op {
 struct query_unit {
     char **parts;
     size_t n_parts;
-    char *joined;       /* NULL for a one-part word or a Han/kana run */
-    bool prefix;        /* the last part (and the joined form) is a prefix */
+    char *joined; /* NULL for a one-part word or a Han/kana run */
+    bool prefix;  /* the last part (and the joined form) is a prefix */
 };
 
 enum query_set {
@@ -59,14 +59,14 @@ struct query_node {
     enum query_op op;
     struct query_node **children; /* AND, OR (two or more), NOT (one) */
     size_t n_children;
-    struct query_unit *units;     /* TERM (one), PHRASE (one or more) */
+    struct query_unit *units; /* TERM (one), PHRASE (one or more) */
     size_t n_units;
-    int slop;                     /* PHRASE: -1 exact, else the ~N */
+    int slop; /* PHRASE: -1 exact, else the ~N */
     bool title_only;
-    char *text;                   /* TERM, PHRASE: the term as written, without title: */
-    size_t column;                /* where it starts, for messages */
-    enum query_set set;           /* TERM of a set: no units */
-    char *set_name;               /* PLACE: its ISO code ("UA"); ALIAS: the name, lower case */
+    char *text;         /* TERM, PHRASE: the term as written, without title: */
+    size_t column;      /* where it starts, for messages */
+    enum query_set set; /* TERM of a set: no units */
+    char *set_name;     /* PLACE: its ISO code ("UA"); ALIAS: the name, lower case */
 };
 
 struct query {
@@ -78,8 +78,7 @@ struct query {
  * Parses text. name (may be NULL) is the topic's name for messages. 0 with *ret_query, or
  * -EINVAL with *reterr_msg (topic "osce": expected ')' at column 17), or -ENOMEM.
  */
-int query_parse(const char *name, const char *text, struct query **ret_query,
-                char **reterr_msg);
+int query_parse(const char *name, const char *text, struct query **ret_query, char **reterr_msg);
 
 /*
  * The tree as an S-expression for tests and debugging, e.g.

@@ -141,8 +141,8 @@ chunk_next(unsigned mode, size_t size, uint64_t *rng)
 
 /* Parses data pushed in chunks; returns the status and hands a document to *ret_doc. */
 static int
-parse_chunked(const uint8_t *data, size_t size, const struct feedparse_limits *lim,
-              unsigned mode, uint64_t seed, struct feed_doc **ret_doc)
+parse_chunked(const uint8_t *data, size_t size, const struct feedparse_limits *lim, unsigned mode,
+              uint64_t seed, struct feed_doc **ret_doc)
 {
     struct feedparse *p = feedparse_new(BASE_URL, lim);
     uint64_t rng = seed | 1;
@@ -208,7 +208,8 @@ static bool strict_split, strict_split_set;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct feedparse_limits small = {.max_depth = 16, .max_text = 1024, .max_items = 8};
+    static const struct feedparse_limits small = {
+        .max_depth = 16, .max_text = 1024, .max_items = 8};
     uint64_t h = fnv1a(data, size);
     unsigned mode = (unsigned)(h % 8);
     const struct feedparse_limits *lim = (h >> 16) % 4 == 0 ? &small : NULL;

@@ -1,7 +1,8 @@
 /*
- * seed_check.h — the seeds' annotations (tests/fixtures/corpus/seeds/annotations.json) as checks that
- * the extraction tests share: every boilerplate string gone, every article line kept. Static
- * functions for the unit tests that include it after <cmocka.h> and <jansson.h> (test_boilerplate.c, test_extract.c).
+ * seed_check.h — the seeds' annotations (tests/fixtures/corpus/seeds/annotations.json) as checks
+ * that the extraction tests share: every boilerplate string gone, every article line kept. Static
+ * functions for the unit tests that include it after <cmocka.h> and <jansson.h>
+ * (test_boilerplate.c, test_extract.c).
  */
 #ifndef FEEDWATCH_TEST_SEED_CHECK_H
 #define FEEDWATCH_TEST_SEED_CHECK_H
@@ -60,7 +61,8 @@ seed_check_text(json_t *ann, const char *name, const char *text)
     json_t *b;
 
     assert_non_null(entry);
-    json_array_foreach(bp, idx, b) {
+    json_array_foreach(bp, idx, b)
+    {
         const char *t = json_string_value(json_object_get(b, "text"));
         char *nt = seed_norm(t);
         /* " date 2022-02 " glued to the lead: "date 2022-02" must be gone */
@@ -79,7 +81,8 @@ seed_check_text(json_t *ann, const char *name, const char *text)
         lineno++;
         bool is_bp = false;
         const char *prefix = NULL;
-        json_array_foreach(bp, idx, b) {
+        json_array_foreach(bp, idx, b)
+        {
             if (json_integer_value(json_object_get(b, "line")) != lineno)
                 continue;
             const char *t = json_string_value(json_object_get(b, "text"));

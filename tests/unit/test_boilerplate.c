@@ -20,7 +20,6 @@
 
 #include "seed_check.h"
 
-
 static char *
 clean(const char *html, const struct boilerplate_opts *opts, struct boilerplate_model *model)
 {

@@ -828,7 +828,8 @@ test_conf_topic_references(void **state)
     assert_int_equal(c->feeds[0].n_tags, 2);
     conf_free(c);
     (void)snprintf(text, sizeof text, "[feed \"f\"]\nurl = https://e.org/\ntags = a, %st\n", tag);
-    expect_errors(text, "{F}:3: tags: invalid tag '" "tttttttttttttttttttttttttttttttttttttttt"
+    expect_errors(text, "{F}:3: tags: invalid tag '"
+                        "tttttttttttttttttttttttttttttttttttttttt"
                         "tttttttttttttttttttttttttttttttttttttttt...' (at most 256 bytes, no "
                         "control characters)");
 }
@@ -1180,8 +1181,9 @@ static void
 test_conf_bad_name(void **state)
 {
     (void)state;
-    expect_errors("[feed \"a b\"]\nurl = https://e.org/\n",
-                  "{F}:1: section: invalid feed name 'a b' (1-128 characters of A-Z a-z 0-9 . _ -)");
+    expect_errors(
+        "[feed \"a b\"]\nurl = https://e.org/\n",
+        "{F}:1: section: invalid feed name 'a b' (1-128 characters of A-Z a-z 0-9 . _ -)");
     expect_errors("[topic \"\"]\nmatch = a\n",
                   "{F}:1: section: invalid topic name '' (1-128 characters of A-Z a-z 0-9 . _ -)");
     expect_errors("[hook \"a/b\"]\nexec = /bin/true\n",
@@ -1633,12 +1635,9 @@ test_conf_alias_sections(void **state)
     assert_int_equal(c->aliases[1].n_names, 1);
     assert_int_equal(c->aliases[1].origin.line, 3);
     conf_free(c);
-    expect_errors("[alias \"x\"]\n",
-                  "{F}:1: alias \"x\": missing names");
-    expect_errors("[alias \"x\"]\nnames = a,,b\n",
-                  "{F}:2: names: empty name in list 'a,,b'");
-    expect_errors("[alias \"x\"]\nnames = \"a\n",
-                  "{F}:2: names: unterminated quote in '\"a'");
+    expect_errors("[alias \"x\"]\n", "{F}:1: alias \"x\": missing names");
+    expect_errors("[alias \"x\"]\nnames = a,,b\n", "{F}:2: names: empty name in list 'a,,b'");
+    expect_errors("[alias \"x\"]\nnames = \"a\n", "{F}:2: names: unterminated quote in '\"a'");
     expect_errors("[alias \"x\"]\nnames = \"a\" b\n",
                   "{F}:2: names: expected ',' after a quoted name in '\"a\" b'");
     expect_errors("[alias \"x\"]\nnames = a\nmatch = b\n",
@@ -1714,8 +1713,7 @@ test_conf_keys_in_man_page(void **state)
                 found = memmem(sec, sec_len, want, strlen(want)) != NULL;
             }
             if (!found) {
-                print_error("[%s] %s is not in docs/man/feedwatch.conf.5.scd\n", kinds[k],
-                            keys[i]);
+                print_error("[%s] %s is not in docs/man/feedwatch.conf.5.scd\n", kinds[k], keys[i]);
                 missing++;
             }
         }

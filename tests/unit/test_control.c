@@ -90,8 +90,8 @@ setup(void **state)
         fail_msg("conf_load: %s", err ? err : "?");
     assert_int_equal(uv_loop_init(&fx.d.loop), 0);
     assert_int_equal(uv_timer_init(&fx.d.loop, &fx.guard), 0);
-    if (control_new(&fx.d.loop, fx.sock, fx.d.conf->daemon.database, on_request, &fx.d,
-                    &fx.c, &err) < 0)
+    if (control_new(&fx.d.loop, fx.sock, fx.d.conf->daemon.database, on_request, &fx.d, &fx.c,
+                    &err) < 0)
         fail_msg("control_new: %s", err ? err : "?");
     return 0;
 }

@@ -4,8 +4,8 @@
  * fetcher, control socket or loop running. What it checks: every command of proto/ctlproto.h
  * has a handler and the table's access (privileged commands refused to other uids); the
  * answers of status, feeds and metrics; the refusals of pause, resume and remove (answered
- * at once, with no feed event); poll without a pollable feed (queued 0, and --wait answered at once with zero
- * counts); the argument errors of items, alerts, search, poll, add and remove; a request
+ * at once, with no feed event); poll without a pollable feed (queued 0, and --wait answered at once
+ * with zero counts); the argument errors of items, alerts, search, poll, add and remove; a request
  * without "cmd", an unknown command, and a stopping daemon.
  *
  * The commands whose answers are deferred to the thread pool (items, alerts and search when
@@ -38,7 +38,7 @@
 struct fixture {
     char dir[64];
     struct daemon *d;
-    unsigned feed_events;          /* EVENTS_FEED seen by the test's subscriber */
+    unsigned feed_events; /* EVENTS_FEED seen by the test's subscriber */
     const struct dfeed *last_feed;
 };
 
@@ -226,8 +226,7 @@ test_ctlcmd_status(void **state)
     fx->d->items_total = 17;
     json_t *resp = run_as(fx, other_uid(), "{\"cmd\": \"status\"}");
     assert_true(json_is_true(json_object_get(resp, CTL_RESP_OK)));
-    assert_int_equal(json_integer_value(json_object_get(resp, "protocol")),
-                     CTL_PROTOCOL_VERSION);
+    assert_int_equal(json_integer_value(json_object_get(resp, "protocol")), CTL_PROTOCOL_VERSION);
     assert_string_equal(json_string_value(json_object_get(resp, "version")), FW_VERSION);
     json_t *feeds = json_object_get(resp, CTL_RESP_FEEDS);
     assert_int_equal(json_integer_value(json_object_get(feeds, "total")), 2);
@@ -258,8 +257,7 @@ test_ctlcmd_feeds(void **state)
     assert_int_equal(json_array_size(json_object_get(a, "tags")), 2);
     assert_string_equal(json_string_value(json_object_get(b, "name")), "beta");
     assert_string_equal(json_string_value(json_object_get(b, "state")), "disabled");
-    assert_string_equal(json_string_value(json_object_get(b, "reason")),
-                        "disabled in the config");
+    assert_string_equal(json_string_value(json_object_get(b, "reason")), "disabled in the config");
     char *text = json_dumps(resp, 0);
     assert_null(strstr(text, "s3cret"));
     assert_null(strstr(text, "reader"));
@@ -299,8 +297,7 @@ test_ctlcmd_pause_resume_publish_the_feed(void **state)
     json_decref(resp);
 
     /* A feed disabled in the config is resumed there, not here: no event. */
-    assert_error(run(fx, "{\"cmd\": \"resume\", \"name\": \"beta\"}"),
-                 "disabled in the config");
+    assert_error(run(fx, "{\"cmd\": \"resume\", \"name\": \"beta\"}"), "disabled in the config");
     assert_int_equal(fx->feed_events, 0);
     /* A config feed is removed in the config. */
     assert_error(run(fx, "{\"cmd\": \"remove\", \"name\": \"alpha\"}"), "remove it there");
@@ -360,8 +357,7 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctlcmd_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctlcmd_feeds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ctlcmd_pause_resume_publish_the_feed, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ctlcmd_pause_resume_publish_the_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctlcmd_argument_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctlcmd_metrics, setup, teardown),
     };

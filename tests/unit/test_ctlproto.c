@@ -43,7 +43,9 @@ test_ctlproto_json_string(void **state)
     check("plain", "\"plain\"");
     check("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "\"caf\\u00E9 \\u20AC \\uD83D\\uDE00\"");
     /* A stray byte, a truncated sequence, an overlong form, a surrogate: U+FFFD per byte. */
-    check("a\xFF" "b", "\"a\\uFFFDb\"");
+    check("a\xFF"
+          "b",
+          "\"a\\uFFFDb\"");
     check("x\xE2\x82", "\"x\\uFFFD\\uFFFD\"");
     check("\xC0\xAF", "\"\\uFFFD\\uFFFD\"");
     check("\xED\xA0\x80z", "\"\\uFFFD\\uFFFD\\uFFFDz\"");

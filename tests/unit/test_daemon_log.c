@@ -19,12 +19,12 @@
 
 /* Every character that must never reach a log line raw, as UTF-8. */
 static const char *const forbidden[] = {
-    "\x01", "\x1b", "\r", "\x7f",                            /* C0, DEL */
-    "\xc2\x80", "\xc2\x85", "\xc2\x9b", "\xc2\x9f",         /* C1 (NEL, CSI) */
-    "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",             /* LRM, RLM, ALM */
-    "\xe2\x80\xa8", "\xe2\x80\xa9",                         /* line, paragraph separators */
+    "\x01",         "\x1b",         "\r",           "\x7f",     /* C0, DEL */
+    "\xc2\x80",     "\xc2\x85",     "\xc2\x9b",     "\xc2\x9f", /* C1 (NEL, CSI) */
+    "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",                 /* LRM, RLM, ALM */
+    "\xe2\x80\xa8", "\xe2\x80\xa9",                             /* line, paragraph separators */
     "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae", /* LRE..RLO */
-    "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", /* LRI..PDI */
+    "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9",                 /* LRI..PDI */
 };
 
 static void
@@ -45,13 +45,14 @@ test_log_quote_escapes_bidi_and_controls(void **state)
     char buf[LOG_QUOTE_MAX];
     assert_string_equal(log_quote("evil\xe2\x80\xaegpj.exe", buf, sizeof(buf)),
                         "evil\\u202egpj.exe");
-    assert_string_equal(log_quote("a\xc2\x9b" "31mb", buf, sizeof(buf)), "a\\u009b31mb");
+    assert_string_equal(log_quote("a\xc2\x9b"
+                                  "31mb",
+                                  buf, sizeof(buf)),
+                        "a\\u009b31mb");
     assert_string_equal(log_quote("\xe2\x81\xa6x\xe2\x81\xa9", buf, sizeof(buf)),
                         "\\u2066x\\u2069");
-    assert_string_equal(log_quote("\xe2\x80\x8f\xe2\x80\x8e", buf, sizeof(buf)),
-                        "\\u200f\\u200e");
-    assert_string_equal(log_quote("l1\nl2\x1b[1m'\\", buf, sizeof(buf)),
-                        "l1\\nl2\\x1b[1m\\'\\\\");
+    assert_string_equal(log_quote("\xe2\x80\x8f\xe2\x80\x8e", buf, sizeof(buf)), "\\u200f\\u200e");
+    assert_string_equal(log_quote("l1\nl2\x1b[1m'\\", buf, sizeof(buf)), "l1\\nl2\\x1b[1m\\'\\\\");
     /* Characters beside them stay as they are: é, the dash and the ellipsis, a CJK word. */
     assert_string_equal(log_quote("caf\xc3\xa9 \xe2\x80\x94 \xe2\x80\xa6 \xe6\x96\xb0\xe9\x97\xbb",
                                   buf, sizeof(buf)),
@@ -89,14 +90,15 @@ static void
 test_log_emit_escapes_unquoted_strings(void **state)
 {
     (void)state;
-    char *out = emitted("feed error: %s", "name\xe2\x80\xae" "fdp.exe\nforged line\xc2\x85");
+    char *out = emitted("feed error: %s", "name\xe2\x80\xae"
+                                          "fdp.exe\nforged line\xc2\x85");
     /* A newline that was not quoted starts an indented line: nothing passes for an entry. */
     assert_string_equal(out, "<4>feed error: name\\u202efdp.exe\n<4>  forged line\\u0085\n");
     free(out);
     /* The daemon's own messages of several lines: each further line indented. */
     out = emitted("config: reload failed:\n%s", "a.conf:1: x: bad\nb.conf:2: y: worse");
-    assert_string_equal(out,
-                        "<4>config: reload failed:\n<4>  a.conf:1: x: bad\n<4>  b.conf:2: y: worse\n");
+    assert_string_equal(
+        out, "<4>config: reload failed:\n<4>  a.conf:1: x: bad\n<4>  b.conf:2: y: worse\n");
     free(out);
     for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
         out = emitted("%s", forbidden[i]);

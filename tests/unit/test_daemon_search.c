@@ -39,8 +39,10 @@ on_hit(void *userdata, const struct search_hit *hit)
 static int64_t
 add(struct store *st, int64_t feed, const char *key, const char *title, const char *text)
 {
-    struct feed_item it = {.key = (char *)key, .title = (char *)title,
-                           .published_at = FEED_TIME_NONE, .updated_at = FEED_TIME_NONE};
+    struct feed_item it = {.key = (char *)key,
+                           .title = (char *)title,
+                           .published_at = FEED_TIME_NONE,
+                           .updated_at = FEED_TIME_NONE};
     int64_t id = 0;
     assert_int_equal(store_item_add(st, feed, &it, text, 0, 1000, &id), 1);
     return id;
@@ -172,9 +174,9 @@ test_daemon_search_index_files_get_the_store_mode(void **state)
 {
     (void)state;
     char dir[] = "/tmp/test_search_mode.XXXXXX", db[256], path[320];
-    const char *files[] = {"feedwatch.db", "feedwatch.db-wal", "feedwatch.db-shm",
-                           "feedwatch.db-search", "feedwatch.db-search-wal",
-                           "feedwatch.db-search-shm"};
+    const char *files[] = {
+        "feedwatch.db",        "feedwatch.db-wal",        "feedwatch.db-shm",
+        "feedwatch.db-search", "feedwatch.db-search-wal", "feedwatch.db-search-shm"};
     mode_t old = umask(022);
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof(db), "%s/feedwatch.db", dir);

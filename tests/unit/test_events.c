@@ -28,7 +28,7 @@ struct rec {
 struct sub {
     struct rec *rec;
     const char *name;
-    int action;            /* what to do when called: see on_event */
+    int action; /* what to do when called: see on_event */
     struct sub *other;
 };
 

@@ -20,7 +20,6 @@
 
 #include "seed_check.h"
 
-
 static struct article *
 extract(const char *html)
 {

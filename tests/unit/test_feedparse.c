@@ -336,12 +336,13 @@ test_feedparse_quadratic_blowup(void **state)
 static void
 test_feedparse_small_entity_declarations_pass(void **state)
 {
-    struct result res = parse_text("<?xml version=\"1.0\"?>\n"
-                                   "<!DOCTYPE rss [<!ENTITY nbsp \"&#160;\"><!ENTITY co \"ACME\">]>\n"
-                                   "<rss version=\"2.0\"><channel><title>T</title>"
-                                   "<item><title>a&nbsp;b</title><guid>1</guid></item>"
-                                   "</channel></rss>\n",
-                                   NULL, NULL);
+    struct result res =
+        parse_text("<?xml version=\"1.0\"?>\n"
+                   "<!DOCTYPE rss [<!ENTITY nbsp \"&#160;\"><!ENTITY co \"ACME\">]>\n"
+                   "<rss version=\"2.0\"><channel><title>T</title>"
+                   "<item><title>a&nbsp;b</title><guid>1</guid></item>"
+                   "</channel></rss>\n",
+                   NULL, NULL);
     (void)state;
     assert_int_equal(res.r, 0);
     assert_int_equal(res.doc->n_items, 1);
@@ -551,8 +552,7 @@ gz_add(struct gz *g, const void *buf, size_t len, int flush)
     } while (g->zs.avail_in > 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
     if (flush == Z_FINISH) {
         assert_int_equal(deflateEnd(&g->zs), Z_OK);
-        assert_int_equal(deflateInit2(&g->zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                      Z_DEFAULT_STRATEGY),
+        assert_int_equal(deflateInit2(&g->zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
                          Z_OK);
     }
 }
@@ -624,8 +624,8 @@ test_feedparse_gzip(void **state)
     }
     /* Cut short: the complete items are kept and the document is marked recovered. */
     {
-        struct result res = parse_split((const char *)g.data, g.len - 12, NULL, NULL,
-                                        SPLIT_WHOLE, 0);
+        struct result res =
+            parse_split((const char *)g.data, g.len - 12, NULL, NULL, SPLIT_WHOLE, 0);
 
         assert_int_equal(res.r, 0);
         assert_true(res.doc->recovered);
@@ -788,7 +788,7 @@ test_feedparse_refresh_hints(void **state)
         {"<ttl>60min</ttl>", "rss", 0},
         {"<ttl>1.5</ttl>", "rss", 0},
         {"<ttl>99999999999999999999999</ttl>", "rss", 0},
-        {"<ttl>100000</ttl>", "rss", 7 * 86400}, /* 69 days: capped at 7 days */
+        {"<ttl>100000</ttl>", "rss", 7 * 86400},     /* 69 days: capped at 7 days */
         {"<ttl>30</ttl><ttl>90</ttl>", "rss", 1800}, /* the first wins */
         /* sy: period / frequency; daily when only a frequency is given, 1 by default. */
         {"<sy:updatePeriod>hourly</sy:updatePeriod>", "rss", 3600},
@@ -1098,7 +1098,8 @@ test_feedparse_text_sections(void **state)
 {
     static const char doc[] =
         "<rss version=\"2.0\"><channel><title>T \xc3\xbc</title>\n<item><guid>1</guid>"
-        "<title>Gr\xc3\xb6\xc3\x9f" "e &amp; Gewicht \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 "
+        "<title>Gr\xc3\xb6\xc3\x9f"
+        "e &amp; Gewicht \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 "
         "&lt;b&gt;x&lt;/b&gt;</title>"
         "<description>&lt;p&gt;Z\xc3\xbcrich\r\nBern\tGenf&lt;/p&gt; [1] a]b ]] &#233;t&#xE9; "
         "&nbsp;x &apos;q&apos; &quot;z&quot; \xef\xbc\x81 \xc2\x85 &lt;![CDATA[c]]&gt;"
@@ -1302,8 +1303,12 @@ test_feedparse_charset_precedence(void **state)
          NULL, "\xe4\xb8\xad\xe6\x96\x87", false},
         /* An invalid byte in a declared encoding becomes U+FFFD. */
         {"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><rss version=\"2.0\"><channel>"
-         "<title>a\xff" "b</title></channel></rss>",
-         NULL, "a\xef\xbf\xbd" "b", true},
+         "<title>a\xff"
+         "b</title></channel></rss>",
+         NULL,
+         "a\xef\xbf\xbd"
+         "b",
+         true},
     };
 
     (void)state;
@@ -1343,7 +1348,8 @@ test_feedparse_undeclared_latin1_items(void **state)
                             "<rss version=\"2.0\"><channel><title>N\xf3tícias</title>");
     for (int i = 0; i < 20; i++)
         len += (size_t)snprintf(doc + len, sizeof(doc) - len,
-                                "<item><guid>g%d</guid><title>Elei\xe7\xf5" "es %d</title>"
+                                "<item><guid>g%d</guid><title>Elei\xe7\xf5"
+                                "es %d</title>"
                                 "<description><![CDATA[S\xe3o Paulo &nbsp;]]></description></item>",
                                 i, i);
     len += (size_t)snprintf(doc + len, sizeof(doc) - len, "</channel></rss>");
@@ -1353,7 +1359,8 @@ test_feedparse_undeclared_latin1_items(void **state)
         assert_int_equal(res.r, 0);
         assert_int_equal(res.doc->n_items, 20);
         assert_true(res.doc->recovered);
-        assert_string_equal(res.doc->items[19].title, "Elei\xc3\xa7\xc3\xb5" "es 19");
+        assert_string_equal(res.doc->items[19].title, "Elei\xc3\xa7\xc3\xb5"
+                                                      "es 19");
         assert_string_equal(res.doc->items[19].summary, "S\xc3\xa3o Paulo &nbsp;");
         result_done(&res);
     }
@@ -1362,10 +1369,11 @@ test_feedparse_undeclared_latin1_items(void **state)
 static void
 test_feedparse_utf16_bom(void **state)
 {
-    static const char le_bom[] = "\xff\xfe<\0r\0s\0s\0 \0v\0e\0r\0s\0i\0o\0n\0=\0\"\0002\0.\0000\0\"\0>"
-                                 "\0<\0c\0h\0a\0n\0n\0e\0l\0>\0<\0t\0i\0t\0l\0e\0>\0\xe9\0\xac\x20"
-                                 "<\0/\0t\0i\0t\0l\0e\0>\0<\0/\0c\0h\0a\0n\0n\0e\0l\0>\0<\0/\0r\0s"
-                                 "\0s\0>\0";
+    static const char le_bom[] =
+        "\xff\xfe<\0r\0s\0s\0 \0v\0e\0r\0s\0i\0o\0n\0=\0\"\0002\0.\0000\0\"\0>"
+        "\0<\0c\0h\0a\0n\0n\0e\0l\0>\0<\0t\0i\0t\0l\0e\0>\0\xe9\0\xac\x20"
+        "<\0/\0t\0i\0t\0l\0e\0>\0<\0/\0c\0h\0a\0n\0n\0e\0l\0>\0<\0/\0r\0s"
+        "\0s\0>\0";
 
     (void)state;
     for (int how = SPLIT_WHOLE; how <= SPLIT_SEVEN; how++) {
@@ -1406,10 +1414,9 @@ test_feedparse_html_entities(void **state)
         /* RSS titles are HTML: the escaped tag is markup, stripped. */
         assert_string_equal(it[0].title, "Fish & Chips \xc2\xa9 Bar");
         /* An HTML entity in an attribute is the character, not U+FFFD. */
-        assert_string_equal(it[0].enclosures[0].url,
-                            "http://e.example/a\xc2\xa0" "b.mp3?x=1&y=\xc3\xa9");
-        assert_string_equal(it[0].summary,
-                            "Salt & Pepper &unknown; \xc3\xa9 \xe2\x98\xba");
+        assert_string_equal(it[0].enclosures[0].url, "http://e.example/a\xc2\xa0"
+                                                     "b.mp3?x=1&y=\xc3\xa9");
+        assert_string_equal(it[0].summary, "Salt & Pepper &unknown; \xc3\xa9 \xe2\x98\xba");
         /* Escaped markup with no tag at all is unescaped once; once only. */
         assert_string_equal(it[1].summary, "<p>double &amp; escaped</p>");
         assert_string_equal(it[1].content, "<p>three</p>");
@@ -1433,8 +1440,9 @@ test_feedparse_huge_attribute(void **state)
 
     (void)state;
     assert_non_null(doc);
-    len = (size_t)snprintf(doc, 256, "<rss version=\"2.0\"><channel><title>T</title><item>"
-                                     "<enclosure url=\"");
+    len = (size_t)snprintf(doc, 256,
+                           "<rss version=\"2.0\"><channel><title>T</title><item>"
+                           "<enclosure url=\"");
     memset(doc + len, 'a', big);
     len += big;
     len += (size_t)snprintf(doc + len, 64, "\"/></item></channel></rss>");
@@ -1530,11 +1538,20 @@ test_feedparse_text_block_edges(void **state)
         memcpy(want + n, "\xef\xbf\xbd\xef\xbf\xbd", 7);
         check_clean(in, n + 2, FEEDTEXT_TOKEN, want);
 
-        memcpy(in + n, "\xe2\x80\x94" "b", 4); /* em dash, then a letter */
-        memcpy(want + n, "\xe2\x80\x94" "b", 5);
+        memcpy(in + n,
+               "\xe2\x80\x94"
+               "b",
+               4); /* em dash, then a letter */
+        memcpy(want + n,
+               "\xe2\x80\x94"
+               "b",
+               5);
         check_clean(in, n + 4, FEEDTEXT_LINE, want);
 
-        memcpy(in + n, "\xc2\x85" "b", 3); /* C1 control: dropped */
+        memcpy(in + n,
+               "\xc2\x85"
+               "b",
+               3); /* C1 control: dropped */
         memcpy(want + n, "b", 2);
         check_clean(in, n + 3, FEEDTEXT_HTML, want);
 
@@ -1593,7 +1610,8 @@ test_feedparse_dublin_core_fallbacks(void **state)
         "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\""
         " xmlns:dcterms=\"http://purl.org/dc/terms/\"><channel>"
         "<dc:title>DC feed</dc:title><dcterms:modified>2003-12-31T10:14:55Z</dcterms:modified>"
-        "<item><dc:title>A &amp;amp; B</dc:title><dc:description>&lt;b&gt;d&lt;/b&gt;</dc:description>"
+        "<item><dc:title>A &amp;amp; "
+        "B</dc:title><dc:description>&lt;b&gt;d&lt;/b&gt;</dc:description>"
         "<dc:publisher>Pub</dc:publisher><dc:author>Auth</dc:author>"
         "<dcterms:created>2001-01-01T00:00:00Z</dcterms:created>"
         "<dcterms:issued>2002-02-02T00:00:00Z</dcterms:issued></item>"
@@ -1642,7 +1660,8 @@ test_feedparse_atom_text_types(void **state)
         "<summary type=\"multipart/alternative\">Not base64.</summary></entry>"
         "<entry><id>3</id><content type=\"html\">&amp;lt;p&amp;gt; as written</content>"
         "<summary type=\"text/css\">a &gt; b</summary></entry>"
-        "<entry><id>4</id><content type=\"image/svg+xml\"><svg xmlns=\"http://www.w3.org/2000/svg\">"
+        "<entry><id>4</id><content type=\"image/svg+xml\"><svg "
+        "xmlns=\"http://www.w3.org/2000/svg\">"
         "<rect width=\"1\"/>&lt;</svg></content></entry>"
         "<entry><id>5</id><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">"
         "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math></div></content>"
@@ -1665,8 +1684,9 @@ test_feedparse_atom_text_types(void **state)
     assert_string_equal(res.doc->items[2].content, "&lt;p&gt; as written");
     assert_string_equal(res.doc->items[2].summary, "a &gt; b");
     /* XML media types and MathML in XHTML keep their markup. */
-    assert_string_equal(res.doc->items[3].content,
-                        "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"1\"></rect>&lt;</svg>");
+    assert_string_equal(
+        res.doc->items[3].content,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"1\"></rect>&lt;</svg>");
     assert_string_equal(res.doc->items[4].content,
                         "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi>x</mi></math>");
     assert_string_equal(res.doc->items[4].summary, "1 &lt; 2");
@@ -1694,8 +1714,8 @@ test_feedparse_base64(void **state)
     assert_int_equal(feedtext_base64("SGVsbG8=x", 9, &out, &n), -EINVAL); /* after padding */
     assert_int_equal(feedtext_base64("SGVsb", 5, &out, &n), -EINVAL);     /* one digit over */
     assert_int_equal(feedtext_base64("SGV$", 4, &out, &n), -EINVAL);
-    assert_int_equal(feedtext_base64("AAEC", 4, &out, &n), -EINVAL);      /* NUL: binary */
-    assert_int_equal(feedtext_base64("/w==", 4, &out, &n), -EINVAL);      /* 0xff: not UTF-8 */
+    assert_int_equal(feedtext_base64("AAEC", 4, &out, &n), -EINVAL); /* NUL: binary */
+    assert_int_equal(feedtext_base64("/w==", 4, &out, &n), -EINVAL); /* 0xff: not UTF-8 */
     assert_null(out);
     assert_true(feedtext_base64_like("AAEC\n==", 7));
     assert_false(feedtext_base64_like("AA EC!", 6));
@@ -1717,11 +1737,12 @@ test_feedparse_atom_namespaces(void **state)
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
         struct result res;
 
-        (void)snprintf(doc, sizeof(doc),
-                       "<feed xmlns=\"%s\"><title>F</title><link href=\"http://a.example/\"/>"
-                       "<entry><title>E</title><id>urn:e</id><updated>2003-12-31T10:14:55Z</updated>"
-                       "<updated>2009-01-01T00:00:00Z</updated></entry></feed>",
-                       ns[i]);
+        (void)snprintf(
+            doc, sizeof(doc),
+            "<feed xmlns=\"%s\"><title>F</title><link href=\"http://a.example/\"/>"
+            "<entry><title>E</title><id>urn:e</id><updated>2003-12-31T10:14:55Z</updated>"
+            "<updated>2009-01-01T00:00:00Z</updated></entry></feed>",
+            ns[i]);
         res = parse_all_splits(doc);
         assert_int_equal(res.doc->format, FEED_FORMAT_ATOM);
         assert_string_equal(res.doc->title, "F");
@@ -1804,9 +1825,11 @@ test_feedparse_rdf_about_id(void **state)
         "</rdf:RDF>";
     static const char rss11[] =
         "<Channel xmlns=\"http://purl.org/net/rss1.1#\""
-        " xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" rdf:about=\"http://a.example/\">"
+        " xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "rdf:about=\"http://a.example/\">"
         "<title>R11</title><link>http://a.example/</link><description>d</description>"
-        "<items rdf:parseType=\"Collection\"><item rdf:about=\"http://a.example/3\"><title>3</title>"
+        "<items rdf:parseType=\"Collection\"><item "
+        "rdf:about=\"http://a.example/3\"><title>3</title>"
         "<link>http://a.example/3</link></item></items></Channel>";
     struct result res;
 
@@ -1840,7 +1863,8 @@ test_feedparse_fallback_id_not_key(void **state)
     static const char rdf[] =
         "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\""
         " xmlns=\"http://purl.org/rss/1.0/\" xml:base=\"http://a.example/blog/\">"
-        "<channel rdf:about=\"http://a.example/\"><title>F</title><link>http://a.example/</link></channel>"
+        "<channel "
+        "rdf:about=\"http://a.example/\"><title>F</title><link>http://a.example/</link></channel>"
         "<item rdf:about=\"#\"><title>1</title><link>http://a.example/1</link></item>"
         "<item rdf:about=\"#\"><title>2</title><link>http://a.example/2</link></item>"
         "<item rdf:about=\"#\"><title>3</title><description>no link</description></item>"
@@ -1954,14 +1978,13 @@ test_feedparse_language_tags(void **state)
 }
 
 /*
- * tests/fixtures/corpus/feeds-real/README.md: these give a clear error, never items. (The two raw gzip
- * files, node-feedparser/compressed.xml and invalid-characters-gzipped.xml, are inflated in
+ * tests/fixtures/corpus/feeds-real/README.md: these give a clear error, never items. (The two raw
+ * gzip files, node-feedparser/compressed.xml and invalid-characters-gzipped.xml, are inflated in
  * the stream and parse.)
  */
 static const char *const real_must_fail[] = {
-    "atoma/broken-no-channel.xml", "node-feedparser/notafeed.html",
-    "rss-parser/unrecognized.rss", "RSParser/ScriptingNews.json",
-    "RSParser/allthis-partial.json",
+    "atoma/broken-no-channel.xml", "node-feedparser/notafeed.html", "rss-parser/unrecognized.rss",
+    "RSParser/ScriptingNews.json", "RSParser/allthis-partial.json",
 };
 
 /* Replaces a long text member by its length, a hash and its first REAL_HEAD bytes. */
@@ -1982,9 +2005,9 @@ abbreviate(json_t *item, const char *key)
     head = len < REAL_HEAD ? len : REAL_HEAD;
     while (head > 0 && head < len && ((unsigned char)s[head] & 0xc0) == 0x80)
         head--; /* cut at a character boundary */
-    json_object_set_new(item, key,
-                        json_pack("{s:I, s:s, s:s%}", "bytes", (json_int_t)len, "fnv1a", hex,
-                                  "head", s, head));
+    json_object_set_new(
+        item, key,
+        json_pack("{s:I, s:s, s:s%}", "bytes", (json_int_t)len, "fnv1a", hex, "head", s, head));
 }
 
 /* The expectation stored for one corpus file: the document with long texts abbreviated. */
@@ -2260,8 +2283,9 @@ test_feedparse_namespace_scope(void **state)
 
     /* The same 320 declarations on siblings, empty elements and a default namespace. */
     len = 0;
-    doc_add(doc, cap, &len, "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
-                            "<channel><title>T</title>");
+    doc_add(doc, cap, &len,
+            "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+            "<channel><title>T</title>");
     for (int d = 0; d < 16; d++) {
         doc_add(doc, cap, &len, "<item><title>I%d</title><x", d);
         for (int k = 0; k < 20; k++)

@@ -55,8 +55,8 @@ test_fetch_same_origin(void **state)
     const char *h = "http://intranet.corp/feed";
     assert_true(fetch_same_origin(h, "https://intranet.corp/feed", &host));
     assert_false(fetch_same_origin(h, "https://intranet.corp:8443/feed", &host));
-    assert_false(fetch_same_origin("http://intranet.corp:8080/feed", "https://intranet.corp/feed",
-                                   &host));
+    assert_false(
+        fetch_same_origin("http://intranet.corp:8080/feed", "https://intranet.corp/feed", &host));
     assert_true(host);
     assert_true(fetch_same_origin("http://127.0.0.1:8080/f", "http://127.0.0.1:8080/g", NULL));
     assert_false(fetch_same_origin("http://127.0.0.1:8080/f", "http://localhost:8080/g", &host));

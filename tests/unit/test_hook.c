@@ -126,7 +126,7 @@ on_closed(uv_handle_t *h)
 static void
 fixture_close(struct fixture *fx)
 {
-    fx->d.stopping = true;      /* as the daemon's stop: the writer drains first */
+    fx->d.stopping = true; /* as the daemon's stop: the writer drains first */
     writer_close(fx->d.writer);
     hook_close(fx->hooks);
     uv_close((uv_handle_t *)&fx->tick, on_closed);

@@ -271,10 +271,9 @@ compare_routes(const char *html, size_t len, unsigned flags, const char *what)
             fail_msg("%s (flags %u, %s) block %zu differs:\n got [%s] chars %u links %u flags "
                      "%#x group %u heading %u\nwant [%s] chars %u links %u flags %#x group %u "
                      "heading %u\ninput [%.*s]",
-                     what, flags, simple ? "fast" : "fallback", i, b->text, b->chars,
-                     b->link_chars, b->flags, b->group, b->heading, a->text, a->chars,
-                     a->link_chars, a->flags, a->group, a->heading,
-                     (int)(len < 600 ? len : 600), html);
+                     what, flags, simple ? "fast" : "fallback", i, b->text, b->chars, b->link_chars,
+                     b->flags, b->group, b->heading, a->text, a->chars, a->link_chars, a->flags,
+                     a->group, a->heading, (int)(len < 600 ? len : 600), html);
     }
     assert_int_equal(want.text_bytes, got.text_bytes);
     html_blocks_done(&want);
@@ -305,9 +304,11 @@ static const struct fragment_case fragment_cases[] = {
     {"<p>x<img src='a.png'> <b>y</b></p>", 1},
     {"x<img src=\"a.png\"> <b>y</b>", 1},
     {"<p>A <strong><em>deeply <a href=\"/x\">nested <span>link</span></a></em></strong> "
-     "text</p>", 1},
+     "text</p>",
+     1},
     {"<p>caf&eacute; &amp; cr&#232;me &#x2014; &lt;tag&gt; &quot;q&quot; &apos;a&apos; "
-     "&hellip;&euro;&copy;&#X41;</p>", 1},
+     "&hellip;&euro;&copy;&#X41;</p>",
+     1},
     {"<p>  a\t\tb\n\n c&nbsp;&nbsp;d\xc2\xa0 </p><p>&nbsp;</p><p>&#160;x&#xa0;</p>", 1},
     {"<p>zero&#8203;width soft&shy;hyphen&#65279;bom&#x85;c1&#127;del</p>", 1},
     {"<p>a & b, &&, &1, &=, &#, trailing &</p>", 0},
@@ -317,35 +318,42 @@ static const struct fragment_case fragment_cases[] = {
     {"<p>a<br style='display:none'><br hidden>b</p>", 1},
     {"<p>shown <span hidden>h1</span><span aria-hidden=\"true\">h2</span>"
      "<span style=\"color:red; display: none\">h3</span><span style='visibility:hidden'>h4"
-     "</span><span aria-hidden='false'>s</span></p>", 1},
+     "</span><span aria-hidden='false'>s</span></p>",
+     1},
     {"<div hidden><p>gone <b>x</b></p><ul><li>y</li></ul></div><p>kept</p>", 1},
     {"<p><time datetime='2024'>May 1</time> Lead time dropped</p><p>Mid <time>May 2</time>"
-     " kept</p><time>top</time>top text", 1},
+     " kept</p><time>top</time>top text",
+     1},
     {"<ul><li><a href='/1'>one</a></li><li><a href='/2'>two</a> and text</li>"
      "<li><a>no href</a></li></ul><ol><li>first</li><li>second<ul><li>inner</li></ul>after"
-     "</li></ol>", 1},
+     "</li></ol>",
+     1},
     {"<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>text in <ul>list <li>x</li> tail</ul>", 1},
     {"<figure><img src='a.jpg' alt='x'><figcaption>A <em>caption</em></figcaption></figure>"
-     "<p>After figure</p>", 1},
-    {"<blockquote><p>Quoted</p>more quote</blockquote><h2>Head</h2><h6>Six</h6><hr><p>x</p>",
+     "<p>After figure</p>",
      1},
+    {"<blockquote><p>Quoted</p>more quote</blockquote><h2>Head</h2><h6>Six</h6><hr><p>x</p>", 1},
     {"<div class='share-bar social'><a href='x'>Share</a></div><div class=\"related-posts\">"
      "<p>Rel</p></div><div id='comments' role='complementary'><p>C</p></div>"
      "<p class='byline' itemprop='author'>By A</p><a rel='author' href='/a'>Au</a>"
-     "<div class='ad'><p>Ad</p></div><div class='head shadow'><p>No ad</p></div>", 1},
+     "<div class='ad'><p>Ad</p></div><div class='head shadow'><p>No ad</p></div>",
+     1},
     {"<article class='post-12 post type-post status-publish hentry category-newsletter "
      "tag-social' id='post-12'><p>Prices rise.</p></article><nav><p>n</p></nav><aside>as"
-     "</aside><footer>f</footer><main><section><header>h</header></section></main>", 1},
+     "</aside><footer>f</footer><main><section><header>h</header></section></main>",
+     1},
     {"<DIV CLASS='Share'><P>Upper case</P></DIV><p class = \"x\" id='y'>spaced</p>", 1},
     {"<p>\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x98\x80 \xd0\x9f\xd1\x80\xd0\xb8"
-     "\xe2\x80\x8b\xe3\x80\x80ideographic</p>", 1},
+     "\xe2\x80\x8b\xe3\x80\x80ideographic</p>",
+     1},
     {"   leading blanks <p>x</p>   ", 1},
     {"<p>unclosed <a href='x'>link", 1},
     {"<p>&amp;&#38;&#x26;</p>&nbsp;", 1},
     {"", 1},
     {"   \n  ", 1},
     {"<p>x<sup>2</sup> H<sub>2</sub>O <code>c</code> <q>q</q> <mark>m</mark> <abbr>A</abbr>"
-     "</p>", 1},
+     "</p>",
+     1},
     /* fall back: markup libxml2 reshapes or that the tokenizer does not read */
     {"<p>one<p>two<div>three</div>four", 0},
     {"<ul><li>a<li>b</ul><td>loose cell", 0},
@@ -404,12 +412,12 @@ test_html_fragment_generated(void **state)
 {
     /* every combination of a few pieces, nested two deep: the fast path and libxml2 agree */
     static const char *const open_tags[] = {
-        "<p>", "<div class='x'>", "<ul><li>", "<blockquote>", "<figure>", "<h3>",
-        "<span hidden>", "<a href='#'>", "<em>", "<li>", "<time>", "<figcaption>",
+        "<p>",           "<div class='x'>", "<ul><li>", "<blockquote>", "<figure>", "<h3>",
+        "<span hidden>", "<a href='#'>",    "<em>",     "<li>",         "<time>",   "<figcaption>",
     };
     static const char *const close_tags[] = {
-        "</p>", "</div>", "</li></ul>", "</blockquote>", "</figure>", "</h3>",
-        "</span>", "</a>", "</em>", "</li>", "</time>", "</figcaption>",
+        "</p>",    "</div>", "</li></ul>", "</blockquote>", "</figure>", "</h3>",
+        "</span>", "</a>",   "</em>",      "</li>",         "</time>",   "</figcaption>",
     };
     static const char *const texts[] = {"", " ", "word", " two words ", "&nbsp;", "<br>"};
     const size_t nt = sizeof(open_tags) / sizeof(open_tags[0]);
@@ -420,9 +428,8 @@ test_html_fragment_generated(void **state)
     for (size_t a = 0; a < nt; a++)
         for (size_t b = 0; b < nt; b++)
             for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
-                int n = snprintf(html, sizeof(html), "%s%s%s%s%s%s%s tail", texts[t],
-                                 open_tags[a], texts[t], open_tags[b], "inner", close_tags[b],
-                                 close_tags[a]);
+                int n = snprintf(html, sizeof(html), "%s%s%s%s%s%s%s tail", texts[t], open_tags[a],
+                                 texts[t], open_tags[b], "inner", close_tags[b], close_tags[a]);
                 assert_true(n > 0 && (size_t)n < sizeof(html));
                 fast += compare_all_flags(html, (size_t)n, "generated");
                 total++;
@@ -535,8 +542,8 @@ test_html_fragment_real_feeds(void **state)
         closedir(sd);
     }
     closedir(d);
-    print_message("feeds-real: feeds %zu, item fragments %zu, fast path %zu\n", feeds,
-                  fragments, fast);
+    print_message("feeds-real: feeds %zu, item fragments %zu, fast path %zu\n", feeds, fragments,
+                  fast);
     assert_true(fragments > 1000);
 }
 

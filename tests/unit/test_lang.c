@@ -54,25 +54,35 @@ test_lang_short_samples(void **state)
     expect_lang("The minister said that the talks with the government would continue next week.",
                 "en");
     expect_lang("De minister zei dat de gesprekken met de regering volgende week worden "
-                "voortgezet.", "nl");
+                "voortgezet.",
+                "nl");
     expect_lang("Der Minister sagte, dass die Gespräche mit der Regierung in der nächsten Woche "
-                "fortgesetzt werden.", "de");
+                "fortgesetzt werden.",
+                "de");
     expect_lang("Le ministre a déclaré que les discussions avec le gouvernement se poursuivront "
-                "la semaine prochaine.", "fr");
+                "la semaine prochaine.",
+                "fr");
     expect_lang("El ministro dijo que las conversaciones con el gobierno continuarán la próxima "
-                "semana.", "es");
+                "semana.",
+                "es");
     expect_lang("O ministro disse que as conversas com o governo vão continuar na próxima "
-                "semana e que não há pressa.", "pt");
+                "semana e que não há pressa.",
+                "pt");
     expect_lang("Il ministro ha detto che i colloqui con il governo continueranno la prossima "
-                "settimana.", "it");
+                "settimana.",
+                "it");
     expect_lang("Bộ trưởng cho biết các cuộc đàm phán với chính phủ sẽ được tiếp tục vào tuần "
-                "tới.", "vi");
+                "tới.",
+                "vi");
     expect_lang("Министр сказал, что переговоры с правительством будут продолжены на "
-                "следующей неделе и что это очень важно.", "ru");
+                "следующей неделе и что это очень важно.",
+                "ru");
     expect_lang("Міністр сказав, що переговори з урядом будуть продовжені наступного тижня і "
-                "що це дуже важливо.", "uk");
+                "що це дуже важливо.",
+                "uk");
     expect_lang("Minister powiedział, że rozmowy z rządem będą kontynuowane w przyszłym "
-                "tygodniu i że to jest ważne.", "pl");
+                "tygodniu i że to jest ważne.",
+                "pl");
     expect_lang("東京都は新しい計画を発表しました。", "ja");
     expect_lang("国务院今天发布了新的经济政策和措施。", "zh");
 }
@@ -116,12 +126,23 @@ test_lang_stopwords_per_list(void **state)
         const char *text, *lang;
         size_t words, stop;
     } cases[] = {
-        {"the", "en", 1, 1},        {"the", "de", 1, 0},       {"de", "nl", 1, 1},
-        {"de", "fr", 1, 1},         {"de", "en", 1, 0},        {"DE", "es", 1, 1},
-        {"über für", "de", 2, 2},   {"которые", "ru", 1, 1},   {"которые", "uk", 1, 0},
-        {"також", "uk", 1, 1},      {"також", "ru", 1, 0},     {"được người", "vi", 2, 2},
-        {"również", "pl", 1, 1},    {"thee them", "en", 2, 1}, {"the", NULL, 1, 1},
-        {"xyzzy", NULL, 1, 0},      {"tiene", "xx", 1, 1},
+        {"the", "en", 1, 1},
+        {"the", "de", 1, 0},
+        {"de", "nl", 1, 1},
+        {"de", "fr", 1, 1},
+        {"de", "en", 1, 0},
+        {"DE", "es", 1, 1},
+        {"über für", "de", 2, 2},
+        {"которые", "ru", 1, 1},
+        {"которые", "uk", 1, 0},
+        {"також", "uk", 1, 1},
+        {"також", "ru", 1, 0},
+        {"được người", "vi", 2, 2},
+        {"również", "pl", 1, 1},
+        {"thee them", "en", 2, 1},
+        {"the", NULL, 1, 1},
+        {"xyzzy", NULL, 1, 0},
+        {"tiene", "xx", 1, 1},
         {"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnop the", "en", 2, 1},
     };
     (void)state;

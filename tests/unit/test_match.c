@@ -22,7 +22,7 @@
 #include "text/normalize.h"
 #include "topics/query.h"
 
-#define OSCE_QUERY                                                                            \
+#define OSCE_QUERY                                                                                 \
     "OSCE OR OVSE OR OSZE OR ОБСЕ OR \"Organization for Security and Co-operation in Europe\""
 #define BORDER_QUERY "\"ukraine border\"~4 OR \"oekraïne grens\"~4 OR \"ukraine biên giới\"~6"
 
@@ -49,8 +49,7 @@ match_one(const char *query, const char *title, const char *text)
     assert_int_equal(res.hits[0].topic, 7);
     for (size_t i = 0; i < res.hits[0].n_terms; i++) {
         const struct match_term *t = &res.hits[0].terms[i];
-        k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%s/%s", i ? ";" : "", t->term,
-                              t->field);
+        k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%s/%s", i ? ";" : "", t->term, t->field);
         assert_non_null(t->snippet);
     }
     match_result_done(&res);
@@ -84,11 +83,14 @@ static const struct match_case match_cases[] = {
     {"cooperation", NULL, "co-operation", "cooperation/text"},
     {"\"co operation\"", NULL, "co-operation", "\"co operation\"/text"},
     {"\"security and co-operation in europe\"", NULL,
-     "Organization for Security and Cooperation in Europe", "\"security and co-operation in europe\"/text"},
+     "Organization for Security and Cooperation in Europe",
+     "\"security and co-operation in europe\"/text"},
     {"\"security and cooperation in europe\"", NULL,
-     "Organization for Security and Co-operation in Europe", "\"security and cooperation in europe\"/text"},
+     "Organization for Security and Co-operation in Europe",
+     "\"security and cooperation in europe\"/text"},
     {"\"security and co-operation in europe\"", NULL,
-     "Organization for Security and Co operation in Europe", "\"security and co-operation in europe\"/text"},
+     "Organization for Security and Co operation in Europe",
+     "\"security and co-operation in europe\"/text"},
     {"cooperation", NULL, "co operation", NULL}, /* no dictionary to split words */
     /* Phrases and proximity. */
     {"\"ukraine border\"", NULL, "the Ukraine border", "\"ukraine border\"/text"},
@@ -96,7 +98,8 @@ static const struct match_case match_cases[] = {
     {"\"ukraine border\"~4", NULL, "the border of Ukraine", "\"ukraine border\"~4/text"},
     {"\"ukraine border\"~4", NULL, "Ukraine's eastern border", "\"ukraine border\"~4/text"},
     {"\"ukraine border\"~5", NULL, "Ukraine has a long and hard border", NULL},
-    {"\"ukraine border\"~6", NULL, "Ukraine has a long and hard border", "\"ukraine border\"~6/text"},
+    {"\"ukraine border\"~6", NULL, "Ukraine has a long and hard border",
+     "\"ukraine border\"~6/text"},
     {"\"ukraine border\"~0", NULL, "Ukraine border", NULL}, /* ~0: same position only */
     {"\"ukraine border\"~1", NULL, "border Ukraine", "\"ukraine border\"~1/text"},
     {"\"ukraine border\"~4", "Ukraine", "border", NULL}, /* never across fields */
@@ -136,8 +139,8 @@ test_match_table(void **state)
     for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
         const struct match_case *c = &match_cases[i];
         char *got = match_one(c->query, c->title, c->text);
-        bool ok = (got == NULL && c->terms == NULL) ||
-                  (got && c->terms && strcmp(got, c->terms) == 0);
+        bool ok =
+            (got == NULL && c->terms == NULL) || (got && c->terms && strcmp(got, c->terms) == 0);
         if (!ok)
             fail_msg("case %zu: '%s' on '%s'/'%s' gave %s, want %s", i, c->query,
                      c->title ? c->title : "", c->text ? c->text : "", got ? got : "no match",
@@ -211,8 +214,7 @@ test_match_seeds(void **state)
         case 4:
             /* The full name, "Cooperation" unhyphenated, matches the hyphenated query. */
             assert_non_null(find_term(&res.hits[0], "OSCE"));
-            t = find_term(&res.hits[0],
-                          "\"Organization for Security and Co-operation in Europe\"");
+            t = find_term(&res.hits[0], "\"Organization for Security and Co-operation in Europe\"");
             assert_non_null(t);
             assert_non_null(strstr(t->snippet, "Organization for Security and Cooperation"));
             t = find_term(&res.hits[1], "\"ukraine border\"~4");
@@ -326,8 +328,8 @@ static void
 snip_text(char *out, size_t max_len)
 {
     static const char *const pieces[] = {
-        "ab", "c", "defghijk", " ", " ", " ", "  ", "\n", "\t", " \n ", "\x01", "\x7f",
-        "\xc3\xa9", "lmnopqrstuvw", ".", "x y",
+        "ab",   "c",        "defghijk",     " ", " ",   " ", "  ", "\n", "\t", " \n ", "\x01",
+        "\x7f", "\xc3\xa9", "lmnopqrstuvw", ".", "x y",
     };
     size_t target = 8 + snip_rnd((uint32_t)(max_len - 16)), at = snip_rnd((uint32_t)target);
     size_t k = 0;
@@ -545,8 +547,8 @@ naive_unit_at(const struct ndoc *d, const struct query_unit *u, int f, uint32_t 
     uint32_t end;
     for (size_t i = 0; i < d->n; i++) {
         const struct ntoken *t = &d->t[i];
-        if (t->field != f || t->pos != pos || !str_match(t->norm, u->parts[0],
-                                                        u->prefix && u->n_parts == 1))
+        if (t->field != f || t->pos != pos ||
+            !str_match(t->norm, u->parts[0], u->prefix && u->n_parts == 1))
             continue;
         if (u->n_parts == 1) {
             if (any_end || t->pos + t->span == want_end)
@@ -637,14 +639,16 @@ naive_eval(const struct ndoc *d, const struct query_node *n)
 /* ---- generated topics and documents ---- */
 
 static const char *const vocab[] = {
-    "ukraine", "border", "osce", "Oekraïne", "grens", "co-operation", "cooperation", "co",
-    "operation", "biên", "giới", "ОБСЕ", "обсе", "Đà", "Nẵng", "北京大学", "北京", "Russia’s",
-    "russia", "talks", "EU", "NATO", "nato-russia", "council", "Ucrânia", "ＯＳＣＥ", "a", "b",
-    "vienna", "ukrainian", "borders", "U.S.", "e-mail", "email", "Ουκρανία",
+    "ukraine",     "border",   "osce",      "Oekraïne", "grens",       "co-operation",
+    "cooperation", "co",       "operation", "biên",     "giới",        "ОБСЕ",
+    "обсе",        "Đà",       "Nẵng",      "北京大学", "北京",        "Russia’s",
+    "russia",      "talks",    "EU",        "NATO",     "nato-russia", "council",
+    "Ucrânia",     "ＯＳＣＥ", "a",         "b",        "vienna",      "ukrainian",
+    "borders",     "U.S.",     "e-mail",    "email",    "Ουκρανία",
 };
 #define N_VOCAB (sizeof(vocab) / sizeof(vocab[0]))
-static const char *const prefixes[] = {"ukrain", "bord", "oekra", "coop", "co-op", "russ", "nat",
-                                       "北京", "vien", "ema"};
+static const char *const prefixes[] = {"ukrain", "bord", "oekra", "coop", "co-op",
+                                       "russ",   "nat",  "北京",  "vien", "ema"};
 #define N_PREFIXES (sizeof(prefixes) / sizeof(prefixes[0]))
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;

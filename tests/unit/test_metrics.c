@@ -43,9 +43,17 @@ test_metrics_counts_and_renders(void **state)
     metrics_delivery(m, "notify", false, -1);
     metrics_delivery(m, "web", true, 120);
     static const struct metrics_topic topics[] = {{"osce", 2}, {"ukraine-border", 1}};
-    struct metrics_gauges g = {.topics = topics, .n_topics = 2, .feeds_ok = 3, .feeds_failing = 1, .items_total = 42,
-                               .polls_active = 2, .polls_waiting = 7, .hooks_running = 1,
-                               .alerts_pending = 4, .rss_bytes = 12345678, .uptime_s = 9.5};
+    struct metrics_gauges g = {.topics = topics,
+                               .n_topics = 2,
+                               .feeds_ok = 3,
+                               .feeds_failing = 1,
+                               .items_total = 42,
+                               .polls_active = 2,
+                               .polls_waiting = 7,
+                               .hooks_running = 1,
+                               .alerts_pending = 4,
+                               .rss_bytes = 12345678,
+                               .uptime_s = 9.5};
     char *text = metrics_render(m, &g);
     assert_non_null(text);
 
@@ -70,11 +78,16 @@ test_metrics_counts_and_renders(void **state)
     assert_true(has_line(text, "feedwatch_host_errors_total{host=\"c\\\"x\\\\y.example\"} 1"));
     assert_true(has_line(text, "feedwatch_alerts_total{topic=\"osce\"} 2"));
     assert_true(has_line(text, "feedwatch_alerts_total{topic=\"ukraine-border\"} 1"));
-    assert_true(has_line(text, "feedwatch_hook_deliveries_total{hook=\"notify\",outcome=\"delivered\"} 1"));
-    assert_true(has_line(text, "feedwatch_hook_deliveries_total{hook=\"notify\",outcome=\"failed\"} 1"));
-    assert_true(has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"60\"} 0"));
-    assert_true(has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"300\"} 1"));
-    assert_true(has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"+Inf\"} 1"));
+    assert_true(
+        has_line(text, "feedwatch_hook_deliveries_total{hook=\"notify\",outcome=\"delivered\"} 1"));
+    assert_true(
+        has_line(text, "feedwatch_hook_deliveries_total{hook=\"notify\",outcome=\"failed\"} 1"));
+    assert_true(
+        has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"60\"} 0"));
+    assert_true(
+        has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"300\"} 1"));
+    assert_true(
+        has_line(text, "feedwatch_delivery_latency_seconds_bucket{hook=\"web\",le=\"+Inf\"} 1"));
     assert_true(has_line(text, "feedwatch_feeds{state=\"ok\"} 3"));
     assert_true(has_line(text, "feedwatch_feeds{state=\"failing\"} 1"));
     assert_true(has_line(text, "feedwatch_queue_length{queue=\"polls_waiting\"} 7"));
@@ -95,8 +108,8 @@ test_metrics_counts_and_renders(void **state)
             for (size_t k = 0; k < 3; k++) {
                 size_t sl = strlen(sfx[k]);
                 if (n > sl && strcmp(base + n - sl, sfx[k]) == 0) {
-                    (void)snprintf(probe, sizeof(probe), "# TYPE %.*s histogram\n",
-                                   (int)(n - sl), base);
+                    (void)snprintf(probe, sizeof(probe), "# TYPE %.*s histogram\n", (int)(n - sl),
+                                   base);
                     if (strstr(text, probe))
                         base[n - sl] = '\0';
                 }
@@ -146,10 +159,19 @@ test_metrics_listen_parse(void **state)
     assert_int_equal(conf_parse_listen("[::1]:80", &a), 0);
     assert_int_equal(a.ss_family, AF_INET6);
     assert_int_equal(conf_parse_listen("0.0.0.0:1", &a), 0);
-    static const char *const bad[] = {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
-                                      "127.0.0.1:65536", "localhost:9464", "::1:9464",
-                                      "[::1]9464", "[::1]:", "127.0.0.1:94x", ":9464",
-                                      "127.0.0.1:-1", "[127.0.0.1]:80"};
+    static const char *const bad[] = {"",
+                                      "127.0.0.1",
+                                      "127.0.0.1:",
+                                      "127.0.0.1:0",
+                                      "127.0.0.1:65536",
+                                      "localhost:9464",
+                                      "::1:9464",
+                                      "[::1]9464",
+                                      "[::1]:",
+                                      "127.0.0.1:94x",
+                                      ":9464",
+                                      "127.0.0.1:-1",
+                                      "[127.0.0.1]:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (conf_parse_listen(bad[i], &a) != -EINVAL)
             fail_msg("accepted '%s'", bad[i]);

@@ -180,7 +180,9 @@ test_normalize_hyphens(void **state)
     assert_int_equal(l.n, 8);
 
     /* A soft hyphen is invisible: one word. */
-    assert_norm("co\xc2\xad" "operation", "cooperation");
+    assert_norm("co\xc2\xad"
+                "operation",
+                "cooperation");
 }
 
 static void
@@ -191,7 +193,9 @@ test_normalize_hostile_input(void **state)
     (void)state;
 
     /* Invalid UTF-8 separates words. */
-    assert_norm("ab\xff" "cd \xe2\x82 ef", "ab cd ef");
+    assert_norm("ab\xff"
+                "cd \xe2\x82 ef",
+                "ab cd ef");
     assert_norm("", "");
     assert_norm("!!! --- ...", "");
     /* An overlong word is cut into pieces of NORMALIZE_MAX_WORD code points. */

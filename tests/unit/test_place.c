@@ -68,15 +68,15 @@ matches(const char *query, const char *lang, const char *text)
     return v != NULL;
 }
 
-#define MATCH(q, l, t)                                                                        \
-    do {                                                                                      \
-        if (!matches(q, l, t))                                                                \
-            fail_msg("%s should match [%s] %s", q, (l) ? (l) : "?", t);                      \
+#define MATCH(q, l, t)                                                                             \
+    do {                                                                                           \
+        if (!matches(q, l, t))                                                                     \
+            fail_msg("%s should match [%s] %s", q, (l) ? (l) : "?", t);                            \
     } while (0)
-#define NO_MATCH(q, l, t)                                                                     \
-    do {                                                                                      \
-        if (matches(q, l, t))                                                                 \
-            fail_msg("%s should not match [%s] %s", q, (l) ? (l) : "?", t);                  \
+#define NO_MATCH(q, l, t)                                                                          \
+    do {                                                                                           \
+        if (matches(q, l, t))                                                                      \
+            fail_msg("%s should not match [%s] %s", q, (l) ? (l) : "?", t);                        \
     } while (0)
 
 static char *

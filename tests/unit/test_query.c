@@ -113,7 +113,8 @@ static const struct error_case error_cases[] = {
     {"\"a b\"~x", "topic \"x\": expected a number after '~' at column 7"},
     {"\"a b\"~4x", "topic \"x\": expected a number after '~' at column 7"},
     {"\"a b\"~1001", "topic \"x\": proximity ~N too large (at most 1000) at column 7"},
-    {"\"a b\"~99999999999999999999", "topic \"x\": proximity ~N too large (at most 1000) at column 7"},
+    {"\"a b\"~99999999999999999999",
+     "topic \"x\": proximity ~N too large (at most 1000) at column 7"},
     {"\"a b\"c", "topic \"x\": expected a space after the phrase at column 6"},
     {"title:", "topic \"x\": expected a term after 'title:' at column 7"},
     {"title: osce", "topic \"x\": expected a term after 'title:' at column 7"},
@@ -260,10 +261,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_constructs),
-        cmocka_unit_test(test_query_errors),
-        cmocka_unit_test(test_query_error_without_name),
-        cmocka_unit_test(test_query_limits),
+        cmocka_unit_test(test_query_constructs),         cmocka_unit_test(test_query_errors),
+        cmocka_unit_test(test_query_error_without_name), cmocka_unit_test(test_query_limits),
         cmocka_unit_test(test_query_leaf_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,7 +120,6 @@ test_scheduler_random_heap(void **state)
     free(e);
 }
 
-
 #define NOW_MS 1800000000000LL /* 2027-01-15, a wall-clock instant in ms */
 
 /* A feed at a 15 min interval in the default range 5 min .. 6 h. */
@@ -136,24 +135,24 @@ test_scheduler_jitter_table(void **state)
         uint64_t r;
         int64_t want_ms;
     } cases[] = {
-        {900000, 0, 810000},           /* -10 % */
-        {900000, 90000, 900000},       /* the middle: no jitter */
-        {900000, 180000, 990000},      /* +10 % */
-        {900000, 180001, 810000},      /* the width is 2 * spread + 1: wraps */
-        {900000, UINT64_MAX, 941797},  /* UINT64_MAX % 180001 = 131797 */
-        {1111, 0, 1000},               /* 1111 - 111: just at the floor */
-        {1000, 0, 1000},               /* 900, floored */
+        {900000, 0, 810000},          /* -10 % */
+        {900000, 90000, 900000},      /* the middle: no jitter */
+        {900000, 180000, 990000},     /* +10 % */
+        {900000, 180001, 810000},     /* the width is 2 * spread + 1: wraps */
+        {900000, UINT64_MAX, 941797}, /* UINT64_MAX % 180001 = 131797 */
+        {1111, 0, 1000},              /* 1111 - 111: just at the floor */
+        {1000, 0, 1000},              /* 900, floored */
         {1000, 200, 1100},
-        {500, 100, 1000},              /* 550, floored */
-        {9, 5, 1000},                  /* no spread below 10 ms; floored */
+        {500, 100, 1000}, /* 550, floored */
+        {9, 5, 1000},     /* no spread below 10 ms; floored */
         {0, 12345, 1000},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = sched_jitter_ms(cases[i].base_ms, cases[i].r);
         if (got != cases[i].want_ms)
             fail_msg("case %zu: jitter(%lld, %llu) = %lld, want %lld", i,
-                     (long long)cases[i].base_ms, (unsigned long long)cases[i].r,
-                     (long long)got, (long long)cases[i].want_ms);
+                     (long long)cases[i].base_ms, (unsigned long long)cases[i].r, (long long)got,
+                     (long long)cases[i].want_ms);
     }
     /* Over the generator's numbers, every result stays in the ±10 % window and reaches both
      * halves of it. */
@@ -179,19 +178,19 @@ test_scheduler_interval_table(void **state)
         double rate;
         uint64_t want_s;
     } cases[] = {
-        {{900, 300, 21600}, -1.0, 900},     /* no evidence yet: the configured interval */
-        {{900, 300, 21600}, 6.0, 600},      /* 6 items an hour: every 10 min */
-        {{900, 300, 21600}, 12.0, 300},     /* 5 min: exactly min_interval */
-        {{900, 300, 21600}, 13.0, 300},     /* faster: min_interval */
+        {{900, 300, 21600}, -1.0, 900}, /* no evidence yet: the configured interval */
+        {{900, 300, 21600}, 6.0, 600},  /* 6 items an hour: every 10 min */
+        {{900, 300, 21600}, 12.0, 300}, /* 5 min: exactly min_interval */
+        {{900, 300, 21600}, 13.0, 300}, /* faster: min_interval */
         {{900, 300, 21600}, 1e6, 300},
-        {{900, 300, 21600}, 0.0, 21600},    /* silent: max_interval */
+        {{900, 300, 21600}, 0.0, 21600},            /* silent: max_interval */
         {{900, 300, 21600}, 3600.0 / 21600, 21600}, /* exactly max_interval */
-        {{900, 300, 21600}, 0.1, 21600},    /* slower than max: max_interval */
+        {{900, 300, 21600}, 0.1, 21600},            /* slower than max: max_interval */
         {{900, 300, 21600}, 0.2, 18000},
-        {{60, 300, 21600}, 1e6, 60},        /* set below min_interval: used as given */
+        {{60, 300, 21600}, 1e6, 60}, /* set below min_interval: used as given */
         {{60, 300, 21600}, 0.0, 60},
-        {{900, 300, 0}, 0.0, 900},          /* max_interval 0: adaptation off */
-        {{4000, 3600, 600}, 0.0, 3600},     /* max below min: min wins */
+        {{900, 300, 0}, 0.0, 900},      /* max_interval 0: adaptation off */
+        {{4000, 3600, 600}, 0.0, 3600}, /* max below min: min wins */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t got = sched_interval_s(&cases[i].iv, cases[i].rate);
@@ -216,14 +215,14 @@ test_scheduler_backoff_table(void **state)
         {{60, 300, 3600}, 2, 120},
         {{60, 300, 3600}, 3, 240},
         {{60, 300, 3600}, 6, 1920},
-        {{60, 300, 3600}, 7, 3600},         /* 3840: capped at max_interval */
+        {{60, 300, 3600}, 7, 3600}, /* 3840: capped at max_interval */
         {{60, 300, 3600}, 100, 3600},
-        {{60, 300, 3600}, UINT_MAX, 3600},  /* stops doubling at the cap */
+        {{60, 300, 3600}, UINT_MAX, 3600}, /* stops doubling at the cap */
         {{900, 300, 21600}, 5, 14400},
-        {{900, 300, 21600}, 6, 21600},      /* 28800: capped */
-        {{7200, 300, 3600}, 1, 7200},       /* interval above max_interval: the interval */
+        {{900, 300, 21600}, 6, 21600}, /* 28800: capped */
+        {{7200, 300, 3600}, 1, 7200},  /* interval above max_interval: the interval */
         {{7200, 300, 3600}, 9, 7200},
-        {{1, 300, 0}, 40, 1},               /* max_interval 0: the interval is the cap */
+        {{1, 300, 0}, 40, 1}, /* max_interval 0: the interval is the cap */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t got = sched_backoff_s(&cases[i].iv, cases[i].failures);
@@ -239,14 +238,11 @@ test_scheduler_next_ms(void **state)
 {
     (void)state;
     /* r = the spread: no jitter, so the delay shows exactly. */
-    assert_int_equal(sched_next_ms(&iv_default, -1.0, 0, false, NOW_MS, 90000),
-                     NOW_MS + 900000);
-    assert_int_equal(sched_next_ms(&iv_default, 6.0, 0, false, NOW_MS, 60000),
-                     NOW_MS + 600000);
+    assert_int_equal(sched_next_ms(&iv_default, -1.0, 0, false, NOW_MS, 90000), NOW_MS + 900000);
+    assert_int_equal(sched_next_ms(&iv_default, 6.0, 0, false, NOW_MS, 60000), NOW_MS + 600000);
     /* A busy feed that fails backs off from its interval, not from its fast rate. */
     assert_int_equal(sched_next_ms(&iv_default, 1e6, 1, true, NOW_MS, 90000), NOW_MS + 900000);
-    assert_int_equal(sched_next_ms(&iv_default, 1e6, 3, true, NOW_MS, 360000),
-                     NOW_MS + 3600000);
+    assert_int_equal(sched_next_ms(&iv_default, 1e6, 3, true, NOW_MS, 360000), NOW_MS + 3600000);
     /* With jitter: within ±10 % of the backoff. */
     assert_int_equal(sched_next_ms(&iv_default, -1.0, 2, true, NOW_MS, 0), NOW_MS + 1620000);
 }
@@ -258,7 +254,7 @@ struct plan_case {
     unsigned failures;
     uint64_t fresh;
     double rate_in;
-    int64_t want_next_ms; /* 0: disabled */
+    int64_t want_next_ms;      /* 0: disabled */
     int64_t want_rate_changed; /* 1: rate moved, 0: kept */
 };
 
@@ -268,48 +264,120 @@ test_scheduler_plan_next_table(void **state)
     (void)state;
     const int64_t prev_at = NOW_MS / 1000 - 900;
     const struct plan_case cases[] = {
-        {"disabled: no next poll", {.disabled = true, .failed = true, .now_ms = NOW_MS}, 10, 0,
-         -1.0, 0, 0},
+        {"disabled: no next poll",
+         {.disabled = true, .failed = true, .now_ms = NOW_MS},
+         10,
+         0,
+         -1.0,
+         0,
+         0},
         {"first poll: no evidence, the interval",
-         {.prev_ok = false, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS}, 0, 50, -1.0,
-         NOW_MS + 900000, 0},
+         {.prev_ok = false, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS},
+         0,
+         50,
+         -1.0,
+         NOW_MS + 900000,
+         0},
         {"never polled before though marked ok: no evidence",
-         {.prev_ok = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS}, 0, 50, -1.0,
-         NOW_MS + 900000, 0},
+         {.prev_ok = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS},
+         0,
+         50,
+         -1.0,
+         NOW_MS + 900000,
+         0},
         {"good after failed: no evidence",
-         {.prev_ok = false, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 0, 3, -1.0,
-         NOW_MS + 900000, 0},
+         {.prev_ok = false, .prev_poll_at = prev_at, .now_ms = NOW_MS},
+         0,
+         3,
+         -1.0,
+         NOW_MS + 900000,
+         0},
         {"failed: the interval (first failure), rate kept",
-         {.failed = true, .prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 1, 0,
-         4.0, NOW_MS + 900000, 0},
+         {.failed = true, .prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS},
+         1,
+         0,
+         4.0,
+         NOW_MS + 900000,
+         0},
         {"good after good: the rate moves",
-         {.prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS}, 0, 0, 4.0, -1, 1},
+         {.prev_ok = true, .prev_poll_at = prev_at, .now_ms = NOW_MS},
+         0,
+         0,
+         4.0,
+         -1,
+         1},
         {"freshness hint later than the interval: the hint",
-         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .fresh_until_at = NOW_MS / 1000 + 7200}, 0, 0, -1.0, NOW_MS + 7200000, 0},
+         {.prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .fresh_until_at = NOW_MS / 1000 + 7200},
+         0,
+         0,
+         -1.0,
+         NOW_MS + 7200000,
+         0},
         {"freshness hint sooner than the interval: the interval",
-         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .fresh_until_at = NOW_MS / 1000 + 60}, 0, 0, -1.0, NOW_MS + 900000, 0},
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS, .fresh_until_at = NOW_MS / 1000 + 60},
+         0,
+         0,
+         -1.0,
+         NOW_MS + 900000,
+         0},
         {"freshness hint beyond max_interval: cut to it",
-         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .fresh_until_at = NOW_MS / 1000 + 86400}, 0, 0, -1.0, NOW_MS + 21600000, 0},
+         {.prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .fresh_until_at = NOW_MS / 1000 + 86400},
+         0,
+         0,
+         -1.0,
+         NOW_MS + 21600000,
+         0},
         {"hostile freshness hint: cut, no overflow",
-         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS, .fresh_until_at = INT64_MAX}, 0,
-         0, -1.0, NOW_MS + 21600000, 0},
+         {.prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS, .fresh_until_at = INT64_MAX},
+         0,
+         0,
+         -1.0,
+         NOW_MS + 21600000,
+         0},
         {"Retry-After later than the backoff: honoured beyond max_interval",
-         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .retry_after_at = NOW_MS / 1000 + 86400}, 1, 0, -1.0, NOW_MS + 86400000, 0},
+         {.failed = true,
+          .prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 86400},
+         1,
+         0,
+         -1.0,
+         NOW_MS + 86400000,
+         0},
         {"Retry-After sooner than the backoff: the backoff",
-         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .retry_after_at = NOW_MS / 1000 + 5}, 1, 0, -1.0, NOW_MS + 900000, 0},
+         {.failed = true,
+          .prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 5},
+         1,
+         0,
+         -1.0,
+         NOW_MS + 900000,
+         0},
         {"Retry-After beyond 7 days: cut to 7 days",
-         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .retry_after_at = NOW_MS / 1000 + 30 * 86400}, 1, 0, -1.0,
-         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000, 0},
+         {.failed = true,
+          .prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .retry_after_at = NOW_MS / 1000 + 30 * 86400},
+         1,
+         0,
+         -1.0,
+         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000,
+         0},
         {"hostile Retry-After: cut, no overflow",
-         {.failed = true, .prev_poll_at = SCHED_TIME_NONE, .now_ms = NOW_MS,
-          .retry_after_at = INT64_MAX}, 1, 0, -1.0,
-         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000, 0},
+         {.failed = true,
+          .prev_poll_at = SCHED_TIME_NONE,
+          .now_ms = NOW_MS,
+          .retry_after_at = INT64_MAX},
+         1,
+         0,
+         -1.0,
+         NOW_MS + (int64_t)SCHED_RETRY_AFTER_MAX_S * 1000,
+         0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct plan_case *c = &cases[i];
@@ -326,8 +394,7 @@ test_scheduler_plan_next_table(void **state)
             assert_true(iv_s > 900); /* slower than configured: it did move */
         }
         if (pn.next_ms != want)
-            fail_msg("%s: next %lld, want %lld", c->what, (long long)pn.next_ms,
-                     (long long)want);
+            fail_msg("%s: next %lld, want %lld", c->what, (long long)pn.next_ms, (long long)want);
         if (want == 0)
             assert_true(at == SCHED_TIME_NONE);
         else
@@ -368,9 +435,15 @@ test_scheduler_failures_table(void **state)
         long http;
         unsigned want;
     } counts[] = {
-        {0, 0, 1},           {0, 500, 1},           {0, 404, 2},
-        {3, 503, 4},         {3, 404, 5},           {UINT_MAX - 1, 0, UINT_MAX},
-        {UINT_MAX - 1, 404, UINT_MAX}, {UINT_MAX, 0, UINT_MAX}, {UINT_MAX, 404, UINT_MAX},
+        {0, 0, 1},
+        {0, 500, 1},
+        {0, 404, 2},
+        {3, 503, 4},
+        {3, 404, 5},
+        {UINT_MAX - 1, 0, UINT_MAX},
+        {UINT_MAX - 1, 404, UINT_MAX},
+        {UINT_MAX, 0, UINT_MAX},
+        {UINT_MAX, 404, UINT_MAX},
     };
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
         if (sched_failures_after(counts[i].failures, counts[i].http) != counts[i].want)
@@ -380,13 +453,13 @@ test_scheduler_failures_table(void **state)
         long http;
         enum sched_disable want;
     } disables[] = {
-        {1, 10, 410, SCHED_DISABLE_GONE},     /* at once */
-        {1, 0, 410, SCHED_DISABLE_GONE},      /* even with max_failures off */
+        {1, 10, 410, SCHED_DISABLE_GONE}, /* at once */
+        {1, 0, 410, SCHED_DISABLE_GONE},  /* even with max_failures off */
         {9, 10, 500, SCHED_KEEP},
         {10, 10, 500, SCHED_DISABLE_FAILURES}, /* reached */
         {11, 10, 0, SCHED_DISABLE_FAILURES},   /* passed (a 404 steps by 2) */
         {1, 1, 0, SCHED_DISABLE_FAILURES},
-        {1000000, 0, 500, SCHED_KEEP},         /* max_failures 0: never */
+        {1000000, 0, 500, SCHED_KEEP}, /* max_failures 0: never */
         {UINT_MAX, 0, 404, SCHED_KEEP},
     };
     for (size_t i = 0; i < sizeof(disables) / sizeof(disables[0]); i++)
@@ -455,23 +528,23 @@ test_scheduler_initial_due_table(void **state)
         uint64_t interval_s, r;
         int64_t want_ms; /* relative to NOW_MS unless absolute below */
     } cases[] = {
-        {NONE, NONE, 900, 12345, 0},              /* never polled: due now */
-        {NONE, now_at + 60, 900, 12345, 0},       /* no last poll: due now */
-        {now_at - 60, NONE, 900, 12345, 0},       /* no next poll (disabled once): now */
+        {NONE, NONE, 900, 12345, 0},                   /* never polled: due now */
+        {NONE, now_at + 60, 900, 12345, 0},            /* no last poll: due now */
+        {now_at - 60, NONE, 900, 12345, 0},            /* no next poll (disabled once): now */
         {now_at - 60, now_at + 60, 900, 12345, 60000}, /* ahead: kept to the ms */
         {now_at - 60, now_at + 1, 900, 0, 1000},
-        {now_at - 900, now_at, 900, 0, 0},        /* due this very ms: overdue, r 0 */
-        {now_at - 900, now_at, 3600, 29999, 29999},  /* the window's last ms */
-        {now_at - 900, now_at, 3600, 30000, 0},      /* wraps */
+        {now_at - 900, now_at, 900, 0, 0},                      /* due this very ms: overdue, r 0 */
+        {now_at - 900, now_at, 3600, 29999, 29999},             /* the window's last ms */
+        {now_at - 900, now_at, 3600, 30000, 0},                 /* wraps */
         {now_at - 900, now_at - 5000, 86400 * 7, 45000, 15000}, /* long interval: 30 s */
-        {now_at - 900, now_at - 5, 300, 29999, 29999},    /* 300 s: a tenth is 30 s */
-        {now_at - 900, now_at - 5, 299, 29899, 29899},    /* 299 s: 29.9 s */
+        {now_at - 900, now_at - 5, 300, 29999, 29999},          /* 300 s: a tenth is 30 s */
+        {now_at - 900, now_at - 5, 299, 29899, 29899},          /* 299 s: 29.9 s */
         {now_at - 900, now_at - 5, 299, 29900, 0},
-        {now_at - 900, now_at - 5, 60, 5999, 5999},       /* 60 s: 6 s */
+        {now_at - 900, now_at - 5, 60, 5999, 5999}, /* 60 s: 6 s */
         {now_at - 900, now_at - 5, 60, 6000, 0},
-        {now_at - 900, now_at - 5, 1, 250, 50},           /* 1 s: 100 ms */
-        {now_at - 900, now_at - 5, 0, 250, 0},            /* no interval: no spread */
-        {now_at - 900, INT64_MIN + 1, 60, 7, 7},          /* hostile row: overdue, no overflow */
+        {now_at - 900, now_at - 5, 1, 250, 50},  /* 1 s: 100 ms */
+        {now_at - 900, now_at - 5, 0, 250, 0},   /* no interval: no spread */
+        {now_at - 900, INT64_MIN + 1, 60, 7, 7}, /* hostile row: overdue, no overflow */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = sched_initial_due_ms(NOW_MS, cases[i].last_at, cases[i].next_at,
@@ -496,8 +569,8 @@ spread_overdue(unsigned n, uint64_t interval_s, int64_t window_ms)
     unsigned per_s[30] = {0};
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (unsigned i = 0; i < n; i++) {
-        int64_t due = sched_initial_due_ms(NOW_MS, NOW_MS / 1000 - 86400,
-                                           NOW_MS / 1000 - 3600, interval_s, util_rng_next(&g));
+        int64_t due = sched_initial_due_ms(NOW_MS, NOW_MS / 1000 - 86400, NOW_MS / 1000 - 3600,
+                                           interval_s, util_rng_next(&g));
         assert_true(due >= NOW_MS && due < NOW_MS + window_ms);
         per_s[(due - NOW_MS) / 1000]++;
         lo = due < lo ? due : lo;
@@ -515,16 +588,16 @@ static void
 test_scheduler_restart_spreads_overdue_feeds(void **state)
 {
     (void)state;
-    spread_overdue(1000, 3600, 30000); /* hourly feeds: over 30 s */
+    spread_overdue(1000, 3600, 30000);  /* hourly feeds: over 30 s */
     spread_overdue(3000, 86400, 30000); /* daily: 30 s still */
     spread_overdue(600, 60, 6000);      /* every minute: over 6 s, a tenth of it */
 }
 
 /* Adaptive intervals: the item-rate estimator and the interval it gives, driven by simulated
  * polls at fake times. */
-#define MIN_S 300u      /* min_interval = 5m */
-#define MAX_S 21600u    /* max_interval = 6h */
-#define START_S 900u    /* interval = 15m */
+#define MIN_S 300u   /* min_interval = 5m */
+#define MAX_S 21600u /* max_interval = 6h */
+#define START_S 900u /* interval = 15m */
 
 /*
  * Polls a feed that publishes one item every period_s, from time 0 for sim_s seconds, as the
@@ -541,8 +614,8 @@ simulate(uint64_t period_s, uint64_t start_s, int64_t sim_s)
     assert_int_equal(interval, start_s); /* no evidence: the configured interval */
     while (t < sim_s) {
         int64_t next = t + (int64_t)interval;
-        uint64_t fresh = period_s ? (uint64_t)(next / (int64_t)period_s - t / (int64_t)period_s)
-                                  : 0;
+        uint64_t fresh =
+            period_s ? (uint64_t)(next / (int64_t)period_s - t / (int64_t)period_s) : 0;
         rate = sched_rate_update(rate, prior, next - t, fresh);
         t = next;
         interval = sched_adaptive_interval(rate, start_s, MIN_S, MAX_S);

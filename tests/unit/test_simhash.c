@@ -256,8 +256,8 @@ test_simhash_real_items_far_apart(void **state)
                 sum += d;
                 pairs++;
                 if (simhash_same_story(sig[i], sig[j]))
-                    fail_msg("%s: items %zu and %zu called the same story (%d bits)",
-                             files[f], i, j, d);
+                    fail_msg("%s: items %zu and %zu called the same story (%d bits)", files[f], i,
+                             j, d);
             }
         }
         for (size_t i = 0; i < doc->n_items; i++)

@@ -652,8 +652,7 @@ test_store_feed_ensure_creates_and_loads(void **state)
     struct store_feed feed = {0}, again = {0};
     sqlite3 *db;
 
-    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &feed),
-                     0);
+    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &feed), 0);
     assert_true(feed.id > 0);
     assert_string_equal(feed.name, "afp-world");
     assert_string_equal(feed.configured_url, "https://example.org/w.xml");
@@ -677,8 +676,7 @@ test_store_feed_ensure_creates_and_loads(void **state)
     add_item(store, feed.id, "k1", 100, 1000, 1);
 
     /* Same URL: the state is loaded as saved. */
-    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &again),
-                     0);
+    assert_int_equal(store_feed_ensure(store, "afp-world", "https://example.org/w.xml", &again), 0);
     assert_int_equal(again.id, feed.id);
     assert_string_equal(again.etag, "W/\"abc\"");
     assert_int_equal(again.last_status, 200);
@@ -965,8 +963,7 @@ on_item(void *userdata, const struct store_item_row *row)
     seen->has_title[i] = row->title != NULL;
     (void)snprintf(seen->title[i], sizeof(seen->title[0]), "%s", row->title ? row->title : "");
     (void)snprintf(seen->url[i], sizeof(seen->url[0]), "%s", row->url ? row->url : "");
-    (void)snprintf(seen->author[i], sizeof(seen->author[0]), "%s",
-                   row->author ? row->author : "");
+    (void)snprintf(seen->author[i], sizeof(seen->author[0]), "%s", row->author ? row->author : "");
     (void)snprintf(seen->language[i], sizeof(seen->language[0]), "%s",
                    row->language ? row->language : "");
     (void)snprintf(seen->summary[i], sizeof(seen->summary[0]), "%s",
@@ -1017,8 +1014,8 @@ test_store_items_list_newest_first(void **state)
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_items_list(store, NULL, 0, false, on_item, &seen), 0);
     {
-        static const char *const keys[] = {"a-seen-3000", "full", "b-pub-1100", "a-seen-1100",
-                                           "a-pub-1000", "b-pub-900"};
+        static const char *const keys[] = {"a-seen-3000", "full",       "b-pub-1100",
+                                           "a-seen-1100", "a-pub-1000", "b-pub-900"};
         assert_keys(&seen, 6, keys);
     }
     assert_string_equal(seen.feeds[0], "a");
@@ -1048,15 +1045,14 @@ test_store_items_list_newest_first(void **state)
 
     /* Several feeds by name (items --tag), a limit, and none. */
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(store_items_list_feeds(store, "[\"b\", \"nope\"]", 2, false, on_item,
-                                            &seen), 0);
+    assert_int_equal(store_items_list_feeds(store, "[\"b\", \"nope\"]", 2, false, on_item, &seen),
+                     0);
     {
         static const char *const keys[] = {"full", "b-pub-1100"};
         assert_keys(&seen, 2, keys);
     }
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(store_items_list_feeds(store, "[\"a\", \"b\"]", 0, false, on_item, &seen),
-                     0);
+    assert_int_equal(store_items_list_feeds(store, "[\"a\", \"b\"]", 0, false, on_item, &seen), 0);
     assert_int_equal(seen.n, 6);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_items_list_feeds(store, "[]", 0, false, on_item, &seen), 0);
@@ -1196,11 +1192,11 @@ test_store_categories_json_escaping(void **state)
                            "\"bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
                            "\"\"]");
     free(s);
-    assert_int_equal(raw_int(db, "SELECT json_valid(categories) FROM items WHERE key = ?",
-                             "cats"),
+    assert_int_equal(raw_int(db, "SELECT json_valid(categories) FROM items WHERE key = ?", "cats"),
                      1);
-    assert_int_equal(raw_int(db, "SELECT json_array_length(categories) FROM items"
-                                 " WHERE key = ?",
+    assert_int_equal(raw_int(db,
+                             "SELECT json_array_length(categories) FROM items"
+                             " WHERE key = ?",
                              "cats"),
                      6);
     /* SQLite's JSON reader gives back the original strings. */
@@ -1216,10 +1212,8 @@ test_store_categories_json_escaping(void **state)
     s = raw_text(db, "SELECT json_extract(categories, '$[3]') FROM items WHERE key = ?", "cats");
     assert_string_equal(s, "Đà Nẵng ОБСЕ 😀");
     free(s);
-    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "none"),
-                     1);
-    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "nulls"),
-                     1);
+    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "none"), 1);
+    assert_int_equal(raw_int(db, "SELECT categories IS NULL FROM items WHERE key = ?", "nulls"), 1);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     store_free(store);
 }
@@ -1499,13 +1493,12 @@ test_store_alerts_lifecycle(void **state)
     int64_t item_id = 0, item2 = 0, alert = 0, again = 0, at = 0;
     char *hooks[] = {"notify", "webhook"};
 
-    assert_int_equal(store_item_add(store, a, &item, "cleaned text", 0xfeedULL, 1000, &item_id),
-                     1);
+    assert_int_equal(store_item_add(store, a, &item, "cleaned text", 0xfeedULL, 1000, &item_id), 1);
     assert_true(item_id > 0);
     assert_int_equal(store_item_add(store, b, &item, NULL, 0xfeefULL, 1001, &item2), 1);
-    assert_int_equal(store_alert_add(store, "osce", item_id, "[{\"term\":\"OSCE\"}]", hooks, 2,
-                                     1000, &alert),
-                     1);
+    assert_int_equal(
+        store_alert_add(store, "osce", item_id, "[{\"term\":\"OSCE\"}]", hooks, 2, 1000, &alert),
+        1);
     assert_true(alert > 0);
     /* Never twice for the same (topic, item). */
     assert_int_equal(store_alert_add(store, "osce", item_id, NULL, hooks, 2, 2000, &again), 0);
@@ -1555,11 +1548,10 @@ test_store_alerts_lifecycle(void **state)
     assert_string_equal(seen.states[0], "delivered"); /* quiet: newest first */
     assert_string_equal(seen.states[1], "pending");
 
-    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL),
-                     0);
-    assert_int_equal(store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE,
-                                        "HTTP 500"),
-                     0);
+    assert_int_equal(
+        store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL), 0);
+    assert_int_equal(
+        store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE, "HTTP 500"), 0);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
     assert_int_equal(seen.n, 1);
@@ -1613,10 +1605,16 @@ test_store_migrates_schema_1(void **state)
     store_free(store);
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
-                                 " ('alerts', 'deliveries', 'alert_sources')", NULL), 3);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds') WHERE name IN"
-                                 " ('runtime_url', 'removed', 'item_rate')", NULL), 3);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                             " ('alerts', 'deliveries', 'alert_sources')",
+                             NULL),
+                     3);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM pragma_table_info('feeds') WHERE name IN"
+                             " ('runtime_url', 'removed', 'item_rate')",
+                             NULL),
+                     3);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1697,7 +1695,6 @@ test_store_feed_runtime_marker_and_rate_persist(void **state)
     store_free(store);
 }
 
-
 struct pruned_seen {
     int n;
     int64_t ids[16];
@@ -1743,9 +1740,8 @@ test_store_prune_batch(void **state)
     }
     /* k4 has an alert waiting for its hook; k1 one that was delivered. */
     assert_int_equal(store_alert_add(store, "t", ids[4], "[]", hooks, 1, 1000, &alert), 1);
-    assert_int_equal(store_alert_add(store, "t", ids[1], "[{\"term\":\"x\"}]", NULL, 0, 1000,
-                                     &alert),
-                     1);
+    assert_int_equal(
+        store_alert_add(store, "t", ids[1], "[{\"term\":\"x\"}]", NULL, 0, 1000, &alert), 1);
     assert_int_equal(store_retention_get(store, &pruned, &last), 0);
     assert_int_equal(pruned, 0);
     assert_int_equal(last, FEED_TIME_NONE);
@@ -1757,22 +1753,19 @@ test_store_prune_batch(void **state)
 
     /* Two at a time, oldest first; the cutoff leaves k5 (first seen at 1005). */
     struct pruned_seen seen = {0};
-    assert_int_equal(store_prune_batch(store, 1005, INT64_MAX, 2, 1 << 20, 5000, on_pruned, &seen,
-                                       &n),
-                     0);
+    assert_int_equal(
+        store_prune_batch(store, 1005, INT64_MAX, 2, 1 << 20, 5000, on_pruned, &seen, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(seen.n, 2);
     assert_int_equal(seen.ids[0], ids[0]);
     assert_string_equal(seen.titles[1], "k1");
     /* max_id: the search index has not reached k3, so it stays. */
-    assert_int_equal(store_prune_batch(store, 1005, ids[2], 10, 1 << 20, 6000, on_pruned, &seen,
-                                       &n),
-                     0);
+    assert_int_equal(
+        store_prune_batch(store, 1005, ids[2], 10, 1 << 20, 6000, on_pruned, &seen, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(seen.ids[2], ids[2]);
-    assert_int_equal(store_prune_batch(store, 1005, INT64_MAX, 10, 1 << 20, 7000, on_pruned,
-                                       &seen, &n),
-                     0);
+    assert_int_equal(
+        store_prune_batch(store, 1005, INT64_MAX, 10, 1 << 20, 7000, on_pruned, &seen, &n), 0);
     assert_int_equal(n, 1); /* k3; k4 waits for its hook */
     assert_int_equal(seen.ids[3], ids[3]);
     assert_int_equal(store_retention_get(store, &pruned, &last), 0);
@@ -1818,14 +1811,13 @@ test_store_delivery_set_is_atomic(void **state)
 
     assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &item_id), 1);
     assert_int_equal(store_alert_add(store, "t", item_id, "[]", hooks, 1, 1000, &alert), 1);
-    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE,
-                                        NULL),
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL),
                      0);
     sqlite3 *db = open_raw(fx);
     raw_exec(db, "CREATE TRIGGER no_refresh BEFORE UPDATE ON alerts"
                  " BEGIN SELECT RAISE(ABORT, 'refresh refused'); END");
-    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE,
-                                   NULL) < 0);
+    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE, NULL) <
+                0);
     char *st = raw_text(db, "SELECT state FROM deliveries", NULL);
     assert_string_equal(st, "running");
     free(st);
@@ -1839,9 +1831,8 @@ test_store_delivery_set_is_atomic(void **state)
     free(st);
     raw_exec(db, "DROP TRIGGER no_refresh");
     assert_int_equal(store_deliveries_reset_running(store), 1);
-    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE,
-                                        NULL),
-                     0);
+    assert_int_equal(
+        store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL), 0);
     st = raw_text(db, "SELECT state FROM alerts", NULL);
     assert_string_equal(st, "delivered");
     free(st);

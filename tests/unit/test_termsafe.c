@@ -46,12 +46,21 @@ expected(uint32_t cp)
     if (cp <= 0x1f || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
         return TERMSAFE_CONTROL;
     switch (cp) {
-    case 0x2028: case 0x2029:
+    case 0x2028:
+    case 0x2029:
         return TERMSAFE_SEPARATOR;
     case 0x061c: /* ARABIC LETTER MARK */
-    case 0x200e: case 0x200f: /* LRM, RLM */
-    case 0x202a: case 0x202b: case 0x202c: case 0x202d: case 0x202e: /* LRE PDF ... RLO */
-    case 0x2066: case 0x2067: case 0x2068: case 0x2069: /* LRI RLI FSI PDI */
+    case 0x200e:
+    case 0x200f: /* LRM, RLM */
+    case 0x202a:
+    case 0x202b:
+    case 0x202c:
+    case 0x202d:
+    case 0x202e: /* LRE PDF ... RLO */
+    case 0x2066:
+    case 0x2067:
+    case 0x2068:
+    case 0x2069: /* LRI RLI FSI PDI */
         return TERMSAFE_BIDI;
     default:
         return TERMSAFE_TEXT;

@@ -105,7 +105,10 @@ test_utf8_valid_prefix(void **state)
     const char *s = "Zürich \xe2\x82\xac \xf0\x9f\x93\xb0";
     assert_int_equal(utf8_valid_prefix(s, strlen(s)), strlen(s));
     assert_int_equal(utf8_valid_prefix("", 0), 0);
-    assert_int_equal(utf8_valid_prefix("abc\xff" "def", 7), 3);
+    assert_int_equal(utf8_valid_prefix("abc\xff"
+                                       "def",
+                                       7),
+                     3);
     assert_int_equal(utf8_valid_prefix("ab\xc3\xa9\xed\xa0\x80", 7), 4);
     /* a sequence cut by the end is not valid: the prefix stops before it */
     assert_int_equal(utf8_valid_prefix("ab\xe2\x82", 4), 2);

@@ -39,8 +39,8 @@ struct tjob {
     struct writer_job job;
     struct fixture *fx;
     int index;
-    int fail;              /* the work returns this after its write (0: it succeeds) */
-    int seen_committed;    /* feeds the reader saw committed when the work ran; -1: not read */
+    int fail;           /* the work returns this after its write (0: it succeeds) */
+    int seen_committed; /* feeds the reader saw committed when the work ran; -1: not read */
     pthread_t work_thread;
     pthread_t done_thread;
     int result;
