@@ -411,6 +411,26 @@ def _kill_live():
             d.proc.kill()
 
 
+def rss_items(items):
+    """An RSS 2.0 document (bytes) of (guid, title) items, each with a link and a description."""
+    body = "".join(f"<item><guid isPermaLink=\"false\">{g}</guid><title>{t}</title>"
+                   f"<link>http://example.org/{g}</link>"
+                   f"<description>{t} and some words about it.</description></item>\n"
+                   for g, t in items)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            "<title>t</title><link>http://example.org/</link><description>d</description>\n"
+            + body + "</channel></rss>\n").encode()
+
+
+def hook_runs(outdir):
+    """The runs tests/integration/hook_record.py recorded in outdir (runs.jsonl), in order."""
+    path = os.path.join(outdir, "runs.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def main():
     """Runs the calling script's test_* functions in definition order; exits 1 on a failure."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

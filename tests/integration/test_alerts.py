@@ -50,14 +50,6 @@ def alerts(d, *args):
     return d.cli_ok("alerts", "--limit", "1000", *args)["alerts"]
 
 
-def runs(outdir):
-    path = os.path.join(outdir, "runs.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def start(t, extra_conf, **settings):
     d = t.daemon(seed_feeds(), **settings)
     d.write_config(fwtest.conf_text(d.settings, d.feeds, extra_conf))
@@ -113,7 +105,7 @@ def test_hook_gets_environment_and_json(t):
     osce = fwtest.wait_until(
         lambda: (lambda a: a if a and all(x["state"] == "delivered" for x in a) else None)(
             alerts(d, "--topic", "osce")), 30, "every osce alert delivered")
-    got = runs(out)
+    got = fwtest.hook_runs(out)
     assert len(got) == len(osce), (len(got), len(osce))
     by_id = {int(r["env"]["FEEDWATCH_ALERT_ID"]): r for r in got}
     for a in osce:
@@ -160,7 +152,7 @@ def test_hook_retried_with_growing_delays(t):
     fwtest.wait_until(watch_rows, 60, "the alert delivered on the third try", interval=0.02)
     a = alerts(d, "--topic", "osce")
     assert len(a) == 1 and a[0]["attempts"] == 3, a
-    times = [r["time"] for r in runs(out)]
+    times = [r["time"] for r in fwtest.hook_runs(out)]
     assert len(times) == 3, times
     assert sorted(planned) == [1, 2], planned
     for attempt, delay in ((1, 2), (2, 4)):        # 2 s, then 4 s (README: 2 s, 4 s, 8 s ...)
@@ -189,7 +181,7 @@ def test_hanging_hook_killed_at_timeout(t):
     assert alerts(d, "--failed")[0]["id"] == a[0]["id"]
     err = d.query("SELECT last_error FROM deliveries WHERE alert_id = ?", (a[0]["id"],))[0][0]
     assert "timed out" in err, err
-    pid = runs(out)[0]["pid"]
+    pid = fwtest.hook_runs(out)[0]["pid"]
     fwtest.wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
                       open(f"/proc/{pid}/stat").read().split()[2] == "Z", 10,
                       "the hung hook process gone")
@@ -203,7 +195,7 @@ def test_kill_9_during_hook_then_restart_delivers_once(t):
     d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
     d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
     d.start()
-    fwtest.wait_until(lambda: runs(out), 20, "the hook started")
+    fwtest.wait_until(lambda: fwtest.hook_runs(out), 20, "the hook started")
     before = d.query("SELECT id, topic, item_id FROM alerts ORDER BY id")
     d.kill()                     # SIGKILL while the hook runs
     with open(os.path.join(out, "runs.jsonl"), "a"):
@@ -218,7 +210,7 @@ def test_kill_9_during_hook_then_restart_delivers_once(t):
     after = d.query("SELECT id, topic, item_id FROM alerts ORDER BY id")
     assert after == before, (before, after)          # no alert lost, none doubled
     assert a[0]["attempts"] == 2, a                  # at least once: it ran again
-    assert len(runs(out)) >= 2
+    assert len(fwtest.hook_runs(out)) >= 2
     assert d.stop() == 0
 
 

@@ -8,7 +8,6 @@ The disk tests mount a small tmpfs (and a read-only bind mount) in a private mou
 of their own (unshare -m): they need root, as CI has. FW_FAULT_KILLS sets how many kill -9
 rounds the kill test runs (default 30; `scripts/test --long` runs 1,000)."""
 
-import json
 import os
 import random
 import shutil
@@ -24,21 +23,10 @@ HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def rss(items):
-    """An RSS 2.0 document of (guid, title) items."""
-    body = "".join(f"<item><guid isPermaLink=\"false\">{g}</guid><title>{t}</title>"
-                   f"<link>http://example.org/{g}</link>"
-                   f"<description>{t} and some words about it.</description></item>\n"
-                   for g, t in items)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
-            "<title>t</title><link>http://example.org/</link><description>d</description>\n"
-            + body + "</channel></rss>\n").encode()
-
-
 def make_store(t, n_items=2000):
     """A daemon whose database holds n_items items (polled once with --once)."""
     s = t.httpd()
-    s.add_file("/news.xml", body=rss([(f"g{i}", f"item {i}") for i in range(n_items)]))
+    s.add_file("/news.xml", body=fwtest.rss_items([(f"g{i}", f"item {i}") for i in range(n_items)]))
     d = t.daemon({"news": s.url("/news.xml")})
     d.start("--once", wait=False)
     assert d.wait_exit(60) == 0, d.log()
@@ -108,14 +96,6 @@ def fill(path):
         os.close(fd)
 
 
-def runs(outdir):
-    path = os.path.join(outdir, "runs.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def hooked_daemon(t, feeds, db, **settings):
     """A daemon with a topic that matches every item, delivered by a recording hook."""
     out = os.path.join(t.dir, "hook")
@@ -136,15 +116,15 @@ def test_full_disk_then_space_returns(t):
     try:
         s = t.httpd()
         first = [(f"a{i}", f"item {i}") for i in range(40)]
-        s.add_file("/a.xml", body=rss(first))
+        s.add_file("/a.xml", body=fwtest.rss_items(first))
         d, out = hooked_daemon(t, {"a": s.url("/a.xml")}, os.path.join(disk, "fw.db"),
                                interval="1s", min_interval="1s")
         d.start()
         wait_until(lambda: d.count_items() == 40, 20, "the first 40 items")
-        wait_until(lambda: len(runs(out)) == 40, 60, "the first 40 hook runs")
+        wait_until(lambda: len(fwtest.hook_runs(out)) == 40, 60, "the first 40 hook runs")
         fill(os.path.join(disk, "filler"))
         more = first + [(f"b{i}", f"item b{i} " + "long words " * 40) for i in range(120)]
-        s.add_file("/a.xml", body=rss(more))
+        s.add_file("/a.xml", body=fwtest.rss_items(more))
         # A clear error, and the daemon goes on: fetching, answering, reading.
         d.wait_log("or disk is full", 30)
         fetched = s.count("/a.xml")
@@ -157,8 +137,8 @@ def test_full_disk_then_space_returns(t):
         # Space returns: the daemon carries on by itself.
         os.unlink(os.path.join(disk, "filler"))
         wait_until(lambda: d.count_items() == 160, 60, "the new items once space returned")
-        wait_until(lambda: len(runs(out)) >= 160, 120, "every alert's hook run")
-        ids = [r["env"]["FEEDWATCH_ALERT_ID"] for r in runs(out)]
+        wait_until(lambda: len(fwtest.hook_runs(out)) >= 160, 120, "every alert's hook run")
+        ids = [r["env"]["FEEDWATCH_ALERT_ID"] for r in fwtest.hook_runs(out)]
         assert len(set(ids)) == 160, len(set(ids))
         assert d.duplicates() == []
         assert d.stop() == 0
@@ -213,7 +193,7 @@ def test_kill_9_at_random_points(t):
             # A feed lists every item it ever had: with a window of its newest, a stretch of
             # runs killed before their first poll (1,000 kills on a loaded machine) let items
             # scroll out unseen, which is the feed's doing, not a loss of the daemon's.
-            s.add_file(f"/{n}.xml", body=rss(served[n]))
+            s.add_file(f"/{n}.xml", body=fwtest.rss_items(served[n]))
 
     grow(3)
     d, out = hooked_daemon(t, {n: s.url(f"/{n}.xml") for n in names},
@@ -243,9 +223,9 @@ def test_kill_9_at_random_points(t):
                    " HAVING count(*) > 1") == []
     alert_ids = {str(a) for (a,) in d.query("SELECT id FROM alerts")}
     assert len(alert_ids) == total
-    delivered = {r["env"]["FEEDWATCH_ALERT_ID"] for r in runs(out)}
+    delivered = {r["env"]["FEEDWATCH_ALERT_ID"] for r in fwtest.hook_runs(out)}
     assert alert_ids <= delivered, sorted(alert_ids - delivered)[:10]
-    print(f"    {kills} kills, {total} items, {len(runs(out))} hook runs for {total} alerts, "
+    print(f"    {kills} kills, {total} items, {len(fwtest.hook_runs(out))} hook runs for {total} alerts, "
           f"{sum(1 for line in d.log().splitlines() if 'poll: feed' in line)} polls",
           file=sys.stderr)
 

@@ -4,7 +4,6 @@ small batches, keep their (feed, key) row so an old item the feed still lists is
 stored nor alerted again, leave the search index, and `status` shows what was pruned. Polls
 go on while a large prune runs."""
 
-import json
 import os
 import sqlite3
 import sys
@@ -42,14 +41,6 @@ def index_hits(db, word):
         conn.close()
 
 
-def runs(outdir):
-    path = os.path.join(outdir, "runs.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def test_prune_keeps_keys_forgets_text_and_alerts_once(t):
     s = t.httpd()
     s.add_file("/news.xml", body=rss(OLD))
@@ -61,7 +52,7 @@ def test_prune_keeps_keys_forgets_text_and_alerts_once(t):
                                     f'\n[hook "rec"]\nexec = {sys.executable} {HOOK} {out}\n'))
     d.start()
     d.wait_polled(["news"])
-    fwtest.wait_until(lambda: len(runs(out)) == 1, 20, "the alert's hook run")
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(out)) == 1, 20, "the alert's hook run")
     # Indexed before it is pruned: retention never prunes what the index has not reached.
     fwtest.wait_until(lambda: index_hits(d.db, "zanzibar"), 20, "the index to hold the item")
     found = d.cli_ok("search", "zanzibar")["items"]
@@ -95,10 +86,10 @@ def test_prune_keeps_keys_forgets_text_and_alerts_once(t):
     cycle = d.poll_wait()
     assert cycle["errors"] == 0 and cycle["new_items"] == 1, cycle
     assert d.count_items("news") == 4 and d.duplicates() == []
-    fwtest.wait_until(lambda: len(runs(out)) == 2, 20, "the new item's hook run")
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(out)) == 2, 20, "the new item's hook run")
     alerted = [(a["topic"], a["item"]) for a in d.cli_ok("alerts", "--limit", "100")["alerts"]]
     assert len(alerted) == 2 and len(set(alerted)) == 2, alerted
-    assert runs(out)[1]["stdin"]["item"]["title"] == "Zanzibar follow-up", runs(out)[1]
+    assert fwtest.hook_runs(out)[1]["stdin"]["item"]["title"] == "Zanzibar follow-up", fwtest.hook_runs(out)[1]
     # A restart keeps the tallies (they are in the database).
     assert d.stop() == 0
     d.start()

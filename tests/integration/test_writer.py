@@ -16,26 +16,6 @@ from fwtest import wait_until
 HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
 
 
-def rss(items):
-    """An RSS 2.0 document of (guid, title) items."""
-    body = "".join(f"<item><guid isPermaLink=\"false\">{g}</guid><title>{t}</title>"
-                   f"<link>http://example.org/{g}</link>"
-                   f"<description>{t} and some words about it.</description></item>\n"
-                   for g, t in items)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
-            "<title>t</title><link>http://example.org/</link><description>d</description>\n"
-            + body + "</channel></rss>\n").encode()
-
-
-def runs(outdir):
-    import json
-    path = os.path.join(outdir, "runs.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 class WriteLock:
     """SQLite's write lock on the daemon's database, held by a connection of the test."""
 
@@ -55,7 +35,7 @@ def delivery(d):
 
 def test_delivery_not_started_twice_while_its_state_waits(t):
     s = t.httpd()
-    s.add_file("/a.xml", body=rss([("a1", "first item")]))
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first item")]))
     out = os.path.join(t.dir, "hook")
     os.makedirs(out)
     d = t.daemon({"a": s.url("/a.xml")})
@@ -76,14 +56,14 @@ def test_delivery_not_started_twice_while_its_state_waits(t):
         while time.monotonic() - held < 3.5:
             worst = max(worst, fwtest.status_latency(d))
             time.sleep(0.1)
-        assert len(runs(out)) == 1, runs(out)  # the retry has not run: its state waits
+        assert len(fwtest.hook_runs(out)) == 1, fwtest.hook_runs(out)  # the retry has not run: its state waits
     finally:
         lock.release()
     print(f"    status at worst {worst * 1000:.0f} ms while the write lock was held")
     assert worst < 1.0, worst
     wait_until(lambda: delivery(d) == ("delivered", 2), 30, "the retry to be delivered")
     time.sleep(2.5)  # a second start would show by now
-    assert [r["run"] for r in runs(out)] == [1, 2], runs(out)
+    assert [r["run"] for r in fwtest.hook_runs(out)] == [1, 2], fwtest.hook_runs(out)
     assert delivery(d) == ("delivered", 2)
     assert d.stop() == 0
 
@@ -92,7 +72,7 @@ def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
     """A poll and run-time commands wait in the writer while another connection holds the
     write lock; the loop answers `status` meanwhile, and everything lands after."""
     s = t.httpd()
-    s.add_file("/a.xml", body=rss([("a1", "first")]))
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first")]))
     d = t.daemon({"a": s.url("/a.xml")})
     d.start()
     d.poll_wait()
@@ -110,12 +90,12 @@ def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
     answer = c.recv_line()
     c.close()
     assert answer["ok"] is True, answer
-    s.add_file("/a.xml", body=rss([("a1", "first"), ("a2", "fourth")]))
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first"), ("a2", "fourth")]))
     d.poll_wait()
     assert d.count_items() == 2
 
     # Run-time commands answer once their change is stored: after the lock, not before.
-    s.add_file("/b.xml", body=rss([("b1", "other")]))
+    s.add_file("/b.xml", body=fwtest.rss_items([("b1", "other")]))
     lock = WriteLock(d.db)
     try:
         pause = d.connect(timeout=30)
