@@ -100,7 +100,16 @@ ctlcmd_feed_json(const struct dfeed *f)
     const char *reason = f->st.disabled_reason;
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
-    bool armed = sched_entry_armed(&f->sched);
+    /*
+     * When the next poll is due: its timer, or, while a poll is under way or its result waits
+     * for the writer, the time the feed's state holds (a settled poll has planned the next
+     * one before the store has it, and its timer is armed only then).
+     */
+    int64_t next = FEED_TIME_NONE;
+    if (sched_entry_armed(&f->sched))
+        next = (f->sched.due_wall_ms + 999) / 1000;
+    else if (s == DFEED_OK || s == DFEED_FAILING)
+        next = f->st.next_poll_at;
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
         json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
@@ -109,7 +118,7 @@ ctlcmd_feed_json(const struct dfeed *f)
         "last_status", f->st.last_status ? json_integer(f->st.last_status) : json_null(),
         "last_error", json_str(f->st.last_error), "failures", (json_int_t)f->st.failures,
         "recovered", f->st.recovered, "items", (json_int_t)f->st.items, "next_poll",
-        armed ? json_time((f->sched.due_wall_ms + 999) / 1000) : json_null());
+        json_time(next));
     return feed_json_settings(o, f->cfg);
 }
 
