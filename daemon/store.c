@@ -160,6 +160,24 @@ static const char *const store_migrations[] = {
     "    last_prune_at INTEGER         -- when the last batch was pruned; NULL: never\n"
     ");\n"
     "INSERT INTO retention (id) VALUES (1);\n",
+
+    /* 7: story bands: the story-window lookup reads the alerts that share a band, not all. */
+    "CREATE TABLE story_bands ( -- the 7 bands of each alert's story signature (simhash.h)\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    topic TEXT NOT NULL,          -- the alert's topic\n"
+    "    band_no INTEGER NOT NULL,     -- 0..6: bits 9*band_no.. of the signature (band 6: 10 bits)\n"
+    "    band_value INTEGER NOT NULL,  -- those bits; two signatures within 6 bits share a band\n"
+    "    raised_at INTEGER NOT NULL,   -- the alert's raised_at\n"
+    "    PRIMARY KEY (alert_id, band_no)\n"
+    ");\n"
+    "-- store_story_candidates: the alerts of a topic in the window that share a band.\n"
+    "CREATE INDEX story_bands_lookup ON story_bands (topic, band_no, band_value, raised_at);\n"
+    "INSERT INTO story_bands (alert_id, topic, band_no, band_value, raised_at)"
+    " SELECT a.id, a.topic, b.n, (i.simhash >> (9 * b.n)) & (CASE b.n WHEN 6 THEN 1023 ELSE 511"
+    " END), a.raised_at FROM alerts AS a JOIN items AS i ON i.id = a.item_id"
+    " JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3"
+    " UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6) AS b"
+    " WHERE i.simhash IS NOT NULL AND i.simhash != 0;\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -193,6 +211,7 @@ enum store_stmt {
     STMT_COUNT_ITEMS,
     STMT_ALERT_ADD,
     STMT_DELIVERY_ADD,
+    STMT_STORY_BANDS_ADD,
     STMT_STORY_CANDIDATES,
     STMT_SOURCE_ADD,
     STMT_DELIVERIES_DUE,
@@ -234,6 +253,11 @@ enum store_stmt {
 /* The columns of an alert row, in the order alert_from_row() reads them. */
 #define STORE_ALERT_COLUMNS                                                                        \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
+
+/* The alerts of topic ?1 raised at or after ?2 whose band band_no has the value val. */
+#define STORY_BAND(band_no, val)                                                                   \
+    "SELECT alert_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no                    \
+    " AND band_value = " val " AND raised_at >= ?2"
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -283,10 +307,23 @@ static const char *const store_sql[STMT__COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
     [STMT_DELIVERY_ADD] = "INSERT INTO deliveries (alert_id, hook, next_attempt_at)"
                           " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO NOTHING",
+    [STMT_STORY_BANDS_ADD] = "INSERT INTO story_bands (alert_id, topic, band_no, band_value,"
+                             " raised_at) SELECT a.id, a.topic, b.n, (i.simhash >> (9 * b.n))"
+                             " & (CASE b.n WHEN 6 THEN 1023 ELSE 511 END), a.raised_at"
+                             " FROM alerts AS a JOIN items AS i ON i.id = a.item_id"
+                             " JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2"
+                             " UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5"
+                             " UNION ALL SELECT 6) AS b WHERE a.id = ?1"
+                             " AND i.simhash IS NOT NULL AND i.simhash != 0"
+                             " ON CONFLICT (alert_id, band_no) DO NOTHING",
+    /* One index range per band (?3..?9 the bands of the new signature), then by alert id. */
     [STMT_STORY_CANDIDATES] = "SELECT a.id, i.simhash, i.feed_id FROM alerts AS a"
-                              " JOIN items AS i ON i.id = a.item_id"
-                              " WHERE a.topic = ?1 AND a.raised_at >= ?2"
-                              " AND i.simhash IS NOT NULL ORDER BY a.id",
+                              " JOIN items AS i ON i.id = a.item_id WHERE a.id IN ("
+                              STORY_BAND("0", "?3") " UNION ALL " STORY_BAND("1", "?4")
+                              " UNION ALL " STORY_BAND("2", "?5") " UNION ALL " STORY_BAND("3", "?6")
+                              " UNION ALL " STORY_BAND("4", "?7") " UNION ALL " STORY_BAND("5", "?8")
+                              " UNION ALL " STORY_BAND("6", "?9")
+                              ") AND i.simhash IS NOT NULL AND i.feed_id != ?10 ORDER BY a.id",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"
@@ -1614,6 +1651,12 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
     if (sqlite3_changes(store->db) != 1)
         return 0;
     int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_STORY_BANDS_ADD];
+    bind_int(st, 1, id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
     st = store->stmt[STMT_DELIVERY_ADD];
     for (size_t i = 0; i < n_hooks; i++) {
         bind_int(st, 1, id, &rc);
@@ -1630,17 +1673,25 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
 }
 
 /*
- * Calls cb(alert_id, simhash, feed_id) for every alert of topic raised at or after since_at
- * whose item has a story signature: the candidates a new item may be the same story as.
+ * Calls cb(alert_id, simhash, feed_id), in alert id order, for the alerts of topic raised at or
+ * after since_at whose item, from a feed other than feed_id, has a story signature that agrees
+ * with simhash on at least one of the 7 bands of story_bands (9 bits each, the last 10): the
+ * candidates a new item of feed_id may be the same story as (the same feed repeating itself is
+ * a new item). By pigeonhole every signature within 6 bits of simhash is among them, so the
+ * first that passes simhash_same_story() is the first alert of the whole window that would;
+ * the rest of the window is not read.
  */
 int
-store_story_candidates(struct store *store, const char *topic, int64_t since_at, store_story_cb cb,
-                       void *userdata)
+store_story_candidates(struct store *store, const char *topic, int64_t since_at, uint64_t simhash,
+                       int64_t feed_id, store_story_cb cb, void *userdata)
 {
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, since_at, &rc);
+    for (int n = 0; n < 7; n++)
+        bind_int(st, 3 + n, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
+    bind_int(st, 10, feed_id, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
