@@ -1508,11 +1508,11 @@ test_store_alerts_lifecycle(void **state)
 
     /* Story candidates of the topic within the window; the other feed's item becomes a source. */
     struct story_seen story = {0};
-    assert_int_equal(store_story_candidates(store, "osce", 900, 0xfeedULL, b, on_story, &story), 0);
+    assert_int_equal(store_story_candidates(store, "osce", 900, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, alert);
     assert_int_equal(story.simhash, 0xfeedULL);
     memset(&story, 0, sizeof(story));
-    assert_int_equal(store_story_candidates(store, "osce", 1001, 0xfeedULL, b, on_story, &story), 0);
+    assert_int_equal(store_story_candidates(store, "osce", 1001, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
@@ -1644,7 +1644,7 @@ story_count(struct store *store, int64_t since_at, uint64_t simhash, int64_t fee
 {
     memset(s, 0, sizeof(*s));
     assert_int_equal(
-        store_story_candidates(store, "t", since_at, simhash, feed_id, on_story_all, s), 0);
+        store_story_candidates(store, "t", since_at, simhash, feed_id, on_story_all, s, NULL), 0);
     return s->n;
 }
 
@@ -1753,6 +1753,17 @@ test_store_story_candidates_by_band(void **state)
     for (unsigned i = 0; i < s.n && i < 64; i++)
         saw_old |= s.ids[i] == old;
     assert_true(saw_old);
+
+    /* Retention clears the signature of the items it prunes: their alerts are no candidates. */
+    unsigned pruned = 0;
+    assert_int_equal(
+        store_prune_batch(store, 1001, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &pruned), 0);
+    assert_int_equal(pruned, 2); /* first's item (seen at 1000) and old's (at 10) */
+    story_count(store, 0, h, b, &s);
+    for (unsigned i = 0; i < s.n && i < 64; i++) {
+        assert_int_not_equal(s.ids[i], first);
+        assert_int_not_equal(s.ids[i], old);
+    }
     store_free(store);
 }
 
