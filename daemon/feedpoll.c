@@ -889,6 +889,10 @@ poll_finish(struct feedpoll *p, int r)
             snprintf(how, sizeof(how), "read");
         log_info("poll: feed '%s': %s, %zu items, %" PRIu64 " new%s", name, how, p->doc->n_items,
                  fresh, p->doc->recovered ? ", recovered from malformed XML" : "");
+        if (r == 0 && (p->alerts.raised || p->alerts.attached))
+            log_debug("poll: feed '%s': %u alerts, %u attached as sources, story lookups %" PRIu64
+                      " steps",
+                      name, p->alerts.raised, p->alerts.attached, p->alerts.story_steps);
     }
     enum poll_outcome outcome = failed                            ? POLL_FAILED
                                 : p->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED

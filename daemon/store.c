@@ -160,6 +160,28 @@ static const char *const store_migrations[] = {
     "    last_prune_at INTEGER         -- when the last batch was pruned; NULL: never\n"
     ");\n"
     "INSERT INTO retention (id) VALUES (1);\n",
+
+    /* 7: story bands: the story-window lookup reads the alerts that share a band, not all. */
+    "CREATE TABLE story_bands ( -- the 7 bands of each alert's story signature (simhash.h)\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    topic TEXT NOT NULL,          -- the alert's topic\n"
+    "    band_no INTEGER NOT NULL,     -- 0..6: bits 9*band_no.. of the signature (band 6: 10 bits)\n"
+    "    band_value INTEGER NOT NULL,  -- those bits; two signatures within 6 bits share a band\n"
+    "    raised_at INTEGER NOT NULL,   -- the alert's raised_at\n"
+    "    feed_id INTEGER NOT NULL,     -- its item's feed\n"
+    "    simhash INTEGER NOT NULL,     -- its item's signature; retention deletes the rows\n"
+    "    PRIMARY KEY (alert_id, band_no)\n"
+    ");\n"
+    "-- store_story_candidates: the alerts of a topic in the window that share a band, read\n"
+    "-- from the index alone.\n"
+    "CREATE INDEX story_bands_lookup ON story_bands (topic, band_no, band_value, raised_at,"
+    " feed_id, simhash, alert_id);\n"
+    "INSERT INTO story_bands (alert_id, topic, band_no, band_value, raised_at, feed_id, simhash)"
+    " SELECT a.id, a.topic, b.n, (i.simhash >> (9 * b.n)) & (CASE b.n WHEN 6 THEN 1023 ELSE 511"
+    " END), a.raised_at, i.feed_id, i.simhash FROM alerts AS a JOIN items AS i ON i.id = a.item_id"
+    " JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3"
+    " UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6) AS b"
+    " WHERE i.simhash IS NOT NULL AND i.simhash != 0;\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -193,6 +215,7 @@ enum store_stmt {
     STMT_COUNT_ITEMS,
     STMT_ALERT_ADD,
     STMT_DELIVERY_ADD,
+    STMT_STORY_BANDS_ADD,
     STMT_STORY_CANDIDATES,
     STMT_SOURCE_ADD,
     STMT_DELIVERIES_DUE,
@@ -209,6 +232,7 @@ enum store_stmt {
     STMT_PRUNE_SELECT,
     STMT_PRUNE_ITEM,
     STMT_PRUNE_ALERTS,
+    STMT_PRUNE_BANDS,
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT__COUNT,
@@ -234,6 +258,11 @@ enum store_stmt {
 /* The columns of an alert row, in the order alert_from_row() reads them. */
 #define STORE_ALERT_COLUMNS                                                                        \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
+
+/* The alerts of topic ?1 raised at or after ?2, not of feed ?10, whose band band_no is val. */
+#define STORY_BAND(band_no, val)                                                                   \
+    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no  \
+    " AND band_value = " val " AND raised_at >= ?2 AND feed_id != ?10"
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -283,10 +312,22 @@ static const char *const store_sql[STMT__COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
     [STMT_DELIVERY_ADD] = "INSERT INTO deliveries (alert_id, hook, next_attempt_at)"
                           " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO NOTHING",
-    [STMT_STORY_CANDIDATES] = "SELECT a.id, i.simhash, i.feed_id FROM alerts AS a"
-                              " JOIN items AS i ON i.id = a.item_id"
-                              " WHERE a.topic = ?1 AND a.raised_at >= ?2"
-                              " AND i.simhash IS NOT NULL ORDER BY a.id",
+    [STMT_STORY_BANDS_ADD] = "INSERT INTO story_bands (alert_id, topic, band_no, band_value,"
+                             " raised_at, feed_id, simhash) SELECT a.id, a.topic, b.n,"
+                             " (i.simhash >> (9 * b.n)) & (CASE b.n WHEN 6 THEN 1023 ELSE 511"
+                             " END), a.raised_at, i.feed_id, i.simhash"
+                             " FROM alerts AS a JOIN items AS i ON i.id = a.item_id"
+                             " JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2"
+                             " UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5"
+                             " UNION ALL SELECT 6) AS b WHERE a.id = ?1"
+                             " AND i.simhash IS NOT NULL AND i.simhash != 0"
+                             " ON CONFLICT (alert_id, band_no) DO NOTHING",
+    /* One index range per band (?3..?9 the bands of the new signature), each alert once, by id. */
+    [STMT_STORY_CANDIDATES] = "SELECT alert_id, simhash, feed_id FROM ("
+                              STORY_BAND("0", "?3") " UNION " STORY_BAND("1", "?4")
+                              " UNION " STORY_BAND("2", "?5") " UNION " STORY_BAND("3", "?6")
+                              " UNION " STORY_BAND("4", "?7") " UNION " STORY_BAND("5", "?8")
+                              " UNION " STORY_BAND("6", "?9") ") ORDER BY alert_id",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"
@@ -331,6 +372,8 @@ static const char *const store_sql[STMT__COUNT] = {
                         " summary = NULL, content = NULL, categories = NULL, text = NULL,"
                         " simhash = NULL, pruned_at = ?2 WHERE id = ?1 AND pruned_at IS NULL",
     [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL WHERE item_id = ?1",
+    [STMT_PRUNE_BANDS] = "DELETE FROM story_bands WHERE alert_id IN"
+                         " (SELECT id FROM alerts WHERE item_id = ?1)",
     [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + ?1,"
                          " last_prune_at = ?2 WHERE id = 1",
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
@@ -1614,6 +1657,12 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
     if (sqlite3_changes(store->db) != 1)
         return 0;
     int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_STORY_BANDS_ADD];
+    bind_int(st, 1, id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
     st = store->stmt[STMT_DELIVERY_ADD];
     for (size_t i = 0; i < n_hooks; i++) {
         bind_int(st, 1, id, &rc);
@@ -1630,17 +1679,25 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
 }
 
 /*
- * Calls cb(alert_id, simhash, feed_id) for every alert of topic raised at or after since_at
- * whose item has a story signature: the candidates a new item may be the same story as.
+ * Calls cb(alert_id, simhash, feed_id), in alert id order, for the alerts of topic raised at or
+ * after since_at whose item, from a feed other than feed_id, has a story signature that agrees
+ * with simhash on at least one of the 7 bands of story_bands (9 bits each, the last 10): the
+ * candidates a new item of feed_id may be the same story as (the same feed repeating itself is
+ * a new item). By pigeonhole every signature within 6 bits of simhash is among them, so the
+ * first that passes simhash_same_story() is the first alert of the whole window that would;
+ * the rest of the window is not read. Adds the statement's VM steps to *steps (may be NULL).
  */
 int
-store_story_candidates(struct store *store, const char *topic, int64_t since_at, store_story_cb cb,
-                       void *userdata)
+store_story_candidates(struct store *store, const char *topic, int64_t since_at, uint64_t simhash,
+                       int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
 {
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, since_at, &rc);
+    for (int n = 0; n < 7; n++)
+        bind_int(st, 3 + n, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
+    bind_int(st, 10, feed_id, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1651,6 +1708,8 @@ store_story_candidates(struct store *store, const char *topic, int64_t since_at,
     }
     if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = store_fail(store, rc);
+    if (steps)
+        *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
     stmt_done(st);
     return r < 0 ? r : 0;
 }
@@ -1972,7 +2031,16 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
             r = bind_failed(store, al, rc);
             break;
         }
-        r = stmt_run(store, al);
+        if ((r = stmt_run(store, al)) < 0)
+            break;
+        /* A pruned item has no signature: its alerts are no story's candidates any more. */
+        sqlite3_stmt *sb = store->stmt[STMT_PRUNE_BANDS];
+        bind_int(sb, 1, ids[i], &rc);
+        if (rc != SQLITE_OK) {
+            r = bind_failed(store, sb, rc);
+            break;
+        }
+        r = stmt_run(store, sb);
     }
     if (r >= 0 && n > 0) {
         sqlite3_stmt *t = store->stmt[STMT_PRUNE_TALLY];

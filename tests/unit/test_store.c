@@ -197,7 +197,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 6);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -341,20 +341,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 7");
+    raw_exec(db, "PRAGMA user_version = 8");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (6)"));
+    assert_non_null(strstr(msg, "database schema 8 is newer than this feedwatch (7)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 7);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 8);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1508,11 +1508,11 @@ test_store_alerts_lifecycle(void **state)
 
     /* Story candidates of the topic within the window; the other feed's item becomes a source. */
     struct story_seen story = {0};
-    assert_int_equal(store_story_candidates(store, "osce", 900, on_story, &story), 0);
+    assert_int_equal(store_story_candidates(store, "osce", 900, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, alert);
     assert_int_equal(story.simhash, 0xfeedULL);
     memset(&story, 0, sizeof(story));
-    assert_int_equal(store_story_candidates(store, "osce", 1001, on_story, &story), 0);
+    assert_int_equal(store_story_candidates(store, "osce", 1001, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
@@ -1615,6 +1615,201 @@ test_store_migrates_schema_1(void **state)
                              " ('runtime_url', 'removed', 'item_rate')",
                              NULL),
                      3);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Every story candidate given to the callback, in order. */
+struct story_all {
+    int64_t ids[64];
+    int64_t feeds[64];
+    unsigned n;
+};
+
+static int
+on_story_all(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
+{
+    struct story_all *s = userdata;
+    (void)simhash;
+    if (s->n < 64) {
+        s->ids[s->n] = alert_id;
+        s->feeds[s->n] = feed_id;
+    }
+    s->n++;
+    return 0;
+}
+
+static unsigned
+story_count(struct store *store, int64_t since_at, uint64_t simhash, int64_t feed_id,
+            struct story_all *s)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(
+        store_story_candidates(store, "t", since_at, simhash, feed_id, on_story_all, s, NULL), 0);
+    return s->n;
+}
+
+/* Raises an alert of topic "t" on a new item of feed_id with signature h at raised_at. */
+static int64_t
+story_alert(struct store *store, int64_t feed_id, const char *key, uint64_t h, int64_t raised_at)
+{
+    struct feed_item item = mkitem(key, 100);
+    int64_t item_id = 0, alert = 0;
+    assert_int_equal(store_item_add(store, feed_id, &item, NULL, h, raised_at, &item_id), 1);
+    assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, raised_at, &alert), 1);
+    return alert;
+}
+
+/* Bits 0, 9, 18, 27, 36, 45 flipped: bands 0..5 differ, band 6 agrees, distance 6. */
+#define STORY_NEAR_HI 0x0000201008040201ULL
+/* Bits 10, 19, 28, 37, 46 and 63: bands 1..6 differ, band 0 agrees, distance 6. */
+#define STORY_NEAR_LO 0x8000402010080400ULL
+/* One bit in each of the 7 bands: no band agrees (distance 7, not the same story). */
+#define STORY_FAR 0x0040201008040201ULL
+
+static uint64_t
+xorshift64(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/*
+ * Story candidates come from the bands: a signature that agrees on any one band is found (the
+ * earliest alert first), one that agrees on none is not read, nor the same feed's alerts, nor
+ * alerts before the window; thousands of unrelated alerts in the window are not read either.
+ */
+static void
+test_store_story_candidates_by_band(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    int64_t c = ensure_feed(store, "c", "https://example.org/c.xml");
+    int64_t d = ensure_feed(store, "d", "https://example.org/d.xml");
+    const uint64_t h = 0xf00dcafe12345678ULL;
+    struct story_all s;
+
+    assert_int_equal(store_begin(store), 0);
+    int64_t first = story_alert(store, a, "a1", h, 1000);
+    int64_t second = story_alert(store, c, "c1", h ^ STORY_NEAR_LO, 1001);
+    /* Negative signatures (bit 63 set) band like the others. */
+    int64_t neg = story_alert(store, c, "c2", ~h, 1002);
+    /* Unrelated alerts of feed d in the window, and one of the same story before it. */
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    char key[32];
+    for (int i = 0; i < 3000; i++) {
+        (void)snprintf(key, sizeof(key), "d%d", i);
+        story_alert(store, d, key, xorshift64(&x), 1100);
+    }
+    int64_t old = story_alert(store, d, "old", h, 10);
+    assert_int_equal(store_commit(store), 0);
+
+    /* Agreeing on band 6 only, or on band 0 only: both earlier alerts, the first first. */
+    assert_true(story_count(store, 900, h ^ STORY_NEAR_HI, b, &s) >= 2);
+    assert_int_equal(s.ids[0], first);
+    assert_true(story_count(store, 900, h ^ STORY_NEAR_LO, b, &s) >= 2);
+    assert_int_equal(s.ids[0], first);
+    for (unsigned i = 1; i < s.n && i < 64; i++)
+        assert_true(s.ids[i] > s.ids[i - 1]);
+    bool saw_second = false, saw_old = false;
+    for (unsigned i = 0; i < s.n && i < 64; i++) {
+        saw_second |= s.ids[i] == second;
+        saw_old |= s.ids[i] == old;
+        assert_int_not_equal(s.feeds[i], b);
+    }
+    assert_true(saw_second);
+    assert_false(saw_old); /* raised before the window */
+
+    /* The 3000 random signatures of feed d: a few share a 9-bit band by chance, not thousands. */
+    assert_true(story_count(store, 900, h, b, &s) < 200);
+    assert_int_equal(s.ids[0], first);
+
+    /* Feed a's own alert is not a candidate for feed a's next item. */
+    assert_true(story_count(store, 900, h, a, &s) >= 1);
+    for (unsigned i = 0; i < s.n && i < 64; i++)
+        assert_int_not_equal(s.feeds[i], a);
+    assert_int_equal(s.ids[0], second);
+
+    /* No band in common: not read at all (first and second). */
+    story_count(store, 900, h ^ STORY_FAR, b, &s);
+    for (unsigned i = 0; i < s.n && i < 64; i++) {
+        assert_int_not_equal(s.ids[i], first);
+        assert_int_not_equal(s.ids[i], second);
+    }
+
+    /* All 64 bits flipped: only ~h's alert agrees everywhere. */
+    assert_true(story_count(store, 900, ~h, b, &s) >= 1);
+    assert_int_equal(s.ids[0], neg);
+
+    /* The window: nothing raised at or after 1200. */
+    assert_int_equal(story_count(store, 1200, h, b, &s), 0);
+    /* The old alert is found when the window reaches back to it. */
+    assert_true(story_count(store, 0, h, b, &s) >= 2);
+    assert_int_equal(s.ids[0], first);
+    saw_old = false;
+    for (unsigned i = 0; i < s.n && i < 64; i++)
+        saw_old |= s.ids[i] == old;
+    assert_true(saw_old);
+
+    /* Retention clears the signature of the items it prunes: their alerts are no candidates. */
+    unsigned pruned = 0;
+    assert_int_equal(
+        store_prune_batch(store, 1001, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &pruned), 0);
+    assert_int_equal(pruned, 2); /* first's item (seen at 1000) and old's (at 10) */
+    story_count(store, 0, h, b, &s);
+    for (unsigned i = 0; i < s.n && i < 64; i++) {
+        assert_int_not_equal(s.ids[i], first);
+        assert_int_not_equal(s.ids[i], old);
+    }
+    store_free(store);
+}
+
+/* Migration 7 fills the bands of the alerts a schema 6 database already holds. */
+static void
+test_store_migration_fills_story_bands(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    const uint64_t h = 0x8123456789abcdefULL;
+    struct story_all s;
+
+    int64_t first = story_alert(store, a, "a1", h, 1000);
+    int64_t none = 0, item_id = 0;
+    struct feed_item item = mkitem("a2", 100);
+    assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000, &item_id), 1);
+    assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, 1000, &none), 1);
+    store_free(store);
+
+    /* Back to schema 6: no story_bands table. */
+    sqlite3 *db = open_raw(fx);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
+    raw_exec(db, "DROP TABLE story_bands; PRAGMA user_version = 6;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    store = open_store(fx);
+    assert_true(story_count(store, 900, h ^ STORY_NEAR_HI, b, &s) >= 1);
+    assert_int_equal(s.ids[0], first);
+    assert_true(story_count(store, 900, h ^ STORY_NEAR_LO, b, &s) >= 1);
+    assert_int_equal(s.ids[0], first);
+    assert_int_equal(story_count(store, 900, h ^ STORY_FAR, b, &s), 0);
+    store_free(store);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+    /* Seven bands of the signed alert, none for the alert without a signature. */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
+    assert_int_equal(raw_int(db, "SELECT count(DISTINCT alert_id) FROM story_bands", NULL), 1);
+    assert_int_equal(
+        raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 6", NULL),
+        (int64_t)(h >> 54));
+    assert_int_equal(
+        raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 0", NULL),
+        (int64_t)(h & 511));
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1952,6 +2147,8 @@ main(int argc, char **argv)
         STORE_TEST(test_store_allocation_failures_are_clean),
         STORE_TEST(test_store_alerts_lifecycle),
         STORE_TEST(test_store_migrates_schema_1),
+        STORE_TEST(test_store_story_candidates_by_band),
+        STORE_TEST(test_store_migration_fills_story_bands),
         STORE_TEST(test_store_prune_batch),
         STORE_TEST(test_store_delivery_set_is_atomic),
     };
