@@ -137,9 +137,8 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
             continue;
         if (simhash) {
             struct story_find s = {.simhash = simhash, .feed_id = feed_id};
-            r = store_story_candidates(store, t->name, now - (int64_t)a->story_window_s,
-                                       simhash, feed_id, on_story_candidate, &s,
-                                       &out->story_steps);
+            r = store_story_candidates(store, t->name, now - (int64_t)a->story_window_s, simhash,
+                                       feed_id, on_story_candidate, &s, &out->story_steps);
             if (r < 0)
                 break;
             if (s.alert_id) {

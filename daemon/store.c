@@ -165,7 +165,8 @@ static const char *const store_migrations[] = {
     "CREATE TABLE story_bands ( -- the 7 bands of each alert's story signature (simhash.h)\n"
     "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
     "    topic TEXT NOT NULL,          -- the alert's topic\n"
-    "    band_no INTEGER NOT NULL,     -- 0..6: bits 9*band_no.. of the signature (band 6: 10 bits)\n"
+    "    band_no INTEGER NOT NULL,     -- 0..6: bits 9*band_no.. of the signature (band 6: 10 "
+    "bits)\n"
     "    band_value INTEGER NOT NULL,  -- those bits; two signatures within 6 bits share a band\n"
     "    raised_at INTEGER NOT NULL,   -- the alert's raised_at\n"
     "    feed_id INTEGER NOT NULL,     -- its item's feed\n"
@@ -261,7 +262,7 @@ enum store_stmt {
 
 /* The alerts of topic ?1 raised at or after ?2, not of feed ?10, whose band band_no is val. */
 #define STORY_BAND(band_no, val)                                                                   \
-    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no  \
+    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no   \
     " AND band_value = " val " AND raised_at >= ?2 AND feed_id != ?10"
 
 static const char *const store_sql[STMT__COUNT] = {
@@ -323,11 +324,14 @@ static const char *const store_sql[STMT__COUNT] = {
                              " AND i.simhash IS NOT NULL AND i.simhash != 0"
                              " ON CONFLICT (alert_id, band_no) DO NOTHING",
     /* One index range per band (?3..?9 the bands of the new signature), each alert once, by id. */
-    [STMT_STORY_CANDIDATES] = "SELECT alert_id, simhash, feed_id FROM ("
-                              STORY_BAND("0", "?3") " UNION " STORY_BAND("1", "?4")
-                              " UNION " STORY_BAND("2", "?5") " UNION " STORY_BAND("3", "?6")
-                              " UNION " STORY_BAND("4", "?7") " UNION " STORY_BAND("5", "?8")
-                              " UNION " STORY_BAND("6", "?9") ") ORDER BY alert_id",
+    [STMT_STORY_CANDIDATES] =
+        "SELECT alert_id, simhash, feed_id FROM (" STORY_BAND("0", "?3") " UNION " STORY_BAND("1", "?4") " UNION " STORY_BAND(
+            "2",
+            "?5") " UNION " STORY_BAND("3",
+                                       "?6") " UNION " STORY_BAND("4",
+                                                                  "?7") " UNION " STORY_BAND("5",
+                                                                                             "?8") " UNION " STORY_BAND("6",
+                                                                                                                        "?9") ") ORDER BY alert_id",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"

@@ -209,8 +209,8 @@ int store_alert_add(struct store *store, const char *topic, int64_t item_id,
                     const char *matched_json, char *const *hooks, size_t n_hooks, int64_t raised_at,
                     int64_t *ret_id);
 int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
-                           uint64_t simhash, int64_t feed_id, store_story_cb cb,
-                           void *userdata, uint64_t *steps);
+                           uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
+                           uint64_t *steps);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
 int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
                          void *userdata);

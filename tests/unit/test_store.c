@@ -1508,11 +1508,13 @@ test_store_alerts_lifecycle(void **state)
 
     /* Story candidates of the topic within the window; the other feed's item becomes a source. */
     struct story_seen story = {0};
-    assert_int_equal(store_story_candidates(store, "osce", 900, 0xfeedULL, b, on_story, &story, NULL), 0);
+    assert_int_equal(
+        store_story_candidates(store, "osce", 900, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, alert);
     assert_int_equal(story.simhash, 0xfeedULL);
     memset(&story, 0, sizeof(story));
-    assert_int_equal(store_story_candidates(store, "osce", 1001, 0xfeedULL, b, on_story, &story, NULL), 0);
+    assert_int_equal(
+        store_story_candidates(store, "osce", 1001, 0xfeedULL, b, on_story, &story, NULL), 0);
     assert_int_equal(story.alert, 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
     assert_int_equal(store_alert_add_source(store, alert, item2), 0);
@@ -1804,12 +1806,10 @@ test_store_migration_fills_story_bands(void **state)
     /* Seven bands of the signed alert, none for the alert without a signature. */
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
     assert_int_equal(raw_int(db, "SELECT count(DISTINCT alert_id) FROM story_bands", NULL), 1);
-    assert_int_equal(
-        raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 6", NULL),
-        (int64_t)(h >> 54));
-    assert_int_equal(
-        raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 0", NULL),
-        (int64_t)(h & 511));
+    assert_int_equal(raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 6", NULL),
+                     (int64_t)(h >> 54));
+    assert_int_equal(raw_int(db, "SELECT band_value FROM story_bands WHERE band_no = 0", NULL),
+                     (int64_t)(h & 511));
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
