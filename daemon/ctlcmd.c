@@ -14,6 +14,7 @@
 
 #include "daemon.h"
 #include "events.h"
+#include "hook.h"
 #include "store.h"
 #include "parse/date.h"
 #include "log.h"
@@ -55,22 +56,22 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         counts[daemon_feed_state(d->feeds[i])]++;
     uint64_t bytes = 0;
     (void)store_disk_bytes(d->store, &bytes);
-    int64_t delivered = 0, pending = 0, failed = 0;
-    if (store_alert_counts(d->store, &delivered, &pending, &failed) < 0)
+    int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
+    if (store_alert_counts(d->store, &delivered, &pending, &failed, &no_hook) < 0)
         return ctl_error("status: %s", store_errmsg(d->store));
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
     json_t *resp = json_pack(
         "{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
-        "s:{s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+        "s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
         (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds, "ok",
         (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING], "disabled",
         (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED], "items",
         "total", (json_int_t)d->items_total, "alerts", "delivered", (json_int_t)delivered,
-        "pending", (json_int_t)pending, "failed", (json_int_t)failed, "polls_in_flight",
-        (json_int_t)(d->polls_active + d->n_ready), "next_poll",
-        next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
+        "pending", (json_int_t)pending, "failed", (json_int_t)failed, "no_hook",
+        (json_int_t)no_hook, "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready),
+        "next_poll", next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
         (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
     if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
@@ -419,20 +420,36 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
     return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One entry of `alerts`, its sources read through st. */
+/* One hook's delivery of an alert, for its `deliveries`. */
+static int
+on_delivery_row(void *userdata, const struct store_delivery_row *row)
+{
+    json_t *deliveries = userdata;
+    json_t *o =
+        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
+                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
+                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
+                  "last_attempt", json_time(row->last_attempt_at));
+    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* One entry of `alerts`, its sources and deliveries read through st. */
 static json_t *
 alert_json(struct store *st, const struct store_alert_row *row)
 {
-    json_t *sources = json_array();
-    if (!sources || store_alert_sources(st, row->id, on_source_name, sources) < 0) {
+    json_t *sources = json_array(), *deliveries = json_array();
+    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, sources) < 0 ||
+        store_alert_deliveries(st, row->id, on_delivery_row, deliveries) < 0) {
         json_decref(sources);
+        json_decref(deliveries);
         return NULL;
     }
-    return json_pack(
-        "{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "topic",
-        json_str(row->topic), "item", (json_int_t)row->item_id, "feed", json_str(row->feed),
-        "title", json_str(row->title), "url", json_str(row->url), "state", json_str(row->state),
-        "attempts", row->attempts, "raised", json_time(row->raised_at), "sources", sources);
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "id",
+                     (json_int_t)row->id, "topic", json_str(row->topic), "item",
+                     (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
+                     json_str(row->title), "url", json_str(row->url), "state", json_str(row->state),
+                     "attempts", row->attempts, "raised", json_time(row->raised_at), "sources",
+                     sources, CTL_RESP_DELIVERIES, deliveries);
 }
 
 /* One entry of `alerts`; also the body of a `watch` alert event. */
@@ -777,6 +794,70 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return change_answer_or_wait(c, conn, deferred);
 }
 
+/* A `redeliver` waiting for the writer; conn is NULL once its client went away. */
+struct redeliver {
+    struct ctl_conn *conn;
+};
+
+/* control.c: the client of a `redeliver` went away; the redelivery goes on, unanswered. */
+static void
+on_redeliver_detach(void *waiter)
+{
+    struct redeliver *w = waiter;
+    w->conn = NULL;
+}
+
+/* hook.c: the redelivery is stored (or not). */
+static void
+on_redelivered(void *ctx, int result, const char *error, unsigned queued, json_t *deliveries)
+{
+    struct redeliver *w = ctx;
+    if (w->conn)
+        ctl_conn_reply(w->conn,
+                       result < 0 ? ctl_error("redeliver: %s", error)
+                                  : json_pack("{s:b, s:I, s:O}", CTL_RESP_OK, 1, CTL_RESP_QUEUED,
+                                              (json_int_t)queued, CTL_RESP_DELIVERIES, deliveries));
+    free(w);
+}
+
+/* `redeliver`: one alert ("alert", an id) or every failed one ("failed"), "hook" to narrow. */
+static json_t *
+cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    json_t *jalert = json_object_get(req, CTL_REQ_ALERT);
+    json_t *jfailed = json_object_get(req, CTL_REQ_FAILED);
+    json_t *jhook = json_object_get(req, CTL_REQ_HOOK);
+    json_t *bad = NULL;
+    const char *hook = NULL;
+    int64_t alert_id = 0;
+    if (jalert && !json_is_null(jalert)) {
+        if (!json_is_integer(jalert) || json_integer_value(jalert) < 1)
+            return ctl_error("redeliver: \"alert\" must be an alert id (an integer, at least 1)");
+        alert_id = json_integer_value(jalert);
+    }
+    if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
+        return ctl_error("redeliver: \"failed\" must be true or false");
+    if ((alert_id != 0) == json_is_true(jfailed))
+        return ctl_error("redeliver: give either \"alert\" or \"failed\": true");
+    if (jhook && !json_is_null(jhook) &&
+        !(hook = req_string(req, CTL_CMD_REDELIVER, CTL_REQ_HOOK, &bad)))
+        return bad;
+    struct redeliver *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->conn = conn;
+    char *err = NULL;
+    if (hook_redeliver(d->hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
+        json_t *resp = ctl_error("redeliver: %s", err ? err : "out of memory");
+        free(err);
+        free(w);
+        return resp;
+    }
+    ctl_conn_defer(conn, on_redeliver_detach, w);
+    *deferred = true;
+    return NULL;
+}
+
 /* The Prometheus text of the daemon's metrics (also served by metrics_listen). */
 static json_t *
 cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
@@ -793,11 +874,13 @@ cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred
 
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},   {CTL_CMD_ITEMS, cmd_items},
-    {CTL_CMD_ALERTS, cmd_alerts},   {CTL_CMD_SEARCH, cmd_search}, {CTL_CMD_WATCH, cmd_watch},
-    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},     {CTL_CMD_RELOAD, cmd_reload},
-    {CTL_CMD_ADD, cmd_add},         {CTL_CMD_REMOVE, cmd_remove}, {CTL_CMD_PAUSE, cmd_pause},
-    {CTL_CMD_RESUME, cmd_resume},
+    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},
+    {CTL_CMD_ITEMS, cmd_items},     {CTL_CMD_ALERTS, cmd_alerts},
+    {CTL_CMD_SEARCH, cmd_search},   {CTL_CMD_WATCH, cmd_watch},
+    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},
+    {CTL_CMD_RELOAD, cmd_reload},   {CTL_CMD_ADD, cmd_add},
+    {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_RESUME, cmd_resume},   {CTL_CMD_REDELIVER, cmd_redeliver},
 };
 
 /* Runs one request of conn (peer uid): answered, deferred, or out of memory. */

@@ -1692,7 +1692,8 @@ daemon_metrics_text(struct daemon *d)
     struct topic_counts tc = {0};
     if (store_alert_topic_counts(d->store, on_topic_count, &tc) < 0)
         log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->store));
-    if (store_alert_counts(d->store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed) < 0)
+    if (store_alert_counts(d->store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed,
+                           &g.alerts_no_hook) < 0)
         log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->store));
     (void)store_disk_bytes(d->store, &g.database_bytes);
     g.topics = tc.v;

@@ -92,8 +92,29 @@ struct hook_write {
     unsigned attempts;
     int64_t next_attempt_at;
     char *error;
+    int64_t ended_at;     /* when the attempt that led to this state ended; FEED_TIME_NONE */
     struct hook_run *run; /* "running": the run that starts once it is stored */
     json_t *doc;          /* and its alert, for the environment */
+};
+
+/*
+ * A `redeliver` on its way to the store through the writer: one alert's deliveries to the
+ * hooks named (busy until it is done, as a hook_write), or every failed one.
+ */
+struct hook_requeue {
+    struct writer_job job;
+    struct hooks *h;
+    struct hook_requeue *next; /* in h->requeues */
+    int64_t alert_id;          /* one alert's deliveries; 0: every failed one */
+    char **hooks;              /* one alert: the hooks to deliver it to again */
+    size_t n_hooks;
+    char *hook;       /* every failed one: only this hook's; NULL: all */
+    char *configured; /* every failed one: the hooks configured now, a JSON array */
+    int64_t now;
+    unsigned queued; /* writer thread, then the loop's */
+    json_t *list;    /* the first HOOK_REDELIVER_LIST_MAX queued, [{"alert", "hook"}] */
+    hook_redeliver_cb cb;
+    void *ctx;
 };
 
 struct hooks {
@@ -103,6 +124,7 @@ struct hooks {
     unsigned running;          /* runs started or waiting for their "running" state */
     struct hook_write *writes; /* delivery states queued in the writer */
     unsigned n_writes;
+    struct hook_requeue *requeues; /* `redeliver`s queued in the writer */
     bool closing;
     bool timer_closed;
 };
@@ -198,7 +220,7 @@ hook_alert_json(struct daemon *d, int64_t alert_id)
 static void
 hooks_maybe_free(struct hooks *h)
 {
-    if (h->closing && h->timer_closed && h->running == 0 && !h->writes)
+    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues)
         free(h);
 }
 
@@ -217,7 +239,7 @@ write_work(struct writer_job *job, struct store *store)
 {
     struct hook_write *w = (struct hook_write *)((char *)job - offsetof(struct hook_write, job));
     return store_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
-                              w->next_attempt_at, w->error);
+                              w->next_attempt_at, w->error, w->ended_at);
 }
 
 /* Loop: the state is stored (or not); a "running" one starts its run now. */
@@ -259,7 +281,8 @@ write_done(struct writer_job *job, int result)
 
 /*
  * Queues the delivery's new state in the writer; with run, the run starts once the state
- * ("running") is stored. 0, or a negative errno (logged; nothing is queued, run not freed).
+ * ("running") is stored; any other state ends an attempt (its time is kept as the delivery's
+ * last attempt). 0, or a negative errno (logged; nothing is queued, run not freed).
  */
 static int
 delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *state,
@@ -275,6 +298,7 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
         w->state = state;
         w->attempts = attempts;
         w->next_attempt_at = next_attempt_at;
+        w->ended_at = strcmp(state, "running") == 0 ? FEED_TIME_NONE : util_now();
         w->run = run;
         w->doc = json_incref(doc);
         w->job = (struct writer_job){.work = write_work, .done = write_done, .mode = WRITER_TXN};
@@ -306,6 +330,10 @@ delivery_busy(const struct hooks *h, int64_t alert_id, const char *hook)
     for (const struct hook_write *w = h->writes; w; w = w->next)
         if (w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
             return true;
+    for (const struct hook_requeue *q = h->requeues; q; q = q->next)
+        for (size_t i = 0; q->alert_id == alert_id && i < q->n_hooks; i++)
+            if (strcmp(q->hooks[i], hook) == 0)
+                return true;
     return false;
 }
 
@@ -1006,6 +1034,250 @@ hook_kick(struct hooks *h)
     } else {
         (void)uv_timer_stop(&h->timer);
     }
+}
+
+static void
+requeue_free(struct hook_requeue *q)
+{
+    for (size_t i = 0; i < q->n_hooks; i++)
+        free(q->hooks[i]);
+    free(q->hooks);
+    free(q->hook);
+    free(q->configured);
+    json_decref(q->list);
+    free(q);
+}
+
+/* Writer thread: counts one delivery made due again and names the first ones. */
+static int
+on_requeued(void *userdata, int64_t alert_id, const char *hook)
+{
+    struct hook_requeue *q = userdata;
+    q->queued++;
+    if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
+        return 0;
+    json_t *o = json_pack("{s:I, s:o}", "alert", (json_int_t)alert_id, "hook", jstr(hook));
+    return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* Writer thread: the deliveries become pending, due now. */
+static int
+requeue_work(struct writer_job *job, struct store *store)
+{
+    struct hook_requeue *q =
+        (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
+    int r = 0;
+    q->queued = 0;
+    json_array_clear(q->list);
+    if (q->alert_id == 0)
+        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, on_requeued, q);
+    for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
+        r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);
+        if (r == 1)
+            r = on_requeued(q, q->alert_id, q->hooks[i]);
+    }
+    return r < 0 ? r : 0;
+}
+
+/* Loop: the redelivery is stored (or not); the runner looks for due deliveries again. */
+static void
+requeue_done(struct writer_job *job, int result)
+{
+    struct hook_requeue *q =
+        (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
+    struct hooks *h = q->h;
+    for (struct hook_requeue **p = &h->requeues; *p; p = &(*p)->next) {
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    }
+    if (result < 0) {
+        const char *why = result == -ENOMEM ? "out of memory" : job->error;
+        log_error("store: cannot queue the redelivery: %s", why);
+        q->cb(q->ctx, result, why, 0, NULL);
+    } else {
+        if (q->alert_id != 0)
+            log_notice("hook: redeliver: alert %" PRId64 ": %u deliveries queued", q->alert_id,
+                       q->queued);
+        else
+            log_notice("hook: redeliver: %u failed deliveries queued", q->queued);
+        q->cb(q->ctx, 0, NULL, q->queued, q->list);
+    }
+    requeue_free(q);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    hook_kick(h);
+}
+
+/* Sets *reterr_msg to the formatted message (NULL when out of memory); returns err. */
+static int redeliver_refuse(char **reterr_msg, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+redeliver_refuse(char **reterr_msg, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(reterr_msg, fmt, ap) < 0)
+        *reterr_msg = NULL;
+    va_end(ap);
+    return err;
+}
+
+/* Adds name to q->hooks unless it is there already. 0 or -ENOMEM. */
+static int
+requeue_add_hook(struct hook_requeue *q, const char *name)
+{
+    for (size_t i = 0; i < q->n_hooks; i++)
+        if (strcmp(q->hooks[i], name) == 0)
+            return 0;
+    char **grown = realloc(q->hooks, (q->n_hooks + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    q->hooks = grown;
+    if (!(q->hooks[q->n_hooks] = strdup(name)))
+        return -ENOMEM;
+    q->n_hooks++;
+    return 0;
+}
+
+struct alert_hooks {
+    char *topic;
+    struct hook_requeue *q;
+    const char *only; /* only this hook */
+    bool only_seen;   /* the alert has a delivery to it */
+};
+
+static int
+on_alert_topic(void *userdata, const struct store_alert_row *row)
+{
+    struct alert_hooks *a = userdata;
+    a->topic = strdup(row->topic ? row->topic : "");
+    return a->topic ? 0 : -ENOMEM;
+}
+
+/* A delivery the alert has: a hook to deliver it to again (if still configured). */
+static int
+on_alert_delivery(void *userdata, const struct store_delivery_row *row)
+{
+    struct alert_hooks *a = userdata;
+    struct daemon *d = a->q->h->d;
+    if (a->only && strcmp(row->hook, a->only) != 0)
+        return 0;
+    a->only_seen = a->only != NULL;
+    if (!conf_hook_find(d->conf, row->hook))
+        return 0;
+    return requeue_add_hook(a->q, row->hook);
+}
+
+/*
+ * Fills q->hooks with the hooks alert_id is to be delivered to again: those it has a delivery
+ * to and those its topic names now, still configured, only `only` when set. 0, or a negative
+ * errno with *reterr_msg.
+ */
+static int
+redeliver_alert_hooks(struct hooks *h, struct hook_requeue *q, const char *only, char **reterr_msg)
+{
+    struct daemon *d = h->d;
+    struct alert_hooks a = {.q = q, .only = only};
+    int r = store_alert_get(d->store, q->alert_id, on_alert_topic, &a);
+    if (r == -ENOENT) {
+        r = redeliver_refuse(reterr_msg, r, "no alert %" PRId64, q->alert_id);
+        goto out;
+    }
+    if (r >= 0)
+        r = store_alert_deliveries(d->store, q->alert_id, on_alert_delivery, &a);
+    if (r < 0) {
+        r = redeliver_refuse(reterr_msg, r, "alert %" PRId64 ": %s", q->alert_id,
+                             r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+        goto out;
+    }
+    const struct conf_topic *t = conf_topic_find(d->conf, a.topic);
+    bool named = false;
+    for (size_t i = 0; t && i < t->n_hooks && r == 0; i++) {
+        if (only && strcmp(t->hooks[i], only) != 0)
+            continue;
+        named = true;
+        if (conf_hook_find(d->conf, t->hooks[i]))
+            r = requeue_add_hook(q, t->hooks[i]);
+    }
+    if (r < 0)
+        r = redeliver_refuse(reterr_msg, r, "out of memory");
+    else if (only && !named && !a.only_seen)
+        r = redeliver_refuse(reterr_msg, -ENOENT,
+                             "alert %" PRId64 ": its topic '%s' has no hook '%s'", q->alert_id,
+                             a.topic, only);
+    else if (q->n_hooks == 0)
+        r = redeliver_refuse(reterr_msg, -ENOENT,
+                             "alert %" PRId64 ": no hook to deliver it to (its topic '%s' names "
+                             "none that is configured)",
+                             q->alert_id, a.topic);
+out:
+    free(a.topic);
+    return r;
+}
+
+/* The names of the hooks configured now, as a JSON array text; NULL on OOM. */
+static char *
+configured_hooks_json(const struct conf *conf)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; names && i < conf->n_hooks; i++)
+        if (json_array_append_new(names, json_string(conf->hooks[i].name)) < 0) {
+            json_decref(names);
+            names = NULL;
+        }
+    char *text = names ? json_dumps(names, JSON_COMPACT) : NULL;
+    json_decref(names);
+    return text;
+}
+
+/* `redeliver`: one alert's deliveries, or every failed one, become due now (hook.h). */
+int
+hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliver_cb cb, void *ctx,
+               char **reterr_msg)
+{
+    *reterr_msg = NULL;
+    if (!h || h->closing || h->d->stopping)
+        return redeliver_refuse(reterr_msg, -ESHUTDOWN, "the hook runner is not running");
+    struct daemon *d = h->d;
+    if (hook && !conf_hook_find(d->conf, hook))
+        return redeliver_refuse(reterr_msg, -ENOENT, "no hook '%.200s' in the config", hook);
+    struct hook_requeue *q = calloc(1, sizeof(*q));
+    if (!q || !(q->list = json_array()) || (hook && !(q->hook = strdup(hook)))) {
+        if (q)
+            requeue_free(q);
+        return redeliver_refuse(reterr_msg, -ENOMEM, "out of memory");
+    }
+    q->h = h;
+    q->alert_id = alert_id;
+    q->now = util_now();
+    q->cb = cb;
+    q->ctx = ctx;
+    int r = 0;
+    if (alert_id != 0)
+        r = redeliver_alert_hooks(h, q, hook, reterr_msg);
+    else if (!(q->configured = configured_hooks_json(d->conf)))
+        r = redeliver_refuse(reterr_msg, -ENOMEM, "out of memory");
+    if (r == 0) {
+        q->job =
+            (struct writer_job){.work = requeue_work, .done = requeue_done, .mode = WRITER_TXN};
+        r = writer_submit(d->writer, &q->job);
+        if (r < 0)
+            r = redeliver_refuse(reterr_msg, r, "%s",
+                                 r == -EAGAIN ? "the store's writer queue is full, try again"
+                                              : strerror(-r));
+    }
+    if (r < 0) {
+        requeue_free(q);
+        return r;
+    }
+    q->next = h->requeues;
+    h->requeues = q;
+    return 0;
 }
 
 /* Hook runs in progress. */

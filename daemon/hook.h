@@ -66,4 +66,29 @@ void hook_close(struct hooks *h);
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *hook_alert_json(struct daemon *d, int64_t alert_id);
 
+#define HOOK_REDELIVER_LIST_MAX 100 /* deliveries a `redeliver` answer names (all are counted) */
+
+/*
+ * The outcome of hook_redeliver: result < 0 with error; else queued deliveries became due
+ * now, and deliveries (borrowed; the caller may take a reference) names the first
+ * HOOK_REDELIVER_LIST_MAX of them as [{"alert", "hook"}].
+ */
+typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsigned queued,
+                                  json_t *deliveries);
+
+/*
+ * `redeliver`: with alert_id > 0, that alert's deliveries (only hook's when hook is set; a
+ * hook its topic names now gets one even if the alert had none, so a hook added to a topic
+ * by a reload reaches old alerts only this way); with alert_id 0, every failed delivery
+ * (only hook's when set). Each becomes pending, due now, attempts and error cleared, written
+ * through the writer, and the runner is kicked once it is stored. Deliveries to hooks no
+ * longer configured, and deliveries running now (they end as they end), are left alone.
+ * 0: cb(ctx, ...) is called once later, on the loop (also when stopping: then with what was
+ * stored). A negative errno with *reterr_msg (malloc'd, may be NULL on OOM) when refused at
+ * once: no such alert or hook, a hook the alert's topic does not name, nothing to deliver
+ * to, the writer's queue full, or the runner stopped (h NULL or closing).
+ */
+int hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliver_cb cb,
+                   void *ctx, char **reterr_msg);
+
 #endif

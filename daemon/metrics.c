@@ -318,8 +318,9 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
     text_printf(&t,
                 FW_METRIC_PREFIX "alerts{state=\"delivered\"} %" PRId64 "\n" FW_METRIC_PREFIX
                                  "alerts{state=\"pending\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"failed\"} %" PRId64 "\n",
-                g->alerts_delivered, g->alerts_pending, g->alerts_failed);
+                                 "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                 "alerts{state=\"no-hook\"} %" PRId64 "\n",
+                g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
     family(&t, "queue_length", "gauge",
            "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
            "for the store's writer, hooks running.");

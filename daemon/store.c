@@ -183,6 +183,13 @@ static const char *const store_migrations[] = {
     " JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3"
     " UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6) AS b"
     " WHERE i.simhash IS NOT NULL AND i.simhash != 0;\n",
+
+    /* 8: when each delivery's last attempt ended; alerts of topics without hooks. */
+    "ALTER TABLE deliveries ADD COLUMN last_attempt_at INTEGER; -- when its last attempt ended;"
+    " NULL: none yet\n"
+    "-- alerts.state gains no-hook: the alert's topic named no hook (it was stored as delivered).\n"
+    "UPDATE alerts SET state = 'no-hook' WHERE state = 'delivered' AND NOT EXISTS"
+    " (SELECT 1 FROM deliveries AS d WHERE d.alert_id = alerts.id);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -225,6 +232,9 @@ enum store_stmt {
     STMT_ALERT_REFRESH,
     STMT_DELIVERIES_RESET,
     STMT_ALERTS_RESET,
+    STMT_DELIVERY_REQUEUE,
+    STMT_DELIVERIES_REQUEUE_FAILED,
+    STMT_ALERT_DELIVERIES,
     STMT_ALERT_GET,
     STMT_ALERT_SOURCES,
     STMT_ALERTS_LIST,
@@ -340,8 +350,10 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_DELIVERY_NEXT] = "SELECT min(COALESCE(next_attempt_at, 0)) FROM deliveries"
                            " WHERE state = 'pending'",
     [STMT_DELIVERY_SET] = "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt_at = ?5,"
-                          " last_error = ?6 WHERE alert_id = ?1 AND hook = ?2",
+                          " last_error = ?6, last_attempt_at = COALESCE(?7, last_attempt_at)"
+                          " WHERE alert_id = ?1 AND hook = ?2",
     [STMT_ALERT_REFRESH] = "UPDATE alerts SET (state, attempts) = (SELECT CASE"
+                           " WHEN count(*) = 0 THEN 'no-hook'"
                            " WHEN sum(state = 'failed') > 0 THEN 'failed'"
                            " WHEN sum(state = 'running') > 0 THEN 'running'"
                            " WHEN sum(state = 'pending') > 0 THEN 'pending'"
@@ -349,6 +361,18 @@ static const char *const store_sql[STMT__COUNT] = {
                            " FROM deliveries WHERE alert_id = ?1) WHERE id = ?1",
     [STMT_DELIVERIES_RESET] = "UPDATE deliveries SET state = 'pending' WHERE state = 'running'",
     [STMT_ALERTS_RESET] = "UPDATE alerts SET state = 'pending' WHERE state = 'running'",
+    /* `redeliver`: due now with its attempts reset, unless it is running (it ends as it ends). */
+    [STMT_DELIVERY_REQUEUE] = "INSERT INTO deliveries (alert_id, hook, next_attempt_at)"
+                              " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO UPDATE SET"
+                              " state = 'pending', attempts = 0, next_attempt_at = ?3,"
+                              " last_error = NULL WHERE state != 'running'",
+    [STMT_DELIVERIES_REQUEUE_FAILED] = "UPDATE deliveries SET state = 'pending', attempts = 0,"
+                                       " next_attempt_at = ?3, last_error = NULL"
+                                       " WHERE state = 'failed' AND (?1 IS NULL OR hook = ?1)"
+                                       " AND hook IN (SELECT value FROM json_each(?2))"
+                                       " RETURNING alert_id, hook",
+    [STMT_ALERT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
+                              " last_attempt_at FROM deliveries WHERE alert_id = ?1 ORDER BY hook",
     [STMT_ALERT_GET] = "SELECT " STORE_ALERT_COLUMNS ", i.published_at, i.author, i.language,"
                        " COALESCE(i.text, i.summary, i.content), a.matched FROM alerts AS a"
                        " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
@@ -1651,7 +1675,7 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
 
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, item_id, &rc);
-    bind_str(st, 3, n_hooks ? "pending" : "delivered", &rc);
+    bind_str(st, 3, n_hooks ? "pending" : "no-hook", &rc);
     bind_str(st, 4, matched_json, &rc);
     bind_int(st, 5, raised_at, &rc);
     if (rc != SQLITE_OK)
@@ -1775,10 +1799,14 @@ store_delivery_next_due(struct store *store, int64_t *ret_at)
     return r;
 }
 
-/* Writes a delivery's new state and refreshes its alert's aggregate state. */
+/*
+ * Writes a delivery's new state and refreshes its alert's aggregate state; ended_at, when not
+ * FEED_TIME_NONE, is when the attempt that led to it ended (last_attempt_at).
+ */
 int
 store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
-                   unsigned attempts, int64_t next_attempt_at, const char *last_error)
+                   unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                   int64_t ended_at)
 {
     sqlite3_stmt *st = store->stmt[STMT_DELIVERY_SET];
     int rc = SQLITE_OK, r;
@@ -1788,6 +1816,7 @@ store_delivery_set(struct store *store, int64_t alert_id, const char *hook, cons
     bind_int(st, 4, attempts, &rc);
     bind_time(st, 5, next_attempt_at, &rc);
     bind_str(st, 6, last_error, &rc);
+    bind_time(st, 7, ended_at, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     /*
@@ -1836,6 +1865,148 @@ store_deliveries_reset_running(struct store *store)
 
 undo:
     store_part_rollback(store);
+    return r;
+}
+
+/* Refreshes the aggregate state of alert_id from its deliveries. */
+static int
+alert_refresh(struct store *store, int64_t alert_id)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_REFRESH];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return stmt_run(store, st);
+}
+
+/*
+ * `redeliver` of one delivery: (alert_id, hook) becomes pending, due at now_at, its attempts
+ * and last error cleared; created when the alert had no delivery to that hook. A running
+ * delivery is left as it is. 1 queued, 0 running (nothing changed), or a negative errno.
+ */
+int
+store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at)
+{
+    sqlite3_stmt *st = store->stmt[STMT_DELIVERY_REQUEUE];
+    int rc = SQLITE_OK, r;
+    assert(store);
+    assert(hook);
+    bind_int(st, 1, alert_id, &rc);
+    bind_str(st, 2, hook, &rc);
+    bind_int(st, 3, now_at, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    /* With its alert's state, as store_delivery_set. */
+    if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0) {
+        stmt_done(st);
+        return r;
+    }
+    if ((r = stmt_run(store, st)) < 0)
+        goto undo;
+    int queued = sqlite3_changes(store->db) > 0;
+    if ((r = alert_refresh(store, alert_id)) < 0 ||
+        (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    return queued;
+
+undo:
+    store_part_rollback(store);
+    return r;
+}
+
+/*
+ * `redeliver --failed`: every failed delivery (only hook's when hook is not NULL) to one of
+ * the hooks of hooks_json (a JSON array of names: the hooks configured now) becomes pending,
+ * due at now_at, attempts and last error cleared; cb (may be NULL) gets each, in no order,
+ * and their alerts' states follow. The number queued, or a negative errno (nothing changed).
+ */
+int
+store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
+                                int64_t now_at, store_requeued_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_REQUEUE_FAILED];
+    int64_t *alerts = NULL;
+    size_t n = 0, cap = 0;
+    int rc = SQLITE_OK, r;
+    assert(store);
+    assert(hooks_json);
+    bind_str(st, 1, hook, &rc);
+    bind_str(st, 2, hooks_json, &rc);
+    bind_int(st, 3, now_at, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0) {
+        stmt_done(st);
+        return r;
+    }
+    /* Every change is made by the first step; the rows that follow say which. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = NULL;
+        int64_t alert_id = sqlite3_column_int64(st, 0);
+        if ((r = col_text(store, st, 1, &name)) < 0)
+            break;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            int64_t *grown = realloc(alerts, ncap * sizeof(*alerts));
+            if (!grown) {
+                r = store_set_error(store, -ENOMEM, "out of memory");
+                break;
+            }
+            alerts = grown;
+            cap = ncap;
+        }
+        alerts[n++] = alert_id;
+        if (cb && (r = cb(userdata, alert_id, name ? name : "")) < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    for (size_t i = 0; r >= 0 && i < n; i++)
+        if (i == 0 || alerts[i] != alerts[i - 1])
+            r = alert_refresh(store, alerts[i]);
+    free(alerts);
+    if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    return n > INT_MAX ? INT_MAX : (int)n;
+
+undo:
+    store_part_rollback(store);
+    return r;
+}
+
+/* Calls cb for each delivery of alert_id, by hook name. */
+int
+store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
+                       void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_DELIVERIES];
+    int rc = SQLITE_OK, r = 0;
+    assert(store);
+    assert(cb);
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_delivery_row row = {
+            .attempts = (unsigned)sqlite3_column_int(st, 2),
+            .next_attempt_at = col_time(st, 3),
+            .last_attempt_at = col_time(st, 5),
+        };
+        if ((r = col_text(store, st, 0, &row.hook)) < 0 ||
+            (r = col_text(store, st, 1, &row.state)) < 0 ||
+            (r = col_text(store, st, 4, &row.last_error)) < 0)
+            break;
+        r = cb(userdata, &row);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
     return r;
 }
 
@@ -1920,7 +2091,6 @@ store_alerts_list(struct store *store, const char *topic, bool failed_only, unsi
     return r;
 }
 
-/* Alerts by state: delivered, pending (pending or running) and failed. */
 /* Alerts ever raised per topic, in topic order (rows are never deleted: a counter). */
 int
 store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata)
@@ -1938,12 +2108,13 @@ store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *use
     return r;
 }
 
+/* Alerts by state: delivered, pending (pending or running), failed and no-hook. */
 int
 store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
-                   int64_t *ret_failed)
+                   int64_t *ret_failed, int64_t *ret_no_hook)
 {
     sqlite3_stmt *st = store->stmt[STMT_ALERT_COUNTS];
-    int64_t delivered = 0, pending = 0, failed = 0;
+    int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
     int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *state = (const char *)sqlite3_column_text(st, 0);
@@ -1954,6 +2125,8 @@ store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pen
             delivered += n;
         else if (strcmp(state, "failed") == 0)
             failed += n;
+        else if (strcmp(state, "no-hook") == 0)
+            no_hook += n;
         else
             pending += n;
     }
@@ -1965,6 +2138,8 @@ store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pen
     *ret_delivered = delivered;
     *ret_pending = pending;
     *ret_failed = failed;
+    if (ret_no_hook)
+        *ret_no_hook = no_hook;
     return 0;
 }
 

@@ -23,7 +23,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -74,7 +74,7 @@ struct store_alert_row {
     const char *feed;
     const char *title;
     const char *url;
-    const char *state; /* pending, running, delivered, failed */
+    const char *state; /* pending, running, delivered, failed, no-hook */
     int attempts;
     int64_t raised_at;
     /* store_alert_get only (NULL / FEED_TIME_NONE in lists): */
@@ -85,6 +85,16 @@ struct store_alert_row {
     const char *matched; /* JSON array [{"term","field","snippet"}] */
 };
 
+/* One delivery of an alert (one hook's), as listed. Borrowed. */
+struct store_delivery_row {
+    const char *hook;
+    const char *state; /* pending, running, delivered, failed */
+    unsigned attempts;
+    int64_t next_attempt_at; /* pending: not before this; FEED_TIME_NONE otherwise */
+    const char *last_error;  /* why the last attempt failed; NULL when it did not */
+    int64_t last_attempt_at; /* when the last attempt ended; FEED_TIME_NONE: none yet */
+};
+
 typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
 typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
 typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
@@ -92,6 +102,8 @@ typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row)
 typedef int (*store_story_cb)(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id);
 typedef int (*store_delivery_cb)(void *userdata, int64_t alert_id, const char *hook,
                                  unsigned attempts);
+typedef int (*store_delivery_row_cb)(void *userdata, const struct store_delivery_row *row);
+typedef int (*store_requeued_cb)(void *userdata, int64_t alert_id, const char *hook);
 typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title, const char *body);
 typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url, const char *title,
                                int64_t item_id);
@@ -201,9 +213,12 @@ int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook
- * of its topic, and its state is the worst of theirs (delivered when it has none). Deliveries
- * go pending -> running -> delivered, or back to pending with a later next_attempt_at, or
- * failed after the hook's retries.
+ * of its topic, and its state is the worst of theirs (failed, running, pending, delivered), or
+ * no-hook when it has none. Deliveries go pending -> running -> delivered, or back to pending
+ * with a later next_attempt_at, or failed after the hook's retries; `redeliver` makes one
+ * pending again with its attempts reset (store_delivery_requeue, a delivery to a hook the
+ * alert did not have is created; store_deliveries_requeue_failed). A hook added to a topic
+ * later gets no delivery of the alerts raised before unless `redeliver` asks.
  */
 int store_alert_add(struct store *store, const char *topic, int64_t item_id,
                     const char *matched_json, char *const *hooks, size_t n_hooks, int64_t raised_at,
@@ -216,8 +231,14 @@ int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, st
                          void *userdata);
 int store_delivery_next_due(struct store *store, int64_t *ret_at);
 int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
-                       unsigned attempts, int64_t next_attempt_at, const char *last_error);
+                       unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                       int64_t ended_at);
 int store_deliveries_reset_running(struct store *store);
+int store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at);
+int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
+                                    int64_t now_at, store_requeued_cb cb, void *userdata);
+int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
+                           void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
 int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
 int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
@@ -225,8 +246,9 @@ int store_alerts_list(struct store *store, const char *topic, bool failed_only, 
 /* Alerts ever raised per topic (cb once per topic; a negative return stops with it). */
 typedef int (*store_topic_count_cb)(void *userdata, const char *topic, int64_t count);
 int store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata);
+/* ret_no_hook may be NULL. */
 int store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
-                       int64_t *ret_failed);
+                       int64_t *ret_failed, int64_t *ret_no_hook);
 
 /*
  * Retention: prunes at most limit items first seen before cutoff_at (and with an id of at

@@ -36,6 +36,7 @@
 #define CTL_CMD_REMOVE "remove"
 #define CTL_CMD_PAUSE "pause"
 #define CTL_CMD_RESUME "resume"
+#define CTL_CMD_REDELIVER "redeliver"
 
 /* Members of a request. */
 #define CTL_REQ_CMD "cmd"
@@ -44,7 +45,7 @@
 #define CTL_REQ_LIMIT "limit"                 /* items, alerts, search: 1..CTL_ITEMS_MAX */
 #define CTL_REQ_TEXT "text"                   /* items: with each item's text */
 #define CTL_REQ_TOPIC "topic"                 /* alerts: one topic's */
-#define CTL_REQ_FAILED "failed"               /* alerts: only failed deliveries */
+#define CTL_REQ_FAILED "failed"               /* alerts, redeliver: alerts with a failed hook */
 #define CTL_REQ_QUERY "query"                 /* search */
 #define CTL_REQ_WAIT "wait"                   /* poll: answer when the polls ended */
 #define CTL_REQ_NAME "name"                   /* add, remove, pause, resume */
@@ -52,6 +53,8 @@
 #define CTL_REQ_INTERVAL "interval"           /* add: seconds */
 #define CTL_REQ_TAGS "tags"                   /* add: array of strings */
 #define CTL_REQ_FETCH_ARTICLE "fetch_article" /* add */
+#define CTL_REQ_ALERT "alert"                 /* redeliver: one alert's id */
+#define CTL_REQ_HOOK "hook"                   /* redeliver: only this hook's deliveries */
 
 /* Members of an answer, and of an event. */
 #define CTL_RESP_OK "ok"
@@ -61,11 +64,13 @@
 #define CTL_RESP_FEED "feed"         /* add, pause, resume: the feed as `feeds` shows it */
 #define CTL_RESP_ITEMS "items"       /* items, search: the entries; status: the count */
 #define CTL_RESP_ALERTS "alerts"     /* alerts: the entries; status: the counts */
-#define CTL_RESP_QUEUED "queued"     /* poll: feeds queued */
+#define CTL_RESP_QUEUED "queued"     /* poll: feeds queued; redeliver: deliveries queued */
 #define CTL_RESP_CYCLE "cycle"       /* poll --wait: the counts below */
 #define CTL_RESP_REMOVED "removed"   /* remove: the name */
 #define CTL_RESP_WATCHING "watching" /* watch */
 #define CTL_RESP_TEXT "text"         /* metrics: Prometheus text; items: an item's text */
+/* redeliver: [{"alert", "hook"}] queued; an entry of alerts: each hook's delivery */
+#define CTL_RESP_DELIVERIES "deliveries"
 
 /* Members of CTL_RESP_CYCLE. */
 #define CTL_CYCLE_POLLED "polled"

@@ -5,7 +5,8 @@
  * has a handler and the table's access (privileged commands refused to other uids); the
  * answers of status, feeds and metrics; the refusals of pause, resume and remove (answered
  * at once, with no feed event); poll without a pollable feed (queued 0, and --wait answered at once
- * with zero counts); the argument errors of items, alerts, search, poll, add and remove; a request
+ * with zero counts); the argument errors of items, alerts, search, poll, add, remove and
+ * redeliver (test_hook.c runs hook_redeliver itself); a request
  * without "cmd", an unknown command, and a stopping daemon.
  *
  * The commands whose answers are deferred to the thread pool (items, alerts and search when
@@ -335,6 +336,20 @@ test_ctlcmd_argument_errors(void **state)
                          " \"fetch_article\": 2}"),
                  "\"fetch_article\" must be true or false");
     assert_error(run(fx, "{\"cmd\": \"remove\", \"name\": \"\"}"), "must be a non-empty string");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\"}"),
+                 "redeliver: give either \"alert\" or \"failed\": true");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"alert\": 3, \"failed\": true}"),
+                 "give either");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"alert\": 0}"),
+                 "\"alert\" must be an alert id");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"alert\": \"3\"}"), "must be an alert id");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"failed\": 1}"),
+                 "redeliver: \"failed\" must be true or false");
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"failed\": true, \"hook\": \"\"}"),
+                 "redeliver: \"hook\" must be a non-empty string");
+    /* Without a hook runner (this fixture has none) a valid request is refused, not queued. */
+    assert_error(run(fx, "{\"cmd\": \"redeliver\", \"failed\": true}"),
+                 "redeliver: the hook runner is not running");
     assert_int_equal(fx->feed_events, 0);
 }
 

@@ -396,7 +396,7 @@ test_hook_retries_back_off_to_one_hour(void **state)
     } want[] = {{0, 2}, {1, 4}, {2, 8}, {5, 64}, {10, 2048}, {11, 3600}, {12, 3600}, {60, 3600}};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", want[i].before,
-                                            util_now(), "set by the test"),
+                                            util_now(), "set by the test", FEED_TIME_NONE),
                          0);
         int64_t before = util_now();
         hook_kick(fx.hooks);
@@ -411,11 +411,180 @@ test_hook_retries_back_off_to_one_hour(void **state)
                      (long long)before, (long long)after);
     }
     /* Retries spent: failed, with the reason kept. */
-    assert_int_equal(store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL), 0);
+    assert_int_equal(
+        store_delivery_set(fx.d.store, id, "h", "pending", 100, util_now(), NULL, FEED_TIME_NONE),
+        0);
     hook_kick(fx.hooks);
     run_until(&fx, id, "failed", 101, NULL, &dl);
     assert_int_equal(dl.attempts, 101);
     assert_true(strlen(dl.error) > 0);
+    fixture_close(&fx);
+}
+
+/* What a hook_redeliver callback was given. */
+struct redelivered {
+    bool called;
+    int result;
+    unsigned queued;
+    char *list; /* the deliveries it named, as JSON text */
+};
+
+static void
+on_redelivered(void *ctx, int result, const char *error, unsigned queued, json_t *deliveries)
+{
+    struct redelivered *r = ctx;
+    (void)error;
+    r->called = true;
+    r->result = result;
+    r->queued = queued;
+    r->list = deliveries ? json_dumps(deliveries, JSON_COMPACT) : NULL;
+}
+
+/* hook_redeliver(alert_id, hook), run until its callback; returns what it was given. */
+static void
+redeliver(struct fixture *fx, int64_t alert_id, const char *hook, struct redelivered *out)
+{
+    char *err = NULL;
+    memset(out, 0, sizeof(*out));
+    if (hook_redeliver(fx->hooks, alert_id, hook, on_redelivered, out, &err) < 0)
+        fail_msg("redeliver refused: %s", err ? err : "?");
+    fx->hung = false;
+    assert_int_equal(uv_timer_start(&fx->tick, on_tick, 20, 20), 0);
+    assert_int_equal(uv_timer_start(&fx->guard, on_guard, HANG_GUARD_MS, 0), 0);
+    while (!out->called && !fx->hung)
+        (void)uv_run(&fx->d.loop, UV_RUN_ONCE);
+    (void)uv_timer_stop(&fx->tick);
+    (void)uv_timer_stop(&fx->guard);
+    assert_true(out->called);
+    assert_int_equal(out->result, 0);
+}
+
+/* hook_redeliver must refuse at once with a message containing want. */
+static void
+assert_refused(struct fixture *fx, int64_t alert_id, const char *hook, const char *want)
+{
+    struct redelivered r = {0};
+    char *err = NULL;
+    assert_true(hook_redeliver(fx->hooks, alert_id, hook, on_redelivered, &r, &err) < 0);
+    assert_false(r.called);
+    assert_non_null(err);
+    if (!strstr(err, want))
+        fail_msg("refusal '%s' does not say '%s'", err, want);
+    free(err);
+}
+
+/* Lines in the file at path (0 when it does not exist). */
+static unsigned
+count_lines(const char *path)
+{
+    char *s = slurp(path);
+    unsigned n = 0;
+    for (const char *p = s; p && *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+/*
+ * `redeliver`: a failed delivery is run again once the hook is fixed (--failed), with its
+ * attempts counted afresh; a delivered alert is delivered again when asked by id; an alert
+ * raised before its topic had the hook (no-hook) gets it only when asked; requests that
+ * cannot be met are refused at once with why.
+ */
+static void
+test_hook_redeliver(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    struct redelivered r;
+    char broken[160], runs[160], want[96];
+    /* Fails while DIR/broken exists; each good run leaves a line in DIR/runs. */
+    fixture_open(&fx, "/bin/sh -c 'test ! -e %s/broken && echo ok >> %s/runs'", "20s", 0, 4);
+    (void)snprintf(broken, sizeof(broken), "%s/broken", fx.dir);
+    (void)snprintf(runs, sizeof(runs), "%s/runs", fx.dir);
+    FILE *f = fopen(broken, "w");
+    assert_non_null(f);
+    fclose(f);
+    int64_t id = fixture_alert(&fx);
+    hook_kick(fx.hooks);
+    run_until(&fx, id, "failed", 1, NULL, &dl); /* retries = 0 */
+    assert_int_equal(count_lines(runs), 0);
+
+    /* Refused at once: unknown alert or hook, a hook the topic does not name. */
+    assert_refused(&fx, id + 100, NULL, "no alert");
+    assert_refused(&fx, id, "nosuch", "no hook 'nosuch' in the config");
+    assert_refused(&fx, 0, "nosuch", "no hook 'nosuch' in the config");
+
+    /* Still broken: --failed runs it once more, fails again after one attempt. */
+    redeliver(&fx, 0, NULL, &r);
+    assert_int_equal(r.queued, 1);
+    (void)snprintf(want, sizeof(want), "[{\"alert\":%lld,\"hook\":\"h\"}]", (long long)id);
+    assert_string_equal(r.list, want);
+    free(r.list);
+    run_until(&fx, id, "failed", 1, NULL, &dl);
+    assert_int_equal(dl.attempts, 1);
+    assert_true(strlen(dl.error) > 0);
+
+    /* Fixed: --failed of hook h delivers it, attempt 1 of a fresh count. */
+    assert_int_equal(unlink(broken), 0);
+    redeliver(&fx, 0, "h", &r);
+    assert_int_equal(r.queued, 1);
+    free(r.list);
+    run_until(&fx, id, "delivered", 1, NULL, &dl);
+    assert_int_equal(dl.attempts, 1);
+    assert_int_equal(count_lines(runs), 1);
+    /* Nothing failed is left: nothing queued, nothing runs. */
+    redeliver(&fx, 0, NULL, &r);
+    assert_int_equal(r.queued, 0);
+    assert_string_equal(r.list, "[]");
+    free(r.list);
+
+    /* By id: delivered again. */
+    redeliver(&fx, id, NULL, &r);
+    assert_int_equal(r.queued, 1);
+    free(r.list);
+    run_until(&fx, id, "delivered", 1, NULL, &dl);
+    assert_int_equal(count_lines(runs), 2); /* stored as delivered after the hook exited */
+
+    /* Raised when topic t had no hook: no-hook, not run at a kick; run when asked. */
+    struct feed_item item = {.key = "urn:box:old", .id = "urn:box:old", .title = "old boxcar"};
+    int64_t item_id = 0, old = 0, quiet = 0;
+    assert_int_equal(store_begin(fx.d.store), 0);
+    assert_int_equal(
+        store_item_add(fx.d.store, fx.feed_id, &item, "old boxcar", 0, util_now(), &item_id), 1);
+    assert_int_equal(store_alert_add(fx.d.store, "t", item_id, "[]", NULL, 0, util_now(), &old), 1);
+    /* And one of a topic the config no longer has. */
+    assert_int_equal(
+        store_alert_add(fx.d.store, "gone", item_id, "[]", NULL, 0, util_now(), &quiet), 1);
+    assert_int_equal(store_commit(fx.d.store), 0);
+    hook_kick(fx.hooks);
+    for (unsigned spins = 0; !hook_idle(fx.hooks) && spins < 10000; spins++) {
+        (void)uv_run(&fx.d.loop, UV_RUN_NOWAIT);
+        (void)usleep(1000);
+    }
+    assert_true(hook_idle(fx.hooks));
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(fx.db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT a.state, (SELECT count(*) FROM deliveries"
+                                        " WHERE alert_id = a.id) FROM alerts AS a WHERE id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, old);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "no-hook");
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_refused(&fx, quiet, NULL, "no hook to deliver it to");
+    assert_refused(&fx, quiet, "h", "its topic 'gone' has no hook 'h'");
+    redeliver(&fx, old, "h", &r);
+    assert_int_equal(r.queued, 1);
+    free(r.list);
+    run_until(&fx, old, "delivered", 1, NULL, &dl);
+    assert_int_equal(dl.attempts, 1);
     fixture_close(&fx);
 }
 
@@ -468,6 +637,7 @@ main(void)
         cmocka_unit_test(test_hook_that_ignores_sigterm_gets_sigkill),
         cmocka_unit_test(test_hook_retries_back_off_to_one_hour),
         cmocka_unit_test(test_hook_max_hooks_at_once),
+        cmocka_unit_test(test_hook_redeliver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,7 +197,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 7);
+    assert_int_equal(STORE_SCHEMA_VERSION, 8);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -341,20 +341,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 8");
+    raw_exec(db, "PRAGMA user_version = 9");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 8 is newer than this feedwatch (7)"));
+    assert_non_null(strstr(msg, "database schema 9 is newer than this feedwatch (8)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 8);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 9);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1503,7 +1503,7 @@ test_store_alerts_lifecycle(void **state)
     /* Never twice for the same (topic, item). */
     assert_int_equal(store_alert_add(store, "osce", item_id, NULL, hooks, 2, 2000, &again), 0);
     assert_int_equal(again, 0);
-    /* A topic without hooks: delivered at once. */
+    /* A topic without hooks: no-hook at once, never pending. */
     assert_int_equal(store_alert_add(store, "quiet", item_id, NULL, NULL, 0, 1000, &again), 1);
 
     /* Story candidates of the topic within the window; the other feed's item becomes a source. */
@@ -1527,14 +1527,16 @@ test_store_alerts_lifecycle(void **state)
     assert_int_equal(store_delivery_next_due(store, &at), 1);
     assert_int_equal(at, 1000);
 
-    int64_t delivered, pending, failed;
-    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed), 0);
-    assert_int_equal(delivered, 1);
+    int64_t delivered, pending, failed, no_hook;
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, &no_hook), 0);
+    assert_int_equal(delivered, 0);
     assert_int_equal(pending, 1);
     assert_int_equal(failed, 0);
+    assert_int_equal(no_hook, 1);
 
     /* One hook running, then delivered; the other fails: the alert is failed. */
-    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL),
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL,
+                                        FEED_TIME_NONE),
                      0);
     struct alert_seen seen = {0};
     assert_int_equal(store_alerts_list(store, "osce", false, 10, on_alert, &seen), 0);
@@ -1547,13 +1549,15 @@ test_store_alerts_lifecycle(void **state)
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, false, 10, on_alert, &seen), 0);
     assert_int_equal(seen.n, 2);
-    assert_string_equal(seen.states[0], "delivered"); /* quiet: newest first */
+    assert_string_equal(seen.states[0], "no-hook"); /* quiet: newest first */
     assert_string_equal(seen.states[1], "pending");
 
-    assert_int_equal(
-        store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL), 0);
-    assert_int_equal(
-        store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE, "HTTP 500"), 0);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE,
+                                        NULL, FEED_TIME_NONE),
+                     0);
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE,
+                                        "HTTP 500", FEED_TIME_NONE),
+                     0);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
     assert_int_equal(seen.n, 1);
@@ -1787,10 +1791,11 @@ test_store_migration_fills_story_bands(void **state)
     assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, 1000, &none), 1);
     store_free(store);
 
-    /* Back to schema 6: no story_bands table. */
+    /* Back to schema 6: no story_bands table, no deliveries.last_attempt_at. */
     sqlite3 *db = open_raw(fx);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
-    raw_exec(db, "DROP TABLE story_bands; PRAGMA user_version = 6;");
+    raw_exec(db, "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+                 " PRAGMA user_version = 6;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     store = open_store(fx);
@@ -2006,13 +2011,14 @@ test_store_delivery_set_is_atomic(void **state)
 
     assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &item_id), 1);
     assert_int_equal(store_alert_add(store, "t", item_id, "[]", hooks, 1, 1000, &alert), 1);
-    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL),
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL,
+                                        FEED_TIME_NONE),
                      0);
     sqlite3 *db = open_raw(fx);
     raw_exec(db, "CREATE TRIGGER no_refresh BEFORE UPDATE ON alerts"
                  " BEGIN SELECT RAISE(ABORT, 'refresh refused'); END");
-    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE, NULL) <
-                0);
+    assert_true(store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE, NULL,
+                                   FEED_TIME_NONE) < 0);
     char *st = raw_text(db, "SELECT state FROM deliveries", NULL);
     assert_string_equal(st, "running");
     free(st);
@@ -2026,11 +2032,276 @@ test_store_delivery_set_is_atomic(void **state)
     free(st);
     raw_exec(db, "DROP TRIGGER no_refresh");
     assert_int_equal(store_deliveries_reset_running(store), 1);
-    assert_int_equal(
-        store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE, NULL), 0);
+    assert_int_equal(store_delivery_set(store, alert, "notify", "delivered", 2, FEED_TIME_NONE,
+                                        NULL, FEED_TIME_NONE),
+                     0);
     st = raw_text(db, "SELECT state FROM alerts", NULL);
     assert_string_equal(st, "delivered");
     free(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+/* One alert's deliveries as store_alert_deliveries gives them, by hook name. */
+struct deliveries_seen {
+    unsigned n;
+    char hook[4][16];
+    char state[4][16];
+    unsigned attempts[4];
+    int64_t next_at[4], last_at[4];
+    char error[4][32];
+};
+
+static int
+on_delivery_row(void *userdata, const struct store_delivery_row *row)
+{
+    struct deliveries_seen *s = userdata;
+    if (s->n < 4) {
+        (void)snprintf(s->hook[s->n], sizeof(s->hook[0]), "%s", row->hook);
+        (void)snprintf(s->state[s->n], sizeof(s->state[0]), "%s", row->state);
+        s->attempts[s->n] = row->attempts;
+        s->next_at[s->n] = row->next_attempt_at;
+        s->last_at[s->n] = row->last_attempt_at;
+        (void)snprintf(s->error[s->n], sizeof(s->error[0]), "%s",
+                       row->last_error ? row->last_error : "(null)");
+    }
+    s->n++;
+    return 0;
+}
+
+static void
+deliveries_of(struct store *store, int64_t alert, struct deliveries_seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_alert_deliveries(store, alert, on_delivery_row, s), 0);
+}
+
+/* The state of alert id (as text) through a connection of the test's own; the caller frees. */
+static char *
+alert_state(sqlite3 *db, int64_t id)
+{
+    char sql[96];
+    (void)snprintf(sql, sizeof(sql), "SELECT state FROM alerts WHERE id = %lld", (long long)id);
+    return raw_text(db, sql, NULL);
+}
+
+static void
+assert_alert_state(sqlite3 *db, int64_t id, const char *want)
+{
+    char *got = alert_state(db, id);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+struct requeued_seen {
+    unsigned n;
+    int64_t alert[8];
+    char hook[8][16];
+};
+
+static int
+on_requeued(void *userdata, int64_t alert_id, const char *hook)
+{
+    struct requeued_seen *s = userdata;
+    if (s->n < 8) {
+        s->alert[s->n] = alert_id;
+        (void)snprintf(s->hook[s->n], sizeof(s->hook[0]), "%s", hook);
+    }
+    s->n++;
+    return 0;
+}
+
+/*
+ * Each (alert, hook) keeps its own state, attempts, error, next and last attempt; one hook
+ * failing and the other delivering makes the alert failed; `redeliver --failed` makes only
+ * the failed one pending again (attempts and error cleared, the other left delivered), only
+ * for hooks configured now and only the hook asked for; `redeliver ALERT` of one delivery
+ * resets it, leaves a running one alone and creates one for a hook the alert never had (an
+ * alert without hooks is no-hook until then).
+ */
+static void
+test_store_per_hook_deliveries_and_requeue(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    struct feed_item item = mkitem("k1", 100), item2 = mkitem("k2", 100);
+    int64_t item_id = 0, item2_id = 0, alert = 0, quiet = 0;
+    char *hooks[] = {"notify", "webhook"};
+    struct deliveries_seen s;
+    struct requeued_seen q;
+    int64_t delivered, pending, failed, no_hook;
+
+    assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &item_id), 1);
+    assert_int_equal(store_item_add(store, a, &item2, "text", 0, 1000, &item2_id), 1);
+    assert_int_equal(store_alert_add(store, "t", item_id, "[]", hooks, 2, 1000, &alert), 1);
+    assert_int_equal(store_alert_add(store, "quiet", item2_id, "[]", NULL, 0, 1000, &quiet), 1);
+    sqlite3 *db = open_raw(fx);
+    assert_alert_state(db, quiet, "no-hook");
+    deliveries_of(store, quiet, &s);
+    assert_int_equal(s.n, 0);
+
+    /* notify delivered on its first try, webhook failed after 3 (each with when it ended). */
+    assert_int_equal(
+        store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100), 0);
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "running", 3, FEED_TIME_NONE, NULL,
+                                        FEED_TIME_NONE),
+                     0);
+    deliveries_of(store, alert, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.hook[1], "webhook");
+    assert_string_equal(s.state[1], "running");
+    assert_int_equal(s.last_at[1], FEED_TIME_NONE); /* a start is no end */
+    assert_alert_state(db, alert, "running");
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "failed", 3, FEED_TIME_NONE,
+                                        "exit status 1", 1200),
+                     0);
+    deliveries_of(store, alert, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.hook[0], "notify");
+    assert_string_equal(s.state[0], "delivered");
+    assert_int_equal(s.attempts[0], 1);
+    assert_int_equal(s.last_at[0], 1100);
+    assert_string_equal(s.error[0], "(null)");
+    assert_string_equal(s.hook[1], "webhook");
+    assert_string_equal(s.state[1], "failed");
+    assert_int_equal(s.attempts[1], 3);
+    assert_int_equal(s.last_at[1], 1200);
+    assert_int_equal(s.next_at[1], FEED_TIME_NONE);
+    assert_string_equal(s.error[1], "exit status 1");
+    assert_alert_state(db, alert, "failed");
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, &no_hook), 0);
+    assert_true(delivered == 0 && pending == 0 && failed == 1 && no_hook == 1);
+
+    /* --failed for a hook no longer configured, or another hook only: nothing. */
+    memset(&q, 0, sizeof(q));
+    assert_int_equal(
+        store_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 2000, on_requeued, &q), 0);
+    assert_int_equal(store_deliveries_requeue_failed(store, "notify", "[\"notify\",\"webhook\"]",
+                                                     2000, on_requeued, &q),
+                     0);
+    assert_int_equal(q.n, 0);
+    assert_alert_state(db, alert, "failed");
+    /* --failed: webhook only, due at once, attempts and error cleared; notify untouched. */
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2000,
+                                                     on_requeued, &q),
+                     1);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.alert[0], alert);
+    assert_string_equal(q.hook[0], "webhook");
+    deliveries_of(store, alert, &s);
+    assert_string_equal(s.state[0], "delivered");
+    assert_int_equal(s.attempts[0], 1);
+    assert_string_equal(s.state[1], "pending");
+    assert_int_equal(s.attempts[1], 0);
+    assert_int_equal(s.next_at[1], 2000);
+    assert_int_equal(s.last_at[1], 1200); /* history stays */
+    assert_string_equal(s.error[1], "(null)");
+    assert_alert_state(db, alert, "pending");
+    int due = 0;
+    assert_int_equal(store_deliveries_due(store, 2000, 10, on_due, &due), 0);
+    assert_int_equal(due, 1);
+    /* Nothing failed is left. */
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2001,
+                                                     on_requeued, &q),
+                     0);
+
+    /* One delivery again: the delivered one is pending, the running one is left alone. */
+    assert_int_equal(store_delivery_requeue(store, alert, "notify", 3000), 1);
+    deliveries_of(store, alert, &s);
+    assert_string_equal(s.state[0], "pending");
+    assert_int_equal(s.attempts[0], 0);
+    assert_int_equal(s.next_at[0], 3000);
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "running", 1, FEED_TIME_NONE, NULL,
+                                        FEED_TIME_NONE),
+                     0);
+    assert_int_equal(store_delivery_requeue(store, alert, "webhook", 3000), 0);
+    deliveries_of(store, alert, &s);
+    assert_string_equal(s.state[1], "running");
+    assert_int_equal(s.attempts[1], 1);
+
+    /* A hook the alert never had (added to its topic later): created, the alert pending. */
+    assert_int_equal(store_delivery_requeue(store, quiet, "notify", 3000), 1);
+    deliveries_of(store, quiet, &s);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.state[0], "pending");
+    assert_int_equal(s.next_at[0], 3000);
+    assert_alert_state(db, quiet, "pending");
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, &no_hook), 0);
+    assert_true(delivered == 0 && pending == 2 && failed == 0 && no_hook == 0);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
+/*
+ * Migration 8 from a schema 7 database: an alert without deliveries (stored as delivered)
+ * becomes no-hook; every other alert and every delivery keeps its state, attempts and error;
+ * deliveries gain last_attempt_at (NULL: unknown).
+ */
+static void
+test_store_migration_8_no_hook(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t ids[4] = {0}, alerts[4] = {0};
+    char *one[] = {"notify"}, *two[] = {"notify", "webhook"};
+    static const char *const keys[] = {"k0", "k1", "k2", "k3"};
+    for (int i = 0; i < 4; i++) {
+        struct feed_item item = mkitem(keys[i], 100);
+        assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000, &ids[i]), 1);
+    }
+    assert_int_equal(store_alert_add(store, "quiet", ids[0], "[]", NULL, 0, 1000, &alerts[0]), 1);
+    assert_int_equal(store_alert_add(store, "t", ids[1], "[]", one, 1, 1000, &alerts[1]), 1);
+    assert_int_equal(store_alert_add(store, "t", ids[2], "[]", two, 2, 1000, &alerts[2]), 1);
+    assert_int_equal(store_alert_add(store, "t", ids[3], "[]", one, 1, 1000, &alerts[3]), 1);
+    assert_int_equal(
+        store_delivery_set(store, alerts[1], "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(
+        store_delivery_set(store, alerts[2], "notify", "delivered", 2, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(store_delivery_set(store, alerts[2], "webhook", "failed", 4, FEED_TIME_NONE,
+                                        "HTTP 500", 1200),
+                     0);
+    store_free(store);
+
+    /* Back to schema 7 as that release wrote it: an alert without hooks was delivered. */
+    sqlite3 *db = open_raw(fx);
+    raw_exec(db, "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+                 " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
+                 " PRAGMA user_version = 7;");
+    assert_alert_state(db, alerts[0], "delivered");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    store = open_store(fx);
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+    assert_alert_state(db, alerts[0], "no-hook");
+    assert_alert_state(db, alerts[1], "delivered");
+    assert_alert_state(db, alerts[2], "failed");
+    assert_alert_state(db, alerts[3], "pending");
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries", NULL), 4);
+    assert_int_equal(
+        raw_int(db, "SELECT count(*) FROM deliveries WHERE last_attempt_at IS NULL", NULL), 4);
+    struct deliveries_seen s;
+    deliveries_of(store, alerts[2], &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.state[0], "delivered");
+    assert_int_equal(s.attempts[0], 2);
+    assert_string_equal(s.state[1], "failed");
+    assert_int_equal(s.attempts[1], 4);
+    assert_string_equal(s.error[1], "HTTP 500");
+    assert_int_equal(s.last_at[1], FEED_TIME_NONE);
+    int64_t delivered, pending, failed, no_hook;
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, &no_hook), 0);
+    assert_true(delivered == 1 && pending == 1 && failed == 1 && no_hook == 1);
+    /* The next outcome records its time. */
+    assert_int_equal(
+        store_delivery_set(store, alerts[3], "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1300),
+        0);
+    assert_int_equal(
+        raw_int(db, "SELECT count(*) FROM deliveries WHERE last_attempt_at = 1300", NULL), 1);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     store_free(store);
 }
@@ -2151,6 +2422,8 @@ main(int argc, char **argv)
         STORE_TEST(test_store_migration_fills_story_bands),
         STORE_TEST(test_store_prune_batch),
         STORE_TEST(test_store_delivery_set_is_atomic),
+        STORE_TEST(test_store_per_hook_deliveries_and_requeue),
+        STORE_TEST(test_store_migration_8_no_hook),
     };
 
     /* The file mode test expects the usual service umask. */
