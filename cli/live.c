@@ -87,7 +87,7 @@ build_request(const struct live_args *a)
         [LIVE_WATCH] = CTL_CMD_WATCH,     [LIVE_ADD] = CTL_CMD_ADD,
         [LIVE_REMOVE] = CTL_CMD_REMOVE,   [LIVE_PAUSE] = CTL_CMD_PAUSE,
         [LIVE_RESUME] = CTL_CMD_RESUME,   [LIVE_SEARCH] = CTL_CMD_SEARCH,
-        [LIVE_METRICS] = CTL_CMD_METRICS,
+        [LIVE_METRICS] = CTL_CMD_METRICS, [LIVE_REDELIVER] = CTL_CMD_REDELIVER,
     };
     json_t *req = json_object();
     int r = 0;
@@ -111,6 +111,13 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, CTL_REQ_FAILED, json_true());
         if (a->limit > 0)
             r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(a->limit));
+    } else if (a->cmd == LIVE_REDELIVER) {
+        if (a->alert_id > 0)
+            r |= json_object_set_new(req, CTL_REQ_ALERT, json_integer((json_int_t)a->alert_id));
+        if (a->failed)
+            r |= json_object_set_new(req, CTL_REQ_FAILED, json_true());
+        if (a->hook)
+            r |= json_object_set_new(req, CTL_REQ_HOOK, json_string(a->hook));
     } else if (a->cmd == LIVE_SEARCH) {
         r |= json_object_set_new(req, CTL_REQ_QUERY, json_string(a->query));
         if (a->limit > 0 || !a->json)
@@ -191,6 +198,9 @@ render_status(const json_t *resp)
     (void)snprintf(line, sizeof(line), "delivered %s, pending %s, failed %s",
                    fmt_int(alerts, "delivered", n1), fmt_int(alerts, "pending", n2),
                    fmt_int(alerts, "failed", n3));
+    if (json_object_get(alerts, "no_hook")) /* a daemon of before no-hook has none */
+        (void)snprintf(line + strlen(line), sizeof(line) - strlen(line), ", no hook %s",
+                       fmt_int(alerts, "no_hook", n4));
     print_kv("alerts", kw, line);
 
     print_kv("polls in flight", kw, fmt_int(resp, "polls_in_flight", n1));
@@ -375,11 +385,95 @@ render_reload(const json_t *resp)
     return 0;
 }
 
+/*
+ * One line per hook of an alert's `deliveries`, each cut to width columns (0: no limit):
+ * "notify: delivered (attempt 1, 2026-12-06 17:03Z)", "slack: failed after 3 attempts: why",
+ * "slack: pending, attempt 2 in 8s: why", "slack: running (attempt 1)". NULL when there are
+ * none (or on OOM: the alert's row still shows).
+ */
+static char *
+deliveries_text(const json_t *deliveries, size_t width)
+{
+    int64_t now = (int64_t)time(NULL);
+    char *text = NULL;
+    size_t len = 0;
+    size_t i;
+    json_t *dl;
+    json_array_foreach(deliveries, i, dl)
+    {
+        const char *hook = get_str(dl, "hook"), *state = get_str(dl, "state");
+        const char *err = get_str(dl, "last_error");
+        char when[OUTPUT_TIME_LEN], line[1024];
+        uint64_t tries = 0;
+        (void)get_uint(dl, "attempts", &tries);
+        if (!hook || !state)
+            continue;
+        if (strcmp(state, "delivered") == 0) {
+            output_time_local(get_str(dl, "last_attempt"), when);
+            (void)snprintf(line, sizeof(line), "%s: delivered (attempt %" PRIu64 ", %s)", hook,
+                           tries, when);
+        } else if (strcmp(state, "failed") == 0) {
+            (void)snprintf(line, sizeof(line), "%s: failed after %" PRIu64 " attempt%s: %s", hook,
+                           tries, tries == 1 ? "" : "s", err ? err : "-");
+        } else if (strcmp(state, "pending") == 0 && tries > 0) {
+            output_time_relative(get_str(dl, "next_attempt"), now, when);
+            (void)snprintf(line, sizeof(line), "%s: pending, attempt %" PRIu64 " %s: %s", hook,
+                           tries + 1, when, err ? err : "-");
+        } else if (strcmp(state, "running") == 0) {
+            (void)snprintf(line, sizeof(line), "%s: running (attempt %" PRIu64 ")", hook, tries);
+        } else {
+            (void)snprintf(line, sizeof(line), "%s: %s", hook, state);
+        }
+        char *clean = output_scrub(line, strlen(line), false);
+        char *cut = clean && width > 8 ? output_truncate(clean, width - 4) : NULL;
+        const char *use = cut ? cut : clean;
+        char *grown = use ? realloc(text, len + strlen(use) + 2) : NULL;
+        if (grown) {
+            text = grown;
+            len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", use);
+        }
+        free(cut);
+        free(clean);
+    }
+    return text;
+}
+
+/* `redeliver`: how many deliveries were queued, then which (the first ones the answer names). */
+static int
+render_redeliver(const json_t *resp)
+{
+    const json_t *q = json_object_get(resp, CTL_RESP_QUEUED);
+    const json_t *list = json_object_get(resp, CTL_RESP_DELIVERIES);
+    char line[512];
+    size_t i;
+    json_t *dl;
+    if (!json_is_integer(q)) {
+        output_message("invalid response from the daemon: no \"queued\" count");
+        return 1;
+    }
+    json_int_t n = json_integer_value(q);
+    (void)printf("queued %" JSON_INTEGER_FORMAT " deliver%s\n", n, n == 1 ? "y" : "ies");
+    json_array_foreach(list, i, dl)
+    {
+        char id[NUM_LEN];
+        (void)snprintf(line, sizeof(line), "  alert %s to hook %s", fmt_int(dl, "alert", id),
+                       get_str(dl, "hook") ? get_str(dl, "hook") : "-");
+        char *clean = output_scrub(line, strlen(line), false);
+        (void)printf("%s\n", clean ? clean : "");
+        free(clean);
+    }
+    if (json_is_array(list) && (json_int_t)json_array_size(list) < n)
+        (void)printf("  and %" JSON_INTEGER_FORMAT " more\n",
+                     n - (json_int_t)json_array_size(list));
+    return 0;
+}
+
 static int
 render_alerts(const json_t *resp, size_t width)
 {
-    static const char *const headers[] = {"ID",    "RAISED", "TOPIC", "STATE",
-                                          "TRIES", "FEED",   "TITLE", "SOURCES"};
+    /* Attempts are per hook, on the lines under each alert (its deliveries). */
+    static const char *const headers[] = {"ID",   "RAISED", "TOPIC",  "STATE",
+                                          "FEED", "TITLE",  "SOURCES"};
     const json_t *alerts = json_object_get(resp, CTL_RESP_ALERTS);
     size_t i;
     json_t *al;
@@ -393,26 +487,30 @@ render_alerts(const json_t *resp, size_t width)
         (void)printf("no alerts\n");
         return 0;
     }
-    struct output_table *t = output_table_new(8, headers);
+    struct output_table *t = output_table_new(7, headers);
     if (!t)
         return -ENOMEM;
     output_table_align_right(t, 0);
-    output_table_align_right(t, 4);
-    output_table_align_right(t, 7);
+    output_table_align_right(t, 6);
     output_table_flex(t, 2, NAME_MIN);
-    output_table_flex(t, 5, NAME_MIN);
-    output_table_flex(t, 6, ITEMS_TITLE_MIN);
+    output_table_flex(t, 4, NAME_MIN);
+    output_table_flex(t, 5, ITEMS_TITLE_MIN);
     json_array_foreach(alerts, i, al)
     {
-        char when[OUTPUT_TIME_LEN], id[NUM_LEN], tries[NUM_LEN], sources[NUM_LEN];
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN], sources[NUM_LEN];
         output_time_local(get_str(al, "raised"), when);
         (void)snprintf(sources, sizeof(sources), "%zu",
                        json_array_size(json_object_get(al, "sources")));
-        const char *cells[] = {fmt_int(al, "id", id),          when,
-                               get_str(al, "topic"),           get_str(al, "state"),
-                               fmt_int(al, "attempts", tries), get_str(al, "feed"),
-                               get_str(al, "title"),           sources};
-        r = output_table_add_row(t, cells, NULL);
+        const char *cells[] = {fmt_int(al, "id", id),
+                               when,
+                               get_str(al, "topic"),
+                               get_str(al, "state"),
+                               get_str(al, "feed"),
+                               get_str(al, "title"),
+                               sources};
+        char *hooks = deliveries_text(json_object_get(al, CTL_RESP_DELIVERIES), width);
+        r = output_table_add_row(t, cells, hooks);
+        free(hooks);
         if (r < 0)
             break;
     }
@@ -497,6 +595,8 @@ render(const struct live_args *a, const json_t *resp)
         return render_reload(resp);
     case LIVE_ALERTS:
         return render_alerts(resp, a->width);
+    case LIVE_REDELIVER:
+        return render_redeliver(resp);
     case LIVE_ADD:
     case LIVE_REMOVE:
     case LIVE_PAUSE:

@@ -26,6 +26,7 @@ enum live_cmd {
     LIVE_RESUME,
     LIVE_SEARCH,
     LIVE_METRICS,
+    LIVE_REDELIVER,
 };
 
 /* One live command and its options, as parsed from the command line. */
@@ -38,7 +39,9 @@ struct live_args {
     bool text;               /* items --text */
     bool wait;               /* poll --wait */
     const char *topic;       /* alerts --topic T */
-    bool failed;             /* alerts --failed */
+    bool failed;             /* alerts --failed, redeliver --failed */
+    int64_t alert_id;        /* redeliver ALERT_ID; 0 when not given */
+    const char *hook;        /* redeliver --hook H */
     const char *name;        /* add/remove/pause/resume NAME */
     const char *url;         /* add NAME URL */
     const char *query;       /* search QUERY */

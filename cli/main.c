@@ -45,6 +45,7 @@ enum {
     OPT_DRY_RUN = 1 << 9,
     OPT_INI = 1 << 10,
     OPT_EXPLAIN = 1 << 11,
+    OPT_HOOK = 1 << 12,
 };
 
 #define CMD_OFFLINE (-1) /* struct command's live: no daemon needed */
@@ -69,6 +70,7 @@ static bool arg_fetch_article;
 static bool arg_dry_run;
 static bool arg_ini;
 static bool arg_explain;
+static const char *arg_hook;
 static unsigned arg_opts_seen;
 static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
 static size_t arg_n_positional;
@@ -110,6 +112,9 @@ static const struct command commands[] = {
      "stop polling a feed until resume (persisted)"},
     {"resume", run_live, LIVE_RESUME, 0, 1, 1, "resume NAME",
      "resume a paused or disabled feed and poll it now"},
+    {"redeliver", run_live, LIVE_REDELIVER, OPT_FAILED | OPT_HOOK, 0, 1,
+     "redeliver ALERT_ID|--failed [--hook H]",
+     "send an alert (or every failed one) to its hooks again"},
     {"search", run_live, LIVE_SEARCH, OPT_LIMIT, 1, 1, "search [--limit N] QUERY",
      "stored items matching a query, newest first"},
     {"metrics", run_live, LIVE_METRICS, 0, 0, 0, "metrics",
@@ -129,8 +134,8 @@ static const struct command commands[] = {
 };
 
 static const char *const option_names[] = {
-    "--feed",     "--limit", "--text",          "--wait",    "--topic", "--failed",
-    "--interval", "--tag",   "--fetch-article", "--dry-run", "--ini",   "--explain"};
+    "--feed", "--limit",         "--text",    "--wait", "--topic",   "--failed", "--interval",
+    "--tag",  "--fetch-article", "--dry-run", "--ini",  "--explain", "--hook"};
 
 static void
 usage_line(FILE *f)
@@ -260,7 +265,7 @@ parse_argv(int argc, char **argv, const char **ret_command)
         bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
                            strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0 ||
                            strcmp(name, "--topic") == 0 || strcmp(name, "--interval") == 0 ||
-                           strcmp(name, "--tag") == 0;
+                           strcmp(name, "--tag") == 0 || strcmp(name, "--hook") == 0;
         bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--wide") == 0 ||
                        strcmp(name, "--help") == 0 || strcmp(name, "--version") == 0 ||
                        strcmp(name, "--text") == 0 || strcmp(name, "--wait") == 0 ||
@@ -339,6 +344,9 @@ parse_argv(int argc, char **argv, const char **ret_command)
         } else if (strcmp(name, "--explain") == 0) {
             arg_explain = true;
             arg_opts_seen |= OPT_EXPLAIN;
+        } else if (strcmp(name, "--hook") == 0) {
+            arg_hook = value;
+            arg_opts_seen |= OPT_HOOK;
         }
     }
     *ret_command = command;
@@ -415,6 +423,17 @@ run_live(const struct command *cmd)
         a.feed = arg_n_positional > 0 ? arg_positional[0] : NULL;
     if (cmd->live == LIVE_SEARCH)
         a.query = arg_positional[0];
+    if (cmd->live == LIVE_REDELIVER) {
+        char *end = NULL;
+        const char *id = arg_n_positional > 0 ? arg_positional[0] : NULL;
+        if (!id == !arg_failed)
+            return usage_error("redeliver takes an ALERT_ID or --failed (one of them)");
+        errno = 0;
+        a.alert_id = id && *id >= '0' && *id <= '9' ? strtoll(id, &end, 10) : 0;
+        if (id && (errno != 0 || !end || *end != '\0' || a.alert_id < 1))
+            return usage_error("invalid ALERT_ID '%s' (an alert's id, as `alerts` shows)", id);
+        a.hook = arg_hook;
+    }
     if (cmd->live == LIVE_ADD || cmd->live == LIVE_REMOVE || cmd->live == LIVE_PAUSE ||
         cmd->live == LIVE_RESUME) {
         a.name = arg_positional[0];

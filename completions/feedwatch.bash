@@ -11,12 +11,12 @@ _feedwatch()
 {
     local cur prev words cword
     _init_completion || return
-    local commands="status feeds items poll reload alerts watch add remove pause resume search metrics export-opml import-opml parse extract match"
+    local commands="status feeds items poll reload alerts watch add remove pause resume redeliver search metrics export-opml import-opml parse extract match"
     local globals="--json --wide --socket --config --help --version"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --socket | --config | --feed | --limit | --topic | --interval | --tag) ((i++)) ;;
+            --socket | --config | --feed | --limit | --topic | --interval | --tag | --hook) ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; break ;;
         esac
@@ -25,7 +25,7 @@ _feedwatch()
         --socket) _filedir sock; return ;;
         --config) _filedir conf; return ;;
         --feed) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")); return ;;
-        --limit | --topic | --interval | --tag) return ;;
+        --limit | --topic | --interval | --tag | --hook) return ;;
     esac
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "$commands $globals" -- "$cur"))
@@ -37,6 +37,7 @@ _feedwatch()
         add) opts="--interval --tag --fetch-article" ;;
         import-opml) opts="--tag --dry-run --ini" ;;
         alerts) opts="--topic --failed --limit" ;;
+        redeliver) opts="--failed --hook" ;;
         poll) opts="--wait" ;;
         search) opts="--limit" ;;
         match) opts="--explain" ;;

@@ -171,6 +171,14 @@ class LiveTest(unittest.TestCase):
         cols = {line.index(kv[line.partition(":")[0]]) for line in lines}
         self.assertEqual(len(cols), 1, lines)
 
+    def test_status_counts_no_hook_alerts(self):
+        self.answer({"ok": True, "alerts": {"delivered": 5, "pending": 0, "failed": 1,
+                                            "no_hook": 7}})
+        p = self.cli("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout.decode(),
+                         r"\nalerts: +delivered 5, pending 0, failed 1, no hook 7\n")
+
     def test_status_missing_members_show_dash(self):
         self.answer({"ok": True, "next_poll": None, "uptime_s": "x"})
         p = self.cli("status")
@@ -397,6 +405,75 @@ class LiveTest(unittest.TestCase):
         self.daemon.requests.clear()
         p = self.cli("--json", "items")
         self.assertEqual(self.daemon.requests, [{"cmd": "items"}])
+
+    # --- alerts and redeliver ------------------------------------------------------------
+
+    def test_alerts_show_each_hook_under_the_alert(self):
+        bad = "exit status 1 \u001b[31m" + "x" * 200
+        self.answer({"ok": True, "alerts": [
+            {"id": 12, "topic": "osce", "item": 3, "feed": "nl-nieuws", "title": "EU nodigt",
+             "url": "https://example.org/a", "state": "failed", "attempts": 3,
+             "raised": "2026-12-06T17:00:00Z", "sources": [],
+             "deliveries": [
+                 {"hook": "good", "state": "delivered", "attempts": 1, "last_error": None,
+                  "next_attempt": None, "last_attempt": "2026-12-06T17:03:00Z"},
+                 {"hook": "bad", "state": "failed", "attempts": 3, "last_error": bad,
+                  "next_attempt": None, "last_attempt": "2026-12-06T17:05:00Z"},
+                 {"hook": "slow", "state": "running", "attempts": 2, "last_error": "timed out",
+                  "next_attempt": None, "last_attempt": None},
+                 {"hook": "flaky", "state": "pending", "attempts": 1, "last_error": "HTTP 500",
+                  "next_attempt": "2099-01-01T00:00:00Z", "last_attempt": None},
+                 {"hook": "new", "state": "pending", "attempts": 0, "last_error": None,
+                  "next_attempt": "2026-12-06T17:00:00Z", "last_attempt": None}]},
+            {"id": 11, "topic": "quiet", "item": 2, "feed": "nl-nieuws", "title": "Other",
+             "url": "https://example.org/b", "state": "no-hook", "attempts": 0,
+             "raised": "2026-12-06T16:00:00Z", "sources": [], "deliveries": []}]})
+        p = self.cli("alerts", "--failed")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.daemon.requests, [{"cmd": "alerts", "failed": True}])
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "RAISED", "TOPIC", "STATE", "FEED", "TITLE",
+                                            "SOURCES"])
+        self.assertIn(" failed ", lines[1])
+        self.assertEqual(lines[2], "    good: delivered (attempt 1, 2026-12-06 17:03Z)")
+        # The error is scrubbed and cut to the line's 80 columns.
+        self.assertTrue(lines[3].startswith("    bad: failed after 3 attempts: exit status 1 ?[31m"),
+                        lines[3])
+        self.assertTrue(lines[3].endswith("…") and len(lines[3]) == 80, lines[3])
+        self.assertEqual(lines[4], "    slow: running (attempt 2)")
+        self.assertRegex(lines[5], r"^    flaky: pending, attempt 2 in \d+d: HTTP 500$")
+        self.assertEqual(lines[6], "    new: pending")
+        self.assertIn(" no-hook ", lines[7])
+        self.assertEqual(len(lines), 8, lines)
+        self.assertTrue(all(len(line) <= 80 for line in lines), lines)
+
+    def test_redeliver_requests_and_answers(self):
+        self.answer({"ok": True, "queued": 2, "deliveries": [{"alert": 12, "hook": "bad"},
+                                                               {"alert": 13, "hook": "bad"}]})
+        p = self.cli("redeliver", "--failed", "--hook", "bad")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout,
+                         b"queued 2 deliveries\n  alert 12 to hook bad\n  alert 13 to hook bad\n")
+        self.answer({"ok": True, "queued": 150, "deliveries": [{"alert": 1, "hook": "h"}]})
+        p = self.cli("redeliver", "12")
+        self.assertEqual(p.stdout, b"queued 150 deliveries\n  alert 1 to hook h\n  and 149 more\n")
+        self.answer({"ok": True, "queued": 1, "deliveries": [{"alert": 12, "hook": "h"}]})
+        p = self.cli("--json", "redeliver", "12", "--hook", "h")
+        self.assertEqual(json.loads(p.stdout)["queued"], 1)
+        self.answer({"ok": False, "error": "redeliver: no alert 99"})
+        p = self.cli("redeliver", "99")
+        self.assertEqual((p.returncode, p.stderr), (1, b"feedwatch: redeliver: no alert 99\n"))
+        self.assertEqual(self.daemon.requests, [
+            {"cmd": "redeliver", "failed": True, "hook": "bad"}, {"cmd": "redeliver", "alert": 12},
+            {"cmd": "redeliver", "alert": 12, "hook": "h"}, {"cmd": "redeliver", "alert": 99}])
+        # Usage: exactly one of ALERT_ID and --failed; an id is a positive number.
+        for args in (["redeliver"], ["redeliver", "1", "--failed"], ["redeliver", "-1"],
+                     ["redeliver", "1x"], ["redeliver", "0"], ["redeliver", "1", "2"],
+                     ["redeliver", "99999999999999999999"], ["alerts", "--hook", "h"],
+                     ["redeliver", "1", "--hook"]):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 2, args)
+        self.assertEqual(len(self.daemon.requests), 4)
 
     # --- poll and reload -----------------------------------------------------------------
 
