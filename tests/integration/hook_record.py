@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A hook for the tests: records what feedwatchd hands it, then succeeds or fails on request.
 
-usage: hook_record.py OUTDIR [--fail N] [--sleep S]
+usage: hook_record.py OUTDIR [--fail N] [--fail-while PATH] [--sleep S]
   Each run appends one JSON line to OUTDIR/runs.jsonl: {"env": FEEDWATCH_* variables,
-  "stdin": the parsed JSON document, "time": monotonic seconds, "pid": its pid}.
-  --fail N   exit 1 on the first N runs (counted in OUTDIR/count), succeed afterwards
-  --sleep S  sleep S seconds before answering (a hook that hangs)
+  "stdin": the parsed JSON document, "time": monotonic seconds, "pid": its pid, "run": its
+  number, "failed": whether it exits 1}.
+  --fail N           exit 1 on the first N runs (counted in OUTDIR/count), succeed afterwards
+  --fail-while PATH  exit 1 while PATH exists (a broken hook, fixed by removing PATH)
+  --sleep S          sleep S seconds before answering (a hook that hangs)
 """
 import json
 import os
@@ -18,6 +20,7 @@ def main():
     args = sys.argv[2:]
     fail = int(args[args.index("--fail") + 1]) if "--fail" in args else 0
     sleep = float(args[args.index("--sleep") + 1]) if "--sleep" in args else 0.0
+    broken = args[args.index("--fail-while") + 1] if "--fail-while" in args else None
     doc = json.loads(sys.stdin.read() or "null")
     env = {k: v for k, v in os.environ.items() if k.startswith("FEEDWATCH_")}
     count_path = os.path.join(out, "count")
@@ -29,13 +32,14 @@ def main():
     count += 1
     with open(count_path, "w") as f:
         f.write(str(count))
+    failing = count <= fail or (broken is not None and os.path.exists(broken))
     with open(os.path.join(out, "runs.jsonl"), "a") as f:
         f.write(json.dumps({"env": env, "stdin": doc, "time": time.time(), "pid": os.getpid(),
-                            "run": count}) + "\n")
+                            "run": count, "failed": failing}) + "\n")
     print(f"hook run {count} for alert {env.get('FEEDWATCH_ALERT_ID')}")
     if sleep:
         time.sleep(sleep)
-    if count <= fail:
+    if failing:
         print("failing on purpose", file=sys.stderr)
         return 1
     return 0

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Topics, alerts and hooks end to end: the seed articles raise the right alerts once, hooks get
 the documented environment and JSON, retries back off, a hanging hook is killed, a kill -9 loses
-no alert and doubles none, and a webhook is retried until it answers 2xx."""
+no alert and doubles none, and a webhook is retried until it answers 2xx. Each hook of an alert
+has its own delivery state; `redeliver` sends a failed one again without repeating the others;
+an alert whose topic has no hook is no-hook, and a hook added later reaches it only when asked."""
 
 import http.server
 import json
@@ -77,9 +79,11 @@ def test_seed_articles_raise_the_right_alerts_once(t):
         # Nothing else (the invented filler items) raised this topic.
         assert set(raised) <= set(SEED_TITLES), (topic, set(raised) - set(SEED_TITLES))
     for a in got:
-        assert a["state"] == "delivered" and a["attempts"] == 0, a  # no hooks: nothing to deliver
+        # No hooks: nothing to deliver, and nothing pending for ever.
+        assert a["state"] == "no-hook" and a["attempts"] == 0 and a["deliveries"] == [], a
     status = d.status()
-    assert status["alerts"]["delivered"] == len(got), status
+    assert status["alerts"] == {"delivered": 0, "pending": 0, "failed": 0,
+                                "no_hook": len(got)}, status
     # Re-polling and a restart raise nothing again.
     cycle = d.poll_wait()
     assert cycle["alerts"] == 0, cycle
@@ -212,6 +216,125 @@ def test_kill_9_during_hook_then_restart_delivers_once(t):
     assert a[0]["attempts"] == 2, a                  # at least once: it ran again
     assert len(fwtest.hook_runs(out)) >= 2
     assert d.stop() == 0
+
+
+def deliveries(alert):
+    """An alert's deliveries by hook: {hook: (state, attempts, last_error)}."""
+    return {x["hook"]: (x["state"], x["attempts"], x["last_error"]) for x in alert["deliveries"]}
+
+
+def test_two_hooks_one_failing_then_redelivered(t):
+    """Each hook has its own state; redelivering the failed one (by id and --hook, then
+    --failed once the script is fixed) runs only it, and exactly once after the fix."""
+    good, bad = os.path.join(t.dir, "good"), os.path.join(t.dir, "bad")
+    os.mkdir(good)
+    os.mkdir(bad)
+    broken = os.path.join(bad, "broken")
+    open(broken, "w").close()
+    conf = (TOPICS.format(osce_hooks="hooks = good, bad") + hook_section("good", good)
+            + hook_section("bad", bad, f"--fail-while {broken}", retries=0))
+    d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
+    d.start()
+    a = fwtest.wait_until(
+        lambda: (lambda x: x if x and x[0]["state"] == "failed" else None)(
+            alerts(d, "--topic", "osce")), 30, "the bad hook's delivery failed")[0]
+    fwtest.wait_until(lambda: deliveries(alerts(d, "--topic", "osce")[0])["good"][0]
+                      == "delivered", 30, "the good hook's delivery")
+    a = alerts(d, "--topic", "osce")[0]
+    dl = deliveries(a)
+    assert dl["good"] == ("delivered", 1, None), a
+    assert dl["bad"] == ("failed", 1, "exit status 1"), a
+    by_hook = {x["hook"]: x for x in a["deliveries"]}
+    assert by_hook["good"]["last_attempt"] and by_hook["good"]["next_attempt"] is None, a
+    assert [x["id"] for x in alerts(d, "--failed")] == [a["id"]]
+    st = d.status()["alerts"]
+    assert st["failed"] == 1 and st["pending"] == 0 and st["delivered"] == 0, st
+    assert st["no_hook"] == len(alerts(d, "--topic", "ukraine-border")) > 0, st
+    # The human listing says which hook failed and why, under the alert, within 80 columns.
+    rc, _ = d.cli("alerts", "--topic", "osce", json_out=False)
+    out = d.last[2]
+    assert rc == 0, d.describe_last()
+    assert "    good: delivered (attempt 1, " in out, out
+    assert "    bad: failed after 1 attempt: exit status 1" in out, out
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+
+    # Still broken: by id and --hook, only the bad hook runs again, and fails again.
+    got = d.cli_ok("redeliver", str(a["id"]), "--hook", "bad")
+    assert got["queued"] == 1 and got["deliveries"] == [{"alert": a["id"], "hook": "bad"}], got
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(bad)) == 2, 30, "the bad hook's second run")
+    fwtest.wait_until(lambda: deliveries(alerts(d, "--topic", "osce")[0])["bad"]
+                      == ("failed", 1, "exit status 1"), 30, "the second failure stored")
+    # Fixed: --failed delivers it, once; the good hook is not run again.
+    os.unlink(broken)
+    rc, _ = d.cli("redeliver", "--failed", json_out=False)
+    assert rc == 0 and d.last[2] == f"queued 1 delivery\n  alert {a['id']} to hook bad\n", \
+        d.describe_last()
+    a = fwtest.wait_until(
+        lambda: (lambda x: x if x and x[0]["state"] == "delivered" else None)(
+            alerts(d, "--topic", "osce")), 30, "the redelivered alert delivered")[0]
+    assert deliveries(a) == {"good": ("delivered", 1, None), "bad": ("delivered", 1, None)}, a
+    assert d.cli_ok("redeliver", "--failed")["queued"] == 0
+    assert alerts(d, "--failed") == []
+    assert d.stop() == 0
+    runs_bad = fwtest.hook_runs(bad)
+    assert [r["failed"] for r in runs_bad] == [True, True, False], runs_bad
+    assert len(fwtest.hook_runs(good)) == 1
+    assert all(int(r["env"]["FEEDWATCH_ALERT_ID"]) == a["id"]
+               for r in runs_bad + fwtest.hook_runs(good))
+
+
+def test_no_hook_alerts_and_a_hook_added_later(t):
+    """A topic without hooks raises no-hook alerts; a reload that gives it a hook does not
+    deliver the old alerts to it, `redeliver ALERT` does; refusals say why."""
+    out = os.path.join(t.dir, "late")
+    os.mkdir(out)
+    d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPICS.format(osce_hooks="")))
+    d.start()
+    d.wait_polled(["nl-nieuws"])
+    osce = alerts(d, "--topic", "osce")
+    assert len(osce) == 1 and osce[0]["state"] == "no-hook", osce
+    rc, _ = d.cli("alerts", "--topic", "osce", json_out=False)
+    assert rc == 0 and " no-hook " in d.last[2], d.describe_last()
+    rc, _ = d.cli("status", json_out=False)
+    assert rc == 0 and "failed 0, no hook " in d.last[2], d.describe_last()
+
+    # The topic gets a hook: nothing is delivered retroactively, not even after a poll.
+    conf = TOPICS.format(osce_hooks="hooks = late") + hook_section("late", out)
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
+    d.cli_ok("reload")
+    d.poll_wait()
+    assert d.cli_ok("redeliver", "--failed")["queued"] == 0
+    assert d.query("SELECT count(*) FROM deliveries") == [(0,)]
+    assert alerts(d, "--topic", "osce")[0]["state"] == "no-hook"
+
+    # Unless asked: then once, to the hook the topic names now.
+    got = d.cli_ok("redeliver", str(osce[0]["id"]))
+    assert got["queued"] == 1 and got["deliveries"] == [{"alert": osce[0]["id"],
+                                                         "hook": "late"}], got
+    a = fwtest.wait_until(
+        lambda: (lambda x: x if x and x[0]["state"] == "delivered" else None)(
+            alerts(d, "--topic", "osce")), 30, "the old alert delivered to the new hook")[0]
+    assert deliveries(a) == {"late": ("delivered", 1, None)}, a
+    assert [int(r["env"]["FEEDWATCH_ALERT_ID"]) for r in fwtest.hook_runs(out)] == [a["id"]]
+
+    # Refusals: a topic without hooks, an unknown alert or hook, a hook the topic lacks.
+    quiet = alerts(d, "--topic", "ukraine-border")[0]
+    rc, doc = d.cli("redeliver", str(quiet["id"]))
+    assert rc == 1 and "no hook to deliver it to" in doc["error"], doc
+    rc, doc = d.cli("redeliver", str(quiet["id"]), "--hook", "late")
+    assert rc == 1 and "its topic 'ukraine-border' has no hook 'late'" in doc["error"], doc
+    rc, doc = d.cli("redeliver", "999999")
+    assert rc == 1 and doc["error"] == "redeliver: no alert 999999", doc
+    rc, doc = d.cli("redeliver", "--failed", "--hook", "nope")
+    assert rc == 1 and "no hook 'nope'" in doc["error"], doc
+    for args in (("redeliver",), ("redeliver", "1", "--failed"), ("redeliver", "x1"),
+                 ("redeliver", "0"), ("alerts", "--hook", "late")):
+        rc, _ = d.cli(*args)
+        assert rc == 2, d.describe_last()
+    assert d.stop() == 0
+    assert len(fwtest.hook_runs(out)) == 1
 
 
 class _WebhookHandler(http.server.BaseHTTPRequestHandler):
