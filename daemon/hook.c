@@ -1056,7 +1056,8 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
     q->queued++;
     if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
         return 0;
-    json_t *o = json_pack("{s:I, s:o}", "alert", (json_int_t)alert_id, "hook", jstr(hook));
+    json_t *o =
+        json_pack("{s:I, s:o}", "alert", (json_int_t)alert_id, "hook", ctlproto_json_string(hook));
     return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -1164,11 +1165,10 @@ static int
 on_alert_delivery(void *userdata, const struct store_delivery_row *row)
 {
     struct alert_hooks *a = userdata;
-    struct daemon *d = a->q->h->d;
     if (a->only && strcmp(row->hook, a->only) != 0)
         return 0;
     a->only_seen = a->only != NULL;
-    if (!conf_hook_find(d->conf, row->hook))
+    if (!conf_hook_find(a->q->h->d->conf, row->hook))
         return 0;
     return requeue_add_hook(a->q, row->hook);
 }
@@ -1181,34 +1181,35 @@ on_alert_delivery(void *userdata, const struct store_delivery_row *row)
 static int
 redeliver_alert_hooks(struct hooks *h, struct hook_requeue *q, const char *only, char **reterr_msg)
 {
-    struct daemon *d = h->d;
+    struct store *store = h->d->store; /* the loop's connection: reads only */
+    const struct conf *conf = h->d->conf;
     struct alert_hooks a = {.q = q, .only = only};
-    int r = store_alert_get(d->store, q->alert_id, on_alert_topic, &a);
+    int r = store_alert_get(store, q->alert_id, on_alert_topic, &a);
     if (r == -ENOENT) {
         r = redeliver_refuse(reterr_msg, r, "no alert %" PRId64, q->alert_id);
         goto out;
     }
     if (r >= 0)
-        r = store_alert_deliveries(d->store, q->alert_id, on_alert_delivery, &a);
+        r = store_alert_deliveries(store, q->alert_id, on_alert_delivery, &a);
     if (r < 0) {
         r = redeliver_refuse(reterr_msg, r, "alert %" PRId64 ": %s", q->alert_id,
-                             r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+                             r == -ENOMEM ? "out of memory" : store_errmsg(store));
         goto out;
     }
-    const struct conf_topic *t = conf_topic_find(d->conf, a.topic);
+    const struct conf_topic *t = conf_topic_find(conf, a.topic);
     bool named = false;
     for (size_t i = 0; t && i < t->n_hooks && r == 0; i++) {
         if (only && strcmp(t->hooks[i], only) != 0)
             continue;
         named = true;
-        if (conf_hook_find(d->conf, t->hooks[i]))
+        if (conf_hook_find(conf, t->hooks[i]))
             r = requeue_add_hook(q, t->hooks[i]);
     }
     if (r < 0)
         r = redeliver_refuse(reterr_msg, r, "out of memory");
     else if (only && !named && !a.only_seen)
         r = redeliver_refuse(reterr_msg, -ENOENT,
-                             "alert %" PRId64 ": its topic '%s' has no hook '%s'", q->alert_id,
+                             "alert %" PRId64 ": its topic '%s' has no hook '%.200s'", q->alert_id,
                              a.topic, only);
     else if (q->n_hooks == 0)
         r = redeliver_refuse(reterr_msg, -ENOENT,
@@ -1243,8 +1244,8 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     *reterr_msg = NULL;
     if (!h || h->closing || h->d->stopping)
         return redeliver_refuse(reterr_msg, -ESHUTDOWN, "the hook runner is not running");
-    struct daemon *d = h->d;
-    if (hook && !conf_hook_find(d->conf, hook))
+    const struct conf *conf = h->d->conf;
+    if (hook && !conf_hook_find(conf, hook))
         return redeliver_refuse(reterr_msg, -ENOENT, "no hook '%.200s' in the config", hook);
     struct hook_requeue *q = calloc(1, sizeof(*q));
     if (!q || !(q->list = json_array()) || (hook && !(q->hook = strdup(hook)))) {
@@ -1260,12 +1261,12 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     int r = 0;
     if (alert_id != 0)
         r = redeliver_alert_hooks(h, q, hook, reterr_msg);
-    else if (!(q->configured = configured_hooks_json(d->conf)))
+    else if (!(q->configured = configured_hooks_json(conf)))
         r = redeliver_refuse(reterr_msg, -ENOMEM, "out of memory");
     if (r == 0) {
         q->job =
             (struct writer_job){.work = requeue_work, .done = requeue_done, .mode = WRITER_TXN};
-        r = writer_submit(d->writer, &q->job);
+        r = writer_submit(h->d->writer, &q->job);
         if (r < 0)
             r = redeliver_refuse(reterr_msg, r, "%s",
                                  r == -EAGAIN ? "the store's writer queue is full, try again"
