@@ -3,7 +3,10 @@
  * gets an environment built from nothing (FEEDWATCH_* and PATH, LANG, TZ) and no descriptor
  * but 0, 1 and 2; the timeout kills the whole process group (SIGTERM, then SIGKILL for a hook
  * that ignores SIGTERM) including a grandchild that ignores SIGTERM; a failed attempt is
- * retried after 2 s, 4 s, 8 s ... at most 1 h apart; at most max_hooks run at once.
+ * retried after 2 s, 4 s, 8 s ... at most 1 h apart; at most max_hooks run at once;
+ * hook_redeliver runs a failed delivery again once the hook is fixed (attempts afresh), a
+ * delivered one when asked by id, and reaches an alert raised before its topic had the hook
+ * only when asked, refusing what it cannot do at once.
  *
  * The runner takes a struct daemon: the test fills the fields hook.c reads (the loop, the
  * config, the store it reads, the writer its delivery states go through) and leaves the rest
