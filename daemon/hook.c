@@ -1098,11 +1098,12 @@ requeue_done(struct writer_job *job, int result)
         log_error("store: cannot queue the redelivery: %s", why);
         q->cb(q->ctx, result, why, 0, NULL);
     } else {
+        const char *what = q->queued == 1 ? "delivery" : "deliveries";
         if (q->alert_id != 0)
-            log_notice("hook: redeliver: alert %" PRId64 ": %u deliveries queued", q->alert_id,
-                       q->queued);
+            log_notice("hook: redeliver: alert %" PRId64 ": %u %s queued", q->alert_id, q->queued,
+                       what);
         else
-            log_notice("hook: redeliver: %u failed deliveries queued", q->queued);
+            log_notice("hook: redeliver: %u failed %s queued", q->queued, what);
         q->cb(q->ctx, 0, NULL, q->queued, q->list);
     }
     requeue_free(q);
