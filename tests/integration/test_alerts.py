@@ -284,6 +284,36 @@ def test_two_hooks_one_failing_then_redelivered(t):
                for r in runs_bad + fwtest.hook_runs(good))
 
 
+def test_redeliver_survives_kill_9(t):
+    """A redelivery answered as queued is stored: a kill -9 right after it loses nothing, the
+    failed hook is delivered after the restart, the other hook is not run again."""
+    good, bad = os.path.join(t.dir, "good"), os.path.join(t.dir, "bad")
+    os.mkdir(good)
+    os.mkdir(bad)
+    broken = os.path.join(bad, "broken")
+    open(broken, "w").close()
+    conf = (TOPICS.format(osce_hooks="hooks = good, bad") + hook_section("good", good)
+            + hook_section("bad", bad, f"--fail-while {broken}", retries=0))
+    d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
+    d.start()
+    fwtest.wait_until(lambda: (lambda x: x and deliveries(x[0]).get("bad", ("",))[0] == "failed"
+                               and deliveries(x[0])["good"][0] == "delivered")(
+        alerts(d, "--topic", "osce")), 30, "good delivered, bad failed")
+    os.unlink(broken)
+    assert d.cli_ok("redeliver", "--failed")["queued"] == 1
+    d.kill()
+    d.start()
+    a = fwtest.wait_until(
+        lambda: (lambda x: x if x and x[0]["state"] == "delivered" else None)(
+            alerts(d, "--topic", "osce")), 30, "the redelivery done after the restart")[0]
+    assert deliveries(a)["bad"][0] == "delivered", a
+    assert d.stop() == 0
+    assert len(fwtest.hook_runs(good)) == 1
+    runs = fwtest.hook_runs(bad)
+    assert runs[0]["failed"] and not runs[-1]["failed"], runs   # at least once after the fix
+
+
 def test_no_hook_alerts_and_a_hook_added_later(t):
     """A topic without hooks raises no-hook alerts; a reload that gives it a hook does not
     deliver the old alerts to it, `redeliver ALERT` does; refusals say why."""
