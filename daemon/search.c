@@ -654,6 +654,13 @@ verify_one(struct verify *v, int64_t id)
                 .published_at = sqlite3_column_type(st, 4) == SQLITE_NULL
                                     ? FEED_TIME_NONE
                                     : sqlite3_column_int64(st, 4),
+                .key = (const char *)sqlite3_column_text(st, 5),
+                .updated_at = sqlite3_column_type(st, 6) == SQLITE_NULL
+                                  ? FEED_TIME_NONE
+                                  : sqlite3_column_int64(st, 6),
+                .author = (const char *)sqlite3_column_text(st, 7),
+                .language = (const char *)sqlite3_column_text(st, 8),
+                .summary = (const char *)sqlite3_column_text(st, 9),
                 .matched_json = mj ? mj : "[]",
             };
             r = v->cb(v->userdata, &hit);
@@ -664,6 +671,60 @@ verify_one(struct verify *v, int64_t id)
         match_result_done(&res);
     }
     sqlite3_reset(st);
+    return r;
+}
+
+/* A candidate and its order key, COALESCE(published_at, first_seen_at) as `items` sorts. */
+struct cand {
+    int64_t id;
+    int64_t key;
+};
+
+struct cands {
+    struct cand *v;
+    size_t n, cap;
+};
+
+static int
+cands_push(struct cands *c, int64_t id, int64_t key)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct cand *n = realloc(c->v, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->v = n;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (struct cand){id, key};
+    return 0;
+}
+
+/* Newest first: the greater key first, then the greater id (items' ORDER BY). */
+static int
+cand_cmp(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/*
+ * Adds each id that ids (a statement whose rows start with an item id) gives, with its order
+ * key read through key (bound to the id; no row: pruned, left out).
+ */
+static int
+cands_add_ids(struct cands *c, sqlite3_stmt *ids, sqlite3_stmt *key)
+{
+    int r = 0;
+    while (r == 0 && sqlite3_step(ids) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(ids, 0);
+        sqlite3_bind_int64(key, 1, id);
+        if (sqlite3_step(key) == SQLITE_ROW)
+            r = cands_push(c, id, sqlite3_column_int64(key, 0));
+        sqlite3_reset(key);
+    }
     return r;
 }
 
@@ -681,40 +742,44 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
                   search_hit_cb cb, void *userdata, char **reterr_msg)
 {
     struct query *q = NULL;
-    int r = query_parse("search", query, &q, reterr_msg);
+    int r = query_parse(NULL, query, &q, reterr_msg);
     if (r < 0)
         return r;
     struct verify v = {.s = s, .limit = limit ? limit : 20, .cb = cb, .userdata = userdata};
     char *fts = NULL;
     size_t len = 0, cap = 0;
     bool narrows = false;
-    sqlite3_stmt *cand = NULL;
+    sqlite3_stmt *cand = NULL, *key = NULL;
+    struct cands cands = {0};
 
     v.m = match_new();
-    if (!v.m || (r = match_add(v.m, 0, "search", query, reterr_msg)) < 0 ||
-        (r = match_build(v.m)) < 0)
+    if (!v.m || (r = match_add(v.m, 0, NULL, query, reterr_msg)) < 0 || (r = match_build(v.m)) < 0)
         goto out;
     r = fts_raw(&fts, &len, &cap, "");
     r = r ? r : fts_expr(&fts, &len, &cap, q->root, &narrows);
     if (r < 0)
         goto out;
     if (sqlite3_prepare_v2(rd->rd,
-                           "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at"
+                           "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at,"
+                           " i.key, i.updated_at, i.author, i.language, i.summary"
                            " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id"
                            " WHERE i.id = ?1 AND i.pruned_at IS NULL",
-                           -1, &v.item, NULL) != SQLITE_OK) {
+                           -1, &v.item, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(rd->rd,
+                           "SELECT COALESCE(published_at, first_seen_at) FROM items"
+                           " WHERE id = ?1 AND pruned_at IS NULL",
+                           -1, &key, NULL) != SQLITE_OK) {
         r = -EIO;
         goto out;
     }
     if (narrows) {
-        /* Items the indexer has not reached yet are read directly, newest first. */
+        /* Items the indexer has not reached yet are read directly. */
         int64_t hwm = atomic_load(&s->hwm);
         sqlite3_stmt *tail = NULL;
         if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE id > ?1 ORDER BY id DESC", -1,
                                &tail, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(tail, 1, hwm);
-            while (r == 0 && sqlite3_step(tail) == SQLITE_ROW)
-                r = verify_one(&v, sqlite3_column_int64(tail, 0));
+            r = cands_add_ids(&cands, tail, key);
         }
         sqlite3_finalize(tail);
         if (r == 0 && sqlite3_prepare_v2(rd->ird,
@@ -724,18 +789,25 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
             sqlite3_bind_text(cand, 1, fts, -1, SQLITE_STATIC);
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
+            r = cands_add_ids(&cands, cand, key);
         }
     } else if (sqlite3_prepare_v2(rd->rd,
                                   "SELECT id FROM items WHERE pruned_at IS NULL"
-                                  " ORDER BY id DESC LIMIT ?1",
+                                  " ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC"
+                                  " LIMIT ?1",
                                   -1, &cand, NULL) == SQLITE_OK) {
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
+        r = cands_add_ids(&cands, cand, key);
     }
-    while (r == 0 && cand && sqlite3_step(cand) == SQLITE_ROW)
-        r = verify_one(&v, sqlite3_column_int64(cand, 0));
+    if (r == 0)
+        qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
+    for (size_t i = 0; r == 0 && i < cands.n; i++)
+        r = verify_one(&v, cands.v[i].id);
     if (r == 1)
         r = 0;
 out:
+    free(cands.v);
+    sqlite3_finalize(key);
     sqlite3_finalize(cand);
     sqlite3_finalize(v.item);
     match_free(v.m);

@@ -193,6 +193,47 @@ int store_items_list(struct store *store, const char *feed_name, unsigned limit,
 int store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit,
                            bool with_text, store_item_cb cb, void *userdata);
 
+/* What an items query asks for; each member that is set narrows it (NULL, FEED_TIME_NONE: not). */
+struct store_items_filter {
+    const char *feed;       /* one feed's name */
+    const char *feeds_json; /* a JSON array of feed names (items --tag); wins over feed */
+    const char *topic;      /* the items that matched this topic: alerts' items and sources */
+    int64_t since_at;       /* published (else first seen) at or after this */
+};
+
+/* As store_items_list, of the items that pass every member of f that is set. */
+int store_items_query(struct store *store, const struct store_items_filter *f, unsigned limit,
+                      bool with_text, store_item_cb cb, void *userdata);
+
+/* One item in full (`feedwatch item ID`). Borrowed by the callback for the call only. */
+struct store_item_full {
+    struct store_item_row row; /* text included when known */
+    const char *categories;    /* JSON array of strings; NULL when none */
+    int64_t pruned_at;         /* when retention cleared it; FEED_TIME_NONE: not */
+};
+typedef int (*store_item_full_cb)(void *userdata, const struct store_item_full *item);
+
+/* Calls cb once with item_id, pruned or not; -ENOENT when there is none. */
+int store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata);
+
+/*
+ * Calls cb for each alert raised on item_id (source false; row->matched set), then for each
+ * alert it was attached to as another source (source true; the row is the alert's own item).
+ */
+typedef int (*store_item_alert_cb)(void *userdata, const struct store_alert_row *row, bool source);
+int store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata);
+
+/* One feed's tallies from the store (`feedwatch feeds NAME`). */
+struct store_feed_counts {
+    int64_t items;            /* stored, pruned ones included */
+    int64_t pruned_items;     /* of those, cleared by retention */
+    int64_t last_new_item_at; /* when its newest item was first seen; FEED_TIME_NONE: none */
+    int64_t alerts_delivered, alerts_pending, alerts_failed; /* raised on its items */
+};
+
+/* Fills *ret for the feed called name (all zero when the store does not know it). */
+int store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret);
+
 /* Number of stored items, of all feeds. */
 int store_count_items(struct store *store, int64_t *ret_count);
 
@@ -220,6 +261,18 @@ int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, 
 int store_deliveries_reset_running(struct store *store);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
 int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
+/* One delivery of an alert (one hook) as stored. Borrowed by the callback for the call only. */
+struct store_delivery_row {
+    const char *hook;
+    const char *state; /* pending, running, delivered, failed */
+    unsigned attempts;
+    int64_t next_attempt_at; /* FEED_TIME_NONE: none */
+    const char *last_error;  /* NULL: none */
+};
+typedef int (*store_delivery_row_cb)(void *userdata, const struct store_delivery_row *d);
+/* Calls cb for each delivery of alert_id, by hook name. */
+int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
+                           void *userdata);
 int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
                       store_alert_cb cb, void *userdata);
 /* Alerts ever raised per topic (cb once per topic; a negative return stops with it). */
