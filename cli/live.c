@@ -445,7 +445,7 @@ print_block(const char *text)
     while (p && *p) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        (void)printf("  %.*s\n", (int)len, p);
+        (void)printf("%s%.*s\n", len ? "  " : "", (int)len, p);
         p = nl ? nl + 1 : p + len;
     }
     free(clean);
@@ -596,9 +596,12 @@ render_item(const json_t *resp)
         print_kv("story", DETAIL_KW, line);
     }
     const char *text = get_str(it, "text");
-    print_kv("text", DETAIL_KW, text ? "" : "-");
-    if (text)
+    if (text) {
+        (void)printf("text:\n");
         print_block(text);
+    } else {
+        print_kv("text", DETAIL_KW, "-");
+    }
     return 0;
 }
 
