@@ -710,21 +710,74 @@ cand_cmp(const void *a, const void *b)
     return x->id > y->id ? -1 : x->id < y->id;
 }
 
-/*
- * Adds each id that ids (a statement whose rows start with an item id) gives, with its order
- * key read through key (bound to the id; no row: pruned, left out).
- */
+/* Ids in descending order (as the candidates are gathered), for bsearch. */
 static int
-cands_add_ids(struct cands *c, sqlite3_stmt *ids, sqlite3_stmt *key)
+cand_id_desc(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* Adds each id that ids gives (a statement whose rows start with an item id, descending). */
+static int
+cands_add_ids(struct cands *c, sqlite3_stmt *ids)
 {
     int r = 0;
-    while (r == 0 && sqlite3_step(ids) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(ids, 0);
-        sqlite3_bind_int64(key, 1, id);
-        if (sqlite3_step(key) == SQLITE_ROW)
-            r = cands_push(c, id, sqlite3_column_int64(key, 0));
-        sqlite3_reset(key);
+    while (r == 0 && sqlite3_step(ids) == SQLITE_ROW)
+        r = cands_push(c, sqlite3_column_int64(ids, 0), 0);
+    return r;
+}
+
+/* The items newest first as `items` lists them: a walk of items_newest (id and key only). */
+#define SEARCH_NEWEST_SQL                                                                          \
+    "SELECT id FROM items ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC"
+
+/*
+ * Verifies the candidates newest first. Few of them (a selective query): each one's order
+ * key is read and they are sorted. Many of them: reading each row costs more than walking
+ * the newest-first index until limit hits are found (each entry looked up among the
+ * candidates), which also ends once every candidate was met. 0, 1 (limit reached) or <0.
+ */
+static int
+verify_newest_first(struct verify *v, sqlite3 *db, struct cands *c)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t max_id = 0;
+    int r = 0;
+    if (sqlite3_prepare_v2(db, "SELECT max(id) FROM items", -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        max_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((int64_t)c->n * SEARCH_WALK_RATIO < max_id) {
+        if (sqlite3_prepare_v2(db,
+                               "SELECT COALESCE(published_at, first_seen_at) FROM items"
+                               " WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK)
+            return -EIO;
+        for (size_t i = 0; i < c->n; i++) {
+            sqlite3_bind_int64(st, 1, c->v[i].id);
+            c->v[i].key = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        qsort(c->v, c->n, sizeof(*c->v), cand_cmp);
+        for (size_t i = 0; r == 0 && i < c->n; i++)
+            r = verify_one(v, c->v[i].id);
+        return r;
     }
+    if (sqlite3_prepare_v2(db, SEARCH_NEWEST_SQL, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    size_t met = 0;
+    while (r == 0 && met < c->n && sqlite3_step(st) == SQLITE_ROW) {
+        struct cand k = {.id = sqlite3_column_int64(st, 0)};
+        if (!bsearch(&k, c->v, c->n, sizeof(*c->v), cand_id_desc))
+            continue;
+        met++;
+        r = verify_one(v, k.id);
+    }
+    sqlite3_finalize(st);
     return r;
 }
 
@@ -749,7 +802,7 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
     char *fts = NULL;
     size_t len = 0, cap = 0;
     bool narrows = false;
-    sqlite3_stmt *cand = NULL, *key = NULL;
+    sqlite3_stmt *cand = NULL;
     struct cands cands = {0};
 
     v.m = match_new();
@@ -764,22 +817,18 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
                            " i.key, i.updated_at, i.author, i.language, i.summary"
                            " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id"
                            " WHERE i.id = ?1 AND i.pruned_at IS NULL",
-                           -1, &v.item, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(rd->rd,
-                           "SELECT COALESCE(published_at, first_seen_at) FROM items"
-                           " WHERE id = ?1 AND pruned_at IS NULL",
-                           -1, &key, NULL) != SQLITE_OK) {
+                           -1, &v.item, NULL) != SQLITE_OK) {
         r = -EIO;
         goto out;
     }
     if (narrows) {
-        /* Items the indexer has not reached yet are read directly. */
+        /* Items the indexer has not reached yet are read directly; ids descending. */
         int64_t hwm = atomic_load(&s->hwm);
         sqlite3_stmt *tail = NULL;
         if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE id > ?1 ORDER BY id DESC", -1,
                                &tail, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(tail, 1, hwm);
-            r = cands_add_ids(&cands, tail, key);
+            r = cands_add_ids(&cands, tail);
         }
         sqlite3_finalize(tail);
         if (r == 0 && sqlite3_prepare_v2(rd->ird,
@@ -789,25 +838,21 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
             sqlite3_bind_text(cand, 1, fts, -1, SQLITE_STATIC);
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
-            r = cands_add_ids(&cands, cand, key);
+            r = cands_add_ids(&cands, cand);
         }
-    } else if (sqlite3_prepare_v2(rd->rd,
-                                  "SELECT id FROM items WHERE pruned_at IS NULL"
-                                  " ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC"
-                                  " LIMIT ?1",
-                                  -1, &cand, NULL) == SQLITE_OK) {
+        if (r == 0)
+            r = verify_newest_first(&v, rd->rd, &cands);
+    } else if (sqlite3_prepare_v2(rd->rd, SEARCH_NEWEST_SQL " LIMIT ?1", -1, &cand, NULL) ==
+               SQLITE_OK) {
+        /* Nothing to narrow with: the newest items, in order, bounded. */
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
-        r = cands_add_ids(&cands, cand, key);
+        while (r == 0 && sqlite3_step(cand) == SQLITE_ROW)
+            r = verify_one(&v, sqlite3_column_int64(cand, 0));
     }
-    if (r == 0)
-        qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
-    for (size_t i = 0; r == 0 && i < cands.n; i++)
-        r = verify_one(&v, cands.v[i].id);
     if (r == 1)
         r = 0;
 out:
     free(cands.v);
-    sqlite3_finalize(key);
     sqlite3_finalize(cand);
     sqlite3_finalize(v.item);
     match_free(v.m);

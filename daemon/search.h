@@ -12,9 +12,10 @@
  * query that matches a superset (every positive word; NOT, phrases and proximity left to the
  * second step), and the matcher (match.h) keeps those that really match and says why. Hits
  * come newest first as `items` lists them (published, else first seen; then by id): the
- * candidates (at most SEARCH_CANDIDATES_MAX, the latest stored) are sorted so before the
- * matcher reads them. A query FTS5 cannot narrow (only NOTs) takes the newest items instead,
- * bounded.
+ * candidates (at most SEARCH_CANDIDATES_MAX, the latest stored) reach the matcher in that
+ * order: a few are sorted by their order key; many are met by walking the newest-first index
+ * (items_newest) until enough match. A query FTS5 cannot narrow (only NOTs) takes the newest
+ * items instead, bounded.
  *
  * Retention (store_prune_batch) prunes only items the indexer has reached (search_hwm), and
  * hands each pruned item's title and body to search_forget() once its batch is committed:
@@ -38,6 +39,7 @@
 #define SEARCH_BATCH 2000            /* items indexed per transaction */
 #define SEARCH_SCAN_MAX 20000        /* items scanned for a query FTS5 cannot narrow */
 #define SEARCH_CANDIDATES_MAX 100000 /* candidates verified for one query */
+#define SEARCH_WALK_RATIO 16         /* candidates above 1/16 of the items: walk items_newest */
 
 struct search;
 

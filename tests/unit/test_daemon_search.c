@@ -282,8 +282,26 @@ test_daemon_search_newest_first_by_publication(void **state)
     int64_t undated = add_dated(st, f.id, "u", FEED_TIME_NONE, "en"); /* first seen 5000 */
     int64_t older = add_dated(st, f.id, "x", 2000, "en");             /* not indexed yet */
 
-    for (int pass = 0; pass < 2; pass++) {
-        struct dated h = run_dated(s, pass ? "NOT quiet" : "volcano", 20);
+    for (int pass = 0; pass < 4; pass++) {
+        if (pass == 2) {
+            /*
+             * Few candidates among many items: each one's order key is read and sorted (above,
+             * many: the newest-first index was walked). The calm items are indexed, so
+             * they are no candidates (items not indexed yet all are).
+             */
+            for (int i = 0; i < 100; i++) {
+                char key[16];
+                snprintf(key, sizeof(key), "calm%d", i);
+                int64_t when = i % 2 ? 500 : 6000 + i; /* some newer than every hit */
+                struct feed_item calm = {.key = key,
+                                         .title = (char *)"a calm day",
+                                         .published_at = when,
+                                         .updated_at = FEED_TIME_NONE};
+                assert_int_equal(store_item_add(st, f.id, &calm, "quiet", 0, 5000, NULL), 1);
+            }
+            wait_caught_up(s);
+        }
+        struct dated h = run_dated(s, pass % 2 ? "volcano AND lava" : "volcano", 20);
         assert_int_equal(h.n, 5);
         assert_int_equal(h.ids[0], undated);
         assert_int_equal(h.ids[1], newest);
@@ -299,6 +317,15 @@ test_daemon_search_newest_first_by_publication(void **state)
     assert_int_equal(two.n, 2);
     assert_int_equal(two.ids[0], undated);
     assert_int_equal(two.ids[1], newest);
+    wait_caught_up(s);
+    two = run_dated(s, "lava", 2); /* indexed now */
+    assert_int_equal(two.n, 2);
+    assert_int_equal(two.ids[0], undated);
+    assert_int_equal(two.ids[1], newest);
+    /* A query with no word to narrow by walks the newest items: calm ones came first. */
+    struct dated calm = run_dated(s, "NOT volcano", 3);
+    assert_int_equal(calm.n, 3);
+    assert_true(calm.ids[0] > older && calm.ids[1] > older && calm.ids[0] > calm.ids[1]);
 
     search_free(s);
     store_feed_done(&f);
