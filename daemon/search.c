@@ -744,6 +744,8 @@ verify_newest_first(struct verify *v, sqlite3 *db, struct cands *c)
     sqlite3_stmt *st = NULL;
     int64_t max_id = 0;
     int r = 0;
+    if (c->n == 0)
+        return 0; /* nothing to verify (and no array to search) */
     if (sqlite3_prepare_v2(db, "SELECT max(id) FROM items", -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     if (sqlite3_step(st) == SQLITE_ROW)

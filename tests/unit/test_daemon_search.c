@@ -313,6 +313,8 @@ test_daemon_search_newest_first_by_publication(void **state)
         assert_string_equal(h.lang[4], "fr");
         assert_string_equal(h.key[1], "n");
     }
+    /* No candidate at all, before and after the index caught up (the tail is empty then). */
+    assert_int_equal(run_dated(s, "zebra", 20).n, 0);
     struct dated two = run_dated(s, "lava", 2);
     assert_int_equal(two.n, 2);
     assert_int_equal(two.ids[0], undated);
@@ -322,6 +324,7 @@ test_daemon_search_newest_first_by_publication(void **state)
     assert_int_equal(two.n, 2);
     assert_int_equal(two.ids[0], undated);
     assert_int_equal(two.ids[1], newest);
+    assert_int_equal(run_dated(s, "zebra", 20).n, 0);
     /* A query with no word to narrow by walks the newest items: calm ones came first. */
     struct dated calm = run_dated(s, "NOT volcano", 3);
     assert_int_equal(calm.n, 3);
