@@ -798,9 +798,11 @@ live_report(bool json, const char *fmt, ...)
         json_t *o = json_pack("{s:b, s:s?}", CTL_RESP_OK, 0, CTL_RESP_ERROR, n < 0 ? NULL : msg);
         if (o && !json_string_value(json_object_get(o, CTL_RESP_ERROR)))
             (void)json_object_set_new(o, CTL_RESP_ERROR, json_string("out of memory"));
-        /* ASCII only: the message may quote the user's own bytes (a config, a query) */
+        /* ASCII, DEL escaped too: the message may quote the user's bytes (a path, a query) */
         char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-        (void)printf("%s\n", text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+        char *safe = text ? output_json_safe(text) : NULL;
+        (void)printf("%s\n", safe ? safe : "{\"ok\":false,\"error\":\"out of memory\"}");
+        free(safe);
         free(text);
         json_decref(o);
     }

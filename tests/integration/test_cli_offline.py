@@ -516,6 +516,14 @@ class LiveTest(unittest.TestCase):
         self.assertIn("    matched lava (title): Lava flows\n", out)
         self.assertTrue(out.endswith("text:\n  Line one.\n\n  Line\n  two?.\n"), out)
 
+    def test_json_error_without_an_answer_is_terminal_safe(self):
+        conf = os.path.join(self.dir, "x\x7f\u202e.conf")
+        p = run(["--json", "--config", conf, "status"])
+        self.assertEqual(p.returncode, 2)
+        self.assertTrue(p.stdout.isascii(), p.stdout)
+        self.assertNotIn(b"\x7f", p.stdout)
+        self.assertIn("x\x7f\u202e.conf", json.loads(p.stdout)["error"])
+
     def test_bad_search_query_is_a_usage_error_before_asking(self):
         p = self.cli("search", "(volcano")
         self.assertEqual(p.returncode, 2)
