@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ build_request(const struct live_args *a)
         [LIVE_REMOVE] = CTL_CMD_REMOVE,   [LIVE_PAUSE] = CTL_CMD_PAUSE,
         [LIVE_RESUME] = CTL_CMD_RESUME,   [LIVE_SEARCH] = CTL_CMD_SEARCH,
         [LIVE_METRICS] = CTL_CMD_METRICS, [LIVE_REDELIVER] = CTL_CMD_REDELIVER,
+        [LIVE_ITEM] = CTL_CMD_ITEM,
     };
     json_t *req = json_object();
     int r = 0;
@@ -100,10 +102,19 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, CTL_REQ_FEED, json_string(a->feed));
         if (a->n_tags > 0)
             r |= json_object_set_new(req, CTL_REQ_TAG, json_string(a->tags[0]));
+        if (a->topic)
+            r |= json_object_set_new(req, CTL_REQ_TOPIC, json_string(a->topic));
+        if (a->since)
+            r |= json_object_set_new(req, CTL_REQ_SINCE, json_string(a->since));
         if (a->limit > 0 || !a->json)
             r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(limit_sent(a)));
         if (a->text)
             r |= json_object_set_new(req, CTL_REQ_TEXT, json_true());
+    } else if (a->cmd == LIVE_FEEDS) {
+        if (a->name)
+            r |= json_object_set_new(req, CTL_REQ_NAME, json_string(a->name));
+    } else if (a->cmd == LIVE_ITEM) {
+        r |= json_object_set_new(req, CTL_REQ_ID, json_integer((json_int_t)a->id));
     } else if (a->cmd == LIVE_ALERTS) {
         if (a->topic)
             r |= json_object_set_new(req, CTL_REQ_TOPIC, json_string(a->topic));
@@ -379,9 +390,232 @@ render_poll(const json_t *resp, bool wait)
 static int
 render_reload(const json_t *resp)
 {
-    char n[NUM_LEN];
+    const json_t *feeds = json_object_get(resp, CTL_RESP_FEEDS);
+    char n[7][NUM_LEN];
 
-    (void)printf("reloaded: %s feeds\n", fmt_int(resp, "feeds", n));
+    (void)printf("reloaded: %s feeds (ok %s, failing %s, disabled %s, paused %s), %s topics, "
+                 "%s hooks\n",
+                 fmt_int(feeds, "total", n[0]), fmt_int(feeds, "ok", n[1]),
+                 fmt_int(feeds, "failing", n[2]), fmt_int(feeds, "disabled", n[3]),
+                 fmt_int(feeds, "paused", n[4]),
+                 fmt_int(json_object_get(resp, CTL_RESP_TOPICS), "total", n[5]),
+                 fmt_int(json_object_get(resp, CTL_RESP_HOOKS), "total", n[6]));
+    return 0;
+}
+
+/* The strings of a JSON array joined with ", " into buf ("-" when empty or absent). */
+static const char *
+fmt_list(const json_t *arr, char *buf, size_t size)
+{
+    size_t i, used = 0;
+    const json_t *v;
+    buf[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        const char *t = json_string_value(v);
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", t ? t : "?");
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+    if (!buf[0])
+        (void)snprintf(buf, size, "-");
+    return buf;
+}
+
+/* A time member as local time, followed by how long ago or ahead it is ("-" when null). */
+static const char *
+fmt_when(const json_t *obj, const char *key, char *buf, size_t size)
+{
+    char when[OUTPUT_TIME_LEN], rel[OUTPUT_TIME_LEN];
+    const char *t = get_str(obj, key);
+    output_time_local(t, when);
+    if (!t) {
+        (void)snprintf(buf, size, "%s", when);
+        return buf;
+    }
+    output_time_relative(t, (int64_t)time(NULL), rel);
+    (void)snprintf(buf, size, "%s (%s)", when, rel);
+    return buf;
+}
+
+/* A boolean member as yes/no ("-" when absent). */
+static const char *
+fmt_bool(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_boolean(v) ? (json_is_true(v) ? "yes" : "no") : "-";
+}
+
+/* Text that may hold many lines: scrubbed, each line indented by two spaces. */
+static void
+print_block(const char *text)
+{
+    char *clean = output_scrub(text, strlen(text), true);
+    const char *p = clean;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        (void)printf("%s%.*s\n", len ? "  " : "", (int)len, p);
+        p = nl ? nl + 1 : p + len;
+    }
+    free(clean);
+}
+
+#define DETAIL_KW 14 /* the longest key of the detail views, "last modified" and its colon */
+
+/* `feeds NAME`: every member of the feed's answer, one per line. */
+static int
+render_feed_detail(const json_t *resp)
+{
+    const json_t *f = json_object_get(resp, CTL_RESP_FEED);
+    char line[1024], n[6][NUM_LEN], when[OUTPUT_TIME_LEN * 2 + 8], dur[OUTPUT_DURATION_LEN];
+    uint64_t v;
+
+    if (!json_is_object(f)) {
+        output_message("invalid response from the daemon: no \"feed\" object");
+        return 1;
+    }
+    print_kv("name", DETAIL_KW, get_str(f, "name") ? get_str(f, "name") : "-");
+    print_kv("state", DETAIL_KW, get_str(f, "state") ? get_str(f, "state") : "-");
+    if (get_str(f, "reason"))
+        print_kv("reason", DETAIL_KW, get_str(f, "reason"));
+    print_kv("url", DETAIL_KW, get_str(f, "url") ? get_str(f, "url") : "-");
+    if (get_str(f, "configured_url") && get_str(f, "url") &&
+        strcmp(get_str(f, "configured_url"), get_str(f, "url")) != 0)
+        print_kv("configured url", DETAIL_KW, get_str(f, "configured_url"));
+    if (get_str(f, "defined_at"))
+        (void)snprintf(line, sizeof(line), "%s (config)", get_str(f, "defined_at"));
+    else
+        (void)snprintf(line, sizeof(line), "%s", get_str(f, "source") ? get_str(f, "source") : "-");
+    print_kv("defined at", DETAIL_KW, line);
+    print_kv("enabled", DETAIL_KW, fmt_bool(f, "enabled"));
+    if (get_uint(f, "interval_s", &v))
+        output_duration(v, dur);
+    else
+        (void)snprintf(dur, sizeof(dur), "-");
+    const json_t *rate = json_object_get(f, "items_per_hour");
+    if (json_is_number(rate))
+        (void)snprintf(line, sizeof(line), "%s (%.2f new items an hour)", dur,
+                       json_number_value(rate));
+    else
+        (void)snprintf(line, sizeof(line), "%s", dur);
+    print_kv("interval", DETAIL_KW, line);
+    print_kv("tags", DETAIL_KW, fmt_list(json_object_get(f, "tags"), line, sizeof(line)));
+    print_kv("topics", DETAIL_KW, fmt_list(json_object_get(f, "topics"), line, sizeof(line)));
+    print_kv("fetch article", DETAIL_KW, fmt_bool(f, "fetch_article"));
+    print_kv("private addrs", DETAIL_KW, fmt_bool(f, "allow_private_addresses"));
+    (void)snprintf(line, sizeof(line), "%s%s%s", get_str(f, "header") ? "header " : "",
+                   get_str(f, "header") ? get_str(f, "header") : "",
+                   json_is_true(json_object_get(f, "auth"))
+                       ? (get_str(f, "header") ? ", user and password" : "user and password")
+                       : (get_str(f, "header") ? "" : "none"));
+    print_kv("credentials", DETAIL_KW, line);
+    print_kv("last poll", DETAIL_KW, fmt_when(f, "last_poll", when, sizeof(when)));
+    print_kv("last status", DETAIL_KW, fmt_int(f, "last_status", n[0]));
+    print_kv("last error", DETAIL_KW, get_str(f, "last_error") ? get_str(f, "last_error") : "-");
+    print_kv("failures", DETAIL_KW, fmt_int(f, "failures", n[0]));
+    print_kv("xml recovery", DETAIL_KW, fmt_bool(f, "recovered"));
+    print_kv("polling now", DETAIL_KW, fmt_bool(f, "polling"));
+    print_kv("next poll", DETAIL_KW, fmt_when(f, "next_poll", when, sizeof(when)));
+    print_kv("etag", DETAIL_KW, get_str(f, "etag") ? get_str(f, "etag") : "-");
+    print_kv("last modified", DETAIL_KW,
+             get_str(f, "last_modified") ? get_str(f, "last_modified") : "-");
+    (void)snprintf(line, sizeof(line), "%s (%s pruned), newest seen %s", fmt_int(f, "items", n[0]),
+                   fmt_int(f, "pruned_items", n[1]),
+                   fmt_when(f, "last_new_item", when, sizeof(when)));
+    print_kv("items", DETAIL_KW, line);
+    const json_t *al = json_object_get(f, CTL_RESP_ALERTS);
+    (void)snprintf(line, sizeof(line), "delivered %s, pending %s, failed %s",
+                   fmt_int(al, "delivered", n[0]), fmt_int(al, "pending", n[1]),
+                   fmt_int(al, "failed", n[2]));
+    if (json_object_get(al, "no_hook"))
+        (void)snprintf(line + strlen(line), sizeof(line) - strlen(line), ", no hook %s",
+                       fmt_int(al, "no_hook", n[0]));
+    print_kv("alerts", DETAIL_KW, line);
+    return 0;
+}
+
+/* `item ID`: the item's members, its alerts with their hooks, then its text. */
+static int
+render_item(const json_t *resp)
+{
+    const json_t *it = json_object_get(resp, CTL_RESP_ITEM);
+    char line[2048], n[3][NUM_LEN], when[OUTPUT_TIME_LEN];
+    static const char *const plain[] = {"feed", "title", "url", "author", "language", "key"};
+    size_t i;
+    const json_t *al;
+
+    if (!json_is_object(it)) {
+        output_message("invalid response from the daemon: no \"item\" object");
+        return 1;
+    }
+    print_kv("id", DETAIL_KW, fmt_int(it, "id", n[0]));
+    for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        print_kv(plain[i], DETAIL_KW, get_str(it, plain[i]) ? get_str(it, plain[i]) : "-");
+    output_time_local(get_str(it, "published"), when);
+    print_kv("published", DETAIL_KW, when);
+    output_time_local(get_str(it, "updated"), when);
+    print_kv("updated", DETAIL_KW, when);
+    output_time_local(get_str(it, "first_seen"), when);
+    print_kv("first seen", DETAIL_KW, when);
+    if (get_str(it, "pruned")) {
+        output_time_local(get_str(it, "pruned"), when);
+        print_kv("pruned", DETAIL_KW, when);
+    }
+    print_kv("categories", DETAIL_KW,
+             fmt_list(json_object_get(it, "categories"), line, sizeof(line)));
+    const json_t *alerts = json_object_get(it, CTL_RESP_ALERTS);
+    (void)snprintf(line, sizeof(line), "%zu", json_array_size(alerts));
+    print_kv("alerts", DETAIL_KW, line);
+    json_array_foreach(alerts, i, al)
+    {
+        output_time_local(get_str(al, "raised"), when);
+        (void)snprintf(line, sizeof(line), "  alert %s, topic %s: %s, %s attempts, raised %s",
+                       fmt_int(al, "id", n[0]), get_str(al, "topic") ? get_str(al, "topic") : "-",
+                       get_str(al, "state") ? get_str(al, "state") : "-",
+                       fmt_int(al, "attempts", n[1]), when);
+        print_block(line);
+        size_t j;
+        const json_t *dl;
+        json_array_foreach(json_object_get(al, "deliveries"), j, dl)
+        {
+            char next[OUTPUT_TIME_LEN];
+            const char *err = get_str(dl, "last_error");
+            output_time_local(get_str(dl, "next_attempt"), next);
+            (void)snprintf(line, sizeof(line), "    hook %s: %s, %s attempts%s%s%s%s",
+                           get_str(dl, "hook") ? get_str(dl, "hook") : "-",
+                           get_str(dl, "state") ? get_str(dl, "state") : "-",
+                           fmt_int(dl, "attempts", n[2]),
+                           get_str(dl, "next_attempt") ? ", next " : "",
+                           get_str(dl, "next_attempt") ? next : "", err ? ", last error: " : "",
+                           err ? err : "");
+            print_block(line);
+        }
+        const json_t *m;
+        json_array_foreach(json_object_get(al, "matched"), j, m)
+        {
+            (void)snprintf(line, sizeof(line), "    matched %s (%s): %s",
+                           get_str(m, "term") ? get_str(m, "term") : "-",
+                           get_str(m, "field") ? get_str(m, "field") : "-",
+                           get_str(m, "snippet") ? get_str(m, "snippet") : "");
+            print_block(line);
+        }
+    }
+    json_array_foreach(json_object_get(it, "attached_to"), i, al)
+    {
+        (void)snprintf(line, sizeof(line), "another source of alert %s (topic %s, feed %s)",
+                       fmt_int(al, "id", n[0]), get_str(al, "topic") ? get_str(al, "topic") : "-",
+                       get_str(al, "feed") ? get_str(al, "feed") : "-");
+        print_kv("story", DETAIL_KW, line);
+    }
+    const char *text = get_str(it, "text");
+    if (text) {
+        (void)printf("text:\n");
+        print_block(text);
+    } else {
+        print_kv("text", DETAIL_KW, "-");
+    }
     return 0;
 }
 
@@ -585,7 +819,9 @@ render(const struct live_args *a, const json_t *resp)
     case LIVE_STATUS:
         return render_status(resp);
     case LIVE_FEEDS:
-        return render_feeds(resp, a->width);
+        return a->name ? render_feed_detail(resp) : render_feeds(resp, a->width);
+    case LIVE_ITEM:
+        return render_item(resp);
     case LIVE_SEARCH:
     case LIVE_ITEMS:
         return render_items(a, resp);
@@ -652,6 +888,32 @@ watch_stream(const struct live_args *a, struct client *c, char *line, size_t len
     return client_error_unreachable(r) ? 3 : 1;
 }
 
+/* Reports a live command's failure on stderr and, with json, as an error answer on stdout. */
+void
+live_report(bool json, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    output_message("%s", n < 0 ? "out of memory" : msg);
+    if (json) {
+        json_t *o = json_pack("{s:b, s:s?}", CTL_RESP_OK, 0, CTL_RESP_ERROR, n < 0 ? NULL : msg);
+        if (o && !json_string_value(json_object_get(o, CTL_RESP_ERROR)))
+            (void)json_object_set_new(o, CTL_RESP_ERROR, json_string("out of memory"));
+        /* ASCII, DEL escaped too: the message may quote the user's bytes (a path, a query) */
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        char *safe = text ? output_json_safe(text) : NULL;
+        (void)printf("%s\n", safe ? safe : "{\"ok\":false,\"error\":\"out of memory\"}");
+        free(safe);
+        free(text);
+        json_decref(o);
+    }
+    if (n >= 0)
+        free(msg);
+}
+
 int
 live_run(const struct live_args *a)
 {
@@ -663,7 +925,7 @@ live_run(const struct live_args *a)
 
     req = build_request(a);
     if (!req) {
-        output_message("cannot build the request (invalid UTF-8 in an argument?)");
+        live_report(a->json, "cannot build the request (invalid UTF-8 in an argument?)");
         return 1;
     }
 
@@ -681,10 +943,10 @@ live_run(const struct live_args *a)
     client_free(c);
     if (r < 0) {
         if (client_error_unreachable(r))
-            output_message("cannot reach feedwatchd at %s: %s", a->socket,
-                           err ? err : strerror(-r));
+            live_report(a->json, "cannot reach feedwatchd at %s: %s", a->socket,
+                        err ? err : strerror(-r));
         else
-            output_message("%s", err ? err : strerror(-r));
+            live_report(a->json, "%s", err ? err : strerror(-r));
         free(err);
         return client_error_unreachable(r) ? 3 : 1;
     }

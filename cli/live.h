@@ -27,6 +27,7 @@ enum live_cmd {
     LIVE_SEARCH,
     LIVE_METRICS,
     LIVE_REDELIVER,
+    LIVE_ITEM,
 };
 
 /* One live command and its options, as parsed from the command line. */
@@ -38,11 +39,13 @@ struct live_args {
     long limit;              /* items --limit N; 0 when not given */
     bool text;               /* items --text */
     bool wait;               /* poll --wait */
-    const char *topic;       /* alerts --topic T */
+    const char *topic;       /* alerts --topic T, items --topic T */
+    const char *since;       /* items --since, as RFC 3339 UTC; NULL when not given */
+    int64_t id;              /* item ID */
     bool failed;             /* alerts --failed, redeliver --failed */
     int64_t alert_id;        /* redeliver ALERT_ID; 0 when not given */
     const char *hook;        /* redeliver --hook H */
-    const char *name;        /* add/remove/pause/resume NAME */
+    const char *name;        /* add/remove/pause/resume NAME, feeds NAME */
     const char *url;         /* add NAME URL */
     const char *query;       /* search QUERY */
     uint64_t interval_s;     /* add --interval; 0 when not given */
@@ -53,9 +56,15 @@ struct live_args {
 };
 
 /*
+ * Reports a failure of a live command: its message on stderr ("feedwatch: ..."), and with
+ * json, as the daemon would answer it, {"ok":false,"error":"..."} on stdout (ASCII only).
+ */
+void live_report(bool json, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Runs one live command against the daemon and prints its result. Returns the process exit
  * status: 0 success, 1 failure (error response, bad answer, output error), 3 daemon not
- * reachable.
+ * reachable. With json, a failure without an answer is reported as live_report() does.
  */
 int live_run(const struct live_args *args);
 

@@ -17,9 +17,11 @@
 
 #include "conf.h"
 #include "ctlproto.h"
+#include "parse/date.h"
 #include "extract.h"
 #include "live.h"
 #include "match.h"
+#include "topics/match.h"
 #include "offline.h"
 #include "opml.h"
 #include "output.h"
@@ -46,6 +48,7 @@ enum {
     OPT_INI = 1 << 10,
     OPT_EXPLAIN = 1 << 11,
     OPT_HOOK = 1 << 12,
+    OPT_SINCE = 1 << 13,
 };
 
 #define CMD_OFFLINE (-1) /* struct command's live: no daemon needed */
@@ -71,6 +74,7 @@ static bool arg_dry_run;
 static bool arg_ini;
 static bool arg_explain;
 static const char *arg_hook;
+static char arg_since[DATE_RFC3339_LEN]; /* --since as RFC 3339 UTC; "" when not given */
 static unsigned arg_opts_seen;
 static const char *arg_positional[MAX_POSITIONAL]; /* the command's own arguments */
 static size_t arg_n_positional;
@@ -95,9 +99,13 @@ static int run_import_opml(const struct command *cmd);
 
 static const struct command commands[] = {
     {"status", run_live, LIVE_STATUS, 0, 0, 0, "status", "version, uptime, counts, next poll"},
-    {"feeds", run_live, LIVE_FEEDS, 0, 0, 0, "feeds", "each feed's state, last poll and error"},
-    {"items", run_live, LIVE_ITEMS, OPT_FEED | OPT_TAG | OPT_LIMIT | OPT_TEXT, 0, 0,
-     "items [--feed F] [--tag T] [--limit N] [--text]", "newest items; --text adds their text"},
+    {"feeds", run_live, LIVE_FEEDS, 0, 0, 1, "feeds [NAME]",
+     "each feed's state and error; NAME: in full"},
+    {"items", run_live, LIVE_ITEMS,
+     OPT_FEED | OPT_TAG | OPT_TOPIC | OPT_SINCE | OPT_LIMIT | OPT_TEXT, 0, 0,
+     "items [--feed F] [--tag T] [--topic T] [--since WHEN] [--limit N] [--text]",
+     "newest items; --text adds their text"},
+    {"item", run_live, LIVE_ITEM, 0, 1, 1, "item ID", "one item in full, its alerts and hooks"},
     {"poll", run_live, LIVE_POLL, OPT_WAIT, 0, 1, "poll [--wait] [FEED]",
      "poll now; --wait reports the result"},
     {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload", "make the daemon re-read its config"},
@@ -135,7 +143,7 @@ static const struct command commands[] = {
 
 static const char *const option_names[] = {
     "--feed", "--limit",         "--text",    "--wait", "--topic",   "--failed", "--interval",
-    "--tag",  "--fetch-article", "--dry-run", "--ini",  "--explain", "--hook"};
+    "--tag",  "--fetch-article", "--dry-run", "--ini",  "--explain", "--hook",   "--since"};
 
 static void
 usage_line(FILE *f)
@@ -222,6 +230,28 @@ parse_limit(const char *s, long *ret_limit)
 }
 
 /*
+ * --since WHEN: an RFC 3339 time (with its zone: Z or an offset) or a duration ago in the
+ * config's form (90s, 15m, 2h, 3d, 1w), as Unix seconds; -EINVAL otherwise.
+ */
+static int
+since_parse(const char *s, int64_t now, int64_t *ret_at)
+{
+    uint64_t ago;
+    if (conf_parse_duration(s, &ago) == 0) {
+        if (ago > (uint64_t)now)
+            return -EINVAL; /* before 1970 */
+        *ret_at = now - (int64_t)ago;
+        return 0;
+    }
+    /* YYYY-MM-DDTHH:MM:SS and a zone: the form the daemon takes, not any date a feed writes */
+    size_t len = strlen(s);
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        date_parse(s, ret_at) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+/*
  * Reads argv into the arg_* globals. Options may come before or after the command; "--"
  * ends them. Returns 0 or EXIT_USAGE (after reporting why).
  */
@@ -265,7 +295,8 @@ parse_argv(int argc, char **argv, const char **ret_command)
         bool takes_value = strcmp(name, "--socket") == 0 || strcmp(name, "--config") == 0 ||
                            strcmp(name, "--feed") == 0 || strcmp(name, "--limit") == 0 ||
                            strcmp(name, "--topic") == 0 || strcmp(name, "--interval") == 0 ||
-                           strcmp(name, "--tag") == 0 || strcmp(name, "--hook") == 0;
+                           strcmp(name, "--tag") == 0 || strcmp(name, "--hook") == 0 ||
+                           strcmp(name, "--since") == 0;
         bool is_flag = strcmp(name, "--json") == 0 || strcmp(name, "--wide") == 0 ||
                        strcmp(name, "--help") == 0 || strcmp(name, "--version") == 0 ||
                        strcmp(name, "--text") == 0 || strcmp(name, "--wait") == 0 ||
@@ -347,6 +378,14 @@ parse_argv(int argc, char **argv, const char **ret_command)
         } else if (strcmp(name, "--hook") == 0) {
             arg_hook = value;
             arg_opts_seen |= OPT_HOOK;
+        } else if (strcmp(name, "--since") == 0) {
+            int64_t at;
+            if (since_parse(value, (int64_t)time(NULL), &at) < 0)
+                return usage_error("invalid --since '%s' (an RFC 3339 time such as "
+                                   "2026-12-06T10:00:00Z, or a duration ago such as 90m, 2h, 3d)",
+                                   value);
+            date_format(at, arg_since);
+            arg_opts_seen |= OPT_SINCE;
         }
     }
     *ret_command = command;
@@ -361,27 +400,29 @@ parse_argv(int argc, char **argv, const char **ret_command)
  * status (2 for a bad --config, 1 for OOM) after reporting why.
  */
 static int
-resolve_socket(char **ret_path)
+resolve_socket(char **ret_path, bool json)
 {
     char *err = NULL;
     int r;
 
     if (arg_socket) {
         *ret_path = strdup(arg_socket);
+        if (!*ret_path)
+            live_report(json, "out of memory");
         return *ret_path ? 0 : 1;
     }
     const char *config = arg_config ? arg_config : DEFAULT_CONFIG;
     r = conf_load_socket(config, ret_path, &err);
     if (r == -ENOMEM) {
-        output_message("out of memory");
+        live_report(json, "out of memory");
         free(err);
         return 1;
     }
     if (r < 0 && arg_config) {
         if (err && *err)
-            output_message("%s", err);
+            live_report(json, "%s", err);
         else
-            output_message("%s: %s", arg_config, strerror(-r));
+            live_report(json, "%s: %s", arg_config, strerror(-r));
         free(err);
         return EXIT_USAGE;
     }
@@ -389,11 +430,43 @@ resolve_socket(char **ret_path)
     if (r < 0) { /* the default config is missing or unreadable: the default socket */
         *ret_path = strdup(DEFAULT_SOCKET);
         if (!*ret_path) {
-            output_message("out of memory");
+            live_report(json, "out of memory");
             return 1;
         }
     }
     return 0;
+}
+
+/*
+ * `search`'s query checked here as the daemon will check it (the same parser and matcher):
+ * a bad query is the user's mistake, exit 2 with the parser's message, as for `match`.
+ */
+static int
+check_search_query(const char *query, bool json)
+{
+    struct match *m = match_new();
+    char *err = NULL;
+    int r = m ? match_add(m, 0, NULL, query, &err) : -ENOMEM;
+    if (r == 0)
+        r = match_build(m);
+    match_free(m);
+    if (r == 0)
+        return 0;
+    live_report(json, "%s", err ? err : strerror(-r));
+    free(err);
+    return r == -ENOMEM ? 1 : EXIT_USAGE;
+}
+
+/* `item ID`: a whole number from 1 up, or -1. */
+static int64_t
+parse_item_id(const char *s)
+{
+    char *end;
+    if (*s < '1' || *s > '9')
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return errno != 0 || *end != '\0' ? -1 : (int64_t)v;
 }
 
 static int
@@ -413,16 +486,27 @@ run_live(const struct command *cmd)
         .tags = arg_tags,
         .n_tags = arg_n_tags,
         .fetch_article = arg_fetch_article,
+        .since = arg_since[0] ? arg_since : NULL,
     };
     char *socket_path = NULL;
     int r;
 
     if (cmd->live == LIVE_ITEMS && arg_n_tags > 1)
         return usage_error("items takes one --tag");
+    if (cmd->live == LIVE_ITEM && (a.id = parse_item_id(arg_positional[0])) < 0)
+        return usage_error("invalid item ID '%s' (a number from 1 up, as `items --json` "
+                           "gives it)",
+                           arg_positional[0]);
+    if (cmd->live == LIVE_FEEDS && arg_n_positional > 0)
+        a.name = arg_positional[0];
     if (cmd->live == LIVE_POLL)
         a.feed = arg_n_positional > 0 ? arg_positional[0] : NULL;
-    if (cmd->live == LIVE_SEARCH)
+    if (cmd->live == LIVE_SEARCH) {
         a.query = arg_positional[0];
+        r = check_search_query(a.query, arg_json);
+        if (r != 0)
+            return r;
+    }
     if (cmd->live == LIVE_REDELIVER) {
         char *end = NULL;
         const char *id = arg_n_positional > 0 ? arg_positional[0] : NULL;
@@ -439,7 +523,7 @@ run_live(const struct command *cmd)
         a.name = arg_positional[0];
         a.url = arg_n_positional > 1 ? arg_positional[1] : NULL;
     }
-    r = resolve_socket(&socket_path);
+    r = resolve_socket(&socket_path, arg_json);
     if (r != 0)
         return r;
     a.socket = socket_path;
@@ -454,7 +538,7 @@ run_export_opml(const struct command *cmd)
 {
     char *socket_path = NULL;
     (void)cmd;
-    int r = resolve_socket(&socket_path);
+    int r = resolve_socket(&socket_path, false);
     if (r != 0)
         return r;
     r = opml_export(socket_path);
@@ -478,7 +562,7 @@ run_import_opml(const struct command *cmd)
     if (arg_dry_run && arg_ini)
         return usage_error("--dry-run and --ini do not go together");
     if (!arg_ini) {
-        int r = resolve_socket(&socket_path);
+        int r = resolve_socket(&socket_path, false);
         if (r != 0)
             return r;
     }

@@ -11,12 +11,12 @@ _feedwatch()
 {
     local cur prev words cword
     _init_completion || return
-    local commands="status feeds items poll reload alerts watch add remove pause resume redeliver search metrics export-opml import-opml parse extract match"
+    local commands="status feeds items item poll reload alerts watch add remove pause resume redeliver search metrics export-opml import-opml parse extract match"
     local globals="--json --wide --socket --config --help --version"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --socket | --config | --feed | --limit | --topic | --interval | --tag | --hook) ((i++)) ;;
+            --socket | --config | --feed | --limit | --topic | --interval | --tag | --hook | --since) ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; break ;;
         esac
@@ -25,7 +25,7 @@ _feedwatch()
         --socket) _filedir sock; return ;;
         --config) _filedir conf; return ;;
         --feed) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")); return ;;
-        --limit | --topic | --interval | --tag | --hook) return ;;
+        --limit | --topic | --interval | --tag | --hook | --since) return ;;
     esac
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "$commands $globals" -- "$cur"))
@@ -33,7 +33,7 @@ _feedwatch()
     fi
     local opts=""
     case $cmd in
-        items) opts="--feed --tag --limit --text" ;;
+        items) opts="--feed --tag --topic --since --limit --text" ;;
         add) opts="--interval --tag --fetch-article" ;;
         import-opml) opts="--tag --dry-run --ini" ;;
         alerts) opts="--topic --failed --limit" ;;
@@ -47,7 +47,7 @@ _feedwatch()
         return
     fi
     case $cmd in
-        poll | remove | pause | resume) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")) ;;
+        poll | remove | pause | resume | feeds) COMPREPLY=($(compgen -W "$(_feedwatch_feeds)" -- "$cur")) ;;
         parse | extract) _filedir ;;
         import-opml) _filedir '@(opml|xml)' ;;
         match) [[ $cword -gt $((i + 1)) ]] && _filedir ;;

@@ -98,6 +98,13 @@ topic_covers_feed(const struct conf_topic *t, const char *feed_name, char *const
     return named && tagged;
 }
 
+/* Whether topic t covers feed (its `feeds =` and `tags =`): `feedwatch feeds NAME` shows it. */
+bool
+alerts_topic_covers(const struct conf_topic *t, const struct conf_feed *feed)
+{
+    return topic_covers_feed(t, feed->name, feed->tags, feed->n_tags);
+}
+
 struct story_find {
     uint64_t simhash;
     int64_t feed_id;

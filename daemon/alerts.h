@@ -12,6 +12,7 @@
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -48,6 +49,9 @@ struct alerts_outcome {
 int alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
                 size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
                 const char *text, uint64_t simhash, int64_t now, struct alerts_outcome *out);
+
+/* Whether topic t covers feed: named by its `feeds =` (none: all) and tagged as its `tags =`. */
+bool alerts_topic_covers(const struct conf_topic *t, const struct conf_feed *feed);
 
 /* Number of topics compiled. */
 size_t alerts_topics(const struct alerts *a);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "daemon.h"
 #include "events.h"
 #include "hook.h"
@@ -48,12 +49,22 @@ json_time(int64_t at)
 /* Stored text is valid UTF-8; should a byte slip through, it shows as U+FFFD. */
 #define json_str ctlproto_json_string
 
+/* The feeds by state, as `status` and `reload` answer them: {total, ok, failing, ...}. */
 static json_t *
-cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+feed_counts_json(struct daemon *d)
 {
     unsigned counts[4] = {0};
     for (size_t i = 0; i < d->n_feeds; i++)
         counts[daemon_feed_state(d->feeds[i])]++;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)d->n_feeds, "ok",
+                     (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING],
+                     "disabled", (json_int_t)counts[DFEED_DISABLED], "paused",
+                     (json_int_t)counts[DFEED_PAUSED]);
+}
+
+static json_t *
+cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
     uint64_t bytes = 0;
     (void)store_disk_bytes(d->store, &bytes);
     int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
@@ -62,17 +73,14 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     int64_t next = sched_next_due(d->sched);
     uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
     json_t *resp = json_pack(
-        "{s:b, s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
-        "s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
-        (json_int_t)uptime, "feeds", "total", (json_int_t)d->n_feeds, "ok",
-        (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING], "disabled",
-        (json_int_t)counts[DFEED_DISABLED], "paused", (json_int_t)counts[DFEED_PAUSED], "items",
-        "total", (json_int_t)d->items_total, "alerts", "delivered", (json_int_t)delivered,
-        "pending", (json_int_t)pending, "failed", (json_int_t)failed, "no_hook",
-        (json_int_t)no_hook, "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready),
-        "next_poll", next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-        (json_int_t)bytes, "search_lag_items", (json_int_t)search_lag(d->search));
+        (json_int_t)uptime, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
+        (json_int_t)d->items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
+        (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
+        "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
+        next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
+        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->search));
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
     if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
         json_decref(resp);
@@ -142,9 +150,99 @@ feed_json_settings(json_t *o, const struct conf_feed *cfg)
     return o;
 }
 
+static struct store *reader_store(struct ctl_reader *r, const char *cmd, json_t **ret_err);
+static json_t *queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job, bool *deferred);
+
+/* A feed's `header` setting as the socket's group may see it: its name, not its value. */
+static json_t *
+json_header_name(const char *header)
+{
+    if (!header)
+        return json_null();
+    const char *colon = strchr(header, ':');
+    size_t len = colon ? (size_t)(colon - header) : strlen(header);
+    char *name = strndup(header, len);
+    json_t *v = name ? json_str(name) : NULL;
+    free(name);
+    return v;
+}
+
+/*
+ * `feeds NAME`: the entry of `feeds` and what the loop knows beyond it (settings, where the
+ * feed is defined, the topics that cover it, validators, item rate); the store's tallies are
+ * added in the thread pool (feed_detail_work).
+ */
+static json_t *
+feed_detail_json(struct daemon *d, const struct dfeed *f)
+{
+    const struct conf_feed *cfg = f->cfg;
+    json_t *o = ctlcmd_feed_json(f);
+    json_t *topics = json_array();
+    char *origin = NULL;
+    for (size_t i = 0; topics && i < d->conf->n_topics; i++)
+        if (alerts_topic_covers(&d->conf->topics[i], cfg) &&
+            json_array_append_new(topics, json_str(d->conf->topics[i].name)) < 0) {
+            json_decref(topics);
+            topics = NULL;
+        }
+    if (!f->runtime_cfg && cfg->origin.file &&
+        asprintf(&origin, "%s:%u", cfg->origin.file, cfg->origin.line) < 0)
+        origin = NULL;
+    json_t *more = json_pack(
+        "{s:s, s:o, s:b, s:b, s:o, s:b, s:o?, s:o, s:o, s:o, s:b}", "source",
+        f->runtime_cfg ? "runtime" : "config", "defined_at", json_str(origin), "enabled",
+        cfg->enabled, "allow_private_addresses", cfg->allow_private_addresses, "header",
+        json_header_name(cfg->header), "auth", cfg->user != NULL || cfg->password_file != NULL,
+        "topics", topics, "etag", json_str(f->st.etag), "last_modified",
+        json_str(f->st.last_modified), "items_per_hour",
+        f->st.item_rate < 0 ? json_null() : json_real(f->st.item_rate), "polling", f->poll != NULL);
+    free(origin);
+    if (!o || !more || json_object_update_new(o, more) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Pool thread: the store's tallies of one feed, added to the entry the loop built. */
+static json_t *
+feed_detail_work(void *ctx, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "feeds", &bad);
+    (void)ctx;
+    if (!st)
+        return bad;
+    json_t *feed = json_object_get(job, CTL_RESP_FEED);
+    struct store_feed_counts n;
+    if (store_feed_counts(st, json_string_value(json_object_get(feed, "name")), &n) < 0)
+        return ctl_error("feeds: %s", store_errmsg(st));
+    json_t *more = json_pack(
+        "{s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "items", (json_int_t)n.items, "pruned_items",
+        (json_int_t)n.pruned_items, "last_new_item", json_time(n.last_new_item_at), CTL_RESP_ALERTS,
+        "delivered", (json_int_t)n.alerts_delivered, "pending", (json_int_t)n.alerts_pending,
+        "failed", (json_int_t)n.alerts_failed, "no_hook", (json_int_t)n.alerts_no_hook);
+    if (!more || json_object_update_new(feed, more) < 0)
+        return NULL;
+    return json_pack("{s:b, s:O}", CTL_RESP_OK, 1, CTL_RESP_FEED, feed);
+}
+
 static json_t *
 cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    json_t *jname = json_object_get(req, CTL_REQ_NAME);
+    if (jname && !json_is_null(jname)) {
+        if (!json_is_string(jname))
+            return ctl_error("feeds: \"name\" must be a string");
+        const struct dfeed *f = daemon_feed_find(d, json_string_value(jname));
+        if (!f)
+            return ctl_error("no feed '%.200s'", json_string_value(jname));
+        json_t *entry = feed_detail_json(d, f);
+        if (!entry)
+            return NULL;
+        return queue_work(conn, feed_detail_work, json_pack("{s:o}", CTL_RESP_FEED, entry),
+                          deferred);
+    }
     json_t *arr = json_array();
     if (!arr)
         return NULL;
@@ -252,12 +350,16 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     struct items_ctx c = {.arr = json_array(), .text = json_is_true(json_object_get(job, "text"))};
     if (!c.arr)
         return NULL;
-    /* with "tagged": the names of the feeds carrying the asked tag, a JSON array text */
-    const char *tagged = json_string_value(json_object_get(job, "tagged"));
+    json_t *jsince = json_object_get(job, "since");
+    struct store_items_filter f = {
+        .feed = json_string_value(json_object_get(job, "feed")),
+        /* "tagged": the names of the feeds carrying the asked tag, a JSON array text */
+        .feeds_json = json_string_value(json_object_get(job, "tagged")),
+        .topic = json_string_value(json_object_get(job, "topic")),
+        .since_at = json_is_integer(jsince) ? json_integer_value(jsince) : FEED_TIME_NONE,
+    };
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
-    int r = tagged ? store_items_list_feeds(st, tagged, limit, c.text, on_item_row, &c)
-                   : store_items_list(st, json_string_value(json_object_get(job, "feed")), limit,
-                                      c.text, on_item_row, &c);
+    int r = store_items_query(st, &f, limit, c.text, on_item_row, &c);
     if (r < 0) {
         json_decref(c.arr);
         return ctl_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -272,8 +374,11 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
     json_t *jtext = json_object_get(req, CTL_REQ_TEXT);
     json_t *jtag = json_object_get(req, CTL_REQ_TAG);
-    const char *feed = NULL;
+    json_t *jtopic = json_object_get(req, CTL_REQ_TOPIC);
+    json_t *jsince = json_object_get(req, CTL_REQ_SINCE);
+    const char *feed = NULL, *topic = NULL;
     json_int_t limit = CTL_ITEMS_DEFAULT;
+    int64_t since = FEED_TIME_NONE;
 
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
@@ -290,6 +395,20 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     }
     if (jtext && !json_is_boolean(jtext) && !json_is_null(jtext))
         return ctl_error("items: \"text\" must be true or false");
+    if (jtopic && !json_is_null(jtopic)) {
+        if (!json_is_string(jtopic))
+            return ctl_error("items: \"topic\" must be a string");
+        topic = json_string_value(jtopic);
+        if (!conf_topic_find(d->conf, topic))
+            return ctl_error("no topic '%.200s'", topic);
+    }
+    if (jsince && !json_is_null(jsince)) {
+        /* RFC 3339 only (the CLI turns "2h" into one): not every form date_parse reads */
+        const char *t = json_string_value(jsince);
+        if (!t || strlen(t) < 20 || t[4] != '-' || t[10] != 'T' || date_parse(t, &since) < 0)
+            return ctl_error("items: \"since\" must be an RFC 3339 time "
+                             "(2026-12-06T10:00:00Z)");
+    }
     /* with "tag": the names of the feeds carrying it (read here, on the loop), a JSON array */
     char *tagged = NULL;
     if (jtag && !json_is_null(jtag)) {
@@ -298,11 +417,123 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!(tagged = tagged_feeds_json(d, json_string_value(jtag), feed)))
             return ctl_error("out of memory");
     }
-    json_t *job = json_pack("{s:o, s:I, s:b, s:o}", "feed", feed ? json_string(feed) : json_null(),
-                            "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext),
-                            "tagged", tagged ? json_string(tagged) : json_null());
+    json_t *job =
+        json_pack("{s:o, s:I, s:b, s:o, s:o, s:o}", "feed", feed ? json_string(feed) : json_null(),
+                  "limit", (json_int_t)limit, "text", jtext && json_is_true(jtext), "tagged",
+                  tagged ? json_string(tagged) : json_null(), "topic",
+                  topic ? json_string(topic) : json_null(), "since",
+                  since == FEED_TIME_NONE ? json_null() : json_integer(since));
     free(tagged);
     return queue_work(conn, items_work, job, deferred);
+}
+
+/* One hook's delivery of an alert, for its `deliveries`. */
+static int
+on_delivery_row(void *userdata, const struct store_delivery_row *row)
+{
+    json_t *deliveries = userdata;
+    json_t *o =
+        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
+                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
+                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
+                  "last_attempt", json_time(row->last_attempt_at));
+    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
+}
+
+struct item_alerts_ctx {
+    struct store *store;
+    json_t *alerts;   /* raised on the item, with their deliveries */
+    json_t *attached; /* alerts the item is another source of */
+};
+
+static int
+on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
+{
+    struct item_alerts_ctx *c = userdata;
+    if (source) {
+        json_t *o = json_pack("{s:I, s:o, s:I, s:o}", "id", (json_int_t)row->id, "topic",
+                              json_str(row->topic), "item", (json_int_t)row->item_id, "feed",
+                              json_str(row->feed));
+        return o && json_array_append_new(c->attached, o) == 0 ? 0 : -ENOMEM;
+    }
+    json_t *deliveries = json_array();
+    json_t *matched = row->matched ? json_loads(row->matched, 0, NULL) : NULL;
+    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, deliveries) < 0) {
+        json_decref(deliveries);
+        json_decref(matched);
+        return -ENOMEM;
+    }
+    json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:o, s:o, s:o}", "id", (json_int_t)row->id, "topic",
+                          json_str(row->topic), "state", json_str(row->state), "attempts",
+                          row->attempts, "raised", json_time(row->raised_at), "matched",
+                          matched ? matched : json_array(), "deliveries", deliveries);
+    return o && json_array_append_new(c->alerts, o) == 0 ? 0 : -ENOMEM;
+}
+
+struct item_get_ctx {
+    json_t *item;
+};
+
+static int
+on_item_full(void *userdata, const struct store_item_full *it)
+{
+    struct item_get_ctx *c = userdata;
+    json_t *o = ctlcmd_item_json(&it->row);
+    json_t *cats = it->categories ? json_loads(it->categories, 0, NULL) : NULL;
+    json_t *more = json_pack("{s:o, s:o, s:o, s:o}", "text", json_str(it->row.text), "categories",
+                             json_is_array(cats) ? json_incref(cats) : json_array(), "first_seen",
+                             json_time(it->row.first_seen_at), "pruned", json_time(it->pruned_at));
+    json_decref(cats);
+    if (!o || !more || json_object_update_new(o, more) < 0) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    c->item = o;
+    return 0;
+}
+
+/* Pool thread: `item ID` on the reader's connection, in one read transaction. */
+static json_t *
+item_work(void *ctx, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "item", &bad);
+    (void)ctx;
+    if (!st)
+        return bad;
+    int64_t id = json_integer_value(json_object_get(job, "id"));
+    struct item_get_ctx g = {0};
+    struct item_alerts_ctx a = {.store = st, .alerts = json_array(), .attached = json_array()};
+    json_t *resp = NULL;
+    int r = store_begin_read(st);
+    if (r == 0) {
+        r = store_item_get(st, id, on_item_full, &g);
+        if (r == 0 && a.alerts && a.attached)
+            r = store_item_alerts(st, id, on_item_alert, &a);
+        store_rollback(st); /* ends the read transaction */
+    }
+    if (r == -ENOENT)
+        resp = ctl_error("no item %" JSON_INTEGER_FORMAT, (json_int_t)id);
+    else if (r < 0)
+        resp = ctl_error("item: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+    else if (g.item && a.alerts && a.attached &&
+             json_object_set_new(g.item, CTL_RESP_ALERTS, json_incref(a.alerts)) == 0 &&
+             json_object_set_new(g.item, "attached_to", json_incref(a.attached)) == 0)
+        resp = json_pack("{s:b, s:O}", CTL_RESP_OK, 1, CTL_RESP_ITEM, g.item);
+    json_decref(g.item);
+    json_decref(a.alerts);
+    json_decref(a.attached);
+    return resp;
+}
+
+static json_t *
+cmd_item(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    json_t *jid = json_object_get(req, CTL_REQ_ID);
+    (void)d;
+    if (!json_is_integer(jid) || json_integer_value(jid) < 1)
+        return ctl_error("item: \"id\" must be a positive integer");
+    return queue_work(conn, item_work, json_pack("{s:I}", "id", json_integer_value(jid)), deferred);
 }
 
 /*
@@ -420,19 +651,6 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
     return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One hook's delivery of an alert, for its `deliveries`. */
-static int
-on_delivery_row(void *userdata, const struct store_delivery_row *row)
-{
-    json_t *deliveries = userdata;
-    json_t *o =
-        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
-                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
-                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
-                  "last_attempt", json_time(row->last_attempt_at));
-    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
-}
-
 /* One entry of `alerts`, its sources and deliveries read through st. */
 static json_t *
 alert_json(struct store *st, const struct store_alert_row *row)
@@ -533,12 +751,26 @@ static int
 on_search_hit(void *userdata, const struct search_hit *hit)
 {
     struct search_ctx *c = userdata;
+    /* An entry of `items` (search_hit has its columns), and why it matched. */
+    struct store_item_row row = {
+        .id = hit->item_id,
+        .feed = hit->feed,
+        .key = hit->key,
+        .title = hit->title,
+        .url = hit->url,
+        .published_at = hit->published_at,
+        .updated_at = hit->updated_at,
+        .author = hit->author,
+        .language = hit->language,
+        .summary = hit->summary,
+    };
     json_t *matched = json_loads(hit->matched_json, 0, NULL);
-    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)hit->item_id, "feed",
-                          json_str(hit->feed), "title", json_str(hit->title), "url",
-                          json_str(hit->url), "published", json_time(hit->published_at), "matched",
-                          matched ? matched : json_array());
-    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+    json_t *o = ctlcmd_item_json(&row);
+    if (!o || json_object_set_new(o, "matched", matched ? matched : json_array()) < 0) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    return json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
 /* Pool thread: `search` on the reader's own read-only connections. */
@@ -561,7 +793,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         json_decref(c.arr);
         return resp;
     }
-    return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, "lag_items",
+    return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, CTL_RESP_SEARCH_LAG,
                      (json_int_t)search_reader_lag(d->search, rd->search));
 }
 
@@ -598,7 +830,10 @@ cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         free(err);
         return resp;
     }
-    return json_pack("{s:b, s:I}", CTL_RESP_OK, 1, "feeds", (json_int_t)d->n_feeds);
+    /* The feeds as `status` counts them, and the topics and hooks now in force. */
+    return json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1, CTL_RESP_FEEDS,
+                     feed_counts_json(d), CTL_RESP_TOPICS, "total", (json_int_t)d->conf->n_topics,
+                     CTL_RESP_HOOKS, "total", (json_int_t)d->conf->n_hooks);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -874,13 +1109,21 @@ cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred
 
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},
-    {CTL_CMD_ITEMS, cmd_items},     {CTL_CMD_ALERTS, cmd_alerts},
-    {CTL_CMD_SEARCH, cmd_search},   {CTL_CMD_WATCH, cmd_watch},
-    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},
-    {CTL_CMD_RELOAD, cmd_reload},   {CTL_CMD_ADD, cmd_add},
-    {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
-    {CTL_CMD_RESUME, cmd_resume},   {CTL_CMD_REDELIVER, cmd_redeliver},
+    {CTL_CMD_STATUS, cmd_status},
+    {CTL_CMD_FEEDS, cmd_feeds},
+    {CTL_CMD_ITEMS, cmd_items},
+    {CTL_CMD_ITEM, cmd_item},
+    {CTL_CMD_ALERTS, cmd_alerts},
+    {CTL_CMD_SEARCH, cmd_search},
+    {CTL_CMD_WATCH, cmd_watch},
+    {CTL_CMD_METRICS, cmd_metrics},
+    {CTL_CMD_POLL, cmd_poll},
+    {CTL_CMD_RELOAD, cmd_reload},
+    {CTL_CMD_ADD, cmd_add},
+    {CTL_CMD_REMOVE, cmd_remove},
+    {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_RESUME, cmd_resume},
+    {CTL_CMD_REDELIVER, cmd_redeliver},
 };
 
 /* Runs one request of conn (peer uid): answered, deferred, or out of memory. */

@@ -33,8 +33,9 @@ void ctlcmd_close(struct daemon *d);
  * Runs one request of conn, whose peer is uid. CTL_ANSWERED: *ret_resp holds the answer (a
  * new reference, maybe an error answer); CTL_DEFERRED: the answer comes through
  * ctl_conn_reply(conn); CTL_NOMEM: no answer could be built. conn may be NULL for the
- * commands that never defer (status, feeds, metrics, reload, add, remove, pause, resume,
- * poll without wait).
+ * commands that never defer (status, feeds without a name, metrics, reload, add, remove,
+ * pause, resume, poll without wait); items, item, feeds NAME, alerts and search run in the
+ * thread pool.
  */
 enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
                                   json_t **ret_resp);

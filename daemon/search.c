@@ -654,6 +654,13 @@ verify_one(struct verify *v, int64_t id)
                 .published_at = sqlite3_column_type(st, 4) == SQLITE_NULL
                                     ? FEED_TIME_NONE
                                     : sqlite3_column_int64(st, 4),
+                .key = (const char *)sqlite3_column_text(st, 5),
+                .updated_at = sqlite3_column_type(st, 6) == SQLITE_NULL
+                                  ? FEED_TIME_NONE
+                                  : sqlite3_column_int64(st, 6),
+                .author = (const char *)sqlite3_column_text(st, 7),
+                .language = (const char *)sqlite3_column_text(st, 8),
+                .summary = (const char *)sqlite3_column_text(st, 9),
                 .matched_json = mj ? mj : "[]",
             };
             r = v->cb(v->userdata, &hit);
@@ -664,6 +671,115 @@ verify_one(struct verify *v, int64_t id)
         match_result_done(&res);
     }
     sqlite3_reset(st);
+    return r;
+}
+
+/* A candidate and its order key, COALESCE(published_at, first_seen_at) as `items` sorts. */
+struct cand {
+    int64_t id;
+    int64_t key;
+};
+
+struct cands {
+    struct cand *v;
+    size_t n, cap;
+};
+
+static int
+cands_push(struct cands *c, int64_t id, int64_t key)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct cand *n = realloc(c->v, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->v = n;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (struct cand){id, key};
+    return 0;
+}
+
+/* Newest first: the greater key first, then the greater id (items' ORDER BY). */
+static int
+cand_cmp(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* Ids in descending order (as the candidates are gathered), for bsearch. */
+static int
+cand_id_desc(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* Adds each id that ids gives (a statement whose rows start with an item id, descending). */
+static int
+cands_add_ids(struct cands *c, sqlite3_stmt *ids)
+{
+    int r = 0;
+    while (r == 0 && sqlite3_step(ids) == SQLITE_ROW)
+        r = cands_push(c, sqlite3_column_int64(ids, 0), 0);
+    return r;
+}
+
+/* The items newest first as `items` lists them: a walk of items_newest (id and key only). */
+#define SEARCH_NEWEST_SQL                                                                          \
+    "SELECT id FROM items ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC"
+
+/*
+ * Verifies the candidates newest first. Few of them (a selective query): each one's order
+ * key is read and they are sorted. Many of them: reading each row costs more than walking
+ * the newest-first index until limit hits are found (each entry looked up among the
+ * candidates), which also ends once every candidate was met. 0, 1 (limit reached) or <0.
+ */
+static int
+verify_newest_first(struct verify *v, sqlite3 *db, struct cands *c)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t max_id = 0;
+    int r = 0;
+    if (c->n == 0)
+        return 0; /* nothing to verify (and no array to search) */
+    if (sqlite3_prepare_v2(db, "SELECT max(id) FROM items", -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        max_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((int64_t)c->n * SEARCH_WALK_RATIO < max_id) {
+        if (sqlite3_prepare_v2(db,
+                               "SELECT COALESCE(published_at, first_seen_at) FROM items"
+                               " WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK)
+            return -EIO;
+        for (size_t i = 0; i < c->n; i++) {
+            sqlite3_bind_int64(st, 1, c->v[i].id);
+            c->v[i].key = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        qsort(c->v, c->n, sizeof(*c->v), cand_cmp);
+        for (size_t i = 0; r == 0 && i < c->n; i++)
+            r = verify_one(v, c->v[i].id);
+        return r;
+    }
+    if (sqlite3_prepare_v2(db, SEARCH_NEWEST_SQL, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    size_t met = 0;
+    while (r == 0 && met < c->n && sqlite3_step(st) == SQLITE_ROW) {
+        struct cand k = {.id = sqlite3_column_int64(st, 0)};
+        if (!bsearch(&k, c->v, c->n, sizeof(*c->v), cand_id_desc))
+            continue;
+        met++;
+        r = verify_one(v, k.id);
+    }
+    sqlite3_finalize(st);
     return r;
 }
 
@@ -681,7 +797,7 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
                   search_hit_cb cb, void *userdata, char **reterr_msg)
 {
     struct query *q = NULL;
-    int r = query_parse("search", query, &q, reterr_msg);
+    int r = query_parse(NULL, query, &q, reterr_msg);
     if (r < 0)
         return r;
     struct verify v = {.s = s, .limit = limit ? limit : 20, .cb = cb, .userdata = userdata};
@@ -689,17 +805,18 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
     size_t len = 0, cap = 0;
     bool narrows = false;
     sqlite3_stmt *cand = NULL;
+    struct cands cands = {0};
 
     v.m = match_new();
-    if (!v.m || (r = match_add(v.m, 0, "search", query, reterr_msg)) < 0 ||
-        (r = match_build(v.m)) < 0)
+    if (!v.m || (r = match_add(v.m, 0, NULL, query, reterr_msg)) < 0 || (r = match_build(v.m)) < 0)
         goto out;
     r = fts_raw(&fts, &len, &cap, "");
     r = r ? r : fts_expr(&fts, &len, &cap, q->root, &narrows);
     if (r < 0)
         goto out;
     if (sqlite3_prepare_v2(rd->rd,
-                           "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at"
+                           "SELECT i.title, COALESCE(i.text, ''), f.name, i.url, i.published_at,"
+                           " i.key, i.updated_at, i.author, i.language, i.summary"
                            " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id"
                            " WHERE i.id = ?1 AND i.pruned_at IS NULL",
                            -1, &v.item, NULL) != SQLITE_OK) {
@@ -707,14 +824,13 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
         goto out;
     }
     if (narrows) {
-        /* Items the indexer has not reached yet are read directly, newest first. */
+        /* Items the indexer has not reached yet are read directly; ids descending. */
         int64_t hwm = atomic_load(&s->hwm);
         sqlite3_stmt *tail = NULL;
         if (sqlite3_prepare_v2(rd->rd, "SELECT id FROM items WHERE id > ?1 ORDER BY id DESC", -1,
                                &tail, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(tail, 1, hwm);
-            while (r == 0 && sqlite3_step(tail) == SQLITE_ROW)
-                r = verify_one(&v, sqlite3_column_int64(tail, 0));
+            r = cands_add_ids(&cands, tail);
         }
         sqlite3_finalize(tail);
         if (r == 0 && sqlite3_prepare_v2(rd->ird,
@@ -724,18 +840,21 @@ search_reader_run(struct search *s, struct search_reader *rd, const char *query,
             sqlite3_bind_text(cand, 1, fts, -1, SQLITE_STATIC);
             sqlite3_bind_int(cand, 2, SEARCH_CANDIDATES_MAX);
             sqlite3_bind_int64(cand, 3, hwm); /* the rest was read above */
+            r = cands_add_ids(&cands, cand);
         }
-    } else if (sqlite3_prepare_v2(rd->rd,
-                                  "SELECT id FROM items WHERE pruned_at IS NULL"
-                                  " ORDER BY id DESC LIMIT ?1",
-                                  -1, &cand, NULL) == SQLITE_OK) {
+        if (r == 0)
+            r = verify_newest_first(&v, rd->rd, &cands);
+    } else if (sqlite3_prepare_v2(rd->rd, SEARCH_NEWEST_SQL " LIMIT ?1", -1, &cand, NULL) ==
+               SQLITE_OK) {
+        /* Nothing to narrow with: the newest items, in order, bounded. */
         sqlite3_bind_int(cand, 1, SEARCH_SCAN_MAX);
+        while (r == 0 && sqlite3_step(cand) == SQLITE_ROW)
+            r = verify_one(&v, sqlite3_column_int64(cand, 0));
     }
-    while (r == 0 && cand && sqlite3_step(cand) == SQLITE_ROW)
-        r = verify_one(&v, sqlite3_column_int64(cand, 0));
     if (r == 1)
         r = 0;
 out:
+    free(cands.v);
     sqlite3_finalize(cand);
     sqlite3_finalize(v.item);
     match_free(v.m);

@@ -10,8 +10,12 @@
  *
  * A query in the topic language (query.h) runs in two steps: FTS5 finds candidates with a
  * query that matches a superset (every positive word; NOT, phrases and proximity left to the
- * second step), newest first, and the matcher (match.h) keeps those that really match and
- * says why. A query FTS5 cannot narrow (only NOTs) scans the newest items instead, bounded.
+ * second step), and the matcher (match.h) keeps those that really match and says why. Hits
+ * come newest first as `items` lists them (published, else first seen; then by id): the
+ * candidates (at most SEARCH_CANDIDATES_MAX, the latest stored) reach the matcher in that
+ * order: a few are sorted by their order key; many are met by walking the newest-first index
+ * (items_newest) until enough match. A query FTS5 cannot narrow (only NOTs) takes the newest
+ * items instead, bounded.
  *
  * Retention (store_prune_batch) prunes only items the indexer has reached (search_hwm), and
  * hands each pruned item's title and body to search_forget() once its batch is committed:
@@ -35,6 +39,7 @@
 #define SEARCH_BATCH 2000            /* items indexed per transaction */
 #define SEARCH_SCAN_MAX 20000        /* items scanned for a query FTS5 cannot narrow */
 #define SEARCH_CANDIDATES_MAX 100000 /* candidates verified for one query */
+#define SEARCH_WALK_RATIO 16         /* candidates above 1/16 of the items: walk items_newest */
 
 struct search;
 
@@ -42,9 +47,14 @@ struct search;
 struct search_hit {
     int64_t item_id;
     const char *feed;
+    const char *key;
     const char *title;
     const char *url;
-    int64_t published_at;     /* FEED_TIME_NONE when absent */
+    int64_t published_at; /* FEED_TIME_NONE when absent */
+    int64_t updated_at;   /* FEED_TIME_NONE when absent */
+    const char *author;
+    const char *language;
+    const char *summary;
     const char *matched_json; /* [{"term","field","snippet"}] */
 };
 
@@ -73,7 +83,8 @@ int search_forget(struct search *s, int64_t item_id, const char *title, const ch
 size_t search_forget_pending(struct search *s);
 
 /*
- * Runs a query (topic language) over the index, newest items first, at most limit hits.
+ * Runs a query (topic language) over the index, newest items first (published, else first
+ * seen), at most limit hits.
  * 0, -EINVAL with *reterr_msg for a bad query, or another negative errno.
  */
 int search_run(struct search *s, const char *query, unsigned limit, search_hit_cb cb,

@@ -220,6 +220,11 @@ enum store_stmt {
     STMT_ITEMS_ALL,
     STMT_ITEMS_FEED,
     STMT_ITEMS_FEEDS,
+    STMT_ITEMS_TOPIC,
+    STMT_ITEM_GET,
+    STMT_ITEM_ALERTS,
+    STMT_FEED_COUNTS,
+    STMT_FEED_ALERT_COUNTS,
     STMT_COUNT_ITEMS,
     STMT_ALERT_ADD,
     STMT_DELIVERY_ADD,
@@ -265,6 +270,8 @@ enum store_stmt {
     "i.summary, CASE WHEN ?2 THEN i.text END, i.first_seen_at"
 #define STORE_ITEM_ORDER                                                                           \
     " ORDER BY COALESCE(i.published_at, i.first_seen_at) DESC, i.id DESC LIMIT ?1"
+/* items --since: ?4 is the lower bound of the order key (INT64_MIN for none), an index range. */
+#define STORE_ITEM_SINCE " AND COALESCE(i.published_at, i.first_seen_at) >= ?4"
 
 /* The columns of an alert row, in the order alert_from_row() reads them. */
 #define STORE_ALERT_COLUMNS                                                                        \
@@ -310,14 +317,55 @@ static const char *const store_sql[STMT__COUNT] = {
     /* Pruned items (retention) are keys without text: lists leave them out. */
     [STMT_ITEMS_ALL] =
         "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
-        " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL" STORE_ITEM_ORDER,
+        " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL" STORE_ITEM_SINCE
+            STORE_ITEM_ORDER,
     [STMT_ITEMS_FEED] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                         " JOIN feeds AS f ON f.id = i.feed_id WHERE f.name = ?3"
-                        " AND i.pruned_at IS NULL" STORE_ITEM_ORDER,
+                        " AND i.pruned_at IS NULL" STORE_ITEM_SINCE STORE_ITEM_ORDER,
     [STMT_ITEMS_FEEDS] = "SELECT " STORE_ITEM_COLUMNS " FROM items AS i"
                          " JOIN feeds AS f ON f.id = i.feed_id"
                          " WHERE f.name IN (SELECT value FROM json_each(?3))"
-                         " AND i.pruned_at IS NULL" STORE_ITEM_ORDER,
+                         " AND i.pruned_at IS NULL" STORE_ITEM_SINCE STORE_ITEM_ORDER,
+    /*
+     * items --topic ?5: the items that matched it (an alert's item, or another source of one),
+     * read from the topic's alerts first (alerts_topic_raised, alert_sources' key), then sorted;
+     * ?3 one feed's name, ?6 a JSON array of names (either may be NULL).
+     */
+    [STMT_ITEMS_TOPIC] =
+        "SELECT " STORE_ITEM_COLUMNS " FROM (SELECT item_id FROM alerts WHERE topic = ?5"
+        " UNION SELECT s.item_id FROM alerts AS a JOIN alert_sources AS s ON s.alert_id = a.id"
+        " WHERE a.topic = ?5) AS t CROSS JOIN items AS i ON i.id = t.item_id"
+        " JOIN feeds AS f ON f.id = i.feed_id WHERE i.pruned_at IS NULL"
+        " AND (?3 IS NULL OR f.name = ?3)"
+        " AND (?6 IS NULL OR f.name IN (SELECT value FROM json_each(?6)))" STORE_ITEM_SINCE
+            STORE_ITEM_ORDER,
+    /* item ID: one item, pruned or not, with its text, categories and when it was pruned. */
+    [STMT_ITEM_GET] = "SELECT i.id, f.name, i.key, i.title, i.url, i.published_at, i.updated_at,"
+                      " i.author, i.language, i.summary, i.text, i.first_seen_at, i.categories,"
+                      " i.pruned_at FROM items AS i JOIN feeds AS f ON f.id = i.feed_id"
+                      " WHERE i.id = ?1",
+    /*
+     * The alerts raised on item ?1 (0), then those it is another source of (1). alerts has no
+     * index on item_id alone: the first part walks its topics (few) and looks up (topic, item)
+     * in the UNIQUE index of each.
+     */
+    [STMT_ITEM_ALERTS] =
+        "WITH RECURSIVE t(topic) AS (SELECT min(topic) FROM alerts UNION ALL"
+        " SELECT (SELECT min(topic) FROM alerts WHERE topic > t.topic) FROM t"
+        " WHERE t.topic IS NOT NULL)"
+        " SELECT " STORE_ALERT_COLUMNS ", a.matched, 0 FROM t CROSS JOIN alerts AS a"
+        " ON a.topic = t.topic AND a.item_id = ?1 JOIN items AS i ON i.id = a.item_id"
+        " JOIN feeds AS f ON f.id = i.feed_id"
+        " UNION ALL SELECT " STORE_ALERT_COLUMNS ", NULL, 1 FROM alert_sources AS s"
+        " JOIN alerts AS a ON a.id = s.alert_id JOIN items AS i ON i.id = a.item_id"
+        " JOIN feeds AS f ON f.id = i.feed_id WHERE s.item_id = ?1",
+    /* feeds NAME: its items (pruned ones too), how many were pruned, the newest first seen. */
+    [STMT_FEED_COUNTS] = "SELECT count(*), count(i.pruned_at), max(i.first_seen_at) FROM items AS i"
+                         " WHERE i.feed_id = (SELECT id FROM feeds WHERE name = ?1)",
+    /* feeds NAME: the alerts raised on its items by state (a walk of alerts, no item scan). */
+    [STMT_FEED_ALERT_COUNTS] =
+        "SELECT a.state, count(*) FROM alerts AS a CROSS JOIN items AS i ON i.id = a.item_id"
+        " WHERE i.feed_id = (SELECT id FROM feeds WHERE name = ?1) GROUP BY a.state",
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
     [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
@@ -1524,18 +1572,30 @@ store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
     return r;
 }
 
-/* Runs one of the item list statements; ?3 (a feed name or a JSON array of names) when set. */
+static int alert_from_row(struct store *store, sqlite3_stmt *st, struct store_alert_row *row);
+
+/*
+ * Runs one of the item list statements with the filter's members its SQL reads: ?3 a feed's
+ * name (or, for STMT_ITEMS_FEEDS, a JSON array of names), ?4 the lower bound, ?5 the topic,
+ * ?6 a JSON array of names (STMT_ITEMS_TOPIC).
+ */
 static int
-items_list_run(struct store *store, sqlite3_stmt *st, const char *arg3, unsigned limit,
-               bool with_text, store_item_cb cb, void *userdata)
+items_list_run(struct store *store, sqlite3_stmt *st, const struct store_items_filter *f,
+               unsigned limit, bool with_text, store_item_cb cb, void *userdata)
 {
     int rc = SQLITE_OK, r = 0;
+    bool by_topic = st == store->stmt[STMT_ITEMS_TOPIC];
 
     /* A limit of 0 means no limit: SQLite reads a negative LIMIT that way. */
     bind_int(st, 1, limit > 0 ? (int64_t)limit : -1, &rc);
     bind_int(st, 2, with_text, &rc);
-    if (arg3)
-        bind_str(st, 3, arg3, &rc);
+    if (by_topic || f->feeds_json || f->feed)
+        bind_str(st, 3, by_topic || !f->feeds_json ? f->feed : f->feeds_json, &rc);
+    bind_int(st, 4, f->since_at == FEED_TIME_NONE ? INT64_MIN : f->since_at, &rc);
+    if (by_topic) {
+        bind_str(st, 5, f->topic, &rc);
+        bind_str(st, 6, f->feeds_json, &rc);
+    }
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1571,10 +1631,8 @@ int
 store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
                  store_item_cb cb, void *userdata)
 {
-    assert(store);
-    assert(cb);
-    return items_list_run(store, store->stmt[feed_name ? STMT_ITEMS_FEED : STMT_ITEMS_ALL],
-                          feed_name, limit, with_text, cb, userdata);
+    struct store_items_filter f = {.feed = feed_name, .since_at = FEED_TIME_NONE};
+    return store_items_query(store, &f, limit, with_text, cb, userdata);
 }
 
 /* As store_items_list, of the feeds named in feeds_json (a JSON array of names). */
@@ -1582,11 +1640,131 @@ int
 store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit, bool with_text,
                        store_item_cb cb, void *userdata)
 {
+    assert(feeds_json);
+    struct store_items_filter f = {.feeds_json = feeds_json, .since_at = FEED_TIME_NONE};
+    return store_items_query(store, &f, limit, with_text, cb, userdata);
+}
+
+/* Calls cb for the newest items first that pass every member of f that is set. */
+int
+store_items_query(struct store *store, const struct store_items_filter *f, unsigned limit,
+                  bool with_text, store_item_cb cb, void *userdata)
+{
+    enum store_stmt which = f->topic        ? STMT_ITEMS_TOPIC
+                            : f->feeds_json ? STMT_ITEMS_FEEDS
+                            : f->feed       ? STMT_ITEMS_FEED
+                                            : STMT_ITEMS_ALL;
     assert(store);
     assert(cb);
-    assert(feeds_json);
-    return items_list_run(store, store->stmt[STMT_ITEMS_FEEDS], feeds_json, limit, with_text, cb,
-                          userdata);
+    return items_list_run(store, store->stmt[which], f, limit, with_text, cb, userdata);
+}
+
+/* Calls cb once with the item item_id, text, categories and pruning included; -ENOENT: none. */
+int
+store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_GET];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct store_item_full it = {
+            .row = {.id = sqlite3_column_int64(st, 0),
+                    .published_at = col_time(st, 5),
+                    .updated_at = col_time(st, 6),
+                    .first_seen_at = col_time(st, 11)},
+            .pruned_at = col_time(st, 13),
+        };
+        if ((r = col_text(store, st, 1, &it.row.feed)) >= 0 &&
+            (r = col_text(store, st, 2, &it.row.key)) >= 0 &&
+            (r = col_text(store, st, 3, &it.row.title)) >= 0 &&
+            (r = col_text(store, st, 4, &it.row.url)) >= 0 &&
+            (r = col_text(store, st, 7, &it.row.author)) >= 0 &&
+            (r = col_text(store, st, 8, &it.row.language)) >= 0 &&
+            (r = col_text(store, st, 9, &it.row.summary)) >= 0 &&
+            (r = col_text(store, st, 10, &it.row.text)) >= 0 &&
+            (r = col_text(store, st, 12, &it.categories)) >= 0)
+            r = cb(userdata, &it);
+    } else if (rc == SQLITE_DONE) {
+        r = store_set_error(store, -ENOENT, "no item %lld", (long long)item_id);
+    } else {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* Calls cb for each alert raised on item_id (source false), then each it is a source of. */
+int
+store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata)
+{
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_ALERTS];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_alert_row row = {.published_at = FEED_TIME_NONE};
+        if ((r = alert_from_row(store, st, &row)) < 0 ||
+            (r = col_text(store, st, 9, &row.matched)) < 0)
+            break;
+        r = cb(userdata, &row, sqlite3_column_int(st, 10) != 0);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* One feed's tallies (zero for a feed the store does not know). */
+int
+store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret)
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_COUNTS];
+    int rc = SQLITE_OK, r = 0;
+    assert(store);
+    assert(ret);
+    *ret = (struct store_feed_counts){.last_new_item_at = FEED_TIME_NONE};
+    bind_str(st, 1, name, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ret->items = sqlite3_column_int64(st, 0);
+        ret->pruned_items = sqlite3_column_int64(st, 1);
+        ret->last_new_item_at = col_time(st, 2);
+    } else {
+        r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    stmt_done(st);
+    if (r < 0)
+        return r;
+    st = store->stmt[STMT_FEED_ALERT_COUNTS];
+    rc = SQLITE_OK;
+    bind_str(st, 1, name, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (state && strcmp(state, "delivered") == 0)
+            ret->alerts_delivered += n;
+        else if (state && strcmp(state, "failed") == 0)
+            ret->alerts_failed += n;
+        else if (state && strcmp(state, "no-hook") == 0)
+            ret->alerts_no_hook += n;
+        else
+            ret->alerts_pending += n; /* pending and running, as store_alert_counts */
+    }
+    if (rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
 }
 
 /* Number of stored items, of all feeds. */

@@ -205,6 +205,48 @@ int store_items_list(struct store *store, const char *feed_name, unsigned limit,
 int store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit,
                            bool with_text, store_item_cb cb, void *userdata);
 
+/* What an items query asks for; each member that is set narrows it (NULL, FEED_TIME_NONE: not). */
+struct store_items_filter {
+    const char *feed;       /* one feed's name */
+    const char *feeds_json; /* a JSON array of feed names (items --tag); wins over feed */
+    const char *topic;      /* the items that matched this topic: alerts' items and sources */
+    int64_t since_at;       /* published (else first seen) at or after this */
+};
+
+/* As store_items_list, of the items that pass every member of f that is set. */
+int store_items_query(struct store *store, const struct store_items_filter *f, unsigned limit,
+                      bool with_text, store_item_cb cb, void *userdata);
+
+/* One item in full (`feedwatch item ID`). Borrowed by the callback for the call only. */
+struct store_item_full {
+    struct store_item_row row; /* text included when known */
+    const char *categories;    /* JSON array of strings; NULL when none */
+    int64_t pruned_at;         /* when retention cleared it; FEED_TIME_NONE: not */
+};
+typedef int (*store_item_full_cb)(void *userdata, const struct store_item_full *item);
+
+/* Calls cb once with item_id, pruned or not; -ENOENT when there is none. */
+int store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata);
+
+/*
+ * Calls cb for each alert raised on item_id (source false; row->matched set), then for each
+ * alert it was attached to as another source (source true; the row is the alert's own item).
+ */
+typedef int (*store_item_alert_cb)(void *userdata, const struct store_alert_row *row, bool source);
+int store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata);
+
+/* One feed's tallies from the store (`feedwatch feeds NAME`). */
+struct store_feed_counts {
+    int64_t items;            /* stored, pruned ones included */
+    int64_t pruned_items;     /* of those, cleared by retention */
+    int64_t last_new_item_at; /* when its newest item was first seen; FEED_TIME_NONE: none */
+    /* raised on its items */
+    int64_t alerts_delivered, alerts_pending, alerts_failed, alerts_no_hook;
+};
+
+/* Fills *ret for the feed called name (all zero when the store does not know it). */
+int store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret);
+
 /* Number of stored items, of all feeds. */
 int store_count_items(struct store *store, int64_t *ret_count);
 

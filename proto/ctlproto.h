@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CTL_PROTOCOL_VERSION 1
+#define CTL_PROTOCOL_VERSION                                                                       \
+    2 /* 2: search_lag_items in search, reload's counts, feeds NAME, item */
 #define CTL_MAX_LINE (64 * 1024) /* one request line, its newline included */
 #define CTL_ITEMS_DEFAULT 20     /* items and search without a limit */
 #define CTL_ITEMS_MAX 10000      /* the largest limit of items, alerts and search */
@@ -26,6 +27,7 @@
 #define CTL_CMD_STATUS "status"
 #define CTL_CMD_FEEDS "feeds"
 #define CTL_CMD_ITEMS "items"
+#define CTL_CMD_ITEM "item"
 #define CTL_CMD_ALERTS "alerts"
 #define CTL_CMD_SEARCH "search"
 #define CTL_CMD_WATCH "watch"
@@ -41,14 +43,16 @@
 /* Members of a request. */
 #define CTL_REQ_CMD "cmd"
 #define CTL_REQ_FEED "feed"                   /* items, poll: one feed's name */
+#define CTL_REQ_ID "id"                       /* item: the item's id */
+#define CTL_REQ_SINCE "since"                 /* items: RFC 3339, published (else seen) since */
 #define CTL_REQ_TAG "tag"                     /* items: the feeds carrying this tag */
 #define CTL_REQ_LIMIT "limit"                 /* items, alerts, search: 1..CTL_ITEMS_MAX */
 #define CTL_REQ_TEXT "text"                   /* items: with each item's text */
-#define CTL_REQ_TOPIC "topic"                 /* alerts: one topic's */
+#define CTL_REQ_TOPIC "topic"                 /* alerts, items: one topic's */
 #define CTL_REQ_FAILED "failed"               /* alerts, redeliver: alerts with a failed hook */
 #define CTL_REQ_QUERY "query"                 /* search */
 #define CTL_REQ_WAIT "wait"                   /* poll: answer when the polls ended */
-#define CTL_REQ_NAME "name"                   /* add, remove, pause, resume */
+#define CTL_REQ_NAME "name"                   /* add, remove, pause, resume; feeds: one feed */
 #define CTL_REQ_URL "url"                     /* add */
 #define CTL_REQ_INTERVAL "interval"           /* add: seconds */
 #define CTL_REQ_TAGS "tags"                   /* add: array of strings */
@@ -59,17 +63,23 @@
 /* Members of an answer, and of an event. */
 #define CTL_RESP_OK "ok"
 #define CTL_RESP_ERROR "error"
-#define CTL_RESP_EVENT "event"       /* a `watch` event's kind: one of CTL_EVENT_* */
-#define CTL_RESP_FEEDS "feeds"       /* feeds: the entries; status: the counts */
-#define CTL_RESP_FEED "feed"         /* add, pause, resume: the feed as `feeds` shows it */
-#define CTL_RESP_ITEMS "items"       /* items, search: the entries; status: the count */
-#define CTL_RESP_ALERTS "alerts"     /* alerts: the entries; status: the counts */
+#define CTL_RESP_EVENT "event" /* a `watch` event's kind: one of CTL_EVENT_* */
+#define CTL_RESP_FEEDS "feeds" /* feeds: the entries; status, reload: the counts */
+#define CTL_RESP_FEED                                                                              \
+    "feed"                       /* add, pause, resume: the feed as `feeds` shows it;              \
+                                    feeds NAME: that and its details */
+#define CTL_RESP_ITEM "item"     /* item: the item in full */
+#define CTL_RESP_ITEMS "items"   /* items, search: the entries; status: the count */
+#define CTL_RESP_ALERTS "alerts" /* alerts, item: the entries; status, feeds NAME: counts */
+#define CTL_RESP_TOPICS "topics" /* reload: the counts */
+#define CTL_RESP_HOOKS "hooks"   /* reload: the counts */
+#define CTL_RESP_SEARCH_LAG "search_lag_items" /* status, search: items not indexed yet */
 #define CTL_RESP_QUEUED "queued"     /* poll: feeds queued; redeliver: deliveries queued */
 #define CTL_RESP_CYCLE "cycle"       /* poll --wait: the counts below */
 #define CTL_RESP_REMOVED "removed"   /* remove: the name */
 #define CTL_RESP_WATCHING "watching" /* watch */
 #define CTL_RESP_TEXT "text"         /* metrics: Prometheus text; items: an item's text */
-/* redeliver: [{"alert", "hook"}] queued; an entry of alerts: each hook's delivery */
+/* redeliver: [{"alert", "hook"}] queued; an entry of alerts or item: each hook's delivery */
 #define CTL_RESP_DELIVERIES "deliveries"
 
 /* Members of CTL_RESP_CYCLE. */

@@ -518,8 +518,13 @@ def test_search_over_stored_items(t):
     got = d.cli_ok("search", '"ukraine border"~4 OR "oekraïne grens"~4 OR "ukraine biên giới"~6')
     assert len(got["items"]) == 4, [i["title"] for i in got["items"]]
     assert d.cli_ok("search", "title:lavrov")["items"][0]["feed"] == "nl-nieuws"
-    rc, doc = d.cli("search", "(osce")
-    assert rc == 1 and "column" in doc["error"], doc
+    rc, doc = d.cli("search", "(osce")   # a usage error, as for `match` (issue 15)
+    assert rc == 2 and "column" in doc["error"], doc
+    # The daemon refuses it too, for clients that do not check first.
+    c = d.connect()
+    doc = c.request({"cmd": "search", "query": "(osce"})
+    c.close()
+    assert doc["ok"] is False and doc["error"].startswith("query:") and "column" in doc["error"], doc
     assert d.stop() == 0
 
 

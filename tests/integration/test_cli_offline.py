@@ -10,6 +10,7 @@ Environment: FEEDWATCH (the CLI binary), FW_FIXTURES and FW_CORPUS (default: the
 """
 
 import concurrent.futures
+import datetime
 import http.server
 import json
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,6 +28,9 @@ FEEDWATCH = os.environ.get("FEEDWATCH") or os.path.join(HERE, "../../build-cli/c
 FIXTURES = os.environ.get("FW_FIXTURES") or os.path.join(HERE, "../fixtures")
 CORPUS = os.environ.get("FW_CORPUS") or os.path.join(HERE, "..", "fixtures", "corpus")
 TIMEOUT = 30
+RELOAD_NONE = {"ok": True, "feeds": {"total": 0, "ok": 0, "failing": 0, "disabled": 0, "paused": 0},
+               "topics": {"total": 0}, "hooks": {"total": 0}}
+RELOADED_NONE = b"reloaded: 0 feeds (ok 0, failing 0, disabled 0, paused 0), 0 topics, 0 hooks\n"
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel>
@@ -234,7 +239,11 @@ class LiveTest(unittest.TestCase):
             self.answer(bad)
             p = self.cli("--json", "status")
             self.assertEqual(p.returncode, 1, bad)
-            self.assertEqual(p.stdout, b"", bad)
+            # no answer to pass on: the CLI's own error answer, ASCII only
+            doc = json.loads(p.stdout)
+            self.assertEqual(doc["ok"], False, bad)
+            self.assertIn("invalid response", doc["error"])
+            self.assertTrue(p.stdout.isascii() and p.stdout.endswith(b"}\n"), p.stdout)
             self.assertIn(b"invalid response", p.stderr)
 
     def test_huge_response_exits_1(self):
@@ -242,7 +251,7 @@ class LiveTest(unittest.TestCase):
         p = self.cli("--json", "status")
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"longer than 64 MiB", p.stderr)
-        self.assertEqual(p.stdout, b"")
+        self.assertIn("longer than 64 MiB", json.loads(p.stdout)["error"])
 
     # --- feeds ---------------------------------------------------------------------------
 
@@ -493,10 +502,115 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(self.daemon.requests, [{"cmd": "poll", "wait": False}])
 
     def test_reload(self):
-        self.answer({"ok": True, "feeds": 4})
+        self.answer({"ok": True, "feeds": {"total": 4, "ok": 2, "failing": 1, "disabled": 0,
+                                           "paused": 1},
+                     "topics": {"total": 3}, "hooks": {"total": 1}})
         p = self.cli("reload")
-        self.assertEqual((p.returncode, p.stdout), (0, b"reloaded: 4 feeds\n"))
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, b"reloaded: 4 feeds (ok 2, failing 1, disabled 0, paused 1), "
+                             b"3 topics, 1 hooks\n"))
         self.assertEqual(self.daemon.requests, [{"cmd": "reload"}])
+
+    # --- one feed, one item, filters ------------------------------------------------------
+
+    def test_items_topic_and_since_requests(self):
+        self.answer({"ok": True, "items": []})
+        p = self.cli("items", "--topic", "volcano", "--since", "2026-12-06T10:00:00+01:00",
+                     "--tag", "world")
+        self.assertEqual((p.returncode, p.stdout), (0, b"no items\n"), p.stderr)
+        self.assertEqual(self.daemon.requests,
+                         [{"cmd": "items", "tag": "world", "topic": "volcano",
+                           "since": "2026-12-06T09:00:00Z", "limit": 21}])
+        # a duration is the time that long ago, sent as RFC 3339 UTC
+        self.answer({"ok": True, "items": []})
+        before = time.time()
+        p = self.cli("--json", "items", "--since", "90m")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        since = self.daemon.requests[1]["since"]
+        at = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+        self.assertTrue(before - 5400 - 1 <= at <= time.time() - 5400, (since, before))
+        self.assertEqual(set(self.daemon.requests[1]), {"cmd", "since"})
+
+    def test_feed_detail_request_and_scrubbing(self):
+        self.answer({"ok": True, "feed": {
+            "name": "afp", "state": "failing", "url": "https://example.org/a\u202e.xml",
+            "configured_url": "https://example.org/old.xml", "source": "config",
+            "defined_at": "/etc/feedwatch/conf.d/afp.conf:3", "enabled": True,
+            "interval_s": 900, "items_per_hour": 2.5, "tags": ["world", "news"],
+            "topics": ["volcano"], "fetch_article": False, "allow_private_addresses": False,
+            "header": "X-Api-Key", "auth": False, "last_poll": None, "last_status": 503,
+            "last_error": "HTTP 503\x1b[2J", "failures": 2, "recovered": False,
+            "polling": True, "next_poll": None, "etag": "\"abc\"", "last_modified": None,
+            "items": 40, "pruned_items": 5, "last_new_item": None,
+            "alerts": {"delivered": 3, "pending": 1, "failed": 0}}})
+        p = self.cli("feeds", "afp")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.daemon.requests, [{"cmd": "feeds", "name": "afp"}])
+        out = p.stdout.decode()
+        self.assertNotIn("\x1b", out)
+        self.assertNotIn("\u202e", out)
+        lines = dict(l.split(":", 1) for l in out.splitlines())
+        lines = {k: v.strip() for k, v in lines.items()}
+        self.assertEqual(lines["url"], "https://example.org/a.xml")
+        self.assertEqual(lines["configured url"], "https://example.org/old.xml")
+        self.assertEqual(lines["defined at"], "/etc/feedwatch/conf.d/afp.conf:3 (config)")
+        self.assertEqual(lines["interval"], "15m 0s (2.50 new items an hour)")
+        self.assertEqual(lines["tags"], "world, news")
+        self.assertEqual(lines["credentials"], "header X-Api-Key")
+        self.assertEqual(lines["last error"], "HTTP 503?[2J")
+        self.assertEqual(lines["polling now"], "yes")
+        self.assertEqual(lines["items"], "40 (5 pruned), newest seen -")
+        self.assertEqual(lines["alerts"], "delivered 3, pending 1, failed 0")
+        # the same request with --json, answered as received
+        self.answer(b'{"ok":true,"feed":{"name":"afp"}}\n')
+        p = self.cli("--json", "feeds", "afp")
+        self.assertEqual(p.stdout, b'{"ok":true,"feed":{"name":"afp"}}\n')
+
+    def test_item_detail_request_and_scrubbing(self):
+        self.answer({"ok": True, "item": {
+            "id": 42, "feed": "afp", "key": "urn:1", "title": "Lava\x1b[31m flows",
+            "url": "https://example.org/1", "published": "2026-12-06T10:00:00Z",
+            "updated": None, "author": None, "language": "is", "summary": "<p>s</p>",
+            "text": "Line one.\n\nLine\u2028two\x07.", "categories": ["world"],
+            "first_seen": "2026-12-06T10:05:00Z", "pruned": None, "attached_to": [],
+            "alerts": [{"id": 7, "topic": "volcano", "state": "failed", "attempts": 3,
+                        "raised": "2026-12-06T10:05:00Z",
+                        "matched": [{"term": "lava", "field": "title", "snippet": "Lava flows"}],
+                        "deliveries": [{"hook": "mail", "state": "failed", "attempts": 3,
+                                        "last_error": "exit status 1\x1b]0;x\x07",
+                                        "next_attempt": None}]}]}})
+        p = self.cli("item", "42")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.daemon.requests, [{"cmd": "item", "id": 42}])
+        out = p.stdout.decode()
+        self.assertNotIn("\x1b", out)
+        self.assertNotIn("\x07", out)
+        self.assertIn("title:          Lava?[31m flows\n", out)
+        self.assertIn("published:      2026-12-06 10:00Z\n", out)
+        self.assertIn("  alert 7, topic volcano: failed, 3 attempts, raised 2026-12-06 10:05Z\n",
+                      out)
+        self.assertIn("    hook mail: failed, 3 attempts, last error: exit status 1?]0;x?\n", out)
+        self.assertIn("    matched lava (title): Lava flows\n", out)
+        self.assertTrue(out.endswith("text:\n  Line one.\n\n  Line\n  two?.\n"), out)
+
+    def test_json_error_without_an_answer_is_terminal_safe(self):
+        conf = os.path.join(self.dir, "x\x7f\u202e.conf")
+        p = run(["--json", "--config", conf, "status"])
+        self.assertEqual(p.returncode, 2)
+        self.assertTrue(p.stdout.isascii(), p.stdout)
+        self.assertNotIn(b"\x7f", p.stdout)
+        self.assertIn("x\x7f\u202e.conf", json.loads(p.stdout)["error"])
+
+    def test_bad_search_query_is_a_usage_error_before_asking(self):
+        p = self.cli("search", "(volcano")
+        self.assertEqual(p.returncode, 2)
+        self.assertTrue(p.stderr.startswith(b"feedwatch: query: expected ')' at column"),
+                        p.stderr)
+        self.assertEqual(p.stdout, b"")
+        p = self.cli("--json", "search", "alias:nobody")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(json.loads(p.stdout)["ok"], False)
+        self.assertEqual(self.daemon.requests, [])   # the daemon was not asked
 
     # --- socket from the config ----------------------------------------------------------
 
@@ -504,20 +618,20 @@ class LiveTest(unittest.TestCase):
         conf = os.path.join(self.dir, "fw.conf")
         with open(conf, "w") as f:
             f.write("[daemon]\nsocket = fw.sock\ndatabase = fw.db\n")
-        self.answer({"ok": True, "feeds": 0})
+        self.answer(RELOAD_NONE)
         p = run(["--config", conf, "reload"])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout, b"reloaded: 0 feeds\n")
+        self.assertEqual(p.stdout, RELOADED_NONE)
 
     def test_config_mistakes_elsewhere_do_not_stop_the_cli(self):
         # The CLI reads only [daemon] socket: a key the daemon would refuse is not its business.
         conf = os.path.join(self.dir, "bad.conf")
         with open(conf, "w") as f:
             f.write("[daemon]\nno_such_key = 1\nsocket = fw.sock\n[feed \"x\"]\nurl = ftp://x\n")
-        self.answer({"ok": True, "feeds": 0})
+        self.answer(RELOAD_NONE)
         p = run(["--config", conf, "reload"])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout, b"reloaded: 0 feeds\n")
+        self.assertEqual(p.stdout, RELOADED_NONE)
         # A config file that cannot be read is still a usage error.
         p = run(["--config", os.path.join(self.dir, "missing.conf"), "status"])
         self.assertEqual(p.returncode, 2)

@@ -27,7 +27,7 @@ def is_error(resp):
 
 def assert_status_ok(resp):
     assert isinstance(resp, dict) and resp.get("ok") is True, resp
-    assert resp.get("protocol") == 1 and resp["feeds"]["total"] == 1, resp
+    assert resp.get("protocol") == 2 and resp["feeds"]["total"] == 1, resp
 
 
 def test_malformed_requests_keep_connection(t):

@@ -65,7 +65,7 @@ def test_reload_removes_and_repoints_feeds(t):
     d.feeds = {"news": s.url("/blog.atom")}
     d.write_config()
     rc, doc = d.cli("reload")
-    assert rc == 0 and doc["ok"] and doc["feeds"] == 1, doc
+    assert rc == 0 and doc["ok"] and doc["feeds"]["total"] == 1, doc
     assert sorted(d.feeds_state()) == ["news"]
     n_blog = len(feed_titles(BLOG))
     fwtest.wait_until(lambda: d.count_items("news") == len(feed_titles(NEWS)) + n_blog, 15,

@@ -5,16 +5,16 @@
  * has a handler and the table's access (privileged commands refused to other uids); the
  * answers of status, feeds and metrics; the refusals of pause, resume and remove (answered
  * at once, with no feed event); poll without a pollable feed (queued 0, and --wait answered at once
- * with zero counts); the argument errors of items, alerts, search, poll, add, remove and
- * redeliver (test_hook.c runs hook_redeliver itself); a request
+ * with zero counts); the argument errors of items (topic, since), feeds NAME, item, alerts,
+ * search, poll, add, remove (the read-only ones also for other uids) and redeliver
+ * (test_hook.c runs hook_redeliver itself); a request
  * without "cmd", an unknown command, and a stopping daemon.
  *
- * The commands whose answers are deferred to the thread pool (items, alerts and search when
- * valid), watch (a subscription of the connection), reload, and add, pause, resume and
- * remove that pass their checks (answered once the store's writer stored them) need a real
- * control connection: tests/integration
- * (test_control.py, test_contract.py, test_tags.py, test_lifecycle.py) runs them on a real
- * daemon.
+ * The commands whose answers are deferred to the thread pool (items, feeds NAME, item, alerts
+ * and search when valid), watch (a subscription of the connection), reload, and add, pause,
+ * resume and remove that pass their checks (answered once the store's writer stored them) need
+ * a real control connection: tests/integration (test_control.py, test_contract.py,
+ * test_tags.py, test_lifecycle.py, test_cli_detail.py) runs them on a real daemon.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,6 +239,10 @@ test_ctlcmd_status(void **state)
     json_t *alerts = json_object_get(resp, CTL_RESP_ALERTS);
     assert_int_equal(json_integer_value(json_object_get(alerts, "pending")), 0);
     assert_true(json_is_null(json_object_get(resp, "next_poll")));
+    /* One name for the search lag, in status as in search (not lag_items). */
+    assert_true(json_is_integer(json_object_get(resp, CTL_RESP_SEARCH_LAG)));
+    assert_null(json_object_get(resp, "lag_items"));
+    assert_int_equal(CTL_PROTOCOL_VERSION, 2);
     json_decref(resp);
 }
 
@@ -315,6 +319,21 @@ test_ctlcmd_argument_errors(void **state)
     assert_error(run(fx, "{\"cmd\": \"items\", \"feed\": 3}"), "\"feed\" must be a string");
     assert_error(run(fx, "{\"cmd\": \"items\", \"text\": \"yes\"}"), "\"text\" must be true");
     assert_error(run(fx, "{\"cmd\": \"items\", \"tag\": []}"), "\"tag\" must be a string");
+    assert_error(run(fx, "{\"cmd\": \"items\", \"topic\": \"lava\"}"), "no topic 'lava'");
+    assert_error(run(fx, "{\"cmd\": \"items\", \"topic\": 1}"), "\"topic\" must be a string");
+    assert_error(run(fx, "{\"cmd\": \"items\", \"since\": \"2h\"}"),
+                 "items: \"since\" must be an RFC 3339 time");
+    assert_error(run(fx, "{\"cmd\": \"items\", \"since\": \"Sun, 06 Dec 2026 10:00:00 GMT\"}"),
+                 "must be an RFC 3339 time");
+    assert_error(run(fx, "{\"cmd\": \"items\", \"since\": 1700000000}"),
+                 "must be an RFC 3339 time");
+    assert_error(run_as(fx, other_uid(), "{\"cmd\": \"feeds\", \"name\": \"gamma\"}"),
+                 "no feed 'gamma'");
+    assert_error(run(fx, "{\"cmd\": \"feeds\", \"name\": 7}"), "feeds: \"name\" must be a string");
+    assert_error(run_as(fx, other_uid(), "{\"cmd\": \"item\"}"),
+                 "item: \"id\" must be a positive integer");
+    assert_error(run(fx, "{\"cmd\": \"item\", \"id\": 0}"), "\"id\" must be a positive integer");
+    assert_error(run(fx, "{\"cmd\": \"item\", \"id\": \"7\"}"), "\"id\" must be a positive");
     assert_error(run(fx, "{\"cmd\": \"alerts\", \"topic\": \"lava\"}"), "no topic 'lava'");
     assert_error(run(fx, "{\"cmd\": \"alerts\", \"failed\": 1}"), "\"failed\" must be true");
     assert_error(run(fx, "{\"cmd\": \"search\"}"), "search: \"query\" must be a string");

@@ -84,10 +84,15 @@ static void
 test_ctlproto_cmds(void **state)
 {
     (void)state;
-    assert_int_equal(ctlproto_n_cmds, 14);
+    assert_int_equal(ctlproto_n_cmds, 15);
     const struct ctlproto_cmd *c = ctlproto_cmd_find(CTL_CMD_STATUS);
     assert_non_null(c);
     assert_int_equal(c->access, CTLPROTO_READONLY);
+    /* `item` reads, as `items` does: the socket's group may run it. */
+    c = ctlproto_cmd_find(CTL_CMD_ITEM);
+    assert_non_null(c);
+    assert_int_equal(c->access, CTLPROTO_READONLY);
+    assert_int_equal(ctlproto_cmd_find(CTL_CMD_ITEMS)->access, CTLPROTO_READONLY);
     c = ctlproto_cmd_find("poll");
     assert_non_null(c);
     assert_int_equal(c->access, CTLPROTO_PRIVILEGED);

@@ -212,12 +212,138 @@ test_daemon_search_index_files_get_the_store_mode(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+struct dated {
+    int n;
+    int64_t ids[8];
+    char lang[8][8];
+    char key[8][8];
+};
+
+static int
+on_dated(void *userdata, const struct search_hit *hit)
+{
+    struct dated *h = userdata;
+    assert_true(h->n < 8);
+    h->ids[h->n] = hit->item_id;
+    snprintf(h->lang[h->n], sizeof(h->lang[0]), "%s", hit->language ? hit->language : "-");
+    snprintf(h->key[h->n], sizeof(h->key[0]), "%s", hit->key ? hit->key : "-");
+    h->n++;
+    return 0;
+}
+
+/* An item published at (FEED_TIME_NONE: not given, then first seen at 5000 counts). */
+static int64_t
+add_dated(struct store *st, int64_t feed, const char *key, int64_t at, const char *lang)
+{
+    struct feed_item it = {.key = (char *)key,
+                           .title = (char *)"volcano news",
+                           .language = (char *)lang,
+                           .published_at = at,
+                           .updated_at = FEED_TIME_NONE};
+    int64_t id = 0;
+    assert_int_equal(store_item_add(st, feed, &it, "lava flows", 0, 5000, &id), 1);
+    return id;
+}
+
+static struct dated
+run_dated(struct search *s, const char *q, unsigned limit)
+{
+    struct dated h = {0};
+    char *err = NULL;
+    assert_int_equal(search_run(s, q, limit, on_dated, &h, &err), 0);
+    assert_null(err);
+    return h;
+}
+
+/*
+ * Hits come newest first as `items` lists them (published, else first seen), not in the
+ * order the items were stored (a feed lists its newest item first, so it is stored first);
+ * a limit keeps the newest; each hit carries the item's key and language. Indexed items,
+ * items the indexer has not reached and a query FTS5 cannot narrow all sort alike.
+ */
+static void
+test_daemon_search_newest_first_by_publication(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_search.XXXXXX", db[256], cmd[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/feedwatch.db", dir);
+    struct store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(db, &st, &err), 0);
+    struct store_feed f = {0};
+    assert_int_equal(store_feed_ensure(st, "a", "file:///a.xml", &f), 0);
+    int64_t newest = add_dated(st, f.id, "n", 4000, "de");
+    int64_t oldest = add_dated(st, f.id, "o", 1000, "fr");
+    int64_t middle = add_dated(st, f.id, "m", 3000, NULL);
+    struct search *s = NULL;
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+    int64_t undated = add_dated(st, f.id, "u", FEED_TIME_NONE, "en"); /* first seen 5000 */
+    int64_t older = add_dated(st, f.id, "x", 2000, "en");             /* not indexed yet */
+
+    for (int pass = 0; pass < 4; pass++) {
+        if (pass == 2) {
+            /*
+             * Few candidates among many items: each one's order key is read and sorted (above,
+             * many: the newest-first index was walked). The calm items are indexed, so
+             * they are no candidates (items not indexed yet all are).
+             */
+            for (int i = 0; i < 100; i++) {
+                char key[16];
+                snprintf(key, sizeof(key), "calm%d", i);
+                int64_t when = i % 2 ? 500 : 6000 + i; /* some newer than every hit */
+                struct feed_item calm = {.key = key,
+                                         .title = (char *)"a calm day",
+                                         .published_at = when,
+                                         .updated_at = FEED_TIME_NONE};
+                assert_int_equal(store_item_add(st, f.id, &calm, "quiet", 0, 5000, NULL), 1);
+            }
+            wait_caught_up(s);
+        }
+        struct dated h = run_dated(s, pass % 2 ? "volcano AND lava" : "volcano", 20);
+        assert_int_equal(h.n, 5);
+        assert_int_equal(h.ids[0], undated);
+        assert_int_equal(h.ids[1], newest);
+        assert_int_equal(h.ids[2], middle);
+        assert_int_equal(h.ids[3], older);
+        assert_int_equal(h.ids[4], oldest);
+        assert_string_equal(h.lang[1], "de");
+        assert_string_equal(h.lang[2], "-");
+        assert_string_equal(h.lang[4], "fr");
+        assert_string_equal(h.key[1], "n");
+    }
+    /* No candidate at all, before and after the index caught up (the tail is empty then). */
+    assert_int_equal(run_dated(s, "zebra", 20).n, 0);
+    struct dated two = run_dated(s, "lava", 2);
+    assert_int_equal(two.n, 2);
+    assert_int_equal(two.ids[0], undated);
+    assert_int_equal(two.ids[1], newest);
+    wait_caught_up(s);
+    two = run_dated(s, "lava", 2); /* indexed now */
+    assert_int_equal(two.n, 2);
+    assert_int_equal(two.ids[0], undated);
+    assert_int_equal(two.ids[1], newest);
+    assert_int_equal(run_dated(s, "zebra", 20).n, 0);
+    /* A query with no word to narrow by walks the newest items: calm ones came first. */
+    struct dated calm = run_dated(s, "NOT volcano", 3);
+    assert_int_equal(calm.n, 3);
+    assert_true(calm.ids[0] > older && calm.ids[1] > older && calm.ids[0] > calm.ids[1]);
+
+    search_free(s);
+    store_feed_done(&f);
+    store_free(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daemon_search_finds_what_the_matcher_matches),
         cmocka_unit_test(test_daemon_search_index_files_get_the_store_mode),
+        cmocka_unit_test(test_daemon_search_newest_first_by_publication),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

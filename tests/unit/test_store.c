@@ -2381,6 +2381,228 @@ test_store_check_and_reopen_keep_the_file_locked(void **state)
     store_free(store);
 }
 
+struct full_seen {
+    int calls;
+    int64_t id, first_seen, pruned;
+    char feed[16], title[32], text[32], categories[64], language[8];
+    bool has_text;
+};
+
+static int
+on_full(void *userdata, const struct store_item_full *it)
+{
+    struct full_seen *f = userdata;
+    f->calls++;
+    f->id = it->row.id;
+    f->first_seen = it->row.first_seen_at;
+    f->pruned = it->pruned_at;
+    f->has_text = it->row.text != NULL;
+    (void)snprintf(f->feed, sizeof(f->feed), "%s", it->row.feed);
+    (void)snprintf(f->title, sizeof(f->title), "%s", it->row.title ? it->row.title : "-");
+    (void)snprintf(f->text, sizeof(f->text), "%s", it->row.text ? it->row.text : "-");
+    (void)snprintf(f->categories, sizeof(f->categories), "%s",
+                   it->categories ? it->categories : "-");
+    (void)snprintf(f->language, sizeof(f->language), "%s",
+                   it->row.language ? it->row.language : "-");
+    return 0;
+}
+
+struct item_alerts_seen {
+    int n;
+    int64_t ids[8];
+    bool source[8];
+    char topics[8][16];
+    char matched[8][48];
+};
+
+static int
+on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
+{
+    struct item_alerts_seen *s = userdata;
+    assert_true(s->n < 8);
+    s->ids[s->n] = row->id;
+    s->source[s->n] = source;
+    (void)snprintf(s->topics[s->n], sizeof(s->topics[0]), "%s", row->topic);
+    (void)snprintf(s->matched[s->n], sizeof(s->matched[0]), "%s",
+                   row->matched ? row->matched : "-");
+    s->n++;
+    return 0;
+}
+
+struct delivery_lines {
+    int n;
+    char line[4][96];
+};
+
+static int
+on_delivery_line(void *userdata, const struct store_delivery_row *d)
+{
+    struct delivery_lines *s = userdata;
+    assert_true(s->n < 4);
+    (void)snprintf(s->line[s->n], sizeof(s->line[0]), "%s %s %u %lld %s", d->hook, d->state,
+                   d->attempts, (long long)d->next_attempt_at, d->last_error ? d->last_error : "-");
+    s->n++;
+    return 0;
+}
+
+/*
+ * items --topic and --since (alone and with a feed or a list of feeds), item ID in full with
+ * its alerts (raised on it, and those it is another source of) and their deliveries, and a
+ * feed's tallies.
+ */
+static void
+test_store_item_detail_and_filters(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    char *cats[] = {"world", "europe"};
+    char *hooks[] = {"notify", "webhook"};
+    struct feed_item it = mkitem("a1", 1000);
+    int64_t a1, a2, b1, b2, alert, quiet;
+    it.title = (char *)"Volcano";
+    it.language = (char *)"is";
+    it.categories = cats;
+    it.n_categories = 2;
+    assert_int_equal(store_item_add(store, a, &it, "lava text", 0, 5000, &a1), 1);
+    it = mkitem("a2", 3000);
+    assert_int_equal(store_item_add(store, a, &it, NULL, 0, 5001, &a2), 1);
+    it = mkitem("b1", FEED_TIME_NONE); /* first seen 2000 counts */
+    assert_int_equal(store_item_add(store, b, &it, NULL, 0, 2000, &b1), 1);
+    it = mkitem("b2", 4000);
+    assert_int_equal(store_item_add(store, b, &it, NULL, 0, 5002, &b2), 1);
+    assert_int_equal(
+        store_alert_add(store, "lava", a1, "[{\"term\":\"lava\"}]", hooks, 2, 6000, &alert), 1);
+    assert_int_equal(store_alert_add_source(store, alert, b1), 0); /* same story, feed b */
+    assert_int_equal(store_alert_add(store, "quiet", b2, NULL, NULL, 0, 6001, &quiet), 1);
+    assert_int_equal(store_delivery_set(store, alert, "webhook", "failed", 6, FEED_TIME_NONE,
+                                        "HTTP 500", FEED_TIME_NONE),
+                     0);
+    assert_int_equal(
+        store_delivery_set(store, alert, "notify", "pending", 1, 7000, "exit 1", FEED_TIME_NONE),
+        0);
+
+    struct item_seen seen;
+    struct store_items_filter f = {.topic = "lava", .since_at = FEED_TIME_NONE};
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &f, 0, false, on_item, &seen), 0);
+    {
+        static const char *const keys[] = {"b1", "a1"}; /* the alert's item and its source */
+        assert_keys(&seen, 2, keys);
+    }
+    f.feed = "a";
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &f, 0, false, on_item, &seen), 0);
+    assert_keys(&seen, 1, (const char *const[]){"a1"});
+    f.feed = NULL;
+    f.feeds_json = "[\"b\"]";
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &f, 0, false, on_item, &seen), 0);
+    assert_keys(&seen, 1, (const char *const[]){"b1"});
+    f.feeds_json = NULL;
+    f.since_at = 1500; /* a1 was published at 1000 */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &f, 0, false, on_item, &seen), 0);
+    assert_keys(&seen, 1, (const char *const[]){"b1"});
+    f.topic = "nothing";
+    f.since_at = FEED_TIME_NONE;
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &f, 0, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 0);
+
+    /* --since without a topic: the bound is published, else first seen, inclusive. */
+    struct store_items_filter g = {.since_at = 3000};
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &g, 0, false, on_item, &seen), 0);
+    assert_keys(&seen, 2, (const char *const[]){"b2", "a2"});
+    g.feed = "b";
+    g.since_at = 2000;
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &g, 0, false, on_item, &seen), 0);
+    assert_keys(&seen, 2, (const char *const[]){"b2", "b1"});
+    g.feed = NULL;
+    g.feeds_json = "[\"a\", \"b\"]";
+    g.since_at = 3500;
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_query(store, &g, 1, false, on_item, &seen), 0);
+    assert_keys(&seen, 1, (const char *const[]){"b2"});
+
+    /* One item in full. */
+    struct full_seen full = {0};
+    assert_int_equal(store_item_get(store, a1, on_full, &full), 0);
+    assert_int_equal(full.calls, 1);
+    assert_int_equal(full.id, a1);
+    assert_string_equal(full.feed, "a");
+    assert_string_equal(full.title, "Volcano");
+    assert_string_equal(full.text, "lava text");
+    assert_string_equal(full.language, "is");
+    assert_string_equal(full.categories, "[\"world\",\"europe\"]");
+    assert_int_equal(full.first_seen, 5000);
+    assert_true(full.pruned == FEED_TIME_NONE);
+    memset(&full, 0, sizeof(full));
+    assert_int_equal(store_item_get(store, b2 + 100, on_full, &full), -ENOENT);
+    assert_int_equal(full.calls, 0);
+
+    /* Its alerts, and those of the item it was attached to as another source. */
+    struct item_alerts_seen al = {0};
+    assert_int_equal(store_item_alerts(store, a1, on_item_alert, &al), 0);
+    assert_int_equal(al.n, 1);
+    assert_int_equal(al.ids[0], alert);
+    assert_false(al.source[0]);
+    assert_string_equal(al.matched[0], "[{\"term\":\"lava\"}]");
+    memset(&al, 0, sizeof(al));
+    assert_int_equal(store_item_alerts(store, b1, on_item_alert, &al), 0);
+    assert_int_equal(al.n, 1);
+    assert_int_equal(al.ids[0], alert);
+    assert_true(al.source[0]);
+    memset(&al, 0, sizeof(al));
+    assert_int_equal(store_item_alerts(store, b2, on_item_alert, &al), 0);
+    assert_int_equal(al.n, 1);
+    assert_string_equal(al.topics[0], "quiet");
+    memset(&al, 0, sizeof(al));
+    assert_int_equal(store_item_alerts(store, a2, on_item_alert, &al), 0);
+    assert_int_equal(al.n, 0);
+
+    struct delivery_lines ds = {0};
+    assert_int_equal(store_alert_deliveries(store, alert, on_delivery_line, &ds), 0);
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.line[0], "notify pending 1 7000 exit 1");
+    assert_string_equal(ds.line[1], "webhook failed 6 -9223372036854775808 HTTP 500");
+    memset(&ds, 0, sizeof(ds));
+    assert_int_equal(store_alert_deliveries(store, quiet, on_delivery_line, &ds), 0);
+    assert_int_equal(ds.n, 0);
+
+    /* A feed's tallies; after retention prunes an item, its count stays and says so. */
+    struct store_feed_counts n;
+    assert_int_equal(store_feed_counts(store, "a", &n), 0);
+    assert_int_equal(n.items, 2);
+    assert_int_equal(n.pruned_items, 0);
+    assert_int_equal(n.last_new_item_at, 5001);
+    assert_int_equal(n.alerts_delivered + n.alerts_pending + n.alerts_failed, 1);
+    assert_int_equal(n.alerts_failed, 1); /* the worst of its deliveries */
+    assert_int_equal(n.alerts_no_hook, 0);
+    assert_int_equal(store_feed_counts(store, "b", &n), 0);
+    assert_int_equal(n.items, 2);
+    assert_int_equal(n.alerts_no_hook, 1); /* quiet: no hooks */
+    assert_int_equal(n.alerts_delivered + n.alerts_failed + n.alerts_pending, 0);
+    assert_int_equal(store_feed_counts(store, "nope", &n), 0);
+    assert_int_equal(n.items, 0);
+    assert_true(n.last_new_item_at == FEED_TIME_NONE);
+    unsigned pruned = 0;
+    assert_int_equal(
+        store_prune_batch(store, 3000, INT64_MAX, 10, 1 << 20, 9000, NULL, NULL, &pruned), 0);
+    assert_int_equal(pruned, 1); /* b1, first seen 2000 */
+    assert_int_equal(store_feed_counts(store, "b", &n), 0);
+    assert_int_equal(n.items, 2);
+    assert_int_equal(n.pruned_items, 1);
+    memset(&full, 0, sizeof(full));
+    assert_int_equal(store_item_get(store, b1, on_full, &full), 0);
+    assert_int_equal(full.pruned, 9000);
+    assert_string_equal(full.title, "-");
+    store_free(store);
+}
+
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -2411,6 +2633,7 @@ main(int argc, char **argv)
         STORE_TEST(test_store_feed_runtime_marker_and_rate_persist),
         STORE_TEST(test_store_feed_list_orders_by_name_with_counts),
         STORE_TEST(test_store_items_list_newest_first),
+        STORE_TEST(test_store_item_detail_and_filters),
         STORE_TEST(test_store_count_items),
         STORE_TEST(test_store_disk_bytes),
         STORE_TEST(test_store_categories_json_escaping),
