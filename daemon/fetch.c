@@ -710,11 +710,17 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
     (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
     char *why = NULL;
     int r = x->data_cb(x->userdata, eff, ctype, buf, n, &why);
-    if (r == FETCH_DATA_PAUSE && x->pausable) {
+    if (r == FETCH_DATA_PAUSE && fetch_pausable(x)) {
         /* Not taken: curl keeps the bytes and hands them over again once unpaused. */
         x->body_bytes -= n;
         x->paused = true;
         return CURL_WRITEFUNC_PAUSE;
+    }
+    if (r == FETCH_DATA_PAUSE) {
+        /* Bytes not taken by a transfer that cannot pause: never lose them silently. */
+        free(why);
+        why = strdup("the data callback paused a transfer that cannot pause");
+        r = -EINVAL;
     }
     if (r < 0) {
         free(x->error);
@@ -1550,11 +1556,19 @@ fetch_cancel(struct fetch_xfer *x)
     fetch_finish(x, CURLE_ABORTED_BY_CALLBACK);
 }
 
-/* Whether the transfer may be paused (FETCH_DATA_PAUSE): asked for, and not a file: URL. */
+/*
+ * Whether the transfer may be paused now (FETCH_DATA_PAUSE): asked for, not a file: URL, and
+ * HTTP/1: libcurl pauses a multiplexed (HTTP/2 or 3) stream by holding data the connection's
+ * other streams may wait behind, so those go on and are only accounted.
+ */
 bool
 fetch_pausable(const struct fetch_xfer *x)
 {
-    return x->pausable;
+    long version = 0;
+    if (!x->pausable)
+        return false;
+    (void)curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
+    return version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
 }
 
 /* Resumes a transfer its data callback paused; it goes on from the loop, soon. */

@@ -132,7 +132,10 @@ struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req,
 /* Ends a transfer now; its done callback runs (FETCH_ABORTED) before this returns. */
 void fetch_cancel(struct fetch_xfer *x);
 
-/* Whether x's data callback may return FETCH_DATA_PAUSE (fetch_req.pausable, not file:). */
+/*
+ * Whether x's data callback may return FETCH_DATA_PAUSE now: fetch_req.pausable, not file:,
+ * and an HTTP/1 response (a multiplexed stream's pause could hold up its connection's others).
+ */
 bool fetch_pausable(const struct fetch_xfer *x);
 
 /*
