@@ -232,6 +232,17 @@ render_status(const json_t *resp)
         (void)snprintf(size, sizeof(size), "-");
     print_kv("database size", kw, size);
 
+    const json_t *pm = json_object_get(resp, "poll_memory");
+    if (json_is_object(pm)) {
+        char used[OUTPUT_SIZE_LEN], max[OUTPUT_SIZE_LEN], peak[OUTPUT_SIZE_LEN];
+        output_size(get_uint(pm, "bytes", &v) ? v : 0, used);
+        output_size(get_uint(pm, "max_bytes", &v) ? v : 0, max);
+        output_size(get_uint(pm, "peak_bytes", &v) ? v : 0, peak);
+        (void)snprintf(line, sizeof(line), "%s of %s (peak %s), %s transfers paused", used, max,
+                       peak, fmt_int(pm, "paused", n1));
+        print_kv("poll memory", kw, line);
+    }
+
     if (json_object_get(resp, "search_lag_items")) {
         (void)snprintf(line, sizeof(line), "%s items", fmt_int(resp, "search_lag_items", n1));
         print_kv("search lag", kw, line);

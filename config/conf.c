@@ -94,6 +94,7 @@ enum {
     DK_MAX_ARTICLE_SIZE,
     DK_MAX_ARTICLE_MEMORY,
     DK_METRICS_LISTEN,
+    DK_MAX_POLL_MEMORY,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -119,6 +120,7 @@ static const char *const daemon_keys[] = {
     "max_article_size",
     "max_article_memory",
     "metrics_listen",
+    "max_poll_memory",
     NULL,
 };
 
@@ -1611,6 +1613,9 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
         (void)val_size(p, at, v, 1024, 64ull * 1024 * 1024 * 1024, "1k..64G",
                        &d->max_article_memory);
         break;
+    case DK_MAX_POLL_MEMORY:
+        (void)val_size(p, at, v, 1024, 1024ull * 1024 * 1024 * 1024, "1k..1T", &d->max_poll_memory);
+        break;
     case DK_LOG_LEVEL: {
         static const struct {
             const char *name;
@@ -2207,6 +2212,18 @@ conf_finish(struct parser *p)
         perr(p, p->daemon_where[k].file, p->daemon_where[k].line, daemon_keys[k],
              "max_article_memory (%llu bytes) is less than max_article_size (%llu bytes)",
              (unsigned long long)d->max_article_memory, (unsigned long long)d->max_article_size);
+    }
+    if (!(p->daemon_seen & (1u << DK_MAX_POLL_MEMORY))) {
+        /* Unset: room for CONF_POLL_MEMORY_FEEDS documents of the largest size at once. */
+        d->max_poll_memory = d->max_feed_size * CONF_POLL_MEMORY_FEEDS;
+        if (d->max_poll_memory < CONF_POLL_MEMORY_MIN)
+            d->max_poll_memory = CONF_POLL_MEMORY_MIN;
+    } else if (d->max_poll_memory > 0 && d->max_poll_memory < d->max_feed_size) {
+        /* (0: the value was refused, and said so) */
+        int k = DK_MAX_POLL_MEMORY;
+        perr(p, p->daemon_where[k].file, p->daemon_where[k].line, daemon_keys[k],
+             "max_poll_memory (%llu bytes) is less than max_feed_size (%llu bytes)",
+             (unsigned long long)d->max_poll_memory, (unsigned long long)d->max_feed_size);
     }
     for (size_t i = 0; i < c->n_feeds; i++) {
         if (c->feeds[i].interval_s == 0)

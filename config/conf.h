@@ -52,7 +52,15 @@ struct conf_daemon {
     uint64_t max_article_size;      /* bytes after decompression; 2M */
     uint64_t max_article_memory;    /* article pages held in memory at once, all feeds; 64M */
     char *metrics_listen;           /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
+    uint64_t max_poll_memory;       /* bytes polls in flight hold, all feeds; unset:
+                                       max(CONF_POLL_MEMORY_FEEDS * max_feed_size, 64M) */
 };
+
+/* The default of max_poll_memory: room for this many documents of max_feed_size, at least
+ * CONF_POLL_MEMORY_MIN. A document counts about twice its size while it is read (its text is
+ * yet to come), so 16 is about eight of the largest documents at once. */
+#define CONF_POLL_MEMORY_FEEDS 16
+#define CONF_POLL_MEMORY_MIN (64ull * 1024 * 1024)
 
 struct conf_feed {
     char *name;

@@ -81,6 +81,16 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
         (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->search));
+    /* What the polls in flight hold, against max_poll_memory (daemon.h). */
+    if (resp &&
+        json_object_set_new(resp, "poll_memory",
+                            json_pack("{s:I, s:I, s:I, s:i}", "bytes", (json_int_t)d->poll_memory,
+                                      "peak_bytes", (json_int_t)d->poll_memory_peak, "max_bytes",
+                                      (json_int_t)d->conf->daemon.max_poll_memory, "paused",
+                                      (int)d->poll_memory_paused)) < 0) {
+        json_decref(resp);
+        resp = NULL;
+    }
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
     if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
         json_decref(resp);

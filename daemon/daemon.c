@@ -464,8 +464,21 @@ poll_start(struct daemon *d, struct dfeed *f)
 }
 
 /*
- * Starts waiting feeds while slots are free. A feed paused, disabled or stopped while it
- * waited is not polled: its waiters hear so, and it is scheduled as its state says.
+ * Whether one more poll may start: a slot is free and the poll memory has room (no poll at all
+ * in flight: one always starts, whatever the budget).
+ */
+static bool
+poll_can_start(const struct daemon *d)
+{
+    if (d->polls_active >= daemon_poll_slots(d))
+        return false;
+    return d->polls_active == 0 ||
+           sched_mem_admit(d->poll_memory, d->conf->daemon.max_poll_memory, d->poll_memory_paused);
+}
+
+/*
+ * Starts waiting feeds while slots and memory are free. A feed paused, disabled or stopped
+ * while it waited is not polled: its waiters hear so, and it is scheduled as its state says.
  */
 static void
 start_ready(struct daemon *d)
@@ -473,7 +486,7 @@ start_ready(struct daemon *d)
     if (d->starting_ready)
         return; /* the outer call goes on */
     d->starting_ready = true;
-    while (d->ready_head && d->polls_active < daemon_poll_slots(d) && !d->stopping) {
+    while (d->ready_head && poll_can_start(d) && !d->stopping) {
         struct dfeed *f = d->ready_head;
         ready_unlink(d, f);
         if (feed_pollable(f))
@@ -506,8 +519,10 @@ daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb cb, 
     if (f->poll || f->ready)
         return 0;
     sched_disarm(d->sched, &f->sched);
-    if (d->polls_active >= daemon_poll_slots(d)) {
+    if (d->ready_head || !poll_can_start(d)) {
+        /* Behind the feeds already waiting (FIFO), or until a slot or poll memory frees. */
         ready_push(d, f);
+        start_ready(d);
         return 0;
     }
     return poll_start(d, f);
@@ -562,6 +577,13 @@ daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, u
     assert(d->polls_active > 0);
     d->polls_active--;
     poll_end(d, f, outcome, new_items, new_alerts);
+    start_ready(d);
+}
+
+/* Poll memory was released: due feeds that waited for it may start. */
+void
+daemon_poll_memory_released(struct daemon *d)
+{
     start_ready(d);
 }
 

@@ -131,6 +131,16 @@ struct daemon {
      */
     uint64_t article_bytes;
     struct feedpoll *article_wait_head, *article_wait_tail;
+    /*
+     * Bytes the polls in flight hold, all feeds (feedpoll.c accounts them as they grow), and
+     * the most seen: due feeds wait in the ready queue while max_poll_memory is full or a
+     * transfer waits paused for memory (scheduler.h, sched_mem_*). The downloading polls in
+     * start order: the first always goes on, the paused ones resume oldest first.
+     */
+    uint64_t poll_memory, poll_memory_peak;
+    uint64_t poll_memory_fetching; /* of poll_memory: held by the downloading polls */
+    unsigned poll_memory_paused;
+    struct feedpoll *fetching_head, *fetching_tail;
     bool stopping;
     int exit_code;
 };
@@ -209,6 +219,9 @@ void daemon_stop(struct daemon *d, int exit_code);
 /* Called by feedpoll when a poll of f has ended (its results are stored by then). */
 void daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
                       uint64_t new_items, uint64_t new_alerts);
+
+/* Poll memory was released (feedpoll.c): due feeds that waited for it may start. */
+void daemon_poll_memory_released(struct daemon *d);
 
 /* The hook runner finished a run: --once may be done now. */
 void daemon_hooks_progress(struct daemon *d);

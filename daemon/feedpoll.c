@@ -84,6 +84,13 @@ struct feedpoll {
     unsigned arts_pending;      /* articles not settled yet (started or not) */
     struct feedpoll *wait_next; /* d->article_wait_head list: waiting for memory */
     bool waiting;
+    /* Poll memory (max_poll_memory): what this poll accounts in d->poll_memory. */
+    uint64_t mem;
+    uint64_t doc_bytes; /* feed_doc_bytes of doc, once parsed */
+    bool content_done;  /* the content stage is over: news hold their final text */
+    bool fetching;      /* on d's list of downloading polls (start order) */
+    bool mem_paused;    /* its transfer waits paused for memory */
+    struct feedpoll *fetch_prev, *fetch_next;
     /* The store stage: its writer job, and what its part of the transaction did. */
     struct writer_job job;
     struct topics_pin *pin; /* the topics it matches with, kept until its write ends */
@@ -118,12 +125,140 @@ feed_intervals(const struct daemon *d, const struct dfeed *f)
     };
 }
 
+/*
+ * Resumes paused transfers, oldest first, while the budget lets each take a first read; the
+ * oldest downloading poll always goes on. Only flags and a timer: safe inside curl's callbacks.
+ */
+static void
+mem_pump(struct daemon *d)
+{
+    uint64_t budget = d->conf->daemon.max_poll_memory, used = d->poll_memory;
+    for (struct feedpoll *q = d->fetching_head; q && d->poll_memory_paused > 0; q = q->fetch_next) {
+        if (!q->mem_paused)
+            continue;
+        if (!sched_mem_grow(used, d->poll_memory - d->poll_memory_fetching, SCHED_MEM_CHUNK, budget,
+                            q == d->fetching_head, false))
+            break;
+        q->mem_paused = false;
+        d->poll_memory_paused--;
+        used += SCHED_MEM_CHUNK;
+        fetch_resume(q->xfer);
+    }
+}
+
+/* Sets what p accounts in d->poll_memory; memory released resumes paused transfers. */
+static void
+mem_set(struct feedpoll *p, uint64_t bytes)
+{
+    struct daemon *d = p->d;
+    uint64_t old = p->mem;
+    assert(d->poll_memory >= old);
+    d->poll_memory = d->poll_memory - old + bytes;
+    if (p->fetching) {
+        assert(d->poll_memory_fetching >= old);
+        d->poll_memory_fetching = d->poll_memory_fetching - old + bytes;
+    }
+    p->mem = bytes;
+    if (d->poll_memory > d->poll_memory_peak)
+        d->poll_memory_peak = d->poll_memory;
+    if (bytes < old)
+        mem_pump(d);
+}
+
+/*
+ * What p holds now, on the loop (never while its content stage runs in the thread pool): while
+ * it downloads, its parser's bytes (counted twice, sched_mem_fetch_charge); then the document,
+ * the new items' texts and, before the content stage made them, their HTML as the bound of the
+ * text (and of the blocks the stage holds meanwhile), the boilerplate model. Article pages are
+ * max_article_memory's; the text taken from them is counted here.
+ */
+static uint64_t
+mem_held(const struct feedpoll *p)
+{
+    if (p->parser)
+        return sched_mem_fetch_charge(feedparse_bytes(p->parser));
+    uint64_t n = p->doc_bytes + p->model_len + p->n_news * sizeof(*p->news);
+    for (size_t i = 0; i < p->n_news; i++) {
+        const struct content_item *ci = &p->news[i];
+        if (ci->text) {
+            n += strlen(ci->text) + 1;
+        } else if (!p->content_done) {
+            const char *html = ci->item->content ? ci->item->content : ci->item->summary;
+            n += html ? strlen(html) + 1 : 0;
+        }
+    }
+    return n;
+}
+
+/* Accounts what p holds now (mem_held). */
+static void
+mem_update(struct feedpoll *p)
+{
+    mem_set(p, mem_held(p));
+}
+
+/* Takes p off d's list of downloading polls; the next one may now be the oldest. */
+static void
+fetching_unlink(struct feedpoll *p)
+{
+    struct daemon *d = p->d;
+    if (!p->fetching)
+        return;
+    if (p->fetch_prev)
+        p->fetch_prev->fetch_next = p->fetch_next;
+    else
+        d->fetching_head = p->fetch_next;
+    if (p->fetch_next)
+        p->fetch_next->fetch_prev = p->fetch_prev;
+    else
+        d->fetching_tail = p->fetch_prev;
+    p->fetch_prev = p->fetch_next = NULL;
+    p->fetching = false;
+    assert(d->poll_memory_fetching >= p->mem);
+    d->poll_memory_fetching -= p->mem;
+    if (p->mem_paused) {
+        p->mem_paused = false;
+        d->poll_memory_paused--;
+    }
+    mem_pump(d);
+}
+
+/*
+ * Whether p's transfer may take len more bytes now (sched_mem_grow): when not, it is paused
+ * and resumed by mem_pump as memory is released.
+ */
+static bool
+mem_may_grow(struct feedpoll *p, size_t len)
+{
+    struct daemon *d = p->d;
+    if (!p->xfer || !fetch_pausable(p->xfer))
+        return true; /* a file: is read at once; its size cap still holds */
+    bool oldest = p == d->fetching_head, older_paused = false;
+    for (struct feedpoll *q = d->fetching_head; d->poll_memory_paused > 0 && q && q != p;
+         q = q->fetch_next)
+        if (q->mem_paused) {
+            older_paused = true;
+            break;
+        }
+    uint64_t more = sched_mem_fetch_charge(len) - SCHED_MEM_POLL_BASE;
+    if (sched_mem_grow(d->poll_memory, d->poll_memory - d->poll_memory_fetching, more,
+                       d->conf->daemon.max_poll_memory, oldest, older_paused))
+        return true;
+    if (!p->mem_paused) {
+        p->mem_paused = true;
+        d->poll_memory_paused++;
+    }
+    return false;
+}
+
 /* fetch: body bytes of a 2xx response go straight into the push parser. */
 static int
 on_fetch_data(void *userdata, const char *effective_url, const char *content_type, const char *buf,
               size_t len, char **reterr_msg)
 {
     struct feedpoll *p = userdata;
+    if (!mem_may_grow(p, len))
+        return FETCH_DATA_PAUSE;
     p->f->poll_bytes += len;
     if (!p->parser) {
         char cs[64];
@@ -140,6 +275,7 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
         const char *why = feedparse_error(p->parser);
         *reterr_msg = strdup(why ? why : strerror(-r));
     }
+    mem_update(p);
     return r;
 }
 
@@ -242,6 +378,8 @@ feedpoll_free(struct feedpoll *p)
     if (!p)
         return;
     article_wait_remove(p);
+    fetching_unlink(p);
+    mem_set(p, 0);
     for (size_t i = 0; i < p->n_arts; i++) {
         free(p->arts[i].body);
         article_free(p->arts[i].art);
@@ -497,6 +635,7 @@ article_work_done(uv_work_t *w, int status)
     }
     article_free(af->art);
     af->art = NULL;
+    mem_update(p); /* a page's text may replace the feed's */
     article_release(af);
     articles_pump(p);
     article_settled(p);
@@ -599,6 +738,7 @@ content_work_done(uv_work_t *w, int status)
 {
     struct feedpoll *p = w->data;
     p->in_work = false;
+    p->content_done = true;
     if (status != 0 || poll_stopped(p)) {
         poll_abort(p);
         return;
@@ -609,6 +749,8 @@ content_work_done(uv_work_t *w, int status)
                  log_quote(p->f->cfg->name, qn, sizeof(qn)), strerror(-p->content_r));
         content_items_done(p->news, p->n_news);
     }
+    mem_update(p); /* the texts replace their HTML's reservation */
+    daemon_poll_memory_released(p->d);
     if (p->f->cfg->fetch_article && articles_start(p))
         return;
     poll_store(p);
@@ -644,6 +786,7 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
 {
     struct feedpoll *p = userdata;
     p->xfer = NULL;
+    fetching_unlink(p);
     if (res->status == FETCH_ABORTED) {
         poll_abort(p);
         return;
@@ -674,13 +817,23 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
     } else if (res->status != FETCH_NOT_MODIFIED) {
         p->error = strdup(res->error ? res->error : "failed");
     }
+    feedparse_free(p->parser); /* a failed transfer's */
+    p->parser = NULL;
+    p->doc_bytes = feed_doc_bytes(p->doc);
 
-    if (!p->error && p->doc && collect_news(p) == 0 && p->n_news > 0) {
+    bool content = !p->error && p->doc && collect_news(p) == 0 && p->n_news > 0;
+    /* The parser's bytes become the document's, and the new items' HTML the bound of their text
+     * to come: let the polls that wait for memory have what this one no longer needs. */
+    p->content_done = !content;
+    mem_update(p);
+    daemon_poll_memory_released(p->d);
+    if (content) {
         p->work.data = p;
         if (uv_queue_work(&p->d->loop, &p->work, content_work, content_work_done) == 0) {
             p->in_work = true;
             return;
         }
+        p->content_done = true;
     }
     poll_store(p);
 }
@@ -703,6 +856,8 @@ poll_store(struct feedpoll *p)
     struct daemon *d = p->d;
     int64_t now_ms = util_now_ms();
     int r = poll_prepare(p, now_ms);
+    p->content_done = true;
+    mem_update(p); /* a failed poll dropped its texts */
     /* Without memory for it, the poll is stored all the same, told to nobody. */
     free(p->fresh_ids);
     p->fresh_ids = r == 0 && p->n_news ? calloc(p->n_news, sizeof(*p->fresh_ids)) : NULL;
@@ -953,8 +1108,18 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
         /* The configured URL's host is the operator's choice; other hosts must be public. */
         .net = c->allow_private_addresses ? FETCH_NET_ANY : FETCH_NET_PUBLIC_OFF_HOST,
         .origin = c->url,
+        .pausable = true, /* max_poll_memory */
     };
     f->poll = p;
+    /* Downloading, the newest: after every poll that started before it. */
+    p->fetching = true;
+    p->fetch_prev = d->fetching_tail;
+    if (d->fetching_tail)
+        d->fetching_tail->fetch_next = p;
+    else
+        d->fetching_head = p;
+    d->fetching_tail = p;
+    mem_set(p, SCHED_MEM_POLL_BASE);
     p->xfer = fetch_start(d->fetcher, &req, on_fetch_data, on_fetch_done, p);
     int start_errno = errno;
     if (password) {
@@ -964,6 +1129,8 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
     if (!p->xfer) {
         int r = start_errno == EINVAL ? -EINVAL : -ENOMEM;
         f->poll = NULL;
+        fetching_unlink(p);
+        mem_set(p, 0);
         free(p);
         return r;
     }

@@ -91,8 +91,11 @@ struct fetch_xfer {
     uint64_t body_bytes;
     bool is_file;
     bool in_multi;
-    bool in_list; /* on the active list */
-    char *error;  /* why we ended it ourselves (cap, data callback) */
+    bool in_list;  /* on the active list */
+    bool pausable; /* fetch_req.pausable, and not file: */
+    bool paused;   /* the data callback asked for a pause (FETCH_DATA_PAUSE) */
+    bool resume;   /* fetch_resume() asked: unpaused from the loop (on_uv_kick) */
+    char *error;   /* why we ended it ourselves (cap, data callback) */
     char *etag;
     char *last_modified;
     bool all_permanent; /* every redirect so far was 301/308 */
@@ -707,6 +710,18 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
     (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
     char *why = NULL;
     int r = x->data_cb(x->userdata, eff, ctype, buf, n, &why);
+    if (r == FETCH_DATA_PAUSE && fetch_pausable(x)) {
+        /* Not taken: curl keeps the bytes and hands them over again once unpaused. */
+        x->body_bytes -= n;
+        x->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (r == FETCH_DATA_PAUSE) {
+        /* Bytes not taken by a transfer that cannot pause: never lose them silently. */
+        free(why);
+        why = strdup("the data callback paused a transfer that cannot pause");
+        r = -EINVAL;
+    }
     if (r < 0) {
         free(x->error);
         x->error = why ? why : strdup(strerror(-r));
@@ -947,10 +962,24 @@ xfer_pin(struct fetch_xfer *x)
     return 0;
 }
 
+/*
+ * Unpauses the transfers fetch_resume() asked for, then starts queued ones. curl hands a
+ * resumed transfer the bytes it kept from inside curl_easy_pause, so this runs from the loop,
+ * never from a callback of curl.
+ */
 static void
 on_uv_kick(uv_timer_t *t)
 {
-    fetch_dequeue(t->data);
+    struct fetcher *f = t->data;
+    struct fetch_xfer *next;
+    for (struct fetch_xfer *x = f->active_head; x; x = next) {
+        next = x->next;
+        if (!x->resume)
+            continue;
+        x->resume = false;
+        (void)curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    }
+    fetch_dequeue(f);
 }
 
 /* Has the loop run fetch_dequeue soon (never from inside fetch_start: no done callback there). */
@@ -1380,6 +1409,8 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
     SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
     SETOPT(CURLOPT_LOW_SPEED_TIME, low_speed);
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+    if (req->pausable)
+        SETOPT(CURLOPT_BUFFERSIZE, (long)FETCH_PAUSE_READ);
     SETOPT(CURLOPT_WRITEFUNCTION, on_curl_write);
     SETOPT(CURLOPT_WRITEDATA, x);
     SETOPT(CURLOPT_HEADERFUNCTION, on_curl_header);
@@ -1475,6 +1506,7 @@ fetch_start(struct fetcher *f, const struct fetch_req *req, fetch_data_cb data_c
     x->net = req->net;
     x->all_permanent = true;
     x->is_file = strncasecmp(req->url, "file:", 5) == 0;
+    x->pausable = req->pausable && !x->is_file;
     x->easy = curl_easy_init();
     x->origin = strdup(req->origin ? req->origin : req->url);
     int r = !x->easy || !x->origin ? -ENOMEM : xfer_setup(x, req);
@@ -1522,6 +1554,32 @@ fetch_cancel(struct fetch_xfer *x)
         return;
     }
     fetch_finish(x, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/*
+ * Whether the transfer may be paused now (FETCH_DATA_PAUSE): asked for, not a file: URL, and
+ * HTTP/1: libcurl pauses a multiplexed (HTTP/2 or 3) stream by holding data the connection's
+ * other streams may wait behind, so those go on and are only accounted.
+ */
+bool
+fetch_pausable(const struct fetch_xfer *x)
+{
+    long version = 0;
+    if (!x->pausable)
+        return false;
+    (void)curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
+    return version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+}
+
+/* Resumes a transfer its data callback paused; it goes on from the loop, soon. */
+void
+fetch_resume(struct fetch_xfer *x)
+{
+    if (!x->paused)
+        return;
+    x->paused = false;
+    x->resume = true;
+    fetch_kick(x->f);
 }
 
 /* Transfers running in curl plus queued ones. */

@@ -69,7 +69,12 @@ struct fetch_req {
                                       * FETCH_NET_PUBLIC_OFF_HOST trusts; NULL: url */
     bool http_only;                  /* http(s) only, no file: (a URL from a feed) */
     const char *size_name;           /* the size cap's name in its error; NULL: "max_feed_size" */
+    bool pausable; /* the data callback may return FETCH_DATA_PAUSE: curl reads at most
+                    * FETCH_PAUSE_READ bytes at a time, since while paused it keeps the rest
+                    * of a read it had begun, inflated */
 };
+
+#define FETCH_PAUSE_READ 4096
 
 /* How a transfer ended. Strings are valid during the done callback only. */
 struct fetch_result {
@@ -87,9 +92,12 @@ struct fetch_result {
 
 /*
  * Body bytes; effective_url and content_type (NULL when the server sent none) describe the
- * response. Returns 0 to go on, or a negative errno with *reterr_msg (malloc'd) to end the
- * transfer.
+ * response. Returns 0 to go on, a negative errno with *reterr_msg (malloc'd) to end the
+ * transfer, or FETCH_DATA_PAUSE (a transfer fetch_pausable says may pause) when it does not
+ * take the bytes now: the transfer stops reading until fetch_resume(), then the same bytes come
+ * again. A paused transfer still counts towards fetch_timeout.
  */
+#define FETCH_DATA_PAUSE 1
 typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const char *content_type,
                              const char *buf, size_t len, char **reterr_msg);
 typedef void (*fetch_done_cb)(void *userdata, const struct fetch_result *result);
@@ -123,6 +131,18 @@ struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req,
 
 /* Ends a transfer now; its done callback runs (FETCH_ABORTED) before this returns. */
 void fetch_cancel(struct fetch_xfer *x);
+
+/*
+ * Whether x's data callback may return FETCH_DATA_PAUSE now: fetch_req.pausable, not file:,
+ * and an HTTP/1 response (a multiplexed stream's pause could hold up its connection's others).
+ */
+bool fetch_pausable(const struct fetch_xfer *x);
+
+/*
+ * Resumes a transfer its data callback paused (nothing when it is not paused): curl hands the
+ * bytes over again from the loop, soon, never from inside this call.
+ */
+void fetch_resume(struct fetch_xfer *x);
 
 /* Transfers running in curl plus queued ones. */
 unsigned fetch_in_flight(const struct fetcher *f);

@@ -375,3 +375,29 @@ sched_initial_due_ms(int64_t now_ms, int64_t last_poll_at, int64_t next_poll_at,
                                                                      : SCHED_RESTART_SPREAD_MAX_MS;
     return spread > 0 ? now_ms + (int64_t)(r % spread) : now_ms;
 }
+
+/* Whether a due feed may start its poll now (scheduler.h). */
+bool
+sched_mem_admit(uint64_t used, uint64_t budget, unsigned paused)
+{
+    return paused == 0 && used < budget;
+}
+
+/* Whether a downloading poll may take more bytes now (scheduler.h). */
+bool
+sched_mem_grow(uint64_t used, uint64_t settling, uint64_t more, uint64_t budget, bool oldest,
+               bool older_paused)
+{
+    if (oldest && settling == 0)
+        return true;
+    if (older_paused || used > budget)
+        return false;
+    return more <= budget - used;
+}
+
+/* What a downloading poll accounts for the bytes its parser holds (scheduler.h). */
+uint64_t
+sched_mem_fetch_charge(uint64_t parser_bytes)
+{
+    return SCHED_MEM_POLL_BASE + 2 * parser_bytes;
+}

@@ -164,4 +164,36 @@ enum sched_disable sched_disable_after(unsigned failures, unsigned max_failures,
 int64_t sched_initial_due_ms(int64_t now_ms, int64_t last_poll_at, int64_t next_poll_at,
                              uint64_t interval_s, uint64_t r);
 
+/*
+ * The poll memory budget (max_poll_memory) as pure decisions. used is what the polls in
+ * flight hold now, all feeds together, as they account it (feedpoll.c): the document read so
+ * far, and then the new items' text. A poll whose transfer may not grow pauses it (it is not
+ * failed); due feeds wait in the ready queue (FIFO) while the budget is full or a paused
+ * transfer waits, so the paused ones, oldest first, get the memory that is released before any
+ * new poll. Polls past their download (content stage, article pages, the writer) release what
+ * they hold by themselves; when none holds anything (settling 0), the oldest downloading poll
+ * goes on whatever the budget says, so the daemon cannot stall with every transfer paused and
+ * the budget is exceeded by one document at most (which still obeys max_feed_size).
+ */
+#define SCHED_MEM_POLL_BASE (64u * 1024) /* a poll's own buffers: curl's, the parser's state */
+#define SCHED_MEM_CHUNK (16u * 1024)     /* what a resumed transfer takes first: a read of curl */
+
+/* Whether a due feed may start its poll now: used under budget and no transfer paused. */
+bool sched_mem_admit(uint64_t used, uint64_t budget, unsigned paused);
+
+/*
+ * Whether a downloading poll may take more bytes: when no older one waits paused (FIFO) and
+ * used + more stays within budget; or, the oldest, when no poll past its download holds
+ * memory (settling: bytes held by those) that would free room by itself.
+ */
+bool sched_mem_grow(uint64_t used, uint64_t settling, uint64_t more, uint64_t budget, bool oldest,
+                    bool older_paused);
+
+/*
+ * What a poll that is downloading accounts for parser_bytes held by its parser
+ * (feedparse_bytes): its own buffers, the document so far, and as much again for the text the
+ * content stage will make of it (the cleaned text of an item is not longer than its HTML).
+ */
+uint64_t sched_mem_fetch_charge(uint64_t parser_bytes);
+
 #endif

@@ -2,6 +2,14 @@
 #include "parse/feed.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* strlen(s) + 1, or 0 for NULL. */
+static size_t
+str_bytes(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
 
 /* Cleans an item embedded elsewhere (frees its members, not the struct). */
 void
@@ -30,6 +38,35 @@ feed_item_done(struct feed_item *item)
         .published_at = FEED_TIME_NONE,
         .updated_at = FEED_TIME_NONE,
     };
+}
+
+/* Bytes an item holds: its struct, strings and lists. */
+size_t
+feed_item_bytes(const struct feed_item *item)
+{
+    size_t n = sizeof(*item) + str_bytes(item->key) + str_bytes(item->id) + str_bytes(item->title) +
+               str_bytes(item->link) + str_bytes(item->author) + str_bytes(item->summary) +
+               str_bytes(item->content) + str_bytes(item->language) + str_bytes(item->image);
+    n += item->n_categories * sizeof(*item->categories);
+    for (size_t i = 0; i < item->n_categories; i++)
+        n += str_bytes(item->categories[i]);
+    n += item->n_enclosures * sizeof(*item->enclosures);
+    for (size_t i = 0; i < item->n_enclosures; i++)
+        n += str_bytes(item->enclosures[i].url) + str_bytes(item->enclosures[i].type);
+    return n;
+}
+
+/* Bytes a document holds, its items included. */
+size_t
+feed_doc_bytes(const struct feed_doc *doc)
+{
+    if (!doc)
+        return 0;
+    size_t n =
+        sizeof(*doc) + str_bytes(doc->title) + str_bytes(doc->link) + str_bytes(doc->language);
+    for (size_t i = 0; i < doc->n_items; i++)
+        n += feed_item_bytes(&doc->items[i]);
+    return n;
 }
 
 /* Releases a document and everything it owns; accepts NULL. */

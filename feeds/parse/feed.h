@@ -69,6 +69,15 @@ void feed_doc_free(struct feed_doc *doc);
 /* Cleans an item embedded elsewhere (frees its members, not the struct). */
 void feed_item_done(struct feed_item *item);
 
+/*
+ * Bytes an item holds: its struct and what feed_item_done frees (strings with their NULs,
+ * the category and enclosure arrays). The allocator's own overhead is not counted.
+ */
+size_t feed_item_bytes(const struct feed_item *item);
+
+/* Bytes a document holds: its struct, its strings and its items (feed_item_bytes); 0 for NULL. */
+size_t feed_doc_bytes(const struct feed_doc *doc);
+
 /* Name of a format for messages and JSON ("rss", "rdf", "atom", "json", "unknown"). */
 const char *feed_format_name(enum feed_format format);
 

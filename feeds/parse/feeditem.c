@@ -225,6 +225,7 @@ fp_item_end_shown_id(struct feedparse *p, char **shown_id)
         p->alloc_items = n;
     }
     doc->items[doc->n_items++] = *it;
+    p->items_bytes += feed_item_bytes(it) - sizeof(*it); /* the array is counted apart */
     p->item.item = (struct feed_item){0};
     return 0;
 

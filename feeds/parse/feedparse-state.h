@@ -82,6 +82,7 @@ struct feedparse {
 
     struct fp_item item;
     size_t alloc_items;
+    size_t items_bytes; /* feed_item_bytes of the document's items (feedparse_bytes) */
 
     struct fp_entity *entities;
 

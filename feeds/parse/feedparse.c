@@ -1428,6 +1428,20 @@ done:
     return 0;
 }
 
+/* Bytes the parser holds that grow with the document (feedparse.h). */
+size_t
+feedparse_bytes(const struct feedparse *p)
+{
+    if (!p)
+        return 0;
+    size_t n = p->items_bytes + p->alloc_items * sizeof(struct feed_item) + p->text.alloc +
+               p->attr_buf.alloc + p->json.alloc;
+    const xmlParserInput *in = p->ctxt ? p->ctxt->input : NULL;
+    if (in && in->base && in->end > in->base)
+        n += (size_t)(in->end - in->base);
+    return n;
+}
+
 /* Human-readable reason of the last error ("line 12: ..."), or NULL. */
 const char *
 feedparse_error(const struct feedparse *p)

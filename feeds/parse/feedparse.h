@@ -75,6 +75,15 @@ int feedparse_push(struct feedparse *p, const char *buf, size_t len);
  */
 int feedparse_finish(struct feedparse *p, struct feed_doc **ret_doc);
 
+/*
+ * Bytes the parser holds now and that grow with the document: the items read so far
+ * (feed_item_bytes, with their array), the text being captured, the tag being read, a JSON
+ * document's buffer and the input libxml2 has not parsed yet. Fixed-size state (about 10 KiB
+ * and libxml2's context) and the item still open are not counted. O(1): meant to be asked
+ * after every push.
+ */
+size_t feedparse_bytes(const struct feedparse *p);
+
 /* Human-readable reason of the last error ("line 12: ..."), or NULL. Owned by the parser. */
 const char *feedparse_error(const struct feedparse *p);
 

@@ -1578,6 +1578,31 @@ test_conf_network_policy(void **state)
                   "max_article_size (104857600 bytes)");
 }
 
+/* max_poll_memory: its default follows max_feed_size; a set value holds one document at least. */
+static void
+test_conf_poll_memory(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("[feed \"a\"]\nurl = https://e.org/a\n");
+    assert_int_equal(c->daemon.max_poll_memory, 16ull * 8 * 1024 * 1024);
+    conf_free(c);
+    c = load_ok("[daemon]\nmax_feed_size = 64M\n");
+    assert_int_equal(c->daemon.max_poll_memory, 1024ull * 1024 * 1024);
+    conf_free(c);
+    c = load_ok("[daemon]\nmax_feed_size = 100k\n");
+    assert_int_equal(c->daemon.max_poll_memory, CONF_POLL_MEMORY_MIN);
+    conf_free(c);
+    /* Set, it stays as set, wherever [daemon] puts max_feed_size. */
+    c = load_ok("[daemon]\nmax_poll_memory = 3M\nmax_feed_size = 1M\n");
+    assert_int_equal(c->daemon.max_poll_memory, 3ull * 1024 * 1024);
+    conf_free(c);
+    expect_errors("[daemon]\nmax_poll_memory = 1M\n",
+                  "{F}:2: max_poll_memory: max_poll_memory (1048576 bytes) is less than "
+                  "max_feed_size (8388608 bytes)");
+    expect_errors("[daemon]\nmax_poll_memory = 12\n",
+                  "{F}:2: max_poll_memory: '12' is out of range (1k..1T)");
+}
+
 static void
 test_conf_installed(void **state)
 {
@@ -1781,6 +1806,7 @@ main(void)
         T(test_conf_parse_bool),
         T(test_conf_feed_changed),
         T(test_conf_network_policy),
+        T(test_conf_poll_memory),
         T(test_conf_installed),
         T(test_conf_garbage_input),
         T(test_conf_free_null),

@@ -1222,6 +1222,65 @@ test_feedparse_buffer_api(void **state)
     feedparse_free(NULL);
 }
 
+/*
+ * feedparse_bytes grows with the items read, whatever the split, and ends near what the
+ * document then holds (feed_doc_bytes), which counts every string of every item.
+ */
+static void
+test_feedparse_bytes_held(void **state)
+{
+    (void)state;
+    enum { N = 60, DESC = 2000 };
+    size_t cap = N * (DESC + 200) + 200, len = 0;
+    char *xml = malloc(cap);
+    assert_non_null(xml);
+    len += (size_t)snprintf(xml + len, cap - len, "<rss version=\"2.0\"><channel><title>T</title>");
+    for (int i = 0; i < N; i++) {
+        len += (size_t)snprintf(xml + len, cap - len,
+                                "<item><title>t%d</title><guid>g%d</guid><description>", i, i);
+        memset(xml + len, 'a' + i % 26, DESC);
+        len += DESC;
+        len += (size_t)snprintf(xml + len, cap - len, "</description></item>");
+    }
+    len += (size_t)snprintf(xml + len, cap - len, "</channel></rss>");
+    static const size_t splits[] = {1, 7, 512, 100000};
+    for (size_t k = 0; k < sizeof(splits) / sizeof(splits[0]); k++) {
+        struct feedparse *p = feedparse_new(NULL, NULL);
+        assert_non_null(p);
+        size_t before = feedparse_bytes(p), last = 0;
+        for (size_t off = 0; off < len; off += splits[k]) {
+            size_t n = len - off < splits[k] ? len - off : splits[k];
+            assert_int_equal(feedparse_push(p, xml + off, n), 0);
+            /* Items are kept: what is held never drops by more than the scratch buffers. */
+            size_t now = feedparse_bytes(p);
+            assert_true(now + 2 * DESC + 64 * 1024 >= last);
+            last = now > last ? now : last;
+        }
+        size_t end = feedparse_bytes(p);
+        assert_true(end >= before + (size_t)N * DESC);
+        struct feed_doc *doc = NULL;
+        assert_int_equal(feedparse_finish(p, &doc), 0);
+        assert_non_null(doc);
+        assert_int_equal(doc->n_items, N);
+        size_t held = feed_doc_bytes(doc), strings = 0;
+        for (size_t i = 0; i < doc->n_items; i++) {
+            const struct feed_item *it = &doc->items[i];
+            size_t one = feed_item_bytes(it);
+            assert_true(one >= sizeof(*it) + strlen(it->key) + strlen(it->summary));
+            strings += one;
+        }
+        assert_true(held >= strings + sizeof(*doc));
+        assert_true(held <= (size_t)N * (DESC + sizeof(struct feed_item) + 256));
+        /* The parser's count of its items is the document's, within its scratch buffers. */
+        assert_true(end + 4096 >= held && end <= held + 2 * DESC + 128 * 1024);
+        feed_doc_free(doc);
+        feedparse_free(p);
+    }
+    assert_int_equal(feed_doc_bytes(NULL), 0);
+    assert_int_equal(feedparse_bytes(NULL), 0);
+    free(xml);
+}
+
 /* ---- encodings ---- */
 
 static struct result
@@ -2445,6 +2504,7 @@ main(void)
         cmocka_unit_test(test_feedparse_text_sections),
         cmocka_unit_test(test_feedparse_text_sections_bounded),
         cmocka_unit_test(test_feedparse_buffer_api),
+        cmocka_unit_test(test_feedparse_bytes_held),
         cmocka_unit_test(test_feedparse_charset_precedence),
         cmocka_unit_test(test_feedparse_undeclared_latin1_items),
         cmocka_unit_test(test_feedparse_utf16_bom),

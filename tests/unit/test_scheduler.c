@@ -687,6 +687,158 @@ test_scheduler_adaptive_quick_polls_are_little_evidence(void **state)
     assert_true(r >= 0.0 && r < 1.0);
 }
 
+static void
+test_scheduler_mem_admit_table(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t used, budget;
+        unsigned paused;
+        bool admit;
+    } t[] = {
+        {0, 1000, 0, true},           {999, 1000, 0, true}, {1000, 1000, 0, false},
+        {5000, 1000, 0, false},       {0, 1000, 1, false},  {10, 1000, 3, false},
+        {UINT64_MAX, 1000, 0, false},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_int_equal(sched_mem_admit(t[i].used, t[i].budget, t[i].paused), t[i].admit);
+}
+
+static void
+test_scheduler_mem_grow_table(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t used, settling, more, budget;
+        bool oldest, older_paused, grow;
+    } t[] = {
+        /* Room in the budget, nobody older waiting. */
+        {0, 0, 100, 1000, false, false, true},
+        {900, 0, 100, 1000, false, false, true},
+        {901, 0, 100, 1000, false, false, false},
+        {900, 500, 100, 1000, true, false, true},
+        /* An older transfer waits paused: it comes first (FIFO). */
+        {0, 0, 100, 1000, false, true, false},
+        /* Over the budget: only the oldest, and only when nothing else will free memory. */
+        {5000, 0, 100, 1000, true, false, true},
+        {5000, 10, 100, 1000, true, false, false},
+        {5000, 0, 100, 1000, false, false, false},
+        /* No overflow on hostile sizes. */
+        {10, 0, UINT64_MAX, 1000, false, false, false},
+        {UINT64_MAX, 0, 1, 1000, false, false, false},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_int_equal(sched_mem_grow(t[i].used, t[i].settling, t[i].more, t[i].budget,
+                                        t[i].oldest, t[i].older_paused),
+                         t[i].grow);
+    /* While downloading a document counts twice (its text is yet to come), plus the base. */
+    assert_int_equal(sched_mem_fetch_charge(0), SCHED_MEM_POLL_BASE);
+    assert_int_equal(sched_mem_fetch_charge(1000), SCHED_MEM_POLL_BASE + 2000);
+}
+
+/*
+ * A cycle of polls driven by the policy alone, as feedpoll.c drives it: due feeds start while
+ * sched_mem_admit says so (one always, when none is in flight), each downloading poll takes a
+ * chunk when sched_mem_grow lets it (else it is paused), a downloaded poll holds its charge for
+ * a while (content stage, writer) and then frees it. Whatever the budget and the sizes, every
+ * poll completes (no stall with every transfer paused), they start in the order they were due,
+ * and the bytes held never exceed the budget by more than one poll's charge.
+ */
+#define SIM_POLLS 40
+static void
+sim_cycle(uint64_t budget, const uint64_t *doc, unsigned settle_steps)
+{
+    struct {
+        uint64_t got, charge;
+        unsigned settle;
+        bool started, downloading, done, paused;
+    } p[SIM_POLLS] = {{0}};
+    const uint64_t chunk = SCHED_MEM_CHUNK;
+    size_t next = 0, done = 0;
+    uint64_t used = 0, max_charge = 0, peak = 0;
+    for (size_t i = 0; i < SIM_POLLS; i++)
+        if (sched_mem_fetch_charge(doc[i]) > max_charge)
+            max_charge = sched_mem_fetch_charge(doc[i]);
+    for (unsigned step = 0; done < SIM_POLLS; step++) {
+        assert_true(step < 1000000); /* a stall would loop here */
+        unsigned paused = 0, active = 0;
+        for (size_t i = 0; i < next; i++) {
+            paused += p[i].paused;
+            active += !p[i].done;
+        }
+        /* Admission, in the order the feeds were due. */
+        while (next < SIM_POLLS && (active == 0 || sched_mem_admit(used, budget, paused))) {
+            p[next].started = p[next].downloading = true;
+            p[next].charge = sched_mem_fetch_charge(0);
+            used += p[next].charge;
+            next++;
+            active++;
+        }
+        uint64_t fetching = 0;
+        for (size_t i = 0; i < next; i++)
+            if (p[i].downloading)
+                fetching += p[i].charge;
+        bool oldest = true, older_paused = false, progress = false;
+        for (size_t i = 0; i < next; i++) {
+            if (p[i].done)
+                continue;
+            if (!p[i].downloading) {
+                progress = true;
+                if (p[i].settle-- == 0) {
+                    used -= p[i].charge;
+                    p[i].done = true;
+                    done++;
+                }
+                continue;
+            }
+            uint64_t n = doc[i] - p[i].got < chunk ? doc[i] - p[i].got : chunk;
+            uint64_t more = sched_mem_fetch_charge(n) - SCHED_MEM_POLL_BASE;
+            if (sched_mem_grow(used, used - fetching, more, budget, oldest, older_paused)) {
+                progress = true;
+                p[i].paused = false;
+                p[i].got += n;
+                uint64_t c = sched_mem_fetch_charge(p[i].got);
+                used += c - p[i].charge;
+                fetching += c - p[i].charge;
+                p[i].charge = c;
+                if (p[i].got == doc[i]) {
+                    p[i].downloading = false;
+                    fetching -= p[i].charge;
+                    p[i].settle = settle_steps;
+                }
+            } else {
+                p[i].paused = true;
+            }
+            if (p[i].paused)
+                older_paused = true;
+            oldest = false;
+        }
+        if (used > peak)
+            peak = used;
+        assert_true(progress || done == SIM_POLLS);
+    }
+    assert_int_equal(used, 0);
+    assert_true(peak <= budget + max_charge);
+}
+
+static void
+test_scheduler_mem_cycle_completes_within_budget(void **state)
+{
+    (void)state;
+    uint64_t big[SIM_POLLS], mixed[SIM_POLLS];
+    for (size_t i = 0; i < SIM_POLLS; i++) {
+        big[i] = 8u << 20;
+        mixed[i] = i % 5 == 0 ? (8u << 20) : (i % 3) * 100000 + 1;
+    }
+    static const uint64_t budgets[] = {1u << 20, 16u << 20, 128u << 20, 1u << 30};
+    for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+        for (unsigned settle = 0; settle < 200; settle += 50) {
+            sim_cycle(budgets[b], big, settle);
+            sim_cycle(budgets[b], mixed, settle);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -709,6 +861,9 @@ main(void)
         cmocka_unit_test(test_scheduler_adaptive_silent_feed_goes_to_max_interval),
         cmocka_unit_test(test_scheduler_adaptive_interval_below_min_is_used_as_given),
         cmocka_unit_test(test_scheduler_adaptive_quick_polls_are_little_evidence),
+        cmocka_unit_test(test_scheduler_mem_admit_table),
+        cmocka_unit_test(test_scheduler_mem_grow_table),
+        cmocka_unit_test(test_scheduler_mem_cycle_completes_within_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
