@@ -11,10 +11,6 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 
-#define HTML_PARSE_FLAGS                                                                           \
-    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |           \
-     HTML_PARSE_COMPACT)
-
 /* Elements the walk tells apart (TAG_OTHER: any other). */
 enum tag_id {
     TAG_OTHER = 0,
@@ -576,7 +572,9 @@ html_evidence(const xmlNode *elem)
 int
 html_parse(const char *html, size_t len, const char *encoding, xmlDoc **ret_doc)
 {
-    htmlDocPtr doc;
+    char *text;
+    size_t n;
+    int r;
 
     if (len > HTML_MAX_INPUT)
         return -EMSGSIZE;
@@ -584,23 +582,15 @@ html_parse(const char *html, size_t len, const char *encoding, xmlDoc **ret_doc)
         *ret_doc = NULL;
         return 0;
     }
-    /* libxml2 ends the document at a NUL byte: parse a copy without them. */
-    char *copy = NULL;
-    if (memchr(html, '\0', len)) {
-        copy = malloc(len);
-        if (!copy)
-            return -ENOMEM;
-        size_t k = 0;
-        for (size_t i = 0; i < len; i++)
-            if (html[i] != '\0')
-                copy[k++] = html[i];
-        html = copy;
-        len = k;
-    }
-    doc = len ? htmlReadMemory(html, (int)len, NULL, encoding, HTML_PARSE_FLAGS) : NULL;
-    free(copy);
+    /*
+     * libxml2 reads what html_prep() checked, as UTF-8 (its own charset switches, which
+     * would make it read other characters than the ones counted, never happen).
+     */
+    if ((r = html_prep(html, len, encoding, &text, &n)) < 0)
+        return r;
     /* NULL for markup without any node is not an error: there is no text. */
-    *ret_doc = doc;
+    *ret_doc = n ? htmlReadMemory(text, (int)n, NULL, "UTF-8", HTML_PARSE_OPTIONS) : NULL;
+    free(text);
     return 0;
 }
 

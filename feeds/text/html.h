@@ -3,12 +3,13 @@
  * boilerplate.c and extract.c work on.
  *
  * html_parse() never touches the network (HTML_PARSE_NONET, no DTD) and refuses input over
- * HTML_MAX_INPUT; the walk ignores elements nested deeper than HTML_MAX_DEPTH and stops adding
- * text past HTML_MAX_TEXT. Text comes out as valid UTF-8 with whitespace collapsed, without a
- * tag or any control character except the '\n' the layout puts there. Scripts, styles,
- * embedded objects, form controls and hidden elements (hidden, aria-hidden="true",
- * display:none, visibility:hidden) give no text. Results are malloc'ed and owned by the
- * caller. Pure; any thread, once the caller has run xmlInitParser().
+ * HTML_MAX_INPUT or with a start tag that may carry more than HTML_MAX_ATTRS attributes
+ * (html_prep, htmlprep.c); the walk ignores elements nested deeper than HTML_MAX_DEPTH and stops
+ * adding text past HTML_MAX_TEXT. Text comes out as valid UTF-8 with whitespace collapsed, without
+ * a tag or any control character except the '\n' the layout puts there. Scripts, styles, embedded
+ * objects, form controls and hidden elements (hidden, aria-hidden="true", display:none,
+ * visibility:hidden) give no text. Results are malloc'ed and owned by the caller. Pure; any thread,
+ * once the caller has run xmlInitParser().
  */
 #ifndef FEEDWATCH_HTML_H
 #define FEEDWATCH_HTML_H
@@ -24,6 +25,17 @@
 #define HTML_MAX_DEPTH 256                   /* element nesting the walk follows */
 #define HTML_MAX_TEXT (8u * 1024u * 1024u)   /* bytes of text collected from one document */
 #define HTML_MAX_BLOCKS 100000               /* blocks collected from one document */
+/*
+ * libxml2 2.9 compares each attribute of a start tag with every one before it: 150k
+ * attributes in one tag cost a minute. The same bound as the feed parser's
+ * (FEEDPREP_MAX_ATTRS); real pages have a few dozen at most.
+ */
+#define HTML_MAX_ATTRS 256
+
+/* The options html_parse() gives libxml2's HTML parser. */
+#define HTML_PARSE_OPTIONS                                                                         \
+    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |           \
+     HTML_PARSE_COMPACT)
 
 /* What a block is (struct html_block.flags). */
 #define HTML_BLOCK_LIST_ITEM (1u << 0) /* an <li>, <dt> or <dd> */
@@ -81,12 +93,31 @@ struct html_blocks {
 typedef bool (*html_skip_cb)(const xmlNode *elem, void *userdata);
 
 /*
- * Parses len bytes of HTML. encoding is the known charset ("UTF-8" for feed item markup) or
- * NULL to take it from the document's <meta> (else UTF-8, falling back to Latin-1 on invalid
- * bytes). 0 with *ret_doc (xmlFreeDoc it; NULL for empty input), -EMSGSIZE over
- * HTML_MAX_INPUT, -ENOMEM.
+ * Parses len bytes of HTML: html_prep(), then libxml2 on its output as UTF-8. encoding is the
+ * known charset ("UTF-8" for feed item markup) or NULL to take it from the document's <meta>
+ * (else UTF-8, invalid bytes read as windows-1252); a BOM wins over both. 0 with *ret_doc
+ * (xmlFreeDoc it; NULL when there is no node), -EMSGSIZE over HTML_MAX_INPUT or for a start
+ * tag with too many attributes (the caller keeps the text it had), -ENOMEM.
  */
 int html_parse(const char *html, size_t len, const char *encoding, xmlDoc **ret_doc);
+
+/*
+ * What html_parse() hands libxml2 (htmlprep.c): len bytes of HTML decoded (encoding as for
+ * html_parse) into valid UTF-8 without NUL bytes, which libxml2 reads without switching
+ * encodings, and refused when any '<' and name character in it could start a tag that
+ * libxml2 2.9.14 reads more than HTML_MAX_ATTRS attribute names from. 0 with *ret_text
+ * (malloc'ed, NUL-terminated) and *ret_len, -EMSGSIZE (over HTML_MAX_INPUT or too many
+ * attributes), -ENOMEM. Linear time.
+ */
+int html_prep(const char *html, size_t len, const char *encoding, char **ret_text, size_t *ret_len);
+
+/*
+ * The most attribute names libxml2 2.9.14's htmlParseStartTag could read from one start tag
+ * of the UTF-8 markup html[0..len), over-approximated (every '<' and name character counts
+ * as a tag's start, whatever the context); it stops early with a result over cap once one
+ * passes cap. Linear time.
+ */
+size_t html_max_attrs(const char *html, size_t len, size_t cap);
 
 /*
  * Turns an HTML fragment or document (UTF-8) into plain text: paragraphs separated by a

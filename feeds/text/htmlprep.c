@@ -1,0 +1,404 @@
+/*
+ * htmlprep.c — html_prep(): what html_parse() hands libxml2's HTML parser, and the bound on
+ * attributes per start tag (HTML_MAX_ATTRS).
+ *
+ * libxml2 2.9.14's htmlParseStartTag compares each attribute of a start tag with every one
+ * before it: 150k attributes in one tag (< 1 MiB) cost a minute of CPU. The bound is checked
+ * on the very bytes libxml2 reads, so first those bytes are made certain: the page is decoded
+ * here (BOM > the caller's charset > a <meta> charset > UTF-8 with invalid bytes read as
+ * windows-1252) into valid UTF-8 without NUL bytes, and parsed as "UTF-8". libxml2 then never
+ * switches encodings (no <meta> switch, no Latin-1 fallback, no BOM or EBCDIC sniffing: valid
+ * UTF-8 starts with none of those patterns), and every ASCII byte is the character libxml2
+ * sees there: a '<' hidden in UTF-7, EBCDIC or ISO-2022 is decoded before it is counted.
+ *
+ * The count over-approximates, never under-counts: every '<' followed by a name character
+ * may start a tag, whatever the context (a comment, <script>, CDATA, a quoted value of
+ * another tag: libxml2's context is not followed, so it cannot be fooled about it), and each
+ * such tag is followed as htmlParseStartTag, htmlParseAttribute, htmlParseAttValue and
+ * htmlParseHTMLName read it (a name is at most 100 characters: a longer run of name
+ * characters is several attributes; quoted values run to their quote or the end, '<' and
+ * '>' included; unquoted ones end at a blank or '>'; a bogus attribute runs to a blank, '>'
+ * or "/>"; the tag ends at '>' or "/>" outside a value). The tags being followed at one byte
+ * are merged by their state (at most nine), keeping the highest count: linear time.
+ */
+#include "text/html.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/utf8.h"
+
+#define HTML_NAME_MAX 100           /* libxml2's HTML_PARSER_BUFFER_SIZE */
+#define META_SCAN_MAX (64u * 1024u) /* bytes searched for a <meta> charset */
+#define LABEL_MAX 64                /* bytes of a charset label */
+
+/* ---- decoding ---- */
+
+/* windows-1252 for 0x80..0x9F (WHATWG); 0 marks the five unassigned bytes. */
+static const uint16_t cp1252_high[32] = {
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+};
+
+static bool
+is_utf8_label(const char *label)
+{
+    return strcasecmp(label, "utf-8") == 0 || strcasecmp(label, "utf8") == 0 ||
+           strcasecmp(label, "unicode-1-1-utf-8") == 0;
+}
+
+/*
+ * s[0..n) as valid UTF-8 without NUL into out: valid sequences as they are, a NUL dropped,
+ * any other byte read as windows-1252 (U+FFFD for its five holes).
+ */
+static int
+utf8_repair(const unsigned char *s, size_t n, struct buf *out)
+{
+    size_t i = 0, run = 0;
+    int r;
+
+    while (i < n) {
+        uint32_t cp;
+        int k = s[i] ? utf8_decode(s + i, n - i, &cp) : -1;
+
+        if (k > 0) {
+            i += (size_t)k;
+            continue;
+        }
+        if ((r = buf_append(out, s + run, i - run)) < 0)
+            return r;
+        if (s[i]) {
+            unsigned char enc[UTF8_MAX];
+            uint32_t c = s[i] < 0xa0 ? cp1252_high[s[i] - 0x80] : s[i];
+
+            if ((r = buf_append(out, enc, (size_t)utf8_encode(c ? c : 0xfffd, enc))) < 0)
+                return r;
+        }
+        run = ++i;
+    }
+    return buf_append(out, s + run, n - run);
+}
+
+/* s[0..n) from the charset of cd into UTF-8 (an invalid or cut sequence: U+FFFD). */
+static int
+iconv_all(iconv_t cd, const char *s, size_t n, struct buf *out)
+{
+    char *in = (char *)(uintptr_t)s;
+    size_t inleft = n;
+    char tmp[4096];
+    int r;
+
+    for (;;) {
+        char *o = tmp;
+        size_t oleft = sizeof(tmp);
+        size_t rc =
+            inleft ? iconv(cd, &in, &inleft, &o, &oleft) : iconv(cd, NULL, NULL, &o, &oleft);
+        int e = errno;
+
+        if ((r = buf_append(out, tmp, (size_t)(o - tmp))) < 0)
+            return r;
+        if (rc != (size_t)-1) {
+            if (inleft == 0 && o == tmp)
+                return 0; /* the final shift state was written */
+            continue;
+        }
+        if (e == E2BIG)
+            continue;
+        /* EILSEQ, EINVAL (cut at the end) and anything else: one byte gives way. */
+        if ((r = buf_append(out, "\xef\xbf\xbd", 3)) < 0)
+            return r;
+        if (inleft == 0)
+            return 0;
+        in++;
+        inleft--;
+    }
+}
+
+static bool
+is_label_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
+}
+
+/*
+ * The charset a <meta> in the first META_SCAN_MAX bytes declares ("charset=..." inside the
+ * tag: <meta charset> and <meta http-equiv content> alike) into label; false when none.
+ */
+static bool
+meta_charset(const char *s, size_t n, char label[LABEL_MAX])
+{
+    if (n > META_SCAN_MAX)
+        n = META_SCAN_MAX;
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if (s[i] != '<' || strncasecmp(s + i + 1, "meta", 4) != 0)
+            continue;
+        size_t end = i + 5;
+        while (end < n && s[end] != '>')
+            end++;
+        for (size_t j = i + 5; j + 7 <= end; j++) {
+            if (strncasecmp(s + j, "charset", 7) != 0)
+                continue;
+            size_t k = j + 7;
+            while (k < end && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r'))
+                k++;
+            if (k >= end || s[k] != '=')
+                continue;
+            k++;
+            while (k < end && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ||
+                               s[k] == '"' || s[k] == '\''))
+                k++;
+            size_t m = 0;
+            while (k + m < end && m + 1 < LABEL_MAX && is_label_char((unsigned char)s[k + m]))
+                m++;
+            if (m == 0)
+                continue;
+            memcpy(label, s + k, m);
+            label[m] = '\0';
+            return true;
+        }
+        i = end;
+    }
+    return false;
+}
+
+/* The page as valid UTF-8 without NUL bytes into out (see the file's comment). */
+static int
+decode(const char *html, size_t len, const char *encoding, struct buf *out)
+{
+    const unsigned char *u = (const unsigned char *)html;
+    char label[LABEL_MAX];
+    const char *name = NULL;
+
+    if (len >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf) {
+        name = NULL;
+        html += 3;
+        len -= 3;
+    } else if (len >= 2 && u[0] == 0xff && u[1] == 0xfe) {
+        name = "UTF-16LE";
+        html += 2;
+        len -= 2;
+    } else if (len >= 2 && u[0] == 0xfe && u[1] == 0xff) {
+        name = "UTF-16BE";
+        html += 2;
+        len -= 2;
+    } else if (encoding && *encoding) {
+        name = encoding;
+    } else if (meta_charset(html, len, label)) {
+        /* A page that says UTF-16 or -32 in ASCII bytes is not (libxml2 refused it too). */
+        if (strncasecmp(label, "utf-16", 6) != 0 && strncasecmp(label, "utf-32", 6) != 0 &&
+            strncasecmp(label, "ucs-", 4) != 0 && strcasecmp(label, "unicode") != 0)
+            name = label;
+    }
+    if (name && !is_utf8_label(name)) {
+        iconv_t cd = iconv_open("UTF-8", name);
+
+        if (cd != (iconv_t)-1) {
+            struct buf tmp;
+            int r;
+
+            buf_init(&tmp, out->max);
+            r = iconv_all(cd, html, len, &tmp);
+            iconv_close(cd);
+            if (r == 0)
+                r = utf8_repair((const unsigned char *)tmp.data, tmp.len, out);
+            buf_done(&tmp);
+            return r;
+        }
+        /* An unknown charset: libxml2 ignored it and read UTF-8, and so does this. */
+    }
+    return utf8_repair((const unsigned char *)html, len, out);
+}
+
+/* ---- the attribute bound ---- */
+
+/* Where a start tag being followed is (libxml2's functions in brackets). */
+enum tag_state {
+    T_ENAME, /* in the element's name [htmlParseHTMLName] */
+    T_TOP,   /* before an attribute, blanks skipped [htmlParseStartTag's loop] */
+    T_ANAME, /* in an attribute's name [htmlParseHTMLName] */
+    T_AFTER, /* after a name, before '=' [htmlParseAttribute] */
+    T_EQ,    /* after '=', before the value [htmlParseAttribute] */
+    T_UNQ,   /* in an unquoted value [htmlParseHTMLAttribute(0)] */
+    T_DQ,    /* in a "value" [htmlParseHTMLAttribute('"')] */
+    T_SQ,    /* in a 'value' */
+    T_BOGUS, /* in a bogus attribute, dumped up to a blank or the tag's end */
+    T_NSTATES,
+    T_DONE = T_NSTATES, /* the tag ended */
+};
+
+struct tag_slot {
+    uint32_t count; /* attribute names read (the highest of the tags merged here) */
+    uint32_t phase; /* characters of the current name (the highest: reaches 100 first) */
+};
+
+static inline bool
+is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline bool
+is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool
+is_name_start(unsigned char c)
+{
+    return is_letter(c) || c == '_' || c == ':' || c == '.';
+}
+
+static inline bool
+is_name_char(unsigned char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* One byte c (nx follows it, 0 at the end) of a tag in state st; returns the next state. */
+static enum tag_state
+tag_step(enum tag_state st, struct tag_slot *t, unsigned char c, unsigned char nx)
+{
+    for (;;) {
+        switch (st) {
+        case T_ENAME:
+            if (is_name_char(c))
+                return ++t->phase == HTML_NAME_MAX ? T_TOP : T_ENAME;
+            st = T_TOP;
+            continue;
+        case T_TOP:
+            if (is_blank(c))
+                return T_TOP;
+            if (c == '>' || (c == '/' && nx == '>'))
+                return T_DONE;
+            if (is_name_start(c)) {
+                t->count++;
+                t->phase = 1;
+                return T_ANAME;
+            }
+            return T_BOGUS;
+        case T_ANAME:
+            if (is_name_char(c))
+                return ++t->phase == HTML_NAME_MAX ? T_AFTER : T_ANAME;
+            st = T_AFTER;
+            continue;
+        case T_AFTER:
+            if (is_blank(c))
+                return T_AFTER;
+            if (c == '=')
+                return T_EQ;
+            st = T_TOP;
+            continue;
+        case T_EQ:
+            if (is_blank(c))
+                return T_EQ;
+            if (c == '"')
+                return T_DQ;
+            if (c == '\'')
+                return T_SQ;
+            st = T_UNQ;
+            continue;
+        case T_UNQ:
+            if (is_blank(c))
+                return T_TOP;
+            return c == '>' ? T_DONE : T_UNQ;
+        case T_DQ:
+            return c == '"' ? T_TOP : T_DQ;
+        case T_SQ:
+            return c == '\'' ? T_TOP : T_SQ;
+        case T_BOGUS:
+            if (is_blank(c))
+                return T_TOP;
+            if (c == '>' || (c == '/' && nx == '>'))
+                return T_DONE;
+            return T_BOGUS;
+        default:
+            return T_DONE;
+        }
+    }
+}
+
+size_t
+html_max_attrs(const char *html, size_t len, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)html;
+    struct tag_slot cur[T_NSTATES], next[T_NSTATES];
+    unsigned live = 0; /* bit st: a tag is being followed in state st */
+    size_t best = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (!live) {
+            const unsigned char *lt = memchr(s + i, '<', len - i);
+
+            if (!lt)
+                break;
+            i = (size_t)(lt - s);
+        }
+        unsigned char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
+        unsigned nlive = 0;
+
+        for (unsigned st = 0; live >> st; st++) {
+            if (!(live & (1u << st)))
+                continue;
+            struct tag_slot t = cur[st];
+            enum tag_state ns = tag_step((enum tag_state)st, &t, c, nx);
+
+            if (ns == T_DONE)
+                continue;
+            if (t.count > best && (best = t.count) > cap)
+                return best;
+            if (nlive & (1u << ns)) {
+                if (t.count > next[ns].count)
+                    next[ns].count = t.count;
+                if (t.phase > next[ns].phase)
+                    next[ns].phase = t.phase;
+            } else {
+                next[ns] = t;
+                nlive |= 1u << ns;
+            }
+        }
+        /* libxml2 starts a tag at '<' and a letter; '_', ':' and '.' are names too. */
+        if (c == '<' && is_name_start(nx)) {
+            if (!(nlive & (1u << T_ENAME)))
+                next[T_ENAME] = (struct tag_slot){0, 0};
+            nlive |= 1u << T_ENAME;
+        }
+        live = nlive;
+        for (unsigned st = 0; live >> st; st++)
+            if (live & (1u << st))
+                cur[st] = next[st];
+    }
+    return best;
+}
+
+int
+html_prep(const char *html, size_t len, const char *encoding, char **ret_text, size_t *ret_len)
+{
+    struct buf out;
+    int r;
+
+    if (len > HTML_MAX_INPUT)
+        return -EMSGSIZE;
+    /* UTF-8 from up to 3 bytes of a single-byte charset for each byte, 4 from GB18030's 4. */
+    buf_init(&out, 3 * len + 64);
+    if ((r = decode(html, len, encoding, &out)) < 0) {
+        buf_done(&out);
+        return r == -EMSGSIZE ? -EMSGSIZE : -ENOMEM;
+    }
+    if (html_max_attrs(out.data ? out.data : "", out.len, HTML_MAX_ATTRS) > HTML_MAX_ATTRS) {
+        buf_done(&out);
+        return -EMSGSIZE;
+    }
+    *ret_len = out.len;
+    *ret_text = out.data ? buf_steal(&out) : strdup("");
+    buf_done(&out);
+    return *ret_text ? 0 : -ENOMEM;
+}
