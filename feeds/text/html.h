@@ -2,9 +2,9 @@
  * html.h — HTML to plain text over libxml2's HTML parser, and the block model that
  * boilerplate.c and extract.c work on.
  *
- * html_parse() never touches the network (HTML_PARSE_NONET, no DTD) and refuses input over
- * HTML_MAX_INPUT or with a start tag that may carry more than HTML_MAX_ATTRS attributes
- * (html_prep, htmlprep.c); the walk ignores elements nested deeper than HTML_MAX_DEPTH and stops
+ * html_parse() never touches the network (HTML_PARSE_NONET, no DTD), refuses input over
+ * HTML_MAX_INPUT and cuts the attributes of a start tag past HTML_MAX_ATTRS (html_prep,
+ * htmlprep.c); the walk ignores elements nested deeper than HTML_MAX_DEPTH and stops
  * adding text past HTML_MAX_TEXT. Text comes out as valid UTF-8 with whitespace collapsed, without
  * a tag or any control character except the '\n' the layout puts there. Scripts, styles, embedded
  * objects, form controls and hidden elements (hidden, aria-hidden="true", display:none,
@@ -96,18 +96,17 @@ typedef bool (*html_skip_cb)(const xmlNode *elem, void *userdata);
  * Parses len bytes of HTML: html_prep(), then libxml2 on its output as UTF-8. encoding is the
  * known charset ("UTF-8" for feed item markup) or NULL to take it from the document's <meta>
  * (else UTF-8, invalid bytes read as windows-1252); a BOM wins over both. 0 with *ret_doc
- * (xmlFreeDoc it; NULL when there is no node), -EMSGSIZE over HTML_MAX_INPUT or for a start
- * tag with too many attributes (the caller keeps the text it had), -ENOMEM.
+ * (xmlFreeDoc it; NULL when there is no node), -EMSGSIZE over HTML_MAX_INPUT, -ENOMEM.
  */
 int html_parse(const char *html, size_t len, const char *encoding, xmlDoc **ret_doc);
 
 /*
  * What html_parse() hands libxml2 (htmlprep.c): len bytes of HTML decoded (encoding as for
  * html_parse) into valid UTF-8 without NUL bytes, which libxml2 reads without switching
- * encodings, and refused when any '<' and name character in it could start a tag that
- * libxml2 2.9.14 reads more than HTML_MAX_ATTRS attribute names from. 0 with *ret_text
- * (malloc'ed, NUL-terminated) and *ret_len, -EMSGSIZE (over HTML_MAX_INPUT or too many
- * attributes), -ENOMEM. Linear time.
+ * encodings, in which no '<' and name character starts a tag that libxml2 2.9.14 reads more
+ * than HTML_MAX_ATTRS attribute names from: past that many, the rest of such a tag up to its
+ * '>' is cut out. 0 with *ret_text (malloc'ed, NUL-terminated) and *ret_len, -EMSGSIZE over
+ * HTML_MAX_INPUT, -ENOMEM. Linear time.
  */
 int html_prep(const char *html, size_t len, const char *encoding, char **ret_text, size_t *ret_len);
 

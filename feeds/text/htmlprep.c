@@ -20,6 +20,13 @@
  * '>' included; unquoted ones end at a blank or '>'; a bogus attribute runs to a blank, '>'
  * or "/>"; the tag ends at '>' or "/>" outside a value). The tags being followed at one byte
  * are merged by their state (at most nine), keeping the highest count: linear time.
+ *
+ * A tag past the bound keeps its first HTML_MAX_ATTRS names: from the next name up to the
+ * tag's end ('>' or "/>", kept) the bytes are cut out, so the element and the text after it
+ * survive. Where the tag was not one (a '<' inside a script or a comment), the cut falls in
+ * text that gives none. Real pages never get there: the most any tag of the extraction
+ * corpus gets, counted this way, is about 200 (inside minified scripts); real tags have a
+ * few dozen at most.
  */
 #include "text/html.h"
 
@@ -326,24 +333,55 @@ tag_step(enum tag_state st, struct tag_slot *t, unsigned char c, unsigned char n
     }
 }
 
-size_t
-html_max_attrs(const char *html, size_t len, size_t cap)
+/*
+ * Where a tag in state T_TOP at s[i] ends: the index of its '>' (or of the '/' of "/>"),
+ * len when it runs to the end.
+ */
+static size_t
+tag_end(const unsigned char *s, size_t i, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)html;
+    enum tag_state st = T_TOP;
+    struct tag_slot t = {0, 0};
+
+    for (; i < len; i++) {
+        enum tag_state ns = tag_step(st, &t, s[i], i + 1 < len ? s[i + 1] : 0);
+
+        if (ns == T_DONE)
+            return i;
+        st = ns;
+    }
+    return len;
+}
+
+/*
+ * The scan of s[0..len) (see the file's comment). With drop, a name that would be the
+ * (cap+1)-th of a tag is cut out with everything up to that tag's end ('>', "/>" or the end):
+ * s is compacted in place and *ret_len is its new length; the scan goes on over what is
+ * kept, so every tag of the result has at most cap names. Returns the most names of a tag
+ * seen (without drop: stops early once one passes cap).
+ */
+static size_t
+attrs_scan(unsigned char *s, size_t len, size_t cap, bool drop, size_t *ret_len)
+{
     struct tag_slot cur[T_NSTATES], next[T_NSTATES];
     unsigned live = 0; /* bit st: a tag is being followed in state st */
-    size_t best = 0;
+    size_t best = 0, w = 0;
 
     for (size_t i = 0; i < len; i++) {
         if (!live) {
             const unsigned char *lt = memchr(s + i, '<', len - i);
+            size_t j = lt ? (size_t)(lt - s) : len;
 
+            if (drop && w < i)
+                memmove(s + w, s + i, j - i);
+            w += j - i;
             if (!lt)
                 break;
-            i = (size_t)(lt - s);
+            i = j;
         }
         unsigned char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
         unsigned nlive = 0;
+        bool over = false;
 
         for (unsigned st = 0; live >> st; st++) {
             if (!(live & (1u << st)))
@@ -353,8 +391,10 @@ html_max_attrs(const char *html, size_t len, size_t cap)
 
             if (ns == T_DONE)
                 continue;
-            if (t.count > best && (best = t.count) > cap)
-                return best;
+            if (t.count > cap)
+                over = true;
+            if (t.count > best)
+                best = t.count;
             if (nlive & (1u << ns)) {
                 if (t.count > next[ns].count)
                     next[ns].count = t.count;
@@ -363,6 +403,41 @@ html_max_attrs(const char *html, size_t len, size_t cap)
             } else {
                 next[ns] = t;
                 nlive |= 1u << ns;
+            }
+        }
+        if (over) {
+            if (!drop)
+                return best;
+            /*
+             * A name begins here (only a name can raise a count): the tags that read it
+             * are before an attribute, and they all end where one from here ends. Cut
+             * s[i..end) and read on from the end with the states of before this byte.
+             */
+            best = cap;
+            i = tag_end(s, i, len);
+            if (i == len)
+                break;
+            c = s[i];
+            nx = i + 1 < len ? s[i + 1] : 0;
+            nlive = 0;
+            for (unsigned st = 0; live >> st; st++) {
+                if (!(live & (1u << st)))
+                    continue;
+                struct tag_slot t = cur[st];
+                enum tag_state ns = tag_step((enum tag_state)st, &t, c, nx);
+
+                /* c is '>' or '/': no name, no count */
+                if (ns == T_DONE)
+                    continue;
+                if (nlive & (1u << ns)) {
+                    if (t.count > next[ns].count)
+                        next[ns].count = t.count;
+                    if (t.phase > next[ns].phase)
+                        next[ns].phase = t.phase;
+                } else {
+                    next[ns] = t;
+                    nlive |= 1u << ns;
+                }
             }
         }
         /* libxml2 starts a tag at '<' and a letter; '_', ':' and '.' are names too. */
@@ -375,14 +450,27 @@ html_max_attrs(const char *html, size_t len, size_t cap)
         for (unsigned st = 0; live >> st; st++)
             if (live & (1u << st))
                 cur[st] = next[st];
+        if (drop)
+            s[w] = c;
+        w++;
     }
+    *ret_len = w;
     return best;
+}
+
+size_t
+html_max_attrs(const char *html, size_t len, size_t cap)
+{
+    size_t n;
+
+    return attrs_scan((unsigned char *)(uintptr_t)html, len, cap, false, &n);
 }
 
 int
 html_prep(const char *html, size_t len, const char *encoding, char **ret_text, size_t *ret_len)
 {
     struct buf out;
+    size_t n = 0;
     int r;
 
     if (len > HTML_MAX_INPUT)
@@ -393,11 +481,12 @@ html_prep(const char *html, size_t len, const char *encoding, char **ret_text, s
         buf_done(&out);
         return r == -EMSGSIZE ? -EMSGSIZE : -ENOMEM;
     }
-    if (html_max_attrs(out.data ? out.data : "", out.len, HTML_MAX_ATTRS) > HTML_MAX_ATTRS) {
-        buf_done(&out);
-        return -EMSGSIZE;
+    if (out.data) {
+        (void)attrs_scan((unsigned char *)out.data, out.len, HTML_MAX_ATTRS, true, &n);
+        out.data[n] = '\0';
+        out.len = n;
     }
-    *ret_len = out.len;
+    *ret_len = n;
     *ret_text = out.data ? buf_steal(&out) : strdup("");
     buf_done(&out);
     return *ret_text ? 0 : -ENOMEM;
