@@ -72,6 +72,18 @@ utf8_repair(const unsigned char *s, size_t n, struct buf *out)
     int r;
 
     while (i < n) {
+        /* ASCII without NUL, 8 bytes at a time: most of any page */
+        while (i + 8 <= n) {
+            uint64_t w;
+
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ULL) ||
+                ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         uint32_t cp;
         int k = s[i] ? utf8_decode(s + i, n - i, &cp) : -1;
 
@@ -145,7 +157,12 @@ meta_charset(const char *s, size_t n, char label[LABEL_MAX])
     if (n > META_SCAN_MAX)
         n = META_SCAN_MAX;
     for (size_t i = 0; i + 5 <= n; i++) {
-        if (s[i] != '<' || strncasecmp(s + i + 1, "meta", 4) != 0)
+        const char *lt = memchr(s + i, '<', n - 5 - i + 1);
+
+        if (!lt)
+            break;
+        i = (size_t)(lt - s);
+        if (strncasecmp(s + i + 1, "meta", 4) != 0)
             continue;
         size_t end = i + 5;
         while (end < n && s[end] != '>')
@@ -239,6 +256,38 @@ enum tag_state {
     T_BOGUS, /* in a bogus attribute, dumped up to a blank or the tag's end */
     T_NSTATES,
     T_DONE = T_NSTATES, /* the tag ended */
+};
+
+/*
+ * Byte classes for the scan's fast skips: the bytes at which a tag in state DQ, SQ, UNQ or
+ * BOGUS may change state, '<' (a tag may start), name characters.
+ */
+enum {
+    B_DQ = 1u << 0,    /* '"' ends a "value" */
+    B_SQ = 1u << 1,    /* '\'' ends a 'value' */
+    B_UNQ = 1u << 2,   /* a blank or '>' ends an unquoted value */
+    B_BOGUS = 1u << 3, /* a blank, '>' or '/' ends a bogus attribute */
+    B_LT = 1u << 4,    /* '<' */
+    B_NAME = 1u << 5,  /* a name character */
+};
+
+#define B_END (B_UNQ | B_BOGUS)
+#define B_LTR (B_NAME)
+
+static const unsigned char byte_class[256] = {
+    [' '] = B_END,  ['\t'] = B_END, ['\n'] = B_END, ['\r'] = B_END, ['>'] = B_END,  ['/'] = B_BOGUS,
+    ['"'] = B_DQ,   ['\''] = B_SQ,  ['<'] = B_LT,   ['-'] = B_NAME, ['.'] = B_NAME, [':'] = B_NAME,
+    ['_'] = B_NAME, ['0'] = B_NAME, ['1'] = B_NAME, ['2'] = B_NAME, ['3'] = B_NAME, ['4'] = B_NAME,
+    ['5'] = B_NAME, ['6'] = B_NAME, ['7'] = B_NAME, ['8'] = B_NAME, ['9'] = B_NAME, ['A'] = B_LTR,
+    ['B'] = B_LTR,  ['C'] = B_LTR,  ['D'] = B_LTR,  ['E'] = B_LTR,  ['F'] = B_LTR,  ['G'] = B_LTR,
+    ['H'] = B_LTR,  ['I'] = B_LTR,  ['J'] = B_LTR,  ['K'] = B_LTR,  ['L'] = B_LTR,  ['M'] = B_LTR,
+    ['N'] = B_LTR,  ['O'] = B_LTR,  ['P'] = B_LTR,  ['Q'] = B_LTR,  ['R'] = B_LTR,  ['S'] = B_LTR,
+    ['T'] = B_LTR,  ['U'] = B_LTR,  ['V'] = B_LTR,  ['W'] = B_LTR,  ['X'] = B_LTR,  ['Y'] = B_LTR,
+    ['Z'] = B_LTR,  ['a'] = B_LTR,  ['b'] = B_LTR,  ['c'] = B_LTR,  ['d'] = B_LTR,  ['e'] = B_LTR,
+    ['f'] = B_LTR,  ['g'] = B_LTR,  ['h'] = B_LTR,  ['i'] = B_LTR,  ['j'] = B_LTR,  ['k'] = B_LTR,
+    ['l'] = B_LTR,  ['m'] = B_LTR,  ['n'] = B_LTR,  ['o'] = B_LTR,  ['p'] = B_LTR,  ['q'] = B_LTR,
+    ['r'] = B_LTR,  ['s'] = B_LTR,  ['t'] = B_LTR,  ['u'] = B_LTR,  ['v'] = B_LTR,  ['w'] = B_LTR,
+    ['x'] = B_LTR,  ['y'] = B_LTR,  ['z'] = B_LTR,
 };
 
 struct tag_slot {
@@ -366,6 +415,7 @@ attrs_scan(unsigned char *s, size_t len, size_t cap, bool drop, size_t *ret_len)
     struct tag_slot cur[T_NSTATES], next[T_NSTATES];
     unsigned live = 0; /* bit st: a tag is being followed in state st */
     size_t best = 0, w = 0;
+    size_t next_lt = 0, next_dq = 0, next_sq = 0; /* the next '<', '"', '\'' at or after i */
 
     for (size_t i = 0; i < len; i++) {
         if (!live) {
@@ -379,13 +429,64 @@ attrs_scan(unsigned char *s, size_t len, size_t cap, bool drop, size_t *ret_len)
                 break;
             i = j;
         }
+        /*
+         * Fast skips. Tags only in states DQ, SQ, UNQ, BOGUS: the bytes that change none
+         * of them and start no tag. One tag in a name: the name characters before its
+         * 100th (they change nothing but its length).
+         */
+        size_t j = i;
+        if (live && !(live & ~((1u << T_DQ) | (1u << T_SQ)))) {
+            /* in quoted values only: memchr, each search kept until passed (linear) */
+            if (next_lt < i) {
+                const unsigned char *p = memchr(s + i, '<', len - i);
+                next_lt = p ? (size_t)(p - s) : len;
+            }
+            j = next_lt;
+            if (live & (1u << T_DQ)) {
+                if (next_dq < i) {
+                    const unsigned char *p = memchr(s + i, '"', len - i);
+                    next_dq = p ? (size_t)(p - s) : len;
+                }
+                if (next_dq < j)
+                    j = next_dq;
+            }
+            if (live & (1u << T_SQ)) {
+                if (next_sq < i) {
+                    const unsigned char *p = memchr(s + i, '\'', len - i);
+                    next_sq = p ? (size_t)(p - s) : len;
+                }
+                if (next_sq < j)
+                    j = next_sq;
+            }
+        } else if (!(live & ~((1u << T_DQ) | (1u << T_SQ) | (1u << T_UNQ) | (1u << T_BOGUS)))) {
+            unsigned m = B_LT | (live & (1u << T_DQ) ? B_DQ : 0) |
+                         (live & (1u << T_SQ) ? B_SQ : 0) | (live & (1u << T_UNQ) ? B_UNQ : 0) |
+                         (live & (1u << T_BOGUS) ? B_BOGUS : 0);
+
+            while (j < len && !(byte_class[s[j]] & m))
+                j++;
+        } else if (live == 1u << T_ANAME || live == 1u << T_ENAME) {
+            struct tag_slot *t = &cur[live == 1u << T_ANAME ? T_ANAME : T_ENAME];
+
+            while (j < len && t->phase + 1 < HTML_NAME_MAX && (byte_class[s[j]] & B_NAME)) {
+                t->phase++;
+                j++;
+            }
+        }
+        if (j > i) {
+            if (drop && w < i)
+                memmove(s + w, s + i, j - i);
+            w += j - i;
+            i = j;
+            if (i == len)
+                break;
+        }
         unsigned char c = s[i], nx = i + 1 < len ? s[i + 1] : 0;
         unsigned nlive = 0;
         bool over = false;
 
-        for (unsigned st = 0; live >> st; st++) {
-            if (!(live & (1u << st)))
-                continue;
+        for (unsigned b = live; b; b &= b - 1) {
+            unsigned st = (unsigned)__builtin_ctz(b);
             struct tag_slot t = cur[st];
             enum tag_state ns = tag_step((enum tag_state)st, &t, c, nx);
 
@@ -420,9 +521,8 @@ attrs_scan(unsigned char *s, size_t len, size_t cap, bool drop, size_t *ret_len)
             c = s[i];
             nx = i + 1 < len ? s[i + 1] : 0;
             nlive = 0;
-            for (unsigned st = 0; live >> st; st++) {
-                if (!(live & (1u << st)))
-                    continue;
+            for (unsigned b = live; b; b &= b - 1) {
+                unsigned st = (unsigned)__builtin_ctz(b);
                 struct tag_slot t = cur[st];
                 enum tag_state ns = tag_step((enum tag_state)st, &t, c, nx);
 
@@ -447,9 +547,8 @@ attrs_scan(unsigned char *s, size_t len, size_t cap, bool drop, size_t *ret_len)
             nlive |= 1u << T_ENAME;
         }
         live = nlive;
-        for (unsigned st = 0; live >> st; st++)
-            if (live & (1u << st))
-                cur[st] = next[st];
+        for (unsigned b = live; b; b &= b - 1)
+            cur[__builtin_ctz(b)] = next[__builtin_ctz(b)];
         if (drop)
             s[w] = c;
         w++;
