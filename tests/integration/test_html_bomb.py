@@ -80,6 +80,7 @@ def test_article_bombs_do_not_starve_the_pool(t):
     d.start()
     fwtest.wait_until(lambda: all(s.count(f"/page/{i}.html") >= 1 for i in range(8)), DEADLINE,
                       "the eight bomb pages requested")
+    d.wait_polled(["good"], timeout=DEADLINE)  # its first poll holds Good 1 only
     # The pages are being extracted now: the good feed's poll goes through the same pool.
     s.add_file("/good.xml", rss([("Good 1", s.url("/g1"), "<p>One.</p>"),
                                  ("Good 2", s.url("/g2"), "<p>Two.</p>")]))
