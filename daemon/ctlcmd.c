@@ -21,6 +21,7 @@
 #include "log.h"
 #include "retention.h"
 #include "search.h"
+#include "base/feedrule.h"
 #include "base/url.h"
 
 /*
@@ -54,9 +55,9 @@ static json_t *
 feed_counts_json(struct daemon *d)
 {
     unsigned counts[4] = {0};
-    for (size_t i = 0; i < d->n_feeds; i++)
-        counts[daemon_feed_state(d->feeds[i])]++;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)d->n_feeds, "ok",
+    for (size_t i = 0; i < d->table.n_feeds; i++)
+        counts[dfeed_state(d->table.feeds[i])]++;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)d->table.n_feeds, "ok",
                      (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING],
                      "disabled", (json_int_t)counts[DFEED_DISABLED], "paused",
                      (json_int_t)counts[DFEED_PAUSED]);
@@ -78,7 +79,7 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         (json_int_t)uptime, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
         (json_int_t)d->items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
         (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
-        "polls_in_flight", (json_int_t)(d->polls_active + d->n_ready), "next_poll",
+        "polls_in_flight", (json_int_t)(d->table.polls_active + d->table.n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
         (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->search));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
@@ -115,7 +116,7 @@ static json_t *feed_json_settings(json_t *o, const struct conf_feed *cfg);
 json_t *
 ctlcmd_feed_json(const struct dfeed *f)
 {
-    enum daemon_feed_state s = daemon_feed_state(f);
+    enum dfeed_state s = dfeed_state(f);
     const char *reason = f->st.disabled_reason;
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
@@ -129,15 +130,15 @@ ctlcmd_feed_json(const struct dfeed *f)
         next = (f->sched.due_wall_ms + 999) / 1000;
     else if (s == DFEED_OK || s == DFEED_FAILING)
         next = f->st.next_poll_at;
-    json_t *o = json_pack(
-        "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
-        json_url_redacted(f->st.url ? f->st.url : f->cfg->url), "configured_url",
-        json_url_redacted(f->cfg->url), "state", daemon_feed_state_name(s), "reason",
-        json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll", json_time(f->st.last_poll_at),
-        "last_status", f->st.last_status ? json_integer(f->st.last_status) : json_null(),
-        "last_error", json_str(f->st.last_error), "failures", (json_int_t)f->st.failures,
-        "recovered", f->st.recovered, "items", (json_int_t)f->st.items, "next_poll",
-        json_time(next));
+    json_t *o =
+        json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
+                  f->cfg->name, "url", json_url_redacted(f->st.url ? f->st.url : f->cfg->url),
+                  "configured_url", json_url_redacted(f->cfg->url), "state", dfeed_state_name(s),
+                  "reason", json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
+                  json_time(f->st.last_poll_at), "last_status",
+                  f->st.last_status ? json_integer(f->st.last_status) : json_null(), "last_error",
+                  json_str(f->st.last_error), "failures", (json_int_t)f->st.failures, "recovered",
+                  f->st.recovered, "items", (json_int_t)f->st.items, "next_poll", json_time(next));
     return feed_json_settings(o, f->cfg);
 }
 
@@ -244,7 +245,7 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (jname && !json_is_null(jname)) {
         if (!json_is_string(jname))
             return ctl_error("feeds: \"name\" must be a string");
-        const struct dfeed *f = daemon_feed_find(d, json_string_value(jname));
+        const struct dfeed *f = feedtable_find(&d->table, json_string_value(jname));
         if (!f)
             return ctl_error("no feed '%.200s'", json_string_value(jname));
         json_t *entry = feed_detail_json(d, f);
@@ -256,8 +257,8 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     json_t *arr = json_array();
     if (!arr)
         return NULL;
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        if (json_array_append_new(arr, ctlcmd_feed_json(d->feeds[i])) < 0) {
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        if (json_array_append_new(arr, ctlcmd_feed_json(d->table.feeds[i])) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -311,8 +312,8 @@ static char *
 tagged_feeds_json(struct daemon *d, const char *tag, const char *feed)
 {
     json_t *names = json_array();
-    for (size_t i = 0; names && i < d->n_feeds; i++) {
-        const struct conf_feed *cfg = d->feeds[i]->cfg;
+    for (size_t i = 0; names && i < d->table.n_feeds; i++) {
+        const struct conf_feed *cfg = d->table.feeds[i]->cfg;
         if ((feed && strcmp(cfg->name, feed) != 0) || !feed_has_tag(cfg, tag))
             continue;
         if (json_array_append_new(names, json_string(cfg->name)) < 0) {
@@ -394,7 +395,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jfeed))
             return ctl_error("items: \"feed\" must be a string");
         feed = json_string_value(jfeed);
-        if (!daemon_feed_find(d, feed))
+        if (!feedtable_find(&d->table, feed))
             return ctl_error("no feed '%.200s'", feed);
     }
     if (jlimit && !json_is_null(jlimit)) {
@@ -606,7 +607,7 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
             return ctl_error("poll: \"feed\" must be a string");
-        only = daemon_feed_find(d, json_string_value(jfeed));
+        only = feedtable_find(&d->table, json_string_value(jfeed));
         if (!only)
             return ctl_error("no feed '%.200s'", json_string_value(jfeed));
     }
@@ -622,14 +623,13 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         w->remaining = 1; /* held until every feed is started */
     }
     unsigned queued = 0;
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        struct dfeed *f = d->feeds[i];
-        if (only ? f != only
-                 : (daemon_feed_state(f) == DFEED_PAUSED || daemon_feed_state(f) == DFEED_DISABLED))
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        struct dfeed *f = d->table.feeds[i];
+        if (only ? f != only : (dfeed_state(f) == DFEED_PAUSED || dfeed_state(f) == DFEED_DISABLED))
             continue;
         if (w)
             w->remaining++; /* on_poll_done is called once, whatever the return */
-        if (daemon_feed_poll_now(d, f, w ? on_poll_done : NULL, w) == 0)
+        if (feedtable_poll_now(&d->table, f, w ? on_poll_done : NULL, w) == 0)
             queued++;
     }
     if (!wait)
@@ -966,8 +966,8 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     json_t *jinterval = json_object_get(req, CTL_REQ_INTERVAL);
     json_t *jtags = json_object_get(req, CTL_REQ_TAGS);
     json_t *jfetch = json_object_get(req, CTL_REQ_FETCH_ARTICLE);
-    struct daemon_feed_opts opts = {0};
-    const char *tags[DAEMON_FEED_TAGS_MAX];
+    struct dfeed_opts opts = {0};
+    const char *tags[FEED_TAGS_MAX];
     if (jinterval && !json_is_null(jinterval)) {
         if (!json_is_integer(jinterval) || json_integer_value(jinterval) < 1)
             return ctl_error("add: \"interval\" must be a number of seconds, at least 1");
@@ -976,8 +976,8 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (jtags && !json_is_null(jtags)) {
         if (!json_is_array(jtags))
             return ctl_error("add: \"tags\" must be an array of strings");
-        if (json_array_size(jtags) > DAEMON_FEED_TAGS_MAX)
-            return ctl_error("add: at most %d tags", DAEMON_FEED_TAGS_MAX);
+        if (json_array_size(jtags) > FEED_TAGS_MAX)
+            return ctl_error("add: at most %d tags", FEED_TAGS_MAX);
         for (size_t i = 0; i < json_array_size(jtags); i++) {
             json_t *t = json_array_get(jtags, i);
             if (!json_is_string(t) || strlen(json_string_value(t)) != json_string_length(t))
@@ -993,7 +993,7 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    daemon_feed_add(d, name, url, &opts, on_change_done, c);
+    feedtable_add(&d->table, name, url, &opts, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1007,7 +1007,7 @@ cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, name);
     if (!c)
         return NULL;
-    daemon_feed_remove(d, name, on_change_done, c);
+    feedtable_remove(&d->table, name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1021,7 +1021,7 @@ cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    daemon_feed_pause(d, name, on_change_done, c);
+    feedtable_pause(&d->table, name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1035,7 +1035,7 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    daemon_feed_resume(d, name, on_change_done, c);
+    feedtable_resume(&d->table, name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 

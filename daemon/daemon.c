@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +14,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "alerts.h"
 #include "ctlcmd.h"
 #include "events.h"
-#include "fetch.h"
 #include "feedpoll.h"
+#include "feedtable.h"
+#include "fetch.h"
 #include "hook.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,13 +27,10 @@
 #include "notify.h"
 #include "retention.h"
 #include "search.h"
-#include "base/feedrule.h"
-#include "base/url.h"
 #include "util.h"
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
-#define DAEMON_FEED_INTERVAL_MAX (100ull * 366 * 86400) /* run-time feeds: the config's maximum */
 
 static int64_t
 sched_clock(void *userdata)
@@ -44,488 +39,13 @@ sched_clock(void *userdata)
     return util_now_ms();
 }
 
-static int
-feed_cmp(const void *a, const void *b)
-{
-    const struct dfeed *const *x = a, *const *y = b;
-    return strcmp((*x)->cfg->name, (*y)->cfg->name);
-}
-
-/* The feed called name, or NULL. */
-struct dfeed *
-daemon_feed_find(struct daemon *d, const char *name)
-{
-    size_t lo = 0, hi = d->n_feeds;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, d->feeds[mid]->cfg->name);
-        if (c == 0)
-            return d->feeds[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
-}
-
-/* The state a user sees: paused and disabled win over failing. */
-enum daemon_feed_state
-daemon_feed_state(const struct dfeed *f)
-{
-    if (f->st.paused)
-        return DFEED_PAUSED;
-    if (f->st.disabled_reason || !f->cfg->enabled)
-        return DFEED_DISABLED;
-    if (f->st.failures > 0)
-        return DFEED_FAILING;
-    return DFEED_OK;
-}
-
-/* The JSON name of a state. */
-const char *
-daemon_feed_state_name(enum daemon_feed_state s)
-{
-    switch (s) {
-    case DFEED_OK:
-        return "ok";
-    case DFEED_FAILING:
-        return "failing";
-    case DFEED_DISABLED:
-        return "disabled";
-    case DFEED_PAUSED:
-        return "paused";
-    }
-    return "ok";
-}
-
-static bool
-feed_pollable(const struct dfeed *f)
-{
-    return daemon_feed_state(f) == DFEED_OK || daemon_feed_state(f) == DFEED_FAILING;
-}
-
-static void poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
-                     uint64_t new_items, uint64_t new_alerts);
-
-/*
- * Puts a feed on the schedule from its persisted state: a feed never polled is due now; a
- * feed whose next poll passed while the daemon was down is due soon, spread over up to 30 s
- * (a tenth of its interval at most) so a restart does not poll everything in one instant; a
- * future next poll is kept (sched_initial_due_ms).
- */
-static void
-feed_schedule_initial(struct daemon *d, struct dfeed *f)
-{
-    if (!feed_pollable(f) || f->poll || f->ready) {
-        sched_disarm(d->sched, &f->sched);
-        return;
-    }
-    int64_t due = sched_initial_due_ms(util_now_ms(), f->st.last_poll_at, f->st.next_poll_at,
-                                       f->cfg->interval_s, util_rng_next(&d->rng));
-    (void)sched_arm(d->sched, &f->sched, due);
-}
-
-/* Frees the owned settings of a run-time feed; accepts NULL. */
-static void
-runtime_cfg_free(struct conf_feed *c)
-{
-    if (!c)
-        return;
-    free(c->name);
-    free(c->url);
-    for (size_t i = 0; i < c->n_tags; i++)
-        free(c->tags[i]);
-    free(c->tags);
-    free(c);
-}
-
-/*
- * The settings of a feed added at run time: its name and URL, and the options of `add`
- * (opts may be NULL): its interval or the daemon's, its tags, fetch_article.
- */
-static struct conf_feed *
-runtime_cfg_new(const struct daemon *d, const char *name, const char *url,
-                const struct daemon_feed_opts *opts)
-{
-    struct conf_feed *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->name = strdup(name);
-    c->url = strdup(url);
-    c->interval_s = opts && opts->interval_s ? opts->interval_s : d->conf->daemon.interval_s;
-    c->fetch_article = opts && opts->fetch_article;
-    c->enabled = true;
-    if (!c->name || !c->url) {
-        runtime_cfg_free(c);
-        return NULL;
-    }
-    if (opts && opts->n_tags > 0) {
-        c->tags = calloc(opts->n_tags, sizeof(*c->tags));
-        if (!c->tags) {
-            runtime_cfg_free(c);
-            return NULL;
-        }
-        for (; c->n_tags < opts->n_tags; c->n_tags++) {
-            if (!(c->tags[c->n_tags] = strdup(opts->tags[c->n_tags]))) {
-                runtime_cfg_free(c);
-                return NULL;
-            }
-        }
-    }
-    return c;
-}
-
-/* Checks the options of `add`; 0, or -EINVAL with *reterr_msg (malloc'd, may be NULL). */
-static int
-runtime_opts_check(const struct daemon_feed_opts *o, char **reterr_msg)
-{
-    const char *why = NULL;
-    if (o->interval_s > DAEMON_FEED_INTERVAL_MAX)
-        why = "add: the interval is longer than 100 years";
-    else if (o->n_tags > DAEMON_FEED_TAGS_MAX)
-        why = "add: at most 32 tags";
-    for (size_t i = 0; !why && i < o->n_tags; i++)
-        for (size_t j = 0; !why && j < i; j++)
-            if (strcmp(o->tags[i], o->tags[j]) == 0)
-                why = "add: a tag is given twice";
-    for (size_t i = 0; !why && i < o->n_tags; i++)
-        if (!feed_tag_valid(o->tags[i], strlen(o->tags[i])))
-            why = "add: a tag is 1 to 256 bytes without commas or control characters, "
-                  "and does not start or end with a blank";
-    if (!why)
-        return 0;
-    if (reterr_msg && !(*reterr_msg = strdup(why)))
-        *reterr_msg = NULL;
-    return -EINVAL;
-}
-
-/* The options of `add` as stored (runtime_opts), or NULL when out of memory. */
-static char *
-runtime_opts_json(const struct daemon_feed_opts *o)
-{
-    json_t *tags = json_array();
-    for (size_t i = 0; tags && i < o->n_tags; i++)
-        if (json_array_append_new(tags, json_string(o->tags[i])) < 0) {
-            json_decref(tags);
-            tags = NULL;
-        }
-    json_t *j = tags ? json_pack("{s:I, s:o, s:b}", "interval_s", (json_int_t)o->interval_s, "tags",
-                                 tags, "fetch_article", o->fetch_article)
-                     : NULL;
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return text;
-}
-
-/* Frees the tags of options read by runtime_opts_parse. */
-static void
-runtime_opts_done(struct daemon_feed_opts *o)
-{
-    for (size_t i = 0; i < o->n_tags; i++)
-        free(o->tags[i]);
-    free(o->tags);
-    *o = (struct daemon_feed_opts){0};
-}
-
-/*
- * Reads stored options (NULL text: none). 0, -ENOMEM, or -EINVAL when the text is not what
- * runtime_opts_json wrote (a hand-edited database): *o is then zeroed (the defaults).
- */
-static int
-runtime_opts_parse(const char *text, struct daemon_feed_opts *o)
-{
-    *o = (struct daemon_feed_opts){0};
-    if (!text)
-        return 0;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-    json_t *ji = json_object_get(j, "interval_s"), *jt = json_object_get(j, "tags");
-    json_t *jf = json_object_get(j, "fetch_article");
-    int r = 0;
-    if (!json_is_integer(ji) || json_integer_value(ji) < 0 || !json_is_array(jt) ||
-        json_array_size(jt) > DAEMON_FEED_TAGS_MAX || !json_is_boolean(jf)) {
-        r = -EINVAL;
-        goto out;
-    }
-    o->interval_s = (uint64_t)json_integer_value(ji);
-    o->fetch_article = json_is_true(jf);
-    if (json_array_size(jt) > 0 && !(o->tags = calloc(json_array_size(jt), sizeof(*o->tags)))) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < json_array_size(jt); i++) {
-        const char *t = json_string_value(json_array_get(jt, i));
-        if (!t) {
-            r = -EINVAL;
-            goto out;
-        }
-        if (!(o->tags[o->n_tags] = strdup(t))) {
-            r = -ENOMEM;
-            goto out;
-        }
-        o->n_tags++;
-    }
-    r = runtime_opts_check(o, NULL);
-out:
-    json_decref(j);
-    if (r < 0)
-        runtime_opts_done(o);
-    return r;
-}
-
-static int feed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
-                         struct store_feed *ret, char *err, size_t err_size);
-static void feed_marker_clear(struct daemon *d, struct dfeed *f);
-
-static void
-dfeed_free(struct dfeed *f)
-{
-    if (!f)
-        return;
-    assert(!f->poll);
-    /* Waiters of a feed still queued when the daemon stopped: told, as promised, once. */
-    for (size_t i = 0; i < f->n_waiters; i++)
-        f->waiters[i].cb(f->waiters[i].ctx, POLL_ABORTED, 0, 0);
-    store_feed_done(&f->st);
-    runtime_cfg_free(f->runtime_cfg);
-    free(f->waiters);
-    free(f);
-}
-
-/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
-static int
-dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
-          size_t err_size)
-{
-    struct dfeed *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -ENOMEM;
-    f->d = d;
-    f->cfg = cfg;
-    sched_entry_init(&f->sched);
-    /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
-    int r = feed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
-    if (r < 0) {
-        free(f);
-        return r;
-    }
-    *ret = f;
-    return 0;
-}
-
-/*
- * Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL), with its
- * row loaded when load (at start), else with none (`add`: its row is written by the writer).
- */
-static int
-dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
-                  const struct daemon_feed_opts *opts, bool load, struct dfeed **ret)
-{
-    struct dfeed *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -ENOMEM;
-    f->d = d;
-    f->runtime_interval = opts && opts->interval_s;
-    f->runtime_cfg = runtime_cfg_new(d, name, url, opts);
-    if (!f->runtime_cfg) {
-        free(f);
-        return -ENOMEM;
-    }
-    f->cfg = f->runtime_cfg;
-    sched_entry_init(&f->sched);
-    char err[WRITER_ERROR_MAX];
-    int r = load ? feed_row_load(d, name, url, false, &f->st, err, sizeof(err)) : 0;
-    if (r < 0) {
-        runtime_cfg_free(f->runtime_cfg);
-        free(f);
-        return r;
-    }
-    *ret = f;
-    return 0;
-}
-
-/* Inserts f into d->feeds, keeping the array sorted by name. */
-static int
-feeds_insert(struct daemon *d, struct dfeed *f)
-{
-    struct dfeed **nf = realloc(d->feeds, (d->n_feeds + 1) * sizeof(*nf));
-    if (!nf)
-        return -ENOMEM;
-    d->feeds = nf;
-    size_t i = d->n_feeds;
-    while (i > 0 && strcmp(d->feeds[i - 1]->cfg->name, f->cfg->name) > 0) {
-        d->feeds[i] = d->feeds[i - 1];
-        i--;
-    }
-    d->feeds[i] = f;
-    d->n_feeds++;
-    return 0;
-}
-
-/* Takes f out of d->feeds (it stays allocated). */
-static void
-feeds_unlink(struct daemon *d, struct dfeed *f)
-{
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        if (d->feeds[i] != f)
-            continue;
-        memmove(&d->feeds[i], &d->feeds[i + 1], (d->n_feeds - i - 1) * sizeof(*d->feeds));
-        d->n_feeds--;
-        return;
-    }
-}
-
-/* Takes f out of the ready queue (it must be in it). */
-static void
-ready_unlink(struct daemon *d, struct dfeed *f)
-{
-    assert(f->ready);
-    if (f->ready_prev)
-        f->ready_prev->ready_next = f->ready_next;
-    else
-        d->ready_head = f->ready_next;
-    if (f->ready_next)
-        f->ready_next->ready_prev = f->ready_prev;
-    else
-        d->ready_tail = f->ready_prev;
-    f->ready_prev = f->ready_next = NULL;
-    f->ready = false;
-    d->n_ready--;
-}
-
-/* Appends f to the ready queue. */
-static void
-ready_push(struct daemon *d, struct dfeed *f)
-{
-    assert(!f->ready);
-    f->ready = true;
-    f->ready_next = NULL;
-    f->ready_prev = d->ready_tail;
-    if (d->ready_tail)
-        d->ready_tail->ready_next = f;
-    else
-        d->ready_head = f;
-    d->ready_tail = f;
-    d->n_ready++;
-}
-
-/* Polls in progress at once: the fetcher's connections, and as many again being processed. */
-unsigned
-daemon_poll_slots(const struct daemon *d)
-{
-    unsigned n = d->conf->daemon.max_connections;
-    return n < 4 ? 8 : 2 * n;
-}
-
-/* Drops f: an in-flight poll is aborted and frees it, else it is freed now. */
-static void
-dfeed_drop(struct daemon *d, struct dfeed *f)
-{
-    f->removed = true;
-    sched_disarm(d->sched, &f->sched);
-    if (f->ready) {
-        /* It waited for a slot: its waiters hear it was not polled, and it is freed. */
-        ready_unlink(d, f);
-        poll_end(d, f, POLL_ABORTED, 0, 0);
-        return;
-    }
-    if (f->poll)
-        feedpoll_cancel(f->poll);
-    else
-        dfeed_free(f);
-}
-
 /* scheduler: a feed is due. */
 static void
 on_sched_due(void *userdata, struct sched_entry *e)
 {
     struct daemon *d = userdata;
     struct dfeed *f = (struct dfeed *)((char *)e - offsetof(struct dfeed, sched));
-    (void)daemon_feed_poll_now(d, f, NULL, NULL);
-}
-
-/* Starts f's poll in a free slot; a poll that cannot start ends as failed at once. */
-static int
-poll_start(struct daemon *d, struct dfeed *f)
-{
-    int64_t now_ms = util_now_ms(), due = f->sched.due_wall_ms;
-    f->poll_lag_ms = due != INT64_MAX && due <= now_ms ? now_ms - due : -1;
-    f->poll_bytes = 0;
-    d->polls_active++;
-    int r = feedpoll_start(d, f);
-    if (r < 0) {
-        char q[LOG_QUOTE_MAX];
-        log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
-                  strerror(-r));
-        daemon_poll_done(d, f, POLL_FAILED, 0, 0);
-        return r;
-    }
-    return 0;
-}
-
-/*
- * Whether one more poll may start: a slot is free and the poll memory has room (no poll at all
- * in flight: one always starts, whatever the budget).
- */
-static bool
-poll_can_start(const struct daemon *d)
-{
-    if (d->polls_active >= daemon_poll_slots(d))
-        return false;
-    return d->polls_active == 0 ||
-           sched_mem_admit(d->poll_memory, d->conf->daemon.max_poll_memory, d->poll_memory_paused);
-}
-
-/*
- * Starts waiting feeds while slots and memory are free. A feed paused, disabled or stopped
- * while it waited is not polled: its waiters hear so, and it is scheduled as its state says.
- */
-static void
-start_ready(struct daemon *d)
-{
-    if (d->starting_ready)
-        return; /* the outer call goes on */
-    d->starting_ready = true;
-    while (d->ready_head && poll_can_start(d) && !d->stopping) {
-        struct dfeed *f = d->ready_head;
-        ready_unlink(d, f);
-        if (feed_pollable(f))
-            (void)poll_start(d, f);
-        else
-            poll_end(d, f, POLL_ABORTED, 0, 0);
-    }
-    d->starting_ready = false;
-}
-
-/* Polls f now, or queues it; cb(ctx), if given, is told once when it is done. */
-int
-daemon_feed_poll_now(struct daemon *d, struct dfeed *f, daemon_poll_done_cb cb, void *ctx)
-{
-    int r = d->stopping ? -ECANCELED : 0;
-    if (r == 0 && cb) {
-        struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
-        if (nw) {
-            f->waiters = nw;
-            f->waiters[f->n_waiters++] = (struct dfeed_waiter){.cb = cb, .ctx = ctx};
-        } else {
-            r = -ENOMEM;
-        }
-    }
-    if (r < 0) {
-        if (cb)
-            cb(ctx, POLL_ABORTED, 0, 0);
-        return r;
-    }
-    if (f->poll || f->ready)
-        return 0;
-    sched_disarm(d->sched, &f->sched);
-    if (d->ready_head || !poll_can_start(d)) {
-        /* Behind the feeds already waiting (FIFO), or until a slot or poll memory frees. */
-        ready_push(d, f);
-        start_ready(d);
-        return 0;
-    }
-    return poll_start(d, f);
+    (void)feedtable_poll_now(&d->table, f, NULL, NULL);
 }
 
 /* Builds the one-line summary for STATUS= and the log. */
@@ -533,8 +53,8 @@ static void
 status_line(struct daemon *d, char *buf, size_t n)
 {
     unsigned ok = 0, failing = 0, off = 0;
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        switch (daemon_feed_state(d->feeds[i])) {
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        switch (dfeed_state(d->table.feeds[i])) {
         case DFEED_OK:
             ok++;
             break;
@@ -549,8 +69,8 @@ status_line(struct daemon *d, char *buf, size_t n)
              "%zu feeds (%u ok, %u failing, %u off), %" PRId64 " items, %u polls in flight, "
              "%u waiting, "
              "%u hooks running",
-             d->n_feeds, ok, failing, off, d->items_total, d->polls_active, d->n_ready,
-             d->hooks ? hook_running(d->hooks) : 0);
+             d->table.n_feeds, ok, failing, off, d->items_total, d->table.polls_active,
+             d->table.n_ready, d->hooks ? hook_running(d->hooks) : 0);
 }
 
 static void
@@ -567,24 +87,6 @@ on_watchdog_timer(uv_timer_t *t)
 {
     (void)t;
     notify_watchdog();
-}
-
-/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
-void
-daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
-                 uint64_t new_alerts)
-{
-    assert(d->polls_active > 0);
-    d->polls_active--;
-    poll_end(d, f, outcome, new_items, new_alerts);
-    start_ready(d);
-}
-
-/* Poll memory was released: due feeds that waited for it may start. */
-void
-daemon_poll_memory_released(struct daemon *d)
-{
-    start_ready(d);
 }
 
 static int metrics_listen_apply(struct daemon *d, const char *old_listen);
@@ -619,14 +121,12 @@ url_host(const char *url, char buf[256])
     return buf;
 }
 
-static void feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome,
-                            uint64_t new_items, uint64_t new_alerts);
-
-/* What follows a poll of f (or a wait that ended without one): waiters, --once, schedule. */
+/* feedtable: a poll of f has ended (or a wait ended without one): items, metrics, --once. */
 static void
-poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
-         uint64_t new_alerts)
+on_feed_polled(void *ctx, const struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+               uint64_t new_alerts)
 {
+    struct daemon *d = ctx;
     if (outcome == POLL_OK)
         d->items_total += (int64_t)new_items;
     if (outcome != POLL_ABORTED) {
@@ -639,26 +139,6 @@ poll_end(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t 
                           f->poll_bytes, new_items,
                           f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
     }
-    /*
-     * Taken now, told last: a waiter's answer may run the client's next request at once
-     * (control.c), which may poll f again or remove it, so f is settled first and not
-     * touched after.
-     */
-    struct dfeed_waiter *waiters = f->waiters;
-    size_t n_waiters = f->n_waiters;
-    f->waiters = NULL;
-    f->n_waiters = 0;
-    feed_after_poll(d, f, outcome, new_items, new_alerts);
-    for (size_t i = 0; i < n_waiters; i++)
-        waiters[i].cb(waiters[i].ctx, outcome, new_items, new_alerts);
-    free(waiters);
-}
-
-/* --once's tally and f's next schedule after a poll (f is freed if it was removed). */
-static void
-feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
-                uint64_t new_alerts)
-{
     if (d->once && d->once_remaining > 0) {
         d->once_tally.polled++;
         if (outcome == POLL_OK)
@@ -674,21 +154,21 @@ feed_after_poll(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, ui
         if (--d->once_remaining == 0)
             daemon_hooks_progress(d);
     }
-    if (f->removed) {
-        dfeed_free(f);
-        return;
-    }
-    if (d->stopping || d->once)
-        return;
-    if (outcome == POLL_ABORTED) {
-        /* Cancelled by a reload (a new URL) or not started: due again as its state says. */
-        feed_schedule_initial(d, f);
-        return;
-    }
-    if (feed_pollable(f) && f->st.next_poll_at != FEED_TIME_NONE)
-        /* To the ms: the row's whole seconds would round a 1 s backoff up to 2 s. */
-        (void)sched_arm(d->sched, &f->sched,
-                        f->next_poll_ms > 0 ? f->next_poll_ms : f->st.next_poll_at * 1000);
+}
+
+/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
+void
+daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+                 uint64_t new_alerts)
+{
+    feedtable_poll_done(&d->table, f, outcome, new_items, new_alerts);
+}
+
+/* Poll memory was released (feedpoll.c): due feeds that waited for it may start. */
+void
+daemon_poll_memory_released(struct daemon *d)
+{
+    feedtable_poll_memory_released(&d->table);
 }
 
 /* --once ends when every feed was polled and no hook runs or is due now. */
@@ -704,670 +184,6 @@ daemon_hooks_progress(struct daemon *d)
                    d->once_tally.alerts);
         daemon_stop(d, d->once_failed ? 1 : 0);
     }
-}
-
-/* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
-static int
-feeds_build(struct daemon *d, const struct conf *conf, struct dfeed ***ret_feeds, size_t *ret_n,
-            char **reterr_msg)
-{
-    /* The config's feeds in its order, then the run-time feeds it does not name. */
-    struct dfeed **feeds = calloc(conf->n_feeds + d->n_feeds + 1, sizeof(*feeds));
-    if (!feeds)
-        return -ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < conf->n_feeds; i++) {
-        const struct conf_feed *cfg = &conf->feeds[i];
-        struct dfeed *old = d->feeds ? daemon_feed_find(d, cfg->name) : NULL;
-        if (old) {
-            old->kept = true;
-            feeds[n++] = old;
-            continue;
-        }
-        char err[WRITER_ERROR_MAX];
-        int r = dfeed_new(d, cfg, &feeds[n], err, sizeof(err));
-        if (r < 0) {
-            if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name, err) < 0)
-                *reterr_msg = NULL;
-            for (size_t j = 0; j < n; j++)
-                if (!d->feeds || !daemon_feed_find(d, feeds[j]->cfg->name))
-                    dfeed_free(feeds[j]);
-            free(feeds);
-            return r;
-        }
-        n++;
-    }
-    for (size_t i = 0; d->feeds && i < d->n_feeds; i++) {
-        struct dfeed *f = d->feeds[i];
-        if (f->runtime_cfg && !conf_feed_find(conf, f->cfg->name)) {
-            f->kept = true;
-            feeds[n++] = f;
-        }
-    }
-    *ret_feeds = feeds;
-    *ret_n = n;
-    return 0;
-}
-
-struct runtime_rows {
-    char **names;
-    char **urls;
-    char **opts;
-    size_t n;
-};
-
-static int
-on_runtime_row(void *userdata, const struct store_feed *feed)
-{
-    struct runtime_rows *rows = userdata;
-    if (!feed->runtime_url || feed->removed)
-        return 0;
-    char **nn = realloc(rows->names, (rows->n + 1) * sizeof(*nn));
-    if (!nn)
-        return -ENOMEM;
-    rows->names = nn;
-    char **nu = realloc(rows->urls, (rows->n + 1) * sizeof(*nu));
-    if (!nu)
-        return -ENOMEM;
-    rows->urls = nu;
-    char **no = realloc(rows->opts, (rows->n + 1) * sizeof(*no));
-    if (!no)
-        return -ENOMEM;
-    rows->opts = no;
-    rows->names[rows->n] = strdup(feed->name);
-    rows->urls[rows->n] = strdup(feed->runtime_url);
-    rows->opts[rows->n] = feed->runtime_opts ? strdup(feed->runtime_opts) : NULL;
-    rows->n++;
-    if (!rows->names[rows->n - 1] || !rows->urls[rows->n - 1] ||
-        (feed->runtime_opts && !rows->opts[rows->n - 1]))
-        return -ENOMEM;
-    return 0;
-}
-
-/* Adds the feeds of `feedwatch add` that the config does not name (at start; d->feeds sorted). */
-static int
-feeds_load_runtime(struct daemon *d, char **reterr_msg)
-{
-    struct runtime_rows rows = {0};
-    int r = store_feed_list(d->store, on_runtime_row, &rows);
-    for (size_t i = 0; r >= 0 && i < rows.n; i++) {
-        if (daemon_feed_find(d, rows.names[i]))
-            continue; /* the config names it; dfeed_new cleared its marker */
-        struct dfeed *f = NULL;
-        struct daemon_feed_opts opts;
-        r = runtime_opts_parse(rows.opts[i], &opts);
-        if (r == -EINVAL) {
-            char q[LOG_QUOTE_MAX];
-            log_warn("store: feed '%s': its options of `feedwatch add` are not readable; "
-                     "the defaults apply",
-                     log_quote(rows.names[i], q, sizeof(q)));
-            r = 0;
-        }
-        if (r == 0)
-            r = dfeed_new_runtime(d, rows.names[i], rows.urls[i], &opts, true, &f);
-        runtime_opts_done(&opts);
-        if (r == 0 && (r = feeds_insert(d, f)) < 0)
-            dfeed_free(f);
-    }
-    if (r < 0 && reterr_msg &&
-        asprintf(reterr_msg, "store: cannot load the feeds added at run time: %s",
-                 r == -ENOMEM ? "out of memory" : store_errmsg(d->store)) < 0)
-        *reterr_msg = NULL;
-    for (size_t i = 0; i < rows.n; i++) {
-        free(rows.names[i]);
-        free(rows.urls[i]);
-        free(rows.opts[i]);
-    }
-    free(rows.names);
-    free(rows.urls);
-    free(rows.opts);
-    return r < 0 ? r : 0;
-}
-
-/* Sets *reterr_msg to a formatted message (NULL when out of memory) and returns r. */
-static int errmsg(char **reterr_msg, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-errmsg(char **reterr_msg, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(reterr_msg, fmt, ap) < 0)
-        *reterr_msg = NULL;
-    va_end(ap);
-    return r;
-}
-
-/* A formatted message (malloc'd), or NULL when out of memory. */
-static char *msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-msgf(const char *fmt, ...)
-{
-    char *msg = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
-    va_end(ap);
-    return msg;
-}
-
-/* `add` takes no user:password@ (feedrule.h leaves that to callers): `feeds` would show it. */
-static bool
-url_has_userinfo(const char *url)
-{
-    const char *host = strstr(url, "://");
-    if (!host)
-        return false;
-    host += 3;
-    return memchr(host, '@', strcspn(host, "/?#")) != NULL;
-}
-
-/*
- * A feed row written through the writer (run-time changes, saves outside a poll). The feed
- * is found again by name when it is done: it may have been removed or reloaded meanwhile.
- */
-enum feed_write_kind {
-    FEED_WRITE_SAVE,    /* st, as copied */
-    FEED_WRITE_RUNTIME, /* the run-time marker: url (NULL: a config feed) and removed */
-    FEED_WRITE_ADD,     /* the row of `add`, created or taken over, with its marker */
-    FEED_WRITE_LOAD,    /* the row of a feed loaded (created if new); a config feed's unmarked */
-};
-
-struct feed_write {
-    struct writer_job job;
-    struct daemon *d;
-    enum feed_write_kind kind;
-    char *name;
-    char *url;
-    char *opts_json;
-    bool removed;
-    int64_t id;
-    struct store_feed st; /* SAVE: to write; ADD: the row as stored */
-    struct dfeed *f;      /* ADD: the feed to insert once stored */
-    bool config_feed;     /* LOAD: clear the run-time marker */
-    /* pause, resume: undone when the store refuses them and nothing changed since */
-    uint64_t gen;
-    bool was_paused;
-    unsigned was_failures;
-    char *was_reason;
-    void (*finish)(struct feed_write *fw, int r);
-    daemon_change_cb cb;
-    void *ctx;
-    /* LOAD: where the row and the error go (writer_call) */
-    struct store_feed *out;
-    char *out_err;
-    size_t out_err_size;
-};
-
-static void
-feed_write_free(struct feed_write *fw)
-{
-    free(fw->name);
-    free(fw->url);
-    free(fw->opts_json);
-    free(fw->was_reason);
-    store_feed_done(&fw->st);
-    free(fw);
-}
-
-/* Writer thread. */
-static int
-feed_write_work(struct writer_job *job, struct store *store)
-{
-    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
-    int r;
-    switch (fw->kind) {
-    case FEED_WRITE_SAVE:
-        return store_feed_save(store, &fw->st);
-    case FEED_WRITE_RUNTIME:
-        return store_feed_set_runtime(store, fw->id, fw->url, fw->removed);
-    case FEED_WRITE_ADD:
-        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
-            return r;
-        /* A name used before (and removed) starts afresh. */
-        fw->st.paused = false;
-        fw->st.failures = 0;
-        free(fw->st.disabled_reason);
-        fw->st.disabled_reason = NULL;
-        fw->st.next_poll_at = FEED_TIME_NONE;
-        if ((r = store_feed_set_runtime(store, fw->st.id, fw->url, false)) < 0 ||
-            (r = store_feed_set_runtime_opts(store, fw->st.id, fw->opts_json)) < 0)
-            return r;
-        return store_feed_save(store, &fw->st);
-    case FEED_WRITE_LOAD:
-        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
-            return r;
-        if (fw->config_feed && (fw->st.runtime_url || fw->st.removed)) {
-            if ((r = store_feed_set_runtime(store, fw->st.id, NULL, false)) < 0)
-                return r;
-            free(fw->st.runtime_url);
-            fw->st.runtime_url = NULL;
-            fw->st.removed = false;
-        }
-        return 0;
-    }
-    return -EINVAL;
-}
-
-/* Loop: the write is done; the change finishes. */
-static void
-feed_write_done(struct writer_job *job, int r)
-{
-    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
-    fw->finish(fw, r);
-    feed_write_free(fw);
-}
-
-/* Loop (writer_call): hands the loaded row over, or the error. */
-static void
-load_done(struct writer_job *job, int r)
-{
-    struct feed_write *fw = (struct feed_write *)((char *)job - offsetof(struct feed_write, job));
-    if (r < 0) {
-        snprintf(fw->out_err, fw->out_err_size, "%s", job->error);
-    } else {
-        *fw->out = fw->st;
-        fw->st = (struct store_feed){0};
-    }
-}
-
-static struct feed_write *
-feed_write_new(struct daemon *d, enum feed_write_kind kind, const char *name,
-               void (*finish)(struct feed_write *, int), daemon_change_cb cb, void *ctx)
-{
-    struct feed_write *fw = calloc(1, sizeof(*fw));
-    if (!fw || !(fw->name = strdup(name))) {
-        free(fw);
-        return NULL;
-    }
-    fw->d = d;
-    fw->kind = kind;
-    fw->finish = finish;
-    fw->cb = cb;
-    fw->ctx = ctx;
-    fw->job =
-        (struct writer_job){.work = feed_write_work, .done = feed_write_done, .mode = WRITER_TXN};
-    return fw;
-}
-
-/* Queues fw in the writer; on failure frees it and returns the message for the user. */
-static int
-feed_write_submit(struct feed_write *fw, const char *what, char **reterr_msg)
-{
-    int r = writer_submit(fw->d->writer, &fw->job);
-    if (r < 0) {
-        feed_write_free(fw);
-        return errmsg(reterr_msg, r, "%s: store: %s", what,
-                      r == -EAGAIN ? "the store's writer is busy, try again" : strerror(-r));
-    }
-    return 0;
-}
-
-/* Calls cb with a refusal (r, *err) and frees the message. */
-static void
-change_refused(daemon_change_cb cb, void *ctx, int r, char *err)
-{
-    cb(ctx, r, NULL, err);
-    free(err);
-}
-
-static void
-save_finish(struct feed_write *fw, int r)
-{
-    char q[LOG_QUOTE_MAX];
-    if (r < 0)
-        log_error("store: feed '%s': cannot save its state: %s", log_quote(fw->name, q, sizeof(q)),
-                  fw->job.error);
-}
-
-/* Saves a copy of f's state as it is now through the writer; an error is logged. */
-void
-daemon_feed_save(struct daemon *d, struct dfeed *f)
-{
-    char *err = NULL;
-    struct feed_write *fw =
-        feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, save_finish, NULL, NULL);
-    if (fw && store_feed_copy(&fw->st, &f->st) < 0) {
-        feed_write_free(fw);
-        fw = NULL;
-    }
-    int r = fw ? feed_write_submit(fw, "save", &err) : -ENOMEM;
-    if (r < 0) {
-        char q[LOG_QUOTE_MAX];
-        log_error("store: feed '%s': cannot save its state: %s",
-                  log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
-    }
-    free(err);
-}
-
-/*
- * Loads the row of the feed called name (creating it if new; a config feed loses its run-time
- * marker) into *ret, waiting for the writer: at start, and at a reload for the feeds it
- * brings. 0, or a negative errno with err saying why.
- */
-static int
-feed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
-              struct store_feed *ret, char *err, size_t err_size)
-{
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_LOAD, name, NULL, NULL, NULL);
-    if (!fw || !(fw->url = strdup(url))) {
-        if (fw)
-            feed_write_free(fw);
-        snprintf(err, err_size, "out of memory");
-        return -ENOMEM;
-    }
-    fw->config_feed = config_feed;
-    fw->job.done = load_done; /* hands the row over; fw stays ours */
-    fw->out = ret;
-    fw->out_err = err;
-    fw->out_err_size = err_size;
-    snprintf(err, err_size, "the store's writer is not running");
-    int r = writer_call(d->writer, &fw->job);
-    feed_write_free(fw);
-    return r;
-}
-
-static void
-marker_finish(struct feed_write *fw, int r)
-{
-    char q[LOG_QUOTE_MAX];
-    if (r < 0)
-        log_error("store: feed '%s': cannot clear the run-time marker: %s",
-                  log_quote(fw->name, q, sizeof(q)), fw->job.error);
-}
-
-/* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
-static void
-feed_marker_clear(struct daemon *d, struct dfeed *f)
-{
-    char *err = NULL;
-    struct feed_write *fw =
-        feed_write_new(d, FEED_WRITE_RUNTIME, f->cfg->name, marker_finish, NULL, NULL);
-    int r = -ENOMEM;
-    if (fw) {
-        fw->id = f->st.id;
-        r = feed_write_submit(fw, "reload", &err);
-    }
-    if (r < 0) {
-        char q[LOG_QUOTE_MAX];
-        log_error("store: feed '%s': cannot clear the run-time marker: %s",
-                  log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
-    }
-    free(err);
-}
-
-/* Whether a feed called name is being added. */
-static bool
-adding_find(const struct daemon *d, const char *name)
-{
-    for (size_t i = 0; i < d->n_adding; i++)
-        if (strcmp(d->adding[i]->cfg->name, name) == 0)
-            return true;
-    return false;
-}
-
-static void
-adding_remove(struct daemon *d, struct dfeed *f)
-{
-    for (size_t i = 0; i < d->n_adding; i++) {
-        if (d->adding[i] != f)
-            continue;
-        memmove(&d->adding[i], &d->adding[i + 1], (d->n_adding - i - 1) * sizeof(*d->adding));
-        d->n_adding--;
-        return;
-    }
-}
-
-/* The row of `add` is stored (or not): the feed joins the table and polls now. */
-static void
-add_finish(struct feed_write *fw, int r)
-{
-    struct daemon *d = fw->d;
-    struct dfeed *f = fw->f;
-    adding_remove(d, f);
-    if (r < 0) {
-        dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, r, msgf("add: store: %s", fw->job.error));
-        return;
-    }
-    if (daemon_feed_find(d, fw->name)) {
-        /* A reload named it meanwhile: the config's feed it is. */
-        dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, -EEXIST, msgf("feed '%s' exists", fw->name));
-        return;
-    }
-    f->st = fw->st;
-    fw->st = (struct store_feed){0};
-    free(f->st.runtime_opts);
-    f->st.runtime_opts = fw->opts_json;
-    fw->opts_json = NULL;
-    f->st.removed = false;
-    if (f->st.runtime_url && strcmp(f->st.runtime_url, fw->url) != 0) {
-        free(f->st.runtime_url);
-        f->st.runtime_url = NULL;
-    }
-    if ((!f->st.runtime_url && !(f->st.runtime_url = strdup(fw->url))) || feeds_insert(d, f) < 0) {
-        dfeed_free(f);
-        change_refused(fw->cb, fw->ctx, -ENOMEM, msgf("add: out of memory"));
-        return;
-    }
-    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
-    char *shown = url_redact(fw->url); /* no user:password@ in the log */
-    log_notice("control: feed '%s': added at run time, url '%s'",
-               log_quote(fw->name, q1, sizeof(q1)),
-               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
-    free(shown);
-    if (!d->once && !d->stopping)
-        (void)sched_arm(d->sched, &f->sched, util_now_ms());
-    fw->cb(fw->ctx, 0, f, NULL);
-}
-
-/* Adds a feed at run time: stored with its marker, then polled now. */
-void
-daemon_feed_add(struct daemon *d, const char *name, const char *url,
-                const struct daemon_feed_opts *opts, daemon_change_cb cb, void *ctx)
-{
-    static const struct daemon_feed_opts no_opts;
-    char *err = NULL;
-    if (!opts)
-        opts = &no_opts;
-    if (!feed_name_valid(name, strlen(name)))
-        return change_refused(
-            cb, ctx, -EINVAL,
-            msgf("add: a feed name is 1 to %d letters, digits, '.', '_' or '-'", FEED_NAME_MAX));
-    if (!feed_url_valid(url) || url_has_userinfo(url))
-        return change_refused(
-            cb, ctx, -EINVAL,
-            msgf("add: the URL must be http:// or https:// with a host, at most %d bytes, "
-                 "without spaces or credentials",
-                 FEED_URL_MAX));
-    if (runtime_opts_check(opts, &err) < 0)
-        return change_refused(cb, ctx, -EINVAL, err);
-    if (daemon_feed_find(d, name) || adding_find(d, name))
-        return change_refused(cb, ctx, -EEXIST, msgf("feed '%s' exists", name));
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_ADD, name, add_finish, cb, ctx);
-    struct dfeed **na = realloc(d->adding, (d->n_adding + 1) * sizeof(*na));
-    if (na)
-        d->adding = na;
-    if (!fw || !na || !(fw->url = strdup(url)) || !(fw->opts_json = runtime_opts_json(opts)) ||
-        dfeed_new_runtime(d, name, url, opts, false, &fw->f) < 0) {
-        if (fw)
-            feed_write_free(fw);
-        return change_refused(cb, ctx, -ENOMEM, msgf("add: out of memory"));
-    }
-    struct dfeed *f = fw->f;
-    if (feed_write_submit(fw, "add", &err) < 0) {
-        dfeed_free(f);
-        return change_refused(cb, ctx, -EAGAIN, err);
-    }
-    d->adding[d->n_adding++] = f;
-}
-
-static void
-remove_finish(struct feed_write *fw, int r)
-{
-    struct daemon *d = fw->d;
-    if (r < 0)
-        return change_refused(fw->cb, fw->ctx, r, msgf("remove: store: %s", fw->job.error));
-    struct dfeed *f = daemon_feed_find(d, fw->name);
-    if (f && f->runtime_cfg) { /* else removed meanwhile, or named by a reload: kept */
-        char q[LOG_QUOTE_MAX];
-        log_notice("control: feed '%s': removed at run time", log_quote(fw->name, q, sizeof(q)));
-        feeds_unlink(d, f);
-        dfeed_drop(d, f);
-    }
-    fw->cb(fw->ctx, 0, NULL, NULL);
-}
-
-/* Removes a feed added at run time; its items stay, so they are never new again. */
-void
-daemon_feed_remove(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
-{
-    char *err = NULL;
-    struct dfeed *f = daemon_feed_find(d, name);
-    if (!f)
-        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
-    if (!f->runtime_cfg)
-        return change_refused(cb, ctx, -EPERM,
-                              msgf("feed '%s' is in the config; remove it there", name));
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_RUNTIME, name, remove_finish, cb, ctx);
-    if (!fw || !(fw->url = strdup(f->runtime_cfg->url))) {
-        if (fw)
-            feed_write_free(fw);
-        return change_refused(cb, ctx, -ENOMEM, msgf("remove: out of memory"));
-    }
-    fw->id = f->st.id;
-    fw->removed = true;
-    if (feed_write_submit(fw, "remove", &err) < 0)
-        change_refused(cb, ctx, -EAGAIN, err);
-}
-
-/*
- * Queues the save of f's state after pause or resume changed it (was_*: the fields before);
- * on a refusal the change is undone at once and cb told.
- */
-static void
-state_change_submit(struct daemon *d, struct dfeed *f, const char *what,
-                    void (*finish)(struct feed_write *, int), bool was_paused,
-                    unsigned was_failures, char *was_reason, daemon_change_cb cb, void *ctx)
-{
-    char *err = NULL;
-    f->st_gen++; /* a poll being saved must not write its older copy */
-    struct feed_write *fw = feed_write_new(d, FEED_WRITE_SAVE, f->cfg->name, finish, cb, ctx);
-    int r = fw && store_feed_copy(&fw->st, &f->st) == 0 ? 0 : -ENOMEM;
-    if (r == 0) {
-        r = feed_write_submit(fw, what, &err); /* its done callback runs later, on the loop */
-    } else {
-        if (fw)
-            feed_write_free(fw);
-        err = msgf("%s: out of memory", what);
-    }
-    if (r == 0) {
-        fw->gen = f->st_gen;
-        fw->was_paused = was_paused;
-        fw->was_failures = was_failures;
-        fw->was_reason = was_reason;
-        return;
-    }
-    f->st.paused = was_paused;
-    f->st.failures = was_failures;
-    free(f->st.disabled_reason);
-    f->st.disabled_reason = was_reason;
-    feed_schedule_initial(d, f);
-    change_refused(cb, ctx, r, err);
-}
-
-/* After pause or resume was stored (or not): undone when refused and nothing changed since. */
-static struct dfeed *
-state_change_finish(struct feed_write *fw, int r, const char *what)
-{
-    struct daemon *d = fw->d;
-    struct dfeed *f = daemon_feed_find(d, fw->name);
-    if (r < 0) {
-        if (f && f->st_gen == fw->gen) {
-            f->st.paused = fw->was_paused;
-            f->st.failures = fw->was_failures;
-            free(f->st.disabled_reason);
-            f->st.disabled_reason = fw->was_reason;
-            fw->was_reason = NULL;
-            if (!d->stopping && !d->once)
-                feed_schedule_initial(d, f);
-        }
-        change_refused(fw->cb, fw->ctx, r, msgf("%s: store: %s", what, fw->job.error));
-        return NULL;
-    }
-    if (!f)
-        change_refused(fw->cb, fw->ctx, -ENOENT, msgf("no feed '%.200s'", fw->name));
-    return f;
-}
-
-static void
-pause_finish(struct feed_write *fw, int r)
-{
-    struct dfeed *f = state_change_finish(fw, r, "pause");
-    if (!f)
-        return;
-    char q[LOG_QUOTE_MAX];
-    log_notice("control: feed '%s': paused", log_quote(fw->name, q, sizeof(q)));
-    fw->cb(fw->ctx, 0, f, NULL);
-}
-
-/* Pauses a feed: no polls until `resume`, also across restarts and reloads. */
-void
-daemon_feed_pause(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
-{
-    struct dfeed *f = daemon_feed_find(d, name);
-    if (!f)
-        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
-    sched_disarm(d->sched, &f->sched);
-    if (f->st.paused) {
-        cb(ctx, 0, f, NULL);
-        return;
-    }
-    char *reason = NULL;
-    if (f->st.disabled_reason && !(reason = strdup(f->st.disabled_reason)))
-        return change_refused(cb, ctx, -ENOMEM, msgf("pause: out of memory"));
-    f->st.paused = true;
-    state_change_submit(d, f, "pause", pause_finish, false, f->st.failures, reason, cb, ctx);
-}
-
-static void
-resume_finish(struct feed_write *fw, int r)
-{
-    struct daemon *d = fw->d;
-    struct dfeed *f = state_change_finish(fw, r, "resume");
-    if (!f)
-        return;
-    char q[LOG_QUOTE_MAX];
-    if (fw->was_paused || fw->was_reason)
-        log_notice("control: feed '%s': resumed", log_quote(fw->name, q, sizeof(q)));
-    if (!d->once && !d->stopping && !f->poll && !f->st.paused)
-        (void)sched_arm(d->sched, &f->sched, util_now_ms());
-    fw->cb(fw->ctx, 0, f, NULL);
-}
-
-/* Resumes a paused feed or one disabled by its errors (failures reset) and polls it now. */
-void
-daemon_feed_resume(struct daemon *d, const char *name, daemon_change_cb cb, void *ctx)
-{
-    struct dfeed *f = daemon_feed_find(d, name);
-    if (!f)
-        return change_refused(cb, ctx, -ENOENT, msgf("no feed '%.200s'", name));
-    if (!f->cfg->enabled)
-        return change_refused(
-            cb, ctx, -EPERM,
-            msgf("feed '%s' is disabled in the config (enabled = no); change it there", name));
-    bool was_paused = f->st.paused;
-    unsigned was_failures = f->st.failures;
-    char *was_reason = f->st.disabled_reason;
-    f->st.paused = false;
-    f->st.failures = 0;
-    f->st.disabled_reason = NULL;
-    state_change_submit(d, f, "resume", resume_finish, was_paused, was_failures, was_reason, cb,
-                        ctx);
 }
 
 /* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
@@ -1464,9 +280,9 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     }
     struct dfeed **feeds = NULL;
     size_t n = 0;
-    for (size_t i = 0; i < d->n_feeds; i++)
-        d->feeds[i]->kept = false;
-    r = feeds_build(d, nc, &feeds, &n, reterr_msg);
+    for (size_t i = 0; i < d->table.n_feeds; i++)
+        d->table.feeds[i]->kept = false;
+    r = feedtable_build(&d->table, nc, &feeds, &n, reterr_msg);
     if (r < 0) {
         log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
         alerts_free(na);
@@ -1478,12 +294,12 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     /* Feeds that are gone: stop them (an in-flight poll is aborted and frees the feed). */
     struct conf *old = d->conf;
     size_t added = 0, removed = 0, changed = 0;
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        struct dfeed *f = d->feeds[i];
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        struct dfeed *f = d->table.feeds[i];
         if (f->kept)
             continue;
         removed++;
-        dfeed_drop(d, f);
+        feedtable_drop(&d->table, f);
     }
     for (size_t i = 0; i < n; i++) {
         struct dfeed *f = feeds[i];
@@ -1500,14 +316,14 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         }
         if (f->runtime_cfg) {
             /* The config names a feed added at run time: the config wins from now on. */
-            feed_marker_clear(d, f);
+            dfeed_marker_clear(d, f);
             free(f->st.runtime_url);
             f->st.runtime_url = NULL;
         }
         bool url_changed = strcmp(f->cfg->url, cfg->url) != 0;
         bool differs = conf_feed_changed(f->cfg, cfg);
         f->cfg = cfg;
-        runtime_cfg_free(f->runtime_cfg);
+        dfeed_cfg_free(f->runtime_cfg);
         f->runtime_cfg = NULL;
         f->runtime_interval = false;
         if (!differs)
@@ -1519,7 +335,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
                 feedpoll_cancel(f->poll);
             struct store_feed st = {0};
             char why[WRITER_ERROR_MAX];
-            if (feed_row_load(d, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
+            if (dfeed_row_load(d, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
                 store_feed_done(&f->st);
                 f->st = st;
             } else {
@@ -1533,13 +349,10 @@ daemon_reload(struct daemon *d, char **reterr_msg)
             f->st.next_poll_at = f->st.last_poll_at + (int64_t)cfg->interval_s;
         }
     }
-    free(d->feeds);
-    d->feeds = feeds;
-    d->n_feeds = n;
-    qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
+    feedtable_take(&d->table, feeds, n);
     d->conf = nc;
     for (size_t i = 0; i < n; i++)
-        feed_schedule_initial(d, d->feeds[i]);
+        feedtable_schedule(&d->table, d->table.feeds[i]);
     struct fetch_settings fs;
     fetch_settings_from(nc, &fs);
     (void)fetch_configure(d->fetcher, &fs);
@@ -1549,7 +362,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     d->alerting = na;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
-               d->config_path, d->n_feeds, added, removed, changed, alerts_topics(na));
+               d->config_path, d->table.n_feeds, added, removed, changed, alerts_topics(na));
     hook_kick(d->hooks);
     char line[256];
     status_line(d, line, sizeof(line));
@@ -1592,8 +405,7 @@ on_stop_timer(uv_timer_t *t)
         ctlcmd_close(d);
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
-    while (d->ready_head)
-        ready_unlink(d, d->ready_head);
+    feedtable_stop(&d->table);
     if (d->sched) {
         sched_close(d->sched);
         d->sched = NULL;
@@ -1623,16 +435,7 @@ daemon_stop(struct daemon *d, int exit_code)
 static void
 daemon_free_state(struct daemon *d)
 {
-    for (size_t i = 0; i < d->n_feeds; i++)
-        dfeed_free(d->feeds[i]);
-    free(d->feeds);
-    d->feeds = NULL;
-    d->n_feeds = 0;
-    for (size_t i = 0; i < d->n_adding; i++) /* their writes were drained: none is left */
-        dfeed_free(d->adding[i]);
-    free(d->adding);
-    d->adding = NULL;
-    d->n_adding = 0;
+    feedtable_done(&d->table);
     retention_free(d->retention);
     d->retention = NULL;
     search_free(d->search); /* joins the indexer after its batch */
@@ -1695,8 +498,8 @@ char *
 daemon_metrics_text(struct daemon *d)
 {
     struct metrics_gauges g = {0};
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        switch (daemon_feed_state(d->feeds[i])) {
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        switch (dfeed_state(d->table.feeds[i])) {
         case DFEED_OK:
             g.feeds_ok++;
             break;
@@ -1721,8 +524,8 @@ daemon_metrics_text(struct daemon *d)
     g.topics = tc.v;
     g.n_topics = tc.n;
     g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
-    g.polls_active = d->polls_active;
-    g.polls_waiting = d->n_ready;
+    g.polls_active = d->table.polls_active;
+    g.polls_waiting = d->table.n_ready;
     g.store_queue = writer_queued(d->writer);
     g.hooks_running = d->hooks ? hook_running(d->hooks) : 0;
     g.search_lag_items = d->search ? (uint64_t)search_lag(d->search) : 0;
@@ -1783,6 +586,7 @@ daemon_run(const char *config_path, bool once)
         return 1;
     }
     util_rng_seed(&d->rng);
+    feedtable_init(&d->table, d, on_feed_polled, d);
 
     r = conf_load(config_path, &d->conf, &err);
     if (r < 0) {
@@ -1867,12 +671,14 @@ daemon_run(const char *config_path, bool once)
     }
     if ((r = hook_new(d, &d->hooks)) < 0)
         goto fail_loop; /* logged */
-    if ((r = feeds_build(d, d->conf, &d->feeds, &d->n_feeds, &err)) < 0) {
+    struct dfeed **feeds = NULL;
+    size_t n_feeds = 0;
+    if ((r = feedtable_build(&d->table, d->conf, &feeds, &n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
-    qsort(d->feeds, d->n_feeds, sizeof(*d->feeds), feed_cmp);
-    if ((r = feeds_load_runtime(d, &err)) < 0) {
+    feedtable_take(&d->table, feeds, n_feeds);
+    if ((r = feedtable_load_runtime(&d->table, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
@@ -1914,17 +720,17 @@ daemon_run(const char *config_path, bool once)
 
     hook_kick(d->hooks);
     if (once) {
-        for (size_t i = 0; i < d->n_feeds; i++)
-            if (feed_pollable(d->feeds[i]))
+        for (size_t i = 0; i < d->table.n_feeds; i++)
+            if (dfeed_pollable(d->table.feeds[i]))
                 d->once_remaining++;
         if (d->once_remaining == 0)
             daemon_hooks_progress(d);
-        for (size_t i = 0; i < d->n_feeds && !d->stopping; i++)
-            if (feed_pollable(d->feeds[i]))
-                (void)daemon_feed_poll_now(d, d->feeds[i], NULL, NULL);
+        for (size_t i = 0; i < d->table.n_feeds && !d->stopping; i++)
+            if (dfeed_pollable(d->table.feeds[i]))
+                (void)feedtable_poll_now(&d->table, d->table.feeds[i], NULL, NULL);
     } else {
-        for (size_t i = 0; i < d->n_feeds; i++)
-            feed_schedule_initial(d, d->feeds[i]);
+        for (size_t i = 0; i < d->table.n_feeds; i++)
+            feedtable_schedule(&d->table, d->table.feeds[i]);
     }
     char line[256];
     status_line(d, line, sizeof(line));

@@ -1013,7 +1013,7 @@ poll_finish(struct feedpoll *p, int r)
          * what the poll brought: save the current state again (the validators forgotten above
          * when the poll could not be saved).
          */
-        daemon_feed_save(d, f);
+        dfeed_save(d, f);
     }
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;

@@ -100,21 +100,20 @@ setup(void **state)
     assert_non_null(d->sched);
     assert_non_null(d->events);
     assert_non_null(d->metrics);
-    d->feeds = calloc(d->conf->n_feeds, sizeof(*d->feeds));
-    assert_non_null(d->feeds);
+    d->table.feeds = calloc(d->conf->n_feeds, sizeof(*d->table.feeds));
+    assert_non_null(d->table.feeds);
     for (size_t i = 0; i < d->conf->n_feeds; i++) {
         struct dfeed *df = calloc(1, sizeof(*df));
         assert_non_null(df);
-        df->d = d;
         df->cfg = &d->conf->feeds[i];
         sched_entry_init(&df->sched);
         assert_int_equal(store_feed_ensure(d->store, df->cfg->name, df->cfg->url, &df->st), 0);
-        d->feeds[d->n_feeds++] = df;
+        d->table.feeds[d->table.n_feeds++] = df;
     }
-    assert_string_equal(d->feeds[1]->cfg->name, "alpha");
-    struct dfeed *tmp = d->feeds[0]; /* sorted: alpha, beta */
-    d->feeds[0] = d->feeds[1];
-    d->feeds[1] = tmp;
+    assert_string_equal(d->table.feeds[1]->cfg->name, "alpha");
+    struct dfeed *tmp = d->table.feeds[0]; /* sorted: alpha, beta */
+    d->table.feeds[0] = d->table.feeds[1];
+    d->table.feeds[1] = tmp;
     assert_int_equal(events_subscribe(d->events, EVENTS_FEED, on_feed_event, fx), 0);
     d->started_ms = uv_now(&d->loop);
     fx->d = d;
@@ -127,12 +126,12 @@ teardown(void **state)
 {
     struct fixture *fx = *state;
     struct daemon *d = fx->d;
-    for (size_t i = 0; i < d->n_feeds; i++) {
-        sched_disarm(d->sched, &d->feeds[i]->sched);
-        store_feed_done(&d->feeds[i]->st);
-        free(d->feeds[i]);
+    for (size_t i = 0; i < d->table.n_feeds; i++) {
+        sched_disarm(d->sched, &d->table.feeds[i]->sched);
+        store_feed_done(&d->table.feeds[i]->st);
+        free(d->table.feeds[i]);
     }
-    free(d->feeds);
+    free(d->table.feeds);
     sched_close(d->sched);
     (void)uv_run(&d->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&d->loop), 0);
@@ -274,7 +273,7 @@ static void
 test_ctlcmd_pause_resume_publish_the_feed(void **state)
 {
     struct fixture *fx = *state;
-    struct dfeed *alpha = fx->d->feeds[0];
+    struct dfeed *alpha = fx->d->table.feeds[0];
     assert_error(run_as(fx, other_uid(), "{\"cmd\": \"pause\", \"name\": \"alpha\"}"),
                  "pause: permission denied");
     assert_int_equal(fx->feed_events, 0);
