@@ -67,12 +67,12 @@ static json_t *
 cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
     uint64_t bytes = 0;
-    (void)store_disk_bytes(d->store, &bytes);
+    (void)store_disk_bytes(d->ctx.store, &bytes);
     int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
-    if (store_alert_counts(d->store, &delivered, &pending, &failed, &no_hook) < 0)
-        return ctl_error("status: %s", store_errmsg(d->store));
-    int64_t next = sched_next_due(d->sched);
-    uint64_t uptime = (uv_now(&d->loop) - d->started_ms) / 1000;
+    if (store_alert_counts(d->ctx.store, &delivered, &pending, &failed, &no_hook) < 0)
+        return ctl_error("status: %s", store_errmsg(d->ctx.store));
+    int64_t next = sched_next_due(d->ctx.sched);
+    uint64_t uptime = (uv_now(&d->ctx.loop) - d->started_ms) / 1000;
     json_t *resp = json_pack(
         "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
@@ -81,14 +81,14 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
         "polls_in_flight", (json_int_t)(d->table.polls_active + d->table.n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->search));
+        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->ctx.search));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
-    if (resp &&
-        json_object_set_new(resp, "poll_memory",
-                            json_pack("{s:I, s:I, s:I, s:i}", "bytes", (json_int_t)d->poll_memory,
-                                      "peak_bytes", (json_int_t)d->poll_memory_peak, "max_bytes",
-                                      (json_int_t)d->conf->daemon.max_poll_memory, "paused",
-                                      (int)d->poll_memory_paused)) < 0) {
+    if (resp && json_object_set_new(resp, "poll_memory",
+                                    json_pack("{s:I, s:I, s:I, s:i}", "bytes",
+                                              (json_int_t)d->ctx.poll_memory, "peak_bytes",
+                                              (json_int_t)d->ctx.poll_memory_peak, "max_bytes",
+                                              (json_int_t)d->ctx.conf->daemon.max_poll_memory,
+                                              "paused", (int)d->ctx.poll_memory_paused)) < 0) {
         json_decref(resp);
         resp = NULL;
     }
@@ -190,9 +190,9 @@ feed_detail_json(struct daemon *d, const struct dfeed *f)
     json_t *o = ctlcmd_feed_json(f);
     json_t *topics = json_array();
     char *origin = NULL;
-    for (size_t i = 0; topics && i < d->conf->n_topics; i++)
-        if (alerts_topic_covers(&d->conf->topics[i], cfg) &&
-            json_array_append_new(topics, json_str(d->conf->topics[i].name)) < 0) {
+    for (size_t i = 0; topics && i < d->ctx.conf->n_topics; i++)
+        if (alerts_topic_covers(&d->ctx.conf->topics[i], cfg) &&
+            json_array_append_new(topics, json_str(d->ctx.conf->topics[i].name)) < 0) {
             json_decref(topics);
             topics = NULL;
         }
@@ -410,7 +410,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("items: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->conf, topic))
+        if (!conf_topic_find(d->ctx.conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jsince && !json_is_null(jsince)) {
@@ -684,7 +684,7 @@ alert_json(struct store *st, const struct store_alert_row *row)
 json_t *
 ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
 {
-    return alert_json(d->store, row);
+    return alert_json(d->ctx.store, row);
 }
 
 static int
@@ -730,7 +730,7 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("alerts: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->conf, topic))
+        if (!conf_topic_find(d->ctx.conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
@@ -788,7 +788,7 @@ static json_t *
 search_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
     struct daemon *d = ctx;
-    if (!rd->search && search_reader_open(d->search, &rd->search) < 0)
+    if (!rd->search && search_reader_open(d->ctx.search, &rd->search) < 0)
         return ctl_error("search: cannot open the index for reading");
     struct search_ctx c = {.arr = json_array()};
     char *err = NULL;
@@ -796,7 +796,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return NULL;
     const char *query = json_string_value(json_object_get(job, "query"));
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
-    int r = search_reader_run(d->search, rd->search, query, limit, on_search_hit, &c, &err);
+    int r = search_reader_run(d->ctx.search, rd->search, query, limit, on_search_hit, &c, &err);
     if (r < 0) {
         json_t *resp = ctl_error("%s", err ? err : strerror(-r));
         free(err);
@@ -804,7 +804,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return resp;
     }
     return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, CTL_RESP_SEARCH_LAG,
-                     (json_int_t)search_reader_lag(d->search, rd->search));
+                     (json_int_t)search_reader_lag(d->ctx.search, rd->search));
 }
 
 static json_t *
@@ -821,7 +821,7 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
             return ctl_error("search: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
-    if (!d->search)
+    if (!d->ctx.search)
         return ctl_error("search: the index could not be opened (see the log)");
     json_t *job =
         json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit", (json_int_t)limit);
@@ -842,8 +842,9 @@ cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     }
     /* The feeds as `status` counts them, and the topics and hooks now in force. */
     return json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1, CTL_RESP_FEEDS,
-                     feed_counts_json(d), CTL_RESP_TOPICS, "total", (json_int_t)d->conf->n_topics,
-                     CTL_RESP_HOOKS, "total", (json_int_t)d->conf->n_hooks);
+                     feed_counts_json(d), CTL_RESP_TOPICS, "total",
+                     (json_int_t)d->ctx.conf->n_topics, CTL_RESP_HOOKS, "total",
+                     (json_int_t)d->ctx.conf->n_hooks);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -874,7 +875,7 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
         resp = ctl_error("%s", err ? err : strerror(-r));
     } else {
         resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f));
-        events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = f});
+        events_publish(d->ctx.events, &(struct events_event){.kind = EVENTS_FEED, .feed = f});
     }
     return resp;
 }
@@ -1092,7 +1093,7 @@ cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferr
         return NULL;
     w->conn = conn;
     char *err = NULL;
-    if (hook_redeliver(d->hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
+    if (hook_redeliver(d->ctx.hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
         json_t *resp = ctl_error("redeliver: %s", err ? err : "out of memory");
         free(err);
         free(w);
@@ -1155,7 +1156,7 @@ ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
         resp = ctl_error("unknown command '%.64s'", name);
     else if (pc->access == CTLPROTO_PRIVILEGED && uid != 0 && uid != geteuid())
         resp = ctl_error("%s: permission denied (root or the daemon's user only)", name);
-    else if (d->stopping)
+    else if (d->ctx.stopping)
         resp = ctl_error("the daemon is stopping");
     else
         resp = c->handler(d, conn, req, &deferred);
@@ -1187,7 +1188,7 @@ on_daemon_event(void *ctx, const struct events_event *ev)
         control_broadcast(d->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
         break;
     case EVENTS_ALERT:
-        (void)store_alert_get(d->store, ev->alert_id, on_event_alert, d);
+        (void)store_alert_get(d->ctx.store, ev->alert_id, on_event_alert, d);
         break;
     case EVENTS_FEED:
         control_broadcast(d->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
@@ -1206,13 +1207,13 @@ on_control_request(void *ctx, struct ctl_conn *conn, uid_t uid, json_t *req, jso
 int
 ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
 {
-    int r = events_subscribe(d->events, EVENTS_ALL, on_daemon_event, d);
+    int r = events_subscribe(d->ctx.events, EVENTS_ALL, on_daemon_event, d);
     if (r < 0)
         return r;
-    r = control_new(&d->loop, path, d->conf->daemon.database, on_control_request, d, &d->control,
-                    reterr_msg);
+    r = control_new(&d->ctx.loop, path, d->ctx.conf->daemon.database, on_control_request, d,
+                    &d->control, reterr_msg);
     if (r < 0)
-        events_unsubscribe(d->events, on_daemon_event, d);
+        events_unsubscribe(d->ctx.events, on_daemon_event, d);
     return r;
 }
 
@@ -1220,7 +1221,7 @@ ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
 void
 ctlcmd_close(struct daemon *d)
 {
-    events_unsubscribe(d->events, on_daemon_event, d);
+    events_unsubscribe(d->ctx.events, on_daemon_event, d);
     control_close(d->control);
     d->control = NULL;
 }

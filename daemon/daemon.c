@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "alerts.h"
-#include "ctlcmd.h"
 #include "events.h"
 #include "feedpoll.h"
 #include "feedtable.h"
@@ -70,7 +69,7 @@ status_line(struct daemon *d, char *buf, size_t n)
              "%u waiting, "
              "%u hooks running",
              d->table.n_feeds, ok, failing, off, d->items_total, d->table.polls_active,
-             d->table.n_ready, d->hooks ? hook_running(d->hooks) : 0);
+             d->table.n_ready, d->ctx.hooks ? hook_running(d->ctx.hooks) : 0);
 }
 
 static void
@@ -121,6 +120,8 @@ url_host(const char *url, char buf[256])
     return buf;
 }
 
+static void once_progress(struct daemon *d);
+
 /* feedtable: a poll of f has ended (or a wait ended without one): items, metrics, --once. */
 static void
 on_feed_polled(void *ctx, const struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
@@ -131,7 +132,7 @@ on_feed_polled(void *ctx, const struct dfeed *f, enum poll_outcome outcome, uint
         d->items_total += (int64_t)new_items;
     if (outcome != POLL_ABORTED) {
         char host[256];
-        metrics_poll_done(d->metrics,
+        metrics_poll_done(d->ctx.metrics,
                           outcome == POLL_OK             ? METRICS_POLL_OK
                           : outcome == POLL_NOT_MODIFIED ? METRICS_POLL_NOT_MODIFIED
                                                          : METRICS_POLL_ERROR,
@@ -139,7 +140,7 @@ on_feed_polled(void *ctx, const struct dfeed *f, enum poll_outcome outcome, uint
                           f->poll_bytes, new_items,
                           f->poll_lag_ms >= 0 ? (double)f->poll_lag_ms / 1000 : -1);
     }
-    if (d->once && d->once_remaining > 0) {
+    if (d->ctx.once && d->once_remaining > 0) {
         d->once_tally.polled++;
         if (outcome == POLL_OK)
             d->once_tally.ok++;
@@ -152,31 +153,23 @@ on_feed_polled(void *ctx, const struct dfeed *f, enum poll_outcome outcome, uint
         if (outcome == POLL_FAILED || outcome == POLL_ABORTED)
             d->once_failed = true;
         if (--d->once_remaining == 0)
-            daemon_hooks_progress(d);
+            once_progress(d);
     }
 }
 
-/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
-void
-daemon_poll_done(struct daemon *d, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
-                 uint64_t new_alerts)
+/* The hook runner finished a run: --once may be done now. */
+static void
+on_hooks_progress(void *ctx)
 {
-    feedtable_poll_done(&d->table, f, outcome, new_items, new_alerts);
-}
-
-/* Poll memory was released (feedpoll.c): due feeds that waited for it may start. */
-void
-daemon_poll_memory_released(struct daemon *d)
-{
-    feedtable_poll_memory_released(&d->table);
+    once_progress(ctx);
 }
 
 /* --once ends when every feed was polled and no hook runs or is due now. */
-void
-daemon_hooks_progress(struct daemon *d)
+static void
+once_progress(struct daemon *d)
 {
-    if (d->once && d->once_remaining == 0 && !d->stopping && hook_idle(d->hooks)) {
-        uint64_t ms = uv_now(&d->loop) - d->started_ms;
+    if (d->ctx.once && d->once_remaining == 0 && !d->ctx.stopping && hook_idle(d->ctx.hooks)) {
+        uint64_t ms = uv_now(&d->ctx.loop) - d->started_ms;
         log_notice("once: %u feeds polled in %" PRIu64 ".%01" PRIu64 " s: %u ok, %u not modified, "
                    "%u errors, %" PRIu64 " new items, %" PRIu64 " alerts",
                    d->once_tally.polled, ms / 1000, ms % 1000 / 100, d->once_tally.ok,
@@ -184,62 +177,6 @@ daemon_hooks_progress(struct daemon *d)
                    d->once_tally.alerts);
         daemon_stop(d, d->once_failed ? 1 : 0);
     }
-}
-
-/* Topics pinned by writer jobs: freed by the last unpin once a reload retired them. */
-struct topics_pin {
-    struct alerts *alerting;
-    struct conf *conf; /* the config they point into, once retired */
-    unsigned refs;
-    bool retired;
-};
-
-struct topics_pin *
-daemon_topics_pin(struct daemon *d)
-{
-    if (!d->topics_pin) {
-        d->topics_pin = calloc(1, sizeof(*d->topics_pin));
-        if (!d->topics_pin)
-            return NULL;
-        d->topics_pin->alerting = d->alerting;
-    }
-    d->topics_pin->refs++;
-    return d->topics_pin;
-}
-
-struct alerts *
-daemon_topics_alerting(const struct topics_pin *pin)
-{
-    return pin->alerting;
-}
-
-void
-daemon_topics_unpin(struct topics_pin *pin)
-{
-    if (!pin || --pin->refs > 0 || !pin->retired)
-        return;
-    alerts_free(pin->alerting);
-    conf_free(pin->conf);
-    free(pin);
-}
-
-/*
- * A reload replaces the topics (and their config): freed now unless writer jobs still
- * match with them, then by the last of those.
- */
-static void
-topics_retire(struct daemon *d, struct conf *old_conf)
-{
-    struct topics_pin *pin = d->topics_pin;
-    d->topics_pin = NULL;
-    if (pin && pin->refs > 0) {
-        pin->retired = true;
-        pin->conf = old_conf;
-        return;
-    }
-    free(pin);
-    alerts_free(d->alerting);
-    conf_free(old_conf);
 }
 
 static void
@@ -292,7 +229,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     }
 
     /* Feeds that are gone: stop them (an in-flight poll is aborted and frees the feed). */
-    struct conf *old = d->conf;
+    struct conf *old = d->ctx.conf;
     size_t added = 0, removed = 0, changed = 0;
     for (size_t i = 0; i < d->table.n_feeds; i++) {
         struct dfeed *f = d->table.feeds[i];
@@ -316,7 +253,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         }
         if (f->runtime_cfg) {
             /* The config names a feed added at run time: the config wins from now on. */
-            dfeed_marker_clear(d, f);
+            dfeed_marker_clear(&d->ctx, f);
             free(f->st.runtime_url);
             f->st.runtime_url = NULL;
         }
@@ -335,7 +272,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
                 feedpoll_cancel(f->poll);
             struct store_feed st = {0};
             char why[WRITER_ERROR_MAX];
-            if (dfeed_row_load(d, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
+            if (dfeed_row_load(&d->ctx, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
                 store_feed_done(&f->st);
                 f->st = st;
             } else {
@@ -350,20 +287,21 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         }
     }
     feedtable_take(&d->table, feeds, n);
-    d->conf = nc;
+    d->ctx.conf = nc;
     for (size_t i = 0; i < n; i++)
         feedtable_schedule(&d->table, d->table.feeds[i]);
     struct fetch_settings fs;
     fetch_settings_from(nc, &fs);
-    (void)fetch_configure(d->fetcher, &fs);
+    (void)fetch_configure(d->ctx.fetcher, &fs);
     log_set_level((enum log_level)nc->daemon.log_level);
     (void)metrics_listen_apply(d, old->daemon.metrics_listen); /* a failure keeps no listener */
-    topics_retire(d, old); /* frees d->alerting and old, unless the writer matches with them */
-    d->alerting = na;
+    dctx_topics_retire(
+        &d->ctx, old); /* frees d->ctx.alerting and old, unless the writer matches with them */
+    d->ctx.alerting = na;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
                d->config_path, d->table.n_feeds, added, removed, changed, alerts_topics(na));
-    hook_kick(d->hooks);
+    hook_kick(d->ctx.hooks);
     char line[256];
     status_line(d, line, sizeof(line));
     notify_ready(line);
@@ -400,34 +338,34 @@ on_stop_timer(uv_timer_t *t)
     struct daemon *d = t->data;
     notify_stopping();
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
-    writer_close(d->writer);
+    writer_close(d->ctx.writer);
     if (d->control)
-        ctlcmd_close(d);
+        d->ctl->close(d);
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
     feedtable_stop(&d->table);
-    if (d->sched) {
-        sched_close(d->sched);
-        d->sched = NULL;
+    if (d->ctx.sched) {
+        sched_close(d->ctx.sched);
+        d->ctx.sched = NULL;
     }
-    if (d->hooks) {
-        hook_close(d->hooks); /* running deliveries stay "running": they run again at start */
-        d->hooks = NULL;
+    if (d->ctx.hooks) {
+        hook_close(d->ctx.hooks); /* running deliveries stay "running": they run again at start */
+        d->ctx.hooks = NULL;
     }
-    if (d->fetcher) {
-        fetch_close(d->fetcher); /* aborts in-flight polls through their done path */
-        d->fetcher = NULL;
+    if (d->ctx.fetcher) {
+        fetch_close(d->ctx.fetcher); /* aborts in-flight polls through their done path */
+        d->ctx.fetcher = NULL;
     }
-    uv_walk(&d->loop, on_walk_close, NULL);
+    uv_walk(&d->ctx.loop, on_walk_close, NULL);
 }
 
 /* Begins a clean stop with the given exit code. */
 void
 daemon_stop(struct daemon *d, int exit_code)
 {
-    if (d->stopping)
+    if (d->ctx.stopping)
         return;
-    d->stopping = true;
+    d->ctx.stopping = true;
     d->exit_code = exit_code;
     (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
 }
@@ -438,22 +376,22 @@ daemon_free_state(struct daemon *d)
     feedtable_done(&d->table);
     retention_free(d->retention);
     d->retention = NULL;
-    search_free(d->search); /* joins the indexer after its batch */
-    d->search = NULL;
-    store_free(d->store);
-    d->store = NULL;
-    writer_free(d->writer); /* closed last: the last connection checkpoints the WAL */
-    d->writer = NULL;
-    free(d->topics_pin); /* no job is left to hold it */
-    d->topics_pin = NULL;
-    alerts_free(d->alerting);
-    d->alerting = NULL;
-    conf_free(d->conf);
-    d->conf = NULL;
-    metrics_free(d->metrics);
-    events_free(d->events);
-    d->events = NULL;
-    d->metrics = NULL;
+    search_free(d->ctx.search); /* joins the indexer after its batch */
+    d->ctx.search = NULL;
+    store_free(d->ctx.store);
+    d->ctx.store = NULL;
+    writer_free(d->ctx.writer); /* closed last: the last connection checkpoints the WAL */
+    d->ctx.writer = NULL;
+    free(d->ctx.topics_pin); /* no job is left to hold it */
+    d->ctx.topics_pin = NULL;
+    alerts_free(d->ctx.alerting);
+    d->ctx.alerting = NULL;
+    conf_free(d->ctx.conf);
+    d->ctx.conf = NULL;
+    metrics_free(d->ctx.metrics);
+    events_free(d->ctx.events);
+    d->ctx.events = NULL;
+    d->ctx.metrics = NULL;
 }
 
 struct topic_counts {
@@ -515,23 +453,23 @@ daemon_metrics_text(struct daemon *d)
         }
     }
     struct topic_counts tc = {0};
-    if (store_alert_topic_counts(d->store, on_topic_count, &tc) < 0)
-        log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->store));
-    if (store_alert_counts(d->store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed,
+    if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
+        log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
+    if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed,
                            &g.alerts_no_hook) < 0)
-        log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->store));
-    (void)store_disk_bytes(d->store, &g.database_bytes);
+        log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
+    (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
     g.topics = tc.v;
     g.n_topics = tc.n;
     g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
     g.polls_active = d->table.polls_active;
     g.polls_waiting = d->table.n_ready;
-    g.store_queue = writer_queued(d->writer);
-    g.hooks_running = d->hooks ? hook_running(d->hooks) : 0;
-    g.search_lag_items = d->search ? (uint64_t)search_lag(d->search) : 0;
+    g.store_queue = writer_queued(d->ctx.writer);
+    g.hooks_running = d->ctx.hooks ? hook_running(d->ctx.hooks) : 0;
+    g.search_lag_items = d->ctx.search ? (uint64_t)search_lag(d->ctx.search) : 0;
     g.rss_bytes = rss_bytes();
-    g.uptime_s = (double)(uv_now(&d->loop) - d->started_ms) / 1000;
-    char *text = metrics_render(d->metrics, &g);
+    g.uptime_s = (double)(uv_now(&d->ctx.loop) - d->started_ms) / 1000;
+    char *text = metrics_render(d->ctx.metrics, &g);
     for (size_t i = 0; i < tc.n; i++)
         free((char *)tc.v[i].topic);
     free(tc.v);
@@ -548,15 +486,15 @@ render_metrics(void *userdata)
 static int
 metrics_listen_apply(struct daemon *d, const char *old_listen)
 {
-    const char *listen = d->conf->daemon.metrics_listen;
+    const char *listen = d->ctx.conf->daemon.metrics_listen;
     if (d->metrics_http && old_listen && listen && strcmp(old_listen, listen) == 0)
         return 0;
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
-    if (!listen || d->once)
+    if (!listen || d->ctx.once)
         return 0;
     char *err = NULL;
-    int r = metrics_http_start(&d->loop, listen, render_metrics, d, &d->metrics_http, &err);
+    int r = metrics_http_start(&d->ctx.loop, listen, render_metrics, d, &d->metrics_http, &err);
     if (r < 0)
         log_error("metrics: %s", err ? err : strerror(-r));
     else
@@ -567,49 +505,50 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
 
 /* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int
-daemon_run(const char *config_path, bool once)
+daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
 {
     struct daemon *d = calloc(1, sizeof(*d));
     char *err = NULL;
     int r;
     if (!d)
         return 1;
-    d->once = once;
+    d->ctx.once = once;
+    d->ctl = ctl;
     d->config_path = strdup(config_path);
-    d->metrics = metrics_new();
-    d->events = events_new();
-    if (!d->config_path || !d->metrics || !d->events) {
+    d->ctx.metrics = metrics_new();
+    d->ctx.events = events_new();
+    if (!d->config_path || !d->ctx.metrics || !d->ctx.events) {
         free(d->config_path);
-        metrics_free(d->metrics);
-        events_free(d->events);
+        metrics_free(d->ctx.metrics);
+        events_free(d->ctx.events);
         free(d);
         return 1;
     }
-    util_rng_seed(&d->rng);
-    feedtable_init(&d->table, d, on_feed_polled, d);
+    util_rng_seed(&d->ctx.rng);
+    feedtable_init(&d->table, &d->ctx, on_feed_polled, d);
 
-    r = conf_load(config_path, &d->conf, &err);
+    r = conf_load(config_path, &d->ctx.conf, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
         free(d->config_path);
-        metrics_free(d->metrics);
-        events_free(d->events);
+        metrics_free(d->ctx.metrics);
+        events_free(d->ctx.events);
         free(d);
         return 2;
     }
-    r = alerts_new(d->conf, &d->alerting, &err);
+    r = alerts_new(d->ctx.conf, &d->ctx.alerting, &err);
     if (r < 0) {
         fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
-        conf_free(d->conf);
+        conf_free(d->ctx.conf);
         free(d->config_path);
-        metrics_free(d->metrics);
-        events_free(d->events);
+        metrics_free(d->ctx.metrics);
+        events_free(d->ctx.events);
         free(d);
         return 2;
     }
-    log_set_level((enum log_level)d->conf->daemon.log_level);
+    log_set_level((enum log_level)d->ctx.conf->daemon.log_level);
     (void)signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_error("daemon: curl_global_init failed");
@@ -617,7 +556,7 @@ daemon_run(const char *config_path, bool once)
     }
     xmlInitParser();
 
-    const char *db = d->conf->daemon.database;
+    const char *db = d->ctx.conf->daemon.database;
     if ((r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
@@ -629,51 +568,52 @@ daemon_run(const char *config_path, bool once)
      * failing polls later.
      */
     struct store *init = NULL;
-    if ((r = store_open(db, &init, &err)) < 0 || (r = store_open_reader(db, &d->store, &err)) < 0 ||
-        (r = store_check(d->store, &err)) < 0) {
+    if ((r = store_open(db, &init, &err)) < 0 ||
+        (r = store_open_reader(db, &d->ctx.store, &err)) < 0 ||
+        (r = store_check(d->ctx.store, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         store_free(init);
         goto fail_early;
     }
     store_free(init);
-    r = store_count_items(d->store, &d->items_total);
+    r = store_count_items(d->ctx.store, &d->items_total);
     if (r < 0) {
-        log_error("store: cannot count items: %s", store_errmsg(d->store));
+        log_error("store: cannot count items: %s", store_errmsg(d->ctx.store));
         goto fail_early;
     }
     /* --once does not wait for the index: it catches up at the next start (PRODUCT.md). */
     if (!once) {
         char *serr = NULL;
-        r = search_new(db, &d->search, &serr);
+        r = search_new(db, &d->ctx.search, &serr);
         if (r < 0)
             log_warn("search: %s, search is off until the next start", serr ? serr : strerror(-r));
         free(serr);
-        search_kick(d->search);
+        search_kick(d->ctx.search);
     }
 
-    if ((r = uv_loop_init(&d->loop)) < 0) {
+    if ((r = uv_loop_init(&d->ctx.loop)) < 0) {
         log_error("daemon: uv_loop_init: %s", uv_strerror(r));
         goto fail_early;
     }
-    uv_timer_init(&d->loop, &d->stop_timer);
+    uv_timer_init(&d->ctx.loop, &d->stop_timer);
     d->stop_timer.data = d;
-    if ((r = writer_open(&d->loop, db, &d->writer, &err)) < 0) {
+    if ((r = writer_open(&d->ctx.loop, db, &d->ctx.writer, &err)) < 0) {
         log_error("store: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
     struct fetch_settings fs;
-    fetch_settings_from(d->conf, &fs);
-    d->fetcher = fetch_new(&d->loop, &fs, &err);
-    d->sched = sched_new(&d->loop, on_sched_due, sched_clock, d);
-    if (!d->fetcher || !d->sched) {
+    fetch_settings_from(d->ctx.conf, &fs);
+    d->ctx.fetcher = fetch_new(&d->ctx.loop, &fs, &err);
+    d->ctx.sched = sched_new(&d->ctx.loop, on_sched_due, sched_clock, d);
+    if (!d->ctx.fetcher || !d->ctx.sched) {
         log_error("daemon: cannot start: %s", err ? err : "out of memory");
         goto fail_loop;
     }
-    if ((r = hook_new(d, &d->hooks)) < 0)
+    if ((r = hook_new(&d->ctx, on_hooks_progress, d, &d->ctx.hooks)) < 0)
         goto fail_loop; /* logged */
     struct dfeed **feeds = NULL;
     size_t n_feeds = 0;
-    if ((r = feedtable_build(&d->table, d->conf, &feeds, &n_feeds, &err)) < 0) {
+    if ((r = feedtable_build(&d->table, d->ctx.conf, &feeds, &n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
@@ -682,50 +622,50 @@ daemon_run(const char *config_path, bool once)
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
-    if ((r = retention_new(d, &d->retention)) < 0) {
+    if ((r = retention_new(&d->ctx, &d->retention)) < 0) {
         log_error("retention: cannot start: %s",
-                  r == -ENOMEM ? strerror(-r) : store_errmsg(d->store));
+                  r == -ENOMEM ? strerror(-r) : store_errmsg(d->ctx.store));
         goto fail_loop;
     }
 
     if (!once) {
-        const char *sock = d->conf->daemon.socket;
-        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = ctlcmd_listen(d, sock, &err)) < 0) {
+        const char *sock = d->ctx.conf->daemon.socket;
+        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = d->ctl->listen(d, sock, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
-        uv_signal_init(&d->loop, &d->sig_hup);
+        uv_signal_init(&d->ctx.loop, &d->sig_hup);
         d->sig_hup.data = d;
         uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
         if ((r = metrics_listen_apply(d, NULL)) < 0)
             goto fail_loop;
     }
-    uv_signal_init(&d->loop, &d->sig_term);
-    uv_signal_init(&d->loop, &d->sig_int);
+    uv_signal_init(&d->ctx.loop, &d->sig_term);
+    uv_signal_init(&d->ctx.loop, &d->sig_int);
     d->sig_term.data = d->sig_int.data = d;
     uv_signal_start(&d->sig_term, on_signal, SIGTERM);
     uv_signal_start(&d->sig_int, on_signal, SIGINT);
-    uv_timer_init(&d->loop, &d->status_timer);
+    uv_timer_init(&d->ctx.loop, &d->status_timer);
     d->status_timer.data = d;
     uv_timer_start(&d->status_timer, on_status_timer, DAEMON_STATUS_PERIOD_MS,
                    DAEMON_STATUS_PERIOD_MS);
     d->watchdog_usec = notify_watchdog_usec();
     if (d->watchdog_usec) {
         uint64_t period = d->watchdog_usec / 2000;
-        uv_timer_init(&d->loop, &d->watchdog);
+        uv_timer_init(&d->ctx.loop, &d->watchdog);
         uv_timer_start(&d->watchdog, on_watchdog_timer, period ? period : 1, period ? period : 1);
         notify_watchdog();
     }
-    d->started_ms = uv_now(&d->loop);
+    d->started_ms = uv_now(&d->ctx.loop);
 
-    hook_kick(d->hooks);
+    hook_kick(d->ctx.hooks);
     if (once) {
         for (size_t i = 0; i < d->table.n_feeds; i++)
             if (dfeed_pollable(d->table.feeds[i]))
                 d->once_remaining++;
         if (d->once_remaining == 0)
-            daemon_hooks_progress(d);
-        for (size_t i = 0; i < d->table.n_feeds && !d->stopping; i++)
+            once_progress(d);
+        for (size_t i = 0; i < d->table.n_feeds && !d->ctx.stopping; i++)
             if (dfeed_pollable(d->table.feeds[i]))
                 (void)feedtable_poll_now(&d->table, d->table.feeds[i], NULL, NULL);
     } else {
@@ -737,8 +677,8 @@ daemon_run(const char *config_path, bool once)
     log_notice("daemon: feedwatchd %s started: %s%s", FW_VERSION, line, once ? " (once)" : "");
     notify_ready(line);
 
-    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-    r = uv_loop_close(&d->loop);
+    (void)uv_run(&d->ctx.loop, UV_RUN_DEFAULT);
+    r = uv_loop_close(&d->ctx.loop);
     assert(r == 0);
     int code = d->exit_code;
     daemon_free_state(d);
@@ -751,8 +691,8 @@ daemon_run(const char *config_path, bool once)
 
 fail_loop:
     daemon_stop(d, 1);
-    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-    (void)uv_loop_close(&d->loop);
+    (void)uv_run(&d->ctx.loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(&d->ctx.loop);
 fail_early:
     free(err);
     daemon_free_state(d);

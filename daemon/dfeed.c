@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "base/feedrule.h"
-#include "daemon.h"
+#include "dctx.h"
 #include "log.h"
 #include "writer.h"
 
@@ -78,7 +78,7 @@ dfeed_cfg_free(struct conf_feed *c)
  * (opts may be NULL): its interval or the daemon's, its tags, fetch_article.
  */
 static struct conf_feed *
-runtime_cfg_new(const struct daemon *d, const char *name, const char *url,
+runtime_cfg_new(const struct dctx *d, const char *name, const char *url,
                 const struct dfeed_opts *opts)
 {
     struct conf_feed *c = calloc(1, sizeof(*c));
@@ -224,7 +224,7 @@ dfeed_free(struct dfeed *f)
 
 /* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
 int
-dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
+dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
           size_t err_size)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
@@ -247,8 +247,8 @@ dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret, cha
  * row loaded when load (at start), else with none (`add`: its row is written by the writer).
  */
 int
-dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
-                  const struct dfeed_opts *opts, bool load, struct dfeed **ret)
+dfeed_new_runtime(struct dctx *d, const char *name, const char *url, const struct dfeed_opts *opts,
+                  bool load, struct dfeed **ret)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
@@ -363,7 +363,7 @@ load_done(struct writer_job *job, int r)
 }
 
 struct dfeed_write *
-dfeed_write_new(struct daemon *d, enum dfeed_write_kind kind, const char *name,
+dfeed_write_new(struct dctx *d, enum dfeed_write_kind kind, const char *name,
                 void (*finish)(struct dfeed_write *, int), dfeed_change_cb cb, void *ctx)
 {
     struct dfeed_write *fw = calloc(1, sizeof(*fw));
@@ -405,7 +405,7 @@ save_finish(struct dfeed_write *fw, int r)
 
 /* Saves a copy of f's state as it is now through the writer; an error is logged. */
 void
-dfeed_save(struct daemon *d, struct dfeed *f)
+dfeed_save(struct dctx *d, struct dfeed *f)
 {
     char *err = NULL;
     struct dfeed_write *fw =
@@ -429,7 +429,7 @@ dfeed_save(struct daemon *d, struct dfeed *f)
  * brings. 0, or a negative errno with err saying why.
  */
 int
-dfeed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
+dfeed_row_load(struct dctx *d, const char *name, const char *url, bool config_feed,
                struct store_feed *ret, char *err, size_t err_size)
 {
     struct dfeed_write *fw = dfeed_write_new(d, DFEED_WRITE_LOAD, name, NULL, NULL, NULL);
@@ -461,7 +461,7 @@ marker_finish(struct dfeed_write *fw, int r)
 
 /* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
 void
-dfeed_marker_clear(struct daemon *d, struct dfeed *f)
+dfeed_marker_clear(struct dctx *d, struct dfeed *f)
 {
     char *err = NULL;
     struct dfeed_write *fw =

@@ -21,7 +21,7 @@
 #include "store.h"
 #include "writer.h"
 
-struct daemon;
+struct dctx;
 struct feedpoll;
 struct feedtable;
 
@@ -103,14 +103,14 @@ void dfeed_opts_done(struct dfeed_opts *o);
 void dfeed_cfg_free(struct conf_feed *c);
 
 /* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
-int dfeed_new(struct daemon *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
+int dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
               size_t err_size);
 
 /*
  * Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL), with its
  * row loaded when load (at start), else with none (`add`: its row is written by the writer).
  */
-int dfeed_new_runtime(struct daemon *d, const char *name, const char *url,
+int dfeed_new_runtime(struct dctx *d, const char *name, const char *url,
                       const struct dfeed_opts *opts, bool load, struct dfeed **ret);
 
 /* Frees f (no poll in flight); its waiters are told POLL_ABORTED. Accepts NULL. */
@@ -135,7 +135,7 @@ enum dfeed_write_kind {
 
 struct dfeed_write {
     struct writer_job job;
-    struct daemon *d;
+    struct dctx *d;
     enum dfeed_write_kind kind;
     char *name;
     char *url;
@@ -164,7 +164,7 @@ struct dfeed_write {
  * A row write of the feed called name, to be finished by finish(fw, r) on the loop once the
  * writer is done (fw is freed after it); NULL when out of memory.
  */
-struct dfeed_write *dfeed_write_new(struct daemon *d, enum dfeed_write_kind kind, const char *name,
+struct dfeed_write *dfeed_write_new(struct dctx *d, enum dfeed_write_kind kind, const char *name,
                                     void (*finish)(struct dfeed_write *, int), dfeed_change_cb cb,
                                     void *ctx);
 
@@ -174,17 +174,17 @@ int dfeed_write_submit(struct dfeed_write *fw, const char *what, char **reterr_m
 void dfeed_write_free(struct dfeed_write *fw);
 
 /* Saves a copy of f's state as it is now through the writer; an error is logged. */
-void dfeed_save(struct daemon *d, struct dfeed *f);
+void dfeed_save(struct dctx *d, struct dfeed *f);
 
 /*
  * Loads the row of the feed called name (creating it if new; a config feed loses its run-time
  * marker) into *ret, waiting for the writer: at start, and at a reload for the feeds it
  * brings. 0, or a negative errno with err saying why.
  */
-int dfeed_row_load(struct daemon *d, const char *name, const char *url, bool config_feed,
+int dfeed_row_load(struct dctx *d, const char *name, const char *url, bool config_feed,
                    struct store_feed *ret, char *err, size_t err_size);
 
 /* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
-void dfeed_marker_clear(struct daemon *d, struct dfeed *f);
+void dfeed_marker_clear(struct dctx *d, struct dfeed *f);
 
 #endif

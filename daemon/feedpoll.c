@@ -24,7 +24,6 @@
 #include "parse/feedparse.h"
 #include "hook.h"
 #include "log.h"
-#include "retention.h"
 #include "search.h"
 #include "base/url.h"
 #include "util.h"
@@ -54,8 +53,10 @@ struct article_fetch {
  * before produced something for it.
  */
 struct feedpoll {
-    struct daemon *d;
+    struct dctx *d;
     struct dfeed *f;
+    feedpoll_done_cb done; /* told when the poll ends */
+    void *done_ctx;
     struct fetch_xfer *xfer;
     struct feedparse *parser;
     bool cancelled; /* feedpoll_cancel() came while work was in the thread pool */
@@ -116,7 +117,7 @@ _Static_assert(SCHED_TIME_NONE == FEED_TIME_NONE, "a feed's times are the schedu
 
 /* The intervals that bound f's polls (scheduler.h's policy reads them). */
 static struct sched_intervals
-feed_intervals(const struct daemon *d, const struct dfeed *f)
+feed_intervals(const struct dctx *d, const struct dfeed *f)
 {
     return (struct sched_intervals){
         .interval_s = f->cfg->interval_s,
@@ -130,7 +131,7 @@ feed_intervals(const struct daemon *d, const struct dfeed *f)
  * oldest downloading poll always goes on. Only flags and a timer: safe inside curl's callbacks.
  */
 static void
-mem_pump(struct daemon *d)
+mem_pump(struct dctx *d)
 {
     uint64_t budget = d->conf->daemon.max_poll_memory, used = d->poll_memory;
     for (struct feedpoll *q = d->fetching_head; q && d->poll_memory_paused > 0; q = q->fetch_next) {
@@ -150,7 +151,7 @@ mem_pump(struct daemon *d)
 static void
 mem_set(struct feedpoll *p, uint64_t bytes)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     uint64_t old = p->mem;
     assert(d->poll_memory >= old);
     d->poll_memory = d->poll_memory - old + bytes;
@@ -201,7 +202,7 @@ mem_update(struct feedpoll *p)
 static void
 fetching_unlink(struct feedpoll *p)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     if (!p->fetching)
         return;
     if (p->fetch_prev)
@@ -230,7 +231,7 @@ fetching_unlink(struct feedpoll *p)
 static bool
 mem_may_grow(struct feedpoll *p, size_t len)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     if (!p->xfer || !fetch_pausable(p->xfer))
         return true; /* a file: is read at once; its size cap still holds */
     bool oldest = p == d->fetching_head, older_paused = false;
@@ -296,7 +297,7 @@ set_str(char **dst, const char *src)
  * adaptive interval (or backoff), then Retry-After and the freshness hints as lower bounds.
  */
 static void
-plan_next(struct daemon *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh)
+plan_next(struct dctx *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh)
 {
     struct sched_intervals iv = feed_intervals(d, f);
     f->st.next_poll_at =
@@ -344,7 +345,7 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
 
 /* Publishes what a committed poll did: new items, alerts, then the feed's state. */
 static void
-poll_events(struct daemon *d, struct feedpoll *p)
+poll_events(struct dctx *d, struct feedpoll *p)
 {
     for (size_t i = 0; p->fresh_ids && i < p->n_news; i++) {
         if (!p->fresh_ids[i])
@@ -409,13 +410,14 @@ feedpoll_free(struct feedpoll *p)
 static void
 poll_abort(struct feedpoll *p)
 {
-    struct daemon *d = p->d;
     struct dfeed *f = p->f;
     char qn[LOG_QUOTE_MAX];
     log_debug("poll: feed '%s': aborted", log_quote(f->cfg->name, qn, sizeof(qn)));
+    feedpoll_done_cb done = p->done;
+    void *done_ctx = p->done_ctx;
     f->poll = NULL;
     feedpoll_free(p);
-    daemon_poll_done(d, f, POLL_ABORTED, 0, 0);
+    done(done_ctx, f, POLL_ABORTED, 0, 0);
 }
 
 /* Whether the poll must stop where it is (cancelled, or the daemon is stopping). */
@@ -477,7 +479,7 @@ article_wait_remove(struct feedpoll *p)
 {
     if (!p->waiting)
         return;
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     struct feedpoll *prev = NULL;
     for (struct feedpoll *q = d->article_wait_head; q; prev = q, q = q->wait_next) {
         if (q != p)
@@ -507,7 +509,7 @@ static void on_article_done(void *userdata, const struct fetch_result *res);
 static void
 articles_pump(struct feedpoll *p)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     const struct conf_daemon *dc = &d->conf->daemon;
     if (poll_stopped(p)) {
         article_wait_remove(p);
@@ -567,7 +569,7 @@ static void
 article_release(struct article_fetch *af)
 {
     struct feedpoll *p = af->p;
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     free(af->body);
     af->body = NULL;
     af->len = af->cap = 0;
@@ -750,7 +752,7 @@ content_work_done(uv_work_t *w, int status)
         content_items_done(p->news, p->n_news);
     }
     mem_update(p); /* the texts replace their HTML's reservation */
-    daemon_poll_memory_released(p->d);
+    dctx_poll_memory_released(p->d);
     if (p->f->cfg->fetch_article && articles_start(p))
         return;
     poll_store(p);
@@ -826,7 +828,7 @@ on_fetch_done(void *userdata, const struct fetch_result *res)
      * to come: let the polls that wait for memory have what this one no longer needs. */
     p->content_done = !content;
     mem_update(p);
-    daemon_poll_memory_released(p->d);
+    dctx_poll_memory_released(p->d);
     if (content) {
         p->work.data = p;
         if (uv_queue_work(&p->d->loop, &p->work, content_work, content_work_done) == 0) {
@@ -853,7 +855,7 @@ static void store_job_done(struct writer_job *job, int result);
 static void
 poll_store(struct feedpoll *p)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     int64_t now_ms = util_now_ms();
     int r = poll_prepare(p, now_ms);
     p->content_done = true;
@@ -861,7 +863,7 @@ poll_store(struct feedpoll *p)
     /* Without memory for it, the poll is stored all the same, told to nobody. */
     free(p->fresh_ids);
     p->fresh_ids = r == 0 && p->n_news ? calloc(p->n_news, sizeof(*p->fresh_ids)) : NULL;
-    if (r == 0 && !(p->pin = daemon_topics_pin(d)))
+    if (r == 0 && !(p->pin = dctx_topics_pin(d)))
         r = -ENOMEM;
     if (r == 0) {
         p->store_now = now_ms / 1000;
@@ -870,7 +872,7 @@ poll_store(struct feedpoll *p)
         r = writer_submit(d->writer, &p->job);
         if (r == 0)
             return;
-        daemon_topics_unpin(p->pin);
+        dctx_topics_unpin(p->pin);
         p->pin = NULL;
         if (r == -ESHUTDOWN) {
             poll_abort(p); /* the daemon stops: nothing is saved, as for a cancelled poll */
@@ -886,7 +888,7 @@ poll_store(struct feedpoll *p)
 static void
 poll_settle(struct feedpoll *p, int64_t now_ms)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     struct dfeed *f = p->f;
     char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
@@ -981,7 +983,7 @@ poll_prepare(struct feedpoll *p, int64_t now_ms)
 static void
 poll_finish(struct feedpoll *p, int r)
 {
-    struct daemon *d = p->d;
+    struct dctx *d = p->d;
     struct dfeed *f = p->f;
     char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
@@ -1053,9 +1055,11 @@ poll_finish(struct feedpoll *p, int r)
                                 : p->status == FETCH_NOT_MODIFIED ? POLL_NOT_MODIFIED
                                                                   : POLL_OK;
     unsigned raised = r == 0 ? p->alerts.raised : 0;
+    feedpoll_done_cb done = p->done;
+    void *done_ctx = p->done_ctx;
     f->poll = NULL;
     feedpoll_free(p);
-    daemon_poll_done(d, f, outcome, fresh, raised);
+    done(done_ctx, f, outcome, fresh, raised);
 }
 
 /* Writer thread: the poll's part of the batch's transaction. */
@@ -1063,7 +1067,7 @@ static int
 store_job_work(struct writer_job *job, struct store *store)
 {
     struct feedpoll *p = (struct feedpoll *)((char *)job - offsetof(struct feedpoll, job));
-    return store_poll(p, store, daemon_topics_alerting(p->pin), p->store_now);
+    return store_poll(p, store, dctx_topics_alerting(p->pin), p->store_now);
 }
 
 /* Loop: the batch is committed (or not); the poll ends. */
@@ -1071,7 +1075,7 @@ static void
 store_job_done(struct writer_job *job, int result)
 {
     struct feedpoll *p = (struct feedpoll *)((char *)job - offsetof(struct feedpoll, job));
-    daemon_topics_unpin(p->pin);
+    dctx_topics_unpin(p->pin);
     p->pin = NULL;
     if (result < 0) {
         free(p->store_error);
@@ -1080,9 +1084,9 @@ store_job_done(struct writer_job *job, int result)
     poll_finish(p, result < 0 ? result : 0);
 }
 
-/* Starts polling f (f->poll is set); negative errno when the transfer could not start. */
+/* Starts polling f (f->poll is set); done(ctx) is told when it ends. */
 int
-feedpoll_start(struct daemon *d, struct dfeed *f)
+feedpoll_start(struct dctx *d, struct dfeed *f, feedpoll_done_cb done, void *ctx)
 {
     const struct conf_feed *c = f->cfg;
     struct feedpoll *p = calloc(1, sizeof(*p));
@@ -1090,6 +1094,8 @@ feedpoll_start(struct daemon *d, struct dfeed *f)
         return -ENOMEM;
     p->d = d;
     p->f = f;
+    p->done = done;
+    p->done_ctx = ctx;
     char *password = NULL;
     if (c->user && c->password_file &&
         !(password = util_read_secret(c->password_file, FEEDPOLL_MAX_PASSWORD))) {

@@ -15,7 +15,7 @@
 
 #include "base/feedrule.h"
 #include "base/url.h"
-#include "daemon.h"
+#include "dctx.h"
 #include "feedpoll.h"
 #include "log.h"
 #include "util.h"
@@ -45,11 +45,15 @@ feedtable_find(struct feedtable *t, const char *name)
     return NULL;
 }
 
-/* Sets up an empty table of the daemon d; polled is told after each poll (feedtable.h). */
+static void on_poll_memory_released(void *ctx);
+
+/* Sets up an empty table on the daemon's services d; polled is told after each poll. */
 void
-feedtable_init(struct feedtable *t, struct daemon *d, feedtable_polled_cb polled, void *ctx)
+feedtable_init(struct feedtable *t, struct dctx *d, feedtable_polled_cb polled, void *ctx)
 {
     *t = (struct feedtable){.d = d, .polled = polled, .polled_ctx = ctx};
+    d->poll_memory_released = on_poll_memory_released;
+    d->poll_memory_released_ctx = t;
 }
 
 /* Makes feeds (n, from feedtable_build) the table, sorted by name; the old array is freed. */
@@ -90,7 +94,7 @@ static void poll_end(struct feedtable *t, struct dfeed *f, enum poll_outcome out
 void
 feedtable_schedule(struct feedtable *t, struct dfeed *f)
 {
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     if (!dfeed_pollable(f) || f->poll || f->ready) {
         sched_disarm(d->sched, &f->sched);
         return;
@@ -167,11 +171,11 @@ ready_push(struct feedtable *t, struct dfeed *f)
 
 static void start_ready(struct feedtable *t);
 
-/* Poll memory was released: due feeds that waited for it may start. */
-void
-feedtable_poll_memory_released(struct feedtable *t)
+/* dctx: poll memory was released (feedpoll.c): due feeds that waited for it may start. */
+static void
+on_poll_memory_released(void *ctx)
 {
-    start_ready(t);
+    start_ready(ctx);
 }
 
 /* A stop: the feeds waiting for a slot leave the queue (they are not polled). */
@@ -208,6 +212,20 @@ feedtable_drop(struct feedtable *t, struct dfeed *f)
         dfeed_free(f);
 }
 
+static void start_ready(struct feedtable *t);
+
+/* feedpoll: a poll of f has ended (its results are stored by then); its slot frees. */
+static void
+on_poll_done(void *ctx, struct dfeed *f, enum poll_outcome outcome, uint64_t new_items,
+             uint64_t new_alerts)
+{
+    struct feedtable *t = ctx;
+    assert(t->polls_active > 0);
+    t->polls_active--;
+    poll_end(t, f, outcome, new_items, new_alerts);
+    start_ready(t);
+}
+
 /* Starts f's poll in a free slot; a poll that cannot start ends as failed at once. */
 static int
 poll_start(struct feedtable *t, struct dfeed *f)
@@ -216,12 +234,12 @@ poll_start(struct feedtable *t, struct dfeed *f)
     f->poll_lag_ms = due != INT64_MAX && due <= now_ms ? now_ms - due : -1;
     f->poll_bytes = 0;
     t->polls_active++;
-    int r = feedpoll_start(t->d, f);
+    int r = feedpoll_start(t->d, f, on_poll_done, t);
     if (r < 0) {
         char q[LOG_QUOTE_MAX];
         log_error("poll: feed '%s': cannot start: %s", log_quote(f->cfg->name, q, sizeof(q)),
                   strerror(-r));
-        feedtable_poll_done(t, f, POLL_FAILED, 0, 0);
+        on_poll_done(t, f, POLL_FAILED, 0, 0);
         return r;
     }
     return 0;
@@ -234,7 +252,7 @@ poll_start(struct feedtable *t, struct dfeed *f)
 static bool
 poll_can_start(const struct feedtable *t)
 {
-    const struct daemon *d = t->d;
+    const struct dctx *d = t->d;
     if (t->polls_active >= feedtable_poll_slots(t))
         return false;
     return t->polls_active == 0 ||
@@ -266,7 +284,7 @@ start_ready(struct feedtable *t)
 int
 feedtable_poll_now(struct feedtable *t, struct dfeed *f, dfeed_poll_done_cb cb, void *ctx)
 {
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     int r = d->stopping ? -ECANCELED : 0;
     if (r == 0 && cb) {
         struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
@@ -292,17 +310,6 @@ feedtable_poll_now(struct feedtable *t, struct dfeed *f, dfeed_poll_done_cb cb, 
         return 0;
     }
     return poll_start(t, f);
-}
-
-/* Called by feedpoll when a poll of f has ended (its results are stored by then). */
-void
-feedtable_poll_done(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome,
-                    uint64_t new_items, uint64_t new_alerts)
-{
-    assert(t->polls_active > 0);
-    t->polls_active--;
-    poll_end(t, f, outcome, new_items, new_alerts);
-    start_ready(t);
 }
 
 static void feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome);
@@ -333,7 +340,7 @@ poll_end(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome, uint64
 static void
 feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome)
 {
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     if (f->removed) {
         dfeed_free(f);
         return;
@@ -433,7 +440,7 @@ on_runtime_row(void *userdata, const struct store_feed *feed)
 int
 feedtable_load_runtime(struct feedtable *t, char **reterr_msg)
 {
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     struct runtime_rows rows = {0};
     int r = store_feed_list(d->store, on_runtime_row, &rows);
     for (size_t i = 0; r >= 0 && i < rows.n; i++) {
@@ -531,7 +538,7 @@ static void
 add_finish(struct dfeed_write *fw, int r)
 {
     struct feedtable *t = fw->table;
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     struct dfeed *f = fw->f;
     adding_remove(t, f);
     if (r < 0) {
@@ -695,7 +702,7 @@ static struct dfeed *
 state_change_finish(struct dfeed_write *fw, int r, const char *what)
 {
     struct feedtable *t = fw->table;
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     struct dfeed *f = feedtable_find(t, fw->name);
     if (r < 0) {
         if (f && f->st_gen == fw->gen) {
@@ -749,7 +756,7 @@ static void
 resume_finish(struct dfeed_write *fw, int r)
 {
     struct feedtable *t = fw->table;
-    struct daemon *d = t->d;
+    struct dctx *d = t->d;
     struct dfeed *f = state_change_finish(fw, r, "resume");
     if (!f)
         return;

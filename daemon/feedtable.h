@@ -5,8 +5,8 @@
  * next schedule); and the run-time changes `feedwatch add/remove/pause/resume`, stored
  * through the writer.
  *
- * The table owns its feeds; a poll in flight (feedpoll.h) borrows one and ends through
- * feedtable_poll_done. After each poll the daemon is told (polled) before the feed is
+ * The table owns its feeds; a poll in flight (feedpoll.h) borrows one and tells the table
+ * when it ends. After each poll the daemon is told (polled) before the feed is
  * scheduled again and its waiters told, for its own tallies (items, metrics, --once).
  * Loop thread only.
  */
@@ -20,14 +20,14 @@
 #include "dfeed.h"
 
 struct conf;
-struct daemon;
+struct dctx;
 
 /* A poll of f has ended (or a wait ended without one): the daemon's tallies. */
 typedef void (*feedtable_polled_cb)(void *ctx, const struct dfeed *f, enum poll_outcome outcome,
                                     uint64_t new_items, uint64_t new_alerts);
 
 struct feedtable {
-    struct daemon *d;
+    struct dctx *d;
     struct dfeed **feeds; /* sorted by name */
     size_t n_feeds;
     struct dfeed **adding; /* added at run time, being stored (not in feeds yet) */
@@ -44,8 +44,8 @@ struct feedtable {
     void *polled_ctx;
 };
 
-/* Sets up an empty table of the daemon d; polled(ctx, ...) is told after each poll. */
-void feedtable_init(struct feedtable *t, struct daemon *d, feedtable_polled_cb polled, void *ctx);
+/* Sets up an empty table on the daemon's services d; polled(ctx, ...) is told after each poll. */
+void feedtable_init(struct feedtable *t, struct dctx *d, feedtable_polled_cb polled, void *ctx);
 
 /*
  * Turns conf's feeds into run-time feeds in *ret_feeds (the config's order, then the run-time
@@ -88,13 +88,6 @@ unsigned feedtable_poll_slots(const struct feedtable *t);
  * when the daemon is stopping or cannot remember the waiter (-ECANCELED, -ENOMEM).
  */
 int feedtable_poll_now(struct feedtable *t, struct dfeed *f, dfeed_poll_done_cb cb, void *ctx);
-
-/* A poll of f has ended (its results are stored by then): the slot frees. */
-void feedtable_poll_done(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome,
-                         uint64_t new_items, uint64_t new_alerts);
-
-/* Poll memory was released (feedpoll.c): due feeds that waited for it may start. */
-void feedtable_poll_memory_released(struct feedtable *t);
 
 /* A stop: the feeds waiting for a slot leave the queue (they are not polled). */
 void feedtable_stop(struct feedtable *t);

@@ -17,11 +17,13 @@
 #include <openssl/hmac.h>
 
 #include "ctlproto.h"
-#include "daemon.h"
+#include "conf.h"
+#include "dctx.h"
 #include "parse/date.h"
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 #include "util.h"
 #include "writer.h"
 
@@ -118,7 +120,9 @@ struct hook_requeue {
 };
 
 struct hooks {
-    struct daemon *d;
+    struct dctx *d;
+    hook_progress_cb progress; /* told after each run and delivery state (--once) */
+    void *progress_ctx;
     uv_timer_t timer;          /* the next due delivery */
     struct hook_run *runs;     /* started (their "running" state is stored) */
     unsigned running;          /* runs started or waiting for their "running" state */
@@ -192,7 +196,7 @@ on_source_row(void *userdata, const char *feed, const char *url, const char *tit
  * *ret_raised_at (may be NULL) gets when the alert was raised.
  */
 static json_t *
-alert_json(struct daemon *d, int64_t alert_id, int64_t *ret_raised_at)
+alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
 {
     struct alert_json_ctx c = {.raised_at = FEED_TIME_NONE};
     if (store_alert_get(d->store, alert_id, on_alert_row, &c) < 0 || !c.doc) {
@@ -211,7 +215,7 @@ alert_json(struct daemon *d, int64_t alert_id, int64_t *ret_raised_at)
 
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *
-hook_alert_json(struct daemon *d, int64_t alert_id)
+hook_alert_json(struct dctx *d, int64_t alert_id)
 {
     return alert_json(d, alert_id, NULL);
 }
@@ -276,7 +280,8 @@ write_done(struct writer_job *job, int result)
         return;
     }
     hook_kick(h);
-    daemon_hooks_progress(h->d);
+    if (h->progress)
+        h->progress(h->progress_ctx);
 }
 
 /*
@@ -341,7 +346,7 @@ delivery_busy(const struct hooks *h, int64_t alert_id, const char *hook)
 static void
 run_record(struct hook_run *run)
 {
-    struct daemon *d = run->h->d;
+    struct dctx *d = run->h->d;
     char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(run->hook, qh, sizeof(qh));
     int64_t now = util_now();
@@ -397,7 +402,8 @@ run_finish(struct hook_run *run)
         return;
     }
     hook_kick(h);
-    daemon_hooks_progress(h->d);
+    if (h->progress)
+        h->progress(h->progress_ctx);
 }
 
 static void run_fail(struct hook_run *run, const char *fmt, ...)
@@ -895,7 +901,7 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
 static int
 run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts)
 {
-    struct daemon *d = h->d;
+    struct dctx *d = h->d;
     char q[LOG_QUOTE_MAX];
     const struct conf_hook *cfg = conf_hook_find(d->conf, hook);
     if (!cfg) {
@@ -998,7 +1004,7 @@ hook_kick(struct hooks *h)
 {
     if (!h)
         return;
-    struct daemon *d = h->d;
+    struct dctx *d = h->d;
     if (h->closing || d->stopping)
         return;
     unsigned max = d->conf->daemon.max_hooks;
@@ -1317,7 +1323,7 @@ reset_done(struct writer_job *job, int result)
 
 /* Creates the runner; deliveries left running by a crash become pending again. */
 int
-hook_new(struct daemon *d, struct hooks **ret_hooks)
+hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **ret_hooks)
 {
     struct hooks *h = calloc(1, sizeof(*h));
     if (!h) {
@@ -1325,6 +1331,8 @@ hook_new(struct daemon *d, struct hooks **ret_hooks)
         return -ENOMEM;
     }
     h->d = d;
+    h->progress = progress;
+    h->progress_ctx = ctx;
     struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
     int r = writer_call(d->writer, &job); /* at start, before the loop runs */
     if (r < 0) {

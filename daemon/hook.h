@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct daemon;
+struct dctx;
 struct hooks;
 
 #define HOOK_BACKOFF_BASE_S 2 /* first retry after 2 s, then 4, 8 ... */
@@ -38,11 +38,15 @@ struct hooks;
 #define HOOK_MAX_OUTPUT 16384   /* bytes of a child's stdout/stderr that reach the log */
 #define HOOK_ENV_VALUE_MAX 4096 /* bytes of one FEEDWATCH_* value; the whole alert is on stdin */
 
+/* Told that a run ended or a delivery state was stored: --once may be done now. */
+typedef void (*hook_progress_cb)(void *ctx);
+
 /*
- * Creates the runner; deliveries left running by a crash become pending again (written
- * before the loop runs, writer_call). Logs its error.
+ * Creates the runner on the daemon's services d (dctx.h); deliveries left running by a crash
+ * become pending again (written before the loop runs, writer_call). progress (may be NULL) is
+ * told as hook_progress_cb says. Logs its error.
  */
-int hook_new(struct daemon *d, struct hooks **ret_hooks);
+int hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **ret_hooks);
 
 /*
  * Looks for due deliveries now (after new alerts were committed, at start, after reload);
@@ -64,7 +68,7 @@ bool hook_idle(struct hooks *h);
 void hook_close(struct hooks *h);
 
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
-json_t *hook_alert_json(struct daemon *d, int64_t alert_id);
+json_t *hook_alert_json(struct dctx *d, int64_t alert_id);
 
 #define HOOK_REDELIVER_LIST_MAX 100 /* deliveries a `redeliver` answer names (all are counted) */
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "ctlcmd.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -73,5 +74,6 @@ main(int argc, char **argv)
     if (arg_check)
         return daemon_check(arg_config, stdout);
     log_setup();
-    return daemon_run(arg_config, arg_once);
+    static const struct daemon_control ctl = {.listen = ctlcmd_listen, .close = ctlcmd_close};
+    return daemon_run(arg_config, arg_once, &ctl);
 }

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "daemon.h"
+#include "conf.h"
+#include "dctx.h"
 #include "parse/date.h"
 #include "log.h"
 #include "search.h"
@@ -33,7 +34,7 @@ struct pruned {
 };
 
 struct retention {
-    struct daemon *d;
+    struct dctx *d;
     uv_timer_t timer; /* the next pass, or a retry of the next batch */
     bool timer_ready;
     bool pass;            /* a pass is under way */
@@ -125,7 +126,7 @@ static void
 prune_done(struct writer_job *job, int result)
 {
     struct retention *r = (struct retention *)((char *)job - offsetof(struct retention, job));
-    struct daemon *d = r->d;
+    struct dctx *d = r->d;
     r->busy = false;
     if (result < 0) {
         if (!r->last_error || strcmp(r->last_error, job->error) != 0)
@@ -161,7 +162,7 @@ prune_done(struct writer_job *job, int result)
 static void
 retention_next(struct retention *r)
 {
-    struct daemon *d = r->d;
+    struct dctx *d = r->d;
     if (!r->pass || r->busy || d->stopping)
         return;
     if (search_forget_pending(d->search) > 0) {
@@ -212,7 +213,7 @@ arm(struct retention *r, uint64_t ms)
 
 /* Starts pruning for d. */
 int
-retention_new(struct daemon *d, struct retention **ret)
+retention_new(struct dctx *d, struct retention **ret)
 {
     struct retention *r = calloc(1, sizeof(*r));
     if (!r)

@@ -17,11 +17,14 @@
 #define RETENTION_BATCH_BYTES (8u * 1024 * 1024) /* text of a batch handed to the index */
 #define RETENTION_PERIOD_MAX_S 3600              /* a pass at least this often */
 
-struct daemon;
+struct dctx;
 struct retention;
 
-/* Starts pruning for d (a pass now, then periodically); reads the tallies from the store. */
-int retention_new(struct daemon *d, struct retention **ret);
+/*
+ * Starts pruning with the daemon's services d (dctx.h): a pass now, then periodically; reads
+ * the tallies from the store.
+ */
+int retention_new(struct dctx *d, struct retention **ret);
 
 /*
  * {"retention_s", "pruned_items", "last_prune", "pruning", "prune_error"} for `status`

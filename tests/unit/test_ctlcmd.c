@@ -91,31 +91,32 @@ setup(void **state)
     struct daemon *d = calloc(1, sizeof(*d));
     assert_non_null(d);
     char *err = NULL;
-    assert_int_equal(conf_load(conf_path, &d->conf, &err), 0);
-    assert_int_equal(store_open(db, &d->store, &err), 0);
-    assert_int_equal(uv_loop_init(&d->loop), 0);
-    d->sched = sched_new(&d->loop, on_due, fixed_clock, d);
-    d->events = events_new();
-    d->metrics = metrics_new();
-    assert_non_null(d->sched);
-    assert_non_null(d->events);
-    assert_non_null(d->metrics);
-    d->table.feeds = calloc(d->conf->n_feeds, sizeof(*d->table.feeds));
+    assert_int_equal(conf_load(conf_path, &d->ctx.conf, &err), 0);
+    assert_int_equal(store_open(db, &d->ctx.store, &err), 0);
+    assert_int_equal(uv_loop_init(&d->ctx.loop), 0);
+    d->ctx.sched = sched_new(&d->ctx.loop, on_due, fixed_clock, d);
+    d->ctx.events = events_new();
+    d->ctx.metrics = metrics_new();
+    assert_non_null(d->ctx.sched);
+    assert_non_null(d->ctx.events);
+    assert_non_null(d->ctx.metrics);
+    feedtable_init(&d->table, &d->ctx, NULL, NULL); /* no poll ends here */
+    d->table.feeds = calloc(d->ctx.conf->n_feeds, sizeof(*d->table.feeds));
     assert_non_null(d->table.feeds);
-    for (size_t i = 0; i < d->conf->n_feeds; i++) {
+    for (size_t i = 0; i < d->ctx.conf->n_feeds; i++) {
         struct dfeed *df = calloc(1, sizeof(*df));
         assert_non_null(df);
-        df->cfg = &d->conf->feeds[i];
+        df->cfg = &d->ctx.conf->feeds[i];
         sched_entry_init(&df->sched);
-        assert_int_equal(store_feed_ensure(d->store, df->cfg->name, df->cfg->url, &df->st), 0);
+        assert_int_equal(store_feed_ensure(d->ctx.store, df->cfg->name, df->cfg->url, &df->st), 0);
         d->table.feeds[d->table.n_feeds++] = df;
     }
     assert_string_equal(d->table.feeds[1]->cfg->name, "alpha");
     struct dfeed *tmp = d->table.feeds[0]; /* sorted: alpha, beta */
     d->table.feeds[0] = d->table.feeds[1];
     d->table.feeds[1] = tmp;
-    assert_int_equal(events_subscribe(d->events, EVENTS_FEED, on_feed_event, fx), 0);
-    d->started_ms = uv_now(&d->loop);
+    assert_int_equal(events_subscribe(d->ctx.events, EVENTS_FEED, on_feed_event, fx), 0);
+    d->started_ms = uv_now(&d->ctx.loop);
     fx->d = d;
     *state = fx;
     return 0;
@@ -127,18 +128,18 @@ teardown(void **state)
     struct fixture *fx = *state;
     struct daemon *d = fx->d;
     for (size_t i = 0; i < d->table.n_feeds; i++) {
-        sched_disarm(d->sched, &d->table.feeds[i]->sched);
+        sched_disarm(d->ctx.sched, &d->table.feeds[i]->sched);
         store_feed_done(&d->table.feeds[i]->st);
         free(d->table.feeds[i]);
     }
     free(d->table.feeds);
-    sched_close(d->sched);
-    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&d->loop), 0);
-    events_free(d->events);
-    metrics_free(d->metrics);
-    store_free(d->store);
-    conf_free(d->conf);
+    sched_close(d->ctx.sched);
+    (void)uv_run(&d->ctx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&d->ctx.loop), 0);
+    events_free(d->ctx.events);
+    metrics_free(d->ctx.metrics);
+    store_free(d->ctx.store);
+    conf_free(d->ctx.conf);
     free(d);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
@@ -214,9 +215,9 @@ test_ctlcmd_every_command_has_a_handler_and_its_access(void **state)
     assert_error(run(fx, "{\"cmd\": \"Status\"}"), "unknown command");
     assert_error(run(fx, "{\"feed\": \"alpha\"}"), "request has no \"cmd\" string");
     assert_error(run(fx, "{\"cmd\": 7}"), "request has no \"cmd\" string");
-    fx->d->stopping = true;
+    fx->d->ctx.stopping = true;
     assert_error(run(fx, "{\"cmd\": \"status\"}"), "the daemon is stopping");
-    fx->d->stopping = false;
+    fx->d->ctx.stopping = false;
 }
 
 static void

@@ -8,9 +8,9 @@
  * delivered one when asked by id, and reaches an alert raised before its topic had the hook
  * only when asked, refusing what it cannot do at once.
  *
- * The runner takes a struct daemon: the test fills the fields hook.c reads (the loop, the
- * config, the store it reads, the writer its delivery states go through) and leaves the rest
- * zero (no fetcher: no webhooks here; no metrics). The test writes its items and alerts
+ * The runner takes the daemon's services (struct dctx): the test fills the fields hook.c reads (the
+ * loop, the config, the store it reads, the writer its delivery states go through) and leaves the
+ * rest zero (no fetcher: no webhooks here; no metrics). The test writes its items and alerts
  * through a connection of its own (d.store), as the daemon's poll jobs would.
  * Retry delays are read from the delivery rows the runner wrote, bracketed by the clock
  * before and after the attempt, never from when runs happened. Bounds in time are hang
@@ -35,7 +35,7 @@
 #include <sqlite3.h>
 
 #include "conf.h"
-#include "daemon.h"
+#include "dctx.h"
 #include "hook.h"
 #include "store.h"
 #include "util.h"
@@ -47,7 +47,7 @@ struct fixture {
     char dir[64];
     char conf_path[128];
     char db_path[128];
-    struct daemon d;
+    struct dctx d;
     struct hooks *hooks;
     uv_timer_t tick, guard; /* run_until's turns and its hang guard */
     bool hung;
@@ -93,7 +93,7 @@ fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsi
     assert_int_equal(store_feed_ensure(fx->d.store, "f", "http://127.0.0.1:9/f.xml", &st), 0);
     fx->feed_id = st.id;
     store_feed_done(&st);
-    assert_int_equal(hook_new(&fx->d, &fx->hooks), 0);
+    assert_int_equal(hook_new(&fx->d, NULL, NULL, &fx->hooks), 0);
 }
 
 /* Stores an item and raises its alert for hook "h"; returns the alert's id. */
