@@ -519,13 +519,6 @@ ctl_conn_queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *req)
     return 0;
 }
 
-/* The peer's uid as read at accept. */
-uid_t
-ctl_conn_uid(const struct ctl_conn *conn)
-{
-    return conn->uid;
-}
-
 /* The answer of the current request comes later; detach(waiter) if the connection closes. */
 void
 ctl_conn_defer(struct ctl_conn *conn, ctl_detach_cb detach, void *waiter)

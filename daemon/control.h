@@ -69,9 +69,6 @@ void control_close(struct control *c);
  */
 void ctl_conn_reply(struct ctl_conn *conn, json_t *resp);
 
-/* The peer's uid as read at accept. */
-uid_t ctl_conn_uid(const struct ctl_conn *conn);
-
 /* Told that the connection waiting for a deferred answer closed first. */
 typedef void (*ctl_detach_cb)(void *waiter);
 

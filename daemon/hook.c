@@ -148,7 +148,7 @@ backoff_s(unsigned attempts)
 }
 
 /* Stored text is valid UTF-8; should a byte slip through, it shows as U+FFFD. */
-#define jstr ctlproto_json_string
+#define json_str ctlproto_json_string
 
 static json_t *
 jtime(int64_t at)
@@ -173,12 +173,13 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
     c->raised_at = row->raised_at;
     if (row->matched)
         matched = json_loads(row->matched, 0, NULL);
-    c->doc = json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}",
-                       "alert_id", (json_int_t)row->id, "topic", jstr(row->topic), "matched",
-                       matched ? matched : json_array(), "item", "id", (json_int_t)row->item_id,
-                       "feed", jstr(row->feed), "title", jstr(row->title), "url", jstr(row->url),
-                       "published", jtime(row->published_at), "author", jstr(row->author),
-                       "language", jstr(row->language), "text", jstr(row->text), "sources");
+    c->doc =
+        json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}", "alert_id",
+                  (json_int_t)row->id, "topic", json_str(row->topic), "matched",
+                  matched ? matched : json_array(), "item", "id", (json_int_t)row->item_id, "feed",
+                  json_str(row->feed), "title", json_str(row->title), "url", json_str(row->url),
+                  "published", jtime(row->published_at), "author", json_str(row->author),
+                  "language", json_str(row->language), "text", json_str(row->text), "sources");
     return c->doc ? 0 : -ENOMEM;
 }
 
@@ -186,8 +187,8 @@ static int
 on_source_row(void *userdata, const char *feed, const char *url, const char *title, int64_t item_id)
 {
     json_t *sources = userdata;
-    json_t *s = json_pack("{s:o, s:o, s:o, s:I}", "feed", jstr(feed), "url", jstr(url), "title",
-                          jstr(title), "item", (json_int_t)item_id);
+    json_t *s = json_pack("{s:o, s:o, s:o, s:I}", "feed", json_str(feed), "url", json_str(url),
+                          "title", json_str(title), "item", (json_int_t)item_id);
     return s && json_array_append_new(sources, s) == 0 ? 0 : -ENOMEM;
 }
 
