@@ -30,6 +30,7 @@
 #include <libxml/xmlwriter.h>
 #include <utf8proc.h>
 
+#include "base/utf8.h"
 #include "client.h"
 #include "output.h"
 
@@ -102,18 +103,6 @@ strset_free(struct strset *s)
     free(s->v);
     free(s->extra);
     *s = (struct strset){0};
-}
-
-/* Length of the longest prefix of s, at most max bytes, that ends on a UTF-8 boundary. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
 }
 
 /*

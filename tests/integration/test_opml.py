@@ -200,6 +200,19 @@ def test_dry_run_changes_nothing_and_ini_is_a_config(t):
     assert rc == 2, err
 
 
+def test_long_folder_tag_is_cut_on_a_character(t):
+    # A folder's title becomes a tag of at most 256 bytes (FEED_TAG_MAX), cut where a
+    # character ends: "a" then 200 two-byte letters leaves "a" and 127 of them (255 bytes).
+    path = os.path.join(t.dir, "long.opml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0"?><opml version="2.0"><body><outline text="a%s">'
+                '<outline text="x" xmlUrl="http://127.0.0.1:9/x"/></outline></body></opml>'
+                % ("\u00e9" * 200))
+    rc, ini, err = feedwatch("--socket", "/nonexistent/sock", "import-opml", "--ini", path)
+    assert rc == 0, err
+    assert '[feed "x"]\nurl = http://127.0.0.1:9/x\ntags = a%s\n' % ("\u00e9" * 127) in ini, ini
+
+
 LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE opml [
  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
