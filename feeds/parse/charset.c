@@ -30,6 +30,14 @@ static const uint16_t cp1252_high[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
+/* windows-1252's character for c in 0x80..0x9F; U+FFFD for an unassigned byte. */
+uint32_t
+charset_cp1252_c1(uint32_t c)
+{
+    uint16_t m = cp1252_high[c - 0x80];
+    return m ? m : 0xfffd;
+}
+
 /* Index of the first byte of s[i..n) that is not ASCII, or n. */
 static size_t
 skip_ascii(const unsigned char *s, size_t i, size_t n)
@@ -120,7 +128,7 @@ emit_cp1252(struct feedprep *pp, unsigned char b)
 
     pp->n_invalid++;
     if (b >= 0x80 && b <= 0x9f)
-        cp = cp1252_high[b - 0x80] ? cp1252_high[b - 0x80] : 0xfffd;
+        cp = charset_cp1252_c1(b);
     return prep_filter(pp, (const char *)enc, utf8_encode(cp, enc));
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "parse/charset.h"
 
 #define FEEDTEXT_MAX_ENTITY 40 /* longest reference we look at, "&" to ";" */
 
@@ -28,23 +29,6 @@ static bool
 is_control(int32_t c)
 {
     return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0xfffe || c == 0xffff;
-}
-
-/*
- * HTML5 maps numeric references in 0x80..0x9F to windows-1252, since that is what
- * authors meant by "&#146;". Zero entries have no mapping (U+FFFD).
- */
-static int32_t
-cp1252_c1(int32_t c)
-{
-    static const uint16_t map[32] = {
-        0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-        0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
-    };
-    int32_t m = map[c - 0x80];
-
-    return m ? m : 0xfffd;
 }
 
 /* Decodes one HTML character reference at s; returns the bytes consumed or 0. */
@@ -82,7 +66,7 @@ feedtext_entity(const char *s, size_t len, int32_t *ret_cp)
         if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             cp = 0xfffd;
         else if (cp >= 0x80 && cp <= 0x9f)
-            cp = cp1252_c1(cp);
+            cp = (int32_t)charset_cp1252_c1((uint32_t)cp); /* what "&#146;" meant (HTML5) */
         *ret_cp = cp;
         return i + 1;
     }
