@@ -7,7 +7,7 @@
  * struct alerts is built from one struct conf and replaced whole on reload (never changed).
  * Threads: alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the
  * store's writer thread (writer.h), inside a poll's part of a writer transaction, with the
- * struct pinned until that write is done (daemon_topics_pin), one writer job at a time.
+ * struct pinned until that write is done (dctx_topics_pin), one writer job at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H

@@ -5,7 +5,7 @@
  *
  * ctlcmd owns the dispatching (control.c only frames lines) and every deferred answer it
  * makes: a query in the thread pool (control.c runs it), or a `poll --wait` whose tallies
- * it keeps until the last of its polls ends (daemon_feed_poll_now's callback). Loop thread.
+ * it keeps until the last of its polls ends (feedtable_poll_now's callback). Loop thread.
  */
 #ifndef FEEDWATCH_CTLCMD_H
 #define FEEDWATCH_CTLCMD_H
