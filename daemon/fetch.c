@@ -1022,11 +1022,14 @@ xfer_deadline(const struct fetch_xfer *x)
     return run < wall ? run : wall;
 }
 
-/* Milliseconds as seconds for a message: "20 s", "1.5 s". */
+/*
+ * Milliseconds as seconds for a message: a setting as it was given ("20 s", "1.5 s"), a
+ * measured time to a tenth under 10 s ("1.0 s") and to the second above ("12 s").
+ */
 static const char *
-secs_text(uint64_t ms, char *buf, size_t n)
+secs_text(uint64_t ms, bool setting, char *buf, size_t n)
 {
-    if (ms % 1000 == 0 || ms >= 10000)
+    if ((setting && ms % 1000 == 0) || ms >= 10000)
         snprintf(buf, n, "%" PRIu64 " s", (ms + 500) / 1000);
     else
         snprintf(buf, n, "%.1f s", (double)ms / 1000.0);
@@ -1043,13 +1046,15 @@ xfer_time_up(struct fetch_xfer *x, uint64_t now)
         snprintf(msg, sizeof(msg),
                  "timed out after %s in all (at most %d times fetch_timeout), %s of it "
                  "paused for max_poll_memory",
-                 secs_text(wall, a, sizeof(a)), FETCH_WALL_FACTOR, secs_text(paused, b, sizeof(b)));
+                 secs_text(wall, false, a, sizeof(a)), FETCH_WALL_FACTOR,
+                 secs_text(paused, false, b, sizeof(b)));
     else if (paused > 0)
-        snprintf(msg, sizeof(msg),
-                 "timed out after %s (not counting %s paused for max_poll_memory)",
-                 secs_text(x->timeout_ms, a, sizeof(a)), secs_text(paused, b, sizeof(b)));
+        snprintf(
+            msg, sizeof(msg), "timed out after %s (not counting %s paused for max_poll_memory)",
+            secs_text(x->timeout_ms, true, a, sizeof(a)), secs_text(paused, false, b, sizeof(b)));
     else
-        snprintf(msg, sizeof(msg), "timed out after %s", secs_text(x->timeout_ms, a, sizeof(a)));
+        snprintf(msg, sizeof(msg), "timed out after %s",
+                 secs_text(x->timeout_ms, true, a, sizeof(a)));
     xfer_fail(x, msg);
 }
 

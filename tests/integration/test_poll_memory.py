@@ -8,7 +8,6 @@ feed cannot turn the budget against other feeds (issue 14): a download that hold
 trickles is cut at its own fetch_timeout, the ones paused behind it do not count that time and
 end ok, and due feeds start (a 304 at once) while others are paused. Loopback only."""
 
-import concurrent.futures
 import datetime
 import random
 import time
@@ -103,8 +102,9 @@ def test_default_budget_follows_max_feed_size(t):
     assert d.stop() == 0
 
 
-HOG_ITEMS = 500                  # ~2.5 MB at once: counted twice, more than BUDGET
-TIMEOUT_S = 12                   # fetch_timeout of the slow-feed test
+HOG_ITEMS = 250                  # ~1.25 MB at once: counted twice, more than SLOW_BUDGET
+SLOW_BUDGET = 2 * MB             # max_poll_memory (and max_feed_size) of the slow-feed test
+TIMEOUT_S = 10                   # fetch_timeout of the slow-feed test
 
 
 def hog_head():
@@ -116,7 +116,7 @@ def hog_head():
 
 
 def hog_chunks():
-    """A fast ~2.5 MB, then 64 bytes a second: above curl's 1 byte/s stall limit, for far
+    """A fast ~1.25 MB, then 64 bytes a second: above curl's 1 byte/s stall limit, for far
     longer than fetch_timeout (the server stops writing when the daemon hangs up)."""
     yield from hog_head()
     for _ in range(60):
@@ -141,24 +141,33 @@ def test_slow_feeds_do_not_starve_others(t):
         s.add_file(f"/ok{k}.xml", fwtest.rss_items([(f"o{k}a", "one"), (f"o{k}b", "two")]))
     feeds = {"cond": {"url": s.url("/cond.xml")}, "hog1": {"url": s.url("/hog1.xml")},
              "hog2": {"url": s.url("/hog2.xml")}}
-    d = t.daemon(feeds, max_feed_size="4M", max_poll_memory=str(BUDGET // 1024) + "k",
+    d = t.daemon(feeds, max_feed_size="2M", max_poll_memory=str(SLOW_BUDGET // 1024) + "k",
                  fetch_timeout=f"{TIMEOUT_S}s", log_level="info",
                  max_per_host=8)  # every feed is on 127.0.0.1: only the budget may hold them
     d.start()
+    # One connection to the socket: a CLI process per request is slow on a loaded machine.
+    c = d.connect(timeout=30)
+    ask = lambda req: c.request(req)
     # The hogs hold the budget: the older one downloads, the younger one waits paused.
-    fwtest.wait_until(lambda: d.status()["poll_memory"]["paused"] >= 1, 20, "a hog paused")
+    fwtest.wait_until(lambda: ask({"cmd": "status"})["poll_memory"]["paused"] >= 1, 20,
+                      "a hog paused")
     fwtest.wait_until(lambda: "poll: feed 'cond': HTTP 200" in d.log(), 20, "cond's first poll")
-    # Now, all at once: a poll of cond (a 304: no body memory), three small feeds added
-    # (Content-Length: curl holds each whole at its first byte, a pause would free nothing)
-    # and a large one that must wait for the hogs.
-    calls = [("poll", "cond")] + [("add", f"ok{k}", s.url(f"/ok{k}.xml")) for k in range(3)]
-    calls.append(("add", "big", s.url("/big.xml")))
-    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
-        list(pool.map(lambda args: d.cli_ok(*args), calls))
-    added = time.monotonic()
-    # Every one of them started while the hogs held the budget, the large one too.
-    fwtest.wait_until(lambda: s.count("/big.xml") == 1, TIMEOUT_S, "big requested")
-    assert "timed out" not in d.log(), "big was not started until a hog ended"
+    # Now: a poll of cond (a 304: no body memory), three small feeds added (Content-Length:
+    # curl holds each whole at its first byte, a pause would free nothing) and a large one
+    # that must wait for the hogs.
+    reqs = [{"cmd": "poll", "feed": "cond", "wait": False}]
+    reqs += [{"cmd": "add", "name": f"ok{k}", "url": s.url(f"/ok{k}.xml")} for k in range(3)]
+    reqs.append({"cmd": "add", "name": "big", "url": s.url("/big.xml")})
+    for req in reqs:
+        doc = ask(req)
+        assert doc.get("ok") is True, (req, doc)
+    c.close()
+    # Every one of them starts while the hogs hold the budget, the large one too.
+    def first():
+        if s.count("/big.xml"):
+            return "big requested"
+        return "a hog cut" if "timed out" in d.log() else None
+    assert fwtest.wait_until(first, TIMEOUT_S, "big requested") == "big requested"
     state = d.wait_polled([f"ok{k}" for k in range(3)], timeout=4 * TIMEOUT_S)
     for k in range(3):
         assert state[f"ok{k}"]["state"] == "ok" and not state[f"ok{k}"]["last_error"], state
