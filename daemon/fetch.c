@@ -1390,6 +1390,7 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
     x->done_cb(x->userdata, &res);
     xfer_free(x);
     fetch_dequeue(f);
+    deadline_arm(f); /* no timer left armed for a transfer that is gone */
 }
 
 /* Drains curl's finished transfers; called after every curl_multi_socket_action. */
