@@ -58,9 +58,10 @@ struct dctx {
     struct feedpoll *article_wait_head, *article_wait_tail;
     /*
      * Bytes the polls in flight hold, all feeds (feedpoll.c accounts them as they grow), and
-     * the most seen: due feeds wait in the ready queue while max_poll_memory is full or a
-     * transfer waits paused for memory (scheduler.h, sched_mem_*). The downloading polls in
-     * start order: the first always goes on, the paused ones resume oldest first.
+     * the most seen: downloads pause while max_poll_memory is full, and due feeds wait in the
+     * ready queue while the polls past their download fill it (scheduler.h, sched_mem_*). The
+     * downloading polls in start order: the first always goes on, the paused ones resume
+     * oldest first.
      */
     uint64_t poll_memory, poll_memory_peak;
     uint64_t poll_memory_fetching; /* of poll_memory: held by the downloading polls */

@@ -246,8 +246,9 @@ poll_start(struct feedtable *t, struct dfeed *f)
 }
 
 /*
- * Whether one more poll may start: a slot is free and the poll memory has room (no poll at all
- * in flight: one always starts, whatever the budget).
+ * Whether one more poll may start: a slot is free and the polls past their download do not
+ * fill the poll memory by themselves (sched_mem_admit: a download that finds the budget full
+ * pauses at its first body byte; no poll at all in flight: one always starts).
  */
 static bool
 poll_can_start(const struct feedtable *t)
@@ -255,8 +256,8 @@ poll_can_start(const struct feedtable *t)
     const struct dctx *d = t->d;
     if (t->polls_active >= feedtable_poll_slots(t))
         return false;
-    return t->polls_active == 0 ||
-           sched_mem_admit(d->poll_memory, d->conf->daemon.max_poll_memory, d->poll_memory_paused);
+    return t->polls_active == 0 || sched_mem_admit(d->poll_memory - d->poll_memory_fetching,
+                                                   d->conf->daemon.max_poll_memory);
 }
 
 /*

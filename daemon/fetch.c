@@ -95,7 +95,15 @@ struct fetch_xfer {
     bool pausable; /* fetch_req.pausable, and not file: */
     bool paused;   /* the data callback asked for a pause (FETCH_DATA_PAUSE) */
     bool resume;   /* fetch_resume() asked: unpaused from the loop (on_uv_kick) */
-    char *error;   /* why we ended it ourselves (cap, data callback) */
+    /*
+     * Its clock (fetch_timeout counts the time it is not paused, see fetch.h): uv_now when it
+     * first went into curl (started), the time paused before, and since when it is paused now
+     * (clock_paused: from the pause to the curl_easy_pause that lifts it).
+     */
+    uint64_t timeout_ms, wall_ms;
+    uint64_t started_ms, paused_ms, paused_since_ms;
+    bool started, clock_paused;
+    char *error; /* why we ended it ourselves (cap, data callback) */
     char *etag;
     char *last_modified;
     bool all_permanent; /* every redirect so far was 301/308 */
@@ -153,6 +161,7 @@ struct fetcher {
     struct fetch_dns *dns; /* host -> address, FETCH_DNS_CACHE_MAX at most */
     size_t n_dns;
     uv_timer_t kick;     /* runs fetch_dequeue from the loop (pinned transfers) */
+    uv_timer_t deadline; /* the earliest end of a transfer's time (xfer_deadline) */
     bool proxy_possible; /* a proxy is set, here or in curl's *_proxy variables */
     bool closing;
 };
@@ -160,6 +169,7 @@ struct fetcher {
 static void check_multi_info(struct fetcher *f);
 static void on_timer_closed(uv_handle_t *h);
 static void fetch_finish(struct fetch_xfer *x, CURLcode code);
+static void clock_pause(struct fetch_xfer *x);
 
 static char *
 xstrdup(const char *s)
@@ -714,6 +724,7 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
         /* Not taken: curl keeps the bytes and hands them over again once unpaused. */
         x->body_bytes -= n;
         x->paused = true;
+        clock_pause(x);
         return CURL_WRITEFUNC_PAUSE;
     }
     if (r == FETCH_DATA_PAUSE) {
@@ -962,6 +973,147 @@ xfer_pin(struct fetch_xfer *x)
     return 0;
 }
 
+/* ---- time: fetch_timeout counts the time a transfer is not paused (fetch.h) ---- */
+
+/* Stops x's clock: its data callback paused it. */
+static void
+clock_pause(struct fetch_xfer *x)
+{
+    if (x->clock_paused || !x->started)
+        return;
+    x->clock_paused = true;
+    x->paused_since_ms = uv_now(x->f->loop);
+}
+
+/* Starts x's clock again: the pause is lifted. */
+static void
+clock_resume(struct fetch_xfer *x)
+{
+    if (!x->clock_paused)
+        return;
+    uint64_t now = uv_now(x->f->loop);
+    x->clock_paused = false;
+    x->paused_ms += now > x->paused_since_ms ? now - x->paused_since_ms : 0;
+}
+
+/* The time x has spent paused by its data callback, up to now. */
+static uint64_t
+clock_paused_total(const struct fetch_xfer *x, uint64_t now)
+{
+    uint64_t n = x->paused_ms;
+    if (x->clock_paused && now > x->paused_since_ms)
+        n += now - x->paused_since_ms;
+    return n;
+}
+
+/*
+ * When x's time is up (uv_now milliseconds): fetch_timeout of time not paused, or the wall
+ * cap, paused or not; UINT64_MAX before it went into curl.
+ */
+static uint64_t
+xfer_deadline(const struct fetch_xfer *x)
+{
+    if (!x->started)
+        return UINT64_MAX;
+    uint64_t wall = x->started_ms + x->wall_ms;
+    if (x->clock_paused)
+        return wall;
+    uint64_t run = x->started_ms + x->paused_ms + x->timeout_ms;
+    return run < wall ? run : wall;
+}
+
+/*
+ * Milliseconds as seconds for a message: a setting as it was given ("20 s", "1.5 s"), a
+ * measured time to a tenth under 10 s ("1.0 s") and to the second above ("12 s").
+ */
+static const char *
+secs_text(uint64_t ms, bool setting, char *buf, size_t n)
+{
+    if ((setting && ms % 1000 == 0) || ms >= 10000)
+        snprintf(buf, n, "%" PRIu64 " s", (ms + 500) / 1000);
+    else
+        snprintf(buf, n, "%.1f s", (double)ms / 1000.0);
+    return buf;
+}
+
+/* Sets why x's time is up (xfer_deadline passed at now). */
+static void
+xfer_time_up(struct fetch_xfer *x, uint64_t now)
+{
+    char msg[192], a[32], b[32];
+    uint64_t paused = clock_paused_total(x, now), wall = now - x->started_ms;
+    if (wall >= x->wall_ms)
+        snprintf(msg, sizeof(msg),
+                 "timed out after %s in all (at most %d times fetch_timeout), %s of it "
+                 "paused for max_poll_memory",
+                 secs_text(wall, false, a, sizeof(a)), FETCH_WALL_FACTOR,
+                 secs_text(paused, false, b, sizeof(b)));
+    else if (paused > 0)
+        snprintf(
+            msg, sizeof(msg), "timed out after %s (not counting %s paused for max_poll_memory)",
+            secs_text(x->timeout_ms, true, a, sizeof(a)), secs_text(paused, false, b, sizeof(b)));
+    else
+        snprintf(msg, sizeof(msg), "timed out after %s",
+                 secs_text(x->timeout_ms, true, a, sizeof(a)));
+    xfer_fail(x, msg);
+}
+
+static void on_uv_deadline(uv_timer_t *t);
+
+/* Arms the deadline timer for the earliest xfer_deadline of the transfers (or stops it). */
+static void
+deadline_arm(struct fetcher *f)
+{
+    if (f->closing)
+        return;
+    uint64_t next = UINT64_MAX;
+    for (int list = 0; list < 2; list++) {
+        for (const struct fetch_xfer *x = list ? f->queue_head : f->active_head; x; x = x->next) {
+            uint64_t d = xfer_deadline(x);
+            if (d < next)
+                next = d;
+        }
+    }
+    if (next == UINT64_MAX) {
+        (void)uv_timer_stop(&f->deadline);
+        return;
+    }
+    uint64_t now = uv_now(f->loop);
+    (void)uv_timer_start(&f->deadline, on_uv_deadline, next > now ? next - now : 0, 0);
+}
+
+/*
+ * libuv: a transfer's time may be up. Each one past its deadline ends here (timed out); the
+ * done callbacks may start or cancel others, so the lists are walked again after each.
+ */
+static void
+on_uv_deadline(uv_timer_t *t)
+{
+    struct fetcher *f = t->data;
+    for (;;) {
+        uint64_t now = uv_now(f->loop);
+        struct fetch_xfer *late = NULL;
+        bool queued = false;
+        for (struct fetch_xfer *x = f->active_head; x && !late; x = x->next)
+            if (xfer_deadline(x) <= now)
+                late = x;
+        for (struct fetch_xfer *x = f->queue_head; x && !late; x = x->next)
+            if (xfer_deadline(x) <= now) {
+                late = x;
+                queued = true;
+            }
+        if (!late || f->closing)
+            break;
+        xfer_time_up(late, now);
+        if (queued) {
+            (void)queue_unlink(f, late);
+            late->next = NULL;
+        }
+        fetch_finish(late, CURLE_OPERATION_TIMEDOUT);
+    }
+    deadline_arm(f);
+}
+
 /*
  * Unpauses the transfers fetch_resume() asked for, then starts queued ones. curl hands a
  * resumed transfer the bytes it kept from inside curl_easy_pause, so this runs from the loop,
@@ -972,13 +1124,19 @@ on_uv_kick(uv_timer_t *t)
 {
     struct fetcher *f = t->data;
     struct fetch_xfer *next;
+    bool resumed = false;
     for (struct fetch_xfer *x = f->active_head; x; x = next) {
         next = x->next;
         if (!x->resume)
             continue;
         x->resume = false;
+        resumed = true;
+        /* Before the call: the data callback may pause it again from inside. */
+        clock_resume(x);
         (void)curl_easy_pause(x->easy, CURLPAUSE_CONT);
     }
+    if (resumed)
+        deadline_arm(f); /* a running clock may end sooner than the wall cap */
     fetch_dequeue(f);
 }
 
@@ -1090,6 +1248,12 @@ xfer_activate(struct fetch_xfer *x)
         f->active_head->prev = x;
     f->active_head = x;
     f->active++;
+    if (!x->started) {
+        /* Its clock starts now; time waiting in the queue for a slot is not its own. */
+        x->started = true;
+        x->started_ms = uv_now(f->loop);
+        deadline_arm(f);
+    }
     return 0;
 }
 
@@ -1226,6 +1390,7 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
     x->done_cb(x->userdata, &res);
     xfer_free(x);
     fetch_dequeue(f);
+    deadline_arm(f); /* no timer left armed for a transfer that is gone */
 }
 
 /* Drains curl's finished transfers; called after every curl_multi_socket_action. */
@@ -1337,6 +1502,16 @@ fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_
     }
     f->kick.data = f;
     f->pending_closes++;
+    if (uv_timer_init(loop, &f->deadline) < 0) {
+        f->closing = true;
+        uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+        uv_close((uv_handle_t *)&f->kick, on_timer_closed);
+        curl_multi_cleanup(f->multi);
+        f->multi = NULL;
+        return NULL;
+    }
+    f->deadline.data = f;
+    f->pending_closes++;
     /*
      * One share handle for every transfer: the loop thread is the only user, so no lock
      * callbacks are needed. Sharing connections keeps keep-alive connections to a host across
@@ -1405,7 +1580,14 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
     SETOPT(CURLOPT_PREREQDATA, x);
     SETOPT(CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-    SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
+    /*
+     * No CURLOPT_TIMEOUT_MS: curl would count the time the transfer is paused (and start
+     * again on each redirect hop); the deadline timer counts fetch_timeout instead.
+     * libcurl 7.88's low-speed check skips a paused transfer (speedcheck.c, KEEP_RECV_PAUSE)
+     * and curl_easy_pause(CONTINUE) resets its clock, so a pause is never "too slow" either.
+     */
+    x->timeout_ms = timeout;
+    x->wall_ms = FETCH_WALL_FACTOR * timeout;
     SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
     SETOPT(CURLOPT_LOW_SPEED_TIME, low_speed);
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
@@ -1565,10 +1747,27 @@ bool
 fetch_pausable(const struct fetch_xfer *x)
 {
     long version = 0;
+    curl_off_t length = -1, got = 0;
     if (!x->pausable)
         return false;
     (void)curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
-    return version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+    if (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1)
+        return false;
+    /*
+     * curl counts the bytes of a read before it hands them over (transfer.c), so when the
+     * count reaches Content-Length, the rest of the body is in this read: curl holds it
+     * whole, and a pause would free nothing.
+     */
+    (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+    return !fetch_body_whole(length, got);
+}
+
+/* Whether got bytes of a body of length (-1: not known) are all of it. */
+bool
+fetch_body_whole(int64_t length, int64_t got)
+{
+    return length >= 0 && got >= length;
 }
 
 /* Resumes a transfer its data callback paused; it goes on from the loop, soon. */
@@ -1628,4 +1827,6 @@ fetch_close(struct fetcher *f)
     uv_close((uv_handle_t *)&f->timer, on_timer_closed);
     (void)uv_timer_stop(&f->kick);
     uv_close((uv_handle_t *)&f->kick, on_timer_closed);
+    (void)uv_timer_stop(&f->deadline);
+    uv_close((uv_handle_t *)&f->deadline, on_timer_closed);
 }
