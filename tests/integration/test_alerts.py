@@ -175,7 +175,9 @@ def test_hanging_hook_killed_at_timeout(t):
     out = os.path.join(t.dir, "hook-out")
     os.mkdir(out)
     conf = (TOPICS.format(osce_hooks="hooks = slow")
-            + hook_section("slow", out, "--sleep 60", timeout="1s", retries=0))
+            # 4 s, not 1: under load the hook's Python takes over a second to start and
+            # write its record, and the test reads the record's pid below.
+            + hook_section("slow", out, "--sleep 60", timeout="4s", retries=0))
     d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
     d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
     d.start()
