@@ -828,25 +828,6 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return queue_work(conn, search_work, job, deferred);
 }
 
-static json_t *
-cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
-{
-    char *err = NULL;
-    log_notice("config: reload requested over the control socket");
-    int r = daemon_reload(d, &err);
-    if (r < 0) {
-        json_t *resp =
-            json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR, err ? err : "reload failed");
-        free(err);
-        return resp;
-    }
-    /* The feeds as `status` counts them, and the topics and hooks now in force. */
-    return json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1, CTL_RESP_FEEDS,
-                     feed_counts_json(d), CTL_RESP_TOPICS, "total",
-                     (json_int_t)d->ctx.conf->n_topics, CTL_RESP_HOOKS, "total",
-                     (json_int_t)d->ctx.conf->n_hooks);
-}
-
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
 static const char *
 req_string(json_t *req, const char *cmd, const char *key, json_t **ret_err)
@@ -909,13 +890,10 @@ on_change_detach(void *waiter)
     c->conn = NULL;
 }
 
+/* The change's answer: kept for the handler, or sent to the waiting client. */
 static void
-on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+change_reply(struct change *c, json_t *resp)
 {
-    struct change *c = ctx;
-    json_t *resp = r == 0 && c->removed
-                       ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
-                       : change_answer(c->d, r, f, err);
     if (!c->deferred) {
         c->answer = resp; /* NULL: out of memory, answered as such */
         c->answered = true;
@@ -926,6 +904,15 @@ on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
     else
         json_decref(resp);
     change_free(c);
+}
+
+static void
+on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+{
+    struct change *c = ctx;
+    change_reply(c, r == 0 && c->removed
+                        ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
+                        : change_answer(c->d, r, f, err));
 }
 
 static struct change *
@@ -954,6 +941,33 @@ change_answer_or_wait(struct change *c, struct ctl_conn *conn, bool *deferred)
     ctl_conn_defer(conn, on_change_detach, c);
     *deferred = true;
     return NULL;
+}
+
+/* daemon_reload: the reload ended (at once, or once the writer loaded its new feeds' rows). */
+static void
+on_reloaded(void *ctx, int r, const char *err)
+{
+    struct change *c = ctx;
+    struct daemon *d = c->d;
+    /* The feeds as `status` counts them, and the topics and hooks now in force. */
+    change_reply(c, r < 0 ? json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR,
+                                      err ? err : "reload failed")
+                          : json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1,
+                                      CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_TOPICS, "total",
+                                      (json_int_t)d->ctx.conf->n_topics, CTL_RESP_HOOKS, "total",
+                                      (json_int_t)d->ctx.conf->n_hooks));
+}
+
+static json_t *
+cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    (void)req;
+    log_notice("config: reload requested over the control socket");
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_reload(d, on_reloaded, c);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *

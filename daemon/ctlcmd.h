@@ -33,9 +33,10 @@ void ctlcmd_close(struct daemon *d);
  * Runs one request of conn, whose peer is uid. CTL_ANSWERED: *ret_resp holds the answer (a
  * new reference, maybe an error answer); CTL_DEFERRED: the answer comes through
  * ctl_conn_reply(conn); CTL_NOMEM: no answer could be built. conn may be NULL for the
- * commands that never defer (status, feeds without a name, metrics, reload, add, remove,
- * pause, resume, poll without wait); items, item, feeds NAME, alerts and search run in the
- * thread pool.
+ * commands that answer at once (status, feeds without a name, metrics, poll without wait,
+ * and the refusals of add, remove, pause and resume); reload, add, remove, pause and resume
+ * answer once the writer stored what they need; items, item, feeds NAME, alerts and search
+ * run in the thread pool.
  */
 enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
                                   json_t **ret_resp);

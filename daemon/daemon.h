@@ -48,6 +48,8 @@ struct daemon {
     } once_tally;        /* --once: what the cycle did, for its closing summary */
     int64_t items_total; /* rows in items, kept current without count(*) */
     int exit_code;
+    /* The reload under way (its rows being loaded by the writer), the one asked for meanwhile. */
+    struct reload *reloading, *reload_next;
 };
 
 /*
@@ -66,8 +68,19 @@ int daemon_run(const char *config_path, bool once, const struct daemon_control *
 /* The Prometheus text of the daemon's metrics now (a new heap string), or NULL on OOM. */
 char *daemon_metrics_text(struct daemon *d);
 
-/* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
-int daemon_reload(struct daemon *d, char **reterr_msg);
+/*
+ * How a reload ended: 0 (the new config is in force), or a negative errno and why (the
+ * running config is kept).
+ */
+typedef void (*daemon_reload_cb)(void *ctx, int r, const char *err);
+
+/*
+ * Re-reads the config and applies it once the store's writer has loaded the rows of the
+ * feeds it brings (the loop goes on meanwhile; a new feed is scheduled only with its row);
+ * on error keeps the running one. cb (NULL: nobody) is told once, maybe before this returns.
+ * A reload asked for while one is under way runs after it, reading the config then.
+ */
+void daemon_reload(struct daemon *d, daemon_reload_cb cb, void *ctx);
 
 /* Begins a clean stop with the given exit code. */
 void daemon_stop(struct daemon *d, int exit_code);
