@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
 #include "feedtable.h"
@@ -30,6 +31,54 @@
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
+
+struct daemon {
+    struct dctx ctx; /* what the modules below share: loop, config, store, writer... (dctx.h) */
+    char *config_path;
+    struct ctlcmd_server *control;     /* the control socket's commands; NULL when not listening */
+    struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
+    struct retention *retention;       /* prunes old items through the writer (retention.h) */
+    struct feedtable table;            /* the feeds, their ready queue and poll slots */
+    const struct daemon_control *ctl;  /* the control socket's commands (main.c gives them) */
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    uv_timer_t status_timer;
+    uv_timer_t stop_timer;
+    uint64_t watchdog_usec;
+    uint64_t started_ms; /* uv_now at start, for uptime */
+    unsigned once_remaining;
+    bool once_failed;
+    struct {
+        unsigned polled, ok, not_modified, errors;
+        uint64_t new_items, alerts;
+    } once_tally;        /* --once: what the cycle did, for its closing summary */
+    int64_t items_total; /* rows in items, kept current without count(*) */
+    int exit_code;
+    /* The reload under way (its rows being loaded by the writer), the one asked for meanwhile. */
+    struct reload *reloading, *reload_next;
+};
+
+struct dctx *
+daemon_ctx(struct daemon *d)
+{
+    return &d->ctx;
+}
+
+struct feedtable *
+daemon_feeds(struct daemon *d)
+{
+    return &d->table;
+}
+
+void
+daemon_status(const struct daemon *d, struct daemon_status *ret)
+{
+    *ret = (struct daemon_status){
+        .uptime_s = (uv_now(&d->ctx.loop) - d->started_ms) / 1000,
+        .items_total = d->items_total,
+        .retention = d->retention,
+    };
+}
 
 static int64_t
 sched_clock(void *userdata)
@@ -456,8 +505,10 @@ on_stop_timer(uv_timer_t *t)
     notify_stopping();
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
     writer_close(d->ctx.writer);
-    if (d->control)
-        d->ctl->close(d);
+    if (d->control) {
+        d->ctl->close(d->control);
+        d->control = NULL;
+    }
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
     feedtable_stop(&d->table);
@@ -621,50 +672,56 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
     return r;
 }
 
-/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int
-daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+daemon_new(const char *config_path, bool once, const struct daemon_control *ctl,
+           struct daemon **ret, char **reterr_msg)
 {
     struct daemon *d = calloc(1, sizeof(*d));
-    char *err = NULL;
-    int r;
+    *reterr_msg = NULL;
     if (!d)
-        return 1;
+        return -ENOMEM;
     d->ctx.once = once;
     d->ctl = ctl;
     d->config_path = strdup(config_path);
     d->ctx.metrics = metrics_new();
     d->ctx.events = events_new();
-    if (!d->config_path || !d->ctx.metrics || !d->ctx.events) {
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 1;
-    }
     util_rng_seed(&d->ctx.rng);
     feedtable_init(&d->table, &d->ctx, on_feed_polled, d);
-
-    r = conf_load(config_path, &d->ctx.conf, &err);
-    if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
-        free(err);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+    int r = -ENOMEM;
+    if (!d->config_path || !d->ctx.metrics || !d->ctx.events ||
+        (r = conf_load(config_path, &d->ctx.conf, reterr_msg)) < 0 ||
+        (r = alerts_new(d->ctx.conf, &d->ctx.alerting, reterr_msg)) < 0) {
+        daemon_free(d);
+        return r;
     }
-    r = alerts_new(d->ctx.conf, &d->ctx.alerting, &err);
+    *ret = d;
+    return 0;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+    if (!d)
+        return;
+    daemon_free_state(d);
+    free(d->config_path);
+    free(d);
+}
+
+/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
+int
+daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+{
+    struct daemon *d = NULL;
+    char *err = NULL;
+    int r = daemon_new(config_path, once, ctl, &d, &err);
     if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
+        /* A config or topic error says what (exit 2); out of memory exits 1. */
+        int code = err || r != -ENOMEM ? 2 : 1;
+        if (code == 2)
+            fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
-        conf_free(d->ctx.conf);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+        return code;
     }
     log_set_level((enum log_level)d->ctx.conf->daemon.log_level);
     (void)signal(SIGPIPE, SIG_IGN);
@@ -748,7 +805,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
 
     if (!once) {
         const char *sock = d->ctx.conf->daemon.socket;
-        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = d->ctl->listen(d, sock, &err)) < 0) {
+        if ((r = util_ensure_parent_dir(sock)) < 0 ||
+            (r = d->ctl->listen(d, sock, &d->control, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
@@ -799,10 +857,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     r = uv_loop_close(&d->ctx.loop);
     assert(r == 0);
     int code = d->exit_code;
-    daemon_free_state(d);
+    daemon_free(d);
     log_notice("daemon: stopped");
-    free(d->config_path);
-    free(d);
     xmlCleanupParser();
     curl_global_cleanup();
     return code;
@@ -813,9 +869,7 @@ fail_loop:
     (void)uv_loop_close(&d->ctx.loop);
 fail_early:
     free(err);
-    daemon_free_state(d);
-    free(d->config_path);
-    free(d);
+    daemon_free(d);
     curl_global_cleanup();
     return 1;
 }
