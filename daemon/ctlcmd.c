@@ -14,7 +14,9 @@
 
 #include "alerts.h"
 #include "daemon.h"
+#include "dctx.h"
 #include "events.h"
+#include "feedtable.h"
 #include "hook.h"
 #include "store.h"
 #include "parse/date.h"
@@ -54,10 +56,11 @@ json_time(int64_t at)
 static json_t *
 feed_counts_json(struct daemon *d)
 {
+    struct feedtable *table = daemon_feeds(d);
     unsigned counts[4] = {0};
-    for (size_t i = 0; i < d->table.n_feeds; i++)
-        counts[dfeed_state(d->table.feeds[i])]++;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)d->table.n_feeds, "ok",
+    for (size_t i = 0; i < table->n_feeds; i++)
+        counts[dfeed_state(table->feeds[i])]++;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)table->n_feeds, "ok",
                      (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING],
                      "disabled", (json_int_t)counts[DFEED_DISABLED], "paused",
                      (json_int_t)counts[DFEED_PAUSED]);
@@ -66,34 +69,37 @@ feed_counts_json(struct daemon *d)
 static json_t *
 cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    struct dctx *dc = daemon_ctx(d);
+    struct feedtable *table = daemon_feeds(d);
     uint64_t bytes = 0;
-    (void)store_disk_bytes(d->ctx.store, &bytes);
+    (void)store_disk_bytes(dc->store, &bytes);
     int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
-    if (store_alert_counts(d->ctx.store, &delivered, &pending, &failed, &no_hook) < 0)
-        return ctl_error("status: %s", store_errmsg(d->ctx.store));
-    int64_t next = sched_next_due(d->ctx.sched);
-    uint64_t uptime = (uv_now(&d->ctx.loop) - d->started_ms) / 1000;
+    if (store_alert_counts(dc->store, &delivered, &pending, &failed, &no_hook) < 0)
+        return ctl_error("status: %s", store_errmsg(dc->store));
+    int64_t next = sched_next_due(dc->sched);
+    struct daemon_status ds;
+    daemon_status(d, &ds);
     json_t *resp = json_pack(
         "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
-        (json_int_t)uptime, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
-        (json_int_t)d->items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
+        (json_int_t)ds.uptime_s, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
+        (json_int_t)ds.items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
         (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
-        "polls_in_flight", (json_int_t)(d->table.polls_active + d->table.n_ready), "next_poll",
+        "polls_in_flight", (json_int_t)(table->polls_active + table->n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->ctx.search));
+        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(dc->search));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
-    if (resp && json_object_set_new(resp, "poll_memory",
-                                    json_pack("{s:I, s:I, s:I, s:i}", "bytes",
-                                              (json_int_t)d->ctx.poll_memory, "peak_bytes",
-                                              (json_int_t)d->ctx.poll_memory_peak, "max_bytes",
-                                              (json_int_t)d->ctx.conf->daemon.max_poll_memory,
-                                              "paused", (int)d->ctx.poll_memory_paused)) < 0) {
+    if (resp &&
+        json_object_set_new(resp, "poll_memory",
+                            json_pack("{s:I, s:I, s:I, s:i}", "bytes", (json_int_t)dc->poll_memory,
+                                      "peak_bytes", (json_int_t)dc->poll_memory_peak, "max_bytes",
+                                      (json_int_t)dc->conf->daemon.max_poll_memory, "paused",
+                                      (int)dc->poll_memory_paused)) < 0) {
         json_decref(resp);
         resp = NULL;
     }
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
-    if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
+    if (resp && json_object_update_new(resp, retention_json(ds.retention)) < 0) {
         json_decref(resp);
         resp = NULL;
     }
@@ -186,13 +192,14 @@ json_header_name(const char *header)
 static json_t *
 feed_detail_json(struct daemon *d, const struct dfeed *f)
 {
+    struct dctx *dc = daemon_ctx(d);
     const struct conf_feed *cfg = f->cfg;
     json_t *o = ctlcmd_feed_json(f);
     json_t *topics = json_array();
     char *origin = NULL;
-    for (size_t i = 0; topics && i < d->ctx.conf->n_topics; i++)
-        if (alerts_topic_covers(&d->ctx.conf->topics[i], cfg) &&
-            json_array_append_new(topics, json_str(d->ctx.conf->topics[i].name)) < 0) {
+    for (size_t i = 0; topics && i < dc->conf->n_topics; i++)
+        if (alerts_topic_covers(&dc->conf->topics[i], cfg) &&
+            json_array_append_new(topics, json_str(dc->conf->topics[i].name)) < 0) {
             json_decref(topics);
             topics = NULL;
         }
@@ -241,11 +248,12 @@ feed_detail_work(void *ctx, struct ctl_reader *rd, json_t *job)
 static json_t *
 cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *jname = json_object_get(req, CTL_REQ_NAME);
     if (jname && !json_is_null(jname)) {
         if (!json_is_string(jname))
             return ctl_error("feeds: \"name\" must be a string");
-        const struct dfeed *f = feedtable_find(&d->table, json_string_value(jname));
+        const struct dfeed *f = feedtable_find(table, json_string_value(jname));
         if (!f)
             return ctl_error("no feed '%.200s'", json_string_value(jname));
         json_t *entry = feed_detail_json(d, f);
@@ -257,8 +265,8 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     json_t *arr = json_array();
     if (!arr)
         return NULL;
-    for (size_t i = 0; i < d->table.n_feeds; i++) {
-        if (json_array_append_new(arr, ctlcmd_feed_json(d->table.feeds[i])) < 0) {
+    for (size_t i = 0; i < table->n_feeds; i++) {
+        if (json_array_append_new(arr, ctlcmd_feed_json(table->feeds[i])) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -311,9 +319,10 @@ feed_has_tag(const struct conf_feed *cfg, const char *tag)
 static char *
 tagged_feeds_json(struct daemon *d, const char *tag, const char *feed)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *names = json_array();
-    for (size_t i = 0; names && i < d->table.n_feeds; i++) {
-        const struct conf_feed *cfg = d->table.feeds[i]->cfg;
+    for (size_t i = 0; names && i < table->n_feeds; i++) {
+        const struct conf_feed *cfg = table->feeds[i]->cfg;
         if ((feed && strcmp(cfg->name, feed) != 0) || !feed_has_tag(cfg, tag))
             continue;
         if (json_array_append_new(names, json_string(cfg->name)) < 0) {
@@ -395,7 +404,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jfeed))
             return ctl_error("items: \"feed\" must be a string");
         feed = json_string_value(jfeed);
-        if (!feedtable_find(&d->table, feed))
+        if (!feedtable_find(daemon_feeds(d), feed))
             return ctl_error("no feed '%.200s'", feed);
     }
     if (jlimit && !json_is_null(jlimit)) {
@@ -410,7 +419,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("items: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->ctx.conf, topic))
+        if (!conf_topic_find(daemon_ctx(d)->conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jsince && !json_is_null(jsince)) {
@@ -601,13 +610,14 @@ on_poll_done(void *ctx, enum poll_outcome outcome, uint64_t new_items, uint64_t 
 static json_t *
 cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *jfeed = json_object_get(req, CTL_REQ_FEED);
     json_t *jwait = json_object_get(req, CTL_REQ_WAIT);
     struct dfeed *only = NULL;
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
             return ctl_error("poll: \"feed\" must be a string");
-        only = feedtable_find(&d->table, json_string_value(jfeed));
+        only = feedtable_find(table, json_string_value(jfeed));
         if (!only)
             return ctl_error("no feed '%.200s'", json_string_value(jfeed));
     }
@@ -623,13 +633,13 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         w->remaining = 1; /* held until every feed is started */
     }
     unsigned queued = 0;
-    for (size_t i = 0; i < d->table.n_feeds; i++) {
-        struct dfeed *f = d->table.feeds[i];
+    for (size_t i = 0; i < table->n_feeds; i++) {
+        struct dfeed *f = table->feeds[i];
         if (only ? f != only : (dfeed_state(f) == DFEED_PAUSED || dfeed_state(f) == DFEED_DISABLED))
             continue;
         if (w)
             w->remaining++; /* on_poll_done is called once, whatever the return */
-        if (feedtable_poll_now(&d->table, f, w ? on_poll_done : NULL, w) == 0)
+        if (feedtable_poll_now(table, f, w ? on_poll_done : NULL, w) == 0)
             queued++;
     }
     if (!wait)
@@ -684,7 +694,7 @@ alert_json(struct store *st, const struct store_alert_row *row)
 json_t *
 ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
 {
-    return alert_json(d->ctx.store, row);
+    return alert_json(daemon_ctx(d)->store, row);
 }
 
 static int
@@ -730,7 +740,7 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("alerts: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->ctx.conf, topic))
+        if (!conf_topic_find(daemon_ctx(d)->conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
@@ -788,7 +798,8 @@ static json_t *
 search_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
     struct daemon *d = ctx;
-    if (!rd->search && search_reader_open(d->ctx.search, &rd->search) < 0)
+    struct dctx *dc = daemon_ctx(d);
+    if (!rd->search && search_reader_open(dc->search, &rd->search) < 0)
         return ctl_error("search: cannot open the index for reading");
     struct search_ctx c = {.arr = json_array()};
     char *err = NULL;
@@ -796,7 +807,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return NULL;
     const char *query = json_string_value(json_object_get(job, "query"));
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
-    int r = search_reader_run(d->ctx.search, rd->search, query, limit, on_search_hit, &c, &err);
+    int r = search_reader_run(dc->search, rd->search, query, limit, on_search_hit, &c, &err);
     if (r < 0) {
         json_t *resp = ctl_error("%s", err ? err : strerror(-r));
         free(err);
@@ -804,7 +815,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return resp;
     }
     return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, CTL_RESP_SEARCH_LAG,
-                     (json_int_t)search_reader_lag(d->ctx.search, rd->search));
+                     (json_int_t)search_reader_lag(dc->search, rd->search));
 }
 
 static json_t *
@@ -821,30 +832,11 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
             return ctl_error("search: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
-    if (!d->ctx.search)
+    if (!daemon_ctx(d)->search)
         return ctl_error("search: the index could not be opened (see the log)");
     json_t *job =
         json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit", (json_int_t)limit);
     return queue_work(conn, search_work, job, deferred);
-}
-
-static json_t *
-cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
-{
-    char *err = NULL;
-    log_notice("config: reload requested over the control socket");
-    int r = daemon_reload(d, &err);
-    if (r < 0) {
-        json_t *resp =
-            json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR, err ? err : "reload failed");
-        free(err);
-        return resp;
-    }
-    /* The feeds as `status` counts them, and the topics and hooks now in force. */
-    return json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1, CTL_RESP_FEEDS,
-                     feed_counts_json(d), CTL_RESP_TOPICS, "total",
-                     (json_int_t)d->ctx.conf->n_topics, CTL_RESP_HOOKS, "total",
-                     (json_int_t)d->ctx.conf->n_hooks);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -875,7 +867,8 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
         resp = ctl_error("%s", err ? err : strerror(-r));
     } else {
         resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f));
-        events_publish(d->ctx.events, &(struct events_event){.kind = EVENTS_FEED, .feed = f});
+        events_publish(daemon_ctx(d)->events,
+                       &(struct events_event){.kind = EVENTS_FEED, .feed = f});
     }
     return resp;
 }
@@ -909,13 +902,10 @@ on_change_detach(void *waiter)
     c->conn = NULL;
 }
 
+/* The change's answer: kept for the handler, or sent to the waiting client. */
 static void
-on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+change_reply(struct change *c, json_t *resp)
 {
-    struct change *c = ctx;
-    json_t *resp = r == 0 && c->removed
-                       ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
-                       : change_answer(c->d, r, f, err);
     if (!c->deferred) {
         c->answer = resp; /* NULL: out of memory, answered as such */
         c->answered = true;
@@ -926,6 +916,15 @@ on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
     else
         json_decref(resp);
     change_free(c);
+}
+
+static void
+on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+{
+    struct change *c = ctx;
+    change_reply(c, r == 0 && c->removed
+                        ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
+                        : change_answer(c->d, r, f, err));
 }
 
 static struct change *
@@ -954,6 +953,34 @@ change_answer_or_wait(struct change *c, struct ctl_conn *conn, bool *deferred)
     ctl_conn_defer(conn, on_change_detach, c);
     *deferred = true;
     return NULL;
+}
+
+/* daemon_reload: the reload ended (at once, or once the writer loaded its new feeds' rows). */
+static void
+on_reloaded(void *ctx, int r, const char *err)
+{
+    struct change *c = ctx;
+    struct daemon *d = c->d;
+    struct dctx *dc = daemon_ctx(d);
+    /* The feeds as `status` counts them, and the topics and hooks now in force. */
+    change_reply(c, r < 0 ? json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR,
+                                      err ? err : "reload failed")
+                          : json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1,
+                                      CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_TOPICS, "total",
+                                      (json_int_t)dc->conf->n_topics, CTL_RESP_HOOKS, "total",
+                                      (json_int_t)dc->conf->n_hooks));
+}
+
+static json_t *
+cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    (void)req;
+    log_notice("config: reload requested over the control socket");
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_reload(d, on_reloaded, c);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *
@@ -994,7 +1021,7 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_add(&d->table, name, url, &opts, on_change_done, c);
+    feedtable_add(daemon_feeds(d), name, url, &opts, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1008,7 +1035,7 @@ cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, name);
     if (!c)
         return NULL;
-    feedtable_remove(&d->table, name, on_change_done, c);
+    feedtable_remove(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1022,7 +1049,7 @@ cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_pause(&d->table, name, on_change_done, c);
+    feedtable_pause(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1036,7 +1063,7 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_resume(&d->table, name, on_change_done, c);
+    feedtable_resume(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1093,7 +1120,7 @@ cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferr
         return NULL;
     w->conn = conn;
     char *err = NULL;
-    if (hook_redeliver(d->ctx.hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
+    if (hook_redeliver(daemon_ctx(d)->hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
         json_t *resp = ctl_error("redeliver: %s", err ? err : "out of memory");
         free(err);
         free(w);
@@ -1156,7 +1183,7 @@ ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
         resp = ctl_error("unknown command '%.64s'", name);
     else if (pc->access == CTLPROTO_PRIVILEGED && uid != 0 && uid != geteuid())
         resp = ctl_error("%s: permission denied (root or the daemon's user only)", name);
-    else if (d->ctx.stopping)
+    else if (daemon_ctx(d)->stopping)
         resp = ctl_error("the daemon is stopping");
     else
         resp = c->handler(d, conn, req, &deferred);
@@ -1168,11 +1195,17 @@ ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
     return CTL_ANSWERED;
 }
 
+/* The control socket and the daemon its commands act on (ctlcmd_listen). */
+struct ctlcmd_server {
+    struct daemon *d;
+    struct control *control;
+};
+
 static int
 on_event_alert(void *userdata, const struct store_alert_row *row)
 {
-    struct daemon *d = userdata;
-    control_broadcast(d->control, CTL_EVENT_ALERT, ctlcmd_alert_json(d, row));
+    struct ctlcmd_server *srv = userdata;
+    control_broadcast(srv->control, CTL_EVENT_ALERT, ctlcmd_alert_json(srv->d, row));
     return 0;
 }
 
@@ -1180,18 +1213,18 @@ on_event_alert(void *userdata, const struct store_alert_row *row)
 static void
 on_daemon_event(void *ctx, const struct events_event *ev)
 {
-    struct daemon *d = ctx;
-    if (!control_has_watchers(d->control))
+    struct ctlcmd_server *srv = ctx;
+    if (!control_has_watchers(srv->control))
         return;
     switch (ev->kind) {
     case EVENTS_ITEM:
-        control_broadcast(d->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
+        control_broadcast(srv->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
         break;
     case EVENTS_ALERT:
-        (void)store_alert_get(d->ctx.store, ev->alert_id, on_event_alert, d);
+        (void)store_alert_get(daemon_ctx(srv->d)->store, ev->alert_id, on_event_alert, srv);
         break;
     case EVENTS_FEED:
-        control_broadcast(d->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
+        control_broadcast(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
         break;
     }
 }
@@ -1203,25 +1236,35 @@ on_control_request(void *ctx, struct ctl_conn *conn, uid_t uid, json_t *req, jso
     return ctlcmd_dispatch(ctx, conn, uid, req, ret_resp);
 }
 
-/* Listens on path and subscribes the `watch` stream to d's events; sets d->control. */
+/* Listens on path and subscribes the `watch` stream to d's events. */
 int
-ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
+ctlcmd_listen(struct daemon *d, const char *path, struct ctlcmd_server **ret_server,
+              char **reterr_msg)
 {
-    int r = events_subscribe(d->ctx.events, EVENTS_ALL, on_daemon_event, d);
-    if (r < 0)
+    struct dctx *dc = daemon_ctx(d);
+    struct ctlcmd_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->d = d;
+    int r = events_subscribe(dc->events, EVENTS_ALL, on_daemon_event, srv);
+    if (r == 0 && (r = control_new(&dc->loop, path, dc->conf->daemon.database, on_control_request,
+                                   d, &srv->control, reterr_msg)) < 0)
+        events_unsubscribe(dc->events, on_daemon_event, srv);
+    if (r < 0) {
+        free(srv);
         return r;
-    r = control_new(&d->ctx.loop, path, d->ctx.conf->daemon.database, on_control_request, d,
-                    &d->control, reterr_msg);
-    if (r < 0)
-        events_unsubscribe(d->ctx.events, on_daemon_event, d);
-    return r;
+    }
+    *ret_server = srv;
+    return 0;
 }
 
-/* Unsubscribes the `watch` stream and closes d->control. */
+/* Unsubscribes the `watch` stream and closes the socket. */
 void
-ctlcmd_close(struct daemon *d)
+ctlcmd_close(struct ctlcmd_server *srv)
 {
-    events_unsubscribe(d->ctx.events, on_daemon_event, d);
-    control_close(d->control);
-    d->control = NULL;
+    if (!srv)
+        return;
+    events_unsubscribe(daemon_ctx(srv->d)->events, on_daemon_event, srv);
+    control_close(srv->control);
+    free(srv);
 }

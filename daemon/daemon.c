@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
 #include "feedtable.h"
@@ -30,6 +31,54 @@
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
+
+struct daemon {
+    struct dctx ctx; /* what the modules below share: loop, config, store, writer... (dctx.h) */
+    char *config_path;
+    struct ctlcmd_server *control;     /* the control socket's commands; NULL when not listening */
+    struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
+    struct retention *retention;       /* prunes old items through the writer (retention.h) */
+    struct feedtable table;            /* the feeds, their ready queue and poll slots */
+    const struct daemon_control *ctl;  /* the control socket's commands (main.c gives them) */
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    uv_timer_t status_timer;
+    uv_timer_t stop_timer;
+    uint64_t watchdog_usec;
+    uint64_t started_ms; /* uv_now at start, for uptime */
+    unsigned once_remaining;
+    bool once_failed;
+    struct {
+        unsigned polled, ok, not_modified, errors;
+        uint64_t new_items, alerts;
+    } once_tally;        /* --once: what the cycle did, for its closing summary */
+    int64_t items_total; /* rows in items, kept current without count(*) */
+    int exit_code;
+    /* The reload under way (its rows being loaded by the writer), the one asked for meanwhile. */
+    struct reload *reloading, *reload_next;
+};
+
+struct dctx *
+daemon_ctx(struct daemon *d)
+{
+    return &d->ctx;
+}
+
+struct feedtable *
+daemon_feeds(struct daemon *d)
+{
+    return &d->table;
+}
+
+void
+daemon_status(const struct daemon *d, struct daemon_status *ret)
+{
+    *ret = (struct daemon_status){
+        .uptime_s = (uv_now(&d->ctx.loop) - d->started_ms) / 1000,
+        .items_total = d->items_total,
+        .retention = d->retention,
+    };
+}
 
 static int64_t
 sched_clock(void *userdata)
@@ -191,41 +240,76 @@ fetch_settings_from(const struct conf *conf, struct fetch_settings *s)
     };
 }
 
-/* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
-int
-daemon_reload(struct daemon *d, char **reterr_msg)
+/* Who hears how a reload ended (control socket; a SIGHUP tells no one). */
+struct reload_waiter {
+    daemon_reload_cb cb;
+    void *ctx;
+};
+
+/*
+ * A reload: the config read and its topics compiled, then the rows of the feeds it brings
+ * loaded by the writer (one job, dfeed_rows), then applied on the loop. One is under way at
+ * a time; those asked for meanwhile wait for it and run next, as one (the config read anew).
+ */
+struct reload {
+    struct conf *conf;
+    struct alerts *alerting;
+    struct dfeed_rows *rows;
+    struct reload_waiter *waiters;
+    size_t n_waiters;
+};
+
+static void reload_begin(struct daemon *d);
+
+static void
+reload_free(struct reload *rl)
 {
-    struct conf *nc = NULL;
+    if (!rl)
+        return;
+    alerts_free(rl->alerting);
+    conf_free(rl->conf);
+    dfeed_rows_free(rl->rows);
+    free(rl->waiters);
+    free(rl);
+}
+
+/* Tells the reload's waiters how it ended, frees it and starts the one asked for meanwhile. */
+static void
+reload_finish(struct daemon *d, int r, const char *err)
+{
+    struct reload *rl = d->reloading;
+    d->reloading = NULL;
+    if (r < 0 && !d->ctx.stopping)
+        notify_ready("reload failed; running the previous configuration");
+    for (size_t i = 0; i < rl->n_waiters; i++)
+        rl->waiters[i].cb(rl->waiters[i].ctx, r, err);
+    reload_free(rl);
+    if ((d->reloading = d->reload_next)) {
+        d->reload_next = NULL;
+        if (d->ctx.stopping)
+            reload_finish(d, -ECANCELED, "the daemon is stopping");
+        else
+            reload_begin(d);
+    }
+}
+
+/* The reload's rows are loaded: it applies (every step below is on the loop, none waits). */
+static void
+reload_apply(struct daemon *d)
+{
+    struct reload *rl = d->reloading;
+    struct conf *nc = rl->conf;
     char *err = NULL;
-    notify_reloading();
-    int r = conf_load(d->config_path, &nc, &err);
-    if (r < 0) {
-        log_error("config: reload failed, keeping the running configuration:\n%s",
-                  err ? err : strerror(-r));
-        *reterr_msg = err ? err : strdup(strerror(-r));
-        notify_ready("reload failed; running the previous configuration");
-        return r;
-    }
-    struct alerts *na = NULL;
-    r = alerts_new(nc, &na, reterr_msg);
-    if (r < 0) {
-        log_error("config: reload failed, keeping the running configuration:\n%s",
-                  *reterr_msg ? *reterr_msg : strerror(-r));
-        conf_free(nc);
-        notify_ready("reload failed; running the previous configuration");
-        return r;
-    }
     struct dfeed **feeds = NULL;
     size_t n = 0;
     for (size_t i = 0; i < d->table.n_feeds; i++)
         d->table.feeds[i]->kept = false;
-    r = feedtable_build(&d->table, nc, &feeds, &n, reterr_msg);
+    int r = feedtable_build(&d->table, nc, rl->rows, &feeds, &n, &err);
     if (r < 0) {
-        log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
-        alerts_free(na);
-        conf_free(nc);
-        notify_ready("reload failed; running the previous configuration");
-        return r;
+        log_error("config: reload failed: %s", err ? err : strerror(-r));
+        reload_finish(d, r, err ? err : strerror(-r));
+        free(err);
+        return;
     }
 
     /* Feeds that are gone: stop them (an in-flight poll is aborted and frees the feed). */
@@ -271,14 +355,13 @@ daemon_reload(struct daemon *d, char **reterr_msg)
             if (f->poll)
                 feedpoll_cancel(f->poll);
             struct store_feed st = {0};
-            char why[WRITER_ERROR_MAX];
-            if (dfeed_row_load(&d->ctx, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
+            if (dfeed_rows_take(rl->rows, cfg->name, &st)) {
                 store_feed_done(&f->st);
                 f->st = st;
             } else {
                 char q[LOG_QUOTE_MAX];
-                log_error("store: feed '%s': cannot load its new source: %s",
-                          log_quote(cfg->name, q, sizeof(q)), why);
+                log_error("store: feed '%s': cannot load its new source: its row was not loaded",
+                          log_quote(cfg->name, q, sizeof(q)));
             }
             f->st.next_poll_at = FEED_TIME_NONE;
             f->st.last_poll_at = FEED_TIME_NONE;
@@ -288,6 +371,7 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     }
     feedtable_take(&d->table, feeds, n);
     d->ctx.conf = nc;
+    rl->conf = NULL;
     for (size_t i = 0; i < n; i++)
         feedtable_schedule(&d->table, d->table.feeds[i]);
     struct fetch_settings fs;
@@ -297,15 +381,99 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     (void)metrics_listen_apply(d, old->daemon.metrics_listen); /* a failure keeps no listener */
     dctx_topics_retire(
         &d->ctx, old); /* frees d->ctx.alerting and old, unless the writer matches with them */
-    d->ctx.alerting = na;
+    d->ctx.alerting = rl->alerting;
+    rl->alerting = NULL;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
-               d->config_path, d->table.n_feeds, added, removed, changed, alerts_topics(na));
+               d->config_path, d->table.n_feeds, added, removed, changed,
+               alerts_topics(d->ctx.alerting));
     hook_kick(d->ctx.hooks);
     char line[256];
     status_line(d, line, sizeof(line));
     notify_ready(line);
-    return 0;
+    reload_finish(d, 0, NULL);
+}
+
+/* dfeed_rows: the writer loaded (or could not load) the rows the reload needs. */
+static void
+on_reload_rows(void *ctx, struct dfeed_rows *rows, int r, const char *err)
+{
+    struct daemon *d = ctx;
+    (void)rows;
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration: %s", err);
+        reload_finish(d, r, err);
+    } else if (d->ctx.stopping) {
+        reload_finish(d, -ECANCELED, "the daemon is stopping");
+    } else {
+        reload_apply(d);
+    }
+}
+
+/* Reads the config of d->reloading and asks the writer for the rows it needs. */
+static void
+reload_begin(struct daemon *d)
+{
+    struct reload *rl = d->reloading;
+    char *err = NULL;
+    notify_reloading();
+    int r = conf_load(d->config_path, &rl->conf, &err);
+    if (r >= 0 && (r = alerts_new(rl->conf, &rl->alerting, &err)) >= 0) {
+        rl->rows = dfeed_rows_new(&d->ctx, on_reload_rows, d);
+        if (!rl->rows || feedtable_rows_needed(&d->table, rl->conf, rl->rows) < 0)
+            r = -ENOMEM;
+    }
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration:\n%s",
+                  err ? err : strerror(-r));
+        reload_finish(d, r, err ? err : strerror(-r));
+        free(err);
+        return;
+    }
+    if (dfeed_rows_count(rl->rows) == 0) {
+        reload_apply(d); /* no new rows: nothing to wait for */
+        return;
+    }
+    if ((r = dfeed_rows_submit(rl->rows)) < 0) {
+        const char *why =
+            r == -EAGAIN ? "store: the store's writer is busy, try again" : strerror(-r);
+        log_error("config: reload failed, keeping the running configuration: %s", why);
+        reload_finish(d, r, why);
+    }
+}
+
+/* Re-reads the config and applies it once the writer loaded its rows; cb (if any) is told. */
+void
+daemon_reload(struct daemon *d, daemon_reload_cb cb, void *ctx)
+{
+    bool under_way = d->reloading != NULL;
+    struct reload **slot = under_way ? &d->reload_next : &d->reloading;
+    if (d->ctx.stopping) {
+        if (cb)
+            cb(ctx, -ECANCELED, "the daemon is stopping");
+        return;
+    }
+    if (!*slot && !(*slot = calloc(1, sizeof(**slot)))) {
+        if (cb)
+            cb(ctx, -ENOMEM, "out of memory");
+        return;
+    }
+    struct reload *rl = *slot;
+    if (cb) {
+        struct reload_waiter *w = realloc(rl->waiters, (rl->n_waiters + 1) * sizeof(*w));
+        if (!w) {
+            if (!under_way) { /* not begun: nothing to go on with */
+                free(rl);
+                d->reloading = NULL;
+            }
+            cb(ctx, -ENOMEM, "out of memory");
+            return;
+        }
+        rl->waiters = w;
+        rl->waiters[rl->n_waiters++] = (struct reload_waiter){.cb = cb, .ctx = ctx};
+    }
+    if (!under_way)
+        reload_begin(d);
 }
 
 static void
@@ -313,10 +481,8 @@ on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
     if (signum == SIGHUP) {
-        char *err = NULL;
         log_notice("config: SIGHUP, reloading");
-        (void)daemon_reload(d, &err);
-        free(err);
+        daemon_reload(d, NULL, NULL);
         return;
     }
     log_notice("daemon: %s, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -339,8 +505,10 @@ on_stop_timer(uv_timer_t *t)
     notify_stopping();
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
     writer_close(d->ctx.writer);
-    if (d->control)
-        d->ctl->close(d);
+    if (d->control) {
+        d->ctl->close(d->control);
+        d->control = NULL;
+    }
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
     feedtable_stop(&d->table);
@@ -373,6 +541,7 @@ daemon_stop(struct daemon *d, int exit_code)
 static void
 daemon_free_state(struct daemon *d)
 {
+    assert(!d->reloading && !d->reload_next); /* the writer's drain ended them */
     feedtable_done(&d->table);
     retention_free(d->retention);
     d->retention = NULL;
@@ -503,50 +672,56 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
     return r;
 }
 
-/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int
-daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+daemon_new(const char *config_path, bool once, const struct daemon_control *ctl,
+           struct daemon **ret, char **reterr_msg)
 {
     struct daemon *d = calloc(1, sizeof(*d));
-    char *err = NULL;
-    int r;
+    *reterr_msg = NULL;
     if (!d)
-        return 1;
+        return -ENOMEM;
     d->ctx.once = once;
     d->ctl = ctl;
     d->config_path = strdup(config_path);
     d->ctx.metrics = metrics_new();
     d->ctx.events = events_new();
-    if (!d->config_path || !d->ctx.metrics || !d->ctx.events) {
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 1;
-    }
     util_rng_seed(&d->ctx.rng);
     feedtable_init(&d->table, &d->ctx, on_feed_polled, d);
-
-    r = conf_load(config_path, &d->ctx.conf, &err);
-    if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
-        free(err);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+    int r = -ENOMEM;
+    if (!d->config_path || !d->ctx.metrics || !d->ctx.events ||
+        (r = conf_load(config_path, &d->ctx.conf, reterr_msg)) < 0 ||
+        (r = alerts_new(d->ctx.conf, &d->ctx.alerting, reterr_msg)) < 0) {
+        daemon_free(d);
+        return r;
     }
-    r = alerts_new(d->ctx.conf, &d->ctx.alerting, &err);
+    *ret = d;
+    return 0;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+    if (!d)
+        return;
+    daemon_free_state(d);
+    free(d->config_path);
+    free(d);
+}
+
+/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
+int
+daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+{
+    struct daemon *d = NULL;
+    char *err = NULL;
+    int r = daemon_new(config_path, once, ctl, &d, &err);
     if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
+        /* A config or topic error says what (exit 2); out of memory exits 1. */
+        int code = err || r != -ENOMEM ? 2 : 1;
+        if (code == 2)
+            fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
-        conf_free(d->ctx.conf);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+        return code;
     }
     log_set_level((enum log_level)d->ctx.conf->daemon.log_level);
     (void)signal(SIGPIPE, SIG_IGN);
@@ -613,7 +788,7 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         goto fail_loop; /* logged */
     struct dfeed **feeds = NULL;
     size_t n_feeds = 0;
-    if ((r = feedtable_build(&d->table, d->ctx.conf, &feeds, &n_feeds, &err)) < 0) {
+    if ((r = feedtable_build(&d->table, d->ctx.conf, NULL, &feeds, &n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
@@ -630,7 +805,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
 
     if (!once) {
         const char *sock = d->ctx.conf->daemon.socket;
-        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = d->ctl->listen(d, sock, &err)) < 0) {
+        if ((r = util_ensure_parent_dir(sock)) < 0 ||
+            (r = d->ctl->listen(d, sock, &d->control, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
@@ -681,10 +857,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     r = uv_loop_close(&d->ctx.loop);
     assert(r == 0);
     int code = d->exit_code;
-    daemon_free_state(d);
+    daemon_free(d);
     log_notice("daemon: stopped");
-    free(d->config_path);
-    free(d);
     xmlCleanupParser();
     curl_global_cleanup();
     return code;
@@ -695,9 +869,7 @@ fail_loop:
     (void)uv_loop_close(&d->ctx.loop);
 fail_early:
     free(err);
-    daemon_free_state(d);
-    free(d->config_path);
-    free(d);
+    daemon_free(d);
     curl_global_cleanup();
     return 1;
 }

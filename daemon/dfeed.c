@@ -222,10 +222,10 @@ dfeed_free(struct dfeed *f)
     free(f);
 }
 
-/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
+/* Creates the run-time feed for cfg with its row (from rows, or loaded now); err: why not. */
 int
-dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
-          size_t err_size)
+dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed_rows *rows, struct dfeed **ret,
+          char *err, size_t err_size)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
@@ -233,7 +233,13 @@ dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char 
     f->cfg = cfg;
     sched_entry_init(&f->sched);
     /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
-    int r = dfeed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
+    int r = 0;
+    if (!rows)
+        r = dfeed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
+    else if (!dfeed_rows_take(rows, cfg->name, &f->st)) {
+        snprintf(err, err_size, "its row was not loaded");
+        r = -ENOENT;
+    }
     if (r < 0) {
         free(f);
         return r;
@@ -298,6 +304,27 @@ dfeed_write_free(struct dfeed_write *fw)
     free(fw);
 }
 
+/*
+ * Writer thread: the row of the feed called name into *st, created if new; a config feed's
+ * run-time marker is cleared.
+ */
+static int
+row_load(struct store *store, const char *name, const char *url, bool config_feed,
+         struct store_feed *st)
+{
+    int r;
+    if ((r = store_feed_ensure(store, name, url, st)) < 0)
+        return r;
+    if (config_feed && (st->runtime_url || st->removed)) {
+        if ((r = store_feed_set_runtime(store, st->id, NULL, false)) < 0)
+            return r;
+        free(st->runtime_url);
+        st->runtime_url = NULL;
+        st->removed = false;
+    }
+    return 0;
+}
+
 /* Writer thread. */
 static int
 feed_write_work(struct writer_job *job, struct store *store)
@@ -324,16 +351,7 @@ feed_write_work(struct writer_job *job, struct store *store)
             return r;
         return store_feed_save(store, &fw->st);
     case DFEED_WRITE_LOAD:
-        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
-            return r;
-        if (fw->config_feed && (fw->st.runtime_url || fw->st.removed)) {
-            if ((r = store_feed_set_runtime(store, fw->st.id, NULL, false)) < 0)
-                return r;
-            free(fw->st.runtime_url);
-            fw->st.runtime_url = NULL;
-            fw->st.removed = false;
-        }
-        return 0;
+        return row_load(store, fw->name, fw->url, fw->config_feed, &fw->st);
     }
     return -EINVAL;
 }
@@ -477,4 +495,127 @@ dfeed_marker_clear(struct dctx *d, struct dfeed *f)
                   log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
     }
     free(err);
+}
+
+/* One row a reload needs (struct dfeed_rows). */
+struct dfeed_row {
+    char *name;
+    char *url;
+    bool config_feed;
+    bool taken;
+    struct store_feed st; /* as loaded */
+};
+
+struct dfeed_rows {
+    struct writer_job job;
+    struct dctx *d;
+    struct dfeed_row *v;
+    size_t n, cap;
+    const char *failed; /* the name of the row that failed (writer thread, then the loop) */
+    dfeed_rows_done_cb done;
+    void *ctx;
+};
+
+struct dfeed_rows *
+dfeed_rows_new(struct dctx *d, dfeed_rows_done_cb done, void *ctx)
+{
+    struct dfeed_rows *rows = calloc(1, sizeof(*rows));
+    if (!rows)
+        return NULL;
+    rows->d = d;
+    rows->done = done;
+    rows->ctx = ctx;
+    return rows;
+}
+
+int
+dfeed_rows_add(struct dfeed_rows *rows, const char *name, const char *url, bool config_feed)
+{
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 8;
+        struct dfeed_row *v = realloc(rows->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    struct dfeed_row *row = &rows->v[rows->n];
+    *row = (struct dfeed_row){.name = strdup(name), .url = strdup(url), .config_feed = config_feed};
+    if (!row->name || !row->url) {
+        free(row->name);
+        free(row->url);
+        return -ENOMEM;
+    }
+    rows->n++;
+    return 0;
+}
+
+size_t
+dfeed_rows_count(const struct dfeed_rows *rows)
+{
+    return rows->n;
+}
+
+/* Writer thread: every row, in one transaction. */
+static int
+rows_work(struct writer_job *job, struct store *store)
+{
+    struct dfeed_rows *rows = (struct dfeed_rows *)((char *)job - offsetof(struct dfeed_rows, job));
+    for (size_t i = 0; i < rows->n; i++) {
+        struct dfeed_row *row = &rows->v[i];
+        int r = row_load(store, row->name, row->url, row->config_feed, &row->st);
+        if (r < 0) {
+            rows->failed = row->name;
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Loop: the rows are loaded (or not); the caller's turn. */
+static void
+rows_job_done(struct writer_job *job, int r)
+{
+    struct dfeed_rows *rows = (struct dfeed_rows *)((char *)job - offsetof(struct dfeed_rows, job));
+    char err[WRITER_ERROR_MAX + 256];
+    if (r < 0)
+        snprintf(err, sizeof(err), "store: feed '%.200s': %s", rows->failed ? rows->failed : "?",
+                 job->error);
+    rows->done(rows->ctx, rows, r, r < 0 ? err : NULL);
+}
+
+int
+dfeed_rows_submit(struct dfeed_rows *rows)
+{
+    rows->job = (struct writer_job){.work = rows_work, .done = rows_job_done, .mode = WRITER_TXN};
+    return writer_submit(rows->d->writer, &rows->job);
+}
+
+bool
+dfeed_rows_take(struct dfeed_rows *rows, const char *name, struct store_feed *ret)
+{
+    for (size_t i = 0; i < rows->n; i++) {
+        struct dfeed_row *row = &rows->v[i];
+        if (row->taken || strcmp(row->name, name) != 0)
+            continue;
+        row->taken = true;
+        *ret = row->st;
+        row->st = (struct store_feed){0};
+        return true;
+    }
+    return false;
+}
+
+void
+dfeed_rows_free(struct dfeed_rows *rows)
+{
+    if (!rows)
+        return;
+    for (size_t i = 0; i < rows->n; i++) {
+        free(rows->v[i].name);
+        free(rows->v[i].url);
+        store_feed_done(&rows->v[i].st);
+    }
+    free(rows->v);
+    free(rows);
 }

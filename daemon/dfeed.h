@@ -22,6 +22,7 @@
 #include "writer.h"
 
 struct dctx;
+struct dfeed_rows;
 struct feedpoll;
 struct feedtable;
 
@@ -102,9 +103,13 @@ void dfeed_opts_done(struct dfeed_opts *o);
 /* Frees the owned settings of a run-time feed; accepts NULL. */
 void dfeed_cfg_free(struct conf_feed *c);
 
-/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
-int dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
-              size_t err_size);
+/*
+ * Creates the run-time feed for cfg with its row: taken from rows (a reload: loaded by the
+ * writer beforehand, dfeed_rows_*), or, when rows is NULL, loaded (or created) now, waiting
+ * for the writer (at start, before the loop runs). err gets why not.
+ */
+int dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed_rows *rows,
+              struct dfeed **ret, char *err, size_t err_size);
 
 /*
  * Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL), with its
@@ -178,11 +183,28 @@ void dfeed_save(struct dctx *d, struct dfeed *f);
 
 /*
  * Loads the row of the feed called name (creating it if new; a config feed loses its run-time
- * marker) into *ret, waiting for the writer: at start, and at a reload for the feeds it
- * brings. 0, or a negative errno with err saying why.
+ * marker) into *ret, waiting for the writer (writer_call): at start only, before the loop
+ * runs, when nothing else waits for the loop. 0, or a negative errno with err saying why.
  */
 int dfeed_row_load(struct dctx *d, const char *name, const char *url, bool config_feed,
                    struct store_feed *ret, char *err, size_t err_size);
+
+/*
+ * The rows a reload needs before it applies: those of the feeds it brings and of the feeds
+ * whose URL changed, each loaded as dfeed_row_load does, all by one writer job, so that the
+ * loop goes on meanwhile. dfeed_rows_submit queues the job (0, or -EAGAIN / -ESHUTDOWN: not
+ * queued, done will not run); done(ctx, rows, r, err) then runs on the loop with r < 0 and
+ * err when the store refused (nothing of the job was written). The caller owns rows and frees
+ * it (dfeed_rows_free) after done, or after a failed submit.
+ */
+typedef void (*dfeed_rows_done_cb)(void *ctx, struct dfeed_rows *rows, int r, const char *err);
+struct dfeed_rows *dfeed_rows_new(struct dctx *d, dfeed_rows_done_cb done, void *ctx);
+int dfeed_rows_add(struct dfeed_rows *rows, const char *name, const char *url, bool config_feed);
+size_t dfeed_rows_count(const struct dfeed_rows *rows);
+int dfeed_rows_submit(struct dfeed_rows *rows);
+/* Moves the row loaded for name into *ret (the caller's to free); false when none was. */
+bool dfeed_rows_take(struct dfeed_rows *rows, const char *name, struct store_feed *ret);
+void dfeed_rows_free(struct dfeed_rows *rows);
 
 /* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
 void dfeed_marker_clear(struct dctx *d, struct dfeed *f);

@@ -361,8 +361,8 @@ feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome)
 
 /* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
 int
-feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***ret_feeds,
-                size_t *ret_n, char **reterr_msg)
+feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows,
+                struct dfeed ***ret_feeds, size_t *ret_n, char **reterr_msg)
 {
     /* The config's feeds in its order, then the run-time feeds it does not name. */
     struct dfeed **feeds = calloc(conf->n_feeds + t->n_feeds + 1, sizeof(*feeds));
@@ -378,7 +378,7 @@ feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***re
             continue;
         }
         char err[WRITER_ERROR_MAX];
-        int r = dfeed_new(t->d, cfg, &feeds[n], err, sizeof(err));
+        int r = dfeed_new(t->d, cfg, rows, &feeds[n], err, sizeof(err));
         if (r < 0) {
             if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name, err) < 0)
                 *reterr_msg = NULL;
@@ -399,6 +399,24 @@ feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***re
     }
     *ret_feeds = feeds;
     *ret_n = n;
+    return 0;
+}
+
+/* The rows a reload to conf needs, loaded by the writer before it applies. */
+int
+feedtable_rows_needed(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows)
+{
+    for (size_t i = 0; i < conf->n_feeds; i++) {
+        const struct conf_feed *cfg = &conf->feeds[i];
+        const struct dfeed *f = feedtable_find(t, cfg->name);
+        int r = 0;
+        if (!f || f->runtime_cfg)
+            r = dfeed_rows_add(rows, cfg->name, cfg->url, true);
+        else if (strcmp(f->cfg->url, cfg->url) != 0)
+            r = dfeed_rows_add(rows, cfg->name, cfg->url, false);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 

@@ -50,11 +50,19 @@ void feedtable_init(struct feedtable *t, struct dctx *d, feedtable_polled_cb pol
 /*
  * Turns conf's feeds into run-time feeds in *ret_feeds (the config's order, then the run-time
  * feeds it does not name): the feeds already in t are reused (marked kept), the others built
- * with their rows loaded. Used at start and, diffed, at reload. 0, or a negative errno with
- * *reterr_msg.
+ * with their rows: from rows at a reload (feedtable_rows_needed, loaded by the writer), loaded
+ * now when rows is NULL (at start). Used at start and, diffed, at reload. 0, or a negative
+ * errno with *reterr_msg.
  */
-int feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***ret_feeds,
-                    size_t *ret_n, char **reterr_msg);
+int feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows,
+                    struct dfeed ***ret_feeds, size_t *ret_n, char **reterr_msg);
+
+/*
+ * Adds to rows those a reload to conf needs: the feeds conf names that t has not (or has as
+ * run-time feeds, which `remove` may take out before the reload applies), and the config
+ * feeds whose URL conf changes. 0 or -ENOMEM.
+ */
+int feedtable_rows_needed(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows);
 
 /* Makes feeds (n, from feedtable_build) the table, sorted by name; the old array is freed. */
 void feedtable_take(struct feedtable *t, struct dfeed **feeds, size_t n);

@@ -1335,7 +1335,11 @@ hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **re
     h->progress = progress;
     h->progress_ctx = ctx;
     struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
-    int r = writer_call(d->writer, &job); /* at start, before the loop runs */
+    /*
+     * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
+     * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+     */
+    int r = writer_call(d->writer, &job);
     if (r < 0) {
         log_error("store: cannot reset running deliveries: %s",
                   job.error[0] ? job.error : strerror(-r));

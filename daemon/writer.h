@@ -84,8 +84,8 @@ int writer_submit(struct writer *w, struct writer_job *job);
 
 /*
  * Runs job and waits for it (the jobs queued before it first), then runs its done callback on
- * the calling thread before returning its result. Blocks: for start-up (before the loop
- * runs) and the rare reload only.
+ * the calling thread before returning its result. Blocks: for start-up only, before the loop
+ * runs (hook_new, the feeds' rows); once the loop runs every write is writer_submit's.
  */
 int writer_call(struct writer *w, struct writer_job *job);
 

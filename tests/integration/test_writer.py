@@ -135,4 +135,59 @@ def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
     assert d.stop() == 0
 
 
+def no_answer_yet(c):
+    """Whether nothing has come back on control connection c so far."""
+    c.sock.setblocking(False)
+    try:
+        early = c.sock.recv(1)
+    except BlockingIOError:
+        early = None
+    c.sock.setblocking(True)
+    return early is None
+
+
+def test_reload_adding_feeds_waits_for_the_writer_not_the_loop(t):
+    """A reload that brings feeds has their rows loaded by the writer: while another
+    connection holds the write lock, the loop answers `status` (the old config still in
+    force, the new feeds neither listed nor fetched), the reload's answer waits, a second
+    reload waits behind it; once the lock is free both answer with the new feeds, which poll."""
+    s = t.httpd()
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first")]))
+    s.add_file("/b.xml", body=fwtest.rss_items([("b1", "second")]))
+    s.add_file("/c.xml", body=fwtest.rss_items([("c1", "third")]))
+    d = t.daemon({"a": s.url("/a.xml")})
+    d.start()
+    d.poll_wait()
+    d.feeds.update({"b": s.url("/b.xml"), "c": s.url("/c.xml")})
+    d.write_config()
+    lock = WriteLock(d.db)
+    try:
+        first = d.connect(timeout=30)
+        first.send({"cmd": "reload"})
+        second = d.connect(timeout=30)
+        second.send({"cmd": "reload"})
+        # Each connection's request is read on its own loop turn: a status answered on a
+        # third connection after both were sent means the loop went on past the reload.
+        for _ in range(3):
+            st = d.connect(timeout=30).request({"cmd": "status"})
+            assert st["ok"] is True, st
+            assert st["feeds"]["total"] == 1, st  # the reload waits for its rows
+        assert no_answer_yet(first), "the reload answered before its rows were loaded"
+        assert no_answer_yet(second), "the second reload answered before the first ended"
+        assert sorted(d.feeds_state()) == ["a"]
+        assert s.count("/b.xml") == 0 and s.count("/c.xml") == 0
+    finally:
+        lock.release()
+    for c in (first, second):
+        answer = c.recv_line()
+        c.close()
+        assert answer["ok"] is True and answer["feeds"]["total"] == 3, answer
+    assert d.status()["feeds"]["total"] == 3
+    wait_until(lambda: d.count_items("b") == 1 and d.count_items("c") == 1, 30,
+               "the new feeds' first polls")
+    assert d.query("SELECT count(*) FROM feeds WHERE name IN ('b', 'c')") == [(2,)]
+    assert d.log().count("config: reloaded") == 2, d.log()
+    assert d.stop() == 0
+
+
 fwtest.main()

@@ -135,7 +135,7 @@ setup(void **state)
     assert_int_equal(events_subscribe(d->events, EVENTS_ALL, on_event, fx), 0);
     util_rng_init(&d->rng, 18);
     char why[WRITER_ERROR_MAX];
-    if (dfeed_new(d, &d->conf->feeds[0], &fx->f, why, sizeof(why)) < 0)
+    if (dfeed_new(d, &d->conf->feeds[0], NULL, &fx->f, why, sizeof(why)) < 0)
         fail_msg("dfeed_new: %s", why);
     assert_int_equal(uv_timer_init(&d->loop, &fx->guard), 0);
     fx->guard.data = &fx->hung;
