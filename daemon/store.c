@@ -414,11 +414,15 @@ static const char *const store_sql[STMT__COUNT] = {
                               " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO UPDATE SET"
                               " state = 'pending', attempts = 0, next_attempt_at = ?3,"
                               " last_error = NULL WHERE state != 'running'",
-    /* a batch of them: the first ?6 after the key (?4, ?5), in key order (hook.c goes on) */
+    /*
+     * A batch of them: the first ?6 after the key (?4, ?5), in key order (hook.c goes on);
+     * "+state" keeps the planner on the key's index (from the key on, no sort) rather than
+     * deliveries_due (every failed one, sorted, for each batch).
+     */
     [STMT_DELIVERIES_REQUEUE_FAILED] =
         "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
-        " last_error = NULL WHERE (alert_id, hook) IN (SELECT alert_id, hook FROM deliveries"
-        " WHERE (alert_id, hook) > (?4, ?5) AND state = 'failed' AND (?1 IS NULL OR hook = ?1)"
+        " last_error = NULL WHERE rowid IN (SELECT rowid FROM deliveries"
+        " WHERE (alert_id, hook) > (?4, ?5) AND +state = 'failed' AND (?1 IS NULL OR hook = ?1)"
         " AND hook IN (SELECT value FROM json_each(?2)) ORDER BY alert_id, hook LIMIT ?6)"
         " RETURNING alert_id, hook",
     [STMT_ALERT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
