@@ -106,13 +106,31 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return resp;
 }
 
-/* A feed's URL as the socket's group may see it: without its userinfo (user:password@). */
+/*
+ * A feed's URL as the peer may see it: without its userinfo (user:password@) and its
+ * secret-looking query values for root and the daemon's user; only its scheme and host for
+ * the socket's group (url_brief: paths and queries carry capability tokens).
+ */
 static json_t *
-json_url_redacted(const char *url)
+json_url_shown(const char *url, bool privileged)
 {
-    char *r = url_redact(url);
+    char *r = privileged ? url_redact(url) : url_brief(url);
     json_t *v = json_str(r);
     free(r);
+    return v;
+}
+
+/* A feed's error text as the peer may see it: for the group, its URLs' paths hidden. */
+static json_t *
+json_error_shown(const struct dfeed *f, const char *text, bool privileged)
+{
+    if (privileged || !text)
+        return json_str(text);
+    char *a = url_brief_text(text, f->cfg->url);
+    char *b = a && f->st.url ? url_brief_text(a, f->st.url) : NULL;
+    json_t *v = json_str(b ? b : a);
+    free(a);
+    free(b);
     return v;
 }
 
@@ -120,7 +138,7 @@ static json_t *feed_json_settings(json_t *o, const struct conf_feed *cfg);
 
 /* One entry of `feeds`; also the body of a `watch` feed event. */
 json_t *
-ctlcmd_feed_json(const struct dfeed *f)
+ctlcmd_feed_json(const struct dfeed *f, bool privileged)
 {
     enum dfeed_state s = dfeed_state(f);
     const char *reason = f->st.disabled_reason;
@@ -136,15 +154,16 @@ ctlcmd_feed_json(const struct dfeed *f)
         next = (f->sched.due_wall_ms + 999) / 1000;
     else if (s == DFEED_OK || s == DFEED_FAILING)
         next = f->st.next_poll_at;
-    json_t *o =
-        json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
-                  f->cfg->name, "url", json_url_redacted(f->st.url ? f->st.url : f->cfg->url),
-                  "configured_url", json_url_redacted(f->cfg->url), "state", dfeed_state_name(s),
-                  "reason", json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
-                  json_time(f->st.last_poll_at), "last_status",
-                  f->st.last_status ? json_integer(f->st.last_status) : json_null(), "last_error",
-                  json_str(f->st.last_error), "failures", (json_int_t)f->st.failures, "recovered",
-                  f->st.recovered, "items", (json_int_t)f->st.items, "next_poll", json_time(next));
+    json_t *o = json_pack(
+        "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
+        json_url_shown(f->st.url ? f->st.url : f->cfg->url, privileged), "configured_url",
+        json_url_shown(f->cfg->url, privileged), "state", dfeed_state_name(s), "reason",
+        json_error_shown(f, s == DFEED_DISABLED ? reason : NULL, privileged), "last_poll",
+        json_time(f->st.last_poll_at), "last_status",
+        f->st.last_status ? json_integer(f->st.last_status) : json_null(), "last_error",
+        json_error_shown(f, f->st.last_error, privileged), "failures", (json_int_t)f->st.failures,
+        "recovered", f->st.recovered, "items", (json_int_t)f->st.items, "next_poll",
+        json_time(next));
     return feed_json_settings(o, f->cfg);
 }
 
@@ -187,14 +206,15 @@ json_header_name(const char *header)
 /*
  * `feeds NAME`: the entry of `feeds` and what the loop knows beyond it (settings, where the
  * feed is defined, the topics that cover it, validators, item rate); the store's tallies are
- * added in the thread pool (feed_detail_work).
+ * added in the thread pool (feed_detail_work). Where it is defined is the config file's
+ * path and line for root and the daemon's user, only "config" or "runtime" for the group.
  */
 static json_t *
-feed_detail_json(struct daemon *d, const struct dfeed *f)
+feed_detail_json(struct daemon *d, const struct dfeed *f, bool privileged)
 {
     struct dctx *dc = daemon_ctx(d);
     const struct conf_feed *cfg = f->cfg;
-    json_t *o = ctlcmd_feed_json(f);
+    json_t *o = ctlcmd_feed_json(f, privileged);
     json_t *topics = json_array();
     char *origin = NULL;
     for (size_t i = 0; topics && i < dc->conf->n_topics; i++)
@@ -203,8 +223,10 @@ feed_detail_json(struct daemon *d, const struct dfeed *f)
             json_decref(topics);
             topics = NULL;
         }
-    if (!f->runtime_cfg && cfg->origin.file &&
-        asprintf(&origin, "%s:%u", cfg->origin.file, cfg->origin.line) < 0)
+    if (!privileged)
+        origin = strdup(f->runtime_cfg ? "runtime" : "config");
+    else if (!f->runtime_cfg && cfg->origin.file &&
+             asprintf(&origin, "%s:%u", cfg->origin.file, cfg->origin.line) < 0)
         origin = NULL;
     json_t *more = json_pack(
         "{s:s, s:o, s:b, s:b, s:o, s:b, s:o?, s:o, s:o, s:o, s:b}", "source",
@@ -256,7 +278,7 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         const struct dfeed *f = feedtable_find(table, json_string_value(jname));
         if (!f)
             return ctl_error("no feed '%.200s'", json_string_value(jname));
-        json_t *entry = feed_detail_json(d, f);
+        json_t *entry = feed_detail_json(d, f, ctl_conn_privileged(conn));
         if (!entry)
             return NULL;
         return queue_work(conn, feed_detail_work, json_pack("{s:o}", CTL_RESP_FEED, entry),
@@ -266,12 +288,15 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (!arr)
         return NULL;
     for (size_t i = 0; i < table->n_feeds; i++) {
-        if (json_array_append_new(arr, ctlcmd_feed_json(table->feeds[i])) < 0) {
+        if (json_array_append_new(
+                arr, ctlcmd_feed_json(table->feeds[i], ctl_conn_privileged(conn))) < 0) {
             json_decref(arr);
             return NULL;
         }
     }
-    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr);
+    /* urls_hidden: the group's URLs are scheme and host only (`export` refuses them) */
+    return json_pack("{s:b, s:o, s:b}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr, "urls_hidden",
+                     !ctl_conn_privileged(conn));
 }
 
 struct items_ctx {
@@ -866,7 +891,8 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
     if (r < 0) {
         resp = ctl_error("%s", err ? err : strerror(-r));
     } else {
-        resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f));
+        /* add, pause and resume are root's and the daemon's user's */
+        resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f, true));
         events_publish(daemon_ctx(d)->events,
                        &(struct events_event){.kind = EVENTS_FEED, .feed = f});
     }
@@ -1224,7 +1250,8 @@ on_daemon_event(void *ctx, const struct events_event *ev)
         (void)store_alert_get(daemon_ctx(srv->d)->store, ev->alert_id, on_event_alert, srv);
         break;
     case EVENTS_FEED:
-        control_broadcast(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
+        control_broadcast_split(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed, true),
+                                ctlcmd_feed_json(ev->feed, false));
         break;
     }
 }

@@ -44,8 +44,12 @@ void ctlcmd_close(struct ctlcmd_server *server);
 enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
                                   json_t **ret_resp);
 
-/* The JSON shapes shared by answers and events: a new reference, or NULL on OOM. */
-json_t *ctlcmd_feed_json(const struct dfeed *f);
+/*
+ * The JSON shapes shared by answers and events: a new reference, or NULL on OOM. A feed's
+ * URLs and errors show in full (but userinfo) only to a privileged peer (root, the daemon's
+ * user); the socket's group sees scheme and host (url_brief).
+ */
+json_t *ctlcmd_feed_json(const struct dfeed *f, bool privileged);
 json_t *ctlcmd_item_json(const struct store_item_row *row);
 json_t *ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row);
 

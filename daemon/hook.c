@@ -113,8 +113,15 @@ struct hook_requeue {
     char *hook;       /* every failed one: only this hook's; NULL: all */
     char *configured; /* every failed one: the hooks configured now, a JSON array */
     int64_t now;
-    unsigned queued; /* writer thread, then the loop's */
+    unsigned queued; /* writer thread, then the loop's: by the batch that ran last */
     json_t *list;    /* the first HOOK_REDELIVER_LIST_MAX queued, [{"alert", "hook"}] */
+    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_* */
+    int64_t after_alert;
+    char *after_hook;
+    int64_t last_alert; /* writer thread: the greatest key the batch queued */
+    char *last_hook;
+    unsigned total;   /* queued by the batches done */
+    size_t list_kept; /* entries of list from the batches done */
     hook_redeliver_cb cb;
     void *ctx;
 };
@@ -1051,6 +1058,8 @@ requeue_free(struct hook_requeue *q)
     free(q->hooks);
     free(q->hook);
     free(q->configured);
+    free(q->after_hook);
+    free(q->last_hook);
     json_decref(q->list);
     free(q);
 }
@@ -1061,6 +1070,15 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
 {
     struct hook_requeue *q = userdata;
     q->queued++;
+    if (q->alert_id == 0 && (alert_id > q->last_alert ||
+                             (alert_id == q->last_alert && strcmp(hook, q->last_hook) > 0))) {
+        char *copy = strdup(hook);
+        if (!copy)
+            return -ENOMEM;
+        free(q->last_hook);
+        q->last_hook = copy;
+        q->last_alert = alert_id;
+    }
     if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
         return 0;
     json_t *o =
@@ -1076,9 +1094,17 @@ requeue_work(struct writer_job *job, struct store *store)
         (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
     int r = 0;
     q->queued = 0;
-    json_array_clear(q->list);
-    if (q->alert_id == 0)
-        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, on_requeued, q);
+    while (json_array_size(q->list) > q->list_kept)
+        (void)json_array_remove(q->list, json_array_size(q->list) - 1);
+    if (q->alert_id == 0) {
+        /* the batch's greatest key starts at the one it goes on after */
+        free(q->last_hook);
+        if (!(q->last_hook = strdup(q->after_hook ? q->after_hook : "")))
+            return -ENOMEM;
+        q->last_alert = q->after_alert;
+        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, q->after_alert,
+                                            q->after_hook, HOOK_REDELIVER_BATCH, on_requeued, q);
+    }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);
         if (r == 1)
@@ -1094,6 +1120,31 @@ requeue_done(struct writer_job *job, int result)
     struct hook_requeue *q =
         (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
     struct hooks *h = q->h;
+    if (result >= 0) {
+        q->total += q->queued;
+        q->list_kept = json_array_size(q->list);
+    }
+    /* Every failed one: a full batch is followed by the next, the loop turning between. */
+    if (result >= 0 && q->alert_id == 0 && q->queued == HOOK_REDELIVER_BATCH) {
+        free(q->after_hook);
+        q->after_hook = q->last_hook;
+        q->last_hook = NULL;
+        q->after_alert = q->last_alert;
+        int r = h->closing || h->d->stopping ? -ESHUTDOWN : 0;
+        if (r == 0) {
+            hook_kick(h);
+            r = writer_submit(h->d->writer, &q->job);
+        }
+        if (r == 0)
+            return;
+        snprintf(job->error, sizeof(job->error),
+                 "%s after %u failed deliveries were queued (run it again for the rest)",
+                 r == -ESHUTDOWN ? "the daemon is stopping"
+                 : r == -EAGAIN  ? "the store's writer queue is full"
+                                 : strerror(-r),
+                 q->total);
+        result = r;
+    }
     for (struct hook_requeue **p = &h->requeues; *p; p = &(*p)->next) {
         if (*p == q) {
             *p = q->next;
@@ -1105,13 +1156,13 @@ requeue_done(struct writer_job *job, int result)
         log_error("store: cannot queue the redelivery: %s", why);
         q->cb(q->ctx, result, why, 0, NULL);
     } else {
-        const char *what = q->queued == 1 ? "delivery" : "deliveries";
+        const char *what = q->total == 1 ? "delivery" : "deliveries";
         if (q->alert_id != 0)
             log_notice("hook: redeliver: alert %" PRId64 ": %u %s queued", q->alert_id, q->queued,
                        what);
         else
-            log_notice("hook: redeliver: %u failed %s queued", q->queued, what);
-        q->cb(q->ctx, 0, NULL, q->queued, q->list);
+            log_notice("hook: redeliver: %u failed %s queued", q->total, what);
+        q->cb(q->ctx, 0, NULL, q->total, q->list);
     }
     requeue_free(q);
     if (h->closing) {

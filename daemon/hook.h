@@ -71,6 +71,7 @@ void hook_close(struct hooks *h);
 json_t *hook_alert_json(struct dctx *d, int64_t alert_id);
 
 #define HOOK_REDELIVER_LIST_MAX 100 /* deliveries a `redeliver` answer names (all are counted) */
+#define HOOK_REDELIVER_BATCH 10000  /* failed deliveries `redeliver --failed` requeues a txn */
 
 /*
  * The outcome of hook_redeliver: result < 0 with error; else queued deliveries became due
@@ -85,10 +86,14 @@ typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsi
  * hook its topic names now gets one even if the alert had none, so a hook added to a topic
  * by a reload reaches old alerts only this way); with alert_id 0, every failed delivery
  * (only hook's when set). Each becomes pending, due now, attempts and error cleared, written
- * through the writer, and the runner is kicked once it is stored. Deliveries to hooks no
- * longer configured, and deliveries running now (they end as they end), are left alone.
- * 0: cb(ctx, ...) is called once later, on the loop (also when stopping: then with what was
- * stored). A negative errno with *reterr_msg (malloc'd, may be NULL on OOM) when refused at
+ * through the writer, and the runner is kicked once it is stored. Every failed delivery goes
+ * in batches of HOOK_REDELIVER_BATCH, a writer transaction each (the loop and the other
+ * writes go on between them; a crash leaves each batch whole or not done, and the command
+ * may be repeated), in key order from where the last batch ended (a delivery that fails
+ * again meanwhile is not taken twice); cb is called once the last is stored, with the total.
+ * Deliveries to hooks no longer configured, and deliveries running now (they end as they end), are
+ * left alone. 0: cb(ctx, ...) is called once later, on the loop (also when stopping: then with what
+ * was stored). A negative errno with *reterr_msg (malloc'd, may be NULL on OOM) when refused at
  * once: no such alert or hook, a hook the alert's topic does not name, nothing to deliver
  * to, the writer's queue full, or the runner stopped (h NULL or closing).
  */

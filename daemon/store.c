@@ -414,11 +414,17 @@ static const char *const store_sql[STMT__COUNT] = {
                               " VALUES (?1, ?2, ?3) ON CONFLICT (alert_id, hook) DO UPDATE SET"
                               " state = 'pending', attempts = 0, next_attempt_at = ?3,"
                               " last_error = NULL WHERE state != 'running'",
-    [STMT_DELIVERIES_REQUEUE_FAILED] = "UPDATE deliveries SET state = 'pending', attempts = 0,"
-                                       " next_attempt_at = ?3, last_error = NULL"
-                                       " WHERE state = 'failed' AND (?1 IS NULL OR hook = ?1)"
-                                       " AND hook IN (SELECT value FROM json_each(?2))"
-                                       " RETURNING alert_id, hook",
+    /*
+     * A batch of them: the first ?6 after the key (?4, ?5), in key order (hook.c goes on);
+     * "+state" keeps the planner on the key's index (from the key on, no sort) rather than
+     * deliveries_due (every failed one, sorted, for each batch).
+     */
+    [STMT_DELIVERIES_REQUEUE_FAILED] =
+        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
+        " last_error = NULL WHERE rowid IN (SELECT rowid FROM deliveries"
+        " WHERE (alert_id, hook) > (?4, ?5) AND +state = 'failed' AND (?1 IS NULL OR hook = ?1)"
+        " AND hook IN (SELECT value FROM json_each(?2)) ORDER BY alert_id, hook LIMIT ?6)"
+        " RETURNING alert_id, hook",
     [STMT_ALERT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
                               " last_attempt_at FROM deliveries WHERE alert_id = ?1 ORDER BY hook",
     [STMT_ALERT_GET] = "SELECT " STORE_ALERT_COLUMNS ", i.published_at, i.author, i.language,"
@@ -2101,7 +2107,8 @@ undo:
  */
 int
 store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
-                                int64_t now_at, store_requeued_cb cb, void *userdata)
+                                int64_t now_at, int64_t after_alert, const char *after_hook,
+                                unsigned limit, store_requeued_cb cb, void *userdata)
 {
     sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_REQUEUE_FAILED];
     int64_t *alerts = NULL;
@@ -2112,6 +2119,9 @@ store_deliveries_requeue_failed(struct store *store, const char *hook, const cha
     bind_str(st, 1, hook, &rc);
     bind_str(st, 2, hooks_json, &rc);
     bind_int(st, 3, now_at, &rc);
+    bind_int(st, 4, after_alert, &rc);
+    bind_str(st, 5, after_hook ? after_hook : "", &rc);
+    bind_int(st, 6, limit ? (int64_t)limit : -1, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0) {

@@ -277,8 +277,15 @@ int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, 
                        int64_t ended_at);
 int store_deliveries_reset_running(struct store *store);
 int store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at);
+/*
+ * Makes failed deliveries pending (to hook, or any; of the hooks in the JSON array
+ * hooks_json), at most limit of them (0: all) whose key (alert_id, hook) comes after
+ * (after_alert, after_hook) in key order, so that a caller can go on in batches from the
+ * greatest key cb was given; the number made pending.
+ */
 int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
-                                    int64_t now_at, store_requeued_cb cb, void *userdata);
+                                    int64_t now_at, int64_t after_alert, const char *after_hook,
+                                    unsigned limit, store_requeued_cb cb, void *userdata);
 int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);

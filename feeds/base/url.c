@@ -1,4 +1,4 @@
-/* url.c — scheme sniffing and reference resolution. */
+/* url.c — scheme sniffing, reference resolution, and what others may see of a URL. */
 #include "base/url.h"
 
 #include <ctype.h>
@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/buf.h"
 
 #include <libxml/uri.h>
 #include <libxml/xmlmemory.h>
@@ -185,4 +187,188 @@ url_redact(const char *url)
     }
     out[o] = '\0';
     return out;
+}
+
+/* Where the parts of a URL are (offsets into it): what url_brief shows and hides. */
+struct url_parts {
+    size_t scheme;   /* bytes of "scheme:" (0: no scheme) */
+    bool authority;  /* "//" follows the scheme */
+    size_t user;     /* the userinfo is [user, host - 1) when host > user ('@' ends it) */
+    size_t host;     /* host[:port] is [host, path) */
+    size_t path;     /* the path is [path, query) */
+    size_t query;    /* the query ("?...") is [query, fragment) */
+    size_t fragment; /* the fragment ("#...") is [fragment, len) */
+    size_t len;
+};
+
+static void
+url_split(const char *url, struct url_parts *u)
+{
+    size_t n = 0;
+
+    *u = (struct url_parts){.len = strlen(url)};
+    if ((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')) {
+        while (url[n] &&
+               (isalnum((unsigned char)url[n]) || url[n] == '+' || url[n] == '-' || url[n] == '.'))
+            n++;
+        if (url[n] == ':')
+            u->scheme = n + 1;
+    }
+    size_t p = u->scheme;
+    u->user = u->host = p;
+    if (u->scheme && url[p] == '/' && url[p + 1] == '/') {
+        u->authority = true;
+        p += 2;
+        u->user = u->host = p;
+        size_t end = p + strcspn(url + p, "/?#");
+        for (size_t i = p; i < end; i++)
+            if (url[i] == '@')
+                u->host = i + 1; /* the last '@' of the authority ends the userinfo */
+        p = end;
+    }
+    u->path = p;
+    u->query = p + strcspn(url + p, "?#");
+    u->fragment = url[u->query] == '?' ? u->query + strcspn(url + u->query, "#") : u->query;
+}
+
+#define URL_HIDDEN "\xe2\x80\xa6" /* "…": what url_brief shows in place of a part */
+
+/* Appends to b what url_brief shows of the path, query and fragment of url. */
+static int
+url_brief_tail(struct buf *b, const char *url, const struct url_parts *u)
+{
+    int r = 0;
+    size_t path = u->query - u->path;
+
+    if (path == 1 && url[u->path] == '/')
+        r = buf_append_char(b, '/');
+    else if (path > 0)
+        r = buf_append_str(b, "/" URL_HIDDEN);
+    if (r == 0 && u->fragment > u->query)
+        r = buf_append_str(b, "?" URL_HIDDEN);
+    if (r == 0 && u->len > u->fragment)
+        r = buf_append_str(b, "#" URL_HIDDEN);
+    return r;
+}
+
+/* url_brief(url) into b. */
+static int
+url_brief_into(struct buf *b, const char *url, const struct url_parts *u)
+{
+    int r;
+
+    if (!u->scheme)
+        return u->len ? buf_append_str(b, URL_HIDDEN) : 0;
+    if ((r = buf_append(b, url, u->scheme)) < 0)
+        return r;
+    if (!u->authority)
+        return u->len > u->scheme ? buf_append_str(b, URL_HIDDEN) : 0;
+    if ((r = buf_append(b, "//", 2)) < 0 ||
+        (r = buf_append(b, url + u->host, u->path - u->host)) < 0)
+        return r;
+    return url_brief_tail(b, url, u);
+}
+
+char *
+url_brief(const char *url)
+{
+    struct url_parts u;
+    struct buf b;
+
+    if (!url)
+        return NULL;
+    url_split(url, &u);
+    buf_init(&b, SIZE_MAX / 2);
+    if (url_brief_into(&b, url, &u) < 0) {
+        buf_done(&b);
+        return NULL;
+    }
+    char *s = b.data ? buf_steal(&b) : strdup("");
+    buf_done(&b);
+    return s;
+}
+
+/* One part of a URL that url_brief_text looks for, and what shows in its place. */
+struct url_needle {
+    const char *s;
+    size_t len;
+    char *with; /* malloc'ed */
+};
+
+/* Adds the needle s[0..len) shown as with (taken; NULL: out of memory) to v; -ENOMEM. */
+static int
+url_needle_add(struct url_needle *v, size_t *n, const char *s, size_t len, char *with)
+{
+    if (!with)
+        return -ENOMEM;
+    if (len < 2 || (strlen(with) == len && memcmp(s, with, len) == 0)) {
+        free(with); /* too short to be told from other text, or nothing hidden */
+        return 0;
+    }
+    v[(*n)++] = (struct url_needle){s, len, with};
+    return 0;
+}
+
+/* A malloc'ed string: what url_brief_tail shows of the parts of url from its path on. */
+static char *
+url_brief_tail_str(const char *url, const struct url_parts *u)
+{
+    struct buf b;
+
+    buf_init(&b, 64);
+    int r = url_brief_tail(&b, url, u);
+    char *s = r == 0 && b.data ? buf_steal(&b) : (r == 0 ? strdup("") : NULL);
+    buf_done(&b);
+    return s;
+}
+
+char *
+url_brief_text(const char *text, const char *url)
+{
+    struct url_needle v[6];
+    size_t n = 0;
+    struct url_parts u;
+    struct buf b;
+    int r = 0;
+
+    if (!text)
+        return NULL;
+    if (!url)
+        return strdup(text);
+    url_split(url, &u);
+    /* The longest first: the URL, its tail from the path on, then its parts alone. */
+    buf_init(&b, SIZE_MAX / 2);
+    r = url_brief_into(&b, url, &u);
+    r = r < 0 ? r : url_needle_add(v, &n, url, u.len, b.data ? buf_steal(&b) : strdup(""));
+    buf_done(&b);
+    if (r == 0 && u.authority)
+        r = url_needle_add(v, &n, url + u.path, u.len - u.path, url_brief_tail_str(url, &u));
+    else if (r == 0 && u.scheme)
+        r = url_needle_add(v, &n, url + u.scheme, u.len - u.scheme, strdup(URL_HIDDEN));
+    if (r == 0 && u.query > u.path)
+        r = url_needle_add(v, &n, url + u.path, u.query - u.path,
+                           strdup(u.authority ? "/" URL_HIDDEN : URL_HIDDEN));
+    if (r == 0 && u.fragment > u.query)
+        r = url_needle_add(v, &n, url + u.query, u.fragment - u.query, strdup("?" URL_HIDDEN));
+    if (r == 0 && u.host > u.user)
+        r = url_needle_add(v, &n, url + u.user, u.host - 1 - u.user, strdup("***"));
+    if (r == 0 && u.len > u.fragment)
+        r = url_needle_add(v, &n, url + u.fragment, u.len - u.fragment, strdup("#" URL_HIDDEN));
+    buf_init(&b, SIZE_MAX / 2);
+    for (const char *p = text; r == 0 && *p;) {
+        size_t k = 0;
+        while (k < n && strncmp(p, v[k].s, v[k].len) != 0)
+            k++;
+        if (k < n) {
+            r = buf_append_str(&b, v[k].with);
+            p += v[k].len;
+        } else {
+            r = buf_append_char(&b, *p++);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        free(v[k].with);
+    char *s = r == 0 ? (b.data ? buf_steal(&b) : strdup("")) : NULL;
+    buf_done(&b);
+    return s;
 }

@@ -34,4 +34,22 @@ int url_resolve(const char *base, const char *ref, char **ret);
  */
 char *url_redact(const char *url);
 
+/*
+ * url as the control socket's group may see a configured feed's URL (issue 14): its scheme
+ * and host[:port] only, "/…" in place of any path but "/" (or none), "?…" in place of a
+ * query, "#…" in place of a fragment, never its userinfo: "https://host:8443/…?…". Without
+ * an authority ("file:/x", "mailto:…") the scheme and "…"; without a scheme, "…" (empty
+ * stays empty). NULL when url is NULL or memory runs out.
+ */
+char *url_brief(const char *url);
+
+/*
+ * text (an error message about a fetch of url) with what url_brief hides replaced wherever
+ * it shows: url itself by url_brief(url), its path with what follows by "/…" (and "?…",
+ * "#…"), its path, its query and its userinfo alone by "/…", "?…" and "***" (curl's "Couldn't
+ * open file /var/feeds/x.xml" names a file: URL's path). A copy of text when url is NULL or
+ * shows nothing to hide; NULL when text is NULL or memory runs out.
+ */
+char *url_brief_text(const char *text, const char *url);
+
 #endif

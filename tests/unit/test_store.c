@@ -2175,16 +2175,22 @@ test_store_per_hook_deliveries_and_requeue(void **state)
 
     /* --failed for a hook no longer configured, or another hook only: nothing. */
     memset(&q, 0, sizeof(q));
-    assert_int_equal(
-        store_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 2000, on_requeued, &q), 0);
-    assert_int_equal(store_deliveries_requeue_failed(store, "notify", "[\"notify\",\"webhook\"]",
-                                                     2000, on_requeued, &q),
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 2000, 0, NULL, 0,
+                                                     on_requeued, &q),
                      0);
+    assert_int_equal(store_deliveries_requeue_failed(store, "notify", "[\"notify\",\"webhook\"]",
+                                                     2000, 0, NULL, 0, on_requeued, &q),
+                     0);
+    /* A batch goes on after a key: nothing after (alert, "webhook"), nor in an empty batch. */
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2000,
+                                                     alert, "webhook", 0, on_requeued, &q),
+                     0);
+    assert_int_equal(q.n, 0);
     assert_int_equal(q.n, 0);
     assert_alert_state(db, alert, "failed");
     /* --failed: webhook only, due at once, attempts and error cleared; notify untouched. */
     assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2000,
-                                                     on_requeued, &q),
+                                                     alert, "notify", 1, on_requeued, &q),
                      1);
     assert_int_equal(q.n, 1);
     assert_int_equal(q.alert[0], alert);
@@ -2203,7 +2209,7 @@ test_store_per_hook_deliveries_and_requeue(void **state)
     assert_int_equal(due, 1);
     /* Nothing failed is left. */
     assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2001,
-                                                     on_requeued, &q),
+                                                     0, NULL, 0, on_requeued, &q),
                      0);
 
     /* One delivery again: the delivered one is pending, the running one is left alone. */

@@ -1,6 +1,7 @@
 /*
  * Unit tests for url_redact (feeds/url.c): the userinfo of a URL's authority never shows,
- * whatever else the string holds; everything else is kept byte for byte.
+ * whatever else the string holds; everything else is kept byte for byte. And url_brief,
+ * url_brief_text: what the control socket's group sees of a feed's URL (scheme and host).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,11 +82,133 @@ test_url_redact(void **state)
     free(r);
 }
 
+static void
+expect_brief(const char *url, const char *want)
+{
+    char *got = url_brief(url);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("url_brief(%s) = %s, want %s", url, got, want);
+    free(got);
+}
+
+/* The review's URLs (issue 14): none of their secrets survives url_brief. */
+static const char *const review_urls[] = {
+    "https://u:p@example.org/f.xml",
+    "https://example.org/f.xml?token=T1",
+    "https://example.org/f.xml?private_token=T2",
+    "https://example.org/f.xml?hash=T3",
+    "https://example.org/f.xml?code=T4",
+    "https://example.org/f.xml?X-Amz-Credential=AKIA/T5&X-Amz-Signature=S",
+    "https://example.org/f.xml?k=T6",
+    "https://example.org/f.xml?apikey=T7&key2=T8",
+    "https://example.org/feeds/3f9c1e2b7a/private.atom",
+    "https://calendar.example/ical/private-abc123def/basic.ics",
+    "https://example.org/f.xml?jwt=T9",
+    "https://example.org/f.xml?auth_token=T10",
+    "https://example.org/f.xml#access_token=T11",
+    "https://example.org/f.xml?user=alice&pw=T12",
+};
+
+static void
+test_url_brief(void **state)
+{
+    (void)state;
+    /* scheme://host[:port], "/…" for a path, "?…" for a query, "#…" for a fragment */
+    expect_brief("https://feeds.example.org/news.xml", "https://feeds.example.org/…");
+    expect_brief("https://feeds.example.org/", "https://feeds.example.org/");
+    expect_brief("https://feeds.example.org", "https://feeds.example.org");
+    expect_brief("http://example.org:8080/private/3f9a0c1.rss", "http://example.org:8080/…");
+    expect_brief("https://example.org/f.xml?token=T1", "https://example.org/…?…");
+    expect_brief("https://example.org/?k=T6", "https://example.org/?…");
+    expect_brief("https://example.org?k=T6", "https://example.org?…");
+    expect_brief("https://example.org/f.xml#access_token=T", "https://example.org/…#…");
+    expect_brief("https://example.org/f?a=1#b", "https://example.org/…?…#…");
+    expect_brief("https://example.org#frag", "https://example.org#…");
+    expect_brief("https://example.org/#", "https://example.org/#…");
+    expect_brief("https://example.org/?", "https://example.org/?…");
+    expect_brief("https://example.org//", "https://example.org/…");
+    /* the userinfo never, whatever it holds */
+    expect_brief("https://user:s3cret@feeds.example.org/news.xml", "https://feeds.example.org/…");
+    expect_brief("https://a:b@c@host.example/", "https://host.example/");
+    expect_brief("https://tok@host.example", "https://host.example");
+    expect_brief("https://@host.example/x", "https://host.example/…");
+    expect_brief("https://host.example/a@b/c", "https://host.example/…");
+    expect_brief("https://host.example?mail=a@b", "https://host.example?…");
+    /* IP literals and ports are the host's */
+    expect_brief("HTTP://u:p@[::1]:80/feed", "HTTP://[::1]:80/…");
+    expect_brief("http://127.0.0.1:9/", "http://127.0.0.1:9/");
+    expect_brief("http://[fe80::1%25eth0]:8080/x?y", "http://[fe80::1%25eth0]:8080/…?…");
+    /* no authority, no scheme, nothing */
+    expect_brief("file:///var/lib/feedwatch/private/a.xml", "file:///…");
+    expect_brief("file:/var/lib/a.xml", "file:…");
+    expect_brief("mailto:a@b.example", "mailto:…");
+    expect_brief("urn:", "urn:");
+    expect_brief("//u:p@host/x", "…");
+    expect_brief("/relative/path?x", "…");
+    expect_brief("not a url @ all", "…");
+    expect_brief("1http://h/x", "…");
+    expect_brief("", "");
+    assert_null(url_brief(NULL));
+    for (size_t i = 0; i < sizeof(review_urls) / sizeof(review_urls[0]); i++) {
+        char *r = url_brief(review_urls[i]);
+        assert_non_null(r);
+        static const char *const secrets[] = {
+            "T1",       "T2",        "T3",    "T4",  "T5",   "T6",      "T7",    "T8", "T9", "T1",
+            "3f9c1e2b", "abc123def", "alice", "u:p", "AKIA", "private", "f.xml", "?k", "=S"};
+        for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+            if (strstr(r, secrets[k]))
+                fail_msg("url_brief(%s) = %s shows %s", review_urls[i], r, secrets[k]);
+        assert_true(strncmp(r, "https://", 8) == 0);
+        free(r);
+    }
+}
+
+static void
+expect_brief_text(const char *text, const char *url, const char *want)
+{
+    char *got = url_brief_text(text, url);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("url_brief_text(%s, %s) = %s, want %s", text, url, got, want);
+    free(got);
+}
+
+static void
+test_url_brief_text(void **state)
+{
+    (void)state;
+    /* curl's message for a file: feed names its path */
+    expect_brief_text("Couldn't open file /srv/private/3f9a.xml", "file:///srv/private/3f9a.xml",
+                      "Couldn't open file /…");
+    /* the URL itself, its tail, its parts alone */
+    expect_brief_text("fetching https://u:pw@h.example/f.xml?token=T failed",
+                      "https://u:pw@h.example/f.xml?token=T",
+                      "fetching https://h.example/…?… failed");
+    expect_brief_text("GET /f.xml?token=T: 404", "https://h.example/f.xml?token=T",
+                      "GET /…?…: 404");
+    expect_brief_text("at /f.xml, with token=T in ?token=T", "https://h.example/f.xml?token=T",
+                      "at /…, with token=T in ?…");
+    expect_brief_text("user u:pw refused", "https://u:pw@h.example/", "user *** refused");
+    expect_brief_text("#frag!", "https://h.example/x#frag!", "#…");
+    /* what names no part of the URL stays as it is */
+    expect_brief_text("Could not resolve host: h.example", "https://h.example/f.xml",
+                      "Could not resolve host: h.example");
+    expect_brief_text("HTTP 404", "https://h.example/", "HTTP 404");
+    expect_brief_text("HTTP 404 at /", "https://h.example/", "HTTP 404 at /");
+    expect_brief_text("", "https://h.example/f.xml", "");
+    expect_brief_text("a/b", NULL, "a/b");
+    expect_brief_text("not a url", "not a url", "…");
+    assert_null(url_brief_text(NULL, "https://h/"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_redact),
+        cmocka_unit_test(test_url_brief),
+        cmocka_unit_test(test_url_brief_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
