@@ -147,13 +147,16 @@ ctlcmd_feed_json(const struct dfeed *f, bool privileged)
     /*
      * When the next poll is due: its timer, or, while a poll is under way or its result waits
      * for the writer, the time the feed's state holds (a settled poll has planned the next
-     * one before the store has it, and its timer is armed only then).
+     * one before the store has it, and its timer is armed only then); during a first poll, or
+     * waiting for a poll slot before it, when it fell due (null: never scheduled, as in --once).
      */
     int64_t next = FEED_TIME_NONE;
     if (sched_entry_armed(&f->sched))
         next = (f->sched.due_wall_ms + 999) / 1000;
-    else if (s == DFEED_OK || s == DFEED_FAILING)
+    else if ((s == DFEED_OK || s == DFEED_FAILING) && f->st.next_poll_at != FEED_TIME_NONE)
         next = f->st.next_poll_at;
+    else if ((s == DFEED_OK || s == DFEED_FAILING) && f->sched.due_wall_ms != INT64_MAX)
+        next = (f->sched.due_wall_ms + 999) / 1000;
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
         json_url_shown(f->st.url ? f->st.url : f->cfg->url, privileged), "configured_url",

@@ -60,6 +60,7 @@ struct dfeed {
     uint64_t poll_bytes;  /* body bytes the poll in flight received (metrics) */
     int64_t poll_lag_ms;  /* how late it started after it was due; -1: not known */
     uint64_t st_gen;      /* bumped when the loop changes st outside a poll */
+    int64_t told_wait_ms; /* the wait to the next poll of its last poll's feed event; 0: none */
     struct dfeed *ready_prev, *ready_next;
 };
 

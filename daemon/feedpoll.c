@@ -107,6 +107,7 @@ struct feedpoll {
     uint64_t fresh;
     struct alerts_outcome alerts;
     int64_t *fresh_ids; /* per new item: its row id when stored, else 0; NULL: OOM */
+    bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
 };
 
 static void poll_store(struct feedpoll *p);
@@ -343,9 +344,38 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
     return store_feed_save(store, &p->st);
 }
 
-/* Publishes what a committed poll did: new items, alerts, then the feed's state. */
+/* Whether two strings, each NULL or not, are the same. */
+static bool
+str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Whether a committed poll changed what a `watch` client sees of its feed (docs/PRODUCT.md,
+ * `watch`): its state, reason, URL in use, last error, failures or XML recovery (settled:
+ * p->seen_changed), its items (fresh ones stored), or the wait to its next poll, by more than
+ * a quarter of the longer of it and the wait the feed's last poll event showed (the ±10 %
+ * jitter alone moves it by 2/11 at most). The first poll since the start always is a change.
+ * last_poll and last_status alone are not: every poll sets them. Remembers the wait told.
+ */
+static bool
+feed_event_due(struct feedpoll *p, uint64_t fresh)
+{
+    struct dfeed *f = p->f;
+    int64_t wait = p->pn.next_ms > 0 ? p->pn.next_ms - p->pn.now_ms : 0;
+    int64_t told = f->told_wait_ms;
+    int64_t longer = wait > told ? wait : told;
+    int64_t moved = wait > told ? wait - told : told - wait;
+    if (!p->seen_changed && fresh == 0 && told > 0 && moved <= longer / 4)
+        return false;
+    f->told_wait_ms = wait;
+    return true;
+}
+
+/* Publishes what a committed poll did: new items, alerts, then the feed if it changed. */
 static void
-poll_events(struct dctx *d, struct feedpoll *p)
+poll_events(struct dctx *d, struct feedpoll *p, uint64_t fresh)
 {
     for (size_t i = 0; p->fresh_ids && i < p->n_news; i++) {
         if (!p->fresh_ids[i])
@@ -368,7 +398,8 @@ poll_events(struct dctx *d, struct feedpoll *p)
     for (unsigned k = 0; k < p->alerts.n_ids; k++)
         events_publish(d->events,
                        &(struct events_event){.kind = EVENTS_ALERT, .alert_id = p->alerts.ids[k]});
-    events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
+    if (feed_event_due(p, fresh))
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
 }
 
 static void article_wait_remove(struct feedpoll *p);
@@ -901,6 +932,11 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         .now_ms = now_ms,
     };
     struct sched_poll *pn = &p->pn;
+    /* What `watch` shows and a poll may change (feed_event_due); the rest is compared below. */
+    enum dfeed_state was_state = dfeed_state(f);
+    unsigned was_failures = f->st.failures;
+    bool was_recovered = f->st.recovered;
+    p->seen_changed = !str_same(f->st.last_error, p->error);
     if (p->status == FETCH_HTTP_ERROR && (p->http_status == 429 || p->http_status == 503))
         pn->retry_after_at = p->retry_after_at;
     if (!failed && d->conf->daemon.respect_feed_hints) {
@@ -928,8 +964,11 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
                        log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
             free(shown);
+            p->seen_changed |= !str_same(f->st.url, p->permanent_url);
             (void)set_str(&f->st.url, p->permanent_url);
         }
+        p->seen_changed |= f->st.failures != was_failures || f->st.recovered != was_recovered ||
+                           dfeed_state(f) != was_state;
         return;
     }
     long http_status = p->status == FETCH_HTTP_ERROR ? p->http_status : 0;
@@ -952,6 +991,7 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     }
     if (pn->disabled)
         (void)set_str(&f->st.disabled_reason, reason);
+    p->seen_changed |= f->st.failures != was_failures || dfeed_state(f) != was_state;
     content_items_done(p->news, p->n_news);
     p->n_news = 0;
     p->model_dirty = false;
@@ -1023,8 +1063,10 @@ poll_finish(struct feedpoll *p, int r)
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
-    if (r == 0)
-        poll_events(d, p);
+    if (r == 0) {
+        f->st.items += (int64_t)fresh; /* before the feed event, which shows them */
+        poll_events(d, p, fresh);
+    }
     if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
                   p->store_error ? p->store_error : "error");
@@ -1038,7 +1080,6 @@ poll_finish(struct feedpoll *p, int r)
     } else if (p->status == FETCH_NOT_MODIFIED) {
         log_info("poll: feed '%s': not modified", name);
     } else {
-        f->st.items += (int64_t)fresh;
         char how[16];
         if (p->http_status)
             snprintf(how, sizeof(how), "HTTP %ld", p->http_status);
