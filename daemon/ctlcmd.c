@@ -270,6 +270,16 @@ feed_detail_work(void *ctx, struct ctl_reader *rd, json_t *job)
     return json_pack("{s:b, s:O}", CTL_RESP_OK, 1, CTL_RESP_FEED, feed);
 }
 
+/*
+ * Whether conn's peer may see feed URLs whole (root or the daemon's user). A request
+ * dispatched with no connection (the unit tests call ctlcmd_dispatch directly) is the group's.
+ */
+static bool
+peer_privileged(const struct ctl_conn *conn)
+{
+    return conn && ctl_conn_privileged(conn);
+}
+
 static json_t *
 cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
@@ -281,7 +291,7 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         const struct dfeed *f = feedtable_find(table, json_string_value(jname));
         if (!f)
             return ctl_error("no feed '%.200s'", json_string_value(jname));
-        json_t *entry = feed_detail_json(d, f, ctl_conn_privileged(conn));
+        json_t *entry = feed_detail_json(d, f, peer_privileged(conn));
         if (!entry)
             return NULL;
         return queue_work(conn, feed_detail_work, json_pack("{s:o}", CTL_RESP_FEED, entry),
@@ -291,15 +301,15 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (!arr)
         return NULL;
     for (size_t i = 0; i < table->n_feeds; i++) {
-        if (json_array_append_new(
-                arr, ctlcmd_feed_json(table->feeds[i], ctl_conn_privileged(conn))) < 0) {
+        if (json_array_append_new(arr, ctlcmd_feed_json(table->feeds[i], peer_privileged(conn))) <
+            0) {
             json_decref(arr);
             return NULL;
         }
     }
     /* urls_hidden: the group's URLs are scheme and host only (`export` refuses them) */
     return json_pack("{s:b, s:o, s:b}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr, "urls_hidden",
-                     !ctl_conn_privileged(conn));
+                     !peer_privileged(conn));
 }
 
 struct items_ctx {
