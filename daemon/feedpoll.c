@@ -264,7 +264,12 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
     p->f->poll_bytes += len;
     if (!p->parser) {
         char cs[64];
-        p->parser = feedparse_new(effective_url, NULL);
+        /* Relative links resolve against the URL without its userinfo (url.h). */
+        char *base = url_strip_userinfo(effective_url);
+        if (!base)
+            return -ENOMEM;
+        p->parser = feedparse_new(base, NULL);
+        free(base);
         if (!p->parser)
             return -ENOMEM;
         /* A raw gzip body (no Content-Encoding) inflates under the same cap as any other. */

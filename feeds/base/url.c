@@ -128,6 +128,32 @@ url_secret_name(const char *name, size_t n)
     return false;
 }
 
+/* url without its userinfo (url.h). */
+char *
+url_strip_userinfo(const char *url)
+{
+    if (!url)
+        return NULL;
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
+    const char *at = NULL;
+    if (auth) {
+        size_t alen = strcspn(auth, "/?#");
+        for (size_t i = 0; i < alen; i++)
+            if (auth[i] == '@')
+                at = auth + i; /* the last '@' of the authority ends the userinfo */
+    }
+    if (!at)
+        return strdup(url);
+    size_t head = (size_t)(auth - url), rest = strlen(at + 1);
+    char *out = malloc(head + rest + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, url, head);
+    memcpy(out + head, at + 1, rest + 1);
+    return out;
+}
+
 char *
 url_redact(const char *url)
 {

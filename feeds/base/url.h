@@ -35,6 +35,14 @@ int url_resolve(const char *base, const char *ref, char **ret);
 char *url_redact(const char *url);
 
 /*
+ * url without the userinfo of its authority ("http://user:pw@host/x" -> "http://host/x"),
+ * as the base against which a feed's relative links are resolved: a link "#comments" must not
+ * carry the feed's password into an item's URL (issue 14). A copy of url when it has none.
+ * NULL when url is NULL or memory runs out.
+ */
+char *url_strip_userinfo(const char *url);
+
+/*
  * url as the control socket's group may see a configured feed's URL (issue 14): its scheme
  * and host[:port] only, "/…" in place of any path but "/" (or none), "?…" in place of a
  * query, "#…" in place of a fragment, never its userinfo: "https://host:8443/…?…". Without

@@ -194,6 +194,25 @@ def test_userinfo_of_a_feed_url_is_never_shown(t):
     assert d.stop() == 0
 
 
+def test_relative_links_do_not_carry_the_feed_urls_userinfo(t):
+    """review16: "#comments" resolved against http://reader:hunter2@host/feed.xml put the
+    password into the item's URL, which every peer of the socket reads."""
+    s = t.httpd()
+    s.add_file("/feeds/feed.xml", rss([("one", "#comments", "x"), ("two", "./", "y"),
+                                       ("three", "/top", "z")]))
+    url = f"http://reader:hunter2@127.0.0.1:{s.port}/feeds/feed.xml"
+    d = t.daemon({"auth": url}).start()
+    assert d.wait_polled(["auth"], timeout=30)["auth"]["state"] == "ok"
+    assert s.requests("/feeds/feed.xml")[0]["headers"].get("authorization")
+    urls = {i["title"]: i["url"] for i in d.items()}
+    base = f"http://127.0.0.1:{s.port}"
+    assert urls == {"one": f"{base}/feeds/feed.xml#comments", "two": f"{base}/feeds/",
+                    "three": f"{base}/top"}, urls
+    rc, _ = d.cli("items", json_out=False)
+    assert rc == 0 and "hunter2" not in d.last[2] and "reader" not in d.last[2], d.last[2]
+    assert d.stop() == 0
+
+
 def test_secret_query_parameters_of_a_feed_url_are_never_shown(t):
     s = t.httpd()
     s.add_file("/feed.xml", rss([("one", "", "x")]))

@@ -175,6 +175,33 @@ expect_brief_text(const char *text, const char *url, const char *want)
 }
 
 static void
+expect_stripped(const char *url, const char *want)
+{
+    char *got = url_strip_userinfo(url);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("url_strip_userinfo(%s) = %s, want %s", url, got, want);
+    free(got);
+}
+
+/* The base of a feed's relative links keeps everything but the userinfo. */
+static void
+test_url_strip_userinfo(void **state)
+{
+    (void)state;
+    expect_stripped("http://reader:pa55word@127.0.0.1:8080/feeds/a.rss?token=T#x",
+                    "http://127.0.0.1:8080/feeds/a.rss?token=T#x");
+    expect_stripped("https://user@example.org/", "https://example.org/");
+    expect_stripped("https://a@b:c@example.org/x", "https://example.org/x"); /* the last '@' */
+    expect_stripped("//u:p@example.org/x", "//example.org/x");
+    expect_stripped("https://example.org/p@th?q=a@b", "https://example.org/p@th?q=a@b");
+    expect_stripped("https://example.org", "https://example.org");
+    expect_stripped("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml");
+    expect_stripped("", "");
+    assert_null(url_strip_userinfo(NULL));
+}
+
+static void
 test_url_brief_text(void **state)
 {
     (void)state;
@@ -209,6 +236,7 @@ main(void)
         cmocka_unit_test(test_url_redact),
         cmocka_unit_test(test_url_brief),
         cmocka_unit_test(test_url_brief_text),
+        cmocka_unit_test(test_url_strip_userinfo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
