@@ -128,21 +128,34 @@ url_secret_name(const char *name, size_t n)
     return false;
 }
 
+/*
+ * The '@' that ends url's userinfo (the last '@' of the authority), NULL when it has none;
+ * *auth is where the authority starts (after "://" or a leading "//"), or NULL.
+ */
+static const char *
+url_userinfo_end(const char *url, const char **auth)
+{
+    const char *sep = strstr(url, "://");
+    const char *a = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
+    const char *at = NULL;
+    if (a) {
+        size_t alen = strcspn(a, "/?#");
+        for (size_t i = 0; i < alen; i++)
+            if (a[i] == '@')
+                at = a + i;
+    }
+    *auth = a;
+    return at;
+}
+
 /* url without its userinfo (url.h). */
 char *
 url_strip_userinfo(const char *url)
 {
     if (!url)
         return NULL;
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
-    const char *at = NULL;
-    if (auth) {
-        size_t alen = strcspn(auth, "/?#");
-        for (size_t i = 0; i < alen; i++)
-            if (auth[i] == '@')
-                at = auth + i; /* the last '@' of the authority ends the userinfo */
-    }
+    const char *auth;
+    const char *at = url_userinfo_end(url, &auth);
     if (!at)
         return strdup(url);
     size_t head = (size_t)(auth - url), rest = strlen(at + 1);
@@ -166,15 +179,8 @@ url_redact(const char *url)
     if (!out)
         return NULL;
     /* The userinfo of the authority ("user:password@") becomes "***@". */
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : (strncmp(url, "//", 2) == 0 ? url + 2 : NULL);
-    const char *at = NULL;
-    if (auth) {
-        size_t alen = strcspn(auth, "/?#");
-        for (size_t i = 0; i < alen; i++)
-            if (auth[i] == '@')
-                at = auth + i; /* the last '@' of the authority ends the userinfo */
-    }
+    const char *auth;
+    const char *at = url_userinfo_end(url, &auth);
     size_t o = 0;
     const char *p = url;
     if (at) {
