@@ -170,7 +170,7 @@ expect_brief_text(const char *text, const char *url, const char *want)
     char *got = url_brief_text(text, url);
     assert_non_null(got);
     if (strcmp(got, want) != 0)
-        fail_msg("url_brief_text(%s, %s) = %s, want %s", text, url, got, want);
+        fail_msg("url_brief_text(%s, %s) = %s, want %s", text, url ? url : "NULL", got, want);
     free(got);
 }
 
