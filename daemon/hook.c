@@ -1130,11 +1130,13 @@ requeue_done(struct writer_job *job, int result)
         q->after_hook = q->last_hook;
         q->last_hook = NULL;
         q->after_alert = q->last_alert;
+        /*
+         * No hook_kick here: each kick reads the due deliveries on the loop, and every batch
+         * adds to them; the runs start once, after the last batch (below).
+         */
         int r = h->closing || h->d->stopping ? -ESHUTDOWN : 0;
-        if (r == 0) {
-            hook_kick(h);
+        if (r == 0)
             r = writer_submit(h->d->writer, &q->job);
-        }
         if (r == 0)
             return;
         snprintf(job->error, sizeof(job->error),
