@@ -512,6 +512,7 @@ struct dfeed_rows {
     struct dfeed_row *v;
     size_t n, cap;
     const char *failed; /* the name of the row that failed (writer thread, then the loop) */
+    size_t next;        /* where dfeed_rows_take looks first */
     dfeed_rows_done_cb done;
     void *ctx;
 };
@@ -594,11 +595,18 @@ dfeed_rows_submit(struct dfeed_rows *rows)
 bool
 dfeed_rows_take(struct dfeed_rows *rows, const char *name, struct store_feed *ret)
 {
-    for (size_t i = 0; i < rows->n; i++) {
+    /*
+     * From the row after the one taken last: the table takes them in the config's order,
+     * the order they were added in, so a reload that brings many feeds does not scan them all
+     * for each one on the loop.
+     */
+    for (size_t k = 0; k < rows->n; k++) {
+        size_t i = (rows->next + k) % rows->n;
         struct dfeed_row *row = &rows->v[i];
         if (row->taken || strcmp(row->name, name) != 0)
             continue;
         row->taken = true;
+        rows->next = i + 1;
         *ret = row->st;
         row->st = (struct store_feed){0};
         return true;
