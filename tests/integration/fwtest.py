@@ -428,7 +428,8 @@ def hook_runs(outdir):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        # A line without its newline is a run still being recorded: not a run yet.
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def main():
