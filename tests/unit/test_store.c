@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 8);
+    assert_int_equal(STORE_SCHEMA_VERSION, 9);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -349,20 +349,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 9");
+    raw_exec(db, "PRAGMA user_version = 10");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 9 is newer than this feedwatch (8)"));
+    assert_non_null(strstr(msg, "database schema 10 is newer than this feedwatch (9)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 9);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 10);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -2320,6 +2320,109 @@ test_store_migration_8_no_hook(void **state)
     store_free(store);
 }
 
+struct due_seen {
+    int n;
+    int64_t alert[8];
+};
+
+static int
+on_due_order(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    struct due_seen *s = userdata;
+    (void)hook;
+    (void)attempts;
+    assert_true(s->n < 8);
+    s->alert[s->n++] = alert_id;
+    return 0;
+}
+
+/*
+ * The due read (schema 9): NULL counts as due at once, then by time, then by alert; it stops at
+ * its limit and at now, off an index on the same expression (review16: the old index sorted
+ * every pending row for each read). A schema 8 database gets the new index.
+ */
+static void
+test_store_due_read_in_index_order(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *store = open_store(fx);
+    int64_t feed = ensure_feed(store, "a", "https://example.org/a.xml");
+    char *hooks[] = {"notify"};
+    int64_t alerts[6], at = 0;
+    for (int i = 0; i < 6; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        struct feed_item item = mkitem(key, 100);
+        int64_t item_id = 0;
+        assert_int_equal(store_item_add(store, feed, &item, NULL, 0, 1000, &item_id), 1);
+        assert_int_equal(store_alert_add(store, "t", item_id, NULL, hooks, 1, 1000, &alerts[i]), 1);
+    }
+    store_free(store);
+    /* Due times (alert 0..5): 3000, NULL, 2000, 2000, 5000, and 5 delivered (never due). */
+    sqlite3 *db = open_raw(fx);
+    const char *const when[] = {"3000", "NULL", "2000", "2000", "5000"};
+    for (int i = 0; i < 5; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "UPDATE deliveries SET next_attempt_at = %s WHERE alert_id = %lld", when[i],
+                 (long long)alerts[i]);
+        raw_exec(db, sql);
+    }
+    raw_exec(db, "UPDATE deliveries SET state = 'delivered', next_attempt_at = 0"
+                 " WHERE alert_id = (SELECT max(alert_id) FROM deliveries)");
+    /* Back to schema 8 as that release wrote it; opening migrates. */
+    raw_exec(db, "DROP INDEX deliveries_due;"
+                 " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
+                 " PRAGMA user_version = 8;");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+    store = open_store(fx);
+    struct due_seen s = {0};
+    assert_int_equal(store_deliveries_due(store, 2999, 10, on_due_order, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.alert[0], alerts[1]);
+    assert_int_equal(s.alert[1], alerts[2]);
+    assert_int_equal(s.alert[2], alerts[3]);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_deliveries_due(store, 9999, 4, on_due_order, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.alert[3], alerts[0]);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 0);
+    assert_int_equal(
+        store_delivery_set(store, alerts[1], "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 2000);
+
+    db = open_raw(fx);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+    /* Key columns: state, an expression (cid -2), alert_id. */
+    assert_int_equal(raw_int(db,
+                             "SELECT group_concat(cid, ',') = '2,-2,0' FROM (SELECT cid FROM"
+                             " pragma_index_xinfo('deliveries_due') WHERE key ORDER BY seqno)",
+                             NULL),
+                     1);
+    /* The read the store runs is a range on that index with no sort. */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "EXPLAIN QUERY PLAN SELECT alert_id FROM deliveries"
+                                        " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0)"
+                                        " <= 1 ORDER BY COALESCE(next_attempt_at, 0), alert_id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        assert_non_null(strstr(detail, "USING INDEX deliveries_due"));
+        rows++;
+    }
+    assert_int_equal(rows, 1);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    store_free(store);
+}
+
 /*
  * In another process (this test program run again, so that no SQLite state is inherited
  * through fork): opens a read-write connection to db, counts the feeds, closes it. Returns
@@ -2661,6 +2764,7 @@ main(int argc, char **argv)
         STORE_TEST(test_store_delivery_set_is_atomic),
         STORE_TEST(test_store_per_hook_deliveries_and_requeue),
         STORE_TEST(test_store_migration_8_no_hook),
+        STORE_TEST(test_store_due_read_in_index_order),
     };
 
     /* The file mode test expects the usual service umask. */
