@@ -23,6 +23,12 @@
 
 #include <sqlite3.h>
 
+/* The newest SQL the statements use is RETURNING (SQLite 3.35). */
+#define STORE_SQLITE_MIN 3035000
+#if SQLITE_VERSION_NUMBER < STORE_SQLITE_MIN
+#error "feedwatch needs SQLite 3.35 or newer"
+#endif
+
 /* How long a statement waits for another connection's lock before failing with -EBUSY. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -1011,6 +1017,20 @@ store_alloc(const char *path, char **reterr_msg)
     return store;
 }
 
+/* 0, or -ENOTSUP with a message when the SQLite loaded at run time is older than 3.35. */
+static int
+store_sqlite_version_ok(const char *path, char **reterr_msg)
+{
+    if (sqlite3_libversion_number() >= STORE_SQLITE_MIN)
+        return 0;
+    if (reterr_msg && asprintf(reterr_msg,
+                               "cannot open database '%s': SQLite %s is older than 3.35, which"
+                               " feedwatch needs",
+                               path, sqlite3_libversion()) < 0)
+        *reterr_msg = NULL;
+    return -ENOTSUP;
+}
+
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
 int
 store_open(const char *path, struct store **ret_store, char **reterr_msg)
@@ -1024,6 +1044,8 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
 #ifdef SQLITE_OPEN_EXRESCODE
     flags |= SQLITE_OPEN_EXRESCODE;
 #endif
+    if ((r = store_sqlite_version_ok(path, reterr_msg)) < 0)
+        return r;
     store = store_alloc(path, reterr_msg);
     if (!store)
         return -ENOMEM;
@@ -1067,6 +1089,8 @@ store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
 #ifdef SQLITE_OPEN_EXRESCODE
     flags |= SQLITE_OPEN_EXRESCODE;
 #endif
+    if ((r = store_sqlite_version_ok(path, reterr_msg)) < 0)
+        return r;
     store = store_alloc(path, reterr_msg);
     if (!store)
         return -ENOMEM;
