@@ -205,6 +205,15 @@ static const char *const store_migrations[] = {
      */
     "DROP INDEX deliveries_due;\n"
     "CREATE INDEX deliveries_due ON deliveries (state, COALESCE(next_attempt_at, 0), alert_id);\n",
+
+    /*
+     * 10: alerts and sources by item. Retention's batch skips items with alerts still to
+     * deliver, then clears their alerts' matches and story bands: without an index each item
+     * read every pending alert (the 1,300-kill fault run: 3,900 pending alerts made each batch
+     * 2.8 s, 8 s on a busy machine, with the writer, so polls and hooks, waiting behind it).
+     */
+    "CREATE INDEX IF NOT EXISTS alerts_item ON alerts (item_id, state);\n"
+    "CREATE INDEX IF NOT EXISTS alert_sources_item ON alert_sources (item_id);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
