@@ -71,7 +71,10 @@ struct fetch_req {
     const char *size_name;           /* the size cap's name in its error; NULL: "max_feed_size" */
     bool pausable; /* the data callback may return FETCH_DATA_PAUSE: curl reads at most
                     * FETCH_PAUSE_READ bytes at a time, since while paused it keeps the rest
-                    * of a read it had begun, inflated */
+                    * of a read it had begun; such a transfer asks for gzip alone and its
+                    * body is inflated by the fetcher as it is taken, never by curl (which
+                    * would keep a paused read's rest inflated: 4 KB of gzip are 4 MB), and
+                    * a body in another Content-Encoding ends it (FETCH_ERROR) */
 };
 
 #define FETCH_PAUSE_READ 4096
@@ -145,7 +148,8 @@ void fetch_cancel(struct fetch_xfer *x);
  * fetch_req.pausable, not file:, an HTTP/1 response (a multiplexed stream's pause could hold
  * up its connection's others), and a body curl does not hold whole yet: when the bytes read
  * reach Content-Length (fetch_body_whole), the rest is in memory already and a pause would
- * free nothing, so the data callback takes it.
+ * free nothing, so the data callback takes it. A gzip body whole on the wire is inflated as
+ * it is taken: it is pausable once 64 KiB of it were taken.
  */
 bool fetch_pausable(const struct fetch_xfer *x);
 

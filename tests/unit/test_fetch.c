@@ -6,6 +6,10 @@
  * decompressed bytes, the whole-transfer timeout against a server that trickles, and pauses:
  * the bytes come whole after them, the time paused does not count towards the timeout but the
  * wall cap still ends a transfer paused for good, and a body curl holds whole is not pausable.
+ * A pausable transfer asks for gzip alone and inflates it itself, a piece at a time, so that a
+ * pause holds no inflated read (max_poll_memory): paused and resumed, a gzip body comes whole
+ * and in order; a small one whole on the wire pauses after 64 KiB; another encoding, gzip
+ * twice or bytes after the gzip trailer end the transfer.
  * The network policy is tested end to end in tests/integration/test_netpolicy.py.
  */
 #include <arpa/inet.h>
@@ -98,6 +102,7 @@ test_fetch_redirect_refusal(void **state)
 #define HANG_GUARD_MS 60000
 #define BIG_BODY (100 * 1024)
 #define GZIP_PLAIN (1024 * 1024)
+#define GZIP_TEXT (512 * 1024)
 
 struct srv {
     int fd;
@@ -113,6 +118,10 @@ struct srv {
     char last_inm[256]; /* If-None-Match of the last request ("" when none) */
     unsigned char *gz;  /* GZIP_PLAIN zero bytes, gzipped */
     size_t gz_len;
+    unsigned char *gzt; /* GZIP_TEXT bytes of text (many reads on the wire), gzipped */
+    size_t gzt_len;
+    uLong gzt_crc;     /* CRC-32 of the text */
+    char last_ae[256]; /* Accept-Encoding of the last request ("" when none) */
 };
 
 static struct srv srv;
@@ -197,6 +206,23 @@ answer(int fd, const char *path, const char *inm)
         if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
                       srv.gz_len))
             (void)send_all(fd, srv.gz, srv.gz_len);
+    } else if (strcmp(path, "/gztext") == 0) {
+        if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                      srv.gzt_len))
+            (void)send_all(fd, srv.gzt, srv.gzt_len);
+    } else if (strcmp(path, "/gztrailing") == 0) {
+        /* A gzip body with bytes after its trailer. */
+        if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                      srv.gz_len + 4) &&
+            send_all(fd, srv.gz, srv.gz_len))
+            (void)send_all(fd, "junk", 4);
+    } else if (strcmp(path, "/br") == 0 || strcmp(path, "/gzgz") == 0) {
+        const char *ce = path[1] == 'b' ? "Content-Encoding: br\r\n"
+                                        : "Content-Encoding: gzip\r\nContent-Encoding: gzip\r\n";
+        char extra[128];
+        (void)snprintf(extra, sizeof(extra), "Content-Type: text/plain\r\n%s", ce);
+        if (send_head(fd, "200 OK", extra, srv.gz_len))
+            (void)send_all(fd, srv.gz, srv.gz_len);
     } else if (strcmp(path, "/trickle") == 0) {
         /* A byte every 50 ms: never idle long enough for a low-speed limit, for a minute. */
         if (!send_head(fd, "200 OK", "Content-Type: text/plain\r\n", 1200))
@@ -233,12 +259,14 @@ on_srv_conn(void *arg)
             break;
     }
     req[len] = '\0';
-    char path[256] = "", inm[256];
+    char path[256] = "", inm[256], ae[256];
     if (sscanf(req, "GET %255s HTTP/1.1", path) == 1) {
         request_header(req, "If-None-Match:", inm, sizeof(inm));
+        request_header(req, "Accept-Encoding:", ae, sizeof(ae));
         pthread_mutex_lock(&srv.lock);
         (void)snprintf(srv.last_path, sizeof(srv.last_path), "%s", path);
         (void)snprintf(srv.last_inm, sizeof(srv.last_inm), "%s", inm);
+        (void)snprintf(srv.last_ae, sizeof(srv.last_ae), "%s", ae);
         pthread_mutex_unlock(&srv.lock);
         atomic_fetch_add(&srv.requests, 1);
         answer(fd, path, inm);
@@ -293,6 +321,35 @@ srv_setup(void **state)
     srv.gz_len = z.total_out;
     deflateEnd(&z);
     free(plain);
+    /*
+     * Text of random words out of 32: its gzip takes many reads of curl's, and one read
+     * inflates to more than a piece of 16 KiB (so a pause may fall within a read).
+     */
+    unsigned char *text = malloc(GZIP_TEXT), words[32][8];
+    assert_non_null(text);
+    uint32_t seed = 14;
+    for (size_t i = 0; i < sizeof(words); i++) {
+        seed = seed * 1103515245u + 12345u;
+        words[i / 8][i % 8] = (unsigned char)('a' + (seed >> 16) % 26);
+    }
+    for (size_t i = 0; i < GZIP_TEXT; i += 8) {
+        seed = seed * 1103515245u + 12345u;
+        memcpy(text + i, words[(seed >> 16) % 32], 8);
+    }
+    srv.gzt_crc = crc32(crc32(0L, Z_NULL, 0), text, GZIP_TEXT);
+    z = (z_stream){0};
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    srv.gzt_len = deflateBound(&z, GZIP_TEXT);
+    assert_non_null(srv.gzt = malloc(srv.gzt_len));
+    z.next_in = text;
+    z.avail_in = GZIP_TEXT;
+    z.next_out = srv.gzt;
+    z.avail_out = (uInt)srv.gzt_len;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    srv.gzt_len = z.total_out;
+    deflateEnd(&z);
+    free(text);
+    assert_true(srv.gzt_len > 16 * 1024 && srv.gzt_len * 4 < GZIP_TEXT);
 
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
@@ -315,6 +372,7 @@ srv_teardown(void **state)
     for (int i = 0; i < 2000 && atomic_load(&srv.handlers) > 0; i++)
         usleep(5000);
     free(srv.gz);
+    free(srv.gzt);
     pthread_mutex_destroy(&srv.lock);
     return 0;
 }
@@ -329,6 +387,7 @@ struct got {
     char body[4096];
     size_t len;     /* all data bytes, body[] holds the first of them */
     size_t nonzero; /* data bytes that are not 0 */
+    uLong crc;      /* CRC-32 of the data bytes, in order */
     unsigned data_calls;
     /* Pausing (fetch_paused): every pause_every-th call is not taken, resumed by a timer. */
     unsigned pause_every, pauses;
@@ -399,6 +458,7 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
     }
     for (size_t i = 0; i < len; i++)
         g->nonzero += buf[i] != 0;
+    g->crc = crc32(g->crc, (const Bytef *)buf, (uInt)len);
     g->len += len;
     if (!g->pause_every)
         g->data_calls++;
@@ -506,6 +566,7 @@ fetch_paused(const char *path, unsigned pause_every, struct got *g)
     uv_timer_t guard, resume;
 
     memset(g, 0, sizeof(*g));
+    g->crc = crc32(0L, Z_NULL, 0);
     g->pause_every = pause_every;
     assert_int_equal(uv_loop_init(&loop), 0);
     struct fetcher *f = fetch_new(&loop, &set, &err);
@@ -688,12 +749,64 @@ test_fetch_pause_and_resume(void **state)
         assert_int_equal(g.len, GZIP_PLAIN);
         assert_int_equal(g.body_bytes, GZIP_PLAIN);
         assert_int_equal(g.nonzero, 0);
+        assert_string_equal(srv.last_ae, "gzip"); /* inflated by the fetcher: gzip alone */
         /* Its ~1 KB on the wire come in one read: curl holds the body whole from the first
-         * call (inflated as it is handed over), so it is never paused. */
-        assert_int_equal(g.pauses, 0);
-        assert_int_equal(g.pausable_calls, 0);
+         * call, but it is inflated as it is taken: 64 KiB go on as a small body would (four
+         * pieces of 16 KiB, the fifth passes the mark), the rest waits when paused. */
+        assert_int_equal(g.whole_calls, 4);
+        assert_true(g.pausable_calls > 0);
+        assert_true(g.pauses > 0);
+        got_done(&g);
+        /* A gzip body of many reads, paused within them: every byte once, in order. */
+        fetch_paused("/gztext", every[i], &g);
+        assert_int_equal(g.status, FETCH_OK);
+        assert_int_equal(g.len, GZIP_TEXT);
+        assert_int_equal(g.body_bytes, GZIP_TEXT);
+        assert_int_equal(g.crc, srv.gzt_crc);
+        assert_true(g.pauses > 0);
         got_done(&g);
     }
+    /* Not paused: the same bytes. */
+    struct got g;
+    fetch_paused("/gztext", 1u << 30, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_int_equal(g.len, GZIP_TEXT);
+    assert_int_equal(g.crc, srv.gzt_crc);
+    assert_int_equal(g.pauses, 0);
+    got_done(&g);
+}
+
+/*
+ * A pausable transfer inflates gzip alone: a body in another encoding, gzip twice, or with
+ * bytes after its gzip trailer ends the transfer, saying why. One that is never paused (an
+ * article page, fetch_path) asks for every encoding curl has.
+ */
+static void
+test_fetch_pausable_takes_gzip_alone(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *error;
+    } t[] = {
+        {"/br", "Content-Encoding 'br' not supported (feeds are asked for gzip)"},
+        {"/gzgz", "Content-Encoding 'gzip' not supported (feeds are asked for gzip)"},
+        {"/gztrailing", "gzip: data after the end of the compressed body"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct got g;
+        fetch_paused(t[i].path, 1u << 30, &g);
+        assert_int_equal(g.status, FETCH_ERROR);
+        assert_non_null(g.error);
+        if (strcmp(g.error, t[i].error) != 0)
+            fail_msg("%s: %s", t[i].path, g.error);
+        got_done(&g);
+    }
+    struct got g;
+    fetch_path("/gztext", NULL, GZIP_TEXT, 20000, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_int_equal(g.len, GZIP_TEXT);
+    assert_true(strstr(srv.last_ae, "gzip") && strcmp(srv.last_ae, "gzip") != 0);
+    got_done(&g);
 }
 
 static void
@@ -841,6 +954,7 @@ main(void)
         cmocka_unit_test(test_fetch_gzip_cap_counts_decompressed_bytes),
         cmocka_unit_test(test_fetch_timeout_on_a_trickle),
         cmocka_unit_test(test_fetch_pause_and_resume),
+        cmocka_unit_test(test_fetch_pausable_takes_gzip_alone),
         cmocka_unit_test(test_fetch_pause_longer_than_the_timeout),
         cmocka_unit_test(test_fetch_pause_wall_cap_and_timeout_message),
         cmocka_unit_test(test_fetch_whole_body_is_not_pausable),
