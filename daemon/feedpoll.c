@@ -89,7 +89,8 @@ struct feedpoll {
     uint64_t mem;
     uint64_t doc_bytes; /* feed_doc_bytes of doc, once parsed */
     bool content_done;  /* the content stage is over: news hold their final text */
-    bool fetching;      /* on d's list of downloading polls (start order) */
+    bool fetching;      /* on d's list of downloading polls (line order: fetching_to_tail) */
+    bool in_line;       /* its place in that line is from its first body byte */
     bool mem_paused;    /* its transfer waits paused for memory */
     struct feedpoll *fetch_prev, *fetch_next;
     /* The store stage: its writer job, and what its part of the transaction did. */
@@ -131,15 +132,18 @@ feed_intervals(const struct dctx *d, const struct dfeed *f)
  * Resumes paused transfers, oldest first, while the budget lets each take a first read; the
  * oldest downloading poll always goes on. Only flags and a timer: safe inside curl's callbacks.
  */
+static struct feedpoll *fetching_oldest(const struct dctx *d);
+
 static void
 mem_pump(struct dctx *d)
 {
     uint64_t budget = d->conf->daemon.max_poll_memory, used = d->poll_memory;
+    const struct feedpoll *oldest = fetching_oldest(d);
     for (struct feedpoll *q = d->fetching_head; q && d->poll_memory_paused > 0; q = q->fetch_next) {
         if (!q->mem_paused)
             continue;
         if (!sched_mem_grow(used, d->poll_memory - d->poll_memory_fetching, SCHED_MEM_CHUNK, budget,
-                            q == d->fetching_head, false))
+                            q == oldest, false))
             break;
         q->mem_paused = false;
         d->poll_memory_paused--;
@@ -225,6 +229,43 @@ fetching_unlink(struct feedpoll *p)
     mem_pump(d);
 }
 
+/* The oldest download in the line: the first poll of d's list that has had a body byte. */
+static struct feedpoll *
+fetching_oldest(const struct dctx *d)
+{
+    struct feedpoll *q = d->fetching_head;
+    while (q && !q->in_line)
+        q = q->fetch_next;
+    return q;
+}
+
+/*
+ * Moves p to the end of d's line of downloads, at its first body byte. A poll joins the line
+ * when it starts, but its transfer may wait in the fetcher's queue (max_per_host, a free
+ * connection) and its clock only starts when it enters curl: had it kept its first place, a
+ * chain of slow feeds of one host, each started before an honest feed of another host and
+ * each older than it once it began, kept the budget spent one after another until the honest
+ * download, paused behind them, reached its wall cap (review16; test_poll_memory_chain).
+ * Polls with no body byte yet are in no line: they are never the oldest, never paused.
+ */
+static void
+fetching_to_tail(struct feedpoll *p)
+{
+    struct dctx *d = p->d;
+    p->in_line = true;
+    if (!p->fetching || d->fetching_tail == p)
+        return;
+    if (p->fetch_prev)
+        p->fetch_prev->fetch_next = p->fetch_next;
+    else
+        d->fetching_head = p->fetch_next;
+    p->fetch_next->fetch_prev = p->fetch_prev;
+    p->fetch_prev = d->fetching_tail;
+    p->fetch_next = NULL;
+    d->fetching_tail->fetch_next = p;
+    d->fetching_tail = p;
+}
+
 /*
  * Whether p's transfer may take len more bytes now (sched_mem_grow): when not, it is paused
  * and resumed by mem_pump as memory is released.
@@ -235,7 +276,9 @@ mem_may_grow(struct feedpoll *p, size_t len)
     struct dctx *d = p->d;
     if (!p->xfer || !fetch_pausable(p->xfer))
         return true; /* a file: is read at once; its size cap still holds */
-    bool oldest = p == d->fetching_head, older_paused = false;
+    if (!p->in_line)
+        fetching_to_tail(p);
+    bool oldest = p == fetching_oldest(d), older_paused = false;
     for (struct feedpoll *q = d->fetching_head; d->poll_memory_paused > 0 && q && q != p;
          q = q->fetch_next)
         if (q->mem_paused) {
