@@ -312,18 +312,106 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
                      !peer_privileged(conn));
 }
 
+/*
+ * What the socket's group sees of items' URLs and keys (issue 14, review16 a): a feed's
+ * relative links resolve against its URL ("#comments" is the feed's URL with a fragment), so
+ * those made from it are briefed as the feed's URL is (url_item_brief) against every URL the
+ * feed has or had that is known: the feed table's (on the loop thread) and its row's in the
+ * store (configured, in use, given to `add`; also for a feed no longer configured). A NULL
+ * view is a privileged peer's, who sees them whole.
+ */
+struct item_view {
+    struct store *store;     /* the feeds' rows (any connection that may read) */
+    struct feedtable *table; /* the feeds as they are now; NULL off the loop thread */
+    json_t *cache;           /* feed name -> [its URLs], or false when not known */
+};
+
+/* A view for the socket's group through store (and table on the loop), or NULL on OOM. */
+static struct item_view *
+item_view_init(struct item_view *v, struct store *store, struct feedtable *table)
+{
+    *v = (struct item_view){.store = store, .table = table, .cache = json_object()};
+    return v->cache ? v : NULL;
+}
+
+static void
+item_view_done(struct item_view *v)
+{
+    if (v)
+        json_decref(v->cache);
+}
+
+/* The URLs of the feed called name as an array (borrowed), false when they are not known. */
+static json_t *
+item_view_urls(struct item_view *v, const char *name)
+{
+    json_t *urls = json_object_get(v->cache, name);
+    if (urls)
+        return urls;
+    char *row[3] = {NULL, NULL, NULL};
+    int found = v->store ? store_feed_urls(v->store, name, row) : 0;
+    const struct dfeed *f = v->table ? feedtable_find(v->table, name) : NULL;
+    urls = found > 0 || f ? json_array() : json_false();
+    for (size_t i = 0; found > 0 && i < 3; i++)
+        if (row[i] && json_array_append_new(urls, json_str(row[i])) < 0)
+            found = -ENOMEM;
+    if (f && f->cfg->url && json_array_append_new(urls, json_str(f->cfg->url)) < 0)
+        found = -ENOMEM;
+    if (f && f->st.url && json_array_append_new(urls, json_str(f->st.url)) < 0)
+        found = -ENOMEM;
+    for (size_t i = 0; i < 3; i++)
+        free(row[i]);
+    if (found < 0) {
+        /* not known (a store error): the caller briefs every URL of the feed's items */
+        json_decref(urls);
+        urls = json_false();
+    }
+    if (!urls || json_object_set_new_nocheck(v->cache, name, urls) < 0)
+        return NULL;
+    return urls;
+}
+
+/*
+ * An item's URL or key as the peer may see it: whole when v is NULL (a privileged peer);
+ * else as url_item_brief shows it against its feed's URLs, or, when those are not known,
+ * briefed whenever it has a scheme.
+ */
+static json_t *
+json_item_url(struct item_view *v, const char *feed, const char *url)
+{
+    if (!v || !url)
+        return json_str(url);
+    json_t *urls = feed ? item_view_urls(v, feed) : NULL;
+    char *shown;
+    char scheme[32];
+    if (json_is_array(urls)) {
+        const char *u[5];
+        size_t n = 0;
+        for (size_t i = 0; i < json_array_size(urls) && n < 5; i++)
+            u[n++] = json_string_value(json_array_get(urls, i));
+        shown = url_item_brief(url, u, n);
+    } else {
+        shown = url_scheme(url, scheme, sizeof(scheme)) ? url_brief(url) : url_strip_userinfo(url);
+    }
+    json_t *j = shown ? json_str(shown) : NULL;
+    free(shown);
+    return j;
+}
+
 struct items_ctx {
     json_t *arr;
     bool text;
+    struct item_view *view;
 };
 
-/* One entry of `items`; also the body of a `watch` item event. */
-json_t *
-ctlcmd_item_json(const struct store_item_row *row)
+/* One entry of `items`, as view shows it (NULL: whole); also the body of a `watch` item event. */
+static json_t *
+item_json(const struct store_item_row *row, struct item_view *view)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)row->id, "feed", json_str(row->feed), "key", json_str(row->key),
-                     "title", json_str(row->title), "url", json_str(row->url), "published",
+                     (json_int_t)row->id, "feed", json_str(row->feed), "key",
+                     json_item_url(view, row->feed, row->key), "title", json_str(row->title), "url",
+                     json_item_url(view, row->feed, row->url), "published",
                      json_time(row->published_at), "updated", json_time(row->updated_at), "author",
                      json_str(row->author), "language", json_str(row->language), "summary",
                      json_str(row->summary));
@@ -333,7 +421,7 @@ static int
 on_item_row(void *userdata, const struct store_item_row *row)
 {
     struct items_ctx *c = userdata;
-    json_t *o = ctlcmd_item_json(row);
+    json_t *o = item_json(row, c->view);
     if (!o)
         return -ENOMEM;
     if (c->text && json_object_set_new(o, "text", json_str(row->text)) < 0) {
@@ -396,6 +484,33 @@ queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job, bool *deferred)
     return NULL;
 }
 
+/*
+ * The view of items' URLs an answer to job is written with (st: the reader's connection):
+ * NULL for a privileged peer; for the socket's group (the job's "group", see job_group)
+ * v, or NULL with *oom set when memory runs out.
+ */
+static struct item_view *
+job_view(json_t *job, struct item_view *v, struct store *st, bool *oom)
+{
+    *oom = false;
+    if (!json_is_true(json_object_get(job, "group")))
+        return NULL;
+    if (!item_view_init(v, st, NULL))
+        *oom = true;
+    return *oom ? NULL : v;
+}
+
+/* Marks job (taken; NULL passes) as the group's ("group") unless conn's peer is privileged. */
+static json_t *
+job_group(json_t *job, const struct ctl_conn *conn)
+{
+    if (job && json_object_set_new(job, "group", json_boolean(!peer_privileged(conn))) < 0) {
+        json_decref(job);
+        return NULL;
+    }
+    return job;
+}
+
 /* Pool thread: `items` on the reader's connection. */
 static json_t *
 items_work(void *ctx, struct ctl_reader *rd, json_t *job)
@@ -405,9 +520,15 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     (void)ctx;
     if (!st)
         return bad;
-    struct items_ctx c = {.arr = json_array(), .text = json_is_true(json_object_get(job, "text"))};
-    if (!c.arr)
+    struct item_view view;
+    bool oom;
+    struct items_ctx c = {.arr = json_array(),
+                          .text = json_is_true(json_object_get(job, "text")),
+                          .view = job_view(job, &view, st, &oom)};
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     json_t *jsince = json_object_get(job, "since");
     struct store_items_filter f = {
         .feed = json_string_value(json_object_get(job, "feed")),
@@ -418,6 +539,7 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     };
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
     int r = store_items_query(st, &f, limit, c.text, on_item_row, &c);
+    item_view_done(c.view);
     if (r < 0) {
         json_decref(c.arr);
         return ctl_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -482,7 +604,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
                   topic ? json_string(topic) : json_null(), "since",
                   since == FEED_TIME_NONE ? json_null() : json_integer(since));
     free(tagged);
-    return queue_work(conn, items_work, job, deferred);
+    return queue_work(conn, items_work, job_group(job, conn), deferred);
 }
 
 /* One hook's delivery of an alert, for its `deliveries`. */
@@ -530,13 +652,14 @@ on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
 
 struct item_get_ctx {
     json_t *item;
+    struct item_view *view;
 };
 
 static int
 on_item_full(void *userdata, const struct store_item_full *it)
 {
     struct item_get_ctx *c = userdata;
-    json_t *o = ctlcmd_item_json(&it->row);
+    json_t *o = item_json(&it->row, c->view);
     json_t *cats = it->categories ? json_loads(it->categories, 0, NULL) : NULL;
     json_t *more = json_pack("{s:o, s:o, s:o, s:o}", "text", json_str(it->row.text), "categories",
                              json_is_array(cats) ? json_incref(cats) : json_array(), "first_seen",
@@ -560,7 +683,11 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
     if (!st)
         return bad;
     int64_t id = json_integer_value(json_object_get(job, "id"));
-    struct item_get_ctx g = {0};
+    struct item_view view;
+    bool oom;
+    struct item_get_ctx g = {.view = job_view(job, &view, st, &oom)};
+    if (oom)
+        return NULL;
     struct item_alerts_ctx a = {.store = st, .alerts = json_array(), .attached = json_array()};
     json_t *resp = NULL;
     int r = store_begin_read(st);
@@ -570,6 +697,7 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
             r = store_item_alerts(st, id, on_item_alert, &a);
         store_rollback(st); /* ends the read transaction */
     }
+    item_view_done(g.view);
     if (r == -ENOENT)
         resp = ctl_error("no item %" JSON_INTEGER_FORMAT, (json_int_t)id);
     else if (r < 0)
@@ -591,7 +719,8 @@ cmd_item(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     (void)d;
     if (!json_is_integer(jid) || json_integer_value(jid) < 1)
         return ctl_error("item: \"id\" must be a positive integer");
-    return queue_work(conn, item_work, json_pack("{s:I}", "id", json_integer_value(jid)), deferred);
+    return queue_work(conn, item_work,
+                      job_group(json_pack("{s:I}", "id", json_integer_value(jid)), conn), deferred);
 }
 
 /*
@@ -696,25 +825,36 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 struct alerts_ctx {
     struct store *store;
     json_t *arr;
+    struct item_view *view;
+};
+
+/* An alert's sources as a view shows their URLs. */
+struct sources_ctx {
+    json_t *sources;
+    struct item_view *view;
 };
 
 static int
 on_source_name(void *userdata, const char *feed, const char *url, const char *title,
                int64_t item_id)
 {
-    json_t *sources = userdata;
+    struct sources_ctx *c = userdata;
     (void)title;
-    json_t *o = json_pack("{s:o, s:o, s:I}", "feed", json_str(feed), "url", json_str(url), "item",
-                          (json_int_t)item_id);
-    return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
+    json_t *o = json_pack("{s:o, s:o, s:I}", "feed", json_str(feed), "url",
+                          json_item_url(c->view, feed, url), "item", (json_int_t)item_id);
+    return o && json_array_append_new(c->sources, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One entry of `alerts`, its sources and deliveries read through st. */
+/*
+ * One entry of `alerts`, its sources and deliveries read through st, its URLs as view shows
+ * them (NULL: whole); also the body of a `watch` alert event.
+ */
 static json_t *
-alert_json(struct store *st, const struct store_alert_row *row)
+alert_json(struct store *st, const struct store_alert_row *row, struct item_view *view)
 {
     json_t *sources = json_array(), *deliveries = json_array();
-    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, sources) < 0 ||
+    struct sources_ctx sc = {.sources = sources, .view = view};
+    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
         store_alert_deliveries(st, row->id, on_delivery_row, deliveries) < 0) {
         json_decref(sources);
         json_decref(deliveries);
@@ -723,23 +863,17 @@ alert_json(struct store *st, const struct store_alert_row *row)
     return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
-                     json_str(row->title), "url", json_str(row->url), "state", json_str(row->state),
-                     "attempts", row->attempts, "raised", json_time(row->raised_at), "sources",
-                     sources, CTL_RESP_DELIVERIES, deliveries);
-}
-
-/* One entry of `alerts`; also the body of a `watch` alert event. */
-json_t *
-ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
-{
-    return alert_json(daemon_ctx(d)->store, row);
+                     json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
+                     json_str(row->state), "attempts", row->attempts, "raised",
+                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES,
+                     deliveries);
 }
 
 static int
 on_alert_row(void *userdata, const struct store_alert_row *row)
 {
     struct alerts_ctx *c = userdata;
-    json_t *o = alert_json(c->store, row);
+    json_t *o = alert_json(c->store, row, c->view);
     return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -752,13 +886,19 @@ alerts_work(void *ctx, struct ctl_reader *rd, json_t *job)
     (void)ctx;
     if (!st)
         return bad;
-    struct alerts_ctx c = {.store = st, .arr = json_array()};
-    if (!c.arr)
+    struct item_view view;
+    bool oom;
+    struct alerts_ctx c = {
+        .store = st, .arr = json_array(), .view = job_view(job, &view, st, &oom)};
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     int r = store_alerts_list(st, json_string_value(json_object_get(job, "topic")),
                               json_is_true(json_object_get(job, "failed")),
                               (unsigned)json_integer_value(json_object_get(job, "limit")),
                               on_alert_row, &c);
+    item_view_done(c.view);
     if (r < 0) {
         json_decref(c.arr);
         return ctl_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -791,7 +931,7 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     }
     json_t *job = json_pack("{s:o, s:b, s:I}", "topic", topic ? json_string(topic) : json_null(),
                             "failed", jfailed && json_is_true(jfailed), "limit", (json_int_t)limit);
-    return queue_work(conn, alerts_work, job, deferred);
+    return queue_work(conn, alerts_work, job_group(job, conn), deferred);
 }
 
 static json_t *
@@ -803,6 +943,7 @@ cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 
 struct search_ctx {
     json_t *arr;
+    struct item_view *view;
 };
 
 static int
@@ -823,7 +964,7 @@ on_search_hit(void *userdata, const struct search_hit *hit)
         .summary = hit->summary,
     };
     json_t *matched = json_loads(hit->matched_json, 0, NULL);
-    json_t *o = ctlcmd_item_json(&row);
+    json_t *o = item_json(&row, c->view);
     if (!o || json_object_set_new(o, "matched", matched ? matched : json_array()) < 0) {
         json_decref(o);
         return -ENOMEM;
@@ -839,13 +980,23 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
     struct dctx *dc = daemon_ctx(d);
     if (!rd->search && search_reader_open(dc->search, &rd->search) < 0)
         return ctl_error("search: cannot open the index for reading");
-    struct search_ctx c = {.arr = json_array()};
+    /* the group's view reads the feeds' URLs from the store */
+    struct store *st = NULL;
+    json_t *bad = NULL;
+    if (json_is_true(json_object_get(job, "group")) && !(st = reader_store(rd, "search", &bad)))
+        return bad;
+    struct item_view view;
+    bool oom;
+    struct search_ctx c = {.arr = json_array(), .view = job_view(job, &view, st, &oom)};
     char *err = NULL;
-    if (!c.arr)
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     const char *query = json_string_value(json_object_get(job, "query"));
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
     int r = search_reader_run(dc->search, rd->search, query, limit, on_search_hit, &c, &err);
+    item_view_done(c.view);
     if (r < 0) {
         json_t *resp = ctl_error("%s", err ? err : strerror(-r));
         free(err);
@@ -874,7 +1025,7 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         return ctl_error("search: the index could not be opened (see the log)");
     json_t *job =
         json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit", (json_int_t)limit);
-    return queue_work(conn, search_work, job, deferred);
+    return queue_work(conn, search_work, job_group(job, conn), deferred);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -1240,11 +1391,24 @@ struct ctlcmd_server {
     struct control *control;
 };
 
+/* A view for the socket's group's watchers, on the loop: the feed table and the store. */
+static struct item_view *
+watch_view(struct ctlcmd_server *srv, struct item_view *v)
+{
+    return item_view_init(v, daemon_ctx(srv->d)->store, daemon_feeds(srv->d));
+}
+
 static int
 on_event_alert(void *userdata, const struct store_alert_row *row)
 {
     struct ctlcmd_server *srv = userdata;
-    control_broadcast(srv->control, CTL_EVENT_ALERT, ctlcmd_alert_json(srv->d, row));
+    struct store *st = daemon_ctx(srv->d)->store;
+    struct item_view view;
+    struct item_view *v = watch_view(srv, &view);
+    /* Root's and the daemon's user's watchers get the URLs whole, the group's briefed. */
+    control_broadcast_split(srv->control, CTL_EVENT_ALERT, alert_json(st, row, NULL),
+                            v ? alert_json(st, row, v) : NULL);
+    item_view_done(v);
     return 0;
 }
 
@@ -1256,9 +1420,14 @@ on_daemon_event(void *ctx, const struct events_event *ev)
     if (!control_has_watchers(srv->control))
         return;
     switch (ev->kind) {
-    case EVENTS_ITEM:
-        control_broadcast(srv->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
+    case EVENTS_ITEM: {
+        struct item_view view;
+        struct item_view *v = watch_view(srv, &view);
+        control_broadcast_split(srv->control, CTL_EVENT_ITEM, item_json(ev->item, NULL),
+                                v ? item_json(ev->item, v) : NULL);
+        item_view_done(v);
         break;
+    }
     case EVENTS_ALERT:
         (void)store_alert_get(daemon_ctx(srv->d)->store, ev->alert_id, on_event_alert, srv);
         break;

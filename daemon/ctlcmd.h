@@ -18,8 +18,6 @@
 struct ctlcmd_server;
 struct daemon;
 struct dfeed;
-struct store_alert_row;
-struct store_item_row;
 
 /*
  * Listens on path with ctlcmd_dispatch as the dispatcher and subscribes the `watch` stream
@@ -45,12 +43,11 @@ enum ctl_dispatch ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t
                                   json_t **ret_resp);
 
 /*
- * The JSON shapes shared by answers and events: a new reference, or NULL on OOM. A feed's
- * URLs and errors show in full (but userinfo) only to a privileged peer (root, the daemon's
- * user); the socket's group sees scheme and host (url_brief).
+ * The JSON shape of a feed shared by answers and events: a new reference, or NULL on OOM. A
+ * feed's URLs and errors show in full (but userinfo) only to a privileged peer (root, the
+ * daemon's user); the socket's group sees scheme and host (url_brief), and of its items' URLs
+ * those made from the feed's URL alike (url_item_brief; items, alerts, search, item, watch).
  */
 json_t *ctlcmd_feed_json(const struct dfeed *f, bool privileged);
-json_t *ctlcmd_item_json(const struct store_item_row *row);
-json_t *ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row);
 
 #endif

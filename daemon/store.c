@@ -249,6 +249,7 @@ enum store_stmt {
     STMT_ITEM_ALERTS,
     STMT_FEED_COUNTS,
     STMT_FEED_ALERT_COUNTS,
+    STMT_FEED_URLS,
     STMT_COUNT_ITEMS,
     STMT_ALERT_ADD,
     STMT_DELIVERY_ADD,
@@ -390,6 +391,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_FEED_ALERT_COUNTS] =
         "SELECT a.state, count(*) FROM alerts AS a CROSS JOIN items AS i ON i.id = a.item_id"
         " WHERE i.feed_id = (SELECT id FROM feeds WHERE name = ?1) GROUP BY a.state",
+    /* What the socket's group may see of a feed's items' URLs: the URLs the feed had. */
+    [STMT_FEED_URLS] = "SELECT configured_url, url, runtime_url FROM feeds WHERE name = ?1",
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
     [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
@@ -1771,6 +1774,35 @@ store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, 
 }
 
 /* One feed's tallies (zero for a feed the store does not know). */
+int
+store_feed_urls(struct store *store, const char *name, char *ret_urls[3])
+{
+    sqlite3_stmt *st = store->stmt[STMT_FEED_URLS];
+    char *urls[3] = {NULL, NULL, NULL};
+    int rc = SQLITE_OK, r = 0;
+    assert(store);
+    bind_str(st, 1, name, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        for (int i = 0; i < 3 && r == 0; i++)
+            r = col_strdup(store, st, i, &urls[i]);
+        r = r < 0 ? r : 1;
+    } else if (rc != SQLITE_DONE) {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    if (r < 0) {
+        for (int i = 0; i < 3; i++)
+            free(urls[i]);
+        return r;
+    }
+    for (int i = 0; i < 3; i++)
+        ret_urls[i] = urls[i];
+    return r;
+}
+
 int
 store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret)
 {

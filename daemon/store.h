@@ -235,6 +235,14 @@ int store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, 
 typedef int (*store_item_alert_cb)(void *userdata, const struct store_alert_row *row, bool source);
 int store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata);
 
+/*
+ * The URLs the row of the feed called name holds: configured, in use after permanent
+ * redirects, given to `feedwatch add` (what the socket's group may not see of its items'
+ * URLs, url_item_brief), each malloc'ed or NULL when absent, into ret_urls[0..2] (the caller
+ * frees them): 1 found, 0 no feed of that name (all NULL), or a negative errno. Reads only.
+ */
+int store_feed_urls(struct store *store, const char *name, char *ret_urls[3]);
+
 /* One feed's tallies from the store (`feedwatch feeds NAME`). */
 struct store_feed_counts {
     int64_t items;            /* stored, pruned ones included */

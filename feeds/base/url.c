@@ -404,3 +404,131 @@ url_brief_text(const char *text, const char *url)
     buf_done(&b);
     return s;
 }
+
+/* s[0..n) with each "%XX" decoded (malloc'ed, NUL-terminated, length in *ret_len); NULL: OOM. */
+static char *
+url_unescape(const char *s, size_t n, size_t *ret_len)
+{
+    char *out = malloc(n + 1);
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && n - i > 2 && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], '\0'};
+            out[o++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    *ret_len = o;
+    return out;
+}
+
+/*
+ * Whether the path p (pl bytes) shows the feed's path f (fl bytes; neither empty nor "/"),
+ * both decoded: it is f, lies below it (f, then '/'; or f ending with '/', then anything), or
+ * is one of f's directories but "/" (a prefix of f that ends with '/' or is followed in f by
+ * '/').
+ */
+static bool
+url_path_shows(const char *p, size_t pl, const char *f, size_t fl)
+{
+    if (pl >= fl && memcmp(p, f, fl) == 0)
+        return pl == fl || f[fl - 1] == '/' || p[fl] == '/';
+    if (pl < 2 || pl >= fl || memcmp(f, p, pl) != 0)
+        return false;
+    return p[pl - 1] == '/' || f[pl] == '/';
+}
+
+/*
+ * Whether the parameter s[0..n) ("name=value", value not empty) is one of the parameters of
+ * t[0..tl) (a query and fragment, from its '?' or '#': parameters between '?', '#', '&', ';').
+ */
+static bool
+url_has_param(const char *t, size_t tl, const char *s, size_t n)
+{
+    for (size_t i = 0; i < tl;) {
+        i++; /* the '?', '#', '&' or ';' before the parameter */
+        size_t len = 0;
+        while (i + len < tl && !strchr("?#&;", t[i + len]))
+            len++;
+        if (len == n && memcmp(t + i, s, n) == 0)
+            return true;
+        i += len;
+    }
+    return false;
+}
+
+/* Whether the query q[0..ql) (without its '?') shows in t[0..tl) (url_has_param). */
+static bool
+url_query_shows(const char *t, size_t tl, const char *q, size_t ql)
+{
+    if (ql == 0)
+        return false;
+    if (tl >= ql && memmem(t, tl, q, ql))
+        return true;
+    for (size_t i = 0; i < ql;) {
+        size_t len = strcspn(q + i, "&;#");
+        len = len > ql - i ? ql - i : len;
+        const char *eq = memchr(q + i, '=', len);
+        if (eq && eq + 1 < q + i + len && url_has_param(t, tl, q + i, len))
+            return true;
+        i += len + 1;
+    }
+    return false;
+}
+
+bool
+url_shows_feed(const char *url, const char *feed_url)
+{
+    struct url_parts u, f;
+
+    if (!url || !feed_url)
+        return false;
+    url_split(url, &u);
+    url_split(feed_url, &f);
+    /* The feed's userinfo, and its password alone, anywhere. */
+    if (f.host > f.user) {
+        const char *ui = feed_url + f.user;
+        size_t ul = f.host - 1 - f.user;
+        const char *colon = memchr(ui, ':', ul);
+        if (ul >= 2 && memmem(url, u.len, ui, ul))
+            return true;
+        if (colon && (size_t)(ui + ul - colon - 1) >= 2 &&
+            memmem(url, u.len, colon + 1, (size_t)(ui + ul - colon - 1)))
+            return true;
+    }
+    /* The feed's query, whole or by a name=value parameter, in url's query or fragment. */
+    if (f.fragment > f.query && url_query_shows(url + u.query, u.len - u.query,
+                                                feed_url + f.query + 1, f.fragment - f.query - 1))
+        return true;
+    /* The feed's path, below it, or one of its directories, on any host. */
+    size_t fpl = f.query - f.path;
+    if (fpl == 0 || (fpl == 1 && feed_url[f.path] == '/'))
+        return false;
+    size_t pl, fl;
+    char *p = url_unescape(url + u.path, u.query - u.path, &pl);
+    char *fp = url_unescape(feed_url + f.path, fpl, &fl);
+    /* Out of memory: shows, as far as the caller can tell (it briefs url). */
+    bool shows = !p || !fp || (fl > 1 && url_path_shows(p, pl, fp, fl));
+    free(p);
+    free(fp);
+    return shows;
+}
+
+char *
+url_item_brief(const char *url, const char *const *feed_urls, size_t n_feed_urls)
+{
+    char scheme[8];
+
+    if (!url)
+        return NULL;
+    bool brief = url_scheme(url, scheme, sizeof(scheme)) && strcmp(scheme, "file") == 0;
+    for (size_t i = 0; !brief && i < n_feed_urls; i++)
+        brief = url_shows_feed(url, feed_urls[i]);
+    return brief ? url_brief(url) : url_strip_userinfo(url);
+}

@@ -133,5 +133,157 @@ def test_the_group_sees_scheme_and_host_root_the_url(t):
     assert d.stop() == 0
 
 
+def relative_links_feed():
+    """review16 a's feed: items whose links are relative to the feed's own URL (a fragment,
+    the feed's directory, another query; one without a guid, so its key is its link), an
+    article on the feed's host and one elsewhere, each about volcanoes in its own words."""
+    items = [("g1", "#comments", "volcano frag", "lava fields east of the ridge"),
+             ("g2", "./", "volcano dot", "ash clouds over the northern valley"),
+             (None, "?page=2", "volcano page", "a crater lake formed after the eruption"),
+             ("g4", "/2024/01/story.html", "volcano story", "magma chamber below the island"),
+             ("g5", "http://example.org/elsewhere.html", "volcano elsewhere",
+              "tephra reached the coast by morning")]
+    body = "".join(
+        "<item>" + (f'<guid isPermaLink="false">{g}</guid>' if g else "")
+        + f"<title>{t}</title><link>{link}</link><description>{d}</description></item>\n"
+        for g, link, t, d in items)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            "<title>t</title><description>d</description>\n" + body
+            + "</channel></rss>\n").encode()
+
+
+def urls_of(doc):
+    """Every "url" and "key" value anywhere in doc (a JSON document), sorted."""
+    found = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k in ("url", "key") and isinstance(x, str):
+                    found.add(x)
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(doc)
+    return sorted(found)
+
+
+def test_item_urls_derived_from_the_feed_url_are_briefed_for_the_group(t):
+    """review16 a: relative links resolve against the feed's URL, so an item's URL (and a
+    guid-less item's key) carried the feed's path and query token to the socket's group
+    through items, alerts, search, item and watch. The group now sees those briefed as the
+    feed's own URL is; articles on the feed's host and elsewhere stay whole; root sees all."""
+    s = t.httpd()
+    s.add_status(TOKEN_PATH, 404)   # until the watchers are there
+    secret = s.url(TOKEN_PATH).replace("http://", "http://reader:pa55word@") + \
+        "?token=SECRETT1"
+    base = s.url("")
+    local_dir = os.path.join(t.dir, "private-dir-7c2e")
+    os.mkdir(local_dir)
+    with open(os.path.join(local_dir, "local.xml"), "wb") as f:
+        f.write(('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>l</title>'
+                 '<item><guid isPermaLink="false">f1</guid><title>volcano local</title>'
+                 "<link>other.html</link><description>pumice on the beach of the bay"
+                 "</description></item></channel></rss>\n").encode())
+    local = "file://" + os.path.join(local_dir, "local.xml")
+    d = t.daemon({"local": local, "secret": secret})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, """
+[topic "volcano"]
+match = volcano
+"""))
+    d.start()
+    os.chmod(t.dir, 0o755)
+    os.chmod(d.sock, 0o666)   # as if nobody were in the socket's group
+    d.wait_polled(["local", "secret"])
+    # watchers first, then the feed: its item and alert events are watched as they happen
+    mine_w, group_w = Watcher(d, False), Watcher(d, True)
+    events = {"root": [], "group": []}
+    try:
+        for w in (mine_w, group_w):
+            assert w.line()["watching"] is True
+        s.add_file(TOKEN_PATH, relative_links_feed())
+        assert d.poll_wait("secret")["new_items"] == 5
+        for who, w in (("root", mine_w), ("group", group_w)):
+            kinds = {"item": 0, "alert": 0}
+            while kinds["item"] < 5 or kinds["alert"] < 5:
+                ev = w.line()
+                if ev.get("event") in kinds and ev.get("feed") == "secret":
+                    kinds[ev["event"]] += 1
+                    events[who].append(ev)
+    finally:
+        mine_w.close()
+        group_w.close()
+    fwtest.wait_until(lambda: len(d.cli_ok("search", "volcano")["items"]) == 6, 30,
+                      "the six items indexed")
+    fwtest.wait_until(lambda: len(d.cli_ok("alerts")["alerts"]) == 6, 30, "six alerts")
+    ids = [it["id"] for it in d.items()]
+    assert len(ids) == 6, ids
+    host = base[len("http://"):]
+    feed_path = f"http://{host}{TOKEN_PATH}"
+    whole = {f"{feed_path}?token=SECRETT1#comments", f"http://{host}/feeds/private/",
+             f"{feed_path}?page=2", f"http://{host}/2024/01/story.html",
+             "http://example.org/elsewhere.html", "file://" + os.path.join(local_dir, "other.html")}
+    shown = {f"http://{host}/…?…#…", f"http://{host}/…", f"http://{host}/…?…",
+             f"http://{host}/2024/01/story.html", "http://example.org/elsewhere.html",
+             "file:///…"}
+    leaks = ("SECRETT1", "3f9a0c1e77d2b4", "/feeds/private", "pa55word", "reader:",
+             "private-dir-7c2e")
+    commands = [("items",), ("items", "--text"), ("alerts",), ("search", "volcano")] + \
+        [("item", str(i)) for i in ids]
+    for args in commands:
+        group = as_nobody(d, *args)
+        text = json.dumps(group, ensure_ascii=False)
+        for leak in leaks:
+            assert leak not in text, (args, leak, urls_of(group))
+        urls = set(urls_of(group)) - {"g1", "g2", "g4", "g5", "f1"}
+        assert urls and urls <= shown, (args, sorted(urls - shown))
+        mine = d.cli_ok(*args)
+        urls = set(urls_of(mine)) - {"g1", "g2", "g4", "g5", "f1"}
+        assert urls and urls <= whole, (args, sorted(urls - whole))
+    group_items = {it["title"]: it for it in as_nobody(d, "items")["items"]}
+    assert group_items["volcano frag"]["url"] == f"http://{host}/…?…#…", group_items
+    assert group_items["volcano dot"]["url"] == f"http://{host}/…", group_items
+    assert group_items["volcano page"]["url"] == f"http://{host}/…?…", group_items
+    assert group_items["volcano page"]["key"] == f"http://{host}/…?…", group_items
+    assert group_items["volcano story"]["url"] == f"http://{host}/2024/01/story.html"
+    assert group_items["volcano elsewhere"]["url"] == "http://example.org/elsewhere.html"
+    assert group_items["volcano local"]["url"] == "file:///…", group_items
+    assert set(urls_of(as_nobody(d, "items"))) - {"g1", "g2", "g4", "g5", "f1"} == shown
+    assert set(urls_of(d.cli_ok("items"))) - {"g1", "g2", "g4", "g5", "f1"} == whole
+    # watch: the group's item and alert events briefed alike, root's whole
+    text = json.dumps(events["group"], ensure_ascii=False)
+    for leak in leaks:
+        assert leak not in text, (leak, urls_of(events["group"]))
+    assert set(urls_of(events["group"])) - {"g1", "g2", "g4", "g5"} == shown - {"file:///…"}
+    assert set(urls_of(events["root"])) - {"g1", "g2", "g4", "g5"} == \
+        whole - {"file://" + os.path.join(local_dir, "other.html")}
+    # the human output is made from the same JSON
+    for args in (("items",), ("alerts",), ("search", "volcano"), ("item", str(ids[0]))):
+        p = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                            "--clear-groups", fwtest.FEEDWATCH, "--socket", d.sock, *args],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, (args, p.stderr)
+        for leak in leaks:
+            assert leak not in p.stdout, (args, leak, p.stdout)
+    # a feed taken out of the config: its row in the store still knows its URLs
+    d.feeds.pop("secret")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, """
+[topic "volcano"]
+match = volcano
+"""))
+    d.cli_ok("reload")
+    assert "secret" not in d.feeds_state()
+    for args in (("items",), ("alerts",), ("search", "volcano"), ("item", str(ids[0]))):
+        group = as_nobody(d, *args)
+        text = json.dumps(group, ensure_ascii=False)
+        for leak in leaks:
+            assert leak not in text, (args, leak, urls_of(group))
+    group_items = {it["title"]: it for it in as_nobody(d, "items")["items"]}
+    assert group_items["volcano frag"]["url"] == f"http://{host}/…?…#…", group_items
+    assert group_items["volcano story"]["url"] == f"http://{host}/2024/01/story.html"
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

@@ -841,6 +841,50 @@ test_store_feed_save_round_trip(void **state)
     store_free(store);
 }
 
+/*
+ * store_feed_urls, through a reader as the control socket's pool uses it: the configured URL,
+ * the one in use after a permanent redirect, the one given to `add`; a removed feed keeps
+ * its row and its URLs; an unknown name finds nothing.
+ */
+static void
+test_store_feed_urls(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *w = open_store(fx);
+    struct store *r = NULL;
+    struct store_feed feed = {0};
+    char *urls[3] = {NULL, NULL, NULL}, *msg = NULL;
+
+    assert_int_equal(store_feed_ensure(w, "moved", "http://u:p@example.org/f.xml?token=T", &feed),
+                     0);
+    set_str(&feed.url, "https://example.org/private/f.xml?token=T");
+    assert_int_equal(store_feed_save(w, &feed), 0);
+    store_feed_done(&feed);
+    int64_t added = ensure_feed(w, "added", "https://example.org/added.xml");
+    assert_int_equal(store_feed_set_runtime(w, added, "https://example.org/added.xml", true), 0);
+    assert_int_equal(store_open_reader(fx->db, &r, &msg), 0);
+
+    assert_int_equal(store_feed_urls(r, "moved", urls), 1);
+    assert_string_equal(urls[0], "http://u:p@example.org/f.xml?token=T");
+    assert_string_equal(urls[1], "https://example.org/private/f.xml?token=T");
+    assert_null(urls[2]);
+    for (int i = 0; i < 3; i++)
+        free(urls[i]);
+    assert_int_equal(store_feed_urls(r, "added", urls), 1);
+    assert_string_equal(urls[0], "https://example.org/added.xml");
+    assert_null(urls[1]);
+    assert_string_equal(urls[2], "https://example.org/added.xml");
+    for (int i = 0; i < 3; i++)
+        free(urls[i]);
+    urls[0] = urls[1] = urls[2] = (char *)"untouched";
+    assert_int_equal(store_feed_urls(r, "none", urls), 0);
+    assert_null(urls[0]);
+    assert_null(urls[1]);
+    assert_null(urls[2]);
+    store_free(r);
+    store_free(w);
+}
+
 static void
 test_store_feed_copy_is_deep(void **state)
 {
@@ -2786,6 +2830,7 @@ main(int argc, char **argv)
         STORE_TEST(test_store_two_connections_share_the_file),
         STORE_TEST(test_store_check_and_reopen_keep_the_file_locked),
         STORE_TEST(test_store_reader_reads_and_never_writes),
+        STORE_TEST(test_store_feed_urls),
         STORE_TEST(test_store_newer_schema_refused),
         STORE_TEST(test_store_foreign_database_refused),
         STORE_TEST(test_store_open_error_names_the_file),

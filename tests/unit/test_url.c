@@ -1,7 +1,8 @@
 /*
  * Unit tests for url_redact (feeds/url.c): the userinfo of a URL's authority never shows,
  * whatever else the string holds; everything else is kept byte for byte. And url_brief,
- * url_brief_text: what the control socket's group sees of a feed's URL (scheme and host).
+ * url_brief_text: what the control socket's group sees of a feed's URL (scheme and host);
+ * url_shows_feed, url_item_brief: what it sees of an item's URL made from its feed's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -229,14 +230,170 @@ test_url_brief_text(void **state)
     assert_null(url_brief_text(NULL, "https://h/"));
 }
 
+static void
+expect_item(const char *url, const char *feed_url, const char *want)
+{
+    const char *feeds[] = {feed_url};
+    char *got = url_item_brief(url, feeds, 1);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("url_item_brief(%s, %s) = %s, want %s", url, feed_url, got, want);
+    /* url_shows_feed says which: url_brief, or url without its userinfo (but file: URLs) */
+    char *other = url_shows_feed(url, feed_url) ? url_brief(url) : url_strip_userinfo(url);
+    if (strncmp(url, "file:", 5) != 0 && strcmp(got, other) != 0)
+        fail_msg("url_shows_feed(%s, %s) disagrees with url_item_brief", url, feed_url);
+    free(other);
+    free(got);
+}
+
+/*
+ * What the socket's group sees of an item's URL (issue 14, review16 a): briefed when it was
+ * made from its feed's URL (a relative link resolved against it), whole when it is an article.
+ */
+static void
+test_url_item_brief(void **state)
+{
+    (void)state;
+    /* review16 a: a feed with a userinfo, a token path and a query token */
+    const char *f = "http://reader:pa55word@h.example:8080/feeds/private/3f9a.rss?token=SECRETT1";
+    /* "#comments", "", "?page=2": the feed's own URL, its path */
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss?token=SECRETT1#comments", f,
+                "http://h.example:8080/…?…#…");
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss?token=SECRETT1", f,
+                "http://h.example:8080/…?…");
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss?page=2", f,
+                "http://h.example:8080/…?…");
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss", f, "http://h.example:8080/…");
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss/comments", f,
+                "http://h.example:8080/…");
+    expect_item("http://h.example:8080/feeds/private/%33f9a.rss#c", f, "http://h.example:8080/…#…");
+    /* "./", "..": its directories, but "/" */
+    expect_item("http://h.example:8080/feeds/private/", f, "http://h.example:8080/…");
+    expect_item("http://h.example:8080/feeds/private?x", f, "http://h.example:8080/…?…");
+    expect_item("http://h.example:8080/feeds/", f, "http://h.example:8080/…");
+    expect_item("http://h.example:8080/", f, "http://h.example:8080/");
+    expect_item("http://h.example:8080", f, "http://h.example:8080");
+    /* the same path on another host or scheme (a temporary redirect) */
+    expect_item("https://cdn.example/feeds/private/3f9a.rss#c", f, "https://cdn.example/…#…");
+    /* the query whole, or one of its parameters, anywhere */
+    expect_item("https://other.example/x?a=1&token=SECRETT1", f, "https://other.example/…?…");
+    expect_item("https://other.example/x#token=SECRETT1", f, "https://other.example/…#…");
+    expect_item("https://other.example/x?q=xtoken=SECRETT1", f, "https://other.example/…?…");
+    /* the userinfo, or the password, anywhere; and any userinfo goes */
+    expect_item("http://reader:pa55word@h.example:8080/2024/story.html", f,
+                "http://h.example:8080/…");
+    expect_item("http://h.example:8080/2024/story.html?p=pa55word", f, "http://h.example:8080/…?…");
+    expect_item("http://someone@h.example:8080/2024/story.html", f,
+                "http://h.example:8080/2024/story.html");
+    /* articles on the feed's host and elsewhere stay whole */
+    expect_item("http://h.example:8080/2024/01/story.html", f,
+                "http://h.example:8080/2024/01/story.html");
+    expect_item("http://h.example:8080/2024/01/story.html?page=2#comments", f,
+                "http://h.example:8080/2024/01/story.html?page=2#comments");
+    expect_item("http://h.example:8080/feeds/private/story.html", f,
+                "http://h.example:8080/feeds/private/story.html");
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss.html", f,
+                "http://h.example:8080/feeds/private/3f9a.rss.html");
+    expect_item("http://h.example:8080/feeds/privateer/", f,
+                "http://h.example:8080/feeds/privateer/");
+    expect_item("https://example.org/elsewhere.html?token=OTHER", f,
+                "https://example.org/elsewhere.html?token=OTHER");
+    /* keys that are no URL: a guid stays, one made of the feed's path does not */
+    expect_item("g1", f, "g1");
+    expect_item("tag:h.example,2024:item-1", f, "tag:h.example,2024:item-1");
+    expect_item("/feeds/private/3f9a.rss#1", f, "…");
+    expect_item("", f, "");
+
+    /* a token in the path: "./" is the token */
+    f = "https://example.org/feeds/3f9c1e2b7a/private.atom";
+    expect_item("https://example.org/feeds/3f9c1e2b7a/", f, "https://example.org/…");
+    expect_item("https://example.org/feeds/3f9c1e2b7a/private.atom#e1", f,
+                "https://example.org/…#…");
+    expect_item("https://example.org/2024/story.html", f, "https://example.org/2024/story.html");
+    /* a feed at a directory: what lies below it */
+    f = "https://h.example/feeds/tok3n/";
+    expect_item("https://h.example/feeds/tok3n/comments", f, "https://h.example/…");
+    expect_item("https://h.example/feeds/tok3n", f, "https://h.example/…");
+    expect_item("https://h.example/feeds/story", f, "https://h.example/feeds/story");
+    /* path "/" hides nothing; its query does (a WordPress feed) */
+    f = "https://blog.example/?feed=rss2";
+    expect_item("https://blog.example/?p=123", f, "https://blog.example/?p=123");
+    expect_item("https://blog.example/", f, "https://blog.example/");
+    expect_item("https://blog.example/?feed=rss2#comments", f, "https://blog.example/?…#…");
+    expect_item("https://blog.example/?p=1&feed=rss2", f, "https://blog.example/?…");
+    expect_item("https://blog.example/2024/feed=rss2", f, "https://blog.example/2024/feed=rss2");
+    /* a query without a value is matched whole only */
+    f = "https://h.example/f.xml?private&k=";
+    expect_item("https://h.example/x?private", f, "https://h.example/x?private");
+    expect_item("https://h.example/x?k=", f, "https://h.example/x?k=");
+    expect_item("https://h.example/x?a=1&private&k=", f, "https://h.example/…?…");
+    /* a file: feed: every file: item URL, its directory's or not */
+    f = "file:///srv/private-7c2e/local.xml";
+    expect_item("file:///srv/private-7c2e/other.html", f, "file:///…");
+    expect_item("file:///srv/private-7c2e/", f, "file:///…");
+    expect_item("file:///elsewhere/a.html", f, "file:///…");
+    assert_true(url_shows_feed("file:///srv/private-7c2e/local.xml#x", f));
+    assert_true(url_shows_feed("file:///srv/private-7c2e/", f));
+    assert_false(url_shows_feed("file:///srv/private-7c2e/other.html", f));
+    expect_item("https://h.example/a.html", f, "https://h.example/a.html");
+    char *r = url_item_brief("FILE:/x/y", NULL, 0);
+    assert_string_equal(r, "FILE:…");
+    free(r);
+
+    /* the configured and the current URL (after a permanent redirect) both count */
+    const char *both[] = {"http://old.example/feed.xml?key=K1", NULL,
+                          "https://new.example/feeds/n.xml"};
+    r = url_item_brief("https://new.example/feeds/n.xml#c", both, 3);
+    assert_string_equal(r, "https://new.example/…#…");
+    free(r);
+    r = url_item_brief("https://new.example/feeds/x.xml?key=K1", both, 3);
+    assert_string_equal(r, "https://new.example/…?…");
+    free(r);
+    r = url_item_brief("https://new.example/story", both, 3);
+    assert_string_equal(r, "https://new.example/story");
+    free(r);
+    /* no feed URL known: whole but the userinfo */
+    r = url_item_brief("https://u:p@new.example/feeds/n.xml", NULL, 0);
+    assert_string_equal(r, "https://new.example/feeds/n.xml");
+    free(r);
+    assert_null(url_item_brief(NULL, both, 3));
+    assert_false(url_shows_feed(NULL, "https://h/"));
+    assert_false(url_shows_feed("https://h/", NULL));
+
+    /* what review16 found through items: none of the feed's secrets survives */
+    f = "http://reader:pa55word@127.0.0.1:37957/feeds/private/3f9a0c1e77d2b4.rss?token=SECRETT1";
+    static const char *const derived[] = {
+        "#comments",        "./", "", "?", "?page=2", ".", "..", "#", "3f9a0c1e77d2b4.rss/x",
+        "?token=SECRETT1&a"};
+    char *base = url_strip_userinfo(f);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+            char *link = NULL;
+            assert_int_equal(url_resolve(pass ? f : base, derived[i], &link), 0);
+            assert_non_null(link);
+            const char *feeds[] = {f};
+            char *shown = url_item_brief(link, feeds, 1);
+            assert_non_null(shown);
+            static const char *const secrets[] = {"SECRETT1", "3f9a0c1e77d2b4", "private",
+                                                  "pa55word", "reader"};
+            for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+                if (strstr(shown, secrets[k]))
+                    fail_msg("%s resolved against %s is %s, shown as %s", derived[i],
+                             pass ? f : base, link, shown);
+            free(shown);
+            free(link);
+        }
+    }
+    free(base);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_redact),
-        cmocka_unit_test(test_url_brief),
-        cmocka_unit_test(test_url_brief_text),
-        cmocka_unit_test(test_url_strip_userinfo),
+        cmocka_unit_test(test_url_redact),     cmocka_unit_test(test_url_brief),
+        cmocka_unit_test(test_url_brief_text), cmocka_unit_test(test_url_strip_userinfo),
+        cmocka_unit_test(test_url_item_brief),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
