@@ -1,5 +1,7 @@
 /*
- * store.c — the SQLite store: open, WAL, migrations, prepared statements, transactions.
+ * store_sqlite.c — the store's SQLite engine (store-internal.h): open, WAL, migrations, prepared
+ * statements, transactions. store.h says what each operation does; store.c dispatches to the
+ * functions of store_sqlite_engine at the end of this file.
  *
  * The schema lives in store_migrations[] below; migration N brings PRAGMA user_version from
  * N-1 to N in its own transaction. Every statement the store runs more than once is in
@@ -7,7 +9,7 @@
  * so no read transaction stays open between calls. Nothing here calls into feeds/: only the
  * struct feed_item definition and FEED_TIME_NONE are used.
  */
-#include "store.h"
+#include "store-internal.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -46,9 +48,6 @@
     " (the file is damaged or is not a feedwatch database: stop feedwatch, move the file and"      \
     " its -wal and -shm files aside and start again for a new, empty database, or put back a"      \
     " backup; `sqlite3 FILE .recover` may save what it holds)"
-
-/* Room for a copy of the last error message. */
-#define STORE_ERRMSG_MAX 512
 
 /*
  * Schema migrations. Entry N-1 brings a database from user_version N-1 to N; store_migrate()
@@ -486,12 +485,19 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
 };
 
-struct store {
+struct store_sqlite {
+    struct store base; /* first: what every engine shares (store-internal.h) */
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmt[STMT__COUNT];
-    char errmsg[STORE_ERRMSG_MAX];
 };
+
+/* The SQLite connection behind a struct store this engine made. */
+static struct store_sqlite *
+sqlite_of(struct store *base)
+{
+    return (struct store_sqlite *)base; /* base is its first member; NULL stays NULL */
+}
 
 /* Maps a (possibly extended) SQLite result code to a negative errno. */
 static int
@@ -530,27 +536,15 @@ store_errno(int rc)
     }
 }
 
-/* Records a message of our own as the last error and returns r. */
-static int __attribute__((format(printf, 3, 4)))
-store_set_error(struct store *store, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    (void)vsnprintf(store->errmsg, sizeof(store->errmsg), fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /* Records SQLite's message for rc right after the failing call and returns the errno. */
 static int
-store_fail(struct store *store, int rc)
+store_fail(struct store_sqlite *store, int rc)
 {
     const char *msg = store->db ? sqlite3_errmsg(store->db) : NULL;
 
     if (!msg || !*msg)
         msg = sqlite3_errstr(rc);
-    return store_set_error(store, store_errno(rc), "%s", msg);
+    return store_set_error(&store->base, store_errno(rc), "%s", msg);
 }
 
 /* Resets a statement after use and drops its bindings, so it holds no lock or borrowed text. */
@@ -564,7 +558,7 @@ stmt_done(sqlite3_stmt *st)
 /* Runs a statement that returns no rows, then resets it. */
 /* A binding failed: records why, resets the statement and returns the error. */
 static int
-bind_failed(struct store *store, sqlite3_stmt *st, int rc)
+bind_failed(struct store_sqlite *store, sqlite3_stmt *st, int rc)
 {
     int r = store_fail(store, rc);
     stmt_done(st);
@@ -572,7 +566,7 @@ bind_failed(struct store *store, sqlite3_stmt *st, int rc)
 }
 
 static int
-stmt_run(struct store *store, sqlite3_stmt *st)
+stmt_run(struct store_sqlite *store, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     int r = 0;
@@ -630,19 +624,19 @@ col_time(sqlite3_stmt *st, int col)
  * could not convert a non-NULL value.
  */
 static int
-col_text(struct store *store, sqlite3_stmt *st, int col, const char **ret)
+col_text(struct store_sqlite *store, sqlite3_stmt *st, int col, const char **ret)
 {
     const char *s = (const char *)sqlite3_column_text(st, col);
 
     if (!s && sqlite3_column_type(st, col) != SQLITE_NULL)
-        return store_set_error(store, -ENOMEM, "out of memory");
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
     *ret = s;
     return 0;
 }
 
 /* Reads a text column as a malloc'd copy (NULL for SQL NULL) into *ret. */
 static int
-col_strdup(struct store *store, sqlite3_stmt *st, int col, char **ret)
+col_strdup(struct store_sqlite *store, sqlite3_stmt *st, int col, char **ret)
 {
     const char *s = NULL;
     char *copy = NULL;
@@ -654,7 +648,7 @@ col_strdup(struct store *store, sqlite3_stmt *st, int col, char **ret)
     if (s) {
         copy = strdup(s);
         if (!copy)
-            return store_set_error(store, -ENOMEM, "out of memory");
+            return store_set_error(&store->base, -ENOMEM, "out of memory");
     }
     *ret = copy;
     return 0;
@@ -662,7 +656,7 @@ col_strdup(struct store *store, sqlite3_stmt *st, int col, char **ret)
 
 /* Fills *ret (zeroed by the caller) from the current row of a STORE_FEED_COLUMNS statement. */
 static int
-feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
+feed_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed *ret)
 {
     int64_t failures;
     int r;
@@ -680,7 +674,8 @@ feed_from_row(struct store *store, sqlite3_stmt *st, struct store_feed *ret)
         return r;
     /* NOT NULL columns, but a hand-edited file might still hold NULL. */
     if (!ret->name || !ret->configured_url)
-        return store_set_error(store, -EIO, "feed row %lld has no name or URL", (long long)ret->id);
+        return store_set_error(&store->base, -EIO, "feed row %lld has no name or URL",
+                               (long long)ret->id);
     ret->last_status = sqlite3_column_int(st, 6);
     failures = sqlite3_column_int64(st, 8);
     ret->failures = failures < 0 ? 0 : failures > UINT_MAX ? UINT_MAX : (unsigned)failures;
@@ -831,7 +826,7 @@ categories_json(char *const *categories, size_t n_categories, char **ret_json)
 
 /* Reads one integer PRAGMA (user_version, application_id) into *ret. */
 static int
-pragma_int(struct store *store, const char *sql, int *ret)
+pragma_int(struct store_sqlite *store, const char *sql, int *ret)
 {
     sqlite3_stmt *st = NULL;
     int rc, r = 0;
@@ -850,7 +845,7 @@ pragma_int(struct store *store, const char *sql, int *ret)
 
 /* Runs constant SQL (pragmas, migrations, transaction control) with no bound data. */
 static int
-store_exec(struct store *store, const char *sql)
+store_exec(struct store_sqlite *store, const char *sql)
 {
     int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
 
@@ -861,7 +856,7 @@ store_exec(struct store *store, const char *sql)
 
 /* Switches the database to WAL and checks that it took (it cannot on some file systems). */
 static int
-store_enable_wal(struct store *store)
+store_enable_wal(struct store_sqlite *store)
 {
     sqlite3_stmt *st = NULL;
     const char *mode;
@@ -876,7 +871,8 @@ store_enable_wal(struct store *store)
     } else {
         mode = (const char *)sqlite3_column_text(st, 0);
         if (!mode || strcmp(mode, "wal") != 0)
-            r = store_set_error(store, -ENOTSUP, "cannot enable WAL mode (journal mode is '%s')",
+            r = store_set_error(&store->base, -ENOTSUP,
+                                "cannot enable WAL mode (journal mode is '%s')",
                                 mode ? mode : "unknown");
     }
     (void)sqlite3_finalize(st);
@@ -885,21 +881,22 @@ store_enable_wal(struct store *store)
 
 /* Refuses a database another program made, or one of a newer feedwatch. */
 static int
-store_check_version(struct store *store, int version)
+store_check_version(struct store_sqlite *store, int version)
 {
     int app_id = 0, r;
 
     if (version > STORE_SCHEMA_VERSION)
-        return store_set_error(store, -EPROTONOSUPPORT,
+        return store_set_error(&store->base, -EPROTONOSUPPORT,
                                "database schema %d is newer than this feedwatch (%d)", version,
                                STORE_SCHEMA_VERSION);
     if (version < 0)
-        return store_set_error(store, -EPROTONOSUPPORT, "database schema %d is not valid", version);
+        return store_set_error(&store->base, -EPROTONOSUPPORT, "database schema %d is not valid",
+                               version);
     r = pragma_int(store, "PRAGMA application_id", &app_id);
     if (r < 0)
         return r;
     if ((version > 0 || app_id != 0) && app_id != STORE_APPLICATION_ID)
-        return store_set_error(store, -EPROTONOSUPPORT,
+        return store_set_error(&store->base, -EPROTONOSUPPORT,
                                "not a feedwatch database (application_id %d)", app_id);
     return 0;
 }
@@ -910,7 +907,7 @@ store_check_version(struct store *store, int version)
  * at once do not both apply a migration.
  */
 static int
-store_migrate(struct store *store)
+store_migrate(struct store_sqlite *store)
 {
     char sql[64];
     int version = 0, r;
@@ -951,7 +948,7 @@ rollback:
 
 /* Prepares every statement of store_sql[] for the life of the connection. */
 static int
-store_prepare(struct store *store)
+store_prepare(struct store_sqlite *store)
 {
     for (size_t i = 0; i < STMT__COUNT; i++) {
         int rc = sqlite3_prepare_v3(store->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -982,7 +979,7 @@ store_create_file(const char *path)
 
 /* Sets up a freshly opened connection: pragmas, WAL, migrations, statements. */
 static int
-store_setup(struct store *store)
+store_setup(struct store_sqlite *store)
 {
     int r;
 
@@ -994,7 +991,7 @@ store_setup(struct store *store)
     (void)sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 #endif
     if (sqlite3_db_readonly(store->db, "main") == 1)
-        return store_set_error(store, -EROFS,
+        return store_set_error(&store->base, -EROFS,
                                "database file is read-only (feedwatch writes the file, and the"
                                " -wal and -shm files beside it: check the mount and the folder)");
     r = store_exec(store, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
@@ -1012,10 +1009,10 @@ store_setup(struct store *store)
 }
 
 /* A new struct store for path, or NULL (out of memory, said in *reterr_msg when not NULL). */
-static struct store *
+static struct store_sqlite *
 store_alloc(const char *path, char **reterr_msg)
 {
-    struct store *store = calloc(1, sizeof(*store));
+    struct store_sqlite *store = calloc(1, sizeof(*store));
     if (!store || !(store->path = strdup(path))) {
         free(store);
         if (reterr_msg &&
@@ -1023,6 +1020,7 @@ store_alloc(const char *path, char **reterr_msg)
             *reterr_msg = NULL;
         return NULL;
     }
+    store->base.engine = &store_sqlite_engine;
     return store;
 }
 
@@ -1040,12 +1038,14 @@ store_sqlite_version_ok(const char *path, char **reterr_msg)
     return -ENOTSUP;
 }
 
+static void sqlite_free(struct store *base);
+
 /* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
-int
-store_open(const char *path, struct store **ret_store, char **reterr_msg)
+static int
+sqlite_open(const char *path, struct store **ret_store, char **reterr_msg)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    struct store *store;
+    struct store_sqlite *store;
     int rc, r;
 
     assert(path);
@@ -1066,20 +1066,22 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
         r = store_fail(store, rc);
         if (sys > 0) {
             r = -sys;
-            (void)snprintf(store->errmsg + strlen(store->errmsg),
-                           sizeof(store->errmsg) - strlen(store->errmsg), " (%s)", strerror(sys));
+            (void)snprintf(store->base.errmsg + strlen(store->base.errmsg),
+                           sizeof(store->base.errmsg) - strlen(store->base.errmsg), " (%s)",
+                           strerror(sys));
         }
     } else {
         r = store_setup(store);
     }
     if (r < 0) {
-        if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s': %s%s", path,
-                                   store->errmsg, r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
+        if (reterr_msg &&
+            asprintf(reterr_msg, "cannot open database '%s': %s%s", path, store->base.errmsg,
+                     r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
             *reterr_msg = NULL;
-        store_free(store);
+        sqlite_free(&store->base);
         return r;
     }
-    *ret_store = store;
+    *ret_store = &store->base;
     return 0;
 }
 
@@ -1088,11 +1090,11 @@ store_open(const char *path, struct store **ret_store, char **reterr_msg)
  * run off the loop thread (the control socket's): it never writes, never migrates, never
  * takes the write lock, and works on a read-only database file too.
  */
-int
-store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
+static int
+sqlite_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
 {
     int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
-    struct store *store;
+    struct store_sqlite *store;
     int version = 0, rc, r;
 
 #ifdef SQLITE_OPEN_EXRESCODE
@@ -1112,8 +1114,8 @@ store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
         if (r == 0)
             r = pragma_int(store, "PRAGMA user_version", &version);
         if (r == 0 && version != STORE_SCHEMA_VERSION)
-            r = store_set_error(store, -EPROTONOSUPPORT, "database schema %d, not %d", version,
-                                STORE_SCHEMA_VERSION);
+            r = store_set_error(&store->base, -EPROTONOSUPPORT, "database schema %d, not %d",
+                                version, STORE_SCHEMA_VERSION);
         if (r == 0)
             r = store_check_version(store, version);
         if (r == 0)
@@ -1121,19 +1123,20 @@ store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
     }
     if (r < 0) {
         if (reterr_msg && asprintf(reterr_msg, "cannot open database '%s' for reading: %s", path,
-                                   store->errmsg) < 0)
+                                   store->base.errmsg) < 0)
             *reterr_msg = NULL;
-        store_free(store);
+        sqlite_free(&store->base);
         return r;
     }
-    *ret_store = store;
+    *ret_store = &store->base;
     return 0;
 }
 
 /* Finalizes every statement and closes the connection; accepts NULL. */
-void
-store_free(struct store *store)
+static void
+sqlite_free(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     if (!store)
         return;
     for (size_t i = 0; i < STMT__COUNT; i++)
@@ -1144,21 +1147,14 @@ store_free(struct store *store)
     free(store);
 }
 
-/* The last SQLite error message of this connection. */
-const char *
-store_errmsg(const struct store *store)
-{
-    assert(store);
-    return store->errmsg;
-}
-
 /* Starts the write transaction of a poll (IMMEDIATE: the write lock is taken up front). */
-int
-store_begin(struct store *store)
+static int
+sqlite_begin(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     assert(store);
     if (!sqlite3_get_autocommit(store->db))
-        return store_set_error(store, -EALREADY, "a transaction is already open");
+        return store_set_error(&store->base, -EALREADY, "a transaction is already open");
     return stmt_run(store, store->stmt[STMT_BEGIN]);
 }
 
@@ -1166,22 +1162,24 @@ store_begin(struct store *store)
  * Opens a read transaction: the lookups that follow see one snapshot and take the file's
  * locks once (end it with store_commit or store_rollback).
  */
-int
-store_begin_read(struct store *store)
+static int
+sqlite_begin_read(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     assert(store);
     if (!sqlite3_get_autocommit(store->db))
-        return store_set_error(store, -EALREADY, "a transaction is already open");
+        return store_set_error(&store->base, -EALREADY, "a transaction is already open");
     return stmt_run(store, store->stmt[STMT_BEGIN_READ]);
 }
 
 /* Commits the transaction opened by store_begin(); on failure it stays open for rollback. */
-int
-store_commit(struct store *store)
+static int
+sqlite_commit(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     assert(store);
     if (sqlite3_get_autocommit(store->db))
-        return store_set_error(store, -EINVAL, "no transaction is open");
+        return store_set_error(&store->base, -EINVAL, "no transaction is open");
     return stmt_run(store, store->stmt[STMT_COMMIT]);
 }
 
@@ -1189,9 +1187,10 @@ store_commit(struct store *store)
  * Rolls back the open transaction, if any. The error that made the caller roll back stays
  * in store_errmsg(): a failing ROLLBACK only leaves SQLite to roll back at close.
  */
-void
-store_rollback(struct store *store)
+static void
+sqlite_rollback(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st;
 
     assert(store);
@@ -1203,19 +1202,21 @@ store_rollback(struct store *store)
 }
 
 /* Opens a savepoint inside the open transaction: one part of a batch (one poll). */
-int
-store_part_begin(struct store *store)
+static int
+sqlite_part_begin(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     assert(store);
     if (sqlite3_get_autocommit(store->db))
-        return store_set_error(store, -EINVAL, "no transaction is open");
+        return store_set_error(&store->base, -EINVAL, "no transaction is open");
     return stmt_run(store, store->stmt[STMT_SAVEPOINT]);
 }
 
 /* Keeps what the part wrote (it commits with the transaction). */
-int
-store_part_end(struct store *store)
+static int
+sqlite_part_end(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     assert(store);
     return stmt_run(store, store->stmt[STMT_RELEASE]);
 }
@@ -1224,26 +1225,27 @@ store_part_end(struct store *store)
  * Undoes what the part wrote and closes it; the transaction stays open. The error that made
  * the caller roll back stays in store_errmsg().
  */
-void
-store_part_rollback(struct store *store)
+static void
+sqlite_part_rollback(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     char saved[STORE_ERRMSG_MAX];
     assert(store);
     if (sqlite3_get_autocommit(store->db))
         return;
-    memcpy(saved, store->errmsg, sizeof(saved));
+    memcpy(saved, store->base.errmsg, sizeof(saved));
     sqlite3_stmt *st = store->stmt[STMT_ROLLBACK_TO];
     (void)sqlite3_step(st);
     stmt_done(st);
     st = store->stmt[STMT_RELEASE];
     (void)sqlite3_step(st);
     stmt_done(st);
-    memcpy(store->errmsg, saved, sizeof(saved));
+    memcpy(store->base.errmsg, saved, sizeof(saved));
 }
 
 /* Loads the feed called name into *ret (zeroed by the caller); -ENOENT when there is none. */
 static int
-feed_get(struct store *store, const char *name, struct store_feed *ret)
+feed_get(struct store_sqlite *store, const char *name, struct store_feed *ret)
 {
     sqlite3_stmt *st = store->stmt[STMT_FEED_GET];
     int rc = SQLITE_OK, r;
@@ -1257,7 +1259,7 @@ feed_get(struct store *store, const char *name, struct store_feed *ret)
     if (rc == SQLITE_ROW)
         r = feed_from_row(store, st, ret);
     else if (rc == SQLITE_DONE)
-        r = store_set_error(store, -ENOENT, "no feed named '%s'", name);
+        r = store_set_error(&store->base, -ENOENT, "no feed named '%s'", name);
     else
         r = store_fail(store, rc);
 out:
@@ -1266,10 +1268,11 @@ out:
 }
 
 /* Loads the feed called name, creating its row if it is new; resets it on a new URL. */
-int
-store_feed_ensure(struct store *store, const char *name, const char *configured_url,
-                  struct store_feed *ret_feed)
+static int
+sqlite_feed_ensure(struct store *base, const char *name, const char *configured_url,
+                   struct store_feed *ret_feed)
 {
+    struct store_sqlite *store = sqlite_of(base);
     struct store_feed feed = {0};
     sqlite3_stmt *st;
     char *url_copy;
@@ -1278,7 +1281,7 @@ store_feed_ensure(struct store *store, const char *name, const char *configured_
     assert(store);
     assert(ret_feed);
     if (!name || !configured_url)
-        return store_set_error(store, -EINVAL, "feed without a name or URL");
+        return store_set_error(&store->base, -EINVAL, "feed without a name or URL");
 
     st = store->stmt[STMT_FEED_INSERT];
     bind_str(st, 1, name, &rc);
@@ -1296,7 +1299,7 @@ store_feed_ensure(struct store *store, const char *name, const char *configured_
     if (strcmp(feed.configured_url, configured_url) != 0) {
         url_copy = strdup(configured_url);
         if (!url_copy) {
-            r = store_set_error(store, -ENOMEM, "out of memory");
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
             goto fail;
         }
         st = store->stmt[STMT_FEED_RESET_SOURCE];
@@ -1334,9 +1337,10 @@ fail:
 }
 
 /* Writes every state column of the feed with feed->id (not name, configured_url or items). */
-int
-store_feed_save(struct store *store, const struct store_feed *feed)
+static int
+sqlite_feed_save(struct store *base, const struct store_feed *feed)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_SAVE];
     int rc = SQLITE_OK, r;
 
@@ -1363,14 +1367,15 @@ store_feed_save(struct store *store, const struct store_feed *feed)
     if (r < 0)
         return r;
     if (sqlite3_changes(store->db) != 1)
-        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)feed->id);
+        return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)feed->id);
     return 0;
 }
 
 /* Marks the feed with id as added at run time (runtime_url) or not (NULL), removed or not. */
-int
-store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url, bool removed)
+static int
+sqlite_feed_set_runtime(struct store *base, int64_t id, const char *runtime_url, bool removed)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_SET_RUNTIME];
     int rc = SQLITE_OK, r;
 
@@ -1384,14 +1389,15 @@ store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url,
     if (r < 0)
         return r;
     if (sqlite3_changes(store->db) != 1)
-        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)id);
+        return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)id);
     return 0;
 }
 
 /* Sets the options of a feed added at run time (JSON text, NULL: none). */
-int
-store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime_opts)
+static int
+sqlite_feed_set_runtime_opts(struct store *base, int64_t id, const char *runtime_opts)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_SET_RUNTIME_OPTS];
     int rc = SQLITE_OK, r;
 
@@ -1404,67 +1410,16 @@ store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime
     if (r < 0)
         return r;
     if (sqlite3_changes(store->db) != 1)
-        return store_set_error(store, -ENOENT, "no feed with id %lld", (long long)id);
-    return 0;
-}
-
-/* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
-void
-store_feed_done(struct store_feed *feed)
-{
-    if (!feed)
-        return;
-    free(feed->name);
-    free(feed->configured_url);
-    free(feed->url);
-    free(feed->etag);
-    free(feed->last_modified);
-    free(feed->last_error);
-    free(feed->disabled_reason);
-    free(feed->runtime_url);
-    free(feed->runtime_opts);
-    *feed = (struct store_feed){0};
-}
-
-/* Copies s into *ret, NULL staying NULL; false when out of memory. */
-static bool
-dup_or_null(const char *s, char **ret)
-{
-    *ret = s ? strdup(s) : NULL;
-    return !s || *ret;
-}
-
-/* Copies src into *dst (deep); -ENOMEM on failure. */
-int
-store_feed_copy(struct store_feed *dst, const struct store_feed *src)
-{
-    struct store_feed copy = *src;
-
-    assert(dst);
-    assert(src);
-    copy.name = copy.configured_url = copy.url = copy.etag = NULL;
-    copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
-    copy.runtime_opts = NULL;
-    if (!dup_or_null(src->name, &copy.name) ||
-        !dup_or_null(src->configured_url, &copy.configured_url) ||
-        !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
-        !dup_or_null(src->last_modified, &copy.last_modified) ||
-        !dup_or_null(src->last_error, &copy.last_error) ||
-        !dup_or_null(src->disabled_reason, &copy.disabled_reason) ||
-        !dup_or_null(src->runtime_url, &copy.runtime_url) ||
-        !dup_or_null(src->runtime_opts, &copy.runtime_opts)) {
-        store_feed_done(&copy);
-        return -ENOMEM;
-    }
-    *dst = copy;
+        return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)id);
     return 0;
 }
 
 /* Stores item under feed_id unless (feed_id, item->key) is known: 1 stored, 0 known, <0 error. */
-int
-store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item, const char *text,
-               uint64_t simhash, int64_t now_at, int64_t *ret_id)
+static int
+sqlite_item_add(struct store *base, int64_t feed_id, const struct feed_item *item, const char *text,
+                uint64_t simhash, int64_t now_at, int64_t *ret_id)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ITEM_ADD];
     char *categories = NULL;
     int rc = SQLITE_OK, r;
@@ -1472,13 +1427,13 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
     assert(store);
     assert(item);
     if (!item->key)
-        return store_set_error(store, -EINVAL, "item without a key");
+        return store_set_error(&store->base, -EINVAL, "item without a key");
     if (now_at == FEED_TIME_NONE)
-        return store_set_error(store, -EINVAL, "item without a first-seen time");
+        return store_set_error(&store->base, -EINVAL, "item without a first-seen time");
     if (item->n_categories > 0 && item->categories) {
         r = categories_json(item->categories, item->n_categories, &categories);
         if (r < 0)
-            return store_set_error(store, r, "out of memory");
+            return store_set_error(&store->base, r, "out of memory");
     }
     bind_int(st, 1, feed_id, &rc);
     bind_str(st, 2, item->key, &rc);
@@ -1516,9 +1471,10 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
 }
 
 /* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
-int
-store_item_known(struct store *store, int64_t feed_id, const char *key)
+static int
+sqlite_item_known(struct store *base, int64_t feed_id, const char *key)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ITEM_KNOWN];
     int rc = SQLITE_OK, r;
 
@@ -1540,9 +1496,10 @@ store_item_known(struct store *store, int64_t feed_id, const char *key)
 }
 
 /* The feed's saved boilerplate model: 0 with *ret_data (malloc'ed, NULL when none). */
-int
-store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
+static int
+sqlite_feed_model_get(struct store *base, int64_t feed_id, char **ret_data, size_t *ret_len)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_MODEL_GET];
     int rc = SQLITE_OK, r = 0;
 
@@ -1561,7 +1518,7 @@ store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size
         if (blob && n > 0) {
             char *copy = malloc((size_t)n + 1);
             if (!copy) {
-                r = store_set_error(store, -ENOMEM, "out of memory");
+                r = store_set_error(&store->base, -ENOMEM, "out of memory");
             } else {
                 memcpy(copy, blob, (size_t)n);
                 copy[n] = '\0';
@@ -1577,15 +1534,16 @@ store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size
 }
 
 /* Saves the feed's boilerplate model (len bytes of data; NULL forgets it). */
-int
-store_feed_model_set(struct store *store, int64_t feed_id, const char *data, size_t len)
+static int
+sqlite_feed_model_set(struct store *base, int64_t feed_id, const char *data, size_t len)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_MODEL_SET];
     int rc = SQLITE_OK;
 
     assert(store);
     if (len > INT_MAX)
-        return store_set_error(store, -EMSGSIZE, "boilerplate model too large");
+        return store_set_error(&store->base, -EMSGSIZE, "boilerplate model too large");
     bind_int(st, 1, feed_id, &rc);
     if (rc == SQLITE_OK)
         rc = data ? sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC)
@@ -1596,9 +1554,10 @@ store_feed_model_set(struct store *store, int64_t feed_id, const char *data, siz
 }
 
 /* Calls cb for every feed row, ordered by name, with its item count. Stops at cb's error. */
-int
-store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
+static int
+sqlite_feed_list(struct store *base, store_feed_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_LIST];
     int rc, r = 0;
 
@@ -1621,7 +1580,8 @@ store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
     return r;
 }
 
-static int alert_from_row(struct store *store, sqlite3_stmt *st, struct store_alert_row *row);
+static int alert_from_row(struct store_sqlite *store, sqlite3_stmt *st,
+                          struct store_alert_row *row);
 
 /*
  * Runs one of the item list statements with the filter's members its SQL reads: ?3 a feed's
@@ -1629,7 +1589,7 @@ static int alert_from_row(struct store *store, sqlite3_stmt *st, struct store_al
  * ?6 a JSON array of names (STMT_ITEMS_TOPIC).
  */
 static int
-items_list_run(struct store *store, sqlite3_stmt *st, const struct store_items_filter *f,
+items_list_run(struct store_sqlite *store, sqlite3_stmt *st, const struct store_items_filter *f,
                unsigned limit, bool with_text, store_item_cb cb, void *userdata)
 {
     int rc = SQLITE_OK, r = 0;
@@ -1675,30 +1635,12 @@ items_list_run(struct store *store, sqlite3_stmt *st, const struct store_items_f
     return r;
 }
 
-/* Calls cb for the newest items first, of one feed when feed_name is set, at most limit. */
-int
-store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
-                 store_item_cb cb, void *userdata)
-{
-    struct store_items_filter f = {.feed = feed_name, .since_at = FEED_TIME_NONE};
-    return store_items_query(store, &f, limit, with_text, cb, userdata);
-}
-
-/* As store_items_list, of the feeds named in feeds_json (a JSON array of names). */
-int
-store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit, bool with_text,
-                       store_item_cb cb, void *userdata)
-{
-    assert(feeds_json);
-    struct store_items_filter f = {.feeds_json = feeds_json, .since_at = FEED_TIME_NONE};
-    return store_items_query(store, &f, limit, with_text, cb, userdata);
-}
-
 /* Calls cb for the newest items first that pass every member of f that is set. */
-int
-store_items_query(struct store *store, const struct store_items_filter *f, unsigned limit,
-                  bool with_text, store_item_cb cb, void *userdata)
+static int
+sqlite_items_query(struct store *base, const struct store_items_filter *f, unsigned limit,
+                   bool with_text, store_item_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     enum store_stmt which = f->topic        ? STMT_ITEMS_TOPIC
                             : f->feeds_json ? STMT_ITEMS_FEEDS
                             : f->feed       ? STMT_ITEMS_FEED
@@ -1709,9 +1651,10 @@ store_items_query(struct store *store, const struct store_items_filter *f, unsig
 }
 
 /* Calls cb once with the item item_id, text, categories and pruning included; -ENOENT: none. */
-int
-store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata)
+static int
+sqlite_item_get(struct store *base, int64_t item_id, store_item_full_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ITEM_GET];
     int rc = SQLITE_OK, r;
     bind_int(st, 1, item_id, &rc);
@@ -1737,7 +1680,7 @@ store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void
             (r = col_text(store, st, 12, &it.categories)) >= 0)
             r = cb(userdata, &it);
     } else if (rc == SQLITE_DONE) {
-        r = store_set_error(store, -ENOENT, "no item %lld", (long long)item_id);
+        r = store_set_error(&store->base, -ENOENT, "no item %lld", (long long)item_id);
     } else {
         r = store_fail(store, rc);
     }
@@ -1746,9 +1689,10 @@ store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void
 }
 
 /* Calls cb for each alert raised on item_id (source false), then each it is a source of. */
-int
-store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata)
+static int
+sqlite_item_alerts(struct store *base, int64_t item_id, store_item_alert_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ITEM_ALERTS];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, item_id, &rc);
@@ -1771,9 +1715,10 @@ store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, 
 }
 
 /* One feed's tallies (zero for a feed the store does not know). */
-int
-store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret)
+static int
+sqlite_feed_counts(struct store *base, const char *name, struct store_feed_counts *ret)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_COUNTS];
     int rc = SQLITE_OK, r = 0;
     assert(store);
@@ -1817,9 +1762,10 @@ store_feed_counts(struct store *store, const char *name, struct store_feed_count
 }
 
 /* Number of stored items, of all feeds. */
-int
-store_count_items(struct store *store, int64_t *ret_count)
+static int
+sqlite_count_items(struct store *base, int64_t *ret_count)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_COUNT_ITEMS];
     int rc, r = 0;
 
@@ -1835,9 +1781,10 @@ store_count_items(struct store *store, int64_t *ret_count)
 }
 
 /* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
-int
-store_disk_bytes(struct store *store, uint64_t *ret_bytes)
+static int
+sqlite_disk_bytes(struct store *base, uint64_t *ret_bytes)
 {
+    struct store_sqlite *store = sqlite_of(base);
     /* Every file SQLite keeps beside the database; -journal only outside WAL mode. */
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
     size_t len;
@@ -1849,7 +1796,7 @@ store_disk_bytes(struct store *store, uint64_t *ret_bytes)
     len = strlen(store->path) + sizeof("-journal");
     name = malloc(len);
     if (!name)
-        return store_set_error(store, -ENOMEM, "out of memory");
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         struct stat stbuf;
 
@@ -1859,7 +1806,7 @@ store_disk_bytes(struct store *store, uint64_t *ret_bytes)
 
             if (err == ENOENT)
                 continue;
-            (void)store_set_error(store, -err, "cannot stat '%s': %s", name, strerror(err));
+            (void)store_set_error(&store->base, -err, "cannot stat '%s': %s", name, strerror(err));
             free(name);
             return -err;
         }
@@ -1873,7 +1820,7 @@ store_disk_bytes(struct store *store, uint64_t *ret_bytes)
 
 /* Reads the common alert columns (STORE_ALERT_COLUMNS) of the current row. */
 static int
-alert_from_row(struct store *store, sqlite3_stmt *st, struct store_alert_row *row)
+alert_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_alert_row *row)
 {
     int r;
     row->id = sqlite3_column_int64(st, 0);
@@ -1893,10 +1840,11 @@ alert_from_row(struct store *store, sqlite3_stmt *st, struct store_alert_row *ro
  * Raises the alert (topic, item_id) with one pending delivery per hook, due at raised_at.
  * 1 raised (*ret_id set), 0 when that (topic, item) was raised before, <0 error.
  */
-int
-store_alert_add(struct store *store, const char *topic, int64_t item_id, const char *matched_json,
-                char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+static int
+sqlite_alert_add(struct store *base, const char *topic, int64_t item_id, const char *matched_json,
+                 char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_ADD];
     int rc = SQLITE_OK, r;
 
@@ -1942,10 +1890,11 @@ store_alert_add(struct store *store, const char *topic, int64_t item_id, const c
  * first that passes simhash_same_story() is the first alert of the whole window that would;
  * the rest of the window is not read. Adds the statement's VM steps to *steps (may be NULL).
  */
-int
-store_story_candidates(struct store *store, const char *topic, int64_t since_at, uint64_t simhash,
-                       int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
+static int
+sqlite_story_candidates(struct store *base, const char *topic, int64_t since_at, uint64_t simhash,
+                        int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
@@ -1970,9 +1919,10 @@ store_story_candidates(struct store *store, const char *topic, int64_t since_at,
 }
 
 /* Attaches item_id to alert_id as another source of the same story. */
-int
-store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
+static int
+sqlite_alert_add_source(struct store *base, int64_t alert_id, int64_t item_id)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_SOURCE_ADD];
     int rc = SQLITE_OK;
     bind_int(st, 1, alert_id, &rc);
@@ -1983,10 +1933,11 @@ store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
 }
 
 /* Calls cb for up to limit pending deliveries due at now_at, oldest first. */
-int
-store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
-                     void *userdata)
+static int
+sqlite_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_delivery_cb cb,
+                      void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_DUE];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, now_at, &rc);
@@ -2009,9 +1960,10 @@ store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_
 }
 
 /* When the earliest pending delivery is due: 1 with *ret_at, 0 when none is pending. */
-int
-store_delivery_next_due(struct store *store, int64_t *ret_at)
+static int
+sqlite_delivery_next_due(struct store *base, int64_t *ret_at)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_DELIVERY_NEXT];
     int rc = sqlite3_step(st), r = 0;
     if (rc == SQLITE_ROW) {
@@ -2028,11 +1980,12 @@ store_delivery_next_due(struct store *store, int64_t *ret_at)
  * Writes a delivery's new state and refreshes its alert's aggregate state; ended_at, when not
  * FEED_TIME_NONE, is when the attempt that led to it ended (last_attempt_at).
  */
-int
-store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
-                   unsigned attempts, int64_t next_attempt_at, const char *last_error,
-                   int64_t ended_at)
+static int
+sqlite_delivery_set(struct store *base, int64_t alert_id, const char *hook, const char *state,
+                    unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                    int64_t ended_at)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_DELIVERY_SET];
     int rc = SQLITE_OK, r;
     bind_int(st, 1, alert_id, &rc);
@@ -2065,7 +2018,7 @@ store_delivery_set(struct store *store, int64_t alert_id, const char *hook, cons
     return 0;
 
 undo:
-    store_part_rollback(store);
+    sqlite_part_rollback(&store->base);
     return r;
 }
 
@@ -2073,9 +2026,10 @@ undo:
  * After a crash or kill, deliveries left running never finished: they become pending again
  * (at-least-once delivery). Returns the number reset.
  */
-int
-store_deliveries_reset_running(struct store *store)
+static int
+sqlite_deliveries_reset_running(struct store *base)
 {
+    struct store_sqlite *store = sqlite_of(base);
     /* Both tables at once, for the same reason as store_delivery_set. */
     int r = stmt_run(store, store->stmt[STMT_SAVEPOINT]);
     if (r < 0)
@@ -2089,13 +2043,13 @@ store_deliveries_reset_running(struct store *store)
     return n;
 
 undo:
-    store_part_rollback(store);
+    sqlite_part_rollback(&store->base);
     return r;
 }
 
 /* Refreshes the aggregate state of alert_id from its deliveries. */
 static int
-alert_refresh(struct store *store, int64_t alert_id)
+alert_refresh(struct store_sqlite *store, int64_t alert_id)
 {
     sqlite3_stmt *st = store->stmt[STMT_ALERT_REFRESH];
     int rc = SQLITE_OK;
@@ -2110,9 +2064,10 @@ alert_refresh(struct store *store, int64_t alert_id)
  * and last error cleared; created when the alert had no delivery to that hook. A running
  * delivery is left as it is. 1 queued, 0 running (nothing changed), or a negative errno.
  */
-int
-store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at)
+static int
+sqlite_delivery_requeue(struct store *base, int64_t alert_id, const char *hook, int64_t now_at)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_DELIVERY_REQUEUE];
     int rc = SQLITE_OK, r;
     assert(store);
@@ -2136,7 +2091,7 @@ store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, 
     return queued;
 
 undo:
-    store_part_rollback(store);
+    sqlite_part_rollback(&store->base);
     return r;
 }
 
@@ -2146,11 +2101,12 @@ undo:
  * due at now_at, attempts and last error cleared; cb (may be NULL) gets each, in no order,
  * and their alerts' states follow. The number queued, or a negative errno (nothing changed).
  */
-int
-store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
-                                int64_t now_at, int64_t after_alert, const char *after_hook,
-                                unsigned limit, store_requeued_cb cb, void *userdata)
+static int
+sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                 int64_t now_at, int64_t after_alert, const char *after_hook,
+                                 unsigned limit, store_requeued_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_REQUEUE_FAILED];
     int64_t *alerts = NULL;
     size_t n = 0, cap = 0;
@@ -2179,7 +2135,7 @@ store_deliveries_requeue_failed(struct store *store, const char *hook, const cha
             size_t ncap = cap ? cap * 2 : 64;
             int64_t *grown = realloc(alerts, ncap * sizeof(*alerts));
             if (!grown) {
-                r = store_set_error(store, -ENOMEM, "out of memory");
+                r = store_set_error(&store->base, -ENOMEM, "out of memory");
                 break;
             }
             alerts = grown;
@@ -2202,15 +2158,16 @@ store_deliveries_requeue_failed(struct store *store, const char *hook, const cha
     return n > INT_MAX ? INT_MAX : (int)n;
 
 undo:
-    store_part_rollback(store);
+    sqlite_part_rollback(&store->base);
     return r;
 }
 
 /* Calls cb for each delivery of alert_id, by hook name. */
-int
-store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
-                       void *userdata)
+static int
+sqlite_alert_deliveries(struct store *base, int64_t alert_id, store_delivery_row_cb cb,
+                        void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_DELIVERIES];
     int rc = SQLITE_OK, r = 0;
     assert(store);
@@ -2240,9 +2197,10 @@ store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row
 }
 
 /* Calls cb once with everything a hook needs about alert_id; -ENOENT when there is none. */
-int
-store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata)
+static int
+sqlite_alert_get(struct store *base, int64_t alert_id, store_alert_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_GET];
     int rc = SQLITE_OK, r;
     bind_int(st, 1, alert_id, &rc);
@@ -2259,7 +2217,7 @@ store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *
             (r = col_text(store, st, 13, &row.matched)) >= 0)
             r = cb(userdata, &row);
     } else if (rc == SQLITE_DONE) {
-        r = store_set_error(store, -ENOENT, "no alert %lld", (long long)alert_id);
+        r = store_set_error(&store->base, -ENOENT, "no alert %lld", (long long)alert_id);
     } else {
         r = store_fail(store, rc);
     }
@@ -2268,9 +2226,10 @@ store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *
 }
 
 /* Calls cb(feed, url, title, item_id) for each other source of alert_id. */
-int
-store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata)
+static int
+sqlite_alert_sources(struct store *base, int64_t alert_id, store_source_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_SOURCES];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, alert_id, &rc);
@@ -2293,10 +2252,11 @@ store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, v
 }
 
 /* Calls cb for the newest alerts first (of one topic, or only failed ones), at most limit. */
-int
-store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
-                  store_alert_cb cb, void *userdata)
+static int
+sqlite_alerts_list(struct store *base, const char *topic, bool failed_only, unsigned limit,
+                   store_alert_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERTS_LIST];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
@@ -2321,9 +2281,10 @@ store_alerts_list(struct store *store, const char *topic, bool failed_only, unsi
 }
 
 /* Alerts ever raised per topic, in topic order (rows are never deleted: a counter). */
-int
-store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata)
+static int
+sqlite_alert_topic_counts(struct store *base, store_topic_count_cb cb, void *userdata)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_TOPIC_COUNTS];
     int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2338,10 +2299,11 @@ store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *use
 }
 
 /* Alerts by state: delivered, pending (pending or running), failed and no-hook. */
-int
-store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
-                   int64_t *ret_failed, int64_t *ret_no_hook)
+static int
+sqlite_alert_counts(struct store *base, int64_t *ret_delivered, int64_t *ret_pending,
+                    int64_t *ret_failed, int64_t *ret_no_hook)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_COUNTS];
     int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
     int rc, r = 0;
@@ -2373,11 +2335,12 @@ store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pen
 }
 
 /* Prunes at most limit items first seen before cutoff_at, in one transaction of its own. */
-int
-store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsigned limit,
-                  size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
-                  unsigned *ret_pruned)
+static int
+sqlite_prune_batch(struct store *base, int64_t cutoff_at, int64_t max_id, unsigned limit,
+                   size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
+                   unsigned *ret_pruned)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_PRUNE_SELECT];
     int64_t *ids = NULL;
     unsigned n = 0;
@@ -2391,8 +2354,8 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
         return 0;
     ids = malloc(limit * sizeof(*ids));
     if (!ids)
-        return store_set_error(store, -ENOMEM, "out of memory");
-    r = store_begin(store);
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
+    r = sqlite_begin(&store->base);
     if (r < 0) {
         free(ids);
         return r;
@@ -2413,7 +2376,7 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
             break;
         bytes += (title ? strlen(title) : 0) + (body ? strlen(body) : 0) + 1;
         if (cb && (r = cb(userdata, ids[n], title, body)) < 0) {
-            (void)store_set_error(store, r, "cannot note a pruned item: %s", strerror(-r));
+            (void)store_set_error(&store->base, r, "cannot note a pruned item: %s", strerror(-r));
             break;
         }
         n++;
@@ -2459,7 +2422,7 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
         r = rc != SQLITE_OK ? bind_failed(store, t, rc) : stmt_run(store, t);
     }
     if (r >= 0)
-        r = store_commit(store);
+        r = sqlite_commit(&store->base);
     if (r < 0)
         goto fail;
     free(ids);
@@ -2467,15 +2430,16 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
     return 0;
 
 fail:
-    store_rollback(store);
+    sqlite_rollback(&store->base);
     free(ids);
     return r;
 }
 
 /* What retention has pruned so far, and when it last did. */
-int
-store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at)
+static int
+sqlite_retention_get(struct store *base, int64_t *ret_pruned_items, int64_t *ret_last_at)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_RETENTION_GET];
     int rc, r = 0;
 
@@ -2503,7 +2467,7 @@ store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret
  * connection would then delete the WAL under us. Errors are left to SQLite to report.
  */
 static void
-store_prefetch(struct store *store)
+store_prefetch(struct store_sqlite *store)
 {
     enum { CHUNK = 1 << 20 };
     sqlite3_file *file = NULL;
@@ -2522,9 +2486,10 @@ store_prefetch(struct store *store)
 }
 
 /* Checks the whole file's structure (PRAGMA quick_check): 0, or -EBADMSG with *reterr_msg. */
-int
-store_check(struct store *store, char **reterr_msg)
+static int
+sqlite_check(struct store *base, char **reterr_msg)
 {
+    struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = NULL;
     int rc, r = 0;
 
@@ -2538,15 +2503,63 @@ store_check(struct store *store, char **reterr_msg)
         if (rc == SQLITE_ROW) {
             const char *res = (const char *)sqlite3_column_text(st, 0);
             if (!res || strcmp(res, "ok") != 0)
-                r = store_set_error(store, -EBADMSG, "%s", res ? res : "check failed");
+                r = store_set_error(&store->base, -EBADMSG, "%s", res ? res : "check failed");
         } else {
             r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
         }
     }
     (void)sqlite3_finalize(st);
     if (r < 0 && reterr_msg &&
-        asprintf(reterr_msg, "database '%s' failed its check: %s%s", store->path, store->errmsg,
-                 r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
+        asprintf(reterr_msg, "database '%s' failed its check: %s%s", store->path,
+                 store->base.errmsg, r == -EBADMSG ? STORE_DAMAGED_ADVICE : "") < 0)
         *reterr_msg = NULL;
     return r;
 }
+
+/* The SQLite engine: a database file (store-internal.h). */
+const struct store_engine store_sqlite_engine = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .open_reader = sqlite_open_reader,
+    .check = sqlite_check,
+    .free = sqlite_free,
+    .begin = sqlite_begin,
+    .begin_read = sqlite_begin_read,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .part_begin = sqlite_part_begin,
+    .part_end = sqlite_part_end,
+    .part_rollback = sqlite_part_rollback,
+    .feed_ensure = sqlite_feed_ensure,
+    .feed_save = sqlite_feed_save,
+    .feed_set_runtime = sqlite_feed_set_runtime,
+    .feed_set_runtime_opts = sqlite_feed_set_runtime_opts,
+    .item_add = sqlite_item_add,
+    .item_known = sqlite_item_known,
+    .feed_model_get = sqlite_feed_model_get,
+    .feed_model_set = sqlite_feed_model_set,
+    .feed_list = sqlite_feed_list,
+    .items_query = sqlite_items_query,
+    .item_get = sqlite_item_get,
+    .item_alerts = sqlite_item_alerts,
+    .feed_counts = sqlite_feed_counts,
+    .count_items = sqlite_count_items,
+    .disk_bytes = sqlite_disk_bytes,
+    .alert_add = sqlite_alert_add,
+    .story_candidates = sqlite_story_candidates,
+    .alert_add_source = sqlite_alert_add_source,
+    .deliveries_due = sqlite_deliveries_due,
+    .delivery_next_due = sqlite_delivery_next_due,
+    .delivery_set = sqlite_delivery_set,
+    .deliveries_reset_running = sqlite_deliveries_reset_running,
+    .delivery_requeue = sqlite_delivery_requeue,
+    .deliveries_requeue_failed = sqlite_deliveries_requeue_failed,
+    .alert_deliveries = sqlite_alert_deliveries,
+    .alert_get = sqlite_alert_get,
+    .alert_sources = sqlite_alert_sources,
+    .alerts_list = sqlite_alerts_list,
+    .alert_topic_counts = sqlite_alert_topic_counts,
+    .alert_counts = sqlite_alert_counts,
+    .prune_batch = sqlite_prune_batch,
+    .retention_get = sqlite_retention_get,
+};

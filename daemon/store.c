@@ -1,0 +1,439 @@
+/*
+ * store.c — the store's one interface (store.h) in front of its engines (store-internal.h).
+ *
+ * store_open and store_open_reader pick the engine for the database; every other store_*
+ * function calls the operation of the store's engine. What needs no engine lives here: the
+ * last error's message, the copy and the release of a struct store_feed, and the item lists
+ * that are items queries. No SQL here: it is in the engine files.
+ */
+#include "store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+/* Records a message of the engine's own as the store's last error and returns r. */
+int
+store_set_error(struct store *store, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(store->errmsg, sizeof(store->errmsg), fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The message of the store's last failure. */
+const char *
+store_errmsg(const struct store *store)
+{
+    assert(store);
+    return store->errmsg;
+}
+
+/* Opens (creating if needed) the database, through the engine that takes it. */
+int
+store_open(const char *path, struct store **ret_store, char **reterr_msg)
+{
+    assert(path);
+    assert(ret_store);
+    return store_sqlite_engine.open(path, ret_store, reterr_msg);
+}
+
+/* Opens a read-only connection to the database, through the engine that takes it. */
+int
+store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
+{
+    assert(path);
+    assert(ret_store);
+    return store_sqlite_engine.open_reader(path, ret_store, reterr_msg);
+}
+
+/* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
+void
+store_feed_done(struct store_feed *feed)
+{
+    if (!feed)
+        return;
+    free(feed->name);
+    free(feed->configured_url);
+    free(feed->url);
+    free(feed->etag);
+    free(feed->last_modified);
+    free(feed->last_error);
+    free(feed->disabled_reason);
+    free(feed->runtime_url);
+    free(feed->runtime_opts);
+    *feed = (struct store_feed){0};
+}
+
+/* Copies s into *ret, NULL staying NULL; false when out of memory. */
+static bool
+dup_or_null(const char *s, char **ret)
+{
+    *ret = s ? strdup(s) : NULL;
+    return !s || *ret;
+}
+
+/* Copies src into *dst (deep); -ENOMEM on failure. */
+int
+store_feed_copy(struct store_feed *dst, const struct store_feed *src)
+{
+    struct store_feed copy = *src;
+
+    assert(dst);
+    assert(src);
+    copy.name = copy.configured_url = copy.url = copy.etag = NULL;
+    copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
+    copy.runtime_opts = NULL;
+    if (!dup_or_null(src->name, &copy.name) ||
+        !dup_or_null(src->configured_url, &copy.configured_url) ||
+        !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
+        !dup_or_null(src->last_modified, &copy.last_modified) ||
+        !dup_or_null(src->last_error, &copy.last_error) ||
+        !dup_or_null(src->disabled_reason, &copy.disabled_reason) ||
+        !dup_or_null(src->runtime_url, &copy.runtime_url) ||
+        !dup_or_null(src->runtime_opts, &copy.runtime_opts)) {
+        store_feed_done(&copy);
+        return -ENOMEM;
+    }
+    *dst = copy;
+    return 0;
+}
+
+/* Calls cb for the newest items first, of one feed when feed_name is set, at most limit. */
+int
+store_items_list(struct store *store, const char *feed_name, unsigned limit, bool with_text,
+                 store_item_cb cb, void *userdata)
+{
+    struct store_items_filter f = {.feed = feed_name, .since_at = FEED_TIME_NONE};
+    return store_items_query(store, &f, limit, with_text, cb, userdata);
+}
+
+/* As store_items_list, of the feeds named in feeds_json (a JSON array of names). */
+int
+store_items_list_feeds(struct store *store, const char *feeds_json, unsigned limit, bool with_text,
+                       store_item_cb cb, void *userdata)
+{
+    assert(feeds_json);
+    struct store_items_filter f = {.feeds_json = feeds_json, .since_at = FEED_TIME_NONE};
+    return store_items_query(store, &f, limit, with_text, cb, userdata);
+}
+
+/*
+ * The operations: each calls the one of the store's engine (store.h says what it does).
+ */
+
+int
+store_check(struct store *store, char **reterr_msg)
+{
+    assert(store);
+    return store->engine->check(store, reterr_msg);
+}
+
+void
+store_free(struct store *store)
+{
+    if (store)
+        store->engine->free(store);
+}
+
+int
+store_begin(struct store *store)
+{
+    assert(store);
+    return store->engine->begin(store);
+}
+
+int
+store_begin_read(struct store *store)
+{
+    assert(store);
+    return store->engine->begin_read(store);
+}
+
+int
+store_commit(struct store *store)
+{
+    assert(store);
+    return store->engine->commit(store);
+}
+
+void
+store_rollback(struct store *store)
+{
+    assert(store);
+    store->engine->rollback(store);
+}
+
+int
+store_part_begin(struct store *store)
+{
+    assert(store);
+    return store->engine->part_begin(store);
+}
+
+int
+store_part_end(struct store *store)
+{
+    assert(store);
+    return store->engine->part_end(store);
+}
+
+void
+store_part_rollback(struct store *store)
+{
+    assert(store);
+    store->engine->part_rollback(store);
+}
+
+int
+store_feed_ensure(struct store *store, const char *name, const char *configured_url,
+                  struct store_feed *ret_feed)
+{
+    assert(store);
+    return store->engine->feed_ensure(store, name, configured_url, ret_feed);
+}
+
+int
+store_feed_save(struct store *store, const struct store_feed *feed)
+{
+    assert(store);
+    return store->engine->feed_save(store, feed);
+}
+
+int
+store_feed_set_runtime(struct store *store, int64_t id, const char *runtime_url, bool removed)
+{
+    assert(store);
+    return store->engine->feed_set_runtime(store, id, runtime_url, removed);
+}
+
+int
+store_feed_set_runtime_opts(struct store *store, int64_t id, const char *runtime_opts)
+{
+    assert(store);
+    return store->engine->feed_set_runtime_opts(store, id, runtime_opts);
+}
+
+int
+store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item, const char *text,
+               uint64_t simhash, int64_t now_at, int64_t *ret_id)
+{
+    assert(store);
+    return store->engine->item_add(store, feed_id, item, text, simhash, now_at, ret_id);
+}
+
+int
+store_item_known(struct store *store, int64_t feed_id, const char *key)
+{
+    assert(store);
+    return store->engine->item_known(store, feed_id, key);
+}
+
+int
+store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
+{
+    assert(store);
+    return store->engine->feed_model_get(store, feed_id, ret_data, ret_len);
+}
+
+int
+store_feed_model_set(struct store *store, int64_t feed_id, const char *data, size_t len)
+{
+    assert(store);
+    return store->engine->feed_model_set(store, feed_id, data, len);
+}
+
+int
+store_feed_list(struct store *store, store_feed_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->feed_list(store, cb, userdata);
+}
+
+int
+store_items_query(struct store *store, const struct store_items_filter *f, unsigned limit,
+                  bool with_text, store_item_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->items_query(store, f, limit, with_text, cb, userdata);
+}
+
+int
+store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->item_get(store, item_id, cb, userdata);
+}
+
+int
+store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->item_alerts(store, item_id, cb, userdata);
+}
+
+int
+store_feed_counts(struct store *store, const char *name, struct store_feed_counts *ret)
+{
+    assert(store);
+    return store->engine->feed_counts(store, name, ret);
+}
+
+int
+store_count_items(struct store *store, int64_t *ret_count)
+{
+    assert(store);
+    return store->engine->count_items(store, ret_count);
+}
+
+int
+store_disk_bytes(struct store *store, uint64_t *ret_bytes)
+{
+    assert(store);
+    return store->engine->disk_bytes(store, ret_bytes);
+}
+
+int
+store_alert_add(struct store *store, const char *topic, int64_t item_id, const char *matched_json,
+                char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    assert(store);
+    return store->engine->alert_add(store, topic, item_id, matched_json, hooks, n_hooks, raised_at,
+                                    ret_id);
+}
+
+int
+store_story_candidates(struct store *store, const char *topic, int64_t since_at, uint64_t simhash,
+                       int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
+{
+    assert(store);
+    return store->engine->story_candidates(store, topic, since_at, simhash, feed_id, cb, userdata,
+                                           steps);
+}
+
+int
+store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
+{
+    assert(store);
+    return store->engine->alert_add_source(store, alert_id, item_id);
+}
+
+int
+store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
+                     void *userdata)
+{
+    assert(store);
+    return store->engine->deliveries_due(store, now_at, limit, cb, userdata);
+}
+
+int
+store_delivery_next_due(struct store *store, int64_t *ret_at)
+{
+    assert(store);
+    return store->engine->delivery_next_due(store, ret_at);
+}
+
+int
+store_delivery_set(struct store *store, int64_t alert_id, const char *hook, const char *state,
+                   unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                   int64_t ended_at)
+{
+    assert(store);
+    return store->engine->delivery_set(store, alert_id, hook, state, attempts, next_attempt_at,
+                                       last_error, ended_at);
+}
+
+int
+store_deliveries_reset_running(struct store *store)
+{
+    assert(store);
+    return store->engine->deliveries_reset_running(store);
+}
+
+int
+store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at)
+{
+    assert(store);
+    return store->engine->delivery_requeue(store, alert_id, hook, now_at);
+}
+
+int
+store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
+                                int64_t now_at, int64_t after_alert, const char *after_hook,
+                                unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->deliveries_requeue_failed(store, hook, hooks_json, now_at, after_alert,
+                                                    after_hook, limit, cb, userdata);
+}
+
+int
+store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
+                       void *userdata)
+{
+    assert(store);
+    return store->engine->alert_deliveries(store, alert_id, cb, userdata);
+}
+
+int
+store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->alert_get(store, alert_id, cb, userdata);
+}
+
+int
+store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->alert_sources(store, alert_id, cb, userdata);
+}
+
+int
+store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
+                  store_alert_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->alerts_list(store, topic, failed_only, limit, cb, userdata);
+}
+
+int
+store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->alert_topic_counts(store, cb, userdata);
+}
+
+int
+store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
+                   int64_t *ret_failed, int64_t *ret_no_hook)
+{
+    assert(store);
+    return store->engine->alert_counts(store, ret_delivered, ret_pending, ret_failed, ret_no_hook);
+}
+
+int
+store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsigned limit,
+                  size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
+                  unsigned *ret_pruned)
+{
+    assert(store);
+    return store->engine->prune_batch(store, cutoff_at, max_id, limit, max_bytes, now_at, cb,
+                                      userdata, ret_pruned);
+}
+
+int
+store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at)
+{
+    assert(store);
+    return store->engine->retention_get(store, ret_pruned_items, ret_last_at);
+}
