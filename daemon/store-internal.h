@@ -13,6 +13,7 @@
 #ifndef FEEDWATCH_STORE_INTERNAL_H
 #define FEEDWATCH_STORE_INTERNAL_H
 
+#include "base/dbspec.h"
 #include "store.h"
 
 /* Room for a copy of the last error message. */
@@ -26,7 +27,8 @@ struct store {
 
 /* An engine: its name and one function per operation of store.h, as documented there. */
 struct store_engine {
-    const char *name; /* "sqlite" */
+    const char *name;      /* "sqlite": as messages and the interface tests name it */
+    enum dbspec_kind kind; /* the database values it opens */
     int (*open)(const char *database, struct store **ret_store, char **reterr_msg);
     int (*open_reader)(const char *database, struct store **ret_store, char **reterr_msg);
     int (*check)(struct store *store, char **reterr_msg);

@@ -38,22 +38,77 @@ store_errmsg(const struct store *store)
     return store->errmsg;
 }
 
+/* The engines of this build; the first one of a database's kind opens it. */
+static const struct store_engine *const store_engines[] = {
+    &store_sqlite_engine,
+};
+
+#define STORE_N_ENGINES (sizeof(store_engines) / sizeof(store_engines[0]))
+
+/* The engine that opens database; NULL, with why in *reterr_msg when not NULL, when none. */
+static const struct store_engine *
+store_engine_for(const char *database, char **reterr_msg)
+{
+    enum dbspec_kind kind = dbspec_kind(database);
+    char names[128] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; i < STORE_N_ENGINES; i++) {
+        if (store_engines[i]->kind == kind)
+            return store_engines[i];
+        int n = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
+                         store_engines[i]->name);
+        if (n > 0)
+            len = (size_t)n < sizeof(names) - len ? len + (size_t)n : sizeof(names) - 1;
+    }
+    /* Only PostgreSQL can be missing: a file is SQLite's, always built. */
+    assert(kind == DBSPEC_POSTGRES);
+    if (reterr_msg) {
+        char *shown = dbspec_redact(database);
+        if (asprintf(reterr_msg,
+                     "database: PostgreSQL ('%s') needs the PostgreSQL engine, which this"
+                     " feedwatch does not have yet (its engines: %s); use a file path",
+                     shown ? shown : "\xe2\x80\xa6", names) < 0)
+            *reterr_msg = NULL;
+        free(shown);
+    }
+    return NULL;
+}
+
+/* Whether this build has an engine for database (store.h). */
+int
+store_supports(const char *database, char **reterr_msg)
+{
+    assert(database);
+    return store_engine_for(database, reterr_msg) ? 0 : -EPROTONOSUPPORT;
+}
+
 /* Opens (creating if needed) the database, through the engine that takes it. */
 int
-store_open(const char *path, struct store **ret_store, char **reterr_msg)
+store_open(const char *database, struct store **ret_store, char **reterr_msg)
 {
-    assert(path);
+    const struct store_engine *engine;
+
+    assert(database);
     assert(ret_store);
-    return store_sqlite_engine.open(path, ret_store, reterr_msg);
+    engine = store_engine_for(database, reterr_msg);
+    if (!engine)
+        return -EPROTONOSUPPORT;
+    return engine->open(database, ret_store, reterr_msg);
 }
 
 /* Opens a read-only connection to the database, through the engine that takes it. */
 int
-store_open_reader(const char *path, struct store **ret_store, char **reterr_msg)
+store_open_reader(const char *database, struct store **ret_store, char **reterr_msg)
 {
-    assert(path);
+    const struct store_engine *engine;
+
+    assert(database);
     assert(ret_store);
-    return store_sqlite_engine.open_reader(path, ret_store, reterr_msg);
+    engine = store_engine_for(database, reterr_msg);
+    if (!engine)
+        return -EPROTONOSUPPORT;
+    return engine->open_reader(database, ret_store, reterr_msg);
 }
 
 /* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */

@@ -112,14 +112,25 @@ typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title
 typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url, const char *title,
                                int64_t item_id);
 
-/* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
-int store_open(const char *path, struct store **ret_store, char **reterr_msg);
+/*
+ * Whether this feedwatch has an engine for database (the `database` key's value: a file path
+ * for SQLite, or a PostgreSQL connection string, base/dbspec.h): 0, or -EPROTONOSUPPORT with
+ * *reterr_msg (malloc'd; it names the key and this build's engines, the value's password
+ * hidden). Opens nothing; store_open and store_open_reader refuse such a value the same way.
+ */
+int store_supports(const char *database, char **reterr_msg);
+
+/*
+ * Opens (creating if needed) the database with the engine that takes it: for a file, SQLite
+ * in WAL, synchronous=NORMAL; migrated to STORE_SCHEMA_VERSION.
+ */
+int store_open(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * A read-only connection to an existing database of this schema version, for queries run
  * off the loop thread (one thread at a time): only the functions that read may be used.
  */
-int store_open_reader(const char *path, struct store **ret_store, char **reterr_msg);
+int store_open_reader(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * Checks the structure of the whole file (PRAGMA quick_check, after reading the file once

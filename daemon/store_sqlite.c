@@ -2519,6 +2519,7 @@ sqlite_check(struct store *base, char **reterr_msg)
 /* The SQLite engine: a database file (store-internal.h). */
 const struct store_engine store_sqlite_engine = {
     .name = "sqlite",
+    .kind = DBSPEC_FILE,
     .open = sqlite_open,
     .open_reader = sqlite_open_reader,
     .check = sqlite_check,
