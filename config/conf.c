@@ -15,6 +15,8 @@
  *   included file starts outside any section, and the including file goes on in the section
  *   it was in. A pattern with * ? [ may match nothing (also when its folder is missing); a
  *   plain path must exist. Nesting is limited to 8 levels and a cycle is an error.
+ * - `database` is a file path unless libpq would take it for a PostgreSQL connection string
+ *   (base/dbspec.h: "postgresql://…", "service=…"), which is kept as written.
  * - Relative paths (database, socket, password_file, secret_file, header @FILE, file: URLs,
  *   and a hook's program when it contains a '/') are made absolute against the folder of the
  *   file that holds the line, lexically (no symlinks resolved, no ~ or $ expansion). A bare
@@ -40,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dbspec.h"
 #include "base/feedrule.h"
 #include "base/utf8.h"
 
@@ -1533,7 +1536,11 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     struct conf_daemon *d = &p->conf->daemon;
     switch (k) {
     case DK_DATABASE:
-        (void)val_path(p, at, v, false, &d->database);
+        /* A PostgreSQL connection string is no path: it stays as written (base/dbspec.h). */
+        if (dbspec_kind(v) == DBSPEC_POSTGRES)
+            (void)val_string(p, at, v, &d->database);
+        else
+            (void)val_path(p, at, v, false, &d->database);
         break;
     case DK_SOCKET: {
         char *abs = NULL;

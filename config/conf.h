@@ -30,6 +30,7 @@ struct conf_origin {
 };
 
 struct conf_daemon {
+    /* database: a PostgreSQL connection string (base/dbspec.h) is kept as written. */
     char *database;                /* absolute; default /var/lib/feedwatch/feedwatch.db */
     char *socket;                  /* absolute; default /run/feedwatch/feedwatch.sock */
     uint64_t interval_s;           /* default poll interval; 15m */

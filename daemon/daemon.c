@@ -690,7 +690,8 @@ daemon_new(const char *config_path, bool once, const struct daemon_control *ctl,
     int r = -ENOMEM;
     if (!d->config_path || !d->ctx.metrics || !d->ctx.events ||
         (r = conf_load(config_path, &d->ctx.conf, reterr_msg)) < 0 ||
-        (r = alerts_new(d->ctx.conf, &d->ctx.alerting, reterr_msg)) < 0) {
+        (r = alerts_new(d->ctx.conf, &d->ctx.alerting, reterr_msg)) < 0 ||
+        (r = store_supports(d->ctx.conf->daemon.database, reterr_msg)) < 0) {
         daemon_free(d);
         return r;
     }

@@ -1,17 +1,21 @@
 /*
- * store.h — the SQLite store: feeds' poll state and items, in WAL mode.
+ * store.h — the store: feeds' poll state, items, alerts and their deliveries.
+ *
+ * The one interface the daemon uses, whatever the engine behind it (store-internal.h: today
+ * SQLite, a database file in WAL mode, store_sqlite.c); no SQL and no engine's types outside
+ * the engine files.
  *
  * One struct store is one connection, used by one thread at a time. The daemon writes through
  * one connection only, its writer's (writer.h: one thread, one queue, in order); the loop
  * thread and the control socket's queries read through connections of their own
  * (store_open_reader; in WAL mode they read while the writer writes, and see a write once
- * its commit is done). The schema is versioned (PRAGMA user_version) and migrated forward at
- * open, each migration in its own transaction. Every statement is prepared once with bound
- * parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
+ * its commit is done). The schema is versioned (STORE_SCHEMA_VERSION) and migrated forward
+ * at open, each migration in its own transaction. Every statement is prepared once with
+ * bound parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
  * no-op that returns 0. Everything written for one poll goes between store_begin() and
  * store_commit(); on any error the caller calls store_rollback() and nothing of it remains.
  *
- * Returns: 0 (or a count) on success, negative errno on failure; the SQLite message of the
+ * Returns: 0 (or a count) on success, negative errno on failure; the engine's message of the
  * last failure is in store_errmsg(). Instants are Unix seconds, FEED_TIME_NONE when absent.
  */
 #ifndef FEEDWATCH_STORE_H
@@ -108,14 +112,25 @@ typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title
 typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url, const char *title,
                                int64_t item_id);
 
-/* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
-int store_open(const char *path, struct store **ret_store, char **reterr_msg);
+/*
+ * Whether this feedwatch has an engine for database (the `database` key's value: a file path
+ * for SQLite, or a PostgreSQL connection string, base/dbspec.h): 0, or -EPROTONOSUPPORT with
+ * *reterr_msg (malloc'd; it names the key and this build's engines, the value's password
+ * hidden). Opens nothing; store_open and store_open_reader refuse such a value the same way.
+ */
+int store_supports(const char *database, char **reterr_msg);
+
+/*
+ * Opens (creating if needed) the database with the engine that takes it: for a file, SQLite
+ * in WAL, synchronous=NORMAL; migrated to STORE_SCHEMA_VERSION.
+ */
+int store_open(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * A read-only connection to an existing database of this schema version, for queries run
  * off the loop thread (one thread at a time): only the functions that read may be used.
  */
-int store_open_reader(const char *path, struct store **ret_store, char **reterr_msg);
+int store_open_reader(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * Checks the structure of the whole file (PRAGMA quick_check, after reading the file once
@@ -128,7 +143,7 @@ int store_check(struct store *store, char **reterr_msg);
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void store_free(struct store *store);
 
-/* The last SQLite error message of this connection. */
+/* The last error message of this connection (the engine's words). */
 const char *store_errmsg(const struct store *store);
 
 int store_begin(struct store *store);

@@ -180,5 +180,45 @@ include = {inc}
     assert d.stop() == 0
 
 
+def test_postgresql_database_is_refused_not_taken_for_a_file(t):
+    """A PostgreSQL connection string in `database` is no relative file name (issue 16): until
+    this feedwatch has the PostgreSQL engine, --check and a start refuse it, naming the key,
+    with its password hidden, and create no file or folder for it."""
+    cases = [
+        ("postgresql://feeds:s3cret@db.example:5433/feedwatch?sslmode=require",
+         "'postgresql://***@db.example:5433/feedwatch?sslmode=require'"),
+        ("postgres://db.example/feedwatch", "'postgres://db.example/feedwatch'"),
+        ("host=/run/postgresql dbname=feeds password=s3cret",
+         "'host=/run/postgresql dbname=feeds password=***'"),
+        ("service=feeds", "'service=feeds'"),
+    ]
+    for i, (value, shown) in enumerate(cases):
+        conf = write(t.dir, f"pg{i}.conf", f"""
+[daemon]
+database = {value}
+socket = fw{i}.sock
+[feed "a"]
+url = http://127.0.0.1:9/a.xml
+""")
+        before = sorted(os.listdir(t.dir))
+        rc, out = check(conf)
+        assert rc == 2, (value, out)
+        want = (f"database: PostgreSQL ({shown}) needs the PostgreSQL engine, which this "
+                "feedwatch does not have yet (its engines: sqlite); use a file path")
+        assert want in out, (value, out)
+        assert "s3cret" not in out, out
+        p = subprocess.run([FEEDWATCHD, "--config", conf, "--foreground"], capture_output=True,
+                           text=True, timeout=30, cwd=t.dir)
+        assert p.returncode == 2, (value, p.stdout, p.stderr)
+        assert want in p.stderr, (value, p.stderr)
+        assert "s3cret" not in p.stdout + p.stderr, p.stderr
+        # Nothing was made for it: no "postgresql:" folder, no database, no socket.
+        assert sorted(os.listdir(t.dir)) == before, (value, os.listdir(t.dir))
+    # A file name with a '=' after a word libpq does not know stays a file (beside the config).
+    conf = write(t.dir, "file.conf", "[daemon]\ndatabase = run=1.db\n")
+    rc, out = check(conf)
+    assert rc == 0, out
+
+
 if __name__ == "__main__":
     fwtest.main()

@@ -248,6 +248,33 @@ static const char product_example[] =
     "url = https://hooks.example.org/feedwatch   # POST the same JSON\n"
     "#secret_file = /etc/feedwatch/webhook.key   # optional\n";
 
+/*
+ * A PostgreSQL connection string in `database` is kept as written, not made a path beside
+ * the config (issue 16); a file name that merely holds a '=' is still a path.
+ */
+static void
+test_conf_database_connection_string(void **state)
+{
+    (void)state;
+    static const char *const kept[] = {
+        "postgresql://feeds:pw@db.example:5433/feedwatch?sslmode=require",
+        "postgres://db.example/feedwatch",
+        "service=feeds",
+        "host=/run/postgresql dbname=feeds",
+    };
+    char text[256], want[PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        (void)snprintf(text, sizeof text, "[daemon]\ndatabase = %s\n", kept[i]);
+        struct conf *c = load_ok(text);
+        assert_string_equal(c->daemon.database, kept[i]);
+        conf_free(c);
+    }
+    struct conf *c = load_ok("[daemon]\ndatabase = run=1.db\n");
+    (void)snprintf(want, sizeof want, "%s/run=1.db", g_dir);
+    assert_string_equal(c->daemon.database, want);
+    conf_free(c);
+}
+
 static void
 test_conf_product_example(void **state)
 {
@@ -1755,6 +1782,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_conf_defaults),
         T(test_conf_product_example),
+        T(test_conf_database_connection_string),
         T(test_conf_daemon_after_feeds),
         T(test_conf_daemon_twice),
         T(test_conf_all_daemon_keys),

@@ -1,0 +1,855 @@
+/*
+ * test_store_iface.c — the store's interface (store.h), the same cases for every engine.
+ *
+ * Each case uses store.h alone, never an engine's library, so that every engine must pass
+ * it as it stands: the suite runs once per entry of iface_engines[] below, each case on a
+ * new, empty database the entry makes. An engine adds itself with a row there (its name, and
+ * how to make and drop a database for one case). What only one engine has (SQLite's schema,
+ * its files, its migrations, its allocation failures) is tested beside that engine
+ * (test_store.c for SQLite).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "parse/feed.h"
+#include "store.h"
+
+/* One case's database: its `database` value, and the engine's own scratch (a folder). */
+struct iface_db {
+    char database[256];
+    char dir[128];
+};
+
+/* An engine under test: how to make a new empty database for one case, and drop it. */
+struct iface_engine {
+    const char *name;
+    void (*make)(struct iface_db *db);
+    void (*drop)(struct iface_db *db);
+};
+
+/*
+ * SQLite: a file in a folder of its own, on tmpfs when there is one (these cases are about
+ * what the store keeps, not about the disk's fsync).
+ */
+static void
+sqlite_make(struct iface_db *db)
+{
+    (void)snprintf(db->dir, sizeof(db->dir), "/dev/shm/test_store_iface.XXXXXX");
+    if (!mkdtemp(db->dir)) {
+        (void)snprintf(db->dir, sizeof(db->dir), "/tmp/test_store_iface.XXXXXX");
+        assert_non_null(mkdtemp(db->dir));
+    }
+    (void)snprintf(db->database, sizeof(db->database), "%s/feedwatch.db", db->dir);
+}
+
+/* Removes the folder and every file of the store in it. */
+static void
+sqlite_drop(struct iface_db *db)
+{
+    DIR *d = opendir(db->dir);
+    struct dirent *de;
+
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        char path[400];
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        (void)snprintf(path, sizeof(path), "%s/%s", db->dir, de->d_name);
+        assert_int_equal(unlink(path), 0);
+    }
+    (void)closedir(d);
+    assert_int_equal(rmdir(db->dir), 0);
+}
+
+/* The engines the suite runs on; the PostgreSQL engine adds itself here. */
+static const struct iface_engine iface_engines[] = {
+    {"sqlite", sqlite_make, sqlite_drop},
+};
+
+/* The engine of the group being run. */
+static const struct iface_engine *g_engine;
+
+static int
+setup(void **state)
+{
+    struct iface_db *db = calloc(1, sizeof(*db));
+
+    assert_non_null(db);
+    g_engine->make(db);
+    *state = db;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct iface_db *db = *state;
+
+    g_engine->drop(db);
+    free(db);
+    return 0;
+}
+
+static struct store *
+open_store(const struct iface_db *db)
+{
+    struct store *store = NULL;
+    char *msg = NULL;
+    int r = store_open(db->database, &store, &msg);
+
+    if (r < 0)
+        fail_msg("%s: store_open: %d %s", g_engine->name, r, msg ? msg : "(no message)");
+    assert_null(msg);
+    assert_non_null(store);
+    return store;
+}
+
+static struct feed_item
+mkitem(const char *key, int64_t published_at)
+{
+    return (struct feed_item){
+        .key = (char *)key,
+        .published_at = published_at,
+        .updated_at = FEED_TIME_NONE,
+    };
+}
+
+static int64_t
+ensure_feed(struct store *store, const char *name, const char *url)
+{
+    struct store_feed feed = {0};
+    int64_t id;
+
+    assert_int_equal(store_feed_ensure(store, name, url, &feed), 0);
+    id = feed.id;
+    assert_true(id > 0);
+    store_feed_done(&feed);
+    return id;
+}
+
+static int64_t
+add_item(struct store *store, int64_t feed_id, const char *key, int64_t published_at,
+         int64_t now_at, int expect)
+{
+    struct feed_item item = mkitem(key, published_at);
+    int64_t id = 0;
+
+    assert_int_equal(store_item_add(store, feed_id, &item, "text", 0, now_at, &id), expect);
+    return id;
+}
+
+static int64_t
+count_items(struct store *store)
+{
+    int64_t n = -1;
+
+    assert_int_equal(store_count_items(store, &n), 0);
+    return n;
+}
+
+static void
+set_str(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+    if (value)
+        assert_non_null(*field);
+}
+
+/* What store_feed_list gave. */
+struct feed_seen {
+    size_t n, stop_at;
+    char names[8][16];
+    int64_t items[8];
+    unsigned failures[8];
+    bool runtime[8], removed[8];
+};
+
+static int
+on_feed(void *userdata, const struct store_feed *feed)
+{
+    struct feed_seen *seen = userdata;
+    size_t i = seen->n;
+
+    assert_true(i < 8);
+    (void)snprintf(seen->names[i], sizeof(seen->names[0]), "%s", feed->name);
+    seen->items[i] = feed->items;
+    seen->failures[i] = feed->failures;
+    seen->runtime[i] = feed->runtime_url != NULL;
+    seen->removed[i] = feed->removed;
+    seen->n++;
+    return seen->stop_at && seen->n >= seen->stop_at ? -ECANCELED : 0;
+}
+
+/* The keys store_items_list gave, in order. */
+struct item_seen {
+    size_t n;
+    char keys[16][16];
+};
+
+static int
+on_item(void *userdata, const struct store_item_row *row)
+{
+    struct item_seen *seen = userdata;
+
+    assert_true(seen->n < 16);
+    assert_true(row->id > 0);
+    (void)snprintf(seen->keys[seen->n++], sizeof(seen->keys[0]), "%s", row->key);
+    return 0;
+}
+
+/* What an alert list or store_alert_get gave. */
+struct alert_seen {
+    size_t n;
+    int64_t ids[8];
+    char states[8][16];
+    char topic[16], text[32], matched[64];
+};
+
+static int
+on_alert(void *userdata, const struct store_alert_row *row)
+{
+    struct alert_seen *seen = userdata;
+
+    assert_true(seen->n < 8);
+    seen->ids[seen->n] = row->id;
+    (void)snprintf(seen->states[seen->n], sizeof(seen->states[0]), "%s", row->state);
+    (void)snprintf(seen->topic, sizeof(seen->topic), "%s", row->topic);
+    (void)snprintf(seen->text, sizeof(seen->text), "%s", row->text ? row->text : "");
+    (void)snprintf(seen->matched, sizeof(seen->matched), "%s", row->matched ? row->matched : "");
+    seen->n++;
+    return 0;
+}
+
+static int
+on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    int *n = userdata;
+
+    assert_true(alert_id > 0);
+    assert_non_null(hook);
+    (void)attempts;
+    (*n)++;
+    return 0;
+}
+
+/* One alert's deliveries, in hook order. */
+struct deliveries_seen {
+    size_t n;
+    char hook[4][16], state[4][16];
+    unsigned attempts[4];
+    int64_t next_at[4];
+};
+
+static int
+on_delivery(void *userdata, const struct store_delivery_row *row)
+{
+    struct deliveries_seen *s = userdata;
+
+    assert_true(s->n < 4);
+    (void)snprintf(s->hook[s->n], sizeof(s->hook[0]), "%s", row->hook);
+    (void)snprintf(s->state[s->n], sizeof(s->state[0]), "%s", row->state);
+    s->attempts[s->n] = row->attempts;
+    s->next_at[s->n] = row->next_attempt_at;
+    s->n++;
+    return 0;
+}
+
+static void
+deliveries_of(struct store *store, int64_t alert, struct deliveries_seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_alert_deliveries(store, alert, on_delivery, s), 0);
+}
+
+static const char *
+alert_state(struct store *store, int64_t alert, struct alert_seen *seen)
+{
+    memset(seen, 0, sizeof(*seen));
+    assert_int_equal(store_alert_get(store, alert, on_alert, seen), 0);
+    assert_int_equal(seen->n, 1);
+    return seen->states[0];
+}
+
+static int
+on_requeued(void *userdata, int64_t alert_id, const char *hook)
+{
+    int *n = userdata;
+
+    assert_true(alert_id > 0);
+    assert_non_null(hook);
+    (*n)++;
+    return 0;
+}
+
+/* A feed's state survives a save and a load whole, absent values included. */
+static void
+test_store_iface_feed_ensure_and_save(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    struct store_feed feed = {0}, back = {0};
+
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &feed), 0);
+    assert_true(feed.id > 0);
+    assert_string_equal(feed.name, "rt");
+    assert_string_equal(feed.configured_url, "https://example.org/rt.xml");
+    assert_null(feed.url);
+    assert_null(feed.etag);
+    assert_int_equal(feed.failures, 0);
+    assert_true(feed.last_poll_at == FEED_TIME_NONE);
+    assert_true(feed.next_poll_at == FEED_TIME_NONE);
+    assert_false(feed.paused);
+    assert_int_equal(feed.items, 0);
+
+    set_str(&feed.url, "https://example.org/moved.xml");
+    set_str(&feed.etag, "\"etag-1\"");
+    set_str(&feed.last_modified, "Wed, 15 Nov 2023 08:00:00 GMT");
+    set_str(&feed.last_error, "timeout after 30s: 'quoted' \"text\"");
+    set_str(&feed.disabled_reason, "gone (410)");
+    feed.last_status = 410;
+    feed.failures = UINT_MAX;
+    feed.last_poll_at = -86400; /* before 1970 is still an instant */
+    feed.next_poll_at = INT64_MAX;
+    feed.recovered = true;
+    feed.paused = true;
+    feed.items = 12345; /* ignored by save */
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &back), 0);
+    assert_int_equal(back.id, feed.id);
+    assert_string_equal(back.url, feed.url);
+    assert_string_equal(back.etag, feed.etag);
+    assert_string_equal(back.last_modified, feed.last_modified);
+    assert_string_equal(back.last_error, feed.last_error);
+    assert_string_equal(back.disabled_reason, feed.disabled_reason);
+    assert_int_equal(back.last_status, 410);
+    assert_int_equal(back.failures, UINT_MAX);
+    assert_true(back.last_poll_at == -86400);
+    assert_true(back.next_poll_at == INT64_MAX);
+    assert_true(back.recovered);
+    assert_true(back.paused);
+    assert_int_equal(back.items, 0);
+    store_feed_done(&back);
+
+    /* Back to absent. */
+    set_str(&feed.url, NULL);
+    set_str(&feed.etag, NULL);
+    set_str(&feed.last_error, NULL);
+    feed.last_poll_at = FEED_TIME_NONE;
+    feed.next_poll_at = FEED_TIME_NONE;
+    feed.recovered = false;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt.xml", &back), 0);
+    assert_null(back.url);
+    assert_null(back.etag);
+    assert_null(back.last_error);
+    assert_true(back.last_poll_at == FEED_TIME_NONE);
+    assert_true(back.next_poll_at == FEED_TIME_NONE);
+    assert_false(back.recovered);
+    store_feed_done(&back);
+
+    /* A new configured URL forgets the source (URL in use, validators, failures), keeps the
+     * pause, the schedule and the items. */
+    set_str(&feed.url, "https://new-home.example.org/rt.xml");
+    set_str(&feed.etag, "\"e1\"");
+    feed.failures = 12;
+    feed.next_poll_at = 1700003600;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    (void)add_item(store, feed.id, "k1", 100, 1000, 1);
+    assert_int_equal(store_feed_ensure(store, "rt", "https://example.org/rt2.xml", &back), 0);
+    assert_int_equal(back.id, feed.id);
+    assert_string_equal(back.configured_url, "https://example.org/rt2.xml");
+    assert_null(back.url);
+    assert_null(back.etag);
+    assert_int_equal(back.failures, 0);
+    assert_true(back.paused);
+    assert_true(back.next_poll_at == 1700003600);
+    assert_int_equal(back.items, 1);
+    store_feed_done(&back);
+
+    /* An id that is not there. */
+    feed.id += 1000;
+    assert_int_equal(store_feed_save(store, &feed), -ENOENT);
+    assert_true(strlen(store_errmsg(store)) > 0);
+    store_feed_done(&feed);
+    store_free(store);
+}
+
+/* Feeds list by name with their item counts and run-time marks; a callback error stops it. */
+static void
+test_store_iface_feed_list(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    struct feed_seen seen = {0};
+    struct store_feed feed = {0};
+
+    assert_int_equal(store_feed_list(store, on_feed, &seen), 0);
+    assert_int_equal(seen.n, 0);
+    int64_t b = ensure_feed(store, "beta", "https://example.org/b.xml");
+    (void)ensure_feed(store, "alpha", "https://example.org/a.xml");
+    int64_t c = ensure_feed(store, "gamma", "https://example.org/c.xml");
+    (void)add_item(store, b, "1", 1, 10, 1);
+    (void)add_item(store, c, "1", 1, 10, 1);
+    (void)add_item(store, c, "2", 2, 10, 1);
+    assert_int_equal(store_feed_ensure(store, "gamma", "https://example.org/c.xml", &feed), 0);
+    feed.failures = 4;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_feed_done(&feed);
+    assert_int_equal(store_feed_set_runtime(store, b, "https://example.org/b.xml", true), 0);
+    assert_int_equal(store_feed_set_runtime_opts(store, b, "{\"interval\":600}"), 0);
+
+    assert_int_equal(store_feed_list(store, on_feed, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.names[0], "alpha");
+    assert_string_equal(seen.names[1], "beta");
+    assert_string_equal(seen.names[2], "gamma");
+    assert_int_equal(seen.items[0], 0);
+    assert_int_equal(seen.items[1], 1);
+    assert_int_equal(seen.items[2], 2);
+    assert_int_equal(seen.failures[2], 4);
+    assert_false(seen.runtime[0]);
+    assert_true(seen.runtime[1]);
+    assert_true(seen.removed[1]);
+
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 2;
+    assert_int_equal(store_feed_list(store, on_feed, &seen), -ECANCELED);
+    assert_int_equal(seen.n, 2);
+    /* The store goes on after a stopped walk. */
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_commit(store), 0);
+    store_free(store);
+}
+
+/* An item is stored once per (feed, key), and its key is kept across connections. */
+static void
+test_store_iface_item_dedup(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+
+    assert_int_equal(store_item_known(store, a, "k1"), 0);
+    assert_true(add_item(store, a, "k1", 100, 1000, 1) > 0);
+    (void)add_item(store, a, "k1", 100, 1000, 0);
+    (void)add_item(store, a, "k1", 999, 5000, 0); /* other data, same key: still known */
+    (void)add_item(store, b, "k1", 100, 1000, 1); /* another feed's key */
+    (void)add_item(store, a, "k2", 200, 1000, 1);
+    assert_int_equal(store_item_known(store, a, "k1"), 1);
+    assert_int_equal(store_item_known(store, a, "K1"), 0); /* keys are exact */
+    assert_int_equal(count_items(store), 3);
+    store_free(store);
+
+    store = open_store(db);
+    (void)add_item(store, a, "k2", 200, 3000, 0);
+    (void)add_item(store, a, "k3", FEED_TIME_NONE, 3000, 1);
+    assert_int_equal(count_items(store), 4);
+    /* Newest first (published, else first seen), of one feed or of all. */
+    struct item_seen seen = {0};
+    assert_int_equal(store_items_list(store, "a", 0, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.keys[0], "k3");
+    assert_string_equal(seen.keys[1], "k2");
+    assert_string_equal(seen.keys[2], "k1");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_items_list(store, NULL, 2, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    store_free(store);
+}
+
+/*
+ * The transaction of a poll: its parts commit together, a failed part is undone alone, a
+ * rolled-back transaction leaves nothing, and the misuses are errors.
+ */
+static void
+test_store_iface_poll_transaction(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    struct store_feed feed = {0};
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    int64_t a = feed.id;
+    assert_true(store_part_begin(store) < 0); /* only inside a transaction */
+    assert_int_equal(store_commit(store), -EINVAL);
+    assert_true(strlen(store_errmsg(store)) > 0);
+    store_rollback(store); /* none open: nothing to do */
+
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_begin(store), -EALREADY);
+    assert_int_equal(store_part_begin(store), 0);
+    (void)add_item(store, a, "k1", 100, 1000, 1);
+    assert_int_equal(store_part_end(store), 0);
+    assert_int_equal(store_part_begin(store), 0);
+    (void)add_item(store, b, "k1", 100, 1000, 1);
+    store_part_rollback(store);
+    assert_int_equal(store_part_begin(store), 0);
+    (void)add_item(store, a, "k2", 100, 1000, 1);
+    assert_int_equal(store_part_end(store), 0);
+    assert_int_equal(store_commit(store), 0);
+    assert_int_equal(store_item_known(store, a, "k2"), 1);
+    assert_int_equal(store_item_known(store, b, "k1"), 0);
+    assert_int_equal(count_items(store), 2);
+
+    /* A poll that fails halfway: the caller rolls back and nothing of it remains. */
+    assert_int_equal(store_begin(store), 0);
+    (void)add_item(store, a, "k3", 100, 2000, 1);
+    set_str(&feed.etag, "\"v2\"");
+    feed.failures = 3;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    struct feed_item orphan = mkitem("k9", 100);
+    assert_true(store_item_add(store, a + b + 100, &orphan, NULL, 0, 2000, NULL) < 0);
+    store_rollback(store);
+    store_feed_done(&feed);
+    assert_int_equal(count_items(store), 2);
+    assert_int_equal(store_item_known(store, a, "k3"), 0);
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    assert_null(feed.etag);
+    assert_int_equal(feed.failures, 0);
+    store_feed_done(&feed);
+    store_free(store);
+
+    /* What was committed is there for the next connection. */
+    store = open_store(db);
+    assert_int_equal(count_items(store), 2);
+    store_free(store);
+}
+
+/* A reader sees what was committed and writes nothing. */
+static void
+test_store_iface_reader(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db), *reader = NULL;
+    char *msg = NULL;
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+
+    assert_int_equal(store_open_reader(db->database, &reader, &msg), 0);
+    assert_null(msg);
+    (void)add_item(store, a, "k1", 100, 1000, 1);
+    assert_int_equal(count_items(reader), 1);
+    assert_int_equal(store_item_known(reader, a, "k1"), 1);
+    struct feed_item item = mkitem("k2", 100);
+    assert_true(store_item_add(reader, a, &item, NULL, 0, 1000, NULL) < 0);
+    assert_int_equal(count_items(store), 1);
+    store_free(reader);
+    store_free(store);
+}
+
+/* An alert is raised once per (topic, item); a topic without hooks gives no-hook. */
+static void
+test_store_iface_alerts_once(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t item = add_item(store, a, "k1", 100, 1000, 1);
+    int64_t alert = 0, again = 0, quiet = 0;
+    char *hooks[] = {"notify", "webhook"};
+    struct alert_seen seen;
+
+    assert_int_equal(
+        store_alert_add(store, "osce", item, "[{\"term\":\"OSCE\"}]", hooks, 2, 1000, &alert), 1);
+    assert_true(alert > 0);
+    assert_int_equal(store_alert_add(store, "osce", item, NULL, hooks, 2, 2000, &again), 0);
+    assert_int_equal(again, 0);
+    assert_int_equal(store_alert_add(store, "quiet", item, NULL, NULL, 0, 1000, &quiet), 1);
+    assert_true(quiet > 0 && quiet != alert);
+
+    assert_string_equal(alert_state(store, alert, &seen), "pending");
+    assert_string_equal(seen.topic, "osce");
+    assert_string_equal(seen.text, "text");
+    assert_string_equal(seen.matched, "[{\"term\":\"OSCE\"}]");
+    assert_string_equal(alert_state(store, quiet, &seen), "no-hook");
+    assert_int_equal(store_alert_get(store, alert + quiet + 100, on_alert, &seen), -ENOENT);
+
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, "osce", false, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], alert);
+
+    int64_t delivered, pending, failed, no_hook;
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, &no_hook), 0);
+    assert_true(delivered == 0 && pending == 1 && failed == 0 && no_hook == 1);
+
+    struct store_feed_counts fc;
+    assert_int_equal(store_feed_counts(store, "a", &fc), 0);
+    assert_int_equal(fc.items, 1);
+    assert_int_equal(fc.pruned_items, 0);
+    assert_int_equal(fc.last_new_item_at, 1000);
+    assert_int_equal(fc.alerts_pending, 1);
+    assert_int_equal(fc.alerts_no_hook, 1);
+    assert_int_equal(store_feed_counts(store, "nobody", &fc), 0);
+    assert_int_equal(fc.items, 0);
+    store_free(store);
+}
+
+/*
+ * Deliveries: due from their time on, the next due one, states set, running ones made
+ * pending again after a restart, one requeued, failed ones requeued in batches.
+ */
+static void
+test_store_iface_deliveries(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t item = add_item(store, a, "k1", 100, 1000, 1);
+    int64_t alert = 0, at = 0;
+    char *hooks[] = {"notify", "webhook"};
+    struct deliveries_seen s;
+    struct alert_seen seen;
+    int due = 0, requeued = 0;
+
+    assert_int_equal(store_delivery_next_due(store, &at), 0); /* none */
+    assert_int_equal(store_alert_add(store, "t", item, "[]", hooks, 2, 1000, &alert), 1);
+    assert_int_equal(store_deliveries_due(store, 999, 10, on_due, &due), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(store_deliveries_due(store, 1000, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+    due = 0;
+    assert_int_equal(store_deliveries_due(store, 1000, 1, on_due, &due), 0);
+    assert_int_equal(due, 1);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1000);
+
+    /* notify runs; a restart makes it pending again. */
+    assert_int_equal(store_delivery_set(store, alert, "notify", "running", 1, FEED_TIME_NONE, NULL,
+                                        FEED_TIME_NONE),
+                     0);
+    assert_string_equal(alert_state(store, alert, &seen), "running");
+    store_free(store);
+    store = open_store(db);
+    assert_int_equal(store_deliveries_reset_running(store), 1);
+    assert_string_equal(alert_state(store, alert, &seen), "pending");
+
+    /* notify delivered, webhook retried later then failed: the alert is failed. */
+    assert_int_equal(
+        store_delivery_set(store, alert, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100), 0);
+    assert_int_equal(
+        store_delivery_set(store, alert, "webhook", "pending", 1, 1500, "HTTP 503", 1100), 0);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1500);
+    assert_int_equal(
+        store_delivery_set(store, alert, "webhook", "failed", 3, FEED_TIME_NONE, "HTTP 500", 1600),
+        0);
+    assert_string_equal(alert_state(store, alert, &seen), "failed");
+    assert_int_equal(store_delivery_next_due(store, &at), 0);
+    deliveries_of(store, alert, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.hook[0], "notify");
+    assert_string_equal(s.state[0], "delivered");
+    assert_string_equal(s.hook[1], "webhook");
+    assert_string_equal(s.state[1], "failed");
+    assert_int_equal(s.attempts[1], 3);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+
+    /* --failed, in batches after a key: nothing after (alert, "webhook"); then webhook. */
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2000,
+                                                     alert, "webhook", 0, on_requeued, &requeued),
+                     0);
+    assert_int_equal(store_deliveries_requeue_failed(store, NULL, "[\"notify\",\"webhook\"]", 2000,
+                                                     0, NULL, 1, on_requeued, &requeued),
+                     1);
+    assert_int_equal(requeued, 1);
+    deliveries_of(store, alert, &s);
+    assert_string_equal(s.state[0], "delivered");
+    assert_string_equal(s.state[1], "pending");
+    assert_int_equal(s.attempts[1], 0);
+    assert_int_equal(s.next_at[1], 2000);
+    assert_string_equal(alert_state(store, alert, &seen), "pending");
+
+    /* One delivery again; one to a hook the alert never had is created. */
+    assert_int_equal(store_delivery_requeue(store, alert, "notify", 3000), 1);
+    assert_int_equal(store_delivery_requeue(store, alert, "later", 3000), 1);
+    deliveries_of(store, alert, &s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.hook[0], "later");
+    assert_string_equal(s.state[0], "pending");
+    assert_string_equal(s.state[1], "pending");
+    assert_int_equal(s.next_at[1], 3000);
+    int64_t delivered, pending, failed;
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, NULL), 0);
+    assert_true(delivered == 0 && pending == 1 && failed == 0);
+    store_free(store);
+}
+
+static int
+on_pruned(void *userdata, int64_t item_id, const char *title, const char *body)
+{
+    int *n = userdata;
+
+    assert_true(item_id > 0);
+    (void)title;
+    (void)body;
+    (*n)++;
+    return 0;
+}
+
+static int
+on_item_full(void *userdata, const struct store_item_full *item)
+{
+    struct store_item_full *copy = userdata;
+
+    copy->pruned_at = item->pruned_at;
+    copy->row.title = item->row.title ? "" : NULL; /* only whether it is there */
+    return 0;
+}
+
+/*
+ * Retention prunes in batches the items first seen before the cutoff, keeps their keys,
+ * spares the items whose alert still waits for a hook, and counts what it did.
+ */
+static void
+test_store_iface_prune_batch(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t ids[4] = {0}, pruned = -1, last = 0, alert = 0;
+    char *hooks[] = {"notify"};
+    unsigned n = 99;
+    int handed = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char key[8];
+        (void)snprintf(key, sizeof(key), "k%d", i);
+        struct feed_item item = mkitem(key, 100);
+        item.title = key;
+        assert_int_equal(store_item_add(store, a, &item, "text", 0, 1000 + i, &ids[i]), 1);
+    }
+    assert_int_equal(store_alert_add(store, "t", ids[2], "[]", hooks, 1, 1000, &alert), 1);
+    assert_int_equal(store_retention_get(store, &pruned, &last), 0);
+    assert_int_equal(pruned, 0);
+    assert_true(last == FEED_TIME_NONE);
+
+    assert_int_equal(store_prune_batch(store, 1000, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &n),
+                     0);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        store_prune_batch(store, 1003, INT64_MAX, 1, 1 << 20, 5000, on_pruned, &handed, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(
+        store_prune_batch(store, 1003, INT64_MAX, 10, 1 << 20, 6000, on_pruned, &handed, &n), 0);
+    assert_int_equal(n, 1); /* k1; k2 waits for its hook, k3 is newer */
+    assert_int_equal(handed, 2);
+    assert_int_equal(store_retention_get(store, &pruned, &last), 0);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(last, 6000);
+
+    struct store_item_full full = {0};
+    assert_int_equal(store_item_get(store, ids[0], on_item_full, &full), 0);
+    assert_int_equal(full.pruned_at, 5000);
+    assert_null(full.row.title);
+    assert_int_equal(store_item_get(store, ids[2], on_item_full, &full), 0);
+    assert_true(full.pruned_at == FEED_TIME_NONE);
+    assert_non_null(full.row.title);
+
+    /* Keys stay; lists leave pruned items out; counts keep them. */
+    (void)add_item(store, a, "k0", 100, 8000, 0);
+    struct item_seen seen = {0};
+    assert_int_equal(store_items_list(store, NULL, 0, false, on_item, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(count_items(store), 4);
+    struct store_feed_counts fc;
+    assert_int_equal(store_feed_counts(store, "a", &fc), 0);
+    assert_int_equal(fc.pruned_items, 2);
+    uint64_t bytes = 0;
+    assert_int_equal(store_disk_bytes(store, &bytes), 0);
+    assert_true(bytes > 0);
+    store_free(store);
+}
+
+/*
+ * A database value this build has no engine for is refused by name, its password hidden,
+ * and nothing is created (a PostgreSQL URI was once a relative file name). Runs once, in a
+ * folder of its own as the working folder.
+ */
+static void
+test_store_iface_refuses_an_engine_it_lacks(void **state)
+{
+    const char *uri = "postgresql://feeds:s3cret@db.example/feedwatch";
+    struct store *store = NULL;
+    char *msg = NULL;
+    char cwd[PATH_MAX], dir[64] = "/tmp/test_store_iface.XXXXXX";
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(store_supports("feedwatch.db", &msg), 0);
+    assert_null(msg);
+    assert_int_equal(store_supports(uri, &msg), -EPROTONOSUPPORT);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "database: PostgreSQL ('postgresql://***@db.example/feedwatch')"
+                                " needs the PostgreSQL engine"));
+    assert_non_null(strstr(msg, "(its engines: sqlite)"));
+    assert_null(strstr(msg, "s3cret"));
+    free(msg);
+    msg = NULL;
+    assert_int_equal(store_open(uri, &store, &msg), -EPROTONOSUPPORT);
+    assert_null(store);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "s3cret"));
+    free(msg);
+    msg = NULL;
+    assert_int_equal(store_open_reader("service=feeds", &store, &msg), -EPROTONOSUPPORT);
+    assert_null(store);
+    assert_non_null(strstr(msg, "('service=feeds')"));
+    free(msg);
+    assert_int_equal(chdir(cwd), 0);
+    /* Nothing was made: the folder is still empty. */
+    assert_int_equal(rmdir(dir), 0);
+}
+
+#define IFACE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest per_engine[] = {
+        IFACE_TEST(test_store_iface_feed_ensure_and_save),
+        IFACE_TEST(test_store_iface_feed_list),
+        IFACE_TEST(test_store_iface_item_dedup),
+        IFACE_TEST(test_store_iface_poll_transaction),
+        IFACE_TEST(test_store_iface_reader),
+        IFACE_TEST(test_store_iface_alerts_once),
+        IFACE_TEST(test_store_iface_deliveries),
+        IFACE_TEST(test_store_iface_prune_batch),
+    };
+    const struct CMUnitTest once[] = {
+        cmocka_unit_test(test_store_iface_refuses_an_engine_it_lacks),
+    };
+    int failed = 0;
+
+    for (size_t i = 0; i < sizeof(iface_engines) / sizeof(iface_engines[0]); i++) {
+        char group[64];
+
+        g_engine = &iface_engines[i];
+        (void)snprintf(group, sizeof(group), "store_iface/%s", g_engine->name);
+        print_message("%s\n", group);
+        failed += _cmocka_run_group_tests(group, per_engine,
+                                          sizeof(per_engine) / sizeof(per_engine[0]), NULL, NULL);
+    }
+    failed += cmocka_run_group_tests_name("store_iface", once, NULL, NULL);
+    return failed;
+}
