@@ -880,7 +880,7 @@ fetch_inflate(struct fetch_xfer *x, char *buf, size_t n)
             x->zout_len = got;
             enum xfer_delivery d = xfer_deliver(x, (const char *)x->zout, got);
             if (d == XFER_PAUSED) {
-                x->zskip = n - zs->avail_in;
+                x->zskip += n - zs->avail_in;
                 return CURL_WRITEFUNC_PAUSE;
             }
             if (d == XFER_FAILED)
