@@ -430,15 +430,22 @@ url_unescape(const char *s, size_t n, size_t *ret_len)
 
 /*
  * Whether the path p (pl bytes) shows the feed's path f (fl bytes; neither empty nor "/"),
- * both decoded: it is f, lies below it (f, then '/'; or f ending with '/', then anything), or
- * is one of f's directories but "/" (a prefix of f that ends with '/' or is followed in f by
- * '/').
+ * both decoded: it starts with f (f itself, below it, or a name that extends its last segment:
+ * "/cal/SECRET.html" beside the feed "/cal/SECRET", review17), starts with f's last segment
+ * without its extension ("/cal/SECRET.html" beside "/cal/SECRET.ics"), or is one of f's
+ * directories but "/" (a prefix of f that ends with '/' or is followed in f by '/').
  */
 static bool
 url_path_shows(const char *p, size_t pl, const char *f, size_t fl)
 {
     if (pl >= fl && memcmp(p, f, fl) == 0)
-        return pl == fl || f[fl - 1] == '/' || p[fl] == '/';
+        return true;
+    const char *slash = memrchr(f, '/', fl);
+    size_t seg = slash ? (size_t)(slash - f) + 1 : 0;
+    const char *dot = memrchr(f + seg, '.', fl - seg);
+    size_t stem = dot ? (size_t)(dot - f) : 0;
+    if (stem > seg && pl >= stem && memcmp(p, f, stem) == 0)
+        return true;
     if (pl < 2 || pl >= fl || memcmp(f, p, pl) != 0)
         return false;
     return p[pl - 1] == '/' || f[pl] == '/';

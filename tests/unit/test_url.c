@@ -292,8 +292,9 @@ test_url_item_brief(void **state)
                 "http://h.example:8080/2024/01/story.html?page=2#comments");
     expect_item("http://h.example:8080/feeds/private/story.html", f,
                 "http://h.example:8080/feeds/private/story.html");
-    expect_item("http://h.example:8080/feeds/private/3f9a.rss.html", f,
-                "http://h.example:8080/feeds/private/3f9a.rss.html");
+    /* a name that extends the feed's (review17): the feed's name is in it */
+    expect_item("http://h.example:8080/feeds/private/3f9a.rss.html", f, "http://h.example:8080/…");
+    expect_item("http://h.example:8080/feeds/private/3f9a.html", f, "http://h.example:8080/…");
     expect_item("http://h.example:8080/feeds/privateer/", f,
                 "http://h.example:8080/feeds/privateer/");
     expect_item("https://example.org/elsewhere.html?token=OTHER", f,
@@ -310,6 +311,14 @@ test_url_item_brief(void **state)
     expect_item("https://example.org/feeds/3f9c1e2b7a/private.atom#e1", f,
                 "https://example.org/…#…");
     expect_item("https://example.org/2024/story.html", f, "https://example.org/2024/story.html");
+    /* the token is the feed's last segment, with or without an extension (review17 F2) */
+    f = "https://example.org/cal/SECRETB1";
+    expect_item("https://example.org/cal/SECRETB1.html", f, "https://example.org/…");
+    expect_item("https://example.org/cal/SECRETB1-2", f, "https://example.org/…");
+    expect_item("https://example.org/cal/other.html", f, "https://example.org/cal/other.html");
+    f = "https://example.org/cal/SECRETB2.ics";
+    expect_item("https://example.org/cal/SECRETB2.html#x", f, "https://example.org/…#…");
+    expect_item("https://example.org/cal/SECRETB.html", f, "https://example.org/cal/SECRETB.html");
     /* a feed at a directory: what lies below it */
     f = "https://h.example/feeds/tok3n/";
     expect_item("https://h.example/feeds/tok3n/comments", f, "https://h.example/…");
