@@ -348,18 +348,20 @@ item_view_urls(struct item_view *v, const char *name)
     json_t *urls = json_object_get(v->cache, name);
     if (urls)
         return urls;
-    char *row[3] = {NULL, NULL, NULL};
+    char *row[STORE_FEED_URLS] = {NULL};
     int found = v->store ? store_feed_urls(v->store, name, row) : 0;
     const struct dfeed *f = v->table ? feedtable_find(v->table, name) : NULL;
     urls = found > 0 || f ? json_array() : json_false();
-    for (size_t i = 0; found > 0 && i < 3; i++)
+    for (size_t i = 0; found > 0 && i < STORE_FEED_URLS; i++)
         if (row[i] && json_array_append_new(urls, json_str(row[i])) < 0)
             found = -ENOMEM;
     if (f && f->cfg->url && json_array_append_new(urls, json_str(f->cfg->url)) < 0)
         found = -ENOMEM;
     if (f && f->st.url && json_array_append_new(urls, json_str(f->st.url)) < 0)
         found = -ENOMEM;
-    for (size_t i = 0; i < 3; i++)
+    if (f && f->st.base_url && json_array_append_new(urls, json_str(f->st.base_url)) < 0)
+        found = -ENOMEM;
+    for (size_t i = 0; i < STORE_FEED_URLS; i++)
         free(row[i]);
     if (found < 0) {
         /* not known (a store error): the caller briefs every URL of the feed's items */
@@ -385,9 +387,9 @@ json_item_url(struct item_view *v, const char *feed, const char *url)
     char *shown;
     char scheme[32];
     if (json_is_array(urls)) {
-        const char *u[5];
+        const char *u[STORE_FEED_URLS + 3];
         size_t n = 0;
-        for (size_t i = 0; i < json_array_size(urls) && n < 5; i++)
+        for (size_t i = 0; i < json_array_size(urls) && n < STORE_FEED_URLS + 3; i++)
             u[n++] = json_string_value(json_array_get(urls, i));
         shown = url_item_brief(url, u, n);
     } else {

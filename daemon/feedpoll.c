@@ -312,9 +312,13 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
         if (!base)
             return -ENOMEM;
         p->parser = feedparse_new(base, NULL);
-        free(base);
-        if (!p->parser)
+        if (!p->parser) {
+            free(base);
             return -ENOMEM;
+        }
+        /* Kept with the feed's state: what the socket's group may not see of item URLs. */
+        free(p->f->st.base_url);
+        p->f->st.base_url = base;
         /* A raw gzip body (no Content-Encoding) inflates under the same cap as any other. */
         (void)feedparse_set_max_size(p->parser, p->d->conf->daemon.max_feed_size);
         if (charset_from_content_type(content_type, cs, sizeof(cs)))

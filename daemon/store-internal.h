@@ -56,7 +56,7 @@ struct store_engine {
     int (*item_get)(struct store *store, int64_t item_id, store_item_full_cb cb, void *userdata);
     int (*item_alerts)(struct store *store, int64_t item_id, store_item_alert_cb cb,
                        void *userdata);
-    int (*feed_urls)(struct store *store, const char *name, char *ret_urls[3]);
+    int (*feed_urls)(struct store *store, const char *name, char *ret_urls[STORE_FEED_URLS]);
     int (*feed_counts)(struct store *store, const char *name, struct store_feed_counts *ret);
     int (*count_items)(struct store *store, int64_t *ret_count);
     int (*disk_bytes)(struct store *store, uint64_t *ret_bytes);

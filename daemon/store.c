@@ -120,6 +120,7 @@ store_feed_done(struct store_feed *feed)
     free(feed->name);
     free(feed->configured_url);
     free(feed->url);
+    free(feed->base_url);
     free(feed->etag);
     free(feed->last_modified);
     free(feed->last_error);
@@ -147,8 +148,8 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
     assert(src);
     copy.name = copy.configured_url = copy.url = copy.etag = NULL;
     copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
-    copy.runtime_opts = NULL;
-    if (!dup_or_null(src->name, &copy.name) ||
+    copy.runtime_opts = copy.base_url = NULL;
+    if (!dup_or_null(src->name, &copy.name) || !dup_or_null(src->base_url, &copy.base_url) ||
         !dup_or_null(src->configured_url, &copy.configured_url) ||
         !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
         !dup_or_null(src->last_modified, &copy.last_modified) ||
@@ -337,7 +338,7 @@ store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, 
 }
 
 int
-store_feed_urls(struct store *store, const char *name, char *ret_urls[3])
+store_feed_urls(struct store *store, const char *name, char *ret_urls[STORE_FEED_URLS])
 {
     assert(store);
     return store->engine->feed_urls(store, name, ret_urls);

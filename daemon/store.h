@@ -27,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 struct store;
 
@@ -37,6 +37,12 @@ struct store_feed {
     char *name;
     char *configured_url;
     char *url; /* in use, after permanent redirects; NULL = configured_url */
+    /*
+     * The URL the last document came from, after every redirect, temporary ones too: its
+     * relative links resolve against it (what the socket's group may not see of its items'
+     * URLs). NULL: none known. A save writes it only when set.
+     */
+    char *base_url;
     char *etag;
     char *last_modified;
     int last_status;   /* HTTP status of the last poll, 0 when none (or a non-HTTP error) */
@@ -252,11 +258,13 @@ int store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb 
 
 /*
  * The URLs the row of the feed called name holds: configured, in use after permanent
- * redirects, given to `feedwatch add` (what the socket's group may not see of its items'
- * URLs, url_item_brief), each malloc'ed or NULL when absent, into ret_urls[0..2] (the caller
- * frees them): 1 found, 0 no feed of that name (all NULL), or a negative errno. Reads only.
+ * redirects, given to `feedwatch add`, and the last document's (base_url) (what the socket's
+ * group may not see of its items' URLs, url_item_brief), each malloc'ed or NULL when absent,
+ * into ret_urls[0..STORE_FEED_URLS-1] (the caller frees them): 1 found, 0 no feed of that name
+ * (all NULL), or a negative errno. Reads only.
  */
-int store_feed_urls(struct store *store, const char *name, char *ret_urls[3]);
+#define STORE_FEED_URLS 4
+int store_feed_urls(struct store *store, const char *name, char *ret_urls[STORE_FEED_URLS]);
 
 /* One feed's tallies from the store (`feedwatch feeds NAME`). */
 struct store_feed_counts {

@@ -213,6 +213,10 @@ static const char *const store_migrations[] = {
      */
     "CREATE INDEX IF NOT EXISTS alerts_item ON alerts (item_id, state);\n"
     "CREATE INDEX IF NOT EXISTS alert_sources_item ON alert_sources (item_id);\n",
+
+    /* 11: the URL each feed's last document came from (review17: a temporary redirect's). */
+    "ALTER TABLE feeds ADD COLUMN base_url TEXT; -- the last document's URL, after every redirect:"
+    " its relative links resolve against it; NULL: none yet\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -282,7 +286,7 @@ enum store_stmt {
 #define STORE_FEED_COLUMNS                                                                         \
     "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "              \
     "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "            \
-    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts"
+    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts, f.base_url"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -321,11 +325,13 @@ static const char *const store_sql[STMT__COUNT] = {
                       " FROM feeds AS f WHERE f.name = ?1",
     [STMT_FEED_RESET_SOURCE] = "UPDATE feeds SET configured_url = ?2, url = NULL, etag = NULL,"
                                " last_modified = NULL, failures = 0, last_error = NULL,"
-                               " disabled_reason = NULL, item_rate = NULL WHERE id = ?1",
+                               " disabled_reason = NULL, item_rate = NULL, base_url = NULL"
+                               " WHERE id = ?1",
     [STMT_FEED_SAVE] = "UPDATE feeds SET url = ?2, etag = ?3, last_modified = ?4,"
                        " last_status = ?5, last_error = ?6, failures = ?7, last_poll_at = ?8,"
                        " next_poll_at = ?9, recovered = ?10, paused = ?11,"
-                       " disabled_reason = ?12, item_rate = ?13 WHERE id = ?1",
+                       " disabled_reason = ?12, item_rate = ?13,"
+                       " base_url = COALESCE(?14, base_url) WHERE id = ?1",
     [STMT_FEED_LIST] = "SELECT " STORE_FEED_COLUMNS ", COALESCE(c.n, 0) FROM feeds AS f"
                        " LEFT JOIN (SELECT feed_id, count(*) AS n FROM items GROUP BY feed_id)"
                        " AS c ON c.feed_id = f.id ORDER BY f.name",
@@ -391,7 +397,8 @@ static const char *const store_sql[STMT__COUNT] = {
         "SELECT a.state, count(*) FROM alerts AS a CROSS JOIN items AS i ON i.id = a.item_id"
         " WHERE i.feed_id = (SELECT id FROM feeds WHERE name = ?1) GROUP BY a.state",
     /* What the socket's group may see of a feed's items' URLs: the URLs the feed had. */
-    [STMT_FEED_URLS] = "SELECT configured_url, url, runtime_url FROM feeds WHERE name = ?1",
+    [STMT_FEED_URLS] =
+        "SELECT configured_url, url, runtime_url, base_url FROM feeds WHERE name = ?1",
     [STMT_COUNT_ITEMS] = "SELECT count(*) FROM items",
     [STMT_ALERT_ADD] = "INSERT INTO alerts (topic, item_id, state, matched, raised_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (topic, item_id) DO NOTHING",
@@ -673,7 +680,8 @@ feed_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed *r
         (r = col_strdup(store, st, 7, &ret->last_error)) < 0 ||
         (r = col_strdup(store, st, 13, &ret->disabled_reason)) < 0 ||
         (r = col_strdup(store, st, 14, &ret->runtime_url)) < 0 ||
-        (r = col_strdup(store, st, 17, &ret->runtime_opts)) < 0)
+        (r = col_strdup(store, st, 17, &ret->runtime_opts)) < 0 ||
+        (r = col_strdup(store, st, 18, &ret->base_url)) < 0)
         return r;
     /* NOT NULL columns, but a hand-edited file might still hold NULL. */
     if (!ret->name || !ret->configured_url)
@@ -694,7 +702,7 @@ feed_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed *r
         if (rate >= 0.0 && rate < 1e9)
             ret->item_rate = rate;
     }
-    ret->items = sqlite3_column_int64(st, 18);
+    ret->items = sqlite3_column_int64(st, 19);
     return 0;
 }
 
@@ -1364,6 +1372,7 @@ sqlite_feed_save(struct store *base, const struct store_feed *feed)
     if (rc == SQLITE_OK)
         rc = feed->item_rate >= 0.0 ? sqlite3_bind_double(st, 13, feed->item_rate)
                                     : sqlite3_bind_null(st, 13);
+    bind_str(st, 14, feed->base_url, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     r = stmt_run(store, st);
@@ -1719,11 +1728,11 @@ sqlite_item_alerts(struct store *base, int64_t item_id, store_item_alert_cb cb, 
 
 /* The URLs the row of the feed called name holds (store.h). */
 static int
-sqlite_feed_urls(struct store *base, const char *name, char *ret_urls[3])
+sqlite_feed_urls(struct store *base, const char *name, char *ret_urls[STORE_FEED_URLS])
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_FEED_URLS];
-    char *urls[3] = {NULL, NULL, NULL};
+    char *urls[STORE_FEED_URLS] = {NULL};
     int rc = SQLITE_OK, r = 0;
     assert(store);
     bind_str(st, 1, name, &rc);
@@ -1731,7 +1740,7 @@ sqlite_feed_urls(struct store *base, const char *name, char *ret_urls[3])
         return bind_failed(store, st, rc);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        for (int i = 0; i < 3 && r == 0; i++)
+        for (int i = 0; i < STORE_FEED_URLS && r == 0; i++)
             r = col_strdup(store, st, i, &urls[i]);
         r = r < 0 ? r : 1;
     } else if (rc != SQLITE_DONE) {
@@ -1739,11 +1748,11 @@ sqlite_feed_urls(struct store *base, const char *name, char *ret_urls[3])
     }
     stmt_done(st);
     if (r < 0) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < STORE_FEED_URLS; i++)
             free(urls[i]);
         return r;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < STORE_FEED_URLS; i++)
         ret_urls[i] = urls[i];
     return r;
 }

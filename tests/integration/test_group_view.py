@@ -285,5 +285,40 @@ match = volcano
     assert d.stop() == 0
 
 
+def test_item_urls_from_a_temporary_redirect_are_briefed_for_the_group(t):
+    """review17 F1: a feed that answers with a temporary redirect to a URL with a token of its
+    own (a signed CDN link): its relative links resolve against that URL, which is neither the
+    configured URL nor the one in use. The daemon keeps the last document's URL with the
+    feed's state, so the group sees those items briefed, after a restart too; root sees all."""
+    s = t.httpd()
+    s.add_redirect("/u/feed", "/cdn/b7d41e.xml?sig=SECRETA2")
+    s.add_file("/cdn/b7d41e.xml", relative_links_feed())
+    d = t.daemon({"moved": s.url("/u/feed")})
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, """
+[topic "volcano"]
+match = volcano
+"""))
+    d.start()
+    os.chmod(t.dir, 0o755)
+    os.chmod(d.sock, 0o666)   # as if nobody were in the socket's group
+    d.wait_polled(["moved"])
+    fwtest.wait_until(lambda: len(d.items()) == 5, 30, "the five items")
+    for attempt in ("running", "restarted"):
+        ids = [it["id"] for it in d.items()]
+        for args in [("items",), ("alerts",)] + [("item", str(i)) for i in ids]:
+            text = json.dumps(as_nobody(d, *args), ensure_ascii=False)
+            for leak in ("SECRETA2", "b7d41e"):
+                assert leak not in text, (attempt, args, leak, text[:400])
+        mine = {it["title"]: it["url"] for it in d.cli_ok("items")["items"]}
+        assert mine["volcano frag"] == s.url("/cdn/b7d41e.xml?sig=SECRETA2#comments"), mine
+        if attempt == "running":
+            assert d.stop() == 0
+            s.add_status("/u/feed", 304)   # the next poll brings no document
+            d.start()
+            os.chmod(d.sock, 0o666)
+            d.wait_polled(["moved"])
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

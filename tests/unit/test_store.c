@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 10);
+    assert_int_equal(STORE_SCHEMA_VERSION, 11);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -224,7 +224,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
      * Every column of schema v1 is there, the three feed columns of v3, the model of v4, the
      * options of `feedwatch add` of v5 and pruned_at of v6 (retention).
      */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 20);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 21);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 17);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -349,20 +349,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 11");
+    raw_exec(db, "PRAGMA user_version = 12");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 11 is newer than this feedwatch (10)"));
+    assert_non_null(strstr(msg, "database schema 12 is newer than this feedwatch (11)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 11);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 12);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -853,11 +853,16 @@ test_store_feed_urls(void **state)
     struct store *w = open_store(fx);
     struct store *r = NULL;
     struct store_feed feed = {0};
-    char *urls[3] = {NULL, NULL, NULL}, *msg = NULL;
+    char *urls[STORE_FEED_URLS] = {NULL}, *msg = NULL;
 
     assert_int_equal(store_feed_ensure(w, "moved", "http://u:p@example.org/f.xml?token=T", &feed),
                      0);
     set_str(&feed.url, "https://example.org/private/f.xml?token=T");
+    /* The last document came through a temporary redirect (review17). */
+    set_str(&feed.base_url, "https://cdn.example.org/f/T2.xml?sig=S");
+    assert_int_equal(store_feed_save(w, &feed), 0);
+    /* A save without a document (a 304) keeps it. */
+    set_str(&feed.base_url, NULL);
     assert_int_equal(store_feed_save(w, &feed), 0);
     store_feed_done(&feed);
     int64_t added = ensure_feed(w, "added", "https://example.org/added.xml");
@@ -868,19 +873,22 @@ test_store_feed_urls(void **state)
     assert_string_equal(urls[0], "http://u:p@example.org/f.xml?token=T");
     assert_string_equal(urls[1], "https://example.org/private/f.xml?token=T");
     assert_null(urls[2]);
-    for (int i = 0; i < 3; i++)
+    assert_string_equal(urls[3], "https://cdn.example.org/f/T2.xml?sig=S");
+    for (int i = 0; i < STORE_FEED_URLS; i++)
         free(urls[i]);
     assert_int_equal(store_feed_urls(r, "added", urls), 1);
     assert_string_equal(urls[0], "https://example.org/added.xml");
     assert_null(urls[1]);
     assert_string_equal(urls[2], "https://example.org/added.xml");
-    for (int i = 0; i < 3; i++)
+    assert_null(urls[3]);
+    for (int i = 0; i < STORE_FEED_URLS; i++)
         free(urls[i]);
-    urls[0] = urls[1] = urls[2] = (char *)"untouched";
+    urls[0] = urls[1] = urls[2] = urls[3] = (char *)"untouched";
     assert_int_equal(store_feed_urls(r, "none", urls), 0);
     assert_null(urls[0]);
     assert_null(urls[1]);
     assert_null(urls[2]);
+    assert_null(urls[3]);
     store_free(r);
     store_free(w);
 }
@@ -1847,7 +1855,7 @@ test_store_migration_fills_story_bands(void **state)
     sqlite3 *db = open_raw(fx);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
     raw_exec(db, "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
-                 " PRAGMA user_version = 6;");
+                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 6;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     store = open_store(fx);
@@ -2328,7 +2336,7 @@ test_store_migration_8_no_hook(void **state)
     sqlite3 *db = open_raw(fx);
     raw_exec(db, "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
                  " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
-                 " PRAGMA user_version = 7;");
+                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 7;");
     assert_alert_state(db, alerts[0], "delivered");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2417,7 +2425,7 @@ test_store_due_read_in_index_order(void **state)
     /* Back to schema 8 as that release wrote it; opening migrates. */
     raw_exec(db, "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
                  " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
-                 " PRAGMA user_version = 8;");
+                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 8;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     store = open_store(fx);
