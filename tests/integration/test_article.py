@@ -80,7 +80,8 @@ def test_fetch_article_stores_the_page_text(t):
     d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPIC))
     d.start()
     assert d.wait_polled(["wire"])["wire"]["state"] == "ok"
-    assert d.count_items("wire") == len(items)
+    # `feeds` shows last_poll as soon as the poll settles, its items once the writer committed.
+    fwtest.wait_until(lambda: d.count_items("wire") == len(items), 20, "the poll's items stored")
 
     rows = {r[0]: r[1:] for r in d.query("SELECT title, text, language, id FROM items")}
     ann = json.load(open(os.path.join(SEEDS, "annotations.json")))
