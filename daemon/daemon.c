@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "base/dbspec.h"
 #include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
@@ -733,7 +734,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     xmlInitParser();
 
     const char *db = d->ctx.conf->daemon.database;
-    if ((r = util_ensure_parent_dir(db)) < 0) {
+    /* A file's folder is made here; a PostgreSQL server's database is the server's to make. */
+    if (dbspec_kind(db) == DBSPEC_FILE && (r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }

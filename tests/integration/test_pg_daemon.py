@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""feedwatchd on PostgreSQL (issue 16): with `database` a libpq connection string, the daemon
+polls, stores, alerts, runs hooks once, searches, and starts again on the same database without
+storing an item or raising an alert twice; a password in the connection string is shown nowhere;
+a database it cannot reach stops the start with a clear error.
+
+The server is the suite's own (tests/pg/pgscratch, ctest fixture `pg`): FW_TEST_PG is its
+maintenance database's connection string. Each test makes a database of its own."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import fwtest
+
+SRC = os.environ.get("FW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SEED_FEEDS = os.path.join(SRC, "config", "feeds")
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+PG = os.environ.get("FW_TEST_PG")
+
+TOPICS = """
+[topic "osce"]
+match = OSCE OR OVSE OR OSZE OR ОБСЕ OR "Organization for Security and Co-operation in Europe"
+hooks = rec
+
+[hook "rec"]
+exec = {python} {hook} {outdir}
+timeout = 10s
+"""
+
+
+def psql(conninfo, sql):
+    """Runs sql with psql on conninfo; returns its unaligned rows as lists of strings."""
+    exe = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    out = subprocess.run([exe, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+                          "-c", sql], check=True, capture_output=True, text=True, timeout=60)
+    return [line.split("|") for line in out.stdout.splitlines() if line]
+
+
+def new_database(t, **extra):
+    """A new empty database on the suite's server; its connection string (extra keywords
+    added, e.g. a password that trust authentication ignores)."""
+    assert PG, "FW_TEST_PG is not set: run this test through ctest (its fixture starts the server)"
+    name = "fwd_%d_%s" % (os.getpid(), t.name[5:30].replace("-", "_"))
+    psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(PG, f"CREATE DATABASE {name}")
+    words = [w for w in PG.split() if not w.startswith("dbname=")]
+    words.append(f"dbname={name}")
+    words += [f"{k}={v}" for k, v in extra.items()]
+    return " ".join(words)
+
+
+def seed_feeds():
+    return {name: {"url": "file://" + os.path.join(SEED_FEEDS, name + ".xml")}
+            for name in ("afp-world", "nl-nieuws", "vi-thegioi")}
+
+
+def test_daemon_on_postgresql(t):
+    db = new_database(t)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    d = t.daemon(seed_feeds(), database=db)
+    d.write_config(fwtest.conf_text(d.settings, d.feeds,
+                                    TOPICS.format(python=sys.executable, hook=HOOK, outdir=outdir)))
+    d.start()
+    d.wait_polled(list(seed_feeds()))
+    fwtest.wait_until(lambda: len(d.items()) == 5, 20, "the five seed items stored")
+    stored = psql(db, "SELECT count(*), count(DISTINCT (feed_id, key)) FROM items")
+    assert stored == [["5", "5"]], stored
+
+    # Four of the five seed articles are about the OSCE: four alerts, each delivered once.
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 4, 30, "four hook runs")
+    alerts = d.cli_ok("alerts", "--limit", "100")["alerts"]
+    assert len(alerts) == 4 and {a["state"] for a in alerts} == {"delivered"}, alerts
+
+    # Search: the PostgreSQL index, verified by the matcher.
+    fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 30, "the index caught up")
+    got = d.cli_ok("search", "OVSE OR ОБСЕ")
+    assert [i["title"] for i in got["items"]] == [
+        "EU nodigt Rusland uit voor gesprekken binnen de OVSE"], got
+    got = d.cli_ok("search", "oekraïne OR ukrain*")
+    assert len(got["items"]) >= 2, got
+    assert d.cli_ok("search", "NOT osce")["items"], "a query the index cannot narrow"
+    assert d.status()["database_bytes"] > 0
+
+    # Again on the same database: the same items polled again store nothing new, raise nothing.
+    assert d.stop() == 0
+    d.start()
+    d.poll_wait()
+    assert psql(db, "SELECT count(*) FROM items") == [["5"]]
+    assert psql(db, "SELECT count(*) FROM alerts") == [["4"]]
+    assert len(fwtest.hook_runs(outdir)) == 4
+    assert len(d.items()) == 5
+    assert d.stop() == 0
+
+
+def test_password_is_shown_nowhere(t):
+    """Trust authentication ignores the password, so the daemon runs; it must not print it."""
+    db = new_database(t, password="SECRETPW1")
+    d = t.daemon(seed_feeds(), database=db)
+    d.start()
+    d.wait_polled(list(seed_feeds()))
+    shown = [d.cli(*args, json_out=False)[1] for args in (("status",), ("feeds",))]
+    status = d.status()
+    assert d.stop() == 0
+    for text in shown + [str(status), d.log()]:
+        assert "SECRETPW1" not in text, text
+
+
+def test_unreachable_database_stops_the_start(t):
+    d = t.daemon(seed_feeds(),
+                 database=f"host={t.dir}/nowhere user=feedwatch dbname=x password=SECRETPW2")
+    d.start(wait=False)
+    rc = d.wait_exit(30)
+    assert rc != 0, rc
+    log = d.log()
+    assert "SECRETPW2" not in log, log
+    assert "store:" in log and "nowhere" in log, log
+
+
+if __name__ == "__main__":
+    fwtest.main()
