@@ -1,6 +1,6 @@
 /*
- * store-internal.h — what store.c shares with the store's engines (store_sqlite.c); not for use
- * outside the store.
+ * store-internal.h — what store.c shares with the store's engines (store_sqlite.c, store_pg.c);
+ * not for use outside the store.
  *
  * The daemon sees only store.h. Each engine fills a struct store_engine with its own function
  * for every operation of store.h (same arguments, same returns, same contract) and makes
@@ -109,5 +109,6 @@ int store_categories_json(char *const *categories, size_t n_categories, char **r
 
 /* The engines (each in its own file). */
 extern const struct store_engine store_sqlite_engine;
+extern const struct store_engine store_pg_engine;
 
 #endif

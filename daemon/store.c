@@ -171,6 +171,7 @@ store_categories_json(char *const *categories, size_t n_categories, char **ret_j
 /* The engines of this build; the first one of a database's kind opens it. */
 static const struct store_engine *const store_engines[] = {
     &store_sqlite_engine,
+    &store_pg_engine,
 };
 
 #define STORE_N_ENGINES (sizeof(store_engines) / sizeof(store_engines[0]))
@@ -191,14 +192,14 @@ store_engine_for(const char *database, char **reterr_msg)
         if (n > 0)
             len = (size_t)n < sizeof(names) - len ? len + (size_t)n : sizeof(names) - 1;
     }
-    /* Only PostgreSQL can be missing: a file is SQLite's, always built. */
-    assert(kind == DBSPEC_POSTGRES);
+    /* Both engines are always built: only a build that leaves one out gets here. */
     if (reterr_msg) {
         char *shown = dbspec_redact(database);
         if (asprintf(reterr_msg,
-                     "database: PostgreSQL ('%s') needs the PostgreSQL engine, which this"
-                     " feedwatch does not have yet (its engines: %s); use a file path",
-                     shown ? shown : "\xe2\x80\xa6", names) < 0)
+                     "database: '%s' needs the %s engine, which this feedwatch does not have"
+                     " (its engines: %s)",
+                     shown ? shown : "\xe2\x80\xa6",
+                     kind == DBSPEC_POSTGRES ? "PostgreSQL" : "SQLite", names) < 0)
             *reterr_msg = NULL;
         free(shown);
     }
