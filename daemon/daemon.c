@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "base/dbspec.h"
 #include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
@@ -733,7 +734,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     xmlInitParser();
 
     const char *db = d->ctx.conf->daemon.database;
-    if ((r = util_ensure_parent_dir(db)) < 0) {
+    /* A file's folder; a PostgreSQL connection string names no folder (its '/' are not). */
+    if (dbspec_kind(db) == DBSPEC_FILE && (r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
@@ -757,8 +759,15 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         log_error("store: cannot count items: %s", store_errmsg(d->ctx.store));
         goto fail_early;
     }
-    /* --once does not wait for the index: it catches up at the next start (PRODUCT.md). */
-    if (!once) {
+    /*
+     * --once does not wait for the index: it catches up at the next start (PRODUCT.md). The
+     * index is an SQLite file beside a database file: a PostgreSQL database has none yet
+     * (issue 16), and search.c would take its connection string, password and all, for a
+     * file name.
+     */
+    if (!once && dbspec_kind(db) == DBSPEC_POSTGRES) {
+        log_warn("search: not available on a PostgreSQL database yet, search is off");
+    } else if (!once) {
         char *serr = NULL;
         r = search_new(db, &d->ctx.search, &serr);
         if (r < 0)
