@@ -32,7 +32,9 @@
  * identity columns. The 64-bit story signature (uint64_t) is stored in a bigint as the
  * two's-complement signed value and converted back on read; its bands (bits 9n..) come from
  * >> and & on that bigint, which agree with the unsigned bits once masked. Flags are boolean.
- * The boilerplate model is bytea, written as a "\x" hex text parameter. The text columns that
+ * The boilerplate model is bytea, written as a "\x" hex text parameter. Text is UTF-8 (the
+ * database must be UTF8): a value that is not valid UTF-8, which SQLite would keep as it is,
+ * is stored with U+FFFD for each invalid byte. The text columns that
  * are keys or sort keys (feed names, item keys, topics, hooks) are COLLATE "C": byte order,
  * as SQLite's BINARY, whatever the database's locale, so that ordering and the key ranges of
  * store_deliveries_requeue_failed agree with strcmp.
@@ -61,6 +63,8 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+
+#include "base/utf8.h"
 
 /*
  * The key of the advisory lock held while migrating: "FWDB" (the SQLite engine's
@@ -672,6 +676,34 @@ pg_in_txn(const struct store_pg *store)
 }
 
 /*
+ * A copy of the n bytes at s (not valid UTF-8) with each byte that starts no valid sequence
+ * replaced by U+FFFD; NULL when out of memory.
+ */
+static char *
+utf8_repaired(const char *s, size_t n)
+{
+    char *out = malloc(3 * n + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        int len = utf8_len((const unsigned char *)s + i, n - i);
+        if (len > 0) {
+            memcpy(out + o, s + i, (size_t)len);
+            o += (size_t)len;
+            i += (size_t)len;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD REPLACEMENT CHARACTER */
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*
  * Runs prepared statement which with the parameters p (NULL: none): its result on success
  * (PGRES_COMMAND_OK or PGRES_TUPLES_OK; the caller PQclears it), NULL with *ret_r set (and the
  * message recorded) on failure.
@@ -689,9 +721,31 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
         *ret_r = r;
         return NULL;
     }
+    /*
+     * A UTF-8 database refuses text that is not valid UTF-8, which SQLite keeps as it is
+     * (an ETag or a Location header may hold any byte): such a value is sent repaired.
+     */
+    const char *values[PG_MAX_PARAMS];
+    char *repaired[PG_MAX_PARAMS] = {NULL};
+    int n = p ? p->n : 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = p->v[i] ? strlen(p->v[i]) : 0;
+        values[i] = p->v[i];
+        if (len > 0 && utf8_valid_prefix(p->v[i], len) != len) {
+            if (!(repaired[i] = utf8_repaired(p->v[i], len))) {
+                for (int j = 0; j < i; j++)
+                    free(repaired[j]);
+                *ret_r = store_set_error(&store->base, -ENOMEM, "out of memory");
+                return NULL;
+            }
+            values[i] = repaired[i];
+        }
+    }
     in_txn = pg_in_txn(store);
     (void)snprintf(name, sizeof(name), "fw%d", (int)which);
-    res = PQexecPrepared(store->conn, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
+    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+    for (int i = 0; i < n; i++)
+        free(repaired[i]);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
@@ -1006,8 +1060,16 @@ pg_connect(struct store_pg *store)
     store->conn = PQconnectdbParams(keys, values, 1);
     if (!store->conn)
         return store_set_error(&store->base, -ENOMEM, "out of memory");
-    if (PQstatus(store->conn) == CONNECTION_OK)
+    if (PQstatus(store->conn) == CONNECTION_OK) {
+        /* Text goes in and out as UTF-8: another database encoding would refuse some. */
+        const char *enc = PQparameterStatus(store->conn, "server_encoding");
+        if (!enc || strcmp(enc, "UTF8") != 0)
+            return store_set_error(&store->base, -EPROTONOSUPPORT,
+                                   "the database's encoding is %s, not UTF8 (CREATE DATABASE"
+                                   " ... ENCODING 'UTF8')",
+                                   enc ? enc : "unknown");
         return 0;
+    }
     (void)pg_set_message(store, -ECONNREFUSED, PQerrorMessage(store->conn));
     memcpy(copy, store->base.errmsg, sizeof(copy));
     /* libpq's message names the server, never the password; a bad password is EACCES. */

@@ -1,7 +1,8 @@
 /*
  * test_store_pg.c — what only the store's PostgreSQL engine has (store_pg.c): the migration
- * lock, the schema version it refuses, connection strings in messages, a lost connection,
- * its check, and the mapping of the 64-bit story signature to a signed bigint. What every
+ * lock, the schema version and encodings it refuses, connection strings in messages, a lost
+ * connection, its check, the mapping of the 64-bit story signature to a signed bigint, and
+ * text that is not UTF-8. What every
  * engine does is test_store_iface.c's. Each case runs on a new database of the test server
  * (pgtest.h: FW_TEST_PG; unset, every case fails).
  */
@@ -49,8 +50,12 @@ static int
 teardown(void **state)
 {
     struct pg_db *db = *state;
+    char other[96];
 
     pgtest_drop(db->name);
+    /* A second database a case made (refuses_other_encodings), even when it failed. */
+    (void)snprintf(other, sizeof(other), "%s_latin1", db->name);
+    pgtest_drop(other);
     free(db);
     return 0;
 }
@@ -392,16 +397,82 @@ test_store_pg_simhash_top_bit(void **state)
     store_free(store);
 }
 
+static int
+on_item_title(void *userdata, const struct store_item_row *row)
+{
+    (void)snprintf(userdata, 64, "%s", row->title ? row->title : "(null)");
+    return 0;
+}
+
+/*
+ * Text that is not valid UTF-8 (a hostile server's ETag, a feed's bytes) is stored, each
+ * invalid byte as U+FFFD, rather than failing the poll: SQLite keeps any bytes, and a UTF-8
+ * database refuses them.
+ */
+static void
+test_store_pg_invalid_utf8_is_repaired(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed feed = {0}, back = {0};
+    struct feed_item item = {.key = "k\xff",
+                             .title = "caf\xe9 ok \xc3\xa9",
+                             .published_at = 1,
+                             .updated_at = FEED_TIME_NONE};
+    char title[64] = "";
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    feed.etag = strdup("\"\xff\xfe\"");
+    assert_non_null(feed.etag);
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &back), 0);
+    assert_string_equal(back.etag, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+    assert_int_equal(store_item_add(store, feed.id, &item, NULL, 0, 1000, NULL), 1);
+    assert_int_equal(store_item_known(store, feed.id, "k\xff"), 1); /* the same repair */
+    assert_int_equal(store_items_list(store, "a", 1, false, on_item_title, title), 0);
+    assert_string_equal(title, "caf\xef\xbf\xbd ok \xc3\xa9");
+    store_feed_done(&feed);
+    store_feed_done(&back);
+    store_free(store);
+}
+
+/* A database whose encoding is not UTF8 is refused at open, saying so. */
+static void
+test_store_pg_refuses_other_encodings(void **state)
+{
+    struct pg_db *db = *state;
+    char name[96], sql[256], database[512], *msg = NULL;
+    struct store *store = NULL;
+
+    (void)snprintf(name, sizeof(name), "%s_latin1", db->name);
+    (void)snprintf(sql, sizeof(sql),
+                   "CREATE DATABASE %s ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"
+                   " TEMPLATE template0",
+                   name);
+    pgtest_exec(NULL, sql);
+    pgtest_conninfo(name, database, sizeof(database));
+    assert_int_equal(store_open(database, &store, &msg), -EPROTONOSUPPORT);
+    assert_null(store);
+    assert_non_null(strstr(msg, "encoding is LATIN1, not UTF8"));
+    free(msg);
+    pgtest_drop(name);
+}
+
 #define PG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        PG_TEST(test_store_pg_migrates_once),        PG_TEST(test_store_pg_migration_lock_key),
-        PG_TEST(test_store_pg_refuses_newer_schema), PG_TEST(test_store_pg_message_hides_password),
-        PG_TEST(test_store_pg_lost_connection),      PG_TEST(test_store_pg_check),
+        PG_TEST(test_store_pg_migrates_once),
+        PG_TEST(test_store_pg_migration_lock_key),
+        PG_TEST(test_store_pg_refuses_newer_schema),
+        PG_TEST(test_store_pg_message_hides_password),
+        PG_TEST(test_store_pg_lost_connection),
+        PG_TEST(test_store_pg_check),
         PG_TEST(test_store_pg_simhash_top_bit),
+        PG_TEST(test_store_pg_invalid_utf8_is_repaired),
+        PG_TEST(test_store_pg_refuses_other_encodings),
     };
 
     return cmocka_run_group_tests_name("store_pg", tests, NULL, NULL);
