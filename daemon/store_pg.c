@@ -498,6 +498,7 @@ struct store_pg {
     char *shown;    /* the same, as messages may show it (dbspec_redact) */
     bool reader;    /* default_transaction_read_only */
     bool lost;      /* the connection broke inside a transaction: it is gone with it */
+    bool ready;     /* the session is set up (pg_session): its statements are prepared */
 };
 
 /* Text-format parameters of one statement: values borrowed, integers formatted here. */
@@ -626,9 +627,12 @@ static int
 pg_fail(struct store_pg *store, const PGresult *res, bool in_txn)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    /* The server's own words ("duplicate key value violates ..."), else libpq's. */
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char copy[STORE_ERRMSG_MAX];
 
+    if (!msg || !*msg)
+        msg = res ? PQresultErrorMessage(res) : NULL;
     if (!msg || !*msg)
         msg = PQerrorMessage(store->conn);
     if (PQstatus(store->conn) != CONNECTION_BAD)
@@ -654,8 +658,9 @@ pg_ready(struct store_pg *store)
         return store_set_error(&store->base, -ECONNRESET,
                                "connection to '%s' lost in a transaction: roll it back",
                                store->shown);
-    if (PQstatus(store->conn) == CONNECTION_OK)
+    if (PQstatus(store->conn) == CONNECTION_OK && store->ready)
         return 0;
+    /* Lost, or set up only in part by an earlier attempt: a new session from the start. */
     PQreset(store->conn);
     if (PQstatus(store->conn) != CONNECTION_OK) {
         char copy[STORE_ERRMSG_MAX];
@@ -1042,9 +1047,13 @@ pg_session(struct store_pg *store)
 {
     int r;
 
+    store->ready = false;
     if (store->reader && (r = pg_exec_const(store, "SET default_transaction_read_only = on")) < 0)
         return r;
-    return pg_prepare(store);
+    if ((r = pg_prepare(store)) < 0)
+        return r;
+    store->ready = true;
+    return 0;
 }
 
 /* Connects to store->conninfo: 0, or a negative errno with the message recorded. */
