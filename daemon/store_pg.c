@@ -143,7 +143,7 @@ static const char *const pg_migrations[] = {
     "    topic text COLLATE \"C\" NOT NULL, -- the [topic] name\n"
     "    item_id bigint NOT NULL REFERENCES items(id) ON DELETE CASCADE,\n"
     "    state text NOT NULL DEFAULT 'pending', -- pending, running, delivered, failed, no-hook\n"
-    "    attempts integer NOT NULL DEFAULT 0,   -- the most attempts of any of its deliveries\n"
+    "    attempts bigint NOT NULL DEFAULT 0,    -- the most attempts of any of its deliveries\n"
     "    matched text,                 -- JSON [{\"term\",\"field\",\"snippet\"}]\n"
     "    raised_at bigint NOT NULL,\n"
     "    UNIQUE (topic, item_id)\n"
@@ -161,7 +161,7 @@ static const char *const pg_migrations[] = {
     "    alert_id bigint NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
     "    hook text COLLATE \"C\" NOT NULL, -- the [hook] name\n"
     "    state text NOT NULL DEFAULT 'pending', -- pending, running, delivered, failed\n"
-    "    attempts integer NOT NULL DEFAULT 0,   -- runs started so far\n"
+    "    attempts bigint NOT NULL DEFAULT 0,    -- runs started so far (unsigned in C)\n"
     "    next_attempt_at bigint,       -- when pending: not before this\n"
     "    last_error text,              -- why the last attempt failed\n"
     "    last_attempt_at bigint,       -- when its last attempt ended; NULL: none yet\n"
@@ -381,7 +381,7 @@ static const char *const pg_sql[STMT__COUNT] = {
         " UNION ALL SELECT " PG_ALERT_COLUMNS ", NULL, true FROM alert_sources AS s"
         " JOIN alerts AS a ON a.id = s.alert_id JOIN items AS i ON i.id = a.item_id"
         " JOIN feeds AS f ON f.id = i.feed_id WHERE s.item_id = $1) AS r"
-        " ORDER BY 11, 2, 1",
+        " ORDER BY 11, CASE WHEN r.source THEN NULL ELSE r.topic END, 1",
     /* feeds NAME: its items (pruned ones too), how many were pruned, the newest first seen. */
     [STMT_FEED_COUNTS] = "SELECT count(*), count(i.pruned_at), max(i.first_seen_at) FROM items AS i"
                          " WHERE i.feed_id = (SELECT id FROM feeds WHERE name = $1)",
