@@ -1202,8 +1202,9 @@ sqlite_feed_ensure(struct store *base, const char *name, const char *configured_
         free(feed.last_modified);
         free(feed.last_error);
         free(feed.disabled_reason);
+        free(feed.base_url);
         feed.url = feed.etag = feed.last_modified = feed.last_error = NULL;
-        feed.disabled_reason = NULL;
+        feed.disabled_reason = feed.base_url = NULL;
         feed.failures = 0;
         feed.item_rate = -1.0;
     }

@@ -384,10 +384,11 @@ test_store_iface_feed_ensure_and_save(void **state)
     assert_false(back.recovered);
     store_feed_done(&back);
 
-    /* A new configured URL forgets the source (URL in use, validators, failures), keeps the
-     * pause, the schedule and the items. */
+    /* A new configured URL forgets the source (URL in use, validators, failures, the last
+     * document's URL), keeps the pause, the schedule and the items. */
     set_str(&feed.url, "https://new-home.example.org/rt.xml");
     set_str(&feed.etag, "\"e1\"");
+    set_str(&feed.base_url, "https://cdn.example.org/rt.xml");
     feed.failures = 12;
     feed.next_poll_at = 1700003600;
     assert_int_equal(store_feed_save(store, &feed), 0);
@@ -397,6 +398,7 @@ test_store_iface_feed_ensure_and_save(void **state)
     assert_string_equal(back.configured_url, "https://example.org/rt2.xml");
     assert_null(back.url);
     assert_null(back.etag);
+    assert_null(back.base_url); /* as the row: a save of it must not bring the old one back */
     assert_int_equal(back.failures, 0);
     assert_true(back.paused);
     assert_true(back.next_poll_at == 1700003600);
