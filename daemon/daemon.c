@@ -734,7 +734,7 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     xmlInitParser();
 
     const char *db = d->ctx.conf->daemon.database;
-    /* A file's folder is made here; a PostgreSQL server's database is the server's to make. */
+    /* A file's folder; a PostgreSQL connection string names no folder (its '/' are not). */
     if (dbspec_kind(db) == DBSPEC_FILE && (r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
@@ -759,7 +759,11 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         log_error("store: cannot count items: %s", store_errmsg(d->ctx.store));
         goto fail_early;
     }
-    /* --once does not wait for the index: it catches up at the next start (PRODUCT.md). */
+    /*
+     * --once does not wait for the index: it catches up at the next start (PRODUCT.md). The
+     * index is the store's engine's (search-internal.h): a file beside an SQLite database, or
+     * tables of the PostgreSQL database.
+     */
     if (!once) {
         char *serr = NULL;
         r = search_new(db, &d->ctx.search, &serr);

@@ -1,6 +1,6 @@
 /*
- * store-internal.h — what store.c shares with the store's engines (store_sqlite.c); not for use
- * outside the store.
+ * store-internal.h — what store.c shares with the store's engines (store_sqlite.c, store_pg.c);
+ * not for use outside the store.
  *
  * The daemon sees only store.h. Each engine fills a struct store_engine with its own function
  * for every operation of store.h (same arguments, same returns, same contract) and makes
@@ -98,7 +98,17 @@ struct store_engine {
 int store_set_error(struct store *store, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Ceiling of the categories JSON of one item; categories past it are not stored. */
+#define STORE_CATEGORIES_MAX 65536
+
+/*
+ * The JSON array text of an item's categories into *ret_json (malloc'd; NULL when it has
+ * none), the same text for every engine: 0, or -ENOMEM.
+ */
+int store_categories_json(char *const *categories, size_t n_categories, char **ret_json);
+
 /* The engines (each in its own file). */
 extern const struct store_engine store_sqlite_engine;
+extern const struct store_engine store_pg_engine;
 
 #endif

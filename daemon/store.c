@@ -4,7 +4,8 @@
  * store_open and store_open_reader pick the engine for the database; every other store_*
  * function calls the operation of the store's engine. What needs no engine lives here: the
  * last error's message, the copy and the release of a struct store_feed, and the item lists
- * that are items queries. No SQL here: it is in the engine files.
+ * that are items queries, and the categories JSON both engines store. No SQL here: it is in
+ * the engine files.
  */
 #include "store.h"
 
@@ -38,9 +39,139 @@ store_errmsg(const struct store *store)
     return store->errmsg;
 }
 
+/* Writes c at out[*n] unless out is NULL (measuring), and counts it. */
+static void
+put(char *out, size_t *n, unsigned char c)
+{
+    if (out)
+        out[*n] = (char)c;
+    (*n)++;
+}
+
+/*
+ * Writes the JSON string for s (quotes included) to out, or only measures it when out is
+ * NULL, and returns its length. Control characters, quotes and backslashes are escaped;
+ * UTF-8 passes through, and each byte that is not part of a valid UTF-8 sequence becomes
+ * U+FFFD, so the result is always valid JSON.
+ */
+static size_t
+json_string(const char *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+
+    put(out, &n, '"');
+    while (*p) {
+        unsigned char c = *p;
+        size_t len = 0;
+
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') {
+                put(out, &n, '\\');
+                put(out, &n, c);
+            } else if (c < 0x20) {
+                const char *short_esc = c == '\b'   ? "b"
+                                        : c == '\f' ? "f"
+                                        : c == '\n' ? "n"
+                                        : c == '\r' ? "r"
+                                        : c == '\t' ? "t"
+                                                    : NULL;
+
+                put(out, &n, '\\');
+                if (short_esc) {
+                    put(out, &n, (unsigned char)short_esc[0]);
+                } else {
+                    put(out, &n, 'u');
+                    put(out, &n, '0');
+                    put(out, &n, '0');
+                    put(out, &n, (unsigned char)hex[c >> 4]);
+                    put(out, &n, (unsigned char)hex[c & 0xf]);
+                }
+            } else {
+                put(out, &n, c);
+            }
+            p++;
+            continue;
+        }
+        /* RFC 3629 section 4: the well-formed multi-byte sequences. */
+        if (c >= 0xc2 && c <= 0xdf && (p[1] & 0xc0) == 0x80)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] > 0x9f))
+            len = 3;
+        else if (c >= 0xf0 && c <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 (p[3] & 0xc0) == 0x80 && !(c == 0xf0 && p[1] < 0x90) &&
+                 !(c == 0xf4 && p[1] > 0x8f))
+            len = 4;
+        if (len == 0) {
+            /* U+FFFD REPLACEMENT CHARACTER */
+            put(out, &n, 0xef);
+            put(out, &n, 0xbf);
+            put(out, &n, 0xbd);
+            p++;
+            continue;
+        }
+        for (size_t i = 0; i < len; i++)
+            put(out, &n, p[i]);
+        p += len;
+    }
+    put(out, &n, '"');
+    return n;
+}
+
+/*
+ * Builds the JSON array text of an item's categories into *ret_json (malloc'd), or NULL when
+ * it has none. From the first category that would take the array past STORE_CATEGORIES_MAX on,
+ * the rest are left out (parsers cap their input; this only bounds a hostile worst case).
+ */
+int
+store_categories_json(char *const *categories, size_t n_categories, char **ret_json)
+{
+    size_t len = 1, used = 0, keep = 0;
+    char *json;
+
+    for (size_t i = 0; i < n_categories; i++) {
+        size_t add;
+
+        if (!categories[i])
+            continue;
+        /* Each escaped byte takes at most 6 bytes, so measure only what could fit. */
+        if (strnlen(categories[i], STORE_CATEGORIES_MAX) >= STORE_CATEGORIES_MAX)
+            break;
+        add = json_string(categories[i], NULL) + (used > 0);
+        if (add > STORE_CATEGORIES_MAX - 1 - len)
+            break;
+        len += add;
+        used++;
+        keep = i + 1;
+    }
+    if (used == 0) {
+        *ret_json = NULL;
+        return 0;
+    }
+    json = malloc(len + 2);
+    if (!json)
+        return -ENOMEM;
+    len = 0;
+    json[len++] = '[';
+    for (size_t i = 0; i < keep; i++) {
+        if (!categories[i])
+            continue;
+        if (len > 1)
+            json[len++] = ',';
+        len += json_string(categories[i], json + len);
+    }
+    json[len++] = ']';
+    json[len] = '\0';
+    *ret_json = json;
+    return 0;
+}
+
 /* The engines of this build; the first one of a database's kind opens it. */
 static const struct store_engine *const store_engines[] = {
     &store_sqlite_engine,
+    &store_pg_engine,
 };
 
 #define STORE_N_ENGINES (sizeof(store_engines) / sizeof(store_engines[0]))
@@ -61,14 +192,14 @@ store_engine_for(const char *database, char **reterr_msg)
         if (n > 0)
             len = (size_t)n < sizeof(names) - len ? len + (size_t)n : sizeof(names) - 1;
     }
-    /* Only PostgreSQL can be missing: a file is SQLite's, always built. */
-    assert(kind == DBSPEC_POSTGRES);
+    /* Both engines are always built: only a build that leaves one out gets here. */
     if (reterr_msg) {
         char *shown = dbspec_redact(database);
         if (asprintf(reterr_msg,
-                     "database: PostgreSQL ('%s') needs the PostgreSQL engine, which this"
-                     " feedwatch does not have yet (its engines: %s); use a file path",
-                     shown ? shown : "\xe2\x80\xa6", names) < 0)
+                     "database: '%s' needs the %s engine, which this feedwatch does not have"
+                     " (its engines: %s)",
+                     shown ? shown : "\xe2\x80\xa6",
+                     kind == DBSPEC_POSTGRES ? "PostgreSQL" : "SQLite", names) < 0)
             *reterr_msg = NULL;
         free(shown);
     }

@@ -1,9 +1,9 @@
 /*
  * store.h — the store: feeds' poll state, items, alerts and their deliveries.
  *
- * The one interface the daemon uses, whatever the engine behind it (store-internal.h: today
- * SQLite, a database file in WAL mode, store_sqlite.c); no SQL and no engine's types outside
- * the engine files.
+ * The one interface the daemon uses, whatever the engine behind it (store-internal.h: SQLite,
+ * a database file in WAL mode, store_sqlite.c; PostgreSQL, a server reached through libpq,
+ * store_pg.c); no SQL and no engine's types outside the engine files.
  *
  * One struct store is one connection, used by one thread at a time. The daemon writes through
  * one connection only, its writer's (writer.h: one thread, one queue, in order); the loop
@@ -128,7 +128,8 @@ int store_supports(const char *database, char **reterr_msg);
 
 /*
  * Opens (creating if needed) the database with the engine that takes it: for a file, SQLite
- * in WAL, synchronous=NORMAL; migrated to STORE_SCHEMA_VERSION.
+ * in WAL, synchronous=NORMAL; for a connection string, a database that exists on a PostgreSQL
+ * server (its tables are created); migrated to STORE_SCHEMA_VERSION.
  */
 int store_open(const char *database, struct store **ret_store, char **reterr_msg);
 
@@ -140,7 +141,8 @@ int store_open_reader(const char *database, struct store **ret_store, char **ret
 
 /*
  * Checks the structure of the whole file (PRAGMA quick_check, after reading the file once
- * in order so that its pages are cached: about 1.5 s for 200 MB on a cold cache). 0, or
+ * in order so that its pages are cached: about 1.5 s for 200 MB on a cold cache; PostgreSQL:
+ * the connection, the schema's version and that its tables and indexes are there and valid). 0, or
  * -EBADMSG (damaged) or another negative errno with *reterr_msg naming the file and what to
  * do (malloc'd).
  */
@@ -281,7 +283,8 @@ int store_feed_counts(struct store *store, const char *name, struct store_feed_c
 /* Number of stored items, of all feeds. */
 int store_count_items(struct store *store, int64_t *ret_count);
 
-/* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
+/* Bytes on disk of every file of the store (the database, -wal, -shm, ...; PostgreSQL:
+ * pg_database_size). */
 int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
 
 /*

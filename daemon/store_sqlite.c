@@ -40,9 +40,6 @@
 /* PRAGMA application_id of a feedwatch database ("FWDB"), set by migration 1. */
 #define STORE_APPLICATION_ID 0x46574442
 
-/* Ceiling of the categories JSON of one item; categories past it are not stored. */
-#define STORE_CATEGORIES_MAX 65536
-
 /* What to do about a damaged database file, after the error that says so. */
 #define STORE_DAMAGED_ADVICE                                                                       \
     " (the file is damaged or is not a feedwatch database: stop feedwatch, move the file and"      \
@@ -706,135 +703,6 @@ feed_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed *r
     return 0;
 }
 
-/* Writes c at out[*n] unless out is NULL (measuring), and counts it. */
-static void
-put(char *out, size_t *n, unsigned char c)
-{
-    if (out)
-        out[*n] = (char)c;
-    (*n)++;
-}
-
-/*
- * Writes the JSON string for s (quotes included) to out, or only measures it when out is
- * NULL, and returns its length. Control characters, quotes and backslashes are escaped;
- * UTF-8 passes through, and each byte that is not part of a valid UTF-8 sequence becomes
- * U+FFFD, so the result is always valid JSON.
- */
-static size_t
-json_string(const char *s, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
-
-    put(out, &n, '"');
-    while (*p) {
-        unsigned char c = *p;
-        size_t len = 0;
-
-        if (c < 0x80) {
-            if (c == '"' || c == '\\') {
-                put(out, &n, '\\');
-                put(out, &n, c);
-            } else if (c < 0x20) {
-                const char *short_esc = c == '\b'   ? "b"
-                                        : c == '\f' ? "f"
-                                        : c == '\n' ? "n"
-                                        : c == '\r' ? "r"
-                                        : c == '\t' ? "t"
-                                                    : NULL;
-
-                put(out, &n, '\\');
-                if (short_esc) {
-                    put(out, &n, (unsigned char)short_esc[0]);
-                } else {
-                    put(out, &n, 'u');
-                    put(out, &n, '0');
-                    put(out, &n, '0');
-                    put(out, &n, (unsigned char)hex[c >> 4]);
-                    put(out, &n, (unsigned char)hex[c & 0xf]);
-                }
-            } else {
-                put(out, &n, c);
-            }
-            p++;
-            continue;
-        }
-        /* RFC 3629 section 4: the well-formed multi-byte sequences. */
-        if (c >= 0xc2 && c <= 0xdf && (p[1] & 0xc0) == 0x80)
-            len = 2;
-        else if (c >= 0xe0 && c <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                 !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] > 0x9f))
-            len = 3;
-        else if (c >= 0xf0 && c <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                 (p[3] & 0xc0) == 0x80 && !(c == 0xf0 && p[1] < 0x90) &&
-                 !(c == 0xf4 && p[1] > 0x8f))
-            len = 4;
-        if (len == 0) {
-            /* U+FFFD REPLACEMENT CHARACTER */
-            put(out, &n, 0xef);
-            put(out, &n, 0xbf);
-            put(out, &n, 0xbd);
-            p++;
-            continue;
-        }
-        for (size_t i = 0; i < len; i++)
-            put(out, &n, p[i]);
-        p += len;
-    }
-    put(out, &n, '"');
-    return n;
-}
-
-/*
- * Builds the JSON array text of an item's categories into *ret_json (malloc'd), or NULL when
- * it has none. From the first category that would take the array past STORE_CATEGORIES_MAX on,
- * the rest are left out (parsers cap their input; this only bounds a hostile worst case).
- */
-static int
-categories_json(char *const *categories, size_t n_categories, char **ret_json)
-{
-    size_t len = 1, used = 0, keep = 0;
-    char *json;
-
-    for (size_t i = 0; i < n_categories; i++) {
-        size_t add;
-
-        if (!categories[i])
-            continue;
-        /* Each escaped byte takes at most 6 bytes, so measure only what could fit. */
-        if (strnlen(categories[i], STORE_CATEGORIES_MAX) >= STORE_CATEGORIES_MAX)
-            break;
-        add = json_string(categories[i], NULL) + (used > 0);
-        if (add > STORE_CATEGORIES_MAX - 1 - len)
-            break;
-        len += add;
-        used++;
-        keep = i + 1;
-    }
-    if (used == 0) {
-        *ret_json = NULL;
-        return 0;
-    }
-    json = malloc(len + 2);
-    if (!json)
-        return -ENOMEM;
-    len = 0;
-    json[len++] = '[';
-    for (size_t i = 0; i < keep; i++) {
-        if (!categories[i])
-            continue;
-        if (len > 1)
-            json[len++] = ',';
-        len += json_string(categories[i], json + len);
-    }
-    json[len++] = ']';
-    json[len] = '\0';
-    *ret_json = json;
-    return 0;
-}
-
 /* Reads one integer PRAGMA (user_version, application_id) into *ret. */
 static int
 pragma_int(struct store_sqlite *store, const char *sql, int *ret)
@@ -1334,8 +1202,9 @@ sqlite_feed_ensure(struct store *base, const char *name, const char *configured_
         free(feed.last_modified);
         free(feed.last_error);
         free(feed.disabled_reason);
+        free(feed.base_url);
         feed.url = feed.etag = feed.last_modified = feed.last_error = NULL;
-        feed.disabled_reason = NULL;
+        feed.disabled_reason = feed.base_url = NULL;
         feed.failures = 0;
         feed.item_rate = -1.0;
     }
@@ -1443,7 +1312,7 @@ sqlite_item_add(struct store *base, int64_t feed_id, const struct feed_item *ite
     if (now_at == FEED_TIME_NONE)
         return store_set_error(&store->base, -EINVAL, "item without a first-seen time");
     if (item->n_categories > 0 && item->categories) {
-        r = categories_json(item->categories, item->n_categories, &categories);
+        r = store_categories_json(item->categories, item->n_categories, &categories);
         if (r < 0)
             return store_set_error(&store->base, r, "out of memory");
     }

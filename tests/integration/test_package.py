@@ -59,7 +59,7 @@ def test_files_and_control(t):
     assert open(os.path.join(ctl, "conffiles")).read().split() == ["/etc/feedwatch/feedwatch.conf"]
     control = open(os.path.join(ctl, "control")).read()
     assert f"Version: {version()}-1\n" in control, control
-    for lib in ("libcurl4", "libuv1", "libxml2", "libsqlite3-0"):
+    for lib in ("libcurl4", "libuv1", "libxml2", "libsqlite3-0", "libpq5"):
         assert re.search(rf"^Depends:.*\b{lib}\b", control, re.M), (lib, control)
     # The daemon refuses libcurl < 7.85 and SQLite < 3.35 at start: the package must not install
     # beside them.

@@ -1,0 +1,519 @@
+/*
+ * test_store_pg.c — what only the store's PostgreSQL engine has (store_pg.c): the migration
+ * lock, the schema version and encodings it refuses, connection strings in messages, a lost
+ * connection, its check, the mapping of the 64-bit story signature to a signed bigint, and
+ * text that is not UTF-8. What every
+ * engine does is test_store_iface.c's. Each case runs on a new database of the test server
+ * (pgtest.h: FW_TEST_PG; unset, every case fails).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "parse/feed.h"
+#include "pgtest.h"
+#include "store.h"
+
+/* How long a case waits for the server to reach a state (generous: a loaded machine). */
+#define WAIT_MS 30000
+
+/* One case's database. */
+struct pg_db {
+    char name[64];
+    char database[512];
+};
+
+static int
+setup(void **state)
+{
+    struct pg_db *db = calloc(1, sizeof(*db));
+
+    assert_non_null(db);
+    pgtest_create(db->name, sizeof(db->name), db->database, sizeof(db->database));
+    *state = db;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct pg_db *db = *state;
+    char other[96];
+
+    pgtest_drop(db->name);
+    /* A second database a case made (refuses_other_encodings), even when it failed. */
+    (void)snprintf(other, sizeof(other), "%s_latin1", db->name);
+    pgtest_drop(other);
+    free(db);
+    return 0;
+}
+
+static struct store *
+open_store(const char *database)
+{
+    struct store *store = NULL;
+    char *msg = NULL;
+    int r = store_open(database, &store, &msg);
+
+    if (r < 0)
+        fail_msg("store_open: %d %s", r, msg ? msg : "(no message)");
+    assert_null(msg);
+    return store;
+}
+
+/* The first column of the first row of sql on the database name, as an integer. */
+static long long
+query_int(const char *name, const char *sql)
+{
+    char conninfo[512];
+    PGconn *conn;
+    PGresult *res;
+    long long v;
+
+    pgtest_conninfo(name, conninfo, sizeof(conninfo));
+    conn = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(conn);
+    return v;
+}
+
+/* Sleeps 10 ms (a poll of the server's state, bounded by WAIT_MS). */
+static void
+nap(void)
+{
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    (void)nanosleep(&ts, NULL);
+}
+
+/* One of the threads that open a new database at once. */
+struct opener {
+    const char *database;
+    pthread_barrier_t *start;
+    int r;
+    char *msg;
+};
+
+static void *
+opener_run(void *arg)
+{
+    struct opener *o = arg;
+    struct store *store = NULL;
+
+    (void)pthread_barrier_wait(o->start);
+    o->r = store_open(o->database, &store, &o->msg);
+    store_free(store);
+    return NULL;
+}
+
+/*
+ * Several daemons opening a new database at once: one migrates, and the others, let in by the
+ * advisory lock after it, find the schema there and open it (without the lock two would
+ * create the same tables and one would fail).
+ */
+static void
+test_store_pg_migrates_once(void **state)
+{
+    enum { N = 4 };
+    struct pg_db *db = *state;
+    struct opener openers[N];
+    pthread_t threads[N];
+    pthread_barrier_t start;
+
+    assert_int_equal(pthread_barrier_init(&start, NULL, N), 0);
+    for (int i = 0; i < N; i++) {
+        openers[i] = (struct opener){.database = db->database, .start = &start};
+        assert_int_equal(pthread_create(&threads[i], NULL, opener_run, &openers[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        if (openers[i].r < 0)
+            fail_msg("opener %d: %d %s", i, openers[i].r, openers[i].msg ? openers[i].msg : "");
+        assert_null(openers[i].msg);
+    }
+    (void)pthread_barrier_destroy(&start);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feedwatch_schema"), 1);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM retention"), 1);
+}
+
+static void *
+open_in_thread(void *arg)
+{
+    struct opener *o = arg;
+    struct store *store = NULL;
+
+    o->r = store_open(o->database, &store, &o->msg);
+    store_free(store);
+    return NULL;
+}
+
+/*
+ * The migration waits for the documented advisory lock ("FWDB" << 32 | 1): while another
+ * session holds it, the open waits on it, and goes on once it is released.
+ */
+static void
+test_store_pg_migration_lock_key(void **state)
+{
+    struct pg_db *db = *state;
+    struct opener o = {.database = db->database};
+    char conninfo[512];
+    pthread_t thread;
+    PGconn *conn;
+    PGresult *res;
+    int waited = 0;
+
+    pgtest_conninfo(db->name, conninfo, sizeof(conninfo));
+    conn = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    res = PQexec(conn, "SELECT pg_advisory_lock(5068594955887312897)"); /* 0x4657444200000001 */
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    assert_int_equal(pthread_create(&thread, NULL, open_in_thread, &o), 0);
+    /* An advisory lock on a bigint key: classid the high half, objid the low, objsubid 1. */
+    while (query_int(db->name, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                               " AND NOT granted AND classid = 1180124226 AND objid = 1"
+                               " AND objsubid = 1") != 1) {
+        assert_true(waited++ < WAIT_MS / 10);
+        nap();
+    }
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM pg_tables WHERE tablename ="
+                                         " 'feedwatch_schema'"),
+                     0);
+    res = PQexec(conn, "SELECT pg_advisory_unlock(5068594955887312897)");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    PQfinish(conn);
+    if (o.r < 0)
+        fail_msg("open: %d %s", o.r, o.msg ? o.msg : "");
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+}
+
+/* A database of a newer feedwatch, or of another program, is refused, and left as it is. */
+static void
+test_store_pg_refuses_newer_schema(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    char *msg = NULL;
+
+    store_free(store);
+    store = NULL;
+    pgtest_exec(db->name, "UPDATE feedwatch_schema SET version = version + 1");
+    assert_int_equal(store_open(db->database, &store, &msg), -EPROTONOSUPPORT);
+    assert_null(store);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "database schema 3 is newer than this feedwatch (2)"));
+    free(msg);
+    msg = NULL;
+    assert_int_equal(store_open_reader(db->database, &store, &msg), -EPROTONOSUPPORT);
+    assert_non_null(strstr(msg, "database schema 3, not 2"));
+    free(msg);
+    msg = NULL;
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
+
+    /* Another program's tables: not migrated over. */
+    pgtest_exec(db->name, "DROP TABLE feedwatch_schema");
+    assert_int_equal(store_open(db->database, &store, &msg), -EPROTONOSUPPORT);
+    assert_non_null(strstr(msg, "not a feedwatch database"));
+    free(msg);
+}
+
+/* A password in the connection string never reaches a message, in either form. */
+static void
+test_store_pg_message_hides_password(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = NULL;
+    char database[600], missing[512], *msg = NULL;
+
+    /* The server is there, the database is not (the test server trusts every user). */
+    (void)db;
+    pgtest_conninfo("fwt_not_there", missing, sizeof(missing));
+    (void)snprintf(database, sizeof(database), "%s password='s3cretpw'", missing);
+    assert_int_equal(store_open(database, &store, &msg), -ENOENT);
+    assert_null(store);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "s3cretpw"));
+    assert_non_null(strstr(msg, "password=***"));
+    assert_non_null(strstr(msg, "does not exist"));
+    free(msg);
+    msg = NULL;
+    assert_true(store_open_reader(database, &store, &msg) < 0);
+    assert_null(strstr(msg, "s3cretpw"));
+    free(msg);
+    msg = NULL;
+
+    /* The URI form, to a server that is not there. */
+    assert_true(store_open("postgresql://u:s3cretpw@%2Fnonexistent%2Ffwpg/db", &store, &msg) < 0);
+    assert_null(strstr(msg, "s3cretpw"));
+    assert_non_null(strstr(msg, "postgresql://***@"));
+    free(msg);
+}
+
+/* The backend pid of the store's connection (its application name is feedwatch's). */
+static long long
+store_backend(const char *name)
+{
+    char sql[256];
+
+    (void)snprintf(sql, sizeof(sql),
+                   "SELECT pid FROM pg_stat_activity WHERE datname = '%s'"
+                   " AND application_name = 'feedwatch'",
+                   name);
+    return query_int(name, sql);
+}
+
+/*
+ * A connection the server drops is an error the caller sees: the transaction it was in is
+ * gone (every call fails until the rollback), and the next call outside a transaction
+ * connects again, its statements prepared anew.
+ */
+static void
+test_store_pg_lost_connection(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed feed = {0};
+    char sql[128];
+    int64_t n = -1;
+
+    assert_int_equal(store_feed_ensure(store, "kept", "https://example.org/k.xml", &feed), 0);
+    store_feed_done(&feed);
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_feed_ensure(store, "lost", "https://example.org/l.xml", &feed), 0);
+    store_feed_done(&feed);
+    (void)snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)", store_backend(db->name));
+    pgtest_exec(db->name, sql);
+    assert_int_equal(store_count_items(store, &n), -ECONNRESET);
+    assert_non_null(strstr(store_errmsg(store), "lost"));
+    assert_int_equal(store_commit(store), -ECONNRESET);
+    store_rollback(store);
+    assert_int_equal(store_count_items(store, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_feed_ensure(store, "lost", "https://example.org/l.xml", &feed), 0);
+    assert_true(feed.id > 0);
+    store_feed_done(&feed);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds"), 2);
+
+    /* Lost outside a transaction: the call that meets it fails, the next connects again. */
+    (void)snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)", store_backend(db->name));
+    pgtest_exec(db->name, sql);
+    assert_int_equal(store_count_items(store, &n), -ECONNRESET);
+    assert_int_equal(store_count_items(store, &n), 0);
+    store_free(store);
+}
+
+/* store_check: a whole schema passes; a missing or invalid index is named. */
+static void
+test_store_pg_check(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    char *msg = NULL;
+
+    assert_int_equal(store_check(store, &msg), 0);
+    assert_null(msg);
+    pgtest_exec(db->name, "DROP INDEX items_unpruned");
+    assert_int_equal(store_check(store, &msg), -EBADMSG);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "missing: items_unpruned"));
+    free(msg);
+    msg = NULL;
+    pgtest_exec(db->name, "UPDATE pg_index SET indisvalid = false"
+                          " WHERE indexrelid = 'deliveries_due'::regclass");
+    pgtest_exec(db->name, "CREATE INDEX items_unpruned ON items (first_seen_at)"
+                          " WHERE pruned_at IS NULL");
+    assert_int_equal(store_check(store, &msg), -EBADMSG);
+    assert_non_null(strstr(msg, "index not valid: deliveries_due"));
+    free(msg);
+    store_free(store);
+}
+
+struct story_seen {
+    int n;
+    uint64_t simhash;
+};
+
+static int
+on_story(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
+{
+    struct story_seen *seen = userdata;
+
+    assert_true(alert_id > 0 && feed_id > 0);
+    seen->simhash = simhash;
+    seen->n++;
+    return 0;
+}
+
+/*
+ * A signature with its top bit set is stored as a negative bigint and comes back as the same
+ * 64 bits, and its bands (the top one from the sign bits) find it.
+ */
+static void
+test_store_pg_simhash_top_bit(void **state)
+{
+    const uint64_t sig = UINT64_C(0xfedcba9876543210);
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed a = {0}, b = {0};
+    struct feed_item item = {.key = "k", .published_at = 1, .updated_at = FEED_TIME_NONE};
+    struct story_seen seen = {0};
+    int64_t id = 0, alert = 0;
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &a), 0);
+    assert_int_equal(store_feed_ensure(store, "b", "https://example.org/b.xml", &b), 0);
+    assert_int_equal(store_item_add(store, a.id, &item, "text", sig, 1000, &id), 1);
+    assert_int_equal(store_alert_add(store, "t", id, "[]", NULL, 0, 1000, &alert), 1);
+    assert_true(query_int(db->name, "SELECT simhash FROM items") < 0);
+    /* Only the top band (bits 54..63) agrees: the others are flipped. */
+    uint64_t probe = (sig & (UINT64_C(1023) << 54)) | (~sig & ((UINT64_C(1) << 54) - 1));
+    assert_int_equal(store_story_candidates(store, "t", 0, probe, b.id, on_story, &seen, NULL), 0);
+    assert_int_equal(seen.n, 1);
+    assert_true(seen.simhash == sig);
+    /* Its own feed's items are not candidates. */
+    seen.n = 0;
+    assert_int_equal(store_story_candidates(store, "t", 0, sig, a.id, on_story, &seen, NULL), 0);
+    assert_int_equal(seen.n, 0);
+    store_feed_done(&a);
+    store_feed_done(&b);
+    store_free(store);
+}
+
+/*
+ * The search index's queue (schema 2): every stored item waits in it until an indexer takes
+ * it, those stored before the migration to 2 included.
+ */
+static void
+test_store_pg_search_queue(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed feed = {0};
+    struct feed_item one = {.key = "1", .published_at = 1, .updated_at = FEED_TIME_NONE};
+    struct feed_item two = {.key = "2", .published_at = 2, .updated_at = FEED_TIME_NONE};
+    struct feed_item three = {.key = "3", .published_at = 3, .updated_at = FEED_TIME_NONE};
+    char *msg = NULL;
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    assert_int_equal(store_item_add(store, feed.id, &one, "text", 0, 1000, NULL), 1);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 1);
+    store_free(store);
+    /* A database of schema 1: no search tables, an item stored without them. */
+    pgtest_exec(db->name, "DROP TRIGGER items_search_enqueue ON items;"
+                          " DROP FUNCTION feedwatch_search_enqueue();"
+                          " DROP TABLE search_docs, search_queue;"
+                          " UPDATE feedwatch_schema SET version = 1");
+    store = NULL;
+    /* Stored while the database was at 1 (by hand: no store opens it without migrating). */
+    pgtest_exec(db->name, "INSERT INTO items (feed_id, key, first_seen_at)"
+                          " SELECT id, '2', 1000 FROM feeds");
+    assert_int_equal(store_open(db->database, &store, &msg), 0);
+    assert_null(msg);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 2);
+    assert_int_equal(store_item_add(store, feed.id, &two, "text", 0, 1000, NULL), 0); /* known */
+    assert_int_equal(store_item_add(store, feed.id, &three, "text", 0, 1000, NULL), 1);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 3);
+    store_feed_done(&feed);
+    store_free(store);
+}
+
+static int
+on_item_title(void *userdata, const struct store_item_row *row)
+{
+    (void)snprintf(userdata, 64, "%s", row->title ? row->title : "(null)");
+    return 0;
+}
+
+/*
+ * Text that is not valid UTF-8 (a hostile server's ETag, a feed's bytes) is stored, each
+ * invalid byte as U+FFFD, rather than failing the poll: SQLite keeps any bytes, and a UTF-8
+ * database refuses them.
+ */
+static void
+test_store_pg_invalid_utf8_is_repaired(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed feed = {0}, back = {0};
+    struct feed_item item = {.key = "k\xff",
+                             .title = "caf\xe9 ok \xc3\xa9",
+                             .published_at = 1,
+                             .updated_at = FEED_TIME_NONE};
+    char title[64] = "";
+
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &feed), 0);
+    feed.etag = strdup("\"\xff\xfe\"");
+    assert_non_null(feed.etag);
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "a", "https://example.org/a.xml", &back), 0);
+    assert_string_equal(back.etag, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+    assert_int_equal(store_item_add(store, feed.id, &item, NULL, 0, 1000, NULL), 1);
+    assert_int_equal(store_item_known(store, feed.id, "k\xff"), 1); /* the same repair */
+    assert_int_equal(store_items_list(store, "a", 1, false, on_item_title, title), 0);
+    assert_string_equal(title, "caf\xef\xbf\xbd ok \xc3\xa9");
+    store_feed_done(&feed);
+    store_feed_done(&back);
+    store_free(store);
+}
+
+/* A database whose encoding is not UTF8 is refused at open, saying so. */
+static void
+test_store_pg_refuses_other_encodings(void **state)
+{
+    struct pg_db *db = *state;
+    char name[96], sql[256], database[512], *msg = NULL;
+    struct store *store = NULL;
+
+    (void)snprintf(name, sizeof(name), "%s_latin1", db->name);
+    (void)snprintf(sql, sizeof(sql),
+                   "CREATE DATABASE %s ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"
+                   " TEMPLATE template0",
+                   name);
+    pgtest_exec(NULL, sql);
+    pgtest_conninfo(name, database, sizeof(database));
+    assert_int_equal(store_open(database, &store, &msg), -EPROTONOSUPPORT);
+    assert_null(store);
+    assert_non_null(strstr(msg, "encoding is LATIN1, not UTF8"));
+    free(msg);
+    pgtest_drop(name);
+}
+
+#define PG_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PG_TEST(test_store_pg_migrates_once),
+        PG_TEST(test_store_pg_migration_lock_key),
+        PG_TEST(test_store_pg_refuses_newer_schema),
+        PG_TEST(test_store_pg_message_hides_password),
+        PG_TEST(test_store_pg_lost_connection),
+        PG_TEST(test_store_pg_check),
+        PG_TEST(test_store_pg_simhash_top_bit),
+        PG_TEST(test_store_pg_search_queue),
+        PG_TEST(test_store_pg_invalid_utf8_is_repaired),
+        PG_TEST(test_store_pg_refuses_other_encodings),
+    };
+
+    return cmocka_run_group_tests_name("store_pg", tests, NULL, NULL);
+}
