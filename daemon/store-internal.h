@@ -92,6 +92,14 @@ struct store_engine {
                        size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
                        unsigned *ret_pruned);
     int (*retention_get)(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at);
+    /* Clusters: NULL in an engine without them (store_clustered). */
+    int (*node_beat)(struct store *store, const char *name, int64_t pid, int64_t started_at,
+                     const char *config_hash, int64_t lease_s, int64_t *ret_now);
+    int (*node_leave)(struct store *store, const char *name);
+    int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
+    int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
+                       const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
+                       void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -631,3 +631,58 @@ store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret
     assert(store);
     return store->engine->retention_get(store, ret_pruned_items, ret_last_at);
 }
+
+/* Whether the store's engine has clusters (its cluster operations are set). */
+bool
+store_clustered(const struct store *store)
+{
+    assert(store);
+    return store->engine->feeds_claim != NULL;
+}
+
+/* An engine without clusters: the operation is not supported. */
+static int
+no_cluster(struct store *store)
+{
+    return store_set_error(store, -EOPNOTSUPP, "the %s store has no clusters", store->engine->name);
+}
+
+int
+store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
+                const char *config_hash, int64_t lease_s, int64_t *ret_now)
+{
+    assert(store);
+    if (!store->engine->node_beat)
+        return no_cluster(store);
+    return store->engine->node_beat(store, name, pid, started_at, config_hash, lease_s, ret_now);
+}
+
+int
+store_node_leave(struct store *store, const char *name)
+{
+    assert(store);
+    if (!store->engine->node_leave)
+        return no_cluster(store);
+    return store->engine->node_leave(store, name);
+}
+
+int
+store_nodes_list(struct store *store, store_node_cb cb, void *userdata)
+{
+    assert(store);
+    if (!store->engine->nodes_list)
+        return no_cluster(store);
+    return store->engine->nodes_list(store, cb, userdata);
+}
+
+int
+store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
+                  const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
+                  void *userdata)
+{
+    assert(store);
+    if (!store->engine->feeds_claim)
+        return no_cluster(store);
+    return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, only_id, cb,
+                                      userdata);
+}

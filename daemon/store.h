@@ -58,6 +58,12 @@ struct store_feed {
     bool removed;          /* removed at run time (`feedwatch remove`) */
     double item_rate;      /* new items per hour, decaying average; < 0: no evidence yet */
     int64_t items;         /* number of stored items; filled by loads and lists, ignored by save */
+    /*
+     * Clusters: the lease this state was claimed under (store_feeds_claim), 0 for none. A
+     * save with one is fenced: it ends the lease, or fails with -ESTALE (nothing written)
+     * when the feed was leased again since (another node holds its state now).
+     */
+    int64_t lease_epoch;
 };
 
 /* One stored item as the CLI lists it. Borrowed by the callback for the call only. */
@@ -286,6 +292,62 @@ int store_count_items(struct store *store, int64_t *ret_count);
 /* Bytes on disk of every file of the store (the database, -wal, -shm, ...; PostgreSQL:
  * pg_database_size). */
 int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
+
+/*
+ * Clusters: several daemons (nodes) on one database (PostgreSQL). An engine without them
+ * (SQLite: one daemon per file) has store_clustered() false, and the operations below fail
+ * with -EOPNOTSUPP. A lease lasts lease_s seconds of the database server's clock (the nodes'
+ * clocks may disagree) unless its node renews it (store_node_beat); a node is alive while its
+ * last beat is less than its lease_s old.
+ */
+bool store_clustered(const struct store *store);
+
+/* One node as store_nodes_list gives it; borrowed by the callback for the call only. */
+struct store_node {
+    const char *name;
+    int64_t pid;
+    int64_t started_at;
+    int64_t seen_at; /* its last beat, on the database's clock */
+    int64_t lease_s;
+    bool alive;
+    const char *config_hash; /* NULL: not told */
+    int64_t feed_leases;     /* feeds it holds a lease on */
+    int64_t delivery_leases; /* deliveries it is running */
+};
+
+typedef int (*store_node_cb)(void *userdata, const struct store_node *node);
+
+/*
+ * A beat of node name: its row (created or updated, seen now), and every lease it holds,
+ * its feeds' and its running deliveries', renewed for lease_s. *ret_now (may be NULL): the
+ * database's clock, Unix seconds.
+ */
+int store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
+                    const char *config_hash, int64_t lease_s, int64_t *ret_now);
+
+/*
+ * Node name stops (or starts again after a crash): its feed leases end now, its running
+ * deliveries are pending again, and it is not alive until its next beat, so the others take
+ * its hosts and feeds at once.
+ */
+int store_node_leave(struct store *store, const char *name);
+
+/* Every node that ever beat on this database, by name. */
+int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
+
+/*
+ * Leases feeds to node for lease_s and gives each to cb, in due order, with lease_epoch
+ * set: at most limit feeds that are due (never polled, or next_poll_at at or before the
+ * database's now), not paused, removed or disabled, whose lease is free or ended, whose id is
+ * not among the n_skip of skip (feeds the node cannot poll), and whose host is node's: of the
+ * nodes alive (node counted in), the one whose name hashes highest with the host (rendezvous
+ * hashing), so that a host is polled by one node at a time and max_per_host holds for the
+ * cluster. only_id > 0: that feed alone, due or not and whatever its host (`poll NAME`),
+ * when its lease is free or ended. The number leased, or a negative errno.
+ */
+int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
+                      const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
+                      void *userdata);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook

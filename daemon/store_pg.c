@@ -23,7 +23,8 @@
  *
  * Migrations. The engine's own schema versions are pg_migrations[] (PG_SCHEMA_VERSION; version
  * 1 is store schema 11, the SQLite schema of this build; 2 adds the search index's tables,
- * which SQLite keeps in a file of their own), recorded in the one row of
+ * which SQLite keeps in a file of their own; 3 the nodes and leases of clusters), recorded in
+ * the one row of
  * feedwatch_schema. store_open applies those the database lacks in one transaction that first
  * takes the transaction-scoped advisory lock PG_MIGRATE_LOCK_KEY, so that of two daemons
  * starting at once on a new database one migrates and the other, once the lock is its own,
@@ -212,6 +213,31 @@ static const char *const pg_migrations[] = {
     "CREATE TRIGGER items_search_enqueue AFTER INSERT ON items FOR EACH ROW\n"
     "    EXECUTE FUNCTION feedwatch_search_enqueue();\n"
     "INSERT INTO search_queue (item_id) SELECT id FROM items;\n",
+    /*
+     * 3: clusters (store.h): the nodes, and the leases on feeds and deliveries. A feed's host
+     * (of the URL in use) decides which node may poll it; lease_epoch counts its leases and
+     * fences the save of a poll whose lease was taken over.
+     */
+    "CREATE TABLE nodes ( -- one row per daemon that ever beat on this database\n"
+    "    name text COLLATE \"C\" PRIMARY KEY,\n"
+    "    pid bigint NOT NULL,\n"
+    "    started_at bigint NOT NULL,\n"
+    "    seen_at bigint NOT NULL, -- its last beat, on the server's clock; 0: it left\n"
+    "    lease_s bigint NOT NULL,\n"
+    "    config_hash text\n"
+    ");\n"
+    "ALTER TABLE feeds ADD COLUMN lease_node text COLLATE \"C\",\n"
+    "    ADD COLUMN lease_until bigint,\n"
+    "    ADD COLUMN lease_epoch bigint NOT NULL DEFAULT 0,\n"
+    "    ADD COLUMN host text COLLATE \"C\" GENERATED ALWAYS AS (lower(substring(\n"
+    "        COALESCE(url, runtime_url, configured_url)\n"
+    "        FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(\\[[^]/]*\\]|[^/?#:]*)'))) STORED;\n"
+    "CREATE INDEX feeds_due ON feeds ((COALESCE(next_poll_at, 0)), id)\n"
+    "    WHERE paused IS NOT TRUE AND removed IS NOT TRUE AND disabled_reason IS NULL;\n"
+    "CREATE INDEX feeds_lease_node ON feeds (lease_node) WHERE lease_node IS NOT NULL;\n"
+    "ALTER TABLE deliveries ADD COLUMN lease_node text COLLATE \"C\",\n"
+    "    ADD COLUMN lease_until bigint;\n"
+    "CREATE INDEX deliveries_lease_node ON deliveries (lease_node) WHERE lease_node IS NOT NULL;\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -220,15 +246,15 @@ static const char *const pg_migrations[] = {
  * This build's PostgreSQL schema is store schema 11: a change of the store's schema needs a
  * PostgreSQL migration too (a new entry above), and then this assertion moves with it.
  */
-_Static_assert(STORE_SCHEMA_VERSION == 11 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 2,
-               "store schema 11 is PostgreSQL schema 2 (1, and the search index's tables)");
+_Static_assert(STORE_SCHEMA_VERSION == 11 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 3,
+               "store schema 11 is PostgreSQL schema 3 (1, the search index's tables, clusters)");
 
 /* The relations of the schema, which store_check looks for (a PostgreSQL text[] literal). */
 #define PG_RELATIONS                                                                               \
     "{feedwatch_schema,feeds,items,items_newest,items_feed_newest,items_unpruned,alerts,"          \
     "alerts_topic_raised,alerts_state,alerts_item,alert_sources,alert_sources_item,deliveries,"    \
     "deliveries_due,retention,story_bands,story_bands_lookup,search_docs,search_docs_words,"       \
-    "search_docs_partial,search_queue}"
+    "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node}"
 
 /* The statements prepared at open, by index into pg_sql[]. */
 enum pg_stmt {
@@ -287,8 +313,20 @@ enum pg_stmt {
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT_CHECK,
+    STMT_FEED_SAVE_LEASED,
+    STMT_NODE_BEAT,
+    STMT_NODE_RENEW_FEEDS,
+    STMT_NODE_RENEW_DELIVERIES,
+    STMT_NODE_LEAVE_FEEDS,
+    STMT_NODE_LEAVE_DELIVERIES,
+    STMT_NODE_LEAVE,
+    STMT_NODES_LIST,
+    STMT_FEEDS_CLAIM,
     STMT__COUNT,
 };
+
+/* The database server's clock, Unix seconds: leases never compare two nodes' clocks. */
+#define PG_NOW "floor(extract(epoch FROM clock_timestamp()))::bigint"
 
 /* The columns of a feed row, in the order feed_from_row() reads them. */
 #define PG_FEED_COLUMNS                                                                            \
@@ -515,6 +553,59 @@ static const char *const pg_sql[STMT__COUNT] = {
                    " JOIN pg_catalog.pg_class AS c ON c.oid = x.indexrelid"
                    " WHERE NOT x.indisvalid AND x.indrelid IN"
                    " (SELECT to_regclass(r) FROM unnest($1::text[]) AS r))",
+    /* A poll's save under its lease ($15, the epoch it was claimed with): ends the lease. */
+    [STMT_FEED_SAVE_LEASED] = "UPDATE feeds SET url = $2, etag = $3, last_modified = $4,"
+                              " last_status = $5, last_error = $6, failures = $7,"
+                              " last_poll_at = $8, next_poll_at = $9, recovered = $10,"
+                              " paused = $11, disabled_reason = $12, item_rate = $13,"
+                              " base_url = COALESCE($14, base_url), lease_node = NULL,"
+                              " lease_until = NULL WHERE id = $1 AND lease_epoch = $15",
+    [STMT_NODE_BEAT] = "INSERT INTO nodes (name, pid, started_at, seen_at, lease_s, config_hash)"
+                       " VALUES ($1, $2, $3, " PG_NOW ", $4, $5) ON CONFLICT (name) DO UPDATE"
+                       " SET pid = EXCLUDED.pid, started_at = EXCLUDED.started_at,"
+                       " seen_at = EXCLUDED.seen_at, lease_s = EXCLUDED.lease_s,"
+                       " config_hash = EXCLUDED.config_hash RETURNING seen_at",
+    [STMT_NODE_RENEW_FEEDS] = "UPDATE feeds SET lease_until = " PG_NOW " + $2"
+                              " WHERE lease_node = $1 AND lease_until IS NOT NULL",
+    [STMT_NODE_RENEW_DELIVERIES] = "UPDATE deliveries SET lease_until = " PG_NOW " + $2"
+                                   " WHERE lease_node = $1 AND state = 'running'",
+    [STMT_NODE_LEAVE_FEEDS] = "UPDATE feeds SET lease_node = NULL, lease_until = NULL"
+                              " WHERE lease_node = $1",
+    /* Its running deliveries are pending again, and so are their alerts (as at a restart). */
+    [STMT_NODE_LEAVE_DELIVERIES] =
+        "WITH d AS (UPDATE deliveries SET state = 'pending', lease_node = NULL,"
+        " lease_until = NULL WHERE lease_node = $1 AND state = 'running' RETURNING alert_id)"
+        " UPDATE alerts SET state = 'pending' WHERE state = 'running'"
+        " AND id IN (SELECT alert_id FROM d)",
+    [STMT_NODE_LEAVE] = "UPDATE nodes SET seen_at = 0 WHERE name = $1",
+    [STMT_NODES_LIST] = "SELECT n.name, n.pid, n.started_at, n.seen_at, n.lease_s,"
+                        " n.seen_at + n.lease_s >= " PG_NOW ", n.config_hash,"
+                        " (SELECT count(*) FROM feeds AS f WHERE f.lease_node = n.name"
+                        " AND f.lease_until >= " PG_NOW "),"
+                        " (SELECT count(*) FROM deliveries AS d WHERE d.lease_node = n.name"
+                        " AND d.state = 'running')"
+                        " FROM nodes AS n ORDER BY n.name",
+    /*
+     * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] to skip, $5 only this id or 0):
+     * the due feeds whose lease is free or ended and whose host is $1's among the live nodes
+     * (rendezvous: the highest hash of host and node name), locked without waiting for a
+     * claim of another node (SKIP LOCKED), leased, and returned with their new epoch.
+     */
+    [STMT_FEEDS_CLAIM] =
+        "WITH now AS (SELECT " PG_NOW " AS t),"
+        " live AS (SELECT name FROM nodes, now WHERE seen_at + lease_s >= now.t"
+        " UNION SELECT $1::text),"
+        " c AS (SELECT f.id FROM feeds AS f, now WHERE f.removed IS NOT TRUE"
+        " AND (f.lease_until IS NULL OR f.lease_until < now.t)"
+        " AND (($5 = 0 AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
+        " AND f.disabled_reason IS NULL AND NOT (f.id = ANY ($4::bigint[]))"
+        " AND $1 = (SELECT l.name FROM live AS l"
+        " ORDER BY hashtext(COALESCE(f.host, '') || '/' || l.name) DESC, l.name LIMIT 1))"
+        " OR f.id = $5)"
+        " ORDER BY COALESCE(f.next_poll_at, 0), f.id LIMIT $3 FOR UPDATE OF f SKIP LOCKED)"
+        " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
+        " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
+        " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
 };
 
 struct store_pg {
@@ -1456,8 +1547,16 @@ pg_feed_save(struct store *base, const struct store_feed *feed)
     (void)snprintf(rate, sizeof(rate), "%.17g", feed->item_rate);
     par_str(&p, feed->item_rate >= 0.0 && feed->item_rate < 1e300 ? rate : NULL);
     par_str(&p, feed->base_url);
-    if ((r = pg_run(store, STMT_FEED_SAVE, &p, &changes)) < 0)
+    if (feed->lease_epoch > 0)
+        par_int(&p, feed->lease_epoch);
+    r = pg_run(store, feed->lease_epoch > 0 ? STMT_FEED_SAVE_LEASED : STMT_FEED_SAVE, &p, &changes);
+    if (r < 0)
         return r;
+    if (changes != 1 && feed->lease_epoch > 0)
+        return store_set_error(&store->base, -ESTALE,
+                               "feed '%s': its lease was taken over by another node: this"
+                               " poll is not stored",
+                               feed->name ? feed->name : "?");
     if (changes != 1)
         return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)feed->id);
     return 0;
@@ -2526,6 +2625,139 @@ pg_retention_get(struct store *base, int64_t *ret_pruned_items, int64_t *ret_las
     return 0;
 }
 
+/* Writes a bigint[] literal of the n ids into *ret (malloc'd): "{1,2,3}". */
+static int
+ids_literal(struct store_pg *store, const int64_t *ids, size_t n, char **ret)
+{
+    size_t cap = 3 + n * 21, len = 0;
+    char *s = malloc(cap);
+
+    if (!s)
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%" PRId64, i ? "," : "", ids[i]);
+    s[len++] = '}';
+    s[len] = '\0';
+    *ret = s;
+    return 0;
+}
+
+/* A beat: the node's row, and the renewal of every lease it holds. */
+static int
+pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_at,
+             const char *config_hash, int64_t lease_s, int64_t *ret_now)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0}, q = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    assert(name);
+    par_str(&p, name);
+    par_int(&p, pid);
+    par_int(&p, started_at);
+    par_int(&p, lease_s);
+    par_str(&p, config_hash);
+    if (!(res = pg_exec(store, STMT_NODE_BEAT, &p, &r)))
+        return r;
+    if (ret_now)
+        *ret_now = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+    PQclear(res);
+    par_str(&q, name);
+    par_int(&q, lease_s);
+    if ((r = pg_run(store, STMT_NODE_RENEW_FEEDS, &q, NULL)) < 0)
+        return r;
+    return pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL);
+}
+
+/* A node leaves: its leases end, its running deliveries are pending again. */
+static int
+pg_node_leave(struct store *base, const char *name)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int r;
+
+    assert(store);
+    par_str(&p, name);
+    if ((r = pg_run(store, STMT_NODE_LEAVE_FEEDS, &p, NULL)) < 0 ||
+        (r = pg_run(store, STMT_NODE_LEAVE_DELIVERIES, &p, NULL)) < 0)
+        return r;
+    return pg_run(store, STMT_NODE_LEAVE, &p, NULL);
+}
+
+/* Every node, by name. */
+static int
+pg_nodes_list(struct store *base, store_node_cb cb, void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    assert(cb);
+    if (!(res = pg_exec(store, STMT_NODES_LIST, NULL, &r)))
+        return r;
+    for (int i = 0; i < PQntuples(res) && r >= 0; i++) {
+        struct store_node n = {
+            .name = col_text(res, i, 0),
+            .pid = col_int(res, i, 1),
+            .started_at = col_int(res, i, 2),
+            .seen_at = col_int(res, i, 3),
+            .lease_s = col_int(res, i, 4),
+            .alive = col_bool(res, i, 5),
+            .config_hash = col_text(res, i, 6),
+            .feed_leases = col_int(res, i, 7),
+            .delivery_leases = col_int(res, i, 8),
+        };
+        r = cb(userdata, &n);
+    }
+    PQclear(res);
+    return r < 0 ? r : 0;
+}
+
+/* Leases due feeds (or the feed only_id) to node and gives each to cb. */
+static int
+pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned limit,
+               const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
+               void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    char *skip_lit = NULL;
+    PGresult *res;
+    int r = 0, n;
+
+    assert(store);
+    assert(node);
+    assert(cb);
+    if ((r = ids_literal(store, skip, n_skip, &skip_lit)) < 0)
+        return r;
+    par_str(&p, node);
+    par_int(&p, lease_s);
+    par_int(&p, limit);
+    par_str(&p, skip_lit);
+    par_int(&p, only_id > 0 ? only_id : 0);
+    res = pg_exec(store, STMT_FEEDS_CLAIM, &p, &r);
+    free(skip_lit);
+    if (!res)
+        return r;
+    n = PQntuples(res);
+    for (int i = 0; i < n && r >= 0; i++) {
+        struct store_feed feed = {0};
+
+        r = feed_from_row(store, res, i, &feed);
+        feed.lease_epoch = col_int(res, i, 20);
+        if (r >= 0)
+            r = cb(userdata, &feed);
+        store_feed_done(&feed);
+    }
+    PQclear(res);
+    return r < 0 ? r : n;
+}
+
 /*
  * Checks the database as far as a client can (SQLite's quick_check reads every page of the
  * file; a PostgreSQL server checks its own pages, with data checksums when the cluster has
@@ -2612,4 +2844,8 @@ const struct store_engine store_pg_engine = {
     .alert_counts = pg_alert_counts,
     .prune_batch = pg_prune_batch,
     .retention_get = pg_retention_get,
+    .node_beat = pg_node_beat,
+    .node_leave = pg_node_leave,
+    .nodes_list = pg_nodes_list,
+    .feeds_claim = pg_feeds_claim,
 };

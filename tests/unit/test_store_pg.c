@@ -148,7 +148,7 @@ test_store_pg_migrates_once(void **state)
         assert_null(openers[i].msg);
     }
     (void)pthread_barrier_destroy(&start);
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM feedwatch_schema"), 1);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM retention"), 1);
 }
@@ -203,7 +203,7 @@ test_store_pg_migration_lock_key(void **state)
     PQfinish(conn);
     if (o.r < 0)
         fail_msg("open: %d %s", o.r, o.msg ? o.msg : "");
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
 }
 
 /* A database of a newer feedwatch, or of another program, is refused, and left as it is. */
@@ -220,14 +220,14 @@ test_store_pg_refuses_newer_schema(void **state)
     assert_int_equal(store_open(db->database, &store, &msg), -EPROTONOSUPPORT);
     assert_null(store);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 3 is newer than this feedwatch (2)"));
+    assert_non_null(strstr(msg, "database schema 4 is newer than this feedwatch (3)"));
     free(msg);
     msg = NULL;
     assert_int_equal(store_open_reader(db->database, &store, &msg), -EPROTONOSUPPORT);
-    assert_non_null(strstr(msg, "database schema 3, not 2"));
+    assert_non_null(strstr(msg, "database schema 4, not 3"));
     free(msg);
     msg = NULL;
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 4);
 
     /* Another program's tables: not migrated over. */
     pgtest_exec(db->name, "DROP TABLE feedwatch_schema");
@@ -416,7 +416,11 @@ test_store_pg_search_queue(void **state)
     assert_int_equal(store_item_add(store, feed.id, &one, "text", 0, 1000, NULL), 1);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 1);
     store_free(store);
-    /* A database of schema 1: no search tables, an item stored without them. */
+    /* A database of schema 1: no search tables (nor clusters), an item stored without them. */
+    pgtest_exec(db->name,
+                "DROP TABLE nodes; DROP INDEX feeds_due; ALTER TABLE feeds DROP COLUMN lease_node,"
+                " DROP COLUMN lease_until, DROP COLUMN lease_epoch, DROP COLUMN host;"
+                " ALTER TABLE deliveries DROP COLUMN lease_node, DROP COLUMN lease_until");
     pgtest_exec(db->name, "DROP TRIGGER items_search_enqueue ON items;"
                           " DROP FUNCTION feedwatch_search_enqueue();"
                           " DROP TABLE search_docs, search_queue;"
@@ -425,14 +429,150 @@ test_store_pg_search_queue(void **state)
     /* Stored while the database was at 1 (by hand: no store opens it without migrating). */
     pgtest_exec(db->name, "INSERT INTO items (feed_id, key, first_seen_at)"
                           " SELECT id, '2', 1000 FROM feeds");
-    assert_int_equal(store_open(db->database, &store, &msg), 0);
-    assert_null(msg);
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 2);
+    if (store_open(db->database, &store, &msg) < 0)
+        fail_msg("open: %s", msg ? msg : "?");
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 2);
     assert_int_equal(store_item_add(store, feed.id, &two, "text", 0, 1000, NULL), 0); /* known */
     assert_int_equal(store_item_add(store, feed.id, &three, "text", 0, 1000, NULL), 1);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 3);
     store_feed_done(&feed);
+    store_free(store);
+}
+
+/* The feeds a claim gave: their ids and epochs. */
+struct claimed {
+    int n;
+    int64_t ids[64];
+    int64_t epochs[64];
+    char names[64][16];
+};
+
+static int
+on_claimed(void *userdata, const struct store_feed *feed)
+{
+    struct claimed *c = userdata;
+
+    assert_true(c->n < 64);
+    assert_true(feed->lease_epoch > 0);
+    c->ids[c->n] = feed->id;
+    c->epochs[c->n] = feed->lease_epoch;
+    (void)snprintf(c->names[c->n], sizeof(c->names[0]), "%s", feed->name);
+    c->n++;
+    return 0;
+}
+
+static struct claimed
+claim(struct store *store, const char *node, unsigned limit, int64_t only_id)
+{
+    struct claimed c = {0};
+    int n = store_feeds_claim(store, node, 60, limit, NULL, 0, only_id, on_claimed, &c);
+
+    if (n < 0)
+        fail_msg("claim: %d %s", n, store_errmsg(store));
+    assert_int_equal(n, c.n);
+    return c;
+}
+
+static int
+on_node(void *userdata, const struct store_node *node)
+{
+    struct store_node *out = userdata;
+
+    for (int i = 0; i < 2; i++)
+        if (strcmp(node->name, i ? "b" : "a") == 0) {
+            out[i] = *node;
+            out[i].name = out[i].config_hash = NULL; /* borrowed */
+        }
+    return 0;
+}
+
+/*
+ * Clusters: two nodes share the due feeds by host (each host to one node, every feed leased
+ * once); a node that dies loses its hosts once its beat is older than its lease, and the
+ * other takes its feeds once their leases end; a save under a lease that was taken over is
+ * refused and changes nothing; a node that leaves frees its leases at once.
+ */
+static void
+test_store_pg_cluster_leases(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_node nodes[2];
+    int64_t now = 0;
+
+    assert_true(store_clustered(store));
+    for (int i = 0; i < 40; i++) {
+        char name[16], url[64];
+        struct store_feed f = {0};
+
+        (void)snprintf(name, sizeof(name), "f%02d", i);
+        (void)snprintf(url, sizeof(url), "https://h%d.example/%d.xml", i % 10, i);
+        assert_int_equal(store_feed_ensure(store, name, url, &f), 0);
+        store_feed_done(&f);
+    }
+    assert_int_equal(store_node_beat(store, "a", 1, 100, "hash-a", 60, &now), 0);
+    assert_true(now > 1700000000);
+    assert_int_equal(store_node_beat(store, "b", 2, 100, "hash-b", 60, NULL), 0);
+    struct claimed a = claim(store, "a", 64, 0), b = claim(store, "b", 64, 0);
+    assert_int_equal(a.n + b.n, 40); /* all of them, each once */
+    assert_true(a.n > 0 && b.n > 0);
+    for (int i = 0; i < a.n; i++)
+        for (int j = 0; j < b.n; j++) {
+            assert_true(a.ids[i] != b.ids[j]);
+            /* A host is one node's: f07 and f17 are both h7's. */
+            assert_true(atoi(a.names[i] + 1) % 10 != atoi(b.names[j] + 1) % 10);
+        }
+    assert_int_equal(claim(store, "a", 64, 0).n, 0); /* leased: nothing more is due */
+    memset(nodes, 0, sizeof(nodes));
+    assert_int_equal(store_nodes_list(store, on_node, nodes), 0);
+    assert_true(nodes[0].alive && nodes[1].alive);
+    assert_int_equal(nodes[0].feed_leases, a.n);
+    assert_int_equal(nodes[1].feed_leases, b.n);
+
+    /* b dies: its beat and its leases grow old. a takes its feeds, with a new epoch. */
+    pgtest_exec(db->name, "UPDATE nodes SET seen_at = seen_at - 120 WHERE name = 'b';"
+                          " UPDATE feeds SET lease_until = lease_until - 120"
+                          " WHERE lease_node = 'b'");
+    struct claimed taken = claim(store, "a", 64, 0);
+    assert_int_equal(taken.n, b.n);
+    for (int i = 0; i < taken.n; i++)
+        assert_true(taken.epochs[i] > 0);
+    /* b's poll of one of them ends late: its save is refused, a's goes through. */
+    struct store_feed st = {0};
+    assert_int_equal(store_feed_ensure(store, b.names[0], "https://unused.example/", &st), 0);
+    st.etag = strdup("\"from-b\"");
+    st.lease_epoch = b.epochs[0];
+    assert_int_equal(store_feed_save(store, &st), -ESTALE);
+    assert_non_null(strstr(store_errmsg(store), "lease"));
+    for (int i = 0; i < taken.n; i++)
+        if (taken.ids[i] == st.id)
+            st.lease_epoch = taken.epochs[i];
+    assert_true(st.lease_epoch > b.epochs[0]);
+    free(st.etag);
+    st.etag = strdup("\"from-a\"");
+    st.next_poll_at = now + 3600;
+    assert_int_equal(store_feed_save(store, &st), 0);
+    store_feed_done(&st);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE etag = '\"from-a\"'"
+                                         " AND lease_node IS NULL"),
+                     1);
+
+    /* `poll NAME`: a feed not due (its next poll an hour away) is claimed when asked for. */
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node IS NULL"), 1);
+    int64_t id = query_int(db->name, "SELECT id FROM feeds WHERE lease_node IS NULL");
+    assert_int_equal(claim(store, "b", 64, 0).n, 0);
+    struct claimed one = claim(store, "b", 64, id);
+    assert_int_equal(one.n, 1);
+    assert_int_equal(one.ids[0], id);
+
+    /* a leaves: its leases end at once, and it is not alive. */
+    assert_int_equal(store_node_leave(store, "a"), 0);
+    memset(nodes, 0, sizeof(nodes));
+    assert_int_equal(store_nodes_list(store, on_node, nodes), 0);
+    assert_false(nodes[0].alive);
+    assert_int_equal(nodes[0].feed_leases, 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node = 'a'"), 0);
     store_free(store);
 }
 
@@ -511,6 +651,7 @@ main(void)
         PG_TEST(test_store_pg_check),
         PG_TEST(test_store_pg_simhash_top_bit),
         PG_TEST(test_store_pg_search_queue),
+        PG_TEST(test_store_pg_cluster_leases),
         PG_TEST(test_store_pg_invalid_utf8_is_repaired),
         PG_TEST(test_store_pg_refuses_other_encodings),
     };
