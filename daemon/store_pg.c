@@ -606,17 +606,30 @@ pg_errno(const char *state)
     }
 }
 
-/* Copies libpq's message (its last line break dropped) into the store's last error. */
+/*
+ * Copies libpq's message into the store's last error as one line: its line breaks and tabs
+ * (libpq's connection failures take several lines) become single spaces, the last dropped.
+ */
 static int
 pg_set_message(struct store_pg *store, int r, const char *msg)
 {
-    size_t len = msg ? strlen(msg) : 0;
+    char line[STORE_ERRMSG_MAX];
+    size_t n = 0;
+    bool blank = true; /* drops leading blanks and runs of them */
 
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
-        len--;
-    if (len == 0)
+    for (const char *c = msg ? msg : ""; *c && n < sizeof(line) - 1; c++) {
+        bool space = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+        if (space && blank)
+            continue;
+        line[n++] = space ? ' ' : *c;
+        blank = space;
+    }
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    line[n] = '\0';
+    if (n == 0)
         return store_set_error(&store->base, r, "PostgreSQL error (no message)");
-    return store_set_error(&store->base, r, "%.*s", (int)(len > INT_MAX ? INT_MAX : len), msg);
+    return store_set_error(&store->base, r, "%s", line);
 }
 
 /*
@@ -1083,8 +1096,10 @@ pg_connect(struct store_pg *store)
     memcpy(copy, store->base.errmsg, sizeof(copy));
     /* libpq's message names the server, never the password; a bad password is EACCES. */
     int r = strstr(copy, "password") || strstr(copy, "authentication") ? -EACCES : -ECONNREFUSED;
-    if (strstr(copy, "does not exist") && strstr(copy, "database"))
+    if (strstr(copy, "does not exist") && strstr(copy, "FATAL: database"))
         r = -ENOENT;
+    else if (strstr(copy, "does not exist") && strstr(copy, "FATAL: role"))
+        r = -EACCES;
     return store_set_error(&store->base, r, "%s", copy);
 }
 
