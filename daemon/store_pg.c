@@ -10,9 +10,12 @@
  * connect_timeout the value may override and client_encoding UTF8 (the store's text is
  * UTF-8) it may not. One struct store is one connection, used by one thread at a time and
  * blocking, as a SQLite connection is. Messages name the server by dbspec_redact() of the
- * value, never with its password. A connection the server or the network dropped makes the
- * operation fail with -ECONNRESET; the transaction it was in is lost (every operation fails
- * until store_rollback), and the first operation outside a transaction connects again.
+ * value, never with its password. A connection the server or the network dropped is made
+ * again by the next operation outside a transaction (a BEGIN or a read that met the dropped
+ * connection is sent again on the new one; a write outside a transaction is not, and fails
+ * with -ECONNRESET); inside one, the operation fails with -ECONNRESET and the transaction is
+ * lost: every operation fails until store_rollback. A COMMIT that meets a dropped connection
+ * fails, though the server may have committed it.
  *
  * Statements. Every statement is in pg_sql[], prepared once per connection at open
  * (PQprepare, named "fw<index>") and run with PQexecPrepared, its values as text-format
@@ -723,17 +726,30 @@ pg_errno(const char *state)
     }
 }
 
-/* Copies libpq's message (its last line break dropped) into the store's last error. */
+/*
+ * Copies libpq's message into the store's last error as one line: its line breaks and tabs
+ * (libpq's connection failures take several lines) become single spaces, the last dropped.
+ */
 static int
 pg_set_message(struct store_pg *store, int r, const char *msg)
 {
-    size_t len = msg ? strlen(msg) : 0;
+    char line[STORE_ERRMSG_MAX];
+    size_t n = 0;
+    bool blank = true; /* drops leading blanks and runs of them */
 
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
-        len--;
-    if (len == 0)
+    for (const char *c = msg ? msg : ""; *c && n < sizeof(line) - 1; c++) {
+        bool space = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+        if (space && blank)
+            continue;
+        line[n++] = space ? ' ' : *c;
+        blank = space;
+    }
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    line[n] = '\0';
+    if (n == 0)
         return store_set_error(&store->base, r, "PostgreSQL error (no message)");
-    return store_set_error(&store->base, r, "%.*s", (int)(len > INT_MAX ? INT_MAX : len), msg);
+    return store_set_error(&store->base, r, "%s", line);
 }
 
 /*
@@ -866,8 +882,26 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     in_txn = pg_in_txn(store);
     (void)snprintf(name, sizeof(name), "fw%d", (int)which);
     res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+    /*
+     * A connection the server dropped while it was idle (a restart, a failover) is found
+     * only now. Outside a transaction, a statement that changes nothing (BEGIN, a SELECT) is
+     * sent once more on a new connection, so that the writer's next transaction and the
+     * readers' queries go on; a write is not: whether it was done is not known.
+     */
+    if (!in_txn && PQstatus(store->conn) == CONNECTION_BAD &&
+        (which == STMT_BEGIN || which == STMT_BEGIN_READ ||
+         strncmp(pg_sql[which], "SELECT ", 7) == 0)) {
+        PQclear(res);
+        res = NULL;
+        if ((r = pg_ready(store)) == 0)
+            res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+    }
     for (int i = 0; i < n; i++)
         free(repaired[i]);
+    if (r < 0) {
+        *ret_r = r;
+        return NULL;
+    }
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
@@ -1200,8 +1234,10 @@ pg_connect(struct store_pg *store)
     memcpy(copy, store->base.errmsg, sizeof(copy));
     /* libpq's message names the server, never the password; a bad password is EACCES. */
     int r = strstr(copy, "password") || strstr(copy, "authentication") ? -EACCES : -ECONNREFUSED;
-    if (strstr(copy, "does not exist") && strstr(copy, "database"))
+    if (strstr(copy, "does not exist") && strstr(copy, "FATAL: database"))
         r = -ENOENT;
+    else if (strstr(copy, "does not exist") && strstr(copy, "FATAL: role"))
+        r = -EACCES;
     return store_set_error(&store->base, r, "%s", copy);
 }
 

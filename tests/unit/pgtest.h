@@ -2,10 +2,10 @@
  * pgtest.h — scratch databases on the test PostgreSQL server, for the store's unit tests
  * (test_store_iface.c's PostgreSQL row, test_store_pg.c). Include after <cmocka.h>.
  *
- * FW_TEST_PG holds a libpq connection string of the server's maintenance database (the test
- * script starts the server in a scratch folder and sets it, e.g. "host=/tmp/fwpg-x
- * user=feedwatch dbname=postgres"). Without it the tests fail: a PostgreSQL case is never
- * skipped. Each database is made with a name of the test's own (fwt_<pid>_<n>), and the
+ * FW_TEST_PG holds a libpq connection string of the server's maintenance database (ctest's
+ * pg fixture, tests/pg/pgscratch, starts the server in a scratch folder and sets it, e.g.
+ * "host=/tmp/fwpg-x user=feedwatch dbname=postgres"). Without it the tests fail: a PostgreSQL case
+ * is never skipped. Each database is made with a name of the test's own (fwt_<pid>_<n>), and the
  * `database` value the store gets is FW_TEST_PG with that dbname, in keyword=value form.
  */
 #ifndef FEEDWATCH_PGTEST_H
@@ -25,8 +25,10 @@ pgtest_base(void)
     const char *s = getenv("FW_TEST_PG");
 
     if (!s || !*s)
-        fail_msg("FW_TEST_PG is not set: the PostgreSQL tests need a scratch server and its"
-                 " maintenance database's connection string (scripts/test starts one)");
+        fail_msg(
+            "FW_TEST_PG is not set: the PostgreSQL tests need a scratch server and its"
+            " maintenance database's connection string (ctest's pg fixture, tests/pg/pgscratch,"
+            " starts one and sets it)");
     return s;
 }
 
