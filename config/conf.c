@@ -98,6 +98,8 @@ enum {
     DK_MAX_ARTICLE_MEMORY,
     DK_METRICS_LISTEN,
     DK_MAX_POLL_MEMORY,
+    DK_NODE,
+    DK_LEASE,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -124,6 +126,8 @@ static const char *const daemon_keys[] = {
     "max_article_memory",
     "metrics_listen",
     "max_poll_memory",
+    "node",
+    "lease",
     NULL,
 };
 
@@ -740,6 +744,19 @@ conf_parse_bool(const char *s, bool *ret_b)
 }
 
 /* ---- value checkers: each reports its own error and returns false ---- */
+
+/* Whether s is a node name: 1 to CONF_NODE_NAME_MAX letters, digits, '.', '-' or '_'. */
+bool
+conf_node_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CONF_NODE_NAME_MAX)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
 
 static bool
 val_duration(struct parser *p, const struct loc *at, const char *v, uint64_t min, uint64_t *out)
@@ -1595,6 +1612,16 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     case DK_FETCH_TIMEOUT:
         (void)val_duration(p, at, v, 1, &d->fetch_timeout_s);
         break;
+    case DK_NODE:
+        if (!conf_node_name_valid(v))
+            perr_at(p, at, "node name '%s' must be 1 to %u letters, digits, '.', '-' or '_'", QS(v),
+                    CONF_NODE_NAME_MAX);
+        else
+            (void)val_string(p, at, v, &d->node);
+        break;
+    case DK_LEASE:
+        (void)val_duration(p, at, v, CONF_LEASE_MIN_S, &d->lease_s);
+        break;
     case DK_METRICS_LISTEN: {
         struct sockaddr_storage addr;
         if (conf_parse_listen(v, &addr) < 0) {
@@ -2291,6 +2318,14 @@ conf_defaults(struct conf *c)
     d->database = strdup(CONF_DEFAULT_DATABASE);
     d->socket = strdup(CONF_DEFAULT_SOCKET);
     d->user_agent = strdup(CONF_DEFAULT_USER_AGENT);
+    d->lease_s = 60;
+    /* The node name: the host's name, when it makes one (else "feedwatch"). */
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0 || !conf_node_name_valid(host))
+        (void)snprintf(host, sizeof(host), "feedwatch");
+    d->node = strdup(host);
+    if (!d->node)
+        return -ENOMEM;
     if (!d->database || !d->socket || !d->user_agent)
         return -ENOMEM;
     d->interval_s = 15 * 60;
@@ -2415,6 +2450,7 @@ conf_free(struct conf *conf)
     free(conf->daemon.database);
     free(conf->daemon.socket);
     free(conf->daemon.user_agent);
+    free(conf->daemon.node);
     free(conf->daemon.proxy);
     free(conf->daemon.metrics_listen);
     for (size_t i = 0; i < conf->n_feeds; i++)

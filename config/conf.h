@@ -55,7 +55,16 @@ struct conf_daemon {
     char *metrics_listen;           /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
     uint64_t max_poll_memory;       /* bytes polls in flight hold, all feeds; unset:
                                        max(CONF_POLL_MEMORY_FEEDS * max_feed_size, 64M) */
+    char *node;                     /* this daemon's name in a cluster; the host's name */
+    uint64_t lease_s;               /* a cluster's leases last this long unless renewed; 60s */
 };
+
+/* The longest node name, and the shortest lease. */
+#define CONF_NODE_NAME_MAX 64
+#define CONF_LEASE_MIN_S 5
+
+/* Whether s is a node name: 1 to CONF_NODE_NAME_MAX letters, digits, '.', '-' or '_'. */
+bool conf_node_name_valid(const char *s);
 
 /* The default of max_poll_memory: room for this many documents of max_feed_size, at least
  * CONF_POLL_MEMORY_MIN. A document counts about twice its size while it is read (its text is
