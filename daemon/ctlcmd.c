@@ -622,23 +622,32 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return queue_work(conn, items_work, job_group(job, conn), deferred);
 }
 
+/* An alert's `deliveries` as a peer sees them: for the group, their errors briefed. */
+struct deliveries_ctx {
+    json_t *arr;
+    bool group;
+};
+
 /* One hook's delivery of an alert, for its `deliveries`. */
 static int
 on_delivery_row(void *userdata, const struct store_delivery_row *row)
 {
-    json_t *deliveries = userdata;
-    json_t *o =
-        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
-                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
-                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
-                  "last_attempt", json_time(row->last_attempt_at));
-    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
+    struct deliveries_ctx *c = userdata;
+    char buf[160];
+    const char *error =
+        c->group ? hook_error_brief(row->last_error, buf, sizeof(buf)) : row->last_error;
+    json_t *o = json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
+                          json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
+                          json_str(error), "next_attempt", json_time(row->next_attempt_at),
+                          "last_attempt", json_time(row->last_attempt_at));
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
 struct item_alerts_ctx {
     struct store *store;
     json_t *alerts;   /* raised on the item, with their deliveries */
     json_t *attached; /* alerts the item is another source of */
+    bool group;       /* the socket's group asks: deliveries' errors briefed */
 };
 
 static int
@@ -653,7 +662,8 @@ on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
     }
     json_t *deliveries = json_array();
     json_t *matched = row->matched ? json_loads(row->matched, 0, NULL) : NULL;
-    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, deliveries) < 0) {
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
         json_decref(deliveries);
         json_decref(matched);
         return -ENOMEM;
@@ -703,7 +713,8 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
     struct item_get_ctx g = {.view = job_view(job, &view, st, &oom)};
     if (oom)
         return NULL;
-    struct item_alerts_ctx a = {.store = st, .alerts = json_array(), .attached = json_array()};
+    struct item_alerts_ctx a = {
+        .store = st, .alerts = json_array(), .attached = json_array(), .group = g.view != NULL};
     json_t *resp = NULL;
     int r = store_begin_read(st);
     if (r == 0) {
@@ -869,8 +880,9 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
 {
     json_t *sources = json_array(), *deliveries = json_array();
     struct sources_ctx sc = {.sources = sources, .view = view};
+    struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
     if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
-        store_alert_deliveries(st, row->id, on_delivery_row, deliveries) < 0) {
+        store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0) {
         json_decref(sources);
         json_decref(deliveries);
         return NULL;
