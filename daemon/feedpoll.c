@@ -380,7 +380,7 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
             p->fresh++;
             log_info("item: feed '%s': '%s' %s%s", log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
-                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
+                     item->link ? log_quote_url(item->link, q3, sizeof(q3)) : "-",
                      ci->from_page ? " (article text from the page)" : "");
             r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id, item,
                             ci->text, ci->simhash, now, &p->alerts);
@@ -782,7 +782,7 @@ on_article_done(void *userdata, const struct fetch_result *res)
         log_warn("poll: feed '%s': article: %s: %s, keeping the feed's text",
                  log_quote(p->f->cfg->name, qn, sizeof(qn)),
                  log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)),
-                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)));
+                 log_quote_url(p->news[af->idx].item->link, qu, sizeof(qu)));
     article_release(af);
     articles_pump(p);
     article_settled(p);
@@ -1027,10 +1027,8 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         if (p->doc)
             f->st.recovered = p->doc->recovered;
         if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
-            char *shown = url_redact(p->permanent_url);
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
-            free(shown);
+                       log_quote_url(p->permanent_url, qe, sizeof(qe)));
             p->seen_changed |= !str_same(f->st.url, p->permanent_url);
             (void)set_str(&f->st.url, p->permanent_url);
         }

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "base/feedrule.h"
-#include "base/url.h"
 #include "dctx.h"
 #include "feedpoll.h"
 #include "log.h"
@@ -587,11 +586,8 @@ add_finish(struct dfeed_write *fw, int r)
         return;
     }
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
-    char *shown = url_redact(fw->url); /* no user:password@ in the log */
     log_notice("control: feed '%s': added at run time, url '%s'",
-               log_quote(fw->name, q1, sizeof(q1)),
-               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
-    free(shown);
+               log_quote(fw->name, q1, sizeof(q1)), log_quote_url(fw->url, q2, sizeof(q2)));
     if (!d->once && !d->stopping)
         (void)sched_arm(d->sched, &f->sched, util_now_ms());
     fw->cb(fw->ctx, 0, f, NULL);
