@@ -100,6 +100,12 @@ feedtable_schedule(struct feedtable *t, struct dfeed *f)
     }
     int64_t due = sched_initial_due_ms(util_now_ms(), f->st.last_poll_at, f->st.next_poll_at,
                                        f->cfg->interval_s, util_rng_next(&d->rng));
+    /*
+     * An overdue feed's next poll is now the time it was spread to, not the one on record
+     * (minutes or days ago): `feeds` shows it while the feed waits and while it is polled.
+     */
+    if (f->st.next_poll_at != FEED_TIME_NONE && f->st.next_poll_at < (due + 999) / 1000)
+        f->st.next_poll_at = (due + 999) / 1000;
     (void)sched_arm(d->sched, &f->sched, due);
 }
 

@@ -178,6 +178,39 @@ def test_feeds_shows_a_poll_once_its_items_are_stored(t):
     assert d.stop() == 0
 
 
+def test_an_overdue_feed_polled_after_a_restart_shows_when_it_fell_due(t):
+    """After a restart an overdue feed is polled within the first seconds (spread over them);
+    while that poll downloads, and while its writes wait in the writer, `feeds` shows that time
+    as its next poll, not the time on record ten minutes ago; then the next poll it planned."""
+    s = t.httpd()
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first")]))
+    d = t.daemon({"a": {"url": s.url("/a.xml"), "interval": "60s"}})
+    d.start()
+    d.wait_polled(["a"])
+    assert d.stop() == 0
+    past = int(time.time()) - 600
+    with sqlite3.connect(d.db) as db:
+        db.execute("UPDATE feeds SET next_poll_at = ?", (past,))
+    s.add_slow("/a.xml", fwtest.rss_items([("a1", "first"), ("a2", "second")]), delay=3)
+    start = time.time()
+    d.start()
+    wait_until(lambda: s.active >= 1, 40, "the overdue feed's poll to download")
+    fetching = d.feed("a")
+    lock = WriteLock(d.db)
+    try:
+        wait_until(lambda: store_queue(d) >= 1, 30, "the poll's writes queued in the writer")
+        storing = d.feed("a")
+    finally:
+        lock.release()
+    for e in (fetching, storing):
+        due = fwtest.parse_time(e["next_poll"]) - start
+        assert -2 <= due <= 7, (due, e)  # spread over a tenth of the interval
+        assert e["items"] == 1, e
+    after = d.wait_feed("a", lambda f: f["items"] == 2, 30, "the poll stored")
+    assert fwtest.parse_time(after["next_poll"]) - time.time() > 40, after  # its own plan
+    assert d.stop() == 0
+
+
 def no_answer_yet(c):
     """Whether nothing has come back on control connection c so far."""
     c.sock.setblocking(False)
