@@ -44,6 +44,7 @@
 
 #include "base/dbspec.h"
 #include "base/feedrule.h"
+#include "base/url.h"
 #include "base/utf8.h"
 
 #ifndef FW_VERSION
@@ -313,6 +314,21 @@ qs(char *buf, size_t size, const char *s)
 }
 
 #define QS(s) qs((char[96]){0}, 96, (s))
+
+/*
+ * qs() of a URL with its userinfo and secret-named query values hidden (url_redact): config
+ * errors reach the log and the CLI. "(not shown)" when memory runs out.
+ */
+static const char *
+qs_url(char *buf, size_t size, const char *url)
+{
+    char *shown = url_redact(url);
+    qs(buf, size, shown ? shown : "(not shown)");
+    free(shown);
+    return buf;
+}
+
+#define QS_URL(s) qs_url((char[96]){0}, 96, (s))
 
 static const char *
 designation(char *buf, size_t size, enum sect_kind kind, const char *name)
@@ -877,9 +893,9 @@ val_http_url(struct parser *p, const struct loc *at, const char *v, char **out)
     }
     if (!feed_url_valid(v)) {
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
-            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
+            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS_URL(v));
         else
-            perr_at(p, at, "unsupported URL '%s' (use http:// or https://)", QS(v));
+            perr_at(p, at, "unsupported URL '%s' (use http:// or https://)", QS_URL(v));
         return false;
     }
     return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
@@ -901,9 +917,9 @@ val_feed_url(struct parser *p, const struct loc *at, const char *v, char **out)
         if (feed_url_valid(v))
             return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
-            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
+            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS_URL(v));
         else
-            perr_at(p, at, "unsupported URL '%s' (use http://, https:// or file://)", QS(v));
+            perr_at(p, at, "unsupported URL '%s' (use http://, https:// or file://)", QS_URL(v));
         return false;
     }
     const char *rest = v + 5;
@@ -913,7 +929,7 @@ val_feed_url(struct parser *p, const struct loc *at, const char *v, char **out)
             rest += 9;
     }
     if (*rest == '\0' || strpbrk(rest, " \t")) {
-        perr_at(p, at, "invalid file URL '%s' (needs a path and no blanks)", QS(v));
+        perr_at(p, at, "invalid file URL '%s' (needs a path and no blanks)", QS_URL(v));
         return false;
     }
     char *abs = resolve_or_err(p, at, rest);
@@ -1683,7 +1699,7 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
             perr_at(p, at,
                     "invalid proxy '%s' (use http://, https://, socks4://, socks5:// "
                     "or host:port)",
-                    QS(v));
+                    QS_URL(v));
             break;
         }
         (void)val_string(p, at, v, &d->proxy);

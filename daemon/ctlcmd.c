@@ -59,7 +59,7 @@ feed_counts_json(struct daemon *d)
     struct feedtable *table = daemon_feeds(d);
     unsigned counts[4] = {0};
     for (size_t i = 0; i < table->n_feeds; i++)
-        counts[dfeed_state(table->feeds[i])]++;
+        counts[dfeed_state_shown(table->feeds[i])]++;
     return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)table->n_feeds, "ok",
                      (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING],
                      "disabled", (json_int_t)counts[DFEED_DISABLED], "paused",
@@ -120,17 +120,27 @@ json_url_shown(const char *url, bool privileged)
     return v;
 }
 
-/* A feed's error text as the peer may see it: for the group, its URLs' paths hidden. */
+/*
+ * A feed's error text as the peer may see it: for the group, the paths of its URLs hidden (the
+ * configured one, the one in use, and the one in use when the text was written, st's).
+ */
 static json_t *
-json_error_shown(const struct dfeed *f, const char *text, bool privileged)
+json_error_shown(const struct dfeed *f, const struct store_feed *st, const char *text,
+                 bool privileged)
 {
     if (privileged || !text)
         return json_str(text);
-    char *a = url_brief_text(text, f->cfg->url);
-    char *b = a && f->st.url ? url_brief_text(a, f->st.url) : NULL;
-    json_t *v = json_str(b ? b : a);
-    free(a);
-    free(b);
+    const char *urls[] = {f->st.url, st->url};
+    char *shown = url_brief_text(text, f->cfg->url);
+    for (size_t i = 0; shown && i < sizeof(urls) / sizeof(urls[0]); i++) {
+        if (!urls[i] || (i > 0 && urls[i - 1] && strcmp(urls[i], urls[i - 1]) == 0))
+            continue;
+        char *next = url_brief_text(shown, urls[i]);
+        free(shown);
+        shown = next;
+    }
+    json_t *v = json_str(shown);
+    free(shown);
     return v;
 }
 
@@ -140,33 +150,35 @@ static json_t *feed_json_settings(json_t *o, const struct conf_feed *cfg);
 json_t *
 ctlcmd_feed_json(const struct dfeed *f, bool privileged)
 {
-    enum dfeed_state s = dfeed_state(f);
-    const char *reason = f->st.disabled_reason;
+    /* A poll shows once it is stored, with its items (dfeed_shown). */
+    const struct store_feed *st = dfeed_shown(f);
+    enum dfeed_state s = dfeed_state_shown(f);
+    const char *reason = st->disabled_reason;
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
     /*
      * When the next poll is due: its timer, or, while a poll is under way or its result waits
-     * for the writer, the time the feed's state holds (a settled poll has planned the next
-     * one before the store has it, and its timer is armed only then); during a first poll, or
-     * waiting for a poll slot before it, when it fell due (null: never scheduled, as in --once).
+     * for the writer, the time the shown state holds (the one planned before that poll: the
+     * poll's own plan shows with its outcome, once stored, when its timer is armed); during a
+     * first poll, or waiting for a poll slot before it, when it fell due (null: never
+     * scheduled, as in --once).
      */
     int64_t next = FEED_TIME_NONE;
     if (sched_entry_armed(&f->sched))
         next = (f->sched.due_wall_ms + 999) / 1000;
-    else if ((s == DFEED_OK || s == DFEED_FAILING) && f->st.next_poll_at != FEED_TIME_NONE)
-        next = f->st.next_poll_at;
+    else if ((s == DFEED_OK || s == DFEED_FAILING) && st->next_poll_at != FEED_TIME_NONE)
+        next = st->next_poll_at;
     else if ((s == DFEED_OK || s == DFEED_FAILING) && f->sched.due_wall_ms != INT64_MAX)
         next = (f->sched.due_wall_ms + 999) / 1000;
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
-        json_url_shown(f->st.url ? f->st.url : f->cfg->url, privileged), "configured_url",
+        json_url_shown(st->url ? st->url : f->cfg->url, privileged), "configured_url",
         json_url_shown(f->cfg->url, privileged), "state", dfeed_state_name(s), "reason",
-        json_error_shown(f, s == DFEED_DISABLED ? reason : NULL, privileged), "last_poll",
-        json_time(f->st.last_poll_at), "last_status",
-        f->st.last_status ? json_integer(f->st.last_status) : json_null(), "last_error",
-        json_error_shown(f, f->st.last_error, privileged), "failures", (json_int_t)f->st.failures,
-        "recovered", f->st.recovered, "items", (json_int_t)f->st.items, "next_poll",
-        json_time(next));
+        json_error_shown(f, st, s == DFEED_DISABLED ? reason : NULL, privileged), "last_poll",
+        json_time(st->last_poll_at), "last_status",
+        st->last_status ? json_integer(st->last_status) : json_null(), "last_error",
+        json_error_shown(f, st, st->last_error, privileged), "failures", (json_int_t)st->failures,
+        "recovered", st->recovered, "items", (json_int_t)st->items, "next_poll", json_time(next));
     return feed_json_settings(o, f->cfg);
 }
 
@@ -217,6 +229,7 @@ feed_detail_json(struct daemon *d, const struct dfeed *f, bool privileged)
 {
     struct dctx *dc = daemon_ctx(d);
     const struct conf_feed *cfg = f->cfg;
+    const struct store_feed *st = dfeed_shown(f);
     json_t *o = ctlcmd_feed_json(f, privileged);
     json_t *topics = json_array();
     char *origin = NULL;
@@ -236,9 +249,9 @@ feed_detail_json(struct daemon *d, const struct dfeed *f, bool privileged)
         f->runtime_cfg ? "runtime" : "config", "defined_at", json_str(origin), "enabled",
         cfg->enabled, "allow_private_addresses", cfg->allow_private_addresses, "header",
         json_header_name(cfg->header), "auth", cfg->user != NULL || cfg->password_file != NULL,
-        "topics", topics, "etag", json_str(f->st.etag), "last_modified",
-        json_str(f->st.last_modified), "items_per_hour",
-        f->st.item_rate < 0 ? json_null() : json_real(f->st.item_rate), "polling", f->poll != NULL);
+        "topics", topics, "etag", json_str(st->etag), "last_modified", json_str(st->last_modified),
+        "items_per_hour", st->item_rate < 0 ? json_null() : json_real(st->item_rate), "polling",
+        f->poll != NULL);
     free(origin);
     if (!o || !more || json_object_update_new(o, more) < 0) {
         json_decref(o);
@@ -609,23 +622,32 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return queue_work(conn, items_work, job_group(job, conn), deferred);
 }
 
+/* An alert's `deliveries` as a peer sees them: for the group, their errors briefed. */
+struct deliveries_ctx {
+    json_t *arr;
+    bool group;
+};
+
 /* One hook's delivery of an alert, for its `deliveries`. */
 static int
 on_delivery_row(void *userdata, const struct store_delivery_row *row)
 {
-    json_t *deliveries = userdata;
-    json_t *o =
-        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
-                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
-                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
-                  "last_attempt", json_time(row->last_attempt_at));
-    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
+    struct deliveries_ctx *c = userdata;
+    char buf[160];
+    const char *error =
+        c->group ? hook_error_brief(row->last_error, buf, sizeof(buf)) : row->last_error;
+    json_t *o = json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
+                          json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
+                          json_str(error), "next_attempt", json_time(row->next_attempt_at),
+                          "last_attempt", json_time(row->last_attempt_at));
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
 struct item_alerts_ctx {
     struct store *store;
     json_t *alerts;   /* raised on the item, with their deliveries */
     json_t *attached; /* alerts the item is another source of */
+    bool group;       /* the socket's group asks: deliveries' errors briefed */
 };
 
 static int
@@ -640,7 +662,8 @@ on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
     }
     json_t *deliveries = json_array();
     json_t *matched = row->matched ? json_loads(row->matched, 0, NULL) : NULL;
-    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, deliveries) < 0) {
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
         json_decref(deliveries);
         json_decref(matched);
         return -ENOMEM;
@@ -690,7 +713,8 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
     struct item_get_ctx g = {.view = job_view(job, &view, st, &oom)};
     if (oom)
         return NULL;
-    struct item_alerts_ctx a = {.store = st, .alerts = json_array(), .attached = json_array()};
+    struct item_alerts_ctx a = {
+        .store = st, .alerts = json_array(), .attached = json_array(), .group = g.view != NULL};
     json_t *resp = NULL;
     int r = store_begin_read(st);
     if (r == 0) {
@@ -856,8 +880,9 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
 {
     json_t *sources = json_array(), *deliveries = json_array();
     struct sources_ctx sc = {.sources = sources, .view = view};
+    struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
     if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
-        store_alert_deliveries(st, row->id, on_delivery_row, deliveries) < 0) {
+        store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0) {
         json_decref(sources);
         json_decref(deliveries);
         return NULL;

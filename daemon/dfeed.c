@@ -22,17 +22,38 @@
 
 #define DFEED_INTERVAL_MAX (100ull * 366 * 86400) /* run-time feeds: the config's maximum */
 
-/* The state a user sees: paused and disabled win over failing. */
+/* The state a user sees of st, f's state: paused and disabled win over failing. */
+static enum dfeed_state
+state_of(const struct dfeed *f, const struct store_feed *st)
+{
+    if (st->paused)
+        return DFEED_PAUSED;
+    if (st->disabled_reason || !f->cfg->enabled)
+        return DFEED_DISABLED;
+    if (st->failures > 0)
+        return DFEED_FAILING;
+    return DFEED_OK;
+}
+
+/* The state a user sees of f as it is now. */
 enum dfeed_state
 dfeed_state(const struct dfeed *f)
 {
-    if (f->st.paused)
-        return DFEED_PAUSED;
-    if (f->st.disabled_reason || !f->cfg->enabled)
-        return DFEED_DISABLED;
-    if (f->st.failures > 0)
-        return DFEED_FAILING;
-    return DFEED_OK;
+    return state_of(f, &f->st);
+}
+
+/* The feed's state as the control socket shows it: its poll's outcome once it is stored. */
+const struct store_feed *
+dfeed_shown(const struct dfeed *f)
+{
+    return f->shown ? f->shown : &f->st;
+}
+
+/* The state a user sees of dfeed_shown(f). */
+enum dfeed_state
+dfeed_state_shown(const struct dfeed *f)
+{
+    return state_of(f, dfeed_shown(f));
 }
 
 /* The JSON name of a state. */

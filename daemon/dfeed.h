@@ -49,6 +49,12 @@ struct dfeed {
     struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
     bool runtime_interval;         /* runtime_cfg's interval was given to `add`: reloads keep it */
     struct store_feed st;          /* persisted state, saved after every poll */
+    /*
+     * What `feeds` shows of st: NULL (st itself), or, while a settled poll's writes wait for
+     * the store's writer, the poll's copy of st from before it settled (feedpoll.c), so that
+     * a poll's outcome shows with its items, once they are stored. See dfeed_shown().
+     */
+    const struct store_feed *shown;
     struct sched_entry sched;
     struct feedpoll *poll;        /* the poll in flight, or NULL */
     struct dfeed_waiter *waiters; /* told when the current poll ends */
@@ -74,6 +80,10 @@ enum dfeed_state {
 /* The state a user sees (paused and disabled win over failing), and its JSON name. */
 enum dfeed_state dfeed_state(const struct dfeed *f);
 const char *dfeed_state_name(enum dfeed_state s);
+
+/* The feed's state as the control socket shows it (f->shown, else f->st), and its state. */
+const struct store_feed *dfeed_shown(const struct dfeed *f);
+enum dfeed_state dfeed_state_shown(const struct dfeed *f);
 
 /* Whether f is polled: ok or failing. */
 bool dfeed_pollable(const struct dfeed *f);

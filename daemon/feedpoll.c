@@ -103,6 +103,8 @@ struct feedpoll {
     size_t n_tags;
     struct store_feed st; /* the feed's state to save, copied on the loop */
     uint64_t st_gen;      /* f->st_gen when it was copied */
+    /* The feed's state before the poll settled: what `feeds` shows until it is stored. */
+    struct store_feed before;
     int store_r;
     char *store_error;
     uint64_t fresh;
@@ -378,7 +380,7 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
             p->fresh++;
             log_info("item: feed '%s': '%s' %s%s", log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
-                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
+                     item->link ? log_quote_url(item->link, q3, sizeof(q3)) : "-",
                      ci->from_page ? " (article text from the page)" : "");
             r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id, item,
                             ci->text, ci->simhash, now, &p->alerts);
@@ -486,6 +488,9 @@ feedpoll_free(struct feedpoll *p)
         free(p->tags[i]);
     free(p->tags);
     store_feed_done(&p->st);
+    if (p->f && p->f->shown == &p->before)
+        p->f->shown = NULL; /* poll_finish did; a poll freed otherwise must not leave it */
+    store_feed_done(&p->before);
     free(p);
 }
 
@@ -777,7 +782,7 @@ on_article_done(void *userdata, const struct fetch_result *res)
         log_warn("poll: feed '%s': article: %s: %s, keeping the feed's text",
                  log_quote(p->f->cfg->name, qn, sizeof(qn)),
                  log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)),
-                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)));
+                 log_quote_url(p->news[af->idx].item->link, qu, sizeof(qu)));
     article_release(af);
     articles_pump(p);
     article_settled(p);
@@ -940,6 +945,13 @@ poll_store(struct feedpoll *p)
 {
     struct dctx *d = p->d;
     int64_t now_ms = util_now_ms();
+    /*
+     * Settling changes the feed's state at once (the schedule and the run-time commands build
+     * on it), but the poll has happened for a user only once the writer has stored it, with
+     * its items: until then `feeds` shows the feed as it was (f->shown, dfeed.h). Without
+     * memory for that copy it shows the settled state, as it would a moment later.
+     */
+    bool before = store_feed_copy(&p->before, &p->f->st) == 0;
     int r = poll_prepare(p, now_ms);
     p->content_done = true;
     mem_update(p); /* a failed poll dropped its texts */
@@ -953,8 +965,11 @@ poll_store(struct feedpoll *p)
         p->job = (struct writer_job){
             .work = store_job_work, .done = store_job_done, .mode = WRITER_BATCH};
         r = writer_submit(d->writer, &p->job);
-        if (r == 0)
+        if (r == 0) {
+            if (before)
+                p->f->shown = &p->before;
             return;
+        }
         dctx_topics_unpin(p->pin);
         p->pin = NULL;
         if (r == -ESHUTDOWN) {
@@ -1012,10 +1027,8 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         if (p->doc)
             f->st.recovered = p->doc->recovered;
         if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
-            char *shown = url_redact(p->permanent_url);
             log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
-            free(shown);
+                       log_quote_url(p->permanent_url, qe, sizeof(qe)));
             p->seen_changed |= !str_same(f->st.url, p->permanent_url);
             (void)set_str(&f->st.url, p->permanent_url);
         }
@@ -1084,6 +1097,7 @@ poll_finish(struct feedpoll *p, int r)
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
+    f->shown = NULL; /* the poll is stored (or failed to be): `feeds` shows it from now on */
     if (r < 0) {
         /*
          * The poll could not be saved (a full disk...): forget the validators it brought, or

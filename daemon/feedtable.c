@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "base/feedrule.h"
-#include "base/url.h"
 #include "dctx.h"
 #include "feedpoll.h"
 #include "log.h"
@@ -101,6 +100,12 @@ feedtable_schedule(struct feedtable *t, struct dfeed *f)
     }
     int64_t due = sched_initial_due_ms(util_now_ms(), f->st.last_poll_at, f->st.next_poll_at,
                                        f->cfg->interval_s, util_rng_next(&d->rng));
+    /*
+     * An overdue feed's next poll is now the time it was spread to, not the one on record
+     * (minutes or days ago): `feeds` shows it while the feed waits and while it is polled.
+     */
+    if (f->st.next_poll_at != FEED_TIME_NONE && f->st.next_poll_at < (due + 999) / 1000)
+        f->st.next_poll_at = (due + 999) / 1000;
     (void)sched_arm(d->sched, &f->sched, due);
 }
 
@@ -587,11 +592,8 @@ add_finish(struct dfeed_write *fw, int r)
         return;
     }
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
-    char *shown = url_redact(fw->url); /* no user:password@ in the log */
     log_notice("control: feed '%s': added at run time, url '%s'",
-               log_quote(fw->name, q1, sizeof(q1)),
-               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
-    free(shown);
+               log_quote(fw->name, q1, sizeof(q1)), log_quote_url(fw->url, q2, sizeof(q2)));
     if (!d->once && !d->stopping)
         (void)sched_arm(d->sched, &f->sched, util_now_ms());
     fw->cb(fw->ctx, 0, f, NULL);

@@ -430,6 +430,75 @@ run_fail(struct hook_run *run, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The tail of a timeout's reason when processes the hook started outlived it. */
+#define HOOK_ERR_GROUP_LIVED ": the hook exited but processes it started were still running"
+
+/*
+ * Whether error is prefix, a decimal number (after a '-' when sign), then suffix: a reason of
+ * run_fail's that holds nothing but that number.
+ */
+static bool
+error_form(const char *error, const char *prefix, bool sign, const char *suffix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(error, prefix, n) != 0)
+        return false;
+    const char *p = error + n;
+    if (sign && *p == '-')
+        p++;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > digits && p - digits <= 20 && strcmp(p, suffix) == 0;
+}
+
+/*
+ * The reason at the end of an error that quotes a path before it ("... PATH: REASON"): after
+ * its last sep, a path's own text never being last. NULL when it might still hold a path.
+ */
+static const char *
+error_reason(const char *error, const char *sep)
+{
+    const char *reason = NULL;
+    for (const char *p = strstr(error, sep); p; p = strstr(p + 1, sep))
+        reason = p + strlen(sep);
+    return reason && *reason && !strchr(reason, '/') && strlen(reason) <= 100 ? reason : NULL;
+}
+
+const char *
+hook_error_brief(const char *error, char *buf, size_t size)
+{
+    static const struct {
+        const char *prefix; /* a reason that quotes a path after this */
+        const char *sep;    /* and says why after the last of these */
+        const char *shown;
+    } quoting[] = {
+        {"cannot run '", "': ", "cannot run the hook's exec"},
+        {"cannot read secret_file ", ": ", "cannot read the hook's secret_file"},
+        {"cannot sign with secret_file ", ": ", "cannot sign with the hook's secret_file"},
+    };
+    if (!error)
+        return NULL;
+    if (error_form(error, "exit status ", true, "") ||
+        error_form(error, "killed by signal ", false, "") ||
+        error_form(error, "timed out after ", false, "s") ||
+        error_form(error, "timed out after ", false, "s" HOOK_ERR_GROUP_LIVED) ||
+        error_form(error, "HTTP ", false, "") || strcmp(error, "aborted") == 0 ||
+        strcmp(error, "the hook is no longer configured") == 0 ||
+        (strncmp(error, "cannot start: ", 14) == 0 && error_reason(error, ": ") == error + 14))
+        return error;
+    for (size_t i = 0; i < sizeof(quoting) / sizeof(quoting[0]); i++) {
+        if (strncmp(error, quoting[i].prefix, strlen(quoting[i].prefix)) != 0)
+            continue;
+        const char *reason = error_reason(error, quoting[i].sep);
+        if (!reason)
+            return quoting[i].shown;
+        (void)snprintf(buf, size, "%s: %s", quoting[i].shown, reason);
+        return buf;
+    }
+    return "failed";
+}
+
 static void
 on_run_handle_closed(uv_handle_t *handle)
 {
@@ -514,10 +583,7 @@ run_maybe_complete(struct hook_run *run)
     run->completed = true;
     (void)uv_timer_stop(&run->timer);
     if (run->timed_out && run->group_lived) {
-        run_fail(run,
-                 "timed out after %" PRIu64 "s: the hook exited but processes it started "
-                 "were still running",
-                 run->timeout_ms / 1000);
+        run_fail(run, "timed out after %" PRIu64 "s" HOOK_ERR_GROUP_LIVED, run->timeout_ms / 1000);
     } else if (run->timed_out) {
         run_fail(run, "timed out after %" PRIu64 "s", run->timeout_ms / 1000);
     } else if (run->term_signal) {

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dctx;
@@ -66,6 +67,16 @@ bool hook_idle(struct hooks *h);
  * last close callback.
  */
 void hook_close(struct hooks *h);
+
+/*
+ * A delivery's last error as the socket's group may see it (`alerts`, `item ID`): a reason
+ * that names nothing of the hook's setup (an exit status, a signal, a timeout, an HTTP
+ * status, a start's errno) as it is; one that quotes the exec's path or the secret_file's as
+ * what failed and why ("cannot run the hook's exec: no such file or directory", written in
+ * buf); any other text (a webhook's transfer error, which names its host) as "failed".
+ * Returns error, buf or a constant; NULL for NULL. Pure: any thread.
+ */
+const char *hook_error_brief(const char *error, char *buf, size_t size);
 
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *hook_alert_json(struct dctx *d, int64_t alert_id);

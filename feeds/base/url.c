@@ -489,6 +489,61 @@ url_query_shows(const char *t, size_t tl, const char *q, size_t ql)
     return false;
 }
 
+/*
+ * Whether a value of a feed's query, v[0..n) decoded, looks like a token (review17 F3): 8
+ * bytes or more, with a digit or with letters of both cases ("S3cr3tTok", "a1b2c3d4e5"), so
+ * that it is hidden wherever it shows; words ("technology", "world-news") are not.
+ */
+static bool
+url_token_like(const char *v, size_t n)
+{
+    bool digit = false, upper = false, lower = false;
+    if (n < 8)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        digit |= c >= '0' && c <= '9';
+        upper |= c >= 'A' && c <= 'Z';
+        lower |= c >= 'a' && c <= 'z';
+    }
+    return digit || (upper && lower);
+}
+
+/*
+ * Whether a token-like value of the query q[0..ql) (without its '?') shows anywhere in
+ * url[0..ul): in its path, under another name, percent-escaped or not (review17 F3: a server
+ * that echoes the feed's token into its articles' links). True when memory runs out.
+ */
+static bool
+url_query_token_shows(const char *url, size_t ul, const char *q, size_t ql)
+{
+    char *du = NULL;
+    size_t dul = 0;
+    bool shows = false;
+    for (size_t i = 0; i < ql && !shows;) {
+        size_t len = strcspn(q + i, "&;#");
+        len = len > ql - i ? ql - i : len;
+        const char *eq = memchr(q + i, '=', len);
+        if (eq) {
+            const char *v = eq + 1;
+            size_t vl = (size_t)(q + i + len - v), dvl;
+            char *dv = url_unescape(v, vl, &dvl);
+            if (!dv) {
+                shows = true; /* out of memory: as far as the caller can tell */
+            } else if (url_token_like(dv, dvl)) {
+                if (!du && !(du = url_unescape(url, ul, &dul)))
+                    shows = true;
+                else
+                    shows = memmem(url, ul, v, vl) || memmem(du, dul, dv, dvl);
+            }
+            free(dv);
+        }
+        i += len + 1;
+    }
+    free(du);
+    return shows;
+}
+
 bool
 url_shows_feed(const char *url, const char *feed_url)
 {
@@ -512,6 +567,10 @@ url_shows_feed(const char *url, const char *feed_url)
     /* The feed's query, whole or by a name=value parameter, in url's query or fragment. */
     if (f.fragment > f.query && url_query_shows(url + u.query, u.len - u.query,
                                                 feed_url + f.query + 1, f.fragment - f.query - 1))
+        return true;
+    /* A token-like value of the feed's query anywhere. */
+    if (f.fragment > f.query &&
+        url_query_token_shows(url, u.len, feed_url + f.query + 1, f.fragment - f.query - 1))
         return true;
     /* The feed's path, below it, or one of its directories, on any host. */
     size_t fpl = f.query - f.path;

@@ -68,6 +68,9 @@ char *url_brief_text(const char *text, const char *url);
  *  - feed_url has a userinfo, and url holds it, or its password, anywhere (2 bytes or more);
  *  - feed_url has a query, and url's query or fragment holds it whole, or holds one of its
  *    parameters that has a value ("token=T") as a parameter of its own;
+ *  - a value of feed_url's query that looks like a token (8 bytes or more, with a digit or
+ *    letters of both cases) shows anywhere in url, as it is or both percent-decoded: in its
+ *    path or under another name, where a server echoed it (review17 F3); words do not count;
  *  - feed_url's path is neither empty nor "/", and url's path, on any host and with its
  *    percent-escapes decoded, is that path, lies below it ("/f.rss/x"; anything after a path
  *    that ends with '/'), or is one of its directories but "/" ("/feeds/private/" or

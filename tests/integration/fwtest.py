@@ -327,7 +327,8 @@ class Daemon:
         return doc["cycle"]
 
     def wait_polled(self, names, timeout=15):
-        """Waits until each named feed has been polled at least once; returns feeds_state()."""
+        """Waits until each named feed has been polled at least once; returns feeds_state().
+        `feeds` shows a poll once it is stored, with its items (test_writer.py)."""
         def done():
             state = self.feeds_state()
             return state if all(state.get(n, {}).get("last_poll") for n in names) else None

@@ -320,5 +320,74 @@ match = volcano
     assert d.stop() == 0
 
 
+def test_delivery_errors_are_briefed_for_the_group(t):
+    """A delivery's last_error may quote the hook's exec path or its secret_file's path
+    (issue 14, review17): the group sees what failed and why without them (an exit status
+    whole), in `item ID`, `alerts` and a human `alerts`; root sees the whole text."""
+    s = t.httpd()
+    s.add_file("/v.xml", fwtest.rss_items([]))
+    d = t.daemon({"v": s.url("/v.xml")})
+    hookdir = os.path.join(t.dir, "hooks-7c3e")
+    keydir = os.path.join(t.dir, "keys-5b2d")
+    os.makedirs(hookdir)
+    os.makedirs(keydir)
+    with open(os.path.join(keydir, "absent.key"), "w") as f:
+        f.write("k3y")   # read at start; gone by the delivery
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, f"""
+[topic "volcano"]
+match = volcano
+hooks = gone, web, false
+
+[hook "gone"]
+exec = {hookdir}/missing-hook --flag
+retries = 0
+
+[hook "web"]
+url = {s.url("/hook")}
+secret_file = {keydir}/absent.key
+retries = 0
+
+[hook "false"]
+exec = /bin/false
+retries = 0
+"""))
+    d.start()
+    os.chmod(t.dir, 0o755)
+    os.chmod(d.sock, 0o666)   # as if nobody were in the socket's group
+    d.wait_polled(["v"])
+    os.unlink(os.path.join(keydir, "absent.key"))
+    s.add_file("/v.xml", fwtest.rss_items([("v1", "volcano news")]))
+    d.poll_wait()
+
+    def failed():
+        alerts = d.cli_ok("alerts")["alerts"]
+        if len(alerts) == 1 and all(x["state"] == "failed" for x in alerts[0]["deliveries"]):
+            return alerts[0]
+        return None
+    alert = fwtest.wait_until(failed, 30, "the three deliveries failed")
+    mine = {x["hook"]: x["last_error"] for x in alert["deliveries"]}
+    assert hookdir in mine["gone"] and keydir in mine["web"], mine
+    assert mine["false"] == "exit status 1", mine
+    item = d.items()[0]["id"]
+    for args in (("alerts",), ("item", str(item))):
+        doc = as_nobody(d, *args)
+        text = json.dumps(doc, ensure_ascii=False)
+        for leak in ("7c3e", "5b2d", "missing-hook", "absent", t.dir):
+            assert leak not in text, (args, leak, text)
+        a = doc["alerts"][0] if args[0] == "alerts" else doc["item"]["alerts"][0]
+        group = {x["hook"]: x["last_error"] for x in a["deliveries"]}
+        assert group == {"gone": "cannot run the hook's exec: no such file or directory",
+                         "web": "cannot read the hook's secret_file: No such file or directory",
+                         "false": "exit status 1"}, group
+        mine = d.cli_ok(*args)
+        a = mine["alerts"][0] if args[0] == "alerts" else mine["item"]["alerts"][0]
+        assert hookdir in json.dumps(a) and keydir in json.dumps(a), a
+    p = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                        fwtest.FEEDWATCH, "--socket", d.sock, "alerts"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "7c3e" not in p.stdout and "5b2d" not in p.stdout, p.stdout
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

@@ -55,10 +55,7 @@ def test_description_bomb_item_is_stored(t):
     d = t.daemon({"desc": {"url": s.url("/desc.xml")}})
     started = time.monotonic()
     d.start()
-    # items > 0: the poll is stored (`feeds` shows last_poll as soon as the poll settles, and
-    # its items once the writer has committed them, all in one step).
-    entry = d.wait_feed("desc", lambda f: f["last_poll"] and f["items"] > 0, DEADLINE,
-                        "a first poll, stored")
+    entry = d.wait_feed("desc", lambda f: f["last_poll"], DEADLINE, "a first poll")
     took = time.monotonic() - started
     print(f"    first poll of the description bomb: {took:.1f}s")
     assert entry["state"] == "ok" and entry["items"] == 2, entry
@@ -91,8 +88,7 @@ def test_article_bombs_do_not_starve_the_pool(t):
     cycle = d.poll_wait("good", timeout=DEADLINE)
     print(f"    poll --wait good beside eight bomb pages: {time.monotonic() - t0:.1f}s")
     assert cycle["new_items"] == 1, cycle
-    entry = d.wait_feed("bomb", lambda f: f["last_poll"] and f["items"] > 0, DEADLINE,
-                        "the bomb feed polled, stored")
+    entry = d.wait_feed("bomb", lambda f: f["last_poll"], DEADLINE, "the bomb feed polled")
     assert entry["state"] == "ok" and entry["items"] == 8, entry
     got = texts(d, "bomb")
     for i in range(8):

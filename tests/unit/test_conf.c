@@ -717,6 +717,16 @@ test_conf_bad_url_scheme(void **state)
                   "{F}:2: url: invalid URL 'https://e.org/a b' (needs a host and no blanks)");
     expect_errors("[hook \"h\"]\nurl = file:///tmp/x\n",
                   "{F}:2: url: unsupported URL 'file:///tmp/x' (use http:// or https://)");
+    /* A URL an error quotes shows no userinfo and no secret-named query value (the log). */
+    expect_errors("[feed \"x\"]\nurl = https://u:pw5ecret@e.org/a b?token=T0K&k=v\n",
+                  "{F}:2: url: invalid URL 'https://***@e.org/a b?token=***&k=v' (needs a host "
+                  "and no blanks)");
+    expect_errors("[hook \"h\"]\nurl = ftp://u:pw5ecret@e.org/?sig=T0K\n",
+                  "{F}:2: url: unsupported URL 'ftp://***@e.org/?sig=***' (use http:// or "
+                  "https://)");
+    expect_errors("[daemon]\nproxy = ftp://u:pw5ecret@p:21\n",
+                  "{F}:2: proxy: invalid proxy 'ftp://***@p:21' (use http://, https://, "
+                  "socks4://, socks5:// or host:port)");
     struct conf *c = load_ok("[feed \"x\"]\nurl = HTTPS://E.org\n");
     assert_string_equal(c->feeds[0].url, "HTTPS://E.org");
     conf_free(c);

@@ -331,6 +331,30 @@ test_url_item_brief(void **state)
     expect_item("https://blog.example/?feed=rss2#comments", f, "https://blog.example/?…#…");
     expect_item("https://blog.example/?p=1&feed=rss2", f, "https://blog.example/?…");
     expect_item("https://blog.example/2024/feed=rss2", f, "https://blog.example/2024/feed=rss2");
+    /* review17 F3: a token-like value of the feed's query (8 bytes or more, with a digit or
+     * both cases) anywhere in the item's URL: in its path, under another name, escaped */
+    f = "https://h.example/f.xml?token=S3CRETF3tok&lang=en&k=abc1234";
+    expect_item("https://h.example/articles/S3CRETF3tok/x", f, "https://h.example/…");
+    expect_item("https://other.example/a?t=S3CRETF3tok", f, "https://other.example/…?…");
+    expect_item("https://h.example/a#S3CRETF3tok", f, "https://h.example/…#…");
+    expect_item("https://h.example/articles/S3CRET%46%33tok", f, "https://h.example/…");
+    expect_item("https://h.example/en/story.html?lang=fr", f,
+                "https://h.example/en/story.html?lang=fr");
+    expect_item("https://h.example/abc1234/story.html", f, "https://h.example/abc1234/story.html");
+    expect_item("https://h.example/s3cretf3tok/story.html", f,
+                "https://h.example/s3cretf3tok/story.html");
+    f = "https://h.example/f.xml?sig=a%2Bb1c2d3e4";
+    expect_item("https://h.example/x/a+b1c2d3e4", f, "https://h.example/…");
+    /* words are no tokens: a search feed's articles stay whole */
+    f = "https://news.example/rss?q=volcanoes&category=technology&section=World-News";
+    expect_item("https://news.example/2024/volcanoes-erupt.html", f,
+                "https://news.example/2024/volcanoes-erupt.html");
+    expect_item("https://news.example/technology/x.html", f,
+                "https://news.example/technology/x.html");
+    expect_item("https://news.example/world-news/x.html", f,
+                "https://news.example/world-news/x.html");
+    f = "https://news.example/rss?q=Volcanoes";
+    expect_item("https://news.example/Volcanoes/x.html", f, "https://news.example/…");
     /* a query without a value is matched whole only */
     f = "https://h.example/f.xml?private&k=";
     expect_item("https://h.example/x?private", f, "https://h.example/x?private");
