@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "cluster.h"
 #include "daemon.h"
 #include "dctx.h"
 #include "events.h"
@@ -66,6 +67,51 @@ feed_counts_json(struct daemon *d)
                      (json_int_t)counts[DFEED_PAUSED]);
 }
 
+/* One node of the cluster for status (store_nodes_list). */
+static int
+on_node(void *userdata, const struct store_node *n)
+{
+    json_t *nodes = userdata;
+    json_t *o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:s?}", "name", n->name, "alive",
+                          n->alive, "pid", (json_int_t)n->pid, "started", json_time(n->started_at),
+                          "seen", n->seen_at > 0 ? json_time(n->seen_at) : json_null(),
+                          "feed_leases", (json_int_t)n->feed_leases, "delivery_leases",
+                          (json_int_t)n->delivery_leases, "config_hash", n->config_hash);
+    return o && json_array_append_new(nodes, o) == 0 ? 0 : -ENOMEM;
+}
+
+/*
+ * The cluster as status shows it: this node's name and config hash, every node (alive or
+ * not, its leases, its config's hash), and whether a live node's config differs from this
+ * one's. NULL when out of memory or the store failed (*err set).
+ */
+static json_t *
+cluster_json(struct dctx *dc, const char **err)
+{
+    json_t *nodes = json_array();
+    if (!nodes || store_nodes_list(dc->store, on_node, nodes) < 0) {
+        *err = nodes ? store_errmsg(dc->store) : "out of memory";
+        json_decref(nodes);
+        return NULL;
+    }
+    const char *mine = cluster_config_hash(dc->cluster);
+    bool differs = false;
+    size_t i, alive = 0;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        if (!json_is_true(json_object_get(n, "alive")))
+            continue;
+        alive++;
+        const char *h = json_string_value(json_object_get(n, "config_hash"));
+        if (h && strcmp(h, mine) != 0)
+            differs = true;
+    }
+    return json_pack("{s:s, s:s, s:I, s:b, s:o}", "node", dc->conf->daemon.node, "config_hash",
+                     mine, "nodes_alive", (json_int_t)alive, "config_differs", differs, "nodes",
+                     nodes);
+}
+
 static json_t *
 cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
@@ -102,6 +148,19 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     if (resp && json_object_update_new(resp, retention_json(ds.retention)) < 0) {
         json_decref(resp);
         resp = NULL;
+    }
+    /* Several daemons on one database: the nodes (cluster.h). */
+    if (resp && dc->cluster) {
+        const char *err = NULL;
+        json_t *cl = cluster_json(dc, &err);
+        if (!cl) {
+            json_decref(resp);
+            return ctl_error("status: %s", err ? err : "out of memory");
+        }
+        if (json_object_set_new(resp, "cluster", cl) < 0) {
+            json_decref(resp);
+            resp = NULL;
+        }
     }
     return resp;
 }

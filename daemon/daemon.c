@@ -16,6 +16,7 @@
 
 #include "alerts.h"
 #include "base/dbspec.h"
+#include "cluster.h"
 #include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
@@ -372,6 +373,7 @@ reload_apply(struct daemon *d)
     }
     feedtable_take(&d->table, feeds, n);
     d->ctx.conf = nc;
+    cluster_reloaded(d->ctx.cluster);
     rl->conf = NULL;
     for (size_t i = 0; i < n; i++)
         feedtable_schedule(&d->table, d->table.feeds[i]);
@@ -504,6 +506,8 @@ on_stop_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     notify_stopping();
+    /* The node leaves (its leases end: the others take its feeds at once). */
+    cluster_stop(d->ctx.cluster);
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
     writer_close(d->ctx.writer);
     if (d->control) {
@@ -544,6 +548,8 @@ daemon_free_state(struct daemon *d)
 {
     assert(!d->reloading && !d->reload_next); /* the writer's drain ended them */
     feedtable_done(&d->table);
+    cluster_free(d->ctx.cluster);
+    d->ctx.cluster = NULL;
     retention_free(d->retention);
     d->retention = NULL;
     search_free(d->ctx.search); /* joins the indexer after its batch */
@@ -803,6 +809,18 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     if ((r = feedtable_load_runtime(&d->table, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
+    }
+    /* Several daemons on one database: the database schedules the polls (cluster.h). */
+    if (store_clustered(d->ctx.store)) {
+        d->ctx.clustered = true;
+        if ((r = cluster_start(&d->ctx, &d->table, &d->ctx.cluster, &err)) < 0) {
+            log_error("%s", err ? err : strerror(-r));
+            goto fail_loop;
+        }
+        char q[LOG_QUOTE_MAX];
+        log_notice("cluster: node '%s' joined (lease %" PRIu64 "s, config %s)",
+                   log_quote(d->ctx.conf->daemon.node, q, sizeof(q)), d->ctx.conf->daemon.lease_s,
+                   cluster_config_hash(d->ctx.cluster));
     }
     if ((r = retention_new(&d->ctx, &d->retention)) < 0) {
         log_error("retention: cannot start: %s",

@@ -22,6 +22,7 @@
 #include "util.h"
 
 struct alerts;
+struct cluster;
 struct conf;
 struct events;
 struct feedpoll;
@@ -49,6 +50,8 @@ struct dctx {
     struct metrics *metrics; /* counters for `feedwatch metrics` and metrics_listen */
     struct util_rng rng;     /* jitter and the restart spread */
     bool once;               /* --once: poll everything once, then stop */
+    bool clustered;          /* the database schedules the polls (cluster.h), not sched */
+    struct cluster *cluster; /* this node of the cluster; NULL when not clustered */
     bool stopping;
     /*
      * Article pages held in memory, all polls: each download reserves max_article_size up to

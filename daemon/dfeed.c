@@ -355,6 +355,8 @@ feed_write_work(struct writer_job *job, struct store *store)
     int r;
     switch (fw->kind) {
     case DFEED_WRITE_SAVE:
+        /* Not a poll's save: a lease the feed is polled under is not this write's to end. */
+        fw->st.lease_epoch = 0;
         return store_feed_save(store, &fw->st);
     case DFEED_WRITE_RUNTIME:
         return store_feed_set_runtime(store, fw->id, fw->url, fw->removed);

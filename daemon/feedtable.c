@@ -94,7 +94,7 @@ void
 feedtable_schedule(struct feedtable *t, struct dfeed *f)
 {
     struct dctx *d = t->d;
-    if (!dfeed_pollable(f) || f->poll || f->ready) {
+    if (!dfeed_pollable(f) || f->poll || f->ready || d->clustered) {
         sched_disarm(d->sched, &f->sched);
         return;
     }
@@ -292,6 +292,9 @@ feedtable_poll_now(struct feedtable *t, struct dfeed *f, dfeed_poll_done_cb cb, 
 {
     struct dctx *d = t->d;
     int r = d->stopping ? -ECANCELED : 0;
+    /* Not leased (a cluster): the gate claims it first, and polls it with the waiter. */
+    if (r == 0 && t->gate && f->st.lease_epoch == 0 && !f->poll && !f->ready)
+        return t->gate(t->gate_ctx, f, cb, ctx);
     if (r == 0 && cb) {
         struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
         if (nw) {
@@ -351,7 +354,8 @@ feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome)
         dfeed_free(f);
         return;
     }
-    if (d->stopping || d->once)
+    f->st.lease_epoch = 0; /* saved, or not: the lease ends either way */
+    if (d->stopping || d->once || d->clustered)
         return;
     if (outcome == POLL_ABORTED) {
         /* Cancelled by a reload (a new URL) or not started: due again as its state says. */
@@ -499,6 +503,33 @@ feedtable_load_runtime(struct feedtable *t, char **reterr_msg)
     free(rows.urls);
     free(rows.opts);
     return r < 0 ? r : 0;
+}
+
+/* Clusters: a feed added at run time on another node, claimed here. */
+int
+feedtable_adopt(struct feedtable *t, const struct store_feed *row, struct dfeed **ret)
+{
+    if (!row->runtime_url || row->removed)
+        return -ENOENT;
+    struct dfeed *f = NULL;
+    struct dfeed_opts opts;
+    int r = dfeed_opts_parse(row->runtime_opts, &opts);
+    if (r == -EINVAL)
+        r = 0; /* the defaults, as at a start */
+    if (r == 0)
+        r = dfeed_new_runtime(t->d, row->name, row->runtime_url, &opts, false, &f);
+    dfeed_opts_done(&opts);
+    if (r == 0 && (r = store_feed_copy(&f->st, row)) < 0) {
+        dfeed_free(f);
+        return r;
+    }
+    if (r == 0 && (r = feeds_insert(t, f)) < 0) {
+        dfeed_free(f);
+        return r;
+    }
+    if (r == 0)
+        *ret = f;
+    return r;
 }
 
 /* A formatted message (malloc'd), or NULL when out of memory. */

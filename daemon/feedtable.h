@@ -22,6 +22,13 @@
 struct conf;
 struct dctx;
 
+/*
+ * A gate in front of a poll that is not leased yet (clusters: cluster.c claims the feed first,
+ * then polls it with feedtable_poll_now, or tells cb POLL_ABORTED). Same contract as
+ * feedtable_poll_now.
+ */
+typedef int (*feedtable_gate_fn)(void *ctx, struct dfeed *f, dfeed_poll_done_cb cb, void *cb_ctx);
+
 /* A poll of f has ended (or a wait ended without one): the daemon's tallies. */
 typedef void (*feedtable_polled_cb)(void *ctx, const struct dfeed *f, enum poll_outcome outcome,
                                     uint64_t new_items, uint64_t new_alerts);
@@ -42,6 +49,8 @@ struct feedtable {
     bool starting_ready; /* start_ready() is on the stack */
     feedtable_polled_cb polled;
     void *polled_ctx;
+    feedtable_gate_fn gate; /* NULL: every feed polls when asked (one daemon) */
+    void *gate_ctx;
 };
 
 /* Sets up an empty table on the daemon's services d; polled(ctx, ...) is told after each poll. */
@@ -70,6 +79,13 @@ void feedtable_take(struct feedtable *t, struct dfeed **feeds, size_t n);
 /* Adds the feeds of `feedwatch add` that the config does not name (at start). */
 int feedtable_load_runtime(struct feedtable *t, char **reterr_msg);
 
+/*
+ * Clusters: the feed of a claimed row that the table lacks, added at run time (on another
+ * node): made from the row (its state, its lease) and put in the table. -ENOENT when the row
+ * is no run-time feed (a feed of another node's config), -ENOMEM.
+ */
+int feedtable_adopt(struct feedtable *t, const struct store_feed *row, struct dfeed **ret);
+
 /* Frees every feed, after the loop has ended (no poll is left). */
 void feedtable_done(struct feedtable *t);
 
@@ -77,7 +93,8 @@ void feedtable_done(struct feedtable *t);
 struct dfeed *feedtable_find(struct feedtable *t, const char *name);
 
 /*
- * Puts a feed on the schedule from its persisted state: a feed never polled is due now; a
+ * Puts a feed on the schedule from its persisted state (not when the database schedules the
+ * polls: d->clustered): a feed never polled is due now; a
  * feed whose next poll passed while the daemon was down is due soon, spread over up to 30 s
  * (a tenth of its interval at most); a future next poll is kept (sched_initial_due_ms).
  */

@@ -94,7 +94,8 @@ struct store_engine {
     int (*retention_get)(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at);
     /* Clusters: NULL in an engine without them (store_clustered). */
     int (*node_beat)(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                     const char *config_hash, int64_t lease_s, int64_t *ret_now);
+                     const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
+                     size_t n_feed_ids, int64_t *ret_now);
     int (*node_leave)(struct store *store, const char *name);
     int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,

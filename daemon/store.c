@@ -649,12 +649,14 @@ no_cluster(struct store *store)
 
 int
 store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                const char *config_hash, int64_t lease_s, int64_t *ret_now)
+                const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
+                size_t n_feed_ids, int64_t *ret_now)
 {
     assert(store);
     if (!store->engine->node_beat)
         return no_cluster(store);
-    return store->engine->node_beat(store, name, pid, started_at, config_hash, lease_s, ret_now);
+    return store->engine->node_beat(store, name, pid, started_at, config_hash, lease_s, feed_ids,
+                                    n_feed_ids, ret_now);
 }
 
 int

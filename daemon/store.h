@@ -318,12 +318,14 @@ struct store_node {
 typedef int (*store_node_cb)(void *userdata, const struct store_node *node);
 
 /*
- * A beat of node name: its row (created or updated, seen now), and every lease it holds,
- * its feeds' and its running deliveries', renewed for lease_s. *ret_now (may be NULL): the
- * database's clock, Unix seconds.
+ * A beat of node name: its row (created or updated, seen now), and its leases renewed for
+ * lease_s: those of the n_feed_ids feeds it has in hand (claimed and not saved yet; a lease
+ * it forgot, a poll aborted, ends by itself) and of its running deliveries. *ret_now (may be
+ * NULL): the database's clock, Unix seconds.
  */
 int store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                    const char *config_hash, int64_t lease_s, int64_t *ret_now);
+                    const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
+                    size_t n_feed_ids, int64_t *ret_now);
 
 /*
  * Node name stops (or starts again after a crash): its feed leases end now, its running

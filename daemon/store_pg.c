@@ -556,11 +556,16 @@ static const char *const pg_sql[STMT__COUNT] = {
                    " JOIN pg_catalog.pg_class AS c ON c.oid = x.indexrelid"
                    " WHERE NOT x.indisvalid AND x.indrelid IN"
                    " (SELECT to_regclass(r) FROM unnest($1::text[]) AS r))",
-    /* A poll's save under its lease ($15, the epoch it was claimed with): ends the lease. */
+    /*
+     * A poll's save under its lease ($15, the epoch it was claimed with): ends the lease. A
+     * poll never pauses a feed: $11 is not written, so that a `pause` or `resume` of any node
+     * made while the poll ran stands.
+     */
     [STMT_FEED_SAVE_LEASED] = "UPDATE feeds SET url = $2, etag = $3, last_modified = $4,"
                               " last_status = $5, last_error = $6, failures = $7,"
                               " last_poll_at = $8, next_poll_at = $9, recovered = $10,"
-                              " paused = $11, disabled_reason = $12, item_rate = $13,"
+                              " paused = CASE WHEN $11::boolean IS NULL THEN paused ELSE paused"
+                              " END, disabled_reason = $12, item_rate = $13,"
                               " base_url = COALESCE($14, base_url), lease_node = NULL,"
                               " lease_until = NULL WHERE id = $1 AND lease_epoch = $15",
     [STMT_NODE_BEAT] = "INSERT INTO nodes (name, pid, started_at, seen_at, lease_s, config_hash)"
@@ -569,7 +574,7 @@ static const char *const pg_sql[STMT__COUNT] = {
                        " seen_at = EXCLUDED.seen_at, lease_s = EXCLUDED.lease_s,"
                        " config_hash = EXCLUDED.config_hash RETURNING seen_at",
     [STMT_NODE_RENEW_FEEDS] = "UPDATE feeds SET lease_until = " PG_NOW " + $2"
-                              " WHERE lease_node = $1 AND lease_until IS NOT NULL",
+                              " WHERE lease_node = $1 AND id = ANY ($3::bigint[])",
     [STMT_NODE_RENEW_DELIVERIES] = "UPDATE deliveries SET lease_until = " PG_NOW " + $2"
                                    " WHERE lease_node = $1 AND state = 'running'",
     [STMT_NODE_LEAVE_FEEDS] = "UPDATE feeds SET lease_node = NULL, lease_until = NULL"
@@ -2682,10 +2687,12 @@ ids_literal(struct store_pg *store, const int64_t *ids, size_t n, char **ret)
 /* A beat: the node's row, and the renewal of every lease it holds. */
 static int
 pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_at,
-             const char *config_hash, int64_t lease_s, int64_t *ret_now)
+             const char *config_hash, int64_t lease_s, const int64_t *feed_ids, size_t n_feed_ids,
+             int64_t *ret_now)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0}, q = {0};
+    char *ids = NULL;
     PGresult *res;
     int r = 0;
 
@@ -2703,9 +2710,16 @@ pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_
     PQclear(res);
     par_str(&q, name);
     par_int(&q, lease_s);
-    if ((r = pg_run(store, STMT_NODE_RENEW_FEEDS, &q, NULL)) < 0)
+    if ((r = pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL)) < 0)
         return r;
-    return pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL);
+    if (n_feed_ids == 0)
+        return 0;
+    if ((r = ids_literal(store, feed_ids, n_feed_ids, &ids)) < 0)
+        return r;
+    par_str(&q, ids);
+    r = pg_run(store, STMT_NODE_RENEW_FEEDS, &q, NULL);
+    free(ids);
+    return r;
 }
 
 /* A node leaves: its leases end, its running deliveries are pending again. */

@@ -96,6 +96,17 @@ def test_daemon_on_postgresql(t):
     assert d.stop() == 0
 
 
+def test_once_on_postgresql(t):
+    """--once polls every feed once through the cluster's claims (one node here), then stops."""
+    db = new_database(t)
+    d = t.daemon(seed_feeds(), database=db)
+    d.start("--once", wait=False)
+    assert d.wait_exit(60) == 0, d.log()
+    assert psql(db, "SELECT count(*) FROM items") == [["13"]]
+    assert psql(db, "SELECT count(*) FROM feeds WHERE last_poll_at IS NOT NULL"
+                    " AND lease_node IS NULL") == [["3"]]
+
+
 def test_password_is_shown_nowhere(t):
     """Trust authentication ignores the password, so the daemon runs; it must not print it."""
     db = new_database(t, password="SECRETPW1")

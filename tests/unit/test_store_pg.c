@@ -534,9 +534,9 @@ test_store_pg_cluster_leases(void **state)
         assert_int_equal(store_feed_ensure(store, name, url, &f), 0);
         store_feed_done(&f);
     }
-    assert_int_equal(store_node_beat(store, "a", 1, 100, "hash-a", 60, &now), 0);
+    assert_int_equal(store_node_beat(store, "a", 1, 100, "hash-a", 60, NULL, 0, &now), 0);
     assert_true(now > 1700000000);
-    assert_int_equal(store_node_beat(store, "b", 2, 100, "hash-b", 60, NULL), 0);
+    assert_int_equal(store_node_beat(store, "b", 2, 100, "hash-b", 60, NULL, 0, NULL), 0);
     struct claimed a = claim(store, "a", 64, 0), b = claim(store, "b", 64, 0);
     assert_int_equal(a.n + b.n, 40); /* all of them, each once */
     assert_true(a.n > 0 && b.n > 0);

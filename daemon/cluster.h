@@ -1,0 +1,53 @@
+/*
+ * cluster.h — this daemon as one node of several on one PostgreSQL database (prefix
+ * cluster_): its beat, and the feeds it polls, leased from the database rather than timed
+ * by its own scheduler.
+ *
+ * With a clustered store (store_clustered), the database is the schedule: every second the
+ * node beats (its row alive, the leases of the feeds in its hands renewed) and claims as many
+ * due feeds as it has free poll slots (store_feeds_claim: a host is one live node's, a feed
+ * one node's at a time), takes each claimed row as the feed's state (another node may have
+ * polled it last), and polls it; the poll's save is fenced by the lease and ends it, and the
+ * feed's next poll is its row's next_poll_at, for whichever node claims it then. A feed
+ * added at run time on another node is adopted when claimed; a feed of another node's config
+ * that this one lacks is skipped (its lease ends, another node takes it). A `poll NAME` (and
+ * --once) claims that feed first (the feed table's gate): a feed another node holds is not
+ * polled (POLL_ABORTED). At start the node leaves first, ending the leases of a life that
+ * ended without a stop (kill -9); at a stop it leaves, so that the others take its feeds at
+ * once. Writes go through the writer. Loop thread only.
+ */
+#ifndef FEEDWATCH_CLUSTER_H
+#define FEEDWATCH_CLUSTER_H
+
+#include <stdint.h>
+
+struct cluster;
+struct dctx;
+struct feedtable;
+
+/* How often a node beats and claims (ms). */
+#define CLUSTER_TICK_MS 1000
+
+/* Most feeds one claim leases. */
+#define CLUSTER_CLAIM_MAX 500
+
+/*
+ * Starts the node on the daemon's services d and feed table t (d->store clustered): leaves
+ * (a previous life's leases end), beats once, waiting for the writer (before the loop runs),
+ * then ticks. 0, or a negative errno with *reterr_msg.
+ */
+int cluster_start(struct dctx *d, struct feedtable *t, struct cluster **ret, char **reterr_msg);
+
+/* The config's hash as status shows it (16 hex digits): nodes that differ are told. */
+const char *cluster_config_hash(const struct cluster *c);
+
+/* The config was reloaded: the node's hash, name and lease follow it. */
+void cluster_reloaded(struct cluster *c);
+
+/* A stop: no more ticks; queues the node's leave (before the writer closes). */
+void cluster_stop(struct cluster *c);
+
+/* Frees c after the loop ended; accepts NULL. */
+void cluster_free(struct cluster *c);
+
+#endif

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Three feedwatchd on one PostgreSQL database (issue 16): 300 feeds on six loopback hosts
+(127.0.0.1 to 127.0.0.6, servers that log every request) are shared by host; no feed is fetched
+twice within its interval, every item is stored once, every alert raised once and delivered;
+after a kill -9 of one node its feeds are polled by the others within a lease and an interval;
+when it comes back it takes its share again. `status` shows the nodes.
+
+The server is the suite's own (tests/pg/pgscratch, ctest fixture `pg`, FW_TEST_PG)."""
+
+import os
+import re
+import signal
+import sys
+import time
+
+import fwtest
+import httpd
+from test_pg_daemon import new_database, psql
+
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+HOSTS = [f"127.0.0.{i}" for i in range(1, 7)]
+PER_HOST = 50
+INTERVAL = 10   # seconds
+LEASE = 5
+
+
+def feed_body(host_no, i):
+    """Two items a feed; every 10th feed's first item is about the OSCE (30 alerts in all)."""
+    first = f"OSCE talks, report {host_no}-{i}" if i % 10 == 0 else f"Weather {host_no}-{i}"
+    return fwtest.rss_items([(f"h{host_no}f{i}a", first), (f"h{host_no}f{i}b", f"Sports {i}")])
+
+
+def start_cluster(t):
+    db = new_database(t)
+    servers = []
+    feeds = {}
+    for n, host in enumerate(HOSTS, 1):
+        s = httpd.Server(host=host).start()
+        t.servers.append(s)
+        servers.append(s)
+        for i in range(PER_HOST):
+            path = f"/f{i}.xml"
+            s.add_file(path, feed_body(n, i))
+            feeds[f"h{n}f{i}"] = s.url(path)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    topics = (f'\n[topic "osce"]\nmatch = OSCE\nhooks = rec\n\n'
+              f'[hook "rec"]\nexec = {sys.executable} {HOOK} {outdir}\ntimeout = 10s\n')
+    nodes = {}
+    for name in ("n1", "n2", "n3"):
+        d = t.daemon(feeds, name=name, database=db, node=name, lease=f"{LEASE}s",
+                     interval=f"{INTERVAL}s", min_interval=f"{INTERVAL}s", log_level="info")
+        d.write_config(fwtest.conf_text(d.settings, d.feeds, topics))
+        nodes[name] = d
+    for d in nodes.values():
+        d.start(timeout=30)
+    return db, servers, feeds, nodes, outdir
+
+
+def fetches(servers):
+    """Every feed request: (host number, path, monotonic time), in time order."""
+    out = []
+    for n, s in enumerate(servers, 1):
+        out += [(n, r["path"], r["time"]) for r in s.requests() if r["method"] == "GET"]
+    return sorted(out, key=lambda r: r[2])
+
+
+def assert_no_double_fetch(servers):
+    """No feed fetched twice within its interval (half of it, for the scheduler's jitter)."""
+    last = {}
+    for n, path, at in fetches(servers):
+        key = (n, path)
+        if key in last:
+            gap = at - last[key]
+            assert gap >= INTERVAL / 2, f"127.0.0.{n}{path} fetched twice {gap:.2f}s apart"
+        last[key] = at
+
+
+def polls_in_log(d, since_marker=None):
+    text = d.log()
+    if since_marker is not None:
+        text = text[text.rindex(since_marker):]
+    return len(re.findall(r"poll: feed '", text))
+
+
+def test_three_nodes_share_the_feeds(t):
+    db, servers, feeds, nodes, outdir = start_cluster(t)
+    # Every feed fetched, every item stored once.
+    fwtest.wait_until(lambda: len({(n, p) for n, p, _ in fetches(servers)}) == len(feeds), 60,
+                      "every feed fetched")
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM items") == [[str(2 * len(feeds))]],
+                      60, "every item stored")
+    assert psql(db, "SELECT count(DISTINCT (feed_id, key)) FROM items") == [[str(2 * len(feeds))]]
+    # Every alert raised once, and delivered (at least once) by some node.
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM alerts") == [["30"]], 60,
+                      "30 alerts")
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM alerts WHERE state = 'delivered'")
+                      == [["30"]], 60, "30 alerts delivered")
+    runs = fwtest.hook_runs(outdir)
+    delivered = {r["env"]["FEEDWATCH_ALERT_ID"] for r in runs}
+    assert len(delivered) == 30, (len(delivered), len(runs))
+    # status: three nodes alive, one config.
+    cl = nodes["n1"].status()["cluster"]
+    assert cl["node"] == "n1" and cl["nodes_alive"] == 3 and cl["config_differs"] is False, cl
+    assert sorted(n["name"] for n in cl["nodes"]) == ["n1", "n2", "n3"], cl
+
+    # A second round at the interval: still no feed fetched twice within it, and now each
+    # node polls some (the first node up may have claimed every host before the others came):
+    # a host is one live node's, by rendezvous hashing of host and node names.
+    time.sleep(INTERVAL + 3)
+    assert_no_double_fetch(servers)
+    for name, d in nodes.items():
+        assert polls_in_log(d) > 0, f"{name} polled nothing"
+
+    # kill -9 n2: its hosts go to the others within a lease, its feeds are polled within
+    # a lease and an interval.
+    nodes["n2"].kill()
+    killed = time.monotonic()
+    n2_feeds = {(int(h), f"/f{i}.xml")
+                for h, i in re.findall(r"poll: feed 'h(\d)f(\d+)'", nodes["n2"].log())}
+    assert n2_feeds, "n2 had polled feeds"
+
+    def all_taken():
+        after = {(n, p) for n, p, at in fetches(servers) if at > killed}
+        return n2_feeds <= after
+    fwtest.wait_until(all_taken, LEASE + INTERVAL + 30, "n2's feeds polled by the others")
+    took = time.monotonic() - killed
+    print(f"    failover: n2's {len(n2_feeds)} feeds all polled again {took:.1f}s after kill -9")
+    assert took < LEASE + 2 * INTERVAL + 15, took
+    assert_no_double_fetch(servers)
+    fwtest.wait_until(lambda: not any(n["name"] == "n2" and n["alive"] for n in
+                                      nodes["n1"].status()["cluster"]["nodes"]),
+                      LEASE + 10, "n2 seen dead")
+
+    # n2 comes back and takes its share again.
+    nodes["n2"].start(timeout=30)
+    marker = f"--- fwtest: start #{nodes['n2'].starts}"
+    fwtest.wait_until(lambda: polls_in_log(nodes["n2"], marker) > 0, INTERVAL + 30,
+                      "n2 polling again")
+    assert psql(db, "SELECT count(*) FROM items") == [[str(2 * len(feeds))]]
+    assert psql(db, "SELECT count(*) FROM alerts") == [["30"]]
+    assert_no_double_fetch(servers)
+    for d in nodes.values():
+        assert d.stop(timeout=30) == 0
+
+
+if __name__ == "__main__":
+    fwtest.main()
