@@ -260,6 +260,31 @@ render_status(const json_t *resp)
                        err ? err : "");
         print_kv("retention", kw, line);
     }
+
+    /* Several daemons on one database: this node, then one line per node. */
+    const json_t *cl = json_object_get(resp, "cluster");
+    if (json_is_object(cl)) {
+        const char *node = get_str(cl, "node"), *hash = get_str(cl, "config_hash");
+        (void)snprintf(line, sizeof(line), "node %s, %s alive, config %s%s", node ? node : "-",
+                       fmt_int(cl, "nodes_alive", n1), hash ? hash : "-",
+                       json_is_true(json_object_get(cl, "config_differs"))
+                           ? " (a live node's config differs)"
+                           : "");
+        print_kv("cluster", kw, line);
+        size_t i;
+        const json_t *n;
+        json_array_foreach(json_object_get(cl, "nodes"), i, n)
+        {
+            const char *name = get_str(n, "name"), *h = get_str(n, "config_hash");
+            bool alive = json_is_true(json_object_get(n, "alive"));
+            output_time_local(get_str(n, "seen"), when);
+            (void)snprintf(line, sizeof(line), "%s: %s, seen %s, %s feed leases, %s hook runs%s",
+                           name ? name : "-", alive ? "alive" : "gone", when,
+                           fmt_int(n, "feed_leases", n1), fmt_int(n, "delivery_leases", n2),
+                           alive && h && hash && strcmp(h, hash) != 0 ? ", config differs" : "");
+            print_kv("  node", kw, line);
+        }
+    }
     return 0;
 }
 

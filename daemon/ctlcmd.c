@@ -72,11 +72,13 @@ static int
 on_node(void *userdata, const struct store_node *n)
 {
     json_t *nodes = userdata;
-    json_t *o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:s?}", "name", n->name, "alive",
-                          n->alive, "pid", (json_int_t)n->pid, "started", json_time(n->started_at),
-                          "seen", n->seen_at > 0 ? json_time(n->seen_at) : json_null(),
-                          "feed_leases", (json_int_t)n->feed_leases, "delivery_leases",
-                          (json_int_t)n->delivery_leases, "config_hash", n->config_hash);
+    json_t *o =
+        json_pack("{s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:I, s:s?}", "name", n->name, "alive",
+                  n->alive, "pid", (json_int_t)n->pid, "started", json_time(n->started_at), "seen",
+                  n->seen_at > 0 ? json_time(n->seen_at) : json_null(), "leases",
+                  (json_int_t)(n->feed_leases + n->delivery_leases), "feed_leases",
+                  (json_int_t)n->feed_leases, "delivery_leases", (json_int_t)n->delivery_leases,
+                  "config_hash", n->config_hash);
     return o && json_array_append_new(nodes, o) == 0 ? 0 : -ENOMEM;
 }
 

@@ -103,6 +103,9 @@ def test_three_nodes_share_the_feeds(t):
     cl = nodes["n1"].status()["cluster"]
     assert cl["node"] == "n1" and cl["nodes_alive"] == 3 and cl["config_differs"] is False, cl
     assert sorted(n["name"] for n in cl["nodes"]) == ["n1", "n2", "n3"], cl
+    nodes["n1"].cli("status", json_out=False)
+    human = nodes["n1"].last[2]
+    assert "node n1, 3 alive" in human and human.count("  node:") == 3, human
 
     # A second round at the interval: still no feed fetched twice within it, and now each
     # node polls some (the first node up may have claimed every host before the others came):
