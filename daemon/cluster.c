@@ -423,8 +423,10 @@ cluster_config_hash(const struct cluster *c)
 void
 cluster_reloaded(struct cluster *c)
 {
-    if (c)
-        config_hash(c->d->conf, c->hash);
+    if (!c)
+        return;
+    config_hash(c->d->conf, c->hash);
+    c->n_skip = 0; /* the new config may name feeds this node left to the others */
 }
 
 void

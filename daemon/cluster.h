@@ -41,7 +41,10 @@ int cluster_start(struct dctx *d, struct feedtable *t, struct cluster **ret, cha
 /* The config's hash as status shows it (16 hex digits): nodes that differ are told. */
 const char *cluster_config_hash(const struct cluster *c);
 
-/* The config was reloaded: the node's hash, name and lease follow it. */
+/*
+ * The config was reloaded: the node's hash and lease follow it, and the feeds it left to the
+ * others are claimed again (the new config may name them).
+ */
 void cluster_reloaded(struct cluster *c);
 
 /* A stop: no more ticks; queues the node's leave (before the writer closes). */

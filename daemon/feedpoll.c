@@ -1133,7 +1133,12 @@ poll_finish(struct feedpoll *p, int r)
         f->st.items += (int64_t)fresh; /* before the feed event, which shows them */
         poll_events(d, p, fresh);
     }
-    if (r < 0) {
+    if (r == -ESTALE) {
+        /* A cluster: the lease ended and another node holds the feed now (cluster.h). */
+        log_warn("cluster: feed '%s': this poll is not stored: %s", name,
+                 p->store_error ? p->store_error : "its lease was taken over");
+        failed = true;
+    } else if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
                   p->store_error ? p->store_error : "error");
         failed = true;
