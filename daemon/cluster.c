@@ -147,8 +147,8 @@ job_work(struct writer_job *job, struct store *store)
     int r = store_node_beat(store, j->node, j->pid, j->started_at, j->hash, j->lease_s, j->hand,
                             j->n_hand, NULL);
     if (r >= 0 && j->limit > 0)
-        r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->skip, j->n_skip, j->only_id,
-                              on_claimed, j);
+        r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->skip, j->n_skip, j->hand,
+                              j->n_hand, j->only_id, on_claimed, j);
     return r;
 }
 
@@ -210,10 +210,18 @@ take_row(struct cluster *c, const struct store_feed *row)
     f->st = st;
     f->next_poll_ms = 0;
     f->st_gen++;
-    if (!dfeed_pollable(f)) {
+    if (!f->cfg->enabled) {
         /* Off in this node's config (enabled = no): another node's config may poll it. */
         f->st.lease_epoch = 0;
         skip_add(c, row->id);
+        return NULL;
+    }
+    if (!dfeed_pollable(f)) {
+        /*
+         * Paused or disabled (a `poll NAME` claims a feed whatever its state): not polled, and
+         * not skipped either, so that a `resume` makes it due again here too. Its lease ends.
+         */
+        f->st.lease_epoch = 0;
         return NULL;
     }
     return f;

@@ -99,8 +99,8 @@ struct store_engine {
     int (*node_leave)(struct store *store, const char *name);
     int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                       const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
-                       void *userdata);
+                       const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
+                       int64_t only_id, store_feed_cb cb, void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

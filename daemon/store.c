@@ -679,12 +679,12 @@ store_nodes_list(struct store *store, store_node_cb cb, void *userdata)
 
 int
 store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                  const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
-                  void *userdata)
+                  const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
+                  int64_t only_id, store_feed_cb cb, void *userdata)
 {
     assert(store);
     if (!store->engine->feeds_claim)
         return no_cluster(store);
-    return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, only_id, cb,
-                                      userdata);
+    return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, hand, n_hand,
+                                      only_id, cb, userdata);
 }

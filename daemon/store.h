@@ -340,7 +340,9 @@ int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
 /*
  * Leases feeds to node for lease_s and gives each to cb, in due order, with lease_epoch
  * set: at most limit feeds that are due (never polled, or next_poll_at at or before the
- * database's now), not paused, removed or disabled, whose lease is free or ended, whose id is
+ * database's now), not paused, removed or disabled, whose lease is free or ended (or node's
+ * own while not among the n_hand of hand, the feeds node has in hand: a claim it dropped),
+ * whose id is
  * not among the n_skip of skip (feeds the node cannot poll), and whose host is node's: of the
  * nodes alive (node counted in), the one whose name hashes highest with the host (rendezvous
  * hashing), so that a host is polled by one node at a time and max_per_host holds for the
@@ -348,8 +350,8 @@ int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
  * when its lease is free or ended. The number leased, or a negative errno.
  */
 int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                      const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
-                      void *userdata);
+                      const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
+                      int64_t only_id, store_feed_cb cb, void *userdata);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook

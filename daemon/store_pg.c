@@ -594,8 +594,10 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " AND d.state = 'running')"
                         " FROM nodes AS n ORDER BY n.name",
     /*
-     * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] to skip, $5 only this id or 0):
-     * the due feeds whose lease is free or ended and whose host is $1's among the live nodes
+     * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] to skip, $5 only this id or 0, $6
+     * bigint[] of the feeds in $1's hands): the due feeds whose lease is free, ended, or $1's
+     * own but not in its hands (a claim it dropped: a paused feed `poll NAME` asked for, a
+     * poll aborted), and whose host is $1's among the live nodes
      * (rendezvous: the highest hash of host and node name), locked without waiting for a
      * claim of another node (SKIP LOCKED), leased, and returned with their new epoch.
      */
@@ -604,7 +606,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " live AS (SELECT name FROM nodes, now WHERE seen_at + lease_s >= now.t"
         " UNION SELECT $1::text),"
         " c AS (SELECT f.id FROM feeds AS f, now WHERE f.removed IS NOT TRUE"
-        " AND (f.lease_until IS NULL OR f.lease_until < now.t)"
+        " AND (f.lease_until IS NULL OR f.lease_until < now.t"
+        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($6::bigint[]))))"
         " AND (($5 = 0 AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
         " AND f.disabled_reason IS NULL AND NOT (f.id = ANY ($4::bigint[]))"
         " AND $1 = (SELECT l.name FROM live AS l"
@@ -2771,12 +2774,12 @@ pg_nodes_list(struct store *base, store_node_cb cb, void *userdata)
 /* Leases due feeds (or the feed only_id) to node and gives each to cb. */
 static int
 pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned limit,
-               const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
-               void *userdata)
+               const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
+               int64_t only_id, store_feed_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
-    char *skip_lit = NULL;
+    char *skip_lit = NULL, *hand_lit = NULL;
     PGresult *res;
     int r = 0, n;
 
@@ -2785,13 +2788,19 @@ pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned l
     assert(cb);
     if ((r = ids_literal(store, skip, n_skip, &skip_lit)) < 0)
         return r;
+    if ((r = ids_literal(store, hand, n_hand, &hand_lit)) < 0) {
+        free(skip_lit);
+        return r;
+    }
     par_str(&p, node);
     par_int(&p, lease_s);
     par_int(&p, limit);
     par_str(&p, skip_lit);
     par_int(&p, only_id > 0 ? only_id : 0);
+    par_str(&p, hand_lit);
     res = pg_exec(store, STMT_FEEDS_CLAIM, &p, &r);
     free(skip_lit);
+    free(hand_lit);
     if (!res)
         return r;
     n = PQntuples(res);

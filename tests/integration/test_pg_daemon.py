@@ -107,6 +107,23 @@ def test_once_on_postgresql(t):
                     " AND lease_node IS NULL") == [["3"]]
 
 
+def test_poll_of_a_paused_feed_does_not_stop_its_polls(t):
+    """`poll NAME` claims the feed whatever its state: a paused one is not polled then, and
+    once resumed it polls at its interval again (review18 F2: it was left out for good)."""
+    db = new_database(t)
+    d = t.daemon({"afp-world": seed_feeds()["afp-world"]}, database=db, interval="3s",
+                 min_interval="3s", log_level="info")
+    d.start()
+    d.wait_polled(["afp-world"])
+    d.cli_ok("pause", "afp-world")
+    d.cli("poll", "--wait", "afp-world")
+    d.cli_ok("resume", "afp-world")
+    mark = len(d.log())
+    fwtest.wait_until(lambda: d.log()[mark:].count("poll: feed 'afp-world'") >= 3, 30,
+                      "three polls after the resume")
+    assert d.stop() == 0
+
+
 def test_password_is_shown_nowhere(t):
     """Trust authentication ignores the password, so the daemon runs; it must not print it."""
     db = new_database(t, password="SECRETPW1")

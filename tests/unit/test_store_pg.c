@@ -489,7 +489,7 @@ static struct claimed
 claim(struct store *store, const char *node, unsigned limit, int64_t only_id)
 {
     struct claimed c = {0};
-    int n = store_feeds_claim(store, node, 60, limit, NULL, 0, only_id, on_claimed, &c);
+    int n = store_feeds_claim(store, node, 60, limit, NULL, 0, NULL, 0, only_id, on_claimed, &c);
 
     if (n < 0)
         fail_msg("claim: %d %s", n, store_errmsg(store));
@@ -546,7 +546,21 @@ test_store_pg_cluster_leases(void **state)
             /* A host is one node's: f07 and f17 are both h7's. */
             assert_true(atoi(a.names[i] + 1) % 10 != atoi(b.names[j] + 1) % 10);
         }
-    assert_int_equal(claim(store, "a", 64, 0).n, 0); /* leased: nothing more is due */
+    /* Leased and in a's hands: nothing more is due, to a or to b. */
+    struct claimed again = {0};
+    assert_int_equal(
+        store_feeds_claim(store, "a", 60, 64, NULL, 0, a.ids, (size_t)a.n, 0, on_claimed, &again),
+        0);
+    assert_int_equal(
+        store_feeds_claim(store, "b", 60, 64, NULL, 0, b.ids, (size_t)b.n, 0, on_claimed, &again),
+        0);
+    /* A lease of its own that a node no longer has in hand (a claim it dropped) it takes again. */
+    assert_int_equal(store_feeds_claim(store, "b", 60, 1, NULL, 0, b.ids + 1, (size_t)b.n - 1, 0,
+                                       on_claimed, &again),
+                     1);
+    assert_int_equal(again.ids[0], b.ids[0]);
+    assert_true(again.epochs[0] > b.epochs[0]);
+    b.epochs[0] = again.epochs[0];
     memset(nodes, 0, sizeof(nodes));
     assert_int_equal(store_nodes_list(store, on_node, nodes), 0);
     assert_true(nodes[0].alive && nodes[1].alive);
@@ -557,7 +571,10 @@ test_store_pg_cluster_leases(void **state)
     pgtest_exec(db->name, "UPDATE nodes SET seen_at = seen_at - 120 WHERE name = 'b';"
                           " UPDATE feeds SET lease_until = lease_until - 120"
                           " WHERE lease_node = 'b'");
-    struct claimed taken = claim(store, "a", 64, 0);
+    struct claimed taken = {0};
+    assert_int_equal(
+        store_feeds_claim(store, "a", 60, 64, NULL, 0, a.ids, (size_t)a.n, 0, on_claimed, &taken),
+        b.n);
     assert_int_equal(taken.n, b.n);
     for (int i = 0; i < taken.n; i++)
         assert_true(taken.epochs[i] > 0);
