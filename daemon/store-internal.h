@@ -29,6 +29,11 @@ struct store {
 struct store_engine {
     const char *name;      /* "sqlite": as messages and the interface tests name it */
     enum dbspec_kind kind; /* the database values it opens */
+    /*
+     * Checks a database value without connecting (NULL: any value of the kind will do): 0, or
+     * -EINVAL with *reterr_msg (when not NULL) that quotes no secret of it.
+     */
+    int (*check_value)(const char *database, char **reterr_msg);
     int (*open)(const char *database, struct store **ret_store, char **reterr_msg);
     int (*open_reader)(const char *database, struct store **ret_store, char **reterr_msg);
     int (*check)(struct store *store, char **reterr_msg);

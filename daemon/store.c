@@ -211,7 +211,10 @@ int
 store_supports(const char *database, char **reterr_msg)
 {
     assert(database);
-    return store_engine_for(database, reterr_msg) ? 0 : -EPROTONOSUPPORT;
+    const struct store_engine *engine = store_engine_for(database, reterr_msg);
+    if (!engine)
+        return -EPROTONOSUPPORT;
+    return engine->check_value ? engine->check_value(database, reterr_msg) : 0;
 }
 
 /* Opens (creating if needed) the database, through the engine that takes it. */

@@ -1215,6 +1215,34 @@ pg_session(struct store_pg *store)
     return 0;
 }
 
+/*
+ * Whether libpq can read the connection string. Its own message quotes the part it could not
+ * read, which may be the password (a bad percent escape in it, a blank in a keyword value):
+ * ours names the value as dbspec_redact shows it.
+ */
+static int
+pg_check_value(const char *database, char **reterr_msg)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(database, &err);
+
+    PQfreemem(err);
+    if (opts) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    if (reterr_msg) {
+        char *shown = dbspec_redact(database);
+        if (asprintf(reterr_msg,
+                     "database: '%s' is not a connection string libpq can read (check its"
+                     " quoting and percent escapes)",
+                     shown ? shown : "\xe2\x80\xa6") < 0)
+            *reterr_msg = NULL;
+        free(shown);
+    }
+    return -EINVAL;
+}
+
 /* Connects to store->conninfo: 0, or a negative errno with the message recorded. */
 static int
 pg_connect(struct store_pg *store)
@@ -1224,7 +1252,13 @@ pg_connect(struct store_pg *store)
                                 "client_encoding", NULL};
     const char *const values[] = {PG_CONNECT_TIMEOUT, store->conninfo, "feedwatch", "UTF8", NULL};
     char copy[STORE_ERRMSG_MAX];
+    char *bad = NULL;
 
+    if (pg_check_value(store->conninfo, &bad) < 0) {
+        int r = store_set_error(&store->base, -EINVAL, "%s", bad ? bad : "database: unreadable");
+        free(bad);
+        return r;
+    }
     store->conn = PQconnectdbParams(keys, values, 1);
     if (!store->conn)
         return store_set_error(&store->base, -ENOMEM, "out of memory");
@@ -2859,6 +2893,7 @@ pg_check(struct store *base, char **reterr_msg)
 const struct store_engine store_pg_engine = {
     .name = "postgresql",
     .kind = DBSPEC_POSTGRES,
+    .check_value = pg_check_value,
     .open = pg_open,
     .open_reader = pg_open_reader,
     .check = pg_check,

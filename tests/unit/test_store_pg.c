@@ -269,6 +269,30 @@ test_store_pg_message_hides_password(void **state)
     assert_null(strchr(msg, '\n'));
     assert_non_null(strstr(msg, "postgresql://***@"));
     free(msg);
+    msg = NULL;
+
+    /*
+     * Values libpq cannot read: its own message quotes the part it stopped at, here the
+     * password (review18 F8). store_supports (--check) and the opens say so without it.
+     */
+    const char *const unreadable[] = {
+        "postgresql://feedwatch:Sup3r%Secret@/postgres?host=/nonexistent",
+        "host=/nonexistent dbname=x password=Sup3r Secret",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(store_supports(unreadable[i], &msg), -EINVAL);
+        assert_non_null(msg);
+        assert_null(strstr(msg, "Secret"));
+        assert_non_null(strstr(msg, "not a connection string"));
+        free(msg);
+        msg = NULL;
+        assert_int_equal(store_open(unreadable[i], &store, &msg), -EINVAL);
+        assert_null(store);
+        assert_non_null(msg);
+        assert_null(strstr(msg, "Secret"));
+        free(msg);
+        msg = NULL;
+    }
 }
 
 /*
