@@ -355,7 +355,14 @@ feed_write_work(struct writer_job *job, struct store *store)
     int r;
     switch (fw->kind) {
     case DFEED_WRITE_SAVE:
-        /* Not a poll's save: a lease the feed is polled under is not this write's to end. */
+        /*
+         * Not a poll's save (a run-time change, or one made while a poll ran): on a cluster only
+         * what such a change sets, never this node's copy of the poll state, which another node
+         * may have written since; elsewhere the row, as the loop has it.
+         */
+        if (store_clustered(store))
+            return store_feed_set_state(store, fw->st.id, fw->st.paused, fw->st.failures,
+                                        fw->st.disabled_reason);
         fw->st.lease_epoch = 0;
         return store_feed_save(store, &fw->st);
     case DFEED_WRITE_RUNTIME:

@@ -1115,7 +1115,7 @@ poll_finish(struct feedpoll *p, int r)
                                     util_rng_next(&d->rng));
         f->st.next_poll_at = (pn->next_ms + 999) / 1000;
     }
-    if (f->st_gen != p->st_gen) {
+    if (f->st_gen != p->st_gen && r != -ESTALE) {
         /*
          * A run-time command (pause, resume...) saved the feed after the poll settled it, with
          * what the poll brought: save the current state again (the validators forgotten above

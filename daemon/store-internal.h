@@ -103,6 +103,8 @@ struct store_engine {
                      size_t n_feed_ids, int64_t *ret_now);
     int (*node_leave)(struct store *store, const char *name);
     int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
+    int (*feed_set_state)(struct store *store, int64_t id, bool paused, unsigned failures,
+                          const char *disabled_reason);
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
                        const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
                        int64_t only_id, store_feed_cb cb, void *userdata);

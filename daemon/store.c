@@ -672,6 +672,16 @@ store_node_leave(struct store *store, const char *name)
 }
 
 int
+store_feed_set_state(struct store *store, int64_t id, bool paused, unsigned failures,
+                     const char *disabled_reason)
+{
+    assert(store);
+    if (!store->engine->feed_set_state)
+        return no_cluster(store);
+    return store->engine->feed_set_state(store, id, paused, failures, disabled_reason);
+}
+
+int
 store_nodes_list(struct store *store, store_node_cb cb, void *userdata)
 {
     assert(store);

@@ -338,6 +338,14 @@ int store_node_leave(struct store *store, const char *name);
 int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
 
 /*
+ * A run-time change of a feed on a cluster (`pause`, `resume`): only its paused flag, failures
+ * and disabled reason, never the poll state another node may have written since (a node's
+ * copy of it can be old).
+ */
+int store_feed_set_state(struct store *store, int64_t id, bool paused, unsigned failures,
+                         const char *disabled_reason);
+
+/*
  * Leases feeds to node for lease_s and gives each to cb, in due order, with lease_epoch
  * set: at most limit feeds that are due (never polled, or next_poll_at at or before the
  * database's now), not paused, removed or disabled, whose lease is free or ended (or node's

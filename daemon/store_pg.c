@@ -325,6 +325,7 @@ enum pg_stmt {
     STMT_NODE_LEAVE,
     STMT_NODES_LIST,
     STMT_FEEDS_CLAIM,
+    STMT_FEED_SET_STATE,
     STMT__COUNT,
 };
 
@@ -617,6 +618,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
         " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
         " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
+    [STMT_FEED_SET_STATE] = "UPDATE feeds SET paused = $2, failures = $3, disabled_reason = $4"
+                            " WHERE id = $1",
 };
 
 struct store_pg {
@@ -2775,6 +2778,28 @@ pg_node_leave(struct store *base, const char *name)
     return pg_run(store, STMT_NODE_LEAVE, &p, NULL);
 }
 
+/* `pause`, `resume` on a cluster: those columns only. */
+static int
+pg_feed_set_state(struct store *base, int64_t id, bool paused, unsigned failures,
+                  const char *disabled_reason)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t changes = 0;
+    int r;
+
+    assert(store);
+    par_int(&p, id);
+    par_bool(&p, paused);
+    par_int(&p, failures);
+    par_str(&p, disabled_reason);
+    if ((r = pg_run(store, STMT_FEED_SET_STATE, &p, &changes)) < 0)
+        return r;
+    if (changes != 1)
+        return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)id);
+    return 0;
+}
+
 /* Every node, by name. */
 static int
 pg_nodes_list(struct store *base, store_node_cb cb, void *userdata)
@@ -2941,5 +2966,6 @@ const struct store_engine store_pg_engine = {
     .node_beat = pg_node_beat,
     .node_leave = pg_node_leave,
     .nodes_list = pg_nodes_list,
+    .feed_set_state = pg_feed_set_state,
     .feeds_claim = pg_feeds_claim,
 };

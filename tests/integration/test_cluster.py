@@ -147,5 +147,36 @@ def test_three_nodes_share_the_feeds(t):
         assert d.stop(timeout=30) == 0
 
 
+def test_pause_on_another_node_keeps_the_poll_state(t):
+    """`pause` and `resume` on a node that did not poll the feed change its paused state only:
+    the ETag, the last and next poll another node stored stay (review18 F3: the whole row was
+    written from the node's old copy, and the feed fetched again without its validators)."""
+    db = new_database(t)
+    s = httpd.Server().start()
+    t.servers.append(s)
+    s.add_file("/f.xml", feed_body(1, 1))
+    nodes = {}
+    for name in ("n1", "n2"):
+        d = t.daemon({"f": s.url("/f.xml")}, name=name, database=db, node=name,
+                     lease=f"{LEASE}s", interval="1h", log_level="info")
+        nodes[name] = d.start(timeout=30)
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM feeds WHERE etag IS NOT NULL"
+                                       " AND lease_node IS NULL") == [["1"]], 30,
+                      "the feed polled and saved")
+    poller = next(n for n, d in nodes.items() if "poll: feed 'f'" in d.log())
+    other = nodes["n2" if poller == "n1" else "n1"]
+    before = psql(db, "SELECT etag, last_poll_at, next_poll_at FROM feeds")
+    other.cli_ok("pause", "f")
+    after = psql(db, "SELECT etag, last_poll_at, next_poll_at, paused FROM feeds")
+    assert after[0][:3] == before[0] and after[0][3] == "t", (before, after)
+    other.cli_ok("resume", "f")
+    fwtest.wait_until(lambda: s.count("/f.xml") >= 2, 30, "the poll that resume asks for")
+    again = s.requests("/f.xml")[1]
+    assert again["headers"].get("if-none-match"), again   # with the validators it had
+    assert psql(db, "SELECT paused FROM feeds") == [["f"]]
+    for d in nodes.values():
+        assert d.stop(timeout=30) == 0
+
+
 if __name__ == "__main__":
     fwtest.main()
