@@ -249,9 +249,10 @@ indexer_main(void *arg)
     struct search *s = arg;
     struct search_conn *conn = NULL;
 
-    if (s->engine->connect(s->database, true, &conn) < 0)
-        return;
     for (;;) {
+        /* The index's connection (a server that is down now may be up at the next wake-up). */
+        if (!conn && s->engine->connect(s->database, true, &conn) < 0)
+            conn = NULL;
         uv_mutex_lock(&s->lock);
         while (!s->stop && !s->kicked)
             if (uv_cond_timedwait(&s->cond, &s->lock, SEARCH_IDLE_WAKE_NS) == UV_ETIMEDOUT)
@@ -261,6 +262,8 @@ indexer_main(void *arg)
         uv_mutex_unlock(&s->lock);
         if (stop)
             break;
+        if (!conn)
+            continue;
         forget_batch(s, conn);
         int n;
         do {

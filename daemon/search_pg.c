@@ -98,29 +98,61 @@ static const struct {
 struct search_conn {
     PGconn *conn;
     PGresult *item; /* the row item() lent, until item_done() */
+    bool reader;    /* read only */
 };
 
-/* Runs a prepared statement with text parameters; the result, or NULL (and it is cleared). */
+static int prepare_session(struct search_conn *c);
+
+/*
+ * After a failure outside a transaction: when the connection is gone (the server restarted,
+ * the network broke), connects again and prepares the statements again. True when it did.
+ */
+static bool
+reconnect(struct search_conn *c)
+{
+    if (PQstatus(c->conn) != CONNECTION_BAD || PQtransactionStatus(c->conn) == PQTRANS_INTRANS)
+        return false;
+    PQreset(c->conn);
+    return PQstatus(c->conn) == CONNECTION_OK && prepare_session(c) == 0;
+}
+
+/*
+ * Runs a prepared statement with text parameters; the result, or NULL (and it is cleared). A
+ * statement outside a transaction that found the connection gone runs again on a new one.
+ */
 static PGresult *
 run(struct search_conn *c, enum pg_stmt st, const char *const *params, ExecStatusType want)
 {
-    PGresult *res =
-        PQexecPrepared(c->conn, pg_sql[st].name, pg_sql[st].n_params, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool in_txn = PQtransactionStatus(c->conn) == PQTRANS_INTRANS;
+        PGresult *res =
+            PQexecPrepared(c->conn, pg_sql[st].name, pg_sql[st].n_params, params, NULL, NULL, 0);
+        if (PQresultStatus(res) == want)
+            return res;
         PQclear(res);
-        return NULL;
+        if (in_txn || !reconnect(c))
+            break;
     }
-    return res;
+    return NULL;
 }
 
-/* Runs a statement without parameters (BEGIN, COMMIT, a cursor's FETCH): 0 or -EIO. */
+/*
+ * Runs a statement without parameters (BEGIN, COMMIT, a cursor's FETCH): 0 or -EIO. A BEGIN
+ * that found the connection gone runs again on a new one.
+ */
 static int
 run_plain(struct search_conn *c, const char *sql)
 {
-    PGresult *res = PQexecParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(res);
-    PQclear(res);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -EIO;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *res = PQexecParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+        ExecStatusType s = PQresultStatus(res);
+        PQclear(res);
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+            return 0;
+        if (strncmp(sql, "BEGIN", 5) != 0 || !reconnect(c))
+            break;
+    }
+    return -EIO;
 }
 
 static int64_t
@@ -145,6 +177,25 @@ pg_disconnect(struct search_conn *c)
     free(c);
 }
 
+/* A new session's settings and statements (a reader's is read only): 0 or -EIO. */
+static int
+prepare_session(struct search_conn *c)
+{
+    int r = 0;
+    if (c->reader) {
+        PGresult *res = PQexec(c->conn, "SET default_transaction_read_only = on");
+        r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
+        PQclear(res);
+    }
+    for (int i = 0; i < PS__COUNT && r == 0; i++) {
+        PGresult *res = PQprepare(c->conn, pg_sql[i].name, pg_sql[i].sql, pg_sql[i].n_params, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            r = -EIO;
+        PQclear(res);
+    }
+    return r;
+}
+
 /* A connection with the statements prepared; a reader's is read only. */
 static int
 pg_connect(const char *database, bool indexer, struct search_conn **ret_conn)
@@ -153,15 +204,8 @@ pg_connect(const char *database, bool indexer, struct search_conn **ret_conn)
     if (!c)
         return -ENOMEM;
     c->conn = PQconnectdb(database);
-    int r = c->conn && PQstatus(c->conn) == CONNECTION_OK ? 0 : -EIO;
-    if (r == 0 && !indexer)
-        r = run_plain(c, "SET default_transaction_read_only = on");
-    for (int i = 0; i < PS__COUNT && r == 0; i++) {
-        PGresult *res = PQprepare(c->conn, pg_sql[i].name, pg_sql[i].sql, pg_sql[i].n_params, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            r = -EIO;
-        PQclear(res);
-    }
+    c->reader = !indexer;
+    int r = c->conn && PQstatus(c->conn) == CONNECTION_OK ? prepare_session(c) : -EIO;
     if (r < 0) {
         pg_disconnect(c);
         return r;

@@ -124,6 +124,36 @@ def test_poll_of_a_paused_feed_does_not_stop_its_polls(t):
     assert d.stop() == 0
 
 
+def test_search_goes_on_after_the_server_restarts(t):
+    """The server restarts under a running daemon (a server of this test's own): the store's
+    connections and the search index's connect again; what is stored after is found
+    (review18 F5: search failed for good, and the indexer never came back)."""
+    pgscratch = os.path.join(SRC, "tests", "pg", "pgscratch")
+    pgdir = f"/tmp/fwpg-t{os.getpid()}"
+    base = subprocess.run([pgscratch, "start", pgdir], check=True, capture_output=True,
+                          text=True, timeout=120).stdout.strip()
+    try:
+        psql(base, "CREATE DATABASE restarts")
+        db = base.replace("dbname=postgres", "dbname=restarts")
+        s = t.httpd()
+        s.add_file("/f.xml", fwtest.rss_items([("a1", "Alpha volcano erupts")]))
+        d = t.daemon({"f": s.url("/f.xml")}, database=db)
+        d.start()
+        d.wait_polled(["f"])
+        fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 30, "the index")
+        assert len(d.cli_ok("search", "volcano")["items"]) == 1
+        subprocess.run([pgscratch, "restart", pgdir], check=True, timeout=120)
+        s.add_file("/f.xml", fwtest.rss_items([("a1", "Alpha volcano erupts"),
+                                               ("b2", "Bravo volcano sleeps")]))
+        fwtest.wait_until(lambda: d.cli("poll", "--wait", "f")[0] == 0 and len(d.items()) == 2,
+                          60, "the new item stored after the restart")
+        fwtest.wait_until(lambda: len((d.cli("search", "bravo")[1] or {}).get("items", [])) == 1,
+                          60, "the new item found by search after the restart")
+        assert d.stop() == 0
+    finally:
+        subprocess.run([pgscratch, "stop", pgdir], timeout=120)
+
+
 def test_password_is_shown_nowhere(t):
     """Trust authentication ignores the password, so the daemon runs; it must not print it."""
     db = new_database(t, password="SECRETPW1")
