@@ -101,6 +101,8 @@ struct store_engine {
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
                        const int64_t *skip, size_t n_skip, int64_t only_id, store_feed_cb cb,
                        void *userdata);
+    int (*deliveries_claim)(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                            unsigned limit, store_delivery_cb cb, void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

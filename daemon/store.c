@@ -688,3 +688,13 @@ store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsign
     return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, only_id, cb,
                                       userdata);
 }
+
+int
+store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                       unsigned limit, store_delivery_cb cb, void *userdata)
+{
+    assert(store);
+    if (!store->engine->deliveries_claim)
+        return no_cluster(store);
+    return store->engine->deliveries_claim(store, node, now_at, lease_s, limit, cb, userdata);
+}

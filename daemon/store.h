@@ -352,6 +352,19 @@ int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, un
                       void *userdata);
 
 /*
+ * Leases to node, for lease_s, at most limit deliveries that are pending and due at now_at
+ * (COALESCE(next_attempt_at, 0) <= now_at) or running under a lease that ended (their node
+ * died mid-run; or running with no lease), in due order, skipping those another node's claim
+ * holds (never one delivery on two nodes): each is made running with lease_node = node, its
+ * attempts counted (+1, as the "running" state store_delivery_set writes) and its alert's
+ * state refreshed, and is given to cb with the attempts before this one, as
+ * store_deliveries_due gives them. The delivery's next state (store_delivery_set) ends its
+ * lease; store_node_beat renews it meanwhile. The number leased, or a negative errno.
+ */
+int store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                           unsigned limit, store_delivery_cb cb, void *userdata);
+
+/*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook
  * of its topic, and its state is the worst of theirs (failed, running, pending, delivered), or
  * no-hook when it has none. Deliveries go pending -> running -> delivered, or back to pending

@@ -325,6 +325,7 @@ enum pg_stmt {
     STMT_NODE_LEAVE,
     STMT_NODES_LIST,
     STMT_FEEDS_CLAIM,
+    STMT_DELIVERIES_CLAIM,
     STMT__COUNT,
 };
 
@@ -484,8 +485,10 @@ static const char *const pg_sql[STMT__COUNT] = {
                             " ORDER BY COALESCE(next_attempt_at, 0), alert_id LIMIT $2",
     [STMT_DELIVERY_NEXT] = "SELECT COALESCE(next_attempt_at, 0) FROM deliveries"
                            " WHERE state = 'pending' ORDER BY COALESCE(next_attempt_at, 0) LIMIT 1",
+    /* A state ends the delivery's lease (a claim's running state is the claim's own). */
     [STMT_DELIVERY_SET] = "UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = $5,"
-                          " last_error = $6, last_attempt_at = COALESCE($7, last_attempt_at)"
+                          " last_error = $6, last_attempt_at = COALESCE($7, last_attempt_at),"
+                          " lease_node = NULL, lease_until = NULL"
                           " WHERE alert_id = $1 AND hook = $2",
     [STMT_ALERT_REFRESH] = "UPDATE alerts SET (state, attempts) = (SELECT CASE"
                            " WHEN count(*) = 0 THEN 'no-hook'"
@@ -614,6 +617,26 @@ static const char *const pg_sql[STMT__COUNT] = {
         " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
         " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
         " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
+    /*
+     * The claim of deliveries ($1 node, $2 now_at, $3 lease_s, $4 limit): pending ones due at
+     * $2 and running ones whose lease ended (by the server's clock) or that have none, in due
+     * order, locked without waiting for another node's claim (SKIP LOCKED), made running under
+     * $1's lease with their attempt counted; returned with the attempts before it, in due
+     * order (the alerts' states are refreshed by the caller, STMT_ALERT_REFRESH).
+     */
+    [STMT_DELIVERIES_CLAIM] =
+        "WITH now AS (SELECT " PG_NOW " AS t),"
+        " c AS (SELECT d.alert_id, d.hook FROM deliveries AS d, now"
+        " WHERE (d.state = 'pending' AND COALESCE(d.next_attempt_at, 0) <= $2)"
+        " OR (d.state = 'running' AND (d.lease_until IS NULL OR d.lease_until < now.t))"
+        " ORDER BY COALESCE(d.next_attempt_at, 0), d.alert_id, d.hook LIMIT $4"
+        " FOR UPDATE OF d SKIP LOCKED),"
+        " u AS (UPDATE deliveries AS d SET state = 'running', attempts = d.attempts + 1,"
+        " lease_node = $1, lease_until = (SELECT t FROM now) + $3 FROM c"
+        " WHERE d.alert_id = c.alert_id AND d.hook = c.hook"
+        " RETURNING d.alert_id, d.hook, d.attempts - 1 AS before,"
+        " COALESCE(d.next_attempt_at, 0) AS due)"
+        " SELECT alert_id, hook, before FROM u ORDER BY due, alert_id, hook",
 };
 
 struct store_pg {
@@ -2808,6 +2831,54 @@ pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned l
     return r < 0 ? r : n;
 }
 
+/* Leases due deliveries (and running ones whose lease ended) to node; gives each to cb. */
+static int
+pg_deliveries_claim(struct store *base, const char *node, int64_t now_at, int64_t lease_s,
+                    unsigned limit, store_delivery_cb cb, void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    bool own;
+    int r = 0, n;
+
+    assert(store);
+    assert(node);
+    assert(cb);
+    par_str(&p, node);
+    par_int(&p, now_at);
+    par_int(&p, lease_s);
+    par_int(&p, limit);
+    if ((r = inner_begin(store, &own)) < 0)
+        return r;
+    if (!(res = pg_exec(store, STMT_DELIVERIES_CLAIM, &p, &r))) {
+        inner_undo(store, own);
+        return r;
+    }
+    n = PQntuples(res);
+    /* Each alert once, in the order met (a few rows: a claim is at most max_hooks). */
+    for (int i = 0; i < n && r >= 0; i++) {
+        int64_t alert_id = col_int(res, i, 0);
+        bool seen = false;
+
+        for (int j = 0; j < i && !seen; j++)
+            seen = col_int(res, j, 0) == alert_id;
+        if (!seen)
+            r = alert_refresh(store, alert_id);
+    }
+    /* Before the lease is kept: a callback's failure leaves every delivery as it was. */
+    for (int i = 0; i < n && r >= 0; i++)
+        r = cb(userdata, col_int(res, i, 0), col_text(res, i, 1), (unsigned)col_int(res, i, 2));
+    PQclear(res);
+    if (r >= 0)
+        r = inner_end(store, own);
+    if (r < 0) {
+        inner_undo(store, own);
+        return r;
+    }
+    return n;
+}
+
 /*
  * Checks the database as far as a client can (SQLite's quick_check reads every page of the
  * file; a PostgreSQL server checks its own pages, with data checksums when the cluster has
@@ -2898,4 +2969,5 @@ const struct store_engine store_pg_engine = {
     .node_leave = pg_node_leave,
     .nodes_list = pg_nodes_list,
     .feeds_claim = pg_feeds_claim,
+    .deliveries_claim = pg_deliveries_claim,
 };
