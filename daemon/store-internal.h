@@ -48,6 +48,9 @@ struct store_engine {
     int (*item_add)(struct store *store, int64_t feed_id, const struct feed_item *item,
                     const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
     int (*item_known)(struct store *store, int64_t feed_id, const char *key);
+    /* NULL: store.c asks item_known for each key (SQLite: a prepared statement, no round trip). */
+    int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                       bool *ret_known);
     int (*feed_model_get)(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);
     int (*feed_model_set)(struct store *store, int64_t feed_id, const char *data, size_t len);
     int (*feed_list)(struct store *store, store_feed_cb cb, void *userdata);

@@ -426,6 +426,24 @@ store_item_known(struct store *store, int64_t feed_id, const char *key)
 }
 
 int
+store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                  bool *ret_known)
+{
+    assert(store);
+    assert(keys || n == 0);
+    assert(ret_known || n == 0);
+    if (store->engine->items_known)
+        return store->engine->items_known(store, feed_id, keys, n, ret_known);
+    for (size_t i = 0; i < n; i++) {
+        int r = store->engine->item_known(store, feed_id, keys[i]);
+        if (r < 0)
+            return r;
+        ret_known[i] = r == 1;
+    }
+    return 0;
+}
+
+int
 store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
 {
     assert(store);

@@ -212,6 +212,15 @@ int store_item_add(struct store *store, int64_t feed_id, const struct feed_item 
 int store_item_known(struct store *store, int64_t feed_id, const char *key);
 
 /*
+ * Whether each (feed_id, keys[i]) of n is stored, into ret_known[i] (a poll's lookups at once:
+ * on PostgreSQL a statement per STORE_KNOWN_BATCH keys, not a round trip per item). 0, or a
+ * negative errno (ret_known then undefined).
+ */
+#define STORE_KNOWN_BATCH 1000
+int store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                      bool *ret_known);
+
+/*
  * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
  * (malloc'ed and NUL-terminated, NULL when none) and *ret_len, or a negative errno.
  */

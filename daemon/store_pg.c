@@ -277,6 +277,7 @@ enum pg_stmt {
     STMT_FEED_SET_RUNTIME_OPTS,
     STMT_ITEM_ADD,
     STMT_ITEM_KNOWN,
+    STMT_ITEMS_KNOWN,
     STMT_FEED_MODEL_GET,
     STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
@@ -405,6 +406,9 @@ static const char *const pg_sql[STMT__COUNT] = {
                       " $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (feed_id, key) DO NOTHING"
                       " RETURNING id",
     [STMT_ITEM_KNOWN] = "SELECT 1 FROM items WHERE feed_id = $1 AND key = $2",
+    /* The positions (from 1) in the text[] $2 of the keys feed $1 has stored. */
+    [STMT_ITEMS_KNOWN] = "SELECT k.i FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
+                         " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = $1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = $2::bytea WHERE id = $1",
     /* Pruned items (retention) are keys without text: lists leave them out. */
@@ -1738,6 +1742,73 @@ pg_item_known(struct store *base, int64_t feed_id, const char *key)
     return r;
 }
 
+/*
+ * The text[] literal of keys (each quoted, '"' and '\\' escaped: any text is an element) into
+ * *ret (malloc'd): 0 or -ENOMEM.
+ */
+static int
+texts_literal(struct store_pg *store, const char *const *keys, size_t n, char **ret)
+{
+    size_t cap = 3, len = 0;
+    char *s;
+
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(keys[i]) + 3;
+    if (!(s = malloc(cap)))
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            s[len++] = ',';
+        s[len++] = '"';
+        for (const char *c = keys[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                s[len++] = '\\';
+            s[len++] = *c;
+        }
+        s[len++] = '"';
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    *ret = s;
+    return 0;
+}
+
+/* Whether each key is stored for feed_id: one statement per STORE_KNOWN_BATCH keys. */
+static int
+pg_items_known(struct store *base, int64_t feed_id, const char *const *keys, size_t n,
+               bool *ret_known)
+{
+    struct store_pg *store = pg_of(base);
+    int r = 0;
+
+    assert(store);
+    for (size_t at = 0; at < n; at += STORE_KNOWN_BATCH) {
+        size_t m = n - at < STORE_KNOWN_BATCH ? n - at : STORE_KNOWN_BATCH;
+        struct pg_params p = {0};
+        char *lit = NULL;
+        PGresult *res;
+
+        if ((r = texts_literal(store, keys + at, m, &lit)) < 0)
+            return r;
+        par_int(&p, feed_id);
+        par_str(&p, lit);
+        res = pg_exec(store, STMT_ITEMS_KNOWN, &p, &r);
+        free(lit);
+        if (!res)
+            return r;
+        memset(ret_known + at, 0, m * sizeof(*ret_known));
+        for (int i = 0; i < PQntuples(res); i++) {
+            int64_t k = col_int(res, i, 0);
+
+            if (k >= 1 && (size_t)k <= m)
+                ret_known[at + (size_t)k - 1] = true;
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
 /* The feed's saved boilerplate model: 0 with *ret_data (malloc'ed, NULL when none). */
 static int
 pg_feed_model_get(struct store *base, int64_t feed_id, char **ret_data, size_t *ret_len)
@@ -2938,6 +3009,7 @@ const struct store_engine store_pg_engine = {
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,
     .item_known = pg_item_known,
+    .items_known = pg_items_known,
     .feed_model_get = pg_feed_model_get,
     .feed_model_set = pg_feed_model_set,
     .feed_list = pg_feed_list,
