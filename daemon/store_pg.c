@@ -7,12 +7,12 @@
  *
  * Connection. The `database` value is a libpq connection string (base/dbspec.h: a URI or
  * keyword=value pairs), handed to PQconnectdbParams whole (expand_dbname), with a
- * connect_timeout the value may override and client_encoding UTF8 (the store's text is
- * UTF-8) it may not. One struct store is one connection, used by one thread at a time and
- * blocking, as a SQLite connection is. Messages name the server by dbspec_redact() of the
- * value, never with its password. A connection the server or the network dropped is made
- * again by the next operation outside a transaction (a BEGIN or a read that met the dropped
- * connection is sent again on the new one; a write outside a transaction is not, and fails
+ * connect_timeout and a statement_timeout (PG_SESSION_OPTIONS) the value may override and
+ * client_encoding UTF8 (the store's text is UTF-8) it may not. One struct store is one connection,
+ * used by one thread at a time and blocking, as a SQLite connection is. Messages name the server by
+ * dbspec_redact() of the value, never with its password. A connection the server or the network
+ * dropped is made again by the next operation outside a transaction (a BEGIN or a read that met the
+ * dropped connection is sent again on the new one; a write outside a transaction is not, and fails
  * with -ECONNRESET); inside one, the operation fails with -ECONNRESET and the transaction is
  * lost: every operation fails until store_rollback. A COMMIT that meets a dropped connection
  * fails, though the server may have committed it.
@@ -80,6 +80,14 @@
 
 /* Seconds libpq waits to connect when the connection string does not say (it waits forever). */
 #define PG_CONNECT_TIMEOUT "10"
+
+/*
+ * The longest a statement may run (the server cancels it: the operation fails with -EINTR and
+ * the server's message), so that a lock held elsewhere or a stuck server cannot block the
+ * writer or the loop forever. libpq's `options` of the connection string replace it whole
+ * (e.g. options='-c statement_timeout=0' for none). Migrations are not bounded.
+ */
+#define PG_SESSION_OPTIONS "-c statement_timeout=60s"
 
 /* The most parameters of one statement here (STMT_ITEM_ADD's 15). */
 #define PG_MAX_PARAMS 16
@@ -1152,8 +1160,11 @@ pg_migrate(struct store_pg *store)
         return r;
     if (version == PG_SCHEMA_VERSION)
         return 0;
+    /* Another node's migration (the lock) and a migration of a big database take their time. */
     if ((r = pg_exec_const(store, "BEGIN")) < 0)
         return r;
+    if ((r = pg_exec_const(store, "SET LOCAL statement_timeout = 0")) < 0)
+        goto rollback;
     (void)snprintf(key, sizeof(key), "%" PRId64, PG_MIGRATE_LOCK_KEY);
     res = PQexecParams(store->conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, NULL, params,
                        NULL, NULL, 0);
@@ -1243,10 +1254,12 @@ pg_session(struct store_pg *store)
 static int
 pg_connect(struct store_pg *store)
 {
-    /* The value's own connect_timeout wins (it comes later); client_encoding does not. */
-    const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
-                                "client_encoding", NULL};
-    const char *const values[] = {PG_CONNECT_TIMEOUT, store->conninfo, "feedwatch", "UTF8", NULL};
+    /* The value's own connect_timeout and options win (they come later); client_encoding does not.
+     */
+    const char *const keys[] = {"connect_timeout",           "options",         "dbname",
+                                "fallback_application_name", "client_encoding", NULL};
+    const char *const values[] = {
+        PG_CONNECT_TIMEOUT, PG_SESSION_OPTIONS, store->conninfo, "feedwatch", "UTF8", NULL};
     char copy[STORE_ERRMSG_MAX];
 
     store->conn = PQconnectdbParams(keys, values, 1);
