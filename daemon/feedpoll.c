@@ -859,10 +859,24 @@ collect_news(struct feedpoll *p)
     p->news = calloc(doc->n_items, sizeof(*p->news));
     if (!p->news)
         return -ENOMEM;
-    bool txn = store_begin_read(p->d->store) == 0;
+    const char **keys = malloc(doc->n_items * sizeof(*keys));
+    bool *known = calloc(doc->n_items, sizeof(*known));
+    if (!keys || !known) {
+        free(keys);
+        free(known);
+        return -ENOMEM;
+    }
     for (size_t i = 0; i < doc->n_items; i++)
-        if (store_item_known(p->d->store, p->f->st.id, doc->items[i].key) != 1)
+        keys[i] = doc->items[i].key;
+    bool txn = store_begin_read(p->d->store) == 0;
+    /* One lookup for the document (a round trip per item on PostgreSQL blocked the loop). */
+    if (store_items_known(p->d->store, p->f->st.id, keys, doc->n_items, known) < 0)
+        memset(known, 0, doc->n_items * sizeof(*known));
+    for (size_t i = 0; i < doc->n_items; i++)
+        if (!known[i])
             p->news[p->n_news++].item = &doc->items[i];
+    free(keys);
+    free(known);
     if (p->n_news > 0)
         (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
     if (txn)

@@ -126,6 +126,8 @@ struct hook_requeue {
     void *ctx;
 };
 
+struct hook_claim;
+
 struct hooks {
     struct dctx *d;
     hook_progress_cb progress; /* told after each run and delivery state (--once) */
@@ -136,6 +138,10 @@ struct hooks {
     struct hook_write *writes; /* delivery states queued in the writer */
     unsigned n_writes;
     struct hook_requeue *requeues; /* `redeliver`s queued in the writer */
+    /* Clusters (store_clustered): deliveries are claimed through the writer, one claim at once. */
+    bool clustered;
+    struct hook_claim *claim; /* the claim in the writer; NULL: none */
+    bool claim_again;         /* a kick came while it was there: claim again after it */
     bool closing;
     bool timer_closed;
 };
@@ -232,7 +238,7 @@ hook_alert_json(struct dctx *d, int64_t alert_id)
 static void
 hooks_maybe_free(struct hooks *h)
 {
-    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues)
+    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues && !h->claim)
         free(h);
 }
 
@@ -971,9 +977,12 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
     return run->xfer ? 0 : -ENOMEM;
 }
 
-/* Starts one attempt of a due delivery. */
+/*
+ * Starts one attempt of a due delivery; claimed: its "running" state is stored already (a
+ * cluster's claim), so it starts now, else once that state is stored.
+ */
 static int
-run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts)
+run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts, bool claimed)
 {
     struct dctx *d = h->d;
     char q[LOG_QUOTE_MAX];
@@ -1011,6 +1020,11 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     run->payload_len = strlen(run->payload);
     /* Counted from now on (max_hooks); it starts when its "running" state is stored. */
     h->running++;
+    if (claimed) {
+        run_begin(h, run, doc);
+        json_decref(doc);
+        return 0;
+    }
     int r =
         delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL, run, doc);
     json_decref(doc);
@@ -1072,6 +1086,142 @@ on_hook_timer(uv_timer_t *t)
     hook_kick(t->data);
 }
 
+/*
+ * A cluster's claim of due deliveries (store_deliveries_claim) on its way through the writer:
+ * the deliveries it leased to this node start from its done callback.
+ */
+struct hook_claim {
+    struct writer_job job;
+    struct hooks *h;
+    char *node;
+    int64_t now;
+    int64_t lease_s;
+    unsigned limit; /* at most the room of list */
+    struct due_list list;
+};
+
+static void
+claim_free(struct hook_claim *c)
+{
+    for (size_t i = 0; i < c->list.n; i++)
+        free(c->list.e[i].hook);
+    free(c->node);
+    free(c);
+}
+
+/* Writer thread: leases due deliveries (and those of dead nodes) to this node. */
+static int
+claim_work(struct writer_job *job, struct store *store)
+{
+    struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
+    return store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, on_due, &c->list);
+}
+
+/*
+ * Arms the timer of a cluster: the next pending delivery, and at least once a lease, for the
+ * running deliveries of a node that died (their lease ends) and those a leaving node let go.
+ */
+static void
+cluster_timer(struct hooks *h)
+{
+    struct dctx *d = h->d;
+    uint64_t wait = d->conf->daemon.lease_s * 1000;
+    int64_t at, now = util_now();
+    if (h->running >= d->conf->daemon.max_hooks) {
+        (void)uv_timer_stop(&h->timer); /* a run's end kicks */
+        return;
+    }
+    if (store_delivery_next_due(d->store, &at) == 1) {
+        uint64_t due = at > now ? (uint64_t)(at - now) * 1000 : 1000;
+        if (due < wait)
+            wait = due;
+    }
+    (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
+}
+
+/* Loop: the claimed deliveries start (their "running" state is stored under this node's lease). */
+static void
+claim_done(struct writer_job *job, int result)
+{
+    struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
+    struct hooks *h = c->h;
+    bool full = result >= 0 && (unsigned)result >= c->limit;
+    h->claim = NULL;
+    if (result < 0)
+        log_error("store: cannot claim due deliveries: %s", job->error);
+    /*
+     * When stopping, what was claimed stays running under this node's lease: the node's leave
+     * (store_node_leave) makes it pending again, or another node takes it once the lease ends.
+     */
+    for (size_t i = 0; result >= 0 && !h->closing && !h->d->stopping && i < c->list.n; i++) {
+        int64_t alert_id = c->list.e[i].alert_id;
+        const char *hook = c->list.e[i].hook;
+        unsigned attempts = c->list.e[i].attempts;
+        /* Its lease ended while it ran here, and this node took it again: it goes on. */
+        if (delivery_busy(h, alert_id, hook))
+            continue;
+        int r = run_start(h, alert_id, hook, attempts, true);
+        if (r < 0) {
+            log_error("hook: alert %" PRId64 ": cannot start a delivery: %s", alert_id,
+                      strerror(-r));
+            /* Not run: pending again, this attempt not counted, a while later. */
+            (void)delivery_write(h, alert_id, hook, "pending", attempts,
+                                 util_now() + backoff_s(attempts + 1), "cannot start", NULL, NULL);
+        }
+    }
+    claim_free(c);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    if (h->d->stopping)
+        return;
+    if (h->claim_again || full) {
+        h->claim_again = false;
+        hook_kick(h);
+    } else {
+        cluster_timer(h);
+    }
+}
+
+/* A cluster's kick: claims due deliveries through the writer (one claim at a time). */
+static void
+cluster_kick(struct hooks *h)
+{
+    struct dctx *d = h->d;
+    unsigned max = d->conf->daemon.max_hooks;
+    if (h->claim) {
+        h->claim_again = true;
+        return;
+    }
+    if (h->running >= max) {
+        (void)uv_timer_stop(&h->timer);
+        return;
+    }
+    struct hook_claim *c = calloc(1, sizeof(*c));
+    int r = -ENOMEM;
+    if (c && (c->node = strdup(d->conf->daemon.node))) {
+        c->h = h;
+        c->now = util_now();
+        c->lease_s = (int64_t)d->conf->daemon.lease_s;
+        c->limit = max - h->running;
+        if (c->limit > sizeof(c->list.e) / sizeof(c->list.e[0]))
+            c->limit = sizeof(c->list.e) / sizeof(c->list.e[0]);
+        c->job = (struct writer_job){.work = claim_work, .done = claim_done, .mode = WRITER_TXN};
+        r = writer_submit(d->writer, &c->job);
+    }
+    if (r < 0) {
+        log_error("store: cannot claim due deliveries: %s",
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        if (c)
+            claim_free(c);
+        (void)uv_timer_start(&h->timer, on_hook_timer, 1000, 0); /* try again soon */
+        return;
+    }
+    h->claim = c;
+    h->claim_again = false;
+}
+
 /* Looks for due deliveries now (after new alerts were committed, at start, after reload). */
 void
 hook_kick(struct hooks *h)
@@ -1081,6 +1231,10 @@ hook_kick(struct hooks *h)
     struct dctx *d = h->d;
     if (h->closing || d->stopping)
         return;
+    if (h->clustered) {
+        cluster_kick(h);
+        return;
+    }
     unsigned max = d->conf->daemon.max_hooks;
     int64_t now = util_now();
     if (h->running < max) {
@@ -1097,7 +1251,7 @@ hook_kick(struct hooks *h)
         for (size_t i = 0; i < l->n; i++) {
             if (want > 0 && !delivery_busy(h, l->e[i].alert_id, l->e[i].hook)) {
                 want--;
-                int r = run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts);
+                int r = run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts, false);
                 if (r < 0)
                     log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
                               l->e[i].alert_id, strerror(-r));
@@ -1420,7 +1574,7 @@ bool
 hook_idle(struct hooks *h)
 {
     int64_t at;
-    if (h->running > 0 || h->n_writes > 0)
+    if (h->running > 0 || h->n_writes > 0 || h->claim)
         return false;
     int r = store_delivery_next_due(h->d->store, &at);
     return r != 1 || at > util_now();
@@ -1453,21 +1607,29 @@ hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **re
     h->d = d;
     h->progress = progress;
     h->progress_ctx = ctx;
-    struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
     /*
-     * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
-     * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+     * A cluster's node claims deliveries with leases: the running ones are other live nodes'
+     * and are left alone (this node's own from before a crash are made pending by its
+     * store_node_leave at start, a dead node's are claimed once their lease ends).
      */
-    int r = writer_call(d->writer, &job);
-    if (r < 0) {
-        log_error("store: cannot reset running deliveries: %s",
-                  job.error[0] ? job.error : strerror(-r));
-        free(h);
-        return r;
+    h->clustered = store_clustered(d->store);
+    if (!h->clustered) {
+        struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
+        /*
+         * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
+         * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+         */
+        int r = writer_call(d->writer, &job);
+        if (r < 0) {
+            log_error("store: cannot reset running deliveries: %s",
+                      job.error[0] ? job.error : strerror(-r));
+            free(h);
+            return r;
+        }
+        if (r > 0)
+            log_notice(
+                "hook: %d deliveries were running when feedwatchd stopped; running them again", r);
     }
-    if (r > 0)
-        log_notice("hook: %d deliveries were running when feedwatchd stopped; running them again",
-                   r);
     uv_timer_init(&d->loop, &h->timer);
     h->timer.data = h;
     *ret_hooks = h;

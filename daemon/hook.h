@@ -44,8 +44,12 @@ typedef void (*hook_progress_cb)(void *ctx);
 
 /*
  * Creates the runner on the daemon's services d (dctx.h); deliveries left running by a crash
- * become pending again (written before the loop runs, writer_call). progress (may be NULL) is
- * told as hook_progress_cb says. Logs its error.
+ * become pending again (written before the loop runs, writer_call). On a store with clusters
+ * (store_clustered: several daemons on one database) it resets nothing, the running deliveries
+ * being other nodes' (this node's own are its store_node_leave's at start), and claims due
+ * deliveries through the writer (store_deliveries_claim, as [daemon] node, for lease) instead
+ * of reading them on the loop. progress (may be NULL) is told as hook_progress_cb says. Logs
+ * its error.
  */
 int hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **ret_hooks);
 

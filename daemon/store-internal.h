@@ -53,6 +53,9 @@ struct store_engine {
     int (*item_add)(struct store *store, int64_t feed_id, const struct feed_item *item,
                     const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
     int (*item_known)(struct store *store, int64_t feed_id, const char *key);
+    /* NULL: store.c asks item_known for each key (SQLite: a prepared statement, no round trip). */
+    int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                       bool *ret_known);
     int (*feed_model_get)(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);
     int (*feed_model_set)(struct store *store, int64_t feed_id, const char *data, size_t len);
     int (*feed_list)(struct store *store, store_feed_cb cb, void *userdata);
@@ -108,6 +111,8 @@ struct store_engine {
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
                        const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
                        int64_t only_id, store_feed_cb cb, void *userdata);
+    int (*deliveries_claim)(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                            unsigned limit, store_delivery_cb cb, void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -429,6 +429,24 @@ store_item_known(struct store *store, int64_t feed_id, const char *key)
 }
 
 int
+store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                  bool *ret_known)
+{
+    assert(store);
+    assert(keys || n == 0);
+    assert(ret_known || n == 0);
+    if (store->engine->items_known)
+        return store->engine->items_known(store, feed_id, keys, n, ret_known);
+    for (size_t i = 0; i < n; i++) {
+        int r = store->engine->item_known(store, feed_id, keys[i]);
+        if (r < 0)
+            return r;
+        ret_known[i] = r == 1;
+    }
+    return 0;
+}
+
+int
 store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
 {
     assert(store);
@@ -700,4 +718,14 @@ store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsign
         return no_cluster(store);
     return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, hand, n_hand,
                                       only_id, cb, userdata);
+}
+
+int
+store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                       unsigned limit, store_delivery_cb cb, void *userdata)
+{
+    assert(store);
+    if (!store->engine->deliveries_claim)
+        return no_cluster(store);
+    return store->engine->deliveries_claim(store, node, now_at, lease_s, limit, cb, userdata);
 }

@@ -212,6 +212,15 @@ int store_item_add(struct store *store, int64_t feed_id, const struct feed_item 
 int store_item_known(struct store *store, int64_t feed_id, const char *key);
 
 /*
+ * Whether each (feed_id, keys[i]) of n is stored, into ret_known[i] (a poll's lookups at once:
+ * on PostgreSQL a statement per STORE_KNOWN_BATCH keys, not a round trip per item). 0, or a
+ * negative errno (ret_known then undefined).
+ */
+#define STORE_KNOWN_BATCH 1000
+int store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                      bool *ret_known);
+
+/*
  * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
  * (malloc'ed and NUL-terminated, NULL when none) and *ret_len, or a negative errno.
  */
@@ -360,6 +369,19 @@ int store_feed_set_state(struct store *store, int64_t id, bool paused, unsigned 
 int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
                       const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
                       int64_t only_id, store_feed_cb cb, void *userdata);
+
+/*
+ * Leases to node, for lease_s, at most limit deliveries that are pending and due at now_at
+ * (COALESCE(next_attempt_at, 0) <= now_at) or running under a lease that ended (their node
+ * died mid-run; or running with no lease), in due order, skipping those another node's claim
+ * holds (never one delivery on two nodes): each is made running with lease_node = node, its
+ * attempts counted (+1, as the "running" state store_delivery_set writes) and its alert's
+ * state refreshed, and is given to cb with the attempts before this one, as
+ * store_deliveries_due gives them. The delivery's next state (store_delivery_set) ends its
+ * lease; store_node_beat renews it meanwhile. The number leased, or a negative errno.
+ */
+int store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                           unsigned limit, store_delivery_cb cb, void *userdata);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook

@@ -7,12 +7,12 @@
  *
  * Connection. The `database` value is a libpq connection string (base/dbspec.h: a URI or
  * keyword=value pairs), handed to PQconnectdbParams whole (expand_dbname), with a
- * connect_timeout the value may override and client_encoding UTF8 (the store's text is
- * UTF-8) it may not. One struct store is one connection, used by one thread at a time and
- * blocking, as a SQLite connection is. Messages name the server by dbspec_redact() of the
- * value, never with its password. A connection the server or the network dropped is made
- * again by the next operation outside a transaction (a BEGIN or a read that met the dropped
- * connection is sent again on the new one; a write outside a transaction is not, and fails
+ * connect_timeout and a statement_timeout (PG_SESSION_OPTIONS) the value may override and
+ * client_encoding UTF8 (the store's text is UTF-8) it may not. One struct store is one connection,
+ * used by one thread at a time and blocking, as a SQLite connection is. Messages name the server by
+ * dbspec_redact() of the value, never with its password. A connection the server or the network
+ * dropped is made again by the next operation outside a transaction (a BEGIN or a read that met the
+ * dropped connection is sent again on the new one; a write outside a transaction is not, and fails
  * with -ECONNRESET); inside one, the operation fails with -ECONNRESET and the transaction is
  * lost: every operation fails until store_rollback. A COMMIT that meets a dropped connection
  * fails, though the server may have committed it.
@@ -80,6 +80,14 @@
 
 /* Seconds libpq waits to connect when the connection string does not say (it waits forever). */
 #define PG_CONNECT_TIMEOUT "10"
+
+/*
+ * The longest a statement may run (the server cancels it: the operation fails with -EINTR and
+ * the server's message), so that a lock held elsewhere or a stuck server cannot block the
+ * writer or the loop forever. libpq's `options` of the connection string replace it whole
+ * (e.g. options='-c statement_timeout=0' for none). Migrations are not bounded.
+ */
+#define PG_SESSION_OPTIONS "-c statement_timeout=60s"
 
 /* The most parameters of one statement here (STMT_ITEM_ADD's 15). */
 #define PG_MAX_PARAMS 16
@@ -277,6 +285,7 @@ enum pg_stmt {
     STMT_FEED_SET_RUNTIME_OPTS,
     STMT_ITEM_ADD,
     STMT_ITEM_KNOWN,
+    STMT_ITEMS_KNOWN,
     STMT_FEED_MODEL_GET,
     STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
@@ -326,6 +335,7 @@ enum pg_stmt {
     STMT_NODES_LIST,
     STMT_FEEDS_CLAIM,
     STMT_FEED_SET_STATE,
+    STMT_DELIVERIES_CLAIM,
     STMT__COUNT,
 };
 
@@ -405,6 +415,9 @@ static const char *const pg_sql[STMT__COUNT] = {
                       " $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (feed_id, key) DO NOTHING"
                       " RETURNING id",
     [STMT_ITEM_KNOWN] = "SELECT 1 FROM items WHERE feed_id = $1 AND key = $2",
+    /* The positions (from 1) in the text[] $2 of the keys feed $1 has stored. */
+    [STMT_ITEMS_KNOWN] = "SELECT k.i FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
+                         " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = $1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = $2::bytea WHERE id = $1",
     /* Pruned items (retention) are keys without text: lists leave them out. */
@@ -485,8 +498,10 @@ static const char *const pg_sql[STMT__COUNT] = {
                             " ORDER BY COALESCE(next_attempt_at, 0), alert_id LIMIT $2",
     [STMT_DELIVERY_NEXT] = "SELECT COALESCE(next_attempt_at, 0) FROM deliveries"
                            " WHERE state = 'pending' ORDER BY COALESCE(next_attempt_at, 0) LIMIT 1",
+    /* A state ends the delivery's lease (a claim's running state is the claim's own). */
     [STMT_DELIVERY_SET] = "UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = $5,"
-                          " last_error = $6, last_attempt_at = COALESCE($7, last_attempt_at)"
+                          " last_error = $6, last_attempt_at = COALESCE($7, last_attempt_at),"
+                          " lease_node = NULL, lease_until = NULL"
                           " WHERE alert_id = $1 AND hook = $2",
     [STMT_ALERT_REFRESH] = "UPDATE alerts SET (state, attempts) = (SELECT CASE"
                            " WHEN count(*) = 0 THEN 'no-hook'"
@@ -620,6 +635,26 @@ static const char *const pg_sql[STMT__COUNT] = {
         " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
     [STMT_FEED_SET_STATE] = "UPDATE feeds SET paused = $2, failures = $3, disabled_reason = $4"
                             " WHERE id = $1",
+    /*
+     * The claim of deliveries ($1 node, $2 now_at, $3 lease_s, $4 limit): pending ones due at
+     * $2 and running ones whose lease ended (by the server's clock) or that have none, in due
+     * order, locked without waiting for another node's claim (SKIP LOCKED), made running under
+     * $1's lease with their attempt counted; returned with the attempts before it, in due
+     * order (the alerts' states are refreshed by the caller, STMT_ALERT_REFRESH).
+     */
+    [STMT_DELIVERIES_CLAIM] =
+        "WITH now AS (SELECT " PG_NOW " AS t),"
+        " c AS (SELECT d.alert_id, d.hook FROM deliveries AS d, now"
+        " WHERE (d.state = 'pending' AND COALESCE(d.next_attempt_at, 0) <= $2)"
+        " OR (d.state = 'running' AND (d.lease_until IS NULL OR d.lease_until < now.t))"
+        " ORDER BY COALESCE(d.next_attempt_at, 0), d.alert_id, d.hook LIMIT $4"
+        " FOR UPDATE OF d SKIP LOCKED),"
+        " u AS (UPDATE deliveries AS d SET state = 'running', attempts = d.attempts + 1,"
+        " lease_node = $1, lease_until = (SELECT t FROM now) + $3 FROM c"
+        " WHERE d.alert_id = c.alert_id AND d.hook = c.hook"
+        " RETURNING d.alert_id, d.hook, d.attempts - 1 AS before,"
+        " COALESCE(d.next_attempt_at, 0) AS due)"
+        " SELECT alert_id, hook, before FROM u ORDER BY due, alert_id, hook",
 };
 
 struct store_pg {
@@ -1131,8 +1166,11 @@ pg_migrate(struct store_pg *store)
         return r;
     if (version == PG_SCHEMA_VERSION)
         return 0;
+    /* Another node's migration (the lock) and a migration of a big database take their time. */
     if ((r = pg_exec_const(store, "BEGIN")) < 0)
         return r;
+    if ((r = pg_exec_const(store, "SET LOCAL statement_timeout = 0")) < 0)
+        goto rollback;
     (void)snprintf(key, sizeof(key), "%" PRId64, PG_MIGRATE_LOCK_KEY);
     res = PQexecParams(store->conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, NULL, params,
                        NULL, NULL, 0);
@@ -1250,10 +1288,12 @@ pg_check_value(const char *database, char **reterr_msg)
 static int
 pg_connect(struct store_pg *store)
 {
-    /* The value's own connect_timeout wins (it comes later); client_encoding does not. */
-    const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
-                                "client_encoding", NULL};
-    const char *const values[] = {PG_CONNECT_TIMEOUT, store->conninfo, "feedwatch", "UTF8", NULL};
+    /* The value's own connect_timeout and options win (they come later); client_encoding does not.
+     */
+    const char *const keys[] = {"connect_timeout",           "options",         "dbname",
+                                "fallback_application_name", "client_encoding", NULL};
+    const char *const values[] = {
+        PG_CONNECT_TIMEOUT, PG_SESSION_OPTIONS, store->conninfo, "feedwatch", "UTF8", NULL};
     char copy[STORE_ERRMSG_MAX];
     char *bad = NULL;
 
@@ -1753,6 +1793,73 @@ pg_item_known(struct store *base, int64_t feed_id, const char *key)
     r = PQntuples(res) > 0;
     PQclear(res);
     return r;
+}
+
+/*
+ * The text[] literal of keys (each quoted, '"' and '\\' escaped: any text is an element) into
+ * *ret (malloc'd): 0 or -ENOMEM.
+ */
+static int
+texts_literal(struct store_pg *store, const char *const *keys, size_t n, char **ret)
+{
+    size_t cap = 3, len = 0;
+    char *s;
+
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(keys[i]) + 3;
+    if (!(s = malloc(cap)))
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            s[len++] = ',';
+        s[len++] = '"';
+        for (const char *c = keys[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                s[len++] = '\\';
+            s[len++] = *c;
+        }
+        s[len++] = '"';
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    *ret = s;
+    return 0;
+}
+
+/* Whether each key is stored for feed_id: one statement per STORE_KNOWN_BATCH keys. */
+static int
+pg_items_known(struct store *base, int64_t feed_id, const char *const *keys, size_t n,
+               bool *ret_known)
+{
+    struct store_pg *store = pg_of(base);
+    int r = 0;
+
+    assert(store);
+    for (size_t at = 0; at < n; at += STORE_KNOWN_BATCH) {
+        size_t m = n - at < STORE_KNOWN_BATCH ? n - at : STORE_KNOWN_BATCH;
+        struct pg_params p = {0};
+        char *lit = NULL;
+        PGresult *res;
+
+        if ((r = texts_literal(store, keys + at, m, &lit)) < 0)
+            return r;
+        par_int(&p, feed_id);
+        par_str(&p, lit);
+        res = pg_exec(store, STMT_ITEMS_KNOWN, &p, &r);
+        free(lit);
+        if (!res)
+            return r;
+        memset(ret_known + at, 0, m * sizeof(*ret_known));
+        for (int i = 0; i < PQntuples(res); i++) {
+            int64_t k = col_int(res, i, 0);
+
+            if (k >= 1 && (size_t)k <= m)
+                ret_known[at + (size_t)k - 1] = true;
+        }
+        PQclear(res);
+    }
+    return 0;
 }
 
 /* The feed's saved boilerplate model: 0 with *ret_data (malloc'ed, NULL when none). */
@@ -2876,6 +2983,54 @@ pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned l
     return r < 0 ? r : n;
 }
 
+/* Leases due deliveries (and running ones whose lease ended) to node; gives each to cb. */
+static int
+pg_deliveries_claim(struct store *base, const char *node, int64_t now_at, int64_t lease_s,
+                    unsigned limit, store_delivery_cb cb, void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    bool own;
+    int r = 0, n;
+
+    assert(store);
+    assert(node);
+    assert(cb);
+    par_str(&p, node);
+    par_int(&p, now_at);
+    par_int(&p, lease_s);
+    par_int(&p, limit);
+    if ((r = inner_begin(store, &own)) < 0)
+        return r;
+    if (!(res = pg_exec(store, STMT_DELIVERIES_CLAIM, &p, &r))) {
+        inner_undo(store, own);
+        return r;
+    }
+    n = PQntuples(res);
+    /* Each alert once, in the order met (a few rows: a claim is at most max_hooks). */
+    for (int i = 0; i < n && r >= 0; i++) {
+        int64_t alert_id = col_int(res, i, 0);
+        bool seen = false;
+
+        for (int j = 0; j < i && !seen; j++)
+            seen = col_int(res, j, 0) == alert_id;
+        if (!seen)
+            r = alert_refresh(store, alert_id);
+    }
+    /* Before the lease is kept: a callback's failure leaves every delivery as it was. */
+    for (int i = 0; i < n && r >= 0; i++)
+        r = cb(userdata, col_int(res, i, 0), col_text(res, i, 1), (unsigned)col_int(res, i, 2));
+    PQclear(res);
+    if (r >= 0)
+        r = inner_end(store, own);
+    if (r < 0) {
+        inner_undo(store, own);
+        return r;
+    }
+    return n;
+}
+
 /*
  * Checks the database as far as a client can (SQLite's quick_check reads every page of the
  * file; a PostgreSQL server checks its own pages, with data checksums when the cluster has
@@ -2936,6 +3091,7 @@ const struct store_engine store_pg_engine = {
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,
     .item_known = pg_item_known,
+    .items_known = pg_items_known,
     .feed_model_get = pg_feed_model_get,
     .feed_model_set = pg_feed_model_set,
     .feed_list = pg_feed_list,
@@ -2968,4 +3124,5 @@ const struct store_engine store_pg_engine = {
     .nodes_list = pg_nodes_list,
     .feed_set_state = pg_feed_set_state,
     .feeds_claim = pg_feeds_claim,
+    .deliveries_claim = pg_deliveries_claim,
 };

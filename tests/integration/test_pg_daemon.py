@@ -9,6 +9,7 @@ maintenance database's connection string. Each test makes a database of its own.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -152,6 +153,79 @@ def test_search_goes_on_after_the_server_restarts(t):
         assert d.stop() == 0
     finally:
         subprocess.run([pgscratch, "stop", pgdir], timeout=120)
+
+
+def two_daemons(t, db, sleeps, lease="60s"):
+    """Daemons n0, n1, ... on one database db, each with its own hook output folder and a
+    hook that sleeps sleeps[i] seconds; (daemons, outdirs)."""
+    daemons, outdirs = [], []
+    for i, sleep in enumerate(sleeps):
+        outdir = os.path.join(t.dir, f"hook-out-{i}")
+        os.mkdir(outdir)
+        d = t.daemon(seed_feeds(), name=f"feedwatchd{i}", database=db, node=f"n{i}",
+                     lease=lease)
+        hooks = TOPICS.format(python=sys.executable, hook=HOOK, outdir=outdir)
+        hooks = hooks.replace("timeout = 10s", f"timeout = 120s\nretries = 0")
+        if sleep:
+            hooks = hooks.replace(outdir, f"{outdir} --sleep {sleep}")
+        d.write_config(fwtest.conf_text(d.settings, d.feeds, hooks))
+        daemons.append(d)
+        outdirs.append(outdir)
+    return daemons, outdirs
+
+
+def alert_ids(outdir):
+    return [int(r["env"]["FEEDWATCH_ALERT_ID"]) for r in fwtest.hook_runs(outdir)]
+
+
+def test_two_daemons_deliver_each_alert_once(t):
+    """Two daemons on one database, a slow hook: each alert is raised once and delivered once
+    while both live. The second starts while the first runs the hooks: it leaves those running
+    deliveries alone (a single daemon's start makes every running delivery pending again)."""
+    db = new_database(t)
+    (a, b), outdirs = two_daemons(t, db, [3, 3])
+    a.start()
+    fwtest.wait_until(lambda: len(alert_ids(outdirs[0])) == 4, 30, "four hooks running on n0")
+    b.start()
+    b.poll_wait()
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM alerts WHERE state = 'delivered'")
+                      == [["4"]], 60, "four alerts delivered")
+    assert psql(db, "SELECT count(*), count(DISTINCT (feed_id, key)) FROM items") == [["13", "13"]]
+    ran = alert_ids(outdirs[0]) + alert_ids(outdirs[1])
+    want = sorted(int(r[0]) for r in psql(db, "SELECT id FROM alerts"))
+    assert sorted(ran) == want, (ran, want)
+    # Both poll again (the same items): nothing new, nothing run again.
+    a.poll_wait()
+    b.poll_wait()
+    assert psql(db, "SELECT count(*) FROM alerts") == [["4"]]
+    assert len(alert_ids(outdirs[0]) + alert_ids(outdirs[1])) == 4
+    assert psql(db, "SELECT count(*) FROM deliveries WHERE lease_node IS NOT NULL"
+                " OR lease_until IS NOT NULL OR attempts != 1") == [["0"]]
+    assert a.stop() == 0
+    assert b.stop() == 0
+
+
+def test_dead_node_deliveries_run_elsewhere(t):
+    """A node killed (-9) while its hooks run: once their leases end, another node claims
+    those deliveries and runs them (at least once)."""
+    db = new_database(t)
+    (a, b), outdirs = two_daemons(t, db, [60, 0], lease="5s")
+    a.start()
+    fwtest.wait_until(lambda: len(alert_ids(outdirs[0])) == 4, 30, "four hooks running on n0")
+    running = psql(db, "SELECT state, lease_node, attempts FROM deliveries")
+    assert running == [["running", "n0", "1"]] * 4, running
+    a.kill()
+    for run in fwtest.hook_runs(outdirs[0]):
+        try:
+            os.kill(run["pid"], signal.SIGKILL)  # the orphaned hooks: nothing waits for them
+        except ProcessLookupError:
+            pass
+    b.start()
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM alerts WHERE state = 'delivered'")
+                      == [["4"]], 30, "n1 to deliver the four alerts n0 was running")
+    assert sorted(alert_ids(outdirs[1])) == sorted(alert_ids(outdirs[0]))
+    assert psql(db, "SELECT DISTINCT attempts FROM deliveries") == [["2"]]
+    assert b.stop() == 0
 
 
 def test_password_is_shown_nowhere(t):

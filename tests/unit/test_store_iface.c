@@ -498,6 +498,52 @@ test_store_iface_item_dedup(void **state)
 }
 
 /*
+ * A poll's lookups at once (store_items_known): exact keys of the one feed, any text (quotes,
+ * backslashes, braces, commas), and more keys than one PostgreSQL statement takes.
+ */
+static void
+test_store_iface_items_known(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    const char *keys[] = {"k2", "K1", "k1", "q\"{x},\\y", "k3", "", "NULL"};
+    bool known[7];
+
+    (void)add_item(store, a, "k1", 100, 1000, 1);
+    (void)add_item(store, a, "k2", 200, 1000, 1);
+    (void)add_item(store, a, "q\"{x},\\y", 300, 1000, 1);
+    (void)add_item(store, b, "k1", 100, 1000, 1);
+    memset(known, 0xff, sizeof(known));
+    assert_int_equal(store_items_known(store, a, keys, 7, known), 0);
+    assert_true(known[0] && !known[1] && known[2] && known[3] && !known[4] && !known[5] &&
+                !known[6]);
+    assert_int_equal(store_items_known(store, b, keys, 7, known), 0);
+    assert_true(!known[0] && !known[1] && known[2] && !known[3] && !known[4]);
+    assert_int_equal(store_items_known(store, a, keys, 0, known), 0);
+    /* In a read transaction, as a poll asks. */
+    assert_int_equal(store_begin_read(store), 0);
+    assert_int_equal(store_items_known(store, a, keys, 3, known), 0);
+    assert_true(known[0] && !known[1] && known[2]);
+    store_rollback(store);
+
+    enum { MANY = STORE_KNOWN_BATCH * 2 + 7 };
+    const char **many = calloc(MANY, sizeof(*many));
+    bool *many_known = calloc(MANY, sizeof(*many_known));
+    assert_non_null(many);
+    assert_non_null(many_known);
+    for (size_t i = 0; i < MANY; i++)
+        many[i] = i % 500 == 3 ? "k1" : i == MANY - 1 ? "k2" : "nope";
+    assert_int_equal(store_items_known(store, a, many, MANY, many_known), 0);
+    for (size_t i = 0; i < MANY; i++)
+        assert_int_equal(many_known[i], i % 500 == 3 || i == MANY - 1);
+    free(many);
+    free(many_known);
+    store_free(store);
+}
+
+/*
  * The transaction of a poll: its parts commit together, a failed part is undone alone, a
  * rolled-back transaction leaves nothing, and the misuses are errors.
  */
@@ -1102,6 +1148,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_ensure_and_save),
         IFACE_TEST(test_store_iface_feed_list),
         IFACE_TEST(test_store_iface_item_dedup),
+        IFACE_TEST(test_store_iface_items_known),
         IFACE_TEST(test_store_iface_poll_transaction),
         IFACE_TEST(test_store_iface_reader),
         IFACE_TEST(test_store_iface_alerts_once),

@@ -640,6 +640,181 @@ test_store_pg_cluster_leases(void **state)
     store_free(store);
 }
 
+/* The deliveries a claim gave. */
+struct dclaimed {
+    int n;
+    int64_t alerts[16];
+    char hooks[16][8];
+    unsigned attempts[16];
+};
+
+static int
+on_dclaimed(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
+{
+    struct dclaimed *c = userdata;
+
+    assert_true(c->n < 16);
+    c->alerts[c->n] = alert_id;
+    (void)snprintf(c->hooks[c->n], sizeof(c->hooks[0]), "%s", hook);
+    c->attempts[c->n++] = attempts;
+    return 0;
+}
+
+static struct dclaimed
+dclaim(struct store *store, const char *node, unsigned limit)
+{
+    struct dclaimed c = {0};
+    int r = store_deliveries_claim(store, node, 2000, 60, limit, on_dclaimed, &c);
+
+    if (r < 0)
+        fail_msg("claim: %s", store_errmsg(store));
+    assert_int_equal(r, c.n);
+    return c;
+}
+
+/*
+ * Hook deliveries across nodes: two nodes claim disjoint deliveries, even while one's claim
+ * is not committed yet (SKIP LOCKED, no wait); a running delivery of a dead node (its lease
+ * ended) is claimed by the other with its attempt counted, a live node's is not; the
+ * delivery's next state ends its lease; one not due yet is not claimed.
+ */
+static void
+test_store_pg_deliveries_claim(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database), *other = open_store(db->database);
+    struct store_feed feed = {0};
+    char *hooks[] = {"h1", "h2"};
+    int64_t alerts[4];
+
+    assert_int_equal(store_feed_ensure(store, "f", "https://example.org/f.xml", &feed), 0);
+    for (int i = 0; i < 4; i++) {
+        char key[8];
+        struct feed_item item = {.key = key, .published_at = 1, .updated_at = FEED_TIME_NONE};
+        int64_t id;
+
+        (void)snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(store_item_add(store, feed.id, &item, "text", 0, 1000, &id), 1);
+        /* The last alert's deliveries are due later than the claims' now (2000). */
+        assert_int_equal(
+            store_alert_add(store, "t", id, "[]", hooks, 2, i == 3 ? 5000 : 1000 + i, &alerts[i]),
+            1);
+    }
+    store_feed_done(&feed);
+
+    /* a's claim is open (not committed) while b claims: b takes the others at once. */
+    assert_int_equal(store_begin(other), 0);
+    struct dclaimed a = dclaim(other, "a", 2);
+    assert_int_equal(a.n, 2);
+    assert_int_equal(a.alerts[0], alerts[0]); /* in due order */
+    assert_int_equal(a.alerts[1], alerts[0]);
+    struct dclaimed b = dclaim(store, "b", 16);
+    assert_int_equal(b.n, 4); /* alerts 1 and 2, both hooks; alert 3 is not due */
+    assert_int_equal(store_commit(other), 0);
+    for (int i = 0; i < b.n; i++) {
+        assert_true(b.alerts[i] == alerts[1] || b.alerts[i] == alerts[2]);
+        assert_int_equal(b.attempts[i], 0);
+    }
+    assert_int_equal(dclaim(store, "a", 16).n, 0); /* every due one is leased */
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE state = 'running'"
+                                         " AND lease_node = 'a' AND attempts = 1"),
+                     2);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM alerts WHERE state = 'running'"), 3);
+
+    /* a dies: its leases end. b takes its running deliveries, a second attempt; a does not
+     * take b's, whose lease goes on. */
+    pgtest_exec(db->name, "UPDATE deliveries SET lease_until = lease_until - 120"
+                          " WHERE lease_node = 'a'");
+    struct dclaimed taken = dclaim(store, "b", 16);
+    assert_int_equal(taken.n, 2);
+    for (int i = 0; i < taken.n; i++) {
+        assert_int_equal(taken.alerts[i], alerts[0]);
+        assert_int_equal(taken.attempts[i], 1);
+    }
+    assert_int_equal(dclaim(store, "a", 16).n, 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE lease_node = 'b'"),
+                     6);
+
+    /* Delivered, or back to pending: the lease ends with the run. */
+    assert_int_equal(
+        store_delivery_set(store, alerts[0], "h1", "delivered", 2, FEED_TIME_NONE, NULL, 2001), 0);
+    assert_int_equal(
+        store_delivery_set(store, alerts[0], "h2", "pending", 2, 2100, "exit status 1", 2001), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE alert_id = "
+                                         "(SELECT min(id) FROM alerts) AND lease_node IS NULL"
+                                         " AND lease_until IS NULL"),
+                     2);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM alerts WHERE state = 'pending'"),
+                     2); /* the retried one's alert, and the one not due yet */
+    /* b beats and leaves: its running deliveries are pending again, for anyone. */
+    assert_int_equal(store_node_beat(store, "b", 2, 100, NULL, 60, NULL, 0, NULL), 0);
+    assert_int_equal(store_node_leave(store, "b"), 0);
+    assert_int_equal(dclaim(store, "a", 16).n, 4);
+    store_free(other);
+    store_free(store);
+}
+
+static int
+on_any_feed(void *userdata, const struct store_feed *feed)
+{
+    (void)feed;
+    ++*(int *)userdata;
+    return 0;
+}
+
+/*
+ * A statement blocked (here by a lock another session holds) is cancelled by the server after
+ * the session's statement_timeout: the operation fails with the server's reason instead of
+ * blocking the writer or the loop for good, and the store works again afterwards. The default
+ * is 60 s; the connection string's `options` replace it (1 s here, a test of seconds).
+ */
+static void
+test_store_pg_statement_timeout(void **state)
+{
+    struct pg_db *db = *state;
+    char conninfo[600], lockinfo[512];
+    struct store *store;
+    struct timespec t0, t1;
+    int n = 0;
+
+    (void)snprintf(conninfo, sizeof(conninfo), "%s options='-c statement_timeout=1s'",
+                   db->database);
+    /* The default, seen by a trigger in the store's own session (after its migration). */
+    store = open_store(db->database);
+    pgtest_exec(db->name,
+                "CREATE TABLE seen (v text);"
+                " CREATE FUNCTION seen_timeout() RETURNS trigger LANGUAGE plpgsql AS"
+                " 'BEGIN INSERT INTO seen VALUES (current_setting(''statement_timeout''));"
+                " RETURN NEW; END';"
+                " CREATE TRIGGER seen_timeout BEFORE INSERT ON feeds FOR EACH ROW"
+                " EXECUTE FUNCTION seen_timeout()");
+    struct store_feed f = {0};
+    assert_int_equal(store_feed_ensure(store, "f", "https://example.org/f.xml", &f), 0);
+    store_feed_done(&f);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM seen WHERE v = '1min'"), 1);
+    store_free(store);
+
+    store = open_store(conninfo);
+    pgtest_conninfo(db->name, lockinfo, sizeof(lockinfo));
+    PGconn *holder = PQconnectdb(lockinfo);
+    assert_int_equal(PQstatus(holder), CONNECTION_OK);
+    PQclear(PQexec(holder, "BEGIN"));
+    PGresult *res = PQexec(holder, "LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(store_feed_list(store, on_any_feed, &n), -EINTR);
+    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_non_null(strstr(store_errmsg(store), "statement timeout"));
+    assert_true(t1.tv_sec - t0.tv_sec < 30);
+    /* The lock is gone: the same connection answers again. */
+    PQclear(PQexec(holder, "ROLLBACK"));
+    PQfinish(holder);
+    assert_int_equal(store_feed_list(store, on_any_feed, &n), 0);
+    store_free(store);
+}
+
 static int
 on_item_title(void *userdata, const struct store_item_row *row)
 {
@@ -716,6 +891,8 @@ main(void)
         PG_TEST(test_store_pg_simhash_top_bit),
         PG_TEST(test_store_pg_search_queue),
         PG_TEST(test_store_pg_cluster_leases),
+        PG_TEST(test_store_pg_deliveries_claim),
+        PG_TEST(test_store_pg_statement_timeout),
         PG_TEST(test_store_pg_invalid_utf8_is_repaired),
         PG_TEST(test_store_pg_refuses_other_encodings),
     };
