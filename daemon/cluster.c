@@ -44,7 +44,8 @@ struct cluster_job {
     char *node;
     char hash[17];
     int64_t pid, started_at, lease_s;
-    int64_t *hand; /* the feeds in hand, renewed */
+    int64_t server_now; /* the server's clock at the beat (0: no beat) */
+    int64_t *hand;      /* the feeds in hand, renewed */
     size_t n_hand;
     int64_t *skip;
     size_t n_skip;
@@ -145,7 +146,7 @@ job_work(struct writer_job *job, struct store *store)
     if (j->kind == JOB_LEAVE)
         return store_node_leave(store, j->node);
     int r = store_node_beat(store, j->node, j->pid, j->started_at, j->hash, j->lease_s, j->hand,
-                            j->n_hand, NULL);
+                            j->n_hand, &j->server_now);
     if (r >= 0 && j->limit > 0)
         r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->skip, j->n_skip, j->hand,
                               j->n_hand, j->only_id, on_claimed, j);
@@ -243,6 +244,25 @@ not_polled(struct cluster *c, const char *name, dfeed_poll_done_cb cb, void *cb_
         c->t->polled(c->t->polled_ctx, f, POLL_ABORTED, 0, 0);
 }
 
+/*
+ * The server's clock against this node's, from a beat: leases and due times are the server's,
+ * so a node whose clock is off shifts the poll times it saves by the difference (feedpoll.c).
+ * Differences under CLUSTER_SKEW_MIN_S (the beat's own delay, NTP's wobble) count as none.
+ */
+static void
+clock_offset(struct cluster *c, int64_t server_now)
+{
+    int64_t off = server_now - util_now_ms() / 1000;
+    if (off > -CLUSTER_SKEW_MIN_S && off < CLUSTER_SKEW_MIN_S)
+        off = 0;
+    int64_t was = c->d->clock_offset_s;
+    c->d->clock_offset_s = off;
+    if (off != 0 && (was == 0 || off - was > CLUSTER_SKEW_MIN_S || was - off > CLUSTER_SKEW_MIN_S))
+        log_warn("cluster: this node's clock is %" PRId64 " s %s the database server's: the poll"
+                 " times it saves are shifted to the server's clock (set the clock right: NTP)",
+                 off > 0 ? off : -off, off > 0 ? "behind" : "ahead of");
+}
+
 /* Loop thread: polls what was claimed. */
 static void
 job_done(struct writer_job *job, int result)
@@ -257,6 +277,8 @@ job_done(struct writer_job *job, int result)
     } else if (result >= 0 && j->kind == JOB_TICK) {
         c->last_error = 0;
     }
+    if (result >= 0 && j->server_now > 0)
+        clock_offset(c, j->server_now);
     bool polled = false;
     for (size_t i = 0; result >= 0 && i < j->n_rows && !c->d->stopping; i++) {
         struct dfeed *f = take_row(c, &j->rows[i]);

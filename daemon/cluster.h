@@ -28,6 +28,9 @@ struct feedtable;
 /* How often a node beats and claims (ms). */
 #define CLUSTER_TICK_MS 1000
 
+/* A difference of clocks with the database server this small (s) is taken as none. */
+#define CLUSTER_SKEW_MIN_S 3
+
 /* Most feeds one claim leases. */
 #define CLUSTER_CLAIM_MAX 500
 

@@ -52,6 +52,7 @@ struct dctx {
     bool once;               /* --once: poll everything once, then stop */
     bool clustered;          /* the database schedules the polls (cluster.h), not sched */
     struct cluster *cluster; /* this node of the cluster; NULL when not clustered */
+    int64_t clock_offset_s;  /* the database server's clock minus this node's (cluster.h) */
     bool stopping;
     /*
      * Article pages held in memory, all polls: each download reserves max_article_size up to

@@ -1090,6 +1090,13 @@ poll_prepare(struct feedpoll *p, int64_t now_ms)
     p->st_gen = f->st_gen;
     if (store_feed_copy(&p->st, &f->st) < 0 || !(p->name = strdup(f->cfg->name)))
         return -ENOMEM;
+    /* A cluster's due times are the database server's: this node's clock may be off. */
+    if (p->d->clustered && p->d->clock_offset_s != 0) {
+        if (p->st.last_poll_at != FEED_TIME_NONE)
+            p->st.last_poll_at += p->d->clock_offset_s;
+        if (p->st.next_poll_at != FEED_TIME_NONE)
+            p->st.next_poll_at += p->d->clock_offset_s;
+    }
     if (f->cfg->n_tags > 0 && !(p->tags = calloc(f->cfg->n_tags, sizeof(*p->tags))))
         return -ENOMEM;
     for (; p->n_tags < f->cfg->n_tags; p->n_tags++)

@@ -179,5 +179,38 @@ def test_pause_on_another_node_keeps_the_poll_state(t):
         assert d.stop(timeout=30) == 0
 
 
+def test_a_node_whose_clock_is_off(t):
+    """A node whose clock is two minutes behind the database server's polls at the interval,
+    not at every claim (review18 F4: its next_poll_at was always in the server's past), and
+    says that its clock is off."""
+    lib = os.environ.get("FW_CLOCK_SKEW_LIB")
+    assert lib and os.path.exists(lib), "FW_CLOCK_SKEW_LIB: run this test through ctest"
+    db = new_database(t)
+    s = httpd.Server().start()
+    t.servers.append(s)
+    s.add_file("/f.xml", feed_body(1, 1))
+    d = t.daemon({"f": s.url("/f.xml")}, database=db, node="behind", lease=f"{LEASE}s",
+                 interval="30s", min_interval="30s", log_level="info")
+    saved = {k: os.environ.get(k) for k in ("LD_PRELOAD", "FW_CLOCK_SKEW_S", "ASAN_OPTIONS")}
+    os.environ["LD_PRELOAD"] = lib
+    os.environ["FW_CLOCK_SKEW_S"] = "120"
+    # A sanitized daemon takes the shim after its runtime (it checks the order by default).
+    os.environ["ASAN_OPTIONS"] = (saved["ASAN_OPTIONS"] + ":" if saved["ASAN_OPTIONS"] else "") \
+        + "verify_asan_link_order=0"
+    try:
+        d.start(timeout=30)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    fwtest.wait_until(lambda: s.count("/f.xml") >= 1, 20, "the first poll")
+    time.sleep(12)
+    assert s.count("/f.xml") == 1, f"{s.count('/f.xml')} fetches in 12 s at a 30 s interval"
+    assert "this node's clock is 120 s behind" in d.log(), d.log()
+    assert d.stop(timeout=30) == 0
+
+
 if __name__ == "__main__":
     fwtest.main()
