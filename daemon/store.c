@@ -217,9 +217,9 @@ store_supports(const char *database, char **reterr_msg)
     return engine->check_value ? engine->check_value(database, reterr_msg) : 0;
 }
 
-/* Opens (creating if needed) the database, through the engine that takes it. */
-int
-store_open(const char *database, struct store **ret_store, char **reterr_msg)
+/* Opens database through the engine that takes it: its open, or its open_reader when reader. */
+static int
+open_with_engine(const char *database, bool reader, struct store **ret_store, char **reterr_msg)
 {
     const struct store_engine *engine;
 
@@ -228,21 +228,21 @@ store_open(const char *database, struct store **ret_store, char **reterr_msg)
     engine = store_engine_for(database, reterr_msg);
     if (!engine)
         return -EPROTONOSUPPORT;
-    return engine->open(database, ret_store, reterr_msg);
+    return (reader ? engine->open_reader : engine->open)(database, ret_store, reterr_msg);
+}
+
+/* Opens (creating if needed) the database, through the engine that takes it. */
+int
+store_open(const char *database, struct store **ret_store, char **reterr_msg)
+{
+    return open_with_engine(database, false, ret_store, reterr_msg);
 }
 
 /* Opens a read-only connection to the database, through the engine that takes it. */
 int
 store_open_reader(const char *database, struct store **ret_store, char **reterr_msg)
 {
-    const struct store_engine *engine;
-
-    assert(database);
-    assert(ret_store);
-    engine = store_engine_for(database, reterr_msg);
-    if (!engine)
-        return -EPROTONOSUPPORT;
-    return engine->open_reader(database, ret_store, reterr_msg);
+    return open_with_engine(database, true, ret_store, reterr_msg);
 }
 
 /* Frees the strings of a struct store_feed and zeroes it; accepts a zeroed struct. */
