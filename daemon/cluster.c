@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/hash.h"
@@ -29,21 +30,33 @@ struct cluster {
     bool busy;     /* a tick's job is queued */
     bool stopping; /* no more ticks */
     char hash[17];
+    char instance[33]; /* this start's life, random */
+    char host[256];    /* the machine's name; "" when it has none */
     int64_t pid;
     int64_t started_at;
-    int64_t *skip; /* ids of claimed feeds this node cannot poll (another config's) */
+    int64_t *skip; /* ids of claimed feeds this node cannot poll, not recorded yet */
     size_t n_skip, cap_skip;
-    int last_error; /* the last tick's failure, logged once until it changes */
+    bool skip_clear;      /* a reload: forget the recorded ones first */
+    int64_t changed_seq;  /* store_feeds_changed's position */
+    unsigned ticks;       /* since the last prune of dead nodes */
+    int last_error;       /* the last tick's failure, logged once until it changes */
+    cluster_lost_cb lost; /* another daemon took the node's name */
+    void *lost_ctx;
 };
 
 /* One beat and claim, or a leave, through the writer. */
 struct cluster_job {
     struct writer_job job;
     struct cluster *c;
-    enum { JOB_TICK, JOB_ONE, JOB_LEAVE } kind;
+    enum { JOB_JOIN, JOB_TICK, JOB_ONE, JOB_LEAVE } kind;
     char *node;
     char hash[17];
     int64_t pid, started_at, lease_s;
+    bool skip_clear, prune;
+    int64_t changed_seq;        /* JOB_TICK: where the changes are read from, then to */
+    struct store_feed *changed; /* other nodes' changes to feeds, since changed_seq */
+    size_t n_changed, cap_changed;
+    char refused[512];  /* JOB_JOIN: why the name is another daemon's */
     int64_t server_now; /* the server's clock at the beat (0: no beat) */
     int64_t *hand;      /* the feeds in hand, renewed */
     size_t n_hand;
@@ -109,6 +122,9 @@ job_free(struct cluster_job *j)
     for (size_t i = 0; i < j->n_rows; i++)
         store_feed_done(&j->rows[i]);
     free(j->rows);
+    for (size_t i = 0; i < j->n_changed; i++)
+        store_feed_done(&j->changed[i]);
+    free(j->changed);
     free(j->node);
     free(j->hand);
     free(j->skip);
@@ -116,40 +132,99 @@ job_free(struct cluster_job *j)
     free(j);
 }
 
+/* Appends a copy of feed to *rows (writer thread). */
+static int
+rows_add(struct store_feed **rows, size_t *n, size_t *cap, const struct store_feed *feed)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        struct store_feed *v = realloc(*rows, c * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        *rows = v;
+        *cap = c;
+    }
+    struct store_feed *row = &(*rows)[*n];
+    *row = (struct store_feed){0};
+    int r = store_feed_copy(row, feed);
+    if (r < 0)
+        return r;
+    (*n)++;
+    return 0;
+}
+
 /* Keeps a copy of each claimed row (writer thread). */
 static int
 on_claimed(void *userdata, const struct store_feed *feed)
 {
     struct cluster_job *j = userdata;
-    if (j->n_rows == j->cap_rows) {
-        size_t cap = j->cap_rows ? j->cap_rows * 2 : 16;
-        struct store_feed *n = realloc(j->rows, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        j->rows = n;
-        j->cap_rows = cap;
-    }
-    struct store_feed *row = &j->rows[j->n_rows];
-    *row = (struct store_feed){0};
-    int r = store_feed_copy(row, feed);
-    if (r < 0)
-        return r;
-    j->n_rows++;
-    return 0;
+    return rows_add(&j->rows, &j->n_rows, &j->cap_rows, feed);
 }
 
-/* Writer thread: the beat and the claim (one transaction), or the leave. */
+/* Keeps a copy of each changed row (writer thread). */
+static int
+on_changed(void *userdata, const struct store_feed *feed)
+{
+    struct cluster_job *j = userdata;
+    return rows_add(&j->changed, &j->n_changed, &j->cap_changed, feed);
+}
+
+/*
+ * JOB_JOIN's question: may this daemon take the node's name? Not from a life that is alive
+ * elsewhere (two daemons given one name would end each other's leases); a life of this
+ * machine whose process is gone (a crash, kill -9, a restart right after) is over, and a
+ * name that no life holds, or whose life stopped beating, is free.
+ */
+static int
+may_join(void *userdata, const struct store_node *row)
+{
+    struct cluster_job *j = userdata;
+    struct cluster *c = j->c;
+    if (!row->alive || !row->instance || strcmp(row->instance, c->instance) == 0)
+        return 0;
+    if (row->host_name && c->host[0] && strcmp(row->host_name, c->host) == 0 && row->pid > 0 &&
+        row->pid != c->pid && kill((pid_t)row->pid, 0) < 0 && errno == ESRCH)
+        return 0;
+    (void)snprintf(j->refused, sizeof(j->refused),
+                   "node '%s' is alive: pid %" PRId64 " on '%s' beat on the database %" PRId64
+                   " s ago under this name (give each daemon its own [daemon] node, or stop"
+                   " that one)",
+                   row->name, row->pid, row->host_name ? row->host_name : "an unknown host",
+                   row->seen_at > 0 ? j->server_now - row->seen_at : 0);
+    return -EADDRINUSE;
+}
+
+/* Writer thread: the join, the beat and the claim (one transaction), or the leave. */
 static int
 job_work(struct writer_job *job, struct store *store)
 {
     struct cluster_job *j = (struct cluster_job *)job;
+    struct cluster *c = j->c;
+    struct store_node_self self = {
+        .name = j->node,
+        .instance = c->instance,
+        .host_name = c->host[0] ? c->host : NULL,
+        .config_hash = j->hash,
+        .pid = j->pid,
+        .started_at = j->started_at,
+        .lease_s = j->lease_s,
+    };
     if (j->kind == JOB_LEAVE)
-        return store_node_leave(store, j->node);
-    int r = store_node_beat(store, j->node, j->pid, j->started_at, j->hash, j->lease_s, j->hand,
-                            j->n_hand, &j->server_now);
+        return store_node_leave(store, &self);
+    if (j->kind == JOB_JOIN) {
+        j->server_now = util_now_ms() / 1000; /* for may_join's message only */
+        return store_node_join(store, &self, CLUSTER_PRUNE_S, may_join, j, &j->server_now);
+    }
+    int r = store_node_beat(store, &self, j->hand, j->n_hand, &j->server_now);
+    if (r >= 0 && (j->skip_clear || j->n_skip))
+        r = store_feeds_skip(store, j->node, j->skip_clear, j->skip, j->n_skip);
     if (r >= 0 && j->limit > 0)
-        r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->skip, j->n_skip, j->hand,
-                              j->n_hand, j->only_id, on_claimed, j);
+        r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->hand, j->n_hand, j->only_id,
+                              on_claimed, j);
+    if (r >= 0 && j->kind == JOB_TICK)
+        r = store_feeds_changed(store, &j->changed_seq, CLUSTER_CHANGES_MAX, on_changed, j);
+    if (r >= 0 && j->prune)
+        r = store_nodes_prune(store, CLUSTER_PRUNE_S);
     return r;
 }
 
@@ -174,6 +249,41 @@ skip_add(struct cluster *c, int64_t id)
         }
     }
     c->skip[c->n_skip++] = id;
+}
+
+/*
+ * The feed's state becomes row's (another node may have polled it, paused it...), but for its
+ * count of items, which the row does not carry.
+ */
+static int
+take_state(struct dfeed *f, const struct store_feed *row)
+{
+    struct store_feed st = {0};
+    int r = store_feed_copy(&st, row);
+    if (r < 0)
+        return r;
+    st.items = f->st.items;
+    store_feed_done(&f->st);
+    f->st = st;
+    return 0;
+}
+
+/*
+ * Another node changed a feed (polled it, paused it): this node's copy follows, unless the
+ * feed is in this node's hands (a poll under way or waiting for a slot, a lease held) — its
+ * own save comes later. A feed this node does not have (added elsewhere, not claimed here
+ * yet) is left to the claim that adopts it.
+ */
+static void
+take_changed(struct cluster *c, const struct store_feed *row)
+{
+    struct dfeed *f = feedtable_find(c->t, row->name);
+    if (!f || f->st.id != row->id || f->poll || f->ready || f->st.lease_epoch > 0)
+        return;
+    if (take_state(f, row) < 0)
+        return;
+    f->st.lease_epoch = 0;
+    f->st_gen++;
 }
 
 /*
@@ -204,11 +314,8 @@ take_row(struct cluster *c, const struct store_feed *row)
     }
     if (f->poll || f->ready)
         return NULL; /* its lease ends by itself: it is not in hand */
-    struct store_feed st = {0};
-    if (store_feed_copy(&st, row) < 0)
+    if (take_state(f, row) < 0)
         return NULL;
-    store_feed_done(&f->st);
-    f->st = st;
     f->next_poll_ms = 0;
     f->st_gen++;
     if (!f->cfg->enabled) {
@@ -271,11 +378,31 @@ job_done(struct writer_job *job, int result)
     struct cluster *c = j->c;
     if (j->kind == JOB_TICK)
         c->busy = false;
+    if (result == -EADDRINUSE && j->kind != JOB_LEAVE && !c->d->stopping) {
+        /* Another daemon joined under this name: this one leaves the name to it. */
+        log_error("cluster: node '%s': %s: stopping", j->node,
+                  job->error[0] ? job->error : strerror(-result));
+        if (c->lost)
+            c->lost(c->lost_ctx);
+        job_free(j);
+        return;
+    }
     if (result < 0 && j->kind != JOB_ONE && result != c->last_error) {
         log_warn("cluster: node '%s': %s", j->node, job->error[0] ? job->error : strerror(-result));
         c->last_error = result;
     } else if (result >= 0 && j->kind == JOB_TICK) {
         c->last_error = 0;
+    }
+    if (j->kind == JOB_TICK) {
+        if (result < 0) { /* what this tick was to record is for the next one */
+            c->skip_clear |= j->skip_clear;
+            for (size_t i = 0; i < j->n_skip; i++)
+                skip_add(c, j->skip[i]);
+        } else {
+            c->changed_seq = j->changed_seq;
+            for (size_t i = 0; i < j->n_changed; i++)
+                take_changed(c, &j->changed[i]);
+        }
     }
     if (result >= 0 && j->server_now > 0)
         clock_offset(c, j->server_now);
@@ -341,14 +468,19 @@ job_new(struct cluster *c, int kind)
         job_free(j);
         return NULL;
     }
-    if (kind == JOB_TICK && c->n_skip) {
-        j->skip = malloc(c->n_skip * sizeof(*j->skip));
-        if (!j->skip) {
-            job_free(j);
-            return NULL;
-        }
-        memcpy(j->skip, c->skip, c->n_skip * sizeof(*j->skip));
+    if (kind == JOB_TICK) {
+        /* The feeds found unpollable since the last tick go with this one (back on failure). */
+        j->skip = c->skip;
         j->n_skip = c->n_skip;
+        j->skip_clear = c->skip_clear;
+        c->skip = NULL;
+        c->n_skip = c->cap_skip = 0;
+        c->skip_clear = false;
+        j->changed_seq = c->changed_seq;
+        if (++c->ticks >= CLUSTER_PRUNE_TICKS) {
+            c->ticks = 0;
+            j->prune = true;
+        }
     }
     return j;
 }
@@ -402,41 +534,73 @@ gate(void *ctx, struct dfeed *f, dfeed_poll_done_cb cb, void *cb_ctx)
     return 0;
 }
 
-/* Starts the node: leaves (ends a previous life's leases), beats, then ticks. */
+/* The join's done callback: cluster_start reads and frees the job itself. */
+static void
+join_done(struct writer_job *job, int result)
+{
+    (void)job;
+    (void)result;
+}
+
+/* A random id of this start: two lives of one node name are told apart by it. */
+static void
+new_instance(char out[33])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* No kernel randomness: the clock and the pid, which no other life shares either. */
+        uint64_t t = (uint64_t)util_now_ms(), p = (uint64_t)getpid();
+        memcpy(b, &t, 8);
+        memcpy(b + 8, &p, 8);
+    }
+    for (size_t i = 0; i < sizeof(b); i++)
+        (void)snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/*
+ * Starts the node: joins (refused when a live daemon holds the name; else a previous life's
+ * leases end), then ticks.
+ */
 int
-cluster_start(struct dctx *d, struct feedtable *t, struct cluster **ret, char **reterr_msg)
+cluster_start(struct dctx *d, struct feedtable *t, cluster_lost_cb lost, void *lost_ctx,
+              struct cluster **ret, char **reterr_msg)
 {
     struct cluster *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
     c->d = d;
     c->t = t;
+    c->lost = lost;
+    c->lost_ctx = lost_ctx;
     c->pid = (int64_t)getpid();
     c->started_at = util_now_ms() / 1000;
+    new_instance(c->instance);
+    if (gethostname(c->host, sizeof(c->host) - 1) < 0)
+        c->host[0] = '\0';
     config_hash(d->conf, c->hash);
-    struct cluster_job *leave = job_new(c, JOB_LEAVE), *beat = job_new(c, JOB_TICK);
-    int r = leave && beat ? 0 : -ENOMEM;
+    struct cluster_job *join = job_new(c, JOB_JOIN);
+    int r = join ? 0 : -ENOMEM;
+    char refused[sizeof(join->refused)] = "";
     if (r == 0) {
-        r = writer_call(d->writer, &leave->job); /* job_done frees it */
-        leave = NULL;
+        join->job.done = join_done; /* read here, freed here */
+        r = writer_call(d->writer, &join->job);
+        if (r >= 0 && join->server_now > 0)
+            clock_offset(c, join->server_now);
+        memcpy(refused, join->refused, sizeof(refused));
+        if (r < 0 && !refused[0] && join->job.error[0])
+            (void)snprintf(refused, sizeof(refused), "%s", join->job.error);
+        job_free(join);
     }
-    if (r >= 0) {
-        c->busy = true;
-        r = writer_call(d->writer, &beat->job);
-        beat = NULL;
-    }
-    job_free(leave);
-    job_free(beat);
     if (r < 0) {
         if (asprintf(reterr_msg, "cluster: node '%s' cannot join: %s", d->conf->daemon.node,
-                     strerror(-r)) < 0)
+                     refused[0] ? refused : strerror(-r)) < 0)
             *reterr_msg = NULL;
         free(c);
         return r;
     }
     uv_timer_init(&d->loop, &c->timer);
     c->timer.data = c;
-    (void)uv_timer_start(&c->timer, on_tick, CLUSTER_TICK_MS, CLUSTER_TICK_MS);
+    (void)uv_timer_start(&c->timer, on_tick, 0, CLUSTER_TICK_MS);
     c->timer_started = true;
     t->gate = gate;
     t->gate_ctx = c;
@@ -456,7 +620,9 @@ cluster_reloaded(struct cluster *c)
     if (!c)
         return;
     config_hash(c->d->conf, c->hash);
-    c->n_skip = 0; /* the new config may name feeds this node left to the others */
+    /* The new config may name feeds this node left to the others: they are claimed again. */
+    c->n_skip = 0;
+    c->skip_clear = true;
 }
 
 void

@@ -12,9 +12,12 @@
  * added at run time on another node is adopted when claimed; a feed of another node's config
  * that this one lacks is skipped (its lease ends, another node takes it). A `poll NAME` (and
  * --once) claims that feed first (the feed table's gate): a feed another node holds is not
- * polled (POLL_ABORTED). At start the node leaves first, ending the leases of a life that
- * ended without a stop (kill -9); at a stop it leaves, so that the others take its feeds at
- * once. Writes go through the writer. Loop thread only.
+ * polled (POLL_ABORTED). At start the node joins (store_node_join: refused while another
+ * daemon's life of the name beats; the leases of a life that ended without a stop end); at a
+ * stop it leaves, so that the others take its feeds at once. Each tick also brings the
+ * changes other nodes made to feeds (store_feeds_changed), which this node's copies follow
+ * when not in its hands, and records the feeds it found it cannot poll (store_feeds_skip).
+ * Writes go through the writer. Loop thread only.
  */
 #ifndef FEEDWATCH_CLUSTER_H
 #define FEEDWATCH_CLUSTER_H
@@ -34,12 +37,28 @@ struct feedtable;
 /* Most feeds one claim leases. */
 #define CLUSTER_CLAIM_MAX 500
 
+/* Most changes of other nodes to feeds one tick reads (the rest wait for the next ones). */
+#define CLUSTER_CHANGES_MAX 2000
+
+/* A node not alive for this long (s) is forgotten (status no longer lists it). */
+#define CLUSTER_PRUNE_S (24 * 3600)
+
+/* Ticks between two prunes of forgotten nodes (the join prunes too). */
+#define CLUSTER_PRUNE_TICKS 3600
+
+/* Another daemon joined under this node's name: the node must stop. */
+typedef void (*cluster_lost_cb)(void *ctx);
+
 /*
- * Starts the node on the daemon's services d and feed table t (d->store clustered): leaves
- * (a previous life's leases end), beats once, waiting for the writer (before the loop runs),
- * then ticks. 0, or a negative errno with *reterr_msg.
+ * Starts the node on the daemon's services d and feed table t (d->store clustered): joins,
+ * waiting for the writer (before the loop runs), then ticks. The join is refused
+ * (-EADDRINUSE) while another daemon's life holds the node's name and beats (a life of this
+ * machine whose process is gone is over: its leases end). Should another daemon take the
+ * name later (this one stopped beating for longer than its lease), lost(lost_ctx) is called
+ * and the node stops claiming. 0, or a negative errno with *reterr_msg.
  */
-int cluster_start(struct dctx *d, struct feedtable *t, struct cluster **ret, char **reterr_msg);
+int cluster_start(struct dctx *d, struct feedtable *t, cluster_lost_cb lost, void *lost_ctx,
+                  struct cluster **ret, char **reterr_msg);
 
 /* The config's hash as status shows it (16 hex digits): nodes that differ are told. */
 const char *cluster_config_hash(const struct cluster *c);

@@ -372,6 +372,18 @@ reload_apply(struct daemon *d)
         }
     }
     feedtable_take(&d->table, feeds, n);
+    if (d->ctx.cluster && strcmp(nc->daemon.node, old->daemon.node) != 0) {
+        /* The node's name is its leases' and its row's: a new one takes effect at a start. */
+        char *keep = strdup(old->daemon.node);
+        if (keep) {
+            char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+            log_warn("config: node '%s' takes effect when the daemon starts again; this one stays"
+                     " node '%s'",
+                     log_quote(nc->daemon.node, q1, sizeof(q1)), log_quote(keep, q2, sizeof(q2)));
+            free(nc->daemon.node);
+            nc->daemon.node = keep;
+        }
+    }
     d->ctx.conf = nc;
     cluster_reloaded(d->ctx.cluster);
     rl->conf = NULL;
@@ -541,6 +553,13 @@ daemon_stop(struct daemon *d, int exit_code)
     d->ctx.stopping = true;
     d->exit_code = exit_code;
     (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
+}
+
+/* cluster.h: another daemon took this node's name; this one stops (exit status 1). */
+static void
+on_cluster_lost(void *ctx)
+{
+    daemon_stop(ctx, 1);
 }
 
 static void
@@ -813,7 +832,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     /* Several daemons on one database: the database schedules the polls (cluster.h). */
     if (store_clustered(d->ctx.store)) {
         d->ctx.clustered = true;
-        if ((r = cluster_start(&d->ctx, &d->table, &d->ctx.cluster, &err)) < 0) {
+        if ((r = cluster_start(&d->ctx, &d->table, on_cluster_lost, d, &d->ctx.cluster, &err)) <
+            0) {
             log_error("%s", err ? err : strerror(-r));
             goto fail_loop;
         }

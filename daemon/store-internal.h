@@ -101,16 +101,22 @@ struct store_engine {
                        unsigned *ret_pruned);
     int (*retention_get)(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at);
     /* Clusters: NULL in an engine without them (store_clustered). */
-    int (*node_beat)(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                     const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
-                     size_t n_feed_ids, int64_t *ret_now);
-    int (*node_leave)(struct store *store, const char *name);
+    int (*node_join)(struct store *store, const struct store_node_self *self, int64_t prune_s,
+                     store_node_cb may_join, void *userdata, int64_t *ret_now);
+    int (*node_beat)(struct store *store, const struct store_node_self *self,
+                     const int64_t *feed_ids, size_t n_feed_ids, int64_t *ret_now);
+    int (*node_leave)(struct store *store, const struct store_node_self *self);
+    int (*nodes_prune)(struct store *store, int64_t prune_s);
     int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
     int (*feed_set_state)(struct store *store, int64_t id, bool paused, unsigned failures,
                           const char *disabled_reason);
+    int (*feeds_skip)(struct store *store, const char *node, bool clear, const int64_t *ids,
+                      size_t n);
+    int (*feeds_changed)(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
+                         void *userdata);
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                       const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
-                       int64_t only_id, store_feed_cb cb, void *userdata);
+                       const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
+                       void *userdata);
     int (*deliveries_claim)(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
                             unsigned limit, store_delivery_cb cb, void *userdata);
 };

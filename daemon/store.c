@@ -669,24 +669,65 @@ no_cluster(struct store *store)
 }
 
 int
-store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
-                size_t n_feed_ids, int64_t *ret_now)
+store_node_join(struct store *store, const struct store_node_self *self, int64_t prune_s,
+                store_node_cb may_join, void *userdata, int64_t *ret_now)
 {
     assert(store);
-    if (!store->engine->node_beat)
+    assert(self && self->name && self->instance);
+    if (!store->engine->node_join)
         return no_cluster(store);
-    return store->engine->node_beat(store, name, pid, started_at, config_hash, lease_s, feed_ids,
-                                    n_feed_ids, ret_now);
+    return store->engine->node_join(store, self, prune_s, may_join, userdata, ret_now);
 }
 
 int
-store_node_leave(struct store *store, const char *name)
+store_node_beat(struct store *store, const struct store_node_self *self, const int64_t *feed_ids,
+                size_t n_feed_ids, int64_t *ret_now)
 {
     assert(store);
+    assert(self && self->name && self->instance);
+    if (!store->engine->node_beat)
+        return no_cluster(store);
+    return store->engine->node_beat(store, self, feed_ids, n_feed_ids, ret_now);
+}
+
+int
+store_node_leave(struct store *store, const struct store_node_self *self)
+{
+    assert(store);
+    assert(self && self->name && self->instance);
     if (!store->engine->node_leave)
         return no_cluster(store);
-    return store->engine->node_leave(store, name);
+    return store->engine->node_leave(store, self);
+}
+
+int
+store_nodes_prune(struct store *store, int64_t prune_s)
+{
+    assert(store);
+    if (!store->engine->nodes_prune)
+        return no_cluster(store);
+    return store->engine->nodes_prune(store, prune_s);
+}
+
+int
+store_feeds_skip(struct store *store, const char *node, bool clear, const int64_t *ids, size_t n)
+{
+    assert(store);
+    assert(node);
+    if (!store->engine->feeds_skip)
+        return no_cluster(store);
+    return store->engine->feeds_skip(store, node, clear, ids, n);
+}
+
+int
+store_feeds_changed(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
+                    void *userdata)
+{
+    assert(store);
+    assert(since_seq && cb);
+    if (!store->engine->feeds_changed)
+        return no_cluster(store);
+    return store->engine->feeds_changed(store, since_seq, limit, cb, userdata);
 }
 
 int
@@ -710,14 +751,14 @@ store_nodes_list(struct store *store, store_node_cb cb, void *userdata)
 
 int
 store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                  const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
-                  int64_t only_id, store_feed_cb cb, void *userdata)
+                  const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
+                  void *userdata)
 {
     assert(store);
     if (!store->engine->feeds_claim)
         return no_cluster(store);
-    return store->engine->feeds_claim(store, node, lease_s, limit, skip, n_skip, hand, n_hand,
-                                      only_id, cb, userdata);
+    return store->engine->feeds_claim(store, node, lease_s, limit, hand, n_hand, only_id, cb,
+                                      userdata);
 }
 
 int

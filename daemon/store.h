@@ -322,26 +322,71 @@ struct store_node {
     const char *config_hash; /* NULL: not told */
     int64_t feed_leases;     /* feeds it holds a lease on */
     int64_t delivery_leases; /* deliveries it is running */
+    const char *instance;    /* the life (start) that beat last; NULL: none yet */
+    const char *host_name;   /* the machine it runs on; NULL: not told */
+    int64_t left_at;         /* when it stopped (then not alive); 0: it did not */
 };
 
 typedef int (*store_node_cb)(void *userdata, const struct store_node *node);
 
-/*
- * A beat of node name: its row (created or updated, seen now), and its leases renewed for
- * lease_s: those of the n_feed_ids feeds it has in hand (claimed and not saved yet; a lease
- * it forgot, a poll aborted, ends by itself) and of its running deliveries. *ret_now (may be
- * NULL): the database's clock, Unix seconds.
- */
-int store_node_beat(struct store *store, const char *name, int64_t pid, int64_t started_at,
-                    const char *config_hash, int64_t lease_s, const int64_t *feed_ids,
-                    size_t n_feed_ids, int64_t *ret_now);
+/* This daemon as a node: who it is, for store_node_join, store_node_beat and store_node_leave. */
+struct store_node_self {
+    const char *name;
+    const char *instance;    /* unique to this start of the daemon */
+    const char *host_name;   /* NULL: not told */
+    const char *config_hash; /* NULL: not told */
+    int64_t pid;
+    int64_t started_at;
+    int64_t lease_s;
+};
 
 /*
- * Node name stops (or starts again after a crash): its feed leases end now, its running
- * deliveries are pending again, and it is not alive until its next beat, so the others take
- * its hosts and feeds at once.
+ * Node self->name starts, in the caller's transaction: its row (created if new) is locked and
+ * given to may_join, which returns 0 to go on or a negative errno to refuse (the row is
+ * another life's: two daemons given one name). Going on ends the leases of the name's
+ * previous life (a crash: its feed leases end, its running deliveries are pending again),
+ * forgets the feeds it could not poll (store_feeds_skip: the config may have changed), makes
+ * the row self's life, seen now, and forgets nodes dead for more than prune_s. *ret_now (may
+ * be NULL): the database's clock, Unix seconds.
  */
-int store_node_leave(struct store *store, const char *name);
+int store_node_join(struct store *store, const struct store_node_self *self, int64_t prune_s,
+                    store_node_cb may_join, void *userdata, int64_t *ret_now);
+
+/*
+ * A beat of node self: its row seen now, and its leases renewed for lease_s: those of the
+ * n_feed_ids feeds it has in hand (claimed and not saved yet; a lease it forgot, a poll
+ * aborted, ends by itself) and of its running deliveries. -EADDRINUSE when the row is
+ * another life's (another daemon of that name joined since: nothing is renewed). *ret_now
+ * (may be NULL): the database's clock, Unix seconds.
+ */
+int store_node_beat(struct store *store, const struct store_node_self *self,
+                    const int64_t *feed_ids, size_t n_feed_ids, int64_t *ret_now);
+
+/*
+ * Node self stops: its feed leases end now, its running deliveries are pending again, and it
+ * is not alive, so the others take its hosts and feeds at once. Nothing when its row is
+ * another life's.
+ */
+int store_node_leave(struct store *store, const struct store_node_self *self);
+
+/* Forgets the nodes not alive for more than prune_s (and what they could not poll). */
+int store_nodes_prune(struct store *store, int64_t prune_s);
+
+/*
+ * The n feeds of ids are ones node cannot poll (its config lacks them, or has them off):
+ * node's leases on them end, and claims give their hosts' other nodes these feeds
+ * (store_feeds_claim) until node joins again or n is 0 with clear (a reload: forgets them all).
+ */
+int store_feeds_skip(struct store *store, const char *node, bool clear, const int64_t *ids,
+                     size_t n);
+
+/*
+ * The feeds whose state (poll state, paused, disabled, removed, run-time URL) changed after
+ * *since_seq (a counter of such changes; 0 at first), at most limit, in the order of their
+ * changes, with *since_seq moved to the last one given: a node sees what the others did.
+ */
+int store_feeds_changed(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
+                        void *userdata);
 
 /* Every node that ever beat on this database, by name. */
 int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
@@ -359,16 +404,16 @@ int store_feed_set_state(struct store *store, int64_t id, bool paused, unsigned 
  * set: at most limit feeds that are due (never polled, or next_poll_at at or before the
  * database's now), not paused, removed or disabled, whose lease is free or ended (or node's
  * own while not among the n_hand of hand, the feeds node has in hand: a claim it dropped),
- * whose id is
- * not among the n_skip of skip (feeds the node cannot poll), and whose host is node's: of the
- * nodes alive (node counted in), the one whose name hashes highest with the host (rendezvous
- * hashing), so that a host is polled by one node at a time and max_per_host holds for the
- * cluster. only_id > 0: that feed alone, due or not and whatever its host (`poll NAME`),
- * when its lease is free or ended. The number leased, or a negative errno.
+ * and whose host is node's: of the nodes alive (node counted in) that can poll the feed (not
+ * store_feeds_skip's), the one whose name hashes highest with the host (rendezvous hashing),
+ * so that a host is polled by one node at a time and max_per_host holds for the cluster (a
+ * feed its host's node cannot poll goes to the next node of that host's order). only_id > 0:
+ * that feed alone, due or not and whatever its host (`poll NAME`), when its lease is free or
+ * ended. The number leased, or a negative errno.
  */
 int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
-                      const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
-                      int64_t only_id, store_feed_cb cb, void *userdata);
+                      const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
+                      void *userdata);
 
 /*
  * Leases to node, for lease_s, at most limit deliveries that are pending and due at now_at

@@ -26,8 +26,8 @@
  *
  * Migrations. The engine's own schema versions are pg_migrations[] (PG_SCHEMA_VERSION; version
  * 1 is store schema 11, the SQLite schema of this build; 2 adds the search index's tables,
- * which SQLite keeps in a file of their own; 3 the nodes and leases of clusters), recorded in
- * the one row of
+ * which SQLite keeps in a file of their own; 3 the nodes and leases of clusters; 4 nodes' lives,
+ * the feeds a node cannot poll and the feeds' state_xid), recorded in the one row of
  * feedwatch_schema. store_open applies those the database lacks in one transaction that first
  * takes the transaction-scoped advisory lock PG_MIGRATE_LOCK_KEY, so that of two daemons
  * starting at once on a new database one migrates and the other, once the lock is its own,
@@ -249,6 +249,33 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE deliveries ADD COLUMN lease_node text COLLATE \"C\",\n"
     "    ADD COLUMN lease_until bigint;\n"
     "CREATE INDEX deliveries_lease_node ON deliveries (lease_node) WHERE lease_node IS NOT NULL;\n",
+    /*
+     * 4: a node's life (instance: one per start, so that two daemons given one name do not take
+     * each other's leases; host_name, left_at), the feeds a node cannot poll (feed_skips: the
+     * rendezvous of their host passes over it), and a feed's state_xid, the transaction of the
+     * last change of its poll state or flags, so that a node sees what the others did to its
+     * feeds (store_feeds_changed reads from the oldest transaction still running on).
+     */
+    "ALTER TABLE nodes ADD COLUMN instance text COLLATE \"C\",\n"
+    "    ADD COLUMN host_name text,\n"
+    "    ADD COLUMN left_at bigint; -- when it stopped (seen_at is then 0); NULL: it did not\n"
+    "CREATE TABLE feed_skips ( -- a feed this node cannot poll (not in its config, or off there)\n"
+    "    feed_id bigint NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,\n"
+    "    node text COLLATE \"C\" NOT NULL REFERENCES nodes (name) ON DELETE CASCADE,\n"
+    "    PRIMARY KEY (feed_id, node)\n"
+    ");\n"
+    "CREATE INDEX feed_skips_node ON feed_skips (node);\n"
+    "ALTER TABLE feeds ADD COLUMN state_xid xid8 NOT NULL DEFAULT pg_current_xact_id();\n"
+    "CREATE INDEX feeds_state_xid ON feeds (state_xid);\n"
+    "CREATE FUNCTION feedwatch_feed_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "    NEW.state_xid := pg_current_xact_id();\n"
+    "    RETURN NEW;\n"
+    "END\n"
+    "$$;\n"
+    "CREATE TRIGGER feeds_state_changed BEFORE UPDATE OF url, etag, last_status, last_error,\n"
+    "    failures, last_poll_at, next_poll_at, paused, disabled_reason, runtime_url, removed,\n"
+    "    runtime_opts ON feeds FOR EACH ROW EXECUTE FUNCTION feedwatch_feed_changed();\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -257,15 +284,17 @@ static const char *const pg_migrations[] = {
  * This build's PostgreSQL schema is store schema 11: a change of the store's schema needs a
  * PostgreSQL migration too (a new entry above), and then this assertion moves with it.
  */
-_Static_assert(STORE_SCHEMA_VERSION == 11 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 3,
-               "store schema 11 is PostgreSQL schema 3 (1, the search index's tables, clusters)");
+_Static_assert(STORE_SCHEMA_VERSION == 11 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 4,
+               "store schema 11 is PostgreSQL schema 4 (1, the search index's tables, clusters,"
+               " nodes' lives and skips)");
 
 /* The relations of the schema, which store_check looks for (a PostgreSQL text[] literal). */
 #define PG_RELATIONS                                                                               \
     "{feedwatch_schema,feeds,items,items_newest,items_feed_newest,items_unpruned,alerts,"          \
     "alerts_topic_raised,alerts_state,alerts_item,alert_sources,alert_sources_item,deliveries,"    \
     "deliveries_due,retention,story_bands,story_bands_lookup,search_docs,search_docs_words,"       \
-    "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node}"
+    "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node,"     \
+    "feed_skips,feed_skips_node,feeds_state_xid}"
 
 /* The statements prepared at open, by index into pg_sql[]. */
 enum pg_stmt {
@@ -326,6 +355,9 @@ enum pg_stmt {
     STMT_RETENTION_GET,
     STMT_CHECK,
     STMT_FEED_SAVE_LEASED,
+    STMT_NODE_ENSURE,
+    STMT_NODE_LOCK,
+    STMT_NODE_JOIN,
     STMT_NODE_BEAT,
     STMT_NODE_RENEW_FEEDS,
     STMT_NODE_RENEW_DELIVERIES,
@@ -333,6 +365,11 @@ enum pg_stmt {
     STMT_NODE_LEAVE_DELIVERIES,
     STMT_NODE_LEAVE,
     STMT_NODES_LIST,
+    STMT_NODES_PRUNE,
+    STMT_FEEDS_SKIP_ADD,
+    STMT_FEEDS_SKIP_CLEAR,
+    STMT_FEEDS_XMIN,
+    STMT_FEEDS_CHANGED,
     STMT_FEEDS_CLAIM,
     STMT_FEED_SET_STATE,
     STMT_DELIVERIES_CLAIM,
@@ -347,6 +384,13 @@ enum pg_stmt {
     "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "              \
     "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "            \
     "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts, f.base_url"
+
+/* The columns of a node row, in the order node_from_row reads them. */
+#define PG_NODE_COLUMNS                                                                            \
+    "n.name, n.pid, n.started_at, n.seen_at, n.lease_s, n.seen_at + n.lease_s >= " PG_NOW ", "     \
+    "n.config_hash, (SELECT count(*) FROM feeds AS f WHERE f.lease_node = n.name AND "             \
+    "f.lease_until >= " PG_NOW "), (SELECT count(*) FROM deliveries AS d WHERE d.lease_node = "    \
+    "n.name AND d.state = 'running'), n.instance, n.host_name, n.left_at"
 
 /*
  * The columns of an item row, in the order items_list_run reads them; $2 asks for the text.
@@ -584,11 +628,18 @@ static const char *const pg_sql[STMT__COUNT] = {
                               " END, disabled_reason = $12, item_rate = $13,"
                               " base_url = COALESCE($14, base_url), lease_node = NULL,"
                               " lease_until = NULL WHERE id = $1 AND lease_epoch = $15",
-    [STMT_NODE_BEAT] = "INSERT INTO nodes (name, pid, started_at, seen_at, lease_s, config_hash)"
-                       " VALUES ($1, $2, $3, " PG_NOW ", $4, $5) ON CONFLICT (name) DO UPDATE"
-                       " SET pid = EXCLUDED.pid, started_at = EXCLUDED.started_at,"
-                       " seen_at = EXCLUDED.seen_at, lease_s = EXCLUDED.lease_s,"
-                       " config_hash = EXCLUDED.config_hash RETURNING seen_at",
+    /* A join: the node's row made if new, then locked, read and made this life's. */
+    [STMT_NODE_ENSURE] = "INSERT INTO nodes (name, pid, started_at, seen_at, lease_s)"
+                         " VALUES ($1, 0, 0, 0, 0) ON CONFLICT (name) DO NOTHING",
+    [STMT_NODE_LOCK] = "SELECT " PG_NODE_COLUMNS " FROM nodes AS n WHERE n.name = $1"
+                       " FOR UPDATE OF n",
+    [STMT_NODE_JOIN] = "UPDATE nodes SET pid = $2, started_at = $3, seen_at = " PG_NOW ","
+                       " lease_s = $4, config_hash = $5, instance = $6, host_name = $7,"
+                       " left_at = NULL WHERE name = $1 RETURNING seen_at",
+    /* A beat, of this life only ($6): another life of the name has the row since. */
+    [STMT_NODE_BEAT] = "UPDATE nodes SET pid = $2, started_at = $3, seen_at = " PG_NOW ","
+                       " lease_s = $4, config_hash = $5, host_name = $7, left_at = NULL"
+                       " WHERE name = $1 AND instance = $6 RETURNING seen_at",
     [STMT_NODE_RENEW_FEEDS] = "UPDATE feeds SET lease_until = " PG_NOW " + $2"
                               " WHERE lease_node = $1 AND id = ANY ($3::bigint[])",
     [STMT_NODE_RENEW_DELIVERIES] = "UPDATE deliveries SET lease_until = " PG_NOW " + $2"
@@ -601,21 +652,36 @@ static const char *const pg_sql[STMT__COUNT] = {
         " lease_until = NULL WHERE lease_node = $1 AND state = 'running' RETURNING alert_id)"
         " UPDATE alerts SET state = 'pending' WHERE state = 'running'"
         " AND id IN (SELECT alert_id FROM d)",
-    [STMT_NODE_LEAVE] = "UPDATE nodes SET seen_at = 0 WHERE name = $1",
-    [STMT_NODES_LIST] = "SELECT n.name, n.pid, n.started_at, n.seen_at, n.lease_s,"
-                        " n.seen_at + n.lease_s >= " PG_NOW ", n.config_hash,"
-                        " (SELECT count(*) FROM feeds AS f WHERE f.lease_node = n.name"
-                        " AND f.lease_until >= " PG_NOW "),"
-                        " (SELECT count(*) FROM deliveries AS d WHERE d.lease_node = n.name"
-                        " AND d.state = 'running')"
-                        " FROM nodes AS n ORDER BY n.name",
+    [STMT_NODE_LEAVE] =
+        "UPDATE nodes SET seen_at = 0, left_at = " PG_NOW " WHERE name = $1 AND instance = $2",
+    [STMT_NODES_LIST] = "SELECT " PG_NODE_COLUMNS " FROM nodes AS n ORDER BY n.name",
+    /* Nodes not alive for $1 s (a left one since it left), with their skips (cascade). */
+    [STMT_NODES_PRUNE] = "DELETE FROM nodes WHERE seen_at + lease_s < " PG_NOW " - $1"
+                         " AND COALESCE(left_at, 0) < " PG_NOW " - $1",
+    /* Feeds $2 that node $1 cannot poll: skipped by its claims, its leases on them ended. */
+    [STMT_FEEDS_SKIP_ADD] = "WITH s AS (INSERT INTO feed_skips (feed_id, node)"
+                            " SELECT f.id, $1 FROM feeds AS f WHERE f.id = ANY ($2::bigint[])"
+                            " ON CONFLICT DO NOTHING)"
+                            " UPDATE feeds SET lease_node = NULL, lease_until = NULL"
+                            " WHERE lease_node = $1 AND id = ANY ($2::bigint[])",
+    [STMT_FEEDS_SKIP_CLEAR] = "DELETE FROM feed_skips WHERE node = $1",
     /*
-     * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] to skip, $5 only this id or 0, $6
-     * bigint[] of the feeds in $1's hands): the due feeds whose lease is free, ended, or $1's
-     * own but not in its hands (a claim it dropped: a paused feed `poll NAME` asked for, a
-     * poll aborted), and whose host is $1's among the live nodes
-     * (rendezvous: the highest hash of host and node name), locked without waiting for a
-     * claim of another node (SKIP LOCKED), leased, and returned with their new epoch.
+     * The changes of feeds' states since a transaction: the oldest transaction still running
+     * (every older one has ended, committed or not), then the rows changed by it or later
+     * that this statement sees (a later read sees again those of transactions that were
+     * still running: some rows are given twice, none is missed).
+     */
+    [STMT_FEEDS_XMIN] = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text",
+    [STMT_FEEDS_CHANGED] = "SELECT " PG_FEED_COLUMNS ", 0, f.state_xid::text FROM feeds AS f"
+                           " WHERE f.state_xid >= $1::xid8 ORDER BY f.state_xid, f.id LIMIT $2",
+    /*
+     * The claim ($1 node, $2 lease_s, $3 limit, $4 only this id or 0, $5 bigint[] of the feeds
+     * in $1's hands): the due feeds whose lease is free, ended, or $1's own but not in its
+     * hands (a claim it dropped: a paused feed `poll NAME` asked for, a poll aborted), and
+     * whose host is $1's among the live nodes that can poll the feed (rendezvous: the highest
+     * hash of host and node name, among those without a feed_skips row for it), locked
+     * without waiting for a claim of another node (SKIP LOCKED), leased, and returned with
+     * their new epoch.
      */
     [STMT_FEEDS_CLAIM] =
         "WITH now AS (SELECT " PG_NOW " AS t),"
@@ -623,12 +689,13 @@ static const char *const pg_sql[STMT__COUNT] = {
         " UNION SELECT $1::text),"
         " c AS (SELECT f.id FROM feeds AS f, now WHERE f.removed IS NOT TRUE"
         " AND (f.lease_until IS NULL OR f.lease_until < now.t"
-        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($6::bigint[]))))"
-        " AND (($5 = 0 AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
-        " AND f.disabled_reason IS NULL AND NOT (f.id = ANY ($4::bigint[]))"
-        " AND $1 = (SELECT l.name FROM live AS l"
+        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($5::bigint[]))))"
+        " AND (($4 = 0 AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
+        " AND f.disabled_reason IS NULL"
+        " AND $1 = (SELECT l.name FROM live AS l WHERE NOT EXISTS (SELECT 1 FROM feed_skips"
+        " AS s WHERE s.feed_id = f.id AND s.node = l.name)"
         " ORDER BY hashtext(COALESCE(f.host, '') || '/' || l.name) DESC, l.name LIMIT 1))"
-        " OR f.id = $5)"
+        " OR f.id = $4)"
         " ORDER BY COALESCE(f.next_poll_at, 0), f.id LIMIT $3 FOR UPDATE OF f SKIP LOCKED)"
         " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
         " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
@@ -2831,11 +2898,93 @@ ids_literal(struct store_pg *store, const int64_t *ids, size_t n, char **ret)
     return 0;
 }
 
+static int pg_nodes_prune(struct store *base, int64_t prune_s);
+
+/* Fills the node's parameters of STMT_NODE_JOIN and STMT_NODE_BEAT ($1 to $7). */
+static void
+node_params(struct pg_params *p, const struct store_node_self *self)
+{
+    par_str(p, self->name);
+    par_int(p, self->pid);
+    par_int(p, self->started_at);
+    par_int(p, self->lease_s);
+    par_str(p, self->config_hash);
+    par_str(p, self->instance);
+    par_str(p, self->host_name);
+}
+
+/* A node row of a PG_NODE_COLUMNS result (borrowing its text). */
+static struct store_node
+node_from_row(const PGresult *res, int i)
+{
+    return (struct store_node){
+        .name = col_text(res, i, 0),
+        .pid = col_int(res, i, 1),
+        .started_at = col_int(res, i, 2),
+        .seen_at = col_int(res, i, 3),
+        .lease_s = col_int(res, i, 4),
+        .alive = col_bool(res, i, 5),
+        .config_hash = col_text(res, i, 6),
+        .feed_leases = col_int(res, i, 7),
+        .delivery_leases = col_int(res, i, 8),
+        .instance = col_text(res, i, 9),
+        .host_name = col_text(res, i, 10),
+        .left_at = col_int(res, i, 11),
+    };
+}
+
+/* The leases of node name end: its feeds' now, its running deliveries pending again. */
+static int
+node_leases_end(struct store_pg *store, const char *name)
+{
+    struct pg_params p = {0};
+    int r;
+
+    par_str(&p, name);
+    if ((r = pg_run(store, STMT_NODE_LEAVE_FEEDS, &p, NULL)) < 0)
+        return r;
+    return pg_run(store, STMT_NODE_LEAVE_DELIVERIES, &p, NULL);
+}
+
+/* A start: the name's row locked and asked about, its previous life's leases ended. */
+static int
+pg_node_join(struct store *base, const struct store_node_self *self, int64_t prune_s,
+             store_node_cb may_join, void *userdata, int64_t *ret_now)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0}, q = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_str(&p, self->name);
+    if ((r = pg_run(store, STMT_NODE_ENSURE, &p, NULL)) < 0)
+        return r;
+    if (!(res = pg_exec(store, STMT_NODE_LOCK, &p, &r)))
+        return r;
+    if (PQntuples(res) != 1)
+        r = store_set_error(&store->base, -EIO, "node '%s': its row is missing", self->name);
+    else if (may_join) {
+        struct store_node n = node_from_row(res, 0);
+        r = may_join(userdata, &n);
+    }
+    PQclear(res);
+    if (r < 0 || (r = node_leases_end(store, self->name)) < 0 ||
+        (r = pg_run(store, STMT_FEEDS_SKIP_CLEAR, &p, NULL)) < 0)
+        return r;
+    node_params(&q, self);
+    if (!(res = pg_exec(store, STMT_NODE_JOIN, &q, &r)))
+        return r;
+    if (ret_now)
+        *ret_now = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+    PQclear(res);
+    return prune_s > 0 ? pg_nodes_prune(base, prune_s) : 0;
+}
+
 /* A beat: the node's row, and the renewal of every lease it holds. */
 static int
-pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_at,
-             const char *config_hash, int64_t lease_s, const int64_t *feed_ids, size_t n_feed_ids,
-             int64_t *ret_now)
+pg_node_beat(struct store *base, const struct store_node_self *self, const int64_t *feed_ids,
+             size_t n_feed_ids, int64_t *ret_now)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0}, q = {0};
@@ -2844,19 +2993,19 @@ pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_
     int r = 0;
 
     assert(store);
-    assert(name);
-    par_str(&p, name);
-    par_int(&p, pid);
-    par_int(&p, started_at);
-    par_int(&p, lease_s);
-    par_str(&p, config_hash);
+    node_params(&p, self);
     if (!(res = pg_exec(store, STMT_NODE_BEAT, &p, &r)))
         return r;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return store_set_error(&store->base, -EADDRINUSE,
+                               "another daemon joined as node '%s' since this one did", self->name);
+    }
     if (ret_now)
-        *ret_now = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+        *ret_now = col_int(res, 0, 0);
     PQclear(res);
-    par_str(&q, name);
-    par_int(&q, lease_s);
+    par_str(&q, self->name);
+    par_int(&q, self->lease_s);
     if ((r = pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL)) < 0)
         return r;
     if (n_feed_ids == 0)
@@ -2869,20 +3018,21 @@ pg_node_beat(struct store *base, const char *name, int64_t pid, int64_t started_
     return r;
 }
 
-/* A node leaves: its leases end, its running deliveries are pending again. */
+/* A node leaves: its leases end, its running deliveries are pending again (its life only). */
 static int
-pg_node_leave(struct store *base, const char *name)
+pg_node_leave(struct store *base, const struct store_node_self *self)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
+    int64_t changes = 0;
     int r;
 
     assert(store);
-    par_str(&p, name);
-    if ((r = pg_run(store, STMT_NODE_LEAVE_FEEDS, &p, NULL)) < 0 ||
-        (r = pg_run(store, STMT_NODE_LEAVE_DELIVERIES, &p, NULL)) < 0)
+    par_str(&p, self->name);
+    par_str(&p, self->instance);
+    if ((r = pg_run(store, STMT_NODE_LEAVE, &p, &changes)) < 0)
         return r;
-    return pg_run(store, STMT_NODE_LEAVE, &p, NULL);
+    return changes == 1 ? node_leases_end(store, self->name) : 0;
 }
 
 /* `pause`, `resume` on a cluster: those columns only. */
@@ -2920,52 +3070,120 @@ pg_nodes_list(struct store *base, store_node_cb cb, void *userdata)
     if (!(res = pg_exec(store, STMT_NODES_LIST, NULL, &r)))
         return r;
     for (int i = 0; i < PQntuples(res) && r >= 0; i++) {
-        struct store_node n = {
-            .name = col_text(res, i, 0),
-            .pid = col_int(res, i, 1),
-            .started_at = col_int(res, i, 2),
-            .seen_at = col_int(res, i, 3),
-            .lease_s = col_int(res, i, 4),
-            .alive = col_bool(res, i, 5),
-            .config_hash = col_text(res, i, 6),
-            .feed_leases = col_int(res, i, 7),
-            .delivery_leases = col_int(res, i, 8),
-        };
+        struct store_node n = node_from_row(res, i);
         r = cb(userdata, &n);
     }
     PQclear(res);
     return r < 0 ? r : 0;
 }
 
-/* Leases due feeds (or the feed only_id) to node and gives each to cb. */
+/* Nodes dead (or gone) for more than prune_s are forgotten, with their skips. */
 static int
-pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned limit,
-               const int64_t *skip, size_t n_skip, const int64_t *hand, size_t n_hand,
-               int64_t only_id, store_feed_cb cb, void *userdata)
+pg_nodes_prune(struct store *base, int64_t prune_s)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
-    char *skip_lit = NULL, *hand_lit = NULL;
+
+    assert(store);
+    par_int(&p, prune_s);
+    return pg_run(store, STMT_NODES_PRUNE, &p, NULL);
+}
+
+/* Feeds node cannot poll: recorded (or, with clear, all of its records forgotten first). */
+static int
+pg_feeds_skip(struct store *base, const char *node, bool clear, const int64_t *ids, size_t n)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    char *lit = NULL;
+    int r;
+
+    assert(store);
+    par_str(&p, node);
+    if (clear && (r = pg_run(store, STMT_FEEDS_SKIP_CLEAR, &p, NULL)) < 0)
+        return r;
+    if (n == 0)
+        return 0;
+    if ((r = ids_literal(store, ids, n, &lit)) < 0)
+        return r;
+    par_str(&p, lit);
+    r = pg_run(store, STMT_FEEDS_SKIP_ADD, &p, NULL);
+    free(lit);
+    return r;
+}
+
+/*
+ * The feeds changed since transaction *since_seq (0: from the first); *since_seq becomes the
+ * oldest transaction running before the read, or, when limit rows came, the last row's.
+ */
+static int
+pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_feed_cb cb,
+                 void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int64_t xmin, last = *since_seq;
+    int r = 0, n;
+
+    assert(store);
+    if (!(res = pg_exec(store, STMT_FEEDS_XMIN, NULL, &r)))
+        return r;
+    xmin = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+    PQclear(res);
+    par_int(&p, *since_seq);
+    par_int(&p, limit);
+    if (!(res = pg_exec(store, STMT_FEEDS_CHANGED, &p, &r)))
+        return r;
+    n = PQntuples(res);
+    for (int i = 0; i < n && r >= 0; i++) {
+        struct store_feed feed = {0};
+
+        r = feed_from_row(store, res, i, &feed);
+        last = col_int(res, i, 20);
+        if (r >= 0)
+            r = cb(userdata, &feed);
+        store_feed_done(&feed);
+    }
+    PQclear(res);
+    if (r < 0)
+        return r;
+    /*
+     * A full page goes on from its last transaction (its rows come again, not a later one's
+     * missed), unless the oldest running one is older: that one's rows are not seen yet.
+     */
+    if ((unsigned)n < limit)
+        *since_seq = xmin > *since_seq ? xmin : *since_seq;
+    else if (last == *since_seq)
+        *since_seq = last + 1; /* one transaction changed more than limit feeds: the rest wait */
+    else
+        *since_seq = xmin < last ? (xmin > *since_seq ? xmin : *since_seq) : last;
+    return n;
+}
+
+/* Leases due feeds (or the feed only_id) to node and gives each to cb. */
+static int
+pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned limit,
+               const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
+               void *userdata)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    char *hand_lit = NULL;
     PGresult *res;
     int r = 0, n;
 
     assert(store);
     assert(node);
     assert(cb);
-    if ((r = ids_literal(store, skip, n_skip, &skip_lit)) < 0)
+    if ((r = ids_literal(store, hand, n_hand, &hand_lit)) < 0)
         return r;
-    if ((r = ids_literal(store, hand, n_hand, &hand_lit)) < 0) {
-        free(skip_lit);
-        return r;
-    }
     par_str(&p, node);
     par_int(&p, lease_s);
     par_int(&p, limit);
-    par_str(&p, skip_lit);
     par_int(&p, only_id > 0 ? only_id : 0);
     par_str(&p, hand_lit);
     res = pg_exec(store, STMT_FEEDS_CLAIM, &p, &r);
-    free(skip_lit);
     free(hand_lit);
     if (!res)
         return r;
@@ -3119,9 +3337,13 @@ const struct store_engine store_pg_engine = {
     .alert_counts = pg_alert_counts,
     .prune_batch = pg_prune_batch,
     .retention_get = pg_retention_get,
+    .node_join = pg_node_join,
     .node_beat = pg_node_beat,
     .node_leave = pg_node_leave,
+    .nodes_prune = pg_nodes_prune,
     .nodes_list = pg_nodes_list,
+    .feeds_skip = pg_feeds_skip,
+    .feeds_changed = pg_feeds_changed,
     .feed_set_state = pg_feed_set_state,
     .feeds_claim = pg_feeds_claim,
     .deliveries_claim = pg_deliveries_claim,

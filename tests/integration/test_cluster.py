@@ -212,5 +212,105 @@ def test_a_node_whose_clock_is_off(t):
     assert d.stop(timeout=30) == 0
 
 
+
+def test_feeds_the_host_owner_cannot_poll(t):
+    """A feed that only another node's config names, or that the host's node has off, is
+    polled by a node that can poll it (review18 F1: the host's node left it, and no other node
+    would take a feed of a host that is not its own: never polled). One host, two nodes: each
+    config has a feed the other lacks, and one feed on for n2 only; whichever node the host
+    falls to, all of them are polled; the others of the host stay with its node."""
+    db = new_database(t)
+    s = httpd.Server().start()
+    t.servers.append(s)
+    for i in range(4):
+        s.add_file(f"/f{i}.xml", feed_body(1, i))
+    shared = {f"f{i}": s.url(f"/f{i}.xml") for i in range(2)}
+    nodes = {}
+    for name, own in (("n1", "f2"), ("n2", "f3")):
+        feeds = dict(shared, **{own: s.url(f"/{own}.xml")})
+        if name == "n1":   # f1 is off in n1's config
+            feeds["f1"] = {"url": shared["f1"], "enabled": "no"}
+        nodes[name] = t.daemon(feeds, name=name, database=db, node=name, lease=f"{LEASE}s",
+                               interval="1h", log_level="info")
+    # The host's node (rendezvous: the highest hashtext of host/node) starts first and alone,
+    # so that it claims every feed, the ones it cannot poll too.
+    host = s.url("/").split("/")[2].split(":")[0]
+    first = psql(db, f"SELECT CASE WHEN hashtext('{host}/n1') > hashtext('{host}/n2')"
+                     f" THEN 'n1' ELSE 'n2' END")[0][0]
+    second = "n2" if first == "n1" else "n1"
+    nodes[first].start(timeout=30)
+    fwtest.wait_until(lambda: sum(s.count(f"/f{i}.xml") for i in range(4)) >= 2, 30,
+                      f"{first}'s polls")
+    time.sleep(LEASE + 2)   # the leases of the feeds it cannot poll ended
+    nodes[second].start(timeout=30)
+    fwtest.wait_until(lambda: all(s.count(f"/f{i}.xml") >= 1 for i in range(4)), 30,
+                      "every feed polled by a node that can poll it")
+    time.sleep(2)
+    assert [s.count(f"/f{i}.xml") for i in range(4)] == [1, 1, 1, 1]
+    pollers = {}
+    for i in range(4):
+        pollers[i] = [n for n, d in nodes.items() if f"poll: feed 'f{i}'" in d.log()]
+        assert len(pollers[i]) == 1, (i, pollers)
+    assert pollers[2] == ["n1"] and pollers[3] == ["n2"] and pollers[1] == ["n2"], pollers
+    # The other nodes see the polls: each node's `feeds` shows the shared feeds polled.
+    for name, d in nodes.items():
+        def polled_here_too():
+            rc, doc = d.cli("feeds")
+            rows = {f["name"]: f for f in (doc or {}).get("feeds", [])}
+            return all(rows[n]["last_status"] == 200 and rows[n]["last_poll"] for n in shared)
+        fwtest.wait_until(polled_here_too, 10, f"{name}'s feeds to show the other's polls")
+    for d in nodes.values():
+        assert d.stop(timeout=30) == 0
+
+
+def test_one_node_name_two_daemons(t):
+    """Two daemons given one node name (review18 F7: the second's start ended the first's
+    leases): the second is refused while the first beats, and the first polls on. A daemon of
+    that name killed (-9) on this machine is replaced at once by a new start (its process is
+    gone). One that stopped beating for longer than its lease (SIGSTOP) loses the name to a
+    new daemon, and stops when it wakes up, with status 1."""
+    db = new_database(t)
+    s = httpd.Server().start()
+    t.servers.append(s)
+    s.add_file("/f.xml", feed_body(1, 1))
+    feeds = {"f": s.url("/f.xml")}
+    one = t.daemon(feeds, name="one", database=db, node="same", lease=f"{LEASE}s",
+                   interval="2s", min_interval="1s", log_level="info")
+    two = t.daemon(feeds, name="two", database=db, node="same", lease=f"{LEASE}s",
+                   interval="2s", min_interval="1s", log_level="info")
+    one.start(timeout=30)
+    fwtest.wait_until(lambda: s.count("/f.xml") >= 1, 20, "the first poll")
+    two.start(wait=False)
+    assert two.wait_exit(30) != 0
+    assert "node 'same' is alive: pid" in two.log(), two.log()
+    n = s.count("/f.xml")
+    fwtest.wait_until(lambda: s.count("/f.xml") >= n + 2, 20, "the first daemon polling on")
+
+    one.kill()
+    two.start(timeout=30)   # at once: the life it replaces was this machine's, and is gone
+    n = s.count("/f.xml")
+    fwtest.wait_until(lambda: s.count("/f.xml") >= n + 2, 20, "the new daemon polling")
+
+    two.signal(signal.SIGSTOP)
+    try:
+        time.sleep(LEASE + 3)
+        one.start(timeout=30)
+    finally:
+        two.signal(signal.SIGCONT)
+    assert two.wait_exit(30) == 1
+    assert "another daemon joined as node 'same'" in two.log(), two.log()
+    n = s.count("/f.xml")
+    fwtest.wait_until(lambda: s.count("/f.xml") >= n + 2, 20, "the daemon that took the name")
+    assert psql(db, "SELECT count(*) FROM nodes") == [["1"]]
+    # A new name in the config takes effect at a start, not at a reload (review18 F9).
+    one.settings["node"] = "renamed"
+    one.write_config()
+    one.cli_ok("reload")
+    assert "node 'renamed' takes effect when the daemon starts again" in one.log(), one.log()
+    assert one.cli_ok("status")["cluster"]["node"] == "same"
+    assert psql(db, "SELECT name FROM nodes") == [["same"]]
+    assert one.stop(timeout=30) == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

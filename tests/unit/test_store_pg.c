@@ -148,7 +148,7 @@ test_store_pg_migrates_once(void **state)
         assert_null(openers[i].msg);
     }
     (void)pthread_barrier_destroy(&start);
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 4);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM feedwatch_schema"), 1);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM retention"), 1);
 }
@@ -203,7 +203,7 @@ test_store_pg_migration_lock_key(void **state)
     PQfinish(conn);
     if (o.r < 0)
         fail_msg("open: %d %s", o.r, o.msg ? o.msg : "");
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 4);
 }
 
 /* A database of a newer feedwatch, or of another program, is refused, and left as it is. */
@@ -220,14 +220,14 @@ test_store_pg_refuses_newer_schema(void **state)
     assert_int_equal(store_open(db->database, &store, &msg), -EPROTONOSUPPORT);
     assert_null(store);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 4 is newer than this feedwatch (3)"));
+    assert_non_null(strstr(msg, "database schema 5 is newer than this feedwatch (4)"));
     free(msg);
     msg = NULL;
     assert_int_equal(store_open_reader(db->database, &store, &msg), -EPROTONOSUPPORT);
-    assert_non_null(strstr(msg, "database schema 4, not 3"));
+    assert_non_null(strstr(msg, "database schema 5, not 4"));
     free(msg);
     msg = NULL;
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 4);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 5);
 
     /* Another program's tables: not migrated over. */
     pgtest_exec(db->name, "DROP TABLE feedwatch_schema");
@@ -464,6 +464,9 @@ test_store_pg_search_queue(void **state)
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 1);
     store_free(store);
     /* A database of schema 1: no search tables (nor clusters), an item stored without them. */
+    pgtest_exec(db->name, "DROP TABLE feed_skips; DROP TRIGGER feeds_state_changed ON feeds;"
+                          " DROP FUNCTION feedwatch_feed_changed();"
+                          " ALTER TABLE feeds DROP COLUMN state_xid");
     pgtest_exec(db->name,
                 "DROP TABLE nodes; DROP INDEX feeds_due; ALTER TABLE feeds DROP COLUMN lease_node,"
                 " DROP COLUMN lease_until, DROP COLUMN lease_epoch, DROP COLUMN host;"
@@ -478,7 +481,7 @@ test_store_pg_search_queue(void **state)
                           " SELECT id, '2', 1000 FROM feeds");
     if (store_open(db->database, &store, &msg) < 0)
         fail_msg("open: %s", msg ? msg : "?");
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 3);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 4);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 2);
     assert_int_equal(store_item_add(store, feed.id, &two, "text", 0, 1000, NULL), 0); /* known */
     assert_int_equal(store_item_add(store, feed.id, &three, "text", 0, 1000, NULL), 1);
@@ -513,12 +516,42 @@ static struct claimed
 claim(struct store *store, const char *node, unsigned limit, int64_t only_id)
 {
     struct claimed c = {0};
-    int n = store_feeds_claim(store, node, 60, limit, NULL, 0, NULL, 0, only_id, on_claimed, &c);
+    int n = store_feeds_claim(store, node, 60, limit, NULL, 0, only_id, on_claimed, &c);
 
     if (n < 0)
         fail_msg("claim: %d %s", n, store_errmsg(store));
     assert_int_equal(n, c.n);
     return c;
+}
+
+/* A node of the tests: name, a life of its own, this machine. */
+static struct store_node_self
+node_self(const char *name, const char *instance)
+{
+    return (struct store_node_self){.name = name,
+                                    .instance = instance,
+                                    .host_name = "test-host",
+                                    .config_hash = "hash",
+                                    .pid = 1,
+                                    .started_at = 100,
+                                    .lease_s = 60};
+}
+
+/* Joins as name's life instance, refused when a live row is another life's. */
+static int
+refuse_other_life(void *userdata, const struct store_node *row)
+{
+    const char *instance = userdata;
+
+    return row->alive && row->instance && strcmp(row->instance, instance) != 0 ? -EADDRINUSE : 0;
+}
+
+static int
+join(struct store *store, const char *name, const char *instance, int64_t *ret_now)
+{
+    struct store_node_self self = node_self(name, instance);
+
+    return store_node_join(store, &self, 3600, refuse_other_life, (void *)instance, ret_now);
 }
 
 static int
@@ -529,7 +562,7 @@ on_node(void *userdata, const struct store_node *node)
     for (int i = 0; i < 2; i++)
         if (strcmp(node->name, i ? "b" : "a") == 0) {
             out[i] = *node;
-            out[i].name = out[i].config_hash = NULL; /* borrowed */
+            out[i].name = out[i].config_hash = out[i].instance = out[i].host_name = NULL;
         }
     return 0;
 }
@@ -558,9 +591,9 @@ test_store_pg_cluster_leases(void **state)
         assert_int_equal(store_feed_ensure(store, name, url, &f), 0);
         store_feed_done(&f);
     }
-    assert_int_equal(store_node_beat(store, "a", 1, 100, "hash-a", 60, NULL, 0, &now), 0);
+    assert_int_equal(join(store, "a", "a1", &now), 0);
     assert_true(now > 1700000000);
-    assert_int_equal(store_node_beat(store, "b", 2, 100, "hash-b", 60, NULL, 0, NULL), 0);
+    assert_int_equal(join(store, "b", "b1", NULL), 0);
     struct claimed a = claim(store, "a", 64, 0), b = claim(store, "b", 64, 0);
     assert_int_equal(a.n + b.n, 40); /* all of them, each once */
     assert_true(a.n > 0 && b.n > 0);
@@ -573,15 +606,12 @@ test_store_pg_cluster_leases(void **state)
     /* Leased and in a's hands: nothing more is due, to a or to b. */
     struct claimed again = {0};
     assert_int_equal(
-        store_feeds_claim(store, "a", 60, 64, NULL, 0, a.ids, (size_t)a.n, 0, on_claimed, &again),
-        0);
+        store_feeds_claim(store, "a", 60, 64, a.ids, (size_t)a.n, 0, on_claimed, &again), 0);
     assert_int_equal(
-        store_feeds_claim(store, "b", 60, 64, NULL, 0, b.ids, (size_t)b.n, 0, on_claimed, &again),
-        0);
+        store_feeds_claim(store, "b", 60, 64, b.ids, (size_t)b.n, 0, on_claimed, &again), 0);
     /* A lease of its own that a node no longer has in hand (a claim it dropped) it takes again. */
-    assert_int_equal(store_feeds_claim(store, "b", 60, 1, NULL, 0, b.ids + 1, (size_t)b.n - 1, 0,
-                                       on_claimed, &again),
-                     1);
+    assert_int_equal(
+        store_feeds_claim(store, "b", 60, 1, b.ids + 1, (size_t)b.n - 1, 0, on_claimed, &again), 1);
     assert_int_equal(again.ids[0], b.ids[0]);
     assert_true(again.epochs[0] > b.epochs[0]);
     b.epochs[0] = again.epochs[0];
@@ -597,8 +627,7 @@ test_store_pg_cluster_leases(void **state)
                           " WHERE lease_node = 'b'");
     struct claimed taken = {0};
     assert_int_equal(
-        store_feeds_claim(store, "a", 60, 64, NULL, 0, a.ids, (size_t)a.n, 0, on_claimed, &taken),
-        b.n);
+        store_feeds_claim(store, "a", 60, 64, a.ids, (size_t)a.n, 0, on_claimed, &taken), b.n);
     assert_int_equal(taken.n, b.n);
     for (int i = 0; i < taken.n; i++)
         assert_true(taken.epochs[i] > 0);
@@ -631,12 +660,184 @@ test_store_pg_cluster_leases(void **state)
     assert_int_equal(one.ids[0], id);
 
     /* a leaves: its leases end at once, and it is not alive. */
-    assert_int_equal(store_node_leave(store, "a"), 0);
+    struct store_node_self a1 = node_self("a", "a1");
+    assert_int_equal(store_node_leave(store, &a1), 0);
     memset(nodes, 0, sizeof(nodes));
     assert_int_equal(store_nodes_list(store, on_node, nodes), 0);
     assert_false(nodes[0].alive);
     assert_int_equal(nodes[0].feed_leases, 0);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node = 'a'"), 0);
+    store_free(store);
+}
+
+/*
+ * A node's lives: a second daemon given a live node's name is refused at its join, and the
+ * first's leases stand; once the first stops beating for longer than its lease the second
+ * takes the name (the first's leases end), after which the first's beat is refused
+ * (-EADDRINUSE) and its leave ends nothing of the second's. A node not alive for longer than
+ * the prune age is forgotten, with its skips.
+ */
+static void
+test_store_pg_node_lives(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_node_self one = node_self("n", "life-1"), two = node_self("n", "life-2");
+    struct store_feed f = {0};
+
+    assert_int_equal(store_feed_ensure(store, "f", "https://h.example/f.xml", &f), 0);
+    assert_int_equal(join(store, "n", "life-1", NULL), 0);
+    struct claimed c = claim(store, "n", 8, 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(join(store, "n", "life-2", NULL), -EADDRINUSE);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node = 'n'"), 1);
+    assert_int_equal(store_node_beat(store, &one, c.ids, 1, NULL), 0);
+
+    /* life-1 stops beating (frozen, or its network is cut): life-2 may take the name. */
+    pgtest_exec(db->name, "UPDATE nodes SET seen_at = seen_at - 120 WHERE name = 'n'");
+    assert_int_equal(join(store, "n", "life-2", NULL), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node = 'n'"), 0);
+    assert_int_equal(store_node_beat(store, &one, c.ids, 1, NULL), -EADDRINUSE);
+    assert_non_null(strstr(store_errmsg(store), "another daemon joined as node 'n'"));
+    struct claimed c2 = claim(store, "n", 8, 0);
+    assert_int_equal(c2.n, 1);
+    assert_int_equal(store_node_leave(store, &one), 0); /* not life-1's any more: nothing */
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node = 'n'"), 1);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM nodes WHERE name = 'n'"
+                                         " AND seen_at > 0 AND instance = 'life-2'"),
+                     1);
+    assert_int_equal(store_node_beat(store, &two, c2.ids, 1, NULL), 0);
+    assert_int_equal(store_node_leave(store, &two), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM nodes WHERE name = 'n'"
+                                         " AND seen_at = 0 AND left_at > 0"),
+                     1);
+
+    /* Forgotten a day after it left (here: an hour, the prune age of join()), skips too. */
+    assert_int_equal(store_feeds_skip(store, "n", false, &f.id, 1), 0);
+    assert_int_equal(join(store, "m", "m1", NULL), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM nodes WHERE name = 'n'"), 1);
+    pgtest_exec(db->name, "UPDATE nodes SET left_at = left_at - 7200 WHERE name = 'n'");
+    assert_int_equal(store_nodes_prune(store, 3600), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM nodes WHERE name = 'n'"), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feed_skips"), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM nodes WHERE name = 'm'"), 1);
+    store_feed_done(&f);
+    store_free(store);
+}
+
+/*
+ * A feed that its host's node cannot poll (not in its config, or off there) goes to the next
+ * node of that host's order, while the host's other feeds stay with their node; the node's
+ * lease on it ends when it records the skip; a join (a new config) forgets the skips.
+ */
+static void
+test_store_pg_cluster_skips(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+
+    for (int i = 0; i < 4; i++) {
+        char name[16], url[64];
+        struct store_feed f = {0};
+
+        (void)snprintf(name, sizeof(name), "s%d", i);
+        (void)snprintf(url, sizeof(url), "https://one-host.example/%d.xml", i);
+        assert_int_equal(store_feed_ensure(store, name, url, &f), 0);
+        store_feed_done(&f);
+    }
+    assert_int_equal(join(store, "a", "a1", NULL), 0);
+    assert_int_equal(join(store, "b", "b1", NULL), 0);
+    struct claimed a = claim(store, "a", 8, 0), b = claim(store, "b", 8, 0);
+    assert_int_equal(a.n + b.n, 4);
+    assert_true(a.n == 0 || b.n == 0); /* one host: one node */
+    const char *owner = a.n ? "a" : "b", *other = a.n ? "b" : "a";
+    struct claimed *own = a.n ? &a : &b;
+
+    /* The owner cannot poll its first feed: its lease ends, and the other node claims it. */
+    assert_int_equal(store_feeds_skip(store, owner, false, own->ids, 1), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feeds WHERE lease_node IS NULL"), 1);
+    struct claimed o = claim(store, other, 8, 0);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.ids[0], own->ids[0]);
+    struct claimed none = {0};
+    assert_int_equal(store_feeds_claim(store, owner, 60, 8, own->ids + 1, 3, 0, on_claimed, &none),
+                     0);
+
+    /* Due again: the skipped feed stays the other's, the rest the owner's. */
+    pgtest_exec(db->name, "UPDATE feeds SET lease_node = NULL, lease_until = NULL");
+    assert_int_equal(claim(store, other, 8, 0).n, 1);
+    assert_int_equal(claim(store, owner, 8, 0).n, 3);
+
+    /* Both nodes skip it: nobody polls it. A join of the owner forgets its skips. */
+    pgtest_exec(db->name, "UPDATE feeds SET lease_node = NULL, lease_until = NULL");
+    assert_int_equal(store_feeds_skip(store, other, false, own->ids, 1), 0);
+    assert_int_equal(claim(store, other, 8, 0).n, 0);
+    assert_int_equal(claim(store, owner, 8, 0).n, 3);
+    pgtest_exec(db->name, "UPDATE feeds SET lease_node = NULL, lease_until = NULL");
+    assert_int_equal(join(store, owner, strcmp(owner, "a") == 0 ? "a1" : "b1", NULL), 0);
+    assert_int_equal(claim(store, owner, 8, 0).n, 4);
+    /* A clear (a reload) forgets them too. */
+    assert_int_equal(store_feeds_skip(store, other, true, NULL, 0), 0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM feed_skips"), 0);
+    store_free(store);
+}
+
+struct changed {
+    int n;
+    char names[8][16];
+    bool paused[8];
+};
+
+static int
+on_changed(void *userdata, const struct store_feed *feed)
+{
+    struct changed *c = userdata;
+
+    if (c->n < 8) {
+        (void)snprintf(c->names[c->n], sizeof(c->names[0]), "%s", feed->name);
+        c->paused[c->n] = feed->paused;
+    }
+    c->n++;
+    return 0;
+}
+
+/*
+ * The feeds another node changed: a poll's save and a pause are seen once they are
+ * committed (not before), a claim (leases only) is no change, and the position moves on.
+ */
+static void
+test_store_pg_feeds_changed(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database), *other = open_store(db->database);
+    struct store_feed x = {0}, y = {0};
+    int64_t since = 0;
+
+    assert_int_equal(store_feed_ensure(store, "x", "https://x.example/f.xml", &x), 0);
+    assert_int_equal(store_feed_ensure(store, "y", "https://y.example/f.xml", &y), 0);
+    struct changed c = {0};
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 2); /* new rows */
+    assert_true(since > 0);
+    c = (struct changed){0};
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+
+    assert_int_equal(join(store, "a", "a1", NULL), 0);
+    assert_int_equal(claim(store, "a", 8, 0).n, 2);
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+
+    /* Another node pauses y in a transaction not committed yet: not seen, then seen. */
+    assert_int_equal(store_begin(other), 0);
+    assert_int_equal(store_feed_set_state(other, y.id, true, 0, NULL), 0);
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+    assert_int_equal(store_commit(other), 0);
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 1);
+    assert_string_equal(c.names[0], "y");
+    assert_true(c.paused[0]);
+    c = (struct changed){0};
+    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+    store_feed_done(&x);
+    store_feed_done(&y);
+    store_free(other);
     store_free(store);
 }
 
@@ -701,6 +902,7 @@ test_store_pg_deliveries_claim(void **state)
             1);
     }
     store_feed_done(&feed);
+    assert_int_equal(join(store, "b", "b1", NULL), 0);
 
     /* a's claim is open (not committed) while b claims: b takes the others at once. */
     assert_int_equal(store_begin(other), 0);
@@ -747,8 +949,9 @@ test_store_pg_deliveries_claim(void **state)
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM alerts WHERE state = 'pending'"),
                      2); /* the retried one's alert, and the one not due yet */
     /* b beats and leaves: its running deliveries are pending again, for anyone. */
-    assert_int_equal(store_node_beat(store, "b", 2, 100, NULL, 60, NULL, 0, NULL), 0);
-    assert_int_equal(store_node_leave(store, "b"), 0);
+    struct store_node_self b1 = node_self("b", "b1");
+    assert_int_equal(store_node_beat(store, &b1, NULL, 0, NULL), 0);
+    assert_int_equal(store_node_leave(store, &b1), 0);
     assert_int_equal(dclaim(store, "a", 16).n, 4);
     store_free(other);
     store_free(store);
@@ -892,6 +1095,9 @@ main(void)
         PG_TEST(test_store_pg_search_queue),
         PG_TEST(test_store_pg_cluster_leases),
         PG_TEST(test_store_pg_deliveries_claim),
+        PG_TEST(test_store_pg_node_lives),
+        PG_TEST(test_store_pg_cluster_skips),
+        PG_TEST(test_store_pg_feeds_changed),
         PG_TEST(test_store_pg_statement_timeout),
         PG_TEST(test_store_pg_invalid_utf8_is_repaired),
         PG_TEST(test_store_pg_refuses_other_encodings),
