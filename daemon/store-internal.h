@@ -71,6 +71,7 @@ struct store_engine {
     int (*alert_add)(struct store *store, const char *topic, int64_t item_id,
                      const char *matched_json, char *const *hooks, size_t n_hooks,
                      int64_t raised_at, int64_t *ret_id);
+    int (*story_lock)(struct store *store); /* NULL: one writer per database */
     int (*story_candidates)(struct store *store, const char *topic, int64_t since_at,
                             uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                             uint64_t *steps);

@@ -536,6 +536,13 @@ store_story_candidates(struct store *store, const char *topic, int64_t since_at,
 }
 
 int
+store_story_lock(struct store *store)
+{
+    assert(store);
+    return store->engine->story_lock ? store->engine->story_lock(store) : 0;
+}
+
+int
 store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
 {
     assert(store);

@@ -444,6 +444,15 @@ int store_story_candidates(struct store *store, const char *topic, int64_t since
                            uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                            uint64_t *steps);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
+
+/*
+ * Takes, until the end of the caller's transaction, the lock of story grouping: of several
+ * daemons on one database (clusters), one transaction at a time looks for an item's story
+ * (store_story_candidates) and raises or attaches its alerts, so that two nodes storing the
+ * same story at once raise one alert, the other attaching to it. Nothing with one daemon per
+ * database (SQLite: its one writer is the lock).
+ */
+int store_story_lock(struct store *store);
 int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
                          void *userdata);
 int store_delivery_next_due(struct store *store, int64_t *ret_at);

@@ -78,6 +78,9 @@
  */
 #define PG_MIGRATE_LOCK_KEY INT64_C(0x4657444200000001)
 
+/* The key of the lock of story grouping (store_story_lock): "FWDB", 2 ("stories"). */
+#define PG_STORY_LOCK_KEY INT64_C(0x4657444200000002)
+
 /* Seconds libpq waits to connect when the connection string does not say (it waits forever). */
 #define PG_CONNECT_TIMEOUT "10"
 
@@ -371,6 +374,7 @@ enum pg_stmt {
     STMT_FEEDS_XMIN,
     STMT_FEEDS_CHANGED,
     STMT_FEEDS_CLAIM,
+    STMT_STORY_LOCK,
     STMT_FEED_SET_STATE,
     STMT_DELIVERIES_CLAIM,
     STMT__COUNT,
@@ -700,6 +704,7 @@ static const char *const pg_sql[STMT__COUNT] = {
         " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
         " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
         " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
+    [STMT_STORY_LOCK] = "SELECT pg_advisory_xact_lock($1::bigint)",
     [STMT_FEED_SET_STATE] = "UPDATE feeds SET paused = $2, failures = $3, disabled_reason = $4"
                             " WHERE id = $1",
     /*
@@ -3161,6 +3166,18 @@ pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_f
     return n;
 }
 
+/* The lock of story grouping, until the transaction ends (a wait for another node's). */
+static int
+pg_story_lock(struct store *base)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+
+    assert(store);
+    par_int(&p, PG_STORY_LOCK_KEY);
+    return pg_run(store, STMT_STORY_LOCK, &p, NULL);
+}
+
 /* Leases due feeds (or the feed only_id) to node and gives each to cb. */
 static int
 pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned limit,
@@ -3346,5 +3363,6 @@ const struct store_engine store_pg_engine = {
     .feeds_changed = pg_feeds_changed,
     .feed_set_state = pg_feed_set_state,
     .feeds_claim = pg_feeds_claim,
+    .story_lock = pg_story_lock,
     .deliveries_claim = pg_deliveries_claim,
 };

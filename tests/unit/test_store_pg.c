@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -841,6 +842,49 @@ test_store_pg_feeds_changed(void **state)
     store_free(store);
 }
 
+struct story_locker {
+    struct store *store;
+    atomic_int got; /* 1 once the lock is this session's */
+};
+
+static void *
+story_lock_run(void *arg)
+{
+    struct story_locker *l = arg;
+
+    assert_int_equal(store_begin(l->store), 0);
+    assert_int_equal(store_story_lock(l->store), 0);
+    atomic_store(&l->got, 1);
+    assert_int_equal(store_commit(l->store), 0);
+    return NULL;
+}
+
+/*
+ * Story grouping across nodes: while one node's transaction holds the lock of story grouping
+ * (it may be raising a story's alert), another node's lookup waits until it ends, and so sees
+ * that alert (else both raise one for the same story).
+ */
+static void
+test_store_pg_story_lock(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *a = open_store(db->database);
+    struct story_locker b = {.store = open_store(db->database)};
+    pthread_t thread;
+
+    assert_int_equal(store_begin(a), 0);
+    assert_int_equal(store_story_lock(a), 0);
+    assert_int_equal(store_story_lock(a), 0); /* again in one transaction: no wait */
+    assert_int_equal(pthread_create(&thread, NULL, story_lock_run, &b), 0);
+    (void)usleep(300 * 1000);
+    assert_int_equal(atomic_load(&b.got), 0);
+    assert_int_equal(store_commit(a), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(atomic_load(&b.got), 1);
+    store_free(b.store);
+    store_free(a);
+}
+
 /* The deliveries a claim gave. */
 struct dclaimed {
     int n;
@@ -1098,6 +1142,7 @@ main(void)
         PG_TEST(test_store_pg_node_lives),
         PG_TEST(test_store_pg_cluster_skips),
         PG_TEST(test_store_pg_feeds_changed),
+        PG_TEST(test_store_pg_story_lock),
         PG_TEST(test_store_pg_statement_timeout),
         PG_TEST(test_store_pg_invalid_utf8_is_repaired),
         PG_TEST(test_store_pg_refuses_other_encodings),
