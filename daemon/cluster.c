@@ -500,7 +500,8 @@ tick_submit(struct cluster *c)
     j->limit = free_slots < CLUSTER_CLAIM_MAX ? free_slots : CLUSTER_CLAIM_MAX;
     if (c->d->once)
         j->limit = 0; /* --once asks for each feed itself (the gate) */
-    if (writer_submit(c->d->writer, &j->job) < 0) {
+    /* First in the writer's queue: a backlog of saves must not outlast the leases. */
+    if (writer_submit_first(c->d->writer, &j->job) < 0) {
         job_free(j);
         return;
     }
