@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/hash.h"
@@ -30,8 +31,8 @@ struct cluster {
     bool busy;     /* a tick's job is queued */
     bool stopping; /* no more ticks */
     char hash[17];
-    char instance[33]; /* this start's life, random */
-    char host[256];    /* the machine's name; "" when it has none */
+    char instance[128]; /* this start's life: "PLACE/RANDOM" (new_instance) */
+    char host[256];     /* the machine's name; "" when it has none */
     int64_t pid;
     int64_t started_at;
     int64_t *skip; /* ids of claimed feeds this node cannot poll, not recorded yet */
@@ -170,10 +171,55 @@ on_changed(void *userdata, const struct store_feed *feed)
 }
 
 /*
+ * The id of this start, "PLACE/RANDOM": two lives of one node name are told apart by it.
+ * PLACE is where its pid means something: the kernel's boot and the pid namespace (two
+ * containers of one host name share the boot, not the namespace), so that a join can tell
+ * a life whose process is gone (same place, no such pid) from one it cannot see.
+ */
+static void
+new_instance(char *out, size_t size)
+{
+    char boot[64] = "";
+    FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (fp) {
+        if (!fgets(boot, sizeof(boot), fp))
+            boot[0] = '\0';
+        fclose(fp);
+    }
+    boot[strcspn(boot, "\n/")] = '\0';
+    struct stat ns;
+    unsigned long long ns_ino =
+        stat("/proc/self/ns/pid", &ns) == 0 ? (unsigned long long)ns.st_ino : 0;
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* No kernel randomness: the clock and the pid, which no other life shares either. */
+        uint64_t t = (uint64_t)util_now_ms(), p = (uint64_t)getpid();
+        memcpy(b, &t, 8);
+        memcpy(b + 8, &p, 8);
+    }
+    char rnd[33];
+    for (size_t i = 0; i < sizeof(b); i++)
+        (void)snprintf(rnd + 2 * i, 3, "%02x", b[i]);
+    if (boot[0] && ns_ino)
+        (void)snprintf(out, size, "%s:%llu/%s", boot, ns_ino, rnd);
+    else
+        (void)snprintf(out, size, "?/%s", rnd); /* no place: a live name is never taken over */
+}
+
+/* Whether two lives' ids have one known place (new_instance). */
+static bool
+same_place(const char *a, const char *b)
+{
+    const char *sa = strchr(a, '/'), *sb = strchr(b, '/');
+    return sa && sb && sa - a == sb - b && strncmp(a, "?/", 2) != 0 &&
+           strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+/*
  * JOB_JOIN's question: may this daemon take the node's name? Not from a life that is alive
  * elsewhere (two daemons given one name would end each other's leases); a life of this
- * machine whose process is gone (a crash, kill -9, a restart right after) is over, and a
- * name that no life holds, or whose life stopped beating, is free.
+ * machine and pid namespace whose process is gone (a crash, kill -9, a restart right after)
+ * is over, and a name that no life holds, or whose life stopped beating, is free.
  */
 static int
 may_join(void *userdata, const struct store_node *row)
@@ -182,8 +228,9 @@ may_join(void *userdata, const struct store_node *row)
     struct cluster *c = j->c;
     if (!row->alive || !row->instance || strcmp(row->instance, c->instance) == 0)
         return 0;
-    if (row->host_name && c->host[0] && strcmp(row->host_name, c->host) == 0 && row->pid > 0 &&
-        row->pid != c->pid && kill((pid_t)row->pid, 0) < 0 && errno == ESRCH)
+    /* Of this place (boot and pid namespace): over when its pid is gone, or is this one's. */
+    if (same_place(row->instance, c->instance) && row->pid > 0 &&
+        (row->pid == c->pid || (kill((pid_t)row->pid, 0) < 0 && errno == ESRCH)))
         return 0;
     (void)snprintf(j->refused, sizeof(j->refused),
                    "node '%s' is alive: pid %" PRId64 " on '%s' beat on the database %" PRId64
@@ -543,21 +590,6 @@ join_done(struct writer_job *job, int result)
     (void)result;
 }
 
-/* A random id of this start: two lives of one node name are told apart by it. */
-static void
-new_instance(char out[33])
-{
-    unsigned char b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-        /* No kernel randomness: the clock and the pid, which no other life shares either. */
-        uint64_t t = (uint64_t)util_now_ms(), p = (uint64_t)getpid();
-        memcpy(b, &t, 8);
-        memcpy(b + 8, &p, 8);
-    }
-    for (size_t i = 0; i < sizeof(b); i++)
-        (void)snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
 /*
  * Starts the node: joins (refused when a live daemon holds the name; else a previous life's
  * leases end), then ticks.
@@ -575,14 +607,24 @@ cluster_start(struct dctx *d, struct feedtable *t, cluster_lost_cb lost, void *l
     c->lost_ctx = lost_ctx;
     c->pid = (int64_t)getpid();
     c->started_at = util_now_ms() / 1000;
-    new_instance(c->instance);
+    new_instance(c->instance, sizeof(c->instance));
     if (gethostname(c->host, sizeof(c->host) - 1) < 0)
         c->host[0] = '\0';
     config_hash(d->conf, c->hash);
-    struct cluster_job *join = job_new(c, JOB_JOIN);
-    int r = join ? 0 : -ENOMEM;
-    char refused[sizeof(join->refused)] = "";
-    if (r == 0) {
+    /*
+     * A live life of the name may be this node's own, just ended where this one cannot see
+     * its process (another container, a reboot): it stops beating within its lease. So the
+     * join is tried again for a lease and a few seconds before the start gives up.
+     */
+    char refused[512] = "";
+    int64_t give_up_ms = util_now_ms() + ((int64_t)d->conf->daemon.lease_s + 5) * 1000;
+    int r;
+    for (bool told = false;; told = true) {
+        struct cluster_job *join = job_new(c, JOB_JOIN);
+        if (!join) {
+            r = -ENOMEM;
+            break;
+        }
         join->job.done = join_done; /* read here, freed here */
         r = writer_call(d->writer, &join->job);
         if (r >= 0 && join->server_now > 0)
@@ -591,6 +633,12 @@ cluster_start(struct dctx *d, struct feedtable *t, cluster_lost_cb lost, void *l
         if (r < 0 && !refused[0] && join->job.error[0])
             (void)snprintf(refused, sizeof(refused), "%s", join->job.error);
         job_free(join);
+        if (r != -EADDRINUSE || util_now_ms() >= give_up_ms)
+            break;
+        if (!told)
+            log_warn("cluster: %s; waiting up to %" PRIu64 " s for it to stop beating", refused,
+                     d->conf->daemon.lease_s + 5);
+        (void)usleep(1000 * 1000);
     }
     if (r < 0) {
         if (asprintf(reterr_msg, "cluster: node '%s' cannot join: %s", d->conf->daemon.node,

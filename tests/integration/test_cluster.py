@@ -265,7 +265,8 @@ def test_feeds_the_host_owner_cannot_poll(t):
 
 def test_one_node_name_two_daemons(t):
     """Two daemons given one node name (review18 F7: the second's start ended the first's
-    leases): the second is refused while the first beats, and the first polls on. A daemon of
+    leases): the second waits a lease for the first to stop beating, is refused, and the first
+    polls on. A daemon of
     that name killed (-9) on this machine is replaced at once by a new start (its process is
     gone). One that stopped beating for longer than its lease (SIGSTOP) loses the name to a
     new daemon, and stops when it wakes up, with status 1."""
@@ -283,6 +284,7 @@ def test_one_node_name_two_daemons(t):
     two.start(wait=False)
     assert two.wait_exit(30) != 0
     assert "node 'same' is alive: pid" in two.log(), two.log()
+    assert f"waiting up to {LEASE + 5} s for it to stop beating" in two.log(), two.log()
     n = s.count("/f.xml")
     fwtest.wait_until(lambda: s.count("/f.xml") >= n + 2, 20, "the first daemon polling on")
 
