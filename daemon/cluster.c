@@ -318,14 +318,31 @@ take_state(struct dfeed *f, const struct store_feed *row)
 /*
  * Another node changed a feed (polled it, paused it): this node's copy follows, unless the
  * feed is in this node's hands (a poll under way or waiting for a slot, a lease held) — its
- * own save comes later. A feed this node does not have (added elsewhere, not claimed here
- * yet) is left to the claim that adopts it.
+ * own save comes later. A feed `add`ed on another node joins the table, one `remove`d there
+ * leaves it, so that every node's `feeds` shows the cluster's.
  */
 static void
 take_changed(struct cluster *c, const struct store_feed *row)
 {
+    char q[LOG_QUOTE_MAX];
     struct dfeed *f = feedtable_find(c->t, row->name);
-    if (!f || f->st.id != row->id || f->poll || f->ready || f->st.lease_epoch > 0)
+    if (!f) {
+        if (row->runtime_url && !row->removed && feedtable_adopt(c->t, row, &f) == 0) {
+            f->st.lease_epoch = 0;
+            log_notice("cluster: feed '%s' was added on another node",
+                       log_quote(row->name, q, sizeof(q)));
+        }
+        return;
+    }
+    if (f->st.id != row->id)
+        return;
+    if (row->removed && f->runtime_cfg) {
+        log_notice("cluster: feed '%s' was removed on another node",
+                   log_quote(row->name, q, sizeof(q)));
+        feedtable_forget(c->t, f);
+        return;
+    }
+    if (f->poll || f->ready || f->st.lease_epoch > 0)
         return;
     if (take_state(f, row) < 0)
         return;

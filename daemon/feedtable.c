@@ -688,6 +688,13 @@ remove_finish(struct dfeed_write *fw, int r)
     fw->cb(fw->ctx, 0, NULL, NULL);
 }
 
+void
+feedtable_forget(struct feedtable *t, struct dfeed *f)
+{
+    feeds_unlink(t, f);
+    feedtable_drop(t, f);
+}
+
 /* Removes a feed added at run time; its items stay, so they are never new again. */
 void
 feedtable_remove(struct feedtable *t, const char *name, dfeed_change_cb cb, void *ctx)

@@ -103,6 +103,9 @@ void feedtable_schedule(struct feedtable *t, struct dfeed *f);
 /* Drops f (taken out of the table by its caller): an in-flight poll is aborted and frees it. */
 void feedtable_drop(struct feedtable *t, struct dfeed *f);
 
+/* Clusters: a run-time feed removed on another node leaves the table (and is dropped). */
+void feedtable_forget(struct feedtable *t, struct dfeed *f);
+
 /* Polls in progress at once: the fetcher's connections, and as many again being processed. */
 unsigned feedtable_poll_slots(const struct feedtable *t);
 

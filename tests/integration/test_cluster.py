@@ -263,6 +263,31 @@ def test_feeds_the_host_owner_cannot_poll(t):
         assert d.stop(timeout=30) == 0
 
 
+def test_runtime_add_and_remove_are_seen_by_every_node(t):
+    """`add` and `remove` on one node are seen by the other in its `feeds` (the other knew
+    an added feed only once it claimed it, and a removed one never left its table)."""
+    db = new_database(t)
+    s = httpd.Server().start()
+    t.servers.append(s)
+    s.add_file("/f.xml", feed_body(1, 1))
+    s.add_file("/new.xml", feed_body(1, 2))
+    nodes = [t.daemon({"f": s.url("/f.xml")}, name=name, database=db, node=name,
+                      lease=f"{LEASE}s", interval="1h", log_level="info").start(timeout=30)
+             for name in ("n1", "n2")]
+
+    def names(d):
+        rc, doc = d.cli("feeds")
+        return sorted(f["name"] for f in (doc or {}).get("feeds", []))
+    nodes[0].cli_ok("add", "new", s.url("/new.xml"))
+    fwtest.wait_until(lambda: names(nodes[1]) == ["f", "new"], 15, "n2 to list the added feed")
+    fwtest.wait_until(lambda: s.count("/new.xml") >= 1, 15, "the added feed polled")
+    nodes[0].cli_ok("remove", "new")
+    fwtest.wait_until(lambda: names(nodes[1]) == ["f"], 15, "n2 to drop the removed feed")
+    assert names(nodes[0]) == ["f"]
+    for d in nodes:
+        assert d.stop(timeout=30) == 0
+
+
 def test_one_node_name_two_daemons(t):
     """Two daemons given one node name (review18 F7: the second's start ended the first's
     leases): the second waits a lease for the first to stop beating, is refused, and the first
