@@ -18,6 +18,7 @@
 #include "dctx.h"
 #include "dfeed.h"
 #include "feedtable.h"
+#include "hook.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -61,6 +62,9 @@ struct cluster_job {
     int64_t server_now; /* the server's clock at the beat (0: no beat) */
     int64_t *hand;      /* the feeds in hand, renewed */
     size_t n_hand;
+    int64_t *dlv_ids; /* the deliveries in hand (alert ids and hooks), renewed */
+    char **dlv_hooks;
+    size_t n_dlv;
     int64_t *skip;
     size_t n_skip;
     unsigned limit;
@@ -128,6 +132,7 @@ job_free(struct cluster_job *j)
     free(j->changed);
     free(j->node);
     free(j->hand);
+    hook_hand_free(j->dlv_ids, j->dlv_hooks, j->n_dlv);
     free(j->skip);
     free(j->name);
     free(j);
@@ -262,7 +267,14 @@ job_work(struct writer_job *job, struct store *store)
         j->server_now = util_now_ms() / 1000; /* for may_join's message only */
         return store_node_join(store, &self, CLUSTER_PRUNE_S, may_join, j, &j->server_now);
     }
-    int r = store_node_beat(store, &self, j->hand, j->n_hand, &j->server_now);
+    struct store_node_hand hand = {
+        .feed_ids = j->hand,
+        .n_feeds = j->n_hand,
+        .alert_ids = j->dlv_ids,
+        .hooks = j->dlv_hooks,
+        .n_deliveries = j->n_dlv,
+    };
+    int r = store_node_beat(store, &self, &hand, &j->server_now);
     if (r >= 0 && (j->skip_clear || j->n_skip))
         r = store_feeds_skip(store, j->node, j->skip_clear, j->skip, j->n_skip);
     if (r >= 0 && j->limit > 0)
@@ -315,6 +327,25 @@ take_state(struct dfeed *f, const struct store_feed *row)
     return 0;
 }
 
+static bool
+same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Whether f, a run-time feed, is not the row's any more: removed, or removed and added again
+ * (another URL, other options) on another node. Its dfeed was made from its URL and options
+ * once: it must be made again.
+ */
+static bool
+runtime_gone(const struct dfeed *f, const struct store_feed *row)
+{
+    return f->runtime_cfg && (row->removed || !row->runtime_url ||
+                              strcmp(row->runtime_url, f->runtime_cfg->url) != 0 ||
+                              !same_text(row->runtime_opts, f->st.runtime_opts));
+}
+
 /*
  * Another node changed a feed (polled it, paused it): this node's copy follows, unless the
  * feed is in this node's hands (a poll under way or waiting for a slot, a lease held) — its
@@ -336,10 +367,12 @@ take_changed(struct cluster *c, const struct store_feed *row)
     }
     if (f->st.id != row->id)
         return;
-    if (row->removed && f->runtime_cfg) {
-        log_notice("cluster: feed '%s' was removed on another node",
-                   log_quote(row->name, q, sizeof(q)));
+    if (runtime_gone(f, row)) {
+        log_notice("cluster: feed '%s' was %s on another node", log_quote(row->name, q, sizeof(q)),
+                   row->removed ? "removed" : "added again with other settings");
         feedtable_forget(c->t, f);
+        if (!row->removed && feedtable_adopt(c->t, row, &f) == 0)
+            f->st.lease_epoch = 0;
         return;
     }
     if (f->poll || f->ready || f->st.lease_epoch > 0)
@@ -359,6 +392,10 @@ take_row(struct cluster *c, const struct store_feed *row)
 {
     char q[LOG_QUOTE_MAX];
     struct dfeed *f = feedtable_find(c->t, row->name);
+    if (f && f->st.id == row->id && runtime_gone(f, row)) {
+        feedtable_forget(c->t, f); /* removed and added again elsewhere: made again */
+        f = NULL;
+    }
     if (!f) {
         int r = feedtable_adopt(c->t, row, &f);
         if (r == -ENOENT) {
@@ -482,7 +519,11 @@ job_done(struct writer_job *job, int result)
             (void)feedtable_poll_now(c->t, f, NULL, NULL);
         }
     }
-    if (j->kind == JOB_ONE && !polled) {
+    struct dfeed *busy = j->kind == JOB_ONE && !polled ? feedtable_find(c->t, j->name) : NULL;
+    if (busy && (busy->poll || busy->ready)) {
+        /* A tick claimed and polls it meanwhile: the waiter waits for that poll. */
+        (void)feedtable_poll_now(c->t, busy, j->cb, j->cb_ctx);
+    } else if (j->kind == JOB_ONE && !polled) {
         char q[LOG_QUOTE_MAX];
         log_info("cluster: feed '%s' not polled: %s", log_quote(j->name, q, sizeof(q)),
                  result < 0 ? job->error : "another node holds it");
@@ -528,7 +569,8 @@ job_new(struct cluster *c, int kind)
     j->pid = c->pid;
     j->started_at = c->started_at;
     j->lease_s = (int64_t)conf->daemon.lease_s;
-    if (!j->node || (kind != JOB_LEAVE && hand_ids(c, &j->hand, &j->n_hand) < 0)) {
+    if (!j->node || (kind != JOB_LEAVE && hand_ids(c, &j->hand, &j->n_hand) < 0) ||
+        (kind != JOB_LEAVE && hook_hand(c->d->hooks, &j->dlv_ids, &j->dlv_hooks, &j->n_dlv) < 0)) {
         job_free(j);
         return NULL;
     }

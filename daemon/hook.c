@@ -146,6 +146,16 @@ struct hooks {
     bool timer_closed;
 };
 
+/*
+ * Now, Unix seconds, as the store compares it: on a cluster the database server's clock (the
+ * nodes share the deliveries' due times, cluster.h), else this machine's.
+ */
+static int64_t
+db_now(const struct hooks *h)
+{
+    return util_now() + (h->clustered ? h->d->clock_offset_s : 0);
+}
+
 static void run_finish(struct hook_run *run);
 static void run_free(struct hook_run *run);
 static void run_begin(struct hooks *h, struct hook_run *run, json_t *doc);
@@ -274,7 +284,9 @@ write_done(struct writer_job *job, int result)
         }
     }
     h->n_writes--;
-    if (result < 0)
+    if (result == -ESTALE) /* a cluster's: another node took the delivery over */
+        log_warn("hook '%s': %s", log_quote(w->hook, qh, sizeof(qh)), job->error);
+    else if (result < 0)
         log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
                   log_quote(w->hook, qh, sizeof(qh)), w->alert_id, job->error);
     struct hook_run *run = w->run;
@@ -317,7 +329,7 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
         w->state = state;
         w->attempts = attempts;
         w->next_attempt_at = next_attempt_at;
-        w->ended_at = strcmp(state, "running") == 0 ? FEED_TIME_NONE : util_now();
+        w->ended_at = strcmp(state, "running") == 0 ? FEED_TIME_NONE : db_now(h);
         w->run = run;
         w->doc = json_incref(doc);
         w->job = (struct writer_job){.work = write_work, .done = write_done, .mode = WRITER_TXN};
@@ -363,7 +375,7 @@ run_record(struct hook_run *run)
     struct dctx *d = run->h->d;
     char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(run->hook, qh, sizeof(qh));
-    int64_t now = util_now();
+    int64_t now = db_now(run->h);
 
     metrics_delivery(d->metrics, run->hook, run->ok,
                      run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
@@ -1097,6 +1109,8 @@ struct hook_claim {
     int64_t now;
     int64_t lease_s;
     unsigned limit; /* at most the room of list */
+    char **hooks;   /* the hooks of this node's config: only theirs are claimed */
+    size_t n_hooks;
     struct due_list list;
 };
 
@@ -1106,6 +1120,9 @@ claim_free(struct hook_claim *c)
     for (size_t i = 0; i < c->list.n; i++)
         free(c->list.e[i].hook);
     free(c->node);
+    for (size_t i = 0; i < c->n_hooks; i++)
+        free(c->hooks[i]);
+    free(c->hooks);
     free(c);
 }
 
@@ -1114,7 +1131,8 @@ static int
 claim_work(struct writer_job *job, struct store *store)
 {
     struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
-    return store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, on_due, &c->list);
+    return store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, c->hooks,
+                                  c->n_hooks, on_due, &c->list);
 }
 
 /*
@@ -1126,7 +1144,7 @@ cluster_timer(struct hooks *h)
 {
     struct dctx *d = h->d;
     uint64_t wait = d->conf->daemon.lease_s * 1000;
-    int64_t at, now = util_now();
+    int64_t at, now = db_now(h);
     if (h->running >= d->conf->daemon.max_hooks) {
         (void)uv_timer_stop(&h->timer); /* a run's end kicks */
         return;
@@ -1166,7 +1184,7 @@ claim_done(struct writer_job *job, int result)
                       strerror(-r));
             /* Not run: pending again, this attempt not counted, a while later. */
             (void)delivery_write(h, alert_id, hook, "pending", attempts,
-                                 util_now() + backoff_s(attempts + 1), "cannot start", NULL, NULL);
+                                 db_now(h) + backoff_s(attempts + 1), "cannot start", NULL, NULL);
         }
     }
     claim_free(c);
@@ -1182,6 +1200,9 @@ claim_done(struct writer_job *job, int result)
     } else {
         cluster_timer(h);
     }
+    /* A claim that found nothing may be what --once waited for (hook_idle). */
+    if (h->progress)
+        h->progress(h->progress_ctx);
 }
 
 /* A cluster's kick: claims due deliveries through the writer (one claim at a time). */
@@ -1200,9 +1221,13 @@ cluster_kick(struct hooks *h)
     }
     struct hook_claim *c = calloc(1, sizeof(*c));
     int r = -ENOMEM;
-    if (c && (c->node = strdup(d->conf->daemon.node))) {
+    bool copied = c && (c->node = strdup(d->conf->daemon.node)) &&
+                  (d->conf->n_hooks == 0 || (c->hooks = calloc(d->conf->n_hooks, sizeof(char *))));
+    for (size_t i = 0; copied && i < d->conf->n_hooks; i++, c->n_hooks++)
+        copied = (c->hooks[i] = strdup(d->conf->hooks[i].name)) != NULL;
+    if (copied) {
         c->h = h;
-        c->now = util_now();
+        c->now = db_now(h);
         c->lease_s = (int64_t)d->conf->daemon.lease_s;
         c->limit = max - h->running;
         if (c->limit > sizeof(c->list.e) / sizeof(c->list.e[0]))
@@ -1236,7 +1261,7 @@ hook_kick(struct hooks *h)
         return;
     }
     unsigned max = d->conf->daemon.max_hooks;
-    int64_t now = util_now();
+    int64_t now = db_now(h);
     if (h->running < max) {
         struct due_list *l = calloc(1, sizeof(*l));
         if (!l)
@@ -1536,7 +1561,7 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     }
     q->h = h;
     q->alert_id = alert_id;
-    q->now = util_now();
+    q->now = db_now(h);
     q->cb = cb;
     q->ctx = ctx;
     int r = 0;
@@ -1562,6 +1587,54 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     return 0;
 }
 
+void
+hook_hand_free(int64_t *ids, char **hooks, size_t n)
+{
+    for (size_t i = 0; hooks && i < n; i++)
+        free(hooks[i]);
+    free(hooks);
+    free(ids);
+}
+
+int
+hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n)
+{
+    size_t n = 0;
+    *ret_ids = NULL;
+    *ret_hooks = NULL;
+    *ret_n = 0;
+    if (!h)
+        return 0;
+    for (const struct hook_run *run = h->runs; run; run = run->next)
+        n++;
+    for (const struct hook_write *w = h->writes; w; w = w->next)
+        n++;
+    if (n == 0)
+        return 0;
+    int64_t *ids = calloc(n, sizeof(*ids));
+    char **hooks = calloc(n, sizeof(*hooks));
+    size_t i = 0;
+    if (!ids || !hooks)
+        goto oom;
+    for (const struct hook_run *run = h->runs; run; run = run->next, i++) {
+        ids[i] = run->alert_id;
+        if (!(hooks[i] = strdup(run->hook)))
+            goto oom;
+    }
+    for (const struct hook_write *w = h->writes; w; w = w->next, i++) {
+        ids[i] = w->alert_id;
+        if (!(hooks[i] = strdup(w->hook)))
+            goto oom;
+    }
+    *ret_ids = ids;
+    *ret_hooks = hooks;
+    *ret_n = n;
+    return 0;
+oom:
+    hook_hand_free(ids, hooks, n);
+    return -ENOMEM;
+}
+
 /* Hook runs in progress. */
 unsigned
 hook_running(const struct hooks *h)
@@ -1577,7 +1650,7 @@ hook_idle(struct hooks *h)
     if (h->running > 0 || h->n_writes > 0 || h->claim)
         return false;
     int r = store_delivery_next_due(h->d->store, &at);
-    return r != 1 || at > util_now();
+    return r != 1 || at > db_now(h);
 }
 
 /* Writer thread: deliveries left running by a crash become pending again. */

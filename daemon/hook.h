@@ -62,6 +62,14 @@ void hook_kick(struct hooks *h);
 /* Hook runs in progress. */
 unsigned hook_running(const struct hooks *h);
 
+/*
+ * Clusters: the deliveries this node has in hand, whose leases its beat renews: those running
+ * here and those whose state is on its way to the store. Copies (*ret_ids, *ret_hooks and
+ * each name malloc'd; hook_hand_free frees them); 0, or -ENOMEM. Accepts NULL h (none).
+ */
+int hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n);
+void hook_hand_free(int64_t *ids, char **hooks, size_t n);
+
 /* True when nothing runs and nothing is due now (--once waits for this). */
 bool hook_idle(struct hooks *h);
 

@@ -105,7 +105,7 @@ struct store_engine {
     int (*node_join)(struct store *store, const struct store_node_self *self, int64_t prune_s,
                      store_node_cb may_join, void *userdata, int64_t *ret_now);
     int (*node_beat)(struct store *store, const struct store_node_self *self,
-                     const int64_t *feed_ids, size_t n_feed_ids, int64_t *ret_now);
+                     const struct store_node_hand *hand, int64_t *ret_now);
     int (*node_leave)(struct store *store, const struct store_node_self *self);
     int (*nodes_prune)(struct store *store, int64_t prune_s);
     int (*nodes_list)(struct store *store, store_node_cb cb, void *userdata);
@@ -119,7 +119,8 @@ struct store_engine {
                        const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
                        void *userdata);
     int (*deliveries_claim)(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
-                            unsigned limit, store_delivery_cb cb, void *userdata);
+                            unsigned limit, char *const *hooks, size_t n_hooks,
+                            store_delivery_cb cb, void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -687,14 +687,14 @@ store_node_join(struct store *store, const struct store_node_self *self, int64_t
 }
 
 int
-store_node_beat(struct store *store, const struct store_node_self *self, const int64_t *feed_ids,
-                size_t n_feed_ids, int64_t *ret_now)
+store_node_beat(struct store *store, const struct store_node_self *self,
+                const struct store_node_hand *hand, int64_t *ret_now)
 {
     assert(store);
     assert(self && self->name && self->instance);
     if (!store->engine->node_beat)
         return no_cluster(store);
-    return store->engine->node_beat(store, self, feed_ids, n_feed_ids, ret_now);
+    return store->engine->node_beat(store, self, hand, ret_now);
 }
 
 int
@@ -770,10 +770,12 @@ store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsign
 
 int
 store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
-                       unsigned limit, store_delivery_cb cb, void *userdata)
+                       unsigned limit, char *const *hooks, size_t n_hooks, store_delivery_cb cb,
+                       void *userdata)
 {
     assert(store);
     if (!store->engine->deliveries_claim)
         return no_cluster(store);
-    return store->engine->deliveries_claim(store, node, now_at, lease_s, limit, cb, userdata);
+    return store->engine->deliveries_claim(store, node, now_at, lease_s, limit, hooks, n_hooks, cb,
+                                           userdata);
 }

@@ -352,15 +352,24 @@ struct store_node_self {
 int store_node_join(struct store *store, const struct store_node_self *self, int64_t prune_s,
                     store_node_cb may_join, void *userdata, int64_t *ret_now);
 
+/* What a node has in hand, whose leases its beat renews. */
+struct store_node_hand {
+    const int64_t *feed_ids; /* feeds claimed and not saved yet */
+    size_t n_feeds;
+    const int64_t *alert_ids; /* deliveries (alert_ids[i], hooks[i]) running or being saved */
+    char *const *hooks;
+    size_t n_deliveries;
+};
+
 /*
  * A beat of node self: its row seen now, and its leases renewed for lease_s: those of the
- * n_feed_ids feeds it has in hand (claimed and not saved yet; a lease it forgot, a poll
- * aborted, ends by itself) and of its running deliveries. -EADDRINUSE when the row is
- * another life's (another daemon of that name joined since: nothing is renewed). *ret_now
+ * feeds and deliveries in hand (NULL: none; a lease it forgot, a poll aborted, a delivery
+ * whose last write failed, ends by itself and is claimed again). -EADDRINUSE when the row
+ * is another life's (another daemon of that name joined since: nothing is renewed). *ret_now
  * (may be NULL): the database's clock, Unix seconds.
  */
 int store_node_beat(struct store *store, const struct store_node_self *self,
-                    const int64_t *feed_ids, size_t n_feed_ids, int64_t *ret_now);
+                    const struct store_node_hand *hand, int64_t *ret_now);
 
 /*
  * Node self stops: its feed leases end now, its running deliveries are pending again, and it
@@ -422,11 +431,15 @@ int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, un
  * holds (never one delivery on two nodes): each is made running with lease_node = node, its
  * attempts counted (+1, as the "running" state store_delivery_set writes) and its alert's
  * state refreshed, and is given to cb with the attempts before this one, as
- * store_deliveries_due gives them. The delivery's next state (store_delivery_set) ends its
- * lease; store_node_beat renews it meanwhile. The number leased, or a negative errno.
+ * store_deliveries_due gives them. Only deliveries to the n_hooks hooks node has are claimed
+ * (a node whose config lacks a hook leaves its deliveries to the nodes that have it). The
+ * delivery's next state (store_delivery_set) ends its lease, and is refused (-ESTALE) when
+ * another node holds the delivery's lease by then (this node's lease ended meanwhile);
+ * store_node_beat renews it meanwhile. The number leased, or a negative errno.
  */
 int store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
-                           unsigned limit, store_delivery_cb cb, void *userdata);
+                           unsigned limit, char *const *hooks, size_t n_hooks, store_delivery_cb cb,
+                           void *userdata);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook

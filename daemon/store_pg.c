@@ -255,9 +255,11 @@ static const char *const pg_migrations[] = {
     /*
      * 4: a node's life (instance: one per start, so that two daemons given one name do not take
      * each other's leases; host_name, left_at), the feeds a node cannot poll (feed_skips: the
-     * rendezvous of their host passes over it), and a feed's state_xid, the transaction of the
-     * last change of its poll state or flags, so that a node sees what the others did to its
-     * feeds (store_feeds_changed reads from the oldest transaction still running on).
+     * rendezvous of their host passes over it), the host's bucket (of 1024: a claim finds the
+     * buckets it owns once, not the owner of every due feed), and a feed's state_xid, the
+     * transaction of the last change of its poll state or flags, so that a node sees what the
+     * others did to its feeds (store_feeds_changed reads from the oldest transaction still running
+     * on).
      */
     "ALTER TABLE nodes ADD COLUMN instance text COLLATE \"C\",\n"
     "    ADD COLUMN host_name text,\n"
@@ -278,7 +280,12 @@ static const char *const pg_migrations[] = {
     "$$;\n"
     "CREATE TRIGGER feeds_state_changed BEFORE UPDATE OF url, etag, last_status, last_error,\n"
     "    failures, last_poll_at, next_poll_at, paused, disabled_reason, runtime_url, removed,\n"
-    "    runtime_opts ON feeds FOR EACH ROW EXECUTE FUNCTION feedwatch_feed_changed();\n",
+    "    runtime_opts ON feeds FOR EACH ROW EXECUTE FUNCTION feedwatch_feed_changed();\n"
+    /* The host's bucket (the host expression again: a generated column cannot use another). */
+    "ALTER TABLE feeds ADD COLUMN bucket integer GENERATED ALWAYS AS (hashtext(COALESCE(lower(\n"
+    "    substring(COALESCE(url, runtime_url, configured_url)\n"
+    "    FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(\\[[^]/]*\\]|[^/?#:]*)')), '')) & 1023)\n"
+    "    STORED;\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -374,6 +381,7 @@ enum pg_stmt {
     STMT_FEEDS_XMIN,
     STMT_FEEDS_CHANGED,
     STMT_FEEDS_CLAIM,
+    STMT_FEED_CLAIM_ONE,
     STMT_STORY_LOCK,
     STMT_FEED_SET_STATE,
     STMT_DELIVERIES_CLAIM,
@@ -455,7 +463,9 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_FEED_LIST] = "SELECT " PG_FEED_COLUMNS ", COALESCE(c.n, 0) FROM feeds AS f"
                        " LEFT JOIN (SELECT feed_id, count(*) AS n FROM items GROUP BY feed_id)"
                        " AS c ON c.feed_id = f.id ORDER BY f.name",
-    [STMT_FEED_SET_RUNTIME] = "UPDATE feeds SET runtime_url = $2, removed = $3 WHERE id = $1",
+    /* A run-time add or remove: what nodes skipped of the feed no longer holds (cluster.h). */
+    [STMT_FEED_SET_RUNTIME] = "WITH s AS (DELETE FROM feed_skips WHERE feed_id = $1)"
+                              " UPDATE feeds SET runtime_url = $2, removed = $3 WHERE id = $1",
     [STMT_FEED_SET_RUNTIME_OPTS] = "UPDATE feeds SET runtime_opts = $2 WHERE id = $1",
     [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
                       " updated_at, author, language, summary, content, categories,"
@@ -550,7 +560,8 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_DELIVERY_SET] = "UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = $5,"
                           " last_error = $6, last_attempt_at = COALESCE($7, last_attempt_at),"
                           " lease_node = NULL, lease_until = NULL"
-                          " WHERE alert_id = $1 AND hook = $2",
+                          " WHERE alert_id = $1 AND hook = $2 AND ($8::text IS NULL"
+                          " OR lease_node IS NULL OR lease_node = $8)",
     [STMT_ALERT_REFRESH] = "UPDATE alerts SET (state, attempts) = (SELECT CASE"
                            " WHEN count(*) = 0 THEN 'no-hook'"
                            " WHEN count(*) FILTER (WHERE d.state = 'failed') > 0 THEN 'failed'"
@@ -647,7 +658,9 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_NODE_RENEW_FEEDS] = "UPDATE feeds SET lease_until = " PG_NOW " + $2"
                               " WHERE lease_node = $1 AND id = ANY ($3::bigint[])",
     [STMT_NODE_RENEW_DELIVERIES] = "UPDATE deliveries SET lease_until = " PG_NOW " + $2"
-                                   " WHERE lease_node = $1 AND state = 'running'",
+                                   " WHERE lease_node = $1 AND state = 'running'"
+                                   " AND (alert_id, hook) IN (SELECT * FROM"
+                                   " unnest($3::bigint[], $4::text[]))",
     [STMT_NODE_LEAVE_FEEDS] = "UPDATE feeds SET lease_node = NULL, lease_until = NULL"
                               " WHERE lease_node = $1",
     /* Its running deliveries are pending again, and so are their alerts (as at a restart). */
@@ -679,28 +692,47 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_FEEDS_CHANGED] = "SELECT " PG_FEED_COLUMNS ", 0, f.state_xid::text FROM feeds AS f"
                            " WHERE f.state_xid >= $1::xid8 ORDER BY f.state_xid, f.id LIMIT $2",
     /*
-     * The claim ($1 node, $2 lease_s, $3 limit, $4 only this id or 0, $5 bigint[] of the feeds
-     * in $1's hands): the due feeds whose lease is free, ended, or $1's own but not in its
-     * hands (a claim it dropped: a paused feed `poll NAME` asked for, a poll aborted), and
-     * whose host is $1's among the live nodes that can poll the feed (rendezvous: the highest
-     * hash of host and node name, among those without a feed_skips row for it), locked
-     * without waiting for a claim of another node (SKIP LOCKED), leased, and returned with
-     * their new epoch.
+     * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] of the feeds in $1's hands): the
+     * due feeds whose lease is free, ended, or $1's own but not in its hands and not renewed
+     * for 5 s (a claim it dropped: a paused feed `poll NAME` asked for, a poll aborted; not
+     * one another claim of $1's made just now, not in the hands it was told yet), and whose
+     * host is $1's among the live nodes that can poll the feed, locked without waiting for a
+     * claim of another node (SKIP LOCKED), leased, and returned with their new epoch. A host
+     * is its bucket's (1024 of them), a bucket the live node whose name hashes highest with it
+     * (rendezvous); the buckets that are $1's are found once, so the claim walks the due feeds
+     * in order (feeds_due) and stops at the limit, whatever their number. A feed that some
+     * nodes skip (feed_skips) is the first of its bucket's order among those that do not.
      */
     [STMT_FEEDS_CLAIM] =
         "WITH now AS (SELECT " PG_NOW " AS t),"
         " live AS (SELECT name FROM nodes, now WHERE seen_at + lease_s >= now.t"
         " UNION SELECT $1::text),"
+        " mine AS (SELECT b FROM generate_series(0, 1023) AS b WHERE $1 = (SELECT l.name"
+        " FROM live AS l ORDER BY hashtext(b::text || '/' || l.name) DESC, l.name LIMIT 1)),"
+        " skipped AS (SELECT DISTINCT feed_id FROM feed_skips),"
         " c AS (SELECT f.id FROM feeds AS f, now WHERE f.removed IS NOT TRUE"
         " AND (f.lease_until IS NULL OR f.lease_until < now.t"
-        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($5::bigint[]))))"
-        " AND (($4 = 0 AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
+        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($4::bigint[]))"
+        " AND f.lease_until < now.t + $2 - 5))"
+        " AND COALESCE(f.next_poll_at, 0) <= now.t AND f.paused IS NOT TRUE"
         " AND f.disabled_reason IS NULL"
-        " AND $1 = (SELECT l.name FROM live AS l WHERE NOT EXISTS (SELECT 1 FROM feed_skips"
-        " AS s WHERE s.feed_id = f.id AND s.node = l.name)"
-        " ORDER BY hashtext(COALESCE(f.host, '') || '/' || l.name) DESC, l.name LIMIT 1))"
-        " OR f.id = $4)"
+        " AND ((f.bucket IN (SELECT b FROM mine) AND NOT (f.id IN (SELECT feed_id FROM skipped)))"
+        " OR (f.id IN (SELECT feed_id FROM skipped) AND $1 = (SELECT l.name FROM live AS l"
+        " WHERE NOT EXISTS (SELECT 1 FROM feed_skips AS s WHERE s.feed_id = f.id"
+        " AND s.node = l.name)"
+        " ORDER BY hashtext(f.bucket::text || '/' || l.name) DESC, l.name LIMIT 1)))"
         " ORDER BY COALESCE(f.next_poll_at, 0), f.id LIMIT $3 FOR UPDATE OF f SKIP LOCKED)"
+        " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
+        " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
+        " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
+    /* `poll NAME`: the feed $3 alone, due or not, whatever its bucket ($1, $2, $4 as above). */
+    [STMT_FEED_CLAIM_ONE] =
+        "WITH now AS (SELECT " PG_NOW " AS t),"
+        " c AS (SELECT f.id FROM feeds AS f, now WHERE f.id = $3 AND f.removed IS NOT TRUE"
+        " AND (f.lease_until IS NULL OR f.lease_until < now.t"
+        " OR (f.lease_node = $1 AND NOT (f.id = ANY ($4::bigint[]))"
+        " AND f.lease_until < now.t + $2 - 5))"
+        " FOR UPDATE OF f SKIP LOCKED)"
         " UPDATE feeds AS f SET lease_node = $1, lease_until = (SELECT t FROM now) + $2,"
         " lease_epoch = f.lease_epoch + 1 FROM c WHERE f.id = c.id"
         " RETURNING " PG_FEED_COLUMNS ", 0, f.lease_epoch",
@@ -717,8 +749,9 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_DELIVERIES_CLAIM] =
         "WITH now AS (SELECT " PG_NOW " AS t),"
         " c AS (SELECT d.alert_id, d.hook FROM deliveries AS d, now"
-        " WHERE (d.state = 'pending' AND COALESCE(d.next_attempt_at, 0) <= $2)"
-        " OR (d.state = 'running' AND (d.lease_until IS NULL OR d.lease_until < now.t))"
+        " WHERE ((d.state = 'pending' AND COALESCE(d.next_attempt_at, 0) <= $2)"
+        " OR (d.state = 'running' AND (d.lease_until IS NULL OR d.lease_until < now.t)))"
+        " AND d.hook = ANY ($5::text[])"
         " ORDER BY COALESCE(d.next_attempt_at, 0), d.alert_id, d.hook LIMIT $4"
         " FOR UPDATE OF d SKIP LOCKED),"
         " u AS (UPDATE deliveries AS d SET state = 'running', attempts = d.attempts + 1,"
@@ -737,6 +770,7 @@ struct store_pg {
     bool reader;    /* default_transaction_read_only */
     bool lost;      /* the connection broke inside a transaction: it is gone with it */
     bool ready;     /* the session is set up (pg_session): its statements are prepared */
+    char *node;     /* the node that joined on this connection (its deliveries' writes) */
 };
 
 /* Text-format parameters of one statement: values borrowed, integers formatted here. */
@@ -1489,6 +1523,7 @@ pg_free(struct store *base)
     PQfinish(store->conn);
     free(store->conninfo);
     free(store->shown);
+    free(store->node);
     free(store);
 }
 
@@ -2459,6 +2494,7 @@ pg_delivery_set(struct store *base, int64_t alert_id, const char *hook, const ch
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
+    int64_t changes = 0;
     bool own;
     int r;
 
@@ -2470,10 +2506,22 @@ pg_delivery_set(struct store *base, int64_t alert_id, const char *hook, const ch
     par_time(&p, next_attempt_at);
     par_str(&p, last_error);
     par_time(&p, ended_at);
+    par_str(&p, store->node);
     if ((r = inner_begin(store, &own)) < 0)
         return r;
-    if ((r = pg_run(store, STMT_DELIVERY_SET, &p, NULL)) < 0 ||
-        (r = alert_refresh(store, alert_id)) < 0 || (r = inner_end(store, own)) < 0) {
+    if ((r = pg_run(store, STMT_DELIVERY_SET, &p, &changes)) < 0 ||
+        (r = alert_refresh(store, alert_id)) < 0) {
+        inner_undo(store, own);
+        return r;
+    }
+    if (changes == 0 && store->node) {
+        inner_undo(store, own);
+        return store_set_error(&store->base, -ESTALE,
+                               "alert %lld: the delivery to '%s' is another node's now (this"
+                               " node's lease on it ended): its outcome here is not stored",
+                               (long long)alert_id, hook);
+    }
+    if ((r = inner_end(store, own)) < 0) {
         inner_undo(store, own);
         return r;
     }
@@ -2980,6 +3028,16 @@ pg_node_join(struct store *base, const struct store_node_self *self, int64_t pru
     node_params(&q, self);
     if (!(res = pg_exec(store, STMT_NODE_JOIN, &q, &r)))
         return r;
+    /* The deliveries this connection writes are this node's (STMT_DELIVERY_SET's fence). */
+    if (!store->node || strcmp(store->node, self->name) != 0) {
+        char *name = strdup(self->name);
+        if (!name) {
+            PQclear(res);
+            return store_set_error(&store->base, -ENOMEM, "out of memory");
+        }
+        free(store->node);
+        store->node = name;
+    }
     if (ret_now)
         *ret_now = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
     PQclear(res);
@@ -2988,12 +3046,13 @@ pg_node_join(struct store *base, const struct store_node_self *self, int64_t pru
 
 /* A beat: the node's row, and the renewal of every lease it holds. */
 static int
-pg_node_beat(struct store *base, const struct store_node_self *self, const int64_t *feed_ids,
-             size_t n_feed_ids, int64_t *ret_now)
+pg_node_beat(struct store *base, const struct store_node_self *self,
+             const struct store_node_hand *hand, int64_t *ret_now)
 {
+    static const struct store_node_hand none;
     struct store_pg *store = pg_of(base);
-    struct pg_params p = {0}, q = {0};
-    char *ids = NULL;
+    struct pg_params p = {0}, q = {0}, f = {0};
+    char *ids = NULL, *hooks = NULL;
     PGresult *res;
     int r = 0;
 
@@ -3009,16 +3068,34 @@ pg_node_beat(struct store *base, const struct store_node_self *self, const int64
     if (ret_now)
         *ret_now = col_int(res, 0, 0);
     PQclear(res);
-    par_str(&q, self->name);
-    par_int(&q, self->lease_s);
-    if ((r = pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL)) < 0)
-        return r;
-    if (n_feed_ids == 0)
+    if (!hand)
+        hand = &none;
+    if (hand->n_deliveries > 0) {
+        if ((r = ids_literal(store, hand->alert_ids, hand->n_deliveries, &ids)) < 0 ||
+            (r = texts_literal(store, (const char *const *)hand->hooks, hand->n_deliveries,
+                               &hooks)) < 0) {
+            free(ids);
+            return r;
+        }
+        par_str(&q, self->name);
+        par_int(&q, self->lease_s);
+        par_str(&q, ids);
+        par_str(&q, hooks);
+        r = pg_run(store, STMT_NODE_RENEW_DELIVERIES, &q, NULL);
+        free(ids);
+        free(hooks);
+        ids = NULL;
+        if (r < 0)
+            return r;
+    }
+    if (hand->n_feeds == 0)
         return 0;
-    if ((r = ids_literal(store, feed_ids, n_feed_ids, &ids)) < 0)
+    if ((r = ids_literal(store, hand->feed_ids, hand->n_feeds, &ids)) < 0)
         return r;
-    par_str(&q, ids);
-    r = pg_run(store, STMT_NODE_RENEW_FEEDS, &q, NULL);
+    par_str(&f, self->name);
+    par_int(&f, self->lease_s);
+    par_str(&f, ids);
+    r = pg_run(store, STMT_NODE_RENEW_FEEDS, &f, NULL);
     free(ids);
     return r;
 }
@@ -3197,10 +3274,12 @@ pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned l
         return r;
     par_str(&p, node);
     par_int(&p, lease_s);
-    par_int(&p, limit);
-    par_int(&p, only_id > 0 ? only_id : 0);
+    if (only_id > 0)
+        par_int(&p, only_id);
+    else
+        par_int(&p, limit);
     par_str(&p, hand_lit);
-    res = pg_exec(store, STMT_FEEDS_CLAIM, &p, &r);
+    res = pg_exec(store, only_id > 0 ? STMT_FEED_CLAIM_ONE : STMT_FEEDS_CLAIM, &p, &r);
     free(hand_lit);
     if (!res)
         return r;
@@ -3221,10 +3300,12 @@ pg_feeds_claim(struct store *base, const char *node, int64_t lease_s, unsigned l
 /* Leases due deliveries (and running ones whose lease ended) to node; gives each to cb. */
 static int
 pg_deliveries_claim(struct store *base, const char *node, int64_t now_at, int64_t lease_s,
-                    unsigned limit, store_delivery_cb cb, void *userdata)
+                    unsigned limit, char *const *hooks, size_t n_hooks, store_delivery_cb cb,
+                    void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
+    char *hooks_lit = NULL;
     PGresult *res;
     bool own;
     int r = 0, n;
@@ -3236,9 +3317,16 @@ pg_deliveries_claim(struct store *base, const char *node, int64_t now_at, int64_
     par_int(&p, now_at);
     par_int(&p, lease_s);
     par_int(&p, limit);
-    if ((r = inner_begin(store, &own)) < 0)
+    if ((r = texts_literal(store, (const char *const *)hooks, n_hooks, &hooks_lit)) < 0)
         return r;
-    if (!(res = pg_exec(store, STMT_DELIVERIES_CLAIM, &p, &r))) {
+    par_str(&p, hooks_lit);
+    if ((r = inner_begin(store, &own)) < 0) {
+        free(hooks_lit);
+        return r;
+    }
+    res = pg_exec(store, STMT_DELIVERIES_CLAIM, &p, &r);
+    free(hooks_lit);
+    if (!res) {
         inner_undo(store, own);
         return r;
     }

@@ -107,6 +107,12 @@ def test_once_on_postgresql(t):
     assert psql(db, "SELECT count(*) FROM feeds WHERE last_poll_at IS NOT NULL"
                     " AND lease_node IS NULL") == [["3"]]
 
+    # No feed at all: done at once too (it waited for good: its first claim of deliveries,
+    # in flight when --once looked, never told it when it found nothing).
+    empty = t.daemon({}, name="empty", database=new_database(t))
+    empty.start("--once", wait=False)
+    assert empty.wait_exit(20) == 0, empty.log()
+
 
 def test_poll_of_a_paused_feed_does_not_stop_its_polls(t):
     """`poll NAME` claims the feed whatever its state: a paused one is not polled then, and
