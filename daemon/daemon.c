@@ -34,6 +34,7 @@
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
+#define DAEMON_LOOP_STATEMENT_MS 5000 /* the longest a read of the loop's connection may run */
 
 struct daemon {
     struct dctx ctx; /* what the modules below share: loop, config, store, writer... (dctx.h) */
@@ -950,6 +951,16 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
                   r == -ENOMEM ? strerror(-r) : store_errmsg(d->ctx.store));
         goto fail_loop;
     }
+    /*
+     * The start's long reads are done: from now on the loop's own reads (a poll's lookups, a
+     * hook's alert) are point lookups, and one that a lock held elsewhere holds fails after
+     * DAEMON_LOOP_STATEMENT_MS instead of the writer's minute (PostgreSQL; SQLite: nothing).
+     */
+    if ((r = store_set_statement_timeout(d->ctx.store, DAEMON_LOOP_STATEMENT_MS)) < 0) {
+        log_error("store: %s", store_errmsg(d->ctx.store));
+        goto fail_loop;
+    }
+
     if (!once) {
         const char *sock = d->ctx.conf->daemon.socket;
         if ((r = util_ensure_parent_dir(sock)) < 0 ||
