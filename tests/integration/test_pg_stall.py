@@ -5,7 +5,8 @@
 database is stopped (SIGSTOP: a hung server, which neither TCP keepalives nor a
 statement_timeout can notice), `status` saying its store part is stale; once the server answers
 again, `status` is fresh again. A lock held on the items table holds a poll's lookups on the
-loop for the loop reader's statement_timeout only, and the poll is stored once the lock is gone.
+loop for the loop reader's statement_timeout only, and the poll is stored once the lock is gone;
+a hook whose alert cannot be read for a lock is tried again, not failed for good.
 
 The server is the suite's own (tests/pg/pgscratch, ctest fixture `pg`); only the backends of
 this test's own database are stopped, so that the other tests sharing the server go on."""
@@ -14,11 +15,12 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
 import fwtest
-from test_pg_daemon import new_database, psql, seed_feeds
+from test_pg_daemon import HOOK, TOPICS, new_database, psql, seed_feeds
 
 PSQL = "psql"
 
@@ -48,6 +50,27 @@ def timed(fn):
 def metrics_text(port, timeout):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
         return r.read().decode()
+
+
+class LockHolder:
+    """A psql session holding an ACCESS EXCLUSIVE lock on table of db until release()."""
+
+    def __init__(self, db, table):
+        self.db = db
+        self.proc = subprocess.Popen([PSQL, "-X", "-q", "-d", db], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     text=True)
+        self.proc.stdin.write(f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
+        self.proc.stdin.flush()
+        fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM pg_locks l JOIN pg_class c"
+                                           f" ON c.oid = l.relation WHERE c.relname = '{table}'"
+                                           " AND l.mode = 'AccessExclusiveLock' AND l.granted")
+                          == [["1"]], 20, f"the lock on {table}")
+
+    def release(self):
+        self.proc.stdin.write("ROLLBACK;\n\\q\n")
+        self.proc.stdin.close()
+        self.proc.wait(20)
 
 
 def test_status_answers_while_the_database_is_frozen(t):
@@ -110,15 +133,8 @@ def test_a_locked_table_holds_the_loop_for_seconds(t):
     d.start()
     d.wait_polled(["a"])
     content.set(fwtest.rss_items([("a1", "first"), ("a2", "second")]))
-    holder = subprocess.Popen([PSQL, "-X", "-q", "-d", db], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    holder = LockHolder(db, "items")
     try:
-        holder.stdin.write("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE;\n")
-        holder.stdin.flush()
-        fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM pg_locks l JOIN pg_class c"
-                                           " ON c.oid = l.relation WHERE c.relname = 'items'"
-                                           " AND l.mode = 'AccessExclusiveLock' AND l.granted")
-                          == [["1"]], 20, "the lock on items")
         fetched = httpd.count("/a.xml")
         d.cli_ok("poll", "a")  # no --wait: the poll runs, its lookups meet the lock
         fwtest.wait_until(lambda: httpd.count("/a.xml") > fetched, 20, "the poll's fetch")
@@ -130,11 +146,37 @@ def test_a_locked_table_holds_the_loop_for_seconds(t):
         line = [ln for ln in d.log().splitlines() if "cannot look up" in ln]
         assert "statement timeout" in line[0], line
     finally:
-        holder.stdin.write("ROLLBACK;\n\\q\n")
-        holder.stdin.close()
-        holder.wait(20)
+        holder.release()
     fwtest.wait_until(lambda: len(d.items("a")) == 2, 90, "the poll's new item stored")
     assert psql(db, "SELECT count(*), count(DISTINCT key) FROM items") == [["2", "2"]]
+    assert d.stop(30) == 0
+
+
+def test_a_hook_whose_alert_is_locked_runs_later(t):
+    """A delivery whose alert cannot be read (its sources locked: the loop's read times out)
+    is pending again and runs once the lock is gone; it was marked failed for good."""
+    db = new_database(t)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    feeds = {"nl-nieuws": seed_feeds()["nl-nieuws"]}
+    d = t.daemon(feeds, database=db)
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPICS.format(
+        python=sys.executable, hook=HOOK, outdir=outdir)))
+    d.start()
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 1, 30, "the alert's hook run")
+    alert = d.cli_ok("alerts")["alerts"][0]["id"]
+    holder = LockHolder(db, "alert_sources")
+    try:
+        d.cli_ok("redeliver", str(alert))
+        d.wait_log("cannot read the alert, tried again later", 30)
+        states = psql(db, "SELECT state FROM deliveries")
+        assert states in ([["pending"]], [["running"]]), states
+        assert len(fwtest.hook_runs(outdir)) == 1
+    finally:
+        holder.release()
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 2, 60, "the hook run again")
+    fwtest.wait_until(lambda: psql(db, "SELECT state FROM deliveries") == [["delivered"]], 30,
+                      "the delivery delivered")
     assert d.stop(30) == 0
 
 
