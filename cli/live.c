@@ -232,6 +232,19 @@ render_status(const json_t *resp)
         (void)snprintf(size, sizeof(size), "-");
     print_kv("database size", kw, size);
 
+    /* PostgreSQL: the counts above are the last read when the database did not answer. */
+    const json_t *store = json_object_get(resp, "store");
+    if (json_is_object(store) && json_is_true(json_object_get(store, "stale"))) {
+        const char *err = get_str(store, "error");
+        if (get_str(store, "read_at"))
+            output_time_local(get_str(store, "read_at"), when);
+        else
+            (void)snprintf(when, sizeof(when), "never");
+        (void)snprintf(line, sizeof(line), "stale (alerts, size and nodes as read %s): %s", when,
+                       err ? err : "-");
+        print_kv("store", kw, line);
+    }
+
     const json_t *pm = json_object_get(resp, "poll_memory");
     if (json_is_object(pm)) {
         char used[OUTPUT_SIZE_LEN], max[OUTPUT_SIZE_LEN], peak[OUTPUT_SIZE_LEN];

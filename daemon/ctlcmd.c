@@ -24,6 +24,7 @@
 #include "log.h"
 #include "retention.h"
 #include "search.h"
+#include "storestat.h"
 #include "base/feedrule.h"
 #include "base/url.h"
 
@@ -83,19 +84,14 @@ on_node(void *userdata, const struct store_node *n)
 }
 
 /*
- * The cluster as status shows it: this node's name and config hash, every node (alive or
- * not, its leases, its config's hash), and whether a live node's config differs from this
- * one's. NULL when out of memory or the store failed (*err set).
+ * The cluster as status shows it: this node's name and config hash, every node of nodes
+ * (taken; alive or not, its leases, its config's hash; NULL: not known, the database did not
+ * answer yet), and whether a live node's config differs from this one's. NULL when out of
+ * memory.
  */
 static json_t *
-cluster_json(struct dctx *dc, const char **err)
+cluster_json(struct dctx *dc, json_t *nodes)
 {
-    json_t *nodes = json_array();
-    if (!nodes || store_nodes_list(dc->store, on_node, nodes) < 0) {
-        *err = nodes ? store_errmsg(dc->store) : "out of memory";
-        json_decref(nodes);
-        return NULL;
-    }
     const char *mine = cluster_config_hash(dc->cluster);
     bool differs = false;
     size_t i, alive = 0;
@@ -109,33 +105,49 @@ cluster_json(struct dctx *dc, const char **err)
         if (h && strcmp(h, mine) != 0)
             differs = true;
     }
-    return json_pack("{s:s, s:s, s:I, s:b, s:o}", "node", dc->conf->daemon.node, "config_hash",
-                     mine, "nodes_alive", (json_int_t)alive, "config_differs", differs, "nodes",
-                     nodes);
+    bool known = nodes != NULL;
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "node", dc->conf->daemon.node, "config_hash",
+                     mine, "nodes_alive", known ? json_integer((json_int_t)alive) : json_null(),
+                     "config_differs", known ? json_boolean(differs) : json_null(), "nodes",
+                     known ? nodes : json_array());
 }
 
+/* The store's part of status: read on the loop (SQLite) or off it (storestat.h). */
+struct status_tallies {
+    bool known; /* false: no read has ended well yet (the members below are shown as null) */
+    uint64_t database_bytes;
+    int64_t search_lag;
+    int64_t delivered, pending, failed, no_hook;
+    json_t *nodes; /* the cluster's, as on_node writes them; NULL: not clustered or not known */
+};
+
+/* An integer member of status that the store gives: null when not known. */
 static json_t *
-cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+tally(const struct status_tallies *t, int64_t v)
+{
+    return t->known ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The answer to status from the loop's state and the store's tallies t (t->nodes taken). */
+static json_t *
+status_json(struct daemon *d, struct status_tallies *t)
 {
     struct dctx *dc = daemon_ctx(d);
     struct feedtable *table = daemon_feeds(d);
-    uint64_t bytes = 0;
-    (void)store_disk_bytes(dc->store, &bytes);
-    int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
-    if (store_alert_counts(dc->store, &delivered, &pending, &failed, &no_hook) < 0)
-        return ctl_error("status: %s", store_errmsg(dc->store));
     int64_t next = sched_next_due(dc->sched);
     struct daemon_status ds;
     daemon_status(d, &ds);
+    json_t *nodes = t->nodes;
+    t->nodes = NULL;
     json_t *resp = json_pack(
-        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:o, s:o, s:o, s:o}, s:I, s:o, s:o, s:o}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
         (json_int_t)ds.uptime_s, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
-        (json_int_t)ds.items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
-        (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
+        (json_int_t)ds.items_total, CTL_RESP_ALERTS, "delivered", tally(t, t->delivered), "pending",
+        tally(t, t->pending), "failed", tally(t, t->failed), "no_hook", tally(t, t->no_hook),
         "polls_in_flight", (json_int_t)(table->polls_active + table->n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(dc->search));
+        tally(t, (int64_t)t->database_bytes), CTL_RESP_SEARCH_LAG, tally(t, t->search_lag));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
     if (resp &&
         json_object_set_new(resp, "poll_memory",
@@ -153,18 +165,103 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     }
     /* Several daemons on one database: the nodes (cluster.h). */
     if (resp && dc->cluster) {
-        const char *err = NULL;
-        json_t *cl = cluster_json(dc, &err);
-        if (!cl) {
-            json_decref(resp);
-            return ctl_error("status: %s", err ? err : "out of memory");
-        }
-        if (json_object_set_new(resp, "cluster", cl) < 0) {
+        json_t *cl = cluster_json(dc, nodes);
+        nodes = NULL;
+        if (!cl || json_object_set_new(resp, "cluster", cl) < 0) {
             json_decref(resp);
             resp = NULL;
         }
     }
+    json_decref(nodes);
     return resp;
+}
+
+/* `status` waiting for the store's tallies (PostgreSQL: storestat.h). */
+struct status_wait {
+    struct daemon *d;
+    struct ctl_conn *conn;
+    struct storestat_want *want;
+};
+
+static void
+on_status_detach(void *waiter)
+{
+    struct status_wait *w = waiter;
+    storestat_forget(w->want);
+    free(w);
+}
+
+/*
+ * The tallies came (fresh), or the database did not answer in time (the last ones read, with
+ * why): status answers with them and says which in "store" {stale, read_at, error}.
+ */
+static void
+on_status_tallies(void *ctx, const struct storestat_snap *snap, bool fresh, const char *error)
+{
+    struct status_wait *w = ctx;
+    struct status_tallies t = {
+        .known = snap->read_at != 0,
+        .database_bytes = snap->database_bytes,
+        .search_lag = snap->search_lag,
+        .delivered = snap->alerts_delivered,
+        .pending = snap->alerts_pending,
+        .failed = snap->alerts_failed,
+        .no_hook = snap->alerts_no_hook,
+    };
+    bool oom = false;
+    if (t.known && daemon_ctx(w->d)->cluster) {
+        t.nodes = json_array();
+        for (size_t i = 0; t.nodes && !oom && i < snap->n_nodes; i++)
+            oom = on_node(t.nodes, &snap->nodes[i]) < 0;
+        oom = oom || !t.nodes;
+    }
+    json_t *resp = oom ? NULL : status_json(w->d, &t);
+    json_decref(t.nodes);
+    json_t *store = json_pack("{s:b, s:o, s:o}", "stale", !fresh, "read_at",
+                              t.known ? json_time(snap->read_at) : json_null(), "error",
+                              error ? json_str(error) : json_null());
+    if (!resp || !store || json_object_set_new(resp, "store", store) < 0) {
+        json_decref(resp);
+        resp = NULL;
+    }
+    struct ctl_conn *conn = w->conn;
+    free(w);
+    ctl_conn_reply(conn, resp); /* NULL: "out of memory" */
+}
+
+static json_t *
+cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    struct dctx *dc = daemon_ctx(d);
+    (void)req;
+    /* PostgreSQL: the store's part is read off the loop, and waited for STORESTAT_WAIT_MS. */
+    if (dc->storestat && conn) {
+        struct status_wait *w = calloc(1, sizeof(*w));
+        if (!w)
+            return ctl_error("out of memory");
+        *w = (struct status_wait){.d = d, .conn = conn};
+        if (!(w->want = storestat_want(dc->storestat, on_status_tallies, w))) {
+            free(w);
+            return ctl_error("out of memory");
+        }
+        ctl_conn_defer(conn, on_status_detach, w);
+        *deferred = true;
+        return NULL;
+    }
+    /* SQLite: a local file, read on the loop. */
+    struct status_tallies t = {.known = true, .search_lag = search_lag(dc->search)};
+    (void)store_disk_bytes(dc->store, &t.database_bytes);
+    if (store_alert_counts(dc->store, &t.delivered, &t.pending, &t.failed, &t.no_hook) < 0)
+        return ctl_error("status: %s", store_errmsg(dc->store));
+    if (dc->cluster) {
+        if (!(t.nodes = json_array()) || store_nodes_list(dc->store, on_node, t.nodes) < 0) {
+            json_t *e = t.nodes ? ctl_error("status: %s", store_errmsg(dc->store))
+                                : ctl_error("status: out of memory");
+            json_decref(t.nodes);
+            return e;
+        }
+    }
+    return status_json(d, &t);
 }
 
 /*
@@ -1411,16 +1508,44 @@ cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferr
 
 /* The Prometheus text of the daemon's metrics (also served by metrics_listen). */
 static json_t *
-cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+metrics_answer(char *text)
 {
-    (void)conn;
-    (void)req;
-    char *text = daemon_metrics_text(d);
     if (!text)
         return ctl_error("out of memory");
     json_t *resp = json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_TEXT, text);
     free(text);
     return resp;
+}
+
+/* The metrics came (PostgreSQL: once the store's tallies were read off the loop). */
+static void
+on_metrics_text(void *ctx, char *text)
+{
+    ctl_conn_reply(ctx, metrics_answer(text));
+}
+
+static void
+on_metrics_detach(void *waiter)
+{
+    daemon_metrics_cancel(waiter);
+}
+
+static json_t *
+cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    (void)req;
+    if (!conn) /* the unit tests' direct dispatch: SQLite, at once */
+        return metrics_answer(daemon_metrics_text(d));
+    char *text = NULL;
+    struct daemon_metrics_req *m = NULL;
+    int r = daemon_metrics_get(d, on_metrics_text, conn, &text, &m);
+    if (r < 0)
+        return ctl_error("out of memory");
+    if (r > 0)
+        return metrics_answer(text);
+    ctl_conn_defer(conn, on_metrics_detach, m);
+    *deferred = true;
+    return NULL;
 }
 
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */

@@ -29,10 +29,12 @@
 #include "notify.h"
 #include "retention.h"
 #include "search.h"
+#include "storestat.h"
 #include "util.h"
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
+#define DAEMON_LOOP_STATEMENT_MS 5000 /* the longest a read of the loop's connection may run */
 
 struct daemon {
     struct dctx ctx; /* what the modules below share: loop, config, store, writer... (dctx.h) */
@@ -528,6 +530,7 @@ on_stop_timer(uv_timer_t *t)
     }
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
+    storestat_close(d->ctx.storestat); /* after its askers: the socket's and /metrics' */
     feedtable_stop(&d->table);
     if (d->ctx.sched) {
         sched_close(d->ctx.sched);
@@ -571,6 +574,8 @@ daemon_free_state(struct daemon *d)
     d->ctx.cluster = NULL;
     retention_free(d->retention);
     d->retention = NULL;
+    storestat_free(d->ctx.storestat); /* joins its thread after its read */
+    d->ctx.storestat = NULL;
     search_free(d->ctx.search); /* joins the indexer after its batch */
     d->ctx.search = NULL;
     store_free(d->ctx.store);
@@ -627,8 +632,12 @@ rss_bytes(void)
     return n == 2 && psz > 0 ? (uint64_t)resident * (uint64_t)psz : 0;
 }
 
-char *
-daemon_metrics_text(struct daemon *d)
+/*
+ * The metrics text; the store's tallies from snap (read off the loop, fresh or not) or, when
+ * snap is NULL, read here on the loop's connection (SQLite).
+ */
+static char *
+metrics_text(struct daemon *d, const struct storestat_snap *snap, bool fresh)
 {
     struct metrics_gauges g = {0};
     for (size_t i = 0; i < d->table.n_feeds; i++) {
@@ -648,20 +657,33 @@ daemon_metrics_text(struct daemon *d)
         }
     }
     struct topic_counts tc = {0};
-    if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
-        log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
-    if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed,
-                           &g.alerts_no_hook) < 0)
-        log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
-    (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
-    g.topics = tc.v;
-    g.n_topics = tc.n;
+    if (snap) {
+        g.topics = snap->topics;
+        g.n_topics = snap->n_topics;
+        g.alerts_delivered = snap->alerts_delivered;
+        g.alerts_pending = snap->alerts_pending;
+        g.alerts_failed = snap->alerts_failed;
+        g.alerts_no_hook = snap->alerts_no_hook;
+        g.database_bytes = snap->database_bytes;
+        g.search_lag_items = snap->search_lag > 0 ? (uint64_t)snap->search_lag : 0;
+        g.store_read = fresh ? METRICS_STORE_FRESH : METRICS_STORE_STALE;
+        g.store_unknown = snap->read_at == 0;
+    } else {
+        if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
+            log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
+        if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending,
+                               &g.alerts_failed, &g.alerts_no_hook) < 0)
+            log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
+        (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
+        g.topics = tc.v;
+        g.n_topics = tc.n;
+        g.search_lag_items = d->ctx.search ? (uint64_t)search_lag(d->ctx.search) : 0;
+    }
     g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
     g.polls_active = d->table.polls_active;
     g.polls_waiting = d->table.n_ready;
     g.store_queue = writer_queued(d->ctx.writer);
     g.hooks_running = d->ctx.hooks ? hook_running(d->ctx.hooks) : 0;
-    g.search_lag_items = d->ctx.search ? (uint64_t)search_lag(d->ctx.search) : 0;
     g.rss_bytes = rss_bytes();
     g.uptime_s = (double)(uv_now(&d->ctx.loop) - d->started_ms) / 1000;
     char *text = metrics_render(d->ctx.metrics, &g);
@@ -671,10 +693,85 @@ daemon_metrics_text(struct daemon *d)
     return text;
 }
 
-static char *
-render_metrics(void *userdata)
+char *
+daemon_metrics_text(struct daemon *d)
 {
-    return daemon_metrics_text(userdata);
+    return metrics_text(d, NULL, true);
+}
+
+/* A metrics rendering waiting for the store's tallies (storestat.h). */
+struct daemon_metrics_req {
+    struct daemon *d;
+    daemon_metrics_cb done;
+    void *ctx;
+    struct storestat_want *want;
+};
+
+static void
+on_metrics_stat(void *ctx, const struct storestat_snap *snap, bool fresh, const char *error)
+{
+    struct daemon_metrics_req *m = ctx;
+    (void)error;
+    char *text = metrics_text(m->d, snap, fresh);
+    daemon_metrics_cb done = m->done;
+    void *done_ctx = m->ctx;
+    free(m);
+    done(done_ctx, text);
+}
+
+int
+daemon_metrics_get(struct daemon *d, daemon_metrics_cb done, void *ctx, char **ret_text,
+                   struct daemon_metrics_req **ret_req)
+{
+    if (!d->ctx.storestat) {
+        char *text = daemon_metrics_text(d);
+        if (!text)
+            return -ENOMEM;
+        *ret_text = text;
+        return 1;
+    }
+    struct daemon_metrics_req *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    *m = (struct daemon_metrics_req){.d = d, .done = done, .ctx = ctx};
+    if (!(m->want = storestat_want(d->ctx.storestat, on_metrics_stat, m))) {
+        free(m);
+        return -ENOMEM;
+    }
+    *ret_req = m;
+    return 0;
+}
+
+void
+daemon_metrics_cancel(struct daemon_metrics_req *m)
+{
+    if (!m)
+        return;
+    storestat_forget(m->want);
+    free(m);
+}
+
+static void
+on_metrics_http_text(void *ctx, char *text)
+{
+    metrics_http_answer(ctx, text);
+}
+
+/* metrics_http's render: at once with SQLite, once the store's tallies are read with PostgreSQL. */
+static int
+render_metrics(void *userdata, struct metrics_http_req *req, char **ret_text, void **ret_pending)
+{
+    struct daemon_metrics_req *m = NULL;
+    int r = daemon_metrics_get(userdata, on_metrics_http_text, req, ret_text, &m);
+    if (r == 0)
+        *ret_pending = m;
+    return r;
+}
+
+static void
+cancel_metrics(void *pending)
+{
+    daemon_metrics_cancel(pending);
 }
 
 /* Starts, moves or stops the /metrics listener as the config says; logs a failure. */
@@ -689,7 +786,8 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
     if (!listen || d->ctx.once)
         return 0;
     char *err = NULL;
-    int r = metrics_http_start(&d->ctx.loop, listen, render_metrics, d, &d->metrics_http, &err);
+    int r = metrics_http_start(&d->ctx.loop, listen, render_metrics, cancel_metrics, d,
+                               &d->metrics_http, &err);
     if (r < 0)
         log_error("metrics: %s", err ? err : strerror(-r));
     else
@@ -841,10 +939,25 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         log_notice("cluster: node '%s' joined (lease %" PRIu64 "s, config %s)",
                    log_quote(d->ctx.conf->daemon.node, q, sizeof(q)), d->ctx.conf->daemon.lease_s,
                    cluster_config_hash(d->ctx.cluster));
+        /* status's and the metrics' tallies: a server that does not answer holds no loop. */
+        if (!once &&
+            (r = storestat_new(&d->ctx.loop, db, d->ctx.search, true, &d->ctx.storestat)) < 0) {
+            log_error("store: cannot start the status reader: %s", strerror(-r));
+            goto fail_loop;
+        }
     }
     if ((r = retention_new(&d->ctx, &d->retention)) < 0) {
         log_error("retention: cannot start: %s",
                   r == -ENOMEM ? strerror(-r) : store_errmsg(d->ctx.store));
+        goto fail_loop;
+    }
+    /*
+     * The start's long reads are done: from now on the loop's own reads (a poll's lookups, a
+     * hook's alert) are point lookups, and one that a lock held elsewhere holds fails after
+     * DAEMON_LOOP_STATEMENT_MS instead of the writer's minute (PostgreSQL; SQLite: nothing).
+     */
+    if ((r = store_set_statement_timeout(d->ctx.store, DAEMON_LOOP_STATEMENT_MS)) < 0) {
+        log_error("store: %s", store_errmsg(d->ctx.store));
         goto fail_loop;
     }
 

@@ -4,15 +4,16 @@
  * first part, struct dctx (dctx.h), is what the modules below it share; they are handed that
  * and callbacks, never this header. Only main.c and the commands (ctlcmd.c) include it, and
  * struct daemon is daemon.c's alone: the commands reach the daemon through the calls below
- * (daemon_ctx, daemon_feeds, daemon_status, daemon_reload, daemon_metrics_text).
+ * (daemon_ctx, daemon_feeds, daemon_status, daemon_reload, daemon_metrics_text and _get).
  *
  * Startup order: config → store (created and migrated, then the loop's read-only connection)
  * → store writer (writer.h; every write goes through it) → fetcher → scheduler → control
  * socket → READY=1.
  * Shutdown order: STOPPING=1 → the writer drained (its done callbacks run) → control listener
- * → scheduler → transfers → multi handle → remaining handles (uv_walk) → loop closed → the
- * loop's connection closed, then the writer's → socket unlinked.
- * Loop thread only (the writer's jobs hand their results back through done callbacks).
+ * → /metrics listener → status reader (storestat.h; its thread joined after the loop) → scheduler →
+ * transfers → multi handle → remaining handles (uv_walk) → loop closed → the loop's connection
+ * closed, then the writer's → socket unlinked. Loop thread only (the writer's jobs hand their
+ * results back through done callbacks).
  */
 #ifndef FEEDWATCH_DAEMON_H
 #define FEEDWATCH_DAEMON_H
@@ -72,6 +73,18 @@ void daemon_status(const struct daemon *d, struct daemon_status *ret);
 
 /* The Prometheus text of the daemon's metrics now (a new heap string), or NULL on OOM. */
 char *daemon_metrics_text(struct daemon *d);
+
+/*
+ * The metrics without waiting for the database on the loop: with SQLite *ret_text at once (1);
+ * with PostgreSQL the store's tallies are read off the loop (storestat.h), and done(ctx, text)
+ * runs later with the text (taken; NULL on OOM), unless daemon_metrics_cancel(*ret_req) came
+ * first (0). -ENOMEM: neither.
+ */
+struct daemon_metrics_req;
+typedef void (*daemon_metrics_cb)(void *ctx, char *text);
+int daemon_metrics_get(struct daemon *d, daemon_metrics_cb done, void *ctx, char **ret_text,
+                       struct daemon_metrics_req **ret_req);
+void daemon_metrics_cancel(struct daemon_metrics_req *req);
 
 /*
  * How a reload ended: 0 (the new config is in force), or a negative errno and why (the

@@ -870,8 +870,13 @@ collect_news(struct feedpoll *p)
         keys[i] = doc->items[i].key;
     bool txn = store_begin_read(p->d->store) == 0;
     /* One lookup for the document (a round trip per item on PostgreSQL blocked the loop). */
-    if (store_items_known(p->d->store, p->f->st.id, keys, doc->n_items, known) < 0)
+    if (store_items_known(p->d->store, p->f->st.id, keys, doc->n_items, known) < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_warn("poll: feed '%s': cannot look up the stored items (all taken as new, the"
+                 " store keeps each once): %s",
+                 log_quote(p->f->cfg->name, q, sizeof(q)), store_errmsg(p->d->store));
         memset(known, 0, doc->n_items * sizeof(*known));
+    }
     for (size_t i = 0; i < doc->n_items; i++)
         if (!known[i])
             p->news[p->n_news++].item = &doc->items[i];

@@ -217,18 +217,21 @@ on_source_row(void *userdata, const char *feed, const char *url, const char *tit
 
 /*
  * The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error;
- * *ret_raised_at (may be NULL) gets when the alert was raised.
+ * *ret_raised_at (may be NULL) gets when the alert was raised; *ret_store_failed (may be NULL)
+ * says whether a NULL came from a read that failed (the store's message), rather than from
+ * an alert not found or out of memory.
  */
 static json_t *
-alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
+alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_store_failed)
 {
     struct alert_json_ctx c = {.raised_at = FEED_TIME_NONE};
-    if (store_alert_get(d->store, alert_id, on_alert_row, &c) < 0 || !c.doc) {
-        json_decref(c.doc);
-        return NULL;
-    }
-    if (store_alert_sources(d->store, alert_id, on_source_row, json_object_get(c.doc, "sources")) <
-        0) {
+    int r = store_alert_get(d->store, alert_id, on_alert_row, &c);
+    if (r >= 0 && c.doc)
+        r = store_alert_sources(d->store, alert_id, on_source_row,
+                                json_object_get(c.doc, "sources"));
+    if (ret_store_failed)
+        *ret_store_failed = r < 0 && r != -ENOMEM;
+    if (r < 0 || !c.doc) {
         json_decref(c.doc);
         return NULL;
     }
@@ -241,7 +244,7 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
 json_t *
 hook_alert_json(struct dctx *d, int64_t alert_id)
 {
-    return alert_json(d, alert_id, NULL);
+    return alert_json(d, alert_id, NULL, NULL);
 }
 
 /* Frees h once it is closed and nothing of it is left. */
@@ -1017,7 +1020,17 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     run->timeout_ms = cfg->timeout_s * 1000;
     run->is_url = cfg->url != NULL;
 
-    json_t *doc = alert_json(d, alert_id, &run->raised_at);
+    bool store_failed = false;
+    json_t *doc = alert_json(d, alert_id, &run->raised_at, &store_failed);
+    if (store_failed) {
+        /* A read that failed (a lock, a lost server): pending again, this attempt not counted. */
+        log_error("hook: '%s': alert %" PRId64 ": cannot read the alert, tried again later: %s",
+                  log_quote(hook, q, sizeof(q)), alert_id, store_errmsg(d->store));
+        run_free(run);
+        return delivery_write(h, alert_id, hook, "pending", attempts,
+                              db_now(h) + backoff_s(attempts + 1), "cannot read the alert", NULL,
+                              NULL);
+    }
     if (doc)
         run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {

@@ -280,7 +280,7 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                 m->host_other_errors);
 
     family(&t, "alerts_total", "counter", "Alerts raised, by topic.");
-    for (size_t i = 0; i < g->n_topics; i++) {
+    for (size_t i = 0; !g->store_unknown && i < g->n_topics; i++) {
         text_printf(&t, FW_METRIC_PREFIX "alerts_total{topic=\"");
         text_label(&t, g->topics[i].topic);
         text_printf(&t, "\"} %" PRIu64 "\n", g->topics[i].alerts);
@@ -315,12 +315,13 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
     family(&t, "items", "gauge", "Items in the store.");
     text_printf(&t, FW_METRIC_PREFIX "items %" PRIu64 "\n", g->items_total);
     family(&t, "alerts", "gauge", "Alerts in the store by delivery state.");
-    text_printf(&t,
-                FW_METRIC_PREFIX "alerts{state=\"delivered\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"pending\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"no-hook\"} %" PRId64 "\n",
-                g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
+    if (!g->store_unknown)
+        text_printf(&t,
+                    FW_METRIC_PREFIX "alerts{state=\"delivered\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"pending\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"no-hook\"} %" PRId64 "\n",
+                    g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
     family(&t, "queue_length", "gauge",
            "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
            "for the store's writer, hooks running.");
@@ -332,9 +333,17 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                 "queue_length{queue=\"hooks_running\"} %" PRIu64 "\n",
                 g->polls_active, g->polls_waiting, g->store_queue, g->hooks_running);
     family(&t, "search_lag_items", "gauge", "Items stored but not yet in the search index.");
-    text_printf(&t, FW_METRIC_PREFIX "search_lag_items %" PRIu64 "\n", g->search_lag_items);
+    if (!g->store_unknown)
+        text_printf(&t, FW_METRIC_PREFIX "search_lag_items %" PRIu64 "\n", g->search_lag_items);
     family(&t, "database_bytes", "gauge", "Size of the database files.");
-    text_printf(&t, FW_METRIC_PREFIX "database_bytes %" PRIu64 "\n", g->database_bytes);
+    if (!g->store_unknown)
+        text_printf(&t, FW_METRIC_PREFIX "database_bytes %" PRIu64 "\n", g->database_bytes);
+    if (g->store_read != METRICS_STORE_LOCAL) {
+        family(&t, "store_stale", "gauge",
+               "1 when the alerts and database_bytes above are the last ones read: the database"
+               " did not answer in time.");
+        text_printf(&t, FW_METRIC_PREFIX "store_stale %d\n", g->store_read == METRICS_STORE_STALE);
+    }
     family(&t, "resident_memory_bytes", "gauge", "The daemon's resident memory (RSS).");
     text_printf(&t, FW_METRIC_PREFIX "resident_memory_bytes %" PRIu64 "\n", g->rss_bytes);
 

@@ -38,6 +38,8 @@ struct store_engine {
     int (*open_reader)(const char *database, struct store **ret_store, char **reterr_msg);
     int (*check)(struct store *store, char **reterr_msg);
     void (*free)(struct store *store);
+    /* NULL: statements need no bound (store_set_statement_timeout does nothing). */
+    int (*set_statement_timeout)(struct store *store, unsigned ms);
     int (*begin)(struct store *store);
     int (*begin_read)(struct store *store);
     int (*commit)(struct store *store);

@@ -336,6 +336,14 @@ store_free(struct store *store)
 }
 
 int
+store_set_statement_timeout(struct store *store, unsigned ms)
+{
+    assert(store);
+    return store->engine->set_statement_timeout ? store->engine->set_statement_timeout(store, ms)
+                                                : 0;
+}
+
+int
 store_begin(struct store *store)
 {
     assert(store);

@@ -157,6 +157,16 @@ int store_check(struct store *store, char **reterr_msg);
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void store_free(struct store *store);
 
+/*
+ * Bounds each statement of this connection (call it outside a transaction) to ms
+ * milliseconds from now on (0: the engine's default), also after the connection is made
+ * again: a statement that runs longer (a lock held elsewhere) fails with -EINTR. PostgreSQL:
+ * the session's statement_timeout (the default is 60 s, PG_SESSION_OPTIONS); SQLite: nothing
+ * to bound (a reader of a WAL file waits for no writer), 0 and nothing done. 0 or a negative
+ * errno.
+ */
+int store_set_statement_timeout(struct store *store, unsigned ms);
+
 /* The last error message of this connection (the engine's words). */
 const char *store_errmsg(const struct store *store);
 

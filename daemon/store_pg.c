@@ -7,8 +7,10 @@
  *
  * Connection. The `database` value is a libpq connection string (base/dbspec.h: a URI or
  * keyword=value pairs), handed to PQconnectdbParams whole (expand_dbname), with a
- * connect_timeout and a statement_timeout (PG_SESSION_OPTIONS) the value may override and
- * client_encoding UTF8 (the store's text is UTF-8) it may not. One struct store is one connection,
+ * connect_timeout, a statement_timeout (PG_SESSION_OPTIONS) and TCP keepalives and
+ * tcp_user_timeout (PG_KEEPALIVES_*) the value may override and client_encoding UTF8 (the
+ * store's text is UTF-8) it may not; store_set_statement_timeout bounds one connection's
+ * statements more tightly (the loop's). One struct store is one connection,
  * used by one thread at a time and blocking, as a SQLite connection is. Messages name the server by
  * dbspec_redact() of the value, never with its password. A connection the server or the network
  * dropped is made again by the next operation outside a transaction (a BEGIN or a read that met the
@@ -83,6 +85,19 @@
 
 /* Seconds libpq waits to connect when the connection string does not say (it waits forever). */
 #define PG_CONNECT_TIMEOUT "10"
+
+/*
+ * A server gone silent over TCP (a partition, a dead host) is noticed in seconds, not after
+ * the kernel's two hours of keepalive or fifteen minutes of retransmissions: keepalive probes
+ * after 5 s idle, every 2 s, 3 unanswered end the connection (~11 s); data unacknowledged for
+ * 10 s ends it too (tcp_user_timeout). The connection string's own values win; a Unix socket
+ * ignores them. A server that answers TCP but not queries (stopped, swamped) is bounded by
+ * statement_timeout instead, which its backend enforces, or not at all when it is stopped.
+ */
+#define PG_KEEPALIVES_IDLE "5"
+#define PG_KEEPALIVES_INTERVAL "2"
+#define PG_KEEPALIVES_COUNT "3"
+#define PG_TCP_USER_TIMEOUT "10000"
 
 /*
  * The longest a statement may run (the server cancels it: the operation fails with -EINTR and
@@ -771,6 +786,7 @@ struct store_pg {
     bool lost;      /* the connection broke inside a transaction: it is gone with it */
     bool ready;     /* the session is set up (pg_session): its statements are prepared */
     char *node;     /* the node that joined on this connection (its deliveries' writes) */
+    unsigned statement_timeout_ms; /* store_set_statement_timeout's, set by each session; 0: none */
 };
 
 /* Text-format parameters of one statement: values borrowed, integers formatted here. */
@@ -1356,6 +1372,12 @@ pg_session(struct store_pg *store)
     store->ready = false;
     if (store->reader && (r = pg_exec_const(store, "SET default_transaction_read_only = on")) < 0)
         return r;
+    if (store->statement_timeout_ms > 0) {
+        char sql[64];
+        (void)snprintf(sql, sizeof(sql), "SET statement_timeout = %u", store->statement_timeout_ms);
+        if ((r = pg_exec_const(store, sql)) < 0)
+            return r;
+    }
     if ((r = pg_prepare(store)) < 0)
         return r;
     store->ready = true;
@@ -1394,12 +1416,32 @@ pg_check_value(const char *database, char **reterr_msg)
 static int
 pg_connect(struct store_pg *store)
 {
-    /* The value's own connect_timeout and options win (they come later); client_encoding does not.
+    /*
+     * The value's own connect_timeout, options and keepalive settings win (they come later);
+     * client_encoding does not.
      */
-    const char *const keys[] = {"connect_timeout",           "options",         "dbname",
-                                "fallback_application_name", "client_encoding", NULL};
-    const char *const values[] = {
-        PG_CONNECT_TIMEOUT, PG_SESSION_OPTIONS, store->conninfo, "feedwatch", "UTF8", NULL};
+    const char *const keys[] = {"connect_timeout",
+                                "options",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "tcp_user_timeout",
+                                "dbname",
+                                "fallback_application_name",
+                                "client_encoding",
+                                NULL};
+    const char *const values[] = {PG_CONNECT_TIMEOUT,
+                                  PG_SESSION_OPTIONS,
+                                  "1",
+                                  PG_KEEPALIVES_IDLE,
+                                  PG_KEEPALIVES_INTERVAL,
+                                  PG_KEEPALIVES_COUNT,
+                                  PG_TCP_USER_TIMEOUT,
+                                  store->conninfo,
+                                  "feedwatch",
+                                  "UTF8",
+                                  NULL};
     char copy[STORE_ERRMSG_MAX];
     char *bad = NULL;
 
@@ -1525,6 +1567,27 @@ pg_free(struct store *base)
     free(store->shown);
     free(store->node);
     free(store);
+}
+
+/*
+ * Bounds the statements of this connection (its sessions to come too): SET statement_timeout,
+ * at once when the connection is up and outside a transaction, else by the next session.
+ */
+static int
+pg_set_statement_timeout(struct store *base, unsigned ms)
+{
+    struct store_pg *store = pg_of(base);
+    char sql[64];
+
+    assert(store);
+    store->statement_timeout_ms = ms;
+    if (!store->ready || PQstatus(store->conn) != CONNECTION_OK || pg_in_txn(store))
+        return 0;
+    if (ms > 0)
+        (void)snprintf(sql, sizeof(sql), "SET statement_timeout = %u", ms);
+    else
+        (void)snprintf(sql, sizeof(sql), "RESET statement_timeout");
+    return pg_exec_const(store, sql);
 }
 
 /* Starts the write transaction of a poll. */
@@ -3401,6 +3464,7 @@ const struct store_engine store_pg_engine = {
     .open_reader = pg_open_reader,
     .check = pg_check,
     .free = pg_free,
+    .set_statement_timeout = pg_set_statement_timeout,
     .begin = pg_begin,
     .begin_read = pg_begin_read,
     .commit = pg_commit,
