@@ -39,6 +39,7 @@ struct cluster {
     int64_t *skip; /* ids of claimed feeds this node cannot poll, not recorded yet */
     size_t n_skip, cap_skip;
     bool skip_clear;      /* a reload: forget the recorded ones first */
+    unsigned reloads;     /* reloads so far: a tick's skips are of the config it saw */
     int64_t changed_seq;  /* store_feeds_changed's position */
     unsigned ticks;       /* since the last prune of dead nodes */
     int last_error;       /* the last tick's failure, logged once until it changes */
@@ -55,6 +56,7 @@ struct cluster_job {
     char hash[17];
     int64_t pid, started_at, lease_s;
     bool skip_clear, prune;
+    unsigned reloads;           /* the cluster's when queued */
     int64_t changed_seq;        /* JOB_TICK: where the changes are read from, then to */
     struct store_feed *changed; /* other nodes' changes to feeds, since changed_seq */
     size_t n_changed, cap_changed;
@@ -495,7 +497,9 @@ job_done(struct writer_job *job, int result)
         c->last_error = 0;
     }
     if (j->kind == JOB_TICK) {
-        if (result < 0) { /* what this tick was to record is for the next one */
+        if (result < 0 && j->reloads == c->reloads) {
+            /* What this tick was to record is for the next one (unless a reload came since:
+             * the new config decides again what this node cannot poll). */
             c->skip_clear |= j->skip_clear;
             for (size_t i = 0; i < j->n_skip; i++)
                 skip_add(c, j->skip[i]);
@@ -579,6 +583,7 @@ job_new(struct cluster *c, int kind)
         j->skip = c->skip;
         j->n_skip = c->n_skip;
         j->skip_clear = c->skip_clear;
+        j->reloads = c->reloads;
         c->skip = NULL;
         c->n_skip = c->cap_skip = 0;
         c->skip_clear = false;
@@ -731,6 +736,7 @@ cluster_reloaded(struct cluster *c)
     /* The new config may name feeds this node left to the others: they are claimed again. */
     c->n_skip = 0;
     c->skip_clear = true;
+    c->reloads++;
 }
 
 void
