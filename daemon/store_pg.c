@@ -340,6 +340,7 @@ enum pg_stmt {
     STMT_ITEM_ADD,
     STMT_ITEM_KNOWN,
     STMT_ITEMS_KNOWN,
+    STMT_ITEMS_ADD,
     STMT_FEED_MODEL_GET,
     STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
@@ -491,6 +492,21 @@ static const char *const pg_sql[STMT__COUNT] = {
     /* The positions (from 1) in the text[] $2 of the keys feed $1 has stored. */
     [STMT_ITEMS_KNOWN] = "SELECT k.i FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
                          " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
+    /*
+     * A poll's new items at once (pg_items_add): $1 the feed, $2 first seen, $3..$15 one array
+     * per column, in the order of the items, which the ids follow. A key known, or repeated in
+     * the arrays, is left out (its first row is stored): the stored keys with their ids.
+     */
+    [STMT_ITEMS_ADD] =
+        "INSERT INTO items (feed_id, key, guid, title, url, published_at, updated_at, author,"
+        " language, summary, content, categories, first_seen_at, text, simhash)"
+        " SELECT $1, u.key, u.guid, u.title, u.url, u.published_at, u.updated_at, u.author,"
+        " u.language, u.summary, u.content, u.categories, $2, u.text, u.simhash"
+        " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],"
+        " $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+        " $14::text[], $15::bigint[]) WITH ORDINALITY AS u(key, guid, title, url, published_at,"
+        " updated_at, author, language, summary, content, categories, text, simhash, n)"
+        " ORDER BY u.n ON CONFLICT (feed_id, key) DO NOTHING RETURNING id, key",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = $1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = $2::bytea WHERE id = $1",
     /* Pruned items (retention) are keys without text: lists leave them out. */
@@ -1942,6 +1958,201 @@ pg_item_add(struct store *base, int64_t feed_id, const struct feed_item *item, c
         *ret_id = col_int(res, 0, 0);
     PQclear(res);
     return r;
+}
+
+/* An array literal being built (pg_items_add): text that grows, or failed for want of memory. */
+struct pg_array {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+/* Appends n bytes to a; sets a->failed when out of memory. */
+static void
+arr_put(struct pg_array *a, const char *s, size_t n)
+{
+    if (a->failed)
+        return;
+    if (a->cap - a->len < n + 1) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap - a->len < n + 1) {
+            if (cap > SIZE_MAX / 2) {
+                a->failed = true;
+                return;
+            }
+            cap *= 2;
+        }
+        char *ns = realloc(a->s, cap);
+        if (!ns) {
+            a->failed = true;
+            return;
+        }
+        a->s = ns;
+        a->cap = cap;
+    }
+    memcpy(a->s + a->len, s, n);
+    a->len += n;
+    a->s[a->len] = '\0';
+}
+
+/*
+ * Appends an element to the array literal a ('{' before the first, ',' before the others):
+ * NULL as NULL, text quoted with '"' and '\\' escaped, invalid UTF-8 repaired as pg_exec
+ * repairs a parameter (the literal as a whole is one parameter).
+ */
+static void
+arr_text(struct pg_array *a, const char *s)
+{
+    arr_put(a, a->len ? "," : "{", 1);
+    if (!s) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    size_t n = strlen(s);
+    char *repaired = NULL;
+    if (utf8_valid_prefix(s, n) != n) {
+        if (!(repaired = utf8_repaired(s, n))) {
+            a->failed = true;
+            return;
+        }
+        s = repaired;
+    }
+    arr_put(a, "\"", 1);
+    for (const char *c = s; *c;) {
+        size_t run = strcspn(c, "\"\\");
+        arr_put(a, c, run);
+        c += run;
+        if (*c) {
+            arr_put(a, "\\", 1);
+            arr_put(a, c++, 1);
+        }
+    }
+    arr_put(a, "\"", 1);
+    free(repaired);
+}
+
+/* Appends an integer element (FEED_TIME_NONE, as none is, when none is true) to a. */
+static void
+arr_int(struct pg_array *a, int64_t v, bool none)
+{
+    char num[24];
+    int k = none ? snprintf(num, sizeof(num), "NULL") : snprintf(num, sizeof(num), "%" PRId64, v);
+    arr_put(a, a->len ? "," : "{", 1);
+    arr_put(a, num, (size_t)k);
+}
+
+/* The columns of STMT_ITEMS_ADD's arrays, in its parameters' order ($3..$15). */
+enum {
+    ADD_KEY,
+    ADD_GUID,
+    ADD_TITLE,
+    ADD_URL,
+    ADD_PUBLISHED,
+    ADD_UPDATED,
+    ADD_AUTHOR,
+    ADD_LANGUAGE,
+    ADD_SUMMARY,
+    ADD_CONTENT,
+    ADD_CATEGORIES,
+    ADD_TEXT,
+    ADD_SIMHASH,
+    ADD__COUNT
+};
+
+/* Stores items[0..n) (at most STORE_ADD_BATCH) in one statement: the number stored, or <0. */
+static int
+items_add_chunk(struct store_pg *store, int64_t feed_id, const struct store_new_item *items,
+                size_t n, int64_t now_at, int64_t *ret_ids)
+{
+    struct pg_array col[ADD__COUNT] = {{0}};
+    struct pg_params p = {0};
+    PGresult *res = NULL;
+    int r = 0;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct feed_item *item = items[i].item;
+        char *categories = NULL;
+
+        ret_ids[i] = 0;
+        if (item->n_categories > 0 && item->categories &&
+            store_categories_json(item->categories, item->n_categories, &categories) < 0) {
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+            break;
+        }
+        arr_text(&col[ADD_KEY], item->key);
+        arr_text(&col[ADD_GUID], item->id);
+        arr_text(&col[ADD_TITLE], item->title);
+        arr_text(&col[ADD_URL], item->link);
+        arr_int(&col[ADD_PUBLISHED], item->published_at, item->published_at == FEED_TIME_NONE);
+        arr_int(&col[ADD_UPDATED], item->updated_at, item->updated_at == FEED_TIME_NONE);
+        arr_text(&col[ADD_AUTHOR], item->author);
+        arr_text(&col[ADD_LANGUAGE], item->language);
+        arr_text(&col[ADD_SUMMARY], item->summary);
+        arr_text(&col[ADD_CONTENT], item->content);
+        arr_text(&col[ADD_CATEGORIES], categories);
+        arr_text(&col[ADD_TEXT], items[i].text);
+        /* The signature's 64 bits as the signed bigint of the same bits; 0: none. */
+        arr_int(&col[ADD_SIMHASH], (int64_t)items[i].simhash, items[i].simhash == 0);
+        free(categories);
+    }
+    par_int(&p, feed_id);
+    par_int(&p, now_at);
+    for (int c = 0; c < ADD__COUNT; c++) {
+        arr_put(&col[c], "}", 1);
+        if (col[c].failed && r == 0)
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+        par_str(&p, col[c].s);
+    }
+    if (r == 0)
+        res = pg_exec(store, STMT_ITEMS_ADD, &p, &r);
+    for (int c = 0; c < ADD__COUNT; c++)
+        free(col[c].s);
+    if (!res)
+        return r;
+    /*
+     * Each stored key to the first item of the chunk with that key (a repeated key's later
+     * items stay 0, as known): the rows come in the items' order, so the walk goes on from
+     * the last match.
+     */
+    int rows = PQntuples(res);
+    size_t at = 0;
+    for (int row = 0; row < rows; row++) {
+        const char *key = PQgetvalue(res, row, 1);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (at + k) % n;
+            if (ret_ids[i] == 0 && strcmp(items[i].item->key, key) == 0) {
+                ret_ids[i] = col_int(res, row, 0);
+                at = i + 1;
+                break;
+            }
+        }
+    }
+    PQclear(res);
+    return rows;
+}
+
+/* Stores the n items under feed_id: one statement per STORE_ADD_BATCH items. */
+static int
+pg_items_add(struct store *base, int64_t feed_id, const struct store_new_item *items, size_t n,
+             int64_t now_at, int64_t *ret_ids)
+{
+    struct store_pg *store = pg_of(base);
+    int stored = 0;
+
+    assert(store);
+    if (now_at == FEED_TIME_NONE)
+        return store_set_error(&store->base, -EINVAL, "item without a first-seen time");
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].item || !items[i].item->key)
+            return store_set_error(&store->base, -EINVAL, "item without a key");
+    for (size_t at = 0; at < n; at += STORE_ADD_BATCH) {
+        size_t m = n - at < STORE_ADD_BATCH ? n - at : STORE_ADD_BATCH;
+        int r = items_add_chunk(store, feed_id, items + at, m, now_at, ret_ids + at);
+        if (r < 0)
+            return r;
+        stored += r;
+    }
+    return stored;
 }
 
 /* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
@@ -3477,6 +3688,7 @@ const struct store_engine store_pg_engine = {
     .feed_set_runtime = pg_feed_set_runtime,
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,
+    .items_add = pg_items_add,
     .item_known = pg_item_known,
     .items_known = pg_items_known,
     .feed_model_get = pg_feed_model_get,
