@@ -494,8 +494,9 @@ static const char *const pg_sql[STMT__COUNT] = {
                          " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     /*
      * A poll's new items at once (pg_items_add): $1 the feed, $2 first seen, $3..$15 one array
-     * per column, in the order of the items, which the ids follow. A key known, or repeated in
-     * the arrays, is left out (its first row is stored): the stored keys with their ids.
+     * per column (binary, pg_array), in the order of the items, which the ids follow. A key
+     * known, or repeated in the arrays, is left out (its first row is stored): the stored
+     * keys with their ids.
      */
     [STMT_ITEMS_ADD] =
         "INSERT INTO items (feed_id, key, guid, title, url, published_at, updated_at, author,"
@@ -810,6 +811,9 @@ struct pg_params {
     int n;
     const char *v[PG_MAX_PARAMS];
     char buf[PG_MAX_PARAMS][24];
+    int len[PG_MAX_PARAMS];    /* a binary parameter's bytes (par_bin) */
+    int format[PG_MAX_PARAMS]; /* 0 text, 1 binary (par_bin) */
+    bool binary;               /* some parameter is binary */
 };
 
 /* The PostgreSQL connection behind a struct store this engine made. */
@@ -825,6 +829,18 @@ par_str(struct pg_params *p, const char *s)
 {
     assert(p->n < PG_MAX_PARAMS);
     p->v[p->n++] = s;
+}
+
+/* Adds a binary parameter: len bytes at v, in the type's binary format (pg_array). */
+static void
+par_bin(struct pg_params *p, const char *v, int len)
+{
+    assert(p->n < PG_MAX_PARAMS);
+    p->v[p->n] = v;
+    p->len[p->n] = len;
+    p->format[p->n] = 1;
+    p->binary = true;
+    p->n++;
 }
 
 /* Adds an integer parameter. */
@@ -1051,8 +1067,10 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     char *repaired[PG_MAX_PARAMS] = {NULL};
     int n = p ? p->n : 0;
     for (int i = 0; i < n; i++) {
-        size_t len = p->v[i] ? strlen(p->v[i]) : 0;
         values[i] = p->v[i];
+        if (p->format[i] == 1)
+            continue; /* binary: its maker checked its text (pg_array) */
+        size_t len = p->v[i] ? strlen(p->v[i]) : 0;
         if (len > 0 && utf8_valid_prefix(p->v[i], len) != len) {
             if (!(repaired[i] = utf8_repaired(p->v[i], len))) {
                 for (int j = 0; j < i; j++)
@@ -1065,7 +1083,8 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     }
     in_txn = pg_in_txn(store);
     (void)snprintf(name, sizeof(name), "fw%d", (int)which);
-    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+    const int *lens = p && p->binary ? p->len : NULL, *formats = p && p->binary ? p->format : NULL;
+    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
     /*
      * A connection the server dropped while it was idle (a restart, a failover) is found
      * only now. Outside a transaction, a statement that changes nothing (BEGIN, a SELECT) is
@@ -1078,7 +1097,7 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
         PQclear(res);
         res = NULL;
         if ((r = pg_ready(store)) == 0)
-            res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+            res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
     }
     for (int i = 0; i < n; i++)
         free(repaired[i]);
@@ -1394,6 +1413,13 @@ pg_session(struct store_pg *store)
         if ((r = pg_exec_const(store, sql)) < 0)
             return r;
     }
+    /*
+     * The long texts a writer stores (items' content, summary and text) are compressed with
+     * lz4, not the default pglz, which took a tenth of the writer's server CPU (bench/cluster)
+     * for about the same size. A server built without lz4 refuses the setting and keeps pglz.
+     */
+    if (!store->reader)
+        (void)pg_exec_const(store, "SET default_toast_compression = lz4");
     if ((r = pg_prepare(store)) < 0)
         return r;
     store->ready = true;
@@ -1960,28 +1986,44 @@ pg_item_add(struct store *base, int64_t feed_id, const struct feed_item *item, c
     return r;
 }
 
-/* An array literal being built (pg_items_add): text that grows, or failed for want of memory. */
+/*
+ * A one-dimensional array in PostgreSQL's binary format being built (pg_items_add: the server
+ * reads it without parsing a literal): the header's room, then each element as its length
+ * (-1: NULL) and bytes, big-endian. failed: out of memory, or over a parameter's size.
+ */
+#define PG_ARRAY_HEADER 20 /* ndim, has-null flag, element type, length, lower bound */
+#define PG_OID_INT8 20     /* pg_type.h: bigint */
+#define PG_OID_TEXT 25     /* pg_type.h: text */
 struct pg_array {
     char *s;
     size_t len, cap;
-    bool failed;
+    uint32_t n;
+    bool has_null, failed;
 };
 
-/* Appends n bytes to a; sets a->failed when out of memory. */
+/* Appends n bytes to a (the header's room first). */
 static void
-arr_put(struct pg_array *a, const char *s, size_t n)
+arr_put(struct pg_array *a, const void *s, size_t n)
 {
     if (a->failed)
         return;
-    if (a->cap - a->len < n + 1) {
-        size_t cap = a->cap ? a->cap : 256;
-        while (cap - a->len < n + 1) {
-            if (cap > SIZE_MAX / 2) {
-                a->failed = true;
-                return;
-            }
-            cap *= 2;
+    if (a->len == 0 && a->cap == 0) {
+        a->cap = 1024;
+        if (!(a->s = malloc(a->cap))) {
+            a->failed = true;
+            return;
         }
+        memset(a->s, 0, PG_ARRAY_HEADER);
+        a->len = PG_ARRAY_HEADER;
+    }
+    if (n > (size_t)INT_MAX - a->len) {
+        a->failed = true; /* over what one parameter's length says */
+        return;
+    }
+    if (a->cap - a->len < n) {
+        size_t cap = a->cap;
+        while (cap - a->len < n)
+            cap *= 2;
         char *ns = realloc(a->s, cap);
         if (!ns) {
             a->failed = true;
@@ -1992,20 +2034,35 @@ arr_put(struct pg_array *a, const char *s, size_t n)
     }
     memcpy(a->s + a->len, s, n);
     a->len += n;
-    a->s[a->len] = '\0';
+}
+
+/* Appends a 32-bit integer, big-endian. */
+static void
+arr_u32(struct pg_array *a, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    arr_put(a, b, sizeof(b));
+}
+
+/* Appends a NULL element. */
+static void
+arr_null(struct pg_array *a)
+{
+    arr_u32(a, UINT32_MAX); /* length -1 */
+    a->has_null = true;
+    a->n++;
 }
 
 /*
- * Appends an element to the array literal a ('{' before the first, ',' before the others):
- * NULL as NULL, text quoted with '"' and '\\' escaped, invalid UTF-8 repaired as pg_exec
- * repairs a parameter (the literal as a whole is one parameter).
+ * Appends a text element, NULL as NULL; bytes that are not UTF-8 are repaired as pg_exec
+ * repairs a text parameter (the server would refuse them).
  */
 static void
 arr_text(struct pg_array *a, const char *s)
 {
-    arr_put(a, a->len ? "," : "{", 1);
     if (!s) {
-        arr_put(a, "NULL", 4);
+        arr_null(a);
         return;
     }
     size_t n = strlen(s);
@@ -2016,29 +2073,48 @@ arr_text(struct pg_array *a, const char *s)
             return;
         }
         s = repaired;
+        n = strlen(s);
     }
-    arr_put(a, "\"", 1);
-    for (const char *c = s; *c;) {
-        size_t run = strcspn(c, "\"\\");
-        arr_put(a, c, run);
-        c += run;
-        if (*c) {
-            arr_put(a, "\\", 1);
-            arr_put(a, c++, 1);
-        }
+    if (n > (size_t)INT_MAX) {
+        a->failed = true;
+    } else {
+        arr_u32(a, (uint32_t)n);
+        arr_put(a, s, n);
+        a->n++;
     }
-    arr_put(a, "\"", 1);
     free(repaired);
 }
 
-/* Appends an integer element (FEED_TIME_NONE, as none is, when none is true) to a. */
+/* Appends a bigint element, or NULL when none is true. */
 static void
 arr_int(struct pg_array *a, int64_t v, bool none)
 {
-    char num[24];
-    int k = none ? snprintf(num, sizeof(num), "NULL") : snprintf(num, sizeof(num), "%" PRId64, v);
-    arr_put(a, a->len ? "," : "{", 1);
-    arr_put(a, num, (size_t)k);
+    if (none) {
+        arr_null(a);
+        return;
+    }
+    uint64_t u = (uint64_t)v;
+    arr_u32(a, 8);
+    arr_u32(a, (uint32_t)(u >> 32));
+    arr_u32(a, (uint32_t)u);
+    a->n++;
+}
+
+/* Writes the header of a's n elements of type oid: 0, or -1 when a failed. */
+static int
+arr_finish(struct pg_array *a, uint32_t oid)
+{
+    if (a->failed || a->len < PG_ARRAY_HEADER)
+        return -1;
+    uint32_t head[5] = {1, a->has_null ? 1 : 0, oid, a->n, 1};
+    for (int i = 0; i < 5; i++) {
+        unsigned char *b = (unsigned char *)a->s + 4 * i;
+        b[0] = (unsigned char)(head[i] >> 24);
+        b[1] = (unsigned char)(head[i] >> 16);
+        b[2] = (unsigned char)(head[i] >> 8);
+        b[3] = (unsigned char)head[i];
+    }
+    return 0;
 }
 
 /* The columns of STMT_ITEMS_ADD's arrays, in its parameters' order ($3..$15). */
@@ -2098,10 +2174,10 @@ items_add_chunk(struct store_pg *store, int64_t feed_id, const struct store_new_
     par_int(&p, feed_id);
     par_int(&p, now_at);
     for (int c = 0; c < ADD__COUNT; c++) {
-        arr_put(&col[c], "}", 1);
-        if (col[c].failed && r == 0)
-            r = store_set_error(&store->base, -ENOMEM, "out of memory");
-        par_str(&p, col[c].s);
+        bool ints = c == ADD_PUBLISHED || c == ADD_UPDATED || c == ADD_SIMHASH;
+        if (arr_finish(&col[c], ints ? PG_OID_INT8 : PG_OID_TEXT) < 0 && r == 0)
+            r = store_set_error(&store->base, -ENOMEM, "out of memory, or a poll over 2 GB");
+        par_bin(&p, col[c].s, (int)col[c].len);
     }
     if (r == 0)
         res = pg_exec(store, STMT_ITEMS_ADD, &p, &r);
