@@ -2143,13 +2143,21 @@ items_add_chunk(struct store_pg *store, int64_t feed_id, const struct store_new_
     struct pg_array col[ADD__COUNT] = {{0}};
     struct pg_params p = {0};
     PGresult *res = NULL;
+    char **fixed = NULL; /* the keys that are not UTF-8, as the server stores them */
     int r = 0;
 
     for (size_t i = 0; i < n && r == 0; i++) {
         const struct feed_item *item = items[i].item;
         char *categories = NULL;
+        size_t key_len = strlen(item->key);
 
         ret_ids[i] = 0;
+        if (utf8_valid_prefix(item->key, key_len) != key_len &&
+            ((!fixed && !(fixed = calloc(n, sizeof(*fixed)))) ||
+             !(fixed[i] = utf8_repaired(item->key, key_len)))) {
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+            break;
+        }
         if (item->n_categories > 0 && item->categories &&
             store_categories_json(item->categories, item->n_categories, &categories) < 0) {
             r = store_set_error(&store->base, -ENOMEM, "out of memory");
@@ -2183,28 +2191,30 @@ items_add_chunk(struct store_pg *store, int64_t feed_id, const struct store_new_
         res = pg_exec(store, STMT_ITEMS_ADD, &p, &r);
     for (int c = 0; c < ADD__COUNT; c++)
         free(col[c].s);
-    if (!res)
-        return r;
     /*
      * Each stored key to the first item of the chunk with that key (a repeated key's later
      * items stay 0, as known): the rows come in the items' order, so the walk goes on from
      * the last match.
      */
-    int rows = PQntuples(res);
+    int rows = res ? PQntuples(res) : 0;
     size_t at = 0;
     for (int row = 0; row < rows; row++) {
         const char *key = PQgetvalue(res, row, 1);
         for (size_t k = 0; k < n; k++) {
             size_t i = (at + k) % n;
-            if (ret_ids[i] == 0 && strcmp(items[i].item->key, key) == 0) {
+            const char *sent = fixed && fixed[i] ? fixed[i] : items[i].item->key;
+            if (ret_ids[i] == 0 && strcmp(sent, key) == 0) {
                 ret_ids[i] = col_int(res, row, 0);
                 at = i + 1;
                 break;
             }
         }
     }
+    for (size_t i = 0; fixed && i < n; i++)
+        free(fixed[i]);
+    free(fixed);
     PQclear(res);
-    return rows;
+    return res ? rows : r;
 }
 
 /* Stores the n items under feed_id: one statement per STORE_ADD_BATCH items. */

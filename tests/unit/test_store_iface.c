@@ -1152,7 +1152,8 @@ test_store_iface_items_add(void **state)
     char *cats[] = {"x", "y\"z}"};
     struct feed_item full = mkitem("k2", 100), known = mkitem("k1", 5), again = mkitem("k2", 7);
     struct feed_item odd = mkitem("q\"{x},\\y", FEED_TIME_NONE), nul = mkitem("NULL", 300);
-    int64_t ids[5], before = 0;
+    struct feed_item bad_key = mkitem("k\xc3(", 400); /* not UTF-8: repaired on PostgreSQL */
+    int64_t ids[6], before = 0;
 
     (void)add_item(store, a, "k1", 100, 1000, 1);
     full.id = "urn:k2";
@@ -1166,16 +1167,19 @@ test_store_iface_items_add(void **state)
     full.categories = cats;
     full.n_categories = 2;
     nul.title = "NULL";
-    const struct store_new_item items[5] = {
+    const struct store_new_item items[6] = {
         {&full, "the text", sig}, {&known, "x", 0}, {&again, "y", 0},
-        {&odd, NULL, 0},          {&nul, "", 0},
+        {&odd, NULL, 0},          {&nul, "", 0},    {&bad_key, NULL, 0},
     };
     memset(ids, 0xff, sizeof(ids));
-    assert_int_equal(store_items_add(store, a, items, 5, 2000, ids), 3);
-    assert_true(ids[0] > 0 && ids[3] > ids[0] && ids[4] > ids[3]);
+    assert_int_equal(store_items_add(store, a, items, 6, 2000, ids), 4);
+    assert_true(ids[0] > 0 && ids[3] > ids[0] && ids[4] > ids[3] && ids[5] > ids[4]);
     assert_int_equal(ids[1], 0);
     assert_int_equal(ids[2], 0);
-    assert_int_equal(count_items(store), 4);
+    assert_int_equal(count_items(store), 5);
+    int64_t again_id = -1;
+    assert_int_equal(store_items_add(store, a, &items[5], 1, 2000, &again_id), 0); /* known now */
+    assert_int_equal(again_id, 0);
 
     struct item_copy c = {0};
     assert_int_equal(store_item_get(store, ids[0], on_item_copy, &c), 0);
