@@ -218,8 +218,7 @@ int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
 int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
                    const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
 
-/* One item of store_items_add(): the item, its cleaned text and story signature (NULL / 0: none).
- */
+/* An item for store_items_add(): the item, its cleaned text and signature (NULL / 0: none). */
 struct store_new_item {
     const struct feed_item *item;
     const char *text;
