@@ -371,22 +371,36 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     int r = 0;
-    for (size_t i = 0; i < p->n_news; i++) {
-        const struct content_item *ci = &p->news[i];
-        const struct feed_item *item = ci->item;
-        int64_t item_id = 0;
-        r = store_item_add(store, p->st.id, item, ci->text, ci->simhash, now, &item_id);
-        if (r == 1) {
+    /* The new items at once (one statement on PostgreSQL), then each stored one's alerts. */
+    if (p->n_news > 0) {
+        struct store_new_item *add = calloc(p->n_news, sizeof(*add));
+        int64_t *ids = p->fresh_ids ? p->fresh_ids : calloc(p->n_news, sizeof(*ids));
+        if (!add || !ids) {
+            free(add);
+            if (ids != p->fresh_ids)
+                free(ids);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n_news; i++)
+            add[i] = (struct store_new_item){
+                .item = p->news[i].item, .text = p->news[i].text, .simhash = p->news[i].simhash};
+        r = store_items_add(store, p->st.id, add, p->n_news, now, ids);
+        free(add);
+        for (size_t i = 0; r >= 0 && i < p->n_news; i++) {
+            const struct content_item *ci = &p->news[i];
+            const struct feed_item *item = ci->item;
+            if (!ids[i])
+                continue;
             p->fresh++;
             log_info("item: feed '%s': '%s' %s%s", log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
                      item->link ? log_quote_url(item->link, q3, sizeof(q3)) : "-",
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id, item,
+            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, ids[i], item,
                             ci->text, ci->simhash, now, &p->alerts);
-            if (p->fresh_ids)
-                p->fresh_ids[i] = item_id;
         }
+        if (ids != p->fresh_ids)
+            free(ids);
         if (r < 0)
             return r;
     }

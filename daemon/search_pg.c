@@ -59,21 +59,28 @@ static const struct {
 } pg_sql[PS__COUNT] = {
     /* A batch off the queue (none another indexer holds), with the text to index. */
     /*
-     * The batch is taken first, once (MATERIALIZED), then deleted by key: a planner that ran
-     * the locking subquery inside a semi join re-ran it for every queued row (bench/cluster
-     * saw a take of 2,000 from a queue of 300,000 never end).
+     * The batch is taken first, once (MATERIALIZED), then deleted and its items read by key,
+     * each through its primary key whatever the statistics say: a planner that ran the
+     * locking subquery inside a semi join re-ran it for every queued row (bench/cluster saw a
+     * take of 2,000 from a queue of 300,000 never end), and one that joined the batch with
+     * the whole queue or the whole items table (a hash or merge join) read all of it for
+     * each batch (a cycle of 10,000 feeds spent a third of the server's time there).
      */
     [PS_TAKE] = {"fw_search_take",
                  "WITH t AS MATERIALIZED (SELECT item_id FROM search_queue ORDER BY item_id"
                  " LIMIT $1 FOR UPDATE SKIP LOCKED),"
-                 " q AS (DELETE FROM search_queue AS s USING t WHERE s.item_id = t.item_id"
-                 " RETURNING s.item_id) SELECT q.item_id, i.title,"
-                 " COALESCE(i.text, i.summary, i.content) FROM q"
-                 " LEFT JOIN items AS i ON i.id = q.item_id",
+                 " q AS (DELETE FROM search_queue AS s"
+                 " WHERE s.item_id = ANY (ARRAY(SELECT item_id FROM t)) RETURNING s.item_id)"
+                 " SELECT q.item_id, i.title, i.doc FROM q LEFT JOIN LATERAL"
+                 " (SELECT title, COALESCE(text, summary, content) AS doc FROM items"
+                 " WHERE id = q.item_id OFFSET 0) AS i ON true",
                  1},
+    /* The documents of a batch at once: $1 the ids, $2 their words (space-separated), $3 partial.
+     */
     [PS_DOC] = {"fw_search_doc",
                 "INSERT INTO search_docs (item_id, words, partial)"
-                " VALUES ($1, array_to_tsvector(string_to_array($2, ' ')), $3)"
+                " SELECT u.id, array_to_tsvector(string_to_array(u.w, ' ')), u.p"
+                " FROM unnest($1::bigint[], $2::text[], $3::boolean[]) AS u(id, w, p)"
                 " ON CONFLICT (item_id) DO UPDATE SET words = EXCLUDED.words,"
                 " partial = EXCLUDED.partial",
                 3},
@@ -298,12 +305,79 @@ doc_words(char *all, char **ret_words, bool *ret_partial)
     return 0;
 }
 
-/* Indexes up to limit items off the queue, in one transaction. */
+/* Bytes of words one document statement carries at most (a batch of long texts takes several). */
+#define PG_DOCS_BYTES_MAX (8 * 1000 * 1000)
+
+/* The array literals of the documents not sent yet (PS_DOC's parameters). */
+struct pg_docs {
+    char *ids, *words, *partial;
+    size_t ids_len, ids_cap, words_len, words_cap, partial_len, partial_cap;
+    unsigned n;
+};
+
+/* Appends a document (words: lexemes without spaces) to the literals: 0 or -ENOMEM. */
+static int
+docs_add(struct pg_docs *d, const char *id, const char *words, bool partial)
+{
+    const char *sep = d->n ? "," : "{";
+    int r = search_append(&d->ids, &d->ids_len, &d->ids_cap, sep, 1);
+    r = r ? r : search_append(&d->ids, &d->ids_len, &d->ids_cap, id, strlen(id));
+    r = r ? r : search_append(&d->partial, &d->partial_len, &d->partial_cap, sep, 1);
+    r = r ? r
+          : search_append(&d->partial, &d->partial_len, &d->partial_cap, partial ? "t" : "f", 1);
+    r = r ? r : search_append(&d->words, &d->words_len, &d->words_cap, sep, 1);
+    r = r ? r : search_append(&d->words, &d->words_len, &d->words_cap, "\"", 1);
+    for (const char *c = words; *c && r == 0;) {
+        size_t run = strcspn(c, "\"\\");
+        r = search_append(&d->words, &d->words_len, &d->words_cap, c, run);
+        c += run;
+        if (*c && r == 0) {
+            r = search_append(&d->words, &d->words_len, &d->words_cap, "\\", 1);
+            r = r ? r : search_append(&d->words, &d->words_len, &d->words_cap, c++, 1);
+        }
+    }
+    r = r ? r : search_append(&d->words, &d->words_len, &d->words_cap, "\"", 1);
+    if (r == 0)
+        d->n++;
+    return r;
+}
+
+/* Sends the documents added since the last flush in one statement: 0, -EIO or -ENOMEM. */
+static int
+docs_flush(struct search_conn *c, struct pg_docs *d)
+{
+    if (d->n == 0)
+        return 0;
+    int r = search_append(&d->ids, &d->ids_len, &d->ids_cap, "}", 1);
+    r = r ? r : search_append(&d->words, &d->words_len, &d->words_cap, "}", 1);
+    r = r ? r : search_append(&d->partial, &d->partial_len, &d->partial_cap, "}", 1);
+    if (r == 0) {
+        const char *dp[3] = {d->ids, d->words, d->partial};
+        PGresult *ins = run(c, PS_DOC, dp, PGRES_COMMAND_OK);
+        r = ins ? 0 : -EIO;
+        PQclear(ins);
+    }
+    d->ids_len = d->words_len = d->partial_len = 0;
+    d->n = 0;
+    return r;
+}
+
+static void
+docs_free(struct pg_docs *d)
+{
+    free(d->ids);
+    free(d->words);
+    free(d->partial);
+}
+
+/* Indexes up to limit items off the queue, in one transaction: a statement to take, one to write.
+ */
 static int
 pg_index_batch(struct search_conn *c, int64_t hwm, unsigned limit, int64_t *ret_hwm)
 {
     char lim[24];
     const char *p[3] = {lim};
+    struct pg_docs docs = {0};
     PGresult *res = NULL;
     int r = 0, n = 0;
 
@@ -328,17 +402,17 @@ pg_index_batch(struct search_conn *c, int64_t hwm, unsigned limit, int64_t *ret_
             break;
         }
         free(all);
-        const char *dp[3] = {PQgetvalue(res, i, 0), words, partial ? "t" : "f"};
-        PGresult *ins = run(c, PS_DOC, dp, PGRES_COMMAND_OK);
+        r = docs_add(&docs, PQgetvalue(res, i, 0), words, partial);
         free(words);
-        if (!ins) {
-            r = -EIO;
-            break;
-        }
-        PQclear(ins);
-        n++;
+        if (r == 0 && docs.words_len >= PG_DOCS_BYTES_MAX)
+            r = docs_flush(c, &docs);
+        if (r == 0)
+            n++;
     }
     PQclear(res);
+    if (r == 0)
+        r = docs_flush(c, &docs);
+    docs_free(&docs);
     if (r == 0 && run_plain(c, "COMMIT") < 0)
         r = -EIO;
     if (r < 0) {

@@ -54,6 +54,9 @@ struct store_engine {
     int (*feed_set_runtime_opts)(struct store *store, int64_t id, const char *runtime_opts);
     int (*item_add)(struct store *store, int64_t feed_id, const struct feed_item *item,
                     const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
+    /* NULL: store.c calls item_add for each item (SQLite: a prepared statement, no round trip). */
+    int (*items_add)(struct store *store, int64_t feed_id, const struct store_new_item *items,
+                     size_t n, int64_t now_at, int64_t *ret_ids);
     int (*item_known)(struct store *store, int64_t feed_id, const char *key);
     /* NULL: store.c asks item_known for each key (SQLite: a prepared statement, no round trip). */
     int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,

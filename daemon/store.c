@@ -430,6 +430,27 @@ store_item_add(struct store *store, int64_t feed_id, const struct feed_item *ite
 }
 
 int
+store_items_add(struct store *store, int64_t feed_id, const struct store_new_item *items, size_t n,
+                int64_t now_at, int64_t *ret_ids)
+{
+    assert(store);
+    assert(items || n == 0);
+    assert(ret_ids || n == 0);
+    if (store->engine->items_add)
+        return store->engine->items_add(store, feed_id, items, n, now_at, ret_ids);
+    int stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        ret_ids[i] = 0;
+        int r = store->engine->item_add(store, feed_id, items[i].item, items[i].text,
+                                        items[i].simhash, now_at, &ret_ids[i]);
+        if (r < 0)
+            return r;
+        stored += r;
+    }
+    return stored;
+}
+
+int
 store_item_known(struct store *store, int64_t feed_id, const char *key)
 {
     assert(store);

@@ -218,6 +218,24 @@ int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
 int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
                    const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
 
+/* An item for store_items_add(): the item, its cleaned text and signature (NULL / 0: none). */
+struct store_new_item {
+    const struct feed_item *item;
+    const char *text;
+    uint64_t simhash;
+};
+
+/*
+ * Stores the n items under feed_id, in order, each as store_item_add() would (a poll's new
+ * items at once: on PostgreSQL a statement per STORE_ADD_BATCH items, not a round trip per
+ * item). ret_ids[i]: items[i]'s row id when it was stored, 0 when its key was known (stored
+ * before, or by an earlier item of the same call). The number stored, or a negative errno
+ * (ret_ids then undefined; what was stored stays in the open transaction, to roll back).
+ */
+#define STORE_ADD_BATCH 256
+int store_items_add(struct store *store, int64_t feed_id, const struct store_new_item *items,
+                    size_t n, int64_t now_at, int64_t *ret_ids);
+
 /* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
 int store_item_known(struct store *store, int64_t feed_id, const char *key);
 

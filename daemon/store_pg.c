@@ -340,6 +340,7 @@ enum pg_stmt {
     STMT_ITEM_ADD,
     STMT_ITEM_KNOWN,
     STMT_ITEMS_KNOWN,
+    STMT_ITEMS_ADD,
     STMT_FEED_MODEL_GET,
     STMT_FEED_MODEL_SET,
     STMT_ITEMS_ALL,
@@ -491,6 +492,22 @@ static const char *const pg_sql[STMT__COUNT] = {
     /* The positions (from 1) in the text[] $2 of the keys feed $1 has stored. */
     [STMT_ITEMS_KNOWN] = "SELECT k.i FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
                          " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
+    /*
+     * A poll's new items at once (pg_items_add): $1 the feed, $2 first seen, $3..$15 one array
+     * per column (binary, pg_array), in the order of the items, which the ids follow. A key
+     * known, or repeated in the arrays, is left out (its first row is stored): the stored
+     * keys with their ids.
+     */
+    [STMT_ITEMS_ADD] =
+        "INSERT INTO items (feed_id, key, guid, title, url, published_at, updated_at, author,"
+        " language, summary, content, categories, first_seen_at, text, simhash)"
+        " SELECT $1, u.key, u.guid, u.title, u.url, u.published_at, u.updated_at, u.author,"
+        " u.language, u.summary, u.content, u.categories, $2, u.text, u.simhash"
+        " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],"
+        " $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+        " $14::text[], $15::bigint[]) WITH ORDINALITY AS u(key, guid, title, url, published_at,"
+        " updated_at, author, language, summary, content, categories, text, simhash, n)"
+        " ORDER BY u.n ON CONFLICT (feed_id, key) DO NOTHING RETURNING id, key",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = $1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = $2::bytea WHERE id = $1",
     /* Pruned items (retention) are keys without text: lists leave them out. */
@@ -794,6 +811,9 @@ struct pg_params {
     int n;
     const char *v[PG_MAX_PARAMS];
     char buf[PG_MAX_PARAMS][24];
+    int len[PG_MAX_PARAMS];    /* a binary parameter's bytes (par_bin) */
+    int format[PG_MAX_PARAMS]; /* 0 text, 1 binary (par_bin) */
+    bool binary;               /* some parameter is binary */
 };
 
 /* The PostgreSQL connection behind a struct store this engine made. */
@@ -809,6 +829,18 @@ par_str(struct pg_params *p, const char *s)
 {
     assert(p->n < PG_MAX_PARAMS);
     p->v[p->n++] = s;
+}
+
+/* Adds a binary parameter: len bytes at v, in the type's binary format (pg_array). */
+static void
+par_bin(struct pg_params *p, const char *v, int len)
+{
+    assert(p->n < PG_MAX_PARAMS);
+    p->v[p->n] = v;
+    p->len[p->n] = len;
+    p->format[p->n] = 1;
+    p->binary = true;
+    p->n++;
 }
 
 /* Adds an integer parameter. */
@@ -1035,8 +1067,10 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     char *repaired[PG_MAX_PARAMS] = {NULL};
     int n = p ? p->n : 0;
     for (int i = 0; i < n; i++) {
-        size_t len = p->v[i] ? strlen(p->v[i]) : 0;
         values[i] = p->v[i];
+        if (p->format[i] == 1)
+            continue; /* binary: its maker checked its text (pg_array) */
+        size_t len = p->v[i] ? strlen(p->v[i]) : 0;
         if (len > 0 && utf8_valid_prefix(p->v[i], len) != len) {
             if (!(repaired[i] = utf8_repaired(p->v[i], len))) {
                 for (int j = 0; j < i; j++)
@@ -1049,7 +1083,8 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     }
     in_txn = pg_in_txn(store);
     (void)snprintf(name, sizeof(name), "fw%d", (int)which);
-    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+    const int *lens = p && p->binary ? p->len : NULL, *formats = p && p->binary ? p->format : NULL;
+    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
     /*
      * A connection the server dropped while it was idle (a restart, a failover) is found
      * only now. Outside a transaction, a statement that changes nothing (BEGIN, a SELECT) is
@@ -1062,7 +1097,7 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
         PQclear(res);
         res = NULL;
         if ((r = pg_ready(store)) == 0)
-            res = PQexecPrepared(store->conn, name, n, n ? values : NULL, NULL, NULL, 0);
+            res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
     }
     for (int i = 0; i < n; i++)
         free(repaired[i]);
@@ -1378,6 +1413,13 @@ pg_session(struct store_pg *store)
         if ((r = pg_exec_const(store, sql)) < 0)
             return r;
     }
+    /*
+     * The long texts a writer stores (items' content, summary and text) are compressed with
+     * lz4, not the default pglz, which took a tenth of the writer's server CPU (bench/cluster)
+     * for about the same size. A server built without lz4 refuses the setting and keeps pglz.
+     */
+    if (!store->reader)
+        (void)pg_exec_const(store, "SET default_toast_compression = lz4");
     if ((r = pg_prepare(store)) < 0)
         return r;
     store->ready = true;
@@ -1942,6 +1984,261 @@ pg_item_add(struct store *base, int64_t feed_id, const struct feed_item *item, c
         *ret_id = col_int(res, 0, 0);
     PQclear(res);
     return r;
+}
+
+/*
+ * A one-dimensional array in PostgreSQL's binary format being built (pg_items_add: the server
+ * reads it without parsing a literal): the header's room, then each element as its length
+ * (-1: NULL) and bytes, big-endian. failed: out of memory, or over a parameter's size.
+ */
+#define PG_ARRAY_HEADER 20 /* ndim, has-null flag, element type, length, lower bound */
+#define PG_OID_INT8 20     /* pg_type.h: bigint */
+#define PG_OID_TEXT 25     /* pg_type.h: text */
+struct pg_array {
+    char *s;
+    size_t len, cap;
+    uint32_t n;
+    bool has_null, failed;
+};
+
+/* Appends n bytes to a (the header's room first). */
+static void
+arr_put(struct pg_array *a, const void *s, size_t n)
+{
+    if (a->failed)
+        return;
+    if (a->len == 0 && a->cap == 0) {
+        a->cap = 1024;
+        if (!(a->s = malloc(a->cap))) {
+            a->failed = true;
+            return;
+        }
+        memset(a->s, 0, PG_ARRAY_HEADER);
+        a->len = PG_ARRAY_HEADER;
+    }
+    if (n > (size_t)INT_MAX - a->len) {
+        a->failed = true; /* over what one parameter's length says */
+        return;
+    }
+    if (a->cap - a->len < n) {
+        size_t cap = a->cap;
+        while (cap - a->len < n)
+            cap *= 2;
+        char *ns = realloc(a->s, cap);
+        if (!ns) {
+            a->failed = true;
+            return;
+        }
+        a->s = ns;
+        a->cap = cap;
+    }
+    memcpy(a->s + a->len, s, n);
+    a->len += n;
+}
+
+/* Appends a 32-bit integer, big-endian. */
+static void
+arr_u32(struct pg_array *a, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    arr_put(a, b, sizeof(b));
+}
+
+/* Appends a NULL element. */
+static void
+arr_null(struct pg_array *a)
+{
+    arr_u32(a, UINT32_MAX); /* length -1 */
+    a->has_null = true;
+    a->n++;
+}
+
+/*
+ * Appends a text element, NULL as NULL; bytes that are not UTF-8 are repaired as pg_exec
+ * repairs a text parameter (the server would refuse them).
+ */
+static void
+arr_text(struct pg_array *a, const char *s)
+{
+    if (!s) {
+        arr_null(a);
+        return;
+    }
+    size_t n = strlen(s);
+    char *repaired = NULL;
+    if (utf8_valid_prefix(s, n) != n) {
+        if (!(repaired = utf8_repaired(s, n))) {
+            a->failed = true;
+            return;
+        }
+        s = repaired;
+        n = strlen(s);
+    }
+    if (n > (size_t)INT_MAX) {
+        a->failed = true;
+    } else {
+        arr_u32(a, (uint32_t)n);
+        arr_put(a, s, n);
+        a->n++;
+    }
+    free(repaired);
+}
+
+/* Appends a bigint element, or NULL when none is true. */
+static void
+arr_int(struct pg_array *a, int64_t v, bool none)
+{
+    if (none) {
+        arr_null(a);
+        return;
+    }
+    uint64_t u = (uint64_t)v;
+    arr_u32(a, 8);
+    arr_u32(a, (uint32_t)(u >> 32));
+    arr_u32(a, (uint32_t)u);
+    a->n++;
+}
+
+/* Writes the header of a's n elements of type oid: 0, or -1 when a failed. */
+static int
+arr_finish(struct pg_array *a, uint32_t oid)
+{
+    if (a->failed || a->len < PG_ARRAY_HEADER)
+        return -1;
+    uint32_t head[5] = {1, a->has_null ? 1 : 0, oid, a->n, 1};
+    for (int i = 0; i < 5; i++) {
+        unsigned char *b = (unsigned char *)a->s + 4 * i;
+        b[0] = (unsigned char)(head[i] >> 24);
+        b[1] = (unsigned char)(head[i] >> 16);
+        b[2] = (unsigned char)(head[i] >> 8);
+        b[3] = (unsigned char)head[i];
+    }
+    return 0;
+}
+
+/* The columns of STMT_ITEMS_ADD's arrays, in its parameters' order ($3..$15). */
+enum {
+    ADD_KEY,
+    ADD_GUID,
+    ADD_TITLE,
+    ADD_URL,
+    ADD_PUBLISHED,
+    ADD_UPDATED,
+    ADD_AUTHOR,
+    ADD_LANGUAGE,
+    ADD_SUMMARY,
+    ADD_CONTENT,
+    ADD_CATEGORIES,
+    ADD_TEXT,
+    ADD_SIMHASH,
+    ADD__COUNT
+};
+
+/* Stores items[0..n) (at most STORE_ADD_BATCH) in one statement: the number stored, or <0. */
+static int
+items_add_chunk(struct store_pg *store, int64_t feed_id, const struct store_new_item *items,
+                size_t n, int64_t now_at, int64_t *ret_ids)
+{
+    struct pg_array col[ADD__COUNT] = {{0}};
+    struct pg_params p = {0};
+    PGresult *res = NULL;
+    char **fixed = NULL; /* the keys that are not UTF-8, as the server stores them */
+    int r = 0;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct feed_item *item = items[i].item;
+        char *categories = NULL;
+        size_t key_len = strlen(item->key);
+
+        ret_ids[i] = 0;
+        if (utf8_valid_prefix(item->key, key_len) != key_len &&
+            ((!fixed && !(fixed = calloc(n, sizeof(*fixed)))) ||
+             !(fixed[i] = utf8_repaired(item->key, key_len)))) {
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+            break;
+        }
+        if (item->n_categories > 0 && item->categories &&
+            store_categories_json(item->categories, item->n_categories, &categories) < 0) {
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+            break;
+        }
+        arr_text(&col[ADD_KEY], item->key);
+        arr_text(&col[ADD_GUID], item->id);
+        arr_text(&col[ADD_TITLE], item->title);
+        arr_text(&col[ADD_URL], item->link);
+        arr_int(&col[ADD_PUBLISHED], item->published_at, item->published_at == FEED_TIME_NONE);
+        arr_int(&col[ADD_UPDATED], item->updated_at, item->updated_at == FEED_TIME_NONE);
+        arr_text(&col[ADD_AUTHOR], item->author);
+        arr_text(&col[ADD_LANGUAGE], item->language);
+        arr_text(&col[ADD_SUMMARY], item->summary);
+        arr_text(&col[ADD_CONTENT], item->content);
+        arr_text(&col[ADD_CATEGORIES], categories);
+        arr_text(&col[ADD_TEXT], items[i].text);
+        /* The signature's 64 bits as the signed bigint of the same bits; 0: none. */
+        arr_int(&col[ADD_SIMHASH], (int64_t)items[i].simhash, items[i].simhash == 0);
+        free(categories);
+    }
+    par_int(&p, feed_id);
+    par_int(&p, now_at);
+    for (int c = 0; c < ADD__COUNT; c++) {
+        bool ints = c == ADD_PUBLISHED || c == ADD_UPDATED || c == ADD_SIMHASH;
+        if (arr_finish(&col[c], ints ? PG_OID_INT8 : PG_OID_TEXT) < 0 && r == 0)
+            r = store_set_error(&store->base, -ENOMEM, "out of memory, or a poll over 2 GB");
+        par_bin(&p, col[c].s, (int)col[c].len);
+    }
+    if (r == 0)
+        res = pg_exec(store, STMT_ITEMS_ADD, &p, &r);
+    for (int c = 0; c < ADD__COUNT; c++)
+        free(col[c].s);
+    /*
+     * Each stored key to the first item of the chunk with that key (a repeated key's later
+     * items stay 0, as known): the rows come in the items' order, so the walk goes on from
+     * the last match.
+     */
+    int rows = res ? PQntuples(res) : 0;
+    size_t at = 0;
+    for (int row = 0; row < rows; row++) {
+        const char *key = PQgetvalue(res, row, 1);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (at + k) % n;
+            const char *sent = fixed && fixed[i] ? fixed[i] : items[i].item->key;
+            if (ret_ids[i] == 0 && strcmp(sent, key) == 0) {
+                ret_ids[i] = col_int(res, row, 0);
+                at = i + 1;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; fixed && i < n; i++)
+        free(fixed[i]);
+    free(fixed);
+    PQclear(res);
+    return res ? rows : r;
+}
+
+/* Stores the n items under feed_id: one statement per STORE_ADD_BATCH items. */
+static int
+pg_items_add(struct store *base, int64_t feed_id, const struct store_new_item *items, size_t n,
+             int64_t now_at, int64_t *ret_ids)
+{
+    struct store_pg *store = pg_of(base);
+    int stored = 0;
+
+    assert(store);
+    if (now_at == FEED_TIME_NONE)
+        return store_set_error(&store->base, -EINVAL, "item without a first-seen time");
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].item || !items[i].item->key)
+            return store_set_error(&store->base, -EINVAL, "item without a key");
+    for (size_t at = 0; at < n; at += STORE_ADD_BATCH) {
+        size_t m = n - at < STORE_ADD_BATCH ? n - at : STORE_ADD_BATCH;
+        int r = items_add_chunk(store, feed_id, items + at, m, now_at, ret_ids + at);
+        if (r < 0)
+            return r;
+        stored += r;
+    }
+    return stored;
 }
 
 /* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
@@ -3477,6 +3774,7 @@ const struct store_engine store_pg_engine = {
     .feed_set_runtime = pg_feed_set_runtime,
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,
+    .items_add = pg_items_add,
     .item_known = pg_item_known,
     .items_known = pg_items_known,
     .feed_model_get = pg_feed_model_get,

@@ -1099,6 +1099,170 @@ test_store_iface_stories_and_sources(void **state)
     store_free(store);
 }
 
+/* What store_item_get gave of an item, copied. */
+struct item_copy {
+    char key[32], title[32], url[64], author[32], language[8], summary[64], text[32], cats[64];
+    bool title_null, author_null, summary_null, text_null, cats_null;
+    int64_t published_at, updated_at, first_seen_at;
+};
+
+static void
+copy_field(char *dst, size_t size, const char *src, bool *ret_null)
+{
+    if (ret_null)
+        *ret_null = src == NULL;
+    (void)snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int
+on_item_copy(void *userdata, const struct store_item_full *item)
+{
+    struct item_copy *c = userdata;
+    const struct store_item_row *row = &item->row;
+
+    copy_field(c->key, sizeof(c->key), row->key, NULL);
+    copy_field(c->title, sizeof(c->title), row->title, &c->title_null);
+    copy_field(c->url, sizeof(c->url), row->url, NULL);
+    copy_field(c->author, sizeof(c->author), row->author, &c->author_null);
+    copy_field(c->language, sizeof(c->language), row->language, NULL);
+    copy_field(c->summary, sizeof(c->summary), row->summary, &c->summary_null);
+    copy_field(c->text, sizeof(c->text), row->text, &c->text_null);
+    copy_field(c->cats, sizeof(c->cats), item->categories, &c->cats_null);
+    c->published_at = row->published_at;
+    c->updated_at = row->updated_at;
+    c->first_seen_at = row->first_seen_at;
+    return 0;
+}
+
+/*
+ * A poll's new items at once (store_items_add): each field as store_item_add stores it (any
+ * text: quotes, backslashes, braces, commas, the word NULL, bytes that are not UTF-8; NULLs;
+ * the signature's top bit), known keys and keys repeated in the call left out (the first
+ * stored), ids in the items' order, more items than one PostgreSQL statement takes, and
+ * nothing left after a rollback.
+ */
+static void
+test_store_iface_items_add(void **state)
+{
+    const uint64_t sig = UINT64_C(0x8123456789abcdef); /* top bit set */
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    char *cats[] = {"x", "y\"z}"};
+    struct feed_item full = mkitem("k2", 100), known = mkitem("k1", 5), again = mkitem("k2", 7);
+    struct feed_item odd = mkitem("q\"{x},\\y", FEED_TIME_NONE), nul = mkitem("NULL", 300);
+    struct feed_item bad_key = mkitem("k\xc3(", 400); /* not UTF-8: repaired on PostgreSQL */
+    int64_t ids[6], before = 0;
+
+    (void)add_item(store, a, "k1", 100, 1000, 1);
+    full.id = "urn:k2";
+    full.title = "T \"quoted\" {a,b} \\ NULL";
+    full.link = "https://example.org/k2";
+    full.updated_at = 150;
+    full.author = "ab\xff"; /* not UTF-8: PostgreSQL keeps it repaired */
+    full.language = "en";
+    full.summary = "<p>s, {1} \"2\" \\3</p>";
+    full.content = "<p>content</p>";
+    full.categories = cats;
+    full.n_categories = 2;
+    nul.title = "NULL";
+    const struct store_new_item items[6] = {
+        {&full, "the text", sig}, {&known, "x", 0}, {&again, "y", 0},
+        {&odd, NULL, 0},          {&nul, "", 0},    {&bad_key, NULL, 0},
+    };
+    memset(ids, 0xff, sizeof(ids));
+    assert_int_equal(store_items_add(store, a, items, 6, 2000, ids), 4);
+    assert_true(ids[0] > 0 && ids[3] > ids[0] && ids[4] > ids[3] && ids[5] > ids[4]);
+    assert_int_equal(ids[1], 0);
+    assert_int_equal(ids[2], 0);
+    assert_int_equal(count_items(store), 5);
+    int64_t again_id = -1;
+    assert_int_equal(store_items_add(store, a, &items[5], 1, 2000, &again_id), 0); /* known now */
+    assert_int_equal(again_id, 0);
+
+    struct item_copy c = {0};
+    assert_int_equal(store_item_get(store, ids[0], on_item_copy, &c), 0);
+    assert_string_equal(c.key, "k2");
+    assert_string_equal(c.title, "T \"quoted\" {a,b} \\ NULL");
+    assert_string_equal(c.url, "https://example.org/k2");
+    assert_int_equal(strncmp(c.author, "ab", 2), 0);
+    assert_true(strlen(c.author) > 2);
+    assert_string_equal(c.language, "en");
+    assert_string_equal(c.summary, "<p>s, {1} \"2\" \\3</p>");
+    assert_string_equal(c.text, "the text");
+    assert_string_equal(c.cats, "[\"x\",\"y\\\"z}\"]");
+    assert_int_equal(c.published_at, 100);
+    assert_int_equal(c.updated_at, 150);
+    assert_int_equal(c.first_seen_at, 2000);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_item_get(store, ids[3], on_item_copy, &c), 0);
+    assert_string_equal(c.key, "q\"{x},\\y");
+    assert_true(c.title_null && c.author_null && c.summary_null && c.text_null && c.cats_null);
+    assert_true(c.published_at == FEED_TIME_NONE && c.updated_at == FEED_TIME_NONE);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_item_get(store, ids[4], on_item_copy, &c), 0);
+    assert_string_equal(c.key, "NULL");
+    assert_string_equal(c.title, "NULL");
+    assert_false(c.text_null);
+    assert_string_equal(c.text, "");
+    /* The signature, all 64 bits: a story candidate of another feed sees it whole. */
+    int64_t alert = 0;
+    struct story_seen s = {0};
+    assert_int_equal(store_alert_add(store, "t", ids[0], "[]", NULL, 0, 2000, &alert), 1);
+    assert_int_equal(store_story_candidates(store, "t", 0, sig, b, on_story, &s, NULL), 0);
+    assert_int_equal(s.n, 1);
+    assert_true(s.simhash[0] == sig);
+
+    /* Nothing, and an item without a key: an error, nothing stored. */
+    assert_int_equal(store_items_add(store, a, items, 0, 2000, ids), 0);
+    struct feed_item keyless = mkitem(NULL, 1);
+    const struct store_new_item bad[2] = {{&nul, NULL, 0}, {&keyless, NULL, 0}};
+    before = count_items(store);
+    assert_int_equal(store_begin(store), 0);
+    assert_true(store_items_add(store, b, bad, 2, 2000, ids) < 0);
+    store_rollback(store);
+    assert_int_equal(count_items(store), before);
+
+    /* More than one statement's worth, a key repeated across them; a rollback keeps none. */
+    enum { MANY = STORE_ADD_BATCH * 2 + 5 };
+    struct feed_item *mi = calloc(MANY, sizeof(*mi));
+    struct store_new_item *mn = calloc(MANY, sizeof(*mn));
+    int64_t *mids = calloc(MANY, sizeof(*mids));
+    char(*mk)[16] = calloc(MANY, sizeof(*mk));
+    assert_true(mi && mn && mids && mk);
+    for (size_t i = 0; i < MANY; i++) {
+        (void)snprintf(mk[i], sizeof(mk[i]), "m%zu", i == STORE_ADD_BATCH + 1 ? (size_t)3 : i);
+        mi[i] = mkitem(mk[i], (int64_t)i);
+        mn[i] = (struct store_new_item){.item = &mi[i], .text = "t"};
+    }
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_items_add(store, b, mn, MANY, 3000, mids), MANY - 1);
+    store_rollback(store);
+    assert_int_equal(count_items(store), before);
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_items_add(store, b, mn, MANY, 3000, mids), MANY - 1);
+    assert_int_equal(store_commit(store), 0);
+    assert_int_equal(count_items(store), before + MANY - 1);
+    for (size_t i = 0; i < MANY; i++) {
+        if (i == STORE_ADD_BATCH + 1) {
+            assert_int_equal(mids[i], 0);
+            continue;
+        }
+        assert_true(mids[i] > 0);
+        assert_true(i == 0 || mids[i] > mids[i - (i == STORE_ADD_BATCH + 2 ? 2 : 1)]);
+        memset(&c, 0, sizeof(c));
+        assert_int_equal(store_item_get(store, mids[i], on_item_copy, &c), 0);
+        assert_string_equal(c.key, mk[i]);
+        assert_int_equal(c.published_at, (int64_t)i);
+    }
+    free(mi);
+    free(mn);
+    free(mids);
+    free(mk);
+    store_free(store);
+}
+
 /*
  * A database value goes to the engine of its kind, and a PostgreSQL URI is never taken for a
  * file (it once was a relative file name): a server that is not there is an error whose
@@ -1149,6 +1313,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_list),
         IFACE_TEST(test_store_iface_item_dedup),
         IFACE_TEST(test_store_iface_items_known),
+        IFACE_TEST(test_store_iface_items_add),
         IFACE_TEST(test_store_iface_poll_transaction),
         IFACE_TEST(test_store_iface_reader),
         IFACE_TEST(test_store_iface_alerts_once),
