@@ -816,9 +816,21 @@ on_changed(void *userdata, const struct store_feed *feed)
     return 0;
 }
 
+/* Whether the changes c gave hold feed name, paused or not as asked. */
+static bool
+changed_has(const struct changed *c, const char *name, bool paused)
+{
+    for (int i = 0; i < c->n && i < 8; i++)
+        if (strcmp(c->names[i], name) == 0 && c->paused[i] == paused)
+            return true;
+    return false;
+}
+
 /*
  * The feeds another node changed: a poll's save and a pause are seen once they are
- * committed (not before), a claim (leases only) is no change, and the position moves on.
+ * committed (not before), a claim (leases only) is no change, and the position moves on. The
+ * server is shared with other tests running at once: a transaction of theirs may hold the
+ * position back, so a row may come twice (never missed): the checks are on what comes.
  */
 static void
 test_store_pg_feeds_changed(void **state)
@@ -831,25 +843,26 @@ test_store_pg_feeds_changed(void **state)
     assert_int_equal(store_feed_ensure(store, "x", "https://x.example/f.xml", &x), 0);
     assert_int_equal(store_feed_ensure(store, "y", "https://y.example/f.xml", &y), 0);
     struct changed c = {0};
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 2); /* new rows */
+    assert_true(store_feeds_changed(store, &since, 100, on_changed, &c) >= 2); /* new rows */
+    assert_true(changed_has(&c, "x", false) && changed_has(&c, "y", false));
     assert_true(since > 0);
-    c = (struct changed){0};
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
 
+    /* A claim writes leases only: the rows' change stamps stay. */
+    int64_t before = query_int(db->name, "SELECT sum(state_xid::text::bigint) FROM feeds");
     assert_int_equal(join(store, "a", "a1", NULL), 0);
     assert_int_equal(claim(store, "a", 8, 0).n, 2);
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+    assert_int_equal(query_int(db->name, "SELECT sum(state_xid::text::bigint) FROM feeds"), before);
 
     /* Another node pauses y in a transaction not committed yet: not seen, then seen. */
     assert_int_equal(store_begin(other), 0);
     assert_int_equal(store_feed_set_state(other, y.id, true, 0, NULL), 0);
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
-    assert_int_equal(store_commit(other), 0);
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 1);
-    assert_string_equal(c.names[0], "y");
-    assert_true(c.paused[0]);
     c = (struct changed){0};
-    assert_int_equal(store_feeds_changed(store, &since, 100, on_changed, &c), 0);
+    assert_true(store_feeds_changed(store, &since, 100, on_changed, &c) >= 0);
+    assert_false(changed_has(&c, "y", true));
+    assert_int_equal(store_commit(other), 0);
+    c = (struct changed){0};
+    assert_true(store_feeds_changed(store, &since, 100, on_changed, &c) >= 1);
+    assert_true(changed_has(&c, "y", true));
     store_feed_done(&x);
     store_feed_done(&y);
     store_free(other);
