@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "parse/feedparse.h"
 #include "hook.h"
 #include "log.h"
+#include "metrics.h"
 #include "search.h"
 #include "base/url.h"
 #include "util.h"
@@ -31,6 +33,21 @@
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_ARTICLES_AT_ONCE 4 /* article downloads (and extractions) of one poll at once */
+/* feed-purged: the document lists less than half the items of the last, which had this many. */
+#define FEEDPOLL_PURGE_MIN_ITEMS 5
+/* Feed events one poll may raise at most (recovered, moved, purged, stalled). */
+#define FEEDPOLL_LIFE_MAX 4
+
+/* A feed event a poll raises (PRODUCT.md "Feed events"), stored with the poll. */
+struct life_event {
+    enum conf_event ev;
+    char *reason;
+    char *url;         /* the feed's URL in use, after the poll */
+    const char *state; /* dfeed_state_name of the feed after the poll */
+    char **hooks;      /* the hooks that take it */
+    size_t n_hooks;
+    int64_t id; /* once stored */
+};
 
 /* One article page of a new item, downloaded and extracted (fetch_article = yes). */
 struct article_fetch {
@@ -111,6 +128,8 @@ struct feedpoll {
     struct alerts_outcome alerts;
     int64_t *fresh_ids; /* per new item: its row id when stored, else 0; NULL: OOM */
     bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
+    struct life_event life[FEEDPOLL_LIFE_MAX]; /* feed events raised by the poll */
+    unsigned n_life;
 };
 
 static void poll_store(struct feedpoll *p);
@@ -395,6 +414,14 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
         if (r < 0)
             return r;
     }
+    /* Its feed events, in its part: a poll not stored (fenced, failed) raised none. */
+    for (unsigned i = 0; i < p->n_life; i++) {
+        struct life_event *le = &p->life[i];
+        r = store_feed_event_add(store, p->st.id, conf_event_name(le->ev), le->url, le->state,
+                                 le->reason, le->hooks, le->n_hooks, now, &le->id);
+        if (r < 0)
+            return r;
+    }
     return store_feed_save(store, &p->st);
 }
 
@@ -454,6 +481,23 @@ poll_events(struct dctx *d, struct feedpoll *p, uint64_t fresh)
                        &(struct events_event){.kind = EVENTS_ALERT, .alert_id = p->alerts.ids[k]});
     if (feed_event_due(p, fresh))
         events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
+    for (unsigned i = 0; i < p->n_life; i++) {
+        const struct life_event *le = &p->life[i];
+        char qn[LOG_QUOTE_MAX], qr[LOG_QUOTE_MAX];
+        log_notice("feed: '%s': %s: %s (event %" PRId64 ", %zu hooks)",
+                   log_quote(p->f->cfg->name, qn, sizeof(qn)), conf_event_name(le->ev),
+                   log_quote(le->reason, qr, sizeof(qr)), le->id, le->n_hooks);
+        metrics_feed_event(d->metrics, conf_event_name(le->ev));
+        struct events_life life = {
+            .id = le->id,
+            .event = conf_event_name(le->ev),
+            .feed = p->f,
+            .url = le->url,
+            .state = le->state,
+            .reason = le->reason,
+        };
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_LIFE, .life = &life});
+    }
 }
 
 static void article_wait_remove(struct feedpoll *p);
@@ -483,6 +527,13 @@ feedpoll_free(struct feedpoll *p)
     free(p->error);
     free(p->store_error);
     free(p->fresh_ids);
+    for (unsigned i = 0; i < p->n_life; i++) {
+        free(p->life[i].reason);
+        free(p->life[i].url);
+        for (size_t k = 0; k < p->life[i].n_hooks; k++)
+            free(p->life[i].hooks[k]);
+        free(p->life[i].hooks);
+    }
     free(p->name);
     for (size_t i = 0; i < p->n_tags; i++)
         free(p->tags[i]);
@@ -1001,14 +1052,187 @@ poll_store(struct feedpoll *p)
     poll_finish(p, r);
 }
 
+/*
+ * Raises feed event ev with reason (printf): its hooks are those whose `events` take it, of the
+ * feed's `hooks` when it names some; the state and URL are set once the poll is settled
+ * (life_finish). Out of memory, the event is logged and lost, the poll goes on.
+ */
+static void life_raise(struct feedpoll *p, enum conf_event ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+life_raise(struct feedpoll *p, enum conf_event ev, const char *fmt, ...)
+{
+    const struct conf *conf = p->d->conf;
+    const struct conf_feed *fc = p->f->cfg;
+    char qn[LOG_QUOTE_MAX];
+    if (p->n_life >= FEEDPOLL_LIFE_MAX)
+        return;
+    struct life_event *le = &p->life[p->n_life];
+    *le = (struct life_event){.ev = ev};
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&le->reason, fmt, ap);
+    va_end(ap);
+    bool ok = n >= 0 && (le->hooks = calloc(conf->n_hooks + 1, sizeof(*le->hooks)));
+    for (size_t i = 0; ok && i < conf->n_hooks; i++) {
+        const struct conf_hook *h = &conf->hooks[i];
+        bool take = (h->events & (1u << ev)) != 0;
+        for (size_t k = 0; take && fc->hooks_set; k++) {
+            if (k == fc->n_hooks) {
+                take = false;
+                break;
+            }
+            if (strcmp(fc->hooks[k], h->name) == 0)
+                break;
+        }
+        if (take && !(le->hooks[le->n_hooks++] = strdup(h->name)))
+            ok = false;
+    }
+    if (!ok) {
+        if (n < 0)
+            le->reason = NULL;
+        free(le->reason);
+        for (size_t k = 0; le->hooks && k < le->n_hooks; k++)
+            free(le->hooks[k]);
+        free(le->hooks);
+        *le = (struct life_event){0};
+        log_error("poll: feed '%s': out of memory: %s not raised",
+                  log_quote(fc->name, qn, sizeof(qn)), conf_event_name(ev));
+        return;
+    }
+    p->n_life++;
+}
+
+/* The events raised: the feed's state and URL after the poll, as its events carry them. */
+static void
+life_finish(struct feedpoll *p)
+{
+    struct dfeed *f = p->f;
+    const char *url = f->st.url ? f->st.url : f->cfg->url;
+    for (unsigned i = 0; i < p->n_life; i++) {
+        p->life[i].state = dfeed_state_name(dfeed_state(f));
+        if (!p->life[i].url)
+            p->life[i].url = url ? strdup(url) : NULL;
+    }
+}
+
+/* A duration in words for reasons: "3h", "2d", "45s". */
+static void
+life_span(int64_t s, char *buf, size_t size)
+{
+    if (s >= 2 * 86400)
+        snprintf(buf, size, "%" PRId64 "d", s / 86400);
+    else if (s >= 2 * 3600)
+        snprintf(buf, size, "%" PRId64 "h", s / 3600);
+    else if (s >= 120)
+        snprintf(buf, size, "%" PRId64 "m", s / 60);
+    else
+        snprintf(buf, size, "%" PRId64 "s", s);
+}
+
+/*
+ * A good poll's feed events (docs/DESIGN.md "Feed events"): back from failing or disabled; a
+ * permanent redirect applied once seen on move_confirmations consecutive polls (the URL in use
+ * stays until then); the items' pace (the usual gap between new items, a decaying average of
+ * the time since the last new item over the number of new ones) and a stall, once, when no new
+ * item came for stall_factor of those gaps and at least stall_min; a purge, when the document
+ * lists less than half the items of the last one and the last one listed at least
+ * FEEDPOLL_PURGE_MIN_ITEMS. The state lives in f->st, saved with the poll.
+ */
+static void
+life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
+{
+    struct dctx *d = p->d;
+    struct dfeed *f = p->f;
+    const struct conf_daemon *dc = &d->conf->daemon;
+    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
+
+    if (f->st.life) {
+        if (strcmp(f->st.life, "disabled") == 0)
+            life_raise(p, CONF_EVENT_FEED_RECOVERED, "polled again after it was disabled");
+        else
+            life_raise(p, CONF_EVENT_FEED_RECOVERED, "back after %u failed polls",
+                       was_failures ? was_failures : 1);
+        (void)set_str(&f->st.life, NULL);
+    }
+
+    const char *cur = f->st.url ? f->st.url : f->cfg->url;
+    if (p->permanent_url && strcmp(p->permanent_url, cur) != 0) {
+        unsigned need =
+            f->cfg->move_confirmations ? f->cfg->move_confirmations : dc->move_confirmations;
+        if (str_same(f->st.move_url, p->permanent_url)) {
+            f->st.move_seen++;
+        } else if (set_str(&f->st.move_url, p->permanent_url) == 0) {
+            f->st.move_seen = 1;
+        }
+        if (f->st.move_seen >= need && str_same(f->st.move_url, p->permanent_url)) {
+            char *from = strdup(cur);
+            log_notice("fetch: feed '%s': moved permanently to '%s' (seen on %u consecutive "
+                       "polls)",
+                       name, log_quote_url(p->permanent_url, qe, sizeof(qe)), f->st.move_seen);
+            p->seen_changed = true;
+            if (set_str(&f->st.url, p->permanent_url) == 0)
+                life_raise(p, CONF_EVENT_FEED_MOVED,
+                           "moved permanently from %s to %s (seen on %u consecutive polls)",
+                           from ? from : "its URL", p->permanent_url, f->st.move_seen);
+            free(from);
+            (void)set_str(&f->st.move_url, NULL);
+            f->st.move_seen = 0;
+        } else {
+            log_notice("fetch: feed '%s': permanent redirect to '%s' seen on %u of the %u "
+                       "consecutive polls that move the feed",
+                       name, log_quote_url(p->permanent_url, qe, sizeof(qe)), f->st.move_seen,
+                       need);
+        }
+    } else if (f->st.move_url) {
+        log_notice("fetch: feed '%s': the permanent redirect to '%s' is gone, the feed stays", name,
+                   log_quote_url(f->st.move_url, qe, sizeof(qe)));
+        (void)set_str(&f->st.move_url, NULL);
+        f->st.move_seen = 0;
+    }
+
+    if (p->doc) {
+        int64_t n = (int64_t)p->doc->n_items;
+        if (f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items)
+            life_raise(p, CONF_EVENT_FEED_PURGED,
+                       "%" PRId64 " of the %" PRId64 " items of its last document are gone",
+                       f->st.doc_items - n, f->st.doc_items);
+        f->st.doc_items = n;
+    }
+
+    if (p->n_news > 0) {
+        if (f->st.last_new_at != FEED_TIME_NONE && now > f->st.last_new_at) {
+            double gap = (double)(now - f->st.last_new_at) / (double)p->n_news;
+            f->st.new_gap_s = f->st.new_gap_s > 0.0 ? 0.75 * f->st.new_gap_s + 0.25 * gap : gap;
+        }
+        f->st.last_new_at = now;
+        if (f->st.stalled)
+            log_notice("poll: feed '%s': new items again, no longer stalled", name);
+        f->st.stalled = false;
+    } else if (!f->st.stalled && f->st.new_gap_s > 0.0 && f->st.last_new_at != FEED_TIME_NONE) {
+        double limit = f->st.new_gap_s * dc->stall_factor;
+        if (limit < (double)dc->stall_min_s)
+            limit = (double)dc->stall_min_s;
+        int64_t quiet = now - f->st.last_new_at;
+        if ((double)quiet >= limit) {
+            char q[32], g[32];
+            life_span(quiet, q, sizeof(q));
+            life_span((int64_t)(f->st.new_gap_s + 0.5), g, sizeof(g));
+            life_raise(p, CONF_EVENT_FEED_STALLED, "no new item for %s (usually one every %s)", q,
+                       g);
+            f->st.stalled = true;
+        }
+    }
+}
+
 /* Sets the feed's new state from what the poll found (in memory; saved by store_poll). */
 static void
 poll_settle(struct feedpoll *p, int64_t now_ms)
 {
     struct dctx *d = p->d;
     struct dfeed *f = p->f;
-    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
-    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
     bool failed = p->error != NULL;
 
     p->pn = (struct sched_poll){
@@ -1045,14 +1269,10 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         }
         if (p->doc)
             f->st.recovered = p->doc->recovered;
-        if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
-            log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote_url(p->permanent_url, qe, sizeof(qe)));
-            p->seen_changed |= !str_same(f->st.url, p->permanent_url);
-            (void)set_str(&f->st.url, p->permanent_url);
-        }
+        life_good_poll(p, now_ms / 1000, was_failures);
         p->seen_changed |= f->st.failures != was_failures || f->st.recovered != was_recovered ||
                            dfeed_state(f) != was_state;
+        life_finish(p);
         return;
     }
     long http_status = p->status == FETCH_HTTP_ERROR ? p->http_status : 0;
@@ -1073,8 +1293,17 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     case SCHED_KEEP:
         break;
     }
-    if (pn->disabled)
+    if (pn->disabled) {
         (void)set_str(&f->st.disabled_reason, reason);
+        life_raise(p, CONF_EVENT_FEED_DISABLED, "%s", reason);
+        (void)set_str(&f->st.life, "disabled");
+    } else if (!f->st.life) {
+        (void)set_str(&f->st.life, "failing");
+    }
+    /* A failed poll breaks the run of polls that saw a permanent redirect. */
+    (void)set_str(&f->st.move_url, NULL);
+    f->st.move_seen = 0;
+    life_finish(p);
     p->seen_changed |= f->st.failures != was_failures || dfeed_state(f) != was_state;
     content_items_done(p->news, p->n_news);
     p->n_news = 0;
@@ -1151,7 +1380,10 @@ poll_finish(struct feedpoll *p, int r)
     }
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;
-    if (r == 0 && p->alerts.raised > 0 && d->hooks) /* a stop may have closed the runner */
+    bool life_hooks = false;
+    for (unsigned i = 0; i < p->n_life; i++)
+        life_hooks |= p->life[i].n_hooks > 0;
+    if (r == 0 && (p->alerts.raised > 0 || life_hooks) && d->hooks) /* a stop may close it */
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
