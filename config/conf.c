@@ -176,6 +176,7 @@ static const char *const event_names[CONF_EVENT__COUNT] = {
     [CONF_EVENT_FEED_RECOVERED] = "feed-recovered",
     [CONF_EVENT_FEED_STALLED] = "feed-stalled",
     [CONF_EVENT_FEED_PURGED] = "feed-purged",
+    [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
 };
 
 const char *
@@ -1926,7 +1927,7 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
             if (e == CONF_EVENT__COUNT) {
                 perr_at(p, at,
                         "unknown event '%s' (alert, feed-disabled, feed-moved, feed-recovered,"
-                        " feed-stalled, feed-purged)",
+                        " feed-stalled, feed-purged, feed-ids-changed)",
                         QS(names[i]));
                 bits = 0;
                 break;

@@ -35,8 +35,8 @@
 #define FEEDPOLL_ARTICLES_AT_ONCE 4 /* article downloads (and extractions) of one poll at once */
 /* feed-purged: the document lists less than half the items of the last, which had this many. */
 #define FEEDPOLL_PURGE_MIN_ITEMS 5
-/* Feed events one poll may raise at most (recovered, moved, purged, stalled). */
-#define FEEDPOLL_LIFE_MAX 4
+/* Feed events one poll may raise at most (recovered, moved, ids changed, purged, stalled). */
+#define FEEDPOLL_LIFE_MAX 5
 
 /* A feed event a poll raises (PRODUCT.md "Feed events"), stored with the poll. */
 struct life_event {
@@ -130,6 +130,12 @@ struct feedpoll {
     bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
     struct life_event life[FEEDPOLL_LIFE_MAX]; /* feed events raised by the poll */
     unsigned n_life;
+    /* Items of the document under a new key whose link is a stored item's (rekey_lookup). */
+    struct poll_rekey {
+        int64_t item_id;              /* the stored item */
+        const struct feed_item *item; /* in doc: its new key and guid */
+    } * rekeys;
+    size_t n_rekeys;
 };
 
 static void poll_store(struct feedpoll *p);
@@ -390,6 +396,12 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     int r = 0;
+    for (size_t i = 0; i < p->n_rekeys; i++) {
+        const struct feed_item *item = p->rekeys[i].item;
+        r = store_item_rekey(store, p->st.id, p->rekeys[i].item_id, item->key, item->id);
+        if (r < 0)
+            return r;
+    }
     for (size_t i = 0; i < p->n_news; i++) {
         const struct content_item *ci = &p->news[i];
         const struct feed_item *item = ci->item;
@@ -527,6 +539,7 @@ feedpoll_free(struct feedpoll *p)
     free(p->error);
     free(p->store_error);
     free(p->fresh_ids);
+    free(p->rekeys);
     for (unsigned i = 0; i < p->n_life; i++) {
         free(p->life[i].reason);
         free(p->life[i].url);
@@ -897,9 +910,80 @@ content_work_done(uv_work_t *w, int status)
     poll_store(p);
 }
 
+struct str_at {
+    const char *s;
+    size_t i;
+};
+
+static int
+str_at_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct str_at *)a)->s, ((const struct str_at *)b)->s);
+}
+
 /*
- * The items of the document not stored before. A lookup that fails counts the item as new:
- * the store's (feed, key) constraint still keeps it once.
+ * Of the items of the document whose key is not stored (!known), those that are a stored
+ * item under a new key (feed-ids-changed): its link is the link of exactly one item of the
+ * document and of exactly one stored item of the feed, whose key the document does not list
+ * (else two items share a link: both are items of their own). They go to p->rekeys and are
+ * known from now on (known[i] set): no item is stored or alerted again for them. Any failure
+ * leaves them new, as before this lookup (the (feed, key) constraint still holds).
+ */
+static void
+rekey_lookup(struct feedpoll *p, bool *known)
+{
+    struct feed_doc *doc = p->doc;
+    size_t n = doc->n_items, n_links = 0, n_cand = 0;
+    struct str_at *links = malloc(n * sizeof(*links)), *keys = malloc(n * sizeof(*keys));
+    size_t *cand = malloc(n * sizeof(*cand));
+    const char **urls = malloc(n * sizeof(*urls));
+    int64_t *ids = calloc(n, sizeof(*ids));
+    char **stored = calloc(n, sizeof(*stored));
+    if (!links || !keys || !cand || !urls || !ids || !stored)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = (struct str_at){doc->items[i].key, i};
+        if (doc->items[i].link)
+            links[n_links++] = (struct str_at){doc->items[i].link, i};
+    }
+    qsort(keys, n, sizeof(*keys), str_at_cmp);
+    qsort(links, n_links, sizeof(*links), str_at_cmp);
+    for (size_t k = 0; k < n_links; k++) {
+        bool unique = (k == 0 || strcmp(links[k - 1].s, links[k].s) != 0) &&
+                      (k + 1 == n_links || strcmp(links[k + 1].s, links[k].s) != 0);
+        if (unique && !known[links[k].i]) {
+            cand[n_cand] = links[k].i;
+            urls[n_cand++] = links[k].s;
+        }
+    }
+    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, ids, stored) < 0)
+        goto done;
+    for (size_t c = 0; c < n_cand; c++) {
+        if (ids[c] <= 0 || !stored[c])
+            continue;
+        struct str_at want = {stored[c], 0};
+        if (bsearch(&want, keys, n, sizeof(*keys), str_at_cmp))
+            continue; /* its stored item is in the document too: another item of that link */
+        if (!p->rekeys && !(p->rekeys = calloc(n_cand, sizeof(*p->rekeys))))
+            break;
+        p->rekeys[p->n_rekeys++] = (struct poll_rekey){ids[c], &doc->items[cand[c]]};
+        known[cand[c]] = true;
+    }
+done:
+    for (size_t c = 0; stored && c < n_cand; c++)
+        free(stored[c]);
+    free(stored);
+    free(ids);
+    free(urls);
+    free(cand);
+    free(keys);
+    free(links);
+}
+
+/*
+ * The items of the document not stored before, and those stored before under another key
+ * (rekey_lookup). A lookup that fails counts the item as new: the store's (feed, key)
+ * constraint still keeps it once.
  */
 static int
 collect_news(struct feedpoll *p)
@@ -927,6 +1011,8 @@ collect_news(struct feedpoll *p)
                  " store keeps each once): %s",
                  log_quote(p->f->cfg->name, q, sizeof(q)), store_errmsg(p->d->store));
         memset(known, 0, doc->n_items * sizeof(*known));
+    } else {
+        rekey_lookup(p, known);
     }
     for (size_t i = 0; i < doc->n_items; i++)
         if (!known[i])
@@ -1193,6 +1279,16 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
         f->st.move_seen = 0;
     }
 
+    if (p->doc && p->n_rekeys > 0) {
+        char qn2[LOG_QUOTE_MAX];
+        if (p->n_rekeys * 2 >= p->doc->n_items)
+            life_raise(p, CONF_EVENT_FEED_IDS_CHANGED,
+                       "%zu of its %zu items have new ids, their links unchanged: not new items",
+                       p->n_rekeys, p->doc->n_items);
+        else
+            log_notice("poll: feed '%s': %zu items have new ids, their links unchanged: not new",
+                       log_quote(f->cfg->name, qn2, sizeof(qn2)), p->n_rekeys);
+    }
     if (p->doc) {
         int64_t n = (int64_t)p->doc->n_items;
         if (f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items)

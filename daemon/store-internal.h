@@ -58,6 +58,10 @@ struct store_engine {
     /* NULL: store.c asks item_known for each key (SQLite: a prepared statement, no round trip). */
     int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
                        bool *ret_known);
+    int (*items_by_url)(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                        int64_t *ret_ids, char **ret_keys);
+    int (*item_rekey)(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                      const char *guid);
     int (*feed_model_get)(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);
     int (*feed_model_set)(struct store *store, int64_t feed_id, const char *data, size_t len);
     int (*feed_list)(struct store *store, store_feed_cb cb, void *userdata);

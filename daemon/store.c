@@ -458,6 +458,35 @@ store_items_known(struct store *store, int64_t feed_id, const char *const *keys,
 }
 
 int
+store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                   int64_t *ret_ids, char **ret_keys)
+{
+    assert(store);
+    assert((urls && ret_ids && ret_keys) || n == 0);
+    for (size_t i = 0; i < n; i++) {
+        ret_ids[i] = 0;
+        ret_keys[i] = NULL;
+    }
+    int r = store->engine->items_by_url(store, feed_id, urls, n, ret_ids, ret_keys);
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(ret_keys[i]);
+            ret_keys[i] = NULL;
+            ret_ids[i] = 0;
+        }
+    }
+    return r;
+}
+
+int
+store_item_rekey(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                 const char *guid)
+{
+    assert(store && key);
+    return store->engine->item_rekey(store, feed_id, item_id, key, guid);
+}
+
+int
 store_feed_model_get(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len)
 {
     assert(store);

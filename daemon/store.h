@@ -256,6 +256,22 @@ int store_items_known(struct store *store, int64_t feed_id, const char *const *k
                       bool *ret_known);
 
 /*
+ * For each of the n urls (none NULL), the one item of feed_id stored with that URL: its id
+ * into ret_ids[i] and its key into ret_keys[i] (malloc'ed; the caller frees them), or 0 and
+ * NULL when none or several items have it (pruned items have no URL). A poll's lookups at
+ * once (STORE_KNOWN_BATCH URLs a statement on PostgreSQL). 0, or a negative errno.
+ */
+int store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                       int64_t *ret_ids, char **ret_keys);
+
+/*
+ * Gives the item item_id of feed_id a new key and guid (its feed changed its ids, its link
+ * stayed), unless the feed has an item of that key: 1 changed, 0 not, or a negative errno.
+ */
+int store_item_rekey(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                     const char *guid);
+
+/*
  * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
  * (malloc'ed and NUL-terminated, NULL when none) and *ret_len, or a negative errno.
  */

@@ -340,7 +340,8 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX event_deliveries_due ON event_deliveries (state, (COALESCE(next_attempt_at, 0)),"
     " event_id);\n"
     "CREATE INDEX event_deliveries_lease_node ON event_deliveries (lease_node)"
-    " WHERE lease_node IS NOT NULL;\n",
+    " WHERE lease_node IS NOT NULL;\n"
+    "CREATE INDEX items_feed_url ON items (feed_id, url);\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -360,7 +361,7 @@ _Static_assert(STORE_SCHEMA_VERSION == 12 && sizeof(pg_migrations) / sizeof(pg_m
     "deliveries_due,retention,story_bands,story_bands_lookup,search_docs,search_docs_words,"       \
     "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node,"     \
     "feed_skips,feed_skips_node,feeds_state_xid,feed_events,feed_events_state,event_deliveries,"   \
-    "event_deliveries_due,event_deliveries_lease_node}"
+    "event_deliveries_due,event_deliveries_lease_node,items_feed_url}"
 
 /* The statements prepared at open, by index into pg_sql[]. */
 enum pg_stmt {
@@ -442,6 +443,8 @@ enum pg_stmt {
     STMT_FEED_SET_STATE,
     STMT_DELIVERIES_CLAIM,
     STMT_FEED_LIFE_SAVE,
+    STMT_ITEMS_BY_URL,
+    STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
     STMT_EVENT_DELIVERIES_DUE,
@@ -841,6 +844,13 @@ static const char *const pg_sql[STMT__COUNT] = {
         " SELECT alert_id, hook, before FROM u ORDER BY due, alert_id, hook",
     [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = $2, move_seen = $3, last_new_at = $4,"
                             " new_gap = $5, stalled = $6, doc_items = $7, life = $8 WHERE id = $1",
+    /* The positions (from 1) in the text[] $2 of URLs feed $1 has one item of, its id, key. */
+    [STMT_ITEMS_BY_URL] = "SELECT k.i, min(it.id), min(it.key), count(*)"
+                          " FROM unnest($2::text[]) WITH ORDINALITY AS k(url, i)"
+                          " JOIN items AS it ON it.feed_id = $1 AND it.url = k.url"
+                          " GROUP BY k.i",
+    [STMT_ITEM_REKEY] = "UPDATE items SET key = $3, guid = $4 WHERE id = $2 AND feed_id = $1"
+                        " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = $1 AND key = $3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
@@ -2183,6 +2193,63 @@ pg_items_known(struct store *base, int64_t feed_id, const char *const *keys, siz
         PQclear(res);
     }
     return 0;
+}
+
+/* The one item of feed_id with each URL (store.h): one statement per STORE_KNOWN_BATCH URLs. */
+static int
+pg_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, size_t n,
+                int64_t *ret_ids, char **ret_keys)
+{
+    struct store_pg *store = pg_of(base);
+    int r = 0;
+
+    assert(store);
+    for (size_t at = 0; at < n; at += STORE_KNOWN_BATCH) {
+        size_t m = n - at < STORE_KNOWN_BATCH ? n - at : STORE_KNOWN_BATCH;
+        struct pg_params p = {0};
+        char *lit = NULL;
+        PGresult *res;
+
+        if ((r = texts_literal(store, urls + at, m, &lit)) < 0)
+            return r;
+        par_int(&p, feed_id);
+        par_str(&p, lit);
+        res = pg_exec(store, STMT_ITEMS_BY_URL, &p, &r);
+        free(lit);
+        if (!res)
+            return r;
+        for (int i = 0; i < PQntuples(res) && r == 0; i++) {
+            int64_t k = col_int(res, i, 0);
+            if (k < 1 || (size_t)k > m || col_int(res, i, 3) != 1)
+                continue;
+            ret_ids[at + (size_t)k - 1] = col_int(res, i, 1);
+            r = col_strdup(store, res, i, 2, &ret_keys[at + (size_t)k - 1]);
+        }
+        PQclear(res);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* A new key and guid for item_id of feed_id unless the feed has that key: 1, 0, or <0. */
+static int
+pg_item_rekey(struct store *base, int64_t feed_id, int64_t item_id, const char *key,
+              const char *guid)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t changes = 0;
+    int r;
+
+    assert(store);
+    par_int(&p, feed_id);
+    par_int(&p, item_id);
+    par_str(&p, key);
+    par_str(&p, guid);
+    if ((r = pg_run(store, STMT_ITEM_REKEY, &p, &changes)) < 0)
+        return r;
+    return changes == 1;
 }
 
 /* The feed's saved boilerplate model: 0 with *ret_data (malloc'ed, NULL when none). */
@@ -3822,6 +3889,8 @@ const struct store_engine store_pg_engine = {
     .feed_ensure = pg_feed_ensure,
     .feed_save = pg_feed_save,
     .feed_event_add = pg_feed_event_add,
+    .items_by_url = pg_items_by_url,
+    .item_rekey = pg_item_rekey,
     .event_deliveries_due = pg_event_deliveries_due,
     .event_delivery_next_due = pg_event_delivery_next_due,
     .event_delivery_set = pg_event_delivery_set,

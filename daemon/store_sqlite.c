@@ -254,7 +254,9 @@ static const char *const store_migrations[] = {
     "    PRIMARY KEY (event_id, hook)\n"
     ");\n"
     "CREATE INDEX event_deliveries_due ON event_deliveries (state, COALESCE(next_attempt_at, 0),"
-    " event_id);\n",
+    " event_id);\n"
+    "-- feed-ids-changed: a feed's stored item by its link (store_items_by_url).\n"
+    "CREATE INDEX items_feed_url ON items (feed_id, url);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -318,6 +320,8 @@ enum store_stmt {
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT_FEED_LIFE_SAVE,
+    STMT_ITEM_BY_URL,
+    STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
     STMT_EVENT_DELIVERIES_DUE,
@@ -553,6 +557,9 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
     [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = ?2, move_seen = ?3, last_new_at = ?4,"
                             " new_gap = ?5, stalled = ?6, doc_items = ?7, life = ?8 WHERE id = ?1",
+    [STMT_ITEM_BY_URL] = "SELECT id, key FROM items WHERE feed_id = ?1 AND url = ?2 LIMIT 2",
+    [STMT_ITEM_REKEY] = "UPDATE items SET key = ?3, guid = ?4 WHERE id = ?2 AND feed_id = ?1"
+                        " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
@@ -2528,6 +2535,60 @@ sqlite_retention_get(struct store *base, int64_t *ret_pruned_items, int64_t *ret
     return r;
 }
 
+/* The one item of feed_id with each URL (store.h). */
+static int
+sqlite_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, size_t n,
+                    int64_t *ret_ids, char **ret_keys)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_BY_URL];
+    for (size_t i = 0; i < n; i++) {
+        int rc = SQLITE_OK, r = 0, rows = 0;
+        int64_t id = 0;
+        char *key = NULL;
+        bind_int(st, 1, feed_id, &rc);
+        bind_str(st, 2, urls[i], &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && ++rows == 1) {
+            id = sqlite3_column_int64(st, 0);
+            if ((r = col_strdup(store, st, 1, &key)) < 0)
+                break;
+        }
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+            r = store_fail(store, rc);
+        stmt_done(st);
+        if (r < 0 || rows != 1) {
+            free(key);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        ret_ids[i] = id;
+        ret_keys[i] = key;
+    }
+    return 0;
+}
+
+/* A new key and guid for item_id of feed_id unless the feed has that key: 1, 0, or <0. */
+static int
+sqlite_item_rekey(struct store *base, int64_t feed_id, int64_t item_id, const char *key,
+                  const char *guid)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_REKEY];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, feed_id, &rc);
+    bind_int(st, 2, item_id, &rc);
+    bind_str(st, 3, key, &rc);
+    bind_str(st, 4, guid, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    return sqlite3_changes(store->db) == 1;
+}
+
 /* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
 static int
 sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
@@ -2757,6 +2818,8 @@ const struct store_engine store_sqlite_engine = {
     .delivery_set = sqlite_delivery_set,
     .deliveries_reset_running = sqlite_deliveries_reset_running,
     .feed_event_add = sqlite_feed_event_add,
+    .items_by_url = sqlite_items_by_url,
+    .item_rekey = sqlite_item_rekey,
     .event_deliveries_due = sqlite_event_deliveries_due,
     .event_delivery_next_due = sqlite_event_delivery_next_due,
     .event_delivery_set = sqlite_event_delivery_set,

@@ -19,13 +19,15 @@ import time
 import fwtest
 
 HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
-FEED_EVENTS = "feed-disabled, feed-moved, feed-recovered, feed-stalled, feed-purged"
+FEED_EVENTS = ("feed-disabled, feed-moved, feed-recovered, feed-stalled, feed-purged,"
+               " feed-ids-changed")
 
 
-def rss(tag, keys):
-    """An RSS document with one item per key: guid urn:TAG:KEY, link http://x.test/TAG/KEY."""
+def rss(tag, keys, ids=None):
+    """An RSS document with one item per key: guid urn:IDS:KEY (IDS: tag unless given), link
+    http://x.test/TAG/KEY."""
     items = "".join(f"<item><title>{tag} {k}</title><link>http://x.test/{tag}/{k}</link>"
-                    f"<guid isPermaLink=\"false\">urn:{tag}:{k}</guid>"
+                    f"<guid isPermaLink=\"false\">urn:{ids or tag}:{k}</guid>"
                     f"<description>item {k} of {tag}</description></item>\n" for k in keys)
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
             f"<title>{tag}</title><link>http://x.test/{tag}</link>\n{items}</channel></rss>\n"
@@ -270,6 +272,52 @@ def test_purge_and_watch(t):
     assert line["feed"] == "p" and line["feed_state"]["state"] == "ok", line
     assert line["feed_state"]["reason"] == rows[0][4], line
     watch.close()
+    assert d.stop() == 0
+
+
+def test_ids_changed_raise_nothing_again(t):
+    srv, dirs, extra = setup(t, outs=("life", "other"))
+    alerts_out = os.path.join(t.dir, "hook-alerts")
+    os.mkdir(alerts_out)
+    extra += hook_section("alerts", alerts_out, "alert")
+    extra += '\n[topic "all"]\nmatch = item\nhooks = alerts\n'
+    content = srv.add_file("/r", rss("r", range(6)))
+    part = srv.add_file("/q", rss("q", range(6)))
+    d = start(t, srv, {"r": srv.url("/r"), "q": srv.url("/q")}, extra)
+    d.wait_polled(["r", "q"])
+    first = d.cli_ok("alerts", "--limit", "1000")["alerts"]
+    assert len(first) == 12, first
+    assert d.count_items() == 12
+    # Every guid of r changes, the links stay: no item is new, no alert is raised again.
+    content.set(rss("r", range(6), ids="r2"))
+    cycle = d.poll_wait("r")
+    assert cycle["new_items"] == 0 and cycle["alerts"] == 0, cycle
+    assert d.count_items() == 12
+    assert d.query("SELECT count(*) FROM items WHERE key LIKE 'urn:r2:%'") == [(6,)]
+    # The next poll knows them by their new keys: nothing again.
+    cycle = d.poll_wait("r")
+    assert cycle["new_items"] == 0 and cycle["alerts"] == 0, cycle
+    # One guid of six changes in q: re-keyed too, but not the feed's ids changing.
+    part.set(rss("q", range(5)) .replace(b"</channel>", b"") .replace(b"</rss>\n", b"") +
+             b"<item><title>q 5</title><link>http://x.test/q/5</link><guid>urn:other:5</guid>"
+             b"<description>item 5 of q</description></item></channel></rss>\n")
+    cycle = d.poll_wait("q")
+    assert cycle["new_items"] == 0 and cycle["alerts"] == 0, cycle
+    # A really new item still is one.
+    content.set(rss("r", range(7), ids="r2"))
+    cycle = d.poll_wait("r")
+    assert cycle["new_items"] == 1 and cycle["alerts"] == 1, cycle
+    rows = wait_delivered(d, 1)
+    assert [(r[0], r[1]) for r in rows] == [("feed-ids-changed", "r")], rows
+    assert rows[0][4] == "6 of its 6 items have new ids, their links unchanged: not new items"
+    # Each alert reached its hook once; the event reached the one hook that takes it.
+    fwtest.wait_until(lambda: len(runs_of(alerts_out)) == 13, 30, "13 alerts delivered")
+    ran = [int(r["env"]["FEEDWATCH_ALERT_ID"]) for r in runs_of(alerts_out)]
+    assert len(ran) == len(set(ran)) == 13, ran
+    assert all(r["stdin"]["event"] == "alert" for r in runs_of(alerts_out))
+    assert [r["env"]["FEEDWATCH_EVENT"] for r in runs_of(dirs["life"])] == ["feed-ids-changed"]
+    assert runs_of(dirs["other"]) == []
+    assert d.duplicates() == []
     assert d.stop() == 0
 
 

@@ -1857,7 +1857,8 @@ test_store_migration_fills_story_bands(void **state)
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
     raw_exec(db,
              "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
-             " DROP TABLE event_deliveries; DROP TABLE feed_events; ALTER TABLE feeds DROP COLUMN "
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
              " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"
@@ -2344,7 +2345,8 @@ test_store_migration_8_no_hook(void **state)
     raw_exec(db,
              "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
-             " DROP TABLE event_deliveries; DROP TABLE feed_events; ALTER TABLE feeds DROP COLUMN "
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
              " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"
@@ -2439,7 +2441,8 @@ test_store_due_read_in_index_order(void **state)
     raw_exec(db,
              "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
              " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
-             " DROP TABLE event_deliveries; DROP TABLE feed_events; ALTER TABLE feeds DROP COLUMN "
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
              " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"

@@ -1404,6 +1404,54 @@ test_store_iface_feed_events(void **state)
     store_free(store);
 }
 
+/*
+ * A feed's items by their link (one item per URL, or none), and a new key for one: the
+ * lookup of a feed whose ids changed while its links stayed (feed-ids-changed).
+ */
+static void
+test_store_iface_items_by_url(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item one = mkitem("urn:1", 1), two = mkitem("urn:2", 2), dup1 = mkitem("urn:3", 3),
+                     dup2 = mkitem("urn:4", 4), other = mkitem("urn:1", 5);
+    one.link = "https://x.test/1";
+    two.link = "https://x.test/2";
+    dup1.link = dup2.link = "https://x.test/same";
+    other.link = "https://x.test/2"; /* another feed's */
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(store_item_add(store, a, &one, NULL, 0, 100, &id1), 1);
+    assert_int_equal(store_item_add(store, a, &two, NULL, 0, 100, &id2), 1);
+    assert_int_equal(store_item_add(store, a, &dup1, NULL, 0, 100, NULL), 1);
+    assert_int_equal(store_item_add(store, a, &dup2, NULL, 0, 100, NULL), 1);
+    assert_int_equal(store_item_add(store, b, &other, NULL, 0, 100, NULL), 1);
+
+    const char *urls[] = {"https://x.test/2", "https://x.test/none", "https://x.test/same",
+                          "https://x.test/1"};
+    int64_t ids[4];
+    char *keys[4];
+    assert_int_equal(store_items_by_url(store, a, urls, 4, ids, keys), 0);
+    assert_true(ids[0] == id2 && ids[1] == 0 && ids[2] == 0 && ids[3] == id1);
+    assert_string_equal(keys[0], "urn:2");
+    assert_null(keys[1]);
+    assert_null(keys[2]); /* two items have it: neither is the one */
+    assert_string_equal(keys[3], "urn:1");
+    for (int i = 0; i < 4; i++)
+        free(keys[i]);
+
+    /* A new key; not one the feed has already. */
+    assert_int_equal(store_item_rekey(store, a, id1, "urn:new:1", "urn:new:1"), 1);
+    assert_int_equal(store_item_known(store, a, "urn:new:1"), 1);
+    assert_int_equal(store_item_known(store, a, "urn:1"), 0);
+    assert_int_equal(store_item_rekey(store, a, id2, "urn:new:1", "urn:new:1"), 0);
+    assert_int_equal(store_item_known(store, a, "urn:2"), 1);
+    /* Only its own feed's item. */
+    assert_int_equal(store_item_rekey(store, b, id2, "urn:x", NULL), 0);
+    store_free(store);
+}
+
 #define IFACE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1424,6 +1472,7 @@ main(void)
         IFACE_TEST(test_store_iface_stories_and_sources),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
+        IFACE_TEST(test_store_iface_items_by_url),
     };
     const struct CMUnitTest once[] = {
         cmocka_unit_test(test_store_iface_engine_by_value),

@@ -469,7 +469,8 @@ test_store_pg_search_queue(void **state)
                           " DROP FUNCTION feedwatch_feed_changed();"
                           " ALTER TABLE feeds DROP COLUMN state_xid, DROP COLUMN bucket");
     pgtest_exec(db->name,
-                "DROP TABLE event_deliveries, feed_events; ALTER TABLE feeds DROP COLUMN move_url,"
+                "DROP INDEX items_feed_url; DROP TABLE event_deliveries, feed_events;"
+                " ALTER TABLE feeds DROP COLUMN move_url,"
                 " DROP COLUMN move_seen, DROP COLUMN last_new_at, DROP COLUMN new_gap,"
                 " DROP COLUMN stalled, DROP COLUMN doc_items, DROP COLUMN life;"
                 "DROP TABLE nodes; DROP INDEX feeds_due; ALTER TABLE feeds DROP COLUMN lease_node,"
