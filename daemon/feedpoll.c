@@ -1299,7 +1299,7 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
     }
 
     if (p->n_news > 0) {
-        if (f->st.last_new_at != FEED_TIME_NONE && now > f->st.last_new_at) {
+        if (f->st.last_new_at > 0 && now > f->st.last_new_at) {
             double gap = (double)(now - f->st.last_new_at) / (double)p->n_news;
             f->st.new_gap_s = f->st.new_gap_s > 0.0 ? 0.75 * f->st.new_gap_s + 0.25 * gap : gap;
         }
@@ -1307,7 +1307,7 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
         if (f->st.stalled)
             log_notice("poll: feed '%s': new items again, no longer stalled", name);
         f->st.stalled = false;
-    } else if (!f->st.stalled && f->st.new_gap_s > 0.0 && f->st.last_new_at != FEED_TIME_NONE) {
+    } else if (!f->st.stalled && f->st.new_gap_s > 0.0 && f->st.last_new_at > 0) {
         double limit = f->st.new_gap_s * dc->stall_factor;
         if (limit < (double)dc->stall_min_s)
             limit = (double)dc->stall_min_s;

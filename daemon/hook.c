@@ -1098,8 +1098,8 @@ run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned
     }
     if (doc)
         run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    snprintf(run->event, sizeof(run->event), "%s",
-             doc ? json_string_value(json_object_get(doc, "event")) : "alert");
+    const char *event = doc ? json_string_value(json_object_get(doc, "event")) : NULL;
+    snprintf(run->event, sizeof(run->event), "%s", event ? event : ev ? "feed" : "alert");
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {
         log_error("hook: '%s': %s %" PRId64 ": cannot build its JSON: %s",
                   log_quote(hook, q, sizeof(q)), what_of(ev), alert_id,
