@@ -1198,8 +1198,9 @@ life_finish(struct feedpoll *p)
     const char *url = f->st.url ? f->st.url : f->cfg->url;
     for (unsigned i = 0; i < p->n_life; i++) {
         p->life[i].state = dfeed_state_name(dfeed_state(f));
+        /* As the log shows URLs: no userinfo, no secret parameters (hooks, `events`). */
         if (!p->life[i].url)
-            p->life[i].url = url ? strdup(url) : NULL;
+            p->life[i].url = url_redact(url);
     }
 }
 
@@ -1254,7 +1255,7 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
             f->st.move_seen = 1;
         }
         if (f->st.move_seen >= need && str_same(f->st.move_url, p->permanent_url)) {
-            char *from = strdup(cur);
+            char *from = url_redact(cur), *to = url_redact(p->permanent_url);
             log_notice("fetch: feed '%s': moved permanently to '%s' (seen on %u consecutive "
                        "polls)",
                        name, log_quote_url(p->permanent_url, qe, sizeof(qe)), f->st.move_seen);
@@ -1262,8 +1263,9 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
             if (set_str(&f->st.url, p->permanent_url) == 0)
                 life_raise(p, CONF_EVENT_FEED_MOVED,
                            "moved permanently from %s to %s (seen on %u consecutive polls)",
-                           from ? from : "its URL", p->permanent_url, f->st.move_seen);
+                           from ? from : "its URL", to ? to : "a new URL", f->st.move_seen);
             free(from);
+            free(to);
             (void)set_str(&f->st.move_url, NULL);
             f->st.move_seen = 0;
         } else {
