@@ -1089,8 +1089,9 @@ run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned
                      : alert_json(d, alert_id, &run->raised_at, &store_failed);
     if (store_failed) {
         /* A read that failed (a lock, a lost server): pending again, this attempt not counted. */
-        log_error("hook: '%s': %s %" PRId64 ": cannot read it, tried again later: %s",
-                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id, store_errmsg(d->store));
+        log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s",
+                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id, ev ? "event" : "alert",
+                  store_errmsg(d->store));
         run_free(run);
         return delivery_write(h, ev, alert_id, hook, "pending", attempts,
                               db_now(h) + backoff_s(attempts + 1),

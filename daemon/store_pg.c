@@ -3555,7 +3555,7 @@ pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_f
         struct store_feed feed = {0};
 
         r = feed_from_row(store, res, i, &feed);
-        last = col_int(res, i, 20);
+        last = col_int(res, i, PG_FEED_NCOL + 1);
         if (r >= 0)
             r = cb(userdata, &feed);
         store_feed_done(&feed);
