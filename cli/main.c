@@ -111,6 +111,8 @@ static const struct command commands[] = {
     {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload", "make the daemon re-read its config"},
     {"alerts", run_live, LIVE_ALERTS, OPT_TOPIC | OPT_LIMIT | OPT_FAILED, 0, 0,
      "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
+    {"events", run_live, LIVE_EVENTS, OPT_LIMIT | OPT_FAILED, 0, 0, "events [--failed] [--limit N]",
+     "feed events (disabled, moved, ...), newest first, with delivery state"},
     {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch", "stream new items, alerts and feed changes"},
     {"add", run_live, LIVE_ADD, OPT_INTERVAL | OPT_TAG | OPT_FETCH_ARTICLE, 2, 2,
      "add [--interval D] [--tag T]... [--fetch-article] NAME URL",

@@ -101,6 +101,9 @@ enum {
     DK_MAX_POLL_MEMORY,
     DK_NODE,
     DK_LEASE,
+    DK_MOVE_CONFIRMATIONS,
+    DK_STALL_FACTOR,
+    DK_STALL_MIN,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -129,6 +132,9 @@ static const char *const daemon_keys[] = {
     "max_poll_memory",
     "node",
     "lease",
+    "move_confirmations",
+    "stall_factor",
+    "stall_min",
     NULL,
 };
 
@@ -141,11 +147,14 @@ enum {
     FK_HEADER,
     FK_USER,
     FK_PASSWORD_FILE,
-    FK_ALLOW_PRIVATE
+    FK_ALLOW_PRIVATE,
+    FK_MOVE_CONFIRMATIONS,
+    FK_HOOKS
 };
 static const char *const feed_keys[] = {
     "url",    "interval", "tags",          "fetch_article",           "enabled",
-    "header", "user",     "password_file", "allow_private_addresses", NULL,
+    "header", "user",     "password_file", "allow_private_addresses", "move_confirmations",
+    "hooks",  NULL,
 };
 
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
@@ -156,9 +165,25 @@ enum { AK_NAMES };
 static const char *const alias_keys[] = {"names", NULL};
 #define CONF_MAX_ALIAS_NAMES 1024u
 
-enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV };
+enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV, HK_EVENTS };
 static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
-                                        "secret_file", "env", NULL};
+                                        "secret_file", "env", "events",  NULL};
+
+static const char *const event_names[CONF_EVENT__COUNT] = {
+    [CONF_EVENT_ALERT] = "alert",
+    [CONF_EVENT_FEED_DISABLED] = "feed-disabled",
+    [CONF_EVENT_FEED_MOVED] = "feed-moved",
+    [CONF_EVENT_FEED_RECOVERED] = "feed-recovered",
+    [CONF_EVENT_FEED_STALLED] = "feed-stalled",
+    [CONF_EVENT_FEED_PURGED] = "feed-purged",
+    [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
+};
+
+const char *
+conf_event_name(enum conf_event e)
+{
+    return (unsigned)e < CONF_EVENT__COUNT ? event_names[e] : "?";
+}
 
 struct name_slot {
     const char *name; /* borrowed from the conf entry */
@@ -1291,6 +1316,7 @@ conf_feed_done(struct conf_feed *f)
     free(f->name);
     free(f->url);
     strv_free(f->tags, f->n_tags);
+    strv_free(f->hooks, f->n_hooks);
     free(f->header);
     free(f->user);
     free(f->password_file);
@@ -1394,6 +1420,7 @@ section_add(struct parser *p, const struct file_ctx *f, unsigned line, enum sect
         struct conf_hook *e = &c->hooks[idx];
         e->timeout_s = 30;
         e->retries = 5;
+        e->events = 1u << CONF_EVENT_ALERT;
         origin = &e->origin;
         namep = &e->name;
     }
@@ -1638,6 +1665,15 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     case DK_LEASE:
         (void)val_duration(p, at, v, CONF_LEASE_MIN_S, &d->lease_s);
         break;
+    case DK_MOVE_CONFIRMATIONS:
+        (void)val_uint(p, at, v, 1, 100, &d->move_confirmations);
+        break;
+    case DK_STALL_FACTOR:
+        (void)val_uint(p, at, v, 2, 1000, &d->stall_factor);
+        break;
+    case DK_STALL_MIN:
+        (void)val_duration(p, at, v, 1, &d->stall_min_s);
+        break;
     case DK_METRICS_LISTEN: {
         struct sockaddr_storage addr;
         if (conf_parse_listen(v, &addr) < 0) {
@@ -1745,6 +1781,18 @@ set_feed_key(struct parser *p, const struct loc *at, struct conf_feed *e, int k,
     case FK_ALLOW_PRIVATE:
         if (val_bool(p, at, v, &e->allow_private_addresses))
             e->allow_private_set = true;
+        break;
+    case FK_MOVE_CONFIRMATIONS:
+        (void)val_uint(p, at, v, 1, 100, &e->move_confirmations);
+        break;
+    case FK_HOOKS:
+        strv_free(e->hooks, e->n_hooks);
+        e->hooks = NULL;
+        e->n_hooks = 0;
+        if (val_list(p, at, v, true, "hook", &e->hooks, &e->n_hooks)) {
+            e->hooks_set = true;
+            e->hooks_line = at->line;
+        }
         break;
     default:
         break;
@@ -1866,6 +1914,31 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
         h->n_env = 0;
         (void)val_env_names(p, at, v, &h->env, &h->n_env);
         break;
+    case HK_EVENTS: {
+        char **names = NULL;
+        size_t n = 0;
+        if (!val_list(p, at, v, false, "event", &names, &n))
+            break;
+        unsigned bits = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t e = 0;
+            while (e < CONF_EVENT__COUNT && strcmp(names[i], event_names[e]) != 0)
+                e++;
+            if (e == CONF_EVENT__COUNT) {
+                perr_at(p, at,
+                        "unknown event '%s' (alert, feed-disabled, feed-moved, feed-recovered,"
+                        " feed-stalled, feed-purged, feed-ids-changed)",
+                        QS(names[i]));
+                bits = 0;
+                break;
+            }
+            bits |= 1u << e;
+        }
+        strv_free(names, n);
+        if (bits)
+            h->events = bits;
+        break;
+    }
     default:
         break;
     }
@@ -2280,14 +2353,27 @@ conf_finish(struct parser *p)
             c->feeds[i].interval_s = d->interval_s;
         if (!c->feeds[i].allow_private_set)
             c->feeds[i].allow_private_addresses = d->allow_private_addresses;
+        if (c->feeds[i].move_confirmations == 0)
+            c->feeds[i].move_confirmations = d->move_confirmations;
+        size_t unused;
+        for (size_t j = 0; j < c->feeds[i].n_hooks; j++)
+            if (!nindex_find(&p->hook_ix, c->feeds[i].hooks[j], &unused))
+                perr(p, c->feeds[i].origin.file, c->feeds[i].hooks_line, "hooks",
+                     "no [hook \"%s\"] is defined", c->feeds[i].hooks[j]);
     }
     for (size_t i = 0; i < c->n_topics; i++) {
         const struct conf_topic *t = &c->topics[i];
         size_t unused;
-        for (size_t j = 0; j < t->n_hooks; j++)
-            if (!nindex_find(&p->hook_ix, t->hooks[j], &unused))
+        for (size_t j = 0; j < t->n_hooks; j++) {
+            size_t hi;
+            if (!nindex_find(&p->hook_ix, t->hooks[j], &hi))
                 perr(p, t->origin.file, p->topic_aux[i].hooks_line, "hooks",
                      "no [hook \"%s\"] is defined", t->hooks[j]);
+            else if (!(c->hooks[hi].events & (1u << CONF_EVENT_ALERT)))
+                perr(p, t->origin.file, p->topic_aux[i].hooks_line, "hooks",
+                     "[hook \"%s\"] does not take alerts (its events do not list alert)",
+                     t->hooks[j]);
+        }
         for (size_t j = 0; j < t->n_feeds; j++)
             if (!nindex_find(&p->feed_ix, t->feeds[j], &unused))
                 perr(p, t->origin.file, p->topic_aux[i].feeds_line, "feeds",
@@ -2353,6 +2439,9 @@ conf_defaults(struct conf *c)
     d->max_interval_s = 6 * 3600;
     d->respect_feed_hints = true;
     d->max_failures = 10;
+    d->move_confirmations = 3;
+    d->stall_factor = 10;
+    d->stall_min_s = 86400;
     d->story_window_s = 48 * 3600;
     d->max_hooks = 4;
     d->fetch_timeout_s = 60;

@@ -94,6 +94,10 @@ config_hash(const struct conf *conf, char out[17])
     MIX_U(conf->daemon.max_per_host);
     MIX_U(conf->daemon.lease_s);
     MIX_U(conf->daemon.max_failures);
+    /* What decides feed events: nodes that disagree would raise different ones. */
+    MIX_U(conf->daemon.move_confirmations);
+    MIX_U(conf->daemon.stall_factor);
+    MIX_U(conf->daemon.stall_min_s);
     for (size_t i = 0; i < conf->n_feeds; i++) {
         const struct conf_feed *f = &conf->feeds[i];
         MIX_S(f->name);
@@ -101,6 +105,9 @@ config_hash(const struct conf *conf, char out[17])
         MIX_U(f->interval_s);
         MIX_U(f->enabled);
         MIX_U(f->fetch_article);
+        MIX_U(f->move_confirmations);
+        for (size_t k = 0; k < f->n_hooks; k++)
+            MIX_S(f->hooks[k]);
     }
     for (size_t i = 0; i < conf->n_topics; i++) {
         const struct conf_topic *tp = &conf->topics[i];
@@ -115,6 +122,7 @@ config_hash(const struct conf *conf, char out[17])
         MIX_S(hk->url);
         for (char **a = hk->exec_argv; a && *a; a++)
             MIX_S(*a);
+        MIX_U(hk->events);
     }
 #undef MIX_S
 #undef MIX_U

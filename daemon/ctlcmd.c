@@ -1119,6 +1119,81 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     return queue_work(conn, alerts_work, job_group(job, conn), deferred);
 }
 
+struct events_ctx {
+    struct store *store;
+    json_t *arr;
+    bool group; /* the socket's group asks: URLs as scheme and host, errors briefed */
+};
+
+/* One entry of `events`: the event, its feed's state then, and each hook's delivery. */
+static int
+on_feed_event_row(void *userdata, const struct store_feed_event_row *row)
+{
+    struct events_ctx *c = userdata;
+    json_t *deliveries = json_array();
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_event_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
+        json_decref(deliveries);
+        return -ENOMEM;
+    }
+    /* The group: the URL's path hidden, and the reason of a move (two URLs) left out. */
+    char *reason = NULL;
+    if (c->group && row->reason && strcmp(row->event, "feed-moved") != 0)
+        reason = row->url ? url_brief_text(row->reason, row->url) : strdup(row->reason);
+    json_t *o = json_pack(
+        "{s:I, s:o, s:o, s:{s:o, s:o, s:o}, s:o, s:o, s:i, s:o}", "id", (json_int_t)row->id,
+        "event", json_str(row->event), "feed", json_str(row->feed), "feed_state", "url",
+        json_url_shown(row->url, !c->group), "state", json_str(row->feed_state), "reason",
+        json_str(c->group ? reason : row->reason), "raised", json_time(row->raised_at), "state",
+        json_str(row->state), "attempts", row->attempts, CTL_RESP_DELIVERIES, deliveries);
+    free(reason);
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* Pool thread: `events` on the reader's connection. */
+static json_t *
+events_work(void *ctx, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "events", &bad);
+    (void)ctx;
+    if (!st)
+        return bad;
+    struct events_ctx c = {
+        .store = st, .arr = json_array(), .group = json_is_true(json_object_get(job, "group"))};
+    if (!c.arr)
+        return NULL;
+    int r = store_feed_events_list(st, json_is_true(json_object_get(job, "failed")),
+                                   (unsigned)json_integer_value(json_object_get(job, "limit")),
+                                   on_feed_event_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctl_error("events: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+    }
+    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_EVENTS, c.arr);
+}
+
+/* `events [--failed] [--limit N]`: feed events, newest first, with their deliveries. */
+static json_t *
+cmd_events(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    json_t *jfailed = json_object_get(req, CTL_REQ_FAILED);
+    json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
+    json_int_t limit = CTL_ALERTS_DEFAULT;
+    (void)d;
+    if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
+        return ctl_error("events: \"failed\" must be true or false");
+    if (jlimit && !json_is_null(jlimit)) {
+        if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
+            json_integer_value(jlimit) > CTL_ITEMS_MAX)
+            return ctl_error("events: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
+        limit = json_integer_value(jlimit);
+    }
+    json_t *job = json_pack("{s:b, s:I}", "failed", jfailed && json_is_true(jfailed), "limit",
+                            (json_int_t)limit);
+    return queue_work(conn, events_work, job_group(job, conn), deferred);
+}
+
 static json_t *
 cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
@@ -1550,21 +1625,14 @@ cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred
 
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {CTL_CMD_STATUS, cmd_status},
-    {CTL_CMD_FEEDS, cmd_feeds},
-    {CTL_CMD_ITEMS, cmd_items},
-    {CTL_CMD_ITEM, cmd_item},
-    {CTL_CMD_ALERTS, cmd_alerts},
-    {CTL_CMD_SEARCH, cmd_search},
-    {CTL_CMD_WATCH, cmd_watch},
-    {CTL_CMD_METRICS, cmd_metrics},
-    {CTL_CMD_POLL, cmd_poll},
-    {CTL_CMD_RELOAD, cmd_reload},
-    {CTL_CMD_ADD, cmd_add},
-    {CTL_CMD_REMOVE, cmd_remove},
-    {CTL_CMD_PAUSE, cmd_pause},
-    {CTL_CMD_RESUME, cmd_resume},
-    {CTL_CMD_REDELIVER, cmd_redeliver},
+    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},
+    {CTL_CMD_ITEMS, cmd_items},     {CTL_CMD_ITEM, cmd_item},
+    {CTL_CMD_ALERTS, cmd_alerts},   {CTL_CMD_SEARCH, cmd_search},
+    {CTL_CMD_WATCH, cmd_watch},     {CTL_CMD_EVENTS, cmd_events},
+    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},
+    {CTL_CMD_RELOAD, cmd_reload},   {CTL_CMD_ADD, cmd_add},
+    {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_RESUME, cmd_resume},   {CTL_CMD_REDELIVER, cmd_redeliver},
 };
 
 /* Runs one request of conn (peer uid): answered, deferred, or out of memory. */
@@ -1648,6 +1716,18 @@ on_daemon_event(void *ctx, const struct events_event *ev)
         control_broadcast_split(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed, true),
                                 ctlcmd_feed_json(ev->feed, false));
         break;
+    case EVENTS_LIFE: {
+        /* {"event": "feed-disabled", "id", "feed", "feed_state": {url, state, reason}} */
+        const struct events_life *l = ev->life;
+        json_t *shown[2] = {NULL, NULL};
+        for (int priv = 0; priv < 2; priv++)
+            shown[priv] = json_pack("{s:I, s:s, s:{s:o, s:s, s:o}}", "id", (json_int_t)l->id,
+                                    "feed", l->feed->cfg->name, "feed_state", "url",
+                                    json_url_shown(l->url, priv), "state", l->state, "reason",
+                                    json_error_shown(l->feed, &l->feed->st, l->reason, priv));
+        control_broadcast_split(srv->control, l->event, shown[1], shown[0]);
+        break;
+    }
     }
 }
 

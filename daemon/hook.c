@@ -48,6 +48,8 @@ struct hook_pipe {
 struct hook_run {
     struct hooks *h;
     struct hook_run *next;
+    bool ev;        /* a feed event's delivery (alert_id is the event's id), not an alert's */
+    char event[32]; /* the event's name: "alert", "feed-disabled", ... */
     int64_t alert_id;
     int64_t raised_at; /* the alert's, for the delivery latency metric */
     char *hook;
@@ -88,6 +90,7 @@ struct hook_write {
     struct writer_job job;
     struct hooks *h;
     struct hook_write *next; /* in h->writes */
+    bool ev;                 /* a feed event's delivery */
     int64_t alert_id;
     char *hook;
     const char *state; /* pending, running, delivered, failed */
@@ -196,13 +199,13 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
     c->raised_at = row->raised_at;
     if (row->matched)
         matched = json_loads(row->matched, 0, NULL);
-    c->doc =
-        json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}", "alert_id",
-                  (json_int_t)row->id, "topic", json_str(row->topic), "matched",
-                  matched ? matched : json_array(), "item", "id", (json_int_t)row->item_id, "feed",
-                  json_str(row->feed), "title", json_str(row->title), "url", json_str(row->url),
-                  "published", jtime(row->published_at), "author", json_str(row->author),
-                  "language", json_str(row->language), "text", json_str(row->text), "sources");
+    c->doc = json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}",
+                       "event", "alert", "alert_id", (json_int_t)row->id, "topic",
+                       json_str(row->topic), "matched", matched ? matched : json_array(), "item",
+                       "id", (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
+                       json_str(row->title), "url", json_str(row->url), "published",
+                       jtime(row->published_at), "author", json_str(row->author), "language",
+                       json_str(row->language), "text", json_str(row->text), "sources");
     return c->doc ? 0 : -ENOMEM;
 }
 
@@ -240,6 +243,50 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
     return c.doc;
 }
 
+struct event_json_ctx {
+    json_t *doc;
+    int64_t raised_at;
+};
+
+static int
+on_event_row(void *userdata, const struct store_feed_event_row *row)
+{
+    struct event_json_ctx *c = userdata;
+    c->raised_at = row->raised_at;
+    c->doc = json_pack("{s:o, s:I, s:o, s:{s:o, s:o, s:o}, s:o}", "event", json_str(row->event),
+                       "event_id", (json_int_t)row->id, "feed", json_str(row->feed), "feed_state",
+                       "url", json_str(row->url), "state", json_str(row->feed_state), "reason",
+                       json_str(row->reason), "raised", jtime(row->raised_at));
+    return c->doc ? 0 : -ENOMEM;
+}
+
+/*
+ * A feed event's JSON as hooks get it on stdin: {"event", "event_id", "feed", "feed_state":
+ * {"url", "state", "reason"}, "raised"} (a new reference), or NULL with the store error.
+ */
+static json_t *
+event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_store_failed)
+{
+    struct event_json_ctx c = {.raised_at = FEED_TIME_NONE};
+    int r = store_feed_event_get(d->store, event_id, on_event_row, &c);
+    if (ret_store_failed)
+        *ret_store_failed = r < 0 && r != -ENOMEM && r != -ENOENT;
+    if (r < 0 || !c.doc) {
+        json_decref(c.doc);
+        return NULL;
+    }
+    if (ret_raised_at)
+        *ret_raised_at = c.raised_at;
+    return c.doc;
+}
+
+/* What a delivery is of, in log lines: "alert 12", "feed event 3". */
+static const char *
+what_of(bool ev)
+{
+    return ev ? "feed event" : "alert";
+}
+
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *
 hook_alert_json(struct dctx *d, int64_t alert_id)
@@ -269,6 +316,9 @@ static int
 write_work(struct writer_job *job, struct store *store)
 {
     struct hook_write *w = (struct hook_write *)((char *)job - offsetof(struct hook_write, job));
+    if (w->ev)
+        return store_event_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
+                                        w->next_attempt_at, w->error, w->ended_at);
     return store_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
                               w->next_attempt_at, w->error, w->ended_at);
 }
@@ -290,8 +340,8 @@ write_done(struct writer_job *job, int result)
     if (result == -ESTALE) /* a cluster's: another node took the delivery over */
         log_warn("hook '%s': %s", log_quote(w->hook, qh, sizeof(qh)), job->error);
     else if (result < 0)
-        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
-                  log_quote(w->hook, qh, sizeof(qh)), w->alert_id, job->error);
+        log_error("store: hook '%s': cannot save the delivery of %s %" PRId64 ": %s",
+                  log_quote(w->hook, qh, sizeof(qh)), what_of(w->ev), w->alert_id, job->error);
     struct hook_run *run = w->run;
     if (run && (result < 0 || h->closing || h->d->stopping)) {
         /*
@@ -319,7 +369,7 @@ write_done(struct writer_job *job, int result)
  * last attempt). 0, or a negative errno (logged; nothing is queued, run not freed).
  */
 static int
-delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *state,
+delivery_write(struct hooks *h, bool ev, int64_t alert_id, const char *hook, const char *state,
                unsigned attempts, int64_t next_attempt_at, const char *error, struct hook_run *run,
                json_t *doc)
 {
@@ -328,6 +378,7 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
     int r = -ENOMEM;
     if (w && (w->hook = strdup(hook)) && (!error || (w->error = strdup(error)))) {
         w->h = h;
+        w->ev = ev;
         w->alert_id = alert_id;
         w->state = state;
         w->attempts = attempts;
@@ -339,8 +390,8 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
         r = writer_submit(h->d->writer, &w->job);
     }
     if (r < 0) {
-        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
-                  log_quote(hook, qh, sizeof(qh)), alert_id,
+        log_error("store: hook '%s': cannot save the delivery of %s %" PRId64 ": %s",
+                  log_quote(hook, qh, sizeof(qh)), what_of(ev), alert_id,
                   r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
         if (w) {
             w->run = NULL;
@@ -356,14 +407,16 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
 
 /* Whether the delivery is running or has a state on its way to the store. */
 static bool
-delivery_busy(const struct hooks *h, int64_t alert_id, const char *hook)
+delivery_busy(const struct hooks *h, bool ev, int64_t alert_id, const char *hook)
 {
     for (const struct hook_run *run = h->runs; run; run = run->next)
-        if (run->alert_id == alert_id && strcmp(run->hook, hook) == 0)
+        if (run->ev == ev && run->alert_id == alert_id && strcmp(run->hook, hook) == 0)
             return true;
     for (const struct hook_write *w = h->writes; w; w = w->next)
-        if (w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
+        if (w->ev == ev && w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
             return true;
+    if (ev)
+        return false; /* `redeliver` is of alerts */
     for (const struct hook_requeue *q = h->requeues; q; q = q->next)
         for (size_t i = 0; q->alert_id == alert_id && i < q->n_hooks; i++)
             if (strcmp(q->hooks[i], hook) == 0)
@@ -382,22 +435,23 @@ run_record(struct hook_run *run)
 
     metrics_delivery(d->metrics, run->hook, run->ok,
                      run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
+    const char *what = what_of(run->ev);
     if (run->ok) {
-        (void)delivery_write(run->h, run->alert_id, run->hook, "delivered", run->attempts,
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "delivered", run->attempts,
                              FEED_TIME_NONE, NULL, NULL, NULL);
-        log_notice("hook: '%s': alert %" PRId64 " delivered (attempt %u)", name, run->alert_id,
+        log_notice("hook: '%s': %s %" PRId64 " delivered (attempt %u)", name, what, run->alert_id,
                    run->attempts);
     } else if (run->attempts > run->retries) {
-        (void)delivery_write(run->h, run->alert_id, run->hook, "failed", run->attempts,
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "failed", run->attempts,
                              FEED_TIME_NONE, run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name, run->alert_id,
-                 log_quote(run->error, qe, sizeof(qe)), run->attempts);
+        log_warn("hook: '%s': %s %" PRId64 ": %s, failed after %u attempts", name, what,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), run->attempts);
     } else {
         int64_t wait = backoff_s(run->attempts);
-        (void)delivery_write(run->h, run->alert_id, run->hook, "pending", run->attempts, now + wait,
-                             run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name, run->alert_id,
-                 log_quote(run->error, qe, sizeof(qe)), wait);
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "pending", run->attempts,
+                             now + wait, run->error, NULL, NULL);
+        log_warn("hook: '%s': %s %" PRId64 ": %s, retrying in %" PRId64 "s", name, what,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), wait);
     }
 }
 
@@ -639,9 +693,11 @@ pipe_log_line(struct hook_pipe *p)
         const char *name = log_quote(run->hook, qh, sizeof(qh));
         const char *line = log_quote(p->line, ql, sizeof(ql));
         if (p->which == HOOK_OUT)
-            log_info("hook: '%s': alert %" PRId64 ": stdout: '%s'", name, run->alert_id, line);
+            log_info("hook: '%s': %s %" PRId64 ": stdout: '%s'", name, what_of(run->ev),
+                     run->alert_id, line);
         else
-            log_warn("hook: '%s': alert %" PRId64 ": stderr: '%s'", name, run->alert_id, line);
+            log_warn("hook: '%s': %s %" PRId64 ": stderr: '%s'", name, what_of(run->ev),
+                     run->alert_id, line);
     }
     p->logged += p->len;
     p->len = 0;
@@ -709,9 +765,9 @@ on_run_timer(uv_timer_t *t)
         run->timed_out = true;
         run->group_lived = run->exited;
         run->kill_at_ms = now + HOOK_KILL_GRACE_MS;
-        log_warn("hook: '%s': alert %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
-                 log_quote(run->hook, q, sizeof(q)), run->alert_id, run->timeout_ms / 1000,
-                 run->exited ? " (processes it started)" : "");
+        log_warn("hook: '%s': %s %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
+                 log_quote(run->hook, q, sizeof(q)), what_of(run->ev), run->alert_id,
+                 run->timeout_ms / 1000, run->exited ? " (processes it started)" : "");
         (void)kill(-run->proc.pid, SIGTERM);
         run_maybe_complete(run);
         return;
@@ -777,16 +833,22 @@ static char **
 run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     json_t *item = json_object_get(doc, "item");
+    json_t *fs = json_object_get(doc, "feed_state");
     char id[32];
     snprintf(id, sizeof(id), "%" PRId64, run->alert_id);
+    /* An alert's variables, or a feed event's (its name, feed, id, URL, state and reason). */
     const char *vars[][2] = {
-        {"FEEDWATCH_EVENT", "alert"},
-        {"FEEDWATCH_TOPIC", json_string_value(json_object_get(doc, "topic"))},
-        {"FEEDWATCH_FEED", json_string_value(json_object_get(item, "feed"))},
-        {"FEEDWATCH_TITLE", json_string_value(json_object_get(item, "title"))},
-        {"FEEDWATCH_URL", json_string_value(json_object_get(item, "url"))},
-        {"FEEDWATCH_PUBLISHED", json_string_value(json_object_get(item, "published"))},
-        {"FEEDWATCH_ALERT_ID", id},
+        {"FEEDWATCH_EVENT", run->event},
+        {run->ev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
+         run->ev ? id : json_string_value(json_object_get(doc, "topic"))},
+        {"FEEDWATCH_FEED", json_string_value(json_object_get(run->ev ? doc : item, "feed"))},
+        {run->ev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
+         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "state" : "title"))},
+        {"FEEDWATCH_URL", json_string_value(json_object_get(run->ev ? fs : item, "url"))},
+        {run->ev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
+         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "reason" : "published"))},
+        {run->ev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
+         run->ev ? json_string_value(json_object_get(doc, "raised")) : id},
     };
     static const char *const kept[] = {"PATH", "LANG", "TZ"};
     size_t n_vars = sizeof(vars) / sizeof(vars[0]);
@@ -956,9 +1018,9 @@ webhook_signature(const char *key, const char *body, size_t len, char *out, size
 static int
 run_post(struct hook_run *run, const struct conf_hook *cfg)
 {
-    char sig[64 + 2 * EVP_MAX_MD_SIZE];
-    const char *headers[] = {"Content-Type: application/json", "X-Feedwatch-Event: alert", NULL,
-                             NULL};
+    char sig[64 + 2 * EVP_MAX_MD_SIZE], event[64];
+    snprintf(event, sizeof(event), "X-Feedwatch-Event: %s", run->event);
+    const char *headers[] = {"Content-Type: application/json", event, NULL, NULL};
     struct fetch_req req = {
         .url = cfg->url,
         .max_size = 1024 * 1024,
@@ -997,15 +1059,16 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
  * cluster's claim), so it starts now, else once that state is stored.
  */
 static int
-run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts, bool claimed)
+run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned attempts,
+          bool claimed)
 {
     struct dctx *d = h->d;
     char q[LOG_QUOTE_MAX];
     const struct conf_hook *cfg = conf_hook_find(d->conf, hook);
     if (!cfg) {
-        log_warn("hook: '%s': alert %" PRId64 ": no such hook in the config any more, failed",
-                 log_quote(hook, q, sizeof(q)), alert_id);
-        return delivery_write(h, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
+        log_warn("hook: '%s': %s %" PRId64 ": no such hook in the config any more, failed",
+                 log_quote(hook, q, sizeof(q)), what_of(ev), alert_id);
+        return delivery_write(h, ev, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
                               "the hook is no longer configured", NULL, NULL);
     }
     struct hook_run *run = calloc(1, sizeof(*run));
@@ -1014,6 +1077,7 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
         return -ENOMEM;
     }
     run->h = h;
+    run->ev = ev;
     run->alert_id = alert_id;
     run->attempts = attempts + 1;
     run->retries = cfg->retries;
@@ -1021,26 +1085,31 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
     run->is_url = cfg->url != NULL;
 
     bool store_failed = false;
-    json_t *doc = alert_json(d, alert_id, &run->raised_at, &store_failed);
+    json_t *doc = ev ? event_json(d, alert_id, &run->raised_at, &store_failed)
+                     : alert_json(d, alert_id, &run->raised_at, &store_failed);
     if (store_failed) {
         /* A read that failed (a lock, a lost server): pending again, this attempt not counted. */
-        log_error("hook: '%s': alert %" PRId64 ": cannot read the alert, tried again later: %s",
-                  log_quote(hook, q, sizeof(q)), alert_id, store_errmsg(d->store));
+        log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s",
+                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id, ev ? "event" : "alert",
+                  store_errmsg(d->store));
         run_free(run);
-        return delivery_write(h, alert_id, hook, "pending", attempts,
-                              db_now(h) + backoff_s(attempts + 1), "cannot read the alert", NULL,
-                              NULL);
+        return delivery_write(h, ev, alert_id, hook, "pending", attempts,
+                              db_now(h) + backoff_s(attempts + 1),
+                              ev ? "cannot read the event" : "cannot read the alert", NULL, NULL);
     }
     if (doc)
         run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const char *event = doc ? json_string_value(json_object_get(doc, "event")) : NULL;
+    snprintf(run->event, sizeof(run->event), "%s", event ? event : ev ? "feed" : "alert");
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {
-        log_error("hook: '%s': alert %" PRId64 ": cannot build its JSON: %s",
-                  log_quote(hook, q, sizeof(q)), alert_id,
+        log_error("hook: '%s': %s %" PRId64 ": cannot build its JSON: %s",
+                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id,
                   doc ? "out of memory or too large" : store_errmsg(d->store));
         json_decref(doc);
         run_free(run);
-        return delivery_write(h, alert_id, hook, "failed", attempts + 1, FEED_TIME_NONE,
-                              "cannot build the alert's JSON", NULL, NULL);
+        return delivery_write(
+            h, ev, alert_id, hook, "failed", attempts + 1, FEED_TIME_NONE,
+            ev ? "cannot build the event's JSON" : "cannot build the alert's JSON", NULL, NULL);
     }
     run->payload_len = strlen(run->payload);
     /* Counted from now on (max_hooks); it starts when its "running" state is stored. */
@@ -1050,8 +1119,8 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
         json_decref(doc);
         return 0;
     }
-    int r =
-        delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL, run, doc);
+    int r = delivery_write(h, ev, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL,
+                           run, doc);
     json_decref(doc);
     if (r < 0) {
         h->running--;
@@ -1067,8 +1136,8 @@ run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
     char q[LOG_QUOTE_MAX];
     run->next = h->runs;
     h->runs = run;
-    log_info("hook: '%s': alert %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
-             run->alert_id, run->attempts);
+    log_info("hook: '%s': %s %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
+             what_of(run->ev), run->alert_id, run->attempts);
     /* The config of now: a reload may have come since the run was planned. */
     const struct conf_hook *cfg = conf_hook_find(h->d->conf, run->hook);
     int r = !cfg ? -ENOENT : run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
@@ -1083,7 +1152,9 @@ run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
 
 struct due_list {
     size_t n;
+    bool ev; /* what the reads add now are feed events' deliveries */
     struct {
+        bool ev;
         int64_t alert_id;
         char *hook;
         unsigned attempts;
@@ -1099,10 +1170,27 @@ on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
     l->e[l->n].hook = strdup(hook);
     if (!l->e[l->n].hook)
         return -ENOMEM;
+    l->e[l->n].ev = l->ev;
     l->e[l->n].alert_id = alert_id;
     l->e[l->n].attempts = attempts;
     l->n++;
     return 0;
+}
+
+/* When the earliest pending delivery, of an alert or a feed event, is due: as
+ * store_delivery_next_due. */
+static int
+next_due(struct store *store, int64_t *ret_at)
+{
+    int64_t a = 0, e = 0;
+    int ra = store_delivery_next_due(store, &a);
+    int re = store_event_delivery_next_due(store, &e);
+    if (ra < 0 || re < 0)
+        return ra < 0 ? ra : re;
+    if (ra == 0 && re == 0)
+        return 0;
+    *ret_at = ra == 0 ? e : re == 0 ? a : a < e ? a : e;
+    return 1;
 }
 
 static void
@@ -1144,8 +1232,15 @@ static int
 claim_work(struct writer_job *job, struct store *store)
 {
     struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
-    return store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, c->hooks,
-                                  c->n_hooks, on_due, &c->list);
+    c->list.ev = false;
+    int r = store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, c->hooks,
+                                   c->n_hooks, on_due, &c->list);
+    if (r < 0 || (unsigned)r >= c->limit)
+        return r;
+    c->list.ev = true;
+    int e = store_event_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit - (unsigned)r,
+                                         c->hooks, c->n_hooks, on_due, &c->list);
+    return e < 0 ? e : r + e;
 }
 
 /*
@@ -1162,7 +1257,7 @@ cluster_timer(struct hooks *h)
         (void)uv_timer_stop(&h->timer); /* a run's end kicks */
         return;
     }
-    if (store_delivery_next_due(d->store, &at) == 1) {
+    if (next_due(d->store, &at) == 1) {
         uint64_t due = at > now ? (uint64_t)(at - now) * 1000 : 1000;
         if (due < wait)
             wait = due;
@@ -1185,18 +1280,19 @@ claim_done(struct writer_job *job, int result)
      * (store_node_leave) makes it pending again, or another node takes it once the lease ends.
      */
     for (size_t i = 0; result >= 0 && !h->closing && !h->d->stopping && i < c->list.n; i++) {
+        bool ev = c->list.e[i].ev;
         int64_t alert_id = c->list.e[i].alert_id;
         const char *hook = c->list.e[i].hook;
         unsigned attempts = c->list.e[i].attempts;
         /* Its lease ended while it ran here, and this node took it again: it goes on. */
-        if (delivery_busy(h, alert_id, hook))
+        if (delivery_busy(h, ev, alert_id, hook))
             continue;
-        int r = run_start(h, alert_id, hook, attempts, true);
+        int r = run_start(h, ev, alert_id, hook, attempts, true);
         if (r < 0) {
-            log_error("hook: alert %" PRId64 ": cannot start a delivery: %s", alert_id,
+            log_error("hook: %s %" PRId64 ": cannot start a delivery: %s", what_of(ev), alert_id,
                       strerror(-r));
             /* Not run: pending again, this attempt not counted, a while later. */
-            (void)delivery_write(h, alert_id, hook, "pending", attempts,
+            (void)delivery_write(h, ev, alert_id, hook, "pending", attempts,
                                  db_now(h) + backoff_s(attempts + 1), "cannot start", NULL, NULL);
         }
     }
@@ -1286,12 +1382,18 @@ hook_kick(struct hooks *h)
             ask = 256;
         if (store_deliveries_due(d->store, now, ask, on_due, l) < 0)
             log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
+        /* Then feed events', in the room left (alerts first: they are what most hooks are for). */
+        l->ev = true;
+        if (l->n < ask &&
+            store_event_deliveries_due(d->store, now, ask - (unsigned)l->n, on_due, l) < 0)
+            log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
         for (size_t i = 0; i < l->n; i++) {
-            if (want > 0 && !delivery_busy(h, l->e[i].alert_id, l->e[i].hook)) {
+            bool ev = l->e[i].ev;
+            if (want > 0 && !delivery_busy(h, ev, l->e[i].alert_id, l->e[i].hook)) {
                 want--;
-                int r = run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts, false);
+                int r = run_start(h, ev, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts, false);
                 if (r < 0)
-                    log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
+                    log_error("hook: %s %" PRId64 ": cannot start a delivery: %s", what_of(ev),
                               l->e[i].alert_id, strerror(-r));
             }
             free(l->e[i].hook);
@@ -1300,7 +1402,7 @@ hook_kick(struct hooks *h)
     }
     /* Wake up for the next pending delivery that is not due yet. */
     int64_t at;
-    if (h->running < max && store_delivery_next_due(d->store, &at) == 1) {
+    if (h->running < max && next_due(d->store, &at) == 1) {
         uint64_t wait = at > now ? (uint64_t)(at - now) * 1000 : 1000;
         (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
     } else {
@@ -1662,7 +1764,7 @@ hook_idle(struct hooks *h)
     int64_t at;
     if (h->running > 0 || h->n_writes > 0 || h->claim)
         return false;
-    int r = store_delivery_next_due(h->d->store, &at);
+    int r = next_due(h->d->store, &at);
     return r != 1 || at > db_now(h);
 }
 

@@ -41,8 +41,9 @@ struct metrics {
     uint64_t bytes;
     uint64_t new_items;
     struct histogram lag;
-    struct named_set hooks; /* n[0]: delivered, n[1]: failed */
-    struct named_set hosts; /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
+    struct named_set hooks;       /* n[0]: delivered, n[1]: failed */
+    struct named_set feed_events; /* n[0]: raised, by event name */
+    struct named_set hosts;       /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
 };
 
@@ -66,6 +67,7 @@ metrics_free(struct metrics *m)
     if (!m)
         return;
     named_set_free(&m->hooks);
+    named_set_free(&m->feed_events);
     named_set_free(&m->hosts);
     free(m);
 }
@@ -127,6 +129,14 @@ metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status
         else
             m->host_other_errors++;
     }
+}
+
+void
+metrics_feed_event(struct metrics *m, const char *event)
+{
+    struct named *e = m && event ? named_get(&m->feed_events, event, SIZE_MAX) : NULL;
+    if (e)
+        e->n[0]++;
 }
 
 void
@@ -294,6 +304,13 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
             text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
                         m->hooks.v[i].n[k]);
         }
+    }
+    family(&t, "feed_events_total", "counter",
+           "Feed events raised (feed-disabled, ...), by event.");
+    for (size_t i = 0; i < m->feed_events.n; i++) {
+        text_printf(&t, FW_METRIC_PREFIX "feed_events_total{event=\"");
+        text_label(&t, m->feed_events.v[i].name);
+        text_printf(&t, "\"} %" PRIu64 "\n", m->feed_events.v[i].n[0]);
     }
     family(&t, "delivery_latency_seconds", "histogram",
            "Seconds from an alert's raise to its delivery, by hook.");

@@ -86,6 +86,9 @@ void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_s
  */
 void metrics_delivery(struct metrics *m, const char *hook, bool delivered, double latency_s);
 
+/* A feed event (feed-disabled, ...) was raised and stored. */
+void metrics_feed_event(struct metrics *m, const char *event);
+
 /* The exposition text (new heap string), or NULL on OOM. */
 char *metrics_render(const struct metrics *m, const struct metrics_gauges *g);
 

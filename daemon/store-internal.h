@@ -61,6 +61,10 @@ struct store_engine {
     /* NULL: store.c asks item_known for each key (SQLite: a prepared statement, no round trip). */
     int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
                        bool *ret_known);
+    int (*items_by_url)(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                        int64_t *ret_ids, char **ret_keys);
+    int (*item_rekey)(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                      const char *guid);
     int (*feed_model_get)(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);
     int (*feed_model_set)(struct store *store, int64_t feed_id, const char *data, size_t len);
     int (*feed_list)(struct store *store, store_feed_cb cb, void *userdata);
@@ -126,6 +130,24 @@ struct store_engine {
     int (*deliveries_claim)(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
                             unsigned limit, char *const *hooks, size_t n_hooks,
                             store_delivery_cb cb, void *userdata);
+    /* Feed events (store.h); event_deliveries_claim NULL without clusters. */
+    int (*feed_event_add)(struct store *store, int64_t feed_id, const char *event, const char *url,
+                          const char *feed_state, const char *reason, char *const *hooks,
+                          size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+    int (*event_deliveries_due)(struct store *store, int64_t now_at, unsigned limit,
+                                store_delivery_cb cb, void *userdata);
+    int (*event_delivery_next_due)(struct store *store, int64_t *ret_at);
+    int (*event_delivery_set)(struct store *store, int64_t event_id, const char *hook,
+                              const char *state, unsigned attempts, int64_t next_attempt_at,
+                              const char *last_error, int64_t ended_at);
+    int (*event_deliveries_claim)(struct store *store, const char *node, int64_t now_at,
+                                  int64_t lease_s, unsigned limit, char *const *hooks,
+                                  size_t n_hooks, store_delivery_cb cb, void *userdata);
+    int (*feed_event_get)(struct store *store, int64_t id, store_feed_event_cb cb, void *userdata);
+    int (*feed_events_list)(struct store *store, bool failed_only, unsigned limit,
+                            store_feed_event_cb cb, void *userdata);
+    int (*event_deliveries)(struct store *store, int64_t event_id, store_delivery_row_cb cb,
+                            void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -261,6 +261,8 @@ store_feed_done(struct store_feed *feed)
     free(feed->disabled_reason);
     free(feed->runtime_url);
     free(feed->runtime_opts);
+    free(feed->move_url);
+    free(feed->life);
     *feed = (struct store_feed){0};
 }
 
@@ -282,7 +284,7 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
     assert(src);
     copy.name = copy.configured_url = copy.url = copy.etag = NULL;
     copy.last_modified = copy.last_error = copy.disabled_reason = copy.runtime_url = NULL;
-    copy.runtime_opts = copy.base_url = NULL;
+    copy.runtime_opts = copy.base_url = copy.move_url = copy.life = NULL;
     if (!dup_or_null(src->name, &copy.name) || !dup_or_null(src->base_url, &copy.base_url) ||
         !dup_or_null(src->configured_url, &copy.configured_url) ||
         !dup_or_null(src->url, &copy.url) || !dup_or_null(src->etag, &copy.etag) ||
@@ -290,7 +292,8 @@ store_feed_copy(struct store_feed *dst, const struct store_feed *src)
         !dup_or_null(src->last_error, &copy.last_error) ||
         !dup_or_null(src->disabled_reason, &copy.disabled_reason) ||
         !dup_or_null(src->runtime_url, &copy.runtime_url) ||
-        !dup_or_null(src->runtime_opts, &copy.runtime_opts)) {
+        !dup_or_null(src->runtime_opts, &copy.runtime_opts) ||
+        !dup_or_null(src->move_url, &copy.move_url) || !dup_or_null(src->life, &copy.life)) {
         store_feed_done(&copy);
         return -ENOMEM;
     }
@@ -473,6 +476,35 @@ store_items_known(struct store *store, int64_t feed_id, const char *const *keys,
         ret_known[i] = r == 1;
     }
     return 0;
+}
+
+int
+store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                   int64_t *ret_ids, char **ret_keys)
+{
+    assert(store);
+    assert((urls && ret_ids && ret_keys) || n == 0);
+    for (size_t i = 0; i < n; i++) {
+        ret_ids[i] = 0;
+        ret_keys[i] = NULL;
+    }
+    int r = store->engine->items_by_url(store, feed_id, urls, n, ret_ids, ret_keys);
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++) {
+            free(ret_keys[i]);
+            ret_keys[i] = NULL;
+            ret_ids[i] = 0;
+        }
+    }
+    return r;
+}
+
+int
+store_item_rekey(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                 const char *guid)
+{
+    assert(store && key);
+    return store->engine->item_rekey(store, feed_id, item_id, key, guid);
 }
 
 int
@@ -807,4 +839,74 @@ store_deliveries_claim(struct store *store, const char *node, int64_t now_at, in
         return no_cluster(store);
     return store->engine->deliveries_claim(store, node, now_at, lease_s, limit, hooks, n_hooks, cb,
                                            userdata);
+}
+
+int
+store_feed_event_add(struct store *store, int64_t feed_id, const char *event, const char *url,
+                     const char *feed_state, const char *reason, char *const *hooks, size_t n_hooks,
+                     int64_t raised_at, int64_t *ret_id)
+{
+    assert(store && event && feed_state);
+    return store->engine->feed_event_add(store, feed_id, event, url, feed_state, reason, hooks,
+                                         n_hooks, raised_at, ret_id);
+}
+
+int
+store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
+                           store_delivery_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->event_deliveries_due(store, now_at, limit, cb, userdata);
+}
+
+int
+store_event_delivery_next_due(struct store *store, int64_t *ret_at)
+{
+    assert(store);
+    return store->engine->event_delivery_next_due(store, ret_at);
+}
+
+int
+store_event_delivery_set(struct store *store, int64_t event_id, const char *hook, const char *state,
+                         unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                         int64_t ended_at)
+{
+    assert(store);
+    return store->engine->event_delivery_set(store, event_id, hook, state, attempts,
+                                             next_attempt_at, last_error, ended_at);
+}
+
+int
+store_event_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                             unsigned limit, char *const *hooks, size_t n_hooks,
+                             store_delivery_cb cb, void *userdata)
+{
+    assert(store);
+    if (!store->engine->event_deliveries_claim)
+        return no_cluster(store);
+    return store->engine->event_deliveries_claim(store, node, now_at, lease_s, limit, hooks,
+                                                 n_hooks, cb, userdata);
+}
+
+int
+store_feed_event_get(struct store *store, int64_t id, store_feed_event_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->feed_event_get(store, id, cb, userdata);
+}
+
+int
+store_feed_events_list(struct store *store, bool failed_only, unsigned limit,
+                       store_feed_event_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->feed_events_list(store, failed_only, limit, cb, userdata);
+}
+
+int
+store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row_cb cb,
+                       void *userdata)
+{
+    assert(store);
+    return store->engine->event_deliveries(store, event_id, cb, userdata);
 }

@@ -27,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 
@@ -64,6 +64,17 @@ struct store_feed {
      * when the feed was leased again since (another node holds its state now).
      */
     int64_t lease_epoch;
+    /*
+     * Its life as feed events see it (docs/DESIGN.md, "Feed events"), saved with the poll in
+     * its transaction so that a failover neither loses nor repeats an event:
+     */
+    char *move_url;      /* the target of the permanent redirect seen on the last polls; NULL */
+    unsigned move_seen;  /* on how many consecutive polls it was seen */
+    int64_t last_new_at; /* when a poll last found a new item; FEED_TIME_NONE: never */
+    double new_gap_s;    /* usual seconds between new items (decaying average); <= 0: unknown */
+    bool stalled;        /* feed-stalled was raised, no new item since */
+    int64_t doc_items;   /* items of the last document; < 0: none yet */
+    char *life;          /* the state feed events last saw: "failing", "disabled"; NULL: ok */
 };
 
 /* One stored item as the CLI lists it. Borrowed by the callback for the call only. */
@@ -111,6 +122,20 @@ struct store_delivery_row {
     int64_t last_attempt_at; /* when the last attempt ended; FEED_TIME_NONE: none yet */
 };
 
+/* One feed event (`feedwatch events`, a hook's JSON). Borrowed by the callback for the call. */
+struct store_feed_event_row {
+    int64_t id;
+    const char *event;      /* feed-disabled, feed-moved, ... */
+    const char *feed;       /* the feed's name */
+    const char *url;        /* the feed's URL in use when it was raised */
+    const char *feed_state; /* ok, failing, disabled, paused */
+    const char *reason;     /* what happened, in words; NULL: none */
+    int64_t raised_at;
+    const char *state; /* of its deliveries, as an alert's: pending ... delivered, no-hook */
+    int attempts;
+};
+
+typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);
 typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
 typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
 typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
@@ -247,6 +272,22 @@ int store_item_known(struct store *store, int64_t feed_id, const char *key);
 #define STORE_KNOWN_BATCH 1000
 int store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
                       bool *ret_known);
+
+/*
+ * For each of the n urls (none NULL), the one item of feed_id stored with that URL: its id
+ * into ret_ids[i] and its key into ret_keys[i] (malloc'ed; the caller frees them), or 0 and
+ * NULL when none or several items have it (pruned items have no URL). A poll's lookups at
+ * once (STORE_KNOWN_BATCH URLs a statement on PostgreSQL). 0, or a negative errno.
+ */
+int store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                       int64_t *ret_ids, char **ret_keys);
+
+/*
+ * Gives the item item_id of feed_id a new key and guid (its feed changed its ids, its link
+ * stayed), unless the feed has an item of that key: 1 changed, 0 not, or a negative errno.
+ */
+int store_item_rekey(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                     const char *guid);
 
 /*
  * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
@@ -540,5 +581,33 @@ int store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, un
 
 /* What retention has pruned so far, and when it last did (FEED_TIME_NONE: never). */
 int store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at);
+
+/*
+ * Feed events (feed-disabled, feed-moved, ...): one row per event raised, with one delivery
+ * per hook that takes it, delivered as alerts are (pending -> running -> delivered, retried,
+ * failed; leased on a cluster). Added in the transaction of the poll that raised it.
+ */
+int store_feed_event_add(struct store *store, int64_t feed_id, const char *event, const char *url,
+                         const char *feed_state, const char *reason, char *const *hooks,
+                         size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+/* As store_deliveries_due, store_delivery_next_due, store_delivery_set, of feed events. */
+int store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
+                               store_delivery_cb cb, void *userdata);
+int store_event_delivery_next_due(struct store *store, int64_t *ret_at);
+int store_event_delivery_set(struct store *store, int64_t event_id, const char *hook,
+                             const char *state, unsigned attempts, int64_t next_attempt_at,
+                             const char *last_error, int64_t ended_at);
+/* As store_deliveries_claim, of feed events (clusters only: -EOPNOTSUPP otherwise). */
+int store_event_deliveries_claim(struct store *store, const char *node, int64_t now_at,
+                                 int64_t lease_s, unsigned limit, char *const *hooks,
+                                 size_t n_hooks, store_delivery_cb cb, void *userdata);
+/* Calls cb once with the event of id; -ENOENT when there is none. */
+int store_feed_event_get(struct store *store, int64_t id, store_feed_event_cb cb, void *userdata);
+/* The newest events first (only those with a failed delivery: failed_only), at most limit. */
+int store_feed_events_list(struct store *store, bool failed_only, unsigned limit,
+                           store_feed_event_cb cb, void *userdata);
+/* The deliveries of one event, by hook. */
+int store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row_cb cb,
+                           void *userdata);
 
 #endif

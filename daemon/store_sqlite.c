@@ -214,6 +214,49 @@ static const char *const store_migrations[] = {
     /* 11: the URL each feed's last document came from (review17: a temporary redirect's). */
     "ALTER TABLE feeds ADD COLUMN base_url TEXT; -- the last document's URL, after every redirect:"
     " its relative links resolve against it; NULL: none yet\n",
+
+    /*
+     * 12: feed events (feed-disabled, feed-moved, ...), their deliveries, and the state of each
+     * feed that decides them, saved with its polls (docs/DESIGN.md, "Feed events").
+     */
+    "ALTER TABLE feeds ADD COLUMN move_url TEXT; -- target of the permanent redirect the last polls"
+    " saw, not applied yet; NULL: none\n"
+    "ALTER TABLE feeds ADD COLUMN move_seen INTEGER NOT NULL DEFAULT 0; -- consecutive polls that"
+    " saw it\n"
+    "ALTER TABLE feeds ADD COLUMN last_new_at INTEGER; -- when a poll last found a new item\n"
+    "ALTER TABLE feeds ADD COLUMN new_gap REAL; -- usual seconds between new items (decaying"
+    " average); NULL: unknown\n"
+    "ALTER TABLE feeds ADD COLUMN stalled INTEGER NOT NULL DEFAULT 0; -- 1: feed-stalled was"
+    " raised, no new item since\n"
+    "ALTER TABLE feeds ADD COLUMN doc_items INTEGER; -- items of the last document; NULL: none\n"
+    "ALTER TABLE feeds ADD COLUMN life TEXT; -- the state feed events last saw: failing, disabled;"
+    " NULL: ok\n"
+    "CREATE TABLE feed_events ( -- one row per feed event raised\n"
+    "    id INTEGER PRIMARY KEY,       -- the event id (FEEDWATCH_EVENT_ID)\n"
+    "    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,\n"
+    "    event TEXT NOT NULL,          -- feed-disabled, feed-moved, feed-recovered, ...\n"
+    "    url TEXT,                     -- the feed's URL in use when it was raised\n"
+    "    feed_state TEXT NOT NULL,     -- ok, failing, disabled, paused: the feed's then\n"
+    "    reason TEXT,                  -- what happened, in words\n"
+    "    raised_at INTEGER NOT NULL,\n"
+    "    state TEXT NOT NULL DEFAULT 'pending', -- of its deliveries, as alerts.state\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0    -- the most attempts of any of its deliveries\n"
+    ");\n"
+    "CREATE INDEX feed_events_state ON feed_events (state);\n"
+    "CREATE TABLE event_deliveries ( -- one row per (feed event, hook), as deliveries\n"
+    "    event_id INTEGER NOT NULL REFERENCES feed_events(id) ON DELETE CASCADE,\n"
+    "    hook TEXT NOT NULL,\n"
+    "    state TEXT NOT NULL DEFAULT 'pending', -- pending, running, delivered, failed\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "    next_attempt_at INTEGER,\n"
+    "    last_error TEXT,\n"
+    "    last_attempt_at INTEGER,\n"
+    "    PRIMARY KEY (event_id, hook)\n"
+    ");\n"
+    "CREATE INDEX event_deliveries_due ON event_deliveries (state, COALESCE(next_attempt_at, 0),"
+    " event_id);\n"
+    "-- feed-ids-changed: a feed's stored item by its link (store_items_by_url).\n"
+    "CREATE INDEX items_feed_url ON items (feed_id, url);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -276,6 +319,20 @@ enum store_stmt {
     STMT_PRUNE_BANDS,
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
+    STMT_FEED_LIFE_SAVE,
+    STMT_ITEM_BY_URL,
+    STMT_ITEM_REKEY,
+    STMT_EVENT_ADD,
+    STMT_EVENT_DELIVERY_ADD,
+    STMT_EVENT_DELIVERIES_DUE,
+    STMT_EVENT_DELIVERY_NEXT,
+    STMT_EVENT_DELIVERY_SET,
+    STMT_EVENT_REFRESH,
+    STMT_EVENT_DELIVERIES_RESET,
+    STMT_EVENTS_RESET,
+    STMT_EVENT_GET,
+    STMT_EVENTS_LIST,
+    STMT_EVENT_DELIVERIES,
     STMT__COUNT,
 };
 
@@ -283,7 +340,14 @@ enum store_stmt {
 #define STORE_FEED_COLUMNS                                                                         \
     "f.id, f.name, f.configured_url, f.url, f.etag, f.last_modified, f.last_status, "              \
     "f.last_error, f.failures, f.last_poll_at, f.next_poll_at, f.recovered, f.paused, "            \
-    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts, f.base_url"
+    "f.disabled_reason, f.runtime_url, f.removed, f.item_rate, f.runtime_opts, f.base_url, "       \
+    "f.move_url, f.move_seen, f.last_new_at, f.new_gap, f.stalled, f.doc_items, f.life"
+/* The column after them (a count of items) */
+#define STORE_FEED_NCOL 26
+
+/* The columns of a feed event row, in the order event_from_row() reads them. */
+#define STORE_EVENT_COLUMNS                                                                        \
+    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -322,7 +386,8 @@ static const char *const store_sql[STMT__COUNT] = {
                       " FROM feeds AS f WHERE f.name = ?1",
     [STMT_FEED_RESET_SOURCE] = "UPDATE feeds SET configured_url = ?2, url = NULL, etag = NULL,"
                                " last_modified = NULL, failures = 0, last_error = NULL,"
-                               " disabled_reason = NULL, item_rate = NULL, base_url = NULL"
+                               " disabled_reason = NULL, item_rate = NULL, base_url = NULL,"
+                               " move_url = NULL, move_seen = 0, doc_items = NULL"
                                " WHERE id = ?1",
     [STMT_FEED_SAVE] = "UPDATE feeds SET url = ?2, etag = ?3, last_modified = ?4,"
                        " last_status = ?5, last_error = ?6, failures = ?7, last_poll_at = ?8,"
@@ -490,6 +555,43 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + ?1,"
                          " last_prune_at = ?2 WHERE id = 1",
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
+    [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = ?2, move_seen = ?3, last_new_at = ?4,"
+                            " new_gap = ?5, stalled = ?6, doc_items = ?7, life = ?8 WHERE id = ?1",
+    [STMT_ITEM_BY_URL] = "SELECT id, key FROM items WHERE feed_id = ?1 AND url = ?2 LIMIT 2",
+    [STMT_ITEM_REKEY] = "UPDATE items SET key = ?3, guid = ?4 WHERE id = ?2 AND feed_id = ?1"
+                        " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
+    [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
+                       " raised_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
+                                " VALUES (?1, ?2, ?3) ON CONFLICT (event_id, hook) DO NOTHING",
+    [STMT_EVENT_DELIVERIES_DUE] = "SELECT event_id, hook, attempts FROM event_deliveries"
+                                  " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?1"
+                                  " ORDER BY COALESCE(next_attempt_at, 0), event_id LIMIT ?2",
+    [STMT_EVENT_DELIVERY_NEXT] =
+        "SELECT COALESCE(next_attempt_at, 0) FROM event_deliveries"
+        " WHERE state = 'pending' ORDER BY COALESCE(next_attempt_at, 0) LIMIT 1",
+    [STMT_EVENT_DELIVERY_SET] =
+        "UPDATE event_deliveries SET state = ?3, attempts = ?4, next_attempt_at = ?5,"
+        " last_error = ?6, last_attempt_at = COALESCE(?7, last_attempt_at)"
+        " WHERE event_id = ?1 AND hook = ?2",
+    [STMT_EVENT_REFRESH] = "UPDATE feed_events SET (state, attempts) = (SELECT CASE"
+                           " WHEN count(*) = 0 THEN 'no-hook'"
+                           " WHEN sum(state = 'failed') > 0 THEN 'failed'"
+                           " WHEN sum(state = 'running') > 0 THEN 'running'"
+                           " WHEN sum(state = 'pending') > 0 THEN 'pending'"
+                           " ELSE 'delivered' END, COALESCE(max(attempts), 0)"
+                           " FROM event_deliveries WHERE event_id = ?1) WHERE id = ?1",
+    [STMT_EVENT_DELIVERIES_RESET] =
+        "UPDATE event_deliveries SET state = 'pending' WHERE state = 'running'",
+    [STMT_EVENTS_RESET] = "UPDATE feed_events SET state = 'pending' WHERE state = 'running'",
+    [STMT_EVENT_GET] = "SELECT " STORE_EVENT_COLUMNS " FROM feed_events AS e"
+                       " JOIN feeds AS f ON f.id = e.feed_id WHERE e.id = ?1",
+    [STMT_EVENTS_LIST] = "SELECT " STORE_EVENT_COLUMNS " FROM feed_events AS e"
+                         " JOIN feeds AS f ON f.id = e.feed_id"
+                         " WHERE (?1 = 0 OR e.state = 'failed') ORDER BY e.id DESC LIMIT ?2",
+    [STMT_EVENT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
+                              " last_attempt_at FROM event_deliveries WHERE event_id = ?1"
+                              " ORDER BY hook",
 };
 
 struct store_sqlite {
@@ -699,7 +801,17 @@ feed_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed *r
         if (rate >= 0.0 && rate < 1e9)
             ret->item_rate = rate;
     }
-    ret->items = sqlite3_column_int64(st, 19);
+    if ((r = col_strdup(store, st, 19, &ret->move_url)) < 0 ||
+        (r = col_strdup(store, st, 25, &ret->life)) < 0)
+        return r;
+    int64_t seen = sqlite3_column_int64(st, 20);
+    ret->move_seen = seen < 0 ? 0 : seen > UINT_MAX ? UINT_MAX : (unsigned)seen;
+    ret->last_new_at = col_time(st, 21);
+    ret->new_gap_s =
+        sqlite3_column_type(st, 22) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 22);
+    ret->stalled = sqlite3_column_int64(st, 23) != 0;
+    ret->doc_items = sqlite3_column_type(st, 24) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 24);
+    ret->items = sqlite3_column_int64(st, STORE_FEED_NCOL);
     return 0;
 }
 
@@ -1207,6 +1319,10 @@ sqlite_feed_ensure(struct store *base, const char *name, const char *configured_
         feed.disabled_reason = feed.base_url = NULL;
         feed.failures = 0;
         feed.item_rate = -1.0;
+        free(feed.move_url);
+        feed.move_url = NULL;
+        feed.move_seen = 0;
+        feed.doc_items = -1;
     }
     *ret_feed = feed;
     return 0;
@@ -1249,7 +1365,22 @@ sqlite_feed_save(struct store *base, const struct store_feed *feed)
         return r;
     if (sqlite3_changes(store->db) != 1)
         return store_set_error(&store->base, -ENOENT, "no feed with id %lld", (long long)feed->id);
-    return 0;
+    st = store->stmt[STMT_FEED_LIFE_SAVE];
+    bind_int(st, 1, feed->id, &rc);
+    bind_str(st, 2, feed->move_url, &rc);
+    bind_int(st, 3, feed->move_seen, &rc);
+    bind_time(st, 4, feed->last_new_at, &rc);
+    if (rc == SQLITE_OK)
+        rc = feed->new_gap_s > 0.0 ? sqlite3_bind_double(st, 5, feed->new_gap_s)
+                                   : sqlite3_bind_null(st, 5);
+    bind_int(st, 6, feed->stalled, &rc);
+    if (rc == SQLITE_OK)
+        rc = feed->doc_items >= 0 ? sqlite3_bind_int64(st, 7, feed->doc_items)
+                                  : sqlite3_bind_null(st, 7);
+    bind_str(st, 8, feed->life, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return stmt_run(store, st);
 }
 
 /* Marks the feed with id as added at run time (runtime_url) or not (NULL), removed or not. */
@@ -1846,11 +1977,11 @@ sqlite_alert_add_source(struct store *base, int64_t alert_id, int64_t item_id)
 
 /* Calls cb for up to limit pending deliveries due at now_at, oldest first. */
 static int
-sqlite_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_delivery_cb cb,
-                      void *userdata)
+deliveries_due_run(struct store *base, enum store_stmt which, int64_t now_at, unsigned limit,
+                   store_delivery_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_DUE];
+    sqlite3_stmt *st = store->stmt[which];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, now_at, &rc);
     bind_int(st, 2, limit, &rc);
@@ -1871,12 +2002,19 @@ sqlite_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_
     return r;
 }
 
+static int
+sqlite_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_delivery_cb cb,
+                      void *userdata)
+{
+    return deliveries_due_run(base, STMT_DELIVERIES_DUE, now_at, limit, cb, userdata);
+}
+
 /* When the earliest pending delivery is due: 1 with *ret_at, 0 when none is pending. */
 static int
-sqlite_delivery_next_due(struct store *base, int64_t *ret_at)
+delivery_next_run(struct store *base, enum store_stmt which, int64_t *ret_at)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_DELIVERY_NEXT];
+    sqlite3_stmt *st = store->stmt[which];
     int rc = sqlite3_step(st), r = 0;
     if (rc == SQLITE_ROW) {
         *ret_at = sqlite3_column_int64(st, 0);
@@ -1888,17 +2026,24 @@ sqlite_delivery_next_due(struct store *base, int64_t *ret_at)
     return r;
 }
 
+static int
+sqlite_delivery_next_due(struct store *base, int64_t *ret_at)
+{
+    return delivery_next_run(base, STMT_DELIVERY_NEXT, ret_at);
+}
+
 /*
  * Writes a delivery's new state and refreshes its alert's aggregate state; ended_at, when not
- * FEED_TIME_NONE, is when the attempt that led to it ended (last_attempt_at).
+ * FEED_TIME_NONE, is when the attempt that led to it ended (last_attempt_at). which: the
+ * statement that sets, refresh: the one that refreshes (alerts' or feed events').
  */
 static int
-sqlite_delivery_set(struct store *base, int64_t alert_id, const char *hook, const char *state,
-                    unsigned attempts, int64_t next_attempt_at, const char *last_error,
-                    int64_t ended_at)
+delivery_set_run(struct store *base, enum store_stmt which, enum store_stmt refresh,
+                 int64_t alert_id, const char *hook, const char *state, unsigned attempts,
+                 int64_t next_attempt_at, const char *last_error, int64_t ended_at)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_DELIVERY_SET];
+    sqlite3_stmt *st = store->stmt[which];
     int rc = SQLITE_OK, r;
     bind_int(st, 1, alert_id, &rc);
     bind_str(st, 2, hook, &rc);
@@ -1919,7 +2064,7 @@ sqlite_delivery_set(struct store *base, int64_t alert_id, const char *hook, cons
     }
     if ((r = stmt_run(store, st)) < 0)
         goto undo;
-    st = store->stmt[STMT_ALERT_REFRESH];
+    st = store->stmt[refresh];
     bind_int(st, 1, alert_id, &rc);
     if (rc != SQLITE_OK) {
         r = bind_failed(store, st, rc);
@@ -1932,6 +2077,15 @@ sqlite_delivery_set(struct store *base, int64_t alert_id, const char *hook, cons
 undo:
     sqlite_part_rollback(&store->base);
     return r;
+}
+
+static int
+sqlite_delivery_set(struct store *base, int64_t alert_id, const char *hook, const char *state,
+                    unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                    int64_t ended_at)
+{
+    return delivery_set_run(base, STMT_DELIVERY_SET, STMT_ALERT_REFRESH, alert_id, hook, state,
+                            attempts, next_attempt_at, last_error, ended_at);
 }
 
 /*
@@ -1950,6 +2104,10 @@ sqlite_deliveries_reset_running(struct store *base)
         goto undo;
     int n = sqlite3_changes(store->db);
     if ((r = stmt_run(store, store->stmt[STMT_ALERTS_RESET])) < 0 ||
+        (r = stmt_run(store, store->stmt[STMT_EVENT_DELIVERIES_RESET])) < 0)
+        goto undo;
+    n += sqlite3_changes(store->db);
+    if ((r = stmt_run(store, store->stmt[STMT_EVENTS_RESET])) < 0 ||
         (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
         goto undo;
     return n;
@@ -2074,13 +2232,13 @@ undo:
     return r;
 }
 
-/* Calls cb for each delivery of alert_id, by hook name. */
+/* Calls cb for each delivery of alert_id (an alert's, or a feed event's), by hook name. */
 static int
-sqlite_alert_deliveries(struct store *base, int64_t alert_id, store_delivery_row_cb cb,
-                        void *userdata)
+deliveries_rows_run(struct store *base, enum store_stmt which, int64_t alert_id,
+                    store_delivery_row_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_ALERT_DELIVERIES];
+    sqlite3_stmt *st = store->stmt[which];
     int rc = SQLITE_OK, r = 0;
     assert(store);
     assert(cb);
@@ -2106,6 +2264,13 @@ sqlite_alert_deliveries(struct store *base, int64_t alert_id, store_delivery_row
         r = store_fail(store, rc);
     stmt_done(st);
     return r;
+}
+
+static int
+sqlite_alert_deliveries(struct store *base, int64_t alert_id, store_delivery_row_cb cb,
+                        void *userdata)
+{
+    return deliveries_rows_run(base, STMT_ALERT_DELIVERIES, alert_id, cb, userdata);
 }
 
 /* Calls cb once with everything a hook needs about alert_id; -ENOENT when there is none. */
@@ -2370,6 +2535,192 @@ sqlite_retention_get(struct store *base, int64_t *ret_pruned_items, int64_t *ret
     return r;
 }
 
+/* The one item of feed_id with each URL (store.h). */
+static int
+sqlite_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, size_t n,
+                    int64_t *ret_ids, char **ret_keys)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_BY_URL];
+    for (size_t i = 0; i < n; i++) {
+        int rc = SQLITE_OK, r = 0, rows = 0;
+        int64_t id = 0;
+        char *key = NULL;
+        bind_int(st, 1, feed_id, &rc);
+        bind_str(st, 2, urls[i], &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && ++rows == 1) {
+            id = sqlite3_column_int64(st, 0);
+            if ((r = col_strdup(store, st, 1, &key)) < 0)
+                break;
+        }
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+            r = store_fail(store, rc);
+        stmt_done(st);
+        if (r < 0 || rows != 1) {
+            free(key);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        ret_ids[i] = id;
+        ret_keys[i] = key;
+    }
+    return 0;
+}
+
+/* A new key and guid for item_id of feed_id unless the feed has that key: 1, 0, or <0. */
+static int
+sqlite_item_rekey(struct store *base, int64_t feed_id, int64_t item_id, const char *key,
+                  const char *guid)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_REKEY];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, feed_id, &rc);
+    bind_int(st, 2, item_id, &rc);
+    bind_str(st, 3, key, &rc);
+    bind_str(st, 4, guid, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    return sqlite3_changes(store->db) == 1;
+}
+
+/* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
+static int
+sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
+                      const char *feed_state, const char *reason, char *const *hooks,
+                      size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENT_ADD];
+    int rc = SQLITE_OK, r;
+
+    bind_int(st, 1, feed_id, &rc);
+    bind_str(st, 2, event, &rc);
+    bind_str(st, 3, url, &rc);
+    bind_str(st, 4, feed_state, &rc);
+    bind_str(st, 5, reason, &rc);
+    bind_int(st, 6, raised_at, &rc);
+    bind_str(st, 7, n_hooks ? "pending" : "no-hook", &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
+    for (size_t i = 0; i < n_hooks; i++) {
+        bind_int(st, 1, id, &rc);
+        bind_str(st, 2, hooks[i], &rc);
+        bind_int(st, 3, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
+static int
+sqlite_event_deliveries_due(struct store *base, int64_t now_at, unsigned limit,
+                            store_delivery_cb cb, void *userdata)
+{
+    return deliveries_due_run(base, STMT_EVENT_DELIVERIES_DUE, now_at, limit, cb, userdata);
+}
+
+static int
+sqlite_event_delivery_next_due(struct store *base, int64_t *ret_at)
+{
+    return delivery_next_run(base, STMT_EVENT_DELIVERY_NEXT, ret_at);
+}
+
+static int
+sqlite_event_delivery_set(struct store *base, int64_t event_id, const char *hook, const char *state,
+                          unsigned attempts, int64_t next_attempt_at, const char *last_error,
+                          int64_t ended_at)
+{
+    return delivery_set_run(base, STMT_EVENT_DELIVERY_SET, STMT_EVENT_REFRESH, event_id, hook,
+                            state, attempts, next_attempt_at, last_error, ended_at);
+}
+
+static int
+sqlite_event_deliveries(struct store *base, int64_t event_id, store_delivery_row_cb cb,
+                        void *userdata)
+{
+    return deliveries_rows_run(base, STMT_EVENT_DELIVERIES, event_id, cb, userdata);
+}
+
+/* Reads a STORE_EVENT_COLUMNS row into *row (borrowed strings). */
+static int
+event_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed_event_row *row)
+{
+    int r;
+    row->id = sqlite3_column_int64(st, 0);
+    row->raised_at = col_time(st, 6);
+    row->attempts = sqlite3_column_int(st, 8);
+    if ((r = col_text(store, st, 1, &row->event)) < 0 ||
+        (r = col_text(store, st, 2, &row->feed)) < 0 ||
+        (r = col_text(store, st, 3, &row->url)) < 0 ||
+        (r = col_text(store, st, 4, &row->feed_state)) < 0 ||
+        (r = col_text(store, st, 5, &row->reason)) < 0 ||
+        (r = col_text(store, st, 7, &row->state)) < 0)
+        return r;
+    return 0;
+}
+
+/* Calls cb with each row of a bound STORE_EVENT_COLUMNS statement; -ENOENT for none if one. */
+static int
+events_rows(struct store_sqlite *store, sqlite3_stmt *st, bool one, int64_t id,
+            store_feed_event_cb cb, void *userdata)
+{
+    int rc, r = 0;
+    bool any = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_feed_event_row row = {0};
+        any = true;
+        if ((r = event_from_row(store, st, &row)) < 0 || (r = cb(userdata, &row)) < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    if (r >= 0 && one && !any)
+        r = store_set_error(&store->base, -ENOENT, "no feed event %lld", (long long)id);
+    return r;
+}
+
+static int
+sqlite_feed_event_get(struct store *base, int64_t id, store_feed_event_cb cb, void *userdata)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENT_GET];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return events_rows(store, st, true, id, cb, userdata);
+}
+
+static int
+sqlite_feed_events_list(struct store *base, bool failed_only, unsigned limit,
+                        store_feed_event_cb cb, void *userdata)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENTS_LIST];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, failed_only, &rc);
+    bind_int(st, 2, limit > 0 ? (int64_t)limit : -1, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return events_rows(store, st, false, 0, cb, userdata);
+}
+
 /*
  * Reads the database once from start to end, so that the page cache holds it: quick_check
  * walks the b-trees in page order, which on a cold cache is a random read per page (a 200 MB
@@ -2466,6 +2817,15 @@ const struct store_engine store_sqlite_engine = {
     .delivery_next_due = sqlite_delivery_next_due,
     .delivery_set = sqlite_delivery_set,
     .deliveries_reset_running = sqlite_deliveries_reset_running,
+    .feed_event_add = sqlite_feed_event_add,
+    .items_by_url = sqlite_items_by_url,
+    .item_rekey = sqlite_item_rekey,
+    .event_deliveries_due = sqlite_event_deliveries_due,
+    .event_delivery_next_due = sqlite_event_delivery_next_due,
+    .event_delivery_set = sqlite_event_delivery_set,
+    .feed_event_get = sqlite_feed_event_get,
+    .feed_events_list = sqlite_feed_events_list,
+    .event_deliveries = sqlite_event_deliveries,
     .delivery_requeue = sqlite_delivery_requeue,
     .deliveries_requeue_failed = sqlite_deliveries_requeue_failed,
     .alert_deliveries = sqlite_alert_deliveries,

@@ -122,6 +122,7 @@ def test_hook_gets_environment_and_json(t):
         assert env["FEEDWATCH_URL"] == a["url"]
         assert env["FEEDWATCH_PUBLISHED"].endswith("Z"), env
         assert doc["alert_id"] == a["id"] and doc["topic"] == "osce"
+        assert doc["event"] == "alert" and next(iter(doc)) == "event", doc
         item = doc["item"]
         for key in ("id", "feed", "title", "url", "published", "author", "language", "text"):
             assert key in item, (key, item)

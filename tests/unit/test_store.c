@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 11);
+    assert_int_equal(STORE_SCHEMA_VERSION, 12);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -222,9 +222,10 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
                      2);
     /*
      * Every column of schema v1 is there, the three feed columns of v3, the model of v4, the
-     * options of `feedwatch add` of v5 and pruned_at of v6 (retention).
+     * options of `feedwatch add` of v5, pruned_at of v6 (retention), base_url of v11 and the
+     * seven columns of a feed's life of v12 (feed events).
      */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 21);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 28);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 17);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
@@ -349,20 +350,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 12");
+    raw_exec(db, "PRAGMA user_version = 13");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 12 is newer than this feedwatch (11)"));
+    assert_non_null(strstr(msg, "database schema 13 is newer than this feedwatch (12)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 12);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 13);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1854,8 +1855,15 @@ test_store_migration_fills_story_bands(void **state)
     /* Back to schema 6: no story_bands table, no deliveries.last_attempt_at. */
     sqlite3 *db = open_raw(fx);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
-    raw_exec(db, "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
-                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 6;");
+    raw_exec(db,
+             "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
+             "move_url;"
+             " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
+             " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"
+             " ALTER TABLE feeds DROP COLUMN doc_items; ALTER TABLE feeds DROP COLUMN life;"
+             " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 6;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     store = open_store(fx);
@@ -2334,9 +2342,16 @@ test_store_migration_8_no_hook(void **state)
 
     /* Back to schema 7 as that release wrote it: an alert without hooks was delivered. */
     sqlite3 *db = open_raw(fx);
-    raw_exec(db, "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
-                 " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
-                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 7;");
+    raw_exec(db,
+             "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+             " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
+             "move_url;"
+             " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
+             " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"
+             " ALTER TABLE feeds DROP COLUMN doc_items; ALTER TABLE feeds DROP COLUMN life;"
+             " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 7;");
     assert_alert_state(db, alerts[0], "delivered");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
@@ -2423,9 +2438,16 @@ test_store_due_read_in_index_order(void **state)
     raw_exec(db, "UPDATE deliveries SET state = 'delivered', next_attempt_at = 0"
                  " WHERE alert_id = (SELECT max(alert_id) FROM deliveries)");
     /* Back to schema 8 as that release wrote it; opening migrates. */
-    raw_exec(db, "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
-                 " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
-                 " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 8;");
+    raw_exec(db,
+             "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
+             " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
+             " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " ALTER TABLE feeds DROP COLUMN "
+             "move_url;"
+             " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
+             " ALTER TABLE feeds DROP COLUMN new_gap; ALTER TABLE feeds DROP COLUMN stalled;"
+             " ALTER TABLE feeds DROP COLUMN doc_items; ALTER TABLE feeds DROP COLUMN life;"
+             " ALTER TABLE feeds DROP COLUMN base_url; PRAGMA user_version = 8;");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     store = open_store(fx);

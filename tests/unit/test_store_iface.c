@@ -1303,6 +1303,319 @@ test_store_iface_engine_by_value(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * A feed's life (what decides its feed events: a move seen, the stall baseline, the last
+ * state) survives a save and a load, and a part rolled back keeps neither it nor its events.
+ */
+static void
+test_store_iface_feed_life(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    struct store_feed feed = {0}, back = {0};
+    char *hooks[] = {"notify"};
+    int64_t ev = 0;
+
+    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l.xml", &feed), 0);
+    assert_null(feed.move_url);
+    assert_int_equal(feed.move_seen, 0);
+    assert_true(feed.last_new_at == FEED_TIME_NONE);
+    assert_true(feed.new_gap_s <= 0.0);
+    assert_false(feed.stalled);
+    assert_true(feed.doc_items < 0);
+    assert_null(feed.life);
+
+    set_str(&feed.move_url, "https://example.org/new.xml");
+    feed.move_seen = 2;
+    feed.last_new_at = 1700000000;
+    feed.new_gap_s = 3600.5;
+    feed.stalled = true;
+    feed.doc_items = 20;
+    set_str(&feed.life, "failing");
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l.xml", &back), 0);
+    assert_string_equal(back.move_url, "https://example.org/new.xml");
+    assert_int_equal(back.move_seen, 2);
+    assert_true(back.last_new_at == 1700000000);
+    assert_true(back.new_gap_s > 3600.4 && back.new_gap_s < 3600.6);
+    assert_true(back.stalled);
+    assert_int_equal(back.doc_items, 20);
+    assert_string_equal(back.life, "failing");
+    struct store_feed copy = {0};
+    assert_int_equal(store_feed_copy(&copy, &back), 0);
+    assert_string_equal(copy.move_url, back.move_url);
+    assert_string_equal(copy.life, back.life);
+    store_feed_done(&copy);
+    store_feed_done(&back);
+
+    /* A poll's part undone: its state and its event go together. */
+    assert_int_equal(store_begin(store), 0);
+    assert_int_equal(store_part_begin(store), 0);
+    feed.move_seen = 3;
+    set_str(&feed.life, NULL);
+    assert_int_equal(store_feed_event_add(store, feed.id, "feed-moved", "https://example.org/l.xml",
+                                          "ok", "moved", hooks, 1, 1700000100, &ev),
+                     0);
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    store_part_rollback(store);
+    assert_int_equal(store_commit(store), 0);
+    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l.xml", &back), 0);
+    assert_int_equal(back.move_seen, 2);
+    assert_string_equal(back.life, "failing");
+    store_feed_done(&back);
+    int64_t at = 0;
+    assert_int_equal(store_event_delivery_next_due(store, &at), 0);
+
+    /* Back to absent; a new configured URL forgets a move not applied yet. */
+    feed.last_new_at = FEED_TIME_NONE;
+    feed.new_gap_s = -1.0;
+    feed.stalled = false;
+    feed.doc_items = -1;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l.xml", &back), 0);
+    assert_true(back.last_new_at == FEED_TIME_NONE);
+    assert_true(back.new_gap_s <= 0.0);
+    assert_false(back.stalled);
+    assert_true(back.doc_items < 0);
+    assert_null(back.life);
+    assert_string_equal(back.move_url, "https://example.org/new.xml");
+    store_feed_done(&back);
+    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l2.xml", &back), 0);
+    assert_null(back.move_url);
+    assert_int_equal(back.move_seen, 0);
+    store_feed_done(&back);
+    store_feed_done(&feed);
+    store_free(store);
+}
+
+struct events_seen {
+    int n;
+    int64_t id[8];
+    char event[8][32];
+    char feed[8][32];
+    char state[8][16];
+    char feed_state[8][16];
+    char reason[8][64];
+    char url[8][64];
+};
+
+static int
+on_feed_event(void *userdata, const struct store_feed_event_row *row)
+{
+    struct events_seen *s = userdata;
+
+    assert_true(s->n < 8);
+    s->id[s->n] = row->id;
+    (void)snprintf(s->event[s->n], sizeof(s->event[0]), "%s", row->event);
+    (void)snprintf(s->feed[s->n], sizeof(s->feed[0]), "%s", row->feed);
+    (void)snprintf(s->state[s->n], sizeof(s->state[0]), "%s", row->state);
+    (void)snprintf(s->feed_state[s->n], sizeof(s->feed_state[0]), "%s", row->feed_state);
+    (void)snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s", row->reason ? row->reason : "-");
+    (void)snprintf(s->url[s->n], sizeof(s->url[0]), "%s", row->url ? row->url : "-");
+    s->n++;
+    return 0;
+}
+
+struct claimed {
+    int n;
+    int64_t id[4];
+    unsigned attempts[4];
+};
+
+static int
+on_claimed_event(void *userdata, int64_t id, const char *hook, unsigned attempts)
+{
+    struct claimed *c = userdata;
+
+    assert_non_null(hook);
+    assert_true(c->n < 4);
+    c->id[c->n] = id;
+    c->attempts[c->n] = attempts;
+    c->n++;
+    return 0;
+}
+
+/*
+ * Feed events are delivered as alerts are: one delivery per hook, due, running, reset after a
+ * restart, retried, failed; the event's state is the worst of its deliveries', no-hook without
+ * any; listed newest first, --failed ones alone; on a cluster they are claimed under a lease.
+ */
+static void
+test_store_iface_feed_events(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    char *hooks[] = {"notify", "webhook"};
+    int64_t ev = 0, quiet = 0, at = 0;
+    struct events_seen seen = {0};
+    struct deliveries_seen s;
+    int due = 0;
+
+    assert_int_equal(store_event_delivery_next_due(store, &at), 0);
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", "https://example.org/a.xml",
+                                          "disabled", "HTTP 410 Gone", hooks, 2, 1000, &ev),
+                     0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-stalled", NULL, "ok", NULL, NULL, 0, 1001, &quiet), 0);
+    assert_true(ev > 0 && quiet > ev);
+    /* Alerts' deliveries and events' are apart. */
+    assert_int_equal(store_deliveries_due(store, 5000, 10, on_due, &due), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(store_event_deliveries_due(store, 999, 10, on_due, &due), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(store_event_deliveries_due(store, 1000, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+    assert_int_equal(store_event_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1000);
+
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.event[0], "feed-disabled");
+    assert_string_equal(seen.feed[0], "a");
+    assert_string_equal(seen.url[0], "https://example.org/a.xml");
+    assert_string_equal(seen.feed_state[0], "disabled");
+    assert_string_equal(seen.reason[0], "HTTP 410 Gone");
+    assert_string_equal(seen.state[0], "pending");
+    assert_int_equal(store_feed_event_get(store, quiet + 100, on_feed_event, &seen), -ENOENT);
+
+    /* Running, then a restart: pending again. */
+    assert_int_equal(store_event_delivery_set(store, ev, "notify", "running", 1, FEED_TIME_NONE,
+                                              NULL, FEED_TIME_NONE),
+                     0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "running");
+    store_free(store);
+    store = open_store(db);
+    assert_int_equal(store_deliveries_reset_running(store), 1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "pending");
+
+    /* Delivered to one, failed to the other: failed, listed with --failed. */
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "webhook", "pending", 1, 1500, "HTTP 503", 1100), 0);
+    assert_int_equal(store_event_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1500);
+    assert_int_equal(store_event_delivery_set(store, ev, "webhook", "failed", 3, FEED_TIME_NONE,
+                                              "HTTP 500", 1600),
+                     0);
+    assert_int_equal(store_event_delivery_next_due(store, &at), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_event_deliveries(store, ev, on_delivery, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.hook[0], "notify");
+    assert_string_equal(s.state[0], "delivered");
+    assert_string_equal(s.state[1], "failed");
+    assert_int_equal(s.attempts[1], 3);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_true(seen.id[0] == quiet && seen.id[1] == ev);
+    assert_string_equal(seen.state[0], "no-hook");
+    assert_string_equal(seen.state[1], "failed");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, true, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_true(seen.id[0] == ev);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 1, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+
+    /* A cluster claims them under a lease; an engine without clusters says it has none. */
+    int64_t moved = 0;
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-moved", NULL, "ok", "to b", hooks, 1, 2000, &moved),
+        0);
+    struct claimed c = {0};
+    /* n1 joins first (a join ends its earlier life's leases; a leave its own). */
+    struct store_node_self n1 = {
+        .name = "n1", .instance = "n1-life", .pid = 1, .started_at = 1, .lease_s = 60};
+    if (store_clustered(store)) {
+        assert_int_equal(store_begin(store), 0);
+        assert_int_equal(store_node_join(store, &n1, 3600, NULL, NULL, NULL), 0);
+        assert_int_equal(store_commit(store), 0);
+    }
+    int r = store_event_deliveries_claim(store, "n1", 2000, 60, 4, hooks, 2, on_claimed_event, &c);
+    if (store_clustered(store)) {
+        assert_int_equal(r, 1);
+        assert_int_equal(c.n, 1);
+        assert_true(c.id[0] == moved);
+        assert_int_equal(c.attempts[0], 0);
+        memset(&seen, 0, sizeof(seen));
+        assert_int_equal(store_feed_event_get(store, moved, on_feed_event, &seen), 0);
+        assert_string_equal(seen.state[0], "running");
+        /* Held by n1's lease: not claimed again; its leave makes it pending. */
+        c.n = 0;
+        assert_int_equal(
+            store_event_deliveries_claim(store, "n2", 2000, 60, 4, hooks, 2, on_claimed_event, &c),
+            0);
+        assert_int_equal(store_node_leave(store, &n1), 0);
+        memset(&seen, 0, sizeof(seen));
+        assert_int_equal(store_feed_event_get(store, moved, on_feed_event, &seen), 0);
+        assert_string_equal(seen.state[0], "pending");
+        assert_int_equal(
+            store_event_deliveries_claim(store, "n2", 2000, 60, 4, hooks, 2, on_claimed_event, &c),
+            1);
+        assert_int_equal(c.attempts[0], 1);
+    } else {
+        assert_int_equal(r, -EOPNOTSUPP);
+    }
+    store_free(store);
+}
+
+/*
+ * A feed's items by their link (one item per URL, or none), and a new key for one: the
+ * lookup of a feed whose ids changed while its links stayed (feed-ids-changed).
+ */
+static void
+test_store_iface_items_by_url(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item one = mkitem("urn:1", 1), two = mkitem("urn:2", 2), dup1 = mkitem("urn:3", 3),
+                     dup2 = mkitem("urn:4", 4), other = mkitem("urn:1", 5);
+    one.link = "https://x.test/1";
+    two.link = "https://x.test/2";
+    dup1.link = dup2.link = "https://x.test/same";
+    other.link = "https://x.test/2"; /* another feed's */
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(store_item_add(store, a, &one, NULL, 0, 100, &id1), 1);
+    assert_int_equal(store_item_add(store, a, &two, NULL, 0, 100, &id2), 1);
+    assert_int_equal(store_item_add(store, a, &dup1, NULL, 0, 100, NULL), 1);
+    assert_int_equal(store_item_add(store, a, &dup2, NULL, 0, 100, NULL), 1);
+    assert_int_equal(store_item_add(store, b, &other, NULL, 0, 100, NULL), 1);
+
+    const char *urls[] = {"https://x.test/2", "https://x.test/none", "https://x.test/same",
+                          "https://x.test/1"};
+    int64_t ids[4];
+    char *keys[4];
+    assert_int_equal(store_items_by_url(store, a, urls, 4, ids, keys), 0);
+    assert_true(ids[0] == id2 && ids[1] == 0 && ids[2] == 0 && ids[3] == id1);
+    assert_string_equal(keys[0], "urn:2");
+    assert_null(keys[1]);
+    assert_null(keys[2]); /* two items have it: neither is the one */
+    assert_string_equal(keys[3], "urn:1");
+    for (int i = 0; i < 4; i++)
+        free(keys[i]);
+
+    /* A new key; not one the feed has already. */
+    assert_int_equal(store_item_rekey(store, a, id1, "urn:new:1", "urn:new:1"), 1);
+    assert_int_equal(store_item_known(store, a, "urn:new:1"), 1);
+    assert_int_equal(store_item_known(store, a, "urn:1"), 0);
+    assert_int_equal(store_item_rekey(store, a, id2, "urn:new:1", "urn:new:1"), 0);
+    assert_int_equal(store_item_known(store, a, "urn:2"), 1);
+    /* Only its own feed's item. */
+    assert_int_equal(store_item_rekey(store, b, id2, "urn:x", NULL), 0);
+    store_free(store);
+}
+
 #define IFACE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1322,6 +1635,9 @@ main(void)
         IFACE_TEST(test_store_iface_feed_model_and_urls),
         IFACE_TEST(test_store_iface_items_query),
         IFACE_TEST(test_store_iface_stories_and_sources),
+        IFACE_TEST(test_store_iface_feed_life),
+        IFACE_TEST(test_store_iface_feed_events),
+        IFACE_TEST(test_store_iface_items_by_url),
     };
     const struct CMUnitTest once[] = {
         cmocka_unit_test(test_store_iface_engine_by_value),
