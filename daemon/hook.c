@@ -1252,7 +1252,7 @@ cluster_timer(struct hooks *h)
 {
     struct dctx *d = h->d;
     uint64_t wait = d->conf->daemon.lease_s * 1000;
-    int64_t at, now = db_now(h);
+    int64_t at = 0, now = db_now(h);
     if (h->running >= d->conf->daemon.max_hooks) {
         (void)uv_timer_stop(&h->timer); /* a run's end kicks */
         return;
@@ -1401,7 +1401,7 @@ hook_kick(struct hooks *h)
         free(l);
     }
     /* Wake up for the next pending delivery that is not due yet. */
-    int64_t at;
+    int64_t at = 0;
     if (h->running < max && next_due(d->store, &at) == 1) {
         uint64_t wait = at > now ? (uint64_t)(at - now) * 1000 : 1000;
         (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
@@ -1761,7 +1761,7 @@ hook_running(const struct hooks *h)
 bool
 hook_idle(struct hooks *h)
 {
-    int64_t at;
+    int64_t at = 0;
     if (h->running > 0 || h->n_writes > 0 || h->claim)
         return false;
     int r = next_due(h->d->store, &at);
