@@ -38,10 +38,10 @@ struct cluster {
     int64_t started_at;
     int64_t *skip; /* ids of claimed feeds this node cannot poll, not recorded yet */
     size_t n_skip, cap_skip;
-    bool skip_clear;      /* a reload: forget the recorded ones first */
-    unsigned reloads;     /* reloads so far: a tick's skips are of the config it saw */
-    int64_t changed_seq;  /* store_feeds_changed's position */
-    unsigned ticks;       /* since the last prune of dead nodes */
+    bool skip_clear;  /* a reload: forget the recorded ones first */
+    unsigned reloads; /* reloads so far: a tick's skips are of the config it saw */
+    struct store_changes_pos changed_pos; /* store_feeds_changed's position */
+    unsigned ticks;                       /* since the last prune of dead nodes */
     int last_error;       /* the last tick's failure, logged once until it changes */
     cluster_lost_cb lost; /* another daemon took the node's name */
     void *lost_ctx;
@@ -56,9 +56,9 @@ struct cluster_job {
     char hash[17];
     int64_t pid, started_at, lease_s;
     bool skip_clear, prune;
-    unsigned reloads;           /* the cluster's when queued */
-    int64_t changed_seq;        /* JOB_TICK: where the changes are read from, then to */
-    struct store_feed *changed; /* other nodes' changes to feeds, since changed_seq */
+    unsigned reloads;                     /* the cluster's when queued */
+    struct store_changes_pos changed_pos; /* JOB_TICK: where the changes are read from, then to */
+    struct store_feed *changed;           /* other nodes' changes to feeds, since changed_pos */
     size_t n_changed, cap_changed;
     char refused[512];  /* JOB_JOIN: why the name is another daemon's */
     int64_t server_now; /* the server's clock at the beat (0: no beat) */
@@ -291,7 +291,7 @@ job_work(struct writer_job *job, struct store *store)
         r = store_feeds_claim(store, j->node, j->lease_s, j->limit, j->hand, j->n_hand, j->only_id,
                               on_claimed, j);
     if (r >= 0 && j->kind == JOB_TICK)
-        r = store_feeds_changed(store, &j->changed_seq, CLUSTER_CHANGES_MAX, on_changed, j);
+        r = store_feeds_changed(store, &j->changed_pos, CLUSTER_CHANGES_MAX, on_changed, j);
     if (r >= 0 && j->prune)
         r = store_nodes_prune(store, CLUSTER_PRUNE_S);
     return r;
@@ -512,7 +512,7 @@ job_done(struct writer_job *job, int result)
             for (size_t i = 0; i < j->n_skip; i++)
                 skip_add(c, j->skip[i]);
         } else {
-            c->changed_seq = j->changed_seq;
+            c->changed_pos = j->changed_pos;
             for (size_t i = 0; i < j->n_changed; i++)
                 take_changed(c, &j->changed[i]);
         }
@@ -595,7 +595,7 @@ job_new(struct cluster *c, int kind)
         c->skip = NULL;
         c->n_skip = c->cap_skip = 0;
         c->skip_clear = false;
-        j->changed_seq = c->changed_seq;
+        j->changed_pos = c->changed_pos;
         if (++c->ticks >= CLUSTER_PRUNE_TICKS) {
             c->ticks = 0;
             j->prune = true;

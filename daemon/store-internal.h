@@ -122,8 +122,8 @@ struct store_engine {
                           const char *disabled_reason);
     int (*feeds_skip)(struct store *store, const char *node, bool clear, const int64_t *ids,
                       size_t n);
-    int (*feeds_changed)(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
-                         void *userdata);
+    int (*feeds_changed)(struct store *store, struct store_changes_pos *pos, unsigned limit,
+                         store_feed_cb cb, void *userdata);
     int (*feeds_claim)(struct store *store, const char *node, int64_t lease_s, unsigned limit,
                        const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
                        void *userdata);

@@ -788,14 +788,14 @@ store_feeds_skip(struct store *store, const char *node, bool clear, const int64_
 }
 
 int
-store_feeds_changed(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
-                    void *userdata)
+store_feeds_changed(struct store *store, struct store_changes_pos *pos, unsigned limit,
+                    store_feed_cb cb, void *userdata)
 {
     assert(store);
-    assert(since_seq && cb);
+    assert(pos && cb);
     if (!store->engine->feeds_changed)
         return no_cluster(store);
-    return store->engine->feeds_changed(store, since_seq, limit, cb, userdata);
+    return store->engine->feeds_changed(store, pos, limit, cb, userdata);
 }
 
 int

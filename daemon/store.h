@@ -459,12 +459,27 @@ int store_feeds_skip(struct store *store, const char *node, bool clear, const in
                      size_t n);
 
 /*
- * The feeds whose state (poll state, paused, disabled, removed, run-time URL) changed after
- * *since_seq (a counter of such changes; 0 at first), at most limit, in the order of their
- * changes, with *since_seq moved to the last one given: a node sees what the others did.
+ * Where store_feeds_changed reads on from ({0} at first). A read is a sweep over the changes
+ * from `since` on, in pages of at most limit rows (`at_xid`, `at_id`: the last row given);
+ * a sweep that ends moves `since` to the oldest transaction running when it began
+ * (`sweep_xmin`; 0: no sweep under way), so a change committed late is read by the next one.
  */
-int store_feeds_changed(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
-                        void *userdata);
+struct store_changes_pos {
+    int64_t since;
+    int64_t sweep_xmin;
+    int64_t at_xid;
+    int64_t at_id;
+};
+
+/*
+ * The feeds whose state (poll state, paused, disabled, removed, run-time URL) changed since
+ * *pos, at most limit, in the order of their changes, with *pos moved on: a node sees what
+ * the others did. A change may come twice (a sweep reads again from the oldest transaction
+ * running when the last began), never not at all; however many feeds changed while one
+ * transaction ran long, each read goes on from the last page's row.
+ */
+int store_feeds_changed(struct store *store, struct store_changes_pos *pos, unsigned limit,
+                        store_feed_cb cb, void *userdata);
 
 /* Every node that ever beat on this database, by name. */
 int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);

@@ -789,7 +789,9 @@ static const char *const pg_sql[STMT__COUNT] = {
      */
     [STMT_FEEDS_XMIN] = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text",
     [STMT_FEEDS_CHANGED] = "SELECT " PG_FEED_COLUMNS ", 0, f.state_xid::text FROM feeds AS f"
-                           " WHERE f.state_xid >= $1::xid8 ORDER BY f.state_xid, f.id LIMIT $2",
+                           " WHERE f.state_xid >= $1::xid8"
+                           " AND (f.state_xid, f.id) > ($1::xid8, $2::bigint)"
+                           " ORDER BY f.state_xid, f.id LIMIT $3",
     /*
      * The claim ($1 node, $2 lease_s, $3 limit, $4 bigint[] of the feeds in $1's hands): the
      * due feeds whose lease is free, ended, or $1's own but not in its hands and not renewed
@@ -3825,25 +3827,36 @@ pg_feeds_skip(struct store *base, const char *node, bool clear, const int64_t *i
 }
 
 /*
- * The feeds changed since transaction *since_seq (0: from the first); *since_seq becomes the
- * oldest transaction running before the read, or, when limit rows came, the last row's.
+ * The feeds changed since *pos (store_changes_pos): a page of the sweep under way, or of a new
+ * one from pos->since. The rows come in (state_xid, id) order, so a page goes on from the last
+ * row given even when one transaction, or a long one holding the oldest running transaction
+ * back, changed more feeds than a page holds. A transaction still running when the sweep
+ * began has an xid at or after the sweep's xmin, and so has one that began later: the next
+ * sweep, from that xmin, reads their rows once they are committed.
  */
 static int
-pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_feed_cb cb,
-                 void *userdata)
+pg_feeds_changed(struct store *base, struct store_changes_pos *pos, unsigned limit,
+                 store_feed_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
+    struct store_changes_pos at = *pos;
     PGresult *res;
-    int64_t xmin, last = *since_seq;
     int r = 0, n;
 
     assert(store);
-    if (!(res = pg_exec(store, STMT_FEEDS_XMIN, NULL, &r)))
-        return r;
-    xmin = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
-    PQclear(res);
-    par_int(&p, *since_seq);
+    if (at.sweep_xmin <= 0) {
+        if (!(res = pg_exec(store, STMT_FEEDS_XMIN, NULL, &r)))
+            return r;
+        at.sweep_xmin = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+        PQclear(res);
+        if (at.sweep_xmin <= 0)
+            at.sweep_xmin = at.since > 0 ? at.since : 1;
+        at.at_xid = at.since;
+        at.at_id = 0;
+    }
+    par_int(&p, at.at_xid);
+    par_int(&p, at.at_id);
     par_int(&p, limit);
     if (!(res = pg_exec(store, STMT_FEEDS_CHANGED, &p, &r)))
         return r;
@@ -3852,7 +3865,8 @@ pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_f
         struct store_feed feed = {0};
 
         r = feed_from_row(store, res, i, &feed);
-        last = col_int(res, i, PG_FEED_NCOL + 1);
+        at.at_xid = col_int(res, i, PG_FEED_NCOL + 1);
+        at.at_id = feed.id;
         if (r >= 0)
             r = cb(userdata, &feed);
         store_feed_done(&feed);
@@ -3860,16 +3874,12 @@ pg_feeds_changed(struct store *base, int64_t *since_seq, unsigned limit, store_f
     PQclear(res);
     if (r < 0)
         return r;
-    /*
-     * A full page goes on from its last transaction (its rows come again, not a later one's
-     * missed), unless the oldest running one is older: that one's rows are not seen yet.
-     */
-    if ((unsigned)n < limit)
-        *since_seq = xmin > *since_seq ? xmin : *since_seq;
-    else if (last == *since_seq)
-        *since_seq = last + 1; /* one transaction changed more than limit feeds: the rest wait */
-    else
-        *since_seq = xmin < last ? (xmin > *since_seq ? xmin : *since_seq) : last;
+    if ((unsigned)n < limit) { /* the sweep is over: the next one reads from its xmin */
+        if (at.sweep_xmin > at.since)
+            at.since = at.sweep_xmin;
+        at.sweep_xmin = 0;
+    }
+    *pos = at;
     return n;
 }
 

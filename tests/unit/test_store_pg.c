@@ -801,10 +801,11 @@ test_store_pg_cluster_skips(void **state)
     store_free(store);
 }
 
+#define CHANGED_MAX 64
 struct changed {
     int n;
-    char names[8][16];
-    bool paused[8];
+    char names[CHANGED_MAX][16];
+    bool paused[CHANGED_MAX];
 };
 
 static int
@@ -812,7 +813,7 @@ on_changed(void *userdata, const struct store_feed *feed)
 {
     struct changed *c = userdata;
 
-    if (c->n < 8) {
+    if (c->n < CHANGED_MAX) {
         (void)snprintf(c->names[c->n], sizeof(c->names[0]), "%s", feed->name);
         c->paused[c->n] = feed->paused;
     }
@@ -824,7 +825,7 @@ on_changed(void *userdata, const struct store_feed *feed)
 static bool
 changed_has(const struct changed *c, const char *name, bool paused)
 {
-    for (int i = 0; i < c->n && i < 8; i++)
+    for (int i = 0; i < c->n && i < CHANGED_MAX; i++)
         if (strcmp(c->names[i], name) == 0 && c->paused[i] == paused)
             return true;
     return false;
@@ -842,14 +843,14 @@ test_store_pg_feeds_changed(void **state)
     struct pg_db *db = *state;
     struct store *store = open_store(db->database), *other = open_store(db->database);
     struct store_feed x = {0}, y = {0};
-    int64_t since = 0;
+    struct store_changes_pos since = {0};
 
     assert_int_equal(store_feed_ensure(store, "x", "https://x.example/f.xml", &x), 0);
     assert_int_equal(store_feed_ensure(store, "y", "https://y.example/f.xml", &y), 0);
     struct changed c = {0};
     assert_true(store_feeds_changed(store, &since, 100, on_changed, &c) >= 2); /* new rows */
     assert_true(changed_has(&c, "x", false) && changed_has(&c, "y", false));
-    assert_true(since > 0);
+    assert_true(since.since > 0 || since.sweep_xmin > 0);
 
     /* A claim writes leases only: the rows' change stamps stay. */
     int64_t before = query_int(db->name, "SELECT sum(state_xid::text::bigint) FROM feeds");
@@ -869,6 +870,51 @@ test_store_pg_feeds_changed(void **state)
     assert_true(changed_has(&c, "y", true));
     store_feed_done(&x);
     store_feed_done(&y);
+    store_free(other);
+    store_free(store);
+}
+
+/*
+ * review19 F8: a transaction left open holds the oldest running transaction back, and more
+ * feeds than a read takes change meanwhile: each read goes on from the last, so all of them
+ * come (before, every read gave the same first page for as long as the transaction ran).
+ */
+static void
+test_store_pg_feeds_changed_long_transaction(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database), *other = open_store(db->database);
+    struct store_feed z = {0};
+    struct store_changes_pos pos = {0};
+    struct changed c = {0};
+    char name[16], url[64];
+
+    assert_int_equal(store_feed_ensure(store, "z", "https://z.example/f.xml", &z), 0);
+    while (store_feeds_changed(store, &pos, 100, on_changed, &c) == 100)
+        ;
+    assert_int_equal(store_begin(other), 0);
+    assert_int_equal(store_feed_set_state(other, z.id, true, 0, NULL), 0); /* held open */
+    for (int i = 0; i < 7; i++) {
+        struct store_feed f = {0};
+        snprintf(name, sizeof(name), "f%d", i);
+        snprintf(url, sizeof(url), "https://f%d.example/f.xml", i);
+        assert_int_equal(store_feed_ensure(store, name, url, &f), 0);
+        store_feed_done(&f);
+    }
+    c = (struct changed){0};
+    for (int k = 0; k < 8; k++)
+        assert_true(store_feeds_changed(store, &pos, 2, on_changed, &c) >= 0);
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        assert_true(changed_has(&c, name, false));
+    }
+    assert_false(changed_has(&c, "z", true)); /* not committed yet */
+    assert_int_equal(store_commit(other), 0);
+    c = (struct changed){0};
+    for (int k = 0; k < 8 && !changed_has(&c, "z", true); k++)
+        assert_true(store_feeds_changed(store, &pos, 2, on_changed, &c) >= 0);
+    assert_true(changed_has(&c, "z", true));
+    store_feed_done(&z);
     store_free(other);
     store_free(store);
 }
@@ -1216,6 +1262,7 @@ main(void)
         PG_TEST(test_store_pg_node_lives),
         PG_TEST(test_store_pg_cluster_skips),
         PG_TEST(test_store_pg_feeds_changed),
+        PG_TEST(test_store_pg_feeds_changed_long_transaction),
         PG_TEST(test_store_pg_story_lock),
         PG_TEST(test_store_pg_statement_timeout),
         PG_TEST(test_store_pg_invalid_utf8_is_repaired),
