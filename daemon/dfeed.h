@@ -44,6 +44,19 @@ struct dfeed_waiter {
 };
 
 /* A configured feed at run time. */
+/*
+ * What feed events remember beyond st, for this run only (a restart forgets it): when the
+ * last feed-ids-changed and feed-purged were raised (each at most once in a while), and
+ * whether the last document was a purge's first (a purge is told when the next one shows it
+ * too, so that one short document among long ones is no purge).
+ */
+struct dfeed_life_mem {
+    int64_t ids_changed_at;
+    int64_t purged_at;
+    bool purge_pending;
+    int64_t purge_items; /* the items of that first short document */
+};
+
 struct dfeed {
     const struct conf_feed *cfg; /* points into the config (re-pointed on reload), or runtime_cfg */
     struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
@@ -67,6 +80,7 @@ struct dfeed {
     int64_t poll_lag_ms;  /* how late it started after it was due; -1: not known */
     uint64_t st_gen;      /* bumped when the loop changes st outside a poll */
     int64_t told_wait_ms; /* the wait to the next poll of its last poll's feed event; 0: none */
+    struct dfeed_life_mem life_mem; /* feed events' memory not saved with the poll (feedpoll.c) */
     struct dfeed *ready_prev, *ready_next;
 };
 

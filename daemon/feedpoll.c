@@ -35,6 +35,13 @@
 #define FEEDPOLL_ARTICLES_AT_ONCE 4 /* article downloads (and extractions) of one poll at once */
 /* feed-purged: the document lists less than half the items of the last, which had this many. */
 #define FEEDPOLL_PURGE_MIN_ITEMS 5
+/* feed-purged and feed-ids-changed: at most once a day and once a week per feed (a flapping
+ * server, or ids that change on every poll, would raise them on every poll). */
+#define FEEDPOLL_PURGE_QUIET_S 86400
+#define FEEDPOLL_IDS_QUIET_S (7 * 86400)
+/* feed-recovered: only after this many (weighted) consecutive failures, or a disable: one
+ * transient error is not worth telling, nor its end. */
+#define FEEDPOLL_FAILING_MIN 3
 /* Feed events one poll may raise at most (recovered, moved, ids changed, purged, stalled). */
 #define FEEDPOLL_LIFE_MAX 5
 
@@ -130,6 +137,8 @@ struct feedpoll {
     bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
     struct life_event life[FEEDPOLL_LIFE_MAX]; /* feed events raised by the poll */
     unsigned n_life;
+    struct dfeed_life_mem life_mem; /* the feed's, before the poll settled (life_restore) */
+    bool before_ok;                 /* before holds the feed's state before it settled */
     /* Items of the document under a new key whose link is a stored item's (rekey_lookup). */
     struct poll_rekey {
         int64_t item_id;              /* the stored item */
@@ -936,13 +945,67 @@ str_at_cmp(const void *a, const void *b)
     return strcmp(((const struct str_at *)a)->s, ((const struct str_at *)b)->s);
 }
 
+static bool
+title_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Whether titles a and b (NULL: none) are one, whitespace runs and ASCII case aside. */
+static bool
+title_same(const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    while (title_space(*a))
+        a++;
+    while (title_space(*b))
+        b++;
+    for (;;) {
+        bool wa = title_space(*a), wb = title_space(*b);
+        while (title_space(*a))
+            a++;
+        while (title_space(*b))
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if (wa != wb)
+            return false;
+        unsigned char ca = (unsigned char)*a++, cb = (unsigned char)*b++;
+        if (ca >= 'A' && ca <= 'Z')
+            ca = (unsigned char)(ca - 'A' + 'a');
+        if (cb >= 'A' && cb <= 'Z')
+            cb = (unsigned char)(cb - 'A' + 'a');
+        if (ca != cb)
+            return false;
+    }
+}
+
+/*
+ * Whether item, not stored under its key, is the stored item ref under a new key: the same
+ * title (whitespace and ASCII case aside) and the same publication time where both have one,
+ * and a title or a time at all. The link alone is not enough: a page at a fixed address (a live
+ * page, a daily briefing, a feed whose items all link to the site) carries new stories, and taking
+ * one for an old item would lose it; when in doubt the item is new (a double beats a miss).
+ */
+static bool
+rekey_same(const struct feed_item *item, const struct store_item_ref *ref)
+{
+    bool dated = item->published_at != FEED_TIME_NONE && ref->published_at != FEED_TIME_NONE;
+    if (!title_same(item->title, ref->title) || (dated && item->published_at != ref->published_at))
+        return false;
+    /* Something besides the link must say so: a title, or the date. */
+    return dated || !title_same(item->title, NULL);
+}
+
 /*
  * Of the items of the document whose key is not stored (!known), those that are a stored
  * item under a new key (feed-ids-changed): its link is the link of exactly one item of the
  * document and of exactly one stored item of the feed, whose key the document does not list
- * (else two items share a link: both are items of their own). They go to p->rekeys and are
- * known from now on (known[i] set): no item is stored or alerted again for them. Any failure
- * leaves them new, as before this lookup (the (feed, key) constraint still holds).
+ * (else two items share a link: both are items of their own), and the two are the same
+ * (rekey_same). They go to p->rekeys and are known from now on (known[i] set): no item is
+ * stored or alerted again for them. Any failure leaves them new, as before this lookup (the
+ * (feed, key) constraint still holds).
  */
 static void
 rekey_lookup(struct feedpoll *p, bool *known)
@@ -952,9 +1015,8 @@ rekey_lookup(struct feedpoll *p, bool *known)
     struct str_at *links = malloc(n * sizeof(*links)), *keys = malloc(n * sizeof(*keys));
     size_t *cand = malloc(n * sizeof(*cand));
     const char **urls = malloc(n * sizeof(*urls));
-    int64_t *ids = calloc(n, sizeof(*ids));
-    char **stored = calloc(n, sizeof(*stored));
-    if (!links || !keys || !cand || !urls || !ids || !stored)
+    struct store_item_ref *refs = calloc(n, sizeof(*refs));
+    if (!links || !keys || !cand || !urls || !refs)
         goto done;
     for (size_t i = 0; i < n; i++) {
         keys[i] = (struct str_at){doc->items[i].key, i};
@@ -971,24 +1033,25 @@ rekey_lookup(struct feedpoll *p, bool *known)
             urls[n_cand++] = links[k].s;
         }
     }
-    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, ids, stored) < 0)
+    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, refs) < 0)
         goto done;
     for (size_t c = 0; c < n_cand; c++) {
-        if (ids[c] <= 0 || !stored[c])
+        if (refs[c].id <= 0 || !refs[c].key)
             continue;
-        struct str_at want = {stored[c], 0};
+        struct str_at want = {refs[c].key, 0};
         if (bsearch(&want, keys, n, sizeof(*keys), str_at_cmp))
             continue; /* its stored item is in the document too: another item of that link */
+        if (!rekey_same(&doc->items[cand[c]], &refs[c]))
+            continue; /* another story at the same address: a new item */
         if (!p->rekeys && !(p->rekeys = calloc(n_cand, sizeof(*p->rekeys))))
             break;
-        p->rekeys[p->n_rekeys++] = (struct poll_rekey){ids[c], &doc->items[cand[c]]};
+        p->rekeys[p->n_rekeys++] = (struct poll_rekey){refs[c].id, &doc->items[cand[c]]};
         known[cand[c]] = true;
     }
 done:
-    for (size_t c = 0; stored && c < n_cand; c++)
-        free(stored[c]);
-    free(stored);
-    free(ids);
+    for (size_t c = 0; refs && c < n_cand; c++)
+        store_item_ref_done(&refs[c]);
+    free(refs);
     free(urls);
     free(cand);
     free(keys);
@@ -1123,6 +1186,8 @@ poll_store(struct feedpoll *p)
      * memory for that copy it shows the settled state, as it would a moment later.
      */
     bool before = store_feed_copy(&p->before, &p->f->st) == 0;
+    p->before_ok = before;
+    p->life_mem = p->f->life_mem;
     int r = poll_prepare(p, now_ms);
     p->content_done = true;
     mem_update(p); /* a failed poll dropped its texts */
@@ -1243,7 +1308,7 @@ life_span(int64_t s, char *buf, size_t size)
  * FEEDPOLL_PURGE_MIN_ITEMS. The state lives in f->st, saved with the poll.
  */
 static void
-life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
+life_good_poll(struct feedpoll *p, int64_t now, const char *was_error)
 {
     struct dctx *d = p->d;
     struct dfeed *f = p->f;
@@ -1255,8 +1320,8 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
         if (strcmp(f->st.life, "disabled") == 0)
             life_raise(p, CONF_EVENT_FEED_RECOVERED, "polled again after it was disabled");
         else
-            life_raise(p, CONF_EVENT_FEED_RECOVERED, "back after %u failed polls",
-                       was_failures ? was_failures : 1);
+            life_raise(p, CONF_EVENT_FEED_RECOVERED, "back after failing (last error: %s)",
+                       was_error ? was_error : "unknown");
         (void)set_str(&f->st.life, NULL);
     }
 
@@ -1298,26 +1363,66 @@ life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
 
     if (p->doc && p->n_rekeys > 0) {
         char qn2[LOG_QUOTE_MAX];
-        if (p->n_rekeys * 2 >= p->doc->n_items)
+        struct dfeed_life_mem *m = &f->life_mem;
+        if (p->n_rekeys * 2 >= p->doc->n_items &&
+            (m->ids_changed_at <= 0 || now - m->ids_changed_at >= FEEDPOLL_IDS_QUIET_S)) {
             life_raise(p, CONF_EVENT_FEED_IDS_CHANGED,
                        "%zu of its %zu items have new ids, their links unchanged: not new items",
                        p->n_rekeys, p->doc->n_items);
-        else
+            m->ids_changed_at = now;
+        } else
             log_notice("poll: feed '%s': %zu items have new ids, their links unchanged: not new",
                        log_quote(f->cfg->name, qn2, sizeof(qn2)), p->n_rekeys);
     }
     if (p->doc) {
+        /*
+         * A purge is told when two documents in a row list less than half the items of the
+         * one before them (which stays the measure meanwhile), at most once a day.
+         */
+        struct dfeed_life_mem *m = &f->life_mem;
         int64_t n = (int64_t)p->doc->n_items;
-        if (f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items)
+        bool shrunk = f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items;
+        if (shrunk && !m->purge_pending) {
+            m->purge_pending = true; /* the next document tells */
+            m->purge_items = n;
+        } else {
+            if (shrunk && (m->purged_at <= 0 || now - m->purged_at >= FEEDPOLL_PURGE_QUIET_S)) {
+                life_raise(p, CONF_EVENT_FEED_PURGED,
+                           "%" PRId64 " of the %" PRId64
+                           " items of its document are gone (two polls in a row)",
+                           f->st.doc_items - n, f->st.doc_items);
+                m->purged_at = now;
+            }
+            m->purge_pending = false;
+            f->st.doc_items = n;
+        }
+    } else if (p->status == FETCH_NOT_MODIFIED && f->life_mem.purge_pending) {
+        /* The short document again (304 Not Modified): the purge is told. */
+        struct dfeed_life_mem *m = &f->life_mem;
+        int64_t n = m->purge_items;
+        if (m->purged_at <= 0 || now - m->purged_at >= FEEDPOLL_PURGE_QUIET_S) {
             life_raise(p, CONF_EVENT_FEED_PURGED,
-                       "%" PRId64 " of the %" PRId64 " items of its last document are gone",
+                       "%" PRId64 " of the %" PRId64
+                       " items of its document are gone (two polls in a row)",
                        f->st.doc_items - n, f->st.doc_items);
+            m->purged_at = now;
+        }
+        m->purge_pending = false;
         f->st.doc_items = n;
     }
 
     if (p->n_news > 0) {
-        if (f->st.last_new_at > 0 && now > f->st.last_new_at) {
-            double gap = (double)(now - f->st.last_new_at) / (double)p->n_news;
+        /*
+         * The gap is between polls that found new items, however many each found (a feed that
+         * publishes in batches is not faster for it). The first poll's items are the feed's
+         * past, not its pace (new_gap_s < 0: the next poll with new items starts the measure).
+         */
+        if (f->st.last_new_at == FEED_TIME_NONE || f->st.last_new_at <= 0) {
+            f->st.new_gap_s = -1.0;
+        } else if (f->st.new_gap_s < 0.0) {
+            f->st.new_gap_s = 0.0;
+        } else if (now > f->st.last_new_at) {
+            double gap = (double)(now - f->st.last_new_at);
             f->st.new_gap_s = f->st.new_gap_s > 0.0 ? 0.75 * f->st.new_gap_s + 0.25 * gap : gap;
         }
         f->st.last_new_at = now;
@@ -1374,15 +1479,17 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     f->st.last_poll_at = now_ms / 1000;
     f->st.last_status = (int)p->http_status;
     if (!failed) {
+        char *was_error = f->st.last_error; /* the reason of feed-recovered */
+        f->st.last_error = NULL;
         f->st.failures = 0;
-        (void)set_str(&f->st.last_error, NULL);
         if (p->etag || p->last_modified || p->status == FETCH_OK) {
             (void)set_str(&f->st.etag, p->etag);
             (void)set_str(&f->st.last_modified, p->last_modified);
         }
         if (p->doc)
             f->st.recovered = p->doc->recovered;
-        life_good_poll(p, now_ms / 1000, was_failures);
+        life_good_poll(p, now_ms / 1000, was_error);
+        free(was_error);
         p->seen_changed |= f->st.failures != was_failures || f->st.recovered != was_recovered ||
                            dfeed_state(f) != was_state;
         life_finish(p);
@@ -1410,7 +1517,7 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         (void)set_str(&f->st.disabled_reason, reason);
         life_raise(p, CONF_EVENT_FEED_DISABLED, "%s", reason);
         (void)set_str(&f->st.life, "disabled");
-    } else if (!f->st.life) {
+    } else if (!f->st.life && f->st.failures >= FEEDPOLL_FAILING_MIN) {
         (void)set_str(&f->st.life, "failing");
     }
     /* A failed poll breaks the run of polls that saw a permanent redirect. */
@@ -1452,6 +1559,30 @@ poll_prepare(struct feedpoll *p, int64_t now_ms)
     return 0;
 }
 
+/*
+ * A poll that was not stored raised no feed event (its rows went with its transaction) and
+ * must leave the feed's life as it found it, or the events would be lost for good: a move
+ * applied with no feed-moved, a recovery or a stall never told. The next poll decides again.
+ */
+static void
+life_restore(struct feedpoll *p)
+{
+    struct dfeed *f = p->f;
+    const struct store_feed *b = &p->before;
+
+    f->life_mem = p->life_mem;
+    if (!p->before_ok)
+        return; /* out of memory for the copy: the settled life stays */
+    (void)set_str(&f->st.url, b->url);
+    (void)set_str(&f->st.move_url, b->move_url);
+    (void)set_str(&f->st.life, b->life);
+    f->st.move_seen = b->move_seen;
+    f->st.last_new_at = b->last_new_at;
+    f->st.new_gap_s = b->new_gap_s;
+    f->st.stalled = b->stalled;
+    f->st.doc_items = b->doc_items;
+}
+
 /* After the batch's commit (r: the poll's own result, or the commit's): events and logs. */
 static void
 poll_finish(struct feedpoll *p, int r)
@@ -1466,6 +1597,8 @@ poll_finish(struct feedpoll *p, int r)
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
     f->shown = NULL; /* the poll is stored (or failed to be): `feeds` shows it from now on */
+    if (r < 0)
+        life_restore(p);
     if (r < 0) {
         /*
          * The poll could not be saved (a full disk...): forget the validators it brought, or

@@ -62,7 +62,7 @@ struct store_engine {
     int (*items_known)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
                        bool *ret_known);
     int (*items_by_url)(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
-                        int64_t *ret_ids, char **ret_keys);
+                        struct store_item_ref *ret);
     int (*item_rekey)(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
                       const char *guid);
     int (*feed_model_get)(struct store *store, int64_t feed_id, char **ret_data, size_t *ret_len);

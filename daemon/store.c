@@ -478,24 +478,26 @@ store_items_known(struct store *store, int64_t feed_id, const char *const *keys,
     return 0;
 }
 
+void
+store_item_ref_done(struct store_item_ref *ref)
+{
+    free(ref->key);
+    free(ref->title);
+    *ref = (struct store_item_ref){.published_at = FEED_TIME_NONE};
+}
+
 int
 store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
-                   int64_t *ret_ids, char **ret_keys)
+                   struct store_item_ref *ret)
 {
     assert(store);
-    assert((urls && ret_ids && ret_keys) || n == 0);
-    for (size_t i = 0; i < n; i++) {
-        ret_ids[i] = 0;
-        ret_keys[i] = NULL;
-    }
-    int r = store->engine->items_by_url(store, feed_id, urls, n, ret_ids, ret_keys);
-    if (r < 0) {
-        for (size_t i = 0; i < n; i++) {
-            free(ret_keys[i]);
-            ret_keys[i] = NULL;
-            ret_ids[i] = 0;
-        }
-    }
+    assert((urls && ret) || n == 0);
+    for (size_t i = 0; i < n; i++)
+        ret[i] = (struct store_item_ref){.published_at = FEED_TIME_NONE};
+    int r = store->engine->items_by_url(store, feed_id, urls, n, ret);
+    if (r < 0)
+        for (size_t i = 0; i < n; i++)
+            store_item_ref_done(&ret[i]);
     return r;
 }
 

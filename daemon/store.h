@@ -273,14 +273,25 @@ int store_item_known(struct store *store, int64_t feed_id, const char *key);
 int store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
                       bool *ret_known);
 
+/* A stored item found by its link (store_items_by_url): what tells whether it is the same. */
+struct store_item_ref {
+    int64_t id;           /* 0: none, or several items have the link */
+    char *key;            /* malloc'ed */
+    char *title;          /* malloc'ed; NULL: none */
+    int64_t published_at; /* FEED_TIME_NONE: none */
+};
+
+/* Frees what ref holds and zeroes it. */
+void store_item_ref_done(struct store_item_ref *ref);
+
 /*
- * For each of the n urls (none NULL), the one item of feed_id stored with that URL: its id
- * into ret_ids[i] and its key into ret_keys[i] (malloc'ed; the caller frees them), or 0 and
- * NULL when none or several items have it (pruned items have no URL). A poll's lookups at
- * once (STORE_KNOWN_BATCH URLs a statement on PostgreSQL). 0, or a negative errno.
+ * For each of the n urls (none NULL), the one item of feed_id stored with that URL into
+ * ret[i] (store_item_ref_done frees it), or ret[i].id 0 when none or several items have it
+ * (pruned items have no URL). A poll's lookups at once (STORE_KNOWN_BATCH URLs a statement
+ * on PostgreSQL). 0, or a negative errno (ret[] all empty).
  */
 int store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
-                       int64_t *ret_ids, char **ret_keys);
+                       struct store_item_ref *ret);
 
 /*
  * Gives the item item_id of feed_id a new key and guid (its feed changed its ids, its link

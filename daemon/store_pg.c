@@ -864,7 +864,8 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = $2, move_seen = $3, last_new_at = $4,"
                             " new_gap = $5, stalled = $6, doc_items = $7, life = $8 WHERE id = $1",
     /* The positions (from 1) in the text[] $2 of URLs feed $1 has one item of, its id, key. */
-    [STMT_ITEMS_BY_URL] = "SELECT k.i, min(it.id), min(it.key), count(*)"
+    [STMT_ITEMS_BY_URL] = "SELECT k.i, min(it.id), min(it.key), count(*), min(it.title),"
+                          " min(it.published_at)"
                           " FROM unnest($2::text[]) WITH ORDINALITY AS k(url, i)"
                           " JOIN items AS it ON it.feed_id = $1 AND it.url = k.url"
                           " GROUP BY k.i",
@@ -2497,7 +2498,7 @@ pg_items_known(struct store *base, int64_t feed_id, const char *const *keys, siz
 /* The one item of feed_id with each URL (store.h): one statement per STORE_KNOWN_BATCH URLs. */
 static int
 pg_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, size_t n,
-                int64_t *ret_ids, char **ret_keys)
+                struct store_item_ref *ret)
 {
     struct store_pg *store = pg_of(base);
     int r = 0;
@@ -2521,8 +2522,11 @@ pg_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, si
             int64_t k = col_int(res, i, 0);
             if (k < 1 || (size_t)k > m || col_int(res, i, 3) != 1)
                 continue;
-            ret_ids[at + (size_t)k - 1] = col_int(res, i, 1);
-            r = col_strdup(store, res, i, 2, &ret_keys[at + (size_t)k - 1]);
+            struct store_item_ref *ref = &ret[at + (size_t)k - 1];
+            ref->id = col_int(res, i, 1);
+            ref->published_at = col_time(res, i, 5);
+            if ((r = col_strdup(store, res, i, 2, &ref->key)) == 0)
+                r = col_strdup(store, res, i, 4, &ref->title);
         }
         PQclear(res);
         if (r < 0)

@@ -557,7 +557,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
     [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = ?2, move_seen = ?3, last_new_at = ?4,"
                             " new_gap = ?5, stalled = ?6, doc_items = ?7, life = ?8 WHERE id = ?1",
-    [STMT_ITEM_BY_URL] = "SELECT id, key FROM items WHERE feed_id = ?1 AND url = ?2 LIMIT 2",
+    [STMT_ITEM_BY_URL] = "SELECT id, key, title, published_at FROM items"
+                         " WHERE feed_id = ?1 AND url = ?2 LIMIT 2",
     [STMT_ITEM_REKEY] = "UPDATE items SET key = ?3, guid = ?4 WHERE id = ?2 AND feed_id = ?1"
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
@@ -2538,34 +2539,34 @@ sqlite_retention_get(struct store *base, int64_t *ret_pruned_items, int64_t *ret
 /* The one item of feed_id with each URL (store.h). */
 static int
 sqlite_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, size_t n,
-                    int64_t *ret_ids, char **ret_keys)
+                    struct store_item_ref *ret)
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ITEM_BY_URL];
     for (size_t i = 0; i < n; i++) {
         int rc = SQLITE_OK, r = 0, rows = 0;
-        int64_t id = 0;
-        char *key = NULL;
+        struct store_item_ref ref = {.published_at = FEED_TIME_NONE};
         bind_int(st, 1, feed_id, &rc);
         bind_str(st, 2, urls[i], &rc);
         if (rc != SQLITE_OK)
             return bind_failed(store, st, rc);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && ++rows == 1) {
-            id = sqlite3_column_int64(st, 0);
-            if ((r = col_strdup(store, st, 1, &key)) < 0)
+            ref.id = sqlite3_column_int64(st, 0);
+            ref.published_at = col_time(st, 3);
+            if ((r = col_strdup(store, st, 1, &ref.key)) < 0 ||
+                (r = col_strdup(store, st, 2, &ref.title)) < 0)
                 break;
         }
         if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
             r = store_fail(store, rc);
         stmt_done(st);
         if (r < 0 || rows != 1) {
-            free(key);
+            store_item_ref_done(&ref);
             if (r < 0)
                 return r;
             continue;
         }
-        ret_ids[i] = id;
-        ret_keys[i] = key;
+        ret[i] = ref;
     }
     return 0;
 }

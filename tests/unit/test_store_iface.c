@@ -1582,6 +1582,7 @@ test_store_iface_items_by_url(void **state)
     struct feed_item one = mkitem("urn:1", 1), two = mkitem("urn:2", 2), dup1 = mkitem("urn:3", 3),
                      dup2 = mkitem("urn:4", 4), other = mkitem("urn:1", 5);
     one.link = "https://x.test/1";
+    one.title = "One";
     two.link = "https://x.test/2";
     dup1.link = dup2.link = "https://x.test/same";
     other.link = "https://x.test/2"; /* another feed's */
@@ -1594,16 +1595,20 @@ test_store_iface_items_by_url(void **state)
 
     const char *urls[] = {"https://x.test/2", "https://x.test/none", "https://x.test/same",
                           "https://x.test/1"};
-    int64_t ids[4];
-    char *keys[4];
-    assert_int_equal(store_items_by_url(store, a, urls, 4, ids, keys), 0);
-    assert_true(ids[0] == id2 && ids[1] == 0 && ids[2] == 0 && ids[3] == id1);
-    assert_string_equal(keys[0], "urn:2");
-    assert_null(keys[1]);
-    assert_null(keys[2]); /* two items have it: neither is the one */
-    assert_string_equal(keys[3], "urn:1");
+    struct store_item_ref refs[4];
+    assert_int_equal(store_items_by_url(store, a, urls, 4, refs), 0);
+    assert_true(refs[0].id == id2 && refs[1].id == 0 && refs[2].id == 0 && refs[3].id == id1);
+    assert_string_equal(refs[0].key, "urn:2");
+    assert_null(refs[1].key);
+    assert_null(refs[2].key); /* two items have it: neither is the one */
+    assert_string_equal(refs[3].key, "urn:1");
+    /* What tells whether an item under a new key is the same: its title and date. */
+    assert_string_equal(refs[3].title, "One");
+    assert_int_equal(refs[3].published_at, 1);
+    assert_null(refs[0].title);
+    assert_int_equal(refs[1].published_at, FEED_TIME_NONE);
     for (int i = 0; i < 4; i++)
-        free(keys[i]);
+        store_item_ref_done(&refs[i]);
 
     /* A new key; not one the feed has already. */
     assert_int_equal(store_item_rekey(store, a, id1, "urn:new:1", "urn:new:1"), 1);
