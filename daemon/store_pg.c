@@ -67,7 +67,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -107,6 +109,19 @@
  * (e.g. options='-c statement_timeout=0' for none). Migrations are not bounded.
  */
 #define PG_SESSION_OPTIONS "-c statement_timeout=60s"
+
+/*
+ * A connection bounded by store_set_statement_timeout (the loop's) also waits no longer than
+ * that and PG_DEADLINE_GRACE_MS for an answer, on its own clock: a server process that is
+ * stopped or starved cannot enforce its statement_timeout, and the loop would wait for as
+ * long as it sleeps. Past the deadline the connection is dropped (its socket shut: no cancel
+ * request, which would wait for the same server) and not made again for
+ * PG_DEADLINE_BACKOFF_MS, each attempt then bounded the same way; meanwhile statements fail
+ * at once. The statement may still run once the server wakes: only reads are sent on such
+ * a connection.
+ */
+#define PG_DEADLINE_GRACE_MS 2000
+#define PG_DEADLINE_BACKOFF_MS 10000
 
 /* The most parameters of one statement here (STMT_ITEM_ADD's 15). */
 #define PG_MAX_PARAMS 16
@@ -939,6 +954,8 @@ struct store_pg {
     bool ready;     /* the session is set up (pg_session): its statements are prepared */
     char *node;     /* the node that joined on this connection (its deliveries' writes) */
     unsigned statement_timeout_ms; /* store_set_statement_timeout's, set by each session; 0: none */
+    unsigned deadline_ms; /* the client's own bound on an answer (PG_DEADLINE_GRACE_MS); 0: none */
+    int64_t retry_at_ms;  /* after a deadline passed: no new connection before (monotonic) */
 };
 
 /* Text-format parameters of one statement: values borrowed, integers formatted here. */
@@ -1115,6 +1132,82 @@ pg_fail(struct store_pg *store, const PGresult *res, bool in_txn)
 
 static int pg_session(struct store_pg *store);
 
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or deadline (mono_ms) passes: 1 ready, 0 timed out. */
+static int
+pg_wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0 || fd < 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (n > 0)
+            return 1;
+        if (n == 0 || errno != EINTR)
+            return 0;
+    }
+}
+
+/*
+ * Gives the connection up past its deadline: its socket shut, libpq reads its end and marks it
+ * bad (pg_ready makes it again, not before retry_at_ms). An open transaction is lost with it.
+ */
+static int
+pg_abandon(struct store_pg *store, bool in_txn)
+{
+    int fd = PQsocket(store->conn);
+    PGresult *res;
+
+    if (fd >= 0)
+        (void)shutdown(fd, SHUT_RDWR);
+    (void)PQconsumeInput(store->conn);
+    while (PQstatus(store->conn) == CONNECTION_OK && (res = PQgetResult(store->conn)))
+        PQclear(res);
+    store->ready = false;
+    store->retry_at_ms = mono_ms() + PG_DEADLINE_BACKOFF_MS;
+    if (in_txn)
+        store->lost = true;
+    return store_set_error(&store->base, -ETIMEDOUT,
+                           "no answer from '%s' in %u ms: connection dropped, made again in %d s",
+                           store->shown, store->deadline_ms, PG_DEADLINE_BACKOFF_MS / 1000);
+}
+
+/*
+ * A new session on a connection with a deadline (pg_ready): the connection is made without
+ * blocking past deadline_ms. 0 connected, or <0 (bad; the message recorded by the caller).
+ */
+static int
+pg_reset_bounded(struct store_pg *store)
+{
+    int64_t deadline = mono_ms() + store->deadline_ms;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+
+    if (!PQresetStart(store->conn))
+        return -ECONNREFUSED;
+    while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        short ev = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        if (!pg_wait_fd(PQsocket(store->conn), ev, deadline)) {
+            int fd = PQsocket(store->conn);
+            if (fd >= 0)
+                (void)shutdown(fd, SHUT_RDWR);
+            (void)PQresetPoll(store->conn); /* sees the end: bad */
+            store->retry_at_ms = mono_ms() + PG_DEADLINE_BACKOFF_MS;
+            return -ETIMEDOUT;
+        }
+        ps = PQresetPoll(store->conn);
+    }
+    return ps == PGRES_POLLING_OK ? 0 : -ECONNREFUSED;
+}
+
 /*
  * Makes the connection usable before a statement: a connection lost outside a transaction is
  * made again (statements prepared anew); inside one it is an error until store_rollback.
@@ -1128,8 +1221,15 @@ pg_ready(struct store_pg *store)
                                store->shown);
     if (PQstatus(store->conn) == CONNECTION_OK && store->ready)
         return 0;
+    if (store->deadline_ms > 0 && mono_ms() < store->retry_at_ms)
+        return store_set_error(&store->base, -ECONNRESET,
+                               "no answer from '%s' lately: connecting again in %" PRId64 " s",
+                               store->shown, (store->retry_at_ms - mono_ms() + 999) / 1000);
     /* Lost, or set up only in part by an earlier attempt: a new session from the start. */
-    PQreset(store->conn);
+    if (store->deadline_ms > 0)
+        (void)pg_reset_bounded(store);
+    else
+        PQreset(store->conn);
     if (PQstatus(store->conn) != CONNECTION_OK) {
         char copy[STORE_ERRMSG_MAX];
         (void)pg_set_message(store, -ECONNREFUSED, PQerrorMessage(store->conn));
@@ -1177,6 +1277,37 @@ utf8_repaired(const char *s, size_t n)
 }
 
 /*
+ * PQexecPrepared within store->deadline_ms: the statement's last result, or NULL (libpq's
+ * error on the connection; *timed_out when the deadline passed: the connection is dropped).
+ */
+static PGresult *
+pg_exec_bounded(struct store_pg *store, const char *name, int n, const char *const *values,
+                const int *lens, const int *formats, bool *timed_out)
+{
+    int64_t deadline = mono_ms() + store->deadline_ms;
+    PGresult *last = NULL, *res;
+
+    *timed_out = false;
+    if (!PQsendQueryPrepared(store->conn, name, n, values, lens, formats, 0))
+        return NULL;
+    for (;;) {
+        while (PQisBusy(store->conn)) {
+            if (!pg_wait_fd(PQsocket(store->conn), POLLIN, deadline)) {
+                PQclear(last);
+                *timed_out = true;
+                return NULL;
+            }
+            if (!PQconsumeInput(store->conn))
+                break; /* the connection failed: PQgetResult says so */
+        }
+        if (!(res = PQgetResult(store->conn)))
+            return last;
+        PQclear(last);
+        last = res;
+    }
+}
+
+/*
  * Runs prepared statement which with the parameters p (NULL: none): its result on success
  * (PGRES_COMMAND_OK or PGRES_TUPLES_OK; the caller PQclears it), NULL with *ret_r set (and the
  * message recorded) on failure.
@@ -1219,7 +1350,17 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
     in_txn = pg_in_txn(store);
     (void)snprintf(name, sizeof(name), "fw%d", (int)which);
     const int *lens = p && p->binary ? p->len : NULL, *formats = p && p->binary ? p->format : NULL;
-    res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
+    bool timed_out = false;
+    if (store->deadline_ms > 0)
+        res = pg_exec_bounded(store, name, n, n ? values : NULL, lens, formats, &timed_out);
+    else
+        res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
+    if (timed_out) {
+        for (int i = 0; i < n; i++)
+            free(repaired[i]);
+        *ret_r = pg_abandon(store, in_txn);
+        return NULL;
+    }
     /*
      * A connection the server dropped while it was idle (a restart, a failover) is found
      * only now. Outside a transaction, a statement that changes nothing (BEGIN, a SELECT) is
@@ -1231,8 +1372,13 @@ pg_exec(struct store_pg *store, enum pg_stmt which, const struct pg_params *p, i
          strncmp(pg_sql[which], "SELECT ", 7) == 0)) {
         PQclear(res);
         res = NULL;
-        if ((r = pg_ready(store)) == 0)
+        if ((r = pg_ready(store)) == 0 && store->deadline_ms > 0) {
+            res = pg_exec_bounded(store, name, n, n ? values : NULL, lens, formats, &timed_out);
+            if (timed_out)
+                r = pg_abandon(store, false);
+        } else if (r == 0) {
             res = PQexecPrepared(store->conn, name, n, n ? values : NULL, lens, formats, 0);
+        }
     }
     for (int i = 0; i < n; i++)
         free(repaired[i]);
@@ -1773,6 +1919,7 @@ pg_set_statement_timeout(struct store *base, unsigned ms)
 
     assert(store);
     store->statement_timeout_ms = ms;
+    store->deadline_ms = ms > 0 ? ms + PG_DEADLINE_GRACE_MS : 0;
     if (!store->ready || PQstatus(store->conn) != CONNECTION_OK || pg_in_txn(store))
         return 0;
     if (ms > 0)

@@ -152,6 +152,44 @@ def test_a_locked_table_holds_the_loop_for_seconds(t):
     assert d.stop(30) == 0
 
 
+def test_a_poll_meeting_a_frozen_server_holds_the_loop_for_seconds(t):
+    """A poll's lookup on the loop meets a server whose backends were stopped while the feed
+    was being fetched (SIGSTOP: its statement_timeout cannot fire): the loop's own deadline
+    (5 s + 2 s) drops the connection, `status` answers within seconds, the lookup's failure
+    is logged (its items taken as new), and once the server wakes the poll's items are
+    stored. (Before, the loop waited for as long as the server slept.)"""
+    db = new_database(t)
+    httpd = t.httpd()
+    httpd.add_slow("/a.xml", fwtest.rss_items([("a1", "first")]), delay=0.01)
+    d = t.daemon({"a": httpd.url("/a.xml")}, database=db, interval="1h")
+    d.start()
+    d.wait_polled(["a"])
+    httpd.add_slow("/a.xml", fwtest.rss_items([("a1", "first"), ("a2", "second")]), delay=3)
+    pids = backends(db)
+    try:
+        d.cli_ok("poll", "a", timeout=20)  # no --wait: claimed, then fetched for 3 s
+        fwtest.wait_until(lambda: httpd.active > 0, 20, "the poll's fetch under way")
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        worst = 0.0
+        for _ in range(4):
+            _, took = timed(lambda: d.cli_ok("status", timeout=30))
+            worst = max(worst, took)
+        assert worst < 12, worst
+        d.wait_log("no answer from", 30)
+        line = [ln for ln in d.log().splitlines() if "cannot look up the stored items" in ln]
+        assert line and "no answer from" in line[0], d.log()
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM items") == [["2"]], 90,
+                      "the poll's new item stored")
+    assert psql(db, "SELECT count(*), count(DISTINCT key) FROM items") == [["2", "2"]]
+    assert d.stop(30) == 0
+
 def test_a_hook_whose_alert_is_locked_runs_later(t):
     """A delivery whose alert cannot be read (its sources locked: the loop's read times out)
     is pending again and runs once the lock is gone; it was marked failed for good."""
