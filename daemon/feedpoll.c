@@ -1374,13 +1374,14 @@ life_good_poll(struct feedpoll *p, int64_t now, const char *was_error)
             log_notice("poll: feed '%s': %zu items have new ids, their links unchanged: not new",
                        log_quote(f->cfg->name, qn2, sizeof(qn2)), p->n_rekeys);
     }
-    if (p->doc) {
-        /*
-         * A purge is told when two documents in a row list less than half the items of the
-         * one before them (which stays the measure meanwhile), at most once a day.
-         */
-        struct dfeed_life_mem *m = &f->life_mem;
-        int64_t n = (int64_t)p->doc->n_items;
+    /*
+     * A purge is told when two documents in a row (or one and a 304 Not Modified, the same
+     * again) list less than half the items of the one before them (which stays the measure
+     * meanwhile), at most once a day.
+     */
+    struct dfeed_life_mem *m = &f->life_mem;
+    if (p->doc || (p->status == FETCH_NOT_MODIFIED && m->purge_pending)) {
+        int64_t n = p->doc ? (int64_t)p->doc->n_items : m->purge_items;
         bool shrunk = f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items;
         if (shrunk && !m->purge_pending) {
             m->purge_pending = true; /* the next document tells */
@@ -1396,19 +1397,6 @@ life_good_poll(struct feedpoll *p, int64_t now, const char *was_error)
             m->purge_pending = false;
             f->st.doc_items = n;
         }
-    } else if (p->status == FETCH_NOT_MODIFIED && f->life_mem.purge_pending) {
-        /* The short document again (304 Not Modified): the purge is told. */
-        struct dfeed_life_mem *m = &f->life_mem;
-        int64_t n = m->purge_items;
-        if (m->purged_at <= 0 || now - m->purged_at >= FEEDPOLL_PURGE_QUIET_S) {
-            life_raise(p, CONF_EVENT_FEED_PURGED,
-                       "%" PRId64 " of the %" PRId64
-                       " items of its document are gone (two polls in a row)",
-                       f->st.doc_items - n, f->st.doc_items);
-            m->purged_at = now;
-        }
-        m->purge_pending = false;
-        f->st.doc_items = n;
     }
 
     if (p->n_news > 0) {

@@ -33,6 +33,15 @@ def backends(db):
     return [int(r[0]) for r in rows]
 
 
+def wake(pids):
+    """SIGCONT to each of pids still there."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -111,11 +120,7 @@ def test_status_answers_while_the_database_is_frozen(t):
         for _ in range(3):
             assert d.cli_ok("status", timeout=20)["store"]["stale"] is True
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        wake(pids)
     fwtest.wait_until(lambda: d.status()["store"]["stale"] is False, 30,
                       "a fresh status once the server answers")
     assert "feedwatch_store_stale 0" in metrics_text(port, 20)
@@ -180,11 +185,7 @@ def test_a_poll_meeting_a_frozen_server_holds_the_loop_for_seconds(t):
         line = [ln for ln in d.log().splitlines() if "cannot look up the stored items" in ln]
         assert line and "no answer from" in line[0], d.log()
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        wake(pids)
     fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM items") == [["2"]], 90,
                       "the poll's new item stored")
     assert psql(db, "SELECT count(*), count(DISTINCT key) FROM items") == [["2", "2"]]

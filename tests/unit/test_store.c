@@ -1471,6 +1471,40 @@ fault_allocations(const struct fixture *fx)
 }
 
 /*
+ * Rounds of fault_round failing allocation 0, step, 2 step... (of n) until one fails none, each
+ * on a new database, or a copy of template: most fail, all cleanly. Returns their number.
+ */
+static long
+fault_rounds(const struct fixture *fx, long n, long step, const char *template)
+{
+    long failed = 0, rounds = 0;
+    bool completed = false;
+
+    for (fault_at = 0; fault_at <= n + step; fault_at += step) {
+        if (template)
+            assert_int_equal(copy_db(template, fx), 0);
+        else
+            remove_db(fx);
+        fault_count = 0;
+        fault_hit = false;
+        int r = fault_round(fx);
+        rounds++;
+        if (!fault_hit) {
+            assert_int_equal(r, 0);
+            completed = true;
+            break;
+        }
+        if (r < 0)
+            failed++;
+    }
+    fault_at = -1;
+    /* Each allocation asked for was failed once, and most of those failed the round. */
+    assert_true(completed);
+    assert_true(failed > 10);
+    return rounds;
+}
+
+/*
  * Every SQLite allocation of a poll's work on a database (opening it, storing an item,
  * listing) fails once, each in a round of its own: the round fails cleanly or copes, and the
  * database stays whole. Creating a database (its migrations, thousands of allocations as
@@ -1485,8 +1519,7 @@ test_store_allocation_failures_are_clean(void **state)
     struct store *store;
     sqlite3 *db;
     char *ok, template[200];
-    long failed = 0, rounds = 0, n, step;
-    bool completed = false;
+    long rounds = 0, n;
 
     /*
      * The rounds each open or create a database: on tmpfs when there is one, so the rounds
@@ -1503,24 +1536,7 @@ test_store_allocation_failures_are_clean(void **state)
     /* Creating the database: about 500 rounds, whatever the schema's size. */
     remove_db(fx);
     n = fault_allocations(fx);
-    step = n / 500 > 1 ? n / 500 : 1;
-    for (fault_at = 0; fault_at <= n + step; fault_at += step) {
-        remove_db(fx);
-        fault_count = 0;
-        fault_hit = false;
-        int r = fault_round(fx);
-        rounds++;
-        if (!fault_hit) {
-            assert_int_equal(r, 0);
-            completed = true;
-            break;
-        }
-        if (r < 0)
-            failed++;
-    }
-    fault_at = -1;
-    assert_true(completed);
-    assert_true(failed > 10);
+    rounds += fault_rounds(fx, n, n / 500 > 1 ? n / 500 : 1, NULL);
 
     /* A created database, then each allocation of a poll's work on it failed in turn. */
     remove_db(fx);
@@ -1529,27 +1545,8 @@ test_store_allocation_failures_are_clean(void **state)
     assert_int_equal(rename(fx->db, template), 0);
     assert_int_equal(copy_db(template, fx), 0);
     n = fault_allocations(fx);
-    completed = false;
-    failed = 0;
-    for (fault_at = 0; fault_at <= n; fault_at++) {
-        assert_int_equal(copy_db(template, fx), 0);
-        fault_count = 0;
-        fault_hit = false;
-        int r = fault_round(fx);
-        rounds++;
-        if (!fault_hit) {
-            assert_int_equal(r, 0);
-            completed = true;
-            break;
-        }
-        if (r < 0)
-            failed++;
-    }
-    fault_at = -1;
+    rounds += fault_rounds(fx, n, 1, template);
     fault_install(false);
-    /* Every allocation of a whole round was failed once, and most of those failed the round. */
-    assert_true(completed);
-    assert_true(failed > 10);
     print_message("%ld rounds, %ld allocations in a poll's round\n", rounds, n);
 
     /* Whatever failed before, the store opens and works afterwards. */
