@@ -1,6 +1,8 @@
 /* hash.c — FNV-1a 64 with a murmur3-style finaliser, and SHA-256, written for feedwatch. */
 #include "base/hash.h"
 
+#include <string.h>
+
 /* Folds len bytes into the running state h and returns the new state. */
 uint64_t
 hash_update(uint64_t h, const void *data, size_t len)
@@ -130,4 +132,20 @@ hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX])
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[2 * HASH_SHA256_LEN] = '\0';
+}
+
+uint64_t
+hash_item_fields(const char *title, const char *summary, const char *content)
+{
+    const char *f[] = {title, summary, content};
+    uint64_t h = HASH_SEED;
+    for (size_t i = 0; i < 3; i++) {
+        /* A field's presence and its end are hashed too: ("ab", "") is not ("a", "b"). */
+        unsigned char mark = f[i] ? 1 : 0;
+        h = hash_update(h, &mark, 1);
+        if (f[i])
+            h = hash_update(h, f[i], strlen(f[i]) + 1);
+    }
+    h = hash_final(h);
+    return h ? h : 1;
 }

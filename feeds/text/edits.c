@@ -11,22 +11,6 @@
 #include "text/html.h"
 #include "text/normalize.h"
 
-uint64_t
-edits_fingerprint(const char *title, const char *summary, const char *content)
-{
-    const char *f[] = {title, summary, content};
-    uint64_t h = HASH_SEED;
-    for (size_t i = 0; i < 3; i++) {
-        /* A field's presence and its end are hashed too: ("ab", "") is not ("a", "b"). */
-        unsigned char mark = f[i] ? 1 : 0;
-        h = hash_update(h, &mark, 1);
-        if (f[i])
-            h = hash_update(h, f[i], strlen(f[i]) + 1);
-    }
-    h = hash_final(h);
-    return h ? h : 1;
-}
-
 int
 edits_feed_text(const char *summary, const char *content, char **ret_text)
 {

@@ -3,8 +3,9 @@
  * materially between two polls, and the field-level diff of the change (PRODUCT.md, "Edited
  * items").
  *
- * The fingerprint is a 64-bit hash of the exact bytes of an item's title, summary and content:
- * equal fingerprints mean nothing changed and nothing more is read. When they differ, the two
+ * The fingerprint (base/hash.h, hash_item_fields) is a 64-bit hash of the exact bytes of an
+ * item's title, summary and content: equal fingerprints mean nothing changed and nothing more
+ * is read. When they differ, the two
  * versions are compared as plain text (edits_feed_text: the content, else the summary, from
  * HTML to text): an edit is material when the title's words change, or when a sentence of the
  * text is removed or added. Words are compared normalized (normalize.h: case, accents, width
@@ -37,9 +38,6 @@
 #define EDITS_MAX_SENTENCES 4096     /* sentences of a text compared one by one */
 #define EDITS_MAX_LISTED 20          /* sentences listed in a diff, each side */
 #define EDITS_MAX_SENTENCE 1024      /* bytes of a listed sentence or title */
-
-/* The fingerprint of an item's fields as the feed gives them (each may be NULL); never 0. */
-uint64_t edits_fingerprint(const char *title, const char *summary, const char *content);
 
 /*
  * The plain text of an item as its feed gives it: its content, else its summary, HTML to text
