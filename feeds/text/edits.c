@@ -291,13 +291,14 @@ sides_pair(struct side *a, struct side *b)
     }
 }
 
-/* A string of at most EDITS_MAX_SENTENCE bytes of s (len), cut on a character. */
+/* A string of at most EDITS_MAX_SENTENCE bytes of s (len), cut on a character; NULL: OOM. */
 static json_t *
 json_cut(const char *s, size_t len)
 {
     if (len > EDITS_MAX_SENTENCE)
         len = utf8_cut(s, len, EDITS_MAX_SENTENCE);
-    return json_stringn(s, len);
+    /* JSON holds UTF-8 only: a text that is not ends at its first invalid byte. */
+    return json_stringn(s, utf8_valid_prefix(s, len));
 }
 
 /* The unpaired sentences of s, at most EDITS_MAX_LISTED, into list; *ret_n: all of them. */

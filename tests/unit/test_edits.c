@@ -286,9 +286,17 @@ test_edits_bounds(void **state)
     free(a);
     free(b);
 
-    /* Invalid UTF-8 and NULs are no trouble. */
+    /* Invalid UTF-8 is no trouble: listed up to its first invalid byte. */
     assert_int_equal(
         compare("\xff\xfe", "\xc3 bad. \xe2\x80", "\xff\xfe", "\xc3 bad. \xe2\x80", &c), 0);
+    assert_int_equal(
+        compare("ok \xff title", "Fine. Good \xc3", "ok \xfe titles", "Fine. New \xc3", &c), 1);
+    t = change_of(c, "title");
+    assert_string_equal(json_string_value(json_object_get(t, "before")), "ok ");
+    x = change_of(c, "text");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(x, "before"), 0)),
+                        "Good ");
+    json_decref(c);
 }
 
 int
