@@ -161,6 +161,14 @@ def test_alert_delivers_one_update_on_the_alert(t):
     assert len(up) == 1 and up[0]["state"] == "delivered", listed[alert]
     assert [x["hook"] for x in up[0]["deliveries"]] == ["edits"], up
     assert up[0]["deliveries"][0]["state"] == "delivered", up
+    # The same, as people read them.
+    rc, _ = d.cli("alerts", json_out=False)
+    assert rc == 0 and "item-updated" in d.last[2] and "edits: delivered" in d.last[2], \
+        d.describe_last()
+    rc, _ = d.cli("item", str(talks), json_out=False)
+    out = d.last[2]
+    assert rc == 0 and "Ceasefire talks planned in Geneva" in out, d.describe_last()
+    assert "- The envoy was hopeful." in out and "+ The envoy walked out." in out, out
     seen = fwtest.wait_until(
         lambda: (lambda e: e if e.get("event") == "item-updated" and e.get("alert") == alert
                  else None)(w.recv_line()), 15, "an item-updated watch line")
