@@ -17,7 +17,10 @@ edits_feed_text(const char *summary, const char *content, char **ret_text)
     const char *html = content && *content ? content : summary;
     *ret_text = NULL;
     if (html && *html) {
-        int r = html_to_text(html, strlen(html), ret_text);
+        size_t len = strlen(html);
+        if (len > EDITS_MAX_HTML)
+            len = utf8_cut(html, len, EDITS_MAX_HTML);
+        int r = html_to_text(html, len, ret_text);
         if (r == -ENOMEM)
             return r;
         if (r < 0) /* unreadable HTML (too large): compared as no text, as it is stored */

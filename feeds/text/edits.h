@@ -34,14 +34,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EDITS_MAX_TEXT (256u * 1024) /* bytes of a text compared */
-#define EDITS_MAX_SENTENCES 4096     /* sentences of a text compared one by one */
-#define EDITS_MAX_LISTED 20          /* sentences listed in a diff, each side */
-#define EDITS_MAX_SENTENCE 1024      /* bytes of a listed sentence or title */
+#define EDITS_MAX_TEXT (256u * 1024)  /* bytes of a text compared */
+#define EDITS_MAX_HTML (1024u * 1024) /* bytes of an item's HTML made into text to compare */
+#define EDITS_MAX_SENTENCES 4096      /* sentences of a text compared one by one */
+#define EDITS_MAX_LISTED 20           /* sentences listed in a diff, each side */
+#define EDITS_MAX_SENTENCE 1024       /* bytes of a listed sentence or title */
 
 /*
  * The plain text of an item as its feed gives it: its content, else its summary, HTML to text
- * (html.h). 0 with *ret_text (malloc'ed; "" when there is none), or -ENOMEM.
+ * (html.h), of its first EDITS_MAX_HTML bytes. 0 with *ret_text (malloc'ed; "" when there is
+ * none), or -ENOMEM.
  */
 int edits_feed_text(const char *summary, const char *content, char **ret_text);
 

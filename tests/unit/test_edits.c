@@ -204,6 +204,19 @@ test_edits_feed_text(void **state)
     assert_int_equal(edits_feed_text(NULL, NULL, &t), 0);
     assert_string_equal(t, "");
     free(t);
+    /* Only the first EDITS_MAX_HTML bytes of an item's HTML become text. */
+    size_t big = 3 * EDITS_MAX_HTML;
+    char *html = malloc(big + 1);
+    assert_non_null(html);
+    memset(html, 'a', big);
+    memcpy(html, "<p>", 3);
+    memcpy(html + big - 5, "END</", 5);
+    html[big] = '\0';
+    assert_int_equal(edits_feed_text(NULL, html, &t), 0);
+    assert_true(strlen(t) <= EDITS_MAX_HTML);
+    assert_null(strstr(t, "END"));
+    free(t);
+    free(html);
 }
 
 /* A text of n sentences "Sentence number I is here." from first. */
