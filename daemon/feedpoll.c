@@ -1084,6 +1084,16 @@ done:
     free(links);
 }
 
+/* Orders edits by item, then by their place in the document (items are an array of it). */
+static int
+edit_cmp(const void *a, const void *b)
+{
+    const struct poll_edit *x = a, *y = b;
+    if (x->item_id != y->item_id)
+        return x->item_id < y->item_id ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
 /*
  * Of the stored items of the document (seen[i].id set), those whose fields as the feed gives
  * them differ from their stored fingerprint (a hash of the bytes: an unchanged item costs no
@@ -1106,11 +1116,6 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
         uint64_t fp = hash_item_fields(item->title, item->summary, item->content);
         if (fp == seen[i].fingerprint)
             continue;
-        bool dup = false;
-        for (size_t k = 0; k < i && !dup; k++)
-            dup = seen[k].id == seen[i].id;
-        if (dup)
-            continue;
         if (!p->edits && !(p->edits = calloc(doc->n_items, sizeof(*p->edits))))
             return;
         p->edits[p->n_edits++] = (struct poll_edit){
@@ -1120,6 +1125,15 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
             .first = seen[i].fingerprint == 0,
         };
     }
+    /* A key listed twice: its first entry only (sorted by item, then document order). */
+    if (p->n_edits < 2)
+        return;
+    qsort(p->edits, p->n_edits, sizeof(*p->edits), edit_cmp);
+    size_t kept = 1;
+    for (size_t i = 1; i < p->n_edits; i++)
+        if (p->edits[i].item_id != p->edits[kept - 1].item_id)
+            p->edits[kept++] = p->edits[i];
+    p->n_edits = kept;
 }
 
 /*
