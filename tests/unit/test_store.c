@@ -1468,6 +1468,7 @@ test_store_allocation_failures_are_clean(void **state)
         if (!fault_hit) {
             assert_int_equal(r, 0);
             completed = true;
+            print_message("a round makes %ld allocations\n", fault_count);
             break;
         }
         if (r < 0)
