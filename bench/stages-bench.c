@@ -40,7 +40,9 @@
 
 #include <libxml/parser.h>
 
+#include "base/hash.h"
 #include "text/boilerplate.h"
+#include "text/edits.h"
 #include "parse/feedparse.h"
 #include "text/html.h"
 #include "text/lang.h"
@@ -351,6 +353,35 @@ run_collect(struct set *s)
     return h;
 }
 
+/* Edited items: the fingerprint a poll computes for each stored item of a document. */
+static uint64_t
+run_fingerprint(struct set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        uint64_t f = hash_item_fields(s->items[i].title, s->items[i].html, NULL);
+        h = fnv(h, &f, sizeof(f));
+    }
+    return h;
+}
+
+/* Edited items: a changed fingerprint's comparison (here of two equal texts: all of it). */
+static uint64_t
+run_edit_compare(struct set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        char *changes = NULL;
+        int r = edits_compare(s->items[i].title, s->items[i].clean, s->items[i].title,
+                              s->items[i].clean, &changes);
+        h = fnv(h, &r, sizeof(r));
+        free(changes);
+    }
+    return h;
+}
+
 static uint64_t
 run_fragment(struct set *s)
 {
@@ -413,11 +444,14 @@ enum stage {
     S_CHAIN,
     S_COLLECT,
     S_FRAGMENT,
+    S_FINGERPRINT,
+    S_EDIT_COMPARE,
     S_N
 };
 static const char *const stage_names[S_N] = {
-    "html_to_text", "boilerplate_clean",  "lang_detect",   "simhash_text", "normalize",
-    "matcher",      "clean+lang+simhash", "parse+collect", "fragment",
+    "html_to_text", "boilerplate_clean", "lang_detect",        "simhash_text",
+    "normalize",    "matcher",           "clean+lang+simhash", "parse+collect",
+    "fragment",     "fingerprint",       "edit_compare",
 };
 
 int
@@ -515,6 +549,12 @@ main(int argc, char **argv)
             case S_FRAGMENT:
                 digest = run_fragment(&s);
                 break;
+            case S_FINGERPRINT:
+                digest = run_fingerprint(&s);
+                break;
+            case S_EDIT_COMPARE:
+                digest = run_edit_compare(&s);
+                break;
             default:
                 digest = run_chain(&s);
                 break;
@@ -523,10 +563,10 @@ main(int argc, char **argv)
         }
         qsort(secs, (size_t)passes, sizeof(*secs), cmp_double);
         double med = passes % 2 ? secs[passes / 2] : (secs[passes / 2 - 1] + secs[passes / 2]) / 2;
-        size_t bytes =
-            st == S_HTML || st == S_CLEAN || st == S_CHAIN || st == S_COLLECT || st == S_FRAGMENT
-                ? s.html_bytes
-                : s.clean_bytes;
+        size_t bytes = st == S_HTML || st == S_CLEAN || st == S_CHAIN || st == S_COLLECT ||
+                               st == S_FRAGMENT || st == S_FINGERPRINT
+                           ? s.html_bytes
+                           : s.clean_bytes;
         printf("stage %s median_s %.4f min_s %.4f items/s %.0f MB/s %.1f us/item %.2f "
                "digest %016llx\n",
                stage_names[st], med, secs[0], (double)s.n_items / med, (double)bytes / 1e6 / med,

@@ -663,6 +663,42 @@ render_item(const json_t *resp)
                        get_str(al, "feed") ? get_str(al, "feed") : "-");
         print_kv("story", DETAIL_KW, line);
     }
+    json_array_foreach(json_object_get(it, "versions"), i, al)
+    {
+        char since[OUTPUT_TIME_LEN];
+        output_time_local(get_str(al, "seen"), since);
+        output_time_local(get_str(al, "replaced"), when);
+        (void)snprintf(line, sizeof(line), "%s, from %s until %s: %s", fmt_int(al, "id", n[0]),
+                       since, when, get_str(al, "title") ? get_str(al, "title") : "-");
+        print_kv("version", DETAIL_KW, line);
+        size_t j;
+        const json_t *c;
+        json_array_foreach(json_object_get(al, "changes"), j, c)
+        {
+            const char *field = get_str(c, "field");
+            if (field && strcmp(field, "title") == 0) {
+                (void)snprintf(line, sizeof(line), "  title: \"%s\" -> \"%s\"",
+                               get_str(c, "before") ? get_str(c, "before") : "",
+                               get_str(c, "after") ? get_str(c, "after") : "");
+                print_block(line);
+                continue;
+            }
+            size_t k;
+            const json_t *sen;
+            json_array_foreach(json_object_get(c, "before"), k, sen)
+            {
+                (void)snprintf(line, sizeof(line), "  - %s",
+                               json_string_value(sen) ? json_string_value(sen) : "");
+                print_block(line);
+            }
+            json_array_foreach(json_object_get(c, "after"), k, sen)
+            {
+                (void)snprintf(line, sizeof(line), "  + %s",
+                               json_string_value(sen) ? json_string_value(sen) : "");
+                print_block(line);
+            }
+        }
+    }
     const char *text = get_str(it, "text");
     if (text) {
         (void)printf("text:\n");
@@ -722,6 +758,43 @@ deliveries_text(const json_t *deliveries, size_t width)
         }
         free(cut);
         free(clean);
+    }
+    return text;
+}
+
+/*
+ * Appends to text (deliveries_text's, may be NULL) a line per item-updated raised on an alert
+ * ("item-updated 9 (2026-12-06 17:03Z): delivered"), each followed by its hooks' lines as
+ * deliveries_text gives them, indented. On OOM what was there stays.
+ */
+static char *
+updates_text(char *text, const json_t *updates, size_t width)
+{
+    size_t len = text ? strlen(text) : 0;
+    size_t i;
+    json_t *up;
+    json_array_foreach(updates, i, up)
+    {
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN], line[256];
+        output_time_local(get_str(up, "raised"), when);
+        (void)snprintf(line, sizeof(line), "item-updated %s (%s): %s", fmt_int(up, "id", id), when,
+                       get_str(up, "state") ? get_str(up, "state") : "-");
+        char *hooks = deliveries_text(json_object_get(up, CTL_RESP_DELIVERIES),
+                                      width > 10 ? width - 2 : width);
+        size_t more = strlen(line) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
+        char *grown = realloc(text, len + more + 1);
+        if (!grown) {
+            free(hooks);
+            break;
+        }
+        text = grown;
+        len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", line);
+        for (char *h = hooks, *nl; h && *h; h = nl ? nl + 1 : h + strlen(h)) {
+            nl = strchr(h, '\n');
+            len += (size_t)sprintf(text + len, "\n  %.*s", (int)(nl ? (size_t)(nl - h) : strlen(h)),
+                                   h);
+        }
+        free(hooks);
     }
     return text;
 }
@@ -797,6 +870,7 @@ render_alerts(const json_t *resp, size_t width)
                                get_str(al, "title"),
                                sources};
         char *hooks = deliveries_text(json_object_get(al, CTL_RESP_DELIVERIES), width);
+        hooks = updates_text(hooks, json_object_get(al, "updates"), width);
         r = output_table_add_row(t, cells, hooks);
         free(hooks);
         if (r < 0)

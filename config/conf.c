@@ -157,8 +157,8 @@ static const char *const feed_keys[] = {
     "hooks",  NULL,
 };
 
-enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
-static const char *const topic_keys[] = {"match", "hooks", "feeds", "tags", NULL};
+enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS, TK_ON_UPDATE };
+static const char *const topic_keys[] = {"match", "hooks", "feeds", "tags", "on_update", NULL};
 
 /* [alias "NAME"]: names = A, B, "C D" */
 enum { AK_NAMES };
@@ -177,6 +177,7 @@ static const char *const event_names[CONF_EVENT__COUNT] = {
     [CONF_EVENT_FEED_STALLED] = "feed-stalled",
     [CONF_EVENT_FEED_PURGED] = "feed-purged",
     [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
+    [CONF_EVENT_ITEM_UPDATED] = "item-updated",
 };
 
 const char *
@@ -1818,6 +1819,12 @@ set_topic_key(struct parser *p, const struct loc *at, size_t idx, int k, const c
     case TK_TAGS:
         (void)val_tags(p, at, v, &t->tags, &t->n_tags);
         break;
+    case TK_ON_UPDATE:
+        if (strcmp(v, "alert") == 0 || strcmp(v, "ignore") == 0)
+            t->on_update_alert = strcmp(v, "alert") == 0;
+        else
+            perr_at(p, at, "invalid value '%s' (use ignore or alert)", QS(v));
+        break;
     default:
         break;
     }
@@ -1926,8 +1933,8 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
                 e++;
             if (e == CONF_EVENT__COUNT) {
                 perr_at(p, at,
-                        "unknown event '%s' (alert, feed-disabled, feed-moved, feed-recovered,"
-                        " feed-stalled, feed-purged, feed-ids-changed)",
+                        "unknown event '%s' (alert, item-updated, feed-disabled, feed-moved,"
+                        " feed-recovered, feed-stalled, feed-purged, feed-ids-changed)",
                         QS(names[i]));
                 bits = 0;
                 break;

@@ -183,3 +183,115 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     match_result_done(&res);
     return r;
 }
+
+bool
+alerts_on_update(const struct alerts *a)
+{
+    for (size_t i = 0; a && i < a->conf->n_topics; i++)
+        if (a->conf->topics[i].on_update_alert)
+            return true;
+    return false;
+}
+
+/* The hit of topic in res, or NULL. */
+static const struct match_hit *
+hit_of(const struct match_result *res, size_t topic)
+{
+    for (size_t i = 0; i < res->n_hits; i++)
+        if (res->hits[i].topic == topic)
+            return &res->hits[i];
+    return NULL;
+}
+
+/* The hooks of t that take item-updated, into hooks (t->n_hooks of room): how many. */
+static size_t
+update_hooks(const struct conf *conf, const struct conf_topic *t, char **hooks)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_hooks; i++) {
+        const struct conf_hook *h = conf_hook_find(conf, t->hooks[i]);
+        if (h && (h->events & (1u << CONF_EVENT_ITEM_UPDATED)))
+            hooks[n++] = t->hooks[i];
+    }
+    return n;
+}
+
+int
+alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
+                   size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
+                   const char *text, const char *prev_title, const char *prev_text,
+                   int64_t version_id, int64_t now, struct alerts_outcome *out)
+{
+    struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
+    struct match_doc old = {.title = prev_title, .text = prev_text, .lang = item->language};
+    struct match_result res = {0}, was = {0};
+    char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
+    if (!alerts_on_update(a))
+        return 0;
+    int r = match_run(a->matcher, &doc, &res);
+    if (r >= 0)
+        r = match_run(a->matcher, &old, &was);
+    for (size_t i = 0; r >= 0 && i < res.n_hits; i++) {
+        const struct match_hit *hit = &res.hits[i];
+        const struct conf_topic *t = &a->conf->topics[hit->topic];
+        if (!t->on_update_alert || !topic_covers_feed(t, feed_name, tags, n_tags))
+            continue;
+        const struct match_hit *before = hit_of(&was, hit->topic);
+        char *matched = match_terms_json(hit);
+        char *matched_before = before ? match_terms_json(before) : NULL;
+        if (!matched || (before && !matched_before)) {
+            free(matched);
+            free(matched_before);
+            r = -ENOMEM;
+            break;
+        }
+        bool matters = !before || strcmp(matched, matched_before) != 0;
+        free(matched_before);
+        int64_t alert_id = 0;
+        if (matters)
+            r = store_alert_find(store, t->name, item_id, &alert_id);
+        if (matters && r == 0) {
+            /* It newly matches: its alert first, as any (no story grouping for an edit). */
+            r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,
+                                &alert_id);
+            if (r == 1) {
+                out->raised++;
+                if (out->n_ids < ALERTS_IDS_MAX)
+                    out->ids[out->n_ids++] = alert_id;
+                log_notice("alert: topic '%s': feed '%s': '%s' (alert %" PRId64 ", an edit)",
+                           log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                           log_quote(item->title ? item->title : "", qi, sizeof(qi)), alert_id);
+            }
+        }
+        free(matched);
+        if (!matters || r < 0)
+            continue;
+        char **hooks = calloc(t->n_hooks + 1, sizeof(*hooks));
+        int64_t id = 0;
+        if (!hooks) {
+            r = -ENOMEM;
+            break;
+        }
+        size_t n = update_hooks(a->conf, t, hooks);
+        r = store_item_update_add(store, feed_id, alert_id, version_id, hooks, n, now, &id);
+        free(hooks);
+        if (r < 0)
+            break;
+        out->updated++;
+        if (out->n_updates < ALERTS_IDS_MAX)
+            out->updates[out->n_updates++] = (struct alerts_update){
+                .id = id,
+                .alert_id = alert_id,
+                .item_id = item_id,
+                .version_id = version_id,
+                .topic = hit->topic,
+            };
+        log_notice("alert: topic '%s': feed '%s': '%s' was edited (alert %" PRId64
+                   ", item-updated %" PRId64 ", %zu hooks)",
+                   log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                   log_quote(item->title ? item->title : "", qi, sizeof(qi)), alert_id, id, n);
+    }
+    match_result_done(&res);
+    match_result_done(&was);
+    return r < 0 ? r : 0;
+}

@@ -38,6 +38,13 @@ struct alerts_outcome {
     uint64_t story_steps;        /* SQLite VM steps of the story lookups: what they cost */
     int64_t ids[ALERTS_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
     unsigned n_ids;
+    unsigned updated;      /* item-updated raised on alerts (edited items) */
+    struct alerts_update { /* the first of them, for `watch` events */
+        int64_t id, alert_id, item_id;
+        int64_t version_id;
+        size_t topic; /* index of the topic in the config */
+    } updates[ALERTS_IDS_MAX];
+    unsigned n_updates;
 };
 
 /*
@@ -49,6 +56,24 @@ struct alerts_outcome {
 int alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
                 size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
                 const char *text, uint64_t simhash, int64_t now, struct alerts_outcome *out);
+
+/*
+ * An item of the feed (feed_id, feed_name, tags) was edited (docs/PRODUCT.md "Edited items"):
+ * item is its new version (text: its new plain text), prev_title and prev_text the version
+ * version_id kept. For each topic with on_update = alert that covers the feed and that the new
+ * version matches, when the edit matters to it (the old version did not match, or its matched
+ * terms or snippets differ), raises item-updated on the topic's alert of the item, to its hooks
+ * that take item-updated; an item without an alert for the topic gets one first (raised as
+ * any, no story grouping). Within the open transaction; 0 or a store error.
+ */
+int alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
+                       char *const *tags, size_t n_tags, int64_t feed_id, int64_t item_id,
+                       const struct feed_item *item, const char *text, const char *prev_title,
+                       const char *prev_text, int64_t version_id, int64_t now,
+                       struct alerts_outcome *out);
+
+/* Whether some topic has on_update = alert (else edits need no matching). */
+bool alerts_on_update(const struct alerts *a);
 
 /* Whether topic t covers feed: named by its `feeds =` (none: all) and tagged as its `tags =`. */
 bool alerts_topic_covers(const struct conf_topic *t, const struct conf_feed *feed);

@@ -113,6 +113,7 @@ config_hash(const struct conf *conf, char out[17])
         const struct conf_topic *tp = &conf->topics[i];
         MIX_S(tp->name);
         MIX_S(tp->match);
+        MIX_U(tp->on_update_alert);
         for (size_t k = 0; k < tp->n_hooks; k++)
             MIX_S(tp->hooks[k]);
     }

@@ -856,6 +856,18 @@ on_item_full(void *userdata, const struct store_item_full *it)
     return 0;
 }
 
+/* One kept version of an item, for its `versions` (the newest first). */
+static int
+on_item_version(void *userdata, const struct store_item_version *v)
+{
+    json_t *changes = v->changes ? json_loads(v->changes, 0, NULL) : NULL;
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id, "title",
+                          json_str(v->title), "text", json_str(v->text), "seen",
+                          json_time(v->seen_at), "replaced", json_time(v->replaced_at), "changes",
+                          changes ? changes : json_null());
+    return o && json_array_append_new(userdata, o) == 0 ? 0 : -ENOMEM;
+}
+
 /* Pool thread: `item ID` on the reader's connection, in one read transaction. */
 static json_t *
 item_work(void *ctx, struct ctl_reader *rd, json_t *job)
@@ -873,12 +885,14 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return NULL;
     struct item_alerts_ctx a = {
         .store = st, .alerts = json_array(), .attached = json_array(), .group = g.view != NULL};
-    json_t *resp = NULL;
+    json_t *resp = NULL, *versions = json_array();
     int r = store_begin_read(st);
     if (r == 0) {
         r = store_item_get(st, id, on_item_full, &g);
         if (r == 0 && a.alerts && a.attached)
             r = store_item_alerts(st, id, on_item_alert, &a);
+        if (r == 0 && versions)
+            r = store_item_versions(st, id, on_item_version, versions);
         store_rollback(st); /* ends the read transaction */
     }
     item_view_done(g.view);
@@ -888,8 +902,10 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
         resp = ctl_error("item: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
     else if (g.item && a.alerts && a.attached &&
              json_object_set_new(g.item, CTL_RESP_ALERTS, json_incref(a.alerts)) == 0 &&
-             json_object_set_new(g.item, "attached_to", json_incref(a.attached)) == 0)
+             json_object_set_new(g.item, "attached_to", json_incref(a.attached)) == 0 && versions &&
+             json_object_set_new(g.item, "versions", json_incref(versions)) == 0)
         resp = json_pack("{s:b, s:O}", CTL_RESP_OK, 1, CTL_RESP_ITEM, g.item);
+    json_decref(versions);
     json_decref(g.item);
     json_decref(a.alerts);
     json_decref(a.attached);
@@ -1033,25 +1049,55 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
  * One entry of `alerts`, its sources and deliveries read through st, its URLs as view shows
  * them (NULL: whole); also the body of a `watch` alert event.
  */
+/* An alert's `updates` (item-updated raised on it), each with its deliveries. */
+struct updates_ctx {
+    struct store *store;
+    json_t *arr;
+    bool group;
+};
+
+static int
+on_update_row(void *userdata, const struct store_feed_event_row *row)
+{
+    struct updates_ctx *c = userdata;
+    json_t *deliveries = json_array();
+    json_t *changes = row->changes ? json_loads(row->changes, 0, NULL) : NULL;
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_event_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
+        json_decref(deliveries);
+        json_decref(changes);
+        return -ENOMEM;
+    }
+    json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "raised",
+                          json_time(row->raised_at), "state", json_str(row->state), "attempts",
+                          row->attempts, "changes", changes ? changes : json_null(),
+                          CTL_RESP_DELIVERIES, deliveries);
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
 static json_t *
 alert_json(struct store *st, const struct store_alert_row *row, struct item_view *view)
 {
-    json_t *sources = json_array(), *deliveries = json_array();
+    json_t *sources = json_array(), *deliveries = json_array(), *updates = json_array();
     struct sources_ctx sc = {.sources = sources, .view = view};
     struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
-    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
-        store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0) {
+    struct updates_ctx uc = {.store = st, .arr = updates, .group = view != NULL};
+    if (!sources || !deliveries || !updates ||
+        store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
+        store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0 ||
+        store_alert_updates(st, row->id, on_update_row, &uc) < 0) {
         json_decref(sources);
         json_decref(deliveries);
+        json_decref(updates);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
                      json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
                      json_str(row->state), "attempts", row->attempts, "raised",
-                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES,
-                     deliveries);
+                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES, deliveries,
+                     "updates", updates);
 }
 
 static int
@@ -1693,6 +1739,43 @@ on_event_alert(void *userdata, const struct store_alert_row *row)
     return 0;
 }
 
+/* An item-updated's alert, for its `watch` line. */
+struct update_event_ctx {
+    json_t *body;
+};
+
+static int
+on_update_alert(void *userdata, const struct store_alert_row *row)
+{
+    struct update_event_ctx *c = userdata;
+    c->body = json_pack("{s:I, s:o, s:I, s:o, s:o}", "alert", (json_int_t)row->id, "topic",
+                        json_str(row->topic), "item", (json_int_t)row->item_id, "feed",
+                        json_str(row->feed), "title", json_str(row->title));
+    return c->body ? 0 : -ENOMEM;
+}
+
+/* {"event": "item-updated", "id", "alert", "topic", "item", "feed", "title", "changes"}. */
+static int
+on_event_update(void *userdata, const struct store_feed_event_row *row)
+{
+    struct ctlcmd_server *srv = userdata;
+    struct update_event_ctx c = {0};
+    json_t *changes = row->changes ? json_loads(row->changes, 0, NULL) : NULL;
+    if (store_alert_get(daemon_ctx(srv->d)->store, row->alert_id, on_update_alert, &c) < 0 ||
+        !c.body) {
+        json_decref(c.body);
+        json_decref(changes);
+        return 0;
+    }
+    if (json_object_set_new(c.body, "id", json_integer(row->id)) < 0 ||
+        json_object_set_new(c.body, "changes", changes ? changes : json_null()) < 0) {
+        json_decref(c.body);
+        return 0;
+    }
+    control_broadcast_split(srv->control, "item-updated", json_incref(c.body), c.body);
+    return 0;
+}
+
 /* events.h: an event of the daemon becomes a `watch` line (built only when some client watches). */
 static void
 on_daemon_event(void *ctx, const struct events_event *ev)
@@ -1715,6 +1798,9 @@ on_daemon_event(void *ctx, const struct events_event *ev)
     case EVENTS_FEED:
         control_broadcast_split(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed, true),
                                 ctlcmd_feed_json(ev->feed, false));
+        break;
+    case EVENTS_UPDATE:
+        (void)store_feed_event_get(daemon_ctx(srv->d)->store, ev->update_id, on_event_update, srv);
         break;
     case EVENTS_LIFE: {
         /* {"event": "feed-disabled", "id", "feed", "feed_state": {url, state, reason}} */

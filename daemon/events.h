@@ -19,13 +19,14 @@ struct dfeed;
 struct store_item_row;
 
 enum events_kind {
-    EVENTS_ITEM = 1u << 0,  /* a new item, its row committed */
-    EVENTS_ALERT = 1u << 1, /* an alert raised, its row committed */
-    EVENTS_FEED = 1u << 2,  /* a feed's state or settings changed (a poll, add, pause...) */
-    EVENTS_LIFE = 1u << 3,  /* a feed event (feed-disabled, feed-moved...), its row committed */
+    EVENTS_ITEM = 1u << 0,   /* a new item, its row committed */
+    EVENTS_ALERT = 1u << 1,  /* an alert raised, its row committed */
+    EVENTS_FEED = 1u << 2,   /* a feed's state or settings changed (a poll, add, pause...) */
+    EVENTS_LIFE = 1u << 3,   /* a feed event (feed-disabled, feed-moved...), its row committed */
+    EVENTS_UPDATE = 1u << 4, /* item-updated raised on an alert, its row committed */
 };
 
-#define EVENTS_ALL (EVENTS_ITEM | EVENTS_ALERT | EVENTS_FEED | EVENTS_LIFE)
+#define EVENTS_ALL (EVENTS_ITEM | EVENTS_ALERT | EVENTS_FEED | EVENTS_LIFE | EVENTS_UPDATE)
 
 /* EVENTS_LIFE: one feed event as stored. */
 struct events_life {
@@ -44,6 +45,7 @@ struct events_event {
         int64_t alert_id;                  /* EVENTS_ALERT: the alert's row id */
         const struct dfeed *feed;          /* EVENTS_FEED: the feed as it is now */
         const struct events_life *life;    /* EVENTS_LIFE */
+        int64_t update_id;                 /* EVENTS_UPDATE: its feed_events row id */
     };
 };
 

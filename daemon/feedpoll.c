@@ -19,6 +19,7 @@
 #include "text/article.h"
 #include "text/boilerplate.h"
 #include "text/content.h"
+#include "text/edits.h"
 #include "events.h"
 #include "fetch.h"
 #include "parse/charset.h"
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "search.h"
+#include "base/hash.h"
 #include "base/url.h"
 #include "util.h"
 #include "writer.h"
@@ -42,6 +44,12 @@
 /* feed-recovered: only after this many (weighted) consecutive failures, or a disable: one
  * transient error is not worth telling, nor its end. */
 #define FEEDPOLL_FAILING_MIN 3
+/*
+ * Edited items (docs/PRODUCT.md "Edited items"): an item's edit is kept at most once an hour,
+ * so a feed that rewrites its items at every poll (a timestamp in the text) keeps a version an
+ * hour of each, and its hooks hear of it as often; the edits in between add up into the next.
+ */
+#define FEEDPOLL_EDIT_GAP_S 3600
 /* Feed events one poll may raise at most (recovered, moved, ids changed, purged, stalled). */
 #define FEEDPOLL_LIFE_MAX 5
 
@@ -132,6 +140,7 @@ struct feedpoll {
     int store_r;
     char *store_error;
     uint64_t fresh;
+    uint64_t edited; /* stored items whose edits were kept */
     struct alerts_outcome alerts;
     int64_t *fresh_ids; /* per new item: its row id when stored, else 0; NULL: OOM */
     bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
@@ -145,6 +154,15 @@ struct feedpoll {
         const struct feed_item *item; /* in doc: its new key and guid */
     } * rekeys;
     size_t n_rekeys;
+    /* Stored items of the document whose fields differ from their fingerprint (collect_news). */
+    struct poll_edit {
+        int64_t item_id;              /* the stored item */
+        const struct feed_item *item; /* in doc: its fields now */
+        uint64_t fingerprint;         /* of them */
+        bool first;                   /* the item has no fingerprint yet: set it, compare none */
+    } * edits;
+    size_t n_edits;
+    bool page_text; /* fetch_article: the stored text is the page's, an edit keeps it */
 };
 
 static void poll_store(struct feedpoll *p);
@@ -394,6 +412,69 @@ plan_next(struct dctx *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh
 }
 
 /*
+ * One stored item whose fields differ from its fingerprint (collect_news): compared with what
+ * the store holds, as its feed gives them (text/edits.h); a material edit keeps the version it
+ * replaces and raises item-updated where a topic asks (alerts_item_edited), one that is not
+ * only moves the fingerprint. The text's cleaning failing is no error of the poll: the item
+ * stays as it was and is compared again at the next. Writer thread.
+ */
+static int
+store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
+           const struct poll_edit *e, int64_t now)
+{
+    char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+    struct store_item_fields f;
+    char *before = NULL, *after = NULL, *changes = NULL;
+    if (e->first)
+        return store_item_fingerprint_set(store, e->item_id, e->fingerprint);
+    int r = store_item_fields_get(store, e->item_id, &f);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    if (f.pruned || f.fingerprint == e->fingerprint) {
+        store_item_fields_done(&f);
+        return 0;
+    }
+    const struct feed_item *item = e->item;
+    int c = edits_feed_text(f.summary, f.content, &before);
+    if (c == 0)
+        c = edits_feed_text(item->summary, item->content, &after);
+    if (c == 0)
+        c = edits_compare(f.title, before, item->title, after, &changes);
+    if (c == 0) {
+        r = store_item_fingerprint_set(store, e->item_id, e->fingerprint);
+    } else if (c == 1) {
+        int64_t version_id = 0;
+        struct store_item_edit edit = {
+            .item = item,
+            .text = p->page_text ? NULL : after,
+            .fingerprint = e->fingerprint,
+            .prev_title = f.title,
+            .prev_text = before,
+            .prev_seen_at = f.since_at,
+            .changes = changes,
+        };
+        r = store_item_edit(store, e->item_id, &edit, now, &version_id);
+        if (r >= 0) {
+            p->edited++;
+            log_info("item: feed '%s': '%s' was edited (item %" PRId64 ")",
+                     log_quote(p->name, q1, sizeof(q1)),
+                     log_quote(item->title ? item->title : "", q2, sizeof(q2)), e->item_id);
+            r = alerts_item_edited(alerting, store, p->name, p->tags, p->n_tags, p->st.id,
+                                   e->item_id, item, after, f.title, before, version_id, now,
+                                   &p->alerts);
+        }
+    } else {
+        log_warn("poll: feed '%s': cannot compare item %" PRId64 " with its stored version: %s",
+                 log_quote(p->name, q1, sizeof(q1)), e->item_id, strerror(-c));
+    }
+    free(changes);
+    free(after);
+    free(before);
+    store_item_fields_done(&f);
+    return r;
+}
+
+/*
  * Stores the poll's new items, their alerts, the feed's boilerplate model and its state in
  * the part of a writer transaction the writer opened for it (a poll happened or it did not:
  * on an error the writer undoes the part); new items and alerts are counted. Runs on the
@@ -445,6 +526,9 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
         if (r < 0)
             return r;
     }
+    for (size_t i = 0; i < p->n_edits; i++)
+        if ((r = store_edit(p, store, alerting, &p->edits[i], now)) < 0)
+            return r;
     if (p->model_dirty) {
         r = store_feed_model_set(store, p->st.id, p->model, p->model_len);
         if (r < 0)
@@ -515,6 +599,10 @@ poll_events(struct dctx *d, struct feedpoll *p, uint64_t fresh)
     for (unsigned k = 0; k < p->alerts.n_ids; k++)
         events_publish(d->events,
                        &(struct events_event){.kind = EVENTS_ALERT, .alert_id = p->alerts.ids[k]});
+    for (unsigned k = 0; k < p->alerts.n_updates; k++)
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_UPDATE,
+                                                         .update_id = p->alerts.updates[k].id});
+    metrics_item_edits(d->metrics, p->edited, p->alerts.updated);
     if (feed_event_due(p, fresh))
         events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
     for (unsigned i = 0; i < p->n_life; i++) {
@@ -564,6 +652,7 @@ feedpoll_free(struct feedpoll *p)
     free(p->store_error);
     free(p->fresh_ids);
     free(p->rekeys);
+    free(p->edits);
     for (unsigned i = 0; i < p->n_life; i++) {
         free(p->life[i].reason);
         free(p->life[i].url);
@@ -1058,6 +1147,58 @@ done:
     free(links);
 }
 
+/* Orders edits by item, then by their place in the document (items are an array of it). */
+static int
+edit_cmp(const void *a, const void *b)
+{
+    const struct poll_edit *x = a, *y = b;
+    if (x->item_id != y->item_id)
+        return x->item_id < y->item_id ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/*
+ * Of the stored items of the document (seen[i].id set), those whose fields as the feed gives
+ * them differ from their stored fingerprint (a hash of the bytes: an unchanged item costs no
+ * read of its text), unless pruned or edited less than FEEDPOLL_EDIT_GAP_S ago, each once (a key
+ * the document lists twice is compared at its first): to p->edits, for the writer (store_edit).
+ * Items without a fingerprint (stored before schema 13) get one, without a comparison.
+ * Out of memory leaves them for the next poll.
+ */
+static void
+collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
+{
+    struct feed_doc *doc = p->doc;
+    int64_t now = util_now();
+    for (size_t i = 0; i < doc->n_items; i++) {
+        const struct feed_item *item = &doc->items[i];
+        if (seen[i].id <= 0 || seen[i].pruned)
+            continue;
+        if (seen[i].edited_at != FEED_TIME_NONE && now - seen[i].edited_at < FEEDPOLL_EDIT_GAP_S)
+            continue;
+        uint64_t fp = hash_item_fields(item->title, item->summary, item->content);
+        if (fp == seen[i].fingerprint)
+            continue;
+        if (!p->edits && !(p->edits = calloc(doc->n_items, sizeof(*p->edits))))
+            return;
+        p->edits[p->n_edits++] = (struct poll_edit){
+            .item_id = seen[i].id,
+            .item = item,
+            .fingerprint = fp,
+            .first = seen[i].fingerprint == 0,
+        };
+    }
+    /* A key listed twice: its first entry only (sorted by item, then document order). */
+    if (p->n_edits < 2)
+        return;
+    qsort(p->edits, p->n_edits, sizeof(*p->edits), edit_cmp);
+    size_t kept = 1;
+    for (size_t i = 1; i < p->n_edits; i++)
+        if (p->edits[i].item_id != p->edits[kept - 1].item_id)
+            p->edits[kept++] = p->edits[i];
+    p->n_edits = kept;
+}
+
 /*
  * The items of the document not stored before, and those stored before under another key
  * (rekey_lookup). A lookup that fails counts the item as new: the store's (feed, key)
@@ -1074,22 +1215,27 @@ collect_news(struct feedpoll *p)
         return -ENOMEM;
     const char **keys = malloc(doc->n_items * sizeof(*keys));
     bool *known = calloc(doc->n_items, sizeof(*known));
-    if (!keys || !known) {
+    struct store_item_seen *seen = calloc(doc->n_items, sizeof(*seen));
+    if (!keys || !known || !seen) {
         free(keys);
         free(known);
+        free(seen);
         return -ENOMEM;
     }
     for (size_t i = 0; i < doc->n_items; i++)
         keys[i] = doc->items[i].key;
     bool txn = store_begin_read(p->d->store) == 0;
     /* One lookup for the document (a round trip per item on PostgreSQL blocked the loop). */
-    if (store_items_known(p->d->store, p->f->st.id, keys, doc->n_items, known) < 0) {
+    if (store_items_seen(p->d->store, p->f->st.id, keys, doc->n_items, seen) < 0) {
         char q[LOG_QUOTE_MAX];
         log_warn("poll: feed '%s': cannot look up the stored items (all taken as new, the"
                  " store keeps each once): %s",
                  log_quote(p->f->cfg->name, q, sizeof(q)), store_errmsg(p->d->store));
-        memset(known, 0, doc->n_items * sizeof(*known));
+        memset(seen, 0, doc->n_items * sizeof(*seen));
     } else {
+        for (size_t i = 0; i < doc->n_items; i++)
+            known[i] = seen[i].id > 0;
+        collect_edits(p, seen);
         rekey_lookup(p, known);
     }
     for (size_t i = 0; i < doc->n_items; i++)
@@ -1097,6 +1243,7 @@ collect_news(struct feedpoll *p)
             p->news[p->n_news++].item = &doc->items[i];
     free(keys);
     free(known);
+    free(seen);
     if (p->n_news > 0)
         (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
     if (txn)
@@ -1198,6 +1345,7 @@ poll_store(struct feedpoll *p)
         r = -ENOMEM;
     if (r == 0) {
         p->store_now = now_ms / 1000;
+        p->page_text = p->f->cfg->fetch_article;
         p->job = (struct writer_job){
             .work = store_job_work, .done = store_job_done, .mode = WRITER_BATCH};
         r = writer_submit(d->writer, &p->job);
@@ -1617,7 +1765,8 @@ poll_finish(struct feedpoll *p, int r)
     bool life_hooks = false;
     for (unsigned i = 0; i < p->n_life; i++)
         life_hooks |= p->life[i].n_hooks > 0;
-    if (r == 0 && (p->alerts.raised > 0 || life_hooks) && d->hooks) /* a stop may close it */
+    if (r == 0 && (p->alerts.raised > 0 || p->alerts.updated > 0 || life_hooks) &&
+        d->hooks) /* a stop may close it */
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);

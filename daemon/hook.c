@@ -246,6 +246,8 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
 struct event_json_ctx {
     json_t *doc;
     int64_t raised_at;
+    int64_t alert_id; /* item-updated: its alert */
+    json_t *changes;  /* item-updated: its diff */
 };
 
 static int
@@ -253,6 +255,12 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
 {
     struct event_json_ctx *c = userdata;
     c->raised_at = row->raised_at;
+    if (row->alert_id > 0) {
+        /* item-updated: the alert's JSON follows (event_json), with the diff. */
+        c->alert_id = row->alert_id;
+        c->changes = row->changes ? json_loads(row->changes, 0, NULL) : json_array();
+        return c->changes ? 0 : -ENOMEM;
+    }
     c->doc = json_pack("{s:o, s:I, s:o, s:{s:o, s:o, s:o}, s:o}", "event", json_str(row->event),
                        "event_id", (json_int_t)row->id, "feed", json_str(row->feed), "feed_state",
                        "url", json_str(row->url), "state", json_str(row->feed_state), "reason",
@@ -264,11 +272,38 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
  * A feed event's JSON as hooks get it on stdin: {"event", "event_id", "feed", "feed_state":
  * {"url", "state", "reason"}, "raised"} (a new reference), or NULL with the store error.
  */
+static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at,
+                          bool *ret_store_failed);
+
+/*
+ * An item-updated's JSON: its alert's, with "event": "item-updated", "event_id" and "changes"
+ * (text/edits.h: [{"field", "before", "after"}]); NULL with the store error as alert_json.
+ */
+static json_t *
+update_json(struct dctx *d, int64_t event_id, struct event_json_ctx *c, bool *ret_store_failed)
+{
+    json_t *doc = alert_json(d, c->alert_id, NULL, ret_store_failed);
+    if (doc && (json_object_set_new(doc, "event", json_string("item-updated")) < 0 ||
+                json_object_set_new(doc, "event_id", json_integer(event_id)) < 0 ||
+                json_object_set(doc, "changes", c->changes) < 0)) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    json_decref(c->changes);
+    return doc;
+}
+
 static json_t *
 event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_store_failed)
 {
     struct event_json_ctx c = {.raised_at = FEED_TIME_NONE};
     int r = store_feed_event_get(d->store, event_id, on_event_row, &c);
+    if (r >= 0 && c.alert_id > 0) {
+        if (ret_raised_at)
+            *ret_raised_at = c.raised_at;
+        return update_json(d, event_id, &c, ret_store_failed);
+    }
+    json_decref(c.changes);
     if (ret_store_failed)
         *ret_store_failed = r < 0 && r != -ENOMEM && r != -ENOENT;
     if (r < 0 || !c.doc) {
@@ -835,20 +870,24 @@ run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
     json_t *item = json_object_get(doc, "item");
     json_t *fs = json_object_get(doc, "feed_state");
     char id[32];
-    snprintf(id, sizeof(id), "%" PRId64, run->alert_id);
+    /* A feed event's; item events (an alert, an item-updated on its alert) carry an item. */
+    bool fev = run->ev && !item;
+    snprintf(id, sizeof(id), "%" PRId64,
+             run->ev && item ? (int64_t)json_integer_value(json_object_get(doc, "alert_id"))
+                             : run->alert_id);
     /* An alert's variables, or a feed event's (its name, feed, id, URL, state and reason). */
     const char *vars[][2] = {
         {"FEEDWATCH_EVENT", run->event},
-        {run->ev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
-         run->ev ? id : json_string_value(json_object_get(doc, "topic"))},
-        {"FEEDWATCH_FEED", json_string_value(json_object_get(run->ev ? doc : item, "feed"))},
-        {run->ev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
-         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "state" : "title"))},
-        {"FEEDWATCH_URL", json_string_value(json_object_get(run->ev ? fs : item, "url"))},
-        {run->ev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
-         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "reason" : "published"))},
-        {run->ev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
-         run->ev ? json_string_value(json_object_get(doc, "raised")) : id},
+        {fev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
+         fev ? id : json_string_value(json_object_get(doc, "topic"))},
+        {"FEEDWATCH_FEED", json_string_value(json_object_get(fev ? doc : item, "feed"))},
+        {fev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
+         json_string_value(json_object_get(fev ? fs : item, fev ? "state" : "title"))},
+        {"FEEDWATCH_URL", json_string_value(json_object_get(fev ? fs : item, "url"))},
+        {fev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
+         json_string_value(json_object_get(fev ? fs : item, fev ? "reason" : "published"))},
+        {fev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
+         fev ? json_string_value(json_object_get(doc, "raised")) : id},
     };
     static const char *const kept[] = {"PATH", "LANG", "TZ"};
     size_t n_vars = sizeof(vars) / sizeof(vars[0]);

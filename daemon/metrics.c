@@ -45,6 +45,8 @@ struct metrics {
     struct named_set feed_events; /* n[0]: raised, by event name */
     struct named_set hosts;       /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
+    uint64_t item_edits;   /* material edits of stored items kept */
+    uint64_t item_updates; /* item-updated raised on alerts */
 };
 
 struct metrics *
@@ -137,6 +139,15 @@ metrics_feed_event(struct metrics *m, const char *event)
     struct named *e = m && event ? named_get(&m->feed_events, event, SIZE_MAX) : NULL;
     if (e)
         e->n[0]++;
+}
+
+void
+metrics_item_edits(struct metrics *m, uint64_t edits, uint64_t updates)
+{
+    if (!m)
+        return;
+    m->item_edits += edits;
+    m->item_updates += updates;
 }
 
 void
@@ -312,6 +323,11 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
         text_label(&t, m->feed_events.v[i].name);
         text_printf(&t, "\"} %" PRIu64 "\n", m->feed_events.v[i].n[0]);
     }
+    family(&t, "item_edits_total", "counter", "Material edits of stored items kept as versions.");
+    text_printf(&t, FW_METRIC_PREFIX "item_edits_total %" PRIu64 "\n", m->item_edits);
+    family(&t, "item_updates_total", "counter",
+           "item-updated events raised on alerts (topics with on_update = alert).");
+    text_printf(&t, FW_METRIC_PREFIX "item_updates_total %" PRIu64 "\n", m->item_updates);
     family(&t, "delivery_latency_seconds", "histogram",
            "Seconds from an alert's raise to its delivery, by hook.");
     for (size_t i = 0; i < m->hooks.n; i++)

@@ -86,6 +86,9 @@ void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_s
  */
 void metrics_delivery(struct metrics *m, const char *hook, bool delivered, double latency_s);
 
+/* A poll kept edits material edits of stored items and raised updates item-updated events. */
+void metrics_item_edits(struct metrics *m, uint64_t edits, uint64_t updates);
+
 /* A feed event (feed-disabled, ...) was raised and stored. */
 void metrics_feed_event(struct metrics *m, const char *event);
 

@@ -148,6 +148,21 @@ struct store_engine {
                             store_feed_event_cb cb, void *userdata);
     int (*event_deliveries)(struct store *store, int64_t event_id, store_delivery_row_cb cb,
                             void *userdata);
+    /* Edited items (store.h). */
+    int (*items_seen)(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                      struct store_item_seen *ret);
+    int (*item_fields_get)(struct store *store, int64_t item_id, struct store_item_fields *ret);
+    int (*item_fingerprint_set)(struct store *store, int64_t item_id, uint64_t fingerprint);
+    int (*item_edit)(struct store *store, int64_t item_id, const struct store_item_edit *e,
+                     int64_t now_at, int64_t *ret_version_id);
+    int (*item_versions)(struct store *store, int64_t item_id, store_item_version_cb cb,
+                         void *userdata);
+    int (*alert_find)(struct store *store, const char *topic, int64_t item_id, int64_t *ret_id);
+    int (*item_update_add)(struct store *store, int64_t feed_id, int64_t alert_id,
+                           int64_t version_id, char *const *hooks, size_t n_hooks,
+                           int64_t raised_at, int64_t *ret_id);
+    int (*alert_updates)(struct store *store, int64_t alert_id, store_feed_event_cb cb,
+                         void *userdata);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

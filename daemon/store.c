@@ -912,3 +912,78 @@ store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row
     assert(store);
     return store->engine->event_deliveries(store, event_id, cb, userdata);
 }
+
+int
+store_items_seen(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                 struct store_item_seen *ret)
+{
+    assert(store);
+    assert(keys || n == 0);
+    assert(ret || n == 0);
+    return store->engine->items_seen(store, feed_id, keys, n, ret);
+}
+
+int
+store_item_fields_get(struct store *store, int64_t item_id, struct store_item_fields *ret)
+{
+    assert(store && ret);
+    memset(ret, 0, sizeof(*ret));
+    int r = store->engine->item_fields_get(store, item_id, ret);
+    if (r < 0)
+        store_item_fields_done(ret);
+    return r;
+}
+
+void
+store_item_fields_done(struct store_item_fields *f)
+{
+    free(f->title);
+    free(f->summary);
+    free(f->content);
+    memset(f, 0, sizeof(*f));
+}
+
+int
+store_item_fingerprint_set(struct store *store, int64_t item_id, uint64_t fingerprint)
+{
+    assert(store);
+    return store->engine->item_fingerprint_set(store, item_id, fingerprint);
+}
+
+int
+store_item_edit(struct store *store, int64_t item_id, const struct store_item_edit *e,
+                int64_t now_at, int64_t *ret_version_id)
+{
+    assert(store && e && e->item && e->changes);
+    return store->engine->item_edit(store, item_id, e, now_at, ret_version_id);
+}
+
+int
+store_item_versions(struct store *store, int64_t item_id, store_item_version_cb cb, void *userdata)
+{
+    assert(store && cb);
+    return store->engine->item_versions(store, item_id, cb, userdata);
+}
+
+int
+store_alert_find(struct store *store, const char *topic, int64_t item_id, int64_t *ret_id)
+{
+    assert(store && topic && ret_id);
+    return store->engine->alert_find(store, topic, item_id, ret_id);
+}
+
+int
+store_item_update_add(struct store *store, int64_t feed_id, int64_t alert_id, int64_t version_id,
+                      char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    assert(store);
+    return store->engine->item_update_add(store, feed_id, alert_id, version_id, hooks, n_hooks,
+                                          raised_at, ret_id);
+}
+
+int
+store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb cb, void *userdata)
+{
+    assert(store && cb);
+    return store->engine->alert_updates(store, alert_id, cb, userdata);
+}

@@ -27,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 struct store;
 
@@ -133,6 +133,10 @@ struct store_feed_event_row {
     int64_t raised_at;
     const char *state; /* of its deliveries, as an alert's: pending ... delivered, no-hook */
     int attempts;
+    /* item-updated only (0 / NULL for feed events): */
+    int64_t alert_id;    /* the alert it is delivered on */
+    int64_t version_id;  /* the version the edit replaced (store_item_versions) */
+    const char *changes; /* its diff, JSON (edits.h) */
 };
 
 typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);
@@ -635,5 +639,90 @@ int store_feed_events_list(struct store *store, bool failed_only, unsigned limit
 /* The deliveries of one event, by hook. */
 int store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row_cb cb,
                            void *userdata);
+
+/*
+ * Edited items (docs/PRODUCT.md "Edited items"; text/edits.h decides what an edit is). Each
+ * item keeps the fingerprint of its fields as its feed last gave them (title, summary,
+ * content), so a poll tells an unchanged item without reading its text; a material edit keeps
+ * the version it replaced (at most STORE_VERSIONS_MAX an item, the oldest dropped) with its
+ * diff, and the item takes the new fields. Retention clears an item's versions with it.
+ */
+#define STORE_VERSIONS_MAX 10
+
+/* What a poll knows of one key of its document. */
+struct store_item_seen {
+    int64_t id;           /* the stored item; 0: not stored */
+    uint64_t fingerprint; /* of its fields as last compared; 0: none yet (stored before 13) */
+    int64_t edited_at;    /* when an edit of it was last kept; FEED_TIME_NONE: never */
+    bool pruned;          /* retention cleared it */
+};
+
+/* As store_items_known, with what ret[i] says of each key (one statement per STORE_KNOWN_BATCH
+ * keys on PostgreSQL). 0, or a negative errno (ret then undefined). */
+int store_items_seen(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                     struct store_item_seen *ret);
+
+/* An item's fields as its feed last gave them (malloc'ed, NULL when absent). */
+struct store_item_fields {
+    char *title, *summary, *content;
+    uint64_t fingerprint; /* 0: none yet */
+    bool pruned;
+    int64_t since_at; /* since when they are the item's: its last kept edit, else first seen */
+};
+
+/* Reads item_id's fields into *ret (store_item_fields_done frees them): 0, -ENOENT, <0. */
+int store_item_fields_get(struct store *store, int64_t item_id, struct store_item_fields *ret);
+void store_item_fields_done(struct store_item_fields *f);
+
+/* Sets item_id's fingerprint alone (a first one, or an edit that is not material). */
+int store_item_fingerprint_set(struct store *store, int64_t item_id, uint64_t fingerprint);
+
+/* A material edit of an item, for store_item_edit. */
+struct store_item_edit {
+    const struct feed_item *item; /* the new version: its title, summary and content */
+    const char *text;             /* its new cleaned text; NULL: the stored text stays */
+    uint64_t fingerprint;         /* of the new version */
+    const char *prev_title;       /* the version it replaces, as plain text */
+    const char *prev_text;
+    int64_t prev_seen_at; /* since when that version was the item's (first seen, last edit) */
+    const char *changes;  /* the diff, JSON */
+};
+
+/*
+ * Keeps the version e replaces (at most STORE_VERSIONS_MAX of item_id's, the oldest dropped)
+ * and gives the item e's fields, fingerprint and edited_at = now_at. 0 with *ret_version_id.
+ */
+int store_item_edit(struct store *store, int64_t item_id, const struct store_item_edit *e,
+                    int64_t now_at, int64_t *ret_version_id);
+
+/* One kept version of an item (store_item_versions). Borrowed by the callback. */
+struct store_item_version {
+    int64_t id;
+    const char *title, *text; /* as they were, plain text */
+    int64_t seen_at;          /* since when it was the item's */
+    int64_t replaced_at;      /* when the edit replaced it */
+    const char *changes;      /* the edit's diff, JSON */
+};
+typedef int (*store_item_version_cb)(void *userdata, const struct store_item_version *v);
+
+/* Calls cb for each kept version of item_id, the newest first. */
+int store_item_versions(struct store *store, int64_t item_id, store_item_version_cb cb,
+                        void *userdata);
+
+/* The alert of (topic, item_id): 1 with *ret_id, 0 none, or a negative errno. */
+int store_alert_find(struct store *store, const char *topic, int64_t item_id, int64_t *ret_id);
+
+/*
+ * Raises item-updated on alert_id for the edit that kept version_id: a feed_events row (event
+ * "item-updated", not listed by store_feed_events_list) with one pending delivery per hook,
+ * delivered as feed events are. 0 with *ret_id.
+ */
+int store_item_update_add(struct store *store, int64_t feed_id, int64_t alert_id,
+                          int64_t version_id, char *const *hooks, size_t n_hooks, int64_t raised_at,
+                          int64_t *ret_id);
+
+/* Calls cb for each item-updated raised on alert_id, the oldest first. */
+int store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb cb,
+                        void *userdata);
 
 #endif

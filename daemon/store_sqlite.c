@@ -25,6 +25,8 @@
 
 #include <sqlite3.h>
 
+#include "base/hash.h"
+
 /* The newest SQL the statements use is RETURNING (SQLite 3.35). */
 #define STORE_SQLITE_MIN 3035000
 #if SQLITE_VERSION_NUMBER < STORE_SQLITE_MIN
@@ -257,6 +259,34 @@ static const char *const store_migrations[] = {
     " event_id);\n"
     "-- feed-ids-changed: a feed's stored item by its link (store_items_by_url).\n"
     "CREATE INDEX items_feed_url ON items (feed_id, url);\n",
+
+    /*
+     * 13: edited items (docs/DESIGN.md, "Edited items"): each item's fingerprint, the versions
+     * its edits replaced, and item-updated deliveries as feed events of their alert.
+     */
+    "ALTER TABLE items ADD COLUMN fingerprint INTEGER; -- hash of its title, summary and content"
+    " as its feed last gave them (base/hash.h); NULL: none yet\n"
+    "ALTER TABLE items ADD COLUMN edited_at INTEGER; -- when an edit of it was last kept; NULL:"
+    " never\n"
+    "CREATE TABLE item_versions ( -- the versions edits replaced, at most 10 an item\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,\n"
+    "    title TEXT,                   -- the title it had\n"
+    "    text TEXT,                    -- the text its feed gave, as plain text\n"
+    "    seen_at INTEGER NOT NULL,     -- since when it was the item's\n"
+    "    replaced_at INTEGER NOT NULL, -- when the edit replaced it\n"
+    "    changes TEXT NOT NULL         -- the edit's diff, JSON [{field, before, after}]\n"
+    ");\n"
+    "CREATE INDEX item_versions_item ON item_versions (item_id, id);\n"
+    "-- Retention clears an item's versions with its text.\n"
+    "CREATE TRIGGER item_versions_pruned AFTER UPDATE OF pruned_at ON items"
+    " WHEN NEW.pruned_at IS NOT NULL BEGIN"
+    " DELETE FROM item_versions WHERE item_id = NEW.id; END;\n"
+    "ALTER TABLE feed_events ADD COLUMN alert_id INTEGER; -- item-updated: the alert it is"
+    " delivered on; NULL: a feed event\n"
+    "ALTER TABLE feed_events ADD COLUMN version_id INTEGER; -- item-updated: the version the edit"
+    " replaced\n"
+    "CREATE INDEX feed_events_alert ON feed_events (alert_id) WHERE alert_id IS NOT NULL;\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -333,6 +363,16 @@ enum store_stmt {
     STMT_EVENT_GET,
     STMT_EVENTS_LIST,
     STMT_EVENT_DELIVERIES,
+    STMT_ITEM_SEEN,
+    STMT_ITEM_FIELDS,
+    STMT_ITEM_FP_SET,
+    STMT_VERSION_ADD,
+    STMT_VERSIONS_TRIM,
+    STMT_ITEM_EDIT,
+    STMT_VERSIONS,
+    STMT_ALERT_FIND,
+    STMT_UPDATE_ADD,
+    STMT_ALERT_UPDATES,
     STMT__COUNT,
 };
 
@@ -347,7 +387,12 @@ enum store_stmt {
 
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define STORE_EVENT_COLUMNS                                                                        \
-    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts"
+    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
+    "e.alert_id, e.version_id, v.changes"
+/* What STORE_EVENT_COLUMNS reads from. */
+#define STORE_EVENT_FROM                                                                           \
+    " FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id"                                   \
+    " LEFT JOIN item_versions AS v ON v.id = e.version_id"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -401,8 +446,9 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_FEED_SET_RUNTIME_OPTS] = "UPDATE feeds SET runtime_opts = ?2 WHERE id = ?1",
     [STMT_ITEM_ADD] = "INSERT INTO items (feed_id, key, guid, title, url, published_at,"
                       " updated_at, author, language, summary, content, categories,"
-                      " first_seen_at, text, simhash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-                      " ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (feed_id, key) DO NOTHING",
+                      " first_seen_at, text, simhash, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                      " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                      " ON CONFLICT (feed_id, key) DO NOTHING",
     [STMT_ITEM_KNOWN] = "SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2",
     [STMT_FEED_MODEL_GET] = "SELECT boilerplate FROM feeds WHERE id = ?1",
     [STMT_FEED_MODEL_SET] = "UPDATE feeds SET boilerplate = ?2 WHERE id = ?1",
@@ -585,14 +631,32 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_EVENT_DELIVERIES_RESET] =
         "UPDATE event_deliveries SET state = 'pending' WHERE state = 'running'",
     [STMT_EVENTS_RESET] = "UPDATE feed_events SET state = 'pending' WHERE state = 'running'",
-    [STMT_EVENT_GET] = "SELECT " STORE_EVENT_COLUMNS " FROM feed_events AS e"
-                       " JOIN feeds AS f ON f.id = e.feed_id WHERE e.id = ?1",
-    [STMT_EVENTS_LIST] = "SELECT " STORE_EVENT_COLUMNS " FROM feed_events AS e"
-                         " JOIN feeds AS f ON f.id = e.feed_id"
-                         " WHERE (?1 = 0 OR e.state = 'failed') ORDER BY e.id DESC LIMIT ?2",
+    [STMT_EVENT_GET] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.id = ?1",
+    /* Feed events only: item-updated is listed with its alert (STMT_ALERT_UPDATES). */
+    [STMT_EVENTS_LIST] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
+                         " WHERE e.alert_id IS NULL AND (?1 = 0 OR e.state = 'failed')"
+                         " ORDER BY e.id DESC LIMIT ?2",
     [STMT_EVENT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
                               " last_attempt_at FROM event_deliveries WHERE event_id = ?1"
                               " ORDER BY hook",
+    [STMT_ITEM_SEEN] = "SELECT id, fingerprint, edited_at, pruned_at IS NOT NULL FROM items"
+                       " WHERE feed_id = ?1 AND key = ?2",
+    [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
+                         " COALESCE(edited_at, first_seen_at) FROM items WHERE id = ?1",
+    [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = ?2 WHERE id = ?1",
+    [STMT_VERSION_ADD] = "INSERT INTO item_versions (item_id, title, text, seen_at, replaced_at,"
+                         " changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_VERSIONS_TRIM] = "DELETE FROM item_versions WHERE item_id = ?1 AND id NOT IN (SELECT id"
+                           " FROM item_versions WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2)",
+    [STMT_ITEM_EDIT] = "UPDATE items SET title = ?2, summary = ?3, content = ?4,"
+                       " text = COALESCE(?5, text), fingerprint = ?6, edited_at = ?7 WHERE id = ?1",
+    [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
+                      " WHERE item_id = ?1 ORDER BY id DESC",
+    [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
+    [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
+                        " alert_id, version_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5, ?2, ?3)",
+    [STMT_ALERT_UPDATES] =
+        "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.alert_id = ?1 ORDER BY e.id",
 };
 
 struct store_sqlite {
@@ -1466,6 +1530,7 @@ sqlite_item_add(struct store *base, int64_t feed_id, const struct feed_item *ite
         bind_int(st, 15, (int64_t)simhash, &rc);
     else if (rc == SQLITE_OK)
         rc = sqlite3_bind_null(st, 15);
+    bind_int(st, 16, (int64_t)hash_item_fields(item->title, item->summary, item->content), &rc);
     if (rc != SQLITE_OK) {
         r = store_fail(store, rc);
         stmt_done(st);
@@ -2664,7 +2729,10 @@ event_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed_e
     row->id = sqlite3_column_int64(st, 0);
     row->raised_at = col_time(st, 6);
     row->attempts = sqlite3_column_int(st, 8);
-    if ((r = col_text(store, st, 1, &row->event)) < 0 ||
+    row->alert_id = sqlite3_column_int64(st, 9);
+    row->version_id = sqlite3_column_int64(st, 10);
+    if ((r = col_text(store, st, 11, &row->changes)) < 0 ||
+        (r = col_text(store, st, 1, &row->event)) < 0 ||
         (r = col_text(store, st, 2, &row->feed)) < 0 ||
         (r = col_text(store, st, 3, &row->url)) < 0 ||
         (r = col_text(store, st, 4, &row->feed_state)) < 0 ||
@@ -2780,6 +2848,212 @@ sqlite_check(struct store *base, char **reterr_msg)
     return r;
 }
 
+/* What a poll knows of each key (store.h): a lookup per key (no round trips here). */
+static int
+sqlite_items_seen(struct store *base, int64_t feed_id, const char *const *keys, size_t n,
+                  struct store_item_seen *ret)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_SEEN];
+    for (size_t i = 0; i < n; i++) {
+        int rc = SQLITE_OK, r = 0;
+        ret[i] = (struct store_item_seen){.edited_at = FEED_TIME_NONE};
+        bind_int(st, 1, feed_id, &rc);
+        bind_str(st, 2, keys[i], &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            ret[i].id = sqlite3_column_int64(st, 0);
+            ret[i].fingerprint = (uint64_t)sqlite3_column_int64(st, 1);
+            ret[i].edited_at = col_time(st, 2);
+            ret[i].pruned = sqlite3_column_int(st, 3) != 0;
+        } else if (rc != SQLITE_DONE) {
+            r = store_fail(store, rc);
+        }
+        stmt_done(st);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int
+sqlite_item_fields_get(struct store *base, int64_t item_id, struct store_item_fields *ret)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_FIELDS];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ret->fingerprint = (uint64_t)sqlite3_column_int64(st, 3);
+        ret->pruned = sqlite3_column_int(st, 4) != 0;
+        ret->since_at = col_time(st, 5);
+        if ((r = col_strdup(store, st, 0, &ret->title)) >= 0 &&
+            (r = col_strdup(store, st, 1, &ret->summary)) >= 0)
+            r = col_strdup(store, st, 2, &ret->content);
+    } else if (rc == SQLITE_DONE) {
+        r = store_set_error(&store->base, -ENOENT, "no item %lld", (long long)item_id);
+    } else {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+static int
+sqlite_item_fingerprint_set(struct store *base, int64_t item_id, uint64_t fingerprint)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_FP_SET];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, item_id, &rc);
+    bind_int(st, 2, (int64_t)fingerprint, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return stmt_run(store, st);
+}
+
+/* Keeps the version an edit replaces (the oldest beyond STORE_VERSIONS_MAX dropped), then
+ * gives the item its new fields. */
+static int
+sqlite_item_edit(struct store *base, int64_t item_id, const struct store_item_edit *e,
+                 int64_t now_at, int64_t *ret_version_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_VERSION_ADD];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, item_id, &rc);
+    bind_str(st, 2, e->prev_title, &rc);
+    bind_str(st, 3, e->prev_text, &rc);
+    bind_int(st, 4, e->prev_seen_at, &rc);
+    bind_int(st, 5, now_at, &rc);
+    bind_str(st, 6, e->changes, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    int64_t version_id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_VERSIONS_TRIM];
+    bind_int(st, 1, item_id, &rc);
+    bind_int(st, 2, STORE_VERSIONS_MAX, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    st = store->stmt[STMT_ITEM_EDIT];
+    bind_int(st, 1, item_id, &rc);
+    bind_str(st, 2, e->item->title, &rc);
+    bind_str(st, 3, e->item->summary, &rc);
+    bind_str(st, 4, e->item->content, &rc);
+    bind_str(st, 5, e->text, &rc);
+    bind_int(st, 6, (int64_t)e->fingerprint, &rc);
+    bind_int(st, 7, now_at, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    if (ret_version_id)
+        *ret_version_id = version_id;
+    return 0;
+}
+
+static int
+sqlite_item_versions(struct store *base, int64_t item_id, store_item_version_cb cb, void *userdata)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_VERSIONS];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_item_version v = {
+            .id = sqlite3_column_int64(st, 0),
+            .seen_at = col_time(st, 3),
+            .replaced_at = col_time(st, 4),
+        };
+        if ((r = col_text(store, st, 1, &v.title)) < 0 ||
+            (r = col_text(store, st, 2, &v.text)) < 0 ||
+            (r = col_text(store, st, 5, &v.changes)) < 0 || (r = cb(userdata, &v)) < 0)
+            break;
+        r = 0;
+    }
+    if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+static int
+sqlite_alert_find(struct store *base, const char *topic, int64_t item_id, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_FIND];
+    int rc = SQLITE_OK, r = 0;
+    bind_str(st, 1, topic, &rc);
+    bind_int(st, 2, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *ret_id = sqlite3_column_int64(st, 0);
+        r = 1;
+    } else if (rc != SQLITE_DONE) {
+        r = store_fail(store, rc);
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* Raises item-updated on an alert: a feed_events row with one pending delivery per hook. */
+static int
+sqlite_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t version_id,
+                       char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_UPDATE_ADD];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, feed_id, &rc);
+    bind_int(st, 2, alert_id, &rc);
+    bind_int(st, 3, version_id, &rc);
+    bind_int(st, 4, raised_at, &rc);
+    bind_str(st, 5, n_hooks ? "pending" : "no-hook", &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
+    for (size_t i = 0; i < n_hooks; i++) {
+        bind_int(st, 1, id, &rc);
+        bind_str(st, 2, hooks[i], &rc);
+        bind_int(st, 3, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
+static int
+sqlite_alert_updates(struct store *base, int64_t alert_id, store_feed_event_cb cb, void *userdata)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_UPDATES];
+    int rc = SQLITE_OK;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return events_rows(store, st, false, 0, cb, userdata);
+}
+
 /* The SQLite engine: a database file (store-internal.h). */
 const struct store_engine store_sqlite_engine = {
     .name = "sqlite",
@@ -2827,6 +3101,14 @@ const struct store_engine store_sqlite_engine = {
     .feed_event_get = sqlite_feed_event_get,
     .feed_events_list = sqlite_feed_events_list,
     .event_deliveries = sqlite_event_deliveries,
+    .items_seen = sqlite_items_seen,
+    .item_fields_get = sqlite_item_fields_get,
+    .item_fingerprint_set = sqlite_item_fingerprint_set,
+    .item_edit = sqlite_item_edit,
+    .item_versions = sqlite_item_versions,
+    .alert_find = sqlite_alert_find,
+    .item_update_add = sqlite_item_update_add,
+    .alert_updates = sqlite_alert_updates,
     .delivery_requeue = sqlite_delivery_requeue,
     .deliveries_requeue_failed = sqlite_deliveries_requeue_failed,
     .alert_deliveries = sqlite_alert_deliveries,

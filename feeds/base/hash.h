@@ -18,6 +18,12 @@ uint64_t hash_update(uint64_t h, const void *data, size_t len);
 /* Finishes a running state into the final hash value. */
 uint64_t hash_final(uint64_t h);
 
+/*
+ * The fingerprint of an item's fields as its feed gives them (each may be NULL): a hash of
+ * their exact bytes, never 0 (text/edits.h: equal fingerprints, no edit to look at).
+ */
+uint64_t hash_item_fields(const char *title, const char *summary, const char *content);
+
 #define HASH_SHA256_LEN 32
 #define HASH_SHA256_HEX (2 * HASH_SHA256_LEN + 1) /* lowercase hex and its NUL */
 

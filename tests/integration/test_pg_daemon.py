@@ -97,6 +97,57 @@ def test_daemon_on_postgresql(t):
     assert d.stop() == 0
 
 
+def test_edited_item_on_postgresql(t):
+    """Edited items on PostgreSQL: the version kept, one item-updated delivered on the alert
+    with its changes, the fingerprint stored with the item; a whitespace edit raises nothing."""
+    db = new_database(t)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    s = t.httpd()
+
+    def rss(title, text):
+        return ('<?xml version="1.0"?><rss version="2.0"><channel><title>n</title>'
+                '<link>http://x.test/</link><item><guid isPermaLink="false">urn:talks</guid>'
+                f"<title>{title}</title><link>http://x.test/talks</link>"
+                f"<description>{text}</description></item></channel></rss>").encode()
+
+    doc = s.add_file("/f.xml", rss("OSCE talks planned", "The envoy was hopeful. Talks go on."))
+    d = t.daemon({"f": s.url("/f.xml")}, database=db, interval="1h", min_interval="1s",
+                 allow_private_addresses="yes", respect_feed_hints="no")
+    topics = TOPICS.format(python=sys.executable, hook=HOOK, outdir=outdir)
+    topics = topics.replace("hooks = rec", "hooks = rec\non_update = alert")
+    topics += "events = alert, item-updated\n"
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topics))
+    d.start()
+    d.wait_polled(["f"])
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 1, 30, "the alert's hook run")
+    assert psql(db, "SELECT count(*) FROM items WHERE fingerprint IS NOT NULL") == [["1"]]
+    doc.set(rss("  OSCE talks  planned ", "The envoy was hopeful.\n Talks go on."))
+    d.poll_wait("f")
+    assert psql(db, "SELECT count(*) FROM item_versions") == [["0"]]
+    doc.set(rss("OSCE talks collapse", "The envoy walked out. Talks go on."))
+    d.poll_wait("f")
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 2, 30, "the item-updated run")
+    runs = fwtest.hook_runs(outdir)
+    alert = runs[0]["stdin"]["alert_id"]
+    up = runs[1]
+    assert up["env"]["FEEDWATCH_EVENT"] == "item-updated", up
+    assert up["stdin"]["alert_id"] == alert and up["env"]["FEEDWATCH_ALERT_ID"] == str(alert), up
+    changes = {c["field"]: c for c in up["stdin"]["changes"]}
+    assert changes["title"] == {"field": "title", "before": "OSCE talks planned",
+                                "after": "OSCE talks collapse"}, changes
+    assert changes["text"]["before"] == ["The envoy was hopeful."], changes
+    assert changes["text"]["after"] == ["The envoy walked out."], changes
+    item = d.cli_ok("item", str(up["stdin"]["item"]["id"]))["item"]
+    assert [v["title"] for v in item["versions"]] == ["OSCE talks planned"], item
+    fwtest.wait_until(lambda: d.cli_ok("alerts")["alerts"][0]["updates"][0]["state"] ==
+                      "delivered", 15, "the item-updated delivered in `alerts`")
+    assert psql(db, "SELECT count(*) FROM alerts") == [["1"]]
+    assert psql(db, "SELECT count(*) FROM feed_events WHERE event = 'item-updated'") == [["1"]]
+    assert d.cli_ok("events")["events"] == []
+    assert d.stop() == 0
+
+
 def test_once_on_postgresql(t):
     """--once polls every feed once through the cluster's claims (one node here), then stops."""
     db = new_database(t)

@@ -824,6 +824,32 @@ test_conf_duplicate_key(void **state)
     conf_free(c);
 }
 
+/* `on_update` of a topic, and the item-updated event of hooks. */
+static void
+test_conf_on_update(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("[topic \"a\"]\nmatch = x\n[topic \"b\"]\nmatch = y\n"
+                             "on_update = alert\nhooks = h\n[topic \"c\"]\nmatch = z\n"
+                             "on_update = ignore\n"
+                             "[hook \"h\"]\nexec = /bin/true\nevents = alert, item-updated\n");
+    assert_false(conf_topic_find(c, "a")->on_update_alert);
+    assert_true(conf_topic_find(c, "b")->on_update_alert);
+    assert_false(conf_topic_find(c, "c")->on_update_alert);
+    const struct conf_hook *h = conf_hook_find(c, "h");
+    assert_int_equal(h->events, (1u << CONF_EVENT_ALERT) | (1u << CONF_EVENT_ITEM_UPDATED));
+    assert_string_equal(conf_event_name(CONF_EVENT_ITEM_UPDATED), "item-updated");
+    assert_false(CONF_EVENTS_FEED & (1u << CONF_EVENT_ITEM_UPDATED));
+    conf_free(c);
+    expect_errors("[topic \"t\"]\nmatch = a\non_update = Alert\n",
+                  "{F}:3: on_update: invalid value 'Alert' (use ignore or alert)");
+    expect_errors("[topic \"t\"]\nmatch = a\non_update =\n", "{F}:3: on_update: empty value");
+    expect_errors("[hook \"h\"]\nexec = /bin/true\nevents = item-edited\n",
+                  "{F}:3: events: unknown event 'item-edited' (alert, item-updated,"
+                  " feed-disabled, feed-moved, feed-recovered, feed-stalled, feed-purged,"
+                  " feed-ids-changed)");
+}
+
 static void
 test_conf_topic_references(void **state)
 {
@@ -1819,6 +1845,7 @@ main(void)
         T(test_conf_duplicate_feed_across_files),
         T(test_conf_duplicate_key),
         T(test_conf_topic_references),
+        T(test_conf_on_update),
         T(test_conf_hook_exec_and_url),
         T(test_conf_unterminated_quote),
         T(test_conf_exec_split),

@@ -55,6 +55,9 @@ on_event(void *ctx, const struct events_event *e)
     case EVENTS_LIFE:
         snprintf(r->log[r->n++], 32, "%s:%s", s->name, e->life->event);
         break;
+    case EVENTS_UPDATE:
+        snprintf(r->log[r->n++], 32, "%s:update:%lld", s->name, (long long)e->update_id);
+        break;
     }
     if (s->action == ACT_UNSUB_SELF)
         events_unsubscribe(r->ev, on_event, s);

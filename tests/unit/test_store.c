@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 12);
+    assert_int_equal(STORE_SCHEMA_VERSION, 13);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -223,10 +223,11 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
     /*
      * Every column of schema v1 is there, the three feed columns of v3, the model of v4, the
      * options of `feedwatch add` of v5, pruned_at of v6 (retention), base_url of v11 and the
-     * seven columns of a feed's life of v12 (feed events).
+     * seven columns of a feed's life of v12 (feed events), an item's fingerprint and last
+     * edit of v13 (edited items).
      */
     assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('feeds')", NULL), 28);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 17);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('items')", NULL), 19);
     /* The CREATE text keeps the column comments. */
     assert_int_equal(raw_int(db,
                              "SELECT instr(sql, '-- identity within the feed') > 0"
@@ -350,20 +351,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 13");
+    raw_exec(db, "PRAGMA user_version = 14");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 13 is newer than this feedwatch (12)"));
+    assert_non_null(strstr(msg, "database schema 14 is newer than this feedwatch (13)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 13);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 14);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1930,6 +1931,8 @@ test_store_migration_fills_story_bands(void **state)
     raw_exec(db,
              "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " DROP TRIGGER item_versions_pruned; DROP TABLE item_versions;"
+             " ALTER TABLE items DROP COLUMN fingerprint; ALTER TABLE items DROP COLUMN edited_at;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
@@ -2418,6 +2421,8 @@ test_store_migration_8_no_hook(void **state)
              "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " DROP TRIGGER item_versions_pruned; DROP TABLE item_versions;"
+             " ALTER TABLE items DROP COLUMN fingerprint; ALTER TABLE items DROP COLUMN edited_at;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"
@@ -2514,6 +2519,8 @@ test_store_due_read_in_index_order(void **state)
              "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
              " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
+             " DROP TRIGGER item_versions_pruned; DROP TABLE item_versions;"
+             " ALTER TABLE items DROP COLUMN fingerprint; ALTER TABLE items DROP COLUMN edited_at;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
              " ALTER TABLE feeds DROP COLUMN move_seen; ALTER TABLE feeds DROP COLUMN last_new_at;"

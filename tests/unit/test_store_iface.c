@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "base/dbspec.h"
+#include "base/hash.h"
 #include "parse/feed.h"
 #include "pgtest.h"
 #include "store.h"
@@ -1621,6 +1622,159 @@ test_store_iface_items_by_url(void **state)
     store_free(store);
 }
 
+struct versions_seen {
+    int n;
+    int64_t id[12];
+    char title[12][32];
+    char changes[12][96];
+};
+
+static int
+on_version(void *userdata, const struct store_item_version *v)
+{
+    struct versions_seen *s = userdata;
+    assert_true(s->n < 12);
+    s->id[s->n] = v->id;
+    (void)snprintf(s->title[s->n], sizeof(s->title[0]), "%s", v->title ? v->title : "-");
+    (void)snprintf(s->changes[s->n], sizeof(s->changes[0]), "%s", v->changes);
+    s->n++;
+    return 0;
+}
+
+/*
+ * Edited items: every item stored has the fingerprint of its fields (one at a time or a poll's
+ * batch), a poll reads it with the item's id, last edit and pruning; an edit keeps the version
+ * it replaced (the newest STORE_VERSIONS_MAX), the item takes the new fields; item-updated rides
+ * on an alert as a feed_events row delivered as feed events are, listed with its alert and not
+ * by `events`; retention clears the versions.
+ */
+static void
+test_store_iface_item_edits(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    struct feed_item one = mkitem("urn:1", 100), two = mkitem("urn:2", 100);
+    one.title = "Talks planned";
+    one.summary = "<p>Talks are planned.</p>";
+    two.title = "Other";
+    two.content = "<p>Body</p>";
+    int64_t id1 = 0, ids[1] = {0};
+    assert_int_equal(store_item_add(store, a, &one, "Talks are planned.", 0, 1000, &id1), 1);
+    struct store_new_item add = {.item = &two, .text = "Body"};
+    assert_int_equal(store_items_add(store, a, &add, 1, 1000, ids), 1);
+
+    const char *keys[] = {"urn:2", "urn:none", "urn:1"};
+    struct store_item_seen seen[3];
+    assert_int_equal(store_items_seen(store, a, keys, 3, seen), 0);
+    assert_true(seen[0].id == ids[0] && seen[2].id == id1 && seen[1].id == 0);
+    assert_true(seen[0].fingerprint == hash_item_fields("Other", NULL, "<p>Body</p>"));
+    assert_true(seen[2].fingerprint ==
+                hash_item_fields("Talks planned", "<p>Talks are planned.</p>", NULL));
+    assert_true(seen[2].edited_at == FEED_TIME_NONE && !seen[2].pruned);
+    assert_true(seen[1].fingerprint == 0 && seen[1].edited_at == FEED_TIME_NONE);
+
+    struct store_item_fields f;
+    assert_int_equal(store_item_fields_get(store, id1, &f), 0);
+    assert_string_equal(f.title, "Talks planned");
+    assert_string_equal(f.summary, "<p>Talks are planned.</p>");
+    assert_null(f.content);
+    assert_false(f.pruned);
+    assert_int_equal(f.since_at, 1000);
+    store_item_fields_done(&f);
+    assert_int_equal(store_item_fields_get(store, id1 + 1000, &f), -ENOENT);
+
+    assert_int_equal(store_item_fingerprint_set(store, id1, 42), 0);
+    assert_int_equal(store_items_seen(store, a, keys + 2, 1, seen), 0);
+    assert_true(seen[0].fingerprint == 42);
+
+    /* An alert on the item, then an edit and its item-updated. */
+    char *hooks[] = {"edits"};
+    int64_t alert = 0, found = 0;
+    assert_int_equal(store_alert_find(store, "osce", id1, &found), 0);
+    assert_int_equal(store_alert_add(store, "osce", id1, NULL, NULL, 0, 1000, &alert), 1);
+    assert_int_equal(store_alert_find(store, "osce", id1, &found), 1);
+    assert_true(found == alert);
+    assert_int_equal(store_alert_find(store, "other", id1, &found), 0);
+
+    struct feed_item edited = one;
+    edited.title = "Talks collapse";
+    struct store_item_edit e = {
+        .item = &edited,
+        .text = "Talks collapsed.",
+        .fingerprint = 77,
+        .prev_title = "Talks planned",
+        .prev_text = "Talks are planned.",
+        .prev_seen_at = 1000,
+        .changes =
+            "[{\"field\":\"title\",\"before\":\"Talks planned\",\"after\":\"Talks collapse\"}]",
+    };
+    int64_t v1 = 0, upd = 0;
+    assert_int_equal(store_item_edit(store, id1, &e, 2000, &v1), 0);
+    assert_true(v1 > 0);
+    assert_int_equal(store_items_seen(store, a, keys + 2, 1, seen), 0);
+    assert_true(seen[0].fingerprint == 77 && seen[0].edited_at == 2000);
+    assert_int_equal(store_item_fields_get(store, id1, &f), 0);
+    assert_string_equal(f.title, "Talks collapse");
+    assert_int_equal(f.since_at, 2000);
+    store_item_fields_done(&f);
+
+    assert_int_equal(store_item_update_add(store, a, alert, v1, hooks, 1, 2000, &upd), 0);
+    struct events_seen ev = {0};
+    assert_int_equal(store_feed_event_get(store, upd, on_feed_event, &ev), 0);
+    assert_string_equal(ev.event[0], "item-updated");
+    assert_string_equal(ev.state[0], "pending");
+    ev.n = 0;
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &ev), 0);
+    assert_int_equal(ev.n, 0); /* feed events only */
+    assert_int_equal(store_alert_updates(store, alert, on_feed_event, &ev), 0);
+    assert_int_equal(ev.n, 1);
+    assert_true(ev.id[0] == upd);
+    /* Delivered as feed events are. */
+    struct claimed c = {0};
+    assert_int_equal(store_event_deliveries_due(store, 2000, 10, on_claimed_event, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_true(c.id[0] == upd);
+    assert_int_equal(
+        store_event_delivery_set(store, upd, "edits", "delivered", 1, FEED_TIME_NONE, NULL, 2001),
+        0);
+    ev.n = 0;
+    assert_int_equal(store_alert_updates(store, alert, on_feed_event, &ev), 0);
+    assert_string_equal(ev.state[0], "delivered");
+
+    /* The newest STORE_VERSIONS_MAX versions stay, newest first. */
+    for (int i = 0; i < STORE_VERSIONS_MAX + 2; i++) {
+        char t[32];
+        (void)snprintf(t, sizeof(t), "v%d", i);
+        e.prev_title = t;
+        assert_int_equal(store_item_edit(store, id1, &e, 3000 + i, NULL), 0);
+    }
+    struct versions_seen vs = {0};
+    assert_int_equal(store_item_versions(store, id1, on_version, &vs), 0);
+    assert_int_equal(vs.n, STORE_VERSIONS_MAX);
+    char want[32];
+    (void)snprintf(want, sizeof(want), "v%d", STORE_VERSIONS_MAX + 1);
+    assert_string_equal(vs.title[0], want);
+    assert_string_equal(vs.title[STORE_VERSIONS_MAX - 1], "v2");
+    assert_true(vs.id[0] > vs.id[1]);
+    assert_true(strstr(vs.changes[0], "Talks collapse") != NULL);
+    /* The update's version was dropped: its changes with it. */
+    memset(&ev, 0, sizeof(ev));
+    assert_int_equal(store_feed_event_get(store, upd, on_feed_event, &ev), 0);
+
+    /* Retention clears the versions with the item. */
+    unsigned n = 0;
+    assert_int_equal(store_prune_batch(store, 5000, INT64_MAX, 10, 1 << 20, 6000, NULL, NULL, &n),
+                     0);
+    assert_true(n >= 1);
+    memset(&vs, 0, sizeof(vs));
+    assert_int_equal(store_item_versions(store, id1, on_version, &vs), 0);
+    assert_int_equal(vs.n, 0);
+    assert_int_equal(store_items_seen(store, a, keys + 2, 1, seen), 0);
+    assert_true(seen[0].pruned);
+    store_free(store);
+}
+
 #define IFACE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1643,6 +1797,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_items_by_url),
+        IFACE_TEST(test_store_iface_item_edits),
     };
     const struct CMUnitTest once[] = {
         cmocka_unit_test(test_store_iface_engine_by_value),

@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""Edited items end to end, on a loopback server whose document changes between polls (each
+poll asked for with `poll --wait FEED`, so the number of polls is exact): an item whose title or
+text changes materially keeps the version it replaced (`feedwatch item ID` shows `versions`) on
+every topic's setting; with `on_update = ignore` nothing is delivered; with `on_update = alert`
+the hooks of the topic that take item-updated get exactly one item-updated delivery on the
+item's alert (the same alert id), with the changes (title before/after, sentences removed and
+added); an edit that makes an item match a topic raises its alert (to the hooks that take
+alert) and an item-updated on it (to those that take item-updated); a whitespace-only or
+tracking-parameter-only edit raises nothing and keeps no version; a second edit within the hour
+raises nothing; a restart raises nothing again; `feedwatch alerts` shows the item-updated's
+delivery state, `watch` streams it, metrics count it."""
+
+import json
+import os
+import sys
+
+import fwtest
+
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+
+
+def rss(items):
+    """An RSS document of (key, title, description) items."""
+    body = "".join(f"<item><title>{t}</title><link>http://x.test/{k}</link>"
+                   f'<guid isPermaLink="false">urn:{k}</guid>'
+                   f"<description><![CDATA[{d}]]></description></item>\n"
+                   for k, t, d in items)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            f"<title>news</title><link>http://x.test/</link>\n{body}</channel></rss>\n").encode()
+
+
+TALKS = ("talks", "Ceasefire talks planned in Geneva",
+         "<p>Delegations arrive on Monday. The envoy was hopeful.</p>")
+OTHER = ("other", "Harvest festival opens",
+         "<p>The village fair opens today. Ceasefire is not a word here."
+         " Read http://x.test/fair?id=2 now.</p>")
+
+
+def setup(t, on_update):
+    srv = t.httpd()
+    doc = srv.add_file("/news.xml", rss([TALKS, OTHER]))
+    dirs = {}
+    extra = ""
+    for name, events in (("alerts", "alert"), ("edits", "alert, item-updated")):
+        dirs[name] = os.path.join(t.dir, "hook-" + name)
+        os.mkdir(dirs[name])
+        extra += (f'\n[hook "{name}"]\nexec = {sys.executable} {HOOK} {dirs[name]}\n'
+                  f"events = {events}\ntimeout = 10s\nretries = 2\n")
+    extra += ('\n[topic "geneva"]\nmatch = geneva AND ceasefire\nhooks = alerts, edits\n'
+              f"on_update = {on_update}\n")
+    extra += ('\n[topic "collapse"]\nmatch = collapse\nhooks = alerts, edits\n'
+              f"on_update = {on_update}\n")
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"news": srv.url("/news.xml")}, extra))
+    d.start()
+    d.wait_polled(["news"])
+    return srv, doc, dirs, d
+
+
+def item_id(d, key):
+    return d.query("SELECT id FROM items WHERE key = ?", (key,))[0][0]
+
+
+def runs(outdir):
+    return [r for r in fwtest.hook_runs(outdir) if not r["failed"]]
+
+
+def updates(d):
+    return d.query("SELECT id, alert_id, state FROM feed_events WHERE event = 'item-updated'"
+                   " ORDER BY id")
+
+
+def settle(d, dirs):
+    """Waits until every delivery is settled and the hooks' runs are written."""
+    fwtest.wait_until(lambda: not d.query(
+        "SELECT 1 FROM deliveries WHERE state IN ('pending', 'running') UNION ALL"
+        " SELECT 1 FROM event_deliveries WHERE state IN ('pending', 'running')"), 30,
+        "the deliveries settled")
+    want = {name: d.query("SELECT count(*) FROM deliveries WHERE hook = ? AND state ="
+                          " 'delivered'", (name,))[0][0] + d.query(
+        "SELECT count(*) FROM event_deliveries WHERE hook = ? AND state = 'delivered'",
+        (name,))[0][0] for name in dirs}
+    fwtest.wait_until(lambda: all(len(runs(dirs[n])) >= want[n] for n in dirs), 15,
+                      "the hooks' runs recorded")
+
+
+def edit_talks(doc):
+    doc.set(rss([("talks", "Ceasefire talks collapse in Geneva",
+                  "<p>Delegations arrive on Monday. The envoy walked out.</p>"), OTHER]))
+
+
+def test_ignore_keeps_versions_delivers_nothing(t):
+    srv, doc, dirs, d = setup(t, "ignore")
+    settle(d, dirs)
+    alerts_before = d.query("SELECT count(*) FROM alerts")[0][0]
+    assert alerts_before == 1, d.query("SELECT topic, item_id FROM alerts")
+    edit_talks(doc)
+    d.poll_wait("news")
+    settle(d, dirs)
+    item = d.cli_ok("item", str(item_id(d, "urn:talks")))["item"]
+    assert item["title"] == "Ceasefire talks collapse in Geneva", item
+    assert len(item["versions"]) == 1, item
+    v = item["versions"][0]
+    assert v["title"] == "Ceasefire talks planned in Geneva", v
+    assert "The envoy was hopeful." in v["text"], v
+    assert {"field": "title", "before": "Ceasefire talks planned in Geneva",
+            "after": "Ceasefire talks collapse in Geneva"} in v["changes"], v
+    # Nothing delivered, no alert raised (the edit now matches "collapse": ignored too).
+    assert updates(d) == [], updates(d)
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == alerts_before
+    assert all(r["stdin"]["event"] == "alert" for n in dirs for r in runs(dirs[n]))
+    assert d.stop() == 0
+
+
+def test_alert_delivers_one_update_on_the_alert(t):
+    srv, doc, dirs, d = setup(t, "alert")
+    settle(d, dirs)
+    talks = item_id(d, "urn:talks")
+    (alert,) = d.query("SELECT id FROM alerts WHERE topic = 'geneva' AND item_id = ?", (talks,))[0]
+    w = d.connect()
+    assert w.request({"cmd": "watch"})["watching"] is True
+    edit_talks(doc)
+    d.poll_wait("news")
+    settle(d, dirs)
+
+    # geneva: its alert gets one item-updated; collapse: a new alert, and an item-updated on it.
+    rows = updates(d)
+    assert len(rows) == 2 and all(r[2] == "delivered" for r in rows), rows
+    geneva = [r for r in runs(dirs["edits"]) if r["stdin"]["event"] == "item-updated"
+              and r["stdin"]["topic"] == "geneva"]
+    assert len(geneva) == 1, runs(dirs["edits"])
+    run = geneva[0]
+    assert run["env"]["FEEDWATCH_EVENT"] == "item-updated", run
+    assert run["env"]["FEEDWATCH_ALERT_ID"] == str(alert), run
+    assert run["env"]["FEEDWATCH_TOPIC"] == "geneva", run
+    assert run["env"]["FEEDWATCH_TITLE"] == "Ceasefire talks collapse in Geneva", run
+    assert run["env"]["FEEDWATCH_FEED"] == "news", run
+    body = run["stdin"]
+    assert body["alert_id"] == alert and body["item"]["id"] == talks, body
+    changes = {c["field"]: c for c in body["changes"]}
+    assert changes["title"]["before"] == "Ceasefire talks planned in Geneva", body
+    assert changes["title"]["after"] == "Ceasefire talks collapse in Geneva", body
+    assert changes["text"]["before"] == ["The envoy was hopeful."], body
+    assert changes["text"]["after"] == ["The envoy walked out."], body
+    assert changes["text"]["removed"] == 1 and changes["text"]["added"] == 1, body
+    # Never a second alert row for (geneva, talks); collapse raised its first.
+    assert d.query("SELECT count(*) FROM alerts WHERE topic = 'geneva'")[0][0] == 1
+    (collapse,) = d.query("SELECT id FROM alerts WHERE topic = 'collapse' AND item_id = ?",
+                          (talks,))[0]
+    new = [r["stdin"] for r in runs(dirs["edits"]) if r["stdin"]["topic"] == "collapse"]
+    assert sorted(b["event"] for b in new) == ["alert", "item-updated"], new
+    assert all(b["alert_id"] == collapse for b in new), new
+    # The hook that takes alert only got the new alert, no item-updated.
+    plain = [r["stdin"]["event"] for r in runs(dirs["alerts"])]
+    assert sorted(plain) == ["alert", "alert"], plain
+    # `alerts` shows the item-updated's delivery state; `watch` streamed it; metrics count it.
+    listed = {a["id"]: a for a in d.cli_ok("alerts")["alerts"]}
+    up = listed[alert]["updates"]
+    assert len(up) == 1 and up[0]["state"] == "delivered", listed[alert]
+    assert [x["hook"] for x in up[0]["deliveries"]] == ["edits"], up
+    assert up[0]["deliveries"][0]["state"] == "delivered", up
+    # The same, as people read them.
+    rc, _ = d.cli("alerts", json_out=False)
+    assert rc == 0 and "item-updated" in d.last[2] and "edits: delivered" in d.last[2], \
+        d.describe_last()
+    rc, _ = d.cli("item", str(talks), json_out=False)
+    out = d.last[2]
+    assert rc == 0 and "Ceasefire talks planned in Geneva" in out, d.describe_last()
+    assert "- The envoy was hopeful." in out and "+ The envoy walked out." in out, out
+    seen = fwtest.wait_until(
+        lambda: (lambda e: e if e.get("event") == "item-updated" and e.get("alert") == alert
+                 else None)(w.recv_line()), 15, "an item-updated watch line")
+    assert seen["topic"] == "geneva" and seen["item"] == talks, seen
+    assert any(c["field"] == "title" for c in seen["changes"]), seen
+    w.close()
+    rc, _ = d.cli("metrics", json_out=False)
+    text = d.last[2]
+    assert rc == 0, d.describe_last()
+    assert "feedwatch_item_edits_total 1" in text, text
+    assert "feedwatch_item_updates_total 2" in text, text
+
+    # A second edit within the hour: nothing (the item is compared again after the hour).
+    doc.set(rss([("talks", "Ceasefire talks collapse in Geneva again",
+                  "<p>Delegations left on Monday.</p>"), OTHER]))
+    d.poll_wait("news")
+    settle(d, dirs)
+    assert len(updates(d)) == 2, updates(d)
+    assert len(d.cli_ok("item", str(talks))["item"]["versions"]) == 1
+
+    # A restart: nothing raised again, nothing delivered again.
+    n_runs = {n: len(runs(dirs[n])) for n in dirs}
+    assert d.stop() == 0
+    d.start()
+    d.poll_wait("news")
+    settle(d, dirs)
+    assert len(updates(d)) == 2, updates(d)
+    assert {n: len(runs(dirs[n])) for n in dirs} == n_runs
+    assert d.stop() == 0
+
+
+def test_immaterial_edits_raise_nothing(t):
+    srv, doc, dirs, d = setup(t, "alert")
+    settle(d, dirs)
+    n_runs = {n: len(runs(dirs[n])) for n in dirs}
+    # Whitespace, case, and a tracking parameter added to a link in the text.
+    doc.set(rss([("talks", "  Ceasefire  talks PLANNED in Geneva ",
+                  "<p>Delegations   arrive on Monday.\n"
+                  '<a href="http://x.test/a?utm_source=rss">The envoy was hopeful.</a>  </p>'),
+                 ("other", OTHER[1], OTHER[2].replace("?id=2", "?utm_medium=x&id=2&fbclid=Y"))]))
+    d.poll_wait("news")
+    settle(d, dirs)
+    assert updates(d) == [], updates(d)
+    assert d.query("SELECT count(*) FROM item_versions")[0][0] == 0
+    assert {n: len(runs(dirs[n])) for n in dirs} == n_runs
+    # The fingerprint moved: the next poll of the same document compares nothing.
+    fp = d.query("SELECT fingerprint FROM items WHERE key = 'urn:talks'")[0][0]
+    d.poll_wait("news")
+    assert d.query("SELECT fingerprint FROM items WHERE key = 'urn:talks'")[0][0] == fp
+    assert d.stop() == 0
+
+
+if __name__ == "__main__":
+    fwtest.main()
