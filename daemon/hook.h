@@ -64,10 +64,13 @@ unsigned hook_running(const struct hooks *h);
 
 /*
  * Clusters: the deliveries this node has in hand, whose leases its beat renews: those running
- * here and those whose state is on its way to the store. Copies (*ret_ids, *ret_hooks and
- * each name malloc'd; hook_hand_free frees them); 0, or -ENOMEM. Accepts NULL h (none).
+ * here (one by one or in a batch) and those whose state is on its way to the store; of
+ * alerts, or with events of feed events (their ids and the alerts' are not one sequence).
+ * Copies (*ret_ids, *ret_hooks and each name malloc'd; hook_hand_free frees them); 0, or
+ * -ENOMEM. Accepts NULL h (none).
  */
-int hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n);
+int hook_hand(const struct hooks *h, bool events, int64_t **ret_ids, char ***ret_hooks,
+              size_t *ret_n);
 void hook_hand_free(int64_t *ids, char **hooks, size_t n);
 
 /* True when nothing runs and nothing is due now (--once waits for this). */

@@ -86,6 +86,9 @@ void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_s
  */
 void metrics_delivery(struct metrics *m, const char *hook, bool delivered, double latency_s);
 
+/* A batch run of a hook with a `batch` window ended (its deliveries count in metrics_delivery). */
+void metrics_batch(struct metrics *m, const char *hook, bool delivered);
+
 /* A feed event (feed-disabled, ...) was raised and stored. */
 void metrics_feed_event(struct metrics *m, const char *event);
 

@@ -148,6 +148,12 @@ struct store_engine {
                             store_feed_event_cb cb, void *userdata);
     int (*event_deliveries)(struct store *store, int64_t event_id, store_delivery_row_cb cb,
                             void *userdata);
+    /* Batches (store.h). */
+    int (*batch_take)(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
+                      unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                      void *userdata, int64_t *ret_open_at);
+    int (*batch_window)(struct store *store, const char *hook, bool set, int64_t at,
+                        int64_t *ret_at);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -910,3 +910,31 @@ store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row
     assert(store);
     return store->engine->event_deliveries(store, event_id, cb, userdata);
 }
+
+int
+store_batch_take(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
+                 unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                 void *userdata, int64_t *ret_open_at)
+{
+    int64_t open_at = 0;
+    assert(store);
+    assert(hook);
+    assert(cb);
+    int r = store->engine->batch_take(store, hook, window_s, now_at, limit, node, lease_s, cb,
+                                      userdata, &open_at);
+    if (ret_open_at)
+        *ret_open_at = r >= 0 ? open_at : 0;
+    return r;
+}
+
+int
+store_batch_window(struct store *store, const char *hook, bool set, int64_t at, int64_t *ret_at)
+{
+    int64_t got = FEED_TIME_NONE;
+    assert(store);
+    assert(hook);
+    int r = store->engine->batch_window(store, hook, set, at, &got);
+    if (ret_at)
+        *ret_at = got;
+    return r;
+}

@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 12);
+    assert_int_equal(STORE_SCHEMA_VERSION, 13);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -350,20 +350,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 13");
+    raw_exec(db, "PRAGMA user_version = 14");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 13 is newer than this feedwatch (12)"));
+    assert_non_null(strstr(msg, "database schema 14 is newer than this feedwatch (13)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 13);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 14);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1857,6 +1857,7 @@ test_store_migration_fills_story_bands(void **state)
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
     raw_exec(db,
              "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+             " DROP TABLE hook_batches;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
@@ -2345,6 +2346,7 @@ test_store_migration_8_no_hook(void **state)
     raw_exec(db,
              "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
+             " DROP TABLE hook_batches;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
@@ -2441,6 +2443,7 @@ test_store_due_read_in_index_order(void **state)
     raw_exec(db,
              "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
              " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
+             " DROP TABLE hook_batches;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
