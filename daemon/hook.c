@@ -129,7 +129,9 @@ struct hook_requeue {
     int64_t now;
     unsigned queued; /* writer thread, then the loop's: by the batch that ran last */
     json_t *list;    /* the first HOOK_REDELIVER_LIST_MAX queued, [{"alert", "hook"}] */
-    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_* */
+    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_*,
+     * alerts' deliveries first, then (events) feed events' */
+    bool events;
     int64_t after_alert;
     char *after_hook;
     int64_t last_alert; /* writer thread: the greatest key the batch queued */
@@ -1985,8 +1987,8 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
     }
     if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
         return 0;
-    json_t *o =
-        json_pack("{s:I, s:o}", "alert", (json_int_t)alert_id, "hook", ctlproto_json_string(hook));
+    json_t *o = json_pack("{s:I, s:o}", q->events ? "event" : "alert", (json_int_t)alert_id, "hook",
+                          ctlproto_json_string(hook));
     return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -2006,8 +2008,12 @@ requeue_work(struct writer_job *job, struct store *store)
         if (!(q->last_hook = strdup(q->after_hook ? q->after_hook : "")))
             return -ENOMEM;
         q->last_alert = q->after_alert;
-        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, q->after_alert,
-                                            q->after_hook, HOOK_REDELIVER_BATCH, on_requeued, q);
+        r = q->events ? store_event_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
+                                                              q->after_alert, q->after_hook,
+                                                              HOOK_REDELIVER_BATCH, on_requeued, q)
+                      : store_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
+                                                        q->after_alert, q->after_hook,
+                                                        HOOK_REDELIVER_BATCH, on_requeued, q);
     }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);
@@ -2028,12 +2034,22 @@ requeue_done(struct writer_job *job, int result)
         q->total += q->queued;
         q->list_kept = json_array_size(q->list);
     }
-    /* Every failed one: a full batch is followed by the next, the loop turning between. */
-    if (result >= 0 && q->alert_id == 0 && q->queued == HOOK_REDELIVER_BATCH) {
+    /*
+     * Every failed one: a full batch is followed by the next, the loop turning between; the
+     * last of alerts' deliveries by the first of feed events'.
+     */
+    if (result >= 0 && q->alert_id == 0 && (q->queued == HOOK_REDELIVER_BATCH || !q->events)) {
         free(q->after_hook);
-        q->after_hook = q->last_hook;
+        if (q->queued == HOOK_REDELIVER_BATCH) {
+            q->after_hook = q->last_hook;
+            q->after_alert = q->last_alert;
+        } else {
+            free(q->last_hook);
+            q->events = true;
+            q->after_hook = NULL;
+            q->after_alert = 0;
+        }
         q->last_hook = NULL;
-        q->after_alert = q->last_alert;
         /*
          * No hook_kick here: each kick reads the due deliveries on the loop, and every batch
          * adds to them; the runs start once, after the last batch (below).

@@ -102,7 +102,7 @@ json_t *hook_alert_json(struct dctx *d, int64_t alert_id);
 /*
  * The outcome of hook_redeliver: result < 0 with error; else queued deliveries became due
  * now, and deliveries (borrowed; the caller may take a reference) names the first
- * HOOK_REDELIVER_LIST_MAX of them as [{"alert", "hook"}].
+ * HOOK_REDELIVER_LIST_MAX of them as [{"alert", "hook"}] (a feed event's: {"event", "hook"}).
  */
 typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsigned queued,
                                   json_t *deliveries);
@@ -111,7 +111,8 @@ typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsi
  * `redeliver`: with alert_id > 0, that alert's deliveries (only hook's when hook is set; a
  * hook its topic names now gets one even if the alert had none, so a hook added to a topic
  * by a reload reaches old alerts only this way); with alert_id 0, every failed delivery
- * (only hook's when set). Each becomes pending, due now, attempts and error cleared, written
+ * (only hook's when set), alerts' then feed events'. Each becomes pending, due now, attempts
+ * and error cleared, written
  * through the writer, and the runner is kicked once it is stored. Every failed delivery goes
  * in batches of HOOK_REDELIVER_BATCH, a writer transaction each (the loop and the other
  * writes go on between them; a crash leaves each batch whole or not done, and the command

@@ -148,6 +148,10 @@ struct store_engine {
                             store_feed_event_cb cb, void *userdata);
     int (*event_deliveries)(struct store *store, int64_t event_id, store_delivery_row_cb cb,
                             void *userdata);
+    int (*event_deliveries_requeue_failed)(struct store *store, const char *hook,
+                                           const char *hooks_json, int64_t now_at,
+                                           int64_t after_event, const char *after_hook,
+                                           unsigned limit, store_requeued_cb cb, void *userdata);
     /* Batches (store.h). */
     int (*batch_take)(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
                       unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,

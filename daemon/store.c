@@ -938,3 +938,13 @@ store_batch_window(struct store *store, const char *hook, bool set, int64_t at, 
         *ret_at = got;
     return r;
 }
+
+int
+store_event_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
+                                      int64_t now_at, int64_t after_event, const char *after_hook,
+                                      unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->event_deliveries_requeue_failed(
+        store, hook, hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
+}

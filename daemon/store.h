@@ -555,6 +555,11 @@ int store_delivery_requeue(struct store *store, int64_t alert_id, const char *ho
 int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
                                     int64_t now_at, int64_t after_alert, const char *after_hook,
                                     unsigned limit, store_requeued_cb cb, void *userdata);
+/* As store_deliveries_requeue_failed, of feed events' deliveries (keys (event_id, hook)). */
+int store_event_deliveries_requeue_failed(struct store *store, const char *hook,
+                                          const char *hooks_json, int64_t now_at,
+                                          int64_t after_event, const char *after_hook,
+                                          unsigned limit, store_requeued_cb cb, void *userdata);
 int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);

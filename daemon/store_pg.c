@@ -466,6 +466,7 @@ enum pg_stmt {
     STMT_EVENT_DELIVERIES_CLAIM,
     STMT_NODE_RENEW_EVENT_DELIVERIES,
     STMT_NODE_LEAVE_EVENT_DELIVERIES,
+    STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
     STMT_BATCH_LOCK,
     STMT_BATCH_GET,
     STMT_BATCH_SET,
@@ -937,6 +938,14 @@ static const char *const pg_sql[STMT__COUNT] = {
         " lease_until = NULL WHERE lease_node = $1 AND state = 'running' RETURNING event_id)"
         " UPDATE feed_events SET state = 'pending' WHERE state = 'running'"
         " AND id IN (SELECT event_id FROM d)",
+    /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
+    [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
+        "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $3,"
+        " last_error = NULL WHERE (event_id, hook) IN (SELECT event_id, hook FROM event_deliveries"
+        " WHERE (event_id, hook) > ($4::bigint, $5::text) AND state = 'failed'"
+        " AND ($1::text IS NULL OR hook = $1::text)"
+        " AND hook IN (SELECT jsonb_array_elements_text($2::jsonb))"
+        " ORDER BY event_id, hook LIMIT $6::bigint) RETURNING event_id, hook",
     /* A take holds its hook's row until its transaction ends: one take of a hook at a time. */
     [STMT_BATCH_LOCK] = "INSERT INTO hook_batches (hook) VALUES ($1) ON CONFLICT (hook) DO NOTHING",
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = $1 FOR UPDATE",
@@ -3223,9 +3232,9 @@ pg_delivery_requeue(struct store *base, int64_t alert_id, const char *hook, int6
  * queued, or a negative errno (nothing changed).
  */
 static int
-pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
-                             int64_t now_at, int64_t after_alert, const char *after_hook,
-                             unsigned limit, store_requeued_cb cb, void *userdata)
+requeue_failed_run(struct store *base, enum pg_stmt which, enum pg_stmt refresh, const char *hook,
+                   const char *hooks_json, int64_t now_at, int64_t after_alert,
+                   const char *after_hook, unsigned limit, store_requeued_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
@@ -3245,7 +3254,7 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
     par_limit(&p, limit);
     if ((r = inner_begin(store, &own)) < 0)
         return r;
-    res = pg_exec(store, STMT_DELIVERIES_REQUEUE_FAILED, &p, &r);
+    res = pg_exec(store, which, &p, &r);
     if (!res)
         goto undo;
     n = PQntuples(res);
@@ -3269,7 +3278,7 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
         for (int j = 0; j < i && !seen; j++)
             seen = alerts[j] == alerts[i];
         if (!seen)
-            r = alert_refresh(store, alerts[i]);
+            r = refresh_run(store, refresh, alerts[i]);
     }
     free(alerts);
     if (r < 0 || (r = inner_end(store, own)) < 0)
@@ -3279,6 +3288,24 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
 undo:
     inner_undo(store, own);
     return r;
+}
+
+static int
+pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                             int64_t now_at, int64_t after_alert, const char *after_hook,
+                             unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_DELIVERIES_REQUEUE_FAILED, STMT_ALERT_REFRESH, hook,
+                              hooks_json, now_at, after_alert, after_hook, limit, cb, userdata);
+}
+
+static int
+pg_event_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                   int64_t now_at, int64_t after_event, const char *after_hook,
+                                   unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_EVENT_DELIVERIES_REQUEUE_FAILED, STMT_EVENT_REFRESH, hook,
+                              hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
 }
 
 /* Calls cb for each delivery of alert_id (or of a feed event: which), by hook name. */
@@ -4329,6 +4356,7 @@ const struct store_engine store_pg_engine = {
     .feed_event_get = pg_feed_event_get,
     .feed_events_list = pg_feed_events_list,
     .event_deliveries = pg_event_deliveries,
+    .event_deliveries_requeue_failed = pg_event_deliveries_requeue_failed,
     .batch_take = pg_batch_take,
     .batch_window = pg_batch_window,
     .feed_set_runtime = pg_feed_set_runtime,

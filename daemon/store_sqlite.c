@@ -339,6 +339,7 @@ enum store_stmt {
     STMT_EVENT_GET,
     STMT_EVENTS_LIST,
     STMT_EVENT_DELIVERIES,
+    STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
     STMT_BATCH_GET,
     STMT_BATCH_SET,
     STMT_BATCH_DEFER,
@@ -604,6 +605,13 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_EVENT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
                               " last_attempt_at FROM event_deliveries WHERE event_id = ?1"
                               " ORDER BY hook",
+    /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
+    [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
+        "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
+        " last_error = NULL WHERE rowid IN (SELECT rowid FROM event_deliveries"
+        " WHERE (event_id, hook) > (?4, ?5) AND +state = 'failed' AND (?1 IS NULL OR hook = ?1)"
+        " AND hook IN (SELECT value FROM json_each(?2)) ORDER BY event_id, hook LIMIT ?6)"
+        " RETURNING event_id, hook",
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = ?1",
     [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES (?1, ?2)"
                        " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
@@ -2200,12 +2208,12 @@ undo:
  * and their alerts' states follow. The number queued, or a negative errno (nothing changed).
  */
 static int
-sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
-                                 int64_t now_at, int64_t after_alert, const char *after_hook,
-                                 unsigned limit, store_requeued_cb cb, void *userdata)
+requeue_failed_run(struct store *base, enum store_stmt which, enum store_stmt refresh,
+                   const char *hook, const char *hooks_json, int64_t now_at, int64_t after_alert,
+                   const char *after_hook, unsigned limit, store_requeued_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_REQUEUE_FAILED];
+    sqlite3_stmt *st = store->stmt[which];
     int64_t *alerts = NULL;
     size_t n = 0, cap = 0;
     int rc = SQLITE_OK, r;
@@ -2247,9 +2255,14 @@ sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const cha
     if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = store_fail(store, rc);
     stmt_done(st);
-    for (size_t i = 0; r >= 0 && i < n; i++)
-        if (i == 0 || alerts[i] != alerts[i - 1])
-            r = alert_refresh(store, alerts[i]);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        if (i > 0 && alerts[i] == alerts[i - 1])
+            continue;
+        sqlite3_stmt *rs = store->stmt[refresh];
+        rc = SQLITE_OK;
+        bind_int(rs, 1, alerts[i], &rc);
+        r = rc != SQLITE_OK ? bind_failed(store, rs, rc) : stmt_run(store, rs);
+    }
     free(alerts);
     if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
         goto undo;
@@ -2258,6 +2271,24 @@ sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const cha
 undo:
     sqlite_part_rollback(&store->base);
     return r;
+}
+
+static int
+sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                 int64_t now_at, int64_t after_alert, const char *after_hook,
+                                 unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_DELIVERIES_REQUEUE_FAILED, STMT_ALERT_REFRESH, hook,
+                              hooks_json, now_at, after_alert, after_hook, limit, cb, userdata);
+}
+
+static int
+sqlite_event_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                       int64_t now_at, int64_t after_event, const char *after_hook,
+                                       unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_EVENT_DELIVERIES_REQUEUE_FAILED, STMT_EVENT_REFRESH, hook,
+                              hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
 }
 
 /* Calls cb for each delivery of alert_id (an alert's, or a feed event's), by hook name. */
@@ -2978,6 +3009,7 @@ const struct store_engine store_sqlite_engine = {
     .feed_event_get = sqlite_feed_event_get,
     .feed_events_list = sqlite_feed_events_list,
     .event_deliveries = sqlite_event_deliveries,
+    .event_deliveries_requeue_failed = sqlite_event_deliveries_requeue_failed,
     .batch_take = sqlite_batch_take,
     .batch_window = sqlite_batch_window,
     .delivery_requeue = sqlite_delivery_requeue,

@@ -1526,6 +1526,32 @@ test_store_iface_feed_events(void **state)
     assert_int_equal(store_feed_events_list(store, false, 1, on_feed_event, &seen), 0);
     assert_int_equal(seen.n, 1);
 
+    /* `redeliver --failed`: the failed one (not the delivered) is pending again, from attempt 1;
+     * past its key, or to a hook not configured, nothing. */
+    int requeued = 0;
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 1700, 0,
+                                                           NULL, 10, on_requeued, &requeued),
+                     0);
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"webhook\"]", 1700, ev,
+                                                           "webhook", 10, on_requeued, &requeued),
+                     0);
+    assert_int_equal(store_event_deliveries_requeue_failed(store, "webhook", "[\"webhook\"]", 1700,
+                                                           0, NULL, 10, on_requeued, &requeued),
+                     1);
+    assert_int_equal(requeued, 1);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_event_deliveries(store, ev, on_delivery, &s), 0);
+    assert_string_equal(s.state[0], "delivered");
+    assert_string_equal(s.state[1], "pending");
+    assert_int_equal(s.attempts[1], 0);
+    assert_int_equal(s.next_at[1], 1700);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "pending");
+    assert_int_equal(store_event_delivery_set(store, ev, "webhook", "failed", 1, FEED_TIME_NONE,
+                                              "HTTP 500", 1800),
+                     0);
+
     /* A cluster claims them under a lease; an engine without clusters says it has none. */
     int64_t moved = 0;
     assert_int_equal(
