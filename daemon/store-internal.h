@@ -152,6 +152,8 @@ struct store_engine {
                                            const char *hooks_json, int64_t now_at,
                                            int64_t after_event, const char *after_hook,
                                            unsigned limit, store_requeued_cb cb, void *userdata);
+    int (*feed_events_prune)(struct store *store, int64_t cutoff_at, unsigned limit,
+                             unsigned *ret_pruned);
     /* Batches (store.h). */
     int (*batch_take)(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
                       unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,

@@ -948,3 +948,15 @@ store_event_deliveries_requeue_failed(struct store *store, const char *hook, con
     return store->engine->event_deliveries_requeue_failed(
         store, hook, hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
 }
+
+int
+store_feed_events_prune(struct store *store, int64_t cutoff_at, unsigned limit,
+                        unsigned *ret_pruned)
+{
+    unsigned n = 0;
+    assert(store);
+    int r = store->engine->feed_events_prune(store, cutoff_at, limit, &n);
+    if (ret_pruned)
+        *ret_pruned = r < 0 ? 0 : n;
+    return r;
+}

@@ -555,6 +555,13 @@ int store_delivery_requeue(struct store *store, int64_t alert_id, const char *ho
 int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
                                     int64_t now_at, int64_t after_alert, const char *after_hook,
                                     unsigned limit, store_requeued_cb cb, void *userdata);
+/*
+ * Retention of feed events: deletes at most limit feed events raised before cutoff_at (oldest
+ * first) none of whose deliveries is pending or running, with their deliveries, in a
+ * transaction of its own (or the caller's). *ret_pruned: how many.
+ */
+int store_feed_events_prune(struct store *store, int64_t cutoff_at, unsigned limit,
+                            unsigned *ret_pruned);
 /* As store_deliveries_requeue_failed, of feed events' deliveries (keys (event_id, hook)). */
 int store_event_deliveries_requeue_failed(struct store *store, const char *hook,
                                           const char *hooks_json, int64_t now_at,

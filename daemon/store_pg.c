@@ -467,6 +467,7 @@ enum pg_stmt {
     STMT_NODE_RENEW_EVENT_DELIVERIES,
     STMT_NODE_LEAVE_EVENT_DELIVERIES,
     STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
+    STMT_EVENTS_PRUNE,
     STMT_BATCH_LOCK,
     STMT_BATCH_GET,
     STMT_BATCH_SET,
@@ -946,6 +947,11 @@ static const char *const pg_sql[STMT__COUNT] = {
         " AND ($1::text IS NULL OR hook = $1::text)"
         " AND hook IN (SELECT jsonb_array_elements_text($2::jsonb))"
         " ORDER BY event_id, hook LIMIT $6::bigint) RETURNING event_id, hook",
+    /* Retention: old events done with (their deliveries go with them: ON DELETE CASCADE). */
+    [STMT_EVENTS_PRUNE] = "DELETE FROM feed_events WHERE id IN (SELECT e.id FROM feed_events AS e"
+                          " WHERE e.raised_at < $1 AND NOT EXISTS (SELECT 1 FROM event_deliveries"
+                          " AS d WHERE d.event_id = e.id AND d.state IN ('pending', 'running'))"
+                          " ORDER BY e.id LIMIT $2::bigint)",
     /* A take holds its hook's row until its transaction ends: one take of a hook at a time. */
     [STMT_BATCH_LOCK] = "INSERT INTO hook_batches (hook) VALUES ($1) ON CONFLICT (hook) DO NOTHING",
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = $1 FOR UPDATE",
@@ -4063,6 +4069,24 @@ pg_event_deliveries_claim(struct store *base, const char *node, int64_t now_at, 
                                 lease_s, limit, hooks, n_hooks, cb, userdata);
 }
 
+/* Deletes old feed events done with (store.h). */
+static int
+pg_feed_events_prune(struct store *base, int64_t cutoff_at, unsigned limit, unsigned *ret_pruned)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t changes = 0;
+    int r;
+
+    assert(store);
+    par_int(&p, cutoff_at);
+    par_int(&p, limit);
+    if ((r = pg_run(store, STMT_EVENTS_PRUNE, &p, &changes)) < 0)
+        return r;
+    *ret_pruned = (unsigned)changes;
+    return 0;
+}
+
 /* The hook's window (store.h); reading it locks the hook's row until the transaction ends. */
 static int
 pg_batch_window(struct store *base, const char *hook, bool set, int64_t at, int64_t *ret_at)
@@ -4357,6 +4381,7 @@ const struct store_engine store_pg_engine = {
     .feed_events_list = pg_feed_events_list,
     .event_deliveries = pg_event_deliveries,
     .event_deliveries_requeue_failed = pg_event_deliveries_requeue_failed,
+    .feed_events_prune = pg_feed_events_prune,
     .batch_take = pg_batch_take,
     .batch_window = pg_batch_window,
     .feed_set_runtime = pg_feed_set_runtime,

@@ -340,6 +340,7 @@ enum store_stmt {
     STMT_EVENTS_LIST,
     STMT_EVENT_DELIVERIES,
     STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
+    STMT_EVENTS_PRUNE,
     STMT_BATCH_GET,
     STMT_BATCH_SET,
     STMT_BATCH_DEFER,
@@ -612,6 +613,11 @@ static const char *const store_sql[STMT__COUNT] = {
         " WHERE (event_id, hook) > (?4, ?5) AND +state = 'failed' AND (?1 IS NULL OR hook = ?1)"
         " AND hook IN (SELECT value FROM json_each(?2)) ORDER BY event_id, hook LIMIT ?6)"
         " RETURNING event_id, hook",
+    /* Retention: old events done with (their deliveries go with them: ON DELETE CASCADE). */
+    [STMT_EVENTS_PRUNE] = "DELETE FROM feed_events WHERE id IN (SELECT e.id FROM feed_events AS e"
+                          " WHERE e.raised_at < ?1 AND NOT EXISTS (SELECT 1 FROM event_deliveries"
+                          " AS d WHERE d.event_id = e.id AND d.state IN ('pending', 'running'))"
+                          " ORDER BY e.id LIMIT ?2)",
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = ?1",
     [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES (?1, ?2)"
                        " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
@@ -2714,6 +2720,25 @@ sqlite_event_deliveries(struct store *base, int64_t event_id, store_delivery_row
     return deliveries_rows_run(base, STMT_EVENT_DELIVERIES, event_id, cb, userdata);
 }
 
+/* Deletes old feed events done with (store.h). */
+static int
+sqlite_feed_events_prune(struct store *base, int64_t cutoff_at, unsigned limit,
+                         unsigned *ret_pruned)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENTS_PRUNE];
+    int rc = SQLITE_OK, r;
+
+    bind_int(st, 1, cutoff_at, &rc);
+    bind_int(st, 2, limit, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    *ret_pruned = (unsigned)sqlite3_changes(store->db);
+    return 0;
+}
+
 /* The hook's window: when its last batch started (FEED_TIME_NONE: none); with set, made at. */
 static int
 sqlite_batch_window(struct store *base, const char *hook, bool set, int64_t at, int64_t *ret_at)
@@ -3010,6 +3035,7 @@ const struct store_engine store_sqlite_engine = {
     .feed_events_list = sqlite_feed_events_list,
     .event_deliveries = sqlite_event_deliveries,
     .event_deliveries_requeue_failed = sqlite_event_deliveries_requeue_failed,
+    .feed_events_prune = sqlite_feed_events_prune,
     .batch_take = sqlite_batch_take,
     .batch_window = sqlite_batch_window,
     .delivery_requeue = sqlite_delivery_requeue,

@@ -1594,6 +1594,76 @@ test_store_iface_feed_events(void **state)
     store_free(store);
 }
 
+/*
+ * Retention of feed events: those raised before the cutoff whose deliveries are all done
+ * (delivered, failed, or none) go, with their deliveries, oldest first, limit at a time; one
+ * with a delivery pending or running stays, and so does a newer one.
+ */
+static void
+test_store_iface_feed_events_prune(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    char *hooks[] = {"notify", "webhook"};
+    int64_t done = 0, nohook = 0, failed = 0, half = 0, running = 0, young = 0;
+    struct events_seen seen = {0};
+    unsigned n = 99;
+
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", "r", hooks,
+                                          2, 1000, &done),
+                     0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-stalled", NULL, "ok", "r", NULL, 0, 1001, &nohook), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-purged", NULL, "ok", "r", hooks, 1, 1002, &failed), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-moved", NULL, "ok", "r", hooks, 2, 1003, &half), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-recovered", NULL, "ok", "r", hooks, 1, 1004, &running),
+        0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-purged", NULL, "ok", "r", hooks, 1, 5000, &young), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(store_event_delivery_set(store, done, hooks[i], "delivered", 1,
+                                                  FEED_TIME_NONE, NULL, 1100),
+                         0);
+    assert_int_equal(store_event_delivery_set(store, failed, "notify", "failed", 3, FEED_TIME_NONE,
+                                              "exit status 1", 1100),
+                     0);
+    /* Failed to one hook, still pending for the other: kept. */
+    assert_int_equal(store_event_delivery_set(store, half, "notify", "failed", 3, FEED_TIME_NONE,
+                                              "exit status 1", 1100),
+                     0);
+    assert_int_equal(store_event_delivery_set(store, running, "notify", "running", 1,
+                                              FEED_TIME_NONE, NULL, FEED_TIME_NONE),
+                     0);
+    assert_int_equal(store_event_delivery_set(store, young, "notify", "delivered", 1,
+                                              FEED_TIME_NONE, NULL, 5001),
+                     0);
+
+    /* Two at a time: the oldest first. */
+    assert_int_equal(store_feed_events_prune(store, 4000, 2, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_feed_event_get(store, done, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_event_get(store, nohook, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_events_prune(store, 4000, 100, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_feed_event_get(store, failed, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_events_prune(store, 4000, 100, &n), 0);
+    assert_int_equal(n, 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_true(seen.id[0] == young && seen.id[1] == running && seen.id[2] == half);
+    /* Their deliveries went with them: nothing of theirs is due or failed any more. */
+    int requeued = 0;
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 6000, 0,
+                                                           NULL, 10, on_requeued, &requeued),
+                     1); /* half's only */
+    store_free(store);
+}
+
 /* What store_batch_take gave. */
 struct batch_seen {
     size_t n;
@@ -1806,6 +1876,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_batches),
+        IFACE_TEST(test_store_iface_feed_events_prune),
         IFACE_TEST(test_store_iface_items_by_url),
     };
     const struct CMUnitTest once[] = {
