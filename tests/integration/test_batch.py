@@ -141,7 +141,7 @@ def test_failed_for_good_after_the_retries(t):
 
 
 def test_restart_inside_the_window_does_not_run_early(t):
-    window = 8
+    window = 12
     out, s, content, d = setup(t, exec_hook, f"{window}s")
     d.start()
     d.wait_polled(["v"])
@@ -153,12 +153,16 @@ def test_restart_inside_the_window_does_not_run_early(t):
     content.set(rss([1, 2, 3, 4]))
     d.start()
     d.poll_wait("v")
-    # The new alert waits for the window that began before the restart.
-    row = fwtest.wait_until(
-        lambda: (lambda r: r if len(r) == 4 and r[3][1] == "pending" and r[3][3] else None)(
-            deliveries(d)), 30, "the new alert pending until the window ends")
-    assert row[3][3] == started + window, row
-    fwtest.wait_until(lambda: all_delivered(d, 4), 30, "the second batch delivered")
+    raised = d.query("SELECT max(raised_at) FROM alerts")[0][0]
+    # Raised inside the window that began before the restart (a slow restart on a loaded
+    # machine may miss it: then the run comes at once, still not before the window's end):
+    # the new alert waits for the window's end.
+    if raised < started + window - 1:
+        row = fwtest.wait_until(
+            lambda: (lambda r: r if len(r) == 4 and r[3][1] == "pending" and r[3][3] else None)(
+                deliveries(d)), 30, "the new alert pending until the window ends")
+        assert row[3][3] == started + window, row
+    fwtest.wait_until(lambda: all_delivered(d, 4), 60, "the second batch delivered")
     runs = fwtest.hook_runs(out)
     assert len(runs) == 2, runs
     assert runs[1]["time"] >= started + window, (started, runs[1]["time"])
