@@ -817,7 +817,9 @@ render_redeliver(const json_t *resp)
     json_array_foreach(list, i, dl)
     {
         char id[NUM_LEN];
-        (void)snprintf(line, sizeof(line), "  alert %s to hook %s", fmt_int(dl, "alert", id),
+        bool ev = json_object_get(dl, "event") != NULL; /* a feed event's delivery */
+        (void)snprintf(line, sizeof(line), "  %s %s to hook %s", ev ? "feed event" : "alert",
+                       fmt_int(dl, ev ? "event" : "alert", id),
                        get_str(dl, "hook") ? get_str(dl, "hook") : "-");
         char *clean = output_scrub(line, strlen(line), false);
         (void)printf("%s\n", clean ? clean : "");

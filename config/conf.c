@@ -165,9 +165,9 @@ enum { AK_NAMES };
 static const char *const alias_keys[] = {"names", NULL};
 #define CONF_MAX_ALIAS_NAMES 1024u
 
-enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV, HK_EVENTS };
-static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
-                                        "secret_file", "env", "events",  NULL};
+enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV, HK_EVENTS, HK_BATCH };
+static const char *const hook_keys[] = {"exec", "url",    "timeout", "retries", "secret_file",
+                                        "env",  "events", "batch",   NULL};
 
 static const char *const event_names[CONF_EVENT__COUNT] = {
     [CONF_EVENT_ALERT] = "alert",
@@ -1911,6 +1911,9 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
         break;
     case HK_RETRIES:
         (void)val_uint(p, at, v, 0, 100, &h->retries);
+        break;
+    case HK_BATCH: /* 0: one run per event */
+        (void)val_duration(p, at, v, 0, &h->batch_s);
         break;
     case HK_SECRET_FILE:
         (void)val_path(p, at, v, true, &h->secret_file);

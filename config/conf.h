@@ -137,6 +137,7 @@ struct conf_hook {
     char *url;          /* webhook; NULL for exec hooks (exactly one of exec/url) */
     uint64_t timeout_s; /* 30s */
     unsigned retries;   /* 5 */
+    uint64_t batch_s;   /* `batch`: one run per window of this many seconds, a JSON array; 0 */
     char *secret_file;  /* absolute; NULL unless set */
     char **env;         /* names of the daemon's variables passed on to an exec hook */
     size_t n_env;

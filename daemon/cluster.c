@@ -67,6 +67,9 @@ struct cluster_job {
     int64_t *dlv_ids; /* the deliveries in hand (alert ids and hooks), renewed */
     char **dlv_hooks;
     size_t n_dlv;
+    int64_t *ev_ids; /* and those of feed events (event ids and hooks) */
+    char **ev_hooks;
+    size_t n_ev;
     int64_t *skip;
     size_t n_skip;
     unsigned limit;
@@ -144,6 +147,7 @@ job_free(struct cluster_job *j)
     free(j->node);
     free(j->hand);
     hook_hand_free(j->dlv_ids, j->dlv_hooks, j->n_dlv);
+    hook_hand_free(j->ev_ids, j->ev_hooks, j->n_ev);
     free(j->skip);
     free(j->name);
     free(j);
@@ -284,6 +288,9 @@ job_work(struct writer_job *job, struct store *store)
         .alert_ids = j->dlv_ids,
         .hooks = j->dlv_hooks,
         .n_deliveries = j->n_dlv,
+        .event_ids = j->ev_ids,
+        .event_hooks = j->ev_hooks,
+        .n_events = j->n_ev,
     };
     int r = store_node_beat(store, &self, &hand, &j->server_now);
     if (r >= 0 && (j->skip_clear || j->n_skip))
@@ -583,7 +590,10 @@ job_new(struct cluster *c, int kind)
     j->started_at = c->started_at;
     j->lease_s = (int64_t)conf->daemon.lease_s;
     if (!j->node || (kind != JOB_LEAVE && hand_ids(c, &j->hand, &j->n_hand) < 0) ||
-        (kind != JOB_LEAVE && hook_hand(c->d->hooks, &j->dlv_ids, &j->dlv_hooks, &j->n_dlv) < 0)) {
+        (kind != JOB_LEAVE &&
+         hook_hand(c->d->hooks, false, &j->dlv_ids, &j->dlv_hooks, &j->n_dlv) < 0) ||
+        (kind != JOB_LEAVE &&
+         hook_hand(c->d->hooks, true, &j->ev_ids, &j->ev_hooks, &j->n_ev) < 0)) {
         job_free(j);
         return NULL;
     }

@@ -31,6 +31,15 @@
 #define HOOK_MAX_SECRET 4096   /* bytes of a webhook's secret_file */
 #define HOOK_LINE_MAX 1024     /* a child's output is logged a line at a time, lines cut here */
 #define HOOK_GROUP_POLL_MS 100 /* how often a hook's leftover processes are looked for */
+#define HOOK_BATCH_MAX 1000    /* deliveries in one batch run (`[hook] batch`) */
+
+/* One delivery of a batch run: an alert's or a feed event's, its attempts before the run. */
+struct hook_batch_entry {
+    bool ev;
+    int64_t id;
+    unsigned attempts;
+    int64_t raised_at; /* for the delivery latency metric */
+};
 
 enum hook_stream { HOOK_OUT, HOOK_ERR };
 
@@ -59,6 +68,8 @@ struct hook_run {
     char *payload;
     size_t payload_len;
     bool is_url;
+    struct hook_batch_entry *batch; /* a batch run (`[hook] batch`): its deliveries; NULL: one */
+    size_t n_batch;
     /* exec */
     uv_process_t proc;
     struct hook_pipe in_pipe, out, err;
@@ -118,7 +129,9 @@ struct hook_requeue {
     int64_t now;
     unsigned queued; /* writer thread, then the loop's: by the batch that ran last */
     json_t *list;    /* the first HOOK_REDELIVER_LIST_MAX queued, [{"alert", "hook"}] */
-    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_* */
+    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_*,
+     * alerts' deliveries first, then (events) feed events' */
+    bool events;
     int64_t after_alert;
     char *after_hook;
     int64_t last_alert; /* writer thread: the greatest key the batch queued */
@@ -130,6 +143,8 @@ struct hook_requeue {
 };
 
 struct hook_claim;
+struct hook_take;
+struct hook_bwrite;
 
 struct hooks {
     struct dctx *d;
@@ -145,6 +160,10 @@ struct hooks {
     bool clustered;
     struct hook_claim *claim; /* the claim in the writer; NULL: none */
     bool claim_again;         /* a kick came while it was there: claim again after it */
+    /* Batches (`[hook] batch`): one take of the batch hooks in the writer at once. */
+    struct hook_take *take;
+    bool take_again;
+    struct hook_bwrite *bwrites; /* batches' delivery states queued in the writer */
     bool closing;
     bool timer_closed;
 };
@@ -322,6 +341,17 @@ what_of(bool ev)
     return ev ? "feed event" : "alert";
 }
 
+/* What a run is of, in log lines: "alert 12", "feed event 3", "batch of 5". */
+static const char *
+run_what(const struct hook_run *run, char *buf, size_t size)
+{
+    if (run->batch)
+        snprintf(buf, size, "batch of %zu", run->n_batch);
+    else
+        snprintf(buf, size, "%s %" PRId64, what_of(run->ev), run->alert_id);
+    return buf;
+}
+
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *
 hook_alert_json(struct dctx *d, int64_t alert_id)
@@ -333,7 +363,8 @@ hook_alert_json(struct dctx *d, int64_t alert_id)
 static void
 hooks_maybe_free(struct hooks *h)
 {
-    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues && !h->claim)
+    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues &&
+        !h->claim && !h->take && !h->bwrites)
         free(h);
 }
 
@@ -440,6 +471,9 @@ delivery_write(struct hooks *h, bool ev, int64_t alert_id, const char *hook, con
     return 0;
 }
 
+static bool batch_busy(const struct hooks *h, bool ev, int64_t id, const char *hook);
+static void batch_record(struct hook_run *run);
+
 /* Whether the delivery is running or has a state on its way to the store. */
 static bool
 delivery_busy(const struct hooks *h, bool ev, int64_t alert_id, const char *hook)
@@ -450,6 +484,8 @@ delivery_busy(const struct hooks *h, bool ev, int64_t alert_id, const char *hook
     for (const struct hook_write *w = h->writes; w; w = w->next)
         if (w->ev == ev && w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
             return true;
+    if (batch_busy(h, ev, alert_id, hook))
+        return true;
     if (ev)
         return false; /* `redeliver` is of alerts */
     for (const struct hook_requeue *q = h->requeues; q; q = q->next)
@@ -493,6 +529,7 @@ run_record(struct hook_run *run)
 static void
 run_free(struct hook_run *run)
 {
+    free(run->batch);
     free(run->hook);
     free(run->payload);
     free(run->error);
@@ -512,7 +549,9 @@ run_finish(struct hook_run *run)
     }
     h->running--;
     /* When stopping, the delivery stays "running": a restart runs it again (at least once). */
-    if (!h->closing)
+    if (!h->closing && run->batch)
+        batch_record(run);
+    else if (!h->closing)
         run_record(run);
     run_free(run);
     if (h->closing) {
@@ -720,7 +759,7 @@ static void
 pipe_log_line(struct hook_pipe *p)
 {
     struct hook_run *run = p->run;
-    char qh[LOG_QUOTE_MAX], ql[LOG_QUOTE_MAX];
+    char qh[LOG_QUOTE_MAX], ql[LOG_QUOTE_MAX], what[64];
     if (p->len == 0)
         return;
     p->line[p->len] = '\0';
@@ -728,11 +767,9 @@ pipe_log_line(struct hook_pipe *p)
         const char *name = log_quote(run->hook, qh, sizeof(qh));
         const char *line = log_quote(p->line, ql, sizeof(ql));
         if (p->which == HOOK_OUT)
-            log_info("hook: '%s': %s %" PRId64 ": stdout: '%s'", name, what_of(run->ev),
-                     run->alert_id, line);
+            log_info("hook: '%s': %s: stdout: '%s'", name, run_what(run, what, sizeof(what)), line);
         else
-            log_warn("hook: '%s': %s %" PRId64 ": stderr: '%s'", name, what_of(run->ev),
-                     run->alert_id, line);
+            log_warn("hook: '%s': %s: stderr: '%s'", name, run_what(run, what, sizeof(what)), line);
     }
     p->logged += p->len;
     p->len = 0;
@@ -796,12 +833,12 @@ on_run_timer(uv_timer_t *t)
         return;
     }
     if (!run->timed_out) {
-        char q[LOG_QUOTE_MAX];
+        char q[LOG_QUOTE_MAX], what[64];
         run->timed_out = true;
         run->group_lived = run->exited;
         run->kill_at_ms = now + HOOK_KILL_GRACE_MS;
-        log_warn("hook: '%s': %s %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
-                 log_quote(run->hook, q, sizeof(q)), what_of(run->ev), run->alert_id,
+        log_warn("hook: '%s': %s: still running after %" PRIu64 "s%s, terminating",
+                 log_quote(run->hook, q, sizeof(q)), run_what(run, what, sizeof(what)),
                  run->timeout_ms / 1000, run->exited ? " (processes it started)" : "");
         (void)kill(-run->proc.pid, SIGTERM);
         run_maybe_complete(run);
@@ -889,15 +926,20 @@ run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
         {fev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
          fev ? json_string_value(json_object_get(doc, "raised")) : id},
     };
+    /* A batch's: the whole of each event is in the array on stdin. */
+    char count[32];
+    snprintf(count, sizeof(count), "%zu", run->n_batch);
+    const char *batch_vars[][2] = {{"FEEDWATCH_EVENT", "batch"}, {"FEEDWATCH_COUNT", count}};
     static const char *const kept[] = {"PATH", "LANG", "TZ"};
-    size_t n_vars = sizeof(vars) / sizeof(vars[0]);
+    size_t n_vars = run->batch ? 2 : sizeof(vars) / sizeof(vars[0]);
     size_t n_kept = sizeof(kept) / sizeof(kept[0]);
     char **env = calloc(n_vars + n_kept + cfg->n_env + 1, sizeof(*env));
     size_t o = 0;
     int r = env ? 0 : -ENOMEM;
 
     for (size_t i = 0; i < n_vars && r == 0; i++)
-        r = env_add(env, &o, vars[i][0], vars[i][1]);
+        r = run->batch ? env_add(env, &o, batch_vars[i][0], batch_vars[i][1])
+                       : env_add(env, &o, vars[i][0], vars[i][1]);
     for (size_t i = 0; i < n_kept && r == 0; i++) {
         const char *v = getenv(kept[i]);
         if (!v && strcmp(kept[i], "PATH") == 0)
@@ -1172,11 +1214,11 @@ run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned
 static void
 run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
 {
-    char q[LOG_QUOTE_MAX];
+    char q[LOG_QUOTE_MAX], what[64];
     run->next = h->runs;
     h->runs = run;
-    log_info("hook: '%s': %s %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
-             what_of(run->ev), run->alert_id, run->attempts);
+    log_info("hook: '%s': %s: attempt %u", log_quote(run->hook, q, sizeof(q)),
+             run_what(run, what, sizeof(what)), run->attempts);
     /* The config of now: a reload may have come since the run was planned. */
     const struct conf_hook *cfg = conf_hook_find(h->d->conf, run->hook);
     int r = !cfg ? -ENOENT : run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
@@ -1353,12 +1395,508 @@ claim_done(struct writer_job *job, int result)
         h->progress(h->progress_ctx);
 }
 
+/*
+ * Batches (`[hook] batch`): a hook with a window gets its due deliveries, alerts' and feed
+ * events' alike, in one run at most once per window, the JSON on stdin an array of what each
+ * would get alone. A take (store_batch_take, through the writer) makes them running (leased on
+ * a cluster) or defers them to the window's end; the run's outcome is every delivery's, each
+ * counting its own attempts; their states go to the store together (hook_bwrite).
+ */
+
+/* A batch's delivery states on their way to the store, in one transaction. */
+struct hook_bstate {
+    bool ev;
+    int64_t id;
+    const char *state; /* pending, delivered, failed */
+    unsigned attempts;
+    int64_t next_attempt_at;
+    char *error;
+};
+
+struct hook_bwrite {
+    struct writer_job job;
+    struct hooks *h;
+    struct hook_bwrite *next; /* in h->bwrites */
+    char *hook;
+    struct hook_bstate *s;
+    size_t n, cap;
+    int64_t ended_at; /* when the run ended; FEED_TIME_NONE: none ran */
+    bool window;      /* the batch was cut short: its window goes back to window_at */
+    int64_t window_at;
+    unsigned stale; /* writer thread: states refused, another node holding the delivery */
+};
+
+static void
+bwrite_free(struct hook_bwrite *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->s[i].error);
+    free(b->s);
+    free(b->hook);
+    free(b);
+}
+
+static struct hook_bwrite *
+bwrite_new(struct hooks *h, const char *hook)
+{
+    struct hook_bwrite *b = calloc(1, sizeof(*b));
+    if (b && !(b->hook = strdup(hook))) {
+        free(b);
+        return NULL;
+    }
+    if (b) {
+        b->h = h;
+        b->ended_at = FEED_TIME_NONE;
+    }
+    return b;
+}
+
+/* Adds a delivery's state to b; -ENOMEM. */
+static int
+bwrite_add(struct hook_bwrite *b, bool ev, int64_t id, const char *state, unsigned attempts,
+           int64_t next_attempt_at, const char *error)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        struct hook_bstate *grown = realloc(b->s, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        b->s = grown;
+        b->cap = cap;
+    }
+    struct hook_bstate *s = &b->s[b->n];
+    *s = (struct hook_bstate){.ev = ev,
+                              .id = id,
+                              .state = state,
+                              .attempts = attempts,
+                              .next_attempt_at = next_attempt_at};
+    if (error && !(s->error = strdup(error)))
+        return -ENOMEM;
+    b->n++;
+    return 0;
+}
+
+/* Writer thread: every state of the batch (one another node holds is left to it). */
+static int
+bwrite_work(struct writer_job *job, struct store *store)
+{
+    struct hook_bwrite *b = (struct hook_bwrite *)((char *)job - offsetof(struct hook_bwrite, job));
+    int r = 0;
+    b->stale = 0;
+    for (size_t i = 0; i < b->n && r >= 0; i++) {
+        const struct hook_bstate *s = &b->s[i];
+        r = s->ev ? store_event_delivery_set(store, s->id, b->hook, s->state, s->attempts,
+                                             s->next_attempt_at, s->error, b->ended_at)
+                  : store_delivery_set(store, s->id, b->hook, s->state, s->attempts,
+                                       s->next_attempt_at, s->error, b->ended_at);
+        if (r == -ESTALE) {
+            b->stale++;
+            r = 0;
+        }
+    }
+    if (r >= 0 && b->window)
+        r = store_batch_window(store, b->hook, true, b->window_at, NULL);
+    return r < 0 ? r : 0;
+}
+
+static void
+bwrite_done(struct writer_job *job, int result)
+{
+    struct hook_bwrite *b = (struct hook_bwrite *)((char *)job - offsetof(struct hook_bwrite, job));
+    struct hooks *h = b->h;
+    char qh[LOG_QUOTE_MAX];
+    for (struct hook_bwrite **p = &h->bwrites; *p; p = &(*p)->next) {
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
+    }
+    if (result < 0)
+        log_error("store: hook '%s': cannot save the deliveries of a batch: %s",
+                  log_quote(b->hook, qh, sizeof(qh)), job->error);
+    else if (b->stale > 0)
+        log_warn("hook '%s': %u deliveries of a batch are another node's now (this node's lease"
+                 " on them ended): their outcome here is not stored",
+                 log_quote(b->hook, qh, sizeof(qh)), b->stale);
+    bwrite_free(b);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    hook_kick(h);
+    if (h->progress)
+        h->progress(h->progress_ctx);
+}
+
+/* Queues b in the writer (b is freed on failure, logged); nothing to write: freed. */
+static void
+bwrite_submit(struct hooks *h, struct hook_bwrite *b)
+{
+    char qh[LOG_QUOTE_MAX];
+    if (b->n == 0 && !b->window) {
+        bwrite_free(b);
+        return;
+    }
+    b->job = (struct writer_job){.work = bwrite_work, .done = bwrite_done, .mode = WRITER_TXN};
+    int r = writer_submit(h->d->writer, &b->job);
+    if (r < 0) {
+        log_error("store: hook '%s': cannot save the deliveries of a batch: %s",
+                  log_quote(b->hook, qh, sizeof(qh)),
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        bwrite_free(b);
+        return;
+    }
+    b->next = h->bwrites;
+    h->bwrites = b;
+}
+
+/* Whether hook's batch is taken, running or being saved. */
+static bool batch_hook_busy(const struct hooks *h, const char *hook);
+
+/* Whether the delivery is in a batch run, or in a batch's states on their way to the store. */
+static bool
+batch_busy(const struct hooks *h, bool ev, int64_t id, const char *hook)
+{
+    for (const struct hook_run *run = h->runs; run; run = run->next)
+        for (size_t i = 0; run->batch && i < run->n_batch; i++)
+            if (run->batch[i].ev == ev && run->batch[i].id == id && strcmp(run->hook, hook) == 0)
+                return true;
+    for (const struct hook_bwrite *b = h->bwrites; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->s[i].ev == ev && b->s[i].id == id && strcmp(b->hook, hook) == 0)
+                return true;
+    return false;
+}
+
+/* Records a batch run's outcome for each of its deliveries, in one write, and logs it once. */
+static void
+batch_record(struct hook_run *run)
+{
+    struct hooks *h = run->h;
+    struct dctx *d = h->d;
+    char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(run->hook, qh, sizeof(qh));
+    int64_t now = db_now(h);
+    unsigned failed = 0, retried = 0;
+    int64_t first_retry = 0;
+    struct hook_bwrite *b = bwrite_new(h, run->hook);
+    int r = b ? 0 : -ENOMEM;
+
+    metrics_batch(d->metrics, run->hook, run->ok);
+    if (b)
+        b->ended_at = now;
+    for (size_t i = 0; i < run->n_batch && r == 0; i++) {
+        const struct hook_batch_entry *e = &run->batch[i];
+        unsigned attempts = e->attempts + 1;
+        metrics_delivery(d->metrics, run->hook, run->ok,
+                         e->raised_at != FEED_TIME_NONE ? (double)(now - e->raised_at) : -1);
+        if (run->ok) {
+            r = bwrite_add(b, e->ev, e->id, "delivered", attempts, FEED_TIME_NONE, NULL);
+        } else if (attempts > run->retries) {
+            failed++;
+            r = bwrite_add(b, e->ev, e->id, "failed", attempts, FEED_TIME_NONE, run->error);
+        } else {
+            int64_t at = now + backoff_s(attempts);
+            if (retried++ == 0 || at < first_retry)
+                first_retry = at;
+            r = bwrite_add(b, e->ev, e->id, "pending", attempts, at, run->error);
+        }
+    }
+    if (r < 0) {
+        log_error("store: hook '%s': cannot save the deliveries of a batch: out of memory", name);
+        if (b)
+            bwrite_free(b);
+        return;
+    }
+    bwrite_submit(h, b);
+    if (run->ok)
+        log_notice("hook: '%s': batch of %zu delivered", name, run->n_batch);
+    else
+        log_warn("hook: '%s': batch of %zu: %s: %u failed for good, %u retrying in %" PRId64 "s",
+                 name, run->n_batch, log_quote(run->error, qe, sizeof(qe)), failed, retried,
+                 retried ? first_retry - now : 0);
+}
+
+/* A take of batches through the writer: one entry per batch hook. */
+struct hook_take_one {
+    char *hook;
+    int64_t window_s;
+    int64_t prev_at; /* writer thread: the hook's window before the take */
+    int64_t open_at; /* writer thread: the window is closed until then; 0: it was open */
+    struct hook_batch_entry *e;
+    size_t n;
+};
+
+struct hook_take {
+    struct writer_job job;
+    struct hooks *h;
+    char *node; /* a cluster's: the deliveries are leased to it; NULL */
+    int64_t lease_s;
+    int64_t now;
+    struct hook_take_one *t;
+    size_t n;
+};
+
+static void
+take_free(struct hook_take *k)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        free(k->t[i].hook);
+        free(k->t[i].e);
+    }
+    free(k->t);
+    free(k->node);
+    free(k);
+}
+
+static int
+on_take_entry(void *userdata, bool ev, int64_t id, unsigned attempts)
+{
+    struct hook_take_one *t = userdata;
+    if (t->n >= HOOK_BATCH_MAX)
+        return -ERANGE;
+    t->e[t->n++] = (struct hook_batch_entry){
+        .ev = ev, .id = id, .attempts = attempts, .raised_at = FEED_TIME_NONE};
+    return 0;
+}
+
+/* Writer thread: each hook's batch is taken, or deferred to its window's end. */
+static int
+take_work(struct writer_job *job, struct store *store)
+{
+    struct hook_take *k = (struct hook_take *)((char *)job - offsetof(struct hook_take, job));
+    for (size_t i = 0; i < k->n; i++) {
+        struct hook_take_one *t = &k->t[i];
+        t->n = 0;
+        int r = store_batch_window(store, t->hook, false, 0, &t->prev_at);
+        if (r >= 0)
+            r = store_batch_take(store, t->hook, t->window_s, k->now, HOOK_BATCH_MAX, k->node,
+                                 k->lease_s, on_take_entry, t, &t->open_at);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/*
+ * Loop: starts the batch run of t, whose deliveries are running in the store (the take's):
+ * the array of their JSON, at most HOOK_MAX_PAYLOAD bytes; those that do not fit go back to
+ * pending (their attempt not counted) and so does the window, for a next run at once.
+ */
+static void
+batch_start(struct hooks *h, struct hook_take_one *t)
+{
+    struct dctx *d = h->d;
+    char q[LOG_QUOTE_MAX];
+    const char *name = log_quote(t->hook, q, sizeof(q));
+    const struct conf_hook *cfg = conf_hook_find(d->conf, t->hook);
+    struct hook_bwrite *b = bwrite_new(h, t->hook);
+    struct hook_run *run = calloc(1, sizeof(*run));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int r = b && run && (run->hook = strdup(t->hook)) &&
+                    (run->batch = calloc(t->n, sizeof(*run->batch)))
+                ? 0
+                : -ENOMEM;
+
+    for (size_t i = 0; i < t->n && r == 0; i++) {
+        const struct hook_batch_entry *e = &t->e[i];
+        if (!cfg) {
+            r = bwrite_add(b, e->ev, e->id, "failed", e->attempts, FEED_TIME_NONE,
+                           "the hook is no longer configured");
+            continue;
+        }
+        bool store_failed = false;
+        int64_t raised_at = FEED_TIME_NONE;
+        json_t *doc = e->ev ? event_json(d, e->id, &raised_at, &store_failed)
+                            : alert_json(d, e->id, &raised_at, &store_failed);
+        if (store_failed) {
+            /* As a single delivery's: pending again, this attempt not counted. */
+            log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s", name,
+                      what_of(e->ev), e->id, e->ev ? "event" : "alert", store_errmsg(d->store));
+            r = bwrite_add(b, e->ev, e->id, "pending", e->attempts,
+                           db_now(h) + backoff_s(e->attempts + 1),
+                           e->ev ? "cannot read the event" : "cannot read the alert");
+            continue;
+        }
+        char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        size_t n = text ? strlen(text) : 0;
+        bool had_doc = doc != NULL;
+        json_decref(doc);
+        if (!text || n > HOOK_MAX_PAYLOAD) {
+            log_error("hook: '%s': %s %" PRId64 ": cannot build its JSON: %s", name, what_of(e->ev),
+                      e->id, had_doc ? "out of memory or too large" : store_errmsg(d->store));
+            free(text);
+            r = bwrite_add(b, e->ev, e->id, "failed", e->attempts + 1, FEED_TIME_NONE,
+                           e->ev ? "cannot build the event's JSON"
+                                 : "cannot build the alert's JSON");
+            continue;
+        }
+        if (run->n_batch > 0 && len + n + 2 > HOOK_MAX_PAYLOAD) {
+            /* Past the cap: for the next run, which the window given back lets start at once. */
+            free(text);
+            b->window = true;
+            b->window_at = t->prev_at;
+            r = bwrite_add(b, e->ev, e->id, "pending", e->attempts, FEED_TIME_NONE, NULL);
+            continue;
+        }
+        if (len + n + 3 > cap) {
+            size_t grown_cap = cap ? cap : 4096;
+            while (grown_cap < len + n + 3)
+                grown_cap *= 2;
+            char *grown = realloc(buf, grown_cap);
+            if (!grown) {
+                free(text);
+                r = -ENOMEM;
+                break;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        buf[len++] = run->n_batch ? ',' : '[';
+        memcpy(buf + len, text, n);
+        len += n;
+        free(text);
+        run->batch[run->n_batch] = *e;
+        run->batch[run->n_batch].raised_at = raised_at;
+        run->n_batch++;
+        if (run->attempts < e->attempts + 1)
+            run->attempts = e->attempts + 1;
+    }
+    if (r < 0) {
+        /* Their "running" states stay: a restart, or a cluster's lease end, runs them again. */
+        log_error("hook: '%s': cannot start a batch: out of memory", name);
+        free(buf);
+        if (b)
+            bwrite_free(b);
+        if (run)
+            run_free(run);
+        return;
+    }
+    bwrite_submit(h, b);
+    if (run->n_batch == 0) {
+        free(buf);
+        run_free(run);
+        return;
+    }
+    buf[len++] = ']';
+    buf[len] = '\0';
+    run->payload = buf;
+    run->payload_len = len;
+    run->h = h;
+    run->retries = cfg->retries;
+    run->timeout_ms = cfg->timeout_s * 1000;
+    run->is_url = cfg->url != NULL;
+    snprintf(run->event, sizeof(run->event), "batch");
+    h->running++;
+    run_begin(h, run, NULL);
+}
+
+/* Loop: the taken batches run; the deferred ones wait for the timer (their due time moved). */
+static void
+take_done(struct writer_job *job, int result)
+{
+    struct hook_take *k = (struct hook_take *)((char *)job - offsetof(struct hook_take, job));
+    struct hooks *h = k->h;
+    h->take = NULL;
+    if (result < 0)
+        log_error("store: cannot take the batches of hooks: %s", job->error);
+    /* When stopping, what was taken stays running: a restart or the node's leave resets it. */
+    for (size_t i = 0; result >= 0 && !h->closing && !h->d->stopping && i < k->n; i++)
+        if (k->t[i].n > 0)
+            batch_start(h, &k->t[i]);
+    take_free(k);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    if (h->d->stopping)
+        return;
+    if (h->take_again) {
+        h->take_again = false;
+        hook_kick(h);
+    }
+    if (h->progress)
+        h->progress(h->progress_ctx);
+}
+
+static bool
+batch_hook_busy(const struct hooks *h, const char *hook)
+{
+    for (const struct hook_run *run = h->runs; run; run = run->next)
+        if (run->batch && strcmp(run->hook, hook) == 0)
+            return true;
+    for (const struct hook_bwrite *b = h->bwrites; b; b = b->next)
+        if (b->n > 0 && strcmp(b->hook, hook) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Takes the batches of the configured hooks with a window whose batch is not running or being
+ * saved already, as many as there is room for (max_hooks), through the writer.
+ */
+static void
+batch_kick(struct hooks *h)
+{
+    struct dctx *d = h->d;
+    unsigned max = d->conf->daemon.max_hooks;
+    if (h->take) {
+        h->take_again = true;
+        return;
+    }
+    size_t want = 0;
+    for (size_t i = 0; i < d->conf->n_hooks; i++)
+        want += d->conf->hooks[i].batch_s > 0;
+    if (want == 0 || h->running >= max)
+        return;
+    struct hook_take *k = calloc(1, sizeof(*k));
+    int r = k && (k->t = calloc(want, sizeof(*k->t))) &&
+                    (!h->clustered || (k->node = strdup(d->conf->daemon.node)))
+                ? 0
+                : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < d->conf->n_hooks && k->n < max - h->running; i++) {
+        const struct conf_hook *cfg = &d->conf->hooks[i];
+        if (cfg->batch_s == 0 || batch_hook_busy(h, cfg->name))
+            continue;
+        struct hook_take_one *t = &k->t[k->n];
+        if (!(t->hook = strdup(cfg->name)) || !(t->e = calloc(HOOK_BATCH_MAX, sizeof(*t->e)))) {
+            free(t->hook);
+            r = -ENOMEM;
+            break;
+        }
+        t->window_s = (int64_t)cfg->batch_s;
+        k->n++;
+    }
+    if (r == 0 && k->n == 0) {
+        take_free(k);
+        return;
+    }
+    if (r == 0) {
+        k->h = h;
+        k->now = db_now(h);
+        k->lease_s = (int64_t)d->conf->daemon.lease_s;
+        k->job = (struct writer_job){.work = take_work, .done = take_done, .mode = WRITER_TXN};
+        r = writer_submit(d->writer, &k->job);
+    }
+    if (r < 0) {
+        log_error("store: cannot take the batches of hooks: %s",
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        if (k)
+            take_free(k);
+        return; /* the timer comes back: the due deliveries are due still */
+    }
+    h->take = k;
+    h->take_again = false;
+}
+
 /* A cluster's kick: claims due deliveries through the writer (one claim at a time). */
 static void
 cluster_kick(struct hooks *h)
 {
     struct dctx *d = h->d;
     unsigned max = d->conf->daemon.max_hooks;
+    batch_kick(h); /* the hooks with a window: their batches */
     if (h->claim) {
         h->claim_again = true;
         return;
@@ -1371,8 +1909,10 @@ cluster_kick(struct hooks *h)
     int r = -ENOMEM;
     bool copied = c && (c->node = strdup(d->conf->daemon.node)) &&
                   (d->conf->n_hooks == 0 || (c->hooks = calloc(d->conf->n_hooks, sizeof(char *))));
-    for (size_t i = 0; copied && i < d->conf->n_hooks; i++, c->n_hooks++)
-        copied = (c->hooks[i] = strdup(d->conf->hooks[i].name)) != NULL;
+    /* One by one only to the hooks without a window (batch_kick takes the others'). */
+    for (size_t i = 0; copied && i < d->conf->n_hooks; i++)
+        if (d->conf->hooks[i].batch_s == 0)
+            copied = (c->hooks[c->n_hooks++] = strdup(d->conf->hooks[i].name)) != NULL;
     if (copied) {
         c->h = h;
         c->now = db_now(h);
@@ -1426,9 +1966,13 @@ hook_kick(struct hooks *h)
         if (l->n < ask &&
             store_event_deliveries_due(d->store, now, ask - (unsigned)l->n, on_due, l) < 0)
             log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
+        bool batch_due = false;
         for (size_t i = 0; i < l->n; i++) {
             bool ev = l->e[i].ev;
-            if (want > 0 && !delivery_busy(h, ev, l->e[i].alert_id, l->e[i].hook)) {
+            const struct conf_hook *cfg = conf_hook_find(d->conf, l->e[i].hook);
+            if (cfg && cfg->batch_s > 0) {
+                batch_due = true; /* its batch takes it (batch_kick) */
+            } else if (want > 0 && !delivery_busy(h, ev, l->e[i].alert_id, l->e[i].hook)) {
                 want--;
                 int r = run_start(h, ev, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts, false);
                 if (r < 0)
@@ -1438,6 +1982,8 @@ hook_kick(struct hooks *h)
             free(l->e[i].hook);
         }
         free(l);
+        if (batch_due)
+            batch_kick(h);
     }
     /* Wake up for the next pending delivery that is not due yet. */
     int64_t at = 0;
@@ -1480,8 +2026,8 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
     }
     if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
         return 0;
-    json_t *o =
-        json_pack("{s:I, s:o}", "alert", (json_int_t)alert_id, "hook", ctlproto_json_string(hook));
+    json_t *o = json_pack("{s:I, s:o}", q->events ? "event" : "alert", (json_int_t)alert_id, "hook",
+                          ctlproto_json_string(hook));
     return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -1501,8 +2047,12 @@ requeue_work(struct writer_job *job, struct store *store)
         if (!(q->last_hook = strdup(q->after_hook ? q->after_hook : "")))
             return -ENOMEM;
         q->last_alert = q->after_alert;
-        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, q->after_alert,
-                                            q->after_hook, HOOK_REDELIVER_BATCH, on_requeued, q);
+        r = q->events ? store_event_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
+                                                              q->after_alert, q->after_hook,
+                                                              HOOK_REDELIVER_BATCH, on_requeued, q)
+                      : store_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
+                                                        q->after_alert, q->after_hook,
+                                                        HOOK_REDELIVER_BATCH, on_requeued, q);
     }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);
@@ -1523,12 +2073,22 @@ requeue_done(struct writer_job *job, int result)
         q->total += q->queued;
         q->list_kept = json_array_size(q->list);
     }
-    /* Every failed one: a full batch is followed by the next, the loop turning between. */
-    if (result >= 0 && q->alert_id == 0 && q->queued == HOOK_REDELIVER_BATCH) {
+    /*
+     * Every failed one: a full batch is followed by the next, the loop turning between; the
+     * last of alerts' deliveries by the first of feed events'.
+     */
+    if (result >= 0 && q->alert_id == 0 && (q->queued == HOOK_REDELIVER_BATCH || !q->events)) {
         free(q->after_hook);
-        q->after_hook = q->last_hook;
+        if (q->queued == HOOK_REDELIVER_BATCH) {
+            q->after_hook = q->last_hook;
+            q->after_alert = q->last_alert;
+        } else {
+            free(q->last_hook);
+            q->events = true;
+            q->after_hook = NULL;
+            q->after_alert = 0;
+        }
         q->last_hook = NULL;
-        q->after_alert = q->last_alert;
         /*
          * No hook_kick here: each kick reads the due deliveries on the loop, and every batch
          * adds to them; the runs start once, after the last batch (below).
@@ -1750,36 +2310,61 @@ hook_hand_free(int64_t *ids, char **hooks, size_t n)
     free(ids);
 }
 
-int
-hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n)
+/* Adds the delivery (id, hook) to the hand at *i, when there is room; -ENOMEM. */
+static int
+hand_add(int64_t *ids, char **hooks, size_t n, size_t *i, int64_t id, const char *hook)
 {
-    size_t n = 0;
+    if (*i >= n)
+        return 0;
+    ids[*i] = id;
+    if (!(hooks[*i] = strdup(hook)))
+        return -ENOMEM;
+    (*i)++;
+    return 0;
+}
+
+int
+hook_hand(const struct hooks *h, bool events, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n)
+{
+    size_t n = 0, i = 0;
+    int r = 0;
     *ret_ids = NULL;
     *ret_hooks = NULL;
     *ret_n = 0;
     if (!h)
         return 0;
-    for (const struct hook_run *run = h->runs; run; run = run->next)
-        n++;
+    for (const struct hook_run *run = h->runs; run; run = run->next) {
+        for (size_t k = 0; run->batch && k < run->n_batch; k++)
+            n += run->batch[k].ev == events;
+        n += !run->batch && run->ev == events;
+    }
     for (const struct hook_write *w = h->writes; w; w = w->next)
-        n++;
+        n += w->ev == events;
+    for (const struct hook_bwrite *b = h->bwrites; b; b = b->next)
+        for (size_t k = 0; k < b->n; k++)
+            n += b->s[k].ev == events;
     if (n == 0)
         return 0;
     int64_t *ids = calloc(n, sizeof(*ids));
     char **hooks = calloc(n, sizeof(*hooks));
-    size_t i = 0;
     if (!ids || !hooks)
         goto oom;
-    for (const struct hook_run *run = h->runs; run; run = run->next, i++) {
-        ids[i] = run->alert_id;
-        if (!(hooks[i] = strdup(run->hook)))
-            goto oom;
+    for (const struct hook_run *run = h->runs; run && r == 0; run = run->next) {
+        for (size_t k = 0; run->batch && k < run->n_batch && r == 0; k++)
+            if (run->batch[k].ev == events)
+                r = hand_add(ids, hooks, n, &i, run->batch[k].id, run->hook);
+        if (!run->batch && run->ev == events && r == 0)
+            r = hand_add(ids, hooks, n, &i, run->alert_id, run->hook);
     }
-    for (const struct hook_write *w = h->writes; w; w = w->next, i++) {
-        ids[i] = w->alert_id;
-        if (!(hooks[i] = strdup(w->hook)))
-            goto oom;
-    }
+    for (const struct hook_write *w = h->writes; w && r == 0; w = w->next)
+        if (w->ev == events)
+            r = hand_add(ids, hooks, n, &i, w->alert_id, w->hook);
+    for (const struct hook_bwrite *b = h->bwrites; b && r == 0; b = b->next)
+        for (size_t k = 0; k < b->n && r == 0; k++)
+            if (b->s[k].ev == events)
+                r = hand_add(ids, hooks, n, &i, b->s[k].id, b->hook);
+    if (r < 0)
+        goto oom;
     *ret_ids = ids;
     *ret_hooks = hooks;
     *ret_n = n;
@@ -1801,7 +2386,7 @@ bool
 hook_idle(struct hooks *h)
 {
     int64_t at = 0;
-    if (h->running > 0 || h->n_writes > 0 || h->claim)
+    if (h->running > 0 || h->n_writes > 0 || h->claim || h->take || h->bwrites)
         return false;
     int r = next_due(h->d->store, &at);
     return r != 1 || at > db_now(h);

@@ -64,10 +64,13 @@ unsigned hook_running(const struct hooks *h);
 
 /*
  * Clusters: the deliveries this node has in hand, whose leases its beat renews: those running
- * here and those whose state is on its way to the store. Copies (*ret_ids, *ret_hooks and
- * each name malloc'd; hook_hand_free frees them); 0, or -ENOMEM. Accepts NULL h (none).
+ * here (one by one or in a batch) and those whose state is on its way to the store; of
+ * alerts, or with events of feed events (their ids and the alerts' are not one sequence).
+ * Copies (*ret_ids, *ret_hooks and each name malloc'd; hook_hand_free frees them); 0, or
+ * -ENOMEM. Accepts NULL h (none).
  */
-int hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n);
+int hook_hand(const struct hooks *h, bool events, int64_t **ret_ids, char ***ret_hooks,
+              size_t *ret_n);
 void hook_hand_free(int64_t *ids, char **hooks, size_t n);
 
 /* True when nothing runs and nothing is due now (--once waits for this). */
@@ -99,7 +102,7 @@ json_t *hook_alert_json(struct dctx *d, int64_t alert_id);
 /*
  * The outcome of hook_redeliver: result < 0 with error; else queued deliveries became due
  * now, and deliveries (borrowed; the caller may take a reference) names the first
- * HOOK_REDELIVER_LIST_MAX of them as [{"alert", "hook"}].
+ * HOOK_REDELIVER_LIST_MAX of them as [{"alert", "hook"}] (a feed event's: {"event", "hook"}).
  */
 typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsigned queued,
                                   json_t *deliveries);
@@ -108,7 +111,8 @@ typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsi
  * `redeliver`: with alert_id > 0, that alert's deliveries (only hook's when hook is set; a
  * hook its topic names now gets one even if the alert had none, so a hook added to a topic
  * by a reload reaches old alerts only this way); with alert_id 0, every failed delivery
- * (only hook's when set). Each becomes pending, due now, attempts and error cleared, written
+ * (only hook's when set), alerts' then feed events'. Each becomes pending, due now, attempts
+ * and error cleared, written
  * through the writer, and the runner is kicked once it is stored. Every failed delivery goes
  * in batches of HOOK_REDELIVER_BATCH, a writer transaction each (the loop and the other
  * writes go on between them; a crash leaves each batch whole or not done, and the command

@@ -43,6 +43,7 @@ struct metrics {
     struct histogram lag;
     struct named_set hooks;       /* n[0]: delivered, n[1]: failed */
     struct named_set feed_events; /* n[0]: raised, by event name */
+    struct named_set batches;     /* n[0]: batch runs delivered, n[1]: failed, by hook */
     struct named_set hosts;       /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
     uint64_t item_edits;   /* material edits of stored items kept */
@@ -70,6 +71,7 @@ metrics_free(struct metrics *m)
         return;
     named_set_free(&m->hooks);
     named_set_free(&m->feed_events);
+    named_set_free(&m->batches);
     named_set_free(&m->hosts);
     free(m);
 }
@@ -148,6 +150,14 @@ metrics_item_edits(struct metrics *m, uint64_t edits, uint64_t updates)
         return;
     m->item_edits += edits;
     m->item_updates += updates;
+}
+
+void
+metrics_batch(struct metrics *m, const char *hook, bool delivered)
+{
+    struct named *b = m && hook ? named_get(&m->batches, hook, SIZE_MAX) : NULL;
+    if (b)
+        b->n[delivered ? 0 : 1]++;
 }
 
 void
@@ -314,6 +324,16 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
             text_label(&t, m->hooks.v[i].name);
             text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
                         m->hooks.v[i].n[k]);
+        }
+    }
+    family(&t, "hook_batches_total", "counter",
+           "Batch runs of hooks with a batch window ended, by outcome.");
+    for (size_t i = 0; i < m->batches.n; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            text_printf(&t, FW_METRIC_PREFIX "hook_batches_total{hook=\"");
+            text_label(&t, m->batches.v[i].name);
+            text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
+                        m->batches.v[i].n[k]);
         }
     }
     family(&t, "feed_events_total", "counter",

@@ -89,6 +89,9 @@ void metrics_delivery(struct metrics *m, const char *hook, bool delivered, doubl
 /* A poll kept edits material edits of stored items and raised updates item-updated events. */
 void metrics_item_edits(struct metrics *m, uint64_t edits, uint64_t updates);
 
+/* A batch run of a hook with a `batch` window ended (its deliveries count in metrics_delivery). */
+void metrics_batch(struct metrics *m, const char *hook, bool delivered);
+
 /* A feed event (feed-disabled, ...) was raised and stored. */
 void metrics_feed_event(struct metrics *m, const char *event);
 

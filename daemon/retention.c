@@ -51,6 +51,8 @@ struct retention {
     struct pruned *v;
     size_t n, cap;
     unsigned job_pruned;
+    unsigned job_events; /* feed events deleted by the batch */
+    uint64_t pass_events;
 };
 
 static void retention_next(struct retention *r);
@@ -118,6 +120,9 @@ prune_work(struct writer_job *job, struct store *store)
         if (search_forget(r->d->search, r->v[i].id, r->v[i].title, r->v[i].body) < 0)
             break; /* their words stay behind, pointing at pruned items: only a cost */
     pruned_clear(r);
+    /* Feed events done with, as old: a transaction of their own, after the items'. */
+    if (e == 0)
+        e = store_feed_events_prune(store, r->cutoff_at, RETENTION_BATCH, &r->job_events);
     return e;
 }
 
@@ -148,11 +153,16 @@ prune_done(struct writer_job *job, int result)
         search_kick(d->search);
         log_debug("retention: %u items pruned in one transaction", r->job_pruned);
     }
-    if (r->job_pruned < RETENTION_BATCH) {
+    r->pass_events += r->job_events;
+    if (r->job_pruned < RETENTION_BATCH && r->job_events < RETENTION_BATCH) {
         r->pass = false;
         if (r->pass_pruned > 0)
             log_info("retention: pruned %" PRIu64 " items first seen before %" PRId64,
                      r->pass_pruned, r->cutoff_at);
+        if (r->pass_events > 0)
+            log_info("retention: deleted %" PRIu64 " feed events raised before %" PRId64
+                     " and done with",
+                     r->pass_events, r->cutoff_at);
         return;
     }
     retention_next(r);
@@ -173,6 +183,7 @@ retention_next(struct retention *r)
     r->max_id = d->search ? search_hwm(d->search) : INT64_MAX;
     r->now_at = util_now();
     r->job_pruned = 0;
+    r->job_events = 0;
     r->job = (struct writer_job){.work = prune_work, .done = prune_done, .mode = WRITER_OWN};
     int e = writer_submit(d->writer, &r->job);
     if (e == -EAGAIN) {
@@ -197,6 +208,7 @@ on_timer(uv_timer_t *t)
     }
     r->pass = true;
     r->pass_pruned = 0;
+    r->pass_events = 0;
     r->cutoff_at = util_now() - (int64_t)r->d->conf->daemon.retention_s;
     arm(r, period_ms(r)); /* the next pass; a retry re-arms it sooner meanwhile */
     retention_next(r);

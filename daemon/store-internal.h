@@ -163,6 +163,18 @@ struct store_engine {
                            int64_t raised_at, int64_t *ret_id);
     int (*alert_updates)(struct store *store, int64_t alert_id, store_feed_event_cb cb,
                          void *userdata);
+    int (*event_deliveries_requeue_failed)(struct store *store, const char *hook,
+                                           const char *hooks_json, int64_t now_at,
+                                           int64_t after_event, const char *after_hook,
+                                           unsigned limit, store_requeued_cb cb, void *userdata);
+    int (*feed_events_prune)(struct store *store, int64_t cutoff_at, unsigned limit,
+                             unsigned *ret_pruned);
+    /* Batches (store.h). */
+    int (*batch_take)(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
+                      unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                      void *userdata, int64_t *ret_open_at);
+    int (*batch_window)(struct store *store, const char *hook, bool set, int64_t at,
+                        int64_t *ret_at);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

@@ -987,3 +987,53 @@ store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb c
     assert(store && cb);
     return store->engine->alert_updates(store, alert_id, cb, userdata);
 }
+
+int
+store_batch_take(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
+                 unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                 void *userdata, int64_t *ret_open_at)
+{
+    int64_t open_at = 0;
+    assert(store);
+    assert(hook);
+    assert(cb);
+    int r = store->engine->batch_take(store, hook, window_s, now_at, limit, node, lease_s, cb,
+                                      userdata, &open_at);
+    if (ret_open_at)
+        *ret_open_at = r >= 0 ? open_at : 0;
+    return r;
+}
+
+int
+store_batch_window(struct store *store, const char *hook, bool set, int64_t at, int64_t *ret_at)
+{
+    int64_t got = FEED_TIME_NONE;
+    assert(store);
+    assert(hook);
+    int r = store->engine->batch_window(store, hook, set, at, &got);
+    if (ret_at)
+        *ret_at = got;
+    return r;
+}
+
+int
+store_event_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
+                                      int64_t now_at, int64_t after_event, const char *after_hook,
+                                      unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    assert(store);
+    return store->engine->event_deliveries_requeue_failed(
+        store, hook, hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
+}
+
+int
+store_feed_events_prune(struct store *store, int64_t cutoff_at, unsigned limit,
+                        unsigned *ret_pruned)
+{
+    unsigned n = 0;
+    assert(store);
+    int r = store->engine->feed_events_prune(store, cutoff_at, limit, &n);
+    if (ret_pruned)
+        *ret_pruned = r < 0 ? 0 : n;
+    return r;
+}

@@ -27,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 struct store;
 
@@ -443,6 +443,9 @@ struct store_node_hand {
     const int64_t *alert_ids; /* deliveries (alert_ids[i], hooks[i]) running or being saved */
     char *const *hooks;
     size_t n_deliveries;
+    const int64_t *event_ids; /* feed events' deliveries (event_ids[i], event_hooks[i]), too */
+    char *const *event_hooks;
+    size_t n_events;
 };
 
 /*
@@ -582,6 +585,18 @@ int store_delivery_requeue(struct store *store, int64_t alert_id, const char *ho
 int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
                                     int64_t now_at, int64_t after_alert, const char *after_hook,
                                     unsigned limit, store_requeued_cb cb, void *userdata);
+/*
+ * Retention of feed events: deletes at most limit feed events raised before cutoff_at (oldest
+ * first) none of whose deliveries is pending or running, with their deliveries, in a
+ * transaction of its own (or the caller's). *ret_pruned: how many.
+ */
+int store_feed_events_prune(struct store *store, int64_t cutoff_at, unsigned limit,
+                            unsigned *ret_pruned);
+/* As store_deliveries_requeue_failed, of feed events' deliveries (keys (event_id, hook)). */
+int store_event_deliveries_requeue_failed(struct store *store, const char *hook,
+                                          const char *hooks_json, int64_t now_at,
+                                          int64_t after_event, const char *after_hook,
+                                          unsigned limit, store_requeued_cb cb, void *userdata);
 int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
@@ -724,5 +739,38 @@ int store_item_update_add(struct store *store, int64_t feed_id, int64_t alert_id
 /* Calls cb for each item-updated raised on alert_id, the oldest first. */
 int store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb cb,
                         void *userdata);
+
+/*
+ * Batches (`[hook] batch`): a hook with a window runs its due deliveries, alerts' and feed
+ * events' alike, together, at most once per window. One delivery of a batch, as
+ * store_batch_take gives it: ev (a feed event's; else an alert's), its id, its attempts
+ * before this run.
+ */
+typedef int (*store_batch_cb)(void *userdata, bool ev, int64_t id, unsigned attempts);
+
+/*
+ * Takes a batch of hook's deliveries, in the caller's transaction (or one of its own). When
+ * hook's last batch started less than window_s ago (the store keeps when, across restarts),
+ * its pending deliveries due at now_at become due when the window ends instead, and nothing
+ * is taken: *ret_open_at (may be NULL) says when that is. Else at most limit deliveries of
+ * hook (alerts' first, then feed events', each in due order) that are pending and due at
+ * now_at, or, on a cluster, running under a lease that ended, become running with their
+ * attempts counted (+1), leased to node for lease_s on a cluster as store_deliveries_claim
+ * leases them (node NULL without clusters), and go to cb; when fewer than limit were due the
+ * window starts at now_at (a full batch leaves it open: the rest goes in the next run at
+ * once); *ret_open_at is 0. On a cluster the hook's window row is locked until the end of
+ * the transaction: two nodes never take one hook's batch at once. The number taken, or a
+ * negative errno (nothing taken).
+ */
+int store_batch_take(struct store *store, const char *hook, int64_t window_s, int64_t now_at,
+                     unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                     void *userdata, int64_t *ret_open_at);
+
+/*
+ * When hook's last batch started (FEED_TIME_NONE: none, or never) into *ret_at; with set,
+ * makes it at (FEED_TIME_NONE: forgets it) first: a batch cut short gives its window back.
+ */
+int store_batch_window(struct store *store, const char *hook, bool set, int64_t at,
+                       int64_t *ret_at);
 
 #endif

@@ -29,7 +29,8 @@
  * Migrations. The engine's own schema versions are pg_migrations[] (PG_SCHEMA_VERSION; version
  * 1 is store schema 11, the SQLite schema of this build; 2 adds the search index's tables,
  * which SQLite keeps in a file of their own; 3 the nodes and leases of clusters; 4 nodes' lives,
- * the feeds a node cannot poll and the feeds' state_xid; 5, store schema 12, feed events),
+ * the feeds a node cannot poll and the feeds' state_xid; 5, store schema 12, feed events; 6,
+ * store schema 13, the windows of hooks' batches),
  * recorded in the one row of
  * feedwatch_schema. store_open applies those the database lacks in one transaction that first
  * takes the transaction-scoped advisory lock PG_MIGRATE_LOCK_KEY, so that of two daemons
@@ -379,17 +380,22 @@ static const char *const pg_migrations[] = {
     " WHEN (NEW.pruned_at IS NOT NULL) EXECUTE FUNCTION item_versions_pruned();\n"
     "ALTER TABLE feed_events ADD COLUMN alert_id bigint, ADD COLUMN version_id bigint;\n"
     "CREATE INDEX feed_events_alert ON feed_events (alert_id) WHERE alert_id IS NOT NULL;\n",
+    /* 7: store schema 14: the windows of hooks with a `batch` (store_batch_take). */
+    "CREATE TABLE hook_batches ( -- one row per hook that took a batch; locked by each take\n"
+    "    hook text COLLATE \"C\" PRIMARY KEY,\n"
+    "    last_run_at bigint -- when its last batch started; NULL: none\n"
+    ");\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
 /*
- * This build's PostgreSQL schema is store schema 13: a change of the store's schema needs a
+ * This build's PostgreSQL schema is store schema 14: a change of the store's schema needs a
  * PostgreSQL migration too (a new entry above), and then this assertion moves with it.
  */
-_Static_assert(STORE_SCHEMA_VERSION == 13 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 6,
-               "store schema 13 is PostgreSQL schema 6 (1, the search index's tables, clusters,"
-               " nodes' lives and skips, feed events, edited items)");
+_Static_assert(STORE_SCHEMA_VERSION == 14 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 7,
+               "store schema 14 is PostgreSQL schema 7 (1, the search index's tables, clusters,"
+               " nodes' lives and skips, feed events, edited items, hook batches)");
 
 /* The relations of the schema, which store_check looks for (a PostgreSQL text[] literal). */
 #define PG_RELATIONS                                                                               \
@@ -399,7 +405,7 @@ _Static_assert(STORE_SCHEMA_VERSION == 13 && sizeof(pg_migrations) / sizeof(pg_m
     "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node,"     \
     "feed_skips,feed_skips_node,feeds_state_xid,feed_events,feed_events_state,event_deliveries,"   \
     "event_deliveries_due,event_deliveries_lease_node,items_feed_url,item_versions,"               \
-    "item_versions_item,feed_events_alert}"
+    "item_versions_item,feed_events_alert,hook_batches}"
 
 /* The statements prepared at open, by index into pg_sql[]. */
 enum pg_stmt {
@@ -506,6 +512,13 @@ enum pg_stmt {
     STMT_ALERT_FIND,
     STMT_UPDATE_ADD,
     STMT_ALERT_UPDATES,
+    STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
+    STMT_EVENTS_PRUNE,
+    STMT_BATCH_LOCK,
+    STMT_BATCH_GET,
+    STMT_BATCH_SET,
+    STMT_BATCH_DEFER,
+    STMT_BATCH_EVENT_DEFER,
     STMT__COUNT,
 };
 
@@ -972,7 +985,9 @@ static const char *const pg_sql[STMT__COUNT] = {
         " COALESCE(d.next_attempt_at, 0) AS due)"
         " SELECT event_id, hook, before FROM u ORDER BY due, event_id, hook",
     [STMT_NODE_RENEW_EVENT_DELIVERIES] = "UPDATE event_deliveries SET lease_until = " PG_NOW " + $2"
-                                         " WHERE lease_node = $1 AND state = 'running'",
+                                         " WHERE lease_node = $1 AND state = 'running'"
+                                         " AND (event_id, hook) IN (SELECT * FROM"
+                                         " unnest($3::bigint[], $4::text[]))",
     [STMT_NODE_LEAVE_EVENT_DELIVERIES] =
         "WITH d AS (UPDATE event_deliveries SET state = 'pending', lease_node = NULL,"
         " lease_until = NULL WHERE lease_node = $1 AND state = 'running' RETURNING event_id)"
@@ -1006,6 +1021,29 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " RETURNING id",
     [STMT_ALERT_UPDATES] =
         "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM " WHERE e.alert_id = $1 ORDER BY e.id",
+    /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
+    [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
+        "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $3,"
+        " last_error = NULL WHERE (event_id, hook) IN (SELECT event_id, hook FROM event_deliveries"
+        " WHERE (event_id, hook) > ($4::bigint, $5::text) AND state = 'failed'"
+        " AND ($1::text IS NULL OR hook = $1::text)"
+        " AND hook IN (SELECT jsonb_array_elements_text($2::jsonb))"
+        " ORDER BY event_id, hook LIMIT $6::bigint) RETURNING event_id, hook",
+    /* Retention: old events done with (their deliveries go with them: ON DELETE CASCADE). */
+    [STMT_EVENTS_PRUNE] = "DELETE FROM feed_events WHERE id IN (SELECT e.id FROM feed_events AS e"
+                          " WHERE e.raised_at < $1 AND NOT EXISTS (SELECT 1 FROM event_deliveries"
+                          " AS d WHERE d.event_id = e.id AND d.state IN ('pending', 'running'))"
+                          " ORDER BY e.id LIMIT $2::bigint)",
+    /* A take holds its hook's row until its transaction ends: one take of a hook at a time. */
+    [STMT_BATCH_LOCK] = "INSERT INTO hook_batches (hook) VALUES ($1) ON CONFLICT (hook) DO NOTHING",
+    [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = $1 FOR UPDATE",
+    [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES ($1, $2)"
+                       " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
+    [STMT_BATCH_DEFER] = "UPDATE deliveries SET next_attempt_at = $2 WHERE state = 'pending'"
+                         " AND COALESCE(next_attempt_at, 0) < $2 AND hook = $1",
+    [STMT_BATCH_EVENT_DEFER] = "UPDATE event_deliveries SET next_attempt_at = $2"
+                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) < $2"
+                               " AND hook = $1",
 };
 
 struct store_pg {
@@ -3422,9 +3460,9 @@ pg_delivery_requeue(struct store *base, int64_t alert_id, const char *hook, int6
  * queued, or a negative errno (nothing changed).
  */
 static int
-pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
-                             int64_t now_at, int64_t after_alert, const char *after_hook,
-                             unsigned limit, store_requeued_cb cb, void *userdata)
+requeue_failed_run(struct store *base, enum pg_stmt which, enum pg_stmt refresh, const char *hook,
+                   const char *hooks_json, int64_t now_at, int64_t after_alert,
+                   const char *after_hook, unsigned limit, store_requeued_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
@@ -3444,7 +3482,7 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
     par_limit(&p, limit);
     if ((r = inner_begin(store, &own)) < 0)
         return r;
-    res = pg_exec(store, STMT_DELIVERIES_REQUEUE_FAILED, &p, &r);
+    res = pg_exec(store, which, &p, &r);
     if (!res)
         goto undo;
     n = PQntuples(res);
@@ -3468,7 +3506,7 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
         for (int j = 0; j < i && !seen; j++)
             seen = alerts[j] == alerts[i];
         if (!seen)
-            r = alert_refresh(store, alerts[i]);
+            r = refresh_run(store, refresh, alerts[i]);
     }
     free(alerts);
     if (r < 0 || (r = inner_end(store, own)) < 0)
@@ -3478,6 +3516,24 @@ pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *h
 undo:
     inner_undo(store, own);
     return r;
+}
+
+static int
+pg_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                             int64_t now_at, int64_t after_alert, const char *after_hook,
+                             unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_DELIVERIES_REQUEUE_FAILED, STMT_ALERT_REFRESH, hook,
+                              hooks_json, now_at, after_alert, after_hook, limit, cb, userdata);
+}
+
+static int
+pg_event_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                   int64_t now_at, int64_t after_event, const char *after_hook,
+                                   unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_EVENT_DELIVERIES_REQUEUE_FAILED, STMT_EVENT_REFRESH, hook,
+                              hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
 }
 
 /* Calls cb for each delivery of alert_id (or of a feed event: which), by hook name. */
@@ -3931,15 +3987,26 @@ pg_node_beat(struct store *base, const struct store_node_self *self,
         if (r < 0)
             return r;
     }
-    /*
-     * Feed events' running deliveries of this node: all of them (the runner does not hand
-     * them over with the alerts'; a claim it dropped ends with the node's leave).
-     */
-    struct pg_params e = {0};
-    par_str(&e, self->name);
-    par_int(&e, self->lease_s);
-    if ((r = pg_run(store, STMT_NODE_RENEW_EVENT_DELIVERIES, &e, NULL)) < 0)
-        return r;
+    /* Feed events' deliveries in hand, as the alerts' (a claim it dropped ends by itself). */
+    if (hand->n_events > 0) {
+        struct pg_params e = {0};
+        if ((r = ids_literal(store, hand->event_ids, hand->n_events, &ids)) < 0 ||
+            (r = texts_literal(store, (const char *const *)hand->event_hooks, hand->n_events,
+                               &hooks)) < 0) {
+            free(ids);
+            return r;
+        }
+        par_str(&e, self->name);
+        par_int(&e, self->lease_s);
+        par_str(&e, ids);
+        par_str(&e, hooks);
+        r = pg_run(store, STMT_NODE_RENEW_EVENT_DELIVERIES, &e, NULL);
+        free(ids);
+        free(hooks);
+        ids = NULL;
+        if (r < 0)
+            return r;
+    }
     if (hand->n_feeds == 0)
         return 0;
     if ((r = ids_literal(store, hand->feed_ids, hand->n_feeds, &ids)) < 0)
@@ -4230,6 +4297,124 @@ pg_event_deliveries_claim(struct store *base, const char *node, int64_t now_at, 
 {
     return deliveries_claim_run(base, STMT_EVENT_DELIVERIES_CLAIM, STMT_EVENT_REFRESH, node, now_at,
                                 lease_s, limit, hooks, n_hooks, cb, userdata);
+}
+
+/* Deletes old feed events done with (store.h). */
+static int
+pg_feed_events_prune(struct store *base, int64_t cutoff_at, unsigned limit, unsigned *ret_pruned)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t changes = 0;
+    int r;
+
+    assert(store);
+    par_int(&p, cutoff_at);
+    par_int(&p, limit);
+    if ((r = pg_run(store, STMT_EVENTS_PRUNE, &p, &changes)) < 0)
+        return r;
+    *ret_pruned = (unsigned)changes;
+    return 0;
+}
+
+/* The hook's window (store.h); reading it locks the hook's row until the transaction ends. */
+static int
+pg_batch_window(struct store *base, const char *hook, bool set, int64_t at, int64_t *ret_at)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_str(&p, hook);
+    *ret_at = FEED_TIME_NONE;
+    if (set) {
+        par_time(&p, at);
+        if ((r = pg_run(store, STMT_BATCH_SET, &p, NULL)) < 0)
+            return r;
+        *ret_at = at;
+        return 0;
+    }
+    if (!(res = pg_exec(store, STMT_BATCH_GET, &p, &r)))
+        return r;
+    if (PQntuples(res) == 1)
+        *ret_at = col_time(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+struct batch_claim {
+    bool ev;
+    unsigned n;
+    store_batch_cb cb;
+    void *userdata;
+};
+
+static int
+on_batch_claimed(void *userdata, int64_t id, const char *hook, unsigned attempts)
+{
+    struct batch_claim *c = userdata;
+    (void)hook;
+    c->n++;
+    return c->cb(c->userdata, c->ev, id, attempts);
+}
+
+/*
+ * Takes a batch of hook's due deliveries under node's lease (the claims of
+ * store_deliveries_claim, of one hook), or defers them to the end of its window (store.h).
+ */
+static int
+pg_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t now_at,
+              unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb, void *userdata,
+              int64_t *ret_open_at)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    struct batch_claim c = {.cb = cb, .userdata = userdata};
+    char *const hooks[] = {(char *)hook};
+    int64_t last = FEED_TIME_NONE;
+    bool own;
+    int r;
+
+    assert(store);
+    *ret_open_at = 0;
+    if (limit == 0)
+        return 0;
+    par_str(&p, hook);
+    if ((r = inner_begin(store, &own)) < 0)
+        return r;
+    if ((r = pg_run(store, STMT_BATCH_LOCK, &p, NULL)) < 0 ||
+        (r = pg_batch_window(base, hook, false, 0, &last)) < 0)
+        goto undo;
+    if (last != FEED_TIME_NONE && last + window_s > now_at) {
+        /* The window is closed: the due ones wait for its end, and the timers with them. */
+        int64_t open_at = last + window_s;
+        par_int(&p, open_at);
+        if ((r = pg_run(store, STMT_BATCH_DEFER, &p, NULL)) < 0 ||
+            (r = pg_run(store, STMT_BATCH_EVENT_DEFER, &p, NULL)) < 0 ||
+            (r = inner_end(store, own)) < 0)
+            goto undo;
+        *ret_open_at = open_at;
+        return 0;
+    }
+    r = deliveries_claim_run(base, STMT_DELIVERIES_CLAIM, STMT_ALERT_REFRESH, node ? node : "",
+                             now_at, lease_s, limit, hooks, 1, on_batch_claimed, &c);
+    if (r >= 0 && c.n < limit) {
+        c.ev = true;
+        r = deliveries_claim_run(base, STMT_EVENT_DELIVERIES_CLAIM, STMT_EVENT_REFRESH,
+                                 node ? node : "", now_at, lease_s, limit - c.n, hooks, 1,
+                                 on_batch_claimed, &c);
+    }
+    if (r >= 0 && c.n > 0 && c.n < limit)
+        r = pg_batch_window(base, hook, true, now_at, &last);
+    if (r < 0 || (r = inner_end(store, own)) < 0)
+        goto undo;
+    return (int)c.n;
+
+undo:
+    inner_undo(store, own);
+    return r;
 }
 
 /* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
@@ -4636,6 +4821,10 @@ const struct store_engine store_pg_engine = {
     .alert_find = pg_alert_find,
     .item_update_add = pg_item_update_add,
     .alert_updates = pg_alert_updates,
+    .event_deliveries_requeue_failed = pg_event_deliveries_requeue_failed,
+    .feed_events_prune = pg_feed_events_prune,
+    .batch_take = pg_batch_take,
+    .batch_window = pg_batch_window,
     .feed_set_runtime = pg_feed_set_runtime,
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,

@@ -287,6 +287,11 @@ static const char *const store_migrations[] = {
     "ALTER TABLE feed_events ADD COLUMN version_id INTEGER; -- item-updated: the version the edit"
     " replaced\n"
     "CREATE INDEX feed_events_alert ON feed_events (alert_id) WHERE alert_id IS NOT NULL;\n",
+    /* 14: the windows of hooks with a `batch` (store_batch_take), kept across restarts. */
+    "CREATE TABLE hook_batches ( -- one row per hook that ran a batch\n"
+    "    hook TEXT PRIMARY KEY,        -- the [hook] name\n"
+    "    last_run_at INTEGER           -- when its last batch started; NULL: none\n"
+    ");\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -373,6 +378,14 @@ enum store_stmt {
     STMT_ALERT_FIND,
     STMT_UPDATE_ADD,
     STMT_ALERT_UPDATES,
+    STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
+    STMT_EVENTS_PRUNE,
+    STMT_BATCH_GET,
+    STMT_BATCH_SET,
+    STMT_BATCH_DEFER,
+    STMT_BATCH_EVENT_DEFER,
+    STMT_BATCH_DUE,
+    STMT_BATCH_EVENT_DUE,
     STMT__COUNT,
 };
 
@@ -657,6 +670,34 @@ static const char *const store_sql[STMT__COUNT] = {
                         " alert_id, version_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5, ?2, ?3)",
     [STMT_ALERT_UPDATES] =
         "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.alert_id = ?1 ORDER BY e.id",
+    /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
+    [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
+        "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
+        " last_error = NULL WHERE rowid IN (SELECT rowid FROM event_deliveries"
+        " WHERE (event_id, hook) > (?4, ?5) AND +state = 'failed' AND (?1 IS NULL OR hook = ?1)"
+        " AND hook IN (SELECT value FROM json_each(?2)) ORDER BY event_id, hook LIMIT ?6)"
+        " RETURNING event_id, hook",
+    /* Retention: old events done with (their deliveries go with them: ON DELETE CASCADE). */
+    [STMT_EVENTS_PRUNE] = "DELETE FROM feed_events WHERE id IN (SELECT e.id FROM feed_events AS e"
+                          " WHERE e.raised_at < ?1 AND NOT EXISTS (SELECT 1 FROM event_deliveries"
+                          " AS d WHERE d.event_id = e.id AND d.state IN ('pending', 'running'))"
+                          " ORDER BY e.id LIMIT ?2)",
+    [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = ?1",
+    [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES (?1, ?2)"
+                       " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
+    /* A closed window: the hook's due deliveries wait for its end (deliveries_due's range). */
+    [STMT_BATCH_DEFER] = "UPDATE deliveries SET next_attempt_at = ?2 WHERE state = 'pending'"
+                         " AND COALESCE(next_attempt_at, 0) < ?2 AND hook = ?1",
+    [STMT_BATCH_EVENT_DEFER] = "UPDATE event_deliveries SET next_attempt_at = ?2"
+                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) < ?2"
+                               " AND hook = ?1",
+    [STMT_BATCH_DUE] = "SELECT alert_id, attempts FROM deliveries"
+                       " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?2"
+                       " AND hook = ?1 ORDER BY COALESCE(next_attempt_at, 0), alert_id LIMIT ?3",
+    [STMT_BATCH_EVENT_DUE] = "SELECT event_id, attempts FROM event_deliveries"
+                             " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?2"
+                             " AND hook = ?1 ORDER BY COALESCE(next_attempt_at, 0), event_id"
+                             " LIMIT ?3",
 };
 
 struct store_sqlite {
@@ -2238,12 +2279,12 @@ undo:
  * and their alerts' states follow. The number queued, or a negative errno (nothing changed).
  */
 static int
-sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
-                                 int64_t now_at, int64_t after_alert, const char *after_hook,
-                                 unsigned limit, store_requeued_cb cb, void *userdata)
+requeue_failed_run(struct store *base, enum store_stmt which, enum store_stmt refresh,
+                   const char *hook, const char *hooks_json, int64_t now_at, int64_t after_alert,
+                   const char *after_hook, unsigned limit, store_requeued_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_DELIVERIES_REQUEUE_FAILED];
+    sqlite3_stmt *st = store->stmt[which];
     int64_t *alerts = NULL;
     size_t n = 0, cap = 0;
     int rc = SQLITE_OK, r;
@@ -2285,9 +2326,14 @@ sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const cha
     if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = store_fail(store, rc);
     stmt_done(st);
-    for (size_t i = 0; r >= 0 && i < n; i++)
-        if (i == 0 || alerts[i] != alerts[i - 1])
-            r = alert_refresh(store, alerts[i]);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        if (i > 0 && alerts[i] == alerts[i - 1])
+            continue;
+        sqlite3_stmt *rs = store->stmt[refresh];
+        rc = SQLITE_OK;
+        bind_int(rs, 1, alerts[i], &rc);
+        r = rc != SQLITE_OK ? bind_failed(store, rs, rc) : stmt_run(store, rs);
+    }
     free(alerts);
     if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
         goto undo;
@@ -2296,6 +2342,24 @@ sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const cha
 undo:
     sqlite_part_rollback(&store->base);
     return r;
+}
+
+static int
+sqlite_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                 int64_t now_at, int64_t after_alert, const char *after_hook,
+                                 unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_DELIVERIES_REQUEUE_FAILED, STMT_ALERT_REFRESH, hook,
+                              hooks_json, now_at, after_alert, after_hook, limit, cb, userdata);
+}
+
+static int
+sqlite_event_deliveries_requeue_failed(struct store *base, const char *hook, const char *hooks_json,
+                                       int64_t now_at, int64_t after_event, const char *after_hook,
+                                       unsigned limit, store_requeued_cb cb, void *userdata)
+{
+    return requeue_failed_run(base, STMT_EVENT_DELIVERIES_REQUEUE_FAILED, STMT_EVENT_REFRESH, hook,
+                              hooks_json, now_at, after_event, after_hook, limit, cb, userdata);
 }
 
 /* Calls cb for each delivery of alert_id (an alert's, or a feed event's), by hook name. */
@@ -2721,6 +2785,149 @@ sqlite_event_deliveries(struct store *base, int64_t event_id, store_delivery_row
     return deliveries_rows_run(base, STMT_EVENT_DELIVERIES, event_id, cb, userdata);
 }
 
+/* Deletes old feed events done with (store.h). */
+static int
+sqlite_feed_events_prune(struct store *base, int64_t cutoff_at, unsigned limit,
+                         unsigned *ret_pruned)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENTS_PRUNE];
+    int rc = SQLITE_OK, r;
+
+    bind_int(st, 1, cutoff_at, &rc);
+    bind_int(st, 2, limit, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    *ret_pruned = (unsigned)sqlite3_changes(store->db);
+    return 0;
+}
+
+/* The hook's window: when its last batch started (FEED_TIME_NONE: none); with set, made at. */
+static int
+sqlite_batch_window(struct store *base, const char *hook, bool set, int64_t at, int64_t *ret_at)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[set ? STMT_BATCH_SET : STMT_BATCH_GET];
+    int rc = SQLITE_OK, r = 0;
+
+    bind_str(st, 1, hook, &rc);
+    if (set)
+        bind_time(st, 2, at, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if (set) {
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+        *ret_at = at;
+        return 0;
+    }
+    rc = sqlite3_step(st);
+    *ret_at = FEED_TIME_NONE;
+    if (rc == SQLITE_ROW)
+        *ret_at = col_time(st, 0);
+    else if (rc != SQLITE_DONE)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+struct batch_row {
+    bool ev;
+    int64_t id;
+    unsigned attempts;
+};
+
+/* Reads at most limit due deliveries of hook with which into rows at *n (room for limit). */
+static int
+batch_due_read(struct store_sqlite *store, enum store_stmt which, bool ev, const char *hook,
+               int64_t now_at, unsigned limit, struct batch_row *rows, size_t *n)
+{
+    sqlite3_stmt *st = store->stmt[which];
+    int rc = SQLITE_OK, r = 0;
+
+    bind_str(st, 1, hook, &rc);
+    bind_int(st, 2, now_at, &rc);
+    bind_int(st, 3, limit, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = SQLITE_DONE; /* the room may be full already: nothing to read */
+    while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rows[*n] = (struct batch_row){.ev = ev,
+                                      .id = sqlite3_column_int64(st, 0),
+                                      .attempts = (unsigned)sqlite3_column_int(st, 1)};
+        (*n)++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    stmt_done(st);
+    return r;
+}
+
+/* Takes a batch of hook's due deliveries, or defers them to the end of its window (store.h). */
+static int
+sqlite_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t now_at,
+                  unsigned limit, const char *node, int64_t lease_s, store_batch_cb cb,
+                  void *userdata, int64_t *ret_open_at)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    struct batch_row *rows = NULL;
+    int64_t last = FEED_TIME_NONE;
+    size_t n = 0;
+    int rc = SQLITE_OK, r;
+
+    (void)node; /* one daemon per file: nothing is leased */
+    (void)lease_s;
+    *ret_open_at = 0;
+    if (limit == 0)
+        return 0;
+    if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0)
+        return r;
+    if ((r = sqlite_batch_window(base, hook, false, 0, &last)) < 0)
+        goto undo;
+    if (last != FEED_TIME_NONE && last + window_s > now_at) {
+        /* The window is closed: the due ones wait for its end, and the timer with them. */
+        int64_t open_at = last + window_s;
+        enum store_stmt defer[] = {STMT_BATCH_DEFER, STMT_BATCH_EVENT_DEFER};
+        for (size_t i = 0; i < 2 && r >= 0; i++) {
+            sqlite3_stmt *st = store->stmt[defer[i]];
+            bind_str(st, 1, hook, &rc);
+            bind_int(st, 2, open_at, &rc);
+            r = rc != SQLITE_OK ? bind_failed(store, st, rc) : stmt_run(store, st);
+        }
+        if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+            goto undo;
+        *ret_open_at = open_at;
+        return 0;
+    }
+    if (!(rows = calloc(limit, sizeof(*rows)))) {
+        r = store_set_error(base, -ENOMEM, "out of memory");
+        goto undo;
+    }
+    if ((r = batch_due_read(store, STMT_BATCH_DUE, false, hook, now_at, limit, rows, &n)) < 0 ||
+        (r = batch_due_read(store, STMT_BATCH_EVENT_DUE, true, hook, now_at, limit, rows, &n)) < 0)
+        goto undo;
+    /* Running, attempts counted, as the "running" state of one delivery (store_delivery_set). */
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = delivery_set_run(base, rows[i].ev ? STMT_EVENT_DELIVERY_SET : STMT_DELIVERY_SET,
+                             rows[i].ev ? STMT_EVENT_REFRESH : STMT_ALERT_REFRESH, rows[i].id, hook,
+                             "running", rows[i].attempts + 1, FEED_TIME_NONE, NULL, FEED_TIME_NONE);
+    if (r >= 0 && n > 0 && n < limit)
+        r = sqlite_batch_window(base, hook, true, now_at, &last);
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = cb(userdata, rows[i].ev, rows[i].id, rows[i].attempts);
+    if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    free(rows);
+    return (int)n;
+
+undo:
+    free(rows);
+    sqlite_part_rollback(base);
+    return r;
+}
+
 /* Reads a STORE_EVENT_COLUMNS row into *row (borrowed strings). */
 static int
 event_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed_event_row *row)
@@ -3109,6 +3316,10 @@ const struct store_engine store_sqlite_engine = {
     .alert_find = sqlite_alert_find,
     .item_update_add = sqlite_item_update_add,
     .alert_updates = sqlite_alert_updates,
+    .event_deliveries_requeue_failed = sqlite_event_deliveries_requeue_failed,
+    .feed_events_prune = sqlite_feed_events_prune,
+    .batch_take = sqlite_batch_take,
+    .batch_window = sqlite_batch_window,
     .delivery_requeue = sqlite_delivery_requeue,
     .deliveries_requeue_failed = sqlite_deliveries_requeue_failed,
     .alert_deliveries = sqlite_alert_deliveries,

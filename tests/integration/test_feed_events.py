@@ -483,6 +483,15 @@ def test_events_cli_and_failed_delivery(t):
     out = d.last[2]
     assert rc == 0 and "feed-disabled" in out and "gone" in out and "HTTP 410 Gone" in out, out
     assert len(runs_of(good)) == 1 and len(fwtest.hook_runs(bad)) == 1
+    # `redeliver --failed` covers feed events' failed deliveries too (not the delivered one).
+    again = d.cli_ok("redeliver", "--failed")
+    assert again["queued"] == 1 and again["deliveries"] == [{"event": ev["id"], "hook": "bad"}], \
+        again
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(bad)) == 2, 30, "bad run again")
+    fwtest.wait_until(lambda: d.cli_ok("events", "--failed")["events"], 30, "failed again")
+    assert len(runs_of(good)) == 1
+    rc, _ = d.cli("redeliver", "--failed", "--hook", "bad", json_out=False)
+    assert rc == 0 and f"feed event {ev['id']} to hook bad" in d.last[2], d.last
     assert d.stop() == 0
 
 

@@ -97,6 +97,37 @@ def test_prune_keeps_keys_forgets_text_and_alerts_once(t):
     assert d.stop() == 0
 
 
+def test_old_feed_events_done_with_are_deleted(t):
+    """Feed events raised longer ago than `retention` whose deliveries are all done go, with
+    their deliveries; one with a delivery still pending (a hook that keeps failing) stays."""
+    s = t.httpd()
+    s.add_status("/gone", 410)
+    s.add_status("/gone2", 410)
+    good, bad = os.path.join(t.dir, "good"), os.path.join(t.dir, "bad")
+    os.makedirs(good)
+    os.makedirs(bad)
+    d = t.daemon({"gone": {"url": s.url("/gone"), "hooks": "good"},
+                  "gone2": {"url": s.url("/gone2"), "hooks": "bad"}}, retention="3s")
+    d.write_config(fwtest.conf_text(
+        d.settings, d.feeds,
+        f'\n[hook "good"]\nexec = {sys.executable} {HOOK} {good}\nevents = feed-disabled\n'
+        f'\n[hook "bad"]\nexec = {sys.executable} {HOOK} {bad} --fail 1000\n'
+        "events = feed-disabled\nretries = 100\n"))
+    d.start()
+    d.wait_polled(["gone", "gone2"])
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(good)) == 1, 20, "good's run")
+    raised = d.query("SELECT f.name FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id")
+    assert sorted(raised) == [("gone",), ("gone2",)], raised
+    kept = fwtest.wait_until(
+        lambda: (lambda r: r if r == [("gone2",)] else None)(
+            d.query("SELECT f.name FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id")),
+        30, "the delivered event deleted")
+    assert d.query("SELECT hook FROM event_deliveries") == [("bad",)], kept
+    assert [e["feed"] for e in d.cli_ok("events")["events"]] == ["gone2"]
+    d.wait_log("feed events raised before")
+    assert d.stop() == 0
+
+
 def test_polls_go_on_while_a_large_prune_runs(t):
     s = t.httpd()
     n = 8000   # per big feed: 32 batches of 500 in all

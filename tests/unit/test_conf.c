@@ -660,6 +660,8 @@ test_conf_out_of_range(void **state)
          "{F}:3: interval: duration '0m' is too short (min 1s)"},
         {"[hook \"h\"]\nexec = /bin/true\nretries = 101\n",
          "{F}:3: retries: '101' is out of range (0..100)"},
+        {"[hook \"h\"]\nexec = /bin/true\nbatch = soon\n",
+         "{F}:3: batch: invalid duration 'soon' (use e.g. 90s, 15m, 2h, 1d, 1w)"},
         {"[daemon]\nlog_level = verbose\n",
          "{F}:2: log_level: invalid level 'verbose' (use error, warning, notice, info or "
          "debug)"},
@@ -673,6 +675,12 @@ test_conf_out_of_range(void **state)
     struct conf *c = load_ok("[hook \"h\"]\nexec = /bin/true\nretries = 0\ntimeout = 1s\n");
     assert_int_equal(c->hooks[0].retries, 0);
     assert_int_equal(c->hooks[0].timeout_s, 1);
+    assert_int_equal(c->hooks[0].batch_s, 0); /* one run per event */
+    conf_free(c);
+    c = load_ok("[hook \"h\"]\nexec = /bin/true\nbatch = 5m\n[hook \"g\"]\nexec = /bin/true\n"
+                "batch = 0\n");
+    assert_int_equal(c->hooks[0].batch_s, 300);
+    assert_int_equal(c->hooks[1].batch_s, 0);
     conf_free(c);
     c = load_ok("[daemon]\nproxy = proxy.example.org:3128\nmax_feed_size = 1k\n");
     assert_string_equal(c->daemon.proxy, "proxy.example.org:3128");

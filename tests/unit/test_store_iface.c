@@ -1527,6 +1527,32 @@ test_store_iface_feed_events(void **state)
     assert_int_equal(store_feed_events_list(store, false, 1, on_feed_event, &seen), 0);
     assert_int_equal(seen.n, 1);
 
+    /* `redeliver --failed`: the failed one (not the delivered) is pending again, from attempt 1;
+     * past its key, or to a hook not configured, nothing. */
+    int requeued = 0;
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 1700, 0,
+                                                           NULL, 10, on_requeued, &requeued),
+                     0);
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"webhook\"]", 1700, ev,
+                                                           "webhook", 10, on_requeued, &requeued),
+                     0);
+    assert_int_equal(store_event_deliveries_requeue_failed(store, "webhook", "[\"webhook\"]", 1700,
+                                                           0, NULL, 10, on_requeued, &requeued),
+                     1);
+    assert_int_equal(requeued, 1);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_event_deliveries(store, ev, on_delivery, &s), 0);
+    assert_string_equal(s.state[0], "delivered");
+    assert_string_equal(s.state[1], "pending");
+    assert_int_equal(s.attempts[1], 0);
+    assert_int_equal(s.next_at[1], 1700);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "pending");
+    assert_int_equal(store_event_delivery_set(store, ev, "webhook", "failed", 1, FEED_TIME_NONE,
+                                              "HTTP 500", 1800),
+                     0);
+
     /* A cluster claims them under a lease; an engine without clusters says it has none. */
     int64_t moved = 0;
     assert_int_equal(
@@ -1566,6 +1592,218 @@ test_store_iface_feed_events(void **state)
     } else {
         assert_int_equal(r, -EOPNOTSUPP);
     }
+    store_free(store);
+}
+
+/*
+ * Retention of feed events: those raised before the cutoff whose deliveries are all done
+ * (delivered, failed, or none) go, with their deliveries, oldest first, limit at a time; one
+ * with a delivery pending or running stays, and so does a newer one.
+ */
+static void
+test_store_iface_feed_events_prune(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    char *hooks[] = {"notify", "webhook"};
+    int64_t done = 0, nohook = 0, failed = 0, half = 0, running = 0, young = 0;
+    struct events_seen seen = {0};
+    unsigned n = 99;
+
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", "r", hooks,
+                                          2, 1000, &done),
+                     0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-stalled", NULL, "ok", "r", NULL, 0, 1001, &nohook), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-purged", NULL, "ok", "r", hooks, 1, 1002, &failed), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-moved", NULL, "ok", "r", hooks, 2, 1003, &half), 0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-recovered", NULL, "ok", "r", hooks, 1, 1004, &running),
+        0);
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-purged", NULL, "ok", "r", hooks, 1, 5000, &young), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(store_event_delivery_set(store, done, hooks[i], "delivered", 1,
+                                                  FEED_TIME_NONE, NULL, 1100),
+                         0);
+    assert_int_equal(store_event_delivery_set(store, failed, "notify", "failed", 3, FEED_TIME_NONE,
+                                              "exit status 1", 1100),
+                     0);
+    /* Failed to one hook, still pending for the other: kept. */
+    assert_int_equal(store_event_delivery_set(store, half, "notify", "failed", 3, FEED_TIME_NONE,
+                                              "exit status 1", 1100),
+                     0);
+    assert_int_equal(store_event_delivery_set(store, running, "notify", "running", 1,
+                                              FEED_TIME_NONE, NULL, FEED_TIME_NONE),
+                     0);
+    assert_int_equal(store_event_delivery_set(store, young, "notify", "delivered", 1,
+                                              FEED_TIME_NONE, NULL, 5001),
+                     0);
+
+    /* Two at a time: the oldest first. */
+    assert_int_equal(store_feed_events_prune(store, 4000, 2, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_feed_event_get(store, done, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_event_get(store, nohook, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_events_prune(store, 4000, 100, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_feed_event_get(store, failed, on_feed_event, &seen), -ENOENT);
+    assert_int_equal(store_feed_events_prune(store, 4000, 100, &n), 0);
+    assert_int_equal(n, 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_true(seen.id[0] == young && seen.id[1] == running && seen.id[2] == half);
+    /* Their deliveries went with them: nothing of theirs is due or failed any more. */
+    int requeued = 0;
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"notify\"]", 6000, 0,
+                                                           NULL, 10, on_requeued, &requeued),
+                     1); /* half's only */
+    store_free(store);
+}
+
+/* What store_batch_take gave. */
+struct batch_seen {
+    size_t n;
+    bool ev[8];
+    int64_t id[8];
+    unsigned attempts[8];
+};
+
+static int
+on_batch(void *userdata, bool ev, int64_t id, unsigned attempts)
+{
+    struct batch_seen *b = userdata;
+
+    assert_true(b->n < 8);
+    b->ev[b->n] = ev;
+    b->id[b->n] = id;
+    b->attempts[b->n] = attempts;
+    b->n++;
+    return 0;
+}
+
+/* The delivery of alert to hook: its state and next attempt. */
+static const char *
+delivery_of(struct store *store, int64_t alert, const char *hook, struct deliveries_seen *s,
+            int64_t *ret_next)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_alert_deliveries(store, alert, on_delivery, s), 0);
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->hook[i], hook) == 0) {
+            if (ret_next)
+                *ret_next = s->next_at[i];
+            return s->state[i];
+        }
+    fail_msg("no delivery of alert %lld to %s", (long long)alert, hook);
+    return NULL;
+}
+
+/*
+ * Batches: a hook's due deliveries, alerts' and feed events', taken together and made
+ * running; the window kept in the store (across a reopen) defers the next ones to its end; a
+ * full batch leaves the window open; only that hook's deliveries are taken.
+ */
+static void
+test_store_iface_batches(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t i1 = add_item(store, a, "k1", 100, 1000, 1);
+    int64_t i2 = add_item(store, a, "k2", 100, 1000, 1);
+    int64_t i3 = add_item(store, a, "k3", 100, 1000, 1);
+    int64_t al1 = 0, al2 = 0, al3 = 0, ev = 0, at = 0, open_at = -1, next = 0;
+    char *both[] = {"digest", "notify"};
+    char *digest[] = {"digest"};
+    struct batch_seen b = {0};
+    struct deliveries_seen s;
+    struct alert_seen seen;
+    int due = 0;
+
+    assert_int_equal(store_batch_window(store, "digest", false, 0, &at), 0);
+    assert_int_equal(at, FEED_TIME_NONE);
+    assert_int_equal(store_alert_add(store, "t", i1, "[]", both, 2, 1000, &al1), 1);
+    assert_int_equal(store_alert_add(store, "t", i2, "[]", digest, 1, 1001, &al2), 1);
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", "gone",
+                                          digest, 1, 1002, &ev),
+                     0);
+    if (store_clustered(store)) {
+        struct store_node_self n1 = {
+            .name = "n1", .instance = "n1-life", .pid = 1, .started_at = 1, .lease_s = 60};
+        assert_int_equal(store_begin(store), 0);
+        assert_int_equal(store_node_join(store, &n1, 3600, NULL, NULL, NULL), 0);
+        assert_int_equal(store_commit(store), 0);
+    }
+    /* Nothing due yet at 999. */
+    assert_int_equal(
+        store_batch_take(store, "digest", 60, 999, 10, "n1", 60, on_batch, &b, &open_at), 0);
+    assert_int_equal(open_at, 0);
+    assert_int_equal(store_batch_window(store, "digest", false, 0, &at), 0);
+    assert_int_equal(at, FEED_TIME_NONE); /* an empty take starts no window */
+
+    /* At 1010: the two alerts' and the event's, alerts first, running, attempts counted. */
+    assert_int_equal(
+        store_batch_take(store, "digest", 60, 1010, 10, "n1", 60, on_batch, &b, &open_at), 3);
+    assert_int_equal(b.n, 3);
+    assert_true(!b.ev[0] && b.id[0] == al1 && !b.ev[1] && b.id[1] == al2);
+    assert_true(b.ev[2] && b.id[2] == ev);
+    assert_int_equal(b.attempts[0] + b.attempts[1] + b.attempts[2], 0);
+    assert_string_equal(delivery_of(store, al1, "digest", &s, NULL), "running");
+    assert_int_equal(s.attempts[0], 1);
+    assert_string_equal(delivery_of(store, al1, "notify", &s, NULL), "pending"); /* not its */
+    assert_string_equal(alert_state(store, al2, &seen), "running");
+    assert_int_equal(store_batch_window(store, "digest", false, 0, &at), 0);
+    assert_int_equal(at, 1010);
+
+    /* Outcomes are each delivery's; a new alert inside the window waits for its end. */
+    assert_int_equal(
+        store_delivery_set(store, al1, "digest", "delivered", 1, FEED_TIME_NONE, NULL, 1011), 0);
+    assert_int_equal(
+        store_delivery_set(store, al2, "digest", "delivered", 1, FEED_TIME_NONE, NULL, 1011), 0);
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "digest", "delivered", 1, FEED_TIME_NONE, NULL, 1011),
+        0);
+    assert_int_equal(store_alert_add(store, "t", i3, "[]", digest, 1, 1030, &al3), 1);
+    store_free(store); /* the window holds across a restart */
+    store = open_store(db);
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(
+        store_batch_take(store, "digest", 60, 1040, 10, "n1", 60, on_batch, &b, &open_at), 0);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(open_at, 1070);
+    assert_string_equal(delivery_of(store, al3, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1070);
+    /* Not due before the window's end, for every reader of due deliveries. */
+    assert_int_equal(store_deliveries_due(store, 1069, 10, on_due, &due), 0);
+    assert_int_equal(due, 1); /* notify's of al1 only */
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1000);
+    assert_int_equal(
+        store_delivery_set(store, al1, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1011), 0);
+    assert_int_equal(store_delivery_next_due(store, &at), 1);
+    assert_int_equal(at, 1070);
+    /* Another hook's window is its own. */
+    assert_int_equal(
+        store_batch_take(store, "other", 60, 1040, 10, "n1", 60, on_batch, &b, &open_at), 0);
+    assert_int_equal(open_at, 0);
+
+    /* At 1070 it is taken; with a limit of one the batch is full and the window stays open. */
+    assert_int_equal(store_batch_window(store, "digest", true, 900, &at), 0);
+    assert_int_equal(at, 900);
+    assert_int_equal(
+        store_batch_take(store, "digest", 60, 1070, 1, "n1", 60, on_batch, &b, &open_at), 1);
+    assert_true(b.n == 1 && b.id[0] == al3 && !b.ev[0]);
+    assert_int_equal(store_batch_window(store, "digest", false, 0, &at), 0);
+    assert_int_equal(at, 900);
+    /* Forgetting the window: the next due one is taken at once. */
+    assert_int_equal(store_batch_window(store, "digest", true, FEED_TIME_NONE, &at), 0);
+    assert_int_equal(store_batch_window(store, "digest", false, 0, &at), 0);
+    assert_int_equal(at, FEED_TIME_NONE);
     store_free(store);
 }
 
@@ -1796,6 +2034,8 @@ main(void)
         IFACE_TEST(test_store_iface_stories_and_sources),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
+        IFACE_TEST(test_store_iface_batches),
+        IFACE_TEST(test_store_iface_feed_events_prune),
         IFACE_TEST(test_store_iface_items_by_url),
         IFACE_TEST(test_store_iface_item_edits),
     };

@@ -221,11 +221,11 @@ test_store_pg_refuses_newer_schema(void **state)
     assert_int_equal(store_open(db->database, &store, &msg), -EPROTONOSUPPORT);
     assert_null(store);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 7 is newer than this feedwatch (6)"));
+    assert_non_null(strstr(msg, "database schema 8 is newer than this feedwatch (7)"));
     free(msg);
     msg = NULL;
     assert_int_equal(store_open_reader(db->database, &store, &msg), -EPROTONOSUPPORT);
-    assert_non_null(strstr(msg, "database schema 7, not 6"));
+    assert_non_null(strstr(msg, "database schema 8, not 7"));
     free(msg);
     msg = NULL;
     assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 7);
@@ -472,7 +472,7 @@ test_store_pg_search_queue(void **state)
                 "DROP TRIGGER item_versions_pruned ON items; DROP FUNCTION item_versions_pruned();"
                 " DROP TABLE item_versions; ALTER TABLE items DROP COLUMN fingerprint,"
                 " DROP COLUMN edited_at;"
-                "DROP INDEX items_feed_url; DROP TABLE event_deliveries, feed_events;"
+                "DROP TABLE hook_batches; DROP INDEX items_feed_url; DROP TABLE event_deliveries, feed_events;"
                 " ALTER TABLE feeds DROP COLUMN move_url,"
                 " DROP COLUMN move_seen, DROP COLUMN last_new_at, DROP COLUMN new_gap,"
                 " DROP COLUMN stalled, DROP COLUMN doc_items, DROP COLUMN life;"
@@ -1125,6 +1125,150 @@ test_store_pg_deliveries_claim(void **state)
 }
 
 static int
+on_event_claimed(void *userdata, int64_t id, const char *hook, unsigned attempts)
+{
+    (void)id;
+    (void)hook;
+    (void)attempts;
+    ++*(int *)userdata;
+    return 0;
+}
+
+/*
+ * Feed events' deliveries are renewed by a beat only while in the node's hand, as alerts'
+ * (review19 F1 for them: the beat renewed every running one of the node, so one whose write
+ * failed stayed leased while its node lived, never retried); an alert's id in the hand never
+ * renews the event of the same id (the two sequences are apart), nor the other way round.
+ */
+static void
+test_store_pg_event_deliveries_in_hand(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *store = open_store(db->database);
+    struct store_feed feed = {0};
+    char *hooks[] = {"h1"};
+    int64_t e1 = 0, e2 = 0;
+    int n = 0;
+
+    assert_int_equal(store_feed_ensure(store, "f", "https://example.org/f.xml", &feed), 0);
+    assert_int_equal(
+        store_feed_event_add(store, feed.id, "feed-stalled", NULL, "ok", "r1", hooks, 1, 1000, &e1),
+        0);
+    assert_int_equal(
+        store_feed_event_add(store, feed.id, "feed-purged", NULL, "ok", "r2", hooks, 1, 1000, &e2),
+        0);
+    store_feed_done(&feed);
+    assert_int_equal(join(store, "b", "b1", NULL), 0);
+    assert_int_equal(
+        store_event_deliveries_claim(store, "b", 2000, 60, 16, hooks, 1, on_event_claimed, &n), 2);
+    assert_int_equal(n, 2);
+    pgtest_exec(db->name, "UPDATE event_deliveries SET lease_until = 1 WHERE lease_node = 'b'");
+
+    struct store_node_self b1 = node_self("b", "b1");
+    int64_t ev_ids[] = {e1}, alert_ids[] = {e2};
+    char *hand_hooks[] = {"h1"};
+    /* An alert (e2, h1) in hand: no event delivery is renewed. */
+    assert_int_equal(store_node_beat(store, &b1,
+                                     &(struct store_node_hand){.alert_ids = alert_ids,
+                                                               .hooks = hand_hooks,
+                                                               .n_deliveries = 1},
+                                     NULL),
+                     0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM event_deliveries"
+                                         " WHERE lease_until > 1"),
+                     0);
+    /* The event (e1, h1) in hand: that one only. */
+    assert_int_equal(store_node_beat(store, &b1,
+                                     &(struct store_node_hand){.event_ids = ev_ids,
+                                                               .event_hooks = hand_hooks,
+                                                               .n_events = 1},
+                                     NULL),
+                     0);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM event_deliveries"
+                                         " WHERE lease_node = 'b' AND lease_until > 1"),
+                     1);
+    assert_int_equal(
+        query_int(db->name, "SELECT event_id FROM event_deliveries WHERE lease_until > 1"), e1);
+    /* e2's lease ended: another node claims it, its attempt counted again. */
+    n = 0;
+    assert_int_equal(
+        store_event_deliveries_claim(store, "c", 2000, 60, 16, hooks, 1, on_event_claimed, &n), 1);
+    assert_int_equal(query_int(db->name, "SELECT attempts FROM event_deliveries"
+                                         " WHERE event_id = (SELECT max(id) FROM feed_events)"),
+                     2);
+    store_free(store);
+}
+
+static int
+on_batch_taken(void *userdata, bool ev, int64_t id, unsigned attempts)
+{
+    (void)ev;
+    (void)id;
+    (void)attempts;
+    ++*(int *)userdata;
+    return 0;
+}
+
+/*
+ * A hook's batch across nodes: a takes it (leased to a, the window started, committed with
+ * the take); b, in the same window, takes nothing; once a died (its lease ended) and the
+ * window passed, b takes a's running deliveries with their attempt counted, and a's late
+ * outcome is refused.
+ */
+static void
+test_store_pg_batch_take_across_nodes(void **state)
+{
+    struct pg_db *db = *state;
+    struct store *sa = open_store(db->database), *sb = open_store(db->database);
+    struct store_feed feed = {0};
+    char *hooks[] = {"digest"};
+    int64_t alerts[3], open_at = 0;
+    int n = 0;
+
+    assert_int_equal(store_feed_ensure(sa, "f", "https://example.org/f.xml", &feed), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        struct feed_item item = {.key = key, .published_at = 1, .updated_at = FEED_TIME_NONE};
+        int64_t id;
+
+        (void)snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(store_item_add(sa, feed.id, &item, "text", 0, 1000, &id), 1);
+        assert_int_equal(store_alert_add(sa, "t", id, "[]", hooks, 1, 1000, &alerts[i]), 1);
+    }
+    store_feed_done(&feed);
+    assert_int_equal(join(sa, "a", "a1", NULL), 0);
+    assert_int_equal(join(sb, "b", "b1", NULL), 0);
+    assert_int_equal(store_begin(sa), 0);
+    assert_int_equal(
+        store_batch_take(sa, "digest", 300, 2000, 100, "a", 60, on_batch_taken, &n, &open_at), 3);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE lease_node = 'a'"),
+                     0); /* not committed yet */
+    assert_int_equal(store_commit(sa), 0);
+    n = 0;
+    assert_int_equal(
+        store_batch_take(sb, "digest", 300, 2010, 100, "b", 60, on_batch_taken, &n, &open_at), 0);
+    assert_int_equal(open_at, 2300);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE lease_node = 'a'"
+                                         " AND state = 'running' AND attempts = 1"),
+                     3);
+    /* a dies; after the window b takes its batch again, a second attempt each. */
+    pgtest_exec(db->name, "UPDATE deliveries SET lease_until = lease_until - 120"
+                          " WHERE lease_node = 'a'");
+    assert_int_equal(
+        store_batch_take(sb, "digest", 300, 2300, 100, "b", 60, on_batch_taken, &n, &open_at), 3);
+    assert_int_equal(query_int(db->name, "SELECT count(*) FROM deliveries WHERE lease_node = 'b'"
+                                         " AND state = 'running' AND attempts = 2"),
+                     3);
+    assert_int_equal(
+        store_delivery_set(sa, alerts[0], "digest", "delivered", 1, FEED_TIME_NONE, NULL, 2001),
+        -ESTALE);
+    assert_int_equal(
+        store_delivery_set(sb, alerts[0], "digest", "delivered", 2, FEED_TIME_NONE, NULL, 2301), 0);
+    store_free(sb);
+    store_free(sa);
+}
+
+static int
 on_any_feed(void *userdata, const struct store_feed *feed)
 {
     (void)feed;
@@ -1262,6 +1406,8 @@ main(void)
         PG_TEST(test_store_pg_search_queue),
         PG_TEST(test_store_pg_cluster_leases),
         PG_TEST(test_store_pg_deliveries_claim),
+        PG_TEST(test_store_pg_event_deliveries_in_hand),
+        PG_TEST(test_store_pg_batch_take_across_nodes),
         PG_TEST(test_store_pg_node_lives),
         PG_TEST(test_store_pg_cluster_skips),
         PG_TEST(test_store_pg_feeds_changed),
