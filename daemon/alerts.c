@@ -8,12 +8,25 @@
 #include <string.h>
 
 #include "log.h"
-#include "topics/match.h"
 #include "text/simhash.h"
+#include "topics/match.h"
+#include "topics/story.h"
+
+/*
+ * Cross-language candidates of a new item (story.h), bounded whatever the window holds: the
+ * newest STORY_KEY_LIMIT alerts of the topic in the window for each of the item's first
+ * STORY_LOOKUP_KEYS keys (numbers, then names, then places: the rarer kinds first), at most
+ * STORY_MAX_CANDIDATES alerts in all, each compared once. At 10,000 feeds a matching item costs
+ * at most 32 index ranges of 8 rows, 64 signature reads and 64 comparisons per topic it hits.
+ */
+#define STORY_LOOKUP_KEYS 32
+#define STORY_KEY_LIMIT 8
+#define STORY_MAX_CANDIDATES 64
 
 struct alerts {
     const struct conf *conf; /* borrowed: replaced together with the conf on reload */
     struct match *matcher;
+    struct story_places *places; /* story signatures' place finder (NULL: no topics) */
     uint64_t story_window_s;
 };
 
@@ -56,6 +69,8 @@ alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_
         }
     }
     int r = match_build(a->matcher);
+    if (r == 0 && conf->n_topics > 0)
+        r = story_places_new(&a->places);
     if (r < 0) {
         alerts_free(a);
         return r;
@@ -71,6 +86,7 @@ alerts_free(struct alerts *a)
     if (!a)
         return;
     match_free(a->matcher);
+    story_places_free(a->places);
     free(a);
 }
 
@@ -107,7 +123,6 @@ alerts_topic_covers(const struct conf_topic *t, const struct conf_feed *feed)
 
 struct story_find {
     uint64_t simhash;
-    int64_t feed_id;
     int64_t alert_id;
 };
 
@@ -115,12 +130,101 @@ static int
 on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
 {
     struct story_find *s = userdata;
-    /* Another feed's copy of the same story; the same feed repeating itself is a new item. */
-    if (feed_id != s->feed_id && simhash_same_story(s->simhash, simhash)) {
+    (void)feed_id; /* any feed, the same one included: a repeat is a source too */
+    if (simhash_same_story(s->simhash, simhash)) {
         s->alert_id = alert_id;
         return 1;
     }
     return 0;
+}
+
+struct story_cands {
+    int64_t ids[STORY_MAX_CANDIDATES];
+    size_t n;
+};
+
+static int
+on_story_key_candidate(void *userdata, int64_t alert_id)
+{
+    struct story_cands *c = userdata;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->ids[i] == alert_id)
+            return 0;
+    if (c->n == STORY_MAX_CANDIDATES)
+        return 1;
+    c->ids[c->n++] = alert_id;
+    return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The first alert (lowest id) of topic in the window whose story signature is the same story
+ * as sig by story_same(), among the bounded candidates its keys give: 1 with *ret_alert_id,
+ * 0 when none, <0 on a store error.
+ */
+static int
+story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
+                   const struct story_sig *sig, int64_t *ret_alert_id, uint64_t *steps)
+{
+    struct story_cands c = {.n = 0};
+    size_t asked = 0;
+    int r = 0;
+    for (int kind = STORY_KEY_NUMBER; kind >= (int)STORY_KEY_PLACE && r == 0; kind--) {
+        for (size_t i = 0; i < sig->n_keys && asked < STORY_LOOKUP_KEYS && r == 0; i++) {
+            if ((int)STORY_KEY_KIND(sig->keys[i]) != kind)
+                continue;
+            asked++;
+            r = store_story_key_candidates(store, topic, since_at, sig->keys[i], STORY_KEY_LIMIT,
+                                           on_story_key_candidate, &c, steps);
+            if (c.n == STORY_MAX_CANDIDATES)
+                break;
+        }
+    }
+    if (r < 0)
+        return r;
+    qsort(c.ids, c.n, sizeof(c.ids[0]), cmp_id);
+    for (size_t i = 0; i < c.n; i++) {
+        uint8_t buf[STORY_SIG_BYTES_MAX];
+        size_t len = 0;
+        struct story_sig other;
+        r = store_alert_story_sig(store, c.ids[i], buf, sizeof(buf), &len, NULL, steps);
+        if (r < 0)
+            return r;
+        if (r == 0 || story_sig_unpack(buf, len, &other) < 0)
+            continue;
+        if (story_same(sig, &other)) {
+            *ret_alert_id = c.ids[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A new source's keys join its story's signature (up to STORY_MAX_KEYS), so the next report
+ * is compared with all that the story's reports said so far, not with its first alone.
+ */
+static int
+story_grow(struct store *store, const char *topic, int64_t alert_id, const struct story_sig *sig,
+           uint64_t *steps)
+{
+    uint8_t buf[STORY_SIG_BYTES_MAX];
+    size_t len = 0;
+    int64_t raised_at = 0;
+    struct story_sig story;
+    int r = store_alert_story_sig(store, alert_id, buf, sizeof(buf), &len, &raised_at, steps);
+    if (r <= 0 || story_sig_unpack(buf, len, &story) < 0)
+        return r < 0 ? r : 0;
+    story_sig_merge(&story, sig);
+    len = story_sig_pack(&story, buf);
+    return store_alert_set_story(store, alert_id, topic, raised_at, buf, len, story.keys,
+                                 story.n_keys);
 }
 
 /* Matches an item that was just stored and raises or attaches its alerts. */
@@ -137,34 +241,64 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     int r = match_run(a->matcher, &doc, &res);
     if (r < 0)
         return r;
+    (void)feed_id; /* story grouping takes every feed, the item's own included */
+    struct story_sig *sig = NULL; /* made at the first topic that needs it */
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
         const struct match_hit *hit = &res.hits[i];
         const struct conf_topic *t = &a->conf->topics[hit->topic];
         if (!topic_covers_feed(t, feed_name, tags, n_tags))
             continue;
+        int64_t since = now - (int64_t)a->story_window_s;
+        struct story_find s = {.simhash = simhash};
         if (simhash) {
-            struct story_find s = {.simhash = simhash, .feed_id = feed_id};
-            r = store_story_candidates(store, t->name, now - (int64_t)a->story_window_s, simhash,
-                                       feed_id, on_story_candidate, &s, &out->story_steps);
+            /* Copies first: the SimHash bands (feed 0: every feed, the item's own included). */
+            r = store_story_candidates(store, t->name, since, simhash, 0, on_story_candidate, &s,
+                                       &out->story_steps);
             if (r < 0)
                 break;
-            if (s.alert_id) {
-                r = store_alert_add_source(store, s.alert_id, item_id);
-                if (r < 0)
-                    break;
-                out->attached++;
-                log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
-                           ", added as a source",
-                           log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
-                           log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
-                continue;
+        }
+        if (!sig) {
+            sig = malloc(sizeof(*sig));
+            if (!sig) {
+                r = -ENOMEM;
+                break;
             }
+            r = story_sig_make(a->places, item->title, text, item->language, simhash, sig);
+            if (r < 0)
+                break;
+        }
+        if (!s.alert_id) {
+            /* The same event in other words or another language: the keys' candidates. */
+            r = story_find_by_keys(store, t->name, since, sig, &s.alert_id, &out->story_steps);
+            if (r < 0)
+                break;
+        }
+        if (s.alert_id) {
+            r = store_alert_add_source(store, s.alert_id, item_id);
+            if (r >= 0)
+                r = story_grow(store, t->name, s.alert_id, sig, &out->story_steps);
+            if (r < 0)
+                break;
+            out->attached++;
+            log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
+                       ", added as a source",
+                       log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                       log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
+            continue;
         }
         char *matched = match_terms_json(hit);
         int64_t alert_id = 0;
         r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now, &alert_id);
         free(matched);
         if (r == 1) {
+            uint8_t packed[STORY_SIG_BYTES_MAX];
+            size_t plen = story_sig_pack(sig, packed);
+            int rs = store_alert_set_story(store, alert_id, t->name, now, packed, plen, sig->keys,
+                                           sig->n_keys);
+            if (rs < 0) {
+                r = rs;
+                break;
+            }
             out->raised++;
             if (out->n_ids < ALERTS_IDS_MAX)
                 out->ids[out->n_ids++] = alert_id;
@@ -175,6 +309,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         if (r > 0)
             r = 0;
     }
+    free(sig);
     match_result_done(&res);
     return r;
 }

@@ -1,9 +1,10 @@
 /*
  * alerts.h — raising alerts: every topic of the config compiled into one matcher
  * (feeds/match.h), new items matched against it inside their poll's transaction, and story
- * grouping (feeds/simhash.h): an item that carries the same story as an alert of the same
- * topic raised from another feed within story_window becomes a source of that alert instead
- * of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
+ * grouping (feeds/topics/story.h): an item that reports the same event as an alert of the
+ * same topic raised within story_window — a copy (SimHash), or the same event in other words
+ * or another language (places, names, numbers), from any feed, its own included — becomes a
+ * source of that alert instead of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
  * struct alerts is built from one struct conf and replaced whole on reload (never changed).
  * Threads: alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the
  * store's writer thread (writer.h), inside a poll's part of a writer transaction, with the

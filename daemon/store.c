@@ -190,6 +190,18 @@ static const char *const store_migrations[] = {
     "-- alerts.state gains no-hook: the alert's topic named no hook (it was stored as delivered).\n"
     "UPDATE alerts SET state = 'no-hook' WHERE state = 'delivered' AND NOT EXISTS"
     " (SELECT 1 FROM deliveries AS d WHERE d.alert_id = alerts.id);\n",
+
+    /* 9: story keys: candidates across languages (feeds/topics/story.h), each alert's signature. */
+    "ALTER TABLE alerts ADD COLUMN story_sig BLOB; -- story_sig_pack() of its item; NULL: none\n"
+    "CREATE TABLE story_keys ( -- the place, name and number keys of each alert's story_sig\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    topic TEXT NOT NULL,          -- the alert's topic\n"
+    "    key INTEGER NOT NULL,         -- one key (story.h); retention deletes the rows\n"
+    "    raised_at INTEGER NOT NULL,   -- the alert's raised_at\n"
+    "    PRIMARY KEY (alert_id, key)\n"
+    ");\n"
+    "-- store_story_key_candidates: the newest alerts of a topic in the window with one key.\n"
+    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -230,6 +242,10 @@ enum store_stmt {
     STMT_DELIVERY_ADD,
     STMT_STORY_BANDS_ADD,
     STMT_STORY_CANDIDATES,
+    STMT_STORY_SIG_SET,
+    STMT_STORY_KEY_ADD,
+    STMT_STORY_KEY_CANDIDATES,
+    STMT_STORY_SIG_GET,
     STMT_SOURCE_ADD,
     STMT_DELIVERIES_DUE,
     STMT_DELIVERY_NEXT,
@@ -249,6 +265,7 @@ enum store_stmt {
     STMT_PRUNE_ITEM,
     STMT_PRUNE_ALERTS,
     STMT_PRUNE_BANDS,
+    STMT_PRUNE_KEYS,
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT__COUNT,
@@ -390,6 +407,14 @@ static const char *const store_sql[STMT__COUNT] = {
                                                                   "?7") " UNION " STORY_BAND("5",
                                                                                              "?8") " UNION " STORY_BAND("6",
                                                                                                                         "?9") ") ORDER BY alert_id",
+    [STMT_STORY_SIG_SET] = "UPDATE alerts SET story_sig = ?2 WHERE id = ?1",
+    [STMT_STORY_KEY_ADD] = "INSERT INTO story_keys (alert_id, topic, key, raised_at)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (alert_id, key) DO NOTHING",
+    /* The newest ?4 alerts of topic ?1 raised at or after ?2 with key ?3, off the index. */
+    [STMT_STORY_KEY_CANDIDATES] = "SELECT alert_id FROM story_keys WHERE topic = ?1 AND key = ?3"
+                                  " AND raised_at >= ?2 ORDER BY raised_at DESC, alert_id DESC"
+                                  " LIMIT ?4",
+    [STMT_STORY_SIG_GET] = "SELECT story_sig, raised_at FROM alerts WHERE id = ?1",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"
@@ -447,9 +472,11 @@ static const char *const store_sql[STMT__COUNT] = {
                         " published_at = NULL, updated_at = NULL, author = NULL, language = NULL,"
                         " summary = NULL, content = NULL, categories = NULL, text = NULL,"
                         " simhash = NULL, pruned_at = ?2 WHERE id = ?1 AND pruned_at IS NULL",
-    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL WHERE item_id = ?1",
+    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL, story_sig = NULL WHERE item_id = ?1",
     [STMT_PRUNE_BANDS] = "DELETE FROM story_bands WHERE alert_id IN"
                          " (SELECT id FROM alerts WHERE item_id = ?1)",
+    [STMT_PRUNE_KEYS] = "DELETE FROM story_keys WHERE alert_id IN"
+                        " (SELECT id FROM alerts WHERE item_id = ?1)",
     [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + ?1,"
                          " last_prune_at = ?2 WHERE id = 1",
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
@@ -1920,6 +1947,99 @@ store_story_candidates(struct store *store, const char *topic, int64_t since_at,
     return r < 0 ? r : 0;
 }
 
+/*
+ * Keeps the story signature of alert_id (topic, raised_at): its packed bytes (story_sig_pack)
+ * and one story_keys row per key, the index store_story_key_candidates reads.
+ */
+int
+store_alert_set_story(struct store *store, int64_t alert_id, const char *topic, int64_t raised_at,
+                      const void *sig, size_t sig_len, const uint32_t *keys, size_t n_keys)
+{
+    sqlite3_stmt *st = store->stmt[STMT_STORY_SIG_SET];
+    int rc = SQLITE_OK, r;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, sig, (int)sig_len, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    st = store->stmt[STMT_STORY_KEY_ADD];
+    for (size_t i = 0; i < n_keys; i++) {
+        bind_int(st, 1, alert_id, &rc);
+        bind_str(st, 2, topic, &rc);
+        bind_int(st, 3, (int64_t)keys[i], &rc);
+        bind_int(st, 4, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/*
+ * Calls cb(alert_id) for the newest limit alerts of topic raised at or after since_at whose
+ * story signature has key, newest first (one index range). Adds the VM steps to *steps.
+ */
+int
+store_story_key_candidates(struct store *store, const char *topic, int64_t since_at, uint32_t key,
+                           unsigned limit, store_story_key_cb cb, void *userdata, uint64_t *steps)
+{
+    sqlite3_stmt *st = store->stmt[STMT_STORY_KEY_CANDIDATES];
+    int rc = SQLITE_OK, r = 0;
+    bind_str(st, 1, topic, &rc);
+    bind_int(st, 2, since_at, &rc);
+    bind_int(st, 3, (int64_t)key, &rc);
+    bind_int(st, 4, limit, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = cb(userdata, sqlite3_column_int64(st, 0));
+        if (r != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = store_fail(store, rc);
+    if (steps)
+        *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+    stmt_done(st);
+    return r < 0 ? r : 0;
+}
+
+/*
+ * The story signature bytes of alert_id into buf (size bytes): 1 with *ret_len and
+ * *ret_raised_at (may be NULL), 0 when it has none (or they do not fit), <0 on error.
+ */
+int
+store_alert_story_sig(struct store *store, int64_t alert_id, void *buf, size_t size,
+                      size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps)
+{
+    sqlite3_stmt *st = store->stmt[STMT_STORY_SIG_GET];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (b && n <= size) {
+            memcpy(buf, b, n);
+            *ret_len = n;
+            if (ret_raised_at)
+                *ret_raised_at = sqlite3_column_int64(st, 1);
+            r = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = store_fail(store, rc);
+    }
+    if (steps)
+        *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+    stmt_done(st);
+    return r;
+}
+
 /* Attaches item_id to alert_id as another source of the same story. */
 int
 store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
@@ -2397,7 +2517,15 @@ store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsign
             r = bind_failed(store, sb, rc);
             break;
         }
-        r = stmt_run(store, sb);
+        if ((r = stmt_run(store, sb)) < 0)
+            break;
+        sqlite3_stmt *sk = store->stmt[STMT_PRUNE_KEYS];
+        bind_int(sk, 1, ids[i], &rc);
+        if (rc != SQLITE_OK) {
+            r = bind_failed(store, sk, rc);
+            break;
+        }
+        r = stmt_run(store, sk);
     }
     if (r >= 0 && n > 0) {
         sqlite3_stmt *t = store->stmt[STMT_PRUNE_TALLY];

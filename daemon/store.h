@@ -23,7 +23,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 struct store;
 
@@ -100,6 +100,8 @@ typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
 typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
 /* Returns 0 to go on, 1 to stop (found), <0 on error. */
 typedef int (*store_story_cb)(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id);
+/* Returns 0 to go on, 1 to stop, <0 on error. */
+typedef int (*store_story_key_cb)(void *userdata, int64_t alert_id);
 typedef int (*store_delivery_cb)(void *userdata, int64_t alert_id, const char *hook,
                                  unsigned attempts);
 typedef int (*store_delivery_row_cb)(void *userdata, const struct store_delivery_row *row);
@@ -268,6 +270,15 @@ int store_alert_add(struct store *store, const char *topic, int64_t item_id,
 int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
                            uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                            uint64_t *steps);
+/* Cross-language story candidates (feeds/topics/story.h): keys, signatures (store.c). */
+int store_alert_set_story(struct store *store, int64_t alert_id, const char *topic,
+                          int64_t raised_at, const void *sig, size_t sig_len, const uint32_t *keys,
+                          size_t n_keys);
+int store_story_key_candidates(struct store *store, const char *topic, int64_t since_at,
+                               uint32_t key, unsigned limit, store_story_key_cb cb, void *userdata,
+                               uint64_t *steps);
+int store_alert_story_sig(struct store *store, int64_t alert_id, void *buf, size_t size,
+                          size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
 int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
                          void *userdata);

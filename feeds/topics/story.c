@@ -532,7 +532,9 @@ story_sig_make(const struct story_places *p, const char *title, const char *text
  *     score = (names + 3 numbers + 0.5 places) / sqrt(max(1, min(mass(a), mass(b))))
  *
  * with mass(x) the same sum over all of x's keys. Same story: SimHash within
- * SIMHASH_SAME_STORY bits, or score >= STORY_THRESHOLD.
+ * SIMHASH_SAME_STORY bits, or score >= STORY_THRESHOLD and at least one shared name (two
+ * reports of one event name someone or something; numbers and places alone are shared by
+ * chance too often in short items).
  */
 #define W_NAME 1.0
 #define W_NUMBER 3.0
@@ -585,7 +587,7 @@ story_score(const struct story_shared *s)
 bool
 story_same_shared(const struct story_shared *s)
 {
-    return s->near_duplicate || story_score(s) >= STORY_THRESHOLD;
+    return s->near_duplicate || (story_score(s) >= STORY_THRESHOLD && s->names >= 1);
 }
 
 bool
@@ -594,6 +596,29 @@ story_same(const struct story_sig *a, const struct story_sig *b)
     struct story_shared s;
     story_compare(a, b, &s);
     return story_same_shared(&s);
+}
+
+/* Adds the keys of src that dst lacks, while dst has room; dst's SimHash stays. */
+void
+story_sig_merge(struct story_sig *dst, const struct story_sig *src)
+{
+    uint32_t out[STORY_MAX_KEYS];
+    size_t n = 0, i = 0, j = 0, room = STORY_MAX_KEYS - dst->n_keys;
+    while (n < STORY_MAX_KEYS && (i < dst->n_keys || j < src->n_keys)) {
+        if (j == src->n_keys || (i < dst->n_keys && dst->keys[i] < src->keys[j])) {
+            out[n++] = dst->keys[i++];
+        } else if (i < dst->n_keys && dst->keys[i] == src->keys[j]) {
+            out[n++] = dst->keys[i++];
+            j++;
+        } else if (room > 0) {
+            out[n++] = src->keys[j++];
+            room--;
+        } else {
+            j++;
+        }
+    }
+    memcpy(dst->keys, out, n * sizeof(*out));
+    dst->n_keys = n;
 }
 
 /* ---- Bytes ---- */

@@ -65,9 +65,16 @@ void story_compare(const struct story_sig *a, const struct story_sig *b,
 /* The score of what two signatures share (story.c: the weights). */
 double story_score(const struct story_shared *s);
 
-/* The rule: the same event (near-duplicate text, or score >= STORY_THRESHOLD; story.c). */
+/* The rule: the same event (near-duplicate text, or score >= STORY_THRESHOLD with a shared
+ * name; story.c). */
 bool story_same(const struct story_sig *a, const struct story_sig *b);
 bool story_same_shared(const struct story_shared *s);
+
+/*
+ * A story's signature grows with its sources: dst takes the keys of src it lacks, as long as
+ * it has room (STORY_MAX_KEYS; its own keys stay).
+ */
+void story_sig_merge(struct story_sig *dst, const struct story_sig *src);
 
 /*
  * A signature as bytes for the store (the keys, little-endian, after the SimHash): at most

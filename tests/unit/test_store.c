@@ -197,7 +197,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 8);
+    assert_int_equal(STORE_SCHEMA_VERSION, 9);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -341,20 +341,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 9");
+    raw_exec(db, "PRAGMA user_version = 10");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 9 is newer than this feedwatch (8)"));
+    assert_non_null(strstr(msg, "database schema 10 is newer than this feedwatch (9)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 9);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 10);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -2268,7 +2268,8 @@ test_store_migration_8_no_hook(void **state)
 
     /* Back to schema 7 as that release wrote it: an alert without hooks was delivered. */
     sqlite3 *db = open_raw(fx);
-    raw_exec(db, "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+    raw_exec(db, "DROP TABLE story_keys; ALTER TABLE alerts DROP COLUMN story_sig;"
+                 " ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
                  " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
                  " PRAGMA user_version = 7;");
     assert_alert_state(db, alerts[0], "delivered");
