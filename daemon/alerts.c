@@ -241,7 +241,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     int r = match_run(a->matcher, &doc, &res);
     if (r < 0)
         return r;
-    (void)feed_id; /* story grouping takes every feed, the item's own included */
+    (void)feed_id;                /* story grouping takes every feed, the item's own included */
     struct story_sig *sig = NULL; /* made at the first topic that needs it */
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
         const struct match_hit *hit = &res.hits[i];

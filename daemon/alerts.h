@@ -4,11 +4,12 @@
  * grouping (feeds/topics/story.h): an item that reports the same event as an alert of the
  * same topic raised within story_window — a copy (SimHash), or the same event in other words
  * or another language (places, names, numbers), from any feed, its own included — becomes a
- * source of that alert instead of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
- * struct alerts is built from one struct conf and replaced whole on reload (never changed).
- * Threads: alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the
- * store's writer thread (writer.h), inside a poll's part of a writer transaction, with the
- * struct pinned until that write is done (dctx_topics_pin), one writer job at a time.
+ * source of that alert instead of a new one. An alert is one (topic, item), raised once ever
+ * (UNIQUE in the store). struct alerts is built from one struct conf and replaced whole on reload
+ * (never changed). Threads: alerts_new, alerts_free and alerts_topics on the loop thread;
+ * alerts_item on the store's writer thread (writer.h), inside a poll's part of a writer
+ * transaction, with the struct pinned until that write is done (dctx_topics_pin), one writer job
+ * at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H

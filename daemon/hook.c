@@ -209,6 +209,20 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
         json_decref(c.doc);
         return NULL;
     }
+    /* The story: the alert's id, its first item, the items attached to it so far. */
+    json_t *ids = json_array(), *src;
+    size_t i;
+    json_array_foreach(json_object_get(c.doc, "sources"), i,
+                       src) if (!ids ||
+                                json_array_append(ids, json_object_get(src, "item")) < 0) break;
+    json_t *item = json_object_get(c.doc, "item");
+    if (!ids ||
+        json_object_set_new(c.doc, "story",
+                            json_pack("{s:I, s:O, s:o}", "id", (json_int_t)alert_id, "first_item",
+                                      json_object_get(item, "id"), "sources", ids)) < 0) {
+        json_decref(c.doc);
+        return NULL;
+    }
     if (ret_raised_at)
         *ret_raised_at = c.raised_at;
     return c.doc;

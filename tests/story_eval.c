@@ -316,8 +316,11 @@ main(int argc, char **argv)
                                               "pairs of one topic compared (the daemon's gate)"};
     for (int gate = 0; gate < 2; gate++) {
         printf("%s:\n", gate_names[gate]);
-        static const char *const groups[] = {"overall", "one language", "cross-language",
-                                             "hard negatives + same", "same-event + different",
+        static const char *const groups[] = {"overall",
+                                             "one language",
+                                             "cross-language",
+                                             "hard negatives + same",
+                                             "same-event + different",
                                              "seeds"};
         for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
             tally_print(tally_get(gate, groups[g]));

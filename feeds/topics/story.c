@@ -90,28 +90,38 @@ static const char *
 translit(utf8proc_int32_t cp, bool uk)
 {
     static const char *const cyr[] = {
-        "a", "b", "v", "g", "d", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p",
-        "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+        "a", "b", "v", "g", "d", "e",  "zh", "z",  "i",  "i",    "k", "l", "m", "n", "o",  "p",
+        "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "",  "y", "",  "e", "yu", "ya",
     }; /* а..я, U+0430..U+044F */
     static const char *const grk[] = {
-        "a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "ks", "o",
-        "p", "r", "s", "s", "t", "i", "f", "kh", "ps", "o",
+        "a",  "v", "g", "d", "e", "z", "i", "th", "i", "k",  "l",  "m", "n",
+        "ks", "o", "p", "r", "s", "s", "t", "i",  "f", "kh", "ps", "o",
     }; /* α..ω, U+03B1..U+03C9 (ς at U+03C2) */
     if (cp >= 0x430 && cp <= 0x44f)
         return cp == 0x433 && uk ? "h" : cyr[cp - 0x430];
     if (cp >= 0x3b1 && cp <= 0x3c9)
         return grk[cp - 0x3b1];
     switch (cp) {
-    case 0x454: return "e";  /* є */
-    case 0x456: return "i";  /* і */
-    case 0x457: return "i";  /* ї */
-    case 0x491: return "g";  /* ґ */
-    case 0x451: return "e";  /* ё */
-    case 0xe6: return "ae";  /* æ */
-    case 0x153: return "oe"; /* œ */
-    case 0xfe: return "th";  /* þ */
-    case 0xf0: return "d";   /* ð */
-    default: return NULL;
+    case 0x454:
+        return "e"; /* є */
+    case 0x456:
+        return "i"; /* і */
+    case 0x457:
+        return "i"; /* ї */
+    case 0x491:
+        return "g"; /* ґ */
+    case 0x451:
+        return "e"; /* ё */
+    case 0xe6:
+        return "ae"; /* æ */
+    case 0x153:
+        return "oe"; /* œ */
+    case 0xfe:
+        return "th"; /* þ */
+    case 0xf0:
+        return "d"; /* ð */
+    default:
+        return NULL;
     }
 }
 
@@ -129,9 +139,9 @@ skeleton(const char *s, size_t n, char *out)
         const char *from;
         char to;
     } digraphs[] = {
-        {"dzh", 'J'}, {"sch", 'S'}, {"tch", 'C'}, {"shch", 'S'}, {"dg", 'J'}, {"zh", 'J'},
-        {"sh", 'S'},  {"ch", 'C'},  {"kh", 0},    {"ph", 'f'},   {"th", 't'}, {"ck", 'k'},
-        {"ts", 's'},  {"tz", 's'},  {"gh", 'g'},
+        {"dzh", 'J'}, {"sch", 'S'}, {"tch", 'C'}, {"shch", 'S'}, {"dg", 'J'},
+        {"zh", 'J'},  {"sh", 'S'},  {"ch", 'C'},  {"kh", 0},     {"ph", 'f'},
+        {"th", 't'},  {"ck", 'k'},  {"ts", 's'},  {"tz", 's'},   {"gh", 'g'},
     };
     size_t k = 0;
     char buf[SKELETON_MAX + 2];
@@ -150,18 +160,40 @@ skeleton(const char *s, size_t n, char *out)
         }
         if (!found) {
             switch (s[i]) {
-            case 'a': case 'e': case 'i': case 'o': case 'u': case 'y': sym = 'a'; break;
-            case 'h': sym = 0; break;
-            case 'c': case 'q': case 'k': sym = 'k'; break;
-            case 'w': case 'v': sym = 'v'; break;
-            case 'z': case 's': sym = 's'; break;
-            case 'j': sym = 'J'; break;
+            case 'a':
+            case 'e':
+            case 'i':
+            case 'o':
+            case 'u':
+            case 'y':
+                sym = 'a';
+                break;
+            case 'h':
+                sym = 0;
+                break;
+            case 'c':
+            case 'q':
+            case 'k':
+                sym = 'k';
+                break;
+            case 'w':
+            case 'v':
+                sym = 'v';
+                break;
+            case 'z':
+            case 's':
+                sym = 's';
+                break;
+            case 'j':
+                sym = 'J';
+                break;
             case 'x':
                 if (k == 0 || buf[k - 1] != 'k')
                     buf[k++] = 'k';
                 sym = 's';
                 break;
-            default: sym = s[i] >= 'a' && s[i] <= 'z' ? s[i] : 0;
+            default:
+                sym = s[i] >= 'a' && s[i] <= 'z' ? s[i] : 0;
             }
         }
         i += adv;
@@ -325,14 +357,14 @@ is_digit(char c)
 static bool
 decimal_comma(const char *lang)
 {
-    static const char *const langs[] = {"bg", "ca", "cs", "da", "de", "el", "es", "fi", "fr",
-                                        "hr", "hu", "id", "it", "lt", "nb", "nl", "nn", "no",
-                                        "pl", "pt", "ro", "ru", "sk", "sl", "sr", "sv", "tr",
-                                        "uk", "vi"};
+    static const char *const langs[] = {"bg", "ca", "cs", "da", "de", "el", "es", "fi", "fr", "hr",
+                                        "hu", "id", "it", "lt", "nb", "nl", "nn", "no", "pl", "pt",
+                                        "ro", "ru", "sk", "sl", "sr", "sv", "tr", "uk", "vi"};
     if (!lang || strlen(lang) < 2)
         return false;
     for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
-        if (strncmp(lang, langs[i], 2) == 0 && (lang[2] == '\0' || lang[2] == '-' || lang[2] == '_'))
+        if (strncmp(lang, langs[i], 2) == 0 &&
+            (lang[2] == '\0' || lang[2] == '-' || lang[2] == '_'))
             return true;
     return false;
 }
@@ -465,8 +497,8 @@ cmp_u32(const void *a, const void *b)
 }
 
 int
-story_sig_make(const struct story_places *p, const char *title, const char *text,
-               const char *lang, uint64_t simhash, struct story_sig *ret)
+story_sig_make(const struct story_places *p, const char *title, const char *text, const char *lang,
+               uint64_t simhash, struct story_sig *ret)
 {
     struct keyset ks = {.keys = ret->keys, .n = 0};
     int r = 0;
@@ -544,7 +576,8 @@ story_sig_make(const struct story_places *p, const char *title, const char *text
 static double
 mass(const unsigned n[3])
 {
-    return W_PLACE * n[STORY_KEY_PLACE] + W_NAME * n[STORY_KEY_NAME] + W_NUMBER * n[STORY_KEY_NUMBER];
+    return W_PLACE * n[STORY_KEY_PLACE] + W_NAME * n[STORY_KEY_NAME] +
+           W_NUMBER * n[STORY_KEY_NUMBER];
 }
 
 void
@@ -572,7 +605,8 @@ story_compare(const struct story_sig *a, const struct story_sig *b, struct story
     ret->numbers = n[STORY_KEY_NUMBER];
     ret->mass_a = mass(na);
     ret->mass_b = mass(nb);
-    ret->simhash_distance = a->simhash && b->simhash ? simhash_distance(a->simhash, b->simhash) : -1;
+    ret->simhash_distance =
+        a->simhash && b->simhash ? simhash_distance(a->simhash, b->simhash) : -1;
     ret->near_duplicate = simhash_same_story(a->simhash, b->simhash);
 }
 

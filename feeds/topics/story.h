@@ -31,7 +31,7 @@
 #define STORY_KEY_KIND(k) ((k) >> 30)
 
 struct story_sig {
-    uint64_t simhash; /* simhash.h signature; 0: none */
+    uint64_t simhash;              /* simhash.h signature; 0: none */
     uint32_t keys[STORY_MAX_KEYS]; /* sorted, unique */
     size_t n_keys;
 };
@@ -59,8 +59,7 @@ struct story_shared {
     bool near_duplicate;   /* simhash_same_story() */
 };
 
-void story_compare(const struct story_sig *a, const struct story_sig *b,
-                   struct story_shared *ret);
+void story_compare(const struct story_sig *a, const struct story_sig *b, struct story_shared *ret);
 
 /* The score of what two signatures share (story.c: the weights). */
 double story_score(const struct story_shared *s);
