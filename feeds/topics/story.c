@@ -128,7 +128,8 @@ translit(utf8proc_int32_t cp, bool uk)
 /*
  * The skeleton of a romanized word: digraphs to one sound (dzh dg zh j → J, sch sh → S,
  * tch ch → C, ph → f, th → t, ck c q k → k, ts tz z s → s, w v → v, x → ks), h dropped,
- * every vowel one symbol 'a', repeats collapsed, a final vowel dropped, cut at SKELETON_MAX.
+ * every vowel one symbol 'a' (and so j after a vowel, w before none: "Sergej" = "Sergei",
+ * "Moscow" = "Moskou"), repeats collapsed, a final vowel dropped, cut at SKELETON_MAX.
  * So names spelt by sound in another script meet their Latin spelling: "Sturridge" and
  * "Старридж" (starridzh) are both "staraJ", "Chelsea" and "Челси" "Cals". Its length.
  */
@@ -177,6 +178,9 @@ skeleton(const char *s, size_t n, char *out)
                 sym = 'k';
                 break;
             case 'w':
+                /* English -ow, -aw: a vowel ("Moscow" = "Moskou"). */
+                sym = i + 1 < n && strchr("aeiouy", s[i + 1]) ? 'v' : 'a';
+                break;
             case 'v':
                 sym = 'v';
                 break;
@@ -185,7 +189,8 @@ skeleton(const char *s, size_t n, char *out)
                 sym = 's';
                 break;
             case 'j':
-                sym = 'J';
+                /* Slavic -ej, -aj after a vowel is a vowel ("Sergej" = "Sergei"). */
+                sym = k > 0 && buf[k - 1] == 'a' ? 'a' : 'J';
                 break;
             case 'x':
                 if (k == 0 || buf[k - 1] != 'k')
