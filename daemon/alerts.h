@@ -6,10 +6,10 @@
  * or another language (places, names, numbers), from any feed, its own included — becomes a
  * source of that alert instead of a new one. An alert is one (topic, item), raised once ever
  * (UNIQUE in the store). struct alerts is built from one struct conf and replaced whole on reload
- * (never changed). Threads: alerts_new, alerts_free and alerts_topics on the loop thread;
- * alerts_item on the store's writer thread (writer.h), inside a poll's part of a writer
- * transaction, with the struct pinned until that write is done (dctx_topics_pin), one writer job
- * at a time.
+ * (never changed; the place finder of story signatures is one per process, alerts.c). Threads:
+ * alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the store's writer
+ * thread (writer.h), inside a poll's part of a writer transaction, with the struct pinned until
+ * that write is done (dctx_topics_pin), one writer job at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H
