@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,34 +31,12 @@ struct alerts {
 
 /*
  * Story signatures' place finder (story.h): the same for every config, so built once per
- * process, on a thread of its own started by the first alerts_new (0.2 s, several under ASan:
- * neither the start nor a reload waits for it), and joined by the writer thread before the
- * first item that matches a topic needs it. Never freed: it lives as long as the process.
+ * process, by the first alerts_new of a config with topics (loop thread; about 0.2 s, before
+ * the first poll at start), and kept across reloads; the writer thread only reads it (the
+ * struct alerts that carries it there is handed over under the writer's lock). Never freed:
+ * it lives as long as the process.
  */
-static pthread_t places_thread;
-static bool places_started; /* loop thread */
-static bool places_joined;  /* writer thread */
 static struct story_places *places;
-
-static void *
-places_build(void *arg)
-{
-    (void)arg;
-    if (story_places_new(&places) < 0)
-        places = NULL; /* then signatures go without place keys */
-    return NULL;
-}
-
-/* Writer thread: the place finder, once built (NULL when it could not be). */
-static const struct story_places *
-places_get(void)
-{
-    if (!places_joined && places_started) {
-        (void)pthread_join(places_thread, NULL);
-        places_joined = true;
-    }
-    return places;
-}
 
 /* Compiles the topics of conf. */
 int
@@ -71,9 +47,10 @@ alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_
         return -ENOMEM;
     a->conf = conf;
     a->story_window_s = conf->daemon.story_window_s;
-    if (!places_started && conf->n_topics > 0 &&
-        pthread_create(&places_thread, NULL, places_build, NULL) == 0)
-        places_started = true;
+    if (!places && conf->n_topics > 0 && story_places_new(&places) < 0) {
+        free(a);
+        return -ENOMEM;
+    }
     a->matcher = match_new();
     if (!a->matcher) {
         free(a);
@@ -295,7 +272,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
                 r = -ENOMEM;
                 break;
             }
-            r = story_sig_make(places_get(), item->title, text, item->language, simhash, sig);
+            r = story_sig_make(places, item->title, text, item->language, simhash, sig);
             if (r < 0)
                 break;
         }
