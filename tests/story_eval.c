@@ -6,10 +6,23 @@
  * hardest case) and with the topic gate the daemon applies ("topic": only articles of one
  * topic are ever compared, as alerts are grouped within a topic; the set's `topic`).
  *
- * usage: story_eval [--min-precision P] [--min-recall R] [--gate all|topic] [--dump FILE] DIR
+ * usage: story_eval [--min-precision P] [--min-recall R] [--gate all|topic] [--mode pairs|stream]
+ *                   [--df] [--no-df] [--no-grow] [--single-link] [--stories] [--dump FILE] DIR
  *   Exits 1 when the gated figures (--gate, default topic) fall below P or R (defaults 0.95
  *   and 0.80), 2 on a bad set. --dump writes one line per pair: a, b, label, hard, basis,
- *   shared places, names, numbers, SimHash distance, score, decision.
+ *   shared places, names, numbers, SimHash distance, score, decision (of the pairs mode).
+ *
+ * Modes: "pairs" (default) decides each pair alone with story_same(), every name weighing 1;
+ * with --df, story_same_df() weighs a name by the number of the topic's other documents that
+ * have it (an article's id less its language is its document: the translations of one report,
+ * which the daemon makes one alert), as if the story window held the whole set.
+ * "stream" does what the daemon does: the articles, in name order, join the first (oldest)
+ * story of their topic that story_same_df() says they report, whose signature then grows by
+ * theirs (story_sig_merge), or start a story of their own; a name's weight falls with the
+ * number of the topic's other stories that have it (--no-df: it does not). A pair is said to
+ * be one story when both articles are in one. --no-grow: a story keeps its first article's
+ * signature; --single-link: an article joins a story when it is one with any of its articles.
+ * --stories prints the stories the stream formed (with the topic gate), one line each.
  *
  * Articles: DIR/articles/ID.json with id, story, topic, language, title and text (or
  * text_file relative to the articles folder); the pairs: DIR/pairs.tsv (a, b, label, hard,
@@ -165,6 +178,132 @@ load_article(const struct story_places *places, const char *dir, const char *nam
     return r;
 }
 
+/* ---- The stream mode: stories formed as the daemon forms alerts ---- */
+
+struct story {
+    const char *topic;
+    struct story_sig sig;
+};
+
+struct df_ctx {
+    const struct story *stories;
+    size_t n, skip;
+    const char *topic; /* NULL: every story */
+};
+
+static bool
+sig_has(const struct story_sig *s, uint32_t key)
+{
+    size_t lo = 0, hi = s->n_keys;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->keys[mid] == key)
+            return true;
+        if (s->keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Of the topic's stories but the one compared, how many have key (the daemon's story_keys). */
+static unsigned
+df_count(void *userdata, uint32_t key)
+{
+    const struct df_ctx *c = userdata;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (i != c->skip && (!c->topic || strcmp(c->topic, c->stories[i].topic) == 0) &&
+            sig_has(&c->stories[i].sig, key))
+            n++;
+    return n;
+}
+
+/*
+ * The pairs mode's document frequency: how many documents of the topic (an article's id less
+ * its language: the translations of one report, which the daemon groups as one alert) but a's
+ * and b's have key — the topic's other stories, as if the story window held the whole set.
+ */
+struct pair_df {
+    const struct article *arts, *a, *b;
+    size_t n;
+    bool gate;
+};
+
+static size_t
+doc_len(const char *id)
+{
+    const char *dot = strrchr(id, '.');
+    return dot ? (size_t)(dot - id) : strlen(id);
+}
+
+static bool
+same_doc(const char *x, const char *y)
+{
+    size_t lx = doc_len(x);
+    return lx == doc_len(y) && strncmp(x, y, lx) == 0;
+}
+
+static unsigned
+pair_df_count(void *userdata, uint32_t key)
+{
+    const struct pair_df *c = userdata;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct article *x = &c->arts[i];
+        if ((c->gate && strcmp(x->topic, c->a->topic) != 0) || same_doc(x->id, c->a->id) ||
+            same_doc(x->id, c->b->id) || !sig_has(&x->sig, key))
+            continue;
+        bool seen = false; /* count each document once: its first article with the key */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = same_doc(c->arts[j].id, x->id) && sig_has(&c->arts[j].sig, key);
+        n += !seen;
+    }
+    return n;
+}
+
+/* Assigns each article (in name order) its story index; gate: compare within topics only. */
+static bool grow = true; /* --no-grow: a story keeps its first article's signature */
+static bool single_link; /* --single-link: joins a story that any of its articles is one with */
+
+static int
+stream(const struct article *arts, size_t n, bool gate, bool use_df, size_t *assign)
+{
+    struct story *st = calloc(n ? n : 1, sizeof(*st));
+    if (!st)
+        return -1;
+    size_t n_st = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *topic = gate ? arts[i].topic : "";
+        size_t found = n_st;
+        for (size_t k = 0; k < n_st && found == n_st; k++) {
+            if (strcmp(st[k].topic, topic) != 0)
+                continue;
+            struct df_ctx c = {.stories = st, .n = n_st, .skip = k, .topic = topic};
+            if (!single_link) {
+                if (story_same_df(&arts[i].sig, &st[k].sig, use_df ? df_count : NULL, &c))
+                    found = k;
+                continue;
+            }
+            for (size_t j = 0; j < i && found == n_st; j++)
+                if (assign[j] == k &&
+                    story_same_df(&arts[i].sig, &arts[j].sig, use_df ? df_count : NULL, &c))
+                    found = k;
+        }
+        if (found == n_st) {
+            st[n_st].topic = topic;
+            st[n_st].sig = arts[i].sig;
+            n_st++;
+        } else if (grow) {
+            story_sig_merge(&st[found].sig, &arts[i].sig);
+        }
+        assign[i] = found;
+    }
+    free(st);
+    return 0;
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -186,6 +325,7 @@ main(int argc, char **argv)
     double min_p = 0.95, min_r = 0.80;
     const char *dump = NULL, *dir = NULL;
     int gate_asserted = 1;
+    bool stream_mode = false, use_df = true, show = false, pair_df_mode = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--min-precision") == 0 && i + 1 < argc)
             min_p = atof(argv[++i]);
@@ -195,11 +335,24 @@ main(int argc, char **argv)
             dump = argv[++i];
         else if (strcmp(argv[i], "--gate") == 0 && i + 1 < argc)
             gate_asserted = strcmp(argv[++i], "all") == 0 ? 0 : 1;
+        else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+            stream_mode = strcmp(argv[++i], "stream") == 0;
+        else if (strcmp(argv[i], "--no-df") == 0)
+            use_df = false;
+        else if (strcmp(argv[i], "--df") == 0)
+            pair_df_mode = true;
+        else if (strcmp(argv[i], "--single-link") == 0)
+            single_link = true;
+        else if (strcmp(argv[i], "--no-grow") == 0)
+            grow = false;
+        else if (strcmp(argv[i], "--stories") == 0)
+            show = true;
         else if (!dir && argv[i][0] != '-')
             dir = argv[i];
         else {
             fprintf(stderr, "usage: story_eval [--min-precision P] [--min-recall R] "
-                            "[--gate all|topic] [--dump FILE] DIR\n");
+                            "[--gate all|topic] [--mode pairs|stream] [--no-df] [--stories] "
+                            "[--dump FILE] DIR\n");
             return 2;
         }
     }
@@ -242,6 +395,25 @@ main(int argc, char **argv)
         if (load_article(places, dir, names[i], &arts[i]) < 0)
             return 2;
 
+    size_t *assign[2] = {calloc(n_names ? n_names : 1, sizeof(size_t)),
+                         calloc(n_names ? n_names : 1, sizeof(size_t))};
+    if (!assign[0] || !assign[1])
+        return 2;
+    if (stream_mode)
+        for (int gate = 0; gate < 2; gate++)
+            if (stream(arts, n_names, gate, use_df, assign[gate]) < 0)
+                return 2;
+    for (size_t k = 0; show && stream_mode && k < n_names; k++) {
+        bool any = false;
+        for (size_t i = 0; i < n_names; i++)
+            if (assign[1][i] == k) {
+                printf("%s%s %s ", any ? "" : "story: ", arts[i].id, arts[i].story);
+                any = true;
+            }
+        if (any)
+            printf("\n");
+    }
+
     /* Pairs. */
     char ppath[4096];
     snprintf(ppath, sizeof(ppath), "%s/pairs.tsv", dir);
@@ -276,9 +448,11 @@ main(int argc, char **argv)
             return 2;
         }
         n_pairs++;
-        bool said = story_same(&a->sig, &b->sig);
+        struct pair_df pdf = {.arts = arts, .a = a, .b = b, .n = n_names, .gate = true};
+        story_df_fn dfn = use_df && pair_df_mode ? pair_df_count : NULL;
+        bool said = story_same_df(&a->sig, &b->sig, dfn, &pdf);
         struct story_shared sh;
-        story_compare(&a->sig, &b->sig, &sh);
+        story_compare_df(&a->sig, &b->sig, dfn, &pdf, &sh);
         if (df) {
             unsigned ka[3] = {0, 0, 0}, kb[3] = {0, 0, 0};
             for (size_t k = 0; k < a->sig.n_keys; k++)
@@ -295,7 +469,8 @@ main(int argc, char **argv)
         const char *l2 = l1 == a->lang ? b->lang : a->lang;
         snprintf(lp, sizeof(lp), "%s-%s", l1, l2);
         for (int gate = 0; gate < 2; gate++) {
-            bool s = said && (gate == 0 || strcmp(a->topic, b->topic) == 0);
+            bool s = stream_mode ? assign[gate][a - arts] == assign[gate][b - arts]
+                                 : said && (gate == 0 || strcmp(a->topic, b->topic) == 0);
             tally_add(gate, "overall", truth, s);
             tally_add(gate, strcmp(a->lang, b->lang) == 0 ? "one language" : "cross-language",
                       truth, s);
@@ -311,7 +486,10 @@ main(int argc, char **argv)
     if (df)
         fclose(df);
 
-    printf("story_eval: %zu articles, %u pairs (%s)\n", n_names, n_pairs, dir);
+    printf("story_eval: %zu articles, %u pairs (%s), %s\n", n_names, n_pairs, dir,
+           !stream_mode ? "each pair alone"
+           : use_df     ? "as a stream of stories, names weighed by rarity"
+                        : "as a stream of stories");
     static const char *const gate_names[2] = {"every pair compared (no topic gate)",
                                               "pairs of one topic compared (the daemon's gate)"};
     for (int gate = 0; gate < 2; gate++) {
@@ -350,6 +528,8 @@ main(int argc, char **argv)
     }
     free(arts);
     free(names);
+    free(assign[0]);
+    free(assign[1]);
     free(pairs);
     story_places_free(places);
     return rc;

@@ -54,6 +54,7 @@ int story_sig_make(const struct story_places *p, const char *title, const char *
 /* What two signatures share. */
 struct story_shared {
     unsigned places, names, numbers;
+    double names_w;        /* the shared names, each weighed by its rarity (story_compare_df) */
     double mass_a, mass_b; /* the weighted sums over all keys of each (story.c) */
     int simhash_distance;  /* -1: a side has no SimHash */
     bool near_duplicate;   /* simhash_same_story() */
@@ -61,12 +62,25 @@ struct story_shared {
 
 void story_compare(const struct story_sig *a, const struct story_sig *b, struct story_shared *ret);
 
+/*
+ * Document frequency: of the other stories being compared with (a topic's alerts in the story
+ * window but b, the one compared), how many have key. A name that many of a topic's stories
+ * share (its usual cast) says little about which one an item reports. Returns 0 when unknown.
+ */
+typedef unsigned (*story_df_fn)(void *userdata, uint32_t key);
+
+/* story_compare with each shared name weighed by df (NULL: every name weighs 1). */
+void story_compare_df(const struct story_sig *a, const struct story_sig *b, story_df_fn df,
+                      void *userdata, struct story_shared *ret);
+
 /* The score of what two signatures share (story.c: the weights). */
 double story_score(const struct story_shared *s);
 
 /* The rule: the same event (near-duplicate text, or score >= STORY_THRESHOLD with a shared
  * name; story.c). */
 bool story_same(const struct story_sig *a, const struct story_sig *b);
+bool story_same_df(const struct story_sig *a, const struct story_sig *b, story_df_fn df,
+                   void *userdata);
 bool story_same_shared(const struct story_shared *s);
 
 /*

@@ -1,8 +1,8 @@
 /*
  * test_story.c — story signatures (feeds/topics/story.h): numbers written the ways languages
  * write them meet, names in Cyrillic meet their Latin spelling, places are found in any
- * language, the rule, merging, and the bytes the store keeps. The rule's figures on the frozen
- * pairs set are tests/story_eval.c's (ctest fixtures/stories-eval).
+ * language, the rule, names weighed by rarity, merging, and the bytes the store keeps. The rule's
+ * figures on the frozen pairs set are tests/story_eval.c's (ctest fixtures/stories-eval).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -145,6 +145,43 @@ test_rule(void **state)
     assert_true(story_same(&n1, &n2));
 }
 
+static unsigned
+df_const(void *userdata, uint32_t key)
+{
+    (void)key;
+    return *(const unsigned *)userdata;
+}
+
+/* A shared name that many of the topic's other stories have weighs less (issue 17). */
+static void
+test_rarity(void **state)
+{
+    struct story_sig a, b;
+    (void)state;
+    sig("Kavanaugh hearing drew 20 million viewers",
+        "Brett Kavanaugh and Christine Blasey Ford testified before the Senate on Thursday.", "en",
+        &a);
+    sig("Pelosi says Kavanaugh is unfit",
+        "Nancy Pelosi said Brett Kavanaugh was hysterical when Christine Blasey Ford's account "
+        "was heard by the Senate.",
+        "en", &b);
+    struct story_shared s0, s3, s9;
+    unsigned df = 0;
+    story_compare_df(&a, &b, df_const, &df, &s0);
+    assert_true(s0.names >= 4);
+    assert_true(s0.names_w == s0.names);
+    assert_true(story_same_df(&a, &b, df_const, &df));
+    assert_true(story_same(&a, &b)); /* no rarity known: every name weighs 1 */
+    df = 3;                          /* the topic's other stories: a few have them too */
+    story_compare_df(&a, &b, df_const, &df, &s3);
+    assert_true(s3.names_w == s0.names_w);
+    df = 9; /* most of the topic's stories of the week name them: its cast */
+    story_compare_df(&a, &b, df_const, &df, &s9);
+    assert_int_equal(s9.names, s0.names);
+    assert_true(s9.names_w < s0.names_w / 4);
+    assert_false(story_same_df(&a, &b, df_const, &df));
+}
+
 /* Merging keeps the keys sorted and unique and stops at STORY_MAX_KEYS. */
 static void
 test_merge(void **state)
@@ -196,6 +233,7 @@ main(void)
         cmocka_unit_test(test_names_meet_across_scripts),
         cmocka_unit_test(test_places_in_any_language),
         cmocka_unit_test(test_rule),
+        cmocka_unit_test(test_rarity),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_pack),
     };
