@@ -150,12 +150,31 @@ on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t f
 struct story_cands {
     int64_t ids[STORY_MAX_CANDIDATES];
     size_t n;
+    /* Each name key looked up, with the rows its lookup gave (at most STORY_KEY_LIMIT): how
+     * many of the topic's alerts in the window have it, the name's rarity (story_df_fn). */
+    uint32_t name_keys[STORY_LOOKUP_KEYS];
+    unsigned name_rows[STORY_LOOKUP_KEYS];
+    size_t n_names;
+    unsigned *rows; /* the current lookup's count, NULL for a number or place key */
 };
+
+/* Of the topic's alerts in the window but the one compared, how many have key (capped). */
+static unsigned
+story_cands_df(void *userdata, uint32_t key)
+{
+    const struct story_cands *c = userdata;
+    for (size_t i = 0; i < c->n_names; i++)
+        if (c->name_keys[i] == key)
+            return c->name_rows[i] > 0 ? c->name_rows[i] - 1 : 0;
+    return 0;
+}
 
 static int
 on_story_key_candidate(void *userdata, int64_t alert_id)
 {
     struct story_cands *c = userdata;
+    if (c->rows)
+        (*c->rows)++;
     for (size_t i = 0; i < c->n; i++)
         if (c->ids[i] == alert_id)
             return 0;
@@ -181,7 +200,7 @@ static int
 story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
                    const struct story_sig *sig, int64_t *ret_alert_id, uint64_t *steps)
 {
-    struct story_cands c = {.n = 0};
+    struct story_cands c = {.n = 0, .n_names = 0};
     size_t asked = 0;
     int r = 0;
     for (int kind = STORY_KEY_NUMBER; kind >= (int)STORY_KEY_PLACE && r == 0; kind--) {
@@ -189,6 +208,12 @@ story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
             if ((int)STORY_KEY_KIND(sig->keys[i]) != kind)
                 continue;
             asked++;
+            c.rows = NULL;
+            if (kind == STORY_KEY_NAME) {
+                c.name_keys[c.n_names] = sig->keys[i];
+                c.name_rows[c.n_names] = 0;
+                c.rows = &c.name_rows[c.n_names++];
+            }
             r = store_story_key_candidates(store, topic, since_at, sig->keys[i], STORY_KEY_LIMIT,
                                            on_story_key_candidate, &c, steps);
             if (c.n == STORY_MAX_CANDIDATES)
@@ -207,7 +232,7 @@ story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
             return r;
         if (r == 0 || story_sig_unpack(buf, len, &other) < 0)
             continue;
-        if (story_same(sig, &other)) {
+        if (story_same_df(sig, &other, story_cands_df, &c)) {
             *ret_alert_id = c.ids[i];
             return 1;
         }
