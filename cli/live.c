@@ -89,7 +89,7 @@ build_request(const struct live_args *a)
         [LIVE_REMOVE] = CTL_CMD_REMOVE,   [LIVE_PAUSE] = CTL_CMD_PAUSE,
         [LIVE_RESUME] = CTL_CMD_RESUME,   [LIVE_SEARCH] = CTL_CMD_SEARCH,
         [LIVE_METRICS] = CTL_CMD_METRICS, [LIVE_REDELIVER] = CTL_CMD_REDELIVER,
-        [LIVE_ITEM] = CTL_CMD_ITEM,
+        [LIVE_ITEM] = CTL_CMD_ITEM,       [LIVE_EVENTS] = CTL_CMD_EVENTS,
     };
     json_t *req = json_object();
     int r = 0;
@@ -115,6 +115,11 @@ build_request(const struct live_args *a)
             r |= json_object_set_new(req, CTL_REQ_NAME, json_string(a->name));
     } else if (a->cmd == LIVE_ITEM) {
         r |= json_object_set_new(req, CTL_REQ_ID, json_integer((json_int_t)a->id));
+    } else if (a->cmd == LIVE_EVENTS) {
+        if (a->failed)
+            r |= json_object_set_new(req, CTL_REQ_FAILED, json_true());
+        if (a->limit > 0)
+            r |= json_object_set_new(req, CTL_REQ_LIMIT, json_integer(a->limit));
     } else if (a->cmd == LIVE_ALERTS) {
         if (a->topic)
             r |= json_object_set_new(req, CTL_REQ_TOPIC, json_string(a->topic));
@@ -232,6 +237,19 @@ render_status(const json_t *resp)
         (void)snprintf(size, sizeof(size), "-");
     print_kv("database size", kw, size);
 
+    /* PostgreSQL: the counts above are the last read when the database did not answer. */
+    const json_t *store = json_object_get(resp, "store");
+    if (json_is_object(store) && json_is_true(json_object_get(store, "stale"))) {
+        const char *err = get_str(store, "error");
+        if (get_str(store, "read_at"))
+            output_time_local(get_str(store, "read_at"), when);
+        else
+            (void)snprintf(when, sizeof(when), "never");
+        (void)snprintf(line, sizeof(line), "stale (alerts, size and nodes as read %s): %s", when,
+                       err ? err : "-");
+        print_kv("store", kw, line);
+    }
+
     const json_t *pm = json_object_get(resp, "poll_memory");
     if (json_is_object(pm)) {
         char used[OUTPUT_SIZE_LEN], max[OUTPUT_SIZE_LEN], peak[OUTPUT_SIZE_LEN];
@@ -259,6 +277,31 @@ render_status(const json_t *resp)
                        fmt_int(resp, "pruned_items", n1), when, err ? ", failing: " : "",
                        err ? err : "");
         print_kv("retention", kw, line);
+    }
+
+    /* Several daemons on one database: this node, then one line per node. */
+    const json_t *cl = json_object_get(resp, "cluster");
+    if (json_is_object(cl)) {
+        const char *node = get_str(cl, "node"), *hash = get_str(cl, "config_hash");
+        (void)snprintf(line, sizeof(line), "node %s, %s alive, config %s%s", node ? node : "-",
+                       fmt_int(cl, "nodes_alive", n1), hash ? hash : "-",
+                       json_is_true(json_object_get(cl, "config_differs"))
+                           ? " (a live node's config differs)"
+                           : "");
+        print_kv("cluster", kw, line);
+        size_t i;
+        const json_t *n;
+        json_array_foreach(json_object_get(cl, "nodes"), i, n)
+        {
+            const char *name = get_str(n, "name"), *h = get_str(n, "config_hash");
+            bool alive = json_is_true(json_object_get(n, "alive"));
+            output_time_local(get_str(n, "seen"), when);
+            (void)snprintf(line, sizeof(line), "%s: %s, seen %s, %s feed leases, %s hook runs%s",
+                           name ? name : "-", alive ? "alive" : "gone", when,
+                           fmt_int(n, "feed_leases", n1), fmt_int(n, "delivery_leases", n2),
+                           alive && h && hash && strcmp(h, hash) != 0 ? ", config differs" : "");
+            print_kv("  node", kw, line);
+        }
     }
     return 0;
 }
@@ -765,6 +808,50 @@ render_alerts(const json_t *resp, size_t width)
     return r;
 }
 
+/* `events`: one line per feed event, its deliveries under it. */
+static int
+render_events(const json_t *resp, size_t width)
+{
+    static const char *const headers[] = {"ID", "RAISED", "EVENT", "FEED", "STATE", "REASON"};
+    const json_t *events = json_object_get(resp, CTL_RESP_EVENTS);
+    size_t i;
+    json_t *ev;
+    int r = 0;
+
+    if (!json_is_array(events)) {
+        output_message("invalid response from the daemon: no \"events\" array");
+        return 1;
+    }
+    if (json_array_size(events) == 0) {
+        (void)printf("no feed events\n");
+        return 0;
+    }
+    struct output_table *t = output_table_new(6, headers);
+    if (!t)
+        return -ENOMEM;
+    output_table_align_right(t, 0);
+    output_table_flex(t, 3, NAME_MIN);
+    output_table_flex(t, 5, ITEMS_TITLE_MIN);
+    json_array_foreach(events, i, ev)
+    {
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN];
+        output_time_local(get_str(ev, "raised"), when);
+        const char *reason = get_str(json_object_get(ev, "feed_state"), "reason");
+        const char *cells[] = {fmt_int(ev, "id", id), when,
+                               get_str(ev, "event"),  get_str(ev, "feed"),
+                               get_str(ev, "state"),  reason ? reason : ""};
+        char *hooks = deliveries_text(json_object_get(ev, CTL_RESP_DELIVERIES), width);
+        r = output_table_add_row(t, cells, hooks);
+        free(hooks);
+        if (r < 0)
+            break;
+    }
+    if (r == 0)
+        r = output_table_print(t, stdout, width);
+    output_table_free(t);
+    return r;
+}
+
 /* add, remove, pause, resume: one line saying what the feed is now. */
 static int
 render_change(const struct live_args *a, const json_t *resp)
@@ -809,6 +896,11 @@ render_event(const json_t *ev)
                        get_str(ev, "feed"),
                        get_str(ev, "title") ? get_str(ev, "title") : "(untitled)",
                        get_str(ev, "url") ? get_str(ev, "url") : "");
+    } else if (kind && strncmp(kind, "feed-", 5) == 0) {
+        const json_t *fs = json_object_get(ev, "feed_state");
+        const char *why = get_str(fs, "reason");
+        (void)snprintf(line, sizeof(line), "%s %s %s: %s%s%s", when, kind, get_str(ev, "feed"),
+                       get_str(fs, "state"), why ? ": " : "", why ? why : "");
     } else if (kind && strcmp(kind, CTL_EVENT_FEED) == 0) {
         const char *err = get_str(ev, "last_error");
         (void)snprintf(line, sizeof(line), "%s feed   %s: %s%s%s", when, get_str(ev, "name"),
@@ -842,6 +934,8 @@ render(const struct live_args *a, const json_t *resp)
         return render_reload(resp);
     case LIVE_ALERTS:
         return render_alerts(resp, a->width);
+    case LIVE_EVENTS:
+        return render_events(resp, a->width);
     case LIVE_REDELIVER:
         return render_redeliver(resp);
     case LIVE_ADD:

@@ -28,6 +28,7 @@ enum live_cmd {
     LIVE_METRICS,
     LIVE_REDELIVER,
     LIVE_ITEM,
+    LIVE_EVENTS,
 };
 
 /* One live command and its options, as parsed from the command line. */

@@ -111,6 +111,8 @@ static const struct command commands[] = {
     {"reload", run_live, LIVE_RELOAD, 0, 0, 0, "reload", "make the daemon re-read its config"},
     {"alerts", run_live, LIVE_ALERTS, OPT_TOPIC | OPT_LIMIT | OPT_FAILED, 0, 0,
      "alerts [--topic T] [--failed] [--limit N]", "alerts, newest first, with delivery state"},
+    {"events", run_live, LIVE_EVENTS, OPT_LIMIT | OPT_FAILED, 0, 0, "events [--failed] [--limit N]",
+     "feed events (disabled, moved, ...), newest first, with delivery state"},
     {"watch", run_live, LIVE_WATCH, 0, 0, 0, "watch", "stream new items, alerts and feed changes"},
     {"add", run_live, LIVE_ADD, OPT_INTERVAL | OPT_TAG | OPT_FETCH_ARTICLE, 2, 2,
      "add [--interval D] [--tag T]... [--fetch-article] NAME URL",
@@ -121,8 +123,7 @@ static const struct command commands[] = {
     {"resume", run_live, LIVE_RESUME, 0, 1, 1, "resume NAME",
      "resume a paused or disabled feed and poll it now"},
     {"redeliver", run_live, LIVE_REDELIVER, OPT_FAILED | OPT_HOOK, 0, 1,
-     "redeliver ALERT_ID|--failed [--hook H]",
-     "send an alert (or every failed one) to its hooks again"},
+     "redeliver ALERT_ID|--failed [--hook H]", "send an alert (or every failed one) again"},
     {"search", run_live, LIVE_SEARCH, OPT_LIMIT, 1, 1, "search [--limit N] QUERY",
      "stored items matching a query, newest first"},
     {"metrics", run_live, LIVE_METRICS, 0, 0, 0, "metrics",
@@ -131,26 +132,61 @@ static const struct command commands[] = {
      "every feed as OPML 2.0, in folders by first tag"},
     {"import-opml", run_import_opml, CMD_DAEMON, OPT_TAG | OPT_DRY_RUN | OPT_INI, 1, 1,
      "import-opml [--tag T]... [--dry-run] [--ini] FILE",
-     "add the feeds of an OPML file (--ini: print config sections)"},
+     "add an OPML file's feeds (--ini: print INI instead)"},
     {"parse", run_parse, CMD_OFFLINE, 0, 1, 1, "parse FILE|URL|-",
      "parse one feed, print it as JSON"},
     {"extract", run_extract, CMD_OFFLINE, 0, 1, MAX_POSITIONAL, "extract FILE...|URL",
-     "main text of article pages or item HTML, boilerplate removed"},
+     "article text of pages or item HTML, no boilerplate"},
     {"match", run_match, CMD_OFFLINE, OPT_EXPLAIN, 2, MAX_POSITIONAL,
-     "match [--explain] QUERY FILE...",
-     "which items of feed or text files match a query (exit 1: none)"},
+     "match [--explain] QUERY FILE...", "items of files matching a query (exit 1: none)"},
 };
 
 static const char *const option_names[] = {
     "--feed", "--limit",         "--text",    "--wait", "--topic",   "--failed", "--interval",
     "--tag",  "--fetch-article", "--dry-run", "--ini",  "--explain", "--hook",   "--since"};
 
+/*
+ * No line of --help is wider than HELP_WIDTH (test_docs checks); a synopsis wider than
+ * HELP_COLUMN has a line of its own, its help under it.
+ */
+#define HELP_WIDTH 80
+#define HELP_COLUMN 26
+
+/*
+ * Prints text, which starts at column col, broken at spaces outside [...] so that no line is
+ * wider than HELP_WIDTH (a word longer than a line stays whole); each continued line starts
+ * at column indent. The help texts are ASCII: a byte is a column.
+ */
+static void
+print_wrapped(FILE *f, size_t col, size_t indent, const char *text)
+{
+    for (;;) {
+        size_t room = HELP_WIDTH > col ? HELP_WIDTH - col : 0;
+        size_t len = strlen(text), cut = 0;
+        int depth = 0;
+        for (size_t i = 0; len > room && i < len && (i <= room || cut == 0); i++) {
+            if (text[i] == '[')
+                depth++;
+            else if (text[i] == ']' && depth > 0)
+                depth--;
+            else if (text[i] == ' ' && depth == 0)
+                cut = i;
+        }
+        if (cut == 0) {
+            (void)fprintf(f, "%s\n", text);
+            return;
+        }
+        (void)fprintf(f, "%.*s\n%*s", (int)cut, text, (int)indent, "");
+        text += cut + 1;
+        col = indent;
+    }
+}
+
 static void
 usage_line(FILE *f)
 {
-    (void)fputs(
-        "usage: feedwatch [--json] [--wide] [--socket PATH] [--config FILE] COMMAND [ARGS...]\n",
-        f);
+    (void)fputs("usage: feedwatch ", f);
+    print_wrapped(f, 17, 17, "[--json] [--wide] [--socket PATH] [--config FILE] COMMAND [ARGS...]");
 }
 
 /* Reports a usage error and returns the usage exit status. */
@@ -176,10 +212,26 @@ usage_error(const char *fmt, ...)
 static void
 print_command(const struct command *c)
 {
-    if (strlen(c->synopsis) > 37)
-        (void)printf("  %s\n  %-37s  %s\n", c->synopsis, "", c->help);
-    else
-        (void)printf("  %-37s  %s\n", c->synopsis, c->help);
+    if (strlen(c->synopsis) > HELP_COLUMN) {
+        (void)fputs("  ", stdout);
+        print_wrapped(stdout, 2, 4, c->synopsis);
+        (void)printf("%*s", HELP_COLUMN + 4, "");
+    } else {
+        (void)printf("  %-*s  ", HELP_COLUMN, c->synopsis);
+    }
+    print_wrapped(stdout, HELP_COLUMN + 4, HELP_COLUMN + 4, c->help);
+}
+
+/* `feedwatch COMMAND --help`: that command's usage and what it does. */
+static void
+print_command_help(const struct command *c)
+{
+    (void)fputs("usage: feedwatch ", stdout);
+    print_wrapped(stdout, 17, 18 + strlen(c->name), c->synopsis);
+    (void)fputs("\n  ", stdout);
+    print_wrapped(stdout, 2, 2, c->help);
+    (void)fputs("\nThe options every command takes and the exit status: feedwatch --help\n",
+                stdout);
 }
 
 static void
@@ -631,7 +683,13 @@ main(int argc, char **argv)
     if (status != 0)
         return status;
     if (arg_help) {
-        print_help();
+        for (size_t i = 0; name && i < sizeof(commands) / sizeof(commands[0]); i++)
+            if (strcmp(commands[i].name, name) == 0)
+                cmd = &commands[i];
+        if (cmd)
+            print_command_help(cmd);
+        else
+            print_help();
         return fflush(stdout) == 0 ? 0 : 1;
     }
     if (arg_version) {

@@ -943,6 +943,11 @@ opml_export(const char *socket)
     const json_t *feeds = NULL;
     int status = daemon_feeds(socket, &c, &resp, &feeds);
     client_free(c);
+    if (status == 0 && json_is_true(json_object_get(resp, "urls_hidden"))) {
+        output_message("export: the daemon shows feed URLs only to root and its own user "
+                       "(the socket's group sees scheme and host)");
+        status = 1;
+    }
     if (status != 0) {
         json_decref(resp);
         return status;

@@ -11,7 +11,7 @@ _feedwatch()
 {
     local cur prev words cword
     _init_completion || return
-    local commands="status feeds items item poll reload alerts watch add remove pause resume redeliver search metrics export-opml import-opml parse extract match"
+    local commands="status feeds items item poll reload alerts events watch add remove pause resume redeliver search metrics export-opml import-opml parse extract match"
     local globals="--json --wide --socket --config --help --version"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -37,6 +37,7 @@ _feedwatch()
         add) opts="--interval --tag --fetch-article" ;;
         import-opml) opts="--tag --dry-run --ini" ;;
         alerts) opts="--topic --failed --limit" ;;
+        events) opts="--failed --limit" ;;
         redeliver) opts="--failed --hook" ;;
         poll) opts="--wait" ;;
         search) opts="--limit" ;;

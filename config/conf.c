@@ -15,6 +15,8 @@
  *   included file starts outside any section, and the including file goes on in the section
  *   it was in. A pattern with * ? [ may match nothing (also when its folder is missing); a
  *   plain path must exist. Nesting is limited to 8 levels and a cycle is an error.
+ * - `database` is a file path unless libpq would take it for a PostgreSQL connection string
+ *   (base/dbspec.h: "postgresql://…", "service=…"), which is kept as written.
  * - Relative paths (database, socket, password_file, secret_file, header @FILE, file: URLs,
  *   and a hook's program when it contains a '/') are made absolute against the folder of the
  *   file that holds the line, lexically (no symlinks resolved, no ~ or $ expansion). A bare
@@ -40,7 +42,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dbspec.h"
 #include "base/feedrule.h"
+#include "base/url.h"
 #include "base/utf8.h"
 
 #ifndef FW_VERSION
@@ -95,6 +99,11 @@ enum {
     DK_MAX_ARTICLE_MEMORY,
     DK_METRICS_LISTEN,
     DK_MAX_POLL_MEMORY,
+    DK_NODE,
+    DK_LEASE,
+    DK_MOVE_CONFIRMATIONS,
+    DK_STALL_FACTOR,
+    DK_STALL_MIN,
     DK__MAX
 };
 static const char *const daemon_keys[] = {
@@ -121,6 +130,11 @@ static const char *const daemon_keys[] = {
     "max_article_memory",
     "metrics_listen",
     "max_poll_memory",
+    "node",
+    "lease",
+    "move_confirmations",
+    "stall_factor",
+    "stall_min",
     NULL,
 };
 
@@ -133,11 +147,14 @@ enum {
     FK_HEADER,
     FK_USER,
     FK_PASSWORD_FILE,
-    FK_ALLOW_PRIVATE
+    FK_ALLOW_PRIVATE,
+    FK_MOVE_CONFIRMATIONS,
+    FK_HOOKS
 };
 static const char *const feed_keys[] = {
     "url",    "interval", "tags",          "fetch_article",           "enabled",
-    "header", "user",     "password_file", "allow_private_addresses", NULL,
+    "header", "user",     "password_file", "allow_private_addresses", "move_confirmations",
+    "hooks",  NULL,
 };
 
 enum { TK_MATCH, TK_HOOKS, TK_FEEDS, TK_TAGS };
@@ -148,9 +165,25 @@ enum { AK_NAMES };
 static const char *const alias_keys[] = {"names", NULL};
 #define CONF_MAX_ALIAS_NAMES 1024u
 
-enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV };
+enum { HK_EXEC, HK_URL, HK_TIMEOUT, HK_RETRIES, HK_SECRET_FILE, HK_ENV, HK_EVENTS };
 static const char *const hook_keys[] = {"exec",        "url", "timeout", "retries",
-                                        "secret_file", "env", NULL};
+                                        "secret_file", "env", "events",  NULL};
+
+static const char *const event_names[CONF_EVENT__COUNT] = {
+    [CONF_EVENT_ALERT] = "alert",
+    [CONF_EVENT_FEED_DISABLED] = "feed-disabled",
+    [CONF_EVENT_FEED_MOVED] = "feed-moved",
+    [CONF_EVENT_FEED_RECOVERED] = "feed-recovered",
+    [CONF_EVENT_FEED_STALLED] = "feed-stalled",
+    [CONF_EVENT_FEED_PURGED] = "feed-purged",
+    [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
+};
+
+const char *
+conf_event_name(enum conf_event e)
+{
+    return (unsigned)e < CONF_EVENT__COUNT ? event_names[e] : "?";
+}
 
 struct name_slot {
     const char *name; /* borrowed from the conf entry */
@@ -306,6 +339,21 @@ qs(char *buf, size_t size, const char *s)
 }
 
 #define QS(s) qs((char[96]){0}, 96, (s))
+
+/*
+ * qs() of a URL with its userinfo and secret-named query values hidden (url_redact): config
+ * errors reach the log and the CLI. "(not shown)" when memory runs out.
+ */
+static const char *
+qs_url(char *buf, size_t size, const char *url)
+{
+    char *shown = url_redact(url);
+    qs(buf, size, shown ? shown : "(not shown)");
+    free(shown);
+    return buf;
+}
+
+#define QS_URL(s) qs_url((char[96]){0}, 96, (s))
 
 static const char *
 designation(char *buf, size_t size, enum sect_kind kind, const char *name)
@@ -738,6 +786,19 @@ conf_parse_bool(const char *s, bool *ret_b)
 
 /* ---- value checkers: each reports its own error and returns false ---- */
 
+/* Whether s is a node name: 1 to CONF_NODE_NAME_MAX letters, digits, '.', '-' or '_'. */
+bool
+conf_node_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CONF_NODE_NAME_MAX)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
+
 static bool
 val_duration(struct parser *p, const struct loc *at, const char *v, uint64_t min, uint64_t *out)
 {
@@ -857,9 +918,9 @@ val_http_url(struct parser *p, const struct loc *at, const char *v, char **out)
     }
     if (!feed_url_valid(v)) {
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
-            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
+            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS_URL(v));
         else
-            perr_at(p, at, "unsupported URL '%s' (use http:// or https://)", QS(v));
+            perr_at(p, at, "unsupported URL '%s' (use http:// or https://)", QS_URL(v));
         return false;
     }
     return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
@@ -881,9 +942,9 @@ val_feed_url(struct parser *p, const struct loc *at, const char *v, char **out)
         if (feed_url_valid(v))
             return val_copy(p, v, out); /* FEED_URL_MAX, not CONF_MAX_STRING */
         if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
-            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS(v));
+            perr_at(p, at, "invalid URL '%s' (needs a host and no blanks)", QS_URL(v));
         else
-            perr_at(p, at, "unsupported URL '%s' (use http://, https:// or file://)", QS(v));
+            perr_at(p, at, "unsupported URL '%s' (use http://, https:// or file://)", QS_URL(v));
         return false;
     }
     const char *rest = v + 5;
@@ -893,7 +954,7 @@ val_feed_url(struct parser *p, const struct loc *at, const char *v, char **out)
             rest += 9;
     }
     if (*rest == '\0' || strpbrk(rest, " \t")) {
-        perr_at(p, at, "invalid file URL '%s' (needs a path and no blanks)", QS(v));
+        perr_at(p, at, "invalid file URL '%s' (needs a path and no blanks)", QS_URL(v));
         return false;
     }
     char *abs = resolve_or_err(p, at, rest);
@@ -1255,6 +1316,7 @@ conf_feed_done(struct conf_feed *f)
     free(f->name);
     free(f->url);
     strv_free(f->tags, f->n_tags);
+    strv_free(f->hooks, f->n_hooks);
     free(f->header);
     free(f->user);
     free(f->password_file);
@@ -1358,6 +1420,7 @@ section_add(struct parser *p, const struct file_ctx *f, unsigned line, enum sect
         struct conf_hook *e = &c->hooks[idx];
         e->timeout_s = 30;
         e->retries = 5;
+        e->events = 1u << CONF_EVENT_ALERT;
         origin = &e->origin;
         namep = &e->name;
     }
@@ -1533,7 +1596,11 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
     struct conf_daemon *d = &p->conf->daemon;
     switch (k) {
     case DK_DATABASE:
-        (void)val_path(p, at, v, false, &d->database);
+        /* A PostgreSQL connection string is no path: it stays as written (base/dbspec.h). */
+        if (dbspec_kind(v) == DBSPEC_POSTGRES)
+            (void)val_string(p, at, v, &d->database);
+        else
+            (void)val_path(p, at, v, false, &d->database);
         break;
     case DK_SOCKET: {
         char *abs = NULL;
@@ -1587,6 +1654,25 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
         break;
     case DK_FETCH_TIMEOUT:
         (void)val_duration(p, at, v, 1, &d->fetch_timeout_s);
+        break;
+    case DK_NODE:
+        if (!conf_node_name_valid(v))
+            perr_at(p, at, "node name '%s' must be 1 to %u letters, digits, '.', '-' or '_'", QS(v),
+                    CONF_NODE_NAME_MAX);
+        else
+            (void)val_string(p, at, v, &d->node);
+        break;
+    case DK_LEASE:
+        (void)val_duration(p, at, v, CONF_LEASE_MIN_S, &d->lease_s);
+        break;
+    case DK_MOVE_CONFIRMATIONS:
+        (void)val_uint(p, at, v, 1, 100, &d->move_confirmations);
+        break;
+    case DK_STALL_FACTOR:
+        (void)val_uint(p, at, v, 2, 1000, &d->stall_factor);
+        break;
+    case DK_STALL_MIN:
+        (void)val_duration(p, at, v, 1, &d->stall_min_s);
         break;
     case DK_METRICS_LISTEN: {
         struct sockaddr_storage addr;
@@ -1649,7 +1735,7 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
             perr_at(p, at,
                     "invalid proxy '%s' (use http://, https://, socks4://, socks5:// "
                     "or host:port)",
-                    QS(v));
+                    QS_URL(v));
             break;
         }
         (void)val_string(p, at, v, &d->proxy);
@@ -1695,6 +1781,18 @@ set_feed_key(struct parser *p, const struct loc *at, struct conf_feed *e, int k,
     case FK_ALLOW_PRIVATE:
         if (val_bool(p, at, v, &e->allow_private_addresses))
             e->allow_private_set = true;
+        break;
+    case FK_MOVE_CONFIRMATIONS:
+        (void)val_uint(p, at, v, 1, 100, &e->move_confirmations);
+        break;
+    case FK_HOOKS:
+        strv_free(e->hooks, e->n_hooks);
+        e->hooks = NULL;
+        e->n_hooks = 0;
+        if (val_list(p, at, v, true, "hook", &e->hooks, &e->n_hooks)) {
+            e->hooks_set = true;
+            e->hooks_line = at->line;
+        }
         break;
     default:
         break;
@@ -1816,6 +1914,31 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
         h->n_env = 0;
         (void)val_env_names(p, at, v, &h->env, &h->n_env);
         break;
+    case HK_EVENTS: {
+        char **names = NULL;
+        size_t n = 0;
+        if (!val_list(p, at, v, false, "event", &names, &n))
+            break;
+        unsigned bits = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t e = 0;
+            while (e < CONF_EVENT__COUNT && strcmp(names[i], event_names[e]) != 0)
+                e++;
+            if (e == CONF_EVENT__COUNT) {
+                perr_at(p, at,
+                        "unknown event '%s' (alert, feed-disabled, feed-moved, feed-recovered,"
+                        " feed-stalled, feed-purged, feed-ids-changed)",
+                        QS(names[i]));
+                bits = 0;
+                break;
+            }
+            bits |= 1u << e;
+        }
+        strv_free(names, n);
+        if (bits)
+            h->events = bits;
+        break;
+    }
     default:
         break;
     }
@@ -2230,14 +2353,27 @@ conf_finish(struct parser *p)
             c->feeds[i].interval_s = d->interval_s;
         if (!c->feeds[i].allow_private_set)
             c->feeds[i].allow_private_addresses = d->allow_private_addresses;
+        if (c->feeds[i].move_confirmations == 0)
+            c->feeds[i].move_confirmations = d->move_confirmations;
+        size_t unused;
+        for (size_t j = 0; j < c->feeds[i].n_hooks; j++)
+            if (!nindex_find(&p->hook_ix, c->feeds[i].hooks[j], &unused))
+                perr(p, c->feeds[i].origin.file, c->feeds[i].hooks_line, "hooks",
+                     "no [hook \"%s\"] is defined", c->feeds[i].hooks[j]);
     }
     for (size_t i = 0; i < c->n_topics; i++) {
         const struct conf_topic *t = &c->topics[i];
         size_t unused;
-        for (size_t j = 0; j < t->n_hooks; j++)
-            if (!nindex_find(&p->hook_ix, t->hooks[j], &unused))
+        for (size_t j = 0; j < t->n_hooks; j++) {
+            size_t hi;
+            if (!nindex_find(&p->hook_ix, t->hooks[j], &hi))
                 perr(p, t->origin.file, p->topic_aux[i].hooks_line, "hooks",
                      "no [hook \"%s\"] is defined", t->hooks[j]);
+            else if (!(c->hooks[hi].events & (1u << CONF_EVENT_ALERT)))
+                perr(p, t->origin.file, p->topic_aux[i].hooks_line, "hooks",
+                     "[hook \"%s\"] does not take alerts (its events do not list alert)",
+                     t->hooks[j]);
+        }
         for (size_t j = 0; j < t->n_feeds; j++)
             if (!nindex_find(&p->feed_ix, t->feeds[j], &unused))
                 perr(p, t->origin.file, p->topic_aux[i].feeds_line, "feeds",
@@ -2284,6 +2420,14 @@ conf_defaults(struct conf *c)
     d->database = strdup(CONF_DEFAULT_DATABASE);
     d->socket = strdup(CONF_DEFAULT_SOCKET);
     d->user_agent = strdup(CONF_DEFAULT_USER_AGENT);
+    d->lease_s = 60;
+    /* The node name: the host's name, when it makes one (else "feedwatch"). */
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0 || !conf_node_name_valid(host))
+        (void)snprintf(host, sizeof(host), "feedwatch");
+    d->node = strdup(host);
+    if (!d->node)
+        return -ENOMEM;
     if (!d->database || !d->socket || !d->user_agent)
         return -ENOMEM;
     d->interval_s = 15 * 60;
@@ -2295,6 +2439,9 @@ conf_defaults(struct conf *c)
     d->max_interval_s = 6 * 3600;
     d->respect_feed_hints = true;
     d->max_failures = 10;
+    d->move_confirmations = 3;
+    d->stall_factor = 10;
+    d->stall_min_s = 86400;
     d->story_window_s = 48 * 3600;
     d->max_hooks = 4;
     d->fetch_timeout_s = 60;
@@ -2408,6 +2555,7 @@ conf_free(struct conf *conf)
     free(conf->daemon.database);
     free(conf->daemon.socket);
     free(conf->daemon.user_agent);
+    free(conf->daemon.node);
     free(conf->daemon.proxy);
     free(conf->daemon.metrics_listen);
     for (size_t i = 0; i < conf->n_feeds; i++)

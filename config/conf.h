@@ -30,6 +30,7 @@ struct conf_origin {
 };
 
 struct conf_daemon {
+    /* database: a PostgreSQL connection string (base/dbspec.h) is kept as written. */
     char *database;                /* absolute; default /var/lib/feedwatch/feedwatch.db */
     char *socket;                  /* absolute; default /run/feedwatch/feedwatch.sock */
     uint64_t interval_s;           /* default poll interval; 15m */
@@ -54,7 +55,39 @@ struct conf_daemon {
     char *metrics_listen;           /* "127.0.0.1:9464": serve GET /metrics there; NULL: off */
     uint64_t max_poll_memory;       /* bytes polls in flight hold, all feeds; unset:
                                        max(CONF_POLL_MEMORY_FEEDS * max_feed_size, 64M) */
+    char *node;                     /* this daemon's name in a cluster; the host's name */
+    uint64_t lease_s;               /* a cluster's leases last this long unless renewed; 60s */
+    /* Feed events (PRODUCT.md "Feed events"): */
+    unsigned move_confirmations; /* 3: polls that must see one permanent redirect to move a feed */
+    unsigned stall_factor; /* 10: stalled after this many of its usual gaps with no new item */
+    uint64_t stall_min_s;  /* 1d: and at least this long */
 };
+
+/*
+ * The events a hook may take (`[hook] events`), as bits of conf_hook.events; their names are
+ * conf_event_name's. CONF_EVENTS_FEED: the feed events.
+ */
+enum conf_event {
+    CONF_EVENT_ALERT,
+    CONF_EVENT_FEED_DISABLED,
+    CONF_EVENT_FEED_MOVED,
+    CONF_EVENT_FEED_RECOVERED,
+    CONF_EVENT_FEED_STALLED,
+    CONF_EVENT_FEED_PURGED,
+    CONF_EVENT_FEED_IDS_CHANGED,
+    CONF_EVENT__COUNT
+};
+#define CONF_EVENTS_FEED (((1u << CONF_EVENT__COUNT) - 1) & ~(1u << CONF_EVENT_ALERT))
+
+/* The name of an event ("alert", "feed-disabled", ...). */
+const char *conf_event_name(enum conf_event e);
+
+/* The longest node name, and the shortest lease. */
+#define CONF_NODE_NAME_MAX 64
+#define CONF_LEASE_MIN_S 5
+
+/* Whether s is a node name: 1 to CONF_NODE_NAME_MAX letters, digits, '.', '-' or '_'. */
+bool conf_node_name_valid(const char *s);
 
 /* The default of max_poll_memory: room for this many documents of max_feed_size, at least
  * CONF_POLL_MEMORY_MIN. A document counts about twice its size while it is read (its text is
@@ -75,6 +108,11 @@ struct conf_feed {
     char *password_file;          /* absolute; NULL unless set */
     bool allow_private_addresses; /* the [daemon] value unless set */
     bool allow_private_set;       /* set in the section (else taken from [daemon] after load) */
+    unsigned move_confirmations;  /* the [daemon] value unless set */
+    char **hooks;                 /* `hooks`: its feed events go only to these; NULL: every hook */
+    size_t n_hooks;
+    bool hooks_set;
+    unsigned hooks_line;
     struct conf_origin origin;
 };
 
@@ -99,6 +137,7 @@ struct conf_hook {
     char *secret_file;  /* absolute; NULL unless set */
     char **env;         /* names of the daemon's variables passed on to an exec hook */
     size_t n_env;
+    unsigned events; /* bits of enum conf_event it takes; default alert only */
     struct conf_origin origin;
 };
 

@@ -270,6 +270,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
     struct match_result res = {0};
     char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
+    bool locked = false;
     if (a->conf->n_topics == 0)
         return 0; /* nothing to match: no need to read the text */
     int r = match_run(a->matcher, &doc, &res);
@@ -284,6 +285,10 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
             continue;
         int64_t since = now - (int64_t)a->story_window_s;
         struct story_find s = {.simhash = simhash};
+        /* Another node storing this story now raises its alert first, or after this one. */
+        if (!locked && (r = store_story_lock(store)) < 0)
+            break;
+        locked = true;
         if (simhash) {
             /* Copies first: the SimHash bands (feed 0: every feed, the item's own included). */
             r = store_story_candidates(store, t->name, since, simhash, 0, on_story_candidate, &s,

@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "base/dbspec.h"
 #include "check.h"
 #include "conf.h"
+#include "store.h"
 
 #define CHECK_SERVICE_USER "feedwatch"
 #define CHECK_DEFAULT_STATE_DIR "/var/lib/feedwatch"
@@ -163,7 +165,13 @@ check_as_self(const char *config_path, FILE *out)
         if (h->secret_file)
             check_readable(&c, &h->origin, "secret_file", h->secret_file);
     }
-    check_database_dir(&c, conf->daemon.database);
+    char *dberr = NULL;
+    r = store_supports(conf->daemon.database, &dberr);
+    if (r < 0)
+        problem(&c, NULL, "%s", dberr ? dberr : strerror(-r));
+    else if (dbspec_kind(conf->daemon.database) == DBSPEC_FILE)
+        check_database_dir(&c, conf->daemon.database);
+    free(dberr);
 
     if (c.problems == 0)
         (void)fprintf(out, "%s: ok (%zu feeds, %zu topics, %zu hooks)\n", conf->path, conf->n_feeds,

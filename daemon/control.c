@@ -545,9 +545,19 @@ control_has_watchers(const struct control *c)
     return c && c->n_watchers > 0;
 }
 
-/* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
-void
-control_broadcast(struct control *c, const char *event, json_t *body)
+/* Whether conn's peer is root or the daemon's own user. */
+bool
+ctl_conn_privileged(const struct ctl_conn *conn)
+{
+    return conn->uid == 0 || conn->uid == geteuid();
+}
+
+/*
+ * Sends {"event": name, ...members of body} to the watchers whose privilege is priv (each
+ * of them when priv is negative); takes the reference.
+ */
+static void
+broadcast(struct control *c, const char *event, json_t *body, int priv)
 {
     if (!c || !body || c->n_watchers == 0) {
         json_decref(body);
@@ -568,7 +578,7 @@ control_broadcast(struct control *c, const char *event, json_t *body)
     struct ctl_conn *next;
     for (struct ctl_conn *conn = c->conns; conn; conn = next) {
         next = conn->next;
-        if (!conn->watching || conn->closing)
+        if (!conn->watching || conn->closing || (priv >= 0 && ctl_conn_privileged(conn) != priv))
             continue;
         if (conn->queued + len + 1 > CTL_MAX_WATCH_QUEUED) {
             log_warn("control: watcher pid %d fell %zu bytes behind, dropped", (int)conn->pid,
@@ -579,6 +589,21 @@ control_broadcast(struct control *c, const char *event, json_t *body)
         conn_send_text(conn, text, len);
     }
     free(text);
+}
+
+/* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
+void
+control_broadcast(struct control *c, const char *event, json_t *body)
+{
+    broadcast(c, event, body, -1);
+}
+
+/* body to the privileged watchers, group_body to the others; takes both references. */
+void
+control_broadcast_split(struct control *c, const char *event, json_t *body, json_t *group_body)
+{
+    broadcast(c, event, body, 1);
+    broadcast(c, event, group_body, 0);
 }
 
 /* Number of open connections. */

@@ -121,6 +121,16 @@ bool control_has_watchers(const struct control *c);
 /* Sends {"event": name, ...members of body} to every watcher; takes the reference. */
 void control_broadcast(struct control *c, const char *event, json_t *body);
 
+/*
+ * As control_broadcast, but privileged watchers (ctl_conn_privileged) get body and the
+ * others group_body (what the socket's group may see); takes both references.
+ */
+void control_broadcast_split(struct control *c, const char *event, json_t *body,
+                             json_t *group_body);
+
+/* True when conn's peer is root or the daemon's own user (who may change state). */
+bool ctl_conn_privileged(const struct ctl_conn *conn);
+
 /* Builds {"ok":false,"error":msg} (NULL on OOM). */
 json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

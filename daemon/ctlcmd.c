@@ -13,14 +13,18 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "cluster.h"
 #include "daemon.h"
+#include "dctx.h"
 #include "events.h"
+#include "feedtable.h"
 #include "hook.h"
 #include "store.h"
 #include "parse/date.h"
 #include "log.h"
 #include "retention.h"
 #include "search.h"
+#include "storestat.h"
 #include "base/feedrule.h"
 #include "base/url.h"
 
@@ -54,59 +58,247 @@ json_time(int64_t at)
 static json_t *
 feed_counts_json(struct daemon *d)
 {
+    struct feedtable *table = daemon_feeds(d);
     unsigned counts[4] = {0};
-    for (size_t i = 0; i < d->table.n_feeds; i++)
-        counts[dfeed_state(d->table.feeds[i])]++;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)d->table.n_feeds, "ok",
+    for (size_t i = 0; i < table->n_feeds; i++)
+        counts[dfeed_state_shown(table->feeds[i])]++;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)table->n_feeds, "ok",
                      (json_int_t)counts[DFEED_OK], "failing", (json_int_t)counts[DFEED_FAILING],
                      "disabled", (json_int_t)counts[DFEED_DISABLED], "paused",
                      (json_int_t)counts[DFEED_PAUSED]);
 }
 
-static json_t *
-cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+/* One node of the cluster for status (store_nodes_list). */
+static int
+on_node(void *userdata, const struct store_node *n)
 {
-    uint64_t bytes = 0;
-    (void)store_disk_bytes(d->ctx.store, &bytes);
-    int64_t delivered = 0, pending = 0, failed = 0, no_hook = 0;
-    if (store_alert_counts(d->ctx.store, &delivered, &pending, &failed, &no_hook) < 0)
-        return ctl_error("status: %s", store_errmsg(d->ctx.store));
-    int64_t next = sched_next_due(d->ctx.sched);
-    uint64_t uptime = (uv_now(&d->ctx.loop) - d->started_ms) / 1000;
+    json_t *nodes = userdata;
+    json_t *o =
+        json_pack("{s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:I, s:s?}", "name", n->name, "alive",
+                  n->alive, "pid", (json_int_t)n->pid, "started", json_time(n->started_at), "seen",
+                  n->seen_at > 0 ? json_time(n->seen_at) : json_null(), "leases",
+                  (json_int_t)(n->feed_leases + n->delivery_leases), "feed_leases",
+                  (json_int_t)n->feed_leases, "delivery_leases", (json_int_t)n->delivery_leases,
+                  "config_hash", n->config_hash);
+    return o && json_array_append_new(nodes, o) == 0 ? 0 : -ENOMEM;
+}
+
+/*
+ * The cluster as status shows it: this node's name and config hash, every node of nodes
+ * (taken; alive or not, its leases, its config's hash; NULL: not known, the database did not
+ * answer yet), and whether a live node's config differs from this one's. NULL when out of
+ * memory.
+ */
+static json_t *
+cluster_json(struct dctx *dc, json_t *nodes)
+{
+    const char *mine = cluster_config_hash(dc->cluster);
+    bool differs = false;
+    size_t i, alive = 0;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        if (!json_is_true(json_object_get(n, "alive")))
+            continue;
+        alive++;
+        const char *h = json_string_value(json_object_get(n, "config_hash"));
+        if (h && strcmp(h, mine) != 0)
+            differs = true;
+    }
+    bool known = nodes != NULL;
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "node", dc->conf->daemon.node, "config_hash",
+                     mine, "nodes_alive", known ? json_integer((json_int_t)alive) : json_null(),
+                     "config_differs", known ? json_boolean(differs) : json_null(), "nodes",
+                     known ? nodes : json_array());
+}
+
+/* The store's part of status: read on the loop (SQLite) or off it (storestat.h). */
+struct status_tallies {
+    bool known; /* false: no read has ended well yet (the members below are shown as null) */
+    uint64_t database_bytes;
+    int64_t search_lag;
+    int64_t delivered, pending, failed, no_hook;
+    json_t *nodes; /* the cluster's, as on_node writes them; NULL: not clustered or not known */
+};
+
+/* An integer member of status that the store gives: null when not known. */
+static json_t *
+tally(const struct status_tallies *t, int64_t v)
+{
+    return t->known ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The answer to status from the loop's state and the store's tallies t (t->nodes taken). */
+static json_t *
+status_json(struct daemon *d, struct status_tallies *t)
+{
+    struct dctx *dc = daemon_ctx(d);
+    struct feedtable *table = daemon_feeds(d);
+    int64_t next = sched_next_due(dc->sched);
+    struct daemon_status ds;
+    daemon_status(d, &ds);
+    json_t *nodes = t->nodes;
+    t->nodes = NULL;
     json_t *resp = json_pack(
-        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:o, s:I, s:I}",
+        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:o, s:o, s:o, s:o}, s:I, s:o, s:o, s:o}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
-        (json_int_t)uptime, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
-        (json_int_t)d->items_total, CTL_RESP_ALERTS, "delivered", (json_int_t)delivered, "pending",
-        (json_int_t)pending, "failed", (json_int_t)failed, "no_hook", (json_int_t)no_hook,
-        "polls_in_flight", (json_int_t)(d->table.polls_active + d->table.n_ready), "next_poll",
+        (json_int_t)ds.uptime_s, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
+        (json_int_t)ds.items_total, CTL_RESP_ALERTS, "delivered", tally(t, t->delivered), "pending",
+        tally(t, t->pending), "failed", tally(t, t->failed), "no_hook", tally(t, t->no_hook),
+        "polls_in_flight", (json_int_t)(table->polls_active + table->n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
-        (json_int_t)bytes, CTL_RESP_SEARCH_LAG, (json_int_t)search_lag(d->ctx.search));
+        tally(t, (int64_t)t->database_bytes), CTL_RESP_SEARCH_LAG, tally(t, t->search_lag));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
-    if (resp && json_object_set_new(resp, "poll_memory",
-                                    json_pack("{s:I, s:I, s:I, s:i}", "bytes",
-                                              (json_int_t)d->ctx.poll_memory, "peak_bytes",
-                                              (json_int_t)d->ctx.poll_memory_peak, "max_bytes",
-                                              (json_int_t)d->ctx.conf->daemon.max_poll_memory,
-                                              "paused", (int)d->ctx.poll_memory_paused)) < 0) {
+    if (resp &&
+        json_object_set_new(resp, "poll_memory",
+                            json_pack("{s:I, s:I, s:I, s:i}", "bytes", (json_int_t)dc->poll_memory,
+                                      "peak_bytes", (json_int_t)dc->poll_memory_peak, "max_bytes",
+                                      (json_int_t)dc->conf->daemon.max_poll_memory, "paused",
+                                      (int)dc->poll_memory_paused)) < 0) {
         json_decref(resp);
         resp = NULL;
     }
     /* Retention's tallies: pruned_items, last_prune, ... (retention.h). */
-    if (resp && json_object_update_new(resp, retention_json(d->retention)) < 0) {
+    if (resp && json_object_update_new(resp, retention_json(ds.retention)) < 0) {
         json_decref(resp);
         resp = NULL;
     }
+    /* Several daemons on one database: the nodes (cluster.h). */
+    if (resp && dc->cluster) {
+        json_t *cl = cluster_json(dc, nodes);
+        nodes = NULL;
+        if (!cl || json_object_set_new(resp, "cluster", cl) < 0) {
+            json_decref(resp);
+            resp = NULL;
+        }
+    }
+    json_decref(nodes);
     return resp;
 }
 
-/* A feed's URL as the socket's group may see it: without its userinfo (user:password@). */
-static json_t *
-json_url_redacted(const char *url)
+/* `status` waiting for the store's tallies (PostgreSQL: storestat.h). */
+struct status_wait {
+    struct daemon *d;
+    struct ctl_conn *conn;
+    struct storestat_want *want;
+};
+
+static void
+on_status_detach(void *waiter)
 {
-    char *r = url_redact(url);
+    struct status_wait *w = waiter;
+    storestat_forget(w->want);
+    free(w);
+}
+
+/*
+ * The tallies came (fresh), or the database did not answer in time (the last ones read, with
+ * why): status answers with them and says which in "store" {stale, read_at, error}.
+ */
+static void
+on_status_tallies(void *ctx, const struct storestat_snap *snap, bool fresh, const char *error)
+{
+    struct status_wait *w = ctx;
+    struct status_tallies t = {
+        .known = snap->read_at != 0,
+        .database_bytes = snap->database_bytes,
+        .search_lag = snap->search_lag,
+        .delivered = snap->alerts_delivered,
+        .pending = snap->alerts_pending,
+        .failed = snap->alerts_failed,
+        .no_hook = snap->alerts_no_hook,
+    };
+    bool oom = false;
+    if (t.known && daemon_ctx(w->d)->cluster) {
+        t.nodes = json_array();
+        for (size_t i = 0; t.nodes && !oom && i < snap->n_nodes; i++)
+            oom = on_node(t.nodes, &snap->nodes[i]) < 0;
+        oom = oom || !t.nodes;
+    }
+    json_t *resp = oom ? NULL : status_json(w->d, &t);
+    json_decref(t.nodes);
+    json_t *store = json_pack("{s:b, s:o, s:o}", "stale", !fresh, "read_at",
+                              t.known ? json_time(snap->read_at) : json_null(), "error",
+                              error ? json_str(error) : json_null());
+    if (!resp || !store || json_object_set_new(resp, "store", store) < 0) {
+        json_decref(resp);
+        resp = NULL;
+    }
+    struct ctl_conn *conn = w->conn;
+    free(w);
+    ctl_conn_reply(conn, resp); /* NULL: "out of memory" */
+}
+
+static json_t *
+cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    struct dctx *dc = daemon_ctx(d);
+    (void)req;
+    /* PostgreSQL: the store's part is read off the loop, and waited for STORESTAT_WAIT_MS. */
+    if (dc->storestat && conn) {
+        struct status_wait *w = calloc(1, sizeof(*w));
+        if (!w)
+            return ctl_error("out of memory");
+        *w = (struct status_wait){.d = d, .conn = conn};
+        if (!(w->want = storestat_want(dc->storestat, on_status_tallies, w))) {
+            free(w);
+            return ctl_error("out of memory");
+        }
+        ctl_conn_defer(conn, on_status_detach, w);
+        *deferred = true;
+        return NULL;
+    }
+    /* SQLite: a local file, read on the loop. */
+    struct status_tallies t = {.known = true, .search_lag = search_lag(dc->search)};
+    (void)store_disk_bytes(dc->store, &t.database_bytes);
+    if (store_alert_counts(dc->store, &t.delivered, &t.pending, &t.failed, &t.no_hook) < 0)
+        return ctl_error("status: %s", store_errmsg(dc->store));
+    if (dc->cluster) {
+        if (!(t.nodes = json_array()) || store_nodes_list(dc->store, on_node, t.nodes) < 0) {
+            json_t *e = t.nodes ? ctl_error("status: %s", store_errmsg(dc->store))
+                                : ctl_error("status: out of memory");
+            json_decref(t.nodes);
+            return e;
+        }
+    }
+    return status_json(d, &t);
+}
+
+/*
+ * A feed's URL as the peer may see it: without its userinfo (user:password@) and its
+ * secret-looking query values for root and the daemon's user; only its scheme and host for
+ * the socket's group (url_brief: paths and queries carry capability tokens).
+ */
+static json_t *
+json_url_shown(const char *url, bool privileged)
+{
+    char *r = privileged ? url_redact(url) : url_brief(url);
     json_t *v = json_str(r);
     free(r);
+    return v;
+}
+
+/*
+ * A feed's error text as the peer may see it: for the group, the paths of its URLs hidden (the
+ * configured one, the one in use, and the one in use when the text was written, st's).
+ */
+static json_t *
+json_error_shown(const struct dfeed *f, const struct store_feed *st, const char *text,
+                 bool privileged)
+{
+    if (privileged || !text)
+        return json_str(text);
+    const char *urls[] = {f->st.url, st->url};
+    char *shown = url_brief_text(text, f->cfg->url);
+    for (size_t i = 0; shown && i < sizeof(urls) / sizeof(urls[0]); i++) {
+        if (!urls[i] || (i > 0 && urls[i - 1] && strcmp(urls[i], urls[i - 1]) == 0))
+            continue;
+        char *next = url_brief_text(shown, urls[i]);
+        free(shown);
+        shown = next;
+    }
+    json_t *v = json_str(shown);
+    free(shown);
     return v;
 }
 
@@ -114,31 +306,37 @@ static json_t *feed_json_settings(json_t *o, const struct conf_feed *cfg);
 
 /* One entry of `feeds`; also the body of a `watch` feed event. */
 json_t *
-ctlcmd_feed_json(const struct dfeed *f)
+ctlcmd_feed_json(const struct dfeed *f, bool privileged)
 {
-    enum dfeed_state s = dfeed_state(f);
-    const char *reason = f->st.disabled_reason;
+    /* A poll shows once it is stored, with its items (dfeed_shown). */
+    const struct store_feed *st = dfeed_shown(f);
+    enum dfeed_state s = dfeed_state_shown(f);
+    const char *reason = st->disabled_reason;
     if (s == DFEED_DISABLED && !reason)
         reason = "disabled in the config";
     /*
      * When the next poll is due: its timer, or, while a poll is under way or its result waits
-     * for the writer, the time the feed's state holds (a settled poll has planned the next
-     * one before the store has it, and its timer is armed only then).
+     * for the writer, the time the shown state holds (the one planned before that poll: the
+     * poll's own plan shows with its outcome, once stored, when its timer is armed); during a
+     * first poll, or waiting for a poll slot before it, when it fell due (null: never
+     * scheduled, as in --once).
      */
     int64_t next = FEED_TIME_NONE;
     if (sched_entry_armed(&f->sched))
         next = (f->sched.due_wall_ms + 999) / 1000;
-    else if (s == DFEED_OK || s == DFEED_FAILING)
-        next = f->st.next_poll_at;
-    json_t *o =
-        json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name",
-                  f->cfg->name, "url", json_url_redacted(f->st.url ? f->st.url : f->cfg->url),
-                  "configured_url", json_url_redacted(f->cfg->url), "state", dfeed_state_name(s),
-                  "reason", json_str(s == DFEED_DISABLED ? reason : NULL), "last_poll",
-                  json_time(f->st.last_poll_at), "last_status",
-                  f->st.last_status ? json_integer(f->st.last_status) : json_null(), "last_error",
-                  json_str(f->st.last_error), "failures", (json_int_t)f->st.failures, "recovered",
-                  f->st.recovered, "items", (json_int_t)f->st.items, "next_poll", json_time(next));
+    else if ((s == DFEED_OK || s == DFEED_FAILING) && st->next_poll_at != FEED_TIME_NONE)
+        next = st->next_poll_at;
+    else if ((s == DFEED_OK || s == DFEED_FAILING) && f->sched.due_wall_ms != INT64_MAX)
+        next = (f->sched.due_wall_ms + 999) / 1000;
+    json_t *o = json_pack(
+        "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o}", "name", f->cfg->name, "url",
+        json_url_shown(st->url ? st->url : f->cfg->url, privileged), "configured_url",
+        json_url_shown(f->cfg->url, privileged), "state", dfeed_state_name(s), "reason",
+        json_error_shown(f, st, s == DFEED_DISABLED ? reason : NULL, privileged), "last_poll",
+        json_time(st->last_poll_at), "last_status",
+        st->last_status ? json_integer(st->last_status) : json_null(), "last_error",
+        json_error_shown(f, st, st->last_error, privileged), "failures", (json_int_t)st->failures,
+        "recovered", st->recovered, "items", (json_int_t)st->items, "next_poll", json_time(next));
     return feed_json_settings(o, f->cfg);
 }
 
@@ -181,32 +379,37 @@ json_header_name(const char *header)
 /*
  * `feeds NAME`: the entry of `feeds` and what the loop knows beyond it (settings, where the
  * feed is defined, the topics that cover it, validators, item rate); the store's tallies are
- * added in the thread pool (feed_detail_work).
+ * added in the thread pool (feed_detail_work). Where it is defined is the config file's
+ * path and line for root and the daemon's user, only "config" or "runtime" for the group.
  */
 static json_t *
-feed_detail_json(struct daemon *d, const struct dfeed *f)
+feed_detail_json(struct daemon *d, const struct dfeed *f, bool privileged)
 {
+    struct dctx *dc = daemon_ctx(d);
     const struct conf_feed *cfg = f->cfg;
-    json_t *o = ctlcmd_feed_json(f);
+    const struct store_feed *st = dfeed_shown(f);
+    json_t *o = ctlcmd_feed_json(f, privileged);
     json_t *topics = json_array();
     char *origin = NULL;
-    for (size_t i = 0; topics && i < d->ctx.conf->n_topics; i++)
-        if (alerts_topic_covers(&d->ctx.conf->topics[i], cfg) &&
-            json_array_append_new(topics, json_str(d->ctx.conf->topics[i].name)) < 0) {
+    for (size_t i = 0; topics && i < dc->conf->n_topics; i++)
+        if (alerts_topic_covers(&dc->conf->topics[i], cfg) &&
+            json_array_append_new(topics, json_str(dc->conf->topics[i].name)) < 0) {
             json_decref(topics);
             topics = NULL;
         }
-    if (!f->runtime_cfg && cfg->origin.file &&
-        asprintf(&origin, "%s:%u", cfg->origin.file, cfg->origin.line) < 0)
+    if (!privileged)
+        origin = strdup(f->runtime_cfg ? "runtime" : "config");
+    else if (!f->runtime_cfg && cfg->origin.file &&
+             asprintf(&origin, "%s:%u", cfg->origin.file, cfg->origin.line) < 0)
         origin = NULL;
     json_t *more = json_pack(
         "{s:s, s:o, s:b, s:b, s:o, s:b, s:o?, s:o, s:o, s:o, s:b}", "source",
         f->runtime_cfg ? "runtime" : "config", "defined_at", json_str(origin), "enabled",
         cfg->enabled, "allow_private_addresses", cfg->allow_private_addresses, "header",
         json_header_name(cfg->header), "auth", cfg->user != NULL || cfg->password_file != NULL,
-        "topics", topics, "etag", json_str(f->st.etag), "last_modified",
-        json_str(f->st.last_modified), "items_per_hour",
-        f->st.item_rate < 0 ? json_null() : json_real(f->st.item_rate), "polling", f->poll != NULL);
+        "topics", topics, "etag", json_str(st->etag), "last_modified", json_str(st->last_modified),
+        "items_per_hour", st->item_rate < 0 ? json_null() : json_real(st->item_rate), "polling",
+        f->poll != NULL);
     free(origin);
     if (!o || !more || json_object_update_new(o, more) < 0) {
         json_decref(o);
@@ -238,17 +441,28 @@ feed_detail_work(void *ctx, struct ctl_reader *rd, json_t *job)
     return json_pack("{s:b, s:O}", CTL_RESP_OK, 1, CTL_RESP_FEED, feed);
 }
 
+/*
+ * Whether conn's peer may see feed URLs whole (root or the daemon's user). A request
+ * dispatched with no connection (the unit tests call ctlcmd_dispatch directly) is the group's.
+ */
+static bool
+peer_privileged(const struct ctl_conn *conn)
+{
+    return conn && ctl_conn_privileged(conn);
+}
+
 static json_t *
 cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *jname = json_object_get(req, CTL_REQ_NAME);
     if (jname && !json_is_null(jname)) {
         if (!json_is_string(jname))
             return ctl_error("feeds: \"name\" must be a string");
-        const struct dfeed *f = feedtable_find(&d->table, json_string_value(jname));
+        const struct dfeed *f = feedtable_find(table, json_string_value(jname));
         if (!f)
             return ctl_error("no feed '%.200s'", json_string_value(jname));
-        json_t *entry = feed_detail_json(d, f);
+        json_t *entry = feed_detail_json(d, f, peer_privileged(conn));
         if (!entry)
             return NULL;
         return queue_work(conn, feed_detail_work, json_pack("{s:o}", CTL_RESP_FEED, entry),
@@ -257,27 +471,120 @@ cmd_feeds(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     json_t *arr = json_array();
     if (!arr)
         return NULL;
-    for (size_t i = 0; i < d->table.n_feeds; i++) {
-        if (json_array_append_new(arr, ctlcmd_feed_json(d->table.feeds[i])) < 0) {
+    for (size_t i = 0; i < table->n_feeds; i++) {
+        if (json_array_append_new(arr, ctlcmd_feed_json(table->feeds[i], peer_privileged(conn))) <
+            0) {
             json_decref(arr);
             return NULL;
         }
     }
-    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr);
+    /* urls_hidden: the group's URLs are scheme and host only (`export` refuses them) */
+    return json_pack("{s:b, s:o, s:b}", CTL_RESP_OK, 1, CTL_RESP_FEEDS, arr, "urls_hidden",
+                     !peer_privileged(conn));
+}
+
+/*
+ * What the socket's group sees of items' URLs and keys (issue 14, review16 a): a feed's
+ * relative links resolve against its URL ("#comments" is the feed's URL with a fragment), so
+ * those made from it are briefed as the feed's URL is (url_item_brief) against every URL the
+ * feed has or had that is known: the feed table's (on the loop thread) and its row's in the
+ * store (configured, in use, given to `add`; also for a feed no longer configured). A NULL
+ * view is a privileged peer's, who sees them whole.
+ */
+struct item_view {
+    struct store *store;     /* the feeds' rows (any connection that may read) */
+    struct feedtable *table; /* the feeds as they are now; NULL off the loop thread */
+    json_t *cache;           /* feed name -> [its URLs], or false when not known */
+};
+
+/* A view for the socket's group through store (and table on the loop), or NULL on OOM. */
+static struct item_view *
+item_view_init(struct item_view *v, struct store *store, struct feedtable *table)
+{
+    *v = (struct item_view){.store = store, .table = table, .cache = json_object()};
+    return v->cache ? v : NULL;
+}
+
+static void
+item_view_done(struct item_view *v)
+{
+    if (v)
+        json_decref(v->cache);
+}
+
+/* The URLs of the feed called name as an array (borrowed), false when they are not known. */
+static json_t *
+item_view_urls(struct item_view *v, const char *name)
+{
+    json_t *urls = json_object_get(v->cache, name);
+    if (urls)
+        return urls;
+    char *row[STORE_FEED_URLS] = {NULL};
+    int found = v->store ? store_feed_urls(v->store, name, row) : 0;
+    const struct dfeed *f = v->table ? feedtable_find(v->table, name) : NULL;
+    urls = found > 0 || f ? json_array() : json_false();
+    for (size_t i = 0; found > 0 && i < STORE_FEED_URLS; i++)
+        if (row[i] && json_array_append_new(urls, json_str(row[i])) < 0)
+            found = -ENOMEM;
+    if (f && f->cfg->url && json_array_append_new(urls, json_str(f->cfg->url)) < 0)
+        found = -ENOMEM;
+    if (f && f->st.url && json_array_append_new(urls, json_str(f->st.url)) < 0)
+        found = -ENOMEM;
+    if (f && f->st.base_url && json_array_append_new(urls, json_str(f->st.base_url)) < 0)
+        found = -ENOMEM;
+    for (size_t i = 0; i < STORE_FEED_URLS; i++)
+        free(row[i]);
+    if (found < 0) {
+        /* not known (a store error): the caller briefs every URL of the feed's items */
+        json_decref(urls);
+        urls = json_false();
+    }
+    if (!urls || json_object_set_new_nocheck(v->cache, name, urls) < 0)
+        return NULL;
+    return urls;
+}
+
+/*
+ * An item's URL or key as the peer may see it: whole when v is NULL (a privileged peer);
+ * else as url_item_brief shows it against its feed's URLs, or, when those are not known,
+ * briefed whenever it has a scheme.
+ */
+static json_t *
+json_item_url(struct item_view *v, const char *feed, const char *url)
+{
+    if (!v || !url)
+        return json_str(url);
+    json_t *urls = feed ? item_view_urls(v, feed) : NULL;
+    char *shown;
+    char scheme[32];
+    if (json_is_array(urls)) {
+        const char *u[STORE_FEED_URLS + 3];
+        size_t n = 0;
+        for (size_t i = 0; i < json_array_size(urls) && n < STORE_FEED_URLS + 3; i++)
+            u[n++] = json_string_value(json_array_get(urls, i));
+        shown = url_item_brief(url, u, n);
+    } else {
+        shown = url_scheme(url, scheme, sizeof(scheme)) ? url_brief(url) : url_strip_userinfo(url);
+    }
+    json_t *j = shown ? json_str(shown) : NULL;
+    free(shown);
+    return j;
 }
 
 struct items_ctx {
     json_t *arr;
     bool text;
+    struct item_view *view;
 };
 
-/* One entry of `items`; also the body of a `watch` item event. */
-json_t *
-ctlcmd_item_json(const struct store_item_row *row)
+/* One entry of `items`, as view shows it (NULL: whole); also the body of a `watch` item event. */
+static json_t *
+item_json(const struct store_item_row *row, struct item_view *view)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)row->id, "feed", json_str(row->feed), "key", json_str(row->key),
-                     "title", json_str(row->title), "url", json_str(row->url), "published",
+                     (json_int_t)row->id, "feed", json_str(row->feed), "key",
+                     json_item_url(view, row->feed, row->key), "title", json_str(row->title), "url",
+                     json_item_url(view, row->feed, row->url), "published",
                      json_time(row->published_at), "updated", json_time(row->updated_at), "author",
                      json_str(row->author), "language", json_str(row->language), "summary",
                      json_str(row->summary));
@@ -287,7 +594,7 @@ static int
 on_item_row(void *userdata, const struct store_item_row *row)
 {
     struct items_ctx *c = userdata;
-    json_t *o = ctlcmd_item_json(row);
+    json_t *o = item_json(row, c->view);
     if (!o)
         return -ENOMEM;
     if (c->text && json_object_set_new(o, "text", json_str(row->text)) < 0) {
@@ -311,9 +618,10 @@ feed_has_tag(const struct conf_feed *cfg, const char *tag)
 static char *
 tagged_feeds_json(struct daemon *d, const char *tag, const char *feed)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *names = json_array();
-    for (size_t i = 0; names && i < d->table.n_feeds; i++) {
-        const struct conf_feed *cfg = d->table.feeds[i]->cfg;
+    for (size_t i = 0; names && i < table->n_feeds; i++) {
+        const struct conf_feed *cfg = table->feeds[i]->cfg;
         if ((feed && strcmp(cfg->name, feed) != 0) || !feed_has_tag(cfg, tag))
             continue;
         if (json_array_append_new(names, json_string(cfg->name)) < 0) {
@@ -349,6 +657,33 @@ queue_work(struct ctl_conn *conn, ctl_work_cb fn, json_t *job, bool *deferred)
     return NULL;
 }
 
+/*
+ * The view of items' URLs an answer to job is written with (st: the reader's connection):
+ * NULL for a privileged peer; for the socket's group (the job's "group", see job_group)
+ * v, or NULL with *oom set when memory runs out.
+ */
+static struct item_view *
+job_view(json_t *job, struct item_view *v, struct store *st, bool *oom)
+{
+    *oom = false;
+    if (!json_is_true(json_object_get(job, "group")))
+        return NULL;
+    if (!item_view_init(v, st, NULL))
+        *oom = true;
+    return *oom ? NULL : v;
+}
+
+/* Marks job (taken; NULL passes) as the group's ("group") unless conn's peer is privileged. */
+static json_t *
+job_group(json_t *job, const struct ctl_conn *conn)
+{
+    if (job && json_object_set_new(job, "group", json_boolean(!peer_privileged(conn))) < 0) {
+        json_decref(job);
+        return NULL;
+    }
+    return job;
+}
+
 /* Pool thread: `items` on the reader's connection. */
 static json_t *
 items_work(void *ctx, struct ctl_reader *rd, json_t *job)
@@ -358,9 +693,15 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     (void)ctx;
     if (!st)
         return bad;
-    struct items_ctx c = {.arr = json_array(), .text = json_is_true(json_object_get(job, "text"))};
-    if (!c.arr)
+    struct item_view view;
+    bool oom;
+    struct items_ctx c = {.arr = json_array(),
+                          .text = json_is_true(json_object_get(job, "text")),
+                          .view = job_view(job, &view, st, &oom)};
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     json_t *jsince = json_object_get(job, "since");
     struct store_items_filter f = {
         .feed = json_string_value(json_object_get(job, "feed")),
@@ -371,6 +712,7 @@ items_work(void *ctx, struct ctl_reader *rd, json_t *job)
     };
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
     int r = store_items_query(st, &f, limit, c.text, on_item_row, &c);
+    item_view_done(c.view);
     if (r < 0) {
         json_decref(c.arr);
         return ctl_error("items: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -395,7 +737,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jfeed))
             return ctl_error("items: \"feed\" must be a string");
         feed = json_string_value(jfeed);
-        if (!feedtable_find(&d->table, feed))
+        if (!feedtable_find(daemon_feeds(d), feed))
             return ctl_error("no feed '%.200s'", feed);
     }
     if (jlimit && !json_is_null(jlimit)) {
@@ -410,7 +752,7 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("items: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->ctx.conf, topic))
+        if (!conf_topic_find(daemon_ctx(d)->conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jsince && !json_is_null(jsince)) {
@@ -435,26 +777,35 @@ cmd_items(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
                   topic ? json_string(topic) : json_null(), "since",
                   since == FEED_TIME_NONE ? json_null() : json_integer(since));
     free(tagged);
-    return queue_work(conn, items_work, job, deferred);
+    return queue_work(conn, items_work, job_group(job, conn), deferred);
 }
+
+/* An alert's `deliveries` as a peer sees them: for the group, their errors briefed. */
+struct deliveries_ctx {
+    json_t *arr;
+    bool group;
+};
 
 /* One hook's delivery of an alert, for its `deliveries`. */
 static int
 on_delivery_row(void *userdata, const struct store_delivery_row *row)
 {
-    json_t *deliveries = userdata;
-    json_t *o =
-        json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
-                  json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
-                  json_str(row->last_error), "next_attempt", json_time(row->next_attempt_at),
-                  "last_attempt", json_time(row->last_attempt_at));
-    return o && json_array_append_new(deliveries, o) == 0 ? 0 : -ENOMEM;
+    struct deliveries_ctx *c = userdata;
+    char buf[160];
+    const char *error =
+        c->group ? hook_error_brief(row->last_error, buf, sizeof(buf)) : row->last_error;
+    json_t *o = json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "hook", json_str(row->hook), "state",
+                          json_str(row->state), "attempts", (json_int_t)row->attempts, "last_error",
+                          json_str(error), "next_attempt", json_time(row->next_attempt_at),
+                          "last_attempt", json_time(row->last_attempt_at));
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
 struct item_alerts_ctx {
     struct store *store;
     json_t *alerts;   /* raised on the item, with their deliveries */
     json_t *attached; /* alerts the item is another source of */
+    bool group;       /* the socket's group asks: deliveries' errors briefed */
 };
 
 static int
@@ -469,7 +820,8 @@ on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
     }
     json_t *deliveries = json_array();
     json_t *matched = row->matched ? json_loads(row->matched, 0, NULL) : NULL;
-    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, deliveries) < 0) {
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_alert_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
         json_decref(deliveries);
         json_decref(matched);
         return -ENOMEM;
@@ -483,13 +835,14 @@ on_item_alert(void *userdata, const struct store_alert_row *row, bool source)
 
 struct item_get_ctx {
     json_t *item;
+    struct item_view *view;
 };
 
 static int
 on_item_full(void *userdata, const struct store_item_full *it)
 {
     struct item_get_ctx *c = userdata;
-    json_t *o = ctlcmd_item_json(&it->row);
+    json_t *o = item_json(&it->row, c->view);
     json_t *cats = it->categories ? json_loads(it->categories, 0, NULL) : NULL;
     json_t *more = json_pack("{s:o, s:o, s:o, s:o}", "text", json_str(it->row.text), "categories",
                              json_is_array(cats) ? json_incref(cats) : json_array(), "first_seen",
@@ -513,8 +866,13 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
     if (!st)
         return bad;
     int64_t id = json_integer_value(json_object_get(job, "id"));
-    struct item_get_ctx g = {0};
-    struct item_alerts_ctx a = {.store = st, .alerts = json_array(), .attached = json_array()};
+    struct item_view view;
+    bool oom;
+    struct item_get_ctx g = {.view = job_view(job, &view, st, &oom)};
+    if (oom)
+        return NULL;
+    struct item_alerts_ctx a = {
+        .store = st, .alerts = json_array(), .attached = json_array(), .group = g.view != NULL};
     json_t *resp = NULL;
     int r = store_begin_read(st);
     if (r == 0) {
@@ -523,6 +881,7 @@ item_work(void *ctx, struct ctl_reader *rd, json_t *job)
             r = store_item_alerts(st, id, on_item_alert, &a);
         store_rollback(st); /* ends the read transaction */
     }
+    item_view_done(g.view);
     if (r == -ENOENT)
         resp = ctl_error("no item %" JSON_INTEGER_FORMAT, (json_int_t)id);
     else if (r < 0)
@@ -544,7 +903,8 @@ cmd_item(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     (void)d;
     if (!json_is_integer(jid) || json_integer_value(jid) < 1)
         return ctl_error("item: \"id\" must be a positive integer");
-    return queue_work(conn, item_work, json_pack("{s:I}", "id", json_integer_value(jid)), deferred);
+    return queue_work(conn, item_work,
+                      job_group(json_pack("{s:I}", "id", json_integer_value(jid)), conn), deferred);
 }
 
 /*
@@ -601,13 +961,14 @@ on_poll_done(void *ctx, enum poll_outcome outcome, uint64_t new_items, uint64_t 
 static json_t *
 cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 {
+    struct feedtable *table = daemon_feeds(d);
     json_t *jfeed = json_object_get(req, CTL_REQ_FEED);
     json_t *jwait = json_object_get(req, CTL_REQ_WAIT);
     struct dfeed *only = NULL;
     if (jfeed && !json_is_null(jfeed)) {
         if (!json_is_string(jfeed))
             return ctl_error("poll: \"feed\" must be a string");
-        only = feedtable_find(&d->table, json_string_value(jfeed));
+        only = feedtable_find(table, json_string_value(jfeed));
         if (!only)
             return ctl_error("no feed '%.200s'", json_string_value(jfeed));
     }
@@ -623,13 +984,13 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         w->remaining = 1; /* held until every feed is started */
     }
     unsigned queued = 0;
-    for (size_t i = 0; i < d->table.n_feeds; i++) {
-        struct dfeed *f = d->table.feeds[i];
+    for (size_t i = 0; i < table->n_feeds; i++) {
+        struct dfeed *f = table->feeds[i];
         if (only ? f != only : (dfeed_state(f) == DFEED_PAUSED || dfeed_state(f) == DFEED_DISABLED))
             continue;
         if (w)
             w->remaining++; /* on_poll_done is called once, whatever the return */
-        if (feedtable_poll_now(&d->table, f, w ? on_poll_done : NULL, w) == 0)
+        if (feedtable_poll_now(table, f, w ? on_poll_done : NULL, w) == 0)
             queued++;
     }
     if (!wait)
@@ -648,26 +1009,38 @@ cmd_poll(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 struct alerts_ctx {
     struct store *store;
     json_t *arr;
+    struct item_view *view;
+};
+
+/* An alert's sources as a view shows their URLs. */
+struct sources_ctx {
+    json_t *sources;
+    struct item_view *view;
 };
 
 static int
 on_source_name(void *userdata, const char *feed, const char *url, const char *title,
                int64_t item_id)
 {
-    json_t *sources = userdata;
+    struct sources_ctx *c = userdata;
     (void)title;
-    json_t *o = json_pack("{s:o, s:o, s:I}", "feed", json_str(feed), "url", json_str(url), "item",
-                          (json_int_t)item_id);
-    return o && json_array_append_new(sources, o) == 0 ? 0 : -ENOMEM;
+    json_t *o = json_pack("{s:o, s:o, s:I}", "feed", json_str(feed), "url",
+                          json_item_url(c->view, feed, url), "item", (json_int_t)item_id);
+    return o && json_array_append_new(c->sources, o) == 0 ? 0 : -ENOMEM;
 }
 
-/* One entry of `alerts`, its sources and deliveries read through st. */
+/*
+ * One entry of `alerts`, its sources and deliveries read through st, its URLs as view shows
+ * them (NULL: whole); also the body of a `watch` alert event.
+ */
 static json_t *
-alert_json(struct store *st, const struct store_alert_row *row)
+alert_json(struct store *st, const struct store_alert_row *row, struct item_view *view)
 {
     json_t *sources = json_array(), *deliveries = json_array();
-    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, sources) < 0 ||
-        store_alert_deliveries(st, row->id, on_delivery_row, deliveries) < 0) {
+    struct sources_ctx sc = {.sources = sources, .view = view};
+    struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
+    if (!sources || !deliveries || store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
+        store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0) {
         json_decref(sources);
         json_decref(deliveries);
         return NULL;
@@ -675,23 +1048,17 @@ alert_json(struct store *st, const struct store_alert_row *row)
     return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
-                     json_str(row->title), "url", json_str(row->url), "state", json_str(row->state),
-                     "attempts", row->attempts, "raised", json_time(row->raised_at), "sources",
-                     sources, CTL_RESP_DELIVERIES, deliveries);
-}
-
-/* One entry of `alerts`; also the body of a `watch` alert event. */
-json_t *
-ctlcmd_alert_json(struct daemon *d, const struct store_alert_row *row)
-{
-    return alert_json(d->ctx.store, row);
+                     json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
+                     json_str(row->state), "attempts", row->attempts, "raised",
+                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES,
+                     deliveries);
 }
 
 static int
 on_alert_row(void *userdata, const struct store_alert_row *row)
 {
     struct alerts_ctx *c = userdata;
-    json_t *o = alert_json(c->store, row);
+    json_t *o = alert_json(c->store, row, c->view);
     return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -704,13 +1071,19 @@ alerts_work(void *ctx, struct ctl_reader *rd, json_t *job)
     (void)ctx;
     if (!st)
         return bad;
-    struct alerts_ctx c = {.store = st, .arr = json_array()};
-    if (!c.arr)
+    struct item_view view;
+    bool oom;
+    struct alerts_ctx c = {
+        .store = st, .arr = json_array(), .view = job_view(job, &view, st, &oom)};
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     int r = store_alerts_list(st, json_string_value(json_object_get(job, "topic")),
                               json_is_true(json_object_get(job, "failed")),
                               (unsigned)json_integer_value(json_object_get(job, "limit")),
                               on_alert_row, &c);
+    item_view_done(c.view);
     if (r < 0) {
         json_decref(c.arr);
         return ctl_error("alerts: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
@@ -730,7 +1103,7 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
         if (!json_is_string(jtopic))
             return ctl_error("alerts: \"topic\" must be a string");
         topic = json_string_value(jtopic);
-        if (!conf_topic_find(d->ctx.conf, topic))
+        if (!conf_topic_find(daemon_ctx(d)->conf, topic))
             return ctl_error("no topic '%.200s'", topic);
     }
     if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
@@ -743,7 +1116,82 @@ cmd_alerts(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     }
     json_t *job = json_pack("{s:o, s:b, s:I}", "topic", topic ? json_string(topic) : json_null(),
                             "failed", jfailed && json_is_true(jfailed), "limit", (json_int_t)limit);
-    return queue_work(conn, alerts_work, job, deferred);
+    return queue_work(conn, alerts_work, job_group(job, conn), deferred);
+}
+
+struct events_ctx {
+    struct store *store;
+    json_t *arr;
+    bool group; /* the socket's group asks: URLs as scheme and host, errors briefed */
+};
+
+/* One entry of `events`: the event, its feed's state then, and each hook's delivery. */
+static int
+on_feed_event_row(void *userdata, const struct store_feed_event_row *row)
+{
+    struct events_ctx *c = userdata;
+    json_t *deliveries = json_array();
+    struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
+    if (!deliveries || store_event_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
+        json_decref(deliveries);
+        return -ENOMEM;
+    }
+    /* The group: the URL's path hidden, and the reason of a move (two URLs) left out. */
+    char *reason = NULL;
+    if (c->group && row->reason && strcmp(row->event, "feed-moved") != 0)
+        reason = row->url ? url_brief_text(row->reason, row->url) : strdup(row->reason);
+    json_t *o = json_pack(
+        "{s:I, s:o, s:o, s:{s:o, s:o, s:o}, s:o, s:o, s:i, s:o}", "id", (json_int_t)row->id,
+        "event", json_str(row->event), "feed", json_str(row->feed), "feed_state", "url",
+        json_url_shown(row->url, !c->group), "state", json_str(row->feed_state), "reason",
+        json_str(c->group ? reason : row->reason), "raised", json_time(row->raised_at), "state",
+        json_str(row->state), "attempts", row->attempts, CTL_RESP_DELIVERIES, deliveries);
+    free(reason);
+    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* Pool thread: `events` on the reader's connection. */
+static json_t *
+events_work(void *ctx, struct ctl_reader *rd, json_t *job)
+{
+    json_t *bad = NULL;
+    struct store *st = reader_store(rd, "events", &bad);
+    (void)ctx;
+    if (!st)
+        return bad;
+    struct events_ctx c = {
+        .store = st, .arr = json_array(), .group = json_is_true(json_object_get(job, "group"))};
+    if (!c.arr)
+        return NULL;
+    int r = store_feed_events_list(st, json_is_true(json_object_get(job, "failed")),
+                                   (unsigned)json_integer_value(json_object_get(job, "limit")),
+                                   on_feed_event_row, &c);
+    if (r < 0) {
+        json_decref(c.arr);
+        return ctl_error("events: %s", r == -ENOMEM ? "out of memory" : store_errmsg(st));
+    }
+    return json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_EVENTS, c.arr);
+}
+
+/* `events [--failed] [--limit N]`: feed events, newest first, with their deliveries. */
+static json_t *
+cmd_events(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    json_t *jfailed = json_object_get(req, CTL_REQ_FAILED);
+    json_t *jlimit = json_object_get(req, CTL_REQ_LIMIT);
+    json_int_t limit = CTL_ALERTS_DEFAULT;
+    (void)d;
+    if (jfailed && !json_is_boolean(jfailed) && !json_is_null(jfailed))
+        return ctl_error("events: \"failed\" must be true or false");
+    if (jlimit && !json_is_null(jlimit)) {
+        if (!json_is_integer(jlimit) || json_integer_value(jlimit) < 1 ||
+            json_integer_value(jlimit) > CTL_ITEMS_MAX)
+            return ctl_error("events: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
+        limit = json_integer_value(jlimit);
+    }
+    json_t *job = json_pack("{s:b, s:I}", "failed", jfailed && json_is_true(jfailed), "limit",
+                            (json_int_t)limit);
+    return queue_work(conn, events_work, job_group(job, conn), deferred);
 }
 
 static json_t *
@@ -755,6 +1203,7 @@ cmd_watch(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
 
 struct search_ctx {
     json_t *arr;
+    struct item_view *view;
 };
 
 static int
@@ -775,7 +1224,7 @@ on_search_hit(void *userdata, const struct search_hit *hit)
         .summary = hit->summary,
     };
     json_t *matched = json_loads(hit->matched_json, 0, NULL);
-    json_t *o = ctlcmd_item_json(&row);
+    json_t *o = item_json(&row, c->view);
     if (!o || json_object_set_new(o, "matched", matched ? matched : json_array()) < 0) {
         json_decref(o);
         return -ENOMEM;
@@ -788,15 +1237,26 @@ static json_t *
 search_work(void *ctx, struct ctl_reader *rd, json_t *job)
 {
     struct daemon *d = ctx;
-    if (!rd->search && search_reader_open(d->ctx.search, &rd->search) < 0)
+    struct dctx *dc = daemon_ctx(d);
+    if (!rd->search && search_reader_open(dc->search, &rd->search) < 0)
         return ctl_error("search: cannot open the index for reading");
-    struct search_ctx c = {.arr = json_array()};
+    /* the group's view reads the feeds' URLs from the store */
+    struct store *st = NULL;
+    json_t *bad = NULL;
+    if (json_is_true(json_object_get(job, "group")) && !(st = reader_store(rd, "search", &bad)))
+        return bad;
+    struct item_view view;
+    bool oom;
+    struct search_ctx c = {.arr = json_array(), .view = job_view(job, &view, st, &oom)};
     char *err = NULL;
-    if (!c.arr)
+    if (!c.arr || oom) {
+        json_decref(c.arr);
         return NULL;
+    }
     const char *query = json_string_value(json_object_get(job, "query"));
     unsigned limit = (unsigned)json_integer_value(json_object_get(job, "limit"));
-    int r = search_reader_run(d->ctx.search, rd->search, query, limit, on_search_hit, &c, &err);
+    int r = search_reader_run(dc->search, rd->search, query, limit, on_search_hit, &c, &err);
+    item_view_done(c.view);
     if (r < 0) {
         json_t *resp = ctl_error("%s", err ? err : strerror(-r));
         free(err);
@@ -804,7 +1264,7 @@ search_work(void *ctx, struct ctl_reader *rd, json_t *job)
         return resp;
     }
     return json_pack("{s:b, s:o, s:I}", CTL_RESP_OK, 1, CTL_RESP_ITEMS, c.arr, CTL_RESP_SEARCH_LAG,
-                     (json_int_t)search_reader_lag(d->ctx.search, rd->search));
+                     (json_int_t)search_reader_lag(dc->search, rd->search));
 }
 
 static json_t *
@@ -821,30 +1281,11 @@ cmd_search(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
             return ctl_error("search: \"limit\" must be an integer from 1 to %d", CTL_ITEMS_MAX);
         limit = json_integer_value(jlimit);
     }
-    if (!d->ctx.search)
+    if (!daemon_ctx(d)->search)
         return ctl_error("search: the index could not be opened (see the log)");
     json_t *job =
         json_pack("{s:s, s:I}", "query", json_string_value(jquery), "limit", (json_int_t)limit);
-    return queue_work(conn, search_work, job, deferred);
-}
-
-static json_t *
-cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
-{
-    char *err = NULL;
-    log_notice("config: reload requested over the control socket");
-    int r = daemon_reload(d, &err);
-    if (r < 0) {
-        json_t *resp =
-            json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR, err ? err : "reload failed");
-        free(err);
-        return resp;
-    }
-    /* The feeds as `status` counts them, and the topics and hooks now in force. */
-    return json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1, CTL_RESP_FEEDS,
-                     feed_counts_json(d), CTL_RESP_TOPICS, "total",
-                     (json_int_t)d->ctx.conf->n_topics, CTL_RESP_HOOKS, "total",
-                     (json_int_t)d->ctx.conf->n_hooks);
+    return queue_work(conn, search_work, job_group(job, conn), deferred);
 }
 
 /* The string member key of a run-time change request, or NULL with *ret_err built. */
@@ -874,8 +1315,10 @@ change_answer(struct daemon *d, int r, struct dfeed *f, const char *err)
     if (r < 0) {
         resp = ctl_error("%s", err ? err : strerror(-r));
     } else {
-        resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f));
-        events_publish(d->ctx.events, &(struct events_event){.kind = EVENTS_FEED, .feed = f});
+        /* add, pause and resume are root's and the daemon's user's */
+        resp = json_pack("{s:b, s:o}", CTL_RESP_OK, 1, CTL_RESP_FEED, ctlcmd_feed_json(f, true));
+        events_publish(daemon_ctx(d)->events,
+                       &(struct events_event){.kind = EVENTS_FEED, .feed = f});
     }
     return resp;
 }
@@ -909,13 +1352,10 @@ on_change_detach(void *waiter)
     c->conn = NULL;
 }
 
+/* The change's answer: kept for the handler, or sent to the waiting client. */
 static void
-on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+change_reply(struct change *c, json_t *resp)
 {
-    struct change *c = ctx;
-    json_t *resp = r == 0 && c->removed
-                       ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
-                       : change_answer(c->d, r, f, err);
     if (!c->deferred) {
         c->answer = resp; /* NULL: out of memory, answered as such */
         c->answered = true;
@@ -926,6 +1366,15 @@ on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
     else
         json_decref(resp);
     change_free(c);
+}
+
+static void
+on_change_done(void *ctx, int r, struct dfeed *f, const char *err)
+{
+    struct change *c = ctx;
+    change_reply(c, r == 0 && c->removed
+                        ? json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_REMOVED, c->removed)
+                        : change_answer(c->d, r, f, err));
 }
 
 static struct change *
@@ -954,6 +1403,34 @@ change_answer_or_wait(struct change *c, struct ctl_conn *conn, bool *deferred)
     ctl_conn_defer(conn, on_change_detach, c);
     *deferred = true;
     return NULL;
+}
+
+/* daemon_reload: the reload ended (at once, or once the writer loaded its new feeds' rows). */
+static void
+on_reloaded(void *ctx, int r, const char *err)
+{
+    struct change *c = ctx;
+    struct daemon *d = c->d;
+    struct dctx *dc = daemon_ctx(d);
+    /* The feeds as `status` counts them, and the topics and hooks now in force. */
+    change_reply(c, r < 0 ? json_pack("{s:b, s:s}", CTL_RESP_OK, 0, CTL_RESP_ERROR,
+                                      err ? err : "reload failed")
+                          : json_pack("{s:b, s:o, s:{s:I}, s:{s:I}}", CTL_RESP_OK, 1,
+                                      CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_TOPICS, "total",
+                                      (json_int_t)dc->conf->n_topics, CTL_RESP_HOOKS, "total",
+                                      (json_int_t)dc->conf->n_hooks));
+}
+
+static json_t *
+cmd_reload(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    (void)req;
+    log_notice("config: reload requested over the control socket");
+    struct change *c = change_new(d, conn, NULL);
+    if (!c)
+        return NULL;
+    daemon_reload(d, on_reloaded, c);
+    return change_answer_or_wait(c, conn, deferred);
 }
 
 static json_t *
@@ -994,7 +1471,7 @@ cmd_add(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_add(&d->table, name, url, &opts, on_change_done, c);
+    feedtable_add(daemon_feeds(d), name, url, &opts, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1008,7 +1485,7 @@ cmd_remove(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, name);
     if (!c)
         return NULL;
-    feedtable_remove(&d->table, name, on_change_done, c);
+    feedtable_remove(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1022,7 +1499,7 @@ cmd_pause(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_pause(&d->table, name, on_change_done, c);
+    feedtable_pause(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1036,7 +1513,7 @@ cmd_resume(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     struct change *c = change_new(d, conn, NULL);
     if (!c)
         return NULL;
-    feedtable_resume(&d->table, name, on_change_done, c);
+    feedtable_resume(daemon_feeds(d), name, on_change_done, c);
     return change_answer_or_wait(c, conn, deferred);
 }
 
@@ -1093,7 +1570,7 @@ cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferr
         return NULL;
     w->conn = conn;
     char *err = NULL;
-    if (hook_redeliver(d->ctx.hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
+    if (hook_redeliver(daemon_ctx(d)->hooks, alert_id, hook, on_redelivered, w, &err) < 0) {
         json_t *resp = ctl_error("redeliver: %s", err ? err : "out of memory");
         free(err);
         free(w);
@@ -1106,11 +1583,8 @@ cmd_redeliver(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferr
 
 /* The Prometheus text of the daemon's metrics (also served by metrics_listen). */
 static json_t *
-cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+metrics_answer(char *text)
 {
-    (void)conn;
-    (void)req;
-    char *text = daemon_metrics_text(d);
     if (!text)
         return ctl_error("out of memory");
     json_t *resp = json_pack("{s:b, s:s}", CTL_RESP_OK, 1, CTL_RESP_TEXT, text);
@@ -1118,23 +1592,47 @@ cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred
     return resp;
 }
 
+/* The metrics came (PostgreSQL: once the store's tallies were read off the loop). */
+static void
+on_metrics_text(void *ctx, char *text)
+{
+    ctl_conn_reply(ctx, metrics_answer(text));
+}
+
+static void
+on_metrics_detach(void *waiter)
+{
+    daemon_metrics_cancel(waiter);
+}
+
+static json_t *
+cmd_metrics(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
+{
+    (void)req;
+    if (!conn) /* the unit tests' direct dispatch: SQLite, at once */
+        return metrics_answer(daemon_metrics_text(d));
+    char *text = NULL;
+    struct daemon_metrics_req *m = NULL;
+    int r = daemon_metrics_get(d, on_metrics_text, conn, &text, &m);
+    if (r < 0)
+        return ctl_error("out of memory");
+    if (r > 0)
+        return metrics_answer(text);
+    ctl_conn_defer(conn, on_metrics_detach, m);
+    *deferred = true;
+    return NULL;
+}
+
 /* The handler of each command of ctlproto_cmds (test_ctlcmd checks that both agree). */
 static const struct ctlcmd ctlcmds[] = {
-    {CTL_CMD_STATUS, cmd_status},
-    {CTL_CMD_FEEDS, cmd_feeds},
-    {CTL_CMD_ITEMS, cmd_items},
-    {CTL_CMD_ITEM, cmd_item},
-    {CTL_CMD_ALERTS, cmd_alerts},
-    {CTL_CMD_SEARCH, cmd_search},
-    {CTL_CMD_WATCH, cmd_watch},
-    {CTL_CMD_METRICS, cmd_metrics},
-    {CTL_CMD_POLL, cmd_poll},
-    {CTL_CMD_RELOAD, cmd_reload},
-    {CTL_CMD_ADD, cmd_add},
-    {CTL_CMD_REMOVE, cmd_remove},
-    {CTL_CMD_PAUSE, cmd_pause},
-    {CTL_CMD_RESUME, cmd_resume},
-    {CTL_CMD_REDELIVER, cmd_redeliver},
+    {CTL_CMD_STATUS, cmd_status},   {CTL_CMD_FEEDS, cmd_feeds},
+    {CTL_CMD_ITEMS, cmd_items},     {CTL_CMD_ITEM, cmd_item},
+    {CTL_CMD_ALERTS, cmd_alerts},   {CTL_CMD_SEARCH, cmd_search},
+    {CTL_CMD_WATCH, cmd_watch},     {CTL_CMD_EVENTS, cmd_events},
+    {CTL_CMD_METRICS, cmd_metrics}, {CTL_CMD_POLL, cmd_poll},
+    {CTL_CMD_RELOAD, cmd_reload},   {CTL_CMD_ADD, cmd_add},
+    {CTL_CMD_REMOVE, cmd_remove},   {CTL_CMD_PAUSE, cmd_pause},
+    {CTL_CMD_RESUME, cmd_resume},   {CTL_CMD_REDELIVER, cmd_redeliver},
 };
 
 /* Runs one request of conn (peer uid): answered, deferred, or out of memory. */
@@ -1156,7 +1654,7 @@ ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
         resp = ctl_error("unknown command '%.64s'", name);
     else if (pc->access == CTLPROTO_PRIVILEGED && uid != 0 && uid != geteuid())
         resp = ctl_error("%s: permission denied (root or the daemon's user only)", name);
-    else if (d->ctx.stopping)
+    else if (daemon_ctx(d)->stopping)
         resp = ctl_error("the daemon is stopping");
     else
         resp = c->handler(d, conn, req, &deferred);
@@ -1168,11 +1666,30 @@ ctlcmd_dispatch(struct daemon *d, struct ctl_conn *conn, uid_t uid, json_t *req,
     return CTL_ANSWERED;
 }
 
+/* The control socket and the daemon its commands act on (ctlcmd_listen). */
+struct ctlcmd_server {
+    struct daemon *d;
+    struct control *control;
+};
+
+/* A view for the socket's group's watchers, on the loop: the feed table and the store. */
+static struct item_view *
+watch_view(struct ctlcmd_server *srv, struct item_view *v)
+{
+    return item_view_init(v, daemon_ctx(srv->d)->store, daemon_feeds(srv->d));
+}
+
 static int
 on_event_alert(void *userdata, const struct store_alert_row *row)
 {
-    struct daemon *d = userdata;
-    control_broadcast(d->control, CTL_EVENT_ALERT, ctlcmd_alert_json(d, row));
+    struct ctlcmd_server *srv = userdata;
+    struct store *st = daemon_ctx(srv->d)->store;
+    struct item_view view;
+    struct item_view *v = watch_view(srv, &view);
+    /* Root's and the daemon's user's watchers get the URLs whole, the group's briefed. */
+    control_broadcast_split(srv->control, CTL_EVENT_ALERT, alert_json(st, row, NULL),
+                            v ? alert_json(st, row, v) : NULL);
+    item_view_done(v);
     return 0;
 }
 
@@ -1180,19 +1697,37 @@ on_event_alert(void *userdata, const struct store_alert_row *row)
 static void
 on_daemon_event(void *ctx, const struct events_event *ev)
 {
-    struct daemon *d = ctx;
-    if (!control_has_watchers(d->control))
+    struct ctlcmd_server *srv = ctx;
+    if (!control_has_watchers(srv->control))
         return;
     switch (ev->kind) {
-    case EVENTS_ITEM:
-        control_broadcast(d->control, CTL_EVENT_ITEM, ctlcmd_item_json(ev->item));
+    case EVENTS_ITEM: {
+        struct item_view view;
+        struct item_view *v = watch_view(srv, &view);
+        control_broadcast_split(srv->control, CTL_EVENT_ITEM, item_json(ev->item, NULL),
+                                v ? item_json(ev->item, v) : NULL);
+        item_view_done(v);
         break;
+    }
     case EVENTS_ALERT:
-        (void)store_alert_get(d->ctx.store, ev->alert_id, on_event_alert, d);
+        (void)store_alert_get(daemon_ctx(srv->d)->store, ev->alert_id, on_event_alert, srv);
         break;
     case EVENTS_FEED:
-        control_broadcast(d->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed));
+        control_broadcast_split(srv->control, CTL_EVENT_FEED, ctlcmd_feed_json(ev->feed, true),
+                                ctlcmd_feed_json(ev->feed, false));
         break;
+    case EVENTS_LIFE: {
+        /* {"event": "feed-disabled", "id", "feed", "feed_state": {url, state, reason}} */
+        const struct events_life *l = ev->life;
+        json_t *shown[2] = {NULL, NULL};
+        for (int priv = 0; priv < 2; priv++)
+            shown[priv] = json_pack("{s:I, s:s, s:{s:o, s:s, s:o}}", "id", (json_int_t)l->id,
+                                    "feed", l->feed->cfg->name, "feed_state", "url",
+                                    json_url_shown(l->url, priv), "state", l->state, "reason",
+                                    json_error_shown(l->feed, &l->feed->st, l->reason, priv));
+        control_broadcast_split(srv->control, l->event, shown[1], shown[0]);
+        break;
+    }
     }
 }
 
@@ -1203,25 +1738,35 @@ on_control_request(void *ctx, struct ctl_conn *conn, uid_t uid, json_t *req, jso
     return ctlcmd_dispatch(ctx, conn, uid, req, ret_resp);
 }
 
-/* Listens on path and subscribes the `watch` stream to d's events; sets d->control. */
+/* Listens on path and subscribes the `watch` stream to d's events. */
 int
-ctlcmd_listen(struct daemon *d, const char *path, char **reterr_msg)
+ctlcmd_listen(struct daemon *d, const char *path, struct ctlcmd_server **ret_server,
+              char **reterr_msg)
 {
-    int r = events_subscribe(d->ctx.events, EVENTS_ALL, on_daemon_event, d);
-    if (r < 0)
+    struct dctx *dc = daemon_ctx(d);
+    struct ctlcmd_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->d = d;
+    int r = events_subscribe(dc->events, EVENTS_ALL, on_daemon_event, srv);
+    if (r == 0 && (r = control_new(&dc->loop, path, dc->conf->daemon.database, on_control_request,
+                                   d, &srv->control, reterr_msg)) < 0)
+        events_unsubscribe(dc->events, on_daemon_event, srv);
+    if (r < 0) {
+        free(srv);
         return r;
-    r = control_new(&d->ctx.loop, path, d->ctx.conf->daemon.database, on_control_request, d,
-                    &d->control, reterr_msg);
-    if (r < 0)
-        events_unsubscribe(d->ctx.events, on_daemon_event, d);
-    return r;
+    }
+    *ret_server = srv;
+    return 0;
 }
 
-/* Unsubscribes the `watch` stream and closes d->control. */
+/* Unsubscribes the `watch` stream and closes the socket. */
 void
-ctlcmd_close(struct daemon *d)
+ctlcmd_close(struct ctlcmd_server *srv)
 {
-    events_unsubscribe(d->ctx.events, on_daemon_event, d);
-    control_close(d->control);
-    d->control = NULL;
+    if (!srv)
+        return;
+    events_unsubscribe(daemon_ctx(srv->d)->events, on_daemon_event, srv);
+    control_close(srv->control);
+    free(srv);
 }

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "base/dbspec.h"
+#include "cluster.h"
+#include "dctx.h"
 #include "events.h"
 #include "feedpoll.h"
 #include "feedtable.h"
@@ -26,10 +29,60 @@
 #include "notify.h"
 #include "retention.h"
 #include "search.h"
+#include "storestat.h"
 #include "util.h"
 #include "writer.h"
 
 #define DAEMON_STATUS_PERIOD_MS 5000
+#define DAEMON_LOOP_STATEMENT_MS 5000 /* the longest a read of the loop's connection may run */
+
+struct daemon {
+    struct dctx ctx; /* what the modules below share: loop, config, store, writer... (dctx.h) */
+    char *config_path;
+    struct ctlcmd_server *control;     /* the control socket's commands; NULL when not listening */
+    struct metrics_http *metrics_http; /* GET /metrics; NULL unless metrics_listen is set */
+    struct retention *retention;       /* prunes old items through the writer (retention.h) */
+    struct feedtable table;            /* the feeds, their ready queue and poll slots */
+    const struct daemon_control *ctl;  /* the control socket's commands (main.c gives them) */
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    uv_timer_t status_timer;
+    uv_timer_t stop_timer;
+    uint64_t watchdog_usec;
+    uint64_t started_ms; /* uv_now at start, for uptime */
+    unsigned once_remaining;
+    bool once_failed;
+    struct {
+        unsigned polled, ok, not_modified, errors;
+        uint64_t new_items, alerts;
+    } once_tally;        /* --once: what the cycle did, for its closing summary */
+    int64_t items_total; /* rows in items, kept current without count(*) */
+    int exit_code;
+    /* The reload under way (its rows being loaded by the writer), the one asked for meanwhile. */
+    struct reload *reloading, *reload_next;
+};
+
+struct dctx *
+daemon_ctx(struct daemon *d)
+{
+    return &d->ctx;
+}
+
+struct feedtable *
+daemon_feeds(struct daemon *d)
+{
+    return &d->table;
+}
+
+void
+daemon_status(const struct daemon *d, struct daemon_status *ret)
+{
+    *ret = (struct daemon_status){
+        .uptime_s = (uv_now(&d->ctx.loop) - d->started_ms) / 1000,
+        .items_total = d->items_total,
+        .retention = d->retention,
+    };
+}
 
 static int64_t
 sched_clock(void *userdata)
@@ -191,41 +244,76 @@ fetch_settings_from(const struct conf *conf, struct fetch_settings *s)
     };
 }
 
-/* Re-reads the config; on error keeps the old one and returns -EINVAL with *reterr_msg. */
-int
-daemon_reload(struct daemon *d, char **reterr_msg)
+/* Who hears how a reload ended (control socket; a SIGHUP tells no one). */
+struct reload_waiter {
+    daemon_reload_cb cb;
+    void *ctx;
+};
+
+/*
+ * A reload: the config read and its topics compiled, then the rows of the feeds it brings
+ * loaded by the writer (one job, dfeed_rows), then applied on the loop. One is under way at
+ * a time; those asked for meanwhile wait for it and run next, as one (the config read anew).
+ */
+struct reload {
+    struct conf *conf;
+    struct alerts *alerting;
+    struct dfeed_rows *rows;
+    struct reload_waiter *waiters;
+    size_t n_waiters;
+};
+
+static void reload_begin(struct daemon *d);
+
+static void
+reload_free(struct reload *rl)
 {
-    struct conf *nc = NULL;
+    if (!rl)
+        return;
+    alerts_free(rl->alerting);
+    conf_free(rl->conf);
+    dfeed_rows_free(rl->rows);
+    free(rl->waiters);
+    free(rl);
+}
+
+/* Tells the reload's waiters how it ended, frees it and starts the one asked for meanwhile. */
+static void
+reload_finish(struct daemon *d, int r, const char *err)
+{
+    struct reload *rl = d->reloading;
+    d->reloading = NULL;
+    if (r < 0 && !d->ctx.stopping)
+        notify_ready("reload failed; running the previous configuration");
+    for (size_t i = 0; i < rl->n_waiters; i++)
+        rl->waiters[i].cb(rl->waiters[i].ctx, r, err);
+    reload_free(rl);
+    if ((d->reloading = d->reload_next)) {
+        d->reload_next = NULL;
+        if (d->ctx.stopping)
+            reload_finish(d, -ECANCELED, "the daemon is stopping");
+        else
+            reload_begin(d);
+    }
+}
+
+/* The reload's rows are loaded: it applies (every step below is on the loop, none waits). */
+static void
+reload_apply(struct daemon *d)
+{
+    struct reload *rl = d->reloading;
+    struct conf *nc = rl->conf;
     char *err = NULL;
-    notify_reloading();
-    int r = conf_load(d->config_path, &nc, &err);
-    if (r < 0) {
-        log_error("config: reload failed, keeping the running configuration:\n%s",
-                  err ? err : strerror(-r));
-        *reterr_msg = err ? err : strdup(strerror(-r));
-        notify_ready("reload failed; running the previous configuration");
-        return r;
-    }
-    struct alerts *na = NULL;
-    r = alerts_new(nc, &na, reterr_msg);
-    if (r < 0) {
-        log_error("config: reload failed, keeping the running configuration:\n%s",
-                  *reterr_msg ? *reterr_msg : strerror(-r));
-        conf_free(nc);
-        notify_ready("reload failed; running the previous configuration");
-        return r;
-    }
     struct dfeed **feeds = NULL;
     size_t n = 0;
     for (size_t i = 0; i < d->table.n_feeds; i++)
         d->table.feeds[i]->kept = false;
-    r = feedtable_build(&d->table, nc, &feeds, &n, reterr_msg);
+    int r = feedtable_build(&d->table, nc, rl->rows, &feeds, &n, &err);
     if (r < 0) {
-        log_error("config: reload failed: %s", *reterr_msg ? *reterr_msg : strerror(-r));
-        alerts_free(na);
-        conf_free(nc);
-        notify_ready("reload failed; running the previous configuration");
-        return r;
+        log_error("config: reload failed: %s", err ? err : strerror(-r));
+        reload_finish(d, r, err ? err : strerror(-r));
+        free(err);
+        return;
     }
 
     /* Feeds that are gone: stop them (an in-flight poll is aborted and frees the feed). */
@@ -271,14 +359,13 @@ daemon_reload(struct daemon *d, char **reterr_msg)
             if (f->poll)
                 feedpoll_cancel(f->poll);
             struct store_feed st = {0};
-            char why[WRITER_ERROR_MAX];
-            if (dfeed_row_load(&d->ctx, cfg->name, cfg->url, false, &st, why, sizeof(why)) == 0) {
+            if (dfeed_rows_take(rl->rows, cfg->name, &st)) {
                 store_feed_done(&f->st);
                 f->st = st;
             } else {
                 char q[LOG_QUOTE_MAX];
-                log_error("store: feed '%s': cannot load its new source: %s",
-                          log_quote(cfg->name, q, sizeof(q)), why);
+                log_error("store: feed '%s': cannot load its new source: its row was not loaded",
+                          log_quote(cfg->name, q, sizeof(q)));
             }
             f->st.next_poll_at = FEED_TIME_NONE;
             f->st.last_poll_at = FEED_TIME_NONE;
@@ -287,7 +374,21 @@ daemon_reload(struct daemon *d, char **reterr_msg)
         }
     }
     feedtable_take(&d->table, feeds, n);
+    if (d->ctx.cluster && strcmp(nc->daemon.node, old->daemon.node) != 0) {
+        /* The node's name is its leases' and its row's: a new one takes effect at a start. */
+        char *keep = strdup(old->daemon.node);
+        if (keep) {
+            char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
+            log_warn("config: node '%s' takes effect when the daemon starts again; this one stays"
+                     " node '%s'",
+                     log_quote(nc->daemon.node, q1, sizeof(q1)), log_quote(keep, q2, sizeof(q2)));
+            free(nc->daemon.node);
+            nc->daemon.node = keep;
+        }
+    }
     d->ctx.conf = nc;
+    cluster_reloaded(d->ctx.cluster);
+    rl->conf = NULL;
     for (size_t i = 0; i < n; i++)
         feedtable_schedule(&d->table, d->table.feeds[i]);
     struct fetch_settings fs;
@@ -297,15 +398,99 @@ daemon_reload(struct daemon *d, char **reterr_msg)
     (void)metrics_listen_apply(d, old->daemon.metrics_listen); /* a failure keeps no listener */
     dctx_topics_retire(
         &d->ctx, old); /* frees d->ctx.alerting and old, unless the writer matches with them */
-    d->ctx.alerting = na;
+    d->ctx.alerting = rl->alerting;
+    rl->alerting = NULL;
     log_notice("config: reloaded '%s': %zu feeds (%zu added, %zu removed, %zu changed), "
                "%zu topics",
-               d->config_path, d->table.n_feeds, added, removed, changed, alerts_topics(na));
+               d->config_path, d->table.n_feeds, added, removed, changed,
+               alerts_topics(d->ctx.alerting));
     hook_kick(d->ctx.hooks);
     char line[256];
     status_line(d, line, sizeof(line));
     notify_ready(line);
-    return 0;
+    reload_finish(d, 0, NULL);
+}
+
+/* dfeed_rows: the writer loaded (or could not load) the rows the reload needs. */
+static void
+on_reload_rows(void *ctx, struct dfeed_rows *rows, int r, const char *err)
+{
+    struct daemon *d = ctx;
+    (void)rows;
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration: %s", err);
+        reload_finish(d, r, err);
+    } else if (d->ctx.stopping) {
+        reload_finish(d, -ECANCELED, "the daemon is stopping");
+    } else {
+        reload_apply(d);
+    }
+}
+
+/* Reads the config of d->reloading and asks the writer for the rows it needs. */
+static void
+reload_begin(struct daemon *d)
+{
+    struct reload *rl = d->reloading;
+    char *err = NULL;
+    notify_reloading();
+    int r = conf_load(d->config_path, &rl->conf, &err);
+    if (r >= 0 && (r = alerts_new(rl->conf, &rl->alerting, &err)) >= 0) {
+        rl->rows = dfeed_rows_new(&d->ctx, on_reload_rows, d);
+        if (!rl->rows || feedtable_rows_needed(&d->table, rl->conf, rl->rows) < 0)
+            r = -ENOMEM;
+    }
+    if (r < 0) {
+        log_error("config: reload failed, keeping the running configuration:\n%s",
+                  err ? err : strerror(-r));
+        reload_finish(d, r, err ? err : strerror(-r));
+        free(err);
+        return;
+    }
+    if (dfeed_rows_count(rl->rows) == 0) {
+        reload_apply(d); /* no new rows: nothing to wait for */
+        return;
+    }
+    if ((r = dfeed_rows_submit(rl->rows)) < 0) {
+        const char *why =
+            r == -EAGAIN ? "store: the store's writer is busy, try again" : strerror(-r);
+        log_error("config: reload failed, keeping the running configuration: %s", why);
+        reload_finish(d, r, why);
+    }
+}
+
+/* Re-reads the config and applies it once the writer loaded its rows; cb (if any) is told. */
+void
+daemon_reload(struct daemon *d, daemon_reload_cb cb, void *ctx)
+{
+    bool under_way = d->reloading != NULL;
+    struct reload **slot = under_way ? &d->reload_next : &d->reloading;
+    if (d->ctx.stopping) {
+        if (cb)
+            cb(ctx, -ECANCELED, "the daemon is stopping");
+        return;
+    }
+    if (!*slot && !(*slot = calloc(1, sizeof(**slot)))) {
+        if (cb)
+            cb(ctx, -ENOMEM, "out of memory");
+        return;
+    }
+    struct reload *rl = *slot;
+    if (cb) {
+        struct reload_waiter *w = realloc(rl->waiters, (rl->n_waiters + 1) * sizeof(*w));
+        if (!w) {
+            if (!under_way) { /* not begun: nothing to go on with */
+                free(rl);
+                d->reloading = NULL;
+            }
+            cb(ctx, -ENOMEM, "out of memory");
+            return;
+        }
+        rl->waiters = w;
+        rl->waiters[rl->n_waiters++] = (struct reload_waiter){.cb = cb, .ctx = ctx};
+    }
+    if (!under_way)
+        reload_begin(d);
 }
 
 static void
@@ -313,10 +498,8 @@ on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
     if (signum == SIGHUP) {
-        char *err = NULL;
         log_notice("config: SIGHUP, reloading");
-        (void)daemon_reload(d, &err);
-        free(err);
+        daemon_reload(d, NULL, NULL);
         return;
     }
     log_notice("daemon: %s, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -337,12 +520,17 @@ on_stop_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     notify_stopping();
+    /* The node leaves (its leases end: the others take its feeds at once). */
+    cluster_stop(d->ctx.cluster);
     /* Every write queued is done (finished polls are kept; the others are aborted below). */
     writer_close(d->ctx.writer);
-    if (d->control)
-        d->ctl->close(d);
+    if (d->control) {
+        d->ctl->close(d->control);
+        d->control = NULL;
+    }
     metrics_http_stop(d->metrics_http);
     d->metrics_http = NULL;
+    storestat_close(d->ctx.storestat); /* after its askers: the socket's and /metrics' */
     feedtable_stop(&d->table);
     if (d->ctx.sched) {
         sched_close(d->ctx.sched);
@@ -370,12 +558,24 @@ daemon_stop(struct daemon *d, int exit_code)
     (void)uv_timer_start(&d->stop_timer, on_stop_timer, 0, 0);
 }
 
+/* cluster.h: another daemon took this node's name; this one stops (exit status 1). */
+static void
+on_cluster_lost(void *ctx)
+{
+    daemon_stop(ctx, 1);
+}
+
 static void
 daemon_free_state(struct daemon *d)
 {
+    assert(!d->reloading && !d->reload_next); /* the writer's drain ended them */
     feedtable_done(&d->table);
+    cluster_free(d->ctx.cluster);
+    d->ctx.cluster = NULL;
     retention_free(d->retention);
     d->retention = NULL;
+    storestat_free(d->ctx.storestat); /* joins its thread after its read */
+    d->ctx.storestat = NULL;
     search_free(d->ctx.search); /* joins the indexer after its batch */
     d->ctx.search = NULL;
     store_free(d->ctx.store);
@@ -432,8 +632,12 @@ rss_bytes(void)
     return n == 2 && psz > 0 ? (uint64_t)resident * (uint64_t)psz : 0;
 }
 
-char *
-daemon_metrics_text(struct daemon *d)
+/*
+ * The metrics text; the store's tallies from snap (read off the loop, fresh or not) or, when
+ * snap is NULL, read here on the loop's connection (SQLite).
+ */
+static char *
+metrics_text(struct daemon *d, const struct storestat_snap *snap, bool fresh)
 {
     struct metrics_gauges g = {0};
     for (size_t i = 0; i < d->table.n_feeds; i++) {
@@ -453,20 +657,33 @@ daemon_metrics_text(struct daemon *d)
         }
     }
     struct topic_counts tc = {0};
-    if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
-        log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
-    if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending, &g.alerts_failed,
-                           &g.alerts_no_hook) < 0)
-        log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
-    (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
-    g.topics = tc.v;
-    g.n_topics = tc.n;
+    if (snap) {
+        g.topics = snap->topics;
+        g.n_topics = snap->n_topics;
+        g.alerts_delivered = snap->alerts_delivered;
+        g.alerts_pending = snap->alerts_pending;
+        g.alerts_failed = snap->alerts_failed;
+        g.alerts_no_hook = snap->alerts_no_hook;
+        g.database_bytes = snap->database_bytes;
+        g.search_lag_items = snap->search_lag > 0 ? (uint64_t)snap->search_lag : 0;
+        g.store_read = fresh ? METRICS_STORE_FRESH : METRICS_STORE_STALE;
+        g.store_unknown = snap->read_at == 0;
+    } else {
+        if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
+            log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
+        if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending,
+                               &g.alerts_failed, &g.alerts_no_hook) < 0)
+            log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
+        (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
+        g.topics = tc.v;
+        g.n_topics = tc.n;
+        g.search_lag_items = d->ctx.search ? (uint64_t)search_lag(d->ctx.search) : 0;
+    }
     g.items_total = d->items_total > 0 ? (uint64_t)d->items_total : 0;
     g.polls_active = d->table.polls_active;
     g.polls_waiting = d->table.n_ready;
     g.store_queue = writer_queued(d->ctx.writer);
     g.hooks_running = d->ctx.hooks ? hook_running(d->ctx.hooks) : 0;
-    g.search_lag_items = d->ctx.search ? (uint64_t)search_lag(d->ctx.search) : 0;
     g.rss_bytes = rss_bytes();
     g.uptime_s = (double)(uv_now(&d->ctx.loop) - d->started_ms) / 1000;
     char *text = metrics_render(d->ctx.metrics, &g);
@@ -476,10 +693,85 @@ daemon_metrics_text(struct daemon *d)
     return text;
 }
 
-static char *
-render_metrics(void *userdata)
+char *
+daemon_metrics_text(struct daemon *d)
 {
-    return daemon_metrics_text(userdata);
+    return metrics_text(d, NULL, true);
+}
+
+/* A metrics rendering waiting for the store's tallies (storestat.h). */
+struct daemon_metrics_req {
+    struct daemon *d;
+    daemon_metrics_cb done;
+    void *ctx;
+    struct storestat_want *want;
+};
+
+static void
+on_metrics_stat(void *ctx, const struct storestat_snap *snap, bool fresh, const char *error)
+{
+    struct daemon_metrics_req *m = ctx;
+    (void)error;
+    char *text = metrics_text(m->d, snap, fresh);
+    daemon_metrics_cb done = m->done;
+    void *done_ctx = m->ctx;
+    free(m);
+    done(done_ctx, text);
+}
+
+int
+daemon_metrics_get(struct daemon *d, daemon_metrics_cb done, void *ctx, char **ret_text,
+                   struct daemon_metrics_req **ret_req)
+{
+    if (!d->ctx.storestat) {
+        char *text = daemon_metrics_text(d);
+        if (!text)
+            return -ENOMEM;
+        *ret_text = text;
+        return 1;
+    }
+    struct daemon_metrics_req *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    *m = (struct daemon_metrics_req){.d = d, .done = done, .ctx = ctx};
+    if (!(m->want = storestat_want(d->ctx.storestat, on_metrics_stat, m))) {
+        free(m);
+        return -ENOMEM;
+    }
+    *ret_req = m;
+    return 0;
+}
+
+void
+daemon_metrics_cancel(struct daemon_metrics_req *m)
+{
+    if (!m)
+        return;
+    storestat_forget(m->want);
+    free(m);
+}
+
+static void
+on_metrics_http_text(void *ctx, char *text)
+{
+    metrics_http_answer(ctx, text);
+}
+
+/* metrics_http's render: at once with SQLite, once the store's tallies are read with PostgreSQL. */
+static int
+render_metrics(void *userdata, struct metrics_http_req *req, char **ret_text, void **ret_pending)
+{
+    struct daemon_metrics_req *m = NULL;
+    int r = daemon_metrics_get(userdata, on_metrics_http_text, req, ret_text, &m);
+    if (r == 0)
+        *ret_pending = m;
+    return r;
+}
+
+static void
+cancel_metrics(void *pending)
+{
+    daemon_metrics_cancel(pending);
 }
 
 /* Starts, moves or stops the /metrics listener as the config says; logs a failure. */
@@ -494,7 +786,8 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
     if (!listen || d->ctx.once)
         return 0;
     char *err = NULL;
-    int r = metrics_http_start(&d->ctx.loop, listen, render_metrics, d, &d->metrics_http, &err);
+    int r = metrics_http_start(&d->ctx.loop, listen, render_metrics, cancel_metrics, d,
+                               &d->metrics_http, &err);
     if (r < 0)
         log_error("metrics: %s", err ? err : strerror(-r));
     else
@@ -503,50 +796,57 @@ metrics_listen_apply(struct daemon *d, const char *old_listen)
     return r;
 }
 
-/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
 int
-daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+daemon_new(const char *config_path, bool once, const struct daemon_control *ctl,
+           struct daemon **ret, char **reterr_msg)
 {
     struct daemon *d = calloc(1, sizeof(*d));
-    char *err = NULL;
-    int r;
+    *reterr_msg = NULL;
     if (!d)
-        return 1;
+        return -ENOMEM;
     d->ctx.once = once;
     d->ctl = ctl;
     d->config_path = strdup(config_path);
     d->ctx.metrics = metrics_new();
     d->ctx.events = events_new();
-    if (!d->config_path || !d->ctx.metrics || !d->ctx.events) {
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 1;
-    }
     util_rng_seed(&d->ctx.rng);
     feedtable_init(&d->table, &d->ctx, on_feed_polled, d);
-
-    r = conf_load(config_path, &d->ctx.conf, &err);
-    if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
-        free(err);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+    int r = -ENOMEM;
+    if (!d->config_path || !d->ctx.metrics || !d->ctx.events ||
+        (r = conf_load(config_path, &d->ctx.conf, reterr_msg)) < 0 ||
+        (r = alerts_new(d->ctx.conf, &d->ctx.alerting, reterr_msg)) < 0 ||
+        (r = store_supports(d->ctx.conf->daemon.database, reterr_msg)) < 0) {
+        daemon_free(d);
+        return r;
     }
-    r = alerts_new(d->ctx.conf, &d->ctx.alerting, &err);
+    *ret = d;
+    return 0;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+    if (!d)
+        return;
+    daemon_free_state(d);
+    free(d->config_path);
+    free(d);
+}
+
+/* Runs the daemon on config_path until a signal (or, with once, one cycle) ends it. */
+int
+daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
+{
+    struct daemon *d = NULL;
+    char *err = NULL;
+    int r = daemon_new(config_path, once, ctl, &d, &err);
     if (r < 0) {
-        fprintf(stderr, "%s\n", err ? err : strerror(-r));
+        /* A config or topic error says what (exit 2); out of memory exits 1. */
+        int code = err || r != -ENOMEM ? 2 : 1;
+        if (code == 2)
+            fprintf(stderr, "%s\n", err ? err : strerror(-r));
         free(err);
-        conf_free(d->ctx.conf);
-        free(d->config_path);
-        metrics_free(d->ctx.metrics);
-        events_free(d->ctx.events);
-        free(d);
-        return 2;
+        return code;
     }
     log_set_level((enum log_level)d->ctx.conf->daemon.log_level);
     (void)signal(SIGPIPE, SIG_IGN);
@@ -557,7 +857,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     xmlInitParser();
 
     const char *db = d->ctx.conf->daemon.database;
-    if ((r = util_ensure_parent_dir(db)) < 0) {
+    /* A file's folder; a PostgreSQL connection string names no folder (its '/' are not). */
+    if (dbspec_kind(db) == DBSPEC_FILE && (r = util_ensure_parent_dir(db)) < 0) {
         log_error("store: cannot create the folder of '%s': %s", db, strerror(-r));
         goto fail_early;
     }
@@ -581,7 +882,11 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         log_error("store: cannot count items: %s", store_errmsg(d->ctx.store));
         goto fail_early;
     }
-    /* --once does not wait for the index: it catches up at the next start (PRODUCT.md). */
+    /*
+     * --once does not wait for the index: it catches up at the next start (PRODUCT.md). The
+     * index is the store's engine's (search-internal.h): a file beside an SQLite database, or
+     * tables of the PostgreSQL database.
+     */
     if (!once) {
         char *serr = NULL;
         r = search_new(db, &d->ctx.search, &serr);
@@ -613,7 +918,7 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         goto fail_loop; /* logged */
     struct dfeed **feeds = NULL;
     size_t n_feeds = 0;
-    if ((r = feedtable_build(&d->table, d->ctx.conf, &feeds, &n_feeds, &err)) < 0) {
+    if ((r = feedtable_build(&d->table, d->ctx.conf, NULL, &feeds, &n_feeds, &err)) < 0) {
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
@@ -622,15 +927,44 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
         log_error("daemon: %s", err ? err : strerror(-r));
         goto fail_loop;
     }
+    /* Several daemons on one database: the database schedules the polls (cluster.h). */
+    if (store_clustered(d->ctx.store)) {
+        d->ctx.clustered = true;
+        if ((r = cluster_start(&d->ctx, &d->table, on_cluster_lost, d, &d->ctx.cluster, &err)) <
+            0) {
+            log_error("%s", err ? err : strerror(-r));
+            goto fail_loop;
+        }
+        char q[LOG_QUOTE_MAX];
+        log_notice("cluster: node '%s' joined (lease %" PRIu64 "s, config %s)",
+                   log_quote(d->ctx.conf->daemon.node, q, sizeof(q)), d->ctx.conf->daemon.lease_s,
+                   cluster_config_hash(d->ctx.cluster));
+        /* status's and the metrics' tallies: a server that does not answer holds no loop. */
+        if (!once &&
+            (r = storestat_new(&d->ctx.loop, db, d->ctx.search, true, &d->ctx.storestat)) < 0) {
+            log_error("store: cannot start the status reader: %s", strerror(-r));
+            goto fail_loop;
+        }
+    }
     if ((r = retention_new(&d->ctx, &d->retention)) < 0) {
         log_error("retention: cannot start: %s",
                   r == -ENOMEM ? strerror(-r) : store_errmsg(d->ctx.store));
         goto fail_loop;
     }
+    /*
+     * The start's long reads are done: from now on the loop's own reads (a poll's lookups, a
+     * hook's alert) are point lookups, and one that a lock held elsewhere holds fails after
+     * DAEMON_LOOP_STATEMENT_MS instead of the writer's minute (PostgreSQL; SQLite: nothing).
+     */
+    if ((r = store_set_statement_timeout(d->ctx.store, DAEMON_LOOP_STATEMENT_MS)) < 0) {
+        log_error("store: %s", store_errmsg(d->ctx.store));
+        goto fail_loop;
+    }
 
     if (!once) {
         const char *sock = d->ctx.conf->daemon.socket;
-        if ((r = util_ensure_parent_dir(sock)) < 0 || (r = d->ctl->listen(d, sock, &err)) < 0) {
+        if ((r = util_ensure_parent_dir(sock)) < 0 ||
+            (r = d->ctl->listen(d, sock, &d->control, &err)) < 0) {
             log_error("control: %s", err ? err : strerror(-r));
             goto fail_loop;
         }
@@ -681,10 +1015,8 @@ daemon_run(const char *config_path, bool once, const struct daemon_control *ctl)
     r = uv_loop_close(&d->ctx.loop);
     assert(r == 0);
     int code = d->exit_code;
-    daemon_free_state(d);
+    daemon_free(d);
     log_notice("daemon: stopped");
-    free(d->config_path);
-    free(d);
     xmlCleanupParser();
     curl_global_cleanup();
     return code;
@@ -695,9 +1027,7 @@ fail_loop:
     (void)uv_loop_close(&d->ctx.loop);
 fail_early:
     free(err);
-    daemon_free_state(d);
-    free(d->config_path);
-    free(d);
+    daemon_free(d);
     curl_global_cleanup();
     return 1;
 }

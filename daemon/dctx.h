@@ -22,6 +22,7 @@
 #include "util.h"
 
 struct alerts;
+struct cluster;
 struct conf;
 struct events;
 struct feedpoll;
@@ -31,6 +32,7 @@ struct metrics;
 struct sched;
 struct search;
 struct store;
+struct storestat;
 struct topics_pin;
 struct writer;
 
@@ -42,13 +44,17 @@ struct dctx {
     struct topics_pin *topics_pin; /* alerting as pinned by writer jobs; NULL when none is */
     struct fetcher *fetcher;
     struct sched *sched;
-    struct events *events;   /* items, alerts and feed changes for who listens (events.h) */
-    struct alerts *alerting; /* the topics of conf, compiled */
-    struct hooks *hooks;     /* NULL once a stop closed the runner */
-    struct search *search;   /* full-text index; NULL with --once or when it failed */
-    struct metrics *metrics; /* counters for `feedwatch metrics` and metrics_listen */
-    struct util_rng rng;     /* jitter and the restart spread */
-    bool once;               /* --once: poll everything once, then stop */
+    struct events *events;       /* items, alerts and feed changes for who listens (events.h) */
+    struct alerts *alerting;     /* the topics of conf, compiled */
+    struct hooks *hooks;         /* NULL once a stop closed the runner */
+    struct search *search;       /* full-text index; NULL with --once or when it failed */
+    struct metrics *metrics;     /* counters for `feedwatch metrics` and metrics_listen */
+    struct util_rng rng;         /* jitter and the restart spread */
+    bool once;                   /* --once: poll everything once, then stop */
+    bool clustered;              /* the database schedules the polls (cluster.h), not sched */
+    struct cluster *cluster;     /* this node of the cluster; NULL when not clustered */
+    struct storestat *storestat; /* status's and metrics' tallies off the loop; NULL: SQLite */
+    int64_t clock_offset_s;      /* the database server's clock minus this node's (cluster.h) */
     bool stopping;
     /*
      * Article pages held in memory, all polls: each download reserves max_article_size up to
@@ -58,9 +64,10 @@ struct dctx {
     struct feedpoll *article_wait_head, *article_wait_tail;
     /*
      * Bytes the polls in flight hold, all feeds (feedpoll.c accounts them as they grow), and
-     * the most seen: due feeds wait in the ready queue while max_poll_memory is full or a
-     * transfer waits paused for memory (scheduler.h, sched_mem_*). The downloading polls in
-     * start order: the first always goes on, the paused ones resume oldest first.
+     * the most seen: downloads pause while max_poll_memory is full, and due feeds wait in the
+     * ready queue while the polls past their download fill it (scheduler.h, sched_mem_*). The
+     * downloading polls in start order: the first always goes on, the paused ones resume
+     * oldest first.
      */
     uint64_t poll_memory, poll_memory_peak;
     uint64_t poll_memory_fetching; /* of poll_memory: held by the downloading polls */

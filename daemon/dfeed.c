@@ -22,17 +22,38 @@
 
 #define DFEED_INTERVAL_MAX (100ull * 366 * 86400) /* run-time feeds: the config's maximum */
 
-/* The state a user sees: paused and disabled win over failing. */
+/* The state a user sees of st, f's state: paused and disabled win over failing. */
+static enum dfeed_state
+state_of(const struct dfeed *f, const struct store_feed *st)
+{
+    if (st->paused)
+        return DFEED_PAUSED;
+    if (st->disabled_reason || !f->cfg->enabled)
+        return DFEED_DISABLED;
+    if (st->failures > 0)
+        return DFEED_FAILING;
+    return DFEED_OK;
+}
+
+/* The state a user sees of f as it is now. */
 enum dfeed_state
 dfeed_state(const struct dfeed *f)
 {
-    if (f->st.paused)
-        return DFEED_PAUSED;
-    if (f->st.disabled_reason || !f->cfg->enabled)
-        return DFEED_DISABLED;
-    if (f->st.failures > 0)
-        return DFEED_FAILING;
-    return DFEED_OK;
+    return state_of(f, &f->st);
+}
+
+/* The feed's state as the control socket shows it: its poll's outcome once it is stored. */
+const struct store_feed *
+dfeed_shown(const struct dfeed *f)
+{
+    return f->shown ? f->shown : &f->st;
+}
+
+/* The state a user sees of dfeed_shown(f). */
+enum dfeed_state
+dfeed_state_shown(const struct dfeed *f)
+{
+    return state_of(f, dfeed_shown(f));
 }
 
 /* The JSON name of a state. */
@@ -222,10 +243,10 @@ dfeed_free(struct dfeed *f)
     free(f);
 }
 
-/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
+/* Creates the run-time feed for cfg with its row (from rows, or loaded now); err: why not. */
 int
-dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
-          size_t err_size)
+dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed_rows *rows, struct dfeed **ret,
+          char *err, size_t err_size)
 {
     struct dfeed *f = calloc(1, sizeof(*f));
     if (!f)
@@ -233,7 +254,13 @@ dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char 
     f->cfg = cfg;
     sched_entry_init(&f->sched);
     /* The config names it: it is a config feed now, whatever `add` or `remove` said before. */
-    int r = dfeed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
+    int r = 0;
+    if (!rows)
+        r = dfeed_row_load(d, cfg->name, cfg->url, true, &f->st, err, err_size);
+    else if (!dfeed_rows_take(rows, cfg->name, &f->st)) {
+        snprintf(err, err_size, "its row was not loaded");
+        r = -ENOENT;
+    }
     if (r < 0) {
         free(f);
         return r;
@@ -298,6 +325,27 @@ dfeed_write_free(struct dfeed_write *fw)
     free(fw);
 }
 
+/*
+ * Writer thread: the row of the feed called name into *st, created if new; a config feed's
+ * run-time marker is cleared.
+ */
+static int
+row_load(struct store *store, const char *name, const char *url, bool config_feed,
+         struct store_feed *st)
+{
+    int r;
+    if ((r = store_feed_ensure(store, name, url, st)) < 0)
+        return r;
+    if (config_feed && (st->runtime_url || st->removed)) {
+        if ((r = store_feed_set_runtime(store, st->id, NULL, false)) < 0)
+            return r;
+        free(st->runtime_url);
+        st->runtime_url = NULL;
+        st->removed = false;
+    }
+    return 0;
+}
+
 /* Writer thread. */
 static int
 feed_write_work(struct writer_job *job, struct store *store)
@@ -307,6 +355,15 @@ feed_write_work(struct writer_job *job, struct store *store)
     int r;
     switch (fw->kind) {
     case DFEED_WRITE_SAVE:
+        /*
+         * Not a poll's save (a run-time change, or one made while a poll ran): on a cluster only
+         * what such a change sets, never this node's copy of the poll state, which another node
+         * may have written since; elsewhere the row, as the loop has it.
+         */
+        if (store_clustered(store))
+            return store_feed_set_state(store, fw->st.id, fw->st.paused, fw->st.failures,
+                                        fw->st.disabled_reason);
+        fw->st.lease_epoch = 0;
         return store_feed_save(store, &fw->st);
     case DFEED_WRITE_RUNTIME:
         return store_feed_set_runtime(store, fw->id, fw->url, fw->removed);
@@ -324,16 +381,7 @@ feed_write_work(struct writer_job *job, struct store *store)
             return r;
         return store_feed_save(store, &fw->st);
     case DFEED_WRITE_LOAD:
-        if ((r = store_feed_ensure(store, fw->name, fw->url, &fw->st)) < 0)
-            return r;
-        if (fw->config_feed && (fw->st.runtime_url || fw->st.removed)) {
-            if ((r = store_feed_set_runtime(store, fw->st.id, NULL, false)) < 0)
-                return r;
-            free(fw->st.runtime_url);
-            fw->st.runtime_url = NULL;
-            fw->st.removed = false;
-        }
-        return 0;
+        return row_load(store, fw->name, fw->url, fw->config_feed, &fw->st);
     }
     return -EINVAL;
 }
@@ -477,4 +525,135 @@ dfeed_marker_clear(struct dctx *d, struct dfeed *f)
                   log_quote(f->cfg->name, q, sizeof(q)), err ? err : strerror(-r));
     }
     free(err);
+}
+
+/* One row a reload needs (struct dfeed_rows). */
+struct dfeed_row {
+    char *name;
+    char *url;
+    bool config_feed;
+    bool taken;
+    struct store_feed st; /* as loaded */
+};
+
+struct dfeed_rows {
+    struct writer_job job;
+    struct dctx *d;
+    struct dfeed_row *v;
+    size_t n, cap;
+    const char *failed; /* the name of the row that failed (writer thread, then the loop) */
+    size_t next;        /* where dfeed_rows_take looks first */
+    dfeed_rows_done_cb done;
+    void *ctx;
+};
+
+struct dfeed_rows *
+dfeed_rows_new(struct dctx *d, dfeed_rows_done_cb done, void *ctx)
+{
+    struct dfeed_rows *rows = calloc(1, sizeof(*rows));
+    if (!rows)
+        return NULL;
+    rows->d = d;
+    rows->done = done;
+    rows->ctx = ctx;
+    return rows;
+}
+
+int
+dfeed_rows_add(struct dfeed_rows *rows, const char *name, const char *url, bool config_feed)
+{
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 8;
+        struct dfeed_row *v = realloc(rows->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    struct dfeed_row *row = &rows->v[rows->n];
+    *row = (struct dfeed_row){.name = strdup(name), .url = strdup(url), .config_feed = config_feed};
+    if (!row->name || !row->url) {
+        free(row->name);
+        free(row->url);
+        return -ENOMEM;
+    }
+    rows->n++;
+    return 0;
+}
+
+size_t
+dfeed_rows_count(const struct dfeed_rows *rows)
+{
+    return rows->n;
+}
+
+/* Writer thread: every row, in one transaction. */
+static int
+rows_work(struct writer_job *job, struct store *store)
+{
+    struct dfeed_rows *rows = (struct dfeed_rows *)((char *)job - offsetof(struct dfeed_rows, job));
+    for (size_t i = 0; i < rows->n; i++) {
+        struct dfeed_row *row = &rows->v[i];
+        int r = row_load(store, row->name, row->url, row->config_feed, &row->st);
+        if (r < 0) {
+            rows->failed = row->name;
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Loop: the rows are loaded (or not); the caller's turn. */
+static void
+rows_job_done(struct writer_job *job, int r)
+{
+    struct dfeed_rows *rows = (struct dfeed_rows *)((char *)job - offsetof(struct dfeed_rows, job));
+    char err[WRITER_ERROR_MAX + 256];
+    if (r < 0)
+        snprintf(err, sizeof(err), "store: feed '%.200s': %s", rows->failed ? rows->failed : "?",
+                 job->error);
+    rows->done(rows->ctx, rows, r, r < 0 ? err : NULL);
+}
+
+int
+dfeed_rows_submit(struct dfeed_rows *rows)
+{
+    rows->job = (struct writer_job){.work = rows_work, .done = rows_job_done, .mode = WRITER_TXN};
+    return writer_submit(rows->d->writer, &rows->job);
+}
+
+bool
+dfeed_rows_take(struct dfeed_rows *rows, const char *name, struct store_feed *ret)
+{
+    /*
+     * From the row after the one taken last: the table takes them in the config's order,
+     * the order they were added in, so a reload that brings many feeds does not scan them all
+     * for each one on the loop.
+     */
+    for (size_t k = 0; k < rows->n; k++) {
+        size_t i = (rows->next + k) % rows->n;
+        struct dfeed_row *row = &rows->v[i];
+        if (row->taken || strcmp(row->name, name) != 0)
+            continue;
+        row->taken = true;
+        rows->next = i + 1;
+        *ret = row->st;
+        row->st = (struct store_feed){0};
+        return true;
+    }
+    return false;
+}
+
+void
+dfeed_rows_free(struct dfeed_rows *rows)
+{
+    if (!rows)
+        return;
+    for (size_t i = 0; i < rows->n; i++) {
+        free(rows->v[i].name);
+        free(rows->v[i].url);
+        store_feed_done(&rows->v[i].st);
+    }
+    free(rows->v);
+    free(rows);
 }

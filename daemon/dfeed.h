@@ -22,6 +22,7 @@
 #include "writer.h"
 
 struct dctx;
+struct dfeed_rows;
 struct feedpoll;
 struct feedtable;
 
@@ -48,6 +49,12 @@ struct dfeed {
     struct conf_feed *runtime_cfg; /* owned settings of a feed added at run time; NULL else */
     bool runtime_interval;         /* runtime_cfg's interval was given to `add`: reloads keep it */
     struct store_feed st;          /* persisted state, saved after every poll */
+    /*
+     * What `feeds` shows of st: NULL (st itself), or, while a settled poll's writes wait for
+     * the store's writer, the poll's copy of st from before it settled (feedpoll.c), so that
+     * a poll's outcome shows with its items, once they are stored. See dfeed_shown().
+     */
+    const struct store_feed *shown;
     struct sched_entry sched;
     struct feedpoll *poll;        /* the poll in flight, or NULL */
     struct dfeed_waiter *waiters; /* told when the current poll ends */
@@ -59,6 +66,7 @@ struct dfeed {
     uint64_t poll_bytes;  /* body bytes the poll in flight received (metrics) */
     int64_t poll_lag_ms;  /* how late it started after it was due; -1: not known */
     uint64_t st_gen;      /* bumped when the loop changes st outside a poll */
+    int64_t told_wait_ms; /* the wait to the next poll of its last poll's feed event; 0: none */
     struct dfeed *ready_prev, *ready_next;
 };
 
@@ -72,6 +80,10 @@ enum dfeed_state {
 /* The state a user sees (paused and disabled win over failing), and its JSON name. */
 enum dfeed_state dfeed_state(const struct dfeed *f);
 const char *dfeed_state_name(enum dfeed_state s);
+
+/* The feed's state as the control socket shows it (f->shown, else f->st), and its state. */
+const struct store_feed *dfeed_shown(const struct dfeed *f);
+enum dfeed_state dfeed_state_shown(const struct dfeed *f);
 
 /* Whether f is polled: ok or failing. */
 bool dfeed_pollable(const struct dfeed *f);
@@ -102,9 +114,13 @@ void dfeed_opts_done(struct dfeed_opts *o);
 /* Frees the owned settings of a run-time feed; accepts NULL. */
 void dfeed_cfg_free(struct conf_feed *c);
 
-/* Creates the run-time feed for cfg, loading (or creating) its row; err gets why not. */
-int dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed **ret, char *err,
-              size_t err_size);
+/*
+ * Creates the run-time feed for cfg with its row: taken from rows (a reload: loaded by the
+ * writer beforehand, dfeed_rows_*), or, when rows is NULL, loaded (or created) now, waiting
+ * for the writer (at start, before the loop runs). err gets why not.
+ */
+int dfeed_new(struct dctx *d, const struct conf_feed *cfg, struct dfeed_rows *rows,
+              struct dfeed **ret, char *err, size_t err_size);
 
 /*
  * Creates the run-time feed of a feed added with `feedwatch add` (opts may be NULL), with its
@@ -178,11 +194,28 @@ void dfeed_save(struct dctx *d, struct dfeed *f);
 
 /*
  * Loads the row of the feed called name (creating it if new; a config feed loses its run-time
- * marker) into *ret, waiting for the writer: at start, and at a reload for the feeds it
- * brings. 0, or a negative errno with err saying why.
+ * marker) into *ret, waiting for the writer (writer_call): at start only, before the loop
+ * runs, when nothing else waits for the loop. 0, or a negative errno with err saying why.
  */
 int dfeed_row_load(struct dctx *d, const char *name, const char *url, bool config_feed,
                    struct store_feed *ret, char *err, size_t err_size);
+
+/*
+ * The rows a reload needs before it applies: those of the feeds it brings and of the feeds
+ * whose URL changed, each loaded as dfeed_row_load does, all by one writer job, so that the
+ * loop goes on meanwhile. dfeed_rows_submit queues the job (0, or -EAGAIN / -ESHUTDOWN: not
+ * queued, done will not run); done(ctx, rows, r, err) then runs on the loop with r < 0 and
+ * err when the store refused (nothing of the job was written). The caller owns rows and frees
+ * it (dfeed_rows_free) after done, or after a failed submit.
+ */
+typedef void (*dfeed_rows_done_cb)(void *ctx, struct dfeed_rows *rows, int r, const char *err);
+struct dfeed_rows *dfeed_rows_new(struct dctx *d, dfeed_rows_done_cb done, void *ctx);
+int dfeed_rows_add(struct dfeed_rows *rows, const char *name, const char *url, bool config_feed);
+size_t dfeed_rows_count(const struct dfeed_rows *rows);
+int dfeed_rows_submit(struct dfeed_rows *rows);
+/* Moves the row loaded for name into *ret (the caller's to free); false when none was. */
+bool dfeed_rows_take(struct dfeed_rows *rows, const char *name, struct store_feed *ret);
+void dfeed_rows_free(struct dfeed_rows *rows);
 
 /* Clears the run-time marker of f's row (a reload's config names it now); errors are logged. */
 void dfeed_marker_clear(struct dctx *d, struct dfeed *f);

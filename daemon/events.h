@@ -22,9 +22,20 @@ enum events_kind {
     EVENTS_ITEM = 1u << 0,  /* a new item, its row committed */
     EVENTS_ALERT = 1u << 1, /* an alert raised, its row committed */
     EVENTS_FEED = 1u << 2,  /* a feed's state or settings changed (a poll, add, pause...) */
+    EVENTS_LIFE = 1u << 3,  /* a feed event (feed-disabled, feed-moved...), its row committed */
 };
 
-#define EVENTS_ALL (EVENTS_ITEM | EVENTS_ALERT | EVENTS_FEED)
+#define EVENTS_ALL (EVENTS_ITEM | EVENTS_ALERT | EVENTS_FEED | EVENTS_LIFE)
+
+/* EVENTS_LIFE: one feed event as stored. */
+struct events_life {
+    int64_t id;
+    const char *event; /* feed-disabled, feed-moved, ... */
+    const struct dfeed *feed;
+    const char *url;   /* the feed's URL in use */
+    const char *state; /* the feed's state */
+    const char *reason;
+};
 
 struct events_event {
     enum events_kind kind;
@@ -32,6 +43,7 @@ struct events_event {
         const struct store_item_row *item; /* EVENTS_ITEM: the item as stored (no text) */
         int64_t alert_id;                  /* EVENTS_ALERT: the alert's row id */
         const struct dfeed *feed;          /* EVENTS_FEED: the feed as it is now */
+        const struct events_life *life;    /* EVENTS_LIFE */
     };
 };
 

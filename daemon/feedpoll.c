@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "parse/feedparse.h"
 #include "hook.h"
 #include "log.h"
+#include "metrics.h"
 #include "search.h"
 #include "base/url.h"
 #include "util.h"
@@ -31,6 +33,21 @@
 
 #define FEEDPOLL_MAX_PASSWORD 4096
 #define FEEDPOLL_ARTICLES_AT_ONCE 4 /* article downloads (and extractions) of one poll at once */
+/* feed-purged: the document lists less than half the items of the last, which had this many. */
+#define FEEDPOLL_PURGE_MIN_ITEMS 5
+/* Feed events one poll may raise at most (recovered, moved, ids changed, purged, stalled). */
+#define FEEDPOLL_LIFE_MAX 5
+
+/* A feed event a poll raises (PRODUCT.md "Feed events"), stored with the poll. */
+struct life_event {
+    enum conf_event ev;
+    char *reason;
+    char *url;         /* the feed's URL in use, after the poll */
+    const char *state; /* dfeed_state_name of the feed after the poll */
+    char **hooks;      /* the hooks that take it */
+    size_t n_hooks;
+    int64_t id; /* once stored */
+};
 
 /* One article page of a new item, downloaded and extracted (fetch_article = yes). */
 struct article_fetch {
@@ -89,7 +106,8 @@ struct feedpoll {
     uint64_t mem;
     uint64_t doc_bytes; /* feed_doc_bytes of doc, once parsed */
     bool content_done;  /* the content stage is over: news hold their final text */
-    bool fetching;      /* on d's list of downloading polls (start order) */
+    bool fetching;      /* on d's list of downloading polls (line order: fetching_to_tail) */
+    bool in_line;       /* its place in that line is from its first body byte */
     bool mem_paused;    /* its transfer waits paused for memory */
     struct feedpoll *fetch_prev, *fetch_next;
     /* The store stage: its writer job, and what its part of the transaction did. */
@@ -102,11 +120,22 @@ struct feedpoll {
     size_t n_tags;
     struct store_feed st; /* the feed's state to save, copied on the loop */
     uint64_t st_gen;      /* f->st_gen when it was copied */
+    /* The feed's state before the poll settled: what `feeds` shows until it is stored. */
+    struct store_feed before;
     int store_r;
     char *store_error;
     uint64_t fresh;
     struct alerts_outcome alerts;
     int64_t *fresh_ids; /* per new item: its row id when stored, else 0; NULL: OOM */
+    bool seen_changed;  /* settling changed what `watch` shows of the feed (feed_event_due) */
+    struct life_event life[FEEDPOLL_LIFE_MAX]; /* feed events raised by the poll */
+    unsigned n_life;
+    /* Items of the document under a new key whose link is a stored item's (rekey_lookup). */
+    struct poll_rekey {
+        int64_t item_id;              /* the stored item */
+        const struct feed_item *item; /* in doc: its new key and guid */
+    } * rekeys;
+    size_t n_rekeys;
 };
 
 static void poll_store(struct feedpoll *p);
@@ -130,15 +159,18 @@ feed_intervals(const struct dctx *d, const struct dfeed *f)
  * Resumes paused transfers, oldest first, while the budget lets each take a first read; the
  * oldest downloading poll always goes on. Only flags and a timer: safe inside curl's callbacks.
  */
+static struct feedpoll *fetching_oldest(const struct dctx *d);
+
 static void
 mem_pump(struct dctx *d)
 {
     uint64_t budget = d->conf->daemon.max_poll_memory, used = d->poll_memory;
+    const struct feedpoll *oldest = fetching_oldest(d);
     for (struct feedpoll *q = d->fetching_head; q && d->poll_memory_paused > 0; q = q->fetch_next) {
         if (!q->mem_paused)
             continue;
         if (!sched_mem_grow(used, d->poll_memory - d->poll_memory_fetching, SCHED_MEM_CHUNK, budget,
-                            q == d->fetching_head, false))
+                            q == oldest, false))
             break;
         q->mem_paused = false;
         d->poll_memory_paused--;
@@ -224,6 +256,43 @@ fetching_unlink(struct feedpoll *p)
     mem_pump(d);
 }
 
+/* The oldest download in the line: the first poll of d's list that has had a body byte. */
+static struct feedpoll *
+fetching_oldest(const struct dctx *d)
+{
+    struct feedpoll *q = d->fetching_head;
+    while (q && !q->in_line)
+        q = q->fetch_next;
+    return q;
+}
+
+/*
+ * Moves p to the end of d's line of downloads, at its first body byte. A poll joins the line
+ * when it starts, but its transfer may wait in the fetcher's queue (max_per_host, a free
+ * connection) and its clock only starts when it enters curl: had it kept its first place, a
+ * chain of slow feeds of one host, each started before an honest feed of another host and
+ * each older than it once it began, kept the budget spent one after another until the honest
+ * download, paused behind them, reached its wall cap (review16; test_poll_memory_chain).
+ * Polls with no body byte yet are in no line: they are never the oldest, never paused.
+ */
+static void
+fetching_to_tail(struct feedpoll *p)
+{
+    struct dctx *d = p->d;
+    p->in_line = true;
+    if (!p->fetching || d->fetching_tail == p)
+        return;
+    if (p->fetch_prev)
+        p->fetch_prev->fetch_next = p->fetch_next;
+    else
+        d->fetching_head = p->fetch_next;
+    p->fetch_next->fetch_prev = p->fetch_prev;
+    p->fetch_prev = d->fetching_tail;
+    p->fetch_next = NULL;
+    d->fetching_tail->fetch_next = p;
+    d->fetching_tail = p;
+}
+
 /*
  * Whether p's transfer may take len more bytes now (sched_mem_grow): when not, it is paused
  * and resumed by mem_pump as memory is released.
@@ -234,7 +303,9 @@ mem_may_grow(struct feedpoll *p, size_t len)
     struct dctx *d = p->d;
     if (!p->xfer || !fetch_pausable(p->xfer))
         return true; /* a file: is read at once; its size cap still holds */
-    bool oldest = p == d->fetching_head, older_paused = false;
+    if (!p->in_line)
+        fetching_to_tail(p);
+    bool oldest = p == fetching_oldest(d), older_paused = false;
     for (struct feedpoll *q = d->fetching_head; d->poll_memory_paused > 0 && q && q != p;
          q = q->fetch_next)
         if (q->mem_paused) {
@@ -263,9 +334,18 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
     p->f->poll_bytes += len;
     if (!p->parser) {
         char cs[64];
-        p->parser = feedparse_new(effective_url, NULL);
-        if (!p->parser)
+        /* Relative links resolve against the URL without its userinfo (url.h). */
+        char *base = url_strip_userinfo(effective_url);
+        if (!base)
             return -ENOMEM;
+        p->parser = feedparse_new(base, NULL);
+        if (!p->parser) {
+            free(base);
+            return -ENOMEM;
+        }
+        /* Kept with the feed's state: what the socket's group may not see of item URLs. */
+        free(p->f->st.base_url);
+        p->f->st.base_url = base;
         /* A raw gzip body (no Content-Encoding) inflates under the same cap as any other. */
         (void)feedparse_set_max_size(p->parser, p->d->conf->daemon.max_feed_size);
         if (charset_from_content_type(content_type, cs, sizeof(cs)))
@@ -316,22 +396,43 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
 {
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX], q3[LOG_QUOTE_MAX];
     int r = 0;
-    for (size_t i = 0; i < p->n_news; i++) {
-        const struct content_item *ci = &p->news[i];
-        const struct feed_item *item = ci->item;
-        int64_t item_id = 0;
-        r = store_item_add(store, p->st.id, item, ci->text, ci->simhash, now, &item_id);
-        if (r == 1) {
+    /* Items whose ids changed while their links stayed: the stored ones, under new keys. */
+    for (size_t i = 0; i < p->n_rekeys; i++) {
+        const struct feed_item *item = p->rekeys[i].item;
+        r = store_item_rekey(store, p->st.id, p->rekeys[i].item_id, item->key, item->id);
+        if (r < 0)
+            return r;
+    }
+    /* The new items at once (one statement on PostgreSQL), then each stored one's alerts. */
+    if (p->n_news > 0) {
+        struct store_new_item *add = calloc(p->n_news, sizeof(*add));
+        int64_t *ids = p->fresh_ids ? p->fresh_ids : calloc(p->n_news, sizeof(*ids));
+        if (!add || !ids) {
+            free(add);
+            if (ids != p->fresh_ids)
+                free(ids);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n_news; i++)
+            add[i] = (struct store_new_item){
+                .item = p->news[i].item, .text = p->news[i].text, .simhash = p->news[i].simhash};
+        r = store_items_add(store, p->st.id, add, p->n_news, now, ids);
+        free(add);
+        for (size_t i = 0; r >= 0 && i < p->n_news; i++) {
+            const struct content_item *ci = &p->news[i];
+            const struct feed_item *item = ci->item;
+            if (!ids[i])
+                continue;
             p->fresh++;
             log_info("item: feed '%s': '%s' %s%s", log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)),
-                     log_quote(item->link ? item->link : "-", q3, sizeof(q3)),
+                     item->link ? log_quote_url(item->link, q3, sizeof(q3)) : "-",
                      ci->from_page ? " (article text from the page)" : "");
-            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, item_id, item,
+            r = alerts_item(alerting, store, p->name, p->tags, p->n_tags, p->st.id, ids[i], item,
                             ci->text, ci->simhash, now, &p->alerts);
-            if (p->fresh_ids)
-                p->fresh_ids[i] = item_id;
         }
+        if (ids != p->fresh_ids)
+            free(ids);
         if (r < 0)
             return r;
     }
@@ -340,12 +441,49 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
         if (r < 0)
             return r;
     }
+    /* Its feed events, in its part: a poll not stored (fenced, failed) raised none. */
+    for (unsigned i = 0; i < p->n_life; i++) {
+        struct life_event *le = &p->life[i];
+        r = store_feed_event_add(store, p->st.id, conf_event_name(le->ev), le->url, le->state,
+                                 le->reason, le->hooks, le->n_hooks, now, &le->id);
+        if (r < 0)
+            return r;
+    }
     return store_feed_save(store, &p->st);
 }
 
-/* Publishes what a committed poll did: new items, alerts, then the feed's state. */
+/* Whether two strings, each NULL or not, are the same. */
+static bool
+str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Whether a committed poll changed what a `watch` client sees of its feed (docs/PRODUCT.md,
+ * `watch`): its state, reason, URL in use, last error, failures or XML recovery (settled:
+ * p->seen_changed), its items (fresh ones stored), or the wait to its next poll, by more than
+ * a quarter of the longer of it and the wait the feed's last poll event showed (the ±10 %
+ * jitter alone moves it by 2/11 at most). The first poll since the start always is a change.
+ * last_poll and last_status alone are not: every poll sets them. Remembers the wait told.
+ */
+static bool
+feed_event_due(struct feedpoll *p, uint64_t fresh)
+{
+    struct dfeed *f = p->f;
+    int64_t wait = p->pn.next_ms > 0 ? p->pn.next_ms - p->pn.now_ms : 0;
+    int64_t told = f->told_wait_ms;
+    int64_t longer = wait > told ? wait : told;
+    int64_t moved = wait > told ? wait - told : told - wait;
+    if (!p->seen_changed && fresh == 0 && told > 0 && moved <= longer / 4)
+        return false;
+    f->told_wait_ms = wait;
+    return true;
+}
+
+/* Publishes what a committed poll did: new items, alerts, then the feed if it changed. */
 static void
-poll_events(struct dctx *d, struct feedpoll *p)
+poll_events(struct dctx *d, struct feedpoll *p, uint64_t fresh)
 {
     for (size_t i = 0; p->fresh_ids && i < p->n_news; i++) {
         if (!p->fresh_ids[i])
@@ -368,7 +506,25 @@ poll_events(struct dctx *d, struct feedpoll *p)
     for (unsigned k = 0; k < p->alerts.n_ids; k++)
         events_publish(d->events,
                        &(struct events_event){.kind = EVENTS_ALERT, .alert_id = p->alerts.ids[k]});
-    events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
+    if (feed_event_due(p, fresh))
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_FEED, .feed = p->f});
+    for (unsigned i = 0; i < p->n_life; i++) {
+        const struct life_event *le = &p->life[i];
+        char qn[LOG_QUOTE_MAX], qr[LOG_QUOTE_MAX];
+        log_notice("feed: '%s': %s: %s (event %" PRId64 ", %zu hooks)",
+                   log_quote(p->f->cfg->name, qn, sizeof(qn)), conf_event_name(le->ev),
+                   log_quote(le->reason, qr, sizeof(qr)), le->id, le->n_hooks);
+        metrics_feed_event(d->metrics, conf_event_name(le->ev));
+        struct events_life life = {
+            .id = le->id,
+            .event = conf_event_name(le->ev),
+            .feed = p->f,
+            .url = le->url,
+            .state = le->state,
+            .reason = le->reason,
+        };
+        events_publish(d->events, &(struct events_event){.kind = EVENTS_LIFE, .life = &life});
+    }
 }
 
 static void article_wait_remove(struct feedpoll *p);
@@ -398,11 +554,22 @@ feedpoll_free(struct feedpoll *p)
     free(p->error);
     free(p->store_error);
     free(p->fresh_ids);
+    free(p->rekeys);
+    for (unsigned i = 0; i < p->n_life; i++) {
+        free(p->life[i].reason);
+        free(p->life[i].url);
+        for (size_t k = 0; k < p->life[i].n_hooks; k++)
+            free(p->life[i].hooks[k]);
+        free(p->life[i].hooks);
+    }
     free(p->name);
     for (size_t i = 0; i < p->n_tags; i++)
         free(p->tags[i]);
     free(p->tags);
     store_feed_done(&p->st);
+    if (p->f && p->f->shown == &p->before)
+        p->f->shown = NULL; /* poll_finish did; a poll freed otherwise must not leave it */
+    store_feed_done(&p->before);
     free(p);
 }
 
@@ -694,7 +861,7 @@ on_article_done(void *userdata, const struct fetch_result *res)
         log_warn("poll: feed '%s': article: %s: %s, keeping the feed's text",
                  log_quote(p->f->cfg->name, qn, sizeof(qn)),
                  log_quote(res->error ? res->error : "not modified", qe, sizeof(qe)),
-                 log_quote(p->news[af->idx].item->link, qu, sizeof(qu)));
+                 log_quote_url(p->news[af->idx].item->link, qu, sizeof(qu)));
     article_release(af);
     articles_pump(p);
     article_settled(p);
@@ -758,9 +925,80 @@ content_work_done(uv_work_t *w, int status)
     poll_store(p);
 }
 
+struct str_at {
+    const char *s;
+    size_t i;
+};
+
+static int
+str_at_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct str_at *)a)->s, ((const struct str_at *)b)->s);
+}
+
 /*
- * The items of the document not stored before. A lookup that fails counts the item as new:
- * the store's (feed, key) constraint still keeps it once.
+ * Of the items of the document whose key is not stored (!known), those that are a stored
+ * item under a new key (feed-ids-changed): its link is the link of exactly one item of the
+ * document and of exactly one stored item of the feed, whose key the document does not list
+ * (else two items share a link: both are items of their own). They go to p->rekeys and are
+ * known from now on (known[i] set): no item is stored or alerted again for them. Any failure
+ * leaves them new, as before this lookup (the (feed, key) constraint still holds).
+ */
+static void
+rekey_lookup(struct feedpoll *p, bool *known)
+{
+    struct feed_doc *doc = p->doc;
+    size_t n = doc->n_items, n_links = 0, n_cand = 0;
+    struct str_at *links = malloc(n * sizeof(*links)), *keys = malloc(n * sizeof(*keys));
+    size_t *cand = malloc(n * sizeof(*cand));
+    const char **urls = malloc(n * sizeof(*urls));
+    int64_t *ids = calloc(n, sizeof(*ids));
+    char **stored = calloc(n, sizeof(*stored));
+    if (!links || !keys || !cand || !urls || !ids || !stored)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = (struct str_at){doc->items[i].key, i};
+        if (doc->items[i].link)
+            links[n_links++] = (struct str_at){doc->items[i].link, i};
+    }
+    qsort(keys, n, sizeof(*keys), str_at_cmp);
+    qsort(links, n_links, sizeof(*links), str_at_cmp);
+    for (size_t k = 0; k < n_links; k++) {
+        bool unique = (k == 0 || strcmp(links[k - 1].s, links[k].s) != 0) &&
+                      (k + 1 == n_links || strcmp(links[k + 1].s, links[k].s) != 0);
+        if (unique && !known[links[k].i]) {
+            cand[n_cand] = links[k].i;
+            urls[n_cand++] = links[k].s;
+        }
+    }
+    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, ids, stored) < 0)
+        goto done;
+    for (size_t c = 0; c < n_cand; c++) {
+        if (ids[c] <= 0 || !stored[c])
+            continue;
+        struct str_at want = {stored[c], 0};
+        if (bsearch(&want, keys, n, sizeof(*keys), str_at_cmp))
+            continue; /* its stored item is in the document too: another item of that link */
+        if (!p->rekeys && !(p->rekeys = calloc(n_cand, sizeof(*p->rekeys))))
+            break;
+        p->rekeys[p->n_rekeys++] = (struct poll_rekey){ids[c], &doc->items[cand[c]]};
+        known[cand[c]] = true;
+    }
+done:
+    for (size_t c = 0; stored && c < n_cand; c++)
+        free(stored[c]);
+    free(stored);
+    free(ids);
+    free(urls);
+    free(cand);
+    free(keys);
+    free(links);
+}
+
+/*
+ * The items of the document not stored before, and those stored before under another key
+ * (rekey_lookup). A lookup that fails counts the item as new: the store's (feed, key)
+ * constraint still keeps it once.
  */
 static int
 collect_news(struct feedpoll *p)
@@ -771,10 +1009,31 @@ collect_news(struct feedpoll *p)
     p->news = calloc(doc->n_items, sizeof(*p->news));
     if (!p->news)
         return -ENOMEM;
-    bool txn = store_begin_read(p->d->store) == 0;
+    const char **keys = malloc(doc->n_items * sizeof(*keys));
+    bool *known = calloc(doc->n_items, sizeof(*known));
+    if (!keys || !known) {
+        free(keys);
+        free(known);
+        return -ENOMEM;
+    }
     for (size_t i = 0; i < doc->n_items; i++)
-        if (store_item_known(p->d->store, p->f->st.id, doc->items[i].key) != 1)
+        keys[i] = doc->items[i].key;
+    bool txn = store_begin_read(p->d->store) == 0;
+    /* One lookup for the document (a round trip per item on PostgreSQL blocked the loop). */
+    if (store_items_known(p->d->store, p->f->st.id, keys, doc->n_items, known) < 0) {
+        char q[LOG_QUOTE_MAX];
+        log_warn("poll: feed '%s': cannot look up the stored items (all taken as new, the"
+                 " store keeps each once): %s",
+                 log_quote(p->f->cfg->name, q, sizeof(q)), store_errmsg(p->d->store));
+        memset(known, 0, doc->n_items * sizeof(*known));
+    } else {
+        rekey_lookup(p, known);
+    }
+    for (size_t i = 0; i < doc->n_items; i++)
+        if (!known[i])
             p->news[p->n_news++].item = &doc->items[i];
+    free(keys);
+    free(known);
     if (p->n_news > 0)
         (void)store_feed_model_get(p->d->store, p->f->st.id, &p->model, &p->model_len);
     if (txn)
@@ -857,6 +1116,13 @@ poll_store(struct feedpoll *p)
 {
     struct dctx *d = p->d;
     int64_t now_ms = util_now_ms();
+    /*
+     * Settling changes the feed's state at once (the schedule and the run-time commands build
+     * on it), but the poll has happened for a user only once the writer has stored it, with
+     * its items: until then `feeds` shows the feed as it was (f->shown, dfeed.h). Without
+     * memory for that copy it shows the settled state, as it would a moment later.
+     */
+    bool before = store_feed_copy(&p->before, &p->f->st) == 0;
     int r = poll_prepare(p, now_ms);
     p->content_done = true;
     mem_update(p); /* a failed poll dropped its texts */
@@ -870,8 +1136,11 @@ poll_store(struct feedpoll *p)
         p->job = (struct writer_job){
             .work = store_job_work, .done = store_job_done, .mode = WRITER_BATCH};
         r = writer_submit(d->writer, &p->job);
-        if (r == 0)
+        if (r == 0) {
+            if (before)
+                p->f->shown = &p->before;
             return;
+        }
         dctx_topics_unpin(p->pin);
         p->pin = NULL;
         if (r == -ESHUTDOWN) {
@@ -884,14 +1153,199 @@ poll_store(struct feedpoll *p)
     poll_finish(p, r);
 }
 
+/*
+ * Raises feed event ev with reason (printf): its hooks are those whose `events` take it, of the
+ * feed's `hooks` when it names some; the state and URL are set once the poll is settled
+ * (life_finish). Out of memory, the event is logged and lost, the poll goes on.
+ */
+static void life_raise(struct feedpoll *p, enum conf_event ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+life_raise(struct feedpoll *p, enum conf_event ev, const char *fmt, ...)
+{
+    const struct conf *conf = p->d->conf;
+    const struct conf_feed *fc = p->f->cfg;
+    char qn[LOG_QUOTE_MAX];
+    if (p->n_life >= FEEDPOLL_LIFE_MAX)
+        return;
+    struct life_event *le = &p->life[p->n_life];
+    *le = (struct life_event){.ev = ev};
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&le->reason, fmt, ap);
+    va_end(ap);
+    bool ok = n >= 0 && (le->hooks = calloc(conf->n_hooks + 1, sizeof(*le->hooks)));
+    for (size_t i = 0; ok && i < conf->n_hooks; i++) {
+        const struct conf_hook *h = &conf->hooks[i];
+        bool take = (h->events & (1u << ev)) != 0;
+        for (size_t k = 0; take && fc->hooks_set; k++) {
+            if (k == fc->n_hooks) {
+                take = false;
+                break;
+            }
+            if (strcmp(fc->hooks[k], h->name) == 0)
+                break;
+        }
+        if (take && !(le->hooks[le->n_hooks++] = strdup(h->name)))
+            ok = false;
+    }
+    if (!ok) {
+        if (n < 0)
+            le->reason = NULL;
+        free(le->reason);
+        for (size_t k = 0; le->hooks && k < le->n_hooks; k++)
+            free(le->hooks[k]);
+        free(le->hooks);
+        *le = (struct life_event){0};
+        log_error("poll: feed '%s': out of memory: %s not raised",
+                  log_quote(fc->name, qn, sizeof(qn)), conf_event_name(ev));
+        return;
+    }
+    p->n_life++;
+}
+
+/* The events raised: the feed's state and URL after the poll, as its events carry them. */
+static void
+life_finish(struct feedpoll *p)
+{
+    struct dfeed *f = p->f;
+    const char *url = f->st.url ? f->st.url : f->cfg->url;
+    for (unsigned i = 0; i < p->n_life; i++) {
+        p->life[i].state = dfeed_state_name(dfeed_state(f));
+        /* As the log shows URLs: no userinfo, no secret parameters (hooks, `events`). */
+        if (!p->life[i].url)
+            p->life[i].url = url_redact(url);
+    }
+}
+
+/* A duration in words for reasons: "3h", "2d", "45s". */
+static void
+life_span(int64_t s, char *buf, size_t size)
+{
+    if (s >= 2 * 86400)
+        snprintf(buf, size, "%" PRId64 "d", s / 86400);
+    else if (s >= 2 * 3600)
+        snprintf(buf, size, "%" PRId64 "h", s / 3600);
+    else if (s >= 120)
+        snprintf(buf, size, "%" PRId64 "m", s / 60);
+    else
+        snprintf(buf, size, "%" PRId64 "s", s);
+}
+
+/*
+ * A good poll's feed events (docs/DESIGN.md "Feed events"): back from failing or disabled; a
+ * permanent redirect applied once seen on move_confirmations consecutive polls (the URL in use
+ * stays until then); the items' pace (the usual gap between new items, a decaying average of
+ * the time since the last new item over the number of new ones) and a stall, once, when no new
+ * item came for stall_factor of those gaps and at least stall_min; a purge, when the document
+ * lists less than half the items of the last one and the last one listed at least
+ * FEEDPOLL_PURGE_MIN_ITEMS. The state lives in f->st, saved with the poll.
+ */
+static void
+life_good_poll(struct feedpoll *p, int64_t now, unsigned was_failures)
+{
+    struct dctx *d = p->d;
+    struct dfeed *f = p->f;
+    const struct conf_daemon *dc = &d->conf->daemon;
+    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
+    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
+
+    if (f->st.life) {
+        if (strcmp(f->st.life, "disabled") == 0)
+            life_raise(p, CONF_EVENT_FEED_RECOVERED, "polled again after it was disabled");
+        else
+            life_raise(p, CONF_EVENT_FEED_RECOVERED, "back after %u failed polls",
+                       was_failures ? was_failures : 1);
+        (void)set_str(&f->st.life, NULL);
+    }
+
+    const char *cur = f->st.url ? f->st.url : f->cfg->url;
+    if (p->permanent_url && strcmp(p->permanent_url, cur) != 0) {
+        unsigned need =
+            f->cfg->move_confirmations ? f->cfg->move_confirmations : dc->move_confirmations;
+        if (str_same(f->st.move_url, p->permanent_url)) {
+            f->st.move_seen++;
+        } else if (set_str(&f->st.move_url, p->permanent_url) == 0) {
+            f->st.move_seen = 1;
+        }
+        if (f->st.move_seen >= need && str_same(f->st.move_url, p->permanent_url)) {
+            char *from = url_redact(cur), *to = url_redact(p->permanent_url);
+            log_notice("fetch: feed '%s': moved permanently to '%s' (seen on %u consecutive "
+                       "polls)",
+                       name, log_quote_url(p->permanent_url, qe, sizeof(qe)), f->st.move_seen);
+            p->seen_changed = true;
+            if (set_str(&f->st.url, p->permanent_url) == 0)
+                life_raise(p, CONF_EVENT_FEED_MOVED,
+                           "moved permanently from %s to %s (seen on %u consecutive polls)",
+                           from ? from : "its URL", to ? to : "a new URL", f->st.move_seen);
+            free(from);
+            free(to);
+            (void)set_str(&f->st.move_url, NULL);
+            f->st.move_seen = 0;
+        } else {
+            log_notice("fetch: feed '%s': permanent redirect to '%s' seen on %u of the %u "
+                       "consecutive polls that move the feed",
+                       name, log_quote_url(p->permanent_url, qe, sizeof(qe)), f->st.move_seen,
+                       need);
+        }
+    } else if (f->st.move_url) {
+        log_notice("fetch: feed '%s': the permanent redirect to '%s' is gone, the feed stays", name,
+                   log_quote_url(f->st.move_url, qe, sizeof(qe)));
+        (void)set_str(&f->st.move_url, NULL);
+        f->st.move_seen = 0;
+    }
+
+    if (p->doc && p->n_rekeys > 0) {
+        char qn2[LOG_QUOTE_MAX];
+        if (p->n_rekeys * 2 >= p->doc->n_items)
+            life_raise(p, CONF_EVENT_FEED_IDS_CHANGED,
+                       "%zu of its %zu items have new ids, their links unchanged: not new items",
+                       p->n_rekeys, p->doc->n_items);
+        else
+            log_notice("poll: feed '%s': %zu items have new ids, their links unchanged: not new",
+                       log_quote(f->cfg->name, qn2, sizeof(qn2)), p->n_rekeys);
+    }
+    if (p->doc) {
+        int64_t n = (int64_t)p->doc->n_items;
+        if (f->st.doc_items >= FEEDPOLL_PURGE_MIN_ITEMS && n * 2 < f->st.doc_items)
+            life_raise(p, CONF_EVENT_FEED_PURGED,
+                       "%" PRId64 " of the %" PRId64 " items of its last document are gone",
+                       f->st.doc_items - n, f->st.doc_items);
+        f->st.doc_items = n;
+    }
+
+    if (p->n_news > 0) {
+        if (f->st.last_new_at > 0 && now > f->st.last_new_at) {
+            double gap = (double)(now - f->st.last_new_at) / (double)p->n_news;
+            f->st.new_gap_s = f->st.new_gap_s > 0.0 ? 0.75 * f->st.new_gap_s + 0.25 * gap : gap;
+        }
+        f->st.last_new_at = now;
+        if (f->st.stalled)
+            log_notice("poll: feed '%s': new items again, no longer stalled", name);
+        f->st.stalled = false;
+    } else if (!f->st.stalled && f->st.new_gap_s > 0.0 && f->st.last_new_at > 0) {
+        double limit = f->st.new_gap_s * dc->stall_factor;
+        if (limit < (double)dc->stall_min_s)
+            limit = (double)dc->stall_min_s;
+        int64_t quiet = now - f->st.last_new_at;
+        if ((double)quiet >= limit) {
+            char q[32], g[32];
+            life_span(quiet, q, sizeof(q));
+            life_span((int64_t)(f->st.new_gap_s + 0.5), g, sizeof(g));
+            life_raise(p, CONF_EVENT_FEED_STALLED, "no new item for %s (usually one every %s)", q,
+                       g);
+            f->st.stalled = true;
+        }
+    }
+}
+
 /* Sets the feed's new state from what the poll found (in memory; saved by store_poll). */
 static void
 poll_settle(struct feedpoll *p, int64_t now_ms)
 {
     struct dctx *d = p->d;
     struct dfeed *f = p->f;
-    char qn[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
-    const char *name = log_quote(f->cfg->name, qn, sizeof(qn));
     bool failed = p->error != NULL;
 
     p->pn = (struct sched_poll){
@@ -901,6 +1355,11 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         .now_ms = now_ms,
     };
     struct sched_poll *pn = &p->pn;
+    /* What `watch` shows and a poll may change (feed_event_due); the rest is compared below. */
+    enum dfeed_state was_state = dfeed_state(f);
+    unsigned was_failures = f->st.failures;
+    bool was_recovered = f->st.recovered;
+    p->seen_changed = !str_same(f->st.last_error, p->error);
     if (p->status == FETCH_HTTP_ERROR && (p->http_status == 429 || p->http_status == 503))
         pn->retry_after_at = p->retry_after_at;
     if (!failed && d->conf->daemon.respect_feed_hints) {
@@ -923,13 +1382,10 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         }
         if (p->doc)
             f->st.recovered = p->doc->recovered;
-        if (p->permanent_url && strcmp(p->permanent_url, f->cfg->url) != 0) {
-            char *shown = url_redact(p->permanent_url);
-            log_notice("fetch: feed '%s': moved permanently to '%s'", name,
-                       log_quote(shown ? shown : "(not shown)", qe, sizeof(qe)));
-            free(shown);
-            (void)set_str(&f->st.url, p->permanent_url);
-        }
+        life_good_poll(p, now_ms / 1000, was_failures);
+        p->seen_changed |= f->st.failures != was_failures || f->st.recovered != was_recovered ||
+                           dfeed_state(f) != was_state;
+        life_finish(p);
         return;
     }
     long http_status = p->status == FETCH_HTTP_ERROR ? p->http_status : 0;
@@ -950,8 +1406,18 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
     case SCHED_KEEP:
         break;
     }
-    if (pn->disabled)
+    if (pn->disabled) {
         (void)set_str(&f->st.disabled_reason, reason);
+        life_raise(p, CONF_EVENT_FEED_DISABLED, "%s", reason);
+        (void)set_str(&f->st.life, "disabled");
+    } else if (!f->st.life) {
+        (void)set_str(&f->st.life, "failing");
+    }
+    /* A failed poll breaks the run of polls that saw a permanent redirect. */
+    (void)set_str(&f->st.move_url, NULL);
+    f->st.move_seen = 0;
+    life_finish(p);
+    p->seen_changed |= f->st.failures != was_failures || dfeed_state(f) != was_state;
     content_items_done(p->news, p->n_news);
     p->n_news = 0;
     p->model_dirty = false;
@@ -971,6 +1437,13 @@ poll_prepare(struct feedpoll *p, int64_t now_ms)
     p->st_gen = f->st_gen;
     if (store_feed_copy(&p->st, &f->st) < 0 || !(p->name = strdup(f->cfg->name)))
         return -ENOMEM;
+    /* A cluster's due times are the database server's: this node's clock may be off. */
+    if (p->d->clustered && p->d->clock_offset_s != 0) {
+        if (p->st.last_poll_at != FEED_TIME_NONE)
+            p->st.last_poll_at += p->d->clock_offset_s;
+        if (p->st.next_poll_at != FEED_TIME_NONE)
+            p->st.next_poll_at += p->d->clock_offset_s;
+    }
     if (f->cfg->n_tags > 0 && !(p->tags = calloc(f->cfg->n_tags, sizeof(*p->tags))))
         return -ENOMEM;
     for (; p->n_tags < f->cfg->n_tags; p->n_tags++)
@@ -992,6 +1465,7 @@ poll_finish(struct feedpoll *p, int r)
     bool failed = p->error != NULL;
     uint64_t fresh = r == 0 ? p->fresh : 0;
 
+    f->shown = NULL; /* the poll is stored (or failed to be): `feeds` shows it from now on */
     if (r < 0) {
         /*
          * The poll could not be saved (a full disk...): forget the validators it brought, or
@@ -1009,7 +1483,7 @@ poll_finish(struct feedpoll *p, int r)
                                     util_rng_next(&d->rng));
         f->st.next_poll_at = (pn->next_ms + 999) / 1000;
     }
-    if (f->st_gen != p->st_gen) {
+    if (f->st_gen != p->st_gen && r != -ESTALE) {
         /*
          * A run-time command (pause, resume...) saved the feed after the poll settled it, with
          * what the poll brought: save the current state again (the validators forgotten above
@@ -1019,13 +1493,23 @@ poll_finish(struct feedpoll *p, int r)
     }
     int64_t next_ms = pn->next_ms;
     f->next_poll_ms = next_ms;
-    if (r == 0 && p->alerts.raised > 0 && d->hooks) /* a stop may have closed the runner */
+    bool life_hooks = false;
+    for (unsigned i = 0; i < p->n_life; i++)
+        life_hooks |= p->life[i].n_hooks > 0;
+    if (r == 0 && (p->alerts.raised > 0 || life_hooks) && d->hooks) /* a stop may close it */
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)
         search_kick(d->search);
-    if (r == 0)
-        poll_events(d, p);
-    if (r < 0) {
+    if (r == 0) {
+        f->st.items += (int64_t)fresh; /* before the feed event, which shows them */
+        poll_events(d, p, fresh);
+    }
+    if (r == -ESTALE) {
+        /* A cluster: the lease ended and another node holds the feed now (cluster.h). */
+        log_warn("cluster: feed '%s': this poll is not stored: %s", name,
+                 p->store_error ? p->store_error : "its lease was taken over");
+        failed = true;
+    } else if (r < 0) {
         log_error("store: feed '%s': cannot save the poll: %s, will retry", name,
                   p->store_error ? p->store_error : "error");
         failed = true;
@@ -1038,7 +1522,6 @@ poll_finish(struct feedpoll *p, int r)
     } else if (p->status == FETCH_NOT_MODIFIED) {
         log_info("poll: feed '%s': not modified", name);
     } else {
-        f->st.items += (int64_t)fresh;
         char how[16];
         if (p->http_status)
             snprintf(how, sizeof(how), "HTTP %ld", p->http_status);

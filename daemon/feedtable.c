@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "base/feedrule.h"
-#include "base/url.h"
 #include "dctx.h"
 #include "feedpoll.h"
 #include "log.h"
@@ -95,12 +94,18 @@ void
 feedtable_schedule(struct feedtable *t, struct dfeed *f)
 {
     struct dctx *d = t->d;
-    if (!dfeed_pollable(f) || f->poll || f->ready) {
+    if (!dfeed_pollable(f) || f->poll || f->ready || d->clustered) {
         sched_disarm(d->sched, &f->sched);
         return;
     }
     int64_t due = sched_initial_due_ms(util_now_ms(), f->st.last_poll_at, f->st.next_poll_at,
                                        f->cfg->interval_s, util_rng_next(&d->rng));
+    /*
+     * An overdue feed's next poll is now the time it was spread to, not the one on record
+     * (minutes or days ago): `feeds` shows it while the feed waits and while it is polled.
+     */
+    if (f->st.next_poll_at != FEED_TIME_NONE && f->st.next_poll_at < (due + 999) / 1000)
+        f->st.next_poll_at = (due + 999) / 1000;
     (void)sched_arm(d->sched, &f->sched, due);
 }
 
@@ -246,8 +251,9 @@ poll_start(struct feedtable *t, struct dfeed *f)
 }
 
 /*
- * Whether one more poll may start: a slot is free and the poll memory has room (no poll at all
- * in flight: one always starts, whatever the budget).
+ * Whether one more poll may start: a slot is free and the polls past their download do not
+ * fill the poll memory by themselves (sched_mem_admit: a download that finds the budget full
+ * pauses at its first body byte; no poll at all in flight: one always starts).
  */
 static bool
 poll_can_start(const struct feedtable *t)
@@ -255,8 +261,8 @@ poll_can_start(const struct feedtable *t)
     const struct dctx *d = t->d;
     if (t->polls_active >= feedtable_poll_slots(t))
         return false;
-    return t->polls_active == 0 ||
-           sched_mem_admit(d->poll_memory, d->conf->daemon.max_poll_memory, d->poll_memory_paused);
+    return t->polls_active == 0 || sched_mem_admit(d->poll_memory - d->poll_memory_fetching,
+                                                   d->conf->daemon.max_poll_memory);
 }
 
 /*
@@ -286,6 +292,9 @@ feedtable_poll_now(struct feedtable *t, struct dfeed *f, dfeed_poll_done_cb cb, 
 {
     struct dctx *d = t->d;
     int r = d->stopping ? -ECANCELED : 0;
+    /* Not leased (a cluster): the gate claims it first, and polls it with the waiter. */
+    if (r == 0 && t->gate && f->st.lease_epoch == 0 && !f->poll && !f->ready)
+        return t->gate(t->gate_ctx, f, cb, ctx);
     if (r == 0 && cb) {
         struct dfeed_waiter *nw = realloc(f->waiters, (f->n_waiters + 1) * sizeof(*nw));
         if (nw) {
@@ -345,7 +354,8 @@ feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome)
         dfeed_free(f);
         return;
     }
-    if (d->stopping || d->once)
+    f->st.lease_epoch = 0; /* saved, or not: the lease ends either way */
+    if (d->stopping || d->once || d->clustered)
         return;
     if (outcome == POLL_ABORTED) {
         /* Cancelled by a reload (a new URL) or not started: due again as its state says. */
@@ -360,8 +370,8 @@ feed_after_poll(struct feedtable *t, struct dfeed *f, enum poll_outcome outcome)
 
 /* Turns the config's feeds into run-time feeds; used at start and, diffed, at reload. */
 int
-feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***ret_feeds,
-                size_t *ret_n, char **reterr_msg)
+feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows,
+                struct dfeed ***ret_feeds, size_t *ret_n, char **reterr_msg)
 {
     /* The config's feeds in its order, then the run-time feeds it does not name. */
     struct dfeed **feeds = calloc(conf->n_feeds + t->n_feeds + 1, sizeof(*feeds));
@@ -377,7 +387,7 @@ feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***re
             continue;
         }
         char err[WRITER_ERROR_MAX];
-        int r = dfeed_new(t->d, cfg, &feeds[n], err, sizeof(err));
+        int r = dfeed_new(t->d, cfg, rows, &feeds[n], err, sizeof(err));
         if (r < 0) {
             if (reterr_msg && asprintf(reterr_msg, "store: feed '%s': %s", cfg->name, err) < 0)
                 *reterr_msg = NULL;
@@ -398,6 +408,24 @@ feedtable_build(struct feedtable *t, const struct conf *conf, struct dfeed ***re
     }
     *ret_feeds = feeds;
     *ret_n = n;
+    return 0;
+}
+
+/* The rows a reload to conf needs, loaded by the writer before it applies. */
+int
+feedtable_rows_needed(struct feedtable *t, const struct conf *conf, struct dfeed_rows *rows)
+{
+    for (size_t i = 0; i < conf->n_feeds; i++) {
+        const struct conf_feed *cfg = &conf->feeds[i];
+        const struct dfeed *f = feedtable_find(t, cfg->name);
+        int r = 0;
+        if (!f || f->runtime_cfg)
+            r = dfeed_rows_add(rows, cfg->name, cfg->url, true);
+        else if (strcmp(f->cfg->url, cfg->url) != 0)
+            r = dfeed_rows_add(rows, cfg->name, cfg->url, false);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -475,6 +503,33 @@ feedtable_load_runtime(struct feedtable *t, char **reterr_msg)
     free(rows.urls);
     free(rows.opts);
     return r < 0 ? r : 0;
+}
+
+/* Clusters: a feed added at run time on another node, claimed here. */
+int
+feedtable_adopt(struct feedtable *t, const struct store_feed *row, struct dfeed **ret)
+{
+    if (!row->runtime_url || row->removed)
+        return -ENOENT;
+    struct dfeed *f = NULL;
+    struct dfeed_opts opts;
+    int r = dfeed_opts_parse(row->runtime_opts, &opts);
+    if (r == -EINVAL)
+        r = 0; /* the defaults, as at a start */
+    if (r == 0)
+        r = dfeed_new_runtime(t->d, row->name, row->runtime_url, &opts, false, &f);
+    dfeed_opts_done(&opts);
+    if (r == 0 && (r = store_feed_copy(&f->st, row)) < 0) {
+        dfeed_free(f);
+        return r;
+    }
+    if (r == 0 && (r = feeds_insert(t, f)) < 0) {
+        dfeed_free(f);
+        return r;
+    }
+    if (r == 0)
+        *ret = f;
+    return r;
 }
 
 /* A formatted message (malloc'd), or NULL when out of memory. */
@@ -568,11 +623,8 @@ add_finish(struct dfeed_write *fw, int r)
         return;
     }
     char q1[LOG_QUOTE_MAX], q2[LOG_QUOTE_MAX];
-    char *shown = url_redact(fw->url); /* no user:password@ in the log */
     log_notice("control: feed '%s': added at run time, url '%s'",
-               log_quote(fw->name, q1, sizeof(q1)),
-               log_quote(shown ? shown : "(not shown)", q2, sizeof(q2)));
-    free(shown);
+               log_quote(fw->name, q1, sizeof(q1)), log_quote_url(fw->url, q2, sizeof(q2)));
     if (!d->once && !d->stopping)
         (void)sched_arm(d->sched, &f->sched, util_now_ms());
     fw->cb(fw->ctx, 0, f, NULL);
@@ -634,6 +686,13 @@ remove_finish(struct dfeed_write *fw, int r)
         feedtable_drop(t, f);
     }
     fw->cb(fw->ctx, 0, NULL, NULL);
+}
+
+void
+feedtable_forget(struct feedtable *t, struct dfeed *f)
+{
+    feeds_unlink(t, f);
+    feedtable_drop(t, f);
 }
 
 /* Removes a feed added at run time; its items stay, so they are never new again. */

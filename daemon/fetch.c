@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "parse/date.h"
 #include "base/netaddr.h"
@@ -33,6 +34,33 @@
 #define FETCH_HOST_MAX 256
 #define FETCH_DNS_TTL_MS (60 * 1000) /* how long a host's address is reused for counting */
 #define FETCH_DNS_CACHE_MAX 4096     /* hosts remembered */
+
+/*
+ * A pausable transfer's body is inflated here, not by curl (max_poll_memory, issue 14). curl
+ * decodes a whole read before it looks at a pause: a paused transfer keeps the rest of that
+ * read inflated in its pause buffer (libcurl's curl_easy_pause(3), "MEMORY USE": "libcurl
+ * continues to uncompress the entire downloaded chunk and it caches the data uncompressed";
+ * 7.88 keeps up to 64 MiB a transfer, DYN_PAUSE_BUFFER), which no budget of ours sees: a 4 KB
+ * gzip read is 4 MB inflated (deflate's limit is about 1032:1), a stack of encodings far more,
+ * and 16 transfers paused so took 66 MB past a 4 MiB budget. So such a transfer asks for gzip
+ * alone, curl's decoding is off, and fetch_inflate hands the body on FETCH_INFLATE_PIECE bytes
+ * at a time as the data callback takes them: paused, it holds one piece, zlib's state and
+ * window (~45 KB) and the compressed read curl keeps (FETCH_PAUSE_READ). Other encodings are
+ * refused (a server sends what was asked for: RFC 9110 12.5.3); transfers that are never
+ * paused (article pages, webhooks) keep curl's decoding of every encoding it has.
+ */
+#define FETCH_INFLATE_PIECE (16 * 1024) /* what curl hands over at a time (CURL_MAX_WRITE_SIZE) */
+/*
+ * A body curl holds whole is not paused (fetch_pausable): for a compressed one that holds only
+ * up to this many inflated bytes; past them the rest, not inflated yet, waits like any other.
+ */
+#define FETCH_WHOLE_INFLATE (64 * 1024)
+
+enum fetch_coding {
+    FETCH_CODING_IDENTITY = 0, /* none, or curl decodes it */
+    FETCH_CODING_GZIP,         /* inflated here (fetch_inflate) */
+    FETCH_CODING_REFUSED,      /* not asked for: the body is refused */
+};
 
 /*
  * max_per_host is enforced twice: by curl per host name, and here per resolved address, so
@@ -95,7 +123,15 @@ struct fetch_xfer {
     bool pausable; /* fetch_req.pausable, and not file: */
     bool paused;   /* the data callback asked for a pause (FETCH_DATA_PAUSE) */
     bool resume;   /* fetch_resume() asked: unpaused from the loop (on_uv_kick) */
-    char *error;   /* why we ended it ourselves (cap, data callback) */
+    /*
+     * Its clock (fetch_timeout counts the time it is not paused, see fetch.h): uv_now when it
+     * first went into curl (started), the time paused before, and since when it is paused now
+     * (clock_paused: from the pause to the curl_easy_pause that lifts it).
+     */
+    uint64_t timeout_ms, wall_ms;
+    uint64_t started_ms, paused_ms, paused_since_ms;
+    bool started, clock_paused;
+    char *error; /* why we ended it ourselves (cap, data callback) */
     char *etag;
     char *last_modified;
     bool all_permanent; /* every redirect so far was 301/308 */
@@ -126,6 +162,15 @@ struct fetch_xfer {
     struct curl_slist *connect_to;
     char *refused;          /* an address opensocket refused (another one may still work) */
     const char *size_error; /* "feed exceeds max_feed_size" or the request's own */
+    /* The body's Content-Encoding when decoded here (see FETCH_INFLATE_PIECE). */
+    bool inflate_here;        /* gzip asked for, curl's decoding off (a pausable transfer) */
+    enum fetch_coding coding; /* of the response whose headers were read last */
+    char coding_name[32];     /* FETCH_CODING_REFUSED: the encoding, for the error */
+    z_stream *zs;             /* the inflater, from the first compressed byte */
+    unsigned char *zout;      /* a piece inflated and not taken yet (zout_len bytes) */
+    size_t zout_len;
+    size_t zskip; /* bytes at the start of curl's next call inflated before */
+    bool zend;    /* the gzip stream ended */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -153,6 +198,7 @@ struct fetcher {
     struct fetch_dns *dns; /* host -> address, FETCH_DNS_CACHE_MAX at most */
     size_t n_dns;
     uv_timer_t kick;     /* runs fetch_dequeue from the loop (pinned transfers) */
+    uv_timer_t deadline; /* the earliest end of a transfer's time (xfer_deadline) */
     bool proxy_possible; /* a proxy is set, here or in curl's *_proxy variables */
     bool closing;
 };
@@ -160,6 +206,8 @@ struct fetcher {
 static void check_multi_info(struct fetcher *f);
 static void on_timer_closed(uv_handle_t *h);
 static void fetch_finish(struct fetch_xfer *x, CURLcode code);
+static void clock_pause(struct fetch_xfer *x);
+static void xfer_fail(struct fetch_xfer *x, const char *msg);
 
 static char *
 xstrdup(const char *s)
@@ -646,6 +694,33 @@ parse_hint_header(struct fetch_xfer *x, const char *buf, size_t n)
 }
 
 /*
+ * A Content-Encoding value of a transfer that inflates here (more than one line makes one
+ * list): gzip once (or x-gzip), and identity, are taken; anything else, or gzip twice, refuses
+ * the body.
+ */
+static void
+parse_coding(struct fetch_xfer *x, const char *v)
+{
+    const char *p = v;
+    for (;;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, " \t,");
+        if (len == 0)
+            return;
+        bool gzip = (len == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+                    (len == 6 && strncasecmp(p, "x-gzip", 6) == 0);
+        bool identity = len == 8 && strncasecmp(p, "identity", 8) == 0;
+        if (gzip && x->coding == FETCH_CODING_IDENTITY) {
+            x->coding = FETCH_CODING_GZIP;
+        } else if (!identity) {
+            x->coding = FETCH_CODING_REFUSED;
+            snprintf(x->coding_name, sizeof(x->coding_name), "%s", v);
+        }
+        p += len;
+    }
+}
+
+/*
  * curl: one header line. A status line starts a new response: we note whether each redirect
  * is permanent and keep only the final response's validators and hints.
  */
@@ -666,6 +741,8 @@ on_curl_header(char *buf, size_t size, size_t nitems, void *userdata)
                 x->all_permanent = false;
         }
         x->last_status = code;
+        x->coding = FETCH_CODING_IDENTITY;
+        x->coding_name[0] = '\0';
         free(x->etag);
         free(x->last_modified);
         x->etag = x->last_modified = NULL;
@@ -680,41 +757,50 @@ on_curl_header(char *buf, size_t size, size_t nitems, void *userdata)
     } else if (n > 14 && strncasecmp(buf, "last-modified:", 14) == 0) {
         free(x->last_modified);
         x->last_modified = header_value(buf + 14, n - 14);
+    } else if (x->inflate_here && n > 17 && strncasecmp(buf, "content-encoding:", 17) == 0) {
+        char *v = header_value(buf + 17, n - 17);
+        if (v)
+            parse_coding(x, v);
+        free(v);
     }
     return n;
 }
 
-/* curl: body bytes (decompressed). Enforces the size cap, then hands 2xx bodies on. */
-static size_t
-on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
-{
-    struct fetch_xfer *x = userdata;
-    size_t n = size * nmemb;
-    long code = 0;
+/* What xfer_deliver did with the bytes. */
+enum xfer_delivery {
+    XFER_TAKEN,
+    XFER_PAUSED, /* not taken: the data callback paused the transfer */
+    XFER_FAILED, /* x->error says why */
+};
 
+/*
+ * Hands n body bytes (inflated, when the transfer inflates here) to the data callback, under
+ * the size cap on the decompressed body.
+ */
+static enum xfer_delivery
+xfer_deliver(struct fetch_xfer *x, const char *buf, size_t n)
+{
     x->body_bytes += n;
     if (x->body_bytes > x->max_size) {
         char msg[128];
         snprintf(msg, sizeof(msg), "%s (%" PRIu64 " bytes)", x->size_error, x->max_size);
         free(x->error);
         x->error = strdup(msg);
-        return CURL_WRITEFUNC_ERROR;
+        return XFER_FAILED;
     }
-    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (!x->is_file && (code < 200 || code > 299))
-        return n; /* an error page: counted against the cap, not parsed */
     if (!x->data_cb)
-        return n; /* the caller wants the status only (a webhook) */
+        return XFER_TAKEN; /* the caller wants the status only (a webhook) */
     const char *eff = NULL, *ctype = NULL;
     (void)curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
     (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
     char *why = NULL;
     int r = x->data_cb(x->userdata, eff, ctype, buf, n, &why);
     if (r == FETCH_DATA_PAUSE && fetch_pausable(x)) {
-        /* Not taken: curl keeps the bytes and hands them over again once unpaused. */
+        /* Not taken: they come again once unpaused (from curl, or fetch_inflate's piece). */
         x->body_bytes -= n;
         x->paused = true;
-        return CURL_WRITEFUNC_PAUSE;
+        clock_pause(x);
+        return XFER_PAUSED;
     }
     if (r == FETCH_DATA_PAUSE) {
         /* Bytes not taken by a transfer that cannot pause: never lose them silently. */
@@ -725,9 +811,134 @@ on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
     if (r < 0) {
         free(x->error);
         x->error = why ? why : strdup(strerror(-r));
-        return CURL_WRITEFUNC_ERROR;
+        return XFER_FAILED;
+    }
+    return XFER_TAKEN;
+}
+
+/* Ends an inflating transfer with "gzip: what" (curl's write error ends it). */
+static size_t
+inflate_fail(struct fetch_xfer *x, const char *what)
+{
+    char msg[192];
+    snprintf(msg, sizeof(msg), "gzip: %s", what);
+    xfer_fail(x, msg);
+    return CURL_WRITEFUNC_ERROR;
+}
+
+/*
+ * curl: n bytes of a gzip body (see FETCH_INFLATE_PIECE), inflated a piece at a time into
+ * the data callback. When it pauses on a piece, the piece is kept and curl is told the call
+ * was not taken: curl keeps the compressed bytes and hands them over again once unpaused
+ * (the same bytes first: curl_easy_pause(3)), the first zskip of them inflated already; the
+ * kept piece goes first, then the inflater goes on where it stopped.
+ */
+static size_t
+fetch_inflate(struct fetch_xfer *x, char *buf, size_t n)
+{
+    size_t skip = x->zskip < n ? x->zskip : n;
+    x->zskip -= skip;
+    if (x->zout_len > 0) {
+        enum xfer_delivery d = xfer_deliver(x, (const char *)x->zout, x->zout_len);
+        if (d == XFER_PAUSED) {
+            x->zskip += skip;
+            return CURL_WRITEFUNC_PAUSE;
+        }
+        if (d == XFER_FAILED)
+            return CURL_WRITEFUNC_ERROR;
+        x->zout_len = 0;
+    }
+    if (x->zend) /* as curl: nothing may follow the gzip trailer */
+        return skip == n ? n : inflate_fail(x, "data after the end of the compressed body");
+    if (!x->zs) {
+        x->zs = calloc(1, sizeof(*x->zs));
+        x->zout = malloc(FETCH_INFLATE_PIECE);
+        if (!x->zs || !x->zout)
+            return inflate_fail(x, "out of memory");
+        /* 16 + MAX_WBITS: the gzip wrapper, its header and CRC-32 trailer checked. */
+        if (inflateInit2(x->zs, 16 + MAX_WBITS) != Z_OK) {
+            free(x->zs);
+            x->zs = NULL;
+            return inflate_fail(x, "out of memory");
+        }
+    }
+    z_stream *zs = x->zs;
+    zs->next_in = (Bytef *)(buf + skip);
+    zs->avail_in = (uInt)(n - skip); /* at most a read of curl's (CURLOPT_BUFFERSIZE) */
+    for (;;) {
+        zs->next_out = x->zout;
+        zs->avail_out = FETCH_INFLATE_PIECE;
+        int zr = inflate(zs, Z_NO_FLUSH);
+        size_t got = FETCH_INFLATE_PIECE - zs->avail_out;
+        if (zr == Z_STREAM_END)
+            x->zend = true;
+        else if (zr == Z_MEM_ERROR)
+            return inflate_fail(x, "out of memory");
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return inflate_fail(x, zs->msg ? zs->msg : "corrupt compressed data");
+        if (got > 0) {
+            x->zout_len = got;
+            enum xfer_delivery d = xfer_deliver(x, (const char *)x->zout, got);
+            if (d == XFER_PAUSED) {
+                x->zskip += n - zs->avail_in;
+                return CURL_WRITEFUNC_PAUSE;
+            }
+            if (d == XFER_FAILED)
+                return CURL_WRITEFUNC_ERROR;
+            x->zout_len = 0;
+        }
+        if (x->zend) {
+            if (zs->avail_in > 0)
+                return inflate_fail(x, "data after the end of the compressed body");
+            break;
+        }
+        /* Output room left: the input is used up and nothing is held back in zlib. */
+        if (zs->avail_out > 0 || (zr == Z_BUF_ERROR && got == 0))
+            break;
     }
     return n;
+}
+
+/*
+ * curl: body bytes (decompressed by curl, or compressed for fetch_inflate). Enforces the size
+ * cap, then hands 2xx bodies on.
+ */
+static size_t
+on_curl_write(char *buf, size_t size, size_t nmemb, void *userdata)
+{
+    struct fetch_xfer *x = userdata;
+    size_t n = size * nmemb;
+    long code = 0;
+
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (!x->is_file && (code < 200 || code > 299)) {
+        /* an error page: counted against the cap, not parsed */
+        x->body_bytes += n;
+        if (x->body_bytes <= x->max_size)
+            return n;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s (%" PRIu64 " bytes)", x->size_error, x->max_size);
+        xfer_fail(x, msg);
+        return CURL_WRITEFUNC_ERROR;
+    }
+    if (x->coding == FETCH_CODING_GZIP)
+        return fetch_inflate(x, buf, n);
+    if (x->coding == FETCH_CODING_REFUSED) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Content-Encoding '%s' not supported (feeds are asked for gzip)",
+                 x->coding_name);
+        xfer_fail(x, msg);
+        return CURL_WRITEFUNC_ERROR;
+    }
+    switch (xfer_deliver(x, buf, n)) {
+    case XFER_TAKEN:
+        return n;
+    case XFER_PAUSED:
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps the bytes and hands them over again */
+    case XFER_FAILED:
+        break;
+    }
+    return CURL_WRITEFUNC_ERROR;
 }
 
 /* Formats a Unix time as an HTTP date (IMF-fixdate). */
@@ -962,6 +1173,147 @@ xfer_pin(struct fetch_xfer *x)
     return 0;
 }
 
+/* ---- time: fetch_timeout counts the time a transfer is not paused (fetch.h) ---- */
+
+/* Stops x's clock: its data callback paused it. */
+static void
+clock_pause(struct fetch_xfer *x)
+{
+    if (x->clock_paused || !x->started)
+        return;
+    x->clock_paused = true;
+    x->paused_since_ms = uv_now(x->f->loop);
+}
+
+/* Starts x's clock again: the pause is lifted. */
+static void
+clock_resume(struct fetch_xfer *x)
+{
+    if (!x->clock_paused)
+        return;
+    uint64_t now = uv_now(x->f->loop);
+    x->clock_paused = false;
+    x->paused_ms += now > x->paused_since_ms ? now - x->paused_since_ms : 0;
+}
+
+/* The time x has spent paused by its data callback, up to now. */
+static uint64_t
+clock_paused_total(const struct fetch_xfer *x, uint64_t now)
+{
+    uint64_t n = x->paused_ms;
+    if (x->clock_paused && now > x->paused_since_ms)
+        n += now - x->paused_since_ms;
+    return n;
+}
+
+/*
+ * When x's time is up (uv_now milliseconds): fetch_timeout of time not paused, or the wall
+ * cap, paused or not; UINT64_MAX before it went into curl.
+ */
+static uint64_t
+xfer_deadline(const struct fetch_xfer *x)
+{
+    if (!x->started)
+        return UINT64_MAX;
+    uint64_t wall = x->started_ms + x->wall_ms;
+    if (x->clock_paused)
+        return wall;
+    uint64_t run = x->started_ms + x->paused_ms + x->timeout_ms;
+    return run < wall ? run : wall;
+}
+
+/*
+ * Milliseconds as seconds for a message: a setting as it was given ("20 s", "1.5 s"), a
+ * measured time to a tenth under 10 s ("1.0 s") and to the second above ("12 s").
+ */
+static const char *
+secs_text(uint64_t ms, bool setting, char *buf, size_t n)
+{
+    if ((setting && ms % 1000 == 0) || ms >= 10000)
+        snprintf(buf, n, "%" PRIu64 " s", (ms + 500) / 1000);
+    else
+        snprintf(buf, n, "%.1f s", (double)ms / 1000.0);
+    return buf;
+}
+
+/* Sets why x's time is up (xfer_deadline passed at now). */
+static void
+xfer_time_up(struct fetch_xfer *x, uint64_t now)
+{
+    char msg[192], a[32], b[32];
+    uint64_t paused = clock_paused_total(x, now), wall = now - x->started_ms;
+    if (wall >= x->wall_ms)
+        snprintf(msg, sizeof(msg),
+                 "timed out after %s in all (at most %d times fetch_timeout), %s of it "
+                 "paused for max_poll_memory",
+                 secs_text(wall, false, a, sizeof(a)), FETCH_WALL_FACTOR,
+                 secs_text(paused, false, b, sizeof(b)));
+    else if (paused > 0)
+        snprintf(
+            msg, sizeof(msg), "timed out after %s (not counting %s paused for max_poll_memory)",
+            secs_text(x->timeout_ms, true, a, sizeof(a)), secs_text(paused, false, b, sizeof(b)));
+    else
+        snprintf(msg, sizeof(msg), "timed out after %s",
+                 secs_text(x->timeout_ms, true, a, sizeof(a)));
+    xfer_fail(x, msg);
+}
+
+static void on_uv_deadline(uv_timer_t *t);
+
+/* Arms the deadline timer for the earliest xfer_deadline of the transfers (or stops it). */
+static void
+deadline_arm(struct fetcher *f)
+{
+    if (f->closing)
+        return;
+    uint64_t next = UINT64_MAX;
+    for (int list = 0; list < 2; list++) {
+        for (const struct fetch_xfer *x = list ? f->queue_head : f->active_head; x; x = x->next) {
+            uint64_t d = xfer_deadline(x);
+            if (d < next)
+                next = d;
+        }
+    }
+    if (next == UINT64_MAX) {
+        (void)uv_timer_stop(&f->deadline);
+        return;
+    }
+    uint64_t now = uv_now(f->loop);
+    (void)uv_timer_start(&f->deadline, on_uv_deadline, next > now ? next - now : 0, 0);
+}
+
+/*
+ * libuv: a transfer's time may be up. Each one past its deadline ends here (timed out); the
+ * done callbacks may start or cancel others, so the lists are walked again after each.
+ */
+static void
+on_uv_deadline(uv_timer_t *t)
+{
+    struct fetcher *f = t->data;
+    for (;;) {
+        uint64_t now = uv_now(f->loop);
+        struct fetch_xfer *late = NULL;
+        bool queued = false;
+        for (struct fetch_xfer *x = f->active_head; x && !late; x = x->next)
+            if (xfer_deadline(x) <= now)
+                late = x;
+        for (struct fetch_xfer *x = f->queue_head; x && !late; x = x->next)
+            if (xfer_deadline(x) <= now) {
+                late = x;
+                queued = true;
+            }
+        if (!late || f->closing)
+            break;
+        xfer_time_up(late, now);
+        if (queued) {
+            (void)queue_unlink(f, late);
+            late->next = NULL;
+        }
+        fetch_finish(late, CURLE_OPERATION_TIMEDOUT);
+    }
+    deadline_arm(f);
+}
+
 /*
  * Unpauses the transfers fetch_resume() asked for, then starts queued ones. curl hands a
  * resumed transfer the bytes it kept from inside curl_easy_pause, so this runs from the loop,
@@ -972,13 +1324,19 @@ on_uv_kick(uv_timer_t *t)
 {
     struct fetcher *f = t->data;
     struct fetch_xfer *next;
+    bool resumed = false;
     for (struct fetch_xfer *x = f->active_head; x; x = next) {
         next = x->next;
         if (!x->resume)
             continue;
         x->resume = false;
+        resumed = true;
+        /* Before the call: the data callback may pause it again from inside. */
+        clock_resume(x);
         (void)curl_easy_pause(x->easy, CURLPAUSE_CONT);
     }
+    if (resumed)
+        deadline_arm(f); /* a running clock may end sooner than the wall cap */
     fetch_dequeue(f);
 }
 
@@ -1090,6 +1448,12 @@ xfer_activate(struct fetch_xfer *x)
         f->active_head->prev = x;
     f->active_head = x;
     f->active++;
+    if (!x->started) {
+        /* Its clock starts now; time waiting in the queue for a slot is not its own. */
+        x->started = true;
+        x->started_ms = uv_now(f->loop);
+        deadline_arm(f);
+    }
     return 0;
 }
 
@@ -1140,6 +1504,11 @@ xfer_free(struct fetch_xfer *x)
     free(x->error);
     free(x->etag);
     free(x->last_modified);
+    if (x->zs) {
+        (void)inflateEnd(x->zs);
+        free(x->zs);
+    }
+    free(x->zout);
     free(x);
 }
 
@@ -1226,6 +1595,7 @@ fetch_finish(struct fetch_xfer *x, CURLcode code)
     x->done_cb(x->userdata, &res);
     xfer_free(x);
     fetch_dequeue(f);
+    deadline_arm(f); /* no timer left armed for a transfer that is gone */
 }
 
 /* Drains curl's finished transfers; called after every curl_multi_socket_action. */
@@ -1337,6 +1707,16 @@ fetch_new(uv_loop_t *loop, const struct fetch_settings *settings, char **reterr_
     }
     f->kick.data = f;
     f->pending_closes++;
+    if (uv_timer_init(loop, &f->deadline) < 0) {
+        f->closing = true;
+        uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+        uv_close((uv_handle_t *)&f->kick, on_timer_closed);
+        curl_multi_cleanup(f->multi);
+        f->multi = NULL;
+        return NULL;
+    }
+    f->deadline.data = f;
+    f->pending_closes++;
     /*
      * One share handle for every transfer: the loop thread is the only user, so no lock
      * callbacks are needed. Sharing connections keeps keep-alive connections to a host across
@@ -1403,12 +1783,31 @@ xfer_setup(struct fetch_xfer *x, const struct fetch_req *req)
     SETOPT(CURLOPT_OPENSOCKETDATA, x);
     SETOPT(CURLOPT_PREREQFUNCTION, on_curl_prereq);
     SETOPT(CURLOPT_PREREQDATA, x);
-    SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    /* A pausable transfer's body is inflated here (FETCH_INFLATE_PIECE); others by curl. */
+    x->inflate_here = x->pausable;
+    SETOPT(CURLOPT_ACCEPT_ENCODING, x->inflate_here ? "gzip" : "");
+    if (x->inflate_here)
+        SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-    SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
+    /*
+     * No CURLOPT_TIMEOUT_MS: curl would count the time the transfer is paused (and start
+     * again on each redirect hop); the deadline timer counts fetch_timeout instead.
+     * libcurl 7.88's low-speed check skips a paused transfer (speedcheck.c, KEEP_RECV_PAUSE)
+     * and curl_easy_pause(CONTINUE) resets its clock, so a pause is never "too slow" either.
+     */
+    x->timeout_ms = timeout;
+    x->wall_ms = FETCH_WALL_FACTOR * timeout;
     SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
     SETOPT(CURLOPT_LOW_SPEED_TIME, low_speed);
-    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_size);
+    /*
+     * curl's cap is on the bytes on the wire. Inflated here, a body within max_size (counted
+     * as it is inflated) may take a little more compressed: gzip's header, trailer and
+     * stored blocks add ~0.01 %.
+     */
+    uint64_t wire_max = req->max_size;
+    if (x->inflate_here && wire_max < (UINT64_MAX >> 2))
+        wire_max += wire_max / 1024 + 1024;
+    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)wire_max);
     if (req->pausable)
         SETOPT(CURLOPT_BUFFERSIZE, (long)FETCH_PAUSE_READ);
     SETOPT(CURLOPT_WRITEFUNCTION, on_curl_write);
@@ -1565,10 +1964,35 @@ bool
 fetch_pausable(const struct fetch_xfer *x)
 {
     long version = 0;
+    curl_off_t length = -1, got = 0;
     if (!x->pausable)
         return false;
     (void)curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
-    return version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+    if (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1)
+        return false;
+    /*
+     * curl counts the bytes of a read before it hands them over (transfer.c), so when the
+     * count reaches Content-Length, the rest of the body is in this read: curl holds it
+     * whole, and a pause would free nothing.
+     */
+    (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+    if (!fetch_body_whole(length, got))
+        return true;
+    /*
+     * A gzip body is inflated here as it is taken (fetch_inflate): curl holds its compressed
+     * rest, and a pause keeps the inflated rest from being made. A small one goes on as a
+     * whole plain body does; past FETCH_WHOLE_INFLATE bytes (4 KB on the wire may be 4 MB
+     * inflated) it waits like any other.
+     */
+    return x->coding == FETCH_CODING_GZIP && x->body_bytes > FETCH_WHOLE_INFLATE;
+}
+
+/* Whether got bytes of a body of length (-1: not known) are all of it. */
+bool
+fetch_body_whole(int64_t length, int64_t got)
+{
+    return length >= 0 && got >= length;
 }
 
 /* Resumes a transfer its data callback paused; it goes on from the loop, soon. */
@@ -1628,4 +2052,6 @@ fetch_close(struct fetcher *f)
     uv_close((uv_handle_t *)&f->timer, on_timer_closed);
     (void)uv_timer_stop(&f->kick);
     uv_close((uv_handle_t *)&f->kick, on_timer_closed);
+    (void)uv_timer_stop(&f->deadline);
+    uv_close((uv_handle_t *)&f->deadline, on_timer_closed);
 }

@@ -49,7 +49,7 @@ struct fetch_settings {
     unsigned max_per_host;
     const char *user_agent;
     const char *proxy;   /* NULL: curl's *_proxy environment variables apply */
-    uint64_t timeout_ms; /* whole transfer */
+    uint64_t timeout_ms; /* whole transfer, every hop, the time paused not counted (below) */
 };
 
 /* What to fetch. Strings are borrowed for the call (copied). */
@@ -71,10 +71,14 @@ struct fetch_req {
     const char *size_name;           /* the size cap's name in its error; NULL: "max_feed_size" */
     bool pausable; /* the data callback may return FETCH_DATA_PAUSE: curl reads at most
                     * FETCH_PAUSE_READ bytes at a time, since while paused it keeps the rest
-                    * of a read it had begun, inflated */
+                    * of a read it had begun; such a transfer asks for gzip alone and its
+                    * body is inflated by the fetcher as it is taken, never by curl (which
+                    * would keep a paused read's rest inflated: 4 KB of gzip are 4 MB), and
+                    * a body in another Content-Encoding ends it (FETCH_ERROR) */
 };
 
 #define FETCH_PAUSE_READ 4096
+#define FETCH_WALL_FACTOR 4 /* a transfer ends at this many timeouts, paused or not */
 
 /* How a transfer ended. Strings are valid during the done callback only. */
 struct fetch_result {
@@ -95,7 +99,14 @@ struct fetch_result {
  * response. Returns 0 to go on, a negative errno with *reterr_msg (malloc'd) to end the
  * transfer, or FETCH_DATA_PAUSE (a transfer fetch_pausable says may pause) when it does not
  * take the bytes now: the transfer stops reading until fetch_resume(), then the same bytes come
- * again. A paused transfer still counts towards fetch_timeout.
+ * again.
+ *
+ * Time: a transfer's clock starts when it goes into curl (not while it waits in the queue) and
+ * stops while its data callback keeps it paused; it ends, timed out, when the clock reaches
+ * timeout_ms ("timed out after 20 s (not counting 12 s paused for max_poll_memory)"), or
+ * FETCH_WALL_FACTOR times timeout_ms after it started, paused or not, so that nothing waits
+ * forever. Connect and low-speed limits are curl's (min(timeout, 30 s)); curl does not apply
+ * the low-speed one to a paused transfer.
  */
 #define FETCH_DATA_PAUSE 1
 typedef int (*fetch_data_cb)(void *userdata, const char *effective_url, const char *content_type,
@@ -133,10 +144,17 @@ struct fetch_xfer *fetch_start(struct fetcher *f, const struct fetch_req *req,
 void fetch_cancel(struct fetch_xfer *x);
 
 /*
- * Whether x's data callback may return FETCH_DATA_PAUSE now: fetch_req.pausable, not file:,
- * and an HTTP/1 response (a multiplexed stream's pause could hold up its connection's others).
+ * Whether x's data callback may return FETCH_DATA_PAUSE now (call it from the data callback):
+ * fetch_req.pausable, not file:, an HTTP/1 response (a multiplexed stream's pause could hold
+ * up its connection's others), and a body curl does not hold whole yet: when the bytes read
+ * reach Content-Length (fetch_body_whole), the rest is in memory already and a pause would
+ * free nothing, so the data callback takes it. A gzip body whole on the wire is inflated as
+ * it is taken: it is pausable once 64 KiB of it were taken.
  */
 bool fetch_pausable(const struct fetch_xfer *x);
+
+/* Whether got body bytes on the wire are all of a body of length (-1: not known). Pure. */
+bool fetch_body_whole(int64_t length, int64_t got);
 
 /*
  * Resumes a transfer its data callback paused (nothing when it is not paused): curl hands the

@@ -48,6 +48,8 @@ struct hook_pipe {
 struct hook_run {
     struct hooks *h;
     struct hook_run *next;
+    bool ev;        /* a feed event's delivery (alert_id is the event's id), not an alert's */
+    char event[32]; /* the event's name: "alert", "feed-disabled", ... */
     int64_t alert_id;
     int64_t raised_at; /* the alert's, for the delivery latency metric */
     char *hook;
@@ -88,6 +90,7 @@ struct hook_write {
     struct writer_job job;
     struct hooks *h;
     struct hook_write *next; /* in h->writes */
+    bool ev;                 /* a feed event's delivery */
     int64_t alert_id;
     char *hook;
     const char *state; /* pending, running, delivered, failed */
@@ -113,11 +116,20 @@ struct hook_requeue {
     char *hook;       /* every failed one: only this hook's; NULL: all */
     char *configured; /* every failed one: the hooks configured now, a JSON array */
     int64_t now;
-    unsigned queued; /* writer thread, then the loop's */
+    unsigned queued; /* writer thread, then the loop's: by the batch that ran last */
     json_t *list;    /* the first HOOK_REDELIVER_LIST_MAX queued, [{"alert", "hook"}] */
+    /* every failed one: the batches (HOOK_REDELIVER_BATCH) go on after the key of after_* */
+    int64_t after_alert;
+    char *after_hook;
+    int64_t last_alert; /* writer thread: the greatest key the batch queued */
+    char *last_hook;
+    unsigned total;   /* queued by the batches done */
+    size_t list_kept; /* entries of list from the batches done */
     hook_redeliver_cb cb;
     void *ctx;
 };
+
+struct hook_claim;
 
 struct hooks {
     struct dctx *d;
@@ -129,9 +141,23 @@ struct hooks {
     struct hook_write *writes; /* delivery states queued in the writer */
     unsigned n_writes;
     struct hook_requeue *requeues; /* `redeliver`s queued in the writer */
+    /* Clusters (store_clustered): deliveries are claimed through the writer, one claim at once. */
+    bool clustered;
+    struct hook_claim *claim; /* the claim in the writer; NULL: none */
+    bool claim_again;         /* a kick came while it was there: claim again after it */
     bool closing;
     bool timer_closed;
 };
+
+/*
+ * Now, Unix seconds, as the store compares it: on a cluster the database server's clock (the
+ * nodes share the deliveries' due times, cluster.h), else this machine's.
+ */
+static int64_t
+db_now(const struct hooks *h)
+{
+    return util_now() + (h->clustered ? h->d->clock_offset_s : 0);
+}
 
 static void run_finish(struct hook_run *run);
 static void run_free(struct hook_run *run);
@@ -173,13 +199,13 @@ on_alert_row(void *userdata, const struct store_alert_row *row)
     c->raised_at = row->raised_at;
     if (row->matched)
         matched = json_loads(row->matched, 0, NULL);
-    c->doc =
-        json_pack("{s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}", "alert_id",
-                  (json_int_t)row->id, "topic", json_str(row->topic), "matched",
-                  matched ? matched : json_array(), "item", "id", (json_int_t)row->item_id, "feed",
-                  json_str(row->feed), "title", json_str(row->title), "url", json_str(row->url),
-                  "published", jtime(row->published_at), "author", json_str(row->author),
-                  "language", json_str(row->language), "text", json_str(row->text), "sources");
+    c->doc = json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:[]}",
+                       "event", "alert", "alert_id", (json_int_t)row->id, "topic",
+                       json_str(row->topic), "matched", matched ? matched : json_array(), "item",
+                       "id", (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
+                       json_str(row->title), "url", json_str(row->url), "published",
+                       jtime(row->published_at), "author", json_str(row->author), "language",
+                       json_str(row->language), "text", json_str(row->text), "sources");
     return c->doc ? 0 : -ENOMEM;
 }
 
@@ -194,18 +220,21 @@ on_source_row(void *userdata, const char *feed, const char *url, const char *tit
 
 /*
  * The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error;
- * *ret_raised_at (may be NULL) gets when the alert was raised.
+ * *ret_raised_at (may be NULL) gets when the alert was raised; *ret_store_failed (may be NULL)
+ * says whether a NULL came from a read that failed (the store's message), rather than from
+ * an alert not found or out of memory.
  */
 static json_t *
-alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
+alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_store_failed)
 {
     struct alert_json_ctx c = {.raised_at = FEED_TIME_NONE};
-    if (store_alert_get(d->store, alert_id, on_alert_row, &c) < 0 || !c.doc) {
-        json_decref(c.doc);
-        return NULL;
-    }
-    if (store_alert_sources(d->store, alert_id, on_source_row, json_object_get(c.doc, "sources")) <
-        0) {
+    int r = store_alert_get(d->store, alert_id, on_alert_row, &c);
+    if (r >= 0 && c.doc)
+        r = store_alert_sources(d->store, alert_id, on_source_row,
+                                json_object_get(c.doc, "sources"));
+    if (ret_store_failed)
+        *ret_store_failed = r < 0 && r != -ENOMEM;
+    if (r < 0 || !c.doc) {
         json_decref(c.doc);
         return NULL;
     }
@@ -228,18 +257,62 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at)
     return c.doc;
 }
 
+struct event_json_ctx {
+    json_t *doc;
+    int64_t raised_at;
+};
+
+static int
+on_event_row(void *userdata, const struct store_feed_event_row *row)
+{
+    struct event_json_ctx *c = userdata;
+    c->raised_at = row->raised_at;
+    c->doc = json_pack("{s:o, s:I, s:o, s:{s:o, s:o, s:o}, s:o}", "event", json_str(row->event),
+                       "event_id", (json_int_t)row->id, "feed", json_str(row->feed), "feed_state",
+                       "url", json_str(row->url), "state", json_str(row->feed_state), "reason",
+                       json_str(row->reason), "raised", jtime(row->raised_at));
+    return c->doc ? 0 : -ENOMEM;
+}
+
+/*
+ * A feed event's JSON as hooks get it on stdin: {"event", "event_id", "feed", "feed_state":
+ * {"url", "state", "reason"}, "raised"} (a new reference), or NULL with the store error.
+ */
+static json_t *
+event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_store_failed)
+{
+    struct event_json_ctx c = {.raised_at = FEED_TIME_NONE};
+    int r = store_feed_event_get(d->store, event_id, on_event_row, &c);
+    if (ret_store_failed)
+        *ret_store_failed = r < 0 && r != -ENOMEM && r != -ENOENT;
+    if (r < 0 || !c.doc) {
+        json_decref(c.doc);
+        return NULL;
+    }
+    if (ret_raised_at)
+        *ret_raised_at = c.raised_at;
+    return c.doc;
+}
+
+/* What a delivery is of, in log lines: "alert 12", "feed event 3". */
+static const char *
+what_of(bool ev)
+{
+    return ev ? "feed event" : "alert";
+}
+
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *
 hook_alert_json(struct dctx *d, int64_t alert_id)
 {
-    return alert_json(d, alert_id, NULL);
+    return alert_json(d, alert_id, NULL, NULL);
 }
 
 /* Frees h once it is closed and nothing of it is left. */
 static void
 hooks_maybe_free(struct hooks *h)
 {
-    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues)
+    if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues && !h->claim)
         free(h);
 }
 
@@ -257,6 +330,9 @@ static int
 write_work(struct writer_job *job, struct store *store)
 {
     struct hook_write *w = (struct hook_write *)((char *)job - offsetof(struct hook_write, job));
+    if (w->ev)
+        return store_event_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
+                                        w->next_attempt_at, w->error, w->ended_at);
     return store_delivery_set(store, w->alert_id, w->hook, w->state, w->attempts,
                               w->next_attempt_at, w->error, w->ended_at);
 }
@@ -275,9 +351,11 @@ write_done(struct writer_job *job, int result)
         }
     }
     h->n_writes--;
-    if (result < 0)
-        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
-                  log_quote(w->hook, qh, sizeof(qh)), w->alert_id, job->error);
+    if (result == -ESTALE) /* a cluster's: another node took the delivery over */
+        log_warn("hook '%s': %s", log_quote(w->hook, qh, sizeof(qh)), job->error);
+    else if (result < 0)
+        log_error("store: hook '%s': cannot save the delivery of %s %" PRId64 ": %s",
+                  log_quote(w->hook, qh, sizeof(qh)), what_of(w->ev), w->alert_id, job->error);
     struct hook_run *run = w->run;
     if (run && (result < 0 || h->closing || h->d->stopping)) {
         /*
@@ -305,7 +383,7 @@ write_done(struct writer_job *job, int result)
  * last attempt). 0, or a negative errno (logged; nothing is queued, run not freed).
  */
 static int
-delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *state,
+delivery_write(struct hooks *h, bool ev, int64_t alert_id, const char *hook, const char *state,
                unsigned attempts, int64_t next_attempt_at, const char *error, struct hook_run *run,
                json_t *doc)
 {
@@ -314,19 +392,20 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
     int r = -ENOMEM;
     if (w && (w->hook = strdup(hook)) && (!error || (w->error = strdup(error)))) {
         w->h = h;
+        w->ev = ev;
         w->alert_id = alert_id;
         w->state = state;
         w->attempts = attempts;
         w->next_attempt_at = next_attempt_at;
-        w->ended_at = strcmp(state, "running") == 0 ? FEED_TIME_NONE : util_now();
+        w->ended_at = strcmp(state, "running") == 0 ? FEED_TIME_NONE : db_now(h);
         w->run = run;
         w->doc = json_incref(doc);
         w->job = (struct writer_job){.work = write_work, .done = write_done, .mode = WRITER_TXN};
         r = writer_submit(h->d->writer, &w->job);
     }
     if (r < 0) {
-        log_error("store: hook '%s': cannot save the delivery of alert %" PRId64 ": %s",
-                  log_quote(hook, qh, sizeof(qh)), alert_id,
+        log_error("store: hook '%s': cannot save the delivery of %s %" PRId64 ": %s",
+                  log_quote(hook, qh, sizeof(qh)), what_of(ev), alert_id,
                   r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
         if (w) {
             w->run = NULL;
@@ -342,14 +421,16 @@ delivery_write(struct hooks *h, int64_t alert_id, const char *hook, const char *
 
 /* Whether the delivery is running or has a state on its way to the store. */
 static bool
-delivery_busy(const struct hooks *h, int64_t alert_id, const char *hook)
+delivery_busy(const struct hooks *h, bool ev, int64_t alert_id, const char *hook)
 {
     for (const struct hook_run *run = h->runs; run; run = run->next)
-        if (run->alert_id == alert_id && strcmp(run->hook, hook) == 0)
+        if (run->ev == ev && run->alert_id == alert_id && strcmp(run->hook, hook) == 0)
             return true;
     for (const struct hook_write *w = h->writes; w; w = w->next)
-        if (w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
+        if (w->ev == ev && w->alert_id == alert_id && strcmp(w->hook, hook) == 0)
             return true;
+    if (ev)
+        return false; /* `redeliver` is of alerts */
     for (const struct hook_requeue *q = h->requeues; q; q = q->next)
         for (size_t i = 0; q->alert_id == alert_id && i < q->n_hooks; i++)
             if (strcmp(q->hooks[i], hook) == 0)
@@ -364,26 +445,27 @@ run_record(struct hook_run *run)
     struct dctx *d = run->h->d;
     char qh[LOG_QUOTE_MAX], qe[LOG_QUOTE_MAX];
     const char *name = log_quote(run->hook, qh, sizeof(qh));
-    int64_t now = util_now();
+    int64_t now = db_now(run->h);
 
     metrics_delivery(d->metrics, run->hook, run->ok,
                      run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
+    const char *what = what_of(run->ev);
     if (run->ok) {
-        (void)delivery_write(run->h, run->alert_id, run->hook, "delivered", run->attempts,
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "delivered", run->attempts,
                              FEED_TIME_NONE, NULL, NULL, NULL);
-        log_notice("hook: '%s': alert %" PRId64 " delivered (attempt %u)", name, run->alert_id,
+        log_notice("hook: '%s': %s %" PRId64 " delivered (attempt %u)", name, what, run->alert_id,
                    run->attempts);
     } else if (run->attempts > run->retries) {
-        (void)delivery_write(run->h, run->alert_id, run->hook, "failed", run->attempts,
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "failed", run->attempts,
                              FEED_TIME_NONE, run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, failed after %u attempts", name, run->alert_id,
-                 log_quote(run->error, qe, sizeof(qe)), run->attempts);
+        log_warn("hook: '%s': %s %" PRId64 ": %s, failed after %u attempts", name, what,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), run->attempts);
     } else {
         int64_t wait = backoff_s(run->attempts);
-        (void)delivery_write(run->h, run->alert_id, run->hook, "pending", run->attempts, now + wait,
-                             run->error, NULL, NULL);
-        log_warn("hook: '%s': alert %" PRId64 ": %s, retrying in %" PRId64 "s", name, run->alert_id,
-                 log_quote(run->error, qe, sizeof(qe)), wait);
+        (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "pending", run->attempts,
+                             now + wait, run->error, NULL, NULL);
+        log_warn("hook: '%s': %s %" PRId64 ": %s, retrying in %" PRId64 "s", name, what,
+                 run->alert_id, log_quote(run->error, qe, sizeof(qe)), wait);
     }
 }
 
@@ -435,6 +517,75 @@ run_fail(struct hook_run *run, const char *fmt, ...)
     if (vasprintf(&run->error, fmt, ap) < 0)
         run->error = NULL;
     va_end(ap);
+}
+
+/* The tail of a timeout's reason when processes the hook started outlived it. */
+#define HOOK_ERR_GROUP_LIVED ": the hook exited but processes it started were still running"
+
+/*
+ * Whether error is prefix, a decimal number (after a '-' when sign), then suffix: a reason of
+ * run_fail's that holds nothing but that number.
+ */
+static bool
+error_form(const char *error, const char *prefix, bool sign, const char *suffix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(error, prefix, n) != 0)
+        return false;
+    const char *p = error + n;
+    if (sign && *p == '-')
+        p++;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > digits && p - digits <= 20 && strcmp(p, suffix) == 0;
+}
+
+/*
+ * The reason at the end of an error that quotes a path before it ("... PATH: REASON"): after
+ * its last sep, a path's own text never being last. NULL when it might still hold a path.
+ */
+static const char *
+error_reason(const char *error, const char *sep)
+{
+    const char *reason = NULL;
+    for (const char *p = strstr(error, sep); p; p = strstr(p + 1, sep))
+        reason = p + strlen(sep);
+    return reason && *reason && !strchr(reason, '/') && strlen(reason) <= 100 ? reason : NULL;
+}
+
+const char *
+hook_error_brief(const char *error, char *buf, size_t size)
+{
+    static const struct {
+        const char *prefix; /* a reason that quotes a path after this */
+        const char *sep;    /* and says why after the last of these */
+        const char *shown;
+    } quoting[] = {
+        {"cannot run '", "': ", "cannot run the hook's exec"},
+        {"cannot read secret_file ", ": ", "cannot read the hook's secret_file"},
+        {"cannot sign with secret_file ", ": ", "cannot sign with the hook's secret_file"},
+    };
+    if (!error)
+        return NULL;
+    if (error_form(error, "exit status ", true, "") ||
+        error_form(error, "killed by signal ", false, "") ||
+        error_form(error, "timed out after ", false, "s") ||
+        error_form(error, "timed out after ", false, "s" HOOK_ERR_GROUP_LIVED) ||
+        error_form(error, "HTTP ", false, "") || strcmp(error, "aborted") == 0 ||
+        strcmp(error, "the hook is no longer configured") == 0 ||
+        (strncmp(error, "cannot start: ", 14) == 0 && error_reason(error, ": ") == error + 14))
+        return error;
+    for (size_t i = 0; i < sizeof(quoting) / sizeof(quoting[0]); i++) {
+        if (strncmp(error, quoting[i].prefix, strlen(quoting[i].prefix)) != 0)
+            continue;
+        const char *reason = error_reason(error, quoting[i].sep);
+        if (!reason)
+            return quoting[i].shown;
+        (void)snprintf(buf, size, "%s: %s", quoting[i].shown, reason);
+        return buf;
+    }
+    return "failed";
 }
 
 static void
@@ -521,10 +672,7 @@ run_maybe_complete(struct hook_run *run)
     run->completed = true;
     (void)uv_timer_stop(&run->timer);
     if (run->timed_out && run->group_lived) {
-        run_fail(run,
-                 "timed out after %" PRIu64 "s: the hook exited but processes it started "
-                 "were still running",
-                 run->timeout_ms / 1000);
+        run_fail(run, "timed out after %" PRIu64 "s" HOOK_ERR_GROUP_LIVED, run->timeout_ms / 1000);
     } else if (run->timed_out) {
         run_fail(run, "timed out after %" PRIu64 "s", run->timeout_ms / 1000);
     } else if (run->term_signal) {
@@ -559,9 +707,11 @@ pipe_log_line(struct hook_pipe *p)
         const char *name = log_quote(run->hook, qh, sizeof(qh));
         const char *line = log_quote(p->line, ql, sizeof(ql));
         if (p->which == HOOK_OUT)
-            log_info("hook: '%s': alert %" PRId64 ": stdout: '%s'", name, run->alert_id, line);
+            log_info("hook: '%s': %s %" PRId64 ": stdout: '%s'", name, what_of(run->ev),
+                     run->alert_id, line);
         else
-            log_warn("hook: '%s': alert %" PRId64 ": stderr: '%s'", name, run->alert_id, line);
+            log_warn("hook: '%s': %s %" PRId64 ": stderr: '%s'", name, what_of(run->ev),
+                     run->alert_id, line);
     }
     p->logged += p->len;
     p->len = 0;
@@ -629,9 +779,9 @@ on_run_timer(uv_timer_t *t)
         run->timed_out = true;
         run->group_lived = run->exited;
         run->kill_at_ms = now + HOOK_KILL_GRACE_MS;
-        log_warn("hook: '%s': alert %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
-                 log_quote(run->hook, q, sizeof(q)), run->alert_id, run->timeout_ms / 1000,
-                 run->exited ? " (processes it started)" : "");
+        log_warn("hook: '%s': %s %" PRId64 ": still running after %" PRIu64 "s%s, terminating",
+                 log_quote(run->hook, q, sizeof(q)), what_of(run->ev), run->alert_id,
+                 run->timeout_ms / 1000, run->exited ? " (processes it started)" : "");
         (void)kill(-run->proc.pid, SIGTERM);
         run_maybe_complete(run);
         return;
@@ -697,16 +847,22 @@ static char **
 run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     json_t *item = json_object_get(doc, "item");
+    json_t *fs = json_object_get(doc, "feed_state");
     char id[32];
     snprintf(id, sizeof(id), "%" PRId64, run->alert_id);
+    /* An alert's variables, or a feed event's (its name, feed, id, URL, state and reason). */
     const char *vars[][2] = {
-        {"FEEDWATCH_EVENT", "alert"},
-        {"FEEDWATCH_TOPIC", json_string_value(json_object_get(doc, "topic"))},
-        {"FEEDWATCH_FEED", json_string_value(json_object_get(item, "feed"))},
-        {"FEEDWATCH_TITLE", json_string_value(json_object_get(item, "title"))},
-        {"FEEDWATCH_URL", json_string_value(json_object_get(item, "url"))},
-        {"FEEDWATCH_PUBLISHED", json_string_value(json_object_get(item, "published"))},
-        {"FEEDWATCH_ALERT_ID", id},
+        {"FEEDWATCH_EVENT", run->event},
+        {run->ev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
+         run->ev ? id : json_string_value(json_object_get(doc, "topic"))},
+        {"FEEDWATCH_FEED", json_string_value(json_object_get(run->ev ? doc : item, "feed"))},
+        {run->ev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
+         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "state" : "title"))},
+        {"FEEDWATCH_URL", json_string_value(json_object_get(run->ev ? fs : item, "url"))},
+        {run->ev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
+         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "reason" : "published"))},
+        {run->ev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
+         run->ev ? json_string_value(json_object_get(doc, "raised")) : id},
     };
     static const char *const kept[] = {"PATH", "LANG", "TZ"};
     size_t n_vars = sizeof(vars) / sizeof(vars[0]);
@@ -876,9 +1032,9 @@ webhook_signature(const char *key, const char *body, size_t len, char *out, size
 static int
 run_post(struct hook_run *run, const struct conf_hook *cfg)
 {
-    char sig[64 + 2 * EVP_MAX_MD_SIZE];
-    const char *headers[] = {"Content-Type: application/json", "X-Feedwatch-Event: alert", NULL,
-                             NULL};
+    char sig[64 + 2 * EVP_MAX_MD_SIZE], event[64];
+    snprintf(event, sizeof(event), "X-Feedwatch-Event: %s", run->event);
+    const char *headers[] = {"Content-Type: application/json", event, NULL, NULL};
     struct fetch_req req = {
         .url = cfg->url,
         .max_size = 1024 * 1024,
@@ -912,17 +1068,21 @@ run_post(struct hook_run *run, const struct conf_hook *cfg)
     return run->xfer ? 0 : -ENOMEM;
 }
 
-/* Starts one attempt of a due delivery. */
+/*
+ * Starts one attempt of a due delivery; claimed: its "running" state is stored already (a
+ * cluster's claim), so it starts now, else once that state is stored.
+ */
 static int
-run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts)
+run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned attempts,
+          bool claimed)
 {
     struct dctx *d = h->d;
     char q[LOG_QUOTE_MAX];
     const struct conf_hook *cfg = conf_hook_find(d->conf, hook);
     if (!cfg) {
-        log_warn("hook: '%s': alert %" PRId64 ": no such hook in the config any more, failed",
-                 log_quote(hook, q, sizeof(q)), alert_id);
-        return delivery_write(h, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
+        log_warn("hook: '%s': %s %" PRId64 ": no such hook in the config any more, failed",
+                 log_quote(hook, q, sizeof(q)), what_of(ev), alert_id);
+        return delivery_write(h, ev, alert_id, hook, "failed", attempts, FEED_TIME_NONE,
                               "the hook is no longer configured", NULL, NULL);
     }
     struct hook_run *run = calloc(1, sizeof(*run));
@@ -931,29 +1091,50 @@ run_start(struct hooks *h, int64_t alert_id, const char *hook, unsigned attempts
         return -ENOMEM;
     }
     run->h = h;
+    run->ev = ev;
     run->alert_id = alert_id;
     run->attempts = attempts + 1;
     run->retries = cfg->retries;
     run->timeout_ms = cfg->timeout_s * 1000;
     run->is_url = cfg->url != NULL;
 
-    json_t *doc = alert_json(d, alert_id, &run->raised_at);
+    bool store_failed = false;
+    json_t *doc = ev ? event_json(d, alert_id, &run->raised_at, &store_failed)
+                     : alert_json(d, alert_id, &run->raised_at, &store_failed);
+    if (store_failed) {
+        /* A read that failed (a lock, a lost server): pending again, this attempt not counted. */
+        log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s",
+                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id, ev ? "event" : "alert",
+                  store_errmsg(d->store));
+        run_free(run);
+        return delivery_write(h, ev, alert_id, hook, "pending", attempts,
+                              db_now(h) + backoff_s(attempts + 1),
+                              ev ? "cannot read the event" : "cannot read the alert", NULL, NULL);
+    }
     if (doc)
         run->payload = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const char *event = doc ? json_string_value(json_object_get(doc, "event")) : NULL;
+    snprintf(run->event, sizeof(run->event), "%s", event ? event : ev ? "feed" : "alert");
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {
-        log_error("hook: '%s': alert %" PRId64 ": cannot build its JSON: %s",
-                  log_quote(hook, q, sizeof(q)), alert_id,
+        log_error("hook: '%s': %s %" PRId64 ": cannot build its JSON: %s",
+                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id,
                   doc ? "out of memory or too large" : store_errmsg(d->store));
         json_decref(doc);
         run_free(run);
-        return delivery_write(h, alert_id, hook, "failed", attempts + 1, FEED_TIME_NONE,
-                              "cannot build the alert's JSON", NULL, NULL);
+        return delivery_write(
+            h, ev, alert_id, hook, "failed", attempts + 1, FEED_TIME_NONE,
+            ev ? "cannot build the event's JSON" : "cannot build the alert's JSON", NULL, NULL);
     }
     run->payload_len = strlen(run->payload);
     /* Counted from now on (max_hooks); it starts when its "running" state is stored. */
     h->running++;
-    int r =
-        delivery_write(h, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL, run, doc);
+    if (claimed) {
+        run_begin(h, run, doc);
+        json_decref(doc);
+        return 0;
+    }
+    int r = delivery_write(h, ev, alert_id, hook, "running", run->attempts, FEED_TIME_NONE, NULL,
+                           run, doc);
     json_decref(doc);
     if (r < 0) {
         h->running--;
@@ -969,8 +1150,8 @@ run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
     char q[LOG_QUOTE_MAX];
     run->next = h->runs;
     h->runs = run;
-    log_info("hook: '%s': alert %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
-             run->alert_id, run->attempts);
+    log_info("hook: '%s': %s %" PRId64 ": attempt %u", log_quote(run->hook, q, sizeof(q)),
+             what_of(run->ev), run->alert_id, run->attempts);
     /* The config of now: a reload may have come since the run was planned. */
     const struct conf_hook *cfg = conf_hook_find(h->d->conf, run->hook);
     int r = !cfg ? -ENOENT : run->is_url ? run_post(run, cfg) : run_spawn(run, cfg, doc);
@@ -985,7 +1166,9 @@ run_begin(struct hooks *h, struct hook_run *run, json_t *doc)
 
 struct due_list {
     size_t n;
+    bool ev; /* what the reads add now are feed events' deliveries */
     struct {
+        bool ev;
         int64_t alert_id;
         char *hook;
         unsigned attempts;
@@ -1001,16 +1184,190 @@ on_due(void *userdata, int64_t alert_id, const char *hook, unsigned attempts)
     l->e[l->n].hook = strdup(hook);
     if (!l->e[l->n].hook)
         return -ENOMEM;
+    l->e[l->n].ev = l->ev;
     l->e[l->n].alert_id = alert_id;
     l->e[l->n].attempts = attempts;
     l->n++;
     return 0;
 }
 
+/* When the earliest pending delivery, of an alert or a feed event, is due: as
+ * store_delivery_next_due. */
+static int
+next_due(struct store *store, int64_t *ret_at)
+{
+    int64_t a = 0, e = 0;
+    int ra = store_delivery_next_due(store, &a);
+    int re = store_event_delivery_next_due(store, &e);
+    if (ra < 0 || re < 0)
+        return ra < 0 ? ra : re;
+    if (ra == 0 && re == 0)
+        return 0;
+    *ret_at = ra == 0 ? e : re == 0 ? a : a < e ? a : e;
+    return 1;
+}
+
 static void
 on_hook_timer(uv_timer_t *t)
 {
     hook_kick(t->data);
+}
+
+/*
+ * A cluster's claim of due deliveries (store_deliveries_claim) on its way through the writer:
+ * the deliveries it leased to this node start from its done callback.
+ */
+struct hook_claim {
+    struct writer_job job;
+    struct hooks *h;
+    char *node;
+    int64_t now;
+    int64_t lease_s;
+    unsigned limit; /* at most the room of list */
+    char **hooks;   /* the hooks of this node's config: only theirs are claimed */
+    size_t n_hooks;
+    struct due_list list;
+};
+
+static void
+claim_free(struct hook_claim *c)
+{
+    for (size_t i = 0; i < c->list.n; i++)
+        free(c->list.e[i].hook);
+    free(c->node);
+    for (size_t i = 0; i < c->n_hooks; i++)
+        free(c->hooks[i]);
+    free(c->hooks);
+    free(c);
+}
+
+/* Writer thread: leases due deliveries (and those of dead nodes) to this node. */
+static int
+claim_work(struct writer_job *job, struct store *store)
+{
+    struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
+    c->list.ev = false;
+    int r = store_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit, c->hooks,
+                                   c->n_hooks, on_due, &c->list);
+    if (r < 0 || (unsigned)r >= c->limit)
+        return r;
+    c->list.ev = true;
+    int e = store_event_deliveries_claim(store, c->node, c->now, c->lease_s, c->limit - (unsigned)r,
+                                         c->hooks, c->n_hooks, on_due, &c->list);
+    return e < 0 ? e : r + e;
+}
+
+/*
+ * Arms the timer of a cluster: the next pending delivery, and at least once a lease, for the
+ * running deliveries of a node that died (their lease ends) and those a leaving node let go.
+ */
+static void
+cluster_timer(struct hooks *h)
+{
+    struct dctx *d = h->d;
+    uint64_t wait = d->conf->daemon.lease_s * 1000;
+    int64_t at = 0, now = db_now(h);
+    if (h->running >= d->conf->daemon.max_hooks) {
+        (void)uv_timer_stop(&h->timer); /* a run's end kicks */
+        return;
+    }
+    if (next_due(d->store, &at) == 1) {
+        uint64_t due = at > now ? (uint64_t)(at - now) * 1000 : 1000;
+        if (due < wait)
+            wait = due;
+    }
+    (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
+}
+
+/* Loop: the claimed deliveries start (their "running" state is stored under this node's lease). */
+static void
+claim_done(struct writer_job *job, int result)
+{
+    struct hook_claim *c = (struct hook_claim *)((char *)job - offsetof(struct hook_claim, job));
+    struct hooks *h = c->h;
+    bool full = result >= 0 && (unsigned)result >= c->limit;
+    h->claim = NULL;
+    if (result < 0)
+        log_error("store: cannot claim due deliveries: %s", job->error);
+    /*
+     * When stopping, what was claimed stays running under this node's lease: the node's leave
+     * (store_node_leave) makes it pending again, or another node takes it once the lease ends.
+     */
+    for (size_t i = 0; result >= 0 && !h->closing && !h->d->stopping && i < c->list.n; i++) {
+        bool ev = c->list.e[i].ev;
+        int64_t alert_id = c->list.e[i].alert_id;
+        const char *hook = c->list.e[i].hook;
+        unsigned attempts = c->list.e[i].attempts;
+        /* Its lease ended while it ran here, and this node took it again: it goes on. */
+        if (delivery_busy(h, ev, alert_id, hook))
+            continue;
+        int r = run_start(h, ev, alert_id, hook, attempts, true);
+        if (r < 0) {
+            log_error("hook: %s %" PRId64 ": cannot start a delivery: %s", what_of(ev), alert_id,
+                      strerror(-r));
+            /* Not run: pending again, this attempt not counted, a while later. */
+            (void)delivery_write(h, ev, alert_id, hook, "pending", attempts,
+                                 db_now(h) + backoff_s(attempts + 1), "cannot start", NULL, NULL);
+        }
+    }
+    claim_free(c);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    if (h->d->stopping)
+        return;
+    if (h->claim_again || full) {
+        h->claim_again = false;
+        hook_kick(h);
+    } else {
+        cluster_timer(h);
+    }
+    /* A claim that found nothing may be what --once waited for (hook_idle). */
+    if (h->progress)
+        h->progress(h->progress_ctx);
+}
+
+/* A cluster's kick: claims due deliveries through the writer (one claim at a time). */
+static void
+cluster_kick(struct hooks *h)
+{
+    struct dctx *d = h->d;
+    unsigned max = d->conf->daemon.max_hooks;
+    if (h->claim) {
+        h->claim_again = true;
+        return;
+    }
+    if (h->running >= max) {
+        (void)uv_timer_stop(&h->timer);
+        return;
+    }
+    struct hook_claim *c = calloc(1, sizeof(*c));
+    int r = -ENOMEM;
+    bool copied = c && (c->node = strdup(d->conf->daemon.node)) &&
+                  (d->conf->n_hooks == 0 || (c->hooks = calloc(d->conf->n_hooks, sizeof(char *))));
+    for (size_t i = 0; copied && i < d->conf->n_hooks; i++, c->n_hooks++)
+        copied = (c->hooks[i] = strdup(d->conf->hooks[i].name)) != NULL;
+    if (copied) {
+        c->h = h;
+        c->now = db_now(h);
+        c->lease_s = (int64_t)d->conf->daemon.lease_s;
+        c->limit = max - h->running;
+        if (c->limit > sizeof(c->list.e) / sizeof(c->list.e[0]))
+            c->limit = sizeof(c->list.e) / sizeof(c->list.e[0]);
+        c->job = (struct writer_job){.work = claim_work, .done = claim_done, .mode = WRITER_TXN};
+        r = writer_submit(d->writer, &c->job);
+    }
+    if (r < 0) {
+        log_error("store: cannot claim due deliveries: %s",
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        if (c)
+            claim_free(c);
+        (void)uv_timer_start(&h->timer, on_hook_timer, 1000, 0); /* try again soon */
+        return;
+    }
+    h->claim = c;
+    h->claim_again = false;
 }
 
 /* Looks for due deliveries now (after new alerts were committed, at start, after reload). */
@@ -1022,8 +1379,12 @@ hook_kick(struct hooks *h)
     struct dctx *d = h->d;
     if (h->closing || d->stopping)
         return;
+    if (h->clustered) {
+        cluster_kick(h);
+        return;
+    }
     unsigned max = d->conf->daemon.max_hooks;
-    int64_t now = util_now();
+    int64_t now = db_now(h);
     if (h->running < max) {
         struct due_list *l = calloc(1, sizeof(*l));
         if (!l)
@@ -1035,12 +1396,18 @@ hook_kick(struct hooks *h)
             ask = 256;
         if (store_deliveries_due(d->store, now, ask, on_due, l) < 0)
             log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
+        /* Then feed events', in the room left (alerts first: they are what most hooks are for). */
+        l->ev = true;
+        if (l->n < ask &&
+            store_event_deliveries_due(d->store, now, ask - (unsigned)l->n, on_due, l) < 0)
+            log_error("store: cannot read due deliveries: %s", store_errmsg(d->store));
         for (size_t i = 0; i < l->n; i++) {
-            if (want > 0 && !delivery_busy(h, l->e[i].alert_id, l->e[i].hook)) {
+            bool ev = l->e[i].ev;
+            if (want > 0 && !delivery_busy(h, ev, l->e[i].alert_id, l->e[i].hook)) {
                 want--;
-                int r = run_start(h, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts);
+                int r = run_start(h, ev, l->e[i].alert_id, l->e[i].hook, l->e[i].attempts, false);
                 if (r < 0)
-                    log_error("hook: alert %" PRId64 ": cannot start a delivery: %s",
+                    log_error("hook: %s %" PRId64 ": cannot start a delivery: %s", what_of(ev),
                               l->e[i].alert_id, strerror(-r));
             }
             free(l->e[i].hook);
@@ -1048,8 +1415,8 @@ hook_kick(struct hooks *h)
         free(l);
     }
     /* Wake up for the next pending delivery that is not due yet. */
-    int64_t at;
-    if (h->running < max && store_delivery_next_due(d->store, &at) == 1) {
+    int64_t at = 0;
+    if (h->running < max && next_due(d->store, &at) == 1) {
         uint64_t wait = at > now ? (uint64_t)(at - now) * 1000 : 1000;
         (void)uv_timer_start(&h->timer, on_hook_timer, wait, 0);
     } else {
@@ -1065,6 +1432,8 @@ requeue_free(struct hook_requeue *q)
     free(q->hooks);
     free(q->hook);
     free(q->configured);
+    free(q->after_hook);
+    free(q->last_hook);
     json_decref(q->list);
     free(q);
 }
@@ -1075,6 +1444,15 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
 {
     struct hook_requeue *q = userdata;
     q->queued++;
+    if (q->alert_id == 0 && (alert_id > q->last_alert ||
+                             (alert_id == q->last_alert && strcmp(hook, q->last_hook) > 0))) {
+        char *copy = strdup(hook);
+        if (!copy)
+            return -ENOMEM;
+        free(q->last_hook);
+        q->last_hook = copy;
+        q->last_alert = alert_id;
+    }
     if (json_array_size(q->list) >= HOOK_REDELIVER_LIST_MAX)
         return 0;
     json_t *o =
@@ -1090,9 +1468,17 @@ requeue_work(struct writer_job *job, struct store *store)
         (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
     int r = 0;
     q->queued = 0;
-    json_array_clear(q->list);
-    if (q->alert_id == 0)
-        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, on_requeued, q);
+    while (json_array_size(q->list) > q->list_kept)
+        (void)json_array_remove(q->list, json_array_size(q->list) - 1);
+    if (q->alert_id == 0) {
+        /* the batch's greatest key starts at the one it goes on after */
+        free(q->last_hook);
+        if (!(q->last_hook = strdup(q->after_hook ? q->after_hook : "")))
+            return -ENOMEM;
+        q->last_alert = q->after_alert;
+        r = store_deliveries_requeue_failed(store, q->hook, q->configured, q->now, q->after_alert,
+                                            q->after_hook, HOOK_REDELIVER_BATCH, on_requeued, q);
+    }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);
         if (r == 1)
@@ -1108,6 +1494,33 @@ requeue_done(struct writer_job *job, int result)
     struct hook_requeue *q =
         (struct hook_requeue *)((char *)job - offsetof(struct hook_requeue, job));
     struct hooks *h = q->h;
+    if (result >= 0) {
+        q->total += q->queued;
+        q->list_kept = json_array_size(q->list);
+    }
+    /* Every failed one: a full batch is followed by the next, the loop turning between. */
+    if (result >= 0 && q->alert_id == 0 && q->queued == HOOK_REDELIVER_BATCH) {
+        free(q->after_hook);
+        q->after_hook = q->last_hook;
+        q->last_hook = NULL;
+        q->after_alert = q->last_alert;
+        /*
+         * No hook_kick here: each kick reads the due deliveries on the loop, and every batch
+         * adds to them; the runs start once, after the last batch (below).
+         */
+        int r = h->closing || h->d->stopping ? -ESHUTDOWN : 0;
+        if (r == 0)
+            r = writer_submit(h->d->writer, &q->job);
+        if (r == 0)
+            return;
+        snprintf(job->error, sizeof(job->error),
+                 "%s after %u failed deliveries were queued (run it again for the rest)",
+                 r == -ESHUTDOWN ? "the daemon is stopping"
+                 : r == -EAGAIN  ? "the store's writer queue is full"
+                                 : strerror(-r),
+                 q->total);
+        result = r;
+    }
     for (struct hook_requeue **p = &h->requeues; *p; p = &(*p)->next) {
         if (*p == q) {
             *p = q->next;
@@ -1119,13 +1532,13 @@ requeue_done(struct writer_job *job, int result)
         log_error("store: cannot queue the redelivery: %s", why);
         q->cb(q->ctx, result, why, 0, NULL);
     } else {
-        const char *what = q->queued == 1 ? "delivery" : "deliveries";
+        const char *what = q->total == 1 ? "delivery" : "deliveries";
         if (q->alert_id != 0)
             log_notice("hook: redeliver: alert %" PRId64 ": %u %s queued", q->alert_id, q->queued,
                        what);
         else
-            log_notice("hook: redeliver: %u failed %s queued", q->queued, what);
-        q->cb(q->ctx, 0, NULL, q->queued, q->list);
+            log_notice("hook: redeliver: %u failed %s queued", q->total, what);
+        q->cb(q->ctx, 0, NULL, q->total, q->list);
     }
     requeue_free(q);
     if (h->closing) {
@@ -1277,7 +1690,7 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     }
     q->h = h;
     q->alert_id = alert_id;
-    q->now = util_now();
+    q->now = db_now(h);
     q->cb = cb;
     q->ctx = ctx;
     int r = 0;
@@ -1303,6 +1716,54 @@ hook_redeliver(struct hooks *h, int64_t alert_id, const char *hook, hook_redeliv
     return 0;
 }
 
+void
+hook_hand_free(int64_t *ids, char **hooks, size_t n)
+{
+    for (size_t i = 0; hooks && i < n; i++)
+        free(hooks[i]);
+    free(hooks);
+    free(ids);
+}
+
+int
+hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n)
+{
+    size_t n = 0;
+    *ret_ids = NULL;
+    *ret_hooks = NULL;
+    *ret_n = 0;
+    if (!h)
+        return 0;
+    for (const struct hook_run *run = h->runs; run; run = run->next)
+        n++;
+    for (const struct hook_write *w = h->writes; w; w = w->next)
+        n++;
+    if (n == 0)
+        return 0;
+    int64_t *ids = calloc(n, sizeof(*ids));
+    char **hooks = calloc(n, sizeof(*hooks));
+    size_t i = 0;
+    if (!ids || !hooks)
+        goto oom;
+    for (const struct hook_run *run = h->runs; run; run = run->next, i++) {
+        ids[i] = run->alert_id;
+        if (!(hooks[i] = strdup(run->hook)))
+            goto oom;
+    }
+    for (const struct hook_write *w = h->writes; w; w = w->next, i++) {
+        ids[i] = w->alert_id;
+        if (!(hooks[i] = strdup(w->hook)))
+            goto oom;
+    }
+    *ret_ids = ids;
+    *ret_hooks = hooks;
+    *ret_n = n;
+    return 0;
+oom:
+    hook_hand_free(ids, hooks, n);
+    return -ENOMEM;
+}
+
 /* Hook runs in progress. */
 unsigned
 hook_running(const struct hooks *h)
@@ -1314,11 +1775,11 @@ hook_running(const struct hooks *h)
 bool
 hook_idle(struct hooks *h)
 {
-    int64_t at;
-    if (h->running > 0 || h->n_writes > 0)
+    int64_t at = 0;
+    if (h->running > 0 || h->n_writes > 0 || h->claim)
         return false;
-    int r = store_delivery_next_due(h->d->store, &at);
-    return r != 1 || at > util_now();
+    int r = next_due(h->d->store, &at);
+    return r != 1 || at > db_now(h);
 }
 
 /* Writer thread: deliveries left running by a crash become pending again. */
@@ -1348,17 +1809,29 @@ hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **re
     h->d = d;
     h->progress = progress;
     h->progress_ctx = ctx;
-    struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
-    int r = writer_call(d->writer, &job); /* at start, before the loop runs */
-    if (r < 0) {
-        log_error("store: cannot reset running deliveries: %s",
-                  job.error[0] ? job.error : strerror(-r));
-        free(h);
-        return r;
+    /*
+     * A cluster's node claims deliveries with leases: the running ones are other live nodes'
+     * and are left alone (this node's own from before a crash are made pending by its
+     * store_node_leave at start, a dead node's are claimed once their lease ends).
+     */
+    h->clustered = store_clustered(d->store);
+    if (!h->clustered) {
+        struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
+        /*
+         * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
+         * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+         */
+        int r = writer_call(d->writer, &job);
+        if (r < 0) {
+            log_error("store: cannot reset running deliveries: %s",
+                      job.error[0] ? job.error : strerror(-r));
+            free(h);
+            return r;
+        }
+        if (r > 0)
+            log_notice(
+                "hook: %d deliveries were running when feedwatchd stopped; running them again", r);
     }
-    if (r > 0)
-        log_notice("hook: %d deliveries were running when feedwatchd stopped; running them again",
-                   r);
     uv_timer_init(&d->loop, &h->timer);
     h->timer.data = h;
     *ret_hooks = h;

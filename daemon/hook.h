@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dctx;
@@ -43,8 +44,12 @@ typedef void (*hook_progress_cb)(void *ctx);
 
 /*
  * Creates the runner on the daemon's services d (dctx.h); deliveries left running by a crash
- * become pending again (written before the loop runs, writer_call). progress (may be NULL) is
- * told as hook_progress_cb says. Logs its error.
+ * become pending again (written before the loop runs, writer_call). On a store with clusters
+ * (store_clustered: several daemons on one database) it resets nothing, the running deliveries
+ * being other nodes' (this node's own are its store_node_leave's at start), and claims due
+ * deliveries through the writer (store_deliveries_claim, as [daemon] node, for lease) instead
+ * of reading them on the loop. progress (may be NULL) is told as hook_progress_cb says. Logs
+ * its error.
  */
 int hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **ret_hooks);
 
@@ -57,6 +62,14 @@ void hook_kick(struct hooks *h);
 /* Hook runs in progress. */
 unsigned hook_running(const struct hooks *h);
 
+/*
+ * Clusters: the deliveries this node has in hand, whose leases its beat renews: those running
+ * here and those whose state is on its way to the store. Copies (*ret_ids, *ret_hooks and
+ * each name malloc'd; hook_hand_free frees them); 0, or -ENOMEM. Accepts NULL h (none).
+ */
+int hook_hand(const struct hooks *h, int64_t **ret_ids, char ***ret_hooks, size_t *ret_n);
+void hook_hand_free(int64_t *ids, char **hooks, size_t n);
+
 /* True when nothing runs and nothing is due now (--once waits for this). */
 bool hook_idle(struct hooks *h);
 
@@ -67,10 +80,21 @@ bool hook_idle(struct hooks *h);
  */
 void hook_close(struct hooks *h);
 
+/*
+ * A delivery's last error as the socket's group may see it (`alerts`, `item ID`): a reason
+ * that names nothing of the hook's setup (an exit status, a signal, a timeout, an HTTP
+ * status, a start's errno) as it is; one that quotes the exec's path or the secret_file's as
+ * what failed and why ("cannot run the hook's exec: no such file or directory", written in
+ * buf); any other text (a webhook's transfer error, which names its host) as "failed".
+ * Returns error, buf or a constant; NULL for NULL. Pure: any thread.
+ */
+const char *hook_error_brief(const char *error, char *buf, size_t size);
+
 /* The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error. */
 json_t *hook_alert_json(struct dctx *d, int64_t alert_id);
 
 #define HOOK_REDELIVER_LIST_MAX 100 /* deliveries a `redeliver` answer names (all are counted) */
+#define HOOK_REDELIVER_BATCH 10000  /* failed deliveries `redeliver --failed` requeues a txn */
 
 /*
  * The outcome of hook_redeliver: result < 0 with error; else queued deliveries became due
@@ -85,10 +109,14 @@ typedef void (*hook_redeliver_cb)(void *ctx, int result, const char *error, unsi
  * hook its topic names now gets one even if the alert had none, so a hook added to a topic
  * by a reload reaches old alerts only this way); with alert_id 0, every failed delivery
  * (only hook's when set). Each becomes pending, due now, attempts and error cleared, written
- * through the writer, and the runner is kicked once it is stored. Deliveries to hooks no
- * longer configured, and deliveries running now (they end as they end), are left alone.
- * 0: cb(ctx, ...) is called once later, on the loop (also when stopping: then with what was
- * stored). A negative errno with *reterr_msg (malloc'd, may be NULL on OOM) when refused at
+ * through the writer, and the runner is kicked once it is stored. Every failed delivery goes
+ * in batches of HOOK_REDELIVER_BATCH, a writer transaction each (the loop and the other
+ * writes go on between them; a crash leaves each batch whole or not done, and the command
+ * may be repeated), in key order from where the last batch ended (a delivery that fails
+ * again meanwhile is not taken twice); cb is called once the last is stored, with the total.
+ * Deliveries to hooks no longer configured, and deliveries running now (they end as they end), are
+ * left alone. 0: cb(ctx, ...) is called once later, on the loop (also when stopping: then with what
+ * was stored). A negative errno with *reterr_msg (malloc'd, may be NULL on OOM) when refused at
  * once: no such alert or hook, a hook the alert's topic does not name, nothing to deliver
  * to, the writer's queue full, or the runner stopped (h NULL or closing).
  */

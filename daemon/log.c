@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/url.h"
 #include "termsafe.h"
 
 enum log_level log_max_level = LOG_LEVEL_NOTICE;
@@ -163,5 +164,15 @@ log_quote(const char *s, char *buf, size_t n)
         s += used;
     }
     buf[o] = '\0';
+    return buf;
+}
+
+/* log_quote() of url with its secrets hidden (url_redact). */
+const char *
+log_quote_url(const char *url, char *buf, size_t n)
+{
+    char *shown = url ? url_redact(url) : NULL;
+    log_quote(shown ? shown : url ? "(not shown)" : NULL, buf, n);
+    free(shown);
     return buf;
 }

@@ -38,6 +38,13 @@ void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(
  */
 const char *log_quote(const char *s, char *buf, size_t n);
 
+/*
+ * log_quote() of a URL as the log may show it (feed and item URLs alike): its userinfo and
+ * the values of its secret-named query parameters hidden first (url_redact: "***@",
+ * "token=***"); "(not shown)" when memory runs out. Returns buf.
+ */
+const char *log_quote_url(const char *url, char *buf, size_t n);
+
 #define LOG_AT(level, ...)                                                                         \
     do {                                                                                           \
         if ((level) <= log_max_level)                                                              \

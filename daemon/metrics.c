@@ -41,8 +41,9 @@ struct metrics {
     uint64_t bytes;
     uint64_t new_items;
     struct histogram lag;
-    struct named_set hooks; /* n[0]: delivered, n[1]: failed */
-    struct named_set hosts; /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
+    struct named_set hooks;       /* n[0]: delivered, n[1]: failed */
+    struct named_set feed_events; /* n[0]: raised, by event name */
+    struct named_set hosts;       /* n[0]: poll errors; at most METRICS_HOSTS_MAX + "other" */
     uint64_t host_other_errors;
 };
 
@@ -66,6 +67,7 @@ metrics_free(struct metrics *m)
     if (!m)
         return;
     named_set_free(&m->hooks);
+    named_set_free(&m->feed_events);
     named_set_free(&m->hosts);
     free(m);
 }
@@ -127,6 +129,14 @@ metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_status
         else
             m->host_other_errors++;
     }
+}
+
+void
+metrics_feed_event(struct metrics *m, const char *event)
+{
+    struct named *e = m && event ? named_get(&m->feed_events, event, SIZE_MAX) : NULL;
+    if (e)
+        e->n[0]++;
 }
 
 void
@@ -280,7 +290,7 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                 m->host_other_errors);
 
     family(&t, "alerts_total", "counter", "Alerts raised, by topic.");
-    for (size_t i = 0; i < g->n_topics; i++) {
+    for (size_t i = 0; !g->store_unknown && i < g->n_topics; i++) {
         text_printf(&t, FW_METRIC_PREFIX "alerts_total{topic=\"");
         text_label(&t, g->topics[i].topic);
         text_printf(&t, "\"} %" PRIu64 "\n", g->topics[i].alerts);
@@ -294,6 +304,13 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
             text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
                         m->hooks.v[i].n[k]);
         }
+    }
+    family(&t, "feed_events_total", "counter",
+           "Feed events raised (feed-disabled, ...), by event.");
+    for (size_t i = 0; i < m->feed_events.n; i++) {
+        text_printf(&t, FW_METRIC_PREFIX "feed_events_total{event=\"");
+        text_label(&t, m->feed_events.v[i].name);
+        text_printf(&t, "\"} %" PRIu64 "\n", m->feed_events.v[i].n[0]);
     }
     family(&t, "delivery_latency_seconds", "histogram",
            "Seconds from an alert's raise to its delivery, by hook.");
@@ -315,12 +332,13 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
     family(&t, "items", "gauge", "Items in the store.");
     text_printf(&t, FW_METRIC_PREFIX "items %" PRIu64 "\n", g->items_total);
     family(&t, "alerts", "gauge", "Alerts in the store by delivery state.");
-    text_printf(&t,
-                FW_METRIC_PREFIX "alerts{state=\"delivered\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"pending\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
-                                 "alerts{state=\"no-hook\"} %" PRId64 "\n",
-                g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
+    if (!g->store_unknown)
+        text_printf(&t,
+                    FW_METRIC_PREFIX "alerts{state=\"delivered\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"pending\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
+                                     "alerts{state=\"no-hook\"} %" PRId64 "\n",
+                    g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
     family(&t, "queue_length", "gauge",
            "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
            "for the store's writer, hooks running.");
@@ -332,9 +350,17 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                 "queue_length{queue=\"hooks_running\"} %" PRIu64 "\n",
                 g->polls_active, g->polls_waiting, g->store_queue, g->hooks_running);
     family(&t, "search_lag_items", "gauge", "Items stored but not yet in the search index.");
-    text_printf(&t, FW_METRIC_PREFIX "search_lag_items %" PRIu64 "\n", g->search_lag_items);
+    if (!g->store_unknown)
+        text_printf(&t, FW_METRIC_PREFIX "search_lag_items %" PRIu64 "\n", g->search_lag_items);
     family(&t, "database_bytes", "gauge", "Size of the database files.");
-    text_printf(&t, FW_METRIC_PREFIX "database_bytes %" PRIu64 "\n", g->database_bytes);
+    if (!g->store_unknown)
+        text_printf(&t, FW_METRIC_PREFIX "database_bytes %" PRIu64 "\n", g->database_bytes);
+    if (g->store_read != METRICS_STORE_LOCAL) {
+        family(&t, "store_stale", "gauge",
+               "1 when the alerts and database_bytes above are the last ones read: the database"
+               " did not answer in time.");
+        text_printf(&t, FW_METRIC_PREFIX "store_stale %d\n", g->store_read == METRICS_STORE_STALE);
+    }
     family(&t, "resident_memory_bytes", "gauge", "The daemon's resident memory (RSS).");
     text_printf(&t, FW_METRIC_PREFIX "resident_memory_bytes %" PRIu64 "\n", g->rss_bytes);
 

@@ -33,6 +33,13 @@ struct metrics_topic {
     uint64_t alerts;
 };
 
+/* How the store's tallies of struct metrics_gauges were read. */
+enum metrics_store {
+    METRICS_STORE_LOCAL, /* on the loop (SQLite) */
+    METRICS_STORE_FRESH, /* off the loop, for this rendering */
+    METRICS_STORE_STALE, /* off the loop, the last read: the database did not answer in time */
+};
+
 /* What the daemon is now, filled by the caller for each rendering. */
 struct metrics_gauges {
     const struct metrics_topic *topics;
@@ -48,6 +55,15 @@ struct metrics_gauges {
     uint64_t database_bytes;
     uint64_t rss_bytes; /* 0: unknown */
     double uptime_s;
+    /*
+     * The store's tallies (topics, alerts_*, database_bytes, search_lag_items) with PostgreSQL,
+     * read off the loop (storestat.h): fresh when read for this rendering, stale when they are the
+     * last read (the database did not answer in time: feedwatch_store_stale 1); with SQLite they
+     * are read on the loop (METRICS_STORE_LOCAL: no feedwatch_store_stale line);
+     * store_unknown: none was ever read, their families are rendered without samples.
+     */
+    enum metrics_store store_read;
+    bool store_unknown;
 };
 
 /* New, all counters at zero; NULL on OOM. */
@@ -69,6 +85,9 @@ void metrics_poll_done(struct metrics *m, enum metrics_poll outcome, long http_s
  * counts too), and for a delivery the seconds from the alert's raise to its delivery.
  */
 void metrics_delivery(struct metrics *m, const char *hook, bool delivered, double latency_s);
+
+/* A feed event (feed-disabled, ...) was raised and stored. */
+void metrics_feed_event(struct metrics *m, const char *event);
 
 /* The exposition text (new heap string), or NULL on OOM. */
 char *metrics_render(const struct metrics *m, const struct metrics_gauges *g);

@@ -15,15 +15,16 @@
 #define MH_MAX_CONNS 32
 #define MH_TIMEOUT_MS 10000
 
-struct mh_conn {
+struct metrics_http_req {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_write_t wreq;
     struct metrics_http *server;
-    struct mh_conn *prev, *next;
+    struct metrics_http_req *prev, *next;
     char head[MH_MAX_HEAD];
     size_t len;
     char *out;
+    void *pending; /* the rendering deferred (render's *ret_pending) */
     bool answered;
     int closing; /* handles still to close */
 };
@@ -31,8 +32,9 @@ struct mh_conn {
 struct metrics_http {
     uv_tcp_t listener;
     metrics_render_fn render;
+    metrics_cancel_fn cancel;
     void *userdata;
-    struct mh_conn *conns;
+    struct metrics_http_req *conns;
     unsigned n_conns;
     bool stopping;
     bool listener_open;
@@ -41,7 +43,7 @@ struct metrics_http {
 static void
 conn_free_cb(uv_handle_t *handle)
 {
-    struct mh_conn *c = handle->data;
+    struct metrics_http_req *c = handle->data;
     if (--c->closing > 0)
         return;
     free(c->out);
@@ -49,11 +51,15 @@ conn_free_cb(uv_handle_t *handle)
 }
 
 static void
-conn_close(struct mh_conn *c)
+conn_close(struct metrics_http_req *c)
 {
     if (c->closing)
         return;
     struct metrics_http *h = c->server;
+    if (c->pending) {
+        h->cancel(c->pending);
+        c->pending = NULL;
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -74,7 +80,8 @@ on_written(uv_write_t *req, int status)
 }
 
 static void
-answer(struct mh_conn *c, int status, const char *reason, const char *type, const char *body)
+answer(struct metrics_http_req *c, int status, const char *reason, const char *type,
+       const char *body)
 {
     size_t blen = strlen(body);
     c->answered = true;
@@ -95,7 +102,7 @@ answer(struct mh_conn *c, int status, const char *reason, const char *type, cons
 
 /* Answers once the request line and headers are in. */
 static void
-handle_head(struct mh_conn *c)
+handle_head(struct metrics_http_req *c)
 {
     char *eol = memchr(c->head, '\n', c->len);
     if (!eol) {
@@ -113,7 +120,22 @@ handle_head(struct mh_conn *c)
         answer(c, 404, "Not Found", "text/plain", "only /metrics is here\n");
         return;
     }
-    char *text = c->server->render(c->server->userdata);
+    char *text = NULL;
+    void *pending = NULL;
+    int r = c->server->render(c->server->userdata, c, &text, &pending);
+    if (r == 0) {
+        c->pending = pending;
+        c->answered = true; /* nothing more is read */
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        return;
+    }
+    metrics_http_answer(c, r > 0 ? text : NULL);
+}
+
+void
+metrics_http_answer(struct metrics_http_req *c, char *text)
+{
+    c->pending = NULL;
     if (!text) {
         answer(c, 500, "Internal Server Error", "text/plain", "out of memory\n");
         return;
@@ -126,7 +148,7 @@ static void
 on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    struct mh_conn *c = handle->data;
+    struct metrics_http_req *c = handle->data;
     buf->base = c->head + c->len;
     buf->len = sizeof(c->head) - 1 - c->len;
 }
@@ -135,7 +157,7 @@ static void
 on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     (void)buf;
-    struct mh_conn *c = stream->data;
+    struct metrics_http_req *c = stream->data;
     if (c->answered)
         return;
     if (n < 0) {
@@ -164,7 +186,7 @@ on_connection(uv_stream_t *listener, int status)
     struct metrics_http *h = listener->data;
     if (status < 0 || h->stopping)
         return;
-    struct mh_conn *c = calloc(1, sizeof(*c));
+    struct metrics_http_req *c = calloc(1, sizeof(*c));
     if (!c)
         return;
     c->server = h;
@@ -186,8 +208,9 @@ on_connection(uv_stream_t *listener, int status)
 }
 
 int
-metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render, void *userdata,
-                   struct metrics_http **ret, char **reterr_msg)
+metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render,
+                   metrics_cancel_fn cancel, void *userdata, struct metrics_http **ret,
+                   char **reterr_msg)
 {
     struct sockaddr_storage addr;
     int r = conf_parse_listen(listen, &addr);
@@ -200,6 +223,7 @@ metrics_http_start(uv_loop_t *loop, const char *listen, metrics_render_fn render
     if (!h)
         return -ENOMEM;
     h->render = render;
+    h->cancel = cancel;
     h->userdata = userdata;
     (void)uv_tcp_init(loop, &h->listener);
     h->listener.data = h;

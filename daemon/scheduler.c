@@ -378,9 +378,9 @@ sched_initial_due_ms(int64_t now_ms, int64_t last_poll_at, int64_t next_poll_at,
 
 /* Whether a due feed may start its poll now (scheduler.h). */
 bool
-sched_mem_admit(uint64_t used, uint64_t budget, unsigned paused)
+sched_mem_admit(uint64_t settling, uint64_t budget)
 {
-    return paused == 0 && used < budget;
+    return settling < budget;
 }
 
 /* Whether a downloading poll may take more bytes now (scheduler.h). */

@@ -167,19 +167,27 @@ int64_t sched_initial_due_ms(int64_t now_ms, int64_t last_poll_at, int64_t next_
 /*
  * The poll memory budget (max_poll_memory) as pure decisions. used is what the polls in
  * flight hold now, all feeds together, as they account it (feedpoll.c): the document read so
- * far, and then the new items' text. A poll whose transfer may not grow pauses it (it is not
- * failed); due feeds wait in the ready queue (FIFO) while the budget is full or a paused
- * transfer waits, so the paused ones, oldest first, get the memory that is released before any
- * new poll. Polls past their download (content stage, article pages, the writer) release what
- * they hold by themselves; when none holds anything (settling 0), the oldest downloading poll
- * goes on whatever the budget says, so the daemon cannot stall with every transfer paused and
- * the budget is exceeded by one document at most (which still obeys max_feed_size).
+ * far, and then the new items' text. The budget holds back bodies, not requests: a due feed
+ * starts its poll when a slot is free (its request, headers, a 304 and redirects take no body
+ * memory), and a poll whose transfer may not grow pauses it (it is not failed, and the time
+ * paused does not count towards fetch_timeout, fetch.h), so the paused ones, oldest first, get
+ * the memory that is released before any younger poll. Polls past their download (content
+ * stage, article pages, the writer) release what they hold by themselves; due feeds wait in
+ * the ready queue (FIFO) only while those fill the budget on their own. When none holds
+ * anything (settling 0), the oldest downloading poll goes on whatever the budget says, so the
+ * daemon cannot stall with every transfer paused and the budget is exceeded by one document at
+ * most (which still obeys max_feed_size), plus SCHED_MEM_POLL_BASE for each poll slot.
  */
 #define SCHED_MEM_POLL_BASE (64u * 1024) /* a poll's own buffers: curl's, the parser's state */
 #define SCHED_MEM_CHUNK (16u * 1024)     /* what a resumed transfer takes first: a read of curl */
 
-/* Whether a due feed may start its poll now: used under budget and no transfer paused. */
-bool sched_mem_admit(uint64_t used, uint64_t budget, unsigned paused);
+/*
+ * Whether a due feed may start its poll now (a slot being free): unless the polls past their
+ * download (settling: the bytes those hold) fill the budget by themselves. Memory held
+ * by downloads, paused ones included, does not hold a poll back: its body pauses at the first
+ * byte while the budget is full (sched_mem_grow).
+ */
+bool sched_mem_admit(uint64_t settling, uint64_t budget);
 
 /*
  * Whether a downloading poll may take more bytes: when no older one waits paused (FIFO) and

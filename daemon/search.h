@@ -1,15 +1,17 @@
 /*
  * search.h — full-text search over stored items, kept off the poll's critical path.
  *
- * The index is an FTS5 table in its own file beside the database (`<database>-search`), fed
- * by one indexer thread with its own connections: it reads items above its high-water mark
- * from the store in batches (the store's WAL lets it read while the loop thread writes) and
- * indexes their normalized title and text (normalize.h), so FTS5's tokens are the matcher's
+ * The index is kept by an engine of the store's kind (search-internal.h): with SQLite, an FTS5
+ * table in its own file beside the database (`<database>-search`, search_sqlite.c); with
+ * PostgreSQL, a GIN index of tsvectors in the store's own database (search_pg.c). One indexer
+ * thread with its own connections reads the items not indexed yet from the store in batches
+ * (the store's WAL, or PostgreSQL's snapshots, let it read while the writer writes) and indexes
+ * their normalized title and text (normalize.h), so the index's tokens are the matcher's
  * tokens. Search may lag polling by seconds; the index can always be rebuilt from the store
  * (a missing or unreadable index file is rebuilt from item 1).
  *
- * A query in the topic language (query.h) runs in two steps: FTS5 finds candidates with a
- * query that matches a superset (every positive word; NOT, phrases and proximity left to the
+ * A query in the topic language (query.h) runs in two steps: the index finds candidates with
+ * a query that matches a superset (every positive word; NOT, phrases and proximity left to the
  * second step), and the matcher (match.h) keeps those that really match and says why. Hits
  * come newest first as `items` lists them (published, else first seen; then by id): the
  * candidates (at most SEARCH_CANDIDATES_MAX, the latest stored) reach the matcher in that
@@ -60,8 +62,11 @@ struct search_hit {
 
 typedef int (*search_hit_cb)(void *userdata, const struct search_hit *hit);
 
-/* Opens (creating or rebuilding) the index beside db_path and starts the indexer thread. */
-int search_new(const char *db_path, struct search **ret_search, char **reterr_msg);
+/*
+ * Opens (creating or rebuilding) the index of the store `database` names (a file, or a
+ * PostgreSQL connection string: dbspec.h) and starts the indexer thread.
+ */
+int search_new(const char *database, struct search **ret_search, char **reterr_msg);
 
 /* Tells the indexer that items were committed (wakes it; cheap, never blocks for long). */
 void search_kick(struct search *s);

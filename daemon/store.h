@@ -1,17 +1,21 @@
 /*
- * store.h — the SQLite store: feeds' poll state and items, in WAL mode.
+ * store.h — the store: feeds' poll state, items, alerts and their deliveries.
+ *
+ * The one interface the daemon uses, whatever the engine behind it (store-internal.h: SQLite,
+ * a database file in WAL mode, store_sqlite.c; PostgreSQL, a server reached through libpq,
+ * store_pg.c); no SQL and no engine's types outside the engine files.
  *
  * One struct store is one connection, used by one thread at a time. The daemon writes through
  * one connection only, its writer's (writer.h: one thread, one queue, in order); the loop
  * thread and the control socket's queries read through connections of their own
  * (store_open_reader; in WAL mode they read while the writer writes, and see a write once
- * its commit is done). The schema is versioned (PRAGMA user_version) and migrated forward at
- * open, each migration in its own transaction. Every statement is prepared once with bound
- * parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
+ * its commit is done). The schema is versioned (STORE_SCHEMA_VERSION) and migrated forward
+ * at open, each migration in its own transaction. Every statement is prepared once with
+ * bound parameters. An item is stored once per (feed, key): store_item_add() on a known key is a
  * no-op that returns 0. Everything written for one poll goes between store_begin() and
  * store_commit(); on any error the caller calls store_rollback() and nothing of it remains.
  *
- * Returns: 0 (or a count) on success, negative errno on failure; the SQLite message of the
+ * Returns: 0 (or a count) on success, negative errno on failure; the engine's message of the
  * last failure is in store_errmsg(). Instants are Unix seconds, FEED_TIME_NONE when absent.
  */
 #ifndef FEEDWATCH_STORE_H
@@ -23,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 13
 
 struct store;
 
@@ -33,6 +37,12 @@ struct store_feed {
     char *name;
     char *configured_url;
     char *url; /* in use, after permanent redirects; NULL = configured_url */
+    /*
+     * The URL the last document came from, after every redirect, temporary ones too: its
+     * relative links resolve against it (what the socket's group may not see of its items'
+     * URLs). NULL: none known. A save writes it only when set.
+     */
+    char *base_url;
     char *etag;
     char *last_modified;
     int last_status;   /* HTTP status of the last poll, 0 when none (or a non-HTTP error) */
@@ -48,6 +58,23 @@ struct store_feed {
     bool removed;          /* removed at run time (`feedwatch remove`) */
     double item_rate;      /* new items per hour, decaying average; < 0: no evidence yet */
     int64_t items;         /* number of stored items; filled by loads and lists, ignored by save */
+    /*
+     * Clusters: the lease this state was claimed under (store_feeds_claim), 0 for none. A
+     * save with one is fenced: it ends the lease, or fails with -ESTALE (nothing written)
+     * when the feed was leased again since (another node holds its state now).
+     */
+    int64_t lease_epoch;
+    /*
+     * Its life as feed events see it (docs/DESIGN.md, "Feed events"), saved with the poll in
+     * its transaction so that a failover neither loses nor repeats an event:
+     */
+    char *move_url;      /* the target of the permanent redirect seen on the last polls; NULL */
+    unsigned move_seen;  /* on how many consecutive polls it was seen */
+    int64_t last_new_at; /* when a poll last found a new item; FEED_TIME_NONE: never */
+    double new_gap_s;    /* usual seconds between new items (decaying average); <= 0: unknown */
+    bool stalled;        /* feed-stalled was raised, no new item since */
+    int64_t doc_items;   /* items of the last document; < 0: none yet */
+    char *life;          /* the state feed events last saw: "failing", "disabled"; NULL: ok */
 };
 
 /* One stored item as the CLI lists it. Borrowed by the callback for the call only. */
@@ -95,6 +122,20 @@ struct store_delivery_row {
     int64_t last_attempt_at; /* when the last attempt ended; FEED_TIME_NONE: none yet */
 };
 
+/* One feed event (`feedwatch events`, a hook's JSON). Borrowed by the callback for the call. */
+struct store_feed_event_row {
+    int64_t id;
+    const char *event;      /* feed-disabled, feed-moved, ... */
+    const char *feed;       /* the feed's name */
+    const char *url;        /* the feed's URL in use when it was raised */
+    const char *feed_state; /* ok, failing, disabled, paused */
+    const char *reason;     /* what happened, in words; NULL: none */
+    int64_t raised_at;
+    const char *state; /* of its deliveries, as an alert's: pending ... delivered, no-hook */
+    int attempts;
+};
+
+typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);
 typedef int (*store_feed_cb)(void *userdata, const struct store_feed *feed);
 typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
 typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
@@ -110,18 +151,31 @@ typedef int (*store_prune_cb)(void *userdata, int64_t item_id, const char *title
 typedef int (*store_source_cb)(void *userdata, const char *feed, const char *url, const char *title,
                                int64_t item_id);
 
-/* Opens (creating if needed) the database at path, WAL, synchronous=NORMAL, migrated. */
-int store_open(const char *path, struct store **ret_store, char **reterr_msg);
+/*
+ * Whether this feedwatch has an engine for database (the `database` key's value: a file path
+ * for SQLite, or a PostgreSQL connection string, base/dbspec.h): 0, or -EPROTONOSUPPORT with
+ * *reterr_msg (malloc'd; it names the key and this build's engines, the value's password
+ * hidden). Opens nothing; store_open and store_open_reader refuse such a value the same way.
+ */
+int store_supports(const char *database, char **reterr_msg);
+
+/*
+ * Opens (creating if needed) the database with the engine that takes it: for a file, SQLite
+ * in WAL, synchronous=NORMAL; for a connection string, a database that exists on a PostgreSQL
+ * server (its tables are created); migrated to STORE_SCHEMA_VERSION.
+ */
+int store_open(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * A read-only connection to an existing database of this schema version, for queries run
  * off the loop thread (one thread at a time): only the functions that read may be used.
  */
-int store_open_reader(const char *path, struct store **ret_store, char **reterr_msg);
+int store_open_reader(const char *database, struct store **ret_store, char **reterr_msg);
 
 /*
  * Checks the structure of the whole file (PRAGMA quick_check, after reading the file once
- * in order so that its pages are cached: about 1.5 s for 200 MB on a cold cache). 0, or
+ * in order so that its pages are cached: about 1.5 s for 200 MB on a cold cache; PostgreSQL:
+ * the connection, the schema's version and that its tables and indexes are there and valid). 0, or
  * -EBADMSG (damaged) or another negative errno with *reterr_msg naming the file and what to
  * do (malloc'd).
  */
@@ -130,7 +184,17 @@ int store_check(struct store *store, char **reterr_msg);
 /* Finalizes every statement and closes the connection; accepts NULL. */
 void store_free(struct store *store);
 
-/* The last SQLite error message of this connection. */
+/*
+ * Bounds each statement of this connection (call it outside a transaction) to ms
+ * milliseconds from now on (0: the engine's default), also after the connection is made
+ * again: a statement that runs longer (a lock held elsewhere) fails with -EINTR. PostgreSQL:
+ * the session's statement_timeout (the default is 60 s, PG_SESSION_OPTIONS); SQLite: nothing
+ * to bound (a reader of a WAL file waits for no writer), 0 and nothing done. 0 or a negative
+ * errno.
+ */
+int store_set_statement_timeout(struct store *store, unsigned ms);
+
+/* The last error message of this connection (the engine's words). */
 const char *store_errmsg(const struct store *store);
 
 int store_begin(struct store *store);
@@ -181,8 +245,51 @@ int store_feed_copy(struct store_feed *dst, const struct store_feed *src);
 int store_item_add(struct store *store, int64_t feed_id, const struct feed_item *item,
                    const char *text, uint64_t simhash, int64_t now_at, int64_t *ret_id);
 
+/* An item for store_items_add(): the item, its cleaned text and signature (NULL / 0: none). */
+struct store_new_item {
+    const struct feed_item *item;
+    const char *text;
+    uint64_t simhash;
+};
+
+/*
+ * Stores the n items under feed_id, in order, each as store_item_add() would (a poll's new
+ * items at once: on PostgreSQL a statement per STORE_ADD_BATCH items, not a round trip per
+ * item). ret_ids[i]: items[i]'s row id when it was stored, 0 when its key was known (stored
+ * before, or by an earlier item of the same call). The number stored, or a negative errno
+ * (ret_ids then undefined; what was stored stays in the open transaction, to roll back).
+ */
+#define STORE_ADD_BATCH 256
+int store_items_add(struct store *store, int64_t feed_id, const struct store_new_item *items,
+                    size_t n, int64_t now_at, int64_t *ret_ids);
+
 /* Whether (feed_id, key) is stored: 1 yes, 0 no, <0 error. */
 int store_item_known(struct store *store, int64_t feed_id, const char *key);
+
+/*
+ * Whether each (feed_id, keys[i]) of n is stored, into ret_known[i] (a poll's lookups at once:
+ * on PostgreSQL a statement per STORE_KNOWN_BATCH keys, not a round trip per item). 0, or a
+ * negative errno (ret_known then undefined).
+ */
+#define STORE_KNOWN_BATCH 1000
+int store_items_known(struct store *store, int64_t feed_id, const char *const *keys, size_t n,
+                      bool *ret_known);
+
+/*
+ * For each of the n urls (none NULL), the one item of feed_id stored with that URL: its id
+ * into ret_ids[i] and its key into ret_keys[i] (malloc'ed; the caller frees them), or 0 and
+ * NULL when none or several items have it (pruned items have no URL). A poll's lookups at
+ * once (STORE_KNOWN_BATCH URLs a statement on PostgreSQL). 0, or a negative errno.
+ */
+int store_items_by_url(struct store *store, int64_t feed_id, const char *const *urls, size_t n,
+                       int64_t *ret_ids, char **ret_keys);
+
+/*
+ * Gives the item item_id of feed_id a new key and guid (its feed changed its ids, its link
+ * stayed), unless the feed has an item of that key: 1 changed, 0 not, or a negative errno.
+ */
+int store_item_rekey(struct store *store, int64_t feed_id, int64_t item_id, const char *key,
+                     const char *guid);
 
 /*
  * The feed's saved boilerplate model (boilerplate_model_save() bytes): 0 with *ret_data
@@ -237,6 +344,16 @@ int store_item_get(struct store *store, int64_t item_id, store_item_full_cb cb, 
 typedef int (*store_item_alert_cb)(void *userdata, const struct store_alert_row *row, bool source);
 int store_item_alerts(struct store *store, int64_t item_id, store_item_alert_cb cb, void *userdata);
 
+/*
+ * The URLs the row of the feed called name holds: configured, in use after permanent
+ * redirects, given to `feedwatch add`, and the last document's (base_url) (what the socket's
+ * group may not see of its items' URLs, url_item_brief), each malloc'ed or NULL when absent,
+ * into ret_urls[0..STORE_FEED_URLS-1] (the caller frees them): 1 found, 0 no feed of that name
+ * (all NULL), or a negative errno. Reads only.
+ */
+#define STORE_FEED_URLS 4
+int store_feed_urls(struct store *store, const char *name, char *ret_urls[STORE_FEED_URLS]);
+
 /* One feed's tallies from the store (`feedwatch feeds NAME`). */
 struct store_feed_counts {
     int64_t items;            /* stored, pruned ones included */
@@ -252,8 +369,148 @@ int store_feed_counts(struct store *store, const char *name, struct store_feed_c
 /* Number of stored items, of all feeds. */
 int store_count_items(struct store *store, int64_t *ret_count);
 
-/* Bytes on disk of every file of the store (the database, -wal, -shm, ...). */
+/* Bytes on disk of every file of the store (the database, -wal, -shm, ...; PostgreSQL:
+ * pg_database_size). */
 int store_disk_bytes(struct store *store, uint64_t *ret_bytes);
+
+/*
+ * Clusters: several daemons (nodes) on one database (PostgreSQL). An engine without them
+ * (SQLite: one daemon per file) has store_clustered() false, and the operations below fail
+ * with -EOPNOTSUPP. A lease lasts lease_s seconds of the database server's clock (the nodes'
+ * clocks may disagree) unless its node renews it (store_node_beat); a node is alive while its
+ * last beat is less than its lease_s old.
+ */
+bool store_clustered(const struct store *store);
+
+/* One node as store_nodes_list gives it; borrowed by the callback for the call only. */
+struct store_node {
+    const char *name;
+    int64_t pid;
+    int64_t started_at;
+    int64_t seen_at; /* its last beat, on the database's clock */
+    int64_t lease_s;
+    bool alive;
+    const char *config_hash; /* NULL: not told */
+    int64_t feed_leases;     /* feeds it holds a lease on */
+    int64_t delivery_leases; /* deliveries it is running */
+    const char *instance;    /* the life (start) that beat last; NULL: none yet */
+    const char *host_name;   /* the machine it runs on; NULL: not told */
+    int64_t left_at;         /* when it stopped (then not alive); 0: it did not */
+};
+
+typedef int (*store_node_cb)(void *userdata, const struct store_node *node);
+
+/* This daemon as a node: who it is, for store_node_join, store_node_beat and store_node_leave. */
+struct store_node_self {
+    const char *name;
+    const char *instance;    /* unique to this start of the daemon */
+    const char *host_name;   /* NULL: not told */
+    const char *config_hash; /* NULL: not told */
+    int64_t pid;
+    int64_t started_at;
+    int64_t lease_s;
+};
+
+/*
+ * Node self->name starts, in the caller's transaction: its row (created if new) is locked and
+ * given to may_join, which returns 0 to go on or a negative errno to refuse (the row is
+ * another life's: two daemons given one name). Going on ends the leases of the name's
+ * previous life (a crash: its feed leases end, its running deliveries are pending again),
+ * forgets the feeds it could not poll (store_feeds_skip: the config may have changed), makes
+ * the row self's life, seen now, and forgets nodes dead for more than prune_s. *ret_now (may
+ * be NULL): the database's clock, Unix seconds.
+ */
+int store_node_join(struct store *store, const struct store_node_self *self, int64_t prune_s,
+                    store_node_cb may_join, void *userdata, int64_t *ret_now);
+
+/* What a node has in hand, whose leases its beat renews. */
+struct store_node_hand {
+    const int64_t *feed_ids; /* feeds claimed and not saved yet */
+    size_t n_feeds;
+    const int64_t *alert_ids; /* deliveries (alert_ids[i], hooks[i]) running or being saved */
+    char *const *hooks;
+    size_t n_deliveries;
+};
+
+/*
+ * A beat of node self: its row seen now, and its leases renewed for lease_s: those of the
+ * feeds and deliveries in hand (NULL: none; a lease it forgot, a poll aborted, a delivery
+ * whose last write failed, ends by itself and is claimed again). -EADDRINUSE when the row
+ * is another life's (another daemon of that name joined since: nothing is renewed). *ret_now
+ * (may be NULL): the database's clock, Unix seconds.
+ */
+int store_node_beat(struct store *store, const struct store_node_self *self,
+                    const struct store_node_hand *hand, int64_t *ret_now);
+
+/*
+ * Node self stops: its feed leases end now, its running deliveries are pending again, and it
+ * is not alive, so the others take its hosts and feeds at once. Nothing when its row is
+ * another life's.
+ */
+int store_node_leave(struct store *store, const struct store_node_self *self);
+
+/* Forgets the nodes not alive for more than prune_s (and what they could not poll). */
+int store_nodes_prune(struct store *store, int64_t prune_s);
+
+/*
+ * The n feeds of ids are ones node cannot poll (its config lacks them, or has them off):
+ * node's leases on them end, and claims give their hosts' other nodes these feeds
+ * (store_feeds_claim) until node joins again or n is 0 with clear (a reload: forgets them all).
+ */
+int store_feeds_skip(struct store *store, const char *node, bool clear, const int64_t *ids,
+                     size_t n);
+
+/*
+ * The feeds whose state (poll state, paused, disabled, removed, run-time URL) changed after
+ * *since_seq (a counter of such changes; 0 at first), at most limit, in the order of their
+ * changes, with *since_seq moved to the last one given: a node sees what the others did.
+ */
+int store_feeds_changed(struct store *store, int64_t *since_seq, unsigned limit, store_feed_cb cb,
+                        void *userdata);
+
+/* Every node that ever beat on this database, by name. */
+int store_nodes_list(struct store *store, store_node_cb cb, void *userdata);
+
+/*
+ * A run-time change of a feed on a cluster (`pause`, `resume`): only its paused flag, failures
+ * and disabled reason, never the poll state another node may have written since (a node's
+ * copy of it can be old).
+ */
+int store_feed_set_state(struct store *store, int64_t id, bool paused, unsigned failures,
+                         const char *disabled_reason);
+
+/*
+ * Leases feeds to node for lease_s and gives each to cb, in due order, with lease_epoch
+ * set: at most limit feeds that are due (never polled, or next_poll_at at or before the
+ * database's now), not paused, removed or disabled, whose lease is free or ended (or node's
+ * own while not among the n_hand of hand, the feeds node has in hand: a claim it dropped),
+ * and whose host is node's: of the nodes alive (node counted in) that can poll the feed (not
+ * store_feeds_skip's), the one whose name hashes highest with the host (rendezvous hashing),
+ * so that a host is polled by one node at a time and max_per_host holds for the cluster (a
+ * feed its host's node cannot poll goes to the next node of that host's order). only_id > 0:
+ * that feed alone, due or not and whatever its host (`poll NAME`), when its lease is free or
+ * ended. The number leased, or a negative errno.
+ */
+int store_feeds_claim(struct store *store, const char *node, int64_t lease_s, unsigned limit,
+                      const int64_t *hand, size_t n_hand, int64_t only_id, store_feed_cb cb,
+                      void *userdata);
+
+/*
+ * Leases to node, for lease_s, at most limit deliveries that are pending and due at now_at
+ * (COALESCE(next_attempt_at, 0) <= now_at) or running under a lease that ended (their node
+ * died mid-run; or running with no lease), in due order, skipping those another node's claim
+ * holds (never one delivery on two nodes): each is made running with lease_node = node, its
+ * attempts counted (+1, as the "running" state store_delivery_set writes) and its alert's
+ * state refreshed, and is given to cb with the attempts before this one, as
+ * store_deliveries_due gives them. Only deliveries to the n_hooks hooks node has are claimed
+ * (a node whose config lacks a hook leaves its deliveries to the nodes that have it). The
+ * delivery's next state (store_delivery_set) ends its lease, and is refused (-ESTALE) when
+ * another node holds the delivery's lease by then (this node's lease ended meanwhile);
+ * store_node_beat renews it meanwhile. The number leased, or a negative errno.
+ */
+int store_deliveries_claim(struct store *store, const char *node, int64_t now_at, int64_t lease_s,
+                           unsigned limit, char *const *hooks, size_t n_hooks, store_delivery_cb cb,
+                           void *userdata);
 
 /*
  * Alerts. An alert is one (topic, item), raised once ever; each has one delivery row per hook
@@ -270,7 +527,16 @@ int store_alert_add(struct store *store, const char *topic, int64_t item_id,
 int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
                            uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                            uint64_t *steps);
-/* Cross-language story candidates (feeds/topics/story.h): keys, signatures (store.c). */
+/*
+ * Cross-language story candidates (feeds/topics/story.h). store_alert_set_story keeps the story
+ * signature of alert_id (topic, raised_at): its packed bytes (story_sig_pack) and one story key
+ * row per key (keys it had stay). store_story_key_candidates calls cb(alert_id) for the
+ * newest limit alerts of topic raised at or after since_at whose signature has key, newest
+ * first (one index range). store_alert_story_sig copies the signature bytes of alert_id into
+ * buf (size bytes): 1 with *ret_len and *ret_raised_at (may be NULL), 0 when it has none (or
+ * they do not fit). Both lookups add their cost (SQLite: VM steps; PostgreSQL: rows) to *steps
+ * (may be NULL).
+ */
 int store_alert_set_story(struct store *store, int64_t alert_id, const char *topic,
                           int64_t raised_at, const void *sig, size_t sig_len, const uint32_t *keys,
                           size_t n_keys);
@@ -280,6 +546,15 @@ int store_story_key_candidates(struct store *store, const char *topic, int64_t s
 int store_alert_story_sig(struct store *store, int64_t alert_id, void *buf, size_t size,
                           size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
+
+/*
+ * Takes, until the end of the caller's transaction, the lock of story grouping: of several
+ * daemons on one database (clusters), one transaction at a time looks for an item's story
+ * (store_story_candidates) and raises or attaches its alerts, so that two nodes storing the
+ * same story at once raise one alert, the other attaching to it. Nothing with one daemon per
+ * database (SQLite: its one writer is the lock).
+ */
+int store_story_lock(struct store *store);
 int store_deliveries_due(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
                          void *userdata);
 int store_delivery_next_due(struct store *store, int64_t *ret_at);
@@ -288,8 +563,15 @@ int store_delivery_set(struct store *store, int64_t alert_id, const char *hook, 
                        int64_t ended_at);
 int store_deliveries_reset_running(struct store *store);
 int store_delivery_requeue(struct store *store, int64_t alert_id, const char *hook, int64_t now_at);
+/*
+ * Makes failed deliveries pending (to hook, or any; of the hooks in the JSON array
+ * hooks_json), at most limit of them (0: all) whose key (alert_id, hook) comes after
+ * (after_alert, after_hook) in key order, so that a caller can go on in batches from the
+ * greatest key cb was given; the number made pending.
+ */
 int store_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
-                                    int64_t now_at, store_requeued_cb cb, void *userdata);
+                                    int64_t now_at, int64_t after_alert, const char *after_hook,
+                                    unsigned limit, store_requeued_cb cb, void *userdata);
 int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
@@ -319,5 +601,33 @@ int store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, un
 
 /* What retention has pruned so far, and when it last did (FEED_TIME_NONE: never). */
 int store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t *ret_last_at);
+
+/*
+ * Feed events (feed-disabled, feed-moved, ...): one row per event raised, with one delivery
+ * per hook that takes it, delivered as alerts are (pending -> running -> delivered, retried,
+ * failed; leased on a cluster). Added in the transaction of the poll that raised it.
+ */
+int store_feed_event_add(struct store *store, int64_t feed_id, const char *event, const char *url,
+                         const char *feed_state, const char *reason, char *const *hooks,
+                         size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+/* As store_deliveries_due, store_delivery_next_due, store_delivery_set, of feed events. */
+int store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
+                               store_delivery_cb cb, void *userdata);
+int store_event_delivery_next_due(struct store *store, int64_t *ret_at);
+int store_event_delivery_set(struct store *store, int64_t event_id, const char *hook,
+                             const char *state, unsigned attempts, int64_t next_attempt_at,
+                             const char *last_error, int64_t ended_at);
+/* As store_deliveries_claim, of feed events (clusters only: -EOPNOTSUPP otherwise). */
+int store_event_deliveries_claim(struct store *store, const char *node, int64_t now_at,
+                                 int64_t lease_s, unsigned limit, char *const *hooks,
+                                 size_t n_hooks, store_delivery_cb cb, void *userdata);
+/* Calls cb once with the event of id; -ENOENT when there is none. */
+int store_feed_event_get(struct store *store, int64_t id, store_feed_event_cb cb, void *userdata);
+/* The newest events first (only those with a failed delivery: failed_only), at most limit. */
+int store_feed_events_list(struct store *store, bool failed_only, unsigned limit,
+                           store_feed_event_cb cb, void *userdata);
+/* The deliveries of one event, by hook. */
+int store_event_deliveries(struct store *store, int64_t event_id, store_delivery_row_cb cb,
+                           void *userdata);
 
 #endif

@@ -268,8 +268,9 @@ writer_open(uv_loop_t *loop, const char *path, struct writer **ret_writer, char 
     return 0;
 }
 
-int
-writer_submit(struct writer *w, struct writer_job *job)
+/* Queues job at the tail, or at the head (first: before every job not started yet). */
+static int
+submit(struct writer *w, struct writer_job *job, bool first)
 {
     if (!w || w->closed)
         return -ESHUTDOWN;
@@ -281,14 +282,33 @@ writer_submit(struct writer *w, struct writer_job *job)
     job->queued_ms = mono_ms();
     w->n_jobs++;
     pthread_mutex_lock(&w->lock);
-    if (w->tail)
-        w->tail->next = job;
-    else
+    if (first) {
+        job->next = w->head;
         w->head = job;
-    w->tail = job;
+        if (!w->tail)
+            w->tail = job;
+    } else {
+        if (w->tail)
+            w->tail->next = job;
+        else
+            w->head = job;
+        w->tail = job;
+    }
     pthread_cond_signal(&w->work_cond);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+int
+writer_submit(struct writer *w, struct writer_job *job)
+{
+    return submit(w, job, false);
+}
+
+int
+writer_submit_first(struct writer *w, struct writer_job *job)
+{
+    return submit(w, job, true);
 }
 
 /* Under lock: whether job is still queued or running (not on the done list yet). */

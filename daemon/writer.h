@@ -83,9 +83,15 @@ int writer_open(uv_loop_t *loop, const char *path, struct writer **ret_writer, c
 int writer_submit(struct writer *w, struct writer_job *job);
 
 /*
+ * Queues job before every job not started yet (a cluster's beat, whose lease renewals must
+ * not wait behind a backlog of poll saves); otherwise as writer_submit.
+ */
+int writer_submit_first(struct writer *w, struct writer_job *job);
+
+/*
  * Runs job and waits for it (the jobs queued before it first), then runs its done callback on
- * the calling thread before returning its result. Blocks: for start-up (before the loop
- * runs) and the rare reload only.
+ * the calling thread before returning its result. Blocks: for start-up only, before the loop
+ * runs (hook_new, the feeds' rows); once the loop runs every write is writer_submit's.
  */
 int writer_call(struct writer *w, struct writer_job *job);
 

@@ -39,6 +39,7 @@
 #define CTL_CMD_PAUSE "pause"
 #define CTL_CMD_RESUME "resume"
 #define CTL_CMD_REDELIVER "redeliver"
+#define CTL_CMD_EVENTS "events" /* feed events, newest first, with their deliveries */
 
 /* Members of a request. */
 #define CTL_REQ_CMD "cmd"
@@ -81,6 +82,7 @@
 #define CTL_RESP_TEXT "text"         /* metrics: Prometheus text; items: an item's text */
 /* redeliver: [{"alert", "hook"}] queued; an entry of alerts or item: each hook's delivery */
 #define CTL_RESP_DELIVERIES "deliveries"
+#define CTL_RESP_EVENTS "events" /* events: [{id, event, feed, feed_state, raised, state, ...}] */
 
 /* Members of CTL_RESP_CYCLE. */
 #define CTL_CYCLE_POLLED "polled"

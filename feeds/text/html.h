@@ -26,6 +26,11 @@
 #define HTML_MAX_TEXT (8u * 1024u * 1024u)   /* bytes of text collected from one document */
 #define HTML_MAX_BLOCKS 100000               /* blocks collected from one document */
 /*
+ * Bytes of UTF-8 html_prep() makes of a page, whatever its charset (the rest is cut): as
+ * much as the largest page in UTF-8 gives.
+ */
+#define HTML_MAX_DECODED HTML_MAX_INPUT
+/*
  * libxml2 2.9 compares each attribute of a start tag with every one before it: 150k
  * attributes in one tag cost a minute. The same bound as the feed parser's
  * (FEEDPREP_MAX_ATTRS); real pages have a few dozen at most.
@@ -105,8 +110,10 @@ int html_parse(const char *html, size_t len, const char *encoding, xmlDoc **ret_
  * html_parse) into valid UTF-8 without NUL bytes, which libxml2 reads without switching
  * encodings, in which no '<' and name character starts a tag that libxml2 2.9.14 reads more
  * than HTML_MAX_ATTRS attribute names from: past that many, the rest of such a tag up to its
- * '>' is cut out. 0 with *ret_text (malloc'ed, NUL-terminated) and *ret_len, -EMSGSIZE over
- * HTML_MAX_INPUT, -ENOMEM. Linear time.
+ * '>' is cut out. A page that decodes to more than HTML_MAX_DECODED bytes is cut there, at a
+ * character's boundary (and read as far as that goes). 0 with *ret_text (malloc'ed,
+ * NUL-terminated) and *ret_len, -EMSGSIZE over HTML_MAX_INPUT, -ENOMEM. Linear time; holds
+ * the result and a few KiB besides the input.
  */
 int html_prep(const char *html, size_t len, const char *encoding, char **ret_text, size_t *ret_len);
 

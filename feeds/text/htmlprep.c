@@ -44,6 +44,8 @@
 #define HTML_NAME_MAX 100           /* libxml2's HTML_PARSER_BUFFER_SIZE */
 #define META_SCAN_MAX (64u * 1024u) /* bytes searched for a <meta> charset */
 #define LABEL_MAX 64                /* bytes of a charset label */
+#define HTML_DECODE_CHUNK 8192      /* bytes iconv writes at a time, repaired into the output */
+#define HTML_DECODE_GROWTH 16       /* the most UTF-8 bytes one byte of any charset decodes to */
 
 /* ---- decoding ---- */
 
@@ -62,8 +64,29 @@ is_utf8_label(const char *label)
 }
 
 /*
- * s[0..n) as valid UTF-8 without NUL into out: valid sequences as they are, a NUL dropped,
- * any other byte read as windows-1252 (U+FFFD for its five holes).
+ * Appends valid UTF-8 s[0..n) to out; past out's ceiling, the longest prefix that ends on a
+ * character's boundary and -EMSGSIZE (the decoded page is cut there).
+ */
+static inline int
+out_put(struct buf *out, const void *s, size_t n)
+{
+    int r = buf_append(out, s, n);
+
+    if (r != -EMSGSIZE)
+        return r;
+    const unsigned char *u = s;
+    size_t room = out->max - out->len; /* < n */
+    while (room > 0 && (u[room] & 0xc0) == 0x80)
+        room--;
+    if ((r = buf_append(out, s, room)) < 0)
+        return r;
+    return -EMSGSIZE;
+}
+
+/*
+ * s[0..n) as valid UTF-8 without NUL appended to out: valid sequences as they are, a NUL
+ * dropped, any other byte read as windows-1252 (U+FFFD for its five holes). -EMSGSIZE when
+ * out is full (cut at a character's boundary).
  */
 static int
 utf8_repair(const unsigned char *s, size_t n, struct buf *out)
@@ -91,47 +114,62 @@ utf8_repair(const unsigned char *s, size_t n, struct buf *out)
             i += (size_t)k;
             continue;
         }
-        if ((r = buf_append(out, s + run, i - run)) < 0)
+        if ((r = out_put(out, s + run, i - run)) < 0)
             return r;
         if (s[i]) {
             unsigned char enc[UTF8_MAX];
             uint32_t c = s[i] < 0xa0 ? cp1252_high[s[i] - 0x80] : s[i];
 
-            if ((r = buf_append(out, enc, (size_t)utf8_encode(c ? c : 0xfffd, enc))) < 0)
+            if ((r = out_put(out, enc, (size_t)utf8_encode(c ? c : 0xfffd, enc))) < 0)
                 return r;
         }
         run = ++i;
     }
-    return buf_append(out, s + run, n - run);
+    return out_put(out, s + run, n - run);
 }
 
-/* s[0..n) from the charset of cd into UTF-8 (an invalid or cut sequence: U+FFFD). */
+/*
+ * s[0..n) from the charset of cd into UTF-8 (an invalid or cut sequence: U+FFFD), appended
+ * to out a chunk at a time, each chunk repaired on its way (iconv writes whole characters;
+ * a NUL is dropped): what the page decodes to is never held twice. -EMSGSIZE when out is
+ * full (cut at a character's boundary).
+ *
+ * iconv is given at most HTML_DECODE_CHUNK / HTML_DECODE_GROWTH bytes at a time, so that
+ * what they decode to always fits the chunk: glibc's TSCII converter, whose one byte may be
+ * four code points, writes wrong ones after it stops for a full output buffer (E2BIG) in the
+ * middle of such a byte. A multibyte sequence cut at the end of a piece (EINVAL) is read
+ * again at the start of the next one.
+ */
 static int
 iconv_all(iconv_t cd, const char *s, size_t n, struct buf *out)
 {
     char *in = (char *)(uintptr_t)s;
     size_t inleft = n;
-    char tmp[4096];
+    char tmp[HTML_DECODE_CHUNK];
     int r;
 
     for (;;) {
         char *o = tmp;
         size_t oleft = sizeof(tmp);
-        size_t rc =
-            inleft ? iconv(cd, &in, &inleft, &o, &oleft) : iconv(cd, NULL, NULL, &o, &oleft);
+        size_t piece =
+            inleft < sizeof(tmp) / HTML_DECODE_GROWTH ? inleft : sizeof(tmp) / HTML_DECODE_GROWTH;
+        size_t pleft = piece;
+        size_t rc = piece ? iconv(cd, &in, &pleft, &o, &oleft) : iconv(cd, NULL, NULL, &o, &oleft);
         int e = errno;
+        size_t used = piece - pleft;
 
-        if ((r = buf_append(out, tmp, (size_t)(o - tmp))) < 0)
+        inleft -= used;
+        if ((r = utf8_repair((const unsigned char *)tmp, (size_t)(o - tmp), out)) < 0)
             return r;
         if (rc != (size_t)-1) {
-            if (inleft == 0 && o == tmp)
+            if (piece == 0 && o == tmp)
                 return 0; /* the final shift state was written */
             continue;
         }
-        if (e == E2BIG)
-            continue;
+        if (e == E2BIG || (e == EINVAL && piece < inleft + used && used > 0))
+            continue; /* more room, or the rest of a sequence cut at the piece's end */
         /* EILSEQ, EINVAL (cut at the end) and anything else: one byte gives way. */
-        if ((r = buf_append(out, "\xef\xbf\xbd", 3)) < 0)
+        if ((r = out_put(out, "\xef\xbf\xbd", 3)) < 0)
             return r;
         if (inleft == 0)
             return 0;
@@ -193,7 +231,10 @@ meta_charset(const char *s, size_t n, char label[LABEL_MAX])
     return false;
 }
 
-/* The page as valid UTF-8 without NUL bytes into out (see the file's comment). */
+/*
+ * The page as valid UTF-8 without NUL bytes into out (see the file's comment); -EMSGSIZE
+ * when it was cut at out's ceiling.
+ */
 static int
 decode(const char *html, size_t len, const char *encoding, struct buf *out)
 {
@@ -225,15 +266,9 @@ decode(const char *html, size_t len, const char *encoding, struct buf *out)
         iconv_t cd = iconv_open("UTF-8", name);
 
         if (cd != (iconv_t)-1) {
-            struct buf tmp;
-            int r;
+            int r = iconv_all(cd, html, len, out);
 
-            buf_init(&tmp, out->max);
-            r = iconv_all(cd, html, len, &tmp);
             iconv_close(cd);
-            if (r == 0)
-                r = utf8_repair((const unsigned char *)tmp.data, tmp.len, out);
-            buf_done(&tmp);
             return r;
         }
         /* An unknown charset: libxml2 ignored it and read UTF-8, and so does this. */
@@ -574,11 +609,15 @@ html_prep(const char *html, size_t len, const char *encoding, char **ret_text, s
 
     if (len > HTML_MAX_INPUT)
         return -EMSGSIZE;
-    /* UTF-8 from up to 3 bytes of a single-byte charset for each byte, 4 from GB18030's 4. */
-    buf_init(&out, 3 * len + 64);
-    if ((r = decode(html, len, encoding, &out)) < 0) {
+    /*
+     * A ceiling of its own, not a multiple of len: one TSCII byte is up to 4 code points
+     * (12 bytes of UTF-8). A page that decodes to more is cut at HTML_MAX_DECODED, as the
+     * text collected from it is at HTML_MAX_TEXT.
+     */
+    buf_init(&out, HTML_MAX_DECODED);
+    if ((r = decode(html, len, encoding, &out)) < 0 && r != -EMSGSIZE) {
         buf_done(&out);
-        return r == -EMSGSIZE ? -EMSGSIZE : -ENOMEM;
+        return -ENOMEM;
     }
     if (out.data) {
         (void)attrs_scan((unsigned char *)out.data, out.len, HTML_MAX_ATTRS, true, &n);

@@ -327,7 +327,8 @@ class Daemon:
         return doc["cycle"]
 
     def wait_polled(self, names, timeout=15):
-        """Waits until each named feed has been polled at least once; returns feeds_state()."""
+        """Waits until each named feed has been polled at least once; returns feeds_state().
+        `feeds` shows a poll once it is stored, with its items (test_writer.py)."""
         def done():
             state = self.feeds_state()
             return state if all(state.get(n, {}).get("last_poll") for n in names) else None
@@ -428,7 +429,8 @@ def hook_runs(outdir):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        # A line without its newline is a run still being recorded: not a run yet.
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def main():

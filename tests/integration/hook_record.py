@@ -33,9 +33,17 @@ def main():
     with open(count_path, "w") as f:
         f.write(str(count))
     failing = count <= fail or (broken is not None and os.path.exists(broken))
-    with open(os.path.join(out, "runs.jsonl"), "a") as f:
-        f.write(json.dumps({"env": env, "stdin": doc, "time": time.time(), "pid": os.getpid(),
-                            "run": count, "failed": failing}) + "\n")
+    # One write(2) of the whole line on an O_APPEND descriptor: a reader polling the file never
+    # sees half a record (a buffered text write may flush a long line in pieces).
+    line = json.dumps({"env": env, "stdin": doc, "time": time.time(), "pid": os.getpid(),
+                       "run": count, "failed": failing}) + "\n"
+    fd = os.open(os.path.join(out, "runs.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        data = line.encode()
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
     print(f"hook run {count} for alert {env.get('FEEDWATCH_ALERT_ID')}")
     if sleep:
         time.sleep(sleep)

@@ -126,6 +126,7 @@ def test_hook_gets_environment_and_json(t):
         assert env["FEEDWATCH_URL"] == a["url"]
         assert env["FEEDWATCH_PUBLISHED"].endswith("Z"), env
         assert doc["alert_id"] == a["id"] and doc["topic"] == "osce"
+        assert doc["event"] == "alert" and next(iter(doc)) == "event", doc
         item = doc["item"]
         for key in ("id", "feed", "title", "url", "published", "author", "language", "text"):
             assert key in item, (key, item)
@@ -182,7 +183,9 @@ def test_hanging_hook_killed_at_timeout(t):
     out = os.path.join(t.dir, "hook-out")
     os.mkdir(out)
     conf = (TOPICS.format(osce_hooks="hooks = slow")
-            + hook_section("slow", out, "--sleep 60", timeout="1s", retries=0))
+            # 4 s, not 1: under load the hook's Python takes over a second to start and
+            # write its record, and the test reads the record's pid below.
+            + hook_section("slow", out, "--sleep 60", timeout="4s", retries=0))
     d = t.daemon({"nl-nieuws": seed_feeds()["nl-nieuws"]})
     d.write_config(fwtest.conf_text(d.settings, d.feeds, conf))
     d.start()
@@ -499,19 +502,106 @@ def test_watch_streams_items_and_alerts(t):
                 assert ev["topic"] in ("osce", "ukraine-border") and ev["state"], ev
                 ids["alert"].append(ev["id"])
             elif ev["event"] == "feed":
-                assert ev["state"] == "ok", ev
+                assert ev["state"] == ("paused" if kinds["feed"] == 4 else "ok"), ev
 
     read_until(3)
     d.wait_polled(list(d.feeds))
-    # A second cycle that brings nothing new; the stream is read until its three feed
-    # events, so an item or alert sent twice, or late, from the first cycle would be seen.
+    # A second cycle that brings nothing new, so no event at all (issue 15: no feed event
+    # when nothing changed); then a pause, whose feed event comes after anything the cycle
+    # sent: an item, alert or feed event sent twice, or late, would be seen before it.
     d.poll_wait()
-    read_until(6)
+    d.cli_ok("pause", "afp-world")
+    read_until(4)
     # 4 seed articles x 2 topics, one story: one alert per topic, the other three its sources
     # (story grouping takes every feed, the same one included: issue 17).
-    assert kinds == {"item": 13, "alert": 2, "feed": 6}, kinds
+    assert kinds == {"item": 13, "alert": 2, "feed": 4}, kinds
     assert len(set(ids["item"])) == 13 and len(set(ids["alert"])) == 2, ids
     c.close()
+    assert d.stop() == 0
+
+
+def test_watch_feed_event_only_when_the_feed_changed(t):
+    """A poll sends a feed event only when it changed what a watcher sees of the feed
+    (PRODUCT.md, `watch`): new items, a failure, next_poll moved past the jitter. A 304, or a
+    200 with the same items, sends none. The event shows the items the poll stored, and an
+    ok or failing feed's next_poll is never null (issue 15)."""
+    s = t.httpd()
+    one = fwtest.rss_items([("a", "Alpha")])
+    two = fwtest.rss_items([("a", "Alpha"), ("b", "Beta")])
+    content = s.add_file("/w.xml", one)
+    # A custom route now, so that the server's keep-alive connections already know them.
+    s.add_raw("/hinted.xml", two, headers=[("Cache-Control", "max-age=36000")])
+    d = t.daemon({}, interval="1h")
+    d.start()
+    c = d.connect()
+    assert c.request({"cmd": "watch"})["watching"] is True
+    d.cli_ok("add", "w", s.url("/w.xml"))
+    d.wait_feed("w", lambda f: f["items"] == 1, 15, "the first poll stored")
+    cycle = d.poll_wait("w")
+    assert cycle["not_modified"] == 1, cycle               # 304: no event
+    content.set(one + b"\n")                               # new validators, the same items
+    cycle = d.poll_wait("w")
+    assert cycle["ok"] == 1 and cycle["new_items"] == 0, cycle   # no event
+    content.set(two)
+    assert d.poll_wait("w")["new_items"] == 1              # an event: items 2
+    # The same items with a freshness hint: the next poll moves from ~1h to max_interval (6h).
+    s.add_raw("/w.xml", two, headers=[("Cache-Control", "max-age=36000")])
+    assert d.poll_wait("w")["new_items"] == 0              # an event: next_poll moved
+    assert d.poll_wait("w")["new_items"] == 0              # the same again: no event
+    s.add_status("/w.xml", 500)
+    assert d.poll_wait("w")["errors"] == 1                 # an event: failing
+    d.cli_ok("pause", "w")   # the last event: every earlier one was sent before it
+    feeds = []
+    while not feeds or feeds[-1]["state"] != "paused":
+        ev = c.recv_line()
+        assert ev is not None, ("the daemon closed the watch stream", feeds)
+        if ev["event"] == "feed":
+            assert ev["name"] == "w", ev
+            feeds.append(ev)
+    c.close()
+    seen = [(e["state"], e["items"], e["failures"], e["last_status"]) for e in feeds]
+    assert seen == [("ok", 0, 0, None),        # add
+                    ("ok", 1, 0, 200),         # the first poll
+                    ("ok", 2, 0, 200),         # a new item
+                    ("ok", 2, 0, 200),         # next_poll moved by the hint
+                    ("failing", 2, 1, 500),    # the failure
+                    ("paused", 2, 1, 500)], seen
+    for e in feeds:
+        assert e["state"] == "paused" or e["next_poll"] is not None, e
+    hinted = feeds[3]
+    wait = fwtest.parse_time(hinted["next_poll"]) - fwtest.parse_time(hinted["last_poll"])
+    assert 5 * 3600 < wait <= 6 * 3600 + 1, hinted
+    assert d.stop() == 0
+
+
+def test_watch_next_poll_during_a_first_poll(t):
+    """A feed resumed while its first poll is under way is ok with a next_poll (when it fell
+    due), in its feed event and in `feeds`, not null (issue 15)."""
+    s = t.httpd()
+    s.add_stall("/slow.xml")
+    d = t.daemon({}, interval="1h", fetch_timeout="120s")   # stalled until the stop
+    d.start()
+    c = d.connect()
+    assert c.request({"cmd": "watch"})["watching"] is True
+    added = d.cli_ok("add", "slow", s.url("/slow.xml"))["feed"]
+    fwtest.wait_until(lambda: d.cli_ok("feeds", "slow")["feed"]["polling"], 10,
+                      "the first poll under way")
+    d.cli_ok("pause", "slow")
+    resumed = d.cli_ok("resume", "slow")["feed"]
+    assert resumed["state"] == "ok" and resumed["next_poll"] is not None, resumed
+    assert d.feed("slow")["next_poll"] is not None, d.feed("slow")
+    assert d.cli_ok("feeds", "slow")["feed"]["polling"] is True   # still its first poll
+    feeds = []
+    while len(feeds) < 3:        # add, pause, resume
+        ev = c.recv_line()
+        assert ev is not None, ("the daemon closed the watch stream", feeds)
+        if ev["event"] == "feed":
+            feeds.append(ev)
+    c.close()
+    assert [e["state"] for e in feeds] == ["ok", "paused", "ok"], feeds
+    assert feeds[2]["next_poll"] == added["next_poll"], (added, feeds[2])
+    for e in feeds:
+        assert e["state"] == "paused" or e["next_poll"] is not None, e
     assert d.stop() == 0
 
 

@@ -180,5 +180,43 @@ include = {inc}
     assert d.stop() == 0
 
 
+def test_postgresql_database_is_not_taken_for_a_file(t):
+    """A PostgreSQL connection string in `database` is no relative file name (issue 16): it
+    goes to the PostgreSQL engine, --check takes it, and a start that cannot reach the server
+    fails, saying so with its password hidden, and creates no file or folder for it (the
+    '/' of a URI or of host=/run/postgresql are no folders). The servers are Unix sockets
+    that are not there, so nothing leaves the machine."""
+    cases = [
+        ("postgresql://feeds:s3cret@%2Fnonexistent%2Ffwpg:5433/feedwatch?sslmode=disable",
+         "'postgresql://***@%2Fnonexistent%2Ffwpg:5433/feedwatch?sslmode=disable'"),
+        ("postgres://%2Fnonexistent%2Ffwpg/feedwatch", "'postgres://%2Fnonexistent%2Ffwpg/feedwatch'"),
+        ("host=/nonexistent/fwpg dbname=feeds password=s3cret",
+         "'host=/nonexistent/fwpg dbname=feeds password=***'"),
+        ("service=feeds", "'service=feeds'"),
+    ]
+    for i, (value, shown) in enumerate(cases):
+        conf = write(t.dir, f"pg{i}.conf", f"""
+[daemon]
+database = {value}
+socket = fw{i}.sock
+[feed "a"]
+url = http://127.0.0.1:9/a.xml
+""")
+        before = sorted(os.listdir(t.dir))
+        rc, out = check(conf)
+        assert rc == 0, (value, out)
+        p = subprocess.run([FEEDWATCHD, "--config", conf, "--foreground"], capture_output=True,
+                           text=True, timeout=60, cwd=t.dir)
+        assert p.returncode == 1, (value, p.stdout, p.stderr)
+        assert f"store: cannot open database {shown}: " in p.stderr, (value, p.stderr)
+        assert "s3cret" not in p.stdout + p.stderr, p.stderr
+        # Nothing was made for it: no "postgresql:" or "host=" folder, no database, no socket.
+        assert sorted(os.listdir(t.dir)) == before, (value, os.listdir(t.dir))
+    # A file name with a '=' after a word libpq does not know stays a file (beside the config).
+    conf = write(t.dir, "file.conf", "[daemon]\ndatabase = run=1.db\n")
+    rc, out = check(conf)
+    assert rc == 0, out
+
+
 if __name__ == "__main__":
     fwtest.main()

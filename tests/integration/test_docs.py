@@ -59,5 +59,42 @@ def test_every_daemon_option_is_documented_and_completed(t):
         assert section in page, section
 
 
+def proto_commands():
+    """The command names of proto/ctlproto.c's table, through ctlproto.h's CTL_CMD_* names."""
+    names = dict(re.findall(r'#define (CTL_CMD_[A-Z_]+) "([a-z-]+)"',
+                            open(os.path.join(SRC, "proto", "ctlproto.h")).read()))
+    table = open(os.path.join(SRC, "proto", "ctlproto.c")).read()
+    table = table.split("ctlproto_cmds[] = {")[1].split("};")[0]
+    return [names[c] for c in re.findall(r"\{(CTL_CMD_[A-Z_]+),", table)]
+
+
+def test_help_fits_80_columns(t):
+    """Every line of `feedwatch --help`, of `feedwatch CMD --help` for each command, and of
+    `feedwatchd --help` fits 80 columns (issue 15); each command of the socket protocol has a
+    CLI command with its own help."""
+    def run(*argv):
+        p = subprocess.run(list(argv), capture_output=True, timeout=10,
+                           env=dict(os.environ, COLUMNS="200"))
+        assert p.returncode == 0 and p.stderr == b"", (argv, p)
+        text = p.stdout.decode("utf-8")
+        for line in text.splitlines():
+            assert "\t" not in line and len(line) <= 80, (argv, len(line), line)
+        return text
+
+    top = run(fwtest.FEEDWATCH, "--help")
+    cmds = cli_commands()
+    proto = proto_commands()
+    assert len(proto) >= 15 and "watch" in proto and "redeliver" in proto, proto
+    assert set(proto) <= set(cmds), sorted(set(proto) - set(cmds))
+    for c in cmds:
+        text = run(fwtest.FEEDWATCH, c, "--help")
+        lines = text.splitlines()
+        assert lines[0].startswith(f"usage: feedwatch {c}"), (c, text)
+        assert text != top and len([ln for ln in lines if ln.strip()]) >= 3, (c, text)
+        assert re.search(rf"^  {re.escape(c)}\b", top, re.M), c
+    run(fwtest.FEEDWATCH, "--help", "items")   # --help before the command too
+    run(fwtest.FEEDWATCHD, "--help")
+
+
 if __name__ == "__main__":
     fwtest.main()

@@ -64,9 +64,12 @@ def test_failing_feed_retried_on_schedule(t):
         f = d.feed("broken")
         if f["failures"] >= 1 and f["next_poll"] and f["last_poll"]:
             planned[f["failures"]] = parse_time(f["next_poll"]) - parse_time(f["last_poll"])
-        return f["failures"] >= 3 and 3 in planned
+        # Two different failure counts at least: a loaded machine may sample late, and one
+        # sample compared with itself shows no backoff.
+        return f["failures"] >= 3 and len(planned) >= 2
 
-    fwtest.wait_until(failures_seen, 60, "3 scheduled failures", interval=0.02)
+    fwtest.wait_until(failures_seen, 90, "3 scheduled failures, two of them seen",
+                      interval=0.02)
     entry = d.feed("broken")
     assert entry["state"] == "failing" and entry["last_status"] == 500, entry
     fwtest.wait_until(lambda: s.count("/news.xml") >= 3, 30, "the good feed polled 3 times")

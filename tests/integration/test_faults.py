@@ -211,8 +211,10 @@ def test_kill_9_at_random_points(t):
     total = sum(len(v) for v in served.values())
     d.start()
     wait_until(lambda: d.count_items() == total, 60, f"all {total} items")
+    # The runs killed before their poll was stored leave the last one most of the items: its
+    # hooks (4 at a time, a Python start each) take time in proportion, on a busy machine too.
     wait_until(lambda: (lambda a: a["pending"] == 0 and a["failed"] == 0 and
-                        a["delivered"] == total)(d.status()["alerts"]), 120,
+                        a["delivered"] == total)(d.status()["alerts"]), 120 + total // 2,
                "every alert delivered")
     wait_until(lambda: d.status()["pruned_items"] > 0, 30, "retention to prune")
     assert d.stop() == 0

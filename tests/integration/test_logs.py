@@ -88,5 +88,53 @@ def test_feed_text_and_hook_output_escaped(t):
     assert len(err) == 1 and "oops \\u009b here" in err[0], err
 
 
+def test_item_urls_in_the_log_hide_the_feed_url_secrets(t):
+    """The log is the operator's, but the group may read the journal: an item URL in it (the
+    new item's line, an article that could not be had) hides a userinfo and secret-named
+    query values as the feed's URL does there, also when a relative link carries the feed's
+    own ?token= (a URL's userinfo never reaches its items' links); ordinary links stay whole."""
+    s = t.httpd()
+    items = [("i1", "#comments"), ("i2", "/gone.html?token=SECRETTOK2&page=3"),
+             ("i3", "http://writer:itempa55@127.0.0.1:9/x.html"), ("i4", "/story/plain.html")]
+    body = ['<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            "<link>http://example.org/</link><description>d</description>"]
+    for guid, link in items:
+        body.append(f'<item><guid isPermaLink="false">{guid}</guid><title>{guid}</title>'
+                    f"<link>{link.replace('&', '&amp;')}</link><description>d {guid}"
+                    "</description></item>")
+    body.append("</channel></rss>")
+    s.add_file("/f.xml", "".join(body).encode())
+    s.add_file("/story/plain.html", b"<html><body><p>" + b"A plain story. " * 40 +
+               b"</p></body></html>", content_type="text/html")
+    url = s.url("/f.xml?token=SECRETTOK1&lang=en").replace("http://", "http://reader:pa55word@")
+    d = t.daemon({"f": {"url": url, "fetch_article": "yes", "allow_private_addresses": "yes"}})
+    d.start()
+    d.wait_polled(["f"])
+    d.wait_log("item: feed 'f': 'i4'")
+    d.wait_log("poll: feed 'f': HTTP 200")
+    log = d.log()
+    for leak in ("SECRETTOK1", "SECRETTOK2", "pa55word", "itempa55"):
+        assert leak not in log, (leak, log)
+    host = s.url("/")[len("http://"):-1]
+    assert f"item: feed 'f': 'i1' http://{host}/f.xml?token=***&lang=en#comments" in log, log
+    assert f"'i3' http://***@127.0.0.1:9/x.html" in log, log
+    assert f"'i4' http://{host}/story/plain.html (article text from the page)" in log, log
+    assert re.search(r"article: HTTP 404: http://[^ ]*/gone\.html\?token=\*\*\*&page=3, "
+                     "keeping", log), log
+
+    # A config error that quotes a feed URL, logged by a failed reload, hides them too.
+    d.feeds["f"] = {"url": url.replace("/f.xml", "/f x.xml").replace("TOK1", "TOK3")}
+    d.write_config()
+    rc, _ = d.cli("reload")
+    assert rc != 0, d.describe_last()
+    d.wait_log("config: reload failed")
+    log = d.log()
+    for leak in ("SECRETTOK3", "pa55word"):
+        assert leak not in log, (leak, log)
+        assert leak not in d.last[2] + d.last[3], d.describe_last()
+    assert f"invalid URL 'http://***@{host}/f x.xml?token=***&lang=en'" in log, log
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

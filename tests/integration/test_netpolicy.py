@@ -178,7 +178,9 @@ def test_userinfo_of_a_feed_url_is_never_shown(t):
     s.add_file("/feed.xml", rss([("one", "", "x")]))
     s.add_redirect("/old.xml", f"http://reader:hunter2@127.0.0.1:{s.port}/feed.xml", status=301)
     url = f"http://reader:hunter2@127.0.0.1:{s.port}/old.xml"
-    d = t.daemon({"auth": url}).start()
+    # The move is applied on the first poll that sees it (move_confirmations = 1; the default
+    # of 3 consecutive polls is test_feed_events.py's), and its feed-moved event says it.
+    d = t.daemon({"auth": url}, move_confirmations="1").start()
     assert d.wait_polled(["auth"], timeout=30)["auth"]["state"] == "ok"
     # the server got the credentials: they are in use, not dropped
     assert s.requests("/old.xml")[0]["headers"].get("authorization")
@@ -191,6 +193,30 @@ def test_userinfo_of_a_feed_url_is_never_shown(t):
     log = d.log()
     assert f"moved permanently to 'http://***@127.0.0.1:{s.port}/feed.xml'" in log, log
     assert "hunter2" not in log, log
+    # Nor in the feed event a hook would get.
+    ev = d.query("SELECT url, reason FROM feed_events")
+    assert ev == [(f"http://***@127.0.0.1:{s.port}/feed.xml",
+                   f"moved permanently from http://***@127.0.0.1:{s.port}/old.xml to "
+                   f"http://***@127.0.0.1:{s.port}/feed.xml (seen on 1 consecutive polls)")], ev
+    assert d.stop() == 0
+
+
+def test_relative_links_do_not_carry_the_feed_urls_userinfo(t):
+    """review16: "#comments" resolved against http://reader:hunter2@host/feed.xml put the
+    password into the item's URL, which every peer of the socket reads."""
+    s = t.httpd()
+    s.add_file("/feeds/feed.xml", rss([("one", "#comments", "x"), ("two", "./", "y"),
+                                       ("three", "/top", "z")]))
+    url = f"http://reader:hunter2@127.0.0.1:{s.port}/feeds/feed.xml"
+    d = t.daemon({"auth": url}).start()
+    assert d.wait_polled(["auth"], timeout=30)["auth"]["state"] == "ok"
+    assert s.requests("/feeds/feed.xml")[0]["headers"].get("authorization")
+    urls = {i["title"]: i["url"] for i in d.items()}
+    base = f"http://127.0.0.1:{s.port}"
+    assert urls == {"one": f"{base}/feeds/feed.xml#comments", "two": f"{base}/feeds/",
+                    "three": f"{base}/top"}, urls
+    rc, _ = d.cli("items", json_out=False)
+    assert rc == 0 and "hunter2" not in d.last[2] and "reader" not in d.last[2], d.last[2]
     assert d.stop() == 0
 
 
@@ -200,7 +226,7 @@ def test_secret_query_parameters_of_a_feed_url_are_never_shown(t):
     s.add_redirect("/old.xml", f"http://127.0.0.1:{s.port}/feed.xml?X-Api-Key=MOVEDKEY&page=2",
                    status=301)
     url = f"http://127.0.0.1:{s.port}/old.xml?token=QUERYTOKEN&lang=en&Access_Token=ACCESS"
-    d = t.daemon({"q": url}).start()
+    d = t.daemon({"q": url}, move_confirmations="1").start()  # moved at its first poll
     assert d.wait_polled(["q"], timeout=30)["q"]["state"] == "ok"
     # the server got them: in use, not dropped
     assert s.requests("/old.xml")[0]["target"].endswith(
@@ -221,6 +247,10 @@ def test_secret_query_parameters_of_a_feed_url_are_never_shown(t):
         assert secret not in log, log
     assert f"moved permanently to 'http://127.0.0.1:{s.port}/feed.xml?X-Api-Key=***&page=2'" \
         in log, log
+    events = repr(d.query("SELECT url, reason FROM feed_events"))
+    assert "X-Api-Key=***" in events, events
+    for secret in ("QUERYTOKEN", "ACCESS", "MOVEDKEY"):
+        assert secret not in events, events
     assert d.stop() == 0
 
 

@@ -59,8 +59,12 @@ def test_files_and_control(t):
     assert open(os.path.join(ctl, "conffiles")).read().split() == ["/etc/feedwatch/feedwatch.conf"]
     control = open(os.path.join(ctl, "control")).read()
     assert f"Version: {version()}-1\n" in control, control
-    for lib in ("libcurl4", "libuv1", "libxml2", "libsqlite3-0"):
+    for lib in ("libcurl4", "libuv1", "libxml2", "libsqlite3-0", "libpq5"):
         assert re.search(rf"^Depends:.*\b{lib}\b", control, re.M), (lib, control)
+    # The daemon refuses libcurl < 7.85 and SQLite < 3.35 at start: the package must not install
+    # beside them.
+    assert re.search(r"^Depends:.*\blibcurl4 \(>= 7\.85\.0\)", control, re.M), control
+    assert re.search(r"^Depends:.*\blibsqlite3-0 \(>= 3\.35\.0\)", control, re.M), control
     for script in ("postinst", "prerm", "postrm"):
         p = subprocess.run(["sh", "-n", os.path.join(ctl, script)], capture_output=True)
         assert p.returncode == 0, (script, p.stderr)

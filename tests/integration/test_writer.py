@@ -6,6 +6,7 @@ started a second time by the due reads meanwhile; finished polls and run-time co
 for the lock in the writer and land once it is free."""
 
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -132,6 +133,136 @@ def test_polls_and_commands_wait_for_the_lock_not_the_loop(t):
     again = d.connect().request({"cmd": "remove", "name": "b"})
     assert again["ok"] is False and "no feed" in again["error"], again
     assert d.query("SELECT removed FROM feeds WHERE name = 'b'") == [(1,)]
+    assert d.stop() == 0
+
+
+def store_queue(d):
+    """Writes queued in the store's writer and not done yet (`metrics`)."""
+    text = d.cli_ok("metrics")["text"]
+    m = re.search(r'^feedwatch_queue_length\{queue="store"\} (\d+)$', text, re.M)
+    assert m, text
+    return int(m.group(1))
+
+
+SHOWN = ("last_poll", "last_status", "last_error", "failures", "state", "items")
+
+
+def test_feeds_shows_a_poll_once_its_items_are_stored(t):
+    """`feeds` shows a poll (its last_poll, status, error and items) once the writer stored
+    it, all in one step: while another connection holds the write lock, a settled poll waits
+    in the writer and `feeds` shows the feed as it was before the poll, as `items` does."""
+    s = t.httpd()
+    s.add_status("/a.xml", 500)
+    d = t.daemon({"a": {"url": s.url("/a.xml"), "interval": "1h"}})
+    d.start()
+    before = d.wait_feed("a", lambda f: f["last_status"] == 500, 30, "a failed first poll")
+    wait_until(lambda: store_queue(d) == 0, 30, "the first poll stored")
+    before = d.feed("a")
+    assert before["state"] == "failing" and before["items"] == 0, before
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first"), ("a2", "second")]))
+    lock = WriteLock(d.db)
+    try:
+        d.cli_ok("poll", "a")
+        # The poll has settled once its writes wait in the writer (whose wait for the lock
+        # starts there and lasts 5 s at most: the lock is released well before).
+        wait_until(lambda: store_queue(d) >= 1, 30, "the poll's writes queued in the writer")
+        during = d.feed("a")
+        assert d.count_items() == 0
+    finally:
+        lock.release()
+    assert {k: during[k] for k in SHOWN} == {k: before[k] for k in SHOWN}, (before, during)
+    after = d.wait_feed("a", lambda f: f["last_status"] == 200, 30, "the poll shown")
+    assert after["state"] == "ok" and after["items"] == 2, after
+    assert d.count_items("a") == 2
+    assert len(d.items("a")) == 2
+    assert d.stop() == 0
+
+
+def test_an_overdue_feed_polled_after_a_restart_shows_when_it_fell_due(t):
+    """After a restart an overdue feed is polled within the first seconds (spread over them);
+    while that poll downloads, and while its writes wait in the writer, `feeds` shows that time
+    as its next poll, not the time on record ten minutes ago; then the next poll it planned."""
+    s = t.httpd()
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first")]))
+    d = t.daemon({"a": {"url": s.url("/a.xml"), "interval": "60s"}})
+    d.start()
+    d.wait_polled(["a"])
+    assert d.stop() == 0
+    past = int(time.time()) - 600
+    with sqlite3.connect(d.db) as db:
+        db.execute("UPDATE feeds SET next_poll_at = ?", (past,))
+    s.add_slow("/a.xml", fwtest.rss_items([("a1", "first"), ("a2", "second")]), delay=3)
+    start = time.time()
+    d.start()
+    wait_until(lambda: s.active >= 1, 40, "the overdue feed's poll to download")
+    fetching = d.feed("a")
+    lock = WriteLock(d.db)
+    try:
+        wait_until(lambda: store_queue(d) >= 1, 30, "the poll's writes queued in the writer")
+        storing = d.feed("a")
+    finally:
+        lock.release()
+    for e in (fetching, storing):
+        due = fwtest.parse_time(e["next_poll"]) - start
+        assert -2 <= due <= 7, (due, e)  # spread over a tenth of the interval
+        assert e["items"] == 1, e
+    after = d.wait_feed("a", lambda f: f["items"] == 2, 30, "the poll stored")
+    assert fwtest.parse_time(after["next_poll"]) - time.time() > 40, after  # its own plan
+    assert d.stop() == 0
+
+
+def no_answer_yet(c):
+    """Whether nothing has come back on control connection c so far."""
+    c.sock.setblocking(False)
+    try:
+        early = c.sock.recv(1)
+    except BlockingIOError:
+        early = None
+    c.sock.setblocking(True)
+    return early is None
+
+
+def test_reload_adding_feeds_waits_for_the_writer_not_the_loop(t):
+    """A reload that brings feeds has their rows loaded by the writer: while another
+    connection holds the write lock, the loop answers `status` (the old config still in
+    force, the new feeds neither listed nor fetched), the reload's answer waits, a second
+    reload waits behind it; once the lock is free both answer with the new feeds, which poll."""
+    s = t.httpd()
+    s.add_file("/a.xml", body=fwtest.rss_items([("a1", "first")]))
+    s.add_file("/b.xml", body=fwtest.rss_items([("b1", "second")]))
+    s.add_file("/c.xml", body=fwtest.rss_items([("c1", "third")]))
+    d = t.daemon({"a": s.url("/a.xml")})
+    d.start()
+    d.poll_wait()
+    d.feeds.update({"b": s.url("/b.xml"), "c": s.url("/c.xml")})
+    d.write_config()
+    lock = WriteLock(d.db)
+    try:
+        first = d.connect(timeout=30)
+        first.send({"cmd": "reload"})
+        second = d.connect(timeout=30)
+        second.send({"cmd": "reload"})
+        # Each connection's request is read on its own loop turn: a status answered on a
+        # third connection after both were sent means the loop went on past the reload.
+        for _ in range(3):
+            st = d.connect(timeout=30).request({"cmd": "status"})
+            assert st["ok"] is True, st
+            assert st["feeds"]["total"] == 1, st  # the reload waits for its rows
+        assert no_answer_yet(first), "the reload answered before its rows were loaded"
+        assert no_answer_yet(second), "the second reload answered before the first ended"
+        assert sorted(d.feeds_state()) == ["a"]
+        assert s.count("/b.xml") == 0 and s.count("/c.xml") == 0
+    finally:
+        lock.release()
+    for c in (first, second):
+        answer = c.recv_line()
+        c.close()
+        assert answer["ok"] is True and answer["feeds"]["total"] == 3, answer
+    assert d.status()["feeds"]["total"] == 3
+    wait_until(lambda: d.count_items("b") == 1 and d.count_items("c") == 1, 30,
+               "the new feeds' first polls")
+    assert d.query("SELECT count(*) FROM feeds WHERE name IN ('b', 'c')") == [(2,)]
+    assert d.log().count("config: reloaded") == 2, d.log()
     assert d.stop() == 0
 
 

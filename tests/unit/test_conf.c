@@ -248,6 +248,33 @@ static const char product_example[] =
     "url = https://hooks.example.org/feedwatch   # POST the same JSON\n"
     "#secret_file = /etc/feedwatch/webhook.key   # optional\n";
 
+/*
+ * A PostgreSQL connection string in `database` is kept as written, not made a path beside
+ * the config (issue 16); a file name that merely holds a '=' is still a path.
+ */
+static void
+test_conf_database_connection_string(void **state)
+{
+    (void)state;
+    static const char *const kept[] = {
+        "postgresql://feeds:pw@db.example:5433/feedwatch?sslmode=require",
+        "postgres://db.example/feedwatch",
+        "service=feeds",
+        "host=/run/postgresql dbname=feeds",
+    };
+    char text[256], want[PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        (void)snprintf(text, sizeof text, "[daemon]\ndatabase = %s\n", kept[i]);
+        struct conf *c = load_ok(text);
+        assert_string_equal(c->daemon.database, kept[i]);
+        conf_free(c);
+    }
+    struct conf *c = load_ok("[daemon]\ndatabase = run=1.db\n");
+    (void)snprintf(want, sizeof want, "%s/run=1.db", g_dir);
+    assert_string_equal(c->daemon.database, want);
+    conf_free(c);
+}
+
 static void
 test_conf_product_example(void **state)
 {
@@ -690,6 +717,16 @@ test_conf_bad_url_scheme(void **state)
                   "{F}:2: url: invalid URL 'https://e.org/a b' (needs a host and no blanks)");
     expect_errors("[hook \"h\"]\nurl = file:///tmp/x\n",
                   "{F}:2: url: unsupported URL 'file:///tmp/x' (use http:// or https://)");
+    /* A URL an error quotes shows no userinfo and no secret-named query value (the log). */
+    expect_errors("[feed \"x\"]\nurl = https://u:pw5ecret@e.org/a b?token=T0K&k=v\n",
+                  "{F}:2: url: invalid URL 'https://***@e.org/a b?token=***&k=v' (needs a host "
+                  "and no blanks)");
+    expect_errors("[hook \"h\"]\nurl = ftp://u:pw5ecret@e.org/?sig=T0K\n",
+                  "{F}:2: url: unsupported URL 'ftp://***@e.org/?sig=***' (use http:// or "
+                  "https://)");
+    expect_errors("[daemon]\nproxy = ftp://u:pw5ecret@p:21\n",
+                  "{F}:2: proxy: invalid proxy 'ftp://***@p:21' (use http://, https://, "
+                  "socks4://, socks5:// or host:port)");
     struct conf *c = load_ok("[feed \"x\"]\nurl = HTTPS://E.org\n");
     assert_string_equal(c->feeds[0].url, "HTTPS://E.org");
     conf_free(c);
@@ -1755,6 +1792,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_conf_defaults),
         T(test_conf_product_example),
+        T(test_conf_database_connection_string),
         T(test_conf_daemon_after_feeds),
         T(test_conf_daemon_twice),
         T(test_conf_all_daemon_keys),

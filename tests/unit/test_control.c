@@ -9,8 +9,8 @@
  * answers wait; an idle connection is closed after CTL_IDLE_MS, a watcher is not).
  *
  * control_new() takes a loop and a dispatcher; the test gives it the daemon's own
- * (ctlcmd_dispatch) on a struct daemon with the two fields the dispatcher's error paths read
- * (the loop and the config) and the rest zero, so only
+ * (ctlcmd_dispatch) on a daemon of daemon_new (its config read, no store, writer or socket of
+ * its own) running on the test's loop, so only
  * requests that never reach a command handler (errors, unknown commands) and `watch` are
  * sent. The commands themselves need the whole daemon (tests/integration/test_control*.py).
  */
@@ -35,13 +35,15 @@
 #include "control.h"
 #include "ctlcmd.h"
 #include "daemon.h"
+#include "dctx.h"
 
 #define HANG_GUARD_MS 90000
 
 struct fixture {
     char dir[64];
     char sock[96];
-    struct daemon d;
+    struct daemon *d; /* daemon_new: config, metrics, events; the test's loop (dctx) */
+    struct dctx *dc;
     struct control *c;
     uv_timer_t guard;
     bool hung;
@@ -86,12 +88,13 @@ setup(void **state)
             "[feed \"f\"]\nurl = http://127.0.0.1:9/f\n",
             fx.dir, fx.sock);
     assert_int_equal(fclose(f), 0);
-    if (conf_load(path, &fx.d.ctx.conf, &err) < 0)
-        fail_msg("conf_load: %s", err ? err : "?");
-    assert_int_equal(uv_loop_init(&fx.d.ctx.loop), 0);
-    assert_int_equal(uv_timer_init(&fx.d.ctx.loop, &fx.guard), 0);
-    if (control_new(&fx.d.ctx.loop, fx.sock, fx.d.ctx.conf->daemon.database, on_request, &fx.d,
-                    &fx.c, &err) < 0)
+    if (daemon_new(path, false, NULL, &fx.d, &err) < 0)
+        fail_msg("daemon_new: %s", err ? err : "?");
+    fx.dc = daemon_ctx(fx.d);
+    assert_int_equal(uv_loop_init(&fx.dc->loop), 0);
+    assert_int_equal(uv_timer_init(&fx.dc->loop, &fx.guard), 0);
+    if (control_new(&fx.dc->loop, fx.sock, fx.dc->conf->daemon.database, on_request, fx.d, &fx.c,
+                    &err) < 0)
         fail_msg("control_new: %s", err ? err : "?");
     return 0;
 }
@@ -103,9 +106,9 @@ teardown(void **state)
     (void)state;
     control_close(fx.c);
     uv_close((uv_handle_t *)&fx.guard, on_closed);
-    (void)uv_run(&fx.d.ctx.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&fx.d.ctx.loop), 0);
-    conf_free(fx.d.ctx.conf);
+    (void)uv_run(&fx.dc->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&fx.dc->loop), 0);
+    daemon_free(fx.d);
     (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
     assert_int_equal(system(cmd), 0);
     return 0;
@@ -115,7 +118,7 @@ teardown(void **state)
 static void
 turn(void)
 {
-    (void)uv_run(&fx.d.ctx.loop, UV_RUN_NOWAIT);
+    (void)uv_run(&fx.dc->loop, UV_RUN_NOWAIT);
 }
 
 /* A client connection, non-blocking, accepted by the server before this returns. */
@@ -234,7 +237,7 @@ answer(int fd, struct reader *r)
             fail_msg("the server closed the connection");
         if (fx.hung)
             fail_msg("no answer within %d ms", HANG_GUARD_MS);
-        (void)uv_run(&fx.d.ctx.loop, UV_RUN_ONCE);
+        (void)uv_run(&fx.dc->loop, UV_RUN_ONCE);
         (void)client_read(fd, r);
     }
 }
@@ -469,7 +472,7 @@ test_control_idle_connection_closed(void **state)
     fx.hung = false;
     assert_int_equal(uv_timer_start(&fx.guard, on_guard, HANG_GUARD_MS, 0), 0);
     while (control_conns(fx.c) == 2 && !fx.hung)
-        (void)uv_run(&fx.d.ctx.loop, UV_RUN_ONCE);
+        (void)uv_run(&fx.dc->loop, UV_RUN_ONCE);
     (void)uv_timer_stop(&fx.guard);
     if (fx.hung)
         fail_msg("the idle connection is still open after %d ms", HANG_GUARD_MS);

@@ -1,14 +1,14 @@
 /*
  * test_ctlcmd.c — each control command's dispatch (daemon/ctlcmd.c) against a daemon-less
- * fixture: a struct daemon with a real config, store, scheduler and events registry but no
- * fetcher, control socket or loop running. What it checks: every command of proto/ctlproto.h
- * has a handler and the table's access (privileged commands refused to other uids); the
- * answers of status, feeds and metrics; the refusals of pause, resume and remove (answered
- * at once, with no feed event); poll without a pollable feed (queued 0, and --wait answered at once
- * with zero counts); the argument errors of items (topic, since), feeds NAME, item, alerts,
- * search, poll, add, remove (the read-only ones also for other uids) and redeliver
- * (test_hook.c runs hook_redeliver itself); a request
- * without "cmd", an unknown command, and a stopping daemon.
+ * fixture: a daemon of daemon_new (its config, topics, metrics and events) given a store, a
+ * scheduler and its feeds by hand, with no writer, fetcher, control socket or loop running. What it
+ * checks: every command of proto/ctlproto.h has a handler and the table's access (privileged
+ * commands refused to other uids); the answers of status, feeds and metrics; the refusals of pause,
+ * resume and remove (answered at once, with no feed event); poll without a pollable feed (queued 0,
+ * and --wait answered at once with zero counts); the argument errors of items (topic, since), feeds
+ * NAME, item, alerts, search, poll, add, remove (the read-only ones also for other uids) and
+ * redeliver (test_hook.c runs hook_redeliver itself); a request without "cmd", an unknown command,
+ * and a stopping daemon.
  *
  * The commands whose answers are deferred to the thread pool (items, feeds NAME, item, alerts
  * and search when valid), watch (a subscription of the connection), reload, and add, pause,
@@ -31,6 +31,8 @@
 #include "ctlcmd.h"
 #include "ctlproto.h"
 #include "daemon.h"
+#include "dctx.h"
+#include "feedtable.h"
 #include "events.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -88,35 +90,31 @@ setup(void **state)
             db, fx->dir);
     fclose(f);
 
-    struct daemon *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
+    struct daemon *d = NULL;
     char *err = NULL;
-    assert_int_equal(conf_load(conf_path, &d->ctx.conf, &err), 0);
-    assert_int_equal(store_open(db, &d->ctx.store, &err), 0);
-    assert_int_equal(uv_loop_init(&d->ctx.loop), 0);
-    d->ctx.sched = sched_new(&d->ctx.loop, on_due, fixed_clock, d);
-    d->ctx.events = events_new();
-    d->ctx.metrics = metrics_new();
-    assert_non_null(d->ctx.sched);
-    assert_non_null(d->ctx.events);
-    assert_non_null(d->ctx.metrics);
-    feedtable_init(&d->table, &d->ctx, NULL, NULL); /* no poll ends here */
-    d->table.feeds = calloc(d->ctx.conf->n_feeds, sizeof(*d->table.feeds));
-    assert_non_null(d->table.feeds);
-    for (size_t i = 0; i < d->ctx.conf->n_feeds; i++) {
+    if (daemon_new(conf_path, false, NULL, &d, &err) < 0)
+        fail_msg("daemon_new: %s", err ? err : "?");
+    struct dctx *dc = daemon_ctx(d);
+    struct feedtable *t = daemon_feeds(d);
+    assert_int_equal(store_open(db, &dc->store, &err), 0);
+    assert_int_equal(uv_loop_init(&dc->loop), 0);
+    dc->sched = sched_new(&dc->loop, on_due, fixed_clock, d);
+    assert_non_null(dc->sched);
+    t->feeds = calloc(dc->conf->n_feeds, sizeof(*t->feeds));
+    assert_non_null(t->feeds);
+    for (size_t i = 0; i < dc->conf->n_feeds; i++) {
         struct dfeed *df = calloc(1, sizeof(*df));
         assert_non_null(df);
-        df->cfg = &d->ctx.conf->feeds[i];
+        df->cfg = &dc->conf->feeds[i];
         sched_entry_init(&df->sched);
-        assert_int_equal(store_feed_ensure(d->ctx.store, df->cfg->name, df->cfg->url, &df->st), 0);
-        d->table.feeds[d->table.n_feeds++] = df;
+        assert_int_equal(store_feed_ensure(dc->store, df->cfg->name, df->cfg->url, &df->st), 0);
+        t->feeds[t->n_feeds++] = df;
     }
-    assert_string_equal(d->table.feeds[1]->cfg->name, "alpha");
-    struct dfeed *tmp = d->table.feeds[0]; /* sorted: alpha, beta */
-    d->table.feeds[0] = d->table.feeds[1];
-    d->table.feeds[1] = tmp;
-    assert_int_equal(events_subscribe(d->ctx.events, EVENTS_FEED, on_feed_event, fx), 0);
-    d->started_ms = uv_now(&d->ctx.loop);
+    assert_string_equal(t->feeds[1]->cfg->name, "alpha");
+    struct dfeed *tmp = t->feeds[0]; /* sorted: alpha, beta */
+    t->feeds[0] = t->feeds[1];
+    t->feeds[1] = tmp;
+    assert_int_equal(events_subscribe(dc->events, EVENTS_FEED, on_feed_event, fx), 0);
     fx->d = d;
     *state = fx;
     return 0;
@@ -126,21 +124,15 @@ static int
 teardown(void **state)
 {
     struct fixture *fx = *state;
-    struct daemon *d = fx->d;
-    for (size_t i = 0; i < d->table.n_feeds; i++) {
-        sched_disarm(d->ctx.sched, &d->table.feeds[i]->sched);
-        store_feed_done(&d->table.feeds[i]->st);
-        free(d->table.feeds[i]);
-    }
-    free(d->table.feeds);
-    sched_close(d->ctx.sched);
-    (void)uv_run(&d->ctx.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&d->ctx.loop), 0);
-    events_free(d->ctx.events);
-    metrics_free(d->ctx.metrics);
-    store_free(d->ctx.store);
-    conf_free(d->ctx.conf);
-    free(d);
+    struct dctx *dc = daemon_ctx(fx->d);
+    struct feedtable *t = daemon_feeds(fx->d);
+    for (size_t i = 0; i < t->n_feeds; i++)
+        sched_disarm(dc->sched, &t->feeds[i]->sched);
+    sched_close(dc->sched);
+    dc->sched = NULL;
+    (void)uv_run(&dc->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&dc->loop), 0);
+    daemon_free(fx->d); /* the feeds, store, events, metrics, topics and config */
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
     assert_int_equal(system(cmd), 0);
@@ -215,16 +207,18 @@ test_ctlcmd_every_command_has_a_handler_and_its_access(void **state)
     assert_error(run(fx, "{\"cmd\": \"Status\"}"), "unknown command");
     assert_error(run(fx, "{\"feed\": \"alpha\"}"), "request has no \"cmd\" string");
     assert_error(run(fx, "{\"cmd\": 7}"), "request has no \"cmd\" string");
-    fx->d->ctx.stopping = true;
+    daemon_ctx(fx->d)->stopping = true;
     assert_error(run(fx, "{\"cmd\": \"status\"}"), "the daemon is stopping");
-    fx->d->ctx.stopping = false;
+    daemon_ctx(fx->d)->stopping = false;
 }
 
 static void
 test_ctlcmd_status(void **state)
 {
     struct fixture *fx = *state;
-    fx->d->items_total = 17;
+    /* The daemon's tally of a poll that stored 17 items (feedtable.h's polled callback). */
+    struct feedtable *t = daemon_feeds(fx->d);
+    t->polled(t->polled_ctx, t->feeds[0], POLL_OK, 17, 0);
     json_t *resp = run_as(fx, other_uid(), "{\"cmd\": \"status\"}");
     assert_true(json_is_true(json_object_get(resp, CTL_RESP_OK)));
     assert_int_equal(json_integer_value(json_object_get(resp, "protocol")), CTL_PROTOCOL_VERSION);
@@ -256,9 +250,8 @@ test_ctlcmd_feeds(void **state)
     json_t *a = json_array_get(feeds, 0), *b = json_array_get(feeds, 1);
     assert_string_equal(json_string_value(json_object_get(a, "name")), "alpha");
     assert_string_equal(json_string_value(json_object_get(a, "state")), "ok");
-    /* The socket's group never sees a feed's user or password. */
-    assert_string_equal(json_string_value(json_object_get(a, "url")),
-                        "http://***@127.0.0.1:9/alpha.xml");
+    /* The socket's group sees a feed URL in brief: never its user, password or path. */
+    assert_string_equal(json_string_value(json_object_get(a, "url")), "http://127.0.0.1:9/…");
     assert_int_equal(json_array_size(json_object_get(a, "tags")), 2);
     assert_string_equal(json_string_value(json_object_get(b, "name")), "beta");
     assert_string_equal(json_string_value(json_object_get(b, "state")), "disabled");
@@ -274,7 +267,7 @@ static void
 test_ctlcmd_pause_resume_publish_the_feed(void **state)
 {
     struct fixture *fx = *state;
-    struct dfeed *alpha = fx->d->table.feeds[0];
+    struct dfeed *alpha = daemon_feeds(fx->d)->feeds[0];
     assert_error(run_as(fx, other_uid(), "{\"cmd\": \"pause\", \"name\": \"alpha\"}"),
                  "pause: permission denied");
     assert_int_equal(fx->feed_events, 0);

@@ -84,7 +84,9 @@ static void
 test_ctlproto_cmds(void **state)
 {
     (void)state;
-    assert_int_equal(ctlproto_n_cmds, 15);
+    assert_int_equal(ctlproto_n_cmds, 16);
+    /* `events` reads, as `alerts` does (the group sees URLs as scheme and host). */
+    assert_int_equal(ctlproto_cmd_find(CTL_CMD_EVENTS)->access, CTLPROTO_READONLY);
     const struct ctlproto_cmd *c = ctlproto_cmd_find(CTL_CMD_STATUS);
     assert_non_null(c);
     assert_int_equal(c->access, CTLPROTO_READONLY);

@@ -152,6 +152,21 @@ test_log_escapes_the_shared_set(void **state)
     }
 }
 
+/* A URL in the log: its userinfo and secret-named query values hidden, then quoted. */
+static void
+test_log_quote_url_redacts_then_quotes(void **state)
+{
+    (void)state;
+    char buf[LOG_QUOTE_MAX];
+    assert_string_equal(log_quote_url("https://u:pw@h/f.xml?token=T0K&lang=en#c", buf, sizeof(buf)),
+                        "https://***@h/f.xml?token=***&lang=en#c");
+    assert_string_equal(log_quote_url("https://h/a'b?x-api-key=K\nx", buf, sizeof(buf)),
+                        "https://h/a\\'b?x-api-key=***");
+    assert_string_equal(log_quote_url("https://h/story.html", buf, sizeof(buf)),
+                        "https://h/story.html");
+    assert_string_equal(log_quote_url(NULL, buf, sizeof(buf)), "(null)");
+}
+
 int
 main(void)
 {
@@ -161,6 +176,7 @@ main(void)
         cmocka_unit_test(test_log_quote_escapes_bidi_and_controls),
         cmocka_unit_test(test_log_emit_escapes_unquoted_strings),
         cmocka_unit_test(test_log_escapes_the_shared_set),
+        cmocka_unit_test(test_log_quote_url_redacts_then_quotes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

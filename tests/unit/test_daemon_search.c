@@ -1,5 +1,7 @@
 /* Unit tests of the search index: the indexer catches up, queries find exactly what the
- * matcher would, newest first, also for words the index has not reached yet. */
+ * matcher would, newest first, also for words the index has not reached yet; on each engine
+ * of the store (an SQLite file with its FTS5 file beside it; a PostgreSQL database of the
+ * test server's, FW_TEST_PG: pgtest.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -15,8 +17,55 @@
 
 #include <cmocka.h>
 
+#include "pgtest.h"
 #include "search.h"
 #include "store.h"
+
+/* One case's database: its `database` value, and its folder (SQLite) or name (PostgreSQL). */
+struct search_db {
+    bool pg;
+    char dir[64];
+    char name[64];
+    char database[512];
+};
+
+static int
+setup_sqlite(void **state)
+{
+    struct search_db *db = calloc(1, sizeof(*db));
+    assert_non_null(db);
+    snprintf(db->dir, sizeof(db->dir), "/tmp/test_search.XXXXXX");
+    assert_non_null(mkdtemp(db->dir));
+    snprintf(db->database, sizeof(db->database), "%s/feedwatch.db", db->dir);
+    *state = db;
+    return 0;
+}
+
+static int
+setup_pg(void **state)
+{
+    struct search_db *db = calloc(1, sizeof(*db));
+    assert_non_null(db);
+    db->pg = true;
+    pgtest_create(db->name, sizeof(db->name), db->database, sizeof(db->database));
+    *state = db;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct search_db *db = *state;
+    char cmd[128];
+    if (db->pg) {
+        pgtest_drop(db->name);
+    } else {
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", db->dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    free(db);
+    return 0;
+}
 
 struct hits {
     int n;
@@ -72,10 +121,8 @@ run(struct search *s, const char *q)
 static void
 test_daemon_search_finds_what_the_matcher_matches(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/test_search.XXXXXX", db[256], cmd[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof(db), "%s/feedwatch.db", dir);
+    struct search_db *sdb = *state;
+    const char *db = sdb->database;
     struct store *st = NULL;
     char *err = NULL;
     assert_int_equal(store_open(db, &st, &err), 0);
@@ -128,16 +175,18 @@ test_daemon_search_finds_what_the_matcher_matches(void **state)
     free(bad);
 
     search_free(s);
-    /* A broken index file is rebuilt from the store. */
-    char idx[300];
-    snprintf(idx, sizeof(idx), "%s-search", db);
-    FILE *fp = fopen(idx, "w");
-    assert_non_null(fp);
-    fputs("not an sqlite database, not at all", fp);
-    fclose(fp);
-    char wal[320];
-    snprintf(wal, sizeof(wal), "%s-wal", idx);
-    (void)unlink(wal);
+    if (!sdb->pg) {
+        /* A broken index file is rebuilt from the store. */
+        char idx[600];
+        snprintf(idx, sizeof(idx), "%s-search", db);
+        FILE *fp = fopen(idx, "w");
+        assert_non_null(fp);
+        fputs("not an sqlite database, not at all", fp);
+        fclose(fp);
+        char wal[620];
+        snprintf(wal, sizeof(wal), "%s-wal", idx);
+        (void)unlink(wal);
+    }
     assert_int_equal(search_new(db, &s, &err), 0);
     wait_caught_up(s);
     h = run(s, "osce");
@@ -146,16 +195,6 @@ test_daemon_search_finds_what_the_matcher_matches(void **state)
 
     store_feed_done(&f);
     store_free(st);
-    DIR *dp = opendir(dir);
-    assert_non_null(dp);
-    for (struct dirent *de; (de = readdir(dp));) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(cmd, sizeof(cmd), "%s/%s", dir, de->d_name);
-        assert_int_equal(unlink(cmd), 0);
-    }
-    closedir(dp);
-    assert_int_equal(rmdir(dir), 0);
 }
 
 static void
@@ -264,10 +303,7 @@ run_dated(struct search *s, const char *q, unsigned limit)
 static void
 test_daemon_search_newest_first_by_publication(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/test_search.XXXXXX", db[256], cmd[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof(db), "%s/feedwatch.db", dir);
+    const char *db = ((struct search_db *)*state)->database;
     struct store *st = NULL;
     char *err = NULL;
     assert_int_equal(store_open(db, &st, &err), 0);
@@ -333,17 +369,61 @@ test_daemon_search_newest_first_by_publication(void **state)
     search_free(s);
     store_feed_done(&f);
     store_free(st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * PostgreSQL: a tsvector holds about 1 MB of words. An item with more distinct words keeps
+ * those that fit and is a candidate of every query, so a word left out is still found.
+ */
+static void
+test_daemon_search_pg_item_past_a_tsvector(void **state)
+{
+    const char *db = ((struct search_db *)*state)->database;
+    struct store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(db, &st, &err), 0);
+    struct store_feed f = {0};
+    assert_int_equal(store_feed_ensure(st, "a", "file:///a.xml", &f), 0);
+    size_t n = 140000, len = 0;
+    char *text = malloc(n * 10 + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(text + len, "w%07zux ", i); /* 9 bytes a word, 1.26 MB */
+    text[len] = '\0';
+    int64_t big = add(st, f.id, "big", "many words", text);
+    int64_t small = add(st, f.id, "small", "few words", "w0000001x and a volcano");
+    free(text);
+    struct search *s = NULL;
+    assert_int_equal(search_new(db, &s, &err), 0);
+    wait_caught_up(s);
+    struct hits h = run(s, "w0139999x"); /* sorted last: past the words that fit */
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], big);
+    h = run(s, "w0000001x");
+    assert_int_equal(h.n, 2);
+    h = run(s, "volcano");
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.ids[0], small);
+    search_free(s);
+    store_feed_done(&f);
+    store_free(st);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_daemon_search_finds_what_the_matcher_matches),
+        cmocka_unit_test_setup_teardown(test_daemon_search_finds_what_the_matcher_matches,
+                                        setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_search_finds_what_the_matcher_matches, setup_pg,
+                                        teardown),
         cmocka_unit_test(test_daemon_search_index_files_get_the_store_mode),
-        cmocka_unit_test(test_daemon_search_newest_first_by_publication),
+        cmocka_unit_test_setup_teardown(test_daemon_search_newest_first_by_publication,
+                                        setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_search_newest_first_by_publication, setup_pg,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_search_pg_item_past_a_tsvector, setup_pg,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,9 @@ on_event(void *ctx, const struct events_event *e)
     case EVENTS_FEED:
         snprintf(r->log[r->n++], 32, "%s:feed:%p", s->name, (void *)e->feed);
         break;
+    case EVENTS_LIFE:
+        snprintf(r->log[r->n++], 32, "%s:%s", s->name, e->life->event);
+        break;
     }
     if (s->action == ACT_UNSUB_SELF)
         events_unsubscribe(r->ev, on_event, s);

@@ -8,7 +8,8 @@
  * the counts the poll reports to its starter (feedpoll_start's done callback):
  * - a good poll stores its new items once, counts them, keeps the validators, and plans the
  *   next poll from the document's <ttl> (a hint respected as a lower bound); the next poll
- *   is a 304 that stores nothing;
+ *   is a 304 that stores nothing, with a feed event because its next poll moved (no <ttl>),
+ *   and a second 304 publishes no feed event (nothing a `watch` client sees changed);
  * - a poll whose save fails (a trigger refuses the feed's row after its item was inserted, as
  *   a full disk would) ends as failed with nothing counted and nothing stored, forgets the
  * validators it brought (else the next poll would be a 304 and its items lost for good), backs off
@@ -135,7 +136,7 @@ setup(void **state)
     assert_int_equal(events_subscribe(d->events, EVENTS_ALL, on_event, fx), 0);
     util_rng_init(&d->rng, 18);
     char why[WRITER_ERROR_MAX];
-    if (dfeed_new(d, &d->conf->feeds[0], &fx->f, why, sizeof(why)) < 0)
+    if (dfeed_new(d, &d->conf->feeds[0], NULL, &fx->f, why, sizeof(why)) < 0)
         fail_msg("dfeed_new: %s", why);
     assert_int_equal(uv_timer_init(&d->loop, &fx->guard), 0);
     fx->guard.data = &fx->hung;
@@ -283,7 +284,11 @@ test_good_poll(void **state)
     assert_int_equal(row.failures, 0);
     store_feed_done(&row);
 
-    /* Unchanged since: If-Modified-Since gets a 304, nothing is stored or counted. */
+    /*
+     * Unchanged since: If-Modified-Since gets a 304, nothing is stored or counted. A 304 has
+     * no <ttl>: the next poll is the interval's, not the hint's 2 h, and the feed event tells
+     * watchers that it moved.
+     */
     poll_once(fx, &before, &after);
     assert_int_equal(fx->outcome, POLL_NOT_MODIFIED);
     assert_int_equal(fx->new_items, 0);
@@ -292,6 +297,14 @@ test_good_poll(void **state)
     assert_int_equal(items_stored(fx), 3);
     assert_int_equal(f->st.items, 3);
     assert_string_equal(f->st.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
+    assert_next_poll(f, before, after, INTERVAL_S * 900, INTERVAL_S * 1100);
+
+    /* Another 304: nothing a watcher sees changed (the jitter alone moved the next poll). */
+    poll_once(fx, &before, &after);
+    assert_int_equal(fx->outcome, POLL_NOT_MODIFIED);
+    assert_int_equal(fx->item_events, 0);
+    assert_int_equal(fx->feed_events, 0);
+    assert_int_equal(f->st.items, 3);
 }
 
 /*

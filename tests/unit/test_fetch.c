@@ -3,8 +3,14 @@
  * a feed's origin, so its header and credentials go nowhere else; which redirects are
  * refused), and transfers against a loopback server started here: a 200 with its body and
  * validators, a 304, redirects within the host, the size cap, the cap on a gzip body's
- * decompressed bytes, and the whole-transfer timeout against a server that trickles. The
- * network policy is tested end to end in tests/integration/test_netpolicy.py.
+ * decompressed bytes, the whole-transfer timeout against a server that trickles, and pauses:
+ * the bytes come whole after them, the time paused does not count towards the timeout but the
+ * wall cap still ends a transfer paused for good, and a body curl holds whole is not pausable.
+ * A pausable transfer asks for gzip alone and inflates it itself, a piece at a time, so that a
+ * pause holds no inflated read (max_poll_memory): paused and resumed, a gzip body comes whole
+ * and in order; a small one whole on the wire pauses after 64 KiB; another encoding, gzip
+ * twice or bytes after the gzip trailer end the transfer.
+ * The network policy is tested end to end in tests/integration/test_netpolicy.py.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,6 +102,7 @@ test_fetch_redirect_refusal(void **state)
 #define HANG_GUARD_MS 60000
 #define BIG_BODY (100 * 1024)
 #define GZIP_PLAIN (1024 * 1024)
+#define GZIP_TEXT (512 * 1024)
 
 struct srv {
     int fd;
@@ -111,6 +118,10 @@ struct srv {
     char last_inm[256]; /* If-None-Match of the last request ("" when none) */
     unsigned char *gz;  /* GZIP_PLAIN zero bytes, gzipped */
     size_t gz_len;
+    unsigned char *gzt; /* GZIP_TEXT bytes of text (many reads on the wire), gzipped */
+    size_t gzt_len;
+    uLong gzt_crc;     /* CRC-32 of the text */
+    char last_ae[256]; /* Accept-Encoding of the last request ("" when none) */
 };
 
 static struct srv srv;
@@ -195,6 +206,23 @@ answer(int fd, const char *path, const char *inm)
         if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
                       srv.gz_len))
             (void)send_all(fd, srv.gz, srv.gz_len);
+    } else if (strcmp(path, "/gztext") == 0) {
+        if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                      srv.gzt_len))
+            (void)send_all(fd, srv.gzt, srv.gzt_len);
+    } else if (strcmp(path, "/gztrailing") == 0) {
+        /* A gzip body with bytes after its trailer. */
+        if (send_head(fd, "200 OK", "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                      srv.gz_len + 4) &&
+            send_all(fd, srv.gz, srv.gz_len))
+            (void)send_all(fd, "junk", 4);
+    } else if (strcmp(path, "/br") == 0 || strcmp(path, "/gzgz") == 0) {
+        const char *ce = path[1] == 'b' ? "Content-Encoding: br\r\n"
+                                        : "Content-Encoding: gzip\r\nContent-Encoding: gzip\r\n";
+        char extra[128];
+        (void)snprintf(extra, sizeof(extra), "Content-Type: text/plain\r\n%s", ce);
+        if (send_head(fd, "200 OK", extra, srv.gz_len))
+            (void)send_all(fd, srv.gz, srv.gz_len);
     } else if (strcmp(path, "/trickle") == 0) {
         /* A byte every 50 ms: never idle long enough for a low-speed limit, for a minute. */
         if (!send_head(fd, "200 OK", "Content-Type: text/plain\r\n", 1200))
@@ -231,12 +259,14 @@ on_srv_conn(void *arg)
             break;
     }
     req[len] = '\0';
-    char path[256] = "", inm[256];
+    char path[256] = "", inm[256], ae[256];
     if (sscanf(req, "GET %255s HTTP/1.1", path) == 1) {
         request_header(req, "If-None-Match:", inm, sizeof(inm));
+        request_header(req, "Accept-Encoding:", ae, sizeof(ae));
         pthread_mutex_lock(&srv.lock);
         (void)snprintf(srv.last_path, sizeof(srv.last_path), "%s", path);
         (void)snprintf(srv.last_inm, sizeof(srv.last_inm), "%s", inm);
+        (void)snprintf(srv.last_ae, sizeof(srv.last_ae), "%s", ae);
         pthread_mutex_unlock(&srv.lock);
         atomic_fetch_add(&srv.requests, 1);
         answer(fd, path, inm);
@@ -291,6 +321,35 @@ srv_setup(void **state)
     srv.gz_len = z.total_out;
     deflateEnd(&z);
     free(plain);
+    /*
+     * Text of random words out of 32: its gzip takes many reads of curl's, and one read
+     * inflates to more than a piece of 16 KiB (so a pause may fall within a read).
+     */
+    unsigned char *text = malloc(GZIP_TEXT), words[32][8];
+    assert_non_null(text);
+    uint32_t seed = 14;
+    for (size_t i = 0; i < sizeof(words); i++) {
+        seed = seed * 1103515245u + 12345u;
+        words[i / 8][i % 8] = (unsigned char)('a' + (seed >> 16) % 26);
+    }
+    for (size_t i = 0; i < GZIP_TEXT; i += 8) {
+        seed = seed * 1103515245u + 12345u;
+        memcpy(text + i, words[(seed >> 16) % 32], 8);
+    }
+    srv.gzt_crc = crc32(crc32(0L, Z_NULL, 0), text, GZIP_TEXT);
+    z = (z_stream){0};
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    srv.gzt_len = deflateBound(&z, GZIP_TEXT);
+    assert_non_null(srv.gzt = malloc(srv.gzt_len));
+    z.next_in = text;
+    z.avail_in = GZIP_TEXT;
+    z.next_out = srv.gzt;
+    z.avail_out = (uInt)srv.gzt_len;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    srv.gzt_len = z.total_out;
+    deflateEnd(&z);
+    free(text);
+    assert_true(srv.gzt_len > 16 * 1024 && srv.gzt_len * 4 < GZIP_TEXT);
 
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
@@ -313,6 +372,7 @@ srv_teardown(void **state)
     for (int i = 0; i < 2000 && atomic_load(&srv.handlers) > 0; i++)
         usleep(5000);
     free(srv.gz);
+    free(srv.gzt);
     pthread_mutex_destroy(&srv.lock);
     return 0;
 }
@@ -327,11 +387,20 @@ struct got {
     char body[4096];
     size_t len;     /* all data bytes, body[] holds the first of them */
     size_t nonzero; /* data bytes that are not 0 */
+    uLong crc;      /* CRC-32 of the data bytes, in order */
     unsigned data_calls;
     /* Pausing (fetch_paused): every pause_every-th call is not taken, resumed by a timer. */
     unsigned pause_every, pauses;
     bool paused;
     struct fetch_xfer *xfer;
+    /* fetch_timed: the call that pauses (once), and what fetch_pausable said at each call */
+    unsigned pause_at;
+    unsigned pausable_calls, whole_calls;
+    bool last_pausable;
+    uint64_t started_ms, ended_ms; /* uv_now at fetch_start and at the done callback */
+    uv_loop_t *loop;
+    uv_timer_t *resume_timer; /* started at the pause, resume_ms long (0: never) */
+    uint64_t resume_ms;
 };
 
 static char *
@@ -351,6 +420,8 @@ got_done(struct got *g)
     free(g->content_type);
 }
 
+static void on_resume_timer(uv_timer_t *t);
+
 static int
 on_fetch_data(void *userdata, const char *effective_url, const char *content_type, const char *buf,
               size_t len, char **reterr_msg)
@@ -358,7 +429,22 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
     struct got *g = userdata;
     (void)effective_url;
     (void)reterr_msg;
-    if (g->pause_every && ++g->data_calls % g->pause_every == 0) {
+    assert_false(g->paused); /* a paused transfer gets no bytes */
+    if (g->xfer) {
+        g->last_pausable = fetch_pausable(g->xfer);
+        if (g->last_pausable)
+            g->pausable_calls++;
+        else
+            g->whole_calls++;
+    }
+    if (g->pause_at && g->data_calls + 1 == g->pause_at && !g->pauses && g->last_pausable) {
+        g->paused = true;
+        g->pauses++;
+        if (g->resume_ms)
+            assert_int_equal(uv_timer_start(g->resume_timer, on_resume_timer, g->resume_ms, 0), 0);
+        return FETCH_DATA_PAUSE;
+    }
+    if (g->pause_every && g->last_pausable && ++g->data_calls % g->pause_every == 0) {
         assert_false(g->paused); /* a paused transfer gets no bytes */
         g->paused = true;
         g->pauses++;
@@ -372,6 +458,7 @@ on_fetch_data(void *userdata, const char *effective_url, const char *content_typ
     }
     for (size_t i = 0; i < len; i++)
         g->nonzero += buf[i] != 0;
+    g->crc = crc32(g->crc, (const Bytef *)buf, (uInt)len);
     g->len += len;
     if (!g->pause_every)
         g->data_calls++;
@@ -392,6 +479,8 @@ on_fetch_done(void *userdata, const struct fetch_result *r)
     g->etag = dup_or_null(r->etag);
     g->last_modified = dup_or_null(r->last_modified);
     g->body_bytes = r->body_bytes;
+    if (g->loop)
+        g->ended_ms = uv_now(g->loop);
 }
 
 static void
@@ -477,6 +566,7 @@ fetch_paused(const char *path, unsigned pause_every, struct got *g)
     uv_timer_t guard, resume;
 
     memset(g, 0, sizeof(*g));
+    g->crc = crc32(0L, Z_NULL, 0);
     g->pause_every = pause_every;
     assert_int_equal(uv_loop_init(&loop), 0);
     struct fetcher *f = fetch_new(&loop, &set, &err);
@@ -501,9 +591,144 @@ fetch_paused(const char *path, unsigned pause_every, struct got *g)
 }
 
 /*
+ * Fetches path as a pausable transfer with timeout_ms; its data callback pauses at its
+ * pause_at-th call (once, when fetch_pausable lets it), resumed resume_ms after the pause
+ * (0: never).
+ */
+static void
+fetch_timed(const char *path, uint64_t timeout_ms, unsigned pause_at, uint64_t resume_ms,
+            struct got *g)
+{
+    uv_loop_t loop;
+    char url[128], *err = NULL;
+    struct fetch_settings set = {.max_connections = 4,
+                                 .max_per_host = 4,
+                                 .user_agent = "feedwatch-test",
+                                 .timeout_ms = timeout_ms};
+    (void)snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv.port, path);
+    struct fetch_req req = {.url = url,
+                            .max_size = 4 * GZIP_PLAIN,
+                            .net = FETCH_NET_PUBLIC_OFF_HOST,
+                            .http_only = true,
+                            .pausable = true};
+    bool hung = false;
+    uv_timer_t guard, resume;
+
+    memset(g, 0, sizeof(*g));
+    g->pause_at = pause_at;
+    g->loop = &loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct fetcher *f = fetch_new(&loop, &set, &err);
+    if (!f)
+        fail_msg("fetch_new: %s", err ? err : "?");
+    assert_int_equal(uv_timer_init(&loop, &guard), 0);
+    guard.data = &hung;
+    assert_int_equal(uv_timer_start(&guard, on_guard_timer, HANG_GUARD_MS, 0), 0);
+    assert_int_equal(uv_timer_init(&loop, &resume), 0);
+    resume.data = g;
+    g->resume_timer = &resume;
+    g->resume_ms = resume_ms;
+    g->started_ms = uv_now(&loop);
+    assert_non_null(g->xfer = fetch_start(f, &req, on_fetch_data, on_fetch_done, g));
+    while (!g->done && !hung)
+        (void)uv_run(&loop, UV_RUN_ONCE);
+    if (hung)
+        fail_msg("GET %s: no end after %d ms", path, HANG_GUARD_MS);
+    g->xfer = NULL;
+    g->loop = NULL;
+    fetch_close(f);
+    uv_close((uv_handle_t *)&guard, on_guard_closed);
+    uv_close((uv_handle_t *)&resume, on_guard_closed);
+    (void)uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/*
+ * A transfer paused (max_poll_memory) for longer than its timeout and then resumed still
+ * completes: the time paused does not count (issue 14: honest feeds behind a slow one failed
+ * with "Operation timed out ... 477 out of 477 bytes received").
+ */
+static void
+test_fetch_pause_longer_than_the_timeout(void **state)
+{
+    (void)state;
+    struct got g;
+    fetch_timed("/big", 1000, 1, 2500, &g);
+    if (g.status != FETCH_OK)
+        fail_msg("paused 2.5 s with a 1 s timeout: %s", g.error ? g.error : "?");
+    assert_int_equal(g.pauses, 1);
+    assert_int_equal(g.len, BIG_BODY);
+    assert_int_equal(g.nonzero, BIG_BODY);
+    assert_true(g.ended_ms - g.started_ms >= 2500);
+    got_done(&g);
+}
+
+/*
+ * A transfer paused for good ends at the wall cap (FETCH_WALL_FACTOR timeouts), saying so;
+ * one that trickles after a pause ends when its time not paused reaches the timeout, saying
+ * how long it was paused.
+ */
+static void
+test_fetch_pause_wall_cap_and_timeout_message(void **state)
+{
+    (void)state;
+    struct got g;
+    fetch_timed("/big", 500, 1, 0, &g);
+    assert_int_equal(g.status, FETCH_ERROR);
+    assert_non_null(g.error);
+    if (strncmp(g.error, "timed out after 2.", 18) != 0 ||
+        !strstr(g.error, " s in all (at most 4 times fetch_timeout), ") ||
+        !strstr(g.error, " s of it paused for max_poll_memory"))
+        fail_msg("wall cap: %s", g.error);
+    assert_true(g.ended_ms - g.started_ms >= FETCH_WALL_FACTOR * 500);
+    got_done(&g);
+
+    atomic_store(&srv.trickle_cut, false);
+    atomic_store(&srv.trickled, 0);
+    fetch_timed("/trickle", 1500, 1, 1000, &g);
+    assert_int_equal(g.status, FETCH_ERROR);
+    assert_non_null(g.error);
+    if (strncmp(g.error, "timed out after 1.5 s (not counting 1.", 38) != 0 ||
+        !strstr(g.error, " s paused for max_poll_memory)"))
+        fail_msg("trickle after a pause: %s", g.error);
+    assert_true(g.ended_ms - g.started_ms >= 1000 + 1500); /* paused, then 1.5 s running */
+    assert_true(g.len < 1200);
+    got_done(&g);
+}
+
+/*
+ * fetch_pausable is false for the read that completes a Content-Length body (curl holds the
+ * rest: a pause frees nothing), true before it: a small feed is never paused, a large one
+ * only before its last read.
+ */
+static void
+test_fetch_whole_body_is_not_pausable(void **state)
+{
+    (void)state;
+    struct got g;
+    fetch_timed("/ok", 5000, 0, 0, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_true(g.data_calls >= 1);
+    assert_int_equal(g.pausable_calls, 0);
+    assert_false(g.last_pausable);
+    got_done(&g);
+    /* A data callback that pauses every other call: the last read is taken regardless. */
+    fetch_paused("/big", 2, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_int_equal(g.len, BIG_BODY);
+    assert_true(g.pausable_calls > 0);
+    assert_true(g.whole_calls >= 1);
+    assert_false(g.last_pausable);
+    got_done(&g);
+    assert_true(fetch_body_whole(100, 100));
+    assert_true(fetch_body_whole(0, 0));
+    assert_false(fetch_body_whole(100, 99));
+    assert_false(fetch_body_whole(-1, 1 << 20)); /* chunked or to the close: never known */
+}
+
+/*
  * A transfer paused by its data callback (FETCH_DATA_PAUSE) and resumed by fetch_resume gets
- * every byte once, in order, whatever the body: plain, or inflated from gzip (curl keeps the
- * rest of an inflated read while paused and hands it over again).
+ * every byte once, in order, whatever the body: plain, or inflated from gzip.
  */
 static void
 test_fetch_pause_and_resume(void **state)
@@ -524,9 +749,64 @@ test_fetch_pause_and_resume(void **state)
         assert_int_equal(g.len, GZIP_PLAIN);
         assert_int_equal(g.body_bytes, GZIP_PLAIN);
         assert_int_equal(g.nonzero, 0);
+        assert_string_equal(srv.last_ae, "gzip"); /* inflated by the fetcher: gzip alone */
+        /* Its ~1 KB on the wire come in one read: curl holds the body whole from the first
+         * call, but it is inflated as it is taken: 64 KiB go on as a small body would (four
+         * pieces of 16 KiB, the fifth passes the mark), the rest waits when paused. */
+        assert_int_equal(g.whole_calls, 4);
+        assert_true(g.pausable_calls > 0);
+        assert_true(g.pauses > 0);
+        got_done(&g);
+        /* A gzip body of many reads, paused within them: every byte once, in order. */
+        fetch_paused("/gztext", every[i], &g);
+        assert_int_equal(g.status, FETCH_OK);
+        assert_int_equal(g.len, GZIP_TEXT);
+        assert_int_equal(g.body_bytes, GZIP_TEXT);
+        assert_int_equal(g.crc, srv.gzt_crc);
         assert_true(g.pauses > 0);
         got_done(&g);
     }
+    /* Not paused: the same bytes. */
+    struct got g;
+    fetch_paused("/gztext", 1u << 30, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_int_equal(g.len, GZIP_TEXT);
+    assert_int_equal(g.crc, srv.gzt_crc);
+    assert_int_equal(g.pauses, 0);
+    got_done(&g);
+}
+
+/*
+ * A pausable transfer inflates gzip alone: a body in another encoding, gzip twice, or with
+ * bytes after its gzip trailer ends the transfer, saying why. One that is never paused (an
+ * article page, fetch_path) asks for every encoding curl has.
+ */
+static void
+test_fetch_pausable_takes_gzip_alone(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *error;
+    } t[] = {
+        {"/br", "Content-Encoding 'br' not supported (feeds are asked for gzip)"},
+        {"/gzgz", "Content-Encoding 'gzip' not supported (feeds are asked for gzip)"},
+        {"/gztrailing", "gzip: data after the end of the compressed body"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct got g;
+        fetch_paused(t[i].path, 1u << 30, &g);
+        assert_int_equal(g.status, FETCH_ERROR);
+        assert_non_null(g.error);
+        if (strcmp(g.error, t[i].error) != 0)
+            fail_msg("%s: %s", t[i].path, g.error);
+        got_done(&g);
+    }
+    struct got g;
+    fetch_path("/gztext", NULL, GZIP_TEXT, 20000, &g);
+    assert_int_equal(g.status, FETCH_OK);
+    assert_int_equal(g.len, GZIP_TEXT);
+    assert_true(strstr(srv.last_ae, "gzip") && strcmp(srv.last_ae, "gzip") != 0);
+    got_done(&g);
 }
 
 static void
@@ -674,6 +954,10 @@ main(void)
         cmocka_unit_test(test_fetch_gzip_cap_counts_decompressed_bytes),
         cmocka_unit_test(test_fetch_timeout_on_a_trickle),
         cmocka_unit_test(test_fetch_pause_and_resume),
+        cmocka_unit_test(test_fetch_pausable_takes_gzip_alone),
+        cmocka_unit_test(test_fetch_pause_longer_than_the_timeout),
+        cmocka_unit_test(test_fetch_pause_wall_cap_and_timeout_message),
+        cmocka_unit_test(test_fetch_whole_body_is_not_pausable),
     };
     int failed = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
     return failed | cmocka_run_group_tests_name("transfers", transfers, srv_setup, srv_teardown);

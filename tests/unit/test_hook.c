@@ -630,6 +630,67 @@ test_hook_max_hooks_at_once(void **state)
     check_max_hooks(8, 3, 3); /* the limit is a limit, not a batch size */
 }
 
+/*
+ * What the socket's group sees of a delivery's error: the reasons that name nothing of the
+ * hook's setup whole; those that quote the exec's or the secret_file's path as what failed and
+ * why, whatever the path holds (its own "': " or ": "); anything else "failed".
+ */
+static void
+test_hook_error_brief_hides_paths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *error, *shown;
+    } cases[] = {
+        {"exit status 3", NULL},
+        {"exit status -1", NULL},
+        {"killed by signal 9", NULL},
+        {"timed out after 30s", NULL},
+        {"timed out after 2s: the hook exited but processes it started were still running", NULL},
+        {"HTTP 503", NULL},
+        {"aborted", NULL},
+        {"the hook is no longer configured", NULL},
+        {"cannot start: Cannot allocate memory", NULL},
+        {"cannot run '/srv/h-7c3e/notify': no such file or directory",
+         "cannot run the hook's exec: no such file or directory"},
+        {"cannot run '/srv/x': y/z': permission denied",
+         "cannot run the hook's exec: permission denied"},
+        {"cannot run '/srv/h-7c3e/a': b", "cannot run the hook's exec: b"},
+        {"cannot run '/srv/h-7c3e/notify'", "cannot run the hook's exec"},
+        {"cannot read secret_file /etc/k-5b2d.key: No such file or directory",
+         "cannot read the hook's secret_file: No such file or directory"},
+        {"cannot read secret_file /etc/a: b/k-5b2d: Permission denied",
+         "cannot read the hook's secret_file: Permission denied"},
+        {"cannot read secret_file /etc/k-5b2d: x/y", "cannot read the hook's secret_file"},
+        {"cannot sign with secret_file /etc/k-5b2d: the file is empty",
+         "cannot sign with the hook's secret_file: the file is empty"},
+        /* a webhook's transfer error names its host */
+        {"Failed to connect to hooks-5b2d.internal port 8080 after 3 ms: Connection refused",
+         "failed"},
+        {"exit status 1 at /srv/h-7c3e", "failed"},
+        {"exit status ", "failed"},
+        {"HTTP 5O3", "failed"},
+        {"timed out after 3s at /srv/h-7c3e", "failed"},
+        {"cannot start: a: /srv/h-7c3e", "failed"},
+        {"", "failed"},
+    };
+    char buf[160];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *shown = hook_error_brief(cases[i].error, buf, sizeof(buf));
+        assert_non_null(shown);
+        assert_string_equal(shown, cases[i].shown ? cases[i].shown : cases[i].error);
+        assert_null(strstr(shown, "7c3e"));
+        assert_null(strstr(shown, "5b2d"));
+    }
+    assert_null(hook_error_brief(NULL, buf, sizeof(buf)));
+    /* a small buffer cuts the text, never overruns */
+    char small[12];
+    const char *cut =
+        hook_error_brief("cannot run '/x': no such file or directory", small, sizeof(small));
+    assert_ptr_equal(cut, small);
+    assert_string_equal(cut, "cannot run ");
+}
+
 int
 main(void)
 {
@@ -641,6 +702,7 @@ main(void)
         cmocka_unit_test(test_hook_retries_back_off_to_one_hour),
         cmocka_unit_test(test_hook_max_hooks_at_once),
         cmocka_unit_test(test_hook_redeliver),
+        cmocka_unit_test(test_hook_error_brief_hides_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 
+#include "base/utf8.h"
 #include "parse/feed.h"
 #include "text/content.h"
 #include "text/html.h"
@@ -516,6 +517,80 @@ test_htmlprep_decoding(void **state)
     free(p.s);
 }
 
+/* TSCII 0x82 is four code points: U+0BB8 U+0BCD U+0BB0 U+0BC0 (12 bytes of UTF-8). */
+#define TSCII_82_UTF8 "\xe0\xae\xb8\xe0\xaf\x8d\xe0\xae\xb0\xe0\xaf\x80"
+
+/*
+ * The review's item (issue 14): a 1 KB TSCII page decodes to 12 bytes of UTF-8 per byte,
+ * over the 3-bytes-a-byte ceiling html_prep had: it was refused (-EMSGSIZE). Now the
+ * ceiling is HTML_MAX_DECODED whatever the page's length; a page that decodes to more is
+ * cut there at a character's boundary, through iconv and through the UTF-8 repair alike.
+ */
+static void
+test_htmlprep_decoded_ceiling(void **state)
+{
+    char *t;
+    size_t n;
+    (void)state;
+
+    char page[1100];
+    strcpy(page, "<p>");
+    memset(page + 3, 0x82, 1000);
+    strcpy(page + 1003, "</p>");
+    assert_int_equal(html_prep(page, strlen(page), "TSCII", &t, &n), 0);
+    assert_int_equal(n, 3 + 12 * 1000 + 4);
+    assert_memory_equal(t, "<p>", 3);
+    for (size_t i = 0; i < 1000; i++)
+        assert_memory_equal(t + 3 + 12 * i, TSCII_82_UTF8, 12);
+    assert_string_equal(t + n - 4, "</p>");
+    free(t);
+    /* and through html_parse: the text is there */
+    xmlDoc *doc = NULL;
+    assert_int_equal(html_parse(page, strlen(page), "TSCII", &doc), 0);
+    assert_non_null(doc);
+    xmlChar *text = xmlNodeGetContent(xmlDocGetRootElement(doc));
+    assert_non_null(strstr((const char *)text, TSCII_82_UTF8 TSCII_82_UTF8));
+    xmlFree(text);
+    xmlFreeDoc(doc);
+
+    /* 3 MiB of TSCII would be 36 MiB: cut at HTML_MAX_DECODED, inside the 4 code points */
+    size_t big = 3u << 20;
+    char *s = malloc(big + 3);
+    assert_non_null(s);
+    memcpy(s, "<p>", 3);
+    memset(s + 3, 0x82, big);
+    assert_int_equal(html_prep(s, big + 3, "TSCII", &t, &n), 0);
+    assert_true(n <= HTML_MAX_DECODED && n > HTML_MAX_DECODED - 12);
+    assert_int_equal(utf8_valid_prefix(t, n), n);
+    assert_int_equal((n - 3) % 3, 0); /* whole code points of 3 bytes */
+    assert_memory_equal(t, "<p>" TSCII_82_UTF8, 15);
+    size_t whole = (n - 3) / 12;
+    assert_memory_equal(t + 3 + 12 * (whole - 1), TSCII_82_UTF8, 12);
+    assert_memory_equal(t + 3 + 12 * whole, TSCII_82_UTF8, (n - 3) % 12);
+    free(t);
+    /* 12 MiB of windows-1252's 0x80 would be 36 MiB of U+20AC: cut between two of them */
+    big = 12u << 20;
+    s = realloc(s, big + 3);
+    assert_non_null(s);
+    memset(s + 3, 0x80, big);
+    assert_int_equal(html_prep(s, big + 3, NULL, &t, &n), 0);
+    assert_true(n <= HTML_MAX_DECODED && n > HTML_MAX_DECODED - 3);
+    assert_int_equal(utf8_valid_prefix(t, n), n);
+    assert_int_equal((n - 3) % 3, 0);
+    assert_memory_equal(t + n - 3, "\xe2\x82\xac", 3);
+    assert_int_equal(t[n], '\0');
+    free(t);
+    /* a page that fits is whole, however near the ceiling */
+    big = HTML_MAX_DECODED - 3;
+    s = realloc(s, big + 3);
+    assert_non_null(s);
+    memset(s + 3, 'a', big);
+    assert_int_equal(html_prep(s, big + 3, NULL, &t, &n), 0);
+    assert_int_equal(n, HTML_MAX_DECODED);
+    free(t);
+    free(s);
+}
+
 static double
 cpu_seconds(void)
 {
@@ -590,6 +665,7 @@ main(void)
         cmocka_unit_test(test_htmlprep_hidden_tags),
         cmocka_unit_test(test_htmlprep_bound),
         cmocka_unit_test(test_htmlprep_decoding),
+        cmocka_unit_test(test_htmlprep_decoded_ceiling),
         cmocka_unit_test(test_htmlprep_description_bomb),
         cmocka_unit_test(test_htmlprep_linear),
     };

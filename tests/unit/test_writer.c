@@ -238,7 +238,7 @@ test_writer_failing_job(void **state)
  */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static bool gate_open;
+static bool gate_open, gate_entered;
 
 static int
 gate_work(struct writer_job *job, struct store *store)
@@ -246,6 +246,8 @@ gate_work(struct writer_job *job, struct store *store)
     (void)job;
     (void)store;
     pthread_mutex_lock(&gate_lock);
+    gate_entered = true;
+    pthread_cond_broadcast(&gate_cond);
     while (!gate_open)
         pthread_cond_wait(&gate_cond, &gate_lock);
     pthread_mutex_unlock(&gate_lock);
@@ -265,7 +267,7 @@ static struct writer_job gate_job;
 static void
 gate_close(struct fixture *fx)
 {
-    gate_open = false;
+    gate_open = gate_entered = false;
     gate_job = (struct writer_job){.work = gate_work, .done = gate_done, .mode = WRITER_OWN};
     assert_int_equal(writer_submit(fx->w, &gate_job), 0);
 }
@@ -275,8 +277,41 @@ gate_release(void)
 {
     pthread_mutex_lock(&gate_lock);
     gate_open = true;
-    pthread_cond_signal(&gate_cond);
+    pthread_cond_broadcast(&gate_cond);
     pthread_mutex_unlock(&gate_lock);
+}
+
+/* Waits until the writer thread is in the gate's work. */
+static void
+gate_wait_entered(void)
+{
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_entered)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+/*
+ * writer_submit_first: a job queued first runs before every job not started yet (a cluster's
+ * beat before a backlog of saves), after the one running.
+ */
+static void
+test_writer_submit_first(void **state)
+{
+    struct fixture *fx = *state;
+    static struct tjob jobs[5];
+    gate_close(fx);
+    gate_wait_entered();
+    for (int i = 0; i < 5; i++) {
+        tjob_init(&jobs[i], fx, i, WRITER_TXN);
+        assert_int_equal((i == 4 ? writer_submit_first : writer_submit)(fx->w, &jobs[i].job), 0);
+    }
+    gate_release();
+    run_until(fx, 6);
+    int want[] = {-1, 4, 0, 1, 2, 3};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(done_order[i], want[i]);
+    assert_int_equal(jobs[4].seen_committed, 0);
 }
 
 /* WRITER_BATCH jobs queued together commit in one transaction; a failing one alone undone. */
@@ -457,6 +492,7 @@ main(void)
         WT(test_writer_order_and_threads),
         WT(test_writer_failing_job),
         WT(test_writer_batch_one_transaction),
+        WT(test_writer_submit_first),
         WT(test_writer_close_drains),
         WT(test_writer_close_drains_chained),
         WT(test_writer_call),
