@@ -7,21 +7,23 @@
  * topic are ever compared, as alerts are grouped within a topic; the set's `topic`).
  *
  * usage: story_eval [--min-precision P] [--min-recall R] [--gate all|topic] [--mode pairs|stream]
- *                   [--df] [--no-df] [--no-grow] [--single-link] [--stories] [--dump FILE] DIR
+ *                   [--df] [--no-df] [--grow] [--single-link] [--stories] [--dump FILE]
+ *                   [--dump-sigs FILE] DIR
  *   Exits 1 when the gated figures (--gate, default topic) fall below P or R (defaults 0.95
  *   and 0.80), 2 on a bad set. --dump writes one line per pair: a, b, label, hard, basis,
  *   shared places, names, numbers, SimHash distance, score, decision (of the pairs mode).
+ *   --dump-sigs writes each article's signature: id, story, topic, language, SimHash, keys.
  *
  * Modes: "pairs" (default) decides each pair alone with story_same(), every name weighing 1;
  * with --df, story_same_df() weighs a name by the number of the topic's other documents that
  * have it (an article's id less its language is its document: the translations of one report,
  * which the daemon makes one alert), as if the story window held the whole set.
  * "stream" does what the daemon does: the articles, in name order, join the first (oldest)
- * story of their topic that story_same_df() says they report, whose signature then grows by
- * theirs (story_sig_merge), or start a story of their own; a name's weight falls with the
- * number of the topic's other stories that have it (--no-df: it does not). A pair is said to
- * be one story when both articles are in one. --no-grow: a story keeps its first article's
- * signature; --single-link: an article joins a story when it is one with any of its articles.
+ * story of their topic whose first article story_same_df() says they report, or start a story
+ * of their own; a name's weight falls with the number of the topic's other stories that have
+ * it (--no-df: it does not). A pair is said to be one story when both articles are in one.
+ * --grow: a story's signature grows by its articles' (story_sig_merge), as the daemon did
+ * before; --single-link: an article joins a story when it is one with any of its articles.
  * --stories prints the stories the stream formed (with the topic gate), one line each.
  *
  * Articles: DIR/articles/ID.json with id, story, topic, language, title and text (or
@@ -264,7 +266,7 @@ pair_df_count(void *userdata, uint32_t key)
 }
 
 /* Assigns each article (in name order) its story index; gate: compare within topics only. */
-static bool grow = true; /* --no-grow: a story keeps its first article's signature */
+static bool grow;        /* --grow: a story's signature grows by its articles' */
 static bool single_link; /* --single-link: joins a story that any of its articles is one with */
 
 static int
@@ -323,7 +325,7 @@ int
 main(int argc, char **argv)
 {
     double min_p = 0.95, min_r = 0.80;
-    const char *dump = NULL, *dir = NULL;
+    const char *dump = NULL, *dir = NULL, *dump_sigs = NULL;
     int gate_asserted = 1;
     bool stream_mode = false, use_df = true, show = false, pair_df_mode = false;
     for (int i = 1; i < argc; i++) {
@@ -333,6 +335,8 @@ main(int argc, char **argv)
             min_r = atof(argv[++i]);
         else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
             dump = argv[++i];
+        else if (strcmp(argv[i], "--dump-sigs") == 0 && i + 1 < argc)
+            dump_sigs = argv[++i];
         else if (strcmp(argv[i], "--gate") == 0 && i + 1 < argc)
             gate_asserted = strcmp(argv[++i], "all") == 0 ? 0 : 1;
         else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
@@ -343,6 +347,8 @@ main(int argc, char **argv)
             pair_df_mode = true;
         else if (strcmp(argv[i], "--single-link") == 0)
             single_link = true;
+        else if (strcmp(argv[i], "--grow") == 0)
+            grow = true;
         else if (strcmp(argv[i], "--no-grow") == 0)
             grow = false;
         else if (strcmp(argv[i], "--stories") == 0)
@@ -351,8 +357,8 @@ main(int argc, char **argv)
             dir = argv[i];
         else {
             fprintf(stderr, "usage: story_eval [--min-precision P] [--min-recall R] "
-                            "[--gate all|topic] [--mode pairs|stream] [--no-df] [--stories] "
-                            "[--dump FILE] DIR\n");
+                            "[--gate all|topic] [--mode pairs|stream] [--df] [--no-df] [--grow] "
+                            "[--single-link] [--stories] [--dump FILE] [--dump-sigs FILE] DIR\n");
             return 2;
         }
     }
@@ -395,6 +401,21 @@ main(int argc, char **argv)
         if (load_article(places, dir, names[i], &arts[i]) < 0)
             return 2;
 
+    if (dump_sigs) {
+        FILE *f = fopen(dump_sigs, "w");
+        if (!f) {
+            perror(dump_sigs);
+            return 2;
+        }
+        for (size_t i = 0; i < n_names; i++) {
+            fprintf(f, "%s\t%s\t%s\t%s\t%016llx\t", arts[i].id, arts[i].story, arts[i].topic,
+                    arts[i].lang ? arts[i].lang : "", (unsigned long long)arts[i].sig.simhash);
+            for (size_t k = 0; k < arts[i].sig.n_keys; k++)
+                fprintf(f, "%s%08x", k ? " " : "", (unsigned)arts[i].sig.keys[k]);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+    }
     size_t *assign[2] = {calloc(n_names ? n_names : 1, sizeof(size_t)),
                          calloc(n_names ? n_names : 1, sizeof(size_t))};
     if (!assign[0] || !assign[1])

@@ -76,8 +76,8 @@ void story_compare_df(const struct story_sig *a, const struct story_sig *b, stor
 /* The score of what two signatures share (story.c: the weights). */
 double story_score(const struct story_shared *s);
 
-/* The rule: the same event (near-duplicate text, or score >= STORY_THRESHOLD with a shared
- * name; story.c). */
+/* The rule: the same event (near-duplicate text, a shared number with two shared names or a
+ * shared name and place, or score >= STORY_THRESHOLD with a shared name; story.c). */
 bool story_same(const struct story_sig *a, const struct story_sig *b);
 bool story_same_df(const struct story_sig *a, const struct story_sig *b, story_df_fn df,
                    void *userdata);
