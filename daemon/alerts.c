@@ -240,27 +240,6 @@ story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
     return 0;
 }
 
-/*
- * A new source's keys join its story's signature (up to STORY_MAX_KEYS), so the next report
- * is compared with all that the story's reports said so far, not with its first alone.
- */
-static int
-story_grow(struct store *store, const char *topic, int64_t alert_id, const struct story_sig *sig,
-           uint64_t *steps)
-{
-    uint8_t buf[STORY_SIG_BYTES_MAX];
-    size_t len = 0;
-    int64_t raised_at = 0;
-    struct story_sig story;
-    int r = store_alert_story_sig(store, alert_id, buf, sizeof(buf), &len, &raised_at, steps);
-    if (r <= 0 || story_sig_unpack(buf, len, &story) < 0)
-        return r < 0 ? r : 0;
-    story_sig_merge(&story, sig);
-    len = story_sig_pack(&story, buf);
-    return store_alert_set_story(store, alert_id, topic, raised_at, buf, len, story.keys,
-                                 story.n_keys);
-}
-
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
 alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
@@ -313,9 +292,8 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
                 break;
         }
         if (s.alert_id) {
+            /* A story stays its first item's: a source's keys do not join its signature. */
             r = store_alert_add_source(store, s.alert_id, item_id);
-            if (r >= 0)
-                r = story_grow(store, t->name, s.alert_id, sig, &out->story_steps);
             if (r < 0)
                 break;
             out->attached++;

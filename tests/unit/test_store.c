@@ -1457,7 +1457,7 @@ test_store_allocation_failures_are_clean(void **state)
     }
 
     fault_install(true);
-    for (fault_at = 0; fault_at < 20000; fault_at++) {
+    for (fault_at = 0; fault_at < 30000; fault_at++) {
         int r;
 
         remove_db(fx);
@@ -1724,83 +1724,6 @@ story_alert(struct store *store, int64_t feed_id, const char *key, uint64_t h, i
     assert_int_equal(store_item_add(store, feed_id, &item, NULL, h, raised_at, &item_id), 1);
     assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, raised_at, &alert), 1);
     return alert;
-}
-
-struct key_cands {
-    int64_t ids[16];
-    unsigned n;
-};
-
-static int
-on_key_cand(void *userdata, int64_t alert_id)
-{
-    struct key_cands *c = userdata;
-    if (c->n < 16)
-        c->ids[c->n] = alert_id;
-    c->n++;
-    return 0;
-}
-
-/*
- * Story keys (schema 8): an alert's signature bytes come back as stored, with its raise time;
- * a key gives the newest alerts of the topic in the window that have it, at most limit; a
- * pruned item's alerts are no candidates any more and lose their signature.
- */
-static void
-test_store_story_keys(void **state)
-{
-    struct fixture *fx = *state;
-    struct store *store = open_store(fx);
-    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
-    int64_t alerts[5];
-    const uint8_t sig[12] = {1, 2, 3, 4, 5, 6, 7, 8, 0x2a, 0, 0, 0x40};
-    const uint32_t keys[2] = {42, 0x4000002au};
-    char key[8];
-
-    for (int i = 0; i < 5; i++) {
-        (void)snprintf(key, sizeof(key), "s%d", i);
-        alerts[i] = story_alert(store, a, key, 0, 1000 + i);
-        assert_int_equal(store_alert_set_story(store, alerts[i], "t", 1000 + i, sig, sizeof(sig),
-                                               keys, i == 2 ? 1 : 2),
-                         0);
-    }
-    uint8_t buf[64];
-    size_t len = 0;
-    int64_t raised = 0;
-    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, sizeof(buf), &len, &raised, NULL),
-                     1);
-    assert_int_equal(len, sizeof(sig));
-    assert_memory_equal(buf, sig, sizeof(sig));
-    assert_int_equal(raised, 1003);
-    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, 4, &len, NULL, NULL), 0);
-
-    /* Newest first, limit 3; the window starts at 1001; alert 2 lacks the second key. */
-    struct key_cands c = {.n = 0};
-    uint64_t steps = 0;
-    assert_int_equal(
-        store_story_key_candidates(store, "t", 1001, keys[1], 3, on_key_cand, &c, &steps), 0);
-    assert_int_equal(c.n, 3);
-    assert_int_equal(c.ids[0], alerts[4]);
-    assert_int_equal(c.ids[1], alerts[3]);
-    assert_int_equal(c.ids[2], alerts[1]);
-    assert_true(steps > 0);
-    c.n = 0;
-    assert_int_equal(store_story_key_candidates(store, "u", 0, keys[0], 8, on_key_cand, &c, NULL),
-                     0);
-    assert_int_equal(c.n, 0); /* another topic */
-
-    /* Retention: the pruned items' alerts lose their keys and signature. */
-    unsigned n = 0;
-    assert_int_equal(store_prune_batch(store, 1002, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &n),
-                     0);
-    assert_int_equal(n, 2);
-    c.n = 0;
-    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[0], 8, on_key_cand, &c, NULL),
-                     0);
-    assert_int_equal(c.n, 3);
-    assert_int_equal(store_alert_story_sig(store, alerts[0], buf, sizeof(buf), &len, NULL, NULL),
-                     0);
-    store_free(store);
 }
 
 /* Bits 0, 9, 18, 27, 36, 45 flipped: bands 0..5 differ, band 6 agrees, distance 6. */
@@ -2520,6 +2443,7 @@ test_store_due_read_in_index_order(void **state)
     raw_exec(db,
              "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
              " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
+             " DROP TABLE story_keys; ALTER TABLE alerts DROP COLUMN story_sig;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
              " ALTER TABLE feeds DROP COLUMN "
              "move_url;"
@@ -2967,7 +2891,6 @@ main(int argc, char **argv)
         STORE_TEST(test_store_migrates_schema_1),
         STORE_TEST(test_store_story_candidates_by_band),
         STORE_TEST(test_store_migration_fills_story_bands),
-        STORE_TEST(test_store_story_keys),
         STORE_TEST(test_store_prune_batch),
         STORE_TEST(test_store_delivery_set_is_atomic),
         STORE_TEST(test_store_per_hook_deliveries_and_requeue),

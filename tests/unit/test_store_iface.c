@@ -1099,6 +1099,106 @@ test_store_iface_stories_and_sources(void **state)
     store_free(store);
 }
 
+struct key_cands {
+    int64_t ids[16];
+    unsigned n;
+};
+
+static int
+on_key_cand(void *userdata, int64_t alert_id)
+{
+    struct key_cands *c = userdata;
+    if (c->n < 16)
+        c->ids[c->n] = alert_id;
+    c->n++;
+    return 0;
+}
+
+/*
+ * Story keys (issue 17, part 2): an alert's signature bytes come back as stored (NUL and
+ * high bytes included), with its raise time, and not into a buffer too small; a key gives the
+ * newest alerts of the topic in the window that have it, at most limit, newest first (keys
+ * of every kind: the top bits set too); setting a story again adds keys, the old stay; a
+ * pruned item's alerts lose their keys and signature.
+ */
+static void
+test_store_iface_story_keys(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t alerts[5];
+    const uint8_t sig[12] = {1, 0, 0xff, 4, 5, 6, 7, 0x80, 0x2a, 0, 0, 0x40};
+    const uint32_t keys[3] = {42, 0x4000002au, 0x8000002au};
+    char key[8];
+
+    for (int i = 0; i < 5; i++) {
+        struct feed_item item;
+        int64_t item_id = 0;
+
+        (void)snprintf(key, sizeof(key), "s%d", i);
+        item = mkitem(key, 100);
+        assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000 + i, &item_id), 1);
+        assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, 1000 + i, &alerts[i]),
+                         1);
+        assert_int_equal(store_alert_set_story(store, alerts[i], "t", 1000 + i, sig, sizeof(sig),
+                                               keys, i == 2 ? 1 : 2),
+                         0);
+    }
+    uint8_t buf[64];
+    size_t len = 0;
+    int64_t raised = 0;
+    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, sizeof(buf), &len, &raised, NULL),
+                     1);
+    assert_int_equal(len, sizeof(sig));
+    assert_memory_equal(buf, sig, sizeof(sig));
+    assert_int_equal(raised, 1003);
+    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, 4, &len, NULL, NULL), 0);
+
+    /* Newest first, limit 3; the window starts at 1001; alert 2 lacks the second key. */
+    struct key_cands c = {.n = 0};
+    uint64_t steps = 0;
+    assert_int_equal(
+        store_story_key_candidates(store, "t", 1001, keys[1], 3, on_key_cand, &c, &steps), 0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.ids[0], alerts[4]);
+    assert_int_equal(c.ids[1], alerts[3]);
+    assert_int_equal(c.ids[2], alerts[1]);
+    assert_true(steps > 0);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "u", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 0); /* another topic */
+
+    /* Alert 2 set again with the third key (a number's: top bit set): it keeps the first. */
+    assert_int_equal(
+        store_alert_set_story(store, alerts[2], "t", 1002, sig, sizeof(sig), &keys[2], 1), 0);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[2], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.ids[0], alerts[2]);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 5);
+
+    /* Retention: the pruned items' alerts lose their keys and signature. */
+    unsigned n = 0;
+    assert_int_equal(store_prune_batch(store, 1002, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &n),
+                     0);
+    assert_int_equal(n, 2);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(store_alert_story_sig(store, alerts[0], buf, sizeof(buf), &len, NULL, NULL),
+                     0);
+    assert_int_equal(store_alert_story_sig(store, alerts[2], buf, sizeof(buf), &len, NULL, NULL),
+                     1);
+    store_free(store);
+}
+
 /* What store_item_get gave of an item, copied. */
 struct item_copy {
     char key[32], title[32], url[64], author[32], language[8], summary[64], text[32], cats[64];
@@ -1635,6 +1735,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_model_and_urls),
         IFACE_TEST(test_store_iface_items_query),
         IFACE_TEST(test_store_iface_stories_and_sources),
+        IFACE_TEST(test_store_iface_story_keys),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_items_by_url),
