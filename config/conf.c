@@ -177,6 +177,7 @@ static const char *const event_names[CONF_EVENT__COUNT] = {
     [CONF_EVENT_FEED_STALLED] = "feed-stalled",
     [CONF_EVENT_FEED_PURGED] = "feed-purged",
     [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
+    [CONF_EVENT_STORY_SOURCE] = "story-source",
 };
 
 const char *
@@ -1927,7 +1928,7 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
             if (e == CONF_EVENT__COUNT) {
                 perr_at(p, at,
                         "unknown event '%s' (alert, feed-disabled, feed-moved, feed-recovered,"
-                        " feed-stalled, feed-purged, feed-ids-changed)",
+                        " feed-stalled, feed-purged, feed-ids-changed, story-source)",
                         QS(names[i]));
                 bits = 0;
                 break;

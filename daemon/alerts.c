@@ -240,6 +240,32 @@ story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
     return 0;
 }
 
+/*
+ * story-source: item_id (of feed_id) became a source of alert_id; the hooks of topic t that
+ * take the event get it, delivered as feed events are (store_story_source_add). Nothing when
+ * none of them does.
+ */
+static int
+story_source_event(const struct alerts *a, const struct conf_topic *t, struct store *store,
+                   int64_t feed_id, int64_t alert_id, int64_t item_id, int64_t now,
+                   struct alerts_outcome *out)
+{
+    char **hooks = t->n_hooks ? calloc(t->n_hooks, sizeof(*hooks)) : NULL;
+    size_t n = 0;
+    if (t->n_hooks && !hooks)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n_hooks; i++) {
+        const struct conf_hook *h = conf_hook_find(a->conf, t->hooks[i]);
+        if (h && (h->events & (1u << CONF_EVENT_STORY_SOURCE)))
+            hooks[n++] = t->hooks[i];
+    }
+    int r = n ? store_story_source_add(store, feed_id, alert_id, item_id, hooks, n, now, NULL) : 0;
+    if (r >= 0 && n)
+        out->source_events++;
+    free(hooks);
+    return r;
+}
+
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
 alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
@@ -255,7 +281,6 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     int r = match_run(a->matcher, &doc, &res);
     if (r < 0)
         return r;
-    (void)feed_id;                /* story grouping takes every feed, the item's own included */
     struct story_sig *sig = NULL; /* made at the first topic that needs it */
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
         const struct match_hit *hit = &res.hits[i];
@@ -294,6 +319,8 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         if (s.alert_id) {
             /* A story stays its first item's: a source's keys do not join its signature. */
             r = store_alert_add_source(store, s.alert_id, item_id);
+            if (r >= 0)
+                r = story_source_event(a, t, store, feed_id, s.alert_id, item_id, now, out);
             if (r < 0)
                 break;
             out->attached++;

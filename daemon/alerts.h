@@ -37,6 +37,7 @@ void alerts_free(struct alerts *a);
 struct alerts_outcome {
     unsigned raised;             /* new alerts */
     unsigned attached;           /* items attached to an earlier alert as another source */
+    unsigned source_events;      /* story-source events raised for hooks that take them */
     uint64_t story_steps;        /* SQLite VM steps of the story lookups: what they cost */
     int64_t ids[ALERTS_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
     unsigned n_ids;

@@ -260,6 +260,7 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
 struct event_json_ctx {
     json_t *doc;
     int64_t raised_at;
+    int64_t alert_id, item_id; /* an item event's (story-source); 0: a feed event */
 };
 
 static int
@@ -267,6 +268,8 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
 {
     struct event_json_ctx *c = userdata;
     c->raised_at = row->raised_at;
+    c->alert_id = row->alert_id;
+    c->item_id = row->item_id;
     c->doc = json_pack("{s:o, s:I, s:o, s:{s:o, s:o, s:o}, s:o}", "event", json_str(row->event),
                        "event_id", (json_int_t)row->id, "feed", json_str(row->feed), "feed_state",
                        "url", json_str(row->url), "state", json_str(row->feed_state), "reason",
@@ -288,6 +291,25 @@ event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_s
     if (r < 0 || !c.doc) {
         json_decref(c.doc);
         return NULL;
+    }
+    if (c.alert_id) {
+        /* story-source: the alert's JSON (its story with the new source), the event's name
+         * and id, and the item that became its source. */
+        json_t *doc = alert_json(d, c.alert_id, NULL, ret_store_failed), *src, *source = NULL;
+        size_t i;
+        json_array_foreach(json_object_get(doc, "sources"), i,
+                           src) if (json_integer_value(json_object_get(src, "item")) == c.item_id)
+            source = src;
+        if (!doc || json_object_set(doc, "event", json_object_get(c.doc, "event")) < 0 ||
+            json_object_set(doc, "event_id", json_object_get(c.doc, "event_id")) < 0 ||
+            json_object_set_new(doc, "source", source ? json_incref(source) : json_null()) < 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        json_decref(c.doc);
+        c.doc = doc;
+        if (!doc)
+            return NULL;
     }
     if (ret_raised_at)
         *ret_raised_at = c.raised_at;
@@ -848,21 +870,24 @@ run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     json_t *item = json_object_get(doc, "item");
     json_t *fs = json_object_get(doc, "feed_state");
+    bool fev = run->ev && !item; /* a feed event; an item event (story-source) is an alert's */
     char id[32];
-    snprintf(id, sizeof(id), "%" PRId64, run->alert_id);
+    snprintf(id, sizeof(id), "%" PRId64,
+             fev || !run->ev ? run->alert_id
+                             : (int64_t)json_integer_value(json_object_get(doc, "alert_id")));
     /* An alert's variables, or a feed event's (its name, feed, id, URL, state and reason). */
     const char *vars[][2] = {
         {"FEEDWATCH_EVENT", run->event},
-        {run->ev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
-         run->ev ? id : json_string_value(json_object_get(doc, "topic"))},
-        {"FEEDWATCH_FEED", json_string_value(json_object_get(run->ev ? doc : item, "feed"))},
-        {run->ev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
-         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "state" : "title"))},
-        {"FEEDWATCH_URL", json_string_value(json_object_get(run->ev ? fs : item, "url"))},
-        {run->ev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
-         json_string_value(json_object_get(run->ev ? fs : item, run->ev ? "reason" : "published"))},
-        {run->ev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
-         run->ev ? json_string_value(json_object_get(doc, "raised")) : id},
+        {fev ? "FEEDWATCH_EVENT_ID" : "FEEDWATCH_TOPIC",
+         fev ? id : json_string_value(json_object_get(doc, "topic"))},
+        {"FEEDWATCH_FEED", json_string_value(json_object_get(fev ? doc : item, "feed"))},
+        {fev ? "FEEDWATCH_FEED_STATE" : "FEEDWATCH_TITLE",
+         json_string_value(json_object_get(fev ? fs : item, fev ? "state" : "title"))},
+        {"FEEDWATCH_URL", json_string_value(json_object_get(fev ? fs : item, "url"))},
+        {fev ? "FEEDWATCH_REASON" : "FEEDWATCH_PUBLISHED",
+         json_string_value(json_object_get(fev ? fs : item, fev ? "reason" : "published"))},
+        {fev ? "FEEDWATCH_RAISED" : "FEEDWATCH_ALERT_ID",
+         fev ? json_string_value(json_object_get(doc, "raised")) : id},
     };
     static const char *const kept[] = {"PATH", "LANG", "TZ"};
     size_t n_vars = sizeof(vars) / sizeof(vars[0]);

@@ -142,6 +142,8 @@ struct store_engine {
     int (*feed_event_add)(struct store *store, int64_t feed_id, const char *event, const char *url,
                           const char *feed_state, const char *reason, char *const *hooks,
                           size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+    int (*story_source_add)(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                            char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id);
     int (*event_deliveries_due)(struct store *store, int64_t now_at, unsigned limit,
                                 store_delivery_cb cb, void *userdata);
     int (*event_delivery_next_due)(struct store *store, int64_t *ret_at);

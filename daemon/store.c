@@ -879,6 +879,15 @@ store_feed_event_add(struct store *store, int64_t feed_id, const char *event, co
 }
 
 int
+store_story_source_add(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                       char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    assert(store);
+    return store->engine->story_source_add(store, feed_id, alert_id, item_id, hooks, n_hooks,
+                                           raised_at, ret_id);
+}
+
+int
 store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
                            store_delivery_cb cb, void *userdata)
 {

@@ -133,6 +133,9 @@ struct store_feed_event_row {
     int64_t raised_at;
     const char *state; /* of its deliveries, as an alert's: pending ... delivered, no-hook */
     int attempts;
+    /* story-source only (0 for feed events): */
+    int64_t alert_id; /* the alert the item became a source of */
+    int64_t item_id;  /* that item */
 };
 
 typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);
@@ -610,6 +613,14 @@ int store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t 
 int store_feed_event_add(struct store *store, int64_t feed_id, const char *event, const char *url,
                          const char *feed_state, const char *reason, char *const *hooks,
                          size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+/*
+ * Raises story-source (issue 17, part 2): item_id, of feed_id, became a source of alert_id. A
+ * feed_events row (event "story-source", alert_id and item_id set, not listed by
+ * store_feed_events_list) with one pending delivery per hook, delivered as feed events are.
+ * Added in the transaction of the poll that attached it. 0 with *ret_id (may be NULL).
+ */
+int store_story_source_add(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                           char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id);
 /* As store_deliveries_due, store_delivery_next_due, store_delivery_set, of feed events. */
 int store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
                                store_delivery_cb cb, void *userdata);

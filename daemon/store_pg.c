@@ -354,7 +354,8 @@ static const char *const pg_migrations[] = {
     "    raised_at bigint NOT NULL,\n"
     "    PRIMARY KEY (alert_id, key)\n"
     ");\n"
-    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n",
+    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n"
+    "ALTER TABLE feed_events ADD COLUMN alert_id bigint, ADD COLUMN item_id bigint;\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -467,6 +468,7 @@ enum pg_stmt {
     STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
+    STMT_SOURCE_EVENT_ADD,
     STMT_EVENT_DELIVERIES_DUE,
     STMT_EVENT_DELIVERY_NEXT,
     STMT_EVENT_DELIVERY_SET,
@@ -496,7 +498,8 @@ enum pg_stmt {
 
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define PG_EVENT_COLUMNS                                                                           \
-    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts"
+    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
+    "e.alert_id, e.item_id"
 
 /* The columns of a node row, in the order node_from_row reads them. */
 #define PG_NODE_COLUMNS                                                                            \
@@ -522,11 +525,14 @@ enum pg_stmt {
 #define PG_ALERT_COLUMNS                                                                           \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
-/* The alerts of topic $1 raised at or after $2, not of feed $10, whose band band_no is val. */
+/* The newest 16 alerts of topic $1 raised at or after $2, not of feed $10, whose band band_no is
+ * val (the SQLite engine's STORY_BAND_ROWS: an item's lookup is bounded however many the window
+ * holds). */
 #define PG_STORY_BAND(band_no, val)                                                                \
-    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = $1::text"                    \
+    "(SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = $1::text"                   \
     " AND band_no = " band_no " AND band_value = " val "::integer"                                 \
-    " AND raised_at >= $2::bigint AND feed_id != $10::bigint"
+    " AND raised_at >= $2::bigint AND feed_id != $10::bigint"                                      \
+    " ORDER BY raised_at DESC LIMIT 16)"
 /* The 7 bands, $3..$9 the values of the new signature's (UNION: each alert once). */
 #define PG_BAND_0 PG_STORY_BAND("0", "$3")
 #define PG_BAND_1 PG_STORY_BAND("1", "$4")
@@ -900,6 +906,9 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = $1 AND key = $3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [STMT_SOURCE_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at,"
+                              " state, alert_id, item_id)"
+                              " VALUES ($1, 'story-source', 'ok', $2, $3, $4, $5) RETURNING id",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
                                 " VALUES ($1, $2, $3) ON CONFLICT (event_id, hook) DO NOTHING",
     [STMT_EVENT_DELIVERIES_DUE] = "SELECT event_id, hook, attempts FROM event_deliveries"
@@ -927,7 +936,8 @@ static const char *const pg_sql[STMT__COUNT] = {
                        " JOIN feeds AS f ON f.id = e.feed_id WHERE e.id = $1",
     [STMT_EVENTS_LIST] = "SELECT " PG_EVENT_COLUMNS " FROM feed_events AS e"
                          " JOIN feeds AS f ON f.id = e.feed_id"
-                         " WHERE ($1 = 0 OR e.state = 'failed') ORDER BY e.id DESC"
+                         " WHERE e.alert_id IS NULL AND ($1 = 0 OR e.state = 'failed')"
+                         " ORDER BY e.id DESC"
                          " LIMIT $2::bigint",
     [STMT_EVENT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
                               " last_attempt_at FROM event_deliveries WHERE event_id = $1"
@@ -4174,6 +4184,41 @@ pg_feed_event_add(struct store *base, int64_t feed_id, const char *event, const 
     return 0;
 }
 
+/* Raises story-source: item_id became a source of alert_id (store.h). */
+static int
+pg_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                    char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_int(&p, feed_id);
+    par_int(&p, raised_at);
+    par_str(&p, n_hooks ? "pending" : "no-hook");
+    par_int(&p, alert_id);
+    par_int(&p, item_id);
+    if (!(res = pg_exec(store, STMT_SOURCE_EVENT_ADD, &p, &r)))
+        return r;
+    int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+    PQclear(res);
+    if (id <= 0)
+        return store_set_error(&store->base, -EIO, "the story-source event has no id");
+    for (size_t i = 0; i < n_hooks; i++) {
+        p = (struct pg_params){0};
+        par_int(&p, id);
+        par_str(&p, hooks[i]);
+        par_int(&p, raised_at);
+        if ((r = pg_run(store, STMT_EVENT_DELIVERY_ADD, &p, NULL)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
 static int
 pg_event_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_delivery_cb cb,
                         void *userdata)
@@ -4224,6 +4269,8 @@ events_rows(struct store_pg *store, enum pg_stmt which, const struct pg_params *
             .raised_at = col_time(res, i, 6),
             .state = col_text(res, i, 7),
             .attempts = (int)col_int(res, i, 8),
+            .alert_id = col_int(res, i, 9),
+            .item_id = col_int(res, i, 10),
         };
         if ((r = cb(userdata, &row)) < 0)
             break;
@@ -4320,6 +4367,7 @@ const struct store_engine store_pg_engine = {
     .feed_ensure = pg_feed_ensure,
     .feed_save = pg_feed_save,
     .feed_event_add = pg_feed_event_add,
+    .story_source_add = pg_story_source_add,
     .items_by_url = pg_items_by_url,
     .item_rekey = pg_item_rekey,
     .event_deliveries_due = pg_event_deliveries_due,

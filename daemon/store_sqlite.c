@@ -271,7 +271,12 @@ static const char *const store_migrations[] = {
     "    PRIMARY KEY (alert_id, key)\n"
     ");\n"
     "-- store_story_key_candidates: the newest alerts of a topic in the window with one key.\n"
-    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n",
+    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n"
+    "-- story-source: an item became a source of an alert, delivered as feed events are.\n"
+    "ALTER TABLE feed_events ADD COLUMN alert_id INTEGER; -- item events: the alert it is"
+    " delivered on; NULL: a feed event\n"
+    "ALTER TABLE feed_events ADD COLUMN item_id INTEGER; -- story-source: the item that became"
+    " a source of the alert\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -344,6 +349,7 @@ enum store_stmt {
     STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
+    STMT_SOURCE_EVENT_ADD,
     STMT_EVENT_DELIVERIES_DUE,
     STMT_EVENT_DELIVERY_NEXT,
     STMT_EVENT_DELIVERY_SET,
@@ -367,7 +373,8 @@ enum store_stmt {
 
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define STORE_EVENT_COLUMNS                                                                        \
-    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts"
+    "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
+    "e.alert_id, e.item_id"
 
 /*
  * The columns of an item row, in the order items_list reads them; ?2 asks for the text.
@@ -386,10 +393,8 @@ enum store_stmt {
 #define STORE_ALERT_COLUMNS                                                                        \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
-/* The alerts of topic ?1 raised at or after ?2, not of feed ?10, whose band band_no is val. */
-#define STORY_BAND(band_no, val)                                                                   \
-    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no   \
-    " AND band_value = " val " AND raised_at >= ?2 AND feed_id != ?10"
+/* The alerts an item's band may share, per band (sqlite_story_candidates). */
+#define STORY_BAND_ROWS 16
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -497,14 +502,11 @@ static const char *const store_sql[STMT__COUNT] = {
                              " AND i.simhash IS NOT NULL AND i.simhash != 0"
                              " ON CONFLICT (alert_id, band_no) DO NOTHING",
     /* One index range per band (?3..?9 the bands of the new signature), each alert once, by id. */
-    [STMT_STORY_CANDIDATES] =
-        "SELECT alert_id, simhash, feed_id FROM (" STORY_BAND("0", "?3") " UNION " STORY_BAND("1", "?4") " UNION " STORY_BAND(
-            "2",
-            "?5") " UNION " STORY_BAND("3",
-                                       "?6") " UNION " STORY_BAND("4",
-                                                                  "?7") " UNION " STORY_BAND("5",
-                                                                                             "?8") " UNION " STORY_BAND("6",
-                                                                                                                        "?9") ") ORDER BY alert_id",
+    /* The newest ?5 alerts of topic ?1 raised at or after ?2, not of feed ?6, whose band ?3 is
+     * ?4: one index range read backwards. */
+    [STMT_STORY_CANDIDATES] = "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1"
+                              " AND band_no = ?3 AND band_value = ?4 AND raised_at >= ?2"
+                              " AND feed_id != ?6 ORDER BY raised_at DESC LIMIT ?5",
     [STMT_STORY_SIG_SET] = "UPDATE alerts SET story_sig = ?2 WHERE id = ?1",
     [STMT_STORY_KEY_ADD] = "INSERT INTO story_keys (alert_id, topic, key, raised_at)"
                            " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (alert_id, key) DO NOTHING",
@@ -592,6 +594,9 @@ static const char *const store_sql[STMT__COUNT] = {
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_SOURCE_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at,"
+                              " state, alert_id, item_id)"
+                              " VALUES (?1, 'story-source', 'ok', ?2, ?3, ?4, ?5)",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
                                 " VALUES (?1, ?2, ?3) ON CONFLICT (event_id, hook) DO NOTHING",
     [STMT_EVENT_DELIVERIES_DUE] = "SELECT event_id, hook, attempts FROM event_deliveries"
@@ -618,7 +623,8 @@ static const char *const store_sql[STMT__COUNT] = {
                        " JOIN feeds AS f ON f.id = e.feed_id WHERE e.id = ?1",
     [STMT_EVENTS_LIST] = "SELECT " STORE_EVENT_COLUMNS " FROM feed_events AS e"
                          " JOIN feeds AS f ON f.id = e.feed_id"
-                         " WHERE (?1 = 0 OR e.state = 'failed') ORDER BY e.id DESC LIMIT ?2",
+                         " WHERE e.alert_id IS NULL AND (?1 = 0 OR e.state = 'failed')"
+                         " ORDER BY e.id DESC LIMIT ?2",
     [STMT_EVENT_DELIVERIES] = "SELECT hook, state, attempts, next_attempt_at, last_error,"
                               " last_attempt_at FROM event_deliveries WHERE event_id = ?1"
                               " ORDER BY hook",
@@ -1959,35 +1965,63 @@ sqlite_alert_add(struct store *base, const char *topic, int64_t item_id, const c
  * after since_at whose item, from a feed other than feed_id, has a story signature that agrees
  * with simhash on at least one of the 7 bands of story_bands (9 bits each, the last 10): the
  * candidates a new item of feed_id may be the same story as (the same feed repeating itself is
- * a new item). By pigeonhole every signature within 6 bits of simhash is among them, so the
- * first that passes simhash_same_story() is the first alert of the whole window that would;
- * the rest of the window is not read. Adds the statement's VM steps to *steps (may be NULL).
+ * a new item). By pigeonhole every signature within 6 bits of simhash shares a band with it, so
+ * the first that passes simhash_same_story() is the first alert of the window that would, as
+ * long as its band value has at most STORY_BAND_ROWS newer alerts in the window (a band value is
+ * one in 512: a topic of 8,000 alerts in the window has 16 of each); past that, the newest are
+ * read (a copy comes soon after its story), so an item costs at most 7 * STORY_BAND_ROWS rows
+ * however many alerts the window holds. Adds the statement's VM steps to *steps (may be NULL).
  */
+struct story_band_row {
+    int64_t alert_id, feed_id;
+    uint64_t simhash;
+};
+
+static int
+cmp_band_row(const void *a, const void *b)
+{
+    int64_t x = ((const struct story_band_row *)a)->alert_id;
+    int64_t y = ((const struct story_band_row *)b)->alert_id;
+    return x < y ? -1 : x > y;
+}
+
 static int
 sqlite_story_candidates(struct store *base, const char *topic, int64_t since_at, uint64_t simhash,
                         int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
+    struct story_band_row rows[7 * STORY_BAND_ROWS];
+    size_t n_rows = 0;
     int rc = SQLITE_OK, r = 0;
-    bind_str(st, 1, topic, &rc);
-    bind_int(st, 2, since_at, &rc);
-    for (int n = 0; n < 7; n++)
-        bind_int(st, 3 + n, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
-    bind_int(st, 10, feed_id, &rc);
-    if (rc != SQLITE_OK)
-        return bind_failed(store, st, rc);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r = cb(userdata, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-               sqlite3_column_int64(st, 2));
-        if (r != 0)
-            break;
+    for (int n = 0; n < 7 && r == 0; n++) {
+        rc = SQLITE_OK;
+        bind_str(st, 1, topic, &rc);
+        bind_int(st, 2, since_at, &rc);
+        bind_int(st, 3, n, &rc);
+        bind_int(st, 4, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
+        bind_int(st, 5, STORY_BAND_ROWS, &rc);
+        bind_int(st, 6, feed_id, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        while (n_rows < sizeof(rows) / sizeof(rows[0]) && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            rows[n_rows++] = (struct story_band_row){
+                .alert_id = sqlite3_column_int64(st, 0),
+                .simhash = (uint64_t)sqlite3_column_int64(st, 1),
+                .feed_id = sqlite3_column_int64(st, 2),
+            };
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            r = store_fail(store, rc);
+        if (steps)
+            *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+        stmt_done(st);
     }
-    if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = store_fail(store, rc);
-    if (steps)
-        *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
-    stmt_done(st);
+    if (r < 0)
+        return r;
+    qsort(rows, n_rows, sizeof(rows[0]), cmp_band_row);
+    for (size_t i = 0; i < n_rows && r == 0; i++)
+        if (i == 0 || rows[i].alert_id != rows[i - 1].alert_id)
+            r = cb(userdata, rows[i].alert_id, rows[i].simhash, rows[i].feed_id);
     return r < 0 ? r : 0;
 }
 
@@ -2753,6 +2787,40 @@ sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, co
     return 0;
 }
 
+/* Raises story-source: item_id became a source of alert_id (store.h). */
+static int
+sqlite_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                        char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_SOURCE_EVENT_ADD];
+    int rc = SQLITE_OK, r;
+
+    bind_int(st, 1, feed_id, &rc);
+    bind_int(st, 2, raised_at, &rc);
+    bind_str(st, 3, n_hooks ? "pending" : "no-hook", &rc);
+    bind_int(st, 4, alert_id, &rc);
+    bind_int(st, 5, item_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
+    for (size_t i = 0; i < n_hooks; i++) {
+        bind_int(st, 1, id, &rc);
+        bind_str(st, 2, hooks[i], &rc);
+        bind_int(st, 3, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
 static int
 sqlite_event_deliveries_due(struct store *base, int64_t now_at, unsigned limit,
                             store_delivery_cb cb, void *userdata)
@@ -2790,6 +2858,8 @@ event_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed_e
     row->id = sqlite3_column_int64(st, 0);
     row->raised_at = col_time(st, 6);
     row->attempts = sqlite3_column_int(st, 8);
+    row->alert_id = sqlite3_column_int64(st, 9);
+    row->item_id = sqlite3_column_int64(st, 10);
     if ((r = col_text(store, st, 1, &row->event)) < 0 ||
         (r = col_text(store, st, 2, &row->feed)) < 0 ||
         (r = col_text(store, st, 3, &row->url)) < 0 ||
@@ -2948,6 +3018,7 @@ const struct store_engine store_sqlite_engine = {
     .delivery_set = sqlite_delivery_set,
     .deliveries_reset_running = sqlite_deliveries_reset_running,
     .feed_event_add = sqlite_feed_event_add,
+    .story_source_add = sqlite_story_source_add,
     .items_by_url = sqlite_items_by_url,
     .item_rekey = sqlite_item_rekey,
     .event_deliveries_due = sqlite_event_deliveries_due,

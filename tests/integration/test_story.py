@@ -105,6 +105,68 @@ def test_same_story_after_the_window_is_a_new_alert(t):
     assert d.stop() == 0
 
 
+def test_story_source_event_reaches_hooks_that_ask_for_it(t):
+    """A copy from a second feed attached as a source (issue 17, part 2) is a story-source
+    event for the topic's hooks that list it in `events`: a durable delivery, retried while the
+    hook fails, with FEEDWATCH_EVENT=story-source, the alert's variables, and on stdin the
+    alert's JSON with event "story-source", its story (the new source among its sources) and
+    the source itself. A hook of the topic that lists only alert gets the alert, not the
+    source; `feedwatch events` (feed events) does not list it."""
+    import sys
+    hook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+    s = t.httpd()
+    story = seed_text("001_c3de49d25fb89459.txt")
+    s.add_file("/wire.xml", rss("wire", "EU invites Russia to take security concerns to OSCE", story))
+    s.add_file("/paper.xml", rss("paper", "Brussels answers Moscow: talk at the OSCE", story))
+    outs = {n: os.path.join(t.dir, "hook-" + n) for n in ("src", "plain")}
+    for o in outs.values():
+        os.mkdir(o)
+    broken = os.path.join(t.dir, "broken")
+    hooks = (f'\n[hook "src"]\nexec = {sys.executable} {hook} {outs["src"]} --fail-while {broken}\n'
+             f"events = alert, story-source\ntimeout = 10s\nretries = 3\n"
+             f'\n[hook "plain"]\nexec = {sys.executable} {hook} {outs["plain"]}\n'
+             f"timeout = 10s\n")
+    topic = TOPIC + "hooks = src, plain\n"
+    d = t.daemon({"wire": s.url("/wire.xml")}, story_window="48h")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topic + hooks))
+    d.start()
+    d.wait_polled(["wire"])
+    for n in outs:
+        fwtest.wait_until(lambda: len(fwtest.hook_runs(outs[n])) == 1, 30, f"{n}: the alert")
+    alert = osce_alerts(d)[0]
+    # The hook breaks; the copy arrives from a second feed.
+    open(broken, "w").close()
+    d.feeds["paper"] = s.url("/paper.xml")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topic + hooks))
+    d.cli_ok("reload")
+    d.wait_polled(["paper"])
+    assert len(osce_alerts(d)) == 1
+    fwtest.wait_until(lambda: [r for r in fwtest.hook_runs(outs["src"]) if r["failed"]], 30,
+                      "a failed story-source run")
+    rows = d.query("SELECT event, alert_id, item_id, state FROM feed_events")
+    assert len(rows) == 1 and rows[0][0] == "story-source" and rows[0][1] == alert["id"], rows
+    assert rows[0][3] in ("pending", "running"), rows  # failed once, to be retried
+    os.unlink(broken)
+    fwtest.wait_until(lambda: d.query("SELECT state FROM feed_events")[0][0] == "delivered", 60,
+                      "the story-source delivery")
+    runs = fwtest.hook_runs(outs["src"])
+    ok = [r for r in runs if not r["failed"] and r["env"]["FEEDWATCH_EVENT"] == "story-source"]
+    assert len(ok) == 1 and len([r for r in runs if r["failed"]]) >= 1, runs
+    env, doc = ok[0]["env"], ok[0]["stdin"]
+    assert env["FEEDWATCH_TOPIC"] == "osce" and env["FEEDWATCH_ALERT_ID"] == str(alert["id"]), env
+    assert env["FEEDWATCH_FEED"] == "wire", env  # the alert's item, as an alert's hook gets it
+    assert doc["event"] == "story-source" and doc["alert_id"] == alert["id"], doc
+    assert doc["source"]["feed"] == "paper" and doc["source"]["item"] == rows[0][2], doc
+    assert doc["story"]["id"] == alert["id"], doc
+    assert doc["story"]["first_item"] == doc["item"]["id"], doc
+    assert doc["story"]["sources"] == [rows[0][2]], doc
+    # The hook that takes only alerts: the alert once, nothing of the source.
+    plain = fwtest.hook_runs(outs["plain"])
+    assert [r["env"]["FEEDWATCH_EVENT"] for r in plain] == ["alert"], plain
+    assert d.cli_ok("events")["events"] == []
+    assert d.stop() == 0
+
+
 FLOOD_TOPIC = """
 [topic "ua"]
 match = ukraine
