@@ -1497,6 +1497,7 @@ struct events_seen {
     char feed_state[8][16];
     char reason[8][64];
     char url[8][64];
+    int64_t alert_id[8], item_id[8];
 };
 
 static int
@@ -1512,6 +1513,8 @@ on_feed_event(void *userdata, const struct store_feed_event_row *row)
     (void)snprintf(s->feed_state[s->n], sizeof(s->feed_state[0]), "%s", row->feed_state);
     (void)snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s", row->reason ? row->reason : "-");
     (void)snprintf(s->url[s->n], sizeof(s->url[0]), "%s", row->url ? row->url : "-");
+    s->alert_id[s->n] = row->alert_id;
+    s->item_id[s->n] = row->item_id;
     s->n++;
     return 0;
 }
@@ -1533,6 +1536,67 @@ on_claimed_event(void *userdata, int64_t id, const char *hook, unsigned attempts
     c->attempts[c->n] = attempts;
     c->n++;
     return 0;
+}
+
+/*
+ * story-source (issue 17, part 2): an item that became a source of an alert is an event of
+ * its own with the alert and the item, one pending delivery per hook, due at once, delivered
+ * as feed events are; none when no hook takes it; not among the feed events listed.
+ */
+static void
+test_store_iface_story_source_events(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item first = mkitem("a1", 100), copy = mkitem("b1", 100);
+    char *hooks[] = {"notify", "webhook"};
+    int64_t a1 = 0, b1 = 0, alert = 0, ev = 0, quiet = 0;
+    struct events_seen seen = {0};
+    int due = 0;
+
+    assert_int_equal(store_item_add(store, a, &first, "text", 0, 1000, &a1), 1);
+    assert_int_equal(store_item_add(store, b, &copy, "text", 0, 1001, &b1), 1);
+    assert_int_equal(store_alert_add(store, "t", a1, "[]", hooks, 2, 1000, &alert), 1);
+    assert_int_equal(store_alert_add_source(store, alert, b1), 0);
+    assert_int_equal(store_story_source_add(store, b, alert, b1, hooks, 2, 1001, &ev), 0);
+    assert_int_equal(store_story_source_add(store, b, alert, b1, NULL, 0, 1001, &quiet), 0);
+    assert_true(ev > 0 && quiet > ev);
+    assert_int_equal(store_event_deliveries_due(store, 1001, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.event[0], "story-source");
+    assert_string_equal(seen.feed[0], "b");
+    assert_string_equal(seen.state[0], "pending");
+    assert_int_equal(seen.alert_id[0], alert);
+    assert_int_equal(seen.item_id[0], b1);
+    assert_int_equal(store_feed_event_get(store, quiet, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[1], "no-hook");
+
+    /* Delivered as a feed event's: its state follows its deliveries. */
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "webhook", "delivered", 2, FEED_TIME_NONE, NULL, 1100),
+        0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "delivered");
+
+    /* Feed events only in the list; a feed event has no alert. */
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-stalled", NULL, "ok", NULL, NULL, 0, 1200, NULL), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.event[0], "feed-stalled");
+    assert_int_equal(seen.alert_id[0], 0);
+    assert_int_equal(seen.item_id[0], 0);
+    store_free(store);
 }
 
 /*
@@ -1736,6 +1800,7 @@ main(void)
         IFACE_TEST(test_store_iface_items_query),
         IFACE_TEST(test_store_iface_stories_and_sources),
         IFACE_TEST(test_store_iface_story_keys),
+        IFACE_TEST(test_store_iface_story_source_events),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_items_by_url),
