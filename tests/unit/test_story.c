@@ -152,11 +152,17 @@ df_const(void *userdata, uint32_t key)
     return *(const unsigned *)userdata;
 }
 
-/* A shared name that many of the topic's other stories have weighs less (issue 17). */
+/*
+ * A topic's cast is no story (issue 17): two Kavanaugh stories of one week (the hearing's
+ * audience, Pelosi's words) share four names and no number, and stay apart even before any
+ * rarity is known (a topic's first stories). A shared name that many of the topic's other
+ * stories have weighs less: two reports of one event that share only such names are no
+ * longer one story.
+ */
 static void
 test_rarity(void **state)
 {
-    struct story_sig a, b;
+    struct story_sig a, b, c, d;
     (void)state;
     sig("Kavanaugh hearing drew 20 million viewers",
         "Brett Kavanaugh and Christine Blasey Ford testified before the Senate on Thursday.", "en",
@@ -165,21 +171,69 @@ test_rarity(void **state)
         "Nancy Pelosi said Brett Kavanaugh was hysterical when Christine Blasey Ford's account "
         "was heard by the Senate.",
         "en", &b);
-    struct story_shared s0, s3, s9;
     unsigned df = 0;
+    struct story_shared s0;
     story_compare_df(&a, &b, df_const, &df, &s0);
     assert_true(s0.names >= 4);
+    assert_int_equal(s0.numbers, 0);
     assert_true(s0.names_w == s0.names);
-    assert_true(story_same_df(&a, &b, df_const, &df));
-    assert_true(story_same(&a, &b)); /* no rarity known: every name weighs 1 */
-    df = 3;                          /* the topic's other stories: a few have them too */
-    story_compare_df(&a, &b, df_const, &df, &s3);
-    assert_true(s3.names_w == s0.names_w);
-    df = 9; /* most of the topic's stories of the week name them: its cast */
-    story_compare_df(&a, &b, df_const, &df, &s9);
-    assert_int_equal(s9.names, s0.names);
-    assert_true(s9.names_w < s0.names_w / 4);
+    assert_true(story_score(&s0) < 2.0);
     assert_false(story_same_df(&a, &b, df_const, &df));
+    assert_false(story_same(&a, &b)); /* no rarity known: every name weighs 1 */
+
+    sig("Flake asks for FBI inquiry into Kavanaugh",
+        "Senator Jeff Flake asked the FBI to look into Brett Kavanaugh before the Judiciary "
+        "Committee votes, after Christine Blasey Ford testified.",
+        "en", &c);
+    sig("Flake wants the FBI to look at Kavanaugh",
+        "Jeff Flake wants the FBI to investigate Brett Kavanaugh; the Judiciary Committee heard "
+        "Christine Blasey Ford.",
+        "en", &d);
+    struct story_shared t0, t3, t9;
+    df = 0;
+    story_compare_df(&c, &d, df_const, &df, &t0);
+    assert_true(story_score(&t0) >= 2.0);
+    assert_true(story_same_df(&c, &d, df_const, &df));
+    df = 3; /* the topic's other stories: a few have them too */
+    story_compare_df(&c, &d, df_const, &df, &t3);
+    assert_true(t3.names_w == t0.names_w);
+    assert_true(story_same_df(&c, &d, df_const, &df));
+    df = 9; /* most of the topic's stories of the week name them: its cast */
+    story_compare_df(&c, &d, df_const, &df, &t9);
+    assert_int_equal(t9.names, t0.names);
+    assert_true(t9.names_w < t0.names_w / 4);
+    assert_false(story_same_df(&c, &d, df_const, &df));
+}
+
+/*
+ * A distinctive detail makes a story whatever the score: a shared number with two shared
+ * names, or with a shared name and a shared place (Palu's 384 dead, in English and German).
+ */
+static void
+test_distinctive_detail(void **state)
+{
+    struct story_sig a, b, c;
+    (void)state;
+    sig("Tsunami kills 384 in Indonesia",
+        "At least 384 people died in Palu when a tsunami struck after a strong earthquake, "
+        "Sutopo Purwo Nugroho of the agency BNPB told Reuters in Jakarta, as rescuers searched "
+        "the rubble of the Roa Roa hotel and the Tatura mall.",
+        "en", &a);
+    sig("Tsunami in Indonesien",
+        "Mindestens 384 Menschen starben in Palu, als eine Flutwelle nach einem schweren "
+        "Erdbeben die Küste traf, meldete die Deutsche Presse-Agentur aus Berlin; Präsident "
+        "Joko Widodo wollte die Stadt am Sonntag besuchen.",
+        "de", &b);
+    struct story_shared s = shared(&a, &b);
+    assert_true(s.numbers >= 1 && s.names >= 1 && s.places >= 1);
+    assert_true(story_score(&s) < 2.0);
+    assert_true(story_same(&a, &b));
+    /* The same number and place without a shared name: no story. */
+    sig("Flooding in Indonesia", "At least 384 homes were flooded in Surabaya, officials said.",
+        "en", &c);
+    s = shared(&a, &c);
+    assert_true(s.numbers >= 1 && s.places >= 1 && s.names == 0);
+    assert_false(story_same(&a, &c));
 }
 
 /* Merging keeps the keys sorted and unique and stops at STORY_MAX_KEYS. */
@@ -234,6 +288,7 @@ main(void)
         cmocka_unit_test(test_places_in_any_language),
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_rarity),
+        cmocka_unit_test(test_distinctive_detail),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_pack),
     };
