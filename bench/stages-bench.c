@@ -49,6 +49,7 @@
 #include "topics/match.h"
 #include "text/normalize.h"
 #include "text/simhash.h"
+#include "topics/story.h"
 
 #define BENCH_MAX_FILES 100000
 #define BENCH_MAX_LISTS 8
@@ -257,6 +258,39 @@ run_simhash(struct set *s)
     return h;
 }
 
+/* story_sig_make on each item (title, cleaned text, language): what issue 17 adds per item. */
+static uint64_t
+run_story_sig(struct set *s, const struct story_places *p, struct story_sig *sigs)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        struct story_sig *g = &sigs[i];
+        if (story_sig_make(p, s->items[i].title, s->items[i].clean, s->items[i].language, 0, g) < 0)
+            g->n_keys = 0;
+        h = fnv(h, g->keys, g->n_keys * sizeof(g->keys[0]));
+    }
+    return h;
+}
+
+/*
+ * The daemon's worst case per matching item and topic: story_same() against 64 candidates
+ * (alerts.c STORY_MAX_CANDIDATES), here the 64 items before it.
+ */
+static uint64_t
+run_story_compare(struct set *s, const struct story_sig *sigs)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < s->n_items; i++) {
+        unsigned same = 0;
+        for (size_t k = 1; k <= 64; k++)
+            same += story_same(&sigs[i], &sigs[(i + s->n_items - k) % s->n_items]);
+        h = fnv(h, &same, sizeof(same));
+    }
+    return h;
+}
+
 struct tokdigest {
     uint64_t h;
 };
@@ -446,12 +480,14 @@ enum stage {
     S_FRAGMENT,
     S_FINGERPRINT,
     S_EDIT_COMPARE,
+    S_STORY_SIG,
+    S_STORY_COMPARE,
     S_N
 };
 static const char *const stage_names[S_N] = {
-    "html_to_text", "boilerplate_clean", "lang_detect",        "simhash_text",
-    "normalize",    "matcher",           "clean+lang+simhash", "parse+collect",
-    "fragment",     "fingerprint",       "edit_compare",
+    "html_to_text", "boilerplate_clean",  "lang_detect",     "simhash_text", "normalize",
+    "matcher",      "clean+lang+simhash", "parse+collect",   "fragment",     "fingerprint",
+    "edit_compare", "story_sig",          "story_compare64",
 };
 
 int
@@ -510,6 +546,12 @@ main(int argc, char **argv)
     if (match_build(m) < 0)
         return 1;
 
+    struct story_places *places = NULL;
+    struct story_sig *sigs = calloc(s.n_items, sizeof(*sigs));
+    if (!sigs || story_places_new(&places) < 0)
+        return 1;
+    (void)run_story_sig(&s, places, sigs); /* story_compare64 reads them */
+
     size_t simple = 0;
     for (size_t i = 0; i < s.n_items; i++)
         simple += html_fragment_is_simple(s.items[i].html, s.items[i].html_len);
@@ -555,6 +597,12 @@ main(int argc, char **argv)
             case S_EDIT_COMPARE:
                 digest = run_edit_compare(&s);
                 break;
+            case S_STORY_SIG:
+                digest = run_story_sig(&s, places, sigs);
+                break;
+            case S_STORY_COMPARE:
+                digest = run_story_compare(&s, sigs);
+                break;
             default:
                 digest = run_chain(&s);
                 break;
@@ -574,6 +622,8 @@ main(int argc, char **argv)
         (void)fflush(stdout);
     }
     free(secs);
+    free(sigs);
+    story_places_free(places);
     match_free(m);
     for (size_t i = 0; i < s.n_items; i++)
         free(s.items[i].clean);

@@ -178,6 +178,7 @@ static const char *const event_names[CONF_EVENT__COUNT] = {
     [CONF_EVENT_FEED_PURGED] = "feed-purged",
     [CONF_EVENT_FEED_IDS_CHANGED] = "feed-ids-changed",
     [CONF_EVENT_ITEM_UPDATED] = "item-updated",
+    [CONF_EVENT_STORY_SOURCE] = "story-source",
 };
 
 const char *
@@ -1936,8 +1937,8 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
                 e++;
             if (e == CONF_EVENT__COUNT) {
                 perr_at(p, at,
-                        "unknown event '%s' (alert, item-updated, feed-disabled, feed-moved,"
-                        " feed-recovered, feed-stalled, feed-purged, feed-ids-changed)",
+                        "unknown event '%s' (alert, item-updated, story-source, feed-disabled,"
+                        " feed-moved, feed-recovered, feed-stalled, feed-purged, feed-ids-changed)",
                         QS(names[i]));
                 bits = 0;
                 break;

@@ -65,7 +65,8 @@ struct conf_daemon {
 
 /*
  * The events a hook may take (`[hook] events`), as bits of conf_hook.events; their names are
- * conf_event_name's. CONF_EVENTS_FEED: the feed events; alert and item-updated are item events.
+ * conf_event_name's. CONF_EVENTS_FEED: the feed events; alert, item-updated and story-source
+ * are item events.
  */
 enum conf_event {
     CONF_EVENT_ALERT,
@@ -76,10 +77,12 @@ enum conf_event {
     CONF_EVENT_FEED_PURGED,
     CONF_EVENT_FEED_IDS_CHANGED,
     CONF_EVENT_ITEM_UPDATED, /* an alert's item was edited (on_update = alert) */
+    CONF_EVENT_STORY_SOURCE, /* an item became a source of an alert (issue 17, part 2) */
     CONF_EVENT__COUNT
 };
 #define CONF_EVENTS_FEED                                                                           \
-    (((1u << CONF_EVENT__COUNT) - 1) & ~(1u << CONF_EVENT_ALERT) & ~(1u << CONF_EVENT_ITEM_UPDATED))
+    (((1u << CONF_EVENT__COUNT) - 1) & ~(1u << CONF_EVENT_ALERT) &                                 \
+     ~(1u << CONF_EVENT_ITEM_UPDATED) & ~(1u << CONF_EVENT_STORY_SOURCE))
 
 /* The name of an event ("alert", "feed-disabled", ...). */
 const char *conf_event_name(enum conf_event e);

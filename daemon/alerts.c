@@ -8,14 +8,35 @@
 #include <string.h>
 
 #include "log.h"
-#include "topics/match.h"
 #include "text/simhash.h"
+#include "topics/match.h"
+#include "topics/story.h"
+
+/*
+ * Cross-language candidates of a new item (story.h), bounded whatever the window holds: the
+ * newest STORY_KEY_LIMIT alerts of the topic in the window for each of the item's first
+ * STORY_LOOKUP_KEYS keys (numbers, then names, then places: the rarer kinds first), at most
+ * STORY_MAX_CANDIDATES alerts in all, each compared once. At 10,000 feeds a matching item costs
+ * at most 32 index ranges of 8 rows, 64 signature reads and 64 comparisons per topic it hits.
+ */
+#define STORY_LOOKUP_KEYS 32
+#define STORY_KEY_LIMIT 8
+#define STORY_MAX_CANDIDATES 64
 
 struct alerts {
     const struct conf *conf; /* borrowed: replaced together with the conf on reload */
     struct match *matcher;
     uint64_t story_window_s;
 };
+
+/*
+ * Story signatures' place finder (story.h): the same for every config, so built once per
+ * process, by the first alerts_new of a config with topics (loop thread; about 0.2 s, before
+ * the first poll at start), and kept across reloads; the writer thread only reads it (the
+ * struct alerts that carries it there is handed over under the writer's lock). Never freed:
+ * it lives as long as the process.
+ */
+static struct story_places *places;
 
 /* Compiles the topics of conf. */
 int
@@ -26,6 +47,10 @@ alerts_new(const struct conf *conf, struct alerts **ret_alerting, char **reterr_
         return -ENOMEM;
     a->conf = conf;
     a->story_window_s = conf->daemon.story_window_s;
+    if (!places && conf->n_topics > 0 && story_places_new(&places) < 0) {
+        free(a);
+        return -ENOMEM;
+    }
     a->matcher = match_new();
     if (!a->matcher) {
         free(a);
@@ -107,7 +132,6 @@ alerts_topic_covers(const struct conf_topic *t, const struct conf_feed *feed)
 
 struct story_find {
     uint64_t simhash;
-    int64_t feed_id;
     int64_t alert_id;
 };
 
@@ -115,12 +139,131 @@ static int
 on_story_candidate(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id)
 {
     struct story_find *s = userdata;
-    /* Another feed's copy of the same story; the same feed repeating itself is a new item. */
-    if (feed_id != s->feed_id && simhash_same_story(s->simhash, simhash)) {
+    (void)feed_id; /* any feed, the same one included: a repeat is a source too */
+    if (simhash_same_story(s->simhash, simhash)) {
         s->alert_id = alert_id;
         return 1;
     }
     return 0;
+}
+
+struct story_cands {
+    int64_t ids[STORY_MAX_CANDIDATES];
+    size_t n;
+    /* Each name key looked up, with the rows its lookup gave (at most STORY_KEY_LIMIT): how
+     * many of the topic's alerts in the window have it, the name's rarity (story_df_fn). */
+    uint32_t name_keys[STORY_LOOKUP_KEYS];
+    unsigned name_rows[STORY_LOOKUP_KEYS];
+    size_t n_names;
+    unsigned *rows; /* the current lookup's count, NULL for a number or place key */
+};
+
+/* Of the topic's alerts in the window but the one compared, how many have key (capped). */
+static unsigned
+story_cands_df(void *userdata, uint32_t key)
+{
+    const struct story_cands *c = userdata;
+    for (size_t i = 0; i < c->n_names; i++)
+        if (c->name_keys[i] == key)
+            return c->name_rows[i] > 0 ? c->name_rows[i] - 1 : 0;
+    return 0;
+}
+
+static int
+on_story_key_candidate(void *userdata, int64_t alert_id)
+{
+    struct story_cands *c = userdata;
+    if (c->rows)
+        (*c->rows)++;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->ids[i] == alert_id)
+            return 0;
+    if (c->n == STORY_MAX_CANDIDATES)
+        return 1;
+    c->ids[c->n++] = alert_id;
+    return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The first alert (lowest id) of topic in the window whose story signature is the same story
+ * as sig by story_same(), among the bounded candidates its keys give: 1 with *ret_alert_id,
+ * 0 when none, <0 on a store error.
+ */
+static int
+story_find_by_keys(struct store *store, const char *topic, int64_t since_at,
+                   const struct story_sig *sig, int64_t *ret_alert_id, uint64_t *steps)
+{
+    struct story_cands c = {.n = 0, .n_names = 0};
+    size_t asked = 0;
+    int r = 0;
+    for (int kind = STORY_KEY_NUMBER; kind >= (int)STORY_KEY_PLACE && r == 0; kind--) {
+        for (size_t i = 0; i < sig->n_keys && asked < STORY_LOOKUP_KEYS && r == 0; i++) {
+            if ((int)STORY_KEY_KIND(sig->keys[i]) != kind)
+                continue;
+            asked++;
+            c.rows = NULL;
+            if (kind == STORY_KEY_NAME) {
+                c.name_keys[c.n_names] = sig->keys[i];
+                c.name_rows[c.n_names] = 0;
+                c.rows = &c.name_rows[c.n_names++];
+            }
+            r = store_story_key_candidates(store, topic, since_at, sig->keys[i], STORY_KEY_LIMIT,
+                                           on_story_key_candidate, &c, steps);
+            if (c.n == STORY_MAX_CANDIDATES)
+                break;
+        }
+    }
+    if (r < 0)
+        return r;
+    qsort(c.ids, c.n, sizeof(c.ids[0]), cmp_id);
+    for (size_t i = 0; i < c.n; i++) {
+        uint8_t buf[STORY_SIG_BYTES_MAX];
+        size_t len = 0;
+        struct story_sig other;
+        r = store_alert_story_sig(store, c.ids[i], buf, sizeof(buf), &len, NULL, steps);
+        if (r < 0)
+            return r;
+        if (r == 0 || story_sig_unpack(buf, len, &other) < 0)
+            continue;
+        if (story_same_df(sig, &other, story_cands_df, &c)) {
+            *ret_alert_id = c.ids[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * story-source: item_id (of feed_id) became a source of alert_id; the hooks of topic t that
+ * take the event get it, delivered as feed events are (store_story_source_add). Nothing when
+ * none of them does.
+ */
+static int
+story_source_event(const struct alerts *a, const struct conf_topic *t, struct store *store,
+                   int64_t feed_id, int64_t alert_id, int64_t item_id, int64_t now,
+                   struct alerts_outcome *out)
+{
+    char **hooks = t->n_hooks ? calloc(t->n_hooks, sizeof(*hooks)) : NULL;
+    size_t n = 0;
+    if (t->n_hooks && !hooks)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n_hooks; i++) {
+        const struct conf_hook *h = conf_hook_find(a->conf, t->hooks[i]);
+        if (h && (h->events & (1u << CONF_EVENT_STORY_SOURCE)))
+            hooks[n++] = t->hooks[i];
+    }
+    int r = n ? store_story_source_add(store, feed_id, alert_id, item_id, hooks, n, now, NULL) : 0;
+    if (r >= 0 && n)
+        out->source_events++;
+    free(hooks);
+    return r;
 }
 
 /* Matches an item that was just stored and raises or attaches its alerts. */
@@ -138,38 +281,68 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
     int r = match_run(a->matcher, &doc, &res);
     if (r < 0)
         return r;
+    struct story_sig *sig = NULL; /* made at the first topic that needs it */
     for (size_t i = 0; i < res.n_hits && r >= 0; i++) {
         const struct match_hit *hit = &res.hits[i];
         const struct conf_topic *t = &a->conf->topics[hit->topic];
         if (!topic_covers_feed(t, feed_name, tags, n_tags))
             continue;
+        int64_t since = now - (int64_t)a->story_window_s;
+        struct story_find s = {.simhash = simhash};
+        /* Another node storing this story now raises its alert first, or after this one. */
+        if (!locked && (r = store_story_lock(store)) < 0)
+            break;
+        locked = true;
         if (simhash) {
-            struct story_find s = {.simhash = simhash, .feed_id = feed_id};
-            /* Another node storing this story now raises its alert first, or after this one. */
-            if (!locked && (r = store_story_lock(store)) < 0)
-                break;
-            locked = true;
-            r = store_story_candidates(store, t->name, now - (int64_t)a->story_window_s, simhash,
-                                       feed_id, on_story_candidate, &s, &out->story_steps);
+            /* Copies first: the SimHash bands (feed 0: every feed, the item's own included). */
+            r = store_story_candidates(store, t->name, since, simhash, 0, on_story_candidate, &s,
+                                       &out->story_steps);
             if (r < 0)
                 break;
-            if (s.alert_id) {
-                r = store_alert_add_source(store, s.alert_id, item_id);
-                if (r < 0)
-                    break;
-                out->attached++;
-                log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
-                           ", added as a source",
-                           log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
-                           log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
-                continue;
+        }
+        if (!sig) {
+            sig = malloc(sizeof(*sig));
+            if (!sig) {
+                r = -ENOMEM;
+                break;
             }
+            r = story_sig_make(places, item->title, text, item->language, simhash, sig);
+            if (r < 0)
+                break;
+        }
+        if (!s.alert_id) {
+            /* The same event in other words or another language: the keys' candidates. */
+            r = story_find_by_keys(store, t->name, since, sig, &s.alert_id, &out->story_steps);
+            if (r < 0)
+                break;
+        }
+        if (s.alert_id) {
+            /* A story stays its first item's: a source's keys do not join its signature. */
+            r = store_alert_add_source(store, s.alert_id, item_id);
+            if (r >= 0)
+                r = story_source_event(a, t, store, feed_id, s.alert_id, item_id, now, out);
+            if (r < 0)
+                break;
+            out->attached++;
+            log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
+                       ", added as a source",
+                       log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
+                       log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
+            continue;
         }
         char *matched = match_terms_json(hit);
         int64_t alert_id = 0;
         r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now, &alert_id);
         free(matched);
         if (r == 1) {
+            uint8_t packed[STORY_SIG_BYTES_MAX];
+            size_t plen = story_sig_pack(sig, packed);
+            int rs = store_alert_set_story(store, alert_id, t->name, now, packed, plen, sig->keys,
+                                           sig->n_keys);
+            if (rs < 0) {
+                r = rs;
+                break;
+            }
             out->raised++;
             if (out->n_ids < ALERTS_IDS_MAX)
                 out->ids[out->n_ids++] = alert_id;
@@ -180,6 +353,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         if (r > 0)
             r = 0;
     }
+    free(sig);
     match_result_done(&res);
     return r;
 }

@@ -1,13 +1,15 @@
 /*
  * alerts.h — raising alerts: every topic of the config compiled into one matcher
  * (feeds/match.h), new items matched against it inside their poll's transaction, and story
- * grouping (feeds/simhash.h): an item that carries the same story as an alert of the same
- * topic raised from another feed within story_window becomes a source of that alert instead
- * of a new one. An alert is one (topic, item), raised once ever (UNIQUE in the store).
- * struct alerts is built from one struct conf and replaced whole on reload (never changed).
- * Threads: alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the
- * store's writer thread (writer.h), inside a poll's part of a writer transaction, with the
- * struct pinned until that write is done (dctx_topics_pin), one writer job at a time.
+ * grouping (feeds/topics/story.h): an item that reports the same event as an alert of the
+ * same topic raised within story_window — a copy (SimHash), or the same event in other words
+ * or another language (places, names, numbers), from any feed, its own included — becomes a
+ * source of that alert instead of a new one. An alert is one (topic, item), raised once ever
+ * (UNIQUE in the store). struct alerts is built from one struct conf and replaced whole on reload
+ * (never changed; the place finder of story signatures is one per process, alerts.c). Threads:
+ * alerts_new, alerts_free and alerts_topics on the loop thread; alerts_item on the store's writer
+ * thread (writer.h), inside a poll's part of a writer transaction, with the struct pinned until
+ * that write is done (dctx_topics_pin), one writer job at a time.
  */
 #ifndef FEEDWATCH_ALERTS_H
 #define FEEDWATCH_ALERTS_H
@@ -35,6 +37,7 @@ void alerts_free(struct alerts *a);
 struct alerts_outcome {
     unsigned raised;             /* new alerts */
     unsigned attached;           /* items attached to an earlier alert as another source */
+    unsigned source_events;      /* story-source events raised for hooks that take them */
     uint64_t story_steps;        /* SQLite VM steps of the story lookups: what they cost */
     int64_t ids[ALERTS_IDS_MAX]; /* the first raised alerts' ids, for `watch` events */
     unsigned n_ids;

@@ -1765,7 +1765,9 @@ poll_finish(struct feedpoll *p, int r)
     bool life_hooks = false;
     for (unsigned i = 0; i < p->n_life; i++)
         life_hooks |= p->life[i].n_hooks > 0;
-    if (r == 0 && (p->alerts.raised > 0 || p->alerts.updated > 0 || life_hooks) &&
+    if (r == 0 &&
+        (p->alerts.raised > 0 || p->alerts.updated > 0 || p->alerts.source_events > 0 ||
+         life_hooks) &&
         d->hooks) /* a stop may close it */
         hook_kick(d->hooks);
     if (r == 0 && fresh > 0)

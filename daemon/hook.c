@@ -257,6 +257,20 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
         json_decref(c.doc);
         return NULL;
     }
+    /* The story: the alert's id, its first item, the items attached to it so far. */
+    json_t *ids = json_array(), *src;
+    size_t i;
+    json_array_foreach(json_object_get(c.doc, "sources"), i,
+                       src) if (!ids ||
+                                json_array_append(ids, json_object_get(src, "item")) < 0) break;
+    json_t *item = json_object_get(c.doc, "item");
+    if (!ids ||
+        json_object_set_new(c.doc, "story",
+                            json_pack("{s:I, s:O, s:o}", "id", (json_int_t)alert_id, "first_item",
+                                      json_object_get(item, "id"), "sources", ids)) < 0) {
+        json_decref(c.doc);
+        return NULL;
+    }
     if (ret_raised_at)
         *ret_raised_at = c.raised_at;
     return c.doc;
@@ -265,8 +279,9 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
 struct event_json_ctx {
     json_t *doc;
     int64_t raised_at;
-    int64_t alert_id; /* item-updated: its alert */
-    json_t *changes;  /* item-updated: its diff */
+    int64_t alert_id, item_id; /* an item event's (item-updated, story-source); 0: a feed event */
+    bool updated;              /* item-updated */
+    json_t *changes;           /* item-updated: its diff */
 };
 
 static int
@@ -274,9 +289,11 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
 {
     struct event_json_ctx *c = userdata;
     c->raised_at = row->raised_at;
-    if (row->alert_id > 0) {
+    c->alert_id = row->alert_id;
+    c->item_id = row->item_id;
+    if (row->alert_id > 0 && row->event && strcmp(row->event, "item-updated") == 0) {
         /* item-updated: the alert's JSON follows (event_json), with the diff. */
-        c->alert_id = row->alert_id;
+        c->updated = true;
         c->changes = row->changes ? json_loads(row->changes, 0, NULL) : json_array();
         return c->changes ? 0 : -ENOMEM;
     }
@@ -287,10 +304,6 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
     return c->doc ? 0 : -ENOMEM;
 }
 
-/*
- * A feed event's JSON as hooks get it on stdin: {"event", "event_id", "feed", "feed_state":
- * {"url", "state", "reason"}, "raised"} (a new reference), or NULL with the store error.
- */
 static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at,
                           bool *ret_store_failed);
 
@@ -312,12 +325,42 @@ update_json(struct dctx *d, int64_t event_id, struct event_json_ctx *c, bool *re
     return doc;
 }
 
+/*
+ * A story-source's JSON: its alert's (its story with the new source), the event's name and
+ * id, and the item that became its source; c->doc is replaced (NULL with the store error).
+ */
+static json_t *
+source_json(struct dctx *d, struct event_json_ctx *c, bool *ret_store_failed)
+{
+    json_t *doc = alert_json(d, c->alert_id, NULL, ret_store_failed), *src, *source = NULL;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "sources"), i, src)
+    {
+        if (json_integer_value(json_object_get(src, "item")) == c->item_id)
+            source = src;
+    }
+    if (!doc || json_object_set(doc, "event", json_object_get(c->doc, "event")) < 0 ||
+        json_object_set(doc, "event_id", json_object_get(c->doc, "event_id")) < 0 ||
+        json_object_set_new(doc, "source", source ? json_incref(source) : json_null()) < 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    json_decref(c->doc);
+    return doc;
+}
+
+/*
+ * An event's JSON as hooks get it on stdin (a new reference), or NULL with the store error: a
+ * feed event's {"event", "event_id", "feed", "feed_state": {"url", "state", "reason"},
+ * "raised"}; an item-updated's (update_json) or a story-source's (source_json) are their
+ * alert's.
+ */
 static json_t *
 event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_store_failed)
 {
     struct event_json_ctx c = {.raised_at = FEED_TIME_NONE};
     int r = store_feed_event_get(d->store, event_id, on_event_row, &c);
-    if (r >= 0 && c.alert_id > 0) {
+    if (r >= 0 && c.updated) {
         if (ret_raised_at)
             *ret_raised_at = c.raised_at;
         return update_json(d, event_id, &c, ret_store_failed);
@@ -329,6 +372,8 @@ event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_s
         json_decref(c.doc);
         return NULL;
     }
+    if (c.alert_id > 0 && !(c.doc = source_json(d, &c, ret_store_failed)))
+        return NULL;
     if (ret_raised_at)
         *ret_raised_at = c.raised_at;
     return c.doc;
@@ -906,12 +951,12 @@ run_env(struct hook_run *run, const struct conf_hook *cfg, json_t *doc)
 {
     json_t *item = json_object_get(doc, "item");
     json_t *fs = json_object_get(doc, "feed_state");
+    bool fev = run->ev &&
+               !item; /* a feed event; item events (item-updated, story-source) are an alert's */
     char id[32];
-    /* A feed event's; item events (an alert, an item-updated on its alert) carry an item. */
-    bool fev = run->ev && !item;
     snprintf(id, sizeof(id), "%" PRId64,
-             run->ev && item ? (int64_t)json_integer_value(json_object_get(doc, "alert_id"))
-                             : run->alert_id);
+             fev || !run->ev ? run->alert_id
+                             : (int64_t)json_integer_value(json_object_get(doc, "alert_id")));
     /* An alert's variables, or a feed event's (its name, feed, id, URL, state and reason). */
     const char *vars[][2] = {
         {"FEEDWATCH_EVENT", run->event},

@@ -84,6 +84,14 @@ struct store_engine {
     int (*story_candidates)(struct store *store, const char *topic, int64_t since_at,
                             uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                             uint64_t *steps);
+    int (*alert_set_story)(struct store *store, int64_t alert_id, const char *topic,
+                           int64_t raised_at, const void *sig, size_t sig_len, const uint32_t *keys,
+                           size_t n_keys);
+    int (*story_key_candidates)(struct store *store, const char *topic, int64_t since_at,
+                                uint32_t key, unsigned limit, store_story_key_cb cb, void *userdata,
+                                uint64_t *steps);
+    int (*alert_story_sig)(struct store *store, int64_t alert_id, void *buf, size_t size,
+                           size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps);
     int (*alert_add_source)(struct store *store, int64_t alert_id, int64_t item_id);
     int (*deliveries_due)(struct store *store, int64_t now_at, unsigned limit, store_delivery_cb cb,
                           void *userdata);
@@ -134,6 +142,8 @@ struct store_engine {
     int (*feed_event_add)(struct store *store, int64_t feed_id, const char *event, const char *url,
                           const char *feed_state, const char *reason, char *const *hooks,
                           size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+    int (*story_source_add)(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                            char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id);
     int (*event_deliveries_due)(struct store *store, int64_t now_at, unsigned limit,
                                 store_delivery_cb cb, void *userdata);
     int (*event_delivery_next_due)(struct store *store, int64_t *ret_at);

@@ -606,6 +606,33 @@ store_story_lock(struct store *store)
 }
 
 int
+store_alert_set_story(struct store *store, int64_t alert_id, const char *topic, int64_t raised_at,
+                      const void *sig, size_t sig_len, const uint32_t *keys, size_t n_keys)
+{
+    assert(store);
+    return store->engine->alert_set_story(store, alert_id, topic, raised_at, sig, sig_len, keys,
+                                          n_keys);
+}
+
+int
+store_story_key_candidates(struct store *store, const char *topic, int64_t since_at, uint32_t key,
+                           unsigned limit, store_story_key_cb cb, void *userdata, uint64_t *steps)
+{
+    assert(store);
+    return store->engine->story_key_candidates(store, topic, since_at, key, limit, cb, userdata,
+                                               steps);
+}
+
+int
+store_alert_story_sig(struct store *store, int64_t alert_id, void *buf, size_t size,
+                      size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps)
+{
+    assert(store);
+    return store->engine->alert_story_sig(store, alert_id, buf, size, ret_len, ret_raised_at,
+                                          steps);
+}
+
+int
 store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id)
 {
     assert(store);
@@ -851,6 +878,15 @@ store_feed_event_add(struct store *store, int64_t feed_id, const char *event, co
     assert(store && event && feed_state);
     return store->engine->feed_event_add(store, feed_id, event, url, feed_state, reason, hooks,
                                          n_hooks, raised_at, ret_id);
+}
+
+int
+store_story_source_add(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                       char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    assert(store);
+    return store->engine->story_source_add(store, feed_id, alert_id, item_id, hooks, n_hooks,
+                                           raised_at, ret_id);
 }
 
 int

@@ -27,7 +27,7 @@
 
 #include "parse/feed.h"
 
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 struct store;
 
@@ -133,10 +133,11 @@ struct store_feed_event_row {
     int64_t raised_at;
     const char *state; /* of its deliveries, as an alert's: pending ... delivered, no-hook */
     int attempts;
-    /* item-updated only (0 / NULL for feed events): */
-    int64_t alert_id;    /* the alert it is delivered on */
-    int64_t version_id;  /* the version the edit replaced (store_item_versions) */
-    const char *changes; /* its diff, JSON (edits.h) */
+    /* Item events (0 / NULL for feed events): */
+    int64_t alert_id;    /* the alert it is delivered on (item-updated, story-source) */
+    int64_t version_id;  /* item-updated: the version the edit replaced (store_item_versions) */
+    const char *changes; /* item-updated: its diff, JSON (edits.h) */
+    int64_t item_id;     /* story-source: the item that became a source of the alert */
 };
 
 typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);
@@ -145,6 +146,8 @@ typedef int (*store_item_cb)(void *userdata, const struct store_item_row *row);
 typedef int (*store_alert_cb)(void *userdata, const struct store_alert_row *row);
 /* Returns 0 to go on, 1 to stop (found), <0 on error. */
 typedef int (*store_story_cb)(void *userdata, int64_t alert_id, uint64_t simhash, int64_t feed_id);
+/* Returns 0 to go on, 1 to stop, <0 on error. */
+typedef int (*store_story_key_cb)(void *userdata, int64_t alert_id);
 typedef int (*store_delivery_cb)(void *userdata, int64_t alert_id, const char *hook,
                                  unsigned attempts);
 typedef int (*store_delivery_row_cb)(void *userdata, const struct store_delivery_row *row);
@@ -558,6 +561,24 @@ int store_alert_add(struct store *store, const char *topic, int64_t item_id,
 int store_story_candidates(struct store *store, const char *topic, int64_t since_at,
                            uint64_t simhash, int64_t feed_id, store_story_cb cb, void *userdata,
                            uint64_t *steps);
+/*
+ * Cross-language story candidates (feeds/topics/story.h). store_alert_set_story keeps the story
+ * signature of alert_id (topic, raised_at): its packed bytes (story_sig_pack) and one story key
+ * row per key (keys it had stay). store_story_key_candidates calls cb(alert_id) for the
+ * newest limit alerts of topic raised at or after since_at whose signature has key, newest
+ * first (one index range). store_alert_story_sig copies the signature bytes of alert_id into
+ * buf (size bytes): 1 with *ret_len and *ret_raised_at (may be NULL), 0 when it has none (or
+ * they do not fit). Both lookups add their cost (SQLite: VM steps; PostgreSQL: rows) to *steps
+ * (may be NULL).
+ */
+int store_alert_set_story(struct store *store, int64_t alert_id, const char *topic,
+                          int64_t raised_at, const void *sig, size_t sig_len, const uint32_t *keys,
+                          size_t n_keys);
+int store_story_key_candidates(struct store *store, const char *topic, int64_t since_at,
+                               uint32_t key, unsigned limit, store_story_key_cb cb, void *userdata,
+                               uint64_t *steps);
+int store_alert_story_sig(struct store *store, int64_t alert_id, void *buf, size_t size,
+                          size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps);
 int store_alert_add_source(struct store *store, int64_t alert_id, int64_t item_id);
 
 /*
@@ -635,6 +656,14 @@ int store_retention_get(struct store *store, int64_t *ret_pruned_items, int64_t 
 int store_feed_event_add(struct store *store, int64_t feed_id, const char *event, const char *url,
                          const char *feed_state, const char *reason, char *const *hooks,
                          size_t n_hooks, int64_t raised_at, int64_t *ret_id);
+/*
+ * Raises story-source (issue 17, part 2): item_id, of feed_id, became a source of alert_id. A
+ * feed_events row (event "story-source", alert_id and item_id set, not listed by
+ * store_feed_events_list) with one pending delivery per hook, delivered as feed events are.
+ * Added in the transaction of the poll that attached it. 0 with *ret_id (may be NULL).
+ */
+int store_story_source_add(struct store *store, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                           char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id);
 /* As store_deliveries_due, store_delivery_next_due, store_delivery_set, of feed events. */
 int store_event_deliveries_due(struct store *store, int64_t now_at, unsigned limit,
                                store_delivery_cb cb, void *userdata);

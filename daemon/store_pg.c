@@ -385,17 +385,31 @@ static const char *const pg_migrations[] = {
     "    hook text COLLATE \"C\" PRIMARY KEY,\n"
     "    last_run_at bigint -- when its last batch started; NULL: none\n"
     ");\n",
+    /*
+     * 8: store schema 15: story keys (issue 17, part 2), the cross-language candidates of an
+     * item (the SQLite engine's migration 15 explains each column).
+     */
+    "ALTER TABLE alerts ADD COLUMN story_sig bytea;\n"
+    "CREATE TABLE story_keys (\n"
+    "    alert_id bigint NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    topic text COLLATE \"C\" NOT NULL,\n"
+    "    key bigint NOT NULL,\n"
+    "    raised_at bigint NOT NULL,\n"
+    "    PRIMARY KEY (alert_id, key)\n"
+    ");\n"
+    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n"
+    "ALTER TABLE feed_events ADD COLUMN item_id bigint;\n",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
 /*
- * This build's PostgreSQL schema is store schema 14: a change of the store's schema needs a
+ * This build's PostgreSQL schema is store schema 15: a change of the store's schema needs a
  * PostgreSQL migration too (a new entry above), and then this assertion moves with it.
  */
-_Static_assert(STORE_SCHEMA_VERSION == 14 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 7,
-               "store schema 14 is PostgreSQL schema 7 (1, the search index's tables, clusters,"
-               " nodes' lives and skips, feed events, edited items, hook batches)");
+_Static_assert(STORE_SCHEMA_VERSION == 15 && sizeof(pg_migrations) / sizeof(pg_migrations[0]) == 8,
+               "store schema 15 is PostgreSQL schema 8 (1, the search index's tables, clusters,"
+               " nodes' lives and skips, feed events, edited items, hook batches, story keys)");
 
 /* The relations of the schema, which store_check looks for (a PostgreSQL text[] literal). */
 #define PG_RELATIONS                                                                               \
@@ -405,7 +419,7 @@ _Static_assert(STORE_SCHEMA_VERSION == 14 && sizeof(pg_migrations) / sizeof(pg_m
     "search_docs_partial,search_queue,nodes,feeds_due,feeds_lease_node,deliveries_lease_node,"     \
     "feed_skips,feed_skips_node,feeds_state_xid,feed_events,feed_events_state,event_deliveries,"   \
     "event_deliveries_due,event_deliveries_lease_node,items_feed_url,item_versions,"               \
-    "item_versions_item,feed_events_alert,hook_batches}"
+    "item_versions_item,feed_events_alert,hook_batches,story_keys,story_keys_lookup}"
 
 /* The statements prepared at open, by index into pg_sql[]. */
 enum pg_stmt {
@@ -444,6 +458,10 @@ enum pg_stmt {
     STMT_DELIVERY_ADD,
     STMT_STORY_BANDS_ADD,
     STMT_STORY_CANDIDATES,
+    STMT_STORY_SIG_SET,
+    STMT_STORY_KEY_ADD,
+    STMT_STORY_KEY_CANDIDATES,
+    STMT_STORY_SIG_GET,
     STMT_SOURCE_ADD,
     STMT_DELIVERIES_DUE,
     STMT_DELIVERY_NEXT,
@@ -463,6 +481,7 @@ enum pg_stmt {
     STMT_PRUNE_ITEMS,
     STMT_PRUNE_ALERTS,
     STMT_PRUNE_BANDS,
+    STMT_PRUNE_KEYS,
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT_CHECK,
@@ -492,6 +511,7 @@ enum pg_stmt {
     STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
+    STMT_SOURCE_EVENT_ADD,
     STMT_EVENT_DELIVERIES_DUE,
     STMT_EVENT_DELIVERY_NEXT,
     STMT_EVENT_DELIVERY_SET,
@@ -537,7 +557,7 @@ enum pg_stmt {
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define PG_EVENT_COLUMNS                                                                           \
     "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
-    "e.alert_id, e.version_id, v.changes"
+    "e.alert_id, e.version_id, v.changes, e.item_id"
 /* What PG_EVENT_COLUMNS reads from. */
 #define PG_EVENT_FROM                                                                              \
     " FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id"                                   \
@@ -567,11 +587,14 @@ enum pg_stmt {
 #define PG_ALERT_COLUMNS                                                                           \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
-/* The alerts of topic $1 raised at or after $2, not of feed $10, whose band band_no is val. */
+/* The newest 16 alerts of topic $1 raised at or after $2, not of feed $10, whose band band_no is
+ * val (the SQLite engine's STORY_BAND_ROWS: an item's lookup is bounded however many the window
+ * holds). */
 #define PG_STORY_BAND(band_no, val)                                                                \
-    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = $1::text"                    \
+    "(SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = $1::text"                   \
     " AND band_no = " band_no " AND band_value = " val "::integer"                                 \
-    " AND raised_at >= $2::bigint AND feed_id != $10::bigint"
+    " AND raised_at >= $2::bigint AND feed_id != $10::bigint"                                      \
+    " ORDER BY raised_at DESC LIMIT 16)"
 /* The 7 bands, $3..$9 the values of the new signature's (UNION: each alert once). */
 #define PG_BAND_0 PG_STORY_BAND("0", "$3")
 #define PG_BAND_1 PG_STORY_BAND("1", "$4")
@@ -712,6 +735,14 @@ static const char *const pg_sql[STMT__COUNT] = {
     /* One index range per band ($3..$9 the bands of the new signature), each alert once, by id. */
     [STMT_STORY_CANDIDATES] =
         "SELECT alert_id, simhash, feed_id FROM (" PG_STORY_BANDS ") AS c ORDER BY alert_id",
+    [STMT_STORY_SIG_SET] = "UPDATE alerts SET story_sig = $2::bytea WHERE id = $1",
+    [STMT_STORY_KEY_ADD] = "INSERT INTO story_keys (alert_id, topic, key, raised_at)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT (alert_id, key) DO NOTHING",
+    /* The newest $4 alerts of topic $1 raised at or after $2 with key $3, off the index. */
+    [STMT_STORY_KEY_CANDIDATES] = "SELECT alert_id FROM story_keys WHERE topic = $1::text"
+                                  " AND key = $3 AND raised_at >= $2"
+                                  " ORDER BY raised_at DESC, alert_id DESC LIMIT $4::bigint",
+    [STMT_STORY_SIG_GET] = "SELECT story_sig, raised_at FROM alerts WHERE id = $1",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES ($1, $2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     /* Both read deliveries_due in order: the expressions must stay as there. */
@@ -778,9 +809,12 @@ static const char *const pg_sql[STMT__COUNT] = {
                          " language = NULL, summary = NULL, content = NULL, categories = NULL,"
                          " text = NULL, simhash = NULL, pruned_at = $2"
                          " WHERE id = ANY ($1::bigint[]) AND pruned_at IS NULL",
-    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL WHERE item_id = ANY ($1::bigint[])",
+    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL, story_sig = NULL"
+                          " WHERE item_id = ANY ($1::bigint[])",
     [STMT_PRUNE_BANDS] = "DELETE FROM story_bands WHERE alert_id IN"
                          " (SELECT id FROM alerts WHERE item_id = ANY ($1::bigint[]))",
+    [STMT_PRUNE_KEYS] = "DELETE FROM story_keys WHERE alert_id IN"
+                        " (SELECT id FROM alerts WHERE item_id = ANY ($1::bigint[]))",
     [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + $1,"
                          " last_prune_at = $2 WHERE id = 1",
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
@@ -938,6 +972,9 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = $1 AND key = $3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [STMT_SOURCE_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at,"
+                              " state, alert_id, item_id)"
+                              " VALUES ($1, 'story-source', 'ok', $2, $3, $4, $5) RETURNING id",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
                                 " VALUES ($1, $2, $3) ON CONFLICT (event_id, hook) DO NOTHING",
     [STMT_EVENT_DELIVERIES_DUE] = "SELECT event_id, hook, attempts FROM event_deliveries"
@@ -1019,8 +1056,8 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
                         " alert_id, version_id) VALUES ($1, 'item-updated', 'ok', $4, $5, $2, $3)"
                         " RETURNING id",
-    [STMT_ALERT_UPDATES] =
-        "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM " WHERE e.alert_id = $1 ORDER BY e.id",
+    [STMT_ALERT_UPDATES] = "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM
+                           " WHERE e.alert_id = $1 AND e.event = 'item-updated' ORDER BY e.id",
     /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
     [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
         "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $3,"
@@ -3254,6 +3291,109 @@ pg_story_candidates(struct store *base, const char *topic, int64_t since_at, uin
     return r < 0 ? r : 0;
 }
 
+/* Keeps the story signature of alert_id: its bytes (as bytea's hex text) and its keys. */
+static int
+pg_alert_set_story(struct store *base, int64_t alert_id, const char *topic, int64_t raised_at,
+                   const void *sig, size_t sig_len, const uint32_t *keys, size_t n_keys)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    const unsigned char *b = sig;
+    char *text;
+    int r;
+
+    assert(store);
+    if (sig_len > (SIZE_MAX - 3) / 2)
+        return store_set_error(&store->base, -EINVAL, "story signature too long");
+    if (!(text = malloc(3 + 2 * sig_len)))
+        return store_set_error(&store->base, -ENOMEM, "out of memory");
+    text[0] = '\\';
+    text[1] = 'x';
+    for (size_t i = 0; i < sig_len; i++) {
+        text[2 + 2 * i] = hex[b[i] >> 4];
+        text[3 + 2 * i] = hex[b[i] & 0xf];
+    }
+    text[2 + 2 * sig_len] = '\0';
+    par_int(&p, alert_id);
+    par_str(&p, text);
+    r = pg_run(store, STMT_STORY_SIG_SET, &p, NULL);
+    free(text);
+    for (size_t i = 0; r >= 0 && i < n_keys; i++) {
+        p = (struct pg_params){0};
+        par_int(&p, alert_id);
+        par_str(&p, topic);
+        par_int(&p, (int64_t)keys[i]);
+        par_int(&p, raised_at);
+        r = pg_run(store, STMT_STORY_KEY_ADD, &p, NULL);
+    }
+    return r < 0 ? r : 0;
+}
+
+/* The newest limit alerts of topic in the window with key, newest first (store.h). */
+static int
+pg_story_key_candidates(struct store *base, const char *topic, int64_t since_at, uint32_t key,
+                        unsigned limit, store_story_key_cb cb, void *userdata, uint64_t *steps)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_str(&p, topic);
+    par_int(&p, since_at);
+    par_int(&p, (int64_t)key);
+    par_int(&p, limit);
+    res = pg_exec(store, STMT_STORY_KEY_CANDIDATES, &p, &r);
+    if (!res)
+        return r;
+    if (steps)
+        *steps += (uint64_t)PQntuples(res);
+    for (int i = 0; i < PQntuples(res); i++) {
+        r = cb(userdata, col_int(res, i, 0));
+        if (r != 0)
+            break;
+    }
+    PQclear(res);
+    return r < 0 ? r : 0;
+}
+
+/* The story signature bytes of alert_id (store.h). */
+static int
+pg_alert_story_sig(struct store *base, int64_t alert_id, void *buf, size_t size, size_t *ret_len,
+                   int64_t *ret_raised_at, uint64_t *steps)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_int(&p, alert_id);
+    res = pg_exec(store, STMT_STORY_SIG_GET, &p, &r);
+    if (!res)
+        return r;
+    if (steps)
+        *steps += (uint64_t)PQntuples(res);
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        size_t n = 0;
+        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
+        if (!bytes) {
+            r = store_set_error(&store->base, -ENOMEM, "out of memory");
+        } else if (n <= size) {
+            memcpy(buf, bytes, n);
+            *ret_len = n;
+            if (ret_raised_at)
+                *ret_raised_at = col_int(res, 0, 1);
+            r = 1;
+        }
+        PQfreemem(bytes);
+    }
+    PQclear(res);
+    return r;
+}
+
 /* Attaches item_id to alert_id as another source of the same story. */
 static int
 pg_alert_add_source(struct store *base, int64_t alert_id, int64_t item_id)
@@ -3786,7 +3926,8 @@ pg_prune_batch(struct store *base, int64_t cutoff_at, int64_t max_id, unsigned l
         p.n = 1;
         /* A pruned item has no signature: its alerts are no story's candidates any more. */
         if ((r = pg_run(store, STMT_PRUNE_ALERTS, &p, NULL)) < 0 ||
-            (r = pg_run(store, STMT_PRUNE_BANDS, &p, NULL)) < 0)
+            (r = pg_run(store, STMT_PRUNE_BANDS, &p, NULL)) < 0 ||
+            (r = pg_run(store, STMT_PRUNE_KEYS, &p, NULL)) < 0)
             goto fail;
         p = (struct pg_params){0};
         par_int(&p, n);
@@ -4455,6 +4596,41 @@ pg_feed_event_add(struct store *base, int64_t feed_id, const char *event, const 
     return 0;
 }
 
+/* Raises story-source: item_id became a source of alert_id (store.h). */
+static int
+pg_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                    char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    PGresult *res;
+    int r = 0;
+
+    assert(store);
+    par_int(&p, feed_id);
+    par_int(&p, raised_at);
+    par_str(&p, n_hooks ? "pending" : "no-hook");
+    par_int(&p, alert_id);
+    par_int(&p, item_id);
+    if (!(res = pg_exec(store, STMT_SOURCE_EVENT_ADD, &p, &r)))
+        return r;
+    int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+    PQclear(res);
+    if (id <= 0)
+        return store_set_error(&store->base, -EIO, "the story-source event has no id");
+    for (size_t i = 0; i < n_hooks; i++) {
+        p = (struct pg_params){0};
+        par_int(&p, id);
+        par_str(&p, hooks[i]);
+        par_int(&p, raised_at);
+        if ((r = pg_run(store, STMT_EVENT_DELIVERY_ADD, &p, NULL)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
 static int
 pg_event_deliveries_due(struct store *base, int64_t now_at, unsigned limit, store_delivery_cb cb,
                         void *userdata)
@@ -4508,6 +4684,7 @@ events_rows(struct store_pg *store, enum pg_stmt which, const struct pg_params *
             .alert_id = col_int(res, i, 9),
             .version_id = col_int(res, i, 10),
             .changes = col_text(res, i, 11),
+            .item_id = col_int(res, i, 12),
         };
         if ((r = cb(userdata, &row)) < 0)
             break;
@@ -4804,6 +4981,7 @@ const struct store_engine store_pg_engine = {
     .feed_ensure = pg_feed_ensure,
     .feed_save = pg_feed_save,
     .feed_event_add = pg_feed_event_add,
+    .story_source_add = pg_story_source_add,
     .items_by_url = pg_items_by_url,
     .item_rekey = pg_item_rekey,
     .event_deliveries_due = pg_event_deliveries_due,
@@ -4843,6 +5021,9 @@ const struct store_engine store_pg_engine = {
     .disk_bytes = pg_disk_bytes,
     .alert_add = pg_alert_add,
     .story_candidates = pg_story_candidates,
+    .alert_set_story = pg_alert_set_story,
+    .story_key_candidates = pg_story_key_candidates,
+    .alert_story_sig = pg_alert_story_sig,
     .alert_add_source = pg_alert_add_source,
     .deliveries_due = pg_deliveries_due,
     .delivery_next_due = pg_delivery_next_due,

@@ -292,6 +292,23 @@ static const char *const store_migrations[] = {
     "    hook TEXT PRIMARY KEY,        -- the [hook] name\n"
     "    last_run_at INTEGER           -- when its last batch started; NULL: none\n"
     ");\n",
+    /*
+     * 15: story keys (issue 17, part 2): an item of any language finds the alerts of its topic
+     * whose story signature (feeds/topics/story.h) shares a place, a name or a number with it.
+     */
+    "ALTER TABLE alerts ADD COLUMN story_sig BLOB; -- story_sig_pack() of its item; NULL: none\n"
+    "CREATE TABLE story_keys ( -- the place, name and number keys of each alert's story_sig\n"
+    "    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+    "    topic TEXT NOT NULL,          -- the alert's topic\n"
+    "    key INTEGER NOT NULL,         -- one key (story.h); retention deletes the rows\n"
+    "    raised_at INTEGER NOT NULL,   -- the alert's raised_at\n"
+    "    PRIMARY KEY (alert_id, key)\n"
+    ");\n"
+    "-- store_story_key_candidates: the newest alerts of a topic in the window with one key.\n"
+    "CREATE INDEX story_keys_lookup ON story_keys (topic, key, raised_at, alert_id);\n"
+    "-- story-source: an item became a source of an alert, delivered as feed events are.\n"
+    "ALTER TABLE feed_events ADD COLUMN item_id INTEGER; -- story-source: the item that became"
+    " a source of the alert\n",
 };
 
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -333,6 +350,10 @@ enum store_stmt {
     STMT_DELIVERY_ADD,
     STMT_STORY_BANDS_ADD,
     STMT_STORY_CANDIDATES,
+    STMT_STORY_SIG_SET,
+    STMT_STORY_KEY_ADD,
+    STMT_STORY_KEY_CANDIDATES,
+    STMT_STORY_SIG_GET,
     STMT_SOURCE_ADD,
     STMT_DELIVERIES_DUE,
     STMT_DELIVERY_NEXT,
@@ -352,6 +373,7 @@ enum store_stmt {
     STMT_PRUNE_ITEM,
     STMT_PRUNE_ALERTS,
     STMT_PRUNE_BANDS,
+    STMT_PRUNE_KEYS,
     STMT_PRUNE_TALLY,
     STMT_RETENTION_GET,
     STMT_FEED_LIFE_SAVE,
@@ -359,6 +381,7 @@ enum store_stmt {
     STMT_ITEM_REKEY,
     STMT_EVENT_ADD,
     STMT_EVENT_DELIVERY_ADD,
+    STMT_SOURCE_EVENT_ADD,
     STMT_EVENT_DELIVERIES_DUE,
     STMT_EVENT_DELIVERY_NEXT,
     STMT_EVENT_DELIVERY_SET,
@@ -401,7 +424,7 @@ enum store_stmt {
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define STORE_EVENT_COLUMNS                                                                        \
     "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
-    "e.alert_id, e.version_id, v.changes"
+    "e.alert_id, e.version_id, v.changes, e.item_id"
 /* What STORE_EVENT_COLUMNS reads from. */
 #define STORE_EVENT_FROM                                                                           \
     " FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id"                                   \
@@ -424,10 +447,8 @@ enum store_stmt {
 #define STORE_ALERT_COLUMNS                                                                        \
     "a.id, a.topic, i.id, f.name, i.title, i.url, a.state, a.attempts, a.raised_at"
 
-/* The alerts of topic ?1 raised at or after ?2, not of feed ?10, whose band band_no is val. */
-#define STORY_BAND(band_no, val)                                                                   \
-    "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1 AND band_no = " band_no   \
-    " AND band_value = " val " AND raised_at >= ?2 AND feed_id != ?10"
+/* The alerts an item's band may share, per band (sqlite_story_candidates). */
+#define STORY_BAND_ROWS 16
 
 static const char *const store_sql[STMT__COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -536,14 +557,19 @@ static const char *const store_sql[STMT__COUNT] = {
                              " AND i.simhash IS NOT NULL AND i.simhash != 0"
                              " ON CONFLICT (alert_id, band_no) DO NOTHING",
     /* One index range per band (?3..?9 the bands of the new signature), each alert once, by id. */
-    [STMT_STORY_CANDIDATES] =
-        "SELECT alert_id, simhash, feed_id FROM (" STORY_BAND("0", "?3") " UNION " STORY_BAND("1", "?4") " UNION " STORY_BAND(
-            "2",
-            "?5") " UNION " STORY_BAND("3",
-                                       "?6") " UNION " STORY_BAND("4",
-                                                                  "?7") " UNION " STORY_BAND("5",
-                                                                                             "?8") " UNION " STORY_BAND("6",
-                                                                                                                        "?9") ") ORDER BY alert_id",
+    /* The newest ?5 alerts of topic ?1 raised at or after ?2, not of feed ?6, whose band ?3 is
+     * ?4: one index range read backwards. */
+    [STMT_STORY_CANDIDATES] = "SELECT alert_id, simhash, feed_id FROM story_bands WHERE topic = ?1"
+                              " AND band_no = ?3 AND band_value = ?4 AND raised_at >= ?2"
+                              " AND feed_id != ?6 ORDER BY raised_at DESC LIMIT ?5",
+    [STMT_STORY_SIG_SET] = "UPDATE alerts SET story_sig = ?2 WHERE id = ?1",
+    [STMT_STORY_KEY_ADD] = "INSERT INTO story_keys (alert_id, topic, key, raised_at)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (alert_id, key) DO NOTHING",
+    /* The newest ?4 alerts of topic ?1 raised at or after ?2 with key ?3, off the index. */
+    [STMT_STORY_KEY_CANDIDATES] = "SELECT alert_id FROM story_keys WHERE topic = ?1 AND key = ?3"
+                                  " AND raised_at >= ?2 ORDER BY raised_at DESC, alert_id DESC"
+                                  " LIMIT ?4",
+    [STMT_STORY_SIG_GET] = "SELECT story_sig, raised_at FROM alerts WHERE id = ?1",
     [STMT_SOURCE_ADD] = "INSERT INTO alert_sources (alert_id, item_id) VALUES (?1, ?2)"
                         " ON CONFLICT (alert_id, item_id) DO NOTHING",
     [STMT_DELIVERIES_DUE] = "SELECT alert_id, hook, attempts FROM deliveries"
@@ -608,9 +634,11 @@ static const char *const store_sql[STMT__COUNT] = {
                         " published_at = NULL, updated_at = NULL, author = NULL, language = NULL,"
                         " summary = NULL, content = NULL, categories = NULL, text = NULL,"
                         " simhash = NULL, pruned_at = ?2 WHERE id = ?1 AND pruned_at IS NULL",
-    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL WHERE item_id = ?1",
+    [STMT_PRUNE_ALERTS] = "UPDATE alerts SET matched = NULL, story_sig = NULL WHERE item_id = ?1",
     [STMT_PRUNE_BANDS] = "DELETE FROM story_bands WHERE alert_id IN"
                          " (SELECT id FROM alerts WHERE item_id = ?1)",
+    [STMT_PRUNE_KEYS] = "DELETE FROM story_keys WHERE alert_id IN"
+                        " (SELECT id FROM alerts WHERE item_id = ?1)",
     [STMT_PRUNE_TALLY] = "UPDATE retention SET pruned_items = pruned_items + ?1,"
                          " last_prune_at = ?2 WHERE id = 1",
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
@@ -622,6 +650,9 @@ static const char *const store_sql[STMT__COUNT] = {
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
     [STMT_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, url, feed_state, reason,"
                        " raised_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_SOURCE_EVENT_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at,"
+                              " state, alert_id, item_id)"
+                              " VALUES (?1, 'story-source', 'ok', ?2, ?3, ?4, ?5)",
     [STMT_EVENT_DELIVERY_ADD] = "INSERT INTO event_deliveries (event_id, hook, next_attempt_at)"
                                 " VALUES (?1, ?2, ?3) ON CONFLICT (event_id, hook) DO NOTHING",
     [STMT_EVENT_DELIVERIES_DUE] = "SELECT event_id, hook, attempts FROM event_deliveries"
@@ -668,8 +699,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
                         " alert_id, version_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5, ?2, ?3)",
-    [STMT_ALERT_UPDATES] =
-        "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.alert_id = ?1 ORDER BY e.id",
+    [STMT_ALERT_UPDATES] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
+                           " WHERE e.alert_id = ?1 AND e.event = 'item-updated' ORDER BY e.id",
     /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
     [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
         "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
@@ -2036,27 +2067,113 @@ sqlite_alert_add(struct store *base, const char *topic, int64_t item_id, const c
  * after since_at whose item, from a feed other than feed_id, has a story signature that agrees
  * with simhash on at least one of the 7 bands of story_bands (9 bits each, the last 10): the
  * candidates a new item of feed_id may be the same story as (the same feed repeating itself is
- * a new item). By pigeonhole every signature within 6 bits of simhash is among them, so the
- * first that passes simhash_same_story() is the first alert of the whole window that would;
- * the rest of the window is not read. Adds the statement's VM steps to *steps (may be NULL).
+ * a new item). By pigeonhole every signature within 6 bits of simhash shares a band with it, so
+ * the first that passes simhash_same_story() is the first alert of the window that would, as
+ * long as its band value has at most STORY_BAND_ROWS newer alerts in the window (a band value is
+ * one in 512: a topic of 8,000 alerts in the window has 16 of each); past that, the newest are
+ * read (a copy comes soon after its story), so an item costs at most 7 * STORY_BAND_ROWS rows
+ * however many alerts the window holds. Adds the statement's VM steps to *steps (may be NULL).
  */
+struct story_band_row {
+    int64_t alert_id, feed_id;
+    uint64_t simhash;
+};
+
+static int
+cmp_band_row(const void *a, const void *b)
+{
+    int64_t x = ((const struct story_band_row *)a)->alert_id;
+    int64_t y = ((const struct story_band_row *)b)->alert_id;
+    return x < y ? -1 : x > y;
+}
+
 static int
 sqlite_story_candidates(struct store *base, const char *topic, int64_t since_at, uint64_t simhash,
                         int64_t feed_id, store_story_cb cb, void *userdata, uint64_t *steps)
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_STORY_CANDIDATES];
+    struct story_band_row rows[7 * STORY_BAND_ROWS];
+    size_t n_rows = 0;
+    int rc = SQLITE_OK, r = 0;
+    for (int n = 0; n < 7 && r == 0; n++) {
+        rc = SQLITE_OK;
+        bind_str(st, 1, topic, &rc);
+        bind_int(st, 2, since_at, &rc);
+        bind_int(st, 3, n, &rc);
+        bind_int(st, 4, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
+        bind_int(st, 5, STORY_BAND_ROWS, &rc);
+        bind_int(st, 6, feed_id, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        while (n_rows < sizeof(rows) / sizeof(rows[0]) && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            rows[n_rows++] = (struct story_band_row){
+                .alert_id = sqlite3_column_int64(st, 0),
+                .simhash = (uint64_t)sqlite3_column_int64(st, 1),
+                .feed_id = sqlite3_column_int64(st, 2),
+            };
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            r = store_fail(store, rc);
+        if (steps)
+            *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+        stmt_done(st);
+    }
+    if (r < 0)
+        return r;
+    qsort(rows, n_rows, sizeof(rows[0]), cmp_band_row);
+    for (size_t i = 0; i < n_rows && r == 0; i++)
+        if (i == 0 || rows[i].alert_id != rows[i - 1].alert_id)
+            r = cb(userdata, rows[i].alert_id, rows[i].simhash, rows[i].feed_id);
+    return r < 0 ? r : 0;
+}
+
+/* Keeps the story signature of alert_id: its bytes and its keys (store.h). */
+static int
+sqlite_alert_set_story(struct store *base, int64_t alert_id, const char *topic, int64_t raised_at,
+                       const void *sig, size_t sig_len, const uint32_t *keys, size_t n_keys)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_STORY_SIG_SET];
+    int rc = SQLITE_OK, r;
+    if (sig_len > INT_MAX)
+        return store_set_error(&store->base, -EINVAL, "story signature too long");
+    bind_int(st, 1, alert_id, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, sig, (int)sig_len, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    st = store->stmt[STMT_STORY_KEY_ADD];
+    for (size_t i = 0; i < n_keys; i++) {
+        bind_int(st, 1, alert_id, &rc);
+        bind_str(st, 2, topic, &rc);
+        bind_int(st, 3, (int64_t)keys[i], &rc);
+        bind_int(st, 4, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The newest limit alerts of topic in the window with key, newest first (store.h). */
+static int
+sqlite_story_key_candidates(struct store *base, const char *topic, int64_t since_at, uint32_t key,
+                            unsigned limit, store_story_key_cb cb, void *userdata, uint64_t *steps)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_STORY_KEY_CANDIDATES];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
     bind_int(st, 2, since_at, &rc);
-    for (int n = 0; n < 7; n++)
-        bind_int(st, 3 + n, (int64_t)((simhash >> (9 * n)) & (n == 6 ? 1023u : 511u)), &rc);
-    bind_int(st, 10, feed_id, &rc);
+    bind_int(st, 3, (int64_t)key, &rc);
+    bind_int(st, 4, limit, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r = cb(userdata, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-               sqlite3_column_int64(st, 2));
+        r = cb(userdata, sqlite3_column_int64(st, 0));
         if (r != 0)
             break;
     }
@@ -2066,6 +2183,37 @@ sqlite_story_candidates(struct store *base, const char *topic, int64_t since_at,
         *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
     stmt_done(st);
     return r < 0 ? r : 0;
+}
+
+/* The story signature bytes of alert_id (store.h). */
+static int
+sqlite_alert_story_sig(struct store *base, int64_t alert_id, void *buf, size_t size,
+                       size_t *ret_len, int64_t *ret_raised_at, uint64_t *steps)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_STORY_SIG_GET];
+    int rc = SQLITE_OK, r = 0;
+    bind_int(st, 1, alert_id, &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (b && n <= size) {
+            memcpy(buf, b, n);
+            *ret_len = n;
+            if (ret_raised_at)
+                *ret_raised_at = sqlite3_column_int64(st, 1);
+            r = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = store_fail(store, rc);
+    }
+    if (steps)
+        *steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+    stmt_done(st);
+    return r;
 }
 
 /* Attaches item_id to alert_id as another source of the same story. */
@@ -2618,7 +2766,15 @@ sqlite_prune_batch(struct store *base, int64_t cutoff_at, int64_t max_id, unsign
             r = bind_failed(store, sb, rc);
             break;
         }
-        r = stmt_run(store, sb);
+        if ((r = stmt_run(store, sb)) < 0)
+            break;
+        sqlite3_stmt *sk = store->stmt[STMT_PRUNE_KEYS];
+        bind_int(sk, 1, ids[i], &rc);
+        if (rc != SQLITE_OK) {
+            r = bind_failed(store, sk, rc);
+            break;
+        }
+        r = stmt_run(store, sk);
     }
     if (r >= 0 && n > 0) {
         sqlite3_stmt *t = store->stmt[STMT_PRUNE_TALLY];
@@ -2736,6 +2892,40 @@ sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, co
     bind_str(st, 5, reason, &rc);
     bind_int(st, 6, raised_at, &rc);
     bind_str(st, 7, n_hooks ? "pending" : "no-hook", &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    if ((r = stmt_run(store, st)) < 0)
+        return r;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
+    for (size_t i = 0; i < n_hooks; i++) {
+        bind_int(st, 1, id, &rc);
+        bind_str(st, 2, hooks[i], &rc);
+        bind_int(st, 3, raised_at, &rc);
+        if (rc != SQLITE_OK)
+            return bind_failed(store, st, rc);
+        if ((r = stmt_run(store, st)) < 0)
+            return r;
+    }
+    if (ret_id)
+        *ret_id = id;
+    return 0;
+}
+
+/* Raises story-source: item_id became a source of alert_id (store.h). */
+static int
+sqlite_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
+                        char *const *hooks, size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_SOURCE_EVENT_ADD];
+    int rc = SQLITE_OK, r;
+
+    bind_int(st, 1, feed_id, &rc);
+    bind_int(st, 2, raised_at, &rc);
+    bind_str(st, 3, n_hooks ? "pending" : "no-hook", &rc);
+    bind_int(st, 4, alert_id, &rc);
+    bind_int(st, 5, item_id, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
@@ -2938,6 +3128,7 @@ event_from_row(struct store_sqlite *store, sqlite3_stmt *st, struct store_feed_e
     row->attempts = sqlite3_column_int(st, 8);
     row->alert_id = sqlite3_column_int64(st, 9);
     row->version_id = sqlite3_column_int64(st, 10);
+    row->item_id = sqlite3_column_int64(st, 12);
     if ((r = col_text(store, st, 11, &row->changes)) < 0 ||
         (r = col_text(store, st, 1, &row->event)) < 0 ||
         (r = col_text(store, st, 2, &row->feed)) < 0 ||
@@ -3294,12 +3485,16 @@ const struct store_engine store_sqlite_engine = {
     .disk_bytes = sqlite_disk_bytes,
     .alert_add = sqlite_alert_add,
     .story_candidates = sqlite_story_candidates,
+    .alert_set_story = sqlite_alert_set_story,
+    .story_key_candidates = sqlite_story_key_candidates,
+    .alert_story_sig = sqlite_alert_story_sig,
     .alert_add_source = sqlite_alert_add_source,
     .deliveries_due = sqlite_deliveries_due,
     .delivery_next_due = sqlite_delivery_next_due,
     .delivery_set = sqlite_delivery_set,
     .deliveries_reset_running = sqlite_deliveries_reset_running,
     .feed_event_add = sqlite_feed_event_add,
+    .story_source_add = sqlite_story_source_add,
     .items_by_url = sqlite_items_by_url,
     .item_rekey = sqlite_item_rekey,
     .event_deliveries_due = sqlite_event_deliveries_due,

@@ -20,11 +20,14 @@ SEED_FEEDS = os.path.join(SRC, "config", "feeds")
 HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
 PG = os.environ.get("FW_TEST_PG")
 
-TOPICS = """
-[topic "osce"]
-match = OSCE OR OVSE OR OSZE OR ОБСЕ OR "Organization for Security and Co-operation in Europe"
+# Four topics that each match the seeds' one story (the OSCE letter, in four articles): one
+# alert per topic, the other three articles its sources (issue 17), so four alerts to deliver.
+OSCE = 'OSCE OR OVSE OR OSZE OR ОБСЕ OR "Organization for Security and Co-operation in Europe"'
+TOPICS = "".join(f"""
+[topic "osce-{n}"]
+match = {OSCE}
 hooks = rec
-
+""" for n in range(1, 5)) + """
 [hook "rec"]
 exec = {python} {hook} {outdir}
 timeout = 10s
@@ -71,10 +74,13 @@ def test_daemon_on_postgresql(t):
     stored = psql(db, "SELECT count(*), count(DISTINCT (feed_id, key)) FROM items")
     assert stored == [["13", "13"]], stored
 
-    # Four of the five seed articles are about the OSCE: four alerts, each delivered once.
+    # Four of the five seed articles report the OSCE letter: one alert per topic (four), each
+    # with the other three as its sources (story grouping on PostgreSQL), each delivered once.
     fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 4, 30, "four hook runs")
     alerts = d.cli_ok("alerts", "--limit", "100")["alerts"]
     assert len(alerts) == 4 and {a["state"] for a in alerts} == {"delivered"}, alerts
+    assert sorted(a["topic"] for a in alerts) == [f"osce-{n}" for n in range(1, 5)], alerts
+    assert all(len(a["sources"]) == 3 for a in alerts), alerts
 
     # Search: the PostgreSQL index, verified by the matcher.
     fwtest.wait_until(lambda: d.status()["search_lag_items"] == 0, 30, "the index caught up")

@@ -205,7 +205,7 @@ test_store_open_creates_schema_v1_in_wal_mode(void **state)
 
     db = open_raw(fx);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 14);
+    assert_int_equal(STORE_SCHEMA_VERSION, 15);
     mode = raw_text(db, "PRAGMA journal_mode", NULL);
     assert_string_equal(mode, "wal");
     free(mode);
@@ -351,20 +351,20 @@ test_store_newer_schema_refused(void **state)
 
     store_free(store);
     db = open_raw(fx);
-    raw_exec(db, "PRAGMA user_version = 15");
+    raw_exec(db, "PRAGMA user_version = 16");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     r = store_open(fx->db, &got, &msg);
     assert_true(r < 0);
     assert_ptr_equal(got, sentinel);
     assert_non_null(msg);
-    assert_non_null(strstr(msg, "database schema 15 is newer than this feedwatch (14)"));
+    assert_non_null(strstr(msg, "database schema 16 is newer than this feedwatch (15)"));
     assert_non_null(strstr(msg, fx->db));
     free(msg);
 
     /* Refused without touching it. */
     db = open_raw(fx);
-    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 15);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), 16);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -1925,10 +1925,11 @@ test_store_migration_fills_story_bands(void **state)
     assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, 1000, &none), 1);
     store_free(store);
 
-    /* Back to schema 6: no story_bands table, no deliveries.last_attempt_at. */
+    /* Back to schema 6: no story_bands table, no deliveries.last_attempt_at, no story keys. */
     sqlite3 *db = open_raw(fx);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM story_bands", NULL), 7);
     raw_exec(db,
+             "DROP TABLE story_keys; ALTER TABLE alerts DROP COLUMN story_sig;"
              "DROP TABLE story_bands; ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " DROP TABLE hook_batches;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
@@ -2419,7 +2420,8 @@ test_store_migration_8_no_hook(void **state)
     /* Back to schema 7 as that release wrote it: an alert without hooks was delivered. */
     sqlite3 *db = open_raw(fx);
     raw_exec(db,
-             "ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
+             "DROP TABLE story_keys; ALTER TABLE alerts DROP COLUMN story_sig;"
+             " ALTER TABLE deliveries DROP COLUMN last_attempt_at;"
              " UPDATE alerts SET state = 'delivered' WHERE state = 'no-hook';"
              " DROP TABLE hook_batches;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
@@ -2521,6 +2523,7 @@ test_store_due_read_in_index_order(void **state)
              "DROP INDEX deliveries_due; DROP INDEX alerts_item; DROP INDEX alert_sources_item;"
              " CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);"
              " DROP TABLE hook_batches;"
+             " DROP TABLE story_keys; ALTER TABLE alerts DROP COLUMN story_sig;"
              " DROP INDEX items_feed_url; DROP TABLE event_deliveries; DROP TABLE feed_events;"
              " DROP TRIGGER item_versions_pruned; DROP TABLE item_versions;"
              " ALTER TABLE items DROP COLUMN fingerprint; ALTER TABLE items DROP COLUMN edited_at;"

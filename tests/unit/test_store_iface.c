@@ -1100,6 +1100,106 @@ test_store_iface_stories_and_sources(void **state)
     store_free(store);
 }
 
+struct key_cands {
+    int64_t ids[16];
+    unsigned n;
+};
+
+static int
+on_key_cand(void *userdata, int64_t alert_id)
+{
+    struct key_cands *c = userdata;
+    if (c->n < 16)
+        c->ids[c->n] = alert_id;
+    c->n++;
+    return 0;
+}
+
+/*
+ * Story keys (issue 17, part 2): an alert's signature bytes come back as stored (NUL and
+ * high bytes included), with its raise time, and not into a buffer too small; a key gives the
+ * newest alerts of the topic in the window that have it, at most limit, newest first (keys
+ * of every kind: the top bits set too); setting a story again adds keys, the old stay; a
+ * pruned item's alerts lose their keys and signature.
+ */
+static void
+test_store_iface_story_keys(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t alerts[5];
+    const uint8_t sig[12] = {1, 0, 0xff, 4, 5, 6, 7, 0x80, 0x2a, 0, 0, 0x40};
+    const uint32_t keys[3] = {42, 0x4000002au, 0x8000002au};
+    char key[8];
+
+    for (int i = 0; i < 5; i++) {
+        struct feed_item item;
+        int64_t item_id = 0;
+
+        (void)snprintf(key, sizeof(key), "s%d", i);
+        item = mkitem(key, 100);
+        assert_int_equal(store_item_add(store, a, &item, NULL, 0, 1000 + i, &item_id), 1);
+        assert_int_equal(store_alert_add(store, "t", item_id, NULL, NULL, 0, 1000 + i, &alerts[i]),
+                         1);
+        assert_int_equal(store_alert_set_story(store, alerts[i], "t", 1000 + i, sig, sizeof(sig),
+                                               keys, i == 2 ? 1 : 2),
+                         0);
+    }
+    uint8_t buf[64];
+    size_t len = 0;
+    int64_t raised = 0;
+    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, sizeof(buf), &len, &raised, NULL),
+                     1);
+    assert_int_equal(len, sizeof(sig));
+    assert_memory_equal(buf, sig, sizeof(sig));
+    assert_int_equal(raised, 1003);
+    assert_int_equal(store_alert_story_sig(store, alerts[3], buf, 4, &len, NULL, NULL), 0);
+
+    /* Newest first, limit 3; the window starts at 1001; alert 2 lacks the second key. */
+    struct key_cands c = {.n = 0};
+    uint64_t steps = 0;
+    assert_int_equal(
+        store_story_key_candidates(store, "t", 1001, keys[1], 3, on_key_cand, &c, &steps), 0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.ids[0], alerts[4]);
+    assert_int_equal(c.ids[1], alerts[3]);
+    assert_int_equal(c.ids[2], alerts[1]);
+    assert_true(steps > 0);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "u", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 0); /* another topic */
+
+    /* Alert 2 set again with the third key (a number's: top bit set): it keeps the first. */
+    assert_int_equal(
+        store_alert_set_story(store, alerts[2], "t", 1002, sig, sizeof(sig), &keys[2], 1), 0);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[2], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.ids[0], alerts[2]);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 5);
+
+    /* Retention: the pruned items' alerts lose their keys and signature. */
+    unsigned n = 0;
+    assert_int_equal(store_prune_batch(store, 1002, INT64_MAX, 10, 1 << 20, 5000, NULL, NULL, &n),
+                     0);
+    assert_int_equal(n, 2);
+    c.n = 0;
+    assert_int_equal(store_story_key_candidates(store, "t", 0, keys[0], 8, on_key_cand, &c, NULL),
+                     0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(store_alert_story_sig(store, alerts[0], buf, sizeof(buf), &len, NULL, NULL),
+                     0);
+    assert_int_equal(store_alert_story_sig(store, alerts[2], buf, sizeof(buf), &len, NULL, NULL),
+                     1);
+    store_free(store);
+}
+
 /* What store_item_get gave of an item, copied. */
 struct item_copy {
     char key[32], title[32], url[64], author[32], language[8], summary[64], text[32], cats[64];
@@ -1398,6 +1498,7 @@ struct events_seen {
     char feed_state[8][16];
     char reason[8][64];
     char url[8][64];
+    int64_t alert_id[8], item_id[8];
 };
 
 static int
@@ -1413,6 +1514,8 @@ on_feed_event(void *userdata, const struct store_feed_event_row *row)
     (void)snprintf(s->feed_state[s->n], sizeof(s->feed_state[0]), "%s", row->feed_state);
     (void)snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s", row->reason ? row->reason : "-");
     (void)snprintf(s->url[s->n], sizeof(s->url[0]), "%s", row->url ? row->url : "-");
+    s->alert_id[s->n] = row->alert_id;
+    s->item_id[s->n] = row->item_id;
     s->n++;
     return 0;
 }
@@ -1434,6 +1537,67 @@ on_claimed_event(void *userdata, int64_t id, const char *hook, unsigned attempts
     c->attempts[c->n] = attempts;
     c->n++;
     return 0;
+}
+
+/*
+ * story-source (issue 17, part 2): an item that became a source of an alert is an event of
+ * its own with the alert and the item, one pending delivery per hook, due at once, delivered
+ * as feed events are; none when no hook takes it; not among the feed events listed.
+ */
+static void
+test_store_iface_story_source_events(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item first = mkitem("a1", 100), copy = mkitem("b1", 100);
+    char *hooks[] = {"notify", "webhook"};
+    int64_t a1 = 0, b1 = 0, alert = 0, ev = 0, quiet = 0;
+    struct events_seen seen = {0};
+    int due = 0;
+
+    assert_int_equal(store_item_add(store, a, &first, "text", 0, 1000, &a1), 1);
+    assert_int_equal(store_item_add(store, b, &copy, "text", 0, 1001, &b1), 1);
+    assert_int_equal(store_alert_add(store, "t", a1, "[]", hooks, 2, 1000, &alert), 1);
+    assert_int_equal(store_alert_add_source(store, alert, b1), 0);
+    assert_int_equal(store_story_source_add(store, b, alert, b1, hooks, 2, 1001, &ev), 0);
+    assert_int_equal(store_story_source_add(store, b, alert, b1, NULL, 0, 1001, &quiet), 0);
+    assert_true(ev > 0 && quiet > ev);
+    assert_int_equal(store_event_deliveries_due(store, 1001, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.event[0], "story-source");
+    assert_string_equal(seen.feed[0], "b");
+    assert_string_equal(seen.state[0], "pending");
+    assert_int_equal(seen.alert_id[0], alert);
+    assert_int_equal(seen.item_id[0], b1);
+    assert_int_equal(store_feed_event_get(store, quiet, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[1], "no-hook");
+
+    /* Delivered as a feed event's: its state follows its deliveries. */
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "webhook", "delivered", 2, FEED_TIME_NONE, NULL, 1100),
+        0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_event_get(store, ev, on_feed_event, &seen), 0);
+    assert_string_equal(seen.state[0], "delivered");
+
+    /* Feed events only in the list; a feed event has no alert. */
+    assert_int_equal(
+        store_feed_event_add(store, a, "feed-stalled", NULL, "ok", NULL, NULL, 0, 1200, NULL), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.event[0], "feed-stalled");
+    assert_int_equal(seen.alert_id[0], 0);
+    assert_int_equal(seen.item_id[0], 0);
+    store_free(store);
 }
 
 /*
@@ -2032,6 +2196,8 @@ main(void)
         IFACE_TEST(test_store_iface_feed_model_and_urls),
         IFACE_TEST(test_store_iface_items_query),
         IFACE_TEST(test_store_iface_stories_and_sources),
+        IFACE_TEST(test_store_iface_story_keys),
+        IFACE_TEST(test_store_iface_story_source_events),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_batches),
