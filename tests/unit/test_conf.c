@@ -854,8 +854,8 @@ test_conf_on_update(void **state)
     expect_errors("[topic \"t\"]\nmatch = a\non_update =\n", "{F}:3: on_update: empty value");
     expect_errors("[hook \"h\"]\nexec = /bin/true\nevents = item-edited\n",
                   "{F}:3: events: unknown event 'item-edited' (alert, item-updated,"
-                  " feed-disabled, feed-moved, feed-recovered, feed-stalled, feed-purged,"
-                  " feed-ids-changed)");
+                  " story-source, feed-disabled, feed-moved, feed-recovered, feed-stalled,"
+                  " feed-purged, feed-ids-changed)");
 }
 
 static void

@@ -149,7 +149,7 @@ test_store_pg_migrates_once(void **state)
         assert_null(openers[i].msg);
     }
     (void)pthread_barrier_destroy(&start);
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 6);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 8);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM feedwatch_schema"), 1);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM retention"), 1);
 }
@@ -204,7 +204,7 @@ test_store_pg_migration_lock_key(void **state)
     PQfinish(conn);
     if (o.r < 0)
         fail_msg("open: %d %s", o.r, o.msg ? o.msg : "");
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 6);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 8);
 }
 
 /* A database of a newer feedwatch, or of another program, is refused, and left as it is. */
@@ -228,7 +228,7 @@ test_store_pg_refuses_newer_schema(void **state)
     assert_non_null(strstr(msg, "database schema 9, not 8"));
     free(msg);
     msg = NULL;
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 7);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 9);
 
     /* Another program's tables: not migrated over. */
     pgtest_exec(db->name, "DROP TABLE feedwatch_schema");
@@ -491,7 +491,7 @@ test_store_pg_search_queue(void **state)
                           " SELECT id, '2', 1000 FROM feeds");
     if (store_open(db->database, &store, &msg) < 0)
         fail_msg("open: %s", msg ? msg : "?");
-    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 6);
+    assert_int_equal(query_int(db->name, "SELECT version FROM feedwatch_schema"), 8);
     assert_int_equal(query_int(db->name, "SELECT count(*) FROM search_queue"), 2);
     assert_int_equal(store_item_add(store, feed.id, &two, "text", 0, 1000, NULL), 0); /* known */
     assert_int_equal(store_item_add(store, feed.id, &three, "text", 0, 1000, NULL), 1);
