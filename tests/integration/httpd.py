@@ -377,15 +377,18 @@ class _CountingHandler(_CustomHandler):
                 self.srv.connections -= 1
 
     def _slow(self, body, delay, content_type):
+        # In progress while it waits, not while its answer is sent: a client that has the
+        # whole answer may start its next request before this thread runs again, and counting
+        # that overlap made max_active one more than the client ever had at once.
         with self.srv.lock:
             self.srv.active += 1
             self.srv.max_active = max(self.srv.max_active, self.srv.active)
         try:
             time.sleep(delay)
-            self._send(200, body, [("Content-Type", content_type)])
         finally:
             with self.srv.lock:
                 self.srv.active -= 1
+        self._send(200, body, [("Content-Type", content_type)])
 
 
 def demo_routes(server, root):

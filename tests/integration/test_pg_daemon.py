@@ -32,6 +32,8 @@ hooks = rec
 exec = {python} {hook} {outdir}
 timeout = 10s
 """
+# One topic of them, with the hook: one alert per matching item.
+TOPIC = TOPICS[:TOPICS.index('[topic "osce-2"]')] + TOPICS[TOPICS.index('[hook "rec"]'):]
 
 
 def psql(conninfo, sql):
@@ -120,7 +122,7 @@ def test_edited_item_on_postgresql(t):
     doc = s.add_file("/f.xml", rss("OSCE talks planned", "The envoy was hopeful. Talks go on."))
     d = t.daemon({"f": s.url("/f.xml")}, database=db, interval="1h", min_interval="1s",
                  allow_private_addresses="yes", respect_feed_hints="no")
-    topics = TOPICS.format(python=sys.executable, hook=HOOK, outdir=outdir)
+    topics = TOPIC.format(python=sys.executable, hook=HOOK, outdir=outdir)
     topics = topics.replace("hooks = rec", "hooks = rec\non_update = alert")
     topics += "events = alert, item-updated\n"
     d.write_config(fwtest.conf_text(d.settings, d.feeds, topics))

@@ -20,7 +20,7 @@ import time
 import urllib.request
 
 import fwtest
-from test_pg_daemon import HOOK, TOPICS, new_database, psql, seed_feeds
+from test_pg_daemon import HOOK, TOPIC, new_database, psql, seed_feeds
 
 PSQL = "psql"
 
@@ -199,7 +199,7 @@ def test_a_hook_whose_alert_is_locked_runs_later(t):
     os.mkdir(outdir)
     feeds = {"nl-nieuws": seed_feeds()["nl-nieuws"]}
     d = t.daemon(feeds, database=db)
-    d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPICS.format(
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, TOPIC.format(
         python=sys.executable, hook=HOOK, outdir=outdir)))
     d.start()
     fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 1, 30, "the alert's hook run")
