@@ -2366,11 +2366,19 @@ conf_finish(struct parser *p)
             c->feeds[i].allow_private_addresses = d->allow_private_addresses;
         if (c->feeds[i].move_confirmations == 0)
             c->feeds[i].move_confirmations = d->move_confirmations;
-        size_t unused;
-        for (size_t j = 0; j < c->feeds[i].n_hooks; j++)
-            if (!nindex_find(&p->hook_ix, c->feeds[i].hooks[j], &unused))
+        for (size_t j = 0; j < c->feeds[i].n_hooks; j++) {
+            size_t hi;
+            if (!nindex_find(&p->hook_ix, c->feeds[i].hooks[j], &hi))
                 perr(p, c->feeds[i].origin.file, c->feeds[i].hooks_line, "hooks",
                      "no [hook \"%s\"] is defined", c->feeds[i].hooks[j]);
+            else if (!(c->hooks[hi].events & CONF_EVENTS_FEED))
+                /* The feed's events would go nowhere: say so, as a topic's hooks must take alerts.
+                 */
+                perr(p, c->feeds[i].origin.file, c->feeds[i].hooks_line, "hooks",
+                     "[hook \"%s\"] takes no feed event (its events list none of feed-disabled,"
+                     " feed-moved, feed-recovered, feed-stalled, feed-purged, feed-ids-changed)",
+                     c->feeds[i].hooks[j]);
+        }
     }
     for (size_t i = 0; i < c->n_topics; i++) {
         const struct conf_topic *t = &c->topics[i];

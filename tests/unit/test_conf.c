@@ -867,6 +867,16 @@ test_conf_topic_references(void **state)
         "{F}:3: hooks: no [hook \"missing\"] is defined");
     expect_errors("[topic \"t\"]\nmatch = a\n\nfeeds = nofeed\n",
                   "{F}:4: feeds: no [feed \"nofeed\"] is defined");
+    /* A feed's hooks must take some feed event, or its events would go nowhere (review20 L2). */
+    expect_errors("[feed \"f\"]\nurl = https://x.example/f.xml\nhooks = h\n"
+                  "[hook \"h\"]\nexec = /bin/true\n",
+                  "{F}:3: hooks: [hook \"h\"] takes no feed event (its events list none of"
+                  " feed-disabled, feed-moved, feed-recovered, feed-stalled, feed-purged,"
+                  " feed-ids-changed)");
+    struct conf *ok = load_ok("[feed \"f\"]\nurl = https://x.example/f.xml\nhooks = h\n"
+                              "[hook \"h\"]\nexec = /bin/true\nevents = alert, feed-moved\n");
+    assert_int_equal(ok->feeds[0].n_hooks, 1);
+    conf_free(ok);
     expect_errors("[topic \"t\"]\nmatch = a\nhooks = ,x\n",
                   "{F}:3: hooks: empty item in list ',x'");
     expect_errors("[topic \"t\"]\nmatch = a\nfeeds = a b\n",
