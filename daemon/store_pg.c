@@ -4558,33 +4558,26 @@ undo:
     return r;
 }
 
-/* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
+/*
+ * Runs which, an INSERT of an event (feed_events) with the parameters p RETURNING its id, and
+ * adds one pending delivery per hook, due at raised_at; what names the event in the error.
+ */
 static int
-pg_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
-                  const char *feed_state, const char *reason, char *const *hooks, size_t n_hooks,
-                  int64_t raised_at, int64_t *ret_id)
+pg_event_insert(struct store_pg *store, enum pg_stmt which, const struct pg_params *params,
+                const char *what, char *const *hooks, size_t n_hooks, int64_t raised_at,
+                int64_t *ret_id)
 {
-    struct store_pg *store = pg_of(base);
-    struct pg_params p = {0};
     PGresult *res;
     int r = 0;
 
-    assert(store);
-    par_int(&p, feed_id);
-    par_str(&p, event);
-    par_str(&p, url);
-    par_str(&p, feed_state);
-    par_str(&p, reason);
-    par_int(&p, raised_at);
-    par_str(&p, n_hooks ? "pending" : "no-hook");
-    if (!(res = pg_exec(store, STMT_EVENT_ADD, &p, &r)))
+    if (!(res = pg_exec(store, which, params, &r)))
         return r;
     int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
     PQclear(res);
     if (id <= 0)
-        return store_set_error(&store->base, -EIO, "the feed event has no id");
+        return store_set_error(&store->base, -EIO, "the %s event has no id", what);
     for (size_t i = 0; i < n_hooks; i++) {
-        p = (struct pg_params){0};
+        struct pg_params p = {0};
         par_int(&p, id);
         par_str(&p, hooks[i]);
         par_int(&p, raised_at);
@@ -4596,6 +4589,26 @@ pg_feed_event_add(struct store *base, int64_t feed_id, const char *event, const 
     return 0;
 }
 
+/* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
+static int
+pg_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
+                  const char *feed_state, const char *reason, char *const *hooks, size_t n_hooks,
+                  int64_t raised_at, int64_t *ret_id)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+
+    assert(store);
+    par_int(&p, feed_id);
+    par_str(&p, event);
+    par_str(&p, url);
+    par_str(&p, feed_state);
+    par_str(&p, reason);
+    par_int(&p, raised_at);
+    par_str(&p, n_hooks ? "pending" : "no-hook");
+    return pg_event_insert(store, STMT_EVENT_ADD, &p, "feed", hooks, n_hooks, raised_at, ret_id);
+}
+
 /* Raises story-source: item_id became a source of alert_id (store.h). */
 static int
 pg_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
@@ -4603,8 +4616,6 @@ pg_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
-    PGresult *res;
-    int r = 0;
 
     assert(store);
     par_int(&p, feed_id);
@@ -4612,23 +4623,8 @@ pg_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64
     par_str(&p, n_hooks ? "pending" : "no-hook");
     par_int(&p, alert_id);
     par_int(&p, item_id);
-    if (!(res = pg_exec(store, STMT_SOURCE_EVENT_ADD, &p, &r)))
-        return r;
-    int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
-    PQclear(res);
-    if (id <= 0)
-        return store_set_error(&store->base, -EIO, "the story-source event has no id");
-    for (size_t i = 0; i < n_hooks; i++) {
-        p = (struct pg_params){0};
-        par_int(&p, id);
-        par_str(&p, hooks[i]);
-        par_int(&p, raised_at);
-        if ((r = pg_run(store, STMT_EVENT_DELIVERY_ADD, &p, NULL)) < 0)
-            return r;
-    }
-    if (ret_id)
-        *ret_id = id;
-    return 0;
+    return pg_event_insert(store, STMT_SOURCE_EVENT_ADD, &p, "story-source", hooks, n_hooks,
+                           raised_at, ret_id);
 }
 
 static int
@@ -4924,31 +4920,14 @@ pg_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
-    PGresult *res;
-    int r = 0;
 
     par_int(&p, feed_id);
     par_int(&p, alert_id);
     par_int(&p, version_id);
     par_int(&p, raised_at);
     par_str(&p, n_hooks ? "pending" : "no-hook");
-    if (!(res = pg_exec(store, STMT_UPDATE_ADD, &p, &r)))
-        return r;
-    int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
-    PQclear(res);
-    if (id <= 0)
-        return store_set_error(&store->base, -EIO, "the item-updated event has no id");
-    for (size_t i = 0; i < n_hooks; i++) {
-        p = (struct pg_params){0};
-        par_int(&p, id);
-        par_str(&p, hooks[i]);
-        par_int(&p, raised_at);
-        if ((r = pg_run(store, STMT_EVENT_DELIVERY_ADD, &p, NULL)) < 0)
-            return r;
-    }
-    if (ret_id)
-        *ret_id = id;
-    return 0;
+    return pg_event_insert(store, STMT_UPDATE_ADD, &p, "item-updated", hooks, n_hooks, raised_at,
+                           ret_id);
 }
 
 static int

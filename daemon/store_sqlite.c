@@ -2875,25 +2875,16 @@ sqlite_item_rekey(struct store *base, int64_t feed_id, int64_t item_id, const ch
     return sqlite3_changes(store->db) == 1;
 }
 
-/* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
+/*
+ * Runs st, a bound INSERT of an event (feed_events), and adds one pending delivery per hook,
+ * due at raised_at: the event's id into *ret_id (may be NULL).
+ */
 static int
-sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
-                      const char *feed_state, const char *reason, char *const *hooks,
-                      size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+sqlite_event_insert(struct store_sqlite *store, sqlite3_stmt *st, char *const *hooks,
+                    size_t n_hooks, int64_t raised_at, int64_t *ret_id)
 {
-    struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_EVENT_ADD];
     int rc = SQLITE_OK, r;
 
-    bind_int(st, 1, feed_id, &rc);
-    bind_str(st, 2, event, &rc);
-    bind_str(st, 3, url, &rc);
-    bind_str(st, 4, feed_state, &rc);
-    bind_str(st, 5, reason, &rc);
-    bind_int(st, 6, raised_at, &rc);
-    bind_str(st, 7, n_hooks ? "pending" : "no-hook", &rc);
-    if (rc != SQLITE_OK)
-        return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
         return r;
     int64_t id = sqlite3_last_insert_rowid(store->db);
@@ -2912,6 +2903,28 @@ sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, co
     return 0;
 }
 
+/* Raises a feed event with one pending delivery per hook (none: no-hook), due at raised_at. */
+static int
+sqlite_feed_event_add(struct store *base, int64_t feed_id, const char *event, const char *url,
+                      const char *feed_state, const char *reason, char *const *hooks,
+                      size_t n_hooks, int64_t raised_at, int64_t *ret_id)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_EVENT_ADD];
+    int rc = SQLITE_OK;
+
+    bind_int(st, 1, feed_id, &rc);
+    bind_str(st, 2, event, &rc);
+    bind_str(st, 3, url, &rc);
+    bind_str(st, 4, feed_state, &rc);
+    bind_str(st, 5, reason, &rc);
+    bind_int(st, 6, raised_at, &rc);
+    bind_str(st, 7, n_hooks ? "pending" : "no-hook", &rc);
+    if (rc != SQLITE_OK)
+        return bind_failed(store, st, rc);
+    return sqlite_event_insert(store, st, hooks, n_hooks, raised_at, ret_id);
+}
+
 /* Raises story-source: item_id became a source of alert_id (store.h). */
 static int
 sqlite_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_t item_id,
@@ -2919,7 +2932,7 @@ sqlite_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, i
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_SOURCE_EVENT_ADD];
-    int rc = SQLITE_OK, r;
+    int rc = SQLITE_OK;
 
     bind_int(st, 1, feed_id, &rc);
     bind_int(st, 2, raised_at, &rc);
@@ -2928,22 +2941,7 @@ sqlite_story_source_add(struct store *base, int64_t feed_id, int64_t alert_id, i
     bind_int(st, 5, item_id, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
-    if ((r = stmt_run(store, st)) < 0)
-        return r;
-    int64_t id = sqlite3_last_insert_rowid(store->db);
-    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
-    for (size_t i = 0; i < n_hooks; i++) {
-        bind_int(st, 1, id, &rc);
-        bind_str(st, 2, hooks[i], &rc);
-        bind_int(st, 3, raised_at, &rc);
-        if (rc != SQLITE_OK)
-            return bind_failed(store, st, rc);
-        if ((r = stmt_run(store, st)) < 0)
-            return r;
-    }
-    if (ret_id)
-        *ret_id = id;
-    return 0;
+    return sqlite_event_insert(store, st, hooks, n_hooks, raised_at, ret_id);
 }
 
 static int
@@ -3414,7 +3412,7 @@ sqlite_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, in
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_UPDATE_ADD];
-    int rc = SQLITE_OK, r;
+    int rc = SQLITE_OK;
     bind_int(st, 1, feed_id, &rc);
     bind_int(st, 2, alert_id, &rc);
     bind_int(st, 3, version_id, &rc);
@@ -3422,22 +3420,7 @@ sqlite_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, in
     bind_str(st, 5, n_hooks ? "pending" : "no-hook", &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
-    if ((r = stmt_run(store, st)) < 0)
-        return r;
-    int64_t id = sqlite3_last_insert_rowid(store->db);
-    st = store->stmt[STMT_EVENT_DELIVERY_ADD];
-    for (size_t i = 0; i < n_hooks; i++) {
-        bind_int(st, 1, id, &rc);
-        bind_str(st, 2, hooks[i], &rc);
-        bind_int(st, 3, raised_at, &rc);
-        if (rc != SQLITE_OK)
-            return bind_failed(store, st, rc);
-        if ((r = stmt_run(store, st)) < 0)
-            return r;
-    }
-    if (ret_id)
-        *ret_id = id;
-    return 0;
+    return sqlite_event_insert(store, st, hooks, n_hooks, raised_at, ret_id);
 }
 
 static int
