@@ -163,6 +163,12 @@ struct feedpoll {
     } * edits;
     size_t n_edits;
     bool page_text; /* fetch_article: the stored text is the page's, an edit keeps it */
+    /*
+     * An item of the document differs from its stored fields but was edited less than
+     * FEEDPOLL_EDIT_GAP_S ago: the edit waits, so the poll keeps no validators (a 304 would
+     * hide the edit for good if the document does not change again).
+     */
+    bool edits_deferred;
 };
 
 static void poll_store(struct feedpoll *p);
@@ -1071,18 +1077,26 @@ title_same(const char *a, const char *b)
 }
 
 /*
- * Whether item, not stored under its key, is the stored item ref under a new key: the same
- * title (whitespace and ASCII case aside) and the same publication time where both have one,
- * and a title or a time at all. The link alone is not enough: a page at a fixed address (a live
- * page, a daily briefing, a feed whose items all link to the site) carries new stories, and taking
- * one for an old item would lose it; when in doubt the item is new (a double beats a miss).
+ * Whether item, not stored under its key, is the stored item ref under a new key: its fields
+ * are the stored item's as they were last compared (the same fingerprint: hash_item_fields),
+ * or, the fields being edited meanwhile, its title (whitespace and ASCII case aside) and its
+ * date are the stored item's, both dated. An item stored before fingerprints (0) keeps the
+ * older rule: the same title, and the same date where both have one, and a title or a date at
+ * all. The link alone is not enough: a page at a fixed address (a live page, a daily briefing,
+ * a feed whose items all link to the site) carries new stories under one title, and taking one
+ * for an old item would lose it; when in doubt the item is new (a double beats a miss).
  */
 static bool
 rekey_same(const struct feed_item *item, const struct store_item_ref *ref)
 {
     bool dated = item->published_at != FEED_TIME_NONE && ref->published_at != FEED_TIME_NONE;
+    if (ref->fingerprint != 0 &&
+        hash_item_fields(item->title, item->summary, item->content) == ref->fingerprint)
+        return true;
     if (!title_same(item->title, ref->title) || (dated && item->published_at != ref->published_at))
         return false;
+    if (ref->fingerprint != 0)
+        return dated && !title_same(item->title, NULL);
     /* Something besides the link must say so: a title, or the date. */
     return dated || !title_same(item->title, NULL);
 }
@@ -1174,11 +1188,13 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
         const struct feed_item *item = &doc->items[i];
         if (seen[i].id <= 0 || seen[i].pruned)
             continue;
-        if (seen[i].edited_at != FEED_TIME_NONE && now - seen[i].edited_at < FEEDPOLL_EDIT_GAP_S)
-            continue;
         uint64_t fp = hash_item_fields(item->title, item->summary, item->content);
         if (fp == seen[i].fingerprint)
             continue;
+        if (seen[i].edited_at != FEED_TIME_NONE && now - seen[i].edited_at < FEEDPOLL_EDIT_GAP_S) {
+            p->edits_deferred = true; /* compared once the hour is over (poll_settle) */
+            continue;
+        }
         if (!p->edits && !(p->edits = calloc(doc->n_items, sizeof(*p->edits))))
             return;
         p->edits[p->n_edits++] = (struct poll_edit){
@@ -1621,6 +1637,11 @@ poll_settle(struct feedpoll *p, int64_t now_ms)
         if (p->etag || p->last_modified || p->status == FETCH_OK) {
             (void)set_str(&f->st.etag, p->etag);
             (void)set_str(&f->st.last_modified, p->last_modified);
+        }
+        if (p->edits_deferred) {
+            /* The next poll fetches the document whole, to compare the waiting edit. */
+            (void)set_str(&f->st.etag, NULL);
+            (void)set_str(&f->st.last_modified, NULL);
         }
         if (p->doc)
             f->st.recovered = p->doc->recovered;

@@ -286,6 +286,7 @@ struct store_item_ref {
     char *key;            /* malloc'ed */
     char *title;          /* malloc'ed; NULL: none */
     int64_t published_at; /* FEED_TIME_NONE: none */
+    uint64_t fingerprint; /* of its fields as last compared (hash_item_fields); 0: none yet */
 };
 
 /* Frees what ref holds and zeroes it. */

@@ -964,7 +964,7 @@ static const char *const pg_sql[STMT__COUNT] = {
                             " new_gap = $5, stalled = $6, doc_items = $7, life = $8 WHERE id = $1",
     /* The positions (from 1) in the text[] $2 of URLs feed $1 has one item of, its id, key. */
     [STMT_ITEMS_BY_URL] = "SELECT k.i, min(it.id), min(it.key), count(*), min(it.title),"
-                          " min(it.published_at)"
+                          " min(it.published_at), min(it.fingerprint)"
                           " FROM unnest($2::text[]) WITH ORDINALITY AS k(url, i)"
                           " JOIN items AS it ON it.feed_id = $1 AND it.url = k.url"
                           " GROUP BY k.i",
@@ -2816,6 +2816,7 @@ pg_items_by_url(struct store *base, int64_t feed_id, const char *const *urls, si
             struct store_item_ref *ref = &ret[at + (size_t)k - 1];
             ref->id = col_int(res, i, 1);
             ref->published_at = col_time(res, i, 5);
+            ref->fingerprint = (uint64_t)col_int(res, i, 6);
             if ((r = col_strdup(store, res, i, 2, &ref->key)) == 0)
                 r = col_strdup(store, res, i, 4, &ref->title);
         }

@@ -644,7 +644,7 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_RETENTION_GET] = "SELECT pruned_items, last_prune_at FROM retention WHERE id = 1",
     [STMT_FEED_LIFE_SAVE] = "UPDATE feeds SET move_url = ?2, move_seen = ?3, last_new_at = ?4,"
                             " new_gap = ?5, stalled = ?6, doc_items = ?7, life = ?8 WHERE id = ?1",
-    [STMT_ITEM_BY_URL] = "SELECT id, key, title, published_at FROM items"
+    [STMT_ITEM_BY_URL] = "SELECT id, key, title, published_at, fingerprint FROM items"
                          " WHERE feed_id = ?1 AND url = ?2 LIMIT 2",
     [STMT_ITEM_REKEY] = "UPDATE items SET key = ?3, guid = ?4 WHERE id = ?2 AND feed_id = ?1"
                         " AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?3)",
@@ -2838,6 +2838,7 @@ sqlite_items_by_url(struct store *base, int64_t feed_id, const char *const *urls
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && ++rows == 1) {
             ref.id = sqlite3_column_int64(st, 0);
             ref.published_at = col_time(st, 3);
+            ref.fingerprint = (uint64_t)sqlite3_column_int64(st, 4);
             if ((r = col_strdup(store, st, 1, &ref.key)) < 0 ||
                 (r = col_strdup(store, st, 2, &ref.title)) < 0)
                 break;

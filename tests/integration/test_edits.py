@@ -188,6 +188,13 @@ def test_alert_delivers_one_update_on_the_alert(t):
     settle(d, dirs)
     assert len(updates(d)) == 2, updates(d)
     assert len(d.cli_ok("item", str(talks))["item"]["versions"]) == 1
+    # The edit waits, so the feed keeps no validators: the next poll gets the document whole
+    # (a 304 would hide the waiting edit for as long as the feed does not change again;
+    # review21 H4), not "not modified".
+    d.poll_wait("news")
+    assert srv.statuses("/news.xml")[-1] == 200, srv.statuses("/news.xml")
+    last = srv.requests("/news.xml")[-1]["headers"]
+    assert "if-none-match" not in last and "if-modified-since" not in last, last
 
     # A restart: nothing raised again, nothing delivered again.
     n_runs = {n: len(runs(dirs[n])) for n in dirs}

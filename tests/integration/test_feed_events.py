@@ -386,16 +386,27 @@ def test_a_new_story_at_an_old_link_is_new(t):
     assert d.query("SELECT title FROM items WHERE key = 'brief-tue'") == [
         ("news briefing tuesday: ceasefire collapses",)]
     assert d.query("SELECT count(*) FROM items WHERE key LIKE 'urn:w:%'") == [(3,)]
-    # The same story under a new guid (title and link unchanged, case and spaces aside) is
-    # still the stored one. (Three stored warnings share the status link: none is "the" item
-    # of that link, so a new guid there is a new item, as before.)
-    news.set(items_doc([("e", "news e", "http://x.test/e"), ("a2", "News  A", "http://x.test/a")] +
+    # The same story under a new guid (its fields and link unchanged) is still the stored one.
+    # (Three stored warnings share the status link: none is "the" item of that link, so a new
+    # guid there is a new item, as before.)
+    news.set(items_doc([("e", "news e", "http://x.test/e"), ("a2", "news a", "http://x.test/a")] +
                        day1[1:3] +
                        [("brief-tue", "news briefing tuesday: ceasefire collapses", brief)]))
     cycle = d.poll_wait("n")
     assert cycle["new_items"] == 0 and cycle["alerts"] == 0, cycle
     assert d.query("SELECT title FROM items WHERE key = 'a2'") == [("news a",)]
     assert events(d) == [], events(d)
+    # An undated daily briefing: one title, one address, a new guid and a new text each day
+    # (review21 H3). Its fields are not the stored item's: a new item, not a re-key.
+    morning = "http://x.test/morning"
+    daily = srv.add_file("/d", items_doc([("brief-1", "Morning briefing", morning)]))
+    d.cli_ok("add", "daily", srv.url("/d"))
+    d.wait_polled(["daily"])
+    daily.set(items_doc([("brief-2", "Morning briefing", morning)]).replace(
+        b"<description>Morning briefing</description>",
+        b"<description>An earthquake struck the coast overnight.</description>"))
+    cycle = d.poll_wait("daily")
+    assert cycle["new_items"] == 1, cycle
     assert d.duplicates() == []
     assert d.stop() == 0
 
