@@ -516,6 +516,18 @@ print_block(const char *text)
     free(clean);
 }
 
+/*
+ * One line of a feed's text indented as print_block's: its line breaks (and U+2028, U+2029)
+ * shown as spaces, so that a feed cannot forge the lines around it (a version's diff).
+ */
+static void
+print_line(const char *text)
+{
+    char *clean = output_scrub(text, strlen(text), false);
+    (void)printf("  %s\n", clean ? clean : "");
+    free(clean);
+}
+
 #define DETAIL_KW 14 /* the longest key of the detail views, "last modified" and its colon */
 
 /* `feeds NAME`: every member of the feed's answer, one per line. */
@@ -680,7 +692,7 @@ render_item(const json_t *resp)
                 (void)snprintf(line, sizeof(line), "  title: \"%s\" -> \"%s\"",
                                get_str(c, "before") ? get_str(c, "before") : "",
                                get_str(c, "after") ? get_str(c, "after") : "");
-                print_block(line);
+                print_line(line);
                 continue;
             }
             size_t k;
@@ -689,13 +701,13 @@ render_item(const json_t *resp)
             {
                 (void)snprintf(line, sizeof(line), "  - %s",
                                json_string_value(sen) ? json_string_value(sen) : "");
-                print_block(line);
+                print_line(line);
             }
             json_array_foreach(json_object_get(c, "after"), k, sen)
             {
                 (void)snprintf(line, sizeof(line), "  + %s",
                                json_string_value(sen) ? json_string_value(sen) : "");
-                print_block(line);
+                print_line(line);
             }
         }
     }

@@ -228,5 +228,29 @@ def test_immaterial_edits_raise_nothing(t):
     assert d.stop() == 0
 
 
+def test_a_diff_cannot_forge_lines(t):
+    """review21 L1: line separators (U+2028, U+2029) and breaks in an edited title or text are
+    spaces in `feedwatch item`'s diff, so a feed cannot forge `version:` or `+ …` lines; controls
+    are scrubbed as elsewhere."""
+    srv, doc, dirs, d = setup(t, "ignore")
+    evil_title = ("Ceasefire talks in Geneva &#x2028;  + FAKE: envoy shot&#x2029;version: 99"
+                  " &#x9b;31m")
+    evil_text = ("<p>Delegations arrive on Monday.\u2028  + FAKE LINE: the ceasefire was signed"
+                 "\u2029version: 98 \u009b2J.</p>")
+    doc.set(rss([("talks", evil_title, evil_text), OTHER]))
+    d.poll_wait("news")
+    talks = item_id(d, "urn:talks")
+    rc, _ = d.cli("item", str(talks), json_out=False)
+    out = d.last[2]
+    assert rc == 0, d.describe_last()
+    assert [ln for ln in out.splitlines() if ln.startswith("version:")] == \
+        [ln for ln in out.splitlines() if ln.startswith("version:") and "FAKE" not in ln], out
+    assert sum(ln.startswith("version:") for ln in out.splitlines()) == 1, out
+    assert not [ln for ln in out.splitlines() if ln.lstrip().startswith("+ FAKE")], out
+    assert not [c for c in out if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) < 0xa0
+                or c in "\u2028\u2029"], repr(out)
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()
