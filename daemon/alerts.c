@@ -377,6 +377,21 @@ hit_of(const struct match_result *res, size_t topic)
     return NULL;
 }
 
+/* store_item_alerts' callback: the alert of topic the item is a source of (the first). */
+struct source_of {
+    const char *topic;
+    int64_t alert_id;
+};
+
+static int
+on_source_of(void *userdata, const struct store_alert_row *row, bool source)
+{
+    struct source_of *so = userdata;
+    if (source && so->alert_id == 0 && row->topic && strcmp(row->topic, so->topic) == 0)
+        so->alert_id = row->id;
+    return 0;
+}
+
 /* The hooks of t that take item-updated, into hooks (t->n_hooks of room): how many. */
 static size_t
 update_hooks(const struct conf *conf, const struct conf_topic *t, char **hooks)
@@ -424,6 +439,17 @@ alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
         int64_t alert_id = 0;
         if (matters)
             r = store_alert_find(store, t->name, item_id, &alert_id);
+        if (matters && r == 0) {
+            /* A source of the topic's alert of its story: told on that alert, not a new one. */
+            struct source_of so = {.topic = t->name};
+            r = store_item_alerts(store, item_id, on_source_of, &so);
+            if (r >= 0 && so.alert_id > 0) {
+                alert_id = so.alert_id;
+                r = 1;
+            } else if (r >= 0) {
+                r = 0;
+            }
+        }
         if (matters && r == 0) {
             /* It newly matches: its alert first, as any (no story grouping for an edit). */
             r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,

@@ -252,5 +252,39 @@ def test_a_diff_cannot_forge_lines(t):
     assert d.stop() == 0
 
 
+def test_an_edited_source_is_told_on_its_story(t):
+    """review21 M3: an item attached as a source of a topic's alert (the same story, another
+    feed) is edited so that it matters to the topic: the item-updated goes on the story's
+    alert; no second alert for the story."""
+    story = ("Ceasefire talks planned in Geneva", "<p>Delegations of Armenia and Azerbaijan arrive"
+             " in Geneva on Monday, envoy Laura Bianchi said. The envoy was hopeful.</p>")
+    srv = t.httpd()
+    a = srv.add_file("/a.xml", rss([("a1",) + story]))
+    b = srv.add_file("/b.xml", rss([]))
+    out = os.path.join(t.dir, "hook-edits")
+    os.mkdir(out)
+    extra = (f'\n[hook "edits"]\nexec = {sys.executable} {HOOK} {out}\n'
+             "events = alert, item-updated\ntimeout = 10s\n"
+             '\n[topic "geneva"]\nmatch = geneva\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"a": srv.url("/a.xml"),
+                                                 "b": srv.url("/b.xml")}, extra))
+    d.start()
+    d.wait_polled(["a", "b"])
+    b.set(rss([("b1",) + story]))
+    d.poll_wait("b")
+    (alert,) = d.cli_ok("alerts")["alerts"]
+    assert [x["item"] for x in alert["sources"]] == [item_id(d, "urn:b1")], alert
+    b.set(rss([("b1", "Ceasefire talks collapse in Geneva", story[1].replace(
+        "arrive in Geneva", "left Geneva"))]))
+    d.poll_wait("b")
+    alerts = d.cli_ok("alerts")["alerts"]
+    assert [x["id"] for x in alerts] == [alert["id"]], alerts
+    assert d.query("SELECT alert_id FROM feed_events WHERE event = 'item-updated'") == [
+        (alert["id"],)]
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()
