@@ -16,6 +16,8 @@
 #define SKELETON_MAX 6     /* symbols of a name's skeleton kept: inflection lives past them */
 #define SKELETON_MIN 3     /* shorter skeletons collide too often */
 #define NUMBER_MIN 11      /* integers below this are counts and scores of every story */
+#define YEAR_MIN 1900      /* the plain integers YEAR_MIN..YEAR_MAX are most often years: */
+#define YEAR_MAX 2100      /* every story of a year has one, so they are weak numbers */
 
 /* ---- Places ---- */
 
@@ -81,6 +83,23 @@ key_add(struct keyset *ks, unsigned kind, const void *s, size_t len)
         if (ks->keys[i] == k)
             return;
     ks->keys[ks->n++] = k;
+}
+
+/*
+ * Whether a number key is a weak number (a year, YEAR_MIN..YEAR_MAX written as a plain integer):
+ * found by hashing the candidates, so that the signatures the store keeps stay as they are.
+ */
+static bool
+weak_number(uint32_t k)
+{
+    for (int y = YEAR_MIN; y <= YEAR_MAX; y++) {
+        char d[4] = {(char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10),
+                     (char)('0' + y % 10)};
+        uint32_t h = (uint32_t)hash_final(hash_update(HASH_SEED, d, sizeof(d)));
+        if (((STORY_KEY_NUMBER << 30) | (h & 0x3fffffffu)) == k)
+            return true;
+    }
+    return false;
 }
 
 /* ---- Names ---- */
@@ -571,22 +590,29 @@ story_sig_make(const struct story_places *p, const char *title, const char *text
  *
  * with mass(x) the unweighed sum over all of x's keys. Same story, of three kinds of evidence:
  *  - near-duplicate text: SimHash within SIMHASH_SAME_STORY bits;
- *  - a distinctive detail: a shared number, with two shared names, or with a shared name and
- *    a shared place ("384" dead, "Palu", Indonesia): the dev set has no two stories of one
- *    topic that meet so, while a topic's stories share their cast freely;
+ *  - a distinctive detail: a shared number that is no year (YEAR_MIN..YEAR_MAX: two events
+ *    of a topic in one year share it, with the country and its leader), with two
+ *    shared names, or with a shared name and a shared place ("384" dead, "Palu", Indonesia):
+ *    the dev set has no two stories of one topic that meet so, while a topic's stories share
+ *    their cast freely; years still count as numbers in the score;
  *  - much in common: score >= STORY_THRESHOLD with at least one shared name (two reports of
  *    one event name someone or something; numbers and places alone are shared by chance too
  *    often in short items).
- * The daemon compares an item with an alert's FIRST item only (its signature does not grow
- * with its sources): a story that grew drew in the next story of the same cast, and one wrong
- * merge makes the analyst miss an alert. STORY_THRESHOLD is where no two stories of the dev
- * set's topics meet when a topic's first stories are compared before the story window holds
- * enough others for the rarity weight to tell (`story_eval --mode stream`).
+ * Either of the last two also needs the shared mass (unweighed) to be at least STORY_MIN_SHARE
+ * of the LARGER item's mass: a bait item listing a topic's whole cast and dozens of numbers
+ * shares a few keys with every story of the topic, but they are a small part of it. 0.15 costs no
+ * recall on the dev or frozen set (0.3 does). The daemon compares an item with an alert's FIRST
+ * item only (its signature does not grow with its sources): a story that grew drew in the next
+ * story of the same cast, and one wrong merge makes the analyst miss an alert. STORY_THRESHOLD is
+ * where no two stories of the dev set's topics meet when a topic's first stories are compared
+ * before the story window holds enough others for the rarity weight to tell (`story_eval --mode
+ * stream`).
  */
 #define W_NAME 1.0
 #define W_NUMBER 3.0
 #define W_PLACE 0.5
 #define STORY_THRESHOLD 2.0
+#define STORY_MIN_SHARE 0.15
 
 static double
 mass(const unsigned n[3])
@@ -624,6 +650,7 @@ story_compare_df(const struct story_sig *a, const struct story_sig *b, story_df_
                  void *userdata, struct story_shared *ret)
 {
     unsigned n[4] = {0, 0, 0, 0}, na[4] = {0, 0, 0, 0}, nb[4] = {0, 0, 0, 0};
+    unsigned strong = 0;
     double names_w = 0;
     for (size_t i = 0; i < a->n_keys; i++)
         na[STORY_KEY_KIND(a->keys[i])]++;
@@ -637,6 +664,8 @@ story_compare_df(const struct story_sig *a, const struct story_sig *b, story_df_
             j++;
         } else {
             n[STORY_KEY_KIND(a->keys[i])]++;
+            if (STORY_KEY_KIND(a->keys[i]) == STORY_KEY_NUMBER && !weak_number(a->keys[i]))
+                strong++;
             if (STORY_KEY_KIND(a->keys[i]) == STORY_KEY_NAME)
                 names_w += name_weight(df ? df(userdata, a->keys[i]) : 0);
             i++;
@@ -646,6 +675,7 @@ story_compare_df(const struct story_sig *a, const struct story_sig *b, story_df_
     ret->places = n[STORY_KEY_PLACE];
     ret->names = n[STORY_KEY_NAME];
     ret->numbers = n[STORY_KEY_NUMBER];
+    ret->numbers_strong = strong;
     ret->names_w = names_w;
     ret->mass_a = mass(na);
     ret->mass_b = mass(nb);
@@ -667,7 +697,11 @@ story_same_shared(const struct story_shared *s)
 {
     if (s->near_duplicate)
         return true;
-    if (s->numbers >= 1 && (s->names >= 2 || (s->names >= 1 && s->places >= 1)))
+    double big = s->mass_a > s->mass_b ? s->mass_a : s->mass_b;
+    double common = W_NAME * s->names + W_NUMBER * s->numbers + W_PLACE * s->places;
+    if (common < STORY_MIN_SHARE * big)
+        return false;
+    if (s->numbers_strong >= 1 && (s->names >= 2 || (s->names >= 1 && s->places >= 1)))
         return true;
     return story_score(s) >= STORY_THRESHOLD && s->names >= 1;
 }

@@ -54,10 +54,11 @@ int story_sig_make(const struct story_places *p, const char *title, const char *
 /* What two signatures share. */
 struct story_shared {
     unsigned places, names, numbers;
-    double names_w;        /* the shared names, each weighed by its rarity (story_compare_df) */
-    double mass_a, mass_b; /* the weighted sums over all keys of each (story.c) */
-    int simhash_distance;  /* -1: a side has no SimHash */
-    bool near_duplicate;   /* simhash_same_story() */
+    unsigned numbers_strong; /* the shared numbers that are not weak (years: story.c) */
+    double names_w;          /* the shared names, each weighed by its rarity (story_compare_df) */
+    double mass_a, mass_b;   /* the weighted sums over all keys of each (story.c) */
+    int simhash_distance;    /* -1: a side has no SimHash */
+    bool near_duplicate;     /* simhash_same_story() */
 };
 
 void story_compare(const struct story_sig *a, const struct story_sig *b, struct story_shared *ret);

@@ -236,6 +236,65 @@ test_distinctive_detail(void **state)
     assert_false(story_same(&a, &c));
 }
 
+/*
+ * A year is no distinctive detail: two events of one topic in one year share it
+ * with their country and its leader, and the second must still be alerted.
+ */
+static void
+test_year_is_weak(void **state)
+{
+    struct story_sig a, b, c;
+    (void)state;
+    sig("Zelensky opens grain corridor talks",
+        "In Odesa, Ukraine, President Zelensky said on Tuesday that grain exports in 2026 will "
+        "rise.",
+        "en", &a);
+    sig("Dam breach floods villages",
+        "A dam failed near Kherson overnight, Ukraine's emergency service said. Zelensky ordered "
+        "an evacuation of 3 villages; repairs may take until 2026.",
+        "en", &b);
+    struct story_shared s = shared(&a, &b);
+    assert_true(s.numbers == 1 && s.names >= 1 && s.places >= 1);
+    assert_int_equal(s.numbers_strong, 0);
+    assert_false(story_same(&a, &b));
+    /* A number that is no year still is one. */
+    sig("Dam breach floods villages",
+        "A dam failed near Kherson overnight, Ukraine's emergency service said. Zelensky ordered "
+        "an evacuation of 2750 people.",
+        "en", &b);
+    sig("Kherson dam fails", "Zelensky says 2750 people leave their homes in Ukraine's south.",
+        "en", &c);
+    s = shared(&b, &c);
+    assert_int_equal(s.numbers_strong, 1);
+    assert_true(story_same(&b, &c));
+}
+
+/*
+ * A bait item that lists a topic's whole cast and many numbers is not the story of every item
+ * that shares a few of them: what two items share must be a fair part of each.
+ */
+static void
+test_bait(void **state)
+{
+    struct story_sig bait, dam;
+    (void)state;
+    sig("Ukraine daily digest",
+        "Today in Ukraine: said Zelensky, said Putin, said Macron, said Scholz, said Biden, said "
+        "Trump, said Erdogan, said Stoltenberg, said Rutte, said Tusk, said Orban, said Kuleba, "
+        "said Shmyhal, said Lavrov, said Peskov, said Borrell, said Leyen, said Michel, said "
+        "Sunak, said Starmer. Figures for 2024, 2025, 2026, 2027; 12, 15, 20, 25, 30, 40, 50, "
+        "100, 200, 500, 1000 people.",
+        "en", &bait);
+    sig("Dam breach floods villages",
+        "A dam failed near Kherson overnight, officials in Ukraine said. Zelensky ordered the "
+        "evacuation of 40 homes and said Macron had offered help.",
+        "en", &dam);
+    struct story_shared s = shared(&bait, &dam);
+    assert_true(s.numbers_strong >= 1 && s.names >= 2);
+    assert_false(story_same(&bait, &dam));
+    assert_false(story_same(&dam, &bait));
+}
+
 /* Merging keeps the keys sorted and unique and stops at STORY_MAX_KEYS. */
 static void
 test_merge(void **state)
@@ -289,6 +348,8 @@ main(void)
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_rarity),
         cmocka_unit_test(test_distinctive_detail),
+        cmocka_unit_test(test_year_is_weak),
+        cmocka_unit_test(test_bait),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_pack),
     };
