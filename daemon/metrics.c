@@ -234,6 +234,21 @@ family(struct text *t, const char *name, const char *type, const char *help)
                 help, name, type);
 }
 
+/* A counter family by hook and outcome: set's n[0] delivered, n[1] failed. */
+static void
+hook_outcomes(struct text *t, const char *name, const char *help, const struct named_set *set)
+{
+    family(t, name, "counter", help);
+    for (size_t i = 0; i < set->n; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            text_printf(t, FW_METRIC_PREFIX "%s{hook=\"", name);
+            text_label(t, set->v[i].name);
+            text_printf(t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
+                        set->v[i].n[k]);
+        }
+    }
+}
+
 static void
 histogram_lines(struct text *t, const char *name, const char *label, const char *value,
                 const struct histogram *h, const double *bounds, size_t n_bounds)
@@ -316,26 +331,10 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
         text_label(&t, g->topics[i].topic);
         text_printf(&t, "\"} %" PRIu64 "\n", g->topics[i].alerts);
     }
-    family(&t, "hook_deliveries_total", "counter",
-           "Hook runs and webhook posts ended, by outcome.");
-    for (size_t i = 0; i < m->hooks.n; i++) {
-        for (size_t k = 0; k < 2; k++) {
-            text_printf(&t, FW_METRIC_PREFIX "hook_deliveries_total{hook=\"");
-            text_label(&t, m->hooks.v[i].name);
-            text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
-                        m->hooks.v[i].n[k]);
-        }
-    }
-    family(&t, "hook_batches_total", "counter",
-           "Batch runs of hooks with a batch window ended, by outcome.");
-    for (size_t i = 0; i < m->batches.n; i++) {
-        for (size_t k = 0; k < 2; k++) {
-            text_printf(&t, FW_METRIC_PREFIX "hook_batches_total{hook=\"");
-            text_label(&t, m->batches.v[i].name);
-            text_printf(&t, "\",outcome=\"%s\"} %" PRIu64 "\n", k ? "failed" : "delivered",
-                        m->batches.v[i].n[k]);
-        }
-    }
+    hook_outcomes(&t, "hook_deliveries_total", "Hook runs and webhook posts ended, by outcome.",
+                  &m->hooks);
+    hook_outcomes(&t, "hook_batches_total",
+                  "Batch runs of hooks with a batch window ended, by outcome.", &m->batches);
     family(&t, "feed_events_total", "counter",
            "Feed events raised (feed-disabled, ...), by event.");
     for (size_t i = 0; i < m->feed_events.n; i++) {
