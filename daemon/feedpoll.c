@@ -162,6 +162,15 @@ struct feedpoll {
         bool first;                   /* the item has no fingerprint yet: set it, compare none */
     } * edits;
     size_t n_edits;
+    /*
+     * The items whose material edits the part stored, with the title and body search indexed
+     * before (store_edit): queued to index again once the part is committed (poll_finish).
+     */
+    struct poll_reindex {
+        int64_t item_id;
+        char *title, *body;
+    } * reindex;
+    size_t n_reindex;
     bool page_text; /* fetch_article: the stored text is the page's, an edit keeps it */
     /*
      * An item of the document differs from its stored fields but was edited less than
@@ -417,6 +426,34 @@ plan_next(struct dctx *d, struct dfeed *f, struct sched_poll *pn, uint64_t fresh
         sched_plan_next(&iv, pn, f->st.failures, fresh, &f->st.item_rate, util_rng_next(&d->rng));
 }
 
+/* Forgets the items queued to index again (a part undone, or the poll done with). */
+static void
+reindex_clear(struct feedpoll *p)
+{
+    for (size_t i = 0; i < p->n_reindex; i++) {
+        free(p->reindex[i].title);
+        free(p->reindex[i].body);
+    }
+    p->n_reindex = 0;
+}
+
+/* Adds an edited item to index again, with what search indexed of it before (f). */
+static int
+reindex_add(struct feedpoll *p, int64_t item_id, const struct store_item_fields *f)
+{
+    if (!p->reindex && !(p->reindex = calloc(p->n_edits, sizeof(*p->reindex))))
+        return -ENOMEM;
+    struct poll_reindex *x = &p->reindex[p->n_reindex];
+    *x = (struct poll_reindex){.item_id = item_id};
+    if ((f->title && !(x->title = strdup(f->title))) || (f->body && !(x->body = strdup(f->body)))) {
+        free(x->title);
+        free(x->body);
+        return -ENOMEM;
+    }
+    p->n_reindex++;
+    return 0;
+}
+
 /*
  * One stored item whose fields differ from its fingerprint (collect_news): compared with what
  * the store holds, as its feed gives them (text/edits.h); a material edit keeps the version it
@@ -460,6 +497,8 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
             .changes = changes,
         };
         r = store_item_edit(store, e->item_id, &edit, now, &version_id);
+        if (r >= 0)
+            r = reindex_add(p, e->item_id, &f);
         if (r >= 0) {
             p->edited++;
             log_info("item: feed '%s': '%s' was edited (item %" PRId64 ")",
@@ -532,6 +571,7 @@ store_poll(struct feedpoll *p, struct store *store, struct alerts *alerting, int
         if (r < 0)
             return r;
     }
+    reindex_clear(p); /* a part undone and stored again queues its edits again */
     for (size_t i = 0; i < p->n_edits; i++)
         if ((r = store_edit(p, store, alerting, &p->edits[i], now)) < 0)
             return r;
@@ -659,6 +699,8 @@ feedpoll_free(struct feedpoll *p)
     free(p->fresh_ids);
     free(p->rekeys);
     free(p->edits);
+    reindex_clear(p);
+    free(p->reindex);
     for (unsigned i = 0; i < p->n_life; i++) {
         free(p->life[i].reason);
         free(p->life[i].url);
@@ -1791,7 +1833,15 @@ poll_finish(struct feedpoll *p, int r)
          life_hooks) &&
         d->hooks) /* a stop may close it */
         hook_kick(d->hooks);
-    if (r == 0 && fresh > 0)
+    /* Edited items, in commit order with retention's forgets (search.h: search_reindex). */
+    for (size_t i = 0; r == 0 && i < p->n_reindex; i++)
+        if (search_reindex(d->search, p->reindex[i].item_id, p->reindex[i].title,
+                           p->reindex[i].body) < 0)
+            log_warn("search: feed '%s': item %" PRId64
+                     " was edited and is not indexed again (out of memory): search finds it by"
+                     " its old words",
+                     name, p->reindex[i].item_id);
+    if (r == 0 && (fresh > 0 || p->n_reindex > 0))
         search_kick(d->search);
     if (r == 0) {
         f->st.items += (int64_t)fresh; /* before the feed event, which shows them */

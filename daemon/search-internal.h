@@ -21,12 +21,16 @@
 #include "search.h"
 #include "topics/query.h"
 
-/* An item to take out of the index (search_forget), with the text it was indexed from. */
+/*
+ * An item to take out of the index (search_forget), with the text it was indexed from, or to
+ * index again (search_reindex): its old words out, its current ones in.
+ */
 struct search_forget_item {
     struct search_forget_item *next;
     int64_t id;
     char *title;
     char *body;
+    bool reindex;
 };
 
 /* An engine's connections for one thread (the indexer's, or a reader's). */
@@ -62,7 +66,11 @@ struct search_engine {
      * indexed, with *ret_hwm the new high-water mark, or a negative errno (nothing indexed).
      */
     int (*index_batch)(struct search_conn *c, int64_t hwm, unsigned limit, int64_t *ret_hwm);
-    /* Takes the listed items at or below hwm out of the index, in one transaction. */
+    /*
+     * Takes the listed items at or below hwm out of the index, in one transaction; those to
+     * index again (reindex) are indexed with their current title and text (an engine whose
+     * store queues edited items itself may leave them to its index_batch).
+     */
     int (*forget)(struct search_conn *c, const struct search_forget_item *list, int64_t hwm);
     /* Items stored and not indexed yet (0 on error). */
     int64_t (*lag)(struct search_conn *c, int64_t hwm);

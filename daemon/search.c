@@ -346,9 +346,8 @@ search_hwm(struct search *s)
     return s ? atomic_load(&s->hwm) : 0;
 }
 
-/* Queues an item to take out of the index. */
-int
-search_forget(struct search *s, int64_t item_id, const char *title, const char *body)
+static int
+queue_item(struct search *s, int64_t item_id, const char *title, const char *body, bool reindex)
 {
     if (!s)
         return 0;
@@ -358,6 +357,7 @@ search_forget(struct search *s, int64_t item_id, const char *title, const char *
         return -ENOMEM;
     }
     f->id = item_id;
+    f->reindex = reindex;
     uv_mutex_lock(&s->lock);
     if (s->forget_tail)
         s->forget_tail->next = f;
@@ -367,6 +367,20 @@ search_forget(struct search *s, int64_t item_id, const char *title, const char *
     s->n_forget++;
     uv_mutex_unlock(&s->lock);
     return 0;
+}
+
+/* Queues an item to take out of the index. */
+int
+search_forget(struct search *s, int64_t item_id, const char *title, const char *body)
+{
+    return queue_item(s, item_id, title, body, false);
+}
+
+/* Queues an edited item to index again (search.h). */
+int
+search_reindex(struct search *s, int64_t item_id, const char *title, const char *body)
+{
+    return queue_item(s, item_id, title, body, true);
 }
 
 /* Items queued by search_forget() and not taken out of the index yet. */

@@ -84,7 +84,19 @@ int64_t search_hwm(struct search *s);
  */
 int search_forget(struct search *s, int64_t item_id, const char *title, const char *body);
 
-/* Items queued by search_forget() and not taken out of the index yet. */
+/*
+ * Queues an edited item to index again (a material edit changed its title or text: edits.h):
+ * its id, and the title and body it had before the edit (copied), which were indexed unless
+ * the indexer had not reached it. With SQLite the indexer takes those words out and indexes
+ * the item's current ones; PostgreSQL's store queues the item in the edit's own transaction
+ * (search_queue), and this does nothing more there. Call it once the edit is committed, in
+ * commit order with search_forget: the queue is worked through in order. 0 or -ENOMEM. A
+ * reindex lost to a crash leaves the item found by its old words (search checks every
+ * candidate against its current text, so it is not shown for them) and not by its new ones.
+ */
+int search_reindex(struct search *s, int64_t item_id, const char *title, const char *body);
+
+/* Items queued by search_forget() or search_reindex() and not worked through yet. */
 size_t search_forget_pending(struct search *s);
 
 /*

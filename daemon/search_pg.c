@@ -431,8 +431,8 @@ pg_forget(struct search_conn *c, const struct search_forget_item *list, int64_t 
     int r = search_append(&ids, &len, &cap, "{", 1);
     for (const struct search_forget_item *f = list; f && r == 0; f = f->next) {
         char num[24];
-        if (f->id > hwm)
-            continue;
+        if (f->id > hwm || f->reindex)
+            continue; /* an edited item: the store queued it (search_queue), index_batch takes it */
         int k = snprintf(num, sizeof(num), "%s%" PRId64, len > 1 ? "," : "", f->id);
         r = search_append(&ids, &len, &cap, num, (size_t)k);
     }

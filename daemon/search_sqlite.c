@@ -236,42 +236,77 @@ out:
     return n;
 }
 
+/* Runs st (docs' insert, or its 'delete' command) with the words of title and text. */
+static bool
+docs_write(sqlite3_stmt *st, int64_t id, const char *title, const char *text)
+{
+    char *nt = search_index_words(title);
+    char *nx = search_index_words(text);
+    bool ok = nt && nx;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, nt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, nx, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    free(nt);
+    free(nx);
+    return ok;
+}
+
 /*
  * Takes the listed items out, in one transaction: FTS5's 'delete' command with the words each
  * was indexed with. An item above the high-water mark was never indexed: telling FTS5 to
- * forget words it never had would corrupt it.
+ * forget words it never had would corrupt it. An edited item (reindex) is then indexed with
+ * its current title and text, read from the store now, unless it was pruned since: of two edits
+ * queued, the first indexes the text of the second, whose 'delete' then names words the index
+ * has not got (their positions left as they are: the item is still found by them, and search
+ * checks every candidate) before the same text is indexed again, which FTS5 takes.
  */
 static int
 sqlite_forget(struct search_conn *c, const struct search_forget_item *list, int64_t hwm)
 {
-    sqlite3_stmt *del = NULL;
+    sqlite3_stmt *del = NULL, *ins = NULL, *sel = NULL;
     if (sqlite3_prepare_v2(c->idx,
                            "INSERT INTO docs (docs, rowid, title, text)"
                            " VALUES ('delete', ?1, ?2, ?3)",
-                           -1, &del, NULL) != SQLITE_OK)
+                           -1, &del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->idx, "INSERT INTO docs (rowid, title, text) VALUES (?1, ?2, ?3)", -1,
+                           &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->rd,
+                           "SELECT title, COALESCE(text, summary, content) FROM items"
+                           " WHERE id = ?1 AND pruned_at IS NULL",
+                           -1, &sel, NULL) != SQLITE_OK) {
+        sqlite3_finalize(del);
+        sqlite3_finalize(ins);
+        sqlite3_finalize(sel);
         return -EIO;
+    }
     bool ok = sqlite3_exec(c->idx, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
     for (const struct search_forget_item *f = list; f && ok; f = f->next) {
         if (f->id > hwm)
+            continue; /* not indexed yet: index_batch reads its current text */
+        ok = docs_write(del, f->id, f->title, f->body);
+        if (!ok || !f->reindex)
             continue;
-        char *nt = search_index_words(f->title);
-        char *nx = search_index_words(f->body);
-        if (nt && nx) {
-            sqlite3_bind_int64(del, 1, f->id);
-            sqlite3_bind_text(del, 2, nt, -1, SQLITE_STATIC);
-            sqlite3_bind_text(del, 3, nx, -1, SQLITE_STATIC);
-            ok = sqlite3_step(del) == SQLITE_DONE;
-            sqlite3_reset(del);
-            sqlite3_clear_bindings(del);
-        }
-        free(nt);
-        free(nx);
+        sqlite3_bind_int64(sel, 1, f->id);
+        int rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW)
+            ok = docs_write(ins, f->id, (const char *)sqlite3_column_text(sel, 0),
+                            (const char *)sqlite3_column_text(sel, 1));
+        else
+            ok = rc == SQLITE_DONE;
+        sqlite3_reset(sel);
     }
     if (ok && sqlite3_exec(c->idx, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         ok = false;
     if (!ok)
         (void)sqlite3_exec(c->idx, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
     return ok ? 0 : -EIO;
 }
 

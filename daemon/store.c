@@ -976,6 +976,7 @@ store_item_fields_done(struct store_item_fields *f)
     free(f->title);
     free(f->summary);
     free(f->content);
+    free(f->body);
     memset(f, 0, sizeof(*f));
 }
 

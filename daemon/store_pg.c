@@ -1035,11 +1035,13 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
                         " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
-                         " COALESCE(edited_at, first_seen_at) FROM items WHERE id = $1",
+                         " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content)"
+                         " FROM items WHERE id = $1",
     [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = $2 WHERE id = $1",
     /*
      * A material edit: the version it replaces kept, the item's oldest versions past $8 dropped
-     * (the statement's snapshot does not see the new one), the item given its new fields; the
+     * (the statement's snapshot does not see the new one), the item given its new fields and put
+     * back on the search queue (its search_docs row is replaced when the indexer takes it); the
      * kept version's id.
      */
     [STMT_ITEM_EDIT] =
@@ -1048,7 +1050,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " t AS (DELETE FROM item_versions WHERE item_id = $1 AND id NOT IN (SELECT id FROM"
         " item_versions WHERE item_id = $1 ORDER BY id DESC LIMIT $8::bigint - 1)),"
         " u AS (UPDATE items SET title = $2, summary = $3, content = $4,"
-        " text = COALESCE($5, text), fingerprint = $6, edited_at = $7 WHERE id = $1)"
+        " text = COALESCE($5, text), fingerprint = $6, edited_at = $7 WHERE id = $1),"
+        " q AS (INSERT INTO search_queue (item_id) VALUES ($1) ON CONFLICT DO NOTHING)"
         " SELECT id FROM v",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = $1 ORDER BY id DESC",
@@ -4815,8 +4818,9 @@ pg_item_fields_get(struct store *base, int64_t item_id, struct store_item_fields
         ret->pruned = col_bool(res, 0, 4);
         ret->since_at = col_time(res, 0, 5);
         if ((r = col_strdup(store, res, 0, 0, &ret->title)) >= 0 &&
-            (r = col_strdup(store, res, 0, 1, &ret->summary)) >= 0)
-            r = col_strdup(store, res, 0, 2, &ret->content);
+            (r = col_strdup(store, res, 0, 1, &ret->summary)) >= 0 &&
+            (r = col_strdup(store, res, 0, 2, &ret->content)) >= 0)
+            r = col_strdup(store, res, 0, 6, &ret->body);
     }
     PQclear(res);
     return r;

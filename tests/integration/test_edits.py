@@ -286,5 +286,24 @@ def test_an_edited_source_is_told_on_its_story(t):
     assert d.stop() == 0
 
 
+def test_search_finds_an_edited_item_by_its_new_words(t):
+    """An item indexed before its edit is found by the edit's words (the index takes its new
+    title and text), not by the words the edit removed."""
+    srv, doc, dirs, d = setup(t, "ignore")
+    fwtest.wait_until(lambda: d.cli_ok("status")["search_lag_items"] == 0, 20,
+                      "the items indexed")
+    talks = item_id(d, "urn:talks")
+    assert [i["id"] for i in d.cli_ok("search", "hopeful")["items"]] == [talks]
+    edit_talks(doc)  # "planned" and "hopeful" out, "collapse" and "walked" in
+    d.poll_wait("news")
+    fwtest.wait_until(lambda: [i["id"] for i in d.cli_ok("search", "walked")["items"]] == [talks],
+                      20, "the edited item found by its new words")
+    assert [i["id"] for i in d.cli_ok("search", "title:collapse")["items"]] == [talks]
+    assert d.cli_ok("search", "hopeful")["items"] == []
+    assert d.cli_ok("search", "planned")["items"] == []
+    assert d.cli_ok("status")["search_lag_items"] == 0
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

@@ -133,8 +133,14 @@ def test_edited_item_on_postgresql(t):
     doc.set(rss("  OSCE talks  planned ", "The envoy was hopeful.\n Talks go on."))
     d.poll_wait("f")
     assert psql(db, "SELECT count(*) FROM item_versions") == [["0"]]
+    fwtest.wait_until(lambda: psql(db, "SELECT count(*) FROM search_queue") == [["0"]], 20,
+                      "the item indexed")
     doc.set(rss("OSCE talks collapse", "The envoy walked out. Talks go on."))
     d.poll_wait("f")
+    # The index takes the edit's words (the edit queues the item again): found by "walked".
+    fwtest.wait_until(lambda: len(d.cli_ok("search", "walked")["items"]) == 1, 20,
+                      "the edited item found by its new words")
+    assert d.cli_ok("search", "hopeful")["items"] == []
     fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 2, 30, "the item-updated run")
     runs = fwtest.hook_runs(outdir)
     alert = runs[0]["stdin"]["alert_id"]
