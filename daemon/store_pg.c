@@ -623,7 +623,8 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_FEED_RESET_SOURCE] = "UPDATE feeds SET configured_url = $2, url = NULL, etag = NULL,"
                                " last_modified = NULL, failures = 0, last_error = NULL,"
                                " disabled_reason = NULL, item_rate = NULL, base_url = NULL,"
-                               " move_url = NULL, move_seen = 0, doc_items = NULL"
+                               " move_url = NULL, move_seen = 0, doc_items = NULL, new_gap = NULL,"
+                               " stalled = false"
                                " WHERE id = $1",
     [STMT_FEED_SAVE] = "UPDATE feeds SET url = $2, etag = $3, last_modified = $4,"
                        " last_status = $5, last_error = $6, failures = $7, last_poll_at = $8,"
@@ -2287,6 +2288,8 @@ pg_feed_ensure(struct store *base, const char *name, const char *configured_url,
         feed.move_url = NULL;
         feed.move_seen = 0;
         feed.doc_items = -1;
+        feed.new_gap_s = -1.0; /* a new source: its own pace, measured again */
+        feed.stalled = false;
     }
     *ret_feed = feed;
     return 0;

@@ -303,6 +303,36 @@ def test_purge_and_watch(t):
     assert d.stop() == 0
 
 
+def test_a_new_url_is_a_new_baseline(t):
+    """review20 L3: the user points a feed at another URL (a new source, with its own size and
+    pace): the old source's pace is no baseline for a stall, nor its document's size for a
+    purge."""
+    srv, dirs, extra = setup(t, outs=("life",))
+    old = srv.add_file("/s", rss("s", range(10)))
+    new = srv.add_file("/new", rss("new", range(3)))
+    settings = {"stall_factor": "2", "stall_min": "3s"}
+    d = start(t, srv, {"s": srv.url("/s")}, extra, **settings)
+    d.wait_polled(["s"])
+    for k in (1, 2, 3):  # the old source's pace: a new item a second
+        time.sleep(1.0)
+        old.set(rss("s", range(10 + k)))
+        d.poll_wait("s")
+    assert d.query("SELECT doc_items FROM feeds WHERE name = 's'") == [(13,)]
+    gap, last = d.query("SELECT new_gap, last_new_at FROM feeds WHERE name = 's'")[0]
+    assert gap and gap > 0 and last, (gap, last)
+    d.write_config(fwtest.conf_text(d.settings, {"s": srv.url("/new")}, extra))
+    d.cli_ok("reload")
+    d.poll_wait("s")  # the new source's first document: its past
+    time.sleep(max(0.0, last + max(2 * gap, 3.0) + 1.0 - time.time()))  # the old pace's limit
+    for i in range(2):  # a document each time (no 304), the same three items
+        new.set(rss("new", range(3)).replace(b"<title>new</title>",
+                                             f"<title>new {i}</title>".encode()))
+        d.poll_wait("s")
+    assert d.query("SELECT doc_items, stalled FROM feeds WHERE name = 's'") == [(3, 0)]
+    assert events(d) == [], events(d)
+    assert d.stop() == 0
+
+
 def test_ids_changed_raise_nothing_again(t):
     srv, dirs, extra = setup(t, outs=("life", "other"))
     alerts_out = os.path.join(t.dir, "hook-alerts")

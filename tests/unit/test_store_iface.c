@@ -1481,10 +1481,21 @@ test_store_iface_feed_life(void **state)
     assert_null(back.life);
     assert_string_equal(back.move_url, "https://example.org/new.xml");
     store_feed_done(&back);
-    assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l2.xml", &back), 0);
-    assert_null(back.move_url);
-    assert_int_equal(back.move_seen, 0);
-    store_feed_done(&back);
+    /* ... and the old source's pace, stall and document size (review20 L3). */
+    feed.last_new_at = 1700000000;
+    feed.new_gap_s = 3600.0;
+    feed.stalled = true;
+    feed.doc_items = 12;
+    assert_int_equal(store_feed_save(store, &feed), 0);
+    for (int pass = 0; pass < 2; pass++) { /* as the source changes, then as stored */
+        assert_int_equal(store_feed_ensure(store, "life", "https://example.org/l2.xml", &back), 0);
+        assert_null(back.move_url);
+        assert_int_equal(back.move_seen, 0);
+        assert_true(back.new_gap_s <= 0.0);
+        assert_false(back.stalled);
+        assert_true(back.doc_items < 0);
+        store_feed_done(&back);
+    }
     store_feed_done(&feed);
     store_free(store);
 }
