@@ -154,6 +154,7 @@ struct feedpoll {
         const struct feed_item *item; /* in doc: its new key and guid */
     } * rekeys;
     size_t n_rekeys;
+    size_t n_rekeys_moved; /* of them, those whose link moved between http and https */
     /* Stored items of the document whose fields differ from their fingerprint (collect_news). */
     struct poll_edit {
         int64_t item_id;              /* the stored item */
@@ -1152,6 +1153,46 @@ rekey_same(const struct feed_item *item, const struct store_item_ref *ref)
  * stored or alerted again for them. Any failure leaves them new, as before this lookup (the
  * (feed, key) constraint still holds).
  */
+/*
+ * A site that moves to https (or back) changes its links and, where its ids are its links (RSS
+ * permalink guids), its ids at once: of the n links that no stored item has (refs[i].id 0),
+ * those of http or https are looked up in the other scheme, and refs[i] takes what is found
+ * (moved[i] set).
+ * Out of memory or a failed lookup finds nothing more (the items are new: a double beats a miss).
+ */
+static void
+rekey_other_scheme(struct feedpoll *p, const char *const *urls, size_t n,
+                   struct store_item_ref *refs, bool *moved)
+{
+    char **alt = calloc(n, sizeof(*alt));
+    size_t *of = malloc(n * sizeof(*of)), n_alt = 0;
+    struct store_item_ref *found = calloc(n, sizeof(*found));
+    for (size_t i = 0; alt && of && found && i < n; i++) {
+        bool tls = strncmp(urls[i], "https://", 8) == 0;
+        if (refs[i].id > 0 || (!tls && strncmp(urls[i], "http://", 7) != 0))
+            continue;
+        if (asprintf(&alt[n_alt], "%s%s", tls ? "http://" : "https://", urls[i] + (tls ? 8 : 7)) <
+            0) {
+            alt[n_alt] = NULL;
+            break;
+        }
+        of[n_alt++] = i;
+    }
+    if (n_alt > 0 &&
+        store_items_by_url(p->d->store, p->f->st.id, (const char *const *)alt, n_alt, found) == 0)
+        for (size_t a = 0; a < n_alt; a++) {
+            store_item_ref_done(&refs[of[a]]);
+            refs[of[a]] = found[a]; /* its strings change hands */
+            moved[of[a]] = found[a].id > 0;
+            found[a] = (struct store_item_ref){.published_at = FEED_TIME_NONE};
+        }
+    for (size_t a = 0; alt && a < n_alt; a++)
+        free(alt[a]);
+    free(alt);
+    free(of);
+    free(found);
+}
+
 static void
 rekey_lookup(struct feedpoll *p, bool *known)
 {
@@ -1161,7 +1202,8 @@ rekey_lookup(struct feedpoll *p, bool *known)
     size_t *cand = malloc(n * sizeof(*cand));
     const char **urls = malloc(n * sizeof(*urls));
     struct store_item_ref *refs = calloc(n, sizeof(*refs));
-    if (!links || !keys || !cand || !urls || !refs)
+    bool *moved = calloc(n, sizeof(*moved));
+    if (!links || !keys || !cand || !urls || !refs || !moved)
         goto done;
     for (size_t i = 0; i < n; i++) {
         keys[i] = (struct str_at){doc->items[i].key, i};
@@ -1180,6 +1222,7 @@ rekey_lookup(struct feedpoll *p, bool *known)
     }
     if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, refs) < 0)
         goto done;
+    rekey_other_scheme(p, urls, n_cand, refs, moved);
     for (size_t c = 0; c < n_cand; c++) {
         if (refs[c].id <= 0 || !refs[c].key)
             continue;
@@ -1191,12 +1234,14 @@ rekey_lookup(struct feedpoll *p, bool *known)
         if (!p->rekeys && !(p->rekeys = calloc(n_cand, sizeof(*p->rekeys))))
             break;
         p->rekeys[p->n_rekeys++] = (struct poll_rekey){refs[c].id, &doc->items[cand[c]]};
+        p->n_rekeys_moved += moved[c];
         known[cand[c]] = true;
     }
 done:
     for (size_t c = 0; refs && c < n_cand; c++)
         store_item_ref_done(&refs[c]);
     free(refs);
+    free(moved);
     free(urls);
     free(cand);
     free(keys);
@@ -1572,9 +1617,16 @@ life_good_poll(struct feedpoll *p, int64_t now, const char *was_error)
         struct dfeed_life_mem *m = &f->life_mem;
         if (p->n_rekeys * 2 >= p->doc->n_items &&
             (m->ids_changed_at <= 0 || now - m->ids_changed_at >= FEEDPOLL_IDS_QUIET_S)) {
-            life_raise(p, CONF_EVENT_FEED_IDS_CHANGED,
-                       "%zu of its %zu items have new ids, their links unchanged: not new items",
-                       p->n_rekeys, p->doc->n_items);
+            if (p->n_rekeys_moved == 0)
+                life_raise(
+                    p, CONF_EVENT_FEED_IDS_CHANGED,
+                    "%zu of its %zu items have new ids, their links unchanged: not new items",
+                    p->n_rekeys, p->doc->n_items);
+            else
+                life_raise(p, CONF_EVENT_FEED_IDS_CHANGED,
+                           "%zu of its %zu items have new ids, their links unchanged (%zu moved"
+                           " between http and https): not new items",
+                           p->n_rekeys, p->doc->n_items, p->n_rekeys_moved);
             m->ids_changed_at = now;
         } else
             log_notice("poll: feed '%s': %zu items have new ids, their links unchanged: not new",

@@ -441,6 +441,39 @@ def test_a_new_story_at_an_old_link_is_new(t):
     assert d.stop() == 0
 
 
+def test_a_site_moved_to_https_raises_nothing_again(t):
+    """review20 L1: a site moves to https, and its RSS permalink guids (its links) change with
+    its links: the items are the stored ones under new keys, not new items alerted again. A new
+    story at the https form of an old link is still new."""
+    srv, dirs, extra = setup(t, outs=("life",))
+    alerts_out = os.path.join(t.dir, "hook-alerts")
+    os.mkdir(alerts_out)
+    extra += hook_section("alerts", alerts_out, "alert")
+    extra += '\n[topic "all"]\nmatch = news\nhooks = alerts\n'
+
+    def doc(scheme, keys, titles=None):
+        titles = titles or {}
+        return items_doc([(f"{scheme}://x.test/n/{k}", titles.get(k, f"news {k}"),
+                           f"{scheme}://x.test/n/{k}") for k in keys])
+
+    site = srv.add_file("/n", doc("http", "abcd"))
+    d = start(t, srv, {"n": srv.url("/n")}, extra)
+    d.wait_polled(["n"])
+    assert d.count_items() == 4
+    site.set(doc("https", "abcde", {"d": "news d: a new story at an old address"}))
+    cycle = d.poll_wait("n")
+    assert cycle["new_items"] == 2 and cycle["alerts"] == 2, cycle  # e, and the new d
+    assert d.query("SELECT count(*) FROM items WHERE key LIKE 'https:%'") == [(5,)]
+    rows = wait_delivered(d, 1)
+    assert [(r[0], r[1]) for r in rows] == [("feed-ids-changed", "n")], rows
+    assert rows[0][4] == ("3 of its 5 items have new ids, their links unchanged (3 moved between"
+                          " http and https): not new items"), rows
+    cycle = d.poll_wait("n")
+    assert cycle["new_items"] == 0 and cycle["alerts"] == 0, cycle
+    assert d.duplicates() == []
+    assert d.stop() == 0
+
+
 def test_a_poll_not_stored_keeps_the_feed_life(t):
     """review20 H2: the poll that completes a move, and the one that ends a failure, cannot
     be stored (the database locked past the busy timeout): the feed's life stays as it was,
