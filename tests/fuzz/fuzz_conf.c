@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/dbspec.h"
 #include "conf.h"
 #include "fuzz.h"
 
@@ -67,7 +68,9 @@ static void
 conf_check(const struct conf *c)
 {
     assert(c->path && c->path[0] == '/');
-    assert(c->daemon.database && c->daemon.database[0] == '/');
+    /* A file is made absolute against the config's folder; a PostgreSQL string stays as given. */
+    assert(c->daemon.database &&
+           (c->daemon.database[0] == '/' || dbspec_kind(c->daemon.database) == DBSPEC_POSTGRES));
     assert(c->daemon.socket && c->daemon.socket[0] == '/');
     for (size_t i = 0; i < c->n_feeds; i++) {
         assert(c->feeds[i].name && c->feeds[i].url);
