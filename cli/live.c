@@ -218,6 +218,12 @@ render_status(const json_t *resp)
         (void)snprintf(line + strlen(line), sizeof(line) - strlen(line), ", no hook %s",
                        fmt_int(alerts, "no_hook", n4));
     print_kv("alerts", kw, line);
+    /* item-updated and story-source: their failures are not in the alerts' states */
+    const json_t *item_events = json_object_get(resp, "item_events");
+    if (item_events) { /* a daemon of before it has none */
+        (void)snprintf(line, sizeof(line), "failed %s", fmt_int(item_events, "failed", n1));
+        print_kv("item events", kw, line);
+    }
 
     print_kv("polls in flight", kw, fmt_int(resp, "polls_in_flight", n1));
 
@@ -775,38 +781,50 @@ deliveries_text(const json_t *deliveries, size_t width)
 }
 
 /*
- * Appends to text (deliveries_text's, may be NULL) a line per item-updated raised on an alert
- * ("item-updated 9 (2026-12-06 17:03Z): delivered"), each followed by its hooks' lines as
- * deliveries_text gives them, indented. On OOM what was there stays.
+ * Appends to text (deliveries_text's, may be NULL) a line per item event raised on an alert,
+ * events (its `updates` or its `story_sources`, as kind says): "item-updated 9 (2026-12-06
+ * 17:03Z): delivered", "story-source 12 (item 45 of paper, 2026-12-06 17:03Z): failed", each
+ * followed by its hooks' lines as deliveries_text gives them, indented. On OOM what was there
+ * stays.
  */
 static char *
-updates_text(char *text, const json_t *updates, size_t width)
+item_events_text(char *text, const json_t *events, const char *kind, size_t width)
 {
+    bool source = strcmp(kind, "story-source") == 0;
     size_t len = text ? strlen(text) : 0;
     size_t i;
     json_t *up;
-    json_array_foreach(updates, i, up)
+    json_array_foreach(events, i, up)
     {
-        char when[OUTPUT_TIME_LEN], id[NUM_LEN], line[256];
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN], item[NUM_LEN], what[512], line[640];
         output_time_local(get_str(up, "raised"), when);
-        (void)snprintf(line, sizeof(line), "item-updated %s (%s): %s", fmt_int(up, "id", id), when,
+        if (source)
+            (void)snprintf(what, sizeof(what), "item %s of %s, %s", fmt_int(up, "item", item),
+                           get_str(up, "feed") ? get_str(up, "feed") : "-", when);
+        else
+            (void)snprintf(what, sizeof(what), "%s", when);
+        (void)snprintf(line, sizeof(line), "%s %s (%s): %s", kind, fmt_int(up, "id", id), what,
                        get_str(up, "state") ? get_str(up, "state") : "-");
+        char *clean = output_scrub(line, strlen(line), false);
         char *hooks = deliveries_text(json_object_get(up, CTL_RESP_DELIVERIES),
                                       width > 10 ? width - 2 : width);
-        size_t more = strlen(line) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
+        const char *use = clean ? clean : "";
+        size_t more = strlen(use) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
         char *grown = realloc(text, len + more + 1);
         if (!grown) {
             free(hooks);
+            free(clean);
             break;
         }
         text = grown;
-        len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", line);
+        len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", use);
         for (char *h = hooks, *nl; h && *h; h = nl ? nl + 1 : h + strlen(h)) {
             nl = strchr(h, '\n');
             len += (size_t)sprintf(text + len, "\n  %.*s", (int)(nl ? (size_t)(nl - h) : strlen(h)),
                                    h);
         }
         free(hooks);
+        free(clean);
     }
     return text;
 }
@@ -884,7 +902,9 @@ render_alerts(const json_t *resp, size_t width)
                                get_str(al, "title"),
                                sources};
         char *hooks = deliveries_text(json_object_get(al, CTL_RESP_DELIVERIES), width);
-        hooks = updates_text(hooks, json_object_get(al, "updates"), width);
+        hooks = item_events_text(hooks, json_object_get(al, "updates"), "item-updated", width);
+        hooks =
+            item_events_text(hooks, json_object_get(al, "story_sources"), "story-source", width);
         r = output_table_add_row(t, cells, hooks);
         free(hooks);
         if (r < 0)
