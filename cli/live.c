@@ -847,8 +847,15 @@ render_redeliver(const json_t *resp)
     json_array_foreach(list, i, dl)
     {
         char id[NUM_LEN];
-        bool ev = json_object_get(dl, "event") != NULL; /* a feed event's delivery */
-        (void)snprintf(line, sizeof(line), "  %s %s to hook %s", ev ? "feed event" : "alert",
+        bool ev = json_object_get(dl, "event") != NULL; /* an event's delivery */
+        /* An item event (delivered on an alert) by its name; a feed event as one. */
+        const char *name = get_str(dl, "name");
+        bool item_event =
+            name && (strcmp(name, "item-updated") == 0 || strcmp(name, "story-source") == 0);
+        (void)snprintf(line, sizeof(line), "  %s %s to hook %s",
+                       item_event ? name
+                       : ev       ? "feed event"
+                                  : "alert",
                        fmt_int(dl, ev ? "event" : "alert", id),
                        get_str(dl, "hook") ? get_str(dl, "hook") : "-");
         char *clean = output_scrub(line, strlen(line), false);

@@ -2094,6 +2094,13 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
     return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
 }
 
+/* An event's entry of the answer gets its name: "feed-disabled", "story-source", ... */
+static int
+on_requeued_event(void *userdata, const struct store_feed_event_row *row)
+{
+    return json_object_set_new(userdata, "name", json_str(row->event)) == 0 ? 0 : -ENOMEM;
+}
+
 /* Writer thread: the deliveries become pending, due now. */
 static int
 requeue_work(struct writer_job *job, struct store *store)
@@ -2116,6 +2123,14 @@ requeue_work(struct writer_job *job, struct store *store)
                       : store_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
                                                         q->after_alert, q->after_hook,
                                                         HOOK_REDELIVER_BATCH, on_requeued, q);
+    }
+    /* The events' entries this batch listed: by their name, so an item event is told apart. */
+    for (size_t i = q->list_kept; q->events && r >= 0 && i < json_array_size(q->list); i++) {
+        json_t *o = json_array_get(q->list, i);
+        r = store_feed_event_get(store, json_integer_value(json_object_get(o, "event")),
+                                 on_requeued_event, o);
+        if (r == -ENOENT)
+            r = 0;
     }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);

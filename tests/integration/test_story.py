@@ -232,9 +232,16 @@ def test_failed_story_source_shows_with_its_alert(t):
     assert f"'src': story-source {ev_id}: exit status 1, failed after 1 attempts" in log, log
     assert f"feed event {ev_id}" not in log, log
 
-    os.unlink(broken)
+    # `redeliver --failed` names it; still broken, it fails again; then fixed, delivered.
     again = d.cli_ok("redeliver", "--failed")
-    assert again["queued"] == 1 and again["deliveries"] == [{"event": ev_id, "hook": "src"}], again
+    assert again["queued"] == 1 and again["deliveries"] == [
+        {"event": ev_id, "hook": "src", "name": "story-source"}], again
+    fwtest.wait_until(lambda: len([r for r in fwtest.hook_runs(out) if r["failed"]]) == 2 and
+                      d.query("SELECT state FROM feed_events") == [("failed",)], 30,
+                      "the story-source failed again")
+    os.unlink(broken)
+    rc, _ = d.cli("redeliver", "--failed", json_out=False)
+    assert rc == 0 and f"  story-source {ev_id} to hook src\n" in d.last[2], d.last
     fwtest.wait_until(lambda: d.query("SELECT state FROM feed_events") == [("delivered",)], 30,
                       "the story-source delivered again")
     assert d.cli_ok("alerts", "--failed")["alerts"] == []
