@@ -1617,8 +1617,9 @@ test_store_iface_failed_item_events(void **state)
     int64_t a1 = add_item(store, a, "a1", 100, 1000, 1);
     int64_t a2 = add_item(store, a, "a2", 100, 1000, 1);
     int64_t b1 = add_item(store, b, "b1", 100, 1001, 1);
+    int64_t a3 = add_item(store, a, "a3", 100, 1000, 1);
     char *notify[] = {"notify"}, *hooks[] = {"src", "other"};
-    int64_t sourced = 0, failing = 0, ev = 0, fev = 0, n = -1;
+    int64_t sourced = 0, failing = 0, edited = 0, ev = 0, upd = 0, fev = 0, n = -1;
     int64_t delivered, pending, failed;
     struct alert_seen seen;
     struct events_seen evs = {0};
@@ -1627,6 +1628,8 @@ test_store_iface_failed_item_events(void **state)
     assert_int_equal(store_alert_add(store, "t", a1, "[]", notify, 1, 1000, &sourced), 1);
     assert_int_equal(store_alert_add(store, "u", a2, "[]", notify, 1, 1000, &failing), 1);
     assert_true(failing > sourced);
+    assert_int_equal(store_alert_add(store, "t", a3, "[]", NULL, 0, 1000, &edited), 1);
+    assert_int_equal(store_item_update_add(store, a, edited, 0, hooks, 1, 1003, &upd), 0);
     assert_int_equal(store_alert_add_source(store, sourced, b1), 0);
     assert_int_equal(store_story_source_add(store, b, sourced, b1, hooks, 2, 1001, &ev), 0);
     assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", NULL, hooks,
@@ -1648,25 +1651,38 @@ test_store_iface_failed_item_events(void **state)
                                               "exit status 1", 1200),
                      0);
 
-    /* Both alerts are --failed, newest first; the sourced one keeps its own state. */
+    /* A failed item-updated lists its alert too (one without hooks of its own: no-hook). */
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
     assert_int_equal(seen.n, 2);
     assert_int_equal(seen.ids[0], failing);
     assert_int_equal(seen.ids[1], sourced);
-    assert_string_equal(seen.states[0], "failed");
-    assert_string_equal(seen.states[1], "delivered");
+    assert_int_equal(
+        store_event_delivery_set(store, upd, "src", "failed", 2, FEED_TIME_NONE, "timed out", 1300),
+        0);
+
+    /* All three are --failed, newest first; the other two keep their own states. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.ids[0], edited);
+    assert_int_equal(seen.ids[1], failing);
+    assert_int_equal(seen.ids[2], sourced);
+    assert_string_equal(seen.states[0], "no-hook");
+    assert_string_equal(seen.states[1], "failed");
+    assert_string_equal(seen.states[2], "delivered");
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, "t", true, 10, on_alert, &seen), 0);
-    assert_int_equal(seen.n, 1);
-    assert_int_equal(seen.ids[0], sourced);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], edited);
+    assert_int_equal(seen.ids[1], sourced);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, true, 1, on_alert, &seen), 0);
     assert_int_equal(seen.n, 1);
-    assert_int_equal(seen.ids[0], failing);
+    assert_int_equal(seen.ids[0], edited);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, false, 0, on_alert, &seen), 0);
-    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.n, 3);
 
     /* Its story-source comes with it: the item, its state, each hook's delivery. */
     assert_int_equal(store_alert_item_events(store, sourced, on_feed_event, &evs), 0);
@@ -1685,18 +1701,23 @@ test_store_iface_failed_item_events(void **state)
     memset(&evs, 0, sizeof(evs));
     assert_int_equal(store_alert_item_events(store, failing, on_feed_event, &evs), 0);
     assert_int_equal(evs.n, 0);
+    assert_int_equal(store_alert_item_events(store, edited, on_feed_event, &evs), 0);
+    assert_int_equal(evs.n, 1);
+    assert_true(evs.id[0] == upd);
+    assert_string_equal(evs.event[0], "item-updated");
+    assert_string_equal(evs.state[0], "failed");
 
-    /* Counted apart: one alert failed (its own), one item event failed (not the feed event). */
+    /* Counted apart: one alert failed (its own), two item events (not the feed event). */
     assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, NULL), 0);
     assert_true(delivered == 1 && pending == 0 && failed == 1);
     assert_int_equal(store_item_events_failed(store, &n), 0);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
 
-    /* `redeliver --failed` of events' deliveries: the alert leaves the list, the count 0. */
+    /* `redeliver --failed` of events' deliveries: the alerts leave the list, the count 0. */
     assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"src\",\"other\"]", 2000,
                                                            0, NULL, 0, on_requeued, &requeued),
-                     2);
-    assert_int_equal(requeued, 2);
+                     3);
+    assert_int_equal(requeued, 3);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
     assert_int_equal(seen.n, 1);
