@@ -784,8 +784,8 @@ deliveries_text(const json_t *deliveries, size_t width)
  * Appends to text (deliveries_text's, may be NULL) a line per item event raised on an alert,
  * events (its `updates` or its `story_sources`, as kind says): "item-updated 9 (2026-12-06
  * 17:03Z): delivered", "story-source 12 (item 45 of paper, 2026-12-06 17:03Z): failed", each
- * followed by its hooks' lines as deliveries_text gives them, indented. On OOM what was there
- * stays.
+ * cut to width columns as deliveries_text cuts its lines and followed by its hooks' lines,
+ * indented. On OOM what was there stays.
  */
 static char *
 item_events_text(char *text, const json_t *events, const char *kind, size_t width)
@@ -806,13 +806,15 @@ item_events_text(char *text, const json_t *events, const char *kind, size_t widt
         (void)snprintf(line, sizeof(line), "%s %s (%s): %s", kind, fmt_int(up, "id", id), what,
                        get_str(up, "state") ? get_str(up, "state") : "-");
         char *clean = output_scrub(line, strlen(line), false);
+        char *cut = clean && width > 8 ? output_truncate(clean, width - 4) : NULL;
         char *hooks = deliveries_text(json_object_get(up, CTL_RESP_DELIVERIES),
                                       width > 10 ? width - 2 : width);
-        const char *use = clean ? clean : "";
+        const char *use = cut ? cut : clean ? clean : "";
         size_t more = strlen(use) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
         char *grown = realloc(text, len + more + 1);
         if (!grown) {
             free(hooks);
+            free(cut);
             free(clean);
             break;
         }
@@ -824,6 +826,7 @@ item_events_text(char *text, const json_t *events, const char *kind, size_t widt
                                    h);
         }
         free(hooks);
+        free(cut);
         free(clean);
     }
     return text;

@@ -484,7 +484,10 @@ class LiveTest(unittest.TestCase):
                                                                           1, None)]}],
              "story_sources": [{"id": 8, "raised": "2026-12-06T19:00:00Z", "item": 9,
                                 "feed": "paper", "state": "failed", "attempts": 2,
-                                "deliveries": [dl("src", "failed", 2, "exit status 1")]}]}]})
+                                "deliveries": [dl("src", "failed", 2, "exit status 1")]},
+                               {"id": 10, "raised": "2026-12-06T19:30:00Z", "item": 11,
+                                "feed": "f" * 120, "state": "delivered", "attempts": 1,
+                                "deliveries": []}]}]})
         p = self.cli("alerts", "--failed")
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = p.stdout.decode().splitlines()
@@ -493,7 +496,9 @@ class LiveTest(unittest.TestCase):
             "    item-updated 7 (2026-12-06 18:00Z): delivered",
             "      src: delivered (attempt 1, 2026-12-06 17:03Z)",
             "    story-source 8 (item 9 of paper, 2026-12-06 19:00Z): failed",
-            "      src: failed after 2 attempts: exit status 1"])
+            "      src: failed after 2 attempts: exit status 1",
+            "    story-source 10 (item 11 of " + "f" * 47 + "…"])
+        self.assertTrue(all(len(line) <= 80 for line in lines), lines)
 
     def test_redeliver_requests_and_answers(self):
         self.answer({"ok": True, "queued": 2, "deliveries": [{"alert": 12, "hook": "bad"},
