@@ -218,6 +218,12 @@ render_status(const json_t *resp)
         (void)snprintf(line + strlen(line), sizeof(line) - strlen(line), ", no hook %s",
                        fmt_int(alerts, "no_hook", n4));
     print_kv("alerts", kw, line);
+    /* item-updated and story-source: their failures are not in the alerts' states */
+    const json_t *item_events = json_object_get(resp, "item_events");
+    if (item_events) { /* a daemon of before it has none */
+        (void)snprintf(line, sizeof(line), "failed %s", fmt_int(item_events, "failed", n1));
+        print_kv("item events", kw, line);
+    }
 
     print_kv("polls in flight", kw, fmt_int(resp, "polls_in_flight", n1));
 
@@ -775,38 +781,53 @@ deliveries_text(const json_t *deliveries, size_t width)
 }
 
 /*
- * Appends to text (deliveries_text's, may be NULL) a line per item-updated raised on an alert
- * ("item-updated 9 (2026-12-06 17:03Z): delivered"), each followed by its hooks' lines as
- * deliveries_text gives them, indented. On OOM what was there stays.
+ * Appends to text (deliveries_text's, may be NULL) a line per item event raised on an alert,
+ * events (its `updates` or its `story_sources`, as kind says): "item-updated 9 (2026-12-06
+ * 17:03Z): delivered", "story-source 12 (item 45 of paper, 2026-12-06 17:03Z): failed", each
+ * cut to width columns as deliveries_text cuts its lines and followed by its hooks' lines,
+ * indented. On OOM what was there stays.
  */
 static char *
-updates_text(char *text, const json_t *updates, size_t width)
+item_events_text(char *text, const json_t *events, const char *kind, size_t width)
 {
+    bool source = strcmp(kind, "story-source") == 0;
     size_t len = text ? strlen(text) : 0;
     size_t i;
     json_t *up;
-    json_array_foreach(updates, i, up)
+    json_array_foreach(events, i, up)
     {
-        char when[OUTPUT_TIME_LEN], id[NUM_LEN], line[256];
+        char when[OUTPUT_TIME_LEN], id[NUM_LEN], item[NUM_LEN], what[512], line[640];
         output_time_local(get_str(up, "raised"), when);
-        (void)snprintf(line, sizeof(line), "item-updated %s (%s): %s", fmt_int(up, "id", id), when,
+        if (source)
+            (void)snprintf(what, sizeof(what), "item %s of %s, %s", fmt_int(up, "item", item),
+                           get_str(up, "feed") ? get_str(up, "feed") : "-", when);
+        else
+            (void)snprintf(what, sizeof(what), "%s", when);
+        (void)snprintf(line, sizeof(line), "%s %s (%s): %s", kind, fmt_int(up, "id", id), what,
                        get_str(up, "state") ? get_str(up, "state") : "-");
+        char *clean = output_scrub(line, strlen(line), false);
+        char *cut = clean && width > 8 ? output_truncate(clean, width - 4) : NULL;
         char *hooks = deliveries_text(json_object_get(up, CTL_RESP_DELIVERIES),
                                       width > 10 ? width - 2 : width);
-        size_t more = strlen(line) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
+        const char *use = cut ? cut : clean ? clean : "";
+        size_t more = strlen(use) + 2 + (hooks ? 2 * strlen(hooks) + 4 : 0);
         char *grown = realloc(text, len + more + 1);
         if (!grown) {
             free(hooks);
+            free(cut);
+            free(clean);
             break;
         }
         text = grown;
-        len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", line);
+        len += (size_t)sprintf(text + len, "%s%s", len ? "\n" : "", use);
         for (char *h = hooks, *nl; h && *h; h = nl ? nl + 1 : h + strlen(h)) {
             nl = strchr(h, '\n');
             len += (size_t)sprintf(text + len, "\n  %.*s", (int)(nl ? (size_t)(nl - h) : strlen(h)),
                                    h);
         }
         free(hooks);
+        free(cut);
+        free(clean);
     }
     return text;
 }
@@ -829,8 +850,15 @@ render_redeliver(const json_t *resp)
     json_array_foreach(list, i, dl)
     {
         char id[NUM_LEN];
-        bool ev = json_object_get(dl, "event") != NULL; /* a feed event's delivery */
-        (void)snprintf(line, sizeof(line), "  %s %s to hook %s", ev ? "feed event" : "alert",
+        bool ev = json_object_get(dl, "event") != NULL; /* an event's delivery */
+        /* An item event (delivered on an alert) by its name; a feed event as one. */
+        const char *name = get_str(dl, "name");
+        bool item_event =
+            name && (strcmp(name, "item-updated") == 0 || strcmp(name, "story-source") == 0);
+        (void)snprintf(line, sizeof(line), "  %s %s to hook %s",
+                       item_event ? name
+                       : ev       ? "feed event"
+                                  : "alert",
                        fmt_int(dl, ev ? "event" : "alert", id),
                        get_str(dl, "hook") ? get_str(dl, "hook") : "-");
         char *clean = output_scrub(line, strlen(line), false);
@@ -884,7 +912,9 @@ render_alerts(const json_t *resp, size_t width)
                                get_str(al, "title"),
                                sources};
         char *hooks = deliveries_text(json_object_get(al, CTL_RESP_DELIVERIES), width);
-        hooks = updates_text(hooks, json_object_get(al, "updates"), width);
+        hooks = item_events_text(hooks, json_object_get(al, "updates"), "item-updated", width);
+        hooks =
+            item_events_text(hooks, json_object_get(al, "story_sources"), "story-source", width);
         r = output_table_add_row(t, cells, hooks);
         free(hooks);
         if (r < 0)

@@ -118,6 +118,7 @@ struct status_tallies {
     uint64_t database_bytes;
     int64_t search_lag;
     int64_t delivered, pending, failed, no_hook;
+    int64_t item_events_failed; /* item events (item-updated, story-source) with a failed hook */
     json_t *nodes; /* the cluster's, as on_node writes them; NULL: not clustered or not known */
 };
 
@@ -140,12 +141,13 @@ status_json(struct daemon *d, struct status_tallies *t)
     json_t *nodes = t->nodes;
     t->nodes = NULL;
     json_t *resp = json_pack(
-        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:o, s:o, s:o, s:o}, s:I, s:o, s:o, s:o}",
+        "{s:b, s:s, s:i, s:I, s:o, s:{s:I}, s:{s:o, s:o, s:o, s:o}, s:{s:o}, s:I, s:o, s:o, s:o}",
         CTL_RESP_OK, 1, "version", FW_VERSION, "protocol", CTL_PROTOCOL_VERSION, "uptime_s",
         (json_int_t)ds.uptime_s, CTL_RESP_FEEDS, feed_counts_json(d), CTL_RESP_ITEMS, "total",
         (json_int_t)ds.items_total, CTL_RESP_ALERTS, "delivered", tally(t, t->delivered), "pending",
         tally(t, t->pending), "failed", tally(t, t->failed), "no_hook", tally(t, t->no_hook),
-        "polls_in_flight", (json_int_t)(table->polls_active + table->n_ready), "next_poll",
+        "item_events", "failed", tally(t, t->item_events_failed), "polls_in_flight",
+        (json_int_t)(table->polls_active + table->n_ready), "next_poll",
         next == INT64_MAX ? json_null() : json_time(next / 1000), "database_bytes",
         tally(t, (int64_t)t->database_bytes), CTL_RESP_SEARCH_LAG, tally(t, t->search_lag));
     /* What the polls in flight hold, against max_poll_memory (daemon.h). */
@@ -207,6 +209,7 @@ on_status_tallies(void *ctx, const struct storestat_snap *snap, bool fresh, cons
         .pending = snap->alerts_pending,
         .failed = snap->alerts_failed,
         .no_hook = snap->alerts_no_hook,
+        .item_events_failed = snap->item_events_failed,
     };
     bool oom = false;
     if (t.known && daemon_ctx(w->d)->cluster) {
@@ -251,7 +254,8 @@ cmd_status(struct daemon *d, struct ctl_conn *conn, json_t *req, bool *deferred)
     /* SQLite: a local file, read on the loop. */
     struct status_tallies t = {.known = true, .search_lag = search_lag(dc->search)};
     (void)store_disk_bytes(dc->store, &t.database_bytes);
-    if (store_alert_counts(dc->store, &t.delivered, &t.pending, &t.failed, &t.no_hook) < 0)
+    if (store_alert_counts(dc->store, &t.delivered, &t.pending, &t.failed, &t.no_hook) < 0 ||
+        store_item_events_failed(dc->store, &t.item_events_failed) < 0)
         return ctl_error("status: %s", store_errmsg(dc->store));
     if (dc->cluster) {
         if (!(t.nodes = json_array()) || store_nodes_list(dc->store, on_node, t.nodes) < 0) {
@@ -1046,58 +1050,72 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
 }
 
 /*
- * One entry of `alerts`, its sources and deliveries read through st, its URLs as view shows
- * them (NULL: whole); also the body of a `watch` alert event.
+ * An alert's item events, each with its deliveries: `updates` (item-updated) and
+ * `story_sources` (story-source: which item became a source of it).
  */
-/* An alert's `updates` (item-updated raised on it), each with its deliveries. */
-struct updates_ctx {
+struct item_events_ctx {
     struct store *store;
-    json_t *arr;
+    json_t *updates, *story_sources;
     bool group;
 };
 
 static int
-on_update_row(void *userdata, const struct store_feed_event_row *row)
+on_item_event_row(void *userdata, const struct store_feed_event_row *row)
 {
-    struct updates_ctx *c = userdata;
+    struct item_events_ctx *c = userdata;
+    bool source = row->event && strcmp(row->event, "story-source") == 0;
     json_t *deliveries = json_array();
-    json_t *changes = row->changes ? json_loads(row->changes, 0, NULL) : NULL;
+    json_t *changes = !source && row->changes ? json_loads(row->changes, 0, NULL) : NULL;
     struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
     if (!deliveries || store_event_deliveries(c->store, row->id, on_delivery_row, &dc) < 0) {
         json_decref(deliveries);
         json_decref(changes);
         return -ENOMEM;
     }
-    json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "raised",
-                          json_time(row->raised_at), "state", json_str(row->state), "attempts",
-                          row->attempts, "changes", changes ? changes : json_null(),
-                          CTL_RESP_DELIVERIES, deliveries);
-    return o && json_array_append_new(c->arr, o) == 0 ? 0 : -ENOMEM;
+    json_t *o =
+        source ? json_pack("{s:I, s:o, s:I, s:o, s:o, s:i, s:o}", "id", (json_int_t)row->id,
+                           "raised", json_time(row->raised_at), "item", (json_int_t)row->item_id,
+                           "feed", json_str(row->feed), "state", json_str(row->state), "attempts",
+                           row->attempts, CTL_RESP_DELIVERIES, deliveries)
+               : json_pack("{s:I, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "raised",
+                           json_time(row->raised_at), "state", json_str(row->state), "attempts",
+                           row->attempts, "changes", changes ? changes : json_null(),
+                           CTL_RESP_DELIVERIES, deliveries);
+    if (!o)
+        return -ENOMEM;
+    return json_array_append_new(source ? c->story_sources : c->updates, o) == 0 ? 0 : -ENOMEM;
 }
 
+/*
+ * One entry of `alerts`, its sources, deliveries and item events read through st, its URLs as
+ * view shows them (NULL: whole); also the body of a `watch` alert event.
+ */
 static json_t *
 alert_json(struct store *st, const struct store_alert_row *row, struct item_view *view)
 {
     json_t *sources = json_array(), *deliveries = json_array(), *updates = json_array();
+    json_t *story_sources = json_array();
     struct sources_ctx sc = {.sources = sources, .view = view};
     struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
-    struct updates_ctx uc = {.store = st, .arr = updates, .group = view != NULL};
-    if (!sources || !deliveries || !updates ||
+    struct item_events_ctx ic = {
+        .store = st, .updates = updates, .story_sources = story_sources, .group = view != NULL};
+    if (!sources || !deliveries || !updates || !story_sources ||
         store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
         store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0 ||
-        store_alert_updates(st, row->id, on_update_row, &uc) < 0) {
+        store_alert_item_events(st, row->id, on_item_event_row, &ic) < 0) {
         json_decref(sources);
         json_decref(deliveries);
         json_decref(updates);
+        json_decref(story_sources);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
                      json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
                      json_str(row->state), "attempts", row->attempts, "raised",
                      json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES, deliveries,
-                     "updates", updates);
+                     "updates", updates, "story_sources", story_sources);
 }
 
 static int

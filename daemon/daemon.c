@@ -664,6 +664,7 @@ metrics_text(struct daemon *d, const struct storestat_snap *snap, bool fresh)
         g.alerts_pending = snap->alerts_pending;
         g.alerts_failed = snap->alerts_failed;
         g.alerts_no_hook = snap->alerts_no_hook;
+        g.item_events_failed = snap->item_events_failed;
         g.database_bytes = snap->database_bytes;
         g.search_lag_items = snap->search_lag > 0 ? (uint64_t)snap->search_lag : 0;
         g.store_read = fresh ? METRICS_STORE_FRESH : METRICS_STORE_STALE;
@@ -672,7 +673,8 @@ metrics_text(struct daemon *d, const struct storestat_snap *snap, bool fresh)
         if (store_alert_topic_counts(d->ctx.store, on_topic_count, &tc) < 0)
             log_warn("metrics: cannot read the alerts per topic: %s", store_errmsg(d->ctx.store));
         if (store_alert_counts(d->ctx.store, &g.alerts_delivered, &g.alerts_pending,
-                               &g.alerts_failed, &g.alerts_no_hook) < 0)
+                               &g.alerts_failed, &g.alerts_no_hook) < 0 ||
+            store_item_events_failed(d->ctx.store, &g.item_events_failed) < 0)
             log_warn("metrics: cannot read the alert counts: %s", store_errmsg(d->ctx.store));
         (void)store_disk_bytes(d->ctx.store, &g.database_bytes);
         g.topics = tc.v;

@@ -379,21 +379,39 @@ event_json(struct dctx *d, int64_t event_id, int64_t *ret_raised_at, bool *ret_s
     return c.doc;
 }
 
-/* What a delivery is of, in log lines: "alert 12", "feed event 3". */
+/*
+ * What a delivery is of, in log lines written before its event was read: "alert 12", "event
+ * 3" (a feed event's, or an item event's: item-updated, story-source; the ids are one series).
+ */
 static const char *
 what_of(bool ev)
 {
-    return ev ? "feed event" : "alert";
+    return ev ? "event" : "alert";
 }
 
-/* What a run is of, in log lines: "alert 12", "feed event 3", "batch of 5". */
+/*
+ * What a run's delivery is of, its event read: "alert", the item event's name
+ * ("item-updated", "story-source": delivered on an alert, shown by `feedwatch alerts`), or
+ * "feed event" (shown by `feedwatch events`).
+ */
+static const char *
+run_kind(const struct hook_run *run)
+{
+    if (!run->ev)
+        return "alert";
+    if (strcmp(run->event, "item-updated") == 0 || strcmp(run->event, "story-source") == 0)
+        return run->event;
+    return "feed event";
+}
+
+/* What a run is of, in log lines: "alert 12", "story-source 7", "feed event 3", "batch of 5". */
 static const char *
 run_what(const struct hook_run *run, char *buf, size_t size)
 {
     if (run->batch)
         snprintf(buf, size, "batch of %zu", run->n_batch);
     else
-        snprintf(buf, size, "%s %" PRId64, what_of(run->ev), run->alert_id);
+        snprintf(buf, size, "%s %" PRId64, run_kind(run), run->alert_id);
     return buf;
 }
 
@@ -551,7 +569,7 @@ run_record(struct hook_run *run)
 
     metrics_delivery(d->metrics, run->hook, run->ok,
                      run->raised_at != FEED_TIME_NONE ? (double)(now - run->raised_at) : -1);
-    const char *what = what_of(run->ev);
+    const char *what = run_kind(run);
     if (run->ok) {
         (void)delivery_write(run->h, run->ev, run->alert_id, run->hook, "delivered", run->attempts,
                              FEED_TIME_NONE, NULL, NULL, NULL);
@@ -1229,7 +1247,7 @@ run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned
     snprintf(run->event, sizeof(run->event), "%s", event ? event : ev ? "feed" : "alert");
     if (!doc || !run->payload || strlen(run->payload) > HOOK_MAX_PAYLOAD) {
         log_error("hook: '%s': %s %" PRId64 ": cannot build its JSON: %s",
-                  log_quote(hook, q, sizeof(q)), what_of(ev), alert_id,
+                  log_quote(hook, q, sizeof(q)), doc ? run_kind(run) : what_of(ev), alert_id,
                   doc ? "out of memory or too large" : store_errmsg(d->store));
         json_decref(doc);
         run_free(run);
@@ -2076,6 +2094,13 @@ on_requeued(void *userdata, int64_t alert_id, const char *hook)
     return o && json_array_append_new(q->list, o) == 0 ? 0 : -ENOMEM;
 }
 
+/* An event's entry of the answer gets its name: "feed-disabled", "story-source", ... */
+static int
+on_requeued_event(void *userdata, const struct store_feed_event_row *row)
+{
+    return json_object_set_new(userdata, "name", json_str(row->event)) == 0 ? 0 : -ENOMEM;
+}
+
 /* Writer thread: the deliveries become pending, due now. */
 static int
 requeue_work(struct writer_job *job, struct store *store)
@@ -2098,6 +2123,14 @@ requeue_work(struct writer_job *job, struct store *store)
                       : store_deliveries_requeue_failed(store, q->hook, q->configured, q->now,
                                                         q->after_alert, q->after_hook,
                                                         HOOK_REDELIVER_BATCH, on_requeued, q);
+    }
+    /* The events' entries this batch listed: by their name, so an item event is told apart. */
+    for (size_t i = q->list_kept; q->events && r >= 0 && i < json_array_size(q->list); i++) {
+        json_t *o = json_array_get(q->list, i);
+        r = store_feed_event_get(store, json_integer_value(json_object_get(o, "event")),
+                                 on_requeued_event, o);
+        if (r == -ENOENT)
+            r = 0;
     }
     for (size_t i = 0; q->alert_id != 0 && i < q->n_hooks && r >= 0; i++) {
         r = store_delivery_requeue(store, q->alert_id, q->hooks[i], q->now);

@@ -374,6 +374,11 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g)
                                      "alerts{state=\"failed\"} %" PRId64 "\n" FW_METRIC_PREFIX
                                      "alerts{state=\"no-hook\"} %" PRId64 "\n",
                     g->alerts_delivered, g->alerts_pending, g->alerts_failed, g->alerts_no_hook);
+    family(&t, "item_events_failed", "gauge",
+           "Item events (item-updated, story-source) whose delivery to a hook failed: not in the"
+           " alerts' states; feedwatch alerts --failed lists their alerts.");
+    if (!g->store_unknown)
+        text_printf(&t, FW_METRIC_PREFIX "item_events_failed %" PRId64 "\n", g->item_events_failed);
     family(&t, "queue_length", "gauge",
            "Work waiting: polls in progress, due feeds waiting for a slot, writes waiting "
            "for the store's writer, hooks running.");

@@ -51,6 +51,7 @@ struct metrics_gauges {
     uint64_t store_queue;   /* writes queued in the store's writer, not done yet */
     uint64_t hooks_running;
     int64_t alerts_delivered, alerts_pending, alerts_failed, alerts_no_hook;
+    int64_t item_events_failed; /* item-updated and story-source with a failed delivery */
     uint64_t search_lag_items;
     uint64_t database_bytes;
     uint64_t rss_bytes; /* 0: unknown */

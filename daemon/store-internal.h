@@ -114,6 +114,7 @@ struct store_engine {
     int (*alert_topic_counts)(struct store *store, store_topic_count_cb cb, void *userdata);
     int (*alert_counts)(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
                         int64_t *ret_failed, int64_t *ret_no_hook);
+    int (*item_events_failed)(struct store *store, int64_t *ret_count);
     int (*prune_batch)(struct store *store, int64_t cutoff_at, int64_t max_id, unsigned limit,
                        size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
                        unsigned *ret_pruned);
@@ -171,8 +172,8 @@ struct store_engine {
     int (*item_update_add)(struct store *store, int64_t feed_id, int64_t alert_id,
                            int64_t version_id, char *const *hooks, size_t n_hooks,
                            int64_t raised_at, int64_t *ret_id);
-    int (*alert_updates)(struct store *store, int64_t alert_id, store_feed_event_cb cb,
-                         void *userdata);
+    int (*alert_item_events)(struct store *store, int64_t alert_id, store_feed_event_cb cb,
+                             void *userdata);
     int (*event_deliveries_requeue_failed)(struct store *store, const char *hook,
                                            const char *hooks_json, int64_t now_at,
                                            int64_t after_event, const char *after_hook,

@@ -734,6 +734,13 @@ store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pen
 }
 
 int
+store_item_events_failed(struct store *store, int64_t *ret_count)
+{
+    assert(store && ret_count);
+    return store->engine->item_events_failed(store, ret_count);
+}
+
+int
 store_prune_batch(struct store *store, int64_t cutoff_at, int64_t max_id, unsigned limit,
                   size_t max_bytes, int64_t now_at, store_prune_cb cb, void *userdata,
                   unsigned *ret_pruned)
@@ -1019,10 +1026,11 @@ store_item_update_add(struct store *store, int64_t feed_id, int64_t alert_id, in
 }
 
 int
-store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb cb, void *userdata)
+store_alert_item_events(struct store *store, int64_t alert_id, store_feed_event_cb cb,
+                        void *userdata)
 {
     assert(store && cb);
-    return store->engine->alert_updates(store, alert_id, cb, userdata);
+    return store->engine->alert_item_events(store, alert_id, cb, userdata);
 }
 
 int

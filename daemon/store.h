@@ -623,14 +623,26 @@ int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
 int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
+/*
+ * Calls cb for the newest alerts first (of topic; NULL: all), at most limit (0: all).
+ * failed_only: only the alerts with a delivery that failed, of their own or of an item event
+ * raised on them (item-updated, story-source); the alert's state stays its own deliveries'.
+ */
 int store_alerts_list(struct store *store, const char *topic, bool failed_only, unsigned limit,
                       store_alert_cb cb, void *userdata);
 /* Alerts ever raised per topic (cb once per topic; a negative return stops with it). */
 typedef int (*store_topic_count_cb)(void *userdata, const char *topic, int64_t count);
 int store_alert_topic_counts(struct store *store, store_topic_count_cb cb, void *userdata);
-/* ret_no_hook may be NULL. */
+/*
+ * Alerts by their own state (an alert's state is its own deliveries'); ret_no_hook may be NULL.
+ */
 int store_alert_counts(struct store *store, int64_t *ret_delivered, int64_t *ret_pending,
                        int64_t *ret_failed, int64_t *ret_no_hook);
+/*
+ * Item events (item-updated, story-source) whose delivery to some hook failed: counted apart
+ * from the alerts they ride on, whose own state they do not change.
+ */
+int store_item_events_failed(struct store *store, int64_t *ret_count);
 
 /*
  * Retention: prunes at most limit items first seen before cutoff_at (and with an id of at
@@ -767,9 +779,12 @@ int store_item_update_add(struct store *store, int64_t feed_id, int64_t alert_id
                           int64_t version_id, char *const *hooks, size_t n_hooks, int64_t raised_at,
                           int64_t *ret_id);
 
-/* Calls cb for each item-updated raised on alert_id, the oldest first. */
-int store_alert_updates(struct store *store, int64_t alert_id, store_feed_event_cb cb,
-                        void *userdata);
+/*
+ * Calls cb for each item event raised on alert_id, item-updated and story-source alike (row->
+ * event says which), the oldest first.
+ */
+int store_alert_item_events(struct store *store, int64_t alert_id, store_feed_event_cb cb,
+                            void *userdata);
 
 /*
  * Batches (`[hook] batch`): a hook with a window runs its due deliveries, alerts' and feed

@@ -475,7 +475,9 @@ enum pg_stmt {
     STMT_ALERT_GET,
     STMT_ALERT_SOURCES,
     STMT_ALERTS_LIST,
+    STMT_ALERTS_FAILED,
     STMT_ALERT_COUNTS,
+    STMT_ITEM_EVENTS_FAILED,
     STMT_ALERT_TOPIC_COUNTS,
     STMT_PRUNE_SELECT,
     STMT_PRUNE_ITEMS,
@@ -531,7 +533,7 @@ enum pg_stmt {
     STMT_VERSIONS,
     STMT_ALERT_FIND,
     STMT_UPDATE_ADD,
-    STMT_ALERT_UPDATES,
+    STMT_ALERT_ITEM_EVENTS,
     STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
     STMT_EVENTS_PRUNE,
     STMT_BATCH_LOCK,
@@ -793,9 +795,24 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_ALERTS_LIST] = "SELECT " PG_ALERT_COLUMNS " FROM alerts AS a"
                          " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
                          " WHERE ($1::text IS NULL OR a.topic = $1::text)"
-                         " AND (NOT $2::boolean OR a.state = 'failed')"
-                         " ORDER BY a.id DESC LIMIT $3::bigint",
+                         " ORDER BY a.id DESC LIMIT $2::bigint",
+    /*
+     * `alerts --failed`: those whose own state is failed and those an item event (item-updated,
+     * story-source) failed on; the ids come off alerts_state and feed_events_state (only the
+     * failed rows are read), then the newest of them by id.
+     */
+    [STMT_ALERTS_FAILED] = "SELECT " PG_ALERT_COLUMNS " FROM alerts AS a"
+                           " JOIN items AS i ON i.id = a.item_id"
+                           " JOIN feeds AS f ON f.id = i.feed_id"
+                           " WHERE a.id IN (SELECT id FROM alerts WHERE state = 'failed'"
+                           " UNION SELECT alert_id FROM feed_events"
+                           " WHERE state = 'failed' AND alert_id IS NOT NULL)"
+                           " AND ($1::text IS NULL OR a.topic = $1::text)"
+                           " ORDER BY a.id DESC LIMIT $2::bigint",
     [STMT_ALERT_COUNTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
+    /* Item events with a failed delivery (feed_events_state: the failed rows only). */
+    [STMT_ITEM_EVENTS_FAILED] = "SELECT count(*) FROM feed_events"
+                                " WHERE state = 'failed' AND alert_id IS NOT NULL",
     [STMT_ALERT_TOPIC_COUNTS] = "SELECT topic, count(*) FROM alerts GROUP BY topic ORDER BY topic",
     /* An item whose alert still waits for a hook keeps its text until it is delivered. */
     [STMT_PRUNE_SELECT] = "SELECT i.id, i.title, COALESCE(i.text, i.summary, i.content)"
@@ -1000,7 +1017,7 @@ static const char *const pg_sql[STMT__COUNT] = {
         "UPDATE event_deliveries SET state = 'pending' WHERE state = 'running'",
     [STMT_EVENTS_RESET] = "UPDATE feed_events SET state = 'pending' WHERE state = 'running'",
     [STMT_EVENT_GET] = "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM " WHERE e.id = $1",
-    /* Feed events only: item-updated is listed with its alert (STMT_ALERT_UPDATES). */
+    /* Feed events only: item events are listed with their alert (STMT_ALERT_ITEM_EVENTS). */
     [STMT_EVENTS_LIST] = "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM
                          " WHERE e.alert_id IS NULL AND ($1 = 0 OR e.state = 'failed')"
                          " ORDER BY e.id DESC LIMIT $2::bigint",
@@ -1060,8 +1077,9 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
                         " alert_id, version_id) VALUES ($1, 'item-updated', 'ok', $4, $5, $2, $3)"
                         " RETURNING id",
-    [STMT_ALERT_UPDATES] = "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM
-                           " WHERE e.alert_id = $1 AND e.event = 'item-updated' ORDER BY e.id",
+    /* item-updated and story-source raised on alert $1 (feed_events_alert). */
+    [STMT_ALERT_ITEM_EVENTS] =
+        "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM " WHERE e.alert_id = $1 ORDER BY e.id",
     /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
     [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
         "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $3,"
@@ -3791,9 +3809,8 @@ pg_alerts_list(struct store *base, const char *topic, bool failed_only, unsigned
 
     assert(store);
     par_str(&p, topic);
-    par_bool(&p, failed_only);
     par_limit(&p, limit);
-    res = pg_exec(store, STMT_ALERTS_LIST, &p, &r);
+    res = pg_exec(store, failed_only ? STMT_ALERTS_FAILED : STMT_ALERTS_LIST, &p, &r);
     if (!res)
         return r;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -3854,6 +3871,14 @@ pg_alert_counts(struct store *base, int64_t *ret_delivered, int64_t *ret_pending
     if (ret_no_hook)
         *ret_no_hook = no_hook;
     return 0;
+}
+
+static int
+pg_item_events_failed(struct store *base, int64_t *ret_count)
+{
+    assert(base);
+    assert(ret_count);
+    return pg_one_int(pg_of(base), STMT_ITEM_EVENTS_FAILED, ret_count);
 }
 
 /* Builds the text of a PostgreSQL bigint[] of ids[0..n-1] ("{1,2,3}"), malloc'd. */
@@ -4939,13 +4964,13 @@ pg_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, int64_
 }
 
 static int
-pg_alert_updates(struct store *base, int64_t alert_id, store_feed_event_cb cb, void *userdata)
+pg_alert_item_events(struct store *base, int64_t alert_id, store_feed_event_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
 
     par_int(&p, alert_id);
-    return events_rows(store, STMT_ALERT_UPDATES, &p, false, 0, cb, userdata);
+    return events_rows(store, STMT_ALERT_ITEM_EVENTS, &p, false, 0, cb, userdata);
 }
 
 /* The PostgreSQL engine: a libpq connection string (store-internal.h). */
@@ -4985,7 +5010,7 @@ const struct store_engine store_pg_engine = {
     .item_versions = pg_item_versions,
     .alert_find = pg_alert_find,
     .item_update_add = pg_item_update_add,
-    .alert_updates = pg_alert_updates,
+    .alert_item_events = pg_alert_item_events,
     .event_deliveries_requeue_failed = pg_event_deliveries_requeue_failed,
     .feed_events_prune = pg_feed_events_prune,
     .batch_take = pg_batch_take,
@@ -5024,6 +5049,7 @@ const struct store_engine store_pg_engine = {
     .alerts_list = pg_alerts_list,
     .alert_topic_counts = pg_alert_topic_counts,
     .alert_counts = pg_alert_counts,
+    .item_events_failed = pg_item_events_failed,
     .prune_batch = pg_prune_batch,
     .retention_get = pg_retention_get,
     .node_join = pg_node_join,

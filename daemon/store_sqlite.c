@@ -367,7 +367,9 @@ enum store_stmt {
     STMT_ALERT_GET,
     STMT_ALERT_SOURCES,
     STMT_ALERTS_LIST,
+    STMT_ALERTS_FAILED,
     STMT_ALERT_COUNTS,
+    STMT_ITEM_EVENTS_FAILED,
     STMT_ALERT_TOPIC_COUNTS,
     STMT_PRUNE_SELECT,
     STMT_PRUNE_ITEM,
@@ -400,7 +402,7 @@ enum store_stmt {
     STMT_VERSIONS,
     STMT_ALERT_FIND,
     STMT_UPDATE_ADD,
-    STMT_ALERT_UPDATES,
+    STMT_ALERT_ITEM_EVENTS,
     STMT_EVENT_DELIVERIES_REQUEUE_FAILED,
     STMT_EVENTS_PRUNE,
     STMT_BATCH_GET,
@@ -619,9 +621,23 @@ static const char *const store_sql[STMT__COUNT] = {
                            " ORDER BY i.id",
     [STMT_ALERTS_LIST] = "SELECT " STORE_ALERT_COLUMNS " FROM alerts AS a"
                          " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
-                         " WHERE (?1 IS NULL OR a.topic = ?1) AND (?2 = 0 OR a.state = 'failed')"
-                         " ORDER BY a.id DESC LIMIT ?3",
+                         " WHERE (?1 IS NULL OR a.topic = ?1) ORDER BY a.id DESC LIMIT ?2",
+    /*
+     * `alerts --failed`: those whose own state is failed and those an item event (item-updated,
+     * story-source) failed on; the ids come off alerts_state and feed_events_state (only the
+     * failed rows are read), then the newest of them by id.
+     */
+    [STMT_ALERTS_FAILED] = "SELECT " STORE_ALERT_COLUMNS " FROM alerts AS a"
+                           " JOIN items AS i ON i.id = a.item_id"
+                           " JOIN feeds AS f ON f.id = i.feed_id"
+                           " WHERE a.id IN (SELECT id FROM alerts WHERE state = 'failed'"
+                           " UNION SELECT alert_id FROM feed_events"
+                           " WHERE state = 'failed' AND alert_id IS NOT NULL)"
+                           " AND (?1 IS NULL OR a.topic = ?1) ORDER BY a.id DESC LIMIT ?2",
     [STMT_ALERT_COUNTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
+    /* Item events with a failed delivery (feed_events_state: the failed rows only). */
+    [STMT_ITEM_EVENTS_FAILED] = "SELECT count(*) FROM feed_events"
+                                " WHERE state = 'failed' AND alert_id IS NOT NULL",
     /* alerts_topic_raised's first column: a walk of the index, no table rows */
     [STMT_ALERT_TOPIC_COUNTS] = "SELECT topic, count(*) FROM alerts GROUP BY topic",
     /* An item whose alert still waits for a hook keeps its text until it is delivered. */
@@ -677,7 +693,7 @@ static const char *const store_sql[STMT__COUNT] = {
         "UPDATE event_deliveries SET state = 'pending' WHERE state = 'running'",
     [STMT_EVENTS_RESET] = "UPDATE feed_events SET state = 'pending' WHERE state = 'running'",
     [STMT_EVENT_GET] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.id = ?1",
-    /* Feed events only: item-updated is listed with its alert (STMT_ALERT_UPDATES). */
+    /* Feed events only: item events are listed with their alert (STMT_ALERT_ITEM_EVENTS). */
     [STMT_EVENTS_LIST] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
                          " WHERE e.alert_id IS NULL AND (?1 = 0 OR e.state = 'failed')"
                          " ORDER BY e.id DESC LIMIT ?2",
@@ -701,8 +717,9 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
                         " alert_id, version_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5, ?2, ?3)",
-    [STMT_ALERT_UPDATES] = "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM
-                           " WHERE e.alert_id = ?1 AND e.event = 'item-updated' ORDER BY e.id",
+    /* item-updated and story-source raised on alert ?1 (feed_events_alert). */
+    [STMT_ALERT_ITEM_EVENTS] =
+        "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.alert_id = ?1 ORDER BY e.id",
     /* As STMT_DELIVERIES_REQUEUE_FAILED, of feed events' deliveries. */
     [STMT_EVENT_DELIVERIES_REQUEUE_FAILED] =
         "UPDATE event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,"
@@ -2616,11 +2633,10 @@ sqlite_alerts_list(struct store *base, const char *topic, bool failed_only, unsi
                    store_alert_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_ALERTS_LIST];
+    sqlite3_stmt *st = store->stmt[failed_only ? STMT_ALERTS_FAILED : STMT_ALERTS_LIST];
     int rc = SQLITE_OK, r = 0;
     bind_str(st, 1, topic, &rc);
-    bind_int(st, 2, failed_only, &rc);
-    bind_int(st, 3, limit > 0 ? (int64_t)limit : -1, &rc);
+    bind_int(st, 2, limit > 0 ? (int64_t)limit : -1, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2691,6 +2707,20 @@ sqlite_alert_counts(struct store *base, int64_t *ret_delivered, int64_t *ret_pen
     if (ret_no_hook)
         *ret_no_hook = no_hook;
     return 0;
+}
+
+static int
+sqlite_item_events_failed(struct store *base, int64_t *ret_count)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    sqlite3_stmt *st = store->stmt[STMT_ITEM_EVENTS_FAILED];
+    int rc = sqlite3_step(st), r = 0;
+    if (rc == SQLITE_ROW)
+        *ret_count = sqlite3_column_int64(st, 0);
+    else
+        r = store_fail(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    stmt_done(st);
+    return r;
 }
 
 /* Prunes at most limit items first seen before cutoff_at, in one transaction of its own. */
@@ -3430,10 +3460,11 @@ sqlite_item_update_add(struct store *base, int64_t feed_id, int64_t alert_id, in
 }
 
 static int
-sqlite_alert_updates(struct store *base, int64_t alert_id, store_feed_event_cb cb, void *userdata)
+sqlite_alert_item_events(struct store *base, int64_t alert_id, store_feed_event_cb cb,
+                         void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
-    sqlite3_stmt *st = store->stmt[STMT_ALERT_UPDATES];
+    sqlite3_stmt *st = store->stmt[STMT_ALERT_ITEM_EVENTS];
     int rc = SQLITE_OK;
     bind_int(st, 1, alert_id, &rc);
     if (rc != SQLITE_OK)
@@ -3499,7 +3530,7 @@ const struct store_engine store_sqlite_engine = {
     .item_versions = sqlite_item_versions,
     .alert_find = sqlite_alert_find,
     .item_update_add = sqlite_item_update_add,
-    .alert_updates = sqlite_alert_updates,
+    .alert_item_events = sqlite_alert_item_events,
     .event_deliveries_requeue_failed = sqlite_event_deliveries_requeue_failed,
     .feed_events_prune = sqlite_feed_events_prune,
     .batch_take = sqlite_batch_take,
@@ -3512,6 +3543,7 @@ const struct store_engine store_sqlite_engine = {
     .alerts_list = sqlite_alerts_list,
     .alert_topic_counts = sqlite_alert_topic_counts,
     .alert_counts = sqlite_alert_counts,
+    .item_events_failed = sqlite_item_events_failed,
     .prune_batch = sqlite_prune_batch,
     .retention_get = sqlite_retention_get,
 };

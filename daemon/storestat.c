@@ -137,6 +137,7 @@ read_snap(struct storestat *s, struct storestat_snap *snap, char err[STORESTAT_E
     (void)store_disk_bytes(st, &snap->database_bytes); /* 0 when unknown, as status has it */
     if ((r = store_alert_counts(st, &snap->alerts_delivered, &snap->alerts_pending,
                                 &snap->alerts_failed, &snap->alerts_no_hook)) < 0 ||
+        (r = store_item_events_failed(st, &snap->item_events_failed)) < 0 ||
         (r = store_alert_topic_counts(st, on_topic, snap)) < 0 ||
         (s->nodes && (r = store_nodes_list(st, on_node, snap)) < 0)) {
         (void)snprintf(err, STORESTAT_ERROR_MAX, "%s",

@@ -40,6 +40,7 @@ struct storestat_snap {
     uint64_t database_bytes;
     int64_t search_lag; /* items not indexed yet (search_reader_lag); 0 without an index */
     int64_t alerts_delivered, alerts_pending, alerts_failed, alerts_no_hook;
+    int64_t item_events_failed;   /* store_item_events_failed */
     struct metrics_topic *topics; /* alerts ever raised per topic (names owned) */
     size_t n_topics;
     struct store_node *nodes; /* the cluster's nodes when clustered (strings owned) */

@@ -184,6 +184,17 @@ class LiveTest(unittest.TestCase):
         self.assertRegex(p.stdout.decode(),
                          r"\nalerts: +delivered 5, pending 0, failed 1, no hook 7\n")
 
+    def test_status_item_events_failed(self):
+        # item-updated and story-source failures are counted apart from the alerts' states.
+        self.answer({"ok": True, "alerts": {"delivered": 5, "pending": 0, "failed": 0,
+                                            "no_hook": 0}, "item_events": {"failed": 2},
+                     "polls_in_flight": 0})
+        p = self.cli("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout.decode(),
+                         r"\nalerts: +delivered 5, pending 0, failed 0, no hook 0\n"
+                         r"item events: +failed 2\npolls in flight: +0\n")
+
     def test_status_missing_members_show_dash(self):
         self.answer({"ok": True, "next_poll": None, "uptime_s": "x"})
         p = self.cli("status")
@@ -454,6 +465,39 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(lines[6], "    new: pending")
         self.assertIn(" no-hook ", lines[7])
         self.assertEqual(len(lines), 8, lines)
+        self.assertTrue(all(len(line) <= 80 for line in lines), lines)
+
+    def test_alerts_item_events_under_their_alert(self):
+        # An alert's item events, each with its hooks' lines under it: item-updated, then
+        # story-source with the item that became a source and its feed (review M2).
+        dl = lambda hook, state, n, err: {"hook": hook, "state": state, "attempts": n,
+                                          "last_error": err, "next_attempt": None,
+                                          "last_attempt": "2026-12-06T17:03:00Z"}
+        self.answer({"ok": True, "alerts": [
+            {"id": 4, "topic": "osce", "item": 1, "feed": "wire", "title": "Talks",
+             "url": "https://example.org/a", "state": "delivered", "attempts": 1,
+             "raised": "2026-12-06T17:00:00Z", "sources": [{"feed": "paper", "url": None,
+                                                            "item": 9}],
+             "deliveries": [dl("src", "delivered", 1, None)],
+             "updates": [{"id": 7, "raised": "2026-12-06T18:00:00Z", "state": "delivered",
+                          "attempts": 1, "changes": [], "deliveries": [dl("src", "delivered",
+                                                                          1, None)]}],
+             "story_sources": [{"id": 8, "raised": "2026-12-06T19:00:00Z", "item": 9,
+                                "feed": "paper", "state": "failed", "attempts": 2,
+                                "deliveries": [dl("src", "failed", 2, "exit status 1")]},
+                               {"id": 10, "raised": "2026-12-06T19:30:00Z", "item": 11,
+                                "feed": "f" * 120, "state": "delivered", "attempts": 1,
+                                "deliveries": []}]}]})
+        p = self.cli("alerts", "--failed")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[2:], [
+            "    src: delivered (attempt 1, 2026-12-06 17:03Z)",
+            "    item-updated 7 (2026-12-06 18:00Z): delivered",
+            "      src: delivered (attempt 1, 2026-12-06 17:03Z)",
+            "    story-source 8 (item 9 of paper, 2026-12-06 19:00Z): failed",
+            "      src: failed after 2 attempts: exit status 1",
+            "    story-source 10 (item 11 of " + "f" * 47 + "…"])
         self.assertTrue(all(len(line) <= 80 for line in lines), lines)
 
     def test_redeliver_requests_and_answers(self):

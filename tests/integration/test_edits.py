@@ -161,6 +161,10 @@ def test_alert_delivers_one_update_on_the_alert(t):
     assert len(up) == 1 and up[0]["state"] == "delivered", listed[alert]
     assert [x["hook"] for x in up[0]["deliveries"]] == ["edits"], up
     assert up[0]["deliveries"][0]["state"] == "delivered", up
+    assert listed[alert]["story_sources"] == [], listed[alert]
+    # The journal names it as what it is (review: it said "feed event N").
+    assert f"'edits': item-updated {up[0]['id']} delivered (attempt 1)" in d.log()
+    assert f"feed event {up[0]['id']}" not in d.log()
     # The same, as people read them.
     rc, _ = d.cli("alerts", json_out=False)
     assert rc == 0 and "item-updated" in d.last[2] and "edits: delivered" in d.last[2], \

@@ -559,8 +559,8 @@ def test_events_cli_and_failed_delivery(t):
     assert len(runs_of(good)) == 1 and len(fwtest.hook_runs(bad)) == 1
     # `redeliver --failed` covers feed events' failed deliveries too (not the delivered one).
     again = d.cli_ok("redeliver", "--failed")
-    assert again["queued"] == 1 and again["deliveries"] == [{"event": ev["id"], "hook": "bad"}], \
-        again
+    assert again["queued"] == 1 and again["deliveries"] == [
+        {"event": ev["id"], "hook": "bad", "name": "feed-disabled"}], again
     fwtest.wait_until(lambda: len(fwtest.hook_runs(bad)) == 2, 30, "bad run again")
     fwtest.wait_until(lambda: d.cli_ok("events", "--failed")["events"], 30, "failed again")
     assert len(runs_of(good)) == 1

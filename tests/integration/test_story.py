@@ -167,6 +167,90 @@ def test_story_source_event_reaches_hooks_that_ask_for_it(t):
     assert d.stop() == 0
 
 
+def test_failed_story_source_shows_with_its_alert(t):
+    """review M2: a story-source a hook failed to take for good shows: `alerts --failed` lists
+    its alert (whose own state, its own deliveries', stays delivered), the alert shows its
+    story_sources (the item, when, each hook's delivery: state, attempts, last error), `status`
+    and the metrics count it as an item event failed (not as a failed alert), the journal names
+    it "story-source N", not "feed event N"; `redeliver --failed` requeues it, and once
+    delivered the alert leaves `alerts --failed`. `events --failed` stays feed events only."""
+    import sys
+    hook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_record.py")
+    s = t.httpd()
+    story = seed_text("001_c3de49d25fb89459.txt")
+    s.add_file("/wire.xml", rss("wire", "EU invites Russia to take security concerns to OSCE", story))
+    s.add_file("/paper.xml", rss("paper", "Brussels answers Moscow: talk at the OSCE", story))
+    out = os.path.join(t.dir, "hook-src")
+    os.mkdir(out)
+    broken = os.path.join(t.dir, "broken")
+    hooks = (f'\n[hook "src"]\nexec = {sys.executable} {hook} {out} --fail-while {broken}\n'
+             f"events = alert, story-source\ntimeout = 10s\nretries = 0\n")
+    topic = TOPIC + "hooks = src\n"
+    d = t.daemon({"wire": s.url("/wire.xml")}, story_window="48h")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topic + hooks))
+    d.start()
+    d.wait_polled(["wire"])
+    fwtest.wait_until(lambda: osce_alerts(d) and osce_alerts(d)[0]["state"] == "delivered", 30,
+                      "the alert delivered")
+    alert = osce_alerts(d)[0]
+    assert d.cli_ok("alerts", "--failed")["alerts"] == []
+    open(broken, "w").close()
+    d.feeds["paper"] = s.url("/paper.xml")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topic + hooks))
+    d.cli_ok("reload")
+    d.wait_polled(["paper"])
+    fwtest.wait_until(lambda: d.query("SELECT state FROM feed_events") == [("failed",)], 30,
+                      "the story-source delivery failed")
+    (ev_id, item_id), = d.query("SELECT id, item_id FROM feed_events")
+
+    got = d.cli_ok("alerts", "--failed")["alerts"]
+    assert [a["id"] for a in got] == [alert["id"]], got
+    a = got[0]
+    assert a["state"] == "delivered" and a["updates"] == [], a  # its own deliveries'
+    assert len(a["story_sources"]) == 1, a
+    src = a["story_sources"][0]
+    assert src["id"] == ev_id and src["item"] == item_id and src["feed"] == "paper", src
+    assert src["state"] == "failed" and src["attempts"] == 1 and src["raised"], src
+    assert [(x["hook"], x["state"], x["attempts"], x["last_error"]) for x in src["deliveries"]] \
+        == [("src", "failed", 1, "exit status 1")], src
+    assert [x["feed"] for x in a["sources"]] == ["paper"], a
+    assert d.cli_ok("alerts", "--failed", "--topic", "osce")["alerts"][0]["id"] == alert["id"]
+    # The human view: the story-source's line, its hook's under it.
+    rc, _ = d.cli("alerts", "--failed", "--wide", json_out=False)
+    text = d.last[2]
+    assert rc == 0 and f"story-source {ev_id} (item {item_id} of paper, " in text, text
+    assert "): failed\n" in text and "src: failed after 1 attempt: exit status 1" in text, text
+    # Counted as an item event failed, not a failed alert; not a feed event.
+    st = d.status()
+    assert st["alerts"]["failed"] == 0 and st["item_events"] == {"failed": 1}, st
+    rc, _ = d.cli("status", json_out=False)
+    assert rc == 0 and re.search(r"\nitem events: +failed 1\n", d.last[2]), d.last[2]
+    assert "feedwatch_item_events_failed 1\n" in d.cli_ok("metrics")["text"]
+    assert d.cli_ok("events", "--failed")["events"] == []
+    # The journal says what it was.
+    log = d.log()
+    assert f"'src': story-source {ev_id}: exit status 1, failed after 1 attempts" in log, log
+    assert f"feed event {ev_id}" not in log, log
+
+    # `redeliver --failed` names it; still broken, it fails again; then fixed, delivered.
+    again = d.cli_ok("redeliver", "--failed")
+    assert again["queued"] == 1 and again["deliveries"] == [
+        {"event": ev_id, "hook": "src", "name": "story-source"}], again
+    fwtest.wait_until(lambda: len([r for r in fwtest.hook_runs(out) if r["failed"]]) == 2 and
+                      d.query("SELECT state FROM feed_events") == [("failed",)], 30,
+                      "the story-source failed again")
+    os.unlink(broken)
+    rc, _ = d.cli("redeliver", "--failed", json_out=False)
+    assert rc == 0 and f"  story-source {ev_id} to hook src\n" in d.last[2], d.last
+    fwtest.wait_until(lambda: d.query("SELECT state FROM feed_events") == [("delivered",)], 30,
+                      "the story-source delivered again")
+    assert d.cli_ok("alerts", "--failed")["alerts"] == []
+    assert d.status()["item_events"] == {"failed": 0}
+    assert osce_alerts(d)[0]["story_sources"][0]["state"] == "delivered"
+    assert f"'src': story-source {ev_id} delivered (attempt 1)" in d.log()
+    assert d.stop() == 0
+
+
 FLOOD_TOPIC = """
 [topic "ua"]
 match = ukraine

@@ -1612,6 +1612,133 @@ test_store_iface_story_source_events(void **state)
 }
 
 /*
+ * An item event whose delivery failed shows with its alert (M2): `alerts --failed` lists the
+ * alerts whose own delivery failed and those an item event failed on (newest first, of a topic,
+ * at most limit), the alert's own state staying its own deliveries'; the alert's item events
+ * (story-source among them) are read with it; the failed ones are counted apart from the
+ * alerts; a failed feed event is neither; `redeliver --failed` takes the alert off the list.
+ */
+static void
+test_store_iface_failed_item_events(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    int64_t a1 = add_item(store, a, "a1", 100, 1000, 1);
+    int64_t a2 = add_item(store, a, "a2", 100, 1000, 1);
+    int64_t b1 = add_item(store, b, "b1", 100, 1001, 1);
+    int64_t a3 = add_item(store, a, "a3", 100, 1000, 1);
+    char *notify[] = {"notify"}, *hooks[] = {"src", "other"};
+    int64_t sourced = 0, failing = 0, edited = 0, ev = 0, upd = 0, fev = 0, n = -1;
+    int64_t delivered, pending, failed;
+    struct alert_seen seen;
+    struct events_seen evs = {0};
+    int requeued = 0;
+
+    assert_int_equal(store_alert_add(store, "t", a1, "[]", notify, 1, 1000, &sourced), 1);
+    assert_int_equal(store_alert_add(store, "u", a2, "[]", notify, 1, 1000, &failing), 1);
+    assert_true(failing > sourced);
+    assert_int_equal(store_alert_add(store, "t", a3, "[]", NULL, 0, 1000, &edited), 1);
+    assert_int_equal(store_item_update_add(store, a, edited, 0, hooks, 1, 1003, &upd), 0);
+    assert_int_equal(store_alert_add_source(store, sourced, b1), 0);
+    assert_int_equal(store_story_source_add(store, b, sourced, b1, hooks, 2, 1001, &ev), 0);
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", NULL, hooks,
+                                          1, 1002, &fev),
+                     0);
+    assert_int_equal(
+        store_delivery_set(store, sourced, "notify", "delivered", 1, FEED_TIME_NONE, NULL, 1100),
+        0);
+    assert_int_equal(
+        store_delivery_set(store, failing, "notify", "failed", 2, FEED_TIME_NONE, "HTTP 500", 1100),
+        0);
+    assert_int_equal(store_event_delivery_set(store, ev, "src", "failed", 3, FEED_TIME_NONE,
+                                              "exit status 1", 1200),
+                     0);
+    assert_int_equal(
+        store_event_delivery_set(store, ev, "other", "delivered", 1, FEED_TIME_NONE, NULL, 1200),
+        0);
+    assert_int_equal(store_event_delivery_set(store, fev, "src", "failed", 1, FEED_TIME_NONE,
+                                              "exit status 1", 1200),
+                     0);
+
+    /* A failed item-updated lists its alert too (one without hooks of its own: no-hook). */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], failing);
+    assert_int_equal(seen.ids[1], sourced);
+    assert_int_equal(
+        store_event_delivery_set(store, upd, "src", "failed", 2, FEED_TIME_NONE, "timed out", 1300),
+        0);
+
+    /* All three are --failed, newest first; the other two keep their own states. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.ids[0], edited);
+    assert_int_equal(seen.ids[1], failing);
+    assert_int_equal(seen.ids[2], sourced);
+    assert_string_equal(seen.states[0], "no-hook");
+    assert_string_equal(seen.states[1], "failed");
+    assert_string_equal(seen.states[2], "delivered");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, "t", true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], edited);
+    assert_int_equal(seen.ids[1], sourced);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 1, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], edited);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, false, 0, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 3);
+
+    /* Its story-source comes with it: the item, its state, each hook's delivery. */
+    assert_int_equal(store_alert_item_events(store, sourced, on_feed_event, &evs), 0);
+    assert_int_equal(evs.n, 1);
+    assert_true(evs.id[0] == ev);
+    assert_string_equal(evs.event[0], "story-source");
+    assert_string_equal(evs.state[0], "failed");
+    assert_string_equal(evs.feed[0], "b");
+    assert_int_equal(evs.item_id[0], b1);
+    struct deliveries_seen ds = {0};
+    assert_int_equal(store_event_deliveries(store, ev, on_delivery, &ds), 0);
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.hook[1], "src");
+    assert_string_equal(ds.state[1], "failed");
+    assert_int_equal(ds.attempts[1], 3);
+    memset(&evs, 0, sizeof(evs));
+    assert_int_equal(store_alert_item_events(store, failing, on_feed_event, &evs), 0);
+    assert_int_equal(evs.n, 0);
+    assert_int_equal(store_alert_item_events(store, edited, on_feed_event, &evs), 0);
+    assert_int_equal(evs.n, 1);
+    assert_true(evs.id[0] == upd);
+    assert_string_equal(evs.event[0], "item-updated");
+    assert_string_equal(evs.state[0], "failed");
+
+    /* Counted apart: one alert failed (its own), two item events (not the feed event). */
+    assert_int_equal(store_alert_counts(store, &delivered, &pending, &failed, NULL), 0);
+    assert_true(delivered == 1 && pending == 0 && failed == 1);
+    assert_int_equal(store_item_events_failed(store, &n), 0);
+    assert_int_equal(n, 2);
+
+    /* `redeliver --failed` of events' deliveries: the alerts leave the list, the count 0. */
+    assert_int_equal(store_event_deliveries_requeue_failed(store, NULL, "[\"src\",\"other\"]", 2000,
+                                                           0, NULL, 0, on_requeued, &requeued),
+                     3);
+    assert_int_equal(requeued, 3);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_alerts_list(store, NULL, true, 10, on_alert, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], failing);
+    assert_int_equal(store_item_events_failed(store, &n), 0);
+    assert_int_equal(n, 0);
+    store_free(store);
+}
+
+/*
  * Feed events are delivered as alerts are: one delivery per hook, due, running, reset after a
  * restart, retried, failed; the event's state is the worst of its deliveries', no-hook without
  * any; listed newest first, --failed ones alone; on a cluster they are claimed under a lease.
@@ -2140,7 +2267,7 @@ test_store_iface_item_edits(void **state)
     ev.n = 0;
     assert_int_equal(store_feed_events_list(store, false, 10, on_feed_event, &ev), 0);
     assert_int_equal(ev.n, 0); /* feed events only */
-    assert_int_equal(store_alert_updates(store, alert, on_feed_event, &ev), 0);
+    assert_int_equal(store_alert_item_events(store, alert, on_feed_event, &ev), 0);
     assert_int_equal(ev.n, 1);
     assert_true(ev.id[0] == upd);
     /* Delivered as feed events are. */
@@ -2152,7 +2279,7 @@ test_store_iface_item_edits(void **state)
         store_event_delivery_set(store, upd, "edits", "delivered", 1, FEED_TIME_NONE, NULL, 2001),
         0);
     ev.n = 0;
-    assert_int_equal(store_alert_updates(store, alert, on_feed_event, &ev), 0);
+    assert_int_equal(store_alert_item_events(store, alert, on_feed_event, &ev), 0);
     assert_string_equal(ev.state[0], "delivered");
 
     /* The newest STORE_VERSIONS_MAX versions stay, newest first. */
@@ -2209,6 +2336,7 @@ main(void)
         IFACE_TEST(test_store_iface_stories_and_sources),
         IFACE_TEST(test_store_iface_story_keys),
         IFACE_TEST(test_store_iface_story_source_events),
+        IFACE_TEST(test_store_iface_failed_item_events),
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_batches),
