@@ -803,4 +803,18 @@ int store_batch_take(struct store *store, const char *hook, int64_t window_s, in
 int store_batch_window(struct store *store, const char *hook, bool set, int64_t at,
                        int64_t *ret_at);
 
+/*
+ * hook's window is new_window_s long now (0: it has none), no longer old_window_s (a reload
+ * changed its `batch`): when the new window ends sooner, its pending deliveries that wait for
+ * the end of the window its last batch opened (a next attempt at exactly that end, the
+ * deferral of store_batch_take) wait for the new one's end instead, or none when it is past
+ * (due at now_at). A delivery waiting for its own retry backoff keeps it: the deferral only
+ * ever moves deliveries that were due, so one whose next attempt is another time waits for
+ * a backoff (or was raised) and is left alone. In the caller's transaction (or one of its own;
+ * on a cluster the hook's window row is locked as a take locks it). The number of deliveries
+ * moved, or a negative errno (none moved).
+ */
+int store_batch_rewindow(struct store *store, const char *hook, int64_t old_window_s,
+                         int64_t new_window_s, int64_t now_at);
+
 #endif

@@ -539,6 +539,8 @@ enum pg_stmt {
     STMT_BATCH_SET,
     STMT_BATCH_DEFER,
     STMT_BATCH_EVENT_DEFER,
+    STMT_BATCH_REWINDOW,
+    STMT_BATCH_EVENT_REWINDOW,
     STMT__COUNT,
 };
 
@@ -1076,11 +1078,17 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = $1 FOR UPDATE",
     [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES ($1, $2)"
                        " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
+    /* Only the due ones (at $3): one in a retry's backoff keeps it (store_sqlite.c's). */
     [STMT_BATCH_DEFER] = "UPDATE deliveries SET next_attempt_at = $2 WHERE state = 'pending'"
-                         " AND COALESCE(next_attempt_at, 0) < $2 AND hook = $1",
+                         " AND COALESCE(next_attempt_at, 0) <= $3 AND hook = $1",
     [STMT_BATCH_EVENT_DEFER] = "UPDATE event_deliveries SET next_attempt_at = $2"
-                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) < $2"
+                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= $3"
                                " AND hook = $1",
+    /* A shorter window (a reload): the deliveries deferred to the old end $2 wait until $3. */
+    [STMT_BATCH_REWINDOW] = "UPDATE deliveries SET next_attempt_at = $3 WHERE state = 'pending'"
+                            " AND next_attempt_at = $2 AND hook = $1",
+    [STMT_BATCH_EVENT_REWINDOW] = "UPDATE event_deliveries SET next_attempt_at = $3"
+                                  " WHERE state = 'pending' AND next_attempt_at = $2 AND hook = $1",
 };
 
 struct store_pg {
@@ -4533,6 +4541,7 @@ pg_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t no
         /* The window is closed: the due ones wait for its end, and the timers with them. */
         int64_t open_at = last + window_s;
         par_int(&p, open_at);
+        par_int(&p, now_at);
         if ((r = pg_run(store, STMT_BATCH_DEFER, &p, NULL)) < 0 ||
             (r = pg_run(store, STMT_BATCH_EVENT_DEFER, &p, NULL)) < 0 ||
             (r = inner_end(store, own)) < 0)
@@ -4553,6 +4562,52 @@ pg_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t no
     if (r < 0 || (r = inner_end(store, own)) < 0)
         goto undo;
     return (int)c.n;
+
+undo:
+    inner_undo(store, own);
+    return r;
+}
+
+/*
+ * A reload changed hook's window from old_window_s to new_window_s (store.h): the deliveries
+ * deferred to the end of the old one wait until the new one's end, or none (store_sqlite.c's).
+ * The hook's row is locked first, as a take locks it: no node defers them meanwhile.
+ */
+static int
+pg_batch_rewindow(struct store *base, const char *hook, int64_t old_window_s, int64_t new_window_s,
+                  int64_t now_at)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t last = FEED_TIME_NONE, moved = 0;
+    bool own;
+    int r;
+
+    assert(store);
+    if (new_window_s >= old_window_s)
+        return 0; /* a longer window: its next take defers them again, to the new end */
+    par_str(&p, hook);
+    if ((r = inner_begin(store, &own)) < 0)
+        return r;
+    if ((r = pg_batch_window(base, hook, false, 0, &last)) < 0)
+        goto undo;
+    int64_t from = last + old_window_s, to = last + new_window_s;
+    if (to < now_at)
+        to = now_at;
+    if (last != FEED_TIME_NONE && from > now_at) {
+        int64_t n = 0;
+        par_int(&p, from);
+        par_int(&p, to);
+        if ((r = pg_run(store, STMT_BATCH_REWINDOW, &p, &n)) < 0)
+            goto undo;
+        moved += n;
+        if ((r = pg_run(store, STMT_BATCH_EVENT_REWINDOW, &p, &n)) < 0)
+            goto undo;
+        moved += n;
+    }
+    if ((r = inner_end(store, own)) < 0)
+        goto undo;
+    return moved > INT_MAX ? INT_MAX : (int)moved;
 
 undo:
     inner_undo(store, own);
@@ -4983,6 +5038,7 @@ const struct store_engine store_pg_engine = {
     .feed_events_prune = pg_feed_events_prune,
     .batch_take = pg_batch_take,
     .batch_window = pg_batch_window,
+    .batch_rewindow = pg_batch_rewindow,
     .feed_set_runtime = pg_feed_set_runtime,
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,
