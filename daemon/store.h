@@ -726,6 +726,7 @@ int store_item_fingerprint_set(struct store *store, int64_t item_id, uint64_t fi
 struct store_item_edit {
     const struct feed_item *item; /* the new version: its title, summary and content */
     const char *text;             /* its new cleaned text; NULL: the stored text stays */
+    uint64_t simhash;             /* text's SimHash, kept with it (0: none); unused without */
     uint64_t fingerprint;         /* of the new version */
     const char *prev_title;       /* the version it replaces, as plain text */
     const char *prev_text;
@@ -735,7 +736,9 @@ struct store_item_edit {
 
 /*
  * Keeps the version e replaces (at most STORE_VERSIONS_MAX of item_id's, the oldest dropped)
- * and gives the item e's fields, fingerprint and edited_at = now_at. 0 with *ret_version_id.
+ * and gives the item e's fields, fingerprint and edited_at = now_at, and with a text its
+ * SimHash (the story signature an alert raised on the item from now on takes: story_bands).
+ * 0 with *ret_version_id.
  */
 int store_item_edit(struct store *store, int64_t item_id, const struct store_item_edit *e,
                     int64_t now_at, int64_t *ret_version_id);

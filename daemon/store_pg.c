@@ -1050,7 +1050,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " t AS (DELETE FROM item_versions WHERE item_id = $1 AND id NOT IN (SELECT id FROM"
         " item_versions WHERE item_id = $1 ORDER BY id DESC LIMIT $8::bigint - 1)),"
         " u AS (UPDATE items SET title = $2, summary = $3, content = $4,"
-        " text = COALESCE($5, text), fingerprint = $6, edited_at = $7 WHERE id = $1)"
+        " text = COALESCE($5, text), simhash = CASE WHEN $5 IS NULL THEN simhash"
+        " ELSE $14::bigint END, fingerprint = $6, edited_at = $7 WHERE id = $1)"
         " SELECT id FROM v",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = $1 ORDER BY id DESC",
@@ -4911,6 +4912,10 @@ pg_item_edit(struct store *base, int64_t item_id, const struct store_item_edit *
     par_int(&p, e->prev_seen_at);
     par_int(&p, now_at);
     par_str(&p, e->changes);
+    if (e->simhash) /* the 64 bits as the signed bigint of the same bits */
+        par_int(&p, (int64_t)e->simhash);
+    else
+        par_str(&p, NULL);
     if (!(res = pg_exec(store, STMT_ITEM_EDIT, &p, &r)))
         return r;
     int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;

@@ -695,7 +695,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_VERSIONS_TRIM] = "DELETE FROM item_versions WHERE item_id = ?1 AND id NOT IN (SELECT id"
                            " FROM item_versions WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2)",
     [STMT_ITEM_EDIT] = "UPDATE items SET title = ?2, summary = ?3, content = ?4,"
-                       " text = COALESCE(?5, text), fingerprint = ?6, edited_at = ?7 WHERE id = ?1",
+                       " text = COALESCE(?5, text), simhash = CASE WHEN ?5 IS NULL THEN simhash"
+                       " ELSE ?8 END, fingerprint = ?6, edited_at = ?7 WHERE id = ?1",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = ?1 ORDER BY id DESC",
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
@@ -3402,6 +3403,10 @@ sqlite_item_edit(struct store *base, int64_t item_id, const struct store_item_ed
     bind_str(st, 5, e->text, &rc);
     bind_int(st, 6, (int64_t)e->fingerprint, &rc);
     bind_int(st, 7, now_at, &rc);
+    if (e->simhash)
+        bind_int(st, 8, (int64_t)e->simhash, &rc);
+    else if (rc == SQLITE_OK)
+        rc = sqlite3_bind_null(st, 8);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
