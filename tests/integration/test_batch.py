@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Digests (`[hook] batch`, issue 17): a hook with a window gets its due deliveries, alerts and
 feed events alike, in one run with a JSON array at most once per window; the window holds
-across a restart; a failing batch is retried as a batch, each delivery counting its own
+across a restart; a reload that shortens it makes the deliveries waiting for the old end due
+at the new one's; a failing batch is retried as a batch, each delivery counting its own
 attempts; webhooks get the array with X-Feedwatch-Event: batch. Windows are a few seconds:
 the assertions are orderings against the store's and the hook's own clocks, never ratios."""
 
