@@ -2200,6 +2200,7 @@ test_store_iface_item_edits(void **state)
         .prev_seen_at = 1000,
         .changes =
             "[{\"field\":\"title\",\"before\":\"Talks planned\",\"after\":\"Talks collapse\"}]",
+        .simhash = UINT64_C(0xf00dfeedcafe0123),
     };
     int64_t v1 = 0, upd = 0;
     assert_int_equal(store_item_edit(store, id1, &e, 2000, &v1), 0);
@@ -2210,6 +2211,13 @@ test_store_iface_item_edits(void **state)
     assert_string_equal(f.title, "Talks collapse");
     assert_int_equal(f.since_at, 2000);
     store_item_fields_done(&f);
+    /* The edited text's SimHash is the item's: an alert raised on it now has its bands. */
+    int64_t later = 0;
+    struct story_seen ss = {0};
+    assert_int_equal(store_alert_add(store, "later", id1, NULL, NULL, 0, 2000, &later), 1);
+    assert_int_equal(store_story_candidates(store, "later", 0, e.simhash, 0, on_story, &ss, NULL),
+                     0);
+    assert_true(ss.n == 1 && ss.ids[0] == later && ss.simhash[0] == e.simhash);
 
     assert_int_equal(store_item_update_add(store, a, alert, v1, hooks, 1, 2000, &upd), 0);
     struct events_seen ev = {0};
