@@ -266,6 +266,61 @@ story_source_event(const struct alerts *a, const struct conf_topic *t, struct st
     return r;
 }
 
+/*
+ * The alert of topic t raised since since_at whose story the item (its title, text, language
+ * and SimHash) is: a copy by SimHash first, then the same event by its signature's keys. 1
+ * with *ret_alert_id, 0 when none, <0 on an error. Takes the story lock at the first call
+ * (*locked) and makes the item's signature at the first that needs it (*sig, freed by the
+ * caller): the same for every topic of one item.
+ */
+static int
+story_of(struct store *store, const struct conf_topic *t, int64_t since_at,
+         const struct feed_item *item, const char *text, uint64_t simhash, bool *locked,
+         struct story_sig **sig, int64_t *ret_alert_id, struct alerts_outcome *out)
+{
+    struct story_find s = {.simhash = simhash};
+    int r;
+    /* Another node storing this story now raises its alert first, or after this one. */
+    if (!*locked && (r = store_story_lock(store)) < 0)
+        return r;
+    *locked = true;
+    if (simhash) {
+        /* Copies first: the SimHash bands (feed 0: every feed, the item's own included). */
+        r = store_story_candidates(store, t->name, since_at, simhash, 0, on_story_candidate, &s,
+                                   &out->story_steps);
+        if (r < 0)
+            return r;
+    }
+    if (!*sig) {
+        if (!(*sig = malloc(sizeof(**sig))))
+            return -ENOMEM;
+        r = story_sig_make(places, item->title, text, item->language, simhash, *sig);
+        if (r < 0) {
+            free(*sig);
+            *sig = NULL;
+            return r;
+        }
+    }
+    if (!s.alert_id) {
+        /* The same event in other words or another language: the keys' candidates. */
+        r = story_find_by_keys(store, t->name, since_at, *sig, &s.alert_id, &out->story_steps);
+        if (r < 0)
+            return r;
+    }
+    *ret_alert_id = s.alert_id;
+    return s.alert_id != 0;
+}
+
+/* Keeps sig as the story signature of the new alert_id of topic (its keys for later items). */
+static int
+story_keep(struct store *store, int64_t alert_id, const char *topic, int64_t now,
+           const struct story_sig *sig)
+{
+    uint8_t packed[STORY_SIG_BYTES_MAX];
+    size_t plen = story_sig_pack(sig, packed);
+    return store_alert_set_story(store, alert_id, topic, now, packed, plen, sig->keys, sig->n_keys);
+}
+
 /* Matches an item that was just stored and raises or attaches its alerts. */
 int
 alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
@@ -287,47 +342,22 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         const struct conf_topic *t = &a->conf->topics[hit->topic];
         if (!topic_covers_feed(t, feed_name, tags, n_tags))
             continue;
-        int64_t since = now - (int64_t)a->story_window_s;
-        struct story_find s = {.simhash = simhash};
-        /* Another node storing this story now raises its alert first, or after this one. */
-        if (!locked && (r = store_story_lock(store)) < 0)
+        int64_t since = now - (int64_t)a->story_window_s, story = 0;
+        r = story_of(store, t, since, item, text, simhash, &locked, &sig, &story, out);
+        if (r < 0)
             break;
-        locked = true;
-        if (simhash) {
-            /* Copies first: the SimHash bands (feed 0: every feed, the item's own included). */
-            r = store_story_candidates(store, t->name, since, simhash, 0, on_story_candidate, &s,
-                                       &out->story_steps);
-            if (r < 0)
-                break;
-        }
-        if (!sig) {
-            sig = malloc(sizeof(*sig));
-            if (!sig) {
-                r = -ENOMEM;
-                break;
-            }
-            r = story_sig_make(places, item->title, text, item->language, simhash, sig);
-            if (r < 0)
-                break;
-        }
-        if (!s.alert_id) {
-            /* The same event in other words or another language: the keys' candidates. */
-            r = story_find_by_keys(store, t->name, since, sig, &s.alert_id, &out->story_steps);
-            if (r < 0)
-                break;
-        }
-        if (s.alert_id) {
+        if (story) {
             /* A story stays its first item's: a source's keys do not join its signature. */
-            r = store_alert_add_source(store, s.alert_id, item_id);
+            r = store_alert_add_source(store, story, item_id);
             if (r >= 0)
-                r = story_source_event(a, t, store, feed_id, s.alert_id, item_id, now, out);
+                r = story_source_event(a, t, store, feed_id, story, item_id, now, out);
             if (r < 0)
                 break;
             out->attached++;
             log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
                        ", added as a source",
                        log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
-                       log_quote(item->title ? item->title : "", qi, sizeof(qi)), s.alert_id);
+                       log_quote(item->title ? item->title : "", qi, sizeof(qi)), story);
             continue;
         }
         char *matched = match_terms_json(hit);
@@ -335,10 +365,7 @@ alerts_item(struct alerts *a, struct store *store, const char *feed_name, char *
         r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now, &alert_id);
         free(matched);
         if (r == 1) {
-            uint8_t packed[STORY_SIG_BYTES_MAX];
-            size_t plen = story_sig_pack(sig, packed);
-            int rs = store_alert_set_story(store, alert_id, t->name, now, packed, plen, sig->keys,
-                                           sig->n_keys);
+            int rs = story_keep(store, alert_id, t->name, now, sig);
             if (rs < 0) {
                 r = rs;
                 break;
@@ -408,13 +435,16 @@ update_hooks(const struct conf *conf, const struct conf_topic *t, char **hooks)
 int
 alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
                    size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
-                   const char *text, const char *prev_title, const char *prev_text,
-                   int64_t version_id, int64_t now, struct alerts_outcome *out)
+                   const char *text, uint64_t simhash, const char *prev_title,
+                   const char *prev_text, int64_t version_id, int64_t now,
+                   struct alerts_outcome *out)
 {
     struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
     struct match_doc old = {.title = prev_title, .text = prev_text, .lang = item->language};
     struct match_result res = {0}, was = {0};
     char qf[LOG_QUOTE_MAX], qt[LOG_QUOTE_MAX], qi[LOG_QUOTE_MAX];
+    struct story_sig *sig = NULL; /* the edited version's, made at the first topic needing it */
+    bool locked = false;
     if (!alerts_on_update(a))
         return 0;
     int r = match_run(a->matcher, &doc, &res);
@@ -451,9 +481,40 @@ alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
             }
         }
         if (matters && r == 0) {
-            /* It newly matches: its alert first, as any (no story grouping for an edit). */
+            /*
+             * It newly matches (no alert of the topic, a source of none): the edited version is
+             * a new item to the topic's stories. The story of an alert of the topic in the
+             * window: a source of it, as a new item of that story is (one story, one alert),
+             * told on that alert below; else its alert, with the edited version's story
+             * signature, which later items of the story attach to. Either way no second
+             * alert row of (topic, item): the store's alert_find said there is none.
+             */
+            int64_t since = now - (int64_t)a->story_window_s, story = 0;
+            r = story_of(store, t, since, item, text, simhash, &locked, &sig, &story, out);
+            if (r == 1) {
+                alert_id = story;
+                r = store_alert_add_source(store, story, item_id);
+                if (r >= 0)
+                    r = story_source_event(a, t, store, feed_id, story, item_id, now, out);
+                if (r >= 0) {
+                    r = 1;
+                    out->attached++;
+                    log_notice("alert: topic '%s': feed '%s': '%s' is the story of alert %" PRId64
+                               ", added as a source (an edit)",
+                               log_quote(t->name, qt, sizeof(qt)),
+                               log_quote(feed_name, qf, sizeof(qf)),
+                               log_quote(item->title ? item->title : "", qi, sizeof(qi)), story);
+                }
+            }
+        }
+        if (matters && r == 0) {
             r = store_alert_add(store, t->name, item_id, matched, t->hooks, t->n_hooks, now,
                                 &alert_id);
+            if (r == 1) {
+                int rs = story_keep(store, alert_id, t->name, now, sig);
+                if (rs < 0)
+                    r = rs;
+            }
             if (r == 1) {
                 out->raised++;
                 if (out->n_ids < ALERTS_IDS_MAX)
@@ -491,6 +552,7 @@ alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
                    log_quote(t->name, qt, sizeof(qt)), log_quote(feed_name, qf, sizeof(qf)),
                    log_quote(item->title ? item->title : "", qi, sizeof(qi)), alert_id, id, n);
     }
+    free(sig);
     match_result_done(&res);
     match_result_done(&was);
     return r < 0 ? r : 0;

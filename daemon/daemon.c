@@ -387,6 +387,7 @@ reload_apply(struct daemon *d)
         }
     }
     d->ctx.conf = nc;
+    hook_reconfigured(d->ctx.hooks, old); /* before old is retired: its hooks' windows */
     cluster_reloaded(d->ctx.cluster);
     rl->conf = NULL;
     for (size_t i = 0; i < n; i++)

@@ -20,6 +20,7 @@
 #include "text/boilerplate.h"
 #include "text/content.h"
 #include "text/edits.h"
+#include "text/simhash.h"
 #include "events.h"
 #include "fetch.h"
 #include "parse/charset.h"
@@ -488,9 +489,12 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
         r = store_item_fingerprint_set(store, e->item_id, e->fingerprint);
     } else if (c == 1) {
         int64_t version_id = 0;
+        /* The edited text's story signature: the alerts the edit raises take it (alerts.c). */
+        uint64_t simhash = after && after[0] ? simhash_text(after) : 0;
         struct store_item_edit edit = {
             .item = item,
             .text = p->page_text ? NULL : after,
+            .simhash = simhash,
             .fingerprint = e->fingerprint,
             .prev_title = f.title,
             .prev_text = before,
@@ -506,8 +510,8 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
                      log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)), e->item_id);
             r = alerts_item_edited(alerting, store, p->name, p->tags, p->n_tags, p->st.id,
-                                   e->item_id, item, after, f.title, before, version_id, now,
-                                   &p->alerts);
+                                   e->item_id, item, after, simhash, f.title, before, version_id,
+                                   now, &p->alerts);
         }
     } else {
         log_warn("poll: feed '%s': cannot compare item %" PRId64 " with its stored version: %s",

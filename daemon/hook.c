@@ -164,6 +164,7 @@ struct hooks {
     struct hook_take *take;
     bool take_again;
     struct hook_bwrite *bwrites; /* batches' delivery states queued in the writer */
+    unsigned rewindows;          /* reloads' changes of windows queued in the writer */
     bool closing;
     bool timer_closed;
 };
@@ -427,7 +428,7 @@ static void
 hooks_maybe_free(struct hooks *h)
 {
     if (h->closing && h->timer_closed && h->running == 0 && !h->writes && !h->requeues &&
-        !h->claim && !h->take && !h->bwrites)
+        !h->claim && !h->take && !h->bwrites && h->rewindows == 0)
         free(h);
 }
 
@@ -1953,6 +1954,118 @@ batch_kick(struct hooks *h)
     h->take_again = false;
 }
 
+/*
+ * A reload's shorter windows (`[hook] batch`) on their way to the store: each hook whose
+ * window is shorter now (or gone) and its windows' lengths, old and new.
+ */
+struct hook_rewindow {
+    struct writer_job job;
+    struct hooks *h;
+    int64_t now;
+    struct hook_rewindow_one {
+        char *hook;
+        int64_t old_s, new_s;
+    } * w;
+    size_t n;
+    unsigned moved; /* writer thread: deliveries whose wait the new windows shortened */
+};
+
+static void
+rewindow_free(struct hook_rewindow *rw)
+{
+    for (size_t i = 0; i < rw->n; i++)
+        free(rw->w[i].hook);
+    free(rw->w);
+    free(rw);
+}
+
+/* Writer thread: each hook's deferred deliveries, to its new window's end. */
+static int
+rewindow_work(struct writer_job *job, struct store *store)
+{
+    struct hook_rewindow *rw =
+        (struct hook_rewindow *)((char *)job - offsetof(struct hook_rewindow, job));
+    rw->moved = 0;
+    for (size_t i = 0; i < rw->n; i++) {
+        int r = store_batch_rewindow(store, rw->w[i].hook, rw->w[i].old_s, rw->w[i].new_s, rw->now);
+        if (r < 0)
+            return r;
+        rw->moved += (unsigned)r;
+    }
+    return 0;
+}
+
+/* Loop: the moved deliveries are due sooner: the timer with them. */
+static void
+rewindow_done(struct writer_job *job, int result)
+{
+    struct hook_rewindow *rw =
+        (struct hook_rewindow *)((char *)job - offsetof(struct hook_rewindow, job));
+    struct hooks *h = rw->h;
+    h->rewindows--;
+    if (result < 0)
+        log_error("store: cannot move the deliveries of shorter batch windows: %s", job->error);
+    else if (rw->moved > 0)
+        log_info("hook: %u deliveries waiting for a batch window that is shorter now are due at"
+                 " its new end",
+                 rw->moved);
+    rewindow_free(rw);
+    if (h->closing) {
+        hooks_maybe_free(h);
+        return;
+    }
+    if (!h->d->stopping)
+        hook_kick(h);
+}
+
+void
+hook_reconfigured(struct hooks *h, const struct conf *old)
+{
+    if (!h || h->closing || h->d->stopping)
+        return;
+    const struct conf *nc = h->d->conf;
+    struct hook_rewindow *rw = calloc(1, sizeof(*rw));
+    int r =
+        rw && (old->n_hooks == 0 || (rw->w = calloc(old->n_hooks, sizeof(*rw->w)))) ? 0 : -ENOMEM;
+    /*
+     * Only a window that ends sooner moves anything: a longer one's deferred deliveries come
+     * due at the old end, and the take then defers them to the new one's (no later than it).
+     * A hook the config no longer names keeps its deliveries as they are (nothing runs them).
+     */
+    for (size_t i = 0; r == 0 && i < old->n_hooks; i++) {
+        const struct conf_hook *was = &old->hooks[i];
+        const struct conf_hook *now = conf_hook_find(nc, was->name);
+        if (!now || was->batch_s == 0 || now->batch_s >= was->batch_s)
+            continue;
+        if (!(rw->w[rw->n].hook = strdup(was->name))) {
+            r = -ENOMEM;
+            break;
+        }
+        rw->w[rw->n].old_s = (int64_t)was->batch_s;
+        rw->w[rw->n].new_s = (int64_t)now->batch_s;
+        rw->n++;
+    }
+    if (r == 0 && rw->n == 0) {
+        rewindow_free(rw);
+        return;
+    }
+    if (r == 0) {
+        rw->h = h;
+        rw->now = db_now(h);
+        rw->job =
+            (struct writer_job){.work = rewindow_work, .done = rewindow_done, .mode = WRITER_TXN};
+        r = writer_submit(h->d->writer, &rw->job);
+    }
+    if (r < 0) {
+        log_error("store: cannot move the deliveries of shorter batch windows: %s",
+                  r == -EAGAIN ? "the store's writer queue is full" : strerror(-r));
+        if (rw)
+            rewindow_free(rw);
+        return; /* they wait for the old window's end, as before the reload */
+    }
+    h->rewindows++;
+}
+
 /* A cluster's kick: claims due deliveries through the writer (one claim at a time). */
 static void
 cluster_kick(struct hooks *h)
@@ -2464,7 +2577,7 @@ bool
 hook_idle(struct hooks *h)
 {
     int64_t at = 0;
-    if (h->running > 0 || h->n_writes > 0 || h->claim || h->take || h->bwrites)
+    if (h->running > 0 || h->n_writes > 0 || h->claim || h->take || h->bwrites || h->rewindows > 0)
         return false;
     int r = next_due(h->d->store, &at);
     return r != 1 || at > db_now(h);

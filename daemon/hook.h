@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct conf;
 struct dctx;
 struct hooks;
 
@@ -58,6 +59,13 @@ int hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks 
  * accepts NULL (the runner was closed by a stop).
  */
 void hook_kick(struct hooks *h);
+
+/*
+ * A reload replaced old (still alive) with the daemon's config: the deliveries a hook's
+ * shorter `batch` window (or none) leaves waiting for the end of the old one wait for the new
+ * one's end instead (store_batch_rewindow, through the writer), then a kick. Accepts NULL h.
+ */
+void hook_reconfigured(struct hooks *h, const struct conf *old);
 
 /* Hook runs in progress. */
 unsigned hook_running(const struct hooks *h);

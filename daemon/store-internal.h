@@ -186,6 +186,8 @@ struct store_engine {
                       void *userdata, int64_t *ret_open_at);
     int (*batch_window)(struct store *store, const char *hook, bool set, int64_t at,
                         int64_t *ret_at);
+    int (*batch_rewindow)(struct store *store, const char *hook, int64_t old_window_s,
+                          int64_t new_window_s, int64_t now_at);
 };
 
 /* Records a message of the engine's own as the store's last error and returns r. */

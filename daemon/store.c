@@ -1062,6 +1062,15 @@ store_batch_window(struct store *store, const char *hook, bool set, int64_t at, 
 }
 
 int
+store_batch_rewindow(struct store *store, const char *hook, int64_t old_window_s,
+                     int64_t new_window_s, int64_t now_at)
+{
+    assert(store);
+    assert(hook);
+    return store->engine->batch_rewindow(store, hook, old_window_s, new_window_s, now_at);
+}
+
+int
 store_event_deliveries_requeue_failed(struct store *store, const char *hook, const char *hooks_json,
                                       int64_t now_at, int64_t after_event, const char *after_hook,
                                       unsigned limit, store_requeued_cb cb, void *userdata)

@@ -739,6 +739,7 @@ int store_item_fingerprint_set(struct store *store, int64_t item_id, uint64_t fi
 struct store_item_edit {
     const struct feed_item *item; /* the new version: its title, summary and content */
     const char *text;             /* its new cleaned text; NULL: the stored text stays */
+    uint64_t simhash;             /* text's SimHash, kept with it (0: none); unused without */
     uint64_t fingerprint;         /* of the new version */
     const char *prev_title;       /* the version it replaces, as plain text */
     const char *prev_text;
@@ -748,7 +749,9 @@ struct store_item_edit {
 
 /*
  * Keeps the version e replaces (at most STORE_VERSIONS_MAX of item_id's, the oldest dropped)
- * and gives the item e's fields, fingerprint and edited_at = now_at. 0 with *ret_version_id.
+ * and gives the item e's fields, fingerprint and edited_at = now_at, and with a text its
+ * SimHash (the story signature an alert raised on the item from now on takes: story_bands).
+ * 0 with *ret_version_id.
  */
 int store_item_edit(struct store *store, int64_t item_id, const struct store_item_edit *e,
                     int64_t now_at, int64_t *ret_version_id);
@@ -818,5 +821,19 @@ int store_batch_take(struct store *store, const char *hook, int64_t window_s, in
  */
 int store_batch_window(struct store *store, const char *hook, bool set, int64_t at,
                        int64_t *ret_at);
+
+/*
+ * hook's window is new_window_s long now (0: it has none), no longer old_window_s (a reload
+ * changed its `batch`): when the new window ends sooner, its pending deliveries that wait for
+ * the end of the window its last batch opened (a next attempt at exactly that end, the
+ * deferral of store_batch_take) wait for the new one's end instead, or none when it is past
+ * (due at now_at). A delivery waiting for its own retry backoff keeps it: the deferral only
+ * ever moves deliveries that were due, so one whose next attempt is another time waits for
+ * a backoff (or was raised) and is left alone. In the caller's transaction (or one of its own;
+ * on a cluster the hook's window row is locked as a take locks it). The number of deliveries
+ * moved, or a negative errno (none moved).
+ */
+int store_batch_rewindow(struct store *store, const char *hook, int64_t old_window_s,
+                         int64_t new_window_s, int64_t now_at);
 
 #endif

@@ -541,6 +541,8 @@ enum pg_stmt {
     STMT_BATCH_SET,
     STMT_BATCH_DEFER,
     STMT_BATCH_EVENT_DEFER,
+    STMT_BATCH_REWINDOW,
+    STMT_BATCH_EVENT_REWINDOW,
     STMT__COUNT,
 };
 
@@ -1068,7 +1070,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " t AS (DELETE FROM item_versions WHERE item_id = $1 AND id NOT IN (SELECT id FROM"
         " item_versions WHERE item_id = $1 ORDER BY id DESC LIMIT $8::bigint - 1)),"
         " u AS (UPDATE items SET title = $2, summary = $3, content = $4,"
-        " text = COALESCE($5, text), fingerprint = $6, edited_at = $7 WHERE id = $1),"
+        " text = COALESCE($5, text), simhash = CASE WHEN $5 IS NULL THEN simhash"
+        " ELSE $14::bigint END, fingerprint = $6, edited_at = $7 WHERE id = $1),"
         " q AS (INSERT INTO search_queue (item_id) VALUES ($1) ON CONFLICT DO NOTHING)"
         " SELECT id FROM v",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
@@ -1098,11 +1101,17 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = $1 FOR UPDATE",
     [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES ($1, $2)"
                        " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
+    /* Only the due ones (at $3): one in a retry's backoff keeps it (store_sqlite.c's). */
     [STMT_BATCH_DEFER] = "UPDATE deliveries SET next_attempt_at = $2 WHERE state = 'pending'"
-                         " AND COALESCE(next_attempt_at, 0) < $2 AND hook = $1",
+                         " AND COALESCE(next_attempt_at, 0) <= $3 AND hook = $1",
     [STMT_BATCH_EVENT_DEFER] = "UPDATE event_deliveries SET next_attempt_at = $2"
-                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) < $2"
+                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= $3"
                                " AND hook = $1",
+    /* A shorter window (a reload): the deliveries deferred to the old end $2 wait until $3. */
+    [STMT_BATCH_REWINDOW] = "UPDATE deliveries SET next_attempt_at = $3 WHERE state = 'pending'"
+                            " AND next_attempt_at = $2 AND hook = $1",
+    [STMT_BATCH_EVENT_REWINDOW] = "UPDATE event_deliveries SET next_attempt_at = $3"
+                                  " WHERE state = 'pending' AND next_attempt_at = $2 AND hook = $1",
 };
 
 struct store_pg {
@@ -4564,6 +4573,7 @@ pg_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t no
         /* The window is closed: the due ones wait for its end, and the timers with them. */
         int64_t open_at = last + window_s;
         par_int(&p, open_at);
+        par_int(&p, now_at);
         if ((r = pg_run(store, STMT_BATCH_DEFER, &p, NULL)) < 0 ||
             (r = pg_run(store, STMT_BATCH_EVENT_DEFER, &p, NULL)) < 0 ||
             (r = inner_end(store, own)) < 0)
@@ -4584,6 +4594,52 @@ pg_batch_take(struct store *base, const char *hook, int64_t window_s, int64_t no
     if (r < 0 || (r = inner_end(store, own)) < 0)
         goto undo;
     return (int)c.n;
+
+undo:
+    inner_undo(store, own);
+    return r;
+}
+
+/*
+ * A reload changed hook's window from old_window_s to new_window_s (store.h): the deliveries
+ * deferred to the end of the old one wait until the new one's end, or none (store_sqlite.c's).
+ * The hook's row is locked first, as a take locks it: no node defers them meanwhile.
+ */
+static int
+pg_batch_rewindow(struct store *base, const char *hook, int64_t old_window_s, int64_t new_window_s,
+                  int64_t now_at)
+{
+    struct store_pg *store = pg_of(base);
+    struct pg_params p = {0};
+    int64_t last = FEED_TIME_NONE, moved = 0;
+    bool own;
+    int r;
+
+    assert(store);
+    if (new_window_s >= old_window_s)
+        return 0; /* a longer window: its next take defers them again, to the new end */
+    par_str(&p, hook);
+    if ((r = inner_begin(store, &own)) < 0)
+        return r;
+    if ((r = pg_batch_window(base, hook, false, 0, &last)) < 0)
+        goto undo;
+    int64_t from = last + old_window_s, to = last + new_window_s;
+    if (to < now_at)
+        to = now_at;
+    if (last != FEED_TIME_NONE && from > now_at) {
+        int64_t n = 0;
+        par_int(&p, from);
+        par_int(&p, to);
+        if ((r = pg_run(store, STMT_BATCH_REWINDOW, &p, &n)) < 0)
+            goto undo;
+        moved += n;
+        if ((r = pg_run(store, STMT_BATCH_EVENT_REWINDOW, &p, &n)) < 0)
+            goto undo;
+        moved += n;
+    }
+    if ((r = inner_end(store, own)) < 0)
+        goto undo;
+    return moved > INT_MAX ? INT_MAX : (int)moved;
 
 undo:
     inner_undo(store, own);
@@ -4888,6 +4944,10 @@ pg_item_edit(struct store *base, int64_t item_id, const struct store_item_edit *
     par_int(&p, e->prev_seen_at);
     par_int(&p, now_at);
     par_str(&p, e->changes);
+    if (e->simhash) /* the 64 bits as the signed bigint of the same bits */
+        par_int(&p, (int64_t)e->simhash);
+    else
+        par_str(&p, NULL);
     if (!(res = pg_exec(store, STMT_ITEM_EDIT, &p, &r)))
         return r;
     int64_t id = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
@@ -5015,6 +5075,7 @@ const struct store_engine store_pg_engine = {
     .feed_events_prune = pg_feed_events_prune,
     .batch_take = pg_batch_take,
     .batch_window = pg_batch_window,
+    .batch_rewindow = pg_batch_rewindow,
     .feed_set_runtime = pg_feed_set_runtime,
     .feed_set_runtime_opts = pg_feed_set_runtime_opts,
     .item_add = pg_item_add,

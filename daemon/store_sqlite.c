@@ -409,6 +409,8 @@ enum store_stmt {
     STMT_BATCH_SET,
     STMT_BATCH_DEFER,
     STMT_BATCH_EVENT_DEFER,
+    STMT_BATCH_REWINDOW,
+    STMT_BATCH_EVENT_REWINDOW,
     STMT_BATCH_DUE,
     STMT_BATCH_EVENT_DUE,
     STMT__COUNT,
@@ -711,7 +713,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_VERSIONS_TRIM] = "DELETE FROM item_versions WHERE item_id = ?1 AND id NOT IN (SELECT id"
                            " FROM item_versions WHERE item_id = ?1 ORDER BY id DESC LIMIT ?2)",
     [STMT_ITEM_EDIT] = "UPDATE items SET title = ?2, summary = ?3, content = ?4,"
-                       " text = COALESCE(?5, text), fingerprint = ?6, edited_at = ?7 WHERE id = ?1",
+                       " text = COALESCE(?5, text), simhash = CASE WHEN ?5 IS NULL THEN simhash"
+                       " ELSE ?8 END, fingerprint = ?6, edited_at = ?7 WHERE id = ?1",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = ?1 ORDER BY id DESC",
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
@@ -735,12 +738,21 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_BATCH_GET] = "SELECT last_run_at FROM hook_batches WHERE hook = ?1",
     [STMT_BATCH_SET] = "INSERT INTO hook_batches (hook, last_run_at) VALUES (?1, ?2)"
                        " ON CONFLICT (hook) DO UPDATE SET last_run_at = excluded.last_run_at",
-    /* A closed window: the hook's due deliveries wait for its end (deliveries_due's range). */
+    /*
+     * A closed window: the hook's due deliveries (at ?3) wait for its end ?2 (deliveries_due's
+     * range). Only due ones: one waiting for a retry's backoff keeps it until it is due, so
+     * that a next attempt at the window's end is always a deferral (STMT_BATCH_REWINDOW).
+     */
     [STMT_BATCH_DEFER] = "UPDATE deliveries SET next_attempt_at = ?2 WHERE state = 'pending'"
-                         " AND COALESCE(next_attempt_at, 0) < ?2 AND hook = ?1",
+                         " AND COALESCE(next_attempt_at, 0) <= ?3 AND hook = ?1",
     [STMT_BATCH_EVENT_DEFER] = "UPDATE event_deliveries SET next_attempt_at = ?2"
-                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) < ?2"
+                               " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?3"
                                " AND hook = ?1",
+    /* A shorter window (a reload): the deliveries deferred to the old end ?2 wait until ?3. */
+    [STMT_BATCH_REWINDOW] = "UPDATE deliveries SET next_attempt_at = ?3 WHERE state = 'pending'"
+                            " AND next_attempt_at = ?2 AND hook = ?1",
+    [STMT_BATCH_EVENT_REWINDOW] = "UPDATE event_deliveries SET next_attempt_at = ?3"
+                                  " WHERE state = 'pending' AND next_attempt_at = ?2 AND hook = ?1",
     [STMT_BATCH_DUE] = "SELECT alert_id, attempts FROM deliveries"
                        " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?2"
                        " AND hook = ?1 ORDER BY COALESCE(next_attempt_at, 0), alert_id LIMIT ?3",
@@ -3117,6 +3129,7 @@ sqlite_batch_take(struct store *base, const char *hook, int64_t window_s, int64_
             sqlite3_stmt *st = store->stmt[defer[i]];
             bind_str(st, 1, hook, &rc);
             bind_int(st, 2, open_at, &rc);
+            bind_int(st, 3, now_at, &rc);
             r = rc != SQLITE_OK ? bind_failed(store, st, rc) : stmt_run(store, st);
         }
         if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
@@ -3147,6 +3160,47 @@ sqlite_batch_take(struct store *base, const char *hook, int64_t window_s, int64_
 
 undo:
     free(rows);
+    sqlite_part_rollback(base);
+    return r;
+}
+
+/*
+ * A reload changed hook's window from old_window_s to new_window_s (store.h): the deliveries
+ * deferred to the end of the old one (their next attempt at exactly last + old_window_s, which
+ * only the deferral writes: see STMT_BATCH_DEFER) wait until the new one's end, or none.
+ */
+static int
+sqlite_batch_rewindow(struct store *base, const char *hook, int64_t old_window_s,
+                      int64_t new_window_s, int64_t now_at)
+{
+    struct store_sqlite *store = sqlite_of(base);
+    int64_t last = FEED_TIME_NONE;
+    int rc = SQLITE_OK, r, moved = 0;
+
+    if (new_window_s >= old_window_s)
+        return 0; /* a longer window: its next take defers them again, to the new end */
+    if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0)
+        return r;
+    if ((r = sqlite_batch_window(base, hook, false, 0, &last)) < 0)
+        goto undo;
+    int64_t from = last + old_window_s, to = last + new_window_s;
+    if (to < now_at)
+        to = now_at;
+    enum store_stmt which[] = {STMT_BATCH_REWINDOW, STMT_BATCH_EVENT_REWINDOW};
+    for (size_t i = 0; last != FEED_TIME_NONE && from > now_at && i < 2 && r >= 0; i++) {
+        sqlite3_stmt *st = store->stmt[which[i]];
+        bind_str(st, 1, hook, &rc);
+        bind_int(st, 2, from, &rc);
+        bind_int(st, 3, to, &rc);
+        r = rc != SQLITE_OK ? bind_failed(store, st, rc) : stmt_run(store, st);
+        if (r >= 0)
+            moved += sqlite3_changes(store->db);
+    }
+    if (r < 0 || (r = stmt_run(store, store->stmt[STMT_RELEASE])) < 0)
+        goto undo;
+    return moved;
+
+undo:
     sqlite_part_rollback(base);
     return r;
 }
@@ -3384,6 +3438,10 @@ sqlite_item_edit(struct store *base, int64_t item_id, const struct store_item_ed
     bind_str(st, 5, e->text, &rc);
     bind_int(st, 6, (int64_t)e->fingerprint, &rc);
     bind_int(st, 7, now_at, &rc);
+    if (e->simhash)
+        bind_int(st, 8, (int64_t)e->simhash, &rc);
+    else if (rc == SQLITE_OK)
+        rc = sqlite3_bind_null(st, 8);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
     if ((r = stmt_run(store, st)) < 0)
@@ -3535,6 +3593,7 @@ const struct store_engine store_sqlite_engine = {
     .feed_events_prune = sqlite_feed_events_prune,
     .batch_take = sqlite_batch_take,
     .batch_window = sqlite_batch_window,
+    .batch_rewindow = sqlite_batch_rewindow,
     .delivery_requeue = sqlite_delivery_requeue,
     .deliveries_requeue_failed = sqlite_deliveries_requeue_failed,
     .alert_deliveries = sqlite_alert_deliveries,

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Digests (`[hook] batch`, issue 17): a hook with a window gets its due deliveries, alerts and
 feed events alike, in one run with a JSON array at most once per window; the window holds
-across a restart; a failing batch is retried as a batch, each delivery counting its own
+across a restart; a reload that shortens it makes the deliveries waiting for the old end due
+at the new one's; a failing batch is retried as a batch, each delivery counting its own
 attempts; webhooks get the array with X-Feedwatch-Event: batch. Windows are a few seconds:
 the assertions are orderings against the store's and the hook's own clocks, never ratios."""
 
@@ -167,6 +168,60 @@ def test_restart_inside_the_window_does_not_run_early(t):
     assert len(runs) == 2, runs
     assert runs[1]["time"] >= started + window, (started, runs[1]["time"])
     assert [doc["item"]["title"] for doc in runs[1]["stdin"]] == ["volcano 4"], runs[1]
+    assert d.stop() == 0
+
+
+def test_a_reload_shortens_the_wait(t):
+    """review M1: a reload that shortens a hook's window (1h -> 2s) makes the deliveries that
+    wait for the old window's end due at the new one's (they run within seconds, not in an
+    hour); one that lengthens it (2s -> 1h) defers a new one no later than its own end; one
+    that takes it away (1h -> 0) runs the waiting ones at once, one run per event."""
+    out, s, content, d = setup(t, exec_hook, "1h")
+
+    def reload_with(batch):
+        d.write_config(fwtest.conf_text(d.settings, d.feeds, conf(exec_hook(out, batch))))
+        d.cli_ok("reload")
+
+    def waiting(n):
+        """The n-th delivery, pending until its window's end, once it is."""
+        rows = deliveries(d)
+        return rows if len(rows) == n and rows[-1][1] == "pending" and rows[-1][3] else None
+
+    d.start()
+    d.wait_polled(["v"])
+    fwtest.wait_until(lambda: all_delivered(d, 3), 30, "the first batch delivered")
+    started = d.query("SELECT last_run_at FROM hook_batches WHERE hook = 'digest'")[0][0]
+    content.set(rss([1, 2, 3, 4]))
+    d.poll_wait("v")
+    rows = fwtest.wait_until(lambda: waiting(4), 30, "the new alert waiting for the window")
+    assert rows[3][3] == started + 3600, (started, rows)
+
+    reload_with("2s")
+    fwtest.wait_until(lambda: all_delivered(d, 4), 20, "the waiting alert delivered")
+    runs = fwtest.hook_runs(out)
+    assert len(runs) == 2, runs
+    assert runs[1]["env"]["FEEDWATCH_EVENT"] == "batch", runs[1]
+    assert [doc["item"]["title"] for doc in runs[1]["stdin"]] == ["volcano 4"], runs[1]
+    assert runs[1]["time"] < started + 60, (started, runs[1]["time"])
+    d.wait_log("due at its new end")
+
+    # Longer again: a new alert waits for the new (hour's) window's end, no later.
+    reload_with("1h")
+    second = d.query("SELECT last_run_at FROM hook_batches WHERE hook = 'digest'")[0][0]
+    assert second >= started, (started, second)
+    content.set(rss([1, 2, 3, 4, 5]))
+    d.poll_wait("v")
+    rows = fwtest.wait_until(lambda: waiting(5), 30, "the fifth alert waiting for the window")
+    assert rows[4][3] == second + 3600, (second, rows)
+
+    # No window: it runs at once, alone (one run per event).
+    reload_with("0")
+    fwtest.wait_until(lambda: all_delivered(d, 5), 20, "the fifth alert delivered")
+    runs = fwtest.hook_runs(out)
+    assert len(runs) == 3, runs
+    assert runs[2]["env"]["FEEDWATCH_EVENT"] == "alert", runs[2]
+    assert runs[2]["stdin"]["item"]["title"] == "volcano 5", runs[2]
+    assert all(r[2] == 1 for r in deliveries(d)), deliveries(d)
     assert d.stop() == 0
 
 

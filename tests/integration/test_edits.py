@@ -309,5 +309,85 @@ def test_search_finds_an_edited_item_by_its_new_words(t):
     assert d.stop() == 0
 
 
+STORY = ("Ceasefire talks planned in Geneva",
+         "<p>Delegations of Armenia and Azerbaijan arrive in Geneva on Monday, envoy Laura"
+         " Bianchi said. The envoy was hopeful about the 12 points on the table.</p>")
+HARVEST = ("Harvest festival opens", "<p>The village fair opens today with music, bread and"
+           " cider. Farmers from the valley bring pumpkins to the market square.</p>")
+
+
+def story_setup(t, a_items, b_items):
+    """Feeds a and b, a topic "geneva" with on_update = alert and a hook that takes alerts,
+    item-updated and story-source."""
+    srv = t.httpd()
+    a = srv.add_file("/a.xml", rss(a_items))
+    b = srv.add_file("/b.xml", rss(b_items))
+    out = os.path.join(t.dir, "hook-edits")
+    os.mkdir(out)
+    extra = (f'\n[hook "edits"]\nexec = {sys.executable} {HOOK} {out}\n'
+             "events = alert, item-updated, story-source\ntimeout = 10s\n"
+             '\n[topic "geneva"]\nmatch = geneva\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no", story_window="48h")
+    d.write_config(fwtest.conf_text(d.settings, {"a": srv.url("/a.xml"),
+                                                 "b": srv.url("/b.xml")}, extra))
+    d.start()
+    d.wait_polled(["a", "b"])
+    return a, b, out, d
+
+
+def test_an_edit_raised_alert_is_its_story(t):
+    """review M4: an item edited so that it newly matches raises an alert with the edited
+    version's story signature (its keys stored): the same story from another feed later is a
+    source of that alert, not a second alert."""
+    a, b, out, d = story_setup(t, [("a1",) + HARVEST], [])
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == 0
+    a.set(rss([("a1",) + STORY]))
+    d.poll_wait("a")
+    (alert,) = d.cli_ok("alerts")["alerts"]
+    assert alert["item"] == item_id(d, "urn:a1"), alert
+    assert d.query("SELECT story_sig IS NOT NULL FROM alerts WHERE id = ?", (alert["id"],)) == \
+        [(1,)]
+    assert d.query("SELECT count(*) FROM story_keys WHERE alert_id = ?", (alert["id"],))[0][0] > 0
+    b.set(rss([("b1", "Armenia and Azerbaijan to meet in Geneva", STORY[1])]))
+    d.poll_wait("b")
+    # The same text: a SimHash near-copy of the edited version, whose SimHash the item and
+    # its alert's bands took (not the version before the edit's).
+    (a1, b1), = d.query("SELECT (SELECT simhash FROM items WHERE key = 'urn:a1'),"
+                        " (SELECT simhash FROM items WHERE key = 'urn:b1')")
+    assert bin((a1 ^ b1) & (2**64 - 1)).count("1") <= 3, (a1, b1)
+    assert d.query("SELECT DISTINCT simhash FROM story_bands WHERE alert_id = ?",
+                   (alert["id"],)) == [(a1,)]
+    alerts = d.cli_ok("alerts")["alerts"]
+    assert [x["id"] for x in alerts] == [alert["id"]], alerts
+    assert [x["item"] for x in alerts[0]["sources"]] == [item_id(d, "urn:b1")], alerts
+    fwtest.wait_until(lambda: sorted(r["stdin"]["event"] for r in runs(out)) ==
+                      ["alert", "item-updated", "story-source"], 30, "the three hook runs")
+    assert d.stop() == 0
+
+
+def test_an_edit_into_a_story_is_a_source_of_its_alert(t):
+    """review M4: an item edited so that it newly matches, and is the story of the topic's
+    alert in the window (another feed's), becomes a source of that alert, told on it (a
+    story-source and an item-updated on that alert): one story, one alert, never a second
+    alert row of (topic, item)."""
+    a, b, out, d = story_setup(t, [("a1",) + STORY], [("b1",) + HARVEST])
+    (alert,) = d.cli_ok("alerts")["alerts"]
+    b.set(rss([("b1", "Armenia and Azerbaijan to meet in Geneva", STORY[1])]))
+    d.poll_wait("b")
+    alerts = d.cli_ok("alerts")["alerts"]
+    assert [x["id"] for x in alerts] == [alert["id"]], alerts
+    assert [x["item"] for x in alerts[0]["sources"]] == [item_id(d, "urn:b1")], alerts
+    assert d.query("SELECT alert_id FROM feed_events WHERE event = 'item-updated'") == [
+        (alert["id"],)]
+    got = fwtest.wait_until(
+        lambda: (lambda r: r if sorted(x["stdin"]["event"] for x in r) ==
+                 ["alert", "item-updated", "story-source"] else None)(runs(out)), 30,
+        "the three hook runs")
+    assert all(r["stdin"]["alert_id"] == alert["id"] for r in got), got
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == 1
+    assert d.stop() == 0
+
+
 if __name__ == "__main__":
     fwtest.main()

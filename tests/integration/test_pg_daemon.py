@@ -162,6 +162,84 @@ def test_edited_item_on_postgresql(t):
     assert d.stop() == 0
 
 
+def test_edit_raised_alert_is_a_story_on_postgresql(t):
+    """review M4 on PostgreSQL: an item edited so that it newly matches raises an alert with
+    the edited version's story signature; the same story from another feed is its source."""
+    db = new_database(t)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    s = t.httpd()
+
+    def rss(key, title, text):
+        return ('<?xml version="1.0"?><rss version="2.0"><channel><title>n</title>'
+                f'<link>http://x.test/</link><item><guid isPermaLink="false">urn:{key}</guid>'
+                f"<title>{title}</title><link>http://x.test/{key}</link>"
+                f"<description>{text}</description></item></channel></rss>").encode()
+
+    story = ("Delegations of Armenia and Azerbaijan meet at the OSCE in Vienna on Monday, envoy"
+             " Laura Bianchi said. The envoy was hopeful about the 12 points on the table.")
+    a = s.add_file("/a.xml", rss("a1", "Harvest festival opens", "The village fair opens today"
+                                 " with music, bread and cider. Farmers bring pumpkins."))
+    b = s.add_file("/b.xml", rss("b0", "Nothing here", "A quiet day in the valley."))
+    d = t.daemon({"a": s.url("/a.xml"), "b": s.url("/b.xml")}, database=db, interval="1h",
+                 min_interval="1s", allow_private_addresses="yes", respect_feed_hints="no",
+                 story_window="48h")
+    topics = TOPIC.format(python=sys.executable, hook=HOOK, outdir=outdir)
+    topics = topics.replace("hooks = rec", "hooks = rec\non_update = alert")
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, topics))
+    d.start()
+    d.wait_polled(["a", "b"])
+    a.set(rss("a1", "OSCE talks planned in Vienna", story))
+    d.poll_wait("a")
+    assert psql(db, "SELECT count(*), count(story_sig) FROM alerts") == [["1", "1"]]
+    assert int(psql(db, "SELECT count(*) FROM story_keys")[0][0]) > 0
+    b.set(rss("b1", "Armenia and Azerbaijan to meet at the OSCE", story))
+    d.poll_wait("b")
+    (alert,) = d.cli_ok("alerts")["alerts"]
+    assert [x["feed"] for x in alert["sources"]] == ["b"], alert
+    assert d.stop() == 0
+
+
+def test_a_reload_shortens_a_batch_wait_on_postgresql(t):
+    """review M1 on PostgreSQL: the delivery deferred to the end of an hour's window runs
+    within seconds once a reload makes the window 2 s."""
+    db = new_database(t)
+    outdir = os.path.join(t.dir, "hook-out")
+    os.mkdir(outdir)
+    s = t.httpd()
+
+    def rss(n):
+        items = "".join(f'<item><guid isPermaLink="false">urn:{k}</guid><title>OSCE {k}</title>'
+                        f"<link>http://x.test/{k}</link><description>OSCE item {k}"
+                        "</description></item>" for k in range(1, n + 1))
+        return ('<?xml version="1.0"?><rss version="2.0"><channel><title>n</title>'
+                f"<link>http://x.test/</link>{items}</channel></rss>").encode()
+
+    doc = s.add_file("/f.xml", rss(1))
+    d = t.daemon({"f": s.url("/f.xml")}, database=db, interval="1h", min_interval="1s",
+                 allow_private_addresses="yes", respect_feed_hints="no")
+    topics = TOPIC.format(python=sys.executable, hook=HOOK, outdir=outdir)
+
+    def config(batch):
+        d.write_config(fwtest.conf_text(d.settings, d.feeds, topics + f"batch = {batch}\n"))
+
+    config("1h")
+    d.start()
+    d.wait_polled(["f"])
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 1, 30, "the first batch")
+    doc.set(rss(2))
+    d.poll_wait("f")
+    fwtest.wait_until(lambda: psql(db, "SELECT d.next_attempt_at - b.last_run_at FROM"
+                                       " deliveries AS d, hook_batches AS b WHERE"
+                                       " d.state = 'pending'") == [["3600"]], 30,
+                      "the second alert waiting for the window's end")
+    config("2s")
+    d.cli_ok("reload")
+    fwtest.wait_until(lambda: len(fwtest.hook_runs(outdir)) == 2, 20, "the second batch")
+    assert [x["item"]["title"] for x in fwtest.hook_runs(outdir)[1]["stdin"]] == ["OSCE 2"]
+    assert d.stop() == 0
+
+
 def test_once_on_postgresql(t):
     """--once polls every feed once through the cluster's claims (one node here), then stops."""
     db = new_database(t)

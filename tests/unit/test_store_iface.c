@@ -2110,6 +2110,96 @@ test_store_iface_batches(void **state)
 }
 
 /*
+ * A reload shortens a hook's window (review M1): the deliveries deferred to the old window's
+ * end (alerts' and feed events') wait for the new one's end, or none; one waiting for its own
+ * retry backoff keeps it (the deferral moves due ones only); a longer window moves nothing.
+ */
+static void
+test_store_iface_batch_rewindow(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t i1 = add_item(store, a, "k1", 100, 1000, 1);
+    int64_t i2 = add_item(store, a, "k2", 100, 1000, 1);
+    int64_t i3 = add_item(store, a, "k3", 100, 1000, 1);
+    int64_t i4 = add_item(store, a, "k4", 100, 1000, 1);
+    int64_t al1 = 0, al2 = 0, al3 = 0, al4 = 0, ev = 0, open_at = -1, next = 0;
+    char *digest[] = {"digest"};
+    struct batch_seen b = {0};
+    struct deliveries_seen s;
+    int due = 0;
+
+    if (store_clustered(store)) {
+        struct store_node_self n1 = {
+            .name = "n1", .instance = "n1-life", .pid = 1, .started_at = 1, .lease_s = 60};
+        assert_int_equal(store_begin(store), 0);
+        assert_int_equal(store_node_join(store, &n1, 3600, NULL, NULL, NULL), 0);
+        assert_int_equal(store_commit(store), 0);
+    }
+    /* A batch at 1010 opens an hour's window. */
+    assert_int_equal(store_alert_add(store, "t", i1, "[]", digest, 1, 1000, &al1), 1);
+    assert_int_equal(
+        store_batch_take(store, "digest", 3600, 1010, 10, "n1", 60, on_batch, &b, &open_at), 1);
+    assert_int_equal(
+        store_delivery_set(store, al1, "digest", "delivered", 1, FEED_TIME_NONE, NULL, 1011), 0);
+    /* Inside it: a new alert and a feed event, a retry whose backoff ended (due at 1025) and
+     * one whose backoff runs until 1500. */
+    assert_int_equal(store_alert_add(store, "t", i2, "[]", digest, 1, 1020, &al2), 1);
+    assert_int_equal(store_feed_event_add(store, a, "feed-disabled", NULL, "disabled", "gone",
+                                          digest, 1, 1020, &ev),
+                     0);
+    assert_int_equal(store_alert_add(store, "t", i3, "[]", digest, 1, 1020, &al3), 1);
+    assert_int_equal(
+        store_delivery_set(store, al3, "digest", "pending", 1, 1500, "exit status 1", 1020), 0);
+    assert_int_equal(store_alert_add(store, "t", i4, "[]", digest, 1, 1020, &al4), 1);
+    assert_int_equal(
+        store_delivery_set(store, al4, "digest", "pending", 1, 1025, "exit status 1", 1020), 0);
+    /* At 1030 the window is closed: the due ones wait for its end, the backoff is kept. */
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(
+        store_batch_take(store, "digest", 3600, 1030, 10, "n1", 60, on_batch, &b, &open_at), 0);
+    assert_int_equal(open_at, 4610);
+    assert_string_equal(delivery_of(store, al2, "digest", &s, &next), "pending");
+    assert_int_equal(next, 4610);
+    assert_string_equal(delivery_of(store, al4, "digest", &s, &next), "pending");
+    assert_int_equal(next, 4610);
+    assert_string_equal(delivery_of(store, al3, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1500);
+
+    /* A longer window, or a hook without one, moves nothing. */
+    assert_int_equal(store_batch_rewindow(store, "digest", 3600, 7200, 1040), 0);
+    assert_int_equal(store_batch_rewindow(store, "other", 3600, 60, 1040), 0);
+    assert_string_equal(delivery_of(store, al2, "digest", &s, &next), "pending");
+    assert_int_equal(next, 4610);
+
+    /* 1h -> 1m at 1040: the deferred ones are due at 1010 + 60; the retry keeps its 1500. */
+    assert_int_equal(store_batch_rewindow(store, "digest", 3600, 60, 1040), 3);
+    assert_string_equal(delivery_of(store, al2, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1070);
+    assert_string_equal(delivery_of(store, al4, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1070);
+    assert_string_equal(delivery_of(store, al3, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1500);
+    assert_int_equal(store_event_deliveries_due(store, 1069, 10, on_due, &due), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(store_event_deliveries_due(store, 1070, 10, on_due, &due), 0);
+    assert_int_equal(due, 1);
+
+    /* 1m -> none at 1050: due at once; the retry still keeps its backoff. */
+    assert_int_equal(store_batch_rewindow(store, "digest", 60, 0, 1050), 3);
+    due = 0;
+    assert_int_equal(store_deliveries_due(store, 1050, 10, on_due, &due), 0);
+    assert_int_equal(due, 2);
+    due = 0;
+    assert_int_equal(store_event_deliveries_due(store, 1050, 10, on_due, &due), 0);
+    assert_int_equal(due, 1);
+    assert_string_equal(delivery_of(store, al3, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1500);
+    store_free(store);
+}
+
+/*
  * A feed's items by their link (one item per URL, or none), and a new key for one: the
  * lookup of a feed whose ids changed while its links stayed (feed-ids-changed).
  */
@@ -2248,6 +2338,7 @@ test_store_iface_item_edits(void **state)
         .prev_seen_at = 1000,
         .changes =
             "[{\"field\":\"title\",\"before\":\"Talks planned\",\"after\":\"Talks collapse\"}]",
+        .simhash = UINT64_C(0xf00dfeedcafe0123),
     };
     int64_t v1 = 0, upd = 0;
     assert_int_equal(store_item_edit(store, id1, &e, 2000, &v1), 0);
@@ -2258,6 +2349,13 @@ test_store_iface_item_edits(void **state)
     assert_string_equal(f.title, "Talks collapse");
     assert_int_equal(f.since_at, 2000);
     store_item_fields_done(&f);
+    /* The edited text's SimHash is the item's: an alert raised on it now has its bands. */
+    int64_t later = 0;
+    struct story_seen ss = {0};
+    assert_int_equal(store_alert_add(store, "later", id1, NULL, NULL, 0, 2000, &later), 1);
+    assert_int_equal(store_story_candidates(store, "later", 0, e.simhash, 0, on_story, &ss, NULL),
+                     0);
+    assert_true(ss.n == 1 && ss.ids[0] == later && ss.simhash[0] == e.simhash);
 
     assert_int_equal(store_item_update_add(store, a, alert, v1, hooks, 1, 2000, &upd), 0);
     struct events_seen ev = {0};
@@ -2340,6 +2438,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_life),
         IFACE_TEST(test_store_iface_feed_events),
         IFACE_TEST(test_store_iface_batches),
+        IFACE_TEST(test_store_iface_batch_rewindow),
         IFACE_TEST(test_store_iface_feed_events_prune),
         IFACE_TEST(test_store_iface_items_by_url),
         IFACE_TEST(test_store_iface_item_edits),
