@@ -1046,8 +1046,9 @@ on_source_name(void *userdata, const char *feed, const char *url, const char *ti
 }
 
 /*
- * One entry of `alerts`, its sources and deliveries read through st, its URLs as view shows
- * them (NULL: whole); also the body of a `watch` alert event.
+ * One entry of `alerts`, its sources (the first STORE_SOURCES_LISTED, and the count of all)
+ * and deliveries read through st, its URLs as view shows them (NULL: whole); also the body of
+ * a `watch` alert event.
  */
 /* An alert's `updates` (item-updated raised on it), each with its deliveries. */
 struct updates_ctx {
@@ -1082,8 +1083,10 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
     struct sources_ctx sc = {.sources = sources, .view = view};
     struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
     struct updates_ctx uc = {.store = st, .arr = updates, .group = view != NULL};
+    int64_t n_sources = 0;
     if (!sources || !deliveries || !updates ||
-        store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
+        store_alert_sources(st, row->id, STORE_SOURCES_LISTED, 0, &n_sources, on_source_name, &sc) <
+            0 ||
         store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0 ||
         store_alert_updates(st, row->id, on_update_row, &uc) < 0) {
         json_decref(sources);
@@ -1091,13 +1094,13 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
         json_decref(updates);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:I, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
                      json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
                      json_str(row->state), "attempts", row->attempts, "raised",
-                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES, deliveries,
-                     "updates", updates);
+                     json_time(row->raised_at), "sources", sources, "sources_total",
+                     (json_int_t)n_sources, CTL_RESP_DELIVERIES, deliveries, "updates", updates);
 }
 
 static int
