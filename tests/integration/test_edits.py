@@ -207,6 +207,43 @@ def test_alert_delivers_one_update_on_the_alert(t):
     assert d.stop() == 0
 
 
+def test_a_feed_rewriting_all_its_items_raises_50_a_poll(t):
+    """A feed that rewrites all its items at once (hostile review L2): one poll compares 50 of
+    them at most (50 item-updated), says how many wait, and keeps no validators; the others
+    keep their old fingerprint and are compared at the next poll, so none is lost, and each
+    item raises one item-updated. (Lower case, distinct numbers: no story joins two items.)"""
+    n = 60
+    srv = t.httpd()
+    doc = srv.add_file("/flood.xml", rss([(f"r{k}", f"reactor report {k + 100}",
+                                           f"<p>the reactor unit {k + 100} runs.</p>")
+                                          for k in range(n)]))
+    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
+             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
+    d.start()
+    d.wait_polled(["flood"])
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == n
+    doc.set(rss([(f"r{k}", f"reactor report {k + 100} revised",
+                  f"<p>the reactor unit {k + 100} stopped.</p>") for k in range(n)]))
+    d.poll_wait("flood")
+    assert len(updates(d)) == 50, len(updates(d))
+    d.wait_log("poll: feed 'flood': 10 changed items wait for the next poll (50 compared, the"
+               " most a poll)")
+    d.poll_wait("flood")
+    last = srv.requests("/flood.xml")[-1]["headers"]
+    assert "if-none-match" not in last and "if-modified-since" not in last, last
+    rows = updates(d)
+    assert len(rows) == n and len({r[1] for r in rows}) == n, rows
+    versions = d.query("SELECT count(*) FROM item_versions")[0][0]
+    assert versions == n, versions
+    # Nothing waits any more: the next poll compares nothing and raises nothing.
+    d.poll_wait("flood")
+    assert len(updates(d)) == n
+    assert d.stop() == 0
+
+
 def test_immaterial_edits_raise_nothing(t):
     srv, doc, dirs, d = setup(t, "alert")
     settle(d, dirs)
