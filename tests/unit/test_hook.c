@@ -700,7 +700,10 @@ test_hook_error_brief_hides_paths(void **state)
     assert_string_equal(cut, "cannot run ");
 }
 
-/* The JSON documents a hook wrote to DIR/runs, one line a run (json_dumps has no newline). */
+/*
+ * The JSON documents a hook wrote to DIR/runs, one line a run (json_dumps has no newline;
+ * max_hooks = 1, so no two runs write at once).
+ */
 static size_t
 read_runs(struct fixture *fx, json_t **runs, size_t max)
 {
@@ -765,7 +768,7 @@ test_hook_story_sources_capped(void **state)
     int64_t ids[N_SOURCES], ev = 0;
     char *hooks[] = {"h"};
     fixture_hook_extra = "events = alert, story-source\n";
-    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 4);
+    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 1);
     fixture_hook_extra = "";
     int64_t alert = fixture_alert(&fx);
     assert_int_equal(store_begin(fx.d.store), 0);
@@ -852,7 +855,7 @@ test_hook_batch_full_keeps_due_order(void **state)
         big[i] = i % 8 == 7 ? ' ' : 'x';
     big[big_len] = '\0';
     fixture_hook_extra = "batch = 1s\n";
-    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 4);
+    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 1);
     fixture_hook_extra = "";
     int64_t a = fixture_alert_text(&fx, big), b = fixture_alert_text(&fx, big);
     int64_t c = fixture_alert(&fx);
