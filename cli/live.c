@@ -902,8 +902,12 @@ render_alerts(const json_t *resp, size_t width)
     {
         char when[OUTPUT_TIME_LEN], id[NUM_LEN], sources[NUM_LEN];
         output_time_local(get_str(al, "raised"), when);
-        (void)snprintf(sources, sizeof(sources), "%zu",
-                       json_array_size(json_object_get(al, "sources")));
+        /* sources_total counts them all; sources lists the first (the daemon's cap). */
+        const json_t *total = json_object_get(al, "sources_total");
+        (void)snprintf(sources, sizeof(sources), "%" JSON_INTEGER_FORMAT,
+                       json_is_integer(total)
+                           ? json_integer_value(total)
+                           : (json_int_t)json_array_size(json_object_get(al, "sources")));
         const char *cells[] = {fmt_int(al, "id", id),
                                when,
                                get_str(al, "topic"),

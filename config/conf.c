@@ -822,6 +822,20 @@ val_duration(struct parser *p, const struct loc *at, const char *v, uint64_t min
     return true;
 }
 
+/* As val_duration, at most max (written max_text: "30d"), for keys whose sense ends there. */
+static bool
+val_duration_max(struct parser *p, const struct loc *at, const char *v, uint64_t min, uint64_t max,
+                 const char *max_text, uint64_t *out)
+{
+    uint64_t s = 0;
+    int r = conf_parse_duration(v, &s);
+    if (r == -ERANGE || (r == 0 && s > max)) {
+        perr_at(p, at, "duration '%s' is too long (max %s)", QS(v), max_text);
+        return false;
+    }
+    return val_duration(p, at, v, min, out);
+}
+
 static bool
 val_uint(struct parser *p, const struct loc *at, const char *v, unsigned min, unsigned max,
          unsigned *out)
@@ -1649,7 +1663,7 @@ set_daemon_key(struct parser *p, const struct loc *at, int k, const char *v)
         (void)val_uint(p, at, v, 1, 1000, &d->max_failures);
         break;
     case DK_STORY_WINDOW:
-        (void)val_duration(p, at, v, 1, &d->story_window_s);
+        (void)val_duration_max(p, at, v, 1, CONF_STORY_WINDOW_MAX_S, "30d", &d->story_window_s);
         break;
     case DK_MAX_HOOKS:
         (void)val_uint(p, at, v, 1, 256, &d->max_hooks);
@@ -1914,7 +1928,7 @@ set_hook_key(struct parser *p, const struct loc *at, struct conf_hook *h, int k,
         (void)val_uint(p, at, v, 0, 100, &h->retries);
         break;
     case HK_BATCH: /* 0: one run per event */
-        (void)val_duration(p, at, v, 0, &h->batch_s);
+        (void)val_duration_max(p, at, v, 0, CONF_BATCH_MAX_S, "1d", &h->batch_s);
         break;
     case HK_SECRET_FILE:
         (void)val_path(p, at, v, true, &h->secret_file);

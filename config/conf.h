@@ -43,7 +43,7 @@ struct conf_daemon {
     uint64_t max_interval_s;       /* 6h */
     bool respect_feed_hints;       /* yes */
     unsigned max_failures;         /* 10 */
-    uint64_t story_window_s;       /* 48h */
+    uint64_t story_window_s;       /* 48h; at most CONF_STORY_WINDOW_MAX_S */
     unsigned max_hooks;            /* 4 */
     enum conf_log_level log_level; /* notice */
     char *proxy;                   /* NULL unless set */
@@ -90,6 +90,13 @@ const char *conf_event_name(enum conf_event e);
 /* The longest node name, and the shortest lease. */
 #define CONF_NODE_NAME_MAX 64
 #define CONF_LEASE_MIN_S 5
+
+/*
+ * The longest story_window (a story's sources are looked for among a month's alerts at most)
+ * and the longest `[hook] batch` window (a digest at least daily).
+ */
+#define CONF_STORY_WINDOW_MAX_S (30u * 86400)
+#define CONF_BATCH_MAX_S 86400u
 
 /* Whether s is a node name: 1 to CONF_NODE_NAME_MAX letters, digits, '.', '-' or '_'. */
 bool conf_node_name_valid(const char *s);
@@ -140,7 +147,8 @@ struct conf_hook {
     char *url;          /* webhook; NULL for exec hooks (exactly one of exec/url) */
     uint64_t timeout_s; /* 30s */
     unsigned retries;   /* 5 */
-    uint64_t batch_s;   /* `batch`: one run per window of this many seconds, a JSON array; 0 */
+    uint64_t batch_s;   /* `batch`: one run per window of this many seconds, a JSON array; 0;
+                           at most CONF_BATCH_MAX_S */
     char *secret_file;  /* absolute; NULL unless set */
     char **env;         /* names of the daemon's variables passed on to an exec hook */
     size_t n_env;

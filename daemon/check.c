@@ -2,8 +2,9 @@
  * check.c — `feedwatchd --check`: everything a start would refuse, found without starting.
  * The config is read as the daemon reads it (keys, values, includes, header @FILEs), the
  * topics are compiled, each exec hook's program must exist and be executable, each secret
- * file (password_file, secret_file) must be readable, and the database's folder writable.
- * Nothing is opened for writing, no database is created, no network is touched.
+ * file (password_file, secret_file) must be readable, and the database's folder writable;
+ * settings that would do nothing are warned of (exit 0). Nothing is opened for writing, no database
+ * is created, no network is touched.
  *
  * Run as root while the service's user (feedwatch) exists, the whole check runs in a child
  * that has taken that user's identity, so "readable" means readable by the daemon.
@@ -50,6 +51,46 @@ problem(struct check *c, const struct conf_origin *at, const char *fmt, ...)
     va_end(ap);
     (void)fputc('\n', c->out);
     c->problems++;
+}
+
+/* What works but is surely not what was meant: said, not counted as a problem. */
+static void warning(struct check *c, const struct conf_origin *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+warning(struct check *c, const struct conf_origin *at, const char *fmt, ...)
+{
+    va_list ap;
+    if (at && at->file)
+        (void)fprintf(c->out, "%s:%u: ", at->file, at->line);
+    (void)fputs("warning: ", c->out);
+    va_start(ap, fmt);
+    (void)vfprintf(c->out, fmt, ap);
+    va_end(ap);
+    (void)fputc('\n', c->out);
+}
+
+/*
+ * A topic with `on_update = alert` none of whose hooks lists item-updated in its `events`:
+ * its edits raise nothing (alerts.c gives item-updated only to such hooks), so the setting
+ * does nothing.
+ */
+static void
+check_on_update(struct check *c, const struct conf *conf)
+{
+    for (size_t i = 0; i < conf->n_topics; i++) {
+        const struct conf_topic *t = &conf->topics[i];
+        bool heard = false;
+        for (size_t j = 0; t->on_update_alert && j < t->n_hooks && !heard; j++) {
+            const struct conf_hook *h = conf_hook_find(conf, t->hooks[j]);
+            heard = h && (h->events & (1u << CONF_EVENT_ITEM_UPDATED));
+        }
+        if (t->on_update_alert && !heard)
+            warning(c, &t->origin,
+                    "topic '%s': on_update = alert does nothing: none of its hooks lists "
+                    "item-updated in its events",
+                    t->name);
+    }
 }
 
 /* True when prog (a path with a slash, or a name looked up in PATH) is an executable file. */
@@ -148,6 +189,7 @@ check_as_self(const char *config_path, FILE *out)
         free(err);
     }
     alerts_free(alerting);
+    check_on_update(&c, conf);
 
     for (size_t i = 0; i < conf->n_feeds; i++) {
         const struct conf_feed *f = &conf->feeds[i];

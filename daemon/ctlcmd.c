@@ -1087,8 +1087,9 @@ on_item_event_row(void *userdata, const struct store_feed_event_row *row)
 }
 
 /*
- * One entry of `alerts`, its sources, deliveries and item events read through st, its URLs as
- * view shows them (NULL: whole); also the body of a `watch` alert event.
+ * One entry of `alerts`, its sources (the first STORE_SOURCES_LISTED, and the count of all),
+ * deliveries and item events read through st, its URLs as view shows them (NULL: whole); also
+ * the body of a `watch` alert event.
  */
 static json_t *
 alert_json(struct store *st, const struct store_alert_row *row, struct item_view *view)
@@ -1099,8 +1100,10 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
     struct deliveries_ctx dc = {.arr = deliveries, .group = view != NULL};
     struct item_events_ctx ic = {
         .store = st, .updates = updates, .story_sources = story_sources, .group = view != NULL};
+    int64_t n_sources = 0;
     if (!sources || !deliveries || !updates || !story_sources ||
-        store_alert_sources(st, row->id, on_source_name, &sc) < 0 ||
+        store_alert_sources(st, row->id, STORE_SOURCES_LISTED, 0, &n_sources, on_source_name, &sc) <
+            0 ||
         store_alert_deliveries(st, row->id, on_delivery_row, &dc) < 0 ||
         store_alert_item_events(st, row->id, on_item_event_row, &ic) < 0) {
         json_decref(sources);
@@ -1109,13 +1112,14 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
         json_decref(story_sources);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:I, s:o, s:o, s:o}", "id",
                      (json_int_t)row->id, "topic", json_str(row->topic), "item",
                      (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
                      json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
                      json_str(row->state), "attempts", row->attempts, "raised",
-                     json_time(row->raised_at), "sources", sources, CTL_RESP_DELIVERIES, deliveries,
-                     "updates", updates, "story_sources", story_sources);
+                     json_time(row->raised_at), "sources", sources, "sources_total",
+                     (json_int_t)n_sources, CTL_RESP_DELIVERIES, deliveries, "updates", updates,
+                     "story_sources", story_sources);
 }
 
 static int

@@ -51,6 +51,14 @@
  * hour of each, and its hooks hear of it as often; the edits in between add up into the next.
  */
 #define FEEDPOLL_EDIT_GAP_S 3600
+/*
+ * Changed items of a feed compared in one poll at most (hostile review L2): a feed that
+ * rewrites its 1000 items at once raises at most this many item-updated a poll. The others
+ * keep their fingerprint and wait (no validators kept: the next poll fetches the document
+ * whole); those whose last kept edit is oldest (never edited first) go first, so each is
+ * reached in turn, however often the first ones change.
+ */
+#define FEEDPOLL_EDITS_MAX 50u
 /* Feed events one poll may raise at most (recovered, moved, ids changed, purged, stalled). */
 #define FEEDPOLL_LIFE_MAX 5
 
@@ -161,6 +169,7 @@ struct feedpoll {
         int64_t item_id;              /* the stored item */
         const struct feed_item *item; /* in doc: its fields now */
         uint64_t fingerprint;         /* of them */
+        int64_t edited_at;            /* its last kept edit; FEED_TIME_NONE: never */
         bool first;                   /* the item has no fingerprint yet: set it, compare none */
     } * edits;
     size_t n_edits;
@@ -173,7 +182,8 @@ struct feedpoll {
         char *title, *body;
     } * reindex;
     size_t n_reindex;
-    bool page_text; /* fetch_article: the stored text is the page's, an edit keeps it */
+    size_t edits_waiting; /* changed items left for the next poll (FEEDPOLL_EDITS_MAX) */
+    bool page_text;       /* fetch_article: the stored text is the page's, an edit keeps it */
     /*
      * An item of the document differs from its stored fields but was edited less than
      * FEEDPOLL_EDIT_GAP_S ago: the edit waits, so the poll keeps no validators (a 304 would
@@ -1252,6 +1262,51 @@ done:
     free(links);
 }
 
+/*
+ * Orders edits by when the item's last edit was kept (never first: FEED_TIME_NONE is the
+ * smallest), then by their place in the document (items are an array of it).
+ */
+static int
+edit_age_cmp(const void *a, const void *b)
+{
+    const struct poll_edit *x = a, *y = b;
+    if (x->edited_at != y->edited_at)
+        return x->edited_at < y->edited_at ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/*
+ * Keeps FEEDPOLL_EDITS_MAX of the edits to compare (those without a fingerprint, only set,
+ * do not count): the items whose last kept edit is oldest. The others wait for the next poll
+ * (their fingerprint unchanged, no validators kept), and the log says how many, once a poll.
+ */
+static void
+edits_bound(struct feedpoll *p)
+{
+    size_t n_compared = 0;
+    for (size_t i = 0; i < p->n_edits; i++)
+        n_compared += !p->edits[i].first;
+    if (n_compared <= FEEDPOLL_EDITS_MAX)
+        return;
+    /* Firsts to the front (kept all), then the compared ones oldest edit first. */
+    size_t n_first = 0;
+    for (size_t i = 0; i < p->n_edits; i++) {
+        if (p->edits[i].first) {
+            struct poll_edit e = p->edits[i];
+            p->edits[i] = p->edits[n_first];
+            p->edits[n_first++] = e;
+        }
+    }
+    qsort(p->edits + n_first, n_compared, sizeof(*p->edits), edit_age_cmp);
+    p->n_edits = n_first + FEEDPOLL_EDITS_MAX;
+    p->edits_waiting = n_compared - FEEDPOLL_EDITS_MAX;
+    p->edits_deferred = true; /* the next poll fetches the document whole */
+    char q[LOG_QUOTE_MAX];
+    log_notice("poll: feed '%s': %zu changed items wait for the next poll (%u compared, the"
+               " most a poll)",
+               log_quote(p->f->cfg->name, q, sizeof(q)), p->edits_waiting, FEEDPOLL_EDITS_MAX);
+}
+
 /* Orders edits by item, then by their place in the document (items are an array of it). */
 static int
 edit_cmp(const void *a, const void *b)
@@ -1266,7 +1321,8 @@ edit_cmp(const void *a, const void *b)
  * Of the stored items of the document (seen[i].id set), those whose fields as the feed gives
  * them differ from their stored fingerprint (a hash of the bytes: an unchanged item costs no
  * read of its text), unless pruned or edited less than FEEDPOLL_EDIT_GAP_S ago, each once (a key
- * the document lists twice is compared at its first): to p->edits, for the writer (store_edit).
+ * the document lists twice is compared at its first), at most FEEDPOLL_EDITS_MAX of them
+ * (edits_bound): to p->edits, for the writer (store_edit).
  * Items without a fingerprint (stored before schema 13) get one, without a comparison.
  * Out of memory leaves them for the next poll.
  */
@@ -1292,6 +1348,7 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
             .item_id = seen[i].id,
             .item = item,
             .fingerprint = fp,
+            .edited_at = seen[i].edited_at,
             .first = seen[i].fingerprint == 0,
         };
     }
@@ -1304,6 +1361,7 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
         if (p->edits[i].item_id != p->edits[kept - 1].item_id)
             p->edits[kept++] = p->edits[i];
     p->n_edits = kept;
+    edits_bound(p);
 }
 
 /*

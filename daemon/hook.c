@@ -239,19 +239,23 @@ on_source_row(void *userdata, const char *feed, const char *url, const char *tit
 }
 
 /*
- * The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error;
- * *ret_raised_at (may be NULL) gets when the alert was raised; *ret_store_failed (may be NULL)
- * says whether a NULL came from a read that failed (the store's message), rather than from
- * an alert not found or out of memory.
+ * The alert's JSON as hooks get it on stdin (a new reference), or NULL with the store error:
+ * its "sources" and its story's are the first STORE_SOURCES_LISTED attached and also_item (0:
+ * none) when it is a source past those (a story-source's new one), the story's "sources_total"
+ * counts them all; *ret_raised_at (may be NULL) gets when the alert was raised;
+ * *ret_store_failed (may be NULL) says whether a NULL came from a read that failed (the
+ * store's message), rather than from an alert not found or out of memory.
  */
 static json_t *
-alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_store_failed)
+alert_json(struct dctx *d, int64_t alert_id, int64_t also_item, int64_t *ret_raised_at,
+           bool *ret_store_failed)
 {
     struct alert_json_ctx c = {.raised_at = FEED_TIME_NONE};
+    int64_t total = 0;
     int r = store_alert_get(d->store, alert_id, on_alert_row, &c);
     if (r >= 0 && c.doc)
-        r = store_alert_sources(d->store, alert_id, on_source_row,
-                                json_object_get(c.doc, "sources"));
+        r = store_alert_sources(d->store, alert_id, STORE_SOURCES_LISTED, also_item, &total,
+                                on_source_row, json_object_get(c.doc, "sources"));
     if (ret_store_failed)
         *ret_store_failed = r < 0 && r != -ENOMEM;
     if (r < 0 || !c.doc) {
@@ -265,10 +269,10 @@ alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at, bool *ret_s
                        src) if (!ids ||
                                 json_array_append(ids, json_object_get(src, "item")) < 0) break;
     json_t *item = json_object_get(c.doc, "item");
-    if (!ids ||
-        json_object_set_new(c.doc, "story",
-                            json_pack("{s:I, s:O, s:o}", "id", (json_int_t)alert_id, "first_item",
-                                      json_object_get(item, "id"), "sources", ids)) < 0) {
+    if (!ids || json_object_set_new(c.doc, "story",
+                                    json_pack("{s:I, s:O, s:o, s:I}", "id", (json_int_t)alert_id,
+                                              "first_item", json_object_get(item, "id"), "sources",
+                                              ids, "sources_total", (json_int_t)total)) < 0) {
         json_decref(c.doc);
         return NULL;
     }
@@ -305,8 +309,8 @@ on_event_row(void *userdata, const struct store_feed_event_row *row)
     return c->doc ? 0 : -ENOMEM;
 }
 
-static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_at,
-                          bool *ret_store_failed);
+static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t also_item,
+                          int64_t *ret_raised_at, bool *ret_store_failed);
 
 /*
  * An item-updated's JSON: its alert's, with "event": "item-updated", "event_id" and "changes"
@@ -315,7 +319,7 @@ static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t *ret_raised_
 static json_t *
 update_json(struct dctx *d, int64_t event_id, struct event_json_ctx *c, bool *ret_store_failed)
 {
-    json_t *doc = alert_json(d, c->alert_id, NULL, ret_store_failed);
+    json_t *doc = alert_json(d, c->alert_id, 0, NULL, ret_store_failed);
     if (doc && (json_object_set_new(doc, "event", json_string("item-updated")) < 0 ||
                 json_object_set_new(doc, "event_id", json_integer(event_id)) < 0 ||
                 json_object_set(doc, "changes", c->changes) < 0)) {
@@ -333,7 +337,8 @@ update_json(struct dctx *d, int64_t event_id, struct event_json_ctx *c, bool *re
 static json_t *
 source_json(struct dctx *d, struct event_json_ctx *c, bool *ret_store_failed)
 {
-    json_t *doc = alert_json(d, c->alert_id, NULL, ret_store_failed), *src, *source = NULL;
+    json_t *doc = alert_json(d, c->alert_id, c->item_id, NULL, ret_store_failed), *src,
+           *source = NULL;
     size_t i;
     json_array_foreach(json_object_get(doc, "sources"), i, src)
     {
@@ -420,7 +425,7 @@ run_what(const struct hook_run *run, char *buf, size_t size)
 json_t *
 hook_alert_json(struct dctx *d, int64_t alert_id)
 {
-    return alert_json(d, alert_id, NULL, NULL);
+    return alert_json(d, alert_id, 0, NULL, NULL);
 }
 
 /* Frees h once it is closed and nothing of it is left. */
@@ -1231,7 +1236,7 @@ run_start(struct hooks *h, bool ev, int64_t alert_id, const char *hook, unsigned
 
     bool store_failed = false;
     json_t *doc = ev ? event_json(d, alert_id, &run->raised_at, &store_failed)
-                     : alert_json(d, alert_id, &run->raised_at, &store_failed);
+                     : alert_json(d, alert_id, 0, &run->raised_at, &store_failed);
     if (store_failed) {
         /* A read that failed (a lock, a lost server): pending again, this attempt not counted. */
         log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s",
@@ -1744,8 +1749,9 @@ take_work(struct writer_job *job, struct store *store)
 
 /*
  * Loop: starts the batch run of t, whose deliveries are running in the store (the take's):
- * the array of their JSON, at most HOOK_MAX_PAYLOAD bytes; those that do not fit go back to
- * pending (their attempt not counted) and so does the window, for a next run at once.
+ * the array of their JSON, at most HOOK_MAX_PAYLOAD bytes; from the first that does not fit
+ * on, they go back to pending (their attempt not counted; their JSON is not built: it would
+ * be thrown away), and so does the window, for a next run at once, in the same order.
  */
 static void
 batch_start(struct hooks *h, struct hook_take_one *t)
@@ -1758,6 +1764,7 @@ batch_start(struct hooks *h, struct hook_take_one *t)
     struct hook_run *run = calloc(1, sizeof(*run));
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    bool full = false; /* an entry did not fit: the rest are for the next run */
     int r = b && run && (run->hook = strdup(t->hook)) &&
                     (run->batch = calloc(t->n, sizeof(*run->batch)))
                 ? 0
@@ -1770,10 +1777,14 @@ batch_start(struct hooks *h, struct hook_take_one *t)
                            "the hook is no longer configured");
             continue;
         }
+        if (full) {
+            r = bwrite_add(b, e->ev, e->id, "pending", e->attempts, FEED_TIME_NONE, NULL);
+            continue;
+        }
         bool store_failed = false;
         int64_t raised_at = FEED_TIME_NONE;
         json_t *doc = e->ev ? event_json(d, e->id, &raised_at, &store_failed)
-                            : alert_json(d, e->id, &raised_at, &store_failed);
+                            : alert_json(d, e->id, 0, &raised_at, &store_failed);
         if (store_failed) {
             /* As a single delivery's: pending again, this attempt not counted. */
             log_error("hook: '%s': %s %" PRId64 ": cannot read the %s, tried again later: %s", name,
@@ -1797,8 +1808,12 @@ batch_start(struct hooks *h, struct hook_take_one *t)
             continue;
         }
         if (run->n_batch > 0 && len + n + 2 > HOOK_MAX_PAYLOAD) {
-            /* Past the cap: for the next run, which the window given back lets start at once. */
+            /*
+             * Past the cap: this one and the rest for the next run, which the window given
+             * back lets start at once (a smaller one after it waits too: due order holds).
+             */
             free(text);
+            full = true;
             b->window = true;
             b->window_at = t->prev_at;
             r = bwrite_add(b, e->ev, e->id, "pending", e->attempts, FEED_TIME_NONE, NULL);

@@ -108,7 +108,8 @@ struct store_engine {
     int (*alert_deliveries)(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                             void *userdata);
     int (*alert_get)(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
-    int (*alert_sources)(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
+    int (*alert_sources)(struct store *store, int64_t alert_id, unsigned limit, int64_t also_item,
+                         int64_t *ret_total, store_source_cb cb, void *userdata);
     int (*alerts_list)(struct store *store, const char *topic, bool failed_only, unsigned limit,
                        store_alert_cb cb, void *userdata);
     int (*alert_topic_counts)(struct store *store, store_topic_count_cb cb, void *userdata);

@@ -704,10 +704,15 @@ store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *
 }
 
 int
-store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata)
+store_alert_sources(struct store *store, int64_t alert_id, unsigned limit, int64_t also_item,
+                    int64_t *ret_total, store_source_cb cb, void *userdata)
 {
     assert(store);
-    return store->engine->alert_sources(store, alert_id, cb, userdata);
+    int64_t total = 0;
+    int r = store->engine->alert_sources(store, alert_id, limit, also_item, &total, cb, userdata);
+    if (ret_total)
+        *ret_total = r < 0 ? 0 : total;
+    return r;
 }
 
 int

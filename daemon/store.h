@@ -622,7 +622,19 @@ int store_event_deliveries_requeue_failed(struct store *store, const char *hook,
 int store_alert_deliveries(struct store *store, int64_t alert_id, store_delivery_row_cb cb,
                            void *userdata);
 int store_alert_get(struct store *store, int64_t alert_id, store_alert_cb cb, void *userdata);
-int store_alert_sources(struct store *store, int64_t alert_id, store_source_cb cb, void *userdata);
+/*
+ * Calls cb(feed, url, title, item_id) for the other sources of alert_id (its story), by item
+ * id: the first limit of them (0: all) and, when also_item is a source past those, that one
+ * too (last); *ret_total (may be NULL) gets how many sources the alert has in all. The limit
+ * is the query's: an alert with thousands of sources costs limit rows, not thousands.
+ */
+int store_alert_sources(struct store *store, int64_t alert_id, unsigned limit, int64_t also_item,
+                        int64_t *ret_total, store_source_cb cb, void *userdata);
+/*
+ * The sources an alert's JSON lists (hooks' JSON, `alerts`, `watch`): the first ones attached,
+ * the rest only counted (`sources_total`), so a story of thousands of copies stays small.
+ */
+#define STORE_SOURCES_LISTED 100
 /*
  * Calls cb for the newest alerts first (of topic; NULL: all), at most limit (0: all).
  * failed_only: only the alerts with a delivery that failed, of their own or of an item event

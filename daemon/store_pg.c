@@ -790,10 +790,18 @@ static const char *const pg_sql[STMT__COUNT] = {
                        " COALESCE(i.text, i.summary, i.content), a.matched FROM alerts AS a"
                        " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
                        " WHERE a.id = $1",
-    [STMT_ALERT_SOURCES] = "SELECT f.name, i.url, i.title, i.id FROM alert_sources AS s"
+    /*
+     * The first $2 sources by item id (the primary key's order: $2 index entries read), and
+     * item $3 when it is one of them past those; the count of all from the index alone.
+     */
+    [STMT_ALERT_SOURCES] = "SELECT f.name, i.url, i.title, i.id,"
+                           " (SELECT count(*) FROM alert_sources WHERE alert_id = $1)"
+                           " FROM (SELECT l.item_id FROM (SELECT item_id FROM alert_sources"
+                           " WHERE alert_id = $1 ORDER BY item_id LIMIT $2::bigint) AS l"
+                           " UNION SELECT item_id FROM alert_sources"
+                           " WHERE alert_id = $1 AND item_id = $3::bigint) AS s"
                            " JOIN items AS i ON i.id = s.item_id"
-                           " JOIN feeds AS f ON f.id = i.feed_id WHERE s.alert_id = $1"
-                           " ORDER BY i.id",
+                           " JOIN feeds AS f ON f.id = i.feed_id ORDER BY i.id",
     [STMT_ALERTS_LIST] = "SELECT " PG_ALERT_COLUMNS " FROM alerts AS a"
                          " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
                          " WHERE ($1::text IS NULL OR a.topic = $1::text)"
@@ -3781,9 +3789,10 @@ pg_alert_get(struct store *base, int64_t alert_id, store_alert_cb cb, void *user
     return r;
 }
 
-/* Calls cb(feed, url, title, item_id) for each other source of alert_id. */
+/* Calls cb(feed, url, title, item_id) for the other sources of alert_id (store.h). */
 static int
-pg_alert_sources(struct store *base, int64_t alert_id, store_source_cb cb, void *userdata)
+pg_alert_sources(struct store *base, int64_t alert_id, unsigned limit, int64_t also_item,
+                 int64_t *ret_total, store_source_cb cb, void *userdata)
 {
     struct store_pg *store = pg_of(base);
     struct pg_params p = {0};
@@ -3792,9 +3801,12 @@ pg_alert_sources(struct store *base, int64_t alert_id, store_source_cb cb, void 
 
     assert(store);
     par_int(&p, alert_id);
+    par_int(&p, limit ? (int64_t)limit : INT64_MAX);
+    par_int(&p, also_item);
     res = pg_exec(store, STMT_ALERT_SOURCES, &p, &r);
     if (!res)
         return r;
+    *ret_total = PQntuples(res) > 0 ? col_int(res, 0, 4) : 0;
     for (int i = 0; i < PQntuples(res); i++) {
         r = cb(userdata, col_text(res, i, 0), col_text(res, i, 1), col_text(res, i, 2),
                col_int(res, i, 3));

@@ -617,10 +617,18 @@ static const char *const store_sql[STMT__COUNT] = {
                        " COALESCE(i.text, i.summary, i.content), a.matched FROM alerts AS a"
                        " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
                        " WHERE a.id = ?1",
-    [STMT_ALERT_SOURCES] = "SELECT f.name, i.url, i.title, i.id FROM alert_sources AS s"
+    /*
+     * The first ?2 sources by item id (the primary key's order: ?2 index entries read), and
+     * item ?3 when it is one of them past those; the count of all from the index alone.
+     */
+    [STMT_ALERT_SOURCES] = "SELECT f.name, i.url, i.title, i.id,"
+                           " (SELECT count(*) FROM alert_sources WHERE alert_id = ?1)"
+                           " FROM (SELECT item_id FROM (SELECT item_id FROM alert_sources"
+                           " WHERE alert_id = ?1 ORDER BY item_id LIMIT ?2)"
+                           " UNION SELECT item_id FROM alert_sources"
+                           " WHERE alert_id = ?1 AND item_id = ?3) AS s"
                            " JOIN items AS i ON i.id = s.item_id"
-                           " JOIN feeds AS f ON f.id = i.feed_id WHERE s.alert_id = ?1"
-                           " ORDER BY i.id",
+                           " JOIN feeds AS f ON f.id = i.feed_id ORDER BY i.id",
     [STMT_ALERTS_LIST] = "SELECT " STORE_ALERT_COLUMNS " FROM alerts AS a"
                          " JOIN items AS i ON i.id = a.item_id JOIN feeds AS f ON f.id = i.feed_id"
                          " WHERE (?1 IS NULL OR a.topic = ?1) ORDER BY a.id DESC LIMIT ?2",
@@ -2613,18 +2621,23 @@ sqlite_alert_get(struct store *base, int64_t alert_id, store_alert_cb cb, void *
     return r;
 }
 
-/* Calls cb(feed, url, title, item_id) for each other source of alert_id. */
+/* Calls cb(feed, url, title, item_id) for the other sources of alert_id (store.h). */
 static int
-sqlite_alert_sources(struct store *base, int64_t alert_id, store_source_cb cb, void *userdata)
+sqlite_alert_sources(struct store *base, int64_t alert_id, unsigned limit, int64_t also_item,
+                     int64_t *ret_total, store_source_cb cb, void *userdata)
 {
     struct store_sqlite *store = sqlite_of(base);
     sqlite3_stmt *st = store->stmt[STMT_ALERT_SOURCES];
     int rc = SQLITE_OK, r = 0;
     bind_int(st, 1, alert_id, &rc);
+    bind_int(st, 2, limit ? (int64_t)limit : INT64_MAX, &rc);
+    bind_int(st, 3, also_item, &rc);
     if (rc != SQLITE_OK)
         return bind_failed(store, st, rc);
+    *ret_total = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *feed = NULL, *url = NULL, *title = NULL;
+        *ret_total = sqlite3_column_int64(st, 4);
         if ((r = col_text(store, st, 0, &feed)) < 0 || (r = col_text(store, st, 1, &url)) < 0 ||
             (r = col_text(store, st, 2, &title)) < 0)
             break;

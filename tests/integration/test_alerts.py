@@ -100,6 +100,7 @@ def test_seed_articles_raise_the_right_alerts_once(t):
     for topic in ("osce", "ukraine-border"):
         story = [a for a in got if a["topic"] == topic and a["title"] in SEED_TITLES]
         assert len(story) == 1 and len(story[0]["sources"]) == 3, (topic, story)
+        assert story[0]["sources_total"] == 3, story
         matched = d.query("SELECT matched FROM alerts WHERE id = ?", (story[0]["id"],))[0][0]
         assert matched and json.loads(matched), matched
     assert d.stop() == 0
@@ -134,9 +135,12 @@ def test_hook_gets_environment_and_json(t):
         assert doc["matched"] and all({"term", "field", "snippet"} <= set(m)
                                       for m in doc["matched"]), doc["matched"]
         assert isinstance(doc["sources"], list)
-        # The story: the alert names it; its first item; the items attached so far.
+        # The story: the alert names it; its first item; the items attached so far, and
+        # their count (the list stops at 100: test_hook's story_sources_capped).
         assert doc["story"] == {"id": a["id"], "first_item": item["id"],
-                                "sources": [x["item"] for x in doc["sources"]]}, doc["story"]
+                                "sources": [x["item"] for x in doc["sources"]],
+                                "sources_total": len(doc["sources"])}, doc["story"]
+        assert a["sources_total"] == len(a["sources"]), a
         assert a["attempts"] == 1, a          # each delivered on its first run
     d.wait_log("stdout: 'hook run")
     assert d.stop() == 0

@@ -107,6 +107,51 @@ def test_bad_query_and_bad_key(t):
     assert rc == 2 and "absent.conf" in out, out
 
 
+def test_settings_that_do_nothing_or_make_no_sense(t):
+    """Hostile review L3: a topic with on_update = alert none of whose hooks lists
+    item-updated in its events raises nothing on edits: --check warns (file:line), the config
+    stays good (exit 0); a hook of the topic that takes item-updated silences it. A batch
+    window over a day, or a story window over 30 days, is an error naming file and line."""
+    conf = write(t.dir, "fw.conf", """
+[daemon]
+database = fw.db
+[topic "quiet"]
+match = OSCE
+on_update = alert
+hooks = run
+[topic "heard"]
+match = OVSE
+on_update = alert
+hooks = run, edits
+[topic "plain"]
+match = OSZE
+hooks = run
+[hook "run"]
+exec = /bin/true
+[hook "edits"]
+exec = /bin/true
+events = alert, item-updated
+""")
+    rc, out = check(conf)
+    assert rc == 0, out
+    assert (f"{conf}:4: warning: topic 'quiet': on_update = alert does nothing: none of its"
+            " hooks lists item-updated in its events") in out, out
+    assert "'heard'" not in out and "'plain'" not in out, out
+    assert "ok (0 feeds, 3 topics, 2 hooks)" in out, out
+    conf = write(t.dir, "fw2.conf", """
+[daemon]
+database = fw.db
+story_window = 31d
+[hook "digest"]
+exec = /bin/true
+batch = 36500d
+""")
+    rc, out = check(conf)
+    assert rc == 2, out
+    assert f"{conf}:4: story_window: duration '31d' is too long (max 30d)" in out, out
+    assert f"{conf}:7: batch: duration '36500d' is too long (max 1d)" in out, out
+
+
 def test_files_are_checked_as_the_user(t):
     """A secret only root may read is a problem for a daemon that runs as another user."""
     os.chmod(t.dir, 0o755)

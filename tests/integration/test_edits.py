@@ -13,6 +13,7 @@ delivery state, `watch` streams it, metrics count it."""
 
 import json
 import os
+import sqlite3
 import sys
 
 import fwtest
@@ -208,6 +209,87 @@ def test_alert_delivers_one_update_on_the_alert(t):
     settle(d, dirs)
     assert len(updates(d)) == 2, updates(d)
     assert {n: len(runs(dirs[n])) for n in dirs} == n_runs
+    assert d.stop() == 0
+
+
+def test_a_feed_rewriting_all_its_items_raises_50_a_poll(t):
+    """A feed that rewrites all its items at once (hostile review L2): one poll compares 50 of
+    them at most (50 item-updated), says how many wait, and keeps no validators; the others
+    keep their old fingerprint and are compared at the next poll, so none is lost, and each
+    item raises one item-updated. (Lower case, distinct numbers: no story joins two items.)"""
+    n = 60
+    srv = t.httpd()
+    doc = srv.add_file("/flood.xml", rss([(f"r{k}", f"reactor report {k + 100}",
+                                           f"<p>the reactor unit {k + 100} runs.</p>")
+                                          for k in range(n)]))
+    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
+             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
+    d.start()
+    d.wait_polled(["flood"])
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == n
+    doc.set(rss([(f"r{k}", f"reactor report {k + 100} revised",
+                  f"<p>the reactor unit {k + 100} stopped.</p>") for k in range(n)]))
+    d.poll_wait("flood")
+    assert len(updates(d)) == 50, len(updates(d))
+    d.wait_log("poll: feed 'flood': 10 changed items wait for the next poll (50 compared, the"
+               " most a poll)")
+    d.poll_wait("flood")
+    last = srv.requests("/flood.xml")[-1]["headers"]
+    assert "if-none-match" not in last and "if-modified-since" not in last, last
+    rows = updates(d)
+    assert len(rows) == n and len({r[1] for r in rows}) == n, rows
+    versions = d.query("SELECT count(*) FROM item_versions")[0][0]
+    assert versions == n, versions
+    # Nothing waits any more: the next poll compares nothing and raises nothing.
+    d.poll_wait("flood")
+    assert len(updates(d)) == n
+    assert d.stop() == 0
+
+
+def test_items_waiting_longest_are_compared_first(t):
+    """Of more than 50 changed items, a poll compares those whose last kept edit is oldest,
+    never edited first: a feed that rewrites its 110 items at every poll does not have its
+    first 50 compared each hour while the others wait for ever (an hour passes here by moving
+    the kept edits' times back while the daemon is stopped)."""
+    n = 110
+    srv = t.httpd()
+
+    def version(v):
+        return rss([(f"r{k}", f"reactor report {k + 100} version {v}",
+                     f"<p>the reactor unit {k + 100} is at stage {v + 20}.</p>") for k in range(n)])
+    doc = srv.add_file("/flood.xml", version(1))
+    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
+             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
+    d.start()
+    d.wait_polled(["flood"])
+    assert d.query("SELECT count(*) FROM alerts")[0][0] == n
+
+    def updated():
+        return dict(d.query("SELECT i.key, count(*) FROM feed_events AS e"
+                            " JOIN alerts AS a ON a.id = e.alert_id JOIN items AS i"
+                            " ON i.id = a.item_id WHERE e.event = 'item-updated' GROUP BY i.key"))
+    doc.set(version(2))
+    d.poll_wait("flood")
+    assert sorted(updated()) == sorted(f"urn:r{k}" for k in range(50)), updated()
+    # The feed rewrites everything again; an hour later the first 50 may be compared again,
+    # but the 60 never compared go first.
+    doc.set(version(3))
+    assert d.stop() == 0
+    conn = sqlite3.connect(d.db)
+    with conn:
+        conn.execute("UPDATE items SET edited_at = edited_at - 7200 WHERE edited_at IS NOT NULL")
+    conn.close()
+    d.start()
+    d.poll_wait("flood")
+    got = updated()
+    assert sorted(got) == sorted(f"urn:r{k}" for k in range(100)), got
+    assert set(got.values()) == {1}, got
     assert d.stop() == 0
 
 

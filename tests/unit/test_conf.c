@@ -601,7 +601,31 @@ test_conf_bad_duration(void **state)
                   "{F}:2: retention: duration '99999999999999999999999d' is too long (max 100 "
                   "years)");
     expect_errors("[daemon]\nstory_window = 40000w\n",
-                  "{F}:2: story_window: duration '40000w' is too long (max 100 years)");
+                  "{F}:2: story_window: duration '40000w' is too long (max 30d)");
+}
+
+/*
+ * Durations whose sense ends well before 100 years (hostile review L3): a story window of at
+ * most 30 days, a digest's batch window of at most a day; the bounds themselves are good.
+ */
+static void
+test_conf_bounded_windows(void **state)
+{
+    (void)state;
+    expect_errors("[daemon]\nstory_window = 31d\n",
+                  "{F}:2: story_window: duration '31d' is too long (max 30d)");
+    expect_errors("[daemon]\nstory_window = 99999999999999999999999d\n",
+                  "{F}:2: story_window: duration '99999999999999999999999d' is too long (max "
+                  "30d)");
+    expect_errors("[hook \"h\"]\nexec = /bin/true\nbatch = 25h\n",
+                  "{F}:3: batch: duration '25h' is too long (max 1d)");
+    expect_errors("[hook \"h\"]\nexec = /bin/true\nbatch = 100w\n",
+                  "{F}:3: batch: duration '100w' is too long (max 1d)");
+    struct conf *c = load_ok("[daemon]\nstory_window = 30d\n"
+                             "[hook \"h\"]\nexec = /bin/true\nbatch = 1d\n");
+    assert_int_equal(c->daemon.story_window_s, 30u * 86400);
+    assert_int_equal(c->hooks[0].batch_s, 86400);
+    conf_free(c);
 }
 
 static void
@@ -1851,6 +1875,7 @@ main(void)
         T(test_conf_key_outside_section),
         T(test_conf_syntax_errors),
         T(test_conf_bad_duration),
+        T(test_conf_bounded_windows),
         T(test_conf_bad_size),
         T(test_conf_bad_bool),
         T(test_conf_out_of_range),

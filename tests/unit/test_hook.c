@@ -55,6 +55,9 @@ struct fixture {
     unsigned items;
 };
 
+/* Lines fixture_open adds to the section of hook "h" (events, batch); "" for none. */
+static const char *fixture_hook_extra = "";
+
 /*
  * Writes the config in a new temporary folder: one feed, topic "t" with hook "h" running
  * exec, in which each %s is that folder (timeout, retries, max_hooks as given).
@@ -76,8 +79,8 @@ fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsi
             "[daemon]\ndatabase = %s\nsocket = %s/fw.sock\nmax_hooks = %u\n"
             "[feed \"f\"]\nurl = http://127.0.0.1:9/f.xml\n"
             "[topic \"t\"]\nmatch = boxcar\nhooks = h\n"
-            "[hook \"h\"]\nexec = %s\ntimeout = %s\nretries = %u\n",
-            fx->db_path, fx->dir, max_hooks, exec, timeout, retries);
+            "[hook \"h\"]\nexec = %s\ntimeout = %s\nretries = %u\n%s",
+            fx->db_path, fx->dir, max_hooks, exec, timeout, retries, fixture_hook_extra);
     assert_int_equal(fclose(f), 0);
     if (conf_load(fx->conf_path, &fx->d.conf, &err) < 0)
         fail_msg("conf_load: %s", err ? err : "?");
@@ -96,9 +99,9 @@ fixture_open(struct fixture *fx, const char *exec_fmt, const char *timeout, unsi
     assert_int_equal(hook_new(&fx->d, NULL, NULL, &fx->hooks), 0);
 }
 
-/* Stores an item and raises its alert for hook "h"; returns the alert's id. */
+/* Stores an item of text and raises its alert for hook "h"; returns the alert's id. */
 static int64_t
-fixture_alert(struct fixture *fx)
+fixture_alert_text(struct fixture *fx, const char *text)
 {
     char key[32], title[64];
     int64_t item_id, alert_id;
@@ -111,13 +114,19 @@ fixture_alert(struct fixture *fx)
                              .link = "http://127.0.0.1:9/box",
                              .published_at = 1700000000};
     assert_int_equal(store_begin(fx->d.store), 0);
-    assert_int_equal(store_item_add(fx->d.store, fx->feed_id, &item, "the boxcar story", 0,
-                                    util_now(), &item_id),
+    assert_int_equal(store_item_add(fx->d.store, fx->feed_id, &item, text, 0, util_now(), &item_id),
                      1);
     assert_int_equal(
         store_alert_add(fx->d.store, "t", item_id, "[]", hooks, 1, util_now(), &alert_id), 1);
     assert_int_equal(store_commit(fx->d.store), 0);
     return alert_id;
+}
+
+/* Stores an item and raises its alert for hook "h"; returns the alert's id. */
+static int64_t
+fixture_alert(struct fixture *fx)
+{
+    return fixture_alert_text(fx, "the boxcar story");
 }
 
 static void
@@ -691,6 +700,185 @@ test_hook_error_brief_hides_paths(void **state)
     assert_string_equal(cut, "cannot run ");
 }
 
+/*
+ * The JSON documents a hook wrote to DIR/runs, one line a run (json_dumps has no newline;
+ * max_hooks = 1, so no two runs write at once).
+ */
+static size_t
+read_runs(struct fixture *fx, json_t **runs, size_t max)
+{
+    char path[160];
+    (void)snprintf(path, sizeof(path), "%s/runs", fx->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t err;
+        assert_true(n < max);
+        runs[n] = json_loads(line, 0, &err);
+        if (!runs[n])
+            fail_msg("run %zu: not JSON: %s", n, err.text);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+/* Whether every delivery of feed event ev is delivered (a connection of its own). */
+static bool
+event_delivered(struct fixture *fx, int64_t ev)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(fx->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FILTER (WHERE state = 'delivered'),"
+                                        " count(*) FROM event_deliveries WHERE event_id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, ev);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    bool done =
+        sqlite3_column_int(st, 1) > 0 && sqlite3_column_int(st, 0) == sqlite3_column_int(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return done;
+}
+
+static json_int_t
+jint(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * A story of many sources (hostile review M5): an alert's JSON lists the first
+ * STORE_SOURCES_LISTED sources and counts them all (story.sources_total); a story-source's
+ * lists its new source too when it is past those, and carries it as "source".
+ */
+static void
+test_hook_story_sources_capped(void **state)
+{
+    (void)state;
+    enum { N_SOURCES = STORE_SOURCES_LISTED + 5 };
+    struct fixture fx;
+    struct delivery dl;
+    int64_t ids[N_SOURCES], ev = 0;
+    char *hooks[] = {"h"};
+    fixture_hook_extra = "events = alert, story-source\n";
+    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 1);
+    fixture_hook_extra = "";
+    int64_t alert = fixture_alert(&fx);
+    assert_int_equal(store_begin(fx.d.store), 0);
+    for (int i = 0; i < N_SOURCES; i++) {
+        char key[32];
+        (void)snprintf(key, sizeof(key), "urn:copy:%d", i);
+        struct feed_item item = {
+            .key = key, .id = key, .title = "boxcar copy", .published_at = 1700000000};
+        assert_int_equal(store_item_add(fx.d.store, fx.feed_id, &item, "the boxcar story", 0,
+                                        util_now(), &ids[i]),
+                         1);
+        assert_int_equal(store_alert_add_source(fx.d.store, alert, ids[i]), 0);
+    }
+    assert_int_equal(store_story_source_add(fx.d.store, fx.feed_id, alert, ids[N_SOURCES - 1],
+                                            hooks, 1, util_now(), &ev),
+                     0);
+    assert_int_equal(store_commit(fx.d.store), 0);
+
+    json_t *doc = hook_alert_json(&fx.d, alert);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "sources")), STORE_SOURCES_LISTED);
+    json_decref(doc);
+
+    hook_kick(fx.hooks);
+    run_until(&fx, alert, "delivered", 1, NULL, &dl);
+    fx.hung = false;
+    assert_int_equal(uv_timer_start(&fx.tick, on_tick, 20, 20), 0);
+    assert_int_equal(uv_timer_start(&fx.guard, on_guard, HANG_GUARD_MS, 0), 0);
+    while (!event_delivered(&fx, ev)) {
+        if (fx.hung)
+            fail_msg("the story-source event is not delivered");
+        (void)uv_run(&fx.d.loop, UV_RUN_ONCE);
+    }
+    (void)uv_timer_stop(&fx.tick);
+    (void)uv_timer_stop(&fx.guard);
+
+    json_t *runs[4];
+    size_t n = read_runs(&fx, runs, 4);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *sources = json_object_get(runs[i], "sources");
+        const json_t *story = json_object_get(runs[i], "story");
+        const char *event = json_string_value(json_object_get(runs[i], "event"));
+        assert_non_null(event);
+        assert_int_equal(jint(story, "sources_total"), N_SOURCES);
+        assert_int_equal(jint(json_array_get(sources, 0), "item"), ids[0]);
+        assert_int_equal(json_integer_value(json_array_get(json_object_get(story, "sources"), 0)),
+                         ids[0]);
+        if (strcmp(event, "alert") == 0) {
+            assert_int_equal(json_array_size(sources), STORE_SOURCES_LISTED);
+            assert_int_equal(json_array_size(json_object_get(story, "sources")),
+                             STORE_SOURCES_LISTED);
+            continue;
+        }
+        /* The story-source's new source is past the first ones: listed last, and "source". */
+        assert_string_equal(event, "story-source");
+        assert_int_equal(json_array_size(sources), STORE_SOURCES_LISTED + 1);
+        assert_int_equal(json_array_size(json_object_get(story, "sources")),
+                         STORE_SOURCES_LISTED + 1);
+        assert_int_equal(jint(json_array_get(sources, STORE_SOURCES_LISTED), "item"),
+                         ids[N_SOURCES - 1]);
+        assert_int_equal(jint(json_object_get(runs[i], "source"), "item"), ids[N_SOURCES - 1]);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(runs[i]);
+    fixture_close(&fx);
+}
+
+/*
+ * A digest whose due deliveries exceed its 8 MiB (hostile review M5b): from the first that
+ * does not fit, the rest wait for the next run (built then, not now), in due order: a small
+ * alert after a big one that did not fit is not sent before it.
+ */
+static void
+test_hook_batch_full_keeps_due_order(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    struct delivery dl;
+    size_t big_len = 4608u * 1024; /* two of them do not fit in a batch's 8 MiB */
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = i % 8 == 7 ? ' ' : 'x';
+    big[big_len] = '\0';
+    fixture_hook_extra = "batch = 1s\n";
+    fixture_open(&fx, "/bin/sh -c 'cat >> %s/runs; echo >> %s/runs'", "20s", 0, 1);
+    fixture_hook_extra = "";
+    int64_t a = fixture_alert_text(&fx, big), b = fixture_alert_text(&fx, big);
+    int64_t c = fixture_alert(&fx);
+    free(big);
+    hook_kick(fx.hooks);
+    run_until(&fx, a, "delivered", 1, NULL, &dl);
+    run_until(&fx, b, "delivered", 1, NULL, &dl);
+    run_until(&fx, c, "delivered", 1, NULL, &dl);
+    assert_int_equal(dl.attempts, 1);
+
+    json_t *runs[4];
+    size_t n = read_runs(&fx, runs, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(json_array_size(runs[0]), 1);
+    assert_int_equal(jint(json_array_get(runs[0], 0), "alert_id"), a);
+    assert_int_equal(json_array_size(runs[1]), 2);
+    assert_int_equal(jint(json_array_get(runs[1], 0), "alert_id"), b);
+    assert_int_equal(jint(json_array_get(runs[1], 1), "alert_id"), c);
+    for (size_t i = 0; i < n; i++)
+        json_decref(runs[i]);
+    fixture_close(&fx);
+}
+
 int
 main(void)
 {
@@ -703,6 +891,8 @@ main(void)
         cmocka_unit_test(test_hook_max_hooks_at_once),
         cmocka_unit_test(test_hook_redeliver),
         cmocka_unit_test(test_hook_error_brief_hides_paths),
+        cmocka_unit_test(test_hook_story_sources_capped),
+        cmocka_unit_test(test_hook_batch_full_keeps_due_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1087,7 +1087,9 @@ test_store_iface_stories_and_sources(void **state)
     assert_int_equal(s.ids[1], alert);
     assert_true(s.source[1]);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(store_alert_sources(store, alert, on_source, &s), 0);
+    int64_t total = -1;
+    assert_int_equal(store_alert_sources(store, alert, 0, 0, &total, on_source, &s), 0);
+    assert_int_equal(total, 1);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], b1);
     assert_string_equal(s.names[0], "b");
@@ -1097,6 +1099,81 @@ test_store_iface_stories_and_sources(void **state)
     assert_string_equal(s.names[0], "t");
     assert_int_equal(s.counts[0], 1);
     assert_string_equal(s.names[1], "u");
+    store_free(store);
+}
+
+struct sources_seen {
+    int n;
+    int64_t ids[16];
+};
+
+static int
+on_source_id(void *userdata, const char *feed, const char *url, const char *title, int64_t item_id)
+{
+    struct sources_seen *s = userdata;
+
+    (void)feed;
+    (void)url;
+    (void)title;
+    assert_true(s->n < 16);
+    s->ids[s->n++] = item_id;
+    return 0;
+}
+
+/*
+ * A story of many sources (hostile review M5): the store reads the first `limit` of them by
+ * item id, and the one asked for besides (a story-source's new source) when it is past those,
+ * with the count of all; without a limit, all of them.
+ */
+static void
+test_store_iface_alert_sources_capped(void **state)
+{
+    struct iface_db *db = *state;
+    struct store *store = open_store(db);
+    int64_t a = ensure_feed(store, "a", "https://example.org/a.xml");
+    int64_t b = ensure_feed(store, "b", "https://example.org/b.xml");
+    struct feed_item first = mkitem("a1", 100);
+    int64_t a1 = 0, alert = 0, ids[12], total = -1;
+    struct sources_seen s = {0};
+
+    assert_int_equal(store_item_add(store, a, &first, "text", 0, 1000, &a1), 1);
+    assert_int_equal(store_alert_add(store, "t", a1, "[]", NULL, 0, 1000, &alert), 1);
+    assert_int_equal(store_alert_sources(store, alert, 3, 0, &total, on_source_id, &s), 0);
+    assert_int_equal(total, 0);
+    assert_int_equal(s.n, 0);
+    for (int i = 0; i < 12; i++) {
+        char key[16];
+        (void)snprintf(key, sizeof(key), "b%d", i);
+        struct feed_item item = mkitem(key, 100);
+        assert_int_equal(store_item_add(store, b, &item, "text", 0, 1000, &ids[i]), 1);
+        assert_int_equal(store_alert_add_source(store, alert, ids[i]), 0);
+    }
+    /* The first 3 by item id, the count of all 12. */
+    assert_int_equal(store_alert_sources(store, alert, 3, 0, &total, on_source_id, &s), 0);
+    assert_int_equal(total, 12);
+    assert_int_equal(s.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s.ids[i], ids[i]);
+    /* The ninth asked for: it comes last, after the first 3. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_alert_sources(store, alert, 3, ids[8], &total, on_source_id, &s), 0);
+    assert_int_equal(total, 12);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.ids[2], ids[2]);
+    assert_int_equal(s.ids[3], ids[8]);
+    /* One among the first: listed once. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_alert_sources(store, alert, 3, ids[1], &total, on_source_id, &s), 0);
+    assert_int_equal(s.n, 3);
+    /* An item that is no source of the alert: not listed. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_alert_sources(store, alert, 3, a1, &total, on_source_id, &s), 0);
+    assert_int_equal(s.n, 3);
+    /* No limit: all of them. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_alert_sources(store, alert, 0, 0, NULL, on_source_id, &s), 0);
+    assert_int_equal(s.n, 12);
+    assert_int_equal(s.ids[11], ids[11]);
     store_free(store);
 }
 
@@ -2432,6 +2509,7 @@ main(void)
         IFACE_TEST(test_store_iface_feed_model_and_urls),
         IFACE_TEST(test_store_iface_items_query),
         IFACE_TEST(test_store_iface_stories_and_sources),
+        IFACE_TEST(test_store_iface_alert_sources_capped),
         IFACE_TEST(test_store_iface_story_keys),
         IFACE_TEST(test_store_iface_story_source_events),
         IFACE_TEST(test_store_iface_failed_item_events),
