@@ -81,6 +81,7 @@ struct dfeed {
     uint64_t st_gen;      /* bumped when the loop changes st outside a poll */
     int64_t told_wait_ms; /* the wait to the next poll of its last poll's feed event; 0: none */
     struct dfeed_life_mem life_mem; /* feed events' memory not saved with the poll (feedpoll.c) */
+    int64_t edit_cursor; /* the last item compared by a poll that compared not all (feedpoll.c) */
     struct dfeed *ready_prev, *ready_next;
 };
 

@@ -169,7 +169,6 @@ struct feedpoll {
         int64_t item_id;              /* the stored item */
         const struct feed_item *item; /* in doc: its fields now */
         uint64_t fingerprint;         /* of them */
-        int64_t edited_at;            /* its last kept edit; FEED_TIME_NONE: never */
         bool first;                   /* the item has no fingerprint yet: set it, compare none */
     } * edits;
     size_t n_edits;
@@ -1262,23 +1261,17 @@ done:
     free(links);
 }
 
-/*
- * Orders edits by when the item's last edit was kept (never first: FEED_TIME_NONE is the
- * smallest), then by their place in the document (items are an array of it).
- */
-static int
-edit_age_cmp(const void *a, const void *b)
-{
-    const struct poll_edit *x = a, *y = b;
-    if (x->edited_at != y->edited_at)
-        return x->edited_at < y->edited_at ? -1 : 1;
-    return x->item < y->item ? -1 : x->item > y->item;
-}
+static int edit_cmp(const void *a, const void *b);
 
 /*
  * Keeps FEEDPOLL_EDITS_MAX of the edits to compare (those without a fingerprint, only set,
- * do not count): the items whose last kept edit is oldest. The others wait for the next poll
- * (their fingerprint unchanged, no validators kept), and the log says how many, once a poll.
+ * do not count), in turn: by item id from the one after the last item the feed's previous
+ * bounded poll compared (f->edit_cursor), round the end and back. So every changed item is
+ * compared within a few polls, however many others change at every poll without a material
+ * edit (a token in every item's HTML: compared, they change again and would always come first
+ * by any other order). The others wait for the next poll (their fingerprint unchanged, no
+ * validators kept), and the log says how many, once a poll. The turn is the daemon's memory:
+ * a restart begins it again at the first item.
  */
 static void
 edits_bound(struct feedpoll *p)
@@ -1297,7 +1290,21 @@ edits_bound(struct feedpoll *p)
             p->edits[n_first++] = e;
         }
     }
-    qsort(p->edits + n_first, n_compared, sizeof(*p->edits), edit_age_cmp);
+    struct poll_edit *cmp = p->edits + n_first;
+    qsort(cmp, n_compared, sizeof(*cmp), edit_cmp);
+    size_t from = 0; /* the first after the cursor; none: the turn starts again */
+    while (from < n_compared && cmp[from].item_id <= p->f->edit_cursor)
+        from++;
+    if (from == n_compared)
+        from = 0;
+    struct poll_edit *turn = malloc(n_compared * sizeof(*turn));
+    if (turn) {
+        memcpy(turn, cmp + from, (n_compared - from) * sizeof(*turn));
+        memcpy(turn + (n_compared - from), cmp, from * sizeof(*turn));
+        memcpy(cmp, turn, n_compared * sizeof(*turn));
+        free(turn);
+    } /* out of memory: from the first item, this poll */
+    p->f->edit_cursor = cmp[FEEDPOLL_EDITS_MAX - 1].item_id;
     p->n_edits = n_first + FEEDPOLL_EDITS_MAX;
     p->edits_waiting = n_compared - FEEDPOLL_EDITS_MAX;
     p->edits_deferred = true; /* the next poll fetches the document whole */
@@ -1348,7 +1355,6 @@ collect_edits(struct feedpoll *p, const struct store_item_seen *seen)
             .item_id = seen[i].id,
             .item = item,
             .fingerprint = fp,
-            .edited_at = seen[i].edited_at,
             .first = seen[i].fingerprint == 0,
         };
     }

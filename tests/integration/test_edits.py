@@ -249,11 +249,11 @@ def test_a_feed_rewriting_all_its_items_raises_50_a_poll(t):
     assert d.stop() == 0
 
 
-def test_items_waiting_longest_are_compared_first(t):
-    """Of more than 50 changed items, a poll compares those whose last kept edit is oldest,
-    never edited first: a feed that rewrites its 110 items at every poll does not have its
-    first 50 compared each hour while the others wait for ever (an hour passes here by moving
-    the kept edits' times back while the daemon is stopped)."""
+def test_changed_items_are_compared_in_turn(t):
+    """Of more than 50 changed items, a poll compares 50 in turn, from the one after the last
+    the previous poll compared: a feed that rewrites its 110 items at every poll does not have
+    its first 50 compared each hour while the others wait for ever (an hour passes here by
+    moving the kept edits' times back)."""
     n = 110
     srv = t.httpd()
 
@@ -274,22 +274,59 @@ def test_items_waiting_longest_are_compared_first(t):
         return dict(d.query("SELECT i.key, count(*) FROM feed_events AS e"
                             " JOIN alerts AS a ON a.id = e.alert_id JOIN items AS i"
                             " ON i.id = a.item_id WHERE e.event = 'item-updated' GROUP BY i.key"))
+
+    def an_hour_passes():
+        conn = sqlite3.connect(d.db, timeout=10)
+        with conn:
+            conn.execute("UPDATE items SET edited_at = edited_at - 7200"
+                         " WHERE edited_at IS NOT NULL")
+        conn.close()
     doc.set(version(2))
     d.poll_wait("flood")
     assert sorted(updated()) == sorted(f"urn:r{k}" for k in range(50)), updated()
     # The feed rewrites everything again; an hour later the first 50 may be compared again,
-    # but the 60 never compared go first.
+    # but it is the turn of the next 50, then of the last 10 and the first 40.
+    an_hour_passes()
     doc.set(version(3))
-    assert d.stop() == 0
-    conn = sqlite3.connect(d.db)
-    with conn:
-        conn.execute("UPDATE items SET edited_at = edited_at - 7200 WHERE edited_at IS NOT NULL")
-    conn.close()
-    d.start()
     d.poll_wait("flood")
     got = updated()
     assert sorted(got) == sorted(f"urn:r{k}" for k in range(100)), got
     assert set(got.values()) == {1}, got
+    an_hour_passes()
+    doc.set(version(4))
+    d.poll_wait("flood")
+    got = updated()
+    assert sorted(got) == sorted(f"urn:r{k}" for k in range(n)), got
+    assert sorted(k for k, c in got.items() if c == 2) == sorted(
+        f"urn:r{k}" for k in range(40)), got
+    assert d.stop() == 0
+
+
+def test_noisy_items_do_not_starve_an_edit(t):
+    """review11 H1: 59 items whose HTML changes at every poll without a material edit (a
+    token) and one item really edited: compared in turn, the edit is found within two polls
+    (compared by the order of their last kept edit, the noisy ones, never edited, came first at
+    every poll and the edit was never compared)."""
+    n = 60
+    srv = t.httpd()
+
+    def version(v, edited):
+        return rss([(f"r{k}", f"reactor report {k + 100}",
+                     f'<p class="cb{v}">the reactor unit {k + 100} '
+                     f'{"stopped" if (edited and k == n - 1) else "runs"}.</p>') for k in range(n)])
+    doc = srv.add_file("/flood.xml", version(0, False))
+    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
+             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
+    d.start()
+    d.wait_polled(["flood"])
+    for v in (1, 2):
+        doc.set(version(v, True))
+        d.poll_wait("flood")
+    assert d.query("SELECT i.key FROM item_versions AS v JOIN items AS i ON i.id = v.item_id") \
+        == [("urn:r59",)]
     assert d.stop() == 0
 
 
