@@ -317,6 +317,32 @@ perr(struct parser *p, const char *file, unsigned line, const char *key, const c
 
 #define perr_at(p, at, ...) perr((p), (at)->f->path, (at)->line, (at)->key, __VA_ARGS__)
 
+static void set_oom(struct parser *p);
+
+/* A value taken otherwise than written: the config's warnings (struct conf). */
+static void
+pwarn_at(struct parser *p, const struct loc *at, const char *fmt, ...)
+{
+    struct conf *c = p->conf;
+    if (!c || c->n_warnings >= CONF_MAX_ERRORS)
+        return;
+    char msg[1024], *line = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char **grown = realloc(c->warnings, (c->n_warnings + 1) * sizeof(*grown));
+    if (!grown ||
+        asprintf(&line, "%s:%u: warning: %s: %s", at->f->path, at->line, at->key, msg) < 0) {
+        if (grown)
+            c->warnings = grown;
+        set_oom(p);
+        return;
+    }
+    c->warnings = grown;
+    c->warnings[c->n_warnings++] = line;
+}
+
 static void
 set_oom(struct parser *p)
 {
@@ -822,7 +848,10 @@ val_duration(struct parser *p, const struct loc *at, const char *v, uint64_t min
     return true;
 }
 
-/* As val_duration, at most max (written max_text: "30d"), for keys whose sense ends there. */
+/*
+ * As val_duration, at most max (written max_text: "30d"), for keys whose sense ends there: a
+ * longer one is taken as max, with a warning (a config that ran before the bound still starts).
+ */
 static bool
 val_duration_max(struct parser *p, const struct loc *at, const char *v, uint64_t min, uint64_t max,
                  const char *max_text, uint64_t *out)
@@ -830,8 +859,10 @@ val_duration_max(struct parser *p, const struct loc *at, const char *v, uint64_t
     uint64_t s = 0;
     int r = conf_parse_duration(v, &s);
     if (r == -ERANGE || (r == 0 && s > max)) {
-        perr_at(p, at, "duration '%s' is too long (max %s)", QS(v), max_text);
-        return false;
+        pwarn_at(p, at, "duration '%s' is longer than the most, %s: %s is used", QS(v), max_text,
+                 max_text);
+        *out = max;
+        return true;
     }
     return val_duration(p, at, v, min, out);
 }
@@ -2584,6 +2615,9 @@ conf_free(struct conf *conf)
 {
     if (!conf)
         return;
+    for (size_t i = 0; i < conf->n_warnings; i++)
+        free(conf->warnings[i]);
+    free(conf->warnings);
     free(conf->path);
     free(conf->daemon.database);
     free(conf->daemon.socket);

@@ -166,6 +166,14 @@ struct conf_alias {
 
 struct conf {
     char *path; /* absolute path of the main file */
+    /*
+     * What the config says that was taken otherwise than written ("FILE:LINE: warning: key:
+     * why", e.g.
+     * a duration past its bound, used at the bound): `--check` prints them as warnings, the
+     * daemon logs them at start and at each reload. At most CONF_MAX_ERRORS.
+     */
+    char **warnings;
+    size_t n_warnings;
     struct conf_daemon daemon;
     struct conf_feed *feeds;
     size_t n_feeds;

@@ -72,8 +72,9 @@ warning(struct check *c, const struct conf_origin *at, const char *fmt, ...)
 
 /*
  * A topic with `on_update = alert` none of whose hooks lists item-updated in its `events`:
- * its edits raise nothing (alerts.c gives item-updated only to such hooks), so the setting
- * does nothing.
+ * no hook hears of an edit (alerts.c gives item-updated only to such hooks). The setting still
+ * raises an alert for an item edited into matching (`ignore` would not), so the warning says
+ * both, lest a user "fix" it by losing those alerts (review11 M2).
  */
 static void
 check_on_update(struct check *c, const struct conf *conf)
@@ -87,8 +88,9 @@ check_on_update(struct check *c, const struct conf *conf)
         }
         if (t->on_update_alert && !heard)
             warning(c, &t->origin,
-                    "topic '%s': on_update = alert does nothing: none of its hooks lists "
-                    "item-updated in its events",
+                    "topic '%s': on_update = alert: none of its hooks lists item-updated in "
+                    "its events, so none hears of an edit (an item edited into matching "
+                    "still raises an alert)",
                     t->name);
     }
 }
@@ -189,6 +191,8 @@ check_as_self(const char *config_path, FILE *out)
         free(err);
     }
     alerts_free(alerting);
+    for (size_t i = 0; i < conf->n_warnings; i++)
+        (void)fprintf(c.out, "%s\n", conf->warnings[i]);
     check_on_update(&c, conf);
 
     for (size_t i = 0; i < conf->n_feeds; i++) {

@@ -448,6 +448,8 @@ reload_begin(struct daemon *d)
         free(err);
         return;
     }
+    for (size_t i = 0; i < rl->conf->n_warnings; i++)
+        log_warn("config: %s", rl->conf->warnings[i]);
     if (dfeed_rows_count(rl->rows) == 0) {
         reload_apply(d); /* no new rows: nothing to wait for */
         return;
@@ -822,6 +824,8 @@ daemon_new(const char *config_path, bool once, const struct daemon_control *ctl,
         daemon_free(d);
         return r;
     }
+    for (size_t i = 0; i < d->ctx.conf->n_warnings; i++)
+        log_warn("config: %s", d->ctx.conf->warnings[i]);
     *ret = d;
     return 0;
 }

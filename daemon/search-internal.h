@@ -72,6 +72,12 @@ struct search_engine {
      * store queues edited items itself may leave them to its index_batch).
      */
     int (*forget)(struct search_conn *c, const struct search_forget_item *list, int64_t hwm);
+    /*
+     * Once a run, before the indexer's first batch (may be NULL): indexes again the items
+     * edited since the index last ran (edits whose reindex was never queued: a --once run's, or
+     * lost to a crash). 0 or a negative errno (tried again at the next start).
+     */
+    int (*catch_up)(struct search_conn *c, int64_t hwm);
     /* Items stored and not indexed yet (0 on error). */
     int64_t (*lag)(struct search_conn *c, int64_t hwm);
     /* Writes the candidate expression of a query (search_expr with the engine's dialect). */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "log.h"
 #include "parse/feed.h"
 #include "search-internal.h"
 #include "text/normalize.h"
@@ -232,10 +233,16 @@ forget_batch(struct search *s, struct search_conn *conn)
     uv_mutex_unlock(&s->lock);
     if (!list)
         return;
-    size_t n = 0;
-    for (struct search_forget_item *f = list; f; f = f->next)
+    size_t n = 0, n_reindex = 0;
+    for (struct search_forget_item *f = list; f; f = f->next) {
         n++;
-    (void)s->engine->forget(conn, list, atomic_load(&s->hwm));
+        n_reindex += f->reindex;
+    }
+    if (s->engine->forget(conn, list, atomic_load(&s->hwm)) < 0)
+        log_warn("search: cannot update the index for %zu pruned and %zu edited items: their old"
+                 " words stay (search checks every item it finds), and the edited ones are not"
+                 " found by their new words until edited again",
+                 n - n_reindex, n_reindex);
     forget_free(list);
     uv_mutex_lock(&s->lock);
     s->n_forget -= n;
@@ -248,6 +255,7 @@ indexer_main(void *arg)
 {
     struct search *s = arg;
     struct search_conn *conn = NULL;
+    bool caught_up = !s->engine->catch_up;
 
     for (;;) {
         /* The index's connection (a server that is down now may be up at the next wake-up). */
@@ -264,6 +272,12 @@ indexer_main(void *arg)
             break;
         if (!conn)
             continue;
+        if (!caught_up) {
+            caught_up = true;
+            if (s->engine->catch_up(conn, atomic_load(&s->hwm)) < 0)
+                log_warn("search: cannot index again the items edited while the index was not"
+                         " running: they are found by their old words until edited again");
+        }
         forget_batch(s, conn);
         int n;
         do {
@@ -276,6 +290,9 @@ indexer_main(void *arg)
             uv_mutex_unlock(&s->lock);
         } while (n == SEARCH_BATCH && !stop);
     }
+    /* What the last polls queued (a --once run stops right after them): in before the end. */
+    if (conn)
+        forget_batch(s, conn);
     s->engine->disconnect(conn);
 }
 
@@ -380,6 +397,8 @@ search_forget(struct search *s, int64_t item_id, const char *title, const char *
 int
 search_reindex(struct search *s, int64_t item_id, const char *title, const char *body)
 {
+    if (s && s->engine == &search_pg_engine)
+        return 0; /* the store queued it (search_queue), in the edit's transaction */
     return queue_item(s, item_id, title, body, true);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -310,6 +311,59 @@ sqlite_forget(struct search_conn *c, const struct search_forget_item *list, int6
     return ok ? 0 : -EIO;
 }
 
+/*
+ * The edits the index did not hear of: a --once run stores edits without running the indexer,
+ * and a crash loses the queue of reindexes (search_reindex). meta.edits_from is when the index
+ * last started (less a minute: a poll's time is taken before its edits are stored); every
+ * item with a version replaced since then is indexed again with its current words, its old
+ * ones left (search checks every candidate; the words of an edit the queue did take are
+ * indexed twice, which FTS5 takes). One transaction: the new edits_from is stored with them.
+ */
+static int
+sqlite_catch_up(struct search_conn *c, int64_t hwm)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL, *get = NULL, *set = NULL;
+    int64_t from = 0;
+    bool ok =
+        sqlite3_prepare_v2(c->idx, "SELECT value FROM meta WHERE key = 'edits_from'", -1, &get,
+                           NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c->idx,
+                           "INSERT OR REPLACE INTO meta (key, value) VALUES ('edits_from', ?1)", -1,
+                           &set, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c->idx, "INSERT INTO docs (rowid, title, text) VALUES (?1, ?2, ?3)", -1,
+                           &ins, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c->rd,
+                           "SELECT i.id, i.title, COALESCE(i.text, i.summary, i.content)"
+                           " FROM items AS i WHERE i.id IN (SELECT item_id FROM item_versions"
+                           " WHERE replaced_at >= ?1) AND i.id <= ?2 AND i.pruned_at IS NULL",
+                           -1, &sel, NULL) == SQLITE_OK &&
+        sqlite3_exec(c->idx, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    if (ok && sqlite3_step(get) == SQLITE_ROW)
+        from = sqlite3_column_int64(get, 0);
+    if (ok) {
+        sqlite3_bind_int64(sel, 1, from);
+        sqlite3_bind_int64(sel, 2, hwm);
+        int rc = SQLITE_DONE;
+        while (ok && (rc = sqlite3_step(sel)) == SQLITE_ROW)
+            ok = docs_write(ins, sqlite3_column_int64(sel, 0),
+                            (const char *)sqlite3_column_text(sel, 1),
+                            (const char *)sqlite3_column_text(sel, 2));
+        ok = ok && rc == SQLITE_DONE;
+    }
+    if (ok) {
+        sqlite3_bind_int64(set, 1, (int64_t)time(NULL) - 60);
+        ok = sqlite3_step(set) == SQLITE_DONE &&
+             sqlite3_exec(c->idx, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    }
+    if (!ok)
+        (void)sqlite3_exec(c->idx, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(get);
+    sqlite3_finalize(set);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return ok ? 0 : -EIO;
+}
+
 static int64_t
 sqlite_lag(struct search_conn *c, int64_t hwm)
 {
@@ -480,6 +534,7 @@ const struct search_engine search_sqlite_engine = {
     .disconnect = sqlite_disconnect,
     .index_batch = sqlite_index_batch,
     .forget = sqlite_forget,
+    .catch_up = sqlite_catch_up,
     .lag = sqlite_lag,
     .dialect = &fts_dialect,
     .candidates = sqlite_candidates,

@@ -1069,7 +1069,9 @@ static const char *const pg_sql[STMT__COUNT] = {
     /*
      * A material edit: the version it replaces kept, the item's oldest versions past $8 dropped
      * (the statement's snapshot does not see the new one), the item given its new fields and put
-     * back on the search queue (its search_docs row is replaced when the indexer takes it); the
+     * back on the search queue (its search_docs row is replaced when the indexer takes it; still
+     * queued, its row is locked all the same, so that an indexer's take, SKIP LOCKED, cannot read
+     * the text before the edit commits and then lose the queue row with it); the
      * kept version's id.
      */
     [STMT_ITEM_EDIT] =
@@ -1080,7 +1082,8 @@ static const char *const pg_sql[STMT__COUNT] = {
         " u AS (UPDATE items SET title = $2, summary = $3, content = $4,"
         " text = COALESCE($5, text), simhash = CASE WHEN $5 IS NULL THEN simhash"
         " ELSE $14::bigint END, fingerprint = $6, edited_at = $7 WHERE id = $1),"
-        " q AS (INSERT INTO search_queue (item_id) VALUES ($1) ON CONFLICT DO NOTHING)"
+        " q AS (INSERT INTO search_queue (item_id) VALUES ($1) ON CONFLICT (item_id)"
+        " DO UPDATE SET item_id = EXCLUDED.item_id)"
         " SELECT id FROM v",
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = $1 ORDER BY id DESC",

@@ -249,6 +249,32 @@ def test_a_feed_rewriting_all_its_items_raises_50_a_poll(t):
     assert d.stop() == 0
 
 
+def test_an_edit_of_a_once_run_is_indexed(t):
+    """review11 M4: a `--once` run stops right after its poll; the edit it stored is indexed
+    before it exits (the indexer works its queue at stop), so the next start finds the item by
+    its new words."""
+    srv = t.httpd()
+    doc = srv.add_file("/news.xml", rss([TALKS, OTHER]))
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"news": srv.url("/news.xml")}, ""))
+    d.start()
+    d.wait_polled(["news"])
+    fwtest.wait_until(lambda: d.cli_ok("status")["search_lag_items"] == 0, 20, "indexed")
+    talks = item_id(d, "urn:talks")
+    assert [i["id"] for i in d.cli_ok("search", "hopeful")["items"]] == [talks]
+    assert d.stop() == 0
+    edit_talks(doc)
+    d.start("--once", wait=False)
+    assert d.wait_exit(30) == 0
+    assert "was edited" in d.log()
+    d.start()
+    assert d.cli_ok("status")["search_lag_items"] == 0
+    assert [i["id"] for i in d.cli_ok("search", "walked")["items"]] == [talks]
+    assert d.cli_ok("search", "hopeful")["items"] == []
+    assert d.stop() == 0
+
+
 def test_changed_items_are_compared_in_turn(t):
     """Of more than 50 changed items, a poll compares 50 in turn, from the one after the last
     the previous poll compared: a feed that rewrites its 110 items at every poll does not have

@@ -600,31 +600,45 @@ test_conf_bad_duration(void **state)
     expect_errors("[daemon]\nretention = 99999999999999999999999d\n",
                   "{F}:2: retention: duration '99999999999999999999999d' is too long (max 100 "
                   "years)");
-    expect_errors("[daemon]\nstory_window = 40000w\n",
-                  "{F}:2: story_window: duration '40000w' is too long (max 30d)");
+}
+
+/* A config's one warning ends with suffix. */
+static void
+expect_warning(const struct conf *c, const char *suffix)
+{
+    assert_int_equal(c->n_warnings, 1);
+    size_t n = strlen(c->warnings[0]), k = strlen(suffix);
+    if (n < k || strcmp(c->warnings[0] + n - k, suffix) != 0)
+        fail_msg("warning '%s' does not end with '%s'", c->warnings[0], suffix);
 }
 
 /*
  * Durations whose sense ends well before 100 years (hostile review L3): a story window of at
- * most 30 days, a digest's batch window of at most a day; the bounds themselves are good.
+ * most 30 days, a digest's batch window of at most a day; the bounds themselves are good, and
+ * a longer one is taken as the bound with a warning, so that a config that ran before the
+ * bounds still starts (review11 M3).
  */
 static void
 test_conf_bounded_windows(void **state)
 {
     (void)state;
-    expect_errors("[daemon]\nstory_window = 31d\n",
-                  "{F}:2: story_window: duration '31d' is too long (max 30d)");
-    expect_errors("[daemon]\nstory_window = 99999999999999999999999d\n",
-                  "{F}:2: story_window: duration '99999999999999999999999d' is too long (max "
-                  "30d)");
-    expect_errors("[hook \"h\"]\nexec = /bin/true\nbatch = 25h\n",
-                  "{F}:3: batch: duration '25h' is too long (max 1d)");
-    expect_errors("[hook \"h\"]\nexec = /bin/true\nbatch = 100w\n",
-                  "{F}:3: batch: duration '100w' is too long (max 1d)");
-    struct conf *c = load_ok("[daemon]\nstory_window = 30d\n"
-                             "[hook \"h\"]\nexec = /bin/true\nbatch = 1d\n");
+    struct conf *c = load_ok("[daemon]\nstory_window = 31d\n");
+    assert_int_equal(c->daemon.story_window_s, 30u * 86400);
+    expect_warning(c, ":2: warning: story_window: duration '31d' is longer than the most, 30d:"
+                      " 30d is used");
+    conf_free(c);
+    c = load_ok("[daemon]\nstory_window = 99999999999999999999999d\n");
+    assert_int_equal(c->daemon.story_window_s, 30u * 86400);
+    conf_free(c);
+    c = load_ok("[hook \"h\"]\nexec = /bin/true\nbatch = 25h\n");
+    assert_int_equal(c->hooks[0].batch_s, 86400);
+    expect_warning(c, ":3: warning: batch: duration '25h' is longer than the most, 1d: 1d is used");
+    conf_free(c);
+    c = load_ok("[daemon]\nstory_window = 30d\n"
+                "[hook \"h\"]\nexec = /bin/true\nbatch = 1d\n");
     assert_int_equal(c->daemon.story_window_s, 30u * 86400);
     assert_int_equal(c->hooks[0].batch_s, 86400);
+    assert_int_equal(c->n_warnings, 0);
     conf_free(c);
 }
 
