@@ -1206,6 +1206,15 @@ rekey_other_scheme(struct feedpoll *p, const char *const *urls, size_t n,
     free(found);
 }
 
+/* A link without its "http://" or "https://" (the rest as it is). */
+static const char *
+link_sans_scheme(const char *link)
+{
+    return strncmp(link, "https://", 8) == 0  ? link + 8
+           : strncmp(link, "http://", 7) == 0 ? link + 7
+                                              : link;
+}
+
 static void
 rekey_lookup(struct feedpoll *p, bool *known)
 {
@@ -1218,10 +1227,11 @@ rekey_lookup(struct feedpoll *p, bool *known)
     bool *moved = calloc(n, sizeof(*moved));
     if (!links || !keys || !cand || !urls || !refs || !moved)
         goto done;
+    /* A link is the document's one item's whatever its scheme (rekey_other_scheme). */
     for (size_t i = 0; i < n; i++) {
         keys[i] = (struct str_at){doc->items[i].key, i};
         if (doc->items[i].link)
-            links[n_links++] = (struct str_at){doc->items[i].link, i};
+            links[n_links++] = (struct str_at){link_sans_scheme(doc->items[i].link), i};
     }
     qsort(keys, n, sizeof(*keys), str_at_cmp);
     qsort(links, n_links, sizeof(*links), str_at_cmp);
@@ -1230,7 +1240,7 @@ rekey_lookup(struct feedpoll *p, bool *known)
                       (k + 1 == n_links || strcmp(links[k + 1].s, links[k].s) != 0);
         if (unique && !known[links[k].i]) {
             cand[n_cand] = links[k].i;
-            urls[n_cand++] = links[k].s;
+            urls[n_cand++] = doc->items[links[k].i].link;
         }
     }
     if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, refs) < 0)
