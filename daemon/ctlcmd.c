@@ -1057,13 +1057,20 @@ struct item_events_ctx {
     struct store *store;
     json_t *updates, *story_sources;
     bool group;
+    int64_t n_sources; /* story-source events, all of them */
 };
+
+/* story-source events an alert's entry lists (the first ones, and every failed one). */
+#define ITEM_EVENTS_SOURCES_LISTED 100
 
 static int
 on_item_event_row(void *userdata, const struct store_feed_event_row *row)
 {
     struct item_events_ctx *c = userdata;
     bool source = row->event && strcmp(row->event, "story-source") == 0;
+    if (source && c->n_sources++ >= ITEM_EVENTS_SOURCES_LISTED &&
+        !(row->state && strcmp(row->state, "failed") == 0))
+        return 0; /* counted (story_sources_total), not listed: a story of thousands of copies */
     json_t *deliveries = json_array();
     json_t *changes = !source && row->changes ? json_loads(row->changes, 0, NULL) : NULL;
     struct deliveries_ctx dc = {.arr = deliveries, .group = c->group};
@@ -1077,10 +1084,10 @@ on_item_event_row(void *userdata, const struct store_feed_event_row *row)
                            "raised", json_time(row->raised_at), "item", (json_int_t)row->item_id,
                            "feed", json_str(row->feed), "state", json_str(row->state), "attempts",
                            row->attempts, CTL_RESP_DELIVERIES, deliveries)
-               : json_pack("{s:I, s:o, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id, "raised",
-                           json_time(row->raised_at), "state", json_str(row->state), "attempts",
-                           row->attempts, "changes", changes ? changes : json_null(),
-                           CTL_RESP_DELIVERIES, deliveries);
+               : json_pack("{s:I, s:o, s:I, s:o, s:i, s:o, s:o}", "id", (json_int_t)row->id,
+                           "raised", json_time(row->raised_at), "item", (json_int_t)row->item_id,
+                           "state", json_str(row->state), "attempts", row->attempts, "changes",
+                           changes ? changes : json_null(), CTL_RESP_DELIVERIES, deliveries);
     if (!o)
         return -ENOMEM;
     return json_array_append_new(source ? c->story_sources : c->updates, o) == 0 ? 0 : -ENOMEM;
@@ -1112,14 +1119,14 @@ alert_json(struct store *st, const struct store_alert_row *row, struct item_view
         json_decref(story_sources);
         return NULL;
     }
-    return json_pack("{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:I, s:o, s:o, s:o}", "id",
-                     (json_int_t)row->id, "topic", json_str(row->topic), "item",
-                     (json_int_t)row->item_id, "feed", json_str(row->feed), "title",
-                     json_str(row->title), "url", json_item_url(view, row->feed, row->url), "state",
-                     json_str(row->state), "attempts", row->attempts, "raised",
-                     json_time(row->raised_at), "sources", sources, "sources_total",
-                     (json_int_t)n_sources, CTL_RESP_DELIVERIES, deliveries, "updates", updates,
-                     "story_sources", story_sources);
+    return json_pack(
+        "{s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:I, s:o, s:o, s:o, s:I}", "id",
+        (json_int_t)row->id, "topic", json_str(row->topic), "item", (json_int_t)row->item_id,
+        "feed", json_str(row->feed), "title", json_str(row->title), "url",
+        json_item_url(view, row->feed, row->url), "state", json_str(row->state), "attempts",
+        row->attempts, "raised", json_time(row->raised_at), "sources", sources, "sources_total",
+        (json_int_t)n_sources, CTL_RESP_DELIVERIES, deliveries, "updates", updates, "story_sources",
+        story_sources, "story_sources_total", (json_int_t)ic.n_sources);
 }
 
 static int

@@ -319,9 +319,22 @@ static json_t *alert_json(struct dctx *d, int64_t alert_id, int64_t also_item,
 static json_t *
 update_json(struct dctx *d, int64_t event_id, struct event_json_ctx *c, bool *ret_store_failed)
 {
-    json_t *doc = alert_json(d, c->alert_id, 0, NULL, ret_store_failed);
+    json_t *doc = alert_json(d, c->alert_id, c->item_id, NULL, ret_store_failed), *src;
+    /* The item edited: the alert's own, or a source of its story (review11 L4). */
+    json_t *item = json_object_get(doc, "item"), *edited = NULL;
+    if (item && json_integer_value(json_object_get(item, "id")) == c->item_id)
+        edited = json_pack("{s:O, s:O, s:O, s:I}", "feed", json_object_get(item, "feed"), "url",
+                           json_object_get(item, "url"), "title", json_object_get(item, "title"),
+                           "item", (json_int_t)c->item_id);
+    size_t i;
+    json_array_foreach(json_object_get(doc, "sources"), i, src)
+    {
+        if (!edited && json_integer_value(json_object_get(src, "item")) == c->item_id)
+            edited = json_incref(src);
+    }
     if (doc && (json_object_set_new(doc, "event", json_string("item-updated")) < 0 ||
                 json_object_set_new(doc, "event_id", json_integer(event_id)) < 0 ||
+                json_object_set_new(doc, "edited_item", edited ? edited : json_null()) < 0 ||
                 json_object_set(doc, "changes", c->changes) < 0)) {
         json_decref(doc);
         doc = NULL;

@@ -137,7 +137,8 @@ struct store_feed_event_row {
     int64_t alert_id;    /* the alert it is delivered on (item-updated, story-source) */
     int64_t version_id;  /* item-updated: the version the edit replaced (store_item_versions) */
     const char *changes; /* item-updated: its diff, JSON (edits.h) */
-    int64_t item_id;     /* story-source: the item that became a source of the alert */
+    int64_t item_id;     /* story-source: the item that became a source of the alert; item-updated:
+                            the item edited (the alert's, or a source of it); 0: none */
 };
 
 typedef int (*store_feed_event_cb)(void *userdata, const struct store_feed_event_row *row);

@@ -428,7 +428,7 @@ enum store_stmt {
 /* The columns of a feed event row, in the order event_from_row() reads them. */
 #define STORE_EVENT_COLUMNS                                                                        \
     "e.id, e.event, f.name, e.url, e.feed_state, e.reason, e.raised_at, e.state, e.attempts, "     \
-    "e.alert_id, e.version_id, v.changes, e.item_id"
+    "e.alert_id, e.version_id, v.changes, COALESCE(e.item_id, v.item_id)"
 /* What STORE_EVENT_COLUMNS reads from. */
 #define STORE_EVENT_FROM                                                                           \
     " FROM feed_events AS e JOIN feeds AS f ON f.id = e.feed_id"                                   \

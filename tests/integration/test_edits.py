@@ -140,6 +140,8 @@ def test_alert_delivers_one_update_on_the_alert(t):
     assert run["env"]["FEEDWATCH_FEED"] == "news", run
     body = run["stdin"]
     assert body["alert_id"] == alert and body["item"]["id"] == talks, body
+    assert body["edited_item"]["item"] == talks, body
+    assert body["edited_item"]["title"] == "Ceasefire talks collapse in Geneva", body
     changes = {c["field"]: c for c in body["changes"]}
     assert changes["title"]["before"] == "Ceasefire talks planned in Geneva", body
     assert changes["title"]["after"] == "Ceasefire talks collapse in Geneva", body
@@ -530,6 +532,13 @@ def test_an_edit_into_a_story_is_a_source_of_its_alert(t):
                  ["alert", "item-updated", "story-source"] else None)(runs(out)), 30,
         "the three hook runs")
     assert all(r["stdin"]["alert_id"] == alert["id"] for r in got), got
+    # The item-updated names the item edited, a source of the alert, not the alert's own
+    # item, whose title and text did not change (review11 L4); so does `alerts`.
+    (up,) = [r["stdin"] for r in got if r["stdin"]["event"] == "item-updated"]
+    b1 = item_id(d, "urn:b1")
+    assert up["item"]["id"] == item_id(d, "urn:a1") and up["edited_item"]["item"] == b1, up
+    assert up["edited_item"]["feed"] == "b", up
+    assert [u["item"] for u in d.cli_ok("alerts")["alerts"][0]["updates"]] == [b1]
     assert d.query("SELECT count(*) FROM alerts")[0][0] == 1
     assert d.stop() == 0
 
