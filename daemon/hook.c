@@ -2611,12 +2611,33 @@ hook_idle(struct hooks *h)
     return r != 1 || at > db_now(h);
 }
 
-/* Writer thread: deliveries left running by a crash become pending again. */
+/* The start's writer job: running deliveries reset, batch windows as the config has them. */
+struct hook_start {
+    struct writer_job job;
+    const struct conf *conf;
+    bool reset; /* not on a cluster: running ones are other nodes' (hook_new) */
+    int64_t now;
+    unsigned moved;
+};
+
+/*
+ * Writer thread: deliveries left running by a crash become pending again (their number), and
+ * the deliveries deferred to the end of a batch window longer than the hook's now (a config
+ * changed while the daemon was stopped: review11 M5) are due at the new one's end.
+ */
 static int
 reset_work(struct writer_job *job, struct store *store)
 {
-    (void)job;
-    return store_deliveries_reset_running(store);
+    struct hook_start *s = (struct hook_start *)((char *)job - offsetof(struct hook_start, job));
+    int r = s->reset ? store_deliveries_reset_running(store) : 0;
+    for (size_t i = 0; r >= 0 && i < s->conf->n_hooks; i++) {
+        int m = store_batch_rewindow(store, s->conf->hooks[i].name, -1,
+                                     (int64_t)s->conf->hooks[i].batch_s, s->now);
+        if (m < 0)
+            return m;
+        s->moved += (unsigned)m;
+    }
+    return r;
 }
 
 static void
@@ -2644,23 +2665,30 @@ hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **re
      * store_node_leave at start, a dead node's are claimed once their lease ends).
      */
     h->clustered = store_clustered(d->store);
-    if (!h->clustered) {
-        struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
-        /*
-         * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
-         * waits for the loop yet, and the first due read (hook_kick) must see the reset.
-         */
-        int r = writer_call(d->writer, &job);
-        if (r < 0) {
-            log_error("store: cannot reset running deliveries: %s",
-                      job.error[0] ? job.error : strerror(-r));
-            free(h);
-            return r;
-        }
-        if (r > 0)
-            log_notice(
-                "hook: %d deliveries were running when feedwatchd stopped; running them again", r);
+    struct hook_start start = {
+        .job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN},
+        .conf = d->conf,
+        .reset = !h->clustered,
+        .now = db_now(h),
+    };
+    /*
+     * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
+     * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+     */
+    int r = writer_call(d->writer, &start.job);
+    if (r < 0) {
+        log_error("store: cannot reset running deliveries: %s",
+                  start.job.error[0] ? start.job.error : strerror(-r));
+        free(h);
+        return r;
     }
+    if (r > 0)
+        log_notice("hook: %d deliveries were running when feedwatchd stopped; running them again",
+                   r);
+    if (start.moved > 0)
+        log_info("hook: %u deliveries waiting for a batch window longer than the config's now are"
+                 " due at its end",
+                 start.moved);
     uv_timer_init(&d->loop, &h->timer);
     h->timer.data = h;
     *ret_hooks = h;

@@ -845,6 +845,9 @@ int store_batch_window(struct store *store, const char *hook, bool set, int64_t 
  * a backoff (or was raised) and is left alone. In the caller's transaction (or one of its own;
  * on a cluster the hook's window row is locked as a take locks it). The number of deliveries
  * moved, or a negative errno (none moved).
+ * old_window_s < 0: a start, the window the deferrals were made with unknown (it is not
+ * stored): every first attempt (attempts 0) of the hook waiting past the new window's end
+ * is due at it (a retry deferred by a longer window still waits for that window's end).
  */
 int store_batch_rewindow(struct store *store, const char *hook, int64_t old_window_s,
                          int64_t new_window_s, int64_t now_at);

@@ -1119,10 +1119,13 @@ static const char *const pg_sql[STMT__COUNT] = {
                                " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= $3"
                                " AND hook = $1",
     /* A shorter window (a reload): the deliveries deferred to the old end $2 wait until $3. */
+    /* $4: a start (the old window unknown): every first attempt waiting past the new end. */
     [STMT_BATCH_REWINDOW] = "UPDATE deliveries SET next_attempt_at = $3 WHERE state = 'pending'"
-                            " AND next_attempt_at = $2 AND hook = $1",
+                            " AND hook = $1 AND (next_attempt_at = $2 OR ($4::boolean AND"
+                            " attempts = 0 AND next_attempt_at > $3))",
     [STMT_BATCH_EVENT_REWINDOW] = "UPDATE event_deliveries SET next_attempt_at = $3"
-                                  " WHERE state = 'pending' AND next_attempt_at = $2 AND hook = $1",
+                                  " WHERE state = 'pending' AND hook = $1 AND (next_attempt_at = $2"
+                                  " OR ($4::boolean AND attempts = 0 AND next_attempt_at > $3))",
 };
 
 struct store_pg {
@@ -4631,20 +4634,22 @@ pg_batch_rewindow(struct store *base, const char *hook, int64_t old_window_s, in
     int r;
 
     assert(store);
-    if (new_window_s >= old_window_s)
+    bool start = old_window_s < 0;
+    if (!start && new_window_s >= old_window_s)
         return 0; /* a longer window: its next take defers them again, to the new end */
     par_str(&p, hook);
     if ((r = inner_begin(store, &own)) < 0)
         return r;
     if ((r = pg_batch_window(base, hook, false, 0, &last)) < 0)
         goto undo;
-    int64_t from = last + old_window_s, to = last + new_window_s;
+    int64_t from = start ? -1 : last + old_window_s, to = last + new_window_s;
     if (to < now_at)
         to = now_at;
-    if (last != FEED_TIME_NONE && from > now_at) {
+    if (last != FEED_TIME_NONE && (start || from > now_at)) {
         int64_t n = 0;
         par_int(&p, from);
         par_int(&p, to);
+        par_bool(&p, start);
         if ((r = pg_run(store, STMT_BATCH_REWINDOW, &p, &n)) < 0)
             goto undo;
         moved += n;

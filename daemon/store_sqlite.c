@@ -757,10 +757,13 @@ static const char *const store_sql[STMT__COUNT] = {
                                " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?3"
                                " AND hook = ?1",
     /* A shorter window (a reload): the deliveries deferred to the old end ?2 wait until ?3. */
+    /* ?4: a start (the old window unknown): every first attempt waiting past the new end. */
     [STMT_BATCH_REWINDOW] = "UPDATE deliveries SET next_attempt_at = ?3 WHERE state = 'pending'"
-                            " AND next_attempt_at = ?2 AND hook = ?1",
+                            " AND hook = ?1 AND (next_attempt_at = ?2 OR (?4 AND attempts = 0"
+                            " AND next_attempt_at > ?3))",
     [STMT_BATCH_EVENT_REWINDOW] = "UPDATE event_deliveries SET next_attempt_at = ?3"
-                                  " WHERE state = 'pending' AND next_attempt_at = ?2 AND hook = ?1",
+                                  " WHERE state = 'pending' AND hook = ?1 AND (next_attempt_at = ?2"
+                                  " OR (?4 AND attempts = 0 AND next_attempt_at > ?3))",
     [STMT_BATCH_DUE] = "SELECT alert_id, attempts FROM deliveries"
                        " WHERE state = 'pending' AND COALESCE(next_attempt_at, 0) <= ?2"
                        " AND hook = ?1 ORDER BY COALESCE(next_attempt_at, 0), alert_id LIMIT ?3",
@@ -3190,21 +3193,23 @@ sqlite_batch_rewindow(struct store *base, const char *hook, int64_t old_window_s
     int64_t last = FEED_TIME_NONE;
     int rc = SQLITE_OK, r, moved = 0;
 
-    if (new_window_s >= old_window_s)
+    bool start = old_window_s < 0;
+    if (!start && new_window_s >= old_window_s)
         return 0; /* a longer window: its next take defers them again, to the new end */
     if ((r = stmt_run(store, store->stmt[STMT_SAVEPOINT])) < 0)
         return r;
     if ((r = sqlite_batch_window(base, hook, false, 0, &last)) < 0)
         goto undo;
-    int64_t from = last + old_window_s, to = last + new_window_s;
+    int64_t from = start ? -1 : last + old_window_s, to = last + new_window_s;
     if (to < now_at)
         to = now_at;
     enum store_stmt which[] = {STMT_BATCH_REWINDOW, STMT_BATCH_EVENT_REWINDOW};
-    for (size_t i = 0; last != FEED_TIME_NONE && from > now_at && i < 2 && r >= 0; i++) {
+    for (size_t i = 0; last != FEED_TIME_NONE && (start || from > now_at) && i < 2 && r >= 0; i++) {
         sqlite3_stmt *st = store->stmt[which[i]];
         bind_str(st, 1, hook, &rc);
         bind_int(st, 2, from, &rc);
         bind_int(st, 3, to, &rc);
+        bind_int(st, 4, start, &rc);
         r = rc != SQLITE_OK ? bind_failed(store, st, rc) : stmt_run(store, st);
         if (r >= 0)
             moved += sqlite3_changes(store->db);

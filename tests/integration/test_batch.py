@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import fwtest
@@ -168,6 +169,30 @@ def test_restart_inside_the_window_does_not_run_early(t):
     assert len(runs) == 2, runs
     assert runs[1]["time"] >= started + window, (started, runs[1]["time"])
     assert [doc["item"]["title"] for doc in runs[1]["stdin"]] == ["volcano 4"], runs[1]
+    assert d.stop() == 0
+
+
+def test_a_restart_shortens_the_wait(t):
+    """review11 M5: the window taken away (1h -> 0) while the daemon is stopped: at the start,
+    the alert waiting for the old window's end runs at once, not in an hour; a restart with
+    the same window leaves a waiting one waiting."""
+    out, s, content, d = setup(t, exec_hook, "1h")
+    d.start()
+    d.wait_polled(["v"])
+    fwtest.wait_until(lambda: all_delivered(d, 3), 30, "the first batch delivered")
+    content.set(rss([1, 2, 3, 4]))
+    d.poll_wait("v")
+    fwtest.wait_until(lambda: len(deliveries(d)) == 4 and deliveries(d)[-1][3], 30, "deferred")
+    waiting = deliveries(d)[-1]
+    assert waiting[1] == "pending" and waiting[3] > time.time() + 3000, waiting
+    assert d.stop() == 0
+    d.start()  # the same window: still waiting for its end
+    assert deliveries(d)[-1] == waiting, deliveries(d)
+    assert d.stop() == 0
+    d.write_config(fwtest.conf_text(d.settings, d.feeds, conf(exec_hook(out, "0"))))
+    d.start()
+    fwtest.wait_until(lambda: deliveries(d)[-1][1] == "delivered", 15,
+                      "the waiting alert delivered at the start")
     assert d.stop() == 0
 
 

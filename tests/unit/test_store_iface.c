@@ -2263,8 +2263,20 @@ test_store_iface_batch_rewindow(void **state)
     assert_int_equal(store_event_deliveries_due(store, 1070, 10, on_due, &due), 0);
     assert_int_equal(due, 1);
 
-    /* 1m -> none at 1050: due at once; the retry still keeps its backoff. */
-    assert_int_equal(store_batch_rewindow(store, "digest", 60, 0, 1050), 3);
+    /* A start (the window the deferrals were made with unknown: review11 M5): with the same
+     * window, nothing moves; with none, the first attempts waiting past 1045 are due then (the
+     * alert and the event), the retries keep theirs (al4 the window's end, al3 its backoff). */
+    assert_int_equal(store_batch_rewindow(store, "digest", -1, 60, 1045), 0);
+    assert_int_equal(store_batch_rewindow(store, "digest", -1, 0, 1045), 2);
+    assert_string_equal(delivery_of(store, al2, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1045);
+    assert_string_equal(delivery_of(store, al4, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1070);
+    assert_string_equal(delivery_of(store, al3, "digest", &s, &next), "pending");
+    assert_int_equal(next, 1500);
+
+    /* 1m -> none at 1050: due at once (al4: the others were); the retry keeps its backoff. */
+    assert_int_equal(store_batch_rewindow(store, "digest", 60, 0, 1050), 1);
     due = 0;
     assert_int_equal(store_deliveries_due(store, 1050, 10, on_due, &due), 0);
     assert_int_equal(due, 2);
