@@ -435,8 +435,8 @@ update_hooks(const struct conf *conf, const struct conf_topic *t, char **hooks)
 int
 alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name, char *const *tags,
                    size_t n_tags, int64_t feed_id, int64_t item_id, const struct feed_item *item,
-                   const char *text, uint64_t simhash, const char *prev_title,
-                   const char *prev_text, int64_t version_id, int64_t now,
+                   const char *text, const char *story_text, uint64_t simhash,
+                   const char *prev_title, const char *prev_text, int64_t version_id, int64_t now,
                    struct alerts_outcome *out)
 {
     struct match_doc doc = {.title = item->title, .text = text, .lang = item->language};
@@ -490,7 +490,7 @@ alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
              * alert row of (topic, item): the store's alert_find said there is none.
              */
             int64_t since = now - (int64_t)a->story_window_s, story = 0;
-            r = story_of(store, t, since, item, text, simhash, &locked, &sig, &story, out);
+            r = story_of(store, t, since, item, story_text, simhash, &locked, &sig, &story, out);
             if (r == 1) {
                 alert_id = story;
                 r = store_alert_add_source(store, story, item_id);

@@ -67,16 +67,17 @@ int alerts_item(struct alerts *a, struct store *store, const char *feed_name, ch
  * version matches, when the edit matters to it (the old version did not match, or its matched
  * terms or snippets differ), raises item-updated on the topic's alert of the item, to its hooks
  * that take item-updated. An item that is neither the topic's alert's nor a source of one is
- * to the topic's stories as a new item (simhash: its new text's SimHash, 0: none): a source of
- * the alert of its story in the window when there is one (story-source to the hooks that take
+ * to the topic's stories as a new item (story_text and simhash: the text its story signature is
+ * made of and its SimHash, 0: none; the page's with fetch_article, as for its new items): a source
+ * of the alert of its story in the window when there is one (story-source to the hooks that take
  * it), else it gets an alert first, with the edited version's story signature; either way
  * that alert gets the item-updated. Within the open transaction; 0 or a store error.
  */
 int alerts_item_edited(struct alerts *a, struct store *store, const char *feed_name,
                        char *const *tags, size_t n_tags, int64_t feed_id, int64_t item_id,
-                       const struct feed_item *item, const char *text, uint64_t simhash,
-                       const char *prev_title, const char *prev_text, int64_t version_id,
-                       int64_t now, struct alerts_outcome *out);
+                       const struct feed_item *item, const char *text, const char *story_text,
+                       uint64_t simhash, const char *prev_title, const char *prev_text,
+                       int64_t version_id, int64_t now, struct alerts_outcome *out);
 
 /* Whether some topic has on_update = alert (else edits need no matching). */
 bool alerts_on_update(const struct alerts *a);

@@ -498,8 +498,13 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
         r = store_item_fingerprint_set(store, e->item_id, e->fingerprint);
     } else if (c == 1) {
         int64_t version_id = 0;
-        /* The edited text's story signature: the alerts the edit raises take it (alerts.c). */
-        uint64_t simhash = after && after[0] ? simhash_text(after) : 0;
+        /*
+         * The edited text's story signature: the alerts the edit raises take it (alerts.c).
+         * With fetch_article the stored text is the page's, which the edit keeps, and the story
+         * bands and the feed's other alerts are the page's: so is the edit's signature.
+         */
+        uint64_t simhash = p->page_text ? f.simhash : after && after[0] ? simhash_text(after) : 0;
+        const char *story_text = p->page_text && f.body ? f.body : after;
         struct store_item_edit edit = {
             .item = item,
             .text = p->page_text ? NULL : after,
@@ -519,8 +524,8 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
                      log_quote(p->name, q1, sizeof(q1)),
                      log_quote(item->title ? item->title : "", q2, sizeof(q2)), e->item_id);
             r = alerts_item_edited(alerting, store, p->name, p->tags, p->n_tags, p->st.id,
-                                   e->item_id, item, after, simhash, f.title, before, version_id,
-                                   now, &p->alerts);
+                                   e->item_id, item, after, story_text, simhash, f.title, before,
+                                   version_id, now, &p->alerts);
         }
     } else {
         log_warn("poll: feed '%s': cannot compare item %" PRId64 " with its stored version: %s",

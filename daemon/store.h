@@ -736,6 +736,7 @@ int store_items_seen(struct store *store, int64_t feed_id, const char *const *ke
 struct store_item_fields {
     char *title, *summary, *content;
     char *body;           /* what search indexes of it: its text, else summary, else content */
+    uint64_t simhash;     /* its text's (simhash.h; 0: none) */
     uint64_t fingerprint; /* 0: none yet */
     bool pruned;
     int64_t since_at; /* since when they are the item's: its last kept edit, else first seen */

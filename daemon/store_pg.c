@@ -1063,8 +1063,8 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
                         " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
-                         " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content)"
-                         " FROM items WHERE id = $1",
+                         " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content),"
+                         " simhash FROM items WHERE id = $1",
     [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = $2 WHERE id = $1",
     /*
      * A material edit: the version it replaces kept, the item's oldest versions past $8 dropped
@@ -4921,6 +4921,7 @@ pg_item_fields_get(struct store *base, int64_t item_id, struct store_item_fields
         ret->fingerprint = (uint64_t)col_int(res, 0, 3);
         ret->pruned = col_bool(res, 0, 4);
         ret->since_at = col_time(res, 0, 5);
+        ret->simhash = (uint64_t)col_int(res, 0, 7);
         if ((r = col_strdup(store, res, 0, 0, &ret->title)) >= 0 &&
             (r = col_strdup(store, res, 0, 1, &ret->summary)) >= 0 &&
             (r = col_strdup(store, res, 0, 2, &ret->content)) >= 0)

@@ -713,8 +713,8 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_ITEM_SEEN] = "SELECT id, fingerprint, edited_at, pruned_at IS NOT NULL FROM items"
                        " WHERE feed_id = ?1 AND key = ?2",
     [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
-                         " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content)"
-                         " FROM items WHERE id = ?1",
+                         " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content),"
+                         " simhash FROM items WHERE id = ?1",
     [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = ?2 WHERE id = ?1",
     [STMT_VERSION_ADD] = "INSERT INTO item_versions (item_id, title, text, seen_at, replaced_at,"
                          " changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -3395,6 +3395,7 @@ sqlite_item_fields_get(struct store *base, int64_t item_id, struct store_item_fi
         ret->fingerprint = (uint64_t)sqlite3_column_int64(st, 3);
         ret->pruned = sqlite3_column_int(st, 4) != 0;
         ret->since_at = col_time(st, 5);
+        ret->simhash = (uint64_t)sqlite3_column_int64(st, 7);
         if ((r = col_strdup(store, st, 0, &ret->title)) >= 0 &&
             (r = col_strdup(store, st, 1, &ret->summary)) >= 0 &&
             (r = col_strdup(store, st, 2, &ret->content)) >= 0)
