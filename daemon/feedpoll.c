@@ -503,8 +503,9 @@ store_edit(struct feedpoll *p, struct store *store, struct alerts *alerting,
          * With fetch_article the stored text is the page's, which the edit keeps, and the story
          * bands and the feed's other alerts are the page's: so is the edit's signature.
          */
-        uint64_t simhash = p->page_text ? f.simhash : after && after[0] ? simhash_text(after) : 0;
-        const char *story_text = p->page_text && f.body ? f.body : after;
+        bool page = p->page_text && f.has_text; /* else its page was never fetched */
+        uint64_t simhash = page ? f.simhash : after && after[0] ? simhash_text(after) : 0;
+        const char *story_text = page ? f.body : after;
         struct store_item_edit edit = {
             .item = item,
             .text = p->page_text ? NULL : after,
@@ -1286,7 +1287,7 @@ static int edit_cmp(const void *a, const void *b);
  * edit (a token in every item's HTML: compared, they change again and would always come first
  * by any other order). The others wait for the next poll (their fingerprint unchanged, no
  * validators kept), and the log says how many, once a poll. The turn is the daemon's memory:
- * a restart begins it again at the first item.
+ * a start begins it at a random item.
  */
 static void
 edits_bound(struct feedpoll *p)
@@ -1308,10 +1309,18 @@ edits_bound(struct feedpoll *p)
     struct poll_edit *cmp = p->edits + n_first;
     qsort(cmp, n_compared, sizeof(*cmp), edit_cmp);
     size_t from = 0; /* the first after the cursor; none: the turn starts again */
-    while (from < n_compared && cmp[from].item_id <= p->f->edit_cursor)
-        from++;
-    if (from == n_compared)
-        from = 0;
+    if (p->f->edit_cursor == 0) {
+        /*
+         * The daemon's first bounded poll of the feed (a start, a --once run): from a random
+         * item, so that runs that each compare one turn still reach every item (review12 N1).
+         */
+        from = (size_t)(util_rng_next(&p->d->rng) % n_compared);
+    } else {
+        while (from < n_compared && cmp[from].item_id <= p->f->edit_cursor)
+            from++;
+        if (from == n_compared)
+            from = 0;
+    }
     struct poll_edit *turn = malloc(n_compared * sizeof(*turn));
     if (turn) {
         memcpy(turn, cmp + from, (n_compared - from) * sizeof(*turn));
@@ -2036,13 +2045,19 @@ static void
 store_job_done(struct writer_job *job, int result)
 {
     struct feedpoll *p = (struct feedpoll *)((char *)job - offsetof(struct feedpoll, job));
-    dctx_topics_unpin(p->pin);
+    /*
+     * The pin keeps the config the poll began with alive until the poll is finished: a feed
+     * a reload removed meanwhile still points into it (f->cfg), and poll_finish reads it. Let go
+     * first, the last pin of a retired config freed it under poll_finish (ASan saw it).
+     */
+    struct topics_pin *pin = p->pin;
     p->pin = NULL;
     if (result < 0) {
         free(p->store_error);
         p->store_error = strdup(job->error);
     }
     poll_finish(p, result < 0 ? result : 0);
+    dctx_topics_unpin(pin);
 }
 
 /* Starts polling f (f->poll is set); done(ctx) is told when it ends. */

@@ -2007,6 +2007,13 @@ rewindow_free(struct hook_rewindow *rw)
     free(rw);
 }
 
+static int
+rewindow_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct hook_rewindow_one *)a)->hook,
+                  ((const struct hook_rewindow_one *)b)->hook);
+}
+
 /* Writer thread: each hook's deferred deliveries, to its new window's end. */
 static int
 rewindow_work(struct writer_job *job, struct store *store)
@@ -2052,24 +2059,27 @@ hook_reconfigured(struct hooks *h, const struct conf *old)
     if (!h || h->closing || h->d->stopping)
         return;
     const struct conf *nc = h->d->conf;
+    const struct conf *from = old ? old : nc;
     struct hook_rewindow *rw = calloc(1, sizeof(*rw));
     int r =
-        rw && (old->n_hooks == 0 || (rw->w = calloc(old->n_hooks, sizeof(*rw->w)))) ? 0 : -ENOMEM;
+        rw && (from->n_hooks == 0 || (rw->w = calloc(from->n_hooks, sizeof(*rw->w)))) ? 0 : -ENOMEM;
     /*
      * Only a window that ends sooner moves anything: a longer one's deferred deliveries come
      * due at the old end, and the take then defers them to the new one's (no later than it).
      * A hook the config no longer names keeps its deliveries as they are (nothing runs them).
+     * At a start (old NULL) the old windows are not known: every hook, as the store says
+     * (store_batch_rewindow with old_s -1).
      */
-    for (size_t i = 0; r == 0 && i < old->n_hooks; i++) {
-        const struct conf_hook *was = &old->hooks[i];
+    for (size_t i = 0; r == 0 && i < from->n_hooks; i++) {
+        const struct conf_hook *was = &from->hooks[i];
         const struct conf_hook *now = conf_hook_find(nc, was->name);
-        if (!now || was->batch_s == 0 || now->batch_s >= was->batch_s)
+        if (!now || (old && (was->batch_s == 0 || now->batch_s >= was->batch_s)))
             continue;
         if (!(rw->w[rw->n].hook = strdup(was->name))) {
             r = -ENOMEM;
             break;
         }
-        rw->w[rw->n].old_s = (int64_t)was->batch_s;
+        rw->w[rw->n].old_s = old ? (int64_t)was->batch_s : -1;
         rw->w[rw->n].new_s = (int64_t)now->batch_s;
         rw->n++;
     }
@@ -2077,6 +2087,9 @@ hook_reconfigured(struct hooks *h, const struct conf *old)
         rewindow_free(rw);
         return;
     }
+    /* In name order: two nodes of a cluster lock the hooks' window rows in one order. */
+    if (r == 0)
+        qsort(rw->w, rw->n, sizeof(*rw->w), rewindow_cmp);
     if (r == 0) {
         rw->h = h;
         rw->now = db_now(h);
@@ -2611,33 +2624,12 @@ hook_idle(struct hooks *h)
     return r != 1 || at > db_now(h);
 }
 
-/* The start's writer job: running deliveries reset, batch windows as the config has them. */
-struct hook_start {
-    struct writer_job job;
-    const struct conf *conf;
-    bool reset; /* not on a cluster: running ones are other nodes' (hook_new) */
-    int64_t now;
-    unsigned moved;
-};
-
-/*
- * Writer thread: deliveries left running by a crash become pending again (their number), and
- * the deliveries deferred to the end of a batch window longer than the hook's now (a config
- * changed while the daemon was stopped: review11 M5) are due at the new one's end.
- */
+/* Writer thread: deliveries left running by a crash become pending again. */
 static int
 reset_work(struct writer_job *job, struct store *store)
 {
-    struct hook_start *s = (struct hook_start *)((char *)job - offsetof(struct hook_start, job));
-    int r = s->reset ? store_deliveries_reset_running(store) : 0;
-    for (size_t i = 0; r >= 0 && i < s->conf->n_hooks; i++) {
-        int m = store_batch_rewindow(store, s->conf->hooks[i].name, -1,
-                                     (int64_t)s->conf->hooks[i].batch_s, s->now);
-        if (m < 0)
-            return m;
-        s->moved += (unsigned)m;
-    }
-    return r;
+    (void)job;
+    return store_deliveries_reset_running(store);
 }
 
 static void
@@ -2665,33 +2657,27 @@ hook_new(struct dctx *d, hook_progress_cb progress, void *ctx, struct hooks **re
      * store_node_leave at start, a dead node's are claimed once their lease ends).
      */
     h->clustered = store_clustered(d->store);
-    struct hook_start start = {
-        .job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN},
-        .conf = d->conf,
-        .reset = !h->clustered,
-        .now = db_now(h),
-    };
-    /*
-     * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
-     * waits for the loop yet, and the first due read (hook_kick) must see the reset.
-     */
-    int r = writer_call(d->writer, &start.job);
-    if (r < 0) {
-        log_error("store: cannot reset running deliveries: %s",
-                  start.job.error[0] ? start.job.error : strerror(-r));
-        free(h);
-        return r;
+    if (!h->clustered) {
+        struct writer_job job = {.work = reset_work, .done = reset_done, .mode = WRITER_TXN};
+        /*
+         * Waits for the writer, on purpose: hook_new runs at start, before uv_run, when nothing
+         * waits for the loop yet, and the first due read (hook_kick) must see the reset.
+         */
+        int r = writer_call(d->writer, &job);
+        if (r < 0) {
+            log_error("store: cannot reset running deliveries: %s",
+                      job.error[0] ? job.error : strerror(-r));
+            free(h);
+            return r;
+        }
+        if (r > 0)
+            log_notice(
+                "hook: %d deliveries were running when feedwatchd stopped; running them again", r);
     }
-    if (r > 0)
-        log_notice("hook: %d deliveries were running when feedwatchd stopped; running them again",
-                   r);
-    if (start.moved > 0)
-        log_info("hook: %u deliveries waiting for a batch window longer than the config's now are"
-                 " due at its end",
-                 start.moved);
     uv_timer_init(&d->loop, &h->timer);
     h->timer.data = h;
     *ret_hooks = h;
+    hook_reconfigured(h, NULL); /* a window made shorter while the daemon was stopped */
     return 0;
 }
 

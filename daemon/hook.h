@@ -63,7 +63,9 @@ void hook_kick(struct hooks *h);
 /*
  * A reload replaced old (still alive) with the daemon's config: the deliveries a hook's
  * shorter `batch` window (or none) leaves waiting for the end of the old one wait for the new
- * one's end instead (store_batch_rewindow, through the writer), then a kick. Accepts NULL h.
+ * one's end instead (store_batch_rewindow, through the writer, the hooks in name order), then
+ * a kick. old NULL: a start (hook_new), the old windows unknown. A failure is logged, nothing
+ * more (they wait as they did). Accepts NULL h.
  */
 void hook_reconfigured(struct hooks *h, const struct conf *old);
 

@@ -737,6 +737,7 @@ struct store_item_fields {
     char *title, *summary, *content;
     char *body;           /* what search indexes of it: its text, else summary, else content */
     uint64_t simhash;     /* its text's (simhash.h; 0: none) */
+    bool has_text;        /* it has a cleaned text (with fetch_article: its page's) */
     uint64_t fingerprint; /* 0: none yet */
     bool pruned;
     int64_t since_at; /* since when they are the item's: its last kept edit, else first seen */

@@ -1064,7 +1064,7 @@ static const char *const pg_sql[STMT__COUNT] = {
                         " JOIN items AS it ON it.feed_id = $1 AND it.key = k.key COLLATE \"C\"",
     [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
                          " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content),"
-                         " simhash FROM items WHERE id = $1",
+                         " simhash, text IS NOT NULL FROM items WHERE id = $1",
     [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = $2 WHERE id = $1",
     /*
      * A material edit: the version it replaces kept, the item's oldest versions past $8 dropped
@@ -1088,9 +1088,10 @@ static const char *const pg_sql[STMT__COUNT] = {
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = $1 ORDER BY id DESC",
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = $1 AND item_id = $2",
+    /* item_id: the item edited, kept when its version is trimmed (edited_item in hooks' JSON). */
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
-                        " alert_id, version_id) VALUES ($1, 'item-updated', 'ok', $4, $5, $2, $3)"
-                        " RETURNING id",
+                        " alert_id, version_id, item_id) VALUES ($1, 'item-updated', 'ok', $4, $5,"
+                        " $2, $3, (SELECT item_id FROM item_versions WHERE id = $3)) RETURNING id",
     /* item-updated and story-source raised on alert $1 (feed_events_alert). */
     [STMT_ALERT_ITEM_EVENTS] =
         "SELECT " PG_EVENT_COLUMNS PG_EVENT_FROM " WHERE e.alert_id = $1 ORDER BY e.id",
@@ -4922,6 +4923,7 @@ pg_item_fields_get(struct store *base, int64_t item_id, struct store_item_fields
         ret->pruned = col_bool(res, 0, 4);
         ret->since_at = col_time(res, 0, 5);
         ret->simhash = (uint64_t)col_int(res, 0, 7);
+        ret->has_text = col_bool(res, 0, 8);
         if ((r = col_strdup(store, res, 0, 0, &ret->title)) >= 0 &&
             (r = col_strdup(store, res, 0, 1, &ret->summary)) >= 0 &&
             (r = col_strdup(store, res, 0, 2, &ret->content)) >= 0)

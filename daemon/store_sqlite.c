@@ -714,7 +714,7 @@ static const char *const store_sql[STMT__COUNT] = {
                        " WHERE feed_id = ?1 AND key = ?2",
     [STMT_ITEM_FIELDS] = "SELECT title, summary, content, fingerprint, pruned_at IS NOT NULL,"
                          " COALESCE(edited_at, first_seen_at), COALESCE(text, summary, content),"
-                         " simhash FROM items WHERE id = ?1",
+                         " simhash, text IS NOT NULL FROM items WHERE id = ?1",
     [STMT_ITEM_FP_SET] = "UPDATE items SET fingerprint = ?2 WHERE id = ?1",
     [STMT_VERSION_ADD] = "INSERT INTO item_versions (item_id, title, text, seen_at, replaced_at,"
                          " changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -726,8 +726,10 @@ static const char *const store_sql[STMT__COUNT] = {
     [STMT_VERSIONS] = "SELECT id, title, text, seen_at, replaced_at, changes FROM item_versions"
                       " WHERE item_id = ?1 ORDER BY id DESC",
     [STMT_ALERT_FIND] = "SELECT id FROM alerts WHERE topic = ?1 AND item_id = ?2",
+    /* item_id: the item edited, kept when its version is trimmed (edited_item in hooks' JSON). */
     [STMT_UPDATE_ADD] = "INSERT INTO feed_events (feed_id, event, feed_state, raised_at, state,"
-                        " alert_id, version_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5, ?2, ?3)",
+                        " alert_id, version_id, item_id) VALUES (?1, 'item-updated', 'ok', ?4, ?5,"
+                        " ?2, ?3, (SELECT item_id FROM item_versions WHERE id = ?3))",
     /* item-updated and story-source raised on alert ?1 (feed_events_alert). */
     [STMT_ALERT_ITEM_EVENTS] =
         "SELECT " STORE_EVENT_COLUMNS STORE_EVENT_FROM " WHERE e.alert_id = ?1 ORDER BY e.id",
@@ -3396,6 +3398,7 @@ sqlite_item_fields_get(struct store *base, int64_t item_id, struct store_item_fi
         ret->pruned = sqlite3_column_int(st, 4) != 0;
         ret->since_at = col_time(st, 5);
         ret->simhash = (uint64_t)sqlite3_column_int64(st, 7);
+        ret->has_text = sqlite3_column_int(st, 8) != 0;
         if ((r = col_strdup(store, st, 0, &ret->title)) >= 0 &&
             (r = col_strdup(store, st, 1, &ret->summary)) >= 0 &&
             (r = col_strdup(store, st, 2, &ret->content)) >= 0)

@@ -279,9 +279,9 @@ def test_an_edit_of_a_once_run_is_indexed(t):
 
 def test_changed_items_are_compared_in_turn(t):
     """Of more than 50 changed items, a poll compares 50 in turn, from the one after the last
-    the previous poll compared: a feed that rewrites its 110 items at every poll does not have
-    its first 50 compared each hour while the others wait for ever (an hour passes here by
-    moving the kept edits' times back)."""
+    the previous poll compared (the daemon's first such poll from a random one): a feed that
+    rewrites its 110 items at every poll does not have the same 50 compared each hour while the
+    others wait for ever (an hour passes here by moving the kept edits' times back)."""
     n = 110
     srv = t.httpd()
 
@@ -311,22 +311,22 @@ def test_changed_items_are_compared_in_turn(t):
         conn.close()
     doc.set(version(2))
     d.poll_wait("flood")
-    assert sorted(updated()) == sorted(f"urn:r{k}" for k in range(50)), updated()
+    first = updated()
+    assert len(first) == 50, first
     # The feed rewrites everything again; an hour later the first 50 may be compared again,
-    # but it is the turn of the next 50, then of the last 10 and the first 40.
+    # but it is the turn of the next 50, then of the last 10 and 40 of the first 50 again.
     an_hour_passes()
     doc.set(version(3))
     d.poll_wait("flood")
     got = updated()
-    assert sorted(got) == sorted(f"urn:r{k}" for k in range(100)), got
-    assert set(got.values()) == {1}, got
+    assert len(got) == 100 and set(got.values()) == {1}, got
     an_hour_passes()
     doc.set(version(4))
     d.poll_wait("flood")
     got = updated()
     assert sorted(got) == sorted(f"urn:r{k}" for k in range(n)), got
-    assert sorted(k for k, c in got.items() if c == 2) == sorted(
-        f"urn:r{k}" for k in range(40)), got
+    twice = [k for k, c in got.items() if c == 2]
+    assert len(twice) == 40 and set(twice) <= set(first), got
     assert d.stop() == 0
 
 
