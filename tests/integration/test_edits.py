@@ -92,6 +92,19 @@ def edit_talks(doc):
                   "<p>Delegations arrive on Monday. The envoy walked out.</p>"), OTHER]))
 
 
+def flood_daemon(t, srv):
+    """A daemon polling srv's /flood.xml, whose topic "reactor" (on_update = alert) hears of
+    edits; started, the feed polled once."""
+    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
+             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
+    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
+                 respect_feed_hints="no")
+    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
+    d.start()
+    d.wait_polled(["flood"])
+    return d
+
+
 def test_ignore_keeps_versions_delivers_nothing(t):
     srv, doc, dirs, d = setup(t, "ignore")
     settle(d, dirs)
@@ -224,13 +237,7 @@ def test_a_feed_rewriting_all_its_items_raises_50_a_poll(t):
     doc = srv.add_file("/flood.xml", rss([(f"r{k}", f"reactor report {k + 100}",
                                            f"<p>the reactor unit {k + 100} runs.</p>")
                                           for k in range(n)]))
-    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
-             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
-    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
-                 respect_feed_hints="no")
-    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
-    d.start()
-    d.wait_polled(["flood"])
+    d = flood_daemon(t, srv)
     assert d.query("SELECT count(*) FROM alerts")[0][0] == n
     doc.set(rss([(f"r{k}", f"reactor report {k + 100} revised",
                   f"<p>the reactor unit {k + 100} stopped.</p>") for k in range(n)]))
@@ -289,13 +296,7 @@ def test_changed_items_are_compared_in_turn(t):
         return rss([(f"r{k}", f"reactor report {k + 100} version {v}",
                      f"<p>the reactor unit {k + 100} is at stage {v + 20}.</p>") for k in range(n)])
     doc = srv.add_file("/flood.xml", version(1))
-    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
-             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
-    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
-                 respect_feed_hints="no")
-    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
-    d.start()
-    d.wait_polled(["flood"])
+    d = flood_daemon(t, srv)
     assert d.query("SELECT count(*) FROM alerts")[0][0] == n
 
     def updated():
@@ -343,13 +344,7 @@ def test_noisy_items_do_not_starve_an_edit(t):
                      f'<p class="cb{v}">the reactor unit {k + 100} '
                      f'{"stopped" if (edited and k == n - 1) else "runs"}.</p>') for k in range(n)])
     doc = srv.add_file("/flood.xml", version(0, False))
-    extra = ('\n[hook "edits"]\nexec = /bin/true\nevents = alert, item-updated\n'
-             '\n[topic "reactor"]\nmatch = reactor\nhooks = edits\non_update = alert\n')
-    d = t.daemon({}, interval="1h", min_interval="1s", allow_private_addresses="yes",
-                 respect_feed_hints="no")
-    d.write_config(fwtest.conf_text(d.settings, {"flood": srv.url("/flood.xml")}, extra))
-    d.start()
-    d.wait_polled(["flood"])
+    d = flood_daemon(t, srv)
     for v in (1, 2):
         doc.set(version(v, True))
         d.poll_wait("flood")
