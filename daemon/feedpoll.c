@@ -1163,55 +1163,6 @@ rekey_same(const struct feed_item *item, const struct store_item_ref *ref)
     return dated || !title_same(item->title, NULL);
 }
 
-/*
- * Of the items of the document whose key is not stored (!known), those that are a stored
- * item under a new key (feed-ids-changed): its link is the link of exactly one item of the
- * document and of exactly one stored item of the feed, whose key the document does not list
- * (else two items share a link: both are items of their own), and the two are the same
- * (rekey_same). They go to p->rekeys and are known from now on (known[i] set): no item is
- * stored or alerted again for them. Any failure leaves them new, as before this lookup (the
- * (feed, key) constraint still holds).
- */
-/*
- * A site that moves to https (or back) changes its links and, where its ids are its links (RSS
- * permalink guids), its ids at once: of the n links that no stored item has (refs[i].id 0),
- * those of http or https are looked up in the other scheme, and refs[i] takes what is found
- * (moved[i] set).
- * Out of memory or a failed lookup finds nothing more (the items are new: a double beats a miss).
- */
-static void
-rekey_other_scheme(struct feedpoll *p, const char *const *urls, size_t n,
-                   struct store_item_ref *refs, bool *moved)
-{
-    char **alt = calloc(n, sizeof(*alt));
-    size_t *of = malloc(n * sizeof(*of)), n_alt = 0;
-    struct store_item_ref *found = calloc(n, sizeof(*found));
-    for (size_t i = 0; alt && of && found && i < n; i++) {
-        bool tls = strncmp(urls[i], "https://", 8) == 0;
-        if (refs[i].id > 0 || (!tls && strncmp(urls[i], "http://", 7) != 0))
-            continue;
-        if (asprintf(&alt[n_alt], "%s%s", tls ? "http://" : "https://", urls[i] + (tls ? 8 : 7)) <
-            0) {
-            alt[n_alt] = NULL;
-            break;
-        }
-        of[n_alt++] = i;
-    }
-    if (n_alt > 0 &&
-        store_items_by_url(p->d->store, p->f->st.id, (const char *const *)alt, n_alt, found) == 0)
-        for (size_t a = 0; a < n_alt; a++) {
-            store_item_ref_done(&refs[of[a]]);
-            refs[of[a]] = found[a]; /* its strings change hands */
-            moved[of[a]] = found[a].id > 0;
-            found[a] = (struct store_item_ref){.published_at = FEED_TIME_NONE};
-        }
-    for (size_t a = 0; alt && a < n_alt; a++)
-        free(alt[a]);
-    free(alt);
-    free(of);
-    free(found);
-}
-
 /* A link without its "http://" or "https://" (the rest as it is). */
 static const char *
 link_sans_scheme(const char *link)
@@ -1221,6 +1172,15 @@ link_sans_scheme(const char *link)
                                               : link;
 }
 
+/*
+ * Of the items of the document whose key is not stored (!known), those that are a stored
+ * item under a new key (feed-ids-changed): its link is the link of exactly one item of the
+ * document and of exactly one stored item of the feed, whose key the document does not list
+ * (else two items share a link: both are items of their own), and the two are the same
+ * (rekey_same). They go to p->rekeys and are known from now on (known[i] set): no item is
+ * stored or alerted again for them. Any failure leaves them new, as before this lookup (the
+ * (feed, key) constraint still holds).
+ */
 static void
 rekey_lookup(struct feedpoll *p, bool *known)
 {
@@ -1228,12 +1188,12 @@ rekey_lookup(struct feedpoll *p, bool *known)
     size_t n = doc->n_items, n_links = 0, n_cand = 0;
     struct str_at *links = malloc(n * sizeof(*links)), *keys = malloc(n * sizeof(*keys));
     size_t *cand = malloc(n * sizeof(*cand));
-    const char **urls = malloc(n * sizeof(*urls));
-    struct store_item_ref *refs = calloc(n, sizeof(*refs));
-    bool *moved = calloc(n, sizeof(*moved));
-    if (!links || !keys || !cand || !urls || !refs || !moved)
+    char **alts = calloc(n, sizeof(*alts));
+    const char **urls = malloc(2 * n * sizeof(*urls));
+    struct store_item_ref *refs = calloc(2 * n, sizeof(*refs));
+    if (!links || !keys || !cand || !alts || !urls || !refs)
         goto done;
-    /* A link is the document's one item's whatever its scheme (rekey_other_scheme). */
+    /* A link is the document's one item's whatever its scheme (below). */
     for (size_t i = 0; i < n; i++) {
         keys[i] = (struct str_at){doc->items[i].key, i};
         if (doc->items[i].link)
@@ -1249,28 +1209,47 @@ rekey_lookup(struct feedpoll *p, bool *known)
             urls[n_cand++] = doc->items[links[k].i].link;
         }
     }
-    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, n_cand, refs) < 0)
-        goto done;
-    rekey_other_scheme(p, urls, n_cand, refs, moved);
+    /*
+     * Each link in the other of http and https too, in the same lookup (urls[n_cand + c]): a
+     * site that moves to https changes its links and, where its ids are its links (RSS
+     * permalink guids), its ids at once. A link of neither scheme is looked up twice as it is.
+     */
     for (size_t c = 0; c < n_cand; c++) {
-        if (refs[c].id <= 0 || !refs[c].key)
+        const char *rest = link_sans_scheme(urls[c]);
+        if (rest != urls[c] &&
+            asprintf(&alts[c], "%s%s", urls[c][4] == 's' ? "http://" : "https://", rest) < 0) {
+            alts[c] = NULL;
+            goto done;
+        }
+        urls[n_cand + c] = alts[c] ? alts[c] : urls[c];
+    }
+    if (n_cand == 0 || store_items_by_url(p->d->store, p->f->st.id, urls, 2 * n_cand, refs) < 0)
+        goto done;
+    for (size_t c = 0; c < n_cand; c++) {
+        const struct store_item_ref *ref = &refs[c];
+        bool moved = ref->id <= 0 && alts[c] && refs[n_cand + c].id > 0;
+        if (moved)
+            ref = &refs[n_cand + c];
+        if (ref->id <= 0 || !ref->key)
             continue;
-        struct str_at want = {refs[c].key, 0};
+        struct str_at want = {ref->key, 0};
         if (bsearch(&want, keys, n, sizeof(*keys), str_at_cmp))
             continue; /* its stored item is in the document too: another item of that link */
-        if (!rekey_same(&doc->items[cand[c]], &refs[c]))
+        if (!rekey_same(&doc->items[cand[c]], ref))
             continue; /* another story at the same address: a new item */
         if (!p->rekeys && !(p->rekeys = calloc(n_cand, sizeof(*p->rekeys))))
             break;
-        p->rekeys[p->n_rekeys++] = (struct poll_rekey){refs[c].id, &doc->items[cand[c]]};
-        p->n_rekeys_moved += moved[c];
+        p->rekeys[p->n_rekeys++] = (struct poll_rekey){ref->id, &doc->items[cand[c]]};
+        p->n_rekeys_moved += moved;
         known[cand[c]] = true;
     }
 done:
-    for (size_t c = 0; refs && c < n_cand; c++)
+    for (size_t c = 0; refs && c < 2 * n_cand; c++)
         store_item_ref_done(&refs[c]);
+    for (size_t c = 0; alts && c < n_cand; c++)
+        free(alts[c]);
     free(refs);
-    free(moved);
+    free(alts);
     free(urls);
     free(cand);
     free(keys);

@@ -175,6 +175,29 @@ sqlite_connect(const char *database, bool indexer, struct search_conn **ret_conn
     return 0;
 }
 
+/*
+ * Runs st (docs' insert, or its 'delete' command) with the words of title and text:
+ * SQLITE_DONE, SQLITE_NOMEM, or the step's error.
+ */
+static int
+docs_write(sqlite3_stmt *st, int64_t id, const char *title, const char *text)
+{
+    char *nt = search_index_words(title);
+    char *nx = search_index_words(text);
+    int rc = SQLITE_NOMEM;
+    if (nt && nx) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, nt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, nx, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    free(nt);
+    free(nx);
+    return rc;
+}
+
 /* Indexes up to limit items above the high-water mark, in one transaction of the index. */
 static int
 sqlite_index_batch(struct search_conn *c, int64_t hwm, unsigned limit, int64_t *ret_hwm)
@@ -197,22 +220,8 @@ sqlite_index_batch(struct search_conn *c, int64_t hwm, unsigned limit, int64_t *
     sqlite3_bind_int(sel, 2, (int)limit);
     while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(sel, 0);
-        char *nt = search_index_words((const char *)sqlite3_column_text(sel, 1));
-        char *nx = search_index_words((const char *)sqlite3_column_text(sel, 2));
-        if (!nt || !nx) {
-            free(nt);
-            free(nx);
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_text(ins, 2, nt, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, nx, -1, SQLITE_STATIC);
-        rc = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        sqlite3_clear_bindings(ins);
-        free(nt);
-        free(nx);
+        rc = docs_write(ins, id, (const char *)sqlite3_column_text(sel, 1),
+                        (const char *)sqlite3_column_text(sel, 2));
         if (rc != SQLITE_DONE)
             break;
         hwm = id;
@@ -235,26 +244,6 @@ out:
         return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
     *ret_hwm = hwm;
     return n;
-}
-
-/* Runs st (docs' insert, or its 'delete' command) with the words of title and text. */
-static bool
-docs_write(sqlite3_stmt *st, int64_t id, const char *title, const char *text)
-{
-    char *nt = search_index_words(title);
-    char *nx = search_index_words(text);
-    bool ok = nt && nx;
-    if (ok) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, nt, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, nx, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    free(nt);
-    free(nx);
-    return ok;
 }
 
 /*
@@ -289,14 +278,14 @@ sqlite_forget(struct search_conn *c, const struct search_forget_item *list, int6
     for (const struct search_forget_item *f = list; f && ok; f = f->next) {
         if (f->id > hwm)
             continue; /* not indexed yet: index_batch reads its current text */
-        ok = docs_write(del, f->id, f->title, f->body);
+        ok = docs_write(del, f->id, f->title, f->body) == SQLITE_DONE;
         if (!ok || !f->reindex)
             continue;
         sqlite3_bind_int64(sel, 1, f->id);
         int rc = sqlite3_step(sel);
         if (rc == SQLITE_ROW)
             ok = docs_write(ins, f->id, (const char *)sqlite3_column_text(sel, 0),
-                            (const char *)sqlite3_column_text(sel, 1));
+                            (const char *)sqlite3_column_text(sel, 1)) == SQLITE_DONE;
         else
             ok = rc == SQLITE_DONE;
         sqlite3_reset(sel);
@@ -347,7 +336,7 @@ sqlite_catch_up(struct search_conn *c, int64_t hwm)
         while (ok && (rc = sqlite3_step(sel)) == SQLITE_ROW)
             ok = docs_write(ins, sqlite3_column_int64(sel, 0),
                             (const char *)sqlite3_column_text(sel, 1),
-                            (const char *)sqlite3_column_text(sel, 2));
+                            (const char *)sqlite3_column_text(sel, 2)) == SQLITE_DONE;
         ok = ok && rc == SQLITE_DONE;
     }
     if (ok) {
